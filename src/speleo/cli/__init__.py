@@ -1,0 +1,1 @@
+"""Speleo cli layer (see docs/architecture.md)."""

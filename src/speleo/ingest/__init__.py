@@ -1,0 +1,1 @@
+"""Speleo ingest layer (see docs/architecture.md)."""

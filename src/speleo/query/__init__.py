@@ -1,0 +1,1 @@
+"""Speleo query layer (see docs/architecture.md)."""

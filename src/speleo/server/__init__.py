@@ -1,0 +1,1 @@
+"""Speleo server layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Speleo spl layer (see docs/architecture.md)."""

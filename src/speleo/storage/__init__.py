@@ -1,0 +1,1 @@
+"""Speleo storage layer (see docs/architecture.md)."""
