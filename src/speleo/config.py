@@ -1,0 +1,105 @@
+"""The home folder: where Speleo keeps its configuration and data.
+
+Layout (all under one folder, `--home DIR`, `$SPELEO_HOME`, or `./var/speleo`):
+
+    catalog.sqlite      indexes, buckets, inputs, checkpoints, problems, volume, tokens
+    journal/            write-ahead journal segments (`<seq>.wal`)
+    indexes/<name>/     Parquet buckets of one index
+    props.toml          optional per-source / per-sourcetype parse settings
+    server.json         address and pid of the running server (absent when none runs)
+    writer.lock         held by the one process that writes (server, or a CLI command)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from speleo.errors import InputError
+
+DEFAULT_HOME = Path("var") / "speleo"
+INDEX_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunables with their units in their names."""
+
+    seal_interval_secs: float = 1.0
+    tail_poll_secs: float = 0.25
+    pending_event_flush_secs: float = 1.5
+    read_chunk_bytes: int = 8 * 1024 * 1024
+    warm_merge_min_buckets: int = 8
+    bucket_delete_grace_secs: float = 30.0
+    fingerprint_bytes: int = 256
+    default_tz: str | None = None  # None = the machine's local zone
+
+
+@dataclass(frozen=True)
+class Home:
+    """Paths inside a Speleo home folder. Creating a `Home` creates nothing; call `ensure()`."""
+
+    root: Path
+    settings: Settings = Settings()
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "Home":
+        """The home named by the argument, else `$SPELEO_HOME`, else `./var/speleo`."""
+        raw = home or os.environ.get("SPELEO_HOME") or DEFAULT_HOME
+        return cls(Path(raw).expanduser().resolve())
+
+    def ensure(self) -> "Home":
+        """Create the folders; returns self."""
+        for p in (self.root, self.journal_dir, self.indexes_dir, self.lookups_dir):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.root / "journal"
+
+    @property
+    def indexes_dir(self) -> Path:
+        return self.root / "indexes"
+
+    @property
+    def lookups_dir(self) -> Path:
+        return self.root / "lookups"
+
+    @property
+    def props_path(self) -> Path:
+        return self.root / "props.toml"
+
+    @property
+    def server_file(self) -> Path:
+        return self.root / "server.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "writer.lock"
+
+    @property
+    def token_path(self) -> Path:
+        return self.root / "api_token"
+
+    def index_dir(self, name: str) -> Path:
+        return self.indexes_dir / check_index_name(name)
+
+
+def check_index_name(name: str) -> str:
+    """Validate an index name: lower-case letters, digits, `_` and `-`, at most 80 chars.
+
+    Raises InputError naming the rule.
+    """
+    if not INDEX_NAME_RE.match(name or ""):
+        raise InputError(
+            f"invalid index name {name!r}: use lower-case letters, digits, '_' and '-' "
+            "(starting with a letter or digit, at most 80 characters)"
+        )
+    return name

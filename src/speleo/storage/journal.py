@@ -1,0 +1,132 @@
+"""Write-ahead journal: what it has fsynced is acknowledged and survives `kill -9` and power loss.
+
+A journal is a folder of segment files `<seq>.wal` (seq zero-padded, increasing). Each append
+writes one record and fsyncs:
+
+    magic b"SPJ1" | u32 header length | u64 body length | u32 CRC-32 of header+body | header | body
+
+The header is JSON (checkpoints, problems); the body an Arrow IPC stream of events in
+`EVENT_SCHEMA`. A torn record at the tail (crash mid-write) fails its length or CRC check; it was
+never acknowledged, so reading stops there. Segments are sealed into buckets by `storage.store`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import threading
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from speleo.storage.schema import EVENT_SCHEMA
+
+MAGIC = b"SPJ1"
+HEAD = struct.Struct("<4sIQI")
+
+
+@dataclass
+class Record:
+    """One journal record: events plus the checkpoints and problem counters that go with them."""
+
+    events: pa.Table
+    meta: dict = field(default_factory=dict)
+
+
+def encode(record: Record) -> bytes:
+    """Serialise a record into its on-disk bytes."""
+    header = json.dumps(record.meta, separators=(",", ":")).encode()
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, EVENT_SCHEMA) as writer:
+        writer.write_table(record.events)
+    body = sink.getvalue()
+    crc = zlib.crc32(body, zlib.crc32(header))
+    return HEAD.pack(MAGIC, len(header), len(body), crc) + header + body
+
+
+def read_segment(path: Path) -> tuple[list[Record], int]:
+    """Read every intact record of a segment.
+
+    Returns (records, valid_bytes); reading stops at the first torn or corrupt record.
+    """
+    data = path.read_bytes()
+    records: list[Record] = []
+    pos = 0
+    while pos + HEAD.size <= len(data):
+        magic, hlen, blen, crc = HEAD.unpack_from(data, pos)
+        start, end = pos + HEAD.size, pos + HEAD.size + hlen + blen
+        if magic != MAGIC or end > len(data):
+            break
+        header, body = data[start : start + hlen], data[start + hlen : end]
+        if zlib.crc32(body, zlib.crc32(header)) != crc:
+            break
+        table = pa.ipc.open_stream(body).read_all()
+        records.append(Record(table, json.loads(header)))
+        pos = end
+    return records, pos
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so that a rename or a new file in it is durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """Appends records to the current segment; `rotate()` starts a new one.
+
+    Thread-safe. Only the process holding the home's writer lock may open a Journal.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        existing = self.segments()
+        self.seq = (int(existing[-1].stem) + 1) if existing else 1
+        self._lock = threading.Lock()
+        self._file = None
+        self.pending: list[Record] = []
+
+    def segments(self) -> list[Path]:
+        """Segment files on disk, oldest first."""
+        return sorted(self.folder.glob("*.wal"), key=lambda p: int(p.stem))
+
+    def path_of(self, seq: int) -> Path:
+        return self.folder / f"{seq:012d}.wal"
+
+    def append(self, record: Record) -> None:
+        """Write and fsync one record; when this returns, the record is durable."""
+        blob = encode(record)
+        with self._lock:
+            if self._file is None:
+                self._file = open(self.path_of(self.seq), "ab")
+                fsync_dir(self.folder)
+            self._file.write(blob)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self.pending.append(record)
+
+    def rotate(self) -> tuple[int, list[Record]] | None:
+        """Close the current segment and return (seq, its records); None when it is empty."""
+        with self._lock:
+            if self._file is None:
+                return None
+            self._file.close()
+            self._file = None
+            seq, records = self.seq, self.pending
+            self.seq += 1
+            self.pending = []
+            return seq, records
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -1,0 +1,57 @@
+"""The event schema shared by the journal, the buckets and the query engine."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("_time", pa.float64(), nullable=False),
+        pa.field("_raw", pa.string(), nullable=False),
+        pa.field("host", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("sourcetype", pa.string()),
+        pa.field("index", pa.string(), nullable=False),
+        pa.field("_indextime", pa.float64()),
+        pa.field("linecount", pa.int32()),
+        pa.field("_offset", pa.int64()),
+        pa.field("_flags", pa.string()),
+    ]
+)
+
+BASE_COLUMNS = tuple(EVENT_SCHEMA.names)
+
+PARSED_COLUMNS = ("_time", "_raw", "linecount", "_offset", "_flags")
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """Return `table` with exactly the event schema's columns, in order and types.
+
+    Raises KeyError naming a missing required column.
+    """
+    cols = []
+    for field in EVENT_SCHEMA:
+        if field.name in table.column_names:
+            cols.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            cols.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise KeyError(f"event table lacks required column {field.name}")
+    return pa.Table.from_arrays(cols, schema=EVENT_SCHEMA)
+
+
+def with_origin(
+    parsed: pa.Table, *, index: str, host: str, source: str, sourcetype: str, indextime: float
+) -> pa.Table:
+    """Add the metadata columns to a parsed chunk (from `ingest.breaking`) and conform it."""
+    n = parsed.num_rows
+    extra = {
+        "host": pa.array([host] * n, pa.string()) if n else pa.array([], pa.string()),
+        "source": pa.array([source] * n, pa.string()) if n else pa.array([], pa.string()),
+        "sourcetype": pa.array([sourcetype] * n, pa.string()) if n else pa.array([], pa.string()),
+        "index": pa.array([index] * n, pa.string()) if n else pa.array([], pa.string()),
+        "_indextime": pa.array([indextime] * n, pa.float64()) if n else pa.array([], pa.float64()),
+    }
+    for name, arr in extra.items():
+        parsed = parsed.append_column(name, arr)
+    return conform(parsed)

@@ -1,0 +1,263 @@
+"""The event store of one home: journal in, Parquet buckets out, catalog kept consistent.
+
+Write path (one writer process, holding the home's writer lock):
+
+1. `append(events, checkpoints)` writes one journal record and fsyncs: acknowledged.
+2. `seal()` rotates the journal, writes each index's events of the closed segment to an
+   immutable Parquet (zstd) *hot* bucket sorted by `_time` (temp file, fsync, rename), then in
+   ONE catalog transaction inserts the buckets, marks the segment sealed and stores the file
+   checkpoints carried by its records; only then is the segment file deleted.
+3. `merge_hot()` rewrites small hot buckets of an index into one *warm* bucket; the old
+   ones are retired and their files deleted after a grace period (readers may hold them).
+
+Recovery (`recover()`, at start): a segment listed as sealed is deleted; any other segment is
+replayed and sealed; a Parquet file the catalog does not list is an orphan of a crash and is
+deleted. So every acknowledged event ends in exactly one bucket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from speleo.config import Home
+from speleo.storage import termindex
+from speleo.storage.catalog import Catalog, add_problem
+from speleo.storage.journal import Journal, Record, fsync_dir, read_segment
+from speleo.storage.schema import EVENT_SCHEMA, conform
+
+PARQUET_OPTS = dict(compression="zstd", compression_level=3, row_group_size=128 * 1024)
+
+
+@dataclass
+class SealStats:
+    """What one seal wrote: buckets, events and bytes."""
+
+    buckets: int = 0
+    events: int = 0
+
+
+class Store:
+    """Writer-side access to a home's events. Thread-safe; one instance per writer process."""
+
+    def __init__(self, home: Home, catalog: Catalog) -> None:
+        self.home = home
+        self.catalog = catalog
+        self.journal = Journal(home.journal_dir)
+        self._seal_lock = threading.Lock()
+        self._duck = duckdb.connect()
+
+    # -- write path ------------------------------------------------------------
+    def append(
+        self,
+        events: pa.Table,
+        checkpoints: dict[str, tuple[str, int]] | None = None,
+        problems: list[tuple[str, str, str, int]] | None = None,
+    ) -> None:
+        """Make events durable (journal + fsync).
+
+        `events` may lack nullable columns; `checkpoints` maps a file fingerprint to
+        (path, byte offset consumed); `problems` are (kind, source, reason, count) counters.
+        Both are applied to the catalog when the record is sealed, atomically with its events.
+        """
+        meta: dict = {}
+        if checkpoints:
+            meta["checkpoints"] = {k: [p, int(o)] for k, (p, o) in checkpoints.items()}
+        if problems:
+            meta["problems"] = [list(p) for p in problems]
+        self.journal.append(Record(conform(events), meta))
+
+    def seal(self) -> SealStats:
+        """Turn the current journal segment into hot buckets; returns what was written."""
+        with self._seal_lock:
+            rotated = self.journal.rotate()
+            if rotated is None:
+                return SealStats()
+            seq, records = rotated
+            return self._seal_records(seq, records)
+
+    def _seal_records(self, seq: int, records: list[Record]) -> SealStats:
+        tables = [r.events for r in records if r.events.num_rows]
+        events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
+        written = [self._write_bucket(idx, part) for idx, part in split_by_index(events)]
+        now = time.time()
+        with self.catalog.transaction() as con:
+            for row in written:
+                con.execute(
+                    "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count,"
+                    " raw_bytes, size_bytes, bloom, journal_seq, created) VALUES "
+                    "(?, 'hot', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, seq, now),
+                )
+            con.execute("INSERT OR REPLACE INTO sealed_segments(seq, sealed_at) VALUES (?, ?)", (seq, now))
+            apply_meta(con, records, now)
+            record_volume(con, events)
+        self.journal.path_of(seq).unlink(missing_ok=True)
+        return SealStats(len(written), events.num_rows)
+
+    def _write_bucket(self, index: str, events: pa.Table, state: str = "hot") -> tuple:
+        events = events.sort_by("_time")
+        folder = self.home.index_dir(index)
+        folder.mkdir(parents=True, exist_ok=True)
+        times = events.column("_time")
+        tmin, tmax = pc.min(times).as_py(), pc.max(times).as_py()
+        name = f"{state}_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
+        path = folder / name
+        write_parquet_durably(events, path)
+        bloom = termindex.build(self._duck, events)
+        raw_bytes = int(pc.sum(pc.binary_length(events.column("_raw"))).as_py() or 0)
+        rel = str(path.relative_to(self.home.root))
+        return (index, rel, tmin, tmax, events.num_rows, raw_bytes, path.stat().st_size, bloom)
+
+    # -- compaction and cleanup -------------------------------------------------
+    def merge_hot(self, min_buckets: int, older_than_secs: float = 0.0) -> int:
+        """Merge each index's hot buckets into one warm bucket once it has `min_buckets`.
+
+        Returns the number of warm buckets written.
+        """
+        merged = 0
+        with self._seal_lock:
+            for index in self.catalog.index_names():
+                rows = [
+                    b for b in self.catalog.live_buckets([index])
+                    if b.state == "hot"
+                ]
+                if len(rows) >= min_buckets:
+                    self._merge(index, rows)
+                    merged += 1
+        return merged
+
+    def _merge(self, index: str, rows: list) -> None:
+        tables = [pq.read_table(self.home.root / b.path, schema=EVENT_SCHEMA) for b in rows]
+        events = pa.concat_tables(tables)
+        idx, rel, tmin, tmax, n, raw, size, bloom = self._write_bucket(index, events, "warm")
+        now = time.time()
+        with self.catalog.transaction() as con:
+            con.execute(
+                "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count,"
+                " raw_bytes, size_bytes, bloom, journal_seq, created) VALUES "
+                "(?, 'warm', ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (idx, rel, tmin, tmax, n, raw, size, bloom, now),
+            )
+            con.executemany(
+                "UPDATE buckets SET retired_at = ? WHERE id = ?", [(now, b.id) for b in rows]
+            )
+
+    def collect_garbage(self, grace_secs: float) -> int:
+        """Delete the files and rows of buckets retired more than `grace_secs` ago."""
+        rows = self.catalog.retired_before(time.time() - grace_secs)
+        for b in rows:
+            (self.home.root / b.path).unlink(missing_ok=True)
+        if rows:
+            with self.catalog.transaction() as con:
+                con.executemany("DELETE FROM buckets WHERE id = ?", [(b.id,) for b in rows])
+        return len(rows)
+
+    # -- recovery --------------------------------------------------------------
+    def recover(self) -> SealStats:
+        """Finish what a crash interrupted; see the module docstring. Returns what was replayed."""
+        sealed = {r[0] for r in self.catalog.query("SELECT seq FROM sealed_segments")}
+        total = SealStats()
+        for path in self.journal.segments():
+            seq = int(path.stem)
+            if seq in sealed:
+                path.unlink(missing_ok=True)
+                continue
+            records, _ = read_segment(path)
+            with self._seal_lock:
+                stats = self._seal_records(seq, records)
+            total.buckets += stats.buckets
+            total.events += stats.events
+        self._remove_orphans()
+        return total
+
+    def _remove_orphans(self) -> None:
+        known = self.catalog.all_bucket_paths()
+        for path in self.home.indexes_dir.glob("*/*.parquet*"):
+            rel = str(path.relative_to(self.home.root))
+            if rel not in known:
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+def split_by_index(events: pa.Table) -> list[tuple[str, pa.Table]]:
+    """Split an event table by its `index` column, keeping row order."""
+    if events.num_rows == 0:
+        return []
+    names = pc.unique(events.column("index")).to_pylist()
+    if len(names) == 1:
+        return [(names[0], events)]
+    return [(n, events.filter(pc.equal(events.column("index"), n))) for n in names]
+
+
+def write_parquet_durably(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file to a temp name, fsync it, rename it into place, fsync the folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, **PARQUET_OPTS)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def apply_meta(con, records: list[Record], now: float) -> None:
+    """Apply the checkpoints and problem counters of journal records, in order."""
+    for rec in records:
+        for fp, (path, offset) in rec.meta.get("checkpoints", {}).items():
+            con.execute(
+                "INSERT INTO checkpoints(fingerprint, path, offset, updated) VALUES (?,?,?,?) "
+                "ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, "
+                "offset=excluded.offset, updated=excluded.updated",
+                (fp, path, offset, now),
+            )
+        for kind, source, reason, n in rec.meta.get("problems", []):
+            add_problem(con, kind, source, reason, n, now)
+
+
+def record_volume(con, events: pa.Table) -> None:
+    """Add the events' raw bytes and counts to the daily volume meter (UTC days of _indextime)."""
+    if events.num_rows == 0:
+        return
+    itime = pc.fill_null(events.column("_indextime"), time.time())
+    day = pc.cast(pc.floor(pc.divide(itime, 86400.0)), pa.int64())
+    t = pa.table(
+        {
+            "day": day,
+            "index": events.column("index"),
+            "sourcetype": pc.fill_null(events.column("sourcetype"), ""),
+            "host": pc.fill_null(events.column("host"), ""),
+            "source": pc.fill_null(events.column("source"), ""),
+            "bytes": pc.binary_length(events.column("_raw")),
+        }
+    )
+    agg = t.group_by(["day", "index", "sourcetype", "host", "source"]).aggregate(
+        [("bytes", "sum"), ("bytes", "count")]
+    )
+    con.executemany(
+        "INSERT INTO volume(day, index_name, sourcetype, host, source, bytes, events) "
+        "VALUES (?,?,?,?,?,?,?) ON CONFLICT(day, index_name, sourcetype, host, source) DO UPDATE "
+        "SET bytes = bytes + excluded.bytes, events = events + excluded.events",
+        [
+            (utc_day(r["day"] * 86400.0), r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"], r["bytes_count"])
+            for r in agg.to_pylist()
+        ],
+    )
+
+
+def utc_day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
