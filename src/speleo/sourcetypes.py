@@ -1,0 +1,416 @@
+"""The sourcetype registry: how a kind of log is broken into events, timed and searched.
+
+A `Sourcetype` bundles the parse settings used at index time (time format, line breaking,
+truncation) with the search-time field extractions. `BUILTIN` holds the ones Speleo ships;
+`detect()` picks one from a file's path and first lines; `get()` returns one with the
+overrides of a `props.toml` applied; `extract_fields()` computes the search-time fields of
+one event in Python (the SQL side applies the same regexes in DuckDB).
+
+Every regex here is written for both Python's `re` and RE2 (DuckDB, pyarrow): named groups
+use `(?P<name>...)` only, no lookarounds, no backreferences.
+
+props.toml (read by `load_props`)::
+
+    [sourcetype.my_app]
+    time_format = "%Y-%m-%d %H:%M:%S"
+    line_breaker = "^\\d{4}-"
+    extractions = ["user=(?P<user>\\w+)"]
+
+    [source."/var/log/app/*.log"]      # glob on the source path; wins over [sourcetype.*]
+    sourcetype = "my_app"               # assigns the sourcetype of matching sources
+    tz = "Europe/Paris"
+
+Only this module does I/O in `load_props`; everything else is pure.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json as _json
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from speleo.errors import InputError
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """A search-time field extraction: `regex` (named groups) applied to `field`."""
+
+    regex: str
+    field: str = "_raw"
+
+
+@dataclass(frozen=True)
+class Sourcetype:
+    """Parse settings and search-time extractions of one kind of log (see module doc)."""
+
+    name: str
+    time_format: str | None = None
+    time_prefix: str | None = None
+    tz: str | None = None
+    line_breaker: str | None = None
+    should_linemerge: bool = True
+    max_lines: int = 257
+    truncate: int = 10000
+    extractions: tuple[Extraction, ...] = ()
+    kv: bool = True
+    json: bool = False
+    description: str = ""
+
+
+# ---- built-in extraction regexes --------------------------------------------------------
+_SYSLOG_HEAD = (
+    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (?P<syslog_host>\S+) "
+    r"(?P<process>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<message>.*)"
+)
+_ACCESS = (
+    r"^(?P<clientip>\S+) (?P<ident>\S+) (?P<user>\S+) \[[^\]]+\] "
+    r'"(?P<method>[A-Z]+) (?P<uri>(?P<uri_path>[^\s?"]*)(?:\?(?P<uri_query>[^\s"]*))?) '
+    r'(?P<version>HTTP/[\d.]+)" (?P<status>\d{3}) (?P<bytes>\d+|-)'
+    r'(?: "(?P<referer>[^"]*)" "(?P<useragent>[^"]*)")?'
+)
+_APACHE_ERROR = (
+    r"^\[[^\]]+\] \[(?:(?P<module>[\w-]+):)?(?P<level>\w+)\]"
+    r"(?: \[pid (?P<pid>\d+)(?::tid \d+)?\])?"
+    r"(?: \[client (?P<client>[\d.:a-fA-F]+?)(?::\d+)?\])? (?P<message>.*)"
+)
+_SSHD = (
+    r"(?P<action>Failed|Accepted) (?P<auth_method>\S+) for (?:invalid user )?(?P<user>\S+) "
+    r"from (?P<src>[\d.:a-fA-F]+) port (?P<src_port>\d+)",
+    r"[Ii]nvalid user (?P<user>\S+) from (?P<src>[\d.:a-fA-F]+)(?: port (?P<src_port>\d+))?",
+    r"session (?P<session_action>opened|closed) for user (?P<user>[^\s(]+)",
+)
+_LEVEL = r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)"
+
+
+def _x(*regexes: str) -> tuple[Extraction, ...]:
+    return tuple(Extraction(r) for r in regexes)
+
+
+_BUILTIN_LIST = (
+    Sourcetype("generic", description="Automatic timestamps; a line starting with one starts an event."),
+    Sourcetype("generic_single_line", should_linemerge=False, description="One event per line."),
+    Sourcetype("kv", should_linemerge=False, description="Generic key=value lines."),
+    Sourcetype("json", should_linemerge=False, kv=False, json=True,
+               description="One JSON object per line; nested fields as dotted paths."),
+    Sourcetype("syslog", should_linemerge=False, extractions=_x(_SYSLOG_HEAD),
+               description="RFC 3164 syslog files (/var/log/messages, /var/log/syslog)."),
+    Sourcetype("linux_secure", should_linemerge=False, extractions=_x(_SYSLOG_HEAD, *_SSHD),
+               description="auth.log / secure: sshd, sudo, su, systemd-logind."),
+    Sourcetype("access_combined", should_linemerge=False, extractions=_x(_ACCESS),
+               description="Apache/Nginx access log, NCSA combined format."),
+    Sourcetype("apache_error", should_linemerge=False, extractions=_x(_APACHE_ERROR),
+               description="Apache error log."),
+    Sourcetype("log4j", extractions=_x(
+        r"^\S+ \S+ " + _LEVEL + r" +\[(?P<thread>[^\]]*)\] (?P<component>[\w$.]+): (?P<message>.*)"),
+        description="log4j / Java (Hadoop): time LEVEL [thread] logger: message; stack traces merged."),
+    Sourcetype("zookeeper", extractions=_x(
+        r"^\S+ \S+ - " + _LEVEL + r" +\[(?P<thread>.*?):(?P<component>[\w$]+)@(?P<line>\d+)\] - "
+        r"(?P<message>.*)"), description="ZooKeeper log4j layout."),
+    Sourcetype("kafka", extractions=_x(
+        r"(?m)^\[[^\]]+\] " + _LEVEL + r" (?P<message>.*?)(?: \((?P<component>[\w$.]+)\))?$"),
+        description="Kafka broker server.log: [time] LEVEL message (logger)."),
+    Sourcetype("spark", extractions=_x(
+        r"^\S+ \S+ " + _LEVEL + r" (?P<component>[\w$.]+): (?P<message>.*)"),
+        description="Spark log4j layout: yy/MM/dd HH:mm:ss LEVEL logger: message."),
+    Sourcetype("hdfs", extractions=_x(
+        r"^\d{6} \d{6} (?P<pid>\d+) " + _LEVEL + r" (?P<component>[\w$.]+): (?P<message>.*)"),
+        description="Hadoop HDFS: yyMMdd HHmmss pid LEVEL logger: message."),
+    Sourcetype("bgl", should_linemerge=False, extractions=_x(
+        r"^(?P<label>\S+) (?P<epoch>\d+) (?P<date>\S+) (?P<node>\S+) (?P<wallclock>\S+) "
+        r"(?P<node_repeat>\S+) (?P<type>\S+) (?P<component>\S+) (?P<level>\S+) (?P<message>.*)"),
+        description="Blue Gene/L RAS log; _time is the epoch column (UTC)."),
+    Sourcetype("hpc", should_linemerge=False, extractions=_x(
+        r"^(?P<log_id>\d+) (?P<node>\S+) (?P<component>\S+) (?P<state>\S+) (?P<epoch>\d+) "
+        r"(?P<flag>\d+) (?P<message>.*)"), description="HPC cluster log; epoch in the 5th column."),
+    Sourcetype("openstack", should_linemerge=False, extractions=_x(
+        r"^(?P<logrecord>\S+) \S+ \S+ (?P<pid>\d+) " + _LEVEL + r" (?P<component>\S+) "
+        r"\[(?P<request>[^\]]*)\] (?P<message>.*)",
+        r'"(?P<method>[A-Z]+) (?P<uri>\S+) (?P<version>HTTP/[\d.]+)" status: (?P<status>\d+) '
+        r"len: (?P<bytes>\d+) time: (?P<duration>[\d.]+)"),
+        description="OpenStack (nova) logs prefixed with their file name."),
+)
+BUILTIN: dict[str, Sourcetype] = {st.name: st for st in _BUILTIN_LIST}
+
+# ---- detection --------------------------------------------------------------------------
+# (sourcetype, signature of one line), most specific first. Python-only regexes.
+_SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(regex))
+    for name, regex in (
+        ("access_combined", r'^\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d[^\]]*\] "'),
+        ("apache_error", r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:.]+ \d{4}\] \["),
+        ("kafka", r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] [A-Z]+ "),
+        ("zookeeper", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ +\["),
+        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +[A-Z]+ +\["),
+        ("openstack", r"^\S+\.log\S* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ [A-Z]+ "),
+        ("spark", r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+ \S+: "),
+        ("hdfs", r"^\d{6} \d{6} \d+ [A-Z]+ \S+: "),
+        ("bgl", r"^\S+ 1\d{9} \d{4}\.\d\d\.\d\d \S+ \d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d"),
+        ("hpc", r"^\d+ \S+ \S+ \S+ 1\d{9} \d+ "),
+        ("syslog", r"^[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: "),
+        ("log4j", r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}\]? +-? *" + _LEVEL + r"\b"),
+    )
+)
+_SECURE_PATH = re.compile(r"(?:^|/)(?:auth\.log|secure)(?:[.\-]|$)")
+_SECURE_PROCESS = re.compile(r"^\S+ +\d+ \S+ \S+ (?:sshd|sudo|su|systemd-logind|login)\[")
+_KV_LINE = re.compile(r"[A-Za-z_][\w.-]*=\S")
+_MIN_SHARE = 0.6
+
+
+def detect(source: str, sample_lines: list[str]) -> str:
+    """Name of the sourcetype that fits `source` (a path) and its first lines.
+
+    Content decides (the signature that fits at least 60% of the sample lines that are
+    not blank nor indented continuation lines such as stack frames,
+    most specific first); the path refines syslog into linux_secure (auth.log, secure).
+    Falls back to "json", "kv", "generic" (timestamps seen) or "generic_single_line".
+    """
+    lines = [ln.rstrip("\r\n") for ln in sample_lines if ln.strip() and not ln[:1].isspace()]
+    if not lines:
+        return "generic"
+    if _share(lines, _looks_json) >= _MIN_SHARE:
+        return "json"
+    for name, signature in _SIGNATURES:
+        if _share(lines, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
+            if name == "syslog" and _is_secure(source, lines):
+                return "linux_secure"
+            return name
+    if _share(lines, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
+        return "kv"
+    return "generic" if _has_timestamps(lines) else "generic_single_line"
+
+
+def _share(lines: list[str], test: Any) -> float:
+    return sum(1 for ln in lines if test(ln)) / len(lines)
+
+
+def _looks_json(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(_json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def _is_secure(source: str, lines: list[str]) -> bool:
+    if _SECURE_PATH.search(source.replace("\\", "/")):
+        return True
+    return _share(lines, lambda ln: _SECURE_PROCESS.match(ln) is not None) >= 0.5
+
+
+_TIME_SHAPE = re.compile(r"(?:^|\D)(?:\d\d:\d\d:\d\d|1\d{9}(?:\d{3})?)(?:\D|$)")
+
+
+def _has_timestamps(lines: list[str]) -> bool:
+    """Cheap check (no import of speleo.ingest): a clock time or an epoch in a sample line."""
+    return any(_TIME_SHAPE.search(ln[:160]) for ln in lines[:20])
+
+
+# ---- props.toml -------------------------------------------------------------------------
+_SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "time_format": str, "time_prefix": str, "tz": str, "line_breaker": str,
+    "should_linemerge": bool, "max_lines": int, "truncate": int, "extractions": list,
+}
+
+
+@dataclass
+class Props:
+    """Parsed props.toml: overrides per sourcetype name and per source glob (in file order)."""
+
+    path: Path | None = None
+    sourcetypes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def source_settings(self, source: str | None) -> list[dict[str, Any]]:
+        """Settings of every [source."GLOB"] section whose glob matches `source`, in file order."""
+        if not source:
+            return []
+        return [s for glob, s in self.sources.items() if fnmatch.fnmatch(source, glob)]
+
+    def sourcetype_for(self, source: str) -> str | None:
+        """The sourcetype assigned to `source` by a [source."GLOB"] section, if any (last wins)."""
+        names = [s["sourcetype"] for s in self.source_settings(source) if "sourcetype" in s]
+        return names[-1] if names else None
+
+
+def load_props(path: Path) -> Props:
+    """Read and validate a props.toml (see module doc).
+
+    Raises `InputError` naming the file (and the key and section) for unreadable TOML,
+    unknown sections or keys, values of the wrong type and regexes that do not compile.
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read props: {exc}") from exc
+    props = Props(path=Path(path))
+    for kind, sections in data.items():
+        if kind not in ("sourcetype", "source") or not isinstance(sections, dict):
+            raise InputError(f"{path}: unknown section [{kind}] (expected [sourcetype.NAME] or [source.\"GLOB\"])")
+        for name, settings in sections.items():
+            label = f'[{kind}."{name}"]'
+            checked = _check_settings(settings, label, path, allow_sourcetype=kind == "source")
+            (props.sources if kind == "source" else props.sourcetypes)[name] = checked
+    return props
+
+
+def _check_settings(settings: Any, label: str, path: Path, allow_sourcetype: bool) -> dict[str, Any]:
+    if not isinstance(settings, dict):
+        raise InputError(f"{path}: {label} must be a table")
+    allowed = dict(_SETTING_TYPES, **({"sourcetype": str} if allow_sourcetype else {}))
+    for key, value in settings.items():
+        if key not in allowed:
+            raise InputError(f"{path}: unknown key {key!r} in section {label}")
+        expected = allowed[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise InputError(f"{path}: key {key!r} in section {label} has the wrong type")
+        if key in ("max_lines", "truncate") and value < 1:
+            raise InputError(f"{path}: key {key!r} in section {label} must be at least 1")
+    for regex in list(settings.get("extractions", [])) + [settings.get("line_breaker") or "",
+                                                          settings.get("time_prefix") or ""]:
+        problem = check_regex(regex) if isinstance(regex, str) else "must be a string"
+        if problem:
+            raise InputError(f"{path}: regex {regex!r} in section {label}: {problem}")
+    return dict(settings)
+
+
+def check_regex(regex: str) -> str | None:
+    """Why `regex` is not usable on both Python and RE2 (a message), or None when it is."""
+    if "(?<" in regex.replace("(?P<", ""):
+        return "use (?P<name>...) for named groups; lookbehinds are not supported"
+    if "(?=" in regex or "(?!" in regex or re.search(r"\\[1-9]", regex):
+        return "lookaheads and backreferences are not supported"
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+def get(name: str, props: Props | None = None, source: str | None = None) -> Sourcetype:
+    """The sourcetype `name` (built-in, or defaults for an unknown name) with props applied.
+
+    Settings of [sourcetype.NAME] apply first, then every matching [source."GLOB"]
+    (source-specific wins). `extractions` from props are added after the built-in ones.
+    """
+    st = BUILTIN.get(name) or Sourcetype(name=name)
+    if props is None:
+        return st
+    layers = [props.sourcetypes.get(name, {})] + props.source_settings(source)
+    for settings in layers:
+        st = _apply(st, settings)
+    return st
+
+
+def _apply(st: Sourcetype, settings: dict[str, Any]) -> Sourcetype:
+    known = {f.name for f in fields(Sourcetype)}
+    changes = {k: v for k, v in settings.items() if k in known and k != "extractions"}
+    if "extractions" in settings:
+        changes["extractions"] = st.extractions + tuple(Extraction(r) for r in settings["extractions"])
+    return replace(st, **changes)
+
+
+# ---- search-time fields -----------------------------------------------------------------
+_KV_REGEX = r'(?:^|[^A-Za-z0-9_.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>"[^"]*"|[^\s,;"\])}]*)'
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def kv_regex() -> str:
+    """RE2/Python regex for automatic key=value extraction, groups `key` and `value`.
+
+    Matches `key=value` and `key="quoted value"`; a key starts with a letter or `_` and
+    continues with [A-Za-z0-9_.-]. The match may include one character before the key
+    (the boundary). A quoted value keeps its double quotes in the `value` group: strip one
+    pair (`kv_value`). Empty values are treated as absent fields.
+    """
+    return _KV_REGEX
+
+
+def kv_value(value: str) -> str:
+    """A `value` group of `kv_regex()` without its surrounding double quotes."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _compiled(regex: str) -> re.Pattern[str]:
+    found = _COMPILED.get(regex)
+    if found is None:
+        found = _COMPILED[regex] = re.compile(regex)
+    return found
+
+
+def extract_fields(raw: str, sourcetype: str) -> dict[str, str | list[str]]:
+    """Search-time fields of one event: {field: value or list of values (multivalue)}.
+
+    Order and precedence: the sourcetype's regex extractions (first non-empty value of a
+    field wins), then JSON (dotted paths; arrays of scalars become lists), then automatic
+    key=value pairs (repeated keys become lists). Empty or non-participating groups give
+    no field. Unknown sourcetypes use the defaults (key=value only).
+    """
+    st = get(sourcetype)
+    out: dict[str, str | list[str]] = {}
+    for extraction in st.extractions:
+        text = raw if extraction.field == "_raw" else out.get(extraction.field)
+        if isinstance(text, str):
+            _add_regex_fields(out, _compiled(extraction.regex), text)
+    if st.json:
+        _add_json_fields(out, raw)
+    if st.kv:
+        _add_kv_fields(out, raw)
+    return out
+
+
+def _add_regex_fields(out: dict[str, str | list[str]], pattern: re.Pattern[str], text: str) -> None:
+    m = pattern.search(text)
+    if m is None:
+        return
+    for name, value in m.groupdict().items():
+        if value and name not in out:
+            out[name] = value
+
+
+def _add_json_fields(out: dict[str, str | list[str]], raw: str) -> None:
+    try:
+        doc = _json.loads(raw)
+    except ValueError:
+        return
+    if isinstance(doc, dict):
+        for path, value in _flatten(doc, ""):
+            out.setdefault(path, value)
+
+
+def _flatten(node: Any, prefix: str) -> list[tuple[str, str | list[str]]]:
+    if isinstance(node, dict):
+        pairs: list[tuple[str, str | list[str]]] = []
+        for key, value in node.items():
+            pairs.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return pairs
+    if isinstance(node, list):
+        values = [_scalar(v) for v in node if v is not None]
+        return [(prefix, values)] if values else []
+    return [] if node is None else [(prefix, _scalar(node))]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return _json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _add_kv_fields(out: dict[str, str | list[str]], raw: str) -> None:
+    found: dict[str, list[str]] = {}
+    for m in _compiled(_KV_REGEX).finditer(raw):
+        value = kv_value(m.group("value"))
+        if value:
+            found.setdefault(m.group("key"), []).append(value)
+    for key, values in found.items():
+        if key not in out:
+            out[key] = values[0] if len(values) == 1 else values
