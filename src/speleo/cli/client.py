@@ -1,0 +1,48 @@
+"""Finding and calling a running server of the same home from the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import httpx
+
+from speleo.config import Home
+from speleo.errors import SpeleoError, SplError
+from speleo.server.auth import ensure_api_token
+
+
+def server_url(home: Home) -> str | None:
+    """The URL of the home's running server, or None when none runs (stale files ignored)."""
+    try:
+        info = json.loads(home.server_file.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return info.get("url")
+
+
+class RemoteError(SpeleoError):
+    """An error the server answered with; keeps its status and JSON body."""
+
+    def __init__(self, status: int, body: dict) -> None:
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        super().__init__(err.get("message") or str(body))
+        self.status = status
+        self.body = err
+
+
+def call(home: Home, method: str, path: str, payload: dict | None = None, timeout: float = 3600.0) -> dict:
+    """Call the server's API with the home's token; raises RemoteError on an error answer."""
+    url = server_url(home)
+    if url is None:
+        raise SpeleoError("no server is running for this home")
+    headers = {"Authorization": f"Bearer {ensure_api_token(home)}"}
+    resp = httpx.request(method, url + path, json=payload, headers=headers, timeout=timeout)
+    body = resp.json() if resp.content else {}
+    if resp.status_code >= 400:
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        if err.get("code", "").startswith("spl"):
+            raise SplError(err.get("message", ""), "", 0)
+        raise RemoteError(resp.status_code, body)
+    return body

@@ -1,0 +1,314 @@
+"""The `speleo` command line (Click + Rich).
+
+Commands read the home directly (search, status, index list) and write either through the
+running server (when `server.json` names a live one) or by taking the home's writer lock.
+Exit status: 0 success, 1 an error, 2 a bad query or bad usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from speleo.cli import client
+from speleo.config import Home, check_index_name
+from speleo.errors import SpeleoError, SplError
+
+out = Console()
+err = Console(stderr=True)
+
+
+class SpeleoGroup(click.Group):
+    """Renders Speleo errors for a person instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SplError as e:
+            err.print(f"[red]error:[/red] {e.render()}" if e.query else f"[red]error:[/red] {e.message}", highlight=False, markup=True)
+            sys.exit(2)
+        except SpeleoError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False)
+            sys.exit(1)
+
+
+@click.group(cls=SpeleoGroup)
+@click.option("--home", type=click.Path(file_okay=False), envvar="SPELEO_HOME",
+              help="Folder with Speleo's configuration and data (default ./var/speleo, or $SPELEO_HOME).")
+@click.version_option(package_name="speleo")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Speleo: collect, index and search your logs with SPL."""
+    ctx.obj = Home.resolve(home)
+
+
+def service(home: Home):
+    from speleo.service import Service
+
+    return Service(home)
+
+
+# -- add ---------------------------------------------------------------------------------
+@cli.group()
+def add() -> None:
+    """Add data: a file once (oneshot) or a persistent monitor input."""
+
+
+@add.command("oneshot")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--index", required=True, help="Index to put the events in (created if missing).")
+@click.option("--sourcetype", help="Sourcetype (default: detected from the file).")
+@click.option("--host", help="Host field (default: this machine's name).")
+@click.option("--force", is_flag=True, help="Index the content even if it was added before.")
+@click.pass_obj
+def add_oneshot(home: Home, file: str, index: str, sourcetype: str | None, host: str | None, force: bool) -> None:
+    """Index FILE (plain or .gz) once; returns when its events are searchable."""
+    check_index_name(index)
+    path = Path(file).absolute()
+    if client.server_url(home):
+        res = client.call(home, "POST", "/api/v1/inputs/oneshot",
+                          {"path": str(path), "index": index, "sourcetype": sourcetype, "host": host, "force": force})
+    else:
+        res = _local_oneshot(home, path, index, sourcetype, host, force).__dict__
+    flagged = ", ".join(f"{k}: {v}" for k, v in res["flagged"].items() if v) or "none"
+    out.print(
+        f"indexed {res['events']:,} events ({res['bytes']:,} bytes) from {res['path']} into index "
+        f"'{res['index']}' as sourcetype '{res['sourcetype']}'; flagged: {flagged}"
+    )
+
+
+def _local_oneshot(home, path, index, sourcetype, host, force):
+    from speleo.ingest.oneshot import add_oneshot as run
+
+    svc = service(home)
+    writer = svc.open_writer()
+    try:
+        columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress("[progress.description]{task.description}", *columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"indexing {path.name}", total=None)
+            return run(writer.ingestor, path, index, sourcetype, host, force,
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    finally:
+        writer.close()
+
+
+@add.command("monitor")
+@click.argument("path", type=click.Path())
+@click.option("--index", required=True, help="Index to put the events in (created if missing).")
+@click.option("--whitelist", help="Regex: only files whose full path matches are read.")
+@click.option("--blacklist", help="Regex: files whose full path matches are skipped.")
+@click.option("--sourcetype", help="Sourcetype (default: detected per file).")
+@click.option("--host", help="Host field (default: this machine's name).")
+@click.pass_obj
+def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host) -> None:
+    """Follow a file or a directory tree; `speleo serve` reads every monitor input."""
+    input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist)
+    running = "the running server picks it up within seconds" if client.server_url(home) else "run 'speleo serve' to start reading"
+    out.print(f"monitor input {input_id} added for {Path(path).absolute()} into index '{index}'; {running}")
+
+
+# -- search ------------------------------------------------------------------------------
+@cli.command()
+@click.argument("query")
+@click.option("--earliest", help="Start of the time range: -24h, -7d@d, an epoch, or 0 for all time (default).")
+@click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch (default: no end).")
+@click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
+@click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
+@click.pass_obj
+def search(home: Home, query: str, earliest, latest, output: str, limit: int, now) -> None:
+    """Run an SPL search and print the events or the result table."""
+    from speleo.query import results
+    from speleo.query.timefmt import local_zone
+    from speleo.server.runner import to_epoch
+
+    tz = local_zone(home.settings.default_tz)
+    pinned = time.time() if now is None else now
+    svc = service(home)
+    try:
+        res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned)
+    except SplError as e:
+        e.query = e.query or query
+        raise
+    body = results.to_json(res, tz)
+    _print_rows(output, body, results.fields(res))
+    if res.truncated and output == "table":
+        err.print(f"[dim]showing {body['count']:,} of {res.total:,}; use --limit 0 for all[/dim]")
+
+
+def _print_rows(output: str, body: dict, fields: list[str]) -> None:
+    rows = body.get("events", body.get("results", []))
+    if output == "jsonl":
+        for r in rows:
+            sys.stdout.write(json.dumps(r, default=str) + "\n")
+    elif output == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()})
+    elif output == "raw":
+        for r in rows:
+            sys.stdout.write((r.get("_raw") if "_raw" in r else "\t".join(str(r.get(f, "")) for f in fields)) + "\n")
+    else:
+        _print_table(body, rows, fields)
+
+
+def _print_table(body: dict, rows: list[dict], fields: list[str]) -> None:
+    if body["kind"] == "events":
+        fields = ["_time", "host", "sourcetype", "_raw"]
+    table = Table(show_lines=body["kind"] == "events", header_style="bold")
+    for f in fields:
+        table.add_column(f, overflow="fold")
+    for r in rows:
+        table.add_row(*[_cell(r.get(f)) for f in fields])
+    out.print(table)
+    if body["kind"] == "events":
+        err.print(f"[dim]{body['total']:,} events matched[/dim]")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return "\n".join(str(x) for x in v)
+    return str(v)
+
+
+# -- serve -------------------------------------------------------------------------------
+@cli.command()
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="HTTP API port.")
+@click.option("--monitor", "monitors", multiple=True, type=click.Path(),
+              help="Also monitor this path into index main (added as a monitor input if missing).")
+@click.pass_obj
+def serve(home: Home, bind: str, port: int, monitors) -> None:
+    """Run the server: every monitor input, the journal sealer, and the HTTP API."""
+    import logging
+
+    from speleo.errors import ConflictError, InputError
+    from speleo.server.runner import serve as run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    svc = service(home)
+    for m in monitors:
+        try:
+            svc.add_monitor(m, "main")
+        except ConflictError:
+            pass
+        except InputError as e:
+            err.print(f"[yellow]warning:[/yellow] not monitoring {m}: {e}")
+
+    def announce(url: str, rt) -> None:
+        out.print(f"Speleo is listening on [bold]{url}[/bold] (home {home.root})")
+        out.print(f"API token: in {home.token_path} (send 'Authorization: Bearer <token>')")
+        inputs = rt.service.inputs()
+        if not inputs:
+            out.print("No monitor inputs yet: add one with 'speleo add monitor PATH --index main'")
+        for i in inputs:
+            out.print(f"monitoring {i['path']} -> index '{i['index']}'")
+
+    run(home, bind, port, announce)
+
+
+# -- index and status --------------------------------------------------------------------
+@cli.group()
+def index() -> None:
+    """Create, list and show indexes."""
+
+
+@index.command("create")
+@click.argument("name")
+@click.pass_obj
+def index_create(home: Home, name: str) -> None:
+    """Create index NAME."""
+    service(home).create_index(name)
+    out.print(f"index '{name}' created")
+
+
+@index.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def index_list(home: Home, as_json: bool) -> None:
+    """List indexes with events, buckets, size and time range."""
+    rows = service(home).indexes()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    table = Table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
+    for r in rows:
+        table.add_row(r["name"], f"{r['events']:,}", str(r["buckets"]), _size(r["size_bytes"]), _size(r["raw_bytes"]),
+                      _when(r["earliest"]), _when(r["latest"]))
+    out.print(table)
+
+
+@index.command("show")
+@click.argument("name")
+@click.pass_obj
+def index_show(home: Home, name: str) -> None:
+    """Show one index and its buckets (JSON)."""
+    click.echo(json.dumps(service(home).index(name), indent=2))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def status(home: Home, as_json: bool) -> None:
+    """Inputs, files followed, events indexed, problems (flagged/dropped and why), buckets, disk use."""
+    st = service(home).status()
+    url = client.server_url(home)
+    if url:
+        try:
+            st["server"] = client.call(home, "GET", "/api/v1/status", timeout=10).get("server")
+        except Exception as e:  # the status of a half-up server is still worth printing
+            st["server"] = {"error": str(e)}
+    if as_json:
+        click.echo(json.dumps(st, default=str))
+        return
+    _print_status(st, url)
+
+
+def _print_status(st: dict, url: str | None) -> None:
+    out.print(f"[bold]home[/bold] {st['home']}   server: {url or 'not running'}")
+    out.print(f"events indexed: {st['events']:,} in {st['buckets']} buckets; disk use {_size(st['disk_bytes'])}; "
+              f"ingested today: {_size(st['ingested_today']['bytes'])} ({st['ingested_today']['events']:,} events)")
+    t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
+    for i in st["inputs"]:
+        t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
+    out.print(t)
+    t = Table("file", "bytes read", header_style="bold", title="files followed")
+    for f in st["files"]:
+        t.add_row(f["path"], f"{f['offset']:,}")
+    out.print(t)
+    t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
+    for p in st["problems"]:
+        t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
+    out.print(t)
+
+
+def _size(n: int | None) -> str:
+    n = float(n or 0)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
+
+
+def main() -> None:
+    cli(prog_name="speleo")
+
+
+if __name__ == "__main__":
+    main()

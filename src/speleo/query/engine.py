@@ -1,0 +1,184 @@
+"""Runs a search: SPL → compiled SQL → buckets chosen → DuckDB → result with a timeline.
+
+Bucket choice (the plan): the indexes the search names (default: every index whose name does
+not start with `_`), the buckets whose [min_time, max_time] overlaps the search's time range,
+and, when the search has required terms, the buckets whose Bloom term index may hold every one
+of their tokens. The rest are skipped and counted in `SearchResult.scanned`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import duckdb
+import pyarrow as pa
+
+from speleo import spl
+from speleo.config import Home
+from speleo.query.fields import field_sql
+from speleo.query.timefmt import local_zone
+from speleo.storage import termindex
+from speleo.storage.catalog import BucketRow, Catalog
+from speleo.storage.schema import EVENT_SCHEMA
+
+TIMELINE_SPANS = (
+    1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400,
+    365 * 86400,
+)
+TIMELINE_MAX_BINS = 150
+
+
+@dataclass
+class Plan:
+    """What a search will read: the compiled search and the buckets kept and skipped."""
+
+    compiled: object
+    buckets: list[BucketRow]
+    skipped_time: int = 0
+    skipped_terms: int = 0
+    skipped_index: int = 0
+
+
+@dataclass
+class SearchResult:
+    """The answer to a search.
+
+    `kind` is "events" (raw events, newest first) or "results" (a table from a transforming
+    command). `table` holds at most `limit` rows; `truncated` says whether more existed.
+    `total` counts every matching event (events) or every result row (results).
+    `timeline` is a list of (bin start epoch s, count) over the whole range, `span` its bin width (s).
+    """
+
+    kind: str
+    table: pa.Table
+    truncated: bool
+    total: int
+    timeline: list[tuple[float, int]] = field(default_factory=list)
+    span: int | None = None
+    earliest: float | None = None
+    latest: float | None = None
+    scanned: dict = field(default_factory=dict)
+    elapsed_secs: float = 0.0
+
+
+def compile_for(
+    query: str,
+    *,
+    now: float | None = None,
+    earliest: float | None = None,
+    latest: float | None = None,
+    macros: Mapping | None = None,
+    tz_name: str | None = None,
+):
+    """Compile SPL with the query layer's field extraction. Raises SplError."""
+    ctx = spl.CompileContext(
+        now=time.time() if now is None else now,
+        tz=local_zone(tz_name),
+        field_sql=field_sql,
+        macros=macros or {},
+        default_earliest=earliest,
+        default_latest=latest,
+    )
+    return spl.compile_search(query, ctx)
+
+
+def _index_wanted(name: str, patterns: list[str] | None) -> bool:
+    if patterns is None:
+        return not name.startswith("_")
+    return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+
+
+def plan(catalog: Catalog, compiled) -> Plan:
+    """Choose the buckets a compiled search reads."""
+    every = catalog.live_buckets()
+    by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes)]
+    p = Plan(compiled, [], skipped_index=len(every) - len(by_index))
+    lo = compiled.earliest if compiled.earliest is not None else float("-inf")
+    hi = compiled.latest if compiled.latest is not None else float("inf")
+    in_time = [b for b in by_index if b.max_time >= lo and b.min_time < hi]
+    p.skipped_time = len(by_index) - len(in_time)
+    tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
+    if tokens and in_time:
+        hashes = termindex.token_hashes(duckdb.connect(), tokens)
+        kept = [b for b in in_time if termindex.might_contain(b.bloom, hashes)]
+        p.skipped_terms = len(in_time) - len(kept)
+        in_time = kept
+    p.buckets = in_time
+    return p
+
+
+def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, buckets: list[BucketRow]):
+    if not buckets:
+        return con.from_arrow(EVENT_SCHEMA.empty_table())
+    files = [str(home.root / b.path) for b in buckets]
+    return con.read_parquet(files)
+
+
+def _pick_span(lo: float, hi: float) -> int:
+    width = max(hi - lo, 1.0)
+    for span in TIMELINE_SPANS:
+        if width / span <= TIMELINE_MAX_BINS:
+            return span
+    return TIMELINE_SPANS[-1]
+
+
+def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int | None]:
+    if not p.buckets:
+        return 0, [], None
+    lo = max(min(b.min_time for b in p.buckets), compiled.earliest or float("-inf"))
+    hi = min(max(b.max_time for b in p.buckets), compiled.latest or float("inf"))
+    span = _pick_span(lo, hi)
+    rows = con.execute(
+        f"SELECT floor(_time / ?) * ? AS t, count(*) FROM ({compiled.events_sql}) AS q "
+        "GROUP BY 1 ORDER BY 1",
+        [span, span],
+    ).fetchall()
+    total = sum(int(c) for _, c in rows)
+    return total, [(float(t), int(c)) for t, c in rows], span
+
+
+def execute(home: Home, catalog: Catalog, compiled, limit: int = 100) -> SearchResult:
+    """Run a compiled search. `limit` 0 means no limit. Raises SplError for runtime SPL errors."""
+    started = time.monotonic()
+    p = plan(catalog, compiled)
+    con = duckdb.connect()
+    con.register("__events__", _events_relation(con, home, p.buckets))
+    limit = int(limit)
+    sql = f"SELECT * FROM ({compiled.sql}) AS q"
+    if limit > 0:
+        sql += f" LIMIT {limit + 1}"
+    table = con.sql(sql).to_arrow_table()
+    truncated = limit > 0 and table.num_rows > limit
+    if truncated:
+        table = table.slice(0, limit)
+    pivot = getattr(compiled, "pivot", None)
+    if pivot:
+        table = spl.apply_pivot(table, pivot)
+    total, timeline, span = (0, [], None)
+    if compiled.events_sql:
+        total, timeline, span = _timeline(con, compiled, p)
+    kind = "results" if compiled.transforming else "events"
+    if kind == "results" or not compiled.events_sql:
+        total = table.num_rows if not truncated else con.sql(f"SELECT count(*) FROM ({compiled.sql}) AS q").fetchone()[0]
+    return SearchResult(
+        kind=kind,
+        table=table,
+        truncated=truncated,
+        total=int(total),
+        timeline=timeline,
+        span=span,
+        earliest=compiled.earliest,
+        latest=compiled.latest,
+        scanned={
+            "buckets_read": len(p.buckets),
+            "buckets_skipped_by_time": p.skipped_time,
+            "buckets_skipped_by_terms": p.skipped_terms,
+            "buckets_skipped_by_index": p.skipped_index,
+            "events_in_buckets_read": sum(b.event_count for b in p.buckets),
+            "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
+        },
+        elapsed_secs=time.monotonic() - started,
+    )

@@ -1,0 +1,93 @@
+"""Search-time field extraction, as SQL.
+
+A field that is not a base column is computed from `_raw` when a search uses it, as Splunk
+does at search time (Splunk Search Reference, "About fields"): the sourcetype's regular
+expression extractions first, then JSON (dotted paths for nested objects) when the event is a
+JSON object, then automatic `key=value` pairs. The result is VARCHAR, or NULL when the event
+does not have the field. Patterns and names are literals in the sqlglot tree, never SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from sqlglot import exp
+
+from speleo import sourcetypes
+from speleo.storage.schema import BASE_COLUMNS
+
+RE2_SPECIAL = set("\\.^$*+?{}[]|()")
+
+
+def re2_escape(text: str) -> str:
+    """Escape a literal for both RE2 and Python `re` (only the metacharacters)."""
+    return "".join("\\" + c if c in RE2_SPECIAL else c for c in text)
+
+
+def column(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _regex_group(source: exp.Expression, regex: str, group: int) -> exp.Expression:
+    extracted = exp.func("regexp_extract", source, exp.Literal.string(regex), exp.Literal.number(group))
+    return exp.func("nullif", extracted, exp.Literal.string(""))
+
+
+def _sourcetype_extractions(name: str) -> exp.Expression | None:
+    ifs = []
+    for st in sourcetypes.BUILTIN.values():
+        for ext in st.extractions:
+            groups = re.compile(ext.regex).groupindex
+            if name not in groups:
+                continue
+            src = column(ext.field) if ext.field in BASE_COLUMNS else field_sql(ext.field)
+            cond = exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st.name))
+            ifs.append(exp.If(this=cond, true=_regex_group(src, ext.regex, groups[name])))
+    return exp.Case(ifs=ifs) if ifs else None
+
+
+def json_path(name: str) -> str:
+    """JSON path of a dotted field name: `connections.active` -> `$."connections"."active"`."""
+    parts = [p.replace('"', '\\"') for p in name.split(".")]
+    return "$." + ".".join(f'"{p}"' for p in parts)
+
+
+def _json_extraction(name: str) -> exp.Expression:
+    raw = column("_raw")
+    is_obj = exp.and_(
+        exp.func("starts_with", raw, exp.Literal.string("{")),
+        exp.func("json_valid", raw),
+    )
+    value = exp.func("json_extract_string", raw, exp.Literal.string(json_path(name)))
+    return exp.Case(ifs=[exp.If(this=is_obj, true=value)])
+
+
+def kv_pattern(name: str) -> str:
+    """Regex for `name=value` / `name="quoted value"` with the key bounded on the left."""
+    return (
+        r'(?:^|[^A-Za-z0-9_.\-])' + re2_escape(name) + r'=(?:"([^"]*)"|([^\s,;"&]*))'
+    )
+
+
+def _kv_extraction(name: str) -> exp.Expression:
+    raw = column("_raw")
+    pat = kv_pattern(name)
+    return exp.func("coalesce", _regex_group(raw, pat, 1), _regex_group(raw, pat, 2))
+
+
+@lru_cache(maxsize=4096)
+def _field_sql_cached(name: str) -> exp.Expression:
+    parts = [p for p in (_sourcetype_extractions(name), _json_extraction(name), _kv_extraction(name)) if p is not None]
+    return exp.func("coalesce", *parts)
+
+
+def field_sql(name: str) -> exp.Expression:
+    """SQL expression (sqlglot) for a search-time field of the `__events__` relation.
+
+    Base columns come back as plain column references; anything else as the extraction
+    chain above. Returns a fresh copy the caller may embed anywhere.
+    """
+    if name in BASE_COLUMNS:
+        return column(name)
+    return _field_sql_cached(name).copy()

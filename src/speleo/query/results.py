@@ -1,0 +1,68 @@
+"""Turning a `SearchResult` into rows and JSON for the CLI and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+from speleo.query.engine import SearchResult
+from speleo.query.timefmt import iso
+
+EVENT_FIRST = ("_time", "index", "host", "source", "sourcetype", "_raw")
+HIDDEN = {"_offset", "_flags", "_indextime", "linecount"}
+
+
+def _plain(v):
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def rows(result: SearchResult, tz: dt.tzinfo) -> list[dict]:
+    """Rows as dicts; `_time` as ISO 8601 with offset; null fields left out of events."""
+    out = []
+    for row in result.table.to_pylist():
+        if "_time" in row and isinstance(row["_time"], (int, float)):
+            row["_time"] = iso(row["_time"], tz)
+        row = {k: _plain(v) for k, v in row.items()}
+        if result.kind == "events":
+            row = {k: v for k, v in row.items() if v is not None and v != ""}
+        out.append(row)
+    return out
+
+
+def fields(result: SearchResult) -> list[str]:
+    """Column names in display order (events: _time, metadata, _raw, then the rest)."""
+    names = list(result.table.column_names)
+    if result.kind != "events":
+        return names
+    first = [n for n in EVENT_FIRST if n in names]
+    return first + [n for n in names if n not in first and n not in HIDDEN] + [n for n in names if n in HIDDEN]
+
+
+def to_json(result: SearchResult, tz: dt.tzinfo) -> dict:
+    """The search API's JSON body (see docs/api.md)."""
+    body = {
+        "kind": result.kind,
+        "fields": fields(result),
+        "count": result.table.num_rows,
+        "total": result.total,
+        "truncated": result.truncated,
+        "earliest": iso(result.earliest, tz) if result.earliest not in (None, float("-inf")) else None,
+        "latest": iso(result.latest, tz) if result.latest not in (None, float("inf")) else None,
+        "timeline": {
+            "span_secs": result.span,
+            "buckets": [{"time": iso(t, tz), "epoch": t, "count": c} for t, c in result.timeline],
+        },
+        "scanned": result.scanned,
+        "elapsed_secs": round(result.elapsed_secs, 4),
+    }
+    body["events" if result.kind == "events" else "results"] = rows(result, tz)
+    return body

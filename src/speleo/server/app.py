@@ -1,0 +1,109 @@
+"""The HTTP API (FastAPI). Every endpoint but `/health` needs the API token.
+
+One exception handler renders every `SpeleoError` as `{"error": {code, message, ...}}` with
+its status; an SPL error carries its line, column and character span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from speleo import __version__
+from speleo.errors import AuthError, InputError, SpeleoError
+from speleo.query import results
+from speleo.query.timefmt import local_zone
+from speleo.server.auth import bearer, digest, token_matches
+
+log = logging.getLogger("speleo.api")
+
+
+class SearchRequest(BaseModel):
+    search: str = Field(..., description="SPL text")
+    earliest: str | float | None = Field(None, description="time modifier (-24h, @d, epoch) or null for all time")
+    latest: str | float | None = None
+    limit: int = Field(100, ge=0, description="rows returned; 0 = no limit")
+    now: float | None = Field(None, description="pin the search's now (epoch seconds UTC)")
+
+
+class OneshotRequest(BaseModel):
+    path: str
+    index: str = "main"
+    sourcetype: str | None = None
+    host: str | None = None
+    force: bool = False
+
+
+class IndexRequest(BaseModel):
+    name: str
+
+
+class MonitorRequest(BaseModel):
+    path: str
+    index: str = "main"
+    sourcetype: str | None = None
+    host: str | None = None
+    whitelist: str | None = None
+    blacklist: str | None = None
+
+
+def build_app(runtime) -> FastAPI:
+    """The ASGI app over a running `speleo.server.runner.Runtime`."""
+    app = FastAPI(title="Speleo", version=__version__)
+    token_digest = digest(runtime.api_token)
+    svc = runtime.service
+
+    @app.exception_handler(SpeleoError)
+    async def speleo_error(_: Request, exc: SpeleoError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+
+    def authed(request: Request) -> None:
+        if not token_matches(bearer(request.headers.get("authorization")), token_digest):
+            raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    @app.post("/api/v1/search", dependencies=[Depends(authed)])
+    async def search(req: SearchRequest) -> dict:
+        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
+        return results.to_json(result, local_zone(svc.home.settings.default_tz))
+
+    @app.get("/api/v1/status", dependencies=[Depends(authed)])
+    async def status() -> dict:
+        body = await asyncio.to_thread(svc.status)
+        body["server"] = runtime.info()
+        return body
+
+    @app.get("/api/v1/indexes", dependencies=[Depends(authed)])
+    async def indexes() -> list:
+        return svc.indexes()
+
+    @app.post("/api/v1/indexes", dependencies=[Depends(authed)], status_code=201)
+    async def create_index(req: IndexRequest) -> dict:
+        svc.create_index(req.name)
+        return {"name": req.name}
+
+    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(authed)])
+    async def show_index(name: str) -> dict:
+        return svc.index(name)
+
+    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(authed)], status_code=201)
+    async def add_monitor(req: MonitorRequest) -> dict:
+        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+
+    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(authed)])
+    async def oneshot(req: OneshotRequest) -> dict:
+        if not Path(req.path).is_absolute():
+            raise InputError(f"path must be absolute: {req.path}")
+        res = await asyncio.to_thread(runtime.oneshot, req)
+        return res.__dict__
+
+    return app
