@@ -1,0 +1,157 @@
+"""Journal, buckets, recovery and the term index: durability and exactly-once at the storage layer."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from speleo.config import Home
+from speleo.storage import termindex
+from speleo.storage.catalog import Catalog
+from speleo.storage.journal import HEAD, read_segment
+from speleo.storage.store import Store
+
+
+def events(n: int, start: float = 1000.0, index: str = "main", word: str = "alpha") -> pa.Table:
+    return pa.table(
+        {
+            "_time": [start + i for i in range(n)],
+            "_raw": [f"event {i} {word}" for i in range(n)],
+            "index": [index] * n,
+            "_indextime": [time.time()] * n,
+        }
+    )
+
+
+@pytest.fixture
+def home(tmp_path):
+    return Home(tmp_path / "home").ensure()
+
+
+def open_store(home):
+    cat = Catalog(home.catalog_path)
+    cat.ensure_index("main")
+    cat.ensure_index("web")
+    return Store(home, cat), cat
+
+
+def all_raw(home, cat) -> list[str]:
+    out = []
+    for b in cat.live_buckets():
+        out += pq.read_table(home.root / b.path).column("_raw").to_pylist()
+    return out
+
+
+def test_seal_writes_one_sorted_bucket_per_index_and_checkpoints(home):
+    store, cat = open_store(home)
+    store.append(events(3, start=50.0), {"fp": ("/a", 123)})
+    store.append(events(2, index="web"))
+    store.append(events(2, start=10.0))
+    stats = store.seal()
+    assert (stats.buckets, stats.events) == (2, 7)
+    main = cat.live_buckets(["main"])[0]
+    times = pq.read_table(home.root / main.path).column("_time").to_pylist()
+    assert times == sorted(times) and (main.min_time, main.max_time) == (10.0, 52.0)
+    assert cat.checkpoints() == {"fp": ("/a", 123)}
+    assert list(home.journal_dir.glob("*.wal")) == []
+
+
+def test_unsealed_journal_is_replayed_once_after_a_crash(home):
+    store, cat = open_store(home)
+    store.append(events(5), {"fp": ("/a", 10)})
+    store.append(events(4, word="beta"), {"fp": ("/a", 20)})
+    # the process dies here: no seal. A new writer recovers.
+    store2, cat2 = open_store(home)
+    assert store2.recover().events == 9
+    assert len(all_raw(home, cat2)) == 9
+    assert cat2.checkpoints()["fp"] == ("/a", 20)
+    # a second recovery finds nothing to do
+    store3, cat3 = open_store(home)
+    assert store3.recover().events == 0
+    assert len(all_raw(home, cat3)) == 9
+
+
+def test_torn_tail_record_is_ignored(home):
+    store, cat = open_store(home)
+    store.append(events(3))
+    store.append(events(2, word="beta"))
+    seg = store.journal.segments()[-1]
+    data = seg.read_bytes()
+    seg.write_bytes(data[:-7])  # the last record was being written when power went
+    records, valid = read_segment(seg)
+    assert [r.events.num_rows for r in records] == [3]
+    assert valid < len(data) - 7 and valid > HEAD.size
+    store2, cat2 = open_store(home)
+    store2.recover()
+    assert sorted(all_raw(home, cat2)) == sorted(f"event {i} alpha" for i in range(3))
+
+
+def test_segment_already_sealed_is_not_indexed_twice(home):
+    store, cat = open_store(home)
+    store.append(events(4))
+    seq = store.journal.seq
+    seg = store.journal.path_of(seq)
+    saved = seg.read_bytes()
+    store.seal()
+    seg.write_bytes(saved)  # crash after the catalog commit, before the segment was deleted
+    store2, cat2 = open_store(home)
+    store2.recover()
+    assert len(all_raw(home, cat2)) == 4
+    assert not seg.exists()
+
+
+def test_orphan_bucket_file_is_removed(home):
+    store, cat = open_store(home)
+    store.append(events(2))
+    store.seal()
+    orphan = home.index_dir("main") / "hot_1_2_deadbeef.parquet"
+    pq.write_table(events(1), orphan)  # written, but the crash came before the catalog knew it
+    store2, _ = open_store(home)
+    store2.recover()
+    assert not orphan.exists()
+
+
+def test_merge_hot_into_warm_keeps_every_event_and_retires_the_old(home):
+    store, cat = open_store(home)
+    for i in range(5):
+        store.append(events(3, start=100.0 * i, word=f"w{i}"))
+        store.seal()
+    assert store.merge_hot(min_buckets=5) == 1
+    live = cat.live_buckets(["main"])
+    assert [b.state for b in live] == ["warm"] and live[0].event_count == 15
+    assert len(cat.retired_buckets()) == 5
+    assert store.collect_garbage(grace_secs=0) == 5
+    assert sorted(all_raw(home, cat)) == sorted(f"event {j} w{i}" for i in range(5) for j in range(3))
+
+
+def test_volume_meter_counts_bytes_and_events_per_source(home):
+    store, cat = open_store(home)
+    t = events(3).append_column("source", pa.array(["/x"] * 3))
+    store.append(t)
+    store.seal()
+    rows = cat.query("SELECT index_name, source, bytes, events FROM volume")
+    assert rows == [("main", "/x", sum(len(f"event {i} alpha") for i in range(3)), 3)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=30))
+def test_bloom_has_no_false_negatives(texts):
+    con = duckdb.connect()
+    blob = termindex.build(con, pa.table({"_raw": texts}))
+    for text in texts:
+        for tok in termindex.term_tokens(text):
+            assert termindex.might_contain(blob, termindex.token_hashes(con, [tok]))
+
+
+def test_bloom_rejects_absent_terms_mostly():
+    con = duckdb.connect()
+    blob = termindex.build(con, pa.table({"_raw": [f"user{i} logged in from host{i}" for i in range(2000)]}))
+    absent = [f"zzz{i}" for i in range(500)]
+    false_pos = sum(termindex.might_contain(blob, termindex.token_hashes(con, [a])) for a in absent)
+    assert false_pos < 25  # ~1% expected at 10 bits per token, k=4
