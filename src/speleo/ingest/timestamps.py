@@ -63,7 +63,7 @@ _ZONE = "(?P<z>Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?"
 _LEFT = r"(?:^|[^\w.:/+-])"
 _RIGHT = r"(?:$|[^\w])"
 # What may precede a timestamp that "starts" a line: at most 3 of these characters.
-_LEAD = r"^[\s\[(<\"'*#-]{0,3}"
+_LEAD = r"^(?:[\[(<\"'*#-]{1,3} ?)?"
 _JSON_KEY = r'"(?:@timestamp|timestamp|time|ts|_time|date|datetime|eventTime)"\s*:\s*"?'
 _DAY_SECONDS = 86400.0
 _SLICE_EXTRA = 48  # characters of a timestamp allowed past max_lookahead in the vector path
@@ -266,10 +266,14 @@ class TimestampRecognizer:
         return best[1]
 
     def starts_with_timestamp(self, line: str) -> bool:
-        """True when a timestamp begins the line, after at most 3 of ` [(<"'*#-`."""
+        """True when a timestamp begins the line, after at most 3 of `[(<"'*#-` and a space.
+
+        A line that starts with whitespace never starts with a timestamp (continuation).
+        """
         if self._prefix is not None:
-            hit = self._find_after_prefix(line)
-            return hit is not None and hit[1] <= 3 + len(self._prefix.match(line)[0] if self._prefix.match(line) else "")
+            m = self._prefix.match(line)
+            hit = self._find_after_prefix(line) if m is not None else None
+            return hit is not None and hit[1] == m.end()  # type: ignore[union-attr]
         order = (self.learned,) + self.patterns if self.learned else self.patterns
         for pattern in order:
             if pattern.json:

@@ -1,0 +1,193 @@
+"""Timestamp recognition: format table, loghub ground truth, year inference, zones."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from speleo.errors import InputError
+from speleo.ingest.timestamps import TimestampRecognizer
+
+LOGHUB = ("Apache", "BGL", "HDFS", "HPC", "Hadoop", "Linux", "OpenSSH", "OpenStack", "Spark", "Zookeeper")
+NOW = datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
+
+
+def utc(*parts: int, us: int = 0, offset_h: float = 0) -> float:
+    tz = timezone(timedelta(hours=offset_h))
+    return datetime(*parts, microsecond=us, tzinfo=tz).timestamp()
+
+
+FORMATS = [
+    ("2015-10-18 18:01:47,978 INFO [main] x", utc(2015, 10, 18, 18, 1, 47, us=978000), "2015-10-18 18:01:47,978"),
+    ("2015-10-18T18:01:47.5Z x", utc(2015, 10, 18, 18, 1, 47, us=500000), "2015-10-18T18:01:47.5Z"),
+    ("2015-10-18T18:01:47+02:00 x", utc(2015, 10, 18, 18, 1, 47, offset_h=2), "2015-10-18T18:01:47+02:00"),
+    ("2015-10-18 18:01:47 -0700 x", utc(2015, 10, 18, 18, 1, 47, offset_h=-7), "2015-10-18 18:01:47 -0700"),
+    ("[2016-12-19 16:48:21,224] INFO x", utc(2016, 12, 19, 16, 48, 21, us=224000), "2016-12-19 16:48:21,224"),
+    ("[Sun Dec 04 04:47:44 2005] [notice] x", utc(2005, 12, 4, 4, 47, 44), "Sun Dec 04 04:47:44 2005"),
+    ('1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET', utc(2000, 10, 10, 13, 55, 36, offset_h=-7),
+     "10/Oct/2000:13:55:36 -0700"),
+    ("081109 203615 148 INFO dfs", utc(2008, 11, 9, 20, 36, 15), "081109 203615"),
+    ("17/06/09 20:10:40 INFO x", utc(2017, 6, 9, 20, 10, 40), "17/06/09 20:10:40"),
+    ("- 1117838570 2005.06.03 R02 2005-06-03-15.42.50.675872 R02", 1117838570.0, "1117838570"),
+    ("KERNEL 2005-06-03-15.42.50.675872 x", utc(2005, 6, 3, 15, 42, 50, us=675872), "2005-06-03-15.42.50.675872"),
+    ("134681 node-246 unix.hw state 1077804742 1 x", 1077804742.0, "1077804742"),
+    ("at 1446249499322 ms", 1446249499.322, "1446249499322"),
+    ('{"load_timestamp":1445680800424,"timestamp":1446249499322}', 1446249499.322, "1446249499322"),
+    ('{"@timestamp":"2020-01-02T03:04:05Z","a":1}', utc(2020, 1, 2, 3, 4, 5), "2020-01-02T03:04:05Z"),
+    ("nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO",
+     utc(2017, 5, 16, 0, 0, 0, us=8000), "2017-05-16 00:00:00.008"),
+    ("06/09/2017 20:10:40 x", utc(2017, 6, 9, 20, 10, 40), "06/09/2017 20:10:40"),
+]
+
+
+@pytest.mark.parametrize("line,expected,text", FORMATS)
+def test_formats(line: str, expected: float, text: str) -> None:
+    hit = TimestampRecognizer(tz="UTC", now=NOW).find(line)
+    assert hit is not None
+    assert hit[0] == pytest.approx(expected, abs=1e-6)
+    assert line[hit[1] : hit[2]] == text
+
+
+@pytest.mark.parametrize("line", ["no time here", "version 1.2.3 build 42", "id=12345678901234", ""])
+def test_no_timestamp(line: str) -> None:
+    assert TimestampRecognizer(tz="UTC", now=NOW).find(line) is None
+
+
+def test_lookahead_limits_search() -> None:
+    line = "x" * 200 + " 2015-10-18 18:01:47"
+    assert TimestampRecognizer(tz="UTC", max_lookahead=128).find(line) is None
+    assert TimestampRecognizer(tz="UTC", max_lookahead=300).find(line) is not None
+
+
+@pytest.mark.parametrize(
+    "line,expected",
+    [
+        ("2015-10-18 18:01:47 x", True),
+        ("[2016-12-19 16:48:21,224] INFO", True),
+        ("- 1117838570 2005.06.03", True),
+        ("Jun 14 15:16:01 combo", True),
+        ("\tat kafka.Foo(Foo.scala:12) 2015-10-18 18:01:47", False),
+        ("  2015-10-18 18:01:47 indented", False),
+        ("java.io.IOException: 2015-10-18 18:01:47", False),
+        ("83.149.9.216 - - [17/May/2015:10:05:03 +0000]", False),
+    ],
+)
+def test_starts_with_timestamp(line: str, expected: bool) -> None:
+    assert TimestampRecognizer(tz="UTC", now=NOW).starts_with_timestamp(line) is expected
+
+
+@pytest.mark.parametrize(
+    "line,year",
+    [
+        ("Dec 31 23:59:00 host x", 2023),   # last year: this year would be in the future
+        ("Jan  1 00:10:00 host x", 2024),   # just before now
+        ("Jan  2 00:00:00 host x", 2024),   # within one day of clock skew
+        ("Jan  3 00:00:00 host x", 2023),   # more than a day ahead: last year
+    ],
+)
+def test_year_rollover(line: str, year: int) -> None:
+    now = datetime(2024, 1, 1, 0, 30, tzinfo=timezone.utc).timestamp()
+    hit = TimestampRecognizer(tz="UTC", now=now).find(line)
+    assert hit is not None
+    assert datetime.fromtimestamp(hit[0], timezone.utc).year == year
+
+
+def test_year_rollover_vectorised_matches() -> None:
+    now = datetime(2024, 1, 1, 0, 30, tzinfo=timezone.utc).timestamp()
+    rec = TimestampRecognizer(tz="UTC", now=now)
+    lines = ["Dec 31 23:59:00 h x", "Jan  1 00:10:00 h x", "Jan  3 00:00:00 h x", "nothing"]
+    rec.find(lines[0])
+    assert rec.learned is not None
+    got = rec.extract_vector(pa.array(lines), rec.learned, anchored=False).to_pylist()
+    assert got[:3] == [rec.find(s)[0] for s in lines[:3]]  # type: ignore[index]
+    assert got[3] is None
+
+
+def test_naive_time_uses_zone_and_offsets_win() -> None:
+    rec = TimestampRecognizer(tz="Europe/Paris")
+    summer = rec.find("2021-07-01 12:00:00 x")
+    winter = rec.find("2021-01-01 12:00:00 x")
+    explicit = rec.find("2021-07-01 12:00:00Z x")
+    assert summer and summer[0] == utc(2021, 7, 1, 10, 0, 0)
+    assert winter and winter[0] == utc(2021, 1, 1, 11, 0, 0)
+    assert explicit and explicit[0] == utc(2021, 7, 1, 12, 0, 0)
+
+
+def test_zone_vectorised_matches_python() -> None:
+    lines = ["2021-07-01 12:00:00 x", "2021-01-01 12:00:00 x", "2021-03-28 03:30:00 x", "2021-07-01 12:00:00Z"]
+    rec = TimestampRecognizer(tz="Europe/Paris")
+    rec.find(lines[0])
+    got = rec.extract_vector(pa.array(lines), rec.learned, anchored=False).to_pylist()  # type: ignore[arg-type]
+    assert got == [rec.find(s)[0] for s in lines]  # type: ignore[index]
+
+
+def test_unknown_zone_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        TimestampRecognizer(tz="Mars/Olympus")
+
+
+def test_time_format_and_prefix() -> None:
+    rec = TimestampRecognizer(tz="UTC", time_format="%d.%m.%Y %H:%M:%S")
+    hit = rec.find("at 03.02.2021 04:05:06 done")
+    assert hit and hit[0] == utc(2021, 2, 3, 4, 5, 6)
+    pre = TimestampRecognizer(tz="UTC", time_prefix=r"when=")
+    hit = pre.find("start=2020-01-01 00:00:00 when=2021-01-01 00:00:00")
+    assert hit and hit[0] == utc(2021, 1, 1)
+    with pytest.raises(InputError):
+        TimestampRecognizer(time_format="%Q")
+
+
+@pytest.mark.parametrize("system", LOGHUB)
+def test_loghub_ground_truth(data_dir: Path, truth_of, time_matches, system: str) -> None:
+    lines = (data_dir / "loghub" / system / f"{system}_2k.log").read_text(encoding="utf-8").splitlines()
+    truth = truth_of(system)
+    assert len(lines) == len(truth)
+    rec = TimestampRecognizer(tz="UTC")
+    good = 0
+    for line, expected in zip(lines, truth):
+        hit = rec.find(line)
+        good += time_matches(system, hit[0] if hit else None, expected)
+    assert good / len(lines) >= 0.995, f"{system}: {good}/{len(lines)}"
+
+
+def test_kafka_lines(data_dir: Path) -> None:
+    shape = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\]")
+    rec = TimestampRecognizer(tz="UTC")
+    checked = 0
+    for path in sorted((data_dir / "elastic-examples" / "kafka0").glob("server.log*")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = shape.match(line)
+            if m:
+                want = datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+                hit = rec.find(line)
+                assert hit and hit[0] == pytest.approx(want.timestamp() + int(m[2]) / 1000)
+                checked += 1
+    assert checked > 2000
+
+
+def test_auth_log(data_dir: Path) -> None:
+    lines = (data_dir / "elastic-examples" / "auth" / "auth.log").read_text(encoding="utf-8").splitlines()
+    now = datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
+    rec = TimestampRecognizer(tz="UTC", now=now)
+    good = 0
+    for line in lines:
+        want = datetime.strptime(line[:15].replace("  ", " 0"), "%b %d %H:%M:%S")
+        hit = rec.find(line)
+        got = datetime.fromtimestamp(hit[0], timezone.utc) if hit else None
+        good += got is not None and got.timestamp() <= now + 86400 and (
+            got.month, got.day, got.hour, got.minute, got.second
+        ) == (want.month, want.day, want.hour, want.minute, want.second)
+    assert good == len(lines)
+
+
+def test_nginx_json_epoch_millis(data_dir: Path) -> None:
+    path = data_dir / "elastic-examples" / "nginx_json" / "nginxplus_json_logs"
+    rec = TimestampRecognizer(tz="UTC")
+    for line in path.read_text(encoding="utf-8").splitlines()[:200]:
+        hit = rec.find(line)
+        assert hit and hit[0] == json.loads(line)["timestamp"] / 1000
