@@ -1,0 +1,166 @@
+"""`make bench`: ingestion, storage size, search speed and server memory, beside peers.
+
+Writes the figures to docs/benchmarks.md (between the BENCH markers). Set BENCH_BYTES to
+generate less than the default 1 GiB (e.g. BENCH_BYTES=200000000 for a quick run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from gen import RARE_COUNT, RARE_TOKEN, generate  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+DATA = OUT / "data"
+
+
+def files() -> list[Path]:
+    return sorted(p for p in DATA.rglob("*") if p.is_file())
+
+
+def sh(cmd: str) -> tuple[float, str]:
+    t = time.perf_counter()
+    out = subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
+    return time.perf_counter() - t, out
+
+
+def cpu_seconds() -> float:
+    c = psutil.Process().cpu_times()
+    return c.user + c.system + c.children_user + c.children_system
+
+
+def bench_ingest(home: Path) -> dict:
+    from speleo.config import Home
+    from speleo.ingest.oneshot import add_oneshot
+    from speleo.service import Service
+
+    svc = Service(Home(home))
+    w = svc.open_writer()
+    total_bytes = sum(p.stat().st_size for p in files())
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    events = 0
+    for p in files():
+        events += add_oneshot(w.ingestor, p, "main", host=p.parent.name).events
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    w.store.merge_hot(2)
+    w.close()
+    return {"bytes": total_bytes, "events": events, "wall_s": wall, "cpu_s": cpu,
+            "mb_s_per_core": total_bytes / 1e6 / cpu, "events_s_per_core": events / cpu, "mb_s_wall": total_bytes / 1e6 / wall}
+
+
+def bench_zstd() -> dict:
+    paths = " ".join(str(p) for p in files())
+    t, out = sh(f"cat {paths} | zstd -3 -T1 -c | wc -c")
+    total = sum(p.stat().st_size for p in files())
+    return {"bytes": int(out.strip()), "wall_s": t, "mb_s": total / 1e6 / t}
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and p.name not in ("writer.lock",))
+
+
+def bench_searches(home: Path) -> list[dict]:
+    from speleo.config import Home
+    from speleo.service import Service
+
+    svc = Service(Home(home))
+    paths = " ".join(str(p) for p in files())
+    rg = shutil.which("rg")
+    cases = [
+        ("rare term", f"{RARE_TOKEN} | stats count", f"grep -c -i -w {RARE_TOKEN}", RARE_TOKEN),
+        ("common term count", "GET | stats count", "grep -c -i -w GET", "GET"),
+        ("stats count by host", "* | stats count by host", "grep -c -i -w GET", None),
+        ("timechart span=1h count", "* | timechart span=1h count", "grep -c -i -w GET", None),
+    ]
+    out = []
+    for name, spl, grep, term in cases:
+        svc.search(spl, limit=0)  # warm the OS cache and DuckDB
+        t = time.perf_counter()
+        res = svc.search(spl, limit=0)
+        ours = time.perf_counter() - t
+        tg, gout = sh(f"{grep} {paths} | awk -F: '{{s+=$NF}} END {{print s}}'")
+        row = {"name": name, "spl": spl, "speleo_s": ours, "grep": grep, "grep_s": tg,
+               "grep_count": gout.strip(), "speleo_rows": res.table.num_rows,
+               "buckets_read": res.scanned["buckets_read"], "buckets_skipped": res.scanned["buckets_skipped_by_terms"]}
+        if name in ("rare term", "common term count"):
+            row["speleo_count"] = res.table.column("count")[0].as_py()
+        if rg and term:
+            row["rg_s"], _ = sh(f"rg -c -i -w {term} {paths} > /dev/null")
+        out.append(row)
+    return out
+
+
+def bench_server_memory(home: Path) -> dict:
+    env = dict(os.environ)
+    port = 18765
+    run = [sys.executable, "-m", "speleo.cli.main", "--home", str(home)]
+    subprocess.run(run + ["add", "monitor", str(DATA), "--index", "main"], check=True, capture_output=True)
+    proc = subprocess.Popen(run + ["serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ps = psutil.Process(proc.pid)
+    total_bytes = sum(p.stat().st_size for p in files())
+    peak, t0 = 0, time.perf_counter()
+    from speleo.config import Home
+    from speleo.storage.catalog import Catalog
+
+    cat = Catalog(Home(home).catalog_path)
+    try:
+        while time.perf_counter() - t0 < 1800:
+            peak = max(peak, ps.memory_info().rss)
+            done = cat.query("SELECT coalesce(sum(offset),0) FROM checkpoints")[0][0]
+            if done >= total_bytes:
+                break
+            time.sleep(0.2)
+        wall = time.perf_counter() - t0
+        cpu = sum(ps.cpu_times()[:2])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return {"peak_rss_mb": peak / 1e6, "wall_s": wall, "mb_s_wall": total_bytes / 1e6 / wall, "cpu_s": cpu,
+            "mb_s_per_core": total_bytes / 1e6 / cpu}
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    size = int(os.environ.get("BENCH_BYTES", 1_100_000_000))
+    if not DATA.exists() or sum(p.stat().st_size for p in files()) < size * 0.95:
+        shutil.rmtree(DATA, ignore_errors=True)
+        print(f"generating {size / 1e9:.2f} GB of logs in {DATA} ...", flush=True)
+        generate(DATA, size)
+    results: dict = {"machine": machine(), "data_bytes": sum(p.stat().st_size for p in files()), "files": len(files())}
+    home = OUT / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    print("ingesting (oneshot, one process) ...", flush=True)
+    results["ingest"] = bench_ingest(home)
+    results["zstd"] = bench_zstd()
+    results["disk_bytes"] = dir_size(home)
+    print("searching ...", flush=True)
+    results["searches"] = bench_searches(home)
+    print("server memory during sustained ingestion ...", flush=True)
+    home2 = OUT / "home-server"
+    shutil.rmtree(home2, ignore_errors=True)
+    results["server"] = bench_server_memory(home2)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    from report import write_report
+
+    write_report(results, ROOT / "docs" / "benchmarks.md", RARE_COUNT)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Search results on real logs compared with figures computed independently from the raw files."""
+
+from __future__ import annotations
+
+import collections
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from speleo.config import Home
+from speleo.ingest.oneshot import add_oneshot
+from speleo.service import Service
+from tests.conftest import data_path
+
+ACCESS_RE = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) (\S+)')
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("realdata") / "home")
+    service = Service(home)
+    writer = service.open_writer()
+    add_oneshot(writer.ingestor, data_path("elastic-examples", "apache", "apache_logs"), "web")
+    add_oneshot(writer.ingestor, data_path("elastic-examples", "nginx_json", "nginxplus_json_logs"), "nginx")
+    add_oneshot(writer.ingestor, data_path("elastic-examples", "auth", "auth.log"), "auth")
+    writer.close()
+    return service
+
+
+@pytest.fixture(scope="module")
+def access_lines() -> list[re.Match]:
+    lines = data_path("elastic-examples", "apache", "apache_logs").read_text(errors="replace").splitlines()
+    return [m for m in (ACCESS_RE.match(l) for l in lines) if m]
+
+
+def rows(svc, spl, **kw):
+    return svc.search(spl, limit=0, **kw).table.to_pylist()
+
+
+def test_every_line_is_one_event(svc):
+    assert rows(svc, "index=web | stats count")[0]["count"] == 10_000
+    assert rows(svc, "index=nginx | stats count")[0]["count"] == 500
+    assert rows(svc, "index=auth | stats count")[0]["count"] == 7121
+
+
+def test_status_404_count_matches_the_raw_file(svc, access_lines):
+    expected = sum(1 for m in access_lines if m.group(5) == "404")
+    assert expected > 0
+    assert svc.search("index=web status=404", limit=0).total == expected
+    assert rows(svc, "index=web status=404 | stats count")[0]["count"] == expected
+
+
+def test_stats_count_by_status(svc, access_lines):
+    expected = collections.Counter(m.group(5) for m in access_lines)
+    got = {str(r["status"]): r["count"] for r in rows(svc, "index=web | stats count by status")}
+    assert got == dict(expected)
+
+
+def test_numeric_comparison_and_top(svc, access_lines):
+    expected = sum(1 for m in access_lines if int(m.group(5)) >= 500)
+    assert rows(svc, "index=web status>=500 | stats count")[0]["count"] == expected
+    top = rows(svc, "index=web | top limit=3 clientip")
+    counts = collections.Counter(m.group(1) for m in access_lines).most_common(3)
+    assert [(r["clientip"], r["count"]) for r in top] == counts
+
+
+def test_dc_and_sum_of_bytes(svc, access_lines):
+    r = rows(svc, "index=web | stats dc(clientip) as ips, sum(bytes) as total")[0]
+    assert r["ips"] == len({m.group(1) for m in access_lines})
+    assert float(r["total"]) == sum(int(m.group(6)) for m in access_lines if m.group(6).isdigit())
+
+
+def test_timechart_hourly_counts_match_the_raw_file(svc, access_lines):
+    import datetime as dt
+
+    def hour(ts: str) -> float:
+        d = dt.datetime.strptime(ts, "%d/%b/%Y:%H:%M:%S %z")
+        return d.timestamp() // 3600 * 3600
+
+    expected = collections.Counter(hour(m.group(2)) for m in access_lines)
+    got = {r["_time"]: r["count"] for r in rows(svc, "index=web | timechart span=1h count")}
+    assert {t: c for t, c in got.items() if c} == dict(expected)
+
+
+def test_search_terms_match_whole_tokens_case_insensitively(svc):
+    raw = data_path("elastic-examples", "auth", "auth.log").read_text(errors="replace").splitlines()
+    token = re.compile(r"(?i)(?:^|[^0-9a-z])failed(?:[^0-9a-z]|$)")
+    expected = sum(1 for l in raw if token.search(l))
+    assert svc.search("index=auth FAILED", limit=0).total == expected
+    both = sum(1 for l in raw if token.search(l) and re.search(r"(?i)(?:^|[^0-9a-z])root(?:[^0-9a-z]|$)", l))
+    assert svc.search("index=auth failed root", limit=0).total == both
+
+
+def test_nested_json_fields(svc):
+    lines = [json.loads(l) for l in data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()]
+    expected = sum(d["connections"]["active"] for d in lines)
+    assert float(rows(svc, "index=nginx | stats sum(connections.active) as s")[0]["s"]) == expected
+
+
+def test_json_epoch_millisecond_timestamps(svc):
+    first = json.loads(data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()[0])
+    times = {r["_time"] for r in rows(svc, "index=nginx | table _time")}
+    assert first["timestamp"] / 1000 in times
+
+
+def test_rare_term_skips_buckets_with_the_term_index(svc):
+    res = svc.search("index=* zzzznotthere", limit=0)
+    assert res.total == 0
+    assert res.scanned["buckets_skipped_by_terms"] >= 1
+
+
+def test_events_come_newest_first_with_limit_and_truncation(svc):
+    res = svc.search("index=web", limit=5)
+    times = [r["_time"] for r in res.table.to_pylist()]
+    assert len(times) == 5 and times == sorted(times, reverse=True) and res.truncated
+    assert res.total == 10_000
+    assert sum(c for _, c in res.timeline) == 10_000
