@@ -338,6 +338,17 @@ def kv_value(value: str) -> str:
     return value
 
 
+def group_names(regex: str) -> list[str]:
+    """Every group of `regex` in position order, unnamed ones as "" (for DuckDB).
+
+    DuckDB's `regexp_extract(s, regex, [names])` maps the listed names to groups 1, 2, ...
+    by POSITION, not by name: pass this list (unnamed groups included) to get fields right.
+    """
+    compiled = _compiled(regex)
+    by_index = {i: n for n, i in compiled.groupindex.items()}
+    return [by_index.get(i, "") for i in range(1, compiled.groups + 1)]
+
+
 def _compiled(regex: str) -> re.Pattern[str]:
     found = _COMPILED.get(regex)
     if found is None:
