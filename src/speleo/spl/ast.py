@@ -1,0 +1,251 @@
+"""SPL abstract syntax tree: plain dataclasses with character spans.
+
+Three families: search expressions (the `search` command's boolean terms), eval
+expressions (eval / where), and commands (one class per command). `dump()` gives a
+compact, stable text form used by the golden tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass
+class Node:
+    """Base: every node knows its span in the (macro-expanded) query."""
+
+    start: int = field(default=0, kw_only=True, compare=False)
+    end: int = field(default=0, kw_only=True, compare=False)
+
+
+# --- search expressions (Splunk Search Reference: search) -------------------------
+
+
+@dataclass
+class Term(Node):
+    """A free search term or quoted phrase, matched against `_raw` as whole tokens."""
+
+    text: str
+    quoted: bool = False
+
+
+@dataclass
+class FieldCmp(Node):
+    """`field<op>value` in a search: op is one of = != < <= > >=."""
+
+    field: str
+    op: str
+    value: str
+    quoted: bool = False
+
+
+@dataclass
+class FieldIn(Node):
+    """`field IN (v1, v2, ...)`."""
+
+    field: str
+    values: list[str]
+
+
+@dataclass
+class TimeBound(Node):
+    """`earliest=...` or `latest=...` inside a search."""
+
+    which: str
+    text: str
+
+
+@dataclass
+class And(Node):
+    items: list[Node]
+
+
+@dataclass
+class Or(Node):
+    items: list[Node]
+
+
+@dataclass
+class Not(Node):
+    item: Node
+
+
+# --- eval expressions (Splunk Search Reference: eval) ------------------------------
+
+
+@dataclass
+class Field(Node):
+    name: str
+
+
+@dataclass
+class Str(Node):
+    value: str
+
+
+@dataclass
+class Num(Node):
+    text: str
+
+
+@dataclass
+class BinOp(Node):
+    """op: + - * / % . = == != < <= > >= AND OR XOR LIKE."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass
+class UnOp(Node):
+    """op: NOT or - (negation)."""
+
+    op: str
+    operand: Node
+
+
+@dataclass
+class Call(Node):
+    name: str
+    args: list[Node]
+
+
+# --- commands -------------------------------------------------------------------
+
+
+@dataclass
+class Command(Node):
+    """Base of all commands; `name` is the command word as written (lower-cased)."""
+
+
+@dataclass
+class Agg(Node):
+    """A stats function call: func(field) [as alias]; `param` holds N of percN."""
+
+    func: str
+    arg: str | None = None
+    param: float | None = None
+    alias: str | None = None
+    label: str = ""
+
+
+@dataclass
+class SearchCmd(Command):
+    expr: Node | None
+
+
+@dataclass
+class WhereCmd(Command):
+    expr: Node
+
+
+@dataclass
+class EvalCmd(Command):
+    assignments: list[tuple[str, Node]]
+
+
+@dataclass
+class StatsCmd(Command):
+    """stats and eventstats (kind tells which)."""
+
+    kind: str
+    aggs: list[Agg]
+    by: list[str]
+
+
+@dataclass
+class TimechartCmd(Command):
+    span: str | None
+    aggs: list[Agg]
+    by: str | None
+    limit: int = 10
+
+
+@dataclass
+class TableCmd(Command):
+    fields: list[str]
+
+
+@dataclass
+class FieldsCmd(Command):
+    remove: bool
+    fields: list[str]
+
+
+@dataclass
+class RenameCmd(Command):
+    pairs: list[tuple[str, str]]
+
+
+@dataclass
+class SortKey(Node):
+    field: str
+    descending: bool = False
+    mode: str = "auto"   # auto | num | str | ip
+
+
+@dataclass
+class SortCmd(Command):
+    keys: list[SortKey]
+    limit: int | None = 10000
+
+
+@dataclass
+class HeadCmd(Command):
+    count: int
+    tail: bool = False
+
+
+@dataclass
+class TopCmd(Command):
+    """top and rare (rare=True)."""
+
+    fields: list[str]
+    by: list[str]
+    limit: int = 10
+    rare: bool = False
+    countfield: str = "count"
+    percentfield: str = "percent"
+    showcount: bool = True
+    showperc: bool = True
+
+
+@dataclass
+class DedupCmd(Command):
+    fields: list[str]
+    count: int = 1
+
+
+@dataclass
+class RexCmd(Command):
+    field: str
+    regex: str
+
+
+@dataclass
+class BinCmd(Command):
+    field: str
+    span: str
+    alias: str | None = None
+
+
+@dataclass
+class FillnullCmd(Command):
+    value: str
+    fields: list[str]
+
+
+@dataclass
+class Pipeline(Node):
+    commands: list[Command]
+
+
+def dump(node: object) -> str:
+    """Compact, stable text of an AST: `Name(field=value, ...)` without spans."""
+    if isinstance(node, Node):
+        parts = [f"{f.name}={dump(getattr(node, f.name))}" for f in fields(node) if f.compare]
+        return f"{type(node).__name__}({', '.join(parts)})"
+    if isinstance(node, (list, tuple)):
+        return "[" + ", ".join(dump(x) for x in node) + "]"
+    return repr(node)

@@ -1,0 +1,60 @@
+"""The command table: command word -> (argument parser, compiler, lexing mode).
+
+Adding a command = writing `parse_x(cursor, word) -> ast node` and
+`compile_x(state, node) -> None` and adding one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from speleo.spl.commands import evalcmd, fields, order, search, stats, top
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    parse: Callable
+    compile: Callable
+    mode: str = "search"          # how the arguments are lexed: "search" or "expr"
+    streaming: bool = True        # keeps events as events (part of events_sql)
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "search": CommandSpec(search.parse_search, search.compile_search),
+    "where": CommandSpec(search.parse_where, search.compile_where, mode="expr"),
+    "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
+    "rex": CommandSpec(evalcmd.parse_rex, evalcmd.compile_rex),
+    "fillnull": CommandSpec(evalcmd.parse_fillnull, evalcmd.compile_fillnull),
+    "stats": CommandSpec(stats.parse_stats, stats.compile_stats, streaming=False),
+    "eventstats": CommandSpec(stats.parse_stats, stats.compile_eventstats, streaming=False),
+    "timechart": CommandSpec(stats.parse_timechart, stats.compile_timechart, streaming=False),
+    "bin": CommandSpec(stats.parse_bin, stats.compile_bin, streaming=False),
+    "bucket": CommandSpec(stats.parse_bin, stats.compile_bin, streaming=False),
+    "table": CommandSpec(fields.parse_table, fields.compile_table, streaming=False),
+    "fields": CommandSpec(fields.parse_fields, fields.compile_fields, streaming=False),
+    "rename": CommandSpec(fields.parse_rename, fields.compile_rename, streaming=False),
+    "sort": CommandSpec(order.parse_sort, order.compile_sort, streaming=False),
+    "head": CommandSpec(order.parse_head, order.compile_head, streaming=False),
+    "tail": CommandSpec(order.parse_head, order.compile_head, streaming=False),
+    "dedup": CommandSpec(order.parse_dedup, order.compile_dedup, streaming=False),
+    "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
+    "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
+}
+
+# Splunk Search Reference command list: known but not implemented -> SplUnsupportedError.
+SPLUNK_COMMANDS = frozenset("""
+abstract accum addcoltotals addinfo addtotals analyzefields anomalies anomalousvalue anomalydetection
+append appendcols appendpipe arules associate audit autoregress bucketdir chart cluster cofilter
+collect concurrency contingency convert correlate datamodel dbinspect dbxquery delete delta diff
+erex eval eventcount eventstats extract kv fieldformat fieldsummary filldown findtypes folderize
+foreach format from gauge gentimes geom geomfilter geostats highlight history iconify inputcsv
+inputintelligence inputlookup iplocation join kmeans kvform loadjob localize localop lookup
+makecontinuous makemv makeresults map mcollect metadata metasearch meventcollect mpreview msearch
+mstats multikv multisearch mvcombine mvexpand nomv outlier outputcsv outputlookup outputtext overlap
+pivot predict rangemap redistribute regex reltime require rest return reverse rtorder run savedsearch
+script scrub search searchtxn selfjoin sendalert sendemail set setfields sichart sirare sistats
+sitimechart sitop spath stats streamstats strcat table tags timechart timewrap tojson transaction
+transpose trendline tscollect tstats typeahead typelearner typer union uniq untable walklex x11
+xmlkv xmlunescape xpath xyseries apply fit summary score sample fromjson ai
+""".split())

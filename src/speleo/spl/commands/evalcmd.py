@@ -1,0 +1,85 @@
+"""eval, rex, fillnull (Splunk Search Reference: eval, rex, fillnull)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.commands.stats import _assign
+from speleo.spl.cursor import Cursor
+from speleo.spl.exprparse import parse_eval_expr
+from speleo.spl.functions import compile_expr, regex_literal, text
+from speleo.spl.nodes import RegexExtract
+from speleo.spl.state import State
+from speleo.spl.tokens import T, Token
+
+_GROUP = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def parse_eval(cur: Cursor, word: Token) -> ast.EvalCmd:
+    """Splunk Search Reference: eval. `eval a=expr, b=expr`."""
+    pairs: list[tuple[str, ast.Node]] = []
+    while not cur.at_end():
+        name = cur.peek()
+        if name.kind not in (T.WORD, T.FIELD, T.STRING):
+            raise cur.error("expected a field name to assign")
+        cur.next()
+        cur.expect(T.OP, "'='", "=")
+        pairs.append((name.value, parse_eval_expr(cur)))
+        if not cur.accept(T.COMMA):
+            break
+    cur.expect_end()
+    if not pairs:
+        raise cur.error("expected 'field=expression'")
+    return ast.EvalCmd(pairs)
+
+
+def compile_eval(state: State, cmd: ast.EvalCmd) -> None:
+    """Each assignment sees the fields assigned before it (one stage per assignment)."""
+    for name, expr in cmd.assignments:
+        value, _kind = compile_expr(state, expr)
+        _assign(state, name, value)
+
+
+def parse_rex(cur: Cursor, word: Token) -> ast.RexCmd:
+    """Splunk Search Reference: rex. `rex [field=F] "(?<name>regex)"` (extraction mode)."""
+    opts = cur.options({"field", "mode", "max_match"}, ignored=frozenset({"offset_field"}))
+    tok = cur.expect(T.STRING, "a quoted regular expression")
+    opts.update(cur.options({"field", "mode", "max_match"}, ignored=frozenset({"offset_field"})))
+    cur.expect_end()
+    if "mode" in opts:
+        raise cur.unsupported("rex mode=sed is not supported", opts["mode"])
+    if "max_match" in opts and opts["max_match"].value != "1":
+        raise cur.unsupported("rex max_match other than 1 is not supported", opts["max_match"])
+    if not _GROUP.search(tok.value):
+        raise cur.error("rex needs at least one named group (?<name>...)", tok)
+    field = opts["field"].value if "field" in opts else "_raw"
+    return ast.RexCmd(field, tok.value, start=word.start, end=tok.end)
+
+
+def compile_rex(state: State, cmd: ast.RexCmd) -> None:
+    """Each named group becomes a field (null when the regex does not match)."""
+    source = text(state.field(cmd.field))
+    pattern = regex_literal(cmd.regex)
+    for name in dict.fromkeys(_GROUP.findall(cmd.regex)):
+        value = RegexExtract(this=source.copy(), expression=pattern.copy(), group=exp.Literal.string(name))
+        _assign(state, name, value)
+
+
+def parse_fillnull(cur: Cursor, word: Token) -> ast.FillnullCmd:
+    """Splunk Search Reference: fillnull. `fillnull [value=V] [f1 f2 ...]` (default 0)."""
+    opts = cur.options({"value"})
+    fields = [t.value for t in cur.field_list(stop=())]
+    return ast.FillnullCmd(opts["value"].value if "value" in opts else "0", fields)
+
+
+def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
+    """Replace nulls by the value; without fields, in every column of the results."""
+    if not cmd.fields and state.events:
+        raise state.fail("fillnull without field names on events is not supported", cmd)
+    names = cmd.fields or [c for c in state.columns if not c.startswith("__speleo")]
+    for name in names:
+        value = exp.Coalesce(this=text(state.field(name)), expressions=[exp.Literal.string(cmd.value)])
+        _assign(state, name, value)

@@ -1,0 +1,110 @@
+"""table, fields, rename (Splunk Search Reference: table, fields, rename)."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.cursor import Cursor
+from speleo.spl.state import BASE_COLUMNS, State, col, ident
+from speleo.spl.tokens import T, Token
+
+
+def parse_table(cur: Cursor, word: Token) -> ast.TableCmd:
+    """Splunk Search Reference: table. `table f1, f2 f*`."""
+    fields = [t.value for t in cur.field_list(stop=())]
+    if not fields:
+        raise cur.error("expected field names")
+    return ast.TableCmd(fields)
+
+
+def parse_fields(cur: Cursor, word: Token) -> ast.FieldsCmd:
+    """Splunk Search Reference: fields. `fields [+|-] f1, f2`."""
+    remove = False
+    tok = cur.peek()
+    if tok.kind is T.WORD and tok.value in ("+", "-"):
+        remove = cur.next().value == "-"
+    elif tok.kind is T.WORD and tok.value[:1] in "+-" and len(tok.value) > 1:
+        remove = tok.value[0] == "-"
+        cur.tokens[cur.i] = Token(T.WORD, tok.value[1:], tok.start + 1, tok.end)
+    fields = [t.value for t in cur.field_list(stop=())]
+    if not fields:
+        raise cur.error("expected field names")
+    return ast.FieldsCmd(remove, fields)
+
+
+def parse_rename(cur: Cursor, word: Token) -> ast.RenameCmd:
+    """Splunk Search Reference: rename. `rename a as b, c as "d e"`."""
+    pairs = []
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        old = cur.name()
+        if not cur.accept_word("as"):
+            raise cur.error("expected 'as'")
+        new = cur.name("a new field name")
+        if "*" in old.value or "*" in new.value:
+            raise cur.unsupported("wildcards in rename are not supported", old)
+        pairs.append((old.value, new.value))
+    if not pairs:
+        raise cur.error("expected 'field as newname'")
+    return ast.RenameCmd(pairs)
+
+
+def _expand(state: State, patterns: list[str]) -> list[str]:
+    """Field names and wildcard patterns -> names (patterns match known columns only)."""
+    out: list[str] = []
+    for p in patterns:
+        names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")] \
+            if "*" in p else [p]
+        out += [n for n in names if n not in out]
+    return out
+
+
+def _project(state: State, items: list[tuple[str, exp.Expression]]) -> None:
+    state.protect_order(None)
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    cols = [exp.alias_(e, ident(n)) for n, e in items] + [col(h) for h in state.keep_list()]
+    state.select = exp.select(*cols).from_(src) if cols else exp.select(exp.null()).from_(src)
+    state.columns = [n for n, _ in items]
+
+
+def compile_table(state: State, cmd: ast.TableCmd) -> None:
+    """Only the named fields, in that order; the result is a table."""
+    names = _expand(state, cmd.fields)
+    _project(state, [(n, state.field(n)) for n in names])
+    state.events = False
+    state.transforming = True
+
+
+def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
+    """Keep (or remove) fields; `fields a` keeps _time and _raw on events, as Splunk does."""
+    names = _expand(state, cmd.fields)
+    if cmd.remove:
+        keep = [c for c in state.columns if c not in names]
+    else:
+        keep = names + [c for c in ("_time", "_raw") if state.events and c in state.columns and c not in names]
+    _project(state, [(n, state.field(n)) for n in keep])
+    if not cmd.remove and state.events:
+        state.events = "_raw" in keep
+
+
+def compile_rename(state: State, cmd: ast.RenameCmd) -> None:
+    """Rename fields; a renamed extracted field becomes a column."""
+    mapping = dict(cmd.pairs)
+    items: list[tuple[str, exp.Expression]] = []
+    for c in state.columns:
+        if c in mapping.values() and c not in mapping:
+            continue
+        items.append((mapping.get(c, c), col(c)))
+    for old, new in cmd.pairs:
+        if old not in state.columns:
+            items = [(n, e) for n, e in items if n != new] + [(new, state.field(old))]
+    base_renamed = set(mapping) & set(BASE_COLUMNS)
+    _project(state, items)
+    if "_raw" in base_renamed:
+        state.events = False
+

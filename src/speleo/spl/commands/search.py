@@ -1,0 +1,128 @@
+"""search and where (Splunk Search Reference: search, where)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.cursor import Cursor
+from speleo.spl.exprparse import parse_eval_expr, parse_search_expr
+from speleo.spl.functions import compile_condition, num, text
+from speleo.spl.nodes import TermMatch, escape_like
+from speleo.spl.state import State, col
+from speleo.spl.timemod import parse_relative_time
+from speleo.spl.tokens import Token
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def parse_search(cur: Cursor, word: Token) -> ast.SearchCmd:
+    """Splunk Search Reference: search. Terms, phrases, field comparisons, booleans."""
+    return ast.SearchCmd(parse_search_expr(cur))
+
+
+def parse_where(cur: Cursor, word: Token) -> ast.WhereCmd:
+    """Splunk Search Reference: where. One eval expression used as a filter."""
+    if cur.at_end():
+        raise cur.error("expected an expression")
+    expr = parse_eval_expr(cur)
+    cur.expect_end()
+    return ast.WhereCmd(expr)
+
+
+def compile_search(state: State, cmd: ast.SearchCmd) -> None:
+    """Filter the relation by a search expression (time bounds of the first search excluded)."""
+    if cmd.expr is not None:
+        state.filter(search_condition(state, cmd.expr))
+
+
+def compile_where(state: State, cmd: ast.WhereCmd) -> None:
+    state.filter(compile_condition(state, cmd.expr))
+
+
+# --- search expression -> SQL -----------------------------------------------------------
+
+
+def search_condition(state: State, node: ast.Node) -> exp.Expression:
+    """A never-null boolean for a search expression."""
+    if isinstance(node, ast.And):
+        return exp.and_(*[exp.paren(search_condition(state, i)) for i in node.items])
+    if isinstance(node, ast.Or):
+        return exp.or_(*[exp.paren(search_condition(state, i)) for i in node.items])
+    if isinstance(node, ast.Not):
+        return exp.Not(this=exp.paren(search_condition(state, node.item)))
+    if isinstance(node, ast.Term):
+        return term_condition(state, node.text)
+    if isinstance(node, ast.FieldCmp):
+        return _never_null(field_condition(state, node))
+    if isinstance(node, ast.FieldIn):
+        return exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
+    if isinstance(node, ast.TimeBound):
+        return time_condition(state, node)
+    raise state.fail(f"unsupported search element {type(node).__name__}", node)
+
+
+def _never_null(e: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def term_condition(state: State, term: str) -> exp.Expression:
+    """A term over _raw; over every column's text when there is no _raw (results)."""
+    literal = exp.Literal.string(term)
+    if state.has_raw():
+        return TermMatch(this=col("_raw"), expression=literal)
+    cols = [c for c in state.columns if not c.startswith("__speleo")]
+    return exp.or_(*[_never_null(TermMatch(this=text(col(c)), expression=literal.copy())) for c in cols] or [exp.false()])
+
+
+def time_condition(state: State, node: ast.TimeBound) -> exp.Expression:
+    t = parse_relative_time_at(state, node)
+    op = exp.GTE if node.which == "earliest" else exp.LT
+    return _never_null(op(this=state.field("_time"), expression=exp.Literal.number(repr(t))))
+
+
+def parse_relative_time_at(state: State, node: ast.TimeBound) -> float:
+    """parse_relative_time with the error re-anchored in the query."""
+    from speleo.errors import SplSyntaxError
+
+    try:
+        return parse_relative_time(node.text, state.ctx.now, state.ctx.tz)
+    except SplSyntaxError as err:
+        raise SplSyntaxError(err.message, state.query, node.start, node.end) from None
+
+
+def is_number(value: str) -> bool:
+    return bool(_NUMBER.fullmatch(value))
+
+
+def field_condition(state: State, node: ast.FieldCmp) -> exp.Expression:
+    """`field op value` with Splunk semantics (`!=` needs the field to exist)."""
+    f = state.field(node.field)
+    if node.op in ("=", "!="):
+        match = exp.Not(this=exp.Is(this=f, expression=exp.null())) if node.value == "*" \
+            else value_match(f, node.value)
+        if node.op == "=":
+            return match
+        return exp.and_(exp.Not(this=exp.Is(this=f.copy(), expression=exp.null())),
+                        exp.Not(this=exp.paren(_never_null(match))))
+    cls = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[node.op]
+    if is_number(node.value):
+        return cls(this=num(f), expression=exp.Literal.number(node.value))
+    return cls(this=text(f), expression=exp.Literal.string(node.value))
+
+
+def value_match(f: exp.Expression, value: str) -> exp.Expression:
+    """Case-insensitive equality with `*` wildcards; numbers also compare numerically."""
+    if "*" in value:
+        pattern = "%".join(escape_like(p) for p in value.split("*"))
+        return exp.Escape(this=exp.ILike(this=text(f), expression=exp.Literal.string(pattern)),
+                          expression=exp.Literal.string("\\"))
+    as_str = exp.EQ(this=exp.Lower(this=text(f)), expression=exp.Literal.string(value.lower()))
+    if not is_number(value):
+        return as_str
+    n = num(f.copy())
+    return exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=n, expression=exp.null())),
+                                true=exp.EQ(this=n.copy(), expression=exp.Literal.number(value.lstrip("+"))))],
+                    default=as_str)

@@ -1,0 +1,165 @@
+"""Compiler: ast.Pipeline -> sqlglot tree -> DuckDB SQL (the PRQL / pipe-syntax shape).
+
+The first search becomes `SELECT * FROM __events__ WHERE <time range> AND <terms>`;
+each later command is looked up in COMMANDS and extends the State. Time bounds,
+index names and required terms are read from the top-level AND of the first search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.commands import COMMANDS
+from speleo.spl.commands.search import parse_relative_time_at, search_condition
+from speleo.spl.nodes import render
+from speleo.spl.parser import parse
+from speleo.spl.state import BASE_COLUMNS, CompileContext, State, col
+
+__all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
+
+
+@dataclass
+class CompiledSearch:
+    """See docs: SQL of the pipeline over `__events__` plus what the planner needs."""
+
+    sql: str
+    events_sql: str | None
+    earliest: float | None
+    latest: float | None
+    indexes: list[str] | None
+    required_terms: list[str]
+    transforming: bool
+    order_by_time_desc: bool
+    ast: ast.Pipeline
+    pivot: dict | None = field(default=None)
+
+
+def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
+    """Parse and compile an SPL query for DuckDB."""
+    pipeline = parse(query, ctx.macros)
+    from speleo.spl.macros import expand_macros
+
+    return compile_pipeline(pipeline, expand_macros(query, ctx.macros), ctx)
+
+
+def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:
+    state = State(ctx=ctx, query=text)
+    first = pipeline.commands[0]
+    rest = pipeline.commands[1:]
+    top = _top_level(first.expr) if isinstance(first, ast.SearchCmd) else []
+    earliest, latest = _time_range(state, top)
+    state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
+    _filter_time(state, earliest, latest)
+    if isinstance(first, ast.SearchCmd):
+        body = [n for n in top if not isinstance(n, ast.TimeBound)]
+        if body:
+            state.filter(search_condition(state, ast.And(body) if len(body) > 1 else body[0]))
+    else:
+        rest = pipeline.commands
+    for cmd in rest:
+        _compile_command(state, cmd)
+    if state.events_sql is None:
+        state.events_sql = _events_select(state)
+    return CompiledSearch(
+        sql=_final_sql(state),
+        events_sql=_final_sql_of(state, state.events_sql),
+        earliest=earliest,
+        latest=latest,
+        indexes=_indexes(top),
+        required_terms=_required_terms(top),
+        transforming=state.transforming,
+        order_by_time_desc=not state.transforming and not state.sorted_by_user,
+        ast=pipeline,
+    )
+
+
+def _compile_command(state: State, cmd: ast.Command) -> None:
+    name = _command_word(state, cmd)
+    spec = COMMANDS[name]
+    if not spec.streaming and state.events_sql is None:
+        state.events_sql = _events_select(state)
+    spec.compile(state, cmd)
+
+
+def _command_word(state: State, cmd: ast.Command) -> str:
+    m = re.match(r"\s*\|?\s*(\w+)", state.query[cmd.start :])
+    word = m.group(1).lower() if m else "search"
+    return word if word in COMMANDS else "search"
+
+
+def _top_level(expr: ast.Node | None) -> list[ast.Node]:
+    if expr is None:
+        return []
+    return list(expr.items) if isinstance(expr, ast.And) else [expr]
+
+
+def _time_range(state: State, top: list[ast.Node]) -> tuple[float | None, float | None]:
+    earliest, latest = state.ctx.default_earliest, state.ctx.default_latest
+    for node in top:
+        if isinstance(node, ast.TimeBound):
+            t = parse_relative_time_at(state, node)
+            if node.which == "earliest":
+                earliest = t
+            else:
+                latest = t
+    return earliest, latest
+
+
+def _filter_time(state: State, earliest: float | None, latest: float | None) -> None:
+    if earliest is not None:
+        state.filter(exp.GTE(this=col("_time"), expression=exp.Literal.number(repr(float(earliest)))))
+    if latest is not None:
+        state.filter(exp.LT(this=col("_time"), expression=exp.Literal.number(repr(float(latest)))))
+
+
+def _indexes(top: list[ast.Node]) -> list[str] | None:
+    found: list[str] = []
+    for node in top:
+        items = node.items if isinstance(node, ast.Or) else [node]
+        names = [i.value for i in items if isinstance(i, ast.FieldCmp) and i.field == "index" and i.op == "="]
+        if len(names) == len(items):
+            found += [n for n in names if n not in found]
+        elif isinstance(node, ast.FieldIn) and node.field == "index":
+            found += [v for v in node.values if v not in found]
+    return found or None
+
+
+def _required_terms(top: list[ast.Node]) -> list[str]:
+    """Maximal [0-9a-z] runs of positive top-level terms (the bloom index tokenizes the same way)."""
+    out: list[str] = []
+    for node in top:
+        if isinstance(node, ast.Term):
+            parts = [p for p in re.split(r"[^0-9a-z*]+", node.text.lower()) if p and "*" not in p]
+            out += [p for p in parts if p not in out]
+    return out
+
+
+def _events_select(state: State) -> exp.Select | None:
+    if not state.has_raw():
+        return None
+    snapshot = State(ctx=state.ctx, query=state.query, select=state.select.copy(),
+                     columns=list(state.columns), ctes=list(state.ctes))
+    snapshot.wrap()
+    cols = [state.field(c) if c not in state.columns else col(c) for c in BASE_COLUMNS]
+    sel = exp.select(*[exp.alias_(e, c, quoted=True) for e, c in zip(cols, BASE_COLUMNS)]) \
+        .from_(snapshot.select.args["from_"].this.copy())
+    return _with(snapshot.ctes, sel)
+
+
+def _with(ctes: list[tuple[str, exp.Expression]], sel: exp.Select) -> exp.Select:
+    for name, body in ctes:
+        sel = sel.with_(name, as_=body.copy(), copy=False)
+    return sel
+
+
+def _final_sql(state: State) -> str:
+    sel = state.ordered_select()
+    return render(_with(state.ctes, sel))
+
+
+def _final_sql_of(state: State, sel: exp.Select | None) -> str | None:
+    return render(sel) if sel is not None else None

@@ -1,0 +1,317 @@
+"""Eval expressions to sqlglot (Splunk Search Reference: eval, "Evaluation functions").
+
+Null rules follow Splunk: arithmetic and `.` with a null operand give null; a
+comparison with null is false in `where`. Field values are strings when they come
+from search-time extraction, so arithmetic converts with TRY_CAST(... AS DOUBLE)
+(a non-numeric string becomes null, as in Splunk). A light static typing ("num",
+"str", "bool", "any") picks numeric or string comparison and keeps CASE / COALESCE
+branches of one SQL type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from speleo.errors import SplUnsupportedError
+
+from speleo.spl import ast
+from speleo.spl.nodes import RegexMatch, RegexReplace, StrfTime
+from speleo.spl.state import State
+
+Typed = tuple[exp.Expression, str]
+DOUBLE = exp.DataType.build("DOUBLE")
+VARCHAR = exp.DataType.build("VARCHAR")
+
+
+def num(e: exp.Expression) -> exp.Expression:
+    return exp.TryCast(this=e, to=DOUBLE.copy())
+
+
+def text(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=VARCHAR.copy())
+
+
+def as_kind(t: Typed, kind: str) -> exp.Expression:
+    e, k = t
+    if k == kind or kind == "any":
+        return e
+    return num(e) if kind == "num" else text(e)
+
+
+def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
+    """Give branches one SQL type: their common kind, else VARCHAR."""
+    kinds = {k for e, k in items if not isinstance(e, exp.Null)}
+    kind = kinds.pop() if len(kinds) == 1 else ("str" if kinds else "any")
+    return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
+
+
+def regex_literal(pattern: str) -> exp.Literal:
+    """Splunk/PCRE named groups `(?<name>` become RE2's `(?P<name>`."""
+    return exp.Literal.string(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))
+
+
+# --- expressions ---------------------------------------------------------------------
+
+
+def compile_expr(state: State, node: ast.Node) -> Typed:
+    """One eval expression as (sqlglot expression, static kind)."""
+    if isinstance(node, ast.Num):
+        return exp.Literal.number(node.text), "num"
+    if isinstance(node, ast.Str):
+        return exp.Literal.string(node.value), "str"
+    if isinstance(node, ast.Field):
+        return _field(state, node.name)
+    if isinstance(node, ast.UnOp):
+        return _unop(state, node)
+    if isinstance(node, ast.BinOp):
+        return _binop(state, node)
+    if isinstance(node, ast.Call):
+        return _call(state, node)
+    raise state.fail(f"unsupported expression {type(node).__name__}", node)
+
+
+def compile_condition(state: State, node: ast.Node) -> exp.Expression:
+    """A boolean for where/if/case: null counts as false."""
+    e, kind = compile_expr(state, node)
+    if kind != "bool":
+        e = exp.Not(this=exp.Is(this=e, expression=exp.null()))
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def _field(state: State, name: str) -> Typed:
+    e = state.field(name)
+    if name in ("_time", "_indextime", "linecount", "_offset") and name in state.columns:
+        return e, "num"
+    return e, "any"
+
+
+def _unop(state: State, node: ast.UnOp) -> Typed:
+    if node.op == "NOT":
+        return exp.Not(this=exp.paren(compile_condition(state, node.operand))), "bool"
+    return exp.Neg(this=exp.paren(as_kind(compile_expr(state, node.operand), "num"))), "num"
+
+
+_ARITH = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod}
+_CMP = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_BOOL = {"AND": exp.And, "OR": exp.Or, "XOR": exp.Xor}
+
+
+def _binop(state: State, node: ast.BinOp) -> Typed:
+    if node.op in _BOOL:
+        left, right = compile_condition(state, node.left), compile_condition(state, node.right)
+        return _BOOL[node.op](this=left, expression=right), "bool"
+    left, right = compile_expr(state, node.left), compile_expr(state, node.right)
+    if node.op == "." or (node.op == "+" and "str" in (left[1], right[1])):
+        return exp.DPipe(this=as_kind(left, "str"), expression=as_kind(right, "str")), "str"
+    if node.op in _ARITH:
+        l, r = exp.paren(as_kind(left, "num")), exp.paren(as_kind(right, "num"))
+        if node.op == "/":
+            return exp.Div(this=l, expression=r, typed=False, safe=True), "num"
+        return _ARITH[node.op](this=l, expression=r), "num"
+    if node.op == "LIKE":
+        return exp.Like(this=as_kind(left, "str"), expression=as_kind(right, "str")), "bool"
+    return compare(node.op, left, right), "bool"
+
+
+def compare(op: str, left: Typed, right: Typed) -> exp.Expression:
+    """Splunk comparison: numeric when both sides are numbers, else string."""
+    cls = _CMP[op]
+    if "num" in (left[1], right[1]) and "str" not in (left[1], right[1]):
+        return cls(this=as_kind(left, "num"), expression=as_kind(right, "num"))
+    if "str" in (left[1], right[1]) or left[1] == right[1] == "bool":
+        return cls(this=as_kind(left, "str"), expression=as_kind(right, "str"))
+    ln, rn = num(left[0].copy()), num(right[0].copy())
+    both = exp.and_(exp.Not(this=exp.Is(this=ln.copy(), expression=exp.null())),
+                    exp.Not(this=exp.Is(this=rn.copy(), expression=exp.null())))
+    return exp.Case(ifs=[exp.If(this=both, true=cls(this=ln, expression=rn))],
+                    default=cls(this=text(left[0].copy()), expression=text(right[0].copy())))
+
+
+# --- functions -------------------------------------------------------------------------
+
+
+def _call(state: State, node: ast.Call) -> Typed:
+    spec = FUNCTIONS.get(node.name)
+    if spec is None:
+        known = sorted(FUNCTIONS)
+        close = difflib.get_close_matches(node.name, known, n=1)
+        raise SplUnsupportedError(f"eval function {node.name!r} is not supported", state.query,
+                                  node.start, node.end, suggestion=close[0] if close else None)
+    lo, hi, fn = spec
+    if not lo <= len(node.args) <= hi:
+        raise state.fail(f"{node.name}() takes {lo}..{hi} arguments, got {len(node.args)}", node)
+    return fn(state, node.args)
+
+
+def _args(state: State, args: list[ast.Node]) -> list[Typed]:
+    return [compile_expr(state, a) for a in args]
+
+
+def _if(state: State, args: list[ast.Node]) -> Typed:
+    branches, kind = unify(_args(state, args[1:]))
+    cond = compile_condition(state, args[0])
+    return exp.Case(ifs=[exp.If(this=cond, true=branches[0])], default=branches[1]), kind
+
+
+def _case(state: State, args: list[ast.Node]) -> Typed:
+    if len(args) % 2:
+        raise state.fail("case() takes pairs of condition, value", args[-1])
+    values, kind = unify(_args(state, args[1::2]))
+    ifs = [exp.If(this=compile_condition(state, c), true=v) for c, v in zip(args[0::2], values)]
+    return exp.Case(ifs=ifs), kind
+
+
+def _coalesce(state: State, args: list[ast.Node]) -> Typed:
+    values, kind = unify(_args(state, args))
+    return exp.Coalesce(this=values[0], expressions=values[1:]), kind
+
+
+def _substr(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    parts = {"this": as_kind(t[0], "str"), "start": exp.Cast(this=as_kind(t[1], "num"), to=exp.DataType.build("BIGINT"))}
+    if len(t) > 2:
+        parts["length"] = exp.Cast(this=as_kind(t[2], "num"), to=exp.DataType.build("BIGINT"))
+    return exp.Substring(**parts), "str"
+
+
+def _round(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    digits = exp.Cast(this=as_kind(t[1], "num"), to=exp.DataType.build("INT")) if len(t) > 1 else exp.Literal.number(0)
+    return exp.Round(this=as_kind(t[0], "num"), decimals=digits), "num"
+
+
+def _tonumber(state: State, args: list[ast.Node]) -> Typed:
+    if len(args) > 1 and not (isinstance(args[1], ast.Num) and args[1].text == "10"):
+        raise state.fail("tonumber() supports base 10 only", args[1])
+    return num(as_kind(compile_expr(state, args[0]), "str")), "num"
+
+
+def _tostring(state: State, args: list[ast.Node]) -> Typed:
+    if len(args) > 1:
+        raise state.fail("tostring() formats are not supported", args[1])
+    e, kind = compile_expr(state, args[0])
+    if kind == "num":
+        # Splunk prints whole numbers without a decimal part.
+        whole = exp.EQ(this=exp.Floor(this=num(e.copy())), expression=num(e.copy()))
+        as_int = text(exp.Cast(this=num(e.copy()), to=exp.DataType.build("BIGINT")))
+        return exp.Case(ifs=[exp.If(this=whole, true=as_int)], default=text(e)), "str"
+    return text(e), "str"
+
+
+def _strftime(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    return StrfTime(this=as_kind(t[0], "num"), format=as_kind(t[1], "str"), tz=state.tz_literal()), "str"
+
+
+def _match(state: State, args: list[ast.Node]) -> Typed:
+    s = as_kind(compile_expr(state, args[0]), "str")
+    if not isinstance(args[1], ast.Str):
+        raise state.fail("match() needs a literal regular expression", args[1])
+    return RegexMatch(this=s, expression=regex_literal(args[1].value)), "bool"
+
+
+def _replace(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    if not isinstance(args[1], ast.Str):
+        raise state.fail("replace() needs a literal regular expression", args[1])
+    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_literal(args[1].value),
+                        replacement=as_kind(t[2], "str")), "str"
+
+
+def _like(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    return exp.Like(this=as_kind(t[0], "str"), expression=as_kind(t[1], "str")), "bool"
+
+
+def _isnull(negate: bool) -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        e = exp.Is(this=compile_expr(state, args[0])[0], expression=exp.null())
+        return (exp.Not(this=e) if negate else e), "bool"
+    return fn
+
+
+def _num_fn(build: Callable[[exp.Expression], exp.Expression], integer: bool = False) -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        e = build(as_kind(compile_expr(state, args[0]), "num"))
+        return (exp.Cast(this=e, to=exp.DataType.build("BIGINT")) if integer else e), "num"
+    return fn
+
+
+def _str_fn(build: Callable[[exp.Expression], exp.Expression], kind: str = "str") -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        return build(as_kind(compile_expr(state, args[0]), "str")), kind
+    return fn
+
+
+def _trim(side: str) -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        t = _args(state, args)
+        chars = as_kind(t[1], "str") if len(t) > 1 else exp.Literal.string(" \t")
+        return exp.Anonymous(this=side, expressions=[as_kind(t[0], "str"), chars]), "str"
+    return fn
+
+
+def _minmax(cls: type) -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        t = [as_kind(x, "num") for x in _args(state, args)]
+        return cls(this=t[0], expressions=t[1:]), "num"
+    return fn
+
+
+def _const(build: Callable[[State], exp.Expression], kind: str) -> Callable:
+    return lambda state, args: (build(state), kind)
+
+
+def _pow(state: State, args: list[ast.Node]) -> Typed:
+    t = [as_kind(x, "num") for x in _args(state, args)]
+    return exp.Pow(this=t[0], expression=t[1]), "num"
+
+
+def _log(state: State, args: list[ast.Node]) -> Typed:
+    t = [as_kind(x, "num") for x in _args(state, args)]
+    base = t[1] if len(t) > 1 else exp.Literal.number(10)
+    return exp.Div(this=exp.Ln(this=t[0]), expression=exp.Ln(this=base)), "num"
+
+
+FUNCTIONS: dict[str, tuple[int, int, Callable[[State, list[ast.Node]], Typed]]] = {
+    "if": (3, 3, _if),
+    "case": (2, 100, _case),
+    "coalesce": (1, 100, _coalesce),
+    "len": (1, 1, _str_fn(lambda e: exp.Length(this=e), "num")),
+    "lower": (1, 1, _str_fn(lambda e: exp.Lower(this=e))),
+    "upper": (1, 1, _str_fn(lambda e: exp.Upper(this=e))),
+    "substr": (2, 3, _substr),
+    "round": (1, 2, _round),
+    "tonumber": (1, 2, _tonumber),
+    "tostring": (1, 2, _tostring),
+    "strftime": (2, 2, _strftime),
+    "isnull": (1, 1, _isnull(False)),
+    "isnotnull": (1, 1, _isnull(True)),
+    "null": (0, 0, _const(lambda s: exp.null(), "any")),
+    "now": (0, 0, _const(lambda s: exp.Literal.number(repr(float(s.ctx.now))), "num")),
+    "time": (0, 0, _const(lambda s: exp.Literal.number(repr(float(s.ctx.now))), "num")),
+    "true": (0, 0, _const(lambda s: exp.true(), "bool")),
+    "false": (0, 0, _const(lambda s: exp.false(), "bool")),
+    "pi": (0, 0, _const(lambda s: exp.Anonymous(this="pi", expressions=[]), "num")),
+    "match": (2, 2, _match),
+    "like": (2, 2, _like),
+    "replace": (3, 3, _replace),
+    "floor": (1, 1, _num_fn(lambda e: exp.Floor(this=e), integer=True)),
+    "ceil": (1, 1, _num_fn(lambda e: exp.Ceil(this=e), integer=True)),
+    "ceiling": (1, 1, _num_fn(lambda e: exp.Ceil(this=e), integer=True)),
+    "abs": (1, 1, _num_fn(lambda e: exp.Abs(this=e))),
+    "sqrt": (1, 1, _num_fn(lambda e: exp.Sqrt(this=e))),
+    "exp": (1, 1, _num_fn(lambda e: exp.Exp(this=e))),
+    "ln": (1, 1, _num_fn(lambda e: exp.Ln(this=e))),
+    "log": (1, 2, _log),
+    "pow": (2, 2, _pow),
+    "trim": (1, 2, _trim("trim")),
+    "ltrim": (1, 2, _trim("ltrim")),
+    "rtrim": (1, 2, _trim("rtrim")),
+    "min": (1, 100, _minmax(exp.Least)),
+    "max": (1, 100, _minmax(exp.Greatest)),
+}

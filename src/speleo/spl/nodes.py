@@ -1,0 +1,194 @@
+"""Speleo's own sqlglot expression nodes and their per-dialect rendering.
+
+Operations whose meaning differs between engines are nodes of their own (see
+PRODUCT.md "Architecture direction"); `render(tree, dialect)` lowers them to plain
+sqlglot expressions through the LOWERINGS table, then generates SQL. Adding an
+engine means adding one table of lowering functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlglot import exp
+
+_ALNUM = "0-9a-z"
+
+
+class TermMatch(exp.Expression, exp.Func):
+    """A search term over text: whole-token, case-insensitive; `*` is a wildcard.
+
+    Splunk Search Reference: search ("Search terms"). `this` is the text, `expression`
+    the term (a string literal), `quoted` TRUE for a phrase.
+    """
+
+    arg_types = {"this": True, "expression": True}
+
+
+class TimeBucket(exp.Expression, exp.Func):
+    """Bucket start of epoch seconds `this` for a span; `unit` s or d/mon; `tz` for days."""
+
+    arg_types = {"this": True, "seconds": True, "unit": True, "tz": False}
+
+
+class RegexMatch(exp.Expression, exp.Func):
+    """RE2 partial match of `expression` (a pattern) in `this`."""
+
+    arg_types = {"this": True, "expression": True}
+
+
+class RegexExtract(exp.Expression, exp.Func):
+    """The named group `group` of the first RE2 match of `expression` in `this`, NULL if none."""
+
+    arg_types = {"this": True, "expression": True, "group": True}
+
+
+class RegexReplace(exp.Expression, exp.Func):
+    """Replace every RE2 match of `expression` in `this` by `replacement`."""
+
+    arg_types = {"this": True, "expression": True, "replacement": True}
+
+
+class ValuesAgg(exp.Expression, exp.AggFunc):
+    """Splunk values(): the sorted distinct non-null values as a list."""
+
+    arg_types = {"this": True}
+
+
+class ListAgg(exp.Expression, exp.AggFunc):
+    """Splunk list(): the non-null values in input order as a list."""
+
+    arg_types = {"this": True}
+
+
+class ExactPercentile(exp.Expression, exp.AggFunc):
+    """Interpolated percentile `quantile` (0..1) of the numeric values of `this`."""
+
+    arg_types = {"this": True, "quantile": True}
+
+
+class StrfTime(exp.Expression, exp.Func):
+    """Format epoch seconds `this` with strftime `format` in time zone `tz`."""
+
+    arg_types = {"this": True, "format": True, "tz": True}
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE metacharacters with backslash (used with ESCAPE '\\')."""
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def re_escape(text: str) -> str:
+    """Escape RE2 metacharacters (only punctuation, never letters or blanks)."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}/-])", r"\\\1", text)
+
+
+def term_regex(term: str) -> str:
+    """The exact-check regex of a term: wildcard `*`, bounded by non-alphanumerics."""
+    body = ".*".join(re_escape(part) for part in term.lower().split("*"))
+    left = "" if term.startswith("*") or not term[:1].isalnum() else f"(?:^|[^{_ALNUM}])"
+    right = "" if term.endswith("*") or not term[-1:].isalnum() else f"(?:[^{_ALNUM}]|$)"
+    return f"(?i){left}{body}{right}"
+
+
+def _lit(e: exp.Expression) -> str:
+    assert isinstance(e, exp.Literal)
+    return e.this
+
+
+def _duck_term(node: TermMatch) -> exp.Expression:
+    term = _lit(node.expression)
+    pieces = [p for p in term.split("*") if p]
+    if not pieces:
+        return exp.true()
+    text = node.this
+    like = "%" + "%".join(escape_like(p) for p in pieces) + "%"
+    prefilter = exp.Escape(this=exp.ILike(this=text.copy(), expression=exp.Literal.string(like)),
+                           expression=exp.Literal.string("\\"))
+    exact = exp.Anonymous(this="regexp_matches", expressions=[text.copy(), exp.Literal.string(term_regex(term))])
+    return exp.and_(prefilter, exact)
+
+
+def _duck_local_ts(epoch: exp.Expression, tz: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this="timezone", expressions=[tz, exp.Anonymous(this="to_timestamp", expressions=[epoch])])
+
+
+def _duck_bucket(node: TimeBucket) -> exp.Expression:
+    seconds = int(_lit(node.args["seconds"]))
+    unit = _lit(node.args["unit"])
+    t = node.this
+    if unit == "s":
+        span = exp.Literal.number(seconds)
+        return exp.Mul(this=exp.Floor(this=exp.Div(this=exp.paren(t.copy()), expression=span)), expression=span.copy())
+    interval = exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("DAY" if unit == "d" else "MONTH"))
+    tz = node.args["tz"]
+    local = exp.Anonymous(this="time_bucket", expressions=[interval, _duck_local_ts(t.copy(), tz.copy())])
+    back = exp.Anonymous(this="timezone", expressions=[tz.copy(), local])
+    return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[back]), to=exp.DataType.build("DOUBLE"))
+
+
+def _duck_values(node: ValuesAgg) -> exp.Expression:
+    agg = exp.Anonymous(this="list", expressions=[node.this.copy()])
+    return exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(this="list_distinct", expressions=[agg])])
+
+
+def _duck_list(node: ListAgg) -> exp.Expression:
+    return exp.Filter(this=exp.Anonymous(this="list", expressions=[node.this.copy()]),
+                      expression=exp.Where(this=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.null()))))
+
+
+def _duck_percentile(node: ExactPercentile) -> exp.Expression:
+    return exp.Anonymous(this="quantile_cont", expressions=[node.this.copy(), node.args["quantile"].copy()])
+
+
+def _duck_strftime(node: StrfTime) -> exp.Expression:
+    local = _duck_local_ts(node.this.copy(), node.args["tz"].copy())
+    return exp.Anonymous(this="strftime", expressions=[local, node.args["format"].copy()])
+
+
+def _duck_regex_match(node: RegexMatch) -> exp.Expression:
+    return exp.Anonymous(this="regexp_matches", expressions=[node.this.copy(), node.expression.copy()])
+
+
+def _duck_regex_extract(node: RegexExtract) -> exp.Expression:
+    raw = exp.Anonymous(this="regexp_extract", expressions=[node.this.copy(), node.expression.copy(), node.args["group"].copy()])
+    return exp.Nullif(this=raw, expression=exp.Literal.string(""))
+
+
+def _duck_regex_replace(node: RegexReplace) -> exp.Expression:
+    return exp.Anonymous(this="regexp_replace", expressions=[
+        node.this.copy(), node.expression.copy(), node.args["replacement"].copy(), exp.Literal.string("g")])
+
+
+Lowering = Callable[[exp.Expression], exp.Expression]
+
+LOWERINGS: dict[str, dict[type, Lowering]] = {
+    "duckdb": {
+        TermMatch: _duck_term,
+        TimeBucket: _duck_bucket,
+        ValuesAgg: _duck_values,
+        ListAgg: _duck_list,
+        ExactPercentile: _duck_percentile,
+        StrfTime: _duck_strftime,
+        RegexMatch: _duck_regex_match,
+        RegexExtract: _duck_regex_extract,
+        RegexReplace: _duck_regex_replace,
+    },
+}
+
+
+def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
+    """Replace Speleo nodes by plain sqlglot expressions for `dialect`."""
+    table = LOWERINGS[dialect]
+
+    def fn(node: exp.Expression) -> exp.Expression:
+        rule = table.get(type(node))
+        return rule(node) if rule else node
+
+    return tree.copy().transform(fn)
+
+
+def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
+    """SQL text of a tree containing Speleo nodes."""
+    return lower(tree, dialect).sql(dialect=dialect)

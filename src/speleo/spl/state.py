@@ -1,0 +1,144 @@
+"""The query built so far while compiling a pipeline, and the compile context.
+
+Each command takes the State and extends it: a filter merges into the current
+SELECT when it can; anything else wraps the current SELECT into a CTE and starts
+a new SELECT over it (the sqlglot pipe-syntax / PRQL shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from sqlglot import exp
+
+from speleo.errors import SplUnsupportedError
+
+BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
+                "_indextime", "linecount", "_offset", "_flags"]
+EVENTS_TABLE = "__events__"
+ORD = "__speleo_ord"
+
+
+@dataclass
+class CompileContext:
+    """What the compiler needs from its caller (see the public API)."""
+
+    now: float
+    tz: tzinfo
+    field_sql: Callable[[str], exp.Expression]
+    macros: Mapping[str, object] = field(default_factory=dict)
+    default_earliest: float | None = None
+    default_latest: float | None = None
+
+
+def ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def col(name: str) -> exp.Column:
+    return exp.Column(this=ident(name))
+
+
+def tz_name(tz: tzinfo) -> str:
+    """An IANA name or UTC offset that DuckDB's timezone() understands."""
+    key = getattr(tz, "key", None)
+    if key:
+        return key
+    offset = tz.utcoffset(None)
+    if offset is None or offset.total_seconds() == 0:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@dataclass
+class State:
+    """The relation built so far: CTEs, the open SELECT, its columns and row order."""
+
+    ctx: CompileContext
+    query: str
+    select: exp.Select = field(default_factory=lambda: exp.select("*").from_(EVENTS_TABLE))
+    columns: list[str] = field(default_factory=lambda: list(BASE_COLUMNS))
+    ctes: list[tuple[str, exp.Select]] = field(default_factory=list)
+    order: list[exp.Ordered] | None = None
+    order_cols: set[str] = field(default_factory=set)
+    hidden_ord: bool = False
+    events: bool = True
+    transforming: bool = False
+    sorted_by_user: bool = False
+    events_sql: exp.Select | None = None
+
+    # -- building blocks ---------------------------------------------------------
+    def wrap(self) -> None:
+        """Close the current SELECT as a CTE and open `SELECT * FROM` it."""
+        name = f"s{len(self.ctes)}"
+        self.ctes.append((name, self.select))
+        self.select = exp.select("*").from_(name)
+
+    def is_simple(self) -> bool:
+        s = self.select
+        return not any(s.args.get(k) for k in ("group", "limit", "order", "qualify", "distinct", "having")) \
+            and not isinstance(s.expressions[0], exp.Alias) and len(s.expressions) == 1 \
+            and isinstance(s.expressions[0], exp.Star) and not s.expressions[0].args.get("replace")
+
+    def filter(self, cond: exp.Expression) -> None:
+        """AND a condition into the current SELECT (wrapping first if it cannot merge)."""
+        if not self.is_simple():
+            self.wrap()
+        self.select = self.select.where(cond, copy=False)
+
+    def has_raw(self) -> bool:
+        return self.events and "_raw" in self.columns
+
+    def field(self, name: str) -> exp.Expression:
+        """A field: a column, a search-time extraction (events only), or NULL."""
+        if name in self.columns:
+            return col(name)
+        if self.has_raw():
+            return self.ctx.field_sql(name)
+        return exp.null()
+
+    def tz_literal(self) -> exp.Literal:
+        return exp.Literal.string(tz_name(self.ctx.tz))
+
+    # -- row order -----------------------------------------------------------------
+    def set_order(self, keys: list[exp.Ordered], columns: set[str]) -> None:
+        self.order, self.order_cols = keys, columns
+
+    def protect_order(self, touched: set[str] | None) -> None:
+        """Before a stage changes columns the order uses, pin the order in a hidden column."""
+        if not self.order or self.order_cols == {ORD}:
+            return
+        if touched is not None and not (touched & self.order_cols) and not self._uses_extraction():
+            return
+        self.wrap()
+        rn = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[o.copy() for o in self.order]))
+        src = self.select.args["from_"].this.copy()
+        if self.hidden_ord:
+            self.select = exp.select(exp.Star(replace=[exp.alias_(rn, ident(ORD))])).from_(src)
+        else:
+            self.select = exp.select(exp.Star(), exp.alias_(rn, ident(ORD))).from_(src)
+        self.order = [exp.Ordered(this=col(ORD), desc=False)]
+        self.order_cols, self.hidden_ord = {ORD}, True
+
+    def _uses_extraction(self) -> bool:
+        return any(c not in self.columns for c in self.order_cols)
+
+    def keep_list(self) -> list[str]:
+        """Hidden columns a projection must carry along."""
+        return [ORD] if self.hidden_ord else []
+
+    def ordered_select(self) -> exp.Select:
+        """`SELECT * [EXCLUDE hidden] FROM <current> ORDER BY <order>`, closing the current stage."""
+        self.wrap()
+        star = exp.Star(except_=[col(ORD)]) if self.hidden_ord else exp.Star()
+        sel = exp.select(star).from_(self.select.args["from_"].this.copy())
+        if self.order:
+            sel = sel.order_by(*[o.copy() for o in self.order], copy=False)
+        return sel
+
+    def fail(self, message: str, node) -> SplUnsupportedError:
+        return SplUnsupportedError(message, self.query, node.start, max(node.end, node.start + 1))
