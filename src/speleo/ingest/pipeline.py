@@ -43,7 +43,12 @@ def looks_binary(sample: bytes) -> bool:
 
 
 def sample_lines(sample: bytes) -> list[str]:
-    return sample[:SAMPLE_BYTES].decode("utf-8", errors="replace").splitlines()[:20]
+    """Up to 20 whole lines from the head of a source (a cut last line is left out)."""
+    head = sample[:SAMPLE_BYTES]
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    if len(lines) > 1 and not head.endswith(b"\n"):
+        lines = lines[:-1]
+    return lines[:20]
 
 
 class Ingestor:
