@@ -30,20 +30,55 @@ def column(name: str) -> exp.Column:
 
 
 def _regex_group(source: exp.Expression, regex: str, group: int) -> exp.Expression:
-    extracted = exp.func("regexp_extract", source, exp.Literal.string(regex), exp.Literal.number(group))
+    extracted = exp.RegexpExtract(this=source, expression=exp.Literal.string(regex), group=exp.Literal.number(group))
     return exp.func("nullif", extracted, exp.Literal.string(""))
+
+
+def single_group(regex: str, name: str) -> str:
+    """Rewrite `regex` so that group `name` is its only capturing group (number 1).
+
+    Other groups become non-capturing: DuckDB's RE2 takes group numbers 0-9 only, and one
+    group is all an extraction needs.
+    """
+    out, i, in_class = [], 0, False
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "]":
+                out.append("[]")
+                i += 2
+                continue
+        elif c == "(":
+            m = re.match(r"\(\?P<(\w+)>", regex[i:])
+            if m:
+                out.append("(" if m.group(1) == name else "(?:")
+                i += m.end()
+                continue
+            if not regex.startswith("(?", i):
+                out.append("(?:")
+                i += 1
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def _sourcetype_extractions(name: str) -> exp.Expression | None:
     ifs = []
     for st in sourcetypes.BUILTIN.values():
         for ext in st.extractions:
-            groups = re.compile(ext.regex).groupindex
-            if name not in groups:
+            if name not in re.compile(ext.regex).groupindex:
                 continue
             src = column(ext.field) if ext.field in BASE_COLUMNS else field_sql(ext.field)
             cond = exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st.name))
-            ifs.append(exp.If(this=cond, true=_regex_group(src, ext.regex, groups[name])))
+            ifs.append(exp.If(this=cond, true=_regex_group(src, single_group(ext.regex, name), 1)))
     return exp.Case(ifs=ifs) if ifs else None
 
 
