@@ -39,7 +39,7 @@ class RegexMatch(exp.Expression, exp.Func):
 
 
 class RegexExtract(exp.Expression, exp.Func):
-    """The named group `group` of the first RE2 match of `expression` in `this`, NULL if none."""
+    """Capturing group number `group` of the first RE2 match of `expression` in `this`, NULL if none."""
 
     arg_types = {"this": True, "expression": True, "group": True}
 

@@ -137,7 +137,9 @@ def by_filter(state: State, by: list[str]) -> exp.Expression | None:
 
 
 def auto_order(name: str, desc: bool = False) -> list[exp.Ordered]:
-    """Splunk's automatic order: numbers numerically first, then strings lexically."""
+    """Splunk's automatic order: numbers numerically before strings (reversed when
+    descending); missing values last either way."""
     c = col(name)
-    return [exp.Ordered(this=num(c), desc=desc, nulls_first=desc),
+    return [exp.Ordered(this=exp.Is(this=c.copy(), expression=exp.null())),
+            exp.Ordered(this=num(c), desc=desc, nulls_first=desc),
             exp.Ordered(this=text(c.copy()), desc=desc, nulls_first=False)]

@@ -63,9 +63,34 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     """Each named group becomes a field (null when the regex does not match)."""
     source = text(state.field(cmd.field))
     pattern = regex_literal(cmd.regex)
-    for name in dict.fromkeys(_GROUP.findall(cmd.regex)):
-        value = RegexExtract(this=source.copy(), expression=pattern.copy(), group=exp.Literal.string(name))
+    groups = capture_groups(cmd.regex)
+    for name in dict.fromkeys(g for g in groups if g):
+        index = groups.index(name) + 1
+        value = RegexExtract(this=source.copy(), expression=pattern.copy(), group=exp.Literal.number(index))
         _assign(state, name, value)
+
+
+def capture_groups(pattern: str) -> list[str | None]:
+    """Names (None when unnamed) of the capturing groups of a regex, in order."""
+    out: list[str | None] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            m = _GROUP.match(pattern, i)
+            if m:
+                out.append(m.group(1))
+            elif not pattern.startswith("(?", i):
+                out.append(None)
+        i += 1
+    return out
 
 
 def parse_fillnull(cur: Cursor, word: Token) -> ast.FillnullCmd:

@@ -8,7 +8,7 @@ from speleo.spl import ast
 from speleo.spl.commands.aggregates import auto_order
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
-from speleo.spl.state import State, col, ident
+from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
 SORT_DEFAULT_LIMIT = 10000
@@ -59,11 +59,12 @@ def _key_order(state: State, key: ast.SortKey) -> list[exp.Ordered]:
     if key.field in state.columns and key.mode == "auto":
         return auto_order(key.field, key.descending)
     f = state.field(key.field)
+    missing = exp.Ordered(this=exp.Is(this=f.copy(), expression=exp.null()))
     if key.mode == "num":
-        return [exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending)]
+        return [missing, exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending)]
     if key.mode == "str":
-        return [exp.Ordered(this=text(f), desc=key.descending, nulls_first=key.descending)]
-    return [exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending),
+        return [missing, exp.Ordered(this=text(f), desc=key.descending, nulls_first=key.descending)]
+    return [missing, exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending),
             exp.Ordered(this=text(f.copy()), desc=key.descending, nulls_first=False)]
 
 
@@ -131,4 +132,3 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
     state.filter(exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts]))
     state.wrap()
     state.select = state.select.qualify(exp.LTE(this=rn, expression=exp.Literal.number(cmd.count)), copy=False)
-    del ident, col
