@@ -246,6 +246,8 @@ def dump(node: object) -> str:
     if isinstance(node, Node):
         parts = [f"{f.name}={dump(getattr(node, f.name))}" for f in fields(node) if f.compare]
         return f"{type(node).__name__}({', '.join(parts)})"
-    if isinstance(node, (list, tuple)):
+    if isinstance(node, tuple):
+        return "(" + ", ".join(dump(x) for x in node) + ")"
+    if isinstance(node, list):
         return "[" + ", ".join(dump(x) for x in node) + "]"
     return repr(node)

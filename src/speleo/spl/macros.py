@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from speleo.errors import SplSyntaxError
 
 MAX_DEPTH = 20
+_COMMENT = re.compile(r"```.*?```", re.S)
 _CALL = re.compile(r"`([^`(]+?)\s*(?:\((.*?)\))?\s*`", re.S)
 
 
@@ -39,14 +40,22 @@ def macro_table(records: Iterable[Mapping]) -> dict[str, MacroDef]:
 
 
 def expand_macros(query: str, macros: Mapping[str, MacroDef] | None) -> str:
-    """Expand every macro call; an unknown macro is a syntax error at its position."""
+    """Expand every macro call; an unknown macro is a syntax error at its position.
+
+    Triple-backtick comments (```...```) are removed first, as Splunk does."""
+    query = strip_comments(query)
     for _ in range(MAX_DEPTH):
         if "`" not in query:
             return query
-        query = _expand_once(query, macros or {})
+        query = strip_comments(_expand_once(query, macros or {}))
     if "`" in query:
         raise SplSyntaxError("macro expansion is too deep (recursive macro?)", query, query.index("`"))
     return query
+
+
+def strip_comments(query: str) -> str:
+    """Blank out ```comments``` (kept as spaces so positions do not move)."""
+    return _COMMENT.sub(lambda m: " " * len(m.group(0)), query)
 
 
 def _expand_once(query: str, macros: Mapping[str, MacroDef]) -> str:

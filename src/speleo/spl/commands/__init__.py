@@ -56,5 +56,5 @@ pivot predict rangemap redistribute regex reltime require rest return reverse rt
 script scrub search searchtxn selfjoin sendalert sendemail set setfields sichart sirare sistats
 sitimechart sitop spath stats streamstats strcat table tags timechart timewrap tojson transaction
 transpose trendline tscollect tstats typeahead typelearner typer union uniq untable walklex x11
-xmlkv xmlunescape xpath xyseries apply fit summary score sample fromjson ai
+xmlkv xmlunescape xpath xyseries apply fit summary score sample fromjson ai replace
 """.split())
