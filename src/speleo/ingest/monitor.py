@@ -263,8 +263,9 @@ class Monitor:
         size = os.fstat(t.fd).st_size
         pos = t.offset + len(t.carry)
         if size < t.offset:
-            log.info("%s: truncated (size %d < offset %d), reading again from the start", t.path, size, t.offset)
-            t.offset, t.carry, pos = 0, b"", 0
+            if not self._on_truncate(t):
+                return 0
+            pos = 0
         if size > pos:
             data = os.pread(t.fd, min(size - pos, self.settings.read_chunk_bytes), pos)
             t.last_growth = time.monotonic()
@@ -272,6 +273,25 @@ class Monitor:
         if t.carry and time.monotonic() - t.last_growth >= self.settings.pending_event_flush_secs:
             return self._emit(t, t.carry, final=True)
         return 0
+
+    def _on_truncate(self, t: Tracked) -> bool:
+        """The file under a handle shrank below its checkpoint. Returns True to read it from 0.
+
+        Same head: the file was truncated and rewritten, read again from the start. Another
+        head: new content (copytruncate); the handle moves to a new fingerprint and the old
+        one keeps its checkpoint, for the copy to be read on from it.
+        """
+        head = os.pread(t.fd, self.settings.fingerprint_bytes, 0)
+        if head and fingerprint(head) == t.key:
+            log.info("%s: truncated, reading again from the start", t.path)
+            t.offset, t.carry = 0, b""
+            return True
+        self._close(t)
+        self.by_path.pop(t.path, None)
+        self.static.pop(t.path, None)
+        if head:
+            self._discover(t.path, t.inp)
+        return False
 
     def _read_gz(self, t: Tracked) -> int:
         try:
