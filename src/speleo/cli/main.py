@@ -72,7 +72,7 @@ def add() -> None:
 def add_oneshot(home: Home, file: str, index: str, sourcetype: str | None, host: str | None, force: bool) -> None:
     """Index FILE (plain or .gz) once; returns when its events are searchable."""
     check_index_name(index)
-    path = Path(file).absolute()
+    path = Path(file).resolve()
     if client.server_url(home):
         res = client.call(home, "POST", "/api/v1/inputs/oneshot",
                           {"path": str(path), "index": index, "sourcetype": sourcetype, "host": host, "force": force})
@@ -166,7 +166,7 @@ def _print_table(body: dict, rows: list[dict], fields: list[str]) -> None:
         fields = ["_time", "host", "sourcetype", "_raw"]
     table = Table(show_lines=body["kind"] == "events", header_style="bold")
     for f in fields:
-        table.add_column(f, overflow="fold")
+        table.add_column(f, overflow="fold", no_wrap=f == "_time", ratio=4 if f == "_raw" else None)
     for r in rows:
         table.add_row(*[_cell(r.get(f)) for f in fields])
     out.print(table)
@@ -188,9 +188,20 @@ def _cell(v) -> str:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="HTTP API port.")
 @click.option("--monitor", "monitors", multiple=True, type=click.Path(),
               help="Also monitor this path into index main (added as a monitor input if missing).")
+@click.option("--hec-port", type=click.IntRange(0, 65535), default=None,
+              help="HTTP Event Collector port (default 8088, skipped when taken; 0 disables).")
+@click.option("--hec-max-content-length", type=click.IntRange(1), default=838_860_800, show_default=True,
+              help="Largest HEC request body in bytes (also after gunzip); larger ones get 413.")
+@click.option("--syslog-udp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Syslog over UDP (0 disables).")
+@click.option("--syslog-tcp-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Syslog over TCP, newline or octet-counted framing (0 disables).")
+@click.option("--syslog-index", default="main", show_default=True, help="Index for syslog events.")
+@click.option("--syslog-tz", default=None, help="Zone of RFC 3164 timestamps (default: the machine's).")
 @click.pass_obj
-def serve(home: Home, bind: str, port: int, monitors) -> None:
-    """Run the server: every monitor input, the journal sealer, and the HTTP API."""
+def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
+          syslog_tcp_port, syslog_index, syslog_tz) -> None:
+    """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog."""
     import logging
 
     from speleo.errors import ConflictError, InputError
@@ -214,8 +225,87 @@ def serve(home: Home, bind: str, port: int, monitors) -> None:
             out.print("No monitor inputs yet: add one with 'speleo add monitor PATH --index main'")
         for i in inputs:
             out.print(f"monitoring {i['path']} -> index '{i['index']}'")
+        for line in rt.network.listening:
+            out.print(line)
 
-    run(home, bind, port, announce)
+    from speleo.server.network import NetworkOptions
+
+    check_index_name(syslog_index)
+    run(home, bind, port, announce, NetworkOptions(hec_port, hec_max_content_length, syslog_udp_port,
+                                                   syslog_tcp_port, syslog_index, syslog_tz))
+
+
+# -- HEC tokens --------------------------------------------------------------------------
+@cli.group()
+def token() -> None:
+    """HTTP Event Collector tokens: create, list, disable, delete."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--index", required=True, help="Default index of the token's events (created if missing).")
+@click.option("--allowed-indexes", default="", help="Comma-separated other indexes the token may write to.")
+@click.option("--sourcetype", help="Default sourcetype (else 'httpevent').")
+@click.option("--ack", is_flag=True, help="Enable indexer acknowledgement (clients must send a channel).")
+@click.pass_obj
+def token_create(home: Home, name: str, index: str, allowed_indexes: str, sourcetype, ack: bool) -> None:
+    """Create token NAME; prints the token alone on standard output (shown only this once)."""
+    from speleo.storage import tokens
+
+    allowed = [i.strip() for i in allowed_indexes.split(",") if i.strip()]
+    click.echo(tokens.create_token(service(home).catalog, name, index, allowed, sourcetype, ack))
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def token_list(home: Home, as_json: bool) -> None:
+    """List tokens and their settings (never the secrets)."""
+    from speleo.storage import tokens
+
+    rows = [t.to_dict() for t in tokens.list_tokens(service(home).catalog)]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    table = Table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
+                  header_style="bold")
+    for r in rows:
+        table.add_row(r["name"], r["default_index"], ",".join(r["allowed_indexes"]), r["sourcetype"] or "",
+                      "yes" if r["ack"] else "no", "yes" if r["disabled"] else "no", _when(r["created"]))
+    out.print(table)
+
+
+@token.command("disable")
+@click.argument("name")
+@click.pass_obj
+def token_disable(home: Home, name: str) -> None:
+    """Disable token NAME (its requests get code 1, Token disabled)."""
+    from speleo.storage import tokens
+
+    tokens.set_disabled(service(home).catalog, name, True)
+    err.print(f"token '{name}' disabled")
+
+
+@token.command("enable")
+@click.argument("name")
+@click.pass_obj
+def token_enable(home: Home, name: str) -> None:
+    """Enable token NAME again."""
+    from speleo.storage import tokens
+
+    tokens.set_disabled(service(home).catalog, name, False)
+    err.print(f"token '{name}' enabled")
+
+
+@token.command("delete")
+@click.argument("name")
+@click.pass_obj
+def token_delete(home: Home, name: str) -> None:
+    """Delete token NAME."""
+    from speleo.storage import tokens
+
+    tokens.delete_token(service(home).catalog, name)
+    err.print(f"token '{name}' deleted")
 
 
 # -- index and status --------------------------------------------------------------------

@@ -97,4 +97,4 @@ class Ingestor:
 
 def source_name(path: Path) -> str:
     """The `source` of a file: its absolute path, as Splunk records it."""
-    return str(path.absolute())
+    return str(path.resolve())
