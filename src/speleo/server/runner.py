@@ -122,14 +122,25 @@ def to_epoch(value, now: float, tz) -> float | None:
         return parse_relative_time(str(value), now, tz)
 
 
-def serve(home: Home, bind: str, port: int, announce) -> None:
-    """Run the server until interrupted. `announce(url, runtime)` prints where it listens."""
+def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
+    """Run the server until interrupted. `announce(url, runtime)` prints where it listens.
+
+    `network`: a `speleo.server.network.NetworkOptions` (HEC and syslog listeners), or None.
+    """
     import uvicorn
 
     from speleo.server.app import build_app
+    from speleo.server.network import NetworkInputs
 
     rt = Runtime(home, bind, port)
     rt.start()
+    rt.network = NetworkInputs(rt, bind, network)
+    try:
+        rt.network.start()
+    except BaseException:
+        rt.network.stop()
+        rt.stop()
+        raise
     url = f"http://{bind}:{port}"
     config = uvicorn.Config(build_app(rt), host=bind, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
@@ -138,4 +149,5 @@ def serve(home: Home, bind: str, port: int, announce) -> None:
     try:
         server.run()
     finally:
+        rt.network.stop()
         rt.stop()

@@ -88,6 +88,16 @@ CREATE TABLE IF NOT EXISTS volume (
     events INTEGER NOT NULL,
     PRIMARY KEY (day, index_name, sourcetype, host, source)
 );
+CREATE TABLE IF NOT EXISTS hec_tokens (
+    name TEXT PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    default_index TEXT NOT NULL,
+    allowed_indexes TEXT NOT NULL,
+    sourcetype TEXT,
+    ack INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
 """
 
 

@@ -1,0 +1,230 @@
+"""The HTTP Event Collector protocol, without the HTTP: replies and event envelopes.
+
+Pure functions: `reply()` builds Splunk's status bodies, `parse_events()` turns the body of
+`/services/collector/event` (concatenated JSON envelopes or a JSON array of them) into columns of
+events, stopping at the first bad envelope as Splunk does (the good ones before it are kept and
+the error names the bad one's number, counted from 0). The HTTP side is `speleo.server.hec_app`.
+
+Choices (see docs/inputs.md): an `event` object or array is stored as compact JSON in `_raw`,
+a string as is; `fields` are validated (a flat object of strings, numbers or arrays of them,
+else code 15) and appended to nothing: `_raw` stays the event (indexed fields are not stored yet).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from speleo.config import INDEX_NAME_RE
+
+# code -> (HTTP status, text), from Splunk's "Troubleshoot HTTP Event Collector" table.
+CODES: dict[int, tuple[int, str]] = {
+    0: (200, "Success"),
+    1: (403, "Token disabled"),
+    2: (401, "Token is required"),
+    3: (401, "Invalid authorization"),
+    4: (403, "Invalid token"),
+    5: (400, "No data"),
+    6: (400, "Invalid data format"),
+    7: (400, "Incorrect index"),
+    8: (500, "Internal server error"),
+    9: (503, "Server is busy"),
+    10: (400, "Data channel is missing"),
+    11: (400, "Invalid data channel"),
+    12: (400, "Event field is required"),
+    13: (400, "Event field cannot be blank"),
+    14: (400, "ACK is disabled"),
+    15: (400, "Error in handling indexed fields"),
+    16: (400, "Query string authorization is not enabled"),
+    17: (200, "HEC is healthy"),
+    18: (503, "HEC is unhealthy, queues are full"),
+    19: (503, "HEC is unhealthy, ack service unavailable"),
+    20: (503, "HEC is unhealthy, queues are full, ack service unavailable"),
+}
+
+DEFAULT_SOURCETYPE = "httpevent"
+# Splunk's limits.conf [http_input] max_content_length default: 800 MB.
+DEFAULT_MAX_CONTENT_BYTES = 838_860_800
+MAX_EPOCH = 253_402_300_800.0  # 10000-01-01: later times are refused (code 6)
+CHANNEL_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass
+class Reply:
+    """An HTTP status and the JSON body Splunk sends with it."""
+
+    status: int
+    body: dict
+
+
+def reply(code: int, **extra) -> Reply:
+    status, text = CODES[code]
+    return Reply(status, {"text": text, "code": code, **extra})
+
+
+@dataclass
+class Defaults:
+    """Metadata for envelopes that do not set it, and the index rules of the token."""
+
+    host: str
+    source: str
+    sourcetype: str
+    index: str
+    allowed: Callable[[str], bool]   # the token may write to this index, and it exists
+
+
+@dataclass
+class Batch:
+    """Columns of the events parsed so far (EVENT_SCHEMA names)."""
+
+    _time: list = field(default_factory=list)
+    _raw: list = field(default_factory=list)
+    host: list = field(default_factory=list)
+    source: list = field(default_factory=list)
+    sourcetype: list = field(default_factory=list)
+    index: list = field(default_factory=list)
+    linecount: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def columns(self) -> dict[str, list]:
+        return dict(self.__dict__)
+
+
+class _Bad(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def valid_channel(channel: str) -> bool:
+    return bool(CHANNEL_RE.match(channel))
+
+
+def parse_time(value, now: float) -> float:
+    """Epoch seconds from an envelope's `time` (number or numeric string); raises _Bad(6)."""
+    if value is None:
+        return now
+    if isinstance(value, bool):
+        raise _Bad(6)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise _Bad(6) from None
+    if not isinstance(value, (int, float)):
+        raise _Bad(6)
+    t = float(value)
+    if not math.isfinite(t) or t < 0 or t >= MAX_EPOCH:
+        raise _Bad(6)
+    return t
+
+
+def event_text(value) -> str:
+    """`_raw` of an envelope's `event`; raises _Bad(12) when missing, _Bad(13) when blank."""
+    if value is None:
+        raise _Bad(12)
+    if isinstance(value, str):
+        if not value.strip():
+            raise _Bad(13)
+        return value
+    if isinstance(value, (dict, list)) and not value:
+        raise _Bad(13)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def check_fields(value) -> None:
+    """Indexed fields: a flat object of scalars or arrays of scalars; raises _Bad(15)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise _Bad(15)
+    for v in value.values():
+        items = v if isinstance(v, list) else [v]
+        if any(isinstance(x, (dict, list)) for x in items):
+            raise _Bad(15)
+
+
+def _meta(env: dict, key: str, default: str) -> str:
+    value = env.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise _Bad(6)
+    return value
+
+
+def add_envelope(batch: Batch, env, defaults: Defaults, now: float) -> None:
+    """Validate one envelope and add its event to `batch`; raises _Bad(code)."""
+    if not isinstance(env, dict):
+        raise _Bad(6)
+    if "event" not in env:
+        raise _Bad(12)
+    raw = event_text(env["event"])
+    t = parse_time(env.get("time"), now)
+    host = _meta(env, "host", defaults.host)
+    source = _meta(env, "source", defaults.source)
+    sourcetype = _meta(env, "sourcetype", defaults.sourcetype)
+    index = _meta(env, "index", defaults.index)
+    if not INDEX_NAME_RE.match(index) or not defaults.allowed(index):
+        raise _Bad(7)
+    check_fields(env.get("fields"))
+    batch._time.append(t)
+    batch._raw.append(raw)
+    batch.host.append(host)
+    batch.source.append(source)
+    batch.sourcetype.append(sourcetype)
+    batch.index.append(index)
+    batch.linecount.append(raw.count("\n") + 1)
+
+
+def parse_events(body: bytes, defaults: Defaults, now: float) -> tuple[Batch, Reply | None]:
+    """Events of an `/event` body and the error that stopped it (None when all were good).
+
+    The body is UTF-8; invalid bytes end the batch there with code 6, like malformed JSON.
+    """
+    try:
+        text, cut = body.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        text, cut = body[: e.start].decode("utf-8"), e.start
+    batch = Batch()
+    if cut is None and not text.strip():
+        return batch, reply(5)
+    pos, n = 0, 0
+    try:
+        while True:
+            pos = _WS.match(text, pos).end()
+            if pos >= len(text):
+                break
+            doc, pos = _DECODER.raw_decode(text, pos)
+            for env in doc if isinstance(doc, list) else [doc]:
+                add_envelope(batch, env, defaults, now)
+                n += 1
+    except _Bad as e:
+        return batch, reply(e.code, **{"invalid-event-number": n})
+    except (ValueError, RecursionError):
+        return batch, reply(6, **{"invalid-event-number": n})
+    if cut is not None:
+        return batch, reply(6, **{"invalid-event-number": n})
+    if n == 0:
+        return batch, reply(5)
+    return batch, None
+
+
+def parse_ack_query(body: bytes) -> list[int] | None:
+    """The ids of an `/ack` body `{"acks": [0, 1]}`, or None when it is malformed."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("acks"), list):
+        return None
+    ids = doc["acks"]
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in ids):
+        return None
+    return ids

@@ -1,0 +1,381 @@
+"""The HTTP Event Collector endpoint: a small ASGI app on its own port, Splunk-compatible.
+
+Endpoints (see docs/inputs.md): `/services/collector` and `/services/collector/event` (also
+`/1.0`), `/services/collector/raw` (also `/1.0`), `/services/collector/health` (also `/1.0`,
+no token), `/services/collector/ack`. Every other endpoint needs `Authorization: Splunk <token>`.
+
+Events are appended to the store of the running server (journal + fsync: durable when
+`Store.append` returns), so an `ackId` is true as soon as its request was answered with success.
+The work of a request (decompressing, parsing, the fsync) runs in a worker thread; when more
+than `max_inflight` requests are being written the endpoint answers code 9 (server is busy)
+instead of queueing what it cannot make durable soon.
+
+Tokens are looked up in the catalog by SHA-256 per request, through a cache with a short TTL,
+so tokens created, disabled or deleted while the server runs take effect within seconds.
+Token secrets never reach a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+import pyarrow as pa
+
+from speleo.ingest import hec
+from speleo.ingest.pipeline import Origin, default_host
+from speleo.storage import tokens as tok
+
+log = logging.getLogger("speleo.hec")
+
+TOKEN_TTL_SECS = 2.0
+INDEX_TTL_SECS = 2.0
+MAX_CHANNELS = 10_000
+MAX_ACKS_PER_CHANNEL = 100_000
+JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
+
+
+@dataclass
+class HecSettings:
+    max_content_bytes: int = hec.DEFAULT_MAX_CONTENT_BYTES
+    max_inflight: int = 64
+
+
+class TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class Acks:
+    """Indexer acknowledgement state: per channel, the ids of requests made durable.
+
+    Ids count from 0 per channel. As in Splunk, an id reported true is forgotten afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: OrderedDict[str, dict] = OrderedDict()
+
+    def _channel(self, channel: str) -> dict:
+        ch = self._channels.get(channel)
+        if ch is None:
+            ch = self._channels[channel] = {"next": 0, "done": OrderedDict()}
+            while len(self._channels) > MAX_CHANNELS:
+                self._channels.popitem(last=False)
+        self._channels.move_to_end(channel)
+        return ch
+
+    def next_id(self, channel: str) -> int:
+        with self._lock:
+            ch = self._channel(channel)
+            ack_id = ch["next"]
+            ch["next"] += 1
+            return ack_id
+
+    def done(self, channel: str, ack_id: int) -> None:
+        with self._lock:
+            done = self._channel(channel)["done"]
+            done[ack_id] = True
+            while len(done) > MAX_ACKS_PER_CHANNEL:
+                done.popitem(last=False)
+
+    def query(self, channel: str, ids: list[int]) -> dict[str, bool]:
+        with self._lock:
+            done = self._channel(channel)["done"]
+            return {str(i): done.pop(i, None) is not None for i in ids}
+
+
+class HecService:
+    """What the HEC endpoint needs from the server: tokens, indexes, the store, acks."""
+
+    def __init__(self, catalog, ingestor, settings: HecSettings | None = None) -> None:
+        self.catalog = catalog
+        self.ingestor = ingestor
+        self.settings = settings or HecSettings()
+        self.acks = Acks()
+        self.host = default_host()
+        self._tokens: dict[str, tuple[float, tok.HecToken | None]] = {}
+        self._indexes: tuple[float, set[str]] = (0.0, set())
+        self._lock = threading.Lock()
+        self.inflight = 0
+        self.events_total = 0
+        self.requests_total = 0
+
+    # -- tokens and indexes ------------------------------------------------------------
+    def token(self, secret: str) -> tok.HecToken | None:
+        digest = tok.token_digest(secret)
+        now = time.monotonic()
+        hit = self._tokens.get(digest)
+        if hit and hit[0] > now:
+            return hit[1]
+        found = tok.lookup(self.catalog, digest)
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[digest] = (now + TOKEN_TTL_SECS, found)
+        return found
+
+    def index_exists(self, name: str) -> bool:
+        expires, names = self._indexes
+        if name in names and expires > time.monotonic():
+            return True
+        names = set(self.catalog.index_names())
+        self._indexes = (time.monotonic() + INDEX_TTL_SECS, names)
+        return name in names
+
+    def defaults(self, token: tok.HecToken, params: dict[str, str]) -> hec.Defaults:
+        def allowed(index: str) -> bool:
+            return token.allows(index) and self.index_exists(index)
+
+        return hec.Defaults(
+            host=params.get("host") or self.host,
+            source=params.get("source") or f"http:{token.name}",
+            sourcetype=params.get("sourcetype") or token.sourcetype or hec.DEFAULT_SOURCETYPE,
+            index=params.get("index") or token.default_index,
+            allowed=allowed,
+        )
+
+    # -- writing ------------------------------------------------------------------------
+    def write_events(self, body: bytes, token: tok.HecToken, params: dict[str, str]) -> tuple[int, hec.Reply | None]:
+        now = time.time()
+        batch, error = hec.parse_events(body, self.defaults(token, params), now)
+        if len(batch):
+            self.store_batch(batch, now)
+        return len(batch), error
+
+    def store_batch(self, batch: hec.Batch, now: float) -> None:
+        cols = batch.columns()
+        n = len(batch)
+        try:
+            arrays = {k: pa.array(v, pa.float64() if k == "_time" else pa.int32() if k == "linecount" else pa.string())
+                      for k, v in cols.items()}
+            flags = pa.array([""] * n, pa.string())
+        except (pa.ArrowException, UnicodeEncodeError):  # lone surrogates from JSON \ud800 escapes
+            arrays, flags = _sanitized(cols)
+        arrays["_indextime"] = pa.array([now] * n, pa.float64())
+        arrays["_offset"] = pa.array([-1] * n, pa.int64())
+        arrays["_flags"] = flags
+        self.ingestor.store.append(pa.table(arrays))
+        with self._lock:
+            self.events_total += n
+
+    def write_raw(self, body: bytes, token: tok.HecToken, params: dict[str, str]) -> tuple[int, hec.Reply | None]:
+        d = self.defaults(token, params)
+        if not d.allowed(d.index):
+            return 0, hec.reply(7)
+        if not body.strip():
+            return 0, hec.reply(5)
+        now = time.time()
+        from speleo import sourcetypes
+        from speleo.ingest.breaking import EventParser
+
+        st = sourcetypes.get(d.sourcetype, self.ingestor.props, source=d.source)
+        parser = EventParser(st, tz=st.tz or self.ingestor.tz)
+        chunk = parser.parse(body, 0, True, now)
+        n = self.ingestor.append(chunk, Origin(d.index, d.source, d.sourcetype, d.host))
+        with self._lock:
+            self.events_total += n
+        return n, None
+
+
+def _sanitized(cols: dict[str, list]) -> tuple[dict[str, pa.Array], pa.Array]:
+    flags = [""] * len(cols["_raw"])
+    out: dict[str, pa.Array] = {}
+    for k, values in cols.items():
+        if k in ("_time", "linecount"):
+            out[k] = pa.array(values, pa.float64() if k == "_time" else pa.int32())
+            continue
+        fixed = []
+        for i, v in enumerate(values):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                v = v.encode("utf-8", "replace").decode("utf-8")
+                flags[i] = "invalid_utf8"
+            fixed.append(v)
+        out[k] = pa.array(fixed, pa.string())
+    return out, pa.array(flags, pa.string())
+
+
+# -- the ASGI app ---------------------------------------------------------------------------
+EVENT_PATHS = {"/services/collector", "/services/collector/event", "/services/collector/event/1.0"}
+RAW_PATHS = {"/services/collector/raw", "/services/collector/raw/1.0"}
+HEALTH_PATHS = {"/services/collector/health", "/services/collector/health/1.0"}
+ACK_PATHS = {"/services/collector/ack"}
+
+
+def build_hec_app(svc: HecService):
+    """The ASGI callable serving the HEC endpoints over `svc`."""
+
+    async def send_json(send, status: int, body: dict) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": JSON_HEADERS + [(b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+    async def read_body(receive, headers: dict[bytes, bytes]) -> bytes | None:
+        limit = svc.settings.max_content_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise TooLarge(int(declared))
+            except ValueError:
+                pass
+        parts, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(size)
+            parts.append(chunk)
+            if not msg.get("more_body", False):
+                return b"".join(parts)
+
+    def gunzip(body: bytes) -> bytes:
+        d = zlib.decompressobj(wbits=47)  # gzip or zlib header, auto-detected
+        limit = svc.settings.max_content_bytes
+        out = d.decompress(body, limit + 1)
+        if len(out) > limit:
+            raise TooLarge(len(out))
+        return out
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        path = scope["path"].rstrip("/") or "/"
+        method = scope["method"]
+        if path in HEALTH_PATHS:
+            busy = svc.inflight >= svc.settings.max_inflight
+            r = hec.reply(18 if busy else 17)
+            return await send_json(send, r.status, r.body)
+        if path not in EVENT_PATHS | RAW_PATHS | ACK_PATHS:
+            return await send_json(send, 404, {"text": "The requested URL was not found on this server.", "code": 404})
+        if method not in ("POST", "PUT"):
+            return await send_json(send, 405, {"text": "Method not allowed; use POST", "code": 405})
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+        r = await handle(path, headers, params, receive)
+        await send_json(send, r.status, r.body)
+
+    async def handle(path: str, headers: dict, params: dict, receive) -> hec.Reply:
+        auth = headers.get(b"authorization")
+        if auth is None:
+            return hec.reply(2)
+        scheme, _, secret = auth.decode("latin-1").partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "splunk" or not secret:
+            return hec.reply(3)
+        token = await asyncio.to_thread(svc.token, secret)
+        if token is None:
+            return hec.reply(4)
+        if token.disabled:
+            return hec.reply(1)
+        channel = headers.get(b"x-splunk-request-channel", b"").decode("latin-1") or params.get("channel", "")
+        if path in ACK_PATHS:
+            if not token.ack:
+                return hec.reply(14)
+            if not channel:
+                return hec.reply(10)
+            if not hec.valid_channel(channel):
+                return hec.reply(11)
+        elif token.ack:
+            if not channel:
+                return hec.reply(10)
+            if not hec.valid_channel(channel):
+                return hec.reply(11)
+        if svc.inflight >= svc.settings.max_inflight:
+            return hec.reply(9)
+        svc.inflight += 1
+        try:
+            try:
+                body = await read_body(receive, headers)
+            except TooLarge as e:
+                return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
+                                               f"(maximum is {svc.settings.max_content_bytes})"})
+            if body is None:
+                return hec.reply(5)
+            return await asyncio.to_thread(work, path, headers, params, body, token, channel)
+        finally:
+            svc.inflight -= 1
+
+    def work(path, headers, params, body, token, channel) -> hec.Reply:
+        if path in ACK_PATHS:
+            ids = hec.parse_ack_query(body)
+            if ids is None:
+                return hec.reply(6)
+            return hec.Reply(200, {"acks": svc.acks.query(channel, ids)})
+        if b"gzip" in headers.get(b"content-encoding", b"").lower():
+            try:
+                body = gunzip(body)
+            except TooLarge as e:
+                return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
+                                               f"(maximum is {svc.settings.max_content_bytes})"})
+            except zlib.error:
+                return hec.reply(6, **{"invalid-event-number": 0})
+        ack_id = svc.acks.next_id(channel) if token.ack else None
+        try:
+            if path in RAW_PATHS:
+                n, error = svc.write_raw(body, token, params)
+            else:
+                n, error = svc.write_events(body, token, params)
+        except Exception:
+            log.exception("HEC write failed (token %s)", token.name)
+            return hec.reply(8)
+        svc.requests_total += 1
+        if error is not None:
+            if n and ack_id is not None:
+                svc.acks.done(channel, ack_id)
+            return error
+        if ack_id is not None:
+            svc.acks.done(channel, ack_id)
+            return hec.reply(0, ackId=ack_id)
+        return hec.reply(0)
+
+    return app
+
+
+class HecServer:
+    """Uvicorn serving the HEC app on its own thread (and event loop) in the server process."""
+
+    def __init__(self, svc: HecService, bind: str, port: int) -> None:
+        import uvicorn
+
+        self.svc = svc
+        self.bind = bind
+        self.port = port
+        config = uvicorn.Config(build_hec_app(svc), host=bind, port=port, log_level="warning",
+                                access_log=False, lifespan="off", timeout_keep_alive=30)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="speleo-hec", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise OSError(f"the HEC endpoint could not listen on {self.bind}:{self.port}")
+            if time.monotonic() > deadline:
+                raise OSError(f"the HEC endpoint did not start on {self.bind}:{self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -1,0 +1,73 @@
+"""The network inputs of `speleo serve`: the HTTP Event Collector and the syslog listeners.
+
+Each runs on its own thread beside the HTTP API and writes through the server's store.
+A port of 0 disables a listener. The HEC port left at its default (8088) is optional: when
+it is taken the server starts without HEC and says so; a port given explicitly must listen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from speleo.ingest import hec
+
+log = logging.getLogger("speleo.server")
+
+DEFAULT_HEC_PORT = 8088
+
+
+@dataclass
+class NetworkOptions:
+    hec_port: int | None = None          # None = 8088, not fatal when taken
+    hec_max_content_bytes: int = hec.DEFAULT_MAX_CONTENT_BYTES
+    syslog_udp_port: int = 0
+    syslog_tcp_port: int = 0
+    syslog_index: str = "main"
+    syslog_tz: str | None = None         # RFC 3164 times without a zone; None = the machine's
+
+
+class NetworkInputs:
+    """Starts and stops the listeners configured by `NetworkOptions` for a `Runtime`."""
+
+    def __init__(self, runtime, bind: str, options: NetworkOptions | None) -> None:
+        self.rt = runtime
+        self.bind = bind
+        self.options = options or NetworkOptions()
+        self.hec = None
+        self.syslog = None
+        self.listening: list[str] = []
+
+    def start(self) -> None:
+        o = self.options
+        port = DEFAULT_HEC_PORT if o.hec_port is None else o.hec_port
+        if port:
+            from speleo.server.hec_app import HecServer, HecService, HecSettings
+
+            svc = HecService(self.rt.service.catalog, self.rt.writer.ingestor,
+                             HecSettings(max_content_bytes=o.hec_max_content_bytes))
+            server = HecServer(svc, self.bind, port)
+            try:
+                server.start()
+                self.hec = server
+                self.listening.append(f"HTTP Event Collector on http://{self.bind}:{port}/services/collector")
+            except OSError as e:
+                if o.hec_port is not None:
+                    raise
+                log.warning("HTTP Event Collector not started: %s (use --hec-port)", e)
+        if o.syslog_udp_port or o.syslog_tcp_port:
+            from speleo.ingest.syslog import SyslogListeners
+
+            self.rt.service.catalog.ensure_index(o.syslog_index)
+            self.syslog = SyslogListeners(self.rt.writer.ingestor, self.bind, o.syslog_udp_port,
+                                          o.syslog_tcp_port, o.syslog_index, o.syslog_tz)
+            self.syslog.start()
+            self.listening += self.syslog.describe()
+
+    def stop(self) -> None:
+        if self.hec is not None:
+            self.hec.stop()
+            self.hec = None
+        if self.syslog is not None:
+            self.syslog.stop()
+            self.syslog = None
