@@ -162,7 +162,7 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100) -> SearchR
         total, timeline, span = _timeline(con, compiled, p)
     kind = "results" if compiled.transforming else "events"
     if kind == "results" or not compiled.events_sql:
-        total = table.num_rows if not truncated else con.sql(f"SELECT count(*) FROM ({compiled.sql}) AS q").fetchone()[0]
+        total = table.num_rows if not truncated else con.execute(f"SELECT count(*) FROM ({compiled.sql}) AS q").fetchall()[0][0]
     return SearchResult(
         kind=kind,
         table=table,
