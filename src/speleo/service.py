@@ -136,7 +136,7 @@ class Service:
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError."""
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest,
-                                      tz_name=self.home.settings.default_tz)
+                                      tz_name=self.home.settings.default_tz, props=self.props())
         return engine.execute(self.home, self.catalog, compiled, limit=limit)
 
     # -- status -----------------------------------------------------------------------

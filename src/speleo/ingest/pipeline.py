@@ -63,7 +63,8 @@ class Ingestor:
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
         """The parser for a source and the sourcetype it uses (detected when not given)."""
-        name = sourcetype or sourcetypes.detect(source, sample_lines(sample))
+        assigned = self.props.sourcetype_for(source) if self.props else None
+        name = sourcetype or assigned or sourcetypes.detect(source, sample_lines(sample))
         st = sourcetypes.get(name, self.props, source=source)
         return EventParser(st, tz=st.tz or self.tz), name
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from speleo import spl
 from speleo.config import Home
-from speleo.query.fields import field_sql
+from speleo.query.fields import field_sql_for
 from speleo.query.timefmt import local_zone
 from speleo.storage import termindex
 from speleo.storage.catalog import BucketRow, Catalog
@@ -72,12 +72,13 @@ def compile_for(
     latest: float | None = None,
     macros: Mapping | None = None,
     tz_name: str | None = None,
+    props=None,
 ):
-    """Compile SPL with the query layer's field extraction. Raises SplError."""
+    """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError."""
     ctx = spl.CompileContext(
         now=time.time() if now is None else now,
         tz=local_zone(tz_name),
-        field_sql=field_sql,
+        field_sql=field_sql_for(props),
         macros=macros or {},
         default_earliest=earliest,
         default_latest=latest,

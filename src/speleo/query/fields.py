@@ -70,15 +70,26 @@ def single_group(regex: str, name: str) -> str:
     return "".join(out)
 
 
-def _sourcetype_extractions(name: str) -> exp.Expression | None:
+Table = tuple[tuple[str, sourcetypes.Extraction], ...]
+BUILTIN_TABLE: Table = tuple((st.name, ext) for st in sourcetypes.BUILTIN.values() for ext in st.extractions)
+
+
+def extraction_table(props=None) -> Table:
+    """(sourcetype, extraction) pairs: the built-ins, then `extractions` from props.toml sections."""
+    extra = []
+    for st_name, settings in (props.sourcetypes.items() if props else ()):
+        extra += [(st_name, sourcetypes.Extraction(rx)) for rx in settings.get("extractions", ())]
+    return BUILTIN_TABLE + tuple(extra)
+
+
+def _sourcetype_extractions(name: str, table: Table) -> exp.Expression | None:
     ifs = []
-    for st in sourcetypes.BUILTIN.values():
-        for ext in st.extractions:
-            if name not in re.compile(ext.regex).groupindex:
-                continue
-            src = column(ext.field) if ext.field in BASE_COLUMNS else field_sql(ext.field)
-            cond = exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st.name))
-            ifs.append(exp.If(this=cond, true=_regex_group(src, single_group(ext.regex, name), 1)))
+    for st_name, ext in table:
+        if name not in re.compile(ext.regex).groupindex:
+            continue
+        src = column(ext.field) if ext.field in BASE_COLUMNS else _field(ext.field, table)
+        cond = exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st_name))
+        ifs.append(exp.If(this=cond, true=_regex_group(src, single_group(ext.regex, name), 1)))
     return exp.Case(ifs=ifs) if ifs else None
 
 
@@ -112,17 +123,27 @@ def _kv_extraction(name: str) -> exp.Expression:
 
 
 @lru_cache(maxsize=4096)
-def _field_sql_cached(name: str) -> exp.Expression:
-    parts = [p for p in (_sourcetype_extractions(name), _json_extraction(name), _kv_extraction(name)) if p is not None]
-    return exp.func("coalesce", *parts)
+def _field_sql_cached(name: str, table: Table) -> exp.Expression:
+    parts = [_sourcetype_extractions(name, table), _json_extraction(name), _kv_extraction(name)]
+    return exp.func("coalesce", *[p for p in parts if p is not None])
+
+
+def _field(name: str, table: Table) -> exp.Expression:
+    if name in BASE_COLUMNS:
+        return column(name)
+    return _field_sql_cached(name, table).copy()
 
 
 def field_sql(name: str) -> exp.Expression:
     """SQL expression (sqlglot) for a search-time field of the `__events__` relation.
 
     Base columns come back as plain column references; anything else as the extraction
-    chain above. Returns a fresh copy the caller may embed anywhere.
+    chain above (built-in sourcetypes only). Returns a fresh copy the caller may embed.
     """
-    if name in BASE_COLUMNS:
-        return column(name)
-    return _field_sql_cached(name).copy()
+    return _field(name, BUILTIN_TABLE)
+
+
+def field_sql_for(props=None):
+    """`field_sql` that also applies the `extractions` of a props.toml."""
+    table = extraction_table(props)
+    return lambda name: _field(name, table)
