@@ -1,0 +1,349 @@
+"""Syslog inputs: RFC 5424 / RFC 3164 parsing and the UDP and TCP listeners of `speleo serve`.
+
+Every message becomes one event: `_raw` is the message as received (without its framing:
+the trailing newline, or the octet count of RFC 6587), `_time` comes from its header, `host` is
+the header's hostname (else the sender's address), `source` is `udp:PORT` or `tcp:PORT` as in
+Splunk, the sourcetype is `syslog`. RFC 3164 has no year: the most recent year that does not
+put the message more than a day in the future (so December messages read in January land in
+the old year); its zone is the listener's (`--syslog-tz`, default the machine's).
+
+A message that does not parse is kept, timed on receipt, with `syslog_malformed` in `_flags`.
+Over TCP each connection is framed by octet counting (`LEN SP MSG`) when a message starts with
+a digit, else by newline. Received messages are appended in small batches (at most
+`FLUSH_SECS` late), so a crash of the server may lose the last fraction of a second of syslog
+traffic, which has no acknowledgement in the protocol anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+log = logging.getLogger("speleo.syslog")
+
+FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+              "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
+              "local2", "local3", "local4", "local5", "local6", "local7")
+SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+MAX_MESSAGE_BYTES = 64 * 1024
+FLUSH_SECS = 0.05
+FLUSH_EVENTS = 5000
+FUTURE_SLACK_SECS = 86400.0
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_5424 = re.compile(
+    r"1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+)"
+    r"(?: (?P<sd>-|(?:\[(?:[^\]\\]|\\.)*\])+))?(?: (?P<msg>.*))?$", re.S)
+_3164 = re.compile(r"(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) ?(?P<rest>.*)$", re.S)
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                       "Nov", "Dec"), start=1)}
+
+
+@dataclass
+class Parsed:
+    """What the header of one message says (None where it says nothing usable)."""
+
+    time: float | None
+    host: str | None
+    facility: str | None = None
+    severity: str | None = None
+    malformed: bool = False
+
+
+def priority(pri: int) -> tuple[str, str]:
+    """(facility, severity) names of a PRI value (0..191)."""
+    return FACILITIES[pri >> 3], SEVERITIES[pri & 7]
+
+
+def parse(message: str, now: float, tz: str | None = None) -> Parsed:
+    """Parse one message (RFC 5424, else RFC 3164). Never raises: bad input is `malformed`."""
+    m = _PRI.match(message)
+    if not m or int(m.group(1)) > 191 or (len(m.group(1)) > 1 and m.group(1)[0] == "0"):
+        return Parsed(None, None, malformed=True)
+    facility, severity = priority(int(m.group(1)))
+    rest = message[m.end():]
+    if rest.startswith("1 "):
+        h = _5424.match(rest)
+        if not h:
+            return Parsed(None, None, facility, severity, malformed=True)
+        t = rfc3339(h.group("ts"))
+        host = h.group("host")
+        bad = t is None and h.group("ts") != "-"
+        return Parsed(t, None if host == "-" else host, facility, severity, malformed=bad)
+    h = _3164.match(rest)
+    if not h:
+        return Parsed(None, None, facility, severity, malformed=True)
+    t = bsd_time(h, now, tz)
+    words = h.group("rest").split(" ", 1)
+    host = words[0] if words[0] and not words[0].endswith(":") and "[" not in words[0] else None
+    return Parsed(t, host, facility, severity, malformed=t is None)
+
+
+def rfc3339(text: str) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp (with zone), or None."""
+    if text == "-" or len(text) > 40:
+        return None
+    try:
+        d = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        return None
+    return d.timestamp()
+
+
+def bsd_time(h: re.Match, now: float, tz: str | None) -> float | None:
+    """Epoch seconds of an RFC 3164 `Mmm dd hh:mm:ss`: the latest year not in the future."""
+    month = _MONTHS.get(h.group("mon"))
+    if month is None:
+        return None
+    zone = ZoneInfo(tz) if tz else None
+    year = dt.datetime.fromtimestamp(now, zone).year
+    for y in (year + 1, year, year - 1, year - 2, year - 3, year - 4):
+        try:
+            d = dt.datetime(y, month, int(h.group("day")), int(h.group("h")), int(h.group("m")),
+                            int(h.group("s")), tzinfo=zone)
+        except ValueError:  # Feb 29 of a common year, hour 25...
+            continue
+        t = d.timestamp()
+        if t <= now + FUTURE_SLACK_SECS:
+            return t
+    return None
+
+
+def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
+                 tz: str | None) -> pa.Table:
+    """Event columns for (message bytes, sender address, receive time) tuples."""
+    times, raws, hosts, flags, counts = [], [], [], [], []
+    for data, sender, received in messages:
+        f = []
+        if len(data) > MAX_MESSAGE_BYTES:
+            data = data[:MAX_MESSAGE_BYTES]
+            f.append("truncated")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "replace")
+            f.append("invalid_utf8")
+        p = parse(text, received, tz)
+        if p.malformed:
+            f.append("syslog_malformed")
+        times.append(p.time if p.time is not None else received)
+        raws.append(text)
+        hosts.append(p.host or sender)
+        flags.append(",".join(f))
+        counts.append(text.count("\n") + 1)
+    n = len(raws)
+    now = time.time()
+    return pa.table({
+        "_time": pa.array(times, pa.float64()),
+        "_raw": pa.array(raws, pa.string()),
+        "host": pa.array(hosts, pa.string()),
+        "source": pa.array([source] * n, pa.string()),
+        "sourcetype": pa.array(["syslog"] * n, pa.string()),
+        "index": pa.array([index] * n, pa.string()),
+        "_indextime": pa.array([now] * n, pa.float64()),
+        "linecount": pa.array(counts, pa.int32()),
+        "_offset": pa.array([-1] * n, pa.int64()),
+        "_flags": pa.array(flags, pa.string()),
+    })
+
+
+def strip_frame(line: bytes) -> bytes:
+    """A newline-framed message without its trailing CR / NUL."""
+    return line.rstrip(b"\r\n\x00")
+
+
+class Framer:
+    """RFC 6587 framing of one TCP stream: octet counting when a frame starts with a digit,
+    else newline (LF) delimited. `feed(data)` returns the complete messages."""
+
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.buf = bytearray()
+        self.max = max_bytes
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buf += data
+        out: list[bytes] = []
+        while self.buf:
+            if self.buf[:1].isdigit():
+                sp = self.buf.find(b" ", 0, 12)
+                if sp < 0:
+                    if len(self.buf) >= 12 or not self.buf.isdigit():
+                        out.extend(self._line())  # not an octet count after all
+                        continue
+                    break
+                digits = bytes(self.buf[:sp])
+                if not digits.isdigit():
+                    out.extend(self._line())
+                    continue
+                size = int(digits)
+                if len(self.buf) < sp + 1 + size:
+                    break
+                out.append(bytes(self.buf[sp + 1: sp + 1 + size]).rstrip(b"\r\n\x00"))
+                del self.buf[: sp + 1 + size]
+            elif self.buf[:1] in (b"\n", b"\r", b"\x00"):
+                del self.buf[:1]
+            else:
+                got = self._line()
+                if not got:
+                    break
+                out.extend(got)
+        return [m for m in out if m]
+
+    def _line(self) -> list[bytes]:
+        nl = self.buf.find(b"\n")
+        if nl < 0:
+            if len(self.buf) > self.max:  # an endless line: cut it into messages
+                msg = bytes(self.buf[: self.max])
+                del self.buf[: self.max]
+                return [msg]
+            return []
+        msg = strip_frame(bytes(self.buf[:nl]))
+        del self.buf[: nl + 1]
+        return [msg]
+
+    def flush(self) -> list[bytes]:
+        rest = strip_frame(bytes(self.buf))
+        self.buf.clear()
+        return [rest] if rest else []
+
+
+class SyslogListeners:
+    """UDP and TCP syslog servers on one asyncio loop in a thread, writing through `ingestor`."""
+
+    def __init__(self, ingestor, bind: str, udp_port: int, tcp_port: int, index: str,
+                 tz: str | None = None) -> None:
+        if tz:
+            ZoneInfo(tz)  # raises for an unknown zone before anything listens
+        self.ingestor = ingestor
+        self.bind = bind
+        self.udp_port = udp_port
+        self.tcp_port = tcp_port
+        self.index = index
+        self.tz = tz
+        self.pending: dict[str, list[tuple[bytes, str, float]]] = {}
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="speleo-syslog", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.received = 0
+        self.udp_bound = 0
+        self.tcp_bound = 0
+
+    def describe(self) -> list[str]:
+        out = []
+        if self.udp_port:
+            out.append(f"syslog on udp://{self.bind}:{self.udp_bound} -> index '{self.index}'")
+        if self.tcp_port:
+            out.append(f"syslog on tcp://{self.bind}:{self.tcp_bound} -> index '{self.index}'")
+        return out
+
+    def start(self) -> None:
+        self.thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise OSError(f"syslog listener: {self._error}")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._open())
+        except BaseException as e:  # report to start() and end the thread
+            self._error = e
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _open(self) -> None:
+        self._servers = []
+        if self.udp_port:
+            transport, _ = await self.loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.bind, self.udp_port))
+            self.udp_bound = transport.get_extra_info("sockname")[1]
+            self._servers.append(transport)
+        if self.tcp_port:
+            server = await asyncio.start_server(self._tcp_client, self.bind, self.tcp_port, limit=MAX_MESSAGE_BYTES)
+            self.tcp_bound = server.sockets[0].getsockname()[1]
+            self._servers.append(server)
+        self._flusher = self.loop.create_task(self._flush_loop())
+
+    def add(self, source: str, data: bytes, sender: str) -> None:
+        self.pending.setdefault(source, []).append((data, sender, time.time()))
+        self.received += 1
+        if sum(len(v) for v in self.pending.values()) >= FLUSH_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        batches, self.pending = self.pending, {}
+        self._store(batches)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECS)
+            if self.pending:
+                batches, self.pending = self.pending, {}
+                await asyncio.to_thread(self._store, batches)
+
+    def _store(self, batches) -> None:
+        for source, messages in batches.items():
+            try:
+                self.ingestor.store.append(events_table(messages, source, self.index, self.tz))
+                self.ingestor.events_total += len(messages)
+            except Exception:
+                log.exception("syslog: could not store %d messages from %s", len(messages), source)
+
+    async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        sender = peer[0] if peer else "unknown"
+        source = f"tcp:{self.tcp_bound}"
+        framer = Framer()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                for msg in framer.feed(data):
+                    self.add(source, msg, sender)
+            for msg in framer.flush():
+                self.add(source, msg, sender)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    def stop(self) -> None:
+        if not self.thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            self._flusher.cancel()
+            for s in self._servers:
+                s.close()
+            self.flush()
+
+        fut = asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
+        try:
+            fut.result(timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, owner: SyslogListeners) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        msg = strip_frame(data)
+        if msg:
+            self.owner.add(f"udp:{self.owner.udp_bound}", msg, addr[0] if addr else "unknown")
