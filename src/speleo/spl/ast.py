@@ -128,6 +128,7 @@ class Agg(Node):
     param: float | None = None
     alias: str | None = None
     label: str = ""
+    expr: Node | None = field(default=None, metadata={"hide_default": True})   # count(eval(...))
 
 
 @dataclass
@@ -221,6 +222,7 @@ class DedupCmd(Command):
 class RexCmd(Command):
     field: str
     regex: str
+    max_match: int = field(default=1, metadata={"hide_default": True})
 
 
 @dataclass
@@ -241,10 +243,134 @@ class Pipeline(Node):
     commands: list[Command]
 
 
+@dataclass
+class Subsearch(Node):
+    """`[ ... ]`: a nested pipeline (in a search expression or as a command argument)."""
+
+    pipeline: Pipeline
+
+
+@dataclass
+class TstatsCmd(Command):
+    """tstats / mstats: aggregates over indexed fields or a data model (`from datamodel=X`)."""
+
+    kind: str
+    options: dict[str, str]
+    aggs: list[Agg]
+    datamodel: str | None = None
+    where: Node | None = None
+    by: list[str] = field(default_factory=list)
+    by_options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ConvertItem(Node):
+    func: str
+    field: str
+    alias: str | None = None
+
+
+@dataclass
+class ConvertCmd(Command):
+    timeformat: str | None
+    items: list[ConvertItem]
+
+
+@dataclass
+class SpathCmd(Command):
+    input: str | None = None
+    output: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class LookupCmd(Command):
+    """lookup <table> (<field> [as <event-field>])... [OUTPUT|OUTPUTNEW (<field> [as <name>])...]."""
+
+    table: str
+    options: dict[str, str]
+    inputs: list[tuple[str, str]]
+    mode: str | None = None
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class InputlookupCmd(Command):
+    table: str
+    options: dict[str, str]
+    where: Node | None = None
+
+
+@dataclass
+class JoinCmd(Command):
+    options: dict[str, str]
+    fields: list[str]
+    subsearch: Subsearch
+
+
+@dataclass
+class AppendCmd(Command):
+    """append / appendpipe / appendcols / union-like commands taking one subsearch."""
+
+    kind: str
+    options: dict[str, str]
+    subsearch: Subsearch
+
+
+@dataclass
+class TransactionCmd(Command):
+    fields: list[str]
+    options: dict[str, str]
+    startswith: Node | None = None
+    endswith: Node | None = None
+
+
+@dataclass
+class ForeachCmd(Command):
+    fields: list[str]
+    options: dict[str, str]
+    template: str
+    body: Pipeline | None = None
+
+
+@dataclass
+class ChartCmd(Command):
+    options: dict[str, str]
+    aggs: list[Agg]
+    over: str | None = None
+    by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamstatsCmd(Command):
+    options: dict[str, str]
+    aggs: list[Agg]
+    by: list[str]
+
+
+@dataclass
+class RegexCmd(Command):
+    field: str
+    negate: bool
+    regex: str
+
+
+@dataclass
+class ArgsCmd(Command):
+    """Commands whose arguments are `key=value` options and plain words (mvexpand, makemv,
+    nomv, makeresults, outputlookup, xyseries, untable, addtotals, xmlkv, iplocation,
+    fromjson...): `name` is the command word."""
+
+    name: str
+    options: dict[str, str]
+    args: list[str]
+
+
 def dump(node: object) -> str:
     """Compact, stable text of an AST: `Name(field=value, ...)` without spans."""
     if isinstance(node, Node):
-        parts = [f"{f.name}={dump(getattr(node, f.name))}" for f in fields(node) if f.compare]
+        parts = [f"{f.name}={dump(getattr(node, f.name))}" for f in fields(node) if f.compare
+                 and not (f.metadata.get("hide_default") and getattr(node, f.name) == f.default)]
         return f"{type(node).__name__}({', '.join(parts)})"
     if isinstance(node, tuple):
         return "(" + ", ".join(dump(x) for x in node) + ")"

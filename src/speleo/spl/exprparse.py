@@ -68,7 +68,10 @@ def _search_primary(cur: Cursor) -> ast.Node:
         cur.next()
         return _after_name(cur, tok) or ast.Term(tok.value, True, start=tok.start, end=tok.end)
     if tok.kind is T.SUBSEARCH:
-        raise cur.unsupported("subsearches are not supported yet", tok)
+        from speleo.spl.parser import parse_subsearch
+
+        cur.next()
+        return parse_subsearch(cur.query, tok)
     if tok.kind is not T.WORD or tok.value in ("AND", "OR"):
         raise cur.error("expected a search term")
     cur.next()

@@ -24,18 +24,30 @@ def parse(query: str, macros: Mapping[str, MacroDef] | None = None) -> ast.Pipel
     if not isinstance(query, str):
         raise SplSyntaxError("the query must be text", "", 0)
     text = expand_macros(query, macros)
-    segments = split_pipeline(text)
+    return parse_range(text, 0, len(text))
+
+
+def parse_range(text: str, start: int, end: int, leading_pipe: bool = False) -> ast.Pipeline:
+    """Parse text[start:end] as a pipeline (a subsearch body); positions stay in `text`.
+    `leading_pipe`: the first stage is a command, not an implicit search (appendpipe, foreach)."""
     commands: list[ast.Command] = []
-    for index, seg in enumerate(segments):
-        cmd = _parse_segment(text, seg, index)
+    for index, seg in enumerate(split_pipeline(text, start, end)):
+        cmd = _parse_segment(text, seg, index, leading_pipe, not commands)
         if cmd is not None:
             commands.append(cmd)
     if not commands:
-        commands.append(ast.SearchCmd(None, start=0, end=0))
-    return ast.Pipeline(commands, start=0, end=len(text))
+        commands.append(ast.SearchCmd(None, start=start, end=start))
+    return ast.Pipeline(commands, start=start, end=end)
 
 
-def _parse_segment(text: str, seg: Segment, index: int) -> ast.Command | None:
+def parse_subsearch(text: str, tok, leading_pipe: bool = False) -> ast.Subsearch:
+    """A `[ ... ]` token (T.SUBSEARCH) -> ast.Subsearch with positions in the whole query."""
+    pipeline = parse_range(text, tok.start + 1, tok.end - 1, leading_pipe)
+    return ast.Subsearch(pipeline, start=tok.start, end=tok.end)
+
+
+def _parse_segment(text: str, seg: Segment, index: int, leading_pipe: bool = False,
+                   first_stage: bool = False) -> ast.Command | None:
     body = text[seg.start : seg.end]
     if not body.strip():
         if index == 0:
@@ -43,20 +55,27 @@ def _parse_segment(text: str, seg: Segment, index: int) -> ast.Command | None:
         raise SplSyntaxError("empty command after '|'", text, max(seg.start - 1, 0), seg.start)
     first = lex(text, seg.start, seg.end, "search")[0]
     word = first.value.lower() if first.kind is T.WORD else ""
-    if index == 0 and not (word == "search" and first.kind is T.WORD):
+    if index == 0 and not leading_pipe and not (word == "search" and first.kind is T.WORD):
         return _run_parser(text, "search", first.start, seg.end, first)
     if first.kind is not T.WORD:
         raise SplSyntaxError("expected a command name", text, first.start, first.end)
-    return _run_parser(text, word, first.end, seg.end, first)
+    return _run_parser(text, word, first.end, seg.end, first, first_stage)
 
 
-def _run_parser(text: str, word: str, start: int, end: int, first) -> ast.Command:
+GENERATING = frozenset({"tstats", "mstats", "inputlookup", "makeresults"})
+
+
+def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: bool = False) -> ast.Command:
     spec = COMMANDS.get(word)
     if spec is None:
         raise _unknown_command(text, word, first)
     tokens = lex(text, start, end, spec.mode)
     cur = Cursor(text, tokens, word)
     node = spec.parse(cur, first)
+    if word in GENERATING and not first_stage and str(getattr(node, "options", {}).get("append", "")).lower() \
+            not in ("t", "true", "1"):
+        raise SplSyntaxError(f"{word} is a generating command: it must be the first command "
+                             "(after '|') unless append=true", text, first.start, first.end)
     if not cur.at_end():
         raise cur.error("unexpected argument")
     node.start = first.start

@@ -60,10 +60,11 @@ _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[A-Za-z_@$][A-Za-z0-9_.:@$]*|[A-Za-z0-9_]+")
 
 
-def split_pipeline(query: str) -> list[Segment]:
-    """Split at top-level `|` (outside quotes, brackets and parentheses)."""
-    segments, depth, start, i = [], 0, 0, 0
-    while i < len(query):
+def split_pipeline(query: str, begin: int = 0, stop: int | None = None) -> list[Segment]:
+    """Split query[begin:stop] at top-level `|` (outside quotes, brackets and parentheses)."""
+    stop = len(query) if stop is None else stop
+    segments, depth, start, i = [], 0, begin, begin
+    while i < stop:
         ch = query[i]
         if ch == '"' or (ch == "'" and _opens_field_quote(query, i)):
             i = _skip_quoted(query, i)
@@ -76,7 +77,7 @@ def split_pipeline(query: str) -> list[Segment]:
             segments.append(Segment(start, i))
             start = i + 1
         i += 1
-    segments.append(Segment(start, len(query)))
+    segments.append(Segment(start, stop))
     return segments
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from speleo.spl.commands import evalcmd, fields, order, search, stats, top
+from speleo.spl.commands import evalcmd, extra, fields, more, order, search, stats, top
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,26 @@ COMMANDS: dict[str, CommandSpec] = {
     "dedup": CommandSpec(order.parse_dedup, order.compile_dedup, streaming=False),
     "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
+    "tstats": CommandSpec(extra.parse_tstats, more.compile_tstats, streaming=False),
+    "mstats": CommandSpec(extra.parse_tstats, extra.not_compiled("mstats"), streaming=False),
+    "convert": CommandSpec(extra.parse_convert, more.compile_convert),
+    "spath": CommandSpec(extra.parse_spath, more.compile_spath),
+    "lookup": CommandSpec(extra.parse_lookup, extra.not_compiled("lookup")),
+    "inputlookup": CommandSpec(extra.parse_inputlookup, extra.not_compiled("inputlookup"), streaming=False),
+    "outputlookup": CommandSpec(extra.parse_outputlookup, extra.not_compiled("outputlookup"), streaming=False),
+    "join": CommandSpec(extra.parse_join, extra.not_compiled("join"), streaming=False),
+    "append": CommandSpec(extra.parse_append, extra.not_compiled("append"), streaming=False),
+    "appendcols": CommandSpec(extra.parse_append, extra.not_compiled("appendcols"), streaming=False),
+    "appendpipe": CommandSpec(extra.parse_append, extra.not_compiled("appendpipe"), streaming=False),
+    "transaction": CommandSpec(extra.parse_transaction, extra.not_compiled("transaction"), streaming=False),
+    "foreach": CommandSpec(extra.parse_foreach, extra.not_compiled("foreach"), streaming=False),
+    "chart": CommandSpec(extra.parse_chart, extra.not_compiled("chart"), streaming=False),
+    "streamstats": CommandSpec(extra.parse_streamstats, extra.not_compiled("streamstats"), streaming=False),
+    "regex": CommandSpec(extra.parse_regex, more.compile_regex),
+    "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
 }
+for _name in extra.SIMPLE:
+    COMMANDS.setdefault(_name, CommandSpec(extra.parse_simple, extra.not_compiled(_name), streaming=False))
 
 # Splunk Search Reference command list: known but not implemented -> SplUnsupportedError.
 SPLUNK_COMMANDS = frozenset("""

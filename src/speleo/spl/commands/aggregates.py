@@ -77,11 +77,12 @@ def parse_agg(cur: Cursor) -> ast.Agg:
     if tok.kind is not T.WORD:
         raise cur.error("expected a statistical function", tok)
     func, param = resolve_func(cur, tok)
-    arg, end = None, tok.end
+    arg, end, expr = None, tok.end, None
     if cur.accept(T.LPAREN):
         if cur.peek().is_word("eval") and cur.peek(1).kind is T.LPAREN:
-            raise cur.unsupported("eval() inside a statistical function is not supported")
-        arg = cur.name().value
+            expr, arg = _eval_arg(cur)
+        else:
+            arg = cur.name().value
         end = cur.expect(T.RPAREN, "')'").end
     elif func != "count":
         raise cur.error(f"{tok.value} needs a field: {tok.value}(field)")
@@ -90,7 +91,30 @@ def parse_agg(cur: Cursor) -> ast.Agg:
     if cur.accept_word("as"):
         name = cur.name("a name after 'as'")
         alias, end = name.value, name.end
-    return ast.Agg(func, arg, param, alias, label, start=tok.start, end=end)
+    if expr is not None and alias is None:
+        raise cur.error(f"{tok.value}(eval(...)) needs 'as <name>'")
+    return ast.Agg(func, arg, param, alias, label, expr, start=tok.start, end=end)
+
+
+def _eval_arg(cur: Cursor) -> tuple[ast.Node, str]:
+    """`eval(<expression>)` inside a stats function: re-lexed as an eval expression."""
+    from speleo.spl.exprparse import parse_eval_expr
+    from speleo.spl.tokens import lex
+
+    word = cur.next()
+    open_ = cur.next()
+    depth, j = 1, cur.i
+    while depth and cur.tokens[j].kind is not T.EOF:
+        depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
+        j += 1
+    if depth:
+        raise cur.error("expected ')' closing eval(")
+    close = cur.tokens[j - 1]
+    sub = Cursor(cur.query, lex(cur.query, open_.end, close.start, "expr"), cur.command)
+    expr = parse_eval_expr(sub)
+    sub.expect_end()
+    cur.i = j
+    return expr, cur.query[word.start : close.end]
 
 
 def resolve_func(cur: Cursor, tok) -> tuple[str, float | None]:
@@ -114,7 +138,15 @@ def agg_sql(state: State, agg: ast.Agg) -> exp.Expression:
     """The SQL aggregate of one stats function over the current relation."""
     if agg.arg is None:
         return exp.Count(this=exp.Star())
-    f = state.field(agg.arg)
+    if agg.expr is not None:
+        from speleo.spl.functions import compile_expr
+
+        value, kind = compile_expr(state, agg.expr)
+        if kind == "bool":   # Splunk: a false comparison counts as no value
+            value = exp.Case(ifs=[exp.If(this=exp.Coalesce(this=value, expressions=[exp.false()]), true=exp.true())])
+        f = value
+    else:
+        f = state.field(agg.arg)
     if agg.func == "perc":
         return ExactPercentile(this=num(f), quantile=exp.Literal.number(repr(agg.param / 100)))
     return AGGREGATES[agg.func](f, state)

@@ -51,16 +51,17 @@ def parse_rex(cur: Cursor, word: Token) -> ast.RexCmd:
     cur.expect_end()
     if "mode" in opts:
         raise cur.unsupported("rex mode=sed is not supported", opts["mode"])
-    if "max_match" in opts and opts["max_match"].value != "1":
-        raise cur.unsupported("rex max_match other than 1 is not supported", opts["max_match"])
     if not _GROUP.search(tok.value):
         raise cur.error("rex needs at least one named group (?<name>...)", tok)
     field = opts["field"].value if "field" in opts else "_raw"
-    return ast.RexCmd(field, tok.value, start=word.start, end=tok.end)
+    max_match = cur.integer(opts["max_match"], "max_match") if "max_match" in opts else 1
+    return ast.RexCmd(field, tok.value, max_match, start=word.start, end=tok.end)
 
 
 def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     """Each named group becomes a field (null when the regex does not match)."""
+    if cmd.max_match != 1:
+        raise state.fail("rex max_match other than 1 is not supported by the compiler yet", cmd)
     source = text(state.field(cmd.field))
     pattern = regex_literal(cmd.regex)
     groups = capture_groups(cmd.regex)

@@ -45,8 +45,8 @@ def parse_rename(cur: Cursor, word: Token) -> ast.RenameCmd:
         if not cur.accept_word("as"):
             raise cur.error("expected 'as'")
         new = cur.name("a new field name")
-        if "*" in old.value or "*" in new.value:
-            raise cur.unsupported("wildcards in rename are not supported", old)
+        if new.value.count("*") > old.value.count("*") or old.value.count("*") > 1:
+            raise cur.unsupported("rename with more than one '*' (or more in the new name) is not supported", new)
         pairs.append((old.value, new.value))
     if not pairs:
         raise cur.error("expected 'field as newname'")
@@ -92,8 +92,29 @@ def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
         state.events = "_raw" in keep
 
 
+def _expand_rename(state: State, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`a.* as *`: the wildcard matches known columns; the new name takes what `*` matched."""
+    out: list[tuple[str, str]] = []
+    for old, new in pairs:
+        if "*" not in old:
+            out.append((old, new))
+            continue
+        head, tail = old.split("*")
+        for c in state.columns:
+            if c.startswith(head) and c.endswith(tail) and len(c) >= len(head) + len(tail) \
+                    and not c.startswith("__speleo"):
+                part = c[len(head) : len(c) - len(tail)]
+                out.append((c, new.replace("*", part)))
+    return out
+
+
 def compile_rename(state: State, cmd: ast.RenameCmd) -> None:
-    """Rename fields; a renamed extracted field becomes a column."""
+    """Rename fields; a renamed extracted field becomes a column. A wildcard pattern
+    (`rename All_Traffic.* as *`) renames the matching columns (not search-time fields)."""
+    pairs = _expand_rename(state, cmd.pairs)
+    if not pairs:
+        return
+    cmd = ast.RenameCmd(pairs, start=cmd.start, end=cmd.end)
     mapping = dict(cmd.pairs)
     items: list[tuple[str, exp.Expression]] = []
     for c in state.columns:

@@ -61,6 +61,8 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
         return exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
     if isinstance(node, ast.TimeBound):
         return time_condition(state, node)
+    if isinstance(node, ast.Subsearch):
+        raise state.fail("subsearches '[...]' are parsed but not supported by the compiler yet", node)
     raise state.fail(f"unsupported search element {type(node).__name__}", node)
 
 

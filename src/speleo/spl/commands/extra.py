@@ -1,0 +1,447 @@
+"""Argument parsers of the commands beyond the first subset (Splunk Search Reference pages
+of each command are cited in each docstring).
+
+Every command here parses into a complete AST node with positions; the ones that are
+not compiled yet raise SplUnsupportedError naming the command at compile time
+(see `not_compiled`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from speleo.spl import ast
+from speleo.spl.commands.aggregates import parse_agg
+from speleo.spl.cursor import Cursor
+from speleo.spl.exprparse import parse_search_expr
+from speleo.spl.state import State
+from speleo.spl.tokens import T, Token
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def is_option(cur: Cursor) -> bool:
+    return cur.peek().kind in (T.WORD, T.STRING) and cur.peek(1).kind is T.OP and cur.peek(1).value == "="
+
+
+def read_options(cur: Cursor, allowed: set[str] | None, out: dict[str, str] | None = None) -> dict[str, str]:
+    """`key=value` pairs at the cursor; keys lower-cased; an unknown key is unsupported."""
+    opts = {} if out is None else out
+    while is_option(cur) and cur.peek().kind is T.WORD:
+        key = cur.peek()
+        if allowed is not None and key.value.lower() not in allowed:
+            raise cur.unsupported(f"option {key.value!r} is not supported", key)
+        cur.i += 2
+        value = cur.next()
+        if value.kind not in (T.WORD, T.STRING):
+            raise cur.error(f"expected a value for {key.value}", value)
+        opts[key.value.lower()] = value.value
+    return opts
+
+
+def sub_cursor(cur: Cursor, stops: tuple[str, ...]) -> Cursor:
+    """A cursor over the tokens up to the first top-level word in `stops` (or the end);
+    the outer cursor moves past them."""
+    depth, j = 0, cur.i
+    while cur.tokens[j].kind is not T.EOF:
+        tok = cur.tokens[j]
+        if depth == 0 and tok.is_word(*stops):
+            break
+        depth += {T.LPAREN: 1, T.RPAREN: -1}.get(tok.kind, 0)
+        j += 1
+    end = cur.tokens[j]
+    sub = Cursor(cur.query, cur.tokens[cur.i : j] + [Token(T.EOF, "", end.start, end.start)], cur.command)
+    cur.i = j
+    return sub
+
+
+def search_until(cur: Cursor, stops: tuple[str, ...]) -> ast.Node | None:
+    sub = sub_cursor(cur, stops)
+    return parse_search_expr(sub)
+
+
+def subsearch(cur: Cursor, leading_pipe: bool = False) -> ast.Subsearch:
+    from speleo.spl.parser import parse_subsearch
+
+    tok = cur.expect(T.SUBSEARCH, "a subsearch '[ ... ]'")
+    return parse_subsearch(cur.query, tok, leading_pipe)
+
+
+def not_compiled(word: str):
+    """The compile entry of a command that is parsed but not compiled yet."""
+    def compile_(state: State, cmd: ast.Command) -> None:
+        raise state.fail(f"command {word!r} is parsed but not supported by the compiler yet", cmd)
+    return compile_
+
+
+def _aggs(cur: Cursor, stops: tuple[str, ...]) -> list[ast.Agg]:
+    aggs: list[ast.Agg] = []
+    while not cur.at_end() and not cur.peek().is_word(*stops) and not is_option(cur):
+        if cur.accept(T.COMMA):
+            continue
+        aggs.append(parse_agg(cur))
+    return aggs
+
+
+def _names(cur: Cursor, stops: tuple[str, ...] = ()) -> list[str]:
+    out: list[str] = []
+    while not cur.at_end() and not cur.peek().is_word(*stops) and not is_option(cur) \
+            and cur.peek().kind in (T.WORD, T.STRING, T.FIELD, T.COMMA):
+        if cur.accept(T.COMMA):
+            continue
+        out.append(cur.next().value)
+    return out
+
+
+# --- tstats / mstats -------------------------------------------------------------------
+
+_TSTATS_OPTS = {"prestats", "local", "append", "summariesonly", "include_reduced_buckets", "allow_old_summaries",
+                "chunk_size", "fillnull_value", "max_time", "sid", "datamodel"}
+
+
+def parse_tstats(cur: Cursor, word: Token) -> ast.TstatsCmd:
+    """Splunk Search Reference: tstats (and mstats, Metrics Reference). `tstats [opts]
+    <stats-func>... [from datamodel=<dm>[.<node>]] [where <search>] [by <field>... [span=<span>]]`."""
+    opts = read_options(cur, _TSTATS_OPTS | {"span", "backfill", "update_period"})
+    aggs = _aggs(cur, ("from", "where", "by"))
+    read_options(cur, _TSTATS_OPTS, opts)
+    if not aggs:
+        raise cur.error("expected a statistical function")
+    datamodel, where = None, None
+    if cur.accept_word("from"):
+        tok = cur.next()
+        if tok.is_word("datamodel") and cur.accept(T.OP, "="):
+            datamodel = cur.name("a data model name").value
+        elif tok.kind is T.WORD and tok.value.lower().startswith("datamodel:"):
+            datamodel = tok.value.split(":", 1)[1]
+        else:
+            raise cur.error("expected 'datamodel=<name>' after 'from'", tok)
+    if cur.accept_word("where"):
+        where = search_until(cur, ("by",))
+    by_opts: dict[str, str] = {}
+    by: list[str] = []
+    if cur.accept_word("by"):
+        while not cur.at_end():
+            if is_option(cur):
+                read_options(cur, {"span", "prestats", "summariesonly"}, by_opts)
+            else:
+                by += _names(cur)
+                if not cur.at_end() and not is_option(cur):
+                    raise cur.error("expected a field name")
+        if not by:
+            raise cur.error("expected a field after 'by'")
+    if "datamodel" in opts:
+        datamodel = opts.pop("datamodel")
+    return ast.TstatsCmd(word.value.lower(), opts, aggs, datamodel, where, by, by_opts)
+
+
+# --- convert ------------------------------------------------------------------------------
+
+CONVERT_FUNCS = ("auto", "ctime", "dur2sec", "memk", "mktime", "mstime", "none", "num", "rmcomma", "rmunit")
+
+
+def parse_convert(cur: Cursor, word: Token) -> ast.ConvertCmd:
+    """Splunk Search Reference: convert. `convert [timeformat=<fmt>] <func>(<field>) [as <name>]...`."""
+    opts = read_options(cur, {"timeformat"})
+    items: list[ast.ConvertItem] = []
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        fn = cur.next()
+        if fn.kind is not T.WORD or fn.value.lower() not in CONVERT_FUNCS:
+            raise cur.error(f"expected a conversion function ({', '.join(CONVERT_FUNCS)})", fn)
+        cur.expect(T.LPAREN, "'('")
+        field = cur.name().value
+        close = cur.expect(T.RPAREN, "')'")
+        alias = cur.name("a name after 'as'") if cur.accept_word("as") else None
+        items.append(ast.ConvertItem(fn.value.lower(), field, alias.value if alias else None,
+                                     start=fn.start, end=(alias or close).end))
+    if not items:
+        raise cur.error("expected a conversion such as ctime(field)")
+    return ast.ConvertCmd(opts.get("timeformat"), items)
+
+
+# --- spath ---------------------------------------------------------------------------------
+
+
+def parse_spath(cur: Cursor, word: Token) -> ast.SpathCmd:
+    """Splunk Search Reference: spath. `spath [input=F] [output=F] [path=P | P]`."""
+    opts = read_options(cur, {"input", "output", "path"})
+    if not cur.at_end() and "path" not in opts:
+        opts["path"] = cur.name("a path").value
+        read_options(cur, {"input", "output"}, opts)
+    return ast.SpathCmd(opts.get("input"), opts.get("output"), opts.get("path"))
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def _lookup_fields(cur: Cursor, stops: tuple[str, ...]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    while not cur.at_end() and not cur.peek().is_word(*stops):
+        if cur.accept(T.COMMA):
+            continue
+        name = cur.name().value
+        alias = cur.name("a name after 'as'").value if cur.accept_word("as") else name
+        out.append((name, alias))
+    return out
+
+
+def parse_lookup(cur: Cursor, word: Token) -> ast.LookupCmd:
+    """Splunk Search Reference: lookup. `lookup [local=] [update=] <table> (<field> [as <event-field>])...
+    [OUTPUT|OUTPUTNEW (<field> [as <event-field>])...]`."""
+    opts = read_options(cur, {"local", "update", "event_time_field"})
+    table = cur.name("a lookup table name").value
+    inputs = _lookup_fields(cur, ("output", "outputnew"))
+    if not inputs:
+        raise cur.error("expected a lookup field")
+    mode_tok = cur.accept_word("output", "outputnew")
+    outputs = _lookup_fields(cur, ()) if mode_tok else []
+    return ast.LookupCmd(table, opts, inputs, mode_tok.value.upper() if mode_tok else None, outputs)
+
+
+def parse_inputlookup(cur: Cursor, word: Token) -> ast.InputlookupCmd:
+    """Splunk Search Reference: inputlookup. `inputlookup [append=] [start=] [max=] <table> [where <search>]`."""
+    opts = read_options(cur, {"append", "strict", "start", "max"})
+    table = cur.name("a lookup table name").value
+    where = search_until(cur, ()) if cur.accept_word("where") else None
+    return ast.InputlookupCmd(table, opts, where)
+
+
+def parse_outputlookup(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: outputlookup. `outputlookup [append=] [create_empty=] [max=] ... <table>`."""
+    allowed = {"append", "create_empty", "override_if_empty", "max", "key_field", "createinapp", "output_format",
+               "createfile"}
+    opts = read_options(cur, allowed)
+    table = cur.name("a lookup table name").value
+    read_options(cur, allowed, opts)
+    return ast.ArgsCmd("outputlookup", opts, [table])
+
+
+# --- subsearch commands ---------------------------------------------------------------------------
+
+
+def parse_join(cur: Cursor, word: Token) -> ast.JoinCmd:
+    """Splunk Search Reference: join. `join [type=inner|outer|left] [usetime=] [earlier=] [overwrite=]
+    [max=] [<field>...] [<subsearch>]`."""
+    allowed = {"type", "usetime", "earlier", "overwrite", "max", "left", "right", "where"}
+    opts: dict[str, str] = {}
+    fields: list[str] = []
+    while not cur.at_end() and cur.peek().kind is not T.SUBSEARCH:
+        if is_option(cur):
+            read_options(cur, allowed, opts)
+        elif not cur.accept(T.COMMA):
+            fields.append(cur.name().value)
+    sub = subsearch(cur)
+    return ast.JoinCmd(opts, fields, sub)
+
+
+def parse_append(cur: Cursor, word: Token) -> ast.AppendCmd:
+    """Splunk Search Reference: append, appendcols, appendpipe. `append [opts] [<subsearch>]`;
+    the appendpipe subpipeline starts with a command."""
+    kind = word.value.lower()
+    opts = read_options(cur, {"extendtimerange", "maxtime", "maxout", "timeout", "override", "run_in_preview"})
+    sub = subsearch(cur, leading_pipe=kind == "appendpipe")
+    return ast.AppendCmd(kind, opts, sub)
+
+
+# --- transaction -------------------------------------------------------------------------------------
+
+_TXN_OPTS = {"name", "maxspan", "maxpause", "maxevents", "startswith", "endswith", "connected", "unifyends",
+             "keeporphans", "keepevicted", "maxopentxn", "maxopenevents", "mvlist", "delim", "nullstr", "mvraw"}
+
+
+def parse_transaction(cur: Cursor, word: Token) -> ast.TransactionCmd:
+    """Splunk Search Reference: transaction. `transaction [<field>...] [maxspan=] [maxpause=] [maxevents=]
+    [startswith=<filter>] [endswith=<filter>] [connected=] [keepevicted=] [mvlist=] ...`; a filter is
+    a quoted search, `(<search>)` or `eval(<expression>)`."""
+    fields: list[str] = []
+    opts: dict[str, str] = {}
+    bounds: dict[str, ast.Node | None] = {}
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        if not is_option(cur):
+            fields.append(cur.name().value)
+            continue
+        key = cur.peek()
+        name = key.value.lower()
+        if name not in _TXN_OPTS:
+            raise cur.unsupported(f"option {key.value!r} is not supported", key)
+        cur.i += 2
+        if name in ("startswith", "endswith"):
+            bounds[name] = _txn_filter(cur)
+        else:
+            val = cur.next()
+            if val.kind not in (T.WORD, T.STRING):
+                raise cur.error(f"expected a value for {key.value}", val)
+            opts[name] = val.value
+    return ast.TransactionCmd(fields, opts, bounds.get("startswith"), bounds.get("endswith"))
+
+
+def _txn_filter(cur: Cursor) -> ast.Node | None:
+    tok = cur.peek()
+    if tok.kind is T.STRING:
+        cur.next()
+        from speleo.spl.tokens import lex
+
+        inner = Cursor(cur.query, lex(cur.query, tok.start + 1, tok.end - 1, "search"), cur.command)
+        if tok.value != cur.query[tok.start + 1 : tok.end - 1]:
+            return ast.Term(tok.value, True, start=tok.start, end=tok.end)
+        return parse_search_expr(inner)
+    if tok.kind is T.LPAREN or tok.is_word("eval"):
+        is_eval = tok.is_word("eval")
+        if is_eval:
+            cur.next()
+        open_ = cur.expect(T.LPAREN, "'('")
+        depth, j = 1, cur.i
+        while depth and cur.tokens[j].kind is not T.EOF:
+            depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
+            j += 1
+        if depth:
+            raise cur.error("expected ')'")
+        close = cur.tokens[j - 1]
+        cur.i = j
+        from speleo.spl.exprparse import parse_eval_expr
+        from speleo.spl.tokens import lex
+
+        sub = Cursor(cur.query, lex(cur.query, open_.end, close.start, "expr" if is_eval else "search"), cur.command)
+        node = parse_eval_expr(sub) if is_eval else parse_search_expr(sub)
+        sub.expect_end()
+        return node
+    if tok.kind is T.WORD:
+        cur.next()
+        return ast.Term(tok.value, False, start=tok.start, end=tok.end)
+    raise cur.error("expected a quoted search, (search) or eval(expression)")
+
+
+# --- foreach ---------------------------------------------------------------------------------------------
+
+_TEMPLATE = re.compile(r"<<([A-Za-z0-9_]+)>>")
+
+
+def parse_foreach(cur: Cursor, word: Token) -> ast.ForeachCmd:
+    """Splunk Search Reference: foreach. `foreach [mode=] [fieldstr=] [matchstr=] <wc-field>... [<subsearch>]`
+    with <<FIELD>>, <<MATCHSTR>>, <<MATCHSEG1>>... placeholders in the subpipeline."""
+    opts = read_options(cur, {"mode", "fieldstr", "matchstr", "matchseg1", "matchseg2", "matchseg3", "itemstr"})
+    fields: list[str] = []
+    while not cur.at_end() and cur.peek().kind is not T.SUBSEARCH:
+        if not cur.accept(T.COMMA):
+            fields.append(cur.name().value)
+    tok = cur.expect(T.SUBSEARCH, "a subpipeline '[ ... ]'")
+    # Placeholders become identifiers of the same length so positions stay right.
+    text = cur.query[: tok.start] + _TEMPLATE.sub(lambda m: "_" * 2 + m.group(1) + "_" * 2,
+                                                  cur.query[tok.start : tok.end]) + cur.query[tok.end :]
+    from speleo.spl.parser import parse_range
+
+    body = parse_range(text, tok.start + 1, tok.end - 1, leading_pipe=True)
+    return ast.ForeachCmd(fields, opts, cur.query[tok.start + 1 : tok.end - 1], body)
+
+
+# --- chart / streamstats ------------------------------------------------------------------------------------
+
+_CHART_OPTS = {"limit", "useother", "usenull", "otherstr", "nullstr", "cont", "agg", "sep", "format", "span",
+               "bins", "minspan", "start", "end", "aligntime"}
+
+
+def parse_chart(cur: Cursor, word: Token) -> ast.ChartCmd:
+    """Splunk Search Reference: chart. `chart [opts] <stats-func>... [over <row-field>] [by <col-field>...]`."""
+    opts = read_options(cur, _CHART_OPTS)
+    aggs = _aggs(cur, ("over", "by"))
+    if not aggs:
+        raise cur.error("expected a statistical function")
+    over = None
+    by: list[str] = []
+    if cur.accept_word("over"):
+        over = cur.name().value
+        read_options(cur, _CHART_OPTS, opts)
+    if cur.accept_word("by"):
+        by = _names(cur)
+        if not by:
+            raise cur.error("expected a field after 'by'")
+    read_options(cur, _CHART_OPTS, opts)
+    return ast.ChartCmd(opts, aggs, over, by)
+
+
+def parse_streamstats(cur: Cursor, word: Token) -> ast.StreamstatsCmd:
+    """Splunk Search Reference: streamstats. `streamstats [current=] [window=] [global=] [reset_on_change=]
+    [time_window=] <stats-func>... [by <field>...]`."""
+    allowed = {"current", "window", "global", "allnum", "reset_on_change", "reset_before", "reset_after",
+               "time_window"}
+    opts = read_options(cur, allowed)
+    aggs = _aggs(cur, ("by",))
+    if not aggs:
+        raise cur.error("expected a statistical function")
+    by = _names(cur) if cur.accept_word("by") else []
+    read_options(cur, allowed, opts)
+    return ast.StreamstatsCmd(opts, aggs, by)
+
+
+# --- regex -------------------------------------------------------------------------------------------------
+
+
+def parse_regex(cur: Cursor, word: Token) -> ast.RegexCmd:
+    """Splunk Search Reference: regex. `regex [<field>=|<field>!=]"<regex>"` (default field _raw)."""
+    field, negate = "_raw", False
+    if cur.peek().kind in (T.WORD, T.STRING) and cur.peek(1).kind is T.OP and cur.peek(1).value in ("=", "!="):
+        field = cur.next().value
+        negate = cur.next().value == "!="
+    tok = cur.next()
+    if tok.kind not in (T.STRING, T.WORD):
+        raise cur.error("expected a regular expression", tok)
+    return ast.RegexCmd(field, negate, tok.value)
+
+
+# --- simple option + word commands ---------------------------------------------------------------------------
+
+# command -> (allowed options, minimum words, maximum words, Search Reference page)
+SIMPLE: dict[str, tuple[set[str], int, int]] = {
+    "mvexpand": ({"limit"}, 1, 1),
+    "makemv": ({"delim", "tokenizer", "allowempty", "setsv"}, 1, 1),
+    "nomv": (set(), 1, 1),
+    "makeresults": ({"count", "annotate", "splitby", "format", "data"}, 0, 0),
+    "xyseries": ({"grouped", "sep", "format"}, 3, 100),
+    "untable": (set(), 3, 3),
+    "addtotals": ({"row", "col", "labelfield", "label", "fieldname"}, 0, 100),
+    "addcoltotals": ({"labelfield", "label"}, 0, 100),
+    "xmlkv": ({"maxinputs"}, 0, 1),
+    "iplocation": ({"prefix", "allfields", "lang"}, 1, 1),
+    "fromjson": ({"prefix"}, 1, 1),
+    "addinfo": (set(), 0, 0),
+    "reverse": (set(), 0, 0),
+    "transpose": ({"column_name", "header_field", "include_empty"}, 0, 1),
+    "filldown": (set(), 0, 100),
+    "mvcombine": ({"delim"}, 1, 1),
+    "strcat": ({"allrequired"}, 2, 100),
+    "extract": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
+    "kv": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
+    "delta": ({"p"}, 1, 3),
+    "accum": (set(), 1, 3),
+    "uniq": (set(), 0, 0),
+}
+
+
+def parse_simple(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: mvexpand, makemv, nomv, makeresults, xyseries, untable, addtotals,
+    addcoltotals, xmlkv, iplocation, fromjson, addinfo, reverse, transpose, filldown, mvcombine,
+    strcat, extract/kv, delta, accum, uniq: `[key=value...] [word...]`."""
+    name = word.value.lower()
+    allowed, lo, hi = SIMPLE[name]
+    opts: dict[str, str] = {}
+    args: list[str] = []
+    while not cur.at_end():
+        if is_option(cur):
+            read_options(cur, allowed, opts)
+        elif cur.accept(T.COMMA):
+            continue
+        elif cur.peek().is_word("as") and args:
+            cur.next()
+            args.append("as")
+            args.append(cur.name().value)
+        else:
+            args.append(cur.name().value)
+    if len([a for a in args if a != "as"]) < lo:
+        raise cur.error(f"{name} needs {lo} field name{'s' if lo > 1 else ''}")
+    if len(args) > hi and "as" not in args:
+        raise cur.error(f"{name} takes at most {hi} field name{'s' if hi > 1 else ''}")
+    return ast.ArgsCmd(name, opts, args)
