@@ -356,6 +356,12 @@ class RegexCmd(Command):
 
 
 @dataclass
+class ReplaceCmd(Command):
+    pairs: list[tuple[str, str]]
+    fields: list[str]
+
+
+@dataclass
 class ArgsCmd(Command):
     """Commands whose arguments are `key=value` options and plain words (mvexpand, makemv,
     nomv, makeresults, outputlookup, xyseries, untable, addtotals, xmlkv, iplocation,

@@ -171,6 +171,15 @@ def _binary_op(cur: Cursor, ops: tuple[str, ...]) -> Token | None:
 
 def _cmp_level(cur: Cursor) -> ast.Node:
     left = _add_level(cur)
+    if cur.peek().kind is T.WORD and cur.peek().value.upper() == "IN" and cur.peek(1).kind is T.LPAREN:
+        # `x IN (v1, v2)` (Splunk Search Reference: where, eval "in" function) = in(x, v1, v2)
+        cur.next()
+        cur.next()
+        values = [parse_eval_expr(cur)]
+        while cur.accept(T.COMMA):
+            values.append(parse_eval_expr(cur))
+        close = cur.expect(T.RPAREN, "',' or ')'")
+        return ast.Call("in", [left, *values], start=left.start, end=close.end)
     while op := _binary_op(cur, _CMP_LEVEL):
         right = _add_level(cur)
         name = "=" if op.value == "==" else op.value.upper()

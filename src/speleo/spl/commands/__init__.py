@@ -58,6 +58,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
 }
+COMMANDS["from"] = CommandSpec(extra.parse_from, extra.not_compiled("from"), streaming=False)
+COMMANDS["replace"] = CommandSpec(extra.parse_replace, extra.not_compiled("replace"), streaming=False)
 for _name in extra.SIMPLE:
     COMMANDS.setdefault(_name, CommandSpec(extra.parse_simple, extra.not_compiled(_name), streaming=False))
 

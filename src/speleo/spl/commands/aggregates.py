@@ -91,6 +91,17 @@ def parse_agg(cur: Cursor) -> ast.Agg:
     if cur.accept_word("as"):
         name = cur.name("a name after 'as'")
         alias, end = name.value, name.end
+        if name.kind is T.WORD and cur.peek().kind is T.LPAREN and cur.peek().start == end:
+            # `as aceFlags(inheritance)`: Splunk takes the glued parentheses as part of the name
+            depth = 0
+            while True:
+                tok = cur.next()
+                depth += {T.LPAREN: 1, T.RPAREN: -1}.get(tok.kind, 0)
+                if tok.kind is T.EOF:
+                    raise cur.error("expected ')'", tok)
+                if depth == 0:
+                    break
+            alias, end = cur.query[name.start : tok.end], tok.end
     if expr is not None and alias is None:
         raise cur.error(f"{tok.value}(eval(...)) needs 'as <name>'")
     return ast.Agg(func, arg, param, alias, label, expr, start=tok.start, end=end)

@@ -204,6 +204,7 @@ def parse_inputlookup(cur: Cursor, word: Token) -> ast.InputlookupCmd:
     """Splunk Search Reference: inputlookup. `inputlookup [append=] [start=] [max=] <table> [where <search>]`."""
     opts = read_options(cur, {"append", "strict", "start", "max"})
     table = cur.name("a lookup table name").value
+    read_options(cur, {"append", "strict", "start", "max"}, opts)
     where = search_until(cur, ()) if cur.accept_word("where") else None
     return ast.InputlookupCmd(table, opts, where)
 
@@ -394,8 +395,12 @@ def parse_regex(cur: Cursor, word: Token) -> ast.RegexCmd:
 
 # --- simple option + word commands ---------------------------------------------------------------------------
 
-# command -> (allowed options, minimum words, maximum words, Search Reference page)
-SIMPLE: dict[str, tuple[set[str], int, int]] = {
+# command -> (allowed options (None: any), minimum words, maximum words)
+SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
+    "makecontinuous": ({"span", "bins", "minspan", "start", "end"}, 0, 1),
+    "map": ({"search", "maxsearches"}, 0, 1),
+    "apply": (None, 1, 3),                 # Splunk MLTK: apply <model> [as <name>]
+    "fit": (None, 1, 200),                 # Splunk MLTK: fit <algorithm> <fields> [from ...] [by ...] [into ...]
     "mvexpand": ({"limit"}, 1, 1),
     "makemv": ({"delim", "tokenizer", "allowempty", "setsv"}, 1, 1),
     "nomv": (set(), 1, 1),
@@ -424,7 +429,8 @@ SIMPLE: dict[str, tuple[set[str], int, int]] = {
 def parse_simple(cur: Cursor, word: Token) -> ast.ArgsCmd:
     """Splunk Search Reference: mvexpand, makemv, nomv, makeresults, xyseries, untable, addtotals,
     addcoltotals, xmlkv, iplocation, fromjson, addinfo, reverse, transpose, filldown, mvcombine,
-    strcat, extract/kv, delta, accum, uniq: `[key=value...] [word...]`."""
+    strcat, extract/kv, delta, accum, uniq, makecontinuous, map; MLTK apply/fit:
+    `[key=value...] [word...]`."""
     name = word.value.lower()
     allowed, lo, hi = SIMPLE[name]
     opts: dict[str, str] = {}
@@ -445,3 +451,32 @@ def parse_simple(cur: Cursor, word: Token) -> ast.ArgsCmd:
     if len(args) > hi and "as" not in args:
         raise cur.error(f"{name} takes at most {hi} field name{'s' if hi > 1 else ''}")
     return ast.ArgsCmd(name, opts, args)
+
+
+def parse_from(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: from. `from <dataset-type>:<name>` or `from <dataset-type> <name>`
+    (datamodel, lookup, savedsearch, inputlookup)."""
+    tok = cur.name("a dataset such as datamodel:<name>")
+    kind, _, name = tok.value.partition(":")
+    if not name:
+        cur.accept(T.OP, "=")
+        name = cur.name("a dataset name").value
+    if kind.lower() not in ("datamodel", "lookup", "savedsearch", "inputlookup"):
+        raise cur.error("expected datamodel, lookup, savedsearch or inputlookup", tok)
+    return ast.ArgsCmd("from", {kind.lower(): name}, [])
+
+
+def parse_replace(cur: Cursor, word: Token) -> ast.ReplaceCmd:
+    """Splunk Search Reference: replace. `replace <wc-string> with <wc-string> [, ...] [in <field>...]`."""
+    pairs: list[tuple[str, str]] = []
+    while not cur.at_end() and not cur.peek().is_word("in"):
+        if cur.accept(T.COMMA):
+            continue
+        old = cur.name("a value to replace").value
+        if not cur.accept_word("with"):
+            raise cur.error("expected 'with'")
+        pairs.append((old, cur.name("a replacement value").value))
+    if not pairs:
+        raise cur.error("expected '<value> with <value>'")
+    fields = _names(cur) if cur.accept_word("in") else []
+    return ast.ReplaceCmd(pairs, fields)
