@@ -50,6 +50,8 @@ def generate(out: Path, total_bytes: int, seed: int = 42, start: float | None = 
             with open(path, "w") as f:
                 while size < per_file:
                     t += rng.expovariate(1 / step)
+                    if t > start + 3 * 86400:  # wrap: stay inside the 3 days, never in the future
+                        t -= 3 * 86400
                     text = fn(rng, t, host, ips, uris, agents, users)
                     if rare_left and rng.random() < 1e-5:
                         text = text.replace(" ", f" {RARE_TOKEN} ", 1)

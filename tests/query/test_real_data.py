@@ -117,3 +117,23 @@ def test_events_come_newest_first_with_limit_and_truncation(svc):
     assert len(times) == 5 and times == sorted(times, reverse=True) and res.truncated
     assert res.total == 10_000
     assert sum(c for _, c in res.timeline) == 10_000
+
+
+def test_rare_term_reads_only_the_row_groups_that_may_hold_it(tmp_path):
+    from speleo.storage.store import ROW_GROUP_ROWS
+
+    n = ROW_GROUP_ROWS * 4
+    log = tmp_path / "big.log"
+    with open(log, "w") as f:
+        for i in range(n):
+            word = "needle" if i in (100, ROW_GROUP_ROWS * 3 + 5) else "hay"
+            f.write(f"2026-11-01 10:{(i // 60) % 60:02d}:{i % 60:02d} INFO n={i} {word}\n")
+    svc = Service(Home(tmp_path / "home"))
+    w = svc.open_writer()
+    add_oneshot(w.ingestor, log, "main")
+    w.close()
+    res = svc.search("needle | stats count values(n) as n", limit=0)
+    row = res.table.to_pylist()[0]
+    assert row["count"] == 2 and sorted(row["n"], key=int) == ["100", str(ROW_GROUP_ROWS * 3 + 5)]
+    assert res.scanned["row_groups_skipped_by_terms"] >= 2
+    assert svc.search("hay | stats count", limit=0).table.to_pylist()[0]["count"] == n - 2

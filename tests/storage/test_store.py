@@ -139,19 +139,37 @@ def test_volume_meter_counts_bytes_and_events_per_source(home):
     assert rows == [("main", "/x", sum(len(f"event {i} alpha") for i in range(3)), 3)]
 
 
-@settings(max_examples=40, deadline=None)
+def bloom_of(tmp_path, texts, rows_per_group=None):
+    path = tmp_path / "b.parquet"
+    pq.write_table(pa.table({"_raw": texts}), path, row_group_size=rows_per_group or max(1, len(texts)))
+    return termindex.build_for_file(duckdb.connect(), path)
+
+
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=30))
-def test_bloom_has_no_false_negatives(texts):
+def test_bloom_has_no_false_negatives(tmp_path_factory, texts):
     con = duckdb.connect()
-    blob = termindex.build(con, pa.table({"_raw": texts}))
-    for text in texts:
+    blob = bloom_of(tmp_path_factory.mktemp("b"), texts, rows_per_group=4)
+    for i, text in enumerate(texts):
         for tok in termindex.term_tokens(text):
-            assert termindex.might_contain(blob, termindex.token_hashes(con, [tok]))
+            groups = termindex.matching_row_groups(blob, termindex.token_hashes(con, [tok]))
+            assert i // 4 in groups
 
 
-def test_bloom_rejects_absent_terms_mostly():
+def test_bloom_rejects_absent_terms_mostly(tmp_path):
     con = duckdb.connect()
-    blob = termindex.build(con, pa.table({"_raw": [f"user{i} logged in from host{i}" for i in range(2000)]}))
+    blob = bloom_of(tmp_path, [f"user{i} logged in from host{i}" for i in range(2000)])
     absent = [f"zzz{i}" for i in range(500)]
     false_pos = sum(termindex.might_contain(blob, termindex.token_hashes(con, [a])) for a in absent)
     assert false_pos < 25  # ~1% expected at 10 bits per token, k=4
+
+
+def test_bloom_points_at_the_row_groups_that_hold_a_term(tmp_path):
+    con = duckdb.connect()
+    texts = [f"line {i} ordinary" for i in range(100)]
+    texts[37] = "line 37 needle here"
+    texts[81] = "NEEDLE again"
+    blob = bloom_of(tmp_path, texts, rows_per_group=10)
+    assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["needle"])) == [3, 8]
+    assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["ordinary"])) == list(range(10))
+    assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["needle", "37"])) == [3]

@@ -151,7 +151,26 @@ class Monitor:
                 for path, inp in self.candidates():
                     self._discover(path, inp)
                 self._prune()
-            return sum(self._read(t) for t in list(self.tracked.values()))
+            return self._read_round()
+
+    def _read_round(self) -> int:
+        """Read new data from the followed files, at most `poll_budget_bytes` per round,
+        starting where the last round stopped (so that no file starves another)."""
+        files = list(self.tracked.values())
+        if not files:
+            return 0
+        self._rr = getattr(self, "_rr", 0) % len(files)
+        budget, events = self.settings.poll_budget_bytes, 0
+        for i in range(len(files)):
+            t = files[(self._rr + i) % len(files)]
+            before = t.offset + len(t.carry)
+            events += self._read(t)
+            budget -= max(0, t.offset + len(t.carry) - before)
+            self.ing.store.seal_if_large(self.settings.seal_pending_bytes)
+            if budget <= 0:
+                self._rr = (self._rr + i + 1) % len(files)
+                break
+        return events
 
     def _discover(self, path: str, inp: MonitorInput) -> None:
         try:

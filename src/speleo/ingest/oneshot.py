@@ -20,6 +20,7 @@ from speleo.errors import ConflictError, InputError
 from speleo.ingest.pipeline import Ingestor, Origin, default_host, looks_binary, source_name
 
 CHUNK_BYTES = 8 * 1024 * 1024
+SEAL_PENDING_BYTES = 48 * 1024 * 1024
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _read_all(ing, parser, origin, path, key, offset, total, progress):
             offset += chunk.consumed
             carry = data[chunk.consumed :]
             events += ing.append(chunk, origin, (key, str(path), offset))
+            ing.store.seal_if_large(SEAL_PENDING_BYTES)
             for k, n in chunk.flagged.items():
                 flagged[k] = flagged.get(k, 0) + n
             if chunk.events.num_rows:

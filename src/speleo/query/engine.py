@@ -15,6 +15,7 @@ from typing import Mapping
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from speleo import spl
 from speleo.config import Home
@@ -37,6 +38,8 @@ class Plan:
 
     compiled: object
     buckets: list[BucketRow]
+    row_groups: dict[int, list[int]] = field(default_factory=dict)  # bucket id -> row groups to read (absent = all)
+    skipped_row_groups: int = 0
     skipped_time: int = 0
     skipped_terms: int = 0
     skipped_index: int = 0
@@ -103,19 +106,42 @@ def plan(catalog: Catalog, compiled) -> Plan:
     p.skipped_time = len(by_index) - len(in_time)
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
-        hashes = termindex.token_hashes(duckdb.connect(), tokens)
-        kept = [b for b in in_time if termindex.might_contain(b.bloom, hashes)]
-        p.skipped_terms = len(in_time) - len(kept)
-        in_time = kept
+        in_time = _prune_by_terms(p, in_time, termindex.token_hashes(duckdb.connect(), tokens))
     p.buckets = in_time
     return p
 
 
-def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, buckets: list[BucketRow]):
-    if not buckets:
-        return con.from_arrow(EVENT_SCHEMA.empty_table())
-    files = [str(home.root / b.path) for b in buckets]
-    return con.read_parquet(files)
+def _prune_by_terms(p: Plan, buckets: list[BucketRow], hashes) -> list[BucketRow]:
+    kept = []
+    for b in buckets:
+        groups = termindex.matching_row_groups(b.bloom, hashes)
+        if groups is None:
+            kept.append(b)
+            continue
+        total = termindex.block_count(b.bloom)
+        p.skipped_row_groups += total - len(groups)
+        if groups:
+            kept.append(b)
+            if len(groups) < total:
+                p.row_groups[b.id] = groups
+    p.skipped_terms = len(buckets) - len(kept)
+    return kept
+
+
+def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
+    """The `__events__` relation: whole buckets read by DuckDB, plus the chosen row groups
+    of partially matching buckets (read with pyarrow)."""
+    whole = [str(home.root / b.path) for b in p.buckets if b.id not in p.row_groups]
+    parts = [
+        pq.ParquetFile(home.root / b.path).read_row_groups(p.row_groups[b.id])
+        for b in p.buckets
+        if b.id in p.row_groups
+    ]
+    rel = con.read_parquet(whole) if whole else None
+    if parts:
+        part_rel = con.from_arrow(pa.concat_tables([t.cast(EVENT_SCHEMA) for t in parts]))
+        rel = part_rel if rel is None else rel.union(part_rel)
+    return rel if rel is not None else con.from_arrow(EVENT_SCHEMA.empty_table())
 
 
 def _pick_span(lo: float, hi: float) -> int:
@@ -146,7 +172,7 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100) -> SearchR
     started = time.monotonic()
     p = plan(catalog, compiled)
     con = duckdb.connect()
-    con.register("__events__", _events_relation(con, home, p.buckets))
+    con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"
     if limit > 0:
@@ -178,6 +204,8 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100) -> SearchR
             "buckets_skipped_by_time": p.skipped_time,
             "buckets_skipped_by_terms": p.skipped_terms,
             "buckets_skipped_by_index": p.skipped_index,
+            "row_groups_skipped_by_terms": p.skipped_row_groups,
+            "row_groups_read_partially": sum(len(g) for g in p.row_groups.values()),
             "events_in_buckets_read": sum(b.event_count for b in p.buckets),
             "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
         },

@@ -68,10 +68,14 @@ class Runtime:
 
     def _sealer_loop(self) -> None:
         s = self.home.settings
+        last_checkpoint = time.monotonic()
         while not self.stop_event.is_set():
             self.writer.store.seal()
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
+            if time.monotonic() - last_checkpoint > 60:
+                self.service.catalog.checkpoint()
+                last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
 
     def oneshot(self, req):

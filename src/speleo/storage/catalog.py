@@ -150,6 +150,10 @@ class Catalog:
             self._local.con = con
         return con
 
+    def checkpoint(self) -> None:
+        """Fold the SQLite write-ahead log into the database file and truncate it."""
+        self._con().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         con = getattr(self._local, "con", None)
         if con is not None:

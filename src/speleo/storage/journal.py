@@ -93,6 +93,7 @@ class Journal:
         self._lock = threading.Lock()
         self._file = None
         self.pending: list[Record] = []
+        self.pending_bytes = 0
 
     def segments(self) -> list[Path]:
         """Segment files on disk, oldest first."""
@@ -112,6 +113,7 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
             self.pending.append(record)
+            self.pending_bytes += len(blob)
 
     def rotate(self) -> tuple[int, list[Record]] | None:
         """Close the current segment and return (seq, its records); None when it is empty."""
@@ -123,6 +125,7 @@ class Journal:
             seq, records = self.seq, self.pending
             self.seq += 1
             self.pending = []
+            self.pending_bytes = 0
             return seq, records
 
     def close(self) -> None:

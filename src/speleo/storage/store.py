@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from sqlglot import exp
 
 from speleo.config import Home
 from speleo.storage import termindex
@@ -36,7 +37,16 @@ from speleo.storage.catalog import Catalog, add_problem
 from speleo.storage.journal import Journal, Record, fsync_dir, read_segment
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
-PARQUET_OPTS = dict(compression="zstd", compression_level=3, row_group_size=128 * 1024)
+ROW_GROUP_ROWS = 16 * 1024
+WARM_TARGET_RAW_BYTES = 256 * 1024 * 1024
+MERGE_MEMORY_LIMIT = "192MB"
+PARQUET_OPTS = dict(
+    compression="zstd",
+    compression_level=3,
+    row_group_size=ROW_GROUP_ROWS,
+    use_dictionary=["host", "source", "sourcetype", "index", "_flags", "linecount", "_indextime"],
+    column_encoding={"_raw": "DELTA_BYTE_ARRAY", "_time": "BYTE_STREAM_SPLIT", "_offset": "DELTA_BINARY_PACKED"},
+)
 
 
 @dataclass
@@ -77,6 +87,12 @@ class Store:
             meta["problems"] = [list(p) for p in problems]
         self.journal.append(Record(conform(events), meta))
 
+    def seal_if_large(self, limit_bytes: int) -> SealStats:
+        """Seal when the current journal segment holds `limit_bytes` or more (bounds memory)."""
+        if self.journal.pending_bytes >= limit_bytes:
+            return self.seal()
+        return SealStats()
+
     def seal(self) -> SealStats:
         """Turn the current journal segment into hot buckets; returns what was written."""
         with self._seal_lock:
@@ -114,40 +130,63 @@ class Store:
         name = f"{state}_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
         path = folder / name
         write_parquet_durably(events, path)
-        bloom = termindex.build(self._duck, events)
         raw_bytes = int(pc.sum(pc.binary_length(events.column("_raw"))).as_py() or 0)
+        return self._describe(index, path, tmin, tmax, events.num_rows, raw_bytes)
+
+    def _describe(self, index: str, path: Path, tmin: float, tmax: float, n: int, raw_bytes: int) -> tuple:
+        bloom = termindex.build_for_file(self._duck, path)
         rel = str(path.relative_to(self.home.root))
-        return (index, rel, tmin, tmax, events.num_rows, raw_bytes, path.stat().st_size, bloom)
+        return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom)
 
     # -- compaction and cleanup -------------------------------------------------
-    def merge_hot(self, min_buckets: int, older_than_secs: float = 0.0) -> int:
-        """Merge each index's hot buckets into one warm bucket once it has `min_buckets`.
+    def merge_hot(self, min_buckets: int) -> int:
+        """Merge an index's hot buckets into warm ones once it has `min_buckets` of them.
 
+        Consecutive hot buckets (by start time) are merged in groups of at most
+        `WARM_TARGET_RAW_BYTES` of raw text, sorted by `_time`, by DuckDB under a memory limit
+        (it spills to `<home>/tmp`), so merging never holds a bucket in memory.
         Returns the number of warm buckets written.
         """
         merged = 0
         with self._seal_lock:
             for index in self.catalog.index_names():
-                rows = [
-                    b for b in self.catalog.live_buckets([index])
-                    if b.state == "hot"
-                ]
-                if len(rows) >= min_buckets:
-                    self._merge(index, rows)
+                hot = [b for b in self.catalog.live_buckets([index]) if b.state == "hot"]
+                if len(hot) < min_buckets:
+                    continue
+                for group in merge_groups(hot, WARM_TARGET_RAW_BYTES):
+                    self._merge(index, group)
                     merged += 1
         return merged
 
     def _merge(self, index: str, rows: list) -> None:
-        tables = [pq.read_table(self.home.root / b.path, schema=EVENT_SCHEMA) for b in rows]
-        events = pa.concat_tables(tables)
-        idx, rel, tmin, tmax, n, raw, size, bloom = self._write_bucket(index, events, "warm")
+        files = [str(self.home.root / b.path) for b in rows]
+        tmin, tmax = min(b.min_time for b in rows), max(b.max_time for b in rows)
+        path = self.home.index_dir(index) / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        spill = self.home.root / "tmp"
+        spill.mkdir(exist_ok=True)
+        con = duckdb.connect(config={"memory_limit": MERGE_MEMORY_LIMIT, "temp_directory": str(spill), "threads": "1"})
+        try:
+            target = exp.Literal.string(str(tmp)).sql("duckdb")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet($files) ORDER BY _time) TO {target} (FORMAT parquet, "
+                f"COMPRESSION zstd, COMPRESSION_LEVEL 6, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, PARQUET_VERSION 'V2')",
+                {"files": files},
+            )
+        finally:
+            con.close()
+        fsync_file(tmp)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+        n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
+        row = self._describe(index, path, tmin, tmax, n, raw)
         now = time.time()
         with self.catalog.transaction() as con:
             con.execute(
                 "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count,"
                 " raw_bytes, size_bytes, bloom, journal_seq, created) VALUES "
                 "(?, 'warm', ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (idx, rel, tmin, tmax, n, raw, size, bloom, now),
+                (*row, now),
             )
             con.executemany(
                 "UPDATE buckets SET retired_at = ? WHERE id = ?", [(now, b.id) for b in rows]
@@ -202,15 +241,32 @@ def split_by_index(events: pa.Table) -> list[tuple[str, pa.Table]]:
     return [(n, events.filter(pc.equal(events.column("index"), n))) for n in names]
 
 
-def write_parquet_durably(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file to a temp name, fsync it, rename it into place, fsync the folder."""
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, **PARQUET_OPTS)
-    fd = os.open(tmp, os.O_RDONLY)
+def merge_groups(hot: list, max_raw_bytes: int) -> list[list]:
+    """Consecutive buckets (by start time) in groups of at most `max_raw_bytes` raw text."""
+    groups: list[list] = [[]]
+    size = 0
+    for b in sorted(hot, key=lambda b: (b.min_time, b.id)):
+        if groups[-1] and size + b.raw_bytes > max_raw_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(b)
+        size += b.raw_bytes
+    return [g for g in groups if g]
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_parquet_durably(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file to a temp name, fsync it, rename it into place, fsync the folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, **PARQUET_OPTS)
+    fsync_file(tmp)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 

@@ -1,29 +1,33 @@
-"""Per-bucket term index: a Bloom filter of the lower-cased alphanumeric tokens of `_raw`.
+"""Term index: one Bloom filter per Parquet row group of a bucket, over the tokens of `_raw`.
 
-A search whose required terms are not all (probably) in a bucket's filter skips that bucket.
-Tokens are the maximal runs of `[a-z0-9]` in `lower(_raw)`; a search term is split the same
-way, so a term like `10.0.0.1` requires the tokens `10`, `0` and `1`. Hashes are DuckDB's
-`md5_number_lower/upper` of the token (stable across versions: MD5), and the k bit positions
-are `h1 + i*h2 mod m` (Kirsch–Mitzenmacher). About 10 bits per distinct token, k = 4: ~1% false
-positives; there are no false negatives.
+A search with required terms reads only the row groups whose filter may hold every token of
+every term, and skips a bucket when none may. Tokens are the maximal runs of `[a-z0-9]` in
+`lower(_raw)`; a search term is split the same way (`10.0.0.1` requires `10`, `0` and `1`).
+Hashes are DuckDB's `md5_number_lower/upper` of the token (MD5: stable across versions); the
+k bit positions are `h1 + i*h2 mod m` (Kirsch–Mitzenmacher). About 10 bits per distinct token
+of a row group and k = 4 give ~1% false positives; there are no false negatives.
 
-Blob layout: magic b"SPB1" | u32 m (bits, a power of two) | u8 k | packed bits (little bit order).
+Blob layout: magic b"SPB2" | u32 block count | per block (row group, in order):
+u32 m (bits, a power of two) | u8 k | packed bits (little bit order, m/8 bytes).
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-MAGIC = b"SPB1"
-HEAD = struct.Struct("<4sIB")
+MAGIC = b"SPB2"
+HEAD = struct.Struct("<4sI")
+BLOCK = struct.Struct("<IB")
 K = 4
 BITS_PER_TOKEN = 10
-MIN_BITS = 1 << 12
+MIN_BITS = 1 << 10
 TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 _DISTINCT_HASHES = """
@@ -40,9 +44,8 @@ def _positions(h1: np.ndarray, h2: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([(h1 + np.uint64(i) * h2) & mask for i in range(K)])
 
 
-def build(con: duckdb.DuckDBPyConnection, events: pa.Table) -> bytes:
-    """Build the Bloom filter blob of the `_raw` column of an Arrow table."""
-    con.register("__bloom_src__", events.select(["_raw"]))
+def _block(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> bytes:
+    con.register("__bloom_src__", raw)
     try:
         hashes = con.sql(_DISTINCT_HASHES).to_arrow_table()
     finally:
@@ -53,10 +56,15 @@ def build(con: duckdb.DuckDBPyConnection, events: pa.Table) -> bytes:
         m <<= 1
     bits = np.zeros(m, dtype=bool)
     if n:
-        h1 = hashes.column("h1").to_numpy()
-        h2 = hashes.column("h2").to_numpy()
-        bits[_positions(h1, h2, m)] = True
-    return HEAD.pack(MAGIC, m, K) + np.packbits(bits, bitorder="little").tobytes()
+        bits[_positions(hashes.column("h1").to_numpy(), hashes.column("h2").to_numpy(), m)] = True
+    return BLOCK.pack(m, K) + np.packbits(bits, bitorder="little").tobytes()
+
+
+def build_for_file(con: duckdb.DuckDBPyConnection, path: Path) -> bytes:
+    """The term index of a Parquet bucket: one block per row group, read one at a time."""
+    pf = pq.ParquetFile(path)
+    blocks = [_block(con, pf.read_row_group(i, columns=["_raw"])) for i in range(pf.num_row_groups)]
+    return HEAD.pack(MAGIC, len(blocks)) + b"".join(blocks)
 
 
 def term_tokens(term: str) -> list[str]:
@@ -65,7 +73,7 @@ def term_tokens(term: str) -> list[str]:
 
 
 def token_hashes(con: duckdb.DuckDBPyConnection, tokens: list[str]) -> list[tuple[int, int]]:
-    """(h1, h2) of each token, computed by the same DuckDB functions as `build`."""
+    """(h1, h2) of each token, computed by the same DuckDB functions as the index."""
     if not tokens:
         return []
     rows = con.execute(
@@ -75,16 +83,46 @@ def token_hashes(con: duckdb.DuckDBPyConnection, tokens: list[str]) -> list[tupl
     return [(int(a), int(b)) for a, b in rows]
 
 
-def might_contain(blob: bytes | None, hashes: list[tuple[int, int]]) -> bool:
-    """False only when some token is certainly absent from the bucket."""
-    if not blob or not hashes:
-        return True
-    magic, m, k = HEAD.unpack_from(blob, 0)
+def _blocks(blob: bytes):
+    magic, count = HEAD.unpack_from(blob, 0)
     if magic != MAGIC:
-        return True
-    bits = np.frombuffer(blob, dtype=np.uint8, offset=HEAD.size)
+        return None
+    pos, out = HEAD.size, []
+    for _ in range(count):
+        m, k = BLOCK.unpack_from(blob, pos)
+        start = pos + BLOCK.size
+        out.append((m, np.frombuffer(blob, dtype=np.uint8, count=m // 8, offset=start)))
+        pos = start + m // 8
+    return out
+
+
+def block_count(blob: bytes | None) -> int:
+    """Number of row-group blocks in a term index blob (0 when there is none)."""
+    if not blob:
+        return 0
+    magic, count = HEAD.unpack_from(blob, 0)
+    return count if magic == MAGIC else 0
+
+
+def matching_row_groups(blob: bytes | None, hashes: list[tuple[int, int]]) -> list[int] | None:
+    """Row groups that may hold every token; None means "all" (no index or no tokens)."""
+    if not blob or not hashes:
+        return None
+    blocks = _blocks(blob)
+    if blocks is None:
+        return None
     h1 = np.array([h for h, _ in hashes], dtype=np.uint64)
     h2 = np.array([h for _, h in hashes], dtype=np.uint64)
-    pos = _positions(h1, h2, m)
-    present = (bits[pos >> np.uint64(3)] >> (pos & np.uint64(7)).astype(np.uint8)) & 1
-    return bool(present.all())
+    out = []
+    for i, (m, bits) in enumerate(blocks):
+        pos = _positions(h1, h2, m)
+        present = (bits[pos >> np.uint64(3)] >> (pos & np.uint64(7)).astype(np.uint8)) & 1
+        if present.all():
+            out.append(i)
+    return out
+
+
+def might_contain(blob: bytes | None, hashes: list[tuple[int, int]]) -> bool:
+    """False only when some token is certainly absent from every row group of the bucket."""
+    groups = matching_row_groups(blob, hashes)
+    return groups is None or bool(groups)
