@@ -315,3 +315,162 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[[State, list[ast.Node]], Typed]]] 
     "min": (1, 100, _minmax(exp.Least)),
     "max": (1, 100, _minmax(exp.Greatest)),
 }
+
+
+# --- more functions (Splunk Search Reference: "Evaluation functions") ---------------------------------
+
+
+def _in(state: State, args: list[ast.Node]) -> Typed:
+    """in(field, v1, v2...): true when the value equals one of the values."""
+    t = _args(state, args)
+    tests = [compare("=", t[0], v) for v in t[1:]]
+    return exp.Coalesce(this=exp.or_(*[exp.paren(x) for x in tests]), expressions=[exp.false()]), "bool"
+
+
+def _fn(name: str, kind: str = "str", arg_kind: str = "str") -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        return exp.Anonymous(this=name, expressions=[as_kind(t, arg_kind) for t in _args(state, args)]), kind
+    return fn
+
+
+def _nullif(state: State, args: list[ast.Node]) -> Typed:
+    values, kind = unify(_args(state, args))
+    return exp.Nullif(this=values[0], expression=values[1]), kind
+
+
+def _literal_text(state: State, node: ast.Node, what: str) -> str:
+    if not isinstance(node, ast.Str):
+        raise state.fail(f"{what} must be a literal string", node)
+    return node.value
+
+
+def _cidrmatch(state: State, args: list[ast.Node]) -> Typed:
+    """cidrmatch("10.0.0.0/8", ip): IPv4 only; the CIDR must be a literal."""
+    import ipaddress
+
+    try:
+        net = ipaddress.IPv4Network(_literal_text(state, args[0], "cidrmatch's CIDR"), strict=False)
+    except ValueError:
+        raise state.fail("cidrmatch() needs an IPv4 CIDR such as 10.0.0.0/8", args[0]) from None
+    ip = as_kind(compile_expr(state, args[1]), "str")
+    pattern = r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\s*$"
+    octets = [num(exp.Anonymous(this="regexp_extract", expressions=[ip.copy(), exp.Literal.string(pattern),
+                                                                     exp.Literal.number(i)])) for i in range(1, 5)]
+    value = octets[0]
+    for o in octets[1:]:
+        value = exp.Add(this=exp.Mul(this=exp.paren(value), expression=exp.Literal.number(256)), expression=o)
+    ok = RegexMatch(this=ip.copy(), expression=exp.Literal.string(pattern))
+    inside = exp.Between(this=value, low=exp.Literal.number(int(net.network_address)),
+                         high=exp.Literal.number(int(net.broadcast_address)))
+    return exp.Coalesce(this=exp.and_(ok, exp.paren(inside)), expressions=[exp.false()]), "bool"
+
+
+def _json_path(path: str) -> str:
+    """Splunk json path `a.b{1}.c` -> JSONPath `$."a"."b"[1]."c"`."""
+    out = "$"
+    for part in path.split(".") if path else []:
+        m = re.fullmatch(r"([^{}]*)((?:\{\d*\})*)", part)
+        if not m:
+            raise ValueError(path)
+        if m.group(1):
+            out += '."' + m.group(1).replace('"', '\\"') + '"'
+        for idx in re.findall(r"\{(\d*)\}", m.group(2)):
+            if idx == "":
+                raise ValueError(path)
+            out += f"[{idx}]"
+    return out
+
+
+def _json_extract(state: State, args: list[ast.Node]) -> Typed:
+    """json_extract(json, path): the value at the path as text (objects/arrays as JSON text)."""
+    src = as_kind(compile_expr(state, args[0]), "str")
+    if len(args) == 1:
+        return src, "str"
+    path = _literal_text(state, args[1], "json_extract's path")
+    try:
+        jpath = _json_path(path)
+    except ValueError:
+        raise state.fail("json_extract() paths with {} (all array items) are not supported", args[1]) from None
+    valid = exp.Coalesce(this=exp.Anonymous(this="json_valid", expressions=[src.copy()]), expressions=[exp.false()])
+    doc = exp.Case(ifs=[exp.If(this=valid, true=exp.Cast(this=src, to=exp.DataType.build("JSON")))])
+    return exp.Anonymous(this="json_extract_string", expressions=[doc, exp.Literal.string(jpath)]), "str"
+
+
+def _strptime(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    parsed = exp.Anonymous(this="try_strptime", expressions=[as_kind(t[0], "str"), as_kind(t[1], "str")])
+    zoned = exp.Anonymous(this="timezone", expressions=[state.tz_literal(), parsed])
+    return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=DOUBLE.copy()), "num"
+
+
+def _relative_time(state: State, args: list[ast.Node]) -> Typed:
+    """relative_time(now(), "-1d@d"): computed when compiling (the time must be now()/time() or a number)."""
+    from speleo.spl.timemod import parse_relative_time
+
+    spec = _literal_text(state, args[1], "relative_time's modifier")
+    base = args[0]
+    if isinstance(base, ast.Call) and base.name in ("now", "time") and not base.args:
+        t = state.ctx.now
+    elif isinstance(base, ast.Num):
+        t = float(base.text)
+    else:
+        m = re.fullmatch(r"([+-]\d+)(s|m|h|d|w)", spec.strip())
+        if not m:
+            raise state.fail("relative_time() of a field supports plain offsets (-70m), not snapping", args[1])
+        secs = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+        return exp.Add(this=as_kind(compile_expr(state, base), "num"), expression=exp.Literal.number(secs)), "num"
+    from speleo.errors import SplSyntaxError
+
+    try:
+        value = parse_relative_time(spec, t, state.ctx.tz)
+    except SplSyntaxError:
+        raise state.fail(f"invalid time modifier {spec!r}", args[1]) from None
+    return exp.Cast(this=exp.Literal.number(repr(float(value))), to=DOUBLE.copy()), "num"
+
+
+def _tostring_fmt(state: State, args: list[ast.Node]) -> Typed:
+    if len(args) == 1:
+        return _tostring(state, args)
+    fmt = _literal_text(state, args[1], "tostring's format").lower()
+    x = as_kind(compile_expr(state, args[0]), "num")
+    big = exp.DataType.build("BIGINT")
+    if fmt == "hex":      # tostring(255, "hex") = "0xFF"
+        return exp.Anonymous(this="printf", expressions=[exp.Literal.string("0x%X"), exp.Cast(this=x, to=big)]), "str"
+    if fmt == "commas":   # thousands separators; decimals rounded to two places
+        whole = exp.EQ(this=exp.Floor(this=x.copy()), expression=x.copy())
+        ints = exp.Anonymous(this="format", expressions=[exp.Literal.string("{:,}"), exp.Cast(this=x.copy(), to=big)])
+        decs = exp.Anonymous(this="format", expressions=[exp.Literal.string("{:,.2f}"), x.copy()])
+        return exp.Case(ifs=[exp.If(this=whole, true=ints)], default=decs), "str"
+    if fmt == "duration":  # seconds -> [D+]HH:MM:SS
+        s = exp.Cast(this=exp.Floor(this=x), to=big)
+        d = exp.Anonymous(this="printf", expressions=[
+            exp.Literal.string("%d+"), exp.IntDiv(this=s.copy(), expression=exp.Literal.number(86400))])
+        hms = exp.Anonymous(this="printf", expressions=[
+            exp.Literal.string("%02d:%02d:%02d"),
+            exp.Mod(this=exp.IntDiv(this=s.copy(), expression=exp.Literal.number(3600)), expression=exp.Literal.number(24)),
+            exp.Mod(this=exp.IntDiv(this=s.copy(), expression=exp.Literal.number(60)), expression=exp.Literal.number(60)),
+            exp.Mod(this=s.copy(), expression=exp.Literal.number(60))])
+        days = exp.GTE(this=s.copy(), expression=exp.Literal.number(86400))
+        return exp.Case(ifs=[exp.If(this=days, true=exp.DPipe(this=d, expression=hms.copy()))], default=hms), "str"
+    raise state.fail(f"tostring() format {fmt!r} is not supported (hex, commas, duration)", args[1])
+
+
+def _printf(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    return exp.Anonymous(this="printf", expressions=[as_kind(t[0], "str")] + [x[0] for x in t[1:]]), "str"
+
+
+FUNCTIONS.update({
+    "in": (2, 1000, _in),
+    "nullif": (2, 2, _nullif),
+    "md5": (1, 1, _fn("md5")),
+    "sha1": (1, 1, _fn("sha1")),
+    "sha256": (1, 1, _fn("sha256")),
+    "urldecode": (1, 1, _fn("url_decode")),
+    "cidrmatch": (2, 2, _cidrmatch),
+    "json_extract": (1, 2, _json_extract),
+    "strptime": (2, 2, _strptime),
+    "relative_time": (2, 2, _relative_time),
+    "tostring": (1, 2, _tostring_fmt),
+    "printf": (1, 100, _printf),
+})

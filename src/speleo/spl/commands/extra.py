@@ -147,6 +147,9 @@ def parse_convert(cur: Cursor, word: Token) -> ast.ConvertCmd:
     while not cur.at_end():
         if cur.accept(T.COMMA):
             continue
+        if is_option(cur):
+            read_options(cur, {"timeformat"}, opts)
+            continue
         fn = cur.next()
         if fn.kind is not T.WORD or fn.value.lower() not in CONVERT_FUNCS:
             raise cur.error(f"expected a conversion function ({', '.join(CONVERT_FUNCS)})", fn)
@@ -447,9 +450,9 @@ def parse_simple(cur: Cursor, word: Token) -> ast.ArgsCmd:
         else:
             args.append(cur.name().value)
     if len([a for a in args if a != "as"]) < lo:
-        raise cur.error(f"{name} needs {lo} field name{'s' if lo > 1 else ''}")
+        raise cur.error(f"needs {lo} field name{'s' if lo > 1 else ''}")
     if len(args) > hi and "as" not in args:
-        raise cur.error(f"{name} takes at most {hi} field name{'s' if hi > 1 else ''}")
+        raise cur.error(f"takes at most {hi} field name{'s' if hi > 1 else ''}")
     return ast.ArgsCmd(name, opts, args)
 
 

@@ -1,13 +1,176 @@
-"""Compilers of commands from commands/extra.py that run on DuckDB."""
+"""Compilers of commands parsed in commands/extra.py that run on DuckDB:
+tstats (indexed fields), convert, spath, regex, makeresults."""
 
 from __future__ import annotations
 
-from speleo.spl import ast
-from speleo.spl.commands.extra import not_compiled
-from speleo.spl.state import State
+import fnmatch
 
-compile_tstats = not_compiled("tstats")
-compile_convert = not_compiled("convert")
-compile_spath = not_compiled("spath")
-compile_regex = not_compiled("regex")
-compile_makeresults = not_compiled("makeresults")
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
+from speleo.spl.functions import num, regex_literal, text
+from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
+from speleo.spl.state import State, ident
+from speleo.spl.cursor import as_bool
+
+INDEXED = {"index", "host", "source", "sourcetype", "_time", "_indextime", "splunk_server"}
+
+
+# --- tstats -----------------------------------------------------------------------------------
+
+
+def _search_fields(node: ast.Node | None) -> list[ast.Node]:
+    if node is None:
+        return []
+    if isinstance(node, (ast.And, ast.Or)):
+        return [f for i in node.items for f in _search_fields(i)]
+    if isinstance(node, ast.Not):
+        return _search_fields(node.item)
+    if isinstance(node, (ast.FieldCmp, ast.FieldIn)):
+        return [node]
+    return []
+
+
+def compile_tstats(state: State, cmd: ast.TstatsCmd) -> None:
+    """Splunk Search Reference: tstats. Statistics over the indexed fields (index, host, source,
+    sourcetype, _time); the where clause filters like a search (it is applied, with its time
+    bounds and index names, by compile_pipeline since tstats is the first command); `by _time
+    span=<span>` buckets time. Data models are not implemented."""
+    if cmd.datamodel is not None:
+        raise state.fail(f"tstats from datamodel ({cmd.datamodel}) is not supported: data models are not "
+                         "implemented", cmd)
+    for key in ("prestats", "append"):
+        if as_bool(cmd.options.get(key, "false")):
+            raise state.fail(f"tstats {key}=true is not supported", cmd)
+    for node in _search_fields(cmd.where):
+        if node.field not in INDEXED:
+            raise state.fail(f"tstats over the non-indexed field {node.field!r} is not supported", node)
+    for name in [a.arg for a in cmd.aggs if a.arg] + cmd.by:
+        if name not in INDEXED:
+            raise state.fail(f"tstats over the non-indexed field {name!r} is not supported", cmd)
+    stats = ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end)
+    span = cmd.by_options.get("span") or cmd.options.get("span")
+    if span and "_time" in cmd.by:
+        from speleo.spl.commands.stats import parse_span
+        from speleo.spl.cursor import Cursor
+        from speleo.spl.tokens import T, Token
+
+        tok = Token(T.WORD, span, cmd.start, cmd.end)
+        _assign(state, "_time", bucket_expr(state, state.field("_time"), parse_span(Cursor(state.query, [tok]), tok)))
+    compile_stats(state, stats)
+
+
+# --- convert ----------------------------------------------------------------------------------
+
+DEFAULT_TIMEFORMAT = "%m/%d/%Y %H:%M:%S"
+_NUMBER_PREFIX = r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_DURATION = r"^\s*(?:(\d+)\+)?(\d+):(\d+):(\d+(?:\.\d+)?)\s*$"
+
+
+def _group(value: exp.Expression, pattern: str, n: int) -> exp.Expression:
+    return RegexExtract(this=value.copy(), expression=exp.Literal.string(pattern), group=exp.Literal.number(n))
+
+
+def convert_value(state: State, func: str, value: exp.Expression, timeformat: str, item: ast.Node) -> exp.Expression:
+    """One convert function on one field value (Splunk Search Reference: convert)."""
+    s = text(value)
+    if func == "ctime":            # epoch -> text; a value that is not a number is left as it is
+        formatted = StrfTime(this=num(value.copy()), format=exp.Literal.string(timeformat), tz=state.tz_literal())
+        return exp.Coalesce(this=formatted, expressions=[s])
+    if func == "mktime":           # text in timeformat -> epoch (null when it does not parse)
+        parsed = exp.Anonymous(this="try_strptime", expressions=[s, exp.Literal.string(timeformat)])
+        zoned = exp.Anonymous(this="timezone", expressions=[state.tz_literal(), parsed])
+        return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=exp.DataType.build("DOUBLE"))
+    if func == "num":              # a number, else removed
+        return num(s)
+    if func == "rmcomma":
+        return num(exp.Anonymous(this="replace", expressions=[s, exp.Literal.string(","), exp.Literal.string("")]))
+    if func == "rmunit":           # the leading number of "10kb", "3.5 sec"
+        return num(_group(s, _NUMBER_PREFIX, 1))
+    if func == "dur2sec":          # [D+]HH:MM:SS -> seconds
+        parts = [exp.Coalesce(this=num(_group(s, _DURATION, i)), expressions=[exp.Literal.number(0)])
+                 for i in range(1, 5)]
+        total = exp.Add(this=exp.Add(this=exp.Add(
+            this=exp.Mul(this=parts[0], expression=exp.Literal.number(86400)),
+            expression=exp.Mul(this=parts[1], expression=exp.Literal.number(3600))),
+            expression=exp.Mul(this=parts[2], expression=exp.Literal.number(60))), expression=parts[3])
+        ok = RegexMatch(this=s.copy(), expression=exp.Literal.string(_DURATION))
+        return exp.Case(ifs=[exp.If(this=ok, true=total)])
+    if func == "none":
+        return value
+    raise state.fail(f"convert {func}() is not supported", item)
+
+
+def compile_convert(state: State, cmd: ast.ConvertCmd) -> None:
+    """Splunk Search Reference: convert. Without `as` the original field is replaced."""
+    timeformat = cmd.timeformat or DEFAULT_TIMEFORMAT
+    for item in cmd.items:
+        if item.func == "auto":
+            raise state.fail("convert auto() is not supported (its all-or-nothing rule needs every value)", item)
+        names = [c for c in state.columns if fnmatch.fnmatchcase(c, item.field) and not c.startswith("__speleo")] \
+            if "*" in item.field else [item.field]
+        if "*" in item.field and item.alias:
+            raise state.fail("convert with a wildcard field and 'as' is not supported", item)
+        for name in names:
+            _assign(state, item.alias or name, convert_value(state, item.func, state.field(name), timeformat, item))
+
+
+# --- spath ----------------------------------------------------------------------------------------
+
+
+def compile_spath(state: State, cmd: ast.SpathCmd) -> None:
+    """Splunk Search Reference: spath. `spath [input=F] output=O path=a.b.c` extracts one JSON value
+    (a string; objects and arrays as JSON text). Paths with `{}` (multivalue) and automatic
+    extraction of every path are not supported."""
+    if cmd.path is None:
+        raise state.fail("spath without path= (extract every field) is not supported", cmd)
+    if "{" in cmd.path or "}" in cmd.path:
+        raise state.fail("spath paths with {} (arrays, multivalue) are not supported", cmd)
+    source = text(state.field(cmd.input or "_raw"))
+    jpath = "$" + "".join(f'."{p}"' if p else "" for p in cmd.path.split("."))
+    value = exp.Anonymous(this="json_extract_string", expressions=[_try_json(source), exp.Literal.string(jpath)])
+    _assign(state, cmd.output or cmd.path, value)
+
+
+def _try_json(source: exp.Expression) -> exp.Expression:
+    valid = exp.Anonymous(this="json_valid", expressions=[source.copy()])
+    return exp.Case(ifs=[exp.If(this=exp.Coalesce(this=valid, expressions=[exp.false()]),
+                                true=exp.Cast(this=source, to=exp.DataType.build("JSON")))])
+
+
+# --- regex ----------------------------------------------------------------------------------------
+
+
+def compile_regex(state: State, cmd: ast.RegexCmd) -> None:
+    """Splunk Search Reference: regex. Keep results whose field matches (`!=`: does not match);
+    a result without the field is kept by `!=` and dropped by `=`."""
+    m = RegexMatch(this=text(state.field(cmd.field)), expression=regex_literal(cmd.regex))
+    cond = exp.Coalesce(this=m, expressions=[exp.false()])
+    state.filter(exp.Not(this=exp.paren(cond)) if cmd.negate else cond)
+
+
+# --- makeresults -------------------------------------------------------------------------------------
+
+
+def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: makeresults. `count` results (default 1) with only `_time` = now."""
+    unknown = set(cmd.options) - {"count"}
+    if unknown:
+        raise state.fail(f"makeresults {sorted(unknown)[0]}= is not supported", cmd)
+    try:
+        count = int(cmd.options.get("count", "1"))
+    except ValueError:
+        raise state.fail("makeresults count must be an integer", cmd) from None
+    if count < 0:
+        raise state.fail("makeresults count must not be negative", cmd)
+    rows = exp.Anonymous(this="range", expressions=[exp.Literal.number(count)])
+    now = exp.Cast(this=exp.Literal.number(repr(float(state.ctx.now))), to=exp.DataType.build("DOUBLE"))
+    state.ctes = []
+    state.select = exp.select(exp.alias_(now, ident("_time"))).from_(exp.Table(this=rows))
+    state.columns = ["_time"]
+    state.events = False
+    state.transforming = True
+    state.set_order(None, set())
+    state.hidden_ord = False
+    state.events_sql = None
