@@ -135,7 +135,9 @@ class Service:
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError."""
-        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest,
+        from speleo.spl.macrostore import load_macros
+
+        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
                                       tz_name=self.home.settings.default_tz, props=self.props())
         return engine.execute(self.home, self.catalog, compiled, limit=limit)
 

@@ -395,6 +395,8 @@ def _size(n: int | None) -> str:
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
+from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
+
 
 def main() -> None:
     cli(prog_name="speleo")

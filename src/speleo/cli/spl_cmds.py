@@ -1,0 +1,162 @@
+"""`speleo explain` and `speleo macro ...`: the SPL tools of the command line.
+
+    speleo explain 'SPL'            AST, SQL, time range and the buckets the search reads
+    speleo explain --check FILE     lint JSON lines with a `search` key: one JSON line per search
+    speleo macro add NAME DEFINITION [--args a,b] | list | remove NAME | import FILE
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from speleo.config import Home
+from speleo.errors import SpeleoError, SplError
+from speleo.spl.macrostore import load_macros, read_records, remove, upsert
+
+
+def _fmt_time(t: float | None) -> str:
+    if t is None:
+        return "unbounded"
+    return f"{t:.0f} ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(t))})"
+
+
+@click.command("explain")
+@click.argument("query", required=False)
+@click.option("--check", "check", type=click.Path(dir_okay=False, exists=True, allow_dash=True),
+              help="Lint every search of a JSON-lines file (a `search` key per line).")
+@click.option("--compile", "also_compile", is_flag=True,
+              help="With --check: compile too (unsupported commands and functions count as failures).")
+@click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds).")
+@click.pass_obj
+def explain(home: Home, query: str | None, check: str | None, also_compile: bool, now: float | None) -> None:
+    """Show how a search runs: its AST, its SQL, its time range and the buckets it reads."""
+    if check:
+        _check(home, check, also_compile, now)
+        return
+    if not query:
+        raise click.UsageError("give a search, or --check FILE")
+    from speleo import spl
+    from speleo.query import engine
+    from speleo.service import Service
+
+    macros = load_macros(home)
+    pipeline = spl.parse(query, macros)
+    click.echo("AST:")
+    click.echo("  " + spl.ast.dump(pipeline))
+    svc = Service(home)
+    compiled = engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz,
+                                  props=svc.props())
+    click.echo("SQL:")
+    click.echo("  " + compiled.sql)
+    click.echo("Time range:")
+    click.echo(f"  earliest: {_fmt_time(compiled.earliest)}")
+    click.echo(f"  latest:   {_fmt_time(compiled.latest)}")
+    click.echo(f"  indexes:  {', '.join(compiled.indexes) if compiled.indexes else 'all'}")
+    if compiled.required_terms:
+        click.echo(f"  terms:    {', '.join(compiled.required_terms)}")
+    plan = engine.plan(svc.catalog, compiled)
+    click.echo(f"Buckets: {len(plan.buckets)} to read (skipped: {plan.skipped_index} by index, "
+               f"{plan.skipped_time} by time, {plan.skipped_terms} by terms)")
+    for b in plan.buckets:
+        groups = plan.row_groups.get(b.id)
+        extra = f", row groups {groups}" if groups is not None else ""
+        click.echo(f"  #{b.id} {b.index_name} {b.state} {_fmt_time(b.min_time)} .. {_fmt_time(b.max_time)} "
+                   f"{b.event_count} events{extra}")
+
+
+def _check(home: Home, path: str, also_compile: bool, now: float | None) -> None:
+    from speleo import spl
+    from speleo.query import engine
+
+    macros = load_macros(home)
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    total = ok = 0
+    with stream:
+        for raw in stream:
+            if not raw.strip():
+                continue
+            total += 1
+            try:
+                record = json.loads(raw)
+                query = record["search"]
+            except (ValueError, KeyError, TypeError) as e:
+                click.echo(json.dumps({"ok": False, "error": f"not a JSON object with a 'search' key: {e}",
+                                       "line": None, "column": None}))
+                continue
+            try:
+                if also_compile:
+                    engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz)
+                else:
+                    spl.parse(query, macros)
+            except SplError as e:
+                pos = e.pos
+                click.echo(json.dumps({"ok": False, "error": e.message if hasattr(e, "message") else str(e),
+                                       "line": pos.line if pos else None, "column": pos.column if pos else None}))
+                continue
+            ok += 1
+            click.echo(json.dumps({"ok": True}))
+    click.echo(f"{ok}/{total} ok", err=True)
+
+
+@click.group("macro")
+def macro() -> None:
+    """Search macros (`name` or `name(args)` in backquotes), kept in <home>/macros.json."""
+
+
+@macro.command("add")
+@click.argument("name")
+@click.argument("definition")
+@click.option("--args", "args", default="", help="Comma-separated argument names ($name$ in the definition).")
+@click.pass_obj
+def macro_add(home: Home, name: str, definition: str, args: str) -> None:
+    """Add or replace a macro."""
+    home.ensure()
+    upsert(home, [{"name": name, "definition": definition, "arguments": args}])
+    click.echo(f"macro {name} saved")
+
+
+@macro.command("list")
+@click.pass_obj
+def macro_list(home: Home) -> None:
+    """List the macros as JSON lines (name, definition, arguments)."""
+    for r in read_records(home):
+        click.echo(json.dumps({"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}))
+
+
+@macro.command("remove")
+@click.argument("name")
+@click.pass_obj
+def macro_remove(home: Home, name: str) -> None:
+    """Remove a macro: NAME (every argument count) or NAME(N)."""
+    if not remove(home, name):
+        raise SpeleoError(f"no macro named {name!r}")
+    click.echo(f"macro {name} removed")
+
+
+@macro.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, allow_dash=True))
+@click.pass_obj
+def macro_import(home: Home, file: str) -> None:
+    """Import JSON lines with name, definition and arguments (as security_content_macros.jsonl)."""
+    records = []
+    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
+    with stream:
+        for n, raw in enumerate(stream, 1):
+            if not raw.strip():
+                continue
+            try:
+                records.append(json.loads(raw))
+            except ValueError as e:
+                raise SpeleoError(f"{file}:{n}: not JSON: {e}") from e
+    home.ensure()
+    count = upsert(home, records)
+    click.echo(f"{count} macros imported")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(explain)
+    cli.add_command(macro)
