@@ -89,3 +89,26 @@ def test_rotation_by_rename_and_copytruncate_reads_every_line_once(tmp_path, ser
     wait_for(lambda: count_and_distinct(server)[0] >= n, timeout=30)
     time.sleep(3)
     assert count_and_distinct(server) == (n, n)
+
+
+def test_oneshot_killed_midway_and_run_again_indexes_every_line_once(tmp_path):
+    import subprocess
+
+    from tests.conftest import speleo_cmd
+
+    log = tmp_path / "big.log"
+    n = 300_000
+    with open(log, "w") as f:
+        for i in range(0, n, 1000):
+            f.write("".join(line(i + k) for k in range(1000)))
+    home = tmp_path / "home"
+    proc = subprocess.Popen(speleo_cmd(home, "add", "oneshot", str(log), "--index", "main"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # kill it once some events are acknowledged (journaled or sealed), before it has finished
+    wait_for(lambda: list(home.glob("journal/*.wal")) or list(home.glob("indexes/main/*.parquet")), timeout=60, interval=0.02)
+    assert proc.poll() is None, "the oneshot finished before it could be killed"
+    proc.kill()
+    proc.wait()
+    run_cli(home, "add", "oneshot", str(log), "--index", "main")
+    out = run_cli(home, "search", "index=main | stats count, dc(seq) as d", "--output", "jsonl")
+    assert '"count": 300000' in out.stdout and '"d": 300000' in out.stdout
