@@ -395,6 +395,11 @@ def _size(n: int | None) -> str:
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
+
+from speleo.cli.user_cmds import user as _user_group  # noqa: E402  (web accounts)
+
+cli.add_command(_user_group)
+
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 
 

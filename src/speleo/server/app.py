@@ -63,6 +63,8 @@ def build_app(runtime) -> FastAPI:
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
 
     def authed(request: Request) -> None:
+        if getattr(app.state, "web", None) and app.state.web.session_ok(request):  # signed-in browser + CSRF
+            return
         if not token_matches(bearer(request.headers.get("authorization")), token_digest):
             raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
 
@@ -106,4 +108,7 @@ def build_app(runtime) -> FastAPI:
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
 
+    from speleo.web import install as install_web  # sign-in, search and overview pages
+
+    install_web(app, runtime)
     return app

@@ -1,0 +1,58 @@
+"""`speleo user`: web accounts (add, passwd, list). Passwords come on standard input only."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from speleo.config import Home
+
+
+def _read_password(password_stdin: bool) -> str:
+    if not password_stdin:
+        if not sys.stdin.isatty():
+            raise click.UsageError("pass --password-stdin to read the password from standard input")
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@click.group()
+def user() -> None:
+    """Web interface accounts: add, change passwords, list."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "user"]), default="user", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_obj
+def user_add(home: Home, name: str, role: str, password_stdin: bool) -> None:
+    """Create web user NAME."""
+    from speleo.web.users import Users
+
+    Users(home).add(name, role, _read_password(password_stdin))
+    click.echo(f"user '{name}' created ({role})", err=True)
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_obj
+def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
+    """Set the password of web user NAME (ends the user's open sessions)."""
+    from speleo.web.users import Users
+
+    Users(home).set_password(name, _read_password(password_stdin))
+    click.echo(f"password of '{name}' changed", err=True)
+
+
+@user.command("list")
+@click.pass_obj
+def user_list(home: Home) -> None:
+    """List web users and their roles."""
+    from speleo.web.users import Users
+
+    for u in Users(home).list():
+        click.echo(f"{u.name}\t{u.role}")

@@ -1,0 +1,153 @@
+/* Speleo's small SVG charts: timeline histogram, line/area/column/bar/pie, single value.
+   Written for Speleo (no third-party code). */
+"use strict";
+const SpeleoCharts = (() => {
+  const NS = "http://www.w3.org/2000/svg";
+  const COLORS = ["#1f6feb", "#f08c00", "#2f9e44", "#e03131", "#7048e8", "#0c8599", "#d6336c", "#5c940d", "#868e96", "#a61e4d"];
+  function el(name, attrs, parent) {
+    const e = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function svg(w, h) { return el("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none", role: "img" }); }
+  function fmtNum(n) {
+    if (typeof n !== "number" || !isFinite(n)) return String(n);
+    if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(1).replace(/\.0$/, "") + "M";
+    if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1).replace(/\.0$/, "") + "k";
+    return Number.isInteger(n) ? String(n) : n.toFixed(2);
+  }
+  function niceMax(v) {
+    if (v <= 0) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  /* buckets: [{epoch, count, time}], onPick(bucket) */
+  function timeline(container, buckets, span, onPick) {
+    container.textContent = "";
+    const W = 1000, H = 90, top = 6, bottom = 18;
+    const s = svg(W, H);
+    s.setAttribute("aria-label", `${buckets.length} time buckets`);
+    const max = Math.max(1, ...buckets.map(b => b.count));
+    const n = Math.max(buckets.length, 1), bw = W / n;
+    buckets.forEach((b, i) => {
+      const h = b.count ? Math.max(2, (H - top - bottom) * b.count / max) : 0;
+      const r = el("rect", { class: "bar", x: i * bw + (bw > 3 ? 0.5 : 0), width: Math.max(bw - (bw > 3 ? 1 : 0), 0.8),
+        y: H - bottom - h, height: h, tabindex: b.count ? 0 : -1, "data-epoch": b.epoch, "data-count": b.count, "data-span": span }, s);
+      el("title", {}, r).textContent = `${b.time}: ${b.count} events`;
+      const pick = () => onPick(b);
+      r.addEventListener("click", pick);
+      r.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });
+    });
+    // a few axis labels
+    const step = Math.max(1, Math.ceil(n / 6));
+    for (let i = 0; i < buckets.length; i += step) {
+      el("text", { class: "axis", x: i * bw + 2, y: H - 4 }, s).textContent = shortTime(buckets[i].time, span);
+    }
+    el("text", { class: "axis", x: W - 2, y: 10, "text-anchor": "end" }, s).textContent = fmtNum(max);
+    container.appendChild(s);
+  }
+  function shortTime(iso, span) {
+    if (!iso) return "";
+    if (span >= 86400) return iso.slice(0, 10);
+    if (span >= 60) return iso.slice(5, 16).replace("T", " ");
+    return iso.slice(11, 19);
+  }
+
+  /* rows: array of objects, xField, yFields (numeric) */
+  function chart(container, type, rows, xField, yFields) {
+    container.textContent = "";
+    if (!rows.length || !yFields.length) {
+      const d = document.createElement("div"); d.className = "empty";
+      d.textContent = "Nothing to chart: run a transforming search with a numeric column (e.g. | stats count by status).";
+      container.appendChild(d); return;
+    }
+    if (type === "single") {
+      const v = rows[0][yFields[0]];
+      const d = document.createElement("div"); d.className = "single"; d.textContent = fmtNum(Number(v)); d.setAttribute("data-value", v);
+      const l = document.createElement("div"); l.className = "single-label"; l.textContent = yFields[0];
+      container.append(d, l); return;
+    }
+    if (type === "pie") return pie(container, rows, xField, yFields[0]);
+    const W = 1000, H = 380, L = 60, R = 150, T = 14, B = 60;
+    const s = svg(W, H); s.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    const vals = rows.flatMap(r => yFields.map(f => Number(r[f]) || 0));
+    const max = niceMax(Math.max(0, ...vals));
+    const pw = W - L - R, ph = H - T - B, n = rows.length;
+    const labels = rows.map(r => String(r[xField] ?? ""));
+    const g = el("g", { class: "grid" }, s), ax = el("g", { class: "axis" }, s);
+    const horizontal = type === "bar";
+    for (let i = 0; i <= 4; i++) {
+      const v = max * i / 4;
+      if (horizontal) {
+        const x = L + pw * i / 4;
+        el("line", { x1: x, x2: x, y1: T, y2: T + ph }, g);
+        el("text", { x, y: T + ph + 16, "text-anchor": "middle" }, ax).textContent = fmtNum(v);
+      } else {
+        const y = T + ph - ph * i / 4;
+        el("line", { x1: L, x2: L + pw, y1: y, y2: y }, g);
+        el("text", { x: L - 6, y: y + 4, "text-anchor": "end" }, ax).textContent = fmtNum(v);
+      }
+    }
+    const every = Math.max(1, Math.ceil(n / (horizontal ? 25 : 12)));
+    if (type === "column" || type === "bar") {
+      const band = (horizontal ? ph : pw) / n, inner = band * 0.8 / yFields.length;
+      rows.forEach((r, i) => yFields.forEach((f, j) => {
+        const v = Number(r[f]) || 0, len = (horizontal ? pw : ph) * v / max;
+        const a = { class: "mark", fill: COLORS[j % COLORS.length], "data-value": v };
+        const rect = horizontal
+          ? el("rect", { ...a, x: L, y: T + i * band + band * 0.1 + j * inner, width: len, height: inner }, s)
+          : el("rect", { ...a, x: L + i * band + band * 0.1 + j * inner, y: T + ph - len, width: inner, height: len }, s);
+        el("title", {}, rect).textContent = `${labels[i]} · ${f}: ${r[f]}`;
+      }));
+      labels.forEach((lab, i) => {
+        if (i % every) return;
+        if (horizontal) el("text", { x: L - 6, y: T + (i + 0.5) * band + 4, "text-anchor": "end" }, ax).textContent = trunc(lab, 9);
+        else el("text", { x: L + (i + 0.5) * band, y: T + ph + 16, "text-anchor": "middle" }, ax).textContent = trunc(lab, 14);
+      });
+    } else { // line, area
+      const x = i => L + (n === 1 ? pw / 2 : pw * i / (n - 1));
+      yFields.forEach((f, j) => {
+        const pts = rows.map((r, i) => [x(i), T + ph - ph * (Number(r[f]) || 0) / max]);
+        const d = pts.map((p, i) => (i ? "L" : "M") + p[0].toFixed(1) + "," + p[1].toFixed(1)).join("");
+        const c = COLORS[j % COLORS.length];
+        if (type === "area") el("path", { d: d + `L${x(n - 1)},${T + ph}L${x(0)},${T + ph}Z`, fill: c, "fill-opacity": 0.18, stroke: "none" }, s);
+        el("path", { class: "mark", d, fill: "none", stroke: c, "stroke-width": 2 }, s);
+        if (n <= 60) pts.forEach((p, i) => el("title", {}, el("circle", { cx: p[0], cy: p[1], r: 3, fill: c }, s)).textContent = `${labels[i]} · ${f}: ${rows[i][f]}`);
+      });
+      labels.forEach((lab, i) => { if (i % every === 0) el("text", { x: x(i), y: T + ph + 16, "text-anchor": "middle" }, ax).textContent = trunc(lab.replace("T", " ").slice(0, 16), 16); });
+    }
+    legend(s, yFields, W - R + 16, T + 4);
+    container.appendChild(s);
+  }
+  function trunc(s, n) { return s.length > n ? s.slice(0, n - 1) + "…" : s; }
+  function legend(s, names, x, y) {
+    const g = el("g", { class: "legend" }, s);
+    names.slice(0, 12).forEach((nm, i) => {
+      el("rect", { x, y: y + i * 20, width: 12, height: 12, fill: COLORS[i % COLORS.length] }, g);
+      el("text", { x: x + 18, y: y + i * 20 + 11 }, g).textContent = trunc(String(nm), 18);
+    });
+  }
+  function pie(container, rows, xField, f) {
+    const W = 700, H = 380, cx = 190, cy = 190, rad = 170;
+    const s = svg(W, H); s.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    let data = rows.map(r => ({ label: String(r[xField] ?? ""), v: Math.max(0, Number(r[f]) || 0) })).sort((a, b) => b.v - a.v);
+    if (data.length > 10) { const rest = data.slice(9).reduce((a, d) => a + d.v, 0); data = data.slice(0, 9).concat([{ label: "other", v: rest }]); }
+    const total = data.reduce((a, d) => a + d.v, 0) || 1;
+    let a0 = -Math.PI / 2;
+    data.forEach((d, i) => {
+      const a1 = a0 + 2 * Math.PI * d.v / total, large = a1 - a0 > Math.PI ? 1 : 0;
+      const p = (a) => `${(cx + rad * Math.cos(a)).toFixed(2)},${(cy + rad * Math.sin(a)).toFixed(2)}`;
+      const path = d.v >= total ? el("circle", { cx, cy, r: rad }, s)
+        : el("path", { d: `M${cx},${cy}L${p(a0)}A${rad},${rad} 0 ${large} 1 ${p(a1)}Z` }, s);
+      path.setAttribute("fill", COLORS[i % COLORS.length]); path.setAttribute("class", "mark"); path.setAttribute("stroke", "#fff");
+      el("title", {}, path).textContent = `${d.label}: ${d.v} (${(100 * d.v / total).toFixed(1)}%)`;
+      a0 = a1;
+    });
+    legend(s, data.map(d => `${d.label} (${(100 * d.v / total).toFixed(1)}%)`), 400, 30);
+    container.appendChild(s);
+  }
+  return { timeline, chart, fmtNum };
+})();

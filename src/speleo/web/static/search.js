@@ -1,0 +1,377 @@
+/* Speleo search page. Written for Speleo; charts come from charts.js. */
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+  const PAGE = 50, FETCH_LIMIT = 1000;
+  const PRESETS = ["-15m", "-24h", "-7d", "all"];
+  const state = { body: null, page: 0, tab: "events", chart: "column", sort: null, openField: null, terms: [] };
+
+  function h(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
+      else if (k === "text") e.textContent = v;
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids) if (k != null) e.append(k);
+    return e;
+  }
+
+  // -- URL <-> form ------------------------------------------------------------------
+  function readUrl() {
+    const p = new URLSearchParams(location.search);
+    $("q").value = p.get("q") || "";
+    const e = p.get("earliest") || "", l = p.get("latest") || "";
+    if (!e && !l) $("range").value = "all";
+    else if (PRESETS.includes(e) && !l) $("range").value = e;
+    else { $("range").value = "custom"; $("earliest").value = e; $("latest").value = l; }
+    $("custom-range").hidden = $("range").value !== "custom";
+    state.tab = p.get("tab") || "events";
+    state.chart = p.get("chart") || "column";
+  }
+  function rangeValues() {
+    const r = $("range").value;
+    if (r === "all") return ["", ""];
+    if (r !== "custom") return [r, ""];
+    return [$("earliest").value.trim(), $("latest").value.trim()];
+  }
+  function writeUrl(push) {
+    const [e, l] = rangeValues();
+    const p = new URLSearchParams();
+    if ($("q").value.trim()) p.set("q", $("q").value.trim());
+    if (e) p.set("earliest", e);
+    if (l) p.set("latest", l);
+    if (state.tab !== "events") p.set("tab", state.tab);
+    if (state.chart !== "column") p.set("chart", state.chart);
+    const url = "/?" + p.toString();
+    if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
+  }
+  // exact dates typed as 2015-05-17T10:00 (local time) become epochs; modifiers pass through
+  function toApiTime(v) {
+    if (!v) return null;
+    if (/^\d{4}-\d\d-\d\d/.test(v)) { const t = Date.parse(v); if (!isNaN(t)) return t / 1000; }
+    return v;
+  }
+
+  // -- running ---------------------------------------------------------------------------
+  let seq = 0;
+  async function run(push = true) {
+    const q = $("q").value.trim();
+    writeUrl(push);
+    if (!q) return;
+    const my = ++seq;
+    const [e, l] = rangeValues();
+    $("error").hidden = true;
+    $("summary").innerHTML = '<span class="spinner"></span> Searching…';
+    $("go").disabled = true;
+    let resp, body;
+    try {
+      resp = await fetch("/web/api/search", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+        body: JSON.stringify({ search: q, earliest: toApiTime(e), latest: toApiTime(l), limit: FETCH_LIMIT }),
+      });
+      body = await resp.json();
+    } catch (err) {
+      body = { error: { message: "The server did not answer: " + err } };
+    } finally { $("go").disabled = false; }
+    if (my !== seq) return;
+    if (resp && resp.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
+    if (!resp || !resp.ok) { showError(q, body.error || { message: resp.statusText }); return; }
+    state.body = body; state.page = 0; state.sort = null; state.openField = null;
+    state.terms = termsOf(q);
+    render();
+  }
+
+  function showError(q, err) {
+    const box = $("error");
+    box.textContent = "";
+    box.append(h("strong", { text: "Error: " }), err.message || "search failed");
+    if (err.start != null && err.end != null) {
+      const s = Math.max(0, err.start), e = Math.max(s + 1, err.end);
+      box.append(h("pre", { class: "err-query" }, q.slice(0, s), h("span", { class: "err-span", text: q.slice(s, e) || " " }), q.slice(e)));
+      if (err.column != null) box.append(h("div", { class: "err-pos", text: `at line ${err.line || 1}, column ${err.column}` }));
+    }
+    if (err.suggestion) box.append(h("div", { text: "Hint: " + err.suggestion }));
+    box.hidden = false;
+    $("summary").textContent = "";
+    // stale results under an error confuse: clear them
+    state.body = null;
+    $("timeline-wrap").hidden = true;
+    for (const id of ["events", "pager", "fields", "stats", "chart"]) $(id).textContent = "";
+    $("export-csv").disabled = $("export-json").disabled = true;
+    const input = $("q");
+    if (err.start != null) { input.focus(); input.setSelectionRange(err.start, Math.max(err.start, err.end || err.start)); }
+  }
+
+  // the literal words and field values of the search part, to highlight
+  function termsOf(q) {
+    const first = q.split("|")[0];
+    const out = [];
+    const re = /(\w[\w.]*)\s*(?:!=|>=|<=|=|<|>)\s*("[^"]*"|\S+)|"([^"]*)"|(\S+)/g;
+    let m;
+    while ((m = re.exec(first))) {
+      if (m[1]) { if (!/^(index|sourcetype|source|host|earliest|latest)$/i.test(m[1]) && !/!=/.test(m[0])) out.push(m[2].replace(/^"|"$/g, "")); }
+      else if (m[3]) out.push(m[3]);
+      else if (m[4] && !/^(AND|OR|NOT|search|\(|\))$/i.test(m[4]) && !m[4].startsWith("-")) out.push(m[4].replace(/[()]/g, ""));
+    }
+    return out.map(t => t.replace(/\*/g, "")).filter(t => t.length > 0);
+  }
+  function highlight(text) {
+    const frag = document.createDocumentFragment();
+    if (!state.terms.length) { frag.append(text); return frag; }
+    const esc = state.terms.map(t => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).sort((a, b) => b.length - a.length);
+    const re = new RegExp("(" + esc.join("|") + ")", "gi");
+    let last = 0, m;
+    while ((m = re.exec(text))) {
+      if (!m[0]) { re.lastIndex++; continue; }
+      frag.append(text.slice(last, m.index), h("mark", { text: m[0] }));
+      last = m.index + m[0].length;
+    }
+    frag.append(text.slice(last));
+    return frag;
+  }
+
+  // -- rendering ---------------------------------------------------------------------------
+  function render() {
+    const b = state.body;
+    const rows = b.kind === "events" ? b.events : b.results;
+    const noun = b.kind === "events" ? "events" : "results";
+    $("summary").innerHTML = "";
+    $("summary").append(h("strong", { id: "event-count", "data-total": b.total, text: b.total.toLocaleString() }),
+      ` ${noun}` + (b.truncated ? ` (showing the first ${rows.length.toLocaleString()})` : "") + ` · ${b.elapsed_secs}s`);
+    renderTimeline(b);
+    $("export-csv").disabled = $("export-json").disabled = !rows.length;
+    if (b.kind !== "events" && state.tab === "events") state.tab = "stats";
+    renderEvents(); renderFields(); renderStats(); renderChart(); selectTab(state.tab, false);
+  }
+
+  function renderTimeline(b) {
+    const buckets = (b.timeline && b.timeline.buckets) || [];
+    $("timeline-wrap").hidden = !buckets.length;
+    if (!buckets.length) return;
+    const span = b.timeline.span_secs;
+    $("timeline-label").textContent = `${buckets.length} buckets of ${spanText(span)} · click a bar to zoom in`;
+    $("zoom-out").hidden = $("range").value !== "custom";
+    SpeleoCharts.timeline($("timeline"), buckets, span, (bk) => {
+      $("range").value = "custom"; $("custom-range").hidden = false;
+      $("earliest").value = String(bk.epoch); $("latest").value = String(bk.epoch + span);
+      run(true);
+    });
+  }
+  function spanText(s) {
+    const units = [[2592000, "month"], [604800, "week"], [86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+    for (const [n, u] of units) if (s >= n && s % n === 0) return `${s / n} ${u}${s / n > 1 ? "s" : ""}`;
+    return `${s}s`;
+  }
+
+  function renderEvents() {
+    const list = $("events"), pager = $("pager"), b = state.body;
+    list.textContent = ""; pager.textContent = "";
+    if (b.kind !== "events") { list.append(h("li", { class: "empty", text: "This search transforms events: see Statistics and Visualization." })); return; }
+    if (!b.events.length) { list.append(h("li", { class: "empty", text: "No events match in this time range." })); return; }
+    const start = state.page * PAGE;
+    b.events.slice(start, start + PAGE).forEach((ev, i) => list.append(eventItem(ev, start + i)));
+    const pages = Math.ceil(b.events.length / PAGE);
+    if (pages > 1) {
+      const go = (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); };
+      pager.append(h("button", { type: "button", text: "‹ Prev", on: { click: () => go(state.page - 1) }, ...(state.page ? {} : { disabled: "" }) }));
+      for (let p = 0; p < pages; p++) {
+        if (pages > 12 && Math.abs(p - state.page) > 3 && p !== 0 && p !== pages - 1) { if (p === 1 || p === pages - 2) pager.append(h("span", { class: "muted", text: "…" })); continue; }
+        pager.append(h("button", { type: "button", text: String(p + 1), ...(p === state.page ? { "aria-current": "page" } : {}), on: { click: () => go(p) } }));
+      }
+      pager.append(h("button", { type: "button", text: "Next ›", on: { click: () => go(state.page + 1) }, ...(state.page < pages - 1 ? {} : { disabled: "" }) }));
+    }
+  }
+  function eventItem(ev, idx) {
+    const li = h("li", { class: "event", "data-index": idx });
+    const details = h("div", { class: "ev-fields", hidden: "" });
+    const toggle = h("button", { type: "button", class: "toggle", "aria-expanded": "false", "aria-label": "Show fields", text: "▶" });
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", String(!open)); toggle.textContent = open ? "▶" : "▼";
+      if (!open && !details.childNodes.length) details.append(fieldsTable(ev));
+      details.hidden = open;
+    });
+    li.append(toggle, h("time", { datetime: ev._time || "", text: shortIso(ev._time) }),
+      h("pre", { class: "raw" }, highlight(String(ev._raw ?? ""))),
+      h("div", { class: "meta" }, ...["host", "source", "sourcetype"].filter(k => ev[k] != null).map(k => h("span", {}, `${k}=`, h("b", { text: String(ev[k]) })))),
+      details);
+    return li;
+  }
+  function shortIso(t) {
+    const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(t || "");
+    return m ? `${m[1]} ${m[2]}${m[3] || ""}` : (t || "");
+  }
+  const HIDDEN = new Set(["_raw", "_time", "_indextime", "_offset", "_flags", "linecount"]);
+  function fieldsTable(ev) {
+    const t = h("table", {}), tb = h("tbody");
+    t.append(tb);
+    for (const k of Object.keys(ev).sort(fieldOrder)) {
+      if (k === "_raw") continue;
+      const vals = Array.isArray(ev[k]) ? ev[k] : [ev[k]];
+      const cell = h("td", { class: "v" });
+      vals.forEach(v => cell.append(
+        h("button", { type: "button", class: "val", "data-field": k, title: `Add ${k}=${v} to the search`, text: String(v), on: { click: () => addFilter(k, v, false) } }),
+        h("button", { type: "button", class: "excl", title: `Exclude ${k}=${v}`, "aria-label": `Exclude ${k}=${v}`, text: "≠", on: { click: () => addFilter(k, v, true) } }), " "));
+      tb.append(h("tr", {}, h("td", { class: "k", text: k }), cell));
+    }
+    return t;
+  }
+  function fieldOrder(a, b) {
+    const first = ["_time", "host", "source", "sourcetype", "index"];
+    const ia = first.indexOf(a), ib = first.indexOf(b);
+    if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    return a.localeCompare(b);
+  }
+  function quoteVal(v) { v = String(v); return /^[\w.:/@-]+$/.test(v) ? v : '"' + v.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; }
+  function addFilter(field, value, exclude) {
+    const q = $("q").value.trim(), term = `${field}${exclude ? "!=" : "="}${quoteVal(value)}`;
+    const i = q.indexOf("|");
+    $("q").value = i < 0 ? `${q} ${term}`.trim() : `${q.slice(0, i).trim()} ${term} ${q.slice(i)}`;
+    state.tab = "events";
+    run(true);
+  }
+
+  function renderFields() {
+    const box = $("fields"), b = state.body;
+    box.textContent = "";
+    if (b.kind !== "events" || !b.events.length) { box.hidden = b.kind !== "events"; return; }
+    box.hidden = false;
+    const counts = new Map();
+    for (const ev of b.events) for (const k of Object.keys(ev)) if (!HIDDEN.has(k)) counts.set(k, (counts.get(k) || 0) + 1);
+    const names = [...counts.keys()].sort((a, c) => counts.get(c) - counts.get(a) || a.localeCompare(c));
+    box.append(h("h3", { text: `Fields (${b.events.length.toLocaleString()} events)` }));
+    const ul = h("ul");
+    for (const k of names) {
+      const li = h("li", { "data-field": k });
+      const btn = h("button", { type: "button", "aria-expanded": String(state.openField === k) },
+        h("span", { class: "fname", text: k }), h("span", { class: "fcount", text: counts.get(k).toLocaleString() }));
+      btn.addEventListener("click", () => { state.openField = state.openField === k ? null : k; renderFields(); });
+      li.append(btn);
+      if (state.openField === k) li.append(topValues(k));
+      ul.append(li);
+    }
+    box.append(ul);
+  }
+  function pbar(pct) { const d = h("div", { class: "pbar" }); d.style.width = pct.toFixed(1) + "%"; return d; }
+  function topValues(k) {
+    const evs = state.body.events, c = new Map();
+    let n = 0;
+    for (const ev of evs) if (ev[k] != null) { n++; for (const v of [].concat(ev[k])) c.set(String(v), (c.get(String(v)) || 0) + 1); }
+    const top = [...c.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    const t = h("table");
+    for (const [v, cnt] of top) {
+      const pct = 100 * cnt / n;
+      t.append(h("tr", {}, h("td", { class: "v" }, h("button", { type: "button", text: v, on: { click: () => addFilter(k, v, false) } }),
+        pbar(pct)),
+        h("td", { class: "num", text: cnt.toLocaleString() }), h("td", { class: "num muted", text: pct.toFixed(1) + "%" })));
+    }
+    return h("div", { class: "topvals" }, h("div", { class: "muted", text: `Top ${top.length} of ${c.size} values` }), t);
+  }
+
+  function tableRows() {
+    const b = state.body;
+    return b.kind === "events" ? b.events : b.results;
+  }
+  function columns() {
+    const b = state.body;
+    if (b.kind === "events") return b.fields.filter(f => !f.startsWith("_") || f === "_time" || f === "_raw").slice(0, 12);
+    return b.fields;
+  }
+  function renderStats() {
+    const box = $("stats"), b = state.body;
+    box.textContent = "";
+    if (b.kind === "events") { box.append(h("div", { class: "empty", text: "Statistics appear for transforming searches, e.g. | stats count by status, | top uri, | timechart count." })); return; }
+    if (!b.results.length) { box.append(h("div", { class: "empty", text: "No results." })); return; }
+    const cols = columns(), rows = [...b.results];
+    if (state.sort) {
+      const { col, dir } = state.sort;
+      rows.sort((x, y) => { const a = x[col], c = y[col]; const r = (typeof a === "number" && typeof c === "number") ? a - c : String(a ?? "").localeCompare(String(c ?? ""), undefined, { numeric: true }); return dir * r; });
+    }
+    const numeric = new Set(cols.filter(c => rows.every(r => r[c] == null || typeof r[c] === "number")));
+    const head = h("tr");
+    for (const c of cols) {
+      const sorted = state.sort && state.sort.col === c;
+      const th = h("th", { class: numeric.has(c) ? "num" : "", "aria-sort": sorted ? (state.sort.dir > 0 ? "ascending" : "descending") : "none" },
+        h("button", { type: "button", text: c + (sorted ? (state.sort.dir > 0 ? " ▲" : " ▼") : ""), on: { click: () => {
+          state.sort = { col: c, dir: sorted && state.sort.dir > 0 ? -1 : 1 }; renderStats(); } } }));
+      head.append(th);
+    }
+    const tb = h("tbody");
+    for (const r of rows.slice(0, 2000)) tb.append(h("tr", {}, ...cols.map(c => h("td", { class: numeric.has(c) ? "num" : "", text: r[c] == null ? "" : (Array.isArray(r[c]) ? r[c].join(", ") : String(r[c])) }))));
+    box.append(h("table", { class: "grid", id: "stats-table" }, h("thead", {}, head), tb));
+  }
+
+  function renderChart() {
+    const b = state.body;
+    document.querySelectorAll("[data-chart]").forEach(x => x.setAttribute("aria-pressed", String(x.dataset.chart === state.chart)));
+    let rows, xField, yFields;
+    if (b.kind === "events") {
+      rows = (b.timeline.buckets || []).map(k => ({ _time: k.time, count: k.count })); xField = "_time"; yFields = ["count"];
+    } else {
+      rows = b.results; const cols = b.fields;
+      yFields = cols.filter(c => rows.length && rows.every(r => r[c] == null || typeof r[c] === "number") && c !== "_time");
+      xField = cols.find(c => !yFields.includes(c)) || cols[0];
+      if (yFields.length > 1 && !cols.includes("_time") && xField === cols[0] && yFields.includes(cols[0])) yFields = yFields.filter(c => c !== xField);
+    }
+    SpeleoCharts.chart($("chart"), state.chart, rows, xField, yFields);
+  }
+
+  function selectTab(tab, push = true) {
+    state.tab = tab;
+    for (const t of ["events", "stats", "viz"]) {
+      $("tab-" + t).setAttribute("aria-selected", String(t === tab));
+      $("tab-" + t).tabIndex = t === tab ? 0 : -1;
+      $("panel-" + t).hidden = t !== tab;
+    }
+    if (push) writeUrl(false);
+  }
+
+  // -- export ------------------------------------------------------------------------------
+  function download(name, type, text) {
+    const a = h("a", { href: URL.createObjectURL(new Blob([text], { type })), download: name });
+    document.body.append(a); a.click(); a.remove();
+  }
+  function csvCell(v) {
+    if (v == null) return "";
+    if (Array.isArray(v)) v = v.join("\n");
+    v = String(v);
+    return /[",\n\r]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+  function exportCsv() {
+    const cols = state.body.kind === "events" ? state.body.fields : columns();
+    const lines = [cols.map(csvCell).join(",")].concat(tableRows().map(r => cols.map(c => csvCell(r[c])).join(",")));
+    download("speleo-results.csv", "text/csv", lines.join("\r\n") + "\r\n");
+  }
+  function exportJson() { download("speleo-results.json", "application/json", JSON.stringify(tableRows(), null, 2)); }
+
+  // -- wiring --------------------------------------------------------------------------------
+  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); run(true); });
+  $("range").addEventListener("change", () => {
+    const custom = $("range").value === "custom";
+    $("custom-range").hidden = !custom;
+    if (custom) $("earliest").focus(); else run(true);
+  });
+  for (const id of ["earliest", "latest"]) $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); run(true); } });
+  $("zoom-out").addEventListener("click", () => { history.back(); });
+  document.querySelectorAll('[role="tab"]').forEach((t, i, all) => {
+    t.addEventListener("click", () => selectTab(t.dataset.tab));
+    t.addEventListener("keydown", (e) => {
+      const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+      if (d) { const n = all[(i + d + all.length) % all.length]; n.focus(); selectTab(n.dataset.tab); }
+    });
+  });
+  document.querySelectorAll("[data-chart]").forEach(b => b.addEventListener("click", () => {
+    state.chart = b.dataset.chart; writeUrl(false);
+    document.querySelectorAll("[data-chart]").forEach(x => x.setAttribute("aria-pressed", String(x === b)));
+    if (state.body) renderChart();
+  }));
+  $("export-csv").addEventListener("click", exportCsv);
+  $("export-json").addEventListener("click", exportJson);
+  window.addEventListener("popstate", () => { readUrl(); run(false); });
+  readUrl();
+  selectTab(state.tab, false);
+  if ($("q").value) run(false); else $("q").focus();
+})();

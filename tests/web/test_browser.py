@@ -1,0 +1,172 @@
+"""End to end in Debian's Chromium (headless, Playwright from PyPI) against a real `speleo serve`
+with the Apache access log indexed: sign in, search, timeline, events, fields, statistics,
+charts, narrowing on the timeline, CSV export compared with the API. Screenshots go to
+$SPELEO_SCREENSHOTS (default: a temp folder printed in the test output)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import data_path, run_cli
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+pytestmark = [pytest.mark.e2e]
+if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+    pytestmark.append(pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium; required on CI)"))
+
+
+@pytest.fixture(scope="module")
+def shots():
+    d = Path(os.environ.get("SPELEO_SCREENSHOTS") or tempfile.mkdtemp(prefix="speleo-shots-"))
+    d.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots in {d}")
+    return d
+
+
+@pytest.fixture
+def site(server_factory, tmp_path):
+    home = tmp_path / "home"
+    run_cli(home, "add", "oneshot", str(data_path("elastic-examples", "apache", "apache_logs")), "--index", "web")
+    server = server_factory(home).start()
+    pw = re.search(r"created web user 'admin' with password: (\S+)", server.log.read_text()).group(1)
+    return server, pw
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        ctx = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
+        pg = ctx.new_page()
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def sign_in(page, server, pw, next_path="/"):
+    page.goto(server.url + next_path)
+    assert "/login" in page.url
+    page.fill("#name", "admin")
+    page.fill("#password", pw)
+    page.press("#password", "Enter")
+    page.wait_for_selector("header.top")
+
+
+def wait_results(page):
+    page.wait_for_selector("#event-count")
+    page.wait_for_function("() => !document.querySelector('#summary .spinner')")
+
+
+def test_search_page_end_to_end(site, page, shots):
+    server, pw = site
+    page.goto(server.url + "/")
+    page.screenshot(path=str(shots / "01-login.png"))
+    sign_in(page, server, pw)
+
+    # search (Enter runs it); count and timeline agree with the API
+    page.fill("#q", "index=web GET")
+    page.press("#q", "Enter")
+    wait_results(page)
+    api = server.search("index=web GET", limit=1)
+    assert int(page.get_attribute("#event-count", "data-total")) == api["total"]
+    bars = page.locator("#timeline rect.bar")
+    assert bars.count() == len(api["timeline"]["buckets"])
+    assert sum(int(b) for b in bars.evaluate_all("els => els.map(e => e.dataset.count)")) == api["total"]
+    assert "q=index%3Dweb+GET" in page.url
+    assert page.locator("#events .event").count() == 50
+    assert page.locator("#events .event mark").first.inner_text() == "GET"
+    # newest first
+    times = page.locator("#events .event time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    assert times == sorted(times, reverse=True)
+    page.screenshot(path=str(shots / "02-events.png"))
+
+    # fields sidebar: click a field for top values
+    page.click('#fields li[data-field="status"] > button')
+    page.wait_for_selector("#fields .topvals")
+    page.screenshot(path=str(shots / "03-fields.png"))
+
+    # expand an event; click its status value: the search narrows
+    page.click("#events .event >> nth=0 >> button.toggle")
+    value = page.locator('#events .event >> nth=0 >> button.val[data-field="status"]')
+    status = value.inner_text()
+    page.screenshot(path=str(shots / "04-expanded.png"))
+    value.click()
+    page.wait_for_function(f"() => document.querySelector('#q').value.includes('status={status}')")
+    wait_results(page)
+    page.wait_for_function("(n) => document.querySelector('#event-count').dataset.total == n",
+                           arg=str(server.search(f"index=web GET status={status}", limit=1)["total"]))
+
+    # statistics, sortable; then a chart
+    page.fill("#q", "index=web | stats count by status")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#stats-table")
+    stats = server.search("index=web | stats count by status")
+    assert page.locator("#stats-table tbody tr").count() == len(stats["results"])
+    page.click("#stats-table th >> nth=1 >> button")
+    page.click("#stats-table th >> nth=1 >> button")  # descending by count
+    first = page.locator("#stats-table tbody tr >> nth=0 >> td >> nth=1").inner_text()
+    assert int(first.replace(",", "")) == max(r["count"] for r in stats["results"])
+    page.screenshot(path=str(shots / "05-statistics.png"))
+
+    # export CSV equals the API's answer
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    got = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert sorted((r["status"], int(r["count"])) for r in got) == sorted((str(r["status"]), r["count"]) for r in stats["results"])
+
+    page.click("#tab-viz")
+    page.click('[data-chart="column"]')
+    assert page.locator("#chart svg rect.mark").count() == len(stats["results"])
+    page.screenshot(path=str(shots / "06-column.png"))
+    page.click('[data-chart="pie"]')
+    assert page.locator("#chart svg .mark").count() >= 1
+    page.screenshot(path=str(shots / "07-pie.png"))
+    page.click('[data-chart="single"]')
+    assert page.locator("#chart .single").count() == 1
+
+    # timeline narrows the range
+    page.goto(server.url + "/?q=index%3Dweb")
+    wait_results(page)
+    full = int(page.get_attribute("#event-count", "data-total"))
+    bar = page.locator("#timeline rect.bar[data-count]:not([data-count='0'])").first
+    n = int(bar.get_attribute("data-count"))
+    bar.click()
+    page.wait_for_function("(n) => document.querySelector('#event-count') && document.querySelector('#event-count').dataset.total == n", arg=str(n))
+    assert n < full and "earliest=" in page.url and page.input_value("#range") == "custom"
+    page.screenshot(path=str(shots / "08-narrowed.png"))
+
+    # an SPL error is shown inline at its position
+    page.fill("#q", "index=web | stats count by")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#error:not([hidden]) .err-pos")
+    page.screenshot(path=str(shots / "09-error.png"))
+
+    # phone width
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/?q=index%3Dweb+404")
+    wait_results(page)
+    page.screenshot(path=str(shots / "10-phone.png"), full_page=False)
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392)
+        .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)""")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 400, wide
+
+
+def test_overview_page(site, page, shots):
+    server, pw = site
+    sign_in(page, server, pw, "/overview")
+    page.wait_for_selector("#indexes table")
+    assert "web" in page.locator("#indexes").inner_text()
+    assert "10,000" in page.locator("#indexes").inner_text()
+    page.screenshot(path=str(shots / "11-overview.png"), full_page=True)

@@ -1,0 +1,92 @@
+"""Sign-in, sessions, CSRF and the API's two ways in, against a real `speleo serve`."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProc, run_cli
+
+
+def admin_password(server: ServerProc) -> str:
+    m = re.search(r"created web user 'admin' with password: (\S+)", server.log.read_text())
+    assert m, server.log.read_text()
+    return m.group(1)
+
+
+def sign_in(server: ServerProc, name: str, password: str) -> tuple[httpx.Client, httpx.Response]:
+    c = httpx.Client(base_url=server.url, timeout=60)
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = c.post("/login", data={"name": name, "password": password, "csrf": csrf, "next": "/"})
+    return c, r
+
+
+@pytest.fixture
+def server(server_factory, tmp_path):
+    return server_factory(tmp_path / "home").start()
+
+
+def test_first_admin_password_printed_once_and_sign_in(server, server_factory, tmp_path):
+    pw = admin_password(server)
+    assert server.log.read_text().count(pw) == 1
+    assert "admin" in run_cli(server.home, "user", "list").stdout
+    # pages need a session
+    r = httpx.get(server.url + "/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    c, r = sign_in(server, "admin", "wrong-password")
+    assert r.status_code == 401 and "Wrong user name or password" in r.text
+    c, r = sign_in(server, "admin", pw)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    page = c.get("/")
+    assert page.status_code == 200 and 'id="q"' in page.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    # the API takes the session with its CSRF header ...
+    ok = c.post("/api/v1/search", json={"search": "*", "limit": 1}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200, ok.text
+    # ... but not without it (cross-site POST), nor with a wrong one
+    assert c.post("/api/v1/search", json={"search": "*"}).status_code == 401
+    assert c.post("/api/v1/search", json={"search": "*"}, headers={"X-CSRF-Token": "x"}).status_code == 401
+    assert c.get("/api/v1/status").status_code == 200
+    # nothing at all: refused; the bearer token still works
+    assert httpx.get(server.url + "/api/v1/status").status_code == 401
+    assert server.api("GET", "/api/v1/status").status_code == 200
+    # a restart does not print a password again
+    server.stop()
+    again = ServerProc(server.home).start()
+    try:
+        assert again.log != server.log and "created web user" not in again.log.read_text()
+    finally:
+        again.stop()
+
+
+def test_login_form_needs_csrf_and_logout(server):
+    pw = admin_password(server)
+    c = httpx.Client(base_url=server.url, timeout=60)
+    r = c.post("/login", data={"name": "admin", "password": pw, "csrf": "forged", "next": "/"})
+    assert r.status_code == 400 and "speleo_session" not in r.headers.get("set-cookie", "")
+    c, r = sign_in(server, "admin", pw)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(1)
+    assert c.post("/logout", data={"csrf": "nope"}).status_code == 303
+    assert c.get("/").status_code == 200  # still signed in: the forged logout did nothing
+    c.post("/logout", data={"csrf": csrf})
+    assert c.get("/").status_code == 303
+
+
+def test_user_add_and_passwd_end_sessions(server):
+    run_cli(server.home, "user", "add", "carol", "--role", "user", "--password-stdin", input="carol-secret-1\n")
+    c, r = sign_in(server, "carol", "carol-secret-1")
+    assert r.status_code == 303 and c.get("/").status_code == 200
+    run_cli(server.home, "user", "passwd", "carol", "--password-stdin", input="carol-secret-2\n")
+    assert c.get("/").status_code == 303  # the old session ended with the password change
+    assert sign_in(server, "carol", "carol-secret-1")[1].status_code == 401
+    assert sign_in(server, "carol", "carol-secret-2")[1].status_code == 303
+    bad = run_cli(server.home, "user", "add", "carol", "--password-stdin", input="whatever123\n", check=False)
+    assert bad.returncode == 1 and "already exists" in bad.stderr
+    # open redirects are refused
+    c2, r = sign_in(server, "carol", "carol-secret-2")
+    assert r.headers["location"] == "/"
