@@ -176,14 +176,14 @@ class Framer:
         while self.buf:
             if self.buf[:1].isdigit():
                 sp = self.buf.find(b" ", 0, 12)
-                if sp < 0:
-                    if len(self.buf) >= 12 or not self.buf.isdigit():
-                        out.extend(self._line())  # not an octet count after all
-                        continue
-                    break
-                digits = bytes(self.buf[:sp])
-                if not digits.isdigit():
-                    out.extend(self._line())
+                digits = bytes(self.buf[:sp]) if sp > 0 else b""
+                if not digits.isdigit() or len(digits) > 10:
+                    if sp < 0 and len(self.buf) < 12 and self.buf.isdigit():
+                        break  # the count may still be arriving
+                    got = self._line()  # not an octet count: a newline-framed message
+                    if not got:
+                        break
+                    out.extend(got)
                     continue
                 size = int(digits)
                 if len(self.buf) < sp + 1 + size:

@@ -1,0 +1,113 @@
+"""Syslog parsing: RFC 5424, RFC 3164 (year inference around New Year, zones), framing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from speleo.ingest import syslog
+from speleo.ingest.syslog import Framer, events_table, parse, priority
+
+UTC = dt.timezone.utc
+
+
+def ts(*args, tz=UTC) -> float:
+    return dt.datetime(*args, tzinfo=tz).timestamp()
+
+
+def test_priority_names():
+    assert priority(0) == ("kern", "emerg")
+    assert priority(35) == ("auth", "err")
+    assert priority(158) == ("local3", "info")
+    assert priority(191) == ("local7", "debug")
+
+
+def test_rfc5424():
+    msg = '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event'
+    p = parse(msg, now=ts(2024, 1, 1))
+    assert p.time == pytest.approx(ts(2003, 10, 11, 22, 14, 15, 3000))
+    assert p.host == "mymachine.example.com"
+    assert (p.facility, p.severity) == ("local4", "notice")
+    assert not p.malformed
+
+
+def test_rfc5424_offset_and_nil_values():
+    p = parse("<34>1 2003-08-24T05:14:15.000003-07:00 - su - - -", now=0)
+    assert p.time == pytest.approx(ts(2003, 8, 24, 12, 14, 15, 3))
+    assert p.host is None and not p.malformed
+    p = parse("<34>1 - host1 su - - - no time", now=123.0)
+    assert p.time is None and p.host == "host1" and not p.malformed
+
+
+def test_rfc3164_current_year_and_zone():
+    now = ts(2024, 6, 1, 12)
+    p = parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed", now=now, tz="UTC")
+    assert p.time == ts(2023, 10, 11, 22, 14, 15)
+    assert p.host == "mymachine"
+    p = parse("<13>May 31 22:14:15 web01 app[12]: hi", now=now, tz="Europe/Paris")
+    assert p.time == ts(2024, 5, 31, 20, 14, 15)
+
+
+def test_rfc3164_new_year():
+    # December message read just after New Year: last year
+    jan = ts(2025, 1, 1, 0, 0, 5)
+    assert parse("<13>Dec 31 23:59:59 h app: x", now=jan, tz="UTC").time == ts(2024, 12, 31, 23, 59, 59)
+    # sender's clock slightly ahead across New Year: next year, not a year ago
+    dec = ts(2024, 12, 31, 23, 59, 58)
+    assert parse("<13>Jan  1 00:00:01 h app: x", now=dec, tz="UTC").time == ts(2025, 1, 1, 0, 0, 1)
+    # Feb 29 in a common year goes back to the last leap year
+    assert parse("<13>Feb 29 10:00:00 h app: x", now=ts(2025, 3, 1), tz="UTC").time == ts(2024, 2, 29, 10)
+
+
+def test_rfc3164_without_hostname():
+    p = parse("<13>Oct 11 22:14:15 app[12]: no host", now=ts(2024, 1, 1), tz="UTC")
+    assert p.host is None and not p.malformed
+
+
+@pytest.mark.parametrize("msg", ["no pri at all", "<999>too big", "<13>", "<13>1 notatime h a p m - x",
+                                 "<13>Foo 11 22:14:15 h x", "", "<013>Oct 11 22:14:15 h x"])
+def test_malformed_kept(msg):
+    assert parse(msg, now=1.0).malformed
+
+
+def test_events_table_flags_and_host():
+    t = events_table([(b"garbage", "10.0.0.9", 100.0), (b"<13>Oct 11 22:14:15 h1 a: x", "10.0.0.9", 100.0),
+                      (b"\xff<13>bad utf8", "10.0.0.9", 100.0)], "udp:514", "main", "UTC")
+    rows = t.to_pylist()
+    assert rows[0]["_flags"] == "syslog_malformed" and rows[0]["host"] == "10.0.0.9" and rows[0]["_time"] == 100.0
+    assert rows[1]["_flags"] == "" and rows[1]["host"] == "h1" and rows[1]["sourcetype"] == "syslog"
+    assert "invalid_utf8" in rows[2]["_flags"] and "syslog_malformed" in rows[2]["_flags"]
+
+
+def test_framer_newline_and_octet_counting():
+    f = Framer()
+    assert f.feed(b"<13>a\n<13>b\r\n<13>c") == [b"<13>a", b"<13>b"]
+    assert f.feed(b"\n") == [b"<13>c"]
+    assert f.feed(b"9 <13>hello6 <13>x") == [b"<13>hello"]
+    assert f.feed(b"y") == [b"<13>xy"]
+    # a message that contains a newline under octet counting stays whole
+    assert f.feed(b"9 <13>a\nb c") == [b"<13>a\nb c"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_parse_and_framing_never_raise(data):
+    parse(data.decode("utf-8", "replace"), now=1_700_000_000.0, tz="UTC")
+    f = Framer(max_bytes=64)
+    for m in f.feed(data) + f.flush():
+        assert m
+    events_table([(data or b"x", "1.2.3.4", 1.0)], "tcp:1", "main", None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=40).filter(lambda b: b.strip(b"\r\n\x00") == b and b[:1] != b" "), max_size=10),
+       st.integers(1, 7))
+def test_octet_counting_roundtrip_any_split(messages, step):
+    stream = b"".join(str(len(m)).encode() + b" " + m for m in messages)
+    f = Framer()
+    got = []
+    for i in range(0, len(stream), step):
+        got += f.feed(stream[i:i + step])
+    assert got == [m for m in messages]
