@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -95,16 +96,31 @@ def test_corpus_parse_rate(capsys):
         for name in re.findall(r"`([a-z0-9_]+_filter)`", json.loads(line)["search"]):
             macros.setdefault(name, MacroDef(name, "search *"))
     total = parsed = compiled = 0
+    missing_parse: Counter[str] = Counter()
+    missing_compile: Counter[str] = Counter()
     for line in searches.open():
         query = json.loads(line)["search"]
         total += 1
         try:
             parse(query, macros)
             parsed += 1
+        except SplError as e:
+            missing_parse[_piece(e)] += 1
+            continue
+        try:
             compile_search(query, make_ctx(macros=macros))
             compiled += 1
-        except SplError:
-            pass
+        except SplError as e:
+            missing_compile[_piece(e)] += 1
     with capsys.disabled():
         print(f"\nSPL corpus: {parsed}/{total} parse ({100 * parsed / total:.1f}%), "
               f"{compiled}/{total} compile ({100 * compiled / total:.1f}%)")
+        print("  not parsed: " + "; ".join(f"{n} x {k}" for k, n in missing_parse.most_common(8)))
+        print("  not compiled: " + "; ".join(f"{n} x {k}" for k, n in missing_compile.most_common(8)))
+    assert parsed / total >= 0.98
+
+
+def _piece(e: SplError) -> str:
+    """The missing piece an error names: its message without the 'found ...' tail."""
+    text = str(e.message if hasattr(e, "message") else e).splitlines()[0]
+    return re.sub(r"\s*\([^)]*\)", "", re.sub(r",? found .*$", "", text))[:80]
