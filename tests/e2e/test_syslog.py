@@ -1,0 +1,84 @@
+"""Syslog listeners of a real `speleo serve`, fed by util-linux `logger` over UDP and TCP."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import uuid
+
+import pytest
+
+from tests.conftest import ServerProc, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+LOGGER = shutil.which("logger")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def syslog_server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("syslog") / "home"
+    udp, tcp = free_udp_port(), free_port()
+    server = ServerProc(home, ["--hec-port", "0", "--syslog-udp-port", str(udp), "--syslog-tcp-port", str(tcp),
+                               "--syslog-index", "netlog", "--syslog-tz", "UTC"])
+    server.udp, server.tcp = udp, tcp
+    server.start()
+    yield server
+    server.stop()
+
+
+def found(server, spl: str, n: int) -> list[dict]:
+    return wait_for(lambda: (lambda ev: ev if len(ev) >= n else None)(server.search(spl)["events"]), timeout=20)
+
+
+@pytest.mark.skipif(LOGGER is None, reason="util-linux logger not installed (apt-get install bsdutils)")
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tcp-octet"])
+@pytest.mark.parametrize("rfc", ["--rfc3164", "--rfc5424"])
+def test_logger(syslog_server, transport, rfc):
+    tag = uuid.uuid4().hex[:10]
+    port = syslog_server.udp if transport == "udp" else syslog_server.tcp
+    args = [LOGGER, "-n", "127.0.0.1", "-P", str(port), "-d" if transport == "udp" else "-T", rfc,
+            "-p", "auth.err", "-t", "sshd", f"message {transport} {tag}"]
+    if transport == "tcp-octet":
+        args.insert(1, "--octet-count")
+    subprocess.run(args, check=True, timeout=10)
+    (ev,) = found(syslog_server, f"index=netlog {tag}", 1)
+    assert ev["sourcetype"] == "syslog" and ev["index"] == "netlog"
+    assert ev["source"] == (f"udp:{port}" if transport == "udp" else f"tcp:{port}")
+    assert ev["host"] == socket.gethostname()
+    assert ev["_raw"].startswith("<35>") and ev["_raw"].endswith(f"message {transport} {tag}")
+    assert "_flags" not in ev or "syslog_malformed" not in ev["_flags"]
+
+
+def test_many_tcp_messages_one_connection_and_malformed_kept(syslog_server):
+    tag = uuid.uuid4().hex[:10]
+    lines = [f"<14>1 2024-05-01T10:00:{i:02d}Z box{i % 3} app 42 - - line {i} {tag}" for i in range(50)]
+    payload = "".join(f"{len(m.encode())} {m}" for m in lines[:25]).encode()     # octet counting
+    payload += "".join(m + "\n" for m in lines[25:]).encode()                       # then newlines
+    payload += f"not syslog at all {tag}\n".encode() + b"\xff\xfe broken " + tag.encode() + b"\n"
+    with socket.create_connection(("127.0.0.1", syslog_server.tcp)) as s:
+        s.sendall(payload)
+    ev = found(syslog_server, f"index=netlog {tag}", 52)
+    assert len(ev) == 52
+    good = [e for e in ev if e["_raw"].startswith("<14>1")]
+    assert {e["host"] for e in good} == {"box0", "box1", "box2"}
+    assert min(e["_time"] for e in good).startswith("2024-05-01T10:00:00")
+    bad = [e for e in ev if not e["_raw"].startswith("<14>1")]
+    assert len(bad) == 2 and all("syslog_malformed" in e["_flags"] for e in bad)
+    assert all(e["host"] == "127.0.0.1" for e in bad)
+
+
+def test_udp_datagrams(syslog_server):
+    tag = uuid.uuid4().hex[:10]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(20):
+            s.sendto(f"<13>Oct 11 22:14:{i:02d} gw01 kernel: pkt {i} {tag}".encode(), ("127.0.0.1", syslog_server.udp))
+    ev = found(syslog_server, f"index=netlog host=gw01 {tag}", 20)
+    assert all("-10-11T22:14:" in e["_time"] for e in ev)
