@@ -193,3 +193,17 @@ def test_eval_functions_by_hand():
                'p=printf("%s=%d", "x", 5) | table h c c2 d d2 p')
     assert rows == [{"h": "0xFF", "c": "1,234,567", "c2": "12,345.68", "d": "1+02:00:05", "d2": "00:01:02",
                      "p": "x=5"}]
+
+
+def test_multivalue_functions_by_hand():
+    # Search Reference: mvindex is 0-based, negative counts from the end, the end index is inclusive;
+    # mvcount of a single value is 1 and of a missing field is null; mvappend skips nulls.
+    rows = run('status=404 | eval m=split("a,b,c", ","), n=mvcount(m), i=mvindex(m, 0), j=mvindex(m, -1), '
+               'k=mvindex(m, 1, 2), o=mvindex(m, 5), s=mvcount(user), z=mvcount(nothing), jn=mvjoin(m, "|"), '
+               'ap=mvappend("x", m, nothing, "y"), st=mvsort(split("b,a,c", ",")) | table n i j k o s z jn ap st')
+    assert rows == [{"n": 3, "i": "a", "j": "c", "k": ["b", "c"], "o": None, "s": 1, "z": None, "jn": "a|b|c",
+                     "ap": ["x", "a", "b", "c", "y"], "st": ["a", "b", "c"]}]
+    # values() is a list: alice bob carol dave erin (sorted, distinct)
+    rows = run('status=* | stats values(user) as u | eval n=mvcount(u), f=mvindex(u, 0), j=mvjoin(u, ";") '
+               '| table n f j')
+    assert rows == [{"n": 5, "f": "alice", "j": "alice;bob;carol;dave;erin"}]

@@ -474,3 +474,85 @@ FUNCTIONS.update({
     "tostring": (1, 2, _tostring_fmt),
     "printf": (1, 100, _printf),
 })
+
+
+# --- multivalue functions ------------------------------------------------------------------------------
+# A multivalue value is a DuckDB VARCHAR[] (kind "mv"). A field of unknown kind may hold a list
+# (values(), list(), split()) or one value; `mv()` turns either into a list at run time.
+
+
+def mv(t: Typed) -> exp.Expression:
+    e, kind = t
+    if kind == "mv":
+        return e
+    if kind in ("str", "num", "bool"):
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null())],
+                        default=exp.Array(expressions=[text(e.copy())]))
+    as_json = exp.Anonymous(this="to_json", expressions=[e.copy()])
+    is_list = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[as_json.copy()]),
+                     expression=exp.Literal.string("ARRAY"))
+    lst = exp.Anonymous(this="from_json", expressions=[as_json, exp.Literal.string('["VARCHAR"]')])
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null()),
+                         exp.If(this=is_list, true=lst)],
+                    default=exp.Array(expressions=[text(e.copy())]))
+
+
+def _split(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    return exp.Anonymous(this="string_split", expressions=[as_kind(t[0], "str"), as_kind(t[1], "str")]), "mv"
+
+
+def _mvcount(state: State, args: list[ast.Node]) -> Typed:
+    return exp.Anonymous(this="len", expressions=[mv(compile_expr(state, args[0]))]), "num"
+
+
+def _index_arg(state: State, node: ast.Node) -> exp.Expression:
+    """Splunk's 0-based index (negative from the end) -> DuckDB's 1-based (negative from the end)."""
+    i = exp.Cast(this=as_kind(compile_expr(state, node), "num"), to=exp.DataType.build("BIGINT"))
+    return exp.Case(ifs=[exp.If(this=exp.GTE(this=i.copy(), expression=exp.Literal.number(0)),
+                                true=exp.Add(this=i.copy(), expression=exp.Literal.number(1)))], default=i)
+
+
+def _mvindex(state: State, args: list[ast.Node]) -> Typed:
+    """mvindex(mv, start[, end]): 0-based, negative from the end, end inclusive; null out of range."""
+    lst = mv(compile_expr(state, args[0]))
+    start = _index_arg(state, args[1])
+    if len(args) == 2:
+        return exp.Anonymous(this="list_extract", expressions=[lst, start]), "str"
+    end = _index_arg(state, args[2])
+    sliced = exp.Anonymous(this="list_slice", expressions=[lst, start, end])
+    return exp.Nullif(this=sliced, expression=exp.Cast(this=exp.Array(expressions=[]),
+                                                        to=exp.DataType.build("VARCHAR[]"))), "mv"
+
+
+def _mvjoin(state: State, args: list[ast.Node]) -> Typed:
+    t = _args(state, args)
+    return exp.Anonymous(this="array_to_string", expressions=[mv(t[0]), as_kind(t[1], "str")]), "str"
+
+
+def _mvappend(state: State, args: list[ast.Node]) -> Typed:
+    """mvappend(a, b, ...): the values of every argument in order (null arguments skipped)."""
+    lists = [exp.Coalesce(this=mv(t), expressions=[exp.Cast(this=exp.Array(expressions=[]),
+                                                               to=exp.DataType.build("VARCHAR[]"))])
+             for t in _args(state, args)]
+    out = lists[0]
+    for lst in lists[1:]:
+        out = exp.Anonymous(this="list_concat", expressions=[out, lst])
+    return out, "mv"
+
+
+def _mvlist_fn(name: str) -> Callable:
+    def fn(state: State, args: list[ast.Node]) -> Typed:
+        return exp.Anonymous(this=name, expressions=[mv(compile_expr(state, args[0]))]), "mv"
+    return fn
+
+
+FUNCTIONS.update({
+    "split": (2, 2, _split),
+    "mvcount": (1, 1, _mvcount),
+    "mvindex": (2, 3, _mvindex),
+    "mvjoin": (2, 2, _mvjoin),
+    "mvappend": (1, 100, _mvappend),
+    "mvdedup": (1, 1, _mvlist_fn("list_distinct")),
+    "mvsort": (1, 1, _mvlist_fn("list_sort")),
+})
