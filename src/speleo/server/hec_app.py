@@ -303,15 +303,17 @@ def build_hec_app(svc: HecService):
                 return hec.reply(11)
         if svc.inflight >= svc.settings.max_inflight:
             return hec.reply(9)
+        try:  # a slow client holds no write slot while its body arrives
+            body = await read_body(receive, headers)
+        except TooLarge as e:
+            return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
+                                           f"(maximum is {svc.settings.max_content_bytes})"})
+        if body is None:
+            return hec.reply(5)
+        if svc.inflight >= svc.settings.max_inflight:
+            return hec.reply(9)
         svc.inflight += 1
         try:
-            try:
-                body = await read_body(receive, headers)
-            except TooLarge as e:
-                return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
-                                               f"(maximum is {svc.settings.max_content_bytes})"})
-            if body is None:
-                return hec.reply(5)
             return await asyncio.to_thread(work, path, headers, params, body, token, channel)
         finally:
             svc.inflight -= 1

@@ -1,0 +1,65 @@
+"""The HEC ASGI app in process: busy answers (code 9 / 18), acks, token cache."""
+
+from __future__ import annotations
+
+import asyncio
+import types
+
+import httpx
+import pyarrow as pa
+
+from speleo.server.hec_app import Acks, HecService, HecSettings, build_hec_app
+from speleo.storage import tokens
+from speleo.storage.catalog import Catalog
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.tables: list[pa.Table] = []
+
+    def append(self, table, *a) -> None:
+        self.tables.append(table)
+
+
+def service(tmp_path, **settings):
+    cat = Catalog(tmp_path / "catalog.sqlite")
+    secret = tokens.create_token(cat, "t", "main")
+    ingestor = types.SimpleNamespace(store=FakeStore(), props=None, tz="UTC", events_total=0)
+    return HecService(cat, ingestor, HecSettings(**settings)), secret
+
+
+def call(svc, path, body=b"", token=None, method="POST"):
+    async def go():
+        transport = httpx.ASGITransport(app=build_hec_app(svc))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hec") as c:
+            headers = {"Authorization": f"Splunk {token}"} if token else {}
+            return await c.request(method, path, content=body, headers=headers)
+    return asyncio.run(go())
+
+
+def test_busy_when_writes_cannot_keep_up(tmp_path):
+    svc, secret = service(tmp_path, max_inflight=2)
+    svc.inflight = 2
+    r = call(svc, "/services/collector/event", b'{"event": "x"}', secret)
+    assert (r.status_code, r.json()) == (503, {"text": "Server is busy", "code": 9})
+    r = call(svc, "/services/collector/health", method="GET")
+    assert (r.status_code, r.json()["code"]) == (503, 18)
+    assert svc.ingestor.store.tables == []
+    svc.inflight = 0
+    r = call(svc, "/services/collector/event", b'{"event": "x"}', secret)
+    assert r.json()["code"] == 0 and svc.ingestor.store.tables[0].column("_raw").to_pylist() == ["x"]
+
+
+def test_unknown_path_and_method(tmp_path):
+    svc, secret = service(tmp_path)
+    assert call(svc, "/services/other", token=secret).status_code == 404
+    assert call(svc, "/services/collector/event", token=secret, method="GET").status_code == 405
+
+
+def test_acks_are_per_channel_and_forgotten_once_reported():
+    a = Acks()
+    assert [a.next_id("c1"), a.next_id("c1"), a.next_id("c2")] == [0, 1, 0]
+    a.done("c1", 1)
+    assert a.query("c1", [0, 1]) == {"0": False, "1": True}
+    assert a.query("c1", [1]) == {"1": False}
+    assert a.query("c2", [0]) == {"0": False}
