@@ -59,7 +59,13 @@ def test_no_table_dropped():
 ALPHABET = st.sampled_from(list("ab =!<>()\"',|*[]`\\-+.%$@:;") + ["AND", "OR", "NOT", "IN", "| stats ",
                             "| eval ", "| where ", "count", "by", "as", "| sort ", "| top ", "| rex ", "earliest=",
                             "| timechart span=1h ", "if(", "| head ", "| table ", "| rename ", "| dedup ", "-7d@d",
-                            "| bin ", "| fillnull ", "| eventstats ", "perc95(", "values(", "\n"])
+                            "| bin ", "| fillnull ", "| eventstats ", "perc95(", "values(", "\n",
+                            "| tstats ", "from ", "datamodel=", "where ", "span=1h ", "| convert ", "ctime(",
+                            "timeformat=", "| spath ", "path=", "| lookup ", "OUTPUT ", "| inputlookup ", "| join ",
+                            "| appendpipe ", "| transaction ", "startswith=", "| foreach ", "<<FIELD>>", "| chart ",
+                            "over ", "| streamstats ", "| regex ", "| makeresults ", "count=", "| mvexpand ",
+                            ".* as *", "eval(", "| replace ", "with ", "mvindex(", "split(", "cidrmatch(",
+                            "json_extract(", "relative_time(", "tostring(", "[search ", "{}"])
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
