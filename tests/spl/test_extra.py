@@ -207,3 +207,29 @@ def test_multivalue_functions_by_hand():
     rows = run('status=* | stats values(user) as u | eval n=mvcount(u), f=mvindex(u, 0), j=mvjoin(u, ";") '
                '| table n f j')
     assert rows == [{"n": 5, "f": "alice", "j": "alice;bob;carol;dave;erin"}]
+
+
+def test_streamstats_by_hand():
+    # events newest first: web1 web1 web2 web2 db1 web1 db1
+    assert run("status=* | streamstats count as n by host | table host n") == [
+        {"host": "web1", "n": 1}, {"host": "web1", "n": 2}, {"host": "web2", "n": 1}, {"host": "web2", "n": 2},
+        {"host": "db1", "n": 1}, {"host": "web1", "n": 3}, {"host": "db1", "n": 2}]
+    # bytes newest first: 100 2000 50 7 (none) 300 10; window=2 sums the result and the one before
+    assert [r["s"] for r in run("status=* | streamstats sum(bytes) as s window=2 | table s")] == [
+        100, 2100, 2050, 57, 7, 300, 310]
+    # current=f: statistics of the results before this one
+    rows = run("status=* | streamstats current=f count max(bytes) as m | table count m")
+    assert [(r["count"], r["m"]) for r in rows] == [(0, None), (1, 100), (2, 2000), (3, 2000), (4, 2000),
+                                                    (5, 2000), (6, 2000)]
+    # after stats the order is by host: db1 2, web1 3, web2 2
+    assert [r["running"] for r in run("status=* | stats count by host | streamstats sum(count) as running")] == [
+        2, 5, 7]
+
+
+def test_streamstats_unsupported_pieces():
+    for q, words in [("x | streamstats time_window=1h count", "time_window"),
+                     ("x | streamstats window=2 count by host", "global"),
+                     ("x | streamstats values(a)", "values(a)")]:
+        with pytest.raises(SplUnsupportedError) as info:
+            compile_search(q, make_ctx())
+        assert words in str(info.value)

@@ -54,7 +54,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "transaction": CommandSpec(extra.parse_transaction, extra.not_compiled("transaction"), streaming=False),
     "foreach": CommandSpec(extra.parse_foreach, extra.not_compiled("foreach"), streaming=False),
     "chart": CommandSpec(extra.parse_chart, extra.not_compiled("chart"), streaming=False),
-    "streamstats": CommandSpec(extra.parse_streamstats, extra.not_compiled("streamstats"), streaming=False),
+    "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
 }

@@ -174,3 +174,62 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
     state.set_order(None, set())
     state.hidden_ord = False
     state.events_sql = None
+
+
+# --- streamstats ---------------------------------------------------------------------------------------
+
+_WINDOW_AGGS = {"count", "dc", "sum", "avg", "min", "max", "stdev", "stdevp", "var", "varp"}
+
+
+def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
+    """Splunk Search Reference: streamstats. Running statistics over the results in their
+    current order (events: newest first): `current=t` includes the result itself, `window=N`
+    keeps the last N results, `by` keeps one running total per group (a result missing a
+    by-field gets no value). time_window, reset_* and global=t with window and by are not supported."""
+    from speleo.spl.commands.aggregates import agg_name, agg_sql, by_filter
+
+    for key in cmd.options:
+        if key not in ("current", "window", "global"):
+            raise state.fail(f"streamstats {key}= is not supported", cmd)
+    current = as_bool(cmd.options.get("current", "true"))
+    try:
+        window = int(cmd.options.get("window", "0"))
+    except ValueError:
+        raise state.fail("streamstats window must be an integer", cmd) from None
+    if window < 0:
+        raise state.fail("streamstats window must not be negative", cmd)
+    if window and cmd.by and as_bool(cmd.options.get("global", "true")):
+        raise state.fail("streamstats window with by and global=true is not supported (use global=false)", cmd)
+    for a in cmd.aggs:
+        if a.func not in _WINDOW_AGGS:
+            raise state.fail(f"streamstats function {a.label!r} is not supported", a)
+    if not state.order:
+        raise state.fail("streamstats needs a defined result order (add a sort)", cmd)
+    names = [agg_name(a) for a in cmd.aggs]
+    state.protect_order(set(names) | set(cmd.by))
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    if window:
+        start = exp.Literal.number(window - 1 if current else window)
+    else:
+        start = "UNBOUNDED"
+    if current:
+        spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
+    else:
+        spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING",
+                              end=exp.Literal.number(1), end_side="PRECEDING")
+    parts = [state.field(b) for b in cmd.by]
+    cond = by_filter(state, cmd.by)
+    new = []
+    for a in cmd.aggs:
+        win = exp.Window(this=agg_sql(state, a), partition_by=[p.copy() for p in parts],
+                         order=exp.Order(expressions=[o.copy() for o in state.order]), spec=spec.copy())
+        if cond is not None:
+            win = exp.Case(ifs=[exp.If(this=cond.copy(), true=win)])
+        new.append(exp.alias_(win, ident(agg_name(a))))
+    from speleo.spl.state import col
+
+    clash = [n for n in names if n in state.columns]
+    keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
+    state.select = exp.select(*keep, *new).from_(src)
+    state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))
