@@ -101,7 +101,6 @@ def test_parse_errors(query, start):
     ("x [search y]", "subsearch"),
     ("x | spath", "spath without path"),
     ("x | convert auto(a)", "auto()"),
-    ("x | rex max_match=0 \"(?<a>\\d)\"", "max_match"),
 ])
 def test_unsupported_at_compile(query, words):
     with pytest.raises(SplUnsupportedError) as info:
@@ -233,3 +232,11 @@ def test_streamstats_unsupported_pieces():
         with pytest.raises(SplUnsupportedError) as info:
             compile_search(q, make_ctx())
         assert words in str(info.value)
+
+
+def test_rex_max_match():
+    # max_match=0: every match (a multivalue field); max_match=2: the first two; no match: null
+    rows = run('status=404 | eval s="k=1 k=22 k=333" | rex field=s max_match=0 "k=(?<v>\\d+)" '
+               '| rex field=s max_match=2 "k=(?<w>\\d+)" | rex field=s max_match=0 "z=(?<z>\\d+)" '
+               '| eval n=mvcount(v) | table v w z n')
+    assert rows == [{"v": ["1", "22", "333"], "w": ["1", "22"], "z": None, "n": 3}]

@@ -61,7 +61,8 @@ def parse_rex(cur: Cursor, word: Token) -> ast.RexCmd:
 def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     """Each named group becomes a field (null when the regex does not match)."""
     if cmd.max_match != 1:
-        raise state.fail("rex max_match other than 1 is not supported by the compiler yet", cmd)
+        _compile_rex_multi(state, cmd)
+        return
     source = text(state.field(cmd.field))
     pattern = regex_literal(cmd.regex)
     groups = capture_groups(cmd.regex)
@@ -109,3 +110,22 @@ def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
     for name in names:
         value = exp.Coalesce(this=text(state.field(name)), expressions=[exp.Literal.string(cmd.value)])
         _assign(state, name, value)
+
+
+def _compile_rex_multi(state: State, cmd: ast.RexCmd) -> None:
+    """rex max_match=N (0 = no limit): each named group becomes a multivalue field (a list of
+    every match, at most N), null when nothing matches."""
+    if cmd.max_match < 0:
+        raise state.fail("rex max_match must not be negative", cmd)
+    source = text(state.field(cmd.field))
+    pattern = regex_literal(cmd.regex)
+    groups = capture_groups(cmd.regex)
+    empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]"))
+    for name in dict.fromkeys(g for g in groups if g):
+        index = groups.index(name) + 1
+        value = exp.Anonymous(this="regexp_extract_all", expressions=[source.copy(), pattern.copy(),
+                                                                     exp.Literal.number(index)])
+        if cmd.max_match > 1:
+            value = exp.Anonymous(this="list_slice", expressions=[value, exp.Literal.number(1),
+                                                                  exp.Literal.number(cmd.max_match)])
+        _assign(state, name, exp.Nullif(this=value, expression=empty.copy()))
