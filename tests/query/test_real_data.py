@@ -25,6 +25,7 @@ def svc(tmp_path_factory):
     add_oneshot(writer.ingestor, data_path("elastic-examples", "apache", "apache_logs"), "web")
     add_oneshot(writer.ingestor, data_path("elastic-examples", "nginx_json", "nginxplus_json_logs"), "nginx")
     add_oneshot(writer.ingestor, data_path("elastic-examples", "auth", "auth.log"), "auth")
+    writer.store.merge_hot(1)  # warm buckets carry the term index
     writer.close()
     return service
 
@@ -131,6 +132,7 @@ def test_rare_term_reads_only_the_row_groups_that_may_hold_it(tmp_path):
     svc = Service(Home(tmp_path / "home"))
     w = svc.open_writer()
     add_oneshot(w.ingestor, log, "main")
+    w.store.merge_hot(1)
     w.close()
     res = svc.search("needle | stats count values(n) as n", limit=0)
     row = res.table.to_pylist()[0]

@@ -131,10 +131,14 @@ class Store:
         path = folder / name
         write_parquet_durably(events, path)
         raw_bytes = int(pc.sum(pc.binary_length(events.column("_raw"))).as_py() or 0)
-        return self._describe(index, path, tmin, tmax, events.num_rows, raw_bytes)
+        return self._describe(index, path, tmin, tmax, events.num_rows, raw_bytes, with_terms=state != "hot")
 
-    def _describe(self, index: str, path: Path, tmin: float, tmax: float, n: int, raw_bytes: int) -> tuple:
-        bloom = termindex.build_for_file(self._duck, path)
+    def _describe(self, index: str, path: Path, tmin: float, tmax: float, n: int, raw_bytes: int,
+                  with_terms: bool = True) -> tuple:
+        """Catalog row of a written bucket. Hot buckets get no term index: they are small and
+        short-lived, and building it would slow the ingestion path; the merge into warm
+        buckets builds it in the background."""
+        bloom = termindex.build_for_file(self._duck, path) if with_terms else None
         rel = str(path.relative_to(self.home.root))
         return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom)
 
