@@ -62,6 +62,8 @@ def sign_in(page, server, pw, next_path="/"):
     page.fill("#password", pw)
     page.press("#password", "Enter")
     page.wait_for_selector("header.top")
+    if next_path.startswith("/?") or next_path == "/":
+        page.wait_for_selector("body[data-ready]", state="attached")
 
 
 def wait_results(page):
@@ -126,12 +128,18 @@ def test_search_page_end_to_end(site, page, shots):
     got = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
     assert sorted((r["status"], int(r["count"])) for r in got) == sorted((str(r["status"]), r["count"]) for r in stats["results"])
 
+    # charts are drawn by Chart.js from the npm package (node_modules), served under /static/vendor/
     page.click("#tab-viz")
     page.click('[data-chart="column"]')
-    assert page.locator("#chart svg rect.mark").count() == len(stats["results"])
+    page.wait_for_function("() => document.querySelector('#chart').dataset.points")
+    assert page.get_attribute("#chart", "data-renderer") == "chart.js"
+    data = page.evaluate("() => Chart.getChart(document.querySelector('#chart canvas')).data")
+    assert sorted(zip(data["labels"], data["datasets"][0]["data"])) == sorted((str(r["status"]), r["count"]) for r in stats["results"])
     page.screenshot(path=str(shots / "06-column.png"))
     page.click('[data-chart="pie"]')
-    assert page.locator("#chart svg .mark").count() >= 1
+    page.wait_for_function("() => document.querySelector('#chart').dataset.chartType === 'pie'")
+    assert sum(page.evaluate("() => Chart.getChart(document.querySelector('#chart canvas')).data.datasets[0].data")) == sum(
+        r["count"] for r in stats["results"])
     page.screenshot(path=str(shots / "07-pie.png"))
     page.click('[data-chart="single"]')
     assert page.locator("#chart .single").count() == 1
@@ -170,3 +178,118 @@ def test_overview_page(site, page, shots):
     assert "web" in page.locator("#indexes").inner_text()
     assert "10,000" in page.locator("#indexes").inner_text()
     page.screenshot(path=str(shots / "11-overview.png"), full_page=True)
+
+
+def test_highlighting_jobs_drag_source_saved(site, page, shots):
+    server, pw = site
+    sign_in(page, server, pw)
+
+    # SPL highlighting: commands, keywords, fields, functions, strings, numbers
+    page.fill("#q", 'index=web status=404 OR "bad req" | stats count(eval(bytes>100)) as n by request')
+    kinds = page.evaluate("() => [...document.querySelectorAll('#q-hl span')].map(s => s.className + ':' + s.textContent)")
+    for want in ["t-field:index", "t-val:web", "t-num:404", "t-kw:OR", 't-str:"bad req"', "t-pipe:|", "t-cmd:stats",
+                 "t-fn:count", "t-fn:eval", "t-kw:as", "t-kw:by", "t-num:100"]:
+        assert want in kinds, (want, kinds)
+    # the overlay matches the textarea: same text, same box
+    assert page.evaluate("() => document.querySelector('#q-hl').textContent.trimEnd()") == page.input_value("#q")
+    box_t, box_p = page.locator("#q").bounding_box(), page.locator("#q-hl").bounding_box()
+    assert abs(box_t["width"] - box_p["width"]) < 1 and abs(box_t["height"] - box_p["height"]) < 1
+    page.screenshot(path=str(shots / "20-highlight.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 120})
+    # the parser's error is marked inside the bar
+    page.fill("#q", "index=web | stats count by")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#q-hl .t-err")
+    page.screenshot(path=str(shots / "21-inline-error.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 260})
+
+    # a slow search runs as a job: progress, then Cancel
+    page.fill("#q", "| makeresults count=30000000000 | stats dc(_time)")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#job:not([hidden])")
+    page.wait_for_function("() => /% of this step/.test(document.querySelector('#job-text').textContent)")
+    page.screenshot(path=str(shots / "22-job-running.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 200})
+    job_id = page.get_attribute("#job", "data-id")
+    page.click("#job-cancel")
+    page.wait_for_selector("#job", state="hidden")
+    assert "cancelled" in page.inner_text("#summary").lower()
+    state = page.evaluate("(id) => fetch('/web/api/jobs/' + id).then(r => r.json()).then(b => b.state)", job_id)
+    assert state == "cancelled"
+
+    # drag across the timeline narrows the range to the buckets dragged over
+    page.fill("#q", "index=web")
+    page.press("#q", "Enter")
+    wait_results(page)
+    full = int(page.get_attribute("#event-count", "data-total"))
+    api = server.search("index=web", limit=1)
+    buckets = api["timeline"]["buckets"]
+    box = page.locator("#timeline svg").bounding_box()
+    n = len(buckets)
+    x0 = box["x"] + box["width"] * (10.5 / n)
+    x1 = box["x"] + box["width"] * (20.5 / n)
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, y, steps=4)
+    page.mouse.move(x1, y, steps=4)
+    page.screenshot(path=str(shots / "23-drag.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 300})
+    page.mouse.up()
+    want = sum(b["count"] for b in buckets[10:21])
+    page.wait_for_function("(n) => document.querySelector('#event-count') && document.querySelector('#event-count').dataset.total == n",
+                           arg=str(want))
+    assert want < full and page.input_value("#earliest") == str(int(buckets[10]["epoch"]))
+    assert page.input_value("#latest") == str(int(buckets[20]["epoch"] + api["timeline"]["span_secs"]))
+    page.screenshot(path=str(shots / "24-dragged.png"))
+
+    # show source: the lines around the event in the original file
+    page.click("#events .event >> nth=0 >> button.toggle")
+    page.click("#events .event >> nth=0 >> button.show-source")
+    page.wait_for_selector("#events pre.source")
+    raw = page.inner_text("#events .event >> nth=0 >> pre.raw")
+    assert page.inner_text("#events pre.source .src-event") == raw
+    assert page.locator("#events pre.source .src-line").count() == 11
+    page.locator("#events pre.source").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "25-source.png"))
+
+    # saved searches: save, list, open, delete
+    page.fill("#q", "index=web status=404 | stats count by request")
+    page.select_option("#range", "-7d")
+    page.click("#save-open")
+    page.fill("#save-name", "404 pages")
+    page.press("#save-name", "Enter")
+    page.wait_for_selector("#save-msg.ok")
+    page.click("#saved-open") if page.is_hidden("#saved-panel") else None
+    page.wait_for_selector('#saved-list li[data-name="404 pages"]')
+    page.screenshot(path=str(shots / "26-saved.png"), clip={"x": 0, "y": 0, "width": 1360, "height": 300})
+    # same name again: offered to replace
+    page.click("#save-open")
+    page.fill("#save-name", "404 pages")
+    page.press("#save-name", "Enter")
+    page.wait_for_selector("#save-replace")
+    page.click("#save-cancel")
+    # open it from a fresh page
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready]", state="attached")
+    page.click("#saved-open")
+    page.click('#saved-list li[data-name="404 pages"] a.saved-open')
+    wait_results(page)
+    assert page.input_value("#q") == "index=web status=404 | stats count by request"
+    assert "q=index%3Dweb+status%3D404" in page.url and "earliest=-7d" in page.url
+    assert page.input_value("#range") == "-7d"
+    page.click("#saved-open")
+    page.once("dialog", lambda d: d.accept())
+    page.click('#saved-list li[data-name="404 pages"] button.saved-delete')
+    page.wait_for_selector('#saved-list li[data-name="404 pages"]', state="detached")
+    assert server.api("GET", "/api/v1/saved-searches").json()["saved_searches"] == []
+
+
+def test_svg_charts_when_the_npm_package_is_missing(server_factory, tmp_path, page, shots, monkeypatch):
+    home = tmp_path / "home"
+    run_cli(home, "add", "oneshot", str(data_path("elastic-examples", "apache", "apache_logs")), "--index", "web")
+    monkeypatch.setenv("SPELEO_WEB_NO_VENDOR", "1")
+    server = server_factory(home).start()
+    pw = re.search(r"created web user 'admin' with password: (\S+)", server.log.read_text()).group(1)
+    sign_in(page, server, pw, "/?q=index%3Dweb+%7C+stats+count+by+status&tab=viz&chart=bar")
+    page.wait_for_selector("#chart svg rect.mark")
+    assert page.get_attribute("#chart", "data-renderer") == "svg"
+    assert page.evaluate("() => typeof window.Chart") == "undefined"
+    assert page.locator("#chart svg rect.mark").count() == len(server.search("index=web | stats count by status")["results"])
+    page.screenshot(path=str(shots / "30-svg-fallback.png"))

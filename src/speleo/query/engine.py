@@ -167,11 +167,16 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
     return total, [(float(t), int(c)) for t, c in rows], span
 
 
-def execute(home: Home, catalog: Catalog, compiled, limit: int = 100) -> SearchResult:
-    """Run a compiled search. `limit` 0 means no limit. Raises SplError for runtime SPL errors."""
+def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, on_connection=None) -> SearchResult:
+    """Run a compiled search. `limit` 0 means no limit. Raises SplError for runtime SPL errors.
+
+    `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
+    runs (the web's search jobs keep it to report `query_progress()` and to `interrupt()` it)."""
     started = time.monotonic()
     p = plan(catalog, compiled)
     con = duckdb.connect()
+    if on_connection is not None:
+        on_connection(con, p)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"

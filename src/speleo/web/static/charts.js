@@ -1,5 +1,7 @@
-/* Speleo's small SVG charts: timeline histogram, line/area/column/bar/pie, single value.
-   Written for Speleo (no third-party code). */
+/* Speleo's charts. The timeline histogram (click a bar, or drag across bars, to narrow the range)
+   is our own SVG. Line/area/column/bar/pie charts use Chart.js when the page loaded it from the
+   installed npm package (/static/vendor/chart.js/), else the SVG drawing below; the single value
+   is plain HTML. */
 "use strict";
 const SpeleoCharts = (() => {
   const NS = "http://www.w3.org/2000/svg";
@@ -24,8 +26,8 @@ const SpeleoCharts = (() => {
     return 10 * p;
   }
 
-  /* buckets: [{epoch, count, time}], onPick(bucket) */
-  function timeline(container, buckets, span, onPick) {
+  /* buckets: [{epoch, count, time}], onPick(bucket), onRange(earliestEpoch, latestEpoch) on drag */
+  function timeline(container, buckets, span, onPick, onRange) {
     container.textContent = "";
     const W = 1000, H = 90, top = 6, bottom = 18;
     const s = svg(W, H);
@@ -38,7 +40,7 @@ const SpeleoCharts = (() => {
         y: H - bottom - h, height: h, tabindex: b.count ? 0 : -1, "data-epoch": b.epoch, "data-count": b.count, "data-span": span }, s);
       el("title", {}, r).textContent = `${b.time}: ${b.count} events`;
       const pick = () => onPick(b);
-      r.addEventListener("click", pick);
+      r.addEventListener("click", () => { if (!dragged) pick(); });
       r.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });
     });
     // a few axis labels
@@ -47,6 +49,35 @@ const SpeleoCharts = (() => {
       el("text", { class: "axis", x: i * bw + 2, y: H - 4 }, s).textContent = shortTime(buckets[i].time, span);
     }
     el("text", { class: "axis", x: W - 2, y: 10, "text-anchor": "end" }, s).textContent = fmtNum(max);
+    // drag across the bars to select a range
+    const sel = el("rect", { class: "sel", x: 0, y: 0, width: 0, height: H - bottom, visibility: "hidden" }, s);
+    let start = null, dragged = false;
+    const indexAt = (clientX) => {
+      const box = s.getBoundingClientRect();
+      return Math.min(n - 1, Math.max(0, Math.floor((clientX - box.left) / box.width * n)));
+    };
+    s.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 || !buckets.length) return;
+      start = { x: e.clientX, i: indexAt(e.clientX) }; dragged = false;
+      window.addEventListener("pointermove", move);
+      window.addEventListener("pointerup", finish, { once: true });
+    });
+    const move = (e) => {
+      if (!start) return;
+      if (!dragged && Math.abs(e.clientX - start.x) < 5) return;
+      dragged = true;
+      const i = indexAt(e.clientX), lo = Math.min(i, start.i), hi = Math.max(i, start.i);
+      sel.setAttribute("x", lo * bw); sel.setAttribute("width", (hi - lo + 1) * bw); sel.setAttribute("visibility", "visible");
+      s.dataset.selection = `${lo}-${hi}`;
+    };
+    const finish = (e) => {
+      window.removeEventListener("pointermove", move);
+      if (!start) return;
+      const i = indexAt(e.clientX), lo = Math.min(i, start.i), hi = Math.max(i, start.i);
+      start = null;
+      if (dragged && onRange) onRange(buckets[lo].epoch, buckets[hi].epoch + span, hi - lo + 1);
+      setTimeout(() => { dragged = false; }, 0); // swallow the click that follows a drag
+    };
     container.appendChild(s);
   }
   function shortTime(iso, span) {
@@ -58,7 +89,7 @@ const SpeleoCharts = (() => {
 
   /* rows: array of objects, xField, yFields (numeric) */
   function chart(container, type, rows, xField, yFields) {
-    container.textContent = "";
+    clear(container);
     if (!rows.length || !yFields.length) {
       const d = document.createElement("div"); d.className = "empty";
       d.textContent = "Nothing to chart: run a transforming search with a numeric column (e.g. | stats count by status).";
@@ -70,6 +101,8 @@ const SpeleoCharts = (() => {
       const l = document.createElement("div"); l.className = "single-label"; l.textContent = yFields[0];
       container.append(d, l); return;
     }
+    if (window.Chart) return chartjs(container, type, rows, xField, yFields);
+    container.dataset.renderer = "svg";
     if (type === "pie") return pie(container, rows, xField, yFields[0]);
     const W = 1000, H = 380, L = 60, R = 150, T = 14, B = 60;
     const s = svg(W, H); s.setAttribute("preserveAspectRatio", "xMidYMid meet");
@@ -149,5 +182,53 @@ const SpeleoCharts = (() => {
     legend(s, data.map(d => `${d.label} (${(100 * d.v / total).toFixed(1)}%)`), 400, 30);
     container.appendChild(s);
   }
-  return { timeline, chart, fmtNum };
+  /* the same charts drawn by Chart.js (npm package chart.js, served from node_modules) */
+  function chartjs(container, type, rows, xField, yFields) {
+    container.dataset.renderer = "chart.js";
+    const box = document.createElement("div"); box.className = "chart-box";
+    const canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    box.appendChild(canvas); container.appendChild(box);
+    const labels = shortLabels(rows.map(r => String(r[xField] ?? "")));
+    const many = yFields.length > 1;
+    let config;
+    if (type === "pie") {
+      let data = rows.map((r, i) => ({ label: labels[i], v: Math.max(0, Number(r[yFields[0]]) || 0) })).sort((a, b) => b.v - a.v);
+      if (data.length > 10) { const rest = data.slice(9).reduce((a, d) => a + d.v, 0); data = data.slice(0, 9).concat([{ label: "other", v: rest }]); }
+      const total = data.reduce((a, d) => a + d.v, 0) || 1;
+      config = { type: "pie", data: { labels: data.map(d => `${d.label} (${(100 * d.v / total).toFixed(1)}%)`),
+        datasets: [{ label: yFields[0], data: data.map(d => d.v), backgroundColor: data.map((_, i) => COLORS[i % COLORS.length]), borderColor: "#fff" }] },
+        options: { plugins: { legend: { position: "right" } } } };
+    } else {
+      const horizontal = type === "bar", line = type === "line" || type === "area";
+      config = { type: line ? "line" : "bar", data: { labels, datasets: yFields.map((f, j) => ({
+          label: f, data: rows.map(r => Number(r[f]) || 0), borderColor: COLORS[j % COLORS.length],
+          backgroundColor: line ? COLORS[j % COLORS.length] + "2e" : COLORS[j % COLORS.length],
+          fill: type === "area", tension: 0.2, pointRadius: rows.length > 60 ? 0 : 3, borderWidth: line ? 2 : 0 })) },
+        options: { indexAxis: horizontal ? "y" : "x", scales: { [horizontal ? "x" : "y"]: { beginAtZero: true },
+          [horizontal ? "y" : "x"]: { ticks: { autoSkip: true, autoSkipPadding: 16, maxRotation: 0 } } },
+          plugins: { legend: { display: many, position: "right" } } } };
+    }
+    config.options.animation = false;
+    config.options.maintainAspectRatio = false;
+    config.options.responsive = true;
+    const c = new window.Chart(canvas, config);
+    container.dataset.points = String(config.data.datasets.reduce((a, d) => a + d.data.length, 0));
+    container.dataset.chartType = c.config.type;
+  }
+  /* ISO times as short labels: "05-17 10:00" (or "10:00" within one day), seconds only when not :00 */
+  function shortLabels(vals) {
+    const re = /^(\d{4})-(\d\d-\d\d)T(\d\d:\d\d)(:\d\d)?/;
+    if (!vals.length || !vals.every(v => re.test(v))) return vals;
+    const m = vals.map(v => re.exec(v));
+    const oneDay = m.every(x => x[1] + x[2] === m[0][1] + m[0][2]);
+    const secs = m.some(x => x[4] && x[4] !== ":00");
+    return m.map(x => (oneDay ? "" : x[2] + " ") + x[3] + (secs ? x[4] || "" : ""));
+  }
+  function clear(container) {
+    container.querySelectorAll("canvas").forEach(cv => { const c = window.Chart && window.Chart.getChart(cv); if (c) c.destroy(); });
+    container.textContent = "";
+    delete container.dataset.points; delete container.dataset.chartType; delete container.dataset.renderer;
+  }
+  return { timeline, chart, clear, fmtNum };
 })();

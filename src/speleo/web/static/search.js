@@ -19,9 +19,11 @@
   }
 
   // -- URL <-> form ------------------------------------------------------------------
+  let updateHl = () => {};
+  function setQ(v) { $("q").value = v; updateHl(); }
   function readUrl() {
     const p = new URLSearchParams(location.search);
-    $("q").value = p.get("q") || "";
+    setQ(p.get("q") || "");
     const e = p.get("earliest") || "", l = p.get("latest") || "";
     if (!e && !l) $("range").value = "all";
     else if (PRESETS.includes(e) && !l) $("range").value = e;
@@ -54,35 +56,92 @@
     return v;
   }
 
-  // -- running ---------------------------------------------------------------------------
-  let seq = 0;
+  // -- running: each search is a job on the server (POST /web/api/jobs, then polled) ------------
+  let seq = 0, current = null;
+  const api = (method, url, body) => fetch(url, {
+    method, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
+    body: body == null ? undefined : JSON.stringify(body),
+  });
+  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+  function toLogin() { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); }
+  function fmtBytes(n) {
+    if (n == null) return "";
+    const u = ["B", "KB", "MB", "GB", "TB"]; let i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+  }
+  function showJob(job) {
+    $("job").hidden = false;
+    const pr = job.progress || {}, bar = $("job-progress");
+    if (pr.step_percent != null) bar.value = pr.step_percent; else bar.removeAttribute("value"); // no value = indeterminate
+    const where = pr.buckets != null ? ` · ${pr.buckets} bucket${pr.buckets === 1 ? "" : "s"} (${fmtBytes(pr.bytes)})` : "";
+    const pct = pr.step_percent != null ? ` ${Math.round(pr.step_percent)}% of this step` : "";
+    $("job-text").textContent = `Searching…${pct} · ${job.elapsed_secs.toFixed(1)}s${where}`;
+    $("job").dataset.state = job.state; $("job").dataset.id = job.id;
+  }
+  function endJob() { $("job").hidden = true; $("go").disabled = false; current = null; }
+  async function cancelJob(job) {
+    if (!job) return;
+    job.cancelled = true;
+    try { await api("DELETE", "/web/api/jobs/" + encodeURIComponent(job.id)); } catch (_) { /* gone already */ }
+  }
   async function run(push = true) {
     const q = $("q").value.trim();
+    if ($("q").value !== q) setQ(q);
     writeUrl(push);
     if (!q) return;
     const my = ++seq;
+    if (current) cancelJob(current);
     const [e, l] = rangeValues();
     $("error").hidden = true;
-    $("summary").innerHTML = '<span class="spinner"></span> Searching…';
+    $("summary").textContent = "";
     $("go").disabled = true;
     let resp, body;
     try {
-      resp = await fetch("/web/api/search", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF },
-        body: JSON.stringify({ search: q, earliest: toApiTime(e), latest: toApiTime(l), limit: FETCH_LIMIT }),
-      });
+      resp = await api("POST", "/web/api/jobs", { search: q, earliest: toApiTime(e), latest: toApiTime(l), limit: FETCH_LIMIT });
       body = await resp.json();
     } catch (err) {
       body = { error: { message: "The server did not answer: " + err } };
-    } finally { $("go").disabled = false; }
-    if (my !== seq) return;
-    if (resp && resp.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
-    if (!resp || !resp.ok) { showError(q, body.error || { message: resp.statusText }); return; }
-    state.body = body; state.page = 0; state.sort = null; state.openField = null;
-    state.terms = termsOf(q);
-    render();
+    }
+    if (my !== seq) { if (resp && resp.ok) cancelJob(body); return; }
+    if (resp && resp.status === 401) { toLogin(); return; }
+    if (!resp || !resp.ok) { endJob(); showError(q, body.error || { message: resp.statusText }); return; }
+    const job = current = { id: body.id };
+    showJob(body);
+    let delay = 100;
+    while (true) {
+      await sleep(delay); delay = Math.min(delay * 1.5, 500);
+      if (my !== seq || job.cancelled) return;
+      try {
+        resp = await api("GET", "/web/api/jobs/" + encodeURIComponent(job.id));
+        body = await resp.json();
+      } catch (err) { body = { state: "failed", error: { message: "The server did not answer: " + err } }; resp = null; }
+      if (my !== seq || job.cancelled) return;
+      if (resp && resp.status === 401) { toLogin(); return; }
+      if (resp && !resp.ok) body = { state: "failed", error: body.error || { message: resp.statusText } };
+      if (body.state === "running") { showJob(body); continue; }
+      endJob();
+      if (body.state === "done") {
+        state.body = body.result; state.page = 0; state.sort = null; state.openField = null;
+        state.terms = termsOf(q);
+        render();
+      } else if (body.state === "cancelled") {
+        $("summary").textContent = `Search cancelled after ${body.elapsed_secs.toFixed(1)}s.`;
+      } else {
+        showError(q, body.error || { message: "search failed" });
+      }
+      return;
+    }
   }
+  $("job-cancel").addEventListener("click", async () => {
+    const job = current;
+    if (!job) return;
+    seq++; endJob();
+    await cancelJob(job);
+    $("summary").textContent = "Search cancelled.";
+    $("summary").dataset.cancelled = "1";
+  });
 
   function showError(q, err) {
     const box = $("error");
@@ -103,6 +162,7 @@
     $("export-csv").disabled = $("export-json").disabled = true;
     const input = $("q");
     if (err.start != null) { input.focus(); input.setSelectionRange(err.start, Math.max(err.start, err.end || err.start)); }
+    if (err.start != null) SplHighlight.render($("q-hl"), $("q").value, [Math.max(0, err.start), Math.max(err.start + 1, err.end || err.start + 1)]);
   }
 
   // the literal words and field values of the search part, to highlight
@@ -152,13 +212,14 @@
     $("timeline-wrap").hidden = !buckets.length;
     if (!buckets.length) return;
     const span = b.timeline.span_secs;
-    $("timeline-label").textContent = `${buckets.length} buckets of ${spanText(span)} · click a bar to zoom in`;
+    $("timeline-label").textContent = `${buckets.length} buckets of ${spanText(span)} · click a bar or drag across bars to zoom in`;
     $("zoom-out").hidden = $("range").value !== "custom";
-    SpeleoCharts.timeline($("timeline"), buckets, span, (bk) => {
+    const narrow = (lo, hi) => {
       $("range").value = "custom"; $("custom-range").hidden = false;
-      $("earliest").value = String(bk.epoch); $("latest").value = String(bk.epoch + span);
+      $("earliest").value = String(lo); $("latest").value = String(hi);
       run(true);
-    });
+    };
+    SpeleoCharts.timeline($("timeline"), buckets, span, (bk) => narrow(bk.epoch, bk.epoch + span), narrow);
   }
   function spanText(s) {
     const units = [[2592000, "month"], [604800, "week"], [86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
@@ -191,7 +252,7 @@
     toggle.addEventListener("click", () => {
       const open = toggle.getAttribute("aria-expanded") === "true";
       toggle.setAttribute("aria-expanded", String(!open)); toggle.textContent = open ? "▶" : "▼";
-      if (!open && !details.childNodes.length) details.append(fieldsTable(ev));
+      if (!open && !details.childNodes.length) details.append(fieldsTable(ev), sourceBox(ev));
       details.hidden = open;
     });
     li.append(toggle, h("time", { datetime: ev._time || "", text: shortIso(ev._time) }),
@@ -199,6 +260,28 @@
       h("div", { class: "meta" }, ...["host", "source", "sourcetype"].filter(k => ev[k] != null).map(k => h("span", {}, `${k}=`, h("b", { text: String(ev[k]) })))),
       details);
     return li;
+  }
+  function sourceBox(ev) {
+    const box = h("div", { class: "source-box" });
+    if (ev._offset == null || ev._offset < 0 || !ev.source || !ev.index) return box;
+    const btn = h("button", { type: "button", class: "small show-source", text: "Show source" });
+    btn.addEventListener("click", async () => {
+      btn.disabled = true;
+      const t = Date.parse(ev._time || "");
+      const p = new URLSearchParams({ index: ev.index, source: ev.source, offset: String(ev._offset), lines: "5" });
+      if (!isNaN(t)) p.set("time", String(t / 1000));
+      let body, resp;
+      try { resp = await api("GET", "/web/api/source?" + p); body = await resp.json(); }
+      catch (err) { body = { error: { message: String(err) } }; }
+      btn.remove();
+      if (!resp || !resp.ok) { box.append(h("div", { class: "source-na", text: "Source not available: " + ((body.error || {}).message || "error") })); return; }
+      if (!body.available) { box.append(h("div", { class: "source-na", text: "Source not available: " + body.reason + "." })); return; }
+      const pre = h("pre", { class: "source", "aria-label": `Lines of ${ev.source} around this event` });
+      for (const ln of body.lines) pre.append(h("span", { class: ln.event ? "src-line src-event" : "src-line", "data-offset": ln.offset, text: ln.text }));
+      box.append(h("div", { class: "source-head muted", text: `${ev.source} · byte ${ev._offset}` }), pre);
+    });
+    box.append(btn);
+    return box;
   }
   function shortIso(t) {
     const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(t || "");
@@ -229,7 +312,7 @@
   function addFilter(field, value, exclude) {
     const q = $("q").value.trim(), term = `${field}${exclude ? "!=" : "="}${quoteVal(value)}`;
     const i = q.indexOf("|");
-    $("q").value = i < 0 ? `${q} ${term}`.trim() : `${q.slice(0, i).trim()} ${term} ${q.slice(i)}`;
+    setQ(i < 0 ? `${q} ${term}`.trim() : `${q.slice(0, i).trim()} ${term} ${q.slice(i)}`);
     state.tab = "events";
     run(true);
   }
@@ -347,8 +430,78 @@
   }
   function exportJson() { download("speleo-results.json", "application/json", JSON.stringify(tableRows(), null, 2)); }
 
+  // -- saved searches (GET/POST/DELETE /api/v1/saved-searches) -----------------------------------
+  function togglePanel(which, open) {
+    const panel = $(which + "-panel"), btn = $(which + "-open");
+    open = open ?? panel.hidden;
+    panel.hidden = !open; btn.setAttribute("aria-expanded", String(open));
+    return open;
+  }
+  async function saveSearch(replace) {
+    const name = $("save-name").value.trim(), q = $("q").value.trim(), msg = $("save-msg");
+    msg.textContent = ""; msg.className = "msg";
+    if (!name) { $("save-name").focus(); return; }
+    if (!q) { msg.textContent = "Type a search first."; msg.classList.add("bad"); return; }
+    const [e, l] = rangeValues();
+    const resp = await api("POST", "/api/v1/saved-searches", { name, search: q, earliest: e || null, latest: l || null, replace: !!replace });
+    const body = await resp.json().catch(() => ({}));
+    if (resp.status === 409) {
+      msg.classList.add("bad");
+      msg.append(`"${name}" exists already. `, h("button", { type: "button", class: "link", id: "save-replace", text: "Replace it", on: { click: () => saveSearch(true) } }));
+      return;
+    }
+    if (!resp.ok) { msg.classList.add("bad"); msg.textContent = (body.error || {}).message || resp.statusText; return; }
+    msg.classList.add("ok"); msg.textContent = `Saved as "${body.name}".`;
+    setTimeout(() => { if (msg.classList.contains("ok")) togglePanel("save", false); }, 1200);
+  }
+  function savedUrl(sv) {
+    const p = new URLSearchParams({ q: sv.search });
+    if (sv.earliest) p.set("earliest", sv.earliest);
+    if (sv.latest) p.set("latest", sv.latest);
+    return "/?" + p;
+  }
+  async function loadSaved() {
+    const box = $("saved-list");
+    box.textContent = "Loading…";
+    const resp = await api("GET", "/api/v1/saved-searches");
+    const body = await resp.json().catch(() => ({}));
+    box.textContent = "";
+    if (!resp.ok) { box.append(h("div", { class: "msg bad", text: (body.error || {}).message || resp.statusText })); return; }
+    const list = body.saved_searches || [];
+    if (!list.length) { box.append(h("div", { class: "muted", text: "No saved searches yet: run a search, then Save." })); return; }
+    const ul = h("ul", { class: "saved" });
+    for (const sv of list) {
+      const range = sv.earliest || sv.latest ? `${sv.earliest || "…"} → ${sv.latest || "now"}` : "all time";
+      const open = h("a", { href: savedUrl(sv), class: "saved-open", text: sv.name });
+      open.addEventListener("click", (ev) => {
+        ev.preventDefault(); togglePanel("saved", false);
+        history.pushState(null, "", savedUrl(sv)); readUrl(); run(false);
+      });
+      const del = h("button", { type: "button", class: "small saved-delete", "aria-label": `Delete saved search ${sv.name}`, text: "Delete" });
+      del.addEventListener("click", async () => {
+        if (!confirm(`Delete the saved search "${sv.name}"?`)) return;
+        const r = await api("DELETE", "/api/v1/saved-searches/" + sv.id);
+        if (r.ok || r.status === 404) loadSaved();
+      });
+      ul.append(h("li", { "data-id": sv.id, "data-name": sv.name },
+        h("div", { class: "saved-main" }, open, h("code", { class: "saved-q", text: sv.search }), h("span", { class: "muted saved-range", text: range })), del));
+    }
+    box.append(ul);
+  }
+  $("save-open").addEventListener("click", () => {
+    togglePanel("saved", false);
+    if (togglePanel("save")) { $("save-msg").textContent = ""; $("save-name").focus(); }
+  });
+  $("save-cancel").addEventListener("click", () => { togglePanel("save", false); $("save-open").focus(); });
+  $("save-panel").addEventListener("submit", (e) => { e.preventDefault(); saveSearch(false); });
+  $("saved-open").addEventListener("click", () => { togglePanel("save", false); if (togglePanel("saved")) loadSaved(); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { togglePanel("save", false); togglePanel("saved", false); }
+  });
+
   // -- wiring --------------------------------------------------------------------------------
   $("search-form").addEventListener("submit", (e) => { e.preventDefault(); run(true); });
+  updateHl = SplHighlight.attach($("q"), $("q-hl"), () => run(true));
   $("range").addEventListener("change", () => {
     const custom = $("range").value === "custom";
     $("custom-range").hidden = !custom;
@@ -372,6 +525,7 @@
   $("export-json").addEventListener("click", exportJson);
   window.addEventListener("popstate", () => { readUrl(); run(false); });
   readUrl();
+  document.body.dataset.ready = "1";
   selectTab(state.tab, false);
   if ($("q").value) run(false); else $("q").focus();
 })();

@@ -1,0 +1,187 @@
+"""Search jobs of the web interface: a search runs in a background thread, per user.
+
+`POST /web/api/jobs` starts one and answers its id at once; `GET /web/api/jobs/{id}` reports its
+state (running, done, failed, cancelled), the elapsed time, the progress DuckDB reports for the
+query step running now (`query_progress()`, a percentage of that step: a search runs one or two
+steps, the rows then the timeline), and the answer when done; `DELETE` cancels it by
+interrupting its DuckDB connection. Jobs live in memory: a finished job is forgotten
+`KEEP_SECS` after it ended, a running job nobody asked about for `ABANDON_SECS` is cancelled.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from speleo import sourcetypes
+from speleo.errors import ConflictError, NotFoundError, SpeleoError
+from speleo.query import engine, results
+from speleo.query.timefmt import local_zone
+
+KEEP_SECS = 10 * 60
+ABANDON_SECS = 2 * 60
+MAX_RUNNING_PER_USER = 4
+
+
+@dataclass
+class Job:
+    id: str
+    owner: int
+    search: str
+    earliest: float | None
+    latest: float | None
+    started: float = field(default_factory=time.time)
+    state: str = "running"  # running | done | failed | cancelled
+    finished: float | None = None
+    seen: float = field(default_factory=time.monotonic)
+    body: dict | None = None
+    error: dict | None = None
+    con: object = None
+    buckets: int | None = None
+    bytes: int | None = None
+    cancel_asked: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def progress(self) -> float | None:
+        """Percent of the current query step (DuckDB's estimate), or None when unknown."""
+        con = self.con
+        if con is None or self.state != "running":
+            return None
+        try:
+            p = float(con.query_progress())
+        except Exception:  # noqa: BLE001 - the connection may be closing
+            return None
+        return round(p, 1) if p >= 0 else None
+
+    def to_dict(self) -> dict:
+        end = self.finished or time.time()
+        out = {
+            "id": self.id, "state": self.state, "search": self.search,
+            "earliest": self.earliest, "latest": self.latest,
+            "started": self.started, "elapsed_secs": round(end - self.started, 3),
+            "progress": {"step_percent": self.progress(), "buckets": self.buckets, "bytes": self.bytes},
+        }
+        if self.body is not None:
+            out["result"] = self.body
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class Jobs:
+    """The running and recent search jobs of one server."""
+
+    def __init__(self, service) -> None:
+        self.svc = service
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+
+    def _expire(self) -> None:
+        now, mono = time.time(), time.monotonic()
+        with self.lock:
+            for jid, job in list(self.jobs.items()):
+                if job.state == "running" and mono - job.seen > ABANDON_SECS:
+                    self._cancel(job)
+                if job.finished is not None and now - job.finished > KEEP_SECS:
+                    del self.jobs[jid]
+
+    def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None) -> Job:
+        self._expire()
+        with self.lock:
+            running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
+            if running >= MAX_RUNNING_PER_USER:
+                raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
+            job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest)
+            self.jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, limit, now), name=f"search-job-{job.id}", daemon=True).start()
+        return job
+
+    def get(self, owner: int, job_id: str) -> Job:
+        self._expire()
+        job = self.jobs.get(job_id)
+        if job is None or job.owner != owner:  # other users' jobs do not exist for you
+            raise NotFoundError(f"no search job {job_id!r} (jobs are kept {KEEP_SECS // 60} minutes)")
+        job.seen = time.monotonic()
+        return job
+
+    def cancel(self, owner: int, job_id: str) -> Job:
+        job = self.get(owner, job_id)
+        with self.lock:
+            self._cancel(job)
+        return job
+
+    def _cancel(self, job: Job) -> None:
+        with job.lock:
+            if job.state != "running":
+                return
+            job.cancel_asked = True
+            job.state = "cancelled"
+            job.finished = time.time()
+            if job.con is not None:
+                try:
+                    job.con.interrupt()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def _run(self, job: Job, limit: int, now: float | None) -> None:
+        from speleo.spl.macrostore import load_macros
+
+        svc = self.svc
+
+        def hook(con, plan) -> None:
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+            with job.lock:
+                job.con = con
+                job.buckets = len(plan.buckets)
+                job.bytes = sum(b.size_bytes for b in plan.buckets)
+                if job.cancel_asked:
+                    raise _Cancelled()
+
+        try:
+            compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
+                                          macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                          props=svc.props())
+            result = engine.execute(svc.home, svc.catalog, compiled, limit=limit, on_connection=hook)
+            body = results.to_json(result, local_zone(svc.home.settings.default_tz))
+            if body["kind"] == "events":
+                add_extracted(body)
+            with job.lock:
+                if job.state == "running":
+                    job.body, job.state = body, "done"
+        except SpeleoError as e:
+            with job.lock:
+                if job.state == "running":
+                    job.error, job.state = e.to_dict(), "failed"
+        except Exception as e:  # noqa: BLE001 - interrupted queries land here too
+            with job.lock:
+                if job.state == "running":
+                    job.error, job.state = {"code": "internal", "message": f"search failed: {e}"}, "failed"
+        finally:
+            with job.lock:
+                job.con = None
+                if job.finished is None:
+                    job.finished = time.time()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def add_extracted(body: dict) -> None:
+    """Add each event's search-time fields (by its sourcetype) to an events answer."""
+    names = list(body["fields"])
+    seen = set(names)
+    for ev in body["events"]:
+        raw, st = ev.get("_raw"), ev.get("sourcetype")
+        if not isinstance(raw, str) or not st:
+            continue
+        for k, v in sourcetypes.extract_fields(raw, st).items():
+            if k not in ev:
+                ev[k] = v
+            if k not in seen:
+                seen.add(k)
+                names.append(k)
+    body["fields"] = names

@@ -1,0 +1,179 @@
+"""Search jobs, saved searches and "show source" over HTTP, against a real `speleo serve`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import data_path, run_cli
+from tests.web.test_web_auth import admin_password, sign_in
+
+SLOW = "| makeresults count=30000000000 | stats dc(_time)"  # tens of seconds of DuckDB work
+
+
+def csrf_of(client: httpx.Client) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").text).group(1)
+
+
+@pytest.fixture
+def web(server_factory, tmp_path):
+    home = tmp_path / "home"
+    small = tmp_path / "logs" / "access.log"
+    small.parent.mkdir()
+    lines = data_path("elastic-examples", "apache", "apache_logs").read_text().splitlines(keepends=True)[:200]
+    small.write_text("".join(lines))
+    run_cli(home, "add", "oneshot", str(small), "--index", "web")
+    server = server_factory(home).start()
+    client, r = sign_in(server, "admin", admin_password(server))
+    assert r.status_code == 303
+    client.headers["X-CSRF-Token"] = csrf_of(client)
+    yield server, client, small
+    client.close()
+
+
+def wait_job(client, job_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/web/api/jobs/{job_id}").json()
+        if body["state"] != "running":
+            return body
+        time.sleep(0.1)
+    raise AssertionError("job still running")
+
+
+def test_job_runs_and_matches_the_api(web):
+    server, client, _ = web
+    r = client.post("/web/api/jobs", json={"search": "index=web GET", "limit": 1000})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["state"] in ("running", "done") and job["id"]
+    done = wait_job(client, job["id"])
+    assert done["state"] == "done"
+    api = server.search("index=web GET", limit=1)
+    assert done["result"]["total"] == api["total"] > 0
+    assert done["result"]["timeline"] == api["timeline"]
+    assert done["progress"]["buckets"] >= 1 and done["elapsed_secs"] >= 0
+    # a failing search: state failed with the parser's position
+    bad = wait_job(client, client.post("/web/api/jobs", json={"search": "index=web | stats count by"}).json()["id"])
+    assert bad["state"] == "failed" and bad["error"]["column"]
+
+
+def test_job_reports_progress_and_cancels(web):
+    server, client, _ = web
+    job = client.post("/web/api/jobs", json={"search": SLOW}).json()
+    seen = None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        body = client.get(f"/web/api/jobs/{job['id']}").json()
+        assert body["state"] == "running"
+        if body["progress"]["step_percent"] is not None:
+            seen = body["progress"]["step_percent"]
+            break
+        time.sleep(0.1)
+    assert seen is not None and 0 <= seen <= 100
+    started = time.monotonic()
+    r = client.delete(f"/web/api/jobs/{job['id']}")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    # the DuckDB query was interrupted: the server answers searches at once again
+    assert server.search("index=web | stats count")["results"][0]["count"] == 200
+    assert time.monotonic() - started < 10
+    assert client.get(f"/web/api/jobs/{job['id']}").json()["state"] == "cancelled"
+
+
+def test_jobs_are_per_user_and_need_a_session(web):
+    server, client, _ = web
+    job = client.post("/web/api/jobs", json={"search": "index=web"}).json()
+    run_cli(server.home, "user", "add", "bob", "--role", "user", "--password-stdin", input="bob-password\n")
+    bob, _ = sign_in(server, "bob", "bob-password")
+    bob.headers["X-CSRF-Token"] = csrf_of(bob)
+    assert bob.get(f"/web/api/jobs/{job['id']}").status_code == 404
+    assert bob.delete(f"/web/api/jobs/{job['id']}").status_code == 404
+    assert httpx.get(f"{server.url}/web/api/jobs/{job['id']}").status_code == 401
+    # no CSRF header: refused
+    assert httpx.post(f"{server.url}/web/api/jobs", json={"search": "x"}, cookies=client.cookies).status_code == 401
+    assert client.get("/web/api/jobs/nope").status_code == 404
+
+
+def test_saved_searches_session_and_token(web):
+    server, client, _ = web
+    r = client.post("/api/v1/saved-searches", json={"name": "404s", "search": "index=web 404", "earliest": "-24h"})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    assert r.json()["owner"] == "admin"
+    assert client.post("/api/v1/saved-searches", json={"name": "404s", "search": "index=web"}).status_code == 409
+    r = client.post("/api/v1/saved-searches", json={"name": "404s", "search": "index=web 404 | head 5", "replace": True})
+    assert r.status_code == 200 and r.json()["id"] == sid
+    mine = client.get("/api/v1/saved-searches").json()["saved_searches"]
+    assert [(s["name"], s["search"], s["earliest"]) for s in mine] == [("404s", "index=web 404 | head 5", None)]
+    assert client.post("/api/v1/saved-searches", json={"name": "", "search": "x"}).status_code == 400
+    # the API token: its own owner, sees everyone's
+    r = server.api("POST", "/api/v1/saved-searches", json={"name": "404s", "search": "index=web status=404"})
+    assert r.status_code == 201 and r.json()["owner"] == "api token"
+    every = server.api("GET", "/api/v1/saved-searches").json()["saved_searches"]
+    assert sorted(s["owner"] for s in every) == ["admin", "api token"]
+    assert len(client.get("/api/v1/saved-searches").json()["saved_searches"]) == 1
+    # another user sees none of them and cannot delete admin's
+    run_cli(server.home, "user", "add", "carol", "--role", "user", "--password-stdin", input="carol-password\n")
+    carol, _ = sign_in(server, "carol", "carol-password")
+    carol.headers["X-CSRF-Token"] = csrf_of(carol)
+    assert carol.get("/api/v1/saved-searches").json()["saved_searches"] == []
+    assert carol.delete(f"/api/v1/saved-searches/{sid}").status_code == 404
+    assert carol.post("/api/v1/saved-searches", json={"name": "404s", "search": "x"}).status_code == 201
+    # without CSRF a session cannot write; without anything: 401
+    assert httpx.post(f"{server.url}/api/v1/saved-searches", json={"name": "n", "search": "x"},
+                      cookies=client.cookies).status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/saved-searches").status_code == 401
+    assert client.delete(f"/api/v1/saved-searches/{sid}").status_code == 204
+    assert client.get("/api/v1/saved-searches").json()["saved_searches"] == []
+    # kept across a restart (ops.sqlite)
+    server.stop()
+    server.start()
+    assert len(server.api("GET", "/api/v1/saved-searches").json()["saved_searches"]) == 2
+
+
+def test_show_source(web):
+    server, client, small = web
+    ev = server.search("index=web | head 1 | table _offset source _time linecount _raw")["results"][0]
+    lines = small.read_text().splitlines()
+    r = client.get("/web/api/source", params={"index": "web", "source": ev["source"], "offset": ev["_offset"], "lines": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["available"]
+    marked = [ln for ln in body["lines"] if ln["event"]]
+    assert [ln["text"] for ln in marked] == [ev["_raw"]]
+    i = lines.index(ev["_raw"])
+    assert [ln["text"] for ln in body["lines"]] == lines[max(0, i - 3): i + 4]
+    assert small.read_bytes()[marked[0]["offset"]:].startswith(ev["_raw"].encode())
+    # only sources of indexed events: another path, or a wrong offset, is not read
+    for params in ({"source": "/etc/passwd", "offset": 0}, {"source": ev["source"], "offset": ev["_offset"] + 1}):
+        r = client.get("/web/api/source", params={"index": "web", **params})
+        assert r.status_code == 404, r.text
+    assert client.get("/web/api/source", params={"index": "web", "source": ev["source"], "offset": 0}).status_code in (200, 404)
+    assert httpx.get(f"{server.url}/web/api/source", params={"index": "web", "source": ev["source"],
+                                                              "offset": ev["_offset"]}).status_code == 401
+    # the file changed: not shown
+    small.write_text("rewritten\n" * 50)
+    body = client.get("/web/api/source", params={"index": "web", "source": ev["source"], "offset": ev["_offset"]}).json()
+    assert not body["available"] and "changed" in body["reason"]
+    small.unlink()
+    body = client.get("/web/api/source", params={"index": "web", "source": ev["source"], "offset": ev["_offset"]}).json()
+    assert not body["available"] and "no longer exists" in body["reason"]
+    shutil.rmtree(small.parent)
+
+
+def test_vendor_chart_library_served_from_node_modules(web):
+    from speleo.web.routes import CHART_JS, vendor_available
+
+    server, client, _ = web
+    page = client.get("/").text
+    if not vendor_available():
+        assert "/static/vendor/" not in page
+        pytest.skip("src/speleo/web/node_modules not installed (make runs npm ci)")
+    assert CHART_JS in page
+    r = client.get(CHART_JS)
+    assert r.status_code == 200 and "Chart.js" in r.text[:400]
+    assert client.get("/static/vendor/chart.js/../package.json").status_code == 404
