@@ -30,9 +30,9 @@ class Settings:
     seal_interval_secs: float = 1.0
     tail_poll_secs: float = 0.25
     pending_event_flush_secs: float = 1.5
-    read_chunk_bytes: int = 4 * 1024 * 1024
-    poll_budget_bytes: int = 16 * 1024 * 1024
-    seal_pending_bytes: int = 48 * 1024 * 1024
+    read_chunk_bytes: int = 2 * 1024 * 1024
+    poll_budget_bytes: int = 8 * 1024 * 1024
+    seal_pending_bytes: int = 16 * 1024 * 1024
     warm_merge_min_buckets: int = 8
     bucket_delete_grace_secs: float = 30.0
     fingerprint_bytes: int = 256

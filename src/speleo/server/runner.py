@@ -15,6 +15,7 @@ import threading
 import time
 
 from speleo.config import Home
+from speleo.storage import memory
 from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
 from speleo.server.auth import ensure_api_token
@@ -73,6 +74,7 @@ class Runtime:
             self.writer.store.seal()
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
+            memory.release()
             if time.monotonic() - last_checkpoint > 60:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
@@ -136,6 +138,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
     from speleo.server.app import build_app
     from speleo.server.network import NetworkInputs
 
+    memory.use_system_allocator()
     rt = Runtime(home, bind, port)
     rt.start()
     rt.network = NetworkInputs(rt, bind, network)

@@ -29,17 +29,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlglot import exp
 
 from speleo.config import Home
 from speleo.storage import termindex
 from speleo.storage.catalog import Catalog, add_problem
+from speleo.storage.merge import merge_sorted
 from speleo.storage.journal import Journal, Record, fsync_dir, read_segment
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
 ROW_GROUP_ROWS = 16 * 1024
 WARM_TARGET_RAW_BYTES = 256 * 1024 * 1024
-MERGE_MEMORY_LIMIT = "192MB"
 PARQUET_OPTS = dict(
     compression="zstd",
     compression_level=3,
@@ -144,46 +143,41 @@ class Store:
 
     # -- compaction and cleanup -------------------------------------------------
     def merge_hot(self, min_buckets: int) -> int:
-        """Merge an index's hot buckets into warm ones once it has `min_buckets` of them.
+        """Merge an index's small buckets (hot, or warm far below the target size) into warm
+        ones once it has `min_buckets` of them (two tiers, as in a log-structured merge).
 
-        Consecutive hot buckets (by start time) are merged in groups of at most
-        `WARM_TARGET_RAW_BYTES` of raw text, sorted by `_time`, by DuckDB under a memory limit
-        (it spills to `<home>/tmp`), so merging never holds a bucket in memory.
+        Consecutive buckets (by start time) are merged in groups of at most
+        `WARM_TARGET_RAW_BYTES` of raw text by a streaming k-way merge on `_time`
+        (`storage.merge`), so merging never holds a bucket in memory.
         Returns the number of warm buckets written.
         """
         merged = 0
         with self._seal_lock:
             for index in self.catalog.index_names():
-                hot = [b for b in self.catalog.live_buckets([index]) if b.state == "hot"]
-                if len(hot) < min_buckets:
+                small = [b for b in self.catalog.live_buckets([index]) if is_small(b)]
+                if len(small) < min_buckets:
                     continue
-                for group in merge_groups(hot, WARM_TARGET_RAW_BYTES):
+                for group in merge_groups(small, WARM_TARGET_RAW_BYTES):
+                    if len(group) < 2 and group[0].state != "hot":
+                        continue
                     self._merge(index, group)
                     merged += 1
         return merged
 
     def _merge(self, index: str, rows: list) -> None:
-        files = [str(self.home.root / b.path) for b in rows]
+        files = [self.home.root / b.path for b in rows]
         tmin, tmax = min(b.min_time for b in rows), max(b.max_time for b in rows)
         path = self.home.index_dir(index) / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
         tmp = path.with_name(path.name + ".tmp")
-        spill = self.home.root / "tmp"
-        spill.mkdir(exist_ok=True)
-        con = duckdb.connect(config={"memory_limit": MERGE_MEMORY_LIMIT, "temp_directory": str(spill), "threads": "1"})
-        try:
-            target = exp.Literal.string(str(tmp)).sql("duckdb")
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet($files) ORDER BY _time) TO {target} (FORMAT parquet, "
-                f"COMPRESSION zstd, COMPRESSION_LEVEL 6, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, PARQUET_VERSION 'V2')",
-                {"files": files},
-            )
-        finally:
-            con.close()
+        blocks: list[bytes] = []
+        opts = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_size"} | {"compression_level": 6}
+        merge_sorted(files, tmp, ROW_GROUP_ROWS, opts, lambda g: blocks.append(termindex.block(self._duck, g)))
         fsync_file(tmp)
         os.replace(tmp, path)
         fsync_dir(path.parent)
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
-        row = self._describe(index, path, tmin, tmax, n, raw)
+        rel = str(path.relative_to(self.home.root))
+        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks))
         now = time.time()
         with self.catalog.transaction() as con:
             con.execute(
@@ -243,6 +237,11 @@ def split_by_index(events: pa.Table) -> list[tuple[str, pa.Table]]:
     if len(names) == 1:
         return [(names[0], events)]
     return [(n, events.filter(pc.equal(events.column("index"), n))) for n in names]
+
+
+def is_small(b) -> bool:
+    """Hot buckets, and warm ones far below the target size, are merged again."""
+    return b.state == "hot" or (b.state == "warm" and b.raw_bytes < WARM_TARGET_RAW_BYTES // 8)
 
 
 def merge_groups(hot: list, max_raw_bytes: int) -> list[list]:

@@ -44,8 +44,9 @@ def _positions(h1: np.ndarray, h2: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([(h1 + np.uint64(i) * h2) & mask for i in range(K)])
 
 
-def _block(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> bytes:
-    con.register("__bloom_src__", raw)
+def block(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> bytes:
+    """The Bloom block of one row group (a table with a `_raw` column)."""
+    con.register("__bloom_src__", rows.select(["_raw"]))
     try:
         hashes = con.sql(_DISTINCT_HASHES).to_arrow_table()
     finally:
@@ -63,7 +64,11 @@ def _block(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> bytes:
 def build_for_file(con: duckdb.DuckDBPyConnection, path: Path) -> bytes:
     """The term index of a Parquet bucket: one block per row group, read one at a time."""
     pf = pq.ParquetFile(path)
-    blocks = [_block(con, pf.read_row_group(i, columns=["_raw"])) for i in range(pf.num_row_groups)]
+    return assemble([block(con, pf.read_row_group(i, columns=["_raw"])) for i in range(pf.num_row_groups)])
+
+
+def assemble(blocks: list[bytes]) -> bytes:
+    """The term index blob of a bucket from its row groups' blocks, in order."""
     return HEAD.pack(MAGIC, len(blocks)) + b"".join(blocks)
 
 

@@ -1,0 +1,81 @@
+"""Streaming k-way merge of time-sorted Parquet buckets into one, with bounded memory.
+
+Each input bucket is sorted by `_time`. The merge holds one row group per input: it emits
+every buffered row whose time is at most the smallest "last time" among the inputs' buffers
+(no later row of any input can be earlier), sorts that small batch, and refills the inputs it
+emptied. Memory is about (inputs + 2) row groups, whatever the buckets' sizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from speleo.storage.schema import EVENT_SCHEMA
+
+
+def _row_groups(path: Path) -> Iterator[pa.Table]:
+    pf = pq.ParquetFile(path)
+    for i in range(pf.num_row_groups):
+        t = pf.read_row_group(i).cast(EVENT_SCHEMA)
+        if t.num_rows:
+            yield t
+
+
+class _Input:
+    def __init__(self, path: Path) -> None:
+        self.groups = _row_groups(path)
+        self.buf: pa.Table | None = next(self.groups, None)
+
+    def last_time(self) -> float:
+        return self.buf.column("_time")[-1].as_py()
+
+    def take_until(self, bound: float) -> pa.Table:
+        """Remove and return the buffered rows with `_time <= bound`; refill when emptied."""
+        times = self.buf.column("_time")
+        n = int(pc.sum(pc.less_equal(times, bound)).as_py() or 0)
+        out, self.buf = self.buf.slice(0, n), self.buf.slice(n)
+        if self.buf.num_rows == 0:
+            self.buf = next(self.groups, None)
+        return out
+
+
+def merge_sorted(
+    paths: list[Path], out: Path, rows_per_group: int, writer_opts: dict,
+    on_row_group: Callable[[pa.Table], None] | None = None,
+) -> int:
+    """Merge sorted buckets into `out` (row groups of `rows_per_group`); returns rows written.
+
+    `on_row_group(table)` sees every row group as it is written (e.g. to build its term index).
+    """
+    inputs = [i for i in (_Input(p) for p in paths) if i.buf is not None]
+    pending: list[pa.Table] = []
+    pending_rows = written = 0
+    with pq.ParquetWriter(out, EVENT_SCHEMA, **writer_opts) as writer:
+
+        def flush(final: bool) -> None:
+            nonlocal pending, pending_rows, written
+            table = pa.concat_tables(pending) if pending else EVENT_SCHEMA.empty_table()
+            while table.num_rows >= rows_per_group or (final and table.num_rows):
+                group = table.slice(0, rows_per_group)
+                writer.write_table(group, row_group_size=rows_per_group)
+                if on_row_group:
+                    on_row_group(group)
+                written += group.num_rows
+                table = table.slice(rows_per_group)
+            pending, pending_rows = ([table] if table.num_rows else []), table.num_rows
+
+        while inputs:
+            bound = min(i.last_time() for i in inputs)
+            batch = pa.concat_tables([i.take_until(bound) for i in inputs]).sort_by("_time")
+            inputs = [i for i in inputs if i.buf is not None]
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= rows_per_group:
+                flush(final=False)
+        flush(final=True)
+    return written
