@@ -23,7 +23,7 @@ from speleo.query.fields import field_sql_for
 from speleo.query.timefmt import local_zone
 from speleo.storage import termindex
 from speleo.storage.catalog import BucketRow, Catalog
-from speleo.storage.schema import EVENT_SCHEMA
+from speleo.storage.schema import EVENT_SCHEMA, conform
 
 TIMELINE_SPANS = (
     1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400,
@@ -128,6 +128,21 @@ def _prune_by_terms(p: Plan, buckets: list[BucketRow], hashes) -> list[BucketRow
     return kept
 
 
+DUCK_TYPES = {"string": "VARCHAR", "double": "DOUBLE", "int32": "INTEGER", "int64": "BIGINT"}
+
+
+def _conform(rel):
+    """Give a relation exactly the event schema's columns, in order: buckets written before a
+    column existed read it as NULL (storage formats change from a date onward, no rewrite)."""
+    have = set(rel.columns)
+    cols = [
+        duckdb.ColumnExpression(f.name) if f.name in have
+        else duckdb.ConstantExpression(None).cast(duckdb.sqltype(DUCK_TYPES[str(f.type)])).alias(f.name)
+        for f in EVENT_SCHEMA
+    ]
+    return rel.select(*cols) if have != set(EVENT_SCHEMA.names) else rel
+
+
 def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     """The `__events__` relation: whole buckets read by DuckDB, plus the chosen row groups
     of partially matching buckets (read with pyarrow)."""
@@ -137,9 +152,9 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
         for b in p.buckets
         if b.id in p.row_groups
     ]
-    rel = con.read_parquet(whole) if whole else None
+    rel = _conform(con.read_parquet(whole, union_by_name=True)) if whole else None
     if parts:
-        part_rel = con.from_arrow(pa.concat_tables([t.cast(EVENT_SCHEMA) for t in parts]))
+        part_rel = con.from_arrow(pa.concat_tables([conform(t) for t in parts]))
         rel = part_rel if rel is None else rel.union(part_rel)
     return rel if rel is not None else con.from_arrow(EVENT_SCHEMA.empty_table())
 

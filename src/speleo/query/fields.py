@@ -1,7 +1,8 @@
 """Search-time field extraction, as SQL.
 
 A field that is not a base column is computed from `_raw` when a search uses it, as Splunk
-does at search time (Splunk Search Reference, "About fields"): the sourcetype's regular
+does at search time (Splunk Search Reference, "About fields"): an indexed field stored in
+`_fields` first (HEC `fields`, syslog facility/severity), then the sourcetype's regular
 expression extractions first, then JSON (dotted paths for nested objects) when the event is a
 JSON object, then automatic `key=value` pairs. The result is VARCHAR, or NULL when the event
 does not have the field. Patterns and names are literals in the sqlglot tree, never SQL text.
@@ -122,9 +123,19 @@ def _kv_extraction(name: str) -> exp.Expression:
     return exp.func("coalesce", _regex_group(raw, pat, 1), _regex_group(raw, pat, 2))
 
 
+def _indexed(name: str) -> exp.Expression:
+    """The value of an indexed field (the `_fields` JSON object), else NULL."""
+    return exp.func("json_extract_string", column("_fields"), exp.Literal.string(json_path_flat(name)))
+
+
+def json_path_flat(name: str) -> str:
+    """JSON path of a key that may itself contain dots (indexed field names are flat)."""
+    return '$."' + name.replace('"', '\\"') + '"'
+
+
 @lru_cache(maxsize=4096)
 def _field_sql_cached(name: str, table: Table) -> exp.Expression:
-    parts = [_sourcetype_extractions(name, table), _json_extraction(name), _kv_extraction(name)]
+    parts = [_indexed(name), _sourcetype_extractions(name, table), _json_extraction(name), _kv_extraction(name)]
     return exp.func("coalesce", *[p for p in parts if p is not None])
 
 

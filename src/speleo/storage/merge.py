@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from speleo.storage.schema import EVENT_SCHEMA
+from speleo.storage.schema import EVENT_SCHEMA, conform
 
 
 def _row_groups(path: Path) -> Iterator[pa.Table]:
     pf = pq.ParquetFile(path)
     for i in range(pf.num_row_groups):
-        t = pf.read_row_group(i).cast(EVENT_SCHEMA)
+        t = conform(pf.read_row_group(i))
         if t.num_rows:
             yield t
 

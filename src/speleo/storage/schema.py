@@ -16,8 +16,11 @@ EVENT_SCHEMA = pa.schema(
         pa.field("linecount", pa.int32()),
         pa.field("_offset", pa.int64()),
         pa.field("_flags", pa.string()),
+        pa.field("_fields", pa.string()),
     ]
 )
+"""`_fields`: indexed fields as a JSON object of strings (HEC `fields`, syslog facility and
+severity), or null. Search-time extraction looks there first (`query.fields`)."""
 
 BASE_COLUMNS = tuple(EVENT_SCHEMA.names)
 
