@@ -28,6 +28,12 @@ def render(r: dict, rare_count: int) -> str:
         f"| server peak RSS during sustained ingestion (monitor) | {srv['peak_rss_mb']:.0f} MB "
         f"({srv['mb_s_per_core']:.1f} MB/s per core) | | | under 300 MB: {_goal(srv['peak_rss_mb'] < 300)} |",
     ]
+    if "freshness" in r:
+        f = r["freshness"]
+        lines.append(
+            f"| line appended to a monitored file → found by search (server, {f['rounds']} rounds) | "
+            f"median {f['median_s']:.2f} s, max {f['max_s']:.2f} s | | | within 2 s: {_goal(f['max_s'] <= 2)} |"
+        )
     for s in r["searches"]:
         ratio = s["grep_s"] / s["speleo_s"] if s["speleo_s"] else float("inf")
         goal = ""

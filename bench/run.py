@@ -137,6 +137,48 @@ def bench_server_memory(home: Path) -> dict:
             "mb_s_per_core": total_bytes / 1e6 / cpu}
 
 
+def bench_freshness(home: Path, rounds: int = 10) -> dict:
+    """Seconds from a line appended to a monitored file until a search finds it."""
+    import httpx
+
+    logs = OUT / "fresh-logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    target = logs / "app.log"
+    target.write_text("2026-01-01 00:00:00 INFO start\n")
+    run = [sys.executable, "-m", "speleo.cli.main", "--home", str(home)]
+    subprocess.run(run + ["add", "monitor", str(logs), "--index", "main"], check=True, capture_output=True)
+    port = 18766
+    proc = subprocess.Popen(run + ["serve", "--port", str(port), "--hec-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = (home / "api_token").read_text().strip()
+        lat = []
+        for i in range(rounds):
+            marker = f"fresh{i}x{int(time.time())}"
+            with open(target, "a") as f:
+                f.write(time.strftime("%Y-%m-%d %H:%M:%S") + f" INFO {marker}\n")
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 30:
+                r = httpx.post(url + "/api/v1/search", json={"search": marker, "limit": 1},
+                               headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+                if r.get("total"):
+                    break
+                time.sleep(0.05)
+            lat.append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    lat.sort()
+    return {"median_s": lat[len(lat) // 2], "max_s": lat[-1], "rounds": rounds}
+
+
 def machine() -> str:
     return f"{platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
 
@@ -160,6 +202,10 @@ def main() -> None:
     home2 = OUT / "home-server"
     shutil.rmtree(home2, ignore_errors=True)
     results["server"] = bench_server_memory(home2)
+    print("freshness (written -> searchable) ...", flush=True)
+    home3 = OUT / "home-fresh"
+    shutil.rmtree(home3, ignore_errors=True)
+    results["freshness"] = bench_freshness(home3)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     from report import write_report
 

@@ -128,7 +128,7 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     """Run an SPL search and print the events or the result table."""
     from speleo.query import results
     from speleo.query.timefmt import local_zone
-    from speleo.server.runner import to_epoch
+    from speleo.query.timefmt import to_epoch
 
     tz = local_zone(home.settings.default_tz)
     pinned = time.time() if now is None else now

@@ -6,6 +6,8 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
+from speleo.spl import parse_relative_time
+
 
 def local_zone(name: str | None = None) -> dt.tzinfo:
     """The zone named (IANA), else the machine's local zone."""
@@ -28,3 +30,19 @@ def iso(ts: float | None, tz: dt.tzinfo) -> str | None:
     if us % 1000 == 0:
         return d.isoformat(timespec="milliseconds")
     return d.isoformat(timespec="microseconds")
+
+
+def to_epoch(value, now: float, tz: dt.tzinfo) -> float | None:
+    """A time bound from the CLI or the API: None, "" or 0 mean all time (None); a number or a
+    numeric string is an epoch; anything else a Splunk time modifier (`-24h`, `-7d@d`, `now`).
+
+    Raises SplSyntaxError for a modifier that does not parse.
+    """
+    if value is None or value == "" or value == 0 or value == "0":
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        return parse_relative_time(str(value), now, tz)

@@ -20,7 +20,7 @@ from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
 from speleo.server.auth import ensure_api_token
 from speleo.service import Service
-from speleo.spl import parse_relative_time
+from speleo.query.timefmt import local_zone, to_epoch
 
 log = logging.getLogger("speleo.server")
 
@@ -85,10 +85,8 @@ class Runtime:
             return add_oneshot(self.writer.ingestor, req.path, req.index, req.sourcetype, req.host, req.force)
 
     def time_bounds(self, earliest, latest, now):
+        """(earliest, latest) epoch seconds of an API request; see `timefmt.to_epoch`."""
         now = time.time() if now is None else now
-        tz = None
-        from speleo.query.timefmt import local_zone
-
         tz = local_zone(self.home.settings.default_tz)
         return to_epoch(earliest, now, tz), to_epoch(latest, now, tz)
 
@@ -114,18 +112,6 @@ class Runtime:
         self.monitor.close()
         self.writer.close()
         self.home.server_file.unlink(missing_ok=True)
-
-
-def to_epoch(value, now: float, tz) -> float | None:
-    """A time bound from the CLI/API: None/''/'0' (all time), an epoch number, or a modifier."""
-    if value is None or value == "" or value == 0 or value == "0":
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)
-    except ValueError:
-        return parse_relative_time(str(value), now, tz)
 
 
 def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
