@@ -11,6 +11,12 @@ Rotation: by rename (the open handle is drained, the renamed file keeps its fing
 copytruncate (the copy carries the fingerprint and is read on from the checkpoint; the truncated
 original is new content), into `.gz` (read decompressed from the checkpoint). A file whose size
 falls below its checkpoint was truncated and is read again from the start.
+
+Where the events go is the sink's business: `Monitor` takes any object with the methods of
+`Ingestor` that it calls (`parser_for`, `ensure_index`, `append(chunk, origin, checkpoint)`,
+`checkpoints()`, `count_problem(kind, source, reason)`, `seal_if_large(bytes)`), so the server
+journals them and the forwarder (`speleo.forward`) queues them for HEC. `inputs=` gives a fixed
+list of inputs instead of the catalog's `inputs` table.
 """
 
 from __future__ import annotations
@@ -86,9 +92,10 @@ def fingerprint(head: bytes) -> str:
 class Monitor:
     """Runs every monitor input of the catalog. `poll()` does one pass; `run()` loops."""
 
-    def __init__(self, ingestor: Ingestor, settings, skip_under: Path | None = None) -> None:
+    def __init__(self, ingestor: Ingestor, settings, skip_under: Path | None = None,
+                 inputs: list[MonitorInput] | None = None) -> None:
         self.ing = ingestor
-        self.catalog = ingestor.catalog
+        self.fixed_inputs = inputs
         self.settings = settings
         self.skip_under = str(skip_under) if skip_under else None
         self.inputs: list[MonitorInput] = []
@@ -96,13 +103,16 @@ class Monitor:
         self.by_path: dict[str, str] = {}
         self.static: dict[str, tuple] = {}
         self.reported: set[tuple[str, str]] = set()
-        self.checkpoints = dict(self.catalog.checkpoints())
+        self.checkpoints = dict(ingestor.checkpoints())
         self._last_scan = 0.0
         self.lock = threading.Lock()
 
     # -- inputs ------------------------------------------------------------------
     def load_inputs(self) -> None:
-        rows = self.catalog.query(
+        if self.fixed_inputs is not None:
+            self.inputs = list(self.fixed_inputs)
+            return
+        rows = self.ing.catalog.query(
             "SELECT id, path, index_name, sourcetype, host, whitelist, blacklist FROM inputs "
             "WHERE kind = 'monitor' AND disabled = 0 ORDER BY id"
         )
@@ -138,7 +148,7 @@ class Monitor:
             return
         self.reported.add((source, reason))
         log.warning("%s: %s", source, reason)
-        self.catalog.count_problem(kind, source, reason)
+        self.ing.count_problem(kind, source, reason)
 
     # -- one pass --------------------------------------------------------------------
     def poll(self, scan: bool | None = None) -> int:
@@ -166,7 +176,7 @@ class Monitor:
             before = t.offset + len(t.carry)
             events += self._read(t)
             budget -= max(0, t.offset + len(t.carry) - before)
-            self.ing.store.seal_if_large(self.settings.seal_pending_bytes)
+            self.ing.seal_if_large(self.settings.seal_pending_bytes)
             if budget <= 0:
                 self._rr = (self._rr + i + 1) % len(files)
                 break

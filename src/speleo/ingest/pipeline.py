@@ -12,12 +12,15 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from speleo import sourcetypes
 from speleo.ingest.breaking import EventParser, ParsedChunk
-from speleo.storage.catalog import Catalog
 from speleo.storage.schema import with_origin
-from speleo.storage.store import Store
+
+if TYPE_CHECKING:  # the forwarder uses this module without DuckDB
+    from speleo.storage.catalog import Catalog
+    from speleo.storage.store import Store
 
 SAMPLE_BYTES = 8192
 
@@ -70,6 +73,17 @@ class Ingestor:
 
     def ensure_index(self, name: str) -> None:
         self.catalog.ensure_index(name)
+
+    def checkpoints(self) -> dict[str, tuple[str, int]]:
+        """Where each file (by fingerprint) was read up to: (path, offset)."""
+        return self.catalog.checkpoints()
+
+    def count_problem(self, kind: str, source: str, reason: str) -> None:
+        self.catalog.count_problem(kind, source, reason)
+
+    def seal_if_large(self, limit_bytes: int) -> None:
+        """Bound memory between reads: seal the journal when it holds `limit_bytes`."""
+        self.store.seal_if_large(limit_bytes)
 
     def append(
         self,
