@@ -210,6 +210,32 @@ def test_splunk_hec_handler_from_pypi(hec):
     assert d["msg"] == f"handler dict {tag}" and d["log_level"] == "INFO"
     assert found(hec, f"index=apps sourcetype=pyapp log_level=WARNING {tag}", 1)
     assert found(hec, f"index=apps user=alice {tag}", 1)
+    # the handler sends a dict's `fields` as HEC indexed fields
+    (e,) = found(hec, f"index=apps env=test {tag}", 1)
+    assert "dict" in e["_raw"]
+
+
+def test_indexed_fields_are_stored_and_searched_first(hec):
+    tag = uuid.uuid4().hex[:10]
+    body = "".join(json.dumps(e) for e in [
+        {"event": f"prod one env=staging {tag}", "fields": {"env": "prod", "team": "ops", "tags": ["a", "b"], "n": 3}},
+        {"event": {"msg": f"prod two {tag}", "env": "json"}, "fields": {"env": "prod", "region.name": "eu-west"}},
+        {"event": f"staging env=staging {tag}"},
+        {"event": f"nulls {tag}", "fields": {"gone": None, "empty": []}},
+    ])
+    r = post(hec, body=body.encode())
+    assert r.json() == {"text": "Success", "code": 0}
+    assert len(found(hec, f"index=web {tag}", 4)) == 4
+    # `fields` win over what the event says (key=value in the text, a JSON key)
+    prod = hec.search(f"index=web env=prod {tag}")["events"]
+    assert sorted(e["_raw"].split(tag)[0][:8] for e in prod) == ['prod one', '{"msg":"']
+    assert [e["_raw"] for e in hec.search(f"index=web env=staging {tag}")["events"]] == [f"staging env=staging {tag}"]
+    # `_raw` stays the event, exactly
+    assert any(e["_raw"] == f"prod one env=staging {tag}" for e in prod)
+    rows = hec.search(f"index=web env=prod {tag} | stats count by team, n")["results"]
+    assert rows == [{"team": "ops", "n": "3", "count": "1"}] or rows == [{"team": "ops", "n": "3", "count": 1}]
+    assert len(hec.search(f'index=web region.name="eu-west" {tag}')["events"]) == 1
+    assert hec.search(f"index=web gone=* {tag}")["events"] == []
 
 
 def test_tokens_never_logged(hec):

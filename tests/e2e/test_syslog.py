@@ -49,7 +49,7 @@ def test_logger(syslog_server, transport, rfc):
     if transport == "tcp-octet":
         args.insert(1, "--octet-count")
     subprocess.run(args, check=True, timeout=10)
-    (ev,) = found(syslog_server, f"index=netlog {tag}", 1)
+    (ev,) = found(syslog_server, f"index=netlog severity=err facility=auth appname=sshd {tag}", 1)
     assert ev["sourcetype"] == "syslog" and ev["index"] == "netlog"
     assert ev["source"] == (f"udp:{port}" if transport == "udp" else f"tcp:{port}")
     assert ev["host"] == socket.gethostname()
@@ -82,3 +82,29 @@ def test_udp_datagrams(syslog_server):
             s.sendto(f"<13>Oct 11 22:14:{i:02d} gw01 kernel: pkt {i} {tag}".encode(), ("127.0.0.1", syslog_server.udp))
     ev = found(syslog_server, f"index=netlog host=gw01 {tag}", 20)
     assert all("-10-11T22:14:" in e["_time"] for e in ev)
+
+
+def test_indexed_fields_header_and_structured_data(syslog_server):
+    tag = uuid.uuid4().hex[:10]
+    msgs = [
+        f'<35>1 2024-05-01T10:00:00Z box sshd 4242 LOGIN [origin ip="10.0.0.9" software="a\\"b\\]c"]'
+        f'[meta@32473 seq="7" seq="8"] 5424 {tag}',
+        f"<86>May  1 10:00:01 box cron[77]: 3164 {tag}",
+        f"<191>1 2024-05-01T10:00:02Z - - - - - nil {tag}",
+        f"no pri {tag}",
+    ]
+    with socket.create_connection(("127.0.0.1", syslog_server.tcp)) as s:
+        s.sendall("".join(f"{len(m.encode())} {m}" for m in msgs).encode())
+    assert len(found(syslog_server, f"index=netlog {tag}", 4)) == 4
+
+    def one(spl: str) -> dict:
+        ev = syslog_server.search(f"index=netlog {spl} {tag}")["events"]
+        assert len(ev) == 1, (spl, ev)
+        return ev[0]
+
+    assert "5424" in one("severity=err facility=auth appname=sshd procid=4242 msgid=LOGIN")["_raw"]
+    assert "5424" in one('sd.origin.ip="10.0.0.9" sd.origin.software="a\\"b]c"')["_raw"]
+    assert "3164" in one("facility=authpriv severity=info appname=cron procid=77")["_raw"]
+    assert "nil" in one("facility=local7 severity=debug")["_raw"]
+    assert syslog_server.search(f"index=netlog appname=* nil {tag}")["events"] == []
+    assert syslog_server.search(f"index=netlog facility=* {tag} | stats count")["results"][0]["count"] in (3, "3")

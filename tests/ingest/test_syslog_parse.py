@@ -111,3 +111,34 @@ def test_octet_counting_roundtrip_any_split(messages, step):
     for i in range(0, len(stream), step):
         got += f.feed(stream[i:i + step])
     assert got == [m for m in messages]
+
+
+def test_indexed_fields_of_rfc5424_and_rfc3164():
+    msg = ('<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [exampleSDID@32473 iut="3" '
+           'eventSource="Application"][examplePriority@32473 class="high"] An application event')
+    assert parse(msg, now=0).fields() == {
+        "facility": "local4", "severity": "notice", "appname": "evntslog", "procid": "12", "msgid": "ID47",
+        "sd.exampleSDID@32473.iut": "3", "sd.exampleSDID@32473.eventSource": "Application",
+        "sd.examplePriority@32473.class": "high"}
+    assert parse("<34>1 - - - - - -", now=0).fields() == {"facility": "auth", "severity": "crit"}
+    assert parse("<86>May  1 10:00:01 box cron[77]: job", now=ts(2024, 6, 1), tz="UTC").fields() == {
+        "facility": "authpriv", "severity": "info", "appname": "cron", "procid": "77"}
+    assert parse("<13>Oct 11 22:14:15 kernel: up", now=ts(2024, 6, 1), tz="UTC").fields()["appname"] == "kernel"
+    assert parse("no pri at all", now=0).fields() == {}
+
+
+def test_structured_data_escapes_repeats_and_bad_grammar():
+    sd = syslog.structured_data
+    assert sd(r'[a x="q\"u\]o\\t\e" x="2"][b@1 y=""]') == {"sd.a.x": ['q"u]o\\t\\e', "2"], "sd.b@1.y": ""}
+    assert sd("[a]") == {}
+    for bad in ('[a x="1"', "[a x=1]", '[a  x="1"]', '[a x="1"]junk', '[a b c="1"]', '[="1"]'):
+        assert sd(bad) is None, bad
+    p = parse('<14>1 2024-01-01T00:00:00Z h app - - [a x=1] msg', now=0)
+    assert p.malformed and p.sd is None and p.facility == "user"
+
+
+def test_events_table_has_fields_column():
+    t = events_table([(b"<35>1 - h sshd - - - x", "1.2.3.4", 1.0), (b"junk", "1.2.3.4", 1.0)], "tcp:514", "main", "UTC")
+    import json
+    f = t.column("_fields").to_pylist()
+    assert json.loads(f[0]) == {"facility": "auth", "severity": "err", "appname": "sshd"} and f[1] is None

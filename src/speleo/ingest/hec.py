@@ -6,8 +6,9 @@ events, stopping at the first bad envelope as Splunk does (the good ones before 
 the error names the bad one's number, counted from 0). The HTTP side is `speleo.server.hec_app`.
 
 Choices (see docs/inputs.md): an `event` object or array is stored as compact JSON in `_raw`,
-a string as is; `fields` are validated (a flat object of strings, numbers or arrays of them,
-else code 15) and appended to nothing: `_raw` stays the event (indexed fields are not stored yet).
+a string as is; `fields` (Splunk's indexed fields) are validated (a flat object of strings,
+numbers or arrays of them, else code 15) and stored as compact JSON in the `_fields` column
+(arrays stay arrays), which search-time field lookup reads first; `_raw` stays the event.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class Batch:
     sourcetype: list = field(default_factory=list)
     index: list = field(default_factory=list)
     linecount: list = field(default_factory=list)
+    _fields: list = field(default_factory=list)   # JSON object text of indexed fields, or None
 
     def __len__(self) -> int:
         return len(self._raw)
@@ -150,6 +152,28 @@ def check_fields(value) -> None:
             raise _Bad(15)
 
 
+def fields_text(value) -> str | None:
+    """`_fields` of an envelope's validated `fields`: compact JSON, or None when there are none.
+
+    Nulls are dropped (an indexed field without a value is no field); an array keeps its
+    non-null items, in order.
+    """
+    if not value:
+        return None
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, list):
+            v = [x for x in v if x is not None]
+            if not v:
+                continue
+        elif v is None:
+            continue
+        out[k] = v
+    if not out:
+        return None
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
 def _meta(env: dict, key: str, default: str) -> str:
     value = env.get(key)
     if value is None or value == "":
@@ -173,7 +197,8 @@ def add_envelope(batch: Batch, env, defaults: Defaults, now: float) -> None:
     index = _meta(env, "index", defaults.index)
     if not INDEX_NAME_RE.match(index) or not defaults.allowed(index):
         raise _Bad(7)
-    check_fields(env.get("fields"))
+    fields = env.get("fields")
+    check_fields(fields)
     batch._time.append(t)
     batch._raw.append(raw)
     batch.host.append(host)
@@ -181,6 +206,7 @@ def add_envelope(batch: Batch, env, defaults: Defaults, now: float) -> None:
     batch.sourcetype.append(sourcetype)
     batch.index.append(index)
     batch.linecount.append(raw.count("\n") + 1)
+    batch._fields.append(fields_text(fields))
 
 
 def parse_events(body: bytes, defaults: Defaults, now: float) -> tuple[Batch, Reply | None]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import threading
@@ -47,6 +48,10 @@ _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Nov", "Dec"), start=1)}
 
 
+_TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,48})(?:\[(?P<pid>[^\]\s]{1,128})\])?:(?: |$)")
+_SD_NAME = re.compile(r'[!#-<>-\\^-~]{1,32}')  # PRINTUSASCII except '=', ' ', ']', '"'
+
+
 @dataclass
 class Parsed:
     """What the header of one message says (None where it says nothing usable)."""
@@ -56,6 +61,22 @@ class Parsed:
     facility: str | None = None
     severity: str | None = None
     malformed: bool = False
+    appname: str | None = None
+    procid: str | None = None
+    msgid: str | None = None
+    sd: dict[str, str | list[str]] | None = None   # "sd.<id>.<param>" -> value(s)
+
+    def fields(self) -> dict[str, str | list[str]]:
+        """The indexed fields of the message (`_fields`): names of its facility and severity,
+        app name, process id, message id and structured data, where present."""
+        out: dict[str, str | list[str]] = {}
+        for k in ("facility", "severity", "appname", "procid", "msgid"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = v
+        if self.sd:
+            out.update(self.sd)
+        return out
 
 
 def priority(pri: int) -> tuple[str, str]:
@@ -75,16 +96,66 @@ def parse(message: str, now: float, tz: str | None = None) -> Parsed:
         if not h:
             return Parsed(None, None, facility, severity, malformed=True)
         t = rfc3339(h.group("ts"))
-        host = h.group("host")
         bad = t is None and h.group("ts") != "-"
-        return Parsed(t, None if host == "-" else host, facility, severity, malformed=bad)
+        sd = None
+        if h.group("sd") and h.group("sd") != "-":
+            sd = structured_data(h.group("sd"))
+            bad = bad or sd is None
+        host, app, procid, msgid = (None if h.group(k) == "-" else h.group(k) for k in ("host", "app", "procid", "msgid"))
+        return Parsed(t, host, facility, severity, malformed=bad, appname=app, procid=procid, msgid=msgid, sd=sd)
     h = _3164.match(rest)
     if not h:
         return Parsed(None, None, facility, severity, malformed=True)
     t = bsd_time(h, now, tz)
-    words = h.group("rest").split(" ", 1)
+    body = h.group("rest")
+    words = body.split(" ", 1)
     host = words[0] if words[0] and not words[0].endswith(":") and "[" not in words[0] else None
-    return Parsed(t, host, facility, severity, malformed=t is None)
+    if host is not None:
+        body = words[1] if len(words) > 1 else ""
+    tag = _TAG.match(body)
+    app, procid = (tag.group("app"), tag.group("pid")) if tag else (None, None)
+    return Parsed(t, host, facility, severity, malformed=t is None, appname=app, procid=procid)
+
+
+def structured_data(text: str) -> dict[str, str | list[str]] | None:
+    """Fields `sd.<SD-ID>.<PARAM-NAME>` of RFC 5424 STRUCTURED-DATA (`[id k="v" ...]...`),
+    values unescaped (`\\"`, `\\\\`, `\\]`); a name repeated in one element gives a list.
+    None when it does not follow the grammar."""
+    out: dict[str, str | list[str]] = {}
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] != "[":
+            return None
+        m = _SD_NAME.match(text, i + 1)
+        if not m:
+            return None
+        sd_id, i = m.group(), m.end()
+        while i < n and text[i] == " ":
+            m = _SD_NAME.match(text, i + 1)
+            if not m or text[m.end(): m.end() + 2] != '="':
+                return None
+            name, i = m.group(), m.end() + 2
+            value = []
+            while True:
+                if i >= n:
+                    return None
+                c = text[i]
+                if c == "\\" and i + 1 < n and text[i + 1] in '"\\]':
+                    value.append(text[i + 1])
+                    i += 2
+                elif c == '"':
+                    i += 1
+                    break
+                else:
+                    value.append(c)
+                    i += 1
+            key, v = f"sd.{sd_id}.{name}", "".join(value)
+            old = out.get(key)
+            out[key] = v if old is None else (old + [v] if isinstance(old, list) else [old, v])
+        if i >= n or text[i] != "]":
+            return None
+        i += 1
+    return out
 
 
 def rfc3339(text: str) -> float | None:
@@ -122,7 +193,8 @@ def bsd_time(h: re.Match, now: float, tz: str | None) -> float | None:
 def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
                  tz: str | None) -> pa.Table:
     """Event columns for (message bytes, sender address, receive time) tuples."""
-    times, raws, hosts, flags, counts = [], [], [], [], []
+    times, raws, hosts, flags, counts, fields = [], [], [], [], [], []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for data, sender, received in messages:
         f = []
         if len(data) > MAX_MESSAGE_BYTES:
@@ -141,6 +213,8 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         hosts.append(p.host or sender)
         flags.append(",".join(f))
         counts.append(text.count("\n") + 1)
+        f = p.fields()
+        fields.append(dumps(f) if f else None)
     n = len(raws)
     now = time.time()
     return pa.table({
@@ -154,6 +228,7 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         "linecount": pa.array(counts, pa.int32()),
         "_offset": pa.array([-1] * n, pa.int64()),
         "_flags": pa.array(flags, pa.string()),
+        "_fields": pa.array(fields, pa.string()),
     })
 
 

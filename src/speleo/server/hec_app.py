@@ -193,6 +193,9 @@ def _sanitized(cols: dict[str, list]) -> tuple[dict[str, pa.Array], pa.Array]:
             continue
         fixed = []
         for i, v in enumerate(values):
+            if v is None:  # `_fields` of an event without indexed fields
+                fixed.append(v)
+                continue
             try:
                 v.encode("utf-8")
             except UnicodeEncodeError:
