@@ -198,9 +198,20 @@ def _cell(v) -> str:
               help="Syslog over TCP, newline or octet-counted framing (0 disables).")
 @click.option("--syslog-index", default="main", show_default=True, help="Index for syslog events.")
 @click.option("--syslog-tz", default=None, help="Zone of RFC 3164 timestamps (default: the machine's).")
+@click.option("--hec-tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate (chain): HEC serves HTTPS.")
+@click.option("--hec-tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM private key of --hec-tls-cert (default: in the certificate file).")
+@click.option("--syslog-tls-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Syslog over TLS, RFC 5425 (0 disables); needs --syslog-tls-cert.")
+@click.option("--syslog-tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate (chain) of the syslog TLS listener.")
+@click.option("--syslog-tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM private key of --syslog-tls-cert (default: in the certificate file).")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
-          syslog_tcp_port, syslog_index, syslog_tz) -> None:
+          syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
+          syslog_tls_cert, syslog_tls_key) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog."""
     import logging
 
@@ -231,8 +242,17 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
     from speleo.server.network import NetworkOptions
 
     check_index_name(syslog_index)
+    if hec_tls_key and not hec_tls_cert:
+        raise click.UsageError("--hec-tls-key needs --hec-tls-cert")
+    if (syslog_tls_cert or syslog_tls_key) and not syslog_tls_port:
+        raise click.UsageError("--syslog-tls-cert/--syslog-tls-key need --syslog-tls-port")
+    if syslog_tls_port and not syslog_tls_cert:
+        raise click.UsageError("--syslog-tls-port needs --syslog-tls-cert")
     run(home, bind, port, announce, NetworkOptions(hec_port, hec_max_content_length, syslog_udp_port,
-                                                   syslog_tcp_port, syslog_index, syslog_tz))
+                                                   syslog_tcp_port, syslog_index, syslog_tz,
+                                                   hec_tls_cert=hec_tls_cert, hec_tls_key=hec_tls_key,
+                                                   syslog_tls_port=syslog_tls_port,
+                                                   syslog_tls_cert=syslog_tls_cert, syslog_tls_key=syslog_tls_key))
 
 
 # -- HEC tokens --------------------------------------------------------------------------
@@ -401,6 +421,7 @@ from speleo.cli.user_cmds import user as _user_group  # noqa: E402  (web account
 cli.add_command(_user_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
+from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
 
 
 def main() -> None:

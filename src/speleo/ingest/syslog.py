@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 FLUSH_SECS = 0.05
 FLUSH_EVENTS = 5000
 FUTURE_SLACK_SECS = 86400.0
+TLS_HANDSHAKE_SECS = 30.0
 
 _PRI = re.compile(r"<(\d{1,3})>")
 _5424 = re.compile(
@@ -237,6 +239,16 @@ def strip_frame(line: bytes) -> bytes:
     return line.rstrip(b"\r\n\x00")
 
 
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
+    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later)."""
+    if not cert:
+        raise ValueError("syslog over TLS needs a certificate (--syslog-tls-cert)")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 class Framer:
     """RFC 6587 framing of one TCP stream: octet counting when a frame starts with a digit,
     else newline (LF) delimited. `feed(data)` returns the complete messages."""
@@ -296,9 +308,15 @@ class SyslogListeners:
     """UDP and TCP syslog servers on one asyncio loop in a thread, writing through `ingestor`."""
 
     def __init__(self, ingestor, bind: str, udp_port: int, tcp_port: int, index: str,
-                 tz: str | None = None) -> None:
+                 tz: str | None = None, *, tls_port: int = 0, tls_cert: str | None = None,
+                 tls_key: str | None = None) -> None:
         if tz:
             ZoneInfo(tz)  # raises for an unknown zone before anything listens
+        self.tls = None
+        if tls_port:
+            self.tls = tls_context(tls_cert, tls_key)  # raises for a bad certificate or key
+        self.tls_port = tls_port
+        self.tls_bound = 0
         self.ingestor = ingestor
         self.bind = bind
         self.udp_port = udp_port
@@ -320,6 +338,8 @@ class SyslogListeners:
             out.append(f"syslog on udp://{self.bind}:{self.udp_bound} -> index '{self.index}'")
         if self.tcp_port:
             out.append(f"syslog on tcp://{self.bind}:{self.tcp_bound} -> index '{self.index}'")
+        if self.tls_port:
+            out.append(f"syslog over TLS on tls://{self.bind}:{self.tls_bound} -> index '{self.index}'")
         return out
 
     def start(self) -> None:
@@ -350,6 +370,11 @@ class SyslogListeners:
             server = await asyncio.start_server(self._tcp_client, self.bind, self.tcp_port, limit=MAX_MESSAGE_BYTES)
             self.tcp_bound = server.sockets[0].getsockname()[1]
             self._servers.append(server)
+        if self.tls_port:
+            server = await asyncio.start_server(self._tls_client, self.bind, self.tls_port, limit=MAX_MESSAGE_BYTES,
+                                                ssl=self.tls, ssl_handshake_timeout=TLS_HANDSHAKE_SECS)
+            self.tls_bound = server.sockets[0].getsockname()[1]
+            self._servers.append(server)
         self._flusher = self.loop.create_task(self._flush_loop())
 
     def add(self, source: str, data: bytes, sender: str) -> None:
@@ -378,9 +403,14 @@ class SyslogListeners:
                 log.exception("syslog: could not store %d messages from %s", len(messages), source)
 
     async def _tcp_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._stream(reader, writer, f"tcp:{self.tcp_bound}")
+
+    async def _tls_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._stream(reader, writer, f"tls:{self.tls_bound}")
+
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: str) -> None:
         peer = writer.get_extra_info("peername")
         sender = peer[0] if peer else "unknown"
-        source = f"tcp:{self.tcp_bound}"
         framer = Framer()
         try:
             while True:

@@ -360,14 +360,18 @@ def build_hec_app(svc: HecService):
 class HecServer:
     """Uvicorn serving the HEC app on its own thread (and event loop) in the server process."""
 
-    def __init__(self, svc: HecService, bind: str, port: int) -> None:
+    def __init__(self, svc: HecService, bind: str, port: int, tls_cert: str | None = None,
+                 tls_key: str | None = None) -> None:
         import uvicorn
 
         self.svc = svc
         self.bind = bind
         self.port = port
+        tls = {}
+        if tls_cert:  # HTTPS; a bad certificate or key raises here, before anything listens
+            tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
         config = uvicorn.Config(build_hec_app(svc), host=bind, port=port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_keep_alive=30)
+                                access_log=False, lifespan="off", timeout_keep_alive=30, **tls)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="speleo-hec", daemon=True)
 

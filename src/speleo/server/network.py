@@ -3,6 +3,8 @@
 Each runs on its own thread beside the HTTP API and writes through the server's store.
 A port of 0 disables a listener. The HEC port left at its default (8088) is optional: when
 it is taken the server starts without HEC and says so; a port given explicitly must listen.
+TLS: HEC serves HTTPS when given a certificate (`hec_tls_cert`, and `hec_tls_key` unless the
+certificate file holds the key); syslog over TLS (RFC 5425) has its own port and certificate.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class NetworkOptions:
     syslog_tcp_port: int = 0
     syslog_index: str = "main"
     syslog_tz: str | None = None         # RFC 3164 times without a zone; None = the machine's
+    hec_tls_cert: str | None = None      # PEM certificate (chain): HEC speaks HTTPS
+    hec_tls_key: str | None = None       # PEM private key (None: in the certificate file)
+    syslog_tls_port: int = 0             # syslog over TLS (RFC 5425), 0 = off
+    syslog_tls_cert: str | None = None
+    syslog_tls_key: str | None = None
 
 
 class NetworkInputs:
@@ -46,21 +53,24 @@ class NetworkInputs:
 
             svc = HecService(self.rt.service.catalog, self.rt.writer.ingestor,
                              HecSettings(max_content_bytes=o.hec_max_content_bytes))
-            server = HecServer(svc, self.bind, port)
+            server = HecServer(svc, self.bind, port, o.hec_tls_cert, o.hec_tls_key)
+            scheme = "https" if o.hec_tls_cert else "http"
             try:
                 server.start()
                 self.hec = server
-                self.listening.append(f"HTTP Event Collector on http://{self.bind}:{port}/services/collector")
+                self.listening.append(f"HTTP Event Collector on {scheme}://{self.bind}:{port}/services/collector")
             except OSError as e:
                 if o.hec_port is not None:
                     raise
                 log.warning("HTTP Event Collector not started: %s (use --hec-port)", e)
-        if o.syslog_udp_port or o.syslog_tcp_port:
+        if o.syslog_udp_port or o.syslog_tcp_port or o.syslog_tls_port:
             from speleo.ingest.syslog import SyslogListeners
 
             self.rt.service.catalog.ensure_index(o.syslog_index)
             self.syslog = SyslogListeners(self.rt.writer.ingestor, self.bind, o.syslog_udp_port,
-                                          o.syslog_tcp_port, o.syslog_index, o.syslog_tz)
+                                          o.syslog_tcp_port, o.syslog_index, o.syslog_tz,
+                                          tls_port=o.syslog_tls_port, tls_cert=o.syslog_tls_cert,
+                                          tls_key=o.syslog_tls_key)
             self.syslog.start()
             self.listening += self.syslog.describe()
 
