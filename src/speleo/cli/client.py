@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import httpx
-
 from speleo.config import Home
 from speleo.errors import SpeleoError, SplError
 from speleo.server.auth import ensure_api_token
@@ -34,6 +32,8 @@ class RemoteError(SpeleoError):
 
 def call(home: Home, method: str, path: str, payload: dict | None = None, timeout: float = 3600.0) -> dict:
     """Call the server's API with the home's token; raises RemoteError on an error answer."""
+    import httpx  # here: commands that call no server (speleo forward) stay light
+
     url = server_url(home)
     if url is None:
         raise SpeleoError("no server is running for this home")

@@ -1,0 +1,116 @@
+"""`speleo forward`: the forwarder (follow files, queue on disk, ship over HEC) and its status.
+
+    speleo forward --to URL --token T [--home DIR] [--monitor PATH ...] [--index I] [--sourcetype ST]
+                   [--metrics-interval SECS] [--metrics-index I] [--queue-max-bytes N]
+    speleo forward status [--home DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+import click
+
+from speleo.config import check_index_name
+
+DEFAULT_HOME = os.path.join("var", "forwarder")
+
+
+@click.group("forward", invoke_without_command=True)
+@click.option("--to", "to", help="HEC receiver URL, e.g. http://indexer:8088 (Speleo's or Splunk's).")
+@click.option("--token", envvar="SPELEO_FORWARD_TOKEN", help="HEC token (or $SPELEO_FORWARD_TOKEN).")
+@click.option("--home", "fhome", type=click.Path(file_okay=False), envvar="SPELEO_FORWARDER_HOME",
+              help="The forwarder's own folder: queue, checkpoints, status (default ./var/forwarder).")
+@click.option("--monitor", "monitors", multiple=True, type=click.Path(),
+              help="File or directory tree to follow (repeatable).")
+@click.option("--index", default="main", show_default=True, help="Index of the monitored files' events.")
+@click.option("--sourcetype", help="Sourcetype of the monitored files (default: detected per file).")
+@click.option("--host", "host", help="host field (default: this machine's name).")
+@click.option("--metrics-interval", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds between host metrics samples (0 disables them).")
+@click.option("--metrics-index", default="metrics", show_default=True, help="Index of host metrics.")
+@click.option("--queue-max-bytes", type=click.IntRange(min=1024), default=100 * 1024 * 1024, show_default=True,
+              help="Disk queue limit; when full, files are not read further (nothing is dropped).")
+@click.option("--insecure", is_flag=True, help="With https: do not verify the receiver's certificate.")
+@click.pass_context
+def forward(ctx: click.Context, to, token, fhome, monitors, index, sourcetype, host, metrics_interval,
+            metrics_index, queue_max_bytes, insecure) -> None:
+    """Follow files and ship them, with host metrics, to an HTTP Event Collector."""
+    ctx.meta["forward_home"] = fhome
+    if ctx.invoked_subcommand is not None:
+        return
+    if not to or not token:
+        raise click.UsageError("--to URL and --token T are required (or 'speleo forward status')")
+    check_index_name(index)
+    check_index_name(metrics_index)
+    from pathlib import Path
+
+    from speleo.forward.agent import DEFAULT_HOME as HOME, ForwardOptions, Forwarder
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    opts = ForwardOptions(to=to, token=token, home=Path(fhome) if fhome else HOME, monitors=list(monitors),
+                          index=index, sourcetype=sourcetype, host=host, metrics_interval=metrics_interval,
+                          metrics_index=metrics_index, queue_max_bytes=queue_max_bytes, verify_tls=not insecure)
+    try:
+        fwd = Forwarder(opts)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+    def on_signal(signum, frame) -> None:
+        fwd.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"forwarding to {to} (home {fwd.home}); following: "
+               f"{', '.join(str(Path(m).absolute()) for m in monitors) or 'nothing'}"
+               f"{'; host metrics every %gs into %s' % (metrics_interval, metrics_index) if metrics_interval else ''}",
+               err=True)
+    fwd.run()
+
+
+@forward.command("status")
+@click.option("--home", "fhome", type=click.Path(file_okay=False), help="The forwarder's folder (default ./var/forwarder).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
+    """What the forwarder follows, its queue depth, last error and events sent."""
+    from speleo.forward.agent import read_status
+
+    home = fhome or ctx.parent.meta.get("forward_home") or DEFAULT_HOME
+    st = read_status(home)
+    if as_json:
+        click.echo(json.dumps(st, default=str))
+        return
+    q = st["queue"]
+    state = "running" if st["alive"] else "not running (last status below)"
+    w = sys.stdout.write
+    w(f"forwarder {state}: pid {st['pid']}, home {st['home']}, to {st['to']}\n")
+    w(f"  updated {_when(st['updated'])}; started {_when(st['started'])}\n")
+    w(f"  queue: {q['records']:,} records, {q['events']:,} events, {q['bytes']:,} of {q['max_bytes']:,} bytes"
+      f"{' (FULL: reading paused)' if q['full'] else ''}\n")
+    w(f"  events read {st['events_read']:,}, sent and acknowledged {st['events_sent']:,} since start "
+      f"({st['events_sent_total']:,} in all); batches {st['batches_sent']:,}, retries {st['retries']:,}, "
+      f"resent {st['resends']:,}; acknowledgement {'on' if st['ack_mode'] else 'off' if st['ack_mode'] is False else '?'}\n")
+    if st.get("last_error"):
+        w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
+    else:
+        w("  last error: none\n")
+    for i in st["inputs"]:
+        w(f"  input {i['path']} -> index {i['index']}" + (f" sourcetype {i['sourcetype']}" if i["sourcetype"] else "") + "\n")
+    for f in st["files"]:
+        w(f"    file {f['path']}: {f['offset']:,} bytes read ({f['sourcetype']})\n")
+    for p in st.get("problems", []):
+        w(f"  problem: {p['kind']} {p['source']}: {p['reason']}\n")
+
+
+def _when(ts) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "never"
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(forward)

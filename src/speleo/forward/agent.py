@@ -1,0 +1,262 @@
+"""`speleo forward`: the forwarder process.
+
+Threads: the main one runs the monitor (the server's tailing code: fingerprints, rotation,
+checkpoints) whose sink, `QueueIngestor`, turns each parsed chunk into HEC envelopes and appends
+them with the chunk's file checkpoint to the disk queue (blocking when the queue is full); the
+sender ships and commits (see `sender`); a metrics thread queues host metrics; a status thread
+writes `status.json` every second for `speleo forward status`.
+
+Home folder (`--home`, default `./var/forwarder`):
+
+    queue/*.seg       the disk queue (records not yet acknowledged)
+    state.json        acknowledged record id and file checkpoints (atomic writes)
+    status.json       what it follows, queue depth, last error, events sent (rewritten every second)
+    forwarder.lock    held by the running forwarder (one per home)
+
+At start, a file is read on from the checkpoint of the last record still queued for it, else
+from its acknowledged checkpoint, and the queued records are sent again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
+from pathlib import Path
+
+from speleo.config import Settings
+from speleo.errors import ConflictError, InputError
+from speleo.forward.metrics import HostMetrics, envelopes as metric_envelopes
+from speleo.forward.queue import DiskQueue, Stopped
+from speleo.forward.sender import HecSender, HttpTransport
+from speleo.forward.state import CheckpointStore
+from speleo.ingest.breaking import ParsedChunk
+from speleo.ingest.monitor import Monitor, MonitorInput
+from speleo.ingest.pipeline import Ingestor, Origin, default_host
+
+log = logging.getLogger("speleo.forward")
+
+DEFAULT_HOME = Path("var") / "forwarder"
+DEFAULT_QUEUE_BYTES = 100 * 1024 * 1024
+STATUS_FILE = "status.json"
+
+
+def event_envelopes(chunk_events, origin: Origin) -> bytes:
+    """HEC envelopes (one per line) for the events of a parsed chunk."""
+    tail = ',"host":%s,"source":%s,"sourcetype":%s,"index":%s}' % (
+        encode_basestring(origin.host), encode_basestring(origin.source),
+        encode_basestring(origin.sourcetype), encode_basestring(origin.index))
+    times = chunk_events.column("_time").to_pylist()
+    raws = chunk_events.column("_raw").to_pylist()
+    return "\n".join(['{"time":%r,"event":%s%s' % (t, encode_basestring(r), tail)
+                      for t, r in zip(times, raws)]).encode("utf-8", "replace")
+
+
+class QueueIngestor(Ingestor):
+    """The monitor's sink in the forwarder: parsed chunks go to the disk queue, not a store."""
+
+    def __init__(self, queue: DiskQueue, state: CheckpointStore, props, tz, stop: threading.Event) -> None:
+        super().__init__(None, None, props, tz)  # type: ignore[arg-type]
+        self.queue = queue
+        self.state = state
+        self.stop = stop
+        self.problems: list[dict] = []
+
+    def ensure_index(self, name: str) -> None:  # the receiver owns its indexes
+        pass
+
+    def checkpoints(self) -> dict[str, tuple[str, int]]:
+        """Acknowledged checkpoints, overlaid by those of records still queued (sent again)."""
+        cps = dict(self.state.checkpoints)
+        cps.update(self.queue.pending_checkpoints())
+        return cps
+
+    def count_problem(self, kind: str, source: str, reason: str) -> None:
+        self.problems.append({"kind": kind, "source": source, "reason": reason, "at": time.time()})
+        del self.problems[:-50]
+
+    def seal_if_large(self, limit_bytes: int) -> None:
+        pass
+
+    def append(self, chunk: ParsedChunk, origin: Origin, checkpoint=None, problems=None) -> int:
+        n = chunk.events.num_rows
+        payload = event_envelopes(chunk.events, origin) if n else b""
+        self.queue.append(payload, n, checkpoint, self.stop)
+        self.events_total += n
+        return n
+
+
+@dataclass
+class ForwardOptions:
+    to: str
+    token: str
+    home: Path = DEFAULT_HOME
+    monitors: list[str] = field(default_factory=list)
+    index: str = "main"
+    sourcetype: str | None = None
+    host: str | None = None
+    metrics_interval: float = 60.0
+    metrics_index: str = "metrics"
+    metrics_sourcetype: str = "speleo:metrics"
+    queue_max_bytes: int = DEFAULT_QUEUE_BYTES
+    verify_tls: bool = True
+    batch_wait: float = 0.5
+    poll_secs: float = 0.25
+
+
+class Forwarder:
+    """One forwarder process over one home (see module doc)."""
+
+    def __init__(self, opts: ForwardOptions) -> None:
+        self.opts = opts
+        self.home = Path(opts.home).expanduser().resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.home / "forwarder.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise ConflictError(f"another forwarder is running with home {self.home}") from None
+        self.stop = threading.Event()
+        self.state = CheckpointStore(self.home / "state.json")
+        self.queue = DiskQueue(self.home / "queue", opts.queue_max_bytes, acked=self.state.acked)
+        self.ingestor = QueueIngestor(self.queue, self.state, _props(self.home), None, self.stop)
+        host = opts.host or default_host()
+        self.host = host
+        inputs = []
+        for i, p in enumerate(opts.monitors):
+            path = str(Path(p).expanduser().absolute())
+            inputs.append(MonitorInput(i + 1, path, opts.index, opts.sourcetype, host))
+        self.settings = Settings(read_chunk_bytes=1024 * 1024, poll_budget_bytes=2 * 1024 * 1024,
+                                 tail_poll_secs=opts.poll_secs)
+        self.monitor = Monitor(self.ingestor, self.settings, skip_under=self.home, inputs=inputs)
+        self.transport = HttpTransport(opts.to, verify=opts.verify_tls)
+        self.sender = HecSender(self.queue, self.state, opts.token, self.transport, batch_wait=opts.batch_wait)
+        self.files: list[dict] = []
+        self.started = time.time()
+        self.threads: list[threading.Thread] = []
+        if self.queue.torn:
+            log.warning("queue: %d torn record(s) cut at start (never acknowledged, read again from the files)",
+                        len(self.queue.torn))
+
+    # -- running -------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run until `stop` is set (SIGTERM/SIGINT in the CLI)."""
+        self.threads = [threading.Thread(target=self.sender.run, args=(self.stop,), name="fwd-sender", daemon=True),
+                        threading.Thread(target=self._status_loop, name="fwd-status", daemon=True)]
+        if self.opts.metrics_interval > 0:
+            self.threads.append(threading.Thread(target=self._metrics_loop, name="fwd-metrics", daemon=True))
+        for t in self.threads:
+            t.start()
+        last_files = 0.0
+        try:
+            while not self.stop.is_set():
+                try:
+                    n = self.monitor.poll()
+                except Stopped:
+                    break
+                now = time.monotonic()
+                if now - last_files >= 1.0:
+                    self.files = self.monitor.status()
+                    last_files = now
+                if n == 0 and not self.queue.full():
+                    self.stop.wait(self.opts.poll_secs)
+                elif self.queue.full():
+                    self.stop.wait(0.1)
+        finally:
+            self.stop.set()
+            for t in self.threads:
+                t.join(timeout=15)
+            self.write_status()
+            self.close()
+
+    def _metrics_loop(self) -> None:
+        metrics = HostMetrics()
+        while not self.stop.wait(self.opts.metrics_interval):
+            try:
+                samples = metrics.sample()
+                payload = metric_envelopes(samples, time.time(), self.host, self.opts.metrics_index,
+                                           self.opts.metrics_sourcetype)
+                self.queue.append(payload, len(samples), None, self.stop)
+            except Stopped:
+                return
+            except Exception as e:  # a metric that cannot be read must not stop the forwarder
+                log.warning("host metrics: %s", e)
+
+    def _status_loop(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.write_status()
+            except OSError as e:
+                log.warning("cannot write status: %s", e)
+
+    def status(self) -> dict:
+        s = self.sender.stats
+        return {
+            "pid": os.getpid(), "home": str(self.home), "to": self.opts.to, "started": self.started,
+            "updated": time.time(), "running": not self.stop.is_set(),
+            "inputs": [{"path": str(Path(p).expanduser().absolute()), "index": self.opts.index,
+                        "sourcetype": self.opts.sourcetype} for p in self.opts.monitors],
+            "files": self.files,
+            "queue": self.queue.stats(),
+            "events_read": self.ingestor.events_total,
+            "events_sent": s.events_sent, "events_sent_total": self.state.events_acked,
+            "batches_sent": s.batches_sent, "posts": s.posts, "retries": s.retries, "resends": s.resends,
+            "acked_record": self.state.acked, "ack_mode": s.ack_mode, "channel": s.channel,
+            "inflight_batches": s.inflight,
+            "last_error": s.last_error, "last_error_at": s.last_error_at, "last_success_at": s.last_success_at,
+            "problems": self.ingestor.problems[-10:],
+            "metrics": {"interval": self.opts.metrics_interval, "index": self.opts.metrics_index},
+        }
+
+    def write_status(self) -> None:
+        path = self.home / STATUS_FILE
+        tmp = path.with_name(STATUS_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.status(), default=str))
+        os.replace(tmp, path)
+
+    def close(self) -> None:
+        self.monitor.close()
+        self.transport.close()
+        self.queue.close()
+        os.close(self._lock_fd)
+
+
+def _props(home: Path):
+    path = home / "props.toml"
+    if not path.exists():
+        return None
+    from speleo import sourcetypes
+
+    return sourcetypes.load_props(path)
+
+
+def read_status(home: Path) -> dict:
+    """The status a forwarder with this home wrote last, with `alive` (its lock is held)."""
+    home = Path(home).expanduser().resolve()
+    path = home / STATUS_FILE
+    if not path.exists():
+        raise InputError(f"no forwarder status in {home} (has 'speleo forward --home {home}' run?)")
+    st = json.loads(path.read_text())
+    st["alive"] = _locked(home / "forwarder.lock")
+    return st
+
+
+def _locked(path: Path) -> bool:
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

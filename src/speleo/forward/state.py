@@ -1,0 +1,60 @@
+"""The forwarder's checkpoint store: one small JSON file, replaced atomically.
+
+`state.json` holds `acked` (the id of the last queue record the receiver acknowledged: every
+record up to it is delivered) and `checkpoints` (file fingerprint -> [path, offset] covered by
+those records). Both change in the same write (temp file, fsync, rename, fsync of the folder),
+so a crash leaves either the old or the new state, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` durably: temp file, fsync, rename, fsync of the folder."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class CheckpointStore:
+    """Acknowledged queue position and file checkpoints of one forwarder home."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.acked = 0
+        self.checkpoints: dict[str, tuple[str, int]] = {}
+        self.events_acked = 0
+        if path.exists():
+            raw = json.loads(path.read_text() or "{}")
+            self.acked = int(raw.get("acked", 0))
+            self.events_acked = int(raw.get("events_acked", 0))
+            self.checkpoints = {k: (p, int(o)) for k, (p, o) in raw.get("checkpoints", {}).items()}
+
+    def commit(self, acked: int, checkpoints: dict[str, tuple[str, int]], events: int) -> None:
+        """Records up to `acked` are delivered; `checkpoints` (their file positions) now hold."""
+        merged = dict(self.checkpoints)
+        merged.update(checkpoints)
+        body = {"acked": acked, "events_acked": self.events_acked + events,
+                "checkpoints": {k: [p, o] for k, (p, o) in merged.items()}}
+        write_atomic(self.path, json.dumps(body, separators=(",", ":")).encode())
+        self.acked, self.checkpoints, self.events_acked = acked, merged, body["events_acked"]
