@@ -127,7 +127,7 @@ def test_without_ack_commits_on_200(setup):
 
 
 def test_nothing_committed_while_ack_is_false(setup):
-    queue, state, hec, sender, _ = setup(max_inflight=2, ack_timeout=3600, batch_events=10)
+    queue, state, hec, sender, _ = setup(max_inflight=2, ack_timeout=3600, batch_events=10, ack_poll_secs=0)
     fill(queue, 4)
     hec.hold_acks = True
     stop = threading.Event()
