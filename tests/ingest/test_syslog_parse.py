@@ -142,3 +142,10 @@ def test_events_table_has_fields_column():
     import json
     f = t.column("_fields").to_pylist()
     assert json.loads(f[0]) == {"facility": "auth", "severity": "err", "appname": "sshd"} and f[1] is None
+
+
+def test_rsyslog_forward_format_rfc3339_in_a_bsd_header():
+    p = parse("<158>2024-05-01T10:00:00.123456+02:00 vm fileapp: file line one", now=0)
+    assert p.time == pytest.approx(ts(2024, 5, 1, 8, 0, 0, 123456)) and p.host == "vm" and not p.malformed
+    assert p.fields() == {"facility": "local3", "severity": "info", "appname": "fileapp"}
+    assert parse("<158>2024-05-01T10:00:00 vm x: no zone", now=0).malformed

@@ -46,6 +46,7 @@ _5424 = re.compile(
     r"1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+)"
     r"(?: (?P<sd>-|(?:\[(?:[^\]\\]|\\.)*\])+))?(?: (?P<msg>.*))?$", re.S)
 _3164 = re.compile(r"(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d) ?(?P<rest>.*)$", re.S)
+_3339_HEADER = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)) (?P<rest>.*)$", re.S)
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                                        "Nov", "Dec"), start=1)}
 
@@ -106,9 +107,13 @@ def parse(message: str, now: float, tz: str | None = None) -> Parsed:
         host, app, procid, msgid = (None if h.group(k) == "-" else h.group(k) for k in ("host", "app", "procid", "msgid"))
         return Parsed(t, host, facility, severity, malformed=bad, appname=app, procid=procid, msgid=msgid, sd=sd)
     h = _3164.match(rest)
-    if not h:
-        return Parsed(None, None, facility, severity, malformed=True)
-    t = bsd_time(h, now, tz)
+    if h:
+        t = bsd_time(h, now, tz)
+    else:  # rsyslog's RSYSLOG_ForwardFormat: the RFC 3164 layout with an RFC 3339 timestamp
+        h = _3339_HEADER.match(rest)
+        if not h:
+            return Parsed(None, None, facility, severity, malformed=True)
+        t = rfc3339(h.group("ts"))
     body = h.group("rest")
     words = body.split(" ", 1)
     host = words[0] if words[0] and not words[0].endswith(":") and "[" not in words[0] else None

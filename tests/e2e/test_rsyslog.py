@@ -1,0 +1,115 @@
+"""rsyslog forwarding to a real `speleo serve` over TCP with octet counting (RFC 6587).
+
+A private rsyslogd (`-n -f CONF -i PIDFILE`, no system sockets: imuxsock is not loaded) reads
+two imtcp inputs fed by util-linux `logger` and an imfile input we append to, and forwards each
+with `omfwd` (`TCP_Framing="octet-counted"`) in a different format: RFC 5424
+(RSYSLOG_SyslogProtocol23Format), the traditional RFC 3164 one, and RSYSLOG_ForwardFormat
+(RFC 3164 with an RFC 3339 timestamp). Every message must be found once, with the right host,
+facility, severity and app name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import ServerProc, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+RSYSLOGD = shutil.which("rsyslogd") or (shutil.which("rsyslogd", path="/usr/sbin:/sbin"))
+LOGGER = shutil.which("logger")
+N = 40
+
+
+def rsyslog_conf(work, in_5424: int, in_3164: int, logfile, speleo_tcp: int) -> str:
+    def fwd(template: str | None) -> str:
+        t = f' template="{template}"' if template else ""
+        return (f'action(type="omfwd" target="127.0.0.1" port="{speleo_tcp}" protocol="tcp" '
+                f'TCP_Framing="octet-counted"{t} action.resumeRetryCount="-1" queue.type="LinkedList")')
+
+    return f"""
+global(workDirectory="{work}")
+module(load="imtcp")
+module(load="imfile")
+ruleset(name="r5424") {{ {fwd("RSYSLOG_SyslogProtocol23Format")} }}
+ruleset(name="r3164") {{ {fwd(None)} }}
+ruleset(name="rhires") {{ {fwd("RSYSLOG_ForwardFormat")} }}
+input(type="imtcp" port="{in_5424}" address="127.0.0.1" ruleset="r5424")
+input(type="imtcp" port="{in_3164}" address="127.0.0.1" ruleset="r3164")
+input(type="imfile" File="{logfile}" Tag="fileapp:" Facility="local3" Severity="warning" ruleset="rhires")
+"""
+
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.mark.skipif(RSYSLOGD is None or LOGGER is None, reason="rsyslog / logger not installed (.ci/run installs them)")
+def test_rsyslog_forwards_octet_counted_over_tcp(tmp_path):
+    speleo_tcp = free_port()
+    server = ServerProc(tmp_path / "home", ["--hec-port", "0", "--syslog-tcp-port", str(speleo_tcp),
+                                            "--syslog-index", "fwd", "--syslog-tz", "UTC"])
+    server.start()
+    work = tmp_path / "rsyslog"
+    work.mkdir()
+    logfile = work / "app.log"
+    logfile.write_text("")
+    in_5424, in_3164 = free_port(), free_port()
+    conf = work / "rsyslog.conf"
+    conf.write_text(rsyslog_conf(work, in_5424, in_3164, logfile, speleo_tcp))
+    check = subprocess.run([RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr + check.stdout
+    rs_log = open(work / "rsyslogd.out", "wb")
+    rs = subprocess.Popen([RSYSLOGD, "-n", "-f", str(conf), "-i", str(work / "rsyslogd.pid")],
+                          stdout=rs_log, stderr=subprocess.STDOUT)
+    try:
+        wait_port(in_5424)
+        wait_port(in_3164)
+        tag = uuid.uuid4().hex[:10]
+        for i in range(N):
+            subprocess.run([LOGGER, "-T", "-n", "127.0.0.1", "-P", str(in_5424), "--octet-count", "--rfc5424",
+                            "-p", "auth.err", "-t", "sshd", f"r5424 {i} {tag}"], check=True, timeout=10)
+            subprocess.run([LOGGER, "-T", "-n", "127.0.0.1", "-P", str(in_3164), "--rfc3164",
+                            "-p", "mail.notice", "-t", "postfix", f"r3164 {i} {tag}"], check=True, timeout=10)
+        with open(logfile, "a") as f:
+            for i in range(N):
+                f.write(f"rfile {i} {tag}\n")
+
+        def events(spl: str) -> list[dict]:
+            return wait_for(lambda: (lambda ev: ev if len(ev) >= N else None)(server.search(spl)["events"]),
+                            timeout=30)
+
+        me = socket.gethostname()
+        got = events(f"index=fwd r5424 {tag} facility=auth severity=err appname=sshd")
+        assert len(got) == N and {e["host"] for e in got} == {me}
+        got = events(f"index=fwd r3164 {tag} facility=mail severity=notice appname=postfix")
+        assert len(got) == N and {e["host"] for e in got} == {me}
+        got = events(f"index=fwd rfile {tag} facility=local3 severity=warning appname=fileapp")
+        assert len(got) == N and {e["host"] for e in got} <= {me, me.split(".")[0]}
+        assert {e["source"] for e in got} == {f"tcp:{speleo_tcp}"} and not any(e.get("_flags") for e in got)
+        # exactly once: nothing else arrived
+        total = server.search(f"index=fwd {tag} | stats count")["results"][0]["count"]
+        assert int(total) == 3 * N
+        assert sorted(int(e["_raw"].split(" rfile ")[1].split()[0]) for e in got) == list(range(N))
+    finally:
+        rs.terminate()
+        try:
+            rs.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            rs.kill()
+            rs.wait()
+        rs_log.close()
+        server.stop()
