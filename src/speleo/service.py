@@ -133,13 +133,18 @@ class Service:
         return [dict(zip(keys, r)) for r in rows]
 
     # -- search -----------------------------------------------------------------------
-    def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None):
-        """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError."""
+    def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
+               timeline: bool = True):
+        """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
+
+        `timeline=False` skips the timeline of a transforming search (one pass over the data
+        less); event searches always get theirs (it also counts the events)."""
         from speleo.spl.macrostore import load_macros
 
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
-                                      tz_name=self.home.settings.default_tz, props=self.props())
-        return engine.execute(self.home, self.catalog, compiled, limit=limit)
+                                      tz_name=self.home.settings.default_tz, props=self.props(),
+                                      lookups_dir=self.home.lookups_dir)
+        return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
 
     # -- status -----------------------------------------------------------------------
     def status(self) -> dict:

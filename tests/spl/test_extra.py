@@ -95,10 +95,10 @@ def test_parse_errors(query, start):
 @pytest.mark.parametrize("query, words", [
     ("| tstats count from datamodel=Web by Web.src", "tstats from datamodel"),
     ("| tstats count where user=x", "non-indexed field 'user'"),
-    ("x | join user [search y]", "'join'"),
-    ("x | lookup t a", "'lookup'"),
-    ("x | transaction user", "'transaction'"),
-    ("x [search y]", "subsearch"),
+    ("x | join type=outer2 user [search y | table user]", "join type=outer2"),
+    ("x | lookup t a", "lookups need a lookups folder"),
+    ("x | transaction user maxevents=3", "transaction"),
+    ("x [search y]", "whole events are not supported"),
     ("x | spath", "spath without path"),
     ("x | convert auto(a)", "auto()"),
 ])

@@ -3,6 +3,7 @@
     speleo explain 'SPL'            AST, SQL, time range and the buckets the search reads
     speleo explain --check FILE     lint JSON lines with a `search` key: one JSON line per search
     speleo macro add NAME DEFINITION [--args a,b] | list | remove NAME | import FILE
+    speleo lookup add NAME FILE | list | remove NAME   CSV lookup files in <home>/lookups
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def explain(home: Home, query: str | None, check: str | None, also_compile: bool
     click.echo("  " + spl.ast.dump(pipeline))
     svc = Service(home)
     compiled = engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz,
-                                  props=svc.props())
+                                  props=svc.props(), lookups_dir=home.lookups_dir)
     click.echo("SQL:")
     click.echo("  " + compiled.sql)
     click.echo("Time range:")
@@ -89,7 +90,8 @@ def _check(home: Home, path: str, also_compile: bool, now: float | None) -> None
                 continue
             try:
                 if also_compile:
-                    engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz)
+                    engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz,
+                                       lookups_dir=home.lookups_dir)
                 else:
                     spl.parse(query, macros)
             except SplError as e:
@@ -157,6 +159,70 @@ def macro_import(home: Home, file: str) -> None:
     click.echo(f"{count} macros imported")
 
 
+@click.group("lookup")
+def lookup() -> None:
+    """CSV lookup tables (lookup, inputlookup, outputlookup), kept in <home>/lookups."""
+
+
+def _lookup_file(home: Home, name: str):
+    from speleo.spl.commands.lookups import safe_name
+
+    if not safe_name(name):
+        raise SpeleoError(f"invalid lookup name {name!r} (no '/', '\\' or '..')")
+    return home.lookups_dir / (name if name.lower().endswith(".csv") else name + ".csv")
+
+
+@lookup.command("add")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.pass_obj
+def lookup_add(home: Home, name: str, file: str) -> None:
+    """Add or replace lookup NAME with a CSV file (its first row is the header)."""
+    import csv
+    import os
+    import shutil
+    import tempfile
+
+    target = _lookup_file(home, name)
+    with open(file, encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header or any(not h for h in header):
+        raise SpeleoError(f"{file}: the first row must name every column")
+    home.ensure()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".csv")
+    os.close(fd)
+    shutil.copyfile(file, tmp)
+    os.replace(tmp, target)
+    click.echo(f"lookup {target.name} saved ({', '.join(header)})")
+
+
+@lookup.command("list")
+@click.pass_obj
+def lookup_list(home: Home) -> None:
+    """List the lookup tables as JSON lines (name, columns, bytes)."""
+    import csv
+
+    folder = home.lookups_dir
+    for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        with open(p, encoding="utf-8", newline="") as f:
+            header = next(csv.reader(f), None) or []
+        click.echo(json.dumps({"name": p.name, "columns": header, "bytes": p.stat().st_size}))
+
+
+@lookup.command("remove")
+@click.argument("name")
+@click.pass_obj
+def lookup_remove(home: Home, name: str) -> None:
+    """Remove lookup NAME (NAME or NAME.csv)."""
+    target = _lookup_file(home, name)
+    if not target.is_file():
+        raise SpeleoError(f"no lookup named {name!r}")
+    target.unlink()
+    click.echo(f"lookup {target.name} removed")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(explain)
     cli.add_command(macro)
+    cli.add_command(lookup)

@@ -30,6 +30,7 @@ TIMELINE_SPANS = (
     365 * 86400,
 )
 TIMELINE_MAX_BINS = 150
+PARTIAL_READ_MAX_SHARE = 0.3  # above this share of a bucket's row groups, DuckDB's own scan is faster
 
 
 @dataclass
@@ -76,6 +77,7 @@ def compile_for(
     macros: Mapping | None = None,
     tz_name: str | None = None,
     props=None,
+    lookups_dir=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError."""
     ctx = spl.CompileContext(
@@ -85,6 +87,7 @@ def compile_for(
         macros=macros or {},
         default_earliest=earliest,
         default_latest=latest,
+        lookups_dir=lookups_dir,
     )
     return spl.compile_search(query, ctx)
 
@@ -106,23 +109,24 @@ def plan(catalog: Catalog, compiled) -> Plan:
     p.skipped_time = len(by_index) - len(in_time)
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
-        in_time = _prune_by_terms(p, in_time, termindex.token_hashes(duckdb.connect(), tokens))
+        blooms = catalog.blooms([b.id for b in in_time])
+        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
     p.buckets = in_time
     return p
 
 
-def _prune_by_terms(p: Plan, buckets: list[BucketRow], hashes) -> list[BucketRow]:
+def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes) -> list[BucketRow]:
     kept = []
     for b in buckets:
-        groups = termindex.matching_row_groups(b.bloom, hashes)
+        groups = termindex.matching_row_groups(blooms.get(b.id), hashes)
         if groups is None:
             kept.append(b)
             continue
-        total = termindex.block_count(b.bloom)
+        total = termindex.block_count(blooms.get(b.id))
         p.skipped_row_groups += total - len(groups)
         if groups:
             kept.append(b)
-            if len(groups) < total:
+            if len(groups) <= total * PARTIAL_READ_MAX_SHARE:
                 p.row_groups[b.id] = groups
     p.skipped_terms = len(buckets) - len(kept)
     return kept
@@ -182,7 +186,8 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
     return total, [(float(t), int(c)) for t, c in rows], span
 
 
-def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, on_connection=None) -> SearchResult:
+def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
+            on_connection=None) -> SearchResult:
     """Run a compiled search. `limit` 0 means no limit. Raises SplError for runtime SPL errors.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
@@ -194,10 +199,14 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, on_connect
         on_connection(con, p)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
+    post = getattr(compiled, "post", None)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"
-    if limit > 0:
+    if limit > 0 and not post:
         sql += f" LIMIT {limit + 1}"
     table = con.sql(sql).to_arrow_table()
+    if post:   # steps on the whole result (outputlookup, cluster), then the limit
+        table = spl.apply_post(table, post)
+        total_post = table.num_rows
     truncated = limit > 0 and table.num_rows > limit
     if truncated:
         table = table.slice(0, limit)
@@ -205,10 +214,12 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, on_connect
     if pivot:
         table = spl.apply_pivot(table, pivot)
     total, timeline, span = (0, [], None)
-    if compiled.events_sql:
+    if compiled.events_sql and (with_timeline or not compiled.transforming):
         total, timeline, span = _timeline(con, compiled, p)
     kind = "results" if compiled.transforming else "events"
-    if kind == "results" or not compiled.events_sql:
+    if post:
+        total = total_post
+    elif kind == "results" or not compiled.events_sql:
         total = table.num_rows if not truncated else con.execute(f"SELECT count(*) FROM ({compiled.sql}) AS q").fetchall()[0][0]
     return SearchResult(
         kind=kind,

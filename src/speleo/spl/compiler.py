@@ -36,6 +36,7 @@ class CompiledSearch:
     order_by_time_desc: bool
     ast: ast.Pipeline
     pivot: dict | None = field(default=None)
+    post: list = field(default_factory=list)   # steps on the Arrow result (spl.post.apply_post)
 
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
@@ -47,6 +48,32 @@ def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
 
 
 def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:
+    state, earliest, latest, top = build_state(pipeline, text, ctx)
+    if state.events_sql is None:
+        state.events_sql = _events_select(state)
+    indexes, terms = _indexes(top), _required_terms(top)
+    for sub_earliest, sub_latest, sub_indexes in state.subs:
+        # Subsearches read the same buckets: widen the plan to cover them too.
+        earliest = None if earliest is None or sub_earliest is None else min(earliest, sub_earliest)
+        latest = None if latest is None or sub_latest is None else max(latest, sub_latest)
+        indexes = None if indexes is None or sub_indexes is None else list(dict.fromkeys(indexes + sub_indexes))
+        terms = []
+    return CompiledSearch(
+        sql=_final_sql(state),
+        events_sql=_final_sql_of(state, state.events_sql),
+        earliest=earliest,
+        latest=latest,
+        indexes=indexes,
+        required_terms=terms,
+        transforming=state.transforming,
+        order_by_time_desc=not state.transforming and not state.sorted_by_user,
+        ast=pipeline,
+        post=list(state.post),
+    )
+
+
+def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext):
+    """Compile a pipeline into a State; returns (state, earliest, latest, top-level search nodes)."""
     state = State(ctx=ctx, query=text)
     first = pipeline.commands[0]
     rest = pipeline.commands[1:]
@@ -64,19 +91,28 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         rest = pipeline.commands
     for cmd in rest:
         _compile_command(state, cmd)
-    if state.events_sql is None:
-        state.events_sql = _events_select(state)
-    return CompiledSearch(
-        sql=_final_sql(state),
-        events_sql=_final_sql_of(state, state.events_sql),
-        earliest=earliest,
-        latest=latest,
-        indexes=_indexes(top),
-        required_terms=_required_terms(top),
-        transforming=state.transforming,
-        order_by_time_desc=not state.transforming and not state.sorted_by_user,
-        ast=pipeline,
-    )
+    return state, earliest, latest, top
+
+
+def compile_sub(state: State, sub: ast.Pipeline) -> State:
+    """Compile a subsearch's pipeline (over the same `__events__`); the outer plan is widened."""
+    inner, earliest, latest, top = build_state(sub, state.query, state.ctx)
+    state.subs.append((earliest, latest, _indexes(top)))
+    state.subs.extend(inner.subs)
+    state.post.extend(inner.post)
+    return inner
+
+
+def sub_select(inner: State) -> exp.Select:
+    """A self-contained SELECT (its own WITH) of a compiled subsearch, hidden columns included."""
+    inner.wrap()
+    sel = exp.select("*").from_(inner.select.args["from_"].this.copy())
+    return _with(inner.ctes, sel)
+
+
+def compile_commands(state: State, commands: list[ast.Command]) -> None:
+    for cmd in commands:
+        _compile_command(state, cmd)
 
 
 def _compile_command(state: State, cmd: ast.Command) -> None:

@@ -31,6 +31,7 @@ class CompileContext:
     macros: Mapping[str, object] = field(default_factory=dict)
     default_earliest: float | None = None
     default_latest: float | None = None
+    lookups_dir: object | None = None      # a pathlib.Path: CSV lookup files (lookup, inputlookup, outputlookup)
 
 
 def ident(name: str) -> exp.Identifier:
@@ -70,6 +71,10 @@ class State:
     transforming: bool = False
     sorted_by_user: bool = False
     events_sql: exp.Select | None = None
+    subs: list = field(default_factory=list)        # (earliest, latest, indexes) of each subsearch compiled
+    post: list = field(default_factory=list)        # steps applied to the Arrow result (cluster, outputlookup)
+    bindings: dict = field(default_factory=dict)    # field name -> expression (mvfilter lambda variable)
+    auto_json: object | None = None                 # spath automatic extraction: name -> expression
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:
@@ -95,10 +100,15 @@ class State:
 
     def field(self, name: str) -> exp.Expression:
         """A field: a column, a search-time extraction (events only), or NULL."""
+        if name in self.bindings:
+            return self.bindings[name].copy()
         if name in self.columns:
             return col(name)
         if self.has_raw():
-            return self.ctx.field_sql(name)
+            extracted = self.ctx.field_sql(name)
+            if self.auto_json is not None:      # spath without path=: JSON paths of the input first
+                return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
+            return extracted
         return exp.null()
 
     def tz_literal(self) -> exp.Literal:

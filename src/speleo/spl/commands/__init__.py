@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from speleo.spl.commands import evalcmd, extra, fields, more, order, search, stats, top
+from speleo.spl.commands import combine, evalcmd, extra, fields, lookups, more, order, search, stats, top
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,13 @@ COMMANDS: dict[str, CommandSpec] = {
     "mstats": CommandSpec(extra.parse_tstats, extra.not_compiled("mstats"), streaming=False),
     "convert": CommandSpec(extra.parse_convert, more.compile_convert),
     "spath": CommandSpec(extra.parse_spath, more.compile_spath),
-    "lookup": CommandSpec(extra.parse_lookup, extra.not_compiled("lookup")),
-    "inputlookup": CommandSpec(extra.parse_inputlookup, extra.not_compiled("inputlookup"), streaming=False),
-    "outputlookup": CommandSpec(extra.parse_outputlookup, extra.not_compiled("outputlookup"), streaming=False),
-    "join": CommandSpec(extra.parse_join, extra.not_compiled("join"), streaming=False),
-    "append": CommandSpec(extra.parse_append, extra.not_compiled("append"), streaming=False),
-    "appendcols": CommandSpec(extra.parse_append, extra.not_compiled("appendcols"), streaming=False),
-    "appendpipe": CommandSpec(extra.parse_append, extra.not_compiled("appendpipe"), streaming=False),
+    "lookup": CommandSpec(extra.parse_lookup, lookups.compile_lookup),
+    "inputlookup": CommandSpec(extra.parse_inputlookup, lookups.compile_inputlookup, streaming=False),
+    "outputlookup": CommandSpec(extra.parse_outputlookup, lookups.compile_outputlookup, streaming=False),
+    "join": CommandSpec(extra.parse_join, combine.compile_join, streaming=False),
+    "append": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
+    "appendcols": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
+    "appendpipe": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "transaction": CommandSpec(extra.parse_transaction, extra.not_compiled("transaction"), streaming=False),
     "foreach": CommandSpec(extra.parse_foreach, extra.not_compiled("foreach"), streaming=False),
     "chart": CommandSpec(extra.parse_chart, extra.not_compiled("chart"), streaming=False),
@@ -58,6 +58,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
 }
+COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
+COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["from"] = CommandSpec(extra.parse_from, extra.not_compiled("from"), streaming=False)
 COMMANDS["replace"] = CommandSpec(extra.parse_replace, extra.not_compiled("replace"), streaming=False)
 for _name in extra.SIMPLE:

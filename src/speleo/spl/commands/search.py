@@ -62,7 +62,9 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
     if isinstance(node, ast.TimeBound):
         return time_condition(state, node)
     if isinstance(node, ast.Subsearch):
-        raise state.fail("subsearches '[...]' are parsed but not supported by the compiler yet", node)
+        from speleo.spl.commands.combine import subsearch_condition
+
+        return subsearch_condition(state, node)
     raise state.fail(f"unsupported search element {type(node).__name__}", node)
 
 
