@@ -134,7 +134,8 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     pinned = time.time() if now is None else now
     svc = service(home)
     try:
-        res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned)
+        res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
+                         timeline=False)
     except SplError as e:
         e.query = e.query or query
         raise

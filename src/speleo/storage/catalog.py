@@ -192,11 +192,24 @@ class Catalog:
         return [r[0] for r in self.query("SELECT name FROM indexes ORDER BY name")]
 
     # -- buckets ---------------------------------------------------------------
-    def live_buckets(self, index_names: Iterable[str] | None = None) -> list[BucketRow]:
-        """Buckets that searches read (not retired), optionally only of some indexes."""
-        rows = self.query(f"SELECT {BUCKET_COLS} FROM buckets WHERE retired_at IS NULL ORDER BY min_time")
+    def live_buckets(self, index_names: Iterable[str] | None = None, with_bloom: bool = False) -> list[BucketRow]:
+        """Buckets that searches read (not retired), optionally only of some indexes.
+
+        The term index blob (`bloom`) is loaded only when asked (`with_bloom`), else None;
+        `blooms(ids)` loads it for the few buckets a search keeps.
+        """
+        cols = BUCKET_COLS if with_bloom else BUCKET_COLS.replace("bloom,", "NULL,")
+        rows = self.query(f"SELECT {cols} FROM buckets WHERE retired_at IS NULL ORDER BY min_time")
         wanted = None if index_names is None else set(index_names)
         return [BucketRow(*r) for r in rows if wanted is None or r[1] in wanted]
+
+    def blooms(self, ids: list[int]) -> dict[int, bytes | None]:
+        """Term index blobs of some buckets, by id."""
+        out: dict[int, bytes | None] = {}
+        for chunk in iter_chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.query(f"SELECT id, bloom FROM buckets WHERE id IN ({marks})", chunk))
+        return out
 
     def retired_buckets(self) -> list[BucketRow]:
         rows = self.query(
