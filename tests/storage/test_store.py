@@ -173,3 +173,33 @@ def test_bloom_points_at_the_row_groups_that_hold_a_term(tmp_path):
     assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["needle"])) == [3, 8]
     assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["ordinary"])) == list(range(10))
     assert termindex.matching_row_groups(blob, termindex.token_hashes(con, ["needle", "37"])) == [3]
+
+
+def test_streaming_merge_orders_by_source_then_time_and_keeps_every_row(tmp_path):
+    import random
+
+    from speleo.storage.merge import merge_sorted, sort_events
+    from speleo.storage.schema import conform
+
+    rng = random.Random(3)
+    paths, rows = [], []
+    for k in range(5):
+        n = rng.randint(1, 400)
+        t = pa.table({
+            "_time": [rng.uniform(0, 1000) for _ in range(n)],
+            "_raw": [f"r{k}-{i}" for i in range(n)],
+            "source": [rng.choice(["/a", "/b", None]) for _ in range(n)],
+            "index": ["main"] * n,
+        })
+        rows += list(zip([s or "" for s in t.column("source").to_pylist()], t.column("_time").to_pylist(), t.column("_raw").to_pylist()))
+        path = tmp_path / f"in{k}.parquet"
+        pq.write_table(sort_events(conform(t)), path, row_group_size=37)
+        paths.append(path)
+    seen_groups = []
+    n = merge_sorted(paths, tmp_path / "out.parquet", 50, {"compression": "zstd"}, seen_groups.append)
+    out = pq.read_table(tmp_path / "out.parquet")
+    got = list(zip([s or "" for s in out.column("source").to_pylist()], out.column("_time").to_pylist(), out.column("_raw").to_pylist()))
+    assert n == len(rows) == len(got) and sum(g.num_rows for g in seen_groups) == n
+    assert [(s, t) for s, t, _ in got] == sorted((s, t) for s, t, _ in rows)
+    assert sorted(r for _, _, r in got) == sorted(r for _, _, r in rows)
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0).num_rows == 50

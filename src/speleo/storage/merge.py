@@ -1,9 +1,13 @@
-"""Streaming k-way merge of time-sorted Parquet buckets into one, with bounded memory.
+"""Streaming k-way merge of sorted Parquet buckets into one, with bounded memory.
 
-Each input bucket is sorted by `_time`. The merge holds one row group per input: it emits
-every buffered row whose time is at most the smallest "last time" among the inputs' buffers
-(no later row of any input can be earlier), sorts that small batch, and refills the inputs it
-emptied. Memory is about (inputs + 2) row groups, whatever the buckets' sizes.
+Buckets are sorted by (`source`, `_time`) — see `sort_events` — so that a row group holds
+consecutive events of one source: its `_raw` compresses like the original file, `_offset` is
+increasing, and its `_time` statistics stay narrow enough for DuckDB to skip row groups.
+
+The merge holds one row group per input: it emits every buffered row whose key is at most
+the smallest "last key" among the inputs' buffers (no later row of any input can sort before
+it), sorts that batch, and refills the inputs it emptied. Memory is about (inputs + 2) row
+groups, whatever the buckets' sizes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from speleo.storage.schema import EVENT_SCHEMA, conform
+
+KEY = "__sort_source"
+
+
+def sort_events(events: pa.Table) -> pa.Table:
+    """Sort events by (source, _time), a missing source sorting as ""."""
+    keyed = events.append_column(KEY, pc.fill_null(events.column("source"), ""))
+    return keyed.sort_by([(KEY, "ascending"), ("_time", "ascending")]).drop_columns([KEY])
 
 
 def _row_groups(path: Path) -> Iterator[pa.Table]:
@@ -31,13 +43,16 @@ class _Input:
         self.groups = _row_groups(path)
         self.buf: pa.Table | None = next(self.groups, None)
 
-    def last_time(self) -> float:
-        return self.buf.column("_time")[-1].as_py()
+    def last_key(self) -> tuple[str, float]:
+        src = self.buf.column("source")[-1].as_py() or ""
+        return src, self.buf.column("_time")[-1].as_py()
 
-    def take_until(self, bound: float) -> pa.Table:
-        """Remove and return the buffered rows with `_time <= bound`; refill when emptied."""
+    def take_until(self, bound: tuple[str, float]) -> pa.Table:
+        """Remove and return the buffered rows with key <= bound; refill when emptied."""
+        src = pc.fill_null(self.buf.column("source"), "")
         times = self.buf.column("_time")
-        n = int(pc.sum(pc.less_equal(times, bound)).as_py() or 0)
+        before = pc.or_(pc.less(src, bound[0]), pc.and_(pc.equal(src, bound[0]), pc.less_equal(times, bound[1])))
+        n = int(pc.sum(pc.cast(before, pa.int64())).as_py() or 0)
         out, self.buf = self.buf.slice(0, n), self.buf.slice(n)
         if self.buf.num_rows == 0:
             self.buf = next(self.groups, None)
@@ -70,8 +85,8 @@ def merge_sorted(
             pending, pending_rows = ([table] if table.num_rows else []), table.num_rows
 
         while inputs:
-            bound = min(i.last_time() for i in inputs)
-            batch = pa.concat_tables([i.take_until(bound) for i in inputs]).sort_by("_time")
+            bound = min(i.last_key() for i in inputs)
+            batch = sort_events(pa.concat_tables([i.take_until(bound) for i in inputs]))
             inputs = [i for i in inputs if i.buf is not None]
             pending.append(batch)
             pending_rows += batch.num_rows

@@ -4,7 +4,8 @@ Write path (one writer process, holding the home's writer lock):
 
 1. `append(events, checkpoints)` writes one journal record and fsyncs: acknowledged.
 2. `seal()` rotates the journal, writes each index's events of the closed segment to an
-   immutable Parquet (zstd) *hot* bucket sorted by `_time` (temp file, fsync, rename), then in
+   immutable Parquet (zstd) *hot* bucket sorted by (`source`, `_time`) (temp file, fsync,
+   rename), then in
    ONE catalog transaction inserts the buckets, marks the segment sealed and stores the file
    checkpoints carried by its records; only then is the segment file deleted.
 3. `merge_hot()` rewrites small hot buckets of an index into one *warm* bucket; the old
@@ -33,7 +34,7 @@ import pyarrow.parquet as pq
 from speleo.config import Home
 from speleo.storage import termindex
 from speleo.storage.catalog import Catalog, add_problem
-from speleo.storage.merge import merge_sorted
+from speleo.storage.merge import merge_sorted, sort_events
 from speleo.storage.journal import Journal, Record, fsync_dir, read_segment
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
@@ -121,7 +122,7 @@ class Store:
         return SealStats(len(written), events.num_rows)
 
     def _write_bucket(self, index: str, events: pa.Table, state: str = "hot") -> tuple:
-        events = events.sort_by("_time")
+        events = sort_events(events)
         folder = self.home.index_dir(index)
         folder.mkdir(parents=True, exist_ok=True)
         times = events.column("_time")
