@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import re
+import socket
 import ssl
 import threading
 import time
@@ -40,6 +41,7 @@ FLUSH_SECS = 0.05
 FLUSH_EVENTS = 5000
 FUTURE_SLACK_SECS = 86400.0
 TLS_HANDSHAKE_SECS = 30.0
+UDP_RCVBUF_BYTES = 16 * 1024 * 1024
 
 _PRI = re.compile(r"<(\d{1,3})>")
 _5424 = re.compile(
@@ -244,6 +246,22 @@ def strip_frame(line: bytes) -> bytes:
     return line.rstrip(b"\r\n\x00")
 
 
+def grow_receive_buffer(sock, size: int = UDP_RCVBUF_BYTES) -> None:
+    """Ask for a large UDP receive buffer, so bursts wait in the kernel while a batch is written
+    instead of being dropped (as rsyslog's imudp `rcvbufSize`). Beyond `net.core.rmem_max` only
+    root gets it (SO_RCVBUFFORCE); otherwise the kernel's cap applies."""
+    if sock is None:
+        return
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if opt is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, size)
+            return
+        except OSError:
+            continue
+
+
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
     """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later)."""
     if not cert:
@@ -334,6 +352,7 @@ class SyslogListeners:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.received = 0
+        self.pending_count = 0
         self.udp_bound = 0
         self.tcp_bound = 0
 
@@ -370,6 +389,7 @@ class SyslogListeners:
             transport, _ = await self.loop.create_datagram_endpoint(
                 lambda: _Udp(self), local_addr=(self.bind, self.udp_port))
             self.udp_bound = transport.get_extra_info("sockname")[1]
+            grow_receive_buffer(transport.get_extra_info("socket"))
             self._servers.append(transport)
         if self.tcp_port:
             server = await asyncio.start_server(self._tcp_client, self.bind, self.tcp_port, limit=MAX_MESSAGE_BYTES)
@@ -385,18 +405,19 @@ class SyslogListeners:
     def add(self, source: str, data: bytes, sender: str) -> None:
         self.pending.setdefault(source, []).append((data, sender, time.time()))
         self.received += 1
-        if sum(len(v) for v in self.pending.values()) >= FLUSH_EVENTS:
+        self.pending_count += 1
+        if self.pending_count >= FLUSH_EVENTS:
             self.flush()
 
     def flush(self) -> None:
-        batches, self.pending = self.pending, {}
+        batches, self.pending, self.pending_count = self.pending, {}, 0
         self._store(batches)
 
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECS)
             if self.pending:
-                batches, self.pending = self.pending, {}
+                batches, self.pending, self.pending_count = self.pending, {}, 0
                 await asyncio.to_thread(self._store, batches)
 
     def _store(self, batches) -> None:
