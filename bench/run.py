@@ -217,12 +217,6 @@ def main() -> None:
     net = record()
     (OUT / "results-net.json").write_text(json.dumps(net, indent=2))
     print(json.dumps(net, indent=2))
-    print("network inputs: HEC and syslog (beside rsyslog) ...", flush=True)
-    from syslog_bench import record  # writes its own NETBENCH section of docs/benchmarks.md
-
-    net = record()
-    (OUT / "results-net.json").write_text(json.dumps(net, indent=2))
-    print(json.dumps(net, indent=2))
 
 
 if __name__ == "__main__":
