@@ -132,8 +132,9 @@ class Forwarder:
         for i, p in enumerate(opts.monitors):
             path = str(Path(p).expanduser().absolute())
             inputs.append(MonitorInput(i + 1, path, opts.index, opts.sourcetype, host))
-        self.settings = Settings(read_chunk_bytes=1024 * 1024, poll_budget_bytes=2 * 1024 * 1024,
-                                 tail_poll_secs=opts.poll_secs)
+        # a queue record holds one read (~3x its bytes as envelopes): keep it small beside the limit
+        chunk = max(16 * 1024, min(1024 * 1024, opts.queue_max_bytes // 16))
+        self.settings = Settings(read_chunk_bytes=chunk, poll_budget_bytes=2 * chunk, tail_poll_secs=opts.poll_secs)
         self.monitor = Monitor(self.ingestor, self.settings, skip_under=self.home, inputs=inputs)
         self.transport = HttpTransport(opts.to, verify=opts.verify_tls)
         self.sender = HecSender(self.queue, self.state, opts.token, self.transport, batch_wait=opts.batch_wait)

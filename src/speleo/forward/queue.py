@@ -78,6 +78,7 @@ class DiskQueue:
         self.seg_last: dict[int, int] = {}       # segment -> last record id in it
         self._read_fds: dict[int, int] = {}
         self.torn: list[tuple[int, int]] = []    # (segment, offset) truncated at open
+        self.waiting = 0                          # appends waiting for room
         next_id = acked + 1
         for seg in self._segments():
             last = self._scan(seg)
@@ -142,8 +143,9 @@ class DiskQueue:
 
     # -- writing -------------------------------------------------------------------------
     def full(self) -> bool:
+        """True when the limit is reached or an append waits for room."""
         with self.cond:
-            return self.pending_bytes >= self.max_bytes
+            return self.pending_bytes >= self.max_bytes or self.waiting > 0
 
     def append(self, payload: bytes, events: int, checkpoint: tuple[str, str, int] | None = None,
                stop: threading.Event | None = None) -> int:
@@ -159,7 +161,11 @@ class DiskQueue:
             while self.pending_bytes > 0 and self.pending_bytes + size > self.max_bytes:
                 if stop is not None and stop.is_set():
                     raise Stopped()
-                self.cond.wait(0.2)
+                self.waiting += 1
+                try:
+                    self.cond.wait(0.2)
+                finally:
+                    self.waiting -= 1
             if self.cur_size > 0 and self.cur_size + size > self.segment_bytes:
                 self._rotate()
             rid = self.next_id
@@ -258,7 +264,7 @@ class DiskQueue:
         with self.cond:
             return {"records": len(self.entries), "bytes": self.pending_bytes, "events": self.pending_events,
                     "max_bytes": self.max_bytes, "segments": len(self.seg_last) or 1,
-                    "full": self.pending_bytes >= self.max_bytes}
+                    "full": self.pending_bytes >= self.max_bytes or self.waiting > 0}
 
     def close(self) -> None:
         with self.cond:
