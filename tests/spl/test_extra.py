@@ -97,9 +97,9 @@ def test_parse_errors(query, start):
     ("| tstats count where user=x", "non-indexed field 'user'"),
     ("x | join type=outer2 user [search y | table user]", "join type=outer2"),
     ("x | lookup t a", "lookups need a lookups folder"),
-    ("x | transaction user maxevents=3", "transaction"),
+    ("x | transaction user maxevents=3", "maxevents"),
     ("x [search y]", "whole events are not supported"),
-    ("x | spath", "spath without path"),
+    ("x | stats count | spath", "spath without path= on results"),
     ("x | convert auto(a)", "auto()"),
 ])
 def test_unsupported_at_compile(query, words):

@@ -48,7 +48,7 @@ def test_positions_on_nodes():
 
 @pytest.mark.parametrize("query, cls, start, suggestion", [
     ("x | stast count", SplSyntaxError, 4, "stats"),
-    ("x | cluster", SplUnsupportedError, 4, None),
+    ("x | kmeans", SplUnsupportedError, 4, None),
     ("x | tstats count", SplSyntaxError, 4, None),
     ("x | stats foo(x)", SplUnsupportedError, 10, None),
     ("x | eval y=lenn(x)", SplUnsupportedError, 11, "len"),

@@ -97,9 +97,10 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext):
 def compile_sub(state: State, sub: ast.Pipeline) -> State:
     """Compile a subsearch's pipeline (over the same `__events__`); the outer plan is widened."""
     inner, earliest, latest, top = build_state(sub, state.query, state.ctx)
+    if inner.post:
+        raise state.fail("outputlookup and cluster inside a subsearch are not supported", sub)
     state.subs.append((earliest, latest, _indexes(top)))
     state.subs.extend(inner.subs)
-    state.post.extend(inner.post)
     return inner
 
 
@@ -118,6 +119,8 @@ def compile_commands(state: State, commands: list[ast.Command]) -> None:
 def _compile_command(state: State, cmd: ast.Command) -> None:
     name = _command_word(state, cmd)
     spec = COMMANDS[name]
+    if any(step["kind"] == "cluster" for step in state.post):
+        raise state.fail(f"{name} after cluster is not supported (cluster runs on the final results)", cmd)
     if not spec.streaming and state.events_sql is None:
         state.events_sql = _events_select(state)
     spec.compile(state, cmd)

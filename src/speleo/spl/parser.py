@@ -62,7 +62,8 @@ def _parse_segment(text: str, seg: Segment, index: int, leading_pipe: bool = Fal
     return _run_parser(text, word, first.end, seg.end, first, first_stage)
 
 
-GENERATING = frozenset({"tstats", "mstats", "inputlookup", "makeresults", "multisearch"})
+GENERATING = frozenset({"tstats", "mstats", "inputlookup", "makeresults", "multisearch", "metadata",
+                        "eventcount"})
 
 
 def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: bool = False) -> ast.Command:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from speleo.spl.commands import combine, evalcmd, extra, fields, lookups, more, order, search, stats, top
+from speleo.spl.commands import (
+    combine, evalcmd, events, extra, fields, lookups, more, order, reshape, search, stats, top,
+)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "where": CommandSpec(search.parse_where, search.compile_where, mode="expr"),
     "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
     "rex": CommandSpec(evalcmd.parse_rex, evalcmd.compile_rex),
-    "fillnull": CommandSpec(evalcmd.parse_fillnull, evalcmd.compile_fillnull),
+    "fillnull": CommandSpec(evalcmd.parse_fillnull, events.compile_fillnull),
     "stats": CommandSpec(stats.parse_stats, stats.compile_stats, streaming=False),
     "eventstats": CommandSpec(stats.parse_stats, stats.compile_eventstats, streaming=False),
     "timechart": CommandSpec(stats.parse_timechart, stats.compile_timechart, streaming=False),
@@ -37,13 +39,13 @@ COMMANDS: dict[str, CommandSpec] = {
     "sort": CommandSpec(order.parse_sort, order.compile_sort, streaming=False),
     "head": CommandSpec(order.parse_head, order.compile_head, streaming=False),
     "tail": CommandSpec(order.parse_head, order.compile_head, streaming=False),
-    "dedup": CommandSpec(order.parse_dedup, order.compile_dedup, streaming=False),
+    "dedup": CommandSpec(events.parse_dedup, events.compile_dedup, streaming=False),
     "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "tstats": CommandSpec(extra.parse_tstats, more.compile_tstats, streaming=False),
     "mstats": CommandSpec(extra.parse_tstats, extra.not_compiled("mstats"), streaming=False),
     "convert": CommandSpec(extra.parse_convert, more.compile_convert),
-    "spath": CommandSpec(extra.parse_spath, more.compile_spath),
+    "spath": CommandSpec(extra.parse_spath, reshape.compile_spath),
     "lookup": CommandSpec(extra.parse_lookup, lookups.compile_lookup),
     "inputlookup": CommandSpec(extra.parse_inputlookup, lookups.compile_inputlookup, streaming=False),
     "outputlookup": CommandSpec(extra.parse_outputlookup, lookups.compile_outputlookup, streaming=False),
@@ -51,9 +53,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "append": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "appendcols": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "appendpipe": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
-    "transaction": CommandSpec(extra.parse_transaction, extra.not_compiled("transaction"), streaming=False),
-    "foreach": CommandSpec(extra.parse_foreach, extra.not_compiled("foreach"), streaming=False),
-    "chart": CommandSpec(extra.parse_chart, extra.not_compiled("chart"), streaming=False),
+    "transaction": CommandSpec(extra.parse_transaction, events.compile_transaction, streaming=False),
+    "foreach": CommandSpec(extra.parse_foreach, reshape.compile_foreach, streaming=False),
+    "chart": CommandSpec(extra.parse_chart, reshape.compile_chart, streaming=False),
     "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
@@ -62,6 +64,19 @@ COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, stre
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["from"] = CommandSpec(extra.parse_from, extra.not_compiled("from"), streaming=False)
 COMMANDS["replace"] = CommandSpec(extra.parse_replace, extra.not_compiled("replace"), streaming=False)
+COMPILERS = {
+    "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
+    "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
+    "addtotals": reshape.compile_addtotals, "addcoltotals": reshape.compile_addcoltotals,
+    "xyseries": reshape.compile_xyseries, "untable": reshape.compile_untable,
+    "transpose": reshape.compile_transpose, "extract": events.compile_extract, "kv": events.compile_extract,
+    "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
+}
+for _name, _fn in COMPILERS.items():
+    COMMANDS[_name] = CommandSpec(extra.parse_simple, _fn, streaming=False)
+COMMANDS["trendline"] = CommandSpec(extra.parse_rest, reshape.compile_trendline, streaming=False)
+COMMANDS["metadata"] = CommandSpec(events.parse_metadata, events.compile_metadata, streaming=False)
+COMMANDS["eventcount"] = CommandSpec(events.parse_metadata, events.compile_eventcount, streaming=False)
 for _name in extra.SIMPLE:
     COMMANDS.setdefault(_name, CommandSpec(extra.parse_simple, extra.not_compiled(_name), streaming=False))
 

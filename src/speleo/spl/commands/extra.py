@@ -426,7 +426,20 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "delta": ({"p"}, 1, 3),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
+    "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims"}, 0, 0),
+    "fieldsummary": ({"maxvals"}, 0, 100),
 }
+
+
+def parse_rest(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: trendline. `trendline (sma|ema|wma)<N>(<field>) [as <name>]...`:
+    the arguments are kept as text (the compiler reads them from the query)."""
+    args: list[str] = []
+    while not cur.at_end():
+        args.append(cur.next().value)
+    if not args:
+        raise cur.error("expected sma<N>(field), ema<N>(field) or wma<N>(field)")
+    return ast.ArgsCmd(word.value.lower(), {}, args)
 
 
 def parse_simple(cur: Cursor, word: Token) -> ast.ArgsCmd:
