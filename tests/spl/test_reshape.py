@@ -137,3 +137,13 @@ def test_cluster_post_step():
     assert out.column("cluster_label").to_pylist() == [1, 1, 2, 1]
     with pytest.raises(SplUnsupportedError, match="after cluster"):
         compile_search("* | cluster | table _raw", make_ctx())
+
+
+def test_mv_lambda_functions():
+    # Search Reference examples: mvfind is 0-based (null when nothing matches); mvfilter keeps
+    # the values for which the predicate holds; mvzip stops at the shorter list.
+    rows = run('status=404 | eval l=split("ab,cd,ax", ","), f=mvfind(l, "^c"), g=mvfind(l, "z"), '
+               'h=mvfilter(match(l, "^a")), i=mvfilter(l="zz"), m=mvmap(l, l."!"), '
+               'z=mvzip(l, split("1,2", ",")), y=mvzip(l, l, "-") | table f g h i m z y')
+    assert rows == [{"f": 1, "g": None, "h": ["ab", "ax"], "i": None, "m": ["ab!", "cd!", "ax!"],
+                     "z": ["ab,1", "cd,2"], "y": ["ab-ab", "cd-cd", "ax-ax"]}]

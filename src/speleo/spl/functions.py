@@ -556,3 +556,88 @@ FUNCTIONS.update({
     "mvdedup": (1, 1, _mvlist_fn("list_distinct")),
     "mvsort": (1, 1, _mvlist_fn("list_sort")),
 })
+
+
+# --- multivalue functions with DuckDB lambdas (sqlglot renders `LAMBDA x : body`) -----------------------------
+
+
+def _lambda(body: exp.Expression) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier("__v")])
+
+
+def _bound(state: State, name: str, body: Callable[[], Typed]) -> Typed:
+    """Compile with field `name` bound to the lambda variable (a value of the list)."""
+    old = state.bindings.get(name)
+    state.bindings[name] = exp.column("__v")
+    try:
+        return body()
+    finally:
+        if old is None:
+            state.bindings.pop(name, None)
+        else:
+            state.bindings[name] = old
+
+
+def _fields_in(node: ast.Node) -> list[str]:
+    if isinstance(node, ast.Field):
+        return [node.name]
+    out: list[str] = []
+    for v in vars(node).values():
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, ast.Node):
+                out += [f for f in _fields_in(item) if f not in out]
+    return out
+
+
+def _mvfind(state: State, args: list[ast.Node]) -> Typed:
+    """mvfind(mv, regex): the 0-based index of the first value matching the regex, else null."""
+    lst = mv(compile_expr(state, args[0]))
+    if not isinstance(args[1], ast.Str):
+        raise state.fail("mvfind() needs a literal regular expression", args[1])
+    hits = exp.Anonymous(this="list_transform", expressions=[lst, _lambda(exp.Coalesce(
+        this=RegexMatch(this=exp.column("__v"), expression=regex_literal(args[1].value)), expressions=[exp.false()]))])
+    pos = exp.Anonymous(this="list_position", expressions=[hits, exp.true()])
+    return exp.Sub(this=pos, expression=exp.Literal.number(1)), "num"
+
+
+def _mvfilter(state: State, args: list[ast.Node]) -> Typed:
+    """mvfilter(<predicate over one field>): the values of that field for which the predicate is
+    true (null when none)."""
+    names = [n for n in _fields_in(args[0])]
+    if len(names) != 1:
+        raise state.fail("mvfilter() needs an expression over exactly one field", args[0])
+    lst = mv(compile_expr(state, ast.Field(names[0], start=args[0].start, end=args[0].end)))
+    cond = _bound(state, names[0], lambda: (compile_condition(state, args[0]), "bool"))[0]
+    out = exp.Anonymous(this="list_filter", expressions=[lst, _lambda(cond)])
+    return exp.Nullif(this=out, expression=exp.Cast(this=exp.Array(expressions=[]),
+                                                     to=exp.DataType.build("VARCHAR[]"))), "mv"
+
+
+def _mvmap(state: State, args: list[ast.Node]) -> Typed:
+    """mvmap(mv, expression): the expression for each value (the field name stands for the value)."""
+    if not isinstance(args[0], ast.Field):
+        raise state.fail("mvmap() needs a field as its first argument", args[0])
+    lst = mv(compile_expr(state, args[0]))
+    body = _bound(state, args[0].name, lambda: compile_expr(state, args[1]))
+    return exp.Anonymous(this="list_transform", expressions=[lst, _lambda(text(body[0]))]), "mv"
+
+
+def _mvzip(state: State, args: list[ast.Node]) -> Typed:
+    """mvzip(a, b[, delim]): a[i] . delim . b[i] for each i up to the shorter list (delim ",")."""
+    a, b = mv(compile_expr(state, args[0])), mv(compile_expr(state, args[1]))
+    delim = as_kind(compile_expr(state, args[2]), "str") if len(args) > 2 else exp.Literal.string(",")
+    n = exp.Least(this=exp.Anonymous(this="len", expressions=[a.copy()]),
+                  expressions=[exp.Anonymous(this="len", expressions=[b.copy()])])
+    idx = exp.Anonymous(this="generate_series", expressions=[exp.Literal.number(1), n])
+    item = exp.DPipe(this=exp.DPipe(this=exp.Anonymous(this="list_extract", expressions=[a, exp.column("__v")]),
+                                    expression=delim),
+                     expression=exp.Anonymous(this="list_extract", expressions=[b, exp.column("__v")]))
+    return exp.Anonymous(this="list_transform", expressions=[idx, _lambda(item)]), "mv"
+
+
+FUNCTIONS.update({
+    "mvfind": (2, 2, _mvfind),
+    "mvfilter": (1, 1, _mvfilter),
+    "mvmap": (2, 2, _mvmap),
+    "mvzip": (2, 3, _mvzip),
+})
