@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from speleo.storage.durable import fsync_dir
 from speleo.storage.schema import EVENT_SCHEMA
 
 MAGIC = b"SPJ1"
@@ -68,15 +69,6 @@ def read_segment(path: Path) -> tuple[list[Record], int]:
         records.append(Record(table, json.loads(header)))
         pos = end
     return records, pos
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a directory so that a rename or a new file in it is durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Journal:

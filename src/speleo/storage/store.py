@@ -35,7 +35,8 @@ from speleo.config import Home
 from speleo.storage import termindex
 from speleo.storage.catalog import Catalog, add_problem
 from speleo.storage.merge import merge_sorted, sort_events
-from speleo.storage.journal import Journal, Record, fsync_dir, read_segment
+from speleo.storage.durable import fsync_dir, fsync_file
+from speleo.storage.journal import Journal, Record, read_segment
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
 ROW_GROUP_ROWS = 16 * 1024
@@ -256,14 +257,6 @@ def merge_groups(hot: list, max_raw_bytes: int) -> list[list]:
         groups[-1].append(b)
         size += b.raw_bytes
     return [g for g in groups if g]
-
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_parquet_durably(table: pa.Table, path: Path) -> None:
