@@ -217,6 +217,10 @@ def main() -> None:
     net = record()
     (OUT / "results-net.json").write_text(json.dumps(net, indent=2))
     print(json.dumps(net, indent=2))
+    print("SPL searches beside hand-written SQL ...", flush=True)
+    from spl_bench import record as spl_record  # writes its own SPLBENCH section of docs/benchmarks.md
+
+    print(spl_record(int(os.environ.get("SPLBENCH_EVENTS", 300_000))))
 
 
 if __name__ == "__main__":
