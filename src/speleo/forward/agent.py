@@ -113,6 +113,12 @@ class Forwarder:
     """One forwarder process over one home (see module doc)."""
 
     def __init__(self, opts: ForwardOptions) -> None:
+        import pyarrow as pa
+
+        try:  # malloc gives freed parse buffers back; Arrow's default pool keeps them (RSS)
+            pa.set_memory_pool(pa.system_memory_pool())
+        except Exception:
+            pass
         self.opts = opts
         self.home = Path(opts.home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -157,24 +163,29 @@ class Forwarder:
         last_files = 0.0
         try:
             while not self.stop.is_set():
+                before = self._read_position()
                 try:
-                    n = self.monitor.poll()
+                    self.monitor.poll()
                 except Stopped:
                     break
                 now = time.monotonic()
                 if now - last_files >= 1.0:
                     self.files = self.monitor.status()
                     last_files = now
-                if n == 0 and not self.queue.full():
-                    self.stop.wait(self.opts.poll_secs)
-                elif self.queue.full():
+                if self.queue.full():
                     self.stop.wait(0.1)
+                elif self._read_position() - before < self.settings.poll_budget_bytes:
+                    # caught up: wait for more rather than parse a few lines at a time
+                    self.stop.wait(self.opts.poll_secs)
         finally:
             self.stop.set()
             for t in self.threads:
                 t.join(timeout=15)
             self.write_status()
             self.close()
+
+    def _read_position(self) -> int:
+        return sum(t.offset + len(t.carry) for t in list(self.monitor.tracked.values()))
 
     def _metrics_loop(self) -> None:
         metrics = HostMetrics()

@@ -150,7 +150,7 @@ class HecSender:
     def __init__(self, queue: DiskQueue, state: CheckpointStore, token: str, transport: Transport, *,
                  batch_bytes: int = 1024 * 1024, batch_events: int = 10_000, batch_wait: float = 0.5,
                  max_inflight: int = 4, ack_poll_secs: float = 0.25, ack_timeout: float = 60.0,
-                 backoff_base: float = 0.25, backoff_max: float = 30.0, gzip_level: int = 6,
+                 backoff_base: float = 0.25, backoff_max: float = 30.0, gzip_level: int = 1,
                  on_commit: Callable[[dict[str, tuple[str, int]]], None] | None = None,
                  sleep: Callable[[threading.Event, float], None] | None = None) -> None:
         self.queue = queue
@@ -181,7 +181,10 @@ class HecSender:
         while not stop.is_set():
             try:
                 if not self.step(stop):
-                    self.queue.wait_for_more(self.sent_upto, 0.05 if self.inflight else 0.5)
+                    if self._waiting_since is not None:  # a batch is filling: wait for it, do not spin
+                        stop.wait(max(0.005, self._waiting_since + self.batch_wait - time.monotonic()))
+                    else:
+                        self.queue.wait_for_more(self.sent_upto, 0.05 if self.inflight else 0.5)
             except Exception as e:  # never let the thread die: report and back off
                 log.exception("sender error")
                 self._error(f"internal error: {e}")
