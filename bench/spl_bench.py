@@ -116,7 +116,7 @@ def run_cases(svc) -> list[dict]:
     out = []
     for name, spl, sql in CASES:
         def compiled():
-            res = svc.search(spl, limit=0, earliest=START - 10, latest=START + 7 * 3600)
+            res = svc.search(spl, limit=0, earliest=START - 10, latest=START + 7 * 3600, timeline=False)  # as the CLI runs it
             return res.table.to_pylist()
 
         def hand():

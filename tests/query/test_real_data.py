@@ -139,3 +139,14 @@ def test_rare_term_reads_only_the_row_groups_that_may_hold_it(tmp_path):
     assert row["count"] == 2 and sorted(row["n"], key=int) == ["100", str(ROW_GROUP_ROWS * 3 + 5)]
     assert res.scanned["row_groups_skipped_by_terms"] >= 2
     assert svc.search("hay | stats count", limit=0).table.to_pylist()[0]["count"] == n - 2
+
+
+def test_every_extraction_of_a_sourcetype_is_tried(svc):
+    """linux_secure defines `user` in several regexes (failed/accepted, invalid user, sessions)."""
+    raw = data_path("elastic-examples", "auth", "auth.log").read_text(errors="replace").splitlines()
+    sessions = [re.search(r"session (?:opened|closed) for user ([^\s(]+)", l) for l in raw if "sshd[" in l]
+    expected = collections.Counter(m.group(1) for m in sessions if m)
+    assert sum(expected.values()) > 100
+    got = rows(svc, 'index=auth "session opened" OR "session closed" sshd | stats count by user')
+    for user, n in expected.most_common(3):
+        assert {r["user"]: r["count"] for r in got}.get(user) == n

@@ -84,13 +84,20 @@ def extraction_table(props=None) -> Table:
 
 
 def _sourcetype_extractions(name: str, table: Table) -> exp.Expression | None:
-    ifs = []
+    """CASE sourcetype WHEN st THEN COALESCE(every regex of st that defines `name`) END."""
+    by_st: dict[str, list[exp.Expression]] = {}
     for st_name, ext in table:
         if name not in re.compile(ext.regex).groupindex:
             continue
         src = column(ext.field) if ext.field in BASE_COLUMNS else _field(ext.field, table)
-        cond = exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st_name))
-        ifs.append(exp.If(this=cond, true=_regex_group(src, single_group(ext.regex, name), 1)))
+        by_st.setdefault(st_name, []).append(_regex_group(src, single_group(ext.regex, name), 1))
+    ifs = [
+        exp.If(
+            this=exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st_name)),
+            true=values[0] if len(values) == 1 else exp.func("coalesce", *values),
+        )
+        for st_name, values in by_st.items()
+    ]
     return exp.Case(ifs=ifs) if ifs else None
 
 
@@ -111,21 +118,25 @@ def _json_extraction(name: str) -> exp.Expression:
 
 
 def kv_pattern(name: str) -> str:
-    """Regex for `name=value` / `name="quoted value"` with the key bounded on the left."""
-    return (
-        r'(?:^|[^A-Za-z0-9_.\-])' + re2_escape(name) + r'=(?:"([^"]*)"|([^\s,;"&]*))'
-    )
+    """Regex for `name=value` / `name="quoted value"` with the key bounded on the left; group 1
+    is the value, quotes included (`_kv_extraction` strips them)."""
+    return r'(?:^|[^A-Za-z0-9_.\-])' + re2_escape(name) + r'=("[^"]*"|[^\s,;"&]*)'
 
 
 def _kv_extraction(name: str) -> exp.Expression:
+    """`name=value` from `_raw`: a cheap `contains(_raw, 'name=')` guard, then one regex."""
     raw = column("_raw")
-    pat = kv_pattern(name)
-    return exp.func("coalesce", _regex_group(raw, pat, 1), _regex_group(raw, pat, 2))
+    value = exp.func("nullif", exp.func("trim", _regex_group(raw, kv_pattern(name), 1), exp.Literal.string('"')),
+                     exp.Literal.string(""))
+    present = exp.func("contains", raw, exp.Literal.string(name + "="))
+    return exp.Case(ifs=[exp.If(this=present, true=value)])
 
 
 def _indexed(name: str) -> exp.Expression:
     """The value of an indexed field (the `_fields` JSON object), else NULL."""
-    return exp.func("json_extract_string", column("_fields"), exp.Literal.string(json_path_flat(name)))
+    value = exp.func("json_extract_string", column("_fields"), exp.Literal.string(json_path_flat(name)))
+    has = exp.Not(this=exp.Is(this=column("_fields"), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=has, true=value)])
 
 
 def json_path_flat(name: str) -> str:
