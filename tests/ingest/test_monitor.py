@@ -156,3 +156,23 @@ def test_kafka_directory_stack_traces_are_one_event_with_the_line_before(rig, tm
     assert rig.count("index=main | stats count")[0] == expected
     multi = rig.svc.search("index=main linecount>1 | stats count", limit=0).table.to_pylist()[0]["count"]
     assert multi > 0
+
+
+def test_copytruncate_then_fast_writes_past_the_old_offset(rig):
+    """The app writes more after the truncation than the monitor had read before it: size alone
+    does not show the truncation; the head does."""
+    rig.add()
+    app = rig.logs / "y.log"
+    append(app, 0, 50)
+    rig.poll()
+    append(app, 50, 50)
+    shutil.copy(app, rig.logs / "y.log.1")
+    with open(app, "r+") as f:
+        f.truncate(0)
+    append(app, 100, 80)
+    rig.poll()
+    rig.poll()
+    assert rig.count() == (180, 180)
+    rig.restart()
+    rig.poll()
+    assert rig.count() == (180, 180)

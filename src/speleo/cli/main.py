@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -426,6 +427,7 @@ from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E7
 
 
 def main() -> None:
+    os.umask(0o077)  # the home holds logs, password hashes and tokens: readable by its owner only
     cli(prog_name="speleo")
 
 

@@ -291,7 +291,7 @@ class Monitor:
             return 0
         size = os.fstat(t.fd).st_size
         pos = t.offset + len(t.carry)
-        if size < t.offset:
+        if size < t.offset or (size > pos and not self._head_unchanged(t)):
             if not self._on_truncate(t):
                 return 0
             pos = 0
@@ -303,8 +303,17 @@ class Monitor:
             return self._emit(t, t.carry, final=True)
         return 0
 
+    def _head_unchanged(self, t: Tracked) -> bool:
+        """Whether the file under the handle still starts with the bytes of its fingerprint.
+
+        Size alone cannot tell a file that grew from one truncated and rewritten past the old
+        offset before this poll (copytruncate followed by fast writes)."""
+        length = int(t.key.split(":", 1)[0])
+        return fingerprint(os.pread(t.fd, length, 0)) == t.key
+
     def _on_truncate(self, t: Tracked) -> bool:
-        """The file under a handle shrank below its checkpoint. Returns True to read it from 0.
+        """The file under a handle shrank below its checkpoint, or its head changed. Returns True
+        to read it again from 0.
 
         Same head: the file was truncated and rewritten, read again from the start. Another
         head: new content (copytruncate); the handle moves to a new fingerprint and the old

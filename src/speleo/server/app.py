@@ -54,7 +54,7 @@ class MonitorRequest(BaseModel):
 
 def build_app(runtime) -> FastAPI:
     """The ASGI app over a running `speleo.server.runner.Runtime`."""
-    app = FastAPI(title="Speleo", version=__version__)
+    app = FastAPI(title="Speleo", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     token_digest = digest(runtime.api_token)
     svc = runtime.service
 
