@@ -150,3 +150,10 @@ def test_every_extraction_of_a_sourcetype_is_tried(svc):
     got = rows(svc, 'index=auth "session opened" OR "session closed" sshd | stats count by user')
     for user, n in expected.most_common(3):
         assert {r["user"]: r["count"] for r in got}.get(user) == n
+
+
+def test_rename_keeps_later_search_time_fields(svc, access_lines):
+    got = rows(svc, "index=web status=404 | rename clientip as ip | stats count by ip status | sort - count | head 1")
+    per_ip = collections.Counter(m.group(1) for m in access_lines if m.group(5) == "404")
+    best = max(per_ip.values())
+    assert got[0]["status"] == "404" and got[0]["count"] == best and per_ip[got[0]["ip"]] == best

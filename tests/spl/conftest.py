@@ -49,6 +49,7 @@ def events_table(rows=EVENTS) -> pa.Table:
         "linecount": pa.array([1] * n, pa.int32()),
         "_offset": pa.array(list(range(n)), pa.int64()),
         "_flags": [""] * n,
+        "_fields": pa.array([None] * n, pa.string()),
     })
 
 

@@ -45,8 +45,8 @@ def test_event_searches(query, expected):
 
 def test_events_newest_first_with_base_columns():
     rows = run("GET")
-    assert list(rows[0])[:10] == ["_time", "_raw", "host", "source", "sourcetype", "index",
-                                  "_indextime", "linecount", "_offset", "_flags"]
+    assert list(rows[0])[:11] == ["_time", "_raw", "host", "source", "sourcetype", "index",
+                                  "_indextime", "linecount", "_offset", "_flags", "_fields"]
 
 
 def test_eval_arithmetic_concat_and_nulls():
@@ -125,7 +125,7 @@ def test_head_tail():
 def test_table_fields_rename():
     rows = run("status=404 | rename user as who | table who host")
     assert rows == [{"who": "alice", "host": "web2"}]
-    rows = run("status=404 | fields - _raw _indextime linecount _offset _flags source sourcetype index")
+    rows = run("status=404 | fields - _raw _indextime linecount _offset _flags _fields source sourcetype index")
     assert list(rows[0]) == ["_time", "host"]
     rows = run("status=404 | fields host user")
     assert set(rows[0]) == {"host", "user", "_time", "_raw"}

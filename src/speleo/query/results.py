@@ -10,7 +10,7 @@ from speleo.query.engine import SearchResult
 from speleo.query.timefmt import iso
 
 EVENT_FIRST = ("_time", "index", "host", "source", "sourcetype", "_raw")
-HIDDEN = {"_offset", "_flags", "_indextime", "linecount"}
+HIDDEN = {"_offset", "_flags", "_indextime", "linecount", "_fields"}
 
 
 def _plain(v):

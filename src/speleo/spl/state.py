@@ -16,7 +16,7 @@ from sqlglot import exp
 from speleo.errors import SplUnsupportedError
 
 BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
-                "_indextime", "linecount", "_offset", "_flags"]
+                "_indextime", "linecount", "_offset", "_flags", "_fields"]
 EVENTS_TABLE = "__events__"
 ORD = "__speleo_ord"
 
@@ -105,11 +105,23 @@ class State:
         if name in self.columns:
             return col(name)
         if self.has_raw():
-            extracted = self.ctx.field_sql(name)
+            extracted = self._only_present(self.ctx.field_sql(name))
             if self.auto_json is not None:      # spath without path=: JSON paths of the input first
                 return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
             return extracted
         return exp.null()
+
+    def _only_present(self, expr: exp.Expression) -> exp.Expression:
+        """An extraction may read `sourcetype` or `_fields`; once a command dropped or renamed
+        them, they read as NULL instead of failing to bind."""
+        present = set(self.columns)
+
+        def fix(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and not node.table and node.name not in present:
+                return exp.null()
+            return node
+
+        return expr.transform(fix, copy=False)
 
     def tz_literal(self) -> exp.Literal:
         return exp.Literal.string(tz_name(self.ctx.tz))
