@@ -125,3 +125,12 @@ def test_api_refuses_requests_without_the_token(home, server_factory):
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["line"] == 1 and err["column"] == 20
+
+
+@pytest.mark.parametrize("query, word", [
+    ('index=web | rex "(?<x>[a-z+"', "invalid regular expression"),
+    ('index=web | rex "(?<=GET )(?<p>\\S+)"', "look-around"),
+])
+def test_bad_regex_is_a_clean_error_with_a_caret(home, query, word):
+    proc = run_cli(home, "search", query, check=False)
+    assert proc.returncode == 2 and word in proc.stderr and "^" in proc.stderr and "Traceback" not in proc.stderr

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from speleo import spl
 from speleo.config import Home
+from speleo.errors import SpeleoError
 from speleo.query.fields import field_sql_for
 from speleo.query.timefmt import local_zone
 from speleo.storage import termindex
@@ -186,12 +187,31 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
     return total, [(float(t), int(c)) for t, c in rows], span
 
 
+class SearchFailed(SpeleoError):
+    """The engine could not run a compiled search (a type or binding error DuckDB reports)."""
+
+    status = 400
+    code = "search_failed"
+
+
 def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
             on_connection=None) -> SearchResult:
-    """Run a compiled search. `limit` 0 means no limit. Raises SplError for runtime SPL errors.
+    """Run a compiled search. `limit` 0 means no limit.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
-    runs (the web's search jobs keep it to report `query_progress()` and to `interrupt()` it)."""
+    runs (the web's search jobs keep it to report `query_progress()` and to `interrupt()` it).
+    Raises SearchFailed when DuckDB refuses the query (an interrupt passes through as is).
+    """
+    try:
+        return _execute(home, catalog, compiled, limit, with_timeline, on_connection)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SearchFailed(f"the search could not run: {first}") from e
+
+
+def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection) -> SearchResult:
     started = time.monotonic()
     p = plan(catalog, compiled)
     con = duckdb.connect()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from speleo.errors import SplUnsupportedError
+from speleo.errors import SplSyntaxError, SplUnsupportedError
 
 from speleo.spl import ast
 from speleo.spl.nodes import RegexMatch, RegexReplace, StrfTime
@@ -49,9 +49,32 @@ def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
     return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
 
 
-def regex_literal(pattern: str) -> exp.Literal:
-    """Splunk/PCRE named groups `(?<name>` become RE2's `(?P<name>`."""
-    return exp.Literal.string(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))
+RE2_UNSUPPORTED = (
+    (re.compile(r"\(\?<?[=!]"), "look-around assertions"),
+    (re.compile(r"\(\?>"), "atomic groups"),
+    (re.compile(r"(?<!\\)\\[1-9]"), "back-references"),
+    (re.compile(r"(?<!\\)[*+?}]\+"), "possessive quantifiers"),
+)
+
+
+def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
+    """Splunk/PCRE named groups `(?<name>` become RE2's `(?P<name>`.
+
+    Raises SplUnsupportedError for what RE2 (DuckDB's engine) cannot run, SplSyntaxError for
+    an invalid pattern, at the node's position when `state` and `node` are given.
+    """
+    converted = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+    query = state.query if state is not None else ""
+    start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
+    for rx, what in RE2_UNSUPPORTED:
+        if rx.search(converted):
+            raise SplUnsupportedError(f"regular expression uses {what}, which RE2 does not support: {pattern!r}",
+                                      query, start, end)
+    try:
+        re.compile(converted)
+    except re.error as e:
+        raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
+    return exp.Literal.string(converted)
 
 
 # --- expressions ---------------------------------------------------------------------
@@ -211,14 +234,14 @@ def _match(state: State, args: list[ast.Node]) -> Typed:
     s = as_kind(compile_expr(state, args[0]), "str")
     if not isinstance(args[1], ast.Str):
         raise state.fail("match() needs a literal regular expression", args[1])
-    return RegexMatch(this=s, expression=regex_literal(args[1].value)), "bool"
+    return RegexMatch(this=s, expression=regex_literal(args[1].value, state, args[1])), "bool"
 
 
 def _replace(state: State, args: list[ast.Node]) -> Typed:
     t = _args(state, args)
     if not isinstance(args[1], ast.Str):
         raise state.fail("replace() needs a literal regular expression", args[1])
-    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_literal(args[1].value),
+    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_literal(args[1].value, state, args[1]),
                         replacement=as_kind(t[2], "str")), "str"
 
 

@@ -64,7 +64,7 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
         _compile_rex_multi(state, cmd)
         return
     source = text(state.field(cmd.field))
-    pattern = regex_literal(cmd.regex)
+    pattern = regex_literal(cmd.regex, state, cmd)
     groups = capture_groups(cmd.regex)
     for name in dict.fromkeys(g for g in groups if g):
         index = groups.index(name) + 1
@@ -118,7 +118,7 @@ def _compile_rex_multi(state: State, cmd: ast.RexCmd) -> None:
     if cmd.max_match < 0:
         raise state.fail("rex max_match must not be negative", cmd)
     source = text(state.field(cmd.field))
-    pattern = regex_literal(cmd.regex)
+    pattern = regex_literal(cmd.regex, state, cmd)
     groups = capture_groups(cmd.regex)
     empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]"))
     for name in dict.fromkeys(g for g in groups if g):

@@ -145,7 +145,7 @@ def _try_json(source: exp.Expression) -> exp.Expression:
 def compile_regex(state: State, cmd: ast.RegexCmd) -> None:
     """Splunk Search Reference: regex. Keep results whose field matches (`!=`: does not match);
     a result without the field is kept by `!=` and dropped by `=`."""
-    m = RegexMatch(this=text(state.field(cmd.field)), expression=regex_literal(cmd.regex))
+    m = RegexMatch(this=text(state.field(cmd.field)), expression=regex_literal(cmd.regex, state, cmd))
     cond = exp.Coalesce(this=m, expressions=[exp.false()])
     state.filter(exp.Not(this=exp.paren(cond)) if cmd.negate else cond)
 
