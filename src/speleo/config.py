@@ -27,9 +27,9 @@ INDEX_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,79}$")
 class Settings:
     """Tunables with their units in their names."""
 
-    seal_interval_secs: float = 1.0
+    seal_interval_secs: float = 0.5
     tail_poll_secs: float = 0.25
-    pending_event_flush_secs: float = 1.5
+    pending_event_flush_secs: float = 0.75
     read_chunk_bytes: int = 2 * 1024 * 1024
     poll_budget_bytes: int = 8 * 1024 * 1024
     seal_pending_bytes: int = 16 * 1024 * 1024
