@@ -157,3 +157,10 @@ def test_rename_keeps_later_search_time_fields(svc, access_lines):
     per_ip = collections.Counter(m.group(1) for m in access_lines if m.group(5) == "404")
     best = max(per_ip.values())
     assert got[0]["status"] == "404" and got[0]["count"] == best and per_ip[got[0]["ip"]] == best
+
+
+def test_syslog_host_comes_from_the_event_header(svc):
+    raw = data_path("elastic-examples", "auth", "auth.log").read_text(errors="replace").splitlines()
+    expected = collections.Counter(l.split()[3] for l in raw if len(l.split()) > 3)
+    got = {r["host"]: r["count"] for r in rows(svc, "index=auth | stats count by host")}
+    assert got == dict(expected)

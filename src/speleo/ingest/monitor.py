@@ -235,7 +235,7 @@ class Monitor:
     def _track(self, key: str, path: str, inp: MonitorInput, head: bytes, gz: bool) -> Tracked:
         offset = self.checkpoints.get(key, ("", 0))[1]
         parser, st_name = self.ing.parser_for(path, inp.sourcetype, head)
-        origin = Origin(inp.index, path, st_name, inp.host or default_host())
+        origin = Origin(inp.index, path, st_name, inp.host or default_host(), host_from_event=not inp.host)
         self.ing.ensure_index(inp.index)
         t = Tracked(key, path, inp, offset, parser, origin, gz=gz, fallback_time=os.path.getmtime(path))
         self.tracked[key] = t

@@ -97,7 +97,7 @@ def add_oneshot(
     with open_content(path) as f:
         head = f.read(8192)
     parser, st_name = ing.parser_for(source_name(path), sourcetype, head)
-    origin = Origin(index, source_name(path), st_name, host or default_host())
+    origin = Origin(index, source_name(path), st_name, host or default_host(), host_from_event=not host)
     events, flagged = _read_all(ing, parser, origin, path, key, start, total, progress)
     ing.store.seal()
     with ing.catalog.transaction() as con:

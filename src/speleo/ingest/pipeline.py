@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from speleo import sourcetypes
 from speleo.ingest.breaking import EventParser, ParsedChunk
 from speleo.storage.schema import with_origin
@@ -33,6 +36,7 @@ class Origin:
     source: str
     sourcetype: str
     host: str
+    host_from_event: bool = False  # take `host` from a syslog header when the event has one
 
 
 def default_host() -> str:
@@ -101,6 +105,9 @@ class Ingestor:
             sourcetype=origin.sourcetype,
             indextime=time.time(),
         )
+        if origin.host_from_event and origin.sourcetype in SYSLOG_HOST_SOURCETYPES and events.num_rows:
+            events = events.set_column(events.schema.get_field_index("host"), "host",
+                                       syslog_hosts(events.column("_raw"), origin.host))
         probs = list(problems or [])
         probs += [("flagged", origin.source, flag, n) for flag, n in chunk.flagged.items() if n]
         cps = {checkpoint[0]: (checkpoint[1], checkpoint[2])} if checkpoint else None
@@ -108,6 +115,17 @@ class Ingestor:
             self.store.append(events, cps, probs)
         self.events_total += events.num_rows
         return events.num_rows
+
+
+SYSLOG_HOST_SOURCETYPES = frozenset({"syslog", "linux_secure"})
+SYSLOG_HEADER_HOST = r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) (?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*) "
+
+
+def syslog_hosts(raw: pa.ChunkedArray, default: str) -> pa.Array:
+    """The host named by each event's syslog header (`Jun 14 15:16:01 combo sshd[1]: ...`), else
+    `default`: Splunk's syslog sourcetypes set `host` from the event the same way."""
+    found = pc.struct_field(pc.extract_regex(raw, SYSLOG_HEADER_HOST), [0])
+    return pc.fill_null(found, default)
 
 
 def source_name(path: Path) -> str:

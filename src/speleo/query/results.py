@@ -16,6 +16,8 @@ HIDDEN = {"_offset", "_flags", "_indextime", "linecount", "_fields"}
 def _plain(v):
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)  # Splunk prints 69192717, not 69192717.0
     if isinstance(v, Decimal):
         return float(v)
     if isinstance(v, (dt.datetime, dt.date)):
