@@ -23,7 +23,11 @@ DEFAULT_HOME = os.path.join("var", "forwarder")
 
 @click.group("forward", invoke_without_command=True)
 @click.option("--to", "to", help="HEC receiver URL, e.g. http://indexer:8088 (Speleo's or Splunk's).")
-@click.option("--token", envvar="SPELEO_FORWARD_TOKEN", help="HEC token (or $SPELEO_FORWARD_TOKEN).")
+@click.option("--token", envvar="SPELEO_FORWARD_TOKEN",
+              help="HEC token (or $SPELEO_FORWARD_TOKEN). On a shared machine prefer --token-file: "
+                   "command lines are visible to every local user.")
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True),
+              help="File holding the HEC token (first line).")
 @click.option("--home", "fhome", type=click.Path(file_okay=False), envvar="SPELEO_FORWARDER_HOME",
               help="The forwarder's own folder: queue, checkpoints, status (default ./var/forwarder).")
 @click.option("--monitor", "monitors", multiple=True, type=click.Path(),
@@ -38,14 +42,18 @@ DEFAULT_HOME = os.path.join("var", "forwarder")
               help="Disk queue limit; when full, files are not read further (nothing is dropped).")
 @click.option("--insecure", is_flag=True, help="With https: do not verify the receiver's certificate.")
 @click.pass_context
-def forward(ctx: click.Context, to, token, fhome, monitors, index, sourcetype, host, metrics_interval,
+def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, sourcetype, host, metrics_interval,
             metrics_index, queue_max_bytes, insecure) -> None:
     """Follow files and ship them, with host metrics, to an HTTP Event Collector."""
     ctx.meta["forward_home"] = fhome
     if ctx.invoked_subcommand is not None:
         return
+    if token_file:
+        lines = open(token_file, encoding="utf-8").read().strip().splitlines()
+        token = lines[0].strip() if lines else ""
     if not to or not token:
-        raise click.UsageError("--to URL and --token T are required (or 'speleo forward status')")
+        raise click.UsageError("--to URL and a token (--token-file F, $SPELEO_FORWARD_TOKEN or --token T) "
+                               "are required (or 'speleo forward status')")
     check_index_name(index)
     check_index_name(metrics_index)
     from pathlib import Path
