@@ -4,10 +4,14 @@ Bucket choice (the plan): the indexes the search names (default: every index who
 not start with `_`), the buckets whose [min_time, max_time] overlaps the search's time range,
 and, when the search has required terms, the buckets whose Bloom term index may hold every one
 of their tokens. The rest are skipped and counted in `SearchResult.scanned`.
+
+`execute` runs a search in one go; `execute_incremental` (the web's search jobs) runs a search for
+raw events over its buckets in batches, newest buckets first, with partial results after each.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import time
 from dataclasses import dataclass, field
@@ -172,19 +176,30 @@ def _pick_span(lo: float, hi: float) -> int:
     return TIMELINE_SPANS[-1]
 
 
-def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int | None]:
+def _timeline_span(compiled, p: Plan) -> int | None:
+    """The timeline's bin width for a plan (from its buckets' time range), None without buckets."""
     if not p.buckets:
-        return 0, [], None
+        return None
     lo = max(min(b.min_time for b in p.buckets), compiled.earliest or float("-inf"))
     hi = min(max(b.max_time for b in p.buckets), compiled.latest or float("inf"))
-    span = _pick_span(lo, hi)
+    return _pick_span(lo, hi)
+
+
+def _timeline_counts(con, compiled, span: int) -> list[tuple[float, int]]:
     rows = con.execute(
         f"SELECT floor(_time / ?) * ? AS t, count(*) FROM ({compiled.events_sql}) AS q "
         "GROUP BY 1 ORDER BY 1",
         [span, span],
     ).fetchall()
-    total = sum(int(c) for _, c in rows)
-    return total, [(float(t), int(c)) for t, c in rows], span
+    return [(float(t), int(c)) for t, c in rows]
+
+
+def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int | None]:
+    span = _timeline_span(compiled, p)
+    if span is None:
+        return 0, [], None
+    timeline = _timeline_counts(con, compiled, span)
+    return sum(c for _, c in timeline), timeline, span
 
 
 class SearchFailed(SpeleoError):
@@ -250,15 +265,152 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         span=span,
         earliest=compiled.earliest,
         latest=compiled.latest,
-        scanned={
-            "buckets_read": len(p.buckets),
-            "buckets_skipped_by_time": p.skipped_time,
-            "buckets_skipped_by_terms": p.skipped_terms,
-            "buckets_skipped_by_index": p.skipped_index,
-            "row_groups_skipped_by_terms": p.skipped_row_groups,
-            "row_groups_read_partially": sum(len(g) for g in p.row_groups.values()),
-            "events_in_buckets_read": sum(b.event_count for b in p.buckets),
-            "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
-        },
+        scanned=_scanned(p),
         elapsed_secs=time.monotonic() - started,
     )
+
+
+def _scanned(p: Plan) -> dict:
+    return {
+        "buckets_read": len(p.buckets),
+        "buckets_skipped_by_time": p.skipped_time,
+        "buckets_skipped_by_terms": p.skipped_terms,
+        "buckets_skipped_by_index": p.skipped_index,
+        "row_groups_skipped_by_terms": p.skipped_row_groups,
+        "row_groups_read_partially": sum(len(g) for g in p.row_groups.values()),
+        "events_in_buckets_read": sum(b.event_count for b in p.buckets),
+        "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
+    }
+
+
+# -- incremental execution (the web's search jobs: partial results as buckets are read) ------
+
+# Commands that keep each event on its own (filters, per-event fields): a search made only of
+# these gives, over a set of buckets, the union of what it gives over each part of the set.
+_PER_EVENT_COMMANDS = (
+    spl.ast.SearchCmd, spl.ast.WhereCmd, spl.ast.EvalCmd, spl.ast.RexCmd, spl.ast.FillnullCmd,
+    spl.ast.ConvertCmd, spl.ast.SpathCmd, spl.ast.LookupCmd, spl.ast.RegexCmd,
+)
+
+
+def _has_subsearch(node) -> bool:
+    if isinstance(node, (spl.ast.Subsearch, spl.ast.Pipeline)):
+        return True
+    if isinstance(node, (list, tuple)):
+        return any(_has_subsearch(x) for x in node)
+    if isinstance(node, spl.ast.Node):
+        return any(_has_subsearch(getattr(node, f.name)) for f in dataclasses.fields(node))
+    return False
+
+
+def batchable(compiled) -> bool:
+    """True when a compiled search can run bucket batch by bucket batch: raw events newest
+    first, through per-event commands only, without subsearches (which read all buckets),
+    post steps or pivots."""
+    pipeline = getattr(compiled, "ast", None)
+    if pipeline is None or compiled.transforming or not compiled.order_by_time_desc or not compiled.events_sql:
+        return False
+    if getattr(compiled, "post", None) or getattr(compiled, "pivot", None):
+        return False
+    cmds = pipeline.commands
+    return all(type(c) in _PER_EVENT_COMMANDS for c in cmds) and not any(_has_subsearch(c) for c in cmds)
+
+
+def bucket_batches(buckets: list[BucketRow], first: int = 1, growth: int = 2) -> list[list[BucketRow]]:
+    """Buckets newest first (by max_time), in batches of `first`, then `growth` times more
+    each time (1, 2, 4, 8... buckets): the first results come from a small read."""
+    order = sorted(buckets, key=lambda b: (b.max_time, b.min_time, b.id), reverse=True)
+    out, i, size = [], 0, max(1, first)
+    while i < len(order):
+        out.append(order[i:i + size])
+        i += size
+        size *= max(1, growth)
+    return out
+
+
+def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100, on_partial=None,
+                        on_connection=None, *, should_stop=None, with_timeline: bool = True) -> SearchResult:
+    """Run a compiled search like `execute`, reporting partial results while it runs.
+
+    A search for raw events made of per-event commands only (see `batchable`) is planned once,
+    then run over the planned buckets in batches, newest buckets first (`bucket_batches`). After
+    each batch `on_partial(partial, progress)` gets a `SearchResult` of what was found so far
+    (the newest `limit` events, the running count and timeline, with the whole search's span)
+    and `progress` = {buckets_done, buckets, bytes_done, bytes}; after the last batch the
+    partial equals the answer, which is also returned. Any other search runs as `execute` runs
+    it (no partials). The answer equals `execute`'s, events of equal `_time` possibly in
+    another order.
+
+    `on_connection(con, plan)` as for `execute` (once, with the whole plan). `should_stop()` is
+    asked before and after every query: True stops the search with `duckdb.InterruptException`,
+    as an interrupt of the connection does (an interrupt between two queries would be lost).
+    Raises SearchFailed when DuckDB refuses the query.
+    """
+    try:
+        if not batchable(compiled):
+            if should_stop is not None and should_stop():
+                raise duckdb.InterruptException("the search was cancelled")
+            return _execute(home, catalog, compiled, limit, with_timeline, on_connection)
+        return _execute_batches(home, catalog, compiled, int(limit), on_partial, on_connection, should_stop)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SearchFailed(f"the search could not run: {first}") from e
+
+
+def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_partial, on_connection,
+                     should_stop) -> SearchResult:
+    started = time.monotonic()
+    p = plan(catalog, compiled)
+    con = duckdb.connect()
+    if on_connection is not None:
+        on_connection(con, p)
+
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise duckdb.InterruptException("the search was cancelled")
+
+    span = _timeline_span(compiled, p)
+    sql = f"SELECT * FROM ({compiled.sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 else "")
+    kept: pa.Table | None = None
+    counts: dict[float, int] = {}
+    progress = {"buckets_done": 0, "buckets": len(p.buckets), "bytes_done": 0,
+                "bytes": sum(b.size_bytes for b in p.buckets)}
+    result = None
+    for batch in bucket_batches(p.buckets) or [[]]:   # no bucket: one empty run, for the columns
+        part = Plan(compiled, batch, row_groups=p.row_groups)
+        check()
+        con.register("__events__", _events_relation(con, home, part))
+        check()
+        table = con.sql(sql).to_arrow_table()
+        check()
+        if kept is not None:
+            # stable: among equal times, the rows of newer buckets (found first) stay first
+            table = pa.concat_tables([kept, table], promote_options="permissive")
+            table = table.sort_by([("_time", "descending")])   # nulls last, as DuckDB puts them
+        kept = table.slice(0, limit + 1) if limit > 0 else table
+        if span is not None and batch:
+            for t, c in _timeline_counts(con, compiled, span):
+                counts[t] = counts.get(t, 0) + c
+            check()
+        progress["buckets_done"] += len(batch)
+        progress["bytes_done"] += sum(b.size_bytes for b in batch)
+        truncated = limit > 0 and kept.num_rows > limit
+        timeline = sorted(counts.items())
+        result = SearchResult(
+            kind="events",
+            table=kept.slice(0, limit) if truncated else kept,
+            truncated=truncated,
+            total=sum(counts.values()),
+            timeline=timeline,
+            span=span,
+            earliest=compiled.earliest,
+            latest=compiled.latest,
+            scanned=_scanned(p),
+            elapsed_secs=time.monotonic() - started,
+        )
+        if on_partial is not None:
+            on_partial(result, dict(progress))
+    result.elapsed_secs = time.monotonic() - started
+    return result
