@@ -126,8 +126,8 @@ def kv_pattern(name: str) -> str:
 def _kv_extraction(name: str) -> exp.Expression:
     """`name=value` from `_raw`: a cheap `contains(_raw, 'name=')` guard, then one regex."""
     raw = column("_raw")
-    value = exp.func("nullif", exp.func("trim", _regex_group(raw, kv_pattern(name), 1), exp.Literal.string('"')),
-                     exp.Literal.string(""))
+    extracted = exp.RegexpExtract(this=raw, expression=exp.Literal.string(kv_pattern(name)), group=exp.Literal.number(1))
+    value = exp.func("nullif", exp.func("trim", extracted, exp.Literal.string('"')), exp.Literal.string(""))
     present = exp.func("contains", raw, exp.Literal.string(name + "="))
     return exp.Case(ifs=[exp.If(this=present, true=value)])
 

@@ -17,6 +17,7 @@ from speleo.spl.commands import COMMANDS
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import render
 from speleo.spl.parser import parse
+from speleo.spl.cse import share_extractions
 from speleo.spl.state import BASE_COLUMNS, CompileContext, State, col
 
 __all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
@@ -199,8 +200,8 @@ def _with(ctes: list[tuple[str, exp.Expression]], sel: exp.Select) -> exp.Select
 
 def _final_sql(state: State) -> str:
     sel = state.ordered_select()
-    return render(_with(state.ctes, sel))
+    return render(share_extractions(_with(state.ctes, sel)))
 
 
 def _final_sql_of(state: State, sel: exp.Select | None) -> str | None:
-    return render(sel) if sel is not None else None
+    return render(share_extractions(sel.copy())) if sel is not None else None

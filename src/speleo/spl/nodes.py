@@ -180,13 +180,18 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
 
 def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
     """Replace Speleo nodes by plain sqlglot expressions for `dialect`."""
+    from speleo.spl.cse import Extracted
+
     table = LOWERINGS[dialect]
+
+    def unmark(node: exp.Expression) -> exp.Expression:
+        return node.this.copy().transform(unmark) if isinstance(node, Extracted) else node
 
     def fn(node: exp.Expression) -> exp.Expression:
         rule = table.get(type(node))
         return rule(node) if rule else node
 
-    return tree.copy().transform(fn)
+    return tree.copy().transform(unmark).transform(fn)
 
 
 def render(tree: exp.Expression, dialect: str = "duckdb") -> str:

@@ -14,6 +14,7 @@ from datetime import tzinfo
 from sqlglot import exp
 
 from speleo.errors import SplUnsupportedError
+from speleo.spl.cse import Extracted
 
 BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
                 "_indextime", "linecount", "_offset", "_flags", "_fields"]
@@ -105,7 +106,7 @@ class State:
         if name in self.columns:
             return col(name)
         if self.has_raw():
-            extracted = self._only_present(self.ctx.field_sql(name))
+            extracted = Extracted(this=self._only_present(self.ctx.field_sql(name)), name=exp.Literal.string(name))
             if self.auto_json is not None:      # spath without path=: JSON paths of the input first
                 return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
             return extracted
