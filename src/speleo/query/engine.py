@@ -149,23 +149,48 @@ def _conform(rel):
         else duckdb.ConstantExpression(None).cast(duckdb.sqltype(DUCK_TYPES[str(f.type)])).alias(f.name)
         for f in EVENT_SCHEMA
     ]
-    return rel.select(*cols) if have != set(EVENT_SCHEMA.names) else rel
+    return rel.select(*cols)
 
 
 def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
-    """The `__events__` relation: whole buckets read by DuckDB, plus the chosen row groups
-    of partially matching buckets (read with pyarrow)."""
+    """The `__events__` relation: whole buckets, plus the chosen row groups of partially
+    matching buckets. Both are read by DuckDB, so only the columns a search uses are decoded;
+    a filter on `file_row_number` makes DuckDB skip the row groups outside the ranges."""
     whole = [str(home.root / b.path) for b in p.buckets if b.id not in p.row_groups]
-    parts = [
-        pq.ParquetFile(home.root / b.path).read_row_groups(p.row_groups[b.id])
-        for b in p.buckets
-        if b.id in p.row_groups
-    ]
-    rel = _conform(con.read_parquet(whole, union_by_name=True)) if whole else None
-    if parts:
-        part_rel = con.from_arrow(pa.concat_tables([conform(t) for t in parts]))
-        rel = part_rel if rel is None else rel.union(part_rel)
-    return rel if rel is not None else con.from_arrow(EVENT_SCHEMA.empty_table())
+    rels = [_conform(con.read_parquet(whole, union_by_name=True))] if whole else []
+    rels += [_row_groups_relation(con, home.root / b.path, p.row_groups[b.id]) for b in p.buckets if b.id in p.row_groups]
+    if not rels:
+        return con.from_arrow(EVENT_SCHEMA.empty_table())
+    rel = rels[0]
+    for other in rels[1:]:
+        rel = rel.union(other)
+    return rel
+
+
+def _row_groups_relation(con: duckdb.DuckDBPyConnection, path, groups: list[int]):
+    """The rows of some row groups of one Parquet bucket, as a relation in the event schema."""
+    md = pq.ParquetFile(path).metadata
+    starts = [0]
+    for i in range(md.num_row_groups):
+        starts.append(starts[-1] + md.row_group(i).num_rows)
+    row = duckdb.ColumnExpression("file_row_number")
+    cond = None
+    for lo, hi in _ranges(groups):
+        part = (row >= duckdb.ConstantExpression(starts[lo])) & (row < duckdb.ConstantExpression(starts[hi + 1]))
+        cond = part if cond is None else (cond | part)
+    rel = con.read_parquet(str(path), file_row_number=True).filter(cond)
+    return _conform(rel.select(*[duckdb.ColumnExpression(c) for c in rel.columns if c != "file_row_number"]))
+
+
+def _ranges(groups: list[int]) -> list[tuple[int, int]]:
+    """Sorted row group numbers as inclusive runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for g in sorted(groups):
+        if runs and g == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], g)
+        else:
+            runs.append((g, g))
+    return runs
 
 
 def _pick_span(lo: float, hi: float) -> int:
