@@ -67,7 +67,8 @@ def sign_in(page, server, pw, next_path="/"):
 
 
 def wait_results(page):
-    page.wait_for_selector("#event-count")
+    """The final answer is on the page (not partial results of a search still running)."""
+    page.wait_for_selector("#event-count:not([data-partial])")
     page.wait_for_function("() => !document.querySelector('#summary .spinner')")
 
 
@@ -293,3 +294,69 @@ def test_svg_charts_when_the_npm_package_is_missing(server_factory, tmp_path, pa
     assert page.evaluate("() => typeof window.Chart") == "undefined"
     assert page.locator("#chart svg rect.mark").count() == len(server.search("index=web | stats count by status")["results"])
     page.screenshot(path=str(shots / "30-svg-fallback.png"))
+
+
+def test_partial_results_while_searching(server_factory, tmp_path, page, shots):
+    """20 buckets (one index each) and a search costly per event: the page shows the events, count
+    and timeline found so far while the job runs, then the answer replaces them."""
+    from tests.web.test_web_jobs import HEAVY, many_buckets_home
+
+    server = server_factory(many_buckets_home(tmp_path)).start()
+    pw = re.search(r"created web user 'admin' with password: (\S+)", server.log.read_text()).group(1)
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    sign_in(page, server, pw)
+    page.fill("#q", HEAVY)
+    page.press("#q", "Enter")
+    # partial results: fewer events than in the end, newest first, with their timeline
+    page.wait_for_selector("#event-count[data-partial]", timeout=60_000)
+    partial = int(page.get_attribute("#event-count", "data-total"))
+    assert 0 < partial < 10000 and partial % 500 == 0   # whole buckets of 500 events
+    assert "so far" in page.inner_text("#summary")
+    assert page.locator("#summary .spinner").count() == 1
+    assert page.locator("#events .event").count() == 50
+    assert page.locator("#timeline rect.bar").count() > 0
+    assert not page.is_hidden("#job")
+    assert re.search(r"\d+ of 20 buckets searched", page.inner_text("#job-text"))
+    first_partial = page.locator("#events .event >> nth=0 >> time").get_attribute("datetime")
+    times = page.locator("#events .event time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    assert times == sorted(times, reverse=True)
+    page.screenshot(path=str(shots / "40-partial.png"))
+    # they grow as batches arrive
+    page.wait_for_function("(n) => +document.querySelector('#event-count').dataset.total > n", arg=partial, timeout=60_000)
+    # the answer replaces them
+    wait_results(page)
+    assert page.is_hidden("#job")
+    api = server.search(HEAVY, limit=1)
+    assert int(page.get_attribute("#event-count", "data-total")) == api["total"] == 10000
+    assert page.locator("#timeline rect.bar").count() == len(api["timeline"]["buckets"])
+    # the newest buckets were read first: the first event shown early is the newest of all
+    assert page.locator("#events .event >> nth=0 >> time").get_attribute("datetime") == first_partial
+    page.screenshot(path=str(shots / "41-partial-done.png"))
+
+    # the CSV of raw events leaves Speleo's internal columns out unless asked for
+    internal = {"_fields", "_offset", "_flags", "_indextime", "linecount"}
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert len(rows) == 1000 and {"_time", "_raw", "host", "source", "sourcetype", "index"} <= set(rows[0])
+    assert not internal & set(rows[0])
+    page.check("#export-internal")
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert {"_offset", "_indextime", "linecount"} <= set(rows[0])
+
+    # Cancel while partial results are shown: they stay, marked as from the part searched
+    page.uncheck("#export-internal")
+    page.fill("#q", HEAVY + " | eval again=1")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#event-count[data-partial]", timeout=60_000)
+    job_id = page.get_attribute("#job", "data-id")
+    page.click("#job-cancel")
+    page.wait_for_selector("#job", state="hidden")
+    assert "cancelled" in page.inner_text("#summary").lower()
+    assert page.evaluate("(id) => fetch('/web/api/jobs/' + id).then(r => r.json()).then(b => b.state)", job_id) == "cancelled"
+    assert server.search("index=web* | stats count")["results"][0]["count"] == 10000
+    # no request of the page failed (the icon included)
+    assert not missing, missing

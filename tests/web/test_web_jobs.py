@@ -177,3 +177,117 @@ def test_vendor_chart_library_served_from_node_modules(web):
     r = client.get(CHART_JS)
     assert r.status_code == 200 and "Chart.js" in r.text[:400]
     assert client.get("/static/vendor/chart.js/../package.json").status_code == 404
+
+
+# a search that matches every event but costs DuckDB real work per event (RE2 falls back from
+# its DFA): over 20 buckets its batches take a while each, with no test hook in the server
+HEAVY = 'index=web* | regex _raw!="(?:.{0,30}){0,30}zzzq"'
+
+
+def many_buckets_home(tmp_path, files: int = 20):
+    """A home with the Apache log split in `files` consecutive parts, one bucket each: one index
+    each (web00, web01...), as the server merges an index's small buckets once it has 8."""
+    from speleo.config import Home
+    from speleo.ingest.oneshot import add_oneshot
+    from speleo.service import Service
+
+    lines = data_path("elastic-examples", "apache", "apache_logs").read_text().splitlines(keepends=True)
+    home = tmp_path / "home"
+    svc = Service(Home(home))
+    w = svc.open_writer()
+    for i in range(files):
+        part = tmp_path / "logs" / f"access-{i:02d}.log"
+        part.parent.mkdir(exist_ok=True)
+        part.write_text("".join(lines[i * len(lines) // files:(i + 1) * len(lines) // files]))
+        add_oneshot(w.ingestor, part, f"web{i:02d}")
+    w.close()
+    assert len(svc.catalog.live_buckets()) == files
+    return home
+
+
+@pytest.fixture
+def web_many(server_factory, tmp_path):
+    server = server_factory(many_buckets_home(tmp_path)).start()
+    client, r = sign_in(server, "admin", admin_password(server))
+    assert r.status_code == 303
+    client.headers["X-CSRF-Token"] = csrf_of(client)
+    yield server, client
+    client.close()
+
+
+def test_job_partial_results_then_the_answer(web_many):
+    server, client = web_many
+    job = client.post("/web/api/jobs", json={"search": HEAVY, "limit": 1000}).json()
+    partials = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = client.get(f"/web/api/jobs/{job['id']}").json()
+        if body["state"] != "running":
+            break
+        if "partial" in body:
+            partials.append(body)
+        time.sleep(0.05)
+    assert body["state"] == "done", body
+    final = body["result"]
+    assert "partial" not in body and "partial" not in final
+    api = server.search(HEAVY, limit=1000)
+    assert final["total"] == api["total"] == 10000
+    assert final["timeline"] == api["timeline"]
+    assert [e["_time"] for e in final["events"]] == [e["_time"] for e in api["events"]]
+    # partial results were there while it ran: fewer events, newest first, growing
+    assert partials, "no partial result seen"
+    totals = [p["partial"]["total"] for p in partials]
+    assert totals == sorted(totals) and totals[0] < final["total"]
+    for p in partials:
+        part, progress = p["partial"], p["progress"]
+        assert part["partial"] is True and part["kind"] == "events"
+        assert 0 < progress["buckets_done"] < progress["buckets"] == 20 or progress["buckets_done"] == 20
+        assert 0 < progress["percent"] <= 100 and progress["bytes_done"] <= progress["bytes"]
+        assert part["total"] == 500 * progress["buckets_done"]   # every event matches; 500 a bucket
+        assert sum(b["count"] for b in part["timeline"]["buckets"]) == part["total"]
+        assert part["timeline"]["span_secs"] == final["timeline"]["span_secs"]
+        times = [e["_time"] for e in part["events"]]
+        assert times == sorted(times, reverse=True) and len(times) == min(1000, part["total"])
+        # the newest buckets are read first: the newest events are the answer's newest events
+        assert part["events"][0]["_time"] == final["events"][0]["_time"]
+        assert "clientip" in part["events"][0]   # search-time fields, as in the answer
+
+
+def test_job_cancel_while_partial_results_arrive(web_many):
+    server, client = web_many
+    job = client.post("/web/api/jobs", json={"search": HEAVY, "limit": 100}).json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = client.get(f"/web/api/jobs/{job['id']}").json()
+        assert body["state"] == "running", body
+        if "partial" in body:
+            break
+        time.sleep(0.05)
+    assert body["progress"]["buckets_done"] < 20
+    started = time.monotonic()
+    r = client.delete(f"/web/api/jobs/{job['id']}")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    assert "partial" not in r.json() and "result" not in r.json()
+    # the work stopped: the server answers at once again
+    assert server.search("index=web* | stats count")["results"][0]["count"] == 10000
+    assert time.monotonic() - started < 5
+    assert client.get(f"/web/api/jobs/{job['id']}").json()["state"] == "cancelled"
+
+
+def test_transforming_job_has_no_partial_results(web):
+    server, client, _ = web
+    job = client.post("/web/api/jobs", json={"search": "index=web | stats count by status"}).json()
+    done = wait_job(client, job["id"])
+    assert done["state"] == "done" and "partial" not in done
+    assert "percent" not in done["progress"]
+    assert sorted((r["status"], r["count"]) for r in done["result"]["results"]) == sorted(
+        (r["status"], r["count"]) for r in server.search("index=web | stats count by status")["results"])
+
+
+def test_favicon(web):
+    server, client, _ = web
+    for c in (client, httpx.Client(base_url=server.url)):   # also before signing in
+        r = c.get("/favicon.ico")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+        assert r.text.lstrip().startswith("<svg")
+    assert 'rel="icon"' in client.get("/").text

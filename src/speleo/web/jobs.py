@@ -4,12 +4,16 @@
 state (running, done, failed, cancelled), the elapsed time, the progress DuckDB reports for the
 query step running now (`query_progress()`, a percentage of that step: a search runs one or two
 steps, the rows then the timeline), and the answer when done; `DELETE` cancels it by
-interrupting its DuckDB connection. Jobs live in memory: a finished job is forgotten
-`KEEP_SECS` after it ended, a running job nobody asked about for `ABANDON_SECS` is cancelled.
+interrupting its DuckDB connection. A search for raw events runs over its buckets in batches,
+newest first (`engine.execute_incremental`): while it runs, `partial` holds what was found so far
+(the newest events, the running count and timeline) and `progress` the buckets and bytes done.
+Jobs live in memory: a finished job is forgotten `KEEP_SECS` after it ended, a running job nobody
+asked about for `ABANDON_SECS` is cancelled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -23,6 +27,7 @@ from speleo.query.timefmt import local_zone
 KEEP_SECS = 10 * 60
 ABANDON_SECS = 2 * 60
 MAX_RUNNING_PER_USER = 4
+PARTIAL_MAX_ROWS = 1000   # events in a partial result at most
 
 
 @dataclass
@@ -41,6 +46,13 @@ class Job:
     con: object = None
     buckets: int | None = None
     bytes: int | None = None
+    buckets_done: int | None = None   # batched event searches only
+    bytes_done: int | None = None
+    partial: object = None            # the engine's SearchResult so far (batched event searches)
+    partial_seq: int = 0
+    partial_body: tuple[int, dict] | None = None   # (partial_seq, its JSON), made when asked for
+    span_range: tuple[float, float] | None = None  # the time range the whole timeline will cover
+    tz: object = None
     cancel_asked: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,16 +67,46 @@ class Job:
             return None
         return round(p, 1) if p >= 0 else None
 
+    def partial_dict(self) -> dict | None:
+        """The JSON of the partial result (made once per batch, when first asked for)."""
+        with self.lock:
+            if self.state != "running" or self.partial is None:
+                return None
+            seq, partial, made = self.partial_seq, self.partial, self.partial_body
+        if made is not None and made[0] == seq:
+            return made[1]
+        if partial.table.num_rows > PARTIAL_MAX_ROWS:   # a job asked for every row: partials show the newest
+            partial = dataclasses.replace(partial, table=partial.table.slice(0, PARTIAL_MAX_ROWS), truncated=True)
+        body = results.to_json(partial, self.tz)
+        add_extracted(body)
+        body["partial"] = True
+        if self.span_range is not None:  # so the page can draw the timeline over the whole range already
+            body["timeline"]["earliest_epoch"], body["timeline"]["latest_epoch"] = self.span_range
+        with self.lock:
+            if self.partial_body is None or self.partial_body[0] < seq:
+                self.partial_body = (seq, body)
+        return body
+
     def to_dict(self) -> dict:
+        """The job as `GET /web/api/jobs/{id}` answers it (may convert a partial result: call
+        it off the event loop)."""
+        partial = self.partial_dict()
         end = self.finished or time.time()
+        progress = {"step_percent": self.progress(), "buckets": self.buckets, "bytes": self.bytes}
+        if self.buckets_done is not None and self.buckets is not None:  # batched: the share of bytes read
+            progress["buckets_done"], progress["bytes_done"] = self.buckets_done, self.bytes_done
+            progress["percent"] = round(100.0 * (self.bytes_done / self.bytes if self.bytes else
+                                                 self.buckets_done / max(self.buckets, 1)), 1)
         out = {
             "id": self.id, "state": self.state, "search": self.search,
             "earliest": self.earliest, "latest": self.latest,
             "started": self.started, "elapsed_secs": round(end - self.started, 3),
-            "progress": {"step_percent": self.progress(), "buckets": self.buckets, "bytes": self.bytes},
+            "progress": progress,
         }
         if self.body is not None:
             out["result"] = self.body
+        elif partial is not None:
+            out["partial"] = partial
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -93,7 +135,8 @@ class Jobs:
             running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
             if running >= MAX_RUNNING_PER_USER:
                 raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
-            job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest)
+            job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest,
+                      tz=local_zone(self.svc.home.settings.default_tz))
             self.jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, limit, now), name=f"search-job-{job.id}", daemon=True).start()
         return job
@@ -137,20 +180,35 @@ class Jobs:
                 job.con = con
                 job.buckets = len(plan.buckets)
                 job.bytes = sum(b.size_bytes for b in plan.buckets)
+                if plan.buckets:
+                    c = plan.compiled
+                    job.span_range = (max(min(b.min_time for b in plan.buckets), c.earliest or float("-inf")),
+                                      min(max(b.max_time for b in plan.buckets), c.latest or float("inf")))
                 if job.cancel_asked:
                     raise _Cancelled()
+
+        def on_partial(partial, progress: dict) -> None:
+            with job.lock:
+                if job.cancel_asked:
+                    raise _Cancelled()
+                job.partial, job.partial_seq = partial, job.partial_seq + 1
+                job.buckets_done, job.bytes_done = progress["buckets_done"], progress["bytes_done"]
 
         try:
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
                                           macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
-                                          props=svc.props())
-            result = engine.execute(svc.home, svc.catalog, compiled, limit=limit, on_connection=hook)
-            body = results.to_json(result, local_zone(svc.home.settings.default_tz))
+                                          props=svc.props(), lookups_dir=svc.home.lookups_dir)
+            if engine.batchable(compiled):
+                job.buckets_done = job.bytes_done = 0
+            result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
+                                                on_connection=hook, should_stop=lambda: job.cancel_asked)
+            body = results.to_json(result, job.tz)
             if body["kind"] == "events":
                 add_extracted(body)
             with job.lock:
                 if job.state == "running":
                     job.body, job.state = body, "done"
+                job.partial = job.partial_body = None
         except SpeleoError as e:
             with job.lock:
                 if job.state == "running":
@@ -162,6 +220,7 @@ class Jobs:
         finally:
             with job.lock:
                 job.con = None
+                job.partial = job.partial_body = None
                 if job.finished is None:
                     job.finished = time.time()
 

@@ -142,6 +142,12 @@ def install(app: FastAPI, runtime) -> Web:
         scripts = f'<script src="{CHART_JS}"></script>' if vendor_available() else ""
         return _page(name, raw={"vendor_scripts": scripts}, csrf=data["csrf"], user=user.name, role=user.role)
 
+    @router.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        """The icon (SVG; browsers ask for /favicon.ico even when the page names none)."""
+        return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @router.get("/", include_in_schema=False)
     async def search_page(request: Request) -> Response:
         return signed_in_page(request, "search.html")
@@ -187,7 +193,8 @@ def install(app: FastAPI, runtime) -> Web:
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_get(request: Request, job_id: str) -> JSONResponse:
-        return JSONResponse(jobs.get(session_user(request).id, job_id).to_dict())
+        job = jobs.get(session_user(request).id, job_id)
+        return JSONResponse(await asyncio.to_thread(job.to_dict))   # a partial result is converted here
 
     @router.delete("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_cancel(request: Request, job_id: str) -> JSONResponse:

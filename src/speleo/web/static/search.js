@@ -71,13 +71,19 @@
     while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
     return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
   }
+  const plural = (n, w) => `${n.toLocaleString()} ${w}${n === 1 ? "" : "s"}`;
   function showJob(job) {
     $("job").hidden = false;
     const pr = job.progress || {}, bar = $("job-progress");
-    if (pr.step_percent != null) bar.value = pr.step_percent; else bar.removeAttribute("value"); // no value = indeterminate
-    const where = pr.buckets != null ? ` · ${pr.buckets} bucket${pr.buckets === 1 ? "" : "s"} (${fmtBytes(pr.bytes)})` : "";
-    const pct = pr.step_percent != null ? ` ${Math.round(pr.step_percent)}% of this step` : "";
-    $("job-text").textContent = `Searching…${pct} · ${job.elapsed_secs.toFixed(1)}s${where}`;
+    // an event search read in batches reports the share of bytes read; others DuckDB's estimate of the step running
+    const batched = pr.percent != null;
+    const pct = batched ? pr.percent : pr.step_percent;
+    if (pct != null) bar.value = pct; else bar.removeAttribute("value"); // no value = indeterminate
+    let where = "";
+    if (batched) where = ` · ${pr.buckets_done.toLocaleString()} of ${plural(pr.buckets, "bucket")} searched (${fmtBytes(pr.bytes_done)} of ${fmtBytes(pr.bytes)})`;
+    else if (pr.buckets != null) where = ` · ${plural(pr.buckets, "bucket")} (${fmtBytes(pr.bytes)})`;
+    const step = !batched && pr.step_percent != null ? ` ${Math.round(pr.step_percent)}% of this step` : "";
+    $("job-text").textContent = `Searching…${step} · ${job.elapsed_secs.toFixed(1)}s${where}`;
     $("job").dataset.state = job.state; $("job").dataset.id = job.id;
   }
   function endJob() { $("job").hidden = true; $("go").disabled = false; current = null; }
@@ -109,7 +115,13 @@
     if (!resp || !resp.ok) { endJob(); showError(q, body.error || { message: resp.statusText }); return; }
     const job = current = { id: body.id };
     showJob(body);
-    let delay = 100;
+    let delay = 100, shown = false; // shown: partial results of this job are on the page
+    const show = (result) => {
+      if (!shown) { state.page = 0; state.sort = null; state.openField = null; state.terms = termsOf(q); }
+      shown = true;
+      state.body = result;
+      render();
+    };
     while (true) {
       await sleep(delay); delay = Math.min(delay * 1.5, 500);
       if (my !== seq || job.cancelled) return;
@@ -120,14 +132,17 @@
       if (my !== seq || job.cancelled) return;
       if (resp && resp.status === 401) { toLogin(); return; }
       if (resp && !resp.ok) body = { state: "failed", error: body.error || { message: resp.statusText } };
-      if (body.state === "running") { showJob(body); continue; }
+      if (body.state === "running") {
+        showJob(body);
+        if (body.partial) show(body.partial); // events found so far: newest first, with the count and timeline so far
+        continue;
+      }
       endJob();
       if (body.state === "done") {
-        state.body = body.result; state.page = 0; state.sort = null; state.openField = null;
-        state.terms = termsOf(q);
-        render();
+        show(body.result); // the final answer replaces the partial one
       } else if (body.state === "cancelled") {
-        $("summary").textContent = `Search cancelled after ${body.elapsed_secs.toFixed(1)}s.`;
+        $("summary").textContent = `Search cancelled after ${body.elapsed_secs.toFixed(1)}s` +
+          (shown ? ": the results shown come from the part searched." : ".");
       } else {
         showError(q, body.error || { message: "search failed" });
       }
@@ -155,7 +170,7 @@
     if (err.suggestion) box.append(h("div", { text: "Hint: " + err.suggestion }));
     box.hidden = false;
     $("summary").textContent = "";
-    // stale results under an error confuse: clear them
+    // stale (or partial) results under an error confuse: clear them
     state.body = null;
     $("timeline-wrap").hidden = true;
     for (const id of ["events", "pager", "fields", "stats", "chart"]) $(id).textContent = "";
@@ -199,20 +214,52 @@
     const rows = b.kind === "events" ? b.events : b.results;
     const noun = b.kind === "events" ? "events" : "results";
     $("summary").innerHTML = "";
-    $("summary").append(h("strong", { id: "event-count", "data-total": b.total, text: b.total.toLocaleString() }),
-      ` ${noun}` + (b.truncated ? ` (showing the first ${rows.length.toLocaleString()})` : "") + ` · ${b.elapsed_secs}s`);
+    delete $("summary").dataset.cancelled;
+    const count = h("strong", { id: "event-count", "data-total": b.total, text: b.total.toLocaleString() });
+    if (b.partial) {
+      // still searching: what the buckets read so far hold (newest first)
+      count.dataset.partial = "1";
+      $("summary").append(h("span", { class: "spinner", "aria-hidden": "true" }), count, ` ${noun} so far` +
+        (b.truncated ? ` (showing the newest ${rows.length.toLocaleString()})` : "") + " · still searching…");
+    } else {
+      $("summary").append(count,
+        ` ${noun}` + (b.truncated ? ` (showing the ${b.kind === "events" ? "newest" : "first"} ${rows.length.toLocaleString()})` : "") + ` · ${b.elapsed_secs}s`);
+    }
     renderTimeline(b);
     $("export-csv").disabled = $("export-json").disabled = !rows.length;
     if (b.kind !== "events" && state.tab === "events") state.tab = "stats";
-    renderEvents(); renderFields(); renderStats(); renderChart(); selectTab(state.tab, false);
+    state.page = Math.max(0, Math.min(state.page, Math.ceil(rows.length / PAGE) - 1));
+    // an event someone opened stays open while partial results arrive; the final answer redraws
+    const reading = b.partial && document.querySelector('#events .toggle[aria-expanded="true"]');
+    if (!reading) renderEvents();
+    renderFields(); renderStats(); renderChart(); selectTab(state.tab, false);
   }
 
+  // partial results: the bins found so far laid over the whole range the search covers (empty bins
+  // where nothing was found yet), so the histogram fills in place as batches arrive
+  function paddedTimeline(tl) {
+    const span = tl.span_secs, lo = tl.earliest_epoch, hi = tl.latest_epoch;
+    if (!span || lo == null || hi == null || !isFinite(lo) || !isFinite(hi)) return tl.buckets;
+    const first = Math.floor(lo / span) * span, n = Math.floor((hi - first) / span) + 1;
+    if (n > 400 || n < 1) return tl.buckets;
+    const have = new Map(tl.buckets.map(k => [k.epoch, k]));
+    // empty bins' times written in the zone of the server's (its offset, e.g. +02:00)
+    const m = /([+-])(\d\d):?(\d\d)$/.exec((tl.buckets[0] || {}).time || "");
+    const suffix = m ? `${m[1]}${m[2]}:${m[3]}` : "Z", off = m ? (m[1] === "-" ? -1 : 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const t = first + i * span;
+      out.push(have.get(t) || { epoch: t, count: 0, time: new Date((t + off) * 1000).toISOString().slice(0, 19) + suffix });
+    }
+    return out.length >= tl.buckets.length ? out : tl.buckets;
+  }
   function renderTimeline(b) {
-    const buckets = (b.timeline && b.timeline.buckets) || [];
+    const buckets = (b.timeline && (b.partial ? paddedTimeline(b.timeline) : b.timeline.buckets)) || [];
     $("timeline-wrap").hidden = !buckets.length;
     if (!buckets.length) return;
     const span = b.timeline.span_secs;
-    $("timeline-label").textContent = `${buckets.length} buckets of ${spanText(span)} · click a bar or drag across bars to zoom in`;
+    $("timeline-label").textContent = b.partial ? `Events found so far, by ${spanText(span)}` :
+      `${buckets.length} buckets of ${spanText(span)} · click a bar or drag across bars to zoom in`;
     $("zoom-out").hidden = $("range").value !== "custom";
     const narrow = (lo, hi) => {
       $("range").value = "custom"; $("custom-range").hidden = false;
@@ -423,8 +470,11 @@
     v = String(v);
     return /[",\n\r]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
   }
+  // the columns Speleo keeps for itself, left out of a CSV of raw events unless asked for
+  const INTERNAL = new Set(["_fields", "_offset", "_flags", "_indextime", "linecount"]);
   function exportCsv() {
-    const cols = state.body.kind === "events" ? state.body.fields : columns();
+    const internal = $("export-internal").checked;
+    const cols = state.body.kind === "events" ? state.body.fields.filter(f => internal || !INTERNAL.has(f)) : columns();
     const lines = [cols.map(csvCell).join(",")].concat(tableRows().map(r => cols.map(c => csvCell(r[c])).join(",")));
     download("speleo-results.csv", "text/csv", lines.join("\r\n") + "\r\n");
   }
