@@ -2,9 +2,12 @@
 
 `python bench/forward_bench.py [--seconds 30] [--rate 5000]` starts a real `speleo serve` with
 HEC and an ack token, a `speleo forward` following one file (host metrics on, every 60 s), and
-appends `rate` lines/s (~110 bytes each, in 10 ms ticks) to the file. After a 5 s warm-up it
-measures the forwarder process only: CPU seconds per second (share of one core) and RSS (max and
-mean of 1 s samples), and checks that the lines were delivered. Prints JSON; `run()` for bench/run.py.
+appends `rate` lines/s (~110 bytes each, in 10 ms ticks) to the file. The forwarder ships the
+lines raw (`/services/collector/raw`); the server breaks and timestamps them. After a 5 s warm-up
+it measures the forwarder process only (`speleo forward` re-executes itself as the lean
+`python -m speleo.forward`, same pid): CPU seconds per second (share of one core) and RSS (max
+and mean of 1 s samples), checks that pyarrow, numpy and duckdb are not mapped in it, and that
+every line was delivered and is searchable. Prints JSON; `run()` for bench/run.py.
 """
 
 from __future__ import annotations
@@ -94,10 +97,13 @@ def run(seconds: float = 30.0, rate: int = 5000, warmup: float = 5.0) -> dict:
             ct = proc.cpu_times()
             wall = time.monotonic() - t0
             cpu = ct.user + ct.system - c0
+            maps = Path(f"/proc/{fwd.pid}/maps").read_text()
+            heavy = sorted(m for m in ("pyarrow", "numpy", "duckdb") if m in maps)
             bytes_per_line = target.stat().st_size / written
             status = fhome / "status.json"
             _wait(lambda: json.loads(status.read_text())["events_sent_total"] >= written, 60)
             st = json.loads(status.read_text())
+            searchable = _searchable(cli, written)
             return {
                 "lines_per_s": round((written - w0) / wall),
                 "bytes_per_line": round(bytes_per_line, 1),
@@ -105,7 +111,11 @@ def run(seconds: float = 30.0, rate: int = 5000, warmup: float = 5.0) -> dict:
                 "forwarder_cpu_share_of_one_core": round(cpu / wall, 4),
                 "forwarder_rss_mb_max": round(max(rss) / 1e6, 1),
                 "forwarder_rss_mb_mean": round(sum(rss) / len(rss) / 1e6, 1),
+                "forwarder_cmdline": " ".join(proc.cmdline()[1:3]),
+                "heavy_modules_mapped": heavy,
                 "delivered": st["events_sent_total"] >= written,
+                "searchable_events": searchable,
+                "lines_written": written,
                 "batches": st["batches_sent"],
                 "events_sent": st["events_sent_total"],
             }
@@ -117,6 +127,23 @@ def run(seconds: float = 30.0, rate: int = 5000, warmup: float = 5.0) -> dict:
                         p.wait(20)
                     except subprocess.TimeoutExpired:
                         p.kill()
+
+
+def _searchable(cli: list[str], written: int) -> int:
+    """Events of the followed file the server stores (one per line), once they all are or after 60 s."""
+    count = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = subprocess.run(cli + ["search", "index=main | stats count", "--output", "jsonl"],
+                             capture_output=True, text=True)
+        try:
+            count = int(json.loads(out.stdout.splitlines()[0])["count"])
+        except (ValueError, LookupError, TypeError):
+            count = 0
+        if count >= written:
+            break
+        time.sleep(1)
+    return count
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The forwarder with real processes: a `speleo serve` with HEC and an ack token, a `speleo forward`
-following a growing file. kill -9 of the forwarder mid-batch, kill -9 of the server, an outage
-with a small queue (backpressure), host metrics and `speleo forward status`."""
+following a growing file and shipping its lines raw. kill -9 of the forwarder mid-batch, kill -9
+of the server, an outage with a small queue (backpressure), multi-line events written in pieces,
+host metrics, `speleo forward status`, and the forwarder's own size (no pyarrow, < 50 MB)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import ServerProc, free_port, run_cli, speleo_cmd, wait_for
@@ -233,3 +235,65 @@ def _status_or_none(f: ForwarderProc):
         return f.status()
     except AssertionError:
         return None
+
+
+def trace(k: int) -> tuple[str, str]:
+    """A Java error with its stack trace, as two writes."""
+    head = (f"2026-11-01 11:{(k // 60) % 60:02d}:{k % 60:02d} ERROR [main] trace={k} request failed\n"
+            f"java.lang.IllegalStateException: state {k}\n\tat com.example.A.run(A.java:{k})\n")
+    tail = (f"\tat com.example.B.call(B.java:12)\nCaused by: java.io.IOException: closed\n"
+            f"\tat com.example.C.read(C.java:7)\n\t... 2 more\n")
+    return head, tail
+
+
+def test_multiline_events_written_in_pieces_stay_whole(env):
+    server = env.server()
+    # the receiver breaks each raw request on its own: a trace cut between two requests is two events
+    headers = {"Authorization": f"Splunk {env.token}", "X-Splunk-Request-Channel": "11111111-2222-3333-4444-555555555555"}
+    head, tail = trace(0)
+    for part in (head, tail + "2026-11-01 11:00:01 INFO after\n"):
+        r = httpx.post(env.hec_url + "/services/collector/raw?source=direct&index=main", content=part,
+                       headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+    def direct_count() -> int:
+        res = server.search("index=main source=direct | stats count")["results"]
+        return int(res[0]["count"]) if res else 0
+
+    wait_for(lambda: direct_count() >= 2, timeout=30)
+    time.sleep(1.0)
+    direct = direct_count()
+    print(f"a trace cut between two raw requests is stored as {direct - 1} event(s)")
+    # the forwarder does not cut a record before an indented or continuation line
+    target = env.tmp / "java.log"
+    target.write_text("")
+    f = env.forwarder([target])
+    n = 40
+    rng = random.Random(3)
+    with open(target, "a") as out:
+        for k in range(n):
+            head, tail = trace(k)
+            out.write(head)
+            out.flush()
+            time.sleep(rng.uniform(0.05, 0.4))  # within a poll or across polls, never 0.75 s idle
+            out.write(tail)
+            out.flush()
+            time.sleep(rng.uniform(0.0, 0.2))
+    spl = f'index=main source="{target}"'
+    wait_for(lambda: int(server.search(spl + " | stats count")["results"][0]["count"]) >= n, timeout=60)
+    wait_for(lambda: f.status()["queue"]["records"] == 0, timeout=30)
+    res = server.search(spl + " | stats count, dc(trace) as traces, min(linecount) as lo, max(linecount) as hi")
+    row = res["results"][0]
+    assert (int(row["count"]), int(row["traces"]), int(row["lo"]), int(row["hi"])) == (n, n, 7, 7)
+
+
+def test_the_forwarder_process_is_small_and_keeps_the_token_off_its_command_line(env):
+    target = env.tmp / "small.log"
+    target.write_text("".join(line(i) for i in range(100)))
+    f = env.forwarder([target])
+    wait_for(lambda: _status_or_none(f), timeout=30)
+    p = psutil.Process(f.proc.pid)  # `speleo forward` became `python -m speleo.forward` (same pid)
+    cmd = p.cmdline()
+    assert cmd[1:3] == ["-m", "speleo.forward"] and env.token not in " ".join(cmd)
+    maps = Path(f"/proc/{f.proc.pid}/maps").read_text()
+    assert "pyarrow" not in maps and "duckdb" not in maps and "numpy" not in maps
+    assert p.memory_info().rss < 50e6

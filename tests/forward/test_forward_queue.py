@@ -27,6 +27,18 @@ def test_records_survive_reopen_in_order_with_their_checkpoints(tmp_path):
     assert dq.append(b"x", 1) == 6  # ids continue
 
 
+def test_raw_records_keep_their_query_parameters_across_reopen(tmp_path):
+    dq = DiskQueue(tmp_path / "q", 1 << 20)
+    params = {"host": "h", "source": "/var/log/a b.log", "sourcetype": "st", "index": "main"}
+    dq.append(b"line 1\nline 2\n", 2, ("fp", "/f", 14), raw=params)
+    dq.append(b'{"event":"metrics"}', 1)
+    dq.close()
+    dq = DiskQueue(tmp_path / "q", 1 << 20)
+    raw, env = dq.after(0, 1 << 20, 100)
+    assert dict(raw.raw) == params and env.raw is None
+    assert dq.payload(raw) == b"line 1\nline 2\n" and raw.events == 2
+
+
 def test_append_fsyncs_before_returning(tmp_path, monkeypatch):
     synced: list[int] = []
     real = os.fsync

@@ -1,6 +1,8 @@
-"""The HEC sender against a fake receiver: batching, gzip, channels, acknowledgement, commits in
-order, retries with backoff on connection errors and busy answers, resends on a new channel —
-and the standard-library HTTP transport against a tiny ASGI app served by uvicorn."""
+"""The HEC sender against a fake receiver: raw lines to `/services/collector/raw` with their query
+parameters (one file per request), envelopes to `/event`, batching, gzip, channels,
+acknowledgement, commits in order, retries with backoff on connection errors and busy answers,
+resends on a new channel — and the standard-library HTTP transport against a tiny ASGI app
+served by uvicorn."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import socket
 import threading
 import time
 import uuid
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -48,8 +51,15 @@ class FakeHec:
             return self._act(self.fail.pop(0))
         assert headers["Content-Encoding"] == "gzip" and headers["Authorization"] == "Splunk T"
         uuid.UUID(ch)
-        for line in gzip.decompress(body).splitlines():
-            self.events.append(json.loads(line))
+        u = urlsplit(path)
+        if u.path.endswith("/raw"):  # one event per line here (the real receiver breaks events)
+            params = dict(parse_qsl(u.query))
+            assert headers["Content-Type"].startswith("text/plain")
+            for line in gzip.decompress(body).decode().splitlines():
+                self.events.append({"event": line, **params})
+        else:
+            for line in gzip.decompress(body).splitlines():
+                self.events.append(json.loads(line))
         if not self.ack:
             return 200, {"text": "Success", "code": 0}
         ack_id = self.next_id.get(ch, 0)
@@ -95,6 +105,16 @@ def fill(queue: DiskQueue, n_records: int, per_record: int = 10, start: int = 0)
     return i
 
 
+def fill_raw(queue: DiskQueue, n_records: int, per_record: int = 10, start: int = 0, source: str = "/f") -> int:
+    i = start
+    params = {"host": "h", "source": source, "sourcetype": "st", "index": "main"}
+    for _ in range(n_records):
+        payload = "".join(f"line {i + k}\n" for k in range(per_record)).encode()
+        i += per_record
+        queue.append(payload, per_record, ("fp" + source, source, i * 10), raw=params)
+    return i
+
+
 def run_until(sender, cond, steps: int = 200) -> None:
     stop = threading.Event()
     for _ in range(steps):
@@ -117,6 +137,39 @@ def test_ack_mode_commits_after_ack_in_order(setup):
     assert state.checkpoints == {"fp": ("/f", n * 10)} and state.events_acked == n
     assert queue.stats()["records"] == 0 and sender.stats.ack_mode is True
     assert any(p.endswith("/ack") for p, _ in hec.requests)
+
+
+def test_raw_lines_go_to_the_raw_endpoint_with_their_file_as_query_parameters(setup):
+    queue, state, hec, sender, _ = setup()
+    n = fill_raw(queue, 3)
+    run_until(sender, lambda: state.acked == 3)
+    assert lines(hec) == [f"line {i}" for i in range(n)]
+    assert hec.events[0] == {"event": "line 0", "host": "h", "source": "/f", "sourcetype": "st", "index": "main"}
+    posts = [p for p, _ in hec.requests if "/raw" in p]
+    assert len(posts) == 1 and posts[0].startswith("/services/collector/raw?")
+    assert state.checkpoints == {"fp/f": ("/f", n * 10)} and state.events_acked == n
+
+
+def test_a_request_holds_one_file_and_metrics_envelopes_go_to_event(setup):
+    queue, state, hec, sender, _ = setup()
+    i = fill_raw(queue, 2, source="/a")
+    i = fill_raw(queue, 1, start=i, source="/b")
+    queue.append(envelope(1000), 1)  # a host metrics record
+    fill_raw(queue, 1, start=i, source="/a")
+    run_until(sender, lambda: state.acked == 5)
+    paths = [(urlsplit(p).path, dict(parse_qsl(urlsplit(p).query)).get("source")) for p, _ in hec.requests
+             if not p.endswith("/ack")]
+    assert paths == [("/services/collector/raw", "/a"), ("/services/collector/raw", "/b"),
+                     ("/services/collector/event", None), ("/services/collector/raw", "/a")]
+    assert [e["source"] for e in hec.events] == ["/a"] * 20 + ["/b"] * 10 + ["/f"] + ["/a"] * 10
+    assert state.checkpoints == {"fp/a": ("/a", 400), "fp/b": ("/b", 300)}
+
+
+def test_raw_records_of_blank_lines_commit_without_a_post(setup):
+    queue, state, hec, sender, _ = setup()
+    queue.append(b"\n\n", 0, ("fp", "/f", 2), raw={"host": "h", "source": "/f", "index": "main"})
+    run_until(sender, lambda: state.acked == 1)
+    assert hec.requests == [] and state.checkpoints == {"fp": ("/f", 2)}
 
 
 def test_without_ack_commits_on_200(setup):
@@ -260,6 +313,7 @@ def tiny_hec():
             if not msg.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        headers["?"] = scope.get("query_string", b"").decode()
         got.append((scope["path"], headers, body))
         if scope["path"].endswith("/ack"):
             reply = {"acks": {str(i): True for i in json.loads(body)["acks"]}}
@@ -298,6 +352,12 @@ def test_http_transport_and_sender_against_an_asgi_app(tmp_path):
         assert headers["authorization"] == "Splunk T" and headers["content-encoding"] == "gzip"
         uuid.UUID(headers["x-splunk-request-channel"])
         assert json.loads(gzip.decompress(body).splitlines()[0])["event"] == "line 0"
+        # raw lines: the file's metadata in the query string, the lines as the body
+        fill_raw(queue, 1, source="/var/log/a b.log")
+        run_until(sender, lambda: state.acked == 4)
+        path, headers, body = [g for g in got if g[0] == "/services/collector/raw"][0]
+        assert dict(parse_qsl(headers["?"]))["source"] == "/var/log/a b.log"
+        assert headers["content-type"].startswith("text/plain") and gzip.decompress(body).startswith(b"line 0\n")
         # the keep-alive connection survives a server that closed it: the transport reconnects
         transport.close()
         assert transport.post("/services/collector/ack", b'{"acks":[1]}', {})[0] == 200

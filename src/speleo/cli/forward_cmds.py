@@ -3,6 +3,12 @@
     speleo forward --to URL --token T [--home DIR] [--monitor PATH ...] [--index I] [--sourcetype ST]
                    [--metrics-interval SECS] [--metrics-index I] [--queue-max-bytes N]
     speleo forward status [--home DIR] [--json]
+
+The forwarder is meant to stay small (under 50 MB of memory), but `speleo`'s command line loads
+the search language and pyarrow before any command runs. So `speleo forward`, once its options
+are checked, replaces its process (same pid) with `python -m speleo.forward` and the same
+options, which loads this module alone; the token travels in `$SPELEO_FORWARD_TOKEN`, not on the
+command line. `SPELEO_FORWARD_NO_EXEC=1` keeps it in the first process (bigger; for debugging).
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
                                "are required (or 'speleo forward status')")
     check_index_name(index)
     check_index_name(metrics_index)
+    if ctx.parent is not None and os.environ.get("SPELEO_FORWARD_NO_EXEC") != "1":
+        _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
+                   queue_max_bytes, insecure)
     from pathlib import Path
 
     from speleo.forward.agent import DEFAULT_HOME as HOME, ForwardOptions, Forwarder
@@ -79,6 +88,32 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
                f"{'; host metrics every %gs into %s' % (metrics_interval, metrics_index) if metrics_interval else ''}",
                err=True)
     fwd.run()
+
+
+def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
+               queue_max_bytes, insecure) -> None:
+    """Become `python -m speleo.forward ...` (see module doc); returns only if exec fails."""
+    args = [sys.executable, "-m", "speleo.forward", "--to", to, "--index", index,
+            "--metrics-interval", repr(float(metrics_interval)), "--metrics-index", metrics_index,
+            "--queue-max-bytes", str(queue_max_bytes)]
+    if fhome:
+        args += ["--home", fhome]
+    for m in monitors:
+        args += ["--monitor", m]
+    if sourcetype:
+        args += ["--sourcetype", sourcetype]
+    if host:
+        args += ["--host", host]
+    if insecure:
+        args.append("--insecure")
+    env = dict(os.environ, SPELEO_FORWARD_TOKEN=token)
+    env.pop("SPELEO_FORWARDER_HOME", None)  # --home above says it, when set
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execve(sys.executable, args, env)
+    except OSError as e:  # run in this process then: it works, only bigger
+        logging.getLogger("speleo.forward").warning("cannot start a lean forwarder process (%s)", e)
 
 
 @forward.command("status")

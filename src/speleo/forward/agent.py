@@ -1,17 +1,20 @@
 """`speleo forward`: the forwarder process.
 
-Threads: the main one runs the monitor (the server's tailing code: fingerprints, rotation,
-checkpoints) whose sink, `QueueIngestor`, turns each parsed chunk into HEC envelopes and appends
-them with the chunk's file checkpoint to the disk queue (blocking when the queue is full); the
-sender ships and commits (see `sender`); a metrics thread queues host metrics; a status thread
-writes `status.json` every second for `speleo forward status`.
+Threads: the main one follows the files (`tail.RawTailer`: the server monitor's file following —
+fingerprints, rotation, checkpoints — without its parser) and appends each read, complete lines
+with the file checkpoint they bring the file to, to the disk queue (blocking when the queue is
+full); the sender ships them raw to the HEC raw endpoint and commits (see `sender`); a metrics
+thread queues host metrics; a status thread writes `status.json` every second for
+`speleo forward status`. Events are broken and timestamped by the receiver, so this process
+imports neither pyarrow nor the event parser (28 MB of memory instead of 108).
 
 Home folder (`--home`, default `./var/forwarder`):
 
     queue/*.seg       the disk queue (records not yet acknowledged)
     state.json        acknowledged record id and file checkpoints (atomic writes)
-    status.json       what it follows, queue depth, last error, events sent (rewritten every second)
+    status.json       what it follows, queue depth, last error, lines sent (rewritten every second)
     forwarder.lock    held by the running forwarder (one per home)
+    props.toml        optional: `[source."GLOB"] sourcetype = "..."` assigns sourcetypes by path
 
 At start, a file is read on from the checkpoint of the last record still queued for it, else
 from its acknowledged checkpoint, and the queued records are sent again.
@@ -26,18 +29,15 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from pathlib import Path
 
 from speleo.config import Settings
 from speleo.errors import ConflictError, InputError
-from speleo.forward.metrics import HostMetrics, envelopes as metric_envelopes
 from speleo.forward.queue import DiskQueue, Stopped
 from speleo.forward.sender import HecSender, HttpTransport
 from speleo.forward.state import CheckpointStore
-from speleo.ingest.breaking import ParsedChunk
-from speleo.ingest.monitor import Monitor, MonitorInput
-from speleo.ingest.pipeline import Ingestor, Origin, default_host
+from speleo.forward.tail import RawTailer, Target, default_host
+from speleo.ingest.tailing import MonitorInput
 
 log = logging.getLogger("speleo.forward")
 
@@ -46,29 +46,15 @@ DEFAULT_QUEUE_BYTES = 100 * 1024 * 1024
 STATUS_FILE = "status.json"
 
 
-def event_envelopes(chunk_events, origin: Origin) -> bytes:
-    """HEC envelopes (one per line) for the events of a parsed chunk."""
-    tail = ',"host":%s,"source":%s,"sourcetype":%s,"index":%s}' % (
-        encode_basestring(origin.host), encode_basestring(origin.source),
-        encode_basestring(origin.sourcetype), encode_basestring(origin.index))
-    times = chunk_events.column("_time").to_pylist()
-    raws = chunk_events.column("_raw").to_pylist()
-    return "\n".join(['{"time":%r,"event":%s%s' % (t, encode_basestring(r), tail)
-                      for t, r in zip(times, raws)]).encode("utf-8", "replace")
+class QueueSink:
+    """The tailer's sink in the forwarder: reads of complete lines go to the disk queue."""
 
-
-class QueueIngestor(Ingestor):
-    """The monitor's sink in the forwarder: parsed chunks go to the disk queue, not a store."""
-
-    def __init__(self, queue: DiskQueue, state: CheckpointStore, props, tz, stop: threading.Event) -> None:
-        super().__init__(None, None, props, tz)  # type: ignore[arg-type]
+    def __init__(self, queue: DiskQueue, state: CheckpointStore, stop: threading.Event) -> None:
         self.queue = queue
         self.state = state
         self.stop = stop
         self.problems: list[dict] = []
-
-    def ensure_index(self, name: str) -> None:  # the receiver owns its indexes
-        pass
+        self.events_total = 0   # lines read and queued
 
     def checkpoints(self) -> dict[str, tuple[str, int]]:
         """Acknowledged checkpoints, overlaid by those of records still queued (sent again)."""
@@ -83,12 +69,10 @@ class QueueIngestor(Ingestor):
     def seal_if_large(self, limit_bytes: int) -> None:
         pass
 
-    def append(self, chunk: ParsedChunk, origin: Origin, checkpoint=None, problems=None) -> int:
-        n = chunk.events.num_rows
-        payload = event_envelopes(chunk.events, origin) if n else b""
-        self.queue.append(payload, n, checkpoint, self.stop)
-        self.events_total += n
-        return n
+    def append_raw(self, payload: bytes, lines: int, target: Target, checkpoint) -> int:
+        self.queue.append(payload, lines, checkpoint, self.stop, raw=target.params())
+        self.events_total += lines
+        return lines
 
 
 @dataclass
@@ -113,12 +97,6 @@ class Forwarder:
     """One forwarder process over one home (see module doc)."""
 
     def __init__(self, opts: ForwardOptions) -> None:
-        import pyarrow as pa
-
-        try:  # malloc gives freed parse buffers back; Arrow's default pool keeps them (RSS)
-            pa.set_memory_pool(pa.system_memory_pool())
-        except Exception:
-            pass
         self.opts = opts
         self.home = Path(opts.home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True)
@@ -131,17 +109,18 @@ class Forwarder:
         self.stop = threading.Event()
         self.state = CheckpointStore(self.home / "state.json")
         self.queue = DiskQueue(self.home / "queue", opts.queue_max_bytes, acked=self.state.acked)
-        self.ingestor = QueueIngestor(self.queue, self.state, _props(self.home), None, self.stop)
+        self.sink = QueueSink(self.queue, self.state, self.stop)
         host = opts.host or default_host()
         self.host = host
         inputs = []
         for i, p in enumerate(opts.monitors):
             path = str(Path(p).expanduser().absolute())
             inputs.append(MonitorInput(i + 1, path, opts.index, opts.sourcetype, host))
-        # a queue record holds one read (~3x its bytes as envelopes): keep it small beside the limit
+        # a queue record holds one read: keep it small beside the limit
         chunk = max(16 * 1024, min(1024 * 1024, opts.queue_max_bytes // 16))
         self.settings = Settings(read_chunk_bytes=chunk, poll_budget_bytes=2 * chunk, tail_poll_secs=opts.poll_secs)
-        self.monitor = Monitor(self.ingestor, self.settings, skip_under=self.home, inputs=inputs)
+        self.monitor = RawTailer(self.sink, self.settings, skip_under=self.home, inputs=inputs,
+                                 props=_props(self.home))
         self.transport = HttpTransport(opts.to, verify=opts.verify_tls)
         self.sender = HecSender(self.queue, self.state, opts.token, self.transport, batch_wait=opts.batch_wait)
         self.files: list[dict] = []
@@ -175,7 +154,7 @@ class Forwarder:
                 if self.queue.full():
                     self.stop.wait(0.1)
                 elif self._read_position() - before < self.settings.poll_budget_bytes:
-                    # caught up: wait for more rather than parse a few lines at a time
+                    # caught up: wait for more rather than read a few lines at a time
                     self.stop.wait(self.opts.poll_secs)
         finally:
             self.stop.set()
@@ -188,6 +167,8 @@ class Forwarder:
         return sum(t.offset + len(t.carry) for t in list(self.monitor.tracked.values()))
 
     def _metrics_loop(self) -> None:
+        from speleo.forward.metrics import HostMetrics, envelopes as metric_envelopes
+
         metrics = HostMetrics()
         while not self.stop.wait(self.opts.metrics_interval):
             try:
@@ -216,13 +197,13 @@ class Forwarder:
                         "sourcetype": self.opts.sourcetype} for p in self.opts.monitors],
             "files": self.files,
             "queue": self.queue.stats(),
-            "events_read": self.ingestor.events_total,
+            "events_read": self.sink.events_total,
             "events_sent": s.events_sent, "events_sent_total": self.state.events_acked,
             "batches_sent": s.batches_sent, "posts": s.posts, "retries": s.retries, "resends": s.resends,
             "acked_record": self.state.acked, "ack_mode": s.ack_mode, "channel": s.channel,
             "inflight_batches": s.inflight,
             "last_error": s.last_error, "last_error_at": s.last_error_at, "last_success_at": s.last_success_at,
-            "problems": self.ingestor.problems[-10:],
+            "problems": self.sink.problems[-10:],
             "metrics": {"interval": self.opts.metrics_interval, "index": self.opts.metrics_index},
         }
 

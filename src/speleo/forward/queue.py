@@ -1,8 +1,11 @@
 """The forwarder's disk-backed queue: a folder of append-only segment files.
 
 Each record is `magic "SPQ1" | body length u32 | record id u64 | crc32(body) u32 | body`, the
-body being a line of JSON metadata (`n` events, `cp` the file checkpoint [fingerprint, path,
-offset] the record brings the file to, or null) then the payload (HEC envelopes, ready to send).
+body being a line of JSON metadata (`n` events or lines, `cp` the file checkpoint [fingerprint,
+path, offset] the record brings the file to, or null, and `raw`, the HEC raw endpoint's query
+parameters {host, source, sourcetype, index} of a record of raw lines) then the payload, ready
+to send: complete lines of a file for `/services/collector/raw` when `raw` is there, else HEC
+envelopes (one JSON object a line) for `/services/collector/event`.
 `append` writes and fsyncs before it returns, so a queued record survives a crash of the process
 or of the machine. Record ids grow by one and never repeat (they continue after the
 acknowledged id of the checkpoint store even when the folder was emptied).
@@ -52,6 +55,7 @@ class Entry:
     events: int
     checkpoint: tuple[str, str, int] | None
     meta_len: int            # bytes of the metadata line, "\n" included
+    raw: tuple[tuple[str, str], ...] | None = None  # raw lines: the query parameters; None: envelopes
 
     @property
     def size(self) -> int:
@@ -124,9 +128,10 @@ class DiskQueue:
                 break
             last = rid
             if rid > self.released:
-                cp = meta.get("cp")
+                cp, raw = meta.get("cp"), meta.get("raw")
                 self.entries.append(Entry(rid, seg, body_at, length, int(meta.get("n", 0)),
-                                          (cp[0], cp[1], int(cp[2])) if cp else None, nl + 1 - body_at))
+                                          (cp[0], cp[1], int(cp[2])) if cp else None, nl + 1 - body_at,
+                                          _params(raw)))
                 self.pending_bytes += HEADER.size + length
                 self.pending_events += int(meta.get("n", 0))
             pos = body_at + length
@@ -148,13 +153,16 @@ class DiskQueue:
             return self.pending_bytes >= self.max_bytes or self.waiting > 0
 
     def append(self, payload: bytes, events: int, checkpoint: tuple[str, str, int] | None = None,
-               stop: threading.Event | None = None) -> int:
+               stop: threading.Event | None = None, raw: dict[str, str] | None = None) -> int:
         """Queue a record durably (write + fsync); blocks while the queue is full. Returns its id.
 
-        Raises `Stopped` when `stop` is set while waiting for room.
+        `raw`: the payload is raw lines for `/services/collector/raw` with these query parameters
+        (None: HEC envelopes). Raises `Stopped` when `stop` is set while waiting for room.
         """
-        meta = json.dumps({"n": events, "cp": list(checkpoint) if checkpoint else None},
-                          separators=(",", ":")).encode() + b"\n"
+        head = {"n": events, "cp": list(checkpoint) if checkpoint else None}
+        if raw is not None:
+            head["raw"] = raw
+        meta = json.dumps(head, separators=(",", ":")).encode() + b"\n"
         body = meta + payload
         size = HEADER.size + len(body)
         with self.cond:
@@ -175,7 +183,7 @@ class DiskQueue:
                 view = view[os.write(self._fd, view):]
             os.fsync(self._fd)
             self.entries.append(Entry(rid, self.cur_seg, self.cur_size + HEADER.size, len(body), events,
-                                      checkpoint, len(meta)))
+                                      checkpoint, len(meta), _params(raw)))
             self.cur_size += size
             self.next_id += 1
             self.seg_last[self.cur_seg] = rid
@@ -272,3 +280,9 @@ class DiskQueue:
             for fd in self._read_fds.values():
                 os.close(fd)
             self._read_fds.clear()
+
+
+def _params(raw: dict | None) -> tuple[tuple[str, str], ...] | None:
+    """The query parameters of a raw record, comparable and hashable (records with equal ones can
+    share a request)."""
+    return tuple(sorted((str(k), str(v)) for k, v in raw.items())) if raw is not None else None

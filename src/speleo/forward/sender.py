@@ -1,8 +1,11 @@
 """Shipping queued records to an HTTP Event Collector.
 
-A batch is a run of consecutive queue records (their payloads are HEC envelopes already),
-gzipped and POSTed to `/services/collector/event` with `Authorization: Splunk <token>` and a
-channel (`X-Splunk-Request-Channel`, a GUID). Up to `max_inflight` batches may wait for their
+A batch is a run of consecutive queue records of the same kind, gzipped and POSTed with
+`Authorization: Splunk <token>` and a channel (`X-Splunk-Request-Channel`, a GUID): records of
+raw lines with the same query parameters (host, source, sourcetype, index: one file) go to
+`/services/collector/raw?host=..&source=..&sourcetype=..&index=..`, where the receiver breaks
+and timestamps them; records of HEC envelopes (host metrics, or records queued by an older
+forwarder) go to `/services/collector/event`. Up to `max_inflight` batches may wait for their
 acknowledgement at once.
 
 Delivery: a batch answered `200 {"code": 0, "ackId": N}` is delivered once `/services/collector/ack`
@@ -36,7 +39,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from speleo.forward.queue import DiskQueue, Entry
 from speleo.forward.state import CheckpointStore
@@ -44,6 +47,7 @@ from speleo.forward.state import CheckpointStore
 log = logging.getLogger("speleo.forward.sender")
 
 EVENT_PATH = "/services/collector/event"
+RAW_PATH = "/services/collector/raw"
 ACK_PATH = "/services/collector/ack"
 
 
@@ -67,10 +71,10 @@ class HttpTransport:
         self.https = u.scheme == "https"
         self.host, self.port = u.hostname, u.port or (443 if self.https else 80)
         self.prefix = u.path.rstrip("/")
-        if self.prefix.endswith("/services/collector/event"):
-            self.prefix = self.prefix[: -len("/services/collector/event")]
-        elif self.prefix.endswith("/services/collector"):
-            self.prefix = self.prefix[: -len("/services/collector")]
+        for suffix in (EVENT_PATH, RAW_PATH, "/services/collector"):
+            if self.prefix.endswith(suffix):
+                self.prefix = self.prefix[: -len(suffix)]
+                break
         self.timeout = timeout
         self.ctx = None
         if self.https:
@@ -130,7 +134,7 @@ class Batch:
 
 @dataclass
 class SenderStats:
-    events_sent: int = 0       # events acknowledged (durable at the receiver), this process
+    events_sent: int = 0       # lines and metrics events acknowledged (durable at the receiver), this process
     batches_sent: int = 0      # batches acknowledged
     posts: int = 0
     retries: int = 0
@@ -230,6 +234,11 @@ class HecSender:
         if not entries:
             self._waiting_since = None
             return []
+        kind = entries[0].raw
+        for i, e in enumerate(entries):
+            if e.raw != kind:  # another file or kind: it goes in the next request
+                del entries[i:]
+                break
         size = sum(e.payload_bytes for e in entries)
         events = sum(e.events for e in entries)
         full = size >= self.batch_bytes or events >= self.batch_events or self.queue.last_id() > entries[-1].id
@@ -242,9 +251,9 @@ class HecSender:
         return entries
 
     # -- sending -------------------------------------------------------------------------
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, content_type: str = "application/json") -> dict[str, str]:
         return {"Authorization": f"Splunk {self.token}", "X-Splunk-Request-Channel": self.stats.channel,
-                "Content-Type": "application/json", "Content-Encoding": "gzip",
+                "Content-Type": content_type, "Content-Encoding": "gzip",
                 "User-Agent": "speleo-forwarder"}
 
     def _send(self, entries: list[Entry]) -> bool:
@@ -254,11 +263,17 @@ class HecSender:
             batch.delivered = True
             self._push(batch)
             return True
-        body = b"\n".join(self.queue.payload(e) for e in entries if e.events)
+        if batch.entries[0].raw is not None:  # complete lines (each record ends with "\n")
+            path = RAW_PATH + "?" + urlencode(batch.entries[0].raw)
+            body = b"".join(self.queue.payload(e) for e in entries if e.events)
+            headers = self._headers("text/plain; charset=utf-8")
+        else:
+            path, headers = EVENT_PATH, self._headers()
+            body = b"\n".join(self.queue.payload(e) for e in entries if e.events)
         data = gzip.compress(body, self.gzip_level)
         self.stats.posts += 1
         try:
-            status, reply = self.transport.post(EVENT_PATH, data, self._headers())
+            status, reply = self.transport.post(path, data, headers)
         except TransportError as e:
             self._error(f"cannot reach the receiver: {e}")
             self._reset()
