@@ -34,7 +34,7 @@ class Settings:
     poll_budget_bytes: int = 8 * 1024 * 1024
     seal_pending_bytes: int = 16 * 1024 * 1024
     warm_merge_min_buckets: int = 8
-    bucket_delete_grace_secs: float = 30.0
+    bucket_delete_grace_secs: float = 600.0  # searches planned before a merge may still open them
     fingerprint_bytes: int = 256
     default_tz: str | None = None  # None = the machine's local zone
 

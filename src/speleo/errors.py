@@ -51,6 +51,13 @@ class AuthError(SpeleoError):
     code = "unauthorized"
 
 
+class ForbiddenError(SpeleoError):
+    """Valid credentials that do not allow this action (a web user who is not an admin)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class StorageError(SpeleoError):
     """The data directory is unusable (corrupt catalog, locked by another writer)."""
 

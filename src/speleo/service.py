@@ -105,6 +105,7 @@ class Service:
         full = str(Path(path).expanduser().absolute())
         if not os.path.exists(full):
             raise InputError(f"{full}: no such file or directory")
+        self.check_input_path(full)
         for name, rx in (("whitelist", whitelist), ("blacklist", blacklist)):
             if rx:
                 try:
@@ -124,6 +125,15 @@ class Service:
             if "UNIQUE" in str(e):
                 raise ConflictError(f"a monitor input for {full} into index '{index}' already exists") from e
             raise
+
+    def check_input_path(self, path: str) -> None:
+        """Refuse to read Speleo's own home (its tokens, secrets and data) as an input.
+
+        Raises InputError."""
+        full = Path(path).expanduser().resolve()
+        home = self.home.root.resolve()
+        if full == home or home in full.parents:
+            raise InputError(f"{path} is inside Speleo's home ({home}); it cannot be an input")
 
     def inputs(self) -> list[dict]:
         rows = self.catalog.query(

@@ -190,3 +190,8 @@ def test_where_null_rules():
     assert offsets(run("* | where bytes+1 > 0")) == [-10, -20, -30, -40, -4000, -90000]
     assert offsets(run('* | where user="alice" AND NOT status=500')) == [-30]
     assert offsets(run('* | where like(user, "c%") OR user="dave"')) == [-40, -50]
+
+
+def test_shared_extraction_is_recomputed_after_raw_changes():
+    rows = run('status=404 | eval s1=status | eval _raw="status=500" | eval s2=status | table s1 s2')
+    assert rows and all(r["s1"] == "404" and r["s2"] == "500" for r in rows)

@@ -203,3 +203,37 @@ def test_streaming_merge_orders_by_source_then_time_and_keeps_every_row(tmp_path
     assert [(s, t) for s, t, _ in got] == sorted((s, t) for s, t, _ in rows)
     assert sorted(r for _, _, r in got) == sorted(r for _, _, r in rows)
     assert pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0).num_rows == 50
+
+
+def test_segment_numbers_are_not_reused_after_a_clean_stop(home):
+    """After a clean stop the journal folder is empty; a new segment must not take a number the
+    catalog lists as sealed, or recovery would delete it unread."""
+    store, cat = open_store(home)
+    store.append(events(3))
+    store.seal()
+    store.close()
+    store2, _ = open_store(home)
+    store2.append(events(5, word="beta"))   # acknowledged, then the process dies before a seal
+    store3, cat3 = open_store(home)
+    assert store3.recover().events == 5
+    assert sorted(all_raw(home, cat3)) == sorted([f"event {i} alpha" for i in range(3)] + [f"event {i} beta" for i in range(5)])
+
+
+def test_a_failed_seal_is_retried(home, monkeypatch):
+    store, cat = open_store(home)
+    store.append(events(4))
+    calls = {"n": 0}
+    real = store._write_bucket
+
+    def flaky(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(store, "_write_bucket", flaky)
+    with pytest.raises(OSError):
+        store.seal()
+    store.append(events(2, start=50.0, word="beta"))
+    store.seal()
+    assert len(all_raw(home, cat)) == 6

@@ -90,3 +90,23 @@ def test_user_add_and_passwd_end_sessions(server):
     # open redirects are refused
     c2, r = sign_in(server, "carol", "carol-secret-2")
     assert r.headers["location"] == "/"
+
+
+def test_only_admins_add_inputs_and_the_home_is_never_an_input(server, tmp_path):
+    run_cli(server.home, "user", "add", "dave", "--role", "user", "--password-stdin", input="dave-secret-1\n")
+    c, _ = sign_in(server, "dave", "dave-secret-1")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(1)
+    headers = {"X-CSRF-Token": csrf}
+    secret = str(server.home / "api_token")
+    assert c.post("/api/v1/search", json={"search": "index=main"}, headers=headers).status_code == 200
+    r = c.post("/api/v1/inputs/oneshot", json={"path": secret, "index": "main"}, headers=headers)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert c.post("/api/v1/indexes", json={"name": "x"}, headers=headers).status_code == 403
+    # even with the API token, Speleo's own home cannot be read as an input
+    r = server.api("POST", "/api/v1/inputs/oneshot", json={"path": secret, "index": "main"})
+    assert r.status_code == 400 and "home" in r.json()["error"]["message"]
+    r = server.api("POST", "/api/v1/inputs/monitor", json={"path": str(server.home), "index": "main"})
+    assert r.status_code == 400
+    log = tmp_path / "ok.log"
+    log.write_text("2026-11-01 10:00:00 INFO fine\n")
+    assert server.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": "main"}).status_code == 200

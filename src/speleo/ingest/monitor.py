@@ -52,12 +52,12 @@ class Monitor(Tailer):
 
     def _emit(self, t: Tracked, data: bytes, final: bool) -> int:
         chunk = t.parser.parse(data, t.offset, final, t.fallback_time)
-        t.offset += chunk.consumed
-        t.carry = data[chunk.consumed :]
+        offset, carry = t.offset + chunk.consumed, data[chunk.consumed :]
+        n = 0
+        if chunk.consumed or chunk.flagged:
+            n = self.ing.append(chunk, t.origin, (t.key, t.path, offset))   # raises: nothing advances
+            self.checkpoints[t.key] = (t.path, offset)
+        t.offset, t.carry = offset, carry
         if chunk.events.num_rows:
             t.fallback_time = chunk.events.column("_time")[-1].as_py()
-        if not chunk.consumed and not chunk.flagged:
-            return 0
-        n = self.ing.append(chunk, t.origin, (t.key, t.path, t.offset))
-        self.checkpoints[t.key] = (t.path, t.offset)
         return n

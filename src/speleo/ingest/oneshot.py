@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from speleo.config import check_index_name
 from speleo.errors import ConflictError, InputError
 from speleo.ingest.pipeline import Ingestor, Origin, default_host, looks_binary, source_name
 
@@ -82,6 +83,7 @@ def add_oneshot(
     already added to this index and `force` is False). `progress(done_bytes, total_bytes)`.
     """
     path = Path(path)
+    check_index_name(index)
     _check(path)
     digest, total = content_digest(path)
     seen = ing.catalog.query("SELECT path, added FROM oneshots WHERE sha256 = ? AND index_name = ?", (digest, index))

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo import sourcetypes
+from speleo.config import check_index_name
 from speleo.ingest.breaking import EventParser, ParsedChunk
 from speleo.storage.schema import with_origin
 
@@ -76,7 +77,8 @@ class Ingestor:
         return EventParser(st, tz=st.tz or self.tz), name
 
     def ensure_index(self, name: str) -> None:
-        self.catalog.ensure_index(name)
+        """Create the index if missing. Raises InputError for an invalid name."""
+        self.catalog.ensure_index(check_index_name(name))
 
     def checkpoints(self) -> dict[str, tuple[str, int]]:
         """Where each file (by fingerprint) was read up to: (path, offset)."""

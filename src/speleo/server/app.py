@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import AuthError, InputError, SpeleoError
+from speleo.errors import AuthError, ForbiddenError, InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
 from speleo.server.auth import bearer, digest, token_matches
@@ -68,6 +68,18 @@ def build_app(runtime) -> FastAPI:
         if not token_matches(bearer(request.headers.get("authorization")), token_digest):
             raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
 
+    def admin(request: Request) -> None:
+        """Inputs and indexes change what the server reads: the API token or an admin session."""
+        if token_matches(bearer(request.headers.get("authorization")), token_digest):
+            return
+        web = getattr(app.state, "web", None)
+        found = web.session(request) if web else None
+        if found is not None and web.session_ok(request):
+            if found[0].role != "admin":
+                raise ForbiddenError("only an admin may add inputs or indexes")
+            return
+        raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
+
     @app.get("/health")
     async def health() -> dict:
         return {"status": "ok", "version": __version__}
@@ -88,7 +100,7 @@ def build_app(runtime) -> FastAPI:
     async def indexes() -> list:
         return svc.indexes()
 
-    @app.post("/api/v1/indexes", dependencies=[Depends(authed)], status_code=201)
+    @app.post("/api/v1/indexes", dependencies=[Depends(admin)], status_code=201)
     async def create_index(req: IndexRequest) -> dict:
         svc.create_index(req.name)
         return {"name": req.name}
@@ -97,14 +109,15 @@ def build_app(runtime) -> FastAPI:
     async def show_index(name: str) -> dict:
         return svc.index(name)
 
-    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(authed)], status_code=201)
+    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(admin)], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
         return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
 
-    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(authed)])
+    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(admin)])
     async def oneshot(req: OneshotRequest) -> dict:
         if not Path(req.path).is_absolute():
             raise InputError(f"path must be absolute: {req.path}")
+        svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
 

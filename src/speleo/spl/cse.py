@@ -41,6 +41,17 @@ def _own(sel: exp.Select) -> list[Extracted]:
     return [n for n in sel.find_all(Extracted) if n.find_ancestor(exp.Select) is sel]
 
 
+INPUTS = frozenset({"_raw", "_fields", "sourcetype"})   # what an extraction reads
+
+
+def _redefines_inputs(sel: exp.Select) -> bool:
+    """Whether a stage gives `_raw`, `_fields` or `sourcetype` a new value (eval, rename...)."""
+    star = _star(sel)
+    replaced = [e.alias for e in (star.args.get("replace") or [])] if star is not None else []
+    aliased = [e.alias for e in sel.expressions if isinstance(e, exp.Alias)]
+    return bool(INPUTS & set(replaced + aliased))
+
+
 def share_extractions(root: exp.Select) -> exp.Select:
     """Rewrite `root` (a SELECT with its CTEs) in place as described in the module docstring."""
     if not isinstance(root, exp.Select):
@@ -71,7 +82,7 @@ def share_extractions(root: exp.Select) -> exp.Select:
         star = _star(sel)
         if star is None or not avail:
             continue
-        if name is not None and refs[name] == 1:
+        if name is not None and refs[name] == 1 and not _redefines_inputs(sel):
             carried[name] = avail        # flows on to the one stage that reads this CTE
         else:
             hidden = [exp.column(a, quoted=True) for a in avail.values()]

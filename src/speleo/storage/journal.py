@@ -101,11 +101,28 @@ class Journal:
             if self._file is None:
                 self._file = open(self.path_of(self.seq), "ab")
                 fsync_dir(self.folder)
-            self._file.write(blob)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            start = self._file.tell()
+            try:
+                self._file.write(blob)
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError:
+                self._undo(start)
+                raise
             self.pending.append(record)
             self.pending_bytes += len(blob)
+
+    def _undo(self, start: int) -> None:
+        """Cut a record whose write or fsync failed, so that later records stay readable."""
+        try:
+            self._file.seek(start)
+            self._file.truncate(start)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError:
+            self._file.close()
+            self._file = None
+            self.seq += 1   # leave the damaged segment (recovery reads up to the tear) and start a new one
 
     def rotate(self) -> tuple[int, list[Record]] | None:
         """Close the current segment and return (seq, its records); None when it is empty."""

@@ -65,7 +65,13 @@ class Store:
         self.home = home
         self.catalog = catalog
         self.journal = Journal(home.journal_dir)
+        # never reuse a segment number the catalog already lists as sealed (after a clean stop
+        # the journal folder is empty): recovery would take the new segment for an old one
+        last_sealed = catalog.query("SELECT coalesce(max(seq), 0) FROM sealed_segments")[0][0]
+        self.journal.seq = max(self.journal.seq, int(last_sealed) + 1)
         self._seal_lock = threading.Lock()
+        self._merge_lock = threading.Lock()
+        self._unsealed: list[tuple[int, list[Record]]] = []
         self._duck = duckdb.connect()
 
     # -- write path ------------------------------------------------------------
@@ -98,10 +104,16 @@ class Store:
         """Turn the current journal segment into hot buckets; returns what was written."""
         with self._seal_lock:
             rotated = self.journal.rotate()
-            if rotated is None:
-                return SealStats()
-            seq, records = rotated
-            return self._seal_records(seq, records)
+            if rotated is not None:
+                self._unsealed.append(rotated)
+            total = SealStats()
+            while self._unsealed:   # a segment whose seal failed (disk full, locked catalog) is retried first
+                seq, records = self._unsealed[0]
+                stats = self._seal_records(seq, records)
+                self._unsealed.pop(0)
+                total.buckets += stats.buckets
+                total.events += stats.events
+            return total
 
     def _seal_records(self, seq: int, records: list[Record]) -> SealStats:
         tables = [r.events for r in records if r.events.num_rows]
@@ -154,7 +166,7 @@ class Store:
         Returns the number of warm buckets written.
         """
         merged = 0
-        with self._seal_lock:
+        with self._merge_lock:   # not the seal lock: seals (and so acknowledgements) go on during a merge
             for index in self.catalog.index_names():
                 small = [b for b in self.catalog.live_buckets([index]) if is_small(b)]
                 if len(small) < min_buckets:
