@@ -59,8 +59,10 @@ def context(svc, index: str, source: str, offset: int, epoch: float | None, line
     ev = find_event(svc, index, source, int(offset), epoch)
     if ev is None:
         raise NotFoundError("no such event in the index (index, source and offset must name an indexed event)")
+    if ev.get("source") != source:   # the search matches case-insensitively and with wildcards
+        raise NotFoundError("no such event in the index (index, source and offset must name an indexed event)")
     out = {"index": index, "source": source, "offset": int(offset), "available": False, "lines": []}
-    path = Path(source)
+    path = Path(ev["source"])
     if not path.is_absolute():
         out["reason"] = "this event did not come from a file (its source is not a path)"
         return out
