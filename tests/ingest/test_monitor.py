@@ -176,3 +176,16 @@ def test_copytruncate_then_fast_writes_past_the_old_offset(rig):
     rig.restart()
     rig.poll()
     assert rig.count() == (180, 180)
+
+
+def test_large_gzip_is_read_in_chunks_with_every_line_once(tmp_path):
+    r = Rig(tmp_path, read_chunk_bytes=64 * 1024)
+    try:
+        r.add()
+        with gzip.open(r.logs / "old.log.1.gz", "wt") as f:
+            f.write("".join(line(i) for i in range(20_000)))   # ~1 MB decompressed: 16 chunks
+        r.poll()
+        assert r.count() == (20_000, 20_000)
+    finally:
+        r.monitor.close()
+        r.writer.close()

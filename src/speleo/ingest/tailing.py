@@ -347,16 +347,22 @@ class Tailer:
         return False
 
     def _read_gz(self, t: Tracked) -> int:
+        """Read a compressed (complete) file from its checkpoint, a chunk at a time, so that a
+        large rotated `.gz` never sits in memory whole."""
+        size, events = self.settings.read_chunk_bytes, 0
+        t.gz, t.carry = False, b""
         try:
             with gzip.open(t.path, "rb") as f:
                 f.seek(t.offset)
-                data = f.read()
+                block = f.read(size)
+                while block:
+                    following = f.read(size)
+                    events += self._emit(t, t.carry + block, final=not following)
+                    self.ing.seal_if_large(self.settings.seal_pending_bytes)
+                    block = following
         except (OSError, EOFError) as e:
             self.problem("error", t.path, f"cannot decompress: {e}")
-            t.gz = False
-            return 0
-        t.gz = False
-        return self._emit(t, data, final=True) if data else 0
+        return events
 
     def status(self) -> list[dict]:
         """The files followed: path, fingerprint, bytes read, input and sourcetype."""
