@@ -185,6 +185,15 @@ def test_rotation_into_gzip_reads_the_tail_from_the_gz_once(rig):
     assert sorted(rig.sink.seqs()) == list(range(130))
 
 
+def test_a_large_gz_is_read_in_chunks_cut_at_line_ends(tmp_path):
+    rig = Rig(tmp_path, read_chunk_bytes=4096)
+    with gzip.open(rig.logs / "old.log.gz", "wt") as f:
+        f.write(lines(0, 500) + "2026-11-01 10:00:00 INFO seq=500 no newline at the end")
+    rig.poll()
+    assert rig.sink.seqs() == list(range(501)) and len(rig.sink.records) > 5
+    assert all(r[0].endswith(b"\n") and r[0].startswith(b"2026-") for r in rig.sink.records)
+
+
 def test_truncated_and_rewritten_file_is_read_again_from_the_start(rig):
     app = rig.logs / "app.log"
     append(app, lines(0, 30))

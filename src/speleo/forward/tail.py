@@ -111,7 +111,7 @@ class RawTailer(Tailer):
         return None, Target(inp.index, path, sourcetype, inp.host or default_host())
 
     def _read_gz(self, t: Tracked) -> int:
-        self._whole = True  # decompressed to its end: the last line is complete even without "\n"
+        self._whole = True  # read to its end: the last line is complete even without "\n"
         try:
             return super()._read_gz(t)
         finally:
@@ -123,7 +123,7 @@ class RawTailer(Tailer):
         return super()._on_truncate(t)
 
     def _emit(self, t: Tracked, data: bytes, final: bool) -> int:
-        if self._whole:
+        if self._whole and final:  # the end of a decompressed .gz
             cut = len(data)
         else:
             cut = data.rfind(b"\n") + 1  # complete lines only
