@@ -149,7 +149,7 @@ class Service:
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
         less); event searches always get theirs (it also counts the events)."""
-        from speleo.spl.macrostore import load_macros
+        from speleo.query.macrostore import load_macros
 
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
                                       tz_name=self.home.settings.default_tz, props=self.props(),

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from speleo.errors import SplUnsupportedError
-from speleo.spl import apply_post, compile_search
+from speleo.query.post import apply_post
+from speleo.spl import compile_search
 from tests.spl.conftest import make_ctx, run
 
 

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from speleo.errors import SplUnsupportedError
-from speleo.spl import apply_post, compile_search
+from speleo.query.post import apply_post
+from speleo.spl import compile_search
 from tests.spl.conftest import NOW, make_ctx, run
 
 

@@ -16,7 +16,7 @@ import click
 
 from speleo.config import Home
 from speleo.errors import SpeleoError, SplError
-from speleo.spl.macrostore import load_macros, read_records, remove, upsert
+from speleo.query.macrostore import load_macros, read_records, remove, upsert
 
 
 def _fmt_time(t: float | None) -> str:

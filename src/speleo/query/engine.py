@@ -25,6 +25,7 @@ from speleo import spl
 from speleo.config import Home
 from speleo.errors import SpeleoError
 from speleo.query.fields import field_sql_for
+from speleo.query.post import apply_post
 from speleo.query.timefmt import local_zone
 from speleo.storage import termindex
 from speleo.storage.catalog import BucketRow, Catalog
@@ -265,7 +266,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         sql += f" LIMIT {limit + 1}"
     table = con.sql(sql).to_arrow_table()
     if post:   # steps on the whole result (outputlookup, cluster), then the limit
-        table = spl.apply_post(table, post)
+        table = apply_post(table, post)
         total_post = table.num_rows
     truncated = limit > 0 and table.num_rows > limit
     if truncated:

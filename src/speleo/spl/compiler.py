@@ -37,7 +37,7 @@ class CompiledSearch:
     order_by_time_desc: bool
     ast: ast.Pipeline
     pivot: dict | None = field(default=None)
-    post: list = field(default_factory=list)   # steps on the Arrow result (spl.post.apply_post)
+    post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
 
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:

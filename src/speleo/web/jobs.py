@@ -169,7 +169,7 @@ class Jobs:
                     pass
 
     def _run(self, job: Job, limit: int, now: float | None) -> None:
-        from speleo.spl.macrostore import load_macros
+        from speleo.query.macrostore import load_macros
 
         svc = self.svc
 

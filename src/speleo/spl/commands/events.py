@@ -437,7 +437,7 @@ def compile_eventcount(state: State, cmd: ast.ArgsCmd) -> None:
 def compile_cluster(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: cluster. Log-pattern clustering cannot be SQL: the results (and
     the field, default `_raw`) go through drain3 after DuckDB ran the search (a post step, see
-    spl/post.py). `t=` similarity threshold (default 0.8), `showcount=` (default false),
+    query/post.py). `t=` similarity threshold (default 0.8), `showcount=` (default false),
     `countfield=`, `labelfield=`, `field=`, `labelonly=` (default false: one result per cluster)."""
     for key in cmd.options:
         if key not in ("t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims"):
