@@ -164,3 +164,19 @@ def test_syslog_host_comes_from_the_event_header(svc):
     expected = collections.Counter(l.split()[3] for l in raw if len(l.split()) > 3)
     got = {r["host"]: r["count"] for r in rows(svc, "index=auth | stats count by host")}
     assert got == dict(expected)
+
+
+def test_date_fields_like_splunk(svc, access_lines):
+    import datetime as dt
+
+    from speleo.config import Settings
+
+    def parts(ts: str):
+        d = dt.datetime.strptime(ts, "%d/%b/%Y:%H:%M:%S %z").astimezone(dt.timezone.utc)
+        return str(d.hour), d.strftime("%A").lower()
+
+    expected = collections.Counter(parts(m.group(2)) for m in access_lines)
+    utc = Service(Home(svc.home.root, Settings(default_tz="UTC")))   # same data, shown in UTC
+    got = {(r["date_hour"], r["date_wday"]): r["count"]
+           for r in utc.search("index=web | stats count by date_hour date_wday", limit=0).table.to_pylist()}
+    assert got == dict(expected)

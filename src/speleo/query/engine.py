@@ -26,6 +26,7 @@ from speleo.config import Home
 from speleo.errors import SpeleoError
 from speleo.query.fields import field_sql_for
 from speleo.query.post import apply_post
+from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import termindex
 from speleo.storage.catalog import BucketRow, Catalog
@@ -86,10 +87,11 @@ def compile_for(
     lookups_dir=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError."""
+    tz = local_zone(tz_name)
     ctx = spl.CompileContext(
         now=time.time() if now is None else now,
-        tz=local_zone(tz_name),
-        field_sql=field_sql_for(props),
+        tz=tz,
+        field_sql=field_sql_for(props, tz_name_of(tz)),
         macros=macros or {},
         default_earliest=earliest,
         default_latest=latest,

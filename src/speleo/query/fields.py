@@ -165,7 +165,34 @@ def field_sql(name: str) -> exp.Expression:
     return _field(name, BUILTIN_TABLE)
 
 
-def field_sql_for(props=None):
-    """`field_sql` that also applies the `extractions` of a props.toml."""
+DATE_PARTS = {   # Splunk's default date_* fields: name -> strftime format
+    "date_second": "%S", "date_minute": "%M", "date_hour": "%H", "date_mday": "%d",
+    "date_year": "%Y", "date_month": "%B", "date_wday": "%A",
+}
+
+
+def date_field(name: str, tz_name: str) -> exp.Expression:
+    """`date_hour`, `date_wday`... of `_time` in the zone `tz_name` (Splunk: "Use default fields").
+
+    Numbers without leading zeros, month and weekday names in lower case, as Splunk gives them.
+    Splunk reads them from the timestamp as written in the event; Speleo from `_time` in the
+    configured zone, which is the same for events written in that zone.
+    """
+    local = exp.func("timezone", exp.Literal.string(tz_name), exp.func("to_timestamp", column("_time")))
+    text = exp.func("strftime", local, exp.Literal.string(DATE_PARTS[name]))
+    if name in ("date_month", "date_wday"):
+        return exp.func("lower", text)
+    return exp.cast(exp.cast(text, "INT"), "VARCHAR")
+
+
+def field_sql_for(props=None, tz_name: str = "UTC"):
+    """`field_sql` that also applies the `extractions` of a props.toml and gives the `date_*`
+    fields in the zone `tz_name`."""
     table = extraction_table(props)
-    return lambda name: _field(name, table)
+
+    def field(name: str) -> exp.Expression:
+        if name in DATE_PARTS:
+            return date_field(name, tz_name)
+        return _field(name, table)
+
+    return field
