@@ -211,6 +211,8 @@ def test_highlighting_jobs_drag_source_saved(site, page, shots):
     job_id = page.get_attribute("#job", "data-id")
     page.click("#job-cancel")
     page.wait_for_selector("#job", state="hidden")
+    # the summary is written after the job bar hides: wait for it rather than race it
+    page.wait_for_function("() => /cancelled/i.test(document.querySelector('#summary').textContent)", timeout=15000)
     assert "cancelled" in page.inner_text("#summary").lower()
     state = page.evaluate("(id) => fetch('/web/api/jobs/' + id).then(r => r.json()).then(b => b.state)", job_id)
     assert state == "cancelled"
@@ -355,6 +357,8 @@ def test_partial_results_while_searching(server_factory, tmp_path, page, shots):
     job_id = page.get_attribute("#job", "data-id")
     page.click("#job-cancel")
     page.wait_for_selector("#job", state="hidden")
+    # the summary is written after the job bar hides: wait for it rather than race it
+    page.wait_for_function("() => /cancelled/i.test(document.querySelector('#summary').textContent)", timeout=15000)
     assert "cancelled" in page.inner_text("#summary").lower()
     assert page.evaluate("(id) => fetch('/web/api/jobs/' + id).then(r => r.json()).then(b => b.state)", job_id) == "cancelled"
     assert server.search("index=web* | stats count")["results"][0]["count"] == 10000
