@@ -9,9 +9,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
 from speleo.spl.tokens import T, Token
+
+
+# Search directives (Search Manual: "Use CASE() and TERM() to match phrases"). They are
+# subclasses of the plain nodes, so code that only needs "a term" / "a field comparison"
+# (required terms, index names) treats them as such.
+
+
+@dataclass
+class TermDirective(ast.Term):
+    """`TERM(x)`: x as one token of the event, bounded by major breakers (minor breakers
+    such as `.` `=` `-` `:` `/` inside it are part of the token). Case-insensitive."""
+
+
+@dataclass
+class CaseTerm(ast.Term):
+    """`CASE(x)`: a case-sensitive term."""
+
+
+@dataclass
+class CaseFieldCmp(ast.FieldCmp):
+    """`field=CASE(value)` / `field!=CASE(value)`: a case-sensitive value."""
 
 _CMP_OPS = {"=", "==", "!=", "<", "<=", ">", ">="}
 _TIME_WORDS = {"earliest", "latest"}
@@ -80,13 +103,20 @@ def _search_primary(cur: Cursor) -> ast.Node:
 
 def _word_term(cur: Cursor, tok: Token) -> ast.Node:
     if cur.peek().kind is T.LPAREN and tok.value.upper() in ("TERM", "CASE"):
-        if tok.value.upper() == "CASE":
-            raise cur.unsupported("CASE() is not supported", tok)
-        cur.next()
-        inner = cur.next()
-        close = cur.expect(T.RPAREN, "')'")
-        return ast.Term(inner.value, inner.kind is T.STRING, start=tok.start, end=close.end)
+        inner, close = _directive_arg(cur)
+        cls = TermDirective if tok.value.upper() == "TERM" else CaseTerm
+        return cls(inner.value, inner.kind is T.STRING, start=tok.start, end=close.end)
     return ast.Term(tok.value, False, start=tok.start, end=tok.end)
+
+
+def _directive_arg(cur: Cursor) -> tuple[Token, Token]:
+    """`( word-or-string )` after TERM / CASE."""
+    cur.next()
+    inner = cur.peek()
+    if inner.kind not in (T.WORD, T.STRING):
+        raise cur.error("expected a term inside the parentheses")
+    cur.next()
+    return inner, cur.expect(T.RPAREN, "')'")
 
 
 def _after_name(cur: Cursor, name: Token) -> ast.Node | None:
@@ -101,6 +131,12 @@ def _after_name(cur: Cursor, name: Token) -> ast.Node | None:
         op = "=" if nxt.value == "==" else nxt.value
         if name.kind is T.WORD and name.value.lower() in _TIME_WORDS and op == "=":
             return ast.TimeBound(name.value.lower(), val.value, start=name.start, end=val.end)
+        if val.kind is T.WORD and val.value.upper() in ("CASE", "TERM") and cur.peek().kind is T.LPAREN:
+            # field=CASE(value): case-sensitive; field=TERM(value): the value as one token (a field
+            # value is compared whole anyway, so TERM changes nothing there).
+            inner, close = _directive_arg(cur)
+            cls = CaseFieldCmp if val.value.upper() == "CASE" else ast.FieldCmp
+            return cls(name.value, op, inner.value, inner.kind is T.STRING, start=name.start, end=close.end)
         return ast.FieldCmp(
             name.value, op, val.value, val.kind is T.STRING, start=name.start, end=val.end
         )

@@ -8,9 +8,9 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
-from speleo.spl.exprparse import parse_eval_expr, parse_search_expr
+from speleo.spl.exprparse import CaseFieldCmp, CaseTerm, TermDirective, parse_eval_expr, parse_search_expr
 from speleo.spl.functions import compile_condition, num, text
-from speleo.spl.nodes import TermMatch, escape_like
+from speleo.spl.nodes import RegexMatch, TermMatch, escape_like, re_escape
 from speleo.spl.state import State, col
 from speleo.spl.timemod import parse_relative_time
 from speleo.spl.tokens import Token
@@ -53,6 +53,8 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
         return exp.or_(*[exp.paren(search_condition(state, i)) for i in node.items])
     if isinstance(node, ast.Not):
         return exp.Not(this=exp.paren(search_condition(state, node.item)))
+    if isinstance(node, (TermDirective, CaseTerm)):
+        return directive_condition(state, node)
     if isinstance(node, ast.Term):
         return term_condition(state, node.text)
     if isinstance(node, ast.FieldCmp):
@@ -81,6 +83,34 @@ def term_condition(state: State, term: str) -> exp.Expression:
     return exp.or_(*[_never_null(TermMatch(this=text(col(c)), expression=literal.copy())) for c in cols] or [exp.false()])
 
 
+# Splunk's default major breakers (segmenters.conf MAJOR, without the URL-encoded forms).
+_MAJOR = r"\s\[\]<>(){}|!;,'\"*&?+"
+_ALNUM_CS = "0-9A-Za-z"
+
+
+def directive_regex(node: ast.Term) -> str:
+    """RE2 pattern of TERM(x) (a whole token between major breakers, case-insensitive) or
+    CASE(x) (a term bounded like any term, case-sensitive); `*` is a wildcard in both."""
+    term = node.text
+    if isinstance(node, TermDirective):
+        body = f"[^{_MAJOR}]*".join(re_escape(p) for p in term.split("*"))
+        return f"(?i)(?:^|[{_MAJOR}]){body}(?:[{_MAJOR}]|$)"
+    body = ".*".join(re_escape(p) for p in term.split("*"))
+    left = "" if term.startswith("*") or not term[:1].isalnum() else f"(?:^|[^{_ALNUM_CS}])"
+    right = "" if term.endswith("*") or not term[-1:].isalnum() else f"(?:[^{_ALNUM_CS}]|$)"
+    return left + body + right
+
+
+def directive_condition(state: State, node: ast.Term) -> exp.Expression:
+    """TERM() / CASE() over _raw (over every column's text on results)."""
+    pattern = exp.Literal.string(directive_regex(node))
+    if state.has_raw():
+        return _never_null(RegexMatch(this=col("_raw"), expression=pattern))
+    cols = [c for c in state.columns if not c.startswith("__speleo")]
+    return exp.or_(*[_never_null(RegexMatch(this=text(col(c)), expression=pattern.copy())) for c in cols]
+                   or [exp.false()])
+
+
 def time_condition(state: State, node: ast.TimeBound) -> exp.Expression:
     t = parse_relative_time_at(state, node)
     op = exp.GTE if node.which == "earliest" else exp.LT
@@ -106,7 +136,7 @@ def field_condition(state: State, node: ast.FieldCmp) -> exp.Expression:
     f = state.field(node.field)
     if node.op in ("=", "!="):
         match = exp.Not(this=exp.Is(this=f, expression=exp.null())) if node.value == "*" \
-            else value_match(f, node.value)
+            else value_match(f, node.value, case_sensitive=isinstance(node, CaseFieldCmp))
         if node.op == "=":
             return match
         return exp.and_(exp.Not(this=exp.Is(this=f.copy(), expression=exp.null())),
@@ -117,13 +147,18 @@ def field_condition(state: State, node: ast.FieldCmp) -> exp.Expression:
     return cls(this=text(f), expression=exp.Literal.string(node.value))
 
 
-def value_match(f: exp.Expression, value: str) -> exp.Expression:
-    """Case-insensitive equality with `*` wildcards; numbers also compare numerically."""
+def value_match(f: exp.Expression, value: str, case_sensitive: bool = False) -> exp.Expression:
+    """Case-insensitive (CASE(): case-sensitive) equality with `*` wildcards; numbers also
+    compare numerically."""
     if "*" in value:
         pattern = "%".join(escape_like(p) for p in value.split("*"))
-        return exp.Escape(this=exp.ILike(this=text(f), expression=exp.Literal.string(pattern)),
+        like = exp.Like if case_sensitive else exp.ILike
+        return exp.Escape(this=like(this=text(f), expression=exp.Literal.string(pattern)),
                           expression=exp.Literal.string("\\"))
-    as_str = exp.EQ(this=exp.Lower(this=text(f)), expression=exp.Literal.string(value.lower()))
+    if case_sensitive:
+        as_str = exp.EQ(this=text(f), expression=exp.Literal.string(value))
+    else:
+        as_str = exp.EQ(this=exp.Lower(this=text(f)), expression=exp.Literal.string(value.lower()))
     if not is_number(value):
         return as_str
     n = num(f.copy())

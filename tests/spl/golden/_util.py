@@ -1,0 +1,40 @@
+"""Helpers shared by the golden modules (events are written in each test module)."""
+
+from __future__ import annotations
+
+from speleo.spl import ast, compile_search, parse
+from tests.spl.conftest import NOW, make_ctx, run
+
+__all__ = ["NOW", "dump", "sql", "run", "rows_of", "offsets", "ev"]
+
+
+def ev(*events, host="h1", sourcetype="st"):
+    """Events newest first: each item is `_raw` (offset = -10 * position) or (offset, _raw[, host[, sourcetype]])."""
+    out = []
+    for i, e in enumerate(events, start=1):
+        if isinstance(e, str):
+            e = (-10 * i, e)
+        off, raw, *rest = e
+        out.append((off, raw, rest[0] if rest else host, rest[1] if len(rest) > 1 else sourcetype))
+    return out
+
+
+def dump(query: str) -> str:
+    return ast.dump(parse(query))
+
+
+def sql(query: str, **kw) -> str:
+    return compile_search(query, make_ctx(**kw)).sql
+
+
+def rows_of(query: str, events, *cols, **kw) -> list[tuple]:
+    """Run and keep only `cols` of each row, as tuples (one column: plain values)."""
+    rows = run(query, rows=events, **kw)
+    if len(cols) == 1:
+        return [r[cols[0]] for r in rows]
+    return [tuple(r[c] for c in cols) for r in rows]
+
+
+def offsets(query: str, events, **kw) -> list[int]:
+    """The events returned, as their offsets from NOW (in output order)."""
+    return [round(r["_time"] - NOW) for r in run(query, rows=events, **kw)]
