@@ -24,10 +24,11 @@ import pyarrow.parquet as pq
 from speleo import spl
 from speleo.config import Home
 from speleo.errors import SpeleoError
-from speleo.query.fields import field_sql_for
+from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query.post import apply_post
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
+from speleo.storage import profile as bucket_profile
 from speleo.storage import termindex
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
@@ -98,6 +99,22 @@ def compile_for(
         lookups_dir=lookups_dir,
     )
     return spl.compile_search(query, ctx)
+
+
+def specialize(compiled, p: "Plan"):
+    """The search compiled again for the buckets `p` reads, when that makes it cheaper: field
+    extractions keep only the branches (sourcetype regexes, indexed fields, JSON) that the
+    events of those buckets can take (their `storage.profile`). Returns `compiled` itself when
+    the search extracts no field, or a bucket has no profile. Sets `p.compiled`."""
+    fs = getattr(getattr(compiled, "ctx", None), "field_sql", None)
+    if not isinstance(fs, FieldSql) or not fs.used or fs.profile is not None or not p.buckets:
+        return compiled
+    prof = bucket_profile.union(bucket_profile.parse(b.profile) for b in p.buckets)
+    if prof is None:
+        return compiled
+    ctx = dataclasses.replace(compiled.ctx, field_sql=fs.specialized(prof))
+    p.compiled = spl.compile_pipeline(compiled.ast, compiled.text, ctx)
+    return p.compiled
 
 
 def _index_wanted(name: str, patterns: list[str] | None) -> bool:
@@ -257,6 +274,7 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timel
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection) -> SearchResult:
     started = time.monotonic()
     p = plan(catalog, compiled)
+    compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
         on_connection(con, p)
@@ -391,6 +409,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
                      should_stop) -> SearchResult:
     started = time.monotonic()
     p = plan(catalog, compiled)
+    compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
         on_connection(con, p)

@@ -38,6 +38,8 @@ class CompiledSearch:
     ast: ast.Pipeline
     pivot: dict | None = field(default=None)
     post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
+    ctx: CompileContext | None = None          # what it was compiled with (to compile it again, specialized)
+    text: str = ""                             # the query, macros expanded (positions of errors)
 
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
@@ -70,6 +72,8 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         order_by_time_desc=not state.transforming and not state.sorted_by_user,
         ast=pipeline,
         post=list(state.post),
+        ctx=ctx,
+        text=text,
     )
 
 

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS buckets (
     bloom BLOB,
     journal_seq INTEGER,
     created REAL NOT NULL,
-    retired_at REAL
+    retired_at REAL,
+    profile TEXT
 );
 CREATE INDEX IF NOT EXISTS buckets_by_index ON buckets(index_name, state, min_time, max_time);
 CREATE TABLE IF NOT EXISTS sealed_segments (seq INTEGER PRIMARY KEY, sealed_at REAL NOT NULL);
@@ -116,11 +117,12 @@ class BucketRow:
     size_bytes: int
     bloom: bytes | None
     journal_seq: int | None
+    profile: str | None = None   # storage.profile text: sourcetypes, indexed fields, JSON (None: unknown)
 
 
 BUCKET_COLS = (
     "id, index_name, state, path, min_time, max_time, event_count, raw_bytes, size_bytes, "
-    "bloom, journal_seq"
+    "bloom, journal_seq, profile"
 )
 
 
@@ -134,11 +136,22 @@ class Catalog:
         self.path = path
         self._local = threading.local()
         self._con().executescript(SCHEMA)
+        self._add_missing_columns()
         with self.transaction() as con:
             con.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a catalog was first created (its rows get NULL: unknown)."""
+        def missing(con: sqlite3.Connection) -> bool:
+            return "profile" not in {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+
+        if missing(self._con()):
+            with self.transaction() as con:   # checked again under the write lock (another process may be first)
+                if missing(con):
+                    con.execute("ALTER TABLE buckets ADD COLUMN profile TEXT")
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

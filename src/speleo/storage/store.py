@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from speleo.config import Home
+from speleo.storage import profile as bucket_profile
 from speleo.storage import termindex
 from speleo.storage.catalog import Catalog, add_problem
 from speleo.storage.merge import merge_sorted, sort_events
@@ -124,8 +125,8 @@ class Store:
             for row in written:
                 con.execute(
                     "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count,"
-                    " raw_bytes, size_bytes, bloom, journal_seq, created) VALUES "
-                    "(?, 'hot', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " raw_bytes, size_bytes, bloom, profile, journal_seq, created) VALUES "
+                    "(?, 'hot', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*row, seq, now),
                 )
             con.execute("INSERT OR REPLACE INTO sealed_segments(seq, sealed_at) VALUES (?, ?)", (seq, now))
@@ -144,16 +145,18 @@ class Store:
         path = folder / name
         write_parquet_durably(events, path)
         raw_bytes = int(pc.sum(pc.binary_length(events.column("_raw"))).as_py() or 0)
-        return self._describe(index, path, tmin, tmax, events.num_rows, raw_bytes, with_terms=state != "hot")
+        return self._describe(index, path, tmin, tmax, events.num_rows, raw_bytes, with_terms=state != "hot",
+                              profile=bucket_profile.of_table(events))
 
     def _describe(self, index: str, path: Path, tmin: float, tmax: float, n: int, raw_bytes: int,
-                  with_terms: bool = True) -> tuple:
+                  with_terms: bool = True, profile: bucket_profile.Profile | None = None) -> tuple:
         """Catalog row of a written bucket. Hot buckets get no term index: they are small and
         short-lived, and building it would slow the ingestion path; the merge into warm
         buckets builds it in the background."""
         bloom = termindex.build_for_file(self._duck, path) if with_terms else None
         rel = str(path.relative_to(self.home.root))
-        return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom)
+        return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom,
+                profile.to_text() if profile is not None else None)
 
     # -- compaction and cleanup -------------------------------------------------
     def merge_hot(self, min_buckets: int) -> int:
@@ -191,13 +194,15 @@ class Store:
         fsync_dir(path.parent)
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
         rel = str(path.relative_to(self.home.root))
-        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks))
+        profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
+        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks),
+               profile.to_text() if profile is not None else None)
         now = time.time()
         with self.catalog.transaction() as con:
             con.execute(
                 "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count,"
-                " raw_bytes, size_bytes, bloom, journal_seq, created) VALUES "
-                "(?, 'warm', ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                " raw_bytes, size_bytes, bloom, profile, journal_seq, created) VALUES "
+                "(?, 'warm', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
                 (*row, now),
             )
             con.executemany(
