@@ -1,0 +1,144 @@
+"""bin / bucket, timechart and chart: bucket boundaries, empty buckets, series, NULL series.
+
+Splunk Search Reference, "bin" (a value is put in the bin whose start is the value rounded down to
+a multiple of the span): https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/bin
+"timechart" (`cont=true` by default: the gaps in time are filled; `usenull=true` by default: events
+without the split-by field make a series named by `nullstr`, default "NULL"; count of an empty cell is 0):
+https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/timechart
+"chart": https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/chart
+
+NOW is 2023-11-14 22:13:20 UTC, so minute boundaries are at NOW-20, NOW-80, NOW-140, NOW-200, NOW-260.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.spl.golden._util import NOW, dump, ev, run, sql
+
+EVENTS = ev(
+    (-5, "h=a bytes=10", "web1", "access"),       # 22:13:15 -> bucket NOW-20
+    (-20, "h=b bytes=20", "web1", "app"),         # 22:13:00 exactly: the bucket starting there
+    (-21, "h=a bytes=30", "web2", "access"),      # 22:12:59 -> bucket NOW-80
+    (-80, "h=a bytes=40", "web2", "access"),      # 22:12:00 -> bucket NOW-80
+    (-90, "bytes=5", "web1", "app"),              # 22:11:50 -> bucket NOW-140, no h
+)
+
+
+def rel(rows, *cols):
+    """Rows as tuples with _time relative to NOW."""
+    return [tuple(r[c] - NOW if c == "_time" else r[c] for c in cols) for r in rows]
+
+
+def test_bin_minute_boundaries():
+    rows = run("* | bin _time span=1m | stats count by _time", rows=EVENTS)
+    assert rel(rows, "_time", "count") == [(-140, 1), (-80, 2), (-20, 2)]
+
+
+def test_bin_as_new_field_keeps_time():
+    rows = run("* | bucket _time span=1m as t | table _time t", rows=EVENTS)
+    assert [(r["_time"] - NOW, r["t"] - NOW) for r in rows] == [
+        (-5, -20), (-20, -20), (-21, -80), (-80, -80), (-90, -140)]
+
+
+def test_bin_two_minutes_aligned_to_the_epoch():
+    # 1700000000 % 120 = 80: two-minute bins start at NOW-80 and NOW-200
+    rows = run("* | bin span=2m _time | stats count by _time", rows=EVENTS)
+    assert rel(rows, "_time", "count") == [(-200, 1), (-80, 4)]
+
+
+@pytest.mark.xfail(strict=True, reason="bin on a numeric field (span=10) is not supported (commands/stats.py "
+                   "parse_bin accepts time spans only)")
+def test_bin_numeric_field_ranges():
+    # bin page: numeric bins are written as ranges "start-end"
+    rows = run("* | bin bytes span=10 | stats count by bytes", rows=EVENTS)
+    assert [(r["bytes"], r["count"]) for r in rows] == [
+        ("0-10", 1), ("10-20", 1), ("20-30", 1), ("30-40", 1), ("40-50", 1)]
+
+
+def test_timechart_count_and_avg():
+    assert rel(run("* | timechart span=1m count", rows=EVENTS), "_time", "count") == [
+        (-140, 1), (-80, 2), (-20, 2)]
+    rows = run("* | timechart span=1m avg(bytes)", rows=EVENTS)
+    assert rel(rows, "_time", "avg(bytes)") == [(-140, 5), (-80, 35), (-20, 15)]
+
+
+def test_timechart_count_by_field_zero_cells():
+    rows = run("* | search h=* | timechart span=1m count by h", rows=EVENTS)
+    # E5 has no h and is filtered out first; an empty cell of count is 0
+    assert [{k: (v - NOW if k == "_time" else v) for k, v in r.items()} for r in rows] == [
+        {"_time": -80, "a": 2, "b": 0}, {"_time": -20, "a": 1, "b": 1}]
+
+
+@pytest.mark.xfail(strict=True, reason="timechart has no NULL series for events without the split-by field "
+                   "(usenull=true default; commands/stats.py)")
+def test_timechart_null_series():
+    rows = run("* | timechart span=1m count by h", rows=EVENTS)
+    assert [{k: (v - NOW if k == "_time" else v) for k, v in r.items()} for r in rows] == [
+        {"_time": -140, "a": 0, "b": 0, "NULL": 1}, {"_time": -80, "a": 2, "b": 0, "NULL": 0},
+        {"_time": -20, "a": 1, "b": 1, "NULL": 0}]
+
+
+@pytest.mark.xfail(strict=True, reason="timechart does not fill empty buckets (cont=true default; "
+                   "commands/stats.py, README 'Empty buckets are not filled yet')")
+def test_timechart_fills_gaps():
+    events = ev((-5, "x"), (-200, "x"))
+    rows = run("* | timechart span=1m count", rows=events)
+    assert rel(rows, "_time", "count") == [(-200, 1), (-140, 0), (-80, 0), (-20, 1)]
+
+
+@pytest.mark.xfail(strict=True, reason="timechart <func>(<search-time field>) by <field> fails to bind: "
+                   "'Referenced column \"__x1\" not found' (PIVOT over a CSE-shared extraction; "
+                   "commands/stats.py / spl/cse.py)")
+def test_timechart_sum_by_field():
+    rows = run("* | search h=* | timechart span=1m sum(bytes) by h", rows=EVENTS)
+    assert [(r["_time"] - NOW, r["a"], r["b"]) for r in rows] == [(-80, 70, None), (-20, 10, 20)]
+
+
+def test_timechart_by_indexed_field_with_avg():
+    # avg over an indexed split-by field: an empty cell has no value (null), not 0
+    rows = run("* | eval b=tonumber(bytes) | timechart span=1m avg(b) by host", rows=EVENTS)
+    assert [(r["_time"] - NOW, r["web1"], r["web2"]) for r in rows] == [(-140, 5, None), (-80, None, 35),
+                                                                        (-20, 15, None)]
+
+
+def test_chart_over_by():
+    rows = run("* | chart count over host by sourcetype", rows=EVENTS)
+    assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
+
+
+def test_chart_by_one_field_is_like_stats():
+    # events without the over field are left out
+    rows = run("* | chart count, avg(bytes) as a by h", rows=EVENTS)
+    assert [(r["h"], r["count"], r["a"]) for r in rows] == [("a", 3, pytest.approx(80 / 3)), ("b", 1, 20)]
+
+
+# --- SPL -> AST ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("x | timechart span=1m count by h",
+     "Pipeline(commands=[SearchCmd(expr=Term(text='x', quoted=False)), TimechartCmd(span='1m', aggs=[Agg(func='count', "
+     "arg=None, param=None, alias=None, label='count')], by='h', limit=10)])"),
+    ("x | bin span=5m _time as t",
+     "Pipeline(commands=[SearchCmd(expr=Term(text='x', quoted=False)), BinCmd(field='_time', span='5m', alias='t')])"),
+    ("x | chart avg(b) over host by st",
+     "Pipeline(commands=[SearchCmd(expr=Term(text='x', quoted=False)), ChartCmd(options={}, aggs=[Agg(func='avg', "
+     "arg='b', param=None, alias=None, label='avg(b)')], over='host', by=['st'])])"),
+])
+def test_timechart_ast(query, expected):
+    assert dump(query) == expected
+
+
+# --- SPL -> SQL ---------------------------------------------------------------------------------
+
+
+def test_bin_sql():
+    # expected by hand: floor(_time / 60) * 60 replacing _time. The compiler first pins the event
+    # order in a hidden row number (bin rewrites the column the order uses) and casts _time with
+    # TRY_CAST: checked, the same rows in the same order; adopted.
+    assert sql("* | bin _time span=1m") == (
+        "WITH s0 AS (SELECT * FROM __events__ WHERE TRUE), "
+        "s1 AS (SELECT *, ROW_NUMBER() OVER (ORDER BY \"_time\" DESC) AS \"__speleo_ord\" FROM s0), "
+        "s2 AS (SELECT * REPLACE (FLOOR((TRY_CAST(\"_time\" AS DOUBLE)) / 60) * 60 AS \"_time\") FROM s1) "
+        "SELECT * EXCLUDE (\"__speleo_ord\") FROM s2 ORDER BY \"__speleo_ord\" ASC")
