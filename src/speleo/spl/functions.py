@@ -207,12 +207,6 @@ def _round(state: State, args: list[ast.Node]) -> Typed:
     return exp.Round(this=as_kind(t[0], "num"), decimals=digits), "num"
 
 
-def _tonumber(state: State, args: list[ast.Node]) -> Typed:
-    if len(args) > 1 and not (isinstance(args[1], ast.Num) and args[1].text == "10"):
-        raise state.fail("tonumber() supports base 10 only", args[1])
-    return num(as_kind(compile_expr(state, args[0]), "str")), "num"
-
-
 def _tostring(state: State, args: list[ast.Node]) -> Typed:
     if len(args) > 1:
         raise state.fail("tostring() formats are not supported", args[1])
@@ -309,7 +303,6 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[[State, list[ast.Node]], Typed]]] 
     "upper": (1, 1, _str_fn(lambda e: exp.Upper(this=e))),
     "substr": (2, 3, _substr),
     "round": (1, 2, _round),
-    "tonumber": (1, 2, _tonumber),
     "tostring": (1, 2, _tostring),
     "strftime": (2, 2, _strftime),
     "isnull": (1, 1, _isnull(False)),
@@ -426,31 +419,6 @@ def _strptime(state: State, args: list[ast.Node]) -> Typed:
     return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=DOUBLE.copy()), "num"
 
 
-def _relative_time(state: State, args: list[ast.Node]) -> Typed:
-    """relative_time(now(), "-1d@d"): computed when compiling (the time must be now()/time() or a number)."""
-    from speleo.spl.timemod import parse_relative_time
-
-    spec = _literal_text(state, args[1], "relative_time's modifier")
-    base = args[0]
-    if isinstance(base, ast.Call) and base.name in ("now", "time") and not base.args:
-        t = state.ctx.now
-    elif isinstance(base, ast.Num):
-        t = float(base.text)
-    else:
-        m = re.fullmatch(r"([+-]\d+)(s|m|h|d|w)", spec.strip())
-        if not m:
-            raise state.fail("relative_time() of a field supports plain offsets (-70m), not snapping", args[1])
-        secs = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
-        return exp.Add(this=as_kind(compile_expr(state, base), "num"), expression=exp.Literal.number(secs)), "num"
-    from speleo.errors import SplSyntaxError
-
-    try:
-        value = parse_relative_time(spec, t, state.ctx.tz)
-    except SplSyntaxError:
-        raise state.fail(f"invalid time modifier {spec!r}", args[1]) from None
-    return exp.Cast(this=exp.Literal.number(repr(float(value))), to=DOUBLE.copy()), "num"
-
-
 def _tostring_fmt(state: State, args: list[ast.Node]) -> Typed:
     if len(args) == 1:
         return _tostring(state, args)
@@ -493,7 +461,6 @@ FUNCTIONS.update({
     "cidrmatch": (2, 2, _cidrmatch),
     "json_extract": (1, 2, _json_extract),
     "strptime": (2, 2, _strptime),
-    "relative_time": (2, 2, _relative_time),
     "tostring": (1, 2, _tostring_fmt),
     "printf": (1, 100, _printf),
 })
@@ -664,3 +631,8 @@ FUNCTIONS.update({
     "mvmap": (2, 2, _mvmap),
     "mvzip": (2, 3, _mvzip),
 })
+
+
+# More functions live in evalfuncs.py (informational, validate, searchmatch, mvrange, json_object,
+# tonumber with a base, relative_time on fields); importing it registers them into FUNCTIONS.
+from speleo.spl import evalfuncs as _evalfuncs  # noqa: E402,F401  (registration side effect)
