@@ -3,6 +3,8 @@
 Splunk Search Reference: "Statistical and charting functions". Each entry of
 AGGREGATES builds the SQL aggregate from the field expression (or None for a bare
 `count`). Names are those Splunk gives the output column: `count`, `dc(user)`...
+The per_* functions need the span of a timechart (`agg_sql(..., span=)`); `sparkline`
+is parsed here into a `Sparkline` node and compiled by stats (commands/stats.py).
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlglot import exp
 
-from speleo.errors import SplUnsupportedError
+from speleo.errors import SplSyntaxError, SplUnsupportedError
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
-from speleo.spl.nodes import ExactPercentile, ListAgg, ValuesAgg
+from speleo.spl.nodes import ExactPercentile, ListAgg, TimeBucket, ValuesAgg
 from speleo.spl.state import State, col
-from speleo.spl.tokens import T
+from speleo.spl.tokens import T, Token
 
 _PERC = re.compile(r"(exactperc|upperperc|perc|p)(\d+(?:\.\d+)?)$")
 ALIASES = {"c": "count", "distinct_count": "dc", "mean": "avg"}
@@ -34,6 +37,35 @@ def _arg_by_time(name: str) -> Callable:
         agg = exp.Anonymous(this=name, expressions=[f, state.field("_time")])
         return exp.Filter(this=agg, expression=exp.Where(this=_not_null(f.copy())))
     return build
+
+
+def _time_of(name: str) -> Callable:
+    """earliest_time(X) / latest_time(X) (Search Reference: Time functions): the _time (epoch
+    seconds) of the earliest / latest event that has a value of X."""
+    def build(f: exp.Expression, state: State) -> exp.Expression:
+        t = num(state.field("_time"))
+        agg = exp.Min(this=t) if name == "min" else exp.Max(this=t)
+        return exp.Filter(this=agg, expression=exp.Where(this=_not_null(f.copy())))
+    return build
+
+
+def _rate(f: exp.Expression, state: State) -> exp.Expression:
+    """rate(X) (Search Reference: Time functions): (latest(X) - earliest(X)) /
+    (latest_time(X) - earliest_time(X)); null when the two times are equal or a value is not
+    a number."""
+    latest, earliest = _arg_by_time("arg_max")(f, state), _arg_by_time("arg_min")(f.copy(), state)
+    span = exp.Sub(this=_time_of("max")(f.copy(), state), expression=_time_of("min")(f.copy(), state))
+    return exp.Div(this=exp.paren(exp.Sub(this=num(latest), expression=num(earliest))),
+                   expression=exp.Nullif(this=exp.paren(span), expression=exp.Literal.number(0)))
+
+
+# per_second(X) ... per_day(X) (Search Reference: Time functions): sum(X) scaled to one
+# second / minute / hour / day of the timechart span.
+PER_UNIT = {"per_second": 1, "per_minute": 60, "per_hour": 3600, "per_day": 86400}
+
+
+def _needs_span(f: exp.Expression, state: State) -> exp.Expression:
+    raise AssertionError("per_* functions are built by agg_sql with a span")
 
 
 AGGREGATES: dict[str, Callable[[exp.Expression, State], exp.Expression]] = {
@@ -57,7 +89,26 @@ AGGREGATES: dict[str, Callable[[exp.Expression, State], exp.Expression]] = {
     "last": _arg_by_time("arg_min"),
     "median": lambda f, s: ExactPercentile(this=num(f), quantile=exp.Literal.number(0.5)),
     "mode": lambda f, s: exp.Anonymous(this="mode", expressions=[f]),
+    "earliest_time": _time_of("min"),
+    "latest_time": _time_of("max"),
+    "rate": _rate,
+    **{name: _needs_span for name in PER_UNIT},
 }
+
+
+@dataclass
+class Sparkline(ast.Agg):
+    """`sparkline[(<func>[(<field>)][, <span>])]` (Search Manual: "Add sparklines to search
+    results"; Search Reference: "Statistical and charting functions"): `inner` is the
+    function computed per time bucket, `span` the bucket size as written (None: automatic)."""
+
+    inner: ast.Agg | None = None
+    span: str | None = None
+
+
+# Functions whose value for an empty sparkline bucket is 0 (others give null).
+SPARKLINE_ZERO = {"count", "dc", "sum"}
+_SPARK_ARGS = re.compile(r"\s*(\w+)\s*(?:\(\s*([^()\s,]*)\s*\))?\s*(?:,\s*(\S+?))?\s*$")
 
 
 def parse_aggs(cur: Cursor) -> list[ast.Agg]:
@@ -76,6 +127,8 @@ def parse_agg(cur: Cursor) -> ast.Agg:
     tok = cur.next()
     if tok.kind is not T.WORD:
         raise cur.error("expected a statistical function", tok)
+    if tok.value.lower() == "sparkline":
+        return _parse_sparkline(cur, tok)
     func, param = resolve_func(cur, tok)
     arg, end, expr = None, tok.end, None
     if cur.accept(T.LPAREN):
@@ -105,6 +158,48 @@ def parse_agg(cur: Cursor) -> ast.Agg:
     if expr is not None and alias is None:
         raise cur.error(f"{tok.value}(eval(...)) needs 'as <name>'")
     return ast.Agg(func, arg, param, alias, label, expr, start=tok.start, end=end)
+
+
+def _parse_sparkline(cur: Cursor, tok) -> Sparkline:
+    """`sparkline` (= sparkline(count)), `sparkline(count)`, `sparkline(count, 1h)`,
+    `sparkline(avg(x), 5m)` [as name]. The parentheses are read as text: the stats lexer
+    keeps `count,1h` in one word."""
+    end, inner_text, args_start = tok.end, "count", tok.end
+    if cur.peek().kind is T.LPAREN:
+        open_ = cur.next()
+        depth, j = 1, cur.i
+        while depth and cur.tokens[j].kind is not T.EOF:
+            depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
+            j += 1
+        if depth:
+            raise cur.error("expected ')' closing sparkline(")
+        close = cur.tokens[j - 1]
+        cur.i = j
+        inner_text, args_start, end = cur.query[open_.end : close.start], open_.end, close.end
+    m = _SPARK_ARGS.match(inner_text)
+    if not m:
+        raise SplSyntaxError("expected sparkline(<function>[(<field>)][, <span>])", cur.query, tok.start, end)
+    name_tok = Token(T.WORD, m.group(1), args_start + m.start(1), args_start + m.end(1))
+    func, param = resolve_func(cur, name_tok)
+    if func in ("values", "list") or func in PER_UNIT:
+        raise SplUnsupportedError(f"sparkline({m.group(1)}) is not supported", cur.query, name_tok.start, name_tok.end)
+    arg = m.group(2) or None
+    if arg is None and func != "count":
+        raise SplSyntaxError(f"{m.group(1)} needs a field: {m.group(1)}(field)", cur.query, name_tok.start, name_tok.end)
+    span = m.group(3)
+    if span is not None:
+        from speleo.spl.commands.stats import parse_span
+
+        span_tok = Token(T.WORD, span, args_start + m.start(3), args_start + m.end(3))
+        parse_span(Cursor(cur.query, [span_tok]), span_tok)
+    inner_label = m.group(1) if arg is None else f"{m.group(1)}({arg})"
+    inner = ast.Agg(func, arg, param, None, inner_label, start=name_tok.start, end=name_tok.end)
+    label = cur.query[tok.start : end]
+    alias = None
+    if cur.accept_word("as"):
+        name = cur.name("a name after 'as'")
+        alias, end = name.value, name.end
+    return Sparkline("sparkline", arg, None, alias, label, inner=inner, span=span, start=tok.start, end=end)
 
 
 def _eval_arg(cur: Cursor) -> tuple[ast.Node, str]:
@@ -145,8 +240,13 @@ def agg_name(agg: ast.Agg) -> str:
     return agg.alias or agg.label
 
 
-def agg_sql(state: State, agg: ast.Agg) -> exp.Expression:
-    """The SQL aggregate of one stats function over the current relation."""
+def agg_sql(state: State, agg: ast.Agg, span: tuple[int, str] | None = None) -> exp.Expression:
+    """The SQL aggregate of one stats function over the current relation; `span` is the
+    timechart bucket (count, unit) the per_* functions scale to."""
+    if isinstance(agg, Sparkline):
+        raise state.fail("sparkline is only supported in stats and in chart without a column split", agg)
+    if agg.func in PER_UNIT and span is None:
+        raise state.fail(f"{agg.func}() is only supported in timechart (it scales to the span)", agg)
     if agg.arg is None:
         return exp.Count(this=exp.Star())
     if agg.expr is not None:
@@ -160,7 +260,29 @@ def agg_sql(state: State, agg: ast.Agg) -> exp.Expression:
         f = state.field(agg.arg)
     if agg.func == "perc":
         return ExactPercentile(this=num(f), quantile=exp.Literal.number(repr(agg.param / 100)))
+    if agg.func in PER_UNIT:
+        return _per_unit(state, f, PER_UNIT[agg.func], span)
     return AGGREGATES[agg.func](f, state)
+
+
+def _per_unit(state: State, f: exp.Expression, unit: int, span: tuple[int, str]) -> exp.Expression:
+    """sum(X) * unit / (seconds of the bucket). Spans in days or months have buckets of
+    different lengths (DST, month lengths): each value is divided by the length of its own
+    bucket (from the event's _time). One aggregate, so PIVOT accepts it."""
+    n, kind = span
+    if kind == "s":
+        return exp.Div(this=exp.Mul(this=exp.Sum(this=num(f)), expression=exp.Literal.number(unit)),
+                       expression=exp.Literal.number(n))
+    tz = state.tz_literal()
+    start = TimeBucket(this=num(state.field("_time")), seconds=exp.Literal.number(n), unit=exp.Literal.string(kind),
+                       tz=tz.copy())
+    local = exp.Anonymous(this="timezone", expressions=[tz, exp.Anonymous(this="to_timestamp", expressions=[start])])
+    step = exp.Interval(this=exp.Literal.string(str(n)), unit=exp.var("DAY" if kind == "d" else "MONTH"))
+    end = exp.Anonymous(this="epoch", expressions=[
+        exp.Anonymous(this="timezone", expressions=[tz.copy(), exp.Add(this=local, expression=step)])])
+    seconds = exp.Sub(this=exp.Cast(this=end, to=exp.DataType.build("DOUBLE")), expression=start.copy())
+    scaled = exp.Div(this=exp.Mul(this=num(f), expression=exp.Literal.number(unit)), expression=exp.paren(seconds))
+    return exp.Sum(this=scaled)
 
 
 def parse_by(cur: Cursor) -> list[str]:

@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import (
-    agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
+    SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
@@ -30,23 +30,179 @@ def parse_stats(cur: Cursor, word: Token) -> ast.StatsCmd:
     return ast.StatsCmd(word.value.lower(), aggs, by)
 
 
-def compile_stats(state: State, cmd: ast.StatsCmd) -> None:
-    """GROUP BY the by-fields (rows missing one are dropped), sorted by them."""
+def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None = None,
+                  event_time: str | None = None) -> None:
+    """GROUP BY the by-fields (rows missing one are dropped), sorted by them. When timechart
+    compiles through here, `span` is its bucket (per_* functions need it) and `event_time` the
+    column holding each event's own _time."""
     state.order = None
     state.wrap()
     src = state.select.args["from_"].this.copy()
+    sparks = [a for a in cmd.aggs if isinstance(a, Sparkline)]
+    plain = [a for a in cmd.aggs if not isinstance(a, Sparkline)]
     cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
-    cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in cmd.aggs]
+    values = _event_time_aggs(state, plain, span, event_time)
+    cols += [exp.alias_(v, ident(agg_name(a))) for a, v in zip(plain, values)]
+    if not cols:
+        cols = [exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n"))]
     sel = exp.select(*cols).from_(src)
     cond = by_filter(state, cmd.by)
     if cond is not None:
         sel = sel.where(cond, copy=False)
     if cmd.by:
         sel = sel.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
+    if sparks:
+        sel = _with_sparklines(state, cmd, sel, src)
     state.select = sel
     names = list(cmd.by) + [agg_name(a) for a in cmd.aggs]
     _become_table(state, names)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
+
+
+# --- sparkline ------------------------------------------------------------------------------
+
+SPARKLINE_MAX = 1000            # at most this many buckets (the most recent ones)
+SPARKLINE_BUCKETS = 20          # the automatic span gives at most this many buckets
+# Splunk's span thresholds (Search Reference: timechart, "Spans used when minspan is specified").
+AUTO_SPANS = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400, 2592000)
+_LO, _HI, _SP = "__speleo_lo", "__speleo_hi", "__speleo_sp"
+
+
+def _q(table: str, name: str) -> exp.Column:
+    return exp.Column(this=ident(name), table=exp.to_identifier(table))
+
+
+def _with_sparklines(state: State, cmd: ast.StatsCmd, main: exp.Select, src: exp.Expression) -> exp.Select:
+    """sparkline(<func>, <span>): <func> per time bucket, as a multivalue list with one value per
+    bucket from the earliest to the latest _time of the stats input (the same buckets for every
+    row, as Splunk draws every sparkline over the search's time range). Empty buckets are "0"
+    for count/dc/sum and null for other functions. Values are text, numbers printed as Splunk
+    prints them. Without a span, the smallest of AUTO_SPANS that gives at most 20 buckets
+    (epoch-aligned); with a span, buckets like timechart's (days and months in the time zone)."""
+    t = num(state.field("_time"))
+    cond = by_filter(state, cmd.by)
+    n = len(state.ctes)
+    main_name, rng_name = f"s{n}", f"s{n + 1}"
+    state.ctes.append((main_name, main))
+    width = exp.Sub(this=exp.Max(this=t.copy()), expression=exp.Min(this=t.copy()))
+    ifs = [exp.If(this=exp.LTE(this=width.copy(), expression=exp.Literal.number((SPARKLINE_BUCKETS - 1) * s)),
+                  true=exp.Literal.number(s)) for s in AUTO_SPANS]
+    days = exp.Mul(this=exp.Cast(this=exp.Ceil(this=exp.Div(this=width.copy(), expression=exp.Literal.number(
+        (SPARKLINE_BUCKETS - 1) * 86400))), to=exp.DataType.build("BIGINT")), expression=exp.Literal.number(86400))
+    rng = exp.select(exp.alias_(exp.Min(this=t.copy()), ident(_LO)), exp.alias_(exp.Max(this=t.copy()), ident(_HI)),
+                     exp.alias_(exp.Case(ifs=ifs, default=days), ident(_SP))).from_(src.copy())
+    if cond is not None:
+        rng = rng.where(cond.copy(), copy=False)
+    state.ctes.append((rng_name, rng))
+    out = [_q("m", b) for b in cmd.by]
+    joins: list[tuple[str, list[str]]] = []
+    for a in cmd.aggs:
+        if not isinstance(a, Sparkline):
+            out.append(_q("m", agg_name(a)))
+            continue
+        name = _sparkline_lists(state, cmd, a, src, rng_name)
+        joins.append((name, cmd.by))
+        out.append(exp.alias_(_sparkline_value(state, a, name), ident(agg_name(a))))
+    sel = exp.select(*out).from_(exp.Table(this=exp.to_identifier(main_name), alias=exp.TableAlias(
+        this=exp.to_identifier("m"))))
+    sel = sel.join(exp.Table(this=exp.to_identifier(rng_name), alias=exp.TableAlias(this=exp.to_identifier("r"))),
+                   join_type="cross", copy=False)
+    for name, by in joins:
+        on = exp.and_(*[exp.EQ(this=_q("m", b), expression=_q(name, b)) for b in by]) if by else exp.true()
+        sel = sel.join(exp.Table(this=exp.to_identifier(name)), on=on, join_type="left", copy=False)
+    return sel
+
+
+def _span_of(state: State, a: Sparkline) -> tuple[int, str] | None:
+    from speleo.spl.cursor import Cursor as _C
+    from speleo.spl.tokens import T
+
+    if a.span is None:
+        return None
+    tok = Token(T.WORD, a.span, a.start, a.end)
+    return parse_span(_C(state.query, [tok]), tok)
+
+
+def _sparkline_lists(state: State, cmd: ast.StatsCmd, a: Sparkline, src: exp.Expression, rng_name: str) -> str:
+    """CTEs: the inner function per (by..., bucket), then per by-group the bucket list and the
+    value list (both ordered by bucket). Returns the name of the second CTE."""
+    span = _span_of(state, a)
+    t = num(state.field("_time"))
+    if span is None:
+        sp = exp.column(_SP, quoted=True)
+        bucket = exp.Mul(this=exp.Floor(this=exp.Div(this=t, expression=sp)), expression=sp.copy())
+    else:
+        bucket = bucket_expr(state, state.field("_time"), span)
+    value = agg_sql(state, a.inner)
+    as_num = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+    whole = exp.and_(exp.EQ(this=exp.Floor(this=as_num.copy()), expression=as_num.copy()),
+                     exp.LT(this=exp.Abs(this=as_num.copy()), expression=exp.Literal.number("1e15")))
+    shown = exp.Case(ifs=[exp.If(this=whole, true=text(exp.Cast(this=as_num.copy(), to=exp.DataType.build("BIGINT"))))],
+                     default=text(value))
+    cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
+    per_bucket = exp.select(*cols, exp.alias_(exp.Cast(this=bucket, to=exp.DataType.build("DOUBLE")), ident("__b")),
+                            exp.alias_(shown, ident("__v"))).from_(src.copy())
+    if span is None:
+        per_bucket = per_bucket.join(exp.Table(this=exp.to_identifier(rng_name)), join_type="cross", copy=False)
+    conds = [exp.Not(this=exp.Is(this=t.copy(), expression=exp.null()))]
+    cond = by_filter(state, cmd.by)
+    if cond is not None:
+        conds.append(cond)
+    per_bucket = per_bucket.where(exp.and_(*conds), copy=False)
+    per_bucket = per_bucket.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by) + 1)], copy=False)
+    first = f"s{len(state.ctes)}"
+    state.ctes.append((first, per_bucket))
+    b = exp.column("__b", quoted=True)
+
+    def ordered(e: exp.Expression) -> exp.Expression:
+        return exp.ArrayAgg(this=exp.Order(this=e, expressions=[exp.Ordered(this=b.copy())]))
+
+    lists = exp.select(*[col(x) for x in cmd.by], exp.alias_(ordered(b.copy()), ident("__k")),
+                       exp.alias_(ordered(exp.column("__v", quoted=True)), ident("__vals"))).from_(first)
+    if cmd.by:
+        lists = lists.group_by(*[col(x) for x in cmd.by], copy=False)
+    name = f"s{len(state.ctes)}"
+    state.ctes.append((name, lists))
+    return name
+
+
+def _sparkline_value(state: State, a: Sparkline, lists: str) -> exp.Expression:
+    """One value per bucket from the first to the last bucket of the input (`r`: lo, hi, span)."""
+    span = _span_of(state, a)
+    big = exp.DataType.build("BIGINT")
+    lo, hi = _q("r", _LO), _q("r", _HI)
+    if span is None or span[1] == "s":
+        step = _q("r", _SP) if span is None else exp.Literal.number(span[0])
+
+        def floor_to(e: exp.Expression) -> exp.Expression:
+            return exp.Cast(this=exp.Mul(this=exp.Floor(this=exp.Div(this=e, expression=step.copy())),
+                                         expression=step.copy()), to=big.copy())
+
+        series = exp.Anonymous(this="generate_series", expressions=[floor_to(lo), floor_to(hi),
+                                                                    exp.Cast(this=step.copy(), to=big.copy())])
+        starts = exp.Anonymous(this="list_transform", expressions=[series, exp.Lambda(
+            this=exp.Cast(this=exp.column("__x"), to=exp.DataType.build("DOUBLE")),
+            expressions=[exp.to_identifier("__x")])])
+    else:
+        tz = state.tz_literal()
+
+        def local(e: exp.Expression) -> exp.Expression:
+            return exp.Anonymous(this="timezone", expressions=[
+                tz.copy(), exp.Anonymous(this="to_timestamp", expressions=[bucket_expr(state, e, span)])])
+
+        step = exp.Interval(this=exp.Literal.string(str(span[0])), unit=exp.var("DAY" if span[1] == "d" else "MONTH"))
+        series = exp.Anonymous(this="generate_series", expressions=[local(lo), local(hi), step])
+        epoch = exp.Cast(this=exp.Anonymous(this="epoch", expressions=[
+            exp.Anonymous(this="timezone", expressions=[tz.copy(), exp.column("__x")])]), to=exp.DataType.build("DOUBLE"))
+        starts = exp.Anonymous(this="list_transform", expressions=[series, exp.Lambda(
+            this=epoch, expressions=[exp.to_identifier("__x")])])
+    starts = exp.Anonymous(this="list_slice", expressions=[starts, exp.Literal.number(-SPARKLINE_MAX),
+                                                           exp.Literal.number(-1)])
+    found = exp.Anonymous(this="list_extract", expressions=[
+        _q(lists, "__vals"), exp.Anonymous(this="list_position", expressions=[_q(lists, "__k"), exp.column("__x")])])
+    fill = exp.Literal.string("0") if a.inner.func in SPARKLINE_ZERO else exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR"))
+    return exp.Anonymous(this="list_transform", expressions=[starts, exp.Lambda(
+        this=exp.Coalesce(this=found, expressions=[fill]), expressions=[exp.to_identifier("__x")])])
 
 
 def _become_table(state: State, names: list[str]) -> None:
@@ -167,18 +323,27 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
     """Bucket _time, aggregate per bucket (and per by-value, pivoted to one column each).
 
     Empty buckets are not generated yet; with `by`, series beyond `limit` (ranked by
-    their event count) are merged into an OTHER series.
+    their event count) are merged into an OTHER series. The functions see each event's own
+    _time (kept in a hidden column), so earliest/latest/earliest_time/latest_time/rate are
+    exact within a bucket; per_second/per_minute/per_hour/per_day scale to the span.
     """
     from speleo.spl.cursor import Cursor as _C
     from speleo.spl.tokens import T
     span = parse_span(_C(state.query, []), Token(T.WORD, cmd.span or "1h", cmd.start, cmd.end)) if cmd.span else _auto_span(state)
+    for a in cmd.aggs:
+        if isinstance(a, Sparkline):
+            raise state.fail("sparkline is only supported in stats and in chart without a column split", a)
     state.order = None
     bucket = bucket_expr(state, state.field("_time"), span)
+    _assign(state, EVENT_TIME, state.field("_time"))
     if cmd.by is None:
         by_cmd = ast.StatsCmd("stats", cmd.aggs, ["_time"])
-        _assign_time_then_stats(state, bucket, by_cmd)
+        _assign_time_then_stats(state, bucket, by_cmd, span)
         return
-    _timechart_by(state, cmd, bucket)
+    _timechart_by(state, cmd, bucket, span)
+
+
+EVENT_TIME = "__speleo_event_time"
 
 
 def _auto_span(state: State) -> tuple[int, str]:
@@ -186,13 +351,33 @@ def _auto_span(state: State) -> tuple[int, str]:
     return (3600, "s")
 
 
-def _assign_time_then_stats(state: State, bucket: exp.Expression, cmd: ast.StatsCmd) -> None:
+def _assign_time_then_stats(state: State, bucket: exp.Expression, cmd: ast.StatsCmd,
+                            span: tuple[int, str] | None = None) -> None:
     _assign(state, "_time", bucket)
-    compile_stats(state, cmd)
+    compile_stats(state, cmd, span, event_time=EVENT_TIME)
 
 
-def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression) -> None:
-    """PIVOT over the events: one column per series; series beyond `limit` become OTHER."""
+def _event_time_aggs(state: State, aggs: list[ast.Agg], span: tuple[int, str] | None,
+                     event_time: str | None) -> list[exp.Expression]:
+    """agg_sql of each function, reading `_time` from the column `event_time` when given
+    (timechart: the event's time rather than its bucket)."""
+    if event_time is None:
+        return [agg_sql(state, a, span) for a in aggs]
+    old = state.bindings.get("_time")
+    state.bindings["_time"] = col(event_time)
+    try:
+        return [agg_sql(state, a, span) for a in aggs]
+    finally:
+        if old is None:
+            state.bindings.pop("_time", None)
+        else:
+            state.bindings["_time"] = old
+
+
+def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
+                  span: tuple[int, str] | None = None) -> None:
+    """Aggregate per (bucket, series), then PIVOT: one column per series; series beyond `limit`
+    become OTHER. A missing (bucket, series) is 0 for count and dc, null for the others."""
     if len(cmd.aggs) != 1:
         raise state.fail("timechart by a field supports one function", cmd.aggs[1])
     series = "__speleo_series"
@@ -201,9 +386,15 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression) -
     _assign(state, "_time", bucket)
     if cmd.limit > 0:
         _limit_series(state, series, cmd.limit)
-    using = agg_sql(state, cmd.aggs[0])
+    value = _event_time_aggs(state, cmd.aggs, span, EVENT_TIME)[0]
     state.wrap()
-    pivot = exp.Pivot(this=state.select.args["from_"].this.copy(), expressions=[col(series)],
+    grouped = exp.select(col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))) \
+        .from_(state.select.args["from_"].this.copy()).group_by(col("_time"), col(series), copy=False)
+    state.ctes.append((f"s{len(state.ctes)}", grouped))
+    using: exp.Expression = exp.Anonymous(this="any_value", expressions=[col("__speleo_value")])
+    if cmd.aggs[0].func in ("count", "dc"):
+        using = exp.Coalesce(this=using, expressions=[exp.Literal.number(0)])
+    pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[col(series)],
                       using=[using], group=exp.Group(expressions=[col("_time")]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     state.select = exp.select("*").from_(state.ctes[-1][0])
