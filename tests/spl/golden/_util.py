@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from speleo.spl import ast, compile_search, parse
-from tests.spl.conftest import NOW, make_ctx, run
+from tests.spl.conftest import EVENTS, NOW, events_table, make_ctx
+
+_CON = None
+
+
+def run(query: str, rows=EVENTS, **kw) -> list[dict]:
+    """conftest.run on one shared DuckDB connection (the suite runs hundreds of small queries)."""
+    global _CON
+    if _CON is None:
+        _CON = duckdb.connect()
+    compiled = compile_search(query, make_ctx(**kw))
+    _CON.register("__events__", events_table(rows))
+    rel = _CON.sql(compiled.sql)
+    return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 
 __all__ = ["NOW", "dump", "sql", "run", "rows_of", "offsets", "ev"]
 

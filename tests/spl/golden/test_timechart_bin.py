@@ -87,9 +87,6 @@ def test_timechart_fills_gaps():
     assert rel(rows, "_time", "count") == [(-200, 1), (-140, 0), (-80, 0), (-20, 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="timechart <func>(<search-time field>) by <field> fails to bind: "
-                   "'Referenced column \"__x1\" not found' (PIVOT over a CSE-shared extraction; "
-                   "commands/stats.py / spl/cse.py)")
 def test_timechart_sum_by_field():
     rows = run("* | search h=* | timechart span=1m sum(bytes) by h", rows=EVENTS)
     assert [(r["_time"] - NOW, r["a"], r["b"]) for r in rows] == [(-80, 70, None), (-20, 10, 20)]

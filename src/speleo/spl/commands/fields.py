@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
-from speleo.spl.state import BASE_COLUMNS, State, col, ident
+from speleo.spl.state import State, col, ident
 from speleo.spl.tokens import T, Token
 
 
@@ -109,23 +109,29 @@ def _expand_rename(state: State, pairs: list[tuple[str, str]]) -> list[tuple[str
 
 
 def compile_rename(state: State, cmd: ast.RenameCmd) -> None:
-    """Rename fields; a renamed extracted field becomes a column. A wildcard pattern
+    """Rename fields, left to right (`rename a as b, b as c` ends with c); a renamed extracted
+    field becomes a column, a field renamed onto an existing one replaces it. A wildcard pattern
     (`rename All_Traffic.* as *`) renames the matching columns (not search-time fields)."""
     pairs = _expand_rename(state, cmd.pairs)
     if not pairs:
         return
-    cmd = ast.RenameCmd(pairs, start=cmd.start, end=cmd.end)
-    mapping = dict(cmd.pairs)
-    items: list[tuple[str, exp.Expression]] = []
-    for c in state.columns:
-        if c in mapping.values() and c not in mapping:
+    items: list[tuple[str, exp.Expression]] = [(c, col(c)) for c in state.columns]
+    gone: set[str] = set()              # columns renamed away by an earlier pair
+    for old, new in pairs:
+        current = dict(items)
+        if old in current:
+            value = current[old]
+        elif old in gone:
+            value = exp.null()
+        else:
+            value = state.field(old)
+        if old == new:
             continue
-        items.append((mapping.get(c, c), col(c)))
-    for old, new in cmd.pairs:
-        if old not in state.columns:
-            items = [(n, e) for n, e in items if n != new] + [(new, state.field(old))]
-    base_renamed = set(mapping) & set(BASE_COLUMNS)
+        if old in current:
+            items = [(new, value) if n == old else (n, e) for n, e in items if n != new]
+        else:
+            items = [(n, e) for n, e in items if n != new] + [(new, value)]
+        gone.add(old)
     _project(state, items)
-    if "_raw" in base_renamed:
+    if "_raw" not in dict(items):
         state.events = False
-
