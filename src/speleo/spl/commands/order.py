@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from speleo.spl import ast
-from speleo.spl.commands.aggregates import auto_order
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
+from speleo.spl.nodes import RegexExtract
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
@@ -55,16 +55,26 @@ def _sort_key(cur: Cursor) -> ast.SortKey:
     return ast.SortKey(name, desc, mode, start=tok.start, end=tok.end)
 
 
+_LEADING_NUMBER = r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+
+
+def sort_number(f: exp.Expression) -> exp.Expression:
+    """The number a value sorts by in `auto` mode: the value itself when it is a number, else the
+    number it starts with ("If the string starts with a number, the string is sorted numerically
+    based on that number alone"), else NULL (sorted as a string, after the numbers)."""
+    lead = RegexExtract(this=text(f.copy()), expression=exp.Literal.string(_LEADING_NUMBER),
+                        group=exp.Literal.number(1))
+    return exp.Coalesce(this=num(f), expressions=[num(lead)])
+
+
 def _key_order(state: State, key: ast.SortKey) -> list[exp.Ordered]:
-    if key.field in state.columns and key.mode == "auto":
-        return auto_order(key.field, key.descending)
     f = state.field(key.field)
     missing = exp.Ordered(this=exp.Is(this=f.copy(), expression=exp.null()))
     if key.mode == "num":
         return [missing, exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending)]
     if key.mode == "str":
         return [missing, exp.Ordered(this=text(f), desc=key.descending, nulls_first=key.descending)]
-    return [missing, exp.Ordered(this=num(f), desc=key.descending, nulls_first=key.descending),
+    return [missing, exp.Ordered(this=sort_number(f), desc=key.descending, nulls_first=key.descending),
             exp.Ordered(this=text(f.copy()), desc=key.descending, nulls_first=False)]
 
 
