@@ -15,7 +15,7 @@ import re
 
 from sqlglot import exp
 
-from speleo.errors import SplSyntaxError
+from speleo.errors import SplError, SplSyntaxError
 from speleo.spl import ast
 from speleo.spl.functions import (
     DOUBLE, FUNCTIONS, Typed, _literal_text, as_kind, compile_condition, compile_expr, mv, num, text,
@@ -142,8 +142,8 @@ def _searchmatch(state: State, args: list[ast.Node]) -> Typed:
     source = _literal_text(state, args[0], "searchmatch's search string")
     try:
         node = parse_search_expr(Cursor(source, lex(source, 0, len(source), "search"), "searchmatch"))
-    except SplSyntaxError as err:
-        raise SplSyntaxError(f"searchmatch(): {err.message}", state.query, args[0].start, args[0].end) from None
+    except SplError as err:       # re-anchored on the string argument in the whole query
+        raise type(err)(f"searchmatch(): {err.message}", state.query, args[0].start, args[0].end) from None
     if node is None:
         return exp.true(), "bool"
 
@@ -165,7 +165,7 @@ def _searchmatch(state: State, args: list[ast.Node]) -> Typed:
 def _exact(state: State, args: list[ast.Node]) -> Typed:
     """exact(X) (Search Reference: Mathematical functions): X as a number, computed in double
     precision (DuckDB arithmetic is already exact double precision)."""
-    return as_kind(compile_expr(state, args[0]), "num"), "num"
+    return exp.Cast(this=as_kind(compile_expr(state, args[0]), "num"), to=DOUBLE.copy()), "num"
 
 
 def _random(state: State, args: list[ast.Node]) -> Typed:
@@ -339,6 +339,13 @@ def relative_time_sql(state: State, base: exp.Expression, spec: str, node: ast.N
                 e = _epoch(shifted, tz)
         elif unit == "s":
             e = exp.Floor(this=e)
+        elif unit in ("m", "h"):
+            # Back by the wall-clock time past the minute / hour: exact even in the hour a
+            # DST change repeats (the offset of the instant is kept).
+            local = _local(e.copy(), tz)
+            past = exp.Sub(this=_fn("epoch", local), expression=_fn("epoch", _fn("date_trunc", _s(_TRUNC[unit]),
+                                                                                   local.copy())))
+            e = exp.Sub(this=exp.paren(e), expression=exp.paren(past))
         elif unit == "w":
             day = _fn("date_trunc", _s("day"), _local(e, tz))
             back = exp.Mod(this=exp.paren(exp.Add(this=exp.Sub(this=_fn("dayofweek", day.copy()),
