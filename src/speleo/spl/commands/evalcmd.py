@@ -59,7 +59,8 @@ def parse_rex(cur: Cursor, word: Token) -> ast.RexCmd:
 
 
 def compile_rex(state: State, cmd: ast.RexCmd) -> None:
-    """Each named group becomes a field (null when the regex does not match)."""
+    """Each named group becomes a field; where the regex does not match, the field keeps the
+    value it had (Splunk sets fields only from a match)."""
     if cmd.max_match != 1:
         _compile_rex_multi(state, cmd)
         return
@@ -69,7 +70,14 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     for name in dict.fromkeys(g for g in groups if g):
         index = groups.index(name) + 1
         value = RegexExtract(this=source.copy(), expression=pattern.copy(), group=exp.Literal.number(index))
-        _assign(state, name, value)
+        _assign(state, name, _or_previous(state, name, value))
+
+
+def _or_previous(state: State, name: str, value: exp.Expression) -> exp.Expression:
+    """The extracted value, else the field's value before rex (when the field exists)."""
+    if name not in state.columns and not state.has_raw():
+        return value
+    return exp.Coalesce(this=value, expressions=[state.field(name)])
 
 
 def capture_groups(pattern: str) -> list[str | None]:
