@@ -286,7 +286,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         sql += f" LIMIT {limit + 1}"
     table = con.sql(sql).to_arrow_table()
     if post:   # steps on the whole result (outputlookup, cluster), then the limit
-        table = apply_post(table, post)
+        table = apply_post(table, post, con)
         total_post = table.num_rows
     truncated = limit > 0 and table.num_rows > limit
     if truncated:

@@ -1,11 +1,17 @@
 """Steps a compiled search applies to its Arrow result after DuckDB ran it
-(`CompiledSearch.post`): what cannot be SQL — writing a lookup file (outputlookup) and
-log-pattern clustering (cluster, with drain3). Each step is a plain dict."""
+(`CompiledSearch.post`): what cannot be SQL — writing a lookup file (outputlookup),
+log-pattern clustering (cluster, with drain3), and commands whose columns depend on the data
+(transpose; fromjson and xmlkv on results). Each step is a plain dict. A "pipeline" step
+holds the commands that came after a post step: they are compiled over the table the steps
+produced (spl/commands/continuation.py) and run on the search's DuckDB connection."""
 
 from __future__ import annotations
 
 import csv
+import itertools
+import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -14,9 +20,14 @@ import pyarrow as pa
 HIDDEN = "__speleo"
 
 
-def apply_post(table: pa.Table, steps: list[dict]) -> pa.Table:
+def apply_post(table: pa.Table, steps: list[dict], con=None) -> pa.Table:
+    """Apply the steps in order; `con` is the search's DuckDB connection (where `__events__`
+    is registered, for subsearches of commands after a post step); a new one when None."""
     for step in steps:
-        table = STEPS[step["kind"]](table, step)
+        if step["kind"] == "pipeline":
+            table = _pipeline(table, step, con)
+        else:
+            table = STEPS[step["kind"]](table, step)
     return table
 
 
@@ -108,4 +119,118 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     return out
 
 
-STEPS = {"outputlookup": _outputlookup, "cluster": _cluster}
+# --- transpose, fromjson, xmlkv ------------------------------------------------------------
+
+
+def _visible(table: pa.Table, skip=()) -> list[str]:
+    return [n for n in table.column_names if not n.startswith(HIDDEN) and n not in skip]
+
+
+def _transpose(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: transpose (see spl/commands/continuation.py)."""
+    n, name, header = step["n"], step["column_name"], step.get("header_field")
+    rows = table.slice(0, n) if n else table
+    fields = [f for f in _visible(table, step.get("skip", ())) if f != header]
+    data = {f: rows.column(f).to_pylist() for f in fields}
+    if not step.get("include_empty", True):
+        fields = [f for f in fields if any(_cell(v) != "" for v in data[f])]
+    heads = rows.column(header).to_pylist() if header and header in table.column_names else [None] * rows.num_rows
+    out: dict[str, list] = {name: fields}
+    for k, head in enumerate(heads):
+        label = _cell(head) if head is not None and _cell(head) != "" else f"row {k + 1}"
+        if label in out:          # a repeated header value: the first result keeps the column
+            continue
+        out[label] = [None if data[f][k] is None else _cell(data[f][k]) for f in fields]
+    return pa.table({k: pa.array(v, pa.string()) for k, v in out.items()})
+
+
+def _text(v) -> str:
+    """A JSON value as Splunk shows a field value: text; objects and arrays as compact JSON."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    return _cell(v)
+
+
+def _add_fields(table: pa.Table, found: list[dict]) -> pa.Table:
+    """Set the fields found per row (a row without a field keeps its old value); a field with
+    a list in any row becomes a list column."""
+    names = list(dict.fromkeys(itertools.chain.from_iterable(found)))
+    for key in names:
+        vals = [row.get(key) for row in found]
+        old = table.column(key).to_pylist() if key in table.column_names else [None] * table.num_rows
+        if any(isinstance(v, list) for v in vals):
+            merged = [v if isinstance(v, list) else [v] if v is not None else
+                      (o if isinstance(o, list) else None if o is None else [_cell(o)]) for v, o in zip(vals, old)]
+            arr = pa.array([None if m is None else [_cell(x) for x in m] for m in merged], pa.list_(pa.string()))
+        else:
+            arr = pa.array([v if v is not None else (None if o is None else _cell(o)) for v, o in zip(vals, old)],
+                           pa.string())
+        if key in table.column_names:
+            table = table.set_column(table.column_names.index(key), key, arr)
+        else:
+            table = table.append_column(key, arr)
+    return table
+
+
+def _fromjson(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: fromjson (see spl/commands/extracts.py): top-level keys."""
+    found = []
+    for v in table.column(step["field"]).to_pylist():
+        try:
+            doc = json.loads(v) if isinstance(v, str) else None
+        except ValueError:
+            doc = None
+        row = {}
+        if isinstance(doc, dict):
+            for k, val in doc.items():
+                if val is None:
+                    continue
+                row[step.get("prefix", "") + k] = [_text(x) for x in val] if isinstance(val, list) else _text(val)
+        found.append(row)
+    return _add_fields(table, found)
+
+
+_XML = re.compile(r"<([A-Za-z_][\w.:-]*)(?:\s[^>]*)?>([^<]*)</\1>")
+
+
+def _xmlkv(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: xmlkv (see spl/commands/extracts.py): the first element of each tag."""
+    found = []
+    for v in table.column(step["field"]).to_pylist():
+        row: dict = {}
+        for tag, value in _XML.findall(_cell(v)):
+            if value != "":
+                row.setdefault(tag, value)
+        found.append(row)
+    return _add_fields(table, found)
+
+
+# --- commands after a post step -------------------------------------------------------------
+
+_POST_IDS = itertools.count()
+
+
+def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
+    """Compile the kept commands over this table and run them (then their own post steps)."""
+    import duckdb
+
+    from speleo.spl.commands.continuation import compile_continuation
+    from speleo.spl.state import ORD
+
+    names = _visible(table)
+    name = f"__speleo_post{next(_POST_IDS)}"
+    sql, post = compile_continuation(step, names, name)
+    con = con if con is not None else duckdb.connect()
+    src = table.select(names).append_column(ORD, pa.array(range(table.num_rows), pa.int64()))
+    con.register(name, src)
+    try:
+        out = con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister(name)
+    return apply_post(out, post, con)
+
+
+STEPS = {"outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
+         "xmlkv": _xmlkv}

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands import COMMANDS
+from speleo.spl.commands.continuation import defer_after_post
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import render
 from speleo.spl.parser import parse
@@ -86,6 +87,7 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext):
     if isinstance(first, ast.TstatsCmd) and first.kind == "tstats" and first.datamodel is None:
         top = _top_level(first.where)      # tstats reads the events its where clause selects
     earliest, latest = _time_range(state, top)
+    state.time_range = (earliest, latest)
     state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
     _filter_time(state, earliest, latest)
     if isinstance(first, (ast.SearchCmd, ast.TstatsCmd)):
@@ -124,8 +126,8 @@ def compile_commands(state: State, commands: list[ast.Command]) -> None:
 def _compile_command(state: State, cmd: ast.Command) -> None:
     name = _command_word(state, cmd)
     spec = COMMANDS[name]
-    if any(step["kind"] == "cluster" for step in state.post):
-        raise state.fail(f"{name} after cluster is not supported (cluster runs on the final results)", cmd)
+    if defer_after_post(state, cmd):      # after outputlookup, cluster, transpose...: run on their result
+        return
     if not spec.streaming and state.events_sql is None:
         state.events_sql = _events_select(state)
     spec.compile(state, cmd)

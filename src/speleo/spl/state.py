@@ -33,6 +33,7 @@ class CompileContext:
     default_earliest: float | None = None
     default_latest: float | None = None
     lookups_dir: object | None = None      # a pathlib.Path: CSV lookup files (lookup, inputlookup, outputlookup)
+    sid: str | None = None                 # the search's id, when the caller has one (addinfo's info_sid)
 
 
 def ident(name: str) -> exp.Identifier:
@@ -76,6 +77,7 @@ class State:
     post: list = field(default_factory=list)        # steps applied to the Arrow result (cluster, outputlookup)
     bindings: dict = field(default_factory=dict)    # field name -> expression (mvfilter lambda variable)
     auto_json: object | None = None                 # spath automatic extraction: name -> expression
+    time_range: tuple = (None, None)                # the search's (earliest, latest) epoch bounds (addinfo)
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:

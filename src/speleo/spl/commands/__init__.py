@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, evalcmd, events, extra, fields, lookups, more, order, reshape, search, stats, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search,
+    stats, top,
 )
 
 
@@ -26,7 +27,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "search": CommandSpec(search.parse_search, search.compile_search),
     "where": CommandSpec(search.parse_where, search.compile_where, mode="expr"),
     "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
-    "rex": CommandSpec(evalcmd.parse_rex, evalcmd.compile_rex),
+    "rex": CommandSpec(extracts.parse_rex, extracts.compile_rex),
     "fillnull": CommandSpec(evalcmd.parse_fillnull, events.compile_fillnull),
     "stats": CommandSpec(stats.parse_stats, stats.compile_stats, streaming=False),
     "eventstats": CommandSpec(stats.parse_stats, stats.compile_eventstats, streaming=False),
@@ -43,7 +44,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "tstats": CommandSpec(extra.parse_tstats, more.compile_tstats, streaming=False),
-    "mstats": CommandSpec(extra.parse_tstats, extra.not_compiled("mstats"), streaming=False),
+    "mstats": CommandSpec(extra.parse_tstats, extra.unsupported(
+        "mstats", "it reads metrics indexes, which Speleo does not have"), streaming=False),
     "convert": CommandSpec(extra.parse_convert, more.compile_convert),
     "spath": CommandSpec(extra.parse_spath, reshape.compile_spath),
     "lookup": CommandSpec(extra.parse_lookup, lookups.compile_lookup),
@@ -62,18 +64,27 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
-COMMANDS["from"] = CommandSpec(extra.parse_from, extra.not_compiled("from"), streaming=False)
-COMMANDS["replace"] = CommandSpec(extra.parse_replace, extra.not_compiled("replace"), streaming=False)
+COMMANDS["from"] = CommandSpec(extra.parse_from, extra.unsupported(
+    "from", "it reads datasets (data models, saved searches, lookups): use | inputlookup for a lookup file"),
+    streaming=False)
+COMMANDS["replace"] = CommandSpec(extra.parse_replace, rows.compile_replace)
+COMMANDS["strcat"] = CommandSpec(rows.parse_strcat, rows.compile_strcat)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
     "addtotals": reshape.compile_addtotals, "addcoltotals": reshape.compile_addcoltotals,
     "xyseries": reshape.compile_xyseries, "untable": reshape.compile_untable,
-    "transpose": reshape.compile_transpose, "extract": events.compile_extract, "kv": events.compile_extract,
+    "transpose": continuation.compile_transpose, "extract": events.compile_extract, "kv": events.compile_extract,
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
+    "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
+    "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
+    "xmlkv": extracts.compile_xmlkv,
+    "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
+    "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),
 }
+STREAMING = {"addinfo", "fromjson", "xmlkv"}      # per-event: part of the events' SQL (timeline)
 for _name, _fn in COMPILERS.items():
-    COMMANDS[_name] = CommandSpec(extra.parse_simple, _fn, streaming=False)
+    COMMANDS[_name] = CommandSpec(extra.parse_simple, _fn, streaming=_name in STREAMING)
 COMMANDS["trendline"] = CommandSpec(extra.parse_rest, reshape.compile_trendline, streaming=False)
 COMMANDS["metadata"] = CommandSpec(events.parse_metadata, events.compile_metadata, streaming=False)
 COMMANDS["eventcount"] = CommandSpec(events.parse_metadata, events.compile_eventcount, streaming=False)

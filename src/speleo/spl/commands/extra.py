@@ -74,6 +74,13 @@ def not_compiled(word: str):
     return compile_
 
 
+def unsupported(word: str, reason: str):
+    """The compile entry of a command Speleo parses but does not run, with the reason."""
+    def compile_(state: State, cmd: ast.Command) -> None:
+        raise state.fail(f"command {word!r} is not supported: {reason}", cmd)
+    return compile_
+
+
 def _aggs(cur: Cursor, stops: tuple[str, ...]) -> list[ast.Agg]:
     aggs: list[ast.Agg] = []
     while not cur.at_end() and not cur.peek().is_word(*stops) and not is_option(cur):

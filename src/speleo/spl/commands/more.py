@@ -1,5 +1,6 @@
 """Compilers of commands parsed in commands/extra.py that run on DuckDB:
-tstats (indexed fields), convert, spath, regex, makeresults."""
+tstats (indexed fields), convert, spath, regex, makeresults, streamstats (others: rows.py,
+extracts.py, continuation.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
 from speleo.spl.functions import num, regex_literal, text
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
-from speleo.spl.state import State, ident
+from speleo.spl.state import ORD, State, col, ident
 from speleo.spl.cursor import as_bool
 
 INDEXED = {"index", "host", "source", "sourcetype", "_time", "_indextime", "splunk_server"}
@@ -167,12 +168,14 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
     rows = exp.Anonymous(this="range", expressions=[exp.Literal.number(count)])
     now = exp.Cast(this=exp.Literal.number(repr(float(state.ctx.now))), to=exp.DataType.build("DOUBLE"))
     state.ctes = []
-    state.select = exp.select(exp.alias_(now, ident("_time"))).from_(exp.Table(this=rows))
+    # the results keep their generation order (a hidden row number), for filldown, streamstats...
+    state.select = exp.select(exp.alias_(now, ident("_time")), exp.alias_(exp.column("range"), ident(ORD))) \
+        .from_(exp.Table(this=rows))
     state.columns = ["_time"]
     state.events = False
     state.transforming = True
-    state.set_order(None, set())
-    state.hidden_ord = False
+    state.set_order([exp.Ordered(this=col(ORD))], {ORD})
+    state.hidden_ord = True
     state.events_sql = None
 
 
