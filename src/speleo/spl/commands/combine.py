@@ -176,9 +176,11 @@ def compile_join(state: State, cmd: ast.JoinCmd) -> None:
     replace, new = [], []
     for i, c in enumerate(values):
         v = col(f"__speleo_jv{i}")
-        if c in state.columns:
+        if c in state.columns or state.has_raw():
+            # the result's own value: a column, or a field extracted from its _raw
             pair = [v, state.field(c)] if overwrite else [state.field(c), v]
-            replace.append(exp.alias_(exp.Coalesce(this=pair[0], expressions=[pair[1]]), ident(c)))
+            item = exp.alias_(exp.Coalesce(this=pair[0], expressions=[pair[1]]), ident(c))
+            (replace if c in state.columns else new).append(item)
         else:
             new.append(exp.alias_(v, ident(c)))
     drop = [col(f"__speleo_jk{i}") for i in range(len(keys))] + [col(f"__speleo_jv{i}") for i in range(len(values))]
