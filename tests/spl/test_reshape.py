@@ -29,8 +29,9 @@ def test_transaction_maxpause_and_maxspan():
 
 
 def test_transaction_startswith_endswith():
-    # startswith="GET" starts a new transaction at each GET event
-    rows = run('* | transaction host startswith="GET" | table _time host eventcount')
+    # startswith="GET" starts a new transaction at each GET event; keepevicted=true also returns the
+    # transactions that never saw a GET (evicted: left out by default)
+    rows = run('* | transaction host startswith="GET" keepevicted=true | table _time host eventcount')
     assert [(r["_time"] - NOW, r["host"], r["eventcount"]) for r in rows] == [
         (-20, "web1", 2), (-30, "web2", 1), (-40, "web2", 1), (-4000, "web1", 1), (-90000, "db1", 2)]
     # endswith=eval(...): a transaction ends after status 200 (web1: -4000 | -20 | -10)

@@ -50,13 +50,16 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     after an event matching `endswith`. Each transaction is one event: `_time` of its first event,
     `duration` (last - first `_time`), `eventcount`, `_raw` the events' raw text joined by
     newlines in time order, the fields, host/source/sourcetype/index of the first event, other
-    known fields as multivalue lists of distinct values. Newest transaction first."""
+    known fields as multivalue lists of distinct values. Newest transaction first. With
+    `startswith`, a transaction whose first event does not match it is evicted: left out unless
+    `keepevicted=true`."""
     allowed = {"maxspan", "maxpause", "keepevicted", "mvlist", "maxopentxn", "maxopenevents", "connected"}
     for key in cmd.options:
         if key not in allowed:
             raise state.fail(f"transaction {key}= is not supported", cmd)
-    if as_bool(cmd.options.get("keepevicted", "false")) or as_bool(cmd.options.get("mvlist", "false")):
-        raise state.fail("transaction keepevicted=true / mvlist=true is not supported", cmd)
+    if as_bool(cmd.options.get("mvlist", "false")):
+        raise state.fail("transaction mvlist=true is not supported", cmd)
+    keepevicted = as_bool(cmd.options.get("keepevicted", "false"))
     maxpause = _seconds(state, cmd.options["maxpause"], cmd) if "maxpause" in cmd.options else None
     maxspan = _seconds(state, cmd.options["maxspan"], cmd) if "maxspan" in cmd.options else None
     if not state.has_raw():
@@ -118,6 +121,11 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
                          ident("duration")),
               exp.alias_(exp.Count(this=exp.Star()), ident("eventcount"))]
     state.select = exp.select(*items).from_(src).group_by(*group, copy=False)
+    if cmd.startswith is not None and not keepevicted:
+        # a transaction whose first event does not match startswith never opened: it is evicted,
+        # and evicted transactions are only output with keepevicted=true
+        opened = exp.Anonymous(this="arg_min", expressions=[col("__speleo_sw"), col("_time")])
+        state.select = state.select.having(exp.Coalesce(this=opened, expressions=[exp.false()]), copy=False)
     state.columns = list(BASE_COLUMNS) + list(cmd.fields) + others + ["duration", "eventcount"]
     state.hidden_ord = False
     state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
