@@ -102,8 +102,8 @@ def compile_for(
 
 
 def specialize(compiled, p: "Plan"):
-    """The search compiled again for the buckets `p` reads, when that makes it cheaper: field
-    extractions keep only the branches (sourcetype regexes, indexed fields, JSON) that the
+    """The search with its field extractions specialized to the buckets `p` reads, when that
+    makes it cheaper: only the branches (sourcetype regexes, indexed fields, JSON) that the
     events of those buckets can take (their `storage.profile`). Returns `compiled` itself when
     the search extracts no field, or a bucket has no profile. Sets `p.compiled`."""
     fs = getattr(getattr(compiled, "ctx", None), "field_sql", None)
@@ -112,8 +112,7 @@ def specialize(compiled, p: "Plan"):
     prof = bucket_profile.union(bucket_profile.parse(b.profile) for b in p.buckets)
     if prof is None:
         return compiled
-    ctx = dataclasses.replace(compiled.ctx, field_sql=fs.specialized(prof))
-    p.compiled = spl.compile_pipeline(compiled.ast, compiled.text, ctx)
+    p.compiled = compiled.with_fields(fs.specialized(prof))
     return p.compiled
 
 

@@ -7,6 +7,7 @@ index names and required terms are read from the top-level AND of the first sear
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -18,7 +19,8 @@ from speleo.spl.commands.continuation import defer_after_post
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import render
 from speleo.spl.parser import parse
-from speleo.spl.cse import share_extractions
+from speleo.spl.cse import Extracted, share_extractions
+from speleo.spl.prune import prune_columns
 from speleo.spl.state import BASE_COLUMNS, CompileContext, State, col
 
 __all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
@@ -39,8 +41,34 @@ class CompiledSearch:
     ast: ast.Pipeline
     pivot: dict | None = field(default=None)
     post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
-    ctx: CompileContext | None = None          # what it was compiled with (to compile it again, specialized)
-    text: str = ""                             # the query, macros expanded (positions of errors)
+    ctx: CompileContext | None = None          # what it was compiled with
+    tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see respecialize
+    events_tree: exp.Expression | None = None  # the same for `events_sql`
+
+    def with_fields(self, field_sql) -> "CompiledSearch":
+        """The same search with every search-time field extraction built by `field_sql` instead
+        (the query layer's extraction specialized to the buckets a search reads). Columns an
+        extraction could not read where it stands (a command dropped `sourcetype`) stay NULL."""
+        if self.tree is None:
+            return self
+        return dataclasses.replace(
+            self, sql=render(_swap_fields(self.tree, field_sql)),
+            events_sql=render(_swap_fields(self.events_tree, field_sql)) if self.events_tree is not None else None,
+            ctx=dataclasses.replace(self.ctx, field_sql=field_sql) if self.ctx is not None else None,
+            tree=None, events_tree=None)
+
+
+def _swap_fields(tree: exp.Expression, field_sql) -> exp.Expression:
+    def swap(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, Extracted):
+            return node
+        present = {c.name for c in node.this.find_all(exp.Column) if not c.table}
+        fresh = field_sql(node.args["name"].this).transform(
+            lambda n: exp.null() if isinstance(n, exp.Column) and not n.table and n.name not in present else n,
+            copy=False)
+        return Extracted(this=fresh, name=node.args["name"].copy())
+
+    return tree.copy().transform(swap, copy=False)
 
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
@@ -62,9 +90,11 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         latest = None if latest is None or sub_latest is None else max(latest, sub_latest)
         indexes = None if indexes is None or sub_indexes is None else list(dict.fromkeys(indexes + sub_indexes))
         terms = []
+    tree = _final_tree(state)
+    events_tree = share_extractions(state.events_sql.copy()) if state.events_sql is not None else None
     return CompiledSearch(
-        sql=_final_sql(state),
-        events_sql=_final_sql_of(state, state.events_sql),
+        sql=render(tree),
+        events_sql=render(events_tree) if events_tree is not None else None,
         earliest=earliest,
         latest=latest,
         indexes=indexes,
@@ -74,7 +104,8 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         ast=pipeline,
         post=list(state.post),
         ctx=ctx,
-        text=text,
+        tree=tree,
+        events_tree=events_tree,
     )
 
 
@@ -204,10 +235,9 @@ def _with(ctes: list[tuple[str, exp.Expression]], sel: exp.Select) -> exp.Select
     return sel
 
 
+def _final_tree(state: State) -> exp.Expression:
+    return prune_columns(share_extractions(_with(state.ctes, state.ordered_select())))
+
+
 def _final_sql(state: State) -> str:
-    sel = state.ordered_select()
-    return render(share_extractions(_with(state.ctes, sel)))
-
-
-def _final_sql_of(state: State, sel: exp.Select | None) -> str | None:
-    return render(share_extractions(sel.copy())) if sel is not None else None
+    return render(_final_tree(state))

@@ -72,7 +72,7 @@ def share_extractions(root: exp.Select) -> exp.Select:
             if key not in avail and key not in new:
                 if src is None:
                     continue
-                new[key] = (f"__x{next(counter)}", occ.this.copy())
+                new[key] = (f"__x{next(counter)}", Extracted(this=occ.this.copy(), name=occ.args.get("name")))
             alias = avail.get(key) or new[key][0]
             occ.replace(exp.column(alias, quoted=True))
         if new:

@@ -191,7 +191,7 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
         rule = table.get(type(node))
         return rule(node) if rule else node
 
-    return tree.copy().transform(unmark).transform(fn)
+    return tree.copy().transform(unmark, copy=False).transform(fn, copy=False)
 
 
 def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
