@@ -72,14 +72,19 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     sw = _filter_expr(state, cmd.startswith) if cmd.startswith is not None else exp.false()
     ew = _filter_expr(state, cmd.endswith) if cmd.endswith is not None else exp.false()
     extra = [exp.alias_(state.field(f), ident(f)) for f in cmd.fields if f not in state.columns]
-    state.protect_order(None)
+    # Events of equal _time keep their order in the results (pinned in a hidden column), unless
+    # that order is by time alone: then ties have no order to keep, and the pin (a sort of every
+    # event) is skipped.
+    if state.order_cols != {"_time"}:
+        state.protect_order(None)
+    tiebreak = [exp.Ordered(this=col(ORD), desc=True)] if state.hidden_ord else []
     src = _sel_src(state)
     state.select = exp.select(exp.Star(), *extra, *src_cols, exp.alias_(sw, ident("__speleo_sw")),
                               exp.alias_(ew, ident("__speleo_ew"))).from_(src)
     if keys:
         state.filter(exp.and_(*[exp.Not(this=exp.Is(this=col(k), expression=exp.null())) for k in keys]))
     part = [col(k) for k in keys]
-    asc = exp.Order(expressions=[exp.Ordered(this=col("_time")), exp.Ordered(this=col(ORD), desc=True)])
+    asc = exp.Order(expressions=[exp.Ordered(this=col("_time")), *[t.copy() for t in tiebreak]])
     # stage 2: breaks (pause, startswith, previous endswith)
     prev_t = exp.Window(this=exp.Anonymous(this="lag", expressions=[col("_time")]), partition_by=part, order=asc)
     prev_e = exp.Window(this=exp.Anonymous(this="lag", expressions=[col("__speleo_ew")]),
@@ -106,7 +111,7 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     src = _sel_src(state)
     first = lambda e: exp.Anonymous(this="arg_min", expressions=[e, col("_time")])  # noqa: E731
     raw = exp.Anonymous(this="array_to_string", expressions=[exp.Anonymous(this="list", expressions=[exp.Order(
-        this=col("_raw"), expressions=[exp.Ordered(this=col("_time")), exp.Ordered(this=col(ORD), desc=True)])]),
+        this=col("_raw"), expressions=[exp.Ordered(this=col("_time")), *[t.copy() for t in tiebreak]])]),
         exp.Literal.string("\n")])
     items = [exp.alias_(exp.Min(this=col("_time")), ident("_time")), exp.alias_(raw, ident("_raw"))]
     for c in ("host", "source", "sourcetype", "index", "_flags"):
