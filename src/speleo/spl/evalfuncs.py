@@ -181,9 +181,15 @@ def _random(state: State, args: list[ast.Node]) -> Typed:
 _STEP_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def _whole(e: exp.Expression) -> exp.Expression:
+    """A whole number small enough for BIGINT (larger ones, inf and nan stay doubles)."""
+    return exp.and_(exp.EQ(this=exp.Floor(this=e.copy()), expression=e.copy()),
+                    exp.LT(this=exp.Abs(this=e.copy()), expression=exp.Literal.number("1e15")))
+
+
 def _number_text(e: exp.Expression) -> exp.Expression:
     """A number as Splunk prints it: whole numbers without a decimal part."""
-    whole = exp.EQ(this=exp.Floor(this=e.copy()), expression=e.copy())
+    whole = _whole(e)
     return exp.Case(ifs=[exp.If(this=whole, true=text(exp.Cast(this=e.copy(), to=BIGINT.copy())))], default=text(e))
 
 
@@ -203,10 +209,9 @@ def _mvrange(state: State, args: list[ast.Node]) -> Typed:
             step = _n(int(m.group(1)) * _STEP_SECONDS[m.group(2)])
         else:
             step = as_kind(compile_expr(state, args[2]), "num")
-    count = exp.Cast(this=exp.Ceil(this=exp.Div(this=exp.paren(exp.Sub(this=end, expression=start.copy())),
-                                               expression=exp.Nullif(this=step.copy(), expression=_n(0)))),
-                     to=BIGINT.copy())
-    count = exp.Least(this=count, expressions=[_n(MVRANGE_MAX)])
+    count = exp.Ceil(this=exp.Div(this=exp.paren(exp.Sub(this=end, expression=start.copy())),
+                                  expression=exp.Nullif(this=step.copy(), expression=_n(0))))
+    count = exp.Cast(this=exp.Least(this=count, expressions=[_n(MVRANGE_MAX)]), to=BIGINT.copy())
     item = exp.Add(this=start.copy(), expression=exp.Mul(this=exp.column("__i"), expression=step.copy()))
     values = _fn("list_transform", _fn("range", _n(0), exp.Greatest(this=count, expressions=[_n(0)])),
                  _lambda(_number_text(exp.Cast(this=item, to=DOUBLE.copy())), "__i"))
@@ -226,7 +231,7 @@ def _json_value(t: Typed) -> exp.Expression:
     if kind == "str":
         return _fn("to_json", text(e))
     n = num(e.copy())
-    whole = exp.EQ(this=exp.Floor(this=n.copy()), expression=n.copy())
+    whole = _whole(n)
     as_number = exp.Case(ifs=[exp.If(this=whole, true=_fn("to_json", exp.Cast(this=n.copy(), to=BIGINT.copy())))],
                          default=_fn("to_json", n.copy()))
     if kind == "num":
@@ -305,8 +310,9 @@ _TRUNC = {"m": "minute", "h": "hour", "d": "day", "mon": "month", "q": "quarter"
 
 
 def _local(e: exp.Expression, tz: exp.Literal) -> exp.Expression:
-    """Epoch seconds -> wall-clock TIMESTAMP in tz."""
-    return _fn("timezone", tz.copy(), _fn("to_timestamp", e))
+    """Epoch seconds -> wall-clock TIMESTAMP in tz (null beyond the year 30000)."""
+    in_range = exp.LT(this=exp.Abs(this=e.copy()), expression=exp.Literal.number("1e12"))
+    return _fn("timezone", tz.copy(), _fn("to_timestamp", exp.Case(ifs=[exp.If(this=in_range, true=e)])))
 
 
 def _epoch(local: exp.Expression, tz: exp.Literal) -> exp.Expression:

@@ -213,7 +213,8 @@ def _tostring(state: State, args: list[ast.Node]) -> Typed:
     e, kind = compile_expr(state, args[0])
     if kind == "num":
         # Splunk prints whole numbers without a decimal part.
-        whole = exp.EQ(this=exp.Floor(this=num(e.copy())), expression=num(e.copy()))
+        whole = exp.and_(exp.EQ(this=exp.Floor(this=num(e.copy())), expression=num(e.copy())),
+                         exp.LT(this=exp.Abs(this=num(e.copy())), expression=exp.Literal.number("1e15")))
         as_int = text(exp.Cast(this=num(e.copy()), to=exp.DataType.build("BIGINT")))
         return exp.Case(ifs=[exp.If(this=whole, true=as_int)], default=text(e)), "str"
     return text(e), "str"
