@@ -96,3 +96,18 @@ def test_mvfilter_on_a_field():
 ])
 def test_multivalue_ast(query, expected):
     assert dump(query) == expected
+
+
+# --- SPL -> SQL ---------------------------------------------------------------------------------
+
+
+def test_mvcount_split_sql():
+    # expected by hand: the length of the split list of the extracted text (shared as "__x0" by
+    # spl/cse.py; checked against the compiler's text and adopted)
+    from tests.spl.golden._util import sql
+
+    x_a = "NULLIF(REGEXP_EXTRACT(\"_raw\", '(?:^|[\\s,;])' || 'a' || '=([^\\s,;]+)', 1), '')"
+    assert sql('* | eval n=mvcount(split(a, ","))') == (
+        "WITH s0 AS (SELECT * FROM __events__ WHERE TRUE), s1 AS (SELECT *, LEN(STRING_SPLIT(CAST(\"__x0\" AS TEXT), "
+        "',')) AS \"n\" FROM (SELECT *, " + x_a + " AS \"__x0\" FROM s0) AS s0) SELECT * EXCLUDE (\"__x0\") FROM s1 "
+        "ORDER BY \"_time\" DESC")

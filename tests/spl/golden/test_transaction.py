@@ -90,3 +90,17 @@ def test_transaction_raw_in_time_order():
 ])
 def test_transaction_ast(query, expected):
     assert dump(query) == expected
+
+
+def test_transaction_sql_shape():
+    # the full SQL is long (segments by window functions, see commands/events.py); the golden checks
+    # its hand-expected pieces: events without the field are left out, a new transaction starts after
+    # a gap over maxpause, one row per (key, segment) with duration and eventcount
+    from tests.spl.golden._util import sql
+
+    text = sql("* | transaction host maxpause=15s")
+    assert "WHERE NOT \"__speleo_k0\" IS NULL" in text
+    assert "\"_time\" - LAG(\"_time\") OVER (PARTITION BY \"__speleo_k0\" ORDER BY \"_time\"" in text
+    assert "> 15.0" in text
+    assert "MAX(\"_time\") - MIN(\"_time\") AS \"duration\", COUNT(*) AS \"eventcount\"" in text
+    assert "GROUP BY \"__speleo_k0\", \"__speleo_seg\"" in text
