@@ -51,15 +51,19 @@ def explain(home: Home, query: str | None, check: str | None, also_compile: bool
     svc = Service(home)
     compiled = engine.compile_for(query, now=now, macros=macros, tz_name=home.settings.default_tz,
                                   props=svc.props(), lookups_dir=home.lookups_dir)
+    plan = engine.plan(svc.catalog, compiled)
+    running = engine.specialize(compiled, plan)
     click.echo("SQL:")
-    click.echo("  " + compiled.sql)
+    click.echo("  " + running.sql)
+    if running is not compiled:
+        sts = ", ".join(sorted(running.ctx.field_sql.profile.sourcetypes)) or "none"
+        click.echo(f"  (field extractions specialized to the buckets below: sourcetypes {sts})")
     click.echo("Time range:")
     click.echo(f"  earliest: {_fmt_time(compiled.earliest)}")
     click.echo(f"  latest:   {_fmt_time(compiled.latest)}")
     click.echo(f"  indexes:  {', '.join(compiled.indexes) if compiled.indexes else 'all'}")
     if compiled.required_terms:
         click.echo(f"  terms:    {', '.join(compiled.required_terms)}")
-    plan = engine.plan(svc.catalog, compiled)
     click.echo(f"Buckets: {len(plan.buckets)} to read (skipped: {plan.skipped_index} by index, "
                f"{plan.skipped_time} by time, {plan.skipped_terms} by terms)")
     for b in plan.buckets:
