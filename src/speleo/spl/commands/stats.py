@@ -384,13 +384,19 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.filter(exp.Not(this=exp.Is(this=state.field(cmd.by), expression=exp.null())))
     _assign(state, series, text(state.field(cmd.by)))
     _assign(state, "_time", bucket)
-    if cmd.limit > 0:
+    merge = MERGEABLE.get(cmd.aggs[0].func) if cmd.limit > 0 else None
+    if cmd.limit > 0 and merge is None:
         _limit_series(state, series, cmd.limit)
     value = _event_time_aggs(state, cmd.aggs, span, EVENT_TIME)[0]
     state.wrap()
-    grouped = exp.select(col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))) \
-        .from_(state.select.args["from_"].this.copy()).group_by(col("_time"), col(series), copy=False)
+    items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
+    if merge is not None:
+        items.append(exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n")))
+    grouped = exp.select(*items).from_(state.select.args["from_"].this.copy()) \
+        .group_by(col("_time"), col(series), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grouped))
+    if merge is not None:
+        _merge_other(state, series, cmd.limit, merge)
     using: exp.Expression = exp.Anonymous(this="any_value", expressions=[col("__speleo_value")])
     if cmd.aggs[0].func in ("count", "dc"):
         using = exp.Coalesce(this=using, expressions=[exp.Literal.number(0)])
@@ -400,6 +406,34 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.select = exp.select("*").from_(state.ctes[-1][0])
     _become_table(state, ["_time"])          # the series columns are data, unknown here
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
+
+
+# Functions whose per-(bucket, series) values combine into OTHER's value without the events:
+# the series are ranked and merged after aggregating, over a few rows instead of every event.
+MERGEABLE: dict[str, type] = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
+
+
+def _merge_other(state: State, series: str, limit: int, merge: type) -> None:
+    """After `SELECT _time, series, value, n ... GROUP BY _time, series` (the last CTE): rank the
+    series by event count (sum of n; ties by name), rename those past `limit` OTHER and combine
+    the values of a bucket's OTHER rows with `merge` (Splunk's useother)."""
+    agg = state.ctes[-1][0]
+    rank = exp.Window(this=exp.Anonymous(this="dense_rank", expressions=[]),
+                      order=exp.Order(expressions=[exp.Ordered(this=exp.Sum(this=col("__speleo_n")), desc=True),
+                                                   exp.Ordered(this=col(series))]))
+    name = exp.Case(ifs=[exp.If(this=exp.LTE(this=rank, expression=exp.Literal.number(limit)),
+                                true=col(series))], default=exp.Literal.string("OTHER"))
+    ranked = exp.select(exp.alias_(col(series), ident("__speleo_key")), exp.alias_(name, ident("__speleo_name"))) \
+        .from_(agg).group_by(col(series), copy=False)
+    state.ctes.append((f"s{len(state.ctes)}", ranked))
+    names = state.ctes[-1][0]
+    on = exp.EQ(this=exp.column(series, table=agg, quoted=True), expression=exp.column("__speleo_key", table=names, quoted=True))
+    merged = exp.select(exp.alias_(exp.column("_time", table=agg, quoted=True), ident("_time")),
+                        exp.alias_(exp.column("__speleo_name", table=names, quoted=True), ident(series)),
+                        exp.alias_(merge(this=exp.column("__speleo_value", table=agg, quoted=True)),
+                                   ident("__speleo_value"))) \
+        .from_(agg).join(names, on=on, copy=False).group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
+    state.ctes.append((f"s{len(state.ctes)}", merged))
 
 
 def _limit_series(state: State, series: str, limit: int) -> None:
