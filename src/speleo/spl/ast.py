@@ -161,6 +161,8 @@ class TimechartCmd(Command):
     aggs: list[Agg]
     by: str | None
     limit: int = 10
+    # (name, value) of useother/usenull/cont/otherstr/nullstr when given (Splunk's defaults otherwise)
+    options: tuple = field(default=(), metadata={"hide_default": True})
 
 
 @dataclass

@@ -70,8 +70,6 @@ def test_timechart_count_by_field_zero_cells():
         {"_time": -80, "a": 2, "b": 0}, {"_time": -20, "a": 1, "b": 1}]
 
 
-@pytest.mark.xfail(strict=True, reason="timechart has no NULL series for events without the split-by field "
-                   "(usenull=true default; commands/stats.py)")
 def test_timechart_null_series():
     rows = run("* | timechart span=1m count by h", rows=EVENTS)
     assert [{k: (v - NOW if k == "_time" else v) for k, v in r.items()} for r in rows] == [
@@ -79,12 +77,49 @@ def test_timechart_null_series():
         {"_time": -20, "a": 1, "b": 1, "NULL": 0}]
 
 
-@pytest.mark.xfail(strict=True, reason="timechart does not fill empty buckets (cont=true default; "
-                   "commands/stats.py, README 'Empty buckets are not filled yet')")
 def test_timechart_fills_gaps():
     events = ev((-5, "x"), (-200, "x"))
     rows = run("* | timechart span=1m count", rows=events)
     assert rel(rows, "_time", "count") == [(-200, 1), (-140, 0), (-80, 0), (-20, 1)]
+
+
+def test_timechart_fills_the_searched_time_range():
+    # earliest=-5m@m .. latest=now: minute buckets from NOW-380+? -- by hand: NOW = 22:13:20, -5m = 22:08:20,
+    # snapped @m = 22:08:00 = NOW-320; buckets start at NOW-320, -260, -200, -140, -80, -20 (the one holding now)
+    events = ev((-5, "x"), (-200, "x"))
+    rows = run("* earliest=-5m@m latest=now | timechart span=1m count", rows=events)
+    assert rel(rows, "_time", "count") == [(-320, 0), (-260, 0), (-200, 1), (-140, 0), (-80, 0), (-20, 1)]
+
+
+def test_timechart_cont_false_keeps_only_buckets_with_events():
+    events = ev((-5, "x"), (-200, "x"))
+    rows = run("* | timechart span=1m cont=false count", rows=events)
+    assert rel(rows, "_time", "count") == [(-200, 1), (-20, 1)]
+
+
+def test_timechart_usenull_false_and_nullstr():
+    rows = run("* | timechart span=1m usenull=f count by h", rows=EVENTS)
+    assert all("NULL" not in r for r in rows) and rel(rows, "_time", "a") == [(-140, 0), (-80, 2), (-20, 1)]
+    rows = run('* | timechart span=1m nullstr="none" count by h', rows=EVENTS)
+    assert rel(rows, "_time", "none") == [(-140, 1), (-80, 0), (-20, 0)]
+
+
+def test_timechart_limit_with_and_without_other():
+    # event counts by h: a = 3, b = 1, no h (NULL) = 1; limit=1 keeps a, the rest is OTHER
+    rows = run("* | timechart span=1m limit=1 count by h", rows=EVENTS)
+    assert rel(rows, "_time", "a", "OTHER") == [(-140, 0, 1), (-80, 2, 0), (-20, 1, 1)]
+    rows = run('* | timechart span=1m limit=1 useother=f count by h', rows=EVENTS)
+    assert [sorted(k for k in r if k != "_time") for r in rows] == [["a"]] * 3
+    rows = run('* | timechart span=1m limit=1 otherstr="rest" avg(bytes) by h', rows=EVENTS)
+    # rest at NOW-140: E5 (5); at NOW-20: E2 (b, 20); a has 40,30 at -80 and 10 at -20
+    assert rel(rows, "_time", "a", "rest") == [(-140, None, 5), (-80, 35, None), (-20, 10, 20)]
+
+
+def test_timechart_rejects_a_bad_boolean():
+    from speleo.errors import SplSyntaxError
+
+    with pytest.raises(SplSyntaxError, match="cont= takes true or false"):
+        run("* | timechart cont=maybe count", rows=EVENTS)
 
 
 def test_timechart_sum_by_field():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 
 from sqlglot import exp
@@ -305,8 +307,10 @@ def _assign(state: State, name: str, value: exp.Expression) -> None:
 
 
 def parse_timechart(cur: Cursor, word: Token) -> ast.TimechartCmd:
-    """Splunk Search Reference: timechart. `timechart [span=] [limit=] func(field)... [by f]`."""
-    opts = cur.options({"span", "limit"}, ignored=frozenset({"useother", "usenull", "cont", "partial", "fixedrange"}))
+    """Splunk Search Reference: timechart. `timechart [span=] [limit=] [useother=] [usenull=]
+    [cont=] [otherstr=] [nullstr=] func(field)... [by f]` (partial= and fixedrange=, which only
+    change how a chart is drawn, are accepted and have no effect)."""
+    opts = cur.options({"span", "limit", *TIMECHART_OPTIONS}, ignored=frozenset({"partial", "fixedrange"}))
     if "span" in opts:
         parse_span(cur, opts["span"])
     aggs = parse_aggs(cur)
@@ -316,16 +320,37 @@ def parse_timechart(cur: Cursor, word: Token) -> ast.TimechartCmd:
     cur.expect_end()
     limit = cur.integer(opts["limit"], "limit") if "limit" in opts else 10
     span = opts["span"].value if "span" in opts else None
-    return ast.TimechartCmd(span, aggs, by[0] if by else None, limit, start=word.start, end=word.end)
+    extra = tuple((k, opts[k].value) for k in TIMECHART_OPTIONS if k in opts)
+    for k, v in extra:
+        if k in ("useother", "usenull", "cont") and v.lower() not in BOOLS:
+            raise cur.error(f"{k}= takes true or false", opts[k])
+    return ast.TimechartCmd(span, aggs, by[0] if by else None, limit, options=extra, start=word.start, end=word.end)
+
+
+TIMECHART_OPTIONS = ("useother", "usenull", "cont", "otherstr", "nullstr")
+BOOLS = {"t": True, "true": True, "1": True, "f": False, "false": False, "0": False}
+
+
+def _timechart_opts(cmd: ast.TimechartCmd) -> dict:
+    """Splunk's defaults: useother=t usenull=t cont=t otherstr=OTHER nullstr=NULL."""
+    given = dict(cmd.options)
+    out = {k: BOOLS[given[k].lower()] if k in given else True for k in ("useother", "usenull", "cont")}
+    out["otherstr"] = given.get("otherstr", "OTHER")
+    out["nullstr"] = given.get("nullstr", "NULL")
+    return out
 
 
 def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
     """Bucket _time, aggregate per bucket (and per by-value, pivoted to one column each).
 
-    Empty buckets are not generated yet; with `by`, series beyond `limit` (ranked by
-    their event count) are merged into an OTHER series. The functions see each event's own
-    _time (kept in a hidden column), so earliest/latest/earliest_time/latest_time/rate are
-    exact within a bucket; per_second/per_minute/per_hour/per_day scale to the span.
+    Splunk Search Reference: timechart. With `by`, series beyond `limit` (ranked by their event
+    count) are merged into an OTHER series (`useother=f`: dropped; `otherstr=` names it), and
+    events without the by-field form a NULL series (`usenull=f`: left out; `nullstr=` names it).
+    With `cont=t` (the default) and a span in seconds, every bucket of the search's time range
+    (or, without one, from the first to the last bucket with events) is in the result: counts 0,
+    other functions null. The functions see each event's own _time (kept in a hidden column), so
+    earliest/latest/earliest_time/latest_time/rate are exact within a bucket;
+    per_second/per_minute/per_hour/per_day scale to the span.
     """
     from speleo.spl.cursor import Cursor as _C
     from speleo.spl.tokens import T
@@ -333,14 +358,67 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
     for a in cmd.aggs:
         if isinstance(a, Sparkline):
             raise state.fail("sparkline is only supported in stats and in chart without a column split", a)
+    opts = _timechart_opts(cmd)
     state.order = None
     bucket = bucket_expr(state, state.field("_time"), span)
     _assign(state, EVENT_TIME, state.field("_time"))
     if cmd.by is None:
         by_cmd = ast.StatsCmd("stats", cmd.aggs, ["_time"])
         _assign_time_then_stats(state, bucket, by_cmd, span)
-        return
-    _timechart_by(state, cmd, bucket, span)
+        zero = [agg_name(a) for a in cmd.aggs if a.func in ("count", "dc")]
+    else:
+        _timechart_by(state, cmd, bucket, span, opts)
+        zero = None if cmd.aggs[0].func in ("count", "dc") else []
+    if opts["cont"] and span[1] == "s":
+        _fill_buckets(state, span[0], zero)
+
+
+def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
+    """Add the buckets without events (Splunk's cont=true) to a result with one row per `_time`
+    bucket: a grid of bucket starts over the search's time range when it has both bounds and
+    at most MAX_FILLED buckets, else from the first to the last bucket found. The columns in
+    `zero` (None: every column but _time) become 0 in added rows."""
+    state.wrap()
+    found = state.ctes[-1][0]
+    lo, hi = state.time_range
+    step = exp.Literal.number(span)
+    if lo is not None and hi is not None and (hi - lo) / span <= MAX_FILLED:
+        first = exp.Literal.number(int(math.floor(lo / span) * span))
+        last = exp.Literal.number(int(math.ceil(hi / span) * span - span))
+        grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[
+            exp.Anonymous(this="generate_series", expressions=[first, last, step])])), ident("_time")))
+    else:
+        bigint = exp.DataType.build("BIGINT")
+        bounds = exp.select(exp.alias_(exp.Cast(this=exp.Min(this=col("_time")), to=bigint), ident("lo")),
+                            exp.alias_(exp.Cast(this=exp.Max(this=col("_time")), to=bigint.copy()), ident("hi"))) \
+            .from_(found)
+        series = exp.Anonymous(this="generate_series", expressions=[col("lo"), col("hi"), step])
+        grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[series])), ident("_time"))) \
+            .from_(bounds.subquery("b"))
+    state.ctes.append((f"s{len(state.ctes)}", grid))
+    g = state.ctes[-1][0]
+    t = exp.column("_time", table=g, quoted=True)
+    others = exp.Column(this=exp.Star(except_=[col("_time")]), table=ident(found))
+    if zero is None:
+        values = [exp.Coalesce(this=exp.Anonymous(this="columns", expressions=[others]),
+                               expressions=[exp.Literal.number(0)])]
+    elif not zero and state.columns == ["_time"]:   # pivoted series: columns known at run time only
+        values = [others]
+    else:
+        values = [exp.alias_(exp.Coalesce(this=exp.column(c, table=found, quoted=True), expressions=[exp.Literal.number(0)]),
+                             ident(c)) if c in zero else exp.column(c, table=found, quoted=True)
+                  for c in state.columns if c != "_time"]
+    on = exp.EQ(this=t.copy(), expression=exp.column("_time", table=found, quoted=True))
+    state.select = exp.select(exp.alias_(t, ident("_time")), *values).from_(g) \
+        .join(found, on=on, join_type="left", copy=False)
+    state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
+
+
+MAX_FILLED = 10_000   # buckets added by cont=true over the search's time range
+
+
+def _as_double(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build("DOUBLE"))
 
 
 EVENT_TIME = "__speleo_event_time"
@@ -375,18 +453,21 @@ def _event_time_aggs(state: State, aggs: list[ast.Agg], span: tuple[int, str] | 
 
 
 def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
-                  span: tuple[int, str] | None = None) -> None:
+                  span: tuple[int, str] | None = None, opts: dict | None = None) -> None:
     """Aggregate per (bucket, series), then PIVOT: one column per series; series beyond `limit`
     become OTHER. A missing (bucket, series) is 0 for count and dc, null for the others."""
     if len(cmd.aggs) != 1:
         raise state.fail("timechart by a field supports one function", cmd.aggs[1])
+    opts = opts or _timechart_opts(cmd)
     series = "__speleo_series"
-    state.filter(exp.Not(this=exp.Is(this=state.field(cmd.by), expression=exp.null())))
-    _assign(state, series, text(state.field(cmd.by)))
+    # Events of series left out (usenull=f, useother=f) still count for the time axis: they go to
+    # a series named DROPPED, whose column is removed after the PIVOT.
+    null_name = opts["nullstr"] if opts["usenull"] else DROPPED
+    _assign(state, series, exp.Coalesce(this=text(state.field(cmd.by)), expressions=[exp.Literal.string(null_name)]))
     _assign(state, "_time", bucket)
     merge = MERGEABLE.get(cmd.aggs[0].func) if cmd.limit > 0 else None
     if cmd.limit > 0 and merge is None:
-        _limit_series(state, series, cmd.limit)
+        _limit_series(state, series, cmd.limit, opts)
     value = _event_time_aggs(state, cmd.aggs, span, EVENT_TIME)[0]
     state.wrap()
     items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
@@ -396,16 +477,38 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
         .group_by(col("_time"), col(series), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     if merge is not None:
-        _merge_other(state, series, cmd.limit, merge)
+        _merge_other(state, series, cmd.limit, merge, opts)
     using: exp.Expression = exp.Anonymous(this="any_value", expressions=[col("__speleo_value")])
     if cmd.aggs[0].func in ("count", "dc"):
         using = exp.Coalesce(this=using, expressions=[exp.Literal.number(0)])
     pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[col(series)],
                       using=[using], group=exp.Group(expressions=[col("_time")]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
-    state.select = exp.select("*").from_(state.ctes[-1][0])
+    kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
+                      expressions=[exp.to_identifier("__c")])
+    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(state.ctes[-1][0])
     _become_table(state, ["_time"])          # the series columns are data, unknown here
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
+
+
+DROPPED = "__speleo_dropped"   # the series of events whose series is left out (see _timechart_by)
+
+
+def _series_rank(total: exp.Expression, series: exp.Expression) -> exp.Expression:
+    """Rank of a series by event count (ties by name); the DROPPED series ranks last."""
+    dropped = exp.EQ(this=series.copy(), expression=exp.Literal.string(DROPPED))
+    return exp.Window(this=exp.Anonymous(this="dense_rank", expressions=[]),
+                      order=exp.Order(expressions=[exp.Ordered(this=dropped), exp.Ordered(this=total, desc=True),
+                                                   exp.Ordered(this=series.copy())]))
+
+
+def _series_name(series: exp.Expression, rank: exp.Expression, limit: int, opts: dict) -> exp.Expression:
+    """The series' own name within `limit`, else OTHER (otherstr=), or DROPPED with useother=f."""
+    other = exp.Literal.string(opts["otherstr"] if opts["useother"] else DROPPED)
+    dropped = exp.EQ(this=series.copy(), expression=exp.Literal.string(DROPPED))
+    return exp.Case(ifs=[exp.If(this=dropped, true=series.copy()),
+                         exp.If(this=exp.LTE(this=rank, expression=exp.Literal.number(limit)), true=series)],
+                    default=other)
 
 
 # Functions whose per-(bucket, series) values combine into OTHER's value without the events:
@@ -413,16 +516,13 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
 MERGEABLE: dict[str, type] = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
-def _merge_other(state: State, series: str, limit: int, merge: type) -> None:
+def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict) -> None:
     """After `SELECT _time, series, value, n ... GROUP BY _time, series` (the last CTE): rank the
     series by event count (sum of n; ties by name), rename those past `limit` OTHER and combine
     the values of a bucket's OTHER rows with `merge` (Splunk's useother)."""
     agg = state.ctes[-1][0]
-    rank = exp.Window(this=exp.Anonymous(this="dense_rank", expressions=[]),
-                      order=exp.Order(expressions=[exp.Ordered(this=exp.Sum(this=col("__speleo_n")), desc=True),
-                                                   exp.Ordered(this=col(series))]))
-    name = exp.Case(ifs=[exp.If(this=exp.LTE(this=rank, expression=exp.Literal.number(limit)),
-                                true=col(series))], default=exp.Literal.string("OTHER"))
+    rank = _series_rank(exp.Sum(this=col("__speleo_n")), col(series))
+    name = _series_name(col(series), rank, limit, opts)
     ranked = exp.select(exp.alias_(col(series), ident("__speleo_key")), exp.alias_(name, ident("__speleo_name"))) \
         .from_(agg).group_by(col(series), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", ranked))
@@ -432,17 +532,14 @@ def _merge_other(state: State, series: str, limit: int, merge: type) -> None:
                         exp.alias_(exp.column("__speleo_name", table=names, quoted=True), ident(series)),
                         exp.alias_(merge(this=exp.column("__speleo_value", table=agg, quoted=True)),
                                    ident("__speleo_value"))) \
-        .from_(agg).join(names, on=on, copy=False).group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
+        .from_(agg).join(names, on=on, copy=False) \
+        .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", merged))
 
 
-def _limit_series(state: State, series: str, limit: int) -> None:
-    """Rank series by event count; those past `limit` are renamed OTHER (Splunk's useother)."""
+def _limit_series(state: State, series: str, limit: int, opts: dict) -> None:
+    """Rank series by event count; those past `limit` are renamed OTHER, or DROPPED with
+    useother=f (Splunk's useother)."""
     total = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[col(series)])
     _assign(state, "__speleo_total", total)
-    rank = exp.Window(this=exp.Anonymous(this="dense_rank", expressions=[]),
-                      order=exp.Order(expressions=[exp.Ordered(this=col("__speleo_total"), desc=True),
-                                                   exp.Ordered(this=col(series))]))
-    name = exp.Case(ifs=[exp.If(this=exp.LTE(this=rank, expression=exp.Literal.number(limit)),
-                                true=col(series))], default=exp.Literal.string("OTHER"))
-    _assign(state, series, name)
+    _assign(state, series, _series_name(col(series), _series_rank(col("__speleo_total"), col(series)), limit, opts))
