@@ -544,7 +544,6 @@ FUNCTIONS.update({
     "mvindex": (2, 3, _mvindex),
     "mvjoin": (2, 2, _mvjoin),
     "mvappend": (1, 100, _mvappend),
-    "mvdedup": (1, 1, _mvlist_fn("list_distinct")),
     "mvsort": (1, 1, _mvlist_fn("list_sort")),
 })
 
@@ -626,7 +625,20 @@ def _mvzip(state: State, args: list[ast.Node]) -> Typed:
     return exp.Anonymous(this="list_transform", expressions=[idx, _lambda(item)]), "mv"
 
 
+def _mvdedup(state: State, args: list[ast.Node]) -> Typed:
+    """mvdedup(mv): the values without repeats, each at its first position ("Multivalue eval
+    functions", https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/evaluation-functions/multivalue-eval-functions).
+    DuckDB's list_distinct does not keep the order: keep value v at 1-based index i when the first
+    position of v in the list is i (`LAMBDA __v, __i : list_position(l, __v) = __i`)."""
+    lst = mv(compile_expr(state, args[0]))
+    first = exp.EQ(this=exp.Anonymous(this="list_position", expressions=[lst.copy(), exp.column("__v")]),
+                   expression=exp.column("__i"))
+    keep = exp.Lambda(this=first, expressions=[exp.to_identifier("__v"), exp.to_identifier("__i")])
+    return exp.Anonymous(this="list_filter", expressions=[lst, keep]), "mv"
+
+
 FUNCTIONS.update({
+    "mvdedup": (1, 1, _mvdedup),
     "mvfind": (2, 2, _mvfind),
     "mvfilter": (1, 1, _mvfilter),
     "mvmap": (2, 2, _mvmap),
