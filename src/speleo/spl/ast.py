@@ -230,8 +230,10 @@ class RexCmd(Command):
 @dataclass
 class BinCmd(Command):
     field: str
-    span: str
+    span: str | None
     alias: str | None = None
+    bins: int | None = field(default=None, metadata={"hide_default": True})     # numeric: at most N bins
+    extent: tuple = field(default=(), metadata={"hide_default": True})         # (("start"|"end", number), ...)
 
 
 @dataclass

@@ -47,13 +47,75 @@ def test_bin_two_minutes_aligned_to_the_epoch():
     assert rel(rows, "_time", "count") == [(-200, 1), (-80, 4)]
 
 
-@pytest.mark.xfail(strict=True, reason="bin on a numeric field (span=10) is not supported (commands/stats.py "
-                   "parse_bin accepts time spans only)")
 def test_bin_numeric_field_ranges():
-    # bin page: numeric bins are written as ranges "start-end"
+    # bin page: a span without a timescale on a field other than _time is an absolute bin length;
+    # the value becomes "<start>-<end>" of its bin, start = the value rounded down to a multiple
+    # of the span: 5 -> 0-10, 10 -> 10-20 (a bound starts the next bin), 20, 30, 40 likewise
     rows = run("* | bin bytes span=10 | stats count by bytes", rows=EVENTS)
     assert [(r["bytes"], r["count"]) for r in rows] == [
         ("0-10", 1), ("10-20", 1), ("20-30", 1), ("30-40", 1), ("40-50", 1)]
+
+
+NUMS = ev("v=-5", "v=-10", "v=2.5", "v=0.35", "v=abc")
+
+
+def test_bin_numeric_negatives_and_decimals():
+    # -5 rounds down to -10 (bin -10 up to 0); -10 is the start of its own bin; a non-number has no bin
+    rows = run("* | bin v span=10 as b | table v b", rows=NUMS)
+    assert [(r["v"], r["b"]) for r in rows] == [
+        ("-5", "-10-0"), ("-10", "-10-0"), ("2.5", "0-10"), ("0.35", "0-10"), ("abc", None)]
+    # span=2.5: 2.5 starts 2.5-5; 0.35 -> 0-2.5; -5 -> -5--2.5; -10 -> -10--7.5
+    rows = run("* | bin v span=2.5 as b | table b", rows=NUMS)
+    assert [r["b"] for r in rows] == ["-5--2.5", "-10--7.5", "2.5-5", "0-2.5", None]
+    # span=0.1: 0.35 / 0.1 = 3.5 -> 3 -> 0.3-0.4 (bounds rounded to the span's decimals)
+    rows = run("* | bin v span=0.1 as b | table b", rows=NUMS)
+    assert [r["b"] for r in rows] == ["-5--4.9", "-10--9.9", "2.5-2.6", "0.3-0.4", None]
+
+
+HOURS = ev(*[f"date_h={h}" for h in (0, 3, 7, 12, 19, 23)])
+SECONDS = ev(*[f"sec={s}" for s in range(60)])
+
+
+def test_bin_bins_picks_a_power_of_ten():
+    # Search Manual, "Search using time bins and spans": with bins=N and no span, the span is the
+    # least power of ten giving at most N bins. Hours 0..23 with bins=12: span 1 gives 24 bins,
+    # span 10 gives 3 (0-10, 10-20, 20-30)
+    rows = run("* | bin date_h bins=12 | stats count by date_h", rows=HOURS)
+    assert [(r["date_h"], r["count"]) for r in rows] == [("0-10", 3), ("10-20", 2), ("20-30", 1)]
+    # bins=24: span 1 gives 24 bins (0 .. 23), which fits
+    rows = run("* | bin date_h bins=24 as b | table b", rows=HOURS)
+    assert [r["b"] for r in rows] == ["0-1", "3-4", "7-8", "12-13", "19-20", "23-24"]
+    # the page's other example: 0..59 with bins=5 -> 59/5 = 11.8 -> span 100, one bin 0-100
+    rows = run("* | bin sec bins=5 | stats count by sec", rows=SECONDS)
+    assert [(r["sec"], r["count"]) for r in rows] == [("0-100", 60)]
+
+
+def test_bin_end_widens_the_range():
+    # bin page: end= widens the range the span is chosen from (only used without a span).
+    # 0..59 with end=1000 and bins=10: 1000/10 = 100 -> span 100 gives 11 bins (0 .. 1000), too
+    # many -> span 1000, one bin 0-1000
+    rows = run("* | bin sec bins=10 end=1000 | stats count by sec", rows=SECONDS)
+    assert [(r["sec"], r["count"]) for r in rows] == [("0-1000", 60)]
+    # default bins=100: 0..59 -> span 1 (60 bins)
+    rows = run("* | bin sec | stats count by sec | head 2", rows=SECONDS)
+    assert [r["sec"] for r in rows] == ["0-1", "1-2"]
+
+
+def test_bin_unsupported_forms():
+    from speleo.errors import SplSyntaxError, SplUnsupportedError
+
+    with pytest.raises(SplUnsupportedError, match="logarithmic span"):
+        run("* | bin v span=log10", rows=NUMS)
+    with pytest.raises(SplUnsupportedError, match="bin _time without span"):
+        run("* | bin _time", rows=NUMS)
+    with pytest.raises(SplSyntaxError, match="at least 2"):
+        run("* | bin v bins=1", rows=NUMS)
+
+
+def test_bin_time_with_a_bare_number_is_seconds():
+    # bin page: on _time a span is a time range; span=60 is 60 seconds, as span=1m
+    rows = run("* | bin _time span=60 | stats count by _time", rows=EVENTS)
+    assert rel(rows, "_time", "count") == [(-140, 1), (-80, 2), (-20, 2)]
 
 
 def test_timechart_count_and_avg():

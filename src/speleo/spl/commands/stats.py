@@ -264,42 +264,153 @@ def bucket_expr(state: State, field: exp.Expression, span: tuple[int, str]) -> e
                       tz=state.tz_literal())
 
 
+_NUMERIC_SPAN = re.compile(r"\d+(?:\.\d+)?|\.\d+")
+_LOG_SPAN = re.compile(r"(\d+(?:\.\d+)?)?log(\d+(?:\.\d+)?)?$", re.I)
+BIN_DEFAULT_BINS = 100          # Splunk's [discretize] default in limits.conf
+
+
 def parse_bin(cur: Cursor, word: Token) -> ast.BinCmd:
-    """Splunk Search Reference: bin / bucket. `bin [span=<span>] <field> [as <name>]`."""
-    opts = cur.options({"span"})
+    """Splunk Search Reference: bin / bucket (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/bin).
+    `bin [span=<span>] [bins=<int>] [start=<num>] [end=<num>] <field> [as <name>]`.
+
+    A span with a timescale (or any span on `_time`) is a time range; a bare number on another
+    field is an absolute bin length ("numeric bins"). Without a span, a field other than `_time`
+    gets at most `bins` (default 100) numeric bins; `start=`/`end=` only widen the range the
+    span is chosen from. Log spans (`log10`), `minspan=`, `aligntime=` and `_time` without a
+    span are not supported."""
+    allowed = {"span", "bins", "start", "end"}
+    opts = cur.options(allowed)
     field = cur.name()
-    opts.update(cur.options({"span"}))
+    opts.update(cur.options(allowed))
     alias = cur.name("a name after 'as'").value if cur.accept_word("as") else None
-    if "span" not in opts:
-        raise cur.unsupported("bin without span= is not supported", word)
-    parse_span(cur, opts["span"])
     cur.expect_end()
-    return ast.BinCmd(field.value, opts["span"].value, alias, start=word.start, end=field.end)
+    span = opts["span"].value if "span" in opts else None
+    bins = None
+    if "bins" in opts:
+        bins = cur.integer(opts["bins"], "bins")
+        if bins < 2:
+            raise cur.error("bins= must be at least 2", opts["bins"])
+    extent = []
+    for key in ("start", "end"):
+        if key in opts:
+            try:
+                extent.append((key, float(opts[key].value)))
+            except ValueError:
+                raise cur.error(f"expected a number for {key}=", opts[key]) from None
+    if span is not None:
+        if _LOG_SPAN.match(span):
+            raise cur.unsupported("bin with a logarithmic span (log-span) is not supported", opts["span"])
+        if _NUMERIC_SPAN.fullmatch(span):
+            if float(span) <= 0:
+                raise cur.error("span= must be greater than 0", opts["span"])
+        else:
+            parse_span(cur, opts["span"])
+    elif field.value == "_time":
+        raise cur.unsupported("bin _time without span= is not supported", word)
+    return ast.BinCmd(field.value, span, alias, bins=bins, extent=tuple(extent), start=word.start, end=field.end)
 
 
 def compile_bin(state: State, cmd: ast.BinCmd) -> None:
     from speleo.spl.cursor import Cursor as _C
     from speleo.spl.tokens import T
-    span = parse_span(_C(state.query, []), Token(T.WORD, cmd.span, cmd.start, cmd.end))
-    if span[1] == "s" and cmd.field != "_time":
-        target = exp.Mul(this=exp.Floor(this=exp.Div(this=num(state.field(cmd.field)),
-                                                      expression=exp.Literal.number(span[0]))),
-                         expression=exp.Literal.number(span[0]))
+    if cmd.span is not None and _NUMERIC_SPAN.fullmatch(cmd.span) and cmd.field != "_time":
+        target = _numeric_bin(state.field(cmd.field), exp.Literal.number(cmd.span), _decimals(cmd.span))
+    elif cmd.span is None:
+        target = _numeric_bins(state, cmd)
+        _assign(state, cmd.alias or cmd.field, target, drop=[_BIN_K])
+        return
     else:
-        target = bucket_expr(state, state.field(cmd.field), span)
+        span_text = cmd.span + "s" if _NUMERIC_SPAN.fullmatch(cmd.span) else cmd.span   # _time span=10: seconds
+        span = parse_span(_C(state.query, []), Token(T.WORD, span_text, cmd.start, cmd.end))
+        if span[1] == "s" and cmd.field != "_time":
+            target = exp.Mul(this=exp.Floor(this=exp.Div(this=num(state.field(cmd.field)),
+                                                          expression=exp.Literal.number(span[0]))),
+                             expression=exp.Literal.number(span[0]))
+        else:
+            target = bucket_expr(state, state.field(cmd.field), span)
     _assign(state, cmd.alias or cmd.field, target)
 
 
-def _assign(state: State, name: str, value: exp.Expression) -> None:
-    """SELECT *, value AS name (replacing an existing column of that name)."""
+def _decimals(span: str) -> int:
+    return len(span.split(".", 1)[1]) if "." in span else 0
+
+
+def _number_text(e: exp.Expression) -> exp.Expression:
+    """A bin bound as text: whole numbers without a decimal part ("10"), others as DuckDB prints
+    the double ("2.5")."""
+    whole = exp.and_(exp.EQ(this=exp.Floor(this=e.copy()), expression=e.copy()),
+                     exp.LT(this=exp.Abs(this=e.copy()), expression=exp.Literal.number("1e15")))
+    return exp.Case(ifs=[exp.If(this=whole, true=text(exp.Cast(this=e.copy(), to=exp.DataType.build("BIGINT"))))],
+                    default=text(e.copy()))
+
+
+def _numeric_bin(value: exp.Expression, span: exp.Expression, decimals: exp.Expression | int) -> exp.Expression:
+    """Numeric bins: the value becomes the range "<start>-<end>" of its bin, start = the value
+    rounded down to a multiple of the span, end = start + span (so 25 with span=10 is "20-30",
+    -5 is "-10-0"). Bounds are rounded to `decimals` places (the span's own) against float
+    error. A value that is not a number gives null."""
+    dec = exp.Literal.number(decimals) if isinstance(decimals, int) else decimals
+    k = exp.Floor(this=exp.Div(this=num(value), expression=span.copy()))
+    lo = exp.Round(this=exp.Mul(this=k.copy(), expression=span.copy()), decimals=dec.copy())
+    hi = exp.Round(this=exp.Mul(this=exp.paren(exp.Add(this=k, expression=exp.Literal.number(1))),
+                                expression=span.copy()), decimals=dec.copy())
+    return exp.DPipe(this=exp.DPipe(this=_number_text(lo), expression=exp.Literal.string("-")),
+                     expression=_number_text(hi))
+
+
+def _numeric_bins(state: State, cmd: ast.BinCmd) -> exp.Expression:
+    """bins=N without a span: the span is the smallest power of ten (..., 0.1, 1, 10, 100, ...)
+    giving at most N bins over the field's minimum and maximum (widened by start=/end=), as the
+    Search Manual's "Search using time bins and spans" describes
+    (https://docs.splunk.com/Documentation/Splunk/8.1.0/Search/Usingbinsandtimespans). With N >= 2,
+    10^k or 10^(k+1) fits, k = ceil(log10((max - min) / N)); a single distinct value gets span 1.
+    Two stages add the bounds (window aggregates over every row) and then the exponent k in a
+    hidden column; the returned expression reads k (the caller's stage drops the column)."""
+    x = num(state.field(cmd.field))
+    lo: exp.Expression = exp.Window(this=exp.Min(this=x.copy()))
+    hi: exp.Expression = exp.Window(this=exp.Max(this=x.copy()))
+    for key, value in cmd.extent:
+        lit = exp.Literal.number(repr(value))
+        lo = exp.Least(this=lo, expressions=[lit]) if key == "start" else lo
+        hi = exp.Greatest(this=hi, expressions=[lit]) if key == "end" else hi
+    state.wrap()
+    state.select = exp.select(exp.Star(), exp.alias_(lo, ident(_BIN_LO)), exp.alias_(hi, ident(_BIN_HI))) \
+        .from_(state.select.args["from_"].this.copy())
+    lo, hi, n = col(_BIN_LO), col(_BIN_HI), exp.Literal.number(cmd.bins or BIN_DEFAULT_BINS)
+    width = exp.paren(exp.Sub(this=hi.copy(), expression=lo.copy()))
+    k0 = exp.Case(ifs=[exp.If(this=exp.GT(this=width.copy(), expression=exp.Literal.number(0)), true=exp.Ceil(
+        this=exp.Anonymous(this="log10", expressions=[exp.Div(this=width.copy(), expression=n.copy())])))],
+        default=exp.Literal.number(0))
+    s = exp.Pow(this=exp.Literal.number(10), expression=exp.paren(k0.copy()))
+    count = exp.Add(this=exp.Sub(this=exp.Floor(this=exp.Div(this=hi.copy(), expression=s.copy())),
+                                 expression=exp.Floor(this=exp.Div(this=lo.copy(), expression=s))),
+                    expression=exp.Literal.number(1))
+    k = exp.Case(ifs=[exp.If(this=exp.LTE(this=count, expression=n.copy()), true=k0.copy())],
+                 default=exp.Add(this=exp.paren(k0), expression=exp.Literal.number(1)))
+    state.wrap()
+    state.select = exp.select(exp.Star(except_=[col(_BIN_LO), col(_BIN_HI)]), exp.alias_(k, ident(_BIN_K))) \
+        .from_(state.select.args["from_"].this.copy())
+    kc = col(_BIN_K)
+    decimals = exp.Cast(this=exp.Greatest(this=exp.Neg(this=kc.copy()), expressions=[exp.Literal.number(0)]),
+                        to=exp.DataType.build("INT"))
+    return _numeric_bin(state.field(cmd.field), exp.Pow(this=exp.Literal.number(10), expression=kc), decimals)
+
+
+_BIN_LO, _BIN_HI, _BIN_K = "__speleo_bin_lo", "__speleo_bin_hi", "__speleo_bin_k"
+
+
+def _assign(state: State, name: str, value: exp.Expression, drop: list[str] | None = None) -> None:
+    """SELECT *, value AS name (replacing an existing column of that name); `drop`: hidden
+    columns of the source left out."""
     state.protect_order({name})
     state.wrap()
     src = state.select.args["from_"].this.copy()
+    out = [col(d) for d in drop or []]
     if name in state.columns:
-        star = exp.Star(replace=[exp.alias_(value, ident(name))])
+        star = exp.Star(replace=[exp.alias_(value, ident(name))], except_=out or None)
         state.select = exp.select(star).from_(src)
     else:
-        state.select = exp.select(exp.Star(), exp.alias_(value, ident(name))).from_(src)
+        state.select = exp.select(exp.Star(except_=out or None), exp.alias_(value, ident(name))).from_(src)
         state.columns = state.columns + [name]
 
 
