@@ -231,7 +231,12 @@ def _events_select(state: State) -> exp.Select | None:
 
 def _with(ctes: list[tuple[str, exp.Expression]], sel: exp.Select) -> exp.Select:
     for name, body in ctes:
-        sel = sel.with_(name, as_=body.copy(), copy=False)
+        cte = exp.CTE(this=body.copy(), alias=exp.TableAlias(this=exp.to_identifier(name)))
+        with_ = sel.args.get("with_")
+        if with_ is None:
+            sel.set("with_", exp.With(expressions=[cte]))
+        else:
+            with_.append("expressions", cte)
     return sel
 
 

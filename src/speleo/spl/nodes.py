@@ -196,4 +196,4 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
 
 def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
     """SQL text of a tree containing Speleo nodes."""
-    return lower(tree, dialect).sql(dialect=dialect)
+    return lower(tree, dialect).sql(dialect=dialect, copy=False)   # lower() made a fresh tree

@@ -36,6 +36,11 @@ class CompileContext:
     sid: str | None = None                 # the search's id, when the caller has one (addinfo's info_sid)
 
 
+def star_from(name: str) -> exp.Select:
+    """`SELECT * FROM name`, built without sqlglot's parser (compiling builds hundreds of these)."""
+    return exp.Select(expressions=[exp.Star()], from_=exp.From(this=exp.Table(this=exp.to_identifier(name))))
+
+
 def ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
@@ -63,7 +68,7 @@ class State:
 
     ctx: CompileContext
     query: str
-    select: exp.Select = field(default_factory=lambda: exp.select("*").from_(EVENTS_TABLE))
+    select: exp.Select = field(default_factory=lambda: star_from(EVENTS_TABLE))
     columns: list[str] = field(default_factory=lambda: list(BASE_COLUMNS))
     ctes: list[tuple[str, exp.Select]] = field(default_factory=list)
     order: list[exp.Ordered] | None = None
@@ -78,13 +83,15 @@ class State:
     bindings: dict = field(default_factory=dict)    # field name -> expression (mvfilter lambda variable)
     auto_json: object | None = None                 # spath automatic extraction: name -> expression
     time_range: tuple = (None, None)                # the search's (earliest, latest) epoch bounds (addinfo)
+    mv: set = field(default_factory=set)            # columns known to hold lists (makemv, eval of a multivalue,
+                                                    # rex max_match, values()/list()): kind "mv", unnested by stats by
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:
         """Close the current SELECT as a CTE and open `SELECT * FROM` it."""
         name = f"s{len(self.ctes)}"
         self.ctes.append((name, self.select))
-        self.select = exp.select("*").from_(name)
+        self.select = star_from(name)
 
     def is_simple(self) -> bool:
         s = self.select
