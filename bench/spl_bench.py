@@ -54,7 +54,10 @@ CASES = [
      f"SELECT count(*) AS count, avg(d) AS avg_duration, sum(n) AS events FROM t"),
     ("timechart by a field",
      "index=main | timechart span=1h count by host",
-     "PIVOT (SELECT floor(_time / 3600) * 3600 AS _time, host FROM ev) ON host USING count(*) GROUP BY _time"),
+     # Splunk's cont=true: every hour of the searched range is a row, 0 where no event
+     "WITH p AS (PIVOT (SELECT floor(_time / 3600) * 3600 AS _time, host FROM ev) ON host USING count(*) GROUP BY _time), "
+     f"g AS (SELECT unnest(generate_series({(START - 10) // 3600 * 3600}, {-(-(START + 7 * 3600) // 3600) * 3600 - 3600}, 3600))::DOUBLE AS _time) "
+     "SELECT g._time AS _time, COALESCE(COLUMNS(p.* EXCLUDE (_time)), 0) FROM g LEFT JOIN p ON g._time = p._time"),
 ]
 
 

@@ -63,6 +63,10 @@ def run(query: str, rows=EVENTS, **kw) -> list[dict]:
     con = duckdb.connect()
     con.register("__events__", events_table(rows))
     rel = con.sql(compiled.sql)
+    if compiled.post:   # steps on the result, as the engine runs them (query/post.py)
+        from speleo.query.post import apply_post
+
+        return apply_post(rel.to_arrow_table(), compiled.post, con).to_pylist()
     names = rel.columns
     return [dict(zip(names, r)) for r in rel.fetchall()]
 

@@ -43,6 +43,32 @@ def _cell(v) -> str:
     return str(v)
 
 
+def _pivot(table: pa.Table, step: dict) -> pa.Table:
+    """timechart by (Splunk Search Reference: timechart): rows of (_time, series, value) become
+    one row per bucket start and one column per series (sorted by name; the left-out series
+    `dropped` has none). Missing cells are 0 when `zero` (count, dc), else null. `grid`
+    [first, last, span] lists every bucket (cont=true): first/last None = the first and last
+    bucket found; no grid = only the buckets found."""
+    times = [float(t) for t in table.column("_time").to_pylist()]
+    series = table.column(step["series"]).to_pylist()
+    values = table.column(step["value"])
+    cells = dict(zip(zip(times, series), values.to_pylist()))
+    names = sorted({s for s in series if s != step["dropped"]})
+    grid = step.get("grid")
+    if grid is None or not times and grid[0] is None:
+        rows = sorted(set(times))
+    else:
+        first, last, span = grid
+        first = min(times) if first is None else first
+        last = max(times) if last is None else last
+        rows = [first + i * span for i in range(int(round((last - first) / span)) + 1)]
+    empty = 0 if step["zero"] else None
+    columns = {"_time": pa.array(rows, pa.float64())}
+    for name in names:
+        columns[name] = pa.array([cells.get((t, name), empty) for t in rows], type=values.type)
+    return pa.table(columns)
+
+
 def _outputlookup(table: pa.Table, step: dict) -> pa.Table:
     """Write the rows as CSV (atomically; append=true adds rows under the existing header)."""
     path = Path(step["path"])
@@ -233,4 +259,4 @@ def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
 
 
 STEPS = {"outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
-         "xmlkv": _xmlkv}
+         "xmlkv": _xmlkv, "pivot": _pivot}

@@ -153,6 +153,7 @@ class StatsCmd(Command):
     kind: str
     aggs: list[Agg]
     by: list[str]
+    dedup_splitvals: bool = field(default=False, metadata={"hide_default": True})
 
 
 @dataclass

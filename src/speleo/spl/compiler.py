@@ -80,7 +80,7 @@ def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
 
 
 def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:
-    state, earliest, latest, top = build_state(pipeline, text, ctx)
+    state, earliest, latest, top = build_state(pipeline, text, ctx, top_level=True)
     if state.events_sql is None:
         state.events_sql = _events_select(state)
     indexes, terms = _indexes(top), _required_terms(top)
@@ -109,9 +109,10 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
     )
 
 
-def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext):
-    """Compile a pipeline into a State; returns (state, earliest, latest, top-level search nodes)."""
-    state = State(ctx=ctx, query=text)
+def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_level: bool = False):
+    """Compile a pipeline into a State; returns (state, earliest, latest, top-level search nodes).
+    `top_level`: the main search, whose result may go through post steps (not a subsearch)."""
+    state = State(ctx=ctx, query=text, top_level=top_level)
     first = pipeline.commands[0]
     rest = pipeline.commands[1:]
     top = _top_level(first.expr) if isinstance(first, ast.SearchCmd) else []

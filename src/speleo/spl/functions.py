@@ -109,6 +109,8 @@ def _field(state: State, name: str) -> Typed:
     e = state.field(name)
     if name in ("_time", "_indextime", "linecount", "_offset") and name in state.columns:
         return e, "num"
+    if name in state.mv and name in state.columns and name not in state.bindings:
+        return e, "mv"                      # a column known to hold a list (State.mv)
     return e, "any"
 
 

@@ -82,6 +82,7 @@ class State:
     post: list = field(default_factory=list)        # steps applied to the Arrow result (cluster, outputlookup)
     bindings: dict = field(default_factory=dict)    # field name -> expression (mvfilter lambda variable)
     auto_json: object | None = None                 # spath automatic extraction: name -> expression
+    top_level: bool = False                         # the main search (not a subsearch or branch): may add post steps
     time_range: tuple = (None, None)                # the search's (earliest, latest) epoch bounds (addinfo)
     mv: set = field(default_factory=set)            # columns known to hold lists (makemv, eval of a multivalue,
                                                     # rex max_match, values()/list()): kind "mv", unnested by stats by

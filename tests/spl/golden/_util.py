@@ -18,6 +18,10 @@ def run(query: str, rows=EVENTS, **kw) -> list[dict]:
     compiled = compile_search(query, make_ctx(**kw))
     _CON.register("__events__", events_table(rows))
     rel = _CON.sql(compiled.sql)
+    if compiled.post:   # steps on the result, as the engine runs them (query/post.py)
+        from speleo.query.post import apply_post
+
+        return apply_post(rel.to_arrow_table(), compiled.post, _CON).to_pylist()
     return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
 
 __all__ = ["NOW", "dump", "sql", "run", "rows_of", "offsets", "ev"]

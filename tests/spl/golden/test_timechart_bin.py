@@ -236,3 +236,17 @@ def test_bin_sql():
         "s1 AS (SELECT *, ROW_NUMBER() OVER (ORDER BY \"_time\" DESC) AS \"__speleo_ord\" FROM s0), "
         "s2 AS (SELECT * REPLACE (FLOOR((TRY_CAST(\"_time\" AS DOUBLE)) / 60) * 60 AS \"_time\") FROM s1) "
         "SELECT * EXCLUDE (\"__speleo_ord\") FROM s2 ORDER BY \"__speleo_ord\" ASC")
+
+
+def test_timechart_by_then_more_commands():
+    # the series columns exist for later commands (the pivot runs before them): counts by hand
+    # from EVENTS: a = 1 at -20, 2 at -80; b = 1 at -20
+    rows = run("* | timechart span=1m count by h | eval total=a+b | where total > 0 | table _time total", rows=EVENTS)
+    assert rel(rows, "_time", "total") == [(-80, 2), (-20, 2)]
+
+
+def test_timechart_by_inside_append_pivots_in_sql():
+    rows = run("* | stats count | append [search * | timechart span=1m count by h]", rows=EVENTS)
+    assert rows[0]["count"] == 5
+    assert [(r["_time"] - NOW, r["a"], r["b"], r["NULL"]) for r in rows[1:]] == [
+        (-140, 0, 0, 1), (-80, 2, 0, 0), (-20, 1, 1, 0)]

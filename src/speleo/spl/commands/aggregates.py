@@ -258,11 +258,25 @@ def agg_sql(state: State, agg: ast.Agg, span: tuple[int, str] | None = None) -> 
         f = value
     else:
         f = state.field(agg.arg)
+        if agg.func in ("values", "list") and agg.arg in state.mv and agg.arg in state.columns:
+            return _of_lists(agg.func, f)
     if agg.func == "perc":
         return ExactPercentile(this=num(f), quantile=exp.Literal.number(repr(agg.param / 100)))
     if agg.func in PER_UNIT:
         return _per_unit(state, f, PER_UNIT[agg.func], span)
     return AGGREGATES[agg.func](f, state)
+
+
+def _of_lists(func: str, f: exp.Expression) -> exp.Expression:
+    """values()/list() of a field known to hold lists (State.mv): every value of every list
+    (values: distinct and sorted, as text), not the lists as text."""
+    every = exp.Anonymous(this="flatten", expressions=[exp.Filter(
+        this=exp.Anonymous(this="list", expressions=[f.copy()]),
+        expression=exp.Where(this=exp.Not(this=exp.Is(this=f.copy(), expression=exp.null()))))])
+    if func == "list":
+        return every
+    every = exp.Cast(this=every, to=exp.DataType.build("VARCHAR[]"))
+    return exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(this="list_distinct", expressions=[every])])
 
 
 def _per_unit(state: State, f: exp.Expression, unit: int, span: tuple[int, str]) -> exp.Expression:

@@ -39,8 +39,8 @@ def parse_eval(cur: Cursor, word: Token) -> ast.EvalCmd:
 def compile_eval(state: State, cmd: ast.EvalCmd) -> None:
     """Each assignment sees the fields assigned before it (one stage per assignment)."""
     for name, expr in cmd.assignments:
-        value, _kind = compile_expr(state, expr)
-        _assign(state, name, value)
+        value, kind = compile_expr(state, expr)
+        _assign(state, name, value, mv=kind == "mv")
 
 
 def parse_rex(cur: Cursor, word: Token) -> ast.RexCmd:
@@ -136,4 +136,4 @@ def _compile_rex_multi(state: State, cmd: ast.RexCmd) -> None:
         if cmd.max_match > 1:
             value = exp.Anonymous(this="list_slice", expressions=[value, exp.Literal.number(1),
                                                                   exp.Literal.number(cmd.max_match)])
-        _assign(state, name, exp.Nullif(this=value, expression=empty.copy()))
+        _assign(state, name, exp.Nullif(this=value, expression=empty.copy()), mv=True)

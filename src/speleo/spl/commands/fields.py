@@ -69,6 +69,8 @@ def _project(state: State, items: list[tuple[str, exp.Expression]]) -> None:
     src = state.select.args["from_"].this.copy()
     cols = [exp.alias_(e, ident(n)) for n, e in items] + [col(h) for h in state.keep_list()]
     state.select = exp.select(*cols).from_(src) if cols else exp.select(exp.null()).from_(src)
+    lists = {c for c in state.mv if c in state.columns}
+    state.mv = {n for n, e in items if isinstance(e, exp.Column) and not e.table and e.name in lists}
     state.columns = [n for n, _ in items]
 
 

@@ -70,6 +70,7 @@ def compile_mvexpand(state: State, cmd: ast.ArgsCmd) -> None:
     rn = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=col(ORD)),
                                                                          exp.Ordered(this=col("__speleo_i"))]))
     state.select = exp.select(exp.Star(except_=[col("__speleo_i")], replace=[exp.alias_(rn, ident(ORD))])).from_(src)
+    state.mv.discard(name)
     if name not in state.columns:
         state.columns = state.columns + [name]
 
@@ -93,7 +94,7 @@ def compile_makemv(state: State, cmd: ast.ArgsCmd) -> None:
         parts = exp.Anonymous(this="list_filter", expressions=[parts, exp.Lambda(
             this=exp.NEQ(this=exp.column("__v"), expression=exp.Literal.string("")), expressions=[v])])
     empty = exp.Cast(this=exp.Array(expressions=[]), to=VARCHAR_LIST.copy())
-    _assign(state, name, exp.Nullif(this=parts, expression=empty))
+    _assign(state, name, exp.Nullif(this=parts, expression=empty), mv=True)
 
 
 def compile_nomv(state: State, cmd: ast.ArgsCmd) -> None:

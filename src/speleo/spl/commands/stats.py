@@ -12,7 +12,7 @@ from speleo.spl import ast
 from speleo.spl.commands.aggregates import (
     SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
-from speleo.spl.cursor import Cursor
+from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import num, text
 from speleo.spl.nodes import TimeBucket
 from speleo.spl.state import State, col, ident
@@ -25,11 +25,13 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 def parse_stats(cur: Cursor, word: Token) -> ast.StatsCmd:
     """Splunk Search Reference: stats / eventstats. `func(field) [as name] ... [by f1, f2]`."""
-    cur.options(set(), ignored=frozenset({"allnum", "delim", "partitions", "dedup_splitvals"}))
+    opts = cur.options({"dedup_splitvals"}, ignored=frozenset({"allnum", "delim", "partitions"}))
     aggs = parse_aggs(cur)
     by = parse_by(cur)
+    opts.update(cur.options({"dedup_splitvals"}))
     cur.expect_end()
-    return ast.StatsCmd(word.value.lower(), aggs, by)
+    dedup = as_bool(opts["dedup_splitvals"].value) if "dedup_splitvals" in opts else False
+    return ast.StatsCmd(word.value.lower(), aggs, by, dedup_splitvals=dedup)
 
 
 def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None = None,
@@ -40,6 +42,7 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     state.order = None
     state.wrap()
     src = state.select.args["from_"].this.copy()
+    src = _each_value(state, src, [b for b in cmd.by if b in state.mv and b in state.columns], cmd.dedup_splitvals)
     sparks = [a for a in cmd.aggs if isinstance(a, Sparkline)]
     plain = [a for a in cmd.aggs if not isinstance(a, Sparkline)]
     cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
@@ -58,8 +61,25 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     state.select = sel
     names = list(cmd.by) + [agg_name(a) for a in cmd.aggs]
     _become_table(state, names)
+    state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
 
+
+def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: bool = False) -> exp.Expression:
+    """stats by a multivalue field: a result counts in the group of each of its values (Search
+    Reference: stats, https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/stats,
+    whose `dedup_splitvals` option, default false, says whether repeated values of a multivalue
+    by-field count once). The source gets one row per value (`SELECT * REPLACE (UNNEST(f) AS f)`,
+    nested for several fields: every combination; `list_distinct` first with dedup_splitvals=true).
+    Only columns known to hold lists (State.mv) are unnested, so single-valued by-fields compile as
+    before; a result with an empty or null list has no value and is left out, as a missing by-field."""
+    for i, f in enumerate(fields):
+        values: exp.Expression = col(f)
+        if dedup:
+            values = exp.Anonymous(this="list_distinct", expressions=[values])
+        src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(f))])) \
+            .from_(src).subquery(f"__speleo_mv{i}")
+    return src
 
 # --- sparkline ------------------------------------------------------------------------------
 
@@ -209,6 +229,7 @@ def _sparkline_value(state: State, a: Sparkline, lists: str) -> exp.Expression:
 
 def _become_table(state: State, names: list[str]) -> None:
     state.columns = _dedupe(names)
+    state.mv = set()
     state.events = False
     state.transforming = True
     state.order, state.order_cols, state.hidden_ord = None, set(), False
@@ -399,9 +420,14 @@ def _numeric_bins(state: State, cmd: ast.BinCmd) -> exp.Expression:
 _BIN_LO, _BIN_HI, _BIN_K = "__speleo_bin_lo", "__speleo_bin_hi", "__speleo_bin_k"
 
 
-def _assign(state: State, name: str, value: exp.Expression, drop: list[str] | None = None) -> None:
+def _assign(state: State, name: str, value: exp.Expression, drop: list[str] | None = None,
+            mv: bool = False) -> None:
     """SELECT *, value AS name (replacing an existing column of that name); `drop`: hidden
-    columns of the source left out."""
+    columns of the source left out; `mv`: the value is a list (see State.mv)."""
+    if mv:
+        state.mv.add(name)
+    else:
+        state.mv.discard(name)
     state.protect_order({name})
     state.wrap()
     src = state.select.args["from_"].this.copy()
@@ -480,8 +506,27 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
     else:
         _timechart_by(state, cmd, bucket, span, opts)
         zero = None if cmd.aggs[0].func in ("count", "dc") else []
-    if opts["cont"] and span[1] == "s":
+    if opts["cont"] and span[1] == "s" and not (cmd.by is not None and state.top_level):
         _fill_buckets(state, span[0], zero)
+
+
+def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[int, str], opts: dict) -> None:
+    """The main search's `timechart by`: SQL gives one row per (bucket, series) and a post step
+    (query/post.py "pivot") makes one column per series and fills the empty buckets. A PIVOT in
+    SQL would cost a second pass over the events (DuckDB first finds the pivot's columns)."""
+    src = state.ctes[-1][0]
+    state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(src)
+    grid = None
+    if opts["cont"] and span[1] == "s":
+        lo, hi = state.time_range
+        if lo is not None and hi is not None and (hi - lo) / span[0] <= MAX_FILLED:
+            grid = [float(math.floor(lo / span[0]) * span[0]), float(math.ceil(hi / span[0]) * span[0] - span[0]), span[0]]
+        else:
+            grid = [None, None, span[0]]
+    state.post.append({"kind": "pivot", "series": series, "value": "__speleo_value", "dropped": DROPPED,
+                       "zero": cmd.aggs[0].func in ("count", "dc"), "grid": grid, "columns": ["_time"]})
+    _become_table(state, ["_time", series, "__speleo_value"])
+    state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
 def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
@@ -589,6 +634,9 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     if merge is not None:
         _merge_other(state, series, cmd.limit, merge, opts)
+    if state.top_level:
+        _pivot_after(state, series, cmd, span, opts)
+        return
     using: exp.Expression = exp.Anonymous(this="any_value", expressions=[col("__speleo_value")])
     if cmd.aggs[0].func in ("count", "dc"):
         using = exp.Coalesce(this=using, expressions=[exp.Literal.number(0)])
