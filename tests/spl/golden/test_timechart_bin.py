@@ -201,6 +201,22 @@ def test_chart_over_by():
     assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
 
 
+def test_chart_over_by_with_functions_pivot_cannot_take():
+    # rate = (latest - earliest) / (latest_time - earliest_time) per (host, sourcetype) cell
+    # (Statistical and charting functions, "rate"): web1/app has E2 (t=-20, 20) and E5 (t=-90, 5):
+    # 15 / 70; web2/access has E3 (-21, 30) and E4 (-80, 40): -10 / 59; web1/access has one event
+    # (equal times: null); web2/app has none (an empty cell of rate is null, not 0)
+    rows = run("* | chart rate(bytes) over host by sourcetype", rows=EVENTS)
+    assert rows == [{"host": "web1", "access": None, "app": pytest.approx(15 / 70)},
+                    {"host": "web2", "access": pytest.approx(-10 / 59), "app": None}]
+    # range = max - min: web1/access 10-10, web1/app 20-5, web2/access 40-30
+    rows = run("* | chart range(bytes) over host by sourcetype", rows=EVENTS)
+    assert rows == [{"host": "web1", "access": 0, "app": 15}, {"host": "web2", "access": 10, "app": None}]
+    # dc: an empty cell is 0, as count's
+    rows = run("* | chart dc(h) over host by sourcetype", rows=EVENTS)
+    assert rows == [{"host": "web1", "access": 1, "app": 1}, {"host": "web2", "access": 1, "app": 0}]
+
+
 def test_chart_by_one_field_is_like_stats():
     # events without the over field are left out
     rows = run("* | chart count, avg(bytes) as a by h", rows=EVENTS)

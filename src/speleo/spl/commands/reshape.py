@@ -430,9 +430,12 @@ def compile_transpose(state: State, cmd: ast.ArgsCmd) -> None:
 
 
 def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
-    """Splunk Search Reference: chart. `chart <func> over X [by Y]` (or `by X Y`): without a
-    column field it is `stats <func> by X`; with one, one row per X value and one column per Y
-    value (DuckDB PIVOT; series beyond `limit` are not merged into OTHER)."""
+    """Splunk Search Reference: chart (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/chart).
+    `chart <func> over X [by Y]` (or `by X Y`): without a column field it is `stats <func> by X`;
+    with one, one row per X value and one column per Y value: the function is computed per
+    (X, Y) first (`GROUP BY`, so any stats function works, `rate` and `range` included), then a
+    DuckDB PIVOT spreads the values (count/dc: 0 in an empty cell, others null). Series beyond
+    `limit` are not merged into OTHER."""
     from speleo.spl.commands.aggregates import agg_sql
     from speleo.spl.commands.stats import compile_stats
 
@@ -458,8 +461,15 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
                               exp.alias_(text(state.field(y)), ident("__speleo_series")), star).from_(src)
     state.filter(exp.Not(this=exp.Is(this=col("__speleo_series"), expression=exp.null())))
     state.wrap()
-    pivot = exp.Pivot(this=state.select.args["from_"].this.copy(), expressions=[col("__speleo_series")],
-                      using=[using.transform(lambda n: n)], group=exp.Group(expressions=[col(x)]))
+    series, value = col("__speleo_series"), col("__speleo_value")
+    grouped = exp.select(col(x), series.copy(), exp.alias_(using, ident("__speleo_value"))) \
+        .from_(state.select.args["from_"].this.copy()).group_by(col(x), series.copy(), copy=False)
+    state.ctes.append((f"s{len(state.ctes)}", grouped))
+    cell: exp.Expression = exp.Anonymous(this="any_value", expressions=[value])
+    if cmd.aggs[0].func in ("count", "dc"):
+        cell = exp.Coalesce(this=cell, expressions=[exp.Literal.number(0)])
+    pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[series],
+                      using=[cell], group=exp.Group(expressions=[col(x)]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     state.select = exp.select("*").from_(state.ctes[-1][0])
     _become_table(state, [x])
