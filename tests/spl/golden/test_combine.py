@@ -73,6 +73,29 @@ def test_append_appendpipe_union():
     assert offsets("| union [search status=200] [search status=503]", EVENTS) == [-20, -40, -50]
 
 
+def test_appendpipe_sees_the_search_time_range():
+    # addinfo (addinfo page: info_min_time / info_max_time are the search's time bounds) inside appendpipe:
+    # earliest=-1h latest=now -> NOW - 3600 and NOW (NOW = 1700000000); the main row has no such fields
+    rows = run("* earliest=-1h latest=now | stats count | appendpipe [addinfo | table info_min_time info_max_time]",
+               rows=EVENTS)
+    assert rows == [{"count": 5, "info_min_time": None, "info_max_time": None},
+                    {"count": None, "info_min_time": 1699996400.0, "info_max_time": 1700000000.0}]
+
+
+@pytest.mark.parametrize("branch, kind", [
+    ("stats count as n | outputlookup totals.csv", "outputlookup"),
+    ("transpose", "transpose"),
+    ("cluster", "cluster"),
+])
+def test_appendpipe_refuses_steps_that_run_after_the_search(lookups, branch, kind):
+    # such a step would run on the whole final result, not on the appendpipe's rows
+    from speleo.errors import SplUnsupportedError
+
+    with pytest.raises(SplUnsupportedError, match=f"{kind} inside appendpipe is not supported"):
+        run(f"* | stats count by host | appendpipe [{branch}]", rows=EVENTS, lookups_dir=lookups)
+    assert not (lookups / "totals.csv").exists()
+
+
 def test_lookup_output_case_sensitive(lookups):
     rows = run("* | lookup users user OUTPUT dept | table user dept", rows=EVENTS, lookups_dir=lookups)
     # CAROL in the file does not match carol

@@ -67,8 +67,11 @@ def append_state(state: State, other: State) -> None:
     """The current results, then the other state's results (columns by name)."""
     union = exp.Union(this=_positioned(state, 0), expression=_positioned(other, 1), distinct=False, by_name=True)
     columns = state.columns + [c for c in other.columns if c not in state.columns]
+    lists = {c for c in state.mv | other.mv if (c not in state.columns or c in state.mv)
+             and (c not in other.columns or c in other.mv)}       # a list on every side that has the column
     _restart(state, union, columns, state.events and other.events,
              state.transforming or other.transforming, ["__speleo_part", "__speleo_pos"])
+    state.mv = lists
 
 
 def compile_append(state: State, cmd: ast.AppendCmd) -> None:
@@ -82,16 +85,7 @@ def compile_append(state: State, cmd: ast.AppendCmd) -> None:
         if key not in ("extendtimerange", "maxtime", "maxout", "timeout", "override", "run_in_preview"):
             raise state.fail(f"{cmd.kind} {key}= is not supported", cmd)
     if cmd.kind == "appendpipe":
-        from speleo.spl.compiler import compile_commands
-
-        branch = State(ctx=state.ctx, query=state.query, select=state.select.copy(), columns=list(state.columns),
-                       ctes=list(state.ctes), order=[o.copy() for o in state.order] if state.order else None,
-                       order_cols=set(state.order_cols), hidden_ord=state.hidden_ord, events=state.events,
-                       transforming=state.transforming, events_sql=state.events_sql)
-        compile_commands(branch, cmd.subsearch.pipeline.commands)
-        state.subs.extend(branch.subs)
-        state.post.extend(branch.post)
-        append_state(state, branch)
+        _appendpipe(state, cmd)
         return
     inner = _compile_sub(state, cmd.subsearch.pipeline)
     if "maxout" in cmd.options:
@@ -102,6 +96,30 @@ def compile_append(state: State, cmd: ast.AppendCmd) -> None:
         append_state(state, inner)
         return
     _appendcols(state, inner, as_bool(cmd.options.get("override", "false")))
+
+
+def _appendpipe(state: State, cmd: ast.AppendCmd) -> None:
+    """Splunk Search Reference: appendpipe (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/appendpipe):
+    the subpipeline runs over the current results and its results are appended. The branch
+    starts from a copy of the state (its time range too: addinfo and timechart's cont=true
+    inside see the search's range). A command that runs on the Arrow result after DuckDB
+    (outputlookup, cluster, transpose, fromjson / xmlkv on results) cannot run on the branch's
+    rows only, so it is refused inside appendpipe."""
+    from speleo.spl.compiler import compile_commands
+
+    branch = State(ctx=state.ctx, query=state.query, select=state.select.copy(), columns=list(state.columns),
+                   ctes=list(state.ctes), order=[o.copy() for o in state.order] if state.order else None,
+                   order_cols=set(state.order_cols), hidden_ord=state.hidden_ord, events=state.events,
+                   transforming=state.transforming, events_sql=state.events_sql, auto_json=state.auto_json,
+                   time_range=state.time_range, mv=set(state.mv))
+    for sub in cmd.subsearch.pipeline.commands:
+        compile_commands(branch, [sub])
+        if branch.post:
+            kind = branch.post[0]["kind"]
+            raise state.fail(f"{kind} inside appendpipe is not supported (it runs on the whole result after "
+                             "the search, not on the appendpipe's rows)", sub)
+    state.subs.extend(branch.subs)
+    append_state(state, branch)
 
 
 def _appendcols(state: State, inner: State, override: bool) -> None:
