@@ -43,8 +43,12 @@ def as_kind(t: Typed, kind: str) -> exp.Expression:
 
 
 def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
-    """Give branches one SQL type: their common kind, else VARCHAR."""
+    """Give branches one SQL type: their common kind, else VARCHAR. When a branch is multivalue
+    (a list), every branch becomes a list (a single value: a one-value list), so if/case/coalesce
+    keep the values instead of printing the list as text "[x, y]"."""
     kinds = {k for e, k in items if not isinstance(e, exp.Null)}
+    if "mv" in kinds:
+        return [mv(t) if not isinstance(t[0], exp.Null) else t[0] for t in items], "mv"
     kind = kinds.pop() if len(kinds) == 1 else ("str" if kinds else "any")
     return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
 

@@ -120,6 +120,20 @@ def test_mv_functions(expr, expected):
     assert rows_of(f"id=2 | eval v={expr} | table v", EVENTS, "v") == [expected]
 
 
+def test_if_case_coalesce_keep_a_multivalue_branch():
+    # if(X, Y, Z) ("Comparison and Conditional functions": Y when X is true, else Z); Y a multivalue:
+    # id=1 gets the two values, the others the single value z (a one-value list); mvcount 2 / 1
+    q = '* | eval v=if(id="1", split("x|y", "|"), "z"), n=mvcount(v), t=typeof(v) | table id v n t'
+    assert rows_of(q, EVENTS, "id", "v", "n", "t") == [
+        ("1", ["x", "y"], 2, "Multivalue"), ("2", ["z"], 1, "String"), ("3", ["z"], 1, "String")]
+    # case: the first true condition's value; none true -> null
+    q = '* | eval v=case(id="1", split("x|y", "|"), id="2", 7) | table v'
+    assert rows_of(q, EVENTS, "v") == [["x", "y"], ["7"], None]
+    # a field holding a list (makemv) in one branch, and stats by the result counts each value
+    q = '* | makemv delim="|" tags | eval v=if(isnull(tags), "none", tags) | stats count by v'
+    assert rows_of(q, EVENTS, "v", "count") == [("blue", 1), ("green", 1), ("none", 1), ("red", 1), ("solo", 1)]
+
+
 def test_mvfilter_on_a_field():
     rows = rows_of('id=1 | makemv delim="|" tags | eval r=mvfilter(match(tags, "e")) | table r', EVENTS, "r")
     assert rows == [["red", "green", "blue"]]
