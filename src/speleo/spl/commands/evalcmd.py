@@ -1,4 +1,5 @@
-"""eval, rex, fillnull (Splunk Search Reference: eval, rex, fillnull)."""
+"""eval, rex (extraction mode), fillnull's parser (Splunk Search Reference: eval, rex, fillnull;
+fillnull compiles in events.py, rex mode=sed in extracts.py)."""
 
 from __future__ import annotations
 
@@ -108,16 +109,6 @@ def parse_fillnull(cur: Cursor, word: Token) -> ast.FillnullCmd:
     opts = cur.options({"value"})
     fields = [t.value for t in cur.field_list(stop=())]
     return ast.FillnullCmd(opts["value"].value if "value" in opts else "0", fields)
-
-
-def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
-    """Replace nulls by the value; without fields, in every column of the results."""
-    if not cmd.fields and state.events:
-        raise state.fail("fillnull without field names on events is not supported", cmd)
-    names = cmd.fields or [c for c in state.columns if not c.startswith("__speleo")]
-    for name in names:
-        value = exp.Coalesce(this=text(state.field(name)), expressions=[exp.Literal.string(cmd.value)])
-        _assign(state, name, value)
 
 
 def _compile_rex_multi(state: State, cmd: ast.RexCmd) -> None:

@@ -1,6 +1,6 @@
 """Compilers of commands parsed in commands/extra.py that run on DuckDB:
-tstats (indexed fields), convert, spath, regex, makeresults, streamstats (others: rows.py,
-extracts.py, continuation.py)."""
+tstats (indexed fields), convert, regex, makeresults, streamstats (others: rows.py,
+extracts.py, continuation.py; spath is in reshape.py)."""
 
 from __future__ import annotations
 
@@ -115,29 +115,6 @@ def compile_convert(state: State, cmd: ast.ConvertCmd) -> None:
             raise state.fail("convert with a wildcard field and 'as' is not supported", item)
         for name in names:
             _assign(state, item.alias or name, convert_value(state, item.func, state.field(name), timeformat, item))
-
-
-# --- spath ----------------------------------------------------------------------------------------
-
-
-def compile_spath(state: State, cmd: ast.SpathCmd) -> None:
-    """Splunk Search Reference: spath. `spath [input=F] output=O path=a.b.c` extracts one JSON value
-    (a string; objects and arrays as JSON text). Paths with `{}` (multivalue) and automatic
-    extraction of every path are not supported."""
-    if cmd.path is None:
-        raise state.fail("spath without path= (extract every field) is not supported", cmd)
-    if "{" in cmd.path or "}" in cmd.path:
-        raise state.fail("spath paths with {} (arrays, multivalue) are not supported", cmd)
-    source = text(state.field(cmd.input or "_raw"))
-    jpath = "$" + "".join(f'."{p}"' if p else "" for p in cmd.path.split("."))
-    value = exp.Anonymous(this="json_extract_string", expressions=[_try_json(source), exp.Literal.string(jpath)])
-    _assign(state, cmd.output or cmd.path, value)
-
-
-def _try_json(source: exp.Expression) -> exp.Expression:
-    valid = exp.Anonymous(this="json_valid", expressions=[source.copy()])
-    return exp.Case(ifs=[exp.If(this=exp.Coalesce(this=valid, expressions=[exp.false()]),
-                                true=exp.Cast(this=source, to=exp.DataType.build("JSON")))])
 
 
 # --- regex ----------------------------------------------------------------------------------------

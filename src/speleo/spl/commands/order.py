@@ -1,4 +1,4 @@
-"""sort, head, tail, dedup (Splunk Search Reference: sort, head, tail, dedup)."""
+"""sort, head, tail (Splunk Search Reference: sort, head, tail; dedup is in commands/events.py)."""
 
 from __future__ import annotations
 
@@ -117,28 +117,3 @@ def compile_head(state: State, cmd: ast.HeadCmd) -> None:
 def _reverse(o: exp.Ordered) -> exp.Ordered:
     desc = not o.args.get("desc")
     return exp.Ordered(this=o.this.copy(), desc=desc, nulls_first=desc)
-
-
-def parse_dedup(cur: Cursor, word: Token) -> ast.DedupCmd:
-    """Splunk Search Reference: dedup. `dedup [N] f1 f2`."""
-    count = 1
-    if cur.peek().kind is T.WORD and cur.peek().value.isdigit():
-        count = int(cur.next().value)
-    cur.options(set(), ignored=frozenset({"consecutive", "keepevents", "keepempty"}))
-    fields = [t.value for t in cur.field_list(stop=("sortby",))]
-    if cur.peek().is_word("sortby"):
-        raise cur.unsupported("dedup sortby is not supported")
-    if not fields:
-        raise cur.error("expected field names")
-    return ast.DedupCmd(fields, count)
-
-
-def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
-    """Keep the first N rows (in the current order) of each combination of values;
-    rows missing any of the fields are dropped."""
-    parts = [state.field(f) for f in cmd.fields]
-    rn = exp.Window(this=exp.RowNumber(), partition_by=parts,
-                    order=exp.Order(expressions=[o.copy() for o in state.order or []]) if state.order else None)
-    state.filter(exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts]))
-    state.wrap()
-    state.select = state.select.qualify(exp.LTE(this=rn, expression=exp.Literal.number(cmd.count)), copy=False)

@@ -14,7 +14,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands.stats import _assign, _become_table
 from speleo.spl.cursor import as_bool
-from speleo.spl.functions import compile_condition, mv, num, text
+from speleo.spl.functions import mv, num, text
 from speleo.spl.state import ORD, State, col, ident
 
 VARCHAR_LIST = exp.DataType.build("VARCHAR[]")
@@ -421,12 +421,6 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
                               exp.alias_(col("__speleo_first"), ident(ORD))).from_(state.ctes[-1][0])
     _become_table(state, [x])
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
-
-
-def compile_transpose(state: State, cmd: ast.ArgsCmd) -> None:
-    """Splunk Search Reference: transpose. Not compiled: its output columns are the row
-    numbers of the results, unknown when compiling."""
-    raise state.fail("command 'transpose' is not supported (its columns depend on the data)", cmd)
 
 
 def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
