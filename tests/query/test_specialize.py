@@ -111,3 +111,55 @@ def test_catalog_from_before_profiles_gets_the_column_and_reads_as_unknown(tmp_p
     cat = Catalog(path)
     (row,) = cat.live_buckets()
     assert row.profile is None and bucket_profile.parse(row.profile) is None
+
+
+ACCESS = '1.2.3.4 - bob [10/Oct/2023:13:55:36 +0000] "GET /a HTTP/1.1" 200 512'
+
+
+def _unspecialized(svc, query: str, monkeypatch) -> list[dict]:
+    with monkeypatch.context() as m:
+        m.setattr(engine, "specialize", lambda compiled, p: compiled)
+        return svc.search(query, limit=0, now=NOW).table.to_pylist()
+
+
+def test_extraction_of_a_value_a_command_gave_raw_fields_or_sourcetype_is_not_specialized(tmp_path, monkeypatch):
+    # one kv bucket: no JSON, no indexed fields, no access_combined. The extractions below read
+    # a _raw/_fields/sourcetype an eval gave; the bucket's profile says nothing about those.
+    svc = Service(Home(tmp_path / "home"))
+    _write(svc, [{"_time": NOW - 1, "_raw": "x=1", "index": "main", "sourcetype": "kv"}])
+    raw = ACCESS.replace('"', '\\"')
+    cases = {
+        'index=main | eval _raw="{\\"z\\": 5}" | table z': [{"z": "5"}],      # JSON branch
+        'index=main | eval _fields="{\\"q\\": \\"7\\"}" | table q': [{"q": "7"}],   # indexed branch
+        f'index=main | eval sourcetype="access_combined", _raw="{raw}" | table clientip': [{"clientip": "1.2.3.4"}],
+        'index=main | rename x as _raw | table x': [{"x": None}],
+    }
+    for query, expected in cases.items():
+        assert svc.search(query, limit=0, now=NOW).table.to_pylist() == expected, query
+        assert _unspecialized(svc, query, monkeypatch) == expected, query
+
+
+def test_one_sourcetype_bucket_keeps_the_sourcetype_check_where_it_matters(tmp_path, monkeypatch):
+    # a bucket of access_combined events: its regex applies to events whose sourcetype is
+    # access_combined, not to an event with no sourcetype, nor once sourcetype was dropped or changed
+    svc = Service(Home(tmp_path / "home"))
+    _write(svc, [
+        {"_time": NOW - 2, "_raw": ACCESS, "index": "main", "sourcetype": "access_combined"},
+        {"_time": NOW - 1, "_raw": ACCESS.replace("1.2.3.4", "5.6.7.8"), "index": "main", "sourcetype": None},
+    ])
+    (b,) = svc.catalog.live_buckets(["main"])
+    assert bucket_profile.parse(b.profile).sourcetypes == frozenset({"access_combined", None})
+    cases = {
+        "index=main | table clientip": [{"clientip": None}, {"clientip": "1.2.3.4"}],
+        "index=main | fields - sourcetype | table clientip": [{"clientip": None}, {"clientip": None}],
+        'index=main | eval sourcetype="other" | table clientip': [{"clientip": None}, {"clientip": None}],
+    }
+    for query, expected in cases.items():
+        assert svc.search(query, limit=0, now=NOW).table.to_pylist() == expected, query
+        assert _unspecialized(svc, query, monkeypatch) == expected, query
+
+
+def test_profile_text_keeps_a_missing_sourcetype():
+    p = bucket_profile.Profile(frozenset({"kv", None}), False, False)
+    assert json.loads(p.to_text())["sourcetypes"] == [None, "kv"]
+    assert bucket_profile.parse(p.to_text()) == p

@@ -10,6 +10,7 @@ does not have the field. Patterns and names are literals in the sqlglot tree, ne
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import lru_cache
 
@@ -229,6 +230,14 @@ class FieldSql:
     def specialized(self, profile: Profile) -> "FieldSql":
         """The same extraction for events described by `profile` (storage.profile)."""
         return FieldSql(self.props, self.tz_name, profile)
+
+    def for_columns(self, present: set[str]) -> "FieldSql":
+        """The extraction where only the columns `present` can be read: without `sourcetype`
+        (a command dropped it) no sourcetype's regexes apply, also when the profile has one
+        sourcetype (whose regexes would otherwise apply to every event)."""
+        if self.profile is None or "sourcetype" in present or not self.profile.sourcetypes:
+            return self
+        return FieldSql(self.props, self.tz_name, dataclasses.replace(self.profile, sourcetypes=frozenset()))
 
 
 def field_sql_for(props=None, tz_name: str = "UTC", profile: Profile | None = None) -> FieldSql:

@@ -19,9 +19,9 @@ from speleo.spl.commands.continuation import defer_after_post
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import render
 from speleo.spl.parser import parse
-from speleo.spl.cse import Extracted, share_extractions
+from speleo.spl.cse import INPUTS, Extracted, share_extractions
 from speleo.spl.prune import prune_columns
-from speleo.spl.state import BASE_COLUMNS, CompileContext, State, col
+from speleo.spl.state import BASE_COLUMNS, EVENTS_TABLE, CompileContext, State, col
 
 __all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
 
@@ -42,7 +42,7 @@ class CompiledSearch:
     pivot: dict | None = field(default=None)
     post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
     ctx: CompileContext | None = None          # what it was compiled with
-    tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see respecialize
+    tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see with_fields
     events_tree: exp.Expression | None = None  # the same for `events_sql`
 
     def with_fields(self, field_sql) -> "CompiledSearch":
@@ -59,16 +59,81 @@ class CompiledSearch:
 
 
 def _swap_fields(tree: exp.Expression, field_sql) -> exp.Expression:
+    """A copy of `tree` whose extractions are built by `field_sql`, except those that read a
+    `_raw`, `_fields` or `sourcetype` some stage gave a new value (eval, rename, join,
+    transaction...): the profile describes the stored events, not those values."""
+    tree = tree.copy()
+    memo: dict[int, bool] = {}
+    todo = {id(node) for node in tree.find_all(Extracted)
+            if _sources_stored(node.find_ancestor(exp.Select), memo)}
+
     def swap(node: exp.Expression) -> exp.Expression:
-        if not isinstance(node, Extracted):
+        if not isinstance(node, Extracted) or id(node) not in todo:
             return node
         present = {c.name for c in node.this.find_all(exp.Column) if not c.table}
-        fresh = field_sql(node.args["name"].this).transform(
+        fs = field_sql.for_columns(present) if hasattr(field_sql, "for_columns") else field_sql
+        fresh = fs(node.args["name"].this).transform(
             lambda n: exp.null() if isinstance(n, exp.Column) and not n.table and n.name not in present else n,
             copy=False)
         return Extracted(this=fresh, name=node.args["name"].copy())
 
-    return tree.copy().transform(swap, copy=False)
+    return tree.transform(swap, copy=False)
+
+
+def _redefines_inputs(sel: exp.Select) -> bool:
+    """Whether `sel` outputs `_raw`, `_fields` or `sourcetype` as anything but the same column."""
+    star = next((e for e in sel.expressions if isinstance(e, exp.Star)), None)
+    items = [e for e in sel.expressions if isinstance(e, exp.Alias)] + list(star.args.get("replace") or []) \
+        if star is not None else [e for e in sel.expressions if isinstance(e, exp.Alias)]
+    return any(e.alias in INPUTS and not (isinstance(e.this, exp.Column) and not e.this.table
+                                          and e.this.name == e.alias) for e in items)
+
+
+def _cte_body(table: exp.Table) -> exp.Expression | None:
+    """The body of the CTE a table reference names (the nearest WITH in scope), or None."""
+    node = table.parent
+    while node is not None:
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias == table.name:
+                    return cte.this
+        node = node.parent
+    return None
+
+
+def _sources_stored(sel: exp.Select | None, memo: dict[int, bool]) -> bool:
+    """Whether every relation `sel` reads carries `_raw`, `_fields` and `sourcetype` as stored
+    (unchanged since `__events__`); unknown shapes count as changed."""
+    if sel is None:
+        return False
+    frm = sel.args.get("from_")
+    sources = ([frm.this] if frm is not None else []) + [j.this for j in sel.args.get("joins") or []]
+    return all(_stored(s, memo) for s in sources)
+
+
+def _stored(rel: exp.Expression, memo: dict[int, bool]) -> bool:
+    key = id(rel)
+    if key not in memo:
+        memo[key] = False          # a cycle (never generated) counts as changed
+        if isinstance(rel, exp.Table):
+            if rel.args.get("pivots") or rel.args.get("db"):
+                ok = False
+            elif rel.name == EVENTS_TABLE:
+                ok = True
+            else:
+                body = _cte_body(rel)
+                ok = body is not None and _stored(body, memo)
+        elif isinstance(rel, exp.Subquery):
+            ok = not rel.args.get("pivots") and _stored(rel.this, memo)
+        elif isinstance(rel, exp.Select):
+            ok = not _redefines_inputs(rel) and _sources_stored(rel, memo)
+        elif isinstance(rel, exp.SetOperation):
+            ok = _stored(rel.this, memo) and _stored(rel.expression, memo)
+        else:
+            ok = False
+        memo[key] = ok
+    return memo[key]
 
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:

@@ -4,7 +4,8 @@ A profile is written to the catalog with each bucket (column `buckets.profile`, 
 
     {"sourcetypes": ["kv", "syslog"], "fields": false, "json": true}
 
-- `sourcetypes`: the distinct `sourcetype` values of its events;
+- `sourcetypes`: the distinct `sourcetype` values of its events (`null` among them when an event
+  has none: then no sourcetype's regexes may be applied without checking `sourcetype`);
 - `fields`: whether any event has indexed fields (`_fields` not null: HEC `fields`, syslog);
 - `json`: whether any event's `_raw` starts with `{` (a JSON object).
 
@@ -27,12 +28,13 @@ import pyarrow.compute as pc
 class Profile:
     """The union of what some buckets hold (see the module docstring)."""
 
-    sourcetypes: frozenset[str]
+    sourcetypes: frozenset[str | None]   # None: some event has no sourcetype
     fields: bool
     json: bool
 
     def to_text(self) -> str:
-        return json.dumps({"sourcetypes": sorted(self.sourcetypes), "fields": self.fields, "json": self.json})
+        sts = sorted(self.sourcetypes, key=lambda s: (s is not None, s or ""))   # null first
+        return json.dumps({"sourcetypes": sts, "fields": self.fields, "json": self.json})
 
 
 def of_table(events: pa.Table) -> Profile:
@@ -41,7 +43,7 @@ def of_table(events: pa.Table) -> Profile:
     fields = events.column("_fields")
     raw = events.column("_raw")
     has_json = events.num_rows > 0 and bool(pc.any(pc.starts_with(raw, "{")).as_py())
-    return Profile(frozenset(s for s in sts if s is not None), fields.null_count < len(fields), has_json)
+    return Profile(frozenset(sts), fields.null_count < len(fields), has_json)
 
 
 def parse(text: str | None) -> Profile | None:
