@@ -148,7 +148,8 @@ def test_one_sourcetype_bucket_keeps_the_sourcetype_check_where_it_matters(tmp_p
         {"_time": NOW - 1, "_raw": ACCESS.replace("1.2.3.4", "5.6.7.8"), "index": "main", "sourcetype": None},
     ])
     (b,) = svc.catalog.live_buckets(["main"])
-    assert bucket_profile.parse(b.profile).sourcetypes == frozenset({"access_combined", None})
+    assert bucket_profile.parse(b.profile) == bucket_profile.Profile(frozenset({"access_combined"}), False, False,
+                                                                      null_sourcetype=True)
     cases = {
         "index=main | table clientip": [{"clientip": None}, {"clientip": "1.2.3.4"}],
         "index=main | fields - sourcetype | table clientip": [{"clientip": None}, {"clientip": None}],
@@ -159,7 +160,10 @@ def test_one_sourcetype_bucket_keeps_the_sourcetype_check_where_it_matters(tmp_p
         assert _unspecialized(svc, query, monkeypatch) == expected, query
 
 
-def test_profile_text_keeps_a_missing_sourcetype():
-    p = bucket_profile.Profile(frozenset({"kv", None}), False, False)
-    assert json.loads(p.to_text())["sourcetypes"] == [None, "kv"]
+def test_profile_text_keeps_a_missing_sourcetype_and_an_older_text_assumes_one():
+    p = bucket_profile.Profile(frozenset({"kv"}), False, False, null_sourcetype=True)
     assert bucket_profile.parse(p.to_text()) == p
+    older = '{"sourcetypes": ["kv"], "fields": false, "json": false}'
+    assert bucket_profile.parse(older).null_sourcetype is True
+    assert bucket_profile.union([p, bucket_profile.Profile(frozenset({"x"}), True, False)]) == \
+        bucket_profile.Profile(frozenset({"kv", "x"}), True, False, null_sourcetype=True)

@@ -168,7 +168,8 @@ def _field_sql_cached(name: str, table: Table, profile: Profile | None = None) -
         table = tuple((st, ext) for st, ext in table if st in profile.sourcetypes)
     parts = [
         _indexed(name) if profile is None or profile.fields else None,
-        _sourcetype_extractions(name, table, single=profile is not None and len(profile.sourcetypes) == 1),
+        _sourcetype_extractions(name, table, single=profile is not None and len(profile.sourcetypes) == 1
+                                and not profile.null_sourcetype),
         _json_extraction(name) if profile is None or profile.json else None,
         _kv_extraction(name),
     ]

@@ -2,10 +2,12 @@
 
 A profile is written to the catalog with each bucket (column `buckets.profile`, JSON text):
 
-    {"sourcetypes": ["kv", "syslog"], "fields": false, "json": true}
+    {"sourcetypes": ["kv", "syslog"], "fields": false, "json": true, "null_sourcetype": false}
 
-- `sourcetypes`: the distinct `sourcetype` values of its events (`null` among them when an event
-  has none: then no sourcetype's regexes may be applied without checking `sourcetype`);
+- `sourcetypes`: the distinct `sourcetype` values of its events;
+- `null_sourcetype`: whether an event has no sourcetype (no sourcetype's regexes apply to it, so
+  one sourcetype in `sourcetypes` does not mean every event has it); a profile written without
+  this key reads as true;
 - `fields`: whether any event has indexed fields (`_fields` not null: HEC `fields`, syslog);
 - `json`: whether any event's `_raw` starts with `{` (a JSON object).
 
@@ -28,13 +30,14 @@ import pyarrow.compute as pc
 class Profile:
     """The union of what some buckets hold (see the module docstring)."""
 
-    sourcetypes: frozenset[str | None]   # None: some event has no sourcetype
+    sourcetypes: frozenset[str]
     fields: bool
     json: bool
+    null_sourcetype: bool = False
 
     def to_text(self) -> str:
-        sts = sorted(self.sourcetypes, key=lambda s: (s is not None, s or ""))   # null first
-        return json.dumps({"sourcetypes": sts, "fields": self.fields, "json": self.json})
+        return json.dumps({"sourcetypes": sorted(self.sourcetypes), "fields": self.fields, "json": self.json,
+                           "null_sourcetype": self.null_sourcetype})
 
 
 def of_table(events: pa.Table) -> Profile:
@@ -43,7 +46,8 @@ def of_table(events: pa.Table) -> Profile:
     fields = events.column("_fields")
     raw = events.column("_raw")
     has_json = events.num_rows > 0 and bool(pc.any(pc.starts_with(raw, "{")).as_py())
-    return Profile(frozenset(sts), fields.null_count < len(fields), has_json)
+    return Profile(frozenset(s for s in sts if s is not None), fields.null_count < len(fields), has_json,
+                   None in sts)
 
 
 def parse(text: str | None) -> Profile | None:
@@ -52,7 +56,8 @@ def parse(text: str | None) -> Profile | None:
         return None
     try:
         d = json.loads(text)
-        return Profile(frozenset(d["sourcetypes"]), bool(d["fields"]), bool(d["json"]))
+        return Profile(frozenset(d["sourcetypes"]), bool(d["fields"]), bool(d["json"]),
+                       bool(d.get("null_sourcetype", True)))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -60,10 +65,10 @@ def parse(text: str | None) -> Profile | None:
 def union(profiles: Iterable[Profile | None]) -> Profile | None:
     """What a set of buckets holds together; None when one of them has no profile."""
     sts: set[str] = set()
-    fields = has_json = False
+    fields = has_json = null_st = False
     for p in profiles:
         if p is None:
             return None
         sts |= p.sourcetypes
-        fields, has_json = fields or p.fields, has_json or p.json
-    return Profile(frozenset(sts), fields, has_json)
+        fields, has_json, null_st = fields or p.fields, has_json or p.json, null_st or p.null_sourcetype
+    return Profile(frozenset(sts), fields, has_json, null_st)
