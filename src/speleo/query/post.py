@@ -48,7 +48,8 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
     one row per bucket start and one column per series (sorted by name; the left-out series
     `dropped` has none). Missing cells are 0 when `zero` (count, dc), else null. `grid`
     [first, last, span] lists every bucket (cont=true): first/last None = the first and last
-    bucket found; no grid = only the buckets found."""
+    bucket found, unless those are more than `max_filled` buckets apart (then only the buckets
+    found); no grid = only the buckets found. Buckets found outside the grid stay."""
     times = [float(t) for t in table.column("_time").to_pylist()]
     series = table.column(step["series"]).to_pylist()
     values = table.column(step["value"])
@@ -61,7 +62,10 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
         first, last, span = grid
         first = min(times) if first is None else first
         last = max(times) if last is None else last
-        rows = [first + i * span for i in range(int(round((last - first) / span)) + 1)]
+        n = int(round((last - first) / span)) + 1
+        cap = step.get("max_filled")
+        filled = [] if cap is not None and n > cap else [first + i * span for i in range(n)]
+        rows = sorted(set(filled).union(times))
     empty = 0 if step["zero"] else None
     columns = {"_time": pa.array(rows, pa.float64())}
     for name in names:

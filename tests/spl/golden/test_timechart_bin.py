@@ -266,3 +266,38 @@ def test_timechart_by_inside_append_pivots_in_sql():
     assert rows[0]["count"] == 5
     assert [(r["_time"] - NOW, r["a"], r["b"], r["NULL"]) for r in rows[1:]] == [
         (-140, 0, 0, 1), (-80, 2, 0, 0), (-20, 1, 1, 0)]
+
+
+def test_timechart_count_by_gives_integers():
+    # the OTHER merge sums counts after aggregating: still an integer count (not a 128-bit decimal)
+    for query in ("* | timechart span=1m count by h", "* | stats count | append [search * | timechart span=1m count by h]"):
+        rows = [r for r in run(query, rows=EVENTS) if r.get("_time") is not None]
+        assert {type(r[c]) for r in rows for c in ("a", "b", "NULL")} == {int}, query
+
+
+def test_timechart_keeps_buckets_a_command_moved_out_of_the_range():
+    # by hand: -5 - 3600 = NOW-3605 -> minute bucket NOW-3620; -200 - 3600 = NOW-3800 (21:10:00, a
+    # bucket start); the searched range (NOW-320 .. NOW) is still filled with zeros
+    events = ev((-5, "h=a"), (-200, "h=b"))
+    rows = run("* earliest=-5m@m latest=now | eval _time=_time-3600 | timechart span=1m count", rows=events)
+    assert rel(rows, "_time", "count") == [(-3800, 1), (-3620, 1), (-320, 0), (-260, 0), (-200, 0), (-140, 0),
+                                           (-80, 0), (-20, 0)]
+    rows = run("* earliest=-5m@m latest=now | eval _time=_time-3600 | timechart span=1m count by h", rows=events)
+    assert rel(rows, "_time", "a", "b")[:3] == [(-3800, 0, 1), (-3620, 1, 0), (-320, 0, 0)] and len(rows) == 8
+
+
+def test_timechart_does_not_fill_more_than_the_cap():
+    # 20000 one-second buckets between the two events: more than cont=true fills (10,000), so
+    # only the buckets with events come back (a year between them must not build 31 million rows)
+    events = ev((-5, "h=a"), (-20005, "h=b"))
+    assert rel(run("* | timechart span=1s count", rows=events), "_time", "count") == [(-20005, 1), (-5, 1)]
+    assert rel(run("* | timechart span=1s count by h", rows=events), "_time", "a", "b") == [
+        (-20005, 0, 1), (-5, 1, 0)]
+
+
+def test_span_below_its_unit_is_refused():
+    from speleo.errors import SplSyntaxError
+
+    for query in ("* | timechart span=0.5s count", "* | bin _time span=0m", "* | timechart span=0d count"):
+        with pytest.raises(SplSyntaxError, match="at least one second"):
+            run(query, rows=EVENTS)

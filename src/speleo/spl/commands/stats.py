@@ -273,10 +273,14 @@ def parse_span(cur: Cursor, tok: Token) -> tuple[int, str]:
     unit = m.group(2).lower()
     letter = unit[0] if unit not in ("mon", "month", "months") else "mon"
     if letter in _SECONDS:
-        return int(n * _SECONDS[letter]), "s"
-    if letter in ("d", "w"):
-        return int(n * (7 if letter == "w" else 1)), "d"
-    return int(n * {"mon": 1, "q": 3, "y": 12}[letter]), "mon"
+        span = int(n * _SECONDS[letter]), "s"
+    elif letter in ("d", "w"):
+        span = int(n * (7 if letter == "w" else 1)), "d"
+    else:
+        span = int(n * {"mon": 1, "q": 3, "y": 12}[letter]), "mon"
+    if span[0] < 1:   # a zero span would divide by zero
+        raise cur.error("a span must be at least one second (one day, one month for those units)", tok)
+    return span
 
 
 def bucket_expr(state: State, field: exp.Expression, span: tuple[int, str]) -> exp.Expression:
@@ -524,7 +528,8 @@ def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[i
         else:
             grid = [None, None, span[0]]
     state.post.append({"kind": "pivot", "series": series, "value": "__speleo_value", "dropped": DROPPED,
-                       "zero": cmd.aggs[0].func in ("count", "dc"), "grid": grid, "columns": ["_time"]})
+                       "zero": cmd.aggs[0].func in ("count", "dc"), "grid": grid, "max_filled": MAX_FILLED,
+                       "columns": ["_time"]})
     _become_table(state, ["_time", series, "__speleo_value"])
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
@@ -532,8 +537,10 @@ def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[i
 def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
     """Add the buckets without events (Splunk's cont=true) to a result with one row per `_time`
     bucket: a grid of bucket starts over the search's time range when it has both bounds and
-    at most MAX_FILLED buckets, else from the first to the last bucket found. The columns in
-    `zero` (None: every column but _time) become 0 in added rows."""
+    at most MAX_FILLED buckets, else from the first to the last bucket found when those are at
+    most MAX_FILLED buckets apart (else no bucket is added); buckets found outside the grid (a
+    command moved `_time`) stay. The columns in `zero` (None: every column but _time) become 0
+    in added rows."""
     state.wrap()
     found = state.ctes[-1][0]
     lo, hi = state.time_range
@@ -548,10 +555,15 @@ def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
         bounds = exp.select(exp.alias_(exp.Cast(this=exp.Min(this=col("_time")), to=bigint), ident("lo")),
                             exp.alias_(exp.Cast(this=exp.Max(this=col("_time")), to=bigint.copy()), ident("hi"))) \
             .from_(found)
-        series = exp.Anonymous(this="generate_series", expressions=[col("lo"), col("hi"), step])
+        near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")),
+                       expression=exp.Literal.number(MAX_FILLED * span))
+        last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
+        series = exp.Anonymous(this="generate_series", expressions=[col("lo"), last, step])
         grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[series])), ident("_time"))) \
             .from_(bounds.subquery("b"))
-    state.ctes.append((f"s{len(state.ctes)}", grid))
+    found_times = exp.select(exp.alias_(_as_double(col("_time")), ident("_time"))).from_(found) \
+        .where(exp.Not(this=exp.Is(this=col("_time"), expression=exp.null())), copy=False)
+    state.ctes.append((f"s{len(state.ctes)}", exp.union(grid, found_times, distinct=True)))
     g = state.ctes[-1][0]
     t = exp.column("_time", table=g, quoted=True)
     others = exp.Column(this=exp.Star(except_=[col("_time")]), table=ident(found))
@@ -633,7 +645,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
         .group_by(col("_time"), col(series), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     if merge is not None:
-        _merge_other(state, series, cmd.limit, merge, opts)
+        _merge_other(state, series, cmd.limit, merge, opts, count=cmd.aggs[0].func == "count")
     if state.top_level:
         _pivot_after(state, series, cmd, span, opts)
         return
@@ -675,7 +687,7 @@ def _series_name(series: exp.Expression, rank: exp.Expression, limit: int, opts:
 MERGEABLE: dict[str, type] = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
-def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict) -> None:
+def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict, count: bool = False) -> None:
     """After `SELECT _time, series, value, n ... GROUP BY _time, series` (the last CTE): rank the
     series by event count (sum of n; ties by name), rename those past `limit` OTHER and combine
     the values of a bucket's OTHER rows with `merge` (Splunk's useother)."""
@@ -687,10 +699,12 @@ def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict)
     state.ctes.append((f"s{len(state.ctes)}", ranked))
     names = state.ctes[-1][0]
     on = exp.EQ(this=exp.column(series, table=agg, quoted=True), expression=exp.column("__speleo_key", table=names, quoted=True))
+    value: exp.Expression = merge(this=exp.column("__speleo_value", table=agg, quoted=True))
+    if count:   # a sum of counts is a count (DuckDB's SUM of BIGINT is a 128-bit integer)
+        value = exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
     merged = exp.select(exp.alias_(exp.column("_time", table=agg, quoted=True), ident("_time")),
                         exp.alias_(exp.column("__speleo_name", table=names, quoted=True), ident(series)),
-                        exp.alias_(merge(this=exp.column("__speleo_value", table=agg, quoted=True)),
-                                   ident("__speleo_value"))) \
+                        exp.alias_(value, ident("__speleo_value"))) \
         .from_(agg).join(names, on=on, copy=False) \
         .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", merged))
