@@ -44,3 +44,12 @@ def test_answer_is_the_same_after_pruning():
     assert "LIST" not in _prune(sql)
     # by hand: a -> 1 + 2 = 3, b -> 5
     assert con.sql(_prune(sql)).fetchall() == [("a", 3), ("b", 5)] == con.sql(sql).fetchall()
+
+
+def test_a_stage_read_through_table_star_keeps_everything():
+    for sql in ("WITH a AS (SELECT k, MAX(x) AS m FROM t GROUP BY k) SELECT a.*, a.k AS k2 FROM a",
+                "WITH a AS (SELECT k, MAX(x) AS m FROM t GROUP BY k) SELECT k, COLUMNS(a.* EXCLUDE (k)) FROM a"):
+        assert _prune(sql) == sql
+    # COUNT(*) reads no column
+    assert _prune("WITH a AS (SELECT k, MAX(x) AS m FROM t GROUP BY k) SELECT k, COUNT(*) AS n FROM a GROUP BY k") == \
+        "WITH a AS (SELECT k FROM t GROUP BY k) SELECT k, COUNT(*) AS n FROM a GROUP BY k"

@@ -18,8 +18,9 @@ ALL = None   # "every column" in the needs below
 
 
 def _projects_star(body: exp.Expression) -> bool:
-    """Whether any SELECT in `body` projects `*` (reads every column of what it selects from)."""
-    return any(isinstance(s, exp.Star) for sel in body.find_all(exp.Select) for s in sel.expressions)
+    """Whether `body` reads every column of something: a `*` anywhere but in COUNT(*) (`SELECT *`,
+    `t.*`, `COLUMNS(t.* EXCLUDE (...))`)."""
+    return any(not isinstance(s.parent, exp.Count) for s in body.find_all(exp.Star))
 
 
 def _reads(body: exp.Expression, name: str) -> bool:
