@@ -167,3 +167,15 @@ def test_profile_text_keeps_a_missing_sourcetype_and_an_older_text_assumes_one()
     assert bucket_profile.parse(older).null_sourcetype is True
     assert bucket_profile.union([p, bucket_profile.Profile(frozenset({"x"}), True, False)]) == \
         bucket_profile.Profile(frozenset({"kv", "x"}), True, False, null_sourcetype=True)
+
+
+def test_events_whose_time_a_command_made_null_count_but_have_no_timeline_bin(tmp_path):
+    # (the engine's timeline, read with the specialized events SQL) three events, two made timeless
+    svc = Service(Home(tmp_path / "home"))
+    _write(svc, [{"_time": NOW - i, "_raw": f"user={u}", "index": "main", "sourcetype": "kv"}
+                 for i, u in ((1, "a"), (2, "b"), (3, "a"))])
+    r = svc.search('index=main | eval _time=if(user="a", null(), _time)', limit=0, now=NOW)
+    assert r.total == 3 and r.table.num_rows == 3 and sum(c for _, c in r.timeline) == 1
+    r = svc.search('index=main | eval _time=if(user="a", null(), _time) | timechart span=1m count by user',
+                   limit=0, now=NOW)
+    assert [sorted(k for k in row if k != "_time") for row in r.table.to_pylist()] == [["b"]]

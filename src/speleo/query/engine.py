@@ -229,21 +229,22 @@ def _timeline_span(compiled, p: Plan) -> int | None:
     return _pick_span(lo, hi)
 
 
-def _timeline_counts(con, compiled, span: int) -> list[tuple[float, int]]:
+def _timeline_counts(con, compiled, span: int) -> list[tuple[float | None, int]]:
+    """(bin start, events) per bin; bin None counts the events whose _time a command made null."""
     rows = con.execute(
         f"SELECT floor(_time / ?) * ? AS t, count(*) FROM ({compiled.events_sql}) AS q "
         "GROUP BY 1 ORDER BY 1",
         [span, span],
     ).fetchall()
-    return [(float(t), int(c)) for t, c in rows]
+    return [(None if t is None else float(t), int(c)) for t, c in rows]
 
 
 def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int | None]:
     span = _timeline_span(compiled, p)
     if span is None:
         return 0, [], None
-    timeline = _timeline_counts(con, compiled, span)
-    return sum(c for _, c in timeline), timeline, span
+    counts = _timeline_counts(con, compiled, span)
+    return sum(c for _, c in counts), [(t, c) for t, c in counts if t is not None], span
 
 
 class SearchFailed(SpeleoError):
@@ -443,7 +444,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
         progress["buckets_done"] += len(batch)
         progress["bytes_done"] += sum(b.size_bytes for b in batch)
         truncated = limit > 0 and kept.num_rows > limit
-        timeline = sorted(counts.items())
+        timeline = sorted((t, c) for t, c in counts.items() if t is not None)
         result = SearchResult(
             kind="events",
             table=kept.slice(0, limit) if truncated else kept,

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 HIDDEN = "__speleo"
 
@@ -50,6 +51,8 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
     [first, last, span] lists every bucket (cont=true): first/last None = the first and last
     bucket found, unless those are more than `max_filled` buckets apart (then only the buckets
     found); no grid = only the buckets found. Buckets found outside the grid stay."""
+    if table.column("_time").null_count:   # a command made _time null: no bucket, as stats by _time
+        table = table.filter(pc.is_valid(table.column("_time")))
     times = [float(t) for t in table.column("_time").to_pylist()]
     series = table.column(step["series"]).to_pylist()
     values = table.column(step["value"])

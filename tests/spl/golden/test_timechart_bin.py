@@ -301,3 +301,12 @@ def test_span_below_its_unit_is_refused():
     for query in ("* | timechart span=0.5s count", "* | bin _time span=0m", "* | timechart span=0d count"):
         with pytest.raises(SplSyntaxError, match="at least one second"):
             run(query, rows=EVENTS)
+
+
+def test_timechart_leaves_out_events_whose_time_was_made_null():
+    # as stats by _time does: E1 (-5) keeps its time -> bucket NOW-20; E2..E5 get a null _time
+    query = '* | eval _time=if(bytes="10", _time, null()) | timechart span=1m cont=f count by h'
+    assert [{k: (v - NOW if k == "_time" else v) for k, v in r.items()} for r in run(query, rows=EVENTS)] == [
+        {"_time": -20, "a": 1}]
+    rows = run("* | stats count | append [search " + query[2:] + "]", rows=EVENTS)
+    assert [(r["_time"] - NOW, r["a"]) for r in rows[1:]] == [(-20, 1)] and "b" not in rows[1]

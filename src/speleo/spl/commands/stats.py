@@ -642,7 +642,8 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     if merge is not None:
         items.append(exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n")))
     grouped = exp.select(*items).from_(state.select.args["from_"].this.copy()) \
-        .group_by(col("_time"), col(series), copy=False)
+        .where(exp.Not(this=exp.Is(this=col("_time"), expression=exp.null())), copy=False) \
+        .group_by(col("_time"), col(series), copy=False)   # no bucket for a null _time, as in stats by _time
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     if merge is not None:
         _merge_other(state, series, cmd.limit, merge, opts, count=cmd.aggs[0].func == "count")
