@@ -179,3 +179,15 @@ def test_events_whose_time_a_command_made_null_count_but_have_no_timeline_bin(tm
     r = svc.search('index=main | eval _time=if(user="a", null(), _time) | timechart span=1m count by user',
                    limit=0, now=NOW)
     assert [sorted(k for k in row if k != "_time") for row in r.table.to_pylist()] == [["b"]]
+
+
+def test_fields_after_transaction_when_events_have_indexed_fields(tmp_path):
+    svc = Service(Home(tmp_path / "home"))
+    _write(svc, [
+        {"_time": NOW - 3, "_raw": "session=s1 user=ann step=1", "index": "main", "sourcetype": "kv",
+         "_fields": json.dumps({"env": "prod"})},
+        {"_time": NOW - 2, "_raw": "session=s1 user=ann step=2", "index": "main", "sourcetype": "kv"},
+        {"_time": NOW - 1, "_raw": "session=s2 user=bob step=1", "index": "main", "sourcetype": "kv"},
+    ])
+    rows = svc.search("index=main | transaction session | stats count by user", limit=0, now=NOW).table.to_pylist()
+    assert sorted((r["user"], r["count"]) for r in rows) == [("ann", 1), ("bob", 1)]

@@ -20,6 +20,7 @@ BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
                 "_indextime", "linecount", "_offset", "_flags", "_fields"]
 EVENTS_TABLE = "__events__"
 ORD = "__speleo_ord"
+OUTER = "__speleo_outer"   # placeholder table of a subsearch filter's outer columns (see State.filter)
 
 
 @dataclass
@@ -101,10 +102,20 @@ class State:
             and isinstance(s.expressions[0], exp.Star) and not s.expressions[0].args.get("replace")
 
     def filter(self, cond: exp.Expression) -> None:
-        """AND a condition into the current SELECT (wrapping first if it cannot merge)."""
+        """AND a condition into the current SELECT (wrapping first if it cannot merge). Columns
+        qualified with OUTER (a subsearch filter's references to the search) get the name of
+        the relation the SELECT reads."""
         if not self.is_simple():
             self.wrap()
-        self.select = self.select.where(cond, copy=False)
+        frm = self.select.args["from_"].this
+        name = frm.alias_or_name
+
+        def qualify(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.table == OUTER:
+                return exp.Column(this=node.this.copy(), table=exp.to_identifier(name))
+            return node
+
+        self.select = self.select.where(cond.transform(qualify, copy=False), copy=False)
 
     def has_raw(self) -> bool:
         return self.events and "_raw" in self.columns

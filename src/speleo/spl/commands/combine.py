@@ -14,7 +14,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import text
-from speleo.spl.state import BASE_COLUMNS, ORD, State, col, ident
+from speleo.spl.state import OUTER, BASE_COLUMNS, ORD, State, col, ident
 from speleo.spl.tokens import T, Token
 
 SUBSEARCH_MAXOUT = 10000       # limits.conf [subsearch] maxout
@@ -194,11 +194,15 @@ def compile_join(state: State, cmd: ast.JoinCmd) -> None:
     replace, new = [], []
     for i, c in enumerate(values):
         v = col(f"__speleo_jv{i}")
-        if c in state.columns or state.has_raw():
-            # the result's own value: a column, or a field extracted from its _raw
-            pair = [v, state.field(c)] if overwrite else [state.field(c), v]
-            item = exp.alias_(exp.Coalesce(this=pair[0], expressions=[pair[1]]), ident(c))
-            (replace if c in state.columns else new).append(item)
+        if c in state.columns:
+            pair = [v, col(c)] if overwrite else [col(c), v]
+            replace.append(exp.alias_(exp.Coalesce(this=pair[0], expressions=[pair[1]]), ident(c)))
+        elif state.has_raw():
+            # the result's own value is a field extracted from its _raw (text): with overwrite the
+            # subsearch's value (of any type) wins as it is; without, the event's text comes
+            # first and the subsearch's value is its fallback, as text
+            item = v if overwrite else exp.Coalesce(this=state.field(c), expressions=[text(v)])
+            new.append(exp.alias_(item, ident(c)))
         else:
             new.append(exp.alias_(v, ident(c)))
     drop = [col(f"__speleo_jk{i}") for i in range(len(keys))] + [col(f"__speleo_jv{i}") for i in range(len(values))]
@@ -211,6 +215,15 @@ def compile_join(state: State, cmd: ast.JoinCmd) -> None:
 
 
 # --- subsearch as a filter ------------------------------------------------------------------------------
+
+
+def _outer(e: exp.Expression) -> exp.Expression:
+    """A column of the search, referenced from inside the EXISTS: qualified with OUTER (which
+    `State.filter` replaces by the name of the relation the filter reads), else DuckDB binds
+    names such as `user` or `current_date` to its own functions before looking outside."""
+    if isinstance(e, exp.Column) and not e.table:
+        return exp.Column(this=e.this.copy(), table=exp.to_identifier(OUTER))
+    return e
 
 
 def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
@@ -238,7 +251,7 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     some = exp.or_(*[exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())) for x in q])
     tests = []
     for name, x in zip(names, q):
-        eq = exp.EQ(this=exp.Lower(this=text(state.field(name))), expression=exp.Lower(this=text(x.copy())))
+        eq = exp.EQ(this=exp.Lower(this=text(_outer(state.field(name)))), expression=exp.Lower(this=text(x.copy())))
         tests.append(exp.paren(exp.or_(exp.Is(this=x.copy(), expression=exp.null()),
                                        exp.Coalesce(this=eq, expressions=[exp.false()]))))
     cond = exp.and_(exp.paren(some), *tests)

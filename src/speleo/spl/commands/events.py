@@ -131,7 +131,8 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
         # and evicted transactions are only output with keepevicted=true
         opened = exp.Anonymous(this="arg_min", expressions=[col("__speleo_sw"), col("_time")])
         state.select = state.select.having(exp.Coalesce(this=opened, expressions=[exp.false()]), copy=False)
-    state.columns = list(BASE_COLUMNS) + list(cmd.fields) + others + ["duration", "eventcount"]
+    # every base column but _fields (indexed fields are per event; a transaction has none)
+    state.columns = [c for c in BASE_COLUMNS if c != "_fields"] + list(cmd.fields) + others + ["duration", "eventcount"]
     state.hidden_ord = False
     state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
     state.events = True
@@ -302,8 +303,14 @@ def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
     compiling — columns and fields created earlier in the search)."""
     names = cmd.fields or [c for c in state.columns if not c.startswith("__speleo")
                            and (not state.events or c not in BASE_COLUMNS)]
+    whole = re.fullmatch(r"-?\d+", cmd.value) is not None
     for name in names:
-        value = exp.Coalesce(this=text(state.field(name)), expressions=[exp.Literal.string(cmd.value)])
+        field = state.field(name)
+        if whole and name not in state.mv:
+            # an untyped literal takes the column's type: counts stay numbers, text stays text
+            value = exp.Coalesce(this=field, expressions=[exp.Literal.string(cmd.value)])
+        else:
+            value = exp.Coalesce(this=text(field), expressions=[exp.Literal.string(cmd.value)])
         _assign(state, name, value)
 
 
