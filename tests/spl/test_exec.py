@@ -160,13 +160,15 @@ def test_bin_and_timechart():
     rows = run("earliest=-2h | bin _time span=1h | stats count by _time")
     hour = (NOW // 3600) * 3600
     assert rows == [{"_time": hour - 3600, "count": 1}, {"_time": hour, "count": 5}]
+    # timechart fills the searched range (cont=true): -2h starts inside the hour before, empty
     rows = run("earliest=-2h | timechart span=1h count")
-    assert rows == [{"_time": hour - 3600, "count": 1}, {"_time": hour, "count": 5}]
+    assert rows == [{"_time": hour - 7200, "count": 0}, {"_time": hour - 3600, "count": 1}, {"_time": hour, "count": 5}]
     rows = run("earliest=-2h | timechart span=1h count by host")
-    assert rows == [{"_time": hour - 3600, "db1": 0, "web1": 1, "web2": 0},
+    assert rows == [{"_time": hour - 7200, "db1": 0, "web1": 0, "web2": 0},
+                    {"_time": hour - 3600, "db1": 0, "web1": 1, "web2": 0},
                     {"_time": hour, "db1": 1, "web1": 2, "web2": 2}]
     rows = run("earliest=-2h | timechart span=1h limit=1 count by host")
-    assert rows == [{"_time": hour - 3600, "OTHER": 0, "web1": 1},
+    assert rows == [{"_time": hour - 7200, "OTHER": 0, "web1": 0}, {"_time": hour - 3600, "OTHER": 0, "web1": 1},
                     {"_time": hour, "OTHER": 3, "web1": 2}]
 
 

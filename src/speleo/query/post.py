@@ -58,6 +58,8 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
     values = table.column(step["value"])
     cells = dict(zip(zip(times, series), values.to_pylist()))
     names = sorted({s for s in series if s != step["dropped"]})
+    last = [n for n in step.get("last", []) if n is not None]   # the NULL, then the OTHER series go last
+    names = [n for n in names if n not in last] + [n for n in last if n in names]
     grid = step.get("grid")
     if grid is None or not times and grid[0] is None:
         rows = sorted(set(times))

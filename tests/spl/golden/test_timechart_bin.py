@@ -310,3 +310,23 @@ def test_timechart_leaves_out_events_whose_time_was_made_null():
         {"_time": -20, "a": 1}]
     rows = run("* | stats count | append [search " + query[2:] + "]", rows=EVENTS)
     assert [(r["_time"] - NOW, r["a"]) for r in rows[1:]] == [(-20, 1)] and "b" not in rows[1]
+
+
+def test_timechart_fills_empty_days():
+    # UTC days: the events fall on 2023-11-12 (-2 d) and 2023-11-14; 2023-11-13 00:00 = NOW - 166400 is empty
+    events = ev((-5, "h=a"), (-172805, "h=b"))
+    assert rel(run("* | timechart span=1d count", rows=events), "_time", "count") == [
+        (-252800, 1), (-166400, 0), (-80000, 1)]
+    rows = run("* | timechart span=1d count by h", rows=events)
+    assert rel(rows, "_time", "a", "b") == [(-252800, 0, 1), (-166400, 0, 0), (-80000, 1, 0)]
+    # with the searched range: -3d@d = 2023-11-11 00:00 = NOW - 339200 through today
+    rows = run("* earliest=-3d@d | timechart span=1d count", rows=events)
+    assert rel(rows, "_time", "count") == [(-339200, 0), (-252800, 1), (-166400, 0), (-80000, 1)]
+
+
+def test_timechart_null_and_other_columns_come_last():
+    # by count: beta 2, then NULL, Zed and alpha 1 each (ties by name: "NULL" < "Zed" < "alpha"):
+    # limit=3 keeps beta, NULL and Zed; the named series come first, then NULL, then OTHER
+    events = ev("h=Zed", "h=alpha", "x=1", "h=beta", "h=beta")
+    rows = run("* | timechart span=1h limit=3 count by h", rows=events)
+    assert list(rows[0]) == ["_time", "Zed", "beta", "NULL", "OTHER"]

@@ -510,8 +510,11 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
     else:
         _timechart_by(state, cmd, bucket, span, opts)
         zero = None if cmd.aggs[0].func in ("count", "dc") else []
-    if opts["cont"] and span[1] == "s" and not (cmd.by is not None and state.top_level):
-        _fill_buckets(state, span[0], zero)
+    if opts["cont"] and not (cmd.by is not None and state.top_level):
+        if span[1] == "s":
+            _fill_buckets(state, span[0], zero)
+        else:
+            _fill_buckets(state, span[0], zero, calendar=span)
 
 
 def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[int, str], opts: dict) -> None:
@@ -520,21 +523,55 @@ def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[i
     SQL would cost a second pass over the events (DuckDB first finds the pivot's columns)."""
     src = state.ctes[-1][0]
     state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(src)
+    if opts["cont"] and span[1] != "s":   # days, months: the grid's rows come from SQL, in no series
+        grid_rows = exp.select(col("_time"), exp.alias_(exp.Literal.string(DROPPED), ident(series)),
+                               exp.alias_(exp.null(), ident("__speleo_value"))) \
+            .from_(_calendar_grid(state, span, src).subquery("__speleo_g"))
+        state.select = exp.union(state.select, grid_rows, distinct=False)
     grid = None
     if opts["cont"] and span[1] == "s":
-        lo, hi = state.time_range
+        lo, hi = _fill_range(state)
         if lo is not None and hi is not None and (hi - lo) / span[0] <= MAX_FILLED:
             grid = [float(math.floor(lo / span[0]) * span[0]), float(math.ceil(hi / span[0]) * span[0] - span[0]), span[0]]
         else:
             grid = [None, None, span[0]]
     state.post.append({"kind": "pivot", "series": series, "value": "__speleo_value", "dropped": DROPPED,
+                       "last": [opts["nullstr"] if opts["usenull"] else None, opts["otherstr"] if opts["useother"] else None],
                        "zero": cmd.aggs[0].func in ("count", "dc"), "grid": grid, "max_filled": MAX_FILLED,
                        "columns": ["_time"]})
     _become_table(state, ["_time", series, "__speleo_value"])
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
-def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
+def _calendar_grid(state: State, span: tuple[int, str], found: str) -> exp.Select:
+    """`SELECT _time` of every day / month bucket (in the search's zone, DST-aware) from the
+    bucket of the search's earliest (else the first bucket found) to the bucket of its latest
+    (else the last found), when they are at most MAX_FILLED buckets apart (else the first only)."""
+    n, unit = span
+    lo, hi = _fill_range(state)
+    days = n * (31 if unit == "mon" else 1)
+    if lo is not None and hi is not None and (hi - lo) / (days * 86400) <= MAX_FILLED:
+        bounds = exp.select(exp.alias_(bucket_expr(state, exp.Literal.number(repr(float(lo))), span), ident("lo")),
+                            exp.alias_(bucket_expr(state, exp.Literal.number(repr(float(hi) - 0.001)), span), ident("hi")))
+    else:
+        bounds = exp.select(exp.alias_(exp.Min(this=col("_time")), ident("lo")),
+                            exp.alias_(exp.Max(this=col("_time")), ident("hi"))).from_(found)
+    near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")), expression=exp.Literal.number(MAX_FILLED * days * 86400))
+    last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
+    tz = state.tz_literal()
+
+    def wall(e: exp.Expression) -> exp.Expression:   # the bucket start as local wall-clock time
+        return exp.Anonymous(this="timezone", expressions=[tz.copy(), exp.Anonymous(this="to_timestamp", expressions=[e])])
+
+    step = exp.Interval(this=exp.Literal.string(str(n)), unit=exp.var("MONTH" if unit == "mon" else "DAY"))
+    series = exp.Anonymous(this="generate_series", expressions=[wall(col("lo")), wall(last), step])
+    back = exp.Anonymous(this="epoch", expressions=[exp.Anonymous(this="timezone", expressions=[
+        tz.copy(), exp.Anonymous(this="unnest", expressions=[series])])])
+    return exp.select(exp.alias_(_as_double(back), ident("_time"))).from_(bounds.subquery("b")) \
+        .where(exp.Not(this=exp.Is(this=col("lo"), expression=exp.null())), copy=False)
+
+
+def _fill_buckets(state: State, span: int, zero: list[str] | None, calendar: tuple[int, str] | None = None) -> None:
     """Add the buckets without events (Splunk's cont=true) to a result with one row per `_time`
     bucket: a grid of bucket starts over the search's time range when it has both bounds and
     at most MAX_FILLED buckets, else from the first to the last bucket found when those are at
@@ -543,9 +580,11 @@ def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
     in added rows."""
     state.wrap()
     found = state.ctes[-1][0]
-    lo, hi = state.time_range
+    lo, hi = _fill_range(state)
     step = exp.Literal.number(span)
-    if lo is not None and hi is not None and (hi - lo) / span <= MAX_FILLED:
+    if calendar is not None:
+        grid = _calendar_grid(state, calendar, found)
+    elif lo is not None and hi is not None and (hi - lo) / span <= MAX_FILLED:
         first = exp.Literal.number(int(math.floor(lo / span) * span))
         last = exp.Literal.number(int(math.ceil(hi / span) * span - span))
         grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[
@@ -583,6 +622,15 @@ def _fill_buckets(state: State, span: int, zero: list[str] | None) -> None:
 
 
 MAX_FILLED = 10_000   # buckets added by cont=true over the search's time range
+
+
+def _fill_range(state: State) -> tuple[float | None, float | None]:
+    """The searched range cont=true fills: latest defaults to now when earliest is given, as a
+    Splunk search's latest does."""
+    lo, hi = state.time_range
+    if lo is not None and hi is None:
+        hi = state.ctx.now
+    return lo, hi
 
 
 def _as_double(e: exp.Expression) -> exp.Expression:
