@@ -21,7 +21,7 @@ from speleo.spl.nodes import render
 from speleo.spl.parser import parse
 from speleo.spl.cse import INPUTS, Extracted, share_extractions
 from speleo.spl.prune import prune_columns
-from speleo.spl.state import BASE_COLUMNS, EVENTS_TABLE, CompileContext, State, col
+from speleo.spl.state import BASE_COLUMNS, EVENTS_TABLE, col, CompileContext, State, tbl
 
 __all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
 
@@ -211,7 +211,7 @@ def compile_sub(state: State, sub: ast.Pipeline) -> State:
 def sub_select(inner: State) -> exp.Select:
     """A self-contained SELECT (its own WITH) of a compiled subsearch, hidden columns included."""
     inner.wrap()
-    sel = exp.select("*").from_(inner.select.args["from_"].this.copy())
+    sel = exp.select(exp.Star()).from_(inner.select.args["from_"].this.copy())
     return _with(inner.ctes, sel)
 
 

@@ -76,7 +76,7 @@ def share_extractions(root: exp.Select) -> exp.Select:
             alias = avail.get(key) or new[key][0]
             occ.replace(exp.column(alias, quoted=True))
         if new:
-            inner = exp.select(exp.Star(), *[exp.alias_(e, a, quoted=True) for a, e in new.values()]).from_(src)
+            inner = exp.select(exp.Star(), *[exp.alias_(e, a, quoted=True) for a, e in new.values()]).from_(exp.Table(this=exp.to_identifier(src)))
             sel.set("from_", exp.From(this=inner.subquery(alias=src)))
             avail.update({k: a for k, (a, _) in new.items()})
         star = _star(sel)

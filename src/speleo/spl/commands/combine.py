@@ -14,7 +14,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import text
-from speleo.spl.state import OUTER, BASE_COLUMNS, ORD, State, col, ident
+from speleo.spl.state import BASE_COLUMNS, ORD, OUTER, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
 SUBSEARCH_MAXOUT = 10000       # limits.conf [subsearch] maxout
@@ -44,10 +44,10 @@ def _positioned(st: State, part: int) -> exp.Select:
     rn = exp.Window(this=exp.RowNumber(), order=order)
     star = exp.Star(except_=[col(ORD)]) if st.hidden_ord else exp.Star()
     sel = exp.select(star, exp.alias_(exp.Literal.number(part), ident("__speleo_part")),
-                     exp.alias_(rn, ident("__speleo_pos"))).from_(src)
+                     exp.alias_(rn, ident("__speleo_pos"))).from_(tbl(src))
     for name, body in st.ctes:
         sel = sel.with_(name, as_=body.copy(), copy=False)
-    return exp.select("*").from_(exp.Subquery(this=sel, alias=exp.TableAlias(this=ident(f"__speleo_p{part}"))))
+    return exp.select(exp.Star()).from_(exp.Subquery(this=sel, alias=exp.TableAlias(this=ident(f"__speleo_p{part}"))))
 
 
 def _restart(state: State, relation: exp.Expression, columns: list[str], events: bool, transforming: bool,
@@ -206,7 +206,7 @@ def compile_join(state: State, cmd: ast.JoinCmd) -> None:
         else:
             new.append(exp.alias_(v, ident(c)))
     drop = [col(f"__speleo_jk{i}") for i in range(len(keys))] + [col(f"__speleo_jv{i}") for i in range(len(values))]
-    sel = exp.select(exp.Star(except_=drop, replace=replace or None), *new).from_(src)
+    sel = exp.select(exp.Star(except_=drop, replace=replace or None), *new).from_(tbl(src))
     sel.append("joins", exp.Join(this=exp.Subquery(this=side, alias=exp.TableAlias(this=ident("__speleo_j"))),
                                  on=on, side="LEFT" if kind != "inner" else None,
                                  kind="INNER" if kind == "inner" else None))

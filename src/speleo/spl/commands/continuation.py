@@ -15,7 +15,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands.rows import STORAGE_COLUMNS, known, options
 from speleo.spl.cursor import as_bool
-from speleo.spl.state import ORD, State, col
+from speleo.spl.state import ORD, col, State, tbl
 
 POST_TABLE = "__speleo_post"
 
@@ -57,7 +57,7 @@ def _expected_columns(state: State, step: dict) -> list[str]:
 
 def _table_state(state_or_ctx, query: str, columns: list[str], table: str) -> State:
     ctx = state_or_ctx.ctx if isinstance(state_or_ctx, State) else state_or_ctx
-    st = State(ctx=ctx, query=query, select=exp.select("*").from_(exp.Table(this=exp.to_identifier(table, quoted=True))),
+    st = State(ctx=ctx, query=query, select=exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(table, quoted=True))),
                columns=[c for c in columns if c != ORD], events=False, transforming=True)
     st.set_order([exp.Ordered(this=col(ORD))], {ORD})
     st.hidden_ord = True

@@ -13,7 +13,7 @@ from speleo.spl.commands.stats import _assign, _become_table, parse_span
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import compile_condition, num, text
 from speleo.spl.nodes import ListAgg, ValuesAgg
-from speleo.spl.state import BASE_COLUMNS, ORD, State, col, ident
+from speleo.spl.state import BASE_COLUMNS, ORD, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
 _SEARCH_NODES = (ast.Term, ast.FieldCmp, ast.FieldIn, ast.And, ast.Or, ast.Not, ast.TimeBound)
@@ -80,7 +80,7 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     tiebreak = [exp.Ordered(this=col(ORD), desc=True)] if state.hidden_ord else []
     src = _sel_src(state)
     state.select = exp.select(exp.Star(), *extra, *src_cols, exp.alias_(sw, ident("__speleo_sw")),
-                              exp.alias_(ew, ident("__speleo_ew"))).from_(src)
+                              exp.alias_(ew, ident("__speleo_ew"))).from_(tbl(src))
     if keys:
         state.filter(exp.and_(*[exp.Not(this=exp.Is(this=col(k), expression=exp.null())) for k in keys]))
     part = [col(k) for k in keys]
@@ -97,12 +97,12 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     src = _sel_src(state)
     state.select = exp.select(exp.Star(), exp.alias_(exp.Cast(this=exp.or_(*[exp.paren(b) for b in brk]),
                                                               to=exp.DataType.build("INT")),
-                                                     ident("__speleo_b"))).from_(src)
+                                                     ident("__speleo_b"))).from_(tbl(src))
     src = _sel_src(state)
     running = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
     seg = exp.Window(this=exp.Sum(this=col("__speleo_b")), partition_by=[p.copy() for p in part], order=asc.copy(),
                      spec=running)
-    state.select = exp.select(exp.Star(), exp.alias_(seg, ident("__speleo_seg"))).from_(src)
+    state.select = exp.select(exp.Star(), exp.alias_(seg, ident("__speleo_seg"))).from_(tbl(src))
     group = [p.copy() for p in part] + [col("__speleo_seg")]
     if maxspan is not None:
         _split_maxspan(state, group, asc, maxspan)
@@ -125,7 +125,7 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     items += [exp.alias_(exp.Sub(this=exp.Max(this=col("_time")), expression=exp.Min(this=col("_time"))),
                          ident("duration")),
               exp.alias_(exp.Count(this=exp.Star()), ident("eventcount"))]
-    state.select = exp.select(*items).from_(src).group_by(*group, copy=False)
+    state.select = exp.select(*items).from_(tbl(src)).group_by(*group, copy=False)
     if cmd.startswith is not None and not keepevicted:
         # a transaction whose first event does not match startswith never opened: it is evicted,
         # and evicted transactions are only output with keepevicted=true
@@ -152,12 +152,12 @@ def _split_maxspan(state: State, group: list[exp.Expression], asc: exp.Order, ma
                      order=exp.Order(expressions=[exp.Ordered(this=g.copy()) for g in group]))
     src = _sel_src(state)
     state.select = exp.select(exp.Star(), exp.alias_(rn, ident("__speleo_rn")),
-                              exp.alias_(gid, ident("__speleo_gid"))).from_(src)
+                              exp.alias_(gid, ident("__speleo_gid"))).from_(tbl(src))
     state.wrap()
     events = state.ctes[-1][0]
     lists = exp.select(col("__speleo_gid"), exp.alias_(exp.Anonymous(this="list", expressions=[exp.Order(
         this=col("_time"), expressions=[exp.Ordered(this=col("__speleo_rn"))])]), ident("__speleo_ts"))) \
-        .from_(events).group_by(col("__speleo_gid"), copy=False)
+        .from_(tbl(events)).group_by(col("__speleo_gid"), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", lists))
     lname = state.ctes[-1][0]
     v = exp.to_identifier("__v")
@@ -169,7 +169,7 @@ def _split_maxspan(state: State, group: list[exp.Expression], asc: exp.Order, ma
     base = exp.select(col("__speleo_gid"), exp.alias_(exp.Literal.number(1), ident("__speleo_idx")),
                       exp.alias_(exp.Anonymous(this="list_extract", expressions=[col("__speleo_ts"),
                                                                                 exp.Literal.number(1)]),
-                                 ident("__speleo_st"))).from_(lname)
+                                 ident("__speleo_st"))).from_(tbl(lname))
     nxt = exp.select(exp.column("__speleo_gid", table="r", quoted=True), exp.alias_(step_next, ident("__speleo_idx")),
                      exp.alias_(exp.Anonymous(this="list_extract", expressions=[
                          exp.column("__speleo_ts", table="g", quoted=True), step_next.copy()]), ident("__speleo_st"))) \
@@ -180,7 +180,7 @@ def _split_maxspan(state: State, group: list[exp.Expression], asc: exp.Order, ma
     nxt = nxt.where(exp.LTE(this=step_next.copy(), expression=exp.Anonymous(this="len", expressions=[
         exp.column("__speleo_ts", table="g", quoted=True)])), copy=False)
     rec = exp.Union(this=base, expression=nxt, distinct=False)
-    starts = exp.select("*").from_("__speleo_rec").with_("__speleo_rec", as_=rec, recursive=True, copy=False)
+    starts = exp.select(exp.Star()).from_("__speleo_rec").with_("__speleo_rec", as_=rec, recursive=True, copy=False)
     state.ctes.append((f"s{len(state.ctes)}", starts))
     sname = state.ctes[-1][0]
     mark = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=exp.column("__speleo_idx", table="st", quoted=True),
@@ -202,7 +202,7 @@ def _split_maxspan(state: State, group: list[exp.Expression], asc: exp.Order, ma
     running = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
     span = exp.Window(this=exp.Sum(this=col("__speleo_m")), partition_by=[col("__speleo_gid")],
                       order=exp.Order(expressions=[exp.Ordered(this=col("__speleo_rn"))]), spec=running)
-    state.select = exp.select(exp.Star(), exp.alias_(span, ident("__speleo_span"))).from_(src)
+    state.select = exp.select(exp.Star(), exp.alias_(span, ident("__speleo_span"))).from_(tbl(src))
 
 
 # --- dedup ---------------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
                      for f in cmd.fields]
             replace = [b for b, f in zip(blank, cmd.fields) if f in state.columns]
             new = [b for b, f in zip(blank, cmd.fields) if f not in state.columns]
-            state.select = exp.select(exp.Star(replace=replace or None), *new).from_(src)
+            state.select = exp.select(exp.Star(replace=replace or None), *new).from_(tbl(src))
             state.columns = state.columns + [f for f in cmd.fields if f not in state.columns]
         else:
             if not keepempty:
@@ -358,7 +358,7 @@ def compile_fieldsummary(state: State, cmd: ast.ArgsCmd) -> None:
     for r in rows[1:]:
         union = exp.Union(this=union, expression=r, distinct=False)
     state.ctes.append((f"s{len(state.ctes)}", union))
-    state.select = exp.select("*").from_(state.ctes[-1][0])
+    state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
     _become_table(state, ["field", "count", "distinct_count", "is_exact", "max", "mean", "min", "numeric_count",
                           "stdev", "values"])
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
@@ -422,7 +422,7 @@ def compile_metadata(state: State, cmd: ast.ArgsCmd) -> None:
         exp.alias_(exp.Max(this=col("_time")), ident("lastTime")),
         exp.alias_(exp.Max(this=col("_indextime")), ident("recentTime")),
         exp.alias_(exp.Count(this=exp.Star()), ident("totalCount")),
-        exp.alias_(exp.Literal.string(kind), ident("type"))).from_(src).group_by(col(field), copy=False)
+        exp.alias_(exp.Literal.string(kind), ident("type"))).from_(tbl(src)).group_by(col(field), copy=False)
     _become_table(state, [field, "firstTime", "lastTime", "recentTime", "totalCount", "type"])
     state.set_order([exp.Ordered(this=col(field))], {field})
 
@@ -452,11 +452,11 @@ def compile_eventcount(state: State, cmd: ast.ArgsCmd) -> None:
     state.wrap()
     src = state.select.args["from_"].this.copy()
     if as_bool(cmd.options.get("summarize", "true")):
-        state.select = exp.select(exp.alias_(exp.Count(this=exp.Star()), ident("count"))).from_(src)
+        state.select = exp.select(exp.alias_(exp.Count(this=exp.Star()), ident("count"))).from_(tbl(src))
         _become_table(state, ["count"])
     else:
         state.select = exp.select(exp.alias_(exp.Count(this=exp.Star()), ident("count")),
-                                  exp.alias_(col("index"), ident("index"))).from_(src) \
+                                  exp.alias_(col("index"), ident("index"))).from_(tbl(src)) \
             .group_by(col("index"), copy=False)
         _become_table(state, ["count", "index"])
         state.set_order([exp.Ordered(this=col("index"))], {"index"})

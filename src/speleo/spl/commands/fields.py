@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
-from speleo.spl.state import State, col, ident
+from speleo.spl.state import col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
 
@@ -68,7 +68,7 @@ def _project(state: State, items: list[tuple[str, exp.Expression]]) -> None:
     state.wrap()
     src = state.select.args["from_"].this.copy()
     cols = [exp.alias_(e, ident(n)) for n, e in items] + [col(h) for h in state.keep_list()]
-    state.select = exp.select(*cols).from_(src) if cols else exp.select(exp.null()).from_(src)
+    state.select = exp.select(*cols).from_(tbl(src)) if cols else exp.select(exp.null()).from_(tbl(src))
     lists = {c for c in state.mv if c in state.columns}
     state.mv = {n for n, e in items if isinstance(e, exp.Column) and not e.table and e.name in lists}
     state.columns = [n for n, _ in items]

@@ -16,7 +16,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.cursor import as_bool
 from speleo.spl.functions import text
-from speleo.spl.state import State, col, ident
+from speleo.spl.state import col, ident, State, tbl
 
 MAX_MATCHES = 100          # transforms.conf max_matches default for lookups that are not time-based
 
@@ -135,7 +135,7 @@ def compile_lookup(state: State, cmd: ast.LookupCmd) -> None:
     star = exp.Star(except_=drop, replace=replace or None)
     joined = exp.Join(this=exp.Subquery(this=side, alias=exp.TableAlias(this=ident("__speleo_lk"))),
                       on=on, side="LEFT")
-    sel = exp.select(star, *new).from_(src)
+    sel = exp.select(star, *new).from_(tbl(src))
     sel.append("joins", joined)
     state.select = sel
     state.columns = state.columns + [n for n in dict.fromkeys(names) if n not in state.columns]

@@ -12,7 +12,7 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
 from speleo.spl.functions import num, regex_literal, text
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
-from speleo.spl.state import ORD, State, col, ident
+from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.cursor import as_bool
 
 INDEXED = {"index", "host", "source", "sourcetype", "_time", "_indextime", "splunk_server"}
@@ -211,5 +211,5 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
 
     clash = [n for n in names if n in state.columns]
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
-    state.select = exp.select(*keep, *new).from_(src)
+    state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))

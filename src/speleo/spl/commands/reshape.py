@@ -15,7 +15,7 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign, _become_table
 from speleo.spl.cursor import as_bool
 from speleo.spl.functions import mv, num, text
-from speleo.spl.state import ORD, State, col, ident
+from speleo.spl.state import ORD, col, ident, State, tbl
 
 VARCHAR_LIST = exp.DataType.build("VARCHAR[]")
 
@@ -55,7 +55,7 @@ def compile_mvexpand(state: State, cmd: ast.ArgsCmd) -> None:
     state.protect_order(None)
     src = _src(state)
     lst = "__speleo_mv"
-    state.select = exp.select(exp.Star(), exp.alias_(values, ident(lst))).from_(src)
+    state.select = exp.select(exp.Star(), exp.alias_(values, ident(lst))).from_(tbl(src))
     state.wrap()
     src = state.select.args["from_"].this.copy()
     unnest = exp.Unnest(expressions=[col(lst)])
@@ -64,12 +64,12 @@ def compile_mvexpand(state: State, cmd: ast.ArgsCmd) -> None:
     item = exp.alias_(unnest, ident(name))
     star = exp.Star(except_=[col(lst)], replace=[item]) if name in state.columns else exp.Star(except_=[col(lst)])
     extra = [] if name in state.columns else [item]
-    state.select = exp.select(star, *extra, exp.alias_(pos, ident("__speleo_i"))).from_(src)
+    state.select = exp.select(star, *extra, exp.alias_(pos, ident("__speleo_i"))).from_(tbl(src))
     state.wrap()
     src = state.select.args["from_"].this.copy()
     rn = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=col(ORD)),
                                                                          exp.Ordered(this=col("__speleo_i"))]))
-    state.select = exp.select(exp.Star(except_=[col("__speleo_i")], replace=[exp.alias_(rn, ident(ORD))])).from_(src)
+    state.select = exp.select(exp.Star(except_=[col("__speleo_i")], replace=[exp.alias_(rn, ident(ORD))])).from_(tbl(src))
     state.mv.discard(name)
     if name not in state.columns:
         state.columns = state.columns + [name]
@@ -350,7 +350,7 @@ def _coltotals(state: State, fields: list[str], labelfield: str | None, label: s
         items.append(exp.alias_(s, ident(f)))
     if labelfield:
         items.append(exp.alias_(exp.Literal.string(label), ident(labelfield)))
-    total.select = exp.select(*items).from_(src) if items else exp.select(exp.null()).from_(src)
+    total.select = exp.select(*items).from_(tbl(src)) if items else exp.select(exp.null()).from_(tbl(src))
     total.columns = fields + ([labelfield] if labelfield else [])
     total.order = None
     total.hidden_ord = False
@@ -378,7 +378,7 @@ def compile_untable(state: State, cmd: ast.ArgsCmd) -> None:
                      exp.alias_(exp.Unnest(expressions=[vals]), ident(value_f)),
                      exp.alias_(exp.Unnest(expressions=[exp.Anonymous(this="generate_series", expressions=[
                          exp.Literal.number(1), exp.Literal.number(len(others))])]), ident("__speleo_i")),
-                     col(ORD)).from_(src)
+                     col(ORD)).from_(tbl(src))
     state.select = sel
     state.filter(exp.Not(this=exp.Is(this=col(value_f), expression=exp.null())))
     state.wrap()
@@ -409,7 +409,7 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
     first = exp.Window(this=exp.Min(this=col(ORD)), partition_by=[xexpr.copy()])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()
     sel = exp.select(exp.alias_(xexpr, ident(x)), exp.alias_(yexpr, ident("__speleo_series")),
-                     exp.alias_(first, ident("__speleo_first")), star).from_(src)
+                     exp.alias_(first, ident("__speleo_first")), star).from_(tbl(src))
     state.select = sel
     state.filter(exp.Not(this=exp.Is(this=col("__speleo_series"), expression=exp.null())))
     state.wrap()
@@ -418,7 +418,7 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
                       using=[using], group=exp.Group(expressions=[col(x), col("__speleo_first")]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     state.select = exp.select(exp.Star(except_=[col("__speleo_first")]),
-                              exp.alias_(col("__speleo_first"), ident(ORD))).from_(state.ctes[-1][0])
+                              exp.alias_(col("__speleo_first"), ident(ORD))).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
 
@@ -452,7 +452,7 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()
     state.select = exp.select(exp.alias_(state.field(x), ident(x)),
-                              exp.alias_(text(state.field(y)), ident("__speleo_series")), star).from_(src)
+                              exp.alias_(text(state.field(y)), ident("__speleo_series")), star).from_(tbl(src))
     state.filter(exp.Not(this=exp.Is(this=col("__speleo_series"), expression=exp.null())))
     state.wrap()
     series, value = col("__speleo_series"), col("__speleo_value")
@@ -465,7 +465,7 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[series],
                       using=[cell], group=exp.Group(expressions=[col(x)]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
-    state.select = exp.select("*").from_(state.ctes[-1][0])
+    state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
     from speleo.spl.commands.aggregates import auto_order
 

@@ -13,7 +13,7 @@ from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import mv, num, text
 from speleo.spl.nodes import re_escape
-from speleo.spl.state import ORD, State, col, ident
+from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
 VARCHAR_LIST = exp.DataType.build("VARCHAR[]")
@@ -50,7 +50,7 @@ def assign_many(state: State, values: dict[str, exp.Expression]) -> None:
     src = state.select.args["from_"].this.copy()
     replace = [exp.alias_(v, ident(n)) for n, v in values.items() if n in state.columns]
     new = [exp.alias_(v, ident(n)) for n, v in values.items() if n not in state.columns]
-    state.select = exp.select(exp.Star(replace=replace or None), *new).from_(src)
+    state.select = exp.select(exp.Star(replace=replace or None), *new).from_(tbl(src))
     state.columns = state.columns + [n for n in values if n not in state.columns]
 
 
@@ -138,7 +138,7 @@ def compile_mvcombine(state: State, cmd: ast.ArgsCmd) -> None:
     items = [exp.alias_(combined, ident(c)) if c == name else col(c) for c in state.columns]
     if state.order:
         items.append(exp.alias_(exp.Min(this=col(ORD)), ident(ORD)))
-    sel = exp.select(*items).from_(src)
+    sel = exp.select(*items).from_(tbl(src))
     if keys:
         sel = sel.group_by(*[col(k) for k in keys], copy=False)
     state.select = sel
@@ -343,24 +343,24 @@ def compile_makecontinuous(state: State, cmd: ast.ArgsCmd) -> None:
     hi = _double(bounds["end"]) if "end" in bounds else exp.Max(this=x.copy())
     ends = exp.select(exp.alias_(lo, "lo"), exp.alias_(hi, "hi"))
     if "start" not in bounds or "end" not in bounds:    # min / max over the results
-        ends = ends.from_(have)
+        ends = ends.from_(tbl(have))
     state.ctes.append((f"s{len(state.ctes)}", ends))
     count = exp.Cast(this=exp.Floor(this=exp.Div(this=exp.paren(exp.Sub(this=exp.column("hi"), expression=exp.column("lo"))),
                                                  expression=step.copy())), to=exp.DataType.build("BIGINT"))
     k = exp.Unnest(expressions=[exp.Anonymous(this="generate_series", expressions=[exp.Literal.number(0), count])])
     grid = exp.select(exp.alias_(exp.Add(this=exp.column("lo"), expression=exp.Mul(this=k, expression=step.copy())),
-                                 ident(name))).from_(state.ctes[-1][0]).where(
+                                 ident(name))).from_(tbl(state.ctes[-1][0])).where(
         exp.Not(this=exp.Is(this=exp.column("lo"), expression=exp.null())), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grid))
-    missing = exp.select(col(name)).from_(state.ctes[-1][0]).where(
-        exp.Not(this=exp.Exists(this=exp.select(exp.Literal.number(1)).from_(have).where(
+    missing = exp.select(col(name)).from_(tbl(state.ctes[-1][0])).where(
+        exp.Not(this=exp.Exists(this=exp.select(exp.Literal.number(1)).from_(tbl(have)).where(
             exp.EQ(this=exp.column(name, table=have, quoted=True), expression=exp.column(
                 name, table=state.ctes[-1][0], quoted=True))))), copy=False)
     drop = [col(ORD)] if state.hidden_ord else []
-    existing = exp.select(exp.Star(except_=drop or None)).from_(have)
+    existing = exp.select(exp.Star(except_=drop or None)).from_(tbl(have))
     union = exp.Union(this=existing, expression=missing, distinct=False, by_name=True)
     state.ctes.append((f"s{len(state.ctes)}", union))
-    state.select = exp.select("*").from_(state.ctes[-1][0])
+    state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
     state.hidden_ord = False
     from speleo.spl.commands.aggregates import auto_order
 

@@ -15,7 +15,7 @@ from speleo.spl.commands.aggregates import (
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import num, text
 from speleo.spl.nodes import TimeBucket
-from speleo.spl.state import State, col, ident
+from speleo.spl.state import col, ident, State, tbl
 from speleo.spl.tokens import Token
 
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)?(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours"
@@ -50,7 +50,7 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     cols += [exp.alias_(v, ident(agg_name(a))) for a, v in zip(plain, values)]
     if not cols:
         cols = [exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n"))]
-    sel = exp.select(*cols).from_(src)
+    sel = exp.select(*cols).from_(tbl(src))
     cond = by_filter(state, cmd.by)
     if cond is not None:
         sel = sel.where(cond, copy=False)
@@ -78,7 +78,7 @@ def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: boo
         if dedup:
             values = exp.Anonymous(this="list_distinct", expressions=[values])
         src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(f))])) \
-            .from_(src).subquery(f"__speleo_mv{i}")
+            .from_(tbl(src)).subquery(f"__speleo_mv{i}")
     return src
 
 # --- sparkline ------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def _sparkline_lists(state: State, cmd: ast.StatsCmd, a: Sparkline, src: exp.Exp
         return exp.ArrayAgg(this=exp.Order(this=e, expressions=[exp.Ordered(this=b.copy())]))
 
     lists = exp.select(*[col(x) for x in cmd.by], exp.alias_(ordered(b.copy()), ident("__k")),
-                       exp.alias_(ordered(exp.column("__v", quoted=True)), ident("__vals"))).from_(first)
+                       exp.alias_(ordered(exp.column("__v", quoted=True)), ident("__vals"))).from_(tbl(first))
     if cmd.by:
         lists = lists.group_by(*[col(x) for x in cmd.by], copy=False)
     name = f"s{len(state.ctes)}"
@@ -257,7 +257,7 @@ def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
         new.append(exp.alias_(win, ident(agg_name(a))))
     names = [agg_name(a) for a in cmd.aggs]
     keep = [exp.Star(except_=[col(n) for n in names if n in state.columns])] if set(names) & set(state.columns) else [exp.Star()]
-    state.select = exp.select(*keep, *new).from_(src)
+    state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = _dedupe([c for c in state.columns if c not in names] + names)
 
 
@@ -438,9 +438,9 @@ def _assign(state: State, name: str, value: exp.Expression, drop: list[str] | No
     out = [col(d) for d in drop or []]
     if name in state.columns:
         star = exp.Star(replace=[exp.alias_(value, ident(name))], except_=out or None)
-        state.select = exp.select(star).from_(src)
+        state.select = exp.select(star).from_(tbl(src))
     else:
-        state.select = exp.select(exp.Star(except_=out or None), exp.alias_(value, ident(name))).from_(src)
+        state.select = exp.select(exp.Star(except_=out or None), exp.alias_(value, ident(name))).from_(tbl(src))
         state.columns = state.columns + [name]
 
 
@@ -522,7 +522,7 @@ def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[i
     (query/post.py "pivot") makes one column per series and fills the empty buckets. A PIVOT in
     SQL would cost a second pass over the events (DuckDB first finds the pivot's columns)."""
     src = state.ctes[-1][0]
-    state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(src)
+    state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(tbl(src))
     if opts["cont"] and span[1] != "s":   # days, months: the grid's rows come from SQL, in no series
         grid_rows = exp.select(col("_time"), exp.alias_(exp.Literal.string(DROPPED), ident(series)),
                                exp.alias_(exp.null(), ident("__speleo_value"))) \
@@ -555,7 +555,7 @@ def _calendar_grid(state: State, span: tuple[int, str], found: str) -> exp.Selec
                             exp.alias_(bucket_expr(state, exp.Literal.number(repr(float(hi) - 0.001)), span), ident("hi")))
     else:
         bounds = exp.select(exp.alias_(exp.Min(this=col("_time")), ident("lo")),
-                            exp.alias_(exp.Max(this=col("_time")), ident("hi"))).from_(found)
+                            exp.alias_(exp.Max(this=col("_time")), ident("hi"))).from_(tbl(found))
     near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")), expression=exp.Literal.number(MAX_FILLED * days * 86400))
     last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
     tz = state.tz_literal()
@@ -593,14 +593,14 @@ def _fill_buckets(state: State, span: int, zero: list[str] | None, calendar: tup
         bigint = exp.DataType.build("BIGINT")
         bounds = exp.select(exp.alias_(exp.Cast(this=exp.Min(this=col("_time")), to=bigint), ident("lo")),
                             exp.alias_(exp.Cast(this=exp.Max(this=col("_time")), to=bigint.copy()), ident("hi"))) \
-            .from_(found)
+            .from_(tbl(found))
         near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")),
                        expression=exp.Literal.number(MAX_FILLED * span))
         last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
         series = exp.Anonymous(this="generate_series", expressions=[col("lo"), last, step])
         grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[series])), ident("_time"))) \
             .from_(bounds.subquery("b"))
-    found_times = exp.select(exp.alias_(_as_double(col("_time")), ident("_time"))).from_(found) \
+    found_times = exp.select(exp.alias_(_as_double(col("_time")), ident("_time"))).from_(tbl(found)) \
         .where(exp.Not(this=exp.Is(this=col("_time"), expression=exp.null())), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", exp.union(grid, found_times, distinct=True)))
     g = state.ctes[-1][0]
@@ -616,7 +616,7 @@ def _fill_buckets(state: State, span: int, zero: list[str] | None, calendar: tup
                              ident(c)) if c in zero else exp.column(c, table=found, quoted=True)
                   for c in state.columns if c != "_time"]
     on = exp.EQ(this=t.copy(), expression=exp.column("_time", table=found, quoted=True))
-    state.select = exp.select(exp.alias_(t, ident("_time")), *values).from_(g) \
+    state.select = exp.select(exp.alias_(t, ident("_time")), *values).from_(tbl(g)) \
         .join(found, on=on, join_type="left", copy=False)
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
@@ -706,7 +706,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
                       expressions=[exp.to_identifier("__c")])
-    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(state.ctes[-1][0])
+    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, ["_time"])          # the series columns are data, unknown here
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
@@ -744,7 +744,7 @@ def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict,
     rank = _series_rank(exp.Sum(this=col("__speleo_n")), col(series))
     name = _series_name(col(series), rank, limit, opts)
     ranked = exp.select(exp.alias_(col(series), ident("__speleo_key")), exp.alias_(name, ident("__speleo_name"))) \
-        .from_(agg).group_by(col(series), copy=False)
+        .from_(tbl(agg)).group_by(col(series), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", ranked))
     names = state.ctes[-1][0]
     on = exp.EQ(this=exp.column(series, table=agg, quoted=True), expression=exp.column("__speleo_key", table=names, quoted=True))
@@ -754,7 +754,7 @@ def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict,
     merged = exp.select(exp.alias_(exp.column("_time", table=agg, quoted=True), ident("_time")),
                         exp.alias_(exp.column("__speleo_name", table=names, quoted=True), ident(series)),
                         exp.alias_(value, ident("__speleo_value"))) \
-        .from_(agg).join(names, on=on, copy=False) \
+        .from_(tbl(agg)).join(names, on=on, copy=False) \
         .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", merged))
 

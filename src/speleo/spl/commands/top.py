@@ -8,7 +8,7 @@ from speleo.spl import ast
 from speleo.spl.commands.aggregates import by_filter, parse_by
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import text
-from speleo.spl.state import ORD, State, col, ident
+from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
 
@@ -54,7 +54,7 @@ def compile_top(state: State, cmd: ast.TopCmd) -> None:
     keys = cmd.by + cmd.fields
     cnt = exp.Count(this=exp.Star())
     cols = [exp.alias_(state.field(k), ident(k)) for k in keys] + [exp.alias_(cnt, ident("__speleo_c"))]
-    sel = exp.select(*cols).from_(src).where(by_filter(state, keys), copy=False) \
+    sel = exp.select(*cols).from_(tbl(src)).where(by_filter(state, keys), copy=False) \
         .group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
     state.select = sel
     state.wrap()
@@ -64,7 +64,7 @@ def compile_top(state: State, cmd: ast.TopCmd) -> None:
     order = [exp.Ordered(this=col("__speleo_c"), desc=not cmd.rare)] + [exp.Ordered(this=col(f)) for f in cmd.fields]
     rank = exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in part], order=exp.Order(expressions=order))
     state.select = exp.select(*[col(k) for k in keys], col("__speleo_c"), exp.alias_(total, ident("__speleo_t")),
-                              exp.alias_(rank, ident(ORD))).from_(src)
+                              exp.alias_(rank, ident(ORD))).from_(tbl(src))
     state.wrap()
     ranked = state.select.args["from_"].this.copy()
     useother = getattr(cmd, "useother", False) and cmd.limit > 0
@@ -80,7 +80,7 @@ def compile_top(state: State, cmd: ast.TopCmd) -> None:
         return out + [exp.alias_(ordv, ident(ORD))]
 
     key_cols = [exp.alias_(text(col(k)) if useother and k in cmd.fields else col(k), ident(k)) for k in keys]
-    sel = exp.select(*output(key_cols, col("__speleo_c"), col("__speleo_t"), col(ORD))).from_(ranked)
+    sel = exp.select(*output(key_cols, col("__speleo_c"), col("__speleo_t"), col(ORD))).from_(tbl(ranked))
     if cmd.limit > 0:
         sel = sel.where(exp.LTE(this=col(ORD), expression=exp.Literal.number(cmd.limit)), copy=False)
     if useother:
@@ -96,7 +96,7 @@ def compile_top(state: State, cmd: ast.TopCmd) -> None:
             other = other.group_by(*[col(b) for b in cmd.by], copy=False)
         other = other.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)), copy=False)
         state.ctes.append((f"s{len(state.ctes)}", exp.Union(this=sel, expression=other, distinct=False)))
-        state.select = exp.select("*").from_(state.ctes[-1][0])
+        state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
     else:
         state.select = sel
     state.columns = keys + ([cmd.countfield] if cmd.showcount else []) + ([cmd.percentfield] if cmd.showperc else [])
