@@ -295,7 +295,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     if pivot:
         table = spl.apply_pivot(table, pivot)
     total, timeline, span = (0, [], None)
-    if compiled.events_sql and (with_timeline or not compiled.transforming):
+    if (with_timeline or not compiled.transforming) and compiled.events_sql:
         total, timeline, span = _timeline(con, compiled, p)
     kind = "results" if compiled.transforming else "events"
     if post:

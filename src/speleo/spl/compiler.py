@@ -31,7 +31,6 @@ class CompiledSearch:
     """See docs: SQL of the pipeline over `__events__` plus what the planner needs."""
 
     sql: str
-    events_sql: str | None
     earliest: float | None
     latest: float | None
     indexes: list[str] | None
@@ -43,7 +42,17 @@ class CompiledSearch:
     post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
     ctx: CompileContext | None = None          # what it was compiled with
     tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see with_fields
-    events_tree: exp.Expression | None = None  # the same for `events_sql`
+    events_tree: exp.Expression | None = None  # `events_sql` before lowering (rendered when first read)
+    _events_sql: str | None = field(default=None, repr=False)
+
+    @property
+    def events_sql(self) -> str | None:
+        """SQL of the search's events before its first transforming command (the timeline
+        counts them), or None when the search has no event part. Rendered on first use: a
+        transforming search without a timeline never needs it."""
+        if self._events_sql is None and self.events_tree is not None:
+            self._events_sql = render(self.events_tree)
+        return self._events_sql
 
     def with_fields(self, field_sql) -> "CompiledSearch":
         """The same search with every search-time field extraction built by `field_sql` instead
@@ -53,9 +62,10 @@ class CompiledSearch:
             return self
         return dataclasses.replace(
             self, sql=render(_swap_fields(self.tree, field_sql)),
-            events_sql=render(_swap_fields(self.events_tree, field_sql)) if self.events_tree is not None else None,
+            events_tree=_swap_fields(self.events_tree, field_sql) if self.events_tree is not None else None,
+            _events_sql=None,
             ctx=dataclasses.replace(self.ctx, field_sql=field_sql) if self.ctx is not None else None,
-            tree=None, events_tree=None)
+            tree=None)
 
 
 def _swap_fields(tree: exp.Expression, field_sql) -> exp.Expression:
@@ -159,7 +169,6 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
     events_tree = share_extractions(state.events_sql.copy()) if state.events_sql is not None else None
     return CompiledSearch(
         sql=render(tree),
-        events_sql=render(events_tree) if events_tree is not None else None,
         earliest=earliest,
         latest=latest,
         indexes=indexes,
