@@ -162,7 +162,10 @@ DUCK_TYPES = {"string": "VARCHAR", "double": "DOUBLE", "int32": "INTEGER", "int6
 def _conform(rel):
     """Give a relation exactly the event schema's columns, in order: buckets written before a
     column existed read it as NULL (storage formats change from a date onward, no rewrite)."""
-    have = set(rel.columns)
+    names = rel.columns
+    if names == [f.name for f in EVENT_SCHEMA]:
+        return rel          # the current layout: nothing to add (and one bind less)
+    have = set(names)
     cols = [
         duckdb.ColumnExpression(f.name) if f.name in have
         else duckdb.ConstantExpression(None).cast(duckdb.sqltype(DUCK_TYPES[str(f.type)])).alias(f.name)
