@@ -330,3 +330,18 @@ def test_timechart_null_and_other_columns_come_last():
     events = ev("h=Zed", "h=alpha", "x=1", "h=beta", "h=beta")
     rows = run("* | timechart span=1h limit=3 count by h", rows=events)
     assert list(rows[0]) == ["_time", "Zed", "beta", "NULL", "OTHER"]
+
+
+def test_timechart_fills_days_from_a_day_without_a_local_midnight():
+    # America/Santiago, DST from 2023-09-03: 00:00 does not exist, that day's bucket starts at
+    # 01:00 -03 (04:00 UTC = NOW - 6286400); the next days start at their midnights, 03:00 UTC:
+    # 09-04 = NOW - 6203600 (event a, NOW - 71 d), 09-05 = NOW - 6117200 (event b, NOW - 70 d),
+    # 09-06 = NOW - 6030800 (the last day before latest=-68d@d = 09-07 00:00)
+    from zoneinfo import ZoneInfo
+
+    events = ev((-71 * 86400, "h=a"), (-70 * 86400, "h=b"))
+    tz = ZoneInfo("America/Santiago")
+    rows = run("* earliest=-72d@d latest=-68d@d | timechart span=1d count", rows=events, tz=tz)
+    assert rel(rows, "_time", "count") == [(-6286400, 0), (-6203600, 1), (-6117200, 1), (-6030800, 0)]
+    rows = run("* earliest=-72d@d latest=-68d@d | timechart span=1d count by h", rows=events, tz=tz)
+    assert rel(rows, "_time", "a", "b") == [(-6286400, 0, 0), (-6203600, 1, 0), (-6117200, 0, 1), (-6030800, 0, 0)]

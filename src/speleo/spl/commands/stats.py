@@ -560,10 +560,15 @@ def _calendar_grid(state: State, span: tuple[int, str], found: str) -> exp.Selec
     last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
     tz = state.tz_literal()
 
-    def wall(e: exp.Expression) -> exp.Expression:   # the bucket start as local wall-clock time
-        return exp.Anonymous(this="timezone", expressions=[tz.copy(), exp.Anonymous(this="to_timestamp", expressions=[e])])
-
     step = exp.Interval(this=exp.Literal.string(str(n)), unit=exp.var("MONTH" if unit == "mon" else "DAY"))
+
+    def wall(e: exp.Expression) -> exp.Expression:
+        # the bucket start as local wall-clock time, bucketed again: a bucket whose local
+        # midnight does not exist (a DST gap at midnight) starts at 01:00, and a series from
+        # there would step through 01:00 of every later day instead of their midnights
+        local = exp.Anonymous(this="timezone", expressions=[tz.copy(), exp.Anonymous(this="to_timestamp", expressions=[e])])
+        return exp.Anonymous(this="time_bucket", expressions=[step.copy(), local])
+
     series = exp.Anonymous(this="generate_series", expressions=[wall(col("lo")), wall(last), step])
     back = exp.Anonymous(this="epoch", expressions=[exp.Anonymous(this="timezone", expressions=[
         tz.copy(), exp.Anonymous(this="unnest", expressions=[series])])])
