@@ -294,9 +294,6 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     truncated = limit > 0 and table.num_rows > limit
     if truncated:
         table = table.slice(0, limit)
-    pivot = getattr(compiled, "pivot", None)
-    if pivot:
-        table = spl.apply_pivot(table, pivot)
     total, timeline, span = (0, [], None)
     if (with_timeline or not compiled.transforming) and compiled.events_sql:
         total, timeline, span = _timeline(con, compiled, p)
@@ -354,12 +351,12 @@ def _has_subsearch(node) -> bool:
 
 def batchable(compiled) -> bool:
     """True when a compiled search can run bucket batch by bucket batch: raw events newest
-    first, through per-event commands only, without subsearches (which read all buckets),
-    post steps or pivots."""
+    first, through per-event commands only, without subsearches (which read all buckets) or
+    post steps."""
     pipeline = getattr(compiled, "ast", None)
     if pipeline is None or compiled.transforming or not compiled.order_by_time_desc or not compiled.events_sql:
         return False
-    if getattr(compiled, "post", None) or getattr(compiled, "pivot", None):
+    if getattr(compiled, "post", None):
         return False
     cmds = pipeline.commands
     return all(type(c) in _PER_EVENT_COMMANDS for c in cmds) and not any(_has_subsearch(c) for c in cmds)

@@ -38,7 +38,6 @@ class CompiledSearch:
     transforming: bool
     order_by_time_desc: bool
     ast: ast.Pipeline
-    pivot: dict | None = field(default=None)
     post: list = field(default_factory=list)   # steps on the Arrow result (query.post.apply_post)
     ctx: CompileContext | None = None          # what it was compiled with
     tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see with_fields
