@@ -31,9 +31,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from speleo.ingest.tailing import MonitorInput, Tailer, Tracked
+from speleo.ingest.tailing import MonitorInput, Tailer, Tracked, sample_lines
 
-SAMPLE_BYTES = 8192
 
 # lines at the start of a line (column 0) that continue the event before them
 CONTINUATION = re.compile(
@@ -60,15 +59,6 @@ class Target:
 
 def default_host() -> str:
     return socket.gethostname()
-
-
-def sample_lines(sample: bytes) -> list[str]:
-    """Up to 20 whole lines from the head of a source (a cut last line is left out)."""
-    head = sample[:SAMPLE_BYTES]
-    lines = head.decode("utf-8", errors="replace").splitlines()
-    if len(lines) > 1 and not head.endswith(b"\n"):
-        lines = lines[:-1]
-    return lines[:20]
 
 
 def may_start_event(data: bytes, start: int) -> bool:

@@ -18,7 +18,8 @@ from typing import Callable
 
 from speleo.config import check_index_name
 from speleo.errors import ConflictError, InputError
-from speleo.ingest.pipeline import Ingestor, Origin, default_host, looks_binary, source_name
+from speleo.ingest.pipeline import Ingestor, Origin, default_host, source_name
+from speleo.ingest.tailing import looks_binary
 
 CHUNK_BYTES = 8 * 1024 * 1024
 SEAL_PENDING_BYTES = 48 * 1024 * 1024

@@ -20,13 +20,13 @@ import pyarrow.compute as pc
 from speleo import sourcetypes
 from speleo.config import check_index_name
 from speleo.ingest.breaking import EventParser, ParsedChunk
+from speleo.ingest.tailing import sample_lines
 from speleo.storage.schema import with_origin
 
 if TYPE_CHECKING:  # the forwarder uses this module without DuckDB
     from speleo.storage.catalog import Catalog
     from speleo.storage.store import Store
 
-SAMPLE_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,6 @@ class Origin:
 def default_host() -> str:
     """The machine's host name, Splunk's default `host` for local inputs."""
     return socket.gethostname()
-
-
-def looks_binary(sample: bytes) -> bool:
-    """True when the head of a file holds NUL bytes (Splunk skips binary files)."""
-    return b"\x00" in sample[:SAMPLE_BYTES]
-
-
-def sample_lines(sample: bytes) -> list[str]:
-    """Up to 20 whole lines from the head of a source (a cut last line is left out)."""
-    head = sample[:SAMPLE_BYTES]
-    lines = head.decode("utf-8", errors="replace").splitlines()
-    if len(lines) > 1 and not head.endswith(b"\n"):
-        lines = lines[:-1]
-    return lines[:20]
 
 
 class Ingestor:

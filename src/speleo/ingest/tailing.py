@@ -43,6 +43,16 @@ def looks_binary(sample: bytes) -> bool:
     return b"\x00" in sample[:SAMPLE_BYTES]
 
 
+def sample_lines(sample: bytes) -> list[str]:
+    """Up to 20 whole lines from the head of a source (a cut last line is left out): what
+    sourcetype detection reads."""
+    head = sample[:SAMPLE_BYTES]
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    if len(lines) > 1 and not head.endswith(b"\n"):
+        lines = lines[:-1]
+    return lines[:20]
+
+
 @dataclass(frozen=True)
 class MonitorInput:
     """A persistent monitor input (a row of the catalog's `inputs` table)."""
