@@ -83,6 +83,36 @@ class Cursor:
                 opts[key.value.lower()] = value
         return opts
 
+    def skip_balanced(self, what: str) -> Token:
+        """After an opening parenthesis: move past its matching `)` and return that token.
+        Raises SplSyntaxError "expected ')' closing <what>" when it is missing."""
+        depth, j = 1, self.i
+        while depth and self.tokens[j].kind is not T.EOF:
+            depth += {T.LPAREN: 1, T.RPAREN: -1}.get(self.tokens[j].kind, 0)
+            j += 1
+        if depth:
+            raise self.error(f"expected ')' closing {what}")
+        self.i = j
+        return self.tokens[j - 1]
+
+    def fields_and_options(self, allowed: set[str], stop: str) -> tuple[list[str], dict[str, Token]]:
+        """Field names (blanks or commas between them) up to EOF or the word `stop`, with
+        `key=value` options among them (their documented place varies); an unknown option is
+        unsupported."""
+        opts = self.options(allowed)
+        fields: list[str] = []
+        while not self.at_end() and not self.peek().is_word(stop):
+            if self.accept(T.COMMA):
+                continue
+            if self.peek().kind is T.WORD and self.peek(1).kind is T.OP and self.peek(1).value == "=":
+                at = self.i
+                opts.update(self.options(allowed))
+                if self.i == at:
+                    raise self.unsupported(f"option {self.peek().value!r} is not supported")
+                continue
+            fields.append(self.name().value)
+        return fields, opts
+
     def field_list(self, stop: tuple[str, ...] = ("by",)) -> list[Token]:
         """Field names separated by blanks or commas, up to EOF or a stop word."""
         out: list[Token] = []

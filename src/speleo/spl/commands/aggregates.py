@@ -167,14 +167,7 @@ def _parse_sparkline(cur: Cursor, tok) -> Sparkline:
     end, inner_text, args_start = tok.end, "count", tok.end
     if cur.peek().kind is T.LPAREN:
         open_ = cur.next()
-        depth, j = 1, cur.i
-        while depth and cur.tokens[j].kind is not T.EOF:
-            depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
-            j += 1
-        if depth:
-            raise cur.error("expected ')' closing sparkline(")
-        close = cur.tokens[j - 1]
-        cur.i = j
+        close = cur.skip_balanced("sparkline(")
         inner_text, args_start, end = cur.query[open_.end : close.start], open_.end, close.end
     m = _SPARK_ARGS.match(inner_text)
     if not m:
@@ -209,17 +202,10 @@ def _eval_arg(cur: Cursor) -> tuple[ast.Node, str]:
 
     word = cur.next()
     open_ = cur.next()
-    depth, j = 1, cur.i
-    while depth and cur.tokens[j].kind is not T.EOF:
-        depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
-        j += 1
-    if depth:
-        raise cur.error("expected ')' closing eval(")
-    close = cur.tokens[j - 1]
+    close = cur.skip_balanced("eval(")
     sub = Cursor(cur.query, lex(cur.query, open_.end, close.start, "expr"), cur.command)
     expr = parse_eval_expr(sub)
     sub.expect_end()
-    cur.i = j
     return expr, cur.query[word.start : close.end]
 
 

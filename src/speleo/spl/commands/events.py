@@ -217,19 +217,8 @@ def parse_dedup(cur: Cursor, word: Token) -> ast.DedupCmd:
     if cur.peek().kind is T.WORD and cur.peek().value.isdigit():
         count = int(cur.next().value)
     allowed = {"consecutive", "keepevents", "keepempty"}
-    opts = cur.options(allowed)
-    fields: list[str] = []
     # the documented place of the options is after the field list; accept them anywhere before sortby
-    while not cur.at_end() and not cur.peek().is_word("sortby"):
-        if cur.accept(T.COMMA):
-            continue
-        if cur.peek().kind is T.WORD and cur.peek(1).kind is T.OP and cur.peek(1).value == "=":
-            at = cur.i
-            opts.update(cur.options(allowed))
-            if cur.i == at:
-                raise cur.unsupported(f"option {cur.peek().value!r} is not supported")
-            continue
-        fields.append(cur.name().value)
+    fields, opts = cur.fields_and_options(allowed, "sortby")
     keys = []
     if cur.accept_word("sortby"):
         while not cur.at_end():

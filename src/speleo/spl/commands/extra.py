@@ -305,14 +305,7 @@ def _txn_filter(cur: Cursor) -> ast.Node | None:
         if is_eval:
             cur.next()
         open_ = cur.expect(T.LPAREN, "'('")
-        depth, j = 1, cur.i
-        while depth and cur.tokens[j].kind is not T.EOF:
-            depth += {T.LPAREN: 1, T.RPAREN: -1}.get(cur.tokens[j].kind, 0)
-            j += 1
-        if depth:
-            raise cur.error("expected ')'")
-        close = cur.tokens[j - 1]
-        cur.i = j
+        close = cur.skip_balanced("'('")
         from speleo.spl.exprparse import parse_eval_expr
         from speleo.spl.tokens import lex
 

@@ -17,18 +17,7 @@ def parse_top(cur: Cursor, word: Token) -> ast.TopCmd:
     [otherstr=] f... [by g...]`; the options are also accepted after the fields (common usage)."""
     allowed = {"limit", "countfield", "percentfield", "showcount", "showperc", "useother", "otherstr"}
     count_tok = cur.next() if cur.peek().value.isdigit() and cur.peek().kind.name == "WORD" else None
-    opts = cur.options(allowed)
-    fields = []
-    while not cur.at_end() and not cur.peek().is_word("by"):
-        if cur.accept(T.COMMA):
-            continue
-        if cur.peek().kind is T.WORD and cur.peek(1).kind is T.OP and cur.peek(1).value == "=":
-            at = cur.i
-            opts.update(cur.options(allowed))
-            if cur.i == at:
-                raise cur.unsupported(f"option {cur.peek().value!r} is not supported")
-            continue
-        fields.append(cur.name().value)
+    fields, opts = cur.fields_and_options(allowed, "by")
     if not fields:
         raise cur.error("expected a field")
     by = parse_by(cur)
