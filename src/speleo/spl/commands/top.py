@@ -9,7 +9,7 @@ from speleo.spl.commands.aggregates import by_filter, parse_by
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import text
 from speleo.spl.state import ORD, col, ident, State, tbl
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import Token
 
 
 def parse_top(cur: Cursor, word: Token) -> ast.TopCmd:
