@@ -23,6 +23,7 @@ from speleo.spl.functions import (
 )
 from speleo.spl.nodes import RegexMatch
 from speleo.spl.state import State
+from speleo.spl.timemod import MODIFIER_PART, UNITS
 
 BIGINT = exp.DataType.build("BIGINT")
 # A field value "looks like a number" for Splunk's eval (integers, decimals, exponents).
@@ -295,17 +296,6 @@ def _tonumber(state: State, args: list[ast.Node]) -> Typed:
 
 # --- date and time functions ------------------------------------------------------------------------------------
 
-_UNITS = {
-    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
-    "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
-    "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-    "d": "d", "day": "d", "days": "d",
-    "w": "w", "week": "w", "weeks": "w",
-    "mon": "mon", "month": "mon", "months": "mon",
-    "q": "q", "qtr": "q", "qtrs": "q", "quarter": "q", "quarters": "q",
-    "y": "y", "yr": "y", "yrs": "y", "year": "y", "years": "y",
-}
-_PART = re.compile(r"([+-])(\d*)([a-zA-Z]+)|@([a-zA-Z]+)(\d?)")
 _TRUNC = {"m": "minute", "h": "hour", "d": "day", "mon": "month", "q": "quarter", "y": "year"}
 
 
@@ -330,8 +320,8 @@ def relative_time_sql(state: State, base: exp.Expression, spec: str, node: ast.N
         raise state.fail(f"real-time modifier {spec!r} is not supported", node)
     pos, e = 0, base
     while pos < len(raw):
-        m = _PART.match(raw, pos)
-        unit = _UNITS.get((m.group(3) or m.group(4)).lower()) if m else None
+        m = MODIFIER_PART.match(raw, pos)
+        unit = UNITS.get((m.group(3) or m.group(4)).lower()) if m else None
         if unit is None:
             raise SplSyntaxError(f"invalid time modifier {spec!r}", state.query, node.start, max(node.end, node.start + 1))
         if m.group(1):

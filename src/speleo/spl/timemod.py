@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from speleo.errors import SplSyntaxError
 
-_UNITS = {
+UNITS = {  # time modifier unit words -> s m h d w mon q y
     "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
     "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
     "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
@@ -25,7 +25,7 @@ _UNITS = {
     "q": "q", "qtr": "q", "qtrs": "q", "quarter": "q", "quarters": "q",
     "y": "y", "yr": "y", "yrs": "y", "year": "y", "years": "y",
 }
-_PART = re.compile(r"([+-])(\d*)([a-zA-Z]+)|@([a-zA-Z]+)(\d?)")
+MODIFIER_PART = re.compile(r"([+-])(\d*)([a-zA-Z]+)|@([a-zA-Z]+)(\d?)")
 _ABSOLUTE = "%m/%d/%Y:%H:%M:%S"
 
 
@@ -48,7 +48,7 @@ def _apply_chain(text: str, raw: str, cur: datetime) -> float:
     if raw.lower().startswith("rt"):
         raise SplSyntaxError(f"real-time modifier {text!r} is not supported", text, 0, len(text))
     while pos < len(raw):
-        m = _PART.match(raw, pos)
+        m = MODIFIER_PART.match(raw, pos)
         if not m:
             raise SplSyntaxError(f"invalid time modifier {text!r}", text, pos, len(text))
         if m.group(1):
@@ -60,7 +60,7 @@ def _apply_chain(text: str, raw: str, cur: datetime) -> float:
 
 
 def _unit(text: str, word: str, m: re.Match) -> str:
-    unit = _UNITS.get(word.lower())
+    unit = UNITS.get(word.lower())
     if unit is None:
         raise SplSyntaxError(f"unknown time unit {word!r}", text, m.start(), m.end())
     return unit
