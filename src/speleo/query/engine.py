@@ -270,17 +270,28 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timel
     except duckdb.InterruptException:
         raise
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SearchFailed(f"the search could not run: {first}") from e
+        raise _failed(e) from e
 
 
-def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection) -> SearchResult:
-    started = time.monotonic()
+def _failed(e: duckdb.Error) -> SearchFailed:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return SearchFailed(f"the search could not run: {first}")
+
+
+def _open(catalog: Catalog, compiled, on_connection):
+    """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
+    `on_connection`); returns (compiled, plan, connection)."""
     p = plan(catalog, compiled)
     compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
         on_connection(con, p)
+    return compiled, p, con
+
+
+def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection) -> SearchResult:
+    started = time.monotonic()
+    compiled, p, con = _open(catalog, compiled, on_connection)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -401,18 +412,13 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
     except duckdb.InterruptException:
         raise
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SearchFailed(f"the search could not run: {first}") from e
+        raise _failed(e) from e
 
 
 def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_partial, on_connection,
                      should_stop) -> SearchResult:
     started = time.monotonic()
-    p = plan(catalog, compiled)
-    compiled = specialize(compiled, p)
-    con = duckdb.connect()
-    if on_connection is not None:
-        on_connection(con, p)
+    compiled, p, con = _open(catalog, compiled, on_connection)
 
     def check() -> None:
         if should_stop is not None and should_stop():
