@@ -47,10 +47,8 @@ def _cell(v) -> str:
 def _pivot(table: pa.Table, step: dict) -> pa.Table:
     """timechart by (Splunk Search Reference: timechart): rows of (_time, series, value) become
     one row per bucket start and one column per series (sorted by name; the left-out series
-    `dropped` has none). Missing cells are 0 when `zero` (count, dc), else null. `grid`
-    [first, last, span] lists every bucket (cont=true): first/last None = the first and last
-    bucket found, unless those are more than `max_filled` buckets apart (then only the buckets
-    found); no grid = only the buckets found. Buckets found outside the grid stay."""
+    `dropped` has none; SQL gives the empty buckets of cont=true in it). Missing cells are 0
+    when `zero` (count, dc), else null."""
     if table.column("_time").null_count:   # a command made _time null: no bucket, as stats by _time
         table = table.filter(pc.is_valid(table.column("_time")))
     times = [float(t) for t in table.column("_time").to_pylist()]
@@ -60,17 +58,7 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
     names = sorted({s for s in series if s != step["dropped"]})
     last = [n for n in step.get("last", []) if n is not None]   # the NULL, then the OTHER series go last
     names = [n for n in names if n not in last] + [n for n in last if n in names]
-    grid = step.get("grid")
-    if grid is None or not times and grid[0] is None:
-        rows = sorted(set(times))
-    else:
-        first, last, span = grid
-        first = min(times) if first is None else first
-        last = max(times) if last is None else last
-        n = int(round((last - first) / span)) + 1
-        cap = step.get("max_filled")
-        filled = [] if cap is not None and n > cap else [first + i * span for i in range(n)]
-        rows = sorted(set(filled).union(times))
+    rows = sorted(set(times))
     empty = 0 if step["zero"] else None
     columns = {"_time": pa.array(rows, pa.float64())}
     for name in names:

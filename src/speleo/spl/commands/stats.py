@@ -511,34 +511,23 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
         _timechart_by(state, cmd, bucket, span, opts)
         zero = None if cmd.aggs[0].func in ("count", "dc") else []
     if opts["cont"] and not (cmd.by is not None and state.top_level):
-        if span[1] == "s":
-            _fill_buckets(state, span[0], zero)
-        else:
-            _fill_buckets(state, span[0], zero, calendar=span)
+        _fill_buckets(state, span, zero)
 
 
 def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[int, str], opts: dict) -> None:
-    """The main search's `timechart by`: SQL gives one row per (bucket, series) and a post step
-    (query/post.py "pivot") makes one column per series and fills the empty buckets. A PIVOT in
+    """The main search's `timechart by`: SQL gives one row per (bucket, series), plus one per empty
+    bucket (cont=true), and a post step (query/post.py "pivot") makes one column per series. A PIVOT in
     SQL would cost a second pass over the events (DuckDB first finds the pivot's columns)."""
     src = state.ctes[-1][0]
     state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(tbl(src))
-    if opts["cont"] and span[1] != "s":   # days, months: the grid's rows come from SQL, in no series
+    if opts["cont"]:   # the buckets without events: grid rows in no series (the pivot gives them no column)
         grid_rows = exp.select(col("_time"), exp.alias_(exp.Literal.string(DROPPED), ident(series)),
                                exp.alias_(exp.null(), ident("__speleo_value"))) \
-            .from_(_calendar_grid(state, span, src).subquery("__speleo_g"))
+            .from_(_grid(state, span, src).subquery("__speleo_g"))
         state.select = exp.union(state.select, grid_rows, distinct=False)
-    grid = None
-    if opts["cont"] and span[1] == "s":
-        lo, hi = _fill_range(state)
-        if lo is not None and hi is not None and (hi - lo) / span[0] <= MAX_FILLED:
-            grid = [float(math.floor(lo / span[0]) * span[0]), float(math.ceil(hi / span[0]) * span[0] - span[0]), span[0]]
-        else:
-            grid = [None, None, span[0]]
     state.post.append({"kind": "pivot", "series": series, "value": "__speleo_value", "dropped": DROPPED,
                        "last": [opts["nullstr"] if opts["usenull"] else None, opts["otherstr"] if opts["useother"] else None],
-                       "zero": cmd.aggs[0].func in ("count", "dc"), "grid": grid, "max_filled": MAX_FILLED,
-                       "columns": ["_time"]})
+                       "zero": cmd.aggs[0].func in ("count", "dc"), "columns": ["_time"]})
     _become_table(state, ["_time", series, "__speleo_value"])
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
@@ -576,35 +565,38 @@ def _calendar_grid(state: State, span: tuple[int, str], found: str) -> exp.Selec
         .where(exp.Not(this=exp.Is(this=col("lo"), expression=exp.null())), copy=False)
 
 
-def _fill_buckets(state: State, span: int, zero: list[str] | None, calendar: tuple[int, str] | None = None) -> None:
-    """Add the buckets without events (Splunk's cont=true) to a result with one row per `_time`
-    bucket: a grid of bucket starts over the search's time range when it has both bounds and
-    at most MAX_FILLED buckets, else from the first to the last bucket found when those are at
-    most MAX_FILLED buckets apart (else no bucket is added); buckets found outside the grid (a
-    command moved `_time`) stay. The columns in `zero` (None: every column but _time) become 0
-    in added rows."""
+def _grid(state: State, span: tuple[int, str], found: str) -> exp.Select:
+    """`SELECT _time` of every bucket cont=true shows: over the searched range when it is at most
+    MAX_FILLED buckets, else from the first to the last bucket in `found` (only the first when
+    those are further apart)."""
+    if span[1] != "s":
+        return _calendar_grid(state, span, found)
+    n = span[0]
+    lo, hi = _fill_range(state)
+    step = exp.Literal.number(n)
+    if lo is not None and hi is not None and (hi - lo) / n <= MAX_FILLED:
+        first = exp.Literal.number(int(math.floor(lo / n) * n))
+        last = exp.Literal.number(int(math.ceil(hi / n) * n - n))
+        return exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[
+            exp.Anonymous(this="generate_series", expressions=[first, last, step])])), ident("_time")))
+    bigint = exp.DataType.build("BIGINT")
+    bounds = exp.select(exp.alias_(exp.Cast(this=exp.Min(this=col("_time")), to=bigint), ident("lo")),
+                        exp.alias_(exp.Cast(this=exp.Max(this=col("_time")), to=bigint.copy()), ident("hi"))) \
+        .from_(tbl(found))
+    near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")), expression=exp.Literal.number(MAX_FILLED * n))
+    last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
+    series = exp.Anonymous(this="generate_series", expressions=[col("lo"), last, step])
+    return exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[series])), ident("_time"))) \
+        .from_(bounds.subquery("b"))
+
+
+def _fill_buckets(state: State, span: tuple[int, str], zero: list[str] | None) -> None:
+    """Add the buckets without events (Splunk's cont=true, see `_grid`) to a result with one row
+    per `_time` bucket; buckets found outside the grid (a command moved `_time`) stay. The
+    columns in `zero` (None: every column but _time) become 0 in added rows."""
     state.wrap()
     found = state.ctes[-1][0]
-    lo, hi = _fill_range(state)
-    step = exp.Literal.number(span)
-    if calendar is not None:
-        grid = _calendar_grid(state, calendar, found)
-    elif lo is not None and hi is not None and (hi - lo) / span <= MAX_FILLED:
-        first = exp.Literal.number(int(math.floor(lo / span) * span))
-        last = exp.Literal.number(int(math.ceil(hi / span) * span - span))
-        grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[
-            exp.Anonymous(this="generate_series", expressions=[first, last, step])])), ident("_time")))
-    else:
-        bigint = exp.DataType.build("BIGINT")
-        bounds = exp.select(exp.alias_(exp.Cast(this=exp.Min(this=col("_time")), to=bigint), ident("lo")),
-                            exp.alias_(exp.Cast(this=exp.Max(this=col("_time")), to=bigint.copy()), ident("hi"))) \
-            .from_(tbl(found))
-        near = exp.LTE(this=exp.Sub(this=col("hi"), expression=col("lo")),
-                       expression=exp.Literal.number(MAX_FILLED * span))
-        last = exp.Case(ifs=[exp.If(this=near, true=col("hi"))], default=col("lo"))
-        series = exp.Anonymous(this="generate_series", expressions=[col("lo"), last, step])
-        grid = exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[series])), ident("_time"))) \
-            .from_(bounds.subquery("b"))
+    grid = _grid(state, span, found)
     found_times = exp.select(exp.alias_(_as_double(col("_time")), ident("_time"))).from_(tbl(found)) \
         .where(exp.Not(this=exp.Is(this=col("_time"), expression=exp.null())), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", exp.union(grid, found_times, distinct=True)))
