@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search,
-    stats, top,
+    stats, timechart, top,
 )
 
 
@@ -31,7 +31,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "fillnull": CommandSpec(evalcmd.parse_fillnull, events.compile_fillnull),
     "stats": CommandSpec(stats.parse_stats, stats.compile_stats, streaming=False),
     "eventstats": CommandSpec(stats.parse_stats, stats.compile_eventstats, streaming=False),
-    "timechart": CommandSpec(stats.parse_timechart, stats.compile_timechart, streaming=False),
+    "timechart": CommandSpec(timechart.parse_timechart, timechart.compile_timechart, streaming=False),
     "bin": CommandSpec(stats.parse_bin, stats.compile_bin, streaming=False),
     "bucket": CommandSpec(stats.parse_bin, stats.compile_bin, streaming=False),
     "table": CommandSpec(fields.parse_table, fields.compile_table, streaming=False),
