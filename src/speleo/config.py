@@ -40,6 +40,7 @@ class Settings:
     warm_merge_min_buckets: int = 8
     bucket_delete_grace_secs: float = 600.0  # searches planned before a merge may still open them
     fingerprint_bytes: int = 256
+    retention_check_secs: float = float(os.environ.get("SPELEO_RETENTION_CHECK_SECS", 60))  # Splunk rotatePeriodInSecs
     default_tz: str | None = None  # None = the machine's local zone
 
 

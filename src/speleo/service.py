@@ -68,13 +68,18 @@ class Service:
         return sourcetypes.load_props(path) if path.exists() else None
 
     # -- indexes ----------------------------------------------------------------------
-    def create_index(self, name: str) -> None:
-        """Create an index. Raises InputError for a bad or reserved name, ConflictError if it exists."""
-        if (name or "").startswith("_"):
-            raise InputError(f"index names starting with '_' are reserved for Speleo's own indexes ({', '.join(INTERNAL_INDEXES)})")
-        check_index_name(name)
-        if not self.catalog.ensure_index(name):
-            raise ConflictError(f"index '{name}' already exists")
+    def create_index(self, name: str, params: dict | None = None, labels: dict | None = None) -> dict:
+        """Create an index with settings under Splunk's names (`storage.indexadmin.create_index`).
+        Raises InputError for a bad or reserved name or setting, ConflictError if it exists."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+
+    def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
+        """Change an index's settings (Splunk names). Raises NotFoundError, InputError."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
 
     def indexes(self) -> list[dict]:
         """Each index with event count, bucket count, bytes on disk and time range."""
@@ -87,16 +92,49 @@ class Service:
         keys = ("name", "buckets", "events", "size_bytes", "raw_bytes", "earliest", "latest")
         return [dict(zip(keys, r)) for r in rows]
 
-    def index(self, name: str) -> dict:
-        for row in self.indexes():
-            if row["name"] == name:
-                row["bucket_list"] = [
-                    {"id": b.id, "state": b.state, "path": b.path, "min_time": b.min_time,
-                     "max_time": b.max_time, "events": b.event_count, "size_bytes": b.size_bytes}
-                    for b in self.catalog.live_buckets([name])
-                ]
-                return row
-        raise NotFoundError(f"no index named '{name}' (see 'speleo index list')")
+    def index(self, name: str, now: float | None = None) -> dict:
+        """One index, its settings, buckets (sizes measured on disk) and archives
+        (`storage.indexadmin.show_index`). Raises NotFoundError."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.show_index(self.home, self.catalog, name, now)
+
+    # -- lifecycle (needs the writer: the server's, or the writer lock taken here) ------------
+    def with_lifecycle(self, fn, emit=None):
+        """Run `fn(lifecycle)` with this process's writer, or take the writer lock for the
+        call (sealing the journal before letting it go). Lifecycle events go to `_internal`.
+        Raises StorageError when another process writes the home."""
+        from speleo.ingest.internal import InternalLog
+        from speleo.storage.lifecycle import Lifecycle
+
+        own = self.writer is None
+        writer = self.open_writer() if own else self.writer
+        try:
+            if emit is None:
+                log = InternalLog(writer.store)
+                emit = lambda event, fields: log.emit("_internal", "lifecycle", {"event": event, **fields},  # noqa: E731
+                                                      component="BucketMover")
+            result = fn(Lifecycle(writer.store, emit))
+            if own:
+                writer.store.seal()
+                writer.store.collect_garbage(0.0)   # no server: no search of another process to wait for
+            return result
+        finally:
+            if own:
+                writer.close()
+                self.writer = None
+
+    def delete_index(self, name: str) -> dict:
+        """Delete an index and its buckets (`storage.indexadmin.delete_index`)."""
+        from speleo.storage import indexadmin
+
+        return self.with_lifecycle(lambda lc: indexadmin.delete_index(self.home, self.catalog, name))
+
+    def remove_input(self, ident: str) -> dict:
+        """Remove an input by id, or a HEC token input by `http://NAME`."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.remove_input(self.catalog, ident)
 
     # -- inputs -----------------------------------------------------------------------
     def add_monitor(self, path: str, index: str, sourcetype: str | None = None, host: str | None = None,

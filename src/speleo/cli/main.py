@@ -330,45 +330,7 @@ def token_delete(home: Home, name: str) -> None:
     err.print(f"token '{name}' deleted")
 
 
-# -- index and status --------------------------------------------------------------------
-@cli.group()
-def index() -> None:
-    """Create, list and show indexes."""
-
-
-@index.command("create")
-@click.argument("name")
-@click.pass_obj
-def index_create(home: Home, name: str) -> None:
-    """Create index NAME."""
-    service(home).create_index(name)
-    out.print(f"index '{name}' created")
-
-
-@index.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def index_list(home: Home, as_json: bool) -> None:
-    """List indexes with events, buckets, size and time range."""
-    rows = service(home).indexes()
-    if as_json:
-        click.echo(json.dumps(rows))
-        return
-    table = Table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
-    for r in rows:
-        table.add_row(r["name"], f"{r['events']:,}", str(r["buckets"]), _size(r["size_bytes"]), _size(r["raw_bytes"]),
-                      _when(r["earliest"]), _when(r["latest"]))
-    out.print(table)
-
-
-@index.command("show")
-@click.argument("name")
-@click.pass_obj
-def index_show(home: Home, name: str) -> None:
-    """Show one index and its buckets (JSON)."""
-    click.echo(json.dumps(service(home).index(name), indent=2))
-
-
+# -- status ------------------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -424,6 +386,7 @@ cli.add_command(_user_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
+from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
 
 
 def main() -> None:

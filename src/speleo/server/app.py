@@ -19,7 +19,7 @@ from speleo import __version__
 from speleo.errors import InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.server.access import EDIT_MONITOR, INDEXES_EDIT, SEARCH, require
+from speleo.server.access import EDIT_MONITOR, SEARCH, require
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -39,10 +39,6 @@ class OneshotRequest(BaseModel):
     sourcetype: str | None = None
     host: str | None = None
     force: bool = False
-
-
-class IndexRequest(BaseModel):
-    name: str
 
 
 class MonitorRequest(BaseModel):
@@ -80,19 +76,6 @@ def build_app(runtime) -> FastAPI:
         body["server"] = runtime.info()
         return body
 
-    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
-    async def indexes() -> list:
-        return svc.indexes()
-
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
-        svc.create_index(req.name)
-        return {"name": req.name}
-
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def show_index(name: str) -> dict:
-        return svc.index(name)
-
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
         return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
@@ -105,6 +88,9 @@ def build_app(runtime) -> FastAPI:
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
 
+    from speleo.server import index_routes  # indexes, retention, archives, input removal
+
+    index_routes.install(app, runtime)
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
     install_web(app, runtime)

@@ -48,7 +48,9 @@ class Runtime:
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
-        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):
+        self.writer.store.on_lifecycle = self.lifecycle_emit
+        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
+                         ("retention", self._retention_loop)):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -83,6 +85,20 @@ class Runtime:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def lifecycle_emit(self, event: str, fields: dict) -> None:
+        """A bucket lifecycle event (rolled, frozen, archived, thawed, deleted) into `_internal`."""
+        self.internal.emit("_internal", "lifecycle", {"event": event, **fields}, component="BucketMover")
+
+    def _retention_loop(self) -> None:
+        """Retention (`storage.lifecycle`), checked every `retention_check_secs`; re-planned
+        only when buckets or settings changed or an age deadline passed."""
+        from speleo.storage.lifecycle import Lifecycle, RetentionSchedule, retention_tick
+
+        lc, schedule = Lifecycle(self.writer.store, self.lifecycle_emit, self.clock), RetentionSchedule()
+        while not self.stop_event.is_set():
+            retention_tick(lc, schedule, self.clock.time())
+            self.stop_event.wait(self.home.settings.retention_check_secs)
 
     def oneshot(self, req):
         with self.write_lock:

@@ -89,6 +89,19 @@ CREATE TABLE IF NOT EXISTS volume (
     events INTEGER NOT NULL,
     PRIMARY KEY (day, index_name, sourcetype, host, source)
 );
+CREATE TABLE IF NOT EXISTS archives (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    index_name TEXT NOT NULL,
+    location TEXT NOT NULL UNIQUE,
+    min_time REAL NOT NULL,
+    max_time REAL NOT NULL,
+    event_count INTEGER NOT NULL,
+    raw_bytes INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    profile TEXT,
+    archived_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
     digest TEXT NOT NULL UNIQUE,
@@ -144,14 +157,21 @@ class Catalog:
             )
 
     def _add_missing_columns(self) -> None:
-        """Columns added after a catalog was first created (its rows get NULL: unknown)."""
+        """Columns added after a catalog was first created (its rows get NULL: unknown or default)."""
+        from speleo.storage import indexconf
+
         def missing(con: sqlite3.Connection) -> bool:
-            return "profile" not in {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+            return (not {"profile", "archive_id"} <= {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+                    or indexconf.missing_columns(con))
 
         if missing(self._con()):
             with self.transaction() as con:   # checked again under the write lock (another process may be first)
-                if missing(con):
+                have = {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+                if "profile" not in have:
                     con.execute("ALTER TABLE buckets ADD COLUMN profile TEXT")
+                if "archive_id" not in have:   # a thawed bucket's archive (archives.id)
+                    con.execute("ALTER TABLE buckets ADD COLUMN archive_id INTEGER")
+                indexconf.add_columns(con)
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 import time
 import uuid
@@ -74,6 +75,7 @@ class Store:
         self._merge_lock = threading.Lock()
         self._unsealed: list[tuple[int, list[Record]]] = []
         self._duck = duckdb.connect()
+        self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
 
     # -- write path ------------------------------------------------------------
     def append(
@@ -135,9 +137,16 @@ class Store:
         self.journal.path_of(seq).unlink(missing_ok=True)
         return SealStats(len(written), events.num_rows)
 
+    def settings(self, index: str):
+        """The index's effective storage settings (`storage.indexconf`), read from the catalog."""
+        from speleo.storage import indexconf
+
+        every = indexconf.load_all(self.home, self.catalog)
+        return every.get(index) or indexconf.effective(self.home, index, {})
+
     def _write_bucket(self, index: str, events: pa.Table, state: str = "hot") -> tuple:
         events = sort_events(events)
-        folder = self.home.index_dir(index)
+        folder = self.settings(index).home_path
         folder.mkdir(parents=True, exist_ok=True)
         times = events.column("_time")
         tmin, tmax = pc.min(times).as_py(), pc.max(times).as_py()
@@ -154,7 +163,7 @@ class Store:
         short-lived, and building it would slow the ingestion path; the merge into warm
         buckets builds it in the background."""
         bloom = termindex.build_for_file(self._duck, path) if with_terms else None
-        rel = str(path.relative_to(self.home.root))
+        rel = catalog_path(self.home, path)
         return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom,
                 profile.to_text() if profile is not None else None)
 
@@ -174,7 +183,8 @@ class Store:
                 small = [b for b in self.catalog.live_buckets([index]) if is_small(b)]
                 if len(small) < min_buckets:
                     continue
-                for group in merge_groups(small, WARM_TARGET_RAW_BYTES):
+                conf = self.settings(index)
+                for group in merge_groups(small, conf.max_data_size_bytes, conf.max_hot_span_secs):
                     if len(group) < 2 and group[0].state != "hot":
                         continue
                     self._merge(index, group)
@@ -184,7 +194,7 @@ class Store:
     def _merge(self, index: str, rows: list) -> None:
         files = [self.home.root / b.path for b in rows]
         tmin, tmax = min(b.min_time for b in rows), max(b.max_time for b in rows)
-        path = self.home.index_dir(index) / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
+        path = self.settings(index).home_path / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
         tmp = path.with_name(path.name + ".tmp")
         blocks: list[bytes] = []
         opts = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_size"} | {"compression_level": 6}
@@ -193,7 +203,7 @@ class Store:
         os.replace(tmp, path)
         fsync_dir(path.parent)
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
-        rel = str(path.relative_to(self.home.root))
+        rel = catalog_path(self.home, path)
         profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
         row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks),
                profile.to_text() if profile is not None else None)
@@ -208,6 +218,9 @@ class Store:
             con.executemany(
                 "UPDATE buckets SET retired_at = ? WHERE id = ?", [(now, b.id) for b in rows]
             )
+        if self.on_lifecycle is not None:
+            self.on_lifecycle("rolled", {"idx": index, "from": "hot", "to": "warm", "buckets": len(rows),
+                                         "path": rel, "events": n, "reason": "merge"})
 
     def collect_garbage(self, grace_secs: float) -> int:
         """Delete the files and rows of buckets retired more than `grace_secs` ago."""
@@ -238,14 +251,33 @@ class Store:
         return total
 
     def _remove_orphans(self) -> None:
+        """Delete bucket files no catalog row lists (written, or copied to a cold or thawed
+        folder, by a step a crash interrupted before its catalog commit)."""
+        from speleo.storage import indexconf
+
         known = self.catalog.all_bucket_paths()
-        for path in self.home.indexes_dir.glob("*/*.parquet*"):
-            rel = str(path.relative_to(self.home.root))
-            if rel not in known:
-                path.unlink(missing_ok=True)
+        folders = {self.home.indexes_dir / "*"}
+        for conf in indexconf.load_all(self.home, self.catalog).values():
+            folders.update({conf.home_path, conf.cold_path, conf.thawed_path})
+        for folder in folders:
+            for path in folder.parent.glob(f"{folder.name}/*.parquet*"):
+                if BUCKET_NAME.match(path.name) and catalog_path(self.home, path) not in known:
+                    path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.journal.close()
+
+
+BUCKET_NAME = re.compile(r"^(hot|warm|cold|thawed|purged)_-?\d+_-?\d+_[0-9a-f]+\.parquet(\.tmp)?$")
+
+
+def catalog_path(home: Home, path: Path) -> str:
+    """How the catalog names a bucket file: relative to the home when inside it, else absolute
+    (a `homePath`, `coldPath` or `thawedPath` on another disk)."""
+    try:
+        return str(path.relative_to(home.root))
+    except ValueError:
+        return str(path)
 
 
 def split_by_index(events: pa.Table) -> list[tuple[str, pa.Table]]:
@@ -263,12 +295,15 @@ def is_small(b) -> bool:
     return b.state == "hot" or (b.state == "warm" and b.raw_bytes < WARM_TARGET_RAW_BYTES // 8)
 
 
-def merge_groups(hot: list, max_raw_bytes: int) -> list[list]:
-    """Consecutive buckets (by start time) in groups of at most `max_raw_bytes` raw text."""
+def merge_groups(hot: list, max_raw_bytes: int, max_span_secs: float = float("inf")) -> list[list]:
+    """Consecutive buckets (by start time) in groups of at most `max_raw_bytes` raw text
+    (Splunk `maxDataSize`) whose events span at most `max_span_secs` (`maxHotSpanSecs`)."""
     groups: list[list] = [[]]
     size = 0
     for b in sorted(hot, key=lambda b: (b.min_time, b.id)):
-        if groups[-1] and size + b.raw_bytes > max_raw_bytes:
+        group = groups[-1]
+        span = max([b.max_time, *(g.max_time for g in group)]) - min([b.min_time, *(g.min_time for g in group)])
+        if group and (size + b.raw_bytes > max_raw_bytes or span > max_span_secs):
             groups.append([])
             size = 0
         groups[-1].append(b)
