@@ -1,0 +1,65 @@
+"""Indexes over HTTP and the server's own retention loop, with a real `speleo serve` process:
+Splunk's `/services/data/indexes` (form fields, Splunk names, JSON envelope), `/api/v1`
+equivalents, retention running on its own, `speleo index delete`, `speleo input remove`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli, wait_for
+
+
+@pytest.fixture
+def server(tmp_path, server_factory, monkeypatch):
+    monkeypatch.setenv("SPELEO_RETENTION_CHECK_SECS", "0.3")
+    return server_factory(tmp_path / "home").start()
+
+
+def test_splunk_rest_create_edit_show_and_the_retention_loop(server, tmp_path):
+    r = server.api("POST", "/services/data/indexes", data={"name": "fw", "frozenTimePeriodInSecs": "86400",
+                                                            "maxTotalDataSizeMB": "500", "output_mode": "json"})
+    assert r.status_code == 201, r.text
+    (entry,) = r.json()["entry"]
+    assert entry["name"] == "fw" and entry["content"]["frozenTimePeriodInSecs"] == 86400
+    assert entry["content"]["maxTotalDataSizeMB"] == 500 and entry["content"]["maxWarmDBCount"] == 300
+    bad = server.api("POST", "/services/data/indexes/fw", data={"maxTotalDataSizeMB": "a lot"})
+    assert bad.status_code == 400 and "maxTotalDataSizeMB" in bad.json()["error"]["message"]
+    r = server.api("POST", "/services/data/indexes/fw", data={"maxWarmDBCount": "5"})
+    assert r.json()["entry"][0]["content"]["maxWarmDBCount"] == 5
+    names = [e["name"] for e in server.api("GET", "/services/data/indexes").json()["entry"]]
+    assert {"fw", "main", "_internal", "_audit"} <= set(names)
+    # two days ago: past fw's one-day limit; the loop freezes it without being asked
+    log = tmp_path / "old.log"
+    lines = ["2020-01-01 10:00:00 INFO old one", "2020-01-01 10:00:01 INFO old two"]
+    log.write_text("\n".join(lines) + "\n")
+    run_cli(server.home, "add", "oneshot", str(log), "--index", "fw")
+    wait_for(lambda: server.search("index=fw")["total"] == 0, timeout=30)
+    deleted = wait_for(lambda: server.search("index=_internal sourcetype=lifecycle event=deleted idx=fw")["events"])
+    assert 'reason="age"' in deleted[0]["_raw"]
+    shown = server.api("GET", "/api/v1/indexes/fw").json()
+    assert shown["buckets"] == [] and shown["settings"]["frozenTimePeriodInSecs"] == 86400
+
+
+def test_api_needs_indexes_edit_and_delete_and_input_remove(server, tmp_path):
+    r = server.api("POST", "/api/v1/indexes", json={"name": "tmp", "settings": {"maxTotalDataSizeMB": "1GB"}})
+    assert r.status_code == 201 and r.json()["settings"]["maxTotalDataSizeMB"] == 1024
+    import httpx
+
+    assert httpx.delete(server.url + "/api/v1/indexes/tmp").status_code == 401
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.log").write_text("2026-11-01 10:00:00 INFO hello\n")
+    run_cli(server.home, "add", "monitor", str(logs), "--index", "tmp")
+    wait_for(lambda: server.search("index=tmp")["total"] == 1)
+    refused = run_cli(server.home, "index", "delete", "tmp", "--yes", check=False)
+    assert refused.returncode == 1 and "input 1" in refused.stderr
+    no = run_cli(server.home, "index", "delete", "tmp", check=False, input="n\n")
+    assert no.returncode == 1 and server.search("index=tmp")["total"] == 1
+    gone = server.api("DELETE", "/api/v1/inputs/1")
+    assert gone.status_code == 200 and gone.json()["kind"] == "monitor"
+    assert server.api("DELETE", "/api/v1/inputs/1").status_code == 404
+    out = run_cli(server.home, "index", "delete", "tmp", "--yes")
+    assert "deleted" in out.stdout
+    assert server.api("GET", "/api/v1/indexes/tmp").status_code == 404
+    assert not (server.home / "indexes" / "tmp").exists() or not any((server.home / "indexes" / "tmp").rglob("*.parquet"))
+    assert server.api("DELETE", "/services/data/indexes/main").status_code == 400
