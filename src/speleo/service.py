@@ -15,8 +15,8 @@ from pathlib import Path
 
 from speleo import sourcetypes
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
-from speleo.errors import ConflictError, InputError, NotFoundError, StorageError
-from speleo.query import engine
+from speleo.errors import ConflictError, ForbiddenError, InputError, NotFoundError, StorageError
+from speleo.query import deletion, engine
 from speleo.storage.catalog import Catalog
 
 
@@ -42,6 +42,7 @@ class Service:
         for name in ("main", *INTERNAL_INDEXES):
             self.catalog.ensure_index(name)
         self.writer: Writer | None = None
+        self.internal = None   # the server's InternalLog (`_internal`, `_audit`) when one runs here
 
     # -- writer -----------------------------------------------------------------------
     def open_writer(self) -> Writer:
@@ -130,6 +131,38 @@ class Service:
 
         return self.with_lifecycle(lambda lc: indexadmin.delete_index(self.home, self.catalog, name))
 
+    def purge(self, index: str, spl: str, actor: str = "cli") -> dict:
+        """Remove the events of `index` that `spl` finds from disk (`storage.purge`), deleted ones
+        included. Refuses (InputError) a search that finds nothing, or every event of the index
+        (delete the index instead), or that is not a search for events. The `_audit` event records
+        the search's SHA-256, never its text (it may hold the secret being purged)."""
+        import hashlib
+
+        from speleo.storage.purge import purge_events
+
+        self.index(index)   # NotFoundError for an unknown index
+        compiled = engine.compile_for(f"search index={index} {spl}", macros=None,
+                                      tz_name=self.home.settings.default_tz, props=self.props(),
+                                      lookups_dir=self.home.lookups_dir)
+        if compiled.transforming:
+            raise InputError("purge needs a search for events (no stats, table, head...): it removes what it finds")
+        found = engine.execute(self.home, self.catalog, compiled, limit=0, with_timeline=False, honour_deletes=False)
+        total = sum(b.event_count for b in self.catalog.live_buckets([index]))
+        if found.table.num_rows == 0:
+            raise InputError(f"the search finds no event in index '{index}': nothing to purge")
+        if found.table.num_rows >= total:
+            raise InputError(f"the search finds every event of index '{index}' ({total:,}); "
+                             f"use 'speleo index delete {index}' to remove the whole index")
+        events = found.table.select(list(deletion.EVENT_COLUMNS))
+
+        def run(lc) -> dict:
+            report = purge_events(lc.store, index, events)
+            self.audit("purge", {"action": "purge", "user": actor, "index": index,
+                                 "search_sha256": hashlib.sha256(spl.encode()).hexdigest(), **report})
+            return report
+
+        return self.with_lifecycle(run)
+
     def remove_input(self, ident: str) -> dict:
         """Remove an input by id, or a HEC token input by `http://NAME`."""
         from speleo.storage import indexadmin
@@ -185,17 +218,62 @@ class Service:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
-               timeline: bool = True):
+               timeline: bool = True, capabilities: frozenset[str] | None = frozenset(), actor: str = "cli"):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
-        less); event searches always get theirs (it also counts the events)."""
+        less); event searches always get theirs (it also counts the events). A search ending in
+        `| delete` hides what it finds (`delete_events`); it needs `delete_by_keyword` among
+        `capabilities` (None: the home's owner on the command line, who may; the default: nobody may)."""
         from speleo.query.macrostore import load_macros
 
-        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
+        macros = load_macros(self.home)
+        pipeline, text = deletion.split_delete(query, macros)
+        if pipeline is not None:
+            return self.delete_events(text, earliest, latest, now, capabilities, actor, query)
+        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
                                       tz_name=self.home.settings.default_tz, props=self.props(),
                                       lookups_dir=self.home.lookups_dir)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
+
+    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str):
+        """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
+        streaming search `query` finds, hidden from every later search at once; one `_audit`
+        event (actor, search, count per index). Returns a result table (index, deleted, errors).
+        Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
+        if capabilities is not None and deletion.CAPABILITY not in capabilities:
+            raise ForbiddenError(f"'{actor}' lacks the capability '{deletion.CAPABILITY}' needed by delete "
+                                 "(not even admin has it by default: give a user the can_delete role)")
+        own = self.internal is None and self.writer is None
+        if own:
+            self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
+        try:
+            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False)
+            counts = deletion.delete_found(self.catalog, found, actor)
+            self.audit("delete", {"action": "delete", "user": actor, "search": original,
+                                  **{f"deleted_{k}": v for k, v in counts.items()}})
+            return deletion.result_table(counts, found)
+        finally:
+            if own:
+                self.writer.close()
+                self.writer = None
+
+    def audit(self, component: str, fields: dict) -> None:
+        """One event in `_audit`: through the server's internal log, or this process's writer."""
+        if self.internal is not None:
+            self.internal.emit("_audit", "audittrail", fields, component=component)
+            return
+        from speleo.ingest.internal import InternalLog
+
+        own = self.writer is None
+        writer = self.open_writer() if own else self.writer
+        try:
+            InternalLog(writer.store).emit("_audit", "audittrail", fields, component=component)
+            writer.store.seal()
+        finally:
+            if own:
+                writer.close()
+                self.writer = None
 
     # -- status -----------------------------------------------------------------------
     def status(self) -> dict:

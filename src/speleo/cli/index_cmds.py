@@ -231,6 +231,25 @@ def index_unthaw(home: Home, name: str, earliest, latest) -> None:
     out.print(f"unthawed {len(rows)} buckets of index '{name}'")
 
 
+@index.command("purge")
+@click.argument("name")
+@click.option("--search", "spl", required=True, help="SPL finding the events to remove, e.g. 'password=*'.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def index_purge(home: Home, name: str, spl: str, yes: bool) -> None:
+    """Remove the events of NAME that a search finds from disk for good (leaked secrets,
+    personal data): the buckets holding them are rewritten without them. Needs no running
+    server (stop it first). Archives in coldToFrozenDir are not rewritten."""
+    if client.server_url(home):
+        raise click.ClickException("a server is running for this home; stop it, then purge (purge takes the writer)")
+    if not yes:
+        click.confirm(f"Remove every event of index '{name}' matching {spl!r} from disk? This cannot be undone",
+                      abort=True)
+    res = _service(home).purge(name, spl)
+    out.print(f"purged {res['events_removed']:,} events from {res['buckets_rewritten']} buckets of '{name}' "
+              f"({_size(res['bytes_before'])} rewritten to {_size(res['bytes_after'])})")
+
+
 @index.group("volume")
 def volume() -> None:
     """Volumes: a size cap shared by several indexes (Splunk [volume:NAME] maxVolumeDataSizeMB)."""

@@ -124,8 +124,11 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
 @click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
+@click.option("--allow-delete", is_flag=True,
+              help="Let a search ending in '| delete' hide what it finds (the home's owner holds delete_by_keyword; "
+                   "needs no running server; recorded in _audit).")
 @click.pass_obj
-def search(home: Home, query: str, earliest, latest, output: str, limit: int, now) -> None:
+def search(home: Home, query: str, earliest, latest, output: str, limit: int, now, allow_delete: bool) -> None:
     """Run an SPL search and print the events or the result table."""
     from speleo.query import results
     from speleo.query.timefmt import local_zone
@@ -136,7 +139,8 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     svc = service(home)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
-                         timeline=False)
+                         timeline=False, capabilities=None if allow_delete else frozenset({"search"}),
+                         actor=f"cli:{_os_user()}")
     except SplError as e:
         e.query = e.query or query
         raise
@@ -144,6 +148,15 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     _print_rows(output, body, results.fields(res))
     if res.truncated and output == "table":
         err.print(f"[dim]showing {body['count']:,} of {res.total:,}; use --limit 0 for all[/dim]")
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:   # no user name (containers): the uid
+        return str(os.getuid())
 
 
 def _print_rows(output: str, body: dict, fields: list[str]) -> None:

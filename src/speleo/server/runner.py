@@ -46,6 +46,7 @@ class Runtime:
     def start(self) -> None:
         self.writer = self.service.open_writer()
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
+        self.service.internal = self.internal
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
         self.writer.store.on_lifecycle = self.lifecycle_emit

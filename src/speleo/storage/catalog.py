@@ -102,6 +102,14 @@ CREATE TABLE IF NOT EXISTS archives (
     profile TEXT,
     archived_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deleted_events (
+    index_name TEXT NOT NULL,
+    event_time REAL NOT NULL,
+    key TEXT NOT NULL,
+    deleted_at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (index_name, key)
+);
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
     digest TEXT NOT NULL UNIQUE,

@@ -247,6 +247,9 @@ class Store:
                 stats = self._seal_records(seq, records)
             total.buckets += stats.buckets
             total.events += stats.events
+        from speleo.storage.purge import delete_purged
+
+        delete_purged(self)   # a purge committed just before a crash: its old files go now
         self._remove_orphans()
         return total
 
