@@ -41,6 +41,8 @@ class Settings:
     bucket_delete_grace_secs: float = 600.0  # searches planned before a merge may still open them
     fingerprint_bytes: int = 256
     retention_check_secs: float = float(os.environ.get("SPELEO_RETENTION_CHECK_SECS", 60))  # Splunk rotatePeriodInSecs
+    license_report_secs: float = float(os.environ.get("SPELEO_LICENSE_REPORT_SECS", 60))  # Splunk report_interval
+    license_squash_threshold: int = int(os.environ.get("SPELEO_LICENSE_SQUASH_THRESHOLD", 2000))  # squash_threshold
     default_tz: str | None = None  # None = the machine's local zone
 
 

@@ -163,6 +163,19 @@ class Service:
 
         return self.with_lifecycle(run)
 
+    def license_usage(self, by: str = "index", days: int = 30) -> dict:
+        """Metered bytes per licence day and per index, sourcetype, host or source
+        (`storage.license.usage`), with today's status. Raises InputError for a bad `by`/`days`."""
+        from speleo.storage import license
+
+        if by not in license.DIMENSIONS:
+            raise InputError(f"--by {by!r}: use one of {', '.join(license.DIMENSIONS)}")
+        if not 1 <= int(days) <= 3660:
+            raise InputError(f"--days {days}: use 1 to 3660 days")
+        today = license.license_day(time.time(), self.home.settings.default_tz)
+        return {"by": by, "days": int(days), "rows": license.usage(self.catalog, by, int(days), today),
+                "status": license.status(self.catalog, today)}
+
     def remove_input(self, ident: str) -> dict:
         """Remove an input by id, or a HEC token input by `http://NAME`."""
         from speleo.storage import indexadmin
@@ -285,7 +298,9 @@ class Service:
             for k, (p, o) in sorted(self.catalog.checkpoints().items(), key=lambda kv: kv[1][0])
             if not k.startswith("oneshot:")
         ]
-        today = time.strftime("%Y-%m-%d", time.gmtime())
+        from speleo.storage import license
+
+        today = license.license_day(time.time(), self.home.settings.default_tz)
         vol = self.catalog.query("SELECT coalesce(sum(bytes),0), coalesce(sum(events),0) FROM volume WHERE day = ?", (today,))[0]
         return {
             "home": str(self.home.root),
@@ -297,5 +312,6 @@ class Service:
             "files": files,
             "problems": self.catalog.problems(),
             "ingested_today": {"day": today, "bytes": vol[0], "events": vol[1]},
+            "license": license.status(self.catalog, today),
             "journal_segments": len(list(self.home.journal_dir.glob("*.wal"))),
         }

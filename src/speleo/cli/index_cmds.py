@@ -283,5 +283,8 @@ def input_remove(home: Home, input_id: str) -> None:
 
 
 def register(cli: click.Group) -> None:
+    from speleo.cli.license_cmds import license
+
     cli.add_command(index)
     cli.add_command(input)
+    cli.add_command(license)

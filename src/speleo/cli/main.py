@@ -366,6 +366,11 @@ def _print_status(st: dict, url: str | None) -> None:
     out.print(f"[bold]home[/bold] {st['home']}   server: {url or 'not running'}")
     out.print(f"events indexed: {st['events']:,} in {st['buckets']} buckets; disk use {_size(st['disk_bytes'])}; "
               f"ingested today: {_size(st['ingested_today']['bytes'])} ({st['ingested_today']['events']:,} events)")
+    lic = st.get("license") or {}
+    if lic.get("budget_bytes"):
+        over = " [red]EXCEEDED[/red]" if lic["exceeded"] else ""
+        out.print(f"licence today: {_size(lic['bytes'])} of {_size(lic['budget_bytes'])} daily budget{over}; "
+                  f"warnings in 30 days: {len(lic['warnings_30d'])}")
     t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")

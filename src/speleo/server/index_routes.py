@@ -149,6 +149,20 @@ def install(app: FastAPI, runtime) -> None:
     async def unthaw(name: str, req: RangeRequest) -> dict:
         return {"unthawed": await lifecycle(lambda lc: lc.unthaw(name, req.earliest, req.latest))}
 
+    # -- the licence record ---------------------------------------------------------------------
+    @app.get("/services/licenser/usage", dependencies=[Depends(require(SEARCH))])
+    async def splunk_license() -> dict:
+        st = svc.license_usage("index", 1)["status"]
+        content = {"quota": st["budget_bytes"] or 0, "slaves_usage_bytes": st["bytes"], "day": st["day"],
+                   "exceeded": st["exceeded"], "warnings_30d": len(st["warnings_30d"])}
+        body = envelope([{"name": "license_usage", "id": "/services/licenser/usage/license_usage", "content": content}])
+        body["origin"] = "/services/licenser/usage"
+        return body
+
+    @app.get("/api/v1/license/usage", dependencies=[Depends(require(SEARCH))])
+    async def license_usage(by: str = "index", days: int = 30) -> dict:
+        return svc.license_usage(by, days)
+
     @app.delete("/api/v1/inputs/{input_id}", dependencies=[Depends(require(EDIT_MONITOR))])
     async def remove_input(input_id: int) -> dict:
         return svc.remove_input(str(input_id))

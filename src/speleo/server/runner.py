@@ -51,7 +51,7 @@ class Runtime:
         self.monitor.load_inputs()
         self.writer.store.on_lifecycle = self.lifecycle_emit
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
-                         ("retention", self._retention_loop)):
+                         ("retention", self._retention_loop), ("license", self._license_loop)):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -100,6 +100,25 @@ class Runtime:
         while not self.stop_event.is_set():
             retention_tick(lc, schedule, self.clock.time())
             self.stop_event.wait(self.home.settings.retention_check_secs)
+
+    def _license_loop(self) -> None:
+        """Usage events of the licence record every `license_report_secs` (`storage.license`)."""
+        from speleo.storage import license
+
+        cat = self.service.catalog
+        home_id = license.home_id(cat)
+
+        def emit(rows, meta) -> None:
+            self.internal.emit_many("_internal", "splunkd", rows, source="license_usage.log",
+                                    component="LicenseUsage", meta=meta)
+
+        while not self.stop_event.wait(self.home.settings.license_report_secs):
+            license.report(self.writer.store, cat, home_id, emit, self.home.settings.license_squash_threshold)
+            day = license.license_day(self.clock.time(), self.home.settings.default_tz)
+            warning = license.check_budget(cat, day, self.clock.time())
+            if warning is not None:
+                self.internal.emit("_internal", "splunkd", warning, source="license_usage.log",
+                                   component="LicenseUsage", level="WARN")
 
     def oneshot(self, req):
         with self.write_lock:

@@ -110,6 +110,13 @@ CREATE TABLE IF NOT EXISTS deleted_events (
     actor TEXT NOT NULL,
     PRIMARY KEY (index_name, key)
 );
+CREATE TABLE IF NOT EXISTS license_reported (
+    day TEXT NOT NULL, index_name TEXT NOT NULL, sourcetype TEXT NOT NULL, host TEXT NOT NULL,
+    source TEXT NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (day, index_name, sourcetype, host, source)
+);
+CREATE TABLE IF NOT EXISTS license_warnings (day TEXT PRIMARY KEY, bytes INTEGER NOT NULL, quota INTEGER NOT NULL,
+                                             at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
     digest TEXT NOT NULL UNIQUE,

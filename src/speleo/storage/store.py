@@ -18,7 +18,6 @@ deleted. So every acknowledged event ends in exactly one bucket.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import threading
@@ -83,14 +82,16 @@ class Store:
         events: pa.Table,
         checkpoints: dict[str, tuple[str, int]] | None = None,
         problems: list[tuple[str, str, str, int]] | None = None,
+        extra: dict | None = None,
     ) -> None:
         """Make events durable (journal + fsync).
 
         `events` may lack nullable columns; `checkpoints` maps a file fingerprint to
         (path, byte offset consumed); `problems` are (kind, source, reason, count) counters.
-        Both are applied to the catalog when the record is sealed, atomically with its events.
+        Both are applied to the catalog when the record is sealed, atomically with its events;
+        so is `extra` (`{"license_reported": [...]}`: bytes a licence report covered).
         """
-        meta: dict = {}
+        meta: dict = dict(extra or {})
         if checkpoints:
             meta["checkpoints"] = {k: [p, int(o)] for k, (p, o) in checkpoints.items()}
         if problems:
@@ -133,7 +134,7 @@ class Store:
                 )
             con.execute("INSERT OR REPLACE INTO sealed_segments(seq, sealed_at) VALUES (?, ?)", (seq, now))
             apply_meta(con, records, now)
-            record_volume(con, events)
+            record_volume(con, events, self.home.settings.default_tz)
         self.journal.path_of(seq).unlink(missing_ok=True)
         return SealStats(len(written), events.num_rows)
 
@@ -335,14 +336,23 @@ def apply_meta(con, records: list[Record], now: float) -> None:
             )
         for kind, source, reason, n in rec.meta.get("problems", []):
             add_problem(con, kind, source, reason, n, now)
+        if rec.meta.get("license_reported"):
+            from speleo.storage.license import apply_reported
+
+            apply_reported(con, rec.meta["license_reported"])
 
 
-def record_volume(con, events: pa.Table) -> None:
-    """Add the events' raw bytes and counts to the daily volume meter (UTC days of _indextime)."""
+def record_volume(con, events: pa.Table, tz_name: str | None = None) -> None:
+    """Add the events' raw bytes (UTF-8 length of `_raw`) and counts to the daily volume meter,
+    by licence day of `_indextime` in zone `tz_name` (None: the machine's; `storage.license`)."""
+    from speleo.storage.license import license_day
+
     if events.num_rows == 0:
         return
-    itime = pc.fill_null(events.column("_indextime"), time.time())
-    day = pc.cast(pc.floor(pc.divide(itime, 86400.0)), pa.int64())
+    itime = pc.floor(pc.fill_null(events.column("_indextime"), time.time()))
+    seconds = pc.unique(itime).to_pylist()
+    days = pa.array([license_day(t, tz_name) for t in seconds])
+    day = pc.take(days, pc.index_in(itime, pa.array(seconds)))
     t = pa.table(
         {
             "day": day,
@@ -361,11 +371,7 @@ def record_volume(con, events: pa.Table) -> None:
         "VALUES (?,?,?,?,?,?,?) ON CONFLICT(day, index_name, sourcetype, host, source) DO UPDATE "
         "SET bytes = bytes + excluded.bytes, events = events + excluded.events",
         [
-            (utc_day(r["day"] * 86400.0), r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"], r["bytes_count"])
+            (r["day"], r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"] or 0, r["bytes_count"])
             for r in agg.to_pylist()
         ],
     )
-
-
-def utc_day(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
