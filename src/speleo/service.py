@@ -60,9 +60,20 @@ class Service:
                 "(a server or another command); try again when it has finished"
             ) from None
         store = Store(self.home, self.catalog)
+        store.ingest_filter = self.ingest_filters()
         store.recover()
         self.writer = Writer(store, Ingestor(store, self.catalog, self.props(), self.home.settings.default_tz), fd)
         return self.writer
+
+    def ingest_filters(self):
+        """The home's ingest filters (`<home>/transforms.toml`, `ingest.filters`), or None.
+        Routed-to indexes are created. Raises InputError for a bad file."""
+        from speleo.ingest import filters
+
+        found = filters.load(self.home.root / "transforms.toml")
+        for name in found.indexes if found else ():
+            self.catalog.ensure_index(name)
+        return found
 
     def props(self):
         path = self.home.props_path
@@ -313,5 +324,6 @@ class Service:
             "problems": self.catalog.problems(),
             "ingested_today": {"day": today, "bytes": vol[0], "events": vol[1]},
             "license": license.status(self.catalog, today),
+            "filtered_today": license.filtered(self.catalog, today),
             "journal_segments": len(list(self.home.journal_dir.glob("*.wal"))),
         }

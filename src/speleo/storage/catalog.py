@@ -117,6 +117,10 @@ CREATE TABLE IF NOT EXISTS license_reported (
 );
 CREATE TABLE IF NOT EXISTS license_warnings (day TEXT PRIMARY KEY, bytes INTEGER NOT NULL, quota INTEGER NOT NULL,
                                              at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS filtered_volume (
+    day TEXT NOT NULL, transform TEXT NOT NULL, index_name TEXT NOT NULL, events INTEGER NOT NULL,
+    bytes INTEGER NOT NULL, PRIMARY KEY (day, transform, index_name)
+);
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
     digest TEXT NOT NULL UNIQUE,

@@ -135,7 +135,14 @@ def status(catalog, today: str) -> dict:
     since = (dt.date.fromisoformat(today) - dt.timedelta(days=29)).isoformat()
     warnings = [r[0] for r in catalog.query("SELECT day FROM license_warnings WHERE day >= ? ORDER BY day", (since,))]
     return {"day": today, "bytes": used, "budget_bytes": quota, "exceeded": quota is not None and used > quota,
-            "warnings_30d": warnings}
+            "warnings_30d": warnings, "filtered_bytes": sum(f["bytes"] for f in filtered(catalog, today))}
+
+
+def filtered(catalog, day: str) -> list[dict]:
+    """Events and raw bytes ingest filters dropped on a licence day, per transform and index (not metered)."""
+    rows = catalog.query("SELECT transform, index_name, events, bytes FROM filtered_volume WHERE day = ? "
+                         "ORDER BY bytes DESC", (day,))
+    return [{"transform": t, "index": i, "events": n, "bytes": b} for t, i, n, b in rows]
 
 
 def usage(catalog, by: str, days: int, today: str) -> list[dict]:

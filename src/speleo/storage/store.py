@@ -75,6 +75,7 @@ class Store:
         self._unsealed: list[tuple[int, list[Record]]] = []
         self._duck = duckdb.connect()
         self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
+        self.ingest_filter = None  # ingest.filters.Filters: drop or route events before they are journaled
 
     # -- write path ------------------------------------------------------------
     def append(
@@ -92,6 +93,15 @@ class Store:
         so is `extra` (`{"license_reported": [...]}`: bytes a licence report covered).
         """
         meta: dict = dict(extra or {})
+        if self.ingest_filter is not None and events.num_rows:
+            events, dropped = self.ingest_filter.apply(conform(events))
+            if dropped:
+                from speleo.storage.license import license_day
+
+                day = license_day(time.time(), self.home.settings.default_tz)
+                meta["filtered"] = [[day, t, idx, n, b] for t, idx, n, b in dropped]
+                problems = list(problems or []) + [("dropped", f"transforms:{t}", f"nullQueue (index {idx})", n)
+                                                   for t, idx, n, _ in dropped]
         if checkpoints:
             meta["checkpoints"] = {k: [p, int(o)] for k, (p, o) in checkpoints.items()}
         if problems:
@@ -336,6 +346,11 @@ def apply_meta(con, records: list[Record], now: float) -> None:
             )
         for kind, source, reason, n in rec.meta.get("problems", []):
             add_problem(con, kind, source, reason, n, now)
+        for day, transform, idx, n, b in rec.meta.get("filtered", []):
+            con.execute(
+                "INSERT INTO filtered_volume(day, transform, index_name, events, bytes) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(day, transform, index_name) DO UPDATE SET events = events + excluded.events, "
+                "bytes = bytes + excluded.bytes", (day, transform, idx, n, b))
         if rec.meta.get("license_reported"):
             from speleo.storage.license import apply_reported
 
