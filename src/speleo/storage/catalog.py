@@ -100,7 +100,8 @@ CREATE TABLE IF NOT EXISTS archives (
     size_bytes INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     profile TEXT,
-    archived_at REAL NOT NULL
+    archived_at REAL NOT NULL,
+    bloom BLOB
 );
 CREATE TABLE IF NOT EXISTS deleted_events (
     index_name TEXT NOT NULL,

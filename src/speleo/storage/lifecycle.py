@@ -213,10 +213,11 @@ class Lifecycle:
             with self.catalog.transaction() as con:
                 con.execute(
                     "INSERT INTO archives(index_name, location, min_time, max_time, event_count, raw_bytes,"
-                    " size_bytes, sha256, profile, archived_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(location)"
-                    " DO UPDATE SET archived_at = excluded.archived_at, sha256 = excluded.sha256",
+                    " size_bytes, sha256, profile, archived_at, bloom) SELECT ?,?,?,?,?,?,?,?,?,?, bloom FROM buckets"
+                    " WHERE id = ? ON CONFLICT(location) DO UPDATE SET archived_at = excluded.archived_at,"
+                    " sha256 = excluded.sha256, bloom = excluded.bloom",
                     (b.index_name, loc, b.min_time, b.max_time, b.event_count, b.raw_bytes, b.size_bytes, digest,
-                     b.profile, self._now()),
+                     b.profile, self._now(), b.id),
                 )
                 con.execute("UPDATE buckets SET retired_at = ? WHERE id = ?", (self._now(), b.id))
             crash_point("archive.committed")
@@ -255,7 +256,9 @@ class Lifecycle:
         dest = conf.thawed_path / f"thawed_{int(a['min_time'])}_{int(a['max_time'])}_{uuid.uuid4().hex[:12]}.parquet"
         dest.parent.mkdir(parents=True, exist_ok=True)
         archives.target_for_location(a["location"]).get(a["location"], dest, a["sha256"])
-        bloom = termindex.build_for_file(self.store._duck, dest)
+        bloom = self.catalog.query("SELECT bloom FROM archives WHERE id = ?", (a["id"],))[0][0]
+        if bloom is None:   # archived from a hot bucket (no term index yet): build one
+            bloom = termindex.build_for_file(self.store._duck, dest)
         with self.catalog.transaction() as con:
             cur = con.execute(
                 "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count, raw_bytes, size_bytes,"
