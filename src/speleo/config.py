@@ -2,10 +2,11 @@
 
 Layout (all under one folder, `--home DIR`, `$SPELEO_HOME`, or `./var/speleo`):
 
-    catalog.sqlite      indexes, buckets, inputs, checkpoints, problems, volume, tokens
+    catalog.sqlite      indexes (and settings), buckets, archives, inputs, checkpoints, problems, volume, tokens
     journal/            write-ahead journal segments (`<seq>.wal`)
     indexes/<name>/     Parquet buckets of one index
     props.toml          optional per-source / per-sourcetype parse settings
+    transforms.toml     optional ingest filters: drop or route events before indexing (ingest.filters)
     server.json         address and pid of the running server (absent when none runs)
     writer.lock         held by the one process that writes (server, or a CLI command)
 """
