@@ -63,6 +63,11 @@ def test_api_needs_indexes_edit_and_delete_and_input_remove(server, tmp_path):
     assert server.api("GET", "/api/v1/indexes/tmp").status_code == 404
     assert not (server.home / "indexes" / "tmp").exists() or not any((server.home / "indexes" / "tmp").rglob("*.parquet"))
     assert server.api("DELETE", "/services/data/indexes/main").status_code == 400
+    run_cli(server.home, "token", "create", "t9", "--index", "main")
+    missing = run_cli(server.home, "input", "remove", "http://nope", check=False)
+    assert missing.returncode == 1 and "no HEC token named 'nope'" in missing.stderr
+    assert "removed" in run_cli(server.home, "input", "remove", "http://t9").stdout
+    assert "t9" not in run_cli(server.home, "token", "list").stdout
     # | delete: not even the admin API token holds delete_by_keyword (Splunk's default)
     refused = server.api("POST", "/api/v1/search", json={"search": "index=main | delete"})
     assert refused.status_code == 403 and "delete_by_keyword" in refused.json()["error"]["message"]

@@ -117,3 +117,19 @@ def test_kill_mid_purge_loses_nothing_else_and_leaves_no_half_state(tmp_path, st
         run_cli(home.root, "index", "purge", "app", "--search", SECRET, "--yes")
     assert not any(SECRET in t for t in parquet_texts(home))
     assert search_raw(home.root, "index=app") == clean
+
+
+def test_deleted_events_stay_hidden_through_roll_archive_and_thaw(tmp_path):
+    home, clean, leaked = leaky_home(tmp_path)
+    svc = Service(home)
+    svc.search(f"index=app {SECRET} | delete", capabilities=None, actor="cli")
+    svc.edit_index("app", {"coldPath": str(tmp_path / "cold"), "maxWarmDBCount": "0",
+                           "coldToFrozenDir": str(tmp_path / "frozen")})
+    svc.with_lifecycle(lambda lc: lc.run_retention())
+    assert {b["state"] for b in svc.index("app")["buckets"]} == {"cold"}
+    assert search_raw(home.root, "index=app") == clean
+    svc.edit_index("app", {"frozenTimePeriodInSecs": "1d"})
+    svc.with_lifecycle(lambda lc: lc.run_retention())
+    assert search_raw(home.root, "index=app") == []
+    svc.with_lifecycle(lambda lc: lc.thaw("app", None, None))
+    assert search_raw(home.root, "index=app") == clean
