@@ -140,7 +140,7 @@ class Service:
         """Delete an index and its buckets (`storage.indexadmin.delete_index`)."""
         from speleo.storage import indexadmin
 
-        return self.with_lifecycle(lambda lc: indexadmin.delete_index(self.home, self.catalog, name))
+        return self.with_lifecycle(lambda lc: lc.locked(lambda: indexadmin.delete_index(self.home, self.catalog, name)))
 
     def purge(self, index: str, spl: str, actor: str = "cli") -> dict:
         """Remove the events of `index` that `spl` finds from disk (`storage.purge`), deleted ones

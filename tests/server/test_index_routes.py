@@ -17,7 +17,8 @@ def server(tmp_path, server_factory, monkeypatch):
 
 def test_splunk_rest_create_edit_show_and_the_retention_loop(server, tmp_path):
     r = server.api("POST", "/services/data/indexes", data={"name": "fw", "frozenTimePeriodInSecs": "86400",
-                                                            "maxTotalDataSizeMB": "500", "output_mode": "json"})
+                                                            "maxTotalDataSizeMB": "500", "output_mode": "json",
+                                                            "coldToFrozenDir": str(tmp_path / "archive")})
     assert r.status_code == 201, r.text
     (entry,) = r.json()["entry"]
     assert entry["name"] == "fw" and entry["content"]["frozenTimePeriodInSecs"] == 86400
@@ -34,10 +35,16 @@ def test_splunk_rest_create_edit_show_and_the_retention_loop(server, tmp_path):
     log.write_text("\n".join(lines) + "\n")
     run_cli(server.home, "add", "oneshot", str(log), "--index", "fw")
     wait_for(lambda: server.search("index=fw")["total"] == 0, timeout=30)
-    deleted = wait_for(lambda: server.search("index=_internal sourcetype=lifecycle event=deleted idx=fw")["events"])
-    assert 'reason="age"' in deleted[0]["_raw"]
+    archived = wait_for(lambda: server.search("index=_internal sourcetype=lifecycle event=archived idx=fw")["events"])
+    assert 'reason="age"' in archived[0]["_raw"]
     shown = server.api("GET", "/api/v1/indexes/fw").json()
     assert shown["buckets"] == [] and shown["settings"]["frozenTimePeriodInSecs"] == 86400
+    assert len(shown["archives"]) == 1
+    # thaw and unthaw through the running server (the CLI forwards them)
+    run_cli(server.home, "index", "thaw", "fw", "--earliest", "1577836800", "--latest", "1577923200")
+    assert sorted(e["_raw"] for e in server.search("index=fw")["events"]) == sorted(lines)
+    run_cli(server.home, "index", "unthaw", "fw")
+    assert server.search("index=fw")["total"] == 0
 
 
 def test_api_needs_indexes_edit_and_delete_and_input_remove(server, tmp_path):

@@ -198,6 +198,13 @@ def retention_run(home: Home, now, output: str) -> None:
         out.print("nothing to do: every index is within its limits")
 
 
+def _thaw_or_unthaw(home: Home, verb: str, name: str, lo, hi) -> list[dict]:
+    """Thaw or unthaw through the running server, or with this process's writer."""
+    if client.server_url(home):
+        return client.call(home, "POST", f"/api/v1/indexes/{name}/{verb}", {"earliest": lo, "latest": hi})[f"{verb}ed"]
+    return _service(home).with_lifecycle(lambda lc: getattr(lc, verb)(name, lo, hi))
+
+
 @index.command("thaw")
 @click.argument("name")
 @click.option("--earliest", help="Start of the range (epoch or time modifier such as -30d).")
@@ -209,10 +216,7 @@ def index_thaw(home: Home, name: str, earliest, latest) -> None:
 
     lo, hi = _epoch(earliest, home), _epoch(latest, home)
     check_range(lo, hi)
-    if client.server_url(home):
-        rows = client.call(home, "POST", f"/api/v1/indexes/{name}/thaw", {"earliest": lo, "latest": hi})["thawed"]
-    else:
-        rows = _service(home).with_lifecycle(lambda lc: lc.thaw(name, lo, hi))
+    rows = _thaw_or_unthaw(home, "thaw", name, lo, hi)
     out.print(f"thawed {len(rows)} buckets ({sum(r['events'] for r in rows):,} events) of index '{name}'")
 
 
@@ -223,11 +227,7 @@ def index_thaw(home: Home, name: str, earliest, latest) -> None:
 @click.pass_obj
 def index_unthaw(home: Home, name: str, earliest, latest) -> None:
     """Let thawed buckets of NAME go again (the archive keeps its copy)."""
-    lo, hi = _epoch(earliest, home), _epoch(latest, home)
-    if client.server_url(home):
-        rows = client.call(home, "POST", f"/api/v1/indexes/{name}/unthaw", {"earliest": lo, "latest": hi})["unthawed"]
-    else:
-        rows = _service(home).with_lifecycle(lambda lc: lc.unthaw(name, lo, hi))
+    rows = _thaw_or_unthaw(home, "unthaw", name, _epoch(earliest, home), _epoch(latest, home))
     out.print(f"unthawed {len(rows)} buckets of index '{name}'")
 
 

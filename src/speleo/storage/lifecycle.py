@@ -151,6 +151,11 @@ class Lifecycle:
         self.emit = emit or (lambda event, fields: None)
         self.clock = clock
 
+    def locked(self, fn):
+        """Run `fn()` with merges and other lifecycle steps kept out (deleting an index)."""
+        with self.store._merge_lock:
+            return fn()
+
     def _now(self) -> float:
         return self.clock.time() if self.clock is not None else time.time()
 
