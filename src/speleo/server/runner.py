@@ -113,8 +113,8 @@ class Runtime:
                                     component="LicenseUsage", meta=meta)
 
         while not self.stop_event.wait(self.home.settings.license_report_secs):
-            license.report(self.writer.store, cat, home_id, emit, self.home.settings.license_squash_threshold)
             day = license.license_day(self.clock.time(), self.home.settings.default_tz)
+            license.report(self.writer.store, cat, home_id, emit, self.home.settings.license_squash_threshold, day)
             warning = license.check_budget(cat, day, self.clock.time())
             if warning is not None:
                 self.internal.emit("_internal", "splunkd", warning, source="license_usage.log",

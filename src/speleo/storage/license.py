@@ -16,6 +16,8 @@ project's search tool; spec section 3.5 of `../shared/docs/specs/splunk-features
   one report, `s` and `h` are squashed to empty and bytes are summed per (st, idx), as Splunk does.
   What was reported is recorded atomically with the Usage events themselves (journal record
   metadata applied at seal), so a crash never reports bytes twice nor loses them.
+- **RolloverSummary**: once a licence day is over, one `type="RolloverSummary"` event per index
+  with the day's bytes (`day`, `idx` as Speleo's extension, `b`, `poolsz`), also exactly once.
 - **Budget**: `license budget set 500MB` stores a daily quota; a day over it gets one warning
   (a row of `license_warnings` and an `_internal` event `type="QuotaExceeded"` an alert can fire
   on). Indexing never stops (Splunk "no-enforcement"; enforcement is not implemented).
@@ -63,19 +65,45 @@ def usage_events(rows: list[dict], home_id: str, quota: int, threshold: int = SQ
     return [{"type": "Usage", **who, "o": "", "i": home_id, "pool": POOL, "b": b, "poolsz": quota} for who, b in pairs]
 
 
-def report(store, catalog, home_id: str, emit_many, threshold: int = SQUASH_THRESHOLD) -> int:
-    """Write Usage events for every unreported byte; returns how many events.
+def report(store, catalog, home_id: str, emit_many, threshold: int = SQUASH_THRESHOLD, today: str | None = None) -> int:
+    """Write Usage events for every unreported byte, and RolloverSummary events for finished
+    days (when `today` is given); returns how many events.
 
     `emit_many(rows, meta)` journals the events with `meta` (the reported bytes, applied at seal
     in the same transaction as the events' bucket: `apply_reported`); the store is sealed at
     once, so the next report sees them as reported."""
     rows = unreported(catalog)
-    if not rows:
+    events = usage_events(rows, home_id, budget(catalog) or 0, threshold) if rows else []
+    meta: dict = {"license_reported": [[r["day"], r["idx"], r["st"], r["h"], r["s"], r["b"]] for r in rows]}
+    if today is not None:
+        summaries, last = rollover_summaries(catalog, today, home_id)
+        events += summaries
+        if last:
+            meta["license_rollover"] = last
+    if not events:
         return 0
-    events = usage_events(rows, home_id, budget(catalog) or 0, threshold)
-    emit_many(events, {"license_reported": [[r["day"], r["idx"], r["st"], r["h"], r["s"], r["b"]] for r in rows]})
+    emit_many(events, meta)
     store.seal()
     return len(events)
+
+
+def rollover_summaries(catalog, today: str, home_id: str) -> tuple[list[dict], str | None]:
+    """`type=RolloverSummary` events for the licence days before `today` not yet summarized (one
+    per day and index, `b` the day's bytes, `idx` as Speleo's extension), and the last such day."""
+    rows = catalog.query("SELECT value FROM meta WHERE key = 'license_rollover_day'")
+    last = rows[0][0] if rows else ""
+    days = catalog.query(
+        f"SELECT day, index_name, sum(bytes) FROM volume WHERE day > ? AND day < ? AND NOT {NOT_METERED_SQL} "
+        "GROUP BY day, index_name ORDER BY day, index_name", (last, today))
+    quota = budget(catalog) or 0
+    events = [{"type": "RolloverSummary", "day": d, "idx": idx, "b": int(b), "i": home_id, "pool": POOL,
+               "poolsz": quota} for d, idx, b in days]
+    return events, (days[-1][0] if days else None)
+
+
+def apply_rollover(con, day: str) -> None:
+    """Record the last summarized licence day (from a journal record's metadata, at seal)."""
+    con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('license_rollover_day', ?)", (day,))
 
 
 def apply_reported(con, items: list) -> None:

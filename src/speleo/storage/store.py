@@ -351,10 +351,12 @@ def apply_meta(con, records: list[Record], now: float) -> None:
                 "INSERT INTO filtered_volume(day, transform, index_name, events, bytes) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(day, transform, index_name) DO UPDATE SET events = events + excluded.events, "
                 "bytes = bytes + excluded.bytes", (day, transform, idx, n, b))
-        if rec.meta.get("license_reported"):
-            from speleo.storage.license import apply_reported
+        if rec.meta.get("license_reported") or rec.meta.get("license_rollover"):
+            from speleo.storage.license import apply_reported, apply_rollover
 
-            apply_reported(con, rec.meta["license_reported"])
+            apply_reported(con, rec.meta.get("license_reported", []))
+            if rec.meta.get("license_rollover"):
+                apply_rollover(con, rec.meta["license_rollover"])
 
 
 def record_volume(con, events: pa.Table, tz_name: str | None = None) -> None:
