@@ -26,7 +26,7 @@ def test_usage_once_and_rollover_once_per_day(tmp_path):
         store.append(pa.table({"_time": [T] * n, "_raw": raws, "index": [idx] * n, "_indextime": [T - DAY] * n,
                                "sourcetype": ["stash" if idx == "summary" else "app"] * n}))
     store.seal()
-    yesterday, today = license.license_day(T - DAY, "UTC"), license.license_day(T, "UTC")
+    yesterday, today = license.license_day(T - DAY, None), license.license_day(T, None)
     sent: list[dict] = []
 
     def emit(rows, meta):
