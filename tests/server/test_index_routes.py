@@ -78,3 +78,22 @@ def test_api_needs_indexes_edit_and_delete_and_input_remove(server, tmp_path):
     # | delete: not even the admin API token holds delete_by_keyword (Splunk's default)
     refused = server.api("POST", "/api/v1/search", json={"search": "index=main | delete"})
     assert refused.status_code == 403 and "delete_by_keyword" in refused.json()["error"]["message"]
+
+
+def test_indexes_page_and_settings_saved_from_a_signed_in_session(server):
+    import re
+
+    from tests.web.test_web_auth import admin_password, sign_in
+
+    c, _ = sign_in(server, "admin", admin_password(server))
+    page = c.get("/indexes")
+    assert page.status_code == 200 and "/ui/indexes.js" in page.text
+    assert c.get("/ui/indexes.js").status_code == 200
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    assert c.patch("/api/v1/indexes/main", json={"maxWarmDBCount": "7"}).status_code in (401, 403)  # no CSRF header
+    r = c.patch("/api/v1/indexes/main", json={"maxWarmDBCount": "7"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["settings"]["maxWarmDBCount"] == 7
+    bad = c.patch("/api/v1/indexes/main", json={"frozenTimePeriodInSecs": "soon"}, headers={"X-CSRF-Token": csrf})
+    assert bad.status_code == 400 and "frozenTimePeriodInSecs" in bad.json()["error"]["message"]
+    usage = c.get("/api/v1/license/usage?by=host&days=7").json()
+    assert usage["by"] == "host" and usage["days"] == 7
