@@ -74,11 +74,17 @@ def test_warm_count_rolls_the_oldest_warm_buckets_to_cold():
     assert sorted(a.bucket_id for a in zero) == [1, 2, 3, 4]
 
 
-def test_defaults_follow_splunk_and_internal_indexes_keep_30_days():
-    assert conf().frozen_time_period_secs == 188_697_600
+def test_defaults_follow_splunk_but_no_age_limit_and_internal_indexes_keep_30_days():
+    assert conf().frozen_time_period_secs == float("inf") and conf().to_splunk()["frozenTimePeriodInSecs"] == 0
     assert conf().max_total_data_size_bytes == 500_000 * MB and conf().max_warm_db_count == 300
     assert conf("_internal").frozen_time_period_secs == 30 * DAY
     assert conf(max_hot_span_secs=60).max_hot_span_secs == 3600  # Splunk raises values below an hour
+
+
+def test_user_indexes_have_no_age_limit_by_default():
+    ancient = bucket(1, lo=1.0e9, hi=1.0e9 + 10)   # 2001
+    assert plan_retention([ancient], {"main": conf()}, {}, NOW) == []
+    assert next_age_due([ancient], {"main": conf()}) == float("inf")
 
 
 def test_next_age_due_and_schedule_skip_when_nothing_changed():

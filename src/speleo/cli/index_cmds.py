@@ -92,8 +92,9 @@ def index() -> None:
 def index_create(home: Home, name: str, raw_settings, **kw) -> None:
     """Create index NAME, optionally with retention and storage settings."""
     settings = _service(home).create_index(name, collect_settings(kw, raw_settings), LABELS)
-    out.print(f"index '{name}' created; maximum age {settings['frozenTimePeriodInSecs']} s, "
-                     f"maximum size {settings['maxTotalDataSizeMB']:,} MB")
+    age = settings["frozenTimePeriodInSecs"]
+    out.print(f"index '{name}' created; maximum age {f'{age:,} s' if age else 'none'}, "
+              f"maximum size {settings['maxTotalDataSizeMB']:,} MB")
 
 
 @index.command("edit")

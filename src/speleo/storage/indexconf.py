@@ -5,7 +5,7 @@ Source: Splunk indexes.conf.spec (checked with the project's search tool, and
 
 | Splunk setting | here | default | unit |
 | --- | --- | --- | --- |
-| `frozenTimePeriodInSecs` | `frozen_time_period_secs` | 188,697,600 (6 years); 30 days for `_internal`/`_audit` | seconds |
+| `frozenTimePeriodInSecs` | `frozen_time_period_secs` | none (Splunk: 188,697,600 = 6 years); 30 days for `_internal`/`_audit` | seconds |
 | `maxTotalDataSizeMB` | `max_total_data_size_bytes` | 500,000 MB | bytes (set in MB) |
 | `maxDataSize` | `max_data_size_bytes` | "auto" = Speleo's warm target (256 MB of raw text) | bytes |
 | `maxHotSpanSecs` | `max_hot_span_secs` | 7,776,000 (90 days); values < 3600 are raised to 3600 | seconds |
@@ -16,7 +16,9 @@ Source: Splunk indexes.conf.spec (checked with the project's search tool, and
 | `coldToFrozenDir` | `cold_to_frozen_dir` | none: frozen buckets are deleted | folder, or `s3://bucket/prefix` (Speleo's extension) |
 | `[volume:X] maxVolumeDataSizeMB` | `storage_volumes.max_size_bytes` | none | bytes |
 
-Where Speleo differs: `maxDataSize` caps the raw text of a merged (warm) bucket, not the
+Where Speleo differs: a user index has no age limit until one is set (shown as 0): Splunk's
+6-year default would silently delete old data loaded on purpose (a year of archived logs, the
+test data sets of 2015) the first time a server starts. `maxDataSize` caps the raw text of a merged (warm) bucket, not the
 size of a hot bucket on disk (Speleo's hot buckets are one-second files, see
 docs/decisions/0001-storage-layout.md); a volume caps the hot+warm+cold size of every index
 assigned to it (Splunk caps the paths that reference the volume).
@@ -38,7 +40,7 @@ from speleo.config import INTERNAL_INDEXES, Home
 from speleo.errors import InputError, NotFoundError
 
 MB = 1024 * 1024
-DEFAULT_FROZEN_SECS = 188_697_600
+DEFAULT_FROZEN_SECS = float("inf")   # no age limit (Splunk's default is 188,697,600 s = 6 years)
 INTERNAL_FROZEN_SECS = 30 * 86400
 DEFAULT_MAX_TOTAL_BYTES = 500_000 * MB
 DEFAULT_HOT_SPAN_SECS = 7_776_000
@@ -121,7 +123,7 @@ class IndexSettings:
     def to_splunk(self) -> dict:
         """The settings under Splunk's names (sizes in MB as Splunk states them)."""
         return {
-            "frozenTimePeriodInSecs": int(self.frozen_time_period_secs),
+            "frozenTimePeriodInSecs": 0 if self.frozen_time_period_secs == float("inf") else int(self.frozen_time_period_secs),
             "maxTotalDataSizeMB": self.max_total_data_size_bytes // MB,
             "maxDataSize": "auto" if "maxDataSize" not in self.explicit else self.max_data_size_bytes // MB,
             "maxHotSpanSecs": int(self.max_hot_span_secs),
