@@ -15,7 +15,7 @@ from pathlib import Path
 
 from speleo import sourcetypes
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
-from speleo.errors import ConflictError, ForbiddenError, InputError, NotFoundError, StorageError
+from speleo.errors import ConflictError, ForbiddenError, InputError, StorageError
 from speleo.query import deletion, engine
 from speleo.storage.catalog import Catalog
 
