@@ -371,6 +371,10 @@ def _print_status(st: dict, url: str | None) -> None:
         over = " [red]EXCEEDED[/red]" if lic["exceeded"] else ""
         out.print(f"licence today: {_size(lic['bytes'])} of {_size(lic['budget_bytes'])} daily budget{over}; "
                   f"warnings in 30 days: {len(lic['warnings_30d'])}")
+    dropped = st.get("filtered_today") or []
+    if dropped:
+        out.print(f"dropped by ingest filters today: {sum(d['events'] for d in dropped):,} events "
+                  f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
     t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
