@@ -1,8 +1,8 @@
 """The server process: one writer for the home, background loops, and the HTTP API.
 
-Loops (threads): the monitor (every `tail_poll_secs`), and the sealer (every
+Loops (threads): the monitor (every `tail_poll_secs`), the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
-bucket files after a grace period). `server.json` in the home tells other commands where the
+bucket files after a grace period), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
 """
 
@@ -20,6 +20,7 @@ from speleo.ingest.internal import InternalLog
 from speleo.storage import memory
 from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
+from speleo.server import lifecycle_loops
 from speleo.server.auth import ensure_api_token
 from speleo.service import Service
 from speleo.query.timefmt import local_zone, to_epoch
@@ -51,7 +52,8 @@ class Runtime:
         self.monitor.load_inputs()
         self.writer.store.on_lifecycle = self.lifecycle_emit
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
-                         ("retention", self._retention_loop), ("license", self._license_loop)):
+                         ("retention", lambda: lifecycle_loops.retention_loop(self)),
+                         ("license", lambda: lifecycle_loops.license_loop(self))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -88,37 +90,7 @@ class Runtime:
             self.stop_event.wait(s.seal_interval_secs)
 
     def lifecycle_emit(self, event: str, fields: dict) -> None:
-        """A bucket lifecycle event (rolled, frozen, archived, thawed, deleted) into `_internal`."""
-        self.internal.emit("_internal", "lifecycle", {"event": event, **fields}, component="BucketMover")
-
-    def _retention_loop(self) -> None:
-        """Retention (`storage.lifecycle`), checked every `retention_check_secs`; re-planned
-        only when buckets or settings changed or an age deadline passed."""
-        from speleo.storage.lifecycle import Lifecycle, RetentionSchedule, retention_tick
-
-        lc, schedule = Lifecycle(self.writer.store, self.lifecycle_emit, self.clock), RetentionSchedule()
-        while not self.stop_event.is_set():
-            retention_tick(lc, schedule, self.clock.time())
-            self.stop_event.wait(self.home.settings.retention_check_secs)
-
-    def _license_loop(self) -> None:
-        """Usage events of the licence record every `license_report_secs` (`storage.license`)."""
-        from speleo.storage import license
-
-        cat = self.service.catalog
-        home_id = license.home_id(cat)
-
-        def emit(rows, meta) -> None:
-            self.internal.emit_many("_internal", "splunkd", rows, source="license_usage.log",
-                                    component="LicenseUsage", meta=meta)
-
-        while not self.stop_event.wait(self.home.settings.license_report_secs):
-            day = license.license_day(self.clock.time(), self.home.settings.default_tz)
-            license.report(self.writer.store, cat, home_id, emit, self.home.settings.license_squash_threshold, day)
-            warning = license.check_budget(cat, day, self.clock.time())
-            if warning is not None:
-                self.internal.emit("_internal", "splunkd", warning, source="license_usage.log",
-                                   component="LicenseUsage", level="WARN")
+        lifecycle_loops.lifecycle_emit(self, event, fields)
 
     def oneshot(self, req):
         with self.write_lock:
