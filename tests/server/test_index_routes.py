@@ -25,6 +25,8 @@ def test_splunk_rest_create_edit_show_and_the_retention_loop(server, tmp_path):
     assert entry["content"]["maxTotalDataSizeMB"] == 500 and entry["content"]["maxWarmDBCount"] == 300
     bad = server.api("POST", "/services/data/indexes/fw", data={"maxTotalDataSizeMB": "a lot"})
     assert bad.status_code == 400 and "maxTotalDataSizeMB" in bad.json()["error"]["message"]
+    script = server.api("POST", "/services/data/indexes/fw", data={"coldToFrozenScript": "/bin/rm -rf"})
+    assert script.status_code == 403 and "--frozen-script" in script.json()["error"]["message"]
     r = server.api("POST", "/services/data/indexes/fw", data={"maxWarmDBCount": "5"})
     assert r.json()["entry"][0]["content"]["maxWarmDBCount"] == 5
     names = [e["name"] for e in server.api("GET", "/services/data/indexes").json()["entry"]]

@@ -200,3 +200,26 @@ def test_kill_during_an_archive_never_loses_a_bucket(home, tmp_path, step):
     (arch,) = show(home.root, "z")["archives"]
     assert sorted(pq.read_table(arch["location"]).column("_raw").to_pylist()) == sorted(lines[1])
     assert len(parquet_files(home.index_dir("z"))) == 1
+
+
+def test_cold_to_frozen_script_exit_0_takes_the_bucket_and_non_zero_keeps_it(home, tmp_path):
+    """Splunk indexes.conf coldToFrozenScript (spec 3.6 check 7): exit 1 keeps and retries, exit 0 frees."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    script = tmp_path / "freeze.py"
+    script.write_text("import shutil, sys, pathlib\n"
+                      "if pathlib.Path(sys.argv[1]).parent.joinpath('refuse').exists(): sys.exit(1)\n"
+                      f"shutil.copy(sys.argv[1], {str(taken)!r})\n")
+    lines = make_buckets(home, "scr", [1, 2], {"frozenTimePeriodInSecs": "1d"})
+    run_cli(home.root, "index", "edit", "scr", "--frozen-script", f"{os.sys.executable} {script}")
+    now = T0 + 1.5 * DAY + DAY
+    (home.index_dir("scr") / "refuse").write_text("")
+    out = json.loads(run_cli(home.root, "index", "retention", "run", "--now", str(now), "-o", "json").stdout)
+    assert out["actions"] == [] and "exited 1" in out["failures"][0]["error"]
+    assert search_raw(home.root, "index=scr") == sorted(lines[1] + lines[2])
+    (home.index_dir("scr") / "refuse").unlink()
+    out = json.loads(run_cli(home.root, "index", "retention", "run", "--now", str(now), "-o", "json").stdout)
+    assert [a["action"] for a in out["actions"]] == ["frozen"]
+    assert search_raw(home.root, "index=scr") == sorted(lines[2])
+    (copy,) = taken.glob("*.parquet")
+    assert sorted(pq.read_table(copy).column("_raw").to_pylist()) == sorted(lines[1])

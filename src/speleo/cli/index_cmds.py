@@ -31,6 +31,8 @@ SETTING_OPTIONS = (
     ("thawed_path", "thawedPath", "Folder of thawed buckets."),
     ("frozen_dir", "coldToFrozenDir", "Archive frozen buckets here (a folder or s3://bucket/prefix) instead of deleting them."),
     ("volume", "volume", "Volume whose size cap this index shares."),
+    ("frozen_script", "coldToFrozenScript", "Run '<interpreter> <script>' on each bucket before it is deleted; "
+     "a non-zero exit keeps the bucket (coldToFrozenDir wins when both are set)."),
 )
 
 LABELS = {splunk: f"--{opt.replace('_', '-')} ({splunk})" for opt, splunk, _ in SETTING_OPTIONS}

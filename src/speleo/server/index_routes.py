@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from speleo.errors import InputError
+from speleo.errors import ForbiddenError, InputError
 from speleo.server.access import EDIT_MONITOR, EDIT_TOKEN_HTTP, INDEXES_EDIT, SEARCH, require
 
 
@@ -81,6 +81,14 @@ async def form_fields(request: Request) -> dict[str, str]:
     return fields
 
 
+def no_script(fields: dict) -> dict:
+    """`coldToFrozenScript` runs a program on the server: settable from its command line only."""
+    if fields.get("coldToFrozenScript"):
+        raise ForbiddenError("coldToFrozenScript runs a program on the server; set it with "
+                             "'speleo index edit NAME --frozen-script ...' on the server's machine")
+    return fields
+
+
 def install(app: FastAPI, runtime) -> None:
     """Add the routes to the app of a running server (`server.runner.Runtime`)."""
     svc = runtime.service
@@ -99,7 +107,7 @@ def install(app: FastAPI, runtime) -> None:
         name = str(fields.pop("name", "") or "")
         if not name:
             raise InputError("name: required (the new index's name)")
-        svc.create_index(name, fields)
+        svc.create_index(name, no_script(fields))
         return envelope([splunk_entry(svc, name)])
 
     @app.get("/services/data/indexes/{name}", dependencies=[Depends(require(SEARCH))])
@@ -108,7 +116,7 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.post("/services/data/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
     async def splunk_edit(name: str, request: Request) -> dict:
-        svc.edit_index(name, await form_fields(request))
+        svc.edit_index(name, no_script(await form_fields(request)))
         return envelope([splunk_entry(svc, name)])
 
     @app.delete("/services/data/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
@@ -123,7 +131,7 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
     async def create_index(req: IndexRequest) -> dict:
-        return {"name": req.name, "settings": svc.create_index(req.name, req.settings)}
+        return {"name": req.name, "settings": svc.create_index(req.name, no_script(req.settings))}
 
     @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
     async def show_index(name: str, now: float | None = None) -> dict:
@@ -131,7 +139,7 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.patch("/api/v1/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
     async def edit_index(name: str, settings: dict[str, str | int | float | None]) -> dict:
-        return {"name": name, "settings": svc.edit_index(name, settings)}
+        return {"name": name, "settings": svc.edit_index(name, no_script(settings))}
 
     @app.delete("/api/v1/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
     async def delete_index(name: str) -> dict:

@@ -14,6 +14,7 @@ Source: Splunk indexes.conf.spec (checked with the project's search tool, and
 | `coldPath` | `cold_path` | `<home>/indexes/<name>/colddb` | folder |
 | `thawedPath` | `thawed_path` | `<home>/indexes/<name>/thaweddb` | folder |
 | `coldToFrozenDir` | `cold_to_frozen_dir` | none: frozen buckets are deleted | folder, or `s3://bucket/prefix` (Speleo's extension) |
+| `coldToFrozenScript` | `cold_to_frozen_script` | none | `<interpreter> <script>`, given the bucket file; exit 0 = done (set from the CLI only) |
 | `[volume:X] maxVolumeDataSizeMB` | `storage_volumes.max_size_bytes` | none | bytes |
 
 Where Speleo differs: a user index has no age limit until one is set (shown as 0): Splunk's
@@ -59,6 +60,7 @@ COLUMNS = {
     "cold_path": ("coldPath", "TEXT"),
     "thawed_path": ("thawedPath", "TEXT"),
     "cold_to_frozen_dir": ("coldToFrozenDir", "TEXT"),
+    "cold_to_frozen_script": ("coldToFrozenScript", "TEXT"),
     "volume_name": ("volume", "TEXT"),
 }
 SPLUNK_TO_COLUMN = {splunk: col for col, (splunk, _) in COLUMNS.items()}
@@ -118,6 +120,7 @@ class IndexSettings:
     thawed_path: Path
     cold_to_frozen_dir: str | None
     volume: str | None
+    cold_to_frozen_script: str | None = None
     explicit: frozenset[str] = frozenset()   # the Splunk names set on this index (others are defaults)
 
     def to_splunk(self) -> dict:
@@ -132,6 +135,7 @@ class IndexSettings:
             "coldPath": str(self.cold_path),
             "thawedPath": str(self.thawed_path),
             "coldToFrozenDir": self.cold_to_frozen_dir or "",
+            "coldToFrozenScript": self.cold_to_frozen_script or "",
             "volume": self.volume or "",
         }
 
@@ -188,6 +192,7 @@ def effective(home: Home, name: str, row: dict) -> IndexSettings:
         cold_to_frozen_dir=row.get("cold_to_frozen_dir") or None,
         volume=row.get("volume_name") or None,
         explicit=explicit,
+        cold_to_frozen_script=row.get("cold_to_frozen_script") or None,
     )
 
 
@@ -251,6 +256,17 @@ def _parse_one(key: str, value) -> dict:
             raise InputError(f"{key}: {text!r} is not an S3 URL like s3://bucket/prefix")
         return {col: text}
     if key == "volume":
+        return {col: text}
+    if key == "coldToFrozenScript":
+        import shlex
+
+        try:
+            argv = shlex.split(text)
+        except ValueError as e:
+            raise InputError(f"{key}: {text!r} does not split into a command: {e}") from e
+        missing = [a for a in argv if a.startswith("/") and not Path(a).exists()]
+        if missing:
+            raise InputError(f"{key}: {missing[0]} does not exist")
         return {col: text}
     return {col: str(Path(text).expanduser().absolute())}
 

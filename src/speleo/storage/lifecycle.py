@@ -229,10 +229,15 @@ class Lifecycle:
             fields["archive"] = loc
             self.emit("archived", fields)
             return {"action": "archived", **fields}
+        event = "deleted"
+        if conf.cold_to_frozen_script:
+            run_frozen_script(conf.cold_to_frozen_script, self.home.root / b.path)
+            fields["script"] = conf.cold_to_frozen_script
+            event = "frozen"
         with self.catalog.transaction() as con:
             con.execute("UPDATE buckets SET retired_at = ? WHERE id = ?", (self._now(), b.id))
-        self.emit("deleted", fields)
-        return {"action": "deleted", **fields}
+        self.emit(event, fields)
+        return {"action": event, **fields}
 
     # -- thaw ------------------------------------------------------------------------------
     def thaw(self, index: str, earliest: float | None, latest: float | None) -> list[dict]:
@@ -291,6 +296,27 @@ class Lifecycle:
             self.emit("deleted", fields)
             out.append(fields)
         return out
+
+
+def run_frozen_script(script: str, path: Path, timeout_secs: float = 3600.0) -> None:
+    """Splunk's `coldToFrozenScript`: `<interpreter> <script>` with the bucket's file as last
+    argument (or in place of `$DIR`); exit 0 means the script has taken the bucket (Speleo then
+    deletes it), anything else keeps the bucket for the next run. Raises StorageError."""
+    import shlex
+    import subprocess
+
+    from speleo.errors import StorageError
+
+    argv = shlex.split(script)
+    argv = [str(path) if a == "$DIR" else a for a in argv] if "$DIR" in argv else [*argv, str(path)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_secs)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise StorageError(f"coldToFrozenScript {script!r} could not run on {path.name}: {e}") from e
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        raise StorageError(f"coldToFrozenScript {script!r} exited {proc.returncode} on {path.name}: {tail[0][:300]}; "
+                           "the bucket is kept and retried")
 
 
 def archived(catalog, index: str, earliest: float | None = None, latest: float | None = None) -> list[dict]:
