@@ -52,6 +52,7 @@ class Sourcetype:
     time_format: str | None = None
     time_prefix: str | None = None
     tz: str | None = None
+    max_timestamp_lookahead: int = 128
     line_breaker: str | None = None
     should_linemerge: bool = True
     max_lines: int = 257
@@ -213,7 +214,7 @@ def _has_timestamps(lines: list[str]) -> bool:
 
 # ---- props.toml -------------------------------------------------------------------------
 _SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
-    "time_format": str, "time_prefix": str, "tz": str, "line_breaker": str,
+    "time_format": str, "time_prefix": str, "tz": str, "max_timestamp_lookahead": int, "line_breaker": str,
     "should_linemerge": bool, "max_lines": int, "truncate": int, "extractions": list,
 }
 
@@ -269,7 +270,7 @@ def _check_settings(settings: Any, label: str, path: Path, allow_sourcetype: boo
         expected = allowed[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise InputError(f"{path}: key {key!r} in section {label} has the wrong type")
-        if key in ("max_lines", "truncate") and value < 1:
+        if key in ("max_lines", "truncate", "max_timestamp_lookahead") and value < 1:
             raise InputError(f"{path}: key {key!r} in section {label} must be at least 1")
     for regex in list(settings.get("extractions", [])) + [settings.get("line_breaker") or "",
                                                           settings.get("time_prefix") or ""]:

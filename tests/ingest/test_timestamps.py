@@ -86,8 +86,9 @@ def test_starts_with_timestamp(line: str, expected: bool) -> None:
     [
         ("Dec 31 23:59:00 host x", 2023),   # last year: this year would be in the future
         ("Jan  1 00:10:00 host x", 2024),   # just before now
-        ("Jan  2 00:00:00 host x", 2024),   # within one day of clock skew
-        ("Jan  3 00:00:00 host x", 2023),   # more than a day ahead: last year
+        ("Jan  2 00:00:00 host x", 2024),   # within two days of clock skew (MAX_DAYS_HENCE)
+        ("Jan  3 00:00:00 host x", 2024),
+        ("Jan  3 00:31:00 host x", 2023),   # more than two days ahead: last year
     ],
 )
 def test_year_rollover(line: str, year: int) -> None:

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
-from speleo.ingest.timestamps import TimestampRecognizer
+from speleo.ingest.timestamps import LEARN_LINES, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
 
 SCHEMA = pa.schema([
@@ -69,15 +70,20 @@ class EventParser:
     """Breaks the byte stream of one source into events (see module doc).
 
     `sourcetype`: parse settings; `tz`: default zone for naive times when the sourcetype
-    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference.
+    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference,
+    or `clock`: a function giving them (default `time.time`).
+    The timestamp format is chosen once, from the first lines of the first chunk
+    (`TimestampRecognizer.learn`).
     Raises `InputError` for an invalid `line_breaker`, `time_format` or zone.
     """
 
-    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None) -> None:
+    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.sourcetype = sourcetype
         self.recognizer = TimestampRecognizer(
             tz=sourcetype.tz or tz, time_format=sourcetype.time_format,
-            time_prefix=sourcetype.time_prefix, now=now,
+            time_prefix=sourcetype.time_prefix, now=now, clock=clock,
+            max_lookahead=sourcetype.max_timestamp_lookahead,
         )
         self.mode: str | None = None
         self._last_time: float | None = None
@@ -98,6 +104,7 @@ class EventParser:
         if len(lines.text) == 0:
             return ParsedChunk(SCHEMA.empty_table(), end, {})
         if self.mode is None:
+            self._learn(lines.text)
             self.mode = self._decide_mode(lines.text)
         blank = _blank(lines.text)
         starts = self._event_starts(lines.text, blank)
@@ -113,7 +120,13 @@ class EventParser:
         table, flagged = self._build(lines, blank, starts, n_lines, base_offset, fallback_time)
         return ParsedChunk(table, end, flagged)
 
-    # ---- mode and event starts ----------------------------------------------------------
+    # ---- format, mode and event starts -------------------------------------------------
+    def _learn(self, text: pa.Array) -> None:
+        """Choose the timestamp format from the first lines that may start an event."""
+        head = text.slice(0, LEARN_LINES * 4).to_pylist()
+        sample = [s for s in head if s.strip() and not s[:1].isspace()][:LEARN_LINES]
+        self.recognizer.learn(sample)
+
     def _decide_mode(self, text: pa.Array) -> str:
         st = self.sourcetype
         if not st.should_linemerge:
@@ -152,8 +165,13 @@ class EventParser:
                 matched = pc.match_substring_regex(text, learned.start_regex)
             except pa.ArrowInvalid:
                 pass
-        # Lines the learned format does not fit may still start with another format.
-        maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
+        # Lines the learned format does not fit may still start with another format: one
+        # RE2 pass with every format picks the few that Python must check.
+        maybe = pc.invert(matched)
+        try:
+            maybe = pc.and_(maybe, pc.match_substring_regex(text, self.recognizer.any_start_regex()))
+        except pa.ArrowInvalid:  # not RE2-compatible: Python decides every line
+            maybe = pc.and_(maybe, pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
         todo = pc.indices_nonzero(maybe).to_pylist()
         if not todo:
             return matched

@@ -3,9 +3,9 @@
 Every message becomes one event: `_raw` is the message as received (without its framing:
 the trailing newline, or the octet count of RFC 6587), `_time` comes from its header, `host` is
 the header's hostname (else the sender's address), `source` is `udp:PORT` or `tcp:PORT` as in
-Splunk, the sourcetype is `syslog`. RFC 3164 has no year: the most recent year that does not
-put the message more than a day in the future (so December messages read in January land in
-the old year); its zone is the listener's (`--syslog-tz`, default the machine's).
+Splunk, the sourcetype is `syslog`. RFC 3164 has no year: `timeformats.infer_year` gives it, as for
+files (at most two days ahead of the clock: December messages read in January land in the old
+year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); its zone is the listener's (`--syslog-tz`, default the machine's).
 
 A message that does not parse is kept, timed on receipt, with `syslog_malformed` in `_flags`.
 Over TCP each connection is framed by octet counting (`LEN SP MSG`) when a message starts with
@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from speleo.ingest.timeformats import infer_year
+
 log = logging.getLogger("speleo.syslog")
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
@@ -39,7 +41,6 @@ SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "deb
 MAX_MESSAGE_BYTES = 64 * 1024
 FLUSH_SECS = 0.05
 FLUSH_EVENTS = 5000
-FUTURE_SLACK_SECS = 86400.0
 TLS_HANDSHAKE_SECS = 30.0
 UDP_RCVBUF_BYTES = 16 * 1024 * 1024
 
@@ -181,22 +182,22 @@ def rfc3339(text: str) -> float | None:
 
 
 def bsd_time(h: re.Match, now: float, tz: str | None) -> float | None:
-    """Epoch seconds of an RFC 3164 `Mmm dd hh:mm:ss`: the latest year not in the future."""
+    """Epoch seconds of an RFC 3164 `Mmm dd hh:mm:ss`; the year is `timeformats.infer_year`'s
+    (the rule the file path uses): at most two days ahead of `now`, else an earlier year."""
     month = _MONTHS.get(h.group("mon"))
     if month is None:
         return None
     zone = ZoneInfo(tz) if tz else None
-    year = dt.datetime.fromtimestamp(now, zone).year
-    for y in (year + 1, year, year - 1, year - 2, year - 3, year - 4):
+    day, hms = int(h.group("day")), (int(h.group("h")), int(h.group("m")), int(h.group("s")))
+
+    def epoch(year: int) -> float | None:
         try:
-            d = dt.datetime(y, month, int(h.group("day")), int(h.group("h")), int(h.group("m")),
-                            int(h.group("s")), tzinfo=zone)
+            return dt.datetime(year, month, day, *hms, tzinfo=zone).timestamp()
         except ValueError:  # Feb 29 of a common year, hour 25...
-            continue
-        t = d.timestamp()
-        if t <= now + FUTURE_SLACK_SECS:
-            return t
-    return None
+            return None
+
+    year = infer_year(epoch, now, dt.datetime.fromtimestamp(now, zone).year)
+    return None if year is None else epoch(year)
 
 
 def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
