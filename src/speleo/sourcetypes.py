@@ -165,24 +165,60 @@ _MIN_SHARE = 0.6
 def detect(source: str, sample_lines: list[str]) -> str:
     """Name of the sourcetype that fits `source` (a path) and its first lines.
 
-    Content decides (the signature that fits at least 60% of the sample lines that are
-    not blank nor indented continuation lines such as stack frames,
-    most specific first); the path refines syslog into linux_secure (auth.log, secure).
-    Falls back to "json", "kv", "generic" (timestamps seen) or "generic_single_line".
+    Content decides (the signature that fits at least 60% of the sample lines that may start
+    an event, most specific first): blank lines and continuation lines (indented stack
+    frames, `java.io.IOException: ...`, `Caused by:`, `... 12 more`) are not counted, so a
+    file that begins inside a stack trace is typed like its siblings. The path refines
+    syslog into linux_secure (auth.log, secure). Falls back to "json", "kv", "generic"
+    (timestamps seen) or "generic_single_line".
     """
     lines = [ln.rstrip("\r\n") for ln in sample_lines if ln.strip() and not ln[:1].isspace()]
-    if not lines:
+    heads = [ln for ln in lines if not _CONTINUATION.match(ln)] or lines
+    if not heads:
         return "generic"
-    if _share(lines, _looks_json) >= _MIN_SHARE:
+    if _share(heads, _looks_json) >= _MIN_SHARE:
         return "json"
     for name, signature in _SIGNATURES:
-        if _share(lines, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
-            if name == "syslog" and _is_secure(source, lines):
+        if _share(heads, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
+            if name == "syslog" and _is_secure(source, heads):
                 return "linux_secure"
             return name
-    if _share(lines, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
+    if _share(heads, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
         return "kv"
-    return "generic" if _has_timestamps(lines) else "generic_single_line"
+    return "generic" if _has_timestamps(heads) else "generic_single_line"
+
+
+_CONTINUATION = re.compile(
+    r"^(?:Caused by: |\.\.\. \d+ (?:more|common frames omitted)|at [\w$.<>]+\(|"
+    r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b)")
+_GENERIC = frozenset({"generic", "generic_single_line"})
+_ROTATION = re.compile(r"(?:[.\-_]#)+$")
+
+
+def family(source: str) -> str:
+    """The folder and name of a file without its rotation marks: `/var/log/kafka/server.log`
+    for `server.log`, `server.log.1`, `server.log.2016-12-19-16` and `server.log.3.gz`."""
+    path = source.replace("\\", "/")
+    folder, _, name = path.rpartition("/")
+    name = re.sub(r"\.gz$", "", name)
+    name = _ROTATION.sub("", re.sub(r"\d+", "#", name))
+    return folder + "/" + name
+
+
+def detect_in_family(source: str, sample_lines: list[str], known: dict[str, str]) -> str:
+    """`detect`, kept stable across the rotated files of one log (see `family`).
+
+    `known` maps a family to the sourcetype its first typed file got and is updated. A file
+    whose own sample only says `generic` (say, it starts inside a long stack trace) takes the
+    family's sourcetype; a specific detection of its own wins and teaches the family.
+    """
+    key = family(source)
+    name = detect(source, sample_lines)
+    if name in _GENERIC and known.get(key, name) not in _GENERIC:
+        return known[key]
+    if name not in _GENERIC or key not in known:
+        known[key] = name
+    return name
 
 
 def _share(lines: list[str], test: Any) -> float:
@@ -194,8 +230,8 @@ def _looks_json(line: str) -> bool:
         return False
     try:
         return isinstance(_json.loads(line), dict)
-    except ValueError:
-        return False
+    except ValueError:  # a line longer than the sample is cut: its start still says JSON
+        return len(line) >= 4000 and line.lstrip().startswith('{"')
 
 
 def _is_secure(source: str, lines: list[str]) -> bool:
@@ -204,7 +240,8 @@ def _is_secure(source: str, lines: list[str]) -> bool:
     return _share(lines, lambda ln: _SECURE_PROCESS.match(ln) is not None) >= 0.5
 
 
-_TIME_SHAPE = re.compile(r"(?:^|\D)(?:\d\d:\d\d:\d\d|1\d{9}(?:\d{3})?)(?:\D|$)")
+_TIME_SHAPE = re.compile(
+    r"(?:^|\D)(?:\d?\d:\d\d:\d\d|1\d{9}(?:\d{3}|\d{6})?|\d{8}[T -]\d{6})(?:\D|$)")
 
 
 def _has_timestamps(lines: list[str]) -> bool:

@@ -55,12 +55,16 @@ class Ingestor:
         self.props = props
         self.tz = tz
         self.clock = clock  # epoch seconds for year-less timestamps (None: time.time)
+        self.families: dict[str, str] = {}  # rotated files of one log keep one sourcetype
         self.events_total = 0
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
-        """The parser for a source and the sourcetype it uses (detected when not given)."""
+        """The parser for a source and the sourcetype it uses (detected when not given, from
+        the first `tailing.SAMPLE_BYTES` of `sample`, alike for every file of one log: see
+        `sourcetypes.detect_in_family`)."""
         assigned = self.props.sourcetype_for(source) if self.props else None
-        name = sourcetype or assigned or sourcetypes.detect(source, sample_lines(sample))
+        name = sourcetype or assigned or sourcetypes.detect_in_family(
+            source, sample_lines(sample), self.families)
         st = sourcetypes.get(name, self.props, source=source)
         return EventParser(st, tz=st.tz or self.tz, clock=self.clock), name
 
