@@ -166,13 +166,17 @@ class EventParser:
             except pa.ArrowInvalid:
                 pass
         # Lines the learned format does not fit may still start with another format: one
-        # RE2 pass with every format picks the few that Python must check.
-        maybe = pc.invert(matched)
+        # RE2 pass with every format over those few picks the ones Python must check.
+        maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
+        idx = pc.indices_nonzero(maybe)
+        if len(idx) == 0:
+            return matched
         try:
-            maybe = pc.and_(maybe, pc.match_substring_regex(text, self.recognizer.any_start_regex()))
-        except pa.ArrowInvalid:  # not RE2-compatible: Python decides every line
-            maybe = pc.and_(maybe, pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
-        todo = pc.indices_nonzero(maybe).to_pylist()
+            hits = pc.match_substring_regex(pc.take(text, idx), self.recognizer.any_start_regex())
+            idx = pc.filter(idx, hits)
+        except pa.ArrowInvalid:  # not RE2-compatible: Python decides each of them
+            pass
+        todo = idx.to_pylist()
         if not todo:
             return matched
         values = matched.to_pylist()

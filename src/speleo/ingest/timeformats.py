@@ -146,6 +146,13 @@ def any_start_regex(patterns: tuple[Pattern, ...] = TEXT_PATTERNS) -> str:
     return LEAD + "(?:" + cores + ")" + RIGHT
 
 
+def any_search_regex(patterns: tuple[Pattern, ...] = TEXT_PATTERNS) -> str:
+    """One regex that finds the leftmost place where any of `patterns` may start (group
+    `ts` starts there; the other named groups are removed)."""
+    cores = "|".join(_GROUP.sub("(?:", p.core) for p in patterns)
+    return LEFT + "(?P<ts>" + cores + ")" + RIGHT
+
+
 _STRPTIME = {
     "%Y": "(?P<Y>[0-9]{4})", "%y": "(?P<y>[0-9]{2})", "%m": "(?P<m>[0-9]{1,2})",
     "%d": "(?P<d>[0-9]{1,2})", "%e": "(?P<d> ?[0-9]{1,2})", "%H": "(?P<H>[0-9]{1,2})",

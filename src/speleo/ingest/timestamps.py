@@ -48,7 +48,9 @@ import pyarrow as pa
 from speleo.errors import InputError
 from speleo.ingest.timeformats import (
     PATTERNS,
+    RIGHT,
     Pattern,
+    any_search_regex,
     any_start_regex,
     fraction,
     hour_24,
@@ -60,6 +62,7 @@ from speleo.ingest.timeformats import (
 
 _SLICE_EXTRA = 48  # characters of a timestamp allowed past max_lookahead in the vector path
 LEARN_LINES = 256  # sample lines that decide a source's format
+LEARN_QUICK = 32  # ... or as few when one format wins all of them
 
 
 def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
@@ -144,6 +147,10 @@ class TimestampRecognizer:
         self._search = {p.name: re.compile(p.search_regex) for p in self.patterns}
         self._start = {p.name: re.compile(p.start_regex) for p in self.patterns}
         self._core = {p.name: re.compile(p.core) for p in self.patterns}
+        text = tuple(p for p in self.patterns if not p.json)
+        self._at = {p.name: re.compile("(?P<ts>" + p.core + ")" + RIGHT) for p in text}
+        self._any = re.compile(any_search_regex(text)) if text else None
+        self._any_start: str | None = None
 
     # ---- public API -------------------------------------------------------------------
     def learn(self, lines: list[str]) -> Pattern | None:
@@ -154,10 +161,7 @@ class TimestampRecognizer:
         """
         if self.learned is not None and self.learned.name == "time_format":
             return self.learned
-        scores: dict[str, int] = {}
-        for line in lines[:LEARN_LINES]:
-            for name in self._winners(line):
-                scores[name] = scores.get(name, 0) + 1
+        scores = self._votes(lines[:LEARN_LINES])
         self.scores = scores
         if not scores:
             return None
@@ -209,7 +213,9 @@ class TimestampRecognizer:
         this recognizer's formats: a cheap vectorised filter before `starts_with_timestamp`."""
         if self._prefix is not None:
             return r"^\S"
-        return any_start_regex(tuple(p for p in self.patterns if not p.json))
+        if self._any_start is None:
+            self._any_start = any_start_regex(tuple(p for p in self.patterns if not p.json))
+        return self._any_start
 
     def current_now(self) -> float:
         """The `now` used to infer years: the pinned value or the clock."""
@@ -226,7 +232,46 @@ class TimestampRecognizer:
         json_hits = [c for c in out if c[0].json]
         return json_hits[:1] if json_hits else out
 
+    def _votes(self, lines: list[str]) -> dict[str, int]:
+        """Points of each pattern over sample lines: one per line it wins. Stops after
+        `LEARN_QUICK` lines when a single pattern has won every line so far."""
+        names: list[str] = []
+        for i, line in enumerate(lines):
+            if i == LEARN_QUICK and len(set(names)) == 1:
+                break
+            names += self._winners(line)
+        return _count(names)
+
     def _winners(self, line: str) -> list[str]:
+        """Patterns giving the leftmost-longest valid timestamp of a line (JSON keys first).
+
+        Fast path: one regex of every format finds the leftmost place where any timestamp
+        may start; only the formats that match right there are converted.
+        """
+        if line.lstrip().startswith("{"):
+            for p in self.patterns:
+                if p.json and self._search_one(p, line) is not None:
+                    return [p.name]
+        if self._any is None:
+            return self._winners_slow(line)
+        head = line[: self.max_lookahead + _SLICE_EXTRA]
+        m = self._any.search(head)
+        if m is None or m.start("ts") > self.max_lookahead:
+            return []
+        at = m.start("ts")
+        found = []
+        for p in self.patterns:
+            if p.json:
+                continue
+            hit = self._at[p.name].match(head, at)
+            if hit is not None and self.convert(p, hit.groupdict()) is not None:
+                found.append((p.name, hit.end("ts")))
+        if not found:  # the first shape was no valid date (Feb 30): look further
+            return self._winners_slow(line)
+        longest = max(end for _, end in found)
+        return [name for name, end in found if end == longest]
+
+    def _winners_slow(self, line: str) -> list[str]:
         found = self._candidates(line)
         if not found:
             return []
@@ -317,6 +362,13 @@ class TimestampRecognizer:
         from speleo.ingest.timevector import extract_times
 
         return extract_times(self, lines, pattern, anchored, self.max_lookahead + _SLICE_EXTRA)
+
+
+def _count(names: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in names:
+        out[name] = out.get(name, 0) + 1
+    return out
 
 
 def _best(found: list[tuple[Pattern, tuple[float, int, int]]]) -> tuple[Pattern, tuple[float, int, int]]:

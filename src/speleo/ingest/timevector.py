@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _CUM_DAYS = pa.array([0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], pa.int64())
 _MONTH_DAYS = pa.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
 _NULL = pa.scalar(None, pa.float64())
+DAY = 86400.0
 _SAFE = {"Y": "2000", "y": "00", "m": "01", "b": "Jan", "d": "01", "H": "00", "M": "00", "S": "00"}
 
 
@@ -73,7 +74,10 @@ def _days_from_civil(year: pa.Array, month: pa.Array, day: pa.Array) -> pa.Array
     return pc.add(pc.add(before_year, month_days), pc.add(leap_add, pc.subtract(day, 1)))
 
 
-def _day_exists(year: pa.Array, month: pa.Array, day: pa.Array) -> pa.Array:
+def _day_exists(year: pa.Array, month: pa.Array, day: pa.Array) -> pa.Array | bool:
+    """Whether each date exists (True for all when no day is past the 28th)."""
+    if (pc.max(day).as_py() or 0) <= 28:
+        return True
     longest = pc.add(pc.take(_MONTH_DAYS, pc.subtract(month, 1)),
                      pc.cast(pc.and_(_is_leap(year), pc.equal(month, 2)), pa.int64()))
     return pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, longest))
@@ -93,7 +97,8 @@ def _vector_epoch(groups: pa.StructArray, pattern: Pattern, rec: TimestampRecogn
     if pattern.has_year:
         year = _years(groups)
         out = _apply_zone(_naive(year, month, day, clock, frac), _field(groups, "z"), rec.zone)
-        ok = pc.and_(valid, _day_exists(year, month, day))
+        exists = _day_exists(year, month, day)
+        ok = valid if exists is True else pc.and_(valid, exists)
     else:
         out, ok = _year_less(month, day, clock, frac, rec, len(groups))
         ok = pc.and_(valid, ok)
@@ -106,12 +111,21 @@ def _year_less(month: pa.Array, day: pa.Array, clock: pa.Array, frac: pa.Array,
     of rows that got one."""
     now = rec.current_now()
     base = rec.zone.year_of(now)
+    limit = now + YEAR_AHEAD_SECS
+    years = [base - 1, base] + ([base + 1] if rec.zone.year_of(limit + DAY) > base else [])
     out = pa.nulls(n, pa.float64())
-    for year in (base - 1, base, base + 1):  # a later year that fits replaces an earlier one
-        years = pa.array([year] * n, pa.int64())
-        epoch = _apply_zone(_naive(years, month, day, clock, frac), None, rec.zone)
-        fits = pc.and_(_day_exists(years, month, day), pc.less_equal(epoch, now + YEAR_AHEAD_SECS))
+    todo: pa.Array | None = None  # rows a later year may still take
+    for year in reversed(years):  # the latest year that fits wins
+        col = pa.array([year] * n, pa.int64())
+        epoch = _apply_zone(_naive(col, month, day, clock, frac), None, rec.zone)
+        exists = _day_exists(col, month, day)
+        fits = pc.less_equal(epoch, limit)
+        fits = fits if exists is True else pc.and_(fits, exists)
+        fits = fits if todo is None else pc.and_(fits, todo)
         out = pc.if_else(fits, epoch, out)
+        todo = pc.is_null(out)
+        if not pc.any(todo).as_py():
+            break
     return out, pc.is_valid(out)
 
 
@@ -183,3 +197,4 @@ def _apply_zone(naive: pa.Array, z: pa.Array | None, zone: Zone) -> pa.Array:
         explicit = pc.take(table, enc.indices)
         zone_off = pc.coalesce(explicit, zone_off)
     return pc.subtract(naive, zone_off)
+
