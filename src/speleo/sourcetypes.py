@@ -12,7 +12,7 @@ use `(?P<name>...)` only, no lookarounds, no backreferences.
 props.toml (read by `load_props`)::
 
     [sourcetype.my_app]
-    time_format = "%Y-%m-%d %H:%M:%S"
+    time_format = "%Y-%m-%d %H:%M:%S"   # also time_prefix, tz, max_timestamp_lookahead
     line_breaker = "^\\d{4}-"
     extractions = ["user=(?P<user>\\w+)"]
 

@@ -302,3 +302,16 @@ def test_max_timestamp_lookahead_from_props(tmp_path: Path) -> None:
     assert rows[0]["_time"] == 7.0 and rows[0]["_flags"] == "no_timestamp"
     rows = EventParser(get("other"), tz="UTC").parse(data, 0, True, 7.0).events.to_pylist()
     assert rows[0]["_time"] == utc(2021, 3, 4, 5, 6, 7)
+
+
+@pytest.mark.parametrize(
+    "fmt,line,want",
+    [
+        ("%b %d, %Y %I:%M:%S %p", "at Mar 04, 2021 07:08:09 PM x", utc(2021, 3, 4, 19, 8, 9)),
+        ("%Y-%m-%d %H:%M:%S,%3N", "2021-03-04 05:06:07,250 x", utc(2021, 3, 4, 5, 6, 7, us=250000)),
+        ("%A %d %B %Y %H:%M:%S %Z", "Thursday 04 March 2021 05:06:07 EST", utc(2021, 3, 4, 10, 6, 7)),
+    ],
+)
+def test_time_format_directives(fmt: str, line: str, want: float) -> None:
+    hit = TimestampRecognizer(tz="UTC", time_format=fmt).find(line)
+    assert hit is not None and hit[0] == pytest.approx(want)
