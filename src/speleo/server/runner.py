@@ -46,6 +46,7 @@ class Runtime:
     def start(self) -> None:
         self.writer = self.service.open_writer()
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
+        self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):
