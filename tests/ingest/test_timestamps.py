@@ -315,3 +315,14 @@ def test_max_timestamp_lookahead_from_props(tmp_path: Path) -> None:
 def test_time_format_directives(fmt: str, line: str, want: float) -> None:
     hit = TimestampRecognizer(tz="UTC", time_format=fmt).find(line)
     assert hit is not None and hit[0] == pytest.approx(want)
+
+
+def test_a_growing_file_keeps_learning_until_it_has_enough_lines() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    parser = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC")
+    first = parser.parse(b"04/03/2021 05:06:07 a\n", 0, False, 0.0)
+    assert first.events.column("_time").to_pylist() == [utc(2021, 4, 3, 5, 6, 7)]  # month first
+    more = b"25/03/2021 05:06:07 b\n05/03/2021 05:06:07 c\n"
+    times = parser.parse(more, first.consumed, True, 0.0).events.column("_time").to_pylist()
+    assert times == [utc(2021, 3, 25, 5, 6, 7), utc(2021, 3, 5, 5, 6, 7)]  # day first from now on

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
-from speleo.ingest.timestamps import LEARN_LINES, TimestampRecognizer
+from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
 
 SCHEMA = pa.schema([
@@ -39,7 +39,6 @@ SCHEMA = pa.schema([
 ])
 FLAGS = ("no_timestamp", "truncated", "invalid_utf8", "max_lines", "binary")
 _SAMPLE_LINES = 50
-_LEARN_TRIES = 20
 
 
 @dataclass
@@ -86,6 +85,7 @@ class EventParser:
             max_lookahead=sourcetype.max_timestamp_lookahead,
         )
         self.mode: str | None = None
+        self._sample: list[str] = []  # first lines that may start an event (format choice)
         self._last_time: float | None = None
         self._breaker = _compile_breaker(sourcetype.line_breaker)
 
@@ -103,8 +103,9 @@ class EventParser:
         lines = _split_lines(data, end, self.sourcetype.truncate)
         if len(lines.text) == 0:
             return ParsedChunk(SCHEMA.empty_table(), end, {})
-        if self.mode is None:
+        if self.mode is None or len(self._sample) < LEARN_QUICK:
             self._learn(lines.text)
+        if self.mode is None:
             self.mode = self._decide_mode(lines.text)
         blank = _blank(lines.text)
         starts = self._event_starts(lines.text, blank)
@@ -122,10 +123,13 @@ class EventParser:
 
     # ---- format, mode and event starts -------------------------------------------------
     def _learn(self, text: pa.Array) -> None:
-        """Choose the timestamp format from the first lines that may start an event."""
-        head = text.slice(0, LEARN_LINES * 4).to_pylist()
-        sample = [s for s in head if s.strip() and not s[:1].isspace()][:LEARN_LINES]
-        self.recognizer.learn(sample)
+        """Choose the timestamp format from the first lines that may start an event; while
+        fewer than `LEARN_QUICK` have been seen (a file that is still being written), each
+        new chunk adds its lines and the choice is made again."""
+        room = LEARN_LINES - len(self._sample)
+        head = text.slice(0, room * 4).to_pylist()
+        self._sample += [s for s in head if s.strip() and not s[:1].isspace()][:room]
+        self.recognizer.learn(self._sample)
 
     def _decide_mode(self, text: pa.Array) -> str:
         st = self.sourcetype
@@ -211,10 +215,8 @@ class EventParser:
     def _times(self, first_lines: pa.Array, fallback_time: float) -> tuple[pa.Array, pa.Array]:
         """Epoch seconds per event (filled) and a boolean array of events without a timestamp."""
         rec = self.recognizer
-        if rec.learned is None:  # learn from the first few events
-            for value in first_lines.slice(0, _LEARN_TRIES).to_pylist():
-                if rec.find(value) is not None:
-                    break
+        if rec.learned is None and rec.time_prefix is None:  # learn from the first events
+            rec.learn(first_lines.slice(0, LEARN_LINES).to_pylist())
         times = pa.nulls(len(first_lines), pa.float64())
         if rec.learned is not None and rec.time_prefix is None:
             try:

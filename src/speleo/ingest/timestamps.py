@@ -151,6 +151,7 @@ class TimestampRecognizer:
         self._at = {p.name: re.compile("(?P<ts>" + p.core + ")" + RIGHT) for p in text}
         self._any = re.compile(any_search_regex(text)) if text else None
         self._any_start: str | None = None
+        self._any_start_re: re.Pattern[str] | None = None
 
     # ---- public API -------------------------------------------------------------------
     def learn(self, lines: list[str]) -> Pattern | None:
@@ -294,6 +295,10 @@ class TimestampRecognizer:
     def _find_at_start(self, line: str) -> tuple[float, int, int] | None:
         """A timestamp of any non-epoch format (or a JSON key) that starts the line."""
         learned = self.learned
+        if self._any_start_re is None:
+            self._any_start_re = re.compile(self.any_start_regex())
+        if not line.lstrip().startswith("{") and self._any_start_re.match(line) is None:
+            return None
         for pattern in self.patterns:
             if pattern.epoch and not (learned is not None and learned.epoch):
                 continue
