@@ -125,11 +125,18 @@ class EventParser:
     def _learn(self, text: pa.Array) -> None:
         """Choose the timestamp format from the first lines that may start an event; while
         fewer than `LEARN_QUICK` have been seen (a file that is still being written), each
-        new chunk adds its lines and the choice is made again."""
-        room = LEARN_LINES - len(self._sample)
-        head = text.slice(0, room * 4).to_pylist()
-        self._sample += [s for s in head if s.strip() and not s[:1].isspace()][:room]
-        self.recognizer.learn(self._sample)
+        new chunk adds its lines and the choice is made again. The first 2 x `LEARN_QUICK`
+        lines are tried first: when one format wins all of them, no more are read."""
+        seen = 0
+        for size in (2 * LEARN_QUICK, LEARN_LINES * 4):
+            room = LEARN_LINES - len(self._sample)
+            head = text.slice(seen, max(0, size - seen)).to_pylist()
+            seen = size
+            self._sample += [s for s in head if s.strip() and not s[:1].isspace()][:room]
+            self.recognizer.learn(self._sample)
+            scores = self.recognizer.scores
+            if (len(scores) == 1 and sum(scores.values()) >= LEARN_QUICK) or seen >= len(text):
+                return
 
     def _decide_mode(self, text: pa.Array) -> str:
         st = self.sourcetype
@@ -169,18 +176,10 @@ class EventParser:
                 matched = pc.match_substring_regex(text, learned.start_regex)
             except pa.ArrowInvalid:
                 pass
-        # Lines the learned format does not fit may still start with another format: one
-        # RE2 pass with every format over those few picks the ones Python must check.
+        # Lines the learned format does not fit may still start with another format (Python
+        # checks them: after the learned format's RE2 pass they are few, e.g. exception lines).
         maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
-        idx = pc.indices_nonzero(maybe)
-        if len(idx) == 0:
-            return matched
-        try:
-            hits = pc.match_substring_regex(pc.take(text, idx), self.recognizer.any_start_regex())
-            idx = pc.filter(idx, hits)
-        except pa.ArrowInvalid:  # not RE2-compatible: Python decides each of them
-            pass
-        todo = idx.to_pylist()
+        todo = pc.indices_nonzero(maybe).to_pylist()
         if not todo:
             return matched
         values = matched.to_pylist()

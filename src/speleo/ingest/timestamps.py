@@ -150,8 +150,7 @@ class TimestampRecognizer:
         text = tuple(p for p in self.patterns if not p.json)
         self._at = {p.name: re.compile("(?P<ts>" + p.core + ")" + RIGHT) for p in text}
         self._any = re.compile(any_search_regex(text)) if text else None
-        self._any_start: str | None = None
-        self._any_start_re: re.Pattern[str] | None = None
+        self._any_start: re.Pattern[str] | None = None
 
     # ---- public API -------------------------------------------------------------------
     def learn(self, lines: list[str]) -> Pattern | None:
@@ -200,6 +199,8 @@ class TimestampRecognizer:
             m = self._prefix.match(line)
             hit = self._find_after_prefix(line) if m is not None else None
             return hit is not None and hit[1] == m.end()  # type: ignore[union-attr]
+        if not self._may_start(line):
+            return False
         order = (self.learned,) + self.patterns if self.learned else self.patterns
         for pattern in order:
             if pattern.json:
@@ -209,14 +210,11 @@ class TimestampRecognizer:
                 return True
         return False
 
-    def any_start_regex(self) -> str:
-        """RE2/Python regex (no groups) matching a line that may start with a timestamp of
-        this recognizer's formats: a cheap vectorised filter before `starts_with_timestamp`."""
-        if self._prefix is not None:
-            return r"^\S"
+    def _may_start(self, line: str) -> bool:
+        """Cheap filter: one regex of every format (no groups) matches the line's start."""
         if self._any_start is None:
-            self._any_start = any_start_regex(tuple(p for p in self.patterns if not p.json))
-        return self._any_start
+            self._any_start = re.compile(any_start_regex(tuple(p for p in self.patterns if not p.json)))
+        return self._any_start.match(line) is not None
 
     def current_now(self) -> float:
         """The `now` used to infer years: the pinned value or the clock."""
@@ -295,9 +293,7 @@ class TimestampRecognizer:
     def _find_at_start(self, line: str) -> tuple[float, int, int] | None:
         """A timestamp of any non-epoch format (or a JSON key) that starts the line."""
         learned = self.learned
-        if self._any_start_re is None:
-            self._any_start_re = re.compile(self.any_start_regex())
-        if not line.lstrip().startswith("{") and self._any_start_re.match(line) is None:
+        if not line.lstrip().startswith("{") and not self._may_start(line):
             return None
         for pattern in self.patterns:
             if pattern.epoch and not (learned is not None and learned.epoch):

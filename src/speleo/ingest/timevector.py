@@ -116,7 +116,7 @@ def _year_less(month: pa.Array, day: pa.Array, clock: pa.Array, frac: pa.Array,
     out = pa.nulls(n, pa.float64())
     todo: pa.Array | None = None  # rows a later year may still take
     for year in reversed(years):  # the latest year that fits wins
-        col = pa.array([year] * n, pa.int64())
+        col = pa.scalar(year, pa.int64())
         epoch = _apply_zone(_naive(col, month, day, clock, frac), None, rec.zone)
         exists = _day_exists(col, month, day)
         fits = pc.less_equal(epoch, limit)
@@ -167,12 +167,14 @@ def _years(groups: pa.StructArray) -> pa.Array:
 
 
 def _fractions(groups: pa.StructArray) -> pa.Array:
+    """Seconds after the whole second: decimal digits `f`, or milliseconds `k` (skipped when
+    no row has them)."""
     out = pa.scalar(0.0)
     f = _field(groups, "f")
-    if f is not None:
+    if f is not None and pc.any(pc.not_equal(f, "")).as_py():
         out = pc.cast(pc.binary_join_element_wise("0.", pc.if_else(pc.equal(f, ""), "0", f), ""), pa.float64())
     k = _field(groups, "k")
-    if k is not None:
+    if k is not None and pc.any(pc.not_equal(k, "")).as_py():
         millis = pc.divide(pc.cast(_ints(k), pa.float64()), 1000.0)
         out = pc.if_else(pc.equal(k, ""), out, millis)
     return out  # type: ignore[return-value]
