@@ -176,7 +176,7 @@ class HecService:
         from speleo.ingest.breaking import EventParser
 
         st = sourcetypes.get(d.sourcetype, self.ingestor.props, source=d.source)
-        parser = EventParser(st, tz=st.tz or self.ingestor.tz)
+        parser = EventParser(st, tz=st.tz or self.ingestor.tz, clock=self.ingestor.clock)
         chunk = parser.parse(body, 0, True, now)
         n = self.ingestor.append(chunk, Origin(d.index, d.source, d.sourcetype, d.host))
         with self._lock:
