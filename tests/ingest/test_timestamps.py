@@ -326,3 +326,17 @@ def test_a_growing_file_keeps_learning_until_it_has_enough_lines() -> None:
     more = b"25/03/2021 05:06:07 b\n05/03/2021 05:06:07 c\n"
     times = parser.parse(more, first.consumed, True, 0.0).events.column("_time").to_pylist()
     assert times == [utc(2021, 3, 25, 5, 6, 7), utc(2021, 3, 5, 5, 6, 7)]  # day first from now on
+
+
+def test_a_time_more_than_two_days_ahead_is_not_taken() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    now = utc(2024, 6, 1)
+    data = (b"2024-06-01 00:00:00 ok\n2024-06-02 23:00:00 skewed clock, kept\n"
+            b"2030-01-01 00:00:00 bogus year\n1900000000 epoch in 2030\n")
+    rows = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC", now=now).parse(
+        data, 0, True, 0.0).events.to_pylist()
+    assert [r["_time"] for r in rows] == [now, utc(2024, 6, 2, 23), utc(2024, 6, 2, 23), utc(2024, 6, 2, 23)]
+    assert [r["_flags"] for r in rows] == ["", "", "no_timestamp", "no_timestamp"]
+    rec = TimestampRecognizer(tz="UTC", now=now)
+    assert rec.find("2030-01-01 00:00:00 x") is None

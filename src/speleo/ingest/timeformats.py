@@ -59,9 +59,10 @@ RIGHT = r"(?:$|[^\w])"
 LEAD = r"^(?:[\[(<\"'*#-]{1,3} ?)?"
 JSON_KEY = r'"(?:@timestamp|timestamp|time|ts|_time|date|datetime|eventTime)"\s*:\s*"?'
 DAY_SECONDS = 86400.0
-# How far ahead of the clock a year-less time may be and still take the current (or next)
-# year: Splunk's MAX_DAYS_HENCE default (props.conf.spec), 2 days.
-YEAR_AHEAD_SECS = 2 * DAY_SECONDS
+# How far ahead of the clock a timestamp may be: Splunk's MAX_DAYS_HENCE default
+# (props.conf.spec), 2 days. A later one is not taken (the event gets the previous event's
+# time); a year-less time takes the latest year that keeps it within this bound.
+MAX_AHEAD_SECS = 2 * DAY_SECONDS
 _YEARS_BACK = 4
 
 
@@ -210,14 +211,14 @@ def infer_year(to_epoch: Callable[[int], float | None], now: float, now_year: in
     `to_epoch(year)` gives the epoch seconds of the time in that year (None when the date
     does not exist, e.g. Feb 29); `now` is the clock (epoch seconds) and `now_year` its year
     in the source's zone. The answer is the latest of next year, this year and the four
-    before whose time is at most `YEAR_AHEAD_SECS` after `now`: `Jan 1 00:00:02` read at
+    before whose time is at most `MAX_AHEAD_SECS` after `now`: `Jan 1 00:00:02` read at
     `Dec 31 23:59:59` is next year's, `Dec 31 23:59:59` read on Jan 1 is last year's.
     Shared by the file path (`TimestampRecognizer`, its vectorised twin follows the same
     rule) and the syslog listener (`syslog.bsd_time`). None when no candidate exists.
     """
     for year in range(now_year + 1, now_year - _YEARS_BACK - 1, -1):
         epoch = to_epoch(year)
-        if epoch is not None and epoch <= now + YEAR_AHEAD_SECS:
+        if epoch is not None and epoch <= now + MAX_AHEAD_SECS:
             return year
     return None
 

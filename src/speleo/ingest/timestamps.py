@@ -30,6 +30,8 @@ How the format of a source is chosen (docs/decisions/0010-timestamps-recognition
   Times with an offset or a zone name, and epochs, ignore `tz`.
 - BGL lines carry an epoch column (UTC) and a local wall-clock time without zone; the epoch
   is leftmost and absolute, so it is taken. HPC lines carry only an epoch.
+- A timestamp more than two days after the clock (Splunk's MAX_DAYS_HENCE) is not taken:
+  the event gets the previous event's time and the `no_timestamp` flag, never a future time.
 - Epochs are 10 digits (seconds, optionally with a fraction), 13 (milliseconds) or 16
   (microseconds) starting with 1, i.e. 2001-09-09 .. 2033-05-18.
 """
@@ -47,6 +49,7 @@ import pyarrow as pa
 
 from speleo.errors import InputError
 from speleo.ingest.timeformats import (
+    MAX_AHEAD_SECS,
     PATTERNS,
     RIGHT,
     Pattern,
@@ -327,21 +330,27 @@ class TimestampRecognizer:
     def convert(self, pattern: Pattern, g: dict[str, str | None]) -> float | None:
         """Epoch seconds UTC from the named groups of one match, or None if impossible."""
         if g.get("ms"):
-            return int(g["ms"]) / 1000.0  # type: ignore[arg-type]
+            return self._not_ahead(int(g["ms"]) / 1000.0)  # type: ignore[arg-type]
         if g.get("us"):
-            return int(g["us"]) / 1e6  # type: ignore[arg-type]
+            return self._not_ahead(int(g["us"]) / 1e6)  # type: ignore[arg-type]
         if g.get("e"):
-            return float(g["e"])  # type: ignore[arg-type]
+            return self._not_ahead(float(g["e"]))  # type: ignore[arg-type]
         month = int(g["m"]) if g.get("m") else month_number(g["b"])  # type: ignore[arg-type]
         hour = hour_24(int(g["H"]), g.get("p"))  # type: ignore[arg-type]
         clock = (int(g["d"]), hour, int(g["M"]), min(int(g["S"]), 59))  # type: ignore[arg-type]
         frac = fraction(g)
         if pattern.has_year:
             year = int(g["Y"]) if g.get("Y") else 2000 + int(g["y"])  # type: ignore[arg-type]
-            return self._epoch(year, month, clock, frac, g.get("z"))
+            return self._not_ahead(self._epoch(year, month, clock, frac, g.get("z")))
         now = self.current_now()
         year = infer_year(lambda y: self._epoch(y, month, clock, frac, None), now, self.zone.year_of(now))
         return None if year is None else self._epoch(year, month, clock, frac, None)
+
+    def _not_ahead(self, epoch: float | None) -> float | None:
+        """`epoch`, or None when it is more than `MAX_AHEAD_SECS` after the clock."""
+        if epoch is None or epoch > self.current_now() + MAX_AHEAD_SECS:
+            return None
+        return epoch
 
     def _epoch(self, year: int, month: int, clock: tuple[int, int, int, int], frac: float,
                z: str | None) -> float | None:

@@ -1,11 +1,12 @@
 """Vectorised twin of `TimestampRecognizer.convert`: epoch seconds for a whole chunk of lines.
 
 `extract_times` runs one pattern's regex with `pyarrow.compute.extract_regex` (RE2) and turns
-the captured groups into UTC epochs with array arithmetic: no Python per line. Rows whose
-date does not exist (Feb 30, Feb 29 of a common year) come out null, so the caller's Python
-path decides them as it decides rows the pattern does not fit. Year-less patterns follow the
+the captured groups into UTC epochs with array arithmetic: no Python per line. Rows more than
+`MAX_AHEAD_SECS` after the clock and rows whose date does not exist (Feb 30, Feb 29 of a
+common year) come out null, so the caller's Python path decides them as it decides rows the
+pattern does not fit. Year-less patterns follow the
 rule of `timeformats.infer_year` (the latest of next year, this year, last year that is at
-most `YEAR_AHEAD_SECS` ahead of the clock; rows that none of these three fit stay null and go
+most `MAX_AHEAD_SECS` ahead of the clock; rows that none of these three fit stay null and go
 to the Python path, which also tries older years).
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from speleo.ingest.timeformats import MONTHS, YEAR_AHEAD_SECS, Pattern, zone_offset_text
+from speleo.ingest.timeformats import MONTHS, MAX_AHEAD_SECS, Pattern, zone_offset_text
 
 if TYPE_CHECKING:
     from speleo.ingest.timestamps import TimestampRecognizer, Zone
@@ -84,12 +85,13 @@ def _day_exists(year: pa.Array, month: pa.Array, day: pa.Array) -> pa.Array | bo
 
 
 def _vector_epoch(groups: pa.StructArray, pattern: Pattern, rec: TimestampRecognizer) -> pa.Array:
+    limit = rec.current_now() + MAX_AHEAD_SECS
     valid = groups.is_valid()
     for name, scale in (("ms", 1000.0), ("us", 1e6), ("e", 1.0)):
         col = _field(groups, name)
         if col is not None:
             out = pc.divide(pc.cast(pc.if_else(valid, col, "0"), pa.float64()), scale)
-            return pc.if_else(valid, out, _NULL)
+            return pc.if_else(pc.and_(valid, pc.less_equal(out, limit)), out, _NULL)
     groups = _fill_invalid(groups, valid)
     month, day, frac = _months(groups), _ints(_field(groups, "d"), 1), _fractions(groups)
     clock = pc.add(pc.add(pc.multiply(_hours(groups), 3600), pc.multiply(_ints(_field(groups, "M")), 60)),
@@ -98,7 +100,8 @@ def _vector_epoch(groups: pa.StructArray, pattern: Pattern, rec: TimestampRecogn
         year = _years(groups)
         out = _apply_zone(_naive(year, month, day, clock, frac), _field(groups, "z"), rec.zone)
         exists = _day_exists(year, month, day)
-        ok = valid if exists is True else pc.and_(valid, exists)
+        ok = pc.and_(valid, pc.less_equal(out, limit))
+        ok = ok if exists is True else pc.and_(ok, exists)
     else:
         out, ok = _year_less(month, day, clock, frac, rec, len(groups))
         ok = pc.and_(valid, ok)
@@ -111,7 +114,7 @@ def _year_less(month: pa.Array, day: pa.Array, clock: pa.Array, frac: pa.Array,
     of rows that got one."""
     now = rec.current_now()
     base = rec.zone.year_of(now)
-    limit = now + YEAR_AHEAD_SECS
+    limit = now + MAX_AHEAD_SECS
     years = [base - 1, base] + ([base + 1] if rec.zone.year_of(limit + DAY) > base else [])
     out = pa.nulls(n, pa.float64())
     todo: pa.Array | None = None  # rows a later year may still take
