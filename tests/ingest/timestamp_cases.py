@@ -91,6 +91,19 @@ CASES: tuple[Case, ...] = (
         "25/03/2021 18:00:00 Abmeldung user=alice",
         "01/12/2021 00:00:00 Anmeldung user=bob",
     ), ("2021-03-04T05:06:07Z", "2021-03-25T18:00:00Z", "2021-12-01T00:00:00Z")),
+    Case("us_slash_ampm", ".NET DateTime.ToString() in en-US (M/D/YYYY h:mm:ss AM), IIS-like exports", (
+        "3/4/2021 5:06:07 PM Application started",
+        "3/4/2021 12:00:00 AM Cleanup ran",
+        "12/31/2021 11:59:59 PM Year end",
+    ), ("2021-03-04T17:06:07Z", "2021-03-04T00:00:00Z", "2021-12-31T23:59:59Z")),
+    Case("dmy_dash", "DD-MM-YYYY HH:MM:SS (European exports)", (
+        "04-03-2021 05:06:07 job=backup state=start",
+        "25-03-2021 05:06:08 job=backup state=end",
+    ), ("2021-03-04T05:06:07Z", "2021-03-25T05:06:08Z")),
+    Case("mon_dd_time_yyyy", "Mon DD HH:MM:SS YYYY without a weekday (VMware-like, Splunk datetime.xml)", (
+        "Mar  4 05:06:07 2021 esx01 hostd: task completed",
+        "Mar  4 05:06:09 2021 esx01 vpxa: heartbeat",
+    ), ("2021-03-04T05:06:07Z", "2021-03-04T05:06:09Z")),
     Case("dmy_dot", "DD.MM.YYYY (German and Russian locales)", (
         "04.03.2021 05:06:07 Dienst gestartet",
         "31.12.2021 23:59:59 Dienst beendet",

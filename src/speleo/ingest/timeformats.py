@@ -13,7 +13,7 @@ Each `Pattern` is a regex written so that both Python's `re` and RE2 (the engine
 
 The families follow what Splunk's datetime.xml recognises and what operations logs write
 (sources in docs/ingestion.md): ISO 8601 / RFC 3339, `YYYY/MM/DD`, compact `YYYYMMDD`,
-`MM/DD/YYYY` and `DD/MM/YYYY` (one source is one or the other: see
+`MM/DD/YYYY` and `DD/MM/YYYY`, also with dashes and AM/PM (one source is one or the other: see
 docs/decisions/0010-timestamps-recognition.md), `DD.MM.YYYY`, `DD/Mon/YYYY:HH:MM:SS zone`,
 `DD-Mon-YYYY`, RFC 2822, ctime, syslog `Mon DD HH:MM:SS`, `Mon DD YYYY`, `Mon D, YYYY h:mm:ss AM`,
 Android `MM-DD`, `[MM.DD HH:MM:SS]`, glog `I0304 05:06:07.123456`, epochs.
@@ -41,6 +41,8 @@ _M12 = "(?P<m>0?[1-9]|1[0-2])"
 _Y4 = "(?P<Y>(?:19|20)[0-9][0-9])"
 _HMS = "(?P<H>[01][0-9]|2[0-3]):(?P<M>[0-5][0-9]):(?P<S>[0-5][0-9]|60)"
 _HMS12 = "(?P<H>0?[1-9]|1[0-2]):(?P<M>[0-5][0-9]):(?P<S>[0-5][0-9]|60) ?(?P<p>AM|PM|am|pm)"
+_HMS_AMPM = ("(?P<H>[01]?[0-9]|2[0-3]):(?P<M>[0-5][0-9]):(?P<S>[0-5][0-9]|60)" + "(?:[.,](?P<f>[0-9]{1,9}))?"
+             + "(?: ?(?P<p>AM|PM|am|pm))?")
 _HMS_LOOSE = "(?P<H>[01]?[0-9]|2[0-3]):(?P<M>[0-5]?[0-9]):(?P<S>[0-5]?[0-9]|60)"
 _FRAC = "(?:[.,](?P<f>[0-9]{1,9})|:(?P<k>[0-9]{1,3}))?"
 _DOT_FRAC = r"(?:\.(?P<f>[0-9]{1,9}))?"
@@ -127,8 +129,11 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("mon_dd_yyyy", _MON + " +" + _D12 + " " + _Y4 + " " + _HMS + _FRAC),
     Pattern("mon_dd_yyyy_ampm", _MON + " " + _D12 + ", " + _Y4 + " " + _HMS12),
     Pattern("syslog", _MON + " +(?P<d>[0-9]{1,2}) " + _HMS + _FRAC, has_year=False),
-    Pattern("mdy_slash", _M12 + "/" + _D12 + "/" + _Y4 + "[ :]" + _HMS + _FRAC + _ZONE),
-    Pattern("dmy_slash", _D12 + "/" + _M12 + "/" + _Y4 + "[ :]" + _HMS + _FRAC + _ZONE),
+    Pattern("mon_dd_hms_yyyy", _MON + " +" + _D12 + " " + _HMS + _FRAC + " " + _Y4),
+    Pattern("mdy_slash", _M12 + "/" + _D12 + "/" + _Y4 + "[ :]" + _HMS_AMPM + _ZONE),
+    Pattern("dmy_slash", _D12 + "/" + _M12 + "/" + _Y4 + "[ :]" + _HMS_AMPM + _ZONE),
+    Pattern("mdy_dash", _M2 + "-" + _D2 + "-" + _Y4 + " " + _HMS_AMPM + _ZONE),
+    Pattern("dmy_dash", _D2 + "-" + _M2 + "-" + _Y4 + " " + _HMS_AMPM + _ZONE),
     Pattern("dmy_dot", _D12 + r"\." + _M12 + r"\." + _Y4 + " " + _HMS + _FRAC + _ZONE),
     Pattern("mm_dd", _M2 + "-" + _D2 + " " + _HMS + _FRAC, has_year=False),
     Pattern("mm_dd_dot", _M2 + r"\." + _D2 + " " + _HMS + _FRAC, has_year=False),
