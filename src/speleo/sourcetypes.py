@@ -146,7 +146,7 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("apache_error", r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:.]+ \d{4}\] \["),
         ("kafka", r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] [A-Z]+ "),
         ("zookeeper", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ +\["),
-        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +[A-Z]+ +\["),
+        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +" + _LEVEL + r" +\["),
         ("openstack", r"^\S+\.log\S* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ [A-Z]+ "),
         ("spark", r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+ \S+: "),
         ("hdfs", r"^\d{6} \d{6} \d+ [A-Z]+ \S+: "),
