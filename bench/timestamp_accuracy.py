@@ -1,8 +1,9 @@
 """Timestamp accuracy tables for docs/ingestion.md.
 
-Usage: `python bench/timestamp_accuracy.py` from the repository root. Prints two Markdown
+Usage: `python bench/timestamp_accuracy.py` from the repository root. Prints three Markdown
 tables: the held-out formats of tests/ingest/timestamp_cases.py (events at the hand-written
-UTC time, events placed in the future) and the ten loghub systems of ../shared/data against
+UTC time, events placed in the future), the generated families of
+tests/ingest/test_timestamp_generated.py, and the ten loghub systems of ../shared/data against
 their *_structured.csv ground truth, both parsed as files are (sourcetype detection, then
 `EventParser`).
 """
@@ -17,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from tests.ingest.conftest import DATA, LOGHUB, ground_truth, same_time  # noqa: E402
+from tests.ingest.test_timestamp_generated import FAMILIES, run_family  # noqa: E402
 from tests.ingest.timestamp_cases import CASES, run_case  # noqa: E402
 
 from speleo import sourcetypes  # noqa: E402
@@ -36,6 +38,14 @@ def formats_table() -> list[str]:
     return rows
 
 
+def generated_table() -> list[str]:
+    rows = ["| family | sourcetype | events | right time | future |", "| --- | --- | ---: | ---: | ---: |"]
+    for name, yearless, write, resolution in FAMILIES:
+        st_name, good, n, future = run_family(name, yearless, write, resolution)
+        rows.append(f"| `{name}` | {st_name} | {n} | {100 * good / n:.1f}% | {future} |")
+    return rows
+
+
 def loghub_table() -> list[str]:
     rows = ["| system | sourcetype | lines | right time |", "| --- | --- | ---: | ---: |"]
     for system in LOGHUB:
@@ -52,5 +62,7 @@ def loghub_table() -> list[str]:
 
 if __name__ == "__main__":
     print("\n".join(formats_table()))
+    print()
+    print("\n".join(generated_table()))
     print()
     print("\n".join(loghub_table()))
