@@ -20,12 +20,13 @@ props.toml (read by `load_props`)::
     sourcetype = "my_app"               # assigns the sourcetype of matching sources
     tz = "Europe/Paris"
 
-Only this module does I/O in `load_props`; everything else is pure.
+Only `load_props` and `detection_sample` do I/O; everything else is pure.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import json as _json
 import re
 import tomllib
@@ -160,6 +161,24 @@ _SECURE_PATH = re.compile(r"(?:^|/)(?:auth\.log|secure)(?:[.\-]|$)")
 _SECURE_PROCESS = re.compile(r"^\S+ +\d+ \S+ \S+ (?:sshd|sudo|su|systemd-logind|login)\[")
 _KV_LINE = re.compile(r"[A-Za-z_][\w.-]*=\S")
 _MIN_SHARE = 0.6
+
+
+DETECTION_BYTES = 8192  # what oneshot reads for detection; monitor and forwarder read as much
+
+
+def detection_sample(path: str, head: bytes, size: int = DETECTION_BYTES) -> bytes:
+    """The first `size` bytes of a file's content (decompressed for gzip) for `detect`, so that
+    every input types one file alike; `head` itself when it is long enough or the file cannot
+    be read. (With `load_props`, the only I/O of this module.)"""
+    if len(head) >= size:
+        return head
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        with (gzip.open if gz else open)(path, "rb") as f:
+            return f.read(size) or head
+    except (OSError, EOFError):
+        return head
 
 
 def detect(source: str, sample_lines: list[str]) -> str:

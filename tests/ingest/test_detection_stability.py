@@ -67,3 +67,19 @@ def test_oneshot_and_monitor_type_files_alike(tmp_path: Path, data_dir: Path) ->
     assert once == followed
     assert once.pop("status.json") == "json"
     assert set(once.values()) == {"kafka"} and len(once) == 9
+
+
+def test_detection_sample_reads_the_head_of_plain_and_gzip_files(tmp_path: Path) -> None:
+    import gzip
+
+    from speleo.sourcetypes import DETECTION_BYTES, detection_sample
+
+    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * 400) for i in range(100))
+    plain, packed = tmp_path / "a.json", tmp_path / "a.json.1.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    for path in (plain, packed):
+        assert detection_sample(str(path), text[:256]) == text[:DETECTION_BYTES]
+    assert detection_sample(str(tmp_path / "gone"), b"head") == b"head"
+    assert detect(str(plain), sample_lines(text[:256])) == "generic_single_line"  # a 256-byte head
+    assert detect(str(plain), sample_lines(detection_sample(str(plain), text[:256]))) == "json"

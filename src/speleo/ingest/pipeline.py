@@ -60,7 +60,7 @@ class Ingestor:
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
         """The parser for a source and the sourcetype it uses (detected when not given, from
-        the first `tailing.SAMPLE_BYTES` of `sample`, alike for every file of one log: see
+        `sample` (the first `sourcetypes.DETECTION_BYTES` of the file), alike for every file of one log: see
         `sourcetypes.detect_in_family`)."""
         assigned = self.props.sourcetype_for(source) if self.props else None
         name = sourcetype or assigned or sourcetypes.detect_in_family(

@@ -43,17 +43,6 @@ def looks_binary(sample: bytes) -> bool:
     return b"\x00" in sample[:SAMPLE_BYTES]
 
 
-def detection_head(path: str, head: bytes) -> bytes:
-    """The first `SAMPLE_BYTES` of a file for sourcetype detection (oneshot reads as many), so
-    that monitor, forwarder and oneshot type the same file alike; `head` when it cannot be read."""
-    if len(head) >= SAMPLE_BYTES:
-        return head
-    try:
-        return read_head(path, SAMPLE_BYTES)[0] or head
-    except (OSError, EOFError):
-        return head
-
-
 def sample_lines(sample: bytes) -> list[str]:
     """Up to 20 whole lines from the head of a source (a cut last line is left out): what
     sourcetype detection reads."""
@@ -272,7 +261,7 @@ class Tailer:
 
     def _track(self, key: str, path: str, inp: MonitorInput, head: bytes, gz: bool) -> Tracked:
         offset = self.checkpoints.get(key, ("", 0))[1]
-        parser, origin = self._describe(path, inp, detection_head(path, head))
+        parser, origin = self._describe(path, inp, head)
         t = Tracked(key, path, inp, offset, parser, origin, gz=gz, fallback_time=os.path.getmtime(path))
         self.tracked[key] = t
         return t
