@@ -59,9 +59,9 @@ class Ingestor:
         self.events_total = 0
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
-        """The parser for a source and the sourcetype it uses (detected when not given, from
-        `sample` (the first `sourcetypes.DETECTION_BYTES` of the file), alike for every file of one log: see
-        `sourcetypes.detect_in_family`)."""
+        """The parser for a source and the sourcetype it uses, detected when not given from
+        `sample` (the first `sourcetypes.DETECTION_BYTES` of the file) and kept alike for the
+        rotated files of one log (`sourcetypes.detect_in_family`)."""
         assigned = self.props.sourcetype_for(source) if self.props else None
         name = sourcetype or assigned or sourcetypes.detect_in_family(
             source, sample_lines(sample), self.families)
