@@ -211,6 +211,7 @@ _CONTINUATION = re.compile(
     r"^(?:Caused by: |\.\.\. \d+ (?:more|common frames omitted)|at [\w$.<>]+\(|"
     r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b)")
 _GENERIC = frozenset({"generic", "generic_single_line"})
+MAX_FAMILIES = 10_000
 _ROTATION = re.compile(r"(?:[.\-_]#)+$")
 
 
@@ -227,7 +228,8 @@ def family(source: str) -> str:
 def detect_in_family(source: str, sample_lines: list[str], known: dict[str, str]) -> str:
     """`detect`, kept stable across the rotated files of one log (see `family`).
 
-    `known` maps a family to the sourcetype its first typed file got and is updated. A file
+    `known` maps a family to the sourcetype its first typed file got and is updated (at most
+    `MAX_FAMILIES` entries: later families are detected file by file). A file
     whose own sample only says `generic` (say, it starts inside a long stack trace) takes the
     family's sourcetype; a specific detection of its own wins and teaches the family.
     """
@@ -235,8 +237,9 @@ def detect_in_family(source: str, sample_lines: list[str], known: dict[str, str]
     name = detect(source, sample_lines)
     if name in _GENERIC and known.get(key, name) not in _GENERIC:
         return known[key]
-    if name not in _GENERIC or key not in known:
-        known[key] = name
+    if (name not in _GENERIC and key in known) or len(known) < MAX_FAMILIES:
+        if name not in _GENERIC or key not in known:
+            known[key] = name
     return name
 
 

@@ -83,3 +83,11 @@ def test_detection_sample_reads_the_head_of_plain_and_gzip_files(tmp_path: Path)
     assert detection_sample(str(tmp_path / "gone"), b"head") == b"head"
     assert detect(str(plain), sample_lines(text[:256])) == "generic_single_line"  # a 256-byte head
     assert detect(str(plain), sample_lines(detection_sample(str(plain), text[:256]))) == "json"
+
+
+def test_family_memory_is_bounded() -> None:
+    from speleo import sourcetypes
+
+    known = {f"/k{i}/x.log": "kafka" for i in range(sourcetypes.MAX_FAMILIES)}
+    assert detect_in_family("/new/server.log", ["hello"], known) == "generic_single_line"
+    assert len(known) == sourcetypes.MAX_FAMILIES
