@@ -340,3 +340,12 @@ def test_a_time_more_than_two_days_ahead_is_not_taken() -> None:
     assert [r["_flags"] for r in rows] == ["", "", "no_timestamp", "no_timestamp"]
     rec = TimestampRecognizer(tz="UTC", now=now)
     assert rec.find("2030-01-01 00:00:00 x") is None
+
+
+def test_time_prefix_through_the_file_parser() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    st = Sourcetype("x", should_linemerge=False, time_prefix=r"when=")
+    data = b"id=1614830000 when=2021-03-04 05:06:07 a\nid=1614830001 when=04/Mar/2021:05:06:08 b\n"
+    times = EventParser(st, tz="UTC").parse(data, 0, True, 0.0).events.column("_time").to_pylist()
+    assert times == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 8)]

@@ -222,7 +222,7 @@ class EventParser:
                 times = rec.extract_vector(first_lines, rec.learned, anchored=False)
             except pa.ArrowInvalid:
                 pass
-        if rec.learned is not None:
+        if rec.learned is not None or rec.time_prefix is not None:
             times = self._python_times(first_lines, times)
         missing = pc.is_null(times)
         if pc.any(missing).as_py():
