@@ -349,3 +349,20 @@ def test_time_prefix_through_the_file_parser() -> None:
     data = b"id=1614830000 when=2021-03-04 05:06:07 a\nid=1614830001 when=04/Mar/2021:05:06:08 b\n"
     times = EventParser(st, tz="UTC").parse(data, 0, True, 0.0).events.column("_time").to_pylist()
     assert times == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 8)]
+
+
+def test_oneshot_reads_year_less_files_against_the_ingestors_clock(tmp_path: Path) -> None:
+    from speleo.config import Home
+    from speleo.ingest.oneshot import add_oneshot
+    from speleo.service import Service
+
+    log = tmp_path / "messages"
+    log.write_text("Dec 31 23:59:58 h cron[1]: before\nJan  1 00:00:02 h cron[1]: after\n")
+    svc = Service(Home(tmp_path / "home"))
+    writer = svc.open_writer()
+    writer.ingestor.clock = lambda: _at(2024, 12, 31, 23, 59, 59)
+    writer.ingestor.tz = "UTC"
+    add_oneshot(writer.ingestor, log, "main")
+    writer.close()
+    rows = svc.search("index=main | sort _time | table _time", limit=0).table.to_pylist()
+    assert [r["_time"] for r in rows] == [_at(2024, 12, 31, 23, 59, 58), _at(2025, 1, 1, 0, 0, 2)]
