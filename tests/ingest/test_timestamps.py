@@ -246,7 +246,7 @@ def test_vectorised_year_less_matches_python_around_new_year() -> None:
 
 # ---- per-source format choice -------------------------------------------------------------
 def test_day_month_order_is_decided_per_source() -> None:
-    ambiguous = ["04/03/2021 05:06:07 a", "05/03/2021 05:06:07 b"]
+    ambiguous = ["04/03/2021 05:06:07 a", "04/03/2021 05:06:08 b"]
     rec = TimestampRecognizer(tz="UTC")
     assert rec.learn(ambiguous).name == "mdy_slash"  # type: ignore[union-attr]
     assert rec.find(ambiguous[0])[0] == utc(2021, 4, 3, 5, 6, 7)  # type: ignore[index]
@@ -254,7 +254,7 @@ def test_day_month_order_is_decided_per_source() -> None:
     rec = TimestampRecognizer(tz="UTC")
     assert rec.learn(european).name == "dmy_slash"  # type: ignore[union-attr]
     got = rec.extract_vector(pa.array(european), rec.learned, anchored=False).to_pylist()  # type: ignore[arg-type]
-    assert got == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 5, 5, 6, 7), utc(2021, 3, 25, 5, 6, 7)]
+    assert got == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 8), utc(2021, 3, 25, 5, 6, 7)]
 
 
 def test_majority_of_the_sample_beats_the_first_line() -> None:
@@ -366,3 +366,17 @@ def test_oneshot_reads_year_less_files_against_the_ingestors_clock(tmp_path: Pat
     writer.close()
     rows = svc.search("index=main | sort _time | table _time", limit=0).table.to_pylist()
     assert [r["_time"] for r in rows] == [_at(2024, 12, 31, 23, 59, 58), _at(2025, 1, 1, 0, 0, 2)]
+
+
+@pytest.mark.parametrize(
+    "dates,name",
+    [
+        (["01/03/2021", "02/03/2021", "03/03/2021", "05/03/2021"], "dmy_slash"),   # days of March
+        (["03/01/2021", "03/02/2021", "03/03/2021", "03/05/2021"], "mdy_slash"),   # days of March
+        (["04/03/2021", "04/03/2021"], "mdy_slash"),                               # nothing tells
+        (["01-03-2021", "02-03-2021", "04-03-2021"], "dmy_dash"),
+    ],
+)
+def test_ambiguous_day_month_follows_the_order_of_the_lines(dates: list[str], name: str) -> None:
+    rec = TimestampRecognizer(tz="UTC")
+    assert rec.learn([f"{d} 10:00:0{i} x" for i, d in enumerate(dates)]).name == name  # type: ignore[union-attr]

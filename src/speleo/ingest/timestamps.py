@@ -13,8 +13,9 @@ How the format of a source is chosen (docs/decisions/0010-timestamps-recognition
   is a candidate; the leftmost wins, and among those starting at the same place the longest
   (it carries more: fraction, zone, year). Every pattern that wins a line scores one point.
 - The source's format is the pattern with the most points; a tie goes to the earlier one in
-  the table (so `03/04/2021` is read month first unless some line of the source has a first
-  number above 12 and so makes `dmy_slash` score more than `mdy_slash`).
+  the table. `03/04/2021` is read month first unless more lines of the sample can only be
+  day-first than can only be month-first; when no line tells, the reading whose consecutive
+  times move least wins (`01/03`, `02/03`, `03/03` are three days of March), else month first.
 - A line the learned format does not fit may still start with another format (a line of a
   second layout); a timestamp elsewhere in such a line is never taken, and neither is a bare
   number (epoch) unless the source's format is an epoch. So a 13-digit number in a message
@@ -169,8 +170,23 @@ class TimestampRecognizer:
         if not scores:
             return None
         best = max(self.patterns, key=lambda p: scores.get(p.name, 0))
+        rival = _RIVALS.get(best.name)
+        if rival is not None and scores.get(rival) == scores[best.name]:
+            best = self._steadier(best, rival, lines[:LEARN_LINES])
         self.learned = best
         return best
+
+    def _steadier(self, first: Pattern, rival_name: str, lines: list[str]) -> Pattern:
+        """Of two readings that fit the sample equally (month/day or day/month), the one whose
+        consecutive times move least: logs are written in time order, so `01/03`, `02/03`,
+        `03/03` are three days of March rather than three months. `first` on a tie."""
+        rival = next(p for p in self.patterns if p.name == rival_name)
+
+        def drift(pattern: Pattern) -> float:
+            times = [hit[0] for hit in (self._search_one(pattern, ln) for ln in lines) if hit]
+            return sum(abs(b - a) for a, b in zip(times, times[1:]))
+
+        return rival if drift(rival) < drift(first) else first
 
     def find(self, line: str) -> tuple[float, int, int] | None:
         """(epoch seconds UTC, start char, end char) of the event's timestamp, or None.
@@ -372,6 +388,9 @@ class TimestampRecognizer:
         from speleo.ingest.timevector import extract_times
 
         return extract_times(self, lines, pattern, anchored, self.max_lookahead + _SLICE_EXTRA)
+
+
+_RIVALS = {"mdy_slash": "dmy_slash", "mdy_dash": "dmy_dash"}  # same text, month or day first
 
 
 def _count(names: list[str]) -> dict[str, int]:
