@@ -101,7 +101,7 @@ _EPOCH_MS = "(?P<ms>1[0-9]{12})"
 _EPOCH_US = "(?P<us>1[0-9]{15})"
 
 # Order matters only between patterns that match the same text at the same place
-# (US month/day before day/month: see `infer_order`).
+# (US month/day before day/month: see `TimestampRecognizer.learn`).
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("json_epoch_us", _EPOCH_US, json=True, epoch=True),
     Pattern("json_epoch_ms", _EPOCH_MS, json=True, epoch=True),
