@@ -380,3 +380,21 @@ def test_oneshot_reads_year_less_files_against_the_ingestors_clock(tmp_path: Pat
 def test_ambiguous_day_month_follows_the_order_of_the_lines(dates: list[str], name: str) -> None:
     rec = TimestampRecognizer(tz="UTC")
     assert rec.learn([f"{d} 10:00:0{i} x" for i, d in enumerate(dates)]).name == name  # type: ignore[union-attr]
+
+
+def test_a_number_after_an_unknown_leading_time_is_not_learned() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    # an ordinal date (not in the table) starts each line; a 13-digit number follows it
+    data = b"".join(b"2021-063 05:06:%02d job done at 1614830000123\n" % i for i in range(40))
+    parser = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC", now=utc(2024, 6, 1))
+    rows = parser.parse(data, 0, True, 5.0).events.to_pylist()
+    assert {r["_time"] for r in rows} == {5.0} and {r["_flags"] for r in rows} == {"no_timestamp"}
+    hpc = TimestampRecognizer(tz="UTC")  # an epoch column with no clock before it is learned
+    assert hpc.learn(["134681 node-246 unix.hw state 1077804742 1 Component ok"]).name == "epoch"  # type: ignore[union-attr]
+
+
+def test_dotted_year_first_dates() -> None:
+    hit = TimestampRecognizer(tz="UTC").find("2021.03.04 05:06:07.250 service started")
+    assert hit is not None and hit[0] == utc(2021, 3, 4, 5, 6, 7, us=250000)
+    assert TimestampRecognizer(tz="UTC").find("- 1117838570 2005.06.03 R02-M1-N0")[0] == 1117838570.0  # type: ignore[index]

@@ -67,6 +67,10 @@ CASES: tuple[Case, ...] = (
         "2021/03/04 05:06:07 [error] 1234#0: *5 open() failed (2: No such file or directory)",
         "2021/03/04 05:06:09 [warn] 1234#0: *6 upstream response is buffered",
     ), ("2021-03-04T05:06:07Z", "2021-03-04T05:06:09Z")),
+    Case("ymd_dot", "YYYY.MM.DD HH:MM:SS (Splunk datetime.xml dotted year-first dates)", (
+        "2021.03.04 05:06:07.250 service started",
+        "2021.03.04 05:06:09.000 service ready",
+    ), ("2021-03-04T05:06:07.25Z", "2021-03-04T05:06:09Z")),
     Case("ymd_compact_colon_millis", "loghub HealthApp (YYYYMMDD-HH:MM:SS:mmm)", (
         "20210304-05:06:07:123|Step_Counter|3000|onStep 42",
         "20210304-5:06:07:12|Step_Counter|3000|setTotal=1614830000000##42##7",

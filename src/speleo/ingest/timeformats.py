@@ -12,7 +12,7 @@ Each `Pattern` is a regex written so that both Python's `re` and RE2 (the engine
     ms epoch milliseconds, us epoch microseconds.
 
 The families follow what Splunk's datetime.xml recognises and what operations logs write
-(sources in docs/ingestion.md): ISO 8601 / RFC 3339, `YYYY/MM/DD`, compact `YYYYMMDD`,
+(sources in docs/ingestion.md): ISO 8601 / RFC 3339, `YYYY/MM/DD`, `YYYY.MM.DD`, compact `YYYYMMDD`,
 `MM/DD/YYYY` and `DD/MM/YYYY`, also with dashes and AM/PM (one source is one or the other: see
 docs/decisions/0010-timestamps-recognition.md), `DD.MM.YYYY`, `DD/Mon/YYYY:HH:MM:SS zone`,
 `DD-Mon-YYYY`, RFC 2822, ctime, syslog `Mon DD HH:MM:SS`, `Mon DD YYYY`, `Mon D, YYYY h:mm:ss AM`,
@@ -111,6 +111,7 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("iso_basic", _Y4 + _M2 + _D2 + "T(?P<H>[01][0-9]|2[0-3])(?P<M>[0-5][0-9])(?P<S>[0-5][0-9])"
             + _DOT_FRAC + "(?P<z>Z|" + _ZNUM + "(?::?[0-5][0-9])?)?"),
     Pattern("ymd_slash", _Y4 + "/" + _M2 + "/" + _D2 + "[T -]" + _HMS + _FRAC + _ZONE),
+    Pattern("ymd_dot", _Y4 + r"\." + _M2 + r"\." + _D2 + "[T ]" + _HMS + _FRAC + _ZONE),
     Pattern("bgl", _Y4 + "-" + _M2 + "-" + _D2
             + r"-(?P<H>[01][0-9]|2[0-3])\.(?P<M>[0-5][0-9])\.(?P<S>[0-5][0-9])" + _DOT_FRAC),
     Pattern("ymd_compact_colon", _Y4 + _M2 + _D2 + "-" + _HMS_LOOSE + _FRAC),

@@ -19,7 +19,10 @@ How the format of a source is chosen (docs/decisions/0010-timestamps-recognition
 - A line the learned format does not fit may still start with another format (a line of a
   second layout); a timestamp elsewhere in such a line is never taken, and neither is a bare
   number (epoch) unless the source's format is an epoch. So a 13-digit number in a message
-  body never becomes the time when the line begins with a timestamp of another format.
+  body never becomes the time when the line begins with a timestamp of another format; and a
+  number that follows a clock time (`22:15:29 ... 1514038530000`) earns no point while
+  learning: the line starts with a layout the table lacks, and the event is better flagged
+  `no_timestamp` than timed hours off.
 - JSON events (`{...`) are searched for a timestamp key (`"timestamp"`, `"@timestamp"`,
   `"time"`, `"ts"`, ...) anywhere in the line before any other pattern.
 - A timestamp must be bounded: it may not be glued to word characters, dots, colons or
@@ -206,6 +209,8 @@ class TimestampRecognizer:
         if not found:
             return None
         pattern, hit = _best(found)
+        if self._epoch_after_clock([pattern.name], line, hit[1]):
+            return None
         self.learned = pattern
         return hit
 
@@ -287,14 +292,24 @@ class TimestampRecognizer:
         if not found:  # the first shape was no valid date (Feb 30): look further
             return self._winners_slow(line)
         longest = max(end for _, end in found)
-        return [name for name, end in found if end == longest]
+        names = [name for name, end in found if end == longest]
+        if self._epoch_after_clock(names, line, at):
+            return []
+        return names
+
+    def _epoch_after_clock(self, names: list[str], line: str, at: int) -> bool:
+        """A bare number that follows a clock time (`22:15:29 ... 1514038530000`) is not the
+        event's time: the line starts with a time of a layout not in the table."""
+        epochs = {p.name for p in self.patterns if p.epoch}
+        return bool(names) and all(n in epochs for n in names) and _CLOCK.search(line, 0, at) is not None
 
     def _winners_slow(self, line: str) -> list[str]:
         found = self._candidates(line)
         if not found:
             return []
         _, (_, start, end) = _best(found)
-        return [p.name for p, hit in found if hit[1] == start and hit[2] == end]
+        names = [p.name for p, hit in found if hit[1] == start and hit[2] == end]
+        return [] if self._epoch_after_clock(names, line, start) else names
 
     def _search_one(self, pattern: Pattern, line: str) -> tuple[float, int, int] | None:
         if pattern.json and not line.lstrip().startswith("{"):
@@ -390,6 +405,7 @@ class TimestampRecognizer:
         return extract_times(self, lines, pattern, anchored, self.max_lookahead + _SLICE_EXTRA)
 
 
+_CLOCK = re.compile(r"\d:[0-5]\d:[0-5]\d")
 _RIVALS = {"mdy_slash": "dmy_slash", "mdy_dash": "dmy_dash"}  # same text, month or day first
 
 
