@@ -4,6 +4,13 @@ Loops (threads): the monitor (every `tail_poll_secs`), and the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
 bucket files after a grace period). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
+
+Stopping: SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C) both stop cleanly and
+the process exits 0: the listeners stop taking connections, syslog data already received by the
+kernel is read and stored, HEC requests being written are answered, the journal is sealed into
+buckets (searchable at once by the CLI) and `server.json` is removed. Signals arriving during the
+stop are logged and otherwise ignored; only SIGKILL cuts it short (the journal then makes the
+acknowledged data survive, sealed at the next start).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 
@@ -75,10 +83,16 @@ class Runtime:
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
             memory.release()
+            self._persist_refusals()
             if time.monotonic() - last_checkpoint > 60:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def _persist_refusals(self) -> None:
+        net = getattr(self, "network", None)
+        if net is not None:
+            net.persist_refusals(self.service.catalog)
 
     def oneshot(self, req):
         with self.write_lock:
@@ -102,6 +116,7 @@ class Runtime:
             "files_followed": self.monitor.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
+            "network": self.network.status() if getattr(self, "network", None) else None,
         }
 
     def stop(self) -> None:
@@ -109,38 +124,92 @@ class Runtime:
         for t in self.threads:
             t.join(timeout=10)
         self.writer.store.seal()
+        self._persist_refusals()
         self.monitor.close()
         self.writer.close()
         self.home.server_file.unlink(missing_ok=True)
 
 
-def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
-    """Run the server until interrupted. `announce(url, runtime)` prints where it listens.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    `network`: a `speleo.server.network.NetworkOptions` (HEC and syslog listeners), or None.
+
+def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: str | None = None,
+          tls_key: str | None = None, admin_password: str | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT, then stop cleanly and return (exit status 0).
+
+    `announce(url, runtime)` prints where it listens. `network`: a
+    `speleo.server.network.NetworkOptions` (HEC and syslog listeners, connection limits), or None.
+    `tls_cert`/`tls_key`: PEM certificate (chain) and key: the API and web pages speak HTTPS
+    (key: default in the certificate file). A certificate that cannot be loaded raises
+    `ssl.SSLError`/`OSError` before anything listens. `admin_password`: the password of the
+    first web user `admin` when none exists yet (else a random one is printed once).
     """
-    import uvicorn
-
     from speleo.server.app import build_app
-    from speleo.server.network import NetworkInputs
+    from speleo.server.network import NetworkInputs, NetworkOptions, http_server
 
     memory.use_system_allocator()
+    options = network or NetworkOptions()
     rt = Runtime(home, bind, port)
+    rt.admin_password = admin_password
     rt.start()
-    rt.network = NetworkInputs(rt, bind, network)
+    rt.network = NetworkInputs(rt, bind, options)
     try:
         rt.network.start()
+        server = http_server(build_app(rt), bind, port, tls_cert, tls_key, rt.network.guard("api"),
+                             signals=StopOnSignal)
     except BaseException:
         rt.network.stop()
         rt.stop()
         raise
-    url = f"http://{bind}:{port}"
-    config = uvicorn.Config(build_app(rt), host=bind, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    url = f"{'https' if tls_cert else 'http'}://{bind}:{port}"
     rt.write_server_file(url)
     announce(url, rt)
     try:
         server.run()
     finally:
-        rt.network.stop()
-        rt.stop()
+        with _ignoring_signals():
+            rt.network.stop()
+            rt.stop()
+
+
+class StopOnSignal:
+    """Signal handling of the API's uvicorn server: SIGTERM and SIGINT ask it to stop, and the
+    signal is not raised again afterwards (uvicorn re-raises it, which for SIGTERM kills the process
+    before the clean stop runs). Used as a mixin of `uvicorn.Server` (see `network.http_server`)."""
+
+    def capture_signals(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def captured():
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            old = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+
+        return captured()
+
+    def _on_stop_signal(self, sig: int, frame) -> None:
+        log.info("received %s: stopping", signal.Signals(sig).name)
+        self.should_exit = True
+
+
+class _ignoring_signals:
+    """Log and ignore SIGTERM/SIGINT while the clean stop runs (main thread only)."""
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.old[sig] = signal.signal(sig, lambda s, f: log.warning(
+                    "%s ignored: the server is already stopping", signal.Signals(s).name))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
