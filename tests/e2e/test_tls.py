@@ -94,7 +94,7 @@ def test_syslog_over_tls_openssl_s_client(tls_server, cert):
                     "-connect", f"127.0.0.1:{tls_server.syslog_tls}"],
                    input=f"{len(m)} {m}".encode(), check=True, capture_output=True, timeout=30)
     (e,) = found(tls_server, f"index=netlog host=sclient severity=notice {tag}", 1)
-    assert e["_raw"] == m
+    assert e["_raw"] == m[len("<13>"):]
 
 
 def test_plain_tcp_to_the_tls_port_is_not_ingested_and_the_server_stays_up(tls_server):

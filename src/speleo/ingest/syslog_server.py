@@ -11,6 +11,7 @@ stored.
 Bounds (before anything is known about the sender): at most `limits.max_connections` TCP/TLS
 connections per listener (one more is closed at once), a connection silent for
 `limits.idle_secs` is closed, a TLS handshake must end within `limits.tls_handshake_secs`
+(or `idle_secs` when shorter)
 (it starts only once the connection is admitted), and a message is at most
 `MAX_MESSAGE_BYTES` (the rest of a longer one is skipped, never buffered). Each of these, and
 messages lost because the journal could not be written, is counted in `refusals`; flagged
@@ -171,11 +172,12 @@ class SyslogListeners:
 
     async def _handshake(self, writer: asyncio.StreamWriter, guard: ConnectionGuard) -> bool:
         """TLS on an admitted connection, within the handshake time limit; counted when it fails."""
+        secs = min(self.limits.tls_handshake_secs, self.limits.idle_secs)
         try:
-            await writer.start_tls(self.tls, ssl_handshake_timeout=self.limits.tls_handshake_secs)
+            await writer.start_tls(self.tls, ssl_handshake_timeout=secs)
             return True
         except (TimeoutError, asyncio.TimeoutError):
-            self.refusals.count(guard.source, f"TLS handshake not finished in {self.limits.tls_handshake_secs:g}s")
+            self.refusals.count(guard.source, f"TLS handshake not finished in {secs:g}s")
         except (ssl.SSLError, ConnectionError, OSError) as e:
             self.refusals.count(guard.source, f"TLS handshake failed: {type(e).__name__}")
         return False
