@@ -176,7 +176,7 @@ class SyslogListeners:
         try:
             await writer.start_tls(self.tls, ssl_handshake_timeout=secs)
             return True
-        except (TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, asyncio.TimeoutError, ConnectionAbortedError):  # asyncio aborts a slow handshake
             self.refusals.count(guard.source, f"TLS handshake not finished in {secs:g}s")
         except (ssl.SSLError, ConnectionError, OSError) as e:
             self.refusals.count(guard.source, f"TLS handshake failed: {type(e).__name__}")
