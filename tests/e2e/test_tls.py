@@ -128,3 +128,68 @@ def test_bad_certificate_fails_at_start(tmp_path, cert):
                                   "--syslog-tls-port", str(free_port()), "--syslog-tls-cert", str(bad)),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
+
+
+def test_api_and_web_over_https_and_admin_password_from_a_file(tmp_path, cert):
+    """`--tls-cert/--tls-key` for the API/web port; `--admin-password-file` sets the first admin's
+    password, which is then never printed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    password = f"pw-{uuid.uuid4().hex}"
+    pwfile = tmp_path / "admin.pw"
+    pwfile.write_text(password + "\n")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(speleo_cmd(home, "serve", "--port", str(port), "--hec-port", "0",
+                                           "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]),
+                                           "--admin-password-file", str(pwfile)),
+                                stdout=logf, stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    try:
+        def up():
+            try:
+                return httpx.get(f"https://127.0.0.1:{port}/health", verify=ctx, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                assert proc.poll() is None, log.read_text()
+                return False
+        wait_for(up, timeout=60)
+        assert json.loads((home / "server.json").read_text())["url"] == f"https://127.0.0.1:{port}"
+        api_token = (home / "api_token").read_text().strip()
+        r = httpx.get(f"https://127.0.0.1:{port}/api/v1/status", verify=ctx, timeout=30,
+                      headers={"Authorization": f"Bearer {api_token}"})
+        assert r.status_code == 200 and r.json()["server"]["pid"] == proc.pid
+        with pytest.raises(httpx.HTTPError):   # plain HTTP gets no answer from the HTTPS port
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        # the CLI finds the server through server.json and talks HTTPS to it (status shows its pid)
+        st = json.loads(run_cli(home, "status", "--json").stdout)
+        assert st["server"]["pid"] == proc.pid, st["server"]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+    out = log.read_text()
+    assert password not in out and "admin" in out
+    from speleo.config import Home
+    from speleo.web.users import Users
+
+    users = Users(Home(home))
+    assert users.authenticate("admin", password) is not None
+
+
+def test_first_admin_password_printed_once_with_a_warning(tmp_path):
+    server = ServerProc(tmp_path / "home", ["--hec-port", "0"]).start()
+    server.stop()
+    out = server.log.read_text()
+    assert "created web user 'admin' with password: " in out
+    assert "Shown only this once" in out and "keeps the password too" in out and "--admin-password-file" in out
+    again = ServerProc(tmp_path / "home", ["--hec-port", "0"]).start()
+    again.stop()
+    assert "with password: " not in again.log.read_text()   # printed at the first start only
+
+
+def test_short_admin_password_file_is_refused(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("short\n")
+    p = subprocess.run(speleo_cmd(tmp_path / "home", "serve", "--port", str(free_port()), "--hec-port", "0",
+                                  "--admin-password-file", str(pw)), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "at least 8 characters" in p.stderr

@@ -104,9 +104,14 @@ class Runtime:
         tz = local_zone(self.home.settings.default_tz)
         return to_epoch(earliest, now, tz), to_epoch(latest, now, tz)
 
-    def write_server_file(self, url: str) -> None:
+    def write_server_file(self, url: str, tls_cert: str | None = None) -> None:
+        """`server.json`: pid, URL and start time; with HTTPS, the certificate file, which the CLI
+        trusts for this server (`cli.client`)."""
         tmp = self.home.server_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": url, "started": self.started}))
+        info = {"pid": os.getpid(), "url": url, "started": self.started}
+        if tls_cert:
+            info["tls_cert"] = os.path.abspath(tls_cert)
+        tmp.write_text(json.dumps(info))
         os.replace(tmp, self.home.server_file)
 
     def info(self) -> dict:
@@ -162,7 +167,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
         rt.stop()
         raise
     url = f"{'https' if tls_cert else 'http'}://{bind}:{port}"
-    rt.write_server_file(url)
+    rt.write_server_file(url, tls_cert)
     announce(url, rt)
     try:
         server.run()
