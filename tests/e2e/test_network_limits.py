@@ -208,3 +208,25 @@ def test_gzip_bomb_is_refused_without_inflating_it(tmp_path):
         assert found(server, tag, 1)[0]["_raw"] == tag
     finally:
         server.stop()
+
+
+def test_api_bodies_are_bounded_before_the_token_is_checked(syslog_server):
+    limit = 16 * 1024 * 1024
+    key = ("api", f"request refused (413): body over {limit} bytes")
+    old = refused(syslog_server).get(key, 0)
+    head = (f"POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {limit + 1}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", syslog_server.port)) as s:
+        s.sendall(head + b'{"search": "')   # no body to speak of: refused on the declared length
+        assert closed_by_server(s, timeout=10).startswith(b"HTTP/1.1 413 ")
+    chunk = b"x" * (1024 * 1024)
+    with socket.create_connection(("127.0.0.1", syslog_server.port)) as s:
+        s.sendall(b"POST /api/v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(24):   # 24 MB of chunks, no token
+                s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert closed_by_server(s, timeout=10).startswith(b"HTTP/1.1 413 ")
+    assert refused(syslog_server)[key] - old == 2

@@ -101,6 +101,31 @@ class SyslogListeners:
         self.udp_bound = 0
         self.tcp_bound = 0
 
+    def udp_kernel_drops(self) -> int | None:
+        """Datagrams the kernel dropped for the UDP listener (its receive buffer was full), from
+        the `drops` column of /proc/net/udp (udp6 for an IPv6 bind); None where unavailable."""
+        if not self.udp_bound:
+            return None
+        port = f":{self.udp_bound:04X}"
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                with open(table) as f:
+                    lines = f.read().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                cols = line.split()
+                if len(cols) >= 13 and cols[1].endswith(port) and cols[2].endswith(":0000"):
+                    return int(cols[-1])
+        return None
+
+    def status(self) -> list[dict]:
+        """Per listener: open connections (TCP/TLS) or kernel drops (UDP)."""
+        out = [g.status() for g in self.guards]
+        if self.udp_bound:
+            out.append({"source": f"udp:{self.udp_bound}", "kernel_drops": self.udp_kernel_drops()})
+        return out
+
     def describe(self) -> list[str]:
         out = []
         if self.udp_port:

@@ -10,7 +10,8 @@ Bounds (see `speleo.ingest.limits`): every listener, the API's included, admits 
 `limits.max_connections` connections and closes one that keeps the server waiting for
 `limits.idle_secs`; what is refused is counted per listener and reason (`refusals`), shown live in
 the server's status and added every second to the catalog's problem counters (`speleo status`).
-HTTP headers are bounded by h11 (16 KB: larger gets 400), bodies by the HEC limits.
+HTTP headers are bounded by h11 (16 KB: larger gets 400), HEC bodies by the HEC limits, API
+bodies by `API_MAX_BODY_BYTES` (`bounded_body`: FastAPI reads a body before it checks the token).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
 log = logging.getLogger("speleo.server")
 
 DEFAULT_HEC_PORT = 8088
+API_MAX_BODY_BYTES = 16 * 1024 * 1024   # searches, inputs, saved searches: a few KB each
 
 
 @dataclass
@@ -64,7 +66,10 @@ class NetworkInputs:
 
     def status(self) -> dict:
         """Open connections per listener and what was refused since the start."""
-        return {"listeners": [g.status() for g in self.guards], "refused": self.refusals.snapshot()}
+        listeners = [g.status() for g in self.guards]
+        if self.syslog is not None:
+            listeners += self.syslog.status()
+        return {"listeners": listeners, "refused": self.refusals.snapshot()}
 
     def persist_refusals(self, catalog) -> None:
         """Add the refusals counted since the last call to the catalog's problem counters."""
@@ -101,7 +106,6 @@ class NetworkInputs:
                                           tls_key=o.syslog_tls_key, limits=o.limits, refusals=self.refusals)
             self.syslog.start()
             self.listening += self.syslog.describe()
-            self.guards += self.syslog.guards
 
     def stop(self) -> None:
         if self.hec is not None:
@@ -183,3 +187,50 @@ def guarded_protocol(guard: ConnectionGuard) -> type:
             self._timer = self.loop.call_later(step, self._check_idle)
 
     return Guarded
+
+
+def bounded_body(app, limit: int, refusals: Refusals, source: str = "api"):
+    """ASGI wrapper refusing request bodies over `limit` bytes with 413 (counted): at once when
+    Content-Length says so, else as soon as the chunks received pass it (the app then sees a
+    disconnect). Bounds what an unauthenticated client can make the API buffer."""
+    reason = f"request refused (413): body over {limit} bytes"
+    body = b'{"error": {"code": "too_large", "message": "request body over %d bytes"}}' % limit
+
+    async def too_large(send) -> None:
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def wrapped(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            refusals.count(source, reason)
+            return await too_large(send)
+        state = {"size": 0, "cut": False, "started": False}
+
+        async def bounded_receive():
+            if state["cut"]:
+                return {"type": "http.disconnect"}
+            msg = await receive()
+            if msg["type"] == "http.request":
+                state["size"] += len(msg.get("body", b""))
+                if state["size"] > limit:
+                    state["cut"] = True
+                    refusals.count(source, reason)
+                    if not state["started"]:
+                        await too_large(send)
+                    return {"type": "http.disconnect"}
+            return msg
+
+        async def guarded_send(msg) -> None:
+            if state["cut"]:
+                return
+            state["started"] = True
+            await send(msg)
+
+        await app(scope, bounded_receive, guarded_send)
+
+    return wrapped

@@ -150,9 +150,10 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     first web user `admin` when none exists yet (else a random one is printed once).
     """
     from speleo.server.app import build_app
-    from speleo.server.network import NetworkInputs, NetworkOptions, http_server
+    from speleo.server.network import API_MAX_BODY_BYTES, NetworkInputs, NetworkOptions, bounded_body, http_server
 
     memory.use_system_allocator()
+    early = _StopRequests().install()   # a signal during the start stops the server once it is up
     options = network or NetworkOptions()
     rt = Runtime(home, bind, port)
     rt.admin_password = admin_password
@@ -160,8 +161,8 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     rt.network = NetworkInputs(rt, bind, options)
     try:
         rt.network.start()
-        server = http_server(build_app(rt), bind, port, tls_cert, tls_key, rt.network.guard("api"),
-                             signals=StopOnSignal)
+        app = bounded_body(build_app(rt), API_MAX_BODY_BYTES, rt.network.refusals)
+        server = http_server(app, bind, port, tls_cert, tls_key, rt.network.guard("api"), signals=StopOnSignal)
     except BaseException:
         rt.network.stop()
         rt.stop()
@@ -169,6 +170,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     url = f"{'https' if tls_cert else 'http'}://{bind}:{port}"
     rt.write_server_file(url, tls_cert)
     announce(url, rt)
+    server.should_exit = bool(early.signals)
     try:
         server.run()
     finally:
@@ -202,6 +204,19 @@ class StopOnSignal:
     def _on_stop_signal(self, sig: int, frame) -> None:
         log.info("received %s: stopping", signal.Signals(sig).name)
         self.should_exit = True
+
+
+class _StopRequests:
+    """Remembers SIGTERM/SIGINT received before the API server handles them (main thread only)."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+
+    def install(self) -> "_StopRequests":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, lambda s, f: self.signals.append(s))
+        return self
 
 
 class _ignoring_signals:
