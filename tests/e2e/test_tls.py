@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import httpx
@@ -193,3 +194,55 @@ def test_short_admin_password_file_is_refused(tmp_path):
     p = subprocess.run(speleo_cmd(tmp_path / "home", "serve", "--port", str(free_port()), "--hec-port", "0",
                                   "--admin-password-file", str(pw)), capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "at least 8 characters" in p.stderr
+
+
+def test_tls_handshakes_are_bounded_on_the_http_ports(tmp_path, cert):
+    """HTTPS on the API and HEC ports: a connection is admitted before its handshake, so silent
+    TLS clients count against --max-connections and are closed after --idle-timeout."""
+    hec = free_port()
+    server = ServerProc(tmp_path / "home", ["--hec-port", str(hec), "--hec-tls-cert", str(cert[0]),
+                                            "--hec-tls-key", str(cert[1]), "--tls-cert", str(cert[0]),
+                                            "--tls-key", str(cert[1]), "--max-connections", "2",
+                                            "--idle-timeout", "1"])
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    server.home.mkdir(parents=True)
+    log = open(server.log, "ab")
+    server.proc = subprocess.Popen(speleo_cmd(server.home, "serve", "--port", str(server.port), *server.extra),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _https_ok(f"https://127.0.0.1:{server.port}/health", ctx, server), timeout=60)
+        for port in (hec, server.port):
+            silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port)) as extra:
+                extra.settimeout(0.9)
+                try:
+                    assert extra.recv(100) == b""   # over the limit: closed before any handshake
+                except ConnectionResetError:
+                    pass
+            for s in silent:
+                s.settimeout(10)
+                try:
+                    assert s.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+                s.close()
+        r = httpx.get(f"https://127.0.0.1:{hec}/services/collector/health", verify=ctx, timeout=10)
+        assert r.json()["code"] == 17
+        token = (server.home / "api_token").read_text().strip()
+        body = httpx.get(f"https://127.0.0.1:{server.port}/api/v1/status", verify=ctx, timeout=30,
+                         headers={"Authorization": f"Bearer {token}"}).json()
+        counts = {(c["source"], c["reason"]): c["count"] for c in body["server"]["network"]["refused"]}
+        for source in (f"hec:{hec}", "api"):
+            assert counts.get((source, "connection refused: 2 already open")) == 1, counts
+            assert counts.get((source, "TLS handshake not finished in 1s")) == 2, counts
+    finally:
+        server.stop()
+
+
+def _https_ok(url, ctx, server) -> bool:
+    assert server.proc.poll() is None, server.log.read_text()
+    try:
+        return httpx.get(url, verify=ctx, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -442,7 +442,7 @@ class HecServer:
     def __init__(self, svc: HecService, bind: str, port: int, tls_cert: str | None = None,
                  tls_key: str | None = None, guard=None) -> None:
         from speleo.ingest.limits import ConnectionGuard, ConnectionLimits
-        from speleo.server.network import http_server
+        from speleo.server.http_guard import http_server
 
         self.svc = svc
         self.bind = bind

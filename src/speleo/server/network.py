@@ -10,8 +10,8 @@ Bounds (see `speleo.ingest.limits`): every listener, the API's included, admits 
 `limits.max_connections` connections and closes one that keeps the server waiting for
 `limits.idle_secs`; what is refused is counted per listener and reason (`refusals`), shown live in
 the server's status and added every second to the catalog's problem counters (`speleo status`).
-HTTP headers are bounded by h11 (16 KB: larger gets 400), HEC bodies by the HEC limits, API
-bodies by `API_MAX_BODY_BYTES` (`bounded_body`: FastAPI reads a body before it checks the token).
+The HTTP servers themselves (the API's and HEC's uvicorn, with these bounds) are built by
+`speleo.server.http_guard`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
 log = logging.getLogger("speleo.server")
 
 DEFAULT_HEC_PORT = 8088
-API_MAX_BODY_BYTES = 16 * 1024 * 1024   # searches, inputs, saved searches: a few KB each
 
 
 @dataclass
@@ -115,122 +114,3 @@ class NetworkInputs:
             self.syslog.stop()
             self.syslog = None
 
-
-def http_server(app, bind: str, port: int, tls_cert: str | None, tls_key: str | None,
-                guard: ConnectionGuard, signals: type | None = None, **config):
-    """A `uvicorn.Server` for `app` whose connections are bounded by `guard` (h11 protocol:
-    headers bounded to 16 KB). `signals`: a mixin overriding uvicorn's signal handling (the
-    API server's, see `runner.StopOnSignal`). TLS when `tls_cert` is given; a certificate or
-    key that cannot be loaded raises here, before anything listens."""
-    import uvicorn
-
-    tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls_cert else {}
-    cfg = uvicorn.Config(app, host=bind, port=port, log_level="warning", access_log=False,
-                         http=guarded_protocol(guard), **tls, **config)
-    if tls_cert:
-        cfg.load()  # loads the certificate now: a bad one fails before the server starts
-    cls = type("SpeleoServer", (signals, uvicorn.Server), {}) if signals else uvicorn.Server
-    return cls(cfg)
-
-
-def guarded_protocol(guard: ConnectionGuard) -> type:
-    """uvicorn's h11 protocol admitting connections through `guard` (one over the limit gets
-    503 and is closed) and closing a connection silent for `guard.limits.idle_secs` while the
-    server waits for it (no request yet, between requests, or a body still arriving)."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    idle = guard.limits.idle_secs
-    step = min(max(idle / 4, 0.05), 5.0)
-
-    class Guarded(H11Protocol):
-        _admitted = False
-        _timer = None
-
-        def connection_made(self, transport) -> None:
-            super().connection_made(transport)
-            self._admitted = guard.admit()
-            if not self._admitted:
-                transport.write(b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
-                                b"content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n")
-                transport.close()
-                return
-            self._last = self.loop.time()
-            self._timer = self.loop.call_later(step, self._check_idle)
-
-        def data_received(self, data: bytes) -> None:
-            if not self._admitted:
-                return
-            self._last = self.loop.time()
-            super().data_received(data)
-
-        def connection_lost(self, exc) -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            if self._admitted:
-                self._admitted = False
-                guard.release()
-            super().connection_lost(exc)
-
-        def _waiting_for_client(self) -> bool:
-            c = self.cycle
-            return c is None or c.response_complete or (c.more_body and not c.disconnected)
-
-        def _check_idle(self) -> None:
-            self._timer = None
-            if self.transport.is_closing():
-                return
-            if self._waiting_for_client() and self.loop.time() - self._last >= idle:
-                guard.idle("no request data")
-                self.transport.close()
-                return
-            self._timer = self.loop.call_later(step, self._check_idle)
-
-    return Guarded
-
-
-def bounded_body(app, limit: int, refusals: Refusals, source: str = "api"):
-    """ASGI wrapper refusing request bodies over `limit` bytes with 413 (counted): at once when
-    Content-Length says so, else as soon as the chunks received pass it (the app then sees a
-    disconnect). Bounds what an unauthenticated client can make the API buffer."""
-    reason = f"request refused (413): body over {limit} bytes"
-    body = b'{"error": {"code": "too_large", "message": "request body over %d bytes"}}' % limit
-
-    async def too_large(send) -> None:
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def wrapped(scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            refusals.count(source, reason)
-            return await too_large(send)
-        state = {"size": 0, "cut": False, "started": False}
-
-        async def bounded_receive():
-            if state["cut"]:
-                return {"type": "http.disconnect"}
-            msg = await receive()
-            if msg["type"] == "http.request":
-                state["size"] += len(msg.get("body", b""))
-                if state["size"] > limit:
-                    state["cut"] = True
-                    refusals.count(source, reason)
-                    if not state["started"]:
-                        await too_large(send)
-                    return {"type": "http.disconnect"}
-            return msg
-
-        async def guarded_send(msg) -> None:
-            if state["cut"]:
-                return
-            state["started"] = True
-            await send(msg)
-
-        await app(scope, bounded_receive, guarded_send)
-
-    return wrapped

@@ -150,7 +150,8 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     first web user `admin` when none exists yet (else a random one is printed once).
     """
     from speleo.server.app import build_app
-    from speleo.server.network import API_MAX_BODY_BYTES, NetworkInputs, NetworkOptions, bounded_body, http_server
+    from speleo.server.http_guard import API_MAX_BODY_BYTES, bounded_body, http_server
+    from speleo.server.network import NetworkInputs, NetworkOptions
 
     memory.use_system_allocator()
     early = _StopRequests().install()   # a signal during the start stops the server once it is up
@@ -182,7 +183,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
 class StopOnSignal:
     """Signal handling of the API's uvicorn server: SIGTERM and SIGINT ask it to stop, and the
     signal is not raised again afterwards (uvicorn re-raises it, which for SIGTERM kills the process
-    before the clean stop runs). Used as a mixin of `uvicorn.Server` (see `network.http_server`)."""
+    before the clean stop runs). Used as a mixin of `uvicorn.Server` (see `http_guard.http_server`)."""
 
     def capture_signals(self):
         import contextlib
