@@ -171,7 +171,7 @@ def test_api_and_web_over_https_and_admin_password_from_a_file(tmp_path, cert):
     out = log.read_text()
     assert password not in out and "admin" in out
     from speleo.config import Home
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     users = Users(Home(home))
     assert users.authenticate("admin", password) is not None
