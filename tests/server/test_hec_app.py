@@ -108,3 +108,16 @@ def test_gzip_is_bounded_once_decompressed(tmp_path):
     assert svc.ingestor.store.tables[0].column("_raw").to_pylist() == ["b" * (2 * 1024 * 1024)]
     body = ok[:-20]   # truncated gzip stream
     assert asyncio.run(go()).json()["code"] == 6
+
+
+def test_bodies_held_at_once_are_bounded(tmp_path):
+    svc, secret = service(tmp_path, max_content_bytes=1000, max_decompressed_bytes=1000, max_buffered_bytes=2500)
+    other = svc.buffers.hold()
+    assert other.take(2000)   # another request holds 2,000 bytes
+    body = b'{"event": "' + b"x" * 600 + b'"}'
+    r = call(svc, "/services/collector/event", body, secret)
+    assert (r.status_code, r.json()) == (503, {"text": "Server is busy", "code": 9})
+    assert svc.refusals.snapshot()[0]["reason"] == "request refused (code 9): request bodies held over 2500 bytes"
+    other.release()
+    assert call(svc, "/services/collector/event", body, secret).json()["code"] == 0
+    assert svc.buffers.used == 0   # everything given back after the request

@@ -90,3 +90,46 @@ class ConnectionGuard:
     def status(self) -> dict:
         return {"source": self.source, "open": self.open, "max": self.limits.max_connections,
                 "idle_secs": self.limits.idle_secs}
+
+
+class MemoryBudget:
+    """Bytes of request bodies held at once across all requests of a listener (as received and
+    once decompressed): `hold()` gives a per-request `Held` whose `take(n)` fails (False) when
+    the budget is spent, and whose `release()` gives everything back when the request is done."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def hold(self) -> "Held":
+        return Held(self)
+
+    def _take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def _give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
+
+
+class Held:
+    """What one request holds of a `MemoryBudget`."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+        self.bytes = 0
+
+    def take(self, n: int) -> bool:
+        if not self.budget._take(n):
+            return False
+        self.bytes += n
+        return True
+
+    def release(self) -> None:
+        self.budget._give(self.bytes)
+        self.bytes = 0

@@ -17,7 +17,9 @@ Token secrets never reach a log line.
 Bounds: a body is read only after its token is checked, and never past `max_content_bytes`
 (the declared Content-Length is checked first; chunked bodies are counted as they arrive); a
 gzip body is decompressed in 1 MiB steps and refused with 413 as soon as it passes
-`max_decompressed_bytes`. Every refusal is counted (`refusals`, by reason).
+`max_decompressed_bytes`; all requests together hold at most `max_buffered_bytes` of bodies
+(received and decompressed; 1 GiB, or one largest body and its decompression when more), past
+which a request gets code 9 (busy). Every refusal is counted (`refusals`, by reason).
 
 Health: code 17 while writes succeed; code 18 (503) while the server is busy, the last journal
 write failed less than `STORAGE_RETRY_SECS` ago, or the journal's disk has less than
@@ -42,7 +44,7 @@ from urllib.parse import parse_qs
 import pyarrow as pa
 
 from speleo.ingest import hec
-from speleo.ingest.limits import Refusals
+from speleo.ingest.limits import MemoryBudget, Refusals
 from speleo.ingest.pipeline import Origin, default_host
 from speleo.storage import tokens as tok
 
@@ -54,6 +56,7 @@ MAX_CHANNELS = 10_000
 MAX_ACKS_PER_CHANNEL = 100_000
 GUNZIP_STEP_BYTES = 1024 * 1024
 STORAGE_RETRY_SECS = 10.0
+DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
 
 
@@ -63,6 +66,16 @@ class HecSettings:
     max_decompressed_bytes: int = hec.DEFAULT_MAX_DECOMPRESSED_BYTES
     max_inflight: int = 64
     min_free_bytes: int = 16 * 1024 * 1024   # less free on the journal's disk: unhealthy (code 18)
+    # request bodies held at once, received and decompressed, across requests (at least one
+    # largest body and its decompression): past it a request gets code 9 (busy)
+    max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
+
+    def buffer_budget(self) -> int:
+        return max(self.max_buffered_bytes, self.max_content_bytes + self.max_decompressed_bytes)
+
+
+class Busy(Exception):
+    """The bodies held by all requests would pass `HecSettings.max_buffered_bytes`."""
 
 
 
@@ -127,6 +140,7 @@ class HecService:
         self.source = source
         self.clock = clock
         self.storage_error: tuple[float, str] | None = None   # (clock time, what) of the last failed write
+        self.buffers = MemoryBudget((settings or HecSettings()).buffer_budget())
         self.ingestor = ingestor
         self.settings = settings or HecSettings()
         self.acks = Acks()
@@ -278,7 +292,7 @@ def build_hec_app(svc: HecService):
                     "headers": JSON_HEADERS + [(b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
 
-    async def read_body(receive, headers: dict[bytes, bytes]) -> bytes | None:
+    async def read_body(receive, headers: dict[bytes, bytes], held) -> bytes | None:
         limit = svc.settings.max_content_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
@@ -297,11 +311,13 @@ def build_hec_app(svc: HecService):
             size += len(chunk)
             if size > limit:
                 raise TooLarge(size, limit)
+            if not held.take(len(chunk)):
+                raise Busy()
             parts.append(chunk)
             if not msg.get("more_body", False):
                 return b"".join(parts)
 
-    def gunzip(body: bytes) -> bytes:
+    def gunzip(body: bytes, held) -> bytes:
         """The decompressed body, in steps of GUNZIP_STEP_BYTES, never holding more than the limit
         (+ one step); raises TooLarge past it, zlib.error for a corrupt stream."""
         limit = min(svc.settings.max_decompressed_bytes, svc.settings.max_content_bytes)
@@ -313,6 +329,8 @@ def build_hec_app(svc: HecService):
             size += len(out)
             if size > limit:
                 raise TooLarge(size, limit, "Decompressed content")
+            if not held.take(len(out)):
+                raise Busy()
             parts.append(out)
             data = d.unconsumed_tail
             if d.eof or (not data and not out):
@@ -376,8 +394,18 @@ def build_hec_app(svc: HecService):
         if svc.inflight >= svc.settings.max_inflight:
             svc.refused("request refused (code 9): too many requests being written")
             return hec.reply(9)
+        held = svc.buffers.hold()
+        try:
+            return await receive_and_write(path, headers, params, receive, token, channel, held)
+        except Busy:
+            svc.refused(f"request refused (code 9): request bodies held over {svc.buffers.limit} bytes")
+            return hec.reply(9)
+        finally:
+            held.release()
+
+    async def receive_and_write(path, headers, params, receive, token, channel, held) -> hec.Reply:
         try:  # a slow client holds no write slot while its body arrives
-            body = await read_body(receive, headers)
+            body = await read_body(receive, headers, held)
         except TooLarge as e:
             svc.refused(f"request refused (413): body over {e.limit} bytes")
             return e.reply()
@@ -388,11 +416,11 @@ def build_hec_app(svc: HecService):
             return hec.reply(9)
         svc.inflight += 1
         try:
-            return await asyncio.to_thread(work, path, headers, params, body, token, channel)
+            return await asyncio.to_thread(work, path, headers, params, body, token, channel, held)
         finally:
             svc.inflight -= 1
 
-    def work(path, headers, params, body, token, channel) -> hec.Reply:
+    def work(path, headers, params, body, token, channel, held) -> hec.Reply:
         if path in ACK_PATHS:
             ids = hec.parse_ack_query(body)
             if ids is None:
@@ -400,7 +428,7 @@ def build_hec_app(svc: HecService):
             return hec.Reply(200, {"acks": svc.acks.query(channel, ids)})
         if b"gzip" in headers.get(b"content-encoding", b"").lower():
             try:
-                body = gunzip(body)
+                body = gunzip(body, held)
             except TooLarge as e:
                 svc.refused(f"request refused (413): gzip body over {e.limit} bytes decompressed")
                 return e.reply()
