@@ -116,6 +116,11 @@ def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
                     guard.release()
             super().connection_lost(exc)
 
+        def send_400_response(self, msg: str) -> None:
+            """h11 refused the request (malformed, or its head over 16 KB): counted, then 400."""
+            guard.refusals.count(guard.source, "request refused (400): malformed HTTP or head over 16 KB")
+            super().send_400_response(msg)
+
         def _waiting_for_client(self) -> bool:
             c = self.cycle
             return c is None or c.response_complete or (c.more_body and not c.disconnected)
