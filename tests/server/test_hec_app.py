@@ -121,3 +121,14 @@ def test_bodies_held_at_once_are_bounded(tmp_path):
     other.release()
     assert call(svc, "/services/collector/event", body, secret).json()["code"] == 0
     assert svc.buffers.used == 0   # everything given back after the request
+
+
+def test_refused_requests_are_counted_by_code(tmp_path):
+    svc, secret = service(tmp_path)
+    call(svc, "/services/collector/event", b'{"event": "x"}')                       # no token: 2
+    call(svc, "/services/collector/event", b'{"event": "x"}', "not-a-token")         # unknown: 4
+    call(svc, "/services/collector/event", b'{"event": "x"}{"nope": 1}', secret)     # second envelope: 12
+    call(svc, "/services/collector/event", b'{"event": "x"}', secret)                # success: not counted
+    assert {(r["reason"], r["count"]) for r in svc.refusals.snapshot()} == {
+        ("request refused (code 2): Token is required", 1), ("request refused (code 4): Invalid token", 1),
+        ("request refused (code 12): Event field is required", 1)}

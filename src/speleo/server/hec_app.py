@@ -55,6 +55,8 @@ INDEX_TTL_SECS = 2.0
 MAX_CHANNELS = 10_000
 MAX_ACKS_PER_CHANNEL = 100_000
 GUNZIP_STEP_BYTES = 1024 * 1024
+# refusals counted by their HEC code: authentication (1-4), data (5-7, 12, 13, 15), channels and acks
+COUNTED_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15})
 STORAGE_RETRY_SECS = 10.0
 DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
@@ -363,6 +365,9 @@ def build_hec_app(svc: HecService):
         headers = {k.lower(): v for k, v in scope["headers"]}
         params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
         r = await handle(path, headers, params, receive)
+        code = r.body.get("code")
+        if code in COUNTED_CODES:   # 413, 8 and 9 are counted where they arise, with their cause
+            svc.refused(f"request refused (code {code}): {r.body['text']}")
         await send_json(send, r.status, r.body)
 
     async def handle(path: str, headers: dict, params: dict, receive) -> hec.Reply:
@@ -432,8 +437,7 @@ def build_hec_app(svc: HecService):
             except TooLarge as e:
                 svc.refused(f"request refused (413): gzip body over {e.limit} bytes decompressed")
                 return e.reply()
-            except zlib.error:
-                svc.refused("request refused (code 6): corrupt gzip body")
+            except zlib.error:   # counted as code 6
                 return hec.reply(6, **{"invalid-event-number": 0})
         ack_id = svc.acks.next_id(channel) if token.ack else None
         try:
