@@ -48,7 +48,10 @@ class Runtime:
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
-        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):
+        from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
+        self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
+        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
+                         ("fschange", lambda: self.fschange.run(self.stop_event))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -112,6 +115,7 @@ class Runtime:
         self.stop_event.set()
         for t in self.threads:
             t.join(timeout=10)
+        self.fschange.close()
         self.writer.store.seal()
         self.monitor.close()
         self.writer.close()

@@ -63,7 +63,7 @@ def list_inputs(svc) -> list[dict]:
             try:
                 s = st.settings
                 item.update(poll_period_secs=s.poll_period_secs, hash=s.hash_algo, hash_max_size=s.hash_max_size,
-                            recurse=s.recurse, filters=[("+" if f.allow else "") + f.glob for f in s.filters],
+                            recurse=s.recurse, filters=[f.text() for f in s.filters],
                             emit_baseline=s.emit_baseline, last_scan=st.last_scan)
             finally:
                 st.close()

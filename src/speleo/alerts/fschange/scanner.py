@@ -114,7 +114,7 @@ class Scanner:
     def _scan_scope(self, scope: Scope, old: Mapping[str, Entry], res: ScanResult) -> None:
         top = scope.path
         if top != self.root:
-            if not self._wanted(top, os.path.basename(top), True):
+            if self._is_home(top) or not self._wanted(top, os.path.basename(top), True):
                 return
             try:
                 st = os.lstat(top)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from speleo.errors import InputError
@@ -18,24 +19,39 @@ HASH_ALGOS = ("sha256", "none")
 @dataclass(frozen=True)
 class Filter:
     """One filter: `glob` matched against the path relative to the watched folder (`*` also
-    matches `/`) or, for a glob without `/`, against the file name. `allow=True` is Splunk's
-    `whitelist` (kept), else `blacklist` (skipped)."""
+    matches `/`) or, for a glob without `/`, against the file name; with `regex`, a regular
+    expression searched in the relative path (Splunk's `[filter:...]` `regexN`). `allow=True`
+    is Splunk's `whitelist` (kept), else `blacklist` (skipped)."""
 
     glob: str
     allow: bool = False
+    regex: bool = False
 
     def matches(self, rel: str, name: str) -> bool:
+        if self.regex:
+            return re.search(self.glob, rel) is not None
         target = rel if "/" in self.glob else name
         return fnmatch.fnmatchcase(target, self.glob)
 
+    def text(self) -> str:
+        return ("+" if self.allow else "") + ("re:" if self.regex else "") + self.glob
+
     @classmethod
     def parse(cls, text: str) -> "Filter":
-        """`GLOB` skips matching paths; `+GLOB` keeps only matching files. Raises InputError."""
+        """`GLOB` skips matching paths; `+GLOB` keeps only matching files; `re:REGEX` and
+        `+re:REGEX` take a regular expression. Raises InputError."""
         allow = text.startswith("+")
-        glob = text[1:] if allow or text.startswith("-") else text
-        if not glob.strip():
+        body = text[1:] if allow or text.startswith("-") else text
+        regex = body.startswith("re:")
+        body = body[3:] if regex else body
+        if not body.strip():
             raise InputError(f"--filter {text!r} is empty: give a glob such as '*.swp' (skip) or '+*.conf' (keep only)")
-        return cls(glob, allow)
+        if regex:
+            try:
+                re.compile(body)
+            except re.error as e:
+                raise InputError(f"filter {body!r} is not a valid regular expression: {e}") from e
+        return cls(body, allow, regex)
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,7 @@ class FsChangeSettings:
 
     def to_json(self) -> str:
         d = asdict(self)
-        d["filters"] = [("+" if f.allow else "") + f.glob for f in self.filters]
+        d["filters"] = [f.text() for f in self.filters]
         return json.dumps(d, sort_keys=True)
 
     @classmethod
