@@ -1,0 +1,280 @@
+"""fschange on a real tree, in process: the scanner, change classification, events in the
+index, filters, problems (FIFO, symlink loop, links out of the tree) and the commit protocol.
+
+Expected values come from the files the tests write (os.stat, hashlib), not from the scanner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from speleo.alerts.fschange import inputs
+from speleo.alerts.fschange.runner import FsChangeInput
+from speleo.alerts.fschange.settings import Filter, FsChangeSettings
+from speleo.alerts.fschange.state import checkpoint_key
+from speleo.config import Home
+from speleo.service import Service
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Rig:
+    """A home with one fschange input over `tree`, a writer, and helpers to read the events."""
+
+    def __init__(self, tmp: Path, settings: FsChangeSettings, tree: Path | None = None) -> None:
+        self.tree = tree or tmp / "tree"
+        self.tree.mkdir(exist_ok=True)
+        self.home = Home(tmp / "home")
+        self.svc = Service(self.home)
+        self.id = inputs.add_input(self.svc, str(self.tree), "fim", settings)
+        self.writer = self.svc.open_writer()
+        self.inp = self._input()
+
+    def _input(self) -> FsChangeInput:
+        inp = FsChangeInput(inputs.get_input(self.svc, str(self.id)), self.home.root, self.writer.store, self.svc.catalog)
+        inp.start()
+        return inp
+
+    def reopen(self) -> None:
+        """As after a restart: a new writer (journal recovered) and a new input object."""
+        self.inp.close()
+        self.writer.close()
+        self.writer = self.svc.open_writer()
+        self.inp = self._input()
+
+    def events(self) -> list[dict]:
+        self.writer.store.seal()
+        res = self.svc.search("index=fim sourcetype=fs_notification", limit=0, timeline=False)
+        return sorted((json.loads(r["_fields"]) for r in res.table.to_pylist()), key=lambda f: (f["path"], f["action"]))
+
+    def close(self) -> None:
+        self.inp.close()
+        self.writer.close()
+
+
+@pytest.fixture
+def rig(tmp_path):
+    made = []
+
+    def make(settings: FsChangeSettings | None = None, tree: Path | None = None) -> Rig:
+        r = Rig(tmp_path, settings or FsChangeSettings(), tree)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_first_scan_is_a_silent_baseline_then_each_change_is_one_event(rig):
+    r = rig()
+    t = r.tree
+    (t / "sub").mkdir()
+    (t / "a.txt").write_text("alpha\n")
+    (t / "sub" / "b.txt").write_text("bravo\n")
+    (t / "gone.txt").write_text("to delete\n")
+    rep = r.inp.scan()
+    assert rep.kind == "baseline" and rep.changes == 0 and r.events() == []
+    assert r.inp.scan().changes == 0                    # nothing changed: nothing emitted
+
+    (t / "new.txt").write_text("created\n")           # create
+    (t / "a.txt").write_text("alpha, longer\n")        # modify content
+    os.chmod(t / "sub" / "b.txt", 0o600)               # chmod
+    old_b = t / "sub" / "b.txt"
+    os.rename(old_b, t / "c.txt")                      # rename (with its new mode)
+    (t / "gone.txt").unlink()                          # delete
+    rep = r.inp.scan()
+    assert rep.changes == 4
+    ev = {e["path"]: e for e in r.events()}
+    assert set(ev) == {str(t / p) for p in ("new.txt", "a.txt", "c.txt", "gone.txt")}
+
+    new = ev[str(t / "new.txt")]
+    st = os.stat(t / "new.txt")
+    assert (new["action"], new["isdir"], new["size"], new["uid"], new["gid"]) == ("add", "0", str(st.st_size), str(st.st_uid), str(st.st_gid))
+    assert new["hash"] == sha(t / "new.txt") and new["mode"] == stat.filemode(st.st_mode)[1:]
+
+    a = ev[str(t / "a.txt")]
+    assert a["action"] == "update" and a["changed"].split(",") == ["content", "mtime", "size"]
+    assert a["hash"] == sha(t / "a.txt") and a["old_hash"] == hashlib.sha256(b"alpha\n").hexdigest()
+    assert a["old_size"] == "6" and a["size"] == str(len("alpha, longer\n"))
+
+    c = ev[str(t / "c.txt")]
+    assert c["action"] == "renamed" and c["old_path"] == str(old_b)
+    assert c["changed"] == "mode" and c["mode"] == "rw-------" and c["old_mode"] == "rw-r--r--"
+
+    g = ev[str(t / "gone.txt")]
+    assert g["action"] == "delete" and g["hash"] == hashlib.sha256(b"to delete\n").hexdigest()
+    assert r.inp.scan().changes == 0
+
+
+def test_raw_is_splunk_key_value_and_fields_are_searchable(rig):
+    r = rig()
+    r.inp.scan()
+    (r.tree / "x.conf").write_text("k=v\n")
+    r.inp.scan()
+    r.writer.store.seal()
+    res = r.svc.search("index=fim sourcetype=fs_notification action=add path=*.conf | table action path isdir", limit=0)
+    assert res.table.to_pylist() == [{"action": "add", "path": str(r.tree / "x.conf"), "isdir": "0"}]
+    raw = r.svc.search("index=fim", limit=0).table.to_pylist()[0]["_raw"]
+    assert f'action=add, path="{r.tree / "x.conf"}", isdir=0, size=4' in raw
+    mtime = os.stat(r.tree / "x.conf").st_mtime
+    import time
+    assert f'modtime="{time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(mtime))}"' in raw
+
+
+def test_same_length_rewrite_is_a_content_change_and_identical_bytes_only_mtime(rig):
+    r = rig()
+    f = r.tree / "f.bin"
+    f.write_bytes(b"AAAA")
+    r.inp.scan()
+    st = os.stat(f)
+    f.write_bytes(b"BBBB")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    r.inp.scan()
+    f.write_bytes(b"BBBB")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
+    r.inp.scan()
+    changes = [e["changed"] for e in r.events()]
+    assert sorted(changes) == ["content,mtime", "mtime"]
+
+
+def test_without_hashing_a_content_change_is_seen_through_mtime(rig):
+    r = rig(FsChangeSettings(hash_algo="none"))
+    f = r.tree / "f"
+    f.write_bytes(b"1111")
+    r.inp.scan()
+    st = os.stat(f)
+    f.write_bytes(b"2222")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    r.inp.scan()
+    [e] = r.events()
+    assert e["changed"] == "mtime" and "hash" not in e
+
+
+def test_unchanged_rescan_reads_no_file(rig):
+    r = rig()
+    for i in range(50):
+        (r.tree / f"f{i}").write_text(str(i))
+    assert r.inp.scan().hashed == 50
+    rep = r.inp.scan()
+    assert rep.hashed == 0 and rep.changes == 0 and rep.files == 50
+
+
+def test_filters_skip_and_keep(rig):
+    r = rig(FsChangeSettings(filters=(Filter.parse("*.swp"), Filter.parse("logs/*"))))
+    r.inp.scan()
+    (r.tree / "logs").mkdir()
+    (r.tree / "a.swp").write_text("x")
+    (r.tree / "logs" / "app.log").write_text("x")
+    (r.tree / "keep.txt").write_text("x")
+    r.inp.scan()
+    assert [e["path"] for e in r.events()] == [str(r.tree / "keep.txt"), str(r.tree / "logs")]
+
+
+def test_allow_filter_keeps_only_matching_files_at_any_depth(rig):
+    r = rig(FsChangeSettings(filters=(Filter.parse("+*.conf"),)))
+    r.inp.scan()
+    (r.tree / "etc").mkdir()
+    (r.tree / "etc" / "a.conf").write_text("x")
+    (r.tree / "etc" / "a.txt").write_text("x")
+    r.inp.scan()
+    assert [(e["path"], e["action"]) for e in r.events()] == [(str(r.tree / "etc"), "add"), (str(r.tree / "etc" / "a.conf"), "add")]
+
+
+def test_fifo_symlink_loop_and_link_out_of_the_tree_are_reported_never_followed(rig, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("never read")
+    r = rig()
+    os.mkfifo(r.tree / "pipe")
+    os.symlink("loop-b", r.tree / "loop-a")
+    os.symlink("loop-a", r.tree / "loop-b")
+    os.symlink(str(outside), r.tree / "out")
+    (r.tree / "ok.txt").write_text("fine")
+    rep = r.inp.scan()                                     # a FIFO never blocks the scan
+    assert rep.kind == "baseline"
+    assert str(r.tree / "out" / "secret") not in r.inp.entries
+    assert r.inp.entries[str(r.tree / "out")].target == str(outside)
+    assert r.inp.entries[str(r.tree / "pipe")].kind == "fifo"
+    r.writer.store.seal()
+    probs = {(p["source"], p["reason"].split(":")[0]) for p in r.svc.catalog.problems() if p["kind"] == "fschange"}
+    assert probs == {(str(r.tree / "pipe"), "fifo"), (str(r.tree / "loop-a"), "symlink loop"),
+                     (str(r.tree / "loop-b"), "symlink loop")}
+    os.unlink(r.tree / "out")
+    os.symlink("ok.txt", r.tree / "out")                   # retargeted link
+    r.inp.scan()
+    [e] = r.events()
+    assert (e["path"], e["action"], e["target"], e["size"]) == (str(r.tree / "out"), "update", "ok.txt", "6")
+    assert {"size", "target"} <= set(e["changed"].split(","))
+
+
+def test_speleo_home_inside_the_tree_is_never_read(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    r = Rig(tree, FsChangeSettings(), tree=tree)           # the home is tree/home
+    try:
+        r.inp.scan()
+        assert not any(p.startswith(str(r.home.root)) for p in r.inp.entries)
+        (tree / "x").write_text("1")
+        r.inp.scan()
+        assert [e["path"] for e in r.events()] == [str(tree / "x")]
+    finally:
+        r.close()
+
+
+def test_emit_baseline_sends_one_add_per_existing_file_as_splunk(rig):
+    r = rig(FsChangeSettings(emit_baseline=True))
+    for n in ("a", "b", "c"):
+        (r.tree / n).write_text(n)
+    r.inp.scan()
+    assert [(e["action"], e["path"]) for e in r.events()] == [("add", str(r.tree / n)) for n in "abc"]
+    assert r.inp.scan().changes == 0
+
+
+def test_type_change_is_delete_then_add(rig):
+    r = rig()
+    (r.tree / "x").write_text("file")
+    r.inp.scan()
+    (r.tree / "x").unlink()
+    (r.tree / "x").mkdir()
+    r.inp.scan()
+    assert [(e["action"], e["isdir"]) for e in r.events()] == [("add", "1"), ("delete", "0")]
+
+
+def test_batch_journaled_before_the_crash_is_applied_not_sent_again(rig):
+    r = rig()
+    r.inp.scan()
+    (r.tree / "n").write_text("new")
+    real_commit = r.inp.state.commit
+    r.inp.state.commit = lambda seq: (_ for _ in ()).throw(KeyboardInterrupt)   # "killed" after the append
+    with pytest.raises(KeyboardInterrupt):
+        r.inp.scan()
+    r.inp.state.commit = real_commit
+    r.reopen()
+    assert r.inp.recovered == "applied"
+    assert r.inp.scan().changes == 0
+    assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
+
+
+def test_batch_not_journaled_is_dropped_and_found_again(rig):
+    r = rig()
+    r.inp.scan()
+    (r.tree / "n").write_text("new")
+    r.writer.store.append = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)   # "killed" before the append
+    with pytest.raises(KeyboardInterrupt):
+        r.inp.scan()
+    del r.writer.store.append
+    r.reopen()
+    assert r.inp.recovered == "dropped"
+    assert r.inp.scan().changes == 1
+    assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
+    row = r.svc.catalog.query("SELECT offset FROM checkpoints WHERE fingerprint = ?", (checkpoint_key(r.id),))
+    assert row[0][0] == r.inp.state.applied_seq == 1
