@@ -69,6 +69,10 @@ def child(step: str, home: str, tree: str) -> None:
         rep = inp.scan()
         out.update(files=rep.files, changes=rep.changes, hashed=rep.hashed)
         out["seconds"] = time.perf_counter() - t0
+        if step == "rescan":   # the server's periodic rescan: the baseline is already in memory
+            t1 = time.perf_counter()
+            inp.scan()
+            out["memory_seconds"] = time.perf_counter() - t1
         inp.close()
         w.store.seal()
         w.close()
@@ -109,9 +113,11 @@ def run(n: int) -> dict:
 
 def table(r: dict) -> str:
     m = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    mem = dict(r["rescan"], seconds=r["rescan"]["memory_seconds"])
     rows = [
         ("baseline scan (every file stat'ed and hashed, state written)", r["baseline"], "sha256sum", r["sha256sum"]),
-        ("rescan of the unchanged tree (restart: state loaded, nothing read)", r["rescan"], "find -newer", r["find_newer"]),
+        ("rescan of the unchanged tree after a restart (state loaded, nothing read)", r["rescan"], "find -newer", r["find_newer"]),
+        ("periodic rescan of the unchanged tree in a running server", mem, "find -newer", r["find_newer"]),
         (f"rescan after 100 files changed ({r['changed']['changes']} events)", r["changed"], "find -newer", r["find_newer"]),
     ]
     lines = [f"fschange over {r['files']:,} files ({r['bytes'] / 1e6:.0f} MB) on this machine ({m}); "
@@ -120,7 +126,7 @@ def table(r: dict) -> str:
              "| measure | Speleo | peer (same run) | ratio | goal |", "| --- | --- | --- | --- | --- |"]
     for label, s, peer, p in rows:
         goal = ""
-        if label.startswith("rescan of the unchanged"):
+        if "of the unchanged tree" in label:
             met = r["files"] >= 100_000 and s["seconds"] < 5
             goal = f"< 5 s for 100,000 files: {'met' if met else ('NOT met' if r['files'] >= 100_000 else 'see the 100,000-file run')}"
         lines.append(f"| {label} | {s['seconds']:.2f} s, {s['rss_mb']:.0f} MB peak RSS | `{peer}`: {p['seconds']:.2f} s, "

@@ -88,6 +88,13 @@ def entry_from_stat(st: os.stat_result, hash_: str | None = None, target: str | 
                  st.st_gid, st.st_ino, st.st_dev, hash_, target)
 
 
+def unchanged(prev: Entry, st: os.stat_result) -> bool:
+    """True when a regular file's `lstat` equals its stored entry in every attribute (its
+    stored hash, if any, then still holds: size, mtime, ctime and inode are equal)."""
+    return (prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], prev[7], prev[8]) == (
+        st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_dev)
+
+
 def same_content_key(a: Entry, b: Entry) -> bool:
     """True when the content cannot have changed without the kernel telling (size, mtime,
     ctime and inode all equal): the old hash is reused instead of reading the file again."""
@@ -142,23 +149,34 @@ class Scanner:
                 res.unlisted.append(d)
                 continue
             descend = scope.recursive and self.settings.recurse
+            filtered = bool(self.settings.filters)
+            wants_hash = self.settings.wants_hash
+            entries = res.entries
             for ch in children:
+                path = ch.path
                 try:
                     st = ch.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
                 except OSError as e:
-                    res.problems.append(Problem(ch.path, f"cannot stat: {e.strerror}"))
+                    res.problems.append(Problem(path, f"cannot stat: {e.strerror}"))
                     continue
-                is_dir = stat.S_ISDIR(st.st_mode)
-                if not self._wanted(ch.path, ch.name, is_dir):
+                mode = st.st_mode
+                if stat.S_ISREG(mode):
+                    prev = old.get(path)
+                    if (prev is not None and unchanged(prev, st) and (prev[9] is not None or not wants_hash(st.st_size))
+                            and (not filtered or self._wanted(path, ch.name, False))):
+                        entries[path] = prev    # the common case of a rescan: nothing to build or read
+                        continue
+                is_dir = stat.S_ISDIR(mode)
+                if filtered and not self._wanted(path, ch.name, is_dir):
                     continue
-                if is_dir and self._is_home(ch.path):
-                    res.problems.append(Problem(ch.path, "skipped: Speleo's home is never read"))
+                if is_dir and self._is_home(path):
+                    res.problems.append(Problem(path, "skipped: Speleo's home is never read"))
                     continue
-                self._record(ch.path, st, old, res)
+                self._record(path, st, old, res)
                 if is_dir and descend:
-                    stack.append(ch.path)
+                    stack.append(path)
 
     def _wanted(self, path: str, name: str, is_dir: bool) -> bool:
         if not self.settings.filters:
