@@ -143,6 +143,9 @@ class Scanner:
                 with os.scandir(d) as it:
                     children = list(it)
             except FileNotFoundError:
+                if d == self.root:   # unmounted or removed: keep the baseline, never a flood of deletes
+                    res.problems.append(Problem(d, "watched folder is missing: nothing compared until it is back"))
+                    res.unlisted.append(d)
                 continue
             except OSError as e:
                 res.problems.append(Problem(d, f"cannot list folder: {e.strerror}"))

@@ -176,7 +176,7 @@ class FsChangeWatcher:
     def tick(self) -> None:
         """One pass: reload inputs every few seconds, then scan what is due."""
         now = time.monotonic()
-        if now - self.last_reload >= RELOAD_SECS or not self.inputs:
+        if now - self.last_reload >= RELOAD_SECS or not self.last_reload:
             self.last_reload = now
             self.reload()
         for iid, inp in list(self.inputs.items()):
