@@ -24,6 +24,7 @@ from typing import Iterable, Mapping
 
 from speleo.alerts.fschange.scanner import Entry
 from speleo.alerts.fschange.settings import FsChangeSettings
+from speleo.storage.catalog import Catalog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -155,16 +156,5 @@ class InputState:
         return "dropped"
 
     def _tx(self):
-        return _Tx(self.con)
+        return Catalog._Tx(self.con)   # BEGIN IMMEDIATE ... COMMIT, rolled back on an exception
 
-
-class _Tx:
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self.con = con
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.con.execute("BEGIN IMMEDIATE")
-        return self.con
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
