@@ -278,3 +278,32 @@ def test_batch_not_journaled_is_dropped_and_found_again(rig):
     assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
     row = r.svc.catalog.query("SELECT offset FROM checkpoints WHERE fingerprint = ?", (checkpoint_key(r.id),))
     assert row[0][0] == r.inp.state.applied_seq == 1
+
+
+def test_signedaudit_sends_audittrail_events_to_audit(tmp_path):
+    r = Rig(tmp_path, FsChangeSettings(signedaudit=True))
+    try:
+        r.inp.scan()
+        (r.tree / "x").write_text("1")
+        r.inp.scan()
+        r.writer.store.seal()
+        rows = r.svc.search("index=_audit sourcetype=audittrail action=add | table path", limit=0).table.to_pylist()
+        assert rows == [{"path": str(r.tree / "x")}] and r.events() == []
+    finally:
+        r.close()
+
+
+def test_entry_cap_bounds_memory_and_deletes_nothing(tmp_path):
+    from speleo.alerts.fschange.changes import diff
+    from speleo.alerts.fschange.scanner import Scanner
+
+    tree = tmp_path / "t"
+    for d in range(3):
+        (tree / f"d{d}").mkdir(parents=True)
+        for i in range(5):
+            (tree / f"d{d}" / f"f{i}").write_text("x")
+    full = Scanner(str(tree), FsChangeSettings()).scan()
+    capped = Scanner(str(tree), FsChangeSettings(), max_entries=7).scan(full.entries)
+    assert len(capped.entries) < len(full.entries) == 18
+    assert any("more than 7 entries" in p.reason for p in capped.problems)
+    assert diff(full.entries, capped.entries, keep=capped.unlisted).changes == []

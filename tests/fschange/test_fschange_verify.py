@@ -90,3 +90,13 @@ def test_tree_check_spec_acceptance_9_and_10(tmp_path):
     ok = mf.parse(f"{H['Y']}  a\n{H['b']}  b\n{H['d']}  d\n", "m2")
     ok.ignore = ["logs/**"]
     assert vf.check_tree(str(root), res.entries, ok).exit_code == 0
+
+
+def test_roll_condition_triggers_with_the_changed_paths_in_its_reason(tmp_path):
+    m = tmp_path / "m.sha256"
+    m.write_text(f"{H['X']}  a\n")
+    rows = [{"_time": 1, "action": "update", "path": "/r/a", "hash": H["X"]},
+            {"_time": 2, "action": "add", "path": "/r/evil", "hash": H["Y"]}]
+    out = vf.roll_condition(rows, str(m), "/r")
+    assert out.triggered and "unexpected evil" in out.reason and "expected   a" in out.reason
+    assert not vf.roll_condition(rows[:1], str(m), "/r").triggered

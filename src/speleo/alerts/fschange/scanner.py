@@ -19,6 +19,7 @@ from typing import Mapping, NamedTuple
 from speleo.alerts.fschange.settings import FsChangeSettings
 
 READ_BYTES = 1024 * 1024
+MAX_ENTRIES = 2_000_000   # per input: about 1.4 GB of baseline in memory; past it the rest is not watched
 KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "dir", stat.S_IFLNK: "link", stat.S_IFIFO: "fifo",
          stat.S_IFSOCK: "socket", stat.S_IFCHR: "chardev", stat.S_IFBLK: "blockdev"}
 
@@ -104,7 +105,9 @@ def same_content_key(a: Entry, b: Entry) -> bool:
 class Scanner:
     """Scans one input's tree. `root` must be absolute; `skip_under` is Speleo's home."""
 
-    def __init__(self, root: str, settings: FsChangeSettings, skip_under: str | None = None) -> None:
+    def __init__(self, root: str, settings: FsChangeSettings, skip_under: str | None = None,
+                 max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
         self.root = root.rstrip("/") or "/"
         self.settings = settings
         self.skip_under = skip_under.rstrip("/") if skip_under else None
@@ -136,6 +139,11 @@ class Scanner:
         stack = [top]
         while stack:
             d = stack.pop()
+            if len(res.entries) >= self.max_entries:
+                res.problems.append(Problem(self.root, f"more than {self.max_entries:,} entries: the rest of the tree "
+                                                       "is not watched (watch smaller folders, or filter some out)"))
+                res.unlisted.append(self.root)   # what was not seen is kept, not reported deleted
+                return
             if self._is_home(d):
                 res.problems.append(Problem(d, "skipped: Speleo's home is never read"))
                 continue

@@ -197,3 +197,25 @@ def current_hashes(root: str, hash_file: Callable[[str], str]) -> Callable[[str]
         except OSError:
             return True, None
     return current
+
+
+@dataclass(frozen=True)
+class RollOutcome:
+    """An alert condition's decision: `triggered` on any failure, `reason` the report's text
+    (it lists every changed path by status, for the alert message), and the `report`."""
+
+    triggered: bool
+    reason: str
+    report: Report
+
+
+def roll_condition(rows: Iterable[Mapping], manifest_file: str, root: str,
+                   current: Callable[[str], tuple[bool, str | None]] | None = None) -> RollOutcome:
+    """The code-roll check as an alert condition over the rows of an fs_notification search.
+
+    Raises ManifestError (bad lines, named) or InputError (unreadable manifest): report it
+    in the run record as a condition error."""
+    from speleo.alerts.fschange.manifest import load
+
+    report = check(observed_from_rows(rows, root), load(manifest_file), current, root)
+    return RollOutcome(not report.ok, report.message(), report)
