@@ -103,6 +103,8 @@ class FsChangeWatcher:
         self.watches: dict[int, object] = {}
         self.observer = None
         self.last_reload = 0.0
+        self.missing: set[int] = set()
+        self.home_prefix = str(home_root.resolve()).rstrip("/") + "/"
 
     # -- inputs ----------------------------------------------------------------------
     def rows(self) -> list[dict]:
@@ -120,8 +122,11 @@ class FsChangeWatcher:
             if iid in self.inputs:
                 continue
             if not os.path.isdir(row["path"]):
-                self._problem(row["path"], "watched folder is missing; retried every few seconds")
+                if iid not in self.missing:
+                    self.missing.add(iid)
+                    self._problem(row["path"], "watched folder is missing; retried every few seconds")
                 continue
+            self.missing.discard(iid)
             inp = FsChangeInput(row, self.home_root, self.store, self.catalog, self.internal, self.clock)
             inp.start()
             self.inputs[iid] = inp
@@ -137,15 +142,16 @@ class FsChangeWatcher:
             from watchdog.observers import Observer
 
             queue = self.queues[inp.id]
+            home = self.home_prefix
 
             class Handler(FileSystemEventHandler):
                 def on_any_event(self, event) -> None:
                     if event.event_type in ("opened", "closed_no_write"):
                         return
-                    queue.put(os.fsdecode(event.src_path))
-                    dest = getattr(event, "dest_path", "")
-                    if dest:
-                        queue.put(os.fsdecode(dest))
+                    for raw in (event.src_path, getattr(event, "dest_path", "")):
+                        path = os.fsdecode(raw)
+                        if path and not (path + "/").startswith(home):   # Speleo's own writes
+                            queue.put(path)
 
             if self.observer is None:
                 self.observer = Observer()
