@@ -27,6 +27,7 @@ DEBOUNCE_SECS = 0.3
 MAX_DELAY_SECS = 2.0
 MAX_PENDING_PATHS = 10_000
 RELOAD_SECS = 2.0
+MAX_SCOPES = 64          # more folders touched at once: one full rescan is cheaper than many partial ones
 TICK_SECS = 0.2
 
 
@@ -205,7 +206,9 @@ class FsChangeWatcher:
             return
         old_dirs = {p for p in paths if (e := inp.entries.get(p)) is not None and e.isdir}
         scopes = scopes_for(paths, inp.root, old_dirs)
-        if scopes:
+        if len(scopes) > MAX_SCOPES:
+            inp.scan()
+        elif scopes:
             inp.scan(scopes)
 
     def close(self) -> None:
