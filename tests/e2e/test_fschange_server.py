@@ -10,7 +10,6 @@ import os
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 from tests.conftest import run_cli, wait_for
 
