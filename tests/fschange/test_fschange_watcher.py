@@ -71,6 +71,9 @@ def test_queue_overflow_means_one_full_rescan():
     paths, overflow = q.take(time.monotonic() + 10)
     assert overflow and paths == set()
     assert q.take(time.monotonic() + 20) is None
+    q.put("/t/a")
+    q.lost()                                                # the kernel dropped events
+    assert q.take(time.monotonic() + 30) == (set(), True)
 
 
 def test_scopes_cover_the_parent_and_whole_new_or_gone_folders(tmp_path):

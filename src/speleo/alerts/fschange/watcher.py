@@ -56,6 +56,16 @@ class PathQueue:
             else:
                 self.paths.add(path)
 
+    def lost(self) -> None:
+        """Events were dropped before reaching us (kernel queue overflow): rescan everything."""
+        with self.lock:
+            now = time.monotonic()
+            if not self.paths and not self.overflow:
+                self.first_at = now
+            self.last_at = now
+            self.overflow = True
+            self.paths.clear()
+
     def take(self, now: float) -> tuple[set[str], bool] | None:
         """The queued paths and the overflow flag, once quiet or old enough; else None."""
         with self.lock:
@@ -148,6 +158,9 @@ class FsChangeWatcher:
             class Handler(FileSystemEventHandler):
                 def on_any_event(self, event) -> None:
                     if event.event_type in ("opened", "closed_no_write"):
+                        return
+                    if event.event_type == "events_lost":   # the kernel's inotify queue overflowed
+                        queue.lost()
                         return
                     for raw in (event.src_path, getattr(event, "dest_path", "")):
                         path = os.fsdecode(raw)
