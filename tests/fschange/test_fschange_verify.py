@@ -33,6 +33,11 @@ def test_bad_lines_are_named_with_what_to_do():
     assert "sha256sum" in msg    # says what to write instead
 
 
+def test_empty_manifest_is_an_error():
+    with pytest.raises(mf.ManifestError, match="m.txt: lists no path"):
+        mf.parse("# nothing yet\n\n", "m.txt")
+
+
 def test_json_manifest_and_its_errors():
     doc = {"manifest_version": 1, "roll_id": "r1", "ignore": ["logs/**"],
            "files": [{"path": "a", "sha256": H["X"]}, {"path": "b", "type": "file"}]}

@@ -71,9 +71,11 @@ def load(path: str | Path) -> Manifest:
 
 def parse(text: str, source: str = "<manifest>") -> Manifest:
     """Parse manifest text (JSON when it starts with `{`). Raises ManifestError."""
-    if text.lstrip().startswith("{"):
-        return _parse_json(text, source)
-    return _parse_lines(text, source)
+    m = _parse_json(text, source) if text.lstrip().startswith("{") else _parse_lines(text, source)
+    if not m.entries:
+        raise ManifestError(f"{source}: lists no path; write one '<sha256>  <relative path>' or "
+                            "relative path per line (e.g. the output of 'speleo fschange manifest DIR')")
+    return m
 
 
 def check_rel_path(raw: str) -> str | None:
