@@ -249,16 +249,28 @@ def test_type_change_is_delete_then_add(rig):
     assert [(e["action"], e["isdir"]) for e in r.events()] == [("add", "1"), ("delete", "0")]
 
 
+def crash_state(r: Rig, journaled: bool) -> None:
+    """Leave the state a kill -9 would: a batch begun (one new file), its events journaled or
+    not, never committed; then restart."""
+    from speleo.alerts.fschange.changes import diff
+    from speleo.alerts.fschange.events import change_fields, events_table
+    from speleo.alerts.fschange.runner import batch_delta
+
+    d = diff(r.inp.entries, r.inp.scanner.scan(r.inp.entries).entries)
+    puts, deletes = batch_delta(d.changes)
+    seq = r.inp.state.begin(puts, deletes)
+    if journaled:
+        rows = [change_fields(c, "sha256", r.inp.name) for c in d.changes]
+        r.writer.store.append(events_table(rows, 1.0, index="fim", host="h", source=r.inp.name,
+                                           sourcetype="fs_notification"), {checkpoint_key(r.id): (str(r.tree), seq)})
+    r.reopen()
+
+
 def test_batch_journaled_before_the_crash_is_applied_not_sent_again(rig):
     r = rig()
     r.inp.scan()
     (r.tree / "n").write_text("new")
-    real_commit = r.inp.state.commit
-    r.inp.state.commit = lambda seq: (_ for _ in ()).throw(KeyboardInterrupt)   # "killed" after the append
-    with pytest.raises(KeyboardInterrupt):
-        r.inp.scan()
-    r.inp.state.commit = real_commit
-    r.reopen()
+    crash_state(r, journaled=True)
     assert r.inp.recovered == "applied"
     assert r.inp.scan().changes == 0
     assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
@@ -268,16 +280,32 @@ def test_batch_not_journaled_is_dropped_and_found_again(rig):
     r = rig()
     r.inp.scan()
     (r.tree / "n").write_text("new")
-    r.writer.store.append = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)   # "killed" before the append
-    with pytest.raises(KeyboardInterrupt):
-        r.inp.scan()
-    del r.writer.store.append
-    r.reopen()
+    crash_state(r, journaled=False)
     assert r.inp.recovered == "dropped"
     assert r.inp.scan().changes == 1
     assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
     row = r.svc.catalog.query("SELECT offset FROM checkpoints WHERE fingerprint = ?", (checkpoint_key(r.id),))
     assert row[0][0] == r.inp.state.applied_seq == 1
+
+
+@pytest.mark.parametrize("failing", ["journal", "state"])
+def test_a_write_failing_in_process_neither_loses_nor_doubles(rig, failing):
+    r = rig()
+    r.inp.scan()
+    (r.tree / "n").write_text("new")
+    target, name = (r.writer.store, "append") if failing == "journal" else (r.inp.state, "commit")
+    real = getattr(target, name)
+
+    def once(*a, **k):
+        setattr(target, name, real)
+        raise OSError(28, "No space left on device")
+
+    setattr(target, name, once)
+    with pytest.raises(OSError):
+        r.inp.scan()
+    r.inp.scan()                                   # the server's loop goes on after the error
+    r.inp.scan()
+    assert [e["path"] for e in r.events()] == [str(r.tree / "n")]
 
 
 def test_signedaudit_sends_audittrail_events_to_audit(tmp_path):

@@ -70,6 +70,13 @@ class FsChangeInput:
         self.recovered = self.state.recover(int(row[0][0]) if row else 0)
         self.entries = self.state.load()
 
+    def _settle(self) -> None:
+        """After a batch failed in this process (a journal or state write raised): seal the
+        journal so that the catalog knows whether the batch's record is durable, then settle it
+        as at a restart. Its changes are then either applied or found again by the next scan."""
+        self.store.seal()
+        self.start()
+
     def close(self) -> None:
         self.state.close()
 
@@ -77,6 +84,8 @@ class FsChangeInput:
     def scan(self, scopes: list[Scope] | None = None) -> ScanReport:
         """Scan (everything, or `scopes`), emit the changes, store the new baseline."""
         t0 = time.monotonic()
+        if self.state.has_pending:
+            self._settle()
         if not self.state.has_baseline:
             scopes = None
         res = self.scanner.scan(self.entries, scopes)

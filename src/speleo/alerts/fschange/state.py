@@ -87,6 +87,11 @@ class InputState:
         return int(self._get("applied_seq", "0"))
 
     @property
+    def has_pending(self) -> bool:
+        """A batch was begun and neither committed nor settled (its outcome is not known here)."""
+        return self.con.execute("SELECT 1 FROM pending").fetchone() is not None
+
+    @property
     def has_baseline(self) -> bool:
         return self._get("baseline_at") is not None
 
