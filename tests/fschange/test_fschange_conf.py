@@ -77,3 +77,42 @@ def test_documented_alert_stanza_search_lists_every_changed_path(tmp_path):
             [("add", str(r.tree / n)) for n in "abc"] + [("delete", str(r.tree / "a"))])
     finally:
         r.close()
+
+
+def test_documented_roll_stanza_agrees_with_verify_check(tmp_path):
+    """The SPL stanza of the docs and `verify.check` (no tree check) give the same statuses."""
+    import hashlib
+    import os
+
+    from speleo.alerts.fschange import manifest as mf
+    from speleo.alerts.fschange import verify as vf
+
+    doc = (REPO / "docs" / "alerts-fschange.md").read_text()
+    stanza = doc[doc.index("[Code roll on /opt/app differs from release 42]"):]
+    search = re.search(r"^search = (.*?)\n(?=\w)", stanza, re.S | re.M).group(1)
+    search = re.sub(r"\\\n\s*", " ", search)
+    r = Rig(tmp_path, FsChangeSettings())
+    try:
+        t = r.tree
+        for n in ("a", "b", "c", "old", "quiet"):
+            (t / n).write_text(n)
+        r.inp.scan()
+        (t / "a").write_text("A2")
+        (t / "b").write_text("B2")
+        (t / "evil").write_text("e")
+        os.rename(t / "old", t / "new")
+        (t / "c").unlink()
+        r.inp.scan()
+        r.writer.store.seal()
+        sha = lambda b: hashlib.sha256(b).hexdigest()   # noqa: E731
+        m = mf.parse(f"{sha(b'A2')}  a\n{sha(b'XX')}  b\n{sha(b'c')}  c\nnew\nquiet\n", "release")
+        (r.home.lookups_dir / "release42.csv").write_text(mf.lookup_csv(m, str(t)))
+        rows = r.svc.search(search.replace("/opt/app", str(t)), limit=0).table.to_pylist()
+        spl = {x["p"][len(str(t)) + 1:]: x["status"] for x in rows}
+        events = r.svc.search("index=fim sourcetype=fs_notification | table _time action path old_path hash",
+                              limit=0).table.to_pylist()
+        rep = vf.check(vf.observed_from_rows(events, str(t)), m, None, str(t))
+        assert spl == {i.path: i.status for i in rep.items if i.status != "expected"}
+        assert spl == {"b": "mismatch", "c": "missing", "quiet": "missing", "evil": "unexpected", "old": "unexpected"}
+    finally:
+        r.close()

@@ -149,6 +149,27 @@ def fschange_manifest(home: Home, path: str) -> None:
         err.print(f"[yellow]warning:[/yellow] {p.path}: {p.reason}", highlight=False)
 
 
+@fschange.command("lookup")
+@click.argument("path", type=click.Path())
+@click.option("--manifest", "manifest_file", required=True, type=click.Path(dir_okay=False),
+              help="sha256sum output, a list of paths expected to change, or a JSON manifest.")
+@click.option("--name", required=True, help="Lookup table name (written to <home>/lookups/NAME.csv).")
+@click.pass_obj
+def fschange_lookup(home: Home, path: str, manifest_file: str, name: str) -> None:
+    """Save a release manifest as lookup NAME (path, expected_sha256) for a code-roll alert in SPL."""
+    from speleo.alerts.fschange import manifest as mf
+    from speleo.spl.commands.lookups import safe_name
+
+    if not safe_name(name):
+        raise InputError(f"invalid lookup name {name!r} (no '/', '\\' or '..')")
+    m = mf.load(manifest_file)
+    target = home.ensure().lookups_dir / (name if name.lower().endswith(".csv") else name + ".csv")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(mf.lookup_csv(m, os.path.realpath(path)))
+    os.replace(tmp, target)
+    out.print(f"lookup {target.name} saved: {len(m.entries):,} paths under {os.path.realpath(path)}")
+
+
 @fschange.command("verify")
 @click.argument("path", type=click.Path())
 @click.option("--manifest", "manifest_file", required=True, type=click.Path(dir_okay=False),

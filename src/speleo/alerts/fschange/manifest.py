@@ -187,3 +187,18 @@ def from_tree(root: str, entries) -> str:
     prefix = root.rstrip("/") + "/"
     lines = [f"{e.hash}  {p[len(prefix):]}" for p, e in sorted(entries.items()) if e.kind == "file" and e.hash]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def lookup_csv(manifest: Manifest, root: str) -> str:
+    """The manifest as a CSV lookup table (`path` absolute under `root`, `expected_sha256`
+    empty for "expected to change"), for code-roll alerts written in SPL (docs/alerts-fschange.md)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["path", "expected_sha256"])
+    base = root.rstrip("/")
+    for path, e in sorted(manifest.entries.items()):
+        w.writerow([f"{base}/{path}", e.sha256 or ""])
+    return buf.getvalue()
