@@ -48,41 +48,54 @@ def watched(tmp_path):
 def test_inotify_partial_rescans_report_subtree_removal_and_folder_rename(watched):
     r, w = watched
     t = r.tree
+    (t / "top").write_text("top, rewritten")               # a write: the file alone is rescanned
+    os.chmod(t / "sub" / "a", 0o640)
+    wait_for(lambda: len(r.events()) >= 2)
+    assert {(e["path"], e["changed"]) for e in r.events()} == {
+        (str(t / "top"), "content,mtime,size"), (str(t / "sub" / "a"), "mode")}
+    before = len(r.events())
     os.rename(t / "sub", t / "moved")
-    wait_for(lambda: len(r.events()) >= 4)
-    got = {(e["action"], e["path"], e.get("old_path")) for e in r.events()}
+    wait_for(lambda: len(r.events()) >= before + 4)
+    got = {(e["action"], e["path"], e.get("old_path")) for e in r.events() if e["action"] == "renamed"}
     assert got == {("renamed", str(t / "moved"), str(t / "sub")),
                    ("renamed", str(t / "moved" / "a"), str(t / "sub" / "a")),
                    ("renamed", str(t / "moved" / "deep"), str(t / "sub" / "deep")),
                    ("renamed", str(t / "moved" / "deep" / "b"), str(t / "sub" / "deep" / "b"))}
     shutil.rmtree(t / "moved")
-    wait_for(lambda: len(r.events()) >= 8)
+    wait_for(lambda: len(r.events()) >= before + 8)
     deleted = {e["path"] for e in r.events() if e["action"] == "delete"}
     assert deleted == {str(t / "moved"), str(t / "moved" / "a"), str(t / "moved" / "deep"), str(t / "moved" / "deep" / "b")}
     time.sleep(1.0)
-    assert len(r.events()) == 8
+    assert len(r.events()) == before + 8
 
 
 def test_queue_overflow_means_one_full_rescan():
     q = PathQueue(limit=3)
     for i in range(5):
-        q.put(f"/t/{i}")
+        q.put(f"/t/{i}", alone=i % 2 == 0)
     assert q.take(time.monotonic()) is None                 # not quiet yet
     paths, overflow = q.take(time.monotonic() + 10)
-    assert overflow and paths == set()
+    assert overflow and paths == {}
     assert q.take(time.monotonic() + 20) is None
     q.put("/t/a")
     q.lost()                                                # the kernel dropped events
-    assert q.take(time.monotonic() + 30) == (set(), True)
+    assert q.take(time.monotonic() + 30) == ({}, True)
 
 
 def test_scopes_cover_the_parent_and_whole_new_or_gone_folders(tmp_path):
     root = str(tmp_path)
     (tmp_path / "new").mkdir()
-    s = scopes_for({f"{root}/new", f"{root}/new/x", f"{root}/gone/y", "/elsewhere/z"}, root, {f"{root}/gone/y"})
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    s = scopes_for({f"{root}/new": True, f"{root}/new/x": True, f"{root}/gone/y": True, "/elsewhere/z": True},
+                   root, {f"{root}/gone/y"})
     got = {(x.path, x.recursive) for x in s}
     assert got == {(root, False), (f"{root}/new", True), (f"{root}/gone", False), (f"{root}/gone/y", True)}
     assert Scope(root, False).covers(f"{root}/a") and not Scope(root, False).covers(f"{root}/a/b")
+    # a written file: itself only; a written file whose folder is listed anyway: nothing more
+    assert {(x.path, x.recursive) for x in scopes_for({f"{root}/d/f": False}, root, set())} == {(f"{root}/d/f", False)}
+    both = scopes_for({f"{root}/d/f": False, f"{root}/d/g": True}, root, set())
+    assert {(x.path, x.recursive) for x in both} == {(f"{root}/d", False)}
 
 
 def test_missing_watched_folder_keeps_the_baseline(tmp_path):

@@ -32,17 +32,20 @@ TICK_SECS = 0.2
 
 
 class PathQueue:
-    """Paths named by inotify since the last pass; bounded (overflow → one full rescan)."""
+    """Paths named by inotify since the last pass, each with whether its folder must be listed
+    again (created, deleted, moved) or only the path itself (written, chmod); bounded
+    (overflow → one full rescan)."""
 
     def __init__(self, limit: int = MAX_PENDING_PATHS) -> None:
         self.limit = limit
-        self.paths: set[str] = set()
+        self.paths: dict[str, bool] = {}
         self.overflow = False
         self.first_at = 0.0
         self.last_at = 0.0
         self.lock = threading.Lock()
 
-    def put(self, path: str) -> None:
+    def put(self, path: str, alone: bool = False) -> None:
+        """Queue `path`; `alone`: only its own attributes (and a folder's entries) may have changed."""
         now = time.monotonic()
         with self.lock:
             if not self.paths and not self.overflow:
@@ -50,11 +53,11 @@ class PathQueue:
             self.last_at = now
             if self.overflow:
                 return
-            if len(self.paths) >= self.limit:
+            if len(self.paths) >= self.limit and path not in self.paths:
                 self.overflow = True
                 self.paths.clear()
             else:
-                self.paths.add(path)
+                self.paths[path] = self.paths.get(path, False) or not alone
 
     def lost(self) -> None:
         """Events were dropped before reaching us (kernel queue overflow): rescan everything."""
@@ -66,35 +69,50 @@ class PathQueue:
             self.overflow = True
             self.paths.clear()
 
-    def take(self, now: float) -> tuple[set[str], bool] | None:
-        """The queued paths and the overflow flag, once quiet or old enough; else None."""
+    def take(self, now: float) -> tuple[dict[str, bool], bool] | None:
+        """The queued paths (path → its folder must be listed) and the overflow flag, once quiet
+        or old enough; else None."""
         with self.lock:
             if not self.paths and not self.overflow:
                 return None
             if now - self.last_at < DEBOUNCE_SECS and now - self.first_at < MAX_DELAY_SECS:
                 return None
             out = (self.paths, self.overflow)
-            self.paths, self.overflow = set(), False
+            self.paths, self.overflow = {}, False
             return out
 
 
-def scopes_for(paths: set[str], root: str, old_dirs: set[str]) -> list[Scope]:
-    """The parts of the tree to rescan for paths inotify named: each path's folder (its direct
-    children), and the path itself with everything under it when it is (or was) a folder."""
+def scopes_for(paths: dict[str, bool], root: str, old_dirs: set[str]) -> list[Scope]:
+    """The parts of the tree to rescan for paths inotify named. A created, deleted or moved path:
+    its folder's direct entries, and the path with everything under it when it is (or was) a
+    folder. A written or chmod'ed path: itself (a folder: its direct entries too)."""
     scopes: dict[tuple[str, bool], Scope] = {}
+    dirs: set[str] = set()
     prefix = root.rstrip("/") + "/"
-    for p in paths:
+    for p, with_parent in paths.items():
         if p != root and not p.startswith(prefix):
             continue
-        if p == root:
+        is_dir = p in old_dirs or (os.path.isdir(p) and not os.path.islink(p))
+        if is_dir:
+            dirs.add(p)
+        if p == root or not with_parent:
             scopes[(p, False)] = Scope(p, False)
             continue
         parent = os.path.dirname(p)
+        dirs.add(parent)
         scopes[(parent, False)] = Scope(parent, False)
-        if p in old_dirs or os.path.isdir(p) and not os.path.islink(p):
+        if is_dir:
             scopes[(p, True)] = Scope(p, True)
-    rec = [s for s in scopes.values() if s.recursive]
-    return [s for s in scopes.values() if not any(r is not s and r.covers(s.path) for r in rec)]
+
+    def covered(s: Scope) -> bool:
+        for r in scopes.values():
+            if r is s or not r.covers(s.path):
+                continue
+            if r.recursive or (not s.recursive and s.path not in dirs):   # a file inside a listed folder
+                return True
+        return False
+
+    return [s for s in scopes.values() if not covered(s)]
 
 
 class FsChangeWatcher:
@@ -162,10 +180,11 @@ class FsChangeWatcher:
                     if event.event_type == "events_lost":   # the kernel's inotify queue overflowed
                         queue.lost()
                         return
+                    alone = event.event_type in ("modified", "attrib", "closed")   # no entry came or went
                     for raw in (event.src_path, getattr(event, "dest_path", "")):
                         path = os.fsdecode(raw)
                         if path and not (path + "/").startswith(home):   # Speleo's own writes
-                            queue.put(path)
+                            queue.put(path, alone)
 
             if self.observer is None:
                 self.observer = Observer()
