@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from speleo.alerts.fschange.events import SIGNED_SOURCETYPE, SOURCETYPE
 from speleo.alerts.fschange.settings import FsChangeSettings
 from speleo.alerts.fschange.state import InputState, state_path
 from speleo.config import check_index_name
@@ -21,10 +22,11 @@ def add_input(svc, path: str, index: str, settings: FsChangeSettings, sourcetype
 
     Raises InputError (no such folder, inside Speleo's home, bad index) or ConflictError (the
     same folder into the same index already has one)."""
-    if settings.signedaudit:
-        index = "_audit"
+    if settings.signedaudit:   # Splunk inputs.conf.spec: signed events go to _audit as audittrail
+        index, sourcetype = "_audit", SIGNED_SOURCETYPE
     else:
         check_index_name(index)
+        sourcetype = sourcetype or SOURCETYPE
     full = os.path.realpath(os.path.expanduser(path))
     if not os.path.isdir(full):
         raise InputError(f"{full}: not a folder (an fschange input watches a folder and everything under it)")
