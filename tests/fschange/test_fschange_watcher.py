@@ -154,3 +154,17 @@ def test_unreadable_file_and_folder_are_reported_not_fatal_not_deleted():
     finally:
         os.chmod(root / "locked", 0o755)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_partial_scan_never_goes_through_a_link_out_of_the_tree(tmp_path):
+    from speleo.alerts.fschange.scanner import Scanner
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("s")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    os.symlink(outside, tree / "out")
+    s = Scanner(str(tree), FsChangeSettings())
+    res = s.scan({}, [Scope(str(tree / "out" / "secret"), False), Scope(str(tree / "out"), True)])
+    assert list(res.entries) == [str(tree / "out")] and res.entries[str(tree / "out")].kind == "link"

@@ -126,6 +126,9 @@ class Scanner:
         if top != self.root:
             if self._is_home(top) or not self._wanted(top, os.path.basename(top), True):
                 return
+            parent = os.path.dirname(top)
+            if os.path.realpath(parent) != parent:   # reached through a symbolic link: not in the tree
+                return
             try:
                 st = os.lstat(top)
             except FileNotFoundError:
