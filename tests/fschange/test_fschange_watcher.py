@@ -48,6 +48,8 @@ def watched(tmp_path):
 def test_inotify_partial_rescans_report_subtree_removal_and_folder_rename(watched):
     r, w = watched
     t = r.tree
+    [st] = w.status()
+    assert (st["path"], st["watch"], st["queued_paths"]) == (str(t), "inotify", 0) and st["next_full_scan_secs"] > 3000
     (t / "top").write_text("top, rewritten")               # a write: the file alone is rescanned
     os.chmod(t / "sub" / "a", 0o640)
     wait_for(lambda: len(r.events()) >= 2)

@@ -107,6 +107,7 @@ class Runtime:
             "pid": os.getpid(),
             "uptime_secs": round(time.time() - self.started, 1),
             "files_followed": self.monitor.status(),
+            "fschange": self.fschange.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
         }

@@ -243,6 +243,15 @@ class FsChangeWatcher:
         elif scopes:
             inp.scan(scopes)
 
+    def status(self) -> list[dict]:
+        """Each running input: how it is watched (inotify or polling), paths queued, seconds to
+        the next full rescan (for the server's status)."""
+        now = self.clock.time()
+        return [{"input": iid, "path": inp.root, "watch": "inotify" if iid in self.watches else "polling",
+                 "queued_paths": len(self.queues[iid].paths), "overflow": self.queues[iid].overflow,
+                 "next_full_scan_secs": round(max(0.0, self.next_full.get(iid, 0.0) - now), 1)}
+                for iid, inp in list(self.inputs.items())]
+
     def close(self) -> None:
         if self.observer is not None:
             self.observer.stop()
