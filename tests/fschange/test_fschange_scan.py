@@ -335,3 +335,20 @@ def test_entry_cap_bounds_memory_and_deletes_nothing(tmp_path):
     assert len(capped.entries) < len(full.entries) == 18
     assert any("more than 7 entries" in p.reason for p in capped.problems)
     assert diff(full.entries, capped.entries, keep=capped.unlisted).changes == []
+
+
+def test_file_names_that_are_not_utf8_round_trip_and_show_escaped(rig):
+    r = rig()
+    raw = os.fsencode(str(r.tree)) + b"/bad\xff name"
+    with open(raw, "w") as f:
+        f.write("x")
+    r.inp.scan()
+    with open(os.fsencode(str(r.tree)) + b"/new\xfe\nline", "w") as f:
+        f.write("y")
+    os.unlink(raw)
+    r.inp.scan()
+    got = {(e["action"], e["path"]) for e in r.events()}
+    assert got == {("delete", f"{r.tree}/bad\\xff name"), ("add", f"{r.tree}/new\\xfe\nline")}
+    r.reopen()                                          # the baseline reloads the exact bytes
+    assert r.inp.scan().changes == 0
+    assert os.fsdecode(os.fsencode(str(r.tree)) + b"/new\xfe\nline") in r.inp.entries

@@ -12,6 +12,7 @@ import time
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from speleo.cli import client
@@ -139,14 +140,14 @@ def fschange_scan(home: Home, ref: str | None, output: str) -> None:
 def fschange_manifest(home: Home, path: str) -> None:
     """Print a sha256sum-style manifest of the files under PATH (for a later 'verify')."""
     from speleo.alerts.fschange.manifest import from_tree
-    from speleo.alerts.fschange.scanner import Scanner
+    from speleo.alerts.fschange.scanner import Scanner, display
     from speleo.alerts.fschange.settings import FsChangeSettings
 
     root = os.path.realpath(path)
     res = Scanner(root, FsChangeSettings(), skip_under=str(home.root)).scan()
     sys.stdout.write(from_tree(root, res.entries))
     for p in res.problems:
-        err.print(f"[yellow]warning:[/yellow] {p.path}: {p.reason}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(display(p.path))}: {escape(p.reason)}", highlight=False)
 
 
 @fschange.command("lookup")

@@ -23,6 +23,7 @@ from typing import Iterable
 import pyarrow as pa
 
 from speleo.alerts.fschange.changes import Change
+from speleo.alerts.fschange.scanner import display
 
 SOURCETYPE = "fs_notification"
 SIGNED_SOURCETYPE = "audittrail"
@@ -45,7 +46,7 @@ def change_fields(c: Change, hash_algo: str, input_name: str) -> dict[str, str]:
     e = c.entry
     f: dict[str, str] = {
         "action": c.action,
-        "path": c.path,
+        "path": display(c.path),
         "isdir": "1" if e.isdir else "0",
         "size": str(e.size),
         "uid": str(e.uid),
@@ -58,7 +59,7 @@ def change_fields(c: Change, hash_algo: str, input_name: str) -> dict[str, str]:
     if c.changed:
         f["changed"] = ",".join(c.changed)
     if c.old_path:
-        f["old_path"] = c.old_path
+        f["old_path"] = display(c.old_path)
     if c.old is not None and c.action in ("update", "renamed"):
         if c.old.hash and c.old.hash != e.hash:
             f["old_hash"] = c.old.hash
@@ -68,7 +69,7 @@ def change_fields(c: Change, hash_algo: str, input_name: str) -> dict[str, str]:
             f["old_mode"] = permissions(c.old.mode)
     f["type"] = e.kind
     if e.target is not None:
-        f["target"] = e.target
+        f["target"] = display(e.target)
     f["inode"] = str(e.inode)
     if e.hash:
         f["hash_algo"] = hash_algo

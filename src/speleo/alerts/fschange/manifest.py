@@ -184,8 +184,10 @@ def _raise_if(errors: list[str], source: str) -> None:
 
 def from_tree(root: str, entries) -> str:
     """A sha256sum-style manifest of the regular files of a scan (`entries`: path → Entry)."""
+    from speleo.alerts.fschange.scanner import display
+
     prefix = root.rstrip("/") + "/"
-    lines = [f"{e.hash}  {p[len(prefix):]}" for p, e in sorted(entries.items()) if e.kind == "file" and e.hash]
+    lines = [f"{e.hash}  {display(p[len(prefix):])}" for p, e in sorted(entries.items()) if e.kind == "file" and e.hash]
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from speleo.alerts.fschange.changes import Change, Diff, diff
 from speleo.alerts.fschange.events import SIGNED_SOURCETYPE, SOURCETYPE, change_fields, events_table
-from speleo.alerts.fschange.scanner import Entry, Problem, Scanner, Scope
+from speleo.alerts.fschange.scanner import Entry, Problem, Scanner, Scope, display
 from speleo.alerts.fschange.state import InputState, checkpoint_key, state_path
 from speleo.clock import Clock, SystemClock
 
@@ -146,7 +146,7 @@ class FsChangeInput:
             return
         listed = new[:max(0, MAX_PROBLEMS_LISTED - len(self.reported))]
         self.reported.update(listed)
-        counters = [("fschange", p.path, p.reason, 1) for p in listed]
+        counters = [("fschange", display(p.path), p.reason, 1) for p in listed]
         if len(new) > len(listed):
             counters.append(("fschange", self.root, "more problems than listed (see the scan summaries)", len(new) - len(listed)))
         self.store.append(events_table([], 0, index=self.index, host=self.host, source=self.name,

@@ -80,6 +80,25 @@ class ScanResult:
     hashed: int = 0
 
 
+def display(path: str) -> str:
+    """A path as text for events and messages: bytes that are not UTF-8 (kept by Python as
+    surrogates) become `\\xff` escapes, as `ls -b` shows them."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def to_bytes(path: str) -> bytes:
+    """The path's exact bytes (the state's key: any file name round-trips)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def from_bytes(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def kind_of(mode: int) -> str:
     return KINDS.get(stat.S_IFMT(mode), "other")
 

@@ -136,8 +136,10 @@ def check_tree(root: str, entries: Mapping[str, object], manifest: Manifest, unr
     """Compare the tree now (a scan's entries: absolute path → Entry) with the manifest: listed
     paths absent → missing, other content → mismatch; files present but not listed → unexpected."""
     prefix = root.rstrip("/") + "/"
-    rel = {p[len(prefix):]: e for p, e in entries.items() if p.startswith(prefix)}
-    bad = {p[len(prefix):] for p in unreadable if p.startswith(prefix)}
+    from speleo.alerts.fschange.scanner import display
+
+    rel = {display(p[len(prefix):]): e for p, e in entries.items() if p.startswith(prefix)}
+    bad = {display(p[len(prefix):]) for p in unreadable if p.startswith(prefix)}
     rep = Report(root, manifest.source, roll_id=manifest.roll_id, mode="tree")
     for path, m in manifest.entries.items():
         e = rel.get(path)
