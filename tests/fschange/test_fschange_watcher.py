@@ -170,3 +170,27 @@ def test_partial_scan_never_goes_through_a_link_out_of_the_tree(tmp_path):
     s = Scanner(str(tree), FsChangeSettings())
     res = s.scan({}, [Scope(str(tree / "out" / "secret"), False), Scope(str(tree / "out"), True)])
     assert list(res.entries) == [str(tree / "out")] and res.entries[str(tree / "out")].kind == "link"
+
+
+def test_one_failing_input_does_not_stop_the_others(tmp_path):
+    from speleo.alerts.fschange import inputs
+    from speleo.alerts.fschange.watcher import FsChangeWatcher
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    r = Rig(tmp_path, FsChangeSettings(), good)
+    try:
+        r.inp.close()
+        bad_id = inputs.add_input(r.svc, str(bad.mkdir() or bad), "fim", FsChangeSettings())
+        w = FsChangeWatcher(r.home.root, r.svc.catalog, r.writer.store, use_inotify=False)
+        w.reload()
+        w.inputs[bad_id].scan = lambda scopes=None: (_ for _ in ()).throw(RuntimeError("disk on fire"))
+        w.tick()
+        (good / "x").write_text("1")
+        w.next_full[r.id] = 0.0
+        w.tick()
+        assert [e["path"] for e in r.events()] == [str(good / "x")]
+        reasons = [p["reason"] for p in r.svc.catalog.problems() if p["source"] == str(bad)]
+        assert reasons == ["scan failed (RuntimeError: disk on fire); retried every 30 s"]
+        w.close()
+    finally:
+        r.writer.close()

@@ -29,6 +29,7 @@ MAX_PENDING_PATHS = 10_000
 RELOAD_SECS = 2.0
 MAX_SCOPES = 64          # more folders touched at once: one full rescan is cheaper than many partial ones
 TICK_SECS = 0.2
+RETRY_SECS = 30.0
 
 
 class PathQueue:
@@ -133,6 +134,7 @@ class FsChangeWatcher:
         self.observer = None
         self.last_reload = 0.0
         self.missing: set[int] = set()
+        self.failed_until: dict[int, float] = {}
         self.home_prefix = str(home_root.resolve()).rstrip("/") + "/"
 
     # -- inputs ----------------------------------------------------------------------
@@ -219,7 +221,15 @@ class FsChangeWatcher:
             self.last_reload = now
             self.reload()
         for iid, inp in list(self.inputs.items()):
-            self._pass(iid, inp, now)
+            if now < self.failed_until.get(iid, 0.0):
+                continue
+            try:
+                self._pass(iid, inp, now)
+            except Exception as e:   # one broken input never stops the others; retried later
+                log.exception("fschange input %s (%s) failed", iid, inp.root)
+                self.failed_until[iid] = now + RETRY_SECS
+                self.next_full[iid] = 0.0   # a full rescan once it works again
+                self._problem(inp.root, f"scan failed ({type(e).__name__}: {e}); retried every {RETRY_SECS:g} s")
 
     def _pass(self, iid: int, inp: FsChangeInput, now: float) -> None:
         wall = self.clock.time()
