@@ -158,8 +158,16 @@ class FsChangeWatcher:
                     self._problem(row["path"], "watched folder is missing; retried every few seconds")
                 continue
             self.missing.discard(iid)
-            inp = FsChangeInput(row, self.home_root, self.store, self.catalog, self.internal, self.clock)
-            inp.start()
+            if time.monotonic() < self.failed_until.get(iid, 0.0):
+                continue
+            try:
+                inp = FsChangeInput(row, self.home_root, self.store, self.catalog, self.internal, self.clock)
+                inp.start()
+            except Exception as e:   # a damaged state file: this input waits, the others run
+                log.exception("fschange input %s (%s) cannot start", iid, row["path"])
+                self.failed_until[iid] = time.monotonic() + RETRY_SECS
+                self._problem(row["path"], f"cannot start ({type(e).__name__}: {e}); retried every {RETRY_SECS:g} s")
+                continue
             self.inputs[iid] = inp
             self.queues[iid] = PathQueue()
             self._watch(inp)
