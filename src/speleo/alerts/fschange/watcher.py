@@ -160,10 +160,13 @@ class FsChangeWatcher:
             self.missing.discard(iid)
             if time.monotonic() < self.failed_until.get(iid, 0.0):
                 continue
+            inp = None
             try:
                 inp = FsChangeInput(row, self.home_root, self.store, self.catalog, self.internal, self.clock)
                 inp.start()
-            except Exception as e:   # a damaged state file: this input waits, the others run
+            except Exception as e:
+                if inp is not None:
+                    inp.close()   # a damaged state file: this input waits, the others run
                 log.exception("fschange input %s (%s) cannot start", iid, row["path"])
                 self.failed_until[iid] = time.monotonic() + RETRY_SECS
                 self._problem(row["path"], f"cannot start ({type(e).__name__}: {e}); retried every {RETRY_SECS:g} s")
