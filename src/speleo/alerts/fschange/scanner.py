@@ -108,13 +108,6 @@ def entry_from_stat(st: os.stat_result, hash_: str | None = None, target: str | 
                  st.st_gid, st.st_ino, st.st_dev, hash_, target)
 
 
-def unchanged(prev: Entry, st: os.stat_result) -> bool:
-    """True when a regular file's `lstat` equals its stored entry in every attribute (its
-    stored hash, if any, then still holds: size, mtime, ctime and inode are equal)."""
-    return (prev[1], prev[2], prev[3], prev[4], prev[5], prev[6], prev[7], prev[8]) == (
-        st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_dev)
-
-
 def same_content_key(a: Entry, b: Entry) -> bool:
     """True when the content cannot have changed without the kernel telling (size, mtime,
     ctime and inode all equal): the old hash is reused instead of reading the file again."""
@@ -184,6 +177,7 @@ class Scanner:
             descend = scope.recursive and self.settings.recurse
             filtered = bool(self.settings.filters)
             wants_hash = self.settings.wants_hash
+            S_ISREG = stat.S_ISREG
             entries = res.entries
             for ch in children:
                 path = ch.path
@@ -195,12 +189,16 @@ class Scanner:
                     res.problems.append(Problem(path, f"cannot stat: {e.strerror}"))
                     continue
                 mode = st.st_mode
-                if stat.S_ISREG(mode):
-                    prev = old.get(path)
-                    if (prev is not None and unchanged(prev, st) and (prev[9] is not None or not wants_hash(st.st_size))
-                            and (not filtered or self._wanted(path, ch.name, False))):
-                        entries[path] = prev    # the common case of a rescan: nothing to build or read
-                        continue
+                prev = old.get(path)
+                # the common case of a rescan: an unchanged regular file, nothing to build or read
+                # (ctime moves with every change of the inode: content, mode, owner, links)
+                if (prev is not None and prev[3] == st.st_ctime_ns and prev[2] == st.st_mtime_ns
+                        and prev[1] == st.st_size and prev[7] == st.st_ino and prev[4] == mode
+                        and prev[8] == st.st_dev and prev[5] == st.st_uid and prev[6] == st.st_gid
+                        and S_ISREG(mode) and (prev[9] is not None or not wants_hash(st.st_size))
+                        and (not filtered or self._wanted(path, ch.name, False))):
+                    entries[path] = prev
+                    continue
                 is_dir = stat.S_ISDIR(mode)
                 if filtered and not self._wanted(path, ch.name, is_dir):
                     continue
