@@ -11,7 +11,7 @@ import pytest
 from speleo.alerts.fschange.conf import read_inputs_conf
 from speleo.errors import InputError
 from tests.conftest import run_cli
-from tests.fschange.test_fschange_scan import Rig
+from tests.fschange.conftest import Rig
 from speleo.alerts.fschange.settings import FsChangeSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from speleo.alerts.fschange.settings import FsChangeSettings
 from speleo.alerts.fschange.watcher import PathQueue, scopes_for
 from speleo.alerts.fschange.scanner import Scope
 from tests.conftest import wait_for
-from tests.fschange.test_fschange_scan import Rig
+from tests.fschange.conftest import Rig
 
 
 @pytest.fixture
