@@ -194,3 +194,29 @@ def test_one_failing_input_does_not_stop_the_others(tmp_path):
         w.close()
     finally:
         r.writer.close()
+
+
+def test_inotify_watch_limit_falls_back_to_polling(tmp_path, monkeypatch):
+    from watchdog.observers import Observer
+
+    from speleo.alerts.fschange.watcher import FsChangeWatcher
+
+    def refuse(self, *a, **k):
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(Observer, "schedule", refuse)
+    r = Rig(tmp_path, FsChangeSettings(poll_period_secs=0.5))
+    try:
+        r.inp.close()
+        w = FsChangeWatcher(r.home.root, r.svc.catalog, r.writer.store)
+        w.tick()                                           # baseline
+        assert w.status()[0]["watch"] == "polling"
+        (r.tree / "x").write_text("1")
+        time.sleep(0.6)
+        w.tick()                                           # the poll period has passed: a full rescan
+        assert [e["path"] for e in r.events()] == [str(r.tree / "x")]
+        reasons = [p["reason"] for p in r.svc.catalog.problems() if p["kind"] == "fschange"]
+        assert any(x.startswith("inotify unavailable (OSError") and "polled every 0.5 s only" in x for x in reasons)
+        w.close()
+    finally:
+        r.writer.close()
