@@ -300,3 +300,26 @@ def test_file_names_that_are_not_utf8_round_trip_and_show_escaped(rig):
     r.reopen()                                          # the baseline reloads the exact bytes
     assert r.inp.scan().changes == 0
     assert os.fsdecode(os.fsencode(str(r.tree)) + b"/new\xfe\nline") in r.inp.entries
+
+
+def test_file_over_the_hash_size_limit_has_no_hash_and_changes_are_still_seen(rig):
+    r = rig(FsChangeSettings(hash_max_size=1_048_576))
+    big, small = r.tree / "big", r.tree / "small"
+    big.write_bytes(b"a" * 2 * 1024 * 1024)
+    small.write_bytes(b"s")
+    r.inp.scan()
+    big.write_bytes(b"b" * (2 * 1024 * 1024 + 1))
+    r.inp.scan()
+    [e] = r.events()
+    assert e["path"] == str(big) and "hash" not in e and e["changed"].split(",") == ["mtime", "size"]
+    assert r.inp.entries[str(small)].hash == hashlib.sha256(b"s").hexdigest()
+
+
+def test_no_recurse_watches_only_the_direct_entries(rig):
+    r = rig(FsChangeSettings(recurse=False))
+    (r.tree / "sub").mkdir()
+    r.inp.scan()
+    (r.tree / "sub" / "x").write_text("deep")
+    (r.tree / "y").write_text("top")
+    r.inp.scan()
+    assert [e["path"] for e in r.events()] == [str(r.tree / "y")]
