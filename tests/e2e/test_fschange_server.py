@@ -83,7 +83,7 @@ def test_changes_restart_and_code_roll(tmp_path, server_factory):
     wait_for(lambda: ("add", str(tree / "bin" / "backdoor")) in changes(server)
              and sum(1 for a, p in changes(server) if p == str(tree / "lib.py")) == 2)
     proc = run_cli(home, "fschange", "verify", str(tree), "--manifest", str(manifest), "--since", str(roll_start),
-                   "--index", "fim", "-o", "json", check=False)
+                   "-o", "json", check=False)                    # the index: that of the input watching the tree
     assert proc.returncode == 3, proc.stdout + proc.stderr        # 1 unexpected + 2 missing
     rep = json.loads(proc.stdout)
     got = {i["path"]: i["status"] for i in rep["items"]}

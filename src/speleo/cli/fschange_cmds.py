@@ -178,7 +178,8 @@ def fschange_lookup(home: Home, path: str, manifest_file: str, name: str) -> Non
 @click.option("--since", default="-24h", show_default=True,
               help="Changes seen since this time (-2h, an epoch, 2026-12-04T02:00:00...): the roll's start.")
 @click.option("--tree", is_flag=True, help="Compare the tree as it is now instead of the changes seen in the index.")
-@click.option("--index", default="*", show_default=True, help="Index holding the fs_notification events.")
+@click.option("--index", default=None,
+              help="Index holding the fs_notification events (default: that of the fschange input watching PATH, else every index).")
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def fschange_verify(home: Home, path, manifest_file, since, tree, index, output) -> None:
@@ -196,13 +197,25 @@ def fschange_verify(home: Home, path, manifest_file, since, tree, index, output)
     if tree:
         report = _verify_tree(home, root, manifest)
     else:
-        rows = _change_rows(home, index, since)
+        rows = _change_rows(home, index or _index_watching(home, root), since)
         report = vf.check(vf.observed_from_rows(rows, root), manifest, _current(home, root), root)
     if output == "json":
         click.echo(json.dumps(report.to_dict()))
     else:
         out.print(report.message(), highlight=False)
     sys.exit(report.exit_code)
+
+
+def _index_watching(home: Home, root: str) -> str:
+    """The index of the fschange input whose folder holds `root` (the closest), else `*`."""
+    from speleo.alerts.fschange import inputs
+
+    best = None
+    for item in inputs.list_inputs(_service(home)):
+        p = item["path"].rstrip("/")
+        if (root == p or root.startswith(p + "/")) and (best is None or len(p) > len(best["path"])):
+            best = item
+    return best["index"] if best else "*"
 
 
 def _verify_tree(home: Home, root: str, manifest):
