@@ -4,7 +4,8 @@
 `scan()` (full, or of some `Scope`s after inotify events) emits the changes found in batches of
 `BATCH_CHANGES`, each through the commit protocol. The first scan of an input records the
 baseline: one summary event in `_internal` (sourcetype `fschange`) instead of one `add` per
-existing file, unless the input asks for Splunk's behaviour (`emit_baseline`).
+existing file, unless the input asks for Splunk's behaviour (`emit_baseline`). Later full scans
+write their summary there too when they found changes or problems, and the first after a start.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class FsChangeInput:
         self.entries: dict[str, Entry] = {}
         self.reported: set[Problem] = set()
         self.recovered: str | None = None
+        self.full_scans = 0
 
     def start(self) -> None:
         """Settle an interrupted batch (the catalog says whether its events were journaled)."""
@@ -106,7 +108,9 @@ class FsChangeInput:
         if scopes is None:
             report.files = len(self.entries)
             self.state.note_scan({**report.as_fields(self.root), "at": self.clock.time()})
-            self._internal(report)
+            if report.kind == "baseline" or report.changes or report.problems or not self.full_scans:
+                self._internal(report)   # a quiet periodic rescan writes nothing (short poll periods)
+            self.full_scans += 1
         return report
 
     def _baseline(self, entries: dict[str, Entry]) -> ScanReport:
