@@ -459,6 +459,7 @@ cli.add_command(_user_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
+from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
 
 
 def main() -> None:

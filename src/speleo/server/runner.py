@@ -57,7 +57,10 @@ class Runtime:
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
-        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):
+        from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
+        self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
+        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
+                         ("fschange", lambda: self.fschange.run(self.stop_event))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -124,6 +127,7 @@ class Runtime:
             "pid": os.getpid(),
             "uptime_secs": round(time.time() - self.started, 1),
             "files_followed": self.monitor.status(),
+            "fschange": self.fschange.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
             "network": self.network.status() if getattr(self, "network", None) else None,
@@ -133,6 +137,7 @@ class Runtime:
         self.stop_event.set()
         for t in self.threads:
             t.join(timeout=10)
+        self.fschange.close()
         self.writer.store.seal()
         self._persist_refusals()
         self.monitor.close()
