@@ -307,7 +307,7 @@ class Service:
         files = [
             {"path": p, "offset": o, "fingerprint": k}
             for k, (p, o) in sorted(self.catalog.checkpoints().items(), key=lambda kv: kv[1][0])
-            if not k.startswith("oneshot:")
+            if not k.startswith(("oneshot:", "fschange:"))  # fschange: batch counters, not files
         ]
         from speleo.storage import license
 
