@@ -187,6 +187,11 @@ class Service:
         return {"by": by, "days": int(days), "rows": license.usage(self.catalog, by, int(days), today),
                 "status": license.status(self.catalog, today)}
 
+    def input_kind(self, ident: str) -> str | None:
+        """The kind of the input with this id (monitor, fschange...), or None."""
+        rows = self.catalog.query("SELECT kind FROM inputs WHERE id = ?", (int(ident),)) if str(ident).isdigit() else []
+        return rows[0][0] if rows else None
+
     def remove_input(self, ident: str) -> dict:
         """Remove an input by id, or a HEC token input by `http://NAME`."""
         from speleo.storage import indexadmin

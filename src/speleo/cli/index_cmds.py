@@ -281,7 +281,13 @@ def input() -> None:  # noqa: A001 (the command's name)
 def input_remove(home: Home, input_id: str) -> None:
     """Remove input INPUT_ID (monitor, fschange, syslog...), or a HEC token input named
     http://NAME. The events it indexed stay."""
-    res = _service(home).remove_input(input_id)
+    svc = _service(home)
+    if svc.input_kind(input_id) == "fschange":   # its baseline goes too
+        from speleo.alerts.fschange.inputs import remove_input
+
+        res = remove_input(svc, input_id) | {"kind": "fschange"}
+    else:
+        res = svc.remove_input(input_id)
     out.print(f"input {res['id']} ({res['kind']}) removed; its events stay searchable")
 
 

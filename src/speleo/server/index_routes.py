@@ -173,6 +173,10 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.delete("/api/v1/inputs/{input_id}", dependencies=[Depends(require(EDIT_MONITOR))])
     async def remove_input(input_id: int) -> dict:
+        if svc.input_kind(str(input_id)) == "fschange":   # its baseline goes too
+            from speleo.alerts.fschange.inputs import remove_input as remove_fschange
+
+            return remove_fschange(svc, str(input_id)) | {"kind": "fschange"}
         return svc.remove_input(str(input_id))
 
     @app.delete("/api/v1/inputs/http/{token_name}", dependencies=[Depends(require(EDIT_TOKEN_HTTP))])
