@@ -223,3 +223,16 @@ def test_cold_to_frozen_script_exit_0_takes_the_bucket_and_non_zero_keeps_it(hom
     assert search_raw(home.root, "index=scr") == sorted(lines[2])
     (copy,) = taken.glob("*.parquet")
     assert sorted(pq.read_table(copy).column("_raw").to_pylist()) == sorted(lines[1])
+
+
+def test_home_path_on_another_folder_holds_hot_and_warm_buckets(home, tmp_path):
+    hot = tmp_path / "fastdisk" / "h"
+    lines = make_buckets(home, "hp", [1, 2], {"homePath": str(hot)})
+    shown = show(home.root, "hp")
+    assert {Path(b["path"]).parent for b in shown["buckets"]} == {hot}
+    assert len(parquet_files(hot)) == 2 and not parquet_files(home.index_dir("hp"))
+    assert search_raw(home.root, "index=hp") == sorted(lines[1] + lines[2])
+    stray = hot / "warm_1_2_0123456789ab.parquet"   # a file a crash left before its catalog commit
+    stray.write_bytes(b"x")
+    Service(home).open_writer().close()   # recovery
+    assert not stray.exists() and len(parquet_files(hot)) == 2
