@@ -43,6 +43,17 @@ def looks_binary(sample: bytes) -> bool:
     return b"\x00" in sample[:SAMPLE_BYTES]
 
 
+def complete_lines_end(data: bytes) -> int:
+    """Length of the complete lines at the start of `data` (0 when none): lines end with "\n",
+    "\r\n" or a lone "\r". A "\r" that is the last byte may be the first half of a "\r\n"
+    whose "\n" is not read yet, so the line it ends is not complete yet."""
+    nl = data.rfind(b"\n")
+    cr = data.rfind(b"\r", nl + 1)
+    if cr == len(data) - 1:
+        cr = data.rfind(b"\r", nl + 1, cr)
+    return max(nl, cr) + 1
+
+
 def sample_lines(sample: bytes) -> list[str]:
     """Up to 20 whole lines from the head of a source (a cut last line is left out): what
     sourcetype detection reads."""
