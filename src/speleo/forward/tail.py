@@ -128,8 +128,6 @@ class RawTailer(Tailer):
         if not payload.endswith(b"\n"):
             payload += b"\n"
         lines = payload.count(b"\n") if payload.strip() else 0
-        t.offset += cut
-        t.carry = data[cut:]
-        self.ing.append_raw(payload, lines, t.origin, (t.key, t.path, t.offset))
-        self.checkpoints[t.key] = (t.path, t.offset)
+        self.ing.append_raw(payload, lines, t.origin, self._checkpoint(t, data, cut))
+        self._advance(t, data, cut)
         return lines

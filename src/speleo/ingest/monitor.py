@@ -31,10 +31,8 @@ from speleo.ingest.tailing import (  # noqa: F401  (re-exported: the monitor's n
     MonitorInput,
     Tailer,
     Tracked,
-    fingerprint,
-    is_gz,
-    read_head,
 )
+from speleo.ingest.identity import fingerprint  # noqa: F401
 
 
 class Monitor(Tailer):
@@ -52,12 +50,10 @@ class Monitor(Tailer):
 
     def _emit(self, t: Tracked, data: bytes, final: bool) -> int:
         chunk = t.parser.parse(data, t.offset, final, t.fallback_time)
-        offset, carry = t.offset + chunk.consumed, data[chunk.consumed :]
         n = 0
-        if chunk.consumed or chunk.flagged:
-            n = self.ing.append(chunk, t.origin, (t.key, t.path, offset))   # raises: nothing advances
-            self.checkpoints[t.key] = (t.path, offset)
-        t.offset, t.carry = offset, carry
+        if chunk.consumed or chunk.flagged:   # raises: nothing advances
+            n = self.ing.append(chunk, t.origin, self._checkpoint(t, data, chunk.consumed))
+        self._advance(t, data, chunk.consumed)
         if chunk.events.num_rows:
             t.fallback_time = chunk.events.column("_time")[-1].as_py()
         return n
