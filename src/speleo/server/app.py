@@ -50,6 +50,7 @@ class MonitorRequest(BaseModel):
     host: str | None = None
     whitelist: str | None = None
     blacklist: str | None = None
+    head_bytes: int | None = None
 
 
 def build_app(runtime) -> FastAPI:
@@ -111,7 +112,8 @@ def build_app(runtime) -> FastAPI:
 
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(admin)], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                      req.head_bytes)}
 
     @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(admin)])
     async def oneshot(req: OneshotRequest) -> dict:
