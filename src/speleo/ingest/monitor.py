@@ -24,6 +24,7 @@ journals them. `inputs=` gives a fixed list of inputs instead of the catalog's `
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from speleo.ingest.pipeline import Ingestor, Origin, default_host
@@ -39,8 +40,8 @@ class Monitor(Tailer):
     """Runs every monitor input of the catalog. `poll()` does one pass; `run()` loops."""
 
     def __init__(self, ingestor: Ingestor, settings, skip_under: Path | None = None,
-                 inputs: list[MonitorInput] | None = None) -> None:
-        super().__init__(ingestor, settings, skip_under, inputs)
+                 inputs: list[MonitorInput] | None = None, clock=time.monotonic) -> None:
+        super().__init__(ingestor, settings, skip_under, inputs, clock)
 
     def _describe(self, path: str, inp: MonitorInput, head: bytes) -> tuple[object, Origin]:
         parser, st_name = self.ing.parser_for(path, inp.sourcetype, head)

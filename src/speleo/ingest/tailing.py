@@ -394,7 +394,7 @@ class Tailer:
         if gz:
             self.static[path] = sig
         for old in self.displaced.pop(path, []):
-            if old != key and old not in self.tracked:
+            if old != key and old not in self.tracked and old in self.checkpoints:
                 self._recover_checkpoint(old, inp)
         return fd
 
@@ -470,6 +470,8 @@ class Tailer:
         ident = Ident.parse(ident_text)
         if ident is None:
             return key_base(key) == key
+        if offset == 0:   # nothing read yet: nothing to read on from, unless it is the very file
+            return (ident.dev, ident.ino) == (st.st_dev, st.st_ino)
         if not gz and st.st_size < offset:
             return False
         before = bytes_before(fd, offset, gz)
@@ -561,7 +563,7 @@ class Tailer:
             return fd
         t.fd = fd
         self.open_count += 1
-        self._trim_pool()
+        self._trim_pool(t)
         return None
 
     def _reopen(self, t: Tracked) -> bool:
@@ -577,15 +579,15 @@ class Tailer:
             return False
         t.fd = fd
         self.open_count += 1
-        self._trim_pool()
+        self._trim_pool(t)
         return True
 
-    def _trim_pool(self) -> None:
-        """Keep at most `max_open` followed files open: close those idle the longest."""
+    def _trim_pool(self, keep: Tracked) -> None:
+        """Keep at most `max_open` followed files open (`keep` stays): close those idle the longest."""
         if self.open_count <= self.max_open:
             return
-        open_files = sorted((t for t in self.tracked.values() if t.fd is not None and not t.carry),
-                            key=lambda t: t.last_growth)
+        open_files = sorted((t for t in self.tracked.values() if t.fd is not None and t is not keep),
+                            key=lambda t: (bool(t.carry), t.last_growth))
         for t in open_files[: self.open_count - self.max_open]:
             self._close(t)
             t.dirty = True
@@ -659,6 +661,8 @@ class Tailer:
                 if fd is not None:
                     os.close(fd)
             return
+        self.problem("dropped", path, f"replaced while Speleo was stopped (rotated or re-created) and no rotated "
+                     f"copy next to it holds its content: lines written after byte {offset:,} before that may be lost")
 
     def _report_gap(self, t: Tracked, unread: int) -> None:
         self.problem("dropped", t.path, f"rotated by copy and truncate; no rotated copy next to it holds the "
