@@ -247,3 +247,22 @@ def test_change_notification_reads_new_lines_without_a_full_scan(tmp_path):
         r.monitor.close()
         r.writer.close()
 
+
+
+def test_a_copy_seen_half_written_is_not_read_as_a_new_file(rig):
+    """logrotate's copytruncate of a large file: the copy is seen before it is complete."""
+    rig.add()
+    app = rig.logs / "app.log"
+    append(app, 0, 600)
+    rig.poll()
+    append(app, 600, 50)
+    data = app.read_bytes()
+    copy = rig.logs / "app.log.1"
+    copy.write_bytes(data[: len(data) // 3])          # the copy so far
+    rig.poll()
+    copy.write_bytes(data)                            # the copy done, then the truncation
+    with open(app, "r+") as f:
+        f.truncate(0)
+    append(app, 650, 10)
+    rig.poll()
+    assert rig.count() == (660, 660)

@@ -7,7 +7,8 @@ A file's identity has three parts, each kept in its checkpoint:
 - the **head**: SHA-256 of its first `head_bytes` bytes (decompressed for `.gz`; 256 by default,
   per input `head_bytes`, Splunk inputs.conf.spec: `initCrcLength`). It is the key of the
   checkpoint, `"<length>:<hash>"`, so checkpoints written before the other parts existed still
-  match. A file shorter than the head length has a provisional key of what it has.
+  match. A file shorter than the head length has a provisional key of what it has, kept as it
+  grows (so that no stale row of the same file is left behind).
 - the **device and inode** of the file last read (`dev.ino`).
 - the **seek hash**: SHA-256 of the `SEEK_BYTES` bytes just before the checkpoint offset (Splunk
   keeps a CRC at the seek address for the same purpose).

@@ -66,8 +66,9 @@ class Ingestor:
         """Create the index if missing. Raises InputError for an invalid name."""
         self.catalog.ensure_index(check_index_name(name))
 
-    def checkpoints(self) -> dict[str, tuple[str, int, str | None]]:
-        """Where each file (by identity key) was read up to: (path, offset, identity details)."""
+    def checkpoints(self) -> dict[str, tuple]:
+        """Where each file (by identity key) was read up to: (path, offset, identity details,
+        updated epoch seconds)."""
         return self.catalog.checkpoints(with_ident=True)
 
     def count_problem(self, kind: str, source: str, reason: str) -> None:

@@ -8,8 +8,8 @@ Identity (`speleo.ingest.identity`, `docs/decisions/0011-file-identity.md`): a f
 the hash of its head (256 bytes, per input `head_bytes`), its device/inode and the hash of the
 bytes before its checkpoint, so two files with the same head (a banner, a long CSV header) are
 two files, while a renamed, copied or compressed rotated file is read on from its checkpoint.
-A file shorter than the head gets a provisional key of what it has; when it grows, the
-checkpoint moves to the longer head.
+A file shorter than the head gets a provisional key of what it has and keeps it as it grows
+(the seek hash, not the key, tells it from other files starting with the same bytes).
 
 Rotation: by rename (the file keeps its inode and is drained), by copytruncate (the identity
 moves to the copy next to the file — `name.1`, `name-DATE`, `.gz` — even when only the file is
@@ -129,6 +129,9 @@ class Tracked:
     recovered: bool = False  # attached to a rotated copy found next to its file
     unread: int = 0          # bytes seen in the file but not read when it was found truncated
 
+    def dev_ino_differs(self, st) -> bool:
+        return self.ino != (st.st_dev, st.st_ino)
+
     def ident(self, seek: bytes | None = None) -> str | None:
         """The identity details of a checkpoint at the current (or a given) seek bytes."""
         if self.ino is None:
@@ -157,27 +160,43 @@ class Tailer:
         self.reported: set[tuple[str, str]] = set()
         self.skipped: dict[str, str] = {}
         self.pending: dict[str, float] = {}
-        self.checkpoints: dict[str, tuple[str, int, str | None]] = {
-            k: (v[0], int(v[1]), v[2] if len(v) > 2 else None) for k, v in ingestor.checkpoints().items()}
+        self.checkpoints: dict[str, tuple[str, int, str | None]] = {}
         self.families: dict[str, set[str]] = {}
         self.lengths: set[int] = set()
-        latest: dict[tuple, tuple[int, str]] = {}   # (path, dev, ino) -> the furthest checkpoint
-        for k, (p, offset, ident) in self.checkpoints.items():
-            if not k.startswith("oneshot:"):
-                self._remember(k)
-                parsed = Ident.parse(ident)
-                if parsed:
-                    at = (p, parsed.dev, parsed.ino)
-                    latest[at] = max(latest.get(at, (-1, "")), (offset, k))
         self.displaced: dict[str, list[str]] = {}   # path -> keys of checkpoints last at that path (at start)
-        for (p, _, _), (_, k) in latest.items():
-            self.displaced.setdefault(p, []).append(k)
+        self._load_checkpoints(ingestor.checkpoints())
         self.max_open = open_file_budget(settings)
         self.open_count = 0
         self.watcher: ChangeWatcher | None = None
         self._last_scan = -1e18
         self._rr = 0
         self.lock = threading.Lock()
+
+    def _load_checkpoints(self, rows: dict[str, tuple]) -> None:
+        """Keep, per device/inode, only the checkpoint written last (then the furthest): older
+        rows of the same file (an earlier generation on a reused inode, a key from before a
+        restart) would otherwise match its content again. Rows without identity details are
+        kept. `displaced` remembers, per path, the identity that was there last."""
+        latest: dict[tuple, tuple] = {}
+        for k, v in rows.items():
+            if k.startswith("oneshot:"):
+                continue
+            parsed = Ident.parse(v[2] if len(v) > 2 else None)
+            if parsed is None:
+                self.checkpoints[k] = (v[0], int(v[1]), None)
+                self._remember(k)
+                continue
+            rank = (v[3] if len(v) > 3 and v[3] else 0.0, int(v[1]), k)
+            at = (parsed.dev, parsed.ino)
+            latest[at] = max(latest.get(at, rank), rank)
+        last_at: dict[str, tuple] = {}
+        for rank in latest.values():
+            k = rank[2]
+            v = rows[k]
+            self.checkpoints[k] = (v[0], int(v[1]), v[2])
+            self._remember(k)
+            last_at[v[0]] = max(last_at.get(v[0], rank), rank)
+        self.displaced = {p: [rank[2]] for p, rank in last_at.items()}
 
     # -- what a subclass decides ---------------------------------------------------------
     def _describe(self, path: str, inp: MonitorInput, head: bytes) -> tuple[object, object]:
@@ -418,17 +437,22 @@ class Tailer:
         t = self.tracked.get(self.by_ino.get(ino, ""))
         if t is not None and not t.gone and (head_matches(t.key, head) or path == t.path):
             self.pending.pop(path, None)
-            return self._grow_key(t.key, head, inp, ino)
-        matches = [k for k in self._family_of(head) if self._same_content(k, fd, st, head, gz)]
+            return t.key
+        family = self._family_of(head)
+        matches = [k for k in family if self._same_content(k, fd, st, head, gz)]
         matches.sort(key=lambda k: (self._ino_of(k) != ino, -key_length(k)))
         now = self.clock()
+        if not matches and not gz and self._copy_in_progress(family, fd, st):
+            first = self.pending.setdefault(path, now)
+            if now - first < self.settings.identity_settle_secs:
+                return None
         for key in matches:
             if self._ino_of(key) is None:   # a checkpoint from before identity details: as before
                 self.pending.pop(path, None)
-                return self._grow_key(key, head, inp, ino)
+                return key
             if self._ino_of(key) == ino:
                 self.pending.pop(path, None)
-                return self._grow_key(key, head, inp, ino)
+                return key
             other = self.tracked.get(key)
             if other is not None and self._live(other):
                 first = self.pending.setdefault(path, now)
@@ -439,9 +463,35 @@ class Tailer:
             if last_path == path and not gz:
                 continue
             self.pending.pop(path, None)
-            return self._grow_key(key, head, inp, ino)
+            return key
         self.pending.pop(path, None)
         return self._new_key(head, inp, ino)
+
+    def _copy_in_progress(self, family: list[str], fd: int, st) -> bool:
+        """Whether the open file may be a copy of a followed file still being written: same head
+        as one whose file is intact, longer, and holds the same last bytes at the same place
+        (logrotate's copy before the truncation)."""
+        n = min(st.st_size, SEEK_BYTES)
+        for key in family:
+            t = self.tracked.get(key)
+            if t is None or t.offset <= st.st_size or not t.dev_ino_differs(st) or not self._live(t):
+                continue
+            try:
+                theirs = self._pread_path(t, n, st.st_size - n)
+            except (OSError, Skipped):
+                continue
+            if theirs == os.pread(fd, n, st.st_size - n):
+                return True
+        return False
+
+    def _pread_path(self, t: Tracked, n: int, at: int) -> bytes:
+        if t.fd is not None:
+            return os.pread(t.fd, n, at)
+        fd, _ = open_regular(t.path, self.skip_under)
+        try:
+            return os.pread(fd, n, at)
+        finally:
+            os.close(fd)
 
     def _record(self, key: str) -> tuple[str, int, str | None]:
         t = self.tracked.get(key)
@@ -510,25 +560,6 @@ class Tailer:
             n += 1
             key = f"{base}~{ino[0]}.{ino[1]}" + (f".{n}" if n > 1 else "")
         return key
-
-    def _grow_key(self, key: str, head: bytes, inp: MonitorInput, ino: tuple) -> str:
-        """Move a provisional key (a file shorter than the head length) to a longer head."""
-        want = min(len(head), self._head_length(inp))
-        if key_length(key) >= want:
-            return key
-        new = self._new_key(head, inp, ino)
-        t = self.tracked.pop(key, None)
-        if t is not None:
-            t.key = new
-            self.tracked[new] = t
-            for table in (self.by_path, self.by_ino):
-                for k, v in list(table.items()):
-                    if v == key:
-                        table[k] = new
-        if key in self.checkpoints:
-            self.checkpoints[new] = self.checkpoints.pop(key)
-        self._remember(new)
-        return new
 
     def _remember(self, key: str) -> None:
         self.families.setdefault(key_base(key), set()).add(key)
@@ -683,8 +714,6 @@ class Tailer:
             self._on_truncate(t)
             return 0
         t.size, t.mtime_ns = size, st.st_mtime_ns
-        if key_length(t.key) < self._head_length(t.inp) and size > key_length(t.key):
-            self._grow_key(t.key, os.pread(t.fd, self._head_length(t.inp), 0), t.inp, t.ino)
         if size > pos:
             data = os.pread(t.fd, min(size - pos, self.settings.read_chunk_bytes), pos)
             t.last_growth = now

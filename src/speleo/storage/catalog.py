@@ -262,9 +262,10 @@ class Catalog:
     # -- checkpoints -----------------------------------------------------------
     def checkpoints(self, with_ident: bool = False) -> dict[str, tuple]:
         """file identity key -> (path, byte offset), plus the identity details (`ident`, or None
-        for rows written before it existed) when `with_ident`."""
-        rows = self.query("SELECT fingerprint, path, offset, ident FROM checkpoints")
-        return {r[0]: (r[1], r[2], r[3]) if with_ident else (r[1], r[2]) for r in rows}
+        for rows written before it existed) and when the row was last written (epoch seconds)
+        when `with_ident`."""
+        rows = self.query("SELECT fingerprint, path, offset, ident, updated FROM checkpoints")
+        return {r[0]: (r[1], r[2], r[3], r[4]) if with_ident else (r[1], r[2]) for r in rows}
 
 
 def add_problem(con: sqlite3.Connection, kind: str, source: str, reason: str, n: int, now: float) -> None:
