@@ -46,6 +46,7 @@ class Soak:
     def __init__(self, files: int, nofile: int, seed: int = 7) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="speleo-soak-"))
         self.logs, self.home = self.tmp / "logs", self.tmp / "home"
+        self.logs.mkdir()
         self.paths = [self.logs / f"d{k // 100:03d}" / f"f{k:05d}.log" for k in range(files)]
         for p in self.paths:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -282,7 +283,7 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="write the result into docs/benchmarks.md")
     ap.add_argument("--idle-files", type=int, default=3000, help="idle files for the CPU measure (0: skip it)")
     a = ap.parse_args()
-    res = run(a.files, a.rounds, a.nofile)
+    res = run(a.files, a.rounds, a.nofile) if a.files else {}
     if a.idle_files:
         res["idle"] = idle_cpu(a.idle_files)
     if a.record:

@@ -266,3 +266,15 @@ def test_a_copy_seen_half_written_is_not_read_as_a_new_file(rig):
     append(app, 650, 10)
     rig.poll()
     assert rig.count() == (660, 660)
+
+
+def test_forwarder_state_keeps_identity_details_beside_the_old_checkpoint_shape(tmp_path):
+    import json
+
+    from speleo.forward.state import CheckpointStore
+
+    st = CheckpointStore(tmp_path / "state.json")
+    st.commit(1, {"256:ab": ("/a.log", 10, "2049.77.0123456789abcdef"), "64:cd": ("/b.log", 5)}, 2)
+    again = CheckpointStore(tmp_path / "state.json")
+    assert again.checkpoints == {"256:ab": ("/a.log", 10, "2049.77.0123456789abcdef"), "64:cd": ("/b.log", 5)}
+    assert json.loads((tmp_path / "state.json").read_text())["checkpoints"]["256:ab"] == ["/a.log", 10]

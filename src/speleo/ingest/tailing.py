@@ -168,7 +168,7 @@ class Tailer:
         self.max_open = open_file_budget(settings)
         self.open_count = 0
         self.watcher: ChangeWatcher | None = None
-        self._last_scan = -1e18
+        self._last_scan = self._last_inputs = -1e18
         self._rr = 0
         self.lock = threading.Lock()
 
@@ -284,6 +284,12 @@ class Tailer:
             notified = self.watcher is not None and self.watcher.alive
             every = self.settings.scan_secs_notified if notified else self.settings.scan_secs
             changed, removed = self.watcher.drain() if self.watcher is not None else (set(), set())
+            if scan is None and notified and now - self._last_inputs >= self.settings.scan_secs:
+                self._last_inputs = now
+                before = self.inputs
+                self.load_inputs()
+                if self.inputs != before:     # a new or changed input: look at it now
+                    scan = True
             if scan or (scan is None and now - self._last_scan >= every):
                 self._last_scan = now
                 self.load_inputs()
@@ -322,7 +328,7 @@ class Tailer:
                 self._lost_path(path)
         for path in sorted(paths | removed):
             if os.path.isdir(path):
-                self._last_scan = -1e18
+                self._last_scan = self._last_inputs = -1e18
                 continue
             inp = self.input_for(path)
             if inp is None:
