@@ -299,7 +299,9 @@ class Tailer:
                 self._on_changes(changed, removed)
                 for path in list(self.pending):
                     inp = self.input_for(path)
-                    if inp is not None:
+                    if inp is None or not os.path.lexists(path):
+                        del self.pending[path]
+                    else:
                         self._discover(path, inp)
             return self._read_round()
 
@@ -331,8 +333,8 @@ class Tailer:
                 self._last_scan = self._last_inputs = -1e18
                 continue
             inp = self.input_for(path)
-            if inp is None:
-                continue
+            if inp is None or inside(path, self.skip_under) or inside(os.path.realpath(path), self.skip_under):
+                continue   # Speleo's own home inside a monitored folder: its writes are not news
             if os.path.lexists(path):
                 self._discover(path, inp)
             elif path in self.by_path:
@@ -340,9 +342,18 @@ class Tailer:
 
     def _lost_path(self, path: str) -> None:
         """`path` no longer holds the file it did (deleted or renamed out of view)."""
-        key = self.by_path.pop(path, None)
-        t = self.tracked.get(key) if key else None
-        if t is None or t.path != path or t.recovered:
+        t = self.tracked.get(self.by_path.get(path, ""))
+        if t is None or t.path != path:
+            self.by_path.pop(path, None)
+            return
+        self._mark_gone(t)
+
+    def _mark_gone(self, t: Tracked) -> None:
+        """The file of `t` left its path: drain what its open handle holds, else look for its
+        rotated copy (a closed idle file renamed out of view, or replaced)."""
+        if self.by_path.get(t.path) == t.key:
+            del self.by_path[t.path]
+        if t.recovered:
             return
         t.gone = True
         if t.fd is None:
@@ -608,11 +619,11 @@ class Tailer:
         try:
             fd, st = open_regular(t.path, self.skip_under)
         except (OSError, Skipped):
-            self._lost_path(t.path)
+            self._mark_gone(t)
             return False
         if (st.st_dev, st.st_ino) != t.ino:
             os.close(fd)
-            self._lost_path(t.path)
+            self._mark_gone(t)
             return False
         t.fd = fd
         self.open_count += 1
@@ -620,12 +631,13 @@ class Tailer:
         return True
 
     def _trim_pool(self, keep: Tracked) -> None:
-        """Keep at most `max_open` followed files open (`keep` stays): close those idle the longest."""
+        """Keep at most `max_open` followed files open (`keep` stays): when over, close those idle
+        the longest down to 90% of it (so that the sort is not paid at every open)."""
         if self.open_count <= self.max_open:
             return
         open_files = sorted((t for t in self.tracked.values() if t.fd is not None and t is not keep),
                             key=lambda t: (bool(t.carry), t.last_growth))
-        for t in open_files[: self.open_count - self.max_open]:
+        for t in open_files[: self.open_count - int(self.max_open * 0.9)]:
             self._close(t)
             t.dirty = True
 
