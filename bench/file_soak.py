@@ -228,7 +228,7 @@ def idle_cpu(files: int = 3000, secs: float = 30.0) -> dict:
         time.sleep(secs)
         share = (sum(proc.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
         body = httpx.get(f"{soak.url}/api/v1/status", headers=soak.headers(), timeout=30).json()
-        ff = body["server"]["file_following"]
+        ff = body["server"].get("file_following") or {"open": "?", "change_notification": "polling"}
     finally:
         soak.stop("SIGTERM")
         shutil.rmtree(soak.tmp, ignore_errors=True)
