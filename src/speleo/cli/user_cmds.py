@@ -30,7 +30,7 @@ def user() -> None:
 @click.pass_obj
 def user_add(home: Home, name: str, role: str, password_stdin: bool) -> None:
     """Create web user NAME."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     Users(home).add(name, role, _read_password(password_stdin))
     click.echo(f"user '{name}' created ({role})", err=True)
@@ -42,7 +42,7 @@ def user_add(home: Home, name: str, role: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
     """Set the password of web user NAME (ends the user's open sessions)."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     Users(home).set_password(name, _read_password(password_stdin))
     click.echo(f"password of '{name}' changed", err=True)
@@ -52,7 +52,7 @@ def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_list(home: Home) -> None:
     """List web users and their roles."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     for u in Users(home).list():
         click.echo(f"{u.name}\t{u.role}")
