@@ -101,6 +101,12 @@ def test_fifo_and_links_into_the_home_neither_hang_nor_leak(tmp_path):
         assert any("FIFO" in r for p, r in skipped.items() if p.endswith("pipe.log"))
         assert any("home" in r for p, r in skipped.items() if p.endswith("token.log"))
         assert server.search(f'index=main "{token}" | stats count')["results"][0]["count"] == 0
+        import json
+
+        st = json.loads(run_cli(home, "status", "--json").stdout)      # what `speleo status` shows
+        reasons = {p["source"].rsplit("/", 1)[-1]: p["reason"] for p in st["problems"]}
+        assert "FIFO" in reasons["pipe.log"] and "home" in reasons["token.log"]
+        assert st["server"]["file_following"]["skipped"]
         # oneshot of the FIFO through the running server: refused, not stuck
         out = subprocess.run(speleo_cmd(home, "add", "oneshot", str(logs / "pipe.log"), "--index", "main"),
                              capture_output=True, text=True, timeout=60)

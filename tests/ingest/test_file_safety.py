@@ -91,3 +91,15 @@ def test_oneshot_refuses_links_into_the_home_and_fifos(rig):
     t.start()
     t.join(20)
     assert not t.is_alive() and result and "FIFO" in str(result[0])
+
+
+def test_the_soft_descriptor_limit_is_raised_to_the_hard_one():
+    import resource
+    import subprocess
+    import sys
+
+    code = ("import resource; from speleo.config import Settings; from speleo.ingest.fileio import open_file_budget; "
+            "b = open_file_budget(Settings()); print(b, resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 2048))).stdout.split()
+    assert out == ["512", "2048"]      # a quarter of the raised limit for followed files
