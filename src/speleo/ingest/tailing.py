@@ -44,8 +44,9 @@ from pathlib import Path
 
 from speleo.ingest.fileio import Skipped, inside, open_content, open_file_budget, open_regular, read_head
 from speleo.ingest.identity import (
-    SEEK_BYTES, Ident, bytes_before, fingerprint, head_matches, key_base, key_length, rotated_siblings, seek_hash,
+    SEEK_BYTES, Ident, bytes_before, fingerprint, head_matches, key_base, key_length, seek_hash,
 )
+from speleo.ingest.rotation import RotatedCopies
 from speleo.ingest.watch import ChangeWatcher
 
 log = logging.getLogger("speleo.monitor")
@@ -139,7 +140,7 @@ class Tracked:
         return Ident(self.ino[0], self.ino[1], seek_hash(self.seek if seek is None else seek)).text()
 
 
-class Tailer:
+class Tailer(RotatedCopies):
     """Follows the files of monitor inputs. `poll()` does one pass (see module doc).
 
     `skip_under`: a folder never read (Speleo's home), checked on every resolved file path.
@@ -658,64 +659,6 @@ class Tailer:
             os.close(t.fd)
             t.fd = None
             self.open_count -= 1
-
-    # -- rotated copies --------------------------------------------------------------------
-    def _recover(self, t: Tracked) -> bool:
-        """The file of `t` was truncated or left its path: find its rotated copy next to it
-        (`name.1`, `name-DATE`, `.gz`) holding its content up to the checkpoint, and read on
-        from there. Returns whether one was found."""
-        for cand in rotated_siblings(t.path):
-            found = self._open_copy(cand, t.key)
-            if found is None:
-                continue
-            fd, st, gz = found
-            log.info("%s: reading on from its rotated copy %s", t.path, cand)
-            t.recovered = True
-            fd = self._attach(t, cand, fd, st, gz)
-            if fd is not None:
-                os.close(fd)
-            return True
-        return False
-
-    def _open_copy(self, path: str, key: str) -> tuple[int, os.stat_result, bool] | None:
-        try:
-            fd, st = open_regular(path, self.skip_under)
-        except (OSError, Skipped):
-            return None
-        try:
-            other = self.by_ino.get((st.st_dev, st.st_ino))
-            head, gz = read_head(fd, key_length(key))
-            if (other is None or other == key) and self._same_content(key, fd, st, head, gz):
-                return fd, st, gz
-        except (OSError, EOFError):
-            pass
-        os.close(fd)
-        return None
-
-    def _recover_checkpoint(self, key: str, inp: MonitorInput) -> None:
-        """At start: the file of checkpoint `key` was rotated while Speleo was stopped (its path
-        holds another file). Read on from its rotated copy, or say that lines may be lost."""
-        path, offset, _ = self.checkpoints[key]
-        for cand in rotated_siblings(path):
-            found = self._open_copy(cand, key)
-            if found is None:
-                continue
-            fd, st, gz = found
-            try:
-                head, _ = read_head(fd, key_length(key))
-                t = self._track(key, path, inp, head, gz, fd)
-                t.recovered = True
-                fd = self._attach(t, cand, fd, st, gz)
-            finally:
-                if fd is not None:
-                    os.close(fd)
-            return
-        self.problem("dropped", path, f"replaced while Speleo was stopped (rotated or re-created) and no rotated "
-                     f"copy next to it holds its content: lines written after byte {offset:,} before that may be lost")
-
-    def _report_gap(self, t: Tracked, unread: int) -> None:
-        self.problem("dropped", t.path, f"rotated by copy and truncate; no rotated copy next to it holds the "
-                     f"{unread:,} bytes written after byte {t.offset:,} before the truncation: not read")
 
     # -- reading ------------------------------------------------------------------------
     def _read(self, t: Tracked) -> int:
