@@ -165,6 +165,7 @@ class Tailer(RotatedCopies):
         self.families: dict[str, set[str]] = {}
         self.lengths: set[int] = set()
         self.displaced: dict[str, list[str]] = {}   # path -> keys of checkpoints last at that path (at start)
+        self._replaced: list[tuple[str, MonitorInput]] = []
         self._load_checkpoints(ingestor.checkpoints())
         self.max_open = open_file_budget(settings)
         self.open_count = 0
@@ -320,6 +321,7 @@ class Tailer(RotatedCopies):
             self._discover(path, inp)
         for path in [p for p in self.by_path if p not in seen]:
             self._lost_path(path)
+        self._find_replaced()
         self._prune()
 
     def _on_changes(self, paths: set[str], removed: set[str]) -> None:
@@ -340,6 +342,7 @@ class Tailer(RotatedCopies):
                 self._discover(path, inp)
             elif path in self.by_path:
                 self._lost_path(path)
+        self._find_replaced()
 
     def _lost_path(self, path: str) -> None:
         """`path` no longer holds the file it did (deleted or renamed out of view)."""
@@ -431,9 +434,17 @@ class Tailer(RotatedCopies):
         if gz:
             self.static[path] = sig
         for old in self.displaced.pop(path, []):
-            if old != key and old not in self.tracked and old in self.checkpoints:
-                self._recover_checkpoint(old, inp)
+            if old != key:
+                self._replaced.append((old, inp))   # looked for once the scan has seen every file
         return fd
+
+    def _find_replaced(self) -> None:
+        """Identities whose path held another file at start and that no file of the scan took
+        over: look for their rotated copy next to their path, else report."""
+        todo, self._replaced = self._replaced, []
+        for key, inp in todo:
+            if key not in self.tracked and key in self.checkpoints:
+                self._recover_checkpoint(key, inp)
 
     def _head_length(self, inp: MonitorInput) -> int:
         return inp.head_bytes or self.settings.fingerprint_bytes
