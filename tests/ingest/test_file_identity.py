@@ -278,3 +278,24 @@ def test_forwarder_state_keeps_identity_details_beside_the_old_checkpoint_shape(
     again = CheckpointStore(tmp_path / "state.json")
     assert again.checkpoints == {"256:ab": ("/a.log", 10, "2049.77.0123456789abcdef"), "64:cd": ("/b.log", 5)}
     assert json.loads((tmp_path / "state.json").read_text())["checkpoints"]["256:ab"] == ["/a.log", 10]
+
+
+def test_a_copy_of_a_file_that_stays_intact_is_not_indexed_twice(tmp_path):
+    """logrotate's `copy` (the original is left as it is) or a backup copy inside the tree."""
+    r = Rig(tmp_path, identity_settle_secs=0.0)
+    try:
+        r.add()
+        app = r.logs / "app.log"
+        append(app, 0, 300)
+        r.poll()
+        append(app, 300, 20)
+        shutil.copy(app, r.logs / "app.log.1")
+        append(app, 320, 10)
+        r.poll()
+        append(r.logs / "app.log.1", 1000, 3)       # what is added to the copy later is read
+        r.poll()
+        assert r.count() == (333, 333)
+        assert any("a copy of" in p["reason"] for p in r.svc.catalog.problems())
+    finally:
+        r.monitor.close()
+        r.writer.close()

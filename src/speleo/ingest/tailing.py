@@ -475,6 +475,7 @@ class Tailer(RotatedCopies):
             first = self.pending.setdefault(path, now)
             if now - first < self.settings.identity_settle_secs:
                 return None
+        copy_of = None
         for key in matches:
             if self._ino_of(key) is None:   # a checkpoint from before identity details: as before
                 self.pending.pop(path, None)
@@ -487,6 +488,7 @@ class Tailer(RotatedCopies):
                 first = self.pending.setdefault(path, now)
                 if now - first < self.settings.identity_settle_secs:
                     return None
+                copy_of = copy_of or other
                 continue
             last_path = other.path if other is not None else self.checkpoints[key][0]
             if last_path == path and not gz:
@@ -494,7 +496,15 @@ class Tailer(RotatedCopies):
             self.pending.pop(path, None)
             return key
         self.pending.pop(path, None)
-        return self._new_key(head, inp, ino)
+        key = self._new_key(head, inp, ino)
+        if copy_of is not None and not gz:
+            # A copy of a followed file that stays intact (logrotate's `copy`, a backup): its lines
+            # are read from the original; this file is followed from its end, so nothing is twice.
+            self.checkpoints[key] = (path, st.st_size, None)
+            self._skip(path, f"a copy of {copy_of.path} (same content up to byte {copy_of.offset:,}): "
+                       f"its {st.st_size:,} bytes are indexed from there; only lines added later are read")
+            self.skipped.pop(path, None)
+        return key
 
     def _copy_in_progress(self, family: list[str], fd: int, st) -> bool:
         """Whether the open file may be a copy of a followed file still being written: same head
