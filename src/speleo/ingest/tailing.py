@@ -332,12 +332,14 @@ class Tailer(RotatedCopies):
             if path in self.by_path:
                 self._lost_path(path)
         for path in sorted(paths | removed):
+            if inside(path, self.skip_under):
+                continue   # Speleo's own home inside a monitored folder: its writes are not news
             if os.path.isdir(path):
                 self._last_scan = self._last_inputs = -1e18
                 continue
             inp = self.input_for(path)
-            if inp is None or inside(path, self.skip_under) or inside(os.path.realpath(path), self.skip_under):
-                continue   # Speleo's own home inside a monitored folder: its writes are not news
+            if inp is None or inside(os.path.realpath(path), self.skip_under):
+                continue
             if os.path.lexists(path):
                 self._discover(path, inp)
             elif path in self.by_path:

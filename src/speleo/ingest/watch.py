@@ -42,7 +42,18 @@ class ChangeWatcher:
 
     @property
     def alive(self) -> bool:
-        return self.observer is not None and self.error is None
+        """Whether notification works: an inotify that cannot start (no instances left) fails
+        in watchdog's emitter thread, which then is dead."""
+        if self.observer is None or self.error is not None:
+            return False
+        try:
+            dead = [e for e in self.observer.emitters if not e.is_alive()]
+        except Exception:  # another watchdog: trust it
+            return True
+        if dead:
+            self.error = "inotify could not start (fs.inotify.max_user_instances or max_user_watches reached?)"
+            log.warning("change notification off, polling instead: %s", self.error)
+        return not dead
 
     def sync(self, roots: list[str]) -> None:
         """Watch each root (a folder recursively; a file through its folder) and no others."""
@@ -99,8 +110,8 @@ class _Handler(_Base):
         self.watcher = watcher
 
     def on_any_event(self, event) -> None:
-        if event.event_type in _IGNORED:
-            return
+        if event.event_type in _IGNORED or (event.is_directory and event.event_type == "modified"):
+            return   # a folder "modified": one of its files was created or removed, and says so itself
         if event.event_type == "deleted":
             self.watcher.note(None, event.src_path)
         elif event.event_type == "moved":
