@@ -338,7 +338,7 @@ class Tailer(RotatedCopies):
                 self._last_scan = self._last_inputs = -1e18
                 continue
             inp = self.input_for(path)
-            if inp is None or inside(os.path.realpath(path), self.skip_under):
+            if inp is None:
                 continue
             if os.path.lexists(path):
                 self._discover(path, inp)
