@@ -299,3 +299,19 @@ def test_a_copy_of_a_file_that_stays_intact_is_not_indexed_twice(tmp_path):
     finally:
         r.monitor.close()
         r.writer.close()
+
+
+def test_cli_head_bytes_is_stored_and_checked(tmp_path):
+    from tests.conftest import run_cli
+
+    logs = tmp_path / "logs"
+    (logs / "sub").mkdir(parents=True)
+    home = tmp_path / "home"
+    out = run_cli(home, "add", "monitor", str(logs / "sub" / ".."), "--index", "main", "--head-bytes", "2048")
+    assert str(logs.resolve()) in out.stdout.replace("\n", "")
+    bad = run_cli(home, "add", "monitor", str(logs / "sub"), "--index", "main", "--head-bytes", "3", check=False)
+    assert bad.returncode != 0 and "--head-bytes 3" in bad.stdout + bad.stderr
+    from speleo.config import Home
+    from speleo.service import Service
+
+    assert [(i["path"], i["head_bytes"]) for i in Service(Home(home)).inputs()] == [(str(logs.resolve()), 2048)]
