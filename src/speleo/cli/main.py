@@ -90,13 +90,15 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
     from speleo.ingest.oneshot import add_oneshot as run
 
     svc = service(home)
+    svc.check_input_path(str(path))
     writer = svc.open_writer()
     try:
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
         with Progress("[progress.description]{task.description}", *columns, console=err, transient=True) as bar:
             task = bar.add_task(f"indexing {path.name}", total=None)
             return run(writer.ingestor, path, index, sourcetype, host, force,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       forbidden=home.root)
     finally:
         writer.close()
 
@@ -108,12 +110,14 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
 @click.option("--blacklist", help="Regex: files whose full path matches are skipped.")
 @click.option("--sourcetype", help="Sourcetype (default: detected per file).")
 @click.option("--host", help="Host field (default: this machine's name).")
+@click.option("--head-bytes", type=int, help="Bytes of each file's head that identify it (default 256; raise it "
+              "when files start with a longer common banner or header).")
 @click.pass_obj
-def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host) -> None:
+def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host, head_bytes) -> None:
     """Follow a file or a directory tree; `speleo serve` reads every monitor input."""
-    input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist)
+    input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist, head_bytes)
     running = "the running server picks it up within seconds" if client.server_url(home) else "run 'speleo serve' to start reading"
-    out.print(f"monitor input {input_id} added for {Path(path).absolute()} into index '{index}'; {running}")
+    out.print(f"monitor input {input_id} added for {os.path.realpath(path)} into index '{index}'; {running}")
 
 
 # -- search ------------------------------------------------------------------------------
@@ -434,6 +438,11 @@ def _print_status(st: dict, url: str | None) -> None:
     for f in st["files"]:
         t.add_row(f["path"], f"{f['offset']:,}")
     out.print(t)
+    ff = (st.get("server") or {}).get("file_following")
+    if ff:
+        out.print(f"files followed now: {ff['followed']:,}, open {ff['open']:,} (at most {ff['max_open']:,}); "
+                  f"changes noticed by {ff['change_notification']}; skipped: {len(ff['skipped']):,} "
+                  f"(reasons under problems); identity undecided: {len(ff['undecided']):,}")
     t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")

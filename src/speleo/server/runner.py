@@ -104,7 +104,8 @@ class Runtime:
 
     def oneshot(self, req):
         with self.write_lock:
-            return add_oneshot(self.writer.ingestor, req.path, req.index, req.sourcetype, req.host, req.force)
+            return add_oneshot(self.writer.ingestor, req.path, req.index, req.sourcetype, req.host, req.force,
+                               forbidden=self.home.root)
 
     def time_bounds(self, earliest, latest, now):
         """(earliest, latest) epoch seconds of an API request; see `timefmt.to_epoch`."""
@@ -128,6 +129,7 @@ class Runtime:
             "uptime_secs": round(time.time() - self.started, 1),
             "files_followed": self.monitor.status(),
             "fschange": self.fschange.status(),
+            "file_following": self.monitor.summary(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
             "network": self.network.status() if getattr(self, "network", None) else None,
