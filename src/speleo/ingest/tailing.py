@@ -181,7 +181,7 @@ class Tailer(RotatedCopies):
         kept. `displaced` remembers, per path, the identity that was there last."""
         latest: dict[tuple, tuple] = {}
         for k, v in rows.items():
-            if k.startswith("oneshot:"):
+            if k.startswith(("oneshot:", "fschange:")):  # not followed files
                 continue
             parsed = Ident.parse(v[2] if len(v) > 2 else None)
             if parsed is None:
