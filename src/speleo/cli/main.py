@@ -424,6 +424,7 @@ cli.add_command(_user_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
+from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
 
 
 def main() -> None:

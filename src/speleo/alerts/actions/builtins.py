@@ -1,0 +1,1 @@
+from speleo.alerts.actions import register_action  # noqa: F401
