@@ -113,12 +113,7 @@ class StateStore:
     def update_state(self, saved_id: int, **values) -> None:
         """Set some fields of the search's state (created when missing)."""
         with self.db.session() as s:
-            r = s.get(StateRow, saved_id)
-            if r is None:
-                r = StateRow(saved_id=saved_id, startup_pending=0)
-                s.add(r)
-            for k, v in values.items():
-                setattr(r, k, v)
+            self._set(s, saved_id, **values)
 
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run: Run, next_scheduled: float | None = None) -> int:
