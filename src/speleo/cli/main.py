@@ -210,10 +210,12 @@ def _cell(v) -> str:
               help="PEM certificate (chain) of the syslog TLS listener.")
 @click.option("--syslog-tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PEM private key of --syslog-tls-cert (default: in the certificate file).")
+@click.option("--smtp-server", default=None, metavar="HOST:PORT",
+              help="Mail server for alert emails (else [email] mailserver in <home>/alert_actions.conf).")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
-          syslog_tls_cert, syslog_tls_key) -> None:
+          syslog_tls_cert, syslog_tls_key, smtp_server) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog."""
     import logging
 
@@ -254,7 +256,8 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
                                                    syslog_tcp_port, syslog_index, syslog_tz,
                                                    hec_tls_cert=hec_tls_cert, hec_tls_key=hec_tls_key,
                                                    syslog_tls_port=syslog_tls_port,
-                                                   syslog_tls_cert=syslog_tls_cert, syslog_tls_key=syslog_tls_key))
+                                                   syslog_tls_cert=syslog_tls_cert, syslog_tls_key=syslog_tls_key),
+        smtp_server=smtp_server)
 
 
 # -- HEC tokens --------------------------------------------------------------------------

@@ -52,6 +52,10 @@ class Runtime:
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
+        from speleo.server.scheduling import build_scheduler  # saved searches and alerts
+
+        self.scheduler = build_scheduler(self)
+        self.scheduler.start()
 
     def _guard(self, name, fn):
         def run() -> None:
@@ -106,10 +110,12 @@ class Runtime:
             "files_followed": self.monitor.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
+            "scheduler": self.scheduler.status(),
         }
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.scheduler.stop()
         for t in self.threads:
             t.join(timeout=10)
         self.writer.store.seal()
@@ -118,10 +124,11 @@ class Runtime:
         self.home.server_file.unlink(missing_ok=True)
 
 
-def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
+def serve(home: Home, bind: str, port: int, announce, network=None, smtp_server: str | None = None) -> None:
     """Run the server until interrupted. `announce(url, runtime)` prints where it listens.
 
     `network`: a `speleo.server.network.NetworkOptions` (HEC and syslog listeners), or None.
+    `smtp_server`: HOST:PORT of the mail server alert emails go through by default.
     """
     import uvicorn
 
@@ -130,6 +137,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
 
     memory.use_system_allocator()
     rt = Runtime(home, bind, port)
+    rt.smtp_server = smtp_server
     rt.start()
     rt.network = NetworkInputs(rt, bind, network)
     try:
