@@ -155,7 +155,6 @@ class AlertRunner:
         if triggers and trigger_actions:
             self._act(saved, triggers, out, report, scheduled, now)
         if triggers:
-            throttle.remember(spec, saved.id, saved.owner_id, kept.keys, self.states, now)
             self._record_fired(saved, triggers, out, run, now)
 
     def _triggers(self, spec, rows: list[dict], report: RunReport) -> list[list[dict]]:

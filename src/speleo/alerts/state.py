@@ -11,6 +11,7 @@ oldest go first); expired ones are removed by `expire_fired` (the scheduler call
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -98,6 +99,7 @@ class StateStore:
 
     def __init__(self, db: Database, max_fired: int = 50_000) -> None:
         self.db = db
+        self._claim_lock = threading.Lock()
         self.max_fired = max_fired
 
     # -- per-search state ---------------------------------------------------------------
@@ -178,15 +180,21 @@ class StateStore:
                                               ThrottleRow.expires > now)
             return set(s.scalars(q))
 
-    def throttle(self, scope: str, keys: list[str], saved_id: int, expires: float) -> None:
-        """Suppress `keys` in `scope` until `expires` (epoch seconds)."""
-        with self.db.session() as s:
+    def claim(self, scope: str, keys: list[str], saved_id: int, now: float, expires: float) -> list[str]:
+        """Atomically take the keys not suppressed at `now` and suppress them until `expires`;
+        returns the keys taken (two searches of one group cannot both take a key)."""
+        taken = []
+        with self._claim_lock, self.db.session() as s:
             for k in keys:
                 row = s.scalars(select(ThrottleRow).where(ThrottleRow.scope == scope, ThrottleRow.key == k)).first()
+                if row is not None and row.expires > now:
+                    continue
                 if row is None:
                     s.add(ThrottleRow(scope=scope, key=k, saved_id=saved_id, expires=expires))
                 else:
                     row.expires, row.saved_id = expires, saved_id
+                taken.append(k)
+        return taken
 
     def throttle_keys(self, saved_id: int, now: float) -> list[dict]:
         with self.db.session() as s:

@@ -11,7 +11,8 @@ Alerting Manual "Throttle alerts").
   their keys, so a trigger of one silences the others for the triggering search's period.
 - A manual suppression (REST `POST saved/searches/{name}/suppress expiration=N`) silences
   every trigger of the search until it expires.
-Keys live in the ops DB (`alert_throttle`) so a restart does not forget them; an edit of the
+Keys are claimed atomically when a trigger passes (so two searches of one group cannot both
+fire) and live in the ops DB (`alert_throttle`) so a restart does not forget them; an edit of the
 saved search deletes them (speleo.alerts.store).
 """
 
@@ -63,25 +64,19 @@ def apply(spec: AlertSpec, saved_id: int, owner_id: int, rows: list[dict], state
     if not spec["alert.suppress"]:
         return Throttled(rows, [], 0)
     sc = scope(spec, saved_id, owner_id)
+    until = now + spec.suppress_period()
     if spec["alert.digest_mode"]:
-        if states.throttled(sc, [DIGEST_KEY], now):
+        if not states.claim(sc, [DIGEST_KEY], saved_id, now, until):
             return Throttled([], [], 1, f"throttled: the alert fired within alert.suppress.period ({sc})")
         return Throttled(rows, [DIGEST_KEY], 0)
     fields = list(spec["alert.suppress.fields"])
     keys = [result_key(r, fields) for r in rows]
-    hit = states.throttled(sc, sorted(set(keys)), now)
-    keep, kept_keys, seen = [], [], set()
+    taken = set(states.claim(sc, sorted(set(keys)), saved_id, now, until))
+    keep, kept_keys = [], []
     for r, k in zip(rows, keys):
-        if k in hit or k in seen:
-            continue
-        seen.add(k)
-        keep.append(r)
-        kept_keys.append(k)
+        if k in taken:
+            taken.discard(k)
+            keep.append(r)
+            kept_keys.append(k)
     dropped = len(rows) - len(keep)
     return Throttled(keep, kept_keys, dropped, f"{dropped} result(s) throttled by {', '.join(fields)}" if dropped else "")
-
-
-def remember(spec: AlertSpec, saved_id: int, owner_id: int, keys: list[str], states, now: float) -> None:
-    """After actions ran: suppress the keys that fired for the period."""
-    if keys and spec["alert.suppress"]:
-        states.throttle(scope(spec, saved_id, owner_id), keys, saved_id, now + spec.suppress_period())
