@@ -112,11 +112,16 @@ class AlertRunner:
         self._log(saved, report)
         return report
 
-    def _search(self, spec, query: str, scheduled: float) -> SearchOutput:
+    def bounds(self, spec, scheduled: float) -> tuple[float | None, float | None]:
+        """(earliest, latest) epoch seconds of a run scheduled at `scheduled`."""
         from speleo.query.timefmt import to_epoch
 
         earliest = to_epoch(spec["dispatch.earliest_time"] or None, scheduled, self.tz)
         latest = to_epoch(spec["dispatch.latest_time"] or "now", scheduled, self.tz)
+        return earliest, latest
+
+    def _search(self, spec, query: str, scheduled: float) -> SearchOutput:
+        earliest, latest = self.bounds(spec, scheduled)
         return self.search(query, earliest, latest, scheduled)
 
     def _decide(self, saved: SavedSearch, out: SearchOutput, scheduled: float, report: RunReport,
@@ -178,6 +183,7 @@ class AlertRunner:
         job = {"sid": report.run.sid, "resultCount": out.total, "search": spec["search"],
                "earliestTime": spec["dispatch.earliest_time"], "latestTime": spec["dispatch.latest_time"] or "now",
                "scheduledTime": scheduled}
+        job["earliest"], job["latest"] = self.bounds(spec, scheduled)
         for n, rows in enumerate(triggers):
             if not spec["alert.digest_mode"] and time.monotonic() > deadline:
                 report.messages.append(f"per-result alerts stopped after {n} triggers: max_per_result_alerts_time "
@@ -199,7 +205,7 @@ class AlertRunner:
         action = get_action(name)
         params = dict(action.defaults) if action else {}
         if name == "email":
-            params = {**self.server.email_defaults, **params}
+            params.update(self.server.email_defaults)
         params.update(spec.actions.get(name, {}))
         return ActionContext(saved.name, spec.attrs, saved.owner, params, rows, rows[0] if rows else {}, job, now,
                              self.server, fields)

@@ -1,1 +1,3 @@
-from speleo.alerts.actions import register_action  # noqa: F401
+"""Registers the built-in alert actions (imported once by `speleo.alerts.actions`)."""
+
+from speleo.alerts.actions import email, lookup, logevent, script, summary_index, webhook  # noqa: F401
