@@ -181,5 +181,29 @@ def saved_remove(home: Home, name: str, owner, output: str) -> None:
         err.print(f"saved search '{name}' removed", highlight=False)
 
 
+def install_local_sinks(home: Home) -> None:
+    """`| collect` and `| sendemail` for searches the CLI runs itself: collect takes the home's
+    writer lock (refused, with a message, while a server writes the home)."""
+    from speleo.alerts import spl_sinks
+    from speleo.alerts.actions import ServerContext
+    from speleo.alerts.indexing import write_events
+    from speleo.query.timefmt import local_zone
+    from speleo.server.scheduling import email_defaults
+    from speleo.service import Service
+
+    def write(index, sourcetype, source, host, events):
+        svc = Service(home)
+        writer = svc.open_writer()
+        try:
+            n = write_events(writer.store, svc.catalog, index, sourcetype, source, host, events)
+            writer.store.seal()
+            return n
+        finally:
+            writer.close()
+
+    tz = local_zone(home.settings.default_tz)
+    spl_sinks.install(ServerContext(home, tz, email_defaults=email_defaults(home, None), write_events=write))
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(saved)

@@ -134,6 +134,10 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     tz = local_zone(home.settings.default_tz)
     pinned = time.time() if now is None else now
     svc = service(home)
+    if "collect" in query or "sendemail" in query:
+        from speleo.cli.alert_cmds import install_local_sinks
+
+        install_local_sinks(home)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
                          timeline=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 
+from speleo.alerts import spl_sinks
 from speleo.alerts.actions import ServerContext
 from speleo.alerts.conf import read_conf
 from speleo.alerts.indexing import write_events
@@ -62,6 +63,7 @@ def build_scheduler(runtime) -> Scheduler:
     def emit(sourcetype: str, fields: dict) -> None:
         runtime.internal.emit("_internal", sourcetype, fields)
 
-    runner = AlertRunner(search_function(runtime.service, tz, 10_000), states, runtime.clock, tz,
-                         server_context(runtime), emit)
+    server = server_context(runtime)
+    spl_sinks.install(server)  # | collect and | sendemail in every search of this server
+    runner = AlertRunner(search_function(runtime.service, tz, 10_000), states, runtime.clock, tz, server, emit)
     return Scheduler(store, states, runner, runtime.clock)
