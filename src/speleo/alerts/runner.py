@@ -146,6 +146,9 @@ class AlertRunner:
             return
         run.triggered = 1
         triggers = self._triggers(spec, rows, report)
+        if not trigger_actions:  # evaluated and recorded; nothing sent, throttled or listed
+            report.triggers = triggers
+            return
         now = self.clock.time()
         kept = throttle.apply(spec, saved.id, saved.owner_id, [r for t in triggers for r in t] if not spec[
             "alert.digest_mode"] else rows, self.states, now, prev.suppressed_until)
@@ -157,7 +160,7 @@ class AlertRunner:
         else:
             triggers = [[r] for r in kept.rows]
         report.triggers = triggers
-        if triggers and trigger_actions:
+        if triggers:
             self._act(saved, triggers, out, report, scheduled, now)
         if triggers:
             self._record_fired(saved, triggers, out, run, now)
