@@ -205,5 +205,73 @@ def install_local_sinks(home: Home) -> None:
     spl_sinks.install(ServerContext(home, tz, email_defaults=email_defaults(home, None), write_events=write))
 
 
+@click.group()
+def alert() -> None:
+    """Alerts: backtest a saved search over past data, list fired alerts."""
+
+
+@alert.command("test")
+@click.argument("name")
+@click.option("--earliest", default="-7d", show_default=True, help="Start of the past range to replay.")
+@click.option("--latest", default="now", show_default=True, help="End of the range.")
+@OWNER
+@OUTPUT
+@click.pass_obj
+def alert_test(home: Home, name: str, earliest: str, latest: str, owner, output: str) -> None:
+    """Replay NAME's schedule over past data with a pinned clock: when it would have fired and
+    what it would have sent. Nothing is sent and no scheduler state changes."""
+    import time
+
+    from speleo.alerts.actions import ServerContext
+    from speleo.alerts.backtest import backtest
+    from speleo.query.timefmt import local_zone, to_epoch
+    from speleo.server.scheduling import email_defaults, search_function
+    from speleo.service import Service
+
+    store = _store(home)
+    saved = store.get(name, store.owner_id(owner))
+    tz = local_zone(home.settings.default_tz)
+    now = time.time()
+    start, end = to_epoch(earliest, now, tz) or 0.0, to_epoch(latest, now, tz) or now
+    server = ServerContext(home, tz, email_defaults=email_defaults(home, None), dry_run=True)
+    reports = backtest(saved, search_function(Service(home), tz, 10_000), server, tz, start, end)
+    rows = [{**r.run.to_dict(), "would_send": [a for a in r.actions], "triggers": len(r.triggers)} for r in reports]
+    if output == "json":
+        click.echo(json.dumps(rows, default=str))
+        return
+    t = Table("scheduled", "status", "results", "measured", "fires", "would send", "reason", header_style="bold")
+    for r in rows:
+        sends = "; ".join(f"{a['action']}: {json.dumps(a.get('would_send') or a.get('reason'))[:120]}"
+                          for a in r["would_send"])
+        fires = "suppressed" if r["suppressed"] and not r["triggers"] else ("yes" if r["triggers"] else "no")
+        t.add_row(_when(r["scheduled_time"]), r["status"], str(r["result_count"] or 0),
+                  "" if r["measured"] is None else f"{r['measured']:g}", fires, sends, r["reason"] or "")
+    out.print(t)
+    fired = sum(1 for r in rows if r["triggers"])
+    err.print(f"{len(rows)} scheduled runs, {fired} would have fired; nothing was sent", highlight=False)
+
+
+@alert.command("fired")
+@click.option("--name", default=None, help="Only this saved search's fired alerts.")
+@OUTPUT
+@click.pass_obj
+def alert_fired(home: Home, name, output: str) -> None:
+    """Fired (triggered) alerts that have not expired, newest first."""
+    import time
+
+    from speleo.alerts.state import StateStore
+
+    rows = [f.to_dict() for f in StateStore(_store(home).db).fired(time.time(), name)]
+    if output == "json":
+        click.echo(json.dumps(rows, default=str))
+        return
+    t = Table("triggered", "saved search", "severity", "results", "actions", "sid", "expires", header_style="bold")
+    for f in rows:
+        t.add_row(_when(f["trigger_time"]), f["savedsearch_name"], str(f["severity"]), str(f["triggered_alerts"]),
+                  ",".join(f["actions"]), f["sid"], _when(f["expiration_time"]))
+    out.print(t)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(saved)
+    cli.add_command(alert)
