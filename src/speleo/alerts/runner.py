@@ -130,7 +130,10 @@ class AlertRunner:
         prev = self.states.state(saved.id)
         rows = out.rows
         cond_rows = None
-        if str(spec["alert_condition"]).strip():
+        if spec.attrs.get("rule.type"):
+            rows = self._rule_matches(spec, out.rows, scheduled)
+            cond_rows, value = len(rows), None
+        elif str(spec["alert_condition"]).strip():
             cond = self._search(spec, condition_search(spec["search"], spec["alert_condition"]), scheduled)
             cond_rows, rows = cond.total, cond.rows
             value = None
@@ -150,12 +153,12 @@ class AlertRunner:
             report.triggers = triggers
             return
         now = self.clock.time()
-        kept = throttle.apply(spec, saved.id, saved.owner_id, [r for t in triggers for r in t] if not spec[
-            "alert.digest_mode"] else rows, self.states, now, prev.suppressed_until)
+        candidates = rows if spec.digest else [r for t in triggers for r in t]
+        kept = throttle.apply(spec, saved.id, saved.owner_id, candidates, self.states, now, prev.suppressed_until)
         if kept.suppressed:
             run.suppressed = kept.suppressed
             report.messages.append(kept.reason)
-        if spec["alert.digest_mode"]:
+        if spec.digest:
             triggers = [] if kept.suppressed else [kept.rows]
         else:
             triggers = [[r] for r in kept.rows]
@@ -165,8 +168,15 @@ class AlertRunner:
         if triggers:
             self._record_fired(saved, triggers, out, run, now)
 
+    def _rule_matches(self, spec, rows: list[dict], scheduled: float) -> list[dict]:
+        from speleo.alerts.cron import Schedule
+        from speleo.alerts.rules.evaluate import evaluate_rule, options
+        period = Schedule.parse(spec["cron_schedule"], self.tz).period(scheduled) if spec["cron_schedule"] else 3600.0
+        earliest = self.bounds(spec, scheduled)[0]
+        return evaluate_rule(spec.attrs["rule.type"], options(spec.attrs), rows, scheduled, earliest, period)
+
     def _triggers(self, spec, rows: list[dict], report: RunReport) -> list[list[dict]]:
-        if spec["alert.digest_mode"]:
+        if spec.digest:
             return [rows]
         cap = self.settings.max_per_result_alerts
         if len(rows) > cap:
@@ -188,7 +198,7 @@ class AlertRunner:
                "scheduledTime": scheduled}
         job["earliest"], job["latest"] = self.bounds(spec, scheduled)
         for n, rows in enumerate(triggers):
-            if not spec["alert.digest_mode"] and time.monotonic() > deadline:
+            if not spec.digest and time.monotonic() > deadline:
                 report.messages.append(f"per-result alerts stopped after {n} triggers: max_per_result_alerts_time "
                                        f"({self.settings.max_per_result_alerts_time_secs:g} s) reached")
                 break
@@ -217,10 +227,10 @@ class AlertRunner:
         spec = saved.spec
         if not spec.tracked():
             return
-        count = sum(len(t) for t in triggers) if not spec["alert.digest_mode"] else out.total
+        count = sum(len(t) for t in triggers) if not spec.digest else out.total
         first = [r for t in triggers for r in t][: self.settings.fired_result_rows]
         self.states.add_fired(saved.id, saved.name, saved.owner_id, run.sid, now, now + spec.expires_secs(),
-                              int(spec["alert.severity"]), bool(spec["alert.digest_mode"]), list(spec.actions),
+                              int(spec["alert.severity"]), bool(spec.digest), list(spec.actions),
                               count, first)
 
     # -- the record ---------------------------------------------------------------------

@@ -113,6 +113,8 @@ def normalize(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if key == "actions":
             for name in _split_list(value):
                 out[f"action.{name}"] = True
+        elif key.startswith("rule.") and len(key) > 5:
+            out[key] = str(value).strip()
         elif _action_key(key):
             parts = key.split(".", 2)
             out[key] = parse_bool(value, key) if len(parts) == 2 else str(value)
@@ -196,6 +198,11 @@ class AlertSpec:
     @property
     def scheduled(self) -> bool:
         return bool(self["is_scheduled"]) and not self["disabled"] and bool(self["cron_schedule"])
+
+    @property
+    def digest(self) -> bool:
+        """Once per run (alert.digest_mode), except rule types, which trigger once per match."""
+        return bool(self["alert.digest_mode"]) and not self.attrs.get("rule.type")
 
     @property
     def threshold(self) -> float | None:
@@ -301,6 +308,13 @@ def _check_times(spec: AlertSpec, tz: dt.tzinfo, where: str) -> None:
 
 def _check_condition(spec: AlertSpec, where: str, warnings: list[str]) -> None:
     kind, comp = spec["alert_type"], spec["alert_comparator"]
+    if spec.attrs.get("rule.type"):
+        from speleo.alerts.rules import RULE_TYPES
+
+        if spec.attrs["rule.type"] not in (*RULE_TYPES, "seasonal_spike"):
+            raise InputError(f"{where}: rule.type = {spec.attrs['rule.type']!r}: use one of "
+                             f"{', '.join(sorted((*RULE_TYPES, 'seasonal_spike')))}")
+        return
     if spec["alert_condition"]:
         if kind not in ("custom", "always") or comp:
             warnings.append(f"{where}: alert_condition is set, so alert_type/alert_comparator/alert_threshold "

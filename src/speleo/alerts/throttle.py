@@ -65,7 +65,7 @@ def apply(spec: AlertSpec, saved_id: int, owner_id: int, rows: list[dict], state
         return Throttled(rows, [], 0)
     sc = scope(spec, saved_id, owner_id)
     until = now + spec.suppress_period()
-    if spec["alert.digest_mode"]:
+    if spec.digest:
         if not states.claim(sc, [DIGEST_KEY], saved_id, now, until):
             return Throttled([], [], 1, f"throttled: the alert fired within alert.suppress.period ({sc})")
         return Throttled(rows, [DIGEST_KEY], 0)
