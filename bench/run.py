@@ -221,6 +221,10 @@ def main() -> None:
     from spl_bench import record as spl_record  # writes its own SPLBENCH section of docs/benchmarks.md
 
     print(spl_record(int(os.environ.get("SPLBENCH_EVENTS", 300_000))))
+    print("alert scheduler: 100 saved searches every minute ...", flush=True)
+    from scheduler_bench import record as sched_record  # writes its own SCHEDBENCH section
+
+    print(json.dumps(sched_record(), indent=2))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from croniter import croniter
 
@@ -49,6 +50,18 @@ def check_cron(expr: str, where: str = "cron_schedule") -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def _next_after(expr: str, tz: dt.tzinfo, fixed_hours: bool, t: float) -> float:
+    """Cached: a hundred searches with the same cron ask for the same tick."""
+    it = croniter(expr, dt.datetime.fromtimestamp(t, tz))
+    tick = it.get_next(float)
+    for _ in range(10):
+        if not (fixed_hours and dt.datetime.fromtimestamp(tick, tz).fold == 1):
+            return tick
+        tick = it.get_next(float)
+    return tick
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A validated cron expression evaluated in one zone."""
@@ -66,13 +79,7 @@ class Schedule:
 
     def next_after(self, t: float) -> float:
         """The first tick strictly after epoch `t` (seconds UTC)."""
-        base = dt.datetime.fromtimestamp(t, self.tz)
-        it = croniter(self.expr, base)
-        for _ in range(10):
-            tick = it.get_next(float)
-            if not (self.fixed_hours and dt.datetime.fromtimestamp(tick, self.tz).fold == 1):
-                return tick
-        return tick
+        return _next_after(self.expr, self.tz, self.fixed_hours, float(t))
 
     def ticks(self, start: float, end: float, limit: int = 100_000) -> list[float]:
         """Ticks in (start, end], at most `limit`."""

@@ -77,6 +77,7 @@ class Scheduler:
         self.startup_due: set[int] = set()
         self.started_at: float | None = None
         self.stop_event = threading.Event()
+        self.wake = threading.Event()  # set by a finished run or stop(): decide again now
         self.thread: threading.Thread | None = None
         self._schedules: dict[str, Schedule] = {}
         self._last_expire = 0.0
@@ -106,6 +107,7 @@ class Scheduler:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        self.wake.set()
         if self.thread:
             self.thread.join(timeout)
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -119,8 +121,8 @@ class Scheduler:
                 log.exception("scheduler tick failed")
                 self.last_error = f"{type(e).__name__}: {e}"
                 wait = self.settings.tick_secs
-            if self.clock.wait(self.stop_event, wait):
-                return
+            self.clock.wait(self.wake, wait)
+            self.wake.clear()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no run is in flight (tests and backtests)."""
@@ -160,8 +162,7 @@ class Scheduler:
             if st.next_scheduled > now:
                 soonest = min(soonest, st.next_scheduled)
         ready.sort(key=lambda r: (r[0], r[1]))
-        for _, s_time, saved, _, nxt in ready:
-            self._dispatch(saved, s_time, nxt, now)
+        self._dispatch([(saved, s_time, nxt) for _, s_time, saved, _, nxt in ready], now)
         return max(0.1, soonest - now)
 
     def _schedule(self, expr: str) -> Schedule:
@@ -246,22 +247,27 @@ class Scheduler:
         self.runner.skipped(saved, ticks[-1], reason_of(ticks[-1]), next_scheduled=next_scheduled)
 
     # -- dispatch -----------------------------------------------------------------------
-    def _dispatch(self, saved: SavedSearch, s_time: float, nxt: float | None, now: float) -> bool:
-        startup = nxt is None
-        if self._busy(saved):
-            return False
-        run = Run(saved.id, saved.name, make_sid(saved, s_time), s_time, now)
-        if startup:
-            self.startup_due.discard(saved.id)
-            self.states.update_state(saved.id, startup_pending=0)
-        run.id = self.states.start_run(run, nxt)
-        with self.lock:
-            self.running[saved.id] = self.running.get(saved.id, 0) + 1
-            self.total_running += 1
-        self.runs_since_start[saved.id] = self.runs_since_start.get(saved.id, 0) + 1
-        self.dispatched += 1
-        self.pool.submit(self._run, saved, s_time, run)
-        return True
+    def _dispatch(self, ready: list[tuple[SavedSearch, float, float | None]], now: float) -> None:
+        """Start what fits in the free slots: reserve the slots, record every started run (and
+        each search's next tick) in ONE transaction, then hand the runs to the pool."""
+        chosen: list[tuple[SavedSearch, float, Run, float | None]] = []
+        for saved, s_time, nxt in ready:
+            if self._busy(saved):
+                continue
+            with self.lock:
+                self.running[saved.id] = self.running.get(saved.id, 0) + 1
+                self.total_running += 1
+            chosen.append((saved, s_time, Run(saved.id, saved.name, make_sid(saved, s_time), s_time, now), nxt))
+        if not chosen:
+            return
+        for saved, _, _, nxt in chosen:
+            if nxt is None:  # a run_on_startup run
+                self.startup_due.discard(saved.id)
+        self.states.start_runs([(run, nxt, nxt is None) for _, _, run, nxt in chosen])
+        for saved, s_time, run, _ in chosen:
+            self.runs_since_start[saved.id] = self.runs_since_start.get(saved.id, 0) + 1
+            self.dispatched += 1
+            self.pool.submit(self._run, saved, s_time, run)
 
     def _run(self, saved: SavedSearch, s_time: float, run: Run) -> None:
         try:
@@ -273,3 +279,4 @@ class Scheduler:
                 self.running[saved.id] -= 1
                 self.total_running -= 1
                 self.idle.notify_all()
+            self.wake.set()

@@ -121,13 +121,25 @@ class StateStore:
     def start_run(self, run: Run, next_scheduled: float | None = None) -> int:
         """Record a dispatched run (status running) and, in the same transaction, the next tick
         to decide: after a crash the run is found running and handled by the restart rules."""
+        self.start_runs([(run, next_scheduled, False)])
+        return run.id
+
+    def start_runs(self, runs: list[tuple[Run, float | None, bool]]) -> None:
+        """`start_run` for several runs in one transaction (sets each `run.id`); the flag
+        clears the search's `startup_pending`."""
         with self.db.session() as s:
-            row = RunRow(**{k: v for k, v in run.to_dict().items() if k != "id"})
-            s.add(row)
-            if next_scheduled is not None:
-                self._set(s, run.saved_id, next_scheduled=next_scheduled)
+            rows = []
+            for run, nxt, startup in runs:
+                row = RunRow(**{k: v for k, v in run.to_dict().items() if k != "id"})
+                s.add(row)
+                rows.append((run, row))
+                if nxt is not None:
+                    self._set(s, run.saved_id, next_scheduled=nxt)
+                if startup:
+                    self._set(s, run.saved_id, startup_pending=0)
             s.flush()
-            return row.id
+            for run, row in rows:
+                run.id = row.id
 
     def finish_run(self, run: Run, state: dict | None = None) -> None:
         """Store the run's outcome and, atomically with it, the state it changes."""
