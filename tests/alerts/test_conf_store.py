@@ -80,7 +80,7 @@ def test_edit_resets_previous_value_and_throttle(tmp_path):
                             "quantity": "1"}).saved
     states = StateStore(store.db)
     states.update_state(s.id, prev_value=5.0, prev_scheduled=100.0)
-    states.throttle("search:1", ["k"], s.id, 1e12)
+    states.claim("search:1", ["k"], s.id, 0, 1e12)
     store.save(0, "a", {"description": "only a description"}, merge=True)
     assert states.state(s.id).prev_value == 5.0           # not a trigger key
     assert states.throttled("search:1", ["k"], 0) == set()  # any edit clears throttling
@@ -115,3 +115,15 @@ def test_cli_import_list_show_enable_disable_remove(tmp_path):
     run_cli(home, "saved", "remove", "Daily hosts summary")
     missing = run_cli(home, "saved", "show", "Daily hosts summary", check=False)
     assert missing.returncode == 1 and "no saved search named" in missing.stderr
+
+
+def test_alert_track_auto_follows_splunk():
+    """savedsearches.conf.spec: auto tracks when an action tracks, never for `always` searches."""
+    def spec(**raw):
+        return AlertSpec.from_attrs("t", normalize(raw)[0])
+
+    assert spec(counttype="number of events", relation="greater than", quantity="0", **{"action.email": "1"}).tracked()
+    assert not spec(counttype="number of events", relation="greater than", quantity="0",
+                    **{"action.webhook": "1"}).tracked()
+    assert not spec(**{"action.email": "1"}).tracked()           # counttype always
+    assert spec(**{"action.webhook": "1", "alert.track": "1"}).tracked()

@@ -227,10 +227,20 @@ class AlertSpec:
         return float(int(w or 0) * 60)
 
     def tracked(self) -> bool:
-        """alert.track: auto = tracked when email or script is enabled (their shipped track_alert=1)."""
+        """Whether a trigger is listed in fired alerts (Splunk savedsearches.conf.spec 9.x,
+        `alert.track`): true / false, or auto = tracked when an enabled action tracks (its
+        alert_actions.conf `track_alert`: email and script in the shipped defaults, and any
+        action registered with `track_alert=True`), except searches that always trigger
+        (`alert_type = always`), which auto never tracks. The spec's summary table leaves out
+        that exception; Splunk's documentation has it, and wins."""
         t = self["alert.track"]
         if t == "auto":
-            return any(a in self.actions for a in ("email", "script"))
+            from speleo.alerts.actions import get_action
+
+            if self["alert_type"] == "always" and not self.attrs.get("alert_condition") \
+                    and not self.attrs.get("rule.type"):
+                return False
+            return any((a := get_action(n)) is not None and a.track_alert for n in self.actions)
         return t == "true"
 
 
