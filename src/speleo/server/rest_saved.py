@@ -97,7 +97,10 @@ class SavedRest:
             d.pop(k, None)
         st = self.states.state(s.id)
         d["alert.suppress.fields"] = ",".join(d.get("alert.suppress.fields") or [])
-        d["next_scheduled_time"] = _fmt(st.next_scheduled, self.tz) if s.spec.scheduled else ""
+        nxt = st.next_scheduled
+        if s.spec.scheduled and nxt is None:  # not yet seen by the scheduler: the next cron tick
+            nxt = Schedule.parse(s.spec["cron_schedule"], self.tz).next_after(now)
+        d["next_scheduled_time"] = _fmt(nxt, self.tz) if s.spec.scheduled else ""
         d["triggered_alert_count"] = len(self.states.fired(now, s.name))
         return d
 
