@@ -198,3 +198,36 @@ def test_logevent_lookup_and_summary_index(tmp_path):
     assert events[0]["fields"]["host"] == "h1" and events[0]["fields"]["report"] == "hosts"
     assert 'search_name="a"' in events[0]["_raw"] and 'count="3"' in events[0]["_raw"]
     assert events[0]["_time"] == epoch("2026-03-01T00:01:00") - 3600   # info_min_time: no _time in the rows
+
+
+def test_email_over_starttls_with_auth(tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not installed")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem"), "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    inbox = Inbox()
+    port = free_port()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
+                     authenticator=lambda *a: AuthResult(success=a[4].password == b"pw"))
+    ctl.start()
+    try:
+        common = {"action.email": "1", "action.email.to": "ops@example.com", "action.email.use_tls": "1",
+                  "action.email.mailserver": f"127.0.0.1:{port}", "action.email.auth_username": "u",
+                  "action.email.auth_password": "pw"}
+        h = harness(tmp_path / "a")
+        run = fire(h, **common)       # the self-signed certificate is not trusted by default
+        assert "action email failed" in run.reason and "CERTIFICATE_VERIFY_FAILED" in run.reason
+        h = harness(tmp_path / "b")
+        run = fire(h, **{**common, "action.email.ssl_ca": str(tmp_path / "cert.pem")})
+        assert "failed" not in run.reason, run.reason
+        assert len(inbox.messages) == 1
+    finally:
+        ctl.stop()

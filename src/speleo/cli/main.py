@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -256,6 +257,8 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
         raise click.UsageError("--syslog-tls-cert/--syslog-tls-key need --syslog-tls-port")
     if syslog_tls_port and not syslog_tls_cert:
         raise click.UsageError("--syslog-tls-port needs --syslog-tls-cert")
+    if smtp_server and not re.fullmatch(r"[^\s:]+(:\d{1,5})?", smtp_server):
+        raise click.UsageError(f"--smtp-server {smtp_server!r}: give HOST or HOST:PORT (e.g. mail.example.com:587)")
     run(home, bind, port, announce, NetworkOptions(hec_port, hec_max_content_length, syslog_udp_port,
                                                    syslog_tcp_port, syslog_index, syslog_tz,
                                                    hec_tls_cert=hec_tls_cert, hec_tls_key=hec_tls_key,

@@ -4,7 +4,9 @@ Parameters: `to` (required), `cc`, `bcc`, `from`, `subject` (default "Splunk Ale
 the shipped alert_actions.conf value), `message.alert`, `sendresults`, `inline`, `format`
 (table, raw or csv: how inline results look), `sendcsv` (attach results.csv), `maxresults`
 (10,000), `mailserver` (HOST[:PORT], default localhost:25), `use_ssl` (SMTPS), `use_tls`
-(STARTTLS), `auth_username` / `auth_password`, `timeout` (seconds, 30). Every text parameter
+(STARTTLS), `auth_username` / `auth_password`, `timeout` (seconds, 30), `sslVerifyServerCert`
+(Splunk alert_actions.conf; Speleo default true: the server's certificate is checked) and
+`ssl_ca` (Speleo: a PEM file of the CAs to trust instead of the system's). Every text parameter
 takes tokens. The server-wide mail server comes from `speleo serve --smtp-server` or `[email]`
 in `<home>/alert_actions.conf`; `action.email.mailserver` overrides it per alert.
 """
@@ -92,6 +94,15 @@ def _server(ctx: ActionContext) -> tuple[str, int]:
         raise ActionError(f"alert '{ctx.name}': action.email.mailserver = {raw!r}: give HOST or HOST:PORT") from None
 
 
+def _tls(ctx: ActionContext) -> ssl.SSLContext:
+    ca = (ctx.params.get("ssl_ca") or "").strip() or None
+    tls = ssl.create_default_context(cafile=ca)
+    if not _flag(ctx, "sslVerifyServerCert", True):
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    return tls
+
+
 def send_email(ctx: ActionContext) -> str:
     msg = build_message(ctx)
     host, port = _server(ctx)
@@ -99,12 +110,12 @@ def send_email(ctx: ActionContext) -> str:
     recipients = _addresses(ctx, "to") + _addresses(ctx, "cc") + _addresses(ctx, "bcc")
     try:
         if _flag(ctx, "use_ssl"):
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls(ctx))
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         with smtp:
             if _flag(ctx, "use_tls"):
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=_tls(ctx))
             user = ctx.params.get("auth_username")
             if user:
                 smtp.login(user, ctx.params.get("auth_password", ""))
