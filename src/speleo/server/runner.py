@@ -110,12 +110,13 @@ class Runtime:
             "files_followed": self.monitor.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
-            "scheduler": self.scheduler.status(),
+            "scheduler": self.scheduler.status() if getattr(self, "scheduler", None) else None,
         }
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.scheduler.stop()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()
         for t in self.threads:
             t.join(timeout=10)
         self.writer.store.seal()
