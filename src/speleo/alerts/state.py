@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -94,12 +94,23 @@ def _fired(r: FiredRow) -> Fired:
                  r.triggered_alerts, json.loads(r.result) if r.result else None)
 
 
+@dataclass
+class _Pending:
+    run: Run
+    state: dict | None
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
 class StateStore:
     """Scheduler state of every saved search (thread-safe: one transaction per call)."""
 
     def __init__(self, db: Database, max_fired: int = 50_000) -> None:
         self.db = db
         self._claim_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._flushing = False
         self.max_fired = max_fired
 
     # -- per-search state ---------------------------------------------------------------
@@ -142,19 +153,49 @@ class StateStore:
                 run.id = row.id
 
     def finish_run(self, run: Run, state: dict | None = None) -> None:
-        """Store the run's outcome and, atomically with it, the state it changes."""
-        with self.db.session() as s:
-            values = {k: v for k, v in run.to_dict().items() if k != "id"}
-            if run.id is None:
-                row = RunRow(**values)
-                s.add(row)
-                s.flush()
-                run.id = row.id
-            else:
-                s.execute(update(RunRow).where(RunRow.id == run.id).values(**values))
-            if state:
-                self._set(s, run.saved_id, **state)
-            self._trim_runs(s, run.saved_id)
+        """Store the run's outcome and, atomically with it, the state it changes. Returns when
+        it is committed. Runs finishing together share one commit (group commit: the first
+        caller writes every waiting record in one transaction, the others wait for it)."""
+        item = _Pending(run, state)
+        with self._queue_lock:
+            self._queue.append(item)
+            leader = not self._flushing
+            self._flushing = self._flushing or leader
+        if leader:
+            self._flush()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+
+    def _flush(self) -> None:
+        while True:
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._flushing = False
+                    return
+            try:
+                with self.db.session() as s:
+                    for item in batch:
+                        self._write_run(s, item.run, item.state)
+            except Exception as e:  # every waiting caller sees the failure
+                for item in batch:
+                    item.error = e
+            for item in batch:
+                item.done.set()
+
+    def _write_run(self, s, run: Run, state: dict | None) -> None:
+        values = {k: v for k, v in run.to_dict().items() if k != "id"}
+        if run.id is None:
+            row = RunRow(**values)
+            s.add(row)
+            s.flush()
+            run.id = row.id
+        else:
+            s.execute(update(RunRow).where(RunRow.id == run.id).values(**values))
+        if state:
+            self._set(s, run.saved_id, **state)
+        self._trim_runs(s, run.saved_id)
 
     def _set(self, s, saved_id: int, **values) -> None:
         r = s.get(StateRow, saved_id)
