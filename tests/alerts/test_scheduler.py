@@ -175,3 +175,24 @@ def test_run_on_startup_and_interrupted_runs(tmp_path):
     assert dead.status == "failed" and "stopped during the run" in dead.reason
     again = [r for r in runs if r.scheduled_time == epoch("2026-03-01T11:00:00") and r.status == "success"]
     assert len(again) == 1
+
+
+def test_a_failed_run_does_not_become_the_previous_value(tmp_path):
+    h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
+    h.rows["f"] = [[{}] * 5, [{}] * 30, [{}] * 40]
+    h.save("f", cron_schedule="* * * * *", is_scheduled="1", counttype="number of events", relation="rises by",
+           quantity="20", **{"alert.track": "1"})
+    real = h.states.add_fired
+
+    def broken(*a, **kw):   # the second run fails after it measured 30 (recording the fired alert)
+        raise OSError("disk full")
+
+    h.states.add_fired = broken
+    h.walk(epoch("2026-03-01T00:00:30"), epoch("2026-03-01T00:02:30"))
+    h.states.add_fired = real
+    h.at(epoch("2026-03-01T00:03:30"))
+    runs = h.runs("f")
+    assert [r.status for r in runs] == ["success", "failed", "success"]
+    assert "disk full" in runs[1].reason
+    # 40 is compared with 5 (the last successful run), not with the failed run's 30
+    assert runs[2].triggered == 1 and "(previous 5)" in runs[2].reason

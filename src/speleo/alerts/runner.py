@@ -105,6 +105,9 @@ class AlertRunner:
         except Exception as e:  # a bug must not stop the scheduler; the record says what happened
             run.status, run.reason = "failed", f"{type(e).__name__}: {e}"
         run.run_time = round(time.monotonic() - t0, 3)
+        if run.status != "success":  # a failed run never becomes the previous value
+            state_update.pop("prev_value", None)
+            state_update.pop("prev_scheduled", None)
         state_update.update(last_scheduled=scheduled, last_status=run.status)
         if report.messages:
             run.reason = "; ".join(filter(None, [run.reason, *report.messages]))
@@ -165,12 +168,12 @@ class AlertRunner:
         report.triggers = triggers
         if triggers:
             self._act(saved, triggers, out, report, scheduled, now)
-        if triggers:
             self._record_fired(saved, triggers, out, run, now)
 
     def _rule_matches(self, spec, rows: list[dict], scheduled: float) -> list[dict]:
         from speleo.alerts.cron import Schedule
         from speleo.alerts.rules.evaluate import evaluate_rule, options
+
         period = Schedule.parse(spec["cron_schedule"], self.tz).period(scheduled) if spec["cron_schedule"] else 3600.0
         earliest = self.bounds(spec, scheduled)[0]
         return evaluate_rule(spec.attrs["rule.type"], options(spec.attrs), rows, scheduled, earliest, period)
