@@ -127,3 +127,28 @@ def test_alert_track_auto_follows_splunk():
                     **{"action.webhook": "1"}).tracked()
     assert not spec(**{"action.email": "1"}).tracked()           # counttype always
     assert spec(**{"action.webhook": "1", "alert.track": "1"}).tracked()
+
+
+def test_the_documented_example_stanzas_import_and_run(tmp_path):
+    """Every ```ini block of docs/alerts.md imports without an error, and each search runs."""
+    import re as _re
+
+    from speleo.alerts.conf import parse_conf
+    from tests.alerts.harness import Harness, epoch
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text()
+    blocks = _re.findall(r"```ini\n(.*?)```", doc, _re.S)
+    assert len(blocks) == 2
+    h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
+    names = []
+    for text in blocks:
+        conf = parse_conf(text, "docs/alerts.md")
+        assert conf.problems == []
+        for st in conf.merged():
+            res = h.store.save(0, st.name, st.settings)
+            assert res.unknown == [], (st.name, res.unknown)
+            names.append(st.name)
+    assert len(names) == 6
+    for name in names:
+        report = h.runner.run(h.store.get(name), epoch("2026-03-01T07:00:00"), trigger_actions=False)
+        assert report.run.status == "success", (name, report.run.reason)
