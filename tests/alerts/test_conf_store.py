@@ -152,3 +152,21 @@ def test_the_documented_example_stanzas_import_and_run(tmp_path):
     for name in names:
         report = h.runner.run(h.store.get(name), epoch("2026-03-01T07:00:00"), trigger_actions=False)
         assert report.run.status == "success", (name, report.run.reason)
+
+
+def test_passwords_are_never_shown_nor_in_the_history(tmp_path):
+    from sqlalchemy import select
+
+    from speleo.ops.db import ChangeRow
+
+    store = for_home(Home(tmp_path / "h"))
+    attrs = {"search": "index=main", "action.email": "1", "action.email.to": "a@example.com",
+             "action.email.auth_username": "u", "action.email.auth_password": "hunter2"}
+    shown = store.save(0, "p", attrs).saved.to_dict()
+    assert shown["action.email.auth_password"] == "********" and shown["action.email.auth_username"] == "u"
+    store.save(0, "p", {"action.email.auth_password": "********", "description": "x"}, merge=True)
+    assert store.get("p").attrs["action.email.auth_password"] == "hunter2"     # the mask sent back keeps it
+    with store.db.session() as s:
+        history = [(r.field, r.old, r.new) for r in s.scalars(select(ChangeRow))]
+    assert ("action.email.auth_password", None, "******** (changed)") in history
+    assert "hunter2" not in repr(history)

@@ -30,6 +30,14 @@ from speleo.ops.saved import API_OWNER, SavedRow
 from speleo.ops.users import UserRow
 
 NOBODY = "nobody"
+MASK = "********"
+
+
+def secret_key(key: str) -> bool:
+    """`action.email.auth_password` and the like: never shown, never in the change history."""
+    from speleo.ingest.internal import SECRET_NAME
+
+    return key.startswith("action.") and bool(SECRET_NAME.search(key.rsplit(".", 1)[-1]))
 COLUMN_KEYS = {"search": "search", "dispatch.earliest_time": "earliest", "dispatch.latest_time": "latest"}
 
 
@@ -54,6 +62,7 @@ class SavedSearch:
         full = {k: v for k, (_, v) in KEYS.items()}
         full.update(self.attrs)
         full["actions"] = ",".join(self.spec.actions)
+        full = {k: MASK if secret_key(k) and v else v for k, v in full.items()}
         return {"id": self.id, "name": self.name, "owner": self.owner, "created": self.created,
                 "updated": self.updated, **full}
 
@@ -169,6 +178,11 @@ class AlertStore:
             if row is not None and not (replace or merge):
                 raise ConflictError(f"a saved search named '{name}' exists already (use replace or update it)")
             old = _attrs_of(row) if row is not None else {}
+            for k in [k for k, v in new.items() if secret_key(k) and v == MASK]:
+                if k in old:  # the masked value sent back (REST, web): keep the secret
+                    new[k] = old[k]
+                else:
+                    del new[k]
             attrs = {**old, **new} if merge else new
             spec = AlertSpec.from_attrs(name, attrs)
             warnings = validate(spec, self.tz, self.check_spl)
@@ -195,7 +209,10 @@ class AlertStore:
         """History of each changed key; state resets Splunk makes on an edit."""
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         for k in changed:
-            record_change(s, "saved_search", saved_id, k, old.get(k), new.get(k), actor, self._now())
+            before, after = old.get(k), new.get(k)
+            if secret_key(k):
+                before, after = MASK if before else None, f"{MASK} (changed)" if after else None
+            record_change(s, "saved_search", saved_id, k, before, after, actor, self._now())
         st = s.get(StateRow, saved_id)
         if st is None:
             st = StateRow(saved_id=saved_id, startup_pending=0)
