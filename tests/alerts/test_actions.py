@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import csv
 import email
-import gzip
 import io
 import json
-import os
 import socket
-import stat
 import threading
 from email import policy
 from http.server import BaseHTTPRequestHandler, HTTPServer

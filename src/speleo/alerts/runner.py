@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -263,6 +262,3 @@ class AlertRunner:
         self._log(saved, RunReport(run))
         return run
 
-
-def run_json(report: RunReport) -> str:
-    return json.dumps({"run": report.run.to_dict(), "triggers": len(report.triggers), "actions": report.actions})

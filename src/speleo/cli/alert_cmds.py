@@ -233,7 +233,7 @@ def alert_test(home: Home, name: str, earliest: str, latest: str, owner, output:
     tz = local_zone(home.settings.default_tz)
     now = time.time()
     start, end = to_epoch(earliest, now, tz) or 0.0, to_epoch(latest, now, tz) or now
-    server = ServerContext(home, tz, email_defaults=email_defaults(home, None), dry_run=True)
+    server = ServerContext(home, tz, email_defaults=email_defaults(home, None))
     reports = backtest(saved, search_function(Service(home), tz, 10_000), server, tz, start, end)
     rows = [{**r.run.to_dict(), "would_send": [a for a in r.actions], "triggers": len(r.triggers)} for r in reports]
     if output == "json":

@@ -41,7 +41,7 @@ def search_function(service, tz, max_rows: int):
     return search
 
 
-def server_context(runtime, dry_run: bool = False) -> ServerContext:
+def server_context(runtime) -> ServerContext:
     home = runtime.home
     tz = local_zone(home.settings.default_tz)
 
@@ -50,7 +50,7 @@ def server_context(runtime, dry_run: bool = False) -> ServerContext:
             return write_events(runtime.writer.store, runtime.service.catalog, index, sourcetype, source, host, events)
 
     return ServerContext(home, tz, socket.gethostname(), f"http://{runtime.bind}:{runtime.port}",
-                         email_defaults(home, getattr(runtime, "smtp_server", None)), write, dry_run)
+                         email_defaults(home, getattr(runtime, "smtp_server", None)), write)
 
 
 def build_scheduler(runtime) -> Scheduler:

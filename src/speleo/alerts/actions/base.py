@@ -38,7 +38,6 @@ class ServerContext:
     base_url: str = "http://127.0.0.1:8000"
     email_defaults: dict[str, str] = field(default_factory=dict)
     write_events: Callable[..., int] | None = None
-    dry_run: bool = False
 
     @property
     def scripts_dir(self) -> Path:
