@@ -196,3 +196,23 @@ def test_a_failed_run_does_not_become_the_previous_value(tmp_path):
     assert "disk full" in runs[1].reason
     # 40 is compared with 5 (the last successful run), not with the failed run's 30
     assert runs[2].triggered == 1 and "(previous 5)" in runs[2].reason
+
+
+def test_allow_skew_spreads_searches_within_the_period_and_is_stable(tmp_path):
+    h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
+    for i in range(5):
+        h.save(f"s{i}", cron_schedule="*/10 * * * *", is_scheduled="1", allow_skew="100%")
+    h.save("plain", cron_schedule="*/10 * * * *", is_scheduled="1")
+    h.walk(epoch("2026-03-01T00:00:30"), epoch("2026-03-01T00:30:30"), 20)
+    offsets = {}
+    for i in range(5):
+        runs = h.runs(f"s{i}")
+        offs = {r.scheduled_time % 600 for r in runs}
+        assert len(runs) == 3 and len(offs) == 1            # the same offset at every tick
+        offsets[i] = offs.pop()
+        assert 0 < offsets[i] < 600
+    assert len(set(offsets.values())) == 5                  # spread, not all at :00
+    assert {r.scheduled_time % 600 for r in h.runs("plain")} == {0}
+    h.new_scheduler()                                       # a restart keeps the offsets
+    h.walk(epoch("2026-03-01T00:30:40"), epoch("2026-03-01T00:40:40"), 20)
+    assert {h.runs("s0")[-1].scheduled_time % 600} == {offsets[0]}

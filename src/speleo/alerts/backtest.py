@@ -17,7 +17,7 @@ from speleo.alerts.actions import ActionContext
 from speleo.alerts.actions.email import build_message
 from speleo.alerts.actions.execute import ActionPool
 from speleo.alerts.actions.webhook import payload
-from speleo.alerts.cron import Schedule
+from speleo.alerts.cron import schedule_of
 from speleo.alerts.runner import AlertRunner, RunReport
 from speleo.alerts.state import Fired, Run, State
 from speleo.alerts.store import SavedSearch
@@ -103,7 +103,7 @@ def backtest(saved: SavedSearch, search, server, tz, start: float, end: float) -
     Raises InputError when the search has no cron schedule or the range holds too many ticks."""
     if not saved.spec["cron_schedule"]:
         raise InputError(f"saved search '{saved.name}' has no cron_schedule to test; give it one")
-    ticks = Schedule.parse(saved.spec["cron_schedule"], tz).ticks(start, end, MAX_TICKS + 1)
+    ticks = schedule_of(saved, tz, start).ticks(start, end, MAX_TICKS + 1)
     if len(ticks) > MAX_TICKS:
         raise InputError(f"saved search '{saved.name}': {MAX_TICKS:,}+ scheduled runs in that range; "
                          "test a shorter range (--earliest)")

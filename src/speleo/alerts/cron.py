@@ -32,6 +32,12 @@ def check_cron(expr: str, where: str = "cron_schedule") -> str:
 
     `where` names the setting in the message (e.g. "saved search 'x': cron_schedule").
     """
+    if _valid(expr):
+        return " ".join(expr.split())
+    return _validate(expr, where)
+
+
+def _validate(expr: str, where: str) -> str:
     text = " ".join((expr or "").split())
     parts = text.split(" ") if text else []
     if len(parts) != 5:
@@ -48,6 +54,16 @@ def check_cron(expr: str, where: str = "cron_schedule") -> str:
         raise InputError(f"{where} {expr!r}: a value is out of range (minute 0-59, hour 0-23, day 1-31, "
                          "month 1-12, day of week 0-6)")
     return text
+
+
+@lru_cache(maxsize=4096)
+def _valid(expr: str) -> bool:
+    """Expressions already checked (the scheduler parses every schedule at each pass)."""
+    try:
+        _validate(expr, "")
+        return True
+    except InputError:
+        return False
 
 
 @lru_cache(maxsize=65536)
@@ -96,3 +112,27 @@ class Schedule:
         """Seconds between the next two ticks after `at` (the schedule's period there)."""
         a = self.next_after(at)
         return self.next_after(a) - a
+
+
+@dataclass(frozen=True)
+class Skewed:
+    """A schedule whose ticks are moved by a fixed offset (`allow_skew`)."""
+
+    base: Schedule
+    offset: float
+
+    def next_after(self, t: float) -> float:
+        return self.base.next_after(t - self.offset) + self.offset
+
+    def ticks(self, start: float, end: float, limit: int = 100_000) -> list[float]:
+        return [t + self.offset for t in self.base.ticks(start - self.offset, end - self.offset, limit)]
+
+    def period(self, at: float) -> float:
+        return self.base.period(at - self.offset)
+
+
+def schedule_of(saved, tz: dt.tzinfo, at: float):
+    """The schedule a saved search runs on: its cron, moved by its `allow_skew` offset."""
+    sched = Schedule.parse(saved.spec["cron_schedule"], tz)
+    skew = saved.spec.skew_secs(sched.period(at), saved.owner)
+    return Skewed(sched, skew) if skew else sched

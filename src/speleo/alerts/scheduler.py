@@ -16,6 +16,8 @@ Rules (Splunk savedsearches.conf.spec and limits.conf [scheduler]; spec §1.2):
   (Splunk: 50% of the search slots; here floor(0.5 × (CPUs + 6)), at least 1).
 - Ties are served in Splunk's priority tiers: RT highest > continuous highest > RT higher >
   RT default > continuous higher > continuous default, then by scheduled time.
+- `allow_skew`: each search's ticks move by a stable offset up to N% of its period (or a
+  duration), so that searches sharing a cron schedule do not all start at the same second.
 - `run_on_startup`: once as soon as the server starts, and after an edit of the search or
   its dispatch times; `run_n_times`: at most N runs until the next restart.
 Searches run on worker threads through `Service.search` (readers only: ingestion never waits
@@ -30,7 +32,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from speleo.alerts.cron import Schedule
+from speleo.alerts.cron import Schedule, schedule_of
 from speleo.alerts.runner import AlertRunner, make_sid
 from speleo.alerts.state import Run, StateStore
 from speleo.alerts.store import AlertStore, SavedSearch
@@ -79,7 +81,6 @@ class Scheduler:
         self.stop_event = threading.Event()
         self.wake = threading.Event()  # set by a finished run or stop(): decide again now
         self.thread: threading.Thread | None = None
-        self._schedules: dict[str, Schedule] = {}
         self._last_expire = 0.0
         self.last_error: str | None = None
 
@@ -149,7 +150,7 @@ class Scheduler:
             spec = saved.spec
             if not spec.scheduled or self._exhausted(saved):
                 continue
-            sched = self._schedule(spec["cron_schedule"])
+            sched = schedule_of(saved, self.runner.tz, now)
             st = states.get(saved.id)
             if saved.id in self.startup_due or (st is not None and st.startup_pending):
                 ready.append((tier(spec), now, saved, now, None))
@@ -164,12 +165,6 @@ class Scheduler:
         ready.sort(key=lambda r: (r[0], r[1]))
         self._dispatch([(saved, s_time, nxt) for _, s_time, saved, _, nxt in ready], now)
         return max(0.1, soonest - now)
-
-    def _schedule(self, expr: str) -> Schedule:
-        sched = self._schedules.get(expr)
-        if sched is None:
-            sched = self._schedules[expr] = Schedule.parse(expr, self.runner.tz)
-        return sched
 
     def _exhausted(self, saved: SavedSearch) -> bool:
         n = int(saved.spec["run_n_times"] or 0)

@@ -39,7 +39,7 @@ KEYS: dict[str, tuple[Any, Any]] = {
     "cron_schedule": ("text", ""),
     "schedule_window": ("text", "0"),
     "schedule_priority": (PRIORITIES, "default"),
-    "allow_skew": ("text", "0"),
+    "allow_skew": ("text", "0"),  # N% of the period or a duration
     "realtime_schedule": ("bool", True),
     "max_concurrent": ("int", 1),
     "run_on_startup": ("bool", False),
@@ -226,6 +226,21 @@ class AlertSpec:
             return min(period / 2, 1800.0)
         return float(int(w or 0) * 60)
 
+    def skew_secs(self, period: float, owner: str) -> float:
+        """This search's `allow_skew` offset in seconds (savedsearches.conf.spec): `N%` of the
+        period or a duration, at most the period; the offset is a stable pseudo-random fraction
+        of it, derived from (owner, app, name, cron) as the spec suggests, so it does not move
+        between restarts and changes only with an edit."""
+        import hashlib
+
+        raw = str(self["allow_skew"] or "0").strip()
+        if raw in ("", "0"):
+            return 0.0
+        top = period * float(raw[:-1]) / 100 if raw.endswith("%") else duration_secs(raw, "allow_skew")
+        seed = f"{owner}|{self['app']}|{self.name}|{self['cron_schedule']}".encode()
+        frac = int(hashlib.sha256(seed).hexdigest()[:8], 16) / 0x100000000
+        return round(min(top, period) * frac, 3)
+
     def tracked(self) -> bool:
         """Whether a trigger is listed in fired alerts (Splunk savedsearches.conf.spec 9.x,
         `alert.track`): true / false, or auto = tracked when an enabled action tracks (its
@@ -261,6 +276,7 @@ def validate(spec: AlertSpec, tz: dt.tzinfo, check_spl=None) -> list[str]:
         raise InputError(f"{where}: is_scheduled (enableSched) is set but cron_schedule is empty; "
                          "give a cron schedule such as '*/5 * * * *'")
     _check_window(spec, sched, where)
+    _check_skew(spec, where)
     _check_times(spec, tz, where)
     _check_condition(spec, where, warnings)
     _check_throttle(spec, where)
@@ -286,6 +302,19 @@ def _all_actions() -> list[str]:
     from speleo.alerts.actions import registered_actions
 
     return sorted(set(KNOWN_ACTIONS) | set(registered_actions()))
+
+
+def _check_skew(spec: AlertSpec, where: str) -> None:
+    raw = str(spec["allow_skew"] or "0").strip()
+    try:
+        if raw.endswith("%"):
+            if not 0 <= float(raw[:-1]) <= 100:
+                raise ValueError
+        elif raw != "0":
+            duration_secs(raw, "allow_skew")
+    except (ValueError, InputError):
+        raise InputError(f"{where}: allow_skew = {raw!r}: give 0, a percentage of the period (e.g. 50%) "
+                         "or a duration (e.g. 5m)") from None
 
 
 def _check_window(spec: AlertSpec, sched, where: str) -> None:

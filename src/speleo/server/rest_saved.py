@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from speleo.alerts.cron import Schedule
+from speleo.alerts.cron import schedule_of
 from speleo.alerts.spec import normalize
 from speleo.alerts.store import NOBODY, SavedSearch
 from speleo.alerts.throttle import DIGEST_KEY
@@ -99,7 +99,7 @@ class SavedRest:
         d["alert.suppress.fields"] = ",".join(d.get("alert.suppress.fields") or [])
         nxt = st.next_scheduled
         if s.spec.scheduled and nxt is None:  # not yet seen by the scheduler: the next cron tick
-            nxt = Schedule.parse(s.spec["cron_schedule"], self.tz).next_after(now)
+            nxt = schedule_of(s, self.tz, now).next_after(now)
         d["next_scheduled_time"] = _fmt(nxt, self.tz) if s.spec.scheduled else ""
         d["triggered_alert_count"] = len(self.states.fired(now, s.name))
         return d
@@ -184,8 +184,7 @@ class SavedRest:
         now = self.rt.clock.time()
         start = to_epoch(params.get("earliest_time") or "now", now, self.tz) or now
         end = to_epoch(params.get("latest_time") or "+1h", now, self.tz) or now + 3600
-        ticks = Schedule.parse(s.spec["cron_schedule"], self.tz).ticks(start - 1, end, 10_000) \
-            if s.spec["cron_schedule"] else []
+        ticks = schedule_of(s, self.tz, now).ticks(start - 1, end, 10_000) if s.spec["cron_schedule"] else []
         content = {**self.content(s, now), "scheduled_times": [int(t) for t in ticks]}
         base = str(request.base_url).rstrip("/")
         return feed(request, SAVED, [entry(base, SAVED, s.name, content, s.owner, s.spec["app"], s.spec["sharing"])],
