@@ -88,6 +88,8 @@ def test_saved_searches_rest_and_dispatch(server):
         one = req(server, "GET", "/services/alerts/fired_alerts/errors rise", output_mode="json").json()
         assert {e["content"]["sid"] for e in one["entry"]} == set(sids[1:])
         assert all(e["content"]["severity"] == 3 for e in one["entry"])
+        listed = json.loads(run_cli(server.home, "alert", "fired", "-o", "json").stdout)
+        assert {f["sid"] for f in listed} == set(sids[1:]) and listed[0]["savedsearch_name"] == "errors rise"
         # suppress / acknowledge
         s = req(server, "POST", "/services/saved/searches/errors rise/suppress", {"expiration": "600"},
                 output_mode="json").json()
