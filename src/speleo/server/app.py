@@ -107,6 +107,10 @@ def build_app(runtime) -> FastAPI:
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
 
+    from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
+
+    rest_saved.install(app, runtime)
+
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
     install_web(app, runtime)
