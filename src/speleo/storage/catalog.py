@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     path TEXT NOT NULL,
     offset INTEGER NOT NULL,
     input_id INTEGER,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    ident TEXT
 );
 CREATE TABLE IF NOT EXISTS inputs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     blacklist TEXT,
     created REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
+    head_bytes INTEGER,
     UNIQUE(kind, path, index_name)
 );
 CREATE TABLE IF NOT EXISTS oneshots (
@@ -180,17 +182,16 @@ class Catalog:
         """Columns added after a catalog was first created (its rows get NULL: unknown or default)."""
         from speleo.storage import indexconf
 
-        def missing(con: sqlite3.Connection) -> bool:
-            return (not {"profile", "archive_id"} <= {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
-                    or indexconf.missing_columns(con))
+        added = (("buckets", "profile", "TEXT"), ("checkpoints", "ident", "TEXT"), ("inputs", "head_bytes", "INTEGER"),
+                 ("buckets", "archive_id", "INTEGER"))   # archive_id: a thawed bucket's archive (archives.id)
 
-        if missing(self._con()):
+        def missing(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            return [(t, c, ty) for t, c, ty in added if c not in {r[1] for r in con.execute(f"PRAGMA table_info({t})")}]
+
+        if missing(self._con()) or indexconf.missing_columns(self._con()):
             with self.transaction() as con:   # checked again under the write lock (another process may be first)
-                have = {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
-                if "profile" not in have:
-                    con.execute("ALTER TABLE buckets ADD COLUMN profile TEXT")
-                if "archive_id" not in have:   # a thawed bucket's archive (archives.id)
-                    con.execute("ALTER TABLE buckets ADD COLUMN archive_id INTEGER")
+                for table, column, sql_type in missing(con):
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
                 indexconf.add_columns(con)
 
     def _con(self) -> sqlite3.Connection:
@@ -296,9 +297,12 @@ class Catalog:
         return [dict(zip(keys, r)) for r in rows]
 
     # -- checkpoints -----------------------------------------------------------
-    def checkpoints(self) -> dict[str, tuple[str, int]]:
-        """fingerprint -> (path, byte offset)."""
-        return {r[0]: (r[1], r[2]) for r in self.query("SELECT fingerprint, path, offset FROM checkpoints")}
+    def checkpoints(self, with_ident: bool = False) -> dict[str, tuple]:
+        """file identity key -> (path, byte offset), plus the identity details (`ident`, or None
+        for rows written before it existed) and when the row was last written (epoch seconds)
+        when `with_ident`."""
+        rows = self.query("SELECT fingerprint, path, offset, ident, updated FROM checkpoints")
+        return {r[0]: (r[1], r[2], r[3], r[4]) if with_ident else (r[1], r[2]) for r in rows}
 
 
 def add_problem(con: sqlite3.Connection, kind: str, source: str, reason: str, n: int, now: float) -> None:
