@@ -45,6 +45,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections import Counter
 from datetime import datetime, timezone, tzinfo
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -263,7 +264,7 @@ class TimestampRecognizer:
             if i == LEARN_QUICK and len(set(names)) == 1:
                 break
             names += self._winners(line)
-        return _count(names)
+        return dict(Counter(names))
 
     def _winners(self, line: str) -> list[str]:
         """Patterns giving the leftmost-longest valid timestamp of a line (JSON keys first).
@@ -407,13 +408,6 @@ class TimestampRecognizer:
 
 _CLOCK = re.compile(r"\d:[0-5]\d:[0-5]\d")
 _RIVALS = {"mdy_slash": "dmy_slash", "mdy_dash": "dmy_dash"}  # same text, month or day first
-
-
-def _count(names: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for name in names:
-        out[name] = out.get(name, 0) + 1
-    return out
 
 
 def _best(found: list[tuple[Pattern, tuple[float, int, int]]]) -> tuple[Pattern, tuple[float, int, int]]:
