@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from speleo.clock import Clock, SystemClock
 from speleo.config import INTERNAL_INDEXES
+from speleo.storage.schema import with_origin
 
 if TYPE_CHECKING:
     from speleo.storage.store import Store
@@ -53,11 +54,13 @@ def safe_fields(fields: dict[str, Any]) -> dict[str, str]:
 def render_raw(at: float, level: str, component: str, fields: dict[str, str]) -> str:
     """One Splunk-style log line: ISO time, level, component, `key="value"` pairs."""
     stamp = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")
-    pairs = ", ".join(f'{k}="{_quote(v)}"' for k, v in fields.items())
+    pairs = ", ".join(f'{k}="{quote_value(v)}"' for k, v in fields.items())
     return f"{stamp} {level} {component} - {pairs}"
 
 
-def _quote(v: str) -> str:
+def quote_value(v: str) -> str:
+    """`v` escaped for the inside of a `key="..."` pair of a one-line `_raw`: backslash, double
+    quote, CR and LF become `\\`, `\"`, `\r`, `\n` (the event stays one line)."""
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
@@ -90,19 +93,16 @@ class InternalLog:
             return 0
         comp = component or sourcetype
         n = len(safe)
-        table = pa.table({
+        parsed = pa.table({
             "_time": pa.array([when] * n, pa.float64()),
             "_raw": pa.array([render_raw(when, level, comp, f) for f in safe], pa.string()),
-            "host": pa.array([self.host] * n, pa.string()),
-            "source": pa.array([source or f"speleo:{sourcetype}"] * n, pa.string()),
-            "sourcetype": pa.array([sourcetype] * n, pa.string()),
-            "index": pa.array([index] * n, pa.string()),
-            "_indextime": pa.array([now] * n, pa.float64()),
             "linecount": pa.array([1] * n, pa.int32()),
             "_offset": pa.array([-1] * n, pa.int64()),
             "_flags": pa.array([""] * n, pa.string()),
             "_fields": pa.array([json.dumps(f, ensure_ascii=False) for f in safe], pa.string()),
         })
+        table = with_origin(parsed, index=index, host=self.host, source=source or f"speleo:{sourcetype}",
+                            sourcetype=sourcetype, indextime=now)
         with self._lock:
             self.store.append(table)
         return n
