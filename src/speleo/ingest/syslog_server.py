@@ -243,16 +243,19 @@ class SyslogListeners:
         if self.pending_count >= FLUSH_EVENTS:
             self.flush()
 
-    def flush(self) -> None:
+    def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
+        """The messages received since the last store, per source (called on the loop's thread)."""
         batches, self.pending, self.pending_count = self.pending, {}, 0
-        self._store(batches)
+        return batches
+
+    def flush(self) -> None:
+        self._store(self._take_pending())
 
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECS)
             if self.pending:
-                batches, self.pending, self.pending_count = self.pending, {}, 0
-                await asyncio.to_thread(self._store, batches)
+                await asyncio.to_thread(self._store, self._take_pending())
 
     def _store(self, batches) -> None:
         for source, messages in batches.items():
