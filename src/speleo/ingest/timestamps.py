@@ -159,6 +159,7 @@ class TimestampRecognizer:
         self._at = {p.name: re.compile("(?P<ts>" + p.core + ")" + RIGHT) for p in text}
         self._any = re.compile(any_search_regex(text)) if text else None
         self._any_start: re.Pattern[str] | None = None
+        self._epochs = frozenset(p.name for p in self.patterns if p.epoch)
 
     # ---- public API -------------------------------------------------------------------
     def learn(self, lines: list[str]) -> Pattern | None:
@@ -301,8 +302,7 @@ class TimestampRecognizer:
     def _epoch_after_clock(self, names: list[str], line: str, at: int) -> bool:
         """A bare number that follows a clock time (`22:15:29 ... 1514038530000`) is not the
         event's time: the line starts with a time of a layout not in the table."""
-        epochs = {p.name for p in self.patterns if p.epoch}
-        return bool(names) and all(n in epochs for n in names) and _CLOCK.search(line, 0, at) is not None
+        return bool(names) and all(n in self._epochs for n in names) and _CLOCK.search(line, 0, at) is not None
 
     def _winners_slow(self, line: str) -> list[str]:
         found = self._candidates(line)
