@@ -83,7 +83,8 @@ class InternalLog:
 
     def emit_many(self, index: str, sourcetype: str, rows: Iterable[dict[str, Any]], *, source: str | None = None,
                   at: float | None = None, level: str = "INFO", component: str | None = None) -> int:
-        """Journal several events with one fsync; returns how many were written."""
+        """Journal several events (one per dict of `rows`, same time, level and component) with
+        one fsync; returns how many were written. Raises ValueError as `emit` does."""
         if index not in INTERNAL_INDEXES:
             raise ValueError(f"{index!r} is not an internal index ({', '.join(INTERNAL_INDEXES)})")
         now = self.clock.time()

@@ -60,7 +60,9 @@ def grow_receive_buffer(sock, size: int = UDP_RCVBUF_BYTES) -> None:
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
-    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later)."""
+    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later) from PEM files (`key`:
+    None when `cert` holds the key). Raises ValueError without a certificate, `ssl.SSLError` or
+    OSError for a certificate or key that cannot be loaded."""
     if not cert:
         raise ValueError("syslog over TLS needs a certificate (--syslog-tls-cert)")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -70,7 +72,12 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
 
 
 class SyslogListeners:
-    """UDP, TCP and TLS syslog servers on one asyncio loop in a thread, writing through `ingestor`."""
+    """UDP, TCP and TLS syslog servers on one asyncio loop in a thread, writing through `ingestor`.
+
+    A port of 0 disables that listener; events go to `index`, year-less RFC 3164 times are read
+    in `tz` (IANA name; None: the machine's zone). The constructor raises for an unknown zone
+    (`ZoneInfoNotFoundError`) or a TLS certificate that cannot be loaded (see `tls_context`);
+    `start()` raises OSError when a port cannot be bound. Stop with `stop()`."""
 
     def __init__(self, ingestor, bind: str, udp_port: int, tcp_port: int, index: str,
                  tz: str | None = None, *, tls_port: int = 0, tls_cert: str | None = None,
