@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -65,13 +64,13 @@ def quote_value(v: str) -> str:
 
 
 class InternalLog:
-    """Writes events into the internal indexes of one home through its store (thread-safe)."""
+    """Writes events into the internal indexes of one home through its store (thread-safe: the
+    journal serialises appends)."""
 
     def __init__(self, store: "Store", host: str | None = None, clock: Clock | None = None) -> None:
         self.store = store
         self.host = host or socket.gethostname()
         self.clock = clock or SystemClock()
-        self._lock = threading.Lock()
 
     def emit(self, index: str, sourcetype: str, fields: dict[str, Any], *, source: str | None = None,
              at: float | None = None, level: str = "INFO", component: str | None = None) -> None:
@@ -104,6 +103,5 @@ class InternalLog:
         })
         table = with_origin(parsed, index=index, host=self.host, source=source or f"speleo:{sourcetype}",
                             sourcetype=sourcetype, indextime=now)
-        with self._lock:
-            self.store.append(table)
+        self.store.append(table)
         return n
