@@ -279,8 +279,7 @@ def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
         return data.decode("utf-8"), False
     except UnicodeDecodeError as e:
         if cut and e.reason == "unexpected end of data" and len(data) - e.start < 4:
-            text, bad = _decode(data[: e.start], False)
-            return text, bad
+            return _decode(data[: e.start], False)
         return data.decode("utf-8", "replace"), True
 
 
