@@ -172,21 +172,20 @@ class SyslogListeners:
         for port, tls, name in ((self.tcp_port, False, "tcp"), (self.tls_port, True, "tls")):
             if not port:
                 continue
-            holder: list[ConnectionGuard] = []
-            server = await asyncio.start_server(self._client_callback(holder, tls), self.bind, port,
+            guard = ConnectionGuard(f"{name}:{port}", self.limits, self.refusals)
+            server = await asyncio.start_server(self._client_callback(guard, tls), self.bind, port,
                                                 limit=MAX_MESSAGE_BYTES)
             bound = server.sockets[0].getsockname()[1]
             setattr(self, f"{name}_bound", bound)
-            holder.append(ConnectionGuard(f"{name}:{bound}", self.limits, self.refusals))
-            self.guards.append(holder[0])
+            guard.source = f"{name}:{bound}"   # the port actually bound (port 0: the kernel's choice)
+            self.guards.append(guard)
             self._servers.append(server)
         self._flusher = self.loop.create_task(self._flush_loop())
 
-    def _client_callback(self, holder: list[ConnectionGuard], tls: bool):
-        """The connection handler of one listener; `holder` gets its guard once the port is bound."""
+    def _client_callback(self, guard: ConnectionGuard, tls: bool):
+        """The connection handler of one listener, admitting connections through `guard`."""
 
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            guard = holder[0]
             if not guard.admit():
                 writer.transport.abort()
                 return
