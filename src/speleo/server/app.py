@@ -52,6 +52,7 @@ class MonitorRequest(BaseModel):
     host: str | None = None
     whitelist: str | None = None
     blacklist: str | None = None
+    head_bytes: int | None = None
 
 
 def build_app(runtime) -> FastAPI:
@@ -95,7 +96,8 @@ def build_app(runtime) -> FastAPI:
 
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                      req.head_bytes)}
 
     @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
     async def oneshot(req: OneshotRequest) -> dict:
@@ -104,6 +106,10 @@ def build_app(runtime) -> FastAPI:
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
+
+    from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
+
+    rest_saved.install(app, runtime)
 
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
