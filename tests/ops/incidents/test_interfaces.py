@@ -6,13 +6,25 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from tests.conftest import run_cli
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, monkeypatch):
+    """The server and the CLI on the home's SQLite file, or on a fresh PostgreSQL database
+    (`SPELEO_DATABASE_URL`, inherited by the processes)."""
+    if request.param == "postgresql":
+        from tests.ops.pg import fresh_database
+
+        monkeypatch.setenv("SPELEO_DATABASE_URL", fresh_database(request))
+    return request.param
 
 IMPACT = 1_764_835_200.0  # 2025-12-04T08:00:00Z
 
 
-def test_cli_and_api_against_a_running_server(server_factory, tmp_path):
+def test_cli_and_api_against_a_running_server(server_factory, tmp_path, backend):
     srv = server_factory().start()
     home = srv.home
     # declared through the CLI: it goes through the server (actor = the API token)
@@ -24,6 +36,7 @@ def test_cli_and_api_against_a_running_server(server_factory, tmp_path):
                                                                                 ["web", "payments"])
     assert got["impact_started_at"] == IMPACT and got["created_by"] == "api-token"
     assert got["timeline"][0]["source"] == "api"
+    assert (home / "ops.sqlite").exists() == (backend == "sqlite")  # the record is where the URL says
 
     run_cli(home, "incident", "ack", str(iid))
     run_cli(home, "incident", "assign", str(iid), "commander", "alice")

@@ -246,3 +246,15 @@ def test_a_different_key_or_a_resolved_incident_opens_a_new_one(ops_db):
     c = open_or_join_from_alert(inc, alert_name="disk", dedup_key="disk:db1", fired_at=T0 + 100)
     assert c.opened and c.incident_id not in (a.incident_id, b.incident_id)
     assert f"(incident {a.incident_id} with that key is resolved)" in c.reason
+
+
+def test_migration_matches_the_models(ops_db):
+    from sqlalchemy import inspect
+
+    from speleo.ops.incidents.models import IncidentRow, RoleRow, TimelineRow
+
+    insp = inspect(ops_db.engine)
+    for model in (IncidentRow, RoleRow, TimelineRow):
+        table = model.__table__
+        got = {c["name"]: c["nullable"] for c in insp.get_columns(table.name)}
+        assert got == {c.name: c.nullable for c in table.columns}, table.name
