@@ -209,6 +209,15 @@ def test_pinned_event_keeps_its_search_and_exact_range(inc):
         inc.add_entry(i["id"], "note", "x", "a", "t", search="x", earliest=T0, latest=T0 - 1)
     with pytest.raises(InputError, match="kind"):
         inc.add_entry(i["id"], "status", "x", "a", "t")
+    # a closed incident takes no more changes, but its timeline still takes entries
+    inc.resolve(i["id"], "alice", "test")
+    inc.close(i["id"], "alice", "test")
+    with pytest.raises(TransitionError, match="closed-is-final"):
+        inc.update(i["id"], "alice", "test", title="renamed")
+    inc.add_entry(i["id"], "note", "late finding: the log rotation was off", "bob", "cli")
+    got = inc.get(i["id"], timeline_limit=2)
+    assert got["timeline_total"] == 5  # pinned, declared, triage -> resolved, -> closed, note
+    assert [e["text"] for e in got["timeline"]] == ["status resolved -> closed", "late finding: the log rotation was off"]
 
 
 # -- alert grouping ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import re
 import threading
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from speleo.clock import Clock, SystemClock
@@ -33,6 +33,7 @@ MAX_TITLE = 200
 MAX_TEXT = 20_000
 MAX_SERVICES = 50
 MAX_LIST = 1000
+MAX_TIMELINE = 2000  # timeline entries returned by `get` (the newest); `timeline_total` counts all
 FUTURE_SLACK = 300.0  # seconds a given timestamp may lie ahead of the clock (clock skew between hosts)
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 # kinds a person (or the alert hook) adds directly; the others are written by the flows
@@ -116,15 +117,17 @@ class Incidents:
                             actor, source, at, recorded=now, **e)
             return inc.to_dict()
 
-    def get(self, incident_id: int) -> dict:
-        """The incident with its `roles` (every holding, oldest first), `timeline` (by time) and `durations`."""
+    def get(self, incident_id: int, timeline_limit: int = MAX_TIMELINE) -> dict:
+        """The incident with its `roles` (every holding, oldest first), `timeline` (by time; the newest
+        `timeline_limit` entries), `timeline_total` (all entries) and `durations`."""
         with self.db.session() as s:
             inc = _row(s, incident_id)
-            d = inc.to_dict()
-            d["roles"] = [r.to_dict() for r in s.scalars(
-                select(RoleRow).where(RoleRow.incident_id == inc.id).order_by(RoleRow.assumed_at, RoleRow.id))]
-            d["timeline"] = [t.to_dict() for t in s.scalars(
-                select(TimelineRow).where(TimelineRow.incident_id == inc.id).order_by(TimelineRow.at, TimelineRow.id))]
+            d = self.get_in(s, inc)
+            where = TimelineRow.incident_id == inc.id
+            newest = s.scalars(select(TimelineRow).where(where).order_by(TimelineRow.at.desc(), TimelineRow.id.desc())
+                               .limit(max(1, min(timeline_limit, MAX_TIMELINE))))
+            d["timeline"] = [t.to_dict() for t in reversed(list(newest))]
+            d["timeline_total"] = s.scalar(select(func.count()).select_from(TimelineRow).where(where))
             d["durations"] = durations(d)
             return d
 
