@@ -78,7 +78,7 @@ def test_cli_and_api_against_a_running_server(server_factory, tmp_path, backend)
                          ("GET", f"/api/v1/incidents/{iid}"), ("POST", f"/api/v1/incidents/{iid}/ack")]:
         assert httpx.request(method, srv.url + path, json={"title": "x"}).status_code == 401
     assert srv.api("GET", "/api/v1/incidents?open=true").json() == {"incidents": []}
-    assert srv.api("GET", f"/api/v1/incidents?status=resolved").json()["incidents"][0]["id"] == iid
+    assert srv.api("GET", "/api/v1/incidents?status=resolved").json()["incidents"][0]["id"] == iid
 
 
 def test_cli_without_a_server_writes_the_home_database(tmp_path):

@@ -77,6 +77,13 @@ def test_closing_an_open_incident_is_refused_and_changes_nothing(inc, ops_db):
     after = inc.get(i["id"])
     assert after["status"] == "investigating" and after["closed_at"] is None
     assert len(after["timeline"]) == len(before["timeline"])
+    # several fields at once: a refused status leaves the others unchanged too (one transaction)
+    with pytest.raises(TransitionError):
+        inc.update(i["id"], "alice", "test", title="renamed", severity="SEV1", status="triage", note="n")
+    again = inc.get(i["id"])
+    assert (again["title"], again["severity"], again["timeline_total"]) == ("checkout errors", "SEV3",
+                                                                            before["timeline_total"])
+    assert [c for c in changes(ops_db, i["id"]) if c[0] in ("title", "severity")] == []
 
 
 # -- MTTx timestamps ------------------------------------------------------------------------
