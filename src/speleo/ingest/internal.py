@@ -79,8 +79,10 @@ class InternalLog:
         self.emit_many(index, sourcetype, [fields], source=source, at=at, level=level, component=component)
 
     def emit_many(self, index: str, sourcetype: str, rows: Iterable[dict[str, Any]], *, source: str | None = None,
-                  at: float | None = None, level: str = "INFO", component: str | None = None) -> int:
-        """Journal several events with one fsync; returns how many were written."""
+                  at: float | None = None, level: str = "INFO", component: str | None = None,
+                  meta: dict | None = None) -> int:
+        """Journal several events with one fsync; returns how many were written. `meta` goes
+        with them into the journal record and is applied at seal (`Store.append`'s `extra`)."""
         if index not in INTERNAL_INDEXES:
             raise ValueError(f"{index!r} is not an internal index ({', '.join(INTERNAL_INDEXES)})")
         now = self.clock.time()
@@ -104,5 +106,5 @@ class InternalLog:
             "_fields": pa.array([json.dumps(f, ensure_ascii=False) for f in safe], pa.string()),
         })
         with self._lock:
-            self.store.append(table)
+            self.store.append(table, extra=meta)
         return n
