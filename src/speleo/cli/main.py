@@ -464,6 +464,7 @@ from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E7
 from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
 from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
 from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
+from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
 
 
 def main() -> None:

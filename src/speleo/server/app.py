@@ -97,6 +97,7 @@ def build_app(runtime) -> FastAPI:
     from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
 
     rest_saved.install(app, runtime)
+    from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
