@@ -274,3 +274,12 @@ def test_migration_matches_the_models(ops_db):
         table = model.__table__
         got = {c["name"]: c["nullable"] for c in insp.get_columns(table.name)}
         assert got == {c.name: c.nullable for c in table.columns}, table.name
+
+
+@pytest.mark.parametrize("ident", [2**63, 10**23, -(2**63) - 1])
+def test_an_id_beyond_sqlite_integers_is_not_found_not_a_crash(inc, ident):
+    """Found by attack3: `speleo incident show 99999999999999999999999` raised OverflowError."""
+    with pytest.raises(NotFoundError, match=str(ident)):
+        inc.get(ident)
+    with pytest.raises(NotFoundError):
+        inc.update(ident, "a", "t", title="x")

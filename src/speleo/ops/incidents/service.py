@@ -340,7 +340,8 @@ def _row(s: Session, incident_id: Any) -> IncidentRow:
         key = int(incident_id)
     except (TypeError, ValueError):
         raise InputError(f"incident id: '{incident_id}' is not a number") from None
-    inc = s.get(IncidentRow, key)
+    # ids are 64-bit database integers: a larger number names no incident (and would overflow the driver)
+    inc = s.get(IncidentRow, key) if -(2**63) <= key < 2**63 else None
     if inc is None:
         raise NotFoundError(f"no incident {key}; 'speleo incident list' shows them")
     return inc
