@@ -133,3 +133,21 @@ def test_deleted_events_stay_hidden_through_roll_archive_and_thaw(tmp_path):
     assert search_raw(home.root, "index=app") == []
     svc.with_lifecycle(lambda lc: lc.thaw("app", None, None))
     assert search_raw(home.root, "index=app") == clean
+
+
+def test_purged_events_stay_gone_when_their_archive_is_thawed_again(tmp_path):
+    """Found by attack3: the archive (outside the home, not rewritten) brought purged events back
+    into searches on the next thaw. The purge now leaves a tombstone (time + MD5 identity, no text)."""
+    home, clean, leaked = leaky_home(tmp_path)
+    run_cli(home.root, "index", "edit", "app", "--max-age", "1d", "--set", f"coldToFrozenDir={tmp_path / 'arch'}")
+    run_cli(home.root, "index", "retention", "run", "--now", str(T0 + 30 * DAY))
+    assert search_raw(home.root, "index=app") == []
+    run_cli(home.root, "index", "thaw", "app", "--earliest", "0", "--latest", str(T0 + 30 * DAY))
+    assert search_raw(home.root, "index=app") == sorted(clean + leaked)
+    run_cli(home.root, "index", "purge", "app", "--search", SECRET, "--yes")
+    assert search_raw(home.root, "index=app") == clean
+    run_cli(home.root, "index", "unthaw", "app")
+    run_cli(home.root, "index", "thaw", "app", "--earliest", "0", "--latest", str(T0 + 30 * DAY))
+    assert search_raw(home.root, "index=app") == clean
+    # known limit (docs/storage.md): the thawed copy of the unrewritten archive still holds the bytes
+    assert {p.parent.name for p in raw_bytes_with(home, SECRET)} <= {"thaweddb"}

@@ -13,7 +13,9 @@ For leaked secrets and personal data (`speleo index purge NAME --search SPL`). U
 
 Events are matched by identity (`storage.tombstones.KEY_SQL`), so an event equal in every
 field to a purged one (same time, text, source, host, offset and index time) goes too.
-Archived copies (`coldToFrozenDir`) are outside the home and are not rewritten.
+Archived copies (`coldToFrozenDir`) are outside the home and are not rewritten; the purge
+records a tombstone per purged event (its `_time` and MD5 identity key, never its text) in the
+same transaction, so a later thaw of an archive does not bring the events back into searches.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ def purge_events(store, index: str, found: pa.Table) -> dict:
                 tx.execute("INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count, raw_bytes,"
                            " size_bytes, bloom, profile, journal_seq, created) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?)", row)
             tx.executemany("UPDATE buckets SET retired_at = 0 WHERE id = ?", [(b.id,) for b in old])
+            # archives keep their copy: a tombstone (time + MD5 identity, no text) hides it after a thaw
+            tx.executemany("INSERT OR IGNORE INTO deleted_events(index_name, event_time, key, deleted_at, actor)"
+                           " VALUES (?, ?, ?, ?, 'purge')",
+                           [(k["index_name"], k["event_time"], k["key"], time.time()) for k in keys.to_pylist()])
         crash_point("purge.committed")
         delete_purged(store)
     report["buckets_rewritten"] = len(old)
