@@ -19,7 +19,7 @@ from speleo import __version__
 from speleo.errors import InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.server.access import EDIT_MONITOR, INDEXES_EDIT, SEARCH, require
+from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -41,10 +41,6 @@ class OneshotRequest(BaseModel):
     force: bool = False
 
 
-class IndexRequest(BaseModel):
-    name: str
-
-
 class MonitorRequest(BaseModel):
     path: str
     index: str = "main"
@@ -52,6 +48,7 @@ class MonitorRequest(BaseModel):
     host: str | None = None
     whitelist: str | None = None
     blacklist: str | None = None
+    head_bytes: int | None = None
 
 
 def build_app(runtime) -> FastAPI:
@@ -68,10 +65,11 @@ def build_app(runtime) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/api/v1/search", dependencies=[Depends(require(SEARCH))])
-    async def search(req: SearchRequest) -> dict:
+    @app.post("/api/v1/search")
+    async def search(req: SearchRequest, who: Principal = Depends(require(SEARCH))) -> dict:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
+                                         who.capabilities, who.name)
         return results.to_json(result, local_zone(svc.home.settings.default_tz))
 
     @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
@@ -80,22 +78,10 @@ def build_app(runtime) -> FastAPI:
         body["server"] = runtime.info()
         return body
 
-    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
-    async def indexes() -> list:
-        return svc.indexes()
-
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
-        svc.create_index(req.name)
-        return {"name": req.name}
-
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def show_index(name: str) -> dict:
-        return svc.index(name)
-
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                      req.head_bytes)}
 
     @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
     async def oneshot(req: OneshotRequest) -> dict:
@@ -104,6 +90,14 @@ def build_app(runtime) -> FastAPI:
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
+
+    from speleo.server import index_routes  # indexes, retention, archives, input removal
+
+    index_routes.install(app, runtime)
+    from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
+
+    rest_saved.install(app, runtime)
+    from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.web import install as install_web  # sign-in, search and overview pages
 

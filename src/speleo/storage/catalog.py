@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     path TEXT NOT NULL,
     offset INTEGER NOT NULL,
     input_id INTEGER,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    ident TEXT
 );
 CREATE TABLE IF NOT EXISTS inputs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     blacklist TEXT,
     created REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
+    head_bytes INTEGER,
     UNIQUE(kind, path, index_name)
 );
 CREATE TABLE IF NOT EXISTS oneshots (
@@ -88,6 +90,39 @@ CREATE TABLE IF NOT EXISTS volume (
     bytes INTEGER NOT NULL,
     events INTEGER NOT NULL,
     PRIMARY KEY (day, index_name, sourcetype, host, source)
+);
+CREATE TABLE IF NOT EXISTS archives (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    index_name TEXT NOT NULL,
+    location TEXT NOT NULL UNIQUE,
+    min_time REAL NOT NULL,
+    max_time REAL NOT NULL,
+    event_count INTEGER NOT NULL,
+    raw_bytes INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    profile TEXT,
+    archived_at REAL NOT NULL,
+    bloom BLOB
+);
+CREATE TABLE IF NOT EXISTS deleted_events (
+    index_name TEXT NOT NULL,
+    event_time REAL NOT NULL,
+    key TEXT NOT NULL,
+    deleted_at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (index_name, key)
+);
+CREATE TABLE IF NOT EXISTS license_reported (
+    day TEXT NOT NULL, index_name TEXT NOT NULL, sourcetype TEXT NOT NULL, host TEXT NOT NULL,
+    source TEXT NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (day, index_name, sourcetype, host, source)
+);
+CREATE TABLE IF NOT EXISTS license_warnings (day TEXT PRIMARY KEY, bytes INTEGER NOT NULL, quota INTEGER NOT NULL,
+                                             at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS filtered_volume (
+    day TEXT NOT NULL, transform TEXT NOT NULL, index_name TEXT NOT NULL, events INTEGER NOT NULL,
+    bytes INTEGER NOT NULL, PRIMARY KEY (day, transform, index_name)
 );
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
@@ -144,14 +179,20 @@ class Catalog:
             )
 
     def _add_missing_columns(self) -> None:
-        """Columns added after a catalog was first created (its rows get NULL: unknown)."""
-        def missing(con: sqlite3.Connection) -> bool:
-            return "profile" not in {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+        """Columns added after a catalog was first created (its rows get NULL: unknown or default)."""
+        from speleo.storage import indexconf
 
-        if missing(self._con()):
+        added = (("buckets", "profile", "TEXT"), ("checkpoints", "ident", "TEXT"), ("inputs", "head_bytes", "INTEGER"),
+                 ("buckets", "archive_id", "INTEGER"))   # archive_id: a thawed bucket's archive (archives.id)
+
+        def missing(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            return [(t, c, ty) for t, c, ty in added if c not in {r[1] for r in con.execute(f"PRAGMA table_info({t})")}]
+
+        if missing(self._con()) or indexconf.missing_columns(self._con()):
             with self.transaction() as con:   # checked again under the write lock (another process may be first)
-                if missing(con):
-                    con.execute("ALTER TABLE buckets ADD COLUMN profile TEXT")
+                for table, column, sql_type in missing(con):
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+                indexconf.add_columns(con)
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -256,9 +297,12 @@ class Catalog:
         return [dict(zip(keys, r)) for r in rows]
 
     # -- checkpoints -----------------------------------------------------------
-    def checkpoints(self) -> dict[str, tuple[str, int]]:
-        """fingerprint -> (path, byte offset)."""
-        return {r[0]: (r[1], r[2]) for r in self.query("SELECT fingerprint, path, offset FROM checkpoints")}
+    def checkpoints(self, with_ident: bool = False) -> dict[str, tuple]:
+        """file identity key -> (path, byte offset), plus the identity details (`ident`, or None
+        for rows written before it existed) and when the row was last written (epoch seconds)
+        when `with_ident`."""
+        rows = self.query("SELECT fingerprint, path, offset, ident, updated FROM checkpoints")
+        return {r[0]: (r[1], r[2], r[3], r[4]) if with_ident else (r[1], r[2]) for r in rows}
 
 
 def add_problem(con: sqlite3.Connection, kind: str, source: str, reason: str, n: int, now: float) -> None:
