@@ -189,7 +189,8 @@ class Service:
 
     def input_kind(self, ident: str) -> str | None:
         """The kind of the input with this id (monitor, fschange...), or None."""
-        rows = self.catalog.query("SELECT kind FROM inputs WHERE id = ?", (int(ident),)) if str(ident).isdigit() else []
+        rows = self.catalog.query("SELECT kind FROM inputs WHERE id = ?", (int(ident),)) \
+            if str(ident).isdigit() and int(ident) < 2**63 else []
         return rows[0][0] if rows else None
 
     def remove_input(self, ident: str) -> dict:

@@ -28,3 +28,10 @@ def test_remove_monitor_and_fschange_inputs_by_id(tmp_path):
     assert again.returncode == 1 and f"no input with id {ids['monitor']}" in again.stderr
     bad = run_cli(home, "input", "remove", "first", check=False)
     assert bad.returncode == 1 and "not a number" in bad.stderr
+
+
+def test_an_id_beyond_64_bit_integers_is_not_found(tmp_path):
+    """Found by attack3: `speleo input remove 99999999999999999999999` died with OverflowError."""
+    out = run_cli(tmp_path / "home", "input", "remove", "99999999999999999999999", check=False)
+    assert out.returncode == 1 and "no input with id 99999999999999999999999" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -134,7 +134,9 @@ def remove_input(catalog: Catalog, ident: str) -> dict:
     if not ident.isdigit():
         raise InputError(f"input id {ident!r} is not a number (see 'speleo status' for ids), "
                          "or 'http://NAME' for a HEC token")
-    rows = catalog.query("SELECT id, kind, path, index_name FROM inputs WHERE id = ?", (int(ident),))
+    # ids are SQLite 64-bit integers: a larger number names no input (and would overflow the driver)
+    rows = catalog.query("SELECT id, kind, path, index_name FROM inputs WHERE id = ?", (int(ident),)) \
+        if int(ident) < 2**63 else []
     if not rows:
         raise NotFoundError(f"no input with id {ident} (see 'speleo status' for ids)")
     with catalog.transaction() as con:
