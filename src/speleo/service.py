@@ -155,16 +155,19 @@ class Service:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
-               timeline: bool = True):
+               timeline: bool = True, check=None):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
-        less); event searches always get theirs (it also counts the events)."""
+        less); event searches always get theirs (it also counts the events). `check(compiled)`
+        runs between compiling and running (the server's capability check, which raises)."""
         from speleo.query.macrostore import load_macros
 
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
                                       tz_name=self.home.settings.default_tz, props=self.props(),
                                       lookups_dir=self.home.lookups_dir)
+        if check is not None:
+            check(compiled)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
 
     # -- status -----------------------------------------------------------------------
