@@ -228,3 +228,21 @@ def test_email_over_starttls_with_auth(tmp_path):
         assert len(inbox.messages) == 1
     finally:
         ctl.stop()
+
+
+def test_line_breaks_in_result_tokens_neither_inject_headers_nor_lose_the_email(tmp_path, smtp):
+    """Attack: event data with CR/LF in `$result.*$` used in Subject and To."""
+    hostile = [{"host": "h1\r\nBcc: evil@example.com", "who": "x\rBcc: evil2@example.com", "count": "3"}]
+    h = harness(tmp_path, hostile)
+    run = fire(h, **{"action.email": "1", "action.email.to": "ops@example.com, $result.who$",
+                     "action.email.cc": "$result.host$",
+                     "action.email.subject": "down: $result.host$\u2028X-Evil: 1",
+                     "action.email.mailserver": f"127.0.0.1:{smtp.port}"})
+    assert run.status == "success" and "failed" not in run.reason, run.reason
+    (rcpts, raw), = smtp.messages
+    assert rcpts == ["ops@example.com"]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "down: h1 Bcc: evil@example.com X-Evil: 1"
+    assert msg["Bcc"] is None and msg["X-Evil"] is None and msg["Cc"] is None
+    outcome = [f for st, f in h.events if st == "alert_actions"][0]
+    assert "left out 4 invalid address(es)" in str(outcome), outcome
