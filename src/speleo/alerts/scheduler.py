@@ -239,19 +239,19 @@ class Scheduler:
         return [(tier(saved.spec), ticks[0], saved, now, sched.next_after(ticks[0]))]
 
     def _skip_many(self, saved, ticks: list[float], reason_of, next_scheduled: float | None) -> None:
+        """Record skipped ticks (at most MAX_SKIPS_RECORDED, the rest in one summary record),
+        all of one search in one transaction (a clock jumping a week ahead over many
+        searches made one commit per record, blocking the scheduler for minutes)."""
         if not ticks:
             return
         if len(ticks) > MAX_SKIPS_RECORDED:
-            head = ticks[: MAX_SKIPS_RECORDED - 1]
-            for s in head:
-                self.runner.skipped(saved, s, reason_of(s))
             rest = ticks[MAX_SKIPS_RECORDED - 1:]
-            self.runner.skipped(saved, rest[0], f"{len(rest)} scheduled runs from {int(rest[0])} to {int(rest[-1])} "
-                                               f"skipped: {reason_of(rest[0])}", next_scheduled=next_scheduled)
-            return
-        for s in ticks[:-1]:
-            self.runner.skipped(saved, s, reason_of(s))
-        self.runner.skipped(saved, ticks[-1], reason_of(ticks[-1]), next_scheduled=next_scheduled)
+            items = [(s, reason_of(s)) for s in ticks[: MAX_SKIPS_RECORDED - 1]]
+            items.append((rest[0], f"{len(rest)} scheduled runs from {int(rest[0])} to {int(rest[-1])} "
+                                   f"skipped: {reason_of(rest[0])}"))
+        else:
+            items = [(s, reason_of(s)) for s in ticks]
+        self.runner.skipped_many(saved, items, next_scheduled)
 
     # -- dispatch -----------------------------------------------------------------------
     def _dispatch(self, ready: list[tuple[SavedSearch, float, float | None]], now: float) -> None:
