@@ -256,13 +256,16 @@ class Service:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
-               timeline: bool = True, capabilities: frozenset[str] | None = frozenset(), actor: str = "cli"):
+               timeline: bool = True, capabilities: frozenset[str] | None = frozenset(), actor: str = "cli",
+               check=None):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
         less); event searches always get theirs (it also counts the events). A search ending in
         `| delete` hides what it finds (`delete_events`); it needs `delete_by_keyword` among
-        `capabilities` (None: the home's owner on the command line, who may; the default: nobody may)."""
+        `capabilities` (None: the home's owner on the command line, who may; the default: nobody may).
+        `check(compiled)` runs between compiling and running (the server's capability check for
+        writing commands, speleo.server.access.search_guard, which raises)."""
         from speleo.query.macrostore import load_macros
 
         macros = load_macros(self.home)
@@ -272,6 +275,8 @@ class Service:
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
                                       tz_name=self.home.settings.default_tz, props=self.props(),
                                       lookups_dir=self.home.lookups_dir)
+        if check is not None:
+            check(compiled)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
 
     def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str):

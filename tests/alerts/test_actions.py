@@ -228,3 +228,75 @@ def test_email_over_starttls_with_auth(tmp_path):
         assert len(inbox.messages) == 1
     finally:
         ctl.stop()
+
+
+def test_line_breaks_in_result_tokens_neither_inject_headers_nor_lose_the_email(tmp_path, smtp):
+    """Attack: event data with CR/LF in `$result.*$` used in Subject and To."""
+    hostile = [{"host": "h1\r\nBcc: evil@example.com", "who": "x\rBcc: evil2@example.com", "count": "3"}]
+    h = harness(tmp_path, hostile)
+    run = fire(h, **{"action.email": "1", "action.email.to": "ops@example.com, $result.who$",
+                     "action.email.cc": "$result.host$",
+                     "action.email.subject": "down: $result.host$\u2028X-Evil: 1",
+                     "action.email.mailserver": f"127.0.0.1:{smtp.port}"})
+    assert run.status == "success" and "failed" not in run.reason, run.reason
+    (rcpts, raw), = smtp.messages
+    assert rcpts == ["ops@example.com"]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "down: h1 Bcc: evil@example.com X-Evil: 1"
+    assert msg["Bcc"] is None and msg["X-Evil"] is None and msg["Cc"] is None
+    outcome = [f for st, f in h.events if st == "alert_actions"][0]
+    assert "left out 4 invalid address(es)" in str(outcome), outcome
+
+
+class RawListener:
+    """A TCP listener answering each connection with `answer` bytes, then keeping it open
+    (an endless body) until closed; counts the requests it read."""
+
+    def __init__(self, answer: bytes):
+        self.answer, self.requests, self.conns = answer, [], []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            self.requests.append(conn.recv(65536))
+            conn.sendall(self.answer)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_webhook_outbound_policy(tmp_path):
+    """Attack: a receiver with an endless body, a redirect to file://, a URL off the allow list."""
+    endless = RawListener(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n" + b"x" * 65536)
+    redirect = RawListener(b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n")
+    try:
+        h = harness(tmp_path)
+        run = fire(h, **{"action.webhook": "1", "action.webhook.param.url": endless.url + "/hook",
+                         "action.webhook.param.timeout": "1"})
+        assert "failed" not in run.reason and len(endless.requests) == 1, run.reason
+        h = harness(tmp_path / "2")
+        run = fire(h, **{"action.webhook": "1", "action.webhook.param.url": redirect.url + "/hook"})
+        assert "answered HTTP 302 (a redirect; redirects are not followed" in run.reason
+        h = harness(tmp_path / "3")
+        (h.home.root / "alert_actions.conf").write_text(f"[webhook]\nallow_list = {endless.url}/allowed/*\n")
+        run = fire(h, **{"action.webhook": "1", "action.webhook.param.url": endless.url + "/other"})
+        assert "matches no [webhook] allow_list pattern" in run.reason and len(endless.requests) == 1
+        h = harness(tmp_path / "4")
+        (h.home.root / "alert_actions.conf").write_text(f"[webhook]\nallow_list = {endless.url}/allowed/*\n")
+        run = fire(h, **{"action.webhook": "1", "action.webhook.param.url": endless.url + "/allowed/x",
+                         "action.webhook.param.timeout": "1"})
+        assert "failed" not in run.reason and len(endless.requests) == 2, run.reason
+    finally:
+        endless.close()
+        redirect.close()

@@ -170,3 +170,30 @@ def test_passwords_are_never_shown_nor_in_the_history(tmp_path):
         history = [(r.field, r.old, r.new) for r in s.scalars(select(ChangeRow))]
     assert ("action.email.auth_password", None, "******** (changed)") in history
     assert "hunter2" not in repr(history)
+
+
+def test_cli_import_of_hostile_conf_files(tmp_path):
+    """Attack: binary file, a continuation the file ends in, bad values: a person-readable
+    error naming the file/line, the saved search and the key; no traceback."""
+    home = tmp_path / "h"
+    binary = tmp_path / "bin.conf"
+    binary.write_bytes(b"[a]\nsearch = x\n\xff\xfe\x00garbage")
+    proc = run_cli(home, "saved", "import", str(binary), check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{binary}:3: not a text .conf file" in " ".join(proc.stderr.split())
+    cont = tmp_path / "cont.conf"
+    cont.write_text("[cont]\nsearch = | makeresults \\\n")
+    proc = run_cli(home, "saved", "import", str(cont), "-o", "json")
+    report = json.loads(proc.stdout)
+    assert [r["name"] for r in report["imported"]] == ["cont"]
+    assert report["problems"] == [f"{cont}:2: the file ends inside a continued value (its last line ends with a "
+                                  "backslash); the value was kept without it, check that the file is whole"]
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[[red]x[/red]]\nsearch = | makeresults\n\nalert.track = bogus\n"
+                   "[mail]\nsearch = | makeresults\naction.email = 1\naction.email.to = a@example.com\n"
+                   "action.email.sendresults = maybe\n")
+    proc = run_cli(home, "saved", "import", str(bad), check=False)
+    text = " ".join(proc.stderr.split())
+    assert proc.returncode == 1
+    assert "not imported [[red]x[/red]] (line 4): saved search '[red]x[/red]': alert.track = 'bogus'" in text, text
+    assert "not imported [mail] (line 9): saved search 'mail': action.email.sendresults = 'maybe'" in text, text

@@ -116,5 +116,15 @@ def test_bad_input_and_auth(server):
     assert r.status_code == 400 and "MON" in r.json()["messages"][0]["text"]
     r = httpx.get(server.url + "/services/saved/searches", timeout=10)
     assert r.status_code == 401
+    r = req(server, "POST", "/services/saved/searches", {"name": "ok", "search": "| makeresults"}, output_mode="json")
+    assert r.status_code == 201, r.text
+    for now in ("nan", "inf", "1e300", "-5", "abc"):
+        r = req(server, "POST", "/services/saved/searches/ok/dispatch", {"dispatch.now": now}, output_mode="json")
+        assert r.status_code == 400 and "dispatch.now" in r.json()["messages"][0]["text"], (now, r.text)
+    assert len(req(server, "GET", "/services/saved/searches/ok/history", output_mode="json").json()["entry"]) == 0
+    for key, value in (("alert.track", "bogus"), ("action.email.sendresults", "maybe"), ("action.webhook.param.timeout", "x")):
+        r = req(server, "POST", "/services/saved/searches", {"name": "bad2", "search": "| makeresults", key: value},
+                output_mode="json")
+        assert r.status_code == 400 and r.json()["messages"][0]["text"].startswith(f"saved search 'bad2': {key} = "), r.text
     r = httpx.get(server.url + "/services/alerts/fired_alerts", timeout=10)
     assert r.status_code == 401

@@ -216,3 +216,45 @@ def test_allow_skew_spreads_searches_within_the_period_and_is_stable(tmp_path):
     h.new_scheduler()                                       # a restart keeps the offsets
     h.walk(epoch("2026-03-01T00:30:40"), epoch("2026-03-01T00:40:40"), 20)
     assert {h.runs("s0")[-1].scheduled_time % 600} == {offsets[0]}
+
+
+def test_clock_set_back_a_week_does_not_silence_the_schedule(tmp_path):
+    """Attack: the wall clock jumps back a week (ManualClock): the stored next tick (a week
+    ahead) must not stop the search until the clock catches up."""
+    h = Harness(tmp_path / "h", epoch("2026-03-08T00:00:30"))
+    h.save("m", cron_schedule="*/5 * * * *", is_scheduled="1")
+    h.walk(epoch("2026-03-08T00:00:30"), epoch("2026-03-08T00:10:30"))
+    assert [r.scheduled_time for r in h.runs("m")] == [epoch("2026-03-08T00:05:00"), epoch("2026-03-08T00:10:00")]
+    h.walk(epoch("2026-03-01T00:00:30"), epoch("2026-03-01T00:10:30"))
+    after = [r.scheduled_time for r in h.runs("m")][2:]
+    assert after == [epoch("2026-03-01T00:05:00"), epoch("2026-03-01T00:10:00")]
+    # and forward again: the normal path (missed ticks skipped, the last one runs)
+    for _ in range(3):   # a week of 5-minute ticks is skipped in chunks, one per scheduler pass
+        h.at(epoch("2026-03-08T00:15:30"))
+    last = h.runs("m")[-1]
+    assert last.scheduled_time == epoch("2026-03-08T00:15:00") and last.status == "success"
+
+
+def test_a_week_forward_records_each_searchs_skips_in_one_transaction(tmp_path):
+    """Attack: the clock jumps a week ahead with many searches due every minute: the skip
+    records (100 per search) must not cost one commit each (that blocked the scheduler for
+    minutes with 1,000 searches)."""
+    h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
+    for i in range(5):
+        h.save(f"m{i}", cron_schedule="* * * * *", is_scheduled="1")
+    h.at(epoch("2026-03-01T00:01:00"))
+    sessions = []
+    real = h.states.db.session
+
+    def counting():
+        sessions.append(1)
+        return real()
+
+    h.states.db.session = counting
+    h.clock.set(epoch("2026-03-08T00:02:00"))
+    h.sched.tick()
+    h.states.db.session = real
+    h.sched.wait_idle(30)
+    skipped = [r for r in h.runs("m3") if r.status == "skipped"]
+    assert len(skipped) == 100 and "scheduled runs from" in skipped[-1].reason
+    assert len(sessions) < 50, len(sessions)   # was 5 x 100 commits

@@ -59,3 +59,48 @@ def test_scheduler_records_in_internal_and_survives_kill9(tmp_path, server_facto
     second = [r for r in _runs(home) if r.status == "success"][1]
     assert second.triggered == 0 and f"(previous {errors})" in second.reason
     assert wait_for(lambda: statuses().get("success", 0) >= 2)
+
+
+SLOW = """[slow]
+search = | makeresults
+enableSched = 1
+cron_schedule = 0 0 1 1 *
+run_on_startup = 1
+alert.suppress = 1
+alert.suppress.period = 1h
+action.script = 1
+action.script.filename = slow.sh
+"""
+
+
+def test_kill9_during_an_action_does_not_repeat_it_when_throttled(tmp_path, server_factory):
+    """Attack: kill -9 while an action runs, then restart (run_on_startup runs the search
+    again). The throttle claimed before the action is durable, so the action is not repeated
+    (at most once per throttle period); the cut run is recorded failed."""
+    home = tmp_path / "home"
+    marker = tmp_path / "ran.txt"
+    scripts = home / "bin" / "scripts"
+    scripts.mkdir(parents=True)
+    script = scripts / "slow.sh"
+    # appends one line, then waits for as long as the server that started it lives
+    script.write_text(f"#!/bin/sh\necho ran >> {marker}\nwhile kill -0 $PPID 2>/dev/null; do sleep 0.2; done\n")
+    script.chmod(0o755)
+    conf = tmp_path / "savedsearches.conf"
+    conf.write_text(SLOW)
+    run_cli(home, "saved", "import", str(conf))
+    server = server_factory(home).start()
+    wait_for(lambda: marker.exists())
+    server.kill9()
+    server = server_factory(home).start()
+    store = for_home(Home(home))
+    s = store.get("slow")
+
+    def runs():
+        return list(reversed(StateStore(store.db).runs(s.id)))
+
+    wait_for(lambda: any(r.status == "success" for r in runs()))
+    rs = runs()
+    assert [r.status for r in rs] == ["failed", "success"], [(r.status, r.reason) for r in rs]
+    assert "stopped during the run" in rs[0].reason
+    assert rs[1].suppressed == 1 and not rs[1].alert_actions
+    assert marker.read_text() == "ran\n"

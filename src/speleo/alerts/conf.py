@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from speleo.errors import InputError
+
 
 @dataclass
 class Stanza:
@@ -40,8 +42,9 @@ class ConfFile:
         return out
 
 
-def _logical_lines(text: str):
-    """(line number, text) with backslash continuations joined by a newline."""
+def _logical_lines(text: str, problems: list[str], path: str):
+    """(line number, text) with backslash continuations joined by a newline; a continuation
+    the file ends in is kept (without its backslash) and reported in `problems`."""
     buf: list[str] = []
     start = 0
     for n, line in enumerate(text.splitlines(), 1):
@@ -54,6 +57,8 @@ def _logical_lines(text: str):
         yield start, "\n".join(buf)
         buf = []
     if buf:
+        problems.append(f"{path}:{start}: the file ends inside a continued value (its last line ends with "
+                        "a backslash); the value was kept without it, check that the file is whole")
         yield start, "\n".join(buf)
 
 
@@ -64,7 +69,7 @@ def parse_conf(text: str, path: str = "<conf>") -> ConfFile:
     default: dict[str, str] = {}
     problems: list[str] = []
     current: Stanza | None = None
-    for n, line in _logical_lines(text):
+    for n, line in _logical_lines(text, problems, path):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
@@ -90,6 +95,16 @@ def parse_conf(text: str, path: str = "<conf>") -> ConfFile:
 
 
 def read_conf(path: str | Path) -> ConfFile:
-    """Read and parse a conf file (UTF-8; a BOM is ignored). Raises OSError if unreadable."""
+    """Read and parse a conf file (UTF-8; a BOM is ignored). Raises OSError if unreadable,
+    InputError (naming the file, line and byte) if it is not UTF-8 text."""
     p = Path(path)
-    return parse_conf(p.read_text(encoding="utf-8-sig"), str(p))
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+        if "\x00" in text:
+            raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1, "NUL byte")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{p}:{line}: not a text .conf file (byte {e.start}: {e.reason}); "
+                         "give a UTF-8 Splunk .conf file") from None
+    return parse_conf(text, str(p))

@@ -251,6 +251,21 @@ class AlertRunner:
             self.emit("alert_actions", {"action_name": a["action"], "sid": run.sid, "search_name": saved.name,
                                         "action_status": a["status"], "reason": a.get("reason", "")})
 
+    def skipped_many(self, saved: SavedSearch, items: list[tuple[float, str]], next_scheduled: float | None) -> None:
+        """Record several skipped ticks ((scheduled, reason), in order) in one transaction when
+        the state store can (`finish_runs`); the last one stores `next_scheduled`."""
+        runs = [Run(saved.id, saved.name, make_sid(saved, t), t, None, None, "skipped", why) for t, why in items]
+        states = [{"last_status": "skipped"} for _ in runs]
+        if next_scheduled is not None:
+            states[-1]["next_scheduled"] = next_scheduled
+        if hasattr(self.states, "finish_runs"):
+            self.states.finish_runs(list(zip(runs, states)))
+        else:
+            for run, st in zip(runs, states):
+                self.states.finish_run(run, st)
+        for run in runs:
+            self._log(saved, RunReport(run))
+
     def skipped(self, saved: SavedSearch, scheduled: float, reason: str, status: str = "skipped",
                 next_scheduled: float | None = None) -> Run:
         """Record a run that did not happen (skipped), with the reason."""

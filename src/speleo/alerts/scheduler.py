@@ -39,6 +39,7 @@ from speleo.alerts.store import AlertStore, SavedSearch
 
 log = logging.getLogger("speleo.scheduler")
 MAX_SKIPS_RECORDED = 100
+CLOCK_BACK_TOLERANCE_SECS = 60.0   # a last tick later than now by more than this: the clock was set back
 
 
 def default_max_concurrent_total() -> int:
@@ -154,6 +155,8 @@ class Scheduler:
             st = states.get(saved.id)
             if saved.id in self.startup_due or (st is not None and st.startup_pending):
                 ready.append((tier(spec), now, saved, now, None))
+            if st is not None and st.next_scheduled is not None and self._clock_went_back(st, now):
+                st = None   # the stored next tick is a clock jump away: take the schedule's next one
             if st is None or st.next_scheduled is None:
                 nxt = sched.next_after(now)
                 self.states.update_state(saved.id, next_scheduled=nxt)
@@ -165,6 +168,15 @@ class Scheduler:
         ready.sort(key=lambda r: (r[0], r[1]))
         self._dispatch([(saved, s_time, nxt) for _, s_time, saved, _, nxt in ready], now)
         return max(0.1, soonest - now)
+
+    @staticmethod
+    def _clock_went_back(st, now: float) -> bool:
+        """The wall clock was set back (NTP step, a VM restored, an operator): the last tick that
+        ran lies in the future. Its stored next tick would then silence the search until the
+        clock catches up (a week back: a week without alerts); the schedule restarts from now
+        instead (a tick between now and the old last one may run a second time)."""
+        return st.last_scheduled is not None and st.last_scheduled > now + CLOCK_BACK_TOLERANCE_SECS \
+            and st.next_scheduled > now
 
     def _exhausted(self, saved: SavedSearch) -> bool:
         n = int(saved.spec["run_n_times"] or 0)
@@ -227,19 +239,19 @@ class Scheduler:
         return [(tier(saved.spec), ticks[0], saved, now, sched.next_after(ticks[0]))]
 
     def _skip_many(self, saved, ticks: list[float], reason_of, next_scheduled: float | None) -> None:
+        """Record skipped ticks (at most MAX_SKIPS_RECORDED, the rest in one summary record),
+        all of one search in one transaction (a clock jumping a week ahead over many
+        searches made one commit per record, blocking the scheduler for minutes)."""
         if not ticks:
             return
         if len(ticks) > MAX_SKIPS_RECORDED:
-            head = ticks[: MAX_SKIPS_RECORDED - 1]
-            for s in head:
-                self.runner.skipped(saved, s, reason_of(s))
             rest = ticks[MAX_SKIPS_RECORDED - 1:]
-            self.runner.skipped(saved, rest[0], f"{len(rest)} scheduled runs from {int(rest[0])} to {int(rest[-1])} "
-                                               f"skipped: {reason_of(rest[0])}", next_scheduled=next_scheduled)
-            return
-        for s in ticks[:-1]:
-            self.runner.skipped(saved, s, reason_of(s))
-        self.runner.skipped(saved, ticks[-1], reason_of(ticks[-1]), next_scheduled=next_scheduled)
+            items = [(s, reason_of(s)) for s in ticks[: MAX_SKIPS_RECORDED - 1]]
+            items.append((rest[0], f"{len(rest)} scheduled runs from {int(rest[0])} to {int(rest[-1])} "
+                                   f"skipped: {reason_of(rest[0])}"))
+        else:
+            items = [(s, reason_of(s)) for s in ticks]
+        self.runner.skipped_many(saved, items, next_scheduled)
 
     # -- dispatch -----------------------------------------------------------------------
     def _dispatch(self, ready: list[tuple[SavedSearch, float, float | None]], now: float) -> None:

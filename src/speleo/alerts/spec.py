@@ -287,9 +287,39 @@ def validate(spec: AlertSpec, tz: dt.tzinfo, check_spl=None) -> list[str]:
     for name in spec.actions:
         if name not in KNOWN_ACTIONS and not _registered(name):
             raise InputError(f"{where}: action.{name}: no such alert action (known: {', '.join(_all_actions())})")
+    _check_action_params(spec, where)
     if check_spl is not None:
         _check_spl(spec, where, check_spl)
     return warnings
+
+
+# action parameters whose value must be a boolean / a number (Splunk alert_actions.conf.spec),
+# checked at creation when they hold no $token$ (else the action would fail at every trigger)
+BOOL_PARAMS = {"email": ("sendresults", "inline", "sendcsv", "use_ssl", "use_tls", "sslVerifyServerCert"),
+               "lookup": ("append",)}
+NUMBER_PARAMS = {"email": ("maxresults", "timeout"), "webhook": ("param.timeout",), "script": ("maxtime",)}
+
+
+def _check_action_params(spec: AlertSpec, where: str) -> None:
+    for action, keys in BOOL_PARAMS.items():
+        for k in keys:
+            v = spec.attrs.get(f"action.{action}.{k}")
+            if v not in (None, "") and "$" not in str(v):
+                try:
+                    parse_bool(v, f"action.{action}.{k}")
+                except InputError as e:
+                    raise InputError(f"{where}: {e}") from None
+    for action, keys in NUMBER_PARAMS.items():
+        for k in keys:
+            v = spec.attrs.get(f"action.{action}.{k}")
+            if v in (None, "") or "$" in str(v):
+                continue
+            try:
+                ok = float(v) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"{where}: action.{action}.{k} = {v!r}: give a number greater than 0")
 
 
 def _registered(name: str) -> bool:

@@ -167,6 +167,20 @@ class StateStore:
         if item.error is not None:
             raise item.error
 
+    def finish_runs(self, items: list[tuple[Run, dict | None]]) -> None:
+        """`finish_run` for several records, committed together (in order)."""
+        pending = [_Pending(run, state) for run, state in items]
+        with self._queue_lock:
+            self._queue.extend(pending)
+            leader = not self._flushing
+            self._flushing = self._flushing or leader
+        if leader:
+            self._flush()
+        for item in pending:
+            item.done.wait()
+            if item.error is not None:
+                raise item.error
+
     def _flush(self) -> None:
         while True:
             with self._queue_lock:

@@ -172,7 +172,10 @@ class AlertStore:
         name = (name or "").strip()
         if not name or len(name) > 120 or any(ord(c) < 32 for c in name):
             raise InputError("name: 1-120 printable characters")
-        new, unknown = normalize(raw)
+        try:
+            new, unknown = normalize(raw)
+        except InputError as e:   # a key's value: say which saved search it belongs to
+            raise InputError(f"saved search {name!r}: {e}") from None
         with self.db.session() as s:
             row = s.scalars(select(SavedRow).where(SavedRow.owner_id == owner_id, SavedRow.name == name)).first()
             if row is not None and not (replace or merge):

@@ -11,6 +11,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from speleo.config import Home
@@ -55,7 +56,7 @@ def saved_import(home: Home, file: str, owner: str, replace: bool, output: str) 
         try:
             res = store.save(owner_id, st.name, st.settings, replace=replace, actor="import")
         except SpeleoError as e:
-            report["failed"].append({"name": st.name, "line": st.line, "error": str(e)})
+            report["failed"].append({"name": st.name, "line": _line_of(st, str(e)), "error": str(e)})
             continue
         report["imported"].append({"name": st.name, "created": res.created, "unknown_keys": res.unknown,
                                    "warnings": res.warnings})
@@ -64,21 +65,32 @@ def saved_import(home: Home, file: str, owner: str, replace: bool, output: str) 
         sys.exit(1)
 
 
+def _line_of(st, message: str) -> int:
+    """The line of the key an import error is about (the first one it names), else the stanza's."""
+    import re
+
+    text = message.split(": ", 1)[1] if message.startswith("saved search ") else message
+    hits = [(m.start(), st.lines[k]) for k in st.lines
+            if (m := re.search(rf"(?<![\w.]){re.escape(k)}(?![\w.])", text))]
+    return min(hits)[1] if hits else st.line
+
+
 def _print_import(report: dict, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(report))
         return
     for p in report["problems"]:
-        err.print(f"[yellow]warning:[/yellow] {p}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(p)}", highlight=False)
     for r in report["imported"]:
-        out.print(f"{'imported' if r['created'] else 'replaced'} '{r['name']}'", highlight=False)
+        out.print(f"{'imported' if r['created'] else 'replaced'} {escape(repr(r['name']))}", highlight=False)
         if r["unknown_keys"]:
-            err.print(f"  [yellow]ignored keys Speleo does not use:[/yellow] {', '.join(r['unknown_keys'])}",
+            err.print(f"  [yellow]ignored keys Speleo does not use:[/yellow] {escape(', '.join(r['unknown_keys']))}",
                       highlight=False)
         for w in r["warnings"]:
-            err.print(f"  [yellow]note:[/yellow] {w}", highlight=False)
+            err.print(f"  [yellow]note:[/yellow] {escape(w)}", highlight=False)
     for f in report["failed"]:
-        err.print(f"[red]not imported[/red] [{f['name']}] (line {f['line']}): {f['error']}", highlight=False)
+        err.print(f"[red]not imported[/red] {escape('[' + f['name'] + ']')} (line {f['line']}): {escape(f['error'])}",
+                  highlight=False)
     out.print(f"{len(report['imported'])} imported, {len(report['failed'])} not imported")
 
 

@@ -279,5 +279,22 @@ def _sink(kind: str):
     return run
 
 
+WRITING_KINDS = ("collect", "sendemail", "outputlookup")
+"""Post steps that change something outside the search (events, mail, lookup files)."""
+
+
+def writing_steps(steps: list[dict]) -> list[str]:
+    """The kinds of the writing post steps of a compiled search (`CompiledSearch.post`), also
+    those after another post step (kept in a "pipeline" step's probe), in order. The server
+    checks the caller's capabilities against them before the search runs."""
+    found: list[str] = []
+    for step in steps:
+        if step["kind"] in WRITING_KINDS:
+            found.append(step["kind"])
+        elif step["kind"] == "pipeline" and step.get("probe") is not None:
+            found += writing_steps(step["probe"].post)
+    return found
+
+
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot}

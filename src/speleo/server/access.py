@@ -39,6 +39,11 @@ ADMIN_CAPS = POWER_CAPS | {EDIT_SAVED, EDIT_MONITOR, EDIT_TOKEN_HTTP, EDIT_USER,
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {"user": USER_CAPS, "power": POWER_CAPS, "admin": ADMIN_CAPS}
 TOKEN_CAPS = ADMIN_CAPS  # the home's API token (file mode 0600) acts as an admin
 
+# Search commands that write, and the capability each needs (docs/decisions/0013-attack2-search-sinks.md):
+# outputlookup writes a lookup file (edit_lookups); collect indexes events and sendemail mails
+# anyone, the side effects of an alert action, so they need what scheduling an alert needs.
+SINK_CAPABILITIES = {"outputlookup": EDIT_LOOKUPS, "collect": SCHEDULE_SEARCH, "sendemail": SCHEDULE_SEARCH}
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -63,9 +68,28 @@ def principal(request: Request) -> Principal | None:
     web = getattr(app.state, "web", None)
     if web is None or not web.session_ok(request):
         return None
-    user = web.session(request)[0]
-    caps = ROLE_CAPABILITIES.get(user.role, USER_CAPS)
-    return Principal(user.name, (user.role,), caps, "session", user.id)
+    return session_principal(web.session(request)[0])
+
+
+def search_guard(who: Principal):
+    """A check for `Service.search(check=...)`: raises ForbiddenError (403) before the search
+    runs when it has a writing command (`| outputlookup`, `| collect`, `| sendemail`, also after
+    another post step) whose capability (`SINK_CAPABILITIES`) `who` lacks."""
+    from speleo.query.post import writing_steps
+
+    def check(compiled) -> None:
+        for kind in writing_steps(compiled.post):
+            cap = SINK_CAPABILITIES[kind]
+            if not who.can(cap):
+                raise ForbiddenError(f"'{who.name}' lacks the capability '{cap}' that '| {kind}' needs; "
+                                     "ask an admin, or search without it")
+
+    return check
+
+
+def session_principal(user) -> Principal:
+    """The principal of a signed-in web user (its role's capabilities)."""
+    return Principal(user.name, (user.role,), ROLE_CAPABILITIES.get(user.role, USER_CAPS), "session", user.id)
 
 
 def require(capability: str):

@@ -19,7 +19,7 @@ from speleo import __version__
 from speleo.errors import InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require
+from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require, search_guard
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -69,7 +69,7 @@ def build_app(runtime) -> FastAPI:
     async def search(req: SearchRequest, who: Principal = Depends(require(SEARCH))) -> dict:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
-                                         who.capabilities, who.name)
+                                         who.capabilities, who.name, search_guard(who))
         return results.to_json(result, local_zone(svc.home.settings.default_tz))
 
     @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])

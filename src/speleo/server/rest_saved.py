@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 from dataclasses import replace
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -34,6 +35,7 @@ from speleo.server.access import SCHEDULE_SEARCH, SEARCH, require
 from speleo.server.splunk_envelope import entry, error_response, feed, form, sid_response
 
 SAVED = "saved/searches"
+MAX_EPOCH = 253402300799   # 9999-12-31T23:59:59Z: the last time datetime can render
 FIRED = "alerts/fired_alerts"
 LINKS = ("dispatch", "history", "suppress", "acknowledge", "scheduled_times")
 RESERVED = {"name", "output_mode", "count", "offset", "search_filter", "listDefaultActionArgs", "f", "sort_key",
@@ -157,7 +159,10 @@ class SavedRest:
         try:
             when = float(raw_now) if raw_now else self.rt.clock.time()
         except ValueError:
-            raise InputError(f"dispatch.now = {raw_now!r}: give epoch seconds") from None
+            when = math.nan
+        if not 0 <= when <= MAX_EPOCH:   # also NaN and infinities
+            raise InputError(f"dispatch.now = {raw_now!r}: give epoch seconds (UTC) between 0 and {MAX_EPOCH} "
+                             "(year 9999)")
         overrides = {k: v for k, v in params.items() if k in ("dispatch.earliest_time", "dispatch.latest_time")}
         if overrides:
             canon, _ = normalize(overrides)

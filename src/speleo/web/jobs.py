@@ -129,7 +129,8 @@ class Jobs:
                 if job.finished is not None and now - job.finished > KEEP_SECS:
                     del self.jobs[jid]
 
-    def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None) -> Job:
+    def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, check=None) -> Job:
+        """Start a job; `check(compiled)` runs before the search does (raises to refuse it)."""
         self._expire()
         with self.lock:
             running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
@@ -138,7 +139,7 @@ class Jobs:
             job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest,
                       tz=local_zone(self.svc.home.settings.default_tz))
             self.jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job, limit, now), name=f"search-job-{job.id}", daemon=True).start()
+        threading.Thread(target=self._run, args=(job, limit, now, check), name=f"search-job-{job.id}", daemon=True).start()
         return job
 
     def get(self, owner: int, job_id: str) -> Job:
@@ -168,7 +169,7 @@ class Jobs:
                 except Exception:  # noqa: BLE001
                     pass
 
-    def _run(self, job: Job, limit: int, now: float | None) -> None:
+    def _run(self, job: Job, limit: int, now: float | None, check=None) -> None:
         from speleo.query.macrostore import load_macros
 
         svc = self.svc
@@ -198,6 +199,8 @@ class Jobs:
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
                                           macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir)
+            if check is not None:
+                check(compiled)
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
             result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from speleo.errors import AuthError, InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
+from speleo.server.access import search_guard, session_principal
 from speleo.server.auth import bearer, digest, token_matches
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs, add_extracted
@@ -181,12 +182,13 @@ def install(app: FastAPI, runtime) -> Web:
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added (session only)."""
-        session_user(request)
+        user = session_user(request)
         from speleo.server.app import SearchRequest
 
         req = SearchRequest(**(await request.json()))
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now,
+                                         check=search_guard(session_principal(user)))
         body = results.to_json(result, local_zone(svc.home.settings.default_tz))
         if body["kind"] == "events":
             await asyncio.to_thread(add_extracted, body)
@@ -203,7 +205,8 @@ def install(app: FastAPI, runtime) -> Web:
 
         req = SearchRequest(**(await request.json()))
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        job = jobs.start(user.id, req.search, earliest, latest, req.limit, req.now)
+        job = jobs.start(user.id, req.search, earliest, latest, req.limit, req.now,
+                         check=search_guard(session_principal(user)))
         return JSONResponse(job.to_dict(), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)

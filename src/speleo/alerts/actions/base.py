@@ -64,6 +64,7 @@ class ActionContext:
     trigger_time: float
     server: ServerContext
     fields: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)   # what the action left out, and why (reported)
 
     @property
     def results_link(self) -> str:

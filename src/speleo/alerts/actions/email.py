@@ -14,8 +14,10 @@ in `<home>/alert_actions.conf`; `action.email.mailserver` overrides it per alert
 from __future__ import annotations
 
 import csv
+import email.utils
 import html
 import io
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -33,9 +35,33 @@ def _flag(ctx: ActionContext, key: str, default: bool = False) -> bool:
     return default if v in (None, "") else parse_bool(v, f"action.email.{key}")
 
 
+# one address: no white space, control character or separator in it, one '@' (a display
+# name "Name <a@b>" is accepted around it)
+ADDRESS = re.compile(r"[^\s@<>,;\"\x00-\x1f\x7f]+@[^\s@<>,;\"\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """A header value from rendered text: every line break (CR, LF and the other separators
+    of str.splitlines) becomes a space, so that event data in `$result.*$` cannot end the
+    header (Python refuses such values, which would lose the email) or add one."""
+    return " ".join(text.splitlines())
+
+
 def _addresses(ctx: ActionContext, key: str) -> list[str]:
+    """The addresses of `to`/`cc`/`bcc` after tokens (comma or semicolon separated); items
+    that are not an address (line breaks, spaces, no '@': e.g. hostile event data in a
+    `$result.*$` token) are left out and counted in `ctx.skipped`."""
     raw = ctx.render(ctx.params.get(key, ""))
-    return [a.strip() for a in raw.replace(";", ",").split(",") if a.strip()]
+    found = []
+    for item in (a.strip() for a in re.split(r"[,;\r\n]", raw)):
+        if not item:
+            continue
+        addr = email.utils.parseaddr(item)[1] if "<" in item else item
+        if ADDRESS.fullmatch(addr) and not any(c in item for c in "\r\n"):
+            found.append(addr)
+        else:
+            ctx.skipped.append(f"{key}: {item[:80]!r}")
+    return found
 
 
 def results_csv(fields: list[str], rows: list[dict]) -> str:
@@ -61,10 +87,11 @@ def build_message(ctx: ActionContext) -> EmailMessage:
     """The email for one trigger (raises ActionError without recipients)."""
     to, cc, bcc = _addresses(ctx, "to"), _addresses(ctx, "cc"), _addresses(ctx, "bcc")
     if not (to or cc or bcc):
-        raise ActionError(f"alert '{ctx.name}': action.email.to is empty; give at least one address")
+        bad = f" (left out as invalid: {', '.join(ctx.skipped)})" if ctx.skipped else ""
+        raise ActionError(f"alert '{ctx.name}': action.email.to is empty{bad}; give at least one address")
     msg = EmailMessage()
-    msg["Subject"] = ctx.render(ctx.params.get("subject")).replace("\n", " ")
-    msg["From"] = ctx.render(ctx.params.get("from"))
+    msg["Subject"] = one_line(ctx.render(ctx.params.get("subject")))
+    msg["From"] = one_line(ctx.render(ctx.params.get("from")))
     msg["To"] = ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)
@@ -107,7 +134,9 @@ def send_email(ctx: ActionContext) -> str:
     msg = build_message(ctx)
     host, port = _server(ctx)
     timeout = float(ctx.params.get("timeout") or 30)
+    ctx.skipped.clear()
     recipients = _addresses(ctx, "to") + _addresses(ctx, "cc") + _addresses(ctx, "bcc")
+    skipped = f"; left out {len(ctx.skipped)} invalid address(es): {', '.join(ctx.skipped)}" if ctx.skipped else ""
     try:
         if _flag(ctx, "use_ssl"):
             smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls(ctx))
@@ -124,8 +153,9 @@ def send_email(ctx: ActionContext) -> str:
         raise ActionError(f"alert '{ctx.name}': the mail server {host}:{port} did not take the email: {e} "
                           "(check action.email.mailserver or speleo serve --smtp-server)") from e
     if refused:
-        return f"sent to {len(recipients) - len(refused)} of {len(recipients)} recipients; refused: {', '.join(refused)}"
-    return f"sent to {len(recipients)} recipient(s) via {host}:{port}"
+        return (f"sent to {len(recipients) - len(refused)} of {len(recipients)} recipients; "
+                f"refused: {', '.join(refused)}{skipped}")
+    return f"sent to {len(recipients)} recipient(s) via {host}:{port}{skipped}"
 
 
 register_action("email", send_email, track_alert=True, maxtime_secs=300, defaults=DEFAULTS)
