@@ -139,6 +139,10 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
     w(f"  events read {st['events_read']:,}, sent and acknowledged {st['events_sent']:,} since start "
       f"({st['events_sent_total']:,} in all); batches {st['batches_sent']:,}, retries {st['retries']:,}, "
       f"resent {st['resends']:,}; acknowledgement {'on' if st['ack_mode'] else 'off' if st['ack_mode'] is False else '?'}\n")
+    refused = st.get("refused") or {}
+    if refused.get("batches"):
+        w(f"  REFUSED by the receiver and set aside: {refused['events']:,} {_plural(refused['events'], 'event')} in "
+          f"{refused['batches']:,} {_plural(refused['batches'], 'batch', 'batches')}, in {refused['file']}\n")
     if st.get("last_error"):
         w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
     else:
@@ -149,6 +153,10 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
         w(f"    file {f['path']}: {f['offset']:,} bytes read ({f['sourcetype']})\n")
     for p in st.get("problems", []):
         w(f"  problem: {p['kind']} {p['source']}: {p['reason']}\n")
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return one if n == 1 else (many or one + "s")
 
 
 def _when(ts) -> str:
