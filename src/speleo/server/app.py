@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI). Every endpoint but `/health` needs the API token.
 
-One exception handler renders every `SpeleoError` as `{"error": {code, message, ...}}` with
-its status; an SPL error carries its line, column and character span.
+Every error of every route is `{"error": {code, message, ...}}` with its status
+(`server.httperrors`); an SPL error carries its line, column and character span. The OpenAPI
+document (`/api/v1/openapi.json`) and its page (`/api/v1/docs`) need the token or a session.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import logging
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import AuthError, ForbiddenError, InputError, SpeleoError
+from speleo.errors import AuthError, ForbiddenError, InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
+from speleo.server import apidocs, httperrors
 from speleo.server.auth import bearer, digest, token_matches
 
 log = logging.getLogger("speleo.api")
@@ -58,9 +59,7 @@ def build_app(runtime) -> FastAPI:
     token_digest = digest(runtime.api_token)
     svc = runtime.service
 
-    @app.exception_handler(SpeleoError)
-    async def speleo_error(_: Request, exc: SpeleoError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+    httperrors.install(app)
 
     def authed(request: Request) -> None:
         if getattr(app.state, "web", None) and app.state.web.session_ok(request):  # signed-in browser + CSRF
@@ -124,4 +123,5 @@ def build_app(runtime) -> FastAPI:
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
     install_web(app, runtime)
+    apidocs.install(app, authed)
     return app

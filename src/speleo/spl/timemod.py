@@ -40,7 +40,11 @@ def parse_relative_time(text: str, now: float, tz: tzinfo) -> float:
         return datetime.strptime(raw, _ABSOLUTE).replace(tzinfo=tz).timestamp()
     except ValueError:
         pass
-    return _apply_chain(text, raw, datetime.fromtimestamp(now, tz))
+    try:
+        return _apply_chain(text, raw, datetime.fromtimestamp(now, tz))
+    except (OverflowError, ValueError, OSError) as e:   # past the years 1-9999 datetime can hold
+        raise SplSyntaxError(f"time modifier {text!r} goes outside the years 1 to 9999; use a smaller offset",
+                             text, 0, len(text)) from e
 
 
 def _apply_chain(text: str, raw: str, cur: datetime) -> float:
@@ -87,7 +91,7 @@ def _add_months(dt: datetime, months: int) -> datetime:
             return dt.replace(year=year, month=month + 1, day=day)
         except ValueError:
             continue
-    raise AssertionError("unreachable")
+    raise ValueError(f"no such date: {year}-{month + 1}")
 
 
 def _localize(local: datetime, tz: tzinfo | None) -> datetime:

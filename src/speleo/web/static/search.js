@@ -50,11 +50,8 @@
     if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
   }
   // exact dates typed as 2015-05-17T10:00 (local time) become epochs; modifiers pass through
-  function toApiTime(v) {
-    if (!v) return null;
-    if (/^\d{4}-\d\d-\d\d/.test(v)) { const t = Date.parse(v); if (!isNaN(t)) return t / 1000; }
-    return v;
-  }
+  // the server reads every form (epoch, ISO 8601 date, -24h...) with the CLI's parser (timefmt.to_epoch)
+  function toApiTime(v) { return v ? v : null; }
 
   // -- running: each search is a job on the server (POST /web/api/jobs, then polled) ------------
   let seq = 0, current = null;
