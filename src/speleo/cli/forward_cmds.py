@@ -118,15 +118,18 @@ def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_inte
 
 @forward.command("status")
 @click.option("--home", "fhome", type=click.Path(file_okay=False), help="The forwarder's folder (default ./var/forwarder).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--output", "-o", "output", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for programs.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
 @click.pass_context
-def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
+def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> None:
     """What the forwarder follows, its queue depth, last error and events sent."""
+    from speleo.cli.output import plural
     from speleo.forward.agent import read_status
 
     home = fhome or ctx.parent.meta.get("forward_home") or DEFAULT_HOME
     st = read_status(home)
-    if as_json:
+    if as_json or output == "json":
         click.echo(json.dumps(st, default=str))
         return
     q = st["queue"]
@@ -141,8 +144,8 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
       f"resent {st['resends']:,}; acknowledgement {'on' if st['ack_mode'] else 'off' if st['ack_mode'] is False else '?'}\n")
     refused = st.get("refused") or {}
     if refused.get("batches"):
-        w(f"  REFUSED by the receiver and set aside: {refused['events']:,} {_plural(refused['events'], 'event')} in "
-          f"{refused['batches']:,} {_plural(refused['batches'], 'batch', 'batches')}, in {refused['file']}\n")
+        w(f"  REFUSED by the receiver and set aside: {plural(refused['events'], 'event')} in "
+          f"{plural(refused['batches'], 'batch', 'batches')}, in {refused['file']}\n")
     if st.get("last_error"):
         w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
     else:
@@ -153,10 +156,6 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
         w(f"    file {f['path']}: {f['offset']:,} bytes read ({f['sourcetype']})\n")
     for p in st.get("problems", []):
         w(f"  problem: {p['kind']} {p['source']}: {p['reason']}\n")
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return one if n == 1 else (many or one + "s")
 
 
 def _when(ts) -> str:

@@ -125,12 +125,26 @@ def macro_add(home: Home, name: str, definition: str, args: str) -> None:
     click.echo(f"macro {name} saved")
 
 
+def _jsonl_option(func):
+    return click.option("--output", "-o", "output", type=click.Choice(["jsonl", "json"]), default="jsonl",
+                        show_default=True, help="jsonl: one JSON object a line; json: one JSON array.")(func)
+
+
+def _print_records(rows: list[dict], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(json.dumps(r))
+
+
 @macro.command("list")
+@_jsonl_option
 @click.pass_obj
-def macro_list(home: Home) -> None:
-    """List the macros as JSON lines (name, definition, arguments)."""
-    for r in read_records(home):
-        click.echo(json.dumps({"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}))
+def macro_list(home: Home, output: str) -> None:
+    """List the macros (name, definition, arguments) as JSON lines, or one JSON array."""
+    _print_records([{"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}
+                    for r in read_records(home)], output)
 
 
 @macro.command("remove")
@@ -202,16 +216,19 @@ def lookup_add(home: Home, name: str, file: str) -> None:
 
 
 @lookup.command("list")
+@_jsonl_option
 @click.pass_obj
-def lookup_list(home: Home) -> None:
-    """List the lookup tables as JSON lines (name, columns, bytes)."""
+def lookup_list(home: Home, output: str) -> None:
+    """List the lookup tables (name, columns, bytes) as JSON lines, or one JSON array."""
     import csv
 
     folder = home.lookups_dir
+    rows = []
     for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
         with open(p, encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), None) or []
-        click.echo(json.dumps({"name": p.name, "columns": header, "bytes": p.stat().st_size}))
+        rows.append({"name": p.name, "columns": header, "bytes": p.stat().st_size})
+    _print_records(rows, output)
 
 
 @lookup.command("remove")
