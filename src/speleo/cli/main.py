@@ -140,8 +140,8 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     except SplError as e:
         e.query = e.query or query
         raise
-    body = results.to_json(res, tz)
-    _print_rows(output, body, results.fields(res))
+    body = results.to_json(res, tz)   # events with their search-time fields (clientip, status...)
+    _print_rows(output, body, body["fields"])
     if res.truncated and output == "table":
         err.print(f"[dim]showing {body['count']:,} of {plural(res.total, 'row' if res.kind == 'results' else 'event')}; "
                   "use --limit 0 for all[/dim]")

@@ -87,7 +87,7 @@ def build_app(runtime) -> FastAPI:
     async def search(req: SearchRequest) -> dict:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
-        return results.to_json(result, local_zone(svc.home.settings.default_tz))
+        return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
 
     @app.get("/api/v1/status", dependencies=[Depends(authed)])
     async def status() -> dict:
