@@ -131,9 +131,6 @@ def compile_regex(state: State, cmd: ast.RegexCmd) -> None:
 # --- makeresults -------------------------------------------------------------------------------------
 
 
-MAKERESULTS_MAX = 1_000_000
-
-
 def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: makeresults. `count` results (default 1) with only `_time` = now."""
     unknown = set(cmd.options) - {"count"}
@@ -145,8 +142,6 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
         raise state.fail("makeresults count must be an integer", cmd) from None
     if count < 0:
         raise state.fail("makeresults count must not be negative", cmd)
-    if count > MAKERESULTS_MAX:   # each row is made in memory: a count from outside stays bounded
-        raise state.fail(f"makeresults count={count} is more than {MAKERESULTS_MAX:,} results; ask for fewer", cmd)
     rows = exp.Anonymous(this="range", expressions=[exp.Literal.number(count)])
     now = exp.Cast(this=exp.Literal.number(repr(float(state.ctx.now))), to=exp.DataType.build("DOUBLE"))
     state.ctes = []
