@@ -21,6 +21,10 @@ from speleo.errors import InputError
 
 DEFAULT_HOME = Path("var") / "speleo"
 INDEX_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,79}$")
+INTERNAL_INDEXES = ("_internal", "_audit")
+"""Speleo's own indexes, in every home: `_internal` (its log, licence usage, bucket lifecycle,
+scheduler runs) and `_audit` (sign-ins, searches, administrative changes). Names starting
+with `_` are reserved; searches leave these out unless they name them."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,14 @@ class Home:
 def check_index_name(name: str) -> str:
     """Validate an index name: lower-case letters, digits, `_` and `-`, at most 80 chars.
 
-    Raises InputError naming the rule.
+    The internal indexes (`INTERNAL_INDEXES`) are valid names too; users cannot create them
+    (`Service.create_index`). Raises InputError naming the rule.
     """
+    if name in INTERNAL_INDEXES:
+        return name
     if not INDEX_NAME_RE.match(name or ""):
         raise InputError(
             f"invalid index name {name!r}: use lower-case letters, digits, '_' and '-' "
-            "(starting with a letter or digit, at most 80 characters)"
+            "(starting with a letter or digit, at most 80 characters; names starting with '_' are reserved)"
         )
     return name

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speleo import sourcetypes
-from speleo.config import Home, check_index_name
+from speleo.config import INTERNAL_INDEXES, Home, check_index_name
 from speleo.errors import ConflictError, InputError, NotFoundError, StorageError
 from speleo.query import engine
 from speleo.storage.catalog import Catalog
@@ -39,7 +39,8 @@ class Service:
     def __init__(self, home: Home) -> None:
         self.home = home.ensure()
         self.catalog = Catalog(home.catalog_path)
-        self.catalog.ensure_index("main")
+        for name in ("main", *INTERNAL_INDEXES):
+            self.catalog.ensure_index(name)
         self.writer: Writer | None = None
 
     # -- writer -----------------------------------------------------------------------
@@ -68,7 +69,9 @@ class Service:
 
     # -- indexes ----------------------------------------------------------------------
     def create_index(self, name: str) -> None:
-        """Create an index. Raises InputError for a bad name, ConflictError if it exists."""
+        """Create an index. Raises InputError for a bad or reserved name, ConflictError if it exists."""
+        if (name or "").startswith("_"):
+            raise InputError(f"index names starting with '_' are reserved for Speleo's own indexes ({', '.join(INTERNAL_INDEXES)})")
         check_index_name(name)
         if not self.catalog.ensure_index(name):
             raise ConflictError(f"index '{name}' already exists")

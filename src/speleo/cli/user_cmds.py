@@ -31,7 +31,7 @@ def user() -> None:
 @click.pass_obj
 def user_add(home: Home, name: str, role: str, password_stdin: bool) -> None:
     """Create web user NAME."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     Users(home).add(name, role, _read_password(password_stdin))
     click.echo(f"user '{name}' created ({role})", err=True)
@@ -43,7 +43,7 @@ def user_add(home: Home, name: str, role: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
     """Set the password of web user NAME (ends the user's open sessions)."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     Users(home).set_password(name, _read_password(password_stdin))
     click.echo(f"password of '{name}' changed", err=True)
@@ -54,7 +54,7 @@ def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_list(home: Home, output: str, as_json: bool) -> None:
     """List web users and their roles (table: one `name<TAB>role` line each)."""
-    from speleo.web.users import Users
+    from speleo.ops.users import Users
 
     users = Users(home).list()
     if wants_json(output, as_json):

@@ -1,4 +1,5 @@
-"""The HTTP API (FastAPI). Every endpoint but `/health` needs the API token.
+"""The HTTP API (FastAPI). Every endpoint but `/health` needs the API token or a session with
+the route's capability (`speleo.server.access.require`).
 
 Every error of every route is `{"error": {code, message, ...}}` with its status
 (`server.httperrors`); an SPL error carries its line, column and character span. The OpenAPI
@@ -11,15 +12,16 @@ import asyncio
 import logging
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import AuthError, ForbiddenError, InputError
+from speleo.errors import InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
 from speleo.server import apidocs, httperrors
-from speleo.server.auth import bearer, digest, token_matches
+from speleo.server.access import EDIT_MONITOR, INDEXES_EDIT, SEARCH, require
+from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
 
@@ -56,63 +58,45 @@ class MonitorRequest(BaseModel):
 def build_app(runtime) -> FastAPI:
     """The ASGI app over a running `speleo.server.runner.Runtime`."""
     app = FastAPI(title="Speleo", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    token_digest = digest(runtime.api_token)
+    app.state.token_digest = digest(runtime.api_token)
     svc = runtime.service
 
     httperrors.install(app)
-
-    def authed(request: Request) -> None:
-        if getattr(app.state, "web", None) and app.state.web.session_ok(request):  # signed-in browser + CSRF
-            return
-        if not token_matches(bearer(request.headers.get("authorization")), token_digest):
-            raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
-
-    def admin(request: Request) -> None:
-        """Inputs and indexes change what the server reads: the API token or an admin session."""
-        if token_matches(bearer(request.headers.get("authorization")), token_digest):
-            return
-        web = getattr(app.state, "web", None)
-        found = web.session(request) if web else None
-        if found is not None and web.session_ok(request):
-            if found[0].role != "admin":
-                raise ForbiddenError("only an admin may add inputs or indexes")
-            return
-        raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>')")
 
     @app.get("/health")
     async def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/api/v1/search", dependencies=[Depends(authed)])
+    @app.post("/api/v1/search", dependencies=[Depends(require(SEARCH))])
     async def search(req: SearchRequest) -> dict:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
         return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
 
-    @app.get("/api/v1/status", dependencies=[Depends(authed)])
+    @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
     async def status() -> dict:
         body = await asyncio.to_thread(svc.status)
         body["server"] = runtime.info()
         return body
 
-    @app.get("/api/v1/indexes", dependencies=[Depends(authed)])
+    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
     async def indexes() -> list:
         return svc.indexes()
 
-    @app.post("/api/v1/indexes", dependencies=[Depends(admin)], status_code=201)
+    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
     async def create_index(req: IndexRequest) -> dict:
         svc.create_index(req.name)
         return {"name": req.name}
 
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(authed)])
+    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
     async def show_index(name: str) -> dict:
         return svc.index(name)
 
-    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(admin)], status_code=201)
+    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
         return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
 
-    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(admin)])
+    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
     async def oneshot(req: OneshotRequest) -> dict:
         if not Path(req.path).is_absolute():
             raise InputError(f"path must be absolute: {req.path}")
@@ -123,5 +107,5 @@ def build_app(runtime) -> FastAPI:
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
     install_web(app, runtime)
-    apidocs.install(app, authed)
+    apidocs.install(app, require(SEARCH))
     return app

@@ -14,7 +14,9 @@ import os
 import threading
 import time
 
+from speleo.clock import Clock, SystemClock
 from speleo.config import Home
+from speleo.ingest.internal import InternalLog
 from speleo.storage import memory
 from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
@@ -28,8 +30,9 @@ log = logging.getLogger("speleo.server")
 class Runtime:
     """Everything a running server owns. `start()` then `stop()`."""
 
-    def __init__(self, home: Home, bind: str = "127.0.0.1", port: int = 8000) -> None:
+    def __init__(self, home: Home, bind: str = "127.0.0.1", port: int = 8000, clock: Clock | None = None) -> None:
         self.home = home
+        self.clock = clock or SystemClock()
         self.bind = bind
         self.port = port
         self.service = Service(home)
@@ -42,6 +45,7 @@ class Runtime:
 
     def start(self) -> None:
         self.writer = self.service.open_writer()
+        self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):

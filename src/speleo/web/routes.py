@@ -23,9 +23,9 @@ from speleo.query.timefmt import local_zone
 from speleo.server.auth import bearer, digest, token_matches
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs
-from speleo.web.saved import API_OWNER, SavedSearches
+from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
-from speleo.web.users import User, Users
+from speleo.ops.users import User, Users
 
 STATIC = resources.files("speleo.web") / "static"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

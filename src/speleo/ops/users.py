@@ -1,4 +1,4 @@
-"""Web users: accounts in `<home>/ops.sqlite` (SQLAlchemy), passwords hashed with Argon2id.
+"""Users: accounts in the operations database (`speleo.ops.db`), passwords hashed with Argon2id.
 
 The first time the server starts with no user at all, `ensure_first_admin` creates `admin`
 with a random password and returns it so the caller prints it once on standard output; it is
@@ -13,20 +13,17 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Float, Integer, String, create_engine, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import Float, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.config import Home
 from speleo.errors import ConflictError, InputError, NotFoundError
+from speleo.ops.db import Base, Database
 
 ROLES = ("admin", "user")
 _hasher = PasswordHasher()
 # a real hash, so that signing in as an unknown user costs the same time as a wrong password
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class UserRow(Base):
@@ -55,13 +52,11 @@ class Users:
     """The users table of one home."""
 
     def __init__(self, home: Home) -> None:
-        home.ensure()
-        self.path = home.root / "ops.sqlite"
-        self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 30})
-        Base.metadata.create_all(self.engine)
+        self.db = Database.for_home(home)
+        self.engine = self.db.engine
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Nothing to do: the engine belongs to the process-wide `Database` of the home."""
 
     def count(self) -> int:
         with Session(self.engine) as s:

@@ -1,4 +1,4 @@
-"""Saved searches: name, SPL, time range, per owner, in `<home>/ops.sqlite` (table `saved_searches`).
+"""Saved searches: name, SPL, time range, per owner, in the operations database (table `saved_searches`).
 
 The owner is a web user's id; searches saved with the API token belong to owner 0 ("api token").
 Names are unique per owner.
@@ -13,7 +13,8 @@ from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.errors import ConflictError, InputError, NotFoundError
-from speleo.web.users import Base, Users
+from speleo.ops.db import Base
+from speleo.ops.users import Users
 
 API_OWNER = 0
 
@@ -62,7 +63,6 @@ def _clean_time(v) -> str | None:
 class SavedSearches:
     def __init__(self, users: Users) -> None:
         self.engine = users.engine
-        Base.metadata.create_all(self.engine)  # CREATE TABLE IF NOT EXISTS saved_searches
 
     def list(self, owner: int | None) -> list[Saved]:
         """The owner's saved searches by name (owner None: everyone's)."""
