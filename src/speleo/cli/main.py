@@ -119,8 +119,10 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
 # -- search ------------------------------------------------------------------------------
 @cli.command()
 @click.argument("query")
-@click.option("--earliest", help="Start of the time range: -24h, -7d@d, an epoch, or 0 for all time (default).")
-@click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch (default: no end).")
+@click.option("--earliest", help="Start of the time range: -24h, -7d@d, an epoch, an ISO 8601 date "
+                                  "(2015-05-17, 2015-05-17T10:00+02:00), or 0 for all time (default).")
+@click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch, an ISO 8601 date "
+                                "(default: no end).")
 @click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
