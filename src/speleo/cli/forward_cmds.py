@@ -137,7 +137,8 @@ def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> Non
     w = sys.stdout.write
     w(f"forwarder {state}: pid {st['pid']}, home {st['home']}, to {st['to']}\n")
     w(f"  updated {_when(st['updated'])}; started {_when(st['started'])}\n")
-    w(f"  queue: {q['records']:,} records, {q['events']:,} events, {q['bytes']:,} of {q['max_bytes']:,} bytes"
+    w(f"  queue: {plural(q['records'], 'record')}, {plural(q['events'], 'event')}, {q['bytes']:,} of "
+      f"{plural(q['max_bytes'], 'byte')}"
       f"{' (FULL: reading paused)' if q['full'] else ''}\n")
     w(f"  events read {st['events_read']:,}, sent and acknowledged {st['events_sent']:,} since start "
       f"({st['events_sent_total']:,} in all); batches {st['batches_sent']:,}, retries {st['retries']:,}, "
@@ -153,7 +154,7 @@ def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> Non
     for i in st["inputs"]:
         w(f"  input {i['path']} -> index {i['index']}" + (f" sourcetype {i['sourcetype']}" if i["sourcetype"] else "") + "\n")
     for f in st["files"]:
-        w(f"    file {f['path']}: {f['offset']:,} bytes read ({f['sourcetype']})\n")
+        w(f"    file {f['path']}: {plural(f['offset'], 'byte')} read ({f['sourcetype']})\n")
     for p in st.get("problems", []):
         w(f"  problem: {p['kind']} {p['source']}: {p['reason']}\n")
 

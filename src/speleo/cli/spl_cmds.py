@@ -14,6 +14,7 @@ import time
 
 import click
 
+from speleo.cli.output import plural
 from speleo.config import Home
 from speleo.errors import SpeleoError, SplError
 from speleo.query.macrostore import load_macros, read_records, remove, upsert
@@ -70,7 +71,7 @@ def explain(home: Home, query: str | None, check: str | None, also_compile: bool
         groups = plan.row_groups.get(b.id)
         extra = f", row groups {groups}" if groups is not None else ""
         click.echo(f"  #{b.id} {b.index_name} {b.state} {_fmt_time(b.min_time)} .. {_fmt_time(b.max_time)} "
-                   f"{b.event_count} events{extra}")
+                   f"{plural(b.event_count, 'event')}{extra}")
 
 
 def _check(home: Home, path: str, also_compile: bool, now: float | None) -> None:
@@ -174,7 +175,7 @@ def macro_import(home: Home, file: str) -> None:
                 raise SpeleoError(f"{file}:{n}: not JSON: {e}") from e
     home.ensure()
     count = upsert(home, records)
-    click.echo(f"{count} macros imported")
+    click.echo(f"{plural(count, 'macro')} imported")
 
 
 @click.group("lookup")

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from speleo.errors import ConflictError, NotFoundError, SpeleoError
-from speleo.query import engine, results
+from speleo.query import engine, failures, results
 from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
 from speleo.query.timefmt import local_zone
 
@@ -213,7 +213,7 @@ class Jobs:
         except Exception as e:  # noqa: BLE001 - interrupted queries land here too
             with job.lock:
                 if job.state == "running":
-                    job.error, job.state = {"code": "internal", "message": f"search failed: {e}"}, "failed"
+                    job.error, job.state = failures.translate(e, job.search).to_dict(), "failed"
         finally:
             with job.lock:
                 job.con = None
