@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
-from speleo.ingest.timestamps import TimestampRecognizer
+from speleo.ingest.tailing import complete_lines_end
+from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
 
 SCHEMA = pa.schema([
@@ -38,7 +40,6 @@ SCHEMA = pa.schema([
 ])
 FLAGS = ("no_timestamp", "truncated", "invalid_utf8", "max_lines", "binary")
 _SAMPLE_LINES = 50
-_LEARN_TRIES = 20
 
 
 @dataclass
@@ -69,17 +70,23 @@ class EventParser:
     """Breaks the byte stream of one source into events (see module doc).
 
     `sourcetype`: parse settings; `tz`: default zone for naive times when the sourcetype
-    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference.
+    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference,
+    or `clock`: a function giving them (default `time.time`).
+    The timestamp format is chosen once, from the first lines of the first chunk
+    (`TimestampRecognizer.learn`).
     Raises `InputError` for an invalid `line_breaker`, `time_format` or zone.
     """
 
-    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None) -> None:
+    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.sourcetype = sourcetype
         self.recognizer = TimestampRecognizer(
             tz=sourcetype.tz or tz, time_format=sourcetype.time_format,
-            time_prefix=sourcetype.time_prefix, now=now,
+            time_prefix=sourcetype.time_prefix, now=now, clock=clock,
+            max_lookahead=sourcetype.max_timestamp_lookahead,
         )
         self.mode: str | None = None
+        self._sample: list[str] = []  # first lines that may start an event (format choice)
         self._last_time: float | None = None
         self._breaker = _compile_breaker(sourcetype.line_breaker)
 
@@ -91,12 +98,14 @@ class EventParser:
         consumed. When `final` is True everything is consumed. `fallback_time` (epoch
         seconds) times events without a timestamp when no earlier event of this source has one.
         """
-        end = len(data) if final else data.rfind(b"\n") + 1
+        end = len(data) if final else complete_lines_end(data)
         if end == 0:
             return ParsedChunk(SCHEMA.empty_table(), 0, {})
         lines = _split_lines(data, end, self.sourcetype.truncate)
         if len(lines.text) == 0:
             return ParsedChunk(SCHEMA.empty_table(), end, {})
+        if self.mode is None or len(self._sample) < LEARN_QUICK:
+            self._learn(lines.text)
         if self.mode is None:
             self.mode = self._decide_mode(lines.text)
         blank = _blank(lines.text)
@@ -113,7 +122,23 @@ class EventParser:
         table, flagged = self._build(lines, blank, starts, n_lines, base_offset, fallback_time)
         return ParsedChunk(table, end, flagged)
 
-    # ---- mode and event starts ----------------------------------------------------------
+    # ---- format, mode and event starts -------------------------------------------------
+    def _learn(self, text: pa.Array) -> None:
+        """Choose the timestamp format from the first lines that may start an event; while
+        fewer than `LEARN_QUICK` have been seen (a file that is still being written), each
+        new chunk adds its lines and the choice is made again. The first 2 x `LEARN_QUICK`
+        lines are tried first: when one format wins all of them, no more are read."""
+        seen = 0
+        for size in (2 * LEARN_QUICK, LEARN_LINES * 4):
+            room = LEARN_LINES - len(self._sample)
+            head = text.slice(seen, max(0, size - seen)).to_pylist()
+            seen = size
+            self._sample += [s for s in head if s.strip() and not s[:1].isspace()][:room]
+            self.recognizer.learn(self._sample)
+            scores = self.recognizer.scores
+            if (len(scores) == 1 and sum(scores.values()) >= LEARN_QUICK) or seen >= len(text):
+                return
+
     def _decide_mode(self, text: pa.Array) -> str:
         st = self.sourcetype
         if not st.should_linemerge:
@@ -152,7 +177,8 @@ class EventParser:
                 matched = pc.match_substring_regex(text, learned.start_regex)
             except pa.ArrowInvalid:
                 pass
-        # Lines the learned format does not fit may still start with another format.
+        # Lines the learned format does not fit may still start with another format (Python
+        # checks them: after the learned format's RE2 pass they are few, e.g. exception lines).
         maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
         todo = pc.indices_nonzero(maybe).to_pylist()
         if not todo:
@@ -189,17 +215,15 @@ class EventParser:
     def _times(self, first_lines: pa.Array, fallback_time: float) -> tuple[pa.Array, pa.Array]:
         """Epoch seconds per event (filled) and a boolean array of events without a timestamp."""
         rec = self.recognizer
-        if rec.learned is None:  # learn from the first few events
-            for value in first_lines.slice(0, _LEARN_TRIES).to_pylist():
-                if rec.find(value) is not None:
-                    break
+        if rec.learned is None and rec.time_prefix is None:  # learn from the first events
+            rec.learn(first_lines.slice(0, LEARN_LINES).to_pylist())
         times = pa.nulls(len(first_lines), pa.float64())
         if rec.learned is not None and rec.time_prefix is None:
             try:
                 times = rec.extract_vector(first_lines, rec.learned, anchored=False)
             except pa.ArrowInvalid:
                 pass
-        if rec.learned is not None:
+        if rec.learned is not None or rec.time_prefix is not None:
             times = self._python_times(first_lines, times)
         missing = pc.is_null(times)
         if pc.any(missing).as_py():
@@ -231,7 +255,12 @@ def _compile_breaker(regex: str | None) -> re.Pattern[str] | None:
 
 
 def _split_lines(data: bytes, end: int, truncate: int) -> _Lines:
-    """Complete lines of data[:end] (a trailing partial line counts when end == len(data))."""
+    """Complete lines of data[:end] (a trailing partial line counts when end == len(data)).
+
+    Lines end with "\r\n", "\n" or a lone "\r" (Splunk's default LINE_BREAKER `([\r\n]+)`
+    breaks on both characters; old Mac OS and some devices write CR only)."""
+    if _LONE_CR.search(data, 0, end):
+        return _split_lines_cr(data, end, truncate)
     buf = pa.py_buffer(data).slice(0, end)
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.array([0, end], pa.int64()).buffers()[1], buf])
     parts = pc.split_pattern(whole, b"\n").flatten()
@@ -247,6 +276,30 @@ def _split_lines(data: bytes, end: int, truncate: int) -> _Lines:
         flags["binary"] = set(pc.indices_nonzero(pc.match_substring(text, "\x00")).to_pylist())
     text = _truncate(text, truncate, flags)
     return _Lines(text, starts, flags)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_ANY_EOL = re.compile(rb"(\r\n|\r|\n)")
+
+
+def _split_lines_cr(data: bytes, end: int, truncate: int) -> _Lines:
+    """`_split_lines` for data holding a lone "\r": split in Python on any line end (slower;
+    only such sources pay for it)."""
+    pieces = _ANY_EOL.split(data[:end])        # line, sep, line, sep, ..., last (may be b"")
+    lines, seps = pieces[0::2], pieces[1::2] + [b""]
+    if lines and lines[-1] == b"" and len(lines) > 1:
+        lines, seps = lines[:-1], seps[:-1]
+    widths = [len(a) + len(b) for a, b in zip(lines, seps)]
+    starts, pos = [], 0
+    for w in widths:
+        starts.append(pos)
+        pos += w
+    flags: dict[str, set[int]] = {}
+    text = _decode(pa.array(lines, pa.large_binary()), flags)
+    if b"\x00" in data[:end]:
+        flags["binary"] = set(pc.indices_nonzero(pc.match_substring(text, "\x00")).to_pylist())
+    text = _truncate(text, truncate, flags)
+    return _Lines(text, pa.array(starts, pa.int64()), flags)
 
 
 def _decode(parts: pa.Array, flags: dict[str, set[int]]) -> pa.Array:

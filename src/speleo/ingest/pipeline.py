@@ -12,7 +12,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,27 +48,34 @@ def default_host() -> str:
 class Ingestor:
     """Parses and journals events for every input of one writer process."""
 
-    def __init__(self, store: Store, catalog: Catalog, props=None, tz: str | None = None) -> None:
+    def __init__(self, store: Store, catalog: Catalog, props=None, tz: str | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.props = props
         self.tz = tz
+        self.clock = clock  # epoch seconds for year-less timestamps (None: time.time)
+        self.families: dict[str, str] = {}  # rotated files of one log keep one sourcetype
         self.events_total = 0
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
-        """The parser for a source and the sourcetype it uses (detected when not given)."""
+        """The parser for a source and the sourcetype it uses, detected when not given from
+        `sample` (the first `sourcetypes.DETECTION_BYTES` of the file) and kept alike for the
+        rotated files of one log (`sourcetypes.detect_in_family`)."""
         assigned = self.props.sourcetype_for(source) if self.props else None
-        name = sourcetype or assigned or sourcetypes.detect(source, sample_lines(sample))
+        name = sourcetype or assigned or sourcetypes.detect_in_family(
+            source, sample_lines(sample), self.families)
         st = sourcetypes.get(name, self.props, source=source)
-        return EventParser(st, tz=st.tz or self.tz), name
+        return EventParser(st, tz=st.tz or self.tz, clock=self.clock), name
 
     def ensure_index(self, name: str) -> None:
         """Create the index if missing. Raises InputError for an invalid name."""
         self.catalog.ensure_index(check_index_name(name))
 
-    def checkpoints(self) -> dict[str, tuple[str, int]]:
-        """Where each file (by fingerprint) was read up to: (path, offset)."""
-        return self.catalog.checkpoints()
+    def checkpoints(self) -> dict[str, tuple]:
+        """Where each file (by identity key) was read up to: (path, offset, identity details,
+        updated epoch seconds)."""
+        return self.catalog.checkpoints(with_ident=True)
 
     def count_problem(self, kind: str, source: str, reason: str) -> None:
         self.catalog.count_problem(kind, source, reason)
@@ -81,10 +88,10 @@ class Ingestor:
         self,
         chunk: ParsedChunk,
         origin: Origin,
-        checkpoint: tuple[str, str, int] | None = None,
+        checkpoint: tuple | None = None,
         problems: list[tuple[str, str, str, int]] | None = None,
     ) -> int:
-        """Journal a parsed chunk with its checkpoint (key, path, offset); returns events written."""
+        """Journal a parsed chunk with its checkpoint (key, path, offset[, ident]); returns events written."""
         events = with_origin(
             chunk.events,
             index=origin.index,
@@ -98,7 +105,7 @@ class Ingestor:
                                        syslog_hosts(events.column("_raw"), origin.host))
         probs = list(problems or [])
         probs += [("flagged", origin.source, flag, n) for flag, n in chunk.flagged.items() if n]
-        cps = {checkpoint[0]: (checkpoint[1], checkpoint[2])} if checkpoint else None
+        cps = {checkpoint[0]: tuple(checkpoint[1:])} if checkpoint else None
         if events.num_rows or cps or probs:
             self.store.append(events, cps, probs)
         self.events_total += events.num_rows

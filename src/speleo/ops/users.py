@@ -109,11 +109,12 @@ class Users:
                 s.commit()
             return _user(row)
 
-    def ensure_first_admin(self) -> str | None:
-        """Create `admin` with a random password when there is no user; returns the password."""
+    def ensure_first_admin(self, password: str | None = None) -> str | None:
+        """Create `admin` when there is no user, with `password` (`speleo serve
+        --admin-password-file`) or else a random one; returns the password (None: users exist)."""
         if self.count():
             return None
-        password = secrets.token_urlsafe(12)
+        password = password or secrets.token_urlsafe(12)
         self.add("admin", "admin", password)
         return password
 

@@ -53,6 +53,7 @@ class MonitorRequest(BaseModel):
     host: str | None = None
     whitelist: str | None = None
     blacklist: str | None = None
+    head_bytes: int | None = None
 
 
 def build_app(runtime) -> FastAPI:
@@ -94,7 +95,8 @@ def build_app(runtime) -> FastAPI:
 
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                      req.head_bytes)}
 
     @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
     async def oneshot(req: OneshotRequest) -> dict:

@@ -88,12 +88,17 @@ def install(app: FastAPI, runtime) -> Web:
     """Add the web routes to `app`; creates the first admin (password printed once)."""
     home = runtime.home
     users = Users(home)
-    password = users.ensure_first_admin()
-    if password:
-        # standard output only, once: never logged, never stored in clear
+    given = getattr(runtime, "admin_password", None)   # speleo serve --admin-password-file
+    password = users.ensure_first_admin(given)
+    if password and given is None:
+        # standard output only, once: never logged by Speleo, never stored in clear
         print(f"First start: created web user 'admin' with password: {password}\n"
-              "  (shown only this once; change it with 'speleo user passwd admin --password-stdin')",
+              "  Shown only this once, but whatever keeps this output (journald, a log file, the terminal)\n"
+              "  keeps the password too: change it now with 'speleo user passwd admin --password-stdin',\n"
+              "  or start the first time with --admin-password-file FILE to never print it.",
               file=sys.stdout, flush=True)
+    elif password:
+        print("First start: created web user 'admin' with the password of --admin-password-file", flush=True)
     web = Web(users, Sessions(ensure_secret(home)))
     app.state.web = web
     svc = runtime.service
