@@ -158,6 +158,7 @@ def test_the_readme_tour_works_as_written(tour):
     counted = output("speleo search 'index=main source=*OpenSSH_2k.log | stats count'")
     complete = ssh.count(b"\n")   # the forwarder ships complete lines only
     assert re.search(rf"\b{complete}\b", counted), counted
+    assert "PASSED" in output("speleo fschange verify")
     fwd = output("speleo forward status")
     assert "REFUSED" not in fwd and "events read" in fwd
     api = json.loads(output('curl -s -H "Authorization: Bearer'))
