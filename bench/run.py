@@ -232,6 +232,10 @@ def main() -> None:
     from file_soak import record as soak_record  # writes its own FILESOAK section of docs/benchmarks.md
 
     print(json.dumps(soak_record(), indent=2))
+    print("alert scheduler: 100 saved searches every minute ...", flush=True)
+    from scheduler_bench import record as sched_record  # writes its own SCHEDBENCH section
+
+    print(json.dumps(sched_record(), indent=2))
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def test_index_create_list_show_and_status(home):
     assert "fw" in names and "main" in names
     run_cli(home, "add", "oneshot", str(data_path(*ACCESS)), "--index", "fw")
     shown = json.loads(run_cli(home, "index", "show", "fw").stdout)
-    assert shown["events"] == 10_000 and shown["bucket_list"]
+    assert shown["events"] == 10_000 and shown["buckets"]
     st = json.loads(run_cli(home, "status", "--json").stdout)
     assert st["events"] == 10_000 and st["disk_bytes"] > 0
 

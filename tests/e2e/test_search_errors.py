@@ -77,7 +77,7 @@ def test_a_runtime_cast_error_names_the_number_of_the_query(server):
 
 @pytest.mark.parametrize("q,word", [("index=web | head 99999999999999999999", "too large"),
                                     ("index=web | eval x=round(1.5, 9223372036854775807) | head 1", "does not fit"),
-                                    ("index=web earliest=-9999y | head 1", "outside the years")])
+                                    ("index=web earliest=-9999y | head 1", "1 to 9999")])
 def test_the_cli_prints_speleo_errors_with_a_caret(server, q, word):
     proc = run_cli(server.home, "search", q, check=False)
     assert proc.returncode == 2, proc.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -130,8 +131,11 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
 @click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
+@click.option("--allow-delete", is_flag=True,
+              help="Let a search ending in '| delete' hide what it finds (the home's owner holds delete_by_keyword; "
+                   "needs no running server; recorded in _audit).")
 @click.pass_obj
-def search(home: Home, query: str, earliest, latest, output: str, limit: int, now) -> None:
+def search(home: Home, query: str, earliest, latest, output: str, limit: int, now, allow_delete: bool) -> None:
     """Run an SPL search and print the events or the result table."""
     from speleo.query import results
     from speleo.query.timefmt import local_zone
@@ -140,9 +144,14 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     tz = local_zone(home.settings.default_tz)
     pinned = time.time() if now is None else now
     svc = service(home)
+    if "collect" in query or "sendemail" in query:
+        from speleo.cli.alert_cmds import install_local_sinks
+
+        install_local_sinks(home)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
-                         timeline=False)
+                         timeline=False, capabilities=None if allow_delete else frozenset({"search"}),
+                         actor=f"cli:{_os_user()}")
     except SplError as e:
         e.query = e.query or query
         raise
@@ -151,6 +160,15 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     if res.truncated and output == "table":
         err.print(f"[dim]showing {body['count']:,} of {plural(res.total, 'row' if res.kind == 'results' else 'event')}; "
                   "use --limit 0 for all[/dim]")
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:   # no user name (containers): the uid
+        return str(os.getuid())
 
 
 def _print_rows(output: str, body: dict, fields: list[str]) -> None:
@@ -231,11 +249,13 @@ def _cell(v) -> str:
 @click.option("--admin-password-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="First start: the web user 'admin' gets the password on this file's first line "
                    "(instead of a random one printed once).")
+@click.option("--smtp-server", default=None, metavar="HOST:PORT",
+              help="Mail server for alert emails (else [email] mailserver in <home>/alert_actions.conf).")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
           syslog_tls_cert, syslog_tls_key, tls_cert, tls_key, hec_max_decompressed_length, max_connections,
-          idle_timeout, admin_password_file) -> None:
+          idle_timeout, admin_password_file, smtp_server) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog.
 
     SIGTERM and SIGINT (Ctrl-C) stop it cleanly (exit status 0): data received is stored and
@@ -284,8 +304,10 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
                              syslog_tls_port=syslog_tls_port, syslog_tls_cert=syslog_tls_cert,
                              syslog_tls_key=syslog_tls_key, hec_max_decompressed_bytes=hec_max_decompressed_length,
                              limits=ConnectionLimits(max_connections, idle_timeout))
+    if smtp_server and not re.fullmatch(r"[^\s:]+(:\d{1,5})?", smtp_server):
+        raise click.UsageError(f"--smtp-server {smtp_server!r}: give HOST or HOST:PORT (e.g. mail.example.com:587)")
     run(home, bind, port, announce, options, tls_cert=tls_cert, tls_key=tls_key,
-        admin_password=_admin_password(admin_password_file))
+        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server)
 
 
 def _admin_password(path: str | None) -> str | None:
@@ -395,45 +417,7 @@ def input_list(home: Home, output: str, as_json: bool) -> None:
     out.print(table)
 
 
-# -- index and status --------------------------------------------------------------------
-@cli.group()
-def index() -> None:
-    """Create, list and show indexes."""
-
-
-@index.command("create")
-@click.argument("name")
-@click.pass_obj
-def index_create(home: Home, name: str) -> None:
-    """Create index NAME."""
-    service(home).create_index(name)
-    out.print(f"index '{name}' created")
-
-
-@index.command("list")
-@output_option
-@click.pass_obj
-def index_list(home: Home, output: str, as_json: bool) -> None:
-    """List indexes with events, buckets, size and time range."""
-    rows = service(home).indexes()
-    if wants_json(output, as_json):
-        print_json(rows)
-        return
-    table = Table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
-    for r in rows:
-        table.add_row(r["name"], f"{r['events']:,}", str(r["buckets"]), _size(r["size_bytes"]), _size(r["raw_bytes"]),
-                      _when(r["earliest"]), _when(r["latest"]))
-    out.print(table)
-
-
-@index.command("show")
-@click.argument("name")
-@click.pass_obj
-def index_show(home: Home, name: str) -> None:
-    """Show one index and its buckets (JSON)."""
-    click.echo(json.dumps(service(home).index(name), indent=2))
-
-
+# -- status ------------------------------------------------------------------------------
 @cli.command()
 @output_option
 @click.pass_obj
@@ -456,6 +440,15 @@ def _print_status(st: dict, url: str | None) -> None:
     out.print(f"[bold]home[/bold] {st['home']}   server: {url or 'not running'}")
     out.print(f"events indexed: {st['events']:,} in {plural(st['buckets'], 'bucket')}; disk use {_size(st['disk_bytes'])}; "
               f"ingested today: {_size(st['ingested_today']['bytes'])} ({plural(st['ingested_today']['events'], 'event')})")
+    lic = st.get("license") or {}
+    if lic.get("budget_bytes"):
+        over = " [red]EXCEEDED[/red]" if lic["exceeded"] else ""
+        out.print(f"licence today: {_size(lic['bytes'])} of {_size(lic['budget_bytes'])} daily budget{over}; "
+                  f"warnings in 30 days: {len(lic['warnings_30d'])}")
+    dropped = st.get("filtered_today") or []
+    if dropped:
+        out.print(f"dropped by ingest filters today: {plural(sum(d['events'] for d in dropped), 'event')} "
+                  f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
     t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
@@ -495,6 +488,9 @@ cli.add_command(_user_group)
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
 from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
+from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
+from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
+from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
 
 
 def main() -> None:

@@ -17,12 +17,13 @@ from rich.console import Console
 UNBOUNDED = 1_000_000   # columns of a console that is not a terminal
 
 
-def console(stderr: bool = False) -> Console:
-    """A console on stdout (or stderr) that keeps the terminal's width, and no width when piped."""
-    probe = Console(stderr=stderr)
+def console(stderr: bool = False, **options) -> Console:
+    """A console on stdout (or stderr) that keeps the terminal's width, and no width when piped
+    (`options`: more Rich Console options, e.g. highlight=False)."""
+    probe = Console(stderr=stderr, **options)
     if probe.is_terminal:
         return probe
-    return Console(stderr=stderr, width=UNBOUNDED, soft_wrap=True)
+    return Console(stderr=stderr, width=UNBOUNDED, soft_wrap=True, **options)
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

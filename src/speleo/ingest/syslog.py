@@ -8,7 +8,9 @@ sender's address), `source` is `udp:PORT`, `tcp:PORT` or `tls:PORT` as in Splunk
 sourcetype is `syslog`; facility, severity and the RFC 5424 header fields are indexed fields.
 RFC 3164 has no year (unless the device writes one beside the time): `timeformats.infer_year`
 gives it, as for files (at most two days ahead of the clock: December messages read in January
-land in the old year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); its zone is the listener's (`--syslog-tz`, default the machine's).
+land in the old year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); a header
+time (any layout, a written year too) more than two days after receipt is not taken (the event
+is timed on receipt, flagged `no_timestamp`); its zone is the listener's (`--syslog-tz`, default the machine's).
 
 A message that does not parse is kept, with `syslog_malformed` in `_flags`, timed by whatever
 header it has (else on receipt). Over TCP each connection is framed by octet counting
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from speleo.ingest.timeformats import infer_year
+from speleo.ingest.timeformats import MAX_AHEAD_SECS, MONTHS, infer_year
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
@@ -40,8 +42,7 @@ _5424 = re.compile(r"1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?
 _3164 = re.compile(r"(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?:(?P<y1>\d{4}) )?"
                    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?: (?P<y2>\d{4})(?= |$))? ?(?P<rest>.*)$", re.S)
 _3339_HEADER = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)) (?P<rest>.*)$", re.S)
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                       "Nov", "Dec"), start=1)}
+_MONTHS = {m: i for i, m in enumerate(MONTHS, start=1)}
 
 
 _TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,48})(?:\[(?P<pid>[^\]\s]{1,128})\])?:(?: |$)")
@@ -234,7 +235,9 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
     `_raw` is the message without its `<PRI>` (Splunk strips it from syslog input unless
     inputs.conf `no_priority_stripping` is set; facility and severity stay as indexed fields);
     a message without a valid PRI is kept whole. A message over MAX_MESSAGE_BYTES, or one the
-    framer cut (`Truncated`), is flagged `truncated`."""
+    framer cut (`Truncated`), is flagged `truncated`. A header time more than `MAX_AHEAD_SECS`
+    (2 days, props.conf MAX_DAYS_HENCE) after receipt is not taken: the event
+    gets its receive time and the `no_timestamp` flag."""
     times, raws, hosts, flags, counts, fields = [], [], [], [], [], []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for data, sender, received in messages:
@@ -249,7 +252,11 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         p = parse(text, received, tz)
         if p.malformed:
             f.append("syslog_malformed")
-        times.append(p.time if p.time is not None else received)
+        t = p.time
+        if t is not None and t > received + MAX_AHEAD_SECS:
+            t = None   # e.g. decades ahead: Splunk's MAX_DAYS_HENCE, as for files
+            f.append("no_timestamp")
+        times.append(t if t is not None else received)
         raws.append(text[text.index(">") + 1:] if p.facility is not None else text)
         hosts.append(p.host or sender)
         flags.append(",".join(f))
@@ -280,8 +287,7 @@ def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
         return data.decode("utf-8"), False
     except UnicodeDecodeError as e:
         if cut and e.reason == "unexpected end of data" and len(data) - e.start < 4:
-            text, bad = _decode(data[: e.start], False)
-            return text, bad
+            return _decode(data[: e.start], False)
         return data.decode("utf-8", "replace"), True
 
 
@@ -355,13 +361,13 @@ class Framer:
         if size > self.max:
             if len(self.buf) < start + self.max:
                 return False
-            out.append(Truncated(bytes(self.buf[start: start + self.max]).rstrip(b"\r\n\x00")))
+            out.append(Truncated(strip_frame(bytes(self.buf[start: start + self.max]))))
             del self.buf[: start + self.max]
             self.skip = size - self.max
             return True
         if len(self.buf) < start + size:
             return False
-        out.append(bytes(self.buf[start: start + size]).rstrip(b"\r\n\x00"))
+        out.append(strip_frame(bytes(self.buf[start: start + size])))
         del self.buf[: start + size]
         return True
 

@@ -30,7 +30,7 @@ from speleo.query.post import apply_post
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex
+from speleo.storage import termindex, tombstones
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
@@ -53,6 +53,7 @@ class Plan:
     skipped_time: int = 0
     skipped_terms: int = 0
     skipped_index: int = 0
+    deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
 
 
 @dataclass
@@ -131,8 +132,9 @@ def _index_wanted(name: str, patterns: list[str] | None) -> bool:
     return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
 
 
-def plan(catalog: Catalog, compiled) -> Plan:
-    """Choose the buckets a compiled search reads."""
+def plan(catalog: Catalog, compiled, honour_deletes: bool = True) -> Plan:
+    """Choose the buckets a compiled search reads (and the `| delete` tombstones to honour,
+    unless `honour_deletes` is False: a purge must find deleted events too)."""
     every = catalog.live_buckets()
     by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes)]
     p = Plan(compiled, [], skipped_index=len(every) - len(by_index))
@@ -145,6 +147,7 @@ def plan(catalog: Catalog, compiled) -> Plan:
         blooms = catalog.blooms([b.id for b in in_time])
         in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
     p.buckets = in_time
+    p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
 
 
@@ -195,7 +198,7 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     rel = rels[0]
     for other in rels[1:]:
         rel = rel.union(other)
-    return rel
+    return rel if p.deleted is None else tombstones.hide(con, rel, p.deleted)
 
 
 def _row_groups_relation(con: duckdb.DuckDBPyConnection, path, groups: list[int]):
@@ -260,7 +263,7 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
 
 
 def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
-            on_connection=None) -> SearchResult:
+            on_connection=None, honour_deletes: bool = True) -> SearchResult:
     """Run a compiled search. `limit` 0 means no limit.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
@@ -269,7 +272,7 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timel
     (`query.failures`); an interrupt passes through as is.
     """
     try:
-        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection))
+        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes)
     except _CallerRaised as e:
         raise e.original from None
     except (duckdb.InterruptException, SpeleoError):
@@ -298,10 +301,10 @@ def _theirs(callback):
     return call
 
 
-def _open(catalog: Catalog, compiled, on_connection):
+def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
     `on_connection`); returns (compiled, plan, connection)."""
-    p = plan(catalog, compiled)
+    p = plan(catalog, compiled, honour_deletes)
     compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
@@ -309,9 +312,10 @@ def _open(catalog: Catalog, compiled, on_connection):
     return compiled, p, con
 
 
-def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection) -> SearchResult:
+def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
+             honour_deletes: bool = True) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection)
+    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -456,7 +460,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
                 "bytes": sum(b.size_bytes for b in p.buckets)}
     result = None
     for batch in bucket_batches(p.buckets) or [[]]:   # no bucket: one empty run, for the columns
-        part = Plan(compiled, batch, row_groups=p.row_groups)
+        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted)
         check()
         con.register("__events__", _events_relation(con, home, part))
         check()

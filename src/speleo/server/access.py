@@ -31,8 +31,9 @@ DELETE_BY_KEYWORD = "delete_by_keyword"  # `| delete` and purge: not even admin 
 EDIT_LOOKUPS = "edit_lookups"        # outputlookup, lookup file uploads
 LIST_INPUTS = "list_inputs"
 ADMIN_ALL = "admin_all_objects"
+EDIT_INCIDENTS = "edit_incidents"  # Speleo: declare and change incidents (anyone may declare one)
 
-USER_CAPS = frozenset({SEARCH})
+USER_CAPS = frozenset({SEARCH, EDIT_INCIDENTS})
 POWER_CAPS = USER_CAPS | {SCHEDULE_SEARCH, EDIT_LOOKUPS}
 ADMIN_CAPS = POWER_CAPS | {EDIT_SAVED, EDIT_MONITOR, EDIT_TOKEN_HTTP, EDIT_USER, INDEXES_EDIT, LIST_INPUTS, ADMIN_ALL}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {"user": USER_CAPS, "power": POWER_CAPS, "admin": ADMIN_CAPS}

@@ -20,7 +20,7 @@ from speleo.errors import InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
 from speleo.server import apidocs, httperrors
-from speleo.server.access import EDIT_MONITOR, INDEXES_EDIT, SEARCH, require
+from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -40,10 +40,6 @@ class OneshotRequest(BaseModel):
     sourcetype: str | None = None
     host: str | None = None
     force: bool = False
-
-
-class IndexRequest(BaseModel):
-    name: str
 
 
 class MonitorRequest(BaseModel):
@@ -68,10 +64,11 @@ def build_app(runtime) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/api/v1/search", dependencies=[Depends(require(SEARCH))])
-    async def search(req: SearchRequest) -> dict:
+    @app.post("/api/v1/search")
+    async def search(req: SearchRequest, who: Principal = Depends(require(SEARCH))) -> dict:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
+                                         who.capabilities, who.name)
         return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
 
     @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
@@ -79,19 +76,6 @@ def build_app(runtime) -> FastAPI:
         body = await asyncio.to_thread(svc.status)
         body["server"] = runtime.info()
         return body
-
-    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
-    async def indexes() -> list:
-        return svc.indexes()
-
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
-        svc.create_index(req.name)
-        return {"name": req.name}
-
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def show_index(name: str) -> dict:
-        return svc.index(name)
 
     @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
     async def add_monitor(req: MonitorRequest) -> dict:
@@ -105,6 +89,14 @@ def build_app(runtime) -> FastAPI:
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
         return res.__dict__
+
+    from speleo.server import index_routes  # indexes, retention, archives, input removal
+
+    index_routes.install(app, runtime)
+    from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
+
+    rest_saved.install(app, runtime)
+    from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.web import install as install_web  # sign-in, search and overview pages
 

@@ -1,8 +1,8 @@
 """The server process: one writer for the home, background loops, and the HTTP API.
 
-Loops (threads): the monitor (every `tail_poll_secs`), and the sealer (every
+Loops (threads): the monitor (every `tail_poll_secs`), the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
-bucket files after a grace period). `server.json` in the home tells other commands where the
+bucket files after a grace period), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
 
 Stopping: SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C) both stop cleanly and
@@ -28,6 +28,7 @@ from speleo.ingest.internal import InternalLog
 from speleo.storage import memory
 from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
+from speleo.server import lifecycle_loops
 from speleo.server.auth import ensure_api_token
 from speleo.service import Service
 from speleo.query.timefmt import local_zone, to_epoch
@@ -54,16 +55,24 @@ class Runtime:
     def start(self) -> None:
         self.writer = self.service.open_writer()
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
+        self.service.internal = self.internal
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
+        self.writer.store.on_lifecycle = self.lifecycle_emit
         from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
         self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
-                         ("fschange", lambda: self.fschange.run(self.stop_event))):
+                         ("fschange", lambda: self.fschange.run(self.stop_event)),
+                         ("retention", lambda: lifecycle_loops.retention_loop(self)),
+                         ("license", lambda: lifecycle_loops.license_loop(self))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
+        from speleo.server.scheduling import build_scheduler  # saved searches and alerts
+
+        self.scheduler = build_scheduler(self)
+        self.scheduler.start()
 
     def _guard(self, name, fn):
         def run() -> None:
@@ -96,6 +105,9 @@ class Runtime:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def lifecycle_emit(self, event: str, fields: dict) -> None:
+        lifecycle_loops.lifecycle_emit(self, event, fields)
 
     def _persist_refusals(self) -> None:
         net = getattr(self, "network", None)
@@ -132,11 +144,14 @@ class Runtime:
             "file_following": self.monitor.summary(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
+            "scheduler": self.scheduler.status() if getattr(self, "scheduler", None) else None,
             "network": self.network.status() if getattr(self, "network", None) else None,
         }
 
     def stop(self) -> None:
         self.stop_event.set()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()
         for t in self.threads:
             t.join(timeout=10)
         self.fschange.close()
@@ -151,7 +166,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: str | None = None,
-          tls_key: str | None = None, admin_password: str | None = None) -> None:
+          tls_key: str | None = None, admin_password: str | None = None, smtp_server: str | None = None) -> None:
     """Run the server until SIGTERM or SIGINT, then stop cleanly and return (exit status 0).
 
     `announce(url, runtime)` prints where it listens. `network`: a
@@ -160,6 +175,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     (key: default in the certificate file). A certificate that cannot be loaded raises
     `ssl.SSLError`/`OSError` before anything listens. `admin_password`: the password of the
     first web user `admin` when none exists yet (else a random one is printed once).
+    `smtp_server`: HOST:PORT of the mail server alert emails go through by default.
     """
     from speleo.server.app import build_app
     from speleo.server.http_guard import API_MAX_BODY_BYTES, bounded_body, http_server
@@ -169,6 +185,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     early = _StopRequests().install()   # a signal during the start stops the server once it is up
     options = network or NetworkOptions()
     rt = Runtime(home, bind, port)
+    rt.smtp_server = smtp_server
     rt.admin_password = admin_password
     rt.start()
     rt.network = NetworkInputs(rt, bind, options)

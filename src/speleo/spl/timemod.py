@@ -42,9 +42,9 @@ def parse_relative_time(text: str, now: float, tz: tzinfo) -> float:
         pass
     try:
         return _apply_chain(text, raw, datetime.fromtimestamp(now, tz))
-    except (OverflowError, ValueError, OSError) as e:   # past the years 1-9999 datetime can hold
-        raise SplSyntaxError(f"time modifier {text!r} goes outside the years 1 to 9999; use a smaller offset",
-                             text, 0, len(text)) from e
+    except (ValueError, OverflowError, OSError):  # before year 1 or after 9999
+        raise SplSyntaxError(f"time modifier {text!r} is out of range (years 1 to 9999)",
+                             text, 0, len(text)) from None
 
 
 def _apply_chain(text: str, raw: str, cur: datetime) -> float:
@@ -91,7 +91,7 @@ def _add_months(dt: datetime, months: int) -> datetime:
             return dt.replace(year=year, month=month + 1, day=day)
         except ValueError:
             continue
-    raise ValueError(f"no such date: {year}-{month + 1}")
+    raise ValueError(f"year {year} is out of range")
 
 
 def _localize(local: datetime, tz: tzinfo | None) -> datetime:

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search,
+    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
     stats, timechart, top,
 )
+from speleo.spl.commands import deletecmd
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CommandSpec:
 
 COMMANDS: dict[str, CommandSpec] = {
     "search": CommandSpec(search.parse_search, search.compile_search),
+    "delete": CommandSpec(deletecmd.parse_delete, deletecmd.compile_delete, streaming=False),
     "where": CommandSpec(search.parse_where, search.compile_where, mode="expr"),
     "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
     "rex": CommandSpec(extracts.parse_rex, extracts.compile_rex),
@@ -78,7 +80,7 @@ COMPILERS = {
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
-    "xmlkv": extracts.compile_xmlkv,
+    "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),
 }
