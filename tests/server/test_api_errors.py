@@ -6,7 +6,7 @@ The routes are listed from the app itself, then each is asked on a real server p
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
+from unittest.mock import MagicMock
 
 import httpx
 import pytest
@@ -27,17 +27,21 @@ def registered_routes(tmp_path) -> list[tuple[str, str]]:
 
     home = Home.resolve(str(tmp_path / "routes-home"))
     home.ensure()
-    app = build_app(SimpleNamespace(home=home, service=Service(home), api_token="t" * 32))
+    # only the route table is read: what build_app asks of the runtime beyond these is a stand-in
+    runtime = MagicMock()
+    runtime.home, runtime.service, runtime.api_token = home, Service(home), "t" * 32
+    runtime.admin_password = None
+    app = build_app(runtime)
     out: list[tuple[str, str]] = []
 
-    def walk(routes, prefix: str = "") -> None:
-        for r in routes:
+    def walk(routes) -> None:
+        for r in routes:   # an APIRouter's routes carry its prefix in their path already
             if isinstance(r, APIRoute):
-                out.extend((prefix + r.path, m) for m in sorted(r.methods - {"HEAD"}))
+                out.extend((r.path, m) for m in sorted(r.methods - {"HEAD"}))
             elif hasattr(r, "original_router"):   # an included APIRouter (FastAPI >= 0.16x)
-                walk(r.original_router.routes, prefix + getattr(r.original_router, "prefix", ""))
+                walk(r.original_router.routes)
             elif hasattr(r, "routes") and not hasattr(r, "app"):
-                walk(r.routes, prefix)
+                walk(r.routes)
 
     walk(app.routes)
     return out
@@ -76,7 +80,8 @@ def test_every_route_answers_errors_in_the_documented_shape(server, tmp_path):
             r = httpx.request(method, url, headers=headers, content=b"search=x", timeout=60,
                               follow_redirects=False)
             what = f"{method} {path} {'token' if headers else 'anonymous'}"
-            if (path, method) in PAGES:
+            if (path, method) in PAGES or path.startswith(("/services/", "/servicesNS/")):   # pages; Splunk's REST
+                # endpoints answer in Splunk's own envelope (XML or JSON per output_mode), on purpose
                 assert r.status_code < 500, (what, r.text[:200])
                 continue
             if not headers and path.startswith(("/api/", "/web/api/")):   # refused (a query parameter
@@ -84,9 +89,10 @@ def test_every_route_answers_errors_in_the_documented_shape(server, tmp_path):
             if r.status_code >= 400:
                 assert_error_shape(r, what)
                 checked += 1
-            if headers and method == "POST" and path.startswith("/api/v1/"):
-                assert r.status_code == 400, (what, r.status_code, r.text[:200])
-    assert checked >= len(routes)
+            if headers and method == "POST" and path.startswith("/api/v1/"):   # refused, never a 500:
+                assert 400 <= r.status_code < 500, (what, r.status_code, r.text[:200])  # bad body, or no such id
+    speleo_routes = [r for r in routes if r not in PAGES and not r[0].startswith(("/services/", "/servicesNS/"))]
+    assert checked >= len(speleo_routes)   # each answered an error in the shape at least once
 
 
 def test_validation_errors_name_the_field(server):
