@@ -395,28 +395,6 @@ def token_delete(home: Home, name: str) -> None:
     err.print(f"token '{name}' deleted")
 
 
-# -- inputs ------------------------------------------------------------------------------
-@cli.group()
-def input() -> None:  # noqa: A001 - the command's name
-    """Monitor inputs: list them (add one with 'speleo add monitor')."""
-
-
-@input.command("list")
-@output_option
-@click.pass_obj
-def input_list(home: Home, output: str, as_json: bool) -> None:
-    """List monitor inputs: id, path, index, sourcetype, host, whitelist, blacklist."""
-    rows = service(home).inputs()
-    if wants_json(output, as_json):
-        print_json(rows)
-        return
-    table = Table("id", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled", header_style="bold")
-    for r in rows:
-        table.add_row(str(r["id"]), r["path"], r["index"], r["sourcetype"] or "(auto)", r["host"] or "",
-                      r["whitelist"] or "", r["blacklist"] or "", "yes" if r["disabled"] else "no")
-    out.print(table)
-
-
 # -- status ------------------------------------------------------------------------------
 @cli.command()
 @output_option
