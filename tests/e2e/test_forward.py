@@ -297,3 +297,29 @@ def test_the_forwarder_process_is_small_and_keeps_the_token_off_its_command_line
     maps = Path(f"/proc/{f.proc.pid}/maps").read_text()
     assert "pyarrow" not in maps and "duckdb" not in maps and "numpy" not in maps
     assert p.memory_info().rss < 50e6
+
+
+def test_a_refused_batch_is_set_aside_and_later_lines_still_arrive(env):
+    # issue 9: the README's forwarder token allowed only `main`; its host metrics went to `metrics`,
+    # that batch was refused (code 7) and retried for ever, blocking every later line
+    server = env.server()
+    only_main = run_cli(env.home, "token", "create", "onlymain", "--index", "main", "--ack").stdout.strip()
+    first, later = env.tmp / "first.log", env.tmp / "later.log"
+    first.write_text("".join(line(i) for i in range(50)))
+    f = ForwarderProc(env.home, env.tmp / "fwd2" / "home", env.hec_url, only_main, [first, later],
+                      ["--metrics-interval", "0.5"])
+    f.start()
+    try:
+        wait_for(lambda: (f.fhome / "deadletter" / "refused.jsonl").exists(), timeout=60)
+        later.write_text("".join(line(i) for i in range(50, 80)))   # written after a refusal
+        wait_for(lambda: counts(server)[1] == 80, timeout=60)
+        dead = [json.loads(x) for x in (f.fhome / "deadletter" / "refused.jsonl").read_text().splitlines()]
+        assert dead and all(d["code"] == 7 and d["status"] == 400 for d in dead)
+        assert all('"index": "metrics"' in d["body"] or '"index":"metrics"' in d["body"] for d in dead)
+        st = json.loads(run_cli(env.home, "forward", "status", "--home", str(f.fhome), "--output", "json").stdout)
+        assert st["refused"]["batches"] >= len(dead) and st["refused"]["events"] > 0
+        text = run_cli(env.home, "forward", "status", "--home", str(f.fhome)).stdout
+        assert "REFUSED by the receiver and set aside" in text
+        assert server.search("index=metrics")["total"] == 0
+    finally:
+        f.stop()

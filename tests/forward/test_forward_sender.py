@@ -244,16 +244,38 @@ def test_busy_server_is_retried_with_the_same_batch(setup):
     assert "busy" in sender.stats.last_error
 
 
-def test_refused_batch_is_kept_and_retried_never_dropped(setup):
+def test_a_batch_refused_for_good_is_set_aside_and_never_blocks_later_records(setup, tmp_path):
+    queue, state, hec, sender, _ = setup()
+    fill_raw(queue, 1, source="/refused")            # records 1: the receiver refuses its index
+    sent = fill_raw(queue, 2, start=10, source="/ok")  # records 2-3: accepted
+    hec.fail = [(400, {"text": "Incorrect index", "code": 7, "invalid-event-number": 0})]
+    run_until(sender, lambda: state.acked == 3)
+    assert lines(hec) == [f"line {i}" for i in range(10, sent)]
+    dead = [json.loads(x) for x in (tmp_path / "deadletter" / "refused.jsonl").read_text().splitlines()]
+    assert len(dead) == 1
+    assert dead[0]["body"] == "".join(f"line {i}\n" for i in range(10))
+    assert dead[0]["status"] == 400 and dead[0]["code"] == 7 and dead[0]["reason"] == "Incorrect index"
+    assert dict(parse_qsl(urlsplit(dead[0]["path"]).query))["source"] == "/refused"
+    assert (state.refused_events, state.refused_batches, state.events_acked) == (10, 1, 20)
+    assert sender.stats.refused_events == 10 and sender.stats.events_sent == 20
+    assert state.checkpoints["fp/refused"] == ("/refused", 100)   # the file moves on too
+    assert "Incorrect index" in sender.stats.last_error and "set aside" in sender.stats.last_error
+    reopened = CheckpointStore(tmp_path / "state.json")
+    assert (reopened.refused_events, reopened.refused_batches) == (10, 1)
+
+
+@pytest.mark.parametrize("status,code", [(401, 3), (403, 4), (403, 1), (400, 10), (429, None), (408, None)])
+def test_token_channel_and_rate_errors_are_retried_not_set_aside(setup, tmp_path, status, code):
     queue, state, hec, sender, _ = setup()
     fill(queue, 1)
-    hec.fail = [(400, {"text": "Incorrect index", "code": 7, "invalid-event-number": 0})] * 5
+    hec.fail = [(status, {"text": "no", "code": code})] * 3
     stop = threading.Event()
-    for _ in range(5):
+    for _ in range(3):
         sender.step(stop)
     assert state.acked == 0 and queue.stats()["records"] == 1
-    assert "Incorrect index" in sender.stats.last_error
     run_until(sender, lambda: state.acked == 1)
+    assert len(hec.events) == 10 and state.refused_events == 0
+    assert not (tmp_path / "deadletter").exists()
 
 
 def test_too_large_halves_the_batch(setup):

@@ -10,15 +10,15 @@ import json
 import sys
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from speleo.cli.output import console
 from speleo.config import Home
 from speleo.errors import SpeleoError
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 OUTPUT = click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
 OWNER = click.option("--owner", default=None, help="Owner (a web user name, or 'nobody'); needed only when "
                                                   "several owners have a search with that name.")

@@ -118,15 +118,18 @@ def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_inte
 
 @forward.command("status")
 @click.option("--home", "fhome", type=click.Path(file_okay=False), help="The forwarder's folder (default ./var/forwarder).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--output", "-o", "output", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for programs.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --output json.")
 @click.pass_context
-def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
+def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> None:
     """What the forwarder follows, its queue depth, last error and events sent."""
+    from speleo.cli.output import plural
     from speleo.forward.agent import read_status
 
     home = fhome or ctx.parent.meta.get("forward_home") or DEFAULT_HOME
     st = read_status(home)
-    if as_json:
+    if as_json or output == "json":
         click.echo(json.dumps(st, default=str))
         return
     q = st["queue"]
@@ -134,11 +137,16 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
     w = sys.stdout.write
     w(f"forwarder {state}: pid {st['pid']}, home {st['home']}, to {st['to']}\n")
     w(f"  updated {_when(st['updated'])}; started {_when(st['started'])}\n")
-    w(f"  queue: {q['records']:,} records, {q['events']:,} events, {q['bytes']:,} of {q['max_bytes']:,} bytes"
+    w(f"  queue: {plural(q['records'], 'record')}, {plural(q['events'], 'event')}, {q['bytes']:,} of "
+      f"{plural(q['max_bytes'], 'byte')}"
       f"{' (FULL: reading paused)' if q['full'] else ''}\n")
     w(f"  events read {st['events_read']:,}, sent and acknowledged {st['events_sent']:,} since start "
       f"({st['events_sent_total']:,} in all); batches {st['batches_sent']:,}, retries {st['retries']:,}, "
       f"resent {st['resends']:,}; acknowledgement {'on' if st['ack_mode'] else 'off' if st['ack_mode'] is False else '?'}\n")
+    refused = st.get("refused") or {}
+    if refused.get("batches"):
+        w(f"  REFUSED by the receiver and set aside: {plural(refused['events'], 'event')} in "
+          f"{plural(refused['batches'], 'batch', 'batches')}, in {refused['file']}\n")
     if st.get("last_error"):
         w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
     else:
@@ -146,7 +154,7 @@ def forward_status(ctx: click.Context, fhome, as_json: bool) -> None:
     for i in st["inputs"]:
         w(f"  input {i['path']} -> index {i['index']}" + (f" sourcetype {i['sourcetype']}" if i["sourcetype"] else "") + "\n")
     for f in st["files"]:
-        w(f"    file {f['path']}: {f['offset']:,} bytes read ({f['sourcetype']})\n")
+        w(f"    file {f['path']}: {plural(f['offset'], 'byte')} read ({f['sourcetype']})\n")
     for p in st.get("problems", []):
         w(f"  problem: {p['kind']} {p['source']}: {p['reason']}\n")
 

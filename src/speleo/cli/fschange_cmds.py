@@ -11,16 +11,16 @@ import sys
 import time
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from speleo.cli.output import console
 from speleo.cli import client
 from speleo.config import Home
 from speleo.errors import InputError, StorageError
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 def _service(home: Home):

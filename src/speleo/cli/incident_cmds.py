@@ -13,15 +13,15 @@ import getpass
 import json
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from speleo.cli.output import console
 from speleo.cli import client
 from speleo.config import Home
 from speleo.errors import InputError
 
-out = Console(highlight=False)
+out = console(highlight=False)
 PREFIX = "/api/v1/incidents"
 
 

@@ -12,13 +12,13 @@ import json
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from speleo.cli.output import console, output_option, print_json, wants_json
 from speleo.cli import client
 from speleo.config import Home
 
-out = Console()
+out = console()
 
 SETTING_OPTIONS = (
     ("max_age", "frozenTimePeriodInSecs", "Maximum age of the newest event of a bucket (30d, 12h, 3600s)."),
@@ -272,7 +272,23 @@ def volume_set(home: Home, name: str, max_size: str) -> None:
 
 @click.group()
 def input() -> None:  # noqa: A001 (the command's name)
-    """Inputs: remove one (list them with 'speleo status')."""
+    """Inputs: list them, remove one."""
+
+
+@input.command("list")
+@output_option
+@click.pass_obj
+def input_list(home: Home, output: str, as_json: bool) -> None:
+    """List monitor inputs: id, path, index, sourcetype, host, whitelist, blacklist."""
+    rows = _service(home).inputs()
+    if wants_json(output, as_json):
+        print_json(rows)
+        return
+    table = Table("id", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled", header_style="bold")
+    for r in rows:
+        table.add_row(str(r["id"]), r["path"], r["index"], r["sourcetype"] or "(auto)", r["host"] or "",
+                      r["whitelist"] or "", r["blacklist"] or "", "yes" if r["disabled"] else "no")
+    out.print(table)
 
 
 @input.command("remove")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from speleo.cli.output import console
 from speleo.config import Home
 
-out = Console()
+out = console()
 
 
 def _service(home: Home):

@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
 from speleo.cli import client
+from speleo.cli.output import console, output_option, plural, print_json, wants_json
 from speleo.config import Home, check_index_name
 from speleo.errors import SpeleoError, SplError
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 
 
 class SpeleoGroup(click.Group):
@@ -82,7 +82,7 @@ def add_oneshot(home: Home, file: str, index: str, sourcetype: str | None, host:
         res = _local_oneshot(home, path, index, sourcetype, host, force).__dict__
     flagged = ", ".join(f"{k}: {v}" for k, v in res["flagged"].items() if v) or "none"
     out.print(
-        f"indexed {res['events']:,} events ({res['bytes']:,} bytes) from {res['path']} into index "
+        f"indexed {plural(res['events'], 'event')} ({plural(res['bytes'], 'byte')}) from {res['path']} into index "
         f"'{res['index']}' as sourcetype '{res['sourcetype']}'; flagged: {flagged}"
     )
 
@@ -124,8 +124,10 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
 # -- search ------------------------------------------------------------------------------
 @cli.command()
 @click.argument("query")
-@click.option("--earliest", help="Start of the time range: -24h, -7d@d, an epoch, or 0 for all time (default).")
-@click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch (default: no end).")
+@click.option("--earliest", help="Start of the time range: -24h, -7d@d, an epoch, an ISO 8601 date "
+                                  "(2015-05-17, 2015-05-17T10:00+02:00), or 0 for all time (default).")
+@click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch, an ISO 8601 date "
+                                "(default: no end).")
 @click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
@@ -153,10 +155,11 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     except SplError as e:
         e.query = e.query or query
         raise
-    body = results.to_json(res, tz)
-    _print_rows(output, body, results.fields(res))
+    body = results.to_json(res, tz)   # events with their search-time fields (clientip, status...)
+    _print_rows(output, body, body["fields"])
     if res.truncated and output == "table":
-        err.print(f"[dim]showing {body['count']:,} of {res.total:,}; use --limit 0 for all[/dim]")
+        err.print(f"[dim]showing {body['count']:,} of {plural(res.total, 'row' if res.kind == 'results' else 'event')}; "
+                  "use --limit 0 for all[/dim]")
 
 
 def _os_user() -> str:
@@ -174,7 +177,7 @@ def _print_rows(output: str, body: dict, fields: list[str]) -> None:
         for r in rows:
             sys.stdout.write(json.dumps(r, default=str) + "\n")
     elif output == "csv":
-        w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in r.items()})
@@ -190,12 +193,13 @@ def _print_table(body: dict, rows: list[dict], fields: list[str]) -> None:
         fields = ["_time", "host", "sourcetype", "_raw"]
     table = Table(show_lines=body["kind"] == "events", header_style="bold")
     for f in fields:
-        table.add_column(f, overflow="fold", no_wrap=f == "_time", ratio=4 if f == "_raw" else None)
+        wide = f == "_raw" and out.is_terminal   # piped: every column as wide as its text
+        table.add_column(f, overflow="fold", no_wrap=f == "_time", ratio=4 if wide else None)
     for r in rows:
         table.add_row(*[_cell(r.get(f)) for f in fields])
     out.print(table)
     if body["kind"] == "events":
-        err.print(f"[dim]{body['total']:,} events matched[/dim]")
+        err.print(f"[dim]{plural(body['total'], 'event')} matched[/dim]")
 
 
 def _cell(v) -> str:
@@ -340,15 +344,15 @@ def token_create(home: Home, name: str, index: str, allowed_indexes: str, source
 
 
 @token.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_option
 @click.pass_obj
-def token_list(home: Home, as_json: bool) -> None:
+def token_list(home: Home, output: str, as_json: bool) -> None:
     """List tokens and their settings (never the secrets)."""
     from speleo.storage import tokens
 
     rows = [t.to_dict() for t in tokens.list_tokens(service(home).catalog)]
-    if as_json:
-        click.echo(json.dumps(rows))
+    if wants_json(output, as_json):
+        print_json(rows)
         return
     table = Table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
                   header_style="bold")
@@ -393,9 +397,9 @@ def token_delete(home: Home, name: str) -> None:
 
 # -- status ------------------------------------------------------------------------------
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_option
 @click.pass_obj
-def status(home: Home, as_json: bool) -> None:
+def status(home: Home, output: str, as_json: bool) -> None:
     """Inputs, files followed, events indexed, problems (flagged/dropped and why), buckets, disk use."""
     st = service(home).status()
     url = client.server_url(home)
@@ -404,16 +408,16 @@ def status(home: Home, as_json: bool) -> None:
             st["server"] = client.call(home, "GET", "/api/v1/status", timeout=10).get("server")
         except Exception as e:  # the status of a half-up server is still worth printing
             st["server"] = {"error": str(e)}
-    if as_json:
-        click.echo(json.dumps(st, default=str))
+    if wants_json(output, as_json):
+        print_json(st)
         return
     _print_status(st, url)
 
 
 def _print_status(st: dict, url: str | None) -> None:
     out.print(f"[bold]home[/bold] {st['home']}   server: {url or 'not running'}")
-    out.print(f"events indexed: {st['events']:,} in {st['buckets']} buckets; disk use {_size(st['disk_bytes'])}; "
-              f"ingested today: {_size(st['ingested_today']['bytes'])} ({st['ingested_today']['events']:,} events)")
+    out.print(f"events indexed: {st['events']:,} in {plural(st['buckets'], 'bucket')}; disk use {_size(st['disk_bytes'])}; "
+              f"ingested today: {_size(st['ingested_today']['bytes'])} ({plural(st['ingested_today']['events'], 'event')})")
     lic = st.get("license") or {}
     if lic.get("budget_bytes"):
         over = " [red]EXCEEDED[/red]" if lic["exceeded"] else ""
@@ -421,7 +425,7 @@ def _print_status(st: dict, url: str | None) -> None:
                   f"warnings in 30 days: {len(lic['warnings_30d'])}")
     dropped = st.get("filtered_today") or []
     if dropped:
-        out.print(f"dropped by ingest filters today: {sum(d['events'] for d in dropped):,} events "
+        out.print(f"dropped by ingest filters today: {plural(sum(d['events'] for d in dropped), 'event')} "
                   f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
     t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:

@@ -14,6 +14,7 @@ import time
 
 import click
 
+from speleo.cli.output import plural
 from speleo.config import Home
 from speleo.errors import SpeleoError, SplError
 from speleo.query.macrostore import load_macros, read_records, remove, upsert
@@ -70,7 +71,7 @@ def explain(home: Home, query: str | None, check: str | None, also_compile: bool
         groups = plan.row_groups.get(b.id)
         extra = f", row groups {groups}" if groups is not None else ""
         click.echo(f"  #{b.id} {b.index_name} {b.state} {_fmt_time(b.min_time)} .. {_fmt_time(b.max_time)} "
-                   f"{b.event_count} events{extra}")
+                   f"{plural(b.event_count, 'event')}{extra}")
 
 
 def _check(home: Home, path: str, also_compile: bool, now: float | None) -> None:
@@ -125,12 +126,26 @@ def macro_add(home: Home, name: str, definition: str, args: str) -> None:
     click.echo(f"macro {name} saved")
 
 
+def _jsonl_option(func):
+    return click.option("--output", "-o", "output", type=click.Choice(["jsonl", "json"]), default="jsonl",
+                        show_default=True, help="jsonl: one JSON object a line; json: one JSON array.")(func)
+
+
+def _print_records(rows: list[dict], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(json.dumps(r))
+
+
 @macro.command("list")
+@_jsonl_option
 @click.pass_obj
-def macro_list(home: Home) -> None:
-    """List the macros as JSON lines (name, definition, arguments)."""
-    for r in read_records(home):
-        click.echo(json.dumps({"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}))
+def macro_list(home: Home, output: str) -> None:
+    """List the macros (name, definition, arguments) as JSON lines, or one JSON array."""
+    _print_records([{"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}
+                    for r in read_records(home)], output)
 
 
 @macro.command("remove")
@@ -160,7 +175,7 @@ def macro_import(home: Home, file: str) -> None:
                 raise SpeleoError(f"{file}:{n}: not JSON: {e}") from e
     home.ensure()
     count = upsert(home, records)
-    click.echo(f"{count} macros imported")
+    click.echo(f"{plural(count, 'macro')} imported")
 
 
 @click.group("lookup")
@@ -202,16 +217,19 @@ def lookup_add(home: Home, name: str, file: str) -> None:
 
 
 @lookup.command("list")
+@_jsonl_option
 @click.pass_obj
-def lookup_list(home: Home) -> None:
-    """List the lookup tables as JSON lines (name, columns, bytes)."""
+def lookup_list(home: Home, output: str) -> None:
+    """List the lookup tables (name, columns, bytes) as JSON lines, or one JSON array."""
     import csv
 
     folder = home.lookups_dir
+    rows = []
     for p in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
         with open(p, encoding="utf-8", newline="") as f:
             header = next(csv.reader(f), None) or []
-        click.echo(json.dumps({"name": p.name, "columns": header, "bytes": p.stat().st_size}))
+        rows.append({"name": p.name, "columns": header, "bytes": p.stat().st_size})
+    _print_records(rows, output)
 
 
 @lookup.command("remove")

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from speleo.cli.output import output_option, print_json, wants_json
 from speleo.config import Home
 
 
@@ -49,10 +50,15 @@ def user_passwd(home: Home, name: str, password_stdin: bool) -> None:
 
 
 @user.command("list")
+@output_option
 @click.pass_obj
-def user_list(home: Home) -> None:
-    """List web users and their roles."""
+def user_list(home: Home, output: str, as_json: bool) -> None:
+    """List web users and their roles (table: one `name<TAB>role` line each)."""
     from speleo.ops.users import Users
 
-    for u in Users(home).list():
+    users = Users(home).list()
+    if wants_json(output, as_json):
+        print_json([{"name": u.name, "role": u.role} for u in users])
+        return
+    for u in users:
         click.echo(f"{u.name}\t{u.role}")

@@ -12,6 +12,7 @@ Home folder (`--home`, default `./var/forwarder`):
 
     queue/*.seg       the disk queue (records not yet acknowledged)
     state.json        acknowledged record id and file checkpoints (atomic writes)
+    deadletter/refused.jsonl  batches the receiver refused for good (see `deadletter`)
     status.json       what it follows, queue depth, last error, lines sent (rewritten every second)
     forwarder.lock    held by the running forwarder (one per home)
     props.toml        optional: `[source."GLOB"] sourcetype = "..."` assigns sourcetypes by path
@@ -202,6 +203,8 @@ class Forwarder:
             "batches_sent": s.batches_sent, "posts": s.posts, "retries": s.retries, "resends": s.resends,
             "acked_record": self.state.acked, "ack_mode": s.ack_mode, "channel": s.channel,
             "inflight_batches": s.inflight,
+            "refused": {"batches": self.state.refused_batches, "events": self.state.refused_events,
+                        "file": str(self.sender.dead_letters.path)},
             "last_error": s.last_error, "last_error_at": s.last_error_at, "last_success_at": s.last_success_at,
             "problems": self.sink.problems[-10:],
             "metrics": {"interval": self.opts.metrics_interval, "index": self.opts.metrics_index},

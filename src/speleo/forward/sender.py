@@ -18,8 +18,11 @@ Failures: a connection error, a timeout, a 5xx or an ack that stays false for `a
 makes every batch not yet acknowledged count as not delivered: they are sent again (on a new
 channel, so that ack ids of a restarted receiver cannot be mistaken for old ones), after an
 exponential backoff with jitter. `503`/code 9 (busy) retries the same batch after the backoff.
-A 413 halves the batch size. Other errors (a bad token, an index the token may not write) are
-retried with backoff for ever and shown as the last error: the forwarder never drops data.
+A 413 halves the batch size. A bad or disabled token (401/403), 408, 429 and channel errors are
+retried with backoff and shown as the last error. A batch the receiver refuses for good (another
+4xx: an index the token may not write, data it cannot parse) is set aside in the home's
+`deadletter/refused.jsonl` (`forward.deadletter`), counted, and the queue moves on: a refused
+batch never blocks later records, and the forwarder drops nothing silently.
 
 So delivery is at least once: a batch the receiver made durable but whose answer or ack was lost
 (receiver killed between its fsync and the answer, forwarder killed between the ack and its
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 from urllib.parse import urlencode, urlsplit
 
+from speleo.forward.deadletter import DeadLetters, refused_for_good
 from speleo.forward.queue import DiskQueue, Entry
 from speleo.forward.state import CheckpointStore
 
@@ -130,6 +134,7 @@ class Batch:
     ack_id: int | None = None
     delivered: bool = False
     sent_at: float = 0.0
+    refused: bool = False      # set aside in the dead-letter file: committed, not counted as sent
 
 
 @dataclass
@@ -139,6 +144,8 @@ class SenderStats:
     posts: int = 0
     retries: int = 0
     resends: int = 0           # batches sent again after a failure (possible duplicates)
+    refused_batches: int = 0   # batches the receiver refused for good (dead-letter file), this process
+    refused_events: int = 0
     last_error: str | None = None
     last_error_at: float | None = None
     last_success_at: float | None = None
@@ -156,7 +163,8 @@ class HecSender:
                  max_inflight: int = 4, ack_poll_secs: float = 0.25, ack_timeout: float = 60.0,
                  backoff_base: float = 0.25, backoff_max: float = 30.0, gzip_level: int = 1,
                  on_commit: Callable[[dict[str, tuple[str, int]]], None] | None = None,
-                 sleep: Callable[[threading.Event, float], None] | None = None) -> None:
+                 sleep: Callable[[threading.Event, float], None] | None = None,
+                 dead_letters: DeadLetters | None = None) -> None:
         self.queue = queue
         self.state = state
         self.token = token
@@ -171,6 +179,7 @@ class HecSender:
         self.backoff_max = backoff_max
         self.gzip_level = gzip_level
         self.on_commit = on_commit
+        self.dead_letters = dead_letters or DeadLetters(state.path.parent / "deadletter")
         self._sleep = sleep or (lambda stop, secs: stop.wait(secs))
         self.stats = SenderStats(channel=str(uuid.uuid4()))
         self.inflight: list[Batch] = []
@@ -289,6 +298,8 @@ class HecSender:
             self.failures = 0
             return True
         text = f"HTTP {status}: {reply.get('text', '')} (code {reply.get('code')})"
+        if refused_for_good(status, reply.get("code")):
+            return self._set_aside(batch, path, body, status, reply, text)
         if status == 413 and self.batch_bytes > 16 * 1024:
             self.batch_bytes //= 2
             self._error(f"{text}; batches now up to {self.batch_bytes} bytes")
@@ -300,6 +311,21 @@ class HecSender:
             return False
         self._error(f"receiver refused the batch: {text}; retrying")
         return False
+
+    def _set_aside(self, batch: Batch, path: str, body: bytes, status: int, reply: dict, text: str) -> bool:
+        """Write a batch refused for good to the dead-letter file; the queue moves past it."""
+        try:
+            self.dead_letters.add(status=status, code=reply.get("code"), reason=str(reply.get("text", "")),
+                                  path=path, events=batch.events, first=batch.first, last=batch.last, body=body)
+        except OSError as e:  # cannot set it aside: keep it queued and retry
+            self._error(f"receiver refused the batch ({text}) and it cannot be set aside: {e}; retrying")
+            return False
+        self._error(f"receiver refused records {batch.first}-{batch.last} ({batch.events} events) for good: "
+                    f"{text}; set aside in {self.dead_letters.path}")
+        batch.delivered = batch.refused = True
+        self._push(batch)
+        self.failures = 0
+        return True
 
     def _push(self, batch: Batch) -> None:
         with self.lock:
@@ -341,18 +367,24 @@ class HecSender:
         if not done:
             return
         cps: dict[str, tuple[str, int]] = {}
-        events = 0
+        events = refused = refused_batches = 0
         for b in done:
-            events += b.events
+            if b.refused:
+                refused += b.events
+                refused_batches += 1
+            else:
+                events += b.events
             for e in b.entries:
                 if e.checkpoint:
                     cps[e.checkpoint[0]] = tuple(e.checkpoint[1:])   # (path, offset[, identity details])
         last = done[-1].last
-        self.state.commit(last, cps, events)
+        self.state.commit(last, cps, events, refused_events=refused, refused_batches=refused_batches)
         self.queue.release(last)
         with self.lock:
             self.stats.events_sent += events
-            self.stats.batches_sent += len(done)
+            self.stats.batches_sent += len(done) - refused_batches
+            self.stats.refused_events += refused
+            self.stats.refused_batches += refused_batches
             self.stats.last_success_at = time.time()
             self.stats.inflight = len(self.inflight)
         if self.on_commit:

@@ -2,8 +2,9 @@
 
 `state.json` holds `acked` (the id of the last queue record the receiver acknowledged: every
 record up to it is delivered), `checkpoints` (file identity key -> [path, offset] covered by
-those records) and `idents` (file identity key -> device/inode and seek hash, see
-`speleo.ingest.identity`). All change in the same write (temp file, fsync, rename, fsync of the folder),
+those records), `idents` (file identity key -> device/inode and seek hash, see
+`speleo.ingest.identity`), `events_acked`, and `refused_events`/`refused_batches` (set aside in the
+dead-letter file, see `forward.deadletter`). All change in the same write (temp file, fsync, rename, fsync of the folder),
 so a crash leaves either the old or the new state, never a mix.
 """
 
@@ -24,20 +25,29 @@ class CheckpointStore:
         self.acked = 0
         self.checkpoints: dict[str, tuple[str, int]] = {}
         self.events_acked = 0
+        self.refused_events = 0
+        self.refused_batches = 0
         if path.exists():
             raw = json.loads(path.read_text() or "{}")
             self.acked = int(raw.get("acked", 0))
             self.events_acked = int(raw.get("events_acked", 0))
+            self.refused_events = int(raw.get("refused_events", 0))
+            self.refused_batches = int(raw.get("refused_batches", 0))
             idents = raw.get("idents", {})
             self.checkpoints = {k: (p, int(o), idents[k]) if k in idents else (p, int(o))
                                 for k, (p, o) in raw.get("checkpoints", {}).items()}
 
-    def commit(self, acked: int, checkpoints: dict[str, tuple[str, int]], events: int) -> None:
-        """Records up to `acked` are delivered; `checkpoints` (their file positions) now hold."""
+    def commit(self, acked: int, checkpoints: dict[str, tuple[str, int]], events: int,
+               refused_events: int = 0, refused_batches: int = 0) -> None:
+        """Records up to `acked` are delivered (`events` of them acknowledged, `refused_events` in
+        `refused_batches` set aside as refused); `checkpoints` (their file positions) now hold."""
         merged = dict(self.checkpoints)
         merged.update(checkpoints)
         body = {"acked": acked, "events_acked": self.events_acked + events,
+                "refused_events": self.refused_events + refused_events,
+                "refused_batches": self.refused_batches + refused_batches,
                 "checkpoints": {k: [v[0], v[1]] for k, v in merged.items()},
                 "idents": {k: v[2] for k, v in merged.items() if len(v) > 2 and v[2]}}
         write_atomic(self.path, json.dumps(body, separators=(",", ":")).encode())
         self.acked, self.checkpoints, self.events_acked = acked, merged, body["events_acked"]
+        self.refused_events, self.refused_batches = body["refused_events"], body["refused_batches"]

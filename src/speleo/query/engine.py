@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from speleo import spl
 from speleo.config import Home
 from speleo.errors import SpeleoError
+from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query.post import apply_post
 from speleo.spl.state import tz_name as tz_name_of
@@ -88,7 +89,8 @@ def compile_for(
     props=None,
     lookups_dir=None,
 ):
-    """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError."""
+    """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
+    anything else a compile raises becomes a Speleo error (`query.failures.translate`)."""
     tz = local_zone(tz_name)
     ctx = spl.CompileContext(
         now=time.time() if now is None else now,
@@ -99,7 +101,14 @@ def compile_for(
         default_latest=latest,
         lookups_dir=lookups_dir,
     )
-    return spl.compile_search(query, ctx)
+    try:
+        compiled = spl.compile_search(query, ctx)
+    except SpeleoError:
+        raise
+    except Exception as e:  # noqa: BLE001 - sqlglot or a bug of the compiler
+        raise translate(e, query) from e
+    compiled.query_text = query
+    return compiled
 
 
 def specialize(compiled, p: "Plan"):
@@ -253,32 +262,43 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
     return sum(c for _, c in counts), [(t, c) for t, c in counts if t is not None], span
 
 
-class SearchFailed(SpeleoError):
-    """The engine could not run a compiled search (a type or binding error DuckDB reports)."""
-
-    status = 400
-    code = "search_failed"
-
-
 def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
             on_connection=None, honour_deletes: bool = True) -> SearchResult:
     """Run a compiled search. `limit` 0 means no limit.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
     runs (the web's search jobs keep it to report `query_progress()` and to `interrupt()` it).
-    Raises SearchFailed when DuckDB refuses the query (an interrupt passes through as is).
+    Raises SearchFailed when DuckDB refuses the query, any failure as a Speleo error
+    (`query.failures`); an interrupt passes through as is.
     """
     try:
-        return _execute(home, catalog, compiled, limit, with_timeline, on_connection, honour_deletes)
-    except duckdb.InterruptException:
+        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes)
+    except _CallerRaised as e:
+        raise e.original from None
+    except (duckdb.InterruptException, SpeleoError):
         raise
-    except duckdb.Error as e:
-        raise _failed(e) from e
+    except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow, a bug: a Speleo error for the user
+        raise translate(e, getattr(compiled, "query_text", "")) from e
 
 
-def _failed(e: duckdb.Error) -> SearchFailed:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return SearchFailed(f"the search could not run: {first}")
+class _CallerRaised(Exception):
+    """An exception of a caller's callback (a cancelled web job): passed through untranslated."""
+
+    def __init__(self, original: BaseException) -> None:
+        self.original = original
+
+
+def _theirs(callback):
+    """`callback` with its exceptions wrapped in _CallerRaised (None stays None)."""
+    if callback is None:
+        return None
+
+    def call(*args):
+        try:
+            return callback(*args)
+        except Exception as e:
+            raise _CallerRaised(e) from e
+    return call
 
 
 def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True):
@@ -405,18 +425,22 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
     `on_connection(con, plan)` as for `execute` (once, with the whole plan). `should_stop()` is
     asked before and after every query: True stops the search with `duckdb.InterruptException`,
     as an interrupt of the connection does (an interrupt between two queries would be lost).
-    Raises SearchFailed when DuckDB refuses the query.
+    Raises SearchFailed when DuckDB refuses the query, any failure as a Speleo error; what the
+    callbacks raise passes through as is.
     """
     try:
         if not batchable(compiled):
             if should_stop is not None and should_stop():
                 raise duckdb.InterruptException("the search was cancelled")
-            return _execute(home, catalog, compiled, limit, with_timeline, on_connection)
-        return _execute_batches(home, catalog, compiled, int(limit), on_partial, on_connection, should_stop)
-    except duckdb.InterruptException:
+            return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection))
+        return _execute_batches(home, catalog, compiled, int(limit), _theirs(on_partial), _theirs(on_connection),
+                                should_stop)
+    except _CallerRaised as e:
+        raise e.original from None
+    except (duckdb.InterruptException, SpeleoError):
         raise
-    except duckdb.Error as e:
-        raise _failed(e) from e
+    except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow, a bug: a Speleo error for the user
+        raise translate(e, getattr(compiled, "query_text", "")) from e
 
 
 def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_partial, on_connection,

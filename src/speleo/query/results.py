@@ -1,4 +1,5 @@
-"""Turning a `SearchResult` into rows and JSON for the CLI and the API."""
+"""Turning a `SearchResult` into rows and JSON: the one implementation the CLI, the API and the
+web's search jobs share (events get their search-time fields here, `add_extracted`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 
+from speleo import sourcetypes
 from speleo.query.engine import SearchResult
 from speleo.query.timefmt import iso
 
@@ -49,8 +51,29 @@ def fields(result: SearchResult) -> list[str]:
     return first + [n for n in names if n not in first and n not in HIDDEN] + [n for n in names if n in HIDDEN]
 
 
-def to_json(result: SearchResult, tz: dt.tzinfo) -> dict:
-    """The search API's JSON body (see docs/api.md)."""
+def add_extracted(body: dict) -> None:
+    """Add each event's search-time fields (its sourcetype's extractions: `clientip`, `status`...)
+    to an events answer, and their names to `fields` (after the stored ones, before the hidden
+    ones, in first-seen order). A stored or indexed field of the same name wins."""
+    names = [n for n in body["fields"] if n not in HIDDEN]
+    hidden = [n for n in body["fields"] if n in HIDDEN]
+    seen = set(body["fields"])
+    for ev in body["events"]:
+        raw, st = ev.get("_raw"), ev.get("sourcetype")
+        if not isinstance(raw, str) or not st:
+            continue
+        for k, v in sourcetypes.extract_fields(raw, st).items():
+            if k not in ev:
+                ev[k] = v
+            if k not in seen:
+                seen.add(k)
+                names.append(k)
+    body["fields"] = names + hidden
+
+
+def to_json(result: SearchResult, tz: dt.tzinfo, extracted: bool = True) -> dict:
+    """The search API's JSON body (see docs/api.md); events with their search-time fields
+    unless `extracted` is False."""
     body = {
         "kind": result.kind,
         "fields": fields(result),
@@ -67,4 +90,6 @@ def to_json(result: SearchResult, tz: dt.tzinfo) -> dict:
         "elapsed_secs": round(result.elapsed_secs, 4),
     }
     body["events" if result.kind == "events" else "results"] = rows(result, tz)
+    if extracted and result.kind == "events":
+        add_extracted(body)
     return body

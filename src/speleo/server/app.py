@@ -1,8 +1,9 @@
 """The HTTP API (FastAPI). Every endpoint but `/health` needs the API token or a session with
 the route's capability (`speleo.server.access.require`).
 
-One exception handler renders every `SpeleoError` as `{"error": {code, message, ...}}` with
-its status; an SPL error carries its line, column and character span.
+Every error of every route is `{"error": {code, message, ...}}` with its status
+(`server.httperrors`); an SPL error carries its line, column and character span. The OpenAPI
+document (`/api/v1/openapi.json`) and its page (`/api/v1/docs`) need the token or a session.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import InputError, SpeleoError
+from speleo.errors import InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
+from speleo.server import apidocs, httperrors
 from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require, search_guard
 from speleo.server.auth import digest
 
@@ -57,9 +58,7 @@ def build_app(runtime) -> FastAPI:
     app.state.token_digest = digest(runtime.api_token)
     svc = runtime.service
 
-    @app.exception_handler(SpeleoError)
-    async def speleo_error(_: Request, exc: SpeleoError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+    httperrors.install(app)
 
     @app.get("/health")
     async def health() -> dict:
@@ -70,7 +69,7 @@ def build_app(runtime) -> FastAPI:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
                                          who.capabilities, who.name, search_guard(who))
-        return results.to_json(result, local_zone(svc.home.settings.default_tz))
+        return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
 
     @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
     async def status() -> dict:
@@ -102,4 +101,5 @@ def build_app(runtime) -> FastAPI:
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
     install_web(app, runtime)
+    apidocs.install(app, require(SEARCH))
     return app

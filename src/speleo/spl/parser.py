@@ -71,6 +71,8 @@ def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: 
     if spec is None:
         raise _unknown_command(text, word, first)
     tokens = lex(text, start, end, spec.mode)
+    if word != "search":  # search terms are text: a long run of digits is a term there
+        _check_integers(text, word, tokens)
     cur = Cursor(text, tokens, word)
     node = spec.parse(cur, first)
     if word in GENERATING and not first_stage and str(getattr(node, "options", {}).get("append", "")).lower() \
@@ -82,6 +84,18 @@ def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: 
     node.start = first.start
     node.end = max(end, first.end)
     return node
+
+
+MAX_INTEGER = 2**63 - 1   # the engine's integers are 64-bit (DuckDB BIGINT)
+
+
+def _check_integers(text: str, word: str, tokens) -> None:
+    """An integer argument (head 20, top limit=5, eval x=3) past 64 bits cannot run: refuse it
+    here, with its position, rather than let the engine fail on it."""
+    for tok in tokens:
+        if tok.kind in (T.WORD, T.NUMBER) and tok.value.isdigit() and int(tok.value) > MAX_INTEGER:
+            raise SplSyntaxError(f"{word}: the number {tok.value} is too large (at most {MAX_INTEGER:,}); "
+                                 "write a smaller one", text, tok.start, tok.end)
 
 
 def _unknown_command(text: str, word: str, tok) -> SplSyntaxError:

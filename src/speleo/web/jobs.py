@@ -19,9 +19,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from speleo import sourcetypes
 from speleo.errors import ConflictError, NotFoundError, SpeleoError
-from speleo.query import engine, results
+from speleo.query import engine, failures, results
+from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
 from speleo.query.timefmt import local_zone
 
 KEEP_SECS = 10 * 60
@@ -77,8 +77,7 @@ class Job:
             return made[1]
         if partial.table.num_rows > PARTIAL_MAX_ROWS:   # a job asked for every row: partials show the newest
             partial = dataclasses.replace(partial, table=partial.table.slice(0, PARTIAL_MAX_ROWS), truncated=True)
-        body = results.to_json(partial, self.tz)
-        add_extracted(body)
+        body = results.to_json(partial, self.tz)   # events with their search-time fields
         body["partial"] = True
         if self.span_range is not None:  # so the page can draw the timeline over the whole range already
             body["timeline"]["earliest_epoch"], body["timeline"]["latest_epoch"] = self.span_range
@@ -206,8 +205,6 @@ class Jobs:
             result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
                                                 on_connection=hook, should_stop=lambda: job.cancel_asked)
             body = results.to_json(result, job.tz)
-            if body["kind"] == "events":
-                add_extracted(body)
             with job.lock:
                 if job.state == "running":
                     job.body, job.state = body, "done"
@@ -219,7 +216,7 @@ class Jobs:
         except Exception as e:  # noqa: BLE001 - interrupted queries land here too
             with job.lock:
                 if job.state == "running":
-                    job.error, job.state = {"code": "internal", "message": f"search failed: {e}"}, "failed"
+                    job.error, job.state = failures.translate(e, job.search).to_dict(), "failed"
         finally:
             with job.lock:
                 job.con = None
@@ -230,20 +227,3 @@ class Jobs:
 
 class _Cancelled(Exception):
     pass
-
-
-def add_extracted(body: dict) -> None:
-    """Add each event's search-time fields (by its sourcetype) to an events answer."""
-    names = list(body["fields"])
-    seen = set(names)
-    for ev in body["events"]:
-        raw, st = ev.get("_raw"), ev.get("sourcetype")
-        if not isinstance(raw, str) or not st:
-            continue
-        for k, v in sourcetypes.extract_fields(raw, st).items():
-            if k not in ev:
-                ev[k] = v
-            if k not in seen:
-                seen.add(k)
-                names.append(k)
-    body["fields"] = names

@@ -23,7 +23,7 @@ from speleo.query.timefmt import local_zone
 from speleo.server.access import search_guard, session_principal
 from speleo.server.auth import bearer, digest, token_matches
 from speleo.web import source as source_view
-from speleo.web.jobs import Jobs, add_extracted
+from speleo.web.jobs import Jobs
 from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
 from speleo.ops.users import User, Users
@@ -189,9 +189,7 @@ def install(app: FastAPI, runtime) -> Web:
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now,
                                          check=search_guard(session_principal(user)))
-        body = results.to_json(result, local_zone(svc.home.settings.default_tz))
-        if body["kind"] == "events":
-            await asyncio.to_thread(add_extracted, body)
+        body = await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
         return JSONResponse(body)
 
     # -- search jobs ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ const SpeleoCharts = (() => {
       const h = b.count ? Math.max(2, (H - top - bottom) * b.count / max) : 0;
       const r = el("rect", { class: "bar", x: i * bw + (bw > 3 ? 0.5 : 0), width: Math.max(bw - (bw > 3 ? 1 : 0), 0.8),
         y: H - bottom - h, height: h, tabindex: b.count ? 0 : -1, "data-epoch": b.epoch, "data-count": b.count, "data-span": span }, s);
-      el("title", {}, r).textContent = `${b.time}: ${b.count} events`;
+      el("title", {}, r).textContent = `${b.time}: ${b.count.toLocaleString()} event${b.count === 1 ? "" : "s"}`;
       const pick = () => onPick(b);
       r.addEventListener("click", () => { if (!dragged) pick(); });
       r.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });

@@ -50,11 +50,8 @@
     if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
   }
   // exact dates typed as 2015-05-17T10:00 (local time) become epochs; modifiers pass through
-  function toApiTime(v) {
-    if (!v) return null;
-    if (/^\d{4}-\d\d-\d\d/.test(v)) { const t = Date.parse(v); if (!isNaN(t)) return t / 1000; }
-    return v;
-  }
+  // the server reads every form (epoch, ISO 8601 date, -24h...) with the CLI's parser (timefmt.to_epoch)
+  function toApiTime(v) { return v ? v : null; }
 
   // -- running: each search is a job on the server (POST /web/api/jobs, then polled) ------------
   let seq = 0, current = null;
@@ -259,7 +256,7 @@
     if (!buckets.length) return;
     const span = b.timeline.span_secs;
     $("timeline-label").textContent = b.partial ? `Events found so far, by ${spanText(span)}` :
-      `${buckets.length} buckets of ${spanText(span)} · click a bar or drag across bars to zoom in`;
+      `${plural(buckets.length, "bucket")} of ${spanText(span)} · click a bar or drag across bars to zoom in`;
     $("zoom-out").hidden = $("range").value !== "custom";
     const narrow = (lo, hi) => {
       $("range").value = "custom"; $("custom-range").hidden = false;
@@ -372,7 +369,7 @@
     const counts = new Map();
     for (const ev of b.events) for (const k of Object.keys(ev)) if (!HIDDEN.has(k)) counts.set(k, (counts.get(k) || 0) + 1);
     const names = [...counts.keys()].sort((a, c) => counts.get(c) - counts.get(a) || a.localeCompare(c));
-    box.append(h("h3", { text: `Fields (${b.events.length.toLocaleString()} events)` }));
+    box.append(h("h3", { text: `Fields (${plural(b.events.length, "event")})` }));
     const ul = h("ul");
     for (const k of names) {
       const li = h("li", { "data-field": k });
