@@ -17,6 +17,7 @@ from speleo import sourcetypes
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
 from speleo.errors import ConflictError, InputError, NotFoundError, StorageError
 from speleo.query import engine
+from speleo.query.scope import check_lookup_writes
 from speleo.storage.catalog import Catalog
 
 
@@ -147,17 +148,24 @@ class Service:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
-               timeline: bool = True):
+               timeline: bool = True, scope=None, write_lookups: bool = True):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
-        less); event searches always get theirs (it also counts the events)."""
+        less); event searches always get theirs (it also counts the events). `scope`: the
+        searcher's `speleo.query.scope.IndexScope` (None: every index); `write_lookups=False`
+        refuses `outputlookup` with ForbiddenError."""
+        compiled = self.compile(query, earliest, latest, now)
+        check_lookup_writes(compiled, write_lookups)
+        return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
+
+    def compile(self, query: str, earliest=None, latest=None, now: float | None = None):
+        """The compiled search with the home's macros, props and lookups. Raises SplError."""
         from speleo.query.macrostore import load_macros
 
-        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
-                                      tz_name=self.home.settings.default_tz, props=self.props(),
-                                      lookups_dir=self.home.lookups_dir)
-        return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
+        return engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
+                                  tz_name=self.home.settings.default_tz, props=self.props(),
+                                  lookups_dir=self.home.lookups_dir)
 
     # -- status -----------------------------------------------------------------------
     def status(self) -> dict:

@@ -1,5 +1,7 @@
 """The HTTP API (FastAPI). Every endpoint but `/health` needs the API token or a session with
-the route's capability (`speleo.server.access.require`).
+the route's capability (`speleo.server.access.require`). Searches read only the indexes the
+caller's roles allow, and go to the audit trail (`speleo.server.audit`) with every
+administrative change.
 
 One exception handler renders every `SpeleoError` as `{"error": {code, message, ...}}` with
 its status; an SPL error carries its line, column and character span.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -19,7 +22,9 @@ from speleo import __version__
 from speleo.errors import InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.server.access import EDIT_MONITOR, INDEXES_EDIT, SEARCH, require
+from speleo.errors import NotFoundError
+from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, INDEXES_EDIT, LIST_INPUTS, SEARCH, Principal, require
+from speleo.server.audit import audit, client_address
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -54,8 +59,42 @@ class MonitorRequest(BaseModel):
     blacklist: str | None = None
 
 
-def build_app(runtime) -> FastAPI:
-    """The ASGI app over a running `speleo.server.runner.Runtime`."""
+async def run_search(runtime, who: Principal, req: SearchRequest, src: str | None = None) -> dict:
+    """Run a search for `who` (its roles' indexes; `outputlookup` only with edit_lookups) and
+    record it in the audit trail (who, the search, its range, how long, how many results);
+    returns the search API's JSON body. Raises SplError, ForbiddenError, SearchFailed."""
+    svc = runtime.service
+    earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+    started = time.monotonic()
+    fields = {"search": req.search, "search_et": earliest, "search_lt": latest, "src": src}
+    try:
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now,
+                                         scope=who.scope(), write_lookups=who.can(EDIT_LOOKUPS))
+    except Exception as e:
+        audit(runtime, who, "search", info="failed", reason=type(e).__name__,
+              total_run_time=round(time.monotonic() - started, 3), **fields)
+        raise
+    audit(runtime, who, "search", info="completed", total_run_time=round(time.monotonic() - started, 3),
+          result_count=result.total, **fields)
+    return results.to_json(result, local_zone(svc.home.settings.default_tz))
+
+
+def redact_status(body: dict) -> dict:
+    """The status without input paths (for callers without `list_inputs`): inputs and files
+    followed keep their counts and indexes, their paths become null; the home is hidden."""
+    body["home"] = None
+    body["inputs"] = [{**i, "path": None, "whitelist": None, "blacklist": None} for i in body.get("inputs", [])]
+    body["files"] = [{**f, "path": None} for f in body.get("files", [])]
+    server = body.get("server")
+    if isinstance(server, dict) and "files_followed" in server:
+        server["files_followed"] = None
+    body["redacted"] = True
+    return body
+
+
+def build_app(runtime, admin_password: str | None = None) -> FastAPI:
+    """The ASGI app over a running `speleo.server.runner.Runtime`; `admin_password` sets the
+    first admin's password when the home has no user yet (see `speleo.web.routes.install`)."""
     app = FastAPI(title="Speleo", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.token_digest = digest(runtime.api_token)
     svc = runtime.service
@@ -68,44 +107,54 @@ def build_app(runtime) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/api/v1/search", dependencies=[Depends(require(SEARCH))])
-    async def search(req: SearchRequest) -> dict:
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now)
-        return results.to_json(result, local_zone(svc.home.settings.default_tz))
+    @app.post("/api/v1/search")
+    async def search(req: SearchRequest, request: Request, who: Principal = Depends(require(SEARCH))) -> dict:
+        return await run_search(runtime, who, req, client_address(request))
 
-    @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
-    async def status() -> dict:
+    @app.get("/api/v1/status")
+    async def status(who: Principal = Depends(require(SEARCH))) -> dict:
         body = await asyncio.to_thread(svc.status)
         body["server"] = runtime.info()
-        return body
+        return body if who.can(LIST_INPUTS) else redact_status(body)
 
-    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
-    async def indexes() -> list:
-        return svc.indexes()
+    @app.get("/api/v1/indexes")
+    async def indexes(who: Principal = Depends(require(SEARCH))) -> list:
+        scope = who.scope()
+        return [i for i in svc.indexes() if scope is None or scope.permits(i["name"])]
 
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
+    @app.post("/api/v1/indexes", status_code=201)
+    async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
         svc.create_index(req.name)
+        audit(runtime, who, "indexes_edit", info="created", index=req.name, src=client_address(request))
         return {"name": req.name}
 
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def show_index(name: str) -> dict:
+    @app.get("/api/v1/indexes/{name}")
+    async def show_index(name: str, who: Principal = Depends(require(SEARCH))) -> dict:
+        scope = who.scope()
+        if scope is not None and not scope.permits(name):
+            raise NotFoundError(f"no index named '{name}' (see 'speleo index list')")
         return svc.index(name)
 
-    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
-    async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)}
+    @app.post("/api/v1/inputs/monitor", status_code=201)
+    async def add_monitor(req: MonitorRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
+        input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)
+        audit(runtime, who, "edit_monitor", info="created", input_id=input_id, path=req.path, index=req.index,
+              src=client_address(request))
+        return {"id": input_id}
 
-    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
-    async def oneshot(req: OneshotRequest) -> dict:
+    @app.post("/api/v1/inputs/oneshot")
+    async def oneshot(req: OneshotRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
         if not Path(req.path).is_absolute():
             raise InputError(f"path must be absolute: {req.path}")
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
+        audit(runtime, who, "edit_monitor", info="oneshot", path=req.path, index=req.index,
+              src=client_address(request))
         return res.__dict__
 
+    from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
-    install_web(app, runtime)
+    web = install_web(app, runtime, admin_password)
+    app.include_router(users_router(runtime, web))
     return app
