@@ -418,9 +418,10 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
-from speleo.cli.user_cmds import user as _user_group  # noqa: E402  (web accounts)
+from speleo.cli.user_cmds import role as _role_group, user as _user_group  # noqa: E402  (accounts, roles)
 
 cli.add_command(_user_group)
+cli.add_command(_role_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)

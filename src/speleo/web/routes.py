@@ -82,6 +82,19 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+async def _search_request(request: Request):
+    """The body of a web search as the search API's `SearchRequest`. Raises InputError."""
+    from pydantic import ValidationError
+
+    from speleo.server.app import SearchRequest
+
+    try:
+        body = await request.json()
+        return SearchRequest(**body) if isinstance(body, dict) else SearchRequest.model_validate(body)
+    except (ValueError, ValidationError) as e:
+        raise InputError(f"send a JSON object like the search API's: {{search, earliest, latest, limit}} ({e})") from None
+
+
 def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     """Add the web routes to `app`; creates the first admin when there is no user: with
     `admin_password` when given (`speleo serve --admin-password-file`), else a random password
@@ -182,9 +195,9 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added."""
-        from speleo.server.app import SearchRequest, run_search
+        from speleo.server.app import run_search
 
-        req = SearchRequest(**(await request.json()))
+        req = await _search_request(request)
         body = await run_search(runtime, who, req, client_address(request))
         if body["kind"] == "events":
             await asyncio.to_thread(add_extracted, body)
@@ -196,9 +209,7 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
-        from speleo.server.app import SearchRequest
-
-        req = SearchRequest(**(await request.json()))
+        req = await _search_request(request)
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         src = client_address(request)
 
