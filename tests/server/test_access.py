@@ -379,3 +379,22 @@ def test_searches_and_admin_changes_are_audited(site, tmp_path):
     assert _search(c, csrf, "index=web")["events"] == []
     me = c.get("/api/v1/me").json()
     assert me["roles"] == ["auditor"] and me["capabilities"] == [SEARCH] and EDIT_USER not in me["capabilities"]
+
+
+def test_own_password_change_checks_the_current_one_and_ends_sessions(site):
+    site.users.add("olga", ["user"], "password-of-o")
+    c, csrf = site.session("olga", "password-of-o")
+    other, _ = site.session("olga", "password-of-o")
+    for _ in range(5):
+        r = c.post("/api/v1/me/password", json={"current": "not-it-at-all", "new": "password-of-o2"}, headers=csrf)
+        assert r.status_code == 403
+    r = c.post("/api/v1/me/password", json={"current": "password-of-o", "new": "password-of-o2"}, headers=csrf)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    site.clock.advance(1)
+    r = c.post("/api/v1/me/password", json={"current": "password-of-o", "new": "password-of-o2"}, headers=csrf)
+    assert r.status_code == 200 and r.json()["sessions_ended"] == 2
+    assert c.get("/api/v1/me").status_code == 401 and other.get("/api/v1/me").status_code == 401
+    assert site.login(site.client(), "olga", "password-of-o2").status_code == 303
+    r = site.client().post("/api/v1/me/password", json={"current": "x", "new": "y" * 8}, headers=site.token())
+    assert r.status_code == 400
+    assert "not-it-at-all" not in json.dumps(site.audit())

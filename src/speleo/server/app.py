@@ -19,10 +19,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import InputError, SpeleoError
+from speleo.errors import InputError, NotFoundError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.errors import NotFoundError
 from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, INDEXES_EDIT, LIST_INPUTS, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 from speleo.server.auth import digest
@@ -80,11 +79,13 @@ async def run_search(runtime, who: Principal, req: SearchRequest, src: str | Non
 
 
 def redact_status(body: dict) -> dict:
-    """The status without input paths (for callers without `list_inputs`): inputs and files
-    followed keep their counts and indexes, their paths become null; the home is hidden."""
+    """The status without input paths (for callers without `list_inputs`): inputs, files
+    followed and problems keep their counts and indexes, their paths (and problem sources)
+    become null; the home is hidden."""
     body["home"] = None
     body["inputs"] = [{**i, "path": None, "whitelist": None, "blacklist": None} for i in body.get("inputs", [])]
     body["files"] = [{**f, "path": None} for f in body.get("files", [])]
+    body["problems"] = [{**p, "source": None} for p in body.get("problems", [])]
     server = body.get("server")
     if isinstance(server, dict) and "files_followed" in server:
         server["files_followed"] = None
@@ -101,7 +102,9 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
 
     @app.exception_handler(SpeleoError)
     async def speleo_error(_: Request, exc: SpeleoError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
 
     @app.get("/health")
     async def health() -> dict:
@@ -115,6 +118,8 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     async def status(who: Principal = Depends(require(SEARCH))) -> dict:
         body = await asyncio.to_thread(svc.status)
         body["server"] = runtime.info()
+        throttle = app.state.web.throttle
+        body["server"]["sign_in_throttle"] = {"tracked_keys": throttle.tracked(), "refusals": throttle.lockouts}
         return body if who.can(LIST_INPUTS) else redact_status(body)
 
     @app.get("/api/v1/indexes")

@@ -38,7 +38,7 @@ class LoginThrottle:
         self.max_failures_kept = max_failures_kept
         self._fails: OrderedDict[str, deque] = OrderedDict()
         self._lock = threading.Lock()
-        self.lockouts = 0   # answers of 429 so far (for status)
+        self.lockouts = 0   # attempts refused (429) since start, shown in the status
 
     @staticmethod
     def keys(user: str, address: str | None) -> list[str]:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from speleo.errors import ForbiddenError, InputError, ThrottledError
 from speleo.server.access import EDIT_ROLES, EDIT_USER, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 
@@ -29,6 +30,11 @@ class UserChange(BaseModel):
     roles: list[str] | None = None
     disabled: bool | None = None
     password: str | None = None
+
+
+class PasswordChange(BaseModel):
+    current: str
+    new: str
 
 
 class RoleBody(BaseModel):
@@ -53,6 +59,27 @@ def router(runtime, web) -> APIRouter:
         return {"name": who.name, "roles": list(who.roles), "capabilities": sorted(who.capabilities),
                 "srchIndexesAllowed": None if who.allowed is None else list(who.allowed),
                 "srchIndexesDefault": list(who.default), "auth": who.via}
+
+    @r.post("/api/v1/me/password")
+    async def change_own_password(body: PasswordChange, request: Request,
+                                  who: Principal = Depends(require(SEARCH))) -> dict:
+        """A signed-in user changes its own password (the current one is checked, and throttled
+        like a sign-in); every session of the user ends, this one too. Raises ThrottledError,
+        ForbiddenError (wrong current password), InputError."""
+        if who.via != "session":
+            raise InputError("the API token is no user's; an admin sets passwords with PATCH /api/v1/users/{name}")
+        src = client_address(request)
+        keys = web.throttle.keys(who.name, src)
+        wait = web.throttle.retry_after(keys)
+        if wait:
+            raise ThrottledError(f"too many wrong passwords; try again in {wait} seconds", wait)
+        if await asyncio.to_thread(users.authenticate, who.name, body.current) is None:
+            web.throttle.failed(keys)
+            changed(who, request, "edit_user", "password change failed", object=who.name, reason="wrong password")
+            raise ForbiddenError("the current password is wrong")
+        ended = await asyncio.to_thread(users.set_password, who.name, body.new, who.name)
+        changed(who, request, "edit_user", "password changed", object=who.name, sessions_ended=ended)
+        return {"name": who.name, "sessions_ended": ended}
 
     @r.get("/api/v1/users")
     async def list_users(_: Principal = Depends(require(EDIT_USER))) -> dict:
