@@ -1,9 +1,10 @@
 """Password-guessing protection: failed sign-ins slow down per account and per client address.
 
 Each key (`user:<name>`, `ip:<address>`) keeps the times of its recent failures within a
-sliding window (`window_secs`, 15 minutes). Up to `free` failures cost nothing; each failure
-after that makes the key wait `base_delay_secs * 2**(n - free)` seconds (capped at
-`max_delay_secs`) after its latest failure before another attempt is even checked. A success
+sliding window (`window_secs`, 15 minutes). Once a key has `free` failures in the window (5 per
+account, 20 per address), it must wait `base_delay_secs * 2**(n - free)` seconds after its
+latest failure (n failures; capped at `max_delay_secs`) before another attempt is even checked:
+1, 2, 4, 8... seconds. A success
 clears the account's failures (not the address's: one good account must not reset the count of
 a client guessing others). The account key counts names that do not exist too, so the answers
 tell nothing about which names exist.
