@@ -129,6 +129,30 @@ def test_every_route_needs_credentials_and_declares_a_capability(site):
     assert c.get("/api/v1/status").status_code == 401
 
 
+# What each route needs. Routes added later need no row here (the walk above and the
+# per-capability test cover them), but these must not drift.
+EXPECTED = {
+    ("POST", "/api/v1/search"): "search", ("GET", "/api/v1/status"): "search",
+    ("GET", "/api/v1/indexes"): "search", ("POST", "/api/v1/indexes"): "indexes_edit",
+    ("GET", "/api/v1/indexes/nobody"): "search", ("POST", "/api/v1/inputs/monitor"): "edit_monitor",
+    ("POST", "/api/v1/inputs/oneshot"): "edit_monitor", ("POST", "/web/api/search"): "search",
+    ("POST", "/web/api/jobs"): "search", ("GET", "/web/api/jobs/1"): "search",
+    ("DELETE", "/web/api/jobs/1"): "search", ("GET", "/web/api/source"): "search",
+    ("GET", "/api/v1/saved-searches"): "search", ("POST", "/api/v1/saved-searches"): "search",
+    ("GET", "/api/v1/me"): "search", ("POST", "/api/v1/me/password"): "search",
+    ("GET", "/api/v1/users"): "edit_user", ("POST", "/api/v1/users"): "edit_user",
+    ("PATCH", "/api/v1/users/nobody"): "edit_user", ("POST", "/api/v1/users/nobody/signout"): "edit_user",
+    ("GET", "/api/v1/roles"): "edit_roles", ("POST", "/api/v1/roles"): "edit_roles",
+    ("GET", "/api/v1/roles/nobody"): "edit_roles", ("PATCH", "/api/v1/roles/nobody"): "edit_roles",
+    ("DELETE", "/api/v1/roles/nobody"): "edit_roles",
+}
+
+
+def test_routes_need_the_capabilities_of_the_table(site):
+    declared = {(m, p): cap for m, p, cap in api_routes(site.app)}
+    assert {k: declared.get(k) for k in EXPECTED} == EXPECTED
+
+
 def test_each_capability_opens_exactly_its_routes(site):
     """Per capability, a user whose only role holds only it: 403 on every route that needs
     another one, and never 401/403 (nor a server error) on the routes that need it."""
