@@ -144,7 +144,7 @@ EXPECTED = {
     ("PATCH", "/api/v1/users/nobody"): "edit_user", ("POST", "/api/v1/users/nobody/signout"): "edit_user",
     ("GET", "/api/v1/roles"): "edit_roles", ("POST", "/api/v1/roles"): "edit_roles",
     ("GET", "/api/v1/roles/nobody"): "edit_roles", ("PATCH", "/api/v1/roles/nobody"): "edit_roles",
-    ("DELETE", "/api/v1/roles/nobody"): "edit_roles",
+    ("DELETE", "/api/v1/roles/nobody"): "edit_roles", ("POST", "/api/v1/audit"): "admin_all_objects",
 }
 
 

@@ -142,5 +142,25 @@ def test_cli_roles_disable_and_signout_through_the_server(server):
 
     from tests.conftest import wait_for
 
+    # commands that write the home themselves report through the server
+    run_cli(server.home, "index", "create", "web2")
+    secret = run_cli(server.home, "token", "create", "t1", "--index", "web2").stdout.strip()
     wait_for(lambda: {("edit_roles", "created", "webonly"), ("edit_user", "created", "erin"),
-                      ("edit_user", "signed out everywhere", "erin"), ("edit_user", "disabled", "erin")} <= audited())
+                      ("edit_user", "signed out everywhere", "erin"), ("edit_user", "disabled", "erin"),
+                      ("indexes_edit", "created", "web2"), ("edit_token_http", "created", "t1")} <= audited())
+    assert secret not in json.dumps(server.search("index=_audit"))
+
+
+def test_cli_changes_are_audited_without_a_server(tmp_path):
+    import json
+
+    home = tmp_path / "home"
+    run_cli(home, "index", "create", "web")
+    run_cli(home, "user", "add", "fay", "--role", "power", "--password-stdin", input="fay-secret-1\n")
+    run_cli(home, "role", "create", "ops", "--capability", "list_inputs;edit_monitor", "--allowed", "web")
+    out = run_cli(home, "search", "index=_audit", "--output", "jsonl", "--limit", "0").stdout
+    events = [json.loads(json.loads(line)["_fields"]) for line in out.splitlines()]
+    assert {(e["action"], e["info"], e["object"]) for e in events} == {
+        ("indexes_edit", "created", "web"), ("edit_user", "created", "fay"), ("edit_roles", "created", "ops")}
+    assert all(e["user"].startswith("cli:") and e["origin"] == "cli" for e in events)
+    assert "fay-secret-1" not in out

@@ -112,6 +112,7 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
 def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host) -> None:
     """Follow a file or a directory tree; `speleo serve` reads every monitor input."""
     input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist)
+    client.audit(home, "edit_monitor", "created", object=input_id, path=str(Path(path).absolute()), target_index=index)
     running = "the running server picks it up within seconds" if client.server_url(home) else "run 'speleo serve' to start reading"
     out.print(f"monitor input {input_id} added for {Path(path).absolute()} into index '{index}'; {running}")
 
@@ -275,7 +276,9 @@ def token_create(home: Home, name: str, index: str, allowed_indexes: str, source
     from speleo.storage import tokens
 
     allowed = [i.strip() for i in allowed_indexes.split(",") if i.strip()]
-    click.echo(tokens.create_token(service(home).catalog, name, index, allowed, sourcetype, ack))
+    secret = tokens.create_token(service(home).catalog, name, index, allowed, sourcetype, ack)
+    client.audit(home, "edit_token_http", "created", object=name, target_index=index, allowed_indexes=allowed)
+    click.echo(secret)
 
 
 @token.command("list")
@@ -305,6 +308,7 @@ def token_disable(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.set_disabled(service(home).catalog, name, True)
+    client.audit(home, "edit_token_http", "disabled", object=name)
     err.print(f"token '{name}' disabled")
 
 
@@ -316,6 +320,7 @@ def token_enable(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.set_disabled(service(home).catalog, name, False)
+    client.audit(home, "edit_token_http", "enabled", object=name)
     err.print(f"token '{name}' enabled")
 
 
@@ -327,6 +332,7 @@ def token_delete(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.delete_token(service(home).catalog, name)
+    client.audit(home, "edit_token_http", "deleted", object=name)
     err.print(f"token '{name}' deleted")
 
 
@@ -342,6 +348,7 @@ def index() -> None:
 def index_create(home: Home, name: str) -> None:
     """Create index NAME."""
     service(home).create_index(name)
+    client.audit(home, "indexes_edit", "created", object=name)
     out.print(f"index '{name}' created")
 
 

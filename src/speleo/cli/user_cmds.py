@@ -11,7 +11,6 @@ journal (taking the writer lock for a moment). Either way the change history of 
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 
@@ -33,31 +32,13 @@ def _read_password(password_stdin: bool) -> str:
 
 
 def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no user name for this uid (containers)
-        return "cli"
+    return f"cli:{client.login_name()}"
 
 
 def _users(home: Home):
     from speleo.ops.users import Users
 
     return Users(home)
-
-
-def _local_audit(home: Home, action: str, **fields) -> None:
-    """Write an audit event through the home's journal (no server runs)."""
-    from speleo.ingest.internal import InternalLog
-    from speleo.service import Service
-
-    writer = Service(home).open_writer()
-    try:
-        event = {"action": action, "user": _actor(), "auth": "cli"}
-        event.update({k: v for k, v in fields.items() if v is not None})
-        InternalLog(writer.store).emit("_audit", "audittrail", event, component="AuditLogger")
-        writer.store.seal()   # searchable now, not only at the next writer's start
-    finally:
-        writer.close()
 
 
 def _remote(home: Home) -> bool:
@@ -75,7 +56,7 @@ def _change_user(home: Home, name: str, change: dict, info: str) -> dict:
         ended += users.set_disabled(name, change["disabled"], actor)
     if "password" in change:
         ended += users.set_password(name, change["password"], actor)
-    _local_audit(home, "edit_user", info=info, object=name, roles=change.get("roles"))
+    client.audit(home, "edit_user", info, object=name, roles=change.get("roles"))
     d = users.by_name(name).to_dict()
     d["sessions_ended"] = ended
     return d
@@ -99,7 +80,7 @@ def user_add(home: Home, name: str, roles: tuple[str, ...], password_stdin: bool
         client.call(home, "POST", "/api/v1/users", {"name": name, "roles": list(roles), "password": password})
     else:
         _users(home).add(name, list(roles), password, _actor())
-        _local_audit(home, "edit_user", info="created", object=name, roles=list(roles))
+        client.audit(home, "edit_user", "created", object=name, roles=list(roles))
     click.echo(f"user '{name}' created ({', '.join(roles)})", err=True)
 
 
@@ -150,7 +131,7 @@ def user_signout(home: Home, name: str) -> None:
         n = client.call(home, "POST", f"/api/v1/users/{name}/signout")["sessions_ended"]
     else:
         n = _users(home).sign_out(name, _actor())
-        _local_audit(home, "edit_user", info="signed out everywhere", object=name, sessions_ended=n)
+        client.audit(home, "edit_user", "signed out everywhere", object=name, sessions_ended=n)
     click.echo(f"{n} session(s) of '{name}' ended", err=True)
 
 
@@ -240,7 +221,7 @@ def role_create(home: Home, name: str, capabilities, imports, allowed, defaults)
     else:
         _users(home).roles.create(name, body["capabilities"], body["importRoles"], body["srchIndexesAllowed"],
                                   body["srchIndexesDefault"], _actor())
-        _local_audit(home, "edit_roles", info="created", object=name)
+        client.audit(home, "edit_roles", "created", object=name)
     click.echo(f"role '{name}' created", err=True)
 
 
@@ -262,7 +243,7 @@ def role_edit(home: Home, name: str, capabilities, imports, allowed, defaults) -
                                           allowed=body.get("srchIndexesAllowed"),
                                           default=body.get("srchIndexesDefault"), actor=_actor())
         if diff:
-            _local_audit(home, "edit_roles", info="changed", object=name, fields=sorted(diff))
+            client.audit(home, "edit_roles", "changed", object=name, fields=sorted(diff))
     click.echo(f"role '{name}' changed", err=True)
 
 
@@ -275,5 +256,5 @@ def role_remove(home: Home, name: str) -> None:
         client.call(home, "DELETE", f"/api/v1/roles/{name}")
     else:
         _users(home).roles.remove(name, _actor())
-        _local_audit(home, "edit_roles", info="removed", object=name)
+        client.audit(home, "edit_roles", "removed", object=name)
     click.echo(f"role '{name}' removed", err=True)

@@ -23,7 +23,7 @@ from speleo.errors import InputError, NotFoundError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
 from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, INDEXES_EDIT, LIST_INPUTS, SEARCH, Principal, require
-from speleo.server.audit import audit, client_address
+from speleo.server.audit import audit, audit_router, client_address
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -130,7 +130,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     @app.post("/api/v1/indexes", status_code=201)
     async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
         svc.create_index(req.name)
-        audit(runtime, who, "indexes_edit", info="created", index=req.name, src=client_address(request))
+        audit(runtime, who, "indexes_edit", info="created", object=req.name, src=client_address(request))
         return {"name": req.name}
 
     @app.get("/api/v1/indexes/{name}")
@@ -143,7 +143,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     @app.post("/api/v1/inputs/monitor", status_code=201)
     async def add_monitor(req: MonitorRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
         input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)
-        audit(runtime, who, "edit_monitor", info="created", input_id=input_id, path=req.path, index=req.index,
+        audit(runtime, who, "edit_monitor", info="created", object=input_id, path=req.path, target_index=req.index,
               src=client_address(request))
         return {"id": input_id}
 
@@ -153,7 +153,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
             raise InputError(f"path must be absolute: {req.path}")
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
-        audit(runtime, who, "edit_monitor", info="oneshot", path=req.path, index=req.index,
+        audit(runtime, who, "edit_monitor", info="oneshot", path=req.path, target_index=req.index,
               src=client_address(request))
         return res.__dict__
 
@@ -162,4 +162,5 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
 
     web = install_web(app, runtime, admin_password)
     app.include_router(users_router(runtime, web))
+    app.include_router(audit_router(runtime))
     return app

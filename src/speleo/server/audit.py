@@ -17,6 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from speleo.errors import InputError
+from speleo.server.access import ADMIN_ALL, Principal, require
+
 log = logging.getLogger("speleo.audit")
 
 
@@ -41,3 +47,36 @@ def audit(runtime, who, action: str, **fields: Any) -> None:
 def client_address(request) -> str:
     """The client address of a request as the server saw it (proxies are not trusted)."""
     return request.client.host if request.client else "unknown"
+
+
+# Actions a local command may report through `POST /api/v1/audit` (changes it made to the home
+# directly, e.g. `speleo token create` while a server runs and holds the journal).
+REPORTABLE = ("edit_monitor", "edit_token_http", "indexes_edit", "edit_user", "edit_roles", "delete_by_keyword")
+MAX_REPORTED_FIELDS = 20
+
+
+class Reported(BaseModel):
+    """The body of `POST /api/v1/audit`."""
+
+    action: str
+    info: str = Field("", max_length=200)
+    fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+def audit_router(runtime):
+    """`POST /api/v1/audit` {action, info, fields}: an administrative change a local command
+    made, recorded with the caller as `user` and `origin=cli` (capability admin_all_objects)."""
+    r = APIRouter(tags=["audit"])
+
+    @r.post("/api/v1/audit", status_code=201)
+    async def report(body: Reported, request: Request, who: Principal = Depends(require(ADMIN_ALL))) -> dict:
+        if body.action not in REPORTABLE:
+            raise InputError(f"action {body.action!r}: one of {', '.join(REPORTABLE)}")
+        if len(body.fields) > MAX_REPORTED_FIELDS:
+            raise InputError(f"at most {MAX_REPORTED_FIELDS} fields")
+        reserved = {"action", "user", "auth", "origin", "src", "info", "index", "host", "source", "sourcetype"}
+        fields = {k[:64]: v for k, v in body.fields.items() if k not in reserved}
+        audit(runtime, who, body.action, info=body.info, origin="cli", src=client_address(request), **fields)
+        return {"recorded": True}
+
+    return r
