@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Float, Integer, String, Text, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.errors import ConflictError, InputError, NotFoundError
@@ -135,6 +136,12 @@ class Roles:
 
     def ensure_builtins(self) -> None:
         """Create the built-in roles that are missing (an edited built-in keeps its edits)."""
+        try:
+            self._insert_builtins()
+        except IntegrityError:   # another process (the server, a command) inserted them first
+            pass
+
+    def _insert_builtins(self) -> None:
         with self.db.session() as s:
             have = set(s.scalars(select(RoleRow.name)))
             now = time.time()
