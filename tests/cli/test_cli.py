@@ -95,7 +95,9 @@ def test_index_create_list_show_and_status(home):
     shown = json.loads(run_cli(home, "index", "show", "fw").stdout)
     assert shown["events"] == 10_000 and shown["bucket_list"]
     st = json.loads(run_cli(home, "status", "--json").stdout)
-    assert st["events"] == 10_000 and st["disk_bytes"] > 0
+    by_name = {i["name"]: i["events"] for i in st["indexes"]}
+    # the index creation is in the audit trail (one event in _audit)
+    assert by_name["fw"] == 10_000 and by_name["_audit"] == 1 and st["events"] == 10_001 and st["disk_bytes"] > 0
 
 
 def test_commands_work_beside_a_running_server(home, server_factory, tmp_path):
