@@ -221,6 +221,12 @@ def main() -> None:
     from spl_bench import record as spl_record  # writes its own SPLBENCH section of docs/benchmarks.md
 
     print(spl_record(int(os.environ.get("SPLBENCH_EVENTS", 300_000))))
+    print("fschange scan beside find -newer and sha256sum ...", flush=True)
+    import fschange_bench  # writes its own FSBENCH section; FSBENCH_FILES=100000 for the goal
+
+    res = fschange_bench.run(int(os.environ.get("FSBENCH_FILES", 20_000)))
+    fschange_bench.record(res)
+    print(fschange_bench.table(res))
 
 
 if __name__ == "__main__":

@@ -175,7 +175,7 @@ class Service:
         files = [
             {"path": p, "offset": o, "fingerprint": k}
             for k, (p, o) in sorted(self.catalog.checkpoints().items(), key=lambda kv: kv[1][0])
-            if not k.startswith("oneshot:")
+            if not k.startswith(("oneshot:", "fschange:"))  # fschange: batch counters, not files
         ]
         today = time.strftime("%Y-%m-%d", time.gmtime())
         vol = self.catalog.query("SELECT coalesce(sum(bytes),0), coalesce(sum(events),0) FROM volume WHERE day = ?", (today,))[0]

@@ -12,7 +12,7 @@ use `(?P<name>...)` only, no lookarounds, no backreferences.
 props.toml (read by `load_props`)::
 
     [sourcetype.my_app]
-    time_format = "%Y-%m-%d %H:%M:%S"
+    time_format = "%Y-%m-%d %H:%M:%S"   # also time_prefix, tz, max_timestamp_lookahead
     line_breaker = "^\\d{4}-"
     extractions = ["user=(?P<user>\\w+)"]
 
@@ -20,12 +20,13 @@ props.toml (read by `load_props`)::
     sourcetype = "my_app"               # assigns the sourcetype of matching sources
     tz = "Europe/Paris"
 
-Only this module does I/O in `load_props`; everything else is pure.
+Only `load_props` and `detection_sample` do I/O; everything else is pure.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import json as _json
 import re
 import tomllib
@@ -52,6 +53,7 @@ class Sourcetype:
     time_format: str | None = None
     time_prefix: str | None = None
     tz: str | None = None
+    max_timestamp_lookahead: int = 128
     line_breaker: str | None = None
     should_linemerge: bool = True
     max_lines: int = 257
@@ -145,7 +147,7 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("apache_error", r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:.]+ \d{4}\] \["),
         ("kafka", r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] [A-Z]+ "),
         ("zookeeper", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ +\["),
-        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +[A-Z]+ +\["),
+        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +" + _LEVEL + r" +\["),
         ("openstack", r"^\S+\.log\S* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ [A-Z]+ "),
         ("spark", r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+ \S+: "),
         ("hdfs", r"^\d{6} \d{6} \d+ [A-Z]+ \S+: "),
@@ -161,27 +163,84 @@ _KV_LINE = re.compile(r"[A-Za-z_][\w.-]*=\S")
 _MIN_SHARE = 0.6
 
 
+DETECTION_BYTES = 8192  # what oneshot reads for detection; monitor and forwarder read as much
+
+
+def detection_sample(path: str, head: bytes, size: int = DETECTION_BYTES) -> bytes:
+    """The first `size` bytes of a file's content (decompressed for gzip) for `detect`, so that
+    every input types one file alike; `head` itself when it is long enough or the file cannot
+    be read. (With `load_props`, the only I/O of this module.)"""
+    if len(head) >= size:
+        return head
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        with (gzip.open if gz else open)(path, "rb") as f:
+            return f.read(size) or head
+    except (OSError, EOFError):
+        return head
+
+
 def detect(source: str, sample_lines: list[str]) -> str:
     """Name of the sourcetype that fits `source` (a path) and its first lines.
 
-    Content decides (the signature that fits at least 60% of the sample lines that are
-    not blank nor indented continuation lines such as stack frames,
-    most specific first); the path refines syslog into linux_secure (auth.log, secure).
-    Falls back to "json", "kv", "generic" (timestamps seen) or "generic_single_line".
+    Content decides (the signature that fits at least 60% of the sample lines that may start
+    an event, most specific first): blank lines and continuation lines (indented stack
+    frames, `java.io.IOException: ...`, `Caused by:`, `... 12 more`) are not counted, so a
+    file that begins inside a stack trace is typed like its siblings. The path refines
+    syslog into linux_secure (auth.log, secure). Falls back to "json", "kv", "generic"
+    (timestamps seen) or "generic_single_line".
     """
     lines = [ln.rstrip("\r\n") for ln in sample_lines if ln.strip() and not ln[:1].isspace()]
-    if not lines:
+    heads = [ln for ln in lines if not _CONTINUATION.match(ln)] or lines
+    if not heads:
         return "generic"
-    if _share(lines, _looks_json) >= _MIN_SHARE:
+    if _share(heads, _looks_json) >= _MIN_SHARE:
         return "json"
     for name, signature in _SIGNATURES:
-        if _share(lines, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
-            if name == "syslog" and _is_secure(source, lines):
+        if _share(heads, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
+            if name == "syslog" and _is_secure(source, heads):
                 return "linux_secure"
             return name
-    if _share(lines, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
+    if _share(heads, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
         return "kv"
-    return "generic" if _has_timestamps(lines) else "generic_single_line"
+    return "generic" if _has_timestamps(heads) else "generic_single_line"
+
+
+_CONTINUATION = re.compile(
+    r"^(?:Caused by: |\.\.\. \d+ (?:more|common frames omitted)|at [\w$.<>]+\(|"
+    r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b)")
+_GENERIC = frozenset({"generic", "generic_single_line"})
+MAX_FAMILIES = 10_000
+_ROTATION = re.compile(r"(?:[.\-_]#)+$")
+
+
+def family(source: str) -> str:
+    """The folder and name of a file without its rotation marks: `/var/log/kafka/server.log`
+    for `server.log`, `server.log.1`, `server.log.2016-12-19-16` and `server.log.3.gz`."""
+    path = source.replace("\\", "/")
+    folder, _, name = path.rpartition("/")
+    name = re.sub(r"\.gz$", "", name)
+    name = _ROTATION.sub("", re.sub(r"\d+", "#", name))
+    return folder + "/" + name
+
+
+def detect_in_family(source: str, sample_lines: list[str], known: dict[str, str]) -> str:
+    """`detect`, kept stable across the rotated files of one log (see `family`).
+
+    `known` maps a family to the sourcetype its first typed file got and is updated (at most
+    `MAX_FAMILIES` entries: later families are detected file by file). A file
+    whose own sample only says `generic` (say, it starts inside a long stack trace) takes the
+    family's sourcetype; a specific detection of its own wins and teaches the family.
+    """
+    key = family(source)
+    name = detect(source, sample_lines)
+    if name in _GENERIC and known.get(key, name) not in _GENERIC:
+        return known[key]
+    if (name not in _GENERIC and key in known) or len(known) < MAX_FAMILIES:
+        if name not in _GENERIC or key not in known:
+            known[key] = name
+    return name
 
 
 def _share(lines: list[str], test: Any) -> float:
@@ -193,8 +252,8 @@ def _looks_json(line: str) -> bool:
         return False
     try:
         return isinstance(_json.loads(line), dict)
-    except ValueError:
-        return False
+    except ValueError:  # a line longer than the sample is cut: its start still says JSON
+        return len(line) >= 4000 and line.lstrip().startswith('{"')
 
 
 def _is_secure(source: str, lines: list[str]) -> bool:
@@ -203,7 +262,8 @@ def _is_secure(source: str, lines: list[str]) -> bool:
     return _share(lines, lambda ln: _SECURE_PROCESS.match(ln) is not None) >= 0.5
 
 
-_TIME_SHAPE = re.compile(r"(?:^|\D)(?:\d\d:\d\d:\d\d|1\d{9}(?:\d{3})?)(?:\D|$)")
+_TIME_SHAPE = re.compile(
+    r"(?:^|\D)(?:\d?\d:\d\d:\d\d|1\d{9}(?:\d{3}|\d{6})?|\d{8}[T -]\d{6})(?:\D|$)")
 
 
 def _has_timestamps(lines: list[str]) -> bool:
@@ -213,7 +273,7 @@ def _has_timestamps(lines: list[str]) -> bool:
 
 # ---- props.toml -------------------------------------------------------------------------
 _SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
-    "time_format": str, "time_prefix": str, "tz": str, "line_breaker": str,
+    "time_format": str, "time_prefix": str, "tz": str, "max_timestamp_lookahead": int, "line_breaker": str,
     "should_linemerge": bool, "max_lines": int, "truncate": int, "extractions": list,
 }
 
@@ -269,7 +329,7 @@ def _check_settings(settings: Any, label: str, path: Path, allow_sourcetype: boo
         expected = allowed[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise InputError(f"{path}: key {key!r} in section {label} has the wrong type")
-        if key in ("max_lines", "truncate") and value < 1:
+        if key in ("max_lines", "truncate", "max_timestamp_lookahead") and value < 1:
             raise InputError(f"{path}: key {key!r} in section {label} must be at least 1")
     for regex in list(settings.get("extractions", [])) + [settings.get("line_breaker") or "",
                                                           settings.get("time_prefix") or ""]:

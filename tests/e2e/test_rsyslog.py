@@ -113,3 +113,47 @@ def test_rsyslog_forwards_octet_counted_over_tcp(tmp_path):
             rs.wait()
         rs_log.close()
         server.stop()
+
+
+@pytest.mark.skipif(RSYSLOGD is None or LOGGER is None, reason="rsyslog / logger not installed (.ci/run installs them)")
+def test_rsyslog_reconnects_after_the_idle_timeout_without_loss(tmp_path):
+    """Speleo closes a syslog connection silent for --idle-timeout; rsyslog's omfwd notices the
+    closed connection before its next send and reconnects: no message is lost."""
+    speleo_tcp = free_port()
+    server = ServerProc(tmp_path / "home", ["--hec-port", "0", "--syslog-tcp-port", str(speleo_tcp),
+                                            "--syslog-index", "fwd", "--idle-timeout", "1"]).start()
+    work = tmp_path / "rsyslog"
+    work.mkdir()
+    logfile = work / "app.log"
+    logfile.write_text("")
+    in_5424, in_3164 = free_port(), free_port()
+    conf = work / "rsyslog.conf"
+    conf.write_text(rsyslog_conf(work, in_5424, in_3164, logfile, speleo_tcp))
+    rs_log = open(work / "rsyslogd.out", "wb")
+    rs = subprocess.Popen([RSYSLOGD, "-n", "-f", str(conf), "-i", str(work / "rsyslogd.pid")],
+                          stdout=rs_log, stderr=subprocess.STDOUT)
+    tag = uuid.uuid4().hex[:10]
+    try:
+        wait_port(in_5424)
+        sent = 0
+        for burst in range(3):
+            for _ in range(5):
+                subprocess.run([LOGGER, "-T", "-n", "127.0.0.1", "-P", str(in_5424), "--octet-count", "--rfc5424",
+                                "-t", "app", f"burst {burst} msg {sent} {tag}"], check=True, timeout=10)
+                sent += 1
+            wait_for(lambda: int(server.search(f"index=fwd {tag} | stats count")["results"][0]["count"]) == sent)
+            time.sleep(2.5)   # silent longer than --idle-timeout: Speleo closes rsyslog's connection
+        closed = [r for r in server.api("GET", "/api/v1/status").json()["server"]["network"]["refused"]
+                  if r["reason"] == "connection closed: no data for 1s"]
+        assert closed and closed[0]["count"] >= 2   # the connection really was closed between bursts
+        rows = server.search(f"index=fwd {tag}")["events"]
+        assert sorted(int(e["_raw"].split(" msg ")[1].split()[0]) for e in rows) == list(range(sent))
+    finally:
+        rs.terminate()
+        try:
+            rs.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            rs.kill()
+            rs.wait()
+        rs_log.close()
+        server.stop()

@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import httpx
@@ -94,7 +95,7 @@ def test_syslog_over_tls_openssl_s_client(tls_server, cert):
                     "-connect", f"127.0.0.1:{tls_server.syslog_tls}"],
                    input=f"{len(m)} {m}".encode(), check=True, capture_output=True, timeout=30)
     (e,) = found(tls_server, f"index=netlog host=sclient severity=notice {tag}", 1)
-    assert e["_raw"] == m
+    assert e["_raw"] == m[len("<13>"):]
 
 
 def test_plain_tcp_to_the_tls_port_is_not_ingested_and_the_server_stays_up(tls_server):
@@ -128,3 +129,117 @@ def test_bad_certificate_fails_at_start(tmp_path, cert):
                                   "--syslog-tls-port", str(free_port()), "--syslog-tls-cert", str(bad)),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0
+
+
+def test_api_and_web_over_https_and_admin_password_from_a_file(tmp_path, cert):
+    """`--tls-cert/--tls-key` for the API/web port; `--admin-password-file` sets the first admin's
+    password, which is then never printed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    password = f"pw-{uuid.uuid4().hex}"
+    pwfile = tmp_path / "admin.pw"
+    pwfile.write_text(password + "\n")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(speleo_cmd(home, "serve", "--port", str(port), "--hec-port", "0",
+                                           "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]),
+                                           "--admin-password-file", str(pwfile)),
+                                stdout=logf, stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    try:
+        def up():
+            try:
+                return httpx.get(f"https://127.0.0.1:{port}/health", verify=ctx, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                assert proc.poll() is None, log.read_text()
+                return False
+        wait_for(up, timeout=60)
+        assert json.loads((home / "server.json").read_text())["url"] == f"https://127.0.0.1:{port}"
+        api_token = (home / "api_token").read_text().strip()
+        r = httpx.get(f"https://127.0.0.1:{port}/api/v1/status", verify=ctx, timeout=30,
+                      headers={"Authorization": f"Bearer {api_token}"})
+        assert r.status_code == 200 and r.json()["server"]["pid"] == proc.pid
+        with pytest.raises(httpx.HTTPError):   # plain HTTP gets no answer from the HTTPS port
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        # the CLI finds the server through server.json and talks HTTPS to it (status shows its pid)
+        st = json.loads(run_cli(home, "status", "--json").stdout)
+        assert st["server"]["pid"] == proc.pid, st["server"]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+    out = log.read_text()
+    assert password not in out and "admin" in out
+    from speleo.config import Home
+    from speleo.ops.users import Users
+
+    users = Users(Home(home))
+    assert users.authenticate("admin", password) is not None
+
+
+def test_first_admin_password_printed_once_with_a_warning(tmp_path):
+    server = ServerProc(tmp_path / "home", ["--hec-port", "0"]).start()
+    server.stop()
+    out = server.log.read_text()
+    assert "created web user 'admin' with password: " in out
+    assert "Shown only this once" in out and "keeps the password too" in out and "--admin-password-file" in out
+
+
+def test_short_admin_password_file_is_refused(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("short\n")
+    p = subprocess.run(speleo_cmd(tmp_path / "home", "serve", "--port", str(free_port()), "--hec-port", "0",
+                                  "--admin-password-file", str(pw)), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "at least 8 characters" in p.stderr
+
+
+def test_tls_handshakes_are_bounded_on_the_http_ports(tmp_path, cert):
+    """HTTPS on the API and HEC ports: a connection is admitted before its handshake, so silent
+    TLS clients count against --max-connections and are closed after --idle-timeout."""
+    hec = free_port()
+    server = ServerProc(tmp_path / "home", ["--hec-port", str(hec), "--hec-tls-cert", str(cert[0]),
+                                            "--hec-tls-key", str(cert[1]), "--tls-cert", str(cert[0]),
+                                            "--tls-key", str(cert[1]), "--max-connections", "2",
+                                            "--idle-timeout", "1"])
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    server.home.mkdir(parents=True)
+    log = open(server.log, "ab")
+    server.proc = subprocess.Popen(speleo_cmd(server.home, "serve", "--port", str(server.port), *server.extra),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _https_ok(f"https://127.0.0.1:{server.port}/health", ctx, server), timeout=60)
+        for port in (hec, server.port):
+            silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port)) as extra:
+                extra.settimeout(0.9)
+                try:
+                    assert extra.recv(100) == b""   # over the limit: closed before any handshake
+                except ConnectionResetError:
+                    pass
+            for s in silent:
+                s.settimeout(10)
+                try:
+                    assert s.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+                s.close()
+        r = httpx.get(f"https://127.0.0.1:{hec}/services/collector/health", verify=ctx, timeout=10)
+        assert r.json()["code"] == 17
+        token = (server.home / "api_token").read_text().strip()
+        body = httpx.get(f"https://127.0.0.1:{server.port}/api/v1/status", verify=ctx, timeout=30,
+                         headers={"Authorization": f"Bearer {token}"}).json()
+        counts = {(c["source"], c["reason"]): c["count"] for c in body["server"]["network"]["refused"]}
+        for source in (f"hec:{hec}", "api"):
+            assert counts.get((source, "connection refused: 2 already open")) == 1, counts
+            assert counts.get((source, "TLS handshake not finished in 1s")) == 2, counts
+    finally:
+        server.stop()
+
+
+def _https_ok(url, ctx, server) -> bool:
+    assert server.proc.poll() is None, server.log.read_text()
+    try:
+        return httpx.get(url, verify=ctx, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

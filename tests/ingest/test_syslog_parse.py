@@ -149,3 +149,71 @@ def test_rsyslog_forward_format_rfc3339_in_a_bsd_header():
     assert p.time == pytest.approx(ts(2024, 5, 1, 8, 0, 0, 123456)) and p.host == "vm" and not p.malformed
     assert p.fields() == {"facility": "local3", "severity": "info", "appname": "fileapp"}
     assert parse("<158>2024-05-01T10:00:00 vm x: no zone", now=0).malformed
+
+
+# -- issue 9: framing bounds, header faults, PRI stripping -------------------------------------
+def test_overlong_line_gives_one_truncated_event_and_the_next_line_is_whole():
+    line = b"<13>" + b"a" * 200_000
+    stream = line + b"\n<13>next\n"
+    f = Framer()
+    got = []
+    for i in range(0, len(stream), 65536):   # arrives in reads of 64 KB, as from a socket
+        got += f.feed(stream[i:i + 65536])
+    assert [bytes(m) for m in got] == [line[:syslog.MAX_MESSAGE_BYTES], b"<13>next"]
+    assert isinstance(got[0], syslog.Truncated) and not isinstance(got[1], syslog.Truncated)
+    assert f.dropped_bytes == len(line) - syslog.MAX_MESSAGE_BYTES
+    rows = events_table([(m, "10.0.0.1", 1.0) for m in got], "tcp:1", "main", "UTC").to_pylist()
+    assert [r["_flags"].split(",").count("truncated") for r in rows] == [1, 0]
+    assert rows[0]["_raw"] == "a" * (syslog.MAX_MESSAGE_BYTES - 4)
+
+
+def test_huge_octet_count_is_skipped_without_buffering():
+    f = Framer()
+    assert f.feed(b"9999999999 <13>") == []
+    chunk = b"x" * 65536
+    out = []
+    for _ in range(40):   # 2.5 MB of the claimed frame
+        out += f.feed(chunk)
+        assert len(f.buf) <= syslog.MAX_MESSAGE_BYTES + 65536 + 12
+    assert len(out) == 1 and isinstance(out[0], syslog.Truncated) and len(out[0]) == syslog.MAX_MESSAGE_BYTES
+    assert f.dropped_bytes == 4 + 40 * 65536 - syslog.MAX_MESSAGE_BYTES
+    assert f.skip == 9999999999 - syslog.MAX_MESSAGE_BYTES - (f.dropped_bytes)
+
+
+def test_truncated_utf8_tail_is_not_invalid_utf8():
+    data = syslog.Truncated(("<13>Oct 11 22:14:15 h app: " + "é" * 40_000).encode()[:syslog.MAX_MESSAGE_BYTES - 1])
+    (row,) = events_table([(data, "h", 1.0)], "tcp:1", "main", "UTC").to_pylist()
+    assert row["_flags"] == "truncated"
+
+
+@pytest.mark.parametrize("msg", [
+    '<14>1 2024-01-01T00:00:00Z h app - - [a x="1" unterminated',
+    '<14>1 2024-01-01T00:00:00Z h app - - [a x="1"]no-space',
+    '<14>1 2024-01-01T00:00:00Z h app - - [a x="1"][b',
+])
+def test_rfc5424_broken_structured_data_is_malformed_without_sd_fields(msg):
+    p = parse(msg, now=0)
+    assert p.malformed and p.sd is None and p.host == "h" and p.time == ts(2024, 1, 1)
+
+
+def test_no_pri_still_takes_the_headers_time_and_host():
+    p = parse("Oct 11 22:14:15 gw01 kernel: no pri", now=ts(2024, 6, 1), tz="UTC")
+    assert p.malformed and p.time == ts(2023, 10, 11, 22, 14, 15) and p.host == "gw01"
+    assert p.facility is None and p.appname == "kernel"
+    p = parse("2024-05-01T10:00:00Z vm app: forward format without pri", now=0)
+    assert p.malformed and p.time == ts(2024, 5, 1, 10) and p.host == "vm"
+
+
+@pytest.mark.parametrize("msg", ["<13>Dec 31 23:59:58 2026 host01 app: x", "<13>Dec 31 2026 23:59:58 host01 app: x"])
+def test_year_beside_the_time_is_the_year_not_the_host(msg):
+    p = parse(msg, now=ts(2028, 6, 1), tz="UTC")
+    assert p.time == ts(2026, 12, 31, 23, 59, 58) and p.host == "host01" and p.appname == "app"
+    assert not p.malformed
+
+
+def test_pri_is_stripped_from_raw_and_kept_as_fields():
+    rows = events_table([(b"<35>Oct 11 22:14:15 h1 sshd: x", "ip", 1.0), (b"<999>not a pri", "ip", 1.0),
+                         (b"<13>1 - h app - - - y", "ip", 1.0)], "udp:1", "main", "UTC").to_pylist()
+    assert [r["_raw"] for r in rows] == ["Oct 11 22:14:15 h1 sshd: x", "<999>not a pri", "1 - h app - - - y"]
+    import json
+    assert json.loads(rows[0]["_fields"])["severity"] == "err" and rows[1]["_fields"] is None

@@ -10,8 +10,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from speleo import sourcetypes
 from speleo.errors import InputError
 from speleo.ingest.timestamps import TimestampRecognizer
+from speleo.sourcetypes import Sourcetype
 
 LOGHUB = ("Apache", "BGL", "HDFS", "HPC", "Hadoop", "Linux", "OpenSSH", "OpenStack", "Spark", "Zookeeper")
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
@@ -86,8 +88,9 @@ def test_starts_with_timestamp(line: str, expected: bool) -> None:
     [
         ("Dec 31 23:59:00 host x", 2023),   # last year: this year would be in the future
         ("Jan  1 00:10:00 host x", 2024),   # just before now
-        ("Jan  2 00:00:00 host x", 2024),   # within one day of clock skew
-        ("Jan  3 00:00:00 host x", 2023),   # more than a day ahead: last year
+        ("Jan  2 00:00:00 host x", 2024),   # within two days of clock skew (MAX_DAYS_HENCE)
+        ("Jan  3 00:00:00 host x", 2024),
+        ("Jan  3 00:31:00 host x", 2023),   # more than two days ahead: last year
     ],
 )
 def test_year_rollover(line: str, year: int) -> None:
@@ -191,3 +194,207 @@ def test_nginx_json_epoch_millis(data_dir: Path) -> None:
     for line in path.read_text(encoding="utf-8").splitlines()[:200]:
         hit = rec.find(line)
         assert hit and hit[0] == json.loads(line)["timestamp"] / 1000
+
+
+# ---- year inference at New Year: one rule for files and syslog, with an injected clock -----
+def _at(*parts: int) -> float:
+    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize(
+    "now,line,want",
+    [
+        (_at(2024, 12, 31, 23, 59, 59), "Jan  1 00:00:02 h x", _at(2025, 1, 1, 0, 0, 2)),
+        (_at(2025, 1, 1, 0, 0, 1), "Dec 31 23:59:59 h x", _at(2024, 12, 31, 23, 59, 59)),
+        (_at(2024, 12, 30, 0, 0, 0), "Jan  1 00:00:00 h x", _at(2025, 1, 1)),       # 2 days ahead
+        (_at(2024, 12, 29, 0, 0, 0), "Jan  1 00:00:00 h x", _at(2024, 1, 1)),       # 3 days: past
+        (_at(2025, 3, 1, 12, 0, 0), "Feb 29 10:00:00 h x", _at(2024, 2, 29, 10)),   # leap day
+    ],
+)
+def test_year_inference_files_and_syslog_agree(now: float, line: str, want: float) -> None:
+    from speleo.ingest import syslog
+
+    clock_rec = TimestampRecognizer(tz="UTC", clock=lambda: now)
+    hit = clock_rec.find(line)
+    assert hit is not None and hit[0] == want
+    vec = clock_rec.extract_vector(pa.array([line]), clock_rec.learned, anchored=False)  # type: ignore[arg-type]
+    assert vec.to_pylist() == [want] or (vec[0].as_py() is None and "Feb 29" in line)
+    assert syslog.parse("<13>" + line, now, "UTC").time == want
+
+
+def test_new_year_through_the_file_parser_with_an_injected_clock() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    data = b"Dec 31 23:59:58 h a: one\nDec 31 23:59:59 h a: two\nJan  1 00:00:02 h a: three\n"
+    parser = EventParser(sourcetypes.get("syslog"), tz="UTC", clock=lambda: _at(2024, 12, 31, 23, 59, 59))
+    times = parser.parse(data, 0, True, 0.0).events.column("_time").to_pylist()
+    assert times == [_at(2024, 12, 31, 23, 59, 58), _at(2024, 12, 31, 23, 59, 59), _at(2025, 1, 1, 0, 0, 2)]
+    late = EventParser(sourcetypes.get("syslog"), tz="UTC", clock=lambda: _at(2025, 1, 1, 0, 0, 5))
+    assert late.parse(data, 0, True, 0.0).events.column("_time").to_pylist() == times
+
+
+def test_vectorised_year_less_matches_python_around_new_year() -> None:
+    now = _at(2024, 12, 31, 22, 0, 0)
+    lines = [f"{m} {d:2d} {h:02d}:30:00 h x" for m in ("Dec", "Jan", "Jun") for d in (1, 2, 30) for h in (0, 23)]
+    rec = TimestampRecognizer(tz="Europe/Paris", now=now)
+    rec.learn(lines)
+    got = rec.extract_vector(pa.array(lines), rec.learned, anchored=False).to_pylist()  # type: ignore[arg-type]
+    want = [rec.find(s) for s in lines]
+    assert got == [w[0] if w else None for w in want]
+    assert max(got) <= now + 2 * 86400
+
+
+# ---- per-source format choice -------------------------------------------------------------
+def test_day_month_order_is_decided_per_source() -> None:
+    ambiguous = ["04/03/2021 05:06:07 a", "04/03/2021 05:06:08 b"]
+    rec = TimestampRecognizer(tz="UTC")
+    assert rec.learn(ambiguous).name == "mdy_slash"  # type: ignore[union-attr]
+    assert rec.find(ambiguous[0])[0] == utc(2021, 4, 3, 5, 6, 7)  # type: ignore[index]
+    european = ambiguous + ["25/03/2021 05:06:07 c"]
+    rec = TimestampRecognizer(tz="UTC")
+    assert rec.learn(european).name == "dmy_slash"  # type: ignore[union-attr]
+    got = rec.extract_vector(pa.array(european), rec.learned, anchored=False).to_pylist()  # type: ignore[arg-type]
+    assert got == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 8), utc(2021, 3, 25, 5, 6, 7)]
+
+
+def test_majority_of_the_sample_beats_the_first_line() -> None:
+    lines = ["1614830000 header written by the exporter"] + [f"2021-03-04 05:06:{i:02d} INFO x" for i in range(5)]
+    rec = TimestampRecognizer(tz="UTC")
+    assert rec.learn(lines).name == "iso8601"  # type: ignore[union-attr]
+    assert rec.scores == {"iso8601": 5, "epoch": 1}
+
+
+def test_a_number_in_the_message_never_replaces_a_timestamp() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    st = Sourcetype("x", should_linemerge=False)
+    data = (b"2021-03-04 05:06:07 INFO first\n"
+            b"job 42 ended at 1614830000123 after retries\n"
+            b"20210304-05:06:09:5|Step|setTotal=1614830000000##7\n")
+    rows = EventParser(st, tz="UTC").parse(data, 0, True, 0.0).events.to_pylist()
+    assert [r["_time"] for r in rows] == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 7),
+                                          utc(2021, 3, 4, 5, 6, 9, us=5000)]
+    assert [r["_flags"] for r in rows] == ["", "no_timestamp", ""]
+
+
+def test_vector_and_python_paths_agree_on_every_held_out_format() -> None:
+    from tests.ingest.timestamp_cases import CASES, NOW_ISO, utc_epoch
+
+    for case in CASES:
+        rec = TimestampRecognizer(tz=case.tz, now=utc_epoch(NOW_ISO))
+        pattern = rec.learn(list(case.lines))
+        assert pattern is not None, case.name
+        vec = rec.extract_vector(pa.array(case.lines), pattern, anchored=False).to_pylist()
+        py = [rec._search_one(pattern, s) for s in case.lines]
+        assert vec == [h[0] if h else None for h in py], case.name
+
+
+def test_max_timestamp_lookahead_from_props(tmp_path: Path) -> None:
+    from speleo.ingest.breaking import EventParser
+    from speleo.sourcetypes import get, load_props
+
+    props = tmp_path / "props.toml"
+    props.write_text("[sourcetype.short]\nmax_timestamp_lookahead = 10\n")
+    st = get("short", load_props(props))
+    assert st.max_timestamp_lookahead == 10
+    data = b"host-with-a-long-name 2021-03-04 05:06:07 x\n"
+    rows = EventParser(st, tz="UTC").parse(data, 0, True, 7.0).events.to_pylist()
+    assert rows[0]["_time"] == 7.0 and rows[0]["_flags"] == "no_timestamp"
+    rows = EventParser(get("other"), tz="UTC").parse(data, 0, True, 7.0).events.to_pylist()
+    assert rows[0]["_time"] == utc(2021, 3, 4, 5, 6, 7)
+
+
+@pytest.mark.parametrize(
+    "fmt,line,want",
+    [
+        ("%b %d, %Y %I:%M:%S %p", "at Mar 04, 2021 07:08:09 PM x", utc(2021, 3, 4, 19, 8, 9)),
+        ("%Y-%m-%d %H:%M:%S,%3N", "2021-03-04 05:06:07,250 x", utc(2021, 3, 4, 5, 6, 7, us=250000)),
+        ("%A %d %B %Y %H:%M:%S %Z", "Thursday 04 March 2021 05:06:07 EST", utc(2021, 3, 4, 10, 6, 7)),
+    ],
+)
+def test_time_format_directives(fmt: str, line: str, want: float) -> None:
+    hit = TimestampRecognizer(tz="UTC", time_format=fmt).find(line)
+    assert hit is not None and hit[0] == pytest.approx(want)
+
+
+def test_a_growing_file_keeps_learning_until_it_has_enough_lines() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    parser = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC")
+    first = parser.parse(b"04/03/2021 05:06:07 a\n", 0, False, 0.0)
+    assert first.events.column("_time").to_pylist() == [utc(2021, 4, 3, 5, 6, 7)]  # month first
+    more = b"25/03/2021 05:06:07 b\n05/03/2021 05:06:07 c\n"
+    times = parser.parse(more, first.consumed, True, 0.0).events.column("_time").to_pylist()
+    assert times == [utc(2021, 3, 25, 5, 6, 7), utc(2021, 3, 5, 5, 6, 7)]  # day first from now on
+
+
+def test_a_time_more_than_two_days_ahead_is_not_taken() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    now = utc(2024, 6, 1)
+    data = (b"2024-06-01 00:00:00 ok\n2024-06-02 23:00:00 skewed clock, kept\n"
+            b"2030-01-01 00:00:00 bogus year\n1900000000 epoch in 2030\n")
+    rows = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC", now=now).parse(
+        data, 0, True, 0.0).events.to_pylist()
+    assert [r["_time"] for r in rows] == [now, utc(2024, 6, 2, 23), utc(2024, 6, 2, 23), utc(2024, 6, 2, 23)]
+    assert [r["_flags"] for r in rows] == ["", "", "no_timestamp", "no_timestamp"]
+    rec = TimestampRecognizer(tz="UTC", now=now)
+    assert rec.find("2030-01-01 00:00:00 x") is None
+
+
+def test_time_prefix_through_the_file_parser() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    st = Sourcetype("x", should_linemerge=False, time_prefix=r"when=")
+    data = b"id=1614830000 when=2021-03-04 05:06:07 a\nid=1614830001 when=04/Mar/2021:05:06:08 b\n"
+    times = EventParser(st, tz="UTC").parse(data, 0, True, 0.0).events.column("_time").to_pylist()
+    assert times == [utc(2021, 3, 4, 5, 6, 7), utc(2021, 3, 4, 5, 6, 8)]
+
+
+def test_oneshot_reads_year_less_files_against_the_ingestors_clock(tmp_path: Path) -> None:
+    from speleo.config import Home
+    from speleo.ingest.oneshot import add_oneshot
+    from speleo.service import Service
+
+    log = tmp_path / "messages"
+    log.write_text("Dec 31 23:59:58 h cron[1]: before\nJan  1 00:00:02 h cron[1]: after\n")
+    svc = Service(Home(tmp_path / "home"))
+    writer = svc.open_writer()
+    writer.ingestor.clock = lambda: _at(2024, 12, 31, 23, 59, 59)
+    writer.ingestor.tz = "UTC"
+    add_oneshot(writer.ingestor, log, "main")
+    writer.close()
+    rows = svc.search("index=main | sort _time | table _time", limit=0).table.to_pylist()
+    assert [r["_time"] for r in rows] == [_at(2024, 12, 31, 23, 59, 58), _at(2025, 1, 1, 0, 0, 2)]
+
+
+@pytest.mark.parametrize(
+    "dates,name",
+    [
+        (["01/03/2021", "02/03/2021", "03/03/2021", "05/03/2021"], "dmy_slash"),   # days of March
+        (["03/01/2021", "03/02/2021", "03/03/2021", "03/05/2021"], "mdy_slash"),   # days of March
+        (["04/03/2021", "04/03/2021"], "mdy_slash"),                               # nothing tells
+        (["01-03-2021", "02-03-2021", "04-03-2021"], "dmy_dash"),
+    ],
+)
+def test_ambiguous_day_month_follows_the_order_of_the_lines(dates: list[str], name: str) -> None:
+    rec = TimestampRecognizer(tz="UTC")
+    assert rec.learn([f"{d} 10:00:0{i} x" for i, d in enumerate(dates)]).name == name  # type: ignore[union-attr]
+
+
+def test_a_number_after_an_unknown_leading_time_is_not_learned() -> None:
+    from speleo.ingest.breaking import EventParser
+
+    # an ordinal date (not in the table) starts each line; a 13-digit number follows it
+    data = b"".join(b"2021-063 05:06:%02d job done at 1614830000123\n" % i for i in range(40))
+    parser = EventParser(Sourcetype("x", should_linemerge=False), tz="UTC", now=utc(2024, 6, 1))
+    rows = parser.parse(data, 0, True, 5.0).events.to_pylist()
+    assert {r["_time"] for r in rows} == {5.0} and {r["_flags"] for r in rows} == {"no_timestamp"}
+    hpc = TimestampRecognizer(tz="UTC")  # an epoch column with no clock before it is learned
+    assert hpc.learn(["134681 node-246 unix.hw state 1077804742 1 Component ok"]).name == "epoch"  # type: ignore[union-attr]
+
+
+def test_dotted_year_first_dates() -> None:
+    hit = TimestampRecognizer(tz="UTC").find("2021.03.04 05:06:07.250 service started")
+    assert hit is not None and hit[0] == utc(2021, 3, 4, 5, 6, 7, us=250000)
+    assert TimestampRecognizer(tz="UTC").find("- 1117838570 2005.06.03 R02-M1-N0")[0] == 1117838570.0  # type: ignore[index]

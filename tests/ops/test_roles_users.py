@@ -66,9 +66,9 @@ def test_bad_roles_are_refused_with_the_reason(tmp_path):
     assert users.by_name("u").roles == ("power",)
 
 
-def test_first_admin_takes_a_given_password_and_prints_none(tmp_path):
+def test_first_admin_takes_a_given_password(tmp_path):
     users = Users(Home(tmp_path / "home"))
-    assert users.ensure_first_admin("given-password-1") is None
+    assert users.ensure_first_admin("given-password-1") == "given-password-1"
     assert users.authenticate("admin", "given-password-1").roles == ("admin",)
     assert users.ensure_first_admin() is None                 # only when there is no user at all
     other = Users(Home(tmp_path / "home2"))

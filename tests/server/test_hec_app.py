@@ -63,3 +63,72 @@ def test_acks_are_per_channel_and_forgotten_once_reported():
     assert a.query("c1", [0, 1]) == {"0": False, "1": True}
     assert a.query("c1", [1]) == {"1": False}
     assert a.query("c2", [0]) == {"0": False}
+
+
+def test_failed_journal_write_is_busy_and_unhealthy_until_a_write_succeeds(tmp_path):
+    import errno
+
+    svc, secret = service(tmp_path)
+    store = svc.ingestor.store
+    real_append = store.append
+
+    def full(table, *a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    store.append = full
+    r = call(svc, "/services/collector/event", b'{"event": "x"}', secret)
+    assert (r.status_code, r.json()) == (503, {"text": "Server is busy", "code": 9})
+    r = call(svc, "/services/collector/health", method="GET")
+    assert (r.status_code, r.json()["code"]) == (503, 18)
+    assert r.json()["reason"] == "journal write failed: No space left on device"
+    store.append = real_append
+    assert call(svc, "/services/collector/event", b'{"event": "y"}', secret).json()["code"] == 0
+    assert call(svc, "/services/collector/health", method="GET").json() == {"text": "HEC is healthy", "code": 17}
+    assert svc.refusals.snapshot() == [{"source": "hec", "count": 1,
+                                        "reason": "request refused (code 9): journal write failed: No space left on device"}]
+
+
+def test_gzip_is_bounded_once_decompressed(tmp_path):
+    import gzip
+
+    svc, secret = service(tmp_path, max_decompressed_bytes=3 * 1024 * 1024)
+    body = gzip.compress(b'{"event": "' + b"a" * (4 * 1024 * 1024) + b'"}')
+
+    async def go():
+        transport = httpx.ASGITransport(app=build_hec_app(svc))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hec") as c:
+            return await c.post("/services/collector/event", content=body,
+                                headers={"Authorization": f"Splunk {secret}", "Content-Encoding": "gzip"})
+    r = asyncio.run(go())
+    assert r.status_code == 413 and r.json()["text"].endswith("too large (maximum is 3145728)")
+    assert svc.ingestor.store.tables == []
+    ok = gzip.compress(b'{"event": "' + b"b" * (2 * 1024 * 1024) + b'"}')
+    body = ok
+    assert asyncio.run(go()).json()["code"] == 0
+    assert svc.ingestor.store.tables[0].column("_raw").to_pylist() == ["b" * (2 * 1024 * 1024)]
+    body = ok[:-20]   # truncated gzip stream
+    assert asyncio.run(go()).json()["code"] == 6
+
+
+def test_bodies_held_at_once_are_bounded(tmp_path):
+    svc, secret = service(tmp_path, max_content_bytes=1000, max_decompressed_bytes=1000, max_buffered_bytes=2500)
+    other = svc.buffers.hold()
+    assert other.take(2000)   # another request holds 2,000 bytes
+    body = b'{"event": "' + b"x" * 600 + b'"}'
+    r = call(svc, "/services/collector/event", body, secret)
+    assert (r.status_code, r.json()) == (503, {"text": "Server is busy", "code": 9})
+    assert svc.refusals.snapshot()[0]["reason"] == "request refused (code 9): request bodies held over 2500 bytes"
+    other.release()
+    assert call(svc, "/services/collector/event", body, secret).json()["code"] == 0
+    assert svc.buffers.used == 0   # everything given back after the request
+
+
+def test_refused_requests_are_counted_by_code(tmp_path):
+    svc, secret = service(tmp_path)
+    call(svc, "/services/collector/event", b'{"event": "x"}')                       # no token: 2
+    call(svc, "/services/collector/event", b'{"event": "x"}', "not-a-token")         # unknown: 4
+    call(svc, "/services/collector/event", b'{"event": "x"}{"nope": 1}', secret)     # second envelope: 12
+    call(svc, "/services/collector/event", b'{"event": "x"}', secret)                # success: not counted
+    assert {(r["reason"], r["count"]) for r in svc.refusals.snapshot()} == {
+        ("request refused (code 2): Token is required", 1), ("request refused (code 4): Invalid token", 1),
+        ("request refused (code 12): Event field is required", 1)}

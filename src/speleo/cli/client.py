@@ -20,6 +20,24 @@ def server_url(home: Home) -> str | None:
     return info.get("url")
 
 
+def _trust(home: Home):
+    """TLS verification of the home's own server (`speleo serve --tls-cert`): its certificate
+    file, named in server.json, is the trust anchor (any name: the CLI reaches it by address);
+    without it, the system's CAs."""
+    import ssl
+
+    try:
+        cert = json.loads(home.server_file.read_text()).get("tls_cert")
+    except (OSError, ValueError):
+        cert = None
+    if not cert:
+        return True
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN   # the server's own (leaf) certificate is trusted
+    return ctx
+
+
 class RemoteError(SpeleoError):
     """An error the server answered with; keeps its status and JSON body."""
 
@@ -38,7 +56,8 @@ def call(home: Home, method: str, path: str, payload: dict | None = None, timeou
     if url is None:
         raise SpeleoError("no server is running for this home")
     headers = {"Authorization": f"Bearer {ensure_api_token(home)}"}
-    resp = httpx.request(method, url + path, json=payload, headers=headers, timeout=timeout)
+    resp = httpx.request(method, url + path, json=payload, headers=headers, timeout=timeout,
+                         verify=_trust(home) if url.startswith("https:") else True)
     body = resp.json() if resp.content else {}
     if resp.status_code >= 400:
         err = body.get("error", {}) if isinstance(body, dict) else {}

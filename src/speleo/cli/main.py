@@ -211,11 +211,28 @@ def _cell(v) -> str:
               help="PEM certificate (chain) of the syslog TLS listener.")
 @click.option("--syslog-tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="PEM private key of --syslog-tls-cert (default: in the certificate file).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate (chain): the API and web pages (--port) serve HTTPS.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM private key of --tls-cert (default: in the certificate file).")
+@click.option("--hec-max-decompressed-length", type=click.IntRange(1), default=104_857_600, show_default=True,
+              help="Largest gzip HEC body once decompressed, in bytes; larger ones get 413.")
+@click.option("--max-connections", type=click.IntRange(1), default=1000, show_default=True,
+              help="Open connections per listener (API, HEC, syslog TCP/TLS); more are refused and counted.")
+@click.option("--idle-timeout", type=click.FloatRange(0.1), default=300.0, show_default=True,
+              help="Seconds a connection may keep the server waiting without sending a byte before it is closed.")
+@click.option("--admin-password-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="First start: the web user 'admin' gets the password on this file's first line "
+                   "(instead of a random one printed once).")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
-          syslog_tls_cert, syslog_tls_key) -> None:
-    """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog."""
+          syslog_tls_cert, syslog_tls_key, tls_cert, tls_key, hec_max_decompressed_length, max_connections,
+          idle_timeout, admin_password_file) -> None:
+    """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog.
+
+    SIGTERM and SIGINT (Ctrl-C) stop it cleanly (exit status 0): data received is stored and
+    the journal sealed."""
     import logging
 
     from speleo.errors import ConflictError, InputError
@@ -251,11 +268,29 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
         raise click.UsageError("--syslog-tls-cert/--syslog-tls-key need --syslog-tls-port")
     if syslog_tls_port and not syslog_tls_cert:
         raise click.UsageError("--syslog-tls-port needs --syslog-tls-cert")
-    run(home, bind, port, announce, NetworkOptions(hec_port, hec_max_content_length, syslog_udp_port,
-                                                   syslog_tcp_port, syslog_index, syslog_tz,
-                                                   hec_tls_cert=hec_tls_cert, hec_tls_key=hec_tls_key,
-                                                   syslog_tls_port=syslog_tls_port,
-                                                   syslog_tls_cert=syslog_tls_cert, syslog_tls_key=syslog_tls_key))
+    if tls_key and not tls_cert:
+        raise click.UsageError("--tls-key needs --tls-cert")
+    from speleo.ingest.limits import ConnectionLimits
+
+    options = NetworkOptions(hec_port, hec_max_content_length, syslog_udp_port, syslog_tcp_port, syslog_index,
+                             syslog_tz, hec_tls_cert=hec_tls_cert, hec_tls_key=hec_tls_key,
+                             syslog_tls_port=syslog_tls_port, syslog_tls_cert=syslog_tls_cert,
+                             syslog_tls_key=syslog_tls_key, hec_max_decompressed_bytes=hec_max_decompressed_length,
+                             limits=ConnectionLimits(max_connections, idle_timeout))
+    run(home, bind, port, announce, options, tls_cert=tls_cert, tls_key=tls_key,
+        admin_password=_admin_password(admin_password_file))
+
+
+def _admin_password(path: str | None) -> str | None:
+    """The first line of --admin-password-file (at least 8 characters), or None."""
+    if path is None:
+        return None
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    password = lines[0].strip() if lines else ""
+    if len(password) < 8:
+        raise click.UsageError(f"--admin-password-file {path}: the first line must hold a password of "
+                               "at least 8 characters")
+    return password
 
 
 # -- HEC tokens --------------------------------------------------------------------------
@@ -432,6 +467,7 @@ cli.add_command(_role_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
+from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
 
 
 def main() -> None:

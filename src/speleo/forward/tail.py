@@ -97,7 +97,7 @@ class RawTailer(Tailer):
         if not sourcetype:  # detected as the server's monitor does (stdlib only)
             from speleo import sourcetypes
 
-            sourcetype = sourcetypes.detect(path, sample_lines(head))
+            sourcetype = sourcetypes.detect(path, sample_lines(sourcetypes.detection_sample(path, head)))
         return None, Target(inp.index, path, sourcetype, inp.host or default_host())
 
     def _read_gz(self, t: Tracked) -> int:

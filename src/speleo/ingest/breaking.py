@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
-from speleo.ingest.timestamps import TimestampRecognizer
+from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
 
 SCHEMA = pa.schema([
@@ -38,7 +39,6 @@ SCHEMA = pa.schema([
 ])
 FLAGS = ("no_timestamp", "truncated", "invalid_utf8", "max_lines", "binary")
 _SAMPLE_LINES = 50
-_LEARN_TRIES = 20
 
 
 @dataclass
@@ -69,17 +69,23 @@ class EventParser:
     """Breaks the byte stream of one source into events (see module doc).
 
     `sourcetype`: parse settings; `tz`: default zone for naive times when the sourcetype
-    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference.
+    has none (None = machine's local zone); `now`: epoch seconds pinned for year inference,
+    or `clock`: a function giving them (default `time.time`).
+    The timestamp format is chosen once, from the first lines of the first chunk
+    (`TimestampRecognizer.learn`).
     Raises `InputError` for an invalid `line_breaker`, `time_format` or zone.
     """
 
-    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None) -> None:
+    def __init__(self, sourcetype: Sourcetype, tz: str | None = None, now: float | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.sourcetype = sourcetype
         self.recognizer = TimestampRecognizer(
             tz=sourcetype.tz or tz, time_format=sourcetype.time_format,
-            time_prefix=sourcetype.time_prefix, now=now,
+            time_prefix=sourcetype.time_prefix, now=now, clock=clock,
+            max_lookahead=sourcetype.max_timestamp_lookahead,
         )
         self.mode: str | None = None
+        self._sample: list[str] = []  # first lines that may start an event (format choice)
         self._last_time: float | None = None
         self._breaker = _compile_breaker(sourcetype.line_breaker)
 
@@ -97,6 +103,8 @@ class EventParser:
         lines = _split_lines(data, end, self.sourcetype.truncate)
         if len(lines.text) == 0:
             return ParsedChunk(SCHEMA.empty_table(), end, {})
+        if self.mode is None or len(self._sample) < LEARN_QUICK:
+            self._learn(lines.text)
         if self.mode is None:
             self.mode = self._decide_mode(lines.text)
         blank = _blank(lines.text)
@@ -113,7 +121,23 @@ class EventParser:
         table, flagged = self._build(lines, blank, starts, n_lines, base_offset, fallback_time)
         return ParsedChunk(table, end, flagged)
 
-    # ---- mode and event starts ----------------------------------------------------------
+    # ---- format, mode and event starts -------------------------------------------------
+    def _learn(self, text: pa.Array) -> None:
+        """Choose the timestamp format from the first lines that may start an event; while
+        fewer than `LEARN_QUICK` have been seen (a file that is still being written), each
+        new chunk adds its lines and the choice is made again. The first 2 x `LEARN_QUICK`
+        lines are tried first: when one format wins all of them, no more are read."""
+        seen = 0
+        for size in (2 * LEARN_QUICK, LEARN_LINES * 4):
+            room = LEARN_LINES - len(self._sample)
+            head = text.slice(seen, max(0, size - seen)).to_pylist()
+            seen = size
+            self._sample += [s for s in head if s.strip() and not s[:1].isspace()][:room]
+            self.recognizer.learn(self._sample)
+            scores = self.recognizer.scores
+            if (len(scores) == 1 and sum(scores.values()) >= LEARN_QUICK) or seen >= len(text):
+                return
+
     def _decide_mode(self, text: pa.Array) -> str:
         st = self.sourcetype
         if not st.should_linemerge:
@@ -152,7 +176,8 @@ class EventParser:
                 matched = pc.match_substring_regex(text, learned.start_regex)
             except pa.ArrowInvalid:
                 pass
-        # Lines the learned format does not fit may still start with another format.
+        # Lines the learned format does not fit may still start with another format (Python
+        # checks them: after the learned format's RE2 pass they are few, e.g. exception lines).
         maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
         todo = pc.indices_nonzero(maybe).to_pylist()
         if not todo:
@@ -189,17 +214,15 @@ class EventParser:
     def _times(self, first_lines: pa.Array, fallback_time: float) -> tuple[pa.Array, pa.Array]:
         """Epoch seconds per event (filled) and a boolean array of events without a timestamp."""
         rec = self.recognizer
-        if rec.learned is None:  # learn from the first few events
-            for value in first_lines.slice(0, _LEARN_TRIES).to_pylist():
-                if rec.find(value) is not None:
-                    break
+        if rec.learned is None and rec.time_prefix is None:  # learn from the first events
+            rec.learn(first_lines.slice(0, LEARN_LINES).to_pylist())
         times = pa.nulls(len(first_lines), pa.float64())
         if rec.learned is not None and rec.time_prefix is None:
             try:
                 times = rec.extract_vector(first_lines, rec.learned, anchored=False)
             except pa.ArrowInvalid:
                 pass
-        if rec.learned is not None:
+        if rec.learned is not None or rec.time_prefix is not None:
             times = self._python_times(first_lines, times)
         missing = pc.is_null(times)
         if pc.any(missing).as_py():

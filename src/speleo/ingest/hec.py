@@ -49,6 +49,9 @@ CODES: dict[int, tuple[int, str]] = {
 DEFAULT_SOURCETYPE = "httpevent"
 # Splunk's limits.conf [http_input] max_content_length default: 800 MB.
 DEFAULT_MAX_CONTENT_BYTES = 838_860_800
+# Speleo's own bound on a gzip body once decompressed (the whole body is parsed in memory):
+# 100 MiB, so a small compressed body cannot make the server allocate hundreds of megabytes.
+DEFAULT_MAX_DECOMPRESSED_BYTES = 100 * 1024 * 1024
 MAX_EPOCH = 253_402_300_800.0  # 10000-01-01: later times are refused (code 6)
 CHANNEL_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _WS = re.compile(r"[ \t\n\r]*")

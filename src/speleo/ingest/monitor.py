@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speleo import sourcetypes
 from speleo.ingest.pipeline import Ingestor, Origin, default_host
 from speleo.ingest.tailing import (  # noqa: F401  (re-exported: the monitor's names as before)
     MonitorInput,
@@ -45,7 +46,8 @@ class Monitor(Tailer):
         super().__init__(ingestor, settings, skip_under, inputs)
 
     def _describe(self, path: str, inp: MonitorInput, head: bytes) -> tuple[object, Origin]:
-        parser, st_name = self.ing.parser_for(path, inp.sourcetype, head)
+        sample = sourcetypes.detection_sample(path, head)  # as much as oneshot reads
+        parser, st_name = self.ing.parser_for(path, inp.sourcetype, sample)
         origin = Origin(inp.index, path, st_name, inp.host or default_host(), host_from_event=not inp.host)
         self.ing.ensure_index(inp.index)
         return parser, origin

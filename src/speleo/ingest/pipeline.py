@@ -12,7 +12,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -48,19 +48,25 @@ def default_host() -> str:
 class Ingestor:
     """Parses and journals events for every input of one writer process."""
 
-    def __init__(self, store: Store, catalog: Catalog, props=None, tz: str | None = None) -> None:
+    def __init__(self, store: Store, catalog: Catalog, props=None, tz: str | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.props = props
         self.tz = tz
+        self.clock = clock  # epoch seconds for year-less timestamps (None: time.time)
+        self.families: dict[str, str] = {}  # rotated files of one log keep one sourcetype
         self.events_total = 0
 
     def parser_for(self, source: str, sourcetype: str | None, sample: bytes) -> tuple[EventParser, str]:
-        """The parser for a source and the sourcetype it uses (detected when not given)."""
+        """The parser for a source and the sourcetype it uses, detected when not given from
+        `sample` (the first `sourcetypes.DETECTION_BYTES` of the file) and kept alike for the
+        rotated files of one log (`sourcetypes.detect_in_family`)."""
         assigned = self.props.sourcetype_for(source) if self.props else None
-        name = sourcetype or assigned or sourcetypes.detect(source, sample_lines(sample))
+        name = sourcetype or assigned or sourcetypes.detect_in_family(
+            source, sample_lines(sample), self.families)
         st = sourcetypes.get(name, self.props, source=source)
-        return EventParser(st, tz=st.tz or self.tz), name
+        return EventParser(st, tz=st.tz or self.tz, clock=self.clock), name
 
     def ensure_index(self, name: str) -> None:
         """Create the index if missing. Raises InputError for an invalid name."""

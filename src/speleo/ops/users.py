@@ -172,17 +172,14 @@ class Users:
             return _user(row, _roles_of(s, row.id))
 
     def ensure_first_admin(self, password: str | None = None) -> str | None:
-        """Create `admin` (role admin) when there is no user at all.
-
-        `password`: the one to set (e.g. read from `--admin-password-file`); None makes a random
-        one. Returns the random password (to show once), or None when no user was created or
-        the password was given. Raises InputError for a given password under 8 characters."""
+        """Create `admin` (role admin) when there is no user at all, with `password` (`speleo
+        serve --admin-password-file`) or else a random one; returns the password (None: users
+        exist). Raises InputError for a given password under 8 characters."""
         if self.count():
             return None
-        made = password is None
-        pw = secrets.token_urlsafe(12) if made else password
-        self.add("admin", "admin", pw, actor="first start")
-        return pw if made else None
+        password = password or secrets.token_urlsafe(12)
+        self.add("admin", "admin", password, actor="first start")
+        return password
 
     def _row(self, s: Session, name: str) -> UserRow:
         row = s.scalars(select(UserRow).where(UserRow.name == name)).first()

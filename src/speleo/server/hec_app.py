@@ -13,6 +13,19 @@ instead of queueing what it cannot make durable soon.
 Tokens are looked up in the catalog by SHA-256 per request, through a cache with a short TTL,
 so tokens created, disabled or deleted while the server runs take effect within seconds.
 Token secrets never reach a log line.
+
+Bounds: a body is read only after its token is checked, and never past `max_content_bytes`
+(the declared Content-Length is checked first; chunked bodies are counted as they arrive); a
+gzip body is decompressed in 1 MiB steps and refused with 413 as soon as it passes
+`max_decompressed_bytes`; all requests together hold at most `max_buffered_bytes` of bodies
+(received and decompressed; 1 GiB, or one largest body and its decompression when more), past
+which a request gets code 9 (busy). Every refusal is counted (`refusals`, by reason).
+
+Health: code 17 while writes succeed; code 18 (503) while the server is busy, the last journal
+write failed less than `STORAGE_RETRY_SECS` ago, or the journal's disk has less than
+`min_free_bytes` free. A request whose write fails for lack of space (or any OS error of the
+journal) gets code 9 (503, server is busy: the client keeps the events and retries); other
+failures get code 8.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 import threading
 import time
 import zlib
@@ -30,6 +44,7 @@ from urllib.parse import parse_qs
 import pyarrow as pa
 
 from speleo.ingest import hec
+from speleo.ingest.limits import MemoryBudget, Refusals
 from speleo.ingest.pipeline import Origin, default_host
 from speleo.storage import tokens as tok
 
@@ -39,18 +54,43 @@ TOKEN_TTL_SECS = 2.0
 INDEX_TTL_SECS = 2.0
 MAX_CHANNELS = 10_000
 MAX_ACKS_PER_CHANNEL = 100_000
+GUNZIP_STEP_BYTES = 1024 * 1024
+# refusals counted by their HEC code: authentication (1-4), data (5-7, 12, 13, 15), channels and acks
+COUNTED_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15})
+STORAGE_RETRY_SECS = 10.0
+DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
 
 
 @dataclass
 class HecSettings:
     max_content_bytes: int = hec.DEFAULT_MAX_CONTENT_BYTES
+    max_decompressed_bytes: int = hec.DEFAULT_MAX_DECOMPRESSED_BYTES
     max_inflight: int = 64
+    min_free_bytes: int = 16 * 1024 * 1024   # less free on the journal's disk: unhealthy (code 18)
+    # request bodies held at once, received and decompressed, across requests (at least one
+    # largest body and its decompression): past it a request gets code 9 (busy)
+    max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
+
+    def buffer_budget(self) -> int:
+        return max(self.max_buffered_bytes, self.max_content_bytes + self.max_decompressed_bytes)
+
+
+class Busy(Exception):
+    """The bodies held by all requests would pass `HecSettings.max_buffered_bytes`."""
+
+
 
 
 class TooLarge(Exception):
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, limit: int, what: str = "Content-Length") -> None:
         self.size = size
+        self.limit = limit
+        self.what = what
+
+    def reply(self) -> hec.Reply:
+        """HTTP 413 with Splunk's text (no HEC code)."""
+        return hec.Reply(413, {"text": f"{self.what} of {self.size} too large (maximum is {self.limit})"})
 
 
 class Acks:
@@ -95,8 +135,14 @@ class Acks:
 class HecService:
     """What the HEC endpoint needs from the server: tokens, indexes, the store, acks."""
 
-    def __init__(self, catalog, ingestor, settings: HecSettings | None = None) -> None:
+    def __init__(self, catalog, ingestor, settings: HecSettings | None = None, *,
+                 refusals: Refusals | None = None, source: str = "hec", clock=time.monotonic) -> None:
         self.catalog = catalog
+        self.refusals = refusals or Refusals()
+        self.source = source
+        self.clock = clock
+        self.storage_error: tuple[float, str] | None = None   # (clock time, what) of the last failed write
+        self.buffers = MemoryBudget((settings or HecSettings()).buffer_budget())
         self.ingestor = ingestor
         self.settings = settings or HecSettings()
         self.acks = Acks()
@@ -141,6 +187,32 @@ class HecService:
             allowed=allowed,
         )
 
+    # -- health -------------------------------------------------------------------------
+    def unhealthy(self) -> str | None:
+        """Why HEC cannot take events now (None: healthy): busy, a recent failed write, a full disk."""
+        if self.inflight >= self.settings.max_inflight:
+            return "busy"
+        err = self.storage_error
+        if err is not None and self.clock() - err[0] < STORAGE_RETRY_SECS:
+            return err[1]
+        journal = getattr(getattr(self.ingestor.store, "journal", None), "folder", None)
+        if journal is not None:
+            try:
+                if shutil.disk_usage(journal).free < self.settings.min_free_bytes:
+                    return "no space left on the journal's disk"
+            except OSError as e:
+                return f"journal disk unreadable: {e}"
+        return None
+
+    def write_failed(self, e: OSError) -> None:
+        """Record a failed journal write: HEC is unhealthy for `STORAGE_RETRY_SECS`, and counted."""
+        what = f"journal write failed: {e.strerror or e}"
+        self.storage_error = (self.clock(), what)
+        self.refusals.count(self.source, f"request refused (code 9): {what}")
+
+    def refused(self, reason: str) -> None:
+        self.refusals.count(self.source, reason)
+
     # -- writing ------------------------------------------------------------------------
     def write_events(self, body: bytes, token: tok.HecToken, params: dict[str, str]) -> tuple[int, hec.Reply | None]:
         now = time.time()
@@ -176,7 +248,7 @@ class HecService:
         from speleo.ingest.breaking import EventParser
 
         st = sourcetypes.get(d.sourcetype, self.ingestor.props, source=d.source)
-        parser = EventParser(st, tz=st.tz or self.ingestor.tz)
+        parser = EventParser(st, tz=st.tz or self.ingestor.tz, clock=self.ingestor.clock)
         chunk = parser.parse(body, 0, True, now)
         n = self.ingestor.append(chunk, Origin(d.index, d.source, d.sourcetype, d.host))
         with self._lock:
@@ -222,15 +294,16 @@ def build_hec_app(svc: HecService):
                     "headers": JSON_HEADERS + [(b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
 
-    async def read_body(receive, headers: dict[bytes, bytes]) -> bytes | None:
+    async def read_body(receive, headers: dict[bytes, bytes], held) -> bytes | None:
         limit = svc.settings.max_content_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
-                if int(declared) > limit:
-                    raise TooLarge(int(declared))
+                size = int(declared)
             except ValueError:
-                pass
+                size = 0
+            if size > limit:
+                raise TooLarge(size, limit)
         parts, size = [], 0
         while True:
             msg = await receive()
@@ -239,18 +312,34 @@ def build_hec_app(svc: HecService):
             chunk = msg.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise TooLarge(size)
+                raise TooLarge(size, limit)
+            if not held.take(len(chunk)):
+                raise Busy()
             parts.append(chunk)
             if not msg.get("more_body", False):
                 return b"".join(parts)
 
-    def gunzip(body: bytes) -> bytes:
+    def gunzip(body: bytes, held) -> bytes:
+        """The decompressed body, in steps of GUNZIP_STEP_BYTES, never holding more than the limit
+        (+ one step); raises TooLarge past it, zlib.error for a corrupt stream."""
+        limit = min(svc.settings.max_decompressed_bytes, svc.settings.max_content_bytes)
         d = zlib.decompressobj(wbits=47)  # gzip or zlib header, auto-detected
-        limit = svc.settings.max_content_bytes
-        out = d.decompress(body, limit + 1)
-        if len(out) > limit:
-            raise TooLarge(len(out))
-        return out
+        parts, size = [], 0
+        data = body
+        while True:
+            out = d.decompress(data, GUNZIP_STEP_BYTES)
+            size += len(out)
+            if size > limit:
+                raise TooLarge(size, limit, "Decompressed content")
+            if not held.take(len(out)):
+                raise Busy()
+            parts.append(out)
+            data = d.unconsumed_tail
+            if d.eof or (not data and not out):
+                break
+        if not d.eof:
+            raise zlib.error("truncated gzip stream")
+        return b"".join(parts)
 
     async def app(scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -266,8 +355,8 @@ def build_hec_app(svc: HecService):
         path = scope["path"].rstrip("/") or "/"
         method = scope["method"]
         if path in HEALTH_PATHS:
-            busy = svc.inflight >= svc.settings.max_inflight
-            r = hec.reply(18 if busy else 17)
+            why = await asyncio.to_thread(svc.unhealthy)
+            r = hec.reply(17) if why is None else hec.reply(18, reason=why)
             return await send_json(send, r.status, r.body)
         if path not in EVENT_PATHS | RAW_PATHS | ACK_PATHS:
             return await send_json(send, 404, {"text": "The requested URL was not found on this server.", "code": 404})
@@ -276,6 +365,9 @@ def build_hec_app(svc: HecService):
         headers = {k.lower(): v for k, v in scope["headers"]}
         params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
         r = await handle(path, headers, params, receive)
+        code = r.body.get("code")
+        if code in COUNTED_CODES:   # 413, 8 and 9 are counted where they arise, with their cause
+            svc.refused(f"request refused (code {code}): {r.body['text']}")
         await send_json(send, r.status, r.body)
 
     async def handle(path: str, headers: dict, params: dict, receive) -> hec.Reply:
@@ -305,23 +397,35 @@ def build_hec_app(svc: HecService):
             if not hec.valid_channel(channel):
                 return hec.reply(11)
         if svc.inflight >= svc.settings.max_inflight:
+            svc.refused("request refused (code 9): too many requests being written")
             return hec.reply(9)
+        held = svc.buffers.hold()
+        try:
+            return await receive_and_write(path, headers, params, receive, token, channel, held)
+        except Busy:
+            svc.refused(f"request refused (code 9): request bodies held over {svc.buffers.limit} bytes")
+            return hec.reply(9)
+        finally:
+            held.release()
+
+    async def receive_and_write(path, headers, params, receive, token, channel, held) -> hec.Reply:
         try:  # a slow client holds no write slot while its body arrives
-            body = await read_body(receive, headers)
+            body = await read_body(receive, headers, held)
         except TooLarge as e:
-            return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
-                                           f"(maximum is {svc.settings.max_content_bytes})"})
+            svc.refused(f"request refused (413): body over {e.limit} bytes")
+            return e.reply()
         if body is None:
             return hec.reply(5)
         if svc.inflight >= svc.settings.max_inflight:
+            svc.refused("request refused (code 9): too many requests being written")
             return hec.reply(9)
         svc.inflight += 1
         try:
-            return await asyncio.to_thread(work, path, headers, params, body, token, channel)
+            return await asyncio.to_thread(work, path, headers, params, body, token, channel, held)
         finally:
             svc.inflight -= 1
 
-    def work(path, headers, params, body, token, channel) -> hec.Reply:
+    def work(path, headers, params, body, token, channel, held) -> hec.Reply:
         if path in ACK_PATHS:
             ids = hec.parse_ack_query(body)
             if ids is None:
@@ -329,11 +433,11 @@ def build_hec_app(svc: HecService):
             return hec.Reply(200, {"acks": svc.acks.query(channel, ids)})
         if b"gzip" in headers.get(b"content-encoding", b"").lower():
             try:
-                body = gunzip(body)
+                body = gunzip(body, held)
             except TooLarge as e:
-                return hec.Reply(413, {"text": f"Content-Length of {e.size} too large "
-                                               f"(maximum is {svc.settings.max_content_bytes})"})
-            except zlib.error:
+                svc.refused(f"request refused (413): gzip body over {e.limit} bytes decompressed")
+                return e.reply()
+            except zlib.error:   # counted as code 6
                 return hec.reply(6, **{"invalid-event-number": 0})
         ack_id = svc.acks.next_id(channel) if token.ack else None
         try:
@@ -341,9 +445,16 @@ def build_hec_app(svc: HecService):
                 n, error = svc.write_raw(body, token, params)
             else:
                 n, error = svc.write_events(body, token, params)
+        except OSError as e:  # the journal's disk: full, read-only, failing
+            log.error("HEC write failed (token %s): %s", token.name, e)
+            svc.write_failed(e)
+            return hec.reply(9)
         except Exception:
             log.exception("HEC write failed (token %s)", token.name)
+            svc.refused("request failed (code 8): internal error")
             return hec.reply(8)
+        if n:
+            svc.storage_error = None
         svc.requests_total += 1
         if error is not None:
             if n and ack_id is not None:
@@ -361,18 +472,17 @@ class HecServer:
     """Uvicorn serving the HEC app on its own thread (and event loop) in the server process."""
 
     def __init__(self, svc: HecService, bind: str, port: int, tls_cert: str | None = None,
-                 tls_key: str | None = None) -> None:
-        import uvicorn
+                 tls_key: str | None = None, guard=None) -> None:
+        from speleo.ingest.limits import ConnectionGuard, ConnectionLimits
+        from speleo.server.http_guard import http_server
 
         self.svc = svc
         self.bind = bind
         self.port = port
-        tls = {}
-        if tls_cert:  # HTTPS; a bad certificate or key raises here, before anything listens
-            tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
-        config = uvicorn.Config(build_hec_app(svc), host=bind, port=port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_keep_alive=30, **tls)
-        self.server = uvicorn.Server(config)
+        guard = guard or ConnectionGuard(svc.source, ConnectionLimits(), svc.refusals)
+        # HTTPS when tls_cert is given; a bad certificate or key raises here, before anything listens
+        self.server = http_server(build_hec_app(svc), bind, port, tls_cert, tls_key, guard,
+                                  lifespan="off", timeout_keep_alive=30)
         self.thread = threading.Thread(target=self.server.run, name="speleo-hec", daemon=True)
 
     def start(self, timeout: float = 10.0) -> None:

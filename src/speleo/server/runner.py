@@ -4,6 +4,13 @@ Loops (threads): the monitor (every `tail_poll_secs`), and the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
 bucket files after a grace period). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
+
+Stopping: SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C) both stop cleanly and
+the process exits 0: the listeners stop taking connections, syslog data already received by the
+kernel is read and stored, HEC requests being written are answered, the journal is sealed into
+buckets (searchable at once by the CLI) and `server.json` is removed. Signals arriving during the
+stop are logged and otherwise ignored; only SIGKILL cuts it short (the journal then makes the
+acknowledged data survive, sealed at the next start).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 
@@ -46,9 +54,13 @@ class Runtime:
     def start(self) -> None:
         self.writer = self.service.open_writer()
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
+        self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
-        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop)):
+        from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
+        self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
+        for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
+                         ("fschange", lambda: self.fschange.run(self.stop_event))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -79,10 +91,16 @@ class Runtime:
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
             memory.release()
+            self._persist_refusals()
             if time.monotonic() - last_checkpoint > 60:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def _persist_refusals(self) -> None:
+        net = getattr(self, "network", None)
+        if net is not None:
+            net.persist_refusals(self.service.catalog)
 
     def oneshot(self, req):
         with self.write_lock:
@@ -94,9 +112,14 @@ class Runtime:
         tz = local_zone(self.home.settings.default_tz)
         return to_epoch(earliest, now, tz), to_epoch(latest, now, tz)
 
-    def write_server_file(self, url: str) -> None:
+    def write_server_file(self, url: str, tls_cert: str | None = None) -> None:
+        """`server.json`: pid, URL and start time; with HTTPS, the certificate file, which the CLI
+        trusts for this server (`cli.client`)."""
         tmp = self.home.server_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": url, "started": self.started}))
+        info = {"pid": os.getpid(), "url": url, "started": self.started}
+        if tls_cert:
+            info["tls_cert"] = os.path.abspath(tls_cert)
+        tmp.write_text(json.dumps(info))
         os.replace(tmp, self.home.server_file)
 
     def info(self) -> dict:
@@ -104,47 +127,120 @@ class Runtime:
             "pid": os.getpid(),
             "uptime_secs": round(time.time() - self.started, 1),
             "files_followed": self.monitor.status(),
+            "fschange": self.fschange.status(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
+            "network": self.network.status() if getattr(self, "network", None) else None,
         }
 
     def stop(self) -> None:
         self.stop_event.set()
         for t in self.threads:
             t.join(timeout=10)
+        self.fschange.close()
         self.writer.store.seal()
+        self._persist_refusals()
         self.monitor.close()
         self.writer.close()
         self.home.server_file.unlink(missing_ok=True)
 
 
-def serve(home: Home, bind: str, port: int, announce, network=None) -> None:
-    """Run the server until interrupted. `announce(url, runtime)` prints where it listens.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    `network`: a `speleo.server.network.NetworkOptions` (HEC and syslog listeners), or None.
+
+def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: str | None = None,
+          tls_key: str | None = None, admin_password: str | None = None) -> None:
+    """Run the server until SIGTERM or SIGINT, then stop cleanly and return (exit status 0).
+
+    `announce(url, runtime)` prints where it listens. `network`: a
+    `speleo.server.network.NetworkOptions` (HEC and syslog listeners, connection limits), or None.
+    `tls_cert`/`tls_key`: PEM certificate (chain) and key: the API and web pages speak HTTPS
+    (key: default in the certificate file). A certificate that cannot be loaded raises
+    `ssl.SSLError`/`OSError` before anything listens. `admin_password`: the password of the
+    first web user `admin` when none exists yet (else a random one is printed once).
     """
-    import uvicorn
-
     from speleo.server.app import build_app
-    from speleo.server.network import NetworkInputs
+    from speleo.server.http_guard import API_MAX_BODY_BYTES, bounded_body, http_server
+    from speleo.server.network import NetworkInputs, NetworkOptions
 
     memory.use_system_allocator()
+    early = _StopRequests().install()   # a signal during the start stops the server once it is up
+    options = network or NetworkOptions()
     rt = Runtime(home, bind, port)
+    rt.admin_password = admin_password
     rt.start()
-    rt.network = NetworkInputs(rt, bind, network)
+    rt.network = NetworkInputs(rt, bind, options)
     try:
         rt.network.start()
+        app = bounded_body(build_app(rt), API_MAX_BODY_BYTES, rt.network.refusals)
+        server = http_server(app, bind, port, tls_cert, tls_key, rt.network.guard("api"), signals=StopOnSignal)
     except BaseException:
         rt.network.stop()
         rt.stop()
         raise
-    url = f"http://{bind}:{port}"
-    config = uvicorn.Config(build_app(rt), host=bind, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    rt.write_server_file(url)
+    url = f"{'https' if tls_cert else 'http'}://{bind}:{port}"
+    rt.write_server_file(url, tls_cert)
     announce(url, rt)
+    server.should_exit = bool(early.signals)
     try:
         server.run()
     finally:
-        rt.network.stop()
-        rt.stop()
+        with _ignoring_signals():
+            rt.network.stop()
+            rt.stop()
+
+
+class StopOnSignal:
+    """Signal handling of the API's uvicorn server: SIGTERM and SIGINT ask it to stop, and the
+    signal is not raised again afterwards (uvicorn re-raises it, which for SIGTERM kills the process
+    before the clean stop runs). Used as a mixin of `uvicorn.Server` (see `http_guard.http_server`)."""
+
+    def capture_signals(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def captured():
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            old = {sig: signal.signal(sig, self._on_stop_signal) for sig in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+
+        return captured()
+
+    def _on_stop_signal(self, sig: int, frame) -> None:
+        log.info("received %s: stopping", signal.Signals(sig).name)
+        self.should_exit = True
+
+
+class _StopRequests:
+    """Remembers SIGTERM/SIGINT received before the API server handles them (main thread only)."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+
+    def install(self) -> "_StopRequests":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, lambda s, f: self.signals.append(s))
+        return self
+
+
+class _ignoring_signals:
+    """Log and ignore SIGTERM/SIGINT while the clean stop runs (main thread only)."""
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.old[sig] = signal.signal(sig, lambda s, f: log.warning(
+                    "%s ignored: the server is already stopping", signal.Signals(s).name))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)

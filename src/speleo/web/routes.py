@@ -101,13 +101,17 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     printed once on standard output."""
     home = runtime.home
     users = Users(home)
-    password = users.ensure_first_admin(admin_password)
-    if password:
-        # standard output only, once: never logged, never stored in clear
+    given = admin_password or getattr(runtime, "admin_password", None)   # speleo serve --admin-password-file
+    password = users.ensure_first_admin(given)
+    if password and given is None:
+        # standard output only, once: never logged by Speleo, never stored in clear
         print(f"First start: created web user 'admin' with password: {password}\n"
-              "  (shown only this once: if this output is kept in a log, change it with\n"
-              "   'speleo user passwd admin --password-stdin', or start with --admin-password-file)",
+              "  Shown only this once, but whatever keeps this output (journald, a log file, the terminal)\n"
+              "  keeps the password too: change it now with 'speleo user passwd admin --password-stdin',\n"
+              "  or start the first time with --admin-password-file FILE to never print it.",
               file=sys.stdout, flush=True)
+    elif password:
+        print("First start: created web user 'admin' with the password of --admin-password-file", flush=True)
     clock = runtime.clock
     web = Web(users, Sessions(ensure_secret(home), SessionStore(users.db, clock)), LoginThrottle(clock))
     app.state.web = web

@@ -1,0 +1,311 @@
+"""The syslog listeners of `speleo serve`: UDP, TCP and TLS (RFC 5425) on one asyncio loop in a
+thread, writing through the server's store (parsing and framing: `speleo.ingest.syslog`).
+
+Received messages are appended in small batches (at most `FLUSH_SECS` late), so a crash of the
+server may lose the last fraction of a second of syslog traffic, which has no acknowledgement in
+the protocol anyway. A clean stop (`stop()`, on SIGTERM or SIGINT) loses nothing already received
+by the kernel: the listeners stop accepting, the open connections and the UDP socket are read
+until they have been quiet for `DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is
+stored.
+
+Bounds (before anything is known about the sender): at most `limits.max_connections` TCP/TLS
+connections per listener (one more is closed at once), a connection silent for
+`limits.idle_secs` is closed, a TLS handshake must end within `limits.tls_handshake_secs`
+(or `idle_secs` when shorter)
+(it starts only once the connection is admitted), and a message is at most
+`MAX_MESSAGE_BYTES` (the rest of a longer one is skipped, never buffered). Each of these, and
+messages lost because the journal could not be written, is counted in `refusals`; flagged
+messages (`truncated`, `syslog_malformed`, `invalid_utf8`) are counted with their batch in the
+catalog's problems (`speleo status`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
+from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, events_table, strip_frame
+
+log = logging.getLogger("speleo.syslog")
+
+FLUSH_SECS = 0.05
+FLUSH_EVENTS = 5000
+UDP_RCVBUF_BYTES = 16 * 1024 * 1024
+READ_BYTES = 65536
+DRAIN_QUIET_SECS = 0.2
+DRAIN_MAX_SECS = 3.0
+
+
+def grow_receive_buffer(sock, size: int = UDP_RCVBUF_BYTES) -> None:
+    """Ask for a large UDP receive buffer, so bursts wait in the kernel while a batch is written
+    instead of being dropped (as rsyslog's imudp `rcvbufSize`). Beyond `net.core.rmem_max` only
+    root gets it (SO_RCVBUFFORCE); otherwise the kernel's cap applies."""
+    if sock is None:
+        return
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if opt is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, size)
+            return
+        except OSError:
+            continue
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
+    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later)."""
+    if not cert:
+        raise ValueError("syslog over TLS needs a certificate (--syslog-tls-cert)")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+class SyslogListeners:
+    """UDP, TCP and TLS syslog servers on one asyncio loop in a thread, writing through `ingestor`."""
+
+    def __init__(self, ingestor, bind: str, udp_port: int, tcp_port: int, index: str,
+                 tz: str | None = None, *, tls_port: int = 0, tls_cert: str | None = None,
+                 tls_key: str | None = None, limits: ConnectionLimits | None = None,
+                 refusals: Refusals | None = None) -> None:
+        if tz:
+            ZoneInfo(tz)  # raises for an unknown zone before anything listens
+        self.tls = tls_context(tls_cert, tls_key) if tls_port else None  # raises for a bad cert/key
+        self.tls_port = tls_port
+        self.tls_bound = 0
+        self.ingestor = ingestor
+        self.bind = bind
+        self.udp_port = udp_port
+        self.tcp_port = tcp_port
+        self.index = index
+        self.tz = tz
+        self.limits = limits or ConnectionLimits()
+        self.refusals = refusals or Refusals()
+        self.guards: list[ConnectionGuard] = []
+        self.pending: dict[str, list[tuple[bytes, str, float]]] = {}
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="speleo-syslog", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._clients: set[asyncio.Task] = set()
+        self.received = 0
+        self.pending_count = 0
+        self.udp_bound = 0
+        self.tcp_bound = 0
+
+    def udp_kernel_drops(self) -> int | None:
+        """Datagrams the kernel dropped for the UDP listener (its receive buffer was full), from
+        the `drops` column of /proc/net/udp (udp6 for an IPv6 bind); None where unavailable."""
+        if not self.udp_bound:
+            return None
+        port = f":{self.udp_bound:04X}"
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                with open(table) as f:
+                    lines = f.read().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                cols = line.split()
+                if len(cols) >= 13 and cols[1].endswith(port) and cols[2].endswith(":0000"):
+                    return int(cols[-1])
+        return None
+
+    def status(self) -> list[dict]:
+        """Per listener: open connections (TCP/TLS) or kernel drops (UDP)."""
+        out = [g.status() for g in self.guards]
+        if self.udp_bound:
+            out.append({"source": f"udp:{self.udp_bound}", "kernel_drops": self.udp_kernel_drops()})
+        return out
+
+    def describe(self) -> list[str]:
+        out = []
+        if self.udp_port:
+            out.append(f"syslog on udp://{self.bind}:{self.udp_bound} -> index '{self.index}'")
+        if self.tcp_port:
+            out.append(f"syslog on tcp://{self.bind}:{self.tcp_bound} -> index '{self.index}'")
+        if self.tls_port:
+            out.append(f"syslog over TLS on tls://{self.bind}:{self.tls_bound} -> index '{self.index}'")
+        return out
+
+    def start(self) -> None:
+        self.thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise OSError(f"syslog listener: {self._error}")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._open())
+        except BaseException as e:  # report to start() and end the thread
+            self._error = e
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _open(self) -> None:
+        self._servers = []
+        self._udp = None
+        if self.udp_port:
+            transport, _ = await self.loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.bind, self.udp_port))
+            self.udp_bound = transport.get_extra_info("sockname")[1]
+            grow_receive_buffer(transport.get_extra_info("socket"))
+            self._udp = transport
+        for port, tls, name in ((self.tcp_port, False, "tcp"), (self.tls_port, True, "tls")):
+            if not port:
+                continue
+            holder: list[ConnectionGuard] = []
+            server = await asyncio.start_server(self._client_callback(holder, tls), self.bind, port,
+                                                limit=MAX_MESSAGE_BYTES)
+            bound = server.sockets[0].getsockname()[1]
+            setattr(self, f"{name}_bound", bound)
+            holder.append(ConnectionGuard(f"{name}:{bound}", self.limits, self.refusals))
+            self.guards.append(holder[0])
+            self._servers.append(server)
+        self._flusher = self.loop.create_task(self._flush_loop())
+
+    def _client_callback(self, holder: list[ConnectionGuard], tls: bool):
+        """The connection handler of one listener; `holder` gets its guard once the port is bound."""
+
+        async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            guard = holder[0]
+            if not guard.admit():
+                writer.transport.abort()
+                return
+            task = asyncio.current_task()
+            self._clients.add(task)
+            try:
+                if not tls or await self._handshake(writer, guard):
+                    await self._stream(reader, writer, guard)
+            finally:
+                self._clients.discard(task)
+                guard.release()
+                writer.close()
+
+        return client
+
+    async def _handshake(self, writer: asyncio.StreamWriter, guard: ConnectionGuard) -> bool:
+        """TLS on an admitted connection, within the handshake time limit; counted when it fails."""
+        secs = min(self.limits.tls_handshake_secs, self.limits.idle_secs)
+        try:
+            await writer.start_tls(self.tls, ssl_handshake_timeout=secs)
+            return True
+        except (TimeoutError, asyncio.TimeoutError, ConnectionAbortedError):  # asyncio aborts a slow handshake
+            self.refusals.count(guard.source, f"TLS handshake not finished in {secs:g}s")
+        except (ssl.SSLError, ConnectionError, OSError) as e:
+            self.refusals.count(guard.source, f"TLS handshake failed: {type(e).__name__}")
+        return False
+
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      guard: ConnectionGuard) -> None:
+        peer = writer.get_extra_info("peername")
+        sender = peer[0] if peer else "unknown"
+        framer = Framer()
+        source = guard.source
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_BYTES), self.limits.idle_secs)
+                except (TimeoutError, asyncio.TimeoutError):
+                    guard.idle("no data")
+                    break
+                if not data:
+                    break
+                for msg in framer.feed(data):
+                    self.add(source, msg, sender)
+        except (ConnectionError, OSError, ssl.SSLError):
+            pass
+        except asyncio.CancelledError:  # the server stops: keep what this connection sent
+            pass
+        finally:
+            for msg in framer.flush():
+                self.add(source, msg, sender)
+            if framer.dropped_bytes:
+                self.refusals.count(source, f"bytes dropped past the {MAX_MESSAGE_BYTES}-byte message limit",
+                                    framer.dropped_bytes)
+
+    # -- batches ----------------------------------------------------------------------------
+    def add(self, source: str, data: bytes, sender: str) -> None:
+        self.pending.setdefault(source, []).append((data, sender, time.time()))
+        self.received += 1
+        self.pending_count += 1
+        if self.pending_count >= FLUSH_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        batches, self.pending, self.pending_count = self.pending, {}, 0
+        self._store(batches)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECS)
+            if self.pending:
+                batches, self.pending, self.pending_count = self.pending, {}, 0
+                await asyncio.to_thread(self._store, batches)
+
+    def _store(self, batches) -> None:
+        for source, messages in batches.items():
+            try:
+                table = events_table(messages, source, self.index, self.tz)
+                flagged = Counter(f for fl in table.column("_flags").to_pylist() if fl for f in fl.split(","))
+                problems = [("flagged", source, f, n) for f, n in sorted(flagged.items())]
+                self.ingestor.store.append(table, None, problems)
+                self.ingestor.events_total += len(messages)
+            except Exception as e:
+                log.error("syslog: could not store %d messages from %s: %s", len(messages), source, e)
+                self.refusals.count(source, f"messages lost: journal write failed ({type(e).__name__})",
+                                    len(messages))
+
+    # -- stop -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop accepting, read what the kernel already holds (see the module's docstring),
+        store every message received, end the thread."""
+        if not self.thread.is_alive():
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop)
+        try:
+            fut.result(timeout=DRAIN_MAX_SECS + 20)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+
+    async def _shutdown(self) -> None:
+        for s in self._servers:
+            s.close()
+        deadline = time.monotonic() + DRAIN_MAX_SECS
+        last, quiet_since = self.received, time.monotonic()
+        while time.monotonic() < deadline and (self._clients or self._udp is not None):
+            await asyncio.sleep(0.02)
+            if self.received != last:
+                last, quiet_since = self.received, time.monotonic()
+            elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECS:
+                break
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.wait(list(self._clients), timeout=5)
+        if self._udp is not None:
+            self._udp.close()
+        self._flusher.cancel()
+        await asyncio.to_thread(self.flush)
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, owner: SyslogListeners) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        msg = strip_frame(data)
+        if msg:
+            self.owner.add(f"udp:{self.owner.udp_bound}", msg, addr[0] if addr else "unknown")
