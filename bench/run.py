@@ -227,6 +227,15 @@ def main() -> None:
     res = fschange_bench.run(int(os.environ.get("FSBENCH_FILES", 20_000)))
     fschange_bench.record(res)
     print(fschange_bench.table(res))
+    print("file following soak: FILESOAK_FILES files (default 2,000), every rotation, kill -9 and SIGTERM ...",
+          flush=True)
+    from file_soak import record as soak_record  # writes its own FILESOAK section of docs/benchmarks.md
+
+    print(json.dumps(soak_record(), indent=2))
+    print("alert scheduler: 100 saved searches every minute ...", flush=True)
+    from scheduler_bench import record as sched_record  # writes its own SCHEDBENCH section
+
+    print(json.dumps(sched_record(), indent=2))
 
 
 if __name__ == "__main__":

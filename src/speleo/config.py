@@ -39,7 +39,13 @@ class Settings:
     seal_pending_bytes: int = 16 * 1024 * 1024
     warm_merge_min_buckets: int = 8
     bucket_delete_grace_secs: float = 600.0  # searches planned before a merge may still open them
-    fingerprint_bytes: int = 256
+    fingerprint_bytes: int = 256             # head of a file hashed for its identity (per input: head_bytes)
+    close_inactive_secs: float = 10.0        # close a followed file not grown for this long (Filebeat close_inactive)
+    max_open_files: int = 0                  # followed files open at once; 0 = a quarter of the descriptor limit
+    identity_settle_secs: float = 5.0        # wait this long to tell a rotated copy from a second file
+    scan_secs: float = 2.0                   # look for new files this often when polling
+    scan_secs_notified: float = 20.0         # ... and this often when change notification (inotify) works
+    change_notification: bool = True        # use inotify (watchdog) when available
     default_tz: str | None = None  # None = the machine's local zone
 
 

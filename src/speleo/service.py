@@ -101,12 +101,19 @@ class Service:
 
     # -- inputs -----------------------------------------------------------------------
     def add_monitor(self, path: str, index: str, sourcetype: str | None = None, host: str | None = None,
-                    whitelist: str | None = None, blacklist: str | None = None) -> int:
-        """Register a monitor input; returns its id. Raises InputError / ConflictError."""
+                    whitelist: str | None = None, blacklist: str | None = None,
+                    head_bytes: int | None = None) -> int:
+        """Register a monitor input; returns its id. Raises InputError / ConflictError.
+
+        The path is stored absolute and resolved (no `..`, no symbolic link), so one folder is
+        one input however it is written. `head_bytes`: bytes of each file's head its identity
+        hashes (16 to 65,536; default `Settings.fingerprint_bytes`; Splunk: `initCrcLength`)."""
         import re
 
         check_index_name(index)
-        full = str(Path(path).expanduser().absolute())
+        if head_bytes is not None and not 16 <= head_bytes <= 65536:
+            raise InputError(f"--head-bytes {head_bytes}: must be between 16 and 65536")
+        full = os.path.realpath(os.path.expanduser(path))
         if not os.path.exists(full):
             raise InputError(f"{full}: no such file or directory")
         self.check_input_path(full)
@@ -120,9 +127,9 @@ class Service:
         try:
             with self.catalog.transaction() as con:
                 cur = con.execute(
-                    "INSERT INTO inputs(kind, path, index_name, sourcetype, host, whitelist, blacklist, created)"
-                    " VALUES ('monitor', ?, ?, ?, ?, ?, ?, ?)",
-                    (full, index, sourcetype, host, whitelist, blacklist, time.time()),
+                    "INSERT INTO inputs(kind, path, index_name, sourcetype, host, whitelist, blacklist, created,"
+                    " head_bytes) VALUES ('monitor', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (full, index, sourcetype, host, whitelist, blacklist, time.time(), head_bytes),
                 )
                 return int(cur.lastrowid)
         except Exception as e:
@@ -141,9 +148,10 @@ class Service:
 
     def inputs(self) -> list[dict]:
         rows = self.catalog.query(
-            "SELECT id, kind, path, index_name, sourcetype, host, whitelist, blacklist, disabled FROM inputs ORDER BY id"
+            "SELECT id, kind, path, index_name, sourcetype, host, whitelist, blacklist, disabled, head_bytes "
+            "FROM inputs ORDER BY id"
         )
-        keys = ("id", "kind", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled")
+        keys = ("id", "kind", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled", "head_bytes")
         return [dict(zip(keys, r)) for r in rows]
 
     # -- search -----------------------------------------------------------------------

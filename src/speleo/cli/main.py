@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -90,13 +91,15 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
     from speleo.ingest.oneshot import add_oneshot as run
 
     svc = service(home)
+    svc.check_input_path(str(path))
     writer = svc.open_writer()
     try:
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
         with Progress("[progress.description]{task.description}", *columns, console=err, transient=True) as bar:
             task = bar.add_task(f"indexing {path.name}", total=None)
             return run(writer.ingestor, path, index, sourcetype, host, force,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+                       progress=lambda done, total: bar.update(task, completed=done, total=total),
+                       forbidden=home.root)
     finally:
         writer.close()
 
@@ -108,13 +111,15 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
 @click.option("--blacklist", help="Regex: files whose full path matches are skipped.")
 @click.option("--sourcetype", help="Sourcetype (default: detected per file).")
 @click.option("--host", help="Host field (default: this machine's name).")
+@click.option("--head-bytes", type=int, help="Bytes of each file's head that identify it (default 256; raise it "
+              "when files start with a longer common banner or header).")
 @click.pass_obj
-def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host) -> None:
+def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host, head_bytes) -> None:
     """Follow a file or a directory tree; `speleo serve` reads every monitor input."""
-    input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist)
-    client.audit(home, "edit_monitor", "created", object=input_id, path=str(Path(path).absolute()), target_index=index)
+    input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist, head_bytes)
+    client.audit(home, "edit_monitor", "created", object=input_id, path=os.path.realpath(path), target_index=index)
     running = "the running server picks it up within seconds" if client.server_url(home) else "run 'speleo serve' to start reading"
-    out.print(f"monitor input {input_id} added for {Path(path).absolute()} into index '{index}'; {running}")
+    out.print(f"monitor input {input_id} added for {os.path.realpath(path)} into index '{index}'; {running}")
 
 
 # -- search ------------------------------------------------------------------------------
@@ -135,6 +140,10 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     tz = local_zone(home.settings.default_tz)
     pinned = time.time() if now is None else now
     svc = service(home)
+    if "collect" in query or "sendemail" in query:
+        from speleo.cli.alert_cmds import install_local_sinks
+
+        install_local_sinks(home)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
                          timeline=False)
@@ -224,11 +233,13 @@ def _cell(v) -> str:
 @click.option("--admin-password-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="First start: the web user 'admin' gets the password on this file's first line "
                    "(instead of a random one printed once).")
+@click.option("--smtp-server", default=None, metavar="HOST:PORT",
+              help="Mail server for alert emails (else [email] mailserver in <home>/alert_actions.conf).")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
           syslog_tls_cert, syslog_tls_key, tls_cert, tls_key, hec_max_decompressed_length, max_connections,
-          idle_timeout, admin_password_file) -> None:
+          idle_timeout, admin_password_file, smtp_server) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog.
 
     SIGTERM and SIGINT (Ctrl-C) stop it cleanly (exit status 0): data received is stored and
@@ -277,8 +288,10 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
                              syslog_tls_port=syslog_tls_port, syslog_tls_cert=syslog_tls_cert,
                              syslog_tls_key=syslog_tls_key, hec_max_decompressed_bytes=hec_max_decompressed_length,
                              limits=ConnectionLimits(max_connections, idle_timeout))
+    if smtp_server and not re.fullmatch(r"[^\s:]+(:\d{1,5})?", smtp_server):
+        raise click.UsageError(f"--smtp-server {smtp_server!r}: give HOST or HOST:PORT (e.g. mail.example.com:587)")
     run(home, bind, port, announce, options, tls_cert=tls_cert, tls_key=tls_key,
-        admin_password=_admin_password(admin_password_file))
+        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server)
 
 
 def _admin_password(path: str | None) -> str | None:
@@ -441,6 +454,11 @@ def _print_status(st: dict, url: str | None) -> None:
     for f in st["files"]:
         t.add_row(f["path"], f"{f['offset']:,}")
     out.print(t)
+    ff = (st.get("server") or {}).get("file_following")
+    if ff:
+        out.print(f"files followed now: {ff['followed']:,}, open {ff['open']:,} (at most {ff['max_open']:,}); "
+                  f"changes noticed by {ff['change_notification']}; skipped: {len(ff['skipped']):,} "
+                  f"(reasons under problems); identity undecided: {len(ff['undecided']):,}")
     t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
@@ -468,6 +486,7 @@ cli.add_command(_role_group)
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
 from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
+from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
 
 
 def main() -> None:

@@ -238,7 +238,7 @@ class DiskQueue:
     def pending_checkpoints(self) -> dict[str, tuple[str, int]]:
         """File checkpoints the queued records bring their files to (the last one per file)."""
         with self.cond:
-            return {e.checkpoint[0]: (e.checkpoint[1], e.checkpoint[2]) for e in self.entries if e.checkpoint}
+            return {e.checkpoint[0]: tuple(e.checkpoint[1:]) for e in self.entries if e.checkpoint}
 
     # -- releasing -----------------------------------------------------------------------
     def release(self, upto: int) -> None:

@@ -346,7 +346,7 @@ class HecSender:
             events += b.events
             for e in b.entries:
                 if e.checkpoint:
-                    cps[e.checkpoint[0]] = (e.checkpoint[1], e.checkpoint[2])
+                    cps[e.checkpoint[0]] = tuple(e.checkpoint[1:])   # (path, offset[, identity details])
         last = done[-1].last
         self.state.commit(last, cps, events)
         self.queue.release(last)

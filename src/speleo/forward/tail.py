@@ -31,7 +31,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from speleo.ingest.tailing import MonitorInput, Tailer, Tracked, sample_lines
+from speleo.ingest.tailing import MonitorInput, Tailer, Tracked, complete_lines_end, sample_lines
 
 
 # lines at the start of a line (column 0) that continue the event before them
@@ -116,7 +116,7 @@ class RawTailer(Tailer):
         if self._whole and final:  # the end of a decompressed .gz
             cut = len(data)
         else:
-            cut = data.rfind(b"\n") + 1  # complete lines only
+            cut = complete_lines_end(data)  # complete lines only ("\n", "\r\n" or a lone "\r")
             if cut and not final:
                 start = last_event_start(data, cut)
                 if start or cut < self.settings.read_chunk_bytes:
@@ -128,8 +128,6 @@ class RawTailer(Tailer):
         if not payload.endswith(b"\n"):
             payload += b"\n"
         lines = payload.count(b"\n") if payload.strip() else 0
-        t.offset += cut
-        t.carry = data[cut:]
-        self.ing.append_raw(payload, lines, t.origin, (t.key, t.path, t.offset))
-        self.checkpoints[t.key] = (t.path, t.offset)
+        self.ing.append_raw(payload, lines, t.origin, self._checkpoint(t, data, cut))
+        self._advance(t, data, cut)
         return lines

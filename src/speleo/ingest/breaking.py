@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
+from speleo.ingest.tailing import complete_lines_end
 from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
 
@@ -97,7 +98,7 @@ class EventParser:
         consumed. When `final` is True everything is consumed. `fallback_time` (epoch
         seconds) times events without a timestamp when no earlier event of this source has one.
         """
-        end = len(data) if final else data.rfind(b"\n") + 1
+        end = len(data) if final else complete_lines_end(data)
         if end == 0:
             return ParsedChunk(SCHEMA.empty_table(), 0, {})
         lines = _split_lines(data, end, self.sourcetype.truncate)
@@ -254,7 +255,12 @@ def _compile_breaker(regex: str | None) -> re.Pattern[str] | None:
 
 
 def _split_lines(data: bytes, end: int, truncate: int) -> _Lines:
-    """Complete lines of data[:end] (a trailing partial line counts when end == len(data))."""
+    """Complete lines of data[:end] (a trailing partial line counts when end == len(data)).
+
+    Lines end with "\r\n", "\n" or a lone "\r" (Splunk's default LINE_BREAKER `([\r\n]+)`
+    breaks on both characters; old Mac OS and some devices write CR only)."""
+    if _LONE_CR.search(data, 0, end):
+        return _split_lines_cr(data, end, truncate)
     buf = pa.py_buffer(data).slice(0, end)
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.array([0, end], pa.int64()).buffers()[1], buf])
     parts = pc.split_pattern(whole, b"\n").flatten()
@@ -270,6 +276,30 @@ def _split_lines(data: bytes, end: int, truncate: int) -> _Lines:
         flags["binary"] = set(pc.indices_nonzero(pc.match_substring(text, "\x00")).to_pylist())
     text = _truncate(text, truncate, flags)
     return _Lines(text, starts, flags)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_ANY_EOL = re.compile(rb"(\r\n|\r|\n)")
+
+
+def _split_lines_cr(data: bytes, end: int, truncate: int) -> _Lines:
+    """`_split_lines` for data holding a lone "\r": split in Python on any line end (slower;
+    only such sources pay for it)."""
+    pieces = _ANY_EOL.split(data[:end])        # line, sep, line, sep, ..., last (may be b"")
+    lines, seps = pieces[0::2], pieces[1::2] + [b""]
+    if lines and lines[-1] == b"" and len(lines) > 1:
+        lines, seps = lines[:-1], seps[:-1]
+    widths = [len(a) + len(b) for a, b in zip(lines, seps)]
+    starts, pos = [], 0
+    for w in widths:
+        starts.append(pos)
+        pos += w
+    flags: dict[str, set[int]] = {}
+    text = _decode(pa.array(lines, pa.large_binary()), flags)
+    if b"\x00" in data[:end]:
+        flags["binary"] = set(pc.indices_nonzero(pc.match_substring(text, "\x00")).to_pylist())
+    text = _truncate(text, truncate, flags)
+    return _Lines(text, pa.array(starts, pa.int64()), flags)
 
 
 def _decode(parts: pa.Array, flags: dict[str, set[int]]) -> pa.Array:

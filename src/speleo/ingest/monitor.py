@@ -24,6 +24,7 @@ journals them. `inputs=` gives a fixed list of inputs instead of the catalog's `
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from speleo import sourcetypes
@@ -32,18 +33,16 @@ from speleo.ingest.tailing import (  # noqa: F401  (re-exported: the monitor's n
     MonitorInput,
     Tailer,
     Tracked,
-    fingerprint,
-    is_gz,
-    read_head,
 )
+from speleo.ingest.identity import fingerprint  # noqa: F401
 
 
 class Monitor(Tailer):
     """Runs every monitor input of the catalog. `poll()` does one pass; `run()` loops."""
 
     def __init__(self, ingestor: Ingestor, settings, skip_under: Path | None = None,
-                 inputs: list[MonitorInput] | None = None) -> None:
-        super().__init__(ingestor, settings, skip_under, inputs)
+                 inputs: list[MonitorInput] | None = None, clock=time.monotonic) -> None:
+        super().__init__(ingestor, settings, skip_under, inputs, clock)
 
     def _describe(self, path: str, inp: MonitorInput, head: bytes) -> tuple[object, Origin]:
         sample = sourcetypes.detection_sample(path, head)  # as much as oneshot reads
@@ -54,12 +53,10 @@ class Monitor(Tailer):
 
     def _emit(self, t: Tracked, data: bytes, final: bool) -> int:
         chunk = t.parser.parse(data, t.offset, final, t.fallback_time)
-        offset, carry = t.offset + chunk.consumed, data[chunk.consumed :]
         n = 0
-        if chunk.consumed or chunk.flagged:
-            n = self.ing.append(chunk, t.origin, (t.key, t.path, offset))   # raises: nothing advances
-            self.checkpoints[t.key] = (t.path, offset)
-        t.offset, t.carry = offset, carry
+        if chunk.consumed or chunk.flagged:   # raises: nothing advances
+            n = self.ing.append(chunk, t.origin, self._checkpoint(t, data, chunk.consumed))
+        self._advance(t, data, chunk.consumed)
         if chunk.events.num_rows:
             t.fallback_time = chunk.events.column("_time")[-1].as_py()
         return n

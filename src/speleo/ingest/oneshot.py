@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Callable
 from speleo.config import check_index_name
 from speleo.errors import ConflictError, InputError
 from speleo.ingest.pipeline import Ingestor, Origin, default_host, source_name
+from speleo.ingest.fileio import Skipped, open_regular
 from speleo.ingest.tailing import looks_binary
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -55,18 +57,30 @@ def content_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _check(path: Path) -> None:
+def _check(path: Path, forbidden: Path | None) -> Path:
+    """The resolved path of a file that may be read once. Raises InputError: missing, not a
+    regular file (a FIFO, socket or device is refused without being opened), under Speleo's home
+    (`forbidden`, also through a symbolic link), unreadable, or binary."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a regular file (for a directory use 'speleo add monitor')")
+    if path.is_dir():
+        raise InputError(f"{path}: a directory (for a directory use 'speleo add monitor')")
     try:
-        with open_content(path) as f:
+        fd, _ = open_regular(str(path), os.path.realpath(forbidden) if forbidden else None)
+        os.close(fd)
+    except Skipped as e:
+        raise InputError(f"{path}: {e}") from e
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    real = Path(os.path.realpath(path))
+    try:
+        with open_content(real) as f:
             head = f.read(8192)
     except (OSError, EOFError) as e:
         raise InputError(f"{path}: cannot read: {e}") from e
     if looks_binary(head):
         raise InputError(f"{path}: looks binary (NUL bytes in the first 8 KiB); not indexed")
+    return real
 
 
 def add_oneshot(
@@ -77,15 +91,16 @@ def add_oneshot(
     host: str | None = None,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    forbidden: Path | None = None,
 ) -> OneshotResult:
     """Index a file once and return when its events are searchable (sealed).
 
     Raises InputError (missing, unreadable or binary file) and ConflictError (same content
     already added to this index and `force` is False). `progress(done_bytes, total_bytes)`.
+    `forbidden`: a folder never read (Speleo's home), also through links.
     """
-    path = Path(path)
     check_index_name(index)
-    _check(path)
+    path = _check(Path(path), forbidden)
     digest, total = content_digest(path)
     seen = ing.catalog.query("SELECT path, added FROM oneshots WHERE sha256 = ? AND index_name = ?", (digest, index))
     if seen and not force:

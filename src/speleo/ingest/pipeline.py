@@ -72,9 +72,10 @@ class Ingestor:
         """Create the index if missing. Raises InputError for an invalid name."""
         self.catalog.ensure_index(check_index_name(name))
 
-    def checkpoints(self) -> dict[str, tuple[str, int]]:
-        """Where each file (by fingerprint) was read up to: (path, offset)."""
-        return self.catalog.checkpoints()
+    def checkpoints(self) -> dict[str, tuple]:
+        """Where each file (by identity key) was read up to: (path, offset, identity details,
+        updated epoch seconds)."""
+        return self.catalog.checkpoints(with_ident=True)
 
     def count_problem(self, kind: str, source: str, reason: str) -> None:
         self.catalog.count_problem(kind, source, reason)
@@ -87,10 +88,10 @@ class Ingestor:
         self,
         chunk: ParsedChunk,
         origin: Origin,
-        checkpoint: tuple[str, str, int] | None = None,
+        checkpoint: tuple | None = None,
         problems: list[tuple[str, str, str, int]] | None = None,
     ) -> int:
-        """Journal a parsed chunk with its checkpoint (key, path, offset); returns events written."""
+        """Journal a parsed chunk with its checkpoint (key, path, offset[, ident]); returns events written."""
         events = with_origin(
             chunk.events,
             index=origin.index,
@@ -104,7 +105,7 @@ class Ingestor:
                                        syslog_hosts(events.column("_raw"), origin.host))
         probs = list(problems or [])
         probs += [("flagged", origin.source, flag, n) for flag, n in chunk.flagged.items() if n]
-        cps = {checkpoint[0]: (checkpoint[1], checkpoint[2])} if checkpoint else None
+        cps = {checkpoint[0]: tuple(checkpoint[1:])} if checkpoint else None
         if events.num_rows or cps or probs:
             self.store.append(events, cps, probs)
         self.events_total += events.num_rows

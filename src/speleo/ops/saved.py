@@ -30,6 +30,10 @@ class SavedRow(Base):
     latest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created: Mapped[float] = mapped_column(Float, nullable=False)
     updated: Mapped[float] = mapped_column(Float, nullable=False)
+    # Splunk's scheduling and alerting attributes (canonical keys, JSON; speleo.alerts.spec)
+    attrs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    app: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    sharing: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 @dataclass

@@ -255,5 +255,29 @@ def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
     return apply_post(out, post, con)
 
 
-STEPS = {"outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
+SINKS: dict = {}
+"""Post steps with side effects outside the home's files (`collect` writes events, `sendemail`
+mails): registered by the server and the CLI (speleo.alerts.spl_sinks), so that the query layer
+needs neither the writer nor SMTP. kind -> fn(table, step)."""
+
+
+def register_sink(kind: str, fn) -> None:
+    SINKS[kind] = fn
+
+
+def _sink(kind: str):
+    def run(table: pa.Table, step: dict) -> pa.Table:
+        fn = SINKS.get(kind)
+        if fn is None:
+            from speleo.errors import InputError
+
+            raise InputError(f"| {kind} cannot run here: it needs Speleo's server (run the search in the web "
+                             "page, the API or a scheduled search)")
+        fn(table, step)
+        return table
+
+    return run
+
+
+STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot}

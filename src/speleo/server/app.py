@@ -56,6 +56,7 @@ class MonitorRequest(BaseModel):
     host: str | None = None
     whitelist: str | None = None
     blacklist: str | None = None
+    head_bytes: int | None = None
 
 
 async def run_search(runtime, who: Principal, req: SearchRequest, src: str | None = None) -> dict:
@@ -142,7 +143,8 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
 
     @app.post("/api/v1/inputs/monitor", status_code=201)
     async def add_monitor(req: MonitorRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
-        input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist)
+        input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                   req.head_bytes)
         audit(runtime, who, "edit_monitor", info="created", object=input_id, path=req.path, target_index=req.index,
               src=client_address(request))
         return {"id": input_id}
@@ -156,6 +158,10 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
         audit(runtime, who, "edit_monitor", info="oneshot", path=req.path, target_index=req.index,
               src=client_address(request))
         return res.__dict__
+
+    from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
+
+    rest_saved.install(app, runtime)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -64,6 +64,10 @@ class Runtime:
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
+        from speleo.server.scheduling import build_scheduler  # saved searches and alerts
+
+        self.scheduler = build_scheduler(self)
+        self.scheduler.start()
 
     def _guard(self, name, fn):
         def run() -> None:
@@ -104,7 +108,8 @@ class Runtime:
 
     def oneshot(self, req):
         with self.write_lock:
-            return add_oneshot(self.writer.ingestor, req.path, req.index, req.sourcetype, req.host, req.force)
+            return add_oneshot(self.writer.ingestor, req.path, req.index, req.sourcetype, req.host, req.force,
+                               forbidden=self.home.root)
 
     def time_bounds(self, earliest, latest, now):
         """(earliest, latest) epoch seconds of an API request; see `timefmt.to_epoch`."""
@@ -128,13 +133,17 @@ class Runtime:
             "uptime_secs": round(time.time() - self.started, 1),
             "files_followed": self.monitor.status(),
             "fschange": self.fschange.status(),
+            "file_following": self.monitor.summary(),
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
+            "scheduler": self.scheduler.status() if getattr(self, "scheduler", None) else None,
             "network": self.network.status() if getattr(self, "network", None) else None,
         }
 
     def stop(self) -> None:
         self.stop_event.set()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()
         for t in self.threads:
             t.join(timeout=10)
         self.fschange.close()
@@ -149,7 +158,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: str | None = None,
-          tls_key: str | None = None, admin_password: str | None = None) -> None:
+          tls_key: str | None = None, admin_password: str | None = None, smtp_server: str | None = None) -> None:
     """Run the server until SIGTERM or SIGINT, then stop cleanly and return (exit status 0).
 
     `announce(url, runtime)` prints where it listens. `network`: a
@@ -158,6 +167,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     (key: default in the certificate file). A certificate that cannot be loaded raises
     `ssl.SSLError`/`OSError` before anything listens. `admin_password`: the password of the
     first web user `admin` when none exists yet (else a random one is printed once).
+    `smtp_server`: HOST:PORT of the mail server alert emails go through by default.
     """
     from speleo.server.app import build_app
     from speleo.server.http_guard import API_MAX_BODY_BYTES, bounded_body, http_server
@@ -167,6 +177,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     early = _StopRequests().install()   # a signal during the start stops the server once it is up
     options = network or NetworkOptions()
     rt = Runtime(home, bind, port)
+    rt.smtp_server = smtp_server
     rt.admin_password = admin_password
     rt.start()
     rt.network = NetworkInputs(rt, bind, options)

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     path TEXT NOT NULL,
     offset INTEGER NOT NULL,
     input_id INTEGER,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    ident TEXT
 );
 CREATE TABLE IF NOT EXISTS inputs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS inputs (
     blacklist TEXT,
     created REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
+    head_bytes INTEGER,
     UNIQUE(kind, path, index_name)
 );
 CREATE TABLE IF NOT EXISTS oneshots (
@@ -145,13 +147,15 @@ class Catalog:
 
     def _add_missing_columns(self) -> None:
         """Columns added after a catalog was first created (its rows get NULL: unknown)."""
-        def missing(con: sqlite3.Connection) -> bool:
-            return "profile" not in {r[1] for r in con.execute("PRAGMA table_info(buckets)")}
+        added = (("buckets", "profile", "TEXT"), ("checkpoints", "ident", "TEXT"), ("inputs", "head_bytes", "INTEGER"))
+
+        def missing(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            return [(t, c, ty) for t, c, ty in added if c not in {r[1] for r in con.execute(f"PRAGMA table_info({t})")}]
 
         if missing(self._con()):
             with self.transaction() as con:   # checked again under the write lock (another process may be first)
-                if missing(con):
-                    con.execute("ALTER TABLE buckets ADD COLUMN profile TEXT")
+                for table, column, sql_type in missing(con):
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -256,9 +260,12 @@ class Catalog:
         return [dict(zip(keys, r)) for r in rows]
 
     # -- checkpoints -----------------------------------------------------------
-    def checkpoints(self) -> dict[str, tuple[str, int]]:
-        """fingerprint -> (path, byte offset)."""
-        return {r[0]: (r[1], r[2]) for r in self.query("SELECT fingerprint, path, offset FROM checkpoints")}
+    def checkpoints(self, with_ident: bool = False) -> dict[str, tuple]:
+        """file identity key -> (path, byte offset), plus the identity details (`ident`, or None
+        for rows written before it existed) and when the row was last written (epoch seconds)
+        when `with_ident`."""
+        rows = self.query("SELECT fingerprint, path, offset, ident, updated FROM checkpoints")
+        return {r[0]: (r[1], r[2], r[3], r[4]) if with_ident else (r[1], r[2]) for r in rows}
 
 
 def add_problem(con: sqlite3.Connection, kind: str, source: str, reason: str, n: int, now: float) -> None:

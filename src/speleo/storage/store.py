@@ -84,13 +84,13 @@ class Store:
     ) -> None:
         """Make events durable (journal + fsync).
 
-        `events` may lack nullable columns; `checkpoints` maps a file fingerprint to
-        (path, byte offset consumed); `problems` are (kind, source, reason, count) counters.
+        `events` may lack nullable columns; `checkpoints` maps a file identity key to
+        (path, byte offset consumed[, identity details: see `speleo.ingest.identity`]); `problems` are (kind, source, reason, count) counters.
         Both are applied to the catalog when the record is sealed, atomically with its events.
         """
         meta: dict = {}
         if checkpoints:
-            meta["checkpoints"] = {k: [p, int(o)] for k, (p, o) in checkpoints.items()}
+            meta["checkpoints"] = {k: [v[0], int(v[1]), *v[2:]] for k, v in checkpoints.items()}
         if problems:
             meta["problems"] = [list(p) for p in problems]
         self.journal.append(Record(conform(events), meta))
@@ -288,12 +288,12 @@ def write_parquet_durably(table: pa.Table, path: Path) -> None:
 def apply_meta(con, records: list[Record], now: float) -> None:
     """Apply the checkpoints and problem counters of journal records, in order."""
     for rec in records:
-        for fp, (path, offset) in rec.meta.get("checkpoints", {}).items():
+        for fp, (path, offset, *ident) in rec.meta.get("checkpoints", {}).items():
             con.execute(
-                "INSERT INTO checkpoints(fingerprint, path, offset, updated) VALUES (?,?,?,?) "
+                "INSERT INTO checkpoints(fingerprint, path, offset, updated, ident) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(fingerprint) DO UPDATE SET path=excluded.path, "
-                "offset=excluded.offset, updated=excluded.updated",
-                (fp, path, offset, now),
+                "offset=excluded.offset, updated=excluded.updated, ident=excluded.ident",
+                (fp, path, offset, now, ident[0] if ident else None),
             )
         for kind, source, reason, n in rec.meta.get("problems", []):
             add_problem(con, kind, source, reason, n, now)

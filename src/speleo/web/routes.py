@@ -196,6 +196,11 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def overview_page(request: Request) -> Response:
         return signed_in_page(request, "overview.html")
 
+    @router.get("/alerts", include_in_schema=False)
+    async def alerts_page(request: Request) -> Response:
+        """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
+        return signed_in_page(request, "alerts.html")
+
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search,
+    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
     stats, timechart, top,
 )
 
@@ -78,7 +78,7 @@ COMPILERS = {
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
-    "xmlkv": extracts.compile_xmlkv,
+    "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),
 }

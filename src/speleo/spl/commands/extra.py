@@ -428,6 +428,12 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "uniq": (set(), 0, 0),
     "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims"}, 0, 0),
     "fieldsummary": ({"maxvals"}, 0, 100),
+    "collect": ({"index", "source", "sourcetype", "marker", "testmode", "host", "addtime", "file", "spool",
+                 "run_in_preview", "output_format", "uselb"}, 0, 0),
+    "sendemail": ({"to", "cc", "bcc", "from", "subject", "message", "format", "sendresults", "inline", "sendcsv",
+                   "sendpdf", "server", "use_ssl", "use_tls", "maxinputs", "priority", "graceful",
+                   "content_type", "footer", "width_sort_columns", "paperorientation", "papersize", "pdfview"},
+                  0, 0),
 }
 
 

@@ -1,0 +1,3 @@
+"""Registers the built-in alert actions (imported once by `speleo.alerts.actions`)."""
+
+from speleo.alerts.actions import email, lookup, logevent, script, summary_index, webhook  # noqa: F401
