@@ -20,7 +20,7 @@ from tests.conftest import wait_for
 START = 1_800_000_000.0
 ADMIN_PW = "admin-password-1"
 PUBLIC = {"/health", "/login", "/favicon.ico"}
-PAGES = {"/", "/overview"}           # redirect to /login without a session
+PAGES = {"/", "/overview", "/alerts"}  # redirect to /login without a session
 SIGN_OUT = {"/logout"}               # without a session: back to /login, nothing done
 
 
