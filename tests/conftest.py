@@ -32,6 +32,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def speleo_cmd(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "speleo.cli.main", "--home", str(home), *args]
 

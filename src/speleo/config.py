@@ -2,10 +2,11 @@
 
 Layout (all under one folder, `--home DIR`, `$SPELEO_HOME`, or `./var/speleo`):
 
-    catalog.sqlite      indexes, buckets, inputs, checkpoints, problems, volume, tokens
+    catalog.sqlite      indexes (and settings), buckets, archives, inputs, checkpoints, problems, volume, tokens
     journal/            write-ahead journal segments (`<seq>.wal`)
     indexes/<name>/     Parquet buckets of one index
     props.toml          optional per-source / per-sourcetype parse settings
+    transforms.toml     optional ingest filters: drop or route events before indexing (ingest.filters)
     server.json         address and pid of the running server (absent when none runs)
     writer.lock         held by the one process that writes (server, or a CLI command)
 """
@@ -46,6 +47,9 @@ class Settings:
     scan_secs: float = 2.0                   # look for new files this often when polling
     scan_secs_notified: float = 20.0         # ... and this often when change notification (inotify) works
     change_notification: bool = True        # use inotify (watchdog) when available
+    retention_check_secs: float = float(os.environ.get("SPELEO_RETENTION_CHECK_SECS", 60))  # Splunk rotatePeriodInSecs
+    license_report_secs: float = float(os.environ.get("SPELEO_LICENSE_REPORT_SECS", 60))  # Splunk report_interval
+    license_squash_threshold: int = int(os.environ.get("SPELEO_LICENSE_SQUASH_THRESHOLD", 2000))  # squash_threshold
     default_tz: str | None = None  # None = the machine's local zone
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from speleo import sourcetypes
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
-from speleo.errors import ConflictError, InputError, NotFoundError, StorageError
-from speleo.query import engine
+from speleo.errors import ConflictError, ForbiddenError, InputError, StorageError
+from speleo.query import deletion, engine
 from speleo.query.scope import check_lookup_writes
 from speleo.storage.catalog import Catalog
 
@@ -43,6 +43,7 @@ class Service:
         for name in ("main", *INTERNAL_INDEXES):
             self.catalog.ensure_index(name)
         self.writer: Writer | None = None
+        self.internal = None   # the server's InternalLog (`_internal`, `_audit`) when one runs here
 
     # -- writer -----------------------------------------------------------------------
     def open_writer(self) -> Writer:
@@ -60,22 +61,38 @@ class Service:
                 "(a server or another command); try again when it has finished"
             ) from None
         store = Store(self.home, self.catalog)
+        store.ingest_filter = self.ingest_filters()
         store.recover()
         self.writer = Writer(store, Ingestor(store, self.catalog, self.props(), self.home.settings.default_tz), fd)
         return self.writer
+
+    def ingest_filters(self):
+        """The home's ingest filters (`<home>/transforms.toml`, `ingest.filters`), or None.
+        Routed-to indexes are created. Raises InputError for a bad file."""
+        from speleo.ingest import filters
+
+        found = filters.load(self.home.root / "transforms.toml")
+        for name in found.indexes if found else ():
+            self.catalog.ensure_index(name)
+        return found
 
     def props(self):
         path = self.home.props_path
         return sourcetypes.load_props(path) if path.exists() else None
 
     # -- indexes ----------------------------------------------------------------------
-    def create_index(self, name: str) -> None:
-        """Create an index. Raises InputError for a bad or reserved name, ConflictError if it exists."""
-        if (name or "").startswith("_"):
-            raise InputError(f"index names starting with '_' are reserved for Speleo's own indexes ({', '.join(INTERNAL_INDEXES)})")
-        check_index_name(name)
-        if not self.catalog.ensure_index(name):
-            raise ConflictError(f"index '{name}' already exists")
+    def create_index(self, name: str, params: dict | None = None, labels: dict | None = None) -> dict:
+        """Create an index with settings under Splunk's names (`storage.indexadmin.create_index`).
+        Raises InputError for a bad or reserved name or setting, ConflictError if it exists."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+
+    def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
+        """Change an index's settings (Splunk names). Raises NotFoundError, InputError."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
 
     def indexes(self) -> list[dict]:
         """Each index with event count, bucket count, bytes on disk and time range."""
@@ -88,16 +105,99 @@ class Service:
         keys = ("name", "buckets", "events", "size_bytes", "raw_bytes", "earliest", "latest")
         return [dict(zip(keys, r)) for r in rows]
 
-    def index(self, name: str) -> dict:
-        for row in self.indexes():
-            if row["name"] == name:
-                row["bucket_list"] = [
-                    {"id": b.id, "state": b.state, "path": b.path, "min_time": b.min_time,
-                     "max_time": b.max_time, "events": b.event_count, "size_bytes": b.size_bytes}
-                    for b in self.catalog.live_buckets([name])
-                ]
-                return row
-        raise NotFoundError(f"no index named '{name}' (see 'speleo index list')")
+    def index(self, name: str, now: float | None = None) -> dict:
+        """One index, its settings, buckets (sizes measured on disk) and archives
+        (`storage.indexadmin.show_index`). Raises NotFoundError."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.show_index(self.home, self.catalog, name, now)
+
+    # -- lifecycle (needs the writer: the server's, or the writer lock taken here) ------------
+    def with_lifecycle(self, fn, emit=None):
+        """Run `fn(lifecycle)` with this process's writer, or take the writer lock for the
+        call (sealing the journal before letting it go). Lifecycle events go to `_internal`.
+        Raises StorageError when another process writes the home."""
+        from speleo.ingest.internal import InternalLog
+        from speleo.storage.lifecycle import Lifecycle
+
+        own = self.writer is None
+        writer = self.open_writer() if own else self.writer
+        try:
+            if emit is None:
+                log = InternalLog(writer.store)
+                emit = lambda event, fields: log.emit("_internal", "lifecycle", {"event": event, **fields},  # noqa: E731
+                                                      component="BucketMover")
+            result = fn(Lifecycle(writer.store, emit))
+            if own:
+                writer.store.seal()
+                writer.store.collect_garbage(0.0)   # no server: no search of another process to wait for
+            return result
+        finally:
+            if own:
+                writer.close()
+                self.writer = None
+
+    def delete_index(self, name: str) -> dict:
+        """Delete an index and its buckets (`storage.indexadmin.delete_index`)."""
+        from speleo.storage import indexadmin
+
+        return self.with_lifecycle(lambda lc: lc.locked(lambda: indexadmin.delete_index(self.home, self.catalog, name)))
+
+    def purge(self, index: str, spl: str, actor: str = "cli") -> dict:
+        """Remove the events of `index` that `spl` finds from disk (`storage.purge`), deleted ones
+        included. Refuses (InputError) a search that finds nothing, or every event of the index
+        (delete the index instead), or that is not a search for events. The `_audit` event records
+        the search's SHA-256, never its text (it may hold the secret being purged)."""
+        import hashlib
+
+        from speleo.storage.purge import purge_events
+
+        self.index(index)   # NotFoundError for an unknown index
+        compiled = engine.compile_for(f"search index={index} {spl}", macros=None,
+                                      tz_name=self.home.settings.default_tz, props=self.props(),
+                                      lookups_dir=self.home.lookups_dir)
+        if compiled.transforming:
+            raise InputError("purge needs a search for events (no stats, table, head...): it removes what it finds")
+        found = engine.execute(self.home, self.catalog, compiled, limit=0, with_timeline=False, honour_deletes=False)
+        total = sum(b.event_count for b in self.catalog.live_buckets([index]))
+        if found.table.num_rows == 0:
+            raise InputError(f"the search finds no event in index '{index}': nothing to purge")
+        if found.table.num_rows >= total:
+            raise InputError(f"the search finds every event of index '{index}' ({total:,}); "
+                             f"use 'speleo index delete {index}' to remove the whole index")
+        events = found.table.select(list(deletion.EVENT_COLUMNS))
+
+        def run(lc) -> dict:
+            report = purge_events(lc.store, index, events)
+            self.audit("purge", {"action": "purge", "user": actor, "index": index,
+                                 "search_sha256": hashlib.sha256(spl.encode()).hexdigest(), **report})
+            return report
+
+        return self.with_lifecycle(run)
+
+    def license_usage(self, by: str = "index", days: int = 30) -> dict:
+        """Metered bytes per licence day and per index, sourcetype, host or source
+        (`storage.license.usage`), with today's status. Raises InputError for a bad `by`/`days`."""
+        from speleo.storage import license
+
+        if by not in license.DIMENSIONS:
+            raise InputError(f"--by {by!r}: use one of {', '.join(license.DIMENSIONS)}")
+        if not 1 <= int(days) <= 3660:
+            raise InputError(f"--days {days}: use 1 to 3660 days")
+        today = license.license_day(time.time(), self.home.settings.default_tz)
+        return {"by": by, "days": int(days), "rows": license.usage(self.catalog, by, int(days), today),
+                "status": license.status(self.catalog, today)}
+
+    def input_kind(self, ident: str) -> str | None:
+        """The kind of the input with this id (monitor, fschange...), or None."""
+        rows = self.catalog.query("SELECT kind FROM inputs WHERE id = ?", (int(ident),)) if str(ident).isdigit() else []
+        return rows[0][0] if rows else None
+
+    def remove_input(self, ident: str) -> dict:
+        """Remove an input by id, or a HEC token input by `http://NAME`."""
+        from speleo.storage import indexadmin
+
+        return indexadmin.remove_input(self.catalog, ident)
 
     # -- inputs -----------------------------------------------------------------------
     def add_monitor(self, path: str, index: str, sourcetype: str | None = None, host: str | None = None,
@@ -156,24 +256,67 @@ class Service:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
-               timeline: bool = True, scope=None, write_lookups: bool = True):
+               timeline: bool = True, capabilities: frozenset[str] | None = frozenset(), actor: str = "cli",
+               scope=None, write_lookups: bool = True):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
-        less); event searches always get theirs (it also counts the events). `scope`: the
-        searcher's `speleo.query.scope.IndexScope` (None: every index); `write_lookups=False`
-        refuses `outputlookup` with ForbiddenError."""
-        compiled = self.compile(query, earliest, latest, now)
+        less); event searches always get theirs (it also counts the events). A search ending in
+        `| delete` hides what it finds (`delete_events`); it needs `delete_by_keyword` among
+        `capabilities` (None: the home's owner on the command line, who may; the default: nobody may).
+        `scope`: the searcher's `speleo.query.scope.IndexScope` (None: every index; a delete
+        only reaches the indexes it allows); `write_lookups=False` refuses `outputlookup` with
+        ForbiddenError."""
+        from speleo.query.macrostore import load_macros
+
+        macros = load_macros(self.home)
+        pipeline, text = deletion.split_delete(query, macros)
+        if pipeline is not None:
+            return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope)
+        compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
+                                      tz_name=self.home.settings.default_tz, props=self.props(),
+                                      lookups_dir=self.home.lookups_dir)
         check_lookup_writes(compiled, write_lookups)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
-    def compile(self, query: str, earliest=None, latest=None, now: float | None = None):
-        """The compiled search with the home's macros, props and lookups. Raises SplError."""
-        from speleo.query.macrostore import load_macros
+    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
+        """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
+        streaming search `query` finds, hidden from every later search at once; one `_audit`
+        event (actor, search, count per index). Returns a result table (index, deleted, errors).
+        Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
+        if capabilities is not None and deletion.CAPABILITY not in capabilities:
+            raise ForbiddenError(f"'{actor}' lacks the capability '{deletion.CAPABILITY}' needed by delete "
+                                 "(not even admin has it by default: give a user the can_delete role)")
+        own = self.internal is None and self.writer is None
+        if own:
+            self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
+        try:
+            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
+            counts = deletion.delete_found(self.catalog, found, actor)
+            self.audit("delete", {"action": "delete", "user": actor, "search": original,
+                                  **{f"deleted_{k}": v for k, v in counts.items()}})
+            return deletion.result_table(counts, found)
+        finally:
+            if own:
+                self.writer.close()
+                self.writer = None
 
-        return engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=load_macros(self.home),
-                                  tz_name=self.home.settings.default_tz, props=self.props(),
-                                  lookups_dir=self.home.lookups_dir)
+    def audit(self, component: str, fields: dict) -> None:
+        """One event in `_audit`: through the server's internal log, or this process's writer."""
+        if self.internal is not None:
+            self.internal.emit("_audit", "audittrail", fields, component=component)
+            return
+        from speleo.ingest.internal import InternalLog
+
+        own = self.writer is None
+        writer = self.open_writer() if own else self.writer
+        try:
+            InternalLog(writer.store).emit("_audit", "audittrail", fields, component=component)
+            writer.store.seal()
+        finally:
+            if own:
+                writer.close()
+                self.writer = None
 
     # -- status -----------------------------------------------------------------------
     def status(self) -> dict:
@@ -185,7 +328,9 @@ class Service:
             for k, (p, o) in sorted(self.catalog.checkpoints().items(), key=lambda kv: kv[1][0])
             if not k.startswith(("oneshot:", "fschange:"))  # fschange: batch counters, not files
         ]
-        today = time.strftime("%Y-%m-%d", time.gmtime())
+        from speleo.storage import license
+
+        today = license.license_day(time.time(), self.home.settings.default_tz)
         vol = self.catalog.query("SELECT coalesce(sum(bytes),0), coalesce(sum(events),0) FROM volume WHERE day = ?", (today,))[0]
         return {
             "home": str(self.home.root),
@@ -197,5 +342,7 @@ class Service:
             "files": files,
             "problems": self.catalog.problems(),
             "ingested_today": {"day": today, "bytes": vol[0], "events": vol[1]},
+            "license": license.status(self.catalog, today),
+            "filtered_today": license.filtered(self.catalog, today),
             "journal_segments": len(list(self.home.journal_dir.glob("*.wal"))),
         }

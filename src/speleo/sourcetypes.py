@@ -237,9 +237,8 @@ def detect_in_family(source: str, sample_lines: list[str], known: dict[str, str]
     name = detect(source, sample_lines)
     if name in _GENERIC and known.get(key, name) not in _GENERIC:
         return known[key]
-    if (name not in _GENERIC and key in known) or len(known) < MAX_FAMILIES:
-        if name not in _GENERIC or key not in known:
-            known[key] = name
+    if (key in known or len(known) < MAX_FAMILIES) and (name not in _GENERIC or key not in known):
+        known[key] = name
     return name
 
 

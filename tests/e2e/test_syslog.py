@@ -9,17 +9,11 @@ import uuid
 
 import pytest
 
-from tests.conftest import ServerProc, free_port, wait_for
+from tests.conftest import ServerProc, free_port, free_udp_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 LOGGER = shutil.which("logger")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

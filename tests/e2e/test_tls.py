@@ -1,5 +1,5 @@
 """TLS on the network inputs of a real `speleo serve`: HEC over HTTPS and syslog over TLS
-(RFC 5425, octet counting), with a self-signed certificate made by the `openssl` CLI here."""
+(RFC 5425, octet counting), with a self-signed certificate made by the `openssl` CLI (fixture `cert`, conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,19 +18,7 @@ from tests.conftest import ServerProc, free_port, run_cli, speleo_cmd, wait_for
 
 pytestmark = pytest.mark.e2e
 
-OPENSSL = shutil.which("openssl")
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    if OPENSSL is None:
-        pytest.skip("openssl CLI not installed")
-    d = tmp_path_factory.mktemp("tls")
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
-    return d / "cert.pem", d / "key.pem"
+OPENSSL = shutil.which("openssl")  # s_client below; the certificate comes from conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -130,8 +130,11 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
 @click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
+@click.option("--allow-delete", is_flag=True,
+              help="Let a search ending in '| delete' hide what it finds (the home's owner holds delete_by_keyword; "
+                   "needs no running server; recorded in _audit).")
 @click.pass_obj
-def search(home: Home, query: str, earliest, latest, output: str, limit: int, now) -> None:
+def search(home: Home, query: str, earliest, latest, output: str, limit: int, now, allow_delete: bool) -> None:
     """Run an SPL search and print the events or the result table."""
     from speleo.query import results
     from speleo.query.timefmt import local_zone
@@ -146,7 +149,8 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
         install_local_sinks(home)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
-                         timeline=False)
+                         timeline=False, capabilities=None if allow_delete else frozenset({"search"}),
+                         actor=f"cli:{_os_user()}")
     except SplError as e:
         e.query = e.query or query
         raise
@@ -154,6 +158,15 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
     _print_rows(output, body, results.fields(res))
     if res.truncated and output == "table":
         err.print(f"[dim]showing {body['count']:,} of {res.total:,}; use --limit 0 for all[/dim]")
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:   # no user name (containers): the uid
+        return str(os.getuid())
 
 
 def _print_rows(output: str, body: dict, fields: list[str]) -> None:
@@ -384,46 +397,7 @@ def token_delete(home: Home, name: str) -> None:
     err.print(f"token '{name}' deleted")
 
 
-# -- index and status --------------------------------------------------------------------
-@cli.group()
-def index() -> None:
-    """Create, list and show indexes."""
-
-
-@index.command("create")
-@click.argument("name")
-@click.pass_obj
-def index_create(home: Home, name: str) -> None:
-    """Create index NAME."""
-    service(home).create_index(name)
-    client.audit(home, "indexes_edit", "created", object=name)
-    out.print(f"index '{name}' created")
-
-
-@index.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
-def index_list(home: Home, as_json: bool) -> None:
-    """List indexes with events, buckets, size and time range."""
-    rows = service(home).indexes()
-    if as_json:
-        click.echo(json.dumps(rows))
-        return
-    table = Table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
-    for r in rows:
-        table.add_row(r["name"], f"{r['events']:,}", str(r["buckets"]), _size(r["size_bytes"]), _size(r["raw_bytes"]),
-                      _when(r["earliest"]), _when(r["latest"]))
-    out.print(table)
-
-
-@index.command("show")
-@click.argument("name")
-@click.pass_obj
-def index_show(home: Home, name: str) -> None:
-    """Show one index and its buckets (JSON)."""
-    click.echo(json.dumps(service(home).index(name), indent=2))
-
-
+# -- status ------------------------------------------------------------------------------
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -446,6 +420,15 @@ def _print_status(st: dict, url: str | None) -> None:
     out.print(f"[bold]home[/bold] {st['home']}   server: {url or 'not running'}")
     out.print(f"events indexed: {st['events']:,} in {st['buckets']} buckets; disk use {_size(st['disk_bytes'])}; "
               f"ingested today: {_size(st['ingested_today']['bytes'])} ({st['ingested_today']['events']:,} events)")
+    lic = st.get("license") or {}
+    if lic.get("budget_bytes"):
+        over = " [red]EXCEEDED[/red]" if lic["exceeded"] else ""
+        out.print(f"licence today: {_size(lic['bytes'])} of {_size(lic['budget_bytes'])} daily budget{over}; "
+                  f"warnings in 30 days: {len(lic['warnings_30d'])}")
+    dropped = st.get("filtered_today") or []
+    if dropped:
+        out.print(f"dropped by ingest filters today: {sum(d['events'] for d in dropped):,} events "
+                  f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
     t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
@@ -487,6 +470,8 @@ from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (exp
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
 from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
 from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
+from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
+from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -25,6 +24,7 @@ import pyarrow as pa
 
 from speleo.clock import Clock, SystemClock
 from speleo.config import INTERNAL_INDEXES
+from speleo.storage.schema import with_origin
 
 if TYPE_CHECKING:
     from speleo.storage.store import Store
@@ -53,22 +53,24 @@ def safe_fields(fields: dict[str, Any]) -> dict[str, str]:
 def render_raw(at: float, level: str, component: str, fields: dict[str, str]) -> str:
     """One Splunk-style log line: ISO time, level, component, `key="value"` pairs."""
     stamp = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")
-    pairs = ", ".join(f'{k}="{_quote(v)}"' for k, v in fields.items())
+    pairs = ", ".join(f'{k}="{quote_value(v)}"' for k, v in fields.items())
     return f"{stamp} {level} {component} - {pairs}"
 
 
-def _quote(v: str) -> str:
+def quote_value(v: str) -> str:
+    """`v` escaped for the inside of a `key="..."` pair of a one-line `_raw`: backslash, double
+    quote, CR and LF become `\\`, `\"`, `\r`, `\n` (the event stays one line)."""
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
 class InternalLog:
-    """Writes events into the internal indexes of one home through its store (thread-safe)."""
+    """Writes events into the internal indexes of one home through its store (thread-safe: the
+    journal serialises appends)."""
 
     def __init__(self, store: "Store", host: str | None = None, clock: Clock | None = None) -> None:
         self.store = store
         self.host = host or socket.gethostname()
         self.clock = clock or SystemClock()
-        self._lock = threading.Lock()
 
     def emit(self, index: str, sourcetype: str, fields: dict[str, Any], *, source: str | None = None,
              at: float | None = None, level: str = "INFO", component: str | None = None) -> None:
@@ -79,8 +81,11 @@ class InternalLog:
         self.emit_many(index, sourcetype, [fields], source=source, at=at, level=level, component=component)
 
     def emit_many(self, index: str, sourcetype: str, rows: Iterable[dict[str, Any]], *, source: str | None = None,
-                  at: float | None = None, level: str = "INFO", component: str | None = None) -> int:
-        """Journal several events with one fsync; returns how many were written."""
+                  at: float | None = None, level: str = "INFO", component: str | None = None,
+                  meta: dict | None = None) -> int:
+        """Journal several events (one per dict of `rows`, same time, level and component) with
+        one fsync; returns how many were written. `meta` goes with them into the journal record
+        and is applied at seal (`Store.append`'s `extra`). Raises ValueError as `emit` does."""
         if index not in INTERNAL_INDEXES:
             raise ValueError(f"{index!r} is not an internal index ({', '.join(INTERNAL_INDEXES)})")
         now = self.clock.time()
@@ -90,19 +95,15 @@ class InternalLog:
             return 0
         comp = component or sourcetype
         n = len(safe)
-        table = pa.table({
+        parsed = pa.table({
             "_time": pa.array([when] * n, pa.float64()),
             "_raw": pa.array([render_raw(when, level, comp, f) for f in safe], pa.string()),
-            "host": pa.array([self.host] * n, pa.string()),
-            "source": pa.array([source or f"speleo:{sourcetype}"] * n, pa.string()),
-            "sourcetype": pa.array([sourcetype] * n, pa.string()),
-            "index": pa.array([index] * n, pa.string()),
-            "_indextime": pa.array([now] * n, pa.float64()),
             "linecount": pa.array([1] * n, pa.int32()),
             "_offset": pa.array([-1] * n, pa.int64()),
             "_flags": pa.array([""] * n, pa.string()),
             "_fields": pa.array([json.dumps(f, ensure_ascii=False) for f in safe], pa.string()),
         })
-        with self._lock:
-            self.store.append(table)
+        table = with_origin(parsed, index=index, host=self.host, source=source or f"speleo:{sourcetype}",
+                            sourcetype=sourcetype, indextime=now)
+        self.store.append(table, extra=meta)
         return n

@@ -71,11 +71,9 @@ class ConnectionGuard:
 
     def admit(self) -> bool:
         with self._lock:
-            if self.open >= self.limits.max_connections:
-                full = True
-            else:
+            full = self.open >= self.limits.max_connections
+            if not full:
                 self.open += 1
-                full = False
         if full:
             self.refusals.count(self.source, f"connection refused: {self.limits.max_connections} already open")
         return not full

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from speleo.ingest.timeformats import infer_year
+from speleo.ingest.timeformats import MONTHS, infer_year
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
@@ -40,8 +40,7 @@ _5424 = re.compile(r"1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?
 _3164 = re.compile(r"(?P<mon>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?:(?P<y1>\d{4}) )?"
                    r"(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?: (?P<y2>\d{4})(?= |$))? ?(?P<rest>.*)$", re.S)
 _3339_HEADER = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)) (?P<rest>.*)$", re.S)
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                       "Nov", "Dec"), start=1)}
+_MONTHS = {m: i for i, m in enumerate(MONTHS, start=1)}
 
 
 _TAG = re.compile(r"(?P<app>[^\s\[\]:]{1,48})(?:\[(?P<pid>[^\]\s]{1,128})\])?:(?: |$)")
@@ -280,8 +279,7 @@ def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
         return data.decode("utf-8"), False
     except UnicodeDecodeError as e:
         if cut and e.reason == "unexpected end of data" and len(data) - e.start < 4:
-            text, bad = _decode(data[: e.start], False)
-            return text, bad
+            return _decode(data[: e.start], False)
         return data.decode("utf-8", "replace"), True
 
 
@@ -355,13 +353,13 @@ class Framer:
         if size > self.max:
             if len(self.buf) < start + self.max:
                 return False
-            out.append(Truncated(bytes(self.buf[start: start + self.max]).rstrip(b"\r\n\x00")))
+            out.append(Truncated(strip_frame(bytes(self.buf[start: start + self.max]))))
             del self.buf[: start + self.max]
             self.skip = size - self.max
             return True
         if len(self.buf) < start + size:
             return False
-        out.append(bytes(self.buf[start: start + size]).rstrip(b"\r\n\x00"))
+        out.append(strip_frame(bytes(self.buf[start: start + size])))
         del self.buf[: start + size]
         return True
 

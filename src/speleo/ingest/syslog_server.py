@@ -60,7 +60,9 @@ def grow_receive_buffer(sock, size: int = UDP_RCVBUF_BYTES) -> None:
 
 
 def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
-    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later)."""
+    """Server context for syslog over TLS (RFC 5425: TLS 1.2 or later) from PEM files (`key`:
+    None when `cert` holds the key). Raises ValueError without a certificate, `ssl.SSLError` or
+    OSError for a certificate or key that cannot be loaded."""
     if not cert:
         raise ValueError("syslog over TLS needs a certificate (--syslog-tls-cert)")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -70,7 +72,12 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext:
 
 
 class SyslogListeners:
-    """UDP, TCP and TLS syslog servers on one asyncio loop in a thread, writing through `ingestor`."""
+    """UDP, TCP and TLS syslog servers on one asyncio loop in a thread, writing through `ingestor`.
+
+    A port of 0 disables that listener; events go to `index`, year-less RFC 3164 times are read
+    in `tz` (IANA name; None: the machine's zone). The constructor raises for an unknown zone
+    (`ZoneInfoNotFoundError`) or a TLS certificate that cannot be loaded (see `tls_context`);
+    `start()` raises OSError when a port cannot be bound. Stop with `stop()`."""
 
     def __init__(self, ingestor, bind: str, udp_port: int, tcp_port: int, index: str,
                  tz: str | None = None, *, tls_port: int = 0, tls_cert: str | None = None,
@@ -165,21 +172,20 @@ class SyslogListeners:
         for port, tls, name in ((self.tcp_port, False, "tcp"), (self.tls_port, True, "tls")):
             if not port:
                 continue
-            holder: list[ConnectionGuard] = []
-            server = await asyncio.start_server(self._client_callback(holder, tls), self.bind, port,
+            guard = ConnectionGuard(f"{name}:{port}", self.limits, self.refusals)
+            server = await asyncio.start_server(self._client_callback(guard, tls), self.bind, port,
                                                 limit=MAX_MESSAGE_BYTES)
             bound = server.sockets[0].getsockname()[1]
             setattr(self, f"{name}_bound", bound)
-            holder.append(ConnectionGuard(f"{name}:{bound}", self.limits, self.refusals))
-            self.guards.append(holder[0])
+            guard.source = f"{name}:{bound}"   # the port actually bound (port 0: the kernel's choice)
+            self.guards.append(guard)
             self._servers.append(server)
         self._flusher = self.loop.create_task(self._flush_loop())
 
-    def _client_callback(self, holder: list[ConnectionGuard], tls: bool):
-        """The connection handler of one listener; `holder` gets its guard once the port is bound."""
+    def _client_callback(self, guard: ConnectionGuard, tls: bool):
+        """The connection handler of one listener, admitting connections through `guard`."""
 
         async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            guard = holder[0]
             if not guard.admit():
                 writer.transport.abort()
                 return
@@ -243,16 +249,19 @@ class SyslogListeners:
         if self.pending_count >= FLUSH_EVENTS:
             self.flush()
 
-    def flush(self) -> None:
+    def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
+        """The messages received since the last store, per source (called on the loop's thread)."""
         batches, self.pending, self.pending_count = self.pending, {}, 0
-        self._store(batches)
+        return batches
+
+    def flush(self) -> None:
+        self._store(self._take_pending())
 
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECS)
             if self.pending:
-                batches, self.pending, self.pending_count = self.pending, {}, 0
-                await asyncio.to_thread(self._store, batches)
+                await asyncio.to_thread(self._store, self._take_pending())
 
     def _store(self, batches) -> None:
         for source, messages in batches.items():

@@ -45,6 +45,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections import Counter
 from datetime import datetime, timezone, tzinfo
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -158,6 +159,7 @@ class TimestampRecognizer:
         self._at = {p.name: re.compile("(?P<ts>" + p.core + ")" + RIGHT) for p in text}
         self._any = re.compile(any_search_regex(text)) if text else None
         self._any_start: re.Pattern[str] | None = None
+        self._epochs = frozenset(p.name for p in self.patterns if p.epoch)
 
     # ---- public API -------------------------------------------------------------------
     def learn(self, lines: list[str]) -> Pattern | None:
@@ -263,7 +265,7 @@ class TimestampRecognizer:
             if i == LEARN_QUICK and len(set(names)) == 1:
                 break
             names += self._winners(line)
-        return _count(names)
+        return dict(Counter(names))
 
     def _winners(self, line: str) -> list[str]:
         """Patterns giving the leftmost-longest valid timestamp of a line (JSON keys first).
@@ -300,8 +302,7 @@ class TimestampRecognizer:
     def _epoch_after_clock(self, names: list[str], line: str, at: int) -> bool:
         """A bare number that follows a clock time (`22:15:29 ... 1514038530000`) is not the
         event's time: the line starts with a time of a layout not in the table."""
-        epochs = {p.name for p in self.patterns if p.epoch}
-        return bool(names) and all(n in epochs for n in names) and _CLOCK.search(line, 0, at) is not None
+        return bool(names) and all(n in self._epochs for n in names) and _CLOCK.search(line, 0, at) is not None
 
     def _winners_slow(self, line: str) -> list[str]:
         found = self._candidates(line)
@@ -407,13 +408,6 @@ class TimestampRecognizer:
 
 _CLOCK = re.compile(r"\d:[0-5]\d:[0-5]\d")
 _RIVALS = {"mdy_slash": "dmy_slash", "mdy_dash": "dmy_dash"}  # same text, month or day first
-
-
-def _count(names: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for name in names:
-        out[name] = out.get(name, 0) + 1
-    return out
 
 
 def _best(found: list[tuple[Pattern, tuple[float, int, int]]]) -> tuple[Pattern, tuple[float, int, int]]:

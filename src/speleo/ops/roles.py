@@ -39,13 +39,14 @@ INDEXES_EDIT = "indexes_edit"            # create, edit, delete indexes; retenti
 DELETE_BY_KEYWORD = "delete_by_keyword"  # `| delete` and purge: not even admin by default
 EDIT_LOOKUPS = "edit_lookups"            # outputlookup, lookup file uploads
 ADMIN_ALL = "admin_all_objects"          # anything else administrative
+EDIT_INCIDENTS = "edit_incidents"        # Speleo: declare and change incidents (anyone may declare one)
 
 CAPABILITIES = (SEARCH, SCHEDULE_SEARCH, EDIT_SAVED, EDIT_MONITOR, LIST_INPUTS, EDIT_TOKEN_HTTP, EDIT_USER,
-                EDIT_ROLES, INDEXES_EDIT, DELETE_BY_KEYWORD, EDIT_LOOKUPS, ADMIN_ALL)
+                EDIT_ROLES, INDEXES_EDIT, DELETE_BY_KEYWORD, EDIT_LOOKUPS, ADMIN_ALL, EDIT_INCIDENTS)
 
 # name -> (capabilities, imports, allowed, default)
 BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "user": ((SEARCH,), (), ("*",), ("*",)),
+    "user": ((SEARCH, EDIT_INCIDENTS), (), ("*",), ("*",)),
     "power": ((SCHEDULE_SEARCH, EDIT_LOOKUPS), ("user",), ("*",), ("*",)),
     "admin": (tuple(c for c in CAPABILITIES if c != DELETE_BY_KEYWORD), ("power",), ("*", "_*"), ("*",)),
     "can_delete": ((DELETE_BY_KEYWORD,), (), (), ()),

@@ -33,7 +33,7 @@ from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex
+from speleo.storage import termindex, tombstones
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
@@ -57,6 +57,7 @@ class Plan:
     skipped_terms: int = 0
     skipped_index: int = 0
     messages: list[str] = field(default_factory=list)
+    deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
 
 
 @dataclass
@@ -128,8 +129,10 @@ def _index_wanted(name: str, patterns: list[str] | None) -> bool:
     return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
 
 
-def plan(catalog: Catalog, compiled, scope: IndexScope | None = None) -> Plan:
-    """Choose the buckets a compiled search reads (within `scope` when given)."""
+def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexScope | None = None) -> Plan:
+    """Choose the buckets a compiled search reads (within `scope` when given: the searcher's
+    indexes) and the `| delete` tombstones to honour, unless `honour_deletes` is False: a purge
+    must find deleted events too."""
     every = catalog.live_buckets()
     if scope is None:
         by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes)]
@@ -150,6 +153,7 @@ def plan(catalog: Catalog, compiled, scope: IndexScope | None = None) -> Plan:
         blooms = catalog.blooms([b.id for b in in_time])
         in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
     p.buckets = in_time
+    p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
 
 
@@ -200,7 +204,7 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     rel = rels[0]
     for other in rels[1:]:
         rel = rel.union(other)
-    return rel
+    return rel if p.deleted is None else tombstones.hide(con, rel, p.deleted)
 
 
 def _row_groups_relation(con: duckdb.DuckDBPyConnection, path, groups: list[int]):
@@ -272,7 +276,7 @@ class SearchFailed(SpeleoError):
 
 
 def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
-            on_connection=None, scope: IndexScope | None = None) -> SearchResult:
+            on_connection=None, honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     """Run a compiled search. `limit` 0 means no limit.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
@@ -281,7 +285,7 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timel
     Raises SearchFailed when DuckDB refuses the query (an interrupt passes through as is).
     """
     try:
-        return _execute(home, catalog, compiled, limit, with_timeline, on_connection, scope)
+        return _execute(home, catalog, compiled, limit, with_timeline, on_connection, honour_deletes, scope)
     except duckdb.InterruptException:
         raise
     except duckdb.Error as e:
@@ -293,10 +297,10 @@ def _failed(e: duckdb.Error) -> SearchFailed:
     return SearchFailed(f"the search could not run: {first}")
 
 
-def _open(catalog: Catalog, compiled, on_connection, scope: IndexScope | None = None):
+def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
     `on_connection`); returns (compiled, plan, connection)."""
-    p = plan(catalog, compiled, scope)
+    p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
@@ -305,9 +309,9 @@ def _open(catalog: Catalog, compiled, on_connection, scope: IndexScope | None = 
 
 
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
-             scope: IndexScope | None = None) -> SearchResult:
+             honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection, scope)
+    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -425,7 +429,7 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
         if not batchable(compiled):
             if should_stop is not None and should_stop():
                 raise duckdb.InterruptException("the search was cancelled")
-            return _execute(home, catalog, compiled, limit, with_timeline, on_connection, scope)
+            return _execute(home, catalog, compiled, limit, with_timeline, on_connection, scope=scope)
         return _execute_batches(home, catalog, compiled, int(limit), on_partial, on_connection, should_stop, scope)
     except duckdb.InterruptException:
         raise
@@ -436,7 +440,7 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
 def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_partial, on_connection,
                      should_stop, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection, scope)
+    compiled, p, con = _open(catalog, compiled, on_connection, scope=scope)
 
     def check() -> None:
         if should_stop is not None and should_stop():
@@ -450,7 +454,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
                 "bytes": sum(b.size_bytes for b in p.buckets)}
     result = None
     for batch in bucket_batches(p.buckets) or [[]]:   # no bucket: one empty run, for the columns
-        part = Plan(compiled, batch, row_groups=p.row_groups)
+        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted)
         check()
         con.register("__events__", _events_relation(con, home, part))
         check()

@@ -21,7 +21,7 @@ from fastapi import Request
 
 from speleo.errors import AuthError, ForbiddenError
 from speleo.ops.roles import (  # noqa: F401 - the capability names, importable from here
-    ADMIN_ALL, BUILTIN, CAPABILITIES, DELETE_BY_KEYWORD, EDIT_LOOKUPS, EDIT_MONITOR, EDIT_ROLES, EDIT_SAVED,
+    ADMIN_ALL, BUILTIN, CAPABILITIES, DELETE_BY_KEYWORD, EDIT_INCIDENTS, EDIT_LOOKUPS, EDIT_MONITOR, EDIT_ROLES, EDIT_SAVED,
     EDIT_TOKEN_HTTP, EDIT_USER, INDEXES_EDIT, LIST_INPUTS, SCHEDULE_SEARCH, SEARCH,
 )
 from speleo.query.scope import IndexScope

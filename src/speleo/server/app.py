@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from speleo import __version__
-from speleo.errors import InputError, NotFoundError, SpeleoError
+from speleo.errors import InputError, SpeleoError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
-from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, INDEXES_EDIT, LIST_INPUTS, SEARCH, Principal, require
+from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, LIST_INPUTS, SEARCH, Principal, require
 from speleo.server.audit import audit, audit_router, client_address
 from speleo.server.auth import digest
 
@@ -45,10 +45,6 @@ class OneshotRequest(BaseModel):
     force: bool = False
 
 
-class IndexRequest(BaseModel):
-    name: str
-
-
 class MonitorRequest(BaseModel):
     path: str
     index: str = "main"
@@ -68,8 +64,9 @@ async def run_search(runtime, who: Principal, req: SearchRequest, src: str | Non
     started = time.monotonic()
     fields = {"search": req.search, "search_et": earliest, "search_lt": latest, "src": src}
     try:
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now,
-                                         scope=who.scope(), write_lookups=who.can(EDIT_LOOKUPS))
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
+                                         who.capabilities, who.name, scope=who.scope(),
+                                         write_lookups=who.can(EDIT_LOOKUPS))
     except Exception as e:
         audit(runtime, who, "search", info="failed", reason=type(e).__name__,
               total_run_time=round(time.monotonic() - started, 3), **fields)
@@ -123,24 +120,6 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
         body["server"]["sign_in_throttle"] = {"tracked_keys": throttle.tracked(), "refusals": throttle.lockouts}
         return body if who.can(LIST_INPUTS) else redact_status(body)
 
-    @app.get("/api/v1/indexes")
-    async def indexes(who: Principal = Depends(require(SEARCH))) -> list:
-        scope = who.scope()
-        return [i for i in svc.indexes() if scope is None or scope.permits(i["name"])]
-
-    @app.post("/api/v1/indexes", status_code=201)
-    async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
-        svc.create_index(req.name)
-        audit(runtime, who, "indexes_edit", info="created", object=req.name, src=client_address(request))
-        return {"name": req.name}
-
-    @app.get("/api/v1/indexes/{name}")
-    async def show_index(name: str, who: Principal = Depends(require(SEARCH))) -> dict:
-        scope = who.scope()
-        if scope is not None and not scope.permits(name):
-            raise NotFoundError(f"no index named '{name}' (see 'speleo index list')")
-        return svc.index(name)
-
     @app.post("/api/v1/inputs/monitor", status_code=201)
     async def add_monitor(req: MonitorRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
         input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
@@ -159,9 +138,13 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
               src=client_address(request))
         return res.__dict__
 
+    from speleo.server import index_routes  # indexes, retention, archives, input removal
+
+    index_routes.install(app, runtime)
     from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
 
     rest_saved.install(app, runtime)
+    from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -80,8 +80,6 @@ class Busy(Exception):
     """The bodies held by all requests would pass `HecSettings.max_buffered_bytes`."""
 
 
-
-
 class TooLarge(Exception):
     def __init__(self, size: int, limit: int, what: str = "Content-Length") -> None:
         self.size = size
@@ -142,9 +140,9 @@ class HecService:
         self.source = source
         self.clock = clock
         self.storage_error: tuple[float, str] | None = None   # (clock time, what) of the last failed write
-        self.buffers = MemoryBudget((settings or HecSettings()).buffer_budget())
         self.ingestor = ingestor
         self.settings = settings or HecSettings()
+        self.buffers = MemoryBudget(self.settings.buffer_budget())
         self.acks = Acks()
         self.host = default_host()
         self._tokens: dict[str, tuple[float, tok.HecToken | None]] = {}
@@ -212,6 +210,13 @@ class HecService:
 
     def refused(self, reason: str) -> None:
         self.refusals.count(self.source, reason)
+
+    def full(self) -> bool:
+        """True, and counted as a refusal, when `max_inflight` requests are being written."""
+        if self.inflight < self.settings.max_inflight:
+            return False
+        self.refused("request refused (code 9): too many requests being written")
+        return True
 
     # -- writing ------------------------------------------------------------------------
     def write_events(self, body: bytes, token: tok.HecToken, params: dict[str, str]) -> tuple[int, hec.Reply | None]:
@@ -384,20 +389,14 @@ def build_hec_app(svc: HecService):
         if token.disabled:
             return hec.reply(1)
         channel = headers.get(b"x-splunk-request-channel", b"").decode("latin-1") or params.get("channel", "")
-        if path in ACK_PATHS:
-            if not token.ack:
-                return hec.reply(14)
+        if path in ACK_PATHS and not token.ack:
+            return hec.reply(14)
+        if path in ACK_PATHS or token.ack:   # acknowledgements live on a channel
             if not channel:
                 return hec.reply(10)
             if not hec.valid_channel(channel):
                 return hec.reply(11)
-        elif token.ack:
-            if not channel:
-                return hec.reply(10)
-            if not hec.valid_channel(channel):
-                return hec.reply(11)
-        if svc.inflight >= svc.settings.max_inflight:
-            svc.refused("request refused (code 9): too many requests being written")
+        if svc.full():
             return hec.reply(9)
         held = svc.buffers.hold()
         try:
@@ -416,8 +415,7 @@ def build_hec_app(svc: HecService):
             return e.reply()
         if body is None:
             return hec.reply(5)
-        if svc.inflight >= svc.settings.max_inflight:
-            svc.refused("request refused (code 9): too many requests being written")
+        if svc.full():   # checked again: others may have started writing while this body arrived
             return hec.reply(9)
         svc.inflight += 1
         try:

@@ -1,8 +1,8 @@
 """The server process: one writer for the home, background loops, and the HTTP API.
 
-Loops (threads): the monitor (every `tail_poll_secs`), and the sealer (every
+Loops (threads): the monitor (every `tail_poll_secs`), the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
-bucket files after a grace period). `server.json` in the home tells other commands where the
+bucket files after a grace period), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
 
 Stopping: SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C) both stop cleanly and
@@ -28,6 +28,7 @@ from speleo.ingest.internal import InternalLog
 from speleo.storage import memory
 from speleo.ingest.monitor import Monitor
 from speleo.ingest.oneshot import add_oneshot
+from speleo.server import lifecycle_loops
 from speleo.server.auth import ensure_api_token
 from speleo.service import Service
 from speleo.query.timefmt import local_zone, to_epoch
@@ -54,13 +55,17 @@ class Runtime:
     def start(self) -> None:
         self.writer = self.service.open_writer()
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
+        self.service.internal = self.internal
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
         self.monitor = Monitor(self.writer.ingestor, self.home.settings, skip_under=self.home.root)
         self.monitor.load_inputs()
+        self.writer.store.on_lifecycle = self.lifecycle_emit
         from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
         self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
-                         ("fschange", lambda: self.fschange.run(self.stop_event))):
+                         ("fschange", lambda: self.fschange.run(self.stop_event)),
+                         ("retention", lambda: lifecycle_loops.retention_loop(self)),
+                         ("license", lambda: lifecycle_loops.license_loop(self))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -100,6 +105,9 @@ class Runtime:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def lifecycle_emit(self, event: str, fields: dict) -> None:
+        lifecycle_loops.lifecycle_emit(self, event, fields)
 
     def _persist_refusals(self) -> None:
         net = getattr(self, "network", None)

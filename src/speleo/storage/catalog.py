@@ -91,6 +91,39 @@ CREATE TABLE IF NOT EXISTS volume (
     events INTEGER NOT NULL,
     PRIMARY KEY (day, index_name, sourcetype, host, source)
 );
+CREATE TABLE IF NOT EXISTS archives (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    index_name TEXT NOT NULL,
+    location TEXT NOT NULL UNIQUE,
+    min_time REAL NOT NULL,
+    max_time REAL NOT NULL,
+    event_count INTEGER NOT NULL,
+    raw_bytes INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    profile TEXT,
+    archived_at REAL NOT NULL,
+    bloom BLOB
+);
+CREATE TABLE IF NOT EXISTS deleted_events (
+    index_name TEXT NOT NULL,
+    event_time REAL NOT NULL,
+    key TEXT NOT NULL,
+    deleted_at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (index_name, key)
+);
+CREATE TABLE IF NOT EXISTS license_reported (
+    day TEXT NOT NULL, index_name TEXT NOT NULL, sourcetype TEXT NOT NULL, host TEXT NOT NULL,
+    source TEXT NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (day, index_name, sourcetype, host, source)
+);
+CREATE TABLE IF NOT EXISTS license_warnings (day TEXT PRIMARY KEY, bytes INTEGER NOT NULL, quota INTEGER NOT NULL,
+                                             at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS filtered_volume (
+    day TEXT NOT NULL, transform TEXT NOT NULL, index_name TEXT NOT NULL, events INTEGER NOT NULL,
+    bytes INTEGER NOT NULL, PRIMARY KEY (day, transform, index_name)
+);
 CREATE TABLE IF NOT EXISTS hec_tokens (
     name TEXT PRIMARY KEY,
     digest TEXT NOT NULL UNIQUE,
@@ -146,16 +179,20 @@ class Catalog:
             )
 
     def _add_missing_columns(self) -> None:
-        """Columns added after a catalog was first created (its rows get NULL: unknown)."""
-        added = (("buckets", "profile", "TEXT"), ("checkpoints", "ident", "TEXT"), ("inputs", "head_bytes", "INTEGER"))
+        """Columns added after a catalog was first created (its rows get NULL: unknown or default)."""
+        from speleo.storage import indexconf
+
+        added = (("buckets", "profile", "TEXT"), ("checkpoints", "ident", "TEXT"), ("inputs", "head_bytes", "INTEGER"),
+                 ("buckets", "archive_id", "INTEGER"))   # archive_id: a thawed bucket's archive (archives.id)
 
         def missing(con: sqlite3.Connection) -> list[tuple[str, str, str]]:
             return [(t, c, ty) for t, c, ty in added if c not in {r[1] for r in con.execute(f"PRAGMA table_info({t})")}]
 
-        if missing(self._con()):
+        if missing(self._con()) or indexconf.missing_columns(self._con()):
             with self.transaction() as con:   # checked again under the write lock (another process may be first)
                 for table, column, sql_type in missing(con):
                     con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+                indexconf.add_columns(con)
 
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

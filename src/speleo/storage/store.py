@@ -18,8 +18,8 @@ deleted. So every acknowledged event ends in exactly one bucket.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
+import re
 import threading
 import time
 import uuid
@@ -74,6 +74,8 @@ class Store:
         self._merge_lock = threading.Lock()
         self._unsealed: list[tuple[int, list[Record]]] = []
         self._duck = duckdb.connect()
+        self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
+        self.ingest_filter = None  # ingest.filters.Filters: drop or route events before they are journaled
 
     # -- write path ------------------------------------------------------------
     def append(
@@ -81,14 +83,25 @@ class Store:
         events: pa.Table,
         checkpoints: dict[str, tuple[str, int]] | None = None,
         problems: list[tuple[str, str, str, int]] | None = None,
+        extra: dict | None = None,
     ) -> None:
         """Make events durable (journal + fsync).
 
         `events` may lack nullable columns; `checkpoints` maps a file identity key to
         (path, byte offset consumed[, identity details: see `speleo.ingest.identity`]); `problems` are (kind, source, reason, count) counters.
-        Both are applied to the catalog when the record is sealed, atomically with its events.
+        Both are applied to the catalog when the record is sealed, atomically with its events;
+        so is `extra` (`{"license_reported": [...]}`: bytes a licence report covered).
         """
-        meta: dict = {}
+        meta: dict = dict(extra or {})
+        if self.ingest_filter is not None and events.num_rows:
+            events, dropped = self.ingest_filter.apply(conform(events))
+            if dropped:
+                from speleo.storage.license import license_day
+
+                day = license_day(time.time(), self.home.settings.default_tz)
+                meta["filtered"] = [[day, t, idx, n, b] for t, idx, n, b in dropped]
+                problems = list(problems or []) + [("dropped", f"transforms:{t}", f"nullQueue (index {idx})", n)
+                                                   for t, idx, n, _ in dropped]
         if checkpoints:
             meta["checkpoints"] = {k: [v[0], int(v[1]), *v[2:]] for k, v in checkpoints.items()}
         if problems:
@@ -131,13 +144,20 @@ class Store:
                 )
             con.execute("INSERT OR REPLACE INTO sealed_segments(seq, sealed_at) VALUES (?, ?)", (seq, now))
             apply_meta(con, records, now)
-            record_volume(con, events)
+            record_volume(con, events, self.home.settings.default_tz)
         self.journal.path_of(seq).unlink(missing_ok=True)
         return SealStats(len(written), events.num_rows)
 
+    def settings(self, index: str):
+        """The index's effective storage settings (`storage.indexconf`), read from the catalog."""
+        from speleo.storage import indexconf
+
+        every = indexconf.load_all(self.home, self.catalog)
+        return every.get(index) or indexconf.effective(self.home, index, {})
+
     def _write_bucket(self, index: str, events: pa.Table, state: str = "hot") -> tuple:
         events = sort_events(events)
-        folder = self.home.index_dir(index)
+        folder = self.settings(index).home_path
         folder.mkdir(parents=True, exist_ok=True)
         times = events.column("_time")
         tmin, tmax = pc.min(times).as_py(), pc.max(times).as_py()
@@ -154,7 +174,7 @@ class Store:
         short-lived, and building it would slow the ingestion path; the merge into warm
         buckets builds it in the background."""
         bloom = termindex.build_for_file(self._duck, path) if with_terms else None
-        rel = str(path.relative_to(self.home.root))
+        rel = catalog_path(self.home, path)
         return (index, rel, tmin, tmax, n, raw_bytes, path.stat().st_size, bloom,
                 profile.to_text() if profile is not None else None)
 
@@ -174,7 +194,8 @@ class Store:
                 small = [b for b in self.catalog.live_buckets([index]) if is_small(b)]
                 if len(small) < min_buckets:
                     continue
-                for group in merge_groups(small, WARM_TARGET_RAW_BYTES):
+                conf = self.settings(index)
+                for group in merge_groups(small, conf.max_data_size_bytes, conf.max_hot_span_secs):
                     if len(group) < 2 and group[0].state != "hot":
                         continue
                     self._merge(index, group)
@@ -184,7 +205,7 @@ class Store:
     def _merge(self, index: str, rows: list) -> None:
         files = [self.home.root / b.path for b in rows]
         tmin, tmax = min(b.min_time for b in rows), max(b.max_time for b in rows)
-        path = self.home.index_dir(index) / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
+        path = self.settings(index).home_path / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
         tmp = path.with_name(path.name + ".tmp")
         blocks: list[bytes] = []
         opts = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_size"} | {"compression_level": 6}
@@ -193,7 +214,7 @@ class Store:
         os.replace(tmp, path)
         fsync_dir(path.parent)
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
-        rel = str(path.relative_to(self.home.root))
+        rel = catalog_path(self.home, path)
         profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
         row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks),
                profile.to_text() if profile is not None else None)
@@ -208,6 +229,9 @@ class Store:
             con.executemany(
                 "UPDATE buckets SET retired_at = ? WHERE id = ?", [(now, b.id) for b in rows]
             )
+        if self.on_lifecycle is not None:
+            self.on_lifecycle("rolled", {"idx": index, "from": "hot", "to": "warm", "buckets": len(rows),
+                                         "path": rel, "events": n, "reason": "merge"})
 
     def collect_garbage(self, grace_secs: float) -> int:
         """Delete the files and rows of buckets retired more than `grace_secs` ago."""
@@ -234,18 +258,40 @@ class Store:
                 stats = self._seal_records(seq, records)
             total.buckets += stats.buckets
             total.events += stats.events
+        from speleo.storage.purge import delete_purged
+
+        delete_purged(self)   # a purge committed just before a crash: its old files go now
         self._remove_orphans()
         return total
 
     def _remove_orphans(self) -> None:
+        """Delete bucket files no catalog row lists (written, or copied to a cold or thawed
+        folder, by a step a crash interrupted before its catalog commit)."""
+        from speleo.storage import indexconf
+
         known = self.catalog.all_bucket_paths()
-        for path in self.home.indexes_dir.glob("*/*.parquet*"):
-            rel = str(path.relative_to(self.home.root))
-            if rel not in known:
-                path.unlink(missing_ok=True)
+        folders = {self.home.indexes_dir / "*"}
+        for conf in indexconf.load_all(self.home, self.catalog).values():
+            folders.update({conf.home_path, conf.cold_path, conf.thawed_path})
+        for folder in folders:
+            for path in folder.parent.glob(f"{folder.name}/*.parquet*"):
+                if BUCKET_NAME.match(path.name) and catalog_path(self.home, path) not in known:
+                    path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.journal.close()
+
+
+BUCKET_NAME = re.compile(r"^(hot|warm|cold|thawed|purged)_-?\d+_-?\d+_[0-9a-f]+\.parquet(\.tmp)?$")
+
+
+def catalog_path(home: Home, path: Path) -> str:
+    """How the catalog names a bucket file: relative to the home when inside it, else absolute
+    (a `homePath`, `coldPath` or `thawedPath` on another disk)."""
+    try:
+        return str(path.relative_to(home.root))
+    except ValueError:
+        return str(path)
 
 
 def split_by_index(events: pa.Table) -> list[tuple[str, pa.Table]]:
@@ -263,12 +309,15 @@ def is_small(b) -> bool:
     return b.state == "hot" or (b.state == "warm" and b.raw_bytes < WARM_TARGET_RAW_BYTES // 8)
 
 
-def merge_groups(hot: list, max_raw_bytes: int) -> list[list]:
-    """Consecutive buckets (by start time) in groups of at most `max_raw_bytes` raw text."""
+def merge_groups(hot: list, max_raw_bytes: int, max_span_secs: float = float("inf")) -> list[list]:
+    """Consecutive buckets (by start time) in groups of at most `max_raw_bytes` raw text
+    (Splunk `maxDataSize`) whose events span at most `max_span_secs` (`maxHotSpanSecs`)."""
     groups: list[list] = [[]]
     size = 0
     for b in sorted(hot, key=lambda b: (b.min_time, b.id)):
-        if groups[-1] and size + b.raw_bytes > max_raw_bytes:
+        group = groups[-1]
+        span = max([b.max_time, *(g.max_time for g in group)]) - min([b.min_time, *(g.min_time for g in group)])
+        if group and (size + b.raw_bytes > max_raw_bytes or span > max_span_secs):
             groups.append([])
             size = 0
         groups[-1].append(b)
@@ -297,14 +346,30 @@ def apply_meta(con, records: list[Record], now: float) -> None:
             )
         for kind, source, reason, n in rec.meta.get("problems", []):
             add_problem(con, kind, source, reason, n, now)
+        for day, transform, idx, n, b in rec.meta.get("filtered", []):
+            con.execute(
+                "INSERT INTO filtered_volume(day, transform, index_name, events, bytes) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(day, transform, index_name) DO UPDATE SET events = events + excluded.events, "
+                "bytes = bytes + excluded.bytes", (day, transform, idx, n, b))
+        if rec.meta.get("license_reported") or rec.meta.get("license_rollover"):
+            from speleo.storage.license import apply_reported, apply_rollover
+
+            apply_reported(con, rec.meta.get("license_reported", []))
+            if rec.meta.get("license_rollover"):
+                apply_rollover(con, rec.meta["license_rollover"])
 
 
-def record_volume(con, events: pa.Table) -> None:
-    """Add the events' raw bytes and counts to the daily volume meter (UTC days of _indextime)."""
+def record_volume(con, events: pa.Table, tz_name: str | None = None) -> None:
+    """Add the events' raw bytes (UTF-8 length of `_raw`) and counts to the daily volume meter,
+    by licence day of `_indextime` in zone `tz_name` (None: the machine's; `storage.license`)."""
+    from speleo.storage.license import license_day
+
     if events.num_rows == 0:
         return
-    itime = pc.fill_null(events.column("_indextime"), time.time())
-    day = pc.cast(pc.floor(pc.divide(itime, 86400.0)), pa.int64())
+    itime = pc.floor(pc.fill_null(events.column("_indextime"), time.time()))
+    seconds = pc.unique(itime).to_pylist()
+    days = pa.array([license_day(t, tz_name) for t in seconds])
+    day = pc.take(days, pc.index_in(itime, pa.array(seconds)))
     t = pa.table(
         {
             "day": day,
@@ -323,11 +388,7 @@ def record_volume(con, events: pa.Table) -> None:
         "VALUES (?,?,?,?,?,?,?) ON CONFLICT(day, index_name, sourcetype, host, source) DO UPDATE "
         "SET bytes = bytes + excluded.bytes, events = events + excluded.events",
         [
-            (utc_day(r["day"] * 86400.0), r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"], r["bytes_count"])
+            (r["day"], r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"] or 0, r["bytes_count"])
             for r in agg.to_pylist()
         ],
     )
-
-
-def utc_day(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")

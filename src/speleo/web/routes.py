@@ -196,6 +196,11 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def overview_page(request: Request) -> Response:
         return signed_in_page(request, "overview.html")
 
+    @router.get("/indexes", include_in_schema=False)
+    async def indexes_page(request: Request) -> Response:
+        """Indexes: settings, buckets, archives, retention, the licence record (static/indexes.js)."""
+        return signed_in_page(request, "indexes.html")
+
     @router.get("/alerts", include_in_schema=False)
     async def alerts_page(request: Request) -> Response:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""

@@ -24,6 +24,8 @@ import pyarrow as pa
 
 from speleo.alerts.fschange.changes import Change
 from speleo.alerts.fschange.scanner import display
+from speleo.ingest.internal import quote_value
+from speleo.storage.schema import with_origin
 
 SOURCETYPE = "fs_notification"
 SIGNED_SOURCETYPE = "audittrail"
@@ -84,12 +86,8 @@ def render_raw(at: float, fields: dict[str, str]) -> str:
         if k in BARE_KEYS:
             parts.append(f"{k}={v}")
         else:
-            parts.append(f'{k}="{_quote(v)}"')
+            parts.append(f'{k}="{quote_value(v)}"')
     return time.strftime(MODTIME_FORMAT, time.localtime(at)) + " " + ", ".join(parts)
-
-
-def _quote(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
 def events_table(rows: Iterable[dict[str, str]], at: float, *, index: str, host: str, source: str,
@@ -97,16 +95,13 @@ def events_table(rows: Iterable[dict[str, str]], at: float, *, index: str, host:
     """Events of the store's schema (`_time` = `at`, the detection time, epoch seconds UTC)."""
     rows = list(rows)
     n = len(rows)
-    return pa.table({
+    parsed = pa.table({
         "_time": pa.array([at] * n, pa.float64()),
         "_raw": pa.array([render_raw(at, r) for r in rows], pa.string()),
-        "host": pa.array([host] * n, pa.string()),
-        "source": pa.array([source] * n, pa.string()),
-        "sourcetype": pa.array([sourcetype] * n, pa.string()),
-        "index": pa.array([index] * n, pa.string()),
-        "_indextime": pa.array([time.time()] * n, pa.float64()),
         "linecount": pa.array([1] * n, pa.int32()),
         "_offset": pa.array([-1] * n, pa.int64()),
         "_flags": pa.array([""] * n, pa.string()),
         "_fields": pa.array([json.dumps(r, ensure_ascii=False) for r in rows], pa.string()),
     })
+    return with_origin(parsed, index=index, host=host, source=source, sourcetype=sourcetype,
+                       indextime=time.time())

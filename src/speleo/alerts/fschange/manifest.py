@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from speleo.alerts.fschange.scanner import display
 from speleo.errors import InputError
 
 HASH_LINE = re.compile(r"^([0-9a-fA-F]+)\s[ *]?(.*)$")
@@ -184,8 +185,6 @@ def _raise_if(errors: list[str], source: str) -> None:
 
 def from_tree(root: str, entries) -> str:
     """A sha256sum-style manifest of the regular files of a scan (`entries`: path → Entry)."""
-    from speleo.alerts.fschange.scanner import display
-
     prefix = root.rstrip("/") + "/"
     lines = [f"{e.hash}  {display(p[len(prefix):])}" for p, e in sorted(entries.items()) if e.kind == "file" and e.hash]
     return "\n".join(lines) + ("\n" if lines else "")

@@ -88,17 +88,18 @@ class FsChangeInput:
         t0 = time.monotonic()
         if self.state.has_pending:
             self._settle()
-        if not self.state.has_baseline:
+        has_baseline = self.state.has_baseline   # read once: only this scan writes it
+        if not has_baseline:
             scopes = None
         res = self.scanner.scan(self.entries, scopes)
-        if not self.state.has_baseline and not self.settings.emit_baseline:
+        if not has_baseline and not self.settings.emit_baseline:
             report = self._baseline(res.entries)
         else:
             in_scope = None if scopes is None else (lambda p: any(s.covers(p) for s in scopes))
             d = diff(self.entries, res.entries, in_scope, keep=res.unlisted)
             report = ScanReport(self.id, "full" if scopes is None else "partial", len(res.entries))
             self._emit(d, report)
-            if not self.state.has_baseline:
+            if not has_baseline:
                 self.state.write_baseline(self.entries, self.clock.time())
                 report.kind = "baseline"
         report.hashed = res.hashed

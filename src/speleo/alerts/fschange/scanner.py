@@ -134,23 +134,12 @@ class Scanner:
         return res
 
     def _scan_scope(self, scope: Scope, old: Mapping[str, Entry], res: ScanResult) -> None:
+        """Record `scope.path` and, for a folder, what lies below it (breadth given by the
+        scope and the `recurse` setting), stopping at `max_entries`."""
         top = scope.path
-        if top != self.root:
-            if self._is_home(top) or not self._wanted(top, os.path.basename(top), True):
-                return
-            parent = os.path.dirname(top)
-            if os.path.realpath(parent) != parent:   # reached through a symbolic link: not in the tree
-                return
-            try:
-                st = os.lstat(top)
-            except FileNotFoundError:
-                return
-            except OSError as e:
-                res.problems.append(Problem(top, f"cannot stat: {e.strerror}"))
-                return
-            self._record(top, st, old, res)
-            if not stat.S_ISDIR(st.st_mode):
-                return
+        if top != self.root and not self._scan_top(top, old, res):
+            return
+        descend = scope.recursive and self.settings.recurse
         stack = [top]
         while stack:
             d = stack.pop()
@@ -162,52 +151,77 @@ class Scanner:
             if self._is_home(d):
                 res.problems.append(Problem(d, "skipped: Speleo's home is never read"))
                 continue
+            children = self._list(d, res)
+            if children is not None:
+                self._scan_children(children, old, res, stack if descend else None)
+
+    def _scan_top(self, top: str, old: Mapping[str, Entry], res: ScanResult) -> bool:
+        """Record the top of a scope below the root; True when it is a folder to walk."""
+        if self._is_home(top) or not self._wanted(top, os.path.basename(top), True):
+            return False
+        parent = os.path.dirname(top)
+        if os.path.realpath(parent) != parent:   # reached through a symbolic link: not in the tree
+            return False
+        try:
+            st = os.lstat(top)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            res.problems.append(Problem(top, f"cannot stat: {e.strerror}"))
+            return False
+        self._record(top, st, old, res)
+        return stat.S_ISDIR(st.st_mode)
+
+    def _list(self, d: str, res: ScanResult) -> list[os.DirEntry] | None:
+        """The entries of folder `d`, or None (a problem noted, `d` kept as unlisted)."""
+        try:
+            with os.scandir(d) as it:
+                return list(it)
+        except FileNotFoundError:
+            if d == self.root:   # unmounted or removed: keep the baseline, never a flood of deletes
+                res.problems.append(Problem(d, "watched folder is missing: nothing compared until it is back"))
+                res.unlisted.append(d)
+        except OSError as e:
+            res.problems.append(Problem(d, f"cannot list folder: {e.strerror}"))
+            res.unlisted.append(d)
+        return None
+
+    def _scan_children(self, children: list[os.DirEntry], old: Mapping[str, Entry], res: ScanResult,
+                       stack: list[str] | None) -> None:
+        """Record the entries of one folder; subfolders go on `stack` (None: no descent)."""
+        filtered = bool(self.settings.filters)
+        wants_hash = self.settings.wants_hash
+        S_ISREG = stat.S_ISREG
+        entries = res.entries
+        for ch in children:
+            path = ch.path
             try:
-                with os.scandir(d) as it:
-                    children = list(it)
+                st = ch.stat(follow_symlinks=False)
             except FileNotFoundError:
-                if d == self.root:   # unmounted or removed: keep the baseline, never a flood of deletes
-                    res.problems.append(Problem(d, "watched folder is missing: nothing compared until it is back"))
-                    res.unlisted.append(d)
                 continue
             except OSError as e:
-                res.problems.append(Problem(d, f"cannot list folder: {e.strerror}"))
-                res.unlisted.append(d)
+                res.problems.append(Problem(path, f"cannot stat: {e.strerror}"))
                 continue
-            descend = scope.recursive and self.settings.recurse
-            filtered = bool(self.settings.filters)
-            wants_hash = self.settings.wants_hash
-            S_ISREG = stat.S_ISREG
-            entries = res.entries
-            for ch in children:
-                path = ch.path
-                try:
-                    st = ch.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                except OSError as e:
-                    res.problems.append(Problem(path, f"cannot stat: {e.strerror}"))
-                    continue
-                mode = st.st_mode
-                prev = old.get(path)
-                # the common case of a rescan: an unchanged regular file, nothing to build or read
-                # (ctime moves with every change of the inode: content, mode, owner, links)
-                if (prev is not None and prev[3] == st.st_ctime_ns and prev[2] == st.st_mtime_ns
-                        and prev[1] == st.st_size and prev[7] == st.st_ino and prev[4] == mode
-                        and prev[8] == st.st_dev and prev[5] == st.st_uid and prev[6] == st.st_gid
-                        and S_ISREG(mode) and (prev[9] is not None or not wants_hash(st.st_size))
-                        and (not filtered or self._wanted(path, ch.name, False))):
-                    entries[path] = prev
-                    continue
-                is_dir = stat.S_ISDIR(mode)
-                if filtered and not self._wanted(path, ch.name, is_dir):
-                    continue
-                if is_dir and self._is_home(path):
-                    res.problems.append(Problem(path, "skipped: Speleo's home is never read"))
-                    continue
-                self._record(path, st, old, res)
-                if is_dir and descend:
-                    stack.append(path)
+            mode = st.st_mode
+            prev = old.get(path)
+            # the common case of a rescan: an unchanged regular file, nothing to build or read
+            # (ctime moves with every change of the inode: content, mode, owner, links)
+            if (prev is not None and prev[3] == st.st_ctime_ns and prev[2] == st.st_mtime_ns
+                    and prev[1] == st.st_size and prev[7] == st.st_ino and prev[4] == mode
+                    and prev[8] == st.st_dev and prev[5] == st.st_uid and prev[6] == st.st_gid
+                    and S_ISREG(mode) and (prev[9] is not None or not wants_hash(st.st_size))
+                    and (not filtered or self._wanted(path, ch.name, False))):
+                entries[path] = prev
+                continue
+            is_dir = stat.S_ISDIR(mode)
+            if filtered and not self._wanted(path, ch.name, is_dir):
+                continue
+            if is_dir and self._is_home(path):
+                res.problems.append(Problem(path, "skipped: Speleo's home is never read"))
+                continue
+            self._record(path, st, old, res)
+            if is_dir and stack is not None:
+                stack.append(path)
 
     def _wanted(self, path: str, name: str, is_dir: bool) -> bool:
         if not self.settings.filters:

@@ -20,7 +20,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Mapping
 
-from speleo.alerts.fschange.manifest import Manifest
+from speleo.alerts.fschange.manifest import Manifest, load
+from speleo.alerts.fschange.scanner import display
 
 FAILURES = {"unexpected": 1, "missing": 2, "mismatch": 4, "error": 8}
 STATUS_ORDER = ("unexpected", "missing", "mismatch", "error", "expected", "ok")
@@ -136,8 +137,6 @@ def check_tree(root: str, entries: Mapping[str, object], manifest: Manifest, unr
     """Compare the tree now (a scan's entries: absolute path → Entry) with the manifest: listed
     paths absent → missing, other content → mismatch; files present but not listed → unexpected."""
     prefix = root.rstrip("/") + "/"
-    from speleo.alerts.fschange.scanner import display
-
     rel = {display(p[len(prefix):]): e for p, e in entries.items() if p.startswith(prefix)}
     bad = {display(p[len(prefix):]) for p in unreadable if p.startswith(prefix)}
     rep = Report(root, manifest.source, roll_id=manifest.roll_id, mode="tree")
@@ -217,7 +216,5 @@ def roll_condition(rows: Iterable[Mapping], manifest_file: str, root: str,
 
     Raises ManifestError (bad lines, named) or InputError (unreadable manifest): report it
     in the run record as a condition error."""
-    from speleo.alerts.fschange.manifest import load
-
     report = check(observed_from_rows(rows, root), load(manifest_file), current, root)
     return RollOutcome(not report.ok, report.message(), report)

@@ -47,11 +47,8 @@ class PathQueue:
 
     def put(self, path: str, alone: bool = False) -> None:
         """Queue `path`; `alone`: only its own attributes (and a folder's entries) may have changed."""
-        now = time.monotonic()
         with self.lock:
-            if not self.paths and not self.overflow:
-                self.first_at = now
-            self.last_at = now
+            self._touched()
             if self.overflow:
                 return
             if len(self.paths) >= self.limit and path not in self.paths:
@@ -63,12 +60,16 @@ class PathQueue:
     def lost(self) -> None:
         """Events were dropped before reaching us (kernel queue overflow): rescan everything."""
         with self.lock:
-            now = time.monotonic()
-            if not self.paths and not self.overflow:
-                self.first_at = now
-            self.last_at = now
+            self._touched()
             self.overflow = True
             self.paths.clear()
+
+    def _touched(self) -> None:
+        """Note an event's arrival (lock held): the first of a pass starts its delay."""
+        now = time.monotonic()
+        if not self.paths and not self.overflow:
+            self.first_at = now
+        self.last_at = now
 
     def take(self, now: float) -> tuple[dict[str, bool], bool] | None:
         """The queued paths (path → its folder must be listed) and the overflow flag, once quiet

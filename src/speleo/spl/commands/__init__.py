@@ -13,6 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
     stats, timechart, top,
 )
+from speleo.spl.commands import deletecmd
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CommandSpec:
 
 COMMANDS: dict[str, CommandSpec] = {
     "search": CommandSpec(search.parse_search, search.compile_search),
+    "delete": CommandSpec(deletecmd.parse_delete, deletecmd.compile_delete, streaming=False),
     "where": CommandSpec(search.parse_where, search.compile_where, mode="expr"),
     "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
     "rex": CommandSpec(extracts.parse_rex, extracts.compile_rex),

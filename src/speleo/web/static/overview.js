@@ -23,6 +23,10 @@
     if (r.status === 401) { location.href = "/login?next=/overview"; return; }
     const s = await r.json();
     if (!r.ok) { $("error").textContent = (s.error && s.error.message) || r.statusText; $("error").hidden = false; return; }
+    if (s.license && s.license.exceeded) {   // the licence budget banner (docs/storage.md)
+      $("error").textContent = `Today's indexing volume (${bytes(s.license.bytes)}) is over the daily budget (${bytes(s.license.budget_bytes)}); see Indexes. Indexing goes on.`;
+      $("error").hidden = false;
+    }
     const flagged = s.problems.reduce((a, p) => a + (p.count || 0), 0);
     $("cards").replaceChildren(card(s.events.toLocaleString(), "events indexed"), card(String(s.indexes.length), "indexes"),
       card(s.ingested_today.events.toLocaleString(), `events ingested today (${s.ingested_today.day})`),
