@@ -40,7 +40,7 @@ def test_grants_add_up_imports_transitively_and_ignore_cycles(tmp_path):
     g = roles.grant(["b"])
     assert g.capabilities == {"list_inputs", "edit_monitor"}
     assert g.allowed == ("db-*", "web") and g.default == ("web",)
-    assert roles.grant(["user", "can_delete"]).capabilities == {"search", "delete_by_keyword"}
+    assert roles.grant(["user", "can_delete"]).capabilities == {"search", "edit_incidents", "delete_by_keyword"}
 
 
 def test_bad_roles_are_refused_with_the_reason(tmp_path):

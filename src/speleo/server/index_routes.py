@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from speleo.errors import ForbiddenError, InputError, NotFoundError
 from speleo.server.access import EDIT_MONITOR, EDIT_TOKEN_HTTP, INDEXES_EDIT, SEARCH, Principal, require
+from speleo.server.audit import audit, client_address
 
 
 class IndexRequest(BaseModel):
@@ -131,9 +132,11 @@ def install(app: FastAPI, runtime) -> None:
         scope = who.scope()
         return [i for i in svc.indexes() if scope is None or scope.permits(i["name"])]
 
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
-        return {"name": req.name, "settings": svc.create_index(req.name, no_script(req.settings))}
+    @app.post("/api/v1/indexes", status_code=201)
+    async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
+        settings = svc.create_index(req.name, no_script(req.settings))
+        audit(runtime, who, "indexes_edit", info="created", object=req.name, src=client_address(request))
+        return {"name": req.name, "settings": settings}
 
     @app.get("/api/v1/indexes/{name}")
     async def show_index(name: str, now: float | None = None, who: Principal = Depends(require(SEARCH))) -> dict:
