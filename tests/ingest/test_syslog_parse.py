@@ -217,3 +217,25 @@ def test_pri_is_stripped_from_raw_and_kept_as_fields():
     assert [r["_raw"] for r in rows] == ["Oct 11 22:14:15 h1 sshd: x", "<999>not a pri", "1 - h app - - - y"]
     import json
     assert json.loads(rows[0]["_fields"])["severity"] == "err" and rows[1]["_fields"] is None
+
+
+@pytest.mark.parametrize("msg", [
+    b"<13>1 2099-12-04T09:00:07Z host app - - - a 5424 time 73 years ahead",
+    b"<13>1 9999-12-31T23:59:59+00:00 host app - - - the last second of year 9999",
+    b"<13>Dec 31 2099 09:00:08 host app: a year written in a 3164 header, ahead",
+])
+def test_header_time_far_ahead_of_receipt_is_not_taken(msg):
+    """MAX_DAYS_HENCE (2 days) binds syslog headers as it binds files: the event is timed on
+    receipt and flagged no_timestamp, never placed decades ahead."""
+    received = ts(2026, 12, 4, 9, 0, 0)
+    (row,) = events_table([(msg, "10.0.0.1", received)], "tcp:1", "main", "UTC").to_pylist()
+    assert row["_time"] == received
+    assert "no_timestamp" in row["_flags"].split(",")
+
+
+def test_header_time_within_two_days_ahead_is_kept():
+    received = ts(2026, 12, 4, 9, 0, 0)
+    msg = b"<13>1 2026-12-05T20:00:00Z host app - - - a clock 35 hours fast"
+    (row,) = events_table([(msg, "10.0.0.1", received)], "tcp:1", "main", "UTC").to_pylist()
+    assert row["_time"] == ts(2026, 12, 5, 20, 0, 0)
+    assert row["_flags"] == ""

@@ -398,3 +398,12 @@ def test_dotted_year_first_dates() -> None:
     hit = TimestampRecognizer(tz="UTC").find("2021.03.04 05:06:07.250 service started")
     assert hit is not None and hit[0] == utc(2021, 3, 4, 5, 6, 7, us=250000)
     assert TimestampRecognizer(tz="UTC").find("- 1117838570 2005.06.03 R02-M1-N0")[0] == 1117838570.0  # type: ignore[index]
+
+
+def test_time_prefix_only_its_first_match_is_looked_after() -> None:
+    """props.conf.spec TIME_PREFIX: the timestamp is looked for after the first match only
+    (trying every match made a line of 10,000 `[` cost every pattern 10,000 times)."""
+    rec = TimestampRecognizer(tz="UTC", time_prefix=r"\[", now=datetime(2026, 12, 5, tzinfo=timezone.utc).timestamp())
+    assert rec.find("[2026-12-04 08:00:00] [worker 3]") == (datetime(2026, 12, 4, 8, tzinfo=timezone.utc).timestamp(), 1, 20)
+    assert rec.find("[worker 3] [2026-12-04 08:00:00]") is None
+    assert rec.find("[" * 10000) is None

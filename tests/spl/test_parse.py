@@ -120,3 +120,10 @@ def test_macros_expand():
     assert ast.dump(p.commands[1]) == "HeadCmd(count=3, tail=False)"
     with pytest.raises(SplSyntaxError, match="unknown search macro"):
         parse("`nope`", macros)
+
+
+@pytest.mark.parametrize("text", ["-10000y", "+9000y", "-99999999999s", "-1000000d", "-3000y@y"])
+def test_time_modifier_out_of_range_is_a_syntax_error(text):
+    """A range past year 1 or 9999 is the user's error, said as such (not a traceback)."""
+    with pytest.raises(SplSyntaxError, match="out of range"):
+        parse_relative_time(text, NOW, timezone.utc)

@@ -8,7 +8,9 @@ sender's address), `source` is `udp:PORT`, `tcp:PORT` or `tls:PORT` as in Splunk
 sourcetype is `syslog`; facility, severity and the RFC 5424 header fields are indexed fields.
 RFC 3164 has no year (unless the device writes one beside the time): `timeformats.infer_year`
 gives it, as for files (at most two days ahead of the clock: December messages read in January
-land in the old year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); its zone is the listener's (`--syslog-tz`, default the machine's).
+land in the old year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); a header
+time (any layout, a written year too) more than two days after receipt is not taken (the event
+is timed on receipt, flagged `no_timestamp`); its zone is the listener's (`--syslog-tz`, default the machine's).
 
 A message that does not parse is kept, with `syslog_malformed` in `_flags`, timed by whatever
 header it has (else on receipt). Over TCP each connection is framed by octet counting
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from speleo.ingest.timeformats import MONTHS, infer_year
+from speleo.ingest.timeformats import MAX_AHEAD_SECS, MONTHS, infer_year
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
@@ -233,7 +235,9 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
     `_raw` is the message without its `<PRI>` (Splunk strips it from syslog input unless
     inputs.conf `no_priority_stripping` is set; facility and severity stay as indexed fields);
     a message without a valid PRI is kept whole. A message over MAX_MESSAGE_BYTES, or one the
-    framer cut (`Truncated`), is flagged `truncated`."""
+    framer cut (`Truncated`), is flagged `truncated`. A header time more than `MAX_AHEAD_SECS`
+    (2 days, props.conf MAX_DAYS_HENCE) after receipt is not taken: the event
+    gets its receive time and the `no_timestamp` flag."""
     times, raws, hosts, flags, counts, fields = [], [], [], [], [], []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for data, sender, received in messages:
@@ -248,7 +252,11 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         p = parse(text, received, tz)
         if p.malformed:
             f.append("syslog_malformed")
-        times.append(p.time if p.time is not None else received)
+        t = p.time
+        if t is not None and t > received + MAX_AHEAD_SECS:
+            t = None   # e.g. decades ahead: Splunk's MAX_DAYS_HENCE, as for files
+            f.append("no_timestamp")
+        times.append(t if t is not None else received)
         raws.append(text[text.index(">") + 1:] if p.facility is not None else text)
         hosts.append(p.host or sender)
         flags.append(",".join(f))

@@ -103,6 +103,7 @@ class SyslogListeners:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._clients: set[asyncio.Task] = set()
+        self._closing = False   # set by the stop: connection loops end at their next read
         self.received = 0
         self.pending_count = 0
         self.udp_bound = 0
@@ -228,8 +229,10 @@ class SyslogListeners:
                     break
                 if not data:
                     break
-                for msg in framer.feed(data):
+                for msg in framer.feed(data):  # what was read is kept, even during the stop
                     self.add(source, msg, sender)
+                if self._closing:
+                    break
         except (ConnectionError, OSError, ssl.SSLError):
             pass
         except asyncio.CancelledError:  # the server stops: keep what this connection sent
@@ -300,6 +303,10 @@ class SyslogListeners:
                 last, quiet_since = self.received, time.monotonic()
             elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECS:
                 break
+        # Cancelling alone is not enough: on Python 3.11 `wait_for` returns a read that completed
+        # as the cancel arrived and swallows the cancel, so an endless sender kept its task reading
+        # after the last flush (its messages lost, "Task was destroyed but it is pending").
+        self._closing = True
         for task in list(self._clients):
             task.cancel()
         if self._clients:

@@ -40,7 +40,11 @@ def parse_relative_time(text: str, now: float, tz: tzinfo) -> float:
         return datetime.strptime(raw, _ABSOLUTE).replace(tzinfo=tz).timestamp()
     except ValueError:
         pass
-    return _apply_chain(text, raw, datetime.fromtimestamp(now, tz))
+    try:
+        return _apply_chain(text, raw, datetime.fromtimestamp(now, tz))
+    except (ValueError, OverflowError, OSError):  # before year 1 or after 9999
+        raise SplSyntaxError(f"time modifier {text!r} is out of range (years 1 to 9999)",
+                             text, 0, len(text)) from None
 
 
 def _apply_chain(text: str, raw: str, cur: datetime) -> float:
@@ -87,7 +91,7 @@ def _add_months(dt: datetime, months: int) -> datetime:
             return dt.replace(year=year, month=month + 1, day=day)
         except ValueError:
             continue
-    raise AssertionError("unreachable")
+    raise ValueError(f"year {year} is out of range")
 
 
 def _localize(local: datetime, tz: tzinfo | None) -> datetime:

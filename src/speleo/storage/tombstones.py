@@ -5,7 +5,7 @@ the data stays on disk and no space is reclaimed until the bucket freezes. Spele
 tombstone per event: (index, `_time`, key), the key being the MD5 of the event's identity
 (`_time`, `_raw`, `source`, `host`, `_offset`, `_indextime`) computed by DuckDB. An identity
 key, rather than a (bucket, row) pair, survives every rewrite of a bucket (merge into warm,
-roll to cold, archive and thaw) without bookkeeping; see docs/decisions/0012-lifecycle-delete.md.
+roll to cold, archive and thaw) without bookkeeping; see docs/decisions/0017-lifecycle-delete-by-identity.md.
 
 The engine drops the rows whose `_time` and key match a tombstone of their index (the `_time`
 test first, so the key is computed only for rows at a deleted event's instant).

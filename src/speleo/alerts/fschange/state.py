@@ -13,7 +13,7 @@ Commit of a batch of changes (sequence number `seq` = last applied + 1):
 After a crash (`recover`), a pending batch whose `seq` the catalog's checkpoint has reached was
 emitted: its delta is applied. One the checkpoint has not reached was never emitted: it is
 dropped, and the next scan finds the same changes again and emits them. No change is lost or
-sent twice. See docs/decisions/0010-fschange-state.md.
+sent twice. See docs/decisions/0014-fschange-state.md.
 """
 
 from __future__ import annotations
