@@ -58,6 +58,18 @@ class ForbiddenError(SpeleoError):
     code = "forbidden"
 
 
+class ThrottledError(SpeleoError):
+    """Too many attempts (failed sign-ins): try again after `retry_after` seconds (HTTP 429,
+    with a Retry-After header)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = int(retry_after)
+
+
 class StorageError(SpeleoError):
     """The data directory is unusable (corrupt catalog, locked by another writer)."""
 

@@ -17,6 +17,7 @@ from speleo import sourcetypes
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
 from speleo.errors import ConflictError, ForbiddenError, InputError, StorageError
 from speleo.query import deletion, engine
+from speleo.query.scope import check_lookup_writes
 from speleo.storage.catalog import Catalog
 
 
@@ -257,7 +258,7 @@ class Service:
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, earliest=None, latest=None, limit: int = 100, now: float | None = None,
                timeline: bool = True, capabilities: frozenset[str] | None = frozenset(), actor: str = "cli",
-               check=None):
+               check=None, scope=None, write_lookups: bool = True):
         """Compile and run a search; see `speleo.query.engine.SearchResult`. Raises SplError.
 
         `timeline=False` skips the timeline of a transforming search (one pass over the data
@@ -265,21 +266,25 @@ class Service:
         `| delete` hides what it finds (`delete_events`); it needs `delete_by_keyword` among
         `capabilities` (None: the home's owner on the command line, who may; the default: nobody may).
         `check(compiled)` runs between compiling and running (the server's capability check for
-        writing commands, speleo.server.access.search_guard, which raises)."""
+        writing commands, speleo.server.access.search_guard, which raises).
+        `scope`: the searcher's `speleo.query.scope.IndexScope` (None: every index; a delete
+        only reaches the indexes it allows); `write_lookups=False` refuses `outputlookup` with
+        ForbiddenError."""
         from speleo.query.macrostore import load_macros
 
         macros = load_macros(self.home)
         pipeline, text = deletion.split_delete(query, macros)
         if pipeline is not None:
-            return self.delete_events(text, earliest, latest, now, capabilities, actor, query)
+            return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope)
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
                                       tz_name=self.home.settings.default_tz, props=self.props(),
                                       lookups_dir=self.home.lookups_dir)
         if check is not None:
             check(compiled)
-        return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline)
+        check_lookup_writes(compiled, write_lookups)
+        return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
-    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str):
+    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
         """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
         streaming search `query` finds, hidden from every later search at once; one `_audit`
         event (actor, search, count per index). Returns a result table (index, deleted, errors).
@@ -291,7 +296,7 @@ class Service:
         if own:
             self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
         try:
-            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False)
+            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
             counts = deletion.delete_found(self.catalog, found, actor)
             self.audit("delete", {"action": "delete", "user": actor, "search": original,
                                   **{f"deleted_{k}": v for k, v in counts.items()}})

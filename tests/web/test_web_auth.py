@@ -110,3 +110,57 @@ def test_only_admins_add_inputs_and_the_home_is_never_an_input(server, tmp_path)
     log = tmp_path / "ok.log"
     log.write_text("2026-11-01 10:00:00 INFO fine\n")
     assert server.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": "main"}).status_code == 200
+
+
+def test_cli_roles_disable_and_signout_through_the_server(server):
+    """`speleo role`/`speleo user` go through the running server: sessions end at once, and the
+    server audits each change."""
+    import json
+
+    run_cli(server.home, "role", "create", "webonly", "--capability", "search", "--allowed", "web")
+    roles = {r["name"]: r for r in json.loads(run_cli(server.home, "role", "list", "-o", "json").stdout)}
+    assert roles["webonly"]["srchIndexesAllowed"] == ["web"] and roles["user"]["builtin"] is True
+    run_cli(server.home, "user", "add", "erin", "--role", "webonly", "--password-stdin", input="erin-secret-1\n")
+    users = {u["name"]: u for u in json.loads(run_cli(server.home, "user", "list", "-o", "json").stdout)}
+    assert users["erin"] == {"name": "erin", "roles": ["webonly"], "disabled": False}
+    c, r = sign_in(server, "erin", "erin-secret-1")
+    assert r.status_code == 303 and c.get("/api/v1/me").json()["roles"] == ["webonly"]
+    out = run_cli(server.home, "user", "signout", "erin")
+    assert "1 session(s) of 'erin' ended" in out.stderr
+    assert c.get("/api/v1/me").status_code == 401
+    c, _ = sign_in(server, "erin", "erin-secret-1")
+    run_cli(server.home, "user", "disable", "erin")
+    assert c.get("/api/v1/me").status_code == 401
+    assert sign_in(server, "erin", "erin-secret-1")[1].status_code == 401
+    bad = run_cli(server.home, "role", "remove", "admin", check=False)
+    assert bad.returncode == 1 and "built-in" in bad.stderr
+
+    def audited() -> set:
+        body = server.search("index=_audit user=api-token")
+        events = [json.loads(e["_fields"]) for e in body["events"]]
+        return {(e.get("action"), e.get("info"), e.get("object")) for e in events}
+
+    from tests.conftest import wait_for
+
+    # commands that write the home themselves report through the server
+    run_cli(server.home, "index", "create", "web2")
+    secret = run_cli(server.home, "token", "create", "t1", "--index", "web2").stdout.strip()
+    wait_for(lambda: {("edit_roles", "created", "webonly"), ("edit_user", "created", "erin"),
+                      ("edit_user", "signed out everywhere", "erin"), ("edit_user", "disabled", "erin"),
+                      ("indexes_edit", "created", "web2"), ("edit_token_http", "created", "t1")} <= audited())
+    assert secret not in json.dumps(server.search("index=_audit"))
+
+
+def test_cli_changes_are_audited_without_a_server(tmp_path):
+    import json
+
+    home = tmp_path / "home"
+    run_cli(home, "index", "create", "web")
+    run_cli(home, "user", "add", "fay", "--role", "power", "--password-stdin", input="fay-secret-1\n")
+    run_cli(home, "role", "create", "ops", "--capability", "list_inputs;edit_monitor", "--allowed", "web")
+    out = run_cli(home, "search", "index=_audit", "--output", "jsonl", "--limit", "0").stdout
+    events = [json.loads(json.loads(line)["_fields"]) for line in out.splitlines()]
+    assert {(e["action"], e["info"], e["object"]) for e in events} == {
+        ("indexes_edit", "created", "web"), ("edit_user", "created", "fay"), ("edit_roles", "created", "ops")}
+    assert all(e["user"].startswith("cli:") and e["origin"] == "cli" for e in events)
+    assert "fay-secret-1" not in out

@@ -65,3 +65,35 @@ def call(home: Home, method: str, path: str, payload: dict | None = None, timeou
             raise SplError(err.get("message", ""), "", 0)
         raise RemoteError(resp.status_code, body)
     return body
+
+
+def login_name() -> str:
+    """The operating system's name of the user running the command ("unknown" when none)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name for this uid (containers)
+        return "unknown"
+
+
+def audit(home: Home, action: str, info: str, **fields) -> None:
+    """Record an administrative change a command made to the home itself in `_audit`: through
+    the running server (`POST /api/v1/audit`, which holds the journal), else through the home's
+    journal directly (taking the writer lock for a moment). `user` is `cli:<login name>`."""
+    login = login_name()
+    fields = {k: (",".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for k, v in fields.items()
+              if v is not None}
+    if server_url(home):
+        call(home, "POST", "/api/v1/audit", {"action": action, "info": info, "fields": {"cli_user": login, **fields}})
+        return
+    from speleo.ingest.internal import InternalLog
+    from speleo.service import Service
+
+    writer = Service(home).open_writer()
+    try:
+        event = {"action": action, "info": info, "user": f"cli:{login}", "auth": "cli", "origin": "cli", **fields}
+        InternalLog(writer.store).emit("_audit", "audittrail", event, component="AuditLogger")
+        writer.store.seal()   # searchable now, not only at the next writer's start
+    finally:
+        writer.close()

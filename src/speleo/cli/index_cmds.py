@@ -94,6 +94,7 @@ def index() -> None:
 def index_create(home: Home, name: str, raw_settings, **kw) -> None:
     """Create index NAME, optionally with retention and storage settings."""
     settings = _service(home).create_index(name, collect_settings(kw, raw_settings), LABELS)
+    client.audit(home, "indexes_edit", "created", object=name)
     age = settings["frozenTimePeriodInSecs"]
     out.print(f"index '{name}' created; maximum age {f'{age:,} s' if age else 'none'}, "
               f"maximum size {settings['maxTotalDataSizeMB']:,} MB")

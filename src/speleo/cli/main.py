@@ -117,6 +117,7 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
 def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcetype, host, head_bytes) -> None:
     """Follow a file or a directory tree; `speleo serve` reads every monitor input."""
     input_id = service(home).add_monitor(path, index, sourcetype, host, whitelist, blacklist, head_bytes)
+    client.audit(home, "edit_monitor", "created", object=input_id, path=os.path.realpath(path), target_index=index)
     running = "the running server picks it up within seconds" if client.server_url(home) else "run 'speleo serve' to start reading"
     out.print(f"monitor input {input_id} added for {os.path.realpath(path)} into index '{index}'; {running}")
 
@@ -340,7 +341,9 @@ def token_create(home: Home, name: str, index: str, allowed_indexes: str, source
     from speleo.storage import tokens
 
     allowed = [i.strip() for i in allowed_indexes.split(",") if i.strip()]
-    click.echo(tokens.create_token(service(home).catalog, name, index, allowed, sourcetype, ack))
+    secret = tokens.create_token(service(home).catalog, name, index, allowed, sourcetype, ack)
+    client.audit(home, "edit_token_http", "created", object=name, target_index=index, allowed_indexes=allowed)
+    click.echo(secret)
 
 
 @token.command("list")
@@ -370,6 +373,7 @@ def token_disable(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.set_disabled(service(home).catalog, name, True)
+    client.audit(home, "edit_token_http", "disabled", object=name)
     err.print(f"token '{name}' disabled")
 
 
@@ -381,6 +385,7 @@ def token_enable(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.set_disabled(service(home).catalog, name, False)
+    client.audit(home, "edit_token_http", "enabled", object=name)
     err.print(f"token '{name}' enabled")
 
 
@@ -392,6 +397,7 @@ def token_delete(home: Home, name: str) -> None:
     from speleo.storage import tokens
 
     tokens.delete_token(service(home).catalog, name)
+    client.audit(home, "edit_token_http", "deleted", object=name)
     err.print(f"token '{name}' deleted")
 
 
@@ -459,9 +465,10 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
-from speleo.cli.user_cmds import user as _user_group  # noqa: E402  (web accounts)
+from speleo.cli.user_cmds import role as _role_group, user as _user_group  # noqa: E402  (accounts, roles)
 
 cli.add_command(_user_group)
+cli.add_command(_role_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
 from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)

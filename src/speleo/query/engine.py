@@ -3,7 +3,10 @@
 Bucket choice (the plan): the indexes the search names (default: every index whose name does
 not start with `_`), the buckets whose [min_time, max_time] overlaps the search's time range,
 and, when the search has required terms, the buckets whose Bloom term index may hold every one
-of their tokens. The rest are skipped and counted in `SearchResult.scanned`.
+of their tokens. The rest are skipped and counted in `SearchResult.scanned`. A searcher's
+`speleo.query.scope.IndexScope` (its roles' allowed and default indexes), when given, keeps
+only the buckets of indexes it may read; a named index it may not read is reported in
+`SearchResult.messages`.
 
 `execute` runs a search in one go; `execute_incremental` (the web's search jobs) runs a search for
 raw events over its buckets in batches, newest buckets first, with partial results after each.
@@ -27,6 +30,7 @@ from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query.post import apply_post
+from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
@@ -53,6 +57,7 @@ class Plan:
     skipped_time: int = 0
     skipped_terms: int = 0
     skipped_index: int = 0
+    messages: list[str] = field(default_factory=list)
     deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
 
 
@@ -76,6 +81,7 @@ class SearchResult:
     latest: float | None = None
     scanned: dict = field(default_factory=dict)
     elapsed_secs: float = 0.0
+    messages: list[str] = field(default_factory=list)
 
 
 def compile_for(
@@ -132,12 +138,21 @@ def _index_wanted(name: str, patterns: list[str] | None) -> bool:
     return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
 
 
-def plan(catalog: Catalog, compiled, honour_deletes: bool = True) -> Plan:
-    """Choose the buckets a compiled search reads (and the `| delete` tombstones to honour,
-    unless `honour_deletes` is False: a purge must find deleted events too)."""
+def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexScope | None = None) -> Plan:
+    """Choose the buckets a compiled search reads (within `scope` when given: the searcher's
+    indexes) and the `| delete` tombstones to honour, unless `honour_deletes` is False: a purge
+    must find deleted events too."""
     every = catalog.live_buckets()
-    by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes)]
+    if scope is None:
+        by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes)]
+    elif compiled.indexes is None:
+        by_index = [b for b in every if scope.wanted_by_default(b.index_name)]
+    else:
+        by_index = [b for b in every if _index_wanted(b.index_name, compiled.indexes) and scope.permits(b.index_name)]
     p = Plan(compiled, [], skipped_index=len(every) - len(by_index))
+    if scope is not None:
+        p.messages = [f"index '{n}' was not searched: your roles may not search it (srchIndexesAllowed)"
+                      for n in scope.refused(compiled.indexes)]
     lo = compiled.earliest if compiled.earliest is not None else float("-inf")
     hi = compiled.latest if compiled.latest is not None else float("inf")
     in_time = [b for b in by_index if b.max_time >= lo and b.min_time < hi]
@@ -263,16 +278,17 @@ def _timeline(con, compiled, p: Plan) -> tuple[int, list[tuple[float, int]], int
 
 
 def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timeline: bool = True,
-            on_connection=None, honour_deletes: bool = True) -> SearchResult:
+            on_connection=None, honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     """Run a compiled search. `limit` 0 means no limit.
 
     `on_connection(con, plan)`, when given, is called with the DuckDB connection before any query
     runs (the web's search jobs keep it to report `query_progress()` and to `interrupt()` it).
+    `scope`: the indexes the searcher may read (None: any; see `plan`).
     Raises SearchFailed when DuckDB refuses the query, any failure as a Speleo error
     (`query.failures`); an interrupt passes through as is.
     """
     try:
-        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes)
+        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes, scope)
     except _CallerRaised as e:
         raise e.original from None
     except (duckdb.InterruptException, SpeleoError):
@@ -301,10 +317,10 @@ def _theirs(callback):
     return call
 
 
-def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True):
+def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
     `on_connection`); returns (compiled, plan, connection)."""
-    p = plan(catalog, compiled, honour_deletes)
+    p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
     con = duckdb.connect()
     if on_connection is not None:
@@ -313,9 +329,9 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
 
 
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
-             honour_deletes: bool = True) -> SearchResult:
+             honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes)
+    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope)
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -348,6 +364,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         latest=compiled.latest,
         scanned=_scanned(p),
         elapsed_secs=time.monotonic() - started,
+        messages=list(p.messages),
     )
 
 
@@ -410,7 +427,8 @@ def bucket_batches(buckets: list[BucketRow], first: int = 1, growth: int = 2) ->
 
 
 def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100, on_partial=None,
-                        on_connection=None, *, should_stop=None, with_timeline: bool = True) -> SearchResult:
+                        on_connection=None, *, should_stop=None, with_timeline: bool = True,
+                        scope: IndexScope | None = None) -> SearchResult:
     """Run a compiled search like `execute`, reporting partial results while it runs.
 
     A search for raw events made of per-event commands only (see `batchable`) is planned once,
@@ -425,16 +443,16 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
     `on_connection(con, plan)` as for `execute` (once, with the whole plan). `should_stop()` is
     asked before and after every query: True stops the search with `duckdb.InterruptException`,
     as an interrupt of the connection does (an interrupt between two queries would be lost).
-    Raises SearchFailed when DuckDB refuses the query, any failure as a Speleo error; what the
+    `scope` as for `execute`. Raises SearchFailed when DuckDB refuses the query, any failure as a Speleo error; what the
     callbacks raise passes through as is.
     """
     try:
         if not batchable(compiled):
             if should_stop is not None and should_stop():
                 raise duckdb.InterruptException("the search was cancelled")
-            return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection))
+            return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), scope=scope)
         return _execute_batches(home, catalog, compiled, int(limit), _theirs(on_partial), _theirs(on_connection),
-                                should_stop)
+                                should_stop, scope)
     except _CallerRaised as e:
         raise e.original from None
     except (duckdb.InterruptException, SpeleoError):
@@ -444,9 +462,9 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
 
 
 def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_partial, on_connection,
-                     should_stop) -> SearchResult:
+                     should_stop, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection)
+    compiled, p, con = _open(catalog, compiled, on_connection, scope=scope)
 
     def check() -> None:
         if should_stop is not None and should_stop():
@@ -490,6 +508,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
             latest=compiled.latest,
             scanned=_scanned(p),
             elapsed_secs=time.monotonic() - started,
+            messages=list(p.messages),
         )
         if on_partial is not None:
             on_partial(result, dict(progress))

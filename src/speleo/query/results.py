@@ -88,6 +88,7 @@ def to_json(result: SearchResult, tz: dt.tzinfo, extracted: bool = True) -> dict
         },
         "scanned": result.scanned,
         "elapsed_secs": round(result.elapsed_secs, 4),
+        "messages": list(result.messages),
     }
     body["events" if result.kind == "events" else "results"] = rows(result, tz)
     if extracted and result.kind == "events":

@@ -1,43 +1,40 @@
 """Who is asking, and may they: the one place the API and the web check access.
 
 Every route declares what it needs with `Depends(require("capability"))`; the dependency
-finds the principal (the API token, a signed-in browser session with its CSRF header for
-state-changing methods, and later Splunk session keys) and refuses with 401 (nobody) or
-403 (not allowed). Capability names follow Splunk's authorize.conf where Splunk has one
-(`search`, `schedule_search`, `edit_monitor`, `edit_token_http`, `edit_user`, `indexes_edit`,
-`delete_by_keyword`, `admin_all_objects`...).
+finds the principal (the API token, or a signed-in browser session with its CSRF header for
+state-changing methods) and refuses with 401 (nobody) or 403 (not allowed). Capability names
+follow Splunk's authorize.conf (`search`, `schedule_search`, `edit_monitor`, `edit_token_http`,
+`edit_user`, `edit_roles`, `indexes_edit`, `delete_by_keyword`, `admin_all_objects`...; the
+list is `speleo.ops.roles.CAPABILITIES`).
 
-The roles and their capabilities live in `ROLE_CAPABILITIES` until custom roles exist.
+A session's capabilities and searchable indexes come from its user's roles, imports included
+(`speleo.ops.roles.Roles.grant`), read on every request: a role edit or a revoked session counts
+at once. The home's API token (file mode 0600, for the local CLI) acts as `admin` and may search
+every index. `Principal.scope()` is what the query layer needs to restrict a search.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Request
 
 from speleo.errors import AuthError, ForbiddenError
+from speleo.ops.roles import (  # noqa: F401 - the capability names, importable from here
+    ADMIN_ALL, BUILTIN, CAPABILITIES, DELETE_BY_KEYWORD, EDIT_INCIDENTS, EDIT_LOOKUPS, EDIT_MONITOR, EDIT_ROLES, EDIT_SAVED,
+    EDIT_TOKEN_HTTP, EDIT_USER, INDEXES_EDIT, LIST_INPUTS, SCHEDULE_SEARCH, SEARCH,
+)
+from speleo.query.scope import IndexScope
 from speleo.server.auth import bearer, token_matches
 
-# Splunk authorize.conf capability names (and Speleo's where Splunk has none)
-SEARCH = "search"
-SCHEDULE_SEARCH = "schedule_search"
-EDIT_SAVED = "edit_saved_searches"   # any owner's saved searches and alerts
-EDIT_MONITOR = "edit_monitor"        # monitor, fschange and oneshot inputs
-EDIT_TOKEN_HTTP = "edit_token_http"  # HEC tokens
-EDIT_USER = "edit_user"
-INDEXES_EDIT = "indexes_edit"        # create, edit, delete indexes; retention; thaw
-DELETE_BY_KEYWORD = "delete_by_keyword"  # `| delete` and purge: not even admin by default
-EDIT_LOOKUPS = "edit_lookups"        # outputlookup, lookup file uploads
-LIST_INPUTS = "list_inputs"
-ADMIN_ALL = "admin_all_objects"
-EDIT_INCIDENTS = "edit_incidents"  # Speleo: declare and change incidents (anyone may declare one)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-USER_CAPS = frozenset({SEARCH, EDIT_INCIDENTS})
-POWER_CAPS = USER_CAPS | {SCHEDULE_SEARCH, EDIT_LOOKUPS}
-ADMIN_CAPS = POWER_CAPS | {EDIT_SAVED, EDIT_MONITOR, EDIT_TOKEN_HTTP, EDIT_USER, INDEXES_EDIT, LIST_INPUTS, ADMIN_ALL}
+# The built-in roles' capabilities with imports applied, as shipped (a home may edit its roles).
+USER_CAPS = frozenset(BUILTIN["user"][0])
+POWER_CAPS = USER_CAPS | set(BUILTIN["power"][0])
+ADMIN_CAPS = POWER_CAPS | set(BUILTIN["admin"][0])
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {"user": USER_CAPS, "power": POWER_CAPS, "admin": ADMIN_CAPS}
-TOKEN_CAPS = ADMIN_CAPS  # the home's API token (file mode 0600) acts as an admin
+TOKEN_CAPS = ADMIN_CAPS  # the home's API token acts as an admin
 
 # Search commands that write, and the capability each needs (docs/decisions/0013-attack2-search-sinks.md):
 # outputlookup writes a lookup file (edit_lookups); collect indexes events and sendemail mails
@@ -47,28 +44,50 @@ SINK_CAPABILITIES = {"outputlookup": EDIT_LOOKUPS, "collect": SCHEDULE_SEARCH, "
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller: a user name (or "api-token"), its roles and capabilities."""
+    """The authenticated caller: a user name (or "api-token"), its roles, capabilities and
+    index patterns (`allowed` None = every index)."""
 
     name: str
     roles: tuple[str, ...]
     capabilities: frozenset[str]
     via: str  # "token" | "session"
     user_id: int = 0
-    extra: dict = field(default_factory=dict, compare=False)
+    allowed: tuple[str, ...] | None = None
+    default: tuple[str, ...] = ("*",)
+    session_key: str | None = None   # the stored hash of the session (safe to log)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
 
+    def need(self, capability: str) -> None:
+        """Raises ForbiddenError without `capability`."""
+        if not self.can(capability):
+            raise ForbiddenError(f"'{self.name}' lacks the capability '{capability}' needed here; ask an admin")
+
+    def scope(self) -> IndexScope | None:
+        """The indexes this caller may search (None: every index)."""
+        return None if self.allowed is None else IndexScope(self.allowed, self.default)
+
+
+TOKEN_PRINCIPAL = Principal("api-token", ("admin",), TOKEN_CAPS, "token")
+
 
 def principal(request: Request) -> Principal | None:
-    """The caller of a request, or None (no or bad credentials, or a session without CSRF)."""
+    """The caller of a request, or None (no or bad credentials, a disabled user, an ended
+    session, or a session without its CSRF header on a state-changing method)."""
     app = request.app
     if token_matches(bearer(request.headers.get("authorization")), app.state.token_digest):
-        return Principal("api-token", ("admin",), TOKEN_CAPS, "token")
+        return TOKEN_PRINCIPAL
     web = getattr(app.state, "web", None)
-    if web is None or not web.session_ok(request):
+    found = web.session(request) if web is not None else None
+    if found is None:
         return None
-    return session_principal(web.session(request)[0])
+    user, session = found
+    if request.method not in SAFE_METHODS and not web.csrf_ok(session, request.headers.get("x-csrf-token")):
+        return None
+    grant = web.users.roles.grant(user.roles)
+    return Principal(user.name, grant.roles, grant.capabilities, "session", user.id, grant.allowed, grant.default,
+                     session.key)
 
 
 def search_guard(who: Principal):
@@ -87,11 +106,6 @@ def search_guard(who: Principal):
     return check
 
 
-def session_principal(user) -> Principal:
-    """The principal of a signed-in web user (its role's capabilities)."""
-    return Principal(user.name, (user.role,), ROLE_CAPABILITIES.get(user.role, USER_CAPS), "session", user.id)
-
-
 def require(capability: str):
     """A FastAPI dependency: the principal, when it holds `capability`.
 
@@ -102,8 +116,7 @@ def require(capability: str):
         who = principal(request)
         if who is None:
             raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>') or session")
-        if not who.can(capability):
-            raise ForbiddenError(f"'{who.name}' lacks the capability '{capability}' needed here; ask an admin")
+        who.need(capability)
         request.state.principal = who
         return who
 

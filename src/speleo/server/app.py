@@ -1,5 +1,7 @@
 """The HTTP API (FastAPI). Every endpoint but `/health` needs the API token or a session with
-the route's capability (`speleo.server.access.require`).
+the route's capability (`speleo.server.access.require`). Searches read only the indexes the
+caller's roles allow, and go to the audit trail (`speleo.server.audit`) with every
+administrative change.
 
 Every error of every route is `{"error": {code, message, ...}}` with its status
 (`server.httperrors`); an SPL error carries its line, column and character span. The OpenAPI
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -20,7 +23,8 @@ from speleo.errors import InputError
 from speleo.query import results
 from speleo.query.timefmt import local_zone
 from speleo.server import apidocs, httperrors
-from speleo.server.access import EDIT_MONITOR, SEARCH, Principal, require, search_guard
+from speleo.server.access import EDIT_LOOKUPS, EDIT_MONITOR, LIST_INPUTS, SEARCH, Principal, require, search_guard
+from speleo.server.audit import audit, audit_router, client_address
 from speleo.server.auth import digest
 
 log = logging.getLogger("speleo.api")
@@ -52,8 +56,45 @@ class MonitorRequest(BaseModel):
     head_bytes: int | None = None
 
 
-def build_app(runtime) -> FastAPI:
-    """The ASGI app over a running `speleo.server.runner.Runtime`."""
+async def run_search(runtime, who: Principal, req: SearchRequest, src: str | None = None) -> dict:
+    """Run a search for `who` (its roles' indexes; `outputlookup` only with edit_lookups) and
+    record it in the audit trail (who, the search, its range, how long, how many results);
+    returns the search API's JSON body. Raises SplError, ForbiddenError, SearchFailed."""
+    svc = runtime.service
+    earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+    started = time.monotonic()
+    fields = {"search": req.search, "search_et": earliest, "search_lt": latest, "src": src}
+    try:
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
+                                         who.capabilities, who.name, search_guard(who), scope=who.scope(),
+                                         write_lookups=who.can(EDIT_LOOKUPS))
+    except Exception as e:
+        audit(runtime, who, "search", info="failed", reason=type(e).__name__,
+              total_run_time=round(time.monotonic() - started, 3), **fields)
+        raise
+    audit(runtime, who, "search", info="completed", total_run_time=round(time.monotonic() - started, 3),
+          result_count=result.total, **fields)
+    return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
+
+
+def redact_status(body: dict) -> dict:
+    """The status without input paths (for callers without `list_inputs`): inputs, files
+    followed and problems keep their counts and indexes, their paths (and problem sources)
+    become null; the home is hidden."""
+    body["home"] = None
+    body["inputs"] = [{**i, "path": None, "whitelist": None, "blacklist": None} for i in body.get("inputs", [])]
+    body["files"] = [{**f, "path": None} for f in body.get("files", [])]
+    body["problems"] = [{**p, "source": None} for p in body.get("problems", [])]
+    server = body.get("server")
+    if isinstance(server, dict) and "files_followed" in server:
+        server["files_followed"] = None
+    body["redacted"] = True
+    return body
+
+
+def build_app(runtime, admin_password: str | None = None) -> FastAPI:
+    """The ASGI app over a running `speleo.server.runner.Runtime`; `admin_password` sets the
+    first admin's password when the home has no user yet (see `speleo.web.routes.install`)."""
     app = FastAPI(title="Speleo", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.token_digest = digest(runtime.api_token)
     svc = runtime.service
@@ -65,29 +106,33 @@ def build_app(runtime) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.post("/api/v1/search")
-    async def search(req: SearchRequest, who: Principal = Depends(require(SEARCH))) -> dict:
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
-                                         who.capabilities, who.name, search_guard(who))
-        return await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
+    async def search(req: SearchRequest, request: Request, who: Principal = Depends(require(SEARCH))) -> dict:
+        return await run_search(runtime, who, req, client_address(request))
 
-    @app.get("/api/v1/status", dependencies=[Depends(require(SEARCH))])
-    async def status() -> dict:
+    @app.get("/api/v1/status")
+    async def status(who: Principal = Depends(require(SEARCH))) -> dict:
         body = await asyncio.to_thread(svc.status)
         body["server"] = runtime.info()
-        return body
+        throttle = app.state.web.throttle
+        body["server"]["sign_in_throttle"] = {"tracked_keys": throttle.tracked(), "refusals": throttle.lockouts}
+        return body if who.can(LIST_INPUTS) else redact_status(body)
 
-    @app.post("/api/v1/inputs/monitor", dependencies=[Depends(require(EDIT_MONITOR))], status_code=201)
-    async def add_monitor(req: MonitorRequest) -> dict:
-        return {"id": svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
-                                      req.head_bytes)}
+    @app.post("/api/v1/inputs/monitor", status_code=201)
+    async def add_monitor(req: MonitorRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
+        input_id = svc.add_monitor(req.path, req.index, req.sourcetype, req.host, req.whitelist, req.blacklist,
+                                   req.head_bytes)
+        audit(runtime, who, "edit_monitor", info="created", object=input_id, path=req.path, target_index=req.index,
+              src=client_address(request))
+        return {"id": input_id}
 
-    @app.post("/api/v1/inputs/oneshot", dependencies=[Depends(require(EDIT_MONITOR))])
-    async def oneshot(req: OneshotRequest) -> dict:
+    @app.post("/api/v1/inputs/oneshot")
+    async def oneshot(req: OneshotRequest, request: Request, who: Principal = Depends(require(EDIT_MONITOR))) -> dict:
         if not Path(req.path).is_absolute():
             raise InputError(f"path must be absolute: {req.path}")
         svc.check_input_path(req.path)
         res = await asyncio.to_thread(runtime.oneshot, req)
+        audit(runtime, who, "edit_monitor", info="oneshot", path=req.path, target_index=req.index,
+              src=client_address(request))
         return res.__dict__
 
     from speleo.server import index_routes  # indexes, retention, archives, input removal
@@ -98,8 +143,11 @@ def build_app(runtime) -> FastAPI:
     rest_saved.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
+    from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages
 
-    install_web(app, runtime)
+    web = install_web(app, runtime, admin_password)
+    app.include_router(users_router(runtime, web))
+    app.include_router(audit_router(runtime))
     apidocs.install(app, require(SEARCH))
     return app

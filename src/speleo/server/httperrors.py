@@ -61,7 +61,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SpeleoError)
     async def speleo_error(_: Request, exc: SpeleoError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)   # ThrottledError (429)
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from speleo.errors import ForbiddenError, InputError
-from speleo.server.access import EDIT_MONITOR, EDIT_TOKEN_HTTP, INDEXES_EDIT, SEARCH, require
+from speleo.errors import ForbiddenError, InputError, NotFoundError
+from speleo.server.access import EDIT_MONITOR, EDIT_TOKEN_HTTP, INDEXES_EDIT, SEARCH, Principal, require
+from speleo.server.audit import audit, client_address
 
 
 class IndexRequest(BaseModel):
@@ -125,16 +126,23 @@ def install(app: FastAPI, runtime) -> None:
         return envelope([])
 
     # -- Speleo's API ---------------------------------------------------------------------------
-    @app.get("/api/v1/indexes", dependencies=[Depends(require(SEARCH))])
-    async def indexes() -> list:
-        return svc.indexes()
+    @app.get("/api/v1/indexes")
+    async def indexes(who: Principal = Depends(require(SEARCH))) -> list:
+        """The indexes the caller's roles may search (srchIndexesAllowed)."""
+        scope = who.scope()
+        return [i for i in svc.indexes() if scope is None or scope.permits(i["name"])]
 
-    @app.post("/api/v1/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def create_index(req: IndexRequest) -> dict:
-        return {"name": req.name, "settings": svc.create_index(req.name, no_script(req.settings))}
+    @app.post("/api/v1/indexes", status_code=201)
+    async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
+        settings = svc.create_index(req.name, no_script(req.settings))
+        audit(runtime, who, "indexes_edit", info="created", object=req.name, src=client_address(request))
+        return {"name": req.name, "settings": settings}
 
-    @app.get("/api/v1/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def show_index(name: str, now: float | None = None) -> dict:
+    @app.get("/api/v1/indexes/{name}")
+    async def show_index(name: str, now: float | None = None, who: Principal = Depends(require(SEARCH))) -> dict:
+        scope = who.scope()
+        if scope is not None and not scope.permits(name):   # as if it did not exist
+            raise NotFoundError(f"no index named '{name}' (see 'speleo index list')")
         return await asyncio.to_thread(svc.index, name, now)
 
     @app.patch("/api/v1/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])

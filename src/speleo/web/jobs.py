@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from speleo.errors import ConflictError, NotFoundError, SpeleoError
 from speleo.query import engine, failures, results
 from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
+from speleo.query.scope import check_lookup_writes
 from speleo.query.timefmt import local_zone
 
 KEEP_SECS = 10 * 60
@@ -54,6 +55,10 @@ class Job:
     span_range: tuple[float, float] | None = None  # the time range the whole timeline will cover
     tz: object = None
     cancel_asked: bool = False
+    scope: object = None              # the owner's speleo.query.scope.IndexScope (None: every index)
+    write_lookups: bool = True        # the owner holds edit_lookups
+    on_finished: object = None        # called with the job when it ends (the audit trail)
+    total: int | None = None          # events or result rows of the answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self) -> float | None:
@@ -128,15 +133,19 @@ class Jobs:
                 if job.finished is not None and now - job.finished > KEEP_SECS:
                     del self.jobs[jid]
 
-    def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, check=None) -> Job:
-        """Start a job; `check(compiled)` runs before the search does (raises to refuse it)."""
+    def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, *,
+              scope=None, write_lookups: bool = True, on_finished=None, check=None) -> Job:
+        """Start a job of `owner`; `scope` and `write_lookups` restrict it as `Service.search`
+        does, and `check(compiled)` runs before the search does (raises to refuse
+        it); `on_finished(job)` is called once when it ends. Raises ConflictError (too many)."""
         self._expire()
         with self.lock:
             running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
             if running >= MAX_RUNNING_PER_USER:
                 raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
             job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest,
-                      tz=local_zone(self.svc.home.settings.default_tz))
+                      tz=local_zone(self.svc.home.settings.default_tz), scope=scope, write_lookups=write_lookups,
+                      on_finished=on_finished)
             self.jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, limit, now, check), name=f"search-job-{job.id}", daemon=True).start()
         return job
@@ -200,10 +209,13 @@ class Jobs:
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir)
             if check is not None:
                 check(compiled)
+            check_lookup_writes(compiled, job.write_lookups)
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
             result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
-                                                on_connection=hook, should_stop=lambda: job.cancel_asked)
+                                                on_connection=hook, should_stop=lambda: job.cancel_asked,
+                                                scope=job.scope)
+            job.total = result.total
             body = results.to_json(result, job.tz)
             with job.lock:
                 if job.state == "running":
@@ -223,6 +235,8 @@ class Jobs:
                 job.partial = job.partial_body = None
                 if job.finished is None:
                     job.finished = time.time()
+            if job.on_finished is not None:
+                job.on_finished(job)
 
 
 class _Cancelled(Exception):

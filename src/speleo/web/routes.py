@@ -13,23 +13,22 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from speleo.errors import AuthError, InputError
-from speleo.query import results
-from speleo.query.timefmt import local_zone
-from speleo.server.access import search_guard, session_principal
-from speleo.server.auth import bearer, digest, token_matches
+from speleo.errors import InputError
+from speleo.ops.saved import API_OWNER, SavedSearches
+from speleo.ops.sessions import SessionStore, WebSession
+from speleo.ops.users import User, Users
+from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
+from speleo.server.audit import audit, client_address
+from speleo.server.throttle import LoginThrottle
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs
-from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
-from speleo.ops.users import User, Users
 
 STATIC = resources.files("speleo.web") / "static"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # npm installs the charting library here (`make`: cd src/speleo/web && npm ci); absent -> SVG charts
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 VENDOR = {"chart.js": NODE_MODULES / "chart.js" / "dist"}
@@ -45,23 +44,21 @@ def vendor_available() -> bool:
 class Web:
     users: Users
     sessions: Sessions
+    throttle: LoginThrottle
 
-    def session(self, request: Request) -> tuple[User, dict] | None:
-        """The signed-in user and session data of a request, or None."""
-        data = self.sessions.read(request.cookies.get(COOKIE))
-        if data is None:
+    def session(self, request: Request) -> tuple[User, WebSession] | None:
+        """The signed-in, enabled user and the live server-side session of a request, or None."""
+        session = self.sessions.find(request.cookies.get(COOKIE))
+        if session is None:
             return None
-        user = self.users.get(int(data["uid"]))
-        if user is None or user.password_changed != data.get("pwc"):
+        user = self.users.get(session.user_id)
+        if user is None or user.disabled:
             return None
-        return user, data
+        return user, session
 
-    def session_ok(self, request: Request) -> bool:
-        """True for a valid session; state-changing methods also need the X-CSRF-Token header."""
-        found = self.session(request)
-        if found is None:
-            return False
-        return request.method in SAFE_METHODS or csrf_ok(found[1], request.headers.get("x-csrf-token"))
+    @staticmethod
+    def csrf_ok(session: WebSession, presented: str | None) -> bool:
+        return csrf_ok(session, presented)
 
 
 def _page(name: str, raw: dict | None = None, **values: str) -> HTMLResponse:
@@ -85,11 +82,26 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def install(app: FastAPI, runtime) -> Web:
-    """Add the web routes to `app`; creates the first admin (password printed once)."""
+async def _search_request(request: Request):
+    """The body of a web search as the search API's `SearchRequest`. Raises InputError."""
+    from pydantic import ValidationError
+
+    from speleo.server.app import SearchRequest
+
+    try:
+        body = await request.json()
+        return SearchRequest(**body) if isinstance(body, dict) else SearchRequest.model_validate(body)
+    except (ValueError, ValidationError) as e:
+        raise InputError(f"send a JSON object like the search API's: {{search, earliest, latest, limit}} ({e})") from None
+
+
+def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
+    """Add the web routes to `app`; creates the first admin when there is no user: with
+    `admin_password` when given (`speleo serve --admin-password-file`), else a random password
+    printed once on standard output."""
     home = runtime.home
     users = Users(home)
-    given = getattr(runtime, "admin_password", None)   # speleo serve --admin-password-file
+    given = admin_password or getattr(runtime, "admin_password", None)   # speleo serve --admin-password-file
     password = users.ensure_first_admin(given)
     if password and given is None:
         # standard output only, once: never logged by Speleo, never stored in clear
@@ -100,7 +112,8 @@ def install(app: FastAPI, runtime) -> Web:
               file=sys.stdout, flush=True)
     elif password:
         print("First start: created web user 'admin' with the password of --admin-password-file", flush=True)
-    web = Web(users, Sessions(ensure_secret(home)))
+    clock = runtime.clock
+    web = Web(users, Sessions(ensure_secret(home), SessionStore(users.db, clock)), LoginThrottle(clock))
     app.state.web = web
     svc = runtime.service
     router = APIRouter()
@@ -119,22 +132,42 @@ def install(app: FastAPI, runtime) -> Web:
     @router.post("/login", include_in_schema=False)
     async def login_post(request: Request, name: str = Form(""), password: str = Form(""),
                          csrf: str = Form(""), next: str = Form("/")) -> Response:
+        """Sign in. Failures are throttled per account and per client address (429 with
+        Retry-After) and every attempt goes to the audit trail (never the password)."""
         if not web.sessions.login_ok(request.cookies.get(LOGIN_COOKIE), csrf):
             return login_page(request, "The form expired; please sign in again.", 400)
+        src = client_address(request)
+        name = name.strip()[:64]
+        keys = web.throttle.keys(name, src)
+        wait = web.throttle.retry_after(keys)
+        if wait:
+            audit(runtime, name, "login attempt", info="failed", reason="throttled", src=src, retry_after=wait)
+            resp = login_page(request, f"Too many failed sign-ins; try again in {wait} seconds.", 429)
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         user = await asyncio.to_thread(users.authenticate, name, password)
         if user is None:
+            failures = web.throttle.failed(keys)
+            audit(runtime, name, "login attempt", info="failed", reason="bad credentials", src=src,
+                  failures_in_window=failures)
             return login_page(request, "Wrong user name or password.", 401)
-        value, _ = web.sessions.issue(user.id, user.password_changed)
+        web.throttle.succeeded(keys[0])
+        value, session = web.sessions.issue(user.id, src)
+        audit(runtime, user.name, "login attempt", info="succeeded", src=src, session=session.key[:16])
         resp = RedirectResponse(_safe_next(next), status_code=303)
-        resp.set_cookie(COOKIE, value, max_age=7 * 24 * 3600, **cookie_flags(request))
+        resp.set_cookie(COOKIE, value, max_age=web.sessions.max_age, **cookie_flags(request))
         resp.delete_cookie(LOGIN_COOKIE, path="/")
         return resp
 
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request, csrf: str = Form("")) -> Response:
+        """Sign out: the server-side session is revoked, so a copy of the cookie is worthless."""
         found = web.session(request)
         if found is None or not csrf_ok(found[1], csrf):
             return RedirectResponse("/login", status_code=303)
+        web.sessions.revoke(request.cookies.get(COOKIE), "logout")
+        audit(runtime, found[0].name, "logout", info="succeeded", src=client_address(request),
+              session=found[1].key[:16])
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(COOKIE, path="/")
         return resp
@@ -144,9 +177,10 @@ def install(app: FastAPI, runtime) -> Web:
         if found is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
-        user, data = found
+        user, session = found
         scripts = f'<script src="{CHART_JS}"></script>' if vendor_available() else ""
-        return _page(name, raw={"vendor_scripts": scripts}, csrf=data["csrf"], user=user.name, role=user.role)
+        return _page(name, raw={"vendor_scripts": scripts}, csrf=session.csrf, user=user.name,
+                     role=", ".join(user.roles))
 
     @router.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -172,24 +206,13 @@ def install(app: FastAPI, runtime) -> Web:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
         return signed_in_page(request, "alerts.html")
 
-    def session_user(request: Request) -> User:
-        """The signed-in user (state-changing methods need the X-CSRF-Token header too)."""
-        found = web.session(request)
-        if found is None or not web.session_ok(request):
-            raise AuthError("sign in first (session cookie and X-CSRF-Token header)")
-        return found[0]
-
     @router.post("/web/api/search", include_in_schema=False)
-    async def web_search(request: Request) -> JSONResponse:
-        """The search API's answer, each event with its search-time fields added (session only)."""
-        user = session_user(request)
-        from speleo.server.app import SearchRequest
+    async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """The search API's answer, each event with its search-time fields added."""
+        from speleo.server.app import run_search
 
-        req = SearchRequest(**(await request.json()))
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now,
-                                         check=search_guard(session_principal(user)))
-        body = await asyncio.to_thread(results.to_json, result, local_zone(svc.home.settings.default_tz))
+        req = await _search_request(request)
+        body = await run_search(runtime, who, req, client_address(request))
         return JSONResponse(body)
 
     # -- search jobs ------------------------------------------------------------------------
@@ -197,44 +220,43 @@ def install(app: FastAPI, runtime) -> Web:
     app.state.web_jobs = jobs
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
-    async def job_start(request: Request) -> JSONResponse:
-        user = session_user(request)
-        from speleo.server.app import SearchRequest
-
-        req = SearchRequest(**(await request.json()))
+    async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        req = await _search_request(request)
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
-        job = jobs.start(user.id, req.search, earliest, latest, req.limit, req.now,
-                         check=search_guard(session_principal(user)))
+        src = client_address(request)
+
+        def finished(job) -> None:
+            audit(runtime, who, "search", info=job.state, search=job.search, search_et=job.earliest,
+                  search_lt=job.latest, total_run_time=round((job.finished or job.started) - job.started, 3),
+                  result_count=job.total, search_id=job.id, src=src, via_jobs=1)
+
+        job = jobs.start(who.user_id, req.search, earliest, latest, req.limit, req.now, scope=who.scope(),
+                         write_lookups=who.can(EDIT_LOOKUPS), on_finished=finished,
+                         check=search_guard(who))
         return JSONResponse(job.to_dict(), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
-    async def job_get(request: Request, job_id: str) -> JSONResponse:
-        job = jobs.get(session_user(request).id, job_id)
+    async def job_get(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        job = jobs.get(who.user_id, job_id)
         return JSONResponse(await asyncio.to_thread(job.to_dict))   # a partial result is converted here
 
     @router.delete("/web/api/jobs/{job_id}", include_in_schema=False)
-    async def job_cancel(request: Request, job_id: str) -> JSONResponse:
-        return JSONResponse(jobs.cancel(session_user(request).id, job_id).to_dict())
+    async def job_cancel(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        return JSONResponse(jobs.cancel(who.user_id, job_id).to_dict())
 
     # -- show source ------------------------------------------------------------------------
     @router.get("/web/api/source", include_in_schema=False)
-    async def show_source(request: Request, index: str, source: str, offset: int,
-                          time: float | None = None, lines: int = 10) -> JSONResponse:
-        session_user(request)
-        body = await asyncio.to_thread(source_view.context, svc, index, source, offset, time, lines)
+    async def show_source(index: str, source: str, offset: int, time: float | None = None, lines: int = 10,
+                          who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        body = await asyncio.to_thread(source_view.context, svc, index, source, offset, time, lines, who.scope())
         return JSONResponse(body)
 
     # -- saved searches (session or API token) ----------------------------------------------
     saved = SavedSearches(users)
-    token_digest = digest(runtime.api_token)
 
-    def owner_of(request: Request) -> tuple[int, bool]:
-        """(owner id, whether the caller used the API token)."""
-        if web.session_ok(request):
-            return web.session(request)[0].id, False
-        if token_matches(bearer(request.headers.get("authorization")), token_digest):
-            return API_OWNER, True
-        raise AuthError("missing or invalid API token (send 'Authorization: Bearer <token>') or session")
+    def owner_of(who: Principal) -> tuple[int, bool]:
+        """(owner id, whether the caller sees everyone's: the API token)."""
+        return (API_OWNER, True) if who.via == "token" else (who.user_id, False)
 
     def saved_dict(s, names: dict) -> dict:
         d = s.to_dict()
@@ -242,16 +264,16 @@ def install(app: FastAPI, runtime) -> Web:
         return d
 
     @router.get("/api/v1/saved-searches", tags=["saved searches"])
-    async def saved_list(request: Request) -> dict:
+    async def saved_list(who: Principal = Depends(require(SEARCH))) -> dict:
         """Your saved searches (with the API token: everyone's)."""
-        owner, token = owner_of(request)
+        owner, token = owner_of(who)
         names = {u.id: u.name for u in users.list()}
         return {"saved_searches": [saved_dict(s, names) for s in saved.list(None if token else owner)]}
 
     @router.post("/api/v1/saved-searches", tags=["saved searches"], status_code=201)
-    async def saved_create(request: Request) -> JSONResponse:
+    async def saved_create(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """Save {name, search, earliest?, latest?, replace?}; names are unique per owner (409)."""
-        owner, _ = owner_of(request)
+        owner, _ = owner_of(who)
         try:
             b = await request.json()
         except ValueError:
@@ -264,14 +286,14 @@ def install(app: FastAPI, runtime) -> Web:
         return JSONResponse(saved_dict(s, names), status_code=201 if created else 200)
 
     @router.get("/api/v1/saved-searches/{saved_id}", tags=["saved searches"])
-    async def saved_get(request: Request, saved_id: int) -> dict:
-        owner, token = owner_of(request)
+    async def saved_get(saved_id: int, who: Principal = Depends(require(SEARCH))) -> dict:
+        owner, token = owner_of(who)
         names = {u.id: u.name for u in users.list()}
         return saved_dict(saved.get(None if token else owner, saved_id), names)
 
     @router.delete("/api/v1/saved-searches/{saved_id}", tags=["saved searches"], status_code=204)
-    async def saved_delete(request: Request, saved_id: int) -> Response:
-        owner, token = owner_of(request)
+    async def saved_delete(saved_id: int, who: Principal = Depends(require(SEARCH))) -> Response:
+        owner, token = owner_of(who)
         saved.delete(None if token else owner, saved_id)
         return Response(status_code=204)
 

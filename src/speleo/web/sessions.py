@@ -1,11 +1,13 @@
-"""Signed session cookies (itsdangerous) and CSRF tokens.
+"""Session cookies and CSRF tokens of the web interface.
 
-The cookie holds `{"uid", "csrf", "pwc"}` signed with a per-home secret (`<home>/web_secret`,
-0600): `pwc` is the user's password-change time, so changing a password ends older sessions.
-Cookies are HttpOnly and SameSite=Lax, and Secure whenever the request came over HTTPS
-(directly or through a proxy that says so in `X-Forwarded-Proto`). Every state-changing
-request from the UI carries the session's CSRF token (form field `csrf` or header
-`X-CSRF-Token`); the sign-in form, which has no session yet, uses a double-submit cookie.
+The cookie carries only a random session id, signed with a per-home secret (itsdangerous;
+`<home>/web_secret`, 0600); the session itself lives on the server (`speleo.ops.sessions`:
+revocable, idle and absolute timeouts), so signing out, a password change, disabling the user or
+an admin's "sign out everywhere" ends it at once. Cookies are HttpOnly and SameSite=Lax, and
+Secure whenever the request came over HTTPS (directly or through a proxy that says so in
+`X-Forwarded-Proto`). Every state-changing request from the UI carries the session's CSRF
+token (form field `csrf` or header `X-CSRF-Token`); the sign-in form, which has no session yet,
+uses a signed double-submit cookie.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import secrets
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from speleo.config import Home
+from speleo.ops.sessions import SessionStore, WebSession
 
 COOKIE = "speleo_session"
 LOGIN_COOKIE = "speleo_login_csrf"
-MAX_AGE = 7 * 24 * 3600
 
 
 def ensure_secret(home: Home) -> str:
@@ -33,23 +35,38 @@ def ensure_secret(home: Home) -> str:
 
 
 class Sessions:
-    def __init__(self, secret: str) -> None:
-        self.signer = URLSafeTimedSerializer(secret, salt="speleo-session")
+    """Signs session ids into cookies and finds their server-side sessions."""
+
+    def __init__(self, secret: str, store: SessionStore) -> None:
+        self.store = store
+        self.signer = URLSafeTimedSerializer(secret, salt="speleo-session-id")
         self.login_signer = URLSafeTimedSerializer(secret, salt="speleo-login")
 
-    def issue(self, user_id: int, password_changed: float) -> tuple[str, str]:
-        """A new cookie value and its CSRF token."""
-        csrf = secrets.token_urlsafe(24)
-        return self.signer.dumps({"uid": user_id, "csrf": csrf, "pwc": password_changed}), csrf
+    @property
+    def max_age(self) -> int:
+        """Seconds the cookie is kept by the browser (the session's absolute timeout)."""
+        return int(self.store.absolute_secs)
 
-    def read(self, value: str | None) -> dict | None:
-        if not value:
+    def issue(self, user_id: int, client: str | None = None) -> tuple[str, WebSession]:
+        """A new server-side session: (the cookie value, the session with its CSRF token)."""
+        sid, session = self.store.create(user_id, client)
+        return self.signer.dumps(sid), session
+
+    def session_id(self, cookie: str | None) -> str | None:
+        """The session id a cookie carries when its signature is good, else None."""
+        if not cookie:
             return None
         try:
-            data = self.signer.loads(value, max_age=MAX_AGE)
+            sid = self.signer.loads(cookie, max_age=self.max_age)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) and "uid" in data and "csrf" in data else None
+        return sid if isinstance(sid, str) else None
+
+    def find(self, cookie: str | None) -> WebSession | None:
+        return self.store.find(self.session_id(cookie))
+
+    def revoke(self, cookie: str | None, reason: str = "logout") -> bool:
+        return self.store.revoke(self.session_id(cookie), reason)
 
     def login_token(self) -> tuple[str, str]:
         token = secrets.token_urlsafe(24)
@@ -65,8 +82,8 @@ class Sessions:
         return hmac.compare_digest(str(expected), presented)
 
 
-def csrf_ok(session: dict, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(session["csrf"], presented)
+def csrf_ok(session: WebSession, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(session.csrf, presented)
 
 
 def cookie_flags(request) -> dict:

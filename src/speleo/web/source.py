@@ -25,8 +25,9 @@ def _quote(v: str) -> str:
     return json.dumps(v)  # a double-quoted SPL string with \" and \\ escaped
 
 
-def find_event(svc, index: str, source: str, offset: int, epoch: float | None) -> dict | None:
-    """The indexed event at (index, source, _offset), or None."""
+def find_event(svc, index: str, source: str, offset: int, epoch: float | None, scope=None) -> dict | None:
+    """The indexed event at (index, source, _offset), or None (also for an index outside the
+    caller's `scope`, a `speleo.query.scope.IndexScope`)."""
     from speleo.config import check_index_name
 
     check_index_name(index)
@@ -35,7 +36,7 @@ def find_event(svc, index: str, source: str, offset: int, epoch: float | None) -
     if epoch is not None:
         lo, hi = float(epoch) - 1, float(epoch) + 1
     compiled = engine.compile_for(q, earliest=lo, latest=hi, tz_name=svc.home.settings.default_tz, props=svc.props())
-    rows = engine.execute(svc.home, svc.catalog, compiled, limit=1).table.to_pylist()
+    rows = engine.execute(svc.home, svc.catalog, compiled, limit=1, scope=scope).table.to_pylist()
     return rows[0] if rows else None
 
 
@@ -51,12 +52,12 @@ def _allowed(svc, path: Path) -> bool:
     return False
 
 
-def context(svc, index: str, source: str, offset: int, epoch: float | None, lines: int = 10) -> dict:
+def context(svc, index: str, source: str, offset: int, epoch: float | None, lines: int = 10, scope=None) -> dict:
     """{"available": bool, "reason"?, "lines": [{"offset", "text", "event"}]} around the event."""
     lines = max(1, min(int(lines), MAX_CONTEXT))
     if offset is None or int(offset) < 0:
         raise InputError("offset must be a byte offset (0 or more)")
-    ev = find_event(svc, index, source, int(offset), epoch)
+    ev = find_event(svc, index, source, int(offset), epoch, scope)
     if ev is None:
         raise NotFoundError("no such event in the index (index, source and offset must name an indexed event)")
     if ev.get("source") != source:   # the search matches case-insensitively and with wildcards

@@ -37,10 +37,10 @@
       ["size", r => bytes(r.size_bytes), 1], ["raw", r => bytes(r.raw_bytes), 1], ["earliest", r => when(r.earliest)], ["latest", r => when(r.latest)]],
       s.indexes, "No indexes.");
     const errs = (s.server && s.server.loop_errors) || {};
-    table("inputs", [["id", r => String(r.id), 1], ["kind", r => r.kind], ["path", r => r.path], ["index", r => r.index],
+    table("inputs", [["id", r => String(r.id), 1], ["kind", r => r.kind], ["path", r => r.path ?? "(hidden: needs list_inputs)"], ["index", r => r.index],
       ["sourcetype", r => r.sourcetype || "auto"], ["state", r => r.disabled ? "disabled" : (errs.monitor ? "error: " + errs.monitor : "active")]],
       s.inputs, "No inputs yet: add one with 'speleo add monitor PATH --index main'.");
-    table("problems", [["kind", r => r.kind], ["source", r => r.source], ["reason", r => r.reason], ["events", r => r.count.toLocaleString(), 1],
+    table("problems", [["kind", r => r.kind], ["source", r => r.source ?? "(hidden)"], ["reason", r => r.reason], ["events", r => r.count.toLocaleString(), 1],
       ["first", r => when(r.first_at)], ["last", r => when(r.last_at)]], s.problems, "No problems: nothing flagged or dropped.");
   }
   load();

@@ -222,6 +222,8 @@
       $("summary").append(count,
         ` ${noun}` + (b.truncated ? ` (showing the ${b.kind === "events" ? "newest" : "first"} ${rows.length.toLocaleString()})` : "") + ` · ${b.elapsed_secs}s`);
     }
+    // the server's notes on the search (e.g. an index the user's roles may not search)
+    for (const m of b.messages || []) $("summary").append(h("div", { class: "search-message", text: m }));
     renderTimeline(b);
     $("export-csv").disabled = $("export-json").disabled = !rows.length;
     if (b.kind !== "events" && state.tab === "events") state.tab = "stats";

@@ -1,0 +1,59 @@
+"""Which indexes a search may read: the searcher's roles' `srchIndexesAllowed` and
+`srchIndexesDefault` (Splunk authorize.conf), applied when the plan picks buckets.
+
+Patterns are index names with `*` and `?`. As in Splunk, a pattern that does not itself start
+with `_` never matches an internal index (`_internal`, `_audit`): `*` is "every index but the
+internal ones", `_*` the internal ones. Since every part of a search (subsearches, `metadata`,
+`eventcount`) reads the planned buckets only, leaving a bucket out of the plan is enough.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+def matches(name: str, pattern: str) -> bool:
+    """Index `name` matches `pattern` (internal names only match patterns starting with `_`)."""
+    pattern = pattern.lower()
+    if name.startswith("_") and not pattern.startswith("_"):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+@dataclass(frozen=True)
+class IndexScope:
+    """The indexes a searcher may read (`allowed`) and reads when a search names none (`default`)."""
+
+    allowed: tuple[str, ...]
+    default: tuple[str, ...]
+
+    def permits(self, name: str) -> bool:
+        return any(matches(name, p) for p in self.allowed)
+
+    def wanted_by_default(self, name: str) -> bool:
+        return self.permits(name) and any(matches(name, p) for p in self.default)
+
+    def refused(self, named: list[str] | None) -> list[str]:
+        """The plain names (no wildcard) a search named that this scope does not permit."""
+        return [n for n in (named or []) if not any(c in n for c in "*?") and not self.permits(n.lower())]
+
+
+def check_lookup_writes(compiled, allowed: bool) -> None:
+    """Refuse a search that writes a lookup (`outputlookup`) for a searcher without the
+    `edit_lookups` capability. Raises ForbiddenError (before anything runs)."""
+    from speleo.errors import ForbiddenError
+
+    if allowed:
+        return
+    if any(_writes_lookup(step) for step in getattr(compiled, "post", None) or []):
+        raise ForbiddenError("outputlookup writes a lookup file, which needs the capability 'edit_lookups'; "
+                             "ask an admin for a role that has it")
+
+
+def _writes_lookup(step: dict) -> bool:
+    """An outputlookup step, or commands kept after a post step (`pipeline`) that hold one."""
+    if step.get("kind") == "outputlookup":
+        return True
+    probe = step.get("probe")
+    return any(_writes_lookup(s) for s in getattr(probe, "post", None) or [])
