@@ -15,7 +15,7 @@ import logging
 import time
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from speleo import __version__

@@ -6,7 +6,7 @@ the body `{"result": {first or current row}, "sid", "results_link", "search_name
 choices: a 10 s timeout (`action.webhook.param.timeout`), no retry, a non-2xx answer is a
 failure with its status.
 
-Outbound policy (docs/decisions/0014-attack2-alert-security.md): only http:// and https://
+Outbound policy (docs/decisions/0020-alert-security.md): only http:// and https://
 URLs; redirects are not followed (a 3xx is a failure); the answer's body is never read (its
 status is all that counts, so a huge or endless body costs nothing); and when `[webhook]
 allow_list` is set in `<home>/alert_actions.conf` (comma-separated shell patterns such as
