@@ -59,6 +59,10 @@ class ServerProc:
         self.proc: subprocess.Popen | None = None
         self.log = home.parent / f"server-{self.port}.log"
 
+    def popen_kwargs(self) -> dict:
+        """Extra `subprocess.Popen` arguments of the server process (subclasses set limits here)."""
+        return {}
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -67,7 +71,7 @@ class ServerProc:
         self.home.mkdir(parents=True, exist_ok=True)
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(speleo_cmd(self.home, "serve", "--port", str(self.port), *self.extra),
-                                     stdout=logf, stderr=subprocess.STDOUT)
+                                     stdout=logf, stderr=subprocess.STDOUT, **self.popen_kwargs())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 
-import httpx
 import pytest
 
 from tests.conftest import ServerProc, run_cli, speleo_cmd, wait_for
@@ -28,25 +27,9 @@ class LimitedServer(ServerProc):
         super().__init__(home)
         self.nofile = nofile
 
-    def start(self, timeout: float = 60.0) -> "LimitedServer":
-        self.home.mkdir(parents=True, exist_ok=True)
-        logf = open(self.log, "ab")
+    def popen_kwargs(self) -> dict:
         limit = self.nofile
-        self.proc = subprocess.Popen(
-            speleo_cmd(self.home, "serve", "--port", str(self.port)), stdout=logf, stderr=subprocess.STDOUT,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.log.read_text()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server did not start:\n{self.log.read_text()}")
-
+        return {"preexec_fn": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))}
 
 def counts(server) -> tuple[int, int]:
     res = server.search("index=main | stats count, dc(seq) as distinct")
