@@ -140,3 +140,21 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
 
 def jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: `.port`, `.messages`, `.wait(n)` (tests/receivers.py)."""
+    from tests.receivers import smtp_inbox as inbox
+
+    with inbox() as box:
+        yield box
+
+
+@pytest.fixture
+def webhook_inbox():
+    """A real HTTP listener: `.url`, `.received` [(path, headers, JSON)], `.status` (tests/receivers.py)."""
+    from tests.receivers import webhook_listener
+
+    with webhook_listener() as hook:
+        yield hook

@@ -57,3 +57,55 @@ class ManualClock(Clock):
             while self._now < deadline and not stop.is_set():
                 self._cond.wait(0.05)
         return stop.is_set()
+
+
+class OffsetFileClock(Clock):
+    """The system clock plus an offset (seconds) read from a file: end-to-end tests move a real
+    server's time forward by writing a number into the file (`SPELEO_TEST_CLOCK_FILE`, see
+    `from_environment`). A missing or unreadable file means no offset. Never used unless that
+    variable is set."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._cache: tuple[float, float] = (-1.0, 0.0)   # (file mtime, offset)
+
+    def offset(self) -> float:
+        import os
+
+        try:
+            mtime = os.stat(self.path).st_mtime
+        except OSError:
+            return 0.0
+        if mtime != self._cache[0]:
+            try:
+                with open(self.path) as f:
+                    value = float(f.read().strip() or 0)
+            except (OSError, ValueError):
+                value = 0.0
+            self._cache = (mtime, value)
+        return self._cache[1]
+
+    def time(self) -> float:
+        return time.time() + self.offset()
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        # waits are short slices so that a jump of the offset is seen within 0.25 s
+        deadline = self.time() + seconds
+        while not stop.is_set():
+            left = deadline - self.time()
+            if left <= 0:
+                return False
+            stop.wait(min(left, 0.25))
+        return True
+
+
+TEST_CLOCK_ENV = "SPELEO_TEST_CLOCK_FILE"
+
+
+def from_environment() -> Clock:
+    """`OffsetFileClock($SPELEO_TEST_CLOCK_FILE)` when that variable is set (end-to-end tests),
+    else `SystemClock()`."""
+    import os
+
+    path = os.environ.get(TEST_CLOCK_ENV)
+    return OffsetFileClock(path) if path else SystemClock()

@@ -1,6 +1,6 @@
 """The server process: one writer for the home, background loops, and the HTTP API.
 
-Loops (threads): the monitor (every `tail_poll_secs`), the sealer (every
+Loops (threads): the ops ticks (`ticks`: escalations, reminders, schedules), the monitor (every `tail_poll_secs`), the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
 bucket files after a grace period), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 
-from speleo.clock import Clock, SystemClock
+from speleo.clock import Clock, from_environment
 from speleo.config import Home
 from speleo.ingest.internal import InternalLog
 from speleo.storage import memory
@@ -41,7 +41,7 @@ class Runtime:
 
     def __init__(self, home: Home, bind: str = "127.0.0.1", port: int = 8000, clock: Clock | None = None) -> None:
         self.home = home
-        self.clock = clock or SystemClock()
+        self.clock = clock or from_environment()   # SystemClock unless SPELEO_TEST_CLOCK_FILE is set
         self.bind = bind
         self.port = port
         self.service = Service(home)
@@ -51,6 +51,10 @@ class Runtime:
         self.write_lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.errors: dict[str, str] = {}
+        from speleo.server.ticks import Ticker  # escalations, reminders, readiness, report schedules
+
+        self.ticks = Ticker(self.clock, self.errors, self._tick_failed)
+        self._notifier = None
 
     def start(self) -> None:
         self.writer = self.service.open_writer()
@@ -65,7 +69,8 @@ class Runtime:
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
                          ("fschange", lambda: self.fschange.run(self.stop_event)),
                          ("retention", lambda: lifecycle_loops.retention_loop(self)),
-                         ("license", lambda: lifecycle_loops.license_loop(self))):
+                         ("license", lambda: lifecycle_loops.license_loop(self)),
+                         ("ops", lambda: self.ticks.run(self.stop_event))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()
             self.threads.append(t)
@@ -73,6 +78,22 @@ class Runtime:
 
         self.scheduler = build_scheduler(self)
         self.scheduler.start()
+
+    @property
+    def notifier(self):
+        """The `speleo.ops.notify.Notifier` of this server (alert_actions.conf, --smtp-server)."""
+        if self._notifier is None:
+            from speleo.ops.db import Database
+            from speleo.ops.notify import Notifier
+
+            self._notifier = Notifier.for_home(self.home, Database.for_home(self.home), self.clock,
+                                               getattr(self, "smtp_server", None))
+        return self._notifier
+
+    def _tick_failed(self, fields: dict) -> None:
+        internal = getattr(self, "internal", None)
+        if internal is not None:
+            internal.emit("_internal", "speleo:ticks", fields, level="ERROR", component="ticks")
 
     def _guard(self, name, fn):
         def run() -> None:
