@@ -17,7 +17,6 @@ import click
 from speleo.cli.output import plural
 from speleo.config import Home
 from speleo.errors import SpeleoError, SplError
-from speleo.query.macrostore import load_macros, read_records, remove, upsert
 
 
 def _fmt_time(t: float | None) -> str:
@@ -36,6 +35,8 @@ def _fmt_time(t: float | None) -> str:
 @click.pass_obj
 def explain(home: Home, query: str | None, check: str | None, also_compile: bool, now: float | None) -> None:
     """Show how a search runs: its AST, its SQL, its time range and the buckets it reads."""
+    from speleo.query.macrostore import load_macros
+
     if check:
         _check(home, check, also_compile, now)
         return
@@ -75,6 +76,8 @@ def explain(home: Home, query: str | None, check: str | None, also_compile: bool
 
 
 def _check(home: Home, path: str, also_compile: bool, now: float | None) -> None:
+    from speleo.query.macrostore import load_macros
+
     from speleo import spl
     from speleo.query import engine
 
@@ -121,6 +124,8 @@ def macro() -> None:
 @click.pass_obj
 def macro_add(home: Home, name: str, definition: str, args: str) -> None:
     """Add or replace a macro."""
+    from speleo.query.macrostore import upsert
+
     home.ensure()
     upsert(home, [{"name": name, "definition": definition, "arguments": args}])
     click.echo(f"macro {name} saved")
@@ -144,6 +149,8 @@ def _print_records(rows: list[dict], output: str) -> None:
 @click.pass_obj
 def macro_list(home: Home, output: str) -> None:
     """List the macros (name, definition, arguments) as JSON lines, or one JSON array."""
+    from speleo.query.macrostore import read_records
+
     _print_records([{"name": r["name"], "definition": r["definition"], "arguments": r["arguments"]}
                     for r in read_records(home)], output)
 
@@ -153,6 +160,8 @@ def macro_list(home: Home, output: str) -> None:
 @click.pass_obj
 def macro_remove(home: Home, name: str) -> None:
     """Remove a macro: NAME (every argument count) or NAME(N)."""
+    from speleo.query.macrostore import remove
+
     if not remove(home, name):
         raise SpeleoError(f"no macro named {name!r}")
     click.echo(f"macro {name} removed")
@@ -163,6 +172,8 @@ def macro_remove(home: Home, name: str) -> None:
 @click.pass_obj
 def macro_import(home: Home, file: str) -> None:
     """Import JSON lines with name, definition and arguments (as security_content_macros.jsonl)."""
+    from speleo.query.macrostore import upsert
+
     records = []
     stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
     with stream:

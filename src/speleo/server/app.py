@@ -11,6 +11,7 @@ document (`/api/v1/openapi.json`) and its page (`/api/v1/docs`) need the token o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -36,6 +37,10 @@ class SearchRequest(BaseModel):
     latest: str | float | None = None
     limit: int = Field(100, ge=0, description="rows returned; 0 = no limit")
     now: float | None = Field(None, description="pin the search's now (epoch seconds UTC)")
+    timeline: bool = Field(True, description="also count events per time bucket (the search page's timeline)")
+    capabilities: list[str] | None = Field(None, max_length=64, description=(
+        "run with at most these capabilities (intersected with the caller's); `speleo search` sends "
+        "[\"search\"] so that a search through the server can write or delete no more than one run locally"))
 
 
 class OneshotRequest(BaseModel):
@@ -61,11 +66,13 @@ async def run_search(runtime, who: Principal, req: SearchRequest, src: str | Non
     record it in the audit trail (who, the search, its range, how long, how many results);
     returns the search API's JSON body. Raises SplError, ForbiddenError, SearchFailed."""
     svc = runtime.service
+    if req.capabilities is not None:   # narrowing only: never more than the caller holds
+        who = dataclasses.replace(who, capabilities=who.capabilities & frozenset(req.capabilities))
     earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
     started = time.monotonic()
     fields = {"search": req.search, "search_et": earliest, "search_lt": latest, "src": src}
     try:
-        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, True,
+        result = await asyncio.to_thread(svc.search, req.search, earliest, latest, req.limit, req.now, req.timeline,
                                          who.capabilities, who.name, search_guard(who), scope=who.scope(),
                                          write_lookups=who.can(EDIT_LOOKUPS))
     except Exception as e:
