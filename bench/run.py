@@ -236,6 +236,10 @@ def main() -> None:
     from scheduler_bench import record as sched_record  # writes its own SCHEDBENCH section
 
     print(json.dumps(sched_record(), indent=2))
+    print("command-line search: start-up, locally and through a running server, beside grep ...", flush=True)
+    from cli_bench import record as cli_record  # writes its own CLIBENCH section
+
+    print(json.dumps(cli_record(), indent=2))
 
 
 if __name__ == "__main__":
