@@ -192,9 +192,9 @@ class Actions:
         `action-single-owner` for more than one owner, InputError for a bad value.
         """
         now = self.clock.time()
-        title = _required_text(title, "title", "a title (what will be done)")
         owner = clean_owner(owner)
         expected = _required_text(expected, "expected", "an expected result (what will be observed once done)")
+        title = _required_text(title, "title", "a title (what will be done)")
         if due_at is None or due_at == "":
             raise missing_field("due", "a due date")
         due = _epoch("due", due_at)

@@ -385,11 +385,12 @@ def _num(v: Any, field: str) -> float:
 
 
 def service_searcher(service, limit: int = 1) -> Searcher:
-    """A `Searcher` over a `speleo.service.Service`: (total results, first numeric value of the first row)."""
+    """A `Searcher` over a `speleo.service.Service`: (total events or result rows, the first numeric
+    value of the first result row of a transforming search, None for an event search)."""
     def run(spl: str, earliest: float, latest: float) -> tuple[int, float | None]:
         res = service.search(spl, earliest=earliest, latest=latest, limit=max(1, limit), actor="checklist")
         value = None
-        if res.table.num_rows:
+        if res.kind == "results" and res.table.num_rows:  # an event search's value is its count
             for col in res.table.column_names:
                 if col.startswith("_"):
                     continue
