@@ -181,7 +181,7 @@ class Postmortems:
         d["actions"] = [a.to_dict(now) for a in s.scalars(
             select(ActionRow).where(ActionRow.source_type == "postmortem", ActionRow.source_id == str(pm.id))
             .order_by(ActionRow.id))]
-        d["gate"] = [{"rule": r, "message": m} for r, m in self._gate(s, pm, entries, issues, agreed=True)]
+        d["gate"] = [{"rule": r, "message": m} for r, m in self._gate(s, pm, entries, issues, agreed=False)]
         d["rules"] = RULES
         return d
 

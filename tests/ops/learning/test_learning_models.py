@@ -1,0 +1,183 @@
+"""The learning-loop records on SQLite and PostgreSQL: action reminders (durable rows, sent once,
+retried after a failed delivery, escalated to the manager), SMART warnings, evidence, the
+backlog, post-mortem gates, checklist checks (URL, code roll) and review rules. The clock is a
+ManualClock; email goes to a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import pytest
+
+from speleo.clock import ManualClock
+from speleo.ops.actions import Actions, RuleError, smart_warnings
+from speleo.ops.checklists import Checklists
+from speleo.ops.db import Database
+from speleo.ops.incidents.service import Incidents
+from speleo.ops.notify import MailSettings, Notifier
+from speleo.ops.postmortems import Postmortems
+from speleo.ops.reviews import Reviews
+
+DAY = 86400.0
+T0 = 1_780_000_000.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ops_db(request, tmp_path):
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    else:
+        from tests.ops.pg import fresh_database
+
+        db = Database(fresh_database(request))
+    db.migrate()
+    yield db
+    db.close()
+
+
+def _rule(fn, rule: str) -> RuleError:
+    with pytest.raises(RuleError) as e:
+        fn()
+    assert e.value.rule == rule and f"(rule {rule})" in str(e.value)
+    return e.value
+
+
+def test_reminders_are_durable_sent_once_and_escalated(ops_db, smtp_inbox):
+    clock = ManualClock(T0)
+    acts = Actions(ops_db, clock, before_secs=DAY, after_secs=DAY, manager_secs=2 * DAY)
+    notifier = Notifier(ops_db, MailSettings(host="127.0.0.1", port=smtp_inbox.port), clock)
+    acts.set_person("alice", "t", email="alice@example.com", team="payments", manager="dave")
+    acts.set_person("dave", "t", email="dave@example.com")
+    a = acts.create("problem", "PRB-7", "t", title="add an alert on pool exhaustion", owner="alice",
+                    expected="an alert fires within 5 minutes", due_at=T0 + 3 * DAY, type="detect")
+    b = acts.create("problem", "PRB-7", "t", title="fix the retry storm", owner="erin",
+                    expected="zero retries over 3 per request", due_at=T0 + 3 * DAY, type="prevent")
+    assert a["warnings"] == [] and a["source_type"] == "problem" and a["source_id"] == "PRB-7"
+    assert acts.run_due(clock.time(), notifier) == 0
+    clock.set(T0 + 2 * DAY)                      # the "before" reminders are due
+    # two ticks at once (two server threads): each reminder is claimed and sent once
+    threads = [threading.Thread(target=acts.run_due, args=(clock.time(), notifier)) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert [r[0] for r in smtp_inbox.wait(1)] == [["alice@example.com"]]
+    rem = {r["kind"]: r for r in acts.get(b["id"])["reminders"]}
+    assert rem["before"]["outcome"].startswith("skipped: no email address for erin")
+    clock.set(T0 + 5 * DAY)                      # at, after, manager
+    acts.run_due(clock.time(), notifier)
+    acts.run_due(clock.time(), notifier)
+    got = sorted((r[0], m["Subject"].rsplit(": ", 1)[0]) for r, m in smtp_inbox.wait(4))
+    due = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(T0 + 3 * DAY))
+    assert got == [("alice@example.com", f"[speleo] action {a['id']} is due now ({due})"),
+                   ("alice@example.com", f"[speleo] action {a['id']} is due on {due}"),
+                   ("alice@example.com", f"[speleo] action {a['id']} was due on {due} and is overdue"),
+                   ("dave@example.com", f"[speleo] action {a['id']} owned by alice was due on {due} and is still open")]
+    assert acts.get(b["id"])["reminders"][-1]["outcome"].startswith("skipped: erin has no manager")
+    # a failed delivery is retried later, and closing an action cancels what is left
+    c = acts.create("review", 3, "t", title="write the runbook", owner="alice", expected="a runbook with 5 steps",
+                    due_at=T0 + 6 * DAY, type="process")
+    dead = Notifier(ops_db, MailSettings(host="127.0.0.1", port=1, timeout_secs=2), clock)
+    acts.run_due(clock.time(), dead)
+    before = next(r for r in acts.get(c["id"])["reminders"] if r["kind"] == "before")
+    assert before["sent_at"] is None and before["tries"] == 1 and before["outcome"].startswith("failed")
+    assert before["due_at"] == clock.time() + 600
+    acts.done(c["id"], "alice", "link", "https://runbooks.example.com/pool")
+    assert {r["outcome"] for r in acts.get(c["id"])["reminders"]} == {"cancelled: the action is done"}
+    clock.set(T0 + 30 * DAY)
+    n = len(smtp_inbox.messages)
+    acts.run_due(clock.time(), notifier)
+    assert len(smtp_inbox.messages) == n        # nothing left for a, nothing for the closed c
+    backlog = acts.backlog()
+    assert backlog["open"] == 2 and backlog["overdue"] == 2
+    assert {"key": "payments", "open": 1, "overdue": 1} in backlog["by_team"]
+    assert {"key": "(no team)", "open": 1, "overdue": 1} in backlog["by_team"]
+    assert backlog["by_source"] == [{"key": "problem", "open": 2, "overdue": 2}]
+    assert backlog["by_age"] == [{"key": "8-30 days", "open": 2, "overdue": 2}]
+
+
+def test_smart_warnings_and_evidence(ops_db):
+    assert smart_warnings("add an alert", "fires within 5 minutes", T0 + DAY, T0) == []
+    w = smart_warnings("better monitoring", "be better", T0 - 1, T0)
+    assert [x.split(":")[0] for x in w] == ["no verb", "no measurable result", "due date in the past"]
+    assert smart_warnings("fix it", "0 errors", T0 + 120 * DAY, T0)[0].startswith("due date months away (120 days)")
+    acts = Actions(ops_db, ManualClock(T0))
+    a = acts.create("postmortem", 1, "t", title="add an alert", owner="alice", expected="fires in 5 min",
+                    due_at=T0 + DAY, type="detect")
+    _rule(lambda: acts.done(a["id"], "alice", None, None), "action-done-needs-evidence")
+    with pytest.raises(Exception, match="is not an http"):
+        acts.done(a["id"], "alice", "link", "javascript:alert(1)")
+    with pytest.raises(Exception, match="no saved search or alert named 'pool'"):
+        acts.done(a["id"], "alice", "saved_search", "pool")
+    with pytest.raises(Exception, match="no checklist item '9:9'"):
+        acts.done(a["id"], "alice", "checklist", "9:9")
+    _rule(lambda: acts.create("postmortem", 1, "t", title="x", owner="a b", expected="y", due_at=T0, type="detect"),
+          "action-single-owner")
+    _rule(lambda: acts.create("postmortem", 1, "t", title="x", owner="a", expected="y", due_at=T0, type=None),
+          "action-needs-type")
+
+
+def _resolved_incident(db, clock) -> int:
+    inc = Incidents(db, clock)
+    i = inc.create("checkout 500s", "alice", "cli", impact_started_at=clock.time() - 900)
+    inc.resolve(i["id"], "alice", "cli")
+    return i["id"]
+
+
+def test_postmortem_gates_and_release_on_the_timeline(ops_db, tmp_path):
+    clock = ManualClock(T0)
+    checks = Checklists(ops_db, clock, http_get=lambda url: (200, "shop is up"))
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "app.py").write_text("print('v2')\n")
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text(f"{hashlib.sha256(b'old content').hexdigest()}  app.py\n")
+    checks.save_template("deploy", "web", "before opening traffic", [
+        {"name": "home page answers", "kind": "url", "url": "https://shop.example.com/", "text": "shop is up"},
+        {"name": "code roll", "kind": "coderoll", "root": str(root), "manifest": str(manifest)}], "t")
+    run = checks.start_run("deploy", "shop", "2.0", "alice", at=T0 - 1200)
+    items = {i["name"]: i["id"] for i in run["items"]}
+    assert checks.confirm(run["id"], items["home page answers"], "alice")["status"] == "pass"
+    coderoll = checks.confirm(run["id"], items["code roll"], "alice")
+    assert coderoll["status"] == "fail" and coderoll["evidence"][-1]["counts"]["mismatch"] == 1
+    _rule(lambda: checks.sign_off(run["id"], "alice"), "signoff-needs-all-required")
+    manifest.write_text(f"{hashlib.sha256((root / 'app.py').read_bytes()).hexdigest()}  app.py\n")
+    assert checks.confirm(run["id"], items["code roll"], "alice")["status"] == "pass"
+    assert checks.sign_off(run["id"], "alice")["signed_off_by"] == "alice"
+
+    iid = _resolved_incident(ops_db, clock)
+    pms = Postmortems(ops_db, clock)
+    pm = pms.start(iid, "alice", facilitator="carol")
+    rel = [e for e in pm["entries"] if e["source"].startswith("release:")]
+    assert [e["text"] for e in rel] == ["release shop 2.0 by alice"] and rel[0]["at"] == T0 - 1200
+    _rule(lambda: pms.add_action(pm["id"], "a", issue=1, owner="a", expected="x", due_at=T0, type="detect"),
+          "actions-phase-only")
+    for e in pm["entries"]:
+        pms.update_entry(pm["id"], e["id"], "carol", state="accepted")
+    first = pm["entries"][0]["id"]
+    pms.update_entry(pm["id"], first, "carol", impact_start=True)
+    pms.update_entry(pm["id"], first, "carol", detection=True)
+    assert [g["rule"] for g in pms.get(pm["id"])["gate"]] == ["timeline-agreement"]
+    pms.advance(pm["id"], "carol", agreed=True)
+    issue = pms.add_issue(pm["id"], "carol", "the release went out without a canary", [rel[0]["id"]])
+    pms.advance(pm["id"], "carol")
+    pms.add_action(pm["id"], "carol", issue=issue["id"], owner="bob", expected="a canary gets 5% of traffic",
+                   due_at=T0 + 7 * DAY, type="prevent", title="add a canary stage")
+    assert pms.advance(pm["id"], "carol")["phase"] == "complete"
+
+
+def test_review_refuses_to_finish_without_owned_actions(ops_db):
+    clock = ManualClock(T0)
+    rv = Reviews(ops_db, clock, searcher=lambda spl, a, b: (7, None))
+    r = rv.create("migration", T0 - DAY, T0, "alice")
+    g = rv.add_goal(r["id"], "alice", "fewer than 10 errors", "<", 10, search="index=main ERROR")
+    _rule(lambda: rv.finish(r["id"], "alice"), "review-needs-actions")
+    _rule(lambda: rv.add_action(r["id"], "alice", kind="sustain", title="keep the dry run", owner=None,
+                                expected="a dry run before each migration", due_at=T0 + DAY), "action-needs-owner")
+    rv.add_action(r["id"], "alice", kind="sustain", title="keep the dry run", owner="bob",
+                  expected="a dry run before each migration", due_at=T0 + DAY)
+    _rule(lambda: rv.finish(r["id"], "alice"), "review-goals-observed")
+    got = rv.observe(r["id"], "alice")["goals"][0]
+    assert (got["id"], got["observed"], got["met"], got["difference"]) == (g["id"], 7.0, True, -3.0)
+    assert rv.finish(r["id"], "alice")["status"] == "finished"
+    _rule(lambda: rv.add_goal(r["id"], "alice", "x", "<", 1), "review-finished")
