@@ -206,6 +206,13 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
         return signed_in_page(request, "alerts.html")
 
+    @router.get("/postmortems", include_in_schema=False)
+    @router.get("/actions", include_in_schema=False)
+    @router.get("/checklists", include_in_schema=False)
+    async def learning_page(request: Request) -> Response:
+        """Post-mortems (phase and gate), the action backlog, checklist runs (static/learning.js)."""
+        return signed_in_page(request, "learning.html")
+
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added."""

@@ -232,3 +232,48 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     import httpx
     for path in ("/api/v1/actions", "/api/v1/postmortems", "/api/v1/checklists/runs", "/api/v1/reviews"):
         assert httpx.get(srv.url + path).status_code == 401
+
+    # -- the web pages (in Chromium when it is installed) ---------------------------------------
+    pm2 = cli("postmortem", "start", iid).stdout.strip()
+    _pages(srv, pm, pm2, run_id, srv.api("GET", "/api/v1/actions/backlog").json())
+
+
+def _pages(srv, pm: str, pm2: str, run_id: str, backlog: dict) -> None:
+    import os
+    import re
+    from pathlib import Path
+
+    import pytest
+
+    from tests.web.test_browser import ARGS, CHROMIUM
+
+    if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+        pytest.skip(f"{CHROMIUM} not installed: the pages were not checked in a browser")
+    from playwright.sync_api import sync_playwright
+
+    pw = re.search(r"created web user 'admin' with password: (\S+)", srv.log.read_text()).group(1)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(srv.url + f"/postmortems?id={pm2}")
+        page.fill("#name", "admin")
+        page.fill("#password", pw)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#gate li code")
+        assert page.inner_text(".phases [aria-current=step]") == "timeline"
+        assert "timeline-all-decided" in page.inner_text("#gate")
+        page.click("#advance")   # refused: the gate's rule is shown to the person
+        page.wait_for_selector("#error:not([hidden])")
+        assert "(rule timeline-all-decided)" in page.inner_text("#error")
+        page.goto(srv.url + f"/postmortems?id={pm}")
+        page.wait_for_selector("#gate h3")
+        assert page.inner_text(".phases [aria-current=step]") == "complete"
+        assert "add an alert on gateway timeouts" in page.inner_text("#view")
+        page.goto(srv.url + "/actions")
+        page.wait_for_selector("#backlog-summary")
+        assert page.inner_text("#backlog-summary") == f"{backlog['open']} open, {backlog['overdue']} overdue"
+        page.goto(srv.url + f"/checklists?run={run_id}")
+        page.wait_for_selector("#signoff-state")
+        assert page.inner_text("#signoff-state").startswith("Signed off by api-token")
+        browser.close()
