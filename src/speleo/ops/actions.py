@@ -197,7 +197,7 @@ class Actions:
         title = _required_text(title, "title", "a title (what will be done)")
         if due_at is None or due_at == "":
             raise missing_field("due", "a due date")
-        due = _epoch("due", due_at)
+        due = epoch("due", due_at)
         if not type:
             raise missing_field("type", f"a type ({', '.join(TYPES)})")
         if type not in TYPES:
@@ -477,7 +477,8 @@ def _token(field: str, v: Any) -> str:
     return t
 
 
-def _epoch(field: str, v: Any) -> float:
+def epoch(field: str, v: Any) -> float:
+    """`v` as epoch seconds (0 .. year 3000); InputError naming `field` otherwise."""
     try:
         f = float(v)
     except (TypeError, ValueError):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.clock import Clock, SystemClock
 from speleo.errors import InputError, NotFoundError
-from speleo.ops.actions import Actions, ActionRow, RuleError, clean_ids
+from speleo.ops.actions import Actions, ActionRow, RuleError, clean_ids, epoch
 from speleo.ops.checklists import ReleaseRow
 from speleo.ops.db import Base, Database, record_change
 from speleo.ops.incidents.models import CLOSED, RESOLVED, IncidentRow, TimelineRow, search_link
@@ -193,9 +193,9 @@ class Postmortems:
         with self.db.session() as s:
             pm = _open_pm(s, pm_id)
             text = _text(text, "text")
-            e = EntryRow(postmortem_id=pm.id, at=_float(at, "at"), text=text, source="manual", search=search or None,
-                         earliest=None if earliest is None else _float(earliest, "earliest"),
-                         latest=None if latest is None else _float(latest, "latest"), state=ACCEPTED,
+            e = EntryRow(postmortem_id=pm.id, at=epoch("at", at), text=text, source="manual", search=search or None,
+                         earliest=None if earliest is None else epoch("earliest", earliest),
+                         latest=None if latest is None else epoch("latest", latest), state=ACCEPTED,
                          late=int(pm.phase != TIMELINE), added_by=actor)
             s.add(e)
             s.flush()
@@ -223,7 +223,7 @@ class Postmortems:
             if text is not None:
                 changes["text"], changes["edited"] = _text(text, "text"), 1
             if at is not None:
-                changes["at"], changes["edited"] = _float(at, "at"), 1
+                changes["at"], changes["edited"] = epoch("at", at), 1
             for mark, flag in (("impact_start", impact_start), ("detection", detection)):
                 if flag is None:
                     continue
@@ -383,16 +383,6 @@ def _int(v: Any, field: str) -> int:
     if not -(2**63) <= i < 2**63:
         raise NotFoundError(f"no {field} {i}")
     return i
-
-
-def _float(v: Any, field: str) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{field}: '{v}' is not a time in epoch seconds") from None
-    if f != f or f < 0 or f > 32503680000:
-        raise InputError(f"{field}: '{v}' is not a time in epoch seconds")
-    return f
 
 
 def _text(v: Any, field: str) -> str:
