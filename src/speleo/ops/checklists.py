@@ -35,13 +35,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.clock import Clock, SystemClock
 from speleo.errors import ConflictError, InputError, NotFoundError
-from speleo.ops.actions import RuleError
+from speleo.ops.actions import RuleError, epoch
 from speleo.ops.db import Base, Database, record_change
 
 KINDS = ("manual", "no_results", "value", "url", "coderoll")
 MAX_ITEMS = 12
 PENDING, PASS, FAIL = "pending", "pass", "fail"
 DEFAULT_WINDOW = 86400.0
+MAX_WINDOW = 30 * 86400.0  # seconds: the longest window a release may have
 Searcher = Callable[[str, float, float], tuple[int, float | None]]
 
 
@@ -190,8 +191,11 @@ class Checklists:
             t = s.scalar(select(TemplateRow).where(TemplateRow.name == template))
             if t is None:
                 raise NotFoundError(f"no checklist template '{template}'; 'speleo checklist template list' shows them")
+            window = _num(window_secs, "window_secs")
+            if not 0 < window <= MAX_WINDOW:
+                raise InputError(f"window_secs: between 1 and {MAX_WINDOW:.0f} seconds (30 days)")
             rel = ReleaseRow(name=_word(release, "release"), version=_word(version, "version"),
-                             at=now if at is None else float(at), who=actor, window_secs=float(window_secs))
+                             at=now if at is None else epoch("at", at), who=actor, window_secs=window)
             s.add(rel)
             s.flush()
             run = RunRow(template_id=t.id, release_id=rel.id, started_by=actor, started_at=now)
@@ -277,10 +281,9 @@ class Checklists:
                 raise ConflictError(f"item {it.id} ({it.name}) has not failed; only a failed item opens an incident")
             ev = (json.loads(it.evidence) or [{}])[-1]
             title = f"release {rel.name} {rel.version}: checklist item failed: {it.name}"
+        # the release joins the new incident's timeline by its window (incidents.flows.recent_releases)
         inc = incidents.create(title, actor, "checklist", severity="SEV3",
-                               description=f"Checklist run {run_id}, item {it.id}: {ev.get('detail', '')}",
-                               entries=[{"kind": "note", "text": f"release {rel.name} {rel.version} by {rel.who}",
-                                         "at": rel.at, "details": {"release_id": rel.id, "checklist_run": run.id}}])
+                               description=f"Checklist run {run_id}, item {it.id}: {ev.get('detail', '')}")
         with self.db.session() as s:
             s.get(RunRow, run.id).incident_id = inc["id"]
         return inc

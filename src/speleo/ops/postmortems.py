@@ -142,14 +142,16 @@ class Postmortems:
                                attendees=json.dumps(_names(attendees)), created_by=actor, created_at=now)
             s.add(pm)
             s.flush()
+            seen = set()
             for t in s.scalars(select(TimelineRow).where(TimelineRow.incident_id == inc.id)
                                .order_by(TimelineRow.at, TimelineRow.id)):
+                seen.add(t.source)
                 s.add(EntryRow(postmortem_id=pm.id, incident_entry_id=t.id, at=t.at, text=t.text,
                                source=f"incident:{t.kind}:{t.source}", search=t.search, earliest=t.earliest,
                                latest=t.latest, state=CANDIDATE, added_by=t.actor))
             start = inc.impact_started_at or inc.detected_at or inc.declared_at
             for rel in s.scalars(select(ReleaseRow).where(ReleaseRow.at <= start).order_by(ReleaseRow.at)):
-                if rel.at + rel.window_secs >= start:  # "what changed?": a release whose window holds the start
+                if rel.at + rel.window_secs >= start and f"release:{rel.id}" not in seen:  # recorded after the incident
                     s.add(EntryRow(postmortem_id=pm.id, at=rel.at, text=f"release {rel.name} {rel.version} by {rel.who}",
                                    source=f"release:{rel.id}", state=CANDIDATE, added_by=rel.who))
             if inc.impact_started_at is not None:

@@ -148,8 +148,17 @@ def test_postmortem_gates_and_release_on_the_timeline(ops_db, tmp_path):
     iid = _resolved_incident(ops_db, clock)
     pms = Postmortems(ops_db, clock)
     pm = pms.start(iid, "alice", facilitator="carol")
-    rel = [e for e in pm["entries"] if e["source"].startswith("release:")]
+    # "what changed?": the release is on the incident's own timeline, then a candidate of its post-mortem
+    on_incident = [e for e in Incidents(ops_db, clock).get(iid)["timeline"] if e["kind"] == "release"]
+    assert [(e["text"], e["at"], e["source"]) for e in on_incident] == [
+        ("release shop 2.0 by alice", T0 - 1200, f"release:{run['release']['id']}")]
+    rel = [e for e in pm["entries"] if "release:" in e["source"]]
     assert [e["text"] for e in rel] == ["release shop 2.0 by alice"] and rel[0]["at"] == T0 - 1200
+    # a release older than its window is not on a later incident's timeline
+    clock.set(T0 + 2 * 86400)
+    later = _resolved_incident(ops_db, clock)
+    assert [e for e in Incidents(ops_db, clock).get(later)["timeline"] if e["kind"] == "release"] == []
+    clock.set(T0)
     _rule(lambda: pms.add_action(pm["id"], "a", issue=1, owner="a", expected="x", due_at=T0, type="detect"),
           "actions-phase-only")
     for e in pm["entries"]:

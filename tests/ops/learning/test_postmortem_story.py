@@ -56,10 +56,11 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     # -- the incident of the story, resolved ---------------------------------------------------
     iid = cli("incident", "declare", "checkout 500s", "--severity", "SEV2",
               "--impact-started", str(int(t0 - 3600))).stdout.strip()
-    cli("incident", "ack", iid)
-    cli("incident", "update", iid, "--note", "payments gateway timeouts in the checkout logs")
+    api = lambda method, path, **kw: srv.api(method, path, **kw).raise_for_status().json()  # noqa: E731
+    api("POST", f"/api/v1/incidents/{iid}/ack")
+    api("PATCH", f"/api/v1/incidents/{iid}", json={"note": "payments gateway timeouts in the checkout logs"})
     _refused(cli("postmortem", "start", iid, check=False), "postmortem-after-resolution")
-    cli("incident", "resolve", iid, "--note", "gateway pool raised")
+    api("POST", f"/api/v1/incidents/{iid}/resolve", json={"note": "gateway pool raised"})
     pm = cli("postmortem", "start", iid, "--attendee", "alice", "--attendee", "bob").stdout.strip()
 
     # -- phase 1: the timeline -----------------------------------------------------------------
@@ -79,15 +80,15 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     declared = next(e["id"] for e in cands if e["text"].startswith("declared"))
     acked = next(e["id"] for e in cands if e["text"].startswith("acknowledged"))
     cli("postmortem", "entry", "accept", pm, *[str(e["id"]) for e in cands if e["id"] != acked])
-    cli("postmortem", "entry", "reject", pm, str(acked))
+    api("PATCH", f"/api/v1/postmortems/{pm}/entries/{acked}", json={"state": "rejected"})
     _refused(cli("postmortem", "advance", pm, "--agreed", check=False), "timeline-impact-start")
     cli("postmortem", "entry", "edit", pm, str(by_text["impact started (incident record)"]), "--impact-start")
     monitor = cli("postmortem", "entry", "add", pm, "--at", str(int(t0 - 3000)), "--text",
                   "the first monitor saw customer failures", "--search", "index=main ERROR checkout",
                   "--earliest", str(int(t0 - 3600)), "--latest", str(int(t0))).stdout.strip()
-    cli("postmortem", "entry", "edit", pm, monitor, "--detection")
+    api("PATCH", f"/api/v1/postmortems/{pm}/entries/{monitor}", json={"detection": True})
     _refused(cli("postmortem", "advance", pm, "--agreed", check=False), "timeline-facilitator")
-    cli("postmortem", "people", pm, "--facilitator", "carol")
+    api("POST", f"/api/v1/postmortems/{pm}/people", json={"facilitator": "carol"})
     _refused(cli("postmortem", "advance", pm, check=False), "timeline-agreement")
     cli("postmortem", "advance", pm, "--agreed")
     shown = json.loads(cli("postmortem", "show", pm, "--output", "json").stdout)
@@ -96,8 +97,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     assert mon["detection"] and mon["source"] == "manual" and not mon["late"]
     assert mon["link"] == f"/?q=index%3Dmain+ERROR+checkout&earliest={int(t0 - 3600)}&latest={int(t0)}"
     late = cli("postmortem", "entry", "add", pm, "--at", str(int(t0 - 2000)), "--text", "pager went to a stale rota").stdout
-    assert json.loads(cli("postmortem", "show", pm, "--output", "json").stdout)["entries"][-1]["late"] is True or \
-        any(e["late"] and e["id"] == int(late) for e in json.loads(cli("postmortem", "show", pm, "-o", "json").stdout)["entries"])
+    assert [e["late"] for e in api("GET", f"/api/v1/postmortems/{pm}")["entries"] if e["id"] == int(late)] == [True]
     _refused(cli("postmortem", "entry", "reject", pm, str(declared), check=False), "timeline-phase-only")
 
     # -- phase 2: issues -----------------------------------------------------------------------
@@ -131,7 +131,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
                 "--title", "think about paging")
     assert "warning: no verb" in vague.stderr and "warning: no measurable result" in vague.stderr
     assert "warning: due date months away" in vague.stderr
-    shown = json.loads(cli("postmortem", "show", pm, "--output", "json").stdout)
+    shown = api("GET", f"/api/v1/postmortems/{pm}")
     good = next(a for a in shown["actions"] if a["id"] == int(aid))
     assert (good["owner"], good["type"], good["source_item"], good["warnings"]) == ("alice", "detect", int(issue), [])
     cli("postmortem", "advance", pm)
@@ -180,8 +180,8 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     rid = cli("review", "create", "shop 1.4 rollout", "--start", str(w0), "--end", str(w0 + DAY)).stdout.strip()
     g1 = cli("review", "goal", rid, "--text", "at most 5 failed requests", "--op", "<=", "--target", "5",
              "--search", "index=main sourcetype=web status=500 | stats count").stdout.strip()
-    g2 = cli("review", "goal", rid, "--text", "at least 100 requests", "--op", ">=", "--target", "100",
-             "--search", "index=main sourcetype=web").stdout.strip()
+    g2 = api("POST", f"/api/v1/reviews/{rid}/goals", json={"text": "at least 100 requests", "op": ">=", "target": 100,
+                                                           "search": "index=main sourcetype=web"})["id"]
     _refused(cli("review", "finish", rid, check=False), "review-needs-actions")
     observed = json.loads(cli("review", "observe", rid, "--output", "json").stdout)
     goals = {g["id"]: g for g in observed["goals"]}
@@ -192,13 +192,13 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     cli("review", "action", rid, "--kind", "improve", "--title", "add a retry budget", "--owner", "bob",
         "--expected", "under 5 failed requests a day", "--due", str(int(now + 10 * DAY)), "--goal", g1)
     _refused(cli("review", "finish", rid, check=False), "review-needs-why")
-    cli("review", "update", rid, "--goal", g1, "--why", "the gateway pool was too small")
+    api("PATCH", f"/api/v1/reviews/{rid}", json={"goal": int(g1), "why": "the gateway pool was too small"})
     cli("review", "finish", rid)
 
     # -- reminders after the incident is closed -------------------------------------------------
-    cli("incident", "close", iid)
+    api("POST", f"/api/v1/incidents/{iid}/close")
     cli("action", "person", "alice", "--email", "alice@example.com", "--team", "payments", "--manager", "dave")
-    cli("action", "person", "dave", "--email", "dave@example.com")
+    api("PUT", "/api/v1/actions/people/dave", json={"email": "dave@example.com"})
     assert smtp_inbox.messages == []
     clock_file.write_text(str(7 * DAY))  # past the due date and the manager's delay of alice's action
     smtp_inbox.wait(4)
@@ -206,7 +206,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     assert sorted(r for r, _ in mine) == ["alice@example.com"] * 3 + ["dave@example.com"]
     assert any("overdue" in s for r, s in mine if r == "alice@example.com")
     assert any("still open" in s for r, s in mine if r == "dave@example.com")
-    assert json.loads(cli("incident", "show", iid, "-o", "json").stdout)["status"] == "closed"
+    assert api("GET", f"/api/v1/incidents/{iid}")["status"] == "closed"
     reminders = srv.api("GET", f"/api/v1/actions/{aid}").json()["reminders"]
     assert {r["kind"]: r["outcome"] for r in reminders} == {
         "before": "sent to alice@example.com", "at": "sent to alice@example.com",

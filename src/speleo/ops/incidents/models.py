@@ -81,6 +81,7 @@ TIMELINE_KINDS: dict[str, str] = {
     "update": "a stakeholder update",
     "pinned_event": "a log event or result row pinned from a search",
     "field": "another field changed (title, services, a timestamp)",
+    "release": "a release whose window holds the incident's start (a release checklist run recorded it)",
 }
 
 # the MTTx timestamps, in lifecycle order (column name -> meaning)
