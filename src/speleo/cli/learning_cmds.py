@@ -34,11 +34,14 @@ def local_services(home: Home) -> dict:
     from speleo.ops.incidents.service import Incidents
     from speleo.ops.postmortems import Postmortems
     from speleo.ops.reviews import Reviews
-    from speleo.service import Service
+
+    def searcher(spl: str, earliest: float, latest: float):  # opens the indexes only when a check searches
+        from speleo.service import Service
+
+        return service_searcher(Service(home))(spl, earliest, latest)
 
     db = Database.for_home(home)
     actions = Actions(db)
-    searcher = service_searcher(Service(home))
     return {"actions": actions, "postmortems": Postmortems(db, None, actions), "incidents": Incidents(db),
             "checklists": Checklists(db, None, searcher), "reviews": Reviews(db, None, searcher, actions),
             "notifier": lambda: __import__("speleo.ops.notify", fromlist=["Notifier"]).Notifier.for_home(home, db)}

@@ -11,6 +11,7 @@ through `runtime.notifier`.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -24,6 +25,7 @@ from speleo.server.access import EDIT_INCIDENTS, SEARCH, Principal, require
 from speleo.server.incidents_api import _body
 
 REMIND_EVERY = 30.0  # seconds between passes of the reminder tick
+_lock = threading.Lock()  # the services are made once, by whichever thread asks first
 _T = (int, float)
 START_FIELDS = {"incident": int, "facilitator": str, "attendees": list}
 PEOPLE_FIELDS = {"facilitator": str, "attendees": list}
@@ -42,7 +44,12 @@ async def run(fn, *args, **kw):
 
 
 def services(runtime) -> dict[str, Any]:
-    """The runtime's learning-loop services, made once (`runtime.learning`), and the reminder tick."""
+    """The runtime's learning-loop services (`runtime.learning`), made once under a lock."""
+    with _lock:
+        return _services(runtime)
+
+
+def _services(runtime) -> dict[str, Any]:
     svc = getattr(runtime, "learning", None)
     if svc is None:
         from speleo.ops.checklists import Checklists, service_searcher

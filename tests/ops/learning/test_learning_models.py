@@ -6,6 +6,7 @@ ManualClock; email goes to a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 
@@ -190,3 +191,18 @@ def test_review_refuses_to_finish_without_owned_actions(ops_db):
     assert (got["id"], got["observed"], got["met"], got["difference"]) == (g["id"], 7.0, True, -3.0)
     assert rv.finish(r["id"], "alice")["status"] == "finished"
     _rule(lambda: rv.add_goal(r["id"], "alice", "x", "<", 1), "review-finished")
+
+
+def test_cli_on_the_home_database_without_a_server(tmp_path):
+    from tests.conftest import run_cli
+
+    home = tmp_path / "home"
+    iid = run_cli(home, "incident", "declare", "disk full", "--impact-started", "2026-12-04T08:00:00Z").stdout.strip()
+    run_cli(home, "incident", "resolve", iid)
+    pm = run_cli(home, "postmortem", "start", iid, "--facilitator", "carol").stdout.strip()
+    p = run_cli(home, "postmortem", "action", "add", pm, "--issue", "1", "--owner", "alice", check=False)
+    assert p.returncode == 1 and "(rule actions-phase-only)" in " ".join(p.stderr.split())
+    shown = json.loads(run_cli(home, "postmortem", "show", pm, "--output", "json").stdout)
+    assert shown["facilitator"] == "carol" and shown["entries"][0]["text"] == "impact started (incident record)"
+    assert [g["rule"] for g in shown["gate"]] == ["timeline-all-decided", "timeline-impact-start",
+                                                 "timeline-detection", "timeline-agreement"]
