@@ -163,6 +163,8 @@ class Reviews:
             raise InputError(f"kind: '{kind}' is not sustain or improve")
         with self.db.session() as s:
             r = self._open(s, review_id)
+            if goal is not None and _get(s, GoalRow, goal, "goal").review_id != r.id:
+                raise InputError(f"goal {goal} is not a goal of review {r.id}")
             return self.actions.add_in(s, "review", r.id, actor, title=title, owner=owner, expected=expected,
                                        due_at=due_at, type=kind, source_item=None if goal is None else int(goal))
 
