@@ -91,12 +91,12 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     api("POST", f"/api/v1/postmortems/{pm}/people", json={"facilitator": "carol"})
     _refused(cli("postmortem", "advance", pm, check=False), "timeline-agreement")
     cli("postmortem", "advance", pm, "--agreed")
-    shown = json.loads(cli("postmortem", "show", pm, "--output", "json").stdout)
+    shown = api("GET", f"/api/v1/postmortems/{pm}")
     assert shown["phase"] == "issues" and shown["agreed_by"] == "carol"
     mon = next(e for e in shown["entries"] if e["id"] == int(monitor))
     assert mon["detection"] and mon["source"] == "manual" and not mon["late"]
     assert mon["link"] == f"/?q=index%3Dmain+ERROR+checkout&earliest={int(t0 - 3600)}&latest={int(t0)}"
-    late = cli("postmortem", "entry", "add", pm, "--at", str(int(t0 - 2000)), "--text", "pager went to a stale rota").stdout
+    late = api("POST", f"/api/v1/postmortems/{pm}/entries", json={"at": t0 - 2000, "text": "pager went to a stale rota"})["id"]
     assert [e["late"] for e in api("GET", f"/api/v1/postmortems/{pm}")["entries"] if e["id"] == int(late)] == [True]
     _refused(cli("postmortem", "entry", "reject", pm, str(declared), check=False), "timeline-phase-only")
 
@@ -162,7 +162,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     _refused(cli("checklist", "signoff", run_id, check=False), "signoff-needs-all-required")
     _api_refused(srv.api("POST", f"/api/v1/checklists/runs/{run_id}/signoff"), 409, "signoff-needs-all-required")
     failed = by_name["no checkout errors"]["id"]
-    inc2 = json.loads(srv.api("GET", f"/api/v1/incidents/{cli('checklist', 'incident', run_id, str(failed)).stdout.strip()}").text)
+    inc2 = api("GET", f"/api/v1/incidents/{api('POST', f'/api/v1/checklists/runs/{run_id}/items/{failed}/incident')['id']}")
     assert "release shop 1.4.2" in inc2["title"] and any(e["text"] == "release shop 1.4.2 by api-token"
                                                    for e in inc2["timeline"])
     clock_file.write_text("900")  # 15 minutes on: the errors are out of the 10-minute window
@@ -220,7 +220,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     p = cli("action", "done", aid, "--saved-search", "gateway timeouts", check=False)
     assert p.returncode == 1 and "no saved search or alert named 'gateway timeouts'" in p.stderr
     cli("action", "done", aid, "--link", "https://git.example.com/shop/merge/42")
-    done = json.loads(cli("action", "list", "--status", "done", "-o", "json").stdout)
+    done = api("GET", "/api/v1/actions?status=done")["actions"]
     assert [(a["id"], a["evidence_kind"], a["evidence"]) for a in done] == [
         (int(aid), "link", "https://git.example.com/shop/merge/42")]
     _api_refused(srv.api("POST", f"/api/v1/actions/{aid}/done", json={"evidence_kind": "link",
@@ -232,7 +232,7 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
         assert httpx.get(srv.url + path).status_code == 401
 
     # -- the web pages (in Chromium when it is installed) ---------------------------------------
-    pm2 = cli("postmortem", "start", iid).stdout.strip()
+    pm2 = api("POST", "/api/v1/postmortems", json={"incident": int(iid)})["id"]
     _pages(srv, pm, pm2, run_id, srv.api("GET", "/api/v1/actions/backlog").json())
 
 
