@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any, Iterable
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from speleo.clock import Clock, SystemClock
@@ -34,6 +34,7 @@ from speleo.ops.incidents.models import CLOSED, RESOLVED, IncidentRow, TimelineR
 TIMELINE, ISSUES, ACTIONS, COMPLETE = "timeline", "issues", "actions", "complete"
 PHASES = (TIMELINE, ISSUES, ACTIONS, COMPLETE)
 CANDIDATE, ACCEPTED, REJECTED = "candidate", "accepted", "rejected"
+MAX_CANDIDATES = 1000  # incident timeline entries copied as candidates (the oldest first)
 RULES: dict[str, str] = {
     "postmortem-after-resolution": "a post-mortem starts once the incident is resolved or closed",
     "timeline-phase-only": "phase 1 records timeline entries only",
@@ -143,8 +144,10 @@ class Postmortems:
             s.add(pm)
             s.flush()
             seen = set()
-            for t in s.scalars(select(TimelineRow).where(TimelineRow.incident_id == inc.id)
-                               .order_by(TimelineRow.at, TimelineRow.id)):
+            where = TimelineRow.incident_id == inc.id
+            total = s.scalar(select(func.count()).select_from(TimelineRow).where(where))
+            for t in s.scalars(select(TimelineRow).where(where).order_by(TimelineRow.at, TimelineRow.id)
+                               .limit(MAX_CANDIDATES)):
                 seen.add(t.source)
                 s.add(EntryRow(postmortem_id=pm.id, incident_entry_id=t.id, at=t.at, text=t.text,
                                source=f"incident:{t.kind}:{t.source}", search=t.search, earliest=t.earliest,
@@ -154,6 +157,10 @@ class Postmortems:
                 if rel.at + rel.window_secs >= start and f"release:{rel.id}" not in seen:  # recorded after the incident
                     s.add(EntryRow(postmortem_id=pm.id, at=rel.at, text=f"release {rel.name} {rel.version} by {rel.who}",
                                    source=f"release:{rel.id}", state=CANDIDATE, added_by=rel.who))
+            if total > MAX_CANDIDATES:  # said on the timeline itself, so nobody takes it for complete
+                s.add(EntryRow(postmortem_id=pm.id, at=now, text=f"{total - MAX_CANDIDATES} later entries of the "
+                               f"incident's timeline were not copied (at most {MAX_CANDIDATES}); see incident {inc.id}",
+                               source="postmortem:limit", state=CANDIDATE, added_by="system"))
             if inc.impact_started_at is not None:
                 s.add(EntryRow(postmortem_id=pm.id, at=inc.impact_started_at, text="impact started (incident record)",
                                source="incident:impact_started_at", state=CANDIDATE, added_by=inc.created_by))

@@ -206,3 +206,20 @@ def test_cli_on_the_home_database_without_a_server(tmp_path):
     assert shown["facilitator"] == "carol" and shown["entries"][0]["text"] == "impact started (incident record)"
     assert [g["rule"] for g in shown["gate"]] == ["timeline-all-decided", "timeline-impact-start",
                                                  "timeline-detection", "timeline-agreement"]
+
+
+def test_a_long_incident_timeline_is_copied_up_to_the_limit_and_says_so(ops_db, monkeypatch):
+    import speleo.ops.postmortems as pmod
+
+    monkeypatch.setattr(pmod, "MAX_CANDIDATES", 5)
+    clock = ManualClock(T0)
+    inc = Incidents(ops_db, clock)
+    iid = _resolved_incident(ops_db, clock)
+    for n in range(6):
+        inc.add_entry(iid, "note", f"note {n}", "alice", "cli", at=T0 - 100 + n)
+    total = len(inc.get(iid)["timeline"])
+    pm = Postmortems(ops_db, clock).start(iid, "alice")
+    copied = [e for e in pm["entries"] if e["source"].startswith("incident:") and e["incident_entry_id"]]
+    assert len(copied) == 5
+    assert [e["text"] for e in pm["entries"] if e["source"] == "postmortem:limit"] == [
+        f"{total - 5} later entries of the incident's timeline were not copied (at most 5); see incident {iid}"]
