@@ -7,6 +7,7 @@ out of its window; an after-action review observes its results from searches ove
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 
@@ -264,6 +265,12 @@ def _pages(srv, pm: str, pm2: str, run_id: str, backlog: dict) -> None:
         page.click("#advance")   # refused: the gate's rule is shown to the person
         page.wait_for_selector("#error:not([hidden])")
         assert "(rule timeline-all-decided)" in page.inner_text("#error")
+        page.fill("#entry-form [name=at]", "2026-12-04T08:00:00Z")
+        page.fill("#entry-form [name=text]", "added from the page")
+        page.click("#entry-form button")
+        page.wait_for_selector("text=added from the page")
+        added = [e for e in srv.api("GET", f"/api/v1/postmortems/{pm2}").json()["entries"] if e["text"] == "added from the page"]
+        assert [(e["at"], e["state"], e["source"]) for e in added] == [(calendar.timegm((2026, 12, 4, 8, 0, 0)), "accepted", "manual")]
         page.goto(srv.url + f"/postmortems?id={pm}")
         page.wait_for_selector("#gate h3")
         assert page.inner_text(".phases [aria-current=step]") == "complete"

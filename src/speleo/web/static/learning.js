@@ -71,8 +71,41 @@
       h("h3", { text: "Actions" }), table([["#", a => a.id], ["issue", a => a.source_item], ["action", a => a.title], ["type", a => a.type],
         ["owner", a => a.owner], ["due", a => when(a.due_at)], ["expected result", a => a.expected], ["status", a => a.status],
         ["warnings", a => a.warnings.join("; ")]], pm.actions, "No action yet (phase 3)."),
+      forms(pm),
       h("p", {}, h("a", { href: `/api/v1/postmortems/${id}/export?format=html`, text: "Printable page" }), " · ",
         h("a", { href: `/api/v1/postmortems/${id}/export?format=markdown`, text: "Markdown" })));
+  }
+
+  // what the current phase records: entries (any phase but complete; late after phase 1), issues, actions
+  function forms(pm) {
+    if (pm.phase === "complete") return null;
+    const id = pm.id;
+    const field = (name, attrs) => h("label", {}, name + " ", h("input", { name, ...attrs }));
+    const values = (form) => Object.fromEntries(new FormData(form).entries());
+    const epoch = (v) => Date.parse(v.length === 10 ? v + "T00:00:00Z" : (/Z$|[+-]\d\d:\d\d$/.test(v) ? v : v + "Z")) / 1000;
+    const submit = (form, fn) => { form.addEventListener("submit", (ev) => { ev.preventDefault(); act(() => fn(values(form)))(); }); return form; };
+    const box = h("section", { id: "record" });
+    box.append(h("h3", { text: pm.phase === "timeline" ? "Add a timeline entry" : "Add a late timeline entry" }),
+      submit(h("form", { id: "entry-form", class: "settings" }, field("at", { placeholder: "2026-12-04T08:00:00Z", required: "" }),
+        field("text", { required: "", size: "50" }), h("button", { type: "submit", text: "Add entry" })),
+      (v) => api("POST", `/api/v1/postmortems/${id}/entries`, { at: epoch(v.at), text: v.text })));
+    if (pm.phase !== "timeline") {
+      box.append(h("h3", { text: "Add an issue" }),
+        submit(h("form", { id: "issue-form", class: "settings" }, field("text", { required: "", size: "50" }),
+          field("entries", { placeholder: "entry numbers, e.g. 3, 7", required: "" }), h("button", { type: "submit", text: "Add issue" })),
+        (v) => api("POST", `/api/v1/postmortems/${id}/issues`, { text: v.text, entries: v.entries.split(/[ ,]+/).filter(Boolean).map(Number) })));
+    }
+    if (pm.phase === "actions") {
+      const type = h("select", { name: "type" }, ...["detect", "prevent", "mitigate", "process"].map(t => h("option", { value: t, text: t })));
+      const issue = h("select", { name: "issue" }, ...pm.issues.map(i => h("option", { value: String(i.id), text: `${i.id}: ${i.text}` })));
+      box.append(h("h3", { text: "Add an action" }),
+        submit(h("form", { id: "action-form", class: "settings" }, h("label", {}, "issue ", issue), field("title", { size: "40", placeholder: "add an alert on ..." }),
+          field("owner", { required: "" }), field("expected", { size: "40", placeholder: "an alert fires within 5 minutes" }),
+          field("due", { type: "date", required: "" }), h("label", {}, "type ", type), h("button", { type: "submit", text: "Add action" })),
+        (v) => api("POST", `/api/v1/postmortems/${id}/actions`, { issue: Number(v.issue), title: v.title || undefined, owner: v.owner,
+          expected: v.expected || undefined, due_at: epoch(v.due), type: v.type })));
+    }
+    return box;
   }
 
   // -- actions ---------------------------------------------------------------------------------
