@@ -1,7 +1,8 @@
 """The incident story continues on a real server: the resolved and closed incident's post-mortem
 runs its three phases with each gate refusing what it must (CLI exit codes and rule names, API
 4xx in the error shape), actions get owners and due dates, reminders reach a real SMTP server
-after the incident is closed (the server's clock moved through SPELEO_TEST_CLOCK_FILE), an action
+after the incident is closed and the server was killed with SIGKILL and restarted (the server's
+clock moved through SPELEO_TEST_CLOCK_FILE), an action
 closes with evidence; a release checklist fails on planted error events and passes once they are
 out of its window; an after-action review observes its results from searches over planted data."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 import time
 
 from tests.conftest import run_cli, wait_for
@@ -201,6 +203,11 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     cli("action", "person", "alice", "--email", "alice@example.com", "--team", "payments", "--manager", "dave")
     api("PUT", "/api/v1/actions/people/dave", json={"email": "dave@example.com"})
     assert smtp_inbox.messages == []
+    # the reminders are rows in the database: they outlive a server killed with SIGKILL
+    admin_pw = re.search(r"created web user 'admin' with password: (\S+)", srv.log.read_text()).group(1)
+    srv.kill9()
+    srv = server_factory(home).start()
+    api = lambda method, path, **kw: srv.api(method, path, **kw).raise_for_status().json()  # noqa: E731
     clock_file.write_text(str(7 * DAY))  # past the due date and the manager's delay of alice's action
     smtp_inbox.wait(4)
     mine = [(rcpt[0], m["Subject"]) for rcpt, m in smtp_inbox.messages if f"action {aid} " in m["Subject"]]
@@ -234,12 +241,11 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
 
     # -- the web pages (in Chromium when it is installed) ---------------------------------------
     pm2 = api("POST", "/api/v1/postmortems", json={"incident": int(iid)})["id"]
-    _pages(srv, pm, pm2, run_id, srv.api("GET", "/api/v1/actions/backlog").json())
+    _pages(srv, admin_pw, pm, pm2, run_id, srv.api("GET", "/api/v1/actions/backlog").json())
 
 
-def _pages(srv, pm: str, pm2: str, run_id: str, backlog: dict) -> None:
+def _pages(srv, pw: str, pm: str, pm2: str, run_id: str, backlog: dict) -> None:
     import os
-    import re
     from pathlib import Path
 
     import pytest
@@ -250,7 +256,6 @@ def _pages(srv, pm: str, pm2: str, run_id: str, backlog: dict) -> None:
         pytest.skip(f"{CHROMIUM} not installed: the pages were not checked in a browser")
     from playwright.sync_api import sync_playwright
 
-    pw = re.search(r"created web user 'admin' with password: (\S+)", srv.log.read_text()).group(1)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page()
