@@ -3,12 +3,12 @@
 Shared by post-mortems, after-action reviews and problems: an action belongs to a source named
 by `source_type` ("postmortem", "review", "problem", ...) and `source_id` (its id, as text), and
 optionally to one item of it (`source_item`: a post-mortem issue, a review goal). Tables
-`action_items`, `action_reminders` and `people` (migration `0005_postmortem`).
+`action_items`, `action_reminders` and `action_people` (migration `0005_postmortem`).
 
 Reminders (learning-loop spec 5.5, "institutionalise the fix"): when an action is created, four
 reminder rows are written with their due times: `before` (due - `before_secs`), `at` (due),
 `after` (due + `after_secs`) to the owner, and `manager` (due + `manager_secs`) to the owner's
-manager (`people.manager`). They are sent whatever state the incident is in (Dispatch stops at
+manager (`action_people.manager`). They are sent whatever state the incident is in (Dispatch stops at
 Stable: spec [D7]). `run_due(now, notifier)` is the tick (`runtime.ticks`): it claims each due
 row with a conditional UPDATE (so two ticks never send one twice), sends through
 `speleo.ops.notify.Notifier`, and keeps the attempt's id. A failed delivery is retried after
@@ -136,7 +136,7 @@ class ReminderRow(Base):
 class PersonRow(Base):
     """Where to reach a user and whom to escalate to: email, team, manager (a user name)."""
 
-    __tablename__ = "people"
+    __tablename__ = "action_people"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     team: Mapped[str | None] = mapped_column(String(64), nullable=True)

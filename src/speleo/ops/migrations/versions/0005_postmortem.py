@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("attempt_id", sa.Integer),
     )
     op.create_table(
-        "people",
+        "action_people",
         sa.Column("name", sa.String(120), primary_key=True),
         sa.Column("email", sa.String(254)), sa.Column("team", sa.String(64)), sa.Column("manager", sa.String(120)),
     )
@@ -150,5 +150,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for t in ("review_goals", "reviews", "checklist_run_items", "checklist_runs", "releases", "checklist_templates",
-              "people", "action_reminders", "action_items", "postmortem_issues", "postmortem_entries", "postmortems"):
+              "action_people", "action_reminders", "action_items", "postmortem_issues", "postmortem_entries", "postmortems"):
         op.drop_table(t)
