@@ -41,7 +41,7 @@ def local_services(home: Home) -> dict:
         return service_searcher(Service(home))(spl, earliest, latest)
 
     db = Database.for_home(home)
-    actions = Actions(db)
+    actions = Actions.for_home(home.root, db)
     return {"actions": actions, "postmortems": Postmortems(db, None, actions), "incidents": Incidents(db),
             "checklists": Checklists(db, None, searcher), "reviews": Reviews(db, None, searcher, actions),
             "notifier": lambda: __import__("speleo.ops.notify", fromlist=["Notifier"]).Notifier.for_home(home, db)}

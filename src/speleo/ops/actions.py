@@ -175,6 +175,32 @@ class Actions:
         self.clock = clock or SystemClock()
         self.before_secs, self.after_secs, self.manager_secs = before_secs, after_secs, manager_secs
 
+    @classmethod
+    def for_home(cls, home_root, db: Database, clock: Clock | None = None) -> "Actions":
+        """With the reminder offsets of `<home>/learning.conf` `[reminders]`: `before_secs`,
+        `after_secs`, `manager_secs` (seconds; the defaults when absent). Raises InputError naming
+        the file and key for a value that is not a positive number of seconds."""
+        from pathlib import Path
+
+        from speleo.conffile import read_conf
+
+        path = Path(home_root) / "learning.conf"
+        settings: dict[str, str] = {}
+        if path.exists():
+            for st in read_conf(path).merged():
+                if st.name == "reminders":
+                    settings.update(st.settings)
+        kw = {}
+        for key in ("before_secs", "after_secs", "manager_secs"):
+            if key in settings:
+                try:
+                    kw[key] = float(settings[key])
+                except ValueError:
+                    kw[key] = -1.0
+                if not 0 <= kw[key] <= 365 * DAY:
+                    raise InputError(f"{path} [reminders] {key} = {settings[key]!r}: give seconds (0 to 31536000)")
+        return cls(db, clock, **kw)
+
     # -- create ------------------------------------------------------------------------------
     def create(self, source_type: str, source_id: Any, actor: str, *, title: Any = None, owner: Any = None,
                expected: Any = None, due_at: Any = None, type: Any = None, source_item: int | None = None) -> dict:

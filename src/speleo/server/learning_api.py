@@ -57,7 +57,7 @@ def _services(runtime) -> dict[str, Any]:
         from speleo.ops.reviews import Reviews
 
         db = Database.for_home(runtime.home)
-        actions = Actions(db, runtime.clock)
+        actions = Actions.for_home(runtime.home.root, db, runtime.clock)
         searcher = service_searcher(runtime.service)
         svc = {"actions": actions, "postmortems": Postmortems(db, runtime.clock, actions),
                "checklists": Checklists(db, runtime.clock, searcher), "incidents": Incidents(db, runtime.clock),

@@ -223,3 +223,17 @@ def test_a_long_incident_timeline_is_copied_up_to_the_limit_and_says_so(ops_db, 
     assert len(copied) == 5
     assert [e["text"] for e in pm["entries"] if e["source"] == "postmortem:limit"] == [
         f"{total - 5} later entries of the incident's timeline were not copied (at most 5); see incident {iid}"]
+
+
+def test_reminder_offsets_from_learning_conf(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    db.migrate()
+    (tmp_path / "learning.conf").write_text("[reminders]\nbefore_secs = 3600\nmanager_secs = 604800\n")
+    acts = Actions.for_home(tmp_path, db, ManualClock(T0))
+    a = acts.create("review", 1, "t", title="fix it", owner="alice", expected="0 errors", due_at=T0 + DAY,
+                    type="improve")
+    due = {r["kind"]: r["due_at"] for r in acts.get(a["id"])["reminders"]}
+    assert due == {"before": T0 + DAY - 3600, "at": T0 + DAY, "after": T0 + 2 * DAY, "manager": T0 + 8 * DAY}
+    (tmp_path / "learning.conf").write_text("[reminders]\nafter_secs = soon\n")
+    with pytest.raises(Exception, match=r"learning.conf \[reminders\] after_secs = 'soon': give seconds"):
+        Actions.for_home(tmp_path, db)
