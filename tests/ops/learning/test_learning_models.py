@@ -196,9 +196,11 @@ def test_review_refuses_to_finish_without_owned_actions(ops_db):
 def test_cli_on_the_home_database_without_a_server(tmp_path):
     from tests.conftest import run_cli
 
+    from speleo.config import Home
+
     home = tmp_path / "home"
-    iid = run_cli(home, "incident", "declare", "disk full", "--impact-started", "2026-12-04T08:00:00Z").stdout.strip()
-    run_cli(home, "incident", "resolve", iid)
+    db = Database.for_home(Home(home))
+    iid = str(_resolved_incident(db, ManualClock(T0)))
     pm = run_cli(home, "postmortem", "start", iid, "--facilitator", "carol").stdout.strip()
     p = run_cli(home, "postmortem", "action", "add", pm, "--issue", "1", "--owner", "alice", check=False)
     assert p.returncode == 1 and "(rule actions-phase-only)" in " ".join(p.stderr.split())
