@@ -285,10 +285,11 @@ class Problems:
 
     def matcher(self) -> signatures.Matcher:
         """The compiled matcher of every signature of problems not closed, rebuilt only when the
-        signatures or problem statuses changed (one small query checks)."""
+        signatures or the set of closed problems changed (three counts check it)."""
         with self.db.session() as s:
             stamp = (s.scalar(select(func.count()).select_from(SignatureRow)),
-                     s.scalar(select(func.max(SignatureRow.id))), s.scalar(select(func.max(ProblemRow.updated_at))))
+                     s.scalar(select(func.max(SignatureRow.id))),
+                     s.scalar(select(func.count()).select_from(ProblemRow).where(ProblemRow.status == CLOSED)))
             with self._lock:
                 if self._matcher is not None and self._matcher[0] == stamp:
                     return self._matcher[1]

@@ -41,7 +41,7 @@ WILDCARD = re.compile(r"^(<[A-Z*]*>|\*)$")
 _PY_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)', re.M)
 _JVM_FRAME = re.compile(r"^\s*at ([\w$.<>/]+)\(([^)]*)\)", re.M)
 _JS_FRAME = re.compile(r"^\s*at (?:(\S+) \()?([^()\s]+?):\d+:\d+\)?\s*$", re.M)
-_LAMBDA = re.compile(r"\$\$Lambda\$[\d/x]+|\$\d+|0x[0-9a-fA-F]+")
+_LAMBDA = re.compile(r"\$\$Lambda\$[\w/]+|\$\d+|0x[0-9a-fA-F]+")
 
 
 def frames(trace: str) -> list[str]:
