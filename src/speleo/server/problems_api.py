@@ -189,6 +189,9 @@ def install(app: FastAPI, runtime) -> None:
         return {"incidents": await run(_status_page, services()[0])}
 
     app.include_router(router)
+    from speleo.web.ops_pages import install as install_pages  # /incidents, /problems, /status pages
+
+    install_pages(app)
 
 
 def _row_time(row: dict) -> float | None:
