@@ -25,7 +25,7 @@
       if (isNaN(id)) throw new Error(`'${answer}' is not an incident number`);
       const keep = {};
       for (const [k, v] of Object.entries(row)) if (!["_fields", "_offset", "_flags", "_indextime"].includes(k)) keep[k] = v;
-      const e = await api("POST", `/api/v1/incidents/${id}/pin`, { search: last.q, earliest: epoch(last.body.earliest), latest: epoch(last.body.latest), row: keep });
+      const e = await api("POST", `/api/v1/incidents/${id}/pin`, { search: last.q, earliest: epoch(last.body.earliest), latest: epoch(last.body.latest) ?? last.at, row: keep });
       const matched = e.problems_attached.length ? ` Known problem ${e.problems_attached.map(a => a.problem_id).join(", ")} matched.` : "";
       alert(`Added to incident ${id}.${matched}`);
     } catch (err) { alert("Could not add to the incident: " + err.message); }
