@@ -11,23 +11,29 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-PAGES = {"/incidents": "incidents.html", "/incidents/{item_id}": "incident.html", "/problems": "problems.html",
-         "/problems/{item_id}": "problem.html", "/status": "status.html"}
+# path -> (page name: static/<name>.part.html and static/<name>.js, title, its nav entry)
+PAGES = {"/incidents": ("incidents", "Incidents", "incidents"), "/incidents/{item_id}": ("incident", "Incident", "incidents"),
+         "/problems": ("problems", "Problems", "problems"), "/problems/{item_id}": ("problem", "Problem", "problems"),
+         "/status": ("status", "Status", "status")}
+NAV = ("incidents", "problems", "status")
 
 
 def install(app: FastAPI) -> None:
     """Add the pages to `app` (the web's sessions are read from `app.state.web` per request)."""
-    from speleo.web.routes import _page
+    from speleo.web.routes import STATIC, _page
 
     router = APIRouter()
 
-    def page(request: Request, name: str, item_id: int | None = None) -> Response:
+    def page(request: Request, name: tuple[str, str, str], item_id: int | None = None) -> Response:
         found = app.state.web.session(request)
         if found is None:
             target = request.url.path
             return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
         user, session = found
-        return _page(name, csrf=session.csrf, user=user.name, item=str(item_id or ""))
+        part, title, current = name
+        raw = {"content": (STATIC / f"{part}.part.html").read_text(encoding="utf-8"), "script": f"{part}.js",
+               **{f"nav_{n}": ' aria-current="page"' if n == current else "" for n in NAV}}
+        return _page("ops.html", raw=raw, csrf=session.csrf, user=user.name, item=str(item_id or ""), title=title)
 
     for path, name in PAGES.items():
         if "{item_id}" in path:

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from speleo.clock import Clock, SystemClock
-from speleo.errors import ConflictError, InputError, NotFoundError
+from speleo.errors import InputError, NotFoundError
 from speleo.ops.db import Database, record_change
 from speleo.ops.incidents.models import IncidentRow
-from speleo.ops.incidents.service import clean_services
+from speleo.ops.incidents.service import TransitionError, clean_services  # one 409 shape with its rule
 from speleo.ops.problems import plans, signatures
 from speleo.ops.problems.models import (
     CLOSED, KNOWN_ERROR, OPEN, RESOLVED, RULES, STATUSES, TRANSITIONS, UNDER_INVESTIGATION, PlanRow, ProblemIncidentRow,
@@ -31,19 +31,6 @@ MAX_STATEMENT = 500
 MAX_TEXT = 20_000
 MAX_LIST = 1000
 MAX_SIGNATURES = 10_000  # per database: the matcher stays small and fast
-
-
-class TransitionError(ConflictError):
-    """A problem status change the rules refuse; `rule` names it (models.RULES)."""
-
-    code = "invalid_transition"
-
-    def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "rule": self.rule}
 
 
 def check_transition(p: ProblemRow, new: str) -> None:
