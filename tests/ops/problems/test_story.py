@@ -147,6 +147,11 @@ def test_alert_to_incident_to_problem_and_back(tmp_path, server_factory, monkeyp
     prob = api("GET", f"/api/v1/problems/{pid}").json()
     assert prob["recurrence"]["occurrences"] == 2
 
+    # a person declaring an incident with the error pasted in is told about the known problem too
+    by_hand = api("POST", "/api/v1/incidents", json={
+        "title": "checkout fails", "description": "2026-12-04T10:00:00Z connection to db9:5432 refused after 1 retries"})
+    assert [a["problem_id"] for a in by_hand.json()["problems_attached"]] == [pid]
+
     # 7. a diagnostic runs with one click; its output is on the timeline
     r = api("POST", f"/api/v1/incidents/{new['id']}/diagnostics", json={"problem_id": pid, "diagnostic": 0})
     assert r.status_code == 201, r.text
