@@ -21,8 +21,12 @@ BASE = {"cron_schedule": "*/5 * * * *", "is_scheduled": "1", "counttype": "numbe
         "search": SEARCH}
 
 
-@pytest.fixture
-def h(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def h(request, tmp_path, monkeypatch):
+    if request.param == "postgresql":   # the home's operations database is a fresh PostgreSQL database
+        from tests.ops.pg import fresh_database
+
+        monkeypatch.setenv("SPELEO_DATABASE_URL", fresh_database(request))
     h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
     h.server.clock = h.clock   # records stamped with the scheduler's (manual) clock
     h.rows["db_errors"] = lambda now: [dict(r) for r in ROWS]
