@@ -12,12 +12,12 @@ have the API's one shape (`{"error": {"code", "message"}}`; a refused status cha
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from speleo.errors import InputError, NotFoundError
-from speleo.ops.db import Database
 from speleo.ops.incidents import updates
 from speleo.ops.incidents.models import OPEN_STATUSES
 from speleo.ops.incidents.service import Incidents
@@ -157,8 +157,6 @@ def install(app: FastAPI, runtime) -> None:
         are matched against the row."""
         b = await _body(request, PIN_FIELDS, ("search", "row"))
         row = b["row"]
-        import json
-
         if len(json.dumps(row, default=str)) > MAX_PIN_ROW:
             raise InputError(f"row: more than {MAX_PIN_ROW} characters of JSON; pin the event itself, not a large table")
         raw = row.get("_raw")
