@@ -64,6 +64,9 @@ def open_incident(ctx: ActionContext) -> str:
     except SpeleoError as e:
         raise ActionError(f"alert '{ctx.name}': action.incident could not open or join an incident: {e}") from None
     said = f"incident {grouping.incident_id}: {grouping.reason}"
+    if len(ctx.rows) > MAX_ROWS_MATCHED:
+        said += (f"; signatures matched against the first {MAX_ROWS_MATCHED} of {len(ctx.rows)} results "
+                 f"({len(ctx.rows) - MAX_ROWS_MATCHED} not looked at)")
     if attached:
         said += "; known problem(s) " + ", ".join(str(a.problem_id) for a in attached) + " matched"
     return said

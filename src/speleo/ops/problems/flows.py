@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Iterable
 
+from sqlalchemy.exc import IntegrityError
+
 from speleo.ops.db import record_change
 from speleo.ops.incidents import flows as incident_flows
 from speleo.ops.problems import service as svc
@@ -57,7 +59,10 @@ def attach_matches(problems: svc.Problems, incident_id: int, *, alert_names: Ite
         by_problem.setdefault(m.problem_id, []).append(m)
     out = []
     for pid, ms in by_problem.items():
-        got = _attach(problems, pid, incident_id, ms, actor, source)
+        try:
+            got = _attach(problems, pid, incident_id, ms, actor, source)
+        except IntegrityError:   # another firing linked the same problem to this incident just now
+            got = None
         if got is not None:
             out.append(got)
     return out
