@@ -179,3 +179,17 @@ def test_closed_problems_do_not_match_and_an_incident_is_linked_once(env):
     problems.update(p["id"], "alice", status="closed")
     other = incidents.create("disk again", "alice", "cli")
     assert flows.attach_matches(problems, other["id"], alert_names=["disk full"]) == []
+
+
+def test_incidents_list_by_service_limits_in_the_database(env):
+    """The list filters and limits in SQL (fast at 10,000 incidents); `_` in a service name is not
+    a LIKE wildcard, and the limit counts only the incidents of that service."""
+    incidents, problems, clock = env
+    for n in range(5):
+        incidents.create(f"a{n}", "alice", "cli", services=["pay_db"])
+        incidents.create(f"b{n}", "alice", "cli", services=["payXdb", "web"])
+    got = incidents.list(service="pay_db", limit=3)
+    assert [i["title"] for i in got] == ["a4", "a3", "a2"]
+    assert [i["title"] for i in incidents.list(service="web", limit=2)] == ["b4", "b3"]
+    assert incidents.list(service="pay%", limit=10) == []
+    assert len(incidents.list(limit=7)) == 7
