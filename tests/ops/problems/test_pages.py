@@ -5,8 +5,10 @@ of attack with its countdown, a diagnostic run with one click, the problem and s
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +75,8 @@ def test_pin_from_search_then_the_incident_page(server_factory, tmp_path, page):
     page.click("#plans button:has-text('Run')")
     page.wait_for_selector("#timeline td:text-is('diagnostic')")
     assert "diagnostic 'refusals' of problem" in page.inner_text("#timeline")
+    if os.environ.get("SPELEO_SCREENSHOTS"):   # for a person to look at (docs/web.md)
+        page.screenshot(path=str(Path(os.environ["SPELEO_SCREENSHOTS"]) / "incident-page.png"), full_page=True)
 
     page.goto(f"{srv.url}/problems/{pid}")
     page.wait_for_selector("#incidents table")
