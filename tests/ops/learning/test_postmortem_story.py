@@ -84,13 +84,13 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
     acked = next(e["id"] for e in cands if e["text"].startswith("acknowledged"))
     cli("postmortem", "entry", "accept", pm, *[str(e["id"]) for e in cands if e["id"] != acked])
     api("PATCH", f"/api/v1/postmortems/{pm}/entries/{acked}", json={"state": "rejected"})
-    _refused(cli("postmortem", "advance", pm, "--agreed", check=False), "timeline-impact-start")
+    _api_refused(srv.api("POST", f"/api/v1/postmortems/{pm}/advance", json={"agreed": True}), 409, "timeline-impact-start")
     cli("postmortem", "entry", "edit", pm, str(by_text["impact started (incident record)"]), "--impact-start")
     monitor = cli("postmortem", "entry", "add", pm, "--at", str(int(t0 - 3000)), "--text",
                   "the first monitor saw customer failures", "--search", "index=main ERROR checkout",
                   "--earliest", str(int(t0 - 3600)), "--latest", str(int(t0))).stdout.strip()
     api("PATCH", f"/api/v1/postmortems/{pm}/entries/{monitor}", json={"detection": True})
-    _refused(cli("postmortem", "advance", pm, "--agreed", check=False), "timeline-facilitator")
+    _api_refused(srv.api("POST", f"/api/v1/postmortems/{pm}/advance", json={"agreed": True}), 409, "timeline-facilitator")
     api("POST", f"/api/v1/postmortems/{pm}/people", json={"facilitator": "carol"})
     _refused(cli("postmortem", "advance", pm, check=False), "timeline-agreement")
     cli("postmortem", "advance", pm, "--agreed")
@@ -108,8 +108,8 @@ def test_postmortem_story(tmp_path, server_factory, smtp_inbox, monkeypatch):
                  "--due", "2030-01-01", "--type", "detect", check=False), "actions-phase-only")
     _refused(cli("postmortem", "advance", pm, check=False), "issues-at-least-one")
     _refused(cli("postmortem", "issue", "add", pm, "--text", "no entries", check=False), "issue-points-at-timeline")
-    _refused(cli("postmortem", "issue", "add", pm, "--text", "rejected one", "--entry", str(acked), check=False),
-             "issue-points-at-timeline")
+    _api_refused(srv.api("POST", f"/api/v1/postmortems/{pm}/issues", json={"text": "rejected one", "entries": [acked]}),
+                 400, "issue-points-at-timeline")
     issue = cli("postmortem", "issue", "add", pm, "--text", "the first monitor saw failures and no one responded "
                 "for 50 minutes", "--entry", monitor, "--entry", str(declared)).stdout.strip()
     cli("postmortem", "advance", pm)
