@@ -53,10 +53,11 @@ REF = "oncall_step"
 class Escalations:
     """Starts and runs the escalation chains of one operations database."""
 
-    def __init__(self, db: Database, notifier: "Notifier", oncall: OnCall | None = None) -> None:
+    def __init__(self, db: Database, notifier: "Notifier | None", oncall: OnCall | None = None) -> None:
+        """`notifier` may be None for reading only (listing chains)."""
         self.db = db
         self.notifier = notifier
-        self.oncall = oncall or OnCall(db, notifier.clock)
+        self.oncall = oncall or OnCall(db, notifier.clock if notifier else None)
 
     # -- the tick ------------------------------------------------------------------------------
     def tick(self, now: float) -> dict:
