@@ -8,17 +8,7 @@ import pytest
 from speleo.ops.db import Database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ops_db(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'ops.sqlite'}")
-    else:
-        from tests.ops.pg import fresh_database
-
-        db = Database(fresh_database(request))
-    db.migrate()
-    yield db
-    db.close()
+from tests.ops.incidents.conftest import ops_db  # noqa: F401,E402  (SQLite and PostgreSQL, as for incidents)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from speleo.clock import Clock, SystemClock
