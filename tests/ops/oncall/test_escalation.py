@@ -48,6 +48,8 @@ def test_unacknowledged_incident_escalates_to_the_next_person(ops_db, smtp_inbox
     chain = esc.for_incident(inc["id"])
     assert chain["state"] == "finished" and [s["state"] for s in chain["steps"]] == ["sent", "sent"]
     assert [len(s["attempts"]) for s in chain["steps"]] == [1, 2] and all(a["ok"] for s in chain["steps"] for a in s["attempts"])
+    # a webhook URL's path (where Slack keeps its secret) is not shown to readers of the chain
+    assert [a["target"] for a in chain["steps"][1]["attempts"]] == ["bob@example.com", webhook_inbox.url.split("/hook")[0] + "/…"]
     texts = [e["text"] for e in Incidents(ops_db, clock).get(inc["id"])["timeline"] if e["kind"] == "escalation"]
     assert texts[0].startswith("escalation policy 'standard' started") and "notified bob" in texts[-1]
     clock.advance(3600)
@@ -137,3 +139,26 @@ def test_policy_refusals(sqlite_db):
     # ann at 0, 10 and 20 min; then b: wait 1 min more -> ann at 31 min
     assert [(c["after_secs"], c["target"]) for c in oc.get_policy("r")["chain"]] == [
         (0.0, "ann"), (600.0, "ann"), (1200.0, "ann"), (1860.0, "ann")]
+
+
+def test_readiness_reports_once_a_day(sqlite_db):
+    from speleo.ops.oncall import readiness
+
+    add_users(sqlite_db, "ann", "bob")
+    clock = ManualClock(T0)          # Thu 2026-05-28 20:26:40 UTC
+    oc = OnCall(sqlite_db, clock)
+    oc.create_schedule("s", "UTC", "t")
+    # ann from Fri 29 May 00:00 UTC, for 1 day only: a gap before (3h33m20s) and after it
+    oc.add_rotation("s", "t", users=["ann"], start="2026-05-29T00:00", kind="daily", end="2026-05-30T00:00")
+    oc.create_policy("p", [{"kind": "notify_schedule", "schedule": "s"}, {"kind": "notify_user", "user": "bob"}], "t")
+    oc.add_contact("ann", "email", "ann@example.com", "t")
+    rep = readiness.check(sqlite_db, clock.time(), days=2)
+    assert [(g["start"], g["end"]) for g in rep["gaps"]] == [(T0, 1780012800.0), (1780099200.0, T0 + 2 * 86400)]
+    assert rep["users_without_contact"] == ["bob"] and rep["unreachable_policies"] == [] and not rep["ok"]
+    seen: list[dict] = []
+    assert readiness.daily(sqlite_db, clock.time(), seen.append, days=2) is True
+    clock.advance(3 * 3600)          # the same UTC day: not again
+    assert readiness.daily(sqlite_db, clock.time(), seen.append, days=2) is False
+    clock.advance(2 * 3600)          # Fri 29 May: again
+    assert readiness.daily(sqlite_db, clock.time(), seen.append, days=2) is True
+    assert [s["users_without_contact"] for s in seen] == ["bob", "bob"] and seen[0]["gaps"] == 2

@@ -255,7 +255,7 @@ class Escalations:
             atts = list(s.scalars(select(AttemptRow).where(AttemptRow.ref_type == REF, AttemptRow.ref_id.in_(ids))
                                   .order_by(AttemptRow.at, AttemptRow.id)))
             for st in d["steps"]:
-                st["attempts"] = [{"id": a.id, "at": a.at, "channel": a.channel, "target": a.target, "ok": a.ok,
+                st["attempts"] = [{"id": a.id, "at": a.at, "channel": a.channel, "target": shown_target(a.channel, a.target), "ok": a.ok,
                                    "detail": a.detail} for a in atts if a.ref_id == str(st["id"])]
             return d
 
@@ -267,6 +267,15 @@ class Escalations:
             x["outcome"] = _json(st.detail)
             d["steps"].append(x)
         return d
+
+
+def shown_target(channel: str, target: str) -> str:
+    """A delivery target as readers of a chain see it: an email address as is, a webhook URL cut
+    to its scheme and host (Slack and Teams URLs carry their secret in the path)."""
+    if channel != "webhook":
+        return target
+    scheme, _, rest = target.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/…"
 
 
 def _json(text: str):
