@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from speleo.errors import ConflictError, NotFoundError
@@ -123,9 +123,10 @@ class Escalations:
         n = 0
         with self.db.session() as s:
             for esc, inc in s.execute(select(EscalationRow, IncidentRow).join(
-                    IncidentRow, IncidentRow.id == EscalationRow.incident_id).where(EscalationRow.state == ACTIVE)):
-                if inc.acknowledged_at is None and inc.status in OPEN_STATUSES:
-                    continue
+                    IncidentRow, IncidentRow.id == EscalationRow.incident_id).where(
+                    EscalationRow.state == ACTIVE,
+                    or_(IncidentRow.acknowledged_at.is_not(None), IncidentRow.status.not_in(sorted(OPEN_STATUSES))))
+                    .limit(BATCH)):
                 self._stop(s, esc, inc, now)
                 n += 1
         return n
