@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from speleo.clock import Clock, SystemClock
 from speleo.errors import ConflictError, InputError, NotFoundError
 from speleo.ops.db import Database, record_change
+from speleo.ops.incidents.service import clean_services
 from speleo.ops.oncall import schedule as sch
 from speleo.ops.oncall.models import (
     CONTACT_KINDS, ESCALATE_TO, NOTIFY_SCHEDULE, NOTIFY_USER, REPEAT, STEP_KINDS, WAIT, WEBHOOK_STYLES, ContactRow,
@@ -256,8 +257,7 @@ class OnCall:
         """
         name = clean_name("policy", name)
         clean = clean_steps(steps)
-        svc = sorted({clean_name("service", x) for x in ([p for p in services.split(",")] if isinstance(services, str)
-                                                          else services) if str(x).strip()})
+        svc = sorted(clean_services(services))  # the incidents' own rule for service names
         now = self.clock.time()
         with self.db.session() as s:
             row = s.scalars(select(PolicyRow).where(PolicyRow.name == name)).first()
