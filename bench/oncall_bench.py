@@ -87,7 +87,9 @@ def record() -> dict:
             f"waiting chain. A quiet tick (nothing due) costs {res['quiet_tick_ms_median']} ms (median). When all "
             f"{res['burst_steps']} second steps fall due at the same instant, the last is sent "
             f"{res['burst_last_sent_after_s']} s later ({res['steps_per_s']} steps/s; {res['emails_received']} emails "
-            f"received in all). A single step due alone goes out within the tick period (1 s) plus one quiet tick. "
+            f"received in all). Each step costs three synchronous commits (claim, attempt, done) and one SMTP "
+            f"connection per contact method: a burst is bounded by the disk's fsync rate. A single step due alone "
+            f"goes out within the tick period (1 s) plus one quiet tick. "
             f"Not measured yet: the same while the server ingests at full speed.\n"
             f"<!-- ONCALLBENCH:END -->")
     if "<!-- ONCALLBENCH:START -->" in text:

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from tests.conftest import run_cli, wait_for
+
+pytestmark = [pytest.mark.e2e]
 
 
 def test_escalation_survives_kill9_neither_lost_nor_repeated(server_factory, tmp_path, monkeypatch, smtp_inbox,
