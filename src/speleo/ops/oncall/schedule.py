@@ -22,6 +22,7 @@ Rules (docs/oncall.md):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
@@ -194,15 +195,16 @@ def final_shifts(sched: Schedule, start: float, end: float) -> list[Shift]:
     """Who is on call over [start, end): layers and overrides resolved, neighbours of the same
     user and source merged; times no one covers are absent (see `gaps`)."""
     tz = sched.tz
-    layers = [sh for r in sched.rotations for sh in rotation_shifts(r, tz, start, end)]
+    per_rot = [rotation_shifts(r, tz, start, end) for r in sched.rotations]
+    index = [([sh.start for sh in shs], shs) for shs in per_rot if shs]   # each rotation's shifts are sorted, disjoint
     overs = [o for o in sched.overrides if o.end > start and o.start < end]
-    cuts = sorted({start, end, *(x for sh in layers for x in (sh.start, sh.end)),
+    cuts = sorted({start, end, *(x for shs in per_rot for sh in shs for x in (sh.start, sh.end)),
                    *(min(max(x, start), end) for o in overs for x in (o.start, o.end))})
     out: list[Shift] = []
     for a, b in zip(cuts, cuts[1:]):
         if b <= a:
             continue
-        win = _winner(layers, overs, a)
+        win = _winner(index, overs, a)
         if win is None:
             continue
         prev = out[-1] if out else None
@@ -213,15 +215,17 @@ def final_shifts(sched: Schedule, start: float, end: float) -> list[Shift]:
     return out
 
 
-def _winner(layers: list[Shift], overs: list[Override], t: float) -> Shift | None:
+def _winner(index: list[tuple[list[float], list[Shift]]], overs: list[Override], t: float) -> Shift | None:
     live = [o for o in overs if o.start <= t < o.end]
     if live:
         o = max(live, key=lambda o: o.id)
         return Shift(o.user, o.start, o.end, "override", None, None)
-    cover = [sh for sh in layers if sh.start <= t < sh.end]
-    if not cover:
-        return None
-    return max(cover, key=lambda sh: sh.layer or 0)
+    best: Shift | None = None
+    for starts, shs in index:
+        i = bisect.bisect_right(starts, t) - 1
+        if i >= 0 and shs[i].end > t and (best is None or (shs[i].layer or 0) > (best.layer or 0)):
+            best = shs[i]
+    return best
 
 
 def who_at(sched: Schedule, t: float) -> Shift | None:
