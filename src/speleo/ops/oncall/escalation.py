@@ -11,7 +11,7 @@ does not change a running chain). An incident with no matching policy gets a `no
 way of opening an incident (API, CLI without a server, the alert action) starts its chain, and
 no hook inside `speleo.ops.incidents` is needed. `start(...)` starts one by hand with a named policy.
 
-How a step runs (docs/decisions/0021-oncall-escalation-delivery.md): in one transaction the step
+How a step runs (docs/decisions/0022-oncall-escalation-delivery.md): in one transaction the step
 is *claimed* (state claimed, `claims` + 1) unless the incident was acknowledged, resolved or
 closed meanwhile, in which case the rest of the chain is cancelled. Then each contact method of
 each person (the user, or whoever the schedule has on call at that moment) is sent one
