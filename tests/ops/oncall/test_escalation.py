@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from speleo.clock import ManualClock
-from speleo.errors import ConflictError, InputError
+from speleo.errors import ConflictError, InputError, NotFoundError
 from speleo.ops.incidents.service import Incidents
 from speleo.ops.notify import MailSettings, Notifier
 from speleo.ops.oncall.escalation import Escalations
@@ -114,6 +114,10 @@ def test_no_policy_and_manual_start(sqlite_db, smtp_inbox, webhook_inbox):
     assert esc.for_incident(b["id"])["policy"] == "fallback"
     with pytest.raises(ConflictError):
         esc.start(b["id"], "standard", "tester")
+    with pytest.raises(NotFoundError):              # beyond 64-bit ids: no incident, not an overflow
+        esc.for_incident(2**70)
+    with pytest.raises(NotFoundError):
+        esc.start(2**70, "standard", "tester")
 
 
 def test_policy_refusals(sqlite_db):

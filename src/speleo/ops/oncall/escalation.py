@@ -90,7 +90,7 @@ class Escalations:
         """Start `policy` on an incident by hand. Raises NotFoundError, ConflictError (a chain exists)."""
         now = self.oncall.clock.time() if now is None else now
         with self.db.session() as s:
-            if s.get(IncidentRow, int(incident_id)) is None:
+            if not 0 < int(incident_id) < 2**63 or s.get(IncidentRow, int(incident_id)) is None:
                 raise NotFoundError(f"no incident {incident_id}")
             _policy(s, policy)
         return self._start(int(incident_id), policy, now, actor, f"started by {actor}")
@@ -247,6 +247,8 @@ class Escalations:
 
     def for_incident(self, incident_id: int) -> dict:
         """The chain of one incident with its steps and their delivery attempts. Raises NotFoundError."""
+        if not 0 < int(incident_id) < 2**63:  # ids are 64-bit database integers
+            raise NotFoundError(f"no incident {incident_id}")
         with self.db.session() as s:
             esc = s.scalars(select(EscalationRow).where(EscalationRow.incident_id == int(incident_id))).first()
             if esc is None:

@@ -170,7 +170,7 @@ class OnCall:
     def remove_override(self, schedule: str, override_id: int, actor: str) -> None:
         with self.db.session() as s:
             row = _schedule(s, schedule)
-            o = s.get(OverrideRow, int(override_id)) if 0 < int(override_id) < 2**63 else None
+            o = s.get(OverrideRow, int(override_id)) if 0 < int(override_id) < 2**63 else None  # 64-bit ids
             if o is None or o.schedule_id != row.id:
                 raise NotFoundError(f"schedule '{row.name}' has no override {override_id}")
             record_change(s, "oncall_schedule", row.name, f"override:{o.id}", o.to_dict(), None, actor,
