@@ -401,9 +401,10 @@ class Actions:
                 if not target:
                     r.outcome = f"skipped: {a.owner} has no manager ('speleo action person {a.owner} --manager NAME')"
                     return r.to_dict()
-            address = _address(target, people)
+            address = _address(target, people) or _oncall_email(s, target)
             if address is None:
-                r.outcome = f"skipped: no email address for {target} ('speleo action person {target} --email ADDRESS')"
+                r.outcome = (f"skipped: no email address for {target} ('speleo action person {target} --email "
+                             "ADDRESS', or an on-call email contact)")
                 return r.to_dict()
             subject, text = reminder_text(a, r.kind, now)
         attempt = notifier.email([address], subject, text, ref=("action", str(a.id)))
@@ -439,6 +440,14 @@ def _address(name: str, people: dict[str, PersonRow]) -> str | None:
     if p is not None and p.email:
         return p.email
     return name if "@" in name else None
+
+
+def _oncall_email(s: Session, name: str) -> str | None:
+    """The user's first email contact method of the on-call records (`speleo.ops.oncall`), if any."""
+    from speleo.ops.oncall.models import ContactRow
+
+    return s.scalar(select(ContactRow.target).where(ContactRow.user == name, ContactRow.kind == "email")
+                    .order_by(ContactRow.id).limit(1))
 
 
 def _age_bucket(r: dict) -> str:

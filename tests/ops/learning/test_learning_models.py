@@ -75,6 +75,13 @@ def test_reminders_are_durable_sent_once_and_escalated(ops_db, smtp_inbox):
                    ("alice@example.com", f"[speleo] action {a['id']} was due on {due} and is overdue"),
                    ("dave@example.com", f"[speleo] action {a['id']} owned by alice was due on {due} and is still open")]
     assert acts.get(b["id"])["reminders"][-1]["outcome"].startswith("skipped: erin has no manager")
+    # an on-call email contact (speleo.ops.oncall) reaches a user the action directory has no address for
+    from speleo.ops.oncall.models import ContactRow
+
+    with ops_db.session() as s:
+        s.add(ContactRow(user="erin", kind="email", target="erin@example.com", style="json", created_at=T0))
+    assert acts.remind(b["id"], notifier, "t")["outcome"] == "sent to erin@example.com"
+    smtp_inbox.wait(5)
     # a failed delivery is retried later, and closing an action cancels what is left
     c = acts.create("review", 3, "t", title="write the runbook", owner="alice", expected="a runbook with 5 steps",
                     due_at=T0 + 6 * DAY, type="process")

@@ -82,6 +82,7 @@ TIMELINE_KINDS: dict[str, str] = {
     "pinned_event": "a log event or result row pinned from a search",
     "field": "another field changed (title, services, a timestamp)",
     "release": "a release whose window holds the incident's start (a release checklist run recorded it)",
+    "escalation": "an on-call escalation step notified someone, or the chain stopped (speleo.ops.oncall)",
     "problem": "a known problem matched (its signatures, why, and its plan of attack)",
     "diagnostic": "a diagnostic of a plan of attack ran (its search, range and output)",
 }
