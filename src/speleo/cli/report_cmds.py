@@ -112,5 +112,177 @@ def _response_table(rep: dict) -> None:
     out.print(t)
 
 
+
+
+# -- availability and SLOs ------------------------------------------------------------------
+def _local_slos(home: Home):
+    """The SLO service on the home itself (no server): the home's search, saved searches, now."""
+    from speleo.alerts.store import for_home
+    from speleo.ops.db import Database
+    from speleo.ops.slo.service import Slos
+    from speleo.service import Service
+
+    svc = Service(home)
+
+    def search(spl, earliest, latest, limit):
+        return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
+
+    db = Database.for_home(home)
+    return Slos(db, search, for_home(home)), db
+
+
+@report.command("availability")
+@click.option("--slo", "slo_name", help="Only this SLO (default: every SLO).")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day", show_default=True,
+              help="The periods availability is given for (UTC).")
+@OUTPUT
+@click.pass_obj
+def availability_cmd(home: Home, slo_name, period, output) -> None:
+    """Availability per SLO and period, error budget left, burn rates, bad periods, incidents."""
+    from speleo.ops.reports import availability
+
+    def local():
+        slos, db = _local_slos(home)
+        return availability.report(slos, db, time.time(), slo_name, period)
+
+    rep = _fetch(home, "/api/v1/reports/availability", {"slo": slo_name, "period": period}, local)
+    emit(rep, availability.rows(rep), output, _availability_table)
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v * 100:.3f}%"
+
+
+def _num(v, digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _availability_table(rep: dict) -> None:
+    if not rep["slos"]:
+        click.echo("no SLOs (create one with 'speleo slo create')", err=True)
+    for r in rep["slos"]:
+        s = r["slo"]
+        out.print(f"[bold]{escape(s['name'])}[/bold] ({escape(s['service'])}): objective {s['objective']}% over "
+                  f"{s['window_days']} days; availability {_pct(r['availability'])} "
+                  f"({r['good']:,} good of {r['total']:,}); budget left {_pct(r['budget_left'])}; "
+                  f"burn rate {_num(r['burn_rate'])}")
+        t = Table("period", "good", "total", "availability", "met", box=None)
+        for p in r["periods"]:
+            t.add_row(p["period"], f"{p['good']:,}", f"{p['total']:,}", _pct(p["availability"]),
+                      {True: "yes", False: "NO", None: "-"}[p["met"]])
+        out.print(t)
+        for w in r["burn_windows"]:
+            out.print(f"  burn {w['alert']}: {_num(w['burn_long'])}x over {w['long']}, {_num(w['burn_short'])}x over "
+                      f"{w['short']} (alert at {w['factor']}x){'  FIRING' if w['firing'] else ''}")
+        for b in r["bad_periods"][:20]:
+            out.print(f"  bad period {_utc(b['start'])} .. {_utc(b['end'])}: {b['bad']:,} bad of {b['total']:,}")
+        for i in r["incidents"]:
+            out.print(f"  incident {i['id']} [{i['severity']}] consumed {i['bad_events']:,} bad events "
+                      f"({_pct(i['budget_share'])} of the budget)")
+
+
+def _utc(ts: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+@click.group()
+def slo() -> None:
+    """Service level objectives: good/total event searches, objective, window; burn-rate alerts."""
+
+
+def _slo_call(home: Home, method: str, path: str, payload, local):
+    if client.server_url(home):
+        return client.call(home, method, "/api/v1/slos" + path, payload)
+    slos, _ = _local_slos(home)
+    return local(slos)
+
+
+@slo.command("create")
+@click.argument("name")
+@click.option("--service", required=True, help="The service the SLO is about (incidents of it are matched).")
+@click.option("--good", help="SPL of the good events, e.g. 'index=web status<500'.")
+@click.option("--total", help="SPL of all valid events, e.g. 'index=web'.")
+@click.option("--good-saved", help="... or the name of a saved search giving the good events.")
+@click.option("--total-saved", help="... or the name of a saved search giving all valid events.")
+@click.option("--objective", type=float, required=True, help="Percent of good events, e.g. 99.9.")
+@click.option("--window", "window_days", type=int, default=30, show_default=True, help="Rolling window, days.")
+@click.option("--description", default="")
+@click.option("--no-alerts", is_flag=True, help="Do not generate the burn-rate alert saved searches.")
+@click.pass_obj
+def slo_create(home: Home, name, service, good, total, good_saved, total_saved, objective, window_days, description,
+               no_alerts) -> None:
+    """Create the SLO NAME; refused (exit 1, the rule named) when its searches give no event counts."""
+    if bool(good) == bool(good_saved) or bool(total) == bool(total_saved):
+        raise click.UsageError("give the good events with --good or --good-saved, and all events with --total "
+                               "or --total-saved (one of each)")
+    payload = {"name": name, "service": service, "good": good or good_saved, "total": total or total_saved,
+               "good_kind": "saved" if good_saved else "spl", "total_kind": "saved" if total_saved else "spl",
+               "objective": objective, "window_days": window_days, "description": description,
+               "alerts": not no_alerts}
+    import getpass
+
+    def local(slos):
+        p = dict(payload)
+        return slos.create(p.pop("name"), actor=getpass.getuser(), **p)
+
+    got = _slo_call(home, "POST", "", payload, local)
+    click.echo(f"created SLO {got['name']}: {got['objective']}% over {got['window_days']} days; alerts: "
+               f"{', '.join(got['alerts']) or 'none'}", err=True)
+
+
+@slo.command("list")
+@OUTPUT
+@click.pass_obj
+def slo_list(home: Home, output) -> None:
+    """List the SLOs."""
+    rows = _slo_call(home, "GET", "", None, lambda slos: {"slos": slos.list()})["slos"]
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if output == "csv":
+        write_csv([{k: v for k, v in r.items() if k != "alerts"} for r in rows])
+        return
+    t = Table("name", "service", "objective", "window", "good", "total", box=None)
+    for r in rows:
+        t.add_row(escape(r["name"]), escape(r["service"]), f"{r['objective']}%", f"{r['window_days']} d",
+                  escape(r["good"]), escape(r["total"]))
+    out.print(t)
+    if not rows:
+        click.echo("no SLOs", err=True)
+
+
+@slo.command("show")
+@click.argument("name")
+@OUTPUT
+@click.pass_obj
+def slo_show(home: Home, name, output) -> None:
+    """Show the SLO NAME and its generated alerts."""
+    from urllib.parse import quote
+
+    got = _slo_call(home, "GET", "/" + quote(name, safe=""), None, lambda slos: slos.get(name))
+    if output in ("json", "csv"):
+        click.echo(json.dumps(got, indent=2))
+        return
+    for k in ("name", "service", "description", "objective", "window_days", "good", "good_kind", "total",
+              "total_kind", "created_by"):
+        out.print(f"{k:<12} {escape(str(got[k]))}")
+    out.print(f"{'alerts':<12} {escape(', '.join(got['alerts']) or '-')}")
+
+
+@slo.command("remove")
+@click.argument("name")
+@click.pass_obj
+def slo_remove(home: Home, name) -> None:
+    """Remove the SLO NAME and its generated alerts."""
+    import getpass
+    from urllib.parse import quote
+
+    _slo_call(home, "DELETE", "/" + quote(name, safe=""), None, lambda slos: slos.remove(name, getpass.getuser()))
+    click.echo(f"removed SLO {name}", err=True)
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(report)
+    cli.add_command(slo)
