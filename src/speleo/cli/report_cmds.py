@@ -114,6 +114,108 @@ def _response_table(rep: dict) -> None:
 
 
 
+# -- capacity and disks ------------------------------------------------------------------------
+def _local_search(home: Home):
+    from speleo.service import Service
+
+    svc = Service(home)
+
+    def search(spl, earliest, latest, limit):
+        return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
+
+    return search
+
+
+def _bounds(since, until, default_since: str) -> tuple[float, float]:
+    from speleo.ops.reports.times import parse_time
+
+    now = time.time()
+    return parse_time(since or default_since, now, "--since"), parse_time(until, now, "--until") or now
+
+
+def _bytes(v) -> str:
+    if v is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(v) < 1024 or unit == "TB":
+            return f"{v:,.1f} {unit}"
+        v /= 1024
+    return "-"
+
+
+@report.command("capacity")
+@click.option("--since", help="From (epoch, ISO 8601 or relative like -7d; default -7d).")
+@click.option("--until", help="Until (default: now).")
+@click.option("--index", default="metrics", show_default=True, help="The forwarder's metrics index.")
+@click.option("--host", help="Only this host.")
+@click.option("--forecast-days", type=click.FloatRange(min=0.01), default=7.0, show_default=True,
+              help="Days of recent usage the days-until-full forecast is fitted on.")
+@OUTPUT
+@click.pass_obj
+def capacity_cmd(home: Home, since, until, index, host, forecast_days, output) -> None:
+    """CPU, memory, disk and network use per host, and days until each file system is full."""
+    from speleo.ops.reports import capacity
+
+    def local():
+        lo, hi = _bounds(since, until, "-7d")
+        return capacity.report(_local_search(home), lo, hi, index, host, forecast_days)
+
+    rep = _fetch(home, "/api/v1/reports/capacity", {"since": since, "until": until, "index": index, "host": host,
+                                                   "forecast_days": forecast_days}, local)
+    emit(rep, capacity.rows(rep), output, _capacity_table)
+
+
+def _capacity_table(rep: dict) -> None:
+    t = Table("host", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg", "net out avg", box=None)
+    for h in rep["hosts"]:
+        t.add_row(escape(h["host"]), f"{_num(h['cpu_avg'], 1)} / {_num(h['cpu_max'], 1)} %",
+                  f"{_num(h['memory_avg'], 1)} / {_num(h['memory_max'], 1)} %",
+                  f"{_num(h['disk_avg'], 1)} / {_num(h['disk_max'], 1)} %",
+                  _bytes(h["net_recv_avg"]) + "/s", _bytes(h["net_sent_avg"]) + "/s")
+    out.print(t)
+    if not rep["hosts"]:
+        click.echo("no host metrics in this range (sourcetype speleo:metrics; see 'speleo forward')", err=True)
+    t = Table("host", "mount", "used", "total", "growth per day", "days until full", box=None)
+    for f in rep["filesystems"]:
+        left = f["status"] if f["days_until_full"] is None else f"{f['days_until_full']:.1f} ({_utc(f['full_at'])})"
+        t.add_row(escape(f["host"]), escape(f["mount"]), _bytes(f["used"]), _bytes(f["total"]),
+                  _bytes(f["growth_bytes_per_day"]), left)
+    out.print(t)
+
+
+@report.command("disks")
+@click.option("--since", help="From (epoch, ISO 8601 or relative like -30d; default -30d).")
+@click.option("--until", help="Until (default: now).")
+@click.option("--index", default="metrics", show_default=True, help="The index of the smartctl:json events.")
+@OUTPUT
+@click.pass_obj
+def disks_cmd(home: Home, since, until, index, output) -> None:
+    """Each drive's failure-predicting SMART figures, their trend and a risk rating."""
+    from speleo.ops.reports import disks
+
+    def local():
+        lo, hi = _bounds(since, until, "-30d")
+        return disks.report(_local_search(home), lo, hi, index)
+
+    rep = _fetch(home, "/api/v1/reports/disks", {"since": since, "until": until, "index": index}, local)
+    emit(rep, disks.rows(rep), output, _disks_table)
+
+
+def _disks_table(rep: dict) -> None:
+    t = Table("risk", "host", "device", "model", "serial", "figures (first -> last)", "why", box=None)
+    for d in rep["drives"]:
+        figs = ", ".join(f"{n} {a['first']}->{a['last']}" for n, a in d["attributes"].items() if a["first"] or a["last"])
+        t.add_row(d["risk"].upper() if d["risk"] in ("failing", "high") else d["risk"], escape(d["host"]),
+                  escape(d["device"]), escape(d["model"] or "-"), escape(d["serial"] or "-"), escape(figs or "all 0"),
+                  escape("; ".join(d["reasons"]) or "-"))
+    out.print(t)
+    if not rep["drives"]:
+        click.echo("no smartctl:json events in this range (the forwarder sends them where smartctl is installed)",
+                   err=True)
+    for f in rep["flagged"]:
+        out.print(f"flagged: {escape(f['host'])} at {_utc(f['time'])}: {escape(f['reason'])}")
+
+
 # -- availability and SLOs ------------------------------------------------------------------
 def _local_slos(home: Home):
     """The SLO service on the home itself (no server): the home's search, saved searches, now."""

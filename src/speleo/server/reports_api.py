@@ -14,7 +14,7 @@ import asyncio
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from speleo.ops.db import Database
-from speleo.ops.reports import availability, response
+from speleo.ops.reports import availability, capacity, disks, response
 from speleo.ops.slo.service import Slos
 from speleo.ops.reports.times import parse_time
 from speleo.server.access import EDIT_SAVED, SEARCH, Principal, require, search_guard
@@ -80,6 +80,21 @@ def _install_more(router: APIRouter, runtime, db, now, run) -> None:
     async def availability_report(slo: str | None = None, period: str = "day",
                                   who: Principal = Depends(require(SEARCH))) -> dict:
         return await run(availability.report, slos_for(runtime, db(), who), db(), now(), slo, period)
+
+    @router.get(PREFIX + "/capacity")
+    async def capacity_report(since: str = "-7d", until: str | None = None, index: str = "metrics",
+                              host: str | None = None, forecast_days: float = 7.0,
+                              who: Principal = Depends(require(SEARCH))) -> dict:
+        t = now()
+        return await run(capacity.report, searcher(runtime, who), parse_time(since, t, "since"),
+                         parse_time(until, t, "until") or t, index, host, forecast_days)
+
+    @router.get(PREFIX + "/disks")
+    async def disks_report(since: str = "-30d", until: str | None = None, index: str = "metrics",
+                           who: Principal = Depends(require(SEARCH))) -> dict:
+        t = now()
+        return await run(disks.report, searcher(runtime, who), parse_time(since, t, "since"),
+                         parse_time(until, t, "until") or t, index)
 
     @router.get("/api/v1/slos")
     async def list_slos(who: Principal = Depends(require(SEARCH))) -> dict:

@@ -76,3 +76,13 @@ def test_slo_lifecycle_and_availability(srv):
     run_cli(srv.home, "slo", "remove", "web-ok")
     assert srv.api("GET", "/api/v1/slos").json() == {"slos": []}
     assert srv.api("GET", "/api/v1/slos/web-ok").status_code == 404
+
+
+def test_capacity_and_disks_reports_answer_in_every_output(srv):
+    cap = srv.api("GET", "/api/v1/reports/capacity", params={"since": "-1h"}).json()
+    assert cap["report"] == "capacity" and cap["hosts"] == [] and cap["filesystems"] == []
+    d = json.loads(run_cli(srv.home, "report", "disks", "-o", "json").stdout)
+    assert d["report"] == "disks" and d["drives"] == [] and "smartctl:json" in d["alert_example"]
+    assert run_cli(srv.home, "report", "capacity", "-o", "csv").stdout == ""
+    bad = srv.api("GET", "/api/v1/reports/disks", params={"index": "a b"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_input"
