@@ -206,6 +206,13 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
         return signed_in_page(request, "alerts.html")
 
+    @router.get("/reports/{kind}", include_in_schema=False)
+    async def report_page(request: Request, kind: str) -> Response:
+        """The report pages (static/reports.js over /api/v1/reports/KIND); printable."""
+        if kind not in ("response", "availability", "capacity", "disks"):
+            return RedirectResponse("/reports/response", status_code=303)
+        return signed_in_page(request, "reports.html")
+
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added."""
