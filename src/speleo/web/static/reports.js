@@ -3,7 +3,9 @@
    prints without its navigation and form (a PDF renderer can load it as it is). */
 "use strict";
 (() => {
-  const kind = (location.pathname.split("/")[2] || "response");
+  const KINDS = ["response", "availability", "capacity", "disks"];
+  const asked = location.pathname.split("/")[2];
+  const kind = KINDS.includes(asked) ? asked : "response";
   const $ = (s, r = document) => r.querySelector(s);
   const out = $("#report");
   const TITLES = { response: "Response times", availability: "Availability and error budgets",
