@@ -133,3 +133,41 @@ def test_documented_alert_search_fires_for_the_rising_drive_only(indexed):
     res = svc.search(disks.ALERT_EXAMPLE, earliest=T0 - DAY, latest=T0 + 5 * DAY, capabilities=None, limit=0)
     got = [(r["host"], r["speleo_smart.device"]) for r in res.table.to_pylist()]
     assert got == [("alpha", "/dev/sdb")]
+
+
+def test_forwarder_queues_smartctl_documents_and_reports_them_in_status(tmp_path):
+    """The forwarder's disk-health thread: documents queued as smartctl:json HEC envelopes in the
+    metrics index; its state in `status()`; a forwarder without smartctl has no such thread."""
+    from speleo.forward.agent import ForwardOptions, Forwarder
+
+    prog = fake_smartctl(tmp_path, {"/dev/sda": json.dumps(ata("/dev/sda", "Q1", pending=3))})
+    opts = ForwardOptions(to="http://127.0.0.1:9", token="t", home=tmp_path / "fwd", metrics_interval=0,
+                          smart_interval=0.05, smartctl=prog)
+    fwd = Forwarder(opts)
+    fwd.smart.timeout = 1.0
+    try:
+        import threading
+
+        t = threading.Thread(target=fwd._smart_loop, daemon=True)
+        t.start()
+        deadline = time.monotonic() + 20
+        while fwd.queue.last_id() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        fwd.stop.set()
+        t.join(timeout=10)
+        [entry, *_] = fwd.queue.after(0, 10 ** 7, 10 ** 6)
+        lines = [json.loads(x) for x in fwd.queue.payload(entry).decode().splitlines()]
+        sda = next(x for x in lines if x["event"].get("serial_number") == "Q1")
+        assert (sda["sourcetype"], sda["index"], sda["source"]) == ("smartctl:json", "metrics",
+                                                                    "speleo:forwarder:smartctl")
+        assert sda["event"]["speleo_smart"]["pending_sectors"] == 3
+        st = fwd.status()["smart"]
+        assert st["enabled"] is True and st["smartctl"] == prog and st["errors"] >= 1   # /dev/slow timed out
+    finally:
+        fwd.stop.set()
+        fwd.close()
+    off = Forwarder(ForwardOptions(to="http://127.0.0.1:9", token="t", home=tmp_path / "fwd2", smartctl=""))
+    try:
+        assert off.status()["smart"]["enabled"] is False
+    finally:
+        off.close()
