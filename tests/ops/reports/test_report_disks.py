@@ -11,7 +11,6 @@ import pytest
 
 from speleo.config import Home
 from speleo.forward.smart import SmartCollector
-from speleo.ingest.oneshot import add_oneshot
 from speleo.ops.reports import disks
 from speleo.service import Service
 from tests.ops.reports.smartdocs import ata, nvme

@@ -5,7 +5,8 @@ and a days-until-full forecast per file system.
 - Utilisation: per host and time bucket, mean `cpu_percent` (metric=cpu), mean memory `percent`
   (metric=memory), the fullest file system's `percent` (metric=disk, max over mounts) and mean
   network `bytes_recv_per_s` / `bytes_sent_per_s` (metric=net); the host summary gives the mean
-  and maximum of each over the whole range (from the samples, not from the buckets).
+  and maximum of each over the whole range, exact (from per-bucket sums, counts and maxima of one
+  search, not means of means).
 - Forecast: for each (host, mount), the least-squares line of `used` bytes against time over the
   forecast range (default the last 7 days: recent usage), one point per sample. When its slope
   is <= 0 the file system is "not growing"; otherwise days until full = (total - last used) /
@@ -21,11 +22,12 @@ MAX_ROWS = 500_000
 _FIELDS = ('eval cpu=if(metric="cpu",cpu_percent,null()), mem=if(metric="memory",percent,null()), '
            'disk=if(metric="disk",percent,null()), rx=if(metric="net",bytes_recv_per_s,null()), '
            'tx=if(metric="net",bytes_sent_per_s,null())')
-_STATS = ("avg(cpu) as cpu_percent avg(mem) as memory_percent max(disk) as disk_percent "
-          "avg(rx) as net_recv_bytes_per_s avg(tx) as net_sent_bytes_per_s")
-_SUMMARY = ("avg(cpu) as cpu_avg max(cpu) as cpu_max avg(mem) as memory_avg max(mem) as memory_max "
-            "avg(disk) as disk_avg max(disk) as disk_max avg(rx) as net_recv_avg max(rx) as net_recv_max "
-            "avg(tx) as net_sent_avg max(tx) as net_sent_max")
+_SERIES = {"cpu": "cpu_percent", "mem": "memory_percent", "disk": "disk_percent", "rx": "net_recv_bytes_per_s",
+           "tx": "net_sent_bytes_per_s"}
+_SUMMARY = {"cpu": "cpu", "mem": "memory", "disk": "disk", "rx": "net_recv", "tx": "net_sent"}
+# one pass: per host and bucket the sum, count and maximum of each figure; the buckets' means and
+# the host's mean and maximum over the range are computed from these (exact, not means of means)
+_STATS = " ".join(f"sum({f}) as {f}_sum count({f}) as {f}_n max({f}) as {f}_max" for f in _SERIES)
 
 
 def span_for(secs: float) -> int:
@@ -58,15 +60,11 @@ def report(search, since: float, until: float, index: str = "metrics", host: str
     base = f'index="{index}" sourcetype="speleo:metrics"' + (f' host="{host}"' if host else "")
     sel = f"{base} (metric=cpu OR metric=memory OR metric=disk OR metric=net) | {_FIELDS}"
     span = span_for(until - since)
-    series: dict[str, list[dict]] = {}
-    for r in search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until, MAX_ROWS).table.to_pylist():
-        series.setdefault(r["host"], []).append({"time": float(r["_time"]), **{k: _num(r.get(k)) for k in (
-            "cpu_percent", "memory_percent", "disk_percent", "net_recv_bytes_per_s", "net_sent_bytes_per_s")}})
-    hosts = []
-    for r in search(f"{sel} | stats {_SUMMARY} by host", since, until, MAX_ROWS).table.to_pylist():
-        h = r["host"]
-        hosts.append({"host": h, **{k: _num(v) for k, v in r.items() if k != "host"},
-                      "series": sorted(series.get(h, []), key=lambda p: p["time"])})
+    per_host: dict[str, list[dict]] = {}
+    for r in search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until,
+                    MAX_ROWS).table.to_pylist():
+        per_host.setdefault(r["host"], []).append(r)
+    hosts = [_host(h, rows) for h, rows in per_host.items()]
     hosts.sort(key=lambda x: x["host"])
     f_since = max(since, until - forecast_days * 86400)
     return {"report": "capacity", "since": since, "until": until, "index": index, "span": span,
@@ -101,6 +99,26 @@ def forecast(search, base: str, since: float, until: float) -> list[dict]:
                        full_at=t_last + secs)
         out.append(row)
     out.sort(key=lambda r: (r["days_until_full"] is None, r["days_until_full"] or 0, r["host"], r["mount"]))
+    return out
+
+
+def _host(host: str, buckets: list[dict]) -> dict:
+    """A host's summary (`cpu_avg`, `cpu_max`, ...) and series from its per-bucket sums."""
+    out: dict = {"host": host}
+    for f, name in _SUMMARY.items():
+        n = sum(int(b.get(f"{f}_n") or 0) for b in buckets)
+        total = sum(_num(b.get(f"{f}_sum")) or 0.0 for b in buckets)
+        maxes = [m for m in (_num(b.get(f"{f}_max")) for b in buckets) if m is not None]
+        out[f"{name}_avg"] = total / n if n else None
+        out[f"{name}_max"] = max(maxes) if maxes else None
+    series = []
+    for b in sorted(buckets, key=lambda b: float(b["_time"])):
+        p = {"time": float(b["_time"])}
+        for f, name in _SERIES.items():
+            n = int(b.get(f"{f}_n") or 0)
+            p[name] = (_num(b.get(f"{f}_max")) if f == "disk" else (_num(b.get(f"{f}_sum")) or 0.0) / n) if n else None
+        series.append(p)
+    out["series"] = series
     return out
 
 
