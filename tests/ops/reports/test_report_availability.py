@@ -155,3 +155,31 @@ def test_refusals_name_the_rule(world, kw, rule):
         create(world["slos"], "refused", **kw)
     assert e.value.rule == rule and f"rule {rule}" in str(e.value)
     assert [s["name"] for s in world["slos"].list()] == []
+
+
+def test_the_alert_scheduler_fires_the_page_alert_while_the_budget_burns(world, tmp_path):
+    """The generated saved searches on the real scheduler (ManualClock, searches over the planted
+    events): page-1h fires at the end of the second bad run and not during a quiet hour."""
+    from speleo.alerts.runner import SearchOutput
+    from tests.alerts.harness import Harness
+
+    svc = world["svc"]
+
+    class Real(Harness):
+        def search(self, query, earliest, latest, now):
+            res = svc.search(query, earliest=earliest, latest=latest, now=now, capabilities=None, timeline=False,
+                             limit=1000)
+            rows = res.table.to_pylist()
+            return SearchOutput(rows, len(rows), res.table.column_names)
+
+    h = Real(tmp_path / "sched", NOW - 3 * 3600 - 120)
+    slos = Slos(h.db, world["slos"].search, h.store, h.clock)
+    slo = create(slos, "scheduled")
+    page = slo["alerts"][0]
+    quiet = NOW - 3 * 3600 + 60
+    h.at(quiet - 60)                          # the first decision schedules the next minute
+    h.at(quiet)                               # a quiet hour: the page alert runs and does not fire
+    h.at(NOW)                                 # the last half hour burns: it fires
+    done = {r.scheduled_time: r for r in h.runs(page) if r.status == "success"}
+    assert done[quiet].triggered == 0
+    assert done[NOW].triggered == 1 and done[NOW].reason == "triggered: 1 greater than 0"
