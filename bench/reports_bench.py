@@ -150,7 +150,7 @@ def main() -> None:
              f"{platform.machine()}, 2 cores shared with other work, Python {platform.python_version()}): "
              f"{N_INC:,} incidents; {n_events:,} metric and smartctl events "
              f"(a sample every {STEP} s, smartctl every {SMART_STEP} s)"
-             + (f", planted in {t_inc:.1f} s and written in {t_ev:.1f} s" if t_ev else "") + ". Best of {RUNS} run(s), "
+             + (f", planted in {t_inc:.1f} s and written in {t_ev:.1f} s" if t_ev else "") + f". Best of {RUNS} run(s), "
              "in process (no HTTP).", "",
              "| report | data | seconds | checked |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c:.2f} | {d} |" for a, b, c, d in rows]
