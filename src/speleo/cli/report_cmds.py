@@ -357,14 +357,14 @@ def slo_list(home: Home, output) -> None:
 
 @slo.command("show")
 @click.argument("name")
-@OUTPUT
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
 def slo_show(home: Home, name, output) -> None:
     """Show the SLO NAME and its generated alerts."""
     from urllib.parse import quote
 
     got = _slo_call(home, "GET", "/" + quote(name, safe=""), None, lambda slos: slos.get(name))
-    if output in ("json", "csv"):
+    if output == "json":
         click.echo(json.dumps(got, indent=2))
         return
     for k in ("name", "service", "description", "objective", "window_days", "good", "good_kind", "total",

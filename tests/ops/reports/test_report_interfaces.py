@@ -10,7 +10,9 @@ import time
 import httpx
 import pytest
 
+from speleo.alerts.indexing import write_events
 from speleo.config import Home
+from speleo.service import Service
 from speleo.ops.db import Database
 from tests.conftest import ServerProc, run_cli
 from tests.ops.reports.planting import plant
@@ -27,10 +29,14 @@ def srv(tmp_path_factory):
     db.close()
     now = time.time()
     evs = [{"time": now - 60 - i * 30, "status": 500 if i % 10 == 0 else 200} for i in range(100)]
-    (root / "web.json").write_text("".join(json.dumps(e) + "\n" for e in evs))
+    svc = Service(Home(home))        # the events are written before the server starts (no CLI round trips)
+    svc.create_index("web")
+    w = svc.open_writer()
+    write_events(w.store, svc.catalog, "web", "_json", "test", "web1",
+                 [{"_time": e["time"], "_raw": json.dumps(e)} for e in evs])
+    w.store.seal()
+    w.close()
     s = ServerProc(home).start()
-    run_cli(home, "index", "create", "web")
-    run_cli(home, "add", "oneshot", str(root / "web.json"), "--index", "web", "--sourcetype", "_json")
     s.planted, s.events, s.root = planted, evs, root
     yield s
     s.stop()
