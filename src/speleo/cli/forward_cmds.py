@@ -156,6 +156,12 @@ def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> Non
         w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
     else:
         w("  last error: none\n")
+    smart = st.get("smart") or {}
+    if smart.get("enabled"):
+        w(f"  disk health: smartctl {smart['smartctl']} every {smart['interval']:g}s; {plural(smart['errors'], 'error')}"
+          + (f" (last: {smart['last_error']})" if smart.get("last_error") else "") + "\n")
+    elif "smart" in st:
+        w("  disk health: off (smartctl not installed, or --smart-interval 0)\n")
     for i in st["inputs"]:
         w(f"  input {i['path']} -> index {i['index']}" + (f" sourcetype {i['sourcetype']}" if i["sourcetype"] else "") + "\n")
     for f in st["files"]:

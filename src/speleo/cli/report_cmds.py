@@ -214,6 +214,8 @@ def _disks_table(rep: dict) -> None:
                    err=True)
     for f in rep["flagged"]:
         out.print(f"flagged: {escape(f['host'])} at {_utc(f['time'])}: {escape(f['reason'])}")
+    if rep.get("truncated"):
+        click.echo("more smartctl documents than one report reads: the newest were used; narrow --since", err=True)
 
 
 # -- availability and SLOs ------------------------------------------------------------------

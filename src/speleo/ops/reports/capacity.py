@@ -57,6 +57,8 @@ def report(search, since: float, until: float, index: str = "metrics", host: str
     _check_name("host", host)
     if until <= since:
         raise InputError("the range is empty: --since must be before --until")
+    if not forecast_days > 0:
+        raise InputError(f"forecast days {forecast_days}: give a positive number of days (7 is usual)")
     base = f'index="{index}" sourcetype="speleo:metrics"' + (f' host="{host}"' if host else "")
     sel = f"{base} (metric=cpu OR metric=memory OR metric=disk OR metric=net) | {_FIELDS}"
     span = span_for(until - since)

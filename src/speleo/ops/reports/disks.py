@@ -15,7 +15,8 @@ import json
 from speleo import smartdata
 from speleo.errors import InputError
 
-MAX_READINGS = 200_000   # events read per report (the report says when it stopped there)
+MAX_READINGS = 50_000   # documents read per report (~3 KB each); past it `truncated` is true and the
+                        # newest are used: narrow the range
 ALERT_EXAMPLE = ("sourcetype=smartctl:json | stats min(speleo_smart.pending_sectors) as first "
                  "max(speleo_smart.pending_sectors) as last by host speleo_smart.device | where last > first")
 
