@@ -8,7 +8,9 @@ and a days-until-full forecast per file system.
   and maximum of each over the whole range, exact (from per-bucket sums, counts and maxima of one
   search, not means of means).
 - Forecast: for each (host, mount), the least-squares line of `used` bytes against time over the
-  forecast range (default the last 7 days: recent usage), one point per sample. When its slope
+  forecast range (default the last 7 days: recent usage), one point per bucket (the mean `used`
+  of the samples in it, at the bucket's start; buckets as above, so at most ~300 points whatever
+  the sampling interval). When its slope
   is <= 0 the file system is "not growing"; otherwise days until full = (total - last used) /
   slope, and `full_at` the date it is reached. Fewer than two samples give "not enough data".
 """
@@ -75,21 +77,27 @@ def report(search, since: float, until: float, index: str = "metrics", host: str
 
 
 def forecast(search, base: str, since: float, until: float) -> list[dict]:
-    """The days-until-full forecast of each (host, mount) from its samples in [since, until)."""
-    spl = f"{base} metric=disk | fields _time host mount used total"
+    """The days-until-full forecast of each (host, mount) from its samples in [since, until).
+    `used` is the last bucket's mean."""
+    span = span_for(until - since)
+    spl = (f"{base} metric=disk | bin _time span={span} "
+           "| stats avg(used) as used max(total) as total count as samples by host mount _time")
     points: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    counts: dict[tuple[str, str], int] = {}
     for r in search(spl, since, until, MAX_ROWS).table.to_pylist():
         used, total = _num(r.get("used")), _num(r.get("total"))
         if used is None or total is None or not r.get("mount"):
             continue
-        points.setdefault((r["host"], str(r["mount"])), []).append((float(r["_time"]), used, total))
+        key = (r["host"], str(r["mount"]))
+        points.setdefault(key, []).append((float(r["_time"]), used, total))
+        counts[key] = counts.get(key, 0) + int(r.get("samples") or 0)
     out = []
     for (h, mount), pts in sorted(points.items()):
         pts.sort()
         t_last, used_last, total = pts[-1]
         fit = least_squares([p[0] for p in pts], [p[1] for p in pts])
         row = {"host": h, "mount": mount, "total": total, "used": used_last,
-               "percent": None if not total else used_last / total * 100, "samples": len(pts),
+               "percent": None if not total else used_last / total * 100, "samples": counts[(h, mount)],
                "growth_bytes_per_day": None, "days_until_full": None, "full_at": None}
         if fit is None:
             row["status"] = "not enough data"
