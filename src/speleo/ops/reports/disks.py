@@ -10,8 +10,6 @@ its host, time and reason: kept, never dropped silently.
 
 from __future__ import annotations
 
-import json
-
 from speleo import smartdata
 from speleo.errors import InputError
 
@@ -19,10 +17,6 @@ MAX_READINGS = 50_000   # documents read per report (~3 KB each); past it `trunc
                         # newest are used: narrow the range
 ALERT_EXAMPLE = ("sourcetype=smartctl:json | stats min(speleo_smart.pending_sectors) as first "
                  "max(speleo_smart.pending_sectors) as last by host speleo_smart.device | where last > first")
-
-
-def _doc(raw) -> dict:
-    return smartdata.parse(raw if isinstance(raw, str) else str(raw))
 
 
 def report(search, since: float, until: float, index: str = "metrics") -> dict:
@@ -38,7 +32,7 @@ def report(search, since: float, until: float, index: str = "metrics") -> dict:
     for ev in res.table.to_pylist():
         t, host = float(ev.get("_time") or 0), ev.get("host") or ""
         try:
-            doc = _doc(ev.get("_raw") or "")
+            doc = smartdata.parse(str(ev.get("_raw") or ""))
         except smartdata.SmartParseError as e:
             flagged.append({"host": host, "time": t, "reason": f"smartctl document does not parse: {e}"})
             continue
@@ -84,7 +78,3 @@ def rows(rep: dict) -> list[dict]:
         for n, a in d["attributes"].items():
             out.append({**base, "attribute": n, "first": a["first"], "last": a["last"], "trend": a["trend"]})
     return out
-
-
-def dumps(doc: dict) -> str:
-    return json.dumps(doc, separators=(",", ":"))

@@ -23,6 +23,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from speleo.errors import InputError
 from speleo.ops.db import Database
 from speleo.ops.incidents.models import IncidentRow
 from speleo.ops.incidents.service import durations
@@ -100,8 +101,6 @@ def report(db: Database, since: float | None = None, until: float | None = None,
     Shape: `{"report": "response", "since", "until", "definitions": [...], "overall": figures,
     "by": {"severity": [{"key", **figures}], "service": [...], "month": [...]}}`; figures are
     seconds (see `figures`). Raises InputError for an unknown grouping."""
-    from speleo.errors import InputError
-
     bad = [g for g in groupings if g not in GROUPINGS]
     if bad:
         raise InputError(f"unknown grouping {', '.join(bad)}; choose from {', '.join(GROUPINGS)}")
