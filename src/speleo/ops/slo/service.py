@@ -33,6 +33,7 @@ from speleo.ops.slo.models import SloRow
 
 Searcher = Callable[[str, float, float, int], object]
 KINDS = ("spl", "saved")
+EXAMPLES = {"good": "index=web status<500", "total": "index=web"}
 
 
 class SloRefused(InputError):
@@ -143,7 +144,7 @@ class Slos:
                 raise refuse("slo-searches-count-events",
                              f"the {which} search ({spl!r}) returns a results table, not events, so there is no "
                              "number of events to count; give the base search whose events are the "
-                             f"{which} events (e.g. 'index=web status<500'), without stats or timechart")
+                             f"{which} events (e.g. {EXAMPLES[which]!r}), without stats or timechart")
             counts[which] = count_events(self.search, spl, start, end)
         if counts["good"] > counts["total"]:
             raise refuse("slo-good-within-total",
