@@ -276,13 +276,17 @@ def _availability_table(rep: dict) -> None:
                       {True: "yes", False: "NO", None: "-"}[p["met"]])
         out.print(t)
         for w in r["burn_windows"]:
-            out.print(f"  burn {w['alert']}: {_num(w['burn_long'])}x over {w['long']}, {_num(w['burn_short'])}x over "
+            out.print(f"  burn {w['alert']}: {_times(w['burn_long'])} over {w['long']}, {_times(w['burn_short'])} over "
                       f"{w['short']} (alert at {w['factor']}x){'  FIRING' if w['firing'] else ''}")
         for b in r["bad_periods"][:20]:
             out.print(f"  bad period {_utc(b['start'])} .. {_utc(b['end'])}: {b['bad']:,} bad of {b['total']:,}")
         for i in r["incidents"]:
             out.print(f"  incident {i['id']} [{i['severity']}] consumed {i['bad_events']:,} bad events "
                       f"({_pct(i['budget_share'])} of the budget)")
+
+
+def _times(v) -> str:
+    return "- (no events)" if v is None else f"{v:.2f}x"
 
 
 def _utc(ts: float) -> str:

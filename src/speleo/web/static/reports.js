@@ -13,6 +13,8 @@
   document.querySelectorAll(".report-tabs a").forEach(a => { if (a.dataset.report === kind) a.setAttribute("aria-current", "page"); });
   document.querySelectorAll(".report-form [data-for]").forEach(l => { l.hidden = !l.dataset.for.split(" ").includes(kind); });
   $("#title").textContent = TITLES[kind] || "Report";
+  const SINCE = { response: "all time", capacity: "-7d", disks: "-30d" };
+  $("#report-form [name=since]").placeholder = SINCE[kind] || "";
   $("#print").addEventListener("click", () => window.print());
 
   function h(tag, attrs, ...kids) {
@@ -40,6 +42,7 @@
   }
   const pct = v => v == null ? "-" : (v * 100).toFixed(3) + "%";
   const num = (v, d = 1) => v == null ? "-" : Number(v).toFixed(d);
+  const times = v => v == null ? "- (no events)" : Number(v).toFixed(2) + "x";
   const utc = t => t == null ? "-" : new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ") + "Z";
   function chart(type, rows, x, ys, label) {
     const fig = h("figure");
@@ -77,7 +80,7 @@
         table(["period", "good", "total", "availability", "met"], r.periods.map(p => [p.period, p.good, p.total, pct(p.availability),
           p.met == null ? "-" : p.met ? "yes" : "NO"])),
         table(["burn-rate alert", "long window", "short window", "factor", "firing"], r.burn_windows.map(w =>
-          [w.alert, `${num(w.burn_long, 2)}x over ${w.long}`, `${num(w.burn_short, 2)}x over ${w.short}`, w.factor, w.firing ? "FIRING" : "no"]), "Multi-window burn rates"),
+          [w.alert, `${times(w.burn_long)} over ${w.long}`, `${times(w.burn_short)} over ${w.short}`, w.factor, w.firing ? "FIRING" : "no"]), "Multi-window burn rates"),
         table(["bad period start", "end", "bad events", "events"], r.bad_periods.map(b => [utc(b.start), utc(b.end), b.bad, b.total]), "Bad periods (5-minute buckets above the error budget)"),
         table(["incident", "severity", "from", "to", "bad events", "share of budget"], r.incidents.map(i =>
           [`#${i.id}`, i.severity, utc(i.start), utc(i.end), i.bad_events, pct(i.budget_share)]), "Incidents that consumed the budget"));
