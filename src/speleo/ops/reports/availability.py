@@ -94,7 +94,7 @@ def _burn_windows(good: dict, total: dict, end: float, budget: float, window_day
         return None if t == 0 else ((t - gd) / t) / budget
 
     out = []
-    for w in burn.WINDOWS:
+    for w in burn.windows_for(window_days):
         long_s, short_s = w.long_hours * 3600, w.long_hours * 3600 / 12
         rl, rs = rate(long_s), rate(short_s)
         f = w.factor(window_days)

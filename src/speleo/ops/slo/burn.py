@@ -41,6 +41,12 @@ WINDOWS = (
 )
 
 
+def windows_for(window_days: int) -> tuple[BurnWindow, ...]:
+    """The alerts that fit an SLO window: a long window longer than the SLO's own (3 d for a
+    1-day SLO) would judge more than the budget's period, so it is left out."""
+    return tuple(w for w in WINDOWS if w.long_hours <= window_days * 24)
+
+
 def _base(spl: str) -> str:
     spl = spl.strip()
     return spl if spl.lower().startswith("search ") else "search " + spl

@@ -97,7 +97,7 @@ class Slos:
     def create(self, name: str, service: str, good: str, total: str, objective: float, window_days: int = 30,
                actor: str = "system", description: str = "", good_kind: str = "spl", total_kind: str = "spl",
                alerts: bool = True) -> dict:
-        """Check and store an SLO, then generate its burn-rate alerts (`burn.WINDOWS`).
+        """Check and store an SLO, then generate its burn-rate alerts (`burn.windows_for` its window).
         Raises SloRefused (a rule), ConflictError (the name exists)."""
         name, service = (name or "").strip(), (service or "").strip()
         if not name or len(name) > 120 or any(ord(c) < 32 for c in name):
@@ -155,7 +155,7 @@ class Slos:
         from speleo.ops.saved import API_OWNER
 
         names = []
-        for w in burn.WINDOWS:
+        for w in burn.windows_for(slo["window_days"]):
             n = burn.alert_name(slo["name"], w)
             self.alerts.save(API_OWNER, n, burn.alert_attrs(slo, good_spl, total_spl, w), replace=True, actor=actor)
             names.append(n)
