@@ -23,7 +23,7 @@ ADMIN_PW = "admin-password-1"
 PUBLIC = {"/health", "/login", "/favicon.ico"}
 PAGES = {"/", "/overview", "/alerts", "/indexes", "/api/v1/docs",   # redirect to /login without a session
          "/incidents", "/incidents/{item_id}", "/problems", "/problems/{item_id}", "/status", "/oncall",
-         "/postmortems", "/actions", "/checklists"}
+         "/postmortems", "/actions", "/checklists", "/reports/{kind}"}
 SIGN_OUT = {"/logout"}               # without a session: back to /login, nothing done
 
 

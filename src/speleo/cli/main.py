@@ -514,6 +514,7 @@ from speleo.cli import learning_cmds; learning_cmds.register(cli)  # noqa: E402,
 from speleo.cli import checks_cmds; checks_cmds.register(cli)  # noqa: E402,E702  (checklist, review)
 from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
 from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
+from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
 
 
 def main() -> None:

@@ -152,6 +152,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     from speleo.server import learning_api; learning_api.install(app, runtime)  # noqa: E702  (postmortems, actions, checklists, reviews)
     from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
     from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
+    from speleo.server import reports_api; reports_api.install(app, runtime)  # noqa: E702  (/api/v1/reports, /api/v1/slos)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -217,6 +217,11 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def learning_page(request: Request) -> Response:
         """Post-mortems (phase and gate), the action backlog, checklist runs (static/learning.js)."""
         return signed_in_page(request, "learning.html")
+    @router.get("/reports/{kind}", include_in_schema=False)
+    async def report_page(request: Request, kind: str) -> Response:
+        """The report pages (static/reports.js over /api/v1/reports/KIND; an unknown KIND shows
+        the response report); printable."""
+        return signed_in_page(request, "reports.html")
 
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
