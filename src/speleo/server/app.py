@@ -148,10 +148,11 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
 
     rest_saved.install(app, runtime)
-    from speleo.server import splunk_auth, splunk_jobs  # Splunk REST: auth/login, server/info, search/jobs
+    from speleo.server import splunk_auth, splunk_data, splunk_jobs  # Splunk REST: login, jobs, data/*
 
     splunk_auth.install(app, runtime)
     splunk_jobs.install(app, runtime)
+    splunk_data.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)

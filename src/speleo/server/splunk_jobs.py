@@ -26,7 +26,7 @@ from typing import Iterator
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from speleo.errors import ConflictError, InputError, NotFoundError, SpeleoError
+from speleo.errors import ConflictError, InputError, SpeleoError
 from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
 from speleo.server.audit import audit, client_address
 from speleo.server import splunk_results as sr
