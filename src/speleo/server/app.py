@@ -153,6 +153,9 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     splunk_auth.install(app, runtime)
     splunk_jobs.install(app, runtime)
     splunk_data.install(app, runtime)
+    from speleo.server import grafana  # the Grafana JSON data-source protocol under /grafana/
+
+    grafana.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)

@@ -317,7 +317,7 @@ class JobsRest:
         if job.state == "running":
             return Response(status_code=204)
         top = _int(params, "top_count", 10, 1, 1000)
-        body = await asyncio.to_thread(field_summary, job.result, top)
+        body = await asyncio.to_thread(field_summary, job.result, top, self.tz())
         if wants_json(request, params):
             return JSONResponse(body)
         return Response(summary_xml(body), media_type="text/xml; charset=utf-8")
@@ -404,30 +404,35 @@ def message_response(request: Request, params: dict, text: str) -> Response:
                     "</msg></messages></response>\n", media_type="text/xml; charset=utf-8")
 
 
-def field_summary(result, top: int) -> dict:
-    """Per field: how many rows have it, distinct values, the `top` most common values, and for
-    numeric fields min, max and mean (over every row the job kept)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def field_summary(result, top: int, tz) -> dict:
+    """Per field (search-time fields included): how many rows have it, distinct values, the
+    `top` most common values, and for numeric fields min, max and mean (over every kept row)."""
+    from collections import Counter
 
     if result is None:
         return {"event_count": 0, "fields": {}}
-    table = result.table
+    counters: dict[str, Counter] = {}
+    step = sr.EXPORT_CHUNK_ROWS
+    for start in range(0, result.table.num_rows, step):
+        for row in sr.page(result, start, step, tz):
+            for k, v in row.items():
+                if k == "_raw":
+                    continue
+                counters.setdefault(k, Counter()).update(v if isinstance(v, list) else [v])
     out: dict = {}
-    for name in sr.field_names(result):
-        col = table.column(name)
-        present = len(col) - col.null_count
-        if present == 0:
-            continue
-        counts = pc.value_counts(col.drop_null()).to_pylist()
-        counts.sort(key=lambda d: -d["counts"])
-        f = {"count": present, "distinct_count": len(counts),
-             "modes": [{"value": sr._text(d["values"]), "count": d["counts"]} for d in counts[:top]]}
-        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-            mm = pc.min_max(col).as_py()
-            f.update(numeric_count=present, min=mm["min"], max=mm["max"], mean=pc.mean(col).as_py())
+    for name, counts in counters.items():
+        f = {"count": sum(counts.values()), "distinct_count": len(counts),
+             "modes": [{"value": v, "count": c} for v, c in counts.most_common(top)]}
+        nums = []
+        for v, c in counts.items():
+            try:
+                nums += [float(v)] * c
+            except ValueError:
+                pass
+        if nums and name != "_time":
+            f.update(numeric_count=len(nums), min=min(nums), max=max(nums), mean=sum(nums) / len(nums))
         out[name] = f
-    return {"event_count": table.num_rows, "fields": out}
+    return {"event_count": result.table.num_rows, "fields": out}
 
 
 def summary_xml(body: dict) -> str:
