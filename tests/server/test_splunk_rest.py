@@ -3,8 +3,8 @@ status in Atom and JSON (with eai:acl), output modes csv/xml/raw, results before
 control actions, HEC tokens and monitor inputs, capability checks; and the Grafana JSON data
 source protocol with requests in the shapes Grafana sends (range, intervalMs, targets).
 
-Expected values come from the file the test writes: 600 lines one second apart from
-2025-01-01T00:00:00Z, `status=error` on every fourth line."""
+Expected values come from the file tests/server/conftest.py writes into the index `rest`: 600
+lines one second apart from 2025-01-01T00:00:00Z, `status=error` on every fourth line."""
 
 from __future__ import annotations
 
@@ -17,29 +17,17 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
-from tests.conftest import ServerProc, wait_for
+from tests.conftest import wait_for
 
-N = 600
-T0 = 1735689600
+from tests.server.conftest import REST_N as N, T0
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 S = "{http://dev.splunk.com/ns/rest}"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rest")
-    log = root / "web.log"
-    with log.open("w") as f:
-        for i in range(N):
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(T0 + i))
-            f.write(f"{stamp}Z n={i} status={'error' if i % 4 == 0 else 'ok'}\n")
-    srv = ServerProc(root / "home").start()
-    srv.data_dir = root
-    r = srv.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": "main", "sourcetype": "rest_kv"})
-    assert r.status_code == 200, r.text
-    wait_for(lambda: srv.search("index=main")["total"] == N)
-    yield srv
-    srv.stop()
+def server(splunk_server):
+    return splunk_server
 
 
 def form(server, method, path, data=None, **params):
@@ -56,7 +44,7 @@ def done_job(server, search: str) -> str:
 
 
 def test_status_atom_and_json_output_modes_and_controls(server):
-    sid = done_job(server, "search index=main status=error")
+    sid = done_job(server, "search index=rest status=error")
     atom = form(server, "GET", f"/services/search/jobs/{sid}")
     root = ET.fromstring(atom.text)
     assert root.tag == f"{ATOM}entry"   # the entry is the root, as Splunk answers
@@ -91,7 +79,7 @@ def test_status_atom_and_json_output_modes_and_controls(server):
 
 def test_results_of_a_running_job_are_204_and_finalize_keeps_what_was_found(server):
     # a cross join: slow enough to be caught running
-    slow = "search index=main | join type=left n [search index=main | eval n=n] | stats count"
+    slow = "search index=rest | join type=left n [search index=rest | eval n=n] | stats count"
     r = form(server, "POST", "/services/search/jobs", {"search": slow}, output_mode="json")
     sid = r.json()["sid"]
     first = form(server, "POST", f"/services/search/v2/jobs/{sid}/results", {"output_mode": "json"})
@@ -104,14 +92,14 @@ def test_results_of_a_running_job_are_204_and_finalize_keeps_what_was_found(serv
 
 
 def test_export_formats_and_a_listed_job(server):
-    lines = form(server, "POST", "/services/search/v2/jobs/export", {"search": "search index=main n<3",
+    lines = form(server, "POST", "/services/search/v2/jobs/export", {"search": "search index=rest n<3",
                                                                      "output_mode": "json"}).text.splitlines()
     parsed = [json.loads(x) for x in lines]
     assert [p["result"]["n"] for p in parsed] == ["2", "1", "0"] and parsed[-1]["lastrow"] is True
     assert all(p["preview"] is False for p in parsed)
-    c = form(server, "GET", "/services/search/jobs/export", search="search index=main n<3", output_mode="csv")
+    c = form(server, "GET", "/services/search/jobs/export", search="search index=rest n<3", output_mode="csv")
     assert [r["n"] for r in csv.DictReader(io.StringIO(c.text))] == ["2", "1", "0"]
-    empty = form(server, "POST", "/services/search/jobs/export", {"search": "search index=main n=99999",
+    empty = form(server, "POST", "/services/search/jobs/export", {"search": "search index=rest n=99999",
                                                                  "output_mode": "json"})
     assert empty.text.strip() == '{"preview":false,"lastrow":true}'
     sid = done_job(server, "| makeresults count=2")
@@ -120,7 +108,7 @@ def test_export_formats_and_a_listed_job(server):
 
 
 def test_hec_tokens_and_monitor_inputs(server, tmp_path):
-    r = form(server, "POST", "/services/data/inputs/http", {"name": "grafana-hec", "index": "main"},
+    r = form(server, "POST", "/services/data/inputs/http", {"name": "grafana-hec", "index": "rest"},
              output_mode="json")
     assert r.status_code == 201, r.text
     secret = r.json()["entry"][0]["content"]["token"]
@@ -132,7 +120,7 @@ def test_hec_tokens_and_monitor_inputs(server, tmp_path):
     assert form(server, "GET", "/services/data/inputs/http", output_mode="json").json()["entry"] == []
     watched = tmp_path / "watched"
     watched.mkdir()
-    r = form(server, "POST", "/services/data/inputs/monitor", {"name": str(watched), "index": "main",
+    r = form(server, "POST", "/services/data/inputs/monitor", {"name": str(watched), "index": "rest",
                                                               "sourcetype": "mine"}, output_mode="json")
     assert r.status_code == 201 and r.json()["entry"][0]["content"]["sourcetype"] == "mine"
     shown = form(server, "GET", f"/services/data/inputs/monitor/{str(watched).replace('/', '%2F')}",
@@ -157,9 +145,9 @@ def test_grafana_simple_json_protocol(server):
     assert httpx.get(server.url + "/grafana/").status_code == 401
     body = {"panelId": 2, "range": GRAFANA_RANGE, "rangeRaw": GRAFANA_RANGE["raw"], "interval": "1m",
             "intervalMs": 60000, "maxDataPoints": 1000, "format": "json",
-            "targets": [{"target": "index=main | timechart span=1m count by status", "refId": "A",
+            "targets": [{"target": "index=rest | timechart span=1m count by status", "refId": "A",
                          "type": "timeserie"},
-                        {"target": "search index=main | stats count by status", "refId": "B", "type": "table"}]}
+                        {"target": "search index=rest | stats count by status", "refId": "B", "type": "table"}]}
     r = grafana(server, "/query", body)
     assert r.status_code == 200, r.text
     series = {s["target"]: s["datapoints"] for s in r.json() if "datapoints" in s}
@@ -171,7 +159,7 @@ def test_grafana_simple_json_protocol(server):
     assert sorted(table["rows"]) == [["error", 150], ["ok", 450]]
     # a saved search's name is a target too; /search lists the names
     saved = form(server, "POST", "/services/saved/searches", {
-        "name": "errors per minute", "search": "index=main status=error | timechart span=5m count",
+        "name": "errors per minute", "search": "index=rest status=error | timechart span=5m count",
         "cron_schedule": "*/5 * * * *", "is_scheduled": "1", "alert_type": "number of events",
         "alert_comparator": "greater than", "alert_threshold": "0", "alert.track": "1",
         "dispatch.earliest_time": "0"}, output_mode="json")

@@ -2,8 +2,8 @@
 HTTP: login, server/info, oneshot, jobs with polling and paging past 1,000 results, export,
 indexes, saved searches and their dispatch (splunk-features.md section 5.9, issue 14).
 
-Expected values come from the log file the test writes: 2,500 lines, `n=0..2499`, every fifth
-line `status=error`, hosts h0..h2 in rotation."""
+Expected values come from the log file tests/server/conftest.py writes into `main`: 2,500 lines,
+`n=0..2499`, every fifth line `status=error`, `node=h0..h2` in rotation."""
 
 from __future__ import annotations
 
@@ -17,28 +17,13 @@ client = pytest.importorskip("splunklib.client")
 results = pytest.importorskip("splunklib.results")
 binding = pytest.importorskip("splunklib.binding")
 
-from tests.conftest import ServerProc, wait_for  # noqa: E402
 
-PASSWORD = "sdk-Pass-word-1"
-N = 2500
-T0 = 1735689600   # 2025-01-01T00:00:00Z
+from tests.server.conftest import SDK_N as N, SDK_PASSWORD as PASSWORD, T0  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sdk")
-    (root / "pw").write_text(PASSWORD + "\n")
-    log = root / "app.log"
-    with log.open("w") as f:
-        for i in range(N):
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(T0 + i))
-            f.write(f"{stamp}Z node=h{i % 3} n={i} status={'error' if i % 5 == 0 else 'ok'}\n")
-    srv = ServerProc(root / "home", ["--admin-password-file", str(root / "pw")]).start()
-    r = srv.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": "main", "sourcetype": "sdk_kv"})
-    assert r.status_code == 200 and r.json()["events"] == N, r.text
-    wait_for(lambda: srv.search("index=main")["total"] == N)
-    yield srv
-    srv.stop()
+def server(splunk_server):
+    return splunk_server
 
 
 @pytest.fixture(scope="module")
