@@ -134,3 +134,14 @@ def test_indexes_and_saved_searches_with_dispatch(service):
         time.sleep(0.05)
     rows, _ = rows_of(job.results(output_mode="json", count=0))
     assert len(rows) == N // 5 and job["resultCount"] == str(N // 5)
+
+
+def test_macros_through_the_sdk_change_searches(service):
+    service.macros.create("sdk_errors", "status=error")
+    service.macros.create("sdk_node(1)", "node=$which$", args="which")
+    assert {m.name for m in service.macros.list()} >= {"sdk_errors", "sdk_node(1)"}
+    rows, _ = rows_of(service.jobs.oneshot("search index=main `sdk_errors` `sdk_node(h1)`", output_mode="json",
+                                           count=0))
+    assert sorted(int(r["n"]) for r in rows) == [i for i in range(0, N, 5) if i % 3 == 1]
+    service.macros.delete("sdk_errors")
+    assert "sdk_errors" not in [m.name for m in service.macros.list()]
