@@ -112,12 +112,14 @@ def test_hec_tokens_and_monitor_inputs(server, tmp_path):
              output_mode="json")
     assert r.status_code == 201, r.text
     secret = r.json()["entry"][0]["content"]["token"]
-    listed = form(server, "GET", "/services/data/inputs/http", output_mode="json").json()["entry"]
-    assert [e["name"] for e in listed] == ["grafana-hec"] and "token" not in listed[0]["content"]
+    listed = {e["name"]: e["content"] for e in form(server, "GET", "/services/data/inputs/http",
+                                                     output_mode="json").json()["entry"]}
+    assert listed["grafana-hec"]["index"] == "rest" and "token" not in listed["grafana-hec"]
     assert len(secret) >= 20
     assert form(server, "DELETE", "/servicesNS/nobody/splunk_httpinput/data/inputs/http/http%3A%2F%2Fgrafana-hec"
                 ).status_code == 200
-    assert form(server, "GET", "/services/data/inputs/http", output_mode="json").json()["entry"] == []
+    after = form(server, "GET", "/services/data/inputs/http", output_mode="json").json()["entry"]
+    assert "grafana-hec" not in [e["name"] for e in after]
     watched = tmp_path / "watched"
     watched.mkdir()
     r = form(server, "POST", "/services/data/inputs/monitor", {"name": str(watched), "index": "rest",
@@ -127,7 +129,8 @@ def test_hec_tokens_and_monitor_inputs(server, tmp_path):
                  output_mode="json")
     assert shown.status_code == 200 and shown.json()["entry"][0]["name"] == str(watched)
     assert form(server, "DELETE", f"/services/data/inputs/monitor{watched}").status_code == 200
-    assert form(server, "GET", "/services/data/inputs/monitor", output_mode="json").json()["entry"] == []
+    after = form(server, "GET", "/services/data/inputs/monitor", output_mode="json").json()["entry"]
+    assert str(watched) not in [e["name"] for e in after]
     assert httpx.get(server.url + "/services/data/inputs/monitor").status_code == 401
 
 
@@ -181,3 +184,27 @@ def test_grafana_simple_json_protocol(server):
     assert grafana(server, "/annotations", {"range": GRAFANA_RANGE, "annotation": {"name": "a"}}).json() == []
     bad = grafana(server, "/query", {"range": {"from": "yesterday", "to": "now"}, "targets": []})
     assert bad.status_code == 400 and "range.from" in bad.json()["error"]["message"]
+
+
+def test_the_curl_walk_through_of_docs_api_md(server, tmp_path):
+    """The commands of docs/api.md, run as written (API, LOGDIR and PASSWORD set for this server)."""
+    import os
+    import re
+    import subprocess
+
+    from tests.conftest import REPO
+    from tests.server.conftest import SDK_N, SDK_PASSWORD
+
+    doc = (REPO / "docs" / "api.md").read_text()
+    script = re.search(r"### A walk-through with curl.*?```sh\n(.*?)```", doc, re.S).group(1)
+    (tmp_path / "logs").mkdir()
+    script = re.sub(r"^API=.*$", f"API={server.url}", script, flags=re.M)
+    script = re.sub(r"^LOGDIR=.*$", f"LOGDIR={tmp_path / 'logs'}", script, flags=re.M)
+    run = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PASSWORD": SDK_PASSWORD})
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert '<s:key name="version">9.2.0</s:key>' in run.stdout
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "all.csv").read_text())))
+    assert sorted(int(r["n"]) for r in rows) == list(range(SDK_N))
+    monitors = form(server, "GET", "/services/data/inputs/monitor", output_mode="json").json()["entry"]
+    assert str(tmp_path / "logs") in [e["name"] for e in monitors]
