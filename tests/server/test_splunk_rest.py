@@ -208,3 +208,16 @@ def test_the_curl_walk_through_of_docs_api_md(server, tmp_path):
     assert sorted(int(r["n"]) for r in rows) == list(range(SDK_N))
     monitors = form(server, "GET", "/services/data/inputs/monitor", output_mode="json").json()["entry"]
     assert str(tmp_path / "logs") in [e["name"] for e in monitors]
+
+
+def test_wrong_passwords_through_rest_are_throttled_like_the_sign_in_page(server):
+    import base64
+
+    statuses = []
+    for _ in range(7):
+        r = httpx.post(server.url + "/services/auth/login", data={"username": "probe", "password": "guess"})
+        statuses.append(r.status_code)
+    assert statuses[:5] == [401] * 5 and statuses[-1] == 429   # 5 free failures per account
+    basic = "Basic " + base64.b64encode(b"probe:guess").decode()
+    r = httpx.get(server.url + "/services/server/info", headers={"Authorization": basic})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1

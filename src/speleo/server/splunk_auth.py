@@ -26,10 +26,11 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
-from speleo.errors import AuthError, ThrottledError
+from speleo.errors import AuthError
 from speleo.server.access import SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 from speleo.server.splunk_envelope import SPLUNK_VERSION, entry, feed, form
+from speleo.server.throttle import sign_in
 from speleo.server.splunk_routing import SplunkRoute, add_routes
 
 
@@ -69,23 +70,12 @@ def header_user(request: Request, web):
 
 
 def check_password(request: Request, web, name: str, password: str, how: str):
-    """The user when `password` is theirs; throttled and audited like the web's sign-in.
-    Raises ThrottledError (429) while the account or address is locked out."""
+    """The user when `password` is theirs (`server.throttle.sign_in`: throttled, failures
+    audited); a `login` success is audited here. Raises ThrottledError (429)."""
     runtime = request.app.state.runtime
     src = client_address(request)
-    name = name.strip()[:64]
-    keys = web.throttle.keys(name, src)
-    wait = web.throttle.retry_after(keys)
-    if wait:
-        audit(runtime, name, "login attempt", info="failed", reason="throttled", src=src, via=how)
-        raise ThrottledError(f"too many failed sign-ins; try again in {wait} seconds", wait)
-    user = web.users.authenticate(name, password)
-    if user is None:
-        web.throttle.failed(keys)
-        audit(runtime, name, "login attempt", info="failed", reason="bad credentials", src=src, via=how)
-        return None
-    web.throttle.succeeded(keys[0])
-    if how == "login":
+    user = sign_in(runtime, web, name.strip()[:64], password, src, how)
+    if user is not None and how == "login":
         audit(runtime, user.name, "login attempt", info="succeeded", src=src, via=how)
     return user
 
