@@ -240,6 +240,10 @@ def main() -> None:
     from cli_bench import record as cli_record  # writes its own CLIBENCH section
 
     print(json.dumps(cli_record(), indent=2))
+    print("Splunk REST export beside the HTTP API's search ...", flush=True)
+    from rest_bench import record as rest_record  # writes its own RESTBENCH section
+
+    print(json.dumps(rest_record(), indent=2))
 
 
 if __name__ == "__main__":
