@@ -153,12 +153,15 @@ class JobsRest:
         offset = _int(params, "offset", 0)
         limit = MAX_JOB_ROWS if count == 0 else min(offset + count, MAX_JOB_ROWS)
         job = self.start(request, params, limit, app, "oneshot")
+        jobs = self.jobs(request)
         try:
             await self.wait(job, job.ended)
-            self.raise_failed(job)
-            return self.results_response(job, mode, offset, count, preview=False)
-        finally:
-            self.jobs(request).jobs.pop(job.id, None)   # a oneshot's job is not kept
+        except BaseException:
+            jobs.remove(job.owner, job.id)   # the client went away: stop the search
+            raise
+        jobs.forget(job)   # a oneshot's job is not kept
+        self.raise_failed(job)
+        return self.results_response(job, mode, offset, count, preview=False)
 
     # -- reading a job ----------------------------------------------------------------------------
     def get(self, request: Request, sid: str):
@@ -383,9 +386,9 @@ class JobsRest:
         try:
             await self.wait(job, job.ended)
         except BaseException:
-            jobs.jobs.pop(job.id, None)
+            jobs.remove(job.owner, job.id)   # the client went away: stop the search
             raise
-        jobs.jobs.pop(job.id, None)   # the rows leave with the response; the job is not kept
+        jobs.forget(job)   # the rows leave with the response; the job is not kept
         self.raise_failed(job)
         if job.state != "done":
             raise ConflictError(f"the export's search {job.state}: {(job.error or {}).get('message', '')}".strip())

@@ -197,6 +197,11 @@ class Jobs:
         with self.lock:
             return sorted((j for j in self.jobs.values() if j.owner == owner), key=lambda j: -j.started)
 
+    def forget(self, job: Job) -> None:
+        """Drop a job from the table (a REST oneshot or export whose rows leave with the answer)."""
+        with self.lock:
+            self.jobs.pop(job.id, None)
+
     def remove(self, owner: int, job_id: str) -> Job:
         """Cancel a job when running and forget it (Splunk: DELETE, control cancel). Raises NotFoundError."""
         job = self.get(owner, job_id)
