@@ -82,9 +82,18 @@ def test_results_of_a_running_job_are_204_and_finalize_keeps_what_was_found(serv
     slow = "search index=rest | join type=left n [search index=rest | eval n=n] | stats count"
     r = form(server, "POST", "/services/search/jobs", {"search": slow}, output_mode="json")
     sid = r.json()["sid"]
+
+    def done() -> bool:
+        return form(server, "GET", f"/services/search/jobs/{sid}", output_mode="json").json()["entry"][0]["content"][
+            "isDone"]
+
+    before = done()
     first = form(server, "POST", f"/services/search/v2/jobs/{sid}/results", {"output_mode": "json"})
-    state = form(server, "GET", f"/services/search/jobs/{sid}", output_mode="json").json()["entry"][0]["content"]
-    assert first.status_code == 204 or state["isDone"] is True
+    after = done()
+    if first.status_code == 204:   # not done yet: nothing, and the job was running when asked
+        assert first.content == b"" and before is False
+    else:                          # rows only once done
+        assert first.status_code == 200 and after is True and json.loads(first.text)["preview"] is False
     wait_for(lambda: form(server, "GET", f"/services/search/jobs/{sid}", output_mode="json")
              .json()["entry"][0]["content"]["isDone"])
     assert form(server, "POST", f"/services/search/jobs/{sid}/control", {"action": "cancel"}).status_code == 200
