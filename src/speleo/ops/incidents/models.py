@@ -81,6 +81,7 @@ TIMELINE_KINDS: dict[str, str] = {
     "update": "a stakeholder update",
     "pinned_event": "a log event or result row pinned from a search",
     "field": "another field changed (title, services, a timestamp)",
+    "escalation": "an on-call escalation step notified someone, or the chain stopped (speleo.ops.oncall)",
     "problem": "a known problem matched (its signatures, why, and its plan of attack)",
     "diagnostic": "a diagnostic of a plan of attack ran (its search, range and output)",
 }
