@@ -244,6 +244,10 @@ def main() -> None:
     from oncall_bench import record as oncall_record  # writes its own ONCALLBENCH section
 
     print(json.dumps(oncall_record(), indent=2))
+    print("Splunk REST export beside the HTTP API's search ...", flush=True)
+    from rest_bench import record as rest_record  # writes its own RESTBENCH section
+
+    print(json.dumps(rest_record(), indent=2))
 
 
 if __name__ == "__main__":

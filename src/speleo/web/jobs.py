@@ -7,8 +7,14 @@ steps, the rows then the timeline), and the answer when done; `DELETE` cancels i
 interrupting its DuckDB connection. A search for raw events runs over its buckets in batches,
 newest first (`engine.execute_incremental`): while it runs, `partial` holds what was found so far
 (the newest events, the running count and timeline) and `progress` the buckets and bytes done.
-Jobs live in memory: a finished job is forgotten `KEEP_SECS` after it ended, a running job nobody
-asked about for `ABANDON_SECS` is cancelled.
+Jobs live in memory: a finished job is forgotten `KEEP_SECS` after it ended (or its own `ttl_secs`,
+Splunk's job ttl, set by the REST API), a running job nobody asked about for `ABANDON_SECS` is
+cancelled, and a user keeps at most `MAX_JOBS_PER_USER` jobs (the oldest finished ones go first).
+
+The Splunk REST API (`speleo.server.splunk_jobs`) starts its jobs here too with `keep_result=True`:
+the job then keeps the engine's `SearchResult` (Arrow, at most the job's row limit) instead of the
+web page's JSON body, so results can be paged through and rendered in Splunk's formats, and
+`finalize` (stop now, keep what was found) ends it with its last partial result.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from speleo.query.timefmt import local_zone
 KEEP_SECS = 10 * 60
 ABANDON_SECS = 2 * 60
 MAX_RUNNING_PER_USER = 4
+MAX_JOBS_PER_USER = 50    # running and finished jobs kept per user
 PARTIAL_MAX_ROWS = 1000   # events in a partial result at most
 
 
@@ -59,6 +66,14 @@ class Job:
     write_lookups: bool = True        # the owner holds edit_lookups
     on_finished: object = None        # called with the job when it ends (the audit trail)
     total: int | None = None          # events or result rows of the answer
+    keep_result: bool = False         # keep the SearchResult (REST API) instead of the JSON body
+    result: object = None             # the engine's SearchResult when keep_result
+    ttl_secs: float = KEEP_SECS       # forgotten this long after it ended (Splunk: the job's ttl)
+    finalize_asked: bool = False      # stop now and keep the partial result as the answer
+    finalized: bool = False
+    meta: dict = field(default_factory=dict)   # what the REST API records about the job (label, app...)
+    compiled: threading.Event = field(default_factory=threading.Event)   # set once compiled (or failed)
+    ended: threading.Event = field(default_factory=threading.Event)      # set once it ended
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self) -> float | None:
@@ -130,22 +145,40 @@ class Jobs:
             for jid, job in list(self.jobs.items()):
                 if job.state == "running" and mono - job.seen > ABANDON_SECS:
                     self._cancel(job)
-                if job.finished is not None and now - job.finished > KEEP_SECS:
+                if job.finished is not None and now - job.finished > job.ttl_secs:
                     del self.jobs[jid]
 
+    def _make_room(self, owner: int) -> None:
+        """Forget the oldest finished jobs of `owner` beyond MAX_JOBS_PER_USER - 1 (under the lock).
+        Raises ConflictError when every kept job of theirs is still running."""
+        mine = sorted((j for j in self.jobs.values() if j.owner == owner), key=lambda j: j.started)
+        finished = [j for j in mine if j.state != "running"]
+        while len(mine) >= MAX_JOBS_PER_USER and finished:
+            old = finished.pop(0)
+            mine.remove(old)
+            del self.jobs[old.id]
+        if len(mine) >= MAX_JOBS_PER_USER:
+            raise ConflictError(f"{len(mine)} search jobs of yours are kept already; delete one or wait")
+
     def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, *,
-              scope=None, write_lookups: bool = True, on_finished=None, check=None) -> Job:
+              scope=None, write_lookups: bool = True, on_finished=None, check=None, keep_result: bool = False,
+              ttl_secs: float = KEEP_SECS, meta: dict | None = None, job_id: str | None = None) -> Job:
         """Start a job of `owner`; `scope` and `write_lookups` restrict it as `Service.search`
         does, and `check(compiled)` runs before the search does (raises to refuse
-        it); `on_finished(job)` is called once when it ends. Raises ConflictError (too many)."""
+        it); `on_finished(job)` is called once when it ends. `keep_result`, `ttl_secs` and `meta`:
+        see the module doc; `job_id` names the job (a saved search's dispatch gives its run's sid).
+        Raises ConflictError (too many running or kept, or `job_id` taken)."""
         self._expire()
         with self.lock:
             running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
             if running >= MAX_RUNNING_PER_USER:
                 raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
-            job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest,
+            self._make_room(owner)
+            if job_id is not None and job_id in self.jobs:
+                raise ConflictError(f"a search job {job_id!r} exists already")
+            job = Job(job_id or secrets.token_urlsafe(12), owner, search, earliest, latest,
                       tz=local_zone(self.svc.home.settings.default_tz), scope=scope, write_lookups=write_lookups,
-                      on_finished=on_finished)
+                      on_finished=on_finished, keep_result=keep_result, ttl_secs=ttl_secs, meta=dict(meta or {}))
             self.jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, limit, now, check), name=f"search-job-{job.id}", daemon=True).start()
         return job
@@ -156,6 +189,38 @@ class Jobs:
         if job is None or job.owner != owner:  # other users' jobs do not exist for you
             raise NotFoundError(f"no search job {job_id!r} (jobs are kept {KEEP_SECS // 60} minutes)")
         job.seen = time.monotonic()
+        return job
+
+    def list(self, owner: int) -> list[Job]:
+        """The jobs of `owner`, newest first."""
+        self._expire()
+        with self.lock:
+            return sorted((j for j in self.jobs.values() if j.owner == owner), key=lambda j: -j.started)
+
+    def forget(self, job: Job) -> None:
+        """Drop a job from the table (a REST oneshot or export whose rows leave with the answer)."""
+        with self.lock:
+            self.jobs.pop(job.id, None)
+
+    def remove(self, owner: int, job_id: str) -> Job:
+        """Cancel a job when running and forget it (Splunk: DELETE, control cancel). Raises NotFoundError."""
+        job = self.get(owner, job_id)
+        with self.lock:
+            self._cancel(job)
+            self.jobs.pop(job.id, None)
+        return job
+
+    def finalize(self, owner: int, job_id: str) -> Job:
+        """Stop a running job; it ends `done` with what it found so far (its last partial result)."""
+        job = self.get(owner, job_id)
+        with job.lock:
+            if job.state == "running":
+                job.finalize_asked = True
+                if job.con is not None:
+                    try:
+                        job.con.interrupt()
+                    except Exception:  # noqa: BLE001
+                        pass
         return job
 
     def cancel(self, owner: int, job_id: str) -> Job:
@@ -200,6 +265,9 @@ class Jobs:
             with job.lock:
                 if job.cancel_asked:
                     raise _Cancelled()
+                if job.finalize_asked:
+                    job.partial = partial
+                    raise _Cancelled()
                 job.partial, job.partial_seq = partial, job.partial_seq + 1
                 job.buckets_done, job.bytes_done = progress["buckets_done"], progress["bytes_done"]
 
@@ -210,33 +278,53 @@ class Jobs:
             if check is not None:
                 check(compiled)
             check_lookup_writes(compiled, job.write_lookups)
+            job.compiled.set()
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
             result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
-                                                on_connection=hook, should_stop=lambda: job.cancel_asked,
+                                                on_connection=hook,
+                                                should_stop=lambda: job.cancel_asked or job.finalize_asked,
                                                 scope=job.scope)
-            job.total = result.total
-            body = results.to_json(result, job.tz)
-            with job.lock:
-                if job.state == "running":
-                    job.body, job.state = body, "done"
-                job.partial = job.partial_body = None
-        except SpeleoError as e:
-            with job.lock:
-                if job.state == "running":
-                    job.error, job.state = e.to_dict(), "failed"
-        except Exception as e:  # noqa: BLE001 - interrupted queries land here too
-            with job.lock:
-                if job.state == "running":
-                    job.error, job.state = failures.translate(e, job.search).to_dict(), "failed"
+            self._finish(job, result)
+        except Exception as e:  # noqa: BLE001 - a finalized job ends with what it found
+            if job.finalize_asked and not job.cancel_asked:
+                self._finish(job, job.partial, finalized=True)
+            else:
+                self._fail(job, e)
         finally:
             with job.lock:
                 job.con = None
                 job.partial = job.partial_body = None
                 if job.finished is None:
                     job.finished = time.time()
+            job.compiled.set()
+            job.ended.set()
             if job.on_finished is not None:
                 job.on_finished(job)
+
+    @staticmethod
+    def _finish(job: Job, result, finalized: bool = False) -> None:
+        if result is None:   # finalized before anything was found
+            import pyarrow as pa
+
+            result = engine.SearchResult("events", pa.table({}), False, 0)
+        job.total = result.total
+        body = None if job.keep_result else results.to_json(result, job.tz)
+        with job.lock:
+            if job.state == "running":
+                job.body, job.result, job.state, job.finalized = body, result if job.keep_result else None, "done", \
+                    finalized
+            job.partial = job.partial_body = None
+
+    @staticmethod
+    def _fail(job: Job, e: Exception) -> None:
+        if isinstance(e, SpeleoError):
+            error = e.to_dict()
+        else:  # interrupted queries land here too
+            error = failures.translate(e, job.search).to_dict()
+        with job.lock:
+            if job.state == "running":
+                job.error, job.state = error, "failed"
 
 
 class _Cancelled(Exception):

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from speleo.errors import InputError
+from speleo.errors import InputError, ThrottledError
 from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.ops.sessions import SessionStore, WebSession
 from speleo.ops.users import User, Users
 from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
 from speleo.server.audit import audit, client_address
-from speleo.server.throttle import LoginThrottle
+from speleo.server.throttle import LoginThrottle, sign_in
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
@@ -138,20 +138,14 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
             return login_page(request, "The form expired; please sign in again.", 400)
         src = client_address(request)
         name = name.strip()[:64]
-        keys = web.throttle.keys(name, src)
-        wait = web.throttle.retry_after(keys)
-        if wait:
-            audit(runtime, name, "login attempt", info="failed", reason="throttled", src=src, retry_after=wait)
-            resp = login_page(request, f"Too many failed sign-ins; try again in {wait} seconds.", 429)
-            resp.headers["Retry-After"] = str(wait)
+        try:
+            user = await asyncio.to_thread(sign_in, runtime, web, name, password, src, "web")
+        except ThrottledError as e:
+            resp = login_page(request, f"Too many failed sign-ins; try again in {e.retry_after} seconds.", 429)
+            resp.headers["Retry-After"] = str(e.retry_after)
             return resp
-        user = await asyncio.to_thread(users.authenticate, name, password)
         if user is None:
-            failures = web.throttle.failed(keys)
-            audit(runtime, name, "login attempt", info="failed", reason="bad credentials", src=src,
-                  failures_in_window=failures)
             return login_page(request, "Wrong user name or password.", 401)
-        web.throttle.succeeded(keys[0])
         value, session = web.sessions.issue(user.id, src)
         audit(runtime, user.name, "login attempt", info="succeeded", src=src, session=session.key[:16])
         resp = RedirectResponse(_safe_next(next), status_code=303)
