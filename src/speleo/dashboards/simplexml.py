@@ -70,11 +70,11 @@ class _Converter:
         self.warnings: list[str] = []
         self.doc: dict = {"title": _text(root, "label", ""), "description": _text(root, "description", ""),
                           "inputs": {}, "defaults": {}, "visualizations": {}, "dataSources": {}}
-        self.n = 0
+        self.counts: dict[str, int] = {}
 
     def new_id(self, prefix: str) -> str:
-        self.n += 1
-        return f"{prefix}_{self.n}"
+        self.counts[prefix] = self.counts.get(prefix, 0) + 1
+        return f"{prefix}_{self.counts[prefix]}"
 
     def run(self) -> tuple[dict, list[str]]:
         root = self.root
