@@ -205,8 +205,7 @@ def test_simple_xml_global_time_dollars_and_warnings():
     assert (r[single]["earliest"], r[single]["latest"]) == ("-4h", "now")  # the global time input
     ref = doc["visualizations"]["viz_3"]["dataSources"]["primary"]
     assert r[ref]["query"] == "savedsearch errors today"
-    assert warnings == ["row 1 panel 2: <map> is not drawn by Speleo; a placeholder is shown",
-                        "row 1 panel 3: <drilldown> actions are not converted; a click opens the search page"]
+    assert warnings == ["row 1 panel 3: <drilldown> actions are not converted; a click opens the search page"]
     assert [b["position"]["w"] for b in doc["layout"]["structure"]] == [480, 480, 480]
 
 

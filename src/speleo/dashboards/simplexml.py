@@ -184,9 +184,7 @@ class _Converter:
         viz: dict = {"title": _text(panel, "title") or _text(el, "title") or "", "options": options}
         if el.tag == "chart":
             kind = options.get("charting.chart", "column")
-            viz["type"] = CHARTS.get(kind, f"splunk.{kind}")
-            if kind not in CHARTS:
-                self.warnings.append(f"{where}: chart type {kind!r} is shown as a placeholder")
+            viz["type"] = CHARTS.get(kind, f"splunk.{kind}")   # unknown: a placeholder (model.validate warns)
         elif el.tag in ("table", "single", "event"):
             viz["type"] = {"table": "splunk.table", "single": "splunk.singlevalue", "event": "splunk.events"}[el.tag]
         elif el.tag == "html":
@@ -194,8 +192,7 @@ class _Converter:
             viz["options"] = {"markdown": "".join(el.itertext()).strip()}
             self.warnings.append(f"{where}: <html> is shown as text (no markup, no scripts)")
         else:
-            viz["type"] = f"splunk.{el.tag}"
-            self.warnings.append(f"{where}: <{el.tag}> is not drawn by Speleo; a placeholder is shown")
+            viz["type"] = f"splunk.{el.tag}"   # map, viz...: a placeholder (model.validate warns)
         if el.find("drilldown") is not None:
             self.warnings.append(f"{where}: <drilldown> actions are not converted; a click opens the search page")
         search = el.find("search")
