@@ -216,13 +216,16 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         return JSONResponse(body)
 
     # -- search jobs ------------------------------------------------------------------------
-    jobs = Jobs(svc)
+    jobs = Jobs(svc, clock=runtime.clock.time)
     app.state.web_jobs = jobs
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Start a search job: the search API's body, plus `base_job` (run `search`, starting
+        with `|`, over that job's result: post-process), `keep` (keep the result for
+        post-processes) and `share` (reuse an identical job of the last 30 s: dashboards)."""
         req = await _search_request(request)
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        extra = await request.json()
         src = client_address(request)
 
         def finished(job) -> None:
@@ -230,10 +233,18 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
                   search_lt=job.latest, total_run_time=round((job.finished or job.started) - job.started, 3),
                   result_count=job.total, search_id=job.id, src=src, via_jobs=1)
 
+        if extra.get("base_job"):
+            job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished)
+            return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
+        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        key = None
+        if extra.get("share"):   # the range as written: "-24h" asked twice is the same search
+            key = (req.search, str(req.earliest), str(req.latest), req.now, req.limit, repr(who.scope()),
+                   tuple(sorted(who.capabilities)))
         job = jobs.start(who.user_id, req.search, earliest, latest, req.limit, req.now, scope=who.scope(),
                          write_lookups=who.can(EDIT_LOOKUPS), on_finished=finished,
-                         check=search_guard(who))
-        return JSONResponse(job.to_dict(), status_code=202)
+                         check=search_guard(who), share_key=key, keep=bool(extra.get("keep")))
+        return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_get(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
