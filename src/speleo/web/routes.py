@@ -206,6 +206,16 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
         return signed_in_page(request, "alerts.html")
 
+    @router.get("/dashboards", include_in_schema=False)
+    async def dashboards_page(request: Request) -> Response:
+        """The dashboards list (static/dashboards.js over /api/v1/dashboards)."""
+        return signed_in_page(request, "dashboards.html")
+
+    @router.get("/app/dashboards/{name}", include_in_schema=False)
+    async def dashboard_page(request: Request, name: str) -> Response:
+        """One dashboard (static/dashboard.js); a stable URL that headless Chromium prints."""
+        return signed_in_page(request, "dashboard.html")
+
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """The search API's answer, each event with its search-time fields added."""
