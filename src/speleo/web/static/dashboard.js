@@ -135,7 +135,7 @@
       setToken(tok, inp.type === "input.multiselect" ? tokenValue(inp, vals) : (vals.length ? tokenValue(inp, vals[0]) : null));
     });
     const ds = (inp.dataSources || {}).primary;
-    if (ds) wrap.dataset.source = ds;
+    if (ds) wrap.dataset.itemsSource = ds;
     wrap._fill = (rows) => fill((o.items || []).concat(rows.map(r => ({ label: r[o.fieldForLabel || o.fieldForValue], value: r[o.fieldForValue || o.fieldForLabel] }))));
     wrap.append(sel); return wrap;
   }
@@ -206,7 +206,7 @@
   function redrawAll() { Object.keys(runs).forEach(show); }
   function show(id) {
     const run = runs[id];
-    document.querySelectorAll(`[data-source="${CSS.escape(id)}"]`).forEach(w => { if (run.state === "done" && run.body) w._fill(run.body.results || run.body.events || []); });
+    document.querySelectorAll(`[data-items-source="${CSS.escape(id)}"]`).forEach(w => { if (run.state === "done" && run.body) w._fill(run.body.results || run.body.events || []); });
     for (const [vid, viz] of vizFor(id)) {
       const el = document.querySelector(`[data-viz="${CSS.escape(vid)}"]`);
       if (!el) continue;
