@@ -174,7 +174,7 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):
     page.wait_for_selector("[data-viz=viz_1][data-state=done] td")
     independent_job = panel(page, "Independent").get_attribute("data-job")
     status_job = panel(page, "By status").get_attribute("data-job")
-    assert page.text_content("[data-viz=viz_3] .single") == "10000"
+    assert page.get_attribute("[data-viz=viz_3] .single", "data-value") == "10000"
     page.wait_for_selector("[data-input=input_st] option[value=access_combined]", state="attached")
     page.select_option("[data-input=input_st] select", "access_combined")
     page.wait_for_function(f"() => document.querySelector('[data-viz=viz_1]').dataset.job !== '{status_job}' && "

@@ -76,6 +76,11 @@
     const status = h("div", { class: "panel-status", role: "status" });
     const body = h("div", { class: "panel-body" });
     el.append(title, status, body);
+    if (!(viz.dataSources || {}).primary) {   // markdown, or a panel bound to nothing
+      if (viz.type === "splunk.markdown") draw(body, id, viz, {}, null);
+      else status.textContent = "No data source";
+      el.dataset.state = "done";
+    }
     if (editing) editControls(el, id, viz);
     return el;
   }
