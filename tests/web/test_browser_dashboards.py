@@ -45,15 +45,19 @@ FORM = """<form version="1.1">
 STUDIO = {
     "title": "Studio", "inputs": {}, "defaults": {},
     "dataSources": {"ds_base": {"type": "ds.search", "options": {"query": "index=web | fields _time status"}},
-                    "ds_by_status": {"type": "ds.chain", "options": {"extend": "ds_base", "query": "| stats count by status"}}},
+                    "ds_by_status": {"type": "ds.chain", "options": {"extend": "ds_base", "query": "| stats count by status"}},
+                    "ds_count": {"type": "ds.search", "options": {"query": "index=web | stats count", "refresh": "2s",
+                                                                  "refreshType": "delay"}}},
     "visualizations": {"viz_1": {"type": "splunk.pie", "title": "Status", "dataSources": {"primary": "ds_by_status"}},
                        "viz_2": {"type": "splunk.sankey", "title": "Flows", "dataSources": {"primary": "ds_base"}},
-                       "viz_3": {"type": "splunk.markdown", "options": {"markdown": "Second tab"}}},
+                       "viz_3": {"type": "splunk.markdown", "options": {"markdown": "Second tab"}},
+                       "viz_4": {"type": "splunk.singlevalue", "title": "Count", "dataSources": {"primary": "ds_count"}}},
     "layout": {"globalInputs": [], "tabs": {"items": [{"layoutId": "a", "label": "Main"}, {"layoutId": "b", "label": "Notes"}]},
                "layoutDefinitions": {
                    "a": {"type": "absolute", "options": {"width": 1440}, "structure": [
                        {"item": "viz_1", "type": "block", "position": {"x": 0, "y": 0, "w": 720, "h": 400}},
-                       {"item": "viz_2", "type": "block", "position": {"x": 720, "y": 0, "w": 720, "h": 400}}]},
+                       {"item": "viz_2", "type": "block", "position": {"x": 720, "y": 0, "w": 720, "h": 400}},
+                       {"item": "viz_4", "type": "block", "position": {"x": 0, "y": 400, "w": 360, "h": 200}}]},
                    "b": {"type": "grid", "structure": [{"item": "viz_3", "type": "block", "position": {"x": 0, "y": 0, "w": 1440, "h": 200}}]}}},
 }
 
@@ -217,6 +221,10 @@ def test_studio_tabs_placeholder_sharing_and_editor(site, browser, shots):
     assert other.get_attribute("[data-viz=viz_2]", "data-job") == page.get_attribute("[data-viz=viz_2]", "data-job")
     assert int(other.get_attribute("[data-viz=viz_2]", "data-reused")) >= 1
     other.context.close()
+    # acceptance 4: refresh 2s, delay: a new job after each completion (not the shown job again)
+    page.wait_for_selector("[data-viz=viz_4][data-state=done]")
+    shown = page.get_attribute("[data-viz=viz_4]", "data-job")
+    page.wait_for_function(f"() => document.querySelector('[data-viz=viz_4]').dataset.job !== '{shown}'", timeout=20_000)
     # acceptance 8: two tabs with their own structures
     page.click("#tabs button:text-is('Notes')")
     assert page.text_content("[data-viz=viz_3] .markdown") == "Second tab"

@@ -126,7 +126,7 @@ class Job:
             "id": self.id, "state": self.state, "search": self.search,
             "earliest": self.earliest, "latest": self.latest,
             "started": self.started, "elapsed_secs": round(end - self.started, 3),
-            "progress": progress, "reused": self.reused, "viewers": len(self.viewers),
+            "progress": progress, "reused": self.reused, "viewers": len(self.viewers), "opened": self.opened,
         }
         if self.base is not None:
             out["base"] = self.base
@@ -158,13 +158,15 @@ class Jobs:
                 if job.finished is not None and now - job.finished > KEEP_SECS:
                     del self.jobs[jid]
 
-    def _shared(self, owner: int, share_key: tuple | None) -> Job | None:
-        """An identical job started less than SHARE_SECS ago (call with self.lock held)."""
+    def _shared(self, owner: int, share_key: tuple | None, after: float | None = None) -> Job | None:
+        """An identical job started less than SHARE_SECS ago, and after `after` (by the Jobs'
+        clock: a refresh asks for a job newer than the one it showed) (call with self.lock held)."""
         if share_key is None:
             return None
         now = self.clock()
         for job in self.jobs.values():
-            if job.share_key == share_key and job.state in ("running", "done") and now - job.opened < SHARE_SECS:
+            if job.share_key == share_key and job.state in ("running", "done") and now - job.opened < SHARE_SECS \
+                    and (after is None or job.opened > after):
                 job.viewers.add(owner)
                 job.reused += 1
                 job.seen = time.monotonic()
@@ -183,15 +185,16 @@ class Jobs:
 
     def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, *,
               scope=None, write_lookups: bool = True, on_finished=None, check=None, share_key: tuple | None = None,
-              keep: bool = False) -> Job:
+              keep: bool = False, after: float | None = None) -> Job:
         """Start a job of `owner`, or answer an identical one of the last SHARE_SECS when
         `share_key` is given (see the module's doc); `scope` and `write_lookups` restrict it as
         `Service.search` does, and `check(compiled)` runs before the search does (raises to refuse
         it); `on_finished(job)` is called once when it ends; `keep` keeps the result for
-        post-process searches. Raises ConflictError (too many)."""
+        post-process searches; `after`: reuse only a job opened after that time (a refresh).
+        Raises ConflictError (too many)."""
         self._expire()
         with self.lock:
-            job = self._shared(owner, share_key)
+            job = self._shared(owner, share_key, after)
             if job is not None:
                 if keep and not job.keep:
                     job.keep = True   # too late if it ended: its post-processes say so

@@ -233,7 +233,8 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         """Start a search job: the search API's body, plus `base_job` (run `search`, starting
         with `|`, over that job's result: post-process), `keep` (keep the result for
-        post-processes) and `share` (reuse an identical job of the last 30 s: dashboards)."""
+        post-processes), `share` (reuse an identical job of the last 30 s: dashboards) and
+        `after` (reuse only a job opened after this time: a refresh wants newer results)."""
         req = await _search_request(request)
         extra = await request.json()
         src = client_address(request)
@@ -253,7 +254,8 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
                    tuple(sorted(who.capabilities)))
         job = jobs.start(who.user_id, req.search, earliest, latest, req.limit, req.now, scope=who.scope(),
                          write_lookups=who.can(EDIT_LOOKUPS), on_finished=finished,
-                         check=search_guard(who), share_key=key, keep=bool(extra.get("keep")))
+                         check=search_guard(who), share_key=key, keep=bool(extra.get("keep")),
+                         after=float(extra["after"]) if isinstance(extra.get("after"), (int, float)) else None)
         return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)

@@ -177,6 +177,7 @@
     run.state = "running"; run.progress = null; run.reused = 0; run.job = null; show(id);
     let body = { search: r.query, earliest: r.earliest || null, latest: r.latest || null, limit: 1000, share: true,
                  keep: children(id).length > 0 };
+    if (run.opened != null && run.sig === sig(id)) body.after = run.opened;   // a refresh: newer than what is shown
     if (r.extend) body = { search: r.query, base_job: runs[r.extend].job, limit: 1000 };
     const started = Date.now();
     let job;
@@ -187,7 +188,7 @@
       if (!resp.ok) { run.state = "failed"; run.error = await errorOf(resp); show(id); return; }
       job = await resp.json(); break;
     }
-    run.job = job.id;
+    run.job = job.id; run.opened = job.opened;
     children(id).forEach(c => { runs[c] = runs[c] || { gen: 0 }; runs[c].sig = sig(c); if (!resolved[c].missing.length) start(c); });
     while (job.state === "running") {
       run.progress = job.progress; run.reused = job.reused; show(id);
