@@ -199,8 +199,22 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):
     page.click("[data-viz=viz_1] td:text-is('404')")
     page.wait_for_url(re.compile(r"/\?q="))
     q = parse_qs(urlparse(page.url).query)
-    assert q["q"] == ['index=web sourcetype="access_combined" | fields _time host status clientip status="404"']
+    assert q["q"] == ['index=web sourcetype="access_combined" | fields _time host status clientip | search status="404"']
     assert "earliest" not in q
+    # "Add to dashboard" from the search page: a new dashboard with that search as a panel
+    page.wait_for_selector("body[data-ready]", state="attached")
+    page.click("#dash-add-open")
+    page.fill("#dash-add-name", "from-search")
+    page.fill("#dash-add-title", "404s")
+    page.click("#dash-add-panel button[type=submit]")
+    page.wait_for_selector("#dash-add-link")
+    added = server.api("GET", "/api/v1/dashboards/from-search").json()["definition"]
+    assert [v["title"] for v in added["visualizations"].values()] == ["404s"]
+    assert [d["options"]["query"] for d in added["dataSources"].values()] == [q["q"][0]]
+    page.click("#dash-add-link")
+    page.wait_for_selector("[data-viz=viz_1][data-state]:not([data-state=running])")
+    assert page.get_attribute("[data-viz=viz_1]", "data-state") == "done", page.text_content("[data-viz=viz_1]")
+    assert page.locator("[data-viz=viz_1] .panel-events li").count() == 100   # the newest 100 of the 404s
     assert errors == []
     page.context.close()
 

@@ -290,7 +290,7 @@
     } else if (m && value(xField) != null) {
       clauses.push(`${xField}="${value(xField).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`);
     }
-    const target = m ? [events, ...clauses].join(" ") : q;
+    const target = !m ? q : !clauses.length ? events : events + (events.includes("|") ? " | search " : " ") + clauses.join(" ");
     const p = new URLSearchParams({ q: target });
     if (earliest) p.set("earliest", earliest);
     if (latest) p.set("latest", latest);
