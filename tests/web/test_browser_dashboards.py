@@ -155,7 +155,7 @@ def test_job_reuse_and_post_process(site):
     assert sum(r["count"] for r in job["result"]["results"]) == 10000
 
 
-def test_simple_xml_form_in_the_browser(site, browser, shots):
+def test_simple_xml_form_in_the_browser(site, browser, shots):  # noqa: F811
     server, pw = site
     page = signed_in(browser, server, pw, "/app/dashboards/errors")
     errors: list[str] = []
@@ -219,7 +219,7 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):
     page.context.close()
 
 
-def test_studio_tabs_placeholder_sharing_and_editor(site, browser, shots):
+def test_studio_tabs_placeholder_sharing_and_editor(site, browser, shots):  # noqa: F811
     server, pw = site
     page = signed_in(browser, server, pw, "/app/dashboards/studio")
     page.wait_for_selector("[data-viz=viz_1][data-state=done]")
