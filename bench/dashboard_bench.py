@@ -81,7 +81,7 @@ def run() -> dict:
     (OUT / "bench-dash.json").write_text(json.dumps(dashboard()))
     subprocess.run([sys.executable, "-m", "speleo.cli.main", "--home", str(home), "dashboard", "import",
                     str(OUT / "bench-dash.json"), "--name", "bench"], check=True, capture_output=True)
-    server = ServerProc(home).start()
+    server = ServerProc(home).start(timeout=120)
     res: dict = {"cores": os.cpu_count(), "python": platform.python_version()}
     try:
         pw = re.search(r"password: (\S+)", server.log.read_text()).group(1)

@@ -71,7 +71,7 @@ def site(tmp_path_factory):
     (root / "studio.json").write_text(json.dumps(STUDIO))
     run_cli(home, "dashboard", "import", str(root / "errors.xml"))
     run_cli(home, "dashboard", "import", str(root / "studio.json"))
-    server = ServerProc(home).start()
+    server = ServerProc(home).start(timeout=120)
     pw = re.search(r"created web user 'admin' with password: (\S+)", server.log.read_text()).group(1)
     yield server, pw
     server.stop()
@@ -262,3 +262,26 @@ def test_studio_tabs_placeholder_sharing_and_editor(site, browser, shots):  # no
     assert stored["visualizations"]["viz_1"]["title"] == "Status codes"
     assert stored["layout"]["layoutDefinitions"]["a"]["structure"][1]["position"]["y"] == 100
     page.context.close()
+
+
+def test_post_process_honours_the_search_guard(site):
+    server, _ = site
+    from speleo.config import Home
+    from speleo.ops.users import Users
+
+    Users(Home(server.home)).add("viewer", ["user"], "viewer-password-1")   # the user role: no edit_lookups
+    c = httpx.Client(base_url=server.url, timeout=60)
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    c.post("/login", data={"name": "viewer", "password": "viewer-password-1", "csrf": csrf, "next": "/"})
+    token = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(1)
+    h = {"X-CSRF-Token": token}
+    base = c.post("/web/api/jobs", headers=h, json={"search": "index=web | stats count by status", "keep": True}).json()
+    chain = c.post("/web/api/jobs", headers=h, json={"search": "| outputlookup stolen.csv", "base_job": base["id"]}).json()
+    for _ in range(300):
+        job = c.get(f"/web/api/jobs/{chain['id']}", headers=h).json()
+        if job["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert job["state"] == "failed" and "edit_lookups" in job["error"]["message"], job
+    assert not (server.home / "lookups" / "stolen.csv").exists()

@@ -205,23 +205,26 @@ class Jobs:
                          name=f"search-job-{job.id}", daemon=True).start()
         return job
 
-    def start_chain(self, owner: int, base_id: str, query: str, limit: int, *, on_finished=None) -> Job:
+    def start_chain(self, owner: int, base_id: str, query: str, limit: int, *, on_finished=None, check=None,
+                    share_extra: tuple = ()) -> Job:
         """A post-process job: `query` (SPL starting with `|`) over the result of the base job
-        `base_id` once it is done (shared like `start` when another viewer asks for the same).
+        `base_id` once it is done (shared like `start` when another viewer asks for the same);
+        `check(compiled)` as for `start` (the search guard of writing commands); `share_extra`
+        joins the share key (the caller's capabilities: a job is shared only between equals).
         Raises NotFoundError (no such base job of yours), ConflictError (too many)."""
         base = self.get(owner, base_id)
         if not query.lstrip().startswith("|"):
             query = "| " + query
         with self.lock:
-            job = self._shared(owner, ("chain", base_id, query, limit))
+            job = self._shared(owner, ("chain", base_id, query, limit, share_extra))
             if job is not None:
                 return job
-            job = self._new(owner, query, base.earliest, base.latest, share_key=("chain", base_id, query, limit),
+            job = self._new(owner, query, base.earliest, base.latest, share_key=("chain", base_id, query, limit, share_extra),
                             scope=base.scope, on_finished=on_finished, base=base_id)
-        threading.Thread(target=self._run_chain, args=(job, base, limit), name=f"search-job-{job.id}", daemon=True).start()
+        threading.Thread(target=self._run_chain, args=(job, base, limit, check), name=f"search-job-{job.id}", daemon=True).start()
         return job
 
-    def _run_chain(self, job: Job, base: Job, limit: int) -> None:
+    def _run_chain(self, job: Job, base: Job, limit: int, check=None) -> None:
         from speleo.query.post import post_process
 
         try:
@@ -239,7 +242,7 @@ class Jobs:
             ctx = engine.context_for(earliest=base.result.earliest, latest=base.result.latest,
                                      macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
                                      props=svc.props(), lookups_dir=svc.home.lookups_dir)
-            result = post_process(base.result, job.search, limit, ctx)
+            result = post_process(base.result, job.search, limit, ctx, check)
             job.total = result.total
             body = results.to_json(result, job.tz)
             with job.lock:

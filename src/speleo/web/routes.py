@@ -245,7 +245,8 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
                   result_count=job.total, search_id=job.id, src=src, via_jobs=1)
 
         if extra.get("base_job"):
-            job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished)
+            job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished,
+                                   check=search_guard(who), share_extra=tuple(sorted(who.capabilities)))
             return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
         earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
         key = None
