@@ -126,7 +126,7 @@ def write(res: dict) -> None:
     text = doc.read_text()
     body = (f"<!-- DASHBENCH:START -->\n"
             f"Dashboard (`python bench/dashboard_bench.py`, {time.strftime('%Y-%m-%d %H:%M')} UTC, {res['cores']} cores "
-            f"shared with other work): 8 panels (line, column, pie, single value, table, area, bar, events) over "
+            f"shared with other work, load average {os.getloadavg()[0]:.1f} at the end): 8 panels (line, column, pie, single value, table, area, bar, events) over "
             f"~{int(os.environ.get('BENCH_DASH_BYTES', 60_000_000)) // 1_000_000} MB of generated logs, headless "
             f"Chromium, time from opening the page until every panel has drawn: cold {res['cold_secs']} s with a "
             f"second browser opening it at the same moment (both drawn after {res['both_secs']} s; "
