@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -195,6 +196,26 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):  # noqa: F811
     assert by_status == {r["status"]: r["count"] for r in direct}
     page.wait_for_selector("[data-viz=viz_2][data-state=done] svg .mark, [data-viz=viz_2][data-state=done] canvas")
     page.screenshot(path=str(shots / "dashboard-form.png"), full_page=True)
+    # drilldown from a chart column: the events of that day (SVG or Chart.js, whichever drew it)
+    if page.get_attribute("[data-viz=viz_2] .panel-body", "data-renderer") == "svg":
+        page.click("[data-viz=viz_2] rect.mark >> nth=0")
+    else:
+        x, y = page.evaluate("() => { const c = document.querySelector('[data-viz=viz_2] canvas'); "
+                             "const e = Chart.getChart(c).getDatasetMeta(0).data[0], r = c.getBoundingClientRect(); "
+                             "return [r.left + e.x, r.top + (e.y + e.base) / 2]; }")
+        page.mouse.click(x, y)
+    page.wait_for_url(re.compile(r"/\?q="))
+    q = parse_qs(urlparse(page.url).query)
+    assert q["q"] == ['index=web sourcetype="access_combined" | fields _time host status clientip']
+    first_day = server.search("index=web | timechart span=1d count")["results"][0]["_time"]
+    assert float(q["earliest"][0]) == datetime.fromisoformat(first_day).timestamp()
+    assert float(q["latest"][0]) - float(q["earliest"][0]) == 86400
+    page.go_back()   # the dashboard again, with its default inputs
+    page.wait_for_selector("[data-input=input_t] select")
+    page.select_option("[data-input=input_t] select", label="All time")
+    page.wait_for_selector("[data-input=input_st] option[value=access_combined]", state="attached")
+    page.select_option("[data-input=input_st] select", "access_combined")
+    page.wait_for_selector("[data-viz=viz_1][data-state=done] td:text-is('404')")
     # drilldown from a table cell: the events behind it, on the search page, same range
     page.click("[data-viz=viz_1] td:text-is('404')")
     page.wait_for_url(re.compile(r"/\?q="))
