@@ -246,6 +246,10 @@ def main() -> None:
     dash = dashboard_bench.run()
     dashboard_bench.write(dash)
     print(json.dumps(dash, indent=2))
+    print("on-call escalations: 1,000 waiting chains, a burst of due steps over real SMTP ...", flush=True)
+    from oncall_bench import record as oncall_record  # writes its own ONCALLBENCH section
+
+    print(json.dumps(oncall_record(), indent=2))
 
 
 if __name__ == "__main__":

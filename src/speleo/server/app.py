@@ -150,6 +150,8 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     rest_saved.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
     from speleo.server import dashboards_api; dashboards_api.install(app, runtime)  # noqa: E702  (dashboards, data/ui/views)
+    from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
+    from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -117,6 +117,7 @@
       if (!shown) { state.page = 0; state.sort = null; state.openField = null; state.terms = termsOf(q); }
       shown = true;
       state.body = result;
+      window.speleoLastSearch = { q, body: result, at: Date.now() / 1000 };   // read by pin.js ("Add to incident")
       render();
     };
     while (true) {
