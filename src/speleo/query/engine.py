@@ -97,16 +97,8 @@ def compile_for(
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
     anything else a compile raises becomes a Speleo error (`query.failures.translate`)."""
-    tz = local_zone(tz_name)
-    ctx = spl.CompileContext(
-        now=time.time() if now is None else now,
-        tz=tz,
-        field_sql=field_sql_for(props, tz_name_of(tz)),
-        macros=macros or {},
-        default_earliest=earliest,
-        default_latest=latest,
-        lookups_dir=lookups_dir,
-    )
+    ctx = context_for(now=now, earliest=earliest, latest=latest, macros=macros, tz_name=tz_name, props=props,
+                      lookups_dir=lookups_dir)
     try:
         compiled = spl.compile_search(query, ctx)
     except SpeleoError:
@@ -115,6 +107,17 @@ def compile_for(
         raise translate(e, query) from e
     compiled.query_text = query
     return compiled
+
+
+def context_for(*, now: float | None = None, earliest: float | None = None, latest: float | None = None,
+                macros: Mapping | None = None, tz_name: str | None = None, props=None,
+                lookups_dir=None) -> "spl.CompileContext":
+    """The compile context of a search (as `compile_for` makes it): the time zone, the field
+    extraction of props, macros, the default range (epoch seconds) and the lookups folder."""
+    tz = local_zone(tz_name)
+    return spl.CompileContext(now=time.time() if now is None else now, tz=tz,
+                              field_sql=field_sql_for(props, tz_name_of(tz)), macros=macros or {},
+                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir)
 
 
 def specialize(compiled, p: "Plan"):

@@ -302,3 +302,35 @@ def writing_steps(steps: list[dict]) -> list[str]:
 
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot}
+
+
+def post_process(base, query: str, limit: int, ctx, check=None):
+    """A post-process search (Splunk Simple XML `<search base>`; Dashboard Studio `ds.chain`):
+    `query`, SPL starting with `|`, run over the table of `base` (the engine's SearchResult of the
+    base search), never again over the events; `ctx` is the compile context
+    (`engine.context_for`). Answers a SearchResult of at most `limit` rows (0 = all). As in
+    Splunk, only the fields the base search kept are there: a base search of raw events should
+    end with `| fields ...`. `check(compiled)` sees the steps (`.post`) before anything runs, as
+    the server's search guard does for a search (raises to refuse a writing command). Raises
+    SplError for SPL that does not parse or compile."""
+    import time as _time
+
+    from speleo import spl
+    from speleo.query.engine import SearchResult
+
+    started = _time.monotonic()
+    commands = spl.parse(query, ctx.macros).commands
+    step = {"kind": "pipeline", "commands": commands, "query": query, "ctx": ctx}
+    if check is not None:
+        from types import SimpleNamespace
+
+        from speleo.spl.commands.continuation import compile_continuation
+
+        _, steps = compile_continuation(step, _visible(base.table), "__speleo_check")
+        check(SimpleNamespace(post=[step] + steps))
+    table = apply_post(base.table, [step])
+    total = table.num_rows
+    truncated = limit > 0 and total > limit
+    return SearchResult(kind="results", table=table.slice(0, limit) if truncated else table, truncated=truncated,
+                        total=total, earliest=base.earliest, latest=base.latest,
+                        elapsed_secs=_time.monotonic() - started, messages=list(base.messages))

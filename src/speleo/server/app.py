@@ -159,6 +159,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     grafana.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
     from speleo.server import learning_api; learning_api.install(app, runtime)  # noqa: E702  (postmortems, actions, checklists, reviews)
+    from speleo.server import dashboards_api; dashboards_api.install(app, runtime)  # noqa: E702  (dashboards, data/ui/views)
     from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
     from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
     from speleo.server import reports_api; reports_api.install(app, runtime)  # noqa: E702  (/api/v1/reports, /api/v1/slos)

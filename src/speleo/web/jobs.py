@@ -15,6 +15,17 @@ The Splunk REST API (`speleo.server.splunk_jobs`) starts its jobs here too with 
 the job then keeps the engine's `SearchResult` (Arrow, at most the job's row limit) instead of the
 web page's JSON body, so results can be paged through and rendered in Splunk's formats, and
 `finalize` (stop now, keep what was found) ends it with its last partial result.
+
+Job reuse (Splunk's search job reuse): a search started with the same `share_key` (the SPL, the
+range as written, the limit, the caller's index scope and capabilities) within `SHARE_SECS` of
+an identical job that has not failed or been cancelled gets that job, not a new one: the job
+gains the caller as a viewer and counts the reuse (`reused` in its JSON), so ten browsers
+refreshing one dashboard run each search once. A viewer's cancel only detaches it; the job stops
+when its last viewer cancels.
+
+Post-process (Simple XML `<search base>`, Studio `ds.chain`): `start_chain` runs SPL that starts
+with a command over the finished result of a base job (kept for that purpose, at most
+`BASE_MAX_ROWS` rows), never again over the events (`speleo.query.post.post_process`).
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ ABANDON_SECS = 2 * 60
 MAX_RUNNING_PER_USER = 4
 MAX_JOBS_PER_USER = 50    # running and finished jobs kept per user
 PARTIAL_MAX_ROWS = 1000   # events in a partial result at most
+SHARE_SECS = 30.0         # an identical search started within this many seconds reuses the job
+BASE_MAX_ROWS = 50_000    # rows a base search keeps for its post-process searches
 
 
 @dataclass
@@ -75,6 +88,12 @@ class Job:
     compiled: threading.Event = field(default_factory=threading.Event)   # set once compiled (or failed)
     ended: threading.Event = field(default_factory=threading.Event)      # set once it ended
     lock: threading.Lock = field(default_factory=threading.Lock)
+    viewers: set = field(default_factory=set)   # owners sharing this job (reuse), the first included
+    share_key: tuple | None = None
+    reused: int = 0                   # times another start was answered with this job
+    keep: bool = False                # keep `result` for post-process searches (a base search)
+    base: str | None = None           # the base job of a post-process search
+    opened: float = 0.0               # when it started by the Jobs' clock (reuse window)
 
     def progress(self) -> float | None:
         """Percent of the current query step (DuckDB's estimate), or None when unknown."""
@@ -120,8 +139,10 @@ class Job:
             "id": self.id, "state": self.state, "search": self.search,
             "earliest": self.earliest, "latest": self.latest,
             "started": self.started, "elapsed_secs": round(end - self.started, 3),
-            "progress": progress,
+            "progress": progress, "reused": self.reused, "viewers": len(self.viewers), "opened": self.opened,
         }
+        if self.base is not None:
+            out["base"] = self.base
         if self.body is not None:
             out["result"] = self.body
         elif partial is not None:
@@ -134,8 +155,10 @@ class Job:
 class Jobs:
     """The running and recent search jobs of one server."""
 
-    def __init__(self, service) -> None:
+    def __init__(self, service, clock=time.time) -> None:
+        """`clock()`: epoch seconds (injectable: job reuse compares start times)."""
         self.svc = service
+        self.clock = clock
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
 
@@ -160,33 +183,122 @@ class Jobs:
         if len(mine) >= MAX_JOBS_PER_USER:
             raise ConflictError(f"{len(mine)} search jobs of yours are kept already; delete one or wait")
 
+    def _shared(self, owner: int, share_key: tuple | None, after: float | None = None) -> Job | None:
+        """An identical job started less than SHARE_SECS ago, and after `after` (by the Jobs'
+        clock: a refresh asks for a job newer than the one it showed) (call with self.lock held)."""
+        if share_key is None:
+            return None
+        now = self.clock()
+        for job in self.jobs.values():
+            if job.share_key == share_key and job.state in ("running", "done") and now - job.opened < SHARE_SECS \
+                    and (after is None or job.opened > after):
+                job.viewers.add(owner)
+                job.reused += 1
+                job.seen = time.monotonic()
+                return job
+        return None
+
+    def _new(self, owner: int, search: str, earliest, latest, *, share_key=None, job_id: str | None = None,
+             meta: dict | None = None, **kw) -> Job:
+        """A new job of `owner` (call with self.lock held). Raises ConflictError (too many running
+        or kept, or `job_id` taken)."""
+        running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
+        if running >= MAX_RUNNING_PER_USER:
+            raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
+        self._make_room(owner)
+        if job_id is not None and job_id in self.jobs:
+            raise ConflictError(f"a search job {job_id!r} exists already")
+        job = Job(job_id or secrets.token_urlsafe(12), owner, search, earliest, latest, opened=self.clock(),
+                  tz=local_zone(self.svc.home.settings.default_tz), viewers={owner}, share_key=share_key,
+                  meta=dict(meta or {}), **kw)
+        self.jobs[job.id] = job
+        return job
+
     def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, *,
               scope=None, write_lookups: bool = True, on_finished=None, check=None, keep_result: bool = False,
-              ttl_secs: float = KEEP_SECS, meta: dict | None = None, job_id: str | None = None) -> Job:
-        """Start a job of `owner`; `scope` and `write_lookups` restrict it as `Service.search`
-        does, and `check(compiled)` runs before the search does (raises to refuse
+              ttl_secs: float = KEEP_SECS, meta: dict | None = None, job_id: str | None = None,
+              share_key: tuple | None = None, keep: bool = False, after: float | None = None) -> Job:
+        """Start a job of `owner`, or answer an identical one of the last SHARE_SECS when
+        `share_key` is given (see the module doc); `scope` and `write_lookups` restrict it as
+        `Service.search` does, and `check(compiled)` runs before the search does (raises to refuse
         it); `on_finished(job)` is called once when it ends. `keep_result`, `ttl_secs` and `meta`:
-        see the module doc; `job_id` names the job (a saved search's dispatch gives its run's sid).
-        Raises ConflictError (too many running or kept, or `job_id` taken)."""
+        see the module doc; `job_id` names the job (a saved search's dispatch gives its run's sid);
+        `keep` keeps the result for post-process searches; `after`: reuse only a job opened after
+        that time (a refresh). Raises ConflictError (too many running or kept, or `job_id` taken)."""
         self._expire()
         with self.lock:
-            running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
-            if running >= MAX_RUNNING_PER_USER:
-                raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
-            self._make_room(owner)
-            if job_id is not None and job_id in self.jobs:
-                raise ConflictError(f"a search job {job_id!r} exists already")
-            job = Job(job_id or secrets.token_urlsafe(12), owner, search, earliest, latest,
-                      tz=local_zone(self.svc.home.settings.default_tz), scope=scope, write_lookups=write_lookups,
-                      on_finished=on_finished, keep_result=keep_result, ttl_secs=ttl_secs, meta=dict(meta or {}))
-            self.jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job, limit, now, check), name=f"search-job-{job.id}", daemon=True).start()
+            job = self._shared(owner, share_key, after)
+            if job is not None:
+                if keep and not job.keep:
+                    job.keep = True   # too late if it ended: its post-processes say so
+                return job
+            job = self._new(owner, search, earliest, latest, share_key=share_key, job_id=job_id, meta=meta,
+                            scope=scope, write_lookups=write_lookups, on_finished=on_finished,
+                            keep_result=keep_result, ttl_secs=ttl_secs, keep=keep)
+        threading.Thread(target=self._run, args=(job, BASE_MAX_ROWS if keep else limit, now, check),
+                         name=f"search-job-{job.id}", daemon=True).start()
         return job
+
+    def start_chain(self, owner: int, base_id: str, query: str, limit: int, *, on_finished=None, check=None,
+                    share_extra: tuple = ()) -> Job:
+        """A post-process job: `query` (SPL starting with `|`) over the result of the base job
+        `base_id` once it is done (shared like `start` when another viewer asks for the same);
+        `check(compiled)` as for `start` (the search guard of writing commands); `share_extra`
+        joins the share key (the caller's capabilities: a job is shared only between equals).
+        Raises NotFoundError (no such base job of yours), ConflictError (too many)."""
+        base = self.get(owner, base_id)
+        if not query.lstrip().startswith("|"):
+            query = "| " + query
+        key = ("chain", base_id, query, limit, share_extra)
+        with self.lock:
+            job = self._shared(owner, key)
+            if job is not None:
+                return job
+            job = self._new(owner, query, base.earliest, base.latest, share_key=key, scope=base.scope,
+                            on_finished=on_finished, base=base_id)
+        threading.Thread(target=self._run_chain, args=(job, base, limit, check), name=f"search-job-{job.id}",
+                         daemon=True).start()
+        return job
+
+    def _run_chain(self, job: Job, base: Job, limit: int, check=None) -> None:
+        from speleo.query.post import post_process
+
+        try:
+            while not base.ended.wait(0.2):
+                if job.cancel_asked:
+                    return
+            if base.state != "done" or base.result is None:
+                why = base.error["message"] if base.error else f"it is {base.state}"
+                if base.state == "done":
+                    why = "it ended before it was made a base search (start it with keep: true)"
+                raise SpeleoError(f"the base search did not give results to post-process: {why}")
+            from speleo.query.macrostore import load_macros
+
+            svc = self.svc
+            ctx = engine.context_for(earliest=base.result.earliest, latest=base.result.latest,
+                                     macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                     props=svc.props(), lookups_dir=svc.home.lookups_dir)
+            self._finish(job, post_process(base.result, job.search, limit, ctx, check))
+        except Exception as e:  # noqa: BLE001 - a bug or DuckDB's refusal: a Speleo error for the user
+            self._fail(job, e)
+        finally:
+            self._ended(job)
+
+    def _ended(self, job: Job) -> None:
+        with job.lock:
+            job.con = None
+            job.partial = job.partial_body = None
+            if job.finished is None:
+                job.finished = time.time()
+        job.compiled.set()
+        job.ended.set()
+        if job.on_finished is not None:
+            job.on_finished(job)
 
     def get(self, owner: int, job_id: str) -> Job:
         self._expire()
         job = self.jobs.get(job_id)
-        if job is None or job.owner != owner:  # other users' jobs do not exist for you
+        if job is None or owner not in job.viewers:  # other users' jobs do not exist for you
             raise NotFoundError(f"no search job {job_id!r} (jobs are kept {KEEP_SECS // 60} minutes)")
         job.seen = time.monotonic()
         return job
@@ -195,7 +307,7 @@ class Jobs:
         """The jobs of `owner`, newest first."""
         self._expire()
         with self.lock:
-            return sorted((j for j in self.jobs.values() if j.owner == owner), key=lambda j: -j.started)
+            return sorted((j for j in self.jobs.values() if owner in j.viewers), key=lambda j: -j.started)
 
     def forget(self, job: Job) -> None:
         """Drop a job from the table (a REST oneshot or export whose rows leave with the answer)."""
@@ -226,7 +338,10 @@ class Jobs:
     def cancel(self, owner: int, job_id: str) -> Job:
         job = self.get(owner, job_id)
         with self.lock:
-            self._cancel(job)
+            if len(job.viewers) > 1:   # a shared job: only this viewer leaves it
+                job.viewers.discard(owner)
+            else:
+                self._cancel(job)
         return job
 
     def _cancel(self, job: Job) -> None:
@@ -292,15 +407,7 @@ class Jobs:
             else:
                 self._fail(job, e)
         finally:
-            with job.lock:
-                job.con = None
-                job.partial = job.partial_body = None
-                if job.finished is None:
-                    job.finished = time.time()
-            job.compiled.set()
-            job.ended.set()
-            if job.on_finished is not None:
-                job.on_finished(job)
+            self._ended(job)
 
     @staticmethod
     def _finish(job: Job, result, finalized: bool = False) -> None:
@@ -312,8 +419,8 @@ class Jobs:
         body = None if job.keep_result else results.to_json(result, job.tz)
         with job.lock:
             if job.state == "running":
-                job.body, job.result, job.state, job.finalized = body, result if job.keep_result else None, "done", \
-                    finalized
+                kept = result if (job.keep_result or job.keep) else None
+                job.body, job.result, job.state, job.finalized = body, kept, "done", finalized
             job.partial = job.partial_body = None
 
     @staticmethod

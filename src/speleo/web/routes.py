@@ -211,11 +211,22 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def learning_page(request: Request) -> Response:
         """Post-mortems (phase and gate), the action backlog, checklist runs (static/learning.js)."""
         return signed_in_page(request, "learning.html")
+
     @router.get("/reports/{kind}", include_in_schema=False)
     async def report_page(request: Request, kind: str) -> Response:
         """The report pages (static/reports.js over /api/v1/reports/KIND; an unknown KIND shows
         the response report); printable."""
         return signed_in_page(request, "reports.html")
+
+    @router.get("/dashboards", include_in_schema=False)
+    async def dashboards_page(request: Request) -> Response:
+        """The dashboards list (static/dashboards.js over /api/v1/dashboards)."""
+        return signed_in_page(request, "dashboards.html")
+
+    @router.get("/app/dashboards/{name}", include_in_schema=False)
+    async def dashboard_page(request: Request, name: str) -> Response:
+        """One dashboard (static/dashboard.js); a stable URL that headless Chromium prints."""
+        return signed_in_page(request, "dashboard.html")
 
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
@@ -227,13 +238,17 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         return JSONResponse(body)
 
     # -- search jobs ------------------------------------------------------------------------
-    jobs = Jobs(svc)
+    jobs = Jobs(svc, clock=runtime.clock.time)
     app.state.web_jobs = jobs
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Start a search job: the search API's body, plus `base_job` (run `search`, starting
+        with `|`, over that job's result: post-process), `keep` (keep the result for
+        post-processes), `share` (reuse an identical job of the last 30 s: dashboards) and
+        `after` (reuse only a job opened after this time: a refresh wants newer results)."""
         req = await _search_request(request)
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        extra = await request.json()
         src = client_address(request)
 
         def finished(job) -> None:
@@ -241,10 +256,20 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
                   search_lt=job.latest, total_run_time=round((job.finished or job.started) - job.started, 3),
                   result_count=job.total, search_id=job.id, src=src, via_jobs=1)
 
+        if extra.get("base_job"):
+            job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished,
+                                   check=search_guard(who), share_extra=tuple(sorted(who.capabilities)))
+            return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
+        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        key = None
+        if extra.get("share"):   # the range as written: "-24h" asked twice is the same search
+            key = (req.search, str(req.earliest), str(req.latest), req.now, req.limit, repr(who.scope()),
+                   tuple(sorted(who.capabilities)))
         job = jobs.start(who.user_id, req.search, earliest, latest, req.limit, req.now, scope=who.scope(),
                          write_lookups=who.can(EDIT_LOOKUPS), on_finished=finished,
-                         check=search_guard(who))
-        return JSONResponse(job.to_dict(), status_code=202)
+                         check=search_guard(who), share_key=key, keep=bool(extra.get("keep")),
+                         after=float(extra["after"]) if isinstance(extra.get("after"), (int, float)) else None)
+        return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_get(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:

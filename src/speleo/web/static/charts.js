@@ -87,8 +87,9 @@ const SpeleoCharts = (() => {
     return iso.slice(11, 19);
   }
 
-  /* rows: array of objects, xField, yFields (numeric) */
-  function chart(container, type, rows, xField, yFields) {
+  /* rows: array of objects, xField, yFields (numeric); onPoint(rowIndex, field), when given, is
+     called when a point, bar or slice is clicked (dashboards' drilldown) */
+  function chart(container, type, rows, xField, yFields, onPoint) {
     clear(container);
     if (!rows.length || !yFields.length) {
       const d = document.createElement("div"); d.className = "empty";
@@ -101,8 +102,12 @@ const SpeleoCharts = (() => {
       const l = document.createElement("div"); l.className = "single-label"; l.textContent = yFields[0];
       container.append(d, l); return;
     }
-    if (window.Chart) return chartjs(container, type, rows, xField, yFields);
+    if (window.Chart) return chartjs(container, type, rows, xField, yFields, onPoint);
     container.dataset.renderer = "svg";
+    if (onPoint) container.onclick = (ev) => {
+      const m = ev.target.closest("[data-row]");
+      if (m) onPoint(Number(m.dataset.row), m.dataset.field);
+    };
     if (type === "pie") return pie(container, rows, xField, yFields[0]);
     const W = 1000, H = 380, L = 60, R = 150, T = 14, B = 60;
     const s = svg(W, H); s.setAttribute("preserveAspectRatio", "xMidYMid meet");
@@ -129,7 +134,7 @@ const SpeleoCharts = (() => {
       const band = (horizontal ? ph : pw) / n, inner = band * 0.8 / yFields.length;
       rows.forEach((r, i) => yFields.forEach((f, j) => {
         const v = Number(r[f]) || 0, len = (horizontal ? pw : ph) * v / max;
-        const a = { class: "mark", fill: COLORS[j % COLORS.length], "data-value": v };
+        const a = { class: "mark", fill: COLORS[j % COLORS.length], "data-value": v, "data-row": i, "data-field": f };
         const rect = horizontal
           ? el("rect", { ...a, x: L, y: T + i * band + band * 0.1 + j * inner, width: len, height: inner }, s)
           : el("rect", { ...a, x: L + i * band + band * 0.1 + j * inner, y: T + ph - len, width: inner, height: len }, s);
@@ -148,7 +153,7 @@ const SpeleoCharts = (() => {
         const c = COLORS[j % COLORS.length];
         if (type === "area") el("path", { d: d + `L${x(n - 1)},${T + ph}L${x(0)},${T + ph}Z`, fill: c, "fill-opacity": 0.18, stroke: "none" }, s);
         el("path", { class: "mark", d, fill: "none", stroke: c, "stroke-width": 2 }, s);
-        if (n <= 60) pts.forEach((p, i) => el("title", {}, el("circle", { cx: p[0], cy: p[1], r: 3, fill: c }, s)).textContent = `${labels[i]} · ${f}: ${rows[i][f]}`);
+        if (n <= 60) pts.forEach((p, i) => el("title", {}, el("circle", { cx: p[0], cy: p[1], r: 3, fill: c, "data-row": i, "data-field": f }, s)).textContent = `${labels[i]} · ${f}: ${rows[i][f]}`);
       });
       labels.forEach((lab, i) => { if (i % every === 0) el("text", { x: x(i), y: T + ph + 16, "text-anchor": "middle" }, ax).textContent = trunc(lab.replace("T", " ").slice(0, 16), 16); });
     }
@@ -166,7 +171,7 @@ const SpeleoCharts = (() => {
   function pie(container, rows, xField, f) {
     const W = 700, H = 380, cx = 190, cy = 190, rad = 170;
     const s = svg(W, H); s.setAttribute("preserveAspectRatio", "xMidYMid meet");
-    let data = rows.map(r => ({ label: String(r[xField] ?? ""), v: Math.max(0, Number(r[f]) || 0) })).sort((a, b) => b.v - a.v);
+    let data = rows.map((r, i) => ({ label: String(r[xField] ?? ""), v: Math.max(0, Number(r[f]) || 0), row: i })).sort((a, b) => b.v - a.v);
     if (data.length > 10) { const rest = data.slice(9).reduce((a, d) => a + d.v, 0); data = data.slice(0, 9).concat([{ label: "other", v: rest }]); }
     const total = data.reduce((a, d) => a + d.v, 0) || 1;
     let a0 = -Math.PI / 2;
@@ -176,6 +181,7 @@ const SpeleoCharts = (() => {
       const path = d.v >= total ? el("circle", { cx, cy, r: rad }, s)
         : el("path", { d: `M${cx},${cy}L${p(a0)}A${rad},${rad} 0 ${large} 1 ${p(a1)}Z` }, s);
       path.setAttribute("fill", COLORS[i % COLORS.length]); path.setAttribute("class", "mark"); path.setAttribute("stroke", "#fff");
+      if (d.row !== undefined) { path.setAttribute("data-row", d.row); path.setAttribute("data-field", f); }
       el("title", {}, path).textContent = `${d.label}: ${d.v} (${(100 * d.v / total).toFixed(1)}%)`;
       a0 = a1;
     });
@@ -183,7 +189,7 @@ const SpeleoCharts = (() => {
     container.appendChild(s);
   }
   /* the same charts drawn by Chart.js (npm package chart.js, served from node_modules) */
-  function chartjs(container, type, rows, xField, yFields) {
+  function chartjs(container, type, rows, xField, yFields, onPoint) {
     container.dataset.renderer = "chart.js";
     const box = document.createElement("div"); box.className = "chart-box";
     const canvas = document.createElement("canvas");
@@ -191,10 +197,11 @@ const SpeleoCharts = (() => {
     box.appendChild(canvas); container.appendChild(box);
     const labels = shortLabels(rows.map(r => String(r[xField] ?? "")));
     const many = yFields.length > 1;
-    let config;
+    let config, pieRows = [];
     if (type === "pie") {
-      let data = rows.map((r, i) => ({ label: labels[i], v: Math.max(0, Number(r[yFields[0]]) || 0) })).sort((a, b) => b.v - a.v);
+      let data = rows.map((r, i) => ({ label: labels[i], v: Math.max(0, Number(r[yFields[0]]) || 0), row: i })).sort((a, b) => b.v - a.v);
       if (data.length > 10) { const rest = data.slice(9).reduce((a, d) => a + d.v, 0); data = data.slice(0, 9).concat([{ label: "other", v: rest }]); }
+      pieRows = data.map(d => d.row);
       const total = data.reduce((a, d) => a + d.v, 0) || 1;
       config = { type: "pie", data: { labels: data.map(d => `${d.label} (${(100 * d.v / total).toFixed(1)}%)`),
         datasets: [{ label: yFields[0], data: data.map(d => d.v), backgroundColor: data.map((_, i) => COLORS[i % COLORS.length]), borderColor: "#fff" }] },
@@ -209,6 +216,12 @@ const SpeleoCharts = (() => {
           [horizontal ? "y" : "x"]: { ticks: { autoSkip: true, autoSkipPadding: 16, maxRotation: 0 } } },
           plugins: { legend: { display: many, position: "right" } } } };
     }
+    if (onPoint) config.options.onClick = (ev, els) => {
+      if (!els.length) return;
+      const e = els[0];
+      if (type === "pie") onPoint(pieRows[e.index], yFields[0]);
+      else onPoint(e.index, yFields[e.datasetIndex]);
+    };
     config.options.animation = false;
     config.options.maintainAspectRatio = false;
     config.options.responsive = true;
@@ -229,6 +242,7 @@ const SpeleoCharts = (() => {
     container.querySelectorAll("canvas").forEach(cv => { const c = window.Chart && window.Chart.getChart(cv); if (c) c.destroy(); });
     container.textContent = "";
     delete container.dataset.points; delete container.dataset.chartType; delete container.dataset.renderer;
+    container.onclick = null;
   }
   return { timeline, chart, clear, fmtNum };
 })();
