@@ -335,6 +335,9 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         saved.delete(None if token else owner, saved_id)
         return Response(status_code=204)
 
+    from speleo.web import reports  # the `report` alert action (scheduled PDF/PNG/CSV reports)
+
+    reports.install(runtime, web)
     app.include_router(router)
     app.mount("/ui", StaticFiles(directory=str(STATIC)), name="ui")
     for name, folder in VENDOR.items():  # only each package's dist folder, not all of node_modules

@@ -93,7 +93,7 @@
     const q = $("q").value.trim();
     if ($("q").value !== q) setQ(q);
     writeUrl(push);
-    if (!q) return;
+    if (!q) { reportReady(); return; }
     const my = ++seq;
     if (current) cancelJob(current);
     const [e, l] = rangeValues();
@@ -143,7 +143,9 @@
       endJob();
       if (body.state === "done") {
         show(body.result); // the final answer replaces the partial one
+        reportReady();
       } else if (body.state === "cancelled") {
+        reportReady();
         $("summary").textContent = `Search cancelled after ${body.elapsed_secs.toFixed(1)}s` +
           (shown ? ": the results shown come from the part searched." : ".");
       } else {
@@ -161,7 +163,20 @@
     $("summary").dataset.cancelled = "1";
   });
 
+  // report mode (?report=1, the scheduled reports' renderer): the answer without the page's controls
+  const REPORT = new URLSearchParams(location.search).get("report") === "1";
+  function reportReady() { if (REPORT) { delete document.body.dataset.reportPending; document.body.dataset.reportReady = "1"; } }
+  if (REPORT) {
+    document.body.classList.add("report");
+    document.body.dataset.reportPending = "1";
+    const title = $("report-title"), p = new URLSearchParams(location.search);
+    const fmt = (v) => v && isFinite(+v) ? new Date(+v * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC" : (v || "");
+    title.textContent = p.get("q") || ""; title.hidden = false;
+    $("report-range").textContent = `${fmt(p.get("earliest")) || "all time"} → ${fmt(p.get("latest")) || "now"}`;
+    $("report-range").hidden = false;
+  }
   function showError(q, err) {
+    reportReady();
     const box = $("error");
     box.textContent = "";
     box.append(h("strong", { text: "Error: " }), err.message || "search failed");
