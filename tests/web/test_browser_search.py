@@ -185,3 +185,41 @@ def test_statistics_tab_follows_the_search_and_single_value_in_full(app_site, pa
     page.wait_for_selector("#chart .single")
     assert page.inner_text("#chart .single") == "36,000"
     page.screenshot(path=str(shots / "54-single.png"))
+
+
+def test_jobs_inspector_and_admin_pages(app_site, page, shots, tmp_path):  # noqa: F811
+    server, pw = app_site
+    sign_in(page, server, pw, search_url("index=app level=ERROR"))
+    wait_results(page)
+    page.click("#inspect-job")
+    page.wait_for_selector("#phases tr")
+    names = page.locator("#phases td:first-child").all_inner_texts()
+    assert names[0] == "parse and compile" and any(n.startswith("run") for n in names)
+    assert "read_parquet" in page.inner_text("#sql") or "__events__" in page.inner_text("#sql")
+    assert "done: 1200 events" in page.inner_text("#search-log")
+    page.screenshot(path=str(shots / "55-inspector.png"), full_page=True)
+
+    # admin: a HEC token (secret shown once, and it works), an upload indexed once, a user
+    page.goto(server.url + "/admin")
+    page.wait_for_selector("body[data-ready]", state="attached")
+    page.fill("#hec-form input[name=name]", "web-app")
+    page.fill("#hec-form input[name=index]", "app")
+    page.click("#hec-form button[type=submit]")
+    secret = page.locator("#hec-secret").inner_text()
+    page.wait_for_selector("#hec td:text('web-app')")
+    assert len(secret) >= 16
+    assert [t["name"] for t in server.api("GET", "/api/v1/hec-tokens").json()["tokens"]] == ["web-app"]
+    upload = tmp_path / "upload.log"
+    upload.write_text("".join(f"2026-01-06T08:00:{i:02d}Z uploaded line {i}\n" for i in range(37)))
+    page.set_input_files("#upload-form input[type=file]", str(upload))
+    page.fill("#upload-form input[name=index]", "uploads")
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#inputs-msg.ok:text('indexed')")
+    assert server.search("index=uploads | stats count")["results"][0]["count"] == 37
+    assert server.search("index=uploads | head 1")["events"][0]["source"].endswith("upload.log")
+    page.fill("#user-form input[name=name]", "carol")
+    page.fill("#user-form input[name=password]", "a long enough passphrase 42")
+    page.click("#user-form button[type=submit]")
+    page.wait_for_selector("#users td:text('carol')")
+    assert "carol" in [u["name"] for u in server.api("GET", "/api/v1/users").json()["users"]]
+    page.screenshot(path=str(shots / "56-admin.png"), full_page=True)

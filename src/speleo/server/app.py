@@ -149,6 +149,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
 
     rest_saved.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
+    from speleo.server import admin_api; admin_api.install(app, runtime)  # noqa: E702  (HEC tokens, uploads: the admin page)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -277,6 +277,11 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """The job inspector: phases, buckets and row groups, the SQL, the search log."""
         return JSONResponse(jobs.inspect(who.user_id, job_id))
 
+    @router.get("/admin", include_in_schema=False)
+    async def admin_page(request: Request) -> Response:
+        """Data inputs, uploads, HEC tokens, users and roles (static/admin.js)."""
+        return signed_in_page(request, "admin.html")
+
     @router.get("/jobs", include_in_schema=False)
     async def jobs_page(request: Request) -> Response:
         """Your search jobs and the inspector of each (static/jobs.js)."""

@@ -243,6 +243,7 @@
       $("summary").append(count,
         ` ${noun} · ${b.elapsed_secs}s`);
     }
+    if (!b.partial && state.jobId) $("summary").append(" · ", h("a", { id: "inspect-job", href: "/jobs?sid=" + encodeURIComponent(state.jobId), text: "Inspect job" }));
     // the server's notes on the search (e.g. an index the user's roles may not search)
     for (const m of b.messages || []) $("summary").append(h("div", { class: "search-message", text: m }));
     renderTimeline(b);
