@@ -21,7 +21,7 @@ from tests.conftest import wait_for
 START = 1_800_000_000.0
 ADMIN_PW = "admin-password-1"
 PUBLIC = {"/health", "/login", "/favicon.ico"}
-PAGES = {"/", "/overview", "/alerts", "/indexes", "/api/v1/docs"}  # redirect to /login without a session
+PAGES = {"/", "/overview", "/alerts", "/indexes", "/jobs", "/admin", "/api/v1/docs"}  # redirect to /login without a session
 SIGN_OUT = {"/logout"}               # without a session: back to /login, nothing done
 
 
