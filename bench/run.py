@@ -240,6 +240,10 @@ def main() -> None:
     from cli_bench import record as cli_record  # writes its own CLIBENCH section
 
     print(json.dumps(cli_record(), indent=2))
+    print("on-call escalations: 1,000 waiting chains, a burst of due steps over real SMTP ...", flush=True)
+    from oncall_bench import record as oncall_record  # writes its own ONCALLBENCH section
+
+    print(json.dumps(oncall_record(), indent=2))
 
 
 if __name__ == "__main__":

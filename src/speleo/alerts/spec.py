@@ -302,6 +302,14 @@ NUMBER_PARAMS = {"email": ("maxresults", "timeout"), "webhook": ("param.timeout"
 
 
 def _check_action_params(spec: AlertSpec, where: str) -> None:
+    sev = spec.attrs.get("action.incident.param.severity")
+    if "incident" in spec.actions and sev not in (None, "") and "$" not in str(sev):
+        from speleo.ops.incidents.service import clean_severity
+
+        try:
+            clean_severity(sev)
+        except InputError as e:
+            raise InputError(f"{where}: action.incident.param.severity: {e}") from None
     for action, keys in BOOL_PARAMS.items():
         for k in keys:
             v = spec.attrs.get(f"action.{action}.{k}")

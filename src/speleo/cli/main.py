@@ -510,6 +510,8 @@ from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,
 from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
 from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
 from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
+from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
+from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
 
 
 def main() -> None:

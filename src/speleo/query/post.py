@@ -102,7 +102,8 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     pattern (drain3's template miner, similarity threshold `t`, default 0.8); adds
     `cluster_label` (a cluster number, numbered in order of first appearance) and
     `cluster_count`; `showcount=false` leaves the count out; `labelonly=false` (default) keeps
-    only the first result of each cluster, in the input order."""
+    only the first result of each cluster, in the input order; `showtemplate` (Speleo's own) adds
+    `cluster_template`, the cluster's final drain3 template."""
     from drain3 import TemplateMiner
     from drain3.template_miner_config import TemplateMinerConfig
 
@@ -134,6 +135,9 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     cols = {label_name: pa.array([labels.get(i) if i is not None else None for i in ids], pa.int64())}
     if step.get("showcount", True):
         cols[count_name] = pa.array([counts.get(i) if i is not None else None for i in ids], pa.int64())
+    if step.get("showtemplate", False):   # Speleo: the pattern signature of a problem (docs/incidents.md)
+        templates = {i: miner.drain.id_to_cluster[i].get_template() for i in counts}
+        cols["cluster_template"] = pa.array([templates.get(i) if i is not None else None for i in ids], pa.string())
     for name, arr in cols.items():
         if name in out.column_names:
             out = out.set_column(out.column_names.index(name), name, arr)

@@ -149,6 +149,8 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
 
     rest_saved.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
+    from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
+    from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
     from speleo.server import admin_api; admin_api.install(app, runtime)  # noqa: E702  (HEC tokens, uploads: the admin page)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)

@@ -201,6 +201,11 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """Indexes: settings, buckets, archives, retention, the licence record (static/indexes.js)."""
         return signed_in_page(request, "indexes.html")
 
+    @router.get("/oncall", include_in_schema=False)
+    async def oncall_page(request: Request) -> Response:
+        """On-call: who is on call now, a schedule's week/month calendar, policies (static/oncall.js)."""
+        return signed_in_page(request, "oncall.html")
+
     @router.get("/alerts", include_in_schema=False)
     async def alerts_page(request: Request) -> Response:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""

@@ -123,6 +123,7 @@
       shown = true;
       state.body = result; state.jobId = result.partial ? null : job.id; state.pages = new Map(); state.summary = null;
       if (!result.partial) state.statsPage = 0;
+      window.speleoLastSearch = { q, body: result, at: Date.now() / 1000 };   // read by pin.js ("Add to incident")
       render();
     };
     while (true) {
