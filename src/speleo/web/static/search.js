@@ -123,7 +123,9 @@
       shown = true;
       state.body = result; state.jobId = result.partial ? null : job.id; state.pages = new Map(); state.summary = null;
       if (!result.partial) state.statsPage = 0;
-      window.speleoLastSearch = { q, body: result, at: Date.now() / 1000 };   // read by pin.js ("Add to incident")
+      window.speleoLastSearch = { q, body: result, at: Date.now() / 1000,   // read by pin.js ("Add to incident")
+        rowAt: (i) => (state.shown && i >= state.shown.start && i < state.shown.start + state.shown.rows.length)
+          ? state.shown.rows[i - state.shown.start] : ((result.events || [])[i]) };   // events past the first 1,000 too
       render();
     };
     while (true) {
@@ -323,6 +325,7 @@
     if (state.body !== b || state.page !== want) return;   // another search or page since
     list.textContent = "";
     const start = want * PAGE;
+    state.shown = { start, rows };
     rows.forEach((ev, i) => list.append(eventItem(ev, start + i)));
     list.dataset.page = String(want);
     pager($("pager"), want, (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); });
