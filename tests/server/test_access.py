@@ -24,7 +24,7 @@ PUBLIC = {"/health", "/login", "/favicon.ico"} | {   # Splunk REST sign-in: it i
     p + s for p in ("/services/auth/login", "/servicesNS/{owner}/{app}/auth/login") for s in ("", "/")}
 PAGES = {"/", "/overview", "/alerts", "/indexes", "/api/v1/docs",   # redirect to /login without a session
          "/incidents", "/incidents/{item_id}", "/problems", "/problems/{item_id}", "/status", "/oncall",
-         "/postmortems", "/actions", "/checklists", "/reports/{kind}", "/dashboards", "/app/dashboards/{name}"}
+         "/postmortems", "/actions", "/checklists", "/reports/{kind}", "/dashboards", "/app/dashboards/{name}", "/jobs", "/admin"}
 SIGN_OUT = {"/logout"}               # without a session: back to /login, nothing done
 
 

@@ -28,7 +28,8 @@ COMPARATORS = ("greater than", "less than", "equal to", "not equal to", "rises b
                "rises by perc", "drops by perc")
 PRIORITIES = ("default", "higher", "highest")
 SHARING = ("user", "app", "global")
-KNOWN_ACTIONS = ("email", "webhook", "script", "logevent", "lookup", "summary_index")
+# "report" (scheduled PDF/PNG/CSV reports) is installed by the server (speleo.web.reports): known everywhere
+KNOWN_ACTIONS = ("email", "webhook", "script", "logevent", "lookup", "summary_index", "report")
 
 # canonical key -> (kind, default). Kinds: text, bool, int, duration, list, enum values (tuple)
 KEYS: dict[str, tuple[Any, Any]] = {

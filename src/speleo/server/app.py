@@ -163,6 +163,7 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
     from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
     from speleo.server import reports_api; reports_api.install(app, runtime)  # noqa: E702  (/api/v1/reports, /api/v1/slos)
+    from speleo.server import admin_api; admin_api.install(app, runtime)  # noqa: E702  (HEC tokens, uploads: the admin page)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -280,6 +280,49 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def job_cancel(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         return JSONResponse(jobs.cancel(who.user_id, job_id).to_dict())
 
+    @router.get("/web/api/jobs", include_in_schema=False)
+    async def job_list(who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Your running and recent search jobs (the jobs page)."""
+        return JSONResponse({"jobs": jobs.summaries(who.user_id)})
+
+    @router.get("/web/api/jobs/{job_id}/rows", include_in_schema=False)
+    async def job_rows(job_id: str, offset: int = 0, count: int = 50,
+                       who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Any page of a done job's events or results (not only the first 1,000)."""
+        return JSONResponse(await asyncio.to_thread(jobs.rows, who.user_id, job_id, offset, count))
+
+    @router.get("/web/api/jobs/{job_id}/export", include_in_schema=False)
+    async def job_export(job_id: str, format: str = "csv", internal: bool = False,
+                         who: Principal = Depends(require(SEARCH))) -> Response:
+        """Every row of a done job, streamed as CSV or JSON lines (a download)."""
+        from fastapi.responses import StreamingResponse
+
+        chunks = jobs.export(who.user_id, job_id, format, internal)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        name = f"speleo-{job_id}.{'csv' if format == 'csv' else 'jsonl'}"
+        return StreamingResponse(chunks, media_type=media,
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/web/api/jobs/{job_id}/summary", include_in_schema=False)
+    async def job_summary(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Field summaries over the job's matching events (or a labelled sample)."""
+        return JSONResponse(await asyncio.to_thread(jobs.summary, who.user_id, job_id))
+
+    @router.get("/web/api/jobs/{job_id}/inspect", include_in_schema=False)
+    async def job_inspect(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """The job inspector: phases, buckets and row groups, the SQL, the search log."""
+        return JSONResponse(jobs.inspect(who.user_id, job_id))
+
+    @router.get("/admin", include_in_schema=False)
+    async def admin_page(request: Request) -> Response:
+        """Data inputs, uploads, HEC tokens, users and roles (static/admin.js)."""
+        return signed_in_page(request, "admin.html")
+
+    @router.get("/jobs", include_in_schema=False)
+    async def jobs_page(request: Request) -> Response:
+        """Your search jobs and the inspector of each (static/jobs.js)."""
+        return signed_in_page(request, "jobs.html")
+
     # -- show source ------------------------------------------------------------------------
     @router.get("/web/api/source", include_in_schema=False)
     async def show_source(index: str, source: str, offset: int, time: float | None = None, lines: int = 10,
@@ -333,6 +376,9 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         saved.delete(None if token else owner, saved_id)
         return Response(status_code=204)
 
+    from speleo.web import reports  # the `report` alert action (scheduled PDF/PNG/CSV reports)
+
+    reports.install(runtime, web)
     app.include_router(router)
     app.mount("/ui", StaticFiles(directory=str(STATIC)), name="ui")
     for name, folder in VENDOR.items():  # only each package's dist folder, not all of node_modules

@@ -42,7 +42,7 @@
     for (const li of document.querySelectorAll("li.event[data-index]")) {
       if (li.querySelector(".pin-btn")) continue;
       const idx = Number(li.dataset.index);
-      li.append(button(() => (last.body.events || [])[idx]));
+      li.append(button(() => last.rowAt ? last.rowAt(idx) : (last.body.events || [])[idx]));
     }
     const t = document.getElementById("stats-table");
     if (!t) return;
