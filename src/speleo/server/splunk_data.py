@@ -7,7 +7,7 @@ Capabilities as in Splunk's authorize.conf: reading indexes needs `search` (and 
 indexes the caller's roles may search), changing them `indexes_edit`; HEC tokens need
 `edit_token_http`; monitor inputs need `edit_monitor` to change and `list_inputs` to read.
 A HEC token's secret is in the answer to its creation only (Speleo keeps its SHA-256, never the
-secret: docs/decisions/0030-restapi-splunk-rest.md). Every change goes to the audit trail.
+secret: docs/decisions/0027-restapi-splunk-rest.md). Every change goes to the audit trail.
 """
 
 from __future__ import annotations
