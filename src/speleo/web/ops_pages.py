@@ -15,7 +15,6 @@ from fastapi.responses import RedirectResponse, Response
 PAGES = {"/incidents": ("incidents", "Incidents", "incidents"), "/incidents/{item_id}": ("incident", "Incident", "incidents"),
          "/problems": ("problems", "Problems", "problems"), "/problems/{item_id}": ("problem", "Problem", "problems"),
          "/status": ("status", "Status", "status")}
-NAV = ("incidents", "problems", "status")
 
 
 def install(app: FastAPI) -> None:
@@ -30,10 +29,9 @@ def install(app: FastAPI) -> None:
             target = request.url.path
             return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
         user, session = found
-        part, title, current = name
-        raw = {"content": (STATIC / f"{part}.part.html").read_text(encoding="utf-8"), "script": f"{part}.js",
-               **{f"nav_{n}": ' aria-current="page"' if n == current else "" for n in NAV}}
-        return _page("ops.html", raw=raw, csrf=session.csrf, user=user.name, item=str(item_id or ""), title=title)
+        part, title, _ = name
+        raw = {"content": (STATIC / f"{part}.part.html").read_text(encoding="utf-8"), "script": f"{part}.js"}
+        return _page("ops.html", raw=raw, path=request.url.path, csrf=session.csrf, user=user.name, item=str(item_id or ""), title=title)
 
     for path, name in PAGES.items():
         if "{item_id}" in path:

@@ -61,8 +61,29 @@ class Web:
         return csrf_ok(session, presented)
 
 
-def _page(name: str, raw: dict | None = None, **values: str) -> HTMLResponse:
-    text = (STATIC / name).read_text(encoding="utf-8")
+SITE_NAV = (("/", "Search"), ("/dashboards", "Dashboards"), ("/overview", "Overview"), ("/alerts", "Alerts"),
+            ("/incidents", "Incidents"), ("/problems", "Problems"), ("/status", "Status"), ("/oncall", "On-call"),
+            ("/postmortems", "Post-mortems"), ("/actions", "Actions"), ("/checklists", "Checklists"),
+            ("/reports/response", "Reports"), ("/indexes", "Indexes"), ("/jobs", "Jobs"), ("/admin", "Admin"))
+
+
+def site_nav(path: str) -> str:
+    """The one navigation bar of every signed-in page, the link of `path`'s section marked current."""
+    section = "/dashboards" if path.startswith("/app/dashboards/") else \
+        "/reports/response" if path.startswith("/reports/") else path
+    links = []
+    for href, label in SITE_NAV:
+        here = section == href or (href != "/" and section.startswith(href + "/"))
+        badge = ' <span id="fired-count" class="badge"></span>' if href == "/alerts" else ""
+        current = ' aria-current="page"' if here else ""
+        links.append(f'<a href="{href}"{current}>{label}{badge}</a>')
+    return "".join(links)
+
+
+def _page(name: str, raw: dict | None = None, path: str = "", **values: str) -> HTMLResponse:
+    """A static page with its `{{placeholders}}` filled (values escaped, `raw` markup as is) and
+    the site's navigation bar for `path` in `{{site_nav}}`."""
+    text = (STATIC / name).read_text(encoding="utf-8").replace("{{site_nav}}", site_nav(path))
     for k, v in values.items():
         text = text.replace("{{" + k + "}}", html.escape(v, quote=True))
     for k, v in (raw or {}).items():  # trusted markup written here, never user input
@@ -173,7 +194,7 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
             return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
         user, session = found
         scripts = f'<script src="{CHART_JS}"></script>' if vendor_available() else ""
-        return _page(name, raw={"vendor_scripts": scripts}, csrf=session.csrf, user=user.name,
+        return _page(name, raw={"vendor_scripts": scripts}, path=request.url.path, csrf=session.csrf, user=user.name,
                      role=", ".join(user.roles))
 
     @router.get("/favicon.ico", include_in_schema=False)
