@@ -11,7 +11,8 @@ Breaking modes, decided once per parser from the sourcetype and the first lines 
 - `line`: every non-blank line is an event (`should_linemerge=False`, or a source whose
   first lines have no timestamp at all, or whose timestamps mostly do not start the line,
   such as HPC or OpenStack logs);
-- `breaker`: a line matching `line_breaker` (at the line start) starts an event;
+- `breaker`: a line matching `line_breaker` (at the line start) starts an event; with a
+  `time_prefix` the whole event is searched for the timestamp, not only its first line;
 - `timestamp` (default): a line that begins with a timestamp starts an event, so a stack
   trace stays with the line before it. Lines that begin with whitespace never start one.
 
@@ -203,7 +204,10 @@ class EventParser:
         raw = pc.binary_join(joined, "\n")
         event_group = pc.take(kept_group, bounds)
         first_line = pc.take(pc.indices_nonzero(starts), event_group)
-        times, missing = self._times(pc.take(text, first_line), fallback_time)
+        timed = pc.take(text, first_line)
+        if self.mode == "breaker" and self.sourcetype.time_prefix:  # the prefix may be on a later line
+            timed = pc.cast(raw, pa.string())                     # (pretty-printed Windows XML)
+        times, missing = self._times(timed, fallback_time)
         flags, flagged = _event_flags(lines.flags, group, event_group, missing)
         columns = [
             times, pc.cast(raw, pa.string()),

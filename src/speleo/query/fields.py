@@ -87,19 +87,33 @@ def extraction_table(props=None) -> Table:
 
 def _sourcetype_extractions(name: str, table: Table, single: bool = False) -> exp.Expression | None:
     """CASE sourcetype WHEN st THEN COALESCE(every regex of st that defines `name`) END; with
-    `single` (every event read has the one sourcetype of `table`), the COALESCE alone."""
+    `single` (every event read has the one sourcetype of `table`), the COALESCE alone. An
+    extraction on another field reads that field as the same sourcetype computes it."""
     by_st: dict[str, list[exp.Expression]] = {}
     for st_name, ext in table:
         if name not in re.compile(ext.regex).groupindex:
             continue
-        src = column(ext.field) if ext.field in BASE_COLUMNS else _field(ext.field, table)
-        by_st.setdefault(st_name, []).append(_regex_group(src, single_group(ext.regex, name), 1))
+        if ext.field in BASE_COLUMNS:
+            src: exp.Expression = column(ext.field)
+        else:
+            src = _field(ext.field, tuple(pair for pair in table if pair[0] == st_name))
+        by_st.setdefault(st_name, []).append(_extracted(src, ext, name))
     values = {st: v[0] if len(v) == 1 else exp.func("coalesce", *v) for st, v in by_st.items()}
     if single and len(values) == 1:
         return next(iter(values.values()))
     ifs = [exp.If(this=exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st)), true=v)
            for st, v in values.items()]
     return exp.Case(ifs=ifs) if ifs else None
+
+
+def _extracted(src: exp.Expression, ext: sourcetypes.Extraction, name: str) -> exp.Expression:
+    """Group `name` of the extraction's regex in `src`, translated by its `values` table
+    (CASE lower(text) WHEN key THEN value END: text not in the table gives NULL)."""
+    found = _regex_group(src, single_group(ext.regex, name), 1)
+    if not ext.values:
+        return found
+    ifs = [exp.If(this=exp.Literal.string(k), true=exp.Literal.string(v)) for k, v in ext.values]
+    return exp.Case(this=exp.func("lower", found), ifs=ifs)
 
 
 def json_path(name: str) -> str:
