@@ -192,3 +192,30 @@ def test_props_errors(tmp_path: Path, text: str, words: list[str]) -> None:
         load_props(path)
     for word in words + [str(path)]:
         assert word in str(info.value)
+
+
+def test_no_builtin_field_is_extracted_from_itself() -> None:
+    """An extraction on another field reads it as the same sourcetype computes it (SQL builds
+    that chain recursively): the fields a sourcetype reads from one another form no cycle."""
+    for st in BUILTIN.values():
+        reads: dict[str, set[str]] = {}
+        for ex in st.extractions:
+            for name in re.compile(ex.regex).groupindex:
+                reads.setdefault(name, set()).add(ex.field)
+
+        def reaches(start: str, target: str, seen: set[str]) -> bool:
+            for src in reads.get(start, ()):
+                if src == target or (src not in seen and reaches(src, target, seen | {src})):
+                    return True
+            return False
+
+        assert not [n for n in reads if reaches(n, n, {n})], st.name
+
+
+def test_translated_extraction_gives_no_field_for_unknown_text() -> None:
+    got = extract_fields("Nov 20 10:00:00 fw1 %ASA-6-302014: Teardown TCP connection 1 for outside:1.2.3.4/5 "
+                         "to inside:10.0.0.1/80 duration 0:00:01 bytes 100 TCP FINs", "cisco:asa")
+    assert (got["action"], got["bytes"], got["transport"]) == ("teardown", "100", "tcp")
+    got = extract_fields("Nov 20 10:00:00 gw kernel: LOGGED IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 LEN=40 "
+                         "PROTO=XYZ", "iptables")
+    assert "action" not in got and "transport" not in got and got["rule"] == "LOGGED"

@@ -41,7 +41,8 @@ from speleo.sourcetypes import classic, cloud, databases, hosts, network, web
 from speleo.sourcetypes.base import Extraction, Family, Sourcetype
 
 __all__ = ["BUILTIN", "DETECTION_BYTES", "Extraction", "Family", "Props", "Sourcetype", "detect",
-           "detect_in_family", "detection_sample", "extract_fields", "family", "get", "kv_regex", "load_props"]
+           "detect_in_family", "detection_sample", "extract_fields", "family", "get", "kv_regex", "load_props",
+           "message_sourcetype"]
 
 
 FAMILIES: tuple[Family, ...] = (web.FAMILY, databases.FAMILY, network.FAMILY, hosts.FAMILY, cloud.FAMILY,
@@ -153,6 +154,25 @@ def _has_path(doc: dict, dotted: str) -> bool:
             return False
         node = node[part]
     return True
+
+
+# Sourcetypes a syslog message received over the network is given from its own text, and a
+# substring every message of each must hold (a cheap test before the regex).
+_MESSAGE_TYPES = (("cisco:asa", "%"), ("pfsense:filterlog", "filterlog"), ("ufw", "[UFW "),
+                  ("iptables", " IN="), ("haproxy:http", "] "), ("cisco:ios", "%"))
+_MESSAGE_SIGNATURES = tuple((name, needle, next(rx for n, rx in _SIGNATURES if n == name))
+                            for name, needle in _MESSAGE_TYPES)
+
+
+def message_sourcetype(raw: str, default: str = "syslog") -> str:
+    """The sourcetype of one syslog message (without its `<PRI>`) received by a syslog listener:
+    a network device's own (cisco:asa, cisco:ios, pfsense:filterlog, ufw, iptables,
+    haproxy:http) when the message has its layout, else `default`. Splunk's add-ons do the same
+    with a TRANSFORMS rule that rewrites the sourcetype of matching syslog events."""
+    for name, needle, signature in _MESSAGE_SIGNATURES:
+        if needle in raw and signature.match(raw):
+            return name
+    return default
 
 
 _CONTINUATION = re.compile(
