@@ -96,7 +96,7 @@ def _sourcetype_extractions(name: str, table: Table, single: bool = False) -> ex
         if ext.field in BASE_COLUMNS:
             src: exp.Expression = column(ext.field)
         else:
-            src = _field(ext.field, tuple(pair for pair in table if pair[0] == st_name))
+            src = _chained(ext.field, st_name, tuple(pair for pair in table if pair[0] == st_name)).copy()
         by_st.setdefault(st_name, []).append(_extracted(src, ext, name))
     values = {st: v[0] if len(v) == 1 else exp.func("coalesce", *v) for st, v in by_st.items()}
     if single and len(values) == 1:
@@ -106,14 +106,28 @@ def _sourcetype_extractions(name: str, table: Table, single: bool = False) -> ex
     return exp.Case(ifs=ifs) if ifs else None
 
 
+@lru_cache(maxsize=1024)
+def _chained(name: str, st_name: str, own: Table) -> exp.Expression:
+    """Field `name` as the sourcetype `st_name` computes it, for an extraction that reads it
+    (`own`: that sourcetype's extractions): its own extractions of `name`, then JSON when the
+    sourcetype is JSON, then key=value when it has them (as `sourcetypes.extract_fields`)."""
+    st = sourcetypes.get(st_name)
+    parts = [_sourcetype_extractions(name, own, single=True), _json_extraction(name) if st.json else None,
+             _kv_extraction(name) if st.kv else None]
+    found = [p for p in parts if p is not None] or [exp.Null()]
+    return found[0] if len(found) == 1 else exp.func("coalesce", *found)
+
+
 def _extracted(src: exp.Expression, ext: sourcetypes.Extraction, name: str) -> exp.Expression:
-    """Group `name` of the extraction's regex in `src`, translated by its `values` table
-    (CASE lower(text) WHEN key THEN value END: text not in the table gives NULL)."""
+    """Group `name` of the extraction's regex in `src`, translated by its `values` table:
+    list_element(values, list_position(keys, lower(text))), NULL for text not in the table (a
+    CASE would repeat the extraction once per key, which DuckDB plans slowly)."""
     found = _regex_group(src, single_group(ext.regex, name), 1)
     if not ext.values:
         return found
-    ifs = [exp.If(this=exp.Literal.string(k), true=exp.Literal.string(v)) for k, v in ext.values]
-    return exp.Case(this=exp.func("lower", found), ifs=ifs)
+    keys = exp.Array(expressions=[exp.Literal.string(k) for k, _ in ext.values])
+    values = exp.Array(expressions=[exp.Literal.string(v) for _, v in ext.values])
+    return exp.func("list_element", values, exp.func("list_position", keys, exp.func("lower", found)))
 
 
 def json_path(name: str) -> str:

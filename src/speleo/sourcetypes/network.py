@@ -67,10 +67,10 @@ _NETFILTER = (
     r" ID=(?P<packet_id>\d+)",
 )
 _NETFILTER_ACTIONS = {w: "blocked" for w in ("drop", "dropped", "reject", "rejected", "block", "blocked",
-                                             "deny", "denied", "limit block")}
+                                             "deny", "denied")}
 _NETFILTER_ACTIONS.update({w: "allowed" for w in ("accept", "accepted", "allow", "allowed", "pass")})
-_NETFILTER_CIM = (mapped("action", r"(?i)(?P<action>limit block|drop(?:ped)?|reject(?:ed)?|block(?:ed)?|"
-                                   r"den(?:y|ied)|accept(?:ed)?|allow(?:ed)?|pass)", _NETFILTER_ACTIONS, "rule"),
+# The action is the last word of the log prefix: IPTABLES-DROP, nft-accept, [UFW BLOCK].
+_NETFILTER_CIM = (mapped("action", r"(?P<action>[A-Za-z]+)[^A-Za-z]*$", _NETFILTER_ACTIONS, "rule"),
                   mapped("transport", r"(?P<transport>.+)", TRANSPORTS, "protocol")) + alias("dvc", "host")
 
 _PF_HEAD = r"filterlog(?:\[\d+\]:| \d+ - -) "
