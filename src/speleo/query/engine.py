@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -94,10 +95,17 @@ def compile_for(
     tz_name: str | None = None,
     props=None,
     lookups_dir=None,
+    knowledge=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
-    anything else a compile raises becomes a Speleo error (`query.failures.translate`)."""
+    anything else a compile raises becomes a Speleo error (`query.failures.translate`).
+    `knowledge`: event types, tags and data models (`speleo.knowledge`); by default the home's
+    that holds `lookups_dir`, else the shipped ones."""
     tz = local_zone(tz_name)
+    if knowledge is None and lookups_dir is not None:
+        from speleo.knowledge import load_cached
+
+        knowledge = load_cached(Path(lookups_dir).parent)
     ctx = spl.CompileContext(
         now=time.time() if now is None else now,
         tz=tz,
@@ -106,6 +114,7 @@ def compile_for(
         default_earliest=earliest,
         default_latest=latest,
         lookups_dir=lookups_dir,
+        knowledge=knowledge,
     )
     try:
         compiled = spl.compile_search(query, ctx)
