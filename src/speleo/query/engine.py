@@ -17,8 +17,8 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 import duckdb
