@@ -240,6 +240,20 @@ def main() -> None:
     from cli_bench import record as cli_record  # writes its own CLIBENCH section
 
     print(json.dumps(cli_record(), indent=2))
+    print("dashboard: 8 panels in headless Chromium, until every panel has drawn ...", flush=True)
+    import dashboard_bench  # writes its own DASHBENCH section
+
+    dash = dashboard_bench.run()
+    dashboard_bench.write(dash)
+    print(json.dumps(dash, indent=2))
+    print("on-call escalations: 1,000 waiting chains, a burst of due steps over real SMTP ...", flush=True)
+    from oncall_bench import record as oncall_record  # writes its own ONCALLBENCH section
+
+    print(json.dumps(oncall_record(), indent=2))
+    print("Splunk REST export beside the HTTP API's search ...", flush=True)
+    from rest_bench import record as rest_record  # writes its own RESTBENCH section
+
+    print(json.dumps(rest_record(), indent=2))
 
 
 if __name__ == "__main__":

@@ -316,8 +316,12 @@ def test_a_refused_batch_is_set_aside_and_later_lines_still_arrive(env):
         dead = [json.loads(x) for x in (f.fhome / "deadletter" / "refused.jsonl").read_text().splitlines()]
         assert dead and all(d["code"] == 7 and d["status"] == 400 for d in dead)
         assert all('"index": "metrics"' in d["body"] or '"index":"metrics"' in d["body"] for d in dead)
-        st = json.loads(run_cli(env.home, "forward", "status", "--home", str(f.fhome), "--output", "json").stdout)
-        assert st["refused"]["batches"] >= len(dead) and st["refused"]["events"] > 0
+        def status() -> dict:
+            return json.loads(run_cli(env.home, "forward", "status", "--home", str(f.fhome), "--output", "json").stdout)
+
+        # the status file is written a moment after the dead letter (its counters catch up)
+        wait_for(lambda: status()["refused"]["batches"] >= len(dead), timeout=30)
+        assert status()["refused"]["events"] > 0
         text = run_cli(env.home, "forward", "status", "--home", str(f.fhome)).stdout
         assert "REFUSED by the receiver and set aside" in text
         assert server.search("index=metrics")["total"] == 0

@@ -1,5 +1,6 @@
 """Indexes over HTTP and the server's own retention loop, with a real `speleo serve` process:
-Splunk's `/services/data/indexes` (form fields, Splunk names, JSON envelope), `/api/v1`
+Splunk's `/services/data/indexes` (form fields, Splunk names, Atom XML by default, the JSON envelope
+with output_mode=json), `/api/v1`
 equivalents, retention running on its own, `speleo index delete`, `speleo input remove`."""
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ def test_splunk_rest_create_edit_show_and_the_retention_loop(server, tmp_path):
     assert entry["name"] == "fw" and entry["content"]["frozenTimePeriodInSecs"] == 86400
     assert entry["content"]["maxTotalDataSizeMB"] == 500 and entry["content"]["maxWarmDBCount"] == 300
     bad = server.api("POST", "/services/data/indexes/fw", data={"maxTotalDataSizeMB": "a lot"})
-    assert bad.status_code == 400 and "maxTotalDataSizeMB" in bad.json()["error"]["message"]
-    script = server.api("POST", "/services/data/indexes/fw", data={"coldToFrozenScript": "/bin/rm -rf"})
-    assert script.status_code == 403 and "--frozen-script" in script.json()["error"]["message"]
-    r = server.api("POST", "/services/data/indexes/fw", data={"maxWarmDBCount": "5"})
+    assert bad.status_code == 400 and '<msg type="ERROR">maxTotalDataSizeMB' in bad.text   # Splunk's XML error
+    script = server.api("POST", "/services/data/indexes/fw", data={"coldToFrozenScript": "/bin/rm -rf"},
+                        params={"output_mode": "json"})
+    assert script.status_code == 403 and "--frozen-script" in script.json()["messages"][0]["text"]
+    r = server.api("POST", "/services/data/indexes/fw", data={"maxWarmDBCount": "5", "output_mode": "json"})
     assert r.json()["entry"][0]["content"]["maxWarmDBCount"] == 5
-    names = [e["name"] for e in server.api("GET", "/services/data/indexes").json()["entry"]]
+    atom = server.api("GET", "/services/data/indexes")
+    assert atom.text.startswith("<?xml") and "<title>fw</title>" in atom.text
+    names = [e["name"] for e in server.api("GET", "/services/data/indexes?output_mode=json").json()["entry"]]
     assert {"fw", "main", "_internal", "_audit"} <= set(names)
     # two days ago: past fw's one-day limit; the loop freezes it without being asked
     log = tmp_path / "old.log"

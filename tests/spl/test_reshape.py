@@ -136,6 +136,9 @@ def test_cluster_post_step():
     assert out.column("cluster_count").to_pylist() == [3, 1]
     out = apply_post(t, [dict(c.post[0], labelonly=True)])
     assert out.column("cluster_label").to_pylist() == [1, 1, 2, 1]
+    # Speleo's showtemplate: each cluster's drain3 template, a problem's pattern signature as is
+    out = apply_post(t, [dict(compile_search("* | cluster t=0.5 showtemplate=true", make_ctx()).post[0])])
+    assert out.column("cluster_template").to_pylist() == ["user <*> logged in", "disk full on sda"]
     # commands after cluster run on its result (a "pipeline" post step: tests/spl/test_commands_more.py)
     assert [s["kind"] for s in compile_search("* | cluster | table _raw", make_ctx()).post] == ["cluster", "pipeline"]
 

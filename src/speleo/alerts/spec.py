@@ -28,7 +28,8 @@ COMPARATORS = ("greater than", "less than", "equal to", "not equal to", "rises b
                "rises by perc", "drops by perc")
 PRIORITIES = ("default", "higher", "highest")
 SHARING = ("user", "app", "global")
-KNOWN_ACTIONS = ("email", "webhook", "script", "logevent", "lookup", "summary_index")
+# "report" (scheduled PDF/PNG/CSV reports) is installed by the server (speleo.web.reports): known everywhere
+KNOWN_ACTIONS = ("email", "webhook", "script", "logevent", "lookup", "summary_index", "report")
 
 # canonical key -> (kind, default). Kinds: text, bool, int, duration, list, enum values (tuple)
 KEYS: dict[str, tuple[Any, Any]] = {
@@ -301,6 +302,14 @@ NUMBER_PARAMS = {"email": ("maxresults", "timeout"), "webhook": ("param.timeout"
 
 
 def _check_action_params(spec: AlertSpec, where: str) -> None:
+    sev = spec.attrs.get("action.incident.param.severity")
+    if "incident" in spec.actions and sev not in (None, "") and "$" not in str(sev):
+        from speleo.ops.incidents.service import clean_severity
+
+        try:
+            clean_severity(sev)
+        except InputError as e:
+            raise InputError(f"{where}: action.incident.param.severity: {e}") from None
     for action, keys in BOOL_PARAMS.items():
         for k in keys:
             v = spec.attrs.get(f"action.{action}.{k}")

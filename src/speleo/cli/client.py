@@ -104,7 +104,7 @@ def call_light(home: Home, method: str, path: str, payload: dict | None = None, 
     body = json.loads(raw) if raw else {}
     if resp.status >= 400:
         err = body.get("error", {}) if isinstance(body, dict) else {}
-        if str(err.get("code", "")).startswith("spl"):
+        if str(err.get("code", "")).startswith("spl") or ("start" in err and "line" in err):   # a position in the query
             query = (payload or {}).get("search", "")
             raise SplError(err.get("message", ""), query, int(err.get("start") or 0),
                            err.get("end"), err.get("suggestion"))

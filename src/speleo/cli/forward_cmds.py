@@ -44,12 +44,15 @@ DEFAULT_HOME = os.path.join("var", "forwarder")
 @click.option("--metrics-interval", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds between host metrics samples (0 disables them).")
 @click.option("--metrics-index", default="metrics", show_default=True, help="Index of host metrics.")
+@click.option("--smart-interval", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+              help="Seconds between disk health readings with smartctl --json -a (0 disables them; off "
+                   "anyway when smartctl is not installed). Sent to the metrics index as smartctl:json.")
 @click.option("--queue-max-bytes", type=click.IntRange(min=1024), default=100 * 1024 * 1024, show_default=True,
               help="Disk queue limit; when full, files are not read further (nothing is dropped).")
 @click.option("--insecure", is_flag=True, help="With https: do not verify the receiver's certificate.")
 @click.pass_context
 def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, sourcetype, host, metrics_interval,
-            metrics_index, queue_max_bytes, insecure) -> None:
+            metrics_index, smart_interval, queue_max_bytes, insecure) -> None:
     """Follow files and ship them, with host metrics, to an HTTP Event Collector."""
     ctx.meta["forward_home"] = fhome
     if ctx.invoked_subcommand is not None:
@@ -64,7 +67,7 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
     check_index_name(metrics_index)
     if ctx.parent is not None and os.environ.get("SPELEO_FORWARD_NO_EXEC") != "1":
         _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
-                   queue_max_bytes, insecure)
+                   queue_max_bytes, insecure, smart_interval)
     from pathlib import Path
 
     from speleo.forward.agent import DEFAULT_HOME as HOME, ForwardOptions, Forwarder
@@ -72,7 +75,8 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     opts = ForwardOptions(to=to, token=token, home=Path(fhome) if fhome else HOME, monitors=list(monitors),
                           index=index, sourcetype=sourcetype, host=host, metrics_interval=metrics_interval,
-                          metrics_index=metrics_index, queue_max_bytes=queue_max_bytes, verify_tls=not insecure)
+                          metrics_index=metrics_index, queue_max_bytes=queue_max_bytes, verify_tls=not insecure,
+                          smart_interval=smart_interval)
     try:
         fwd = Forwarder(opts)
     except ValueError as e:
@@ -91,10 +95,11 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
 
 
 def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
-               queue_max_bytes, insecure) -> None:
+               queue_max_bytes, insecure, smart_interval=3600.0) -> None:
     """Become `python -m speleo.forward ...` (see module doc); returns only if exec fails."""
     args = [sys.executable, "-m", "speleo.forward", "--to", to, "--index", index,
             "--metrics-interval", repr(float(metrics_interval)), "--metrics-index", metrics_index,
+            "--smart-interval", repr(float(smart_interval)),
             "--queue-max-bytes", str(queue_max_bytes)]
     if fhome:
         args += ["--home", fhome]
@@ -151,6 +156,12 @@ def forward_status(ctx: click.Context, fhome, output: str, as_json: bool) -> Non
         w(f"  last error ({_when(st['last_error_at'])}): {st['last_error']}\n")
     else:
         w("  last error: none\n")
+    smart = st.get("smart") or {}
+    if smart.get("enabled"):
+        w(f"  disk health: smartctl {smart['smartctl']} every {smart['interval']:g}s; {plural(smart['errors'], 'error')}"
+          + (f" (last: {smart['last_error']})" if smart.get("last_error") else "") + "\n")
+    elif "smart" in st:
+        w("  disk health: off (smartctl not installed, or --smart-interval 0)\n")
     for i in st["inputs"]:
         w(f"  input {i['path']} -> index {i['index']}" + (f" sourcetype {i['sourcetype']}" if i["sourcetype"] else "") + "\n")
     for f in st["files"]:

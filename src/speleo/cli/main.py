@@ -510,6 +510,12 @@ from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,
 from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
 from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
 from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
+from speleo.cli import learning_cmds; learning_cmds.register(cli)  # noqa: E402,E702  (postmortem, action)
+from speleo.cli import checks_cmds; checks_cmds.register(cli)  # noqa: E402,E702  (checklist, review)
+from speleo.cli import dashboard_cmds; dashboard_cmds.register(cli)  # noqa: E402,E702  (speleo dashboard ...)
+from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
+from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
+from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
 
 
 def main() -> None:

@@ -88,6 +88,8 @@ class ForwardOptions:
     metrics_interval: float = 60.0
     metrics_index: str = "metrics"
     metrics_sourcetype: str = "speleo:metrics"
+    smart_interval: float = 3600.0   # seconds between smartctl readings (0: off; off anyway without smartctl)
+    smartctl: str | None = None      # the smartctl program (None: found on the PATH)
     queue_max_bytes: int = DEFAULT_QUEUE_BYTES
     verify_tls: bool = True
     batch_wait: float = 0.5
@@ -125,6 +127,9 @@ class Forwarder:
         self.transport = HttpTransport(opts.to, verify=opts.verify_tls)
         self.sender = HecSender(self.queue, self.state, opts.token, self.transport, batch_wait=opts.batch_wait)
         self.files: list[dict] = []
+        from speleo.forward.smart import SmartCollector
+
+        self.smart = SmartCollector(opts.smartctl)
         self.started = time.time()
         self.threads: list[threading.Thread] = []
         if self.queue.torn:
@@ -138,6 +143,8 @@ class Forwarder:
                         threading.Thread(target=self._status_loop, name="fwd-status", daemon=True)]
         if self.opts.metrics_interval > 0:
             self.threads.append(threading.Thread(target=self._metrics_loop, name="fwd-metrics", daemon=True))
+        if self.opts.smart_interval > 0 and self.smart.enabled:
+            self.threads.append(threading.Thread(target=self._smart_loop, name="fwd-smart", daemon=True))
         for t in self.threads:
             t.start()
         last_files = 0.0
@@ -182,6 +189,24 @@ class Forwarder:
             except Exception as e:  # a metric that cannot be read must not stop the forwarder
                 log.warning("host metrics: %s", e)
 
+    def _smart_loop(self) -> None:
+        """Disk health (speleo.forward.smart): a reading soon after start, then every smart_interval."""
+        from speleo.forward.metrics import envelopes as metric_envelopes
+
+        wait = min(5.0, self.opts.smart_interval)
+        while not self.stop.wait(wait):
+            wait = self.opts.smart_interval
+            try:
+                docs = self.smart.collect()
+                if docs:
+                    payload = metric_envelopes(docs, time.time(), self.host, self.opts.metrics_index, "smartctl:json",
+                                               source="speleo:forwarder:smartctl")
+                    self.queue.append(payload, len(docs), None, self.stop)
+            except Stopped:
+                return
+            except Exception as e:  # disk health must not stop the forwarder
+                log.warning("smartctl: %s", e)
+
     def _status_loop(self) -> None:
         while not self.stop.wait(1.0):
             try:
@@ -208,6 +233,9 @@ class Forwarder:
             "last_error": s.last_error, "last_error_at": s.last_error_at, "last_success_at": s.last_success_at,
             "problems": self.sink.problems[-10:],
             "metrics": {"interval": self.opts.metrics_interval, "index": self.opts.metrics_index},
+            "smart": {"enabled": self.smart.enabled and self.opts.smart_interval > 0,
+                      "interval": self.opts.smart_interval, "smartctl": self.smart.smartctl,
+                      "errors": self.smart.errors, "last_error": self.smart.last_error},
         }
 
     def write_status(self) -> None:

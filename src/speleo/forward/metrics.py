@@ -85,9 +85,10 @@ def _safe(fn):
         return None
 
 
-def envelopes(samples: list[dict], when: float, host: str, index: str, sourcetype: str) -> bytes:
+def envelopes(samples: list[dict], when: float, host: str, index: str, sourcetype: str,
+              source: str = "speleo:forwarder:metrics") -> bytes:
     """HEC envelopes for one sample (the event is the JSON object)."""
-    tail = json.dumps({"host": host, "source": "speleo:forwarder:metrics", "sourcetype": sourcetype,
+    tail = json.dumps({"host": host, "source": source, "sourcetype": sourcetype,
                        "index": index}, separators=(",", ":"))[1:]
     return "\n".join('{"time":%r,"event":%s,%s' % (round(when, 3), json.dumps(s, separators=(",", ":")), tail)
                      for s in samples).encode()

@@ -101,21 +101,8 @@ def compile_for(
     anything else a compile raises becomes a Speleo error (`query.failures.translate`).
     `knowledge`: event types, tags and data models (`speleo.knowledge`); by default the home's
     that holds `lookups_dir`, else the shipped ones."""
-    tz = local_zone(tz_name)
-    if knowledge is None and lookups_dir is not None:
-        from speleo.knowledge import load_cached
-
-        knowledge = load_cached(Path(lookups_dir).parent)
-    ctx = spl.CompileContext(
-        now=time.time() if now is None else now,
-        tz=tz,
-        field_sql=field_sql_for(props, tz_name_of(tz)),
-        macros=macros or {},
-        default_earliest=earliest,
-        default_latest=latest,
-        lookups_dir=lookups_dir,
-        knowledge=knowledge,
-    )
+    ctx = context_for(now=now, earliest=earliest, latest=latest, macros=macros, tz_name=tz_name, props=props,
+                      lookups_dir=lookups_dir, knowledge=knowledge)
     try:
         compiled = spl.compile_search(query, ctx)
     except SpeleoError:
@@ -124,6 +111,24 @@ def compile_for(
         raise translate(e, query) from e
     compiled.query_text = query
     return compiled
+
+
+def context_for(*, now: float | None = None, earliest: float | None = None, latest: float | None = None,
+                macros: Mapping | None = None, tz_name: str | None = None, props=None,
+                lookups_dir=None, knowledge=None) -> "spl.CompileContext":
+    """The compile context of a search (as `compile_for` makes it): the time zone, the field
+    extraction of props, macros, the default range (epoch seconds), the lookups folder and the
+    knowledge objects (event types, tags, data models; by default the home's that holds
+    `lookups_dir`)."""
+    tz = local_zone(tz_name)
+    if knowledge is None and lookups_dir is not None:
+        from speleo.knowledge import load_cached
+
+        knowledge = load_cached(Path(lookups_dir).parent)
+    return spl.CompileContext(now=time.time() if now is None else now, tz=tz,
+                              field_sql=field_sql_for(props, tz_name_of(tz)), macros=macros or {},
+                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir,
+                              knowledge=knowledge)
 
 
 def specialize(compiled, p: "Plan"):

@@ -102,7 +102,8 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     pattern (drain3's template miner, similarity threshold `t`, default 0.8); adds
     `cluster_label` (a cluster number, numbered in order of first appearance) and
     `cluster_count`; `showcount=false` leaves the count out; `labelonly=false` (default) keeps
-    only the first result of each cluster, in the input order."""
+    only the first result of each cluster, in the input order; `showtemplate` (Speleo's own) adds
+    `cluster_template`, the cluster's final drain3 template."""
     from drain3 import TemplateMiner
     from drain3.template_miner_config import TemplateMinerConfig
 
@@ -134,6 +135,9 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     cols = {label_name: pa.array([labels.get(i) if i is not None else None for i in ids], pa.int64())}
     if step.get("showcount", True):
         cols[count_name] = pa.array([counts.get(i) if i is not None else None for i in ids], pa.int64())
+    if step.get("showtemplate", False):   # Speleo: the pattern signature of a problem (docs/incidents.md)
+        templates = {i: miner.drain.id_to_cluster[i].get_template() for i in counts}
+        cols["cluster_template"] = pa.array([templates.get(i) if i is not None else None for i in ids], pa.string())
     for name, arr in cols.items():
         if name in out.column_names:
             out = out.set_column(out.column_names.index(name), name, arr)
@@ -298,3 +302,35 @@ def writing_steps(steps: list[dict]) -> list[str]:
 
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot}
+
+
+def post_process(base, query: str, limit: int, ctx, check=None):
+    """A post-process search (Splunk Simple XML `<search base>`; Dashboard Studio `ds.chain`):
+    `query`, SPL starting with `|`, run over the table of `base` (the engine's SearchResult of the
+    base search), never again over the events; `ctx` is the compile context
+    (`engine.context_for`). Answers a SearchResult of at most `limit` rows (0 = all). As in
+    Splunk, only the fields the base search kept are there: a base search of raw events should
+    end with `| fields ...`. `check(compiled)` sees the steps (`.post`) before anything runs, as
+    the server's search guard does for a search (raises to refuse a writing command). Raises
+    SplError for SPL that does not parse or compile."""
+    import time as _time
+
+    from speleo import spl
+    from speleo.query.engine import SearchResult
+
+    started = _time.monotonic()
+    commands = spl.parse(query, ctx.macros).commands
+    step = {"kind": "pipeline", "commands": commands, "query": query, "ctx": ctx}
+    if check is not None:
+        from types import SimpleNamespace
+
+        from speleo.spl.commands.continuation import compile_continuation
+
+        _, steps = compile_continuation(step, _visible(base.table), "__speleo_check")
+        check(SimpleNamespace(post=[step] + steps))
+    table = apply_post(base.table, [step])
+    total = table.num_rows
+    truncated = limit > 0 and total > limit
+    return SearchResult(kind="results", table=table.slice(0, limit) if truncated else table, truncated=truncated,
+                        total=total, earliest=base.earliest, latest=base.latest,
+                        elapsed_secs=_time.monotonic() - started, messages=list(base.messages))

@@ -81,13 +81,29 @@ def principal(request: Request) -> Principal | None:
     web = getattr(app.state, "web", None)
     found = web.session(request) if web is not None else None
     if found is None:
-        return None
+        return _header_principal(request, web)
     user, session = found
     if request.method not in SAFE_METHODS and not web.csrf_ok(session, request.headers.get("x-csrf-token")):
         return None
     grant = web.users.roles.grant(user.roles)
     return Principal(user.name, grant.roles, grant.capabilities, "session", user.id, grant.allowed, grant.default,
                      session.key)
+
+
+def _header_principal(request: Request, web) -> Principal | None:
+    """A user signed in by header, as Splunk's REST clients do: `Authorization: Splunk <session
+    key>` (from `POST /services/auth/login`) or `Basic` (user and password): no CSRF token needed,
+    a browser never sends these on its own (`speleo.server.splunk_auth`)."""
+    if web is None or not request.headers.get("authorization"):
+        return None
+    from speleo.server.splunk_auth import header_user
+
+    user = header_user(request, web)
+    if user is None:
+        return None
+    via = "basic" if request.headers["authorization"].lower().startswith("basic") else "splunk-session"
+    grant = web.users.roles.grant(user.roles)
+    return Principal(user.name, grant.roles, grant.capabilities, via, user.id, grant.allowed, grant.default)
 
 
 def search_guard(who: Principal):

@@ -148,7 +148,22 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     from speleo.server import rest_saved  # Splunk REST: saved/searches, alerts/fired_alerts
 
     rest_saved.install(app, runtime)
+    from speleo.server import splunk_auth, splunk_data, splunk_jobs, splunk_knowledge  # Splunk REST
+
+    splunk_auth.install(app, runtime)   # auth/login, server/info, authentication/current-context
+    splunk_jobs.install(app, runtime)   # search/jobs, search/v2/jobs
+    splunk_data.install(app, runtime)   # data/indexes, data/inputs/http, data/inputs/monitor
+    splunk_knowledge.install(app, runtime)   # macros, lookup table files
+    from speleo.server import grafana  # the Grafana JSON data-source protocol under /grafana/
+
+    grafana.install(app, runtime)
     from speleo.server import incidents_api; incidents_api.install(app, runtime)  # noqa: E702  (/api/v1/incidents)
+    from speleo.server import learning_api; learning_api.install(app, runtime)  # noqa: E702  (postmortems, actions, checklists, reviews)
+    from speleo.server import dashboards_api; dashboards_api.install(app, runtime)  # noqa: E702  (dashboards, data/ui/views)
+    from speleo.server import oncall_api; oncall_api.install(app, runtime)  # noqa: E702  (/api/v1/oncall, on-call ticks)
+    from speleo.server import problems_api; problems_api.install(app, runtime)  # noqa: E702  (/api/v1/problems)
+    from speleo.server import reports_api; reports_api.install(app, runtime)  # noqa: E702  (/api/v1/reports, /api/v1/slos)
+    from speleo.server import admin_api; admin_api.install(app, runtime)  # noqa: E702  (HEC tokens, uploads: the admin page)
 
     from speleo.server.users_api import router as users_router  # users and roles (edit_user, edit_roles)
     from speleo.web import install as install_web  # sign-in, search and overview pages

@@ -68,6 +68,16 @@ def _source(who: Principal) -> str:
     return "web" if who.via == "session" else "api"
 
 
+def _match_description(runtime, incident_id: int, description: str, actor: str, source: str) -> list[dict]:
+    """Match the problems' signatures against a declared incident's description (as one event)."""
+    from speleo.alerts.actions.incident import services_for
+    from speleo.ops.problems.flows import attach_matches
+
+    problems = services_for(runtime.home, runtime.clock)[1]
+    return [a.to_dict() for a in attach_matches(problems, incident_id, rows=[{"_raw": description}], actor=actor,
+                                                source=source)]
+
+
 def install(app: FastAPI, runtime) -> None:
     """Add the incidents routes to `app`, over the home's operations database and the server's clock."""
     state: dict[str, Incidents] = {}
@@ -91,7 +101,11 @@ def install(app: FastAPI, runtime) -> None:
     @router.post("", status_code=201)
     async def declare(request: Request, who: Principal = Depends(require(EDIT_INCIDENTS))) -> dict:
         b = await _body(request, CREATE_FIELDS, ("title",))
-        return await run(incidents().create, b.pop("title"), who.name, _source(who), **b)
+        inc = await run(incidents().create, b.pop("title"), who.name, _source(who), **b)
+        if b.get("description"):   # an error or stack trace pasted by the declarer can recognise a known problem
+            inc["problems_attached"] = await run(_match_description, runtime, inc["id"], b["description"], who.name,
+                                                 _source(who))
+        return inc
 
     @router.get("/{incident_id}")
     async def show(incident_id: int, who: Principal = Depends(require(SEARCH))) -> dict:

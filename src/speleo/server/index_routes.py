@@ -1,10 +1,7 @@
 """HTTP routes for indexes, retention, archives and inputs.
 
-Splunk's REST shape (Splunk REST API reference, `data/indexes`): `GET /services/data/indexes`
-lists, `POST /services/data/indexes` with form fields `name` and settings under indexes.conf
-names creates, `GET|POST|DELETE /services/data/indexes/{name}` show, edit and delete. Answers
-use Splunk's JSON envelope (`{"entry": [{"name", "id", "content": {...}}], "paging", "messages"}`,
-as with `output_mode=json`). Speleo's own API: `/api/v1/indexes[/{name}]` (JSON bodies),
+Splunk's REST shape of indexes (`/services/data/indexes`) is in `server.splunk_data`.
+Speleo's own API: `/api/v1/indexes[/{name}]` (JSON bodies),
 `POST /api/v1/retention/run`, `POST /api/v1/indexes/{name}/thaw|unthaw`, `DELETE /api/v1/inputs/{id}`.
 
 Reads need `search`; changes need `indexes_edit`; removing an input needs `edit_monitor`
@@ -15,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from speleo.errors import ForbiddenError, InputError, NotFoundError
+from speleo.errors import ForbiddenError, NotFoundError
 from speleo.server.access import EDIT_MONITOR, EDIT_TOKEN_HTTP, INDEXES_EDIT, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 
@@ -40,22 +36,6 @@ class RetentionRequest(BaseModel):
     now: float | None = Field(None, description="evaluate ages at this epoch (default: the server's clock)")
 
 
-def splunk_entry(svc, name: str) -> dict:
-    """One index as a Splunk REST entry: settings plus counters under Splunk's names."""
-    shown = svc.index(name)
-    content = dict(shown["settings"])
-    content.update({
-        "totalEventCount": shown["events"],
-        "currentDBSizeMB": round(shown["disk_bytes"] / (1024 * 1024), 3),
-        "minTime": _iso(min((b["earliest"] for b in shown["buckets"]), default=None)),
-        "maxTime": _iso(max((b["latest"] for b in shown["buckets"]), default=None)),
-        "disabled": False,
-        "isInternal": name.startswith("_"),
-    })
-    return {"name": name, "id": f"/services/data/indexes/{name}", "updated": _iso(time.time()),
-            "author": "nobody", "acl": {"app": "search", "owner": "nobody"}, "content": content}
-
-
 def envelope(entries: list[dict]) -> dict:
     return {"links": {}, "origin": "/services/data/indexes", "updated": _iso(time.time()), "generator": {},
             "entry": entries, "paging": {"total": len(entries), "perPage": 30, "offset": 0}, "messages": []}
@@ -63,23 +43,6 @@ def envelope(entries: list[dict]) -> dict:
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
-
-
-async def form_fields(request: Request) -> dict[str, str]:
-    """Splunk clients send form-encoded bodies (and sometimes JSON); settings by Splunk name.
-    `output_mode` is accepted and ignored (answers are always JSON)."""
-    raw = await request.body()
-    if request.headers.get("content-type", "").startswith("application/json"):
-        import json
-
-        body = json.loads(raw or b"{}")
-        if not isinstance(body, dict):
-            raise InputError("the body must be a JSON object of settings")
-        fields = {str(k): v for k, v in body.items()}
-    else:
-        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    fields.pop("output_mode", None)
-    return fields
 
 
 def no_script(fields: dict) -> dict:
@@ -96,34 +59,6 @@ def install(app: FastAPI, runtime) -> None:
 
     def lifecycle(fn):
         return asyncio.to_thread(svc.with_lifecycle, fn, runtime.lifecycle_emit)
-
-    # -- Splunk's REST shape ----------------------------------------------------------------
-    @app.get("/services/data/indexes", dependencies=[Depends(require(SEARCH))])
-    async def splunk_list() -> dict:
-        return envelope([splunk_entry(svc, i["name"]) for i in svc.indexes()])
-
-    @app.post("/services/data/indexes", dependencies=[Depends(require(INDEXES_EDIT))], status_code=201)
-    async def splunk_create(request: Request) -> dict:
-        fields = await form_fields(request)
-        name = str(fields.pop("name", "") or "")
-        if not name:
-            raise InputError("name: required (the new index's name)")
-        svc.create_index(name, no_script(fields))
-        return envelope([splunk_entry(svc, name)])
-
-    @app.get("/services/data/indexes/{name}", dependencies=[Depends(require(SEARCH))])
-    async def splunk_show(name: str) -> dict:
-        return envelope([splunk_entry(svc, name)])
-
-    @app.post("/services/data/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
-    async def splunk_edit(name: str, request: Request) -> dict:
-        svc.edit_index(name, no_script(await form_fields(request)))
-        return envelope([splunk_entry(svc, name)])
-
-    @app.delete("/services/data/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
-    async def splunk_delete(name: str) -> dict:
-        await asyncio.to_thread(svc.delete_index, name)
-        return envelope([])
 
     # -- Speleo's API ---------------------------------------------------------------------------
     @app.get("/api/v1/indexes")

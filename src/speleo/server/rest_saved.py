@@ -6,7 +6,9 @@ Bodies are form-encoded (with or without a Content-Type, as splunk-sdk-python se
 JSON; answers are Atom XML unless `output_mode=json` (speleo.server.splunk_envelope). Every
 route authenticates with `require(...)`: reading needs `search`, writing `schedule_search`.
 
-`POST .../dispatch` honours `dispatch.now` (or `now`, epoch seconds): the run behaves as the
+`POST .../dispatch` runs the search as a scheduled run would (history, alert condition) and
+keeps its results as a REST search job under the run's sid (`speleo.server.splunk_jobs`: status,
+results; the search runs a second time for that job). It honours `dispatch.now` (or `now`, epoch seconds): the run behaves as the
 scheduled run at that time (relative dispatch times resolved against it, compared with the
 previous run, recorded in the history); `trigger_actions=1` lets it trigger actions, throttle
 and fired alerts, as a scheduled run would (without it the condition is evaluated and
@@ -21,18 +23,19 @@ import math
 from dataclasses import replace
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from speleo.alerts.cron import schedule_of
 from speleo.alerts.spec import normalize
 from speleo.alerts.store import NOBODY, SavedSearch
 from speleo.alerts.throttle import DIGEST_KEY
-from speleo.errors import InputError, NotFoundError, SpeleoError
+from speleo.errors import InputError, NotFoundError
 from speleo.ops.saved import API_OWNER
 from speleo.query.timefmt import local_zone, to_epoch
 from speleo.server.access import SCHEDULE_SEARCH, SEARCH, require
-from speleo.server.splunk_envelope import entry, error_response, feed, form, sid_response
+from speleo.server.splunk_envelope import entry, feed, form, sid_response
+from speleo.server.splunk_jobs import MAX_JOB_ROWS
+from speleo.server.splunk_routing import SplunkRoute, add_routes
 
 SAVED = "saved/searches"
 MAX_EPOCH = 253402300799   # 9999-12-31T23:59:59Z: the last time datetime can render
@@ -40,21 +43,6 @@ FIRED = "alerts/fired_alerts"
 LINKS = ("dispatch", "history", "suppress", "acknowledge", "scheduled_times")
 RESERVED = {"name", "output_mode", "count", "offset", "search_filter", "listDefaultActionArgs", "f", "sort_key",
             "sort_dir", "summarize", "add_orphan_field"}
-
-
-class SplunkRoute(APIRoute):
-    """Renders Speleo errors in Splunk's error shape (XML, or JSON with output_mode=json)."""
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except SpeleoError as e:
-                return error_response(request, e.status, str(e))
-
-        return run
 
 
 def _fmt(ts: float | None, tz) -> str:
@@ -84,7 +72,7 @@ class SavedRest:
 
     def creator(self, request: Request, owner: str | None) -> int:
         who = request.state.principal
-        if who.via == "session":
+        if who.via != "token":   # a web or REST session, Basic auth
             return who.user_id
         if owner not in (None, "-", NOBODY):
             return self.store.owner_id(owner) or API_OWNER
@@ -169,6 +157,11 @@ class SavedRest:
             saved = replace(saved, attrs={**saved.attrs, **canon})
         trigger = params.get("trigger_actions", "0").lower() in ("1", "true", "t", "yes")
         report = await asyncio.to_thread(self.sched.runner.run, saved, when, trigger_actions=trigger)
+        # the run's results as a search job under the run's sid (job.is_done(), job.results() of the SDK)
+        earliest, latest = self.sched.runner.bounds(saved.spec, when)
+        request.app.state.splunk_jobs.start_search(request, saved.spec["search"], earliest, latest, when, MAX_JOB_ROWS,
+                                                   app or saved.spec["app"], "dispatch",
+                                                   meta={"label": saved.name}, job_id=report.run.sid)
         return sid_response(request, report.run.sid, params)
 
     async def history(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
@@ -287,8 +280,5 @@ def install(app: FastAPI, runtime) -> None:
         (FIRED, "GET", h.fired_list, read), (FIRED + "/{name}", "GET", h.fired_show, read),
         (FIRED + "/{name}", "DELETE", h.fired_delete, write),
     ]
-    for prefix in ("/services/", "/servicesNS/{owner}/{app}/"):
-        for path, method, fn, deps in routes:
-            for p in (prefix + path, prefix + path + "/"):
-                router.add_api_route(p, fn, methods=[method], dependencies=deps, include_in_schema=False)
+    add_routes(router, routes)
     app.include_router(router)

@@ -50,7 +50,7 @@ def server_context(runtime) -> ServerContext:
             return write_events(runtime.writer.store, runtime.service.catalog, index, sourcetype, source, host, events)
 
     return ServerContext(home, tz, socket.gethostname(), f"http://{runtime.bind}:{runtime.port}",
-                         email_defaults(home, getattr(runtime, "smtp_server", None)), write)
+                         email_defaults(home, getattr(runtime, "smtp_server", None)), write, runtime.clock)
 
 
 def build_scheduler(runtime) -> Scheduler:

@@ -93,3 +93,27 @@ class LoginThrottle:
             return 0.0
         delay = min(self.max_delay_secs, self.base_delay_secs * 2 ** over)
         return max(0.0, q[-1] + delay - now)
+
+
+def sign_in(runtime, web, name: str, password: str, src: str, via: str):
+    """Check a password as every sign-in does (the web form, Splunk's `auth/login`, Basic auth):
+    the user when it is theirs (their account's failures cleared), else None; failures and
+    refusals go to the audit trail (never the password), success is for the caller to record.
+    Raises ThrottledError (429) while the account or the address must wait."""
+    from speleo.errors import ThrottledError
+    from speleo.server.audit import audit
+
+    keys = web.throttle.keys(name, src)
+    wait = web.throttle.retry_after(keys)
+    extra = {} if via == "web" else {"via": via}
+    if wait:
+        audit(runtime, name, "login attempt", info="failed", reason="throttled", src=src, retry_after=wait, **extra)
+        raise ThrottledError(f"too many failed sign-ins; try again in {wait} seconds", wait)
+    user = web.users.authenticate(name, password)
+    if user is None:
+        failures = web.throttle.failed(keys)
+        audit(runtime, name, "login attempt", info="failed", reason="bad credentials", src=src,
+              failures_in_window=failures, **extra)
+        return None
+    web.throttle.succeeded(keys[0])
+    return user

@@ -7,20 +7,42 @@ steps, the rows then the timeline), and the answer when done; `DELETE` cancels i
 interrupting its DuckDB connection. A search for raw events runs over its buckets in batches,
 newest first (`engine.execute_incremental`): while it runs, `partial` holds what was found so far
 (the newest events, the running count and timeline) and `progress` the buckets and bytes done.
-Jobs live in memory: a finished job is forgotten `KEEP_SECS` after it ended, a running job nobody
-asked about for `ABANDON_SECS` is cancelled.
+Jobs live in memory: a finished job is forgotten `KEEP_SECS` after it ended (or its own `ttl_secs`,
+Splunk's job ttl, set by the REST API), a running job nobody asked about for `ABANDON_SECS` is
+cancelled, and a user keeps at most `MAX_JOBS_PER_USER` jobs (the oldest finished ones go first).
+
+The Splunk REST API (`speleo.server.splunk_jobs`) starts its jobs here too with `keep_result=True`:
+the job then keeps the engine's `SearchResult` (Arrow, at most the job's row limit) instead of the
+web page's JSON body, so results can be paged through and rendered in Splunk's formats, and
+`finalize` (stop now, keep what was found) ends it with its last partial result.
+
+Job reuse (Splunk's search job reuse): a search started with the same `share_key` (the SPL, the
+range as written, the limit, the caller's index scope and capabilities) within `SHARE_SECS` of
+an identical job that has not failed or been cancelled gets that job, not a new one: the job
+gains the caller as a viewer and counts the reuse (`reused` in its JSON), so ten browsers
+refreshing one dashboard run each search once. A viewer's cancel only detaches it; the job stops
+when its last viewer cancels.
+
+Post-process (Simple XML `<search base>`, Studio `ds.chain`): `start_chain` runs SPL that starts
+with a command over the finished result of a base job (kept for that purpose, at most
+`BASE_MAX_ROWS` rows), never again over the events (`speleo.query.post.post_process`).
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 
-from speleo.errors import ConflictError, NotFoundError, SpeleoError
-from speleo.query import engine, failures, results
+import pyarrow as pa
+
+from speleo.errors import ConflictError, InputError, NotFoundError, SpeleoError
+from speleo.query import engine, failures, results, stream
 from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
 from speleo.query.scope import check_lookup_writes
 from speleo.query.timefmt import local_zone
@@ -28,7 +50,13 @@ from speleo.query.timefmt import local_zone
 KEEP_SECS = 10 * 60
 ABANDON_SECS = 2 * 60
 MAX_RUNNING_PER_USER = 4
+MAX_JOBS_PER_USER = 50    # running and finished jobs kept per user
 PARTIAL_MAX_ROWS = 1000   # events in a partial result at most
+SHARE_SECS = 30.0         # an identical search started within this many seconds reuses the job
+BASE_MAX_ROWS = 50_000    # rows a base search keeps for its post-process searches
+MAX_PAGE_ROWS = 1000      # rows in one page of GET /web/api/jobs/{id}/rows at most
+SUMMARY_MAX_EVENTS = 100_000   # events read for field summaries at most (more: a sample, said so)
+MAX_DISTINCT = 1000       # distinct values counted per field in a summary
 
 
 @dataclass
@@ -53,13 +81,32 @@ class Job:
     partial_seq: int = 0
     partial_body: tuple[int, dict] | None = None   # (partial_seq, its JSON), made when asked for
     span_range: tuple[float, float] | None = None  # the time range the whole timeline will cover
+    axis: tuple[float, float] | None = None        # the timeline's x axis: the whole range searched
+    plan_info: dict | None = None                  # what the planner chose (the job inspector)
     tz: object = None
     cancel_asked: bool = False
     scope: object = None              # the owner's speleo.query.scope.IndexScope (None: every index)
     write_lookups: bool = True        # the owner holds edit_lookups
     on_finished: object = None        # called with the job when it ends (the audit trail)
     total: int | None = None          # events or result rows of the answer
+    keep_result: bool = False         # keep the SearchResult (REST API) instead of the JSON body
+    result: object = None             # the engine's SearchResult when keep_result
+    ttl_secs: float = KEEP_SECS       # forgotten this long after it ended (Splunk: the job's ttl)
+    finalize_asked: bool = False      # stop now and keep the partial result as the answer
+    finalized: bool = False
+    meta: dict = field(default_factory=dict)   # what the REST API records about the job (label, app...)
+    compiled: threading.Event = field(default_factory=threading.Event)   # set once compiled (or failed)
+    ended: threading.Event = field(default_factory=threading.Event)      # set once it ended
+    compiled_search: object = None    # the compiled search (pages, export and summaries run it again)
+    log: list = field(default_factory=list)      # the search log: (epoch, level, text)
+    phases: list = field(default_factory=list)   # (name, seconds) in the order they ran
     lock: threading.Lock = field(default_factory=threading.Lock)
+    viewers: set = field(default_factory=set)   # owners sharing this job (reuse), the first included
+    share_key: tuple | None = None
+    reused: int = 0                   # times another start was answered with this job
+    keep: bool = False                # keep `result` for post-process searches (a base search)
+    base: str | None = None           # the base job of a post-process search
+    opened: float = 0.0               # when it started by the Jobs' clock (reuse window)
 
     def progress(self) -> float | None:
         """Percent of the current query step (DuckDB's estimate), or None when unknown."""
@@ -86,10 +133,20 @@ class Job:
         body["partial"] = True
         if self.span_range is not None:  # so the page can draw the timeline over the whole range already
             body["timeline"]["earliest_epoch"], body["timeline"]["latest_epoch"] = self.span_range
+        if self.axis is not None:
+            body["timeline"]["axis_earliest"], body["timeline"]["axis_latest"] = self.axis
         with self.lock:
             if self.partial_body is None or self.partial_body[0] < seq:
                 self.partial_body = (seq, body)
         return body
+
+    def summary_dict(self) -> dict:
+        """The job without its rows (the jobs page)."""
+        end = self.finished or time.time()
+        return {"id": self.id, "state": self.state, "search": self.search, "earliest": self.earliest,
+                "latest": self.latest, "started": self.started, "elapsed_secs": round(end - self.started, 3),
+                "total": self.total, "kind": (self.body or {}).get("kind"), "buckets": self.buckets,
+                "bytes": self.bytes}
 
     def to_dict(self) -> dict:
         """The job as `GET /web/api/jobs/{id}` answers it (may convert a partial result: call
@@ -105,10 +162,15 @@ class Job:
             "id": self.id, "state": self.state, "search": self.search,
             "earliest": self.earliest, "latest": self.latest,
             "started": self.started, "elapsed_secs": round(end - self.started, 3),
-            "progress": progress,
+            "progress": progress, "reused": self.reused, "viewers": len(self.viewers), "opened": self.opened,
         }
+        if self.base is not None:
+            out["base"] = self.base
         if self.body is not None:
             out["result"] = self.body
+            out["pages"] = {"kept_rows": len(self.body.get("events") or self.body.get("results") or []),
+                            "total": self.total, "rows_url": f"/web/api/jobs/{self.id}/rows",
+                            "export_url": f"/web/api/jobs/{self.id}/export"}
         elif partial is not None:
             out["partial"] = partial
         if self.error is not None:
@@ -119,8 +181,10 @@ class Job:
 class Jobs:
     """The running and recent search jobs of one server."""
 
-    def __init__(self, service) -> None:
+    def __init__(self, service, clock=time.time) -> None:
+        """`clock()`: epoch seconds (injectable: job reuse compares start times)."""
         self.svc = service
+        self.clock = clock
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
 
@@ -130,39 +194,255 @@ class Jobs:
             for jid, job in list(self.jobs.items()):
                 if job.state == "running" and mono - job.seen > ABANDON_SECS:
                     self._cancel(job)
-                if job.finished is not None and now - job.finished > KEEP_SECS:
+                if job.finished is not None and now - job.finished > job.ttl_secs:
                     del self.jobs[jid]
 
+    def _make_room(self, owner: int) -> None:
+        """Forget the oldest finished jobs of `owner` beyond MAX_JOBS_PER_USER - 1 (under the lock).
+        Raises ConflictError when every kept job of theirs is still running."""
+        mine = sorted((j for j in self.jobs.values() if j.owner == owner), key=lambda j: j.started)
+        finished = [j for j in mine if j.state != "running"]
+        while len(mine) >= MAX_JOBS_PER_USER and finished:
+            old = finished.pop(0)
+            mine.remove(old)
+            del self.jobs[old.id]
+        if len(mine) >= MAX_JOBS_PER_USER:
+            raise ConflictError(f"{len(mine)} search jobs of yours are kept already; delete one or wait")
+
+    def _shared(self, owner: int, share_key: tuple | None, after: float | None = None) -> Job | None:
+        """An identical job started less than SHARE_SECS ago, and after `after` (by the Jobs'
+        clock: a refresh asks for a job newer than the one it showed) (call with self.lock held)."""
+        if share_key is None:
+            return None
+        now = self.clock()
+        for job in self.jobs.values():
+            if job.share_key == share_key and job.state in ("running", "done") and now - job.opened < SHARE_SECS \
+                    and (after is None or job.opened > after):
+                job.viewers.add(owner)
+                job.reused += 1
+                job.seen = time.monotonic()
+                return job
+        return None
+
+    def _new(self, owner: int, search: str, earliest, latest, *, share_key=None, job_id: str | None = None,
+             meta: dict | None = None, **kw) -> Job:
+        """A new job of `owner` (call with self.lock held). Raises ConflictError (too many running
+        or kept, or `job_id` taken)."""
+        running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
+        if running >= MAX_RUNNING_PER_USER:
+            raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
+        self._make_room(owner)
+        if job_id is not None and job_id in self.jobs:
+            raise ConflictError(f"a search job {job_id!r} exists already")
+        job = Job(job_id or secrets.token_urlsafe(12), owner, search, earliest, latest, opened=self.clock(),
+                  tz=local_zone(self.svc.home.settings.default_tz), viewers={owner}, share_key=share_key,
+                  meta=dict(meta or {}), **kw)
+        self.jobs[job.id] = job
+        return job
+
     def start(self, owner: int, search: str, earliest, latest, limit: int, now: float | None, *,
-              scope=None, write_lookups: bool = True, on_finished=None, check=None) -> Job:
-        """Start a job of `owner`; `scope` and `write_lookups` restrict it as `Service.search`
-        does, and `check(compiled)` runs before the search does (raises to refuse
-        it); `on_finished(job)` is called once when it ends. Raises ConflictError (too many)."""
+              scope=None, write_lookups: bool = True, on_finished=None, check=None, keep_result: bool = False,
+              ttl_secs: float = KEEP_SECS, meta: dict | None = None, job_id: str | None = None,
+              share_key: tuple | None = None, keep: bool = False, after: float | None = None) -> Job:
+        """Start a job of `owner`, or answer an identical one of the last SHARE_SECS when
+        `share_key` is given (see the module doc); `scope` and `write_lookups` restrict it as
+        `Service.search` does, and `check(compiled)` runs before the search does (raises to refuse
+        it); `on_finished(job)` is called once when it ends. `keep_result`, `ttl_secs` and `meta`:
+        see the module doc; `job_id` names the job (a saved search's dispatch gives its run's sid);
+        `keep` keeps the result for post-process searches; `after`: reuse only a job opened after
+        that time (a refresh). Raises ConflictError (too many running or kept, or `job_id` taken)."""
         self._expire()
         with self.lock:
-            running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
-            if running >= MAX_RUNNING_PER_USER:
-                raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
-            job = Job(secrets.token_urlsafe(12), owner, search, earliest, latest,
-                      tz=local_zone(self.svc.home.settings.default_tz), scope=scope, write_lookups=write_lookups,
-                      on_finished=on_finished)
-            self.jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job, limit, now, check), name=f"search-job-{job.id}", daemon=True).start()
+            job = self._shared(owner, share_key, after)
+            if job is not None:
+                if keep and not job.keep:
+                    job.keep = True   # too late if it ended: its post-processes say so
+                return job
+            job = self._new(owner, search, earliest, latest, share_key=share_key, job_id=job_id, meta=meta,
+                            scope=scope, write_lookups=write_lookups, on_finished=on_finished,
+                            keep_result=keep_result, ttl_secs=ttl_secs, keep=keep)
+        threading.Thread(target=self._run, args=(job, BASE_MAX_ROWS if keep else limit, now, check),
+                         name=f"search-job-{job.id}", daemon=True).start()
         return job
+
+    def start_chain(self, owner: int, base_id: str, query: str, limit: int, *, on_finished=None, check=None,
+                    share_extra: tuple = ()) -> Job:
+        """A post-process job: `query` (SPL starting with `|`) over the result of the base job
+        `base_id` once it is done (shared like `start` when another viewer asks for the same);
+        `check(compiled)` as for `start` (the search guard of writing commands); `share_extra`
+        joins the share key (the caller's capabilities: a job is shared only between equals).
+        Raises NotFoundError (no such base job of yours), ConflictError (too many)."""
+        base = self.get(owner, base_id)
+        if not query.lstrip().startswith("|"):
+            query = "| " + query
+        key = ("chain", base_id, query, limit, share_extra)
+        with self.lock:
+            job = self._shared(owner, key)
+            if job is not None:
+                return job
+            job = self._new(owner, query, base.earliest, base.latest, share_key=key, scope=base.scope,
+                            on_finished=on_finished, base=base_id)
+        threading.Thread(target=self._run_chain, args=(job, base, limit, check), name=f"search-job-{job.id}",
+                         daemon=True).start()
+        return job
+
+    def _run_chain(self, job: Job, base: Job, limit: int, check=None) -> None:
+        from speleo.query.post import post_process
+
+        try:
+            while not base.ended.wait(0.2):
+                if job.cancel_asked:
+                    return
+            if base.state != "done" or base.result is None:
+                why = base.error["message"] if base.error else f"it is {base.state}"
+                if base.state == "done":
+                    why = "it ended before it was made a base search (start it with keep: true)"
+                raise SpeleoError(f"the base search did not give results to post-process: {why}")
+            from speleo.query.macrostore import load_macros
+
+            svc = self.svc
+            ctx = engine.context_for(earliest=base.result.earliest, latest=base.result.latest,
+                                     macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                     props=svc.props(), lookups_dir=svc.home.lookups_dir)
+            self._finish(job, post_process(base.result, job.search, limit, ctx, check))
+        except Exception as e:  # noqa: BLE001 - a bug or DuckDB's refusal: a Speleo error for the user
+            self._fail(job, e)
+        finally:
+            self._ended(job)
+
+    def _ended(self, job: Job) -> None:
+        with job.lock:
+            job.con = None
+            job.partial = job.partial_body = None
+            if job.finished is None:
+                job.finished = time.time()
+        job.compiled.set()
+        job.ended.set()
+        if job.on_finished is not None:
+            job.on_finished(job)
 
     def get(self, owner: int, job_id: str) -> Job:
         self._expire()
         job = self.jobs.get(job_id)
-        if job is None or job.owner != owner:  # other users' jobs do not exist for you
+        if job is None or owner not in job.viewers:  # other users' jobs do not exist for you
             raise NotFoundError(f"no search job {job_id!r} (jobs are kept {KEEP_SECS // 60} minutes)")
         job.seen = time.monotonic()
+        return job
+
+    def list(self, owner: int) -> list[Job]:
+        """The jobs of `owner`, newest first."""
+        self._expire()
+        with self.lock:
+            return sorted((j for j in self.jobs.values() if owner in j.viewers), key=lambda j: -j.started)
+
+    def forget(self, job: Job) -> None:
+        """Drop a job from the table (a REST oneshot or export whose rows leave with the answer)."""
+        with self.lock:
+            self.jobs.pop(job.id, None)
+
+    def remove(self, owner: int, job_id: str) -> Job:
+        """Cancel a job when running and forget it (Splunk: DELETE, control cancel). Raises NotFoundError."""
+        job = self.get(owner, job_id)
+        with self.lock:
+            self._cancel(job)
+            self.jobs.pop(job.id, None)
+        return job
+
+    def finalize(self, owner: int, job_id: str) -> Job:
+        """Stop a running job; it ends `done` with what it found so far (its last partial result)."""
+        job = self.get(owner, job_id)
+        with job.lock:
+            if job.state == "running":
+                job.finalize_asked = True
+                if job.con is not None:
+                    try:
+                        job.con.interrupt()
+                    except Exception:  # noqa: BLE001
+                        pass
         return job
 
     def cancel(self, owner: int, job_id: str) -> Job:
         job = self.get(owner, job_id)
         with self.lock:
-            self._cancel(job)
+            if len(job.viewers) > 1:   # a shared job: only this viewer leaves it
+                job.viewers.discard(owner)
+            else:
+                self._cancel(job)
         return job
+
+    def summaries(self, owner: int) -> list[dict]:
+        """The owner's jobs (running and kept), newest first, without their results."""
+        self._expire()
+        mine = [j for j in self.jobs.values() if owner in j.viewers]
+        return [j.summary_dict() for j in sorted(mine, key=lambda j: j.started, reverse=True)]
+
+    def done_job(self, owner: int, job_id: str) -> Job:
+        """A finished job of `owner` (ConflictError while it runs or when it failed)."""
+        job = self.get(owner, job_id)
+        if job.state != "done" or job.compiled_search is None:
+            raise ConflictError(f"search job {job_id} is {job.state}: rows can be read once it is done")
+        return job
+
+    def rows(self, owner: int, job_id: str, offset: int, count: int) -> dict:
+        """Rows `offset` .. `offset + count` of a done job's answer (any page, not only the kept
+        ones: later pages run the search again, `speleo.query.stream`). Shape:
+        {kind, offset, count, total, fields, events|results}."""
+        job = self.done_job(owner, job_id)
+        count = max(1, min(int(count), MAX_PAGE_ROWS))
+        offset = max(0, int(offset))
+        key = "events" if job.body["kind"] == "events" else "results"
+        kept = job.body[key]
+        if offset + count <= len(kept) or len(kept) >= (job.total or 0):
+            page = kept[offset:offset + count]
+            names = job.body["fields"]
+        else:
+            table = pa.concat_tables(list(self._stream(job, offset, count)) or [pa.table({})],
+                                     promote_options="permissive")
+            page, names = job_rows(job, table)
+        return {"kind": job.body["kind"], "offset": offset, "count": len(page), "total": job.total,
+                "fields": names, key: page}
+
+    def _stream(self, job: Job, offset: int = 0, limit: int = 0):
+        return stream.tables(self.svc.home, self.svc.catalog, job.compiled_search, offset=offset, limit=limit,
+                             scope=job.scope)
+
+    def export(self, owner: int, job_id: str, fmt: str, internal: bool = False):
+        """Every row of a done job's answer as text chunks (CSV with a header line, or JSON
+        lines), streamed: memory stays bounded whatever the number of rows. The CSV's columns
+        are those of the kept rows (Speleo's own columns only when `internal`)."""
+        job = self.done_job(owner, job_id)
+        if fmt not in ("csv", "json"):
+            raise InputError(f"export format {fmt!r}: use csv or json")
+        names = [n for n in job.body["fields"] if internal or n not in results.HIDDEN]
+        return export_chunks(job, self._stream(job), names, fmt)
+
+    def summary(self, owner: int, job_id: str) -> dict:
+        """Field summaries of a done event search: per field the events that have it, distinct
+        values, the top 10, and min/max/mean when every value is a number. Over every matching
+        event up to `SUMMARY_MAX_EVENTS` (newest first), else over the newest that many: the
+        answer says which (`sample`, `events_read`, `total`)."""
+        job = self.done_job(owner, job_id)
+        if job.body["kind"] != "events":
+            raise ConflictError("field summaries are for event searches; this search transforms events")
+        acc = FieldSummaries()
+        read = 0
+        for table in self._stream(job, 0, SUMMARY_MAX_EVENTS):
+            evs, _ = job_rows(job, table)
+            acc.add(evs)
+            read += len(evs)
+        total = job.total or 0
+        return {"total": total, "events_read": read, "sample": read < total, "fields": acc.result()}
+
+    def inspect(self, owner: int, job_id: str) -> dict:
+        """The job inspector: phases and their seconds, what the planner read and skipped, the
+        SQL that ran, and the search log."""
+        job = self.get(owner, job_id)
+        out = job.summary_dict()
+        out["phases"] = [{"name": n, "secs": s} for n, s in job.phases]
+        out["plan"] = job.plan_info
+        out["scanned"] = (job.body or {}).get("scanned")
+        out["log"] = [{"time": t, "level": lv, "text": x} for t, lv, x in job.log]
+        return out
 
     def _cancel(self, job: Job) -> None:
         with job.lock:
@@ -193,6 +473,13 @@ class Jobs:
                     c = plan.compiled
                     job.span_range = (max(min(b.min_time for b in plan.buckets), c.earliest or float("-inf")),
                                       min(max(b.max_time for b in plan.buckets), c.latest or float("inf")))
+                    job.axis = axis_range(c.earliest, c.latest, job.span_range, now or job.started)
+                job.plan_info = {"buckets": len(plan.buckets), "row_groups_read_partially":
+                                 sum(len(g) for g in plan.row_groups.values()),
+                                 "buckets_skipped_by_time": plan.skipped_time,
+                                 "buckets_skipped_by_terms": plan.skipped_terms,
+                                 "row_groups_skipped_by_terms": plan.skipped_row_groups,
+                                 "sql": plan.compiled.sql, "events_sql": plan.compiled.events_sql}
                 if job.cancel_asked:
                     raise _Cancelled()
 
@@ -200,44 +487,190 @@ class Jobs:
             with job.lock:
                 if job.cancel_asked:
                     raise _Cancelled()
+                if job.finalize_asked:
+                    job.partial = partial
+                    raise _Cancelled()
                 job.partial, job.partial_seq = partial, job.partial_seq + 1
                 job.buckets_done, job.bytes_done = progress["buckets_done"], progress["bytes_done"]
 
+        def note(level: str, text: str) -> None:
+            job.log.append((time.time(), level, text))
+
+        mark = [time.monotonic()]
+
+        def phase(name: str) -> None:
+            now_m = time.monotonic()
+            job.phases.append((name, round(now_m - mark[0], 4)))
+            mark[0] = now_m
+
         try:
+            note("INFO", f"search: {job.search}")
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
                                           macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir)
             if check is not None:
                 check(compiled)
             check_lookup_writes(compiled, job.write_lookups)
+            job.compiled_search = compiled
+            job.compiled.set()
+            phase("parse and compile")
+            note("INFO", f"compiled: {'transforming' if compiled.transforming else 'events'} search, "
+                         f"earliest={compiled.earliest} latest={compiled.latest}")
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
+                note("INFO", "events newest first: buckets are read in batches (partial results)")
             result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
-                                                on_connection=hook, should_stop=lambda: job.cancel_asked,
+                                                on_connection=hook,
+                                                should_stop=lambda: job.cancel_asked or job.finalize_asked,
                                                 scope=job.scope)
-            job.total = result.total
-            body = results.to_json(result, job.tz)
-            with job.lock:
-                if job.state == "running":
-                    job.body, job.state = body, "done"
-                job.partial = job.partial_body = None
-        except SpeleoError as e:
-            with job.lock:
-                if job.state == "running":
-                    job.error, job.state = e.to_dict(), "failed"
-        except Exception as e:  # noqa: BLE001 - interrupted queries land here too
-            with job.lock:
-                if job.state == "running":
-                    job.error, job.state = failures.translate(e, job.search).to_dict(), "failed"
+            phase("run (plan, read buckets, DuckDB, timeline)")
+            self._finish(job, result)
+            phase("results to JSON (search-time fields)")
+            for m in result.messages:
+                note("WARN", m)
+            note("INFO", f"done: {result.total} {result.kind}, {result.scanned.get('buckets_read', 0)} buckets read")
+        except Exception as e:  # noqa: BLE001 - a finalized job ends with what it found
+            if job.finalize_asked and not job.cancel_asked:
+                self._finish(job, job.partial, finalized=True)
+                note("INFO", "finalized: the answer is what was found so far")
+            else:
+                self._fail(job, e)
+                note("ERROR" if job.state == "failed" else "INFO", str((job.error or {}).get("message") or "cancelled"))
         finally:
-            with job.lock:
-                job.con = None
-                job.partial = job.partial_body = None
-                if job.finished is None:
-                    job.finished = time.time()
-            if job.on_finished is not None:
-                job.on_finished(job)
+            self._ended(job)
+
+    @staticmethod
+    def _finish(job: Job, result, finalized: bool = False) -> None:
+        if result is None:   # finalized before anything was found
+            import pyarrow as pa
+
+            result = engine.SearchResult("events", pa.table({}), False, 0)
+        job.total = result.total
+        body = None if job.keep_result else results.to_json(result, job.tz)
+        if body is not None and job.span_range is not None:   # the timeline's axis: the whole range searched
+            body["timeline"]["earliest_epoch"], body["timeline"]["latest_epoch"] = job.span_range
+        if body is not None and job.axis is not None:
+            body["timeline"]["axis_earliest"], body["timeline"]["axis_latest"] = job.axis
+        with job.lock:
+            if job.state == "running":
+                kept = result if (job.keep_result or job.keep) else None
+                job.body, job.result, job.state, job.finalized = body, kept, "done", finalized
+            job.partial = job.partial_body = None
+
+    @staticmethod
+    def _fail(job: Job, e: Exception) -> None:
+        if isinstance(e, SpeleoError):
+            error = e.to_dict()
+        else:  # interrupted queries land here too
+            error = failures.translate(e, job.search).to_dict()
+        with job.lock:
+            if job.state == "running":
+                job.error, job.state = error, "failed"
 
 
 class _Cancelled(Exception):
     pass
+
+
+def axis_range(earliest: float | None, latest: float | None, data: tuple[float, float],
+               now: float) -> tuple[float, float]:
+    """The timeline's x axis (epoch seconds): the range searched where it is bounded (a search
+    with an earliest and no latest runs to `now`, as Splunk's relative ranges do), else the
+    range of the events' buckets (`data`, already clipped to the search)."""
+    finite = lambda v: v is not None and v not in (float("inf"), float("-inf"))  # noqa: E731
+    lo = earliest if finite(earliest) else data[0]
+    hi = latest if finite(latest) else (max(now, data[1]) if finite(earliest) else data[1])
+    return float(lo), float(max(hi, lo))
+
+
+def job_rows(job: Job, table: pa.Table) -> tuple[list[dict], list[str]]:
+    """Rows of `table` as the job's answer shows them (events with their search-time fields)
+    and their field names."""
+    res = engine.SearchResult(kind=job.body["kind"], table=table, truncated=False, total=table.num_rows)
+    part = {"kind": res.kind, "fields": results.fields(res), "events": results.rows(res, job.tz)}
+    if res.kind == "events":
+        results.add_extracted(part)
+    return part["events"], part["fields"]
+
+
+def export_chunks(job: Job, tables, names: list[str], fmt: str):
+    """Text chunks of an export (see `Jobs.export`)."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        out = csv.writer(buf, lineterminator="\r\n")
+        out.writerow(names)
+        yield buf.getvalue()
+    for table in tables:
+        rows, _ = job_rows(job, table)
+        buf = io.StringIO()
+        if fmt == "csv":
+            out = csv.writer(buf, lineterminator="\r\n")
+            for r in rows:
+                out.writerow([_cell(r.get(n)) for n in names])
+        else:
+            for r in rows:
+                buf.write(json.dumps(r, default=str) + "\n")
+        yield buf.getvalue()
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return "\n".join(str(x) for x in v)
+    return str(v)
+
+
+class FieldSummaries:
+    """Per-field counts over events added batch by batch; distinct values tracked up to
+    `MAX_DISTINCT` per field (past it, `distinct` is a lower bound and says so)."""
+
+    SKIP = {"_raw", "_time"} | set(results.HIDDEN)
+
+    def __init__(self) -> None:
+        self.fields: dict[str, dict] = {}
+
+    def add(self, events: list[dict]) -> None:
+        for ev in events:
+            for k, v in ev.items():
+                if k in self.SKIP:
+                    continue
+                f = self.fields.setdefault(k, {"count": 0, "values": {}, "numeric": True, "min": None,
+                                               "max": None, "sum": 0.0, "n": 0, "capped": False})
+                f["count"] += 1
+                for x in (v if isinstance(v, list) else [v]):
+                    key = str(x)
+                    if key in f["values"] or len(f["values"]) < MAX_DISTINCT:
+                        f["values"][key] = f["values"].get(key, 0) + 1
+                    else:
+                        f["capped"] = True
+                    num = _number(x)
+                    if num is None:
+                        f["numeric"] = False
+                    elif f["numeric"]:
+                        f["min"] = num if f["min"] is None else min(f["min"], num)
+                        f["max"] = num if f["max"] is None else max(f["max"], num)
+                        f["sum"] += num
+                        f["n"] += 1
+
+    def result(self) -> list[dict]:
+        out = []
+        for name, f in sorted(self.fields.items(), key=lambda kv: (-kv[1]["count"], kv[0])):
+            top = sorted(f["values"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+            d = {"name": name, "count": f["count"], "distinct": len(f["values"]),
+                 "distinct_capped": f["capped"], "top": [{"value": v, "count": c} for v, c in top]}
+            if f["numeric"] and f["n"]:
+                d["numeric"] = {"min": f["min"], "max": f["max"], "mean": round(f["sum"] / f["n"], 6)}
+            out.append(d)
+        return out
+
+
+def _number(v) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(v) if isinstance(v, str) and v.strip() else None
+    except ValueError:
+        return None

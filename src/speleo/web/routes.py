@@ -17,13 +17,13 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from speleo.errors import InputError
+from speleo.errors import InputError, ThrottledError
 from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.ops.sessions import SessionStore, WebSession
 from speleo.ops.users import User, Users
 from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
 from speleo.server.audit import audit, client_address
-from speleo.server.throttle import LoginThrottle
+from speleo.server.throttle import LoginThrottle, sign_in
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
@@ -61,8 +61,29 @@ class Web:
         return csrf_ok(session, presented)
 
 
-def _page(name: str, raw: dict | None = None, **values: str) -> HTMLResponse:
-    text = (STATIC / name).read_text(encoding="utf-8")
+SITE_NAV = (("/", "Search"), ("/dashboards", "Dashboards"), ("/overview", "Overview"), ("/alerts", "Alerts"),
+            ("/incidents", "Incidents"), ("/problems", "Problems"), ("/status", "Status"), ("/oncall", "On-call"),
+            ("/postmortems", "Post-mortems"), ("/actions", "Actions"), ("/checklists", "Checklists"),
+            ("/reports/response", "Reports"), ("/indexes", "Indexes"), ("/jobs", "Jobs"), ("/admin", "Admin"))
+
+
+def site_nav(path: str) -> str:
+    """The one navigation bar of every signed-in page, the link of `path`'s section marked current."""
+    section = "/dashboards" if path.startswith("/app/dashboards/") else \
+        "/reports/response" if path.startswith("/reports/") else path
+    links = []
+    for href, label in SITE_NAV:
+        here = section == href or (href != "/" and section.startswith(href + "/"))
+        badge = ' <span id="fired-count" class="badge"></span>' if href == "/alerts" else ""
+        current = ' aria-current="page"' if here else ""
+        links.append(f'<a href="{href}"{current}>{label}{badge}</a>')
+    return "".join(links)
+
+
+def _page(name: str, raw: dict | None = None, path: str = "", **values: str) -> HTMLResponse:
+    """A static page with its `{{placeholders}}` filled (values escaped, `raw` markup as is) and
+    the site's navigation bar for `path` in `{{site_nav}}`."""
+    text = (STATIC / name).read_text(encoding="utf-8").replace("{{site_nav}}", site_nav(path))
     for k, v in values.items():
         text = text.replace("{{" + k + "}}", html.escape(v, quote=True))
     for k, v in (raw or {}).items():  # trusted markup written here, never user input
@@ -138,20 +159,14 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
             return login_page(request, "The form expired; please sign in again.", 400)
         src = client_address(request)
         name = name.strip()[:64]
-        keys = web.throttle.keys(name, src)
-        wait = web.throttle.retry_after(keys)
-        if wait:
-            audit(runtime, name, "login attempt", info="failed", reason="throttled", src=src, retry_after=wait)
-            resp = login_page(request, f"Too many failed sign-ins; try again in {wait} seconds.", 429)
-            resp.headers["Retry-After"] = str(wait)
+        try:
+            user = await asyncio.to_thread(sign_in, runtime, web, name, password, src, "web")
+        except ThrottledError as e:
+            resp = login_page(request, f"Too many failed sign-ins; try again in {e.retry_after} seconds.", 429)
+            resp.headers["Retry-After"] = str(e.retry_after)
             return resp
-        user = await asyncio.to_thread(users.authenticate, name, password)
         if user is None:
-            failures = web.throttle.failed(keys)
-            audit(runtime, name, "login attempt", info="failed", reason="bad credentials", src=src,
-                  failures_in_window=failures)
             return login_page(request, "Wrong user name or password.", 401)
-        web.throttle.succeeded(keys[0])
         value, session = web.sessions.issue(user.id, src)
         audit(runtime, user.name, "login attempt", info="succeeded", src=src, session=session.key[:16])
         resp = RedirectResponse(_safe_next(next), status_code=303)
@@ -179,7 +194,7 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
             return RedirectResponse("/login?next=" + quote(target, safe=""), status_code=303)
         user, session = found
         scripts = f'<script src="{CHART_JS}"></script>' if vendor_available() else ""
-        return _page(name, raw={"vendor_scripts": scripts}, csrf=session.csrf, user=user.name,
+        return _page(name, raw={"vendor_scripts": scripts}, path=request.url.path, csrf=session.csrf, user=user.name,
                      role=", ".join(user.roles))
 
     @router.get("/favicon.ico", include_in_schema=False)
@@ -201,10 +216,38 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         """Indexes: settings, buckets, archives, retention, the licence record (static/indexes.js)."""
         return signed_in_page(request, "indexes.html")
 
+    @router.get("/oncall", include_in_schema=False)
+    async def oncall_page(request: Request) -> Response:
+        """On-call: who is on call now, a schedule's week/month calendar, policies (static/oncall.js)."""
+        return signed_in_page(request, "oncall.html")
+
     @router.get("/alerts", include_in_schema=False)
     async def alerts_page(request: Request) -> Response:
         """Saved searches and alerts, their history and fired alerts (over the Splunk REST routes)."""
         return signed_in_page(request, "alerts.html")
+
+    @router.get("/postmortems", include_in_schema=False)
+    @router.get("/actions", include_in_schema=False)
+    @router.get("/checklists", include_in_schema=False)
+    async def learning_page(request: Request) -> Response:
+        """Post-mortems (phase and gate), the action backlog, checklist runs (static/learning.js)."""
+        return signed_in_page(request, "learning.html")
+
+    @router.get("/reports/{kind}", include_in_schema=False)
+    async def report_page(request: Request, kind: str) -> Response:
+        """The report pages (static/reports.js over /api/v1/reports/KIND; an unknown KIND shows
+        the response report); printable."""
+        return signed_in_page(request, "reports.html")
+
+    @router.get("/dashboards", include_in_schema=False)
+    async def dashboards_page(request: Request) -> Response:
+        """The dashboards list (static/dashboards.js over /api/v1/dashboards)."""
+        return signed_in_page(request, "dashboards.html")
+
+    @router.get("/app/dashboards/{name}", include_in_schema=False)
+    async def dashboard_page(request: Request, name: str) -> Response:
+        """One dashboard (static/dashboard.js); a stable URL that headless Chromium prints."""
+        return signed_in_page(request, "dashboard.html")
 
     @router.post("/web/api/search", include_in_schema=False)
     async def web_search(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
@@ -216,13 +259,17 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         return JSONResponse(body)
 
     # -- search jobs ------------------------------------------------------------------------
-    jobs = Jobs(svc)
+    jobs = Jobs(svc, clock=runtime.clock.time)
     app.state.web_jobs = jobs
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Start a search job: the search API's body, plus `base_job` (run `search`, starting
+        with `|`, over that job's result: post-process), `keep` (keep the result for
+        post-processes), `share` (reuse an identical job of the last 30 s: dashboards) and
+        `after` (reuse only a job opened after this time: a refresh wants newer results)."""
         req = await _search_request(request)
-        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        extra = await request.json()
         src = client_address(request)
 
         def finished(job) -> None:
@@ -230,10 +277,20 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
                   search_lt=job.latest, total_run_time=round((job.finished or job.started) - job.started, 3),
                   result_count=job.total, search_id=job.id, src=src, via_jobs=1)
 
+        if extra.get("base_job"):
+            job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished,
+                                   check=search_guard(who), share_extra=tuple(sorted(who.capabilities)))
+            return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
+        earliest, latest = runtime.time_bounds(req.earliest, req.latest, req.now)
+        key = None
+        if extra.get("share"):   # the range as written: "-24h" asked twice is the same search
+            key = (req.search, str(req.earliest), str(req.latest), req.now, req.limit, repr(who.scope()),
+                   tuple(sorted(who.capabilities)))
         job = jobs.start(who.user_id, req.search, earliest, latest, req.limit, req.now, scope=who.scope(),
                          write_lookups=who.can(EDIT_LOOKUPS), on_finished=finished,
-                         check=search_guard(who))
-        return JSONResponse(job.to_dict(), status_code=202)
+                         check=search_guard(who), share_key=key, keep=bool(extra.get("keep")),
+                         after=float(extra["after"]) if isinstance(extra.get("after"), (int, float)) else None)
+        return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_get(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
@@ -243,6 +300,49 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     @router.delete("/web/api/jobs/{job_id}", include_in_schema=False)
     async def job_cancel(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
         return JSONResponse(jobs.cancel(who.user_id, job_id).to_dict())
+
+    @router.get("/web/api/jobs", include_in_schema=False)
+    async def job_list(who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Your running and recent search jobs (the jobs page)."""
+        return JSONResponse({"jobs": jobs.summaries(who.user_id)})
+
+    @router.get("/web/api/jobs/{job_id}/rows", include_in_schema=False)
+    async def job_rows(job_id: str, offset: int = 0, count: int = 50,
+                       who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Any page of a done job's events or results (not only the first 1,000)."""
+        return JSONResponse(await asyncio.to_thread(jobs.rows, who.user_id, job_id, offset, count))
+
+    @router.get("/web/api/jobs/{job_id}/export", include_in_schema=False)
+    async def job_export(job_id: str, format: str = "csv", internal: bool = False,
+                         who: Principal = Depends(require(SEARCH))) -> Response:
+        """Every row of a done job, streamed as CSV or JSON lines (a download)."""
+        from fastapi.responses import StreamingResponse
+
+        chunks = jobs.export(who.user_id, job_id, format, internal)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        name = f"speleo-{job_id}.{'csv' if format == 'csv' else 'jsonl'}"
+        return StreamingResponse(chunks, media_type=media,
+                                 headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/web/api/jobs/{job_id}/summary", include_in_schema=False)
+    async def job_summary(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """Field summaries over the job's matching events (or a labelled sample)."""
+        return JSONResponse(await asyncio.to_thread(jobs.summary, who.user_id, job_id))
+
+    @router.get("/web/api/jobs/{job_id}/inspect", include_in_schema=False)
+    async def job_inspect(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """The job inspector: phases, buckets and row groups, the SQL, the search log."""
+        return JSONResponse(jobs.inspect(who.user_id, job_id))
+
+    @router.get("/admin", include_in_schema=False)
+    async def admin_page(request: Request) -> Response:
+        """Data inputs, uploads, HEC tokens, users and roles (static/admin.js)."""
+        return signed_in_page(request, "admin.html")
+
+    @router.get("/jobs", include_in_schema=False)
+    async def jobs_page(request: Request) -> Response:
+        """Your search jobs and the inspector of each (static/jobs.js)."""
+        return signed_in_page(request, "jobs.html")
 
     # -- show source ------------------------------------------------------------------------
     @router.get("/web/api/source", include_in_schema=False)
@@ -297,6 +397,9 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         saved.delete(None if token else owner, saved_id)
         return Response(status_code=204)
 
+    from speleo.web import reports  # the `report` alert action (scheduled PDF/PNG/CSV reports)
+
+    reports.install(runtime, web)
     app.include_router(router)
     app.mount("/ui", StaticFiles(directory=str(STATIC)), name="ui")
     for name, folder in VENDOR.items():  # only each package's dist folder, not all of node_modules

@@ -30,6 +30,7 @@ class ServerContext:
     `write_events(index, sourcetype, source, host, events)` journals events (each a dict with
     `_time`, `_raw` and fields) into a user index; None where nothing may be indexed (backtests).
     `email_defaults`: `[email]` settings of `<home>/alert_actions.conf` and `--smtp-server`.
+    `clock`: the server's clock, for actions that write records stamped with "now" (incident).
     """
 
     home: Any
@@ -38,6 +39,7 @@ class ServerContext:
     base_url: str = "http://127.0.0.1:8000"
     email_defaults: dict[str, str] = field(default_factory=dict)
     write_events: Callable[..., int] | None = None
+    clock: Any = None   # the server's `speleo.clock` clock (None: the system clock)
 
     @property
     def scripts_dir(self) -> Path:

@@ -1,3 +1,3 @@
 """Registers the built-in alert actions (imported once by `speleo.alerts.actions`)."""
 
-from speleo.alerts.actions import email, lookup, logevent, script, summary_index, webhook  # noqa: F401
+from speleo.alerts.actions import email, incident, lookup, logevent, script, summary_index, webhook  # noqa: F401

@@ -62,6 +62,20 @@ def entry(s: Session, inc: IncidentRow, kind: str, text: str, actor: str, source
 def declared(s: Session, inc: IncidentRow, actor: str, source: str, now: float) -> None:
     entry(s, inc, "status", f"declared {inc.severity}: {inc.title}", actor, source, now,
           details={"status": inc.status, "severity": inc.severity})
+    recent_releases(s, inc, now)
+
+
+def recent_releases(s: Session, inc: IncidentRow, now: float) -> None:
+    """Each release whose window (`speleo.ops.checklists`: at .. at + window_secs) holds the start
+    of the incident (impact start, else detection) becomes a `release` entry: "what changed?"."""
+    from speleo.ops.checklists import MAX_WINDOW, ReleaseRow
+
+    start = inc.impact_started_at or inc.detected_at or now
+    for rel in s.scalars(select(ReleaseRow).where(ReleaseRow.at <= start, ReleaseRow.at >= start - MAX_WINDOW)
+                         .order_by(ReleaseRow.at)):
+        if rel.at + rel.window_secs >= start:
+            entry(s, inc, "release", f"release {rel.name} {rel.version} by {rel.who}", rel.who, f"release:{rel.id}",
+                  rel.at, details={"release_id": rel.id, "name": rel.name, "version": rel.version})
 
 
 def status_changed(s: Session, inc: IncidentRow, old: str, new: str, actor: str, source: str, now: float) -> None:

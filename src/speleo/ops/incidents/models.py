@@ -5,7 +5,7 @@ Tables on the operations database's `Base` (`speleo.ops.db`), created by the Ale
 
 Vocabulary (ITIL 4, `docs/incidents.md`): an *incident* is an unplanned interruption to a service
 or a reduction in its quality; incident management restores service first. The root cause belongs
-to a *problem* (not modelled here yet).
+to a *problem* (`speleo.ops.problems`).
 
 The MTTx timestamps are stored, never the means (learning-loop spec section 4.3):
 MTTD = detected - impact_started, MTTA = acknowledged - detected, MTTM = mitigated - impact_started,
@@ -81,6 +81,10 @@ TIMELINE_KINDS: dict[str, str] = {
     "update": "a stakeholder update",
     "pinned_event": "a log event or result row pinned from a search",
     "field": "another field changed (title, services, a timestamp)",
+    "release": "a release whose window holds the incident's start (a release checklist run recorded it)",
+    "escalation": "an on-call escalation step notified someone, or the chain stopped (speleo.ops.oncall)",
+    "problem": "a known problem matched (its signatures, why, and its plan of attack)",
+    "diagnostic": "a diagnostic of a plan of attack ran (its search, range and output)",
 }
 
 # the MTTx timestamps, in lifecycle order (column name -> meaning)

@@ -145,11 +145,13 @@ class Incidents:
             q = q.where(IncidentRow.status.in_(sorted(OPEN_STATUSES)))
         if severity:
             q = q.where(IncidentRow.severity == clean_severity(severity))
+        if service:  # services are a JSON list: its JSON string element, as a bound LIKE pattern (escaped)
+            q = q.where(IncidentRow.services.contains(json.dumps(str(service)), autoescape=True))
         with self.db.session() as s:
-            rows = [r.to_dict() for r in s.scalars(q)]
-        if service:  # services are a JSON list: filtered here, not in SQL text
+            rows = [r.to_dict() for r in s.scalars(q.limit(limit))]
+        if service:  # exact, whatever JSON escaping did
             rows = [r for r in rows if service in r["services"]]
-        return rows[:limit]
+        return rows
 
     # -- changes -----------------------------------------------------------------------------
     def update(self, incident_id: int, actor: str, source: str, *, title: str | None = None,

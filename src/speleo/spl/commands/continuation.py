@@ -52,6 +52,7 @@ def _expected_columns(state: State, step: dict) -> list[str]:
     cols = known(state)
     if step["kind"] == "cluster":
         cols += [step["labelfield"]] + ([step["countfield"]] if step.get("showcount") else [])
+        cols += ["cluster_template"] if step.get("showtemplate") else []
     return list(dict.fromkeys(cols))
 
 

@@ -458,9 +458,12 @@ def compile_cluster(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: cluster. Log-pattern clustering cannot be SQL: the results (and
     the field, default `_raw`) go through drain3 after DuckDB ran the search (a post step, see
     query/post.py). `t=` similarity threshold (default 0.8), `showcount=` (default false),
-    `countfield=`, `labelfield=`, `field=`, `labelonly=` (default false: one result per cluster)."""
+    `countfield=`, `labelfield=`, `field=`, `labelonly=` (default false: one result per cluster).
+    Speleo's own `showtemplate=true` adds `cluster_template`, drain3's template of each result's
+    cluster (`<*>` for a variable token): the text of a problem's `pattern` signature."""
     for key in cmd.options:
-        if key not in ("t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims"):
+        if key not in ("t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims",
+                       "showtemplate"):
             raise state.fail(f"cluster {key}= is not supported", cmd)
     if cmd.options.get("match", "termlist") != "termlist" or "delims" in cmd.options:
         raise state.fail("cluster match= / delims= are not supported (drain3 tokenizes by whitespace)", cmd)
@@ -473,7 +476,8 @@ def compile_cluster(state: State, cmd: ast.ArgsCmd) -> None:
     step = {"kind": "cluster", "t": t, "field": field, "showcount": as_bool(cmd.options.get("showcount", "false")),
             "countfield": cmd.options.get("countfield", "cluster_count"),
             "labelfield": cmd.options.get("labelfield", "cluster_label"),
-            "labelonly": as_bool(cmd.options.get("labelonly", "false"))}
+            "labelonly": as_bool(cmd.options.get("labelonly", "false")),
+            "showtemplate": as_bool(cmd.options.get("showtemplate", "false"))}
     if state.post and state.post[-1]["kind"] != "cluster":
         raise state.fail("cluster after outputlookup is not supported", cmd)
     state.post.append(step)

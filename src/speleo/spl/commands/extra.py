@@ -465,7 +465,7 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "delta": ({"p"}, 1, 3),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
-    "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims"}, 0, 0),
+    "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims", "showtemplate"}, 0, 0),
     "fieldsummary": ({"maxvals"}, 0, 100),
     "collect": ({"index", "source", "sourcetype", "marker", "testmode", "host", "addtime", "file", "spool",
                  "run_in_preview", "output_format", "uselb"}, 0, 0),

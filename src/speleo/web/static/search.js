@@ -93,7 +93,7 @@
     const q = $("q").value.trim();
     if ($("q").value !== q) setQ(q);
     writeUrl(push);
-    if (!q) return;
+    if (!q) { reportReady(); return; }
     const my = ++seq;
     if (current) cancelJob(current);
     const [e, l] = rangeValues();
@@ -114,9 +114,18 @@
     showJob(body);
     let delay = 100, shown = false; // shown: partial results of this job are on the page
     const show = (result) => {
-      if (!shown) { state.page = 0; state.sort = null; state.openField = null; state.terms = termsOf(q); }
+      if (!shown) {
+        state.page = 0; state.sort = null; state.openField = null; state.terms = termsOf(q);
+        // a new search shows its own kind of answer: events, or the statistics of a transforming one
+        if (result.kind === "events" && state.tab === "stats") state.tab = "events";
+        if (result.kind !== "events" && state.tab === "events") state.tab = "stats";
+      }
       shown = true;
-      state.body = result;
+      state.body = result; state.jobId = result.partial ? null : job.id; state.pages = new Map(); state.summary = null;
+      if (!result.partial) state.statsPage = 0;
+      window.speleoLastSearch = { q, body: result, at: Date.now() / 1000,   // read by pin.js ("Add to incident")
+        rowAt: (i) => (state.shown && i >= state.shown.start && i < state.shown.start + state.shown.rows.length)
+          ? state.shown.rows[i - state.shown.start] : ((result.events || [])[i]) };   // events past the first 1,000 too
       render();
     };
     while (true) {
@@ -137,7 +146,9 @@
       endJob();
       if (body.state === "done") {
         show(body.result); // the final answer replaces the partial one
+        reportReady();
       } else if (body.state === "cancelled") {
+        reportReady();
         $("summary").textContent = `Search cancelled after ${body.elapsed_secs.toFixed(1)}s` +
           (shown ? ": the results shown come from the part searched." : ".");
       } else {
@@ -155,7 +166,20 @@
     $("summary").dataset.cancelled = "1";
   });
 
+  // report mode (?report=1, the scheduled reports' renderer): the answer without the page's controls
+  const REPORT = new URLSearchParams(location.search).get("report") === "1";
+  function reportReady() { if (REPORT) { delete document.body.dataset.reportPending; document.body.dataset.reportReady = "1"; } }
+  if (REPORT) {
+    document.body.classList.add("report");
+    document.body.dataset.reportPending = "1";
+    const title = $("report-title"), p = new URLSearchParams(location.search);
+    const fmt = (v) => v && isFinite(+v) ? new Date(+v * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC" : (v || "");
+    title.textContent = p.get("q") || ""; title.hidden = false;
+    $("report-range").textContent = `${fmt(p.get("earliest")) || "all time"} → ${fmt(p.get("latest")) || "now"}`;
+    $("report-range").hidden = false;
+  }
   function showError(q, err) {
+    reportReady();
     const box = $("error");
     box.textContent = "";
     box.append(h("strong", { text: "Error: " }), err.message || "search failed");
@@ -220,52 +244,70 @@
         (b.truncated ? ` (showing the newest ${rows.length.toLocaleString()})` : "") + " · still searching…");
     } else {
       $("summary").append(count,
-        ` ${noun}` + (b.truncated ? ` (showing the ${b.kind === "events" ? "newest" : "first"} ${rows.length.toLocaleString()})` : "") + ` · ${b.elapsed_secs}s`);
+        ` ${noun} · ${b.elapsed_secs}s`);
     }
+    if (!b.partial && state.jobId) $("summary").append(" · ", h("a", { id: "inspect-job", href: "/jobs?sid=" + encodeURIComponent(state.jobId), text: "Inspect job" }));
     // the server's notes on the search (e.g. an index the user's roles may not search)
     for (const m of b.messages || []) $("summary").append(h("div", { class: "search-message", text: m }));
     renderTimeline(b);
     $("export-csv").disabled = $("export-json").disabled = !rows.length;
-    if (b.kind !== "events" && state.tab === "events") state.tab = "stats";
-    state.page = Math.max(0, Math.min(state.page, Math.ceil(rows.length / PAGE) - 1));
+    state.page = Math.max(0, Math.min(state.page, Math.ceil(rowCount(b) / PAGE) - 1));
     // an event someone opened stays open while partial results arrive; the final answer redraws
     const reading = b.partial && document.querySelector('#events .toggle[aria-expanded="true"]');
     if (!reading) renderEvents();
     renderFields(); renderStats(); renderChart(); selectTab(state.tab, false);
+    if (!b.partial && b.kind === "events" && b.events.length) loadSummary();
+  }
+  // rows the pager can reach: every event (or result row) of a finished search, those found so far while it runs
+  function rowCount(b) {
+    const kept = (b.kind === "events" ? b.events : b.results).length;
+    return b.partial || !state.jobId ? kept : Math.max(kept, b.total);
+  }
+  // one page of rows: from the answer when it holds them, else from the finished job on the server
+  async function pageRows(p) {
+    const b = state.body, kept = b.kind === "events" ? b.events : b.results, start = p * PAGE;
+    if (start + PAGE <= kept.length || kept.length >= rowCount(b)) return kept.slice(start, start + PAGE);
+    if (state.pages.has(p)) return state.pages.get(p);
+    const resp = await api("GET", `/web/api/jobs/${encodeURIComponent(state.jobId)}/rows?offset=${start}&count=${PAGE}`);
+    const body = await resp.json();
+    if (!resp.ok) throw new Error((body.error || {}).message || resp.statusText);
+    const rows = body[b.kind === "events" ? "events" : "results"];
+    state.pages.set(p, rows);
+    return rows;
+  }
+  function pager(box, current, go) {
+    box.textContent = "";
+    const pages = Math.ceil(rowCount(state.body) / PAGE);
+    if (pages <= 1) return;
+    box.append(h("button", { type: "button", text: "‹ Prev", on: { click: () => go(current - 1) }, ...(current ? {} : { disabled: "" }) }));
+    for (let p = 0; p < pages; p++) {
+      if (pages > 12 && Math.abs(p - current) > 3 && p !== 0 && p !== pages - 1) { if (p === 1 || p === pages - 2) box.append(h("span", { class: "muted", text: "…" })); continue; }
+      box.append(h("button", { type: "button", text: String(p + 1), "data-page": p, ...(p === current ? { "aria-current": "page" } : {}), on: { click: () => go(p) } }));
+    }
+    box.append(h("button", { type: "button", text: "Next ›", class: "next", on: { click: () => go(current + 1) }, ...(current < pages - 1 ? {} : { disabled: "" }) }));
   }
 
-  // partial results: the bins found so far laid over the whole range the search covers (empty bins
-  // where nothing was found yet), so the histogram fills in place as batches arrive
-  function paddedTimeline(tl) {
-    const span = tl.span_secs, lo = tl.earliest_epoch, hi = tl.latest_epoch;
-    if (!span || lo == null || hi == null || !isFinite(lo) || !isFinite(hi)) return tl.buckets;
-    const first = Math.floor(lo / span) * span, n = Math.floor((hi - first) / span) + 1;
-    if (n > 400 || n < 1) return tl.buckets;
-    const have = new Map(tl.buckets.map(k => [k.epoch, k]));
-    // empty bins' times written in the zone of the server's (its offset, e.g. +02:00)
-    const m = /([+-])(\d\d):?(\d\d)$/.exec((tl.buckets[0] || {}).time || "");
-    const suffix = m ? `${m[1]}${m[2]}:${m[3]}` : "Z", off = m ? (m[1] === "-" ? -1 : 1) * (m[2] * 3600 + m[3] * 60) : 0;
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      const t = first + i * span;
-      out.push(have.get(t) || { epoch: t, count: 0, time: new Date((t + off) * 1000).toISOString().slice(0, 19) + suffix });
-    }
-    return out.length >= tl.buckets.length ? out : tl.buckets;
-  }
+  // the timeline over the whole range searched (a true time axis: empty bins are zero-height,
+  // so the gaps show); while searching, the bins found so far over the same axis
   function renderTimeline(b) {
-    const buckets = (b.timeline && (b.partial ? paddedTimeline(b.timeline) : b.timeline.buckets)) || [];
+    const tl = b.timeline || {}, buckets = tl.buckets || [];
     $("timeline-wrap").hidden = !buckets.length;
     if (!buckets.length) return;
-    const span = b.timeline.span_secs;
+    const span = tl.span_secs;
+    const fin = (v) => v != null && isFinite(v);
+    const lo = fin(tl.axis_earliest) ? tl.axis_earliest : fin(tl.earliest_epoch) ? tl.earliest_epoch : buckets[0].epoch;
+    const hi = fin(tl.axis_latest) ? tl.axis_latest : fin(tl.latest_epoch) ? tl.latest_epoch : buckets[buckets.length - 1].epoch + span;
+    const off = SpeleoCharts.zoneOffset(buckets);
     $("timeline-label").textContent = b.partial ? `Events found so far, by ${spanText(span)}` :
-      `${plural(buckets.length, "bucket")} of ${spanText(span)} · click a bar or drag across bars to zoom in`;
+      `${SpeleoCharts.fmtEpoch(lo, off)} – ${SpeleoCharts.fmtEpoch(hi, off)}, bins of ${spanText(span)} · click a bar or drag across to zoom in`;
     $("zoom-out").hidden = $("range").value !== "custom";
-    const narrow = (lo, hi) => {
+    // the range boxes get readable times in the server's zone (the server reads them in it)
+    const narrow = (a, z) => {
       $("range").value = "custom"; $("custom-range").hidden = false;
-      $("earliest").value = String(lo); $("latest").value = String(hi);
+      $("earliest").value = SpeleoCharts.fmtEpoch(a, off); $("latest").value = SpeleoCharts.fmtEpoch(z, off);
       run(true);
     };
-    SpeleoCharts.timeline($("timeline"), buckets, span, (bk) => narrow(bk.epoch, bk.epoch + span), narrow);
+    SpeleoCharts.timeline($("timeline"), { buckets, span, lo, hi }, (bk) => narrow(bk.epoch, bk.epoch + span), narrow);
   }
   function spanText(s) {
     const units = [[2592000, "month"], [604800, "week"], [86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
@@ -273,23 +315,20 @@
     return `${s}s`;
   }
 
-  function renderEvents() {
-    const list = $("events"), pager = $("pager"), b = state.body;
-    list.textContent = ""; pager.textContent = "";
+  async function renderEvents() {
+    const list = $("events"), b = state.body, want = state.page;
+    list.textContent = ""; $("pager").textContent = "";
     if (b.kind !== "events") { list.append(h("li", { class: "empty", text: "This search transforms events: see Statistics and Visualization." })); return; }
     if (!b.events.length) { list.append(h("li", { class: "empty", text: "No events match in this time range." })); return; }
-    const start = state.page * PAGE;
-    b.events.slice(start, start + PAGE).forEach((ev, i) => list.append(eventItem(ev, start + i)));
-    const pages = Math.ceil(b.events.length / PAGE);
-    if (pages > 1) {
-      const go = (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); };
-      pager.append(h("button", { type: "button", text: "‹ Prev", on: { click: () => go(state.page - 1) }, ...(state.page ? {} : { disabled: "" }) }));
-      for (let p = 0; p < pages; p++) {
-        if (pages > 12 && Math.abs(p - state.page) > 3 && p !== 0 && p !== pages - 1) { if (p === 1 || p === pages - 2) pager.append(h("span", { class: "muted", text: "…" })); continue; }
-        pager.append(h("button", { type: "button", text: String(p + 1), ...(p === state.page ? { "aria-current": "page" } : {}), on: { click: () => go(p) } }));
-      }
-      pager.append(h("button", { type: "button", text: "Next ›", on: { click: () => go(state.page + 1) }, ...(state.page < pages - 1 ? {} : { disabled: "" }) }));
-    }
+    let rows;
+    try { rows = await pageRows(want); } catch (err) { list.append(h("li", { class: "empty", text: "Could not read this page: " + err.message })); return; }
+    if (state.body !== b || state.page !== want) return;   // another search or page since
+    list.textContent = "";
+    const start = want * PAGE;
+    state.shown = { start, rows };
+    rows.forEach((ev, i) => list.append(eventItem(ev, start + i)));
+    list.dataset.page = String(want);
+    pager($("pager"), want, (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); });
   }
   function eventItem(ev, idx) {
     const li = h("li", { class: "event", "data-index": idx });
@@ -303,7 +342,7 @@
     });
     li.append(toggle, h("time", { datetime: ev._time || "", text: shortIso(ev._time) }),
       h("pre", { class: "raw" }, highlight(String(ev._raw ?? ""))),
-      h("div", { class: "meta" }, ...["host", "source", "sourcetype"].filter(k => ev[k] != null).map(k => h("span", {}, `${k}=`, h("b", { text: String(ev[k]) })))),
+      h("div", { class: "meta" }, ...selectedFields().filter(k => ev[k] != null).map(k => h("span", {}, `${k}=`, h("b", { text: String(ev[k]) })))),
       details);
     return li;
   }
@@ -363,41 +402,91 @@
     run(true);
   }
 
+  // the fields sidebar: counts and top values over every matching event (the job's summary,
+  // GET /web/api/jobs/{id}/summary), or over a sample that says how large; before the summary
+  // arrives (and while searching), over the events on the page
+  async function loadSummary() {
+    const id = state.jobId, b = state.body;
+    try {
+      const resp = await api("GET", `/web/api/jobs/${encodeURIComponent(id)}/summary`);
+      const body = await resp.json();
+      if (resp.ok && state.body === b) { state.summary = body; renderFields(); }
+    } catch (_) { /* the page's own counts stay */ }
+  }
+  function localSummary(evs) {
+    const m = new Map();
+    for (const ev of evs) for (const [k, v] of Object.entries(ev)) {
+      if (HIDDEN.has(k)) continue;
+      const f = m.get(k) || { name: k, count: 0, vals: new Map() };
+      f.count++;
+      for (const x of [].concat(v)) f.vals.set(String(x), (f.vals.get(String(x)) || 0) + 1);
+      m.set(k, f);
+    }
+    return [...m.values()].map(f => ({ name: f.name, count: f.count, distinct: f.vals.size,
+      top: [...f.vals.entries()].sort((a, c) => c[1] - a[1]).slice(0, 10).map(([value, count]) => ({ value, count })) }))
+      .sort((a, c) => c.count - a.count || a.name.localeCompare(c.name));
+  }
+  const SELECTED_KEY = "speleo.selectedFields";
+  function selectedFields() {
+    try { const v = JSON.parse(localStorage.getItem(SELECTED_KEY)); if (Array.isArray(v)) return v; } catch (_) { /* default */ }
+    return ["host", "source", "sourcetype"];
+  }
+  function toggleSelected(k) {
+    const sel = selectedFields(), i = sel.indexOf(k);
+    if (i >= 0) sel.splice(i, 1); else sel.push(k);
+    localStorage.setItem(SELECTED_KEY, JSON.stringify(sel));
+    renderFields(); renderEvents();
+  }
   function renderFields() {
     const box = $("fields"), b = state.body;
+    const filter = ($("fields-filter") || {}).value || "";
     box.textContent = "";
     if (b.kind !== "events" || !b.events.length) { box.hidden = b.kind !== "events"; return; }
     box.hidden = false;
-    const counts = new Map();
-    for (const ev of b.events) for (const k of Object.keys(ev)) if (!HIDDEN.has(k)) counts.set(k, (counts.get(k) || 0) + 1);
-    const names = [...counts.keys()].sort((a, c) => counts.get(c) - counts.get(a) || a.localeCompare(c));
-    box.append(h("h3", { text: `Fields (${plural(b.events.length, "event")})` }));
-    const ul = h("ul");
-    for (const k of names) {
-      const li = h("li", { "data-field": k });
-      const btn = h("button", { type: "button", "aria-expanded": String(state.openField === k) },
-        h("span", { class: "fname", text: k }), h("span", { class: "fcount", text: counts.get(k).toLocaleString() }));
-      btn.addEventListener("click", () => { state.openField = state.openField === k ? null : k; renderFields(); });
-      li.append(btn);
-      if (state.openField === k) li.append(topValues(k));
-      ul.append(li);
-    }
-    box.append(ul);
+    const sum = state.summary, list = sum ? sum.fields : localSummary(b.events);
+    const base = sum ? sum.events_read : b.events.length;
+    const label = sum ? (sum.sample ? `sample: the newest ${sum.events_read.toLocaleString()} of ${sum.total.toLocaleString()} events`
+      : `all ${sum.total.toLocaleString()} events`) : `${b.partial ? "found so far" : "this page's answer"}: ${plural(b.events.length, "event")}`;
+    const input = h("input", { id: "fields-filter", type: "search", placeholder: "Filter fields", "aria-label": "Filter fields", value: filter });
+    input.addEventListener("input", () => { renderFields(); const i = $("fields-filter"); i.focus(); i.setSelectionRange(i.value.length, i.value.length); });
+    box.append(h("h3", { text: "Fields" }), h("div", { id: "fields-basis", class: "muted small-note", "data-sample": sum ? String(sum.sample) : "page", text: label }), input);
+    const sel = selectedFields();
+    const shown = list.filter(f => f.name.toLowerCase().includes(filter.toLowerCase()));
+    const section = (title, fields, id) => {
+      if (!fields.length) return;
+      const ul = h("ul", { id });
+      for (const f of fields) {
+        const k = f.name, li = h("li", { "data-field": k });
+        const btn = h("button", { type: "button", "aria-expanded": String(state.openField === k) },
+          h("span", { class: "fname", text: k }), h("span", { class: "fcount", text: f.count.toLocaleString() }));
+        btn.addEventListener("click", () => { state.openField = state.openField === k ? null : k; renderFields(); });
+        const star = h("button", { type: "button", class: "star", "aria-pressed": String(sel.includes(k)),
+          "aria-label": `${sel.includes(k) ? "Unselect" : "Select"} ${k} (shown under each event)`, text: sel.includes(k) ? "★" : "☆" });
+        star.addEventListener("click", () => toggleSelected(k));
+        li.append(h("div", { class: "frow" }, star, btn));
+        if (state.openField === k) li.append(topValues(f, base));
+        ul.append(li);
+      }
+      box.append(h("h4", { text: title }), ul);
+    };
+    section("Selected fields", shown.filter(f => sel.includes(f.name)), "fields-selected");
+    // interesting: in at least 20% of the events (Splunk's rule)
+    section("Interesting fields", shown.filter(f => !sel.includes(f.name) && f.count >= 0.2 * base), "fields-interesting");
+    section("Other fields", shown.filter(f => !sel.includes(f.name) && f.count < 0.2 * base), "fields-other");
   }
   function pbar(pct) { const d = h("div", { class: "pbar" }); d.style.width = pct.toFixed(1) + "%"; return d; }
-  function topValues(k) {
-    const evs = state.body.events, c = new Map();
-    let n = 0;
-    for (const ev of evs) if (ev[k] != null) { n++; for (const v of [].concat(ev[k])) c.set(String(v), (c.get(String(v)) || 0) + 1); }
-    const top = [...c.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
-    const t = h("table");
-    for (const [v, cnt] of top) {
-      const pct = 100 * cnt / n;
-      t.append(h("tr", {}, h("td", { class: "v" }, h("button", { type: "button", text: v, on: { click: () => addFilter(k, v, false) } }),
+  function topValues(f, base) {
+    const k = f.name, t = h("table");
+    for (const { value, count } of f.top) {
+      const pct = 100 * count / Math.max(f.count, 1);
+      t.append(h("tr", {}, h("td", { class: "v" }, h("button", { type: "button", text: value, on: { click: () => addFilter(k, value, false) } }),
         pbar(pct)),
-        h("td", { class: "num", text: cnt.toLocaleString() }), h("td", { class: "num muted", text: pct.toFixed(1) + "%" })));
+        h("td", { class: "num", text: count.toLocaleString() }), h("td", { class: "num muted", text: pct.toFixed(1) + "%" })));
     }
-    return h("div", { class: "topvals" }, h("div", { class: "muted", text: `Top ${top.length} of ${c.size} values` }), t);
+    const box = h("div", { class: "topvals" }, h("div", { class: "muted", text:
+      `Top ${f.top.length} of ${f.distinct.toLocaleString()}${f.distinct_capped ? "+" : ""} values · in ${(100 * f.count / Math.max(base, 1)).toFixed(1)}% of events` }), t);
+    if (f.numeric) box.append(h("div", { class: "numeric muted", text: `min ${f.numeric.min.toLocaleString()} · max ${f.numeric.max.toLocaleString()} · mean ${(+f.numeric.mean.toFixed(2)).toLocaleString()}` }));
+    return box;
   }
 
   function tableRows() {
@@ -409,12 +498,20 @@
     if (b.kind === "events") return b.fields.filter(f => !f.startsWith("_") || f === "_time" || f === "_raw").slice(0, 12);
     return b.fields;
   }
-  function renderStats() {
+  // a table of results: all of them when the answer holds them all (sorting over all), else
+  // page by page from the finished job (every row reachable; sorting within the page)
+  async function renderStats() {
     const box = $("stats"), b = state.body;
-    box.textContent = "";
+    box.textContent = ""; $("stats-pager").textContent = "";
     if (b.kind === "events") { box.append(h("div", { class: "empty", text: "Statistics appear for transforming searches, e.g. | stats count by status, | top uri, | timechart count." })); return; }
     if (!b.results.length) { box.append(h("div", { class: "empty", text: "No results." })); return; }
-    const cols = columns(), rows = [...b.results];
+    const cols = columns(), all = rowCount(b) <= b.results.length, want = state.statsPage || 0;
+    let rows = [...b.results];
+    if (!all) {
+      try { rows = [...await pageRows(want)]; }
+      catch (err) { box.append(h("div", { class: "empty", text: "Could not read this page: " + err.message })); return; }
+      if (state.body !== b || (state.statsPage || 0) !== want) return;
+    }
     if (state.sort) {
       const { col, dir } = state.sort;
       rows.sort((x, y) => { const a = x[col], c = y[col]; const r = (typeof a === "number" && typeof c === "number") ? a - c : String(a ?? "").localeCompare(String(c ?? ""), undefined, { numeric: true }); return dir * r; });
@@ -430,7 +527,9 @@
     }
     const tb = h("tbody");
     for (const r of rows.slice(0, 2000)) tb.append(h("tr", {}, ...cols.map(c => h("td", { class: numeric.has(c) ? "num" : "", text: r[c] == null ? "" : (Array.isArray(r[c]) ? r[c].join(", ") : String(r[c])) }))));
-    box.append(h("table", { class: "grid", id: "stats-table" }, h("thead", {}, head), tb));
+    box.textContent = "";
+    box.append(h("table", { class: "grid", id: "stats-table", "data-page": want }, h("thead", {}, head), tb));
+    if (!all) pager($("stats-pager"), want, (p) => { state.statsPage = p; renderStats(); });
   }
 
   function renderChart() {
@@ -471,13 +570,20 @@
   }
   // the columns Speleo keeps for itself, left out of a CSV of raw events unless asked for
   const INTERNAL = new Set(["_fields", "_offset", "_flags", "_indextime", "linecount"]);
+  // a finished search exports every row, streamed by the server; partial results export what is shown
+  function exportAll(fmt) {
+    const p = new URLSearchParams({ format: fmt, internal: String($("export-internal").checked) });
+    const a = h("a", { href: `/web/api/jobs/${encodeURIComponent(state.jobId)}/export?${p}`, download: "" });
+    document.body.append(a); a.click(); a.remove();
+  }
   function exportCsv() {
+    if (state.jobId) return exportAll("csv");
     const internal = $("export-internal").checked;
     const cols = state.body.kind === "events" ? state.body.fields.filter(f => internal || !INTERNAL.has(f)) : columns();
     const lines = [cols.map(csvCell).join(",")].concat(tableRows().map(r => cols.map(c => csvCell(r[c])).join(",")));
     download("speleo-results.csv", "text/csv", lines.join("\r\n") + "\r\n");
   }
-  function exportJson() { download("speleo-results.json", "application/json", JSON.stringify(tableRows(), null, 2)); }
+  function exportJson() { if (state.jobId) return exportAll("json"); download("speleo-results.json", "application/json", JSON.stringify(tableRows(), null, 2)); }
 
   // -- saved searches (GET/POST/DELETE /api/v1/saved-searches) -----------------------------------
   function togglePanel(which, open) {

@@ -1,0 +1,137 @@
+"""The capacity and utilisation report, from the forwarder's host metrics (sourcetype
+`speleo:metrics`, speleo.forward.metrics): CPU, memory, disk and network use over time per host,
+and a days-until-full forecast per file system.
+
+- Utilisation: per host and time bucket, mean `cpu_percent` (metric=cpu), mean memory `percent`
+  (metric=memory), the fullest file system's `percent` (metric=disk, max over mounts) and mean
+  network `bytes_recv_per_s` / `bytes_sent_per_s` (metric=net); the host summary gives the mean
+  and maximum of each over the whole range, exact (from per-bucket sums, counts and maxima of one
+  search, not means of means).
+- Forecast: for each (host, mount), the least-squares line of `used` bytes against time over the
+  forecast range (default the last 7 days: recent usage), one point per bucket (the mean `used`
+  of the samples in it, at the bucket's start; buckets as above, so at most ~300 points whatever
+  the sampling interval). When its slope
+  is <= 0 the file system is "not growing"; otherwise days until full = (total - last used) /
+  slope, and `full_at` the date it is reached. Fewer than two samples give "not enough data".
+"""
+
+from __future__ import annotations
+
+from speleo.errors import InputError
+from speleo.ops.reports.stats import least_squares
+
+MAX_ROWS = 500_000
+_FIELDS = ('eval cpu=if(metric="cpu",cpu_percent,null()), mem=if(metric="memory",percent,null()), '
+           'disk=if(metric="disk",percent,null()), rx=if(metric="net",bytes_recv_per_s,null()), '
+           'tx=if(metric="net",bytes_sent_per_s,null())')
+_SERIES = {"cpu": "cpu_percent", "mem": "memory_percent", "disk": "disk_percent", "rx": "net_recv_bytes_per_s",
+           "tx": "net_sent_bytes_per_s"}
+_SUMMARY = {"cpu": "cpu", "mem": "memory", "disk": "disk", "rx": "net_recv", "tx": "net_sent"}
+# one pass: per host and bucket the sum, count and maximum of each figure; the buckets' means and
+# the host's mean and maximum over the range are computed from these (exact, not means of means)
+_STATS = " ".join(f"sum({f}) as {f}_sum count({f}) as {f}_n max({f}) as {f}_max" for f in _SERIES)
+
+
+def span_for(secs: float) -> int:
+    """A bucket width (seconds, a multiple of 300) giving at most ~300 points over `secs`."""
+    return max(300, int(secs / 300) // 300 * 300)
+
+
+def _num(v):
+    if v is None:
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_name(what: str, v: str | None) -> None:
+    if v is not None and (not v or any(c in v for c in ' "|[]=\\')):
+        raise InputError(f"{what} '{v}': give a plain name (no spaces, quotes or pipes)")
+
+
+def report(search, since: float, until: float, index: str = "metrics", host: str | None = None,
+           forecast_days: float = 7.0) -> dict:
+    """`{"report": "capacity", "since", "until", "span", "hosts": [{"host", summary..., "series": [...]}],
+    "filesystems": [forecast...]}`; `search(spl, earliest, latest, limit)` is the caller's search."""
+    _check_name("index", index)
+    _check_name("host", host)
+    if until <= since:
+        raise InputError("the range is empty: --since must be before --until")
+    if not forecast_days > 0:
+        raise InputError(f"forecast days {forecast_days}: give a positive number of days (7 is usual)")
+    base = f'index="{index}" sourcetype="speleo:metrics"' + (f' host="{host}"' if host else "")
+    sel = f"{base} (metric=cpu OR metric=memory OR metric=disk OR metric=net) | {_FIELDS}"
+    span = span_for(until - since)
+    per_host: dict[str, list[dict]] = {}
+    for r in search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until,
+                    MAX_ROWS).table.to_pylist():
+        per_host.setdefault(r["host"], []).append(r)
+    hosts = [_host(h, rows) for h, rows in per_host.items()]
+    hosts.sort(key=lambda x: x["host"])
+    f_since = max(since, until - forecast_days * 86400)
+    return {"report": "capacity", "since": since, "until": until, "index": index, "span": span,
+            "forecast_since": f_since, "hosts": hosts,
+            "filesystems": forecast(search, base, f_since, until)}
+
+
+def forecast(search, base: str, since: float, until: float) -> list[dict]:
+    """The days-until-full forecast of each (host, mount) from its samples in [since, until).
+    `used` is the last bucket's mean."""
+    span = span_for(until - since)
+    spl = (f"{base} metric=disk | bin _time span={span} "
+           "| stats avg(used) as used max(total) as total count as samples by host mount _time")
+    points: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for r in search(spl, since, until, MAX_ROWS).table.to_pylist():
+        used, total = _num(r.get("used")), _num(r.get("total"))
+        if used is None or total is None or not r.get("mount"):
+            continue
+        key = (r["host"], str(r["mount"]))
+        points.setdefault(key, []).append((float(r["_time"]), used, total))
+        counts[key] = counts.get(key, 0) + int(r.get("samples") or 0)
+    out = []
+    for (h, mount), pts in sorted(points.items()):
+        pts.sort()
+        t_last, used_last, total = pts[-1]
+        fit = least_squares([p[0] for p in pts], [p[1] for p in pts])
+        row = {"host": h, "mount": mount, "total": total, "used": used_last,
+               "percent": None if not total else used_last / total * 100, "samples": counts[(h, mount)],
+               "growth_bytes_per_day": None, "days_until_full": None, "full_at": None}
+        if fit is None:
+            row["status"] = "not enough data"
+        elif fit[0] <= 0:
+            row.update(status="not growing", growth_bytes_per_day=fit[0] * 86400)
+        else:
+            secs = max(0.0, total - used_last) / fit[0]
+            row.update(status="growing", growth_bytes_per_day=fit[0] * 86400, days_until_full=secs / 86400,
+                       full_at=t_last + secs)
+        out.append(row)
+    out.sort(key=lambda r: (r["days_until_full"] is None, r["days_until_full"] or 0, r["host"], r["mount"]))
+    return out
+
+
+def _host(host: str, buckets: list[dict]) -> dict:
+    """A host's summary (`cpu_avg`, `cpu_max`, ...) and series from its per-bucket sums."""
+    out: dict = {"host": host}
+    for f, name in _SUMMARY.items():
+        n = sum(int(b.get(f"{f}_n") or 0) for b in buckets)
+        total = sum(_num(b.get(f"{f}_sum")) or 0.0 for b in buckets)
+        maxes = [m for m in (_num(b.get(f"{f}_max")) for b in buckets) if m is not None]
+        out[f"{name}_avg"] = total / n if n else None
+        out[f"{name}_max"] = max(maxes) if maxes else None
+    series = []
+    for b in sorted(buckets, key=lambda b: float(b["_time"])):
+        p = {"time": float(b["_time"])}
+        for f, name in _SERIES.items():
+            n = int(b.get(f"{f}_n") or 0)
+            p[name] = (_num(b.get(f"{f}_max")) if f == "disk" else (_num(b.get(f"{f}_sum")) or 0.0) / n) if n else None
+        series.append(p)
+    out["series"] = series
+    return out
+
+
+def rows(rep: dict) -> list[dict]:
+    """One row per file system (the forecast) for a table or CSV; utilisation is in the JSON."""
+    return [{k: v for k, v in f.items()} for f in rep["filesystems"]]

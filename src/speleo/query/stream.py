@@ -1,0 +1,59 @@
+"""Rows of a search as a stream of Arrow tables: the pages after the first, the export of every
+row, and the field summaries of the web's search jobs read through here, with memory bounded
+by `batch_rows` rather than by the size of the answer.
+
+A search whose every step is SQL streams from DuckDB (`LIMIT`/`OFFSET` over the same ordered
+query `engine.execute` runs, so page N here is page N there). A search with post steps
+(`cluster`, `outputlookup`, `transpose`, the timechart pivot: `query.post`) needs its whole
+result first; it is computed once per call and then sliced.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+from speleo.config import Home
+from speleo.errors import SpeleoError
+from speleo.query import engine
+from speleo.query.failures import translate
+from speleo.query.post import apply_post
+from speleo.query.scope import IndexScope
+from speleo.storage.catalog import Catalog
+
+BATCH_ROWS = 2000
+
+
+def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: int = 0,
+           batch_rows: int = BATCH_ROWS, scope: IndexScope | None = None,
+           on_connection=None) -> Iterator[pa.Table]:
+    """Yield the rows `offset` .. `offset + limit` (limit 0: to the end) of a compiled search,
+    in the order `engine.execute` gives them (events newest first), as tables of at most
+    `batch_rows` rows. `on_connection(con, plan)` as for `engine.execute` (a caller keeps the
+    connection to interrupt it). Raises what `engine.execute` raises."""
+    offset, limit = max(0, int(offset)), max(0, int(limit))
+    try:
+        compiled, p, con = engine._open(catalog, compiled, on_connection, scope=scope)
+        con.register("__events__", engine._events_relation(con, home, p))
+        post = getattr(compiled, "post", None)
+        if post:
+            table = apply_post(con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table(), post, con)
+            end = table.num_rows if not limit else min(table.num_rows, offset + limit)
+            for start in range(offset, end, batch_rows):
+                yield table.slice(start, min(batch_rows, end - start))
+            return
+        sql = f"SELECT * FROM ({compiled.sql}) AS q"
+        if limit:
+            sql += f" LIMIT {limit}"
+        if offset:
+            sql += f" OFFSET {offset}"
+        reader = con.sql(sql).to_arrow_reader(batch_rows)
+        for batch in reader:
+            if batch.num_rows:
+                yield pa.Table.from_batches([batch])
+    except (duckdb.InterruptException, SpeleoError, GeneratorExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow: a Speleo error for the user
+        raise translate(e, getattr(compiled, "query_text", "")) from e

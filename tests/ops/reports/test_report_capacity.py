@@ -1,0 +1,94 @@
+"""The capacity report over host metrics this test planted (the forwarder's event shapes):
+utilisation per host and the days-until-full forecast against an independent least-squares fit."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from speleo.config import Home
+from speleo.ops.reports import capacity
+from speleo.service import Service
+
+T0 = 1_793_491_200.0   # 2026-11-01T00:00:00Z
+STEP = 600
+N = 6 * 24 * 3         # three days of 10-minute samples
+GB = 1024 ** 3
+
+
+def samples() -> list[tuple[str, float, dict]]:
+    out = []
+    for i in range(N):
+        t = T0 + i * STEP
+        for h, cpu in (("web1", 20 + (i % 10)), ("db1", 60 + (i % 5))):
+            out.append((h, t, {"metric": "cpu", "cpu_percent": float(cpu), "cpu_count": 4}))
+            out.append((h, t, {"metric": "memory", "total": 16 * GB, "available": 8 * GB, "used": 8 * GB,
+                               "percent": 50.0 + (i % 3)}))
+            out.append((h, t, {"metric": "net", "bytes_sent_per_s": 1000.0 + i, "bytes_recv_per_s": 5000.0}))
+        # web1:/data grows ~1 GB a day with a wobble; db1:/ shrinks; db1:/var stays flat
+        out.append(("web1", t, {"metric": "disk", "mount": "/data", "device": "/dev/sdb1", "fstype": "ext4",
+                                "total": 100 * GB, "used": 40 * GB + i * STEP * GB / 86400 + (i % 4) * 1e6,
+                                "free": 0, "percent": 40.0}))
+        out.append(("db1", t, {"metric": "disk", "mount": "/", "device": "/dev/sda1", "fstype": "ext4",
+                               "total": 50 * GB, "used": 30 * GB - i * 1e5, "free": 0, "percent": 60.0}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    from speleo.alerts.indexing import write_events
+
+    svc = Service(Home(tmp_path_factory.mktemp("cap") / "home"))
+    svc.create_index("metrics")
+    w = svc.open_writer()
+    for h in ("web1", "db1"):
+        evs = [{"_time": t, "_raw": json.dumps(e)} for hh, t, e in samples() if hh == h]
+        write_events(w.store, svc.catalog, "metrics", "speleo:metrics", "speleo:forwarder:metrics", h, evs)
+    w.store.seal()
+    w.close()
+    return lambda spl, e, l, limit: svc.search(spl, earliest=e, latest=l, limit=limit, capabilities=None,
+                                               timeline=False)
+
+
+def test_utilisation_per_host(search):
+    rep = capacity.report(search, T0, T0 + N * STEP)
+    hosts = {h["host"]: h for h in rep["hosts"]}
+    assert sorted(hosts) == ["db1", "web1"]
+    for h in ("web1", "db1"):
+        mine = [e for hh, _, e in samples() if hh == h]
+        cpu = [e["cpu_percent"] for e in mine if e["metric"] == "cpu"]
+        mem = [e["percent"] for e in mine if e["metric"] == "memory"]
+        tx = [e["bytes_sent_per_s"] for e in mine if e["metric"] == "net"]
+        assert hosts[h]["cpu_avg"] == pytest.approx(statistics.fmean(cpu))
+        assert hosts[h]["cpu_max"] == max(cpu)
+        assert hosts[h]["memory_avg"] == pytest.approx(statistics.fmean(mem))
+        assert hosts[h]["net_sent_avg"] == pytest.approx(statistics.fmean(tx))
+    s = hosts["web1"]["series"]
+    assert rep["span"] == capacity.span_for(N * STEP) and s == sorted(s, key=lambda p: p["time"])
+    first = [e["cpu_percent"] for hh, t, e in samples() if hh == "web1" and e["metric"] == "cpu"
+             and s[0]["time"] <= t < s[0]["time"] + rep["span"]]
+    assert s[0]["cpu_percent"] == pytest.approx(statistics.fmean(first))
+
+
+def test_days_until_full_forecast(search):
+    end = T0 + N * STEP
+    rep = capacity.report(search, T0, end, forecast_days=2)
+    fs = {(f["host"], f["mount"]): f for f in rep["filesystems"]}
+    raw = [(t, e["used"]) for h, t, e in samples() if h == "web1" and e["metric"] == "disk" and t >= end - 2 * 86400]
+    span = capacity.span_for(2 * 86400)
+    buckets: dict[float, list[float]] = {}
+    for t, used in raw:
+        buckets.setdefault(t - t % span, []).append(used)
+    pts = sorted((b, statistics.fmean(v)) for b, v in buckets.items())
+    fit = statistics.linear_regression([p[0] for p in pts], [p[1] for p in pts])
+    data = fs[("web1", "/data")]
+    assert data["status"] == "growing" and data["samples"] == len(raw)
+    assert data["growth_bytes_per_day"] == pytest.approx(fit.slope * 86400)
+    assert data["days_until_full"] == pytest.approx((100 * GB - pts[-1][1]) / fit.slope / 86400)
+    assert 55 < data["days_until_full"] < 62
+    assert fs[("db1", "/")]["status"] == "not growing" and fs[("db1", "/")]["days_until_full"] is None
+    assert rep["filesystems"][0]["mount"] == "/data"       # soonest full first
+    one = capacity.report(search, T0, end, host="db1")
+    assert [h["host"] for h in one["hosts"]] == ["db1"]

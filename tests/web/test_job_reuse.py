@@ -1,0 +1,53 @@
+"""Job reuse of the web's search jobs (speleo.web.jobs): the window, the refresh's `after`, the
+viewers and a viewer's cancel, with an injected clock and no search run (the jobs are made with
+`_new`/`_shared`, the start path's own steps)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from speleo.errors import NotFoundError
+from speleo.web.jobs import SHARE_SECS, Jobs
+
+
+@pytest.fixture
+def jobs():
+    now = [1000.0]
+    svc = SimpleNamespace(home=SimpleNamespace(settings=SimpleNamespace(default_tz=None)))
+    j = Jobs(svc, clock=lambda: now[0])
+    j.now = now
+    return j
+
+
+def test_identical_search_within_the_window_is_shared(jobs):
+    key = ("index=web | stats count", "-24h", "None", None, 100, "None", ("search",))
+    with jobs.lock:
+        first = jobs._new(1, "index=web | stats count", None, None, share_key=key)
+    jobs.now[0] += SHARE_SECS - 1
+    with jobs.lock:
+        assert jobs._shared(2, key) is first
+        assert jobs._shared(3, ("other",)) is None
+    assert first.reused == 1 and first.viewers == {1, 2}
+    assert jobs.get(2, first.id) is first          # the second viewer may read it
+    with pytest.raises(NotFoundError):
+        jobs.get(3, first.id)
+    jobs.cancel(2, first.id)                       # a viewer leaves; the job goes on for the other
+    assert first.state == "running" and first.viewers == {1}
+    jobs.now[0] += 2                               # past the window: a new job
+    with jobs.lock:
+        assert jobs._shared(2, key) is None
+
+
+def test_refresh_wants_a_newer_job(jobs):
+    key = ("q",)
+    with jobs.lock:
+        first = jobs._new(1, "q", None, None, share_key=key)
+        assert jobs._shared(1, key, after=first.opened) is None   # my own refresh: not the job I showed
+    jobs.now[0] += 5
+    with jobs.lock:
+        second = jobs._new(1, "q", None, None, share_key=key)
+        assert jobs._shared(2, key, after=first.opened) is second  # another browser's refresh shares it
+    jobs.cancel(1, first.id)
+    assert first.state == "cancelled"
