@@ -513,6 +513,7 @@ from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,
 from speleo.cli import learning_cmds; learning_cmds.register(cli)  # noqa: E402,E702  (postmortem, action)
 from speleo.cli import checks_cmds; checks_cmds.register(cli)  # noqa: E402,E702  (checklist, review)
 from speleo.cli import dashboard_cmds; dashboard_cmds.register(cli)  # noqa: E402,E702  (speleo dashboard ...)
+from speleo.cli import datamodel_cmds; datamodel_cmds.register(cli)  # noqa: E402,E702  (speleo datamodel ...)
 from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
 from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
 from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
