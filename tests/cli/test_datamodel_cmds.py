@@ -24,6 +24,12 @@ Mar  1 10:00:15 db1 sshd[103]: pam_unix(sshd:session): session opened for user a
 Mar  1 10:00:20 db1 CRON[104]: pam_unix(cron:session): session closed for user root
 """
 
+ACCESS_LOG = """\
+10.0.0.5 - - [01/Mar/2024:10:00:00 +0000] "GET /a HTTP/1.1" 200 10 "-" "curl/8"
+10.0.0.5 - - [01/Mar/2024:10:00:01 +0000] "POST /login HTTP/1.1" 401 20 "-" "curl/8"
+10.0.0.6 - - [01/Mar/2024:10:00:02 +0000] "GET /b HTTP/1.1" 200 30 "-" "Mozilla/5.0"
+"""
+
 MODEL = {"modelName": "Sessions", "description": "sessions of the test",
          "objects": [{"objectName": "Session", "parentName": "BaseEvent",
                       "constraints": [{"search": "tag=mysession"}],
@@ -41,6 +47,9 @@ def home(tmp_path_factory):
     log.write_text(AUTH_LOG)
     h = base / "home"
     run_cli(h, "add", "oneshot", str(log), "--index", "main", "--sourcetype", "linux_secure")
+    access = base / "access.log"
+    access.write_text(ACCESS_LOG)
+    run_cli(h, "add", "oneshot", str(access), "--index", "web", "--sourcetype", "access_combined")
     return h
 
 
@@ -56,6 +65,15 @@ def test_shipped_authentication_model_over_linux_secure(home):
     failed = search(home, "| tstats count from datamodel=Authentication.Failed_Authentication "
                           "by Authentication.src")
     assert [(r["Authentication.src"], r["count"]) for r in failed] == [("10.0.0.1", 1), ("10.0.0.2", 1)]
+
+
+def test_shipped_web_model_over_access_combined(home):
+    # GET 200 from 10.0.0.5, POST 401 from 10.0.0.5, GET 200 from 10.0.0.6 (index web)
+    rows = search(home, "| tstats count sum(Web.bytes) as b from datamodel=Web where index=web "
+                        "by Web.http_method Web.status Web.src")
+    assert rows == [{"Web.http_method": "GET", "Web.status": "200", "Web.src": "10.0.0.5", "count": 1, "b": 10},
+                    {"Web.http_method": "GET", "Web.status": "200", "Web.src": "10.0.0.6", "count": 1, "b": 30},
+                    {"Web.http_method": "POST", "Web.status": "401", "Web.src": "10.0.0.5", "count": 1, "b": 20}]
 
 
 def test_home_event_types_and_tags_and_an_imported_model(home, tmp_path):
