@@ -27,6 +27,20 @@ BASE_FIELDS = ("_time", "host", "source", "sourcetype")
 FIELD_TYPES = ("string", "number", "boolean", "ipv4", "timestamp", "childCount", "objectCount")
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults" / "datamodels"
 MAX_MODEL_BYTES = 4 * 1024 * 1024
+# Models of Splunk's premium apps and of Splunk itself, not part of the CIM Speleo ships: a search
+# naming one is refused with the reason (lower-case name -> why).
+SPLUNK_ONLY = {
+    "risk": "Splunk Enterprise Security's risk framework (the risk index that its risk-based alerting writes)",
+    "assets_and_identities": "Splunk Enterprise Security's asset and identity lookups",
+    "identity_management": "Splunk Enterprise Security's asset and identity lookups",
+    "threat_intelligence": "Splunk Enterprise Security's threat intelligence framework",
+    "incident_management": "Splunk Enterprise Security's notable events",
+    "splunk_audit": "Splunk's own audit events (_audit), which Speleo records in its own form",
+    "domain_analysis": "Splunk Enterprise Security's WHOIS domain analysis",
+    "ueba": "Splunk User Behavior Analytics",
+    "change_analysis": "a CIM model retired in favour of Change (whose root dataset leaves file and registry "
+                       "changes to Endpoint)",
+}
 
 
 @dataclass(frozen=True)

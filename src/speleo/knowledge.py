@@ -47,6 +47,11 @@ class Knowledge:
         for key, model in self.datamodels.items():
             if key.lower() == name.lower():
                 return model
+        only = dm.SPLUNK_ONLY.get(name.lower())
+        if only:
+            raise NotFoundError(f"data model {name!r} is Splunk-only: {only}; Speleo does not ship it "
+                                "(if your events fit it, import a model of that name with "
+                                "'speleo datamodel import FILE')")
         raise NotFoundError(f"no data model named {name!r} (known: {', '.join(sorted(self.datamodels)) or 'none'}); "
                             "import one with 'speleo datamodel import FILE'")
 

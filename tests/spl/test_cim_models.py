@@ -28,6 +28,8 @@ EXPECTED = {
     "Vulnerabilities": {"Vulnerabilities"},
     "Performance": {"All_Performance", "CPU", "Memory", "Storage"},
     "Inventory": {"All_Inventory"},
+    "Updates": {"Updates", "Update_Errors"},
+    "Network_Sessions": {"All_Sessions", "DHCP", "VPN"},
 }
 SHIPPED = datamodels.shipped()
 DATASETS = [(m, d) for m in sorted(SHIPPED) for d in SHIPPED[m].datasets]

@@ -134,6 +134,7 @@ def test_pivot_count_and_stats_by():
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
     ("| pivot Logins Login count(Login) FILTER user is root", "pivot FILTER is not supported"),
     ("| datamodel Logins Login", "datamodel needs a model, a dataset and 'search' or 'flat'"),
+    ("| tstats count from datamodel=Risk.All_Risk", "data model 'Risk' is Splunk-only: Splunk Enterprise Security"),
 ])
 def test_errors_name_what_is_wrong(query, words):
     with pytest.raises(SplError) as info:
