@@ -116,3 +116,30 @@ def test_import_refuses_a_bad_model_and_writes_nothing(home, tmp_path):
     assert not (home / "datamodels" / "Bad.json").exists()
     names = [m["name"] for m in json.loads(run_cli(home, "datamodel", "list", "-o", "json").stdout)]
     assert "Bad" not in names
+
+
+def test_skipped_knowledge_is_shown_in_status(home):
+    # a model file that does not parse and a tags.conf stanza that is not [field=value] are skipped,
+    # each named in `speleo status`; the other models still work
+    broken = home / "datamodels" / "Broken.json"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_text("{not json")
+    tags = home / "tags.conf"
+    before = tags.read_text() if tags.exists() else ""
+    tags.write_text(before + "\n[no_equals_sign]\nx = enabled\n")
+    try:
+        st = json.loads(run_cli(home, "status", "-o", "json").stdout)
+        problems = st["knowledge_problems"]
+        assert any("Broken.json" in p and "not a JSON data model" in p for p in problems)
+        assert any("tags.conf" in p and "[no_equals_sign]" in p for p in problems)
+        assert search(home, "| tstats count from datamodel=Web where index=web") == [{"count": 3}]
+    finally:
+        broken.unlink()
+        tags.write_text(before)
+
+
+def test_status_without_list_inputs_hides_the_home_in_knowledge_problems():
+    from speleo.server.app import redact_status
+
+    body = redact_status({"home": "/srv/h", "knowledge_problems": ["/srv/h/datamodels/B.json: not a JSON data model"]})
+    assert body["knowledge_problems"] == ["<home>/datamodels/B.json: not a JSON data model"]

@@ -483,6 +483,8 @@ def _print_status(st: dict, url: str | None) -> None:
     t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
+    for reason in st.get("knowledge_problems") or []:
+        t.add_row("knowledge skipped", "", reason, "")
     out.print(t)
 
 
