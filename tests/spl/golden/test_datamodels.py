@@ -111,10 +111,11 @@ def test_prestats_then_stats():
 
 
 def test_datamodel_search_command():
-    rows = q("| datamodel Logins Failed search | table Failed.user Failed.action host")
-    assert rows == [{"Failed.user": "root", "Failed.action": "failure", "host": "db1"},
-                    {"Failed.user": "bob", "Failed.action": "failure", "host": "db1"},
-                    {"Failed.user": "root", "Failed.action": "failure", "host": "web1"}]
+    # fields are named after the root dataset (Login.*), also for the child Failed
+    rows = q("| datamodel Logins Failed search | table Login.user Login.action host")
+    assert rows == [{"Login.user": "root", "Login.action": "failure", "host": "db1"},
+                    {"Login.user": "bob", "Login.action": "failure", "host": "db1"},
+                    {"Login.user": "root", "Login.action": "failure", "host": "web1"}]
 
 
 def test_from_datamodel_gives_bare_field_names():

@@ -271,8 +271,10 @@ def is_opt(cur: Cursor) -> bool:
 
 def compile_datamodel(state: State, cmd: ast.ArgsCmd) -> None:
     """`datamodel <model> <dataset> search`: the dataset's events with every field as a
-    `<Dataset>.<field>` column (`flat`: the bare field names). Without `search`/`flat` Splunk
-    returns the model's JSON description, which Speleo does not produce as a search result."""
+    `<Root>.<field>` column, named after the root dataset of its lineage as tstats names them
+    (`Authentication.user` for Failed_Authentication; `flat`: the bare field names). Without
+    `search`/`flat` Splunk returns the model's JSON description, which Speleo does not produce as
+    a search result."""
     mode = cmd.options.get("mode")
     if not cmd.args or mode not in ("search", "flat"):
         raise state.fail("datamodel needs a model, a dataset and 'search' or 'flat' (the JSON description of a "
@@ -282,7 +284,7 @@ def compile_datamodel(state: State, cmd: ast.ArgsCmd) -> None:
     dataset_filter(state, target, cmd)
     names = [f for f in target.fields if not f.startswith("_") and f not in INDEXED]
     if mode == "search":
-        bind_fields(state, target, [f"{target.dataset}.{f}" for f in names], cmd)
+        bind_fields(state, target, [f"{target.prefix}.{f}" for f in names], cmd)
     else:
         calculated = [f for f in names if target.model.calculation(target.dataset, f) is not None]
         assign_many(state, {f: field_value(state, target, f, cmd) for f in calculated})
