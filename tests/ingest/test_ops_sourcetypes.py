@@ -37,12 +37,12 @@ def home(tmp_path_factory):
     events: dict[str, list[dict]] = {}
     for row in svc.search(spl, limit=0).table.to_pylist():   # one search: the whole module stays fast
         events.setdefault(row["source"], []).append(row)
-    return detected, {name: events.get(source, []) for name, source in sources.items()}
+    return detected, {name: events.get(source, []) for name, source in sources.items()}, svc
 
 
 @pytest.mark.parametrize("name,content,sourcetype,expected", CASES, ids=[c[2] for c in CASES])
 def test_sourcetype_time_and_cim_fields(home, name, content, sourcetype, expected) -> None:
-    detected, events = home
+    detected, events, _ = home
     assert detected[name] == sourcetype
     rows = events[name]
     expected = sorted(expected, key=lambda e: e["_time"])
@@ -81,3 +81,30 @@ def test_kubernetes_names_come_from_the_pods_path() -> None:
                          {"source": "/var/log/pods/shop_web-1_0f0f-aa/nginx/0.log"})
     assert {k: got.get(k) for k in ("namespace", "pod", "pod_uid", "container_name", "message")} == {
         "namespace": "shop", "pod": "web-1", "pod_uid": "0f0f-aa", "container_name": "nginx", "message": "hello"}
+
+
+def _counts(svc, spl: str) -> dict[tuple, int]:
+    return {tuple(v for k, v in r.items() if k != "count"): r["count"] for r in svc.search(spl, limit=0).table.to_pylist()}
+
+
+def test_shipped_event_types_tag_authentication(home) -> None:
+    """tag=authentication (defaults/eventtypes.conf, tags.conf) finds the logons, sudo and sshd
+    events of the samples, and only them (the 4688 process start, PostgreSQL's connection
+    received line, the firewall's traffic are not authentication): counted by hand."""
+    svc = home[2]
+    assert _counts(svc, "index=ops tag=authentication | stats count by sourcetype action") == {
+        ("WinEventLog:json", "failure"): 1, ("WinEventLog:json", "success"): 1,
+        ("XmlWinEventLog", "failure"): 1, ("XmlWinEventLog", "success"): 1,
+        ("aws:cloudtrail", "failure"): 1, ("cisco:asa", "failure"): 2, ("cisco:ios", "failure"): 1,
+        ("journald", "failure"): 1, ("journald", "success"): 1, ("linux_secure", "success"): 2,
+        ("mysql:error", "failure"): 1, ("postgresql", "failure"): 1, ("sudo", "failure"): 1, ("sudo", "success"): 1}
+    assert _counts(svc, "index=ops tag=network tag=communicate | stats count by sourcetype") == {
+        ("cisco:asa",): 3, ("cisco:ios",): 1, ("iptables",): 2, ("ufw",): 1, ("pfsense:filterlog",): 2}
+    assert _counts(svc, "index=ops tag=ids tag=attack | stats count by sourcetype") == {
+        ("suricata",): 1, ("snort",): 2}
+
+
+def test_authentication_data_model_over_the_samples(home) -> None:
+    svc = home[2]
+    assert _counts(svc, "| tstats count from datamodel=Authentication where index=ops by Authentication.action") == {
+        ("failure",): 10, ("success",): 6}
