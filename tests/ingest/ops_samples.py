@@ -151,7 +151,12 @@ CASES: list[tuple[str, str, str, list[dict]]] = [
      'Nov 20 10:24:04 fw1 %ASA-6-605004: Login denied from 198.51.100.23/51517 to outside:203.0.113.10/ssh '
      'for user "admin"\n'
      "Nov 20 10:24:05 fw1 %ASA-6-113005: AAA user authentication Rejected : reason = AAA failure : "
-     "server = 10.0.0.5 : user = vpnuser : user IP = 198.51.100.24\n",
+     "server = 10.0.0.5 : user = vpnuser : user IP = 198.51.100.24\n"
+     "Nov 20 2026 10:24:06 fw1 : %ASA-4-106100: access-list outside_in denied tcp outside/198.51.100.30(40000) "
+     "-> inside/10.0.0.10(3389) hit-cnt 1 first hit [0x91c26a3, 0x0]\n"
+     "Nov 20 10:24:07 fw1 %ASA-6-302014: Teardown TCP connection 88231 for outside:198.51.100.23/51516 to "
+     "inside:10.0.0.10/443 duration 0:00:05 bytes 4523 TCP FINs\n"
+     "Nov 20 10:24:08 fw1 %ASA-6-611102: User authentication failed: IP address: 198.51.100.25, Uname: admin\n",
      "cisco:asa",
      [{"_time": utc("10:24:01"), "host": "fw1", "dvc": "fw1", "action": "blocked", "src": "198.51.100.23",
        "src_port": "51515", "dest": "10.0.0.10", "dest_port": "22", "transport": "tcp",
@@ -163,7 +168,14 @@ CASES: list[tuple[str, str, str, list[dict]]] = [
       {"_time": utc("10:24:04"), "action": "failure", "src": "198.51.100.23", "src_port": "51517",
        "user": "admin", "dest": "203.0.113.10", "app": "ssh"},
       {"_time": utc("10:24:05"), "action": "failure", "user": "vpnuser", "src": "198.51.100.24",
-       "signature_id": "113005"}]),
+       "signature_id": "113005"},
+      {"_time": utc("10:24:06"), "action": "blocked", "rule": "outside_in", "transport": "tcp",
+       "src_interface": "outside", "src": "198.51.100.30", "src_port": "40000", "dest_interface": "inside",
+       "dest": "10.0.0.10", "dest_port": "3389", "signature_id": "106100"},
+      {"_time": utc("10:24:07"), "host": "fw1", "action": "teardown", "session_id": "88231", "src": "198.51.100.23",
+       "dest_port": "443", "duration": "0:00:05", "bytes": "4523"},
+      {"_time": utc("10:24:08"), "action": "failure", "src": "198.51.100.25", "user": "admin",
+       "signature_id": "611102"}]),
     ("rtr.log",
      "Nov 20 10:25:00 rtr1 341: Nov 20 10:25:00.123 UTC: %SEC_LOGIN-4-LOGIN_FAILED: Login failed "
      "[user: admin] [Source: 198.51.100.77] [localport: 22] [Reason: Login Authentication Failed] at "

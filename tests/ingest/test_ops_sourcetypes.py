@@ -95,11 +95,11 @@ def test_shipped_event_types_tag_authentication(home) -> None:
     assert _counts(svc, "index=ops tag=authentication | stats count by sourcetype action") == {
         ("WinEventLog:json", "failure"): 1, ("WinEventLog:json", "success"): 1,
         ("XmlWinEventLog", "failure"): 1, ("XmlWinEventLog", "success"): 1,
-        ("aws:cloudtrail", "failure"): 1, ("cisco:asa", "failure"): 2, ("cisco:ios", "failure"): 1,
+        ("aws:cloudtrail", "failure"): 1, ("cisco:asa", "failure"): 3, ("cisco:ios", "failure"): 1,
         ("journald", "failure"): 1, ("journald", "success"): 1, ("linux_secure", "success"): 2,
         ("mysql:error", "failure"): 1, ("postgresql", "failure"): 1, ("sudo", "failure"): 1, ("sudo", "success"): 1}
     assert _counts(svc, "index=ops tag=network tag=communicate | stats count by sourcetype") == {
-        ("cisco:asa",): 3, ("cisco:ios",): 1, ("iptables",): 2, ("ufw",): 1, ("pfsense:filterlog",): 2}
+        ("cisco:asa",): 5, ("cisco:ios",): 1, ("iptables",): 2, ("ufw",): 1, ("pfsense:filterlog",): 2}
     assert _counts(svc, "index=ops tag=ids tag=attack | stats count by sourcetype") == {
         ("suricata",): 1, ("snort",): 2}
 
@@ -107,4 +107,4 @@ def test_shipped_event_types_tag_authentication(home) -> None:
 def test_authentication_data_model_over_the_samples(home) -> None:
     svc = home[2]
     assert _counts(svc, "| tstats count from datamodel=Authentication where index=ops by Authentication.action") == {
-        ("failure",): 10, ("success",): 6}
+        ("failure",): 11, ("success",): 6}
