@@ -519,6 +519,7 @@ from speleo.cli import datamodel_cmds; datamodel_cmds.register(cli)  # noqa: E40
 from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
 from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
 from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
+from speleo.cli import sourcetype_cmds; sourcetype_cmds.register(cli)  # noqa: E402,E702  (speleo sourcetype ...)
 
 
 def main() -> None:
