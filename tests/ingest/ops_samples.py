@@ -398,3 +398,12 @@ CASES: list[tuple[str, str, str, list[dict]]] = [
       {"_time": utc("10:44:05"), "action": "success", "user": "alice", "src": "10.0.0.50", "src_port": "50022",
        "app": "sshd", "vendor_action": "Accepted"}]),
 ]
+
+# AWS CloudTrail as delivered to S3: one JSON object whose "Records" list holds the events.
+TRAIL_FILE = ('{"Records": [{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","userName":"erin"},'
+              '"eventTime":"2026-11-20T10:45:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey",'
+              '"awsRegion":"us-east-1","sourceIPAddress":"203.0.113.77","userAgent":"aws-cli/2.15.0",'
+              '"recipientAccountId":"123456789012"},\n  {"eventVersion":"1.08","userIdentity":{"type":"Root",'
+              '"principalId":"123456789012"},"eventTime":"2026-11-20T10:46:30Z","eventSource":"signin.amazonaws.com",'
+              '"eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.99",'
+              '"responseElements":{"ConsoleLogin":"Success"},"recipientAccountId":"123456789012"}]}')

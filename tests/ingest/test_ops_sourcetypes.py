@@ -108,3 +108,22 @@ def test_authentication_data_model_over_the_samples(home) -> None:
     svc = home[2]
     assert _counts(svc, "| tstats count from datamodel=Authentication where index=ops by Authentication.action") == {
         ("failure",): 11, ("success",): 6}
+
+
+def test_cloudtrail_delivered_file_gives_one_event_per_record(tmp_path) -> None:
+    from tests.ingest.ops_samples import TRAIL_FILE, utc
+
+    svc = Service(Home(tmp_path / "home", Settings(default_tz="UTC")))
+    path = tmp_path / "123456789012_CloudTrail_us-east-1_20261120T1045Z_abc.json"
+    path.write_text(TRAIL_FILE, encoding="utf-8")
+    writer = svc.open_writer()
+    writer.ingestor.clock = lambda: CLOCK
+    assert add_oneshot(writer.ingestor, path, "trail").sourcetype == "aws:cloudtrail"
+    writer.close()
+    rows = svc.search("index=trail | sort _time | table _time _raw _offset user src signature action", limit=0)
+    rows = rows.table.to_pylist()
+    second = TRAIL_FILE.index('{"eventVersion"', 20)   # the records' own text and byte offsets (ASCII)
+    assert [(r["_time"], r["_offset"], r["user"], r["src"], r["signature"], r["action"]) for r in rows] == [
+        (utc("10:45:00"), TRAIL_FILE.index('{"eventVersion"'), "erin", "203.0.113.77", "CreateAccessKey", "success"),
+        (utc("10:46:30"), second, "123456789012", "198.51.100.99", "ConsoleLogin", "success")]
+    assert rows[1]["_raw"] == TRAIL_FILE[second:-2]

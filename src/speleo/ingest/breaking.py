@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
+from speleo.ingest.records import MAX_DOCUMENT_BYTES, byte_offsets, is_records_document, split_records
 from speleo.ingest.tailing import complete_lines_end
 from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
@@ -99,6 +100,10 @@ class EventParser:
         consumed. When `final` is True everything is consumed. `fallback_time` (epoch
         seconds) times events without a timestamp when no earlier event of this source has one.
         """
+        if self.sourcetype.json_records and is_records_document(data, self.sourcetype.json_records):
+            records = self._records(data, base_offset, final, fallback_time)
+            if records is not None:
+                return records
         end = len(data) if final else complete_lines_end(data)
         if end == 0:
             return ParsedChunk(SCHEMA.empty_table(), 0, {})
@@ -122,6 +127,30 @@ class EventParser:
             end = int(lines.starts[n_lines].as_py())
         table, flagged = self._build(lines, blank, starts, n_lines, base_offset, fallback_time)
         return ParsedChunk(table, end, flagged)
+
+    def _records(self, data: bytes, base_offset: int, final: bool, fallback_time: float) -> ParsedChunk | None:
+        """One event per record of a JSON records document (`Sourcetype.json_records`), taken
+        whole once the document is complete (`final`); None when the data is not such a
+        document or is larger than `records.MAX_DOCUMENT_BYTES` (broken into lines instead)."""
+        if len(data) > MAX_DOCUMENT_BYTES:
+            return None
+        if not final:
+            return ParsedChunk(SCHEMA.empty_table(), 0, {})
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        found = split_records(text, self.sourcetype.json_records or "")
+        if not found:
+            return None
+        raws = [r for _, r in found]
+        times, missing = self._times(pa.array(raws, pa.string()), fallback_time)
+        offsets = [base_offset + b for b in byte_offsets(text, [c for c, _ in found])]
+        flags = ["no_timestamp" if m else "" for m in missing.to_pylist()]
+        table = pa.Table.from_arrays([times, pa.array(raws, pa.string()), pa.array([1] * len(raws), pa.int32()),
+                                      pa.array(offsets, pa.int64()), pa.array(flags, pa.string())], schema=SCHEMA)
+        n_missing = sum(1 for f in flags if f)
+        return ParsedChunk(table, len(data), {"no_timestamp": n_missing} if n_missing else {})
 
     # ---- format, mode and event starts -------------------------------------------------
     def _learn(self, text: pa.Array) -> None:

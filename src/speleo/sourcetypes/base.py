@@ -48,6 +48,7 @@ class Sourcetype:
     extractions: tuple[Extraction, ...] = ()
     kv: bool = True
     json: bool = False
+    json_records: str | None = None  # a file that is one JSON object whose list under this key holds the events
     description: str = ""
 
 

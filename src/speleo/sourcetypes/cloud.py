@@ -3,9 +3,9 @@
 Formats: Docker's `json-file` logging driver (`{"log":"...\\n","stream":"stdout","time":
 "2026-12-04T10:00:00.123456789Z"}`, one object per line); the CRI log format kubelet keeps in
 /var/log/pods and /var/log/containers with containerd or CRI-O (`<RFC 3339 time> stdout F
-message`; F = full line, P = partial); AWS CloudTrail records one per line (as CloudWatch Logs,
-EventBridge or `jq -c '.Records[]'` give them; a delivered `{"Records":[...]}` file must be
-split first). Kubernetes pod, namespace and container come from the file name kubelet gives.
+message`; F = full line, P = partial); AWS CloudTrail's delivered files (one JSON object,
+`{"Records":[...]}`: each record is an event) or records one per line (CloudWatch Logs,
+EventBridge). Kubernetes pod, namespace and container come from the file name kubelet gives.
 CloudTrail fields follow the CIM Authentication and Change names (user, src, action,
 signature, dest, user_agent, vendor_region).
 """
@@ -30,7 +30,8 @@ FAMILY = Family(
                    + _K8S_PATHS, json=True,
                    description="Kubernetes container logs (CRI text lines or Docker JSON) under "
                                "/var/log/containers or /var/log/pods; pod, namespace from the file name."),
-        Sourcetype("aws:cloudtrail", should_linemerge=False, kv=False, json=True, truncate=100000, extractions=(
+        Sourcetype("aws:cloudtrail", should_linemerge=False, kv=False, json=True, truncate=100000,
+                   json_records="Records", extractions=(
             (mapped("action", r"(?P<action>.+)", _CLOUDTRAIL_ACTIONS, "responseElements.ConsoleLogin"),
              mapped("action", r'(?P<action>"errorCode")\s*:', {'"errorcode"': "failure"}),
              mapped("action", r'(?P<action>"eventVersion")\s*:', {'"eventversion"': "success"}))
@@ -40,9 +41,10 @@ FAMILY = Family(
             + alias("user_type", "userIdentity.type") + alias("dest", "eventSource") + alias("app", "eventSource")
             + alias("user_agent", "userAgent") + alias("vendor_region", "awsRegion")
             + alias("vendor_account", "recipientAccountId") + alias("result", "errorCode")),
-            description="AWS CloudTrail records, one JSON object per line."),
+            description="AWS CloudTrail: delivered files ({\"Records\": [...]}) or one record per line."),
     ),
     signatures=(
+        ("aws:cloudtrail", r'^\s*\{\s*"Records"\s*:\s*\[\s*\{\s*"eventVersion"'),
         ("kube:container", r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) (?:stdout|stderr) [FP] "),
     ),
     json_keys=(("aws:cloudtrail", ("eventVersion", "eventSource", "eventName")),
