@@ -16,6 +16,10 @@ Breaking modes, decided once per parser from the sourcetype and the first lines 
 - `timestamp` (default): a line that begins with a timestamp starts an event, so a stack
   trace stays with the line before it. Lines that begin with whitespace never start one.
 
+A sourcetype with `json_records` (aws:cloudtrail) reads a file that is one JSON object holding a
+list of records (`{"Records": [...]}`) whole, once complete, and makes each record an event
+(`speleo.ingest.records`); other files of that sourcetype break as above.
+
 Blank lines belong to the event before them and trailing blank lines are stripped from
 `_raw`; nothing empty is emitted. Flags (column `_flags`, comma-separated): `no_timestamp`,
 `truncated`, `invalid_utf8`, `max_lines`, `binary` (the event holds NUL bytes).
