@@ -84,7 +84,8 @@ def test_kubernetes_names_come_from_the_pods_path() -> None:
 
 
 def _counts(svc, spl: str) -> dict[tuple, int]:
-    return {tuple(v for k, v in r.items() if k != "count"): r["count"] for r in svc.search(spl, limit=0).table.to_pylist()}
+    rows = svc.search(spl, limit=0).table.to_pylist()
+    return {tuple(v for k, v in r.items() if k != "count"): r["count"] for r in rows}
 
 
 def test_shipped_event_types_tag_authentication(home) -> None:

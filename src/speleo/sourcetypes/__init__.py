@@ -97,7 +97,8 @@ def detect(source: str, sample_lines: list[str]) -> str:
     frames, `java.io.IOException: ...`, `Caused by:`, `... 12 more`) are not counted, so a
     file that begins inside a stack trace is typed like its siblings. The path refines
     syslog into linux_secure (auth.log, secure), access_combined into nginx_access (a path
-    naming nginx) and docker:json into kube:container (/var/log/containers, /var/log/pods). Falls back to "json", "kv", "generic"
+    naming nginx) and docker:json into kube:container (/var/log/containers, /var/log/pods).
+    Falls back to "json", "kv", "generic"
     (timestamps seen) or "generic_single_line".
     """
     lines = [ln.rstrip("\r\n") for ln in sample_lines if ln.strip() and not ln[:1].isspace()]

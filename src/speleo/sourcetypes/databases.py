@@ -32,7 +32,8 @@ _SLOW = (
 )
 _PG_PREFIX = (r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z]{1,5}|[+-]\d\d(?::?\d\d)?)? "
               r"\[(?P<pid>\d+)\](?:-(?P<line_num>\d+))? ")
-_PG_SEVERITY = r"(?P<log_level>LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG\d?|DETAIL|HINT|STATEMENT|CONTEXT|QUERY|LOCATION)"
+_PG_SEVERITY = (r"(?P<log_level>LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG\d?|DETAIL|HINT|STATEMENT|"
+                r"CONTEXT|QUERY|LOCATION)")
 _POSTGRES = (
     _PG_PREFIX + r"(?:(?P<db_user>[^\s@]*)@(?P<database>\S*) )?" + _PG_SEVERITY + r": +(?P<message>[^\n]*)",
     r'password authentication failed for user "(?P<user>[^"]+)"',
