@@ -62,14 +62,19 @@ CASES: list[tuple[str, str, str, list[dict]]] = [
      'Nov 20 10:17:05 lb1 haproxy[14389]: 10.0.1.2:33317 [20/Nov/2026:10:17:04.951] http-in static/srv1 '
      '10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1"\n'
      'Nov 20 10:17:06 lb1 haproxy[14389]: 10.0.1.3:40001 [20/Nov/2026:10:17:05.500] http-in app/srv2 '
-     '0/0/1/-1/5002 503 212 - - sH-- 2/2/1/1/0 0/0 "POST /cart/checkout?step=2 HTTP/1.1"\n',
+     '0/0/1/-1/5002 503 212 - - sH-- 2/2/1/1/0 0/0 "POST /cart/checkout?step=2 HTTP/1.1"\n'
+     "Nov 20 10:17:07 lb1 haproxy[14389]: 10.0.1.4:40100 [20/Nov/2026:10:17:06.250] db-in pg/db1 0/1/1502 4231 -- "
+     "3/1/1/1/0 0/0\n",
      "haproxy:http",
      [{"_time": utc("10:17:04.951"), "host": "lb1", "src": "10.0.1.2", "src_port": "33317",
        "frontend_name": "http-in", "backend_name": "static", "dest": "srv1", "status": "200",
        "bytes_out": "2750", "http_method": "GET", "uri_path": "/index.html", "response_time": "69",
        "duration": "109", "termination_state": "----"},
       {"_time": utc("10:17:05.5"), "src": "10.0.1.3", "dest": "srv2", "status": "503", "http_method": "POST",
-       "uri_path": "/cart/checkout", "uri_query": "step=2", "termination_state": "sH--", "response_time": "-1"}]),
+       "uri_path": "/cart/checkout", "uri_query": "step=2", "termination_state": "sH--", "response_time": "-1"},
+      {"_time": utc("10:17:06.25"), "src": "10.0.1.4", "src_port": "40100", "frontend_name": "db-in",
+       "backend_name": "pg", "dest": "db1", "bytes_out": "4231", "termination_state": "--", "Tt": "1502",
+       "status": None}]),
     ("db-error.log",
      "2026-11-20T10:18:00.123456Z 0 [System] [MY-010116] [Server] /usr/sbin/mysqld (mysqld 8.0.36) starting as "
      "process 1234\n"

@@ -3,7 +3,8 @@
 Formats: nginx `log_format combined` and the `main` format of nginx's shipped nginx.conf
 (combined plus `"$http_x_forwarded_for"`), nginx `error_log` lines (`YYYY/MM/DD HH:MM:SS
 [level] pid#tid: *cid message, client: ..., server: ..., request: "...", host: "..."`);
-HAProxy's `option httplog` line (HAProxy configuration manual, "8.2.3. HTTP log format").
+HAProxy's `option httplog` and `option tcplog` lines (HAProxy configuration manual, "8.2.3.
+HTTP log format", "8.2.2. TCP log format").
 Field names follow the CIM Web data model (src, dest, http_method, uri_path, status, bytes_out...).
 """
 
@@ -35,6 +36,14 @@ _HAPROXY = (
 )
 
 
+# `option tcplog` (manual 8.2.2): the same head, three timers, bytes, the session state.
+_HAPROXY_TCP = (
+    r"(?:^|: )(?P<src>" + IP + r"):(?P<src_port>\d+) \[[^\]]+\] (?P<frontend_name>\S+) "
+    r"(?P<backend_name>[^/\s]+)/(?P<server_name>\S+) (?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) "
+    r"(?P<bytes_out>\+?\d+) (?P<termination_state>[^\s/]+) (?P<actconn>\d+)/(?P<feconn>\d+)/(?P<beconn>\d+)/"
+    r"(?P<srv_conn>\d+)/(?P<retries>\+?\d+) (?P<srv_queue>\d+)/(?P<backend_queue>\d+)$"
+)
+
 FAMILY = Family(
     sourcetypes=(
         Sourcetype("nginx_access", should_linemerge=False, extractions=x(ACCESS, _XFF) + ACCESS_CIM,
@@ -43,9 +52,9 @@ FAMILY = Family(
                    extractions=x(*_NGINX_ERROR) + (mapped("severity", r"(?P<severity>.+)", _LEVELS, "log_level"),),
                    description="nginx error_log; a line that does not start with a time continues the event."),
         Sourcetype("haproxy:http", should_linemerge=False,
-                   time_prefix=r"(?:^|: )(?:" + IP + r"):\d+ \[", extractions=x(*_HAPROXY)
+                   time_prefix=r"(?:^|: )(?:" + IP + r"):\d+ \[", extractions=x(*_HAPROXY, _HAPROXY_TCP)
                    + alias("dest", "server_name") + alias("response_time", "Tr") + alias("duration", "Ta"),
-                   description="HAProxy `option httplog` lines (syslog or stdout); _time is the accept date."),
+                   description="HAProxy `option httplog` / `tcplog` lines (syslog or stdout); _time: accept date."),
     ),
     signatures=(
         ("nginx_access", r'^\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d[^\]]*\] "[^"]*" \d{3} \S+ '
