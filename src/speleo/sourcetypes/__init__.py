@@ -107,8 +107,9 @@ def detect(source: str, sample_lines: list[str]) -> str:
         return "generic"
     if _share(heads, _looks_json) >= _MIN_SHARE:
         kind = _json_kind(heads)
-        if kind == "json":  # a document of records (CloudTrail's files) has a signature of its own
-            kind = next((n for n, s in _SIGNATURES if _share(heads, lambda ln, s=s: s.match(ln)) >= _MIN_SHARE), kind)
+        if kind == "json":  # a document of records (CloudTrail's files): a signature that starts with `{`
+            kind = next((n for n, s in _SIGNATURES if s.pattern.startswith(r"^\s*\{")
+                         and _share(heads, lambda ln, s=s: s.match(ln)) >= _MIN_SHARE), kind)
         return _refine(kind, source)
     for detector in _DETECTORS:
         found = detector(source, heads)
