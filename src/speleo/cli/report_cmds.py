@@ -231,8 +231,12 @@ def _local_slos(home: Home):
     def search(spl, earliest, latest, limit):
         return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
 
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
     db = Database.for_home(home)
-    return Slos(db, search, for_home(home)), db
+    slos = Slos(db, search, for_home(home))
+    slos.rollup = Rollup(db, catalog_fingerprint(svc.catalog), time.time, scope="local")
+    return slos, db
 
 
 @report.command("availability")

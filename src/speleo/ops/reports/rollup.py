@@ -38,22 +38,25 @@ class RollupRow(Base):
     summarised_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-def query_key(spl: str, span: int) -> str:
-    return hashlib.sha256(f"{int(span)}\0{spl}".encode()).hexdigest()
+def query_key(spl: str, span: int, scope: str = "") -> str:
+    """The summary key: the query, its span and the searcher's scope (a user limited to some
+    indexes must never read the counts another user's search produced)."""
+    return hashlib.sha256(f"{int(span)}\0{scope}\0{spl}".encode()).hexdigest()
 
 
 class Rollup:
     """Summaries in `db` (speleo.ops.db.Database); `fingerprint(lo, hi)` names the storage state
-    of [lo, hi) (None: not summarisable yet); `now()` the clock (epoch seconds)."""
+    of [lo, hi) (None: not summarisable yet); `now()` the clock (epoch seconds); `scope` names
+    what the searcher may read (part of the key)."""
 
-    def __init__(self, db, fingerprint, now) -> None:
-        self.db, self.fingerprint, self.now = db, fingerprint, now
+    def __init__(self, db, fingerprint, now, scope: str = "") -> None:
+        self.db, self.fingerprint, self.now, self.scope = db, fingerprint, now, scope
         self.searched_hours = 0   # hours answered from events by the last call (for tests/bench)
 
     def bucket_counts(self, search, spl: str, start: float, end: float, span: int) -> dict[float, int]:
         if span <= 0 or HOUR % int(span):
             raise InputError(f"rollup span {span}: give a bucket width that divides 3600 seconds")
-        key = query_key(spl, span)
+        key = query_key(spl, span, self.scope)
         first = -(-start // HOUR) * HOUR            # first whole hour inside [start, end)
         last = min(end, self.now()) // HOUR * HOUR   # complete hours end here
         out: dict[float, int] = {}
