@@ -87,3 +87,50 @@ def test_rollup_refuses_a_span_that_does_not_divide_an_hour(env):
     _, st, ru, _, _ = env
     with pytest.raises(InputError, match="divides 3600"):
         ru.bucket_counts(st.search, "x", T0, T0 + 7200, 420)
+
+
+def test_rollup_over_real_storage_sees_late_sealed_events_and_retired_buckets(tmp_path):
+    """The catalog fingerprint over a real home: a late event sealed into an old hour, and a bucket
+    retired, both make the next report count exactly what the events now say."""
+    import json
+
+    from speleo.alerts.indexing import write_events
+    from speleo.config import Home
+    from speleo.ops.reports.rollup import catalog_fingerprint
+    from speleo.service import Service
+
+    home = Home(tmp_path / "home")
+    svc = Service(home)
+    svc.create_index("web")
+    db = Database.for_home(home)
+    db.migrate()
+    now = T0 + 4 * 3600
+
+    def search(spl, e, l, limit):
+        return svc.search(spl, earliest=e, latest=l, limit=limit, now=now, capabilities=None, timeline=False)
+
+    planted: list[float] = []
+    w = svc.open_writer()
+
+    def plant(times):
+        write_events(w.store, svc.catalog, "web", "access", "test", "h1",
+                     [{"_time": t, "_raw": json.dumps({"n": i})} for i, t in enumerate(times)])
+        w.store.seal()
+        planted.extend(times)
+
+    plant([T0 + 13 + i * 370 for i in range(4 * 3600 // 370)])
+    ru = Rollup(db, catalog_fingerprint(svc.catalog), lambda: now)
+    spl = 'index="web"'
+    assert ru.bucket_counts(search, spl, T0, now, SPAN) == expected(planted, T0, now)
+    assert ru.searched_hours == 4
+    assert ru.bucket_counts(search, spl, T0, now, SPAN) == expected(planted, T0, now)
+    assert ru.searched_hours == 0
+    plant([T0 + 3600 + 5, T0 + 3600 + 6])   # late, into summarised hour 1
+    assert ru.bucket_counts(search, spl, T0, now, SPAN) == expected(planted, T0, now)
+    assert 1 <= ru.searched_hours < 4
+    late = max(b.id for b in svc.catalog.live_buckets(["web"]))
+    with svc.catalog.transaction() as con:   # retention takes the late bucket away
+        con.execute("UPDATE buckets SET retired_at = ? WHERE id = ?", (now, late))
+    planted[:] = planted[:-2]
+    assert ru.bucket_counts(search, spl, T0, now, SPAN) == expected(planted, T0, now)
+    w.close()
