@@ -197,3 +197,6 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
 def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
     """SQL text of a tree containing Speleo nodes."""
     return lower(tree, dialect).sql(dialect=dialect, copy=False)   # lower() made a fresh tree
+
+
+from speleo.spl import chrender as _chrender  # noqa: E402,F401  registers LOWERINGS["clickhouse"]
