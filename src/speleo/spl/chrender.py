@@ -124,11 +124,11 @@ LOWERINGS[DIALECT] = {
 _RENAMED = {
     "regexp_matches": "match", "regexp_extract": "regexpExtract", "json_valid": "isValidJSON",
     "strpos": "position", "any_value": "any", "arg_min": "argMin", "arg_max": "argMax",
-    "pi": "pi", "abs": "abs",
+    "pi": "pi", "abs": "abs", "dense_rank": "dense_rank",
 }
 # Functions this module itself emits (already ClickHouse's).
 _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat64ornull", "tofloat64",
-        "toint64", "todatetime", "round", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
+        "toint64", "todatetime", "round", "arrayjoin", "range", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring"}
 
@@ -140,7 +140,7 @@ _SAFE = (
     exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Distinct, exp.Window, exp.RowNumber, exp.Subquery,
     exp.Join, exp.Union, exp.DPipe, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.Anonymous, exp.DataType,
     exp.ParameterizedAgg, exp.In, exp.Between, exp.Having, exp.Sqrt, exp.Exp, exp.Ln, exp.Pow, exp.Var,
-    exp.Tuple, exp.Offset, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
+    exp.Tuple, exp.Offset, exp.Like, exp.ILike, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
 )
 
 
@@ -162,6 +162,10 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         if node.to.is_type("double"):
             return _fn("toFloat64", node.this.copy())
         raise RenderUnsupported(f"CAST to {node.to.sql()}")
+    if isinstance(node, exp.Escape):      # ClickHouse's LIKE escapes with backslash, always
+        if not (isinstance(node.expression, exp.Literal) and node.expression.this == "\\"):
+            raise RenderUnsupported("LIKE with an escape character other than backslash")
+        return node.this.copy()
     if isinstance(node, exp.Length):
         return _fn("lengthUTF8", node.this.copy())
     if isinstance(node, exp.Substring):
@@ -177,6 +181,12 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         name = node.name.lower()
         if name == "regexp_replace" and len(node.expressions) == 4:
             return _fn("replaceRegexpAll", *[e.copy() for e in node.expressions[:3]])
+        if name == "unnest" and len(node.expressions) == 1:
+            return _fn("arrayJoin", node.expressions[0].copy())
+        if name == "generate_series" and len(node.expressions) == 3:   # inclusive, integers
+            lo, hi, step = (e.copy() for e in node.expressions)
+            return _fn("range", _fn("toInt64", lo), _fn("toInt64", exp.Add(this=hi, expression=step.copy())),
+                       _fn("toInt64", step))
         if name in _RENAMED:
             return _fn(_RENAMED[name], *[e.copy() for e in node.expressions])
         if name not in _OWN:
@@ -189,8 +199,6 @@ def check(tree: exp.Expression) -> None:
     for node in tree.walk():
         if not isinstance(node, _SAFE):
             raise RenderUnsupported(_describe(node))
-        if isinstance(node, exp.Union) and node.args.get("distinct"):
-            raise RenderUnsupported("UNION (distinct)")
         if isinstance(node, exp.Window) and node.args.get("spec") is not None:
             raise RenderUnsupported("a window frame")
 
