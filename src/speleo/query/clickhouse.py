@@ -126,22 +126,25 @@ class ClickHouseBackend:
         return " UNION ALL ".join(self._one_index(compiled, name) for name in indexes)
 
     def _one_index(self, compiled, index: str) -> str:
+        # every column qualified with the table alias `t`: the SELECT's aliases (`_time` as epoch
+        # seconds) would otherwise shadow the stored columns in the WHERE clause
         conds = []
         if compiled.earliest is not None:
             t0 = f"fromUnixTimestamp64Micro(toInt64({_micros(compiled.earliest)}), 'UTC')"
-            conds += [f"_time >= {t0}", f"toStartOfHour(_time) >= toStartOfHour({t0})"]
+            conds += [f"t._time >= {t0}", f"toStartOfHour(t._time) >= toStartOfHour({t0})"]
         if compiled.latest is not None:
             t1 = f"fromUnixTimestamp64Micro(toInt64({_micros(compiled.latest)}), 'UTC')"
-            conds += [f"_time < {t1}", f"toStartOfHour(_time) <= toStartOfHour({t1})"]
-        conds += [f"hasToken(lower(_raw), {_quote(t)})" for t in compiled.required_terms]
+            conds += [f"t._time < {t1}", f"toStartOfHour(t._time) <= toStartOfHour({t1})"]
+        conds += [f"hasToken(lower(t._raw), {_quote(term)})" for term in compiled.required_terms]
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         table = ddl.quoted(self.topology.database, ddl.table_name(index))
-        return ("SELECT toFloat64(toUnixTimestamp64Micro(_time)) / 1e6 AS _time, _raw, "
-                "nullIf(host, '') AS host, nullIf(source, '') AS source, nullIf(sourcetype, '') AS sourcetype, "
-                f"{_quote(index)} AS index, toFloat64(toUnixTimestamp64Micro(_indextime)) / 1e6 AS _indextime, "
-                "linecount, _offset, nullIf(_flags, '') AS _flags, "
-                "if(empty(f), NULL, toJSONString(f)) AS _fields "
-                f"FROM {table}{where}")
+        return ("SELECT toFloat64(toUnixTimestamp64Micro(t._time)) / 1e6 AS _time, t._raw AS _raw, "
+                "nullIf(t.host, '') AS host, nullIf(t.source, '') AS source, "
+                f"nullIf(t.sourcetype, '') AS sourcetype, {_quote(index)} AS index, "
+                "toFloat64(toUnixTimestamp64Micro(t._indextime)) / 1e6 AS _indextime, "
+                "t.linecount AS linecount, t._offset AS _offset, nullIf(t._flags, '') AS _flags, "
+                "if(empty(t.f), NULL, toJSONString(t.f)) AS _fields "
+                f"FROM {table} AS t{where}")
 
     def render(self, tree: exp.Expression, source: str) -> str:
         """ClickHouse SQL of a compiled tree reading `source` as `__events__` (raises RenderUnsupported)."""
