@@ -23,7 +23,6 @@ import time
 
 import duckdb
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
 
 from speleo.errors import SpeleoError
@@ -149,7 +148,9 @@ class ClickHouseBackend:
     def render(self, tree: exp.Expression, source: str) -> str:
         """ClickHouse SQL of a compiled tree reading `source` as `__events__` (raises RenderUnsupported)."""
         lowered = lower_for_clickhouse(tree)
-        cte = exp.CTE(this=sqlglot.parse_one(source, read=DIALECT), alias=exp.TableAlias(this=exp.to_identifier("__events__")))
+        # the source is this module's own SQL, kept verbatim (a Var renders as its text): parsing it
+        # with sqlglot would rewrite toStartOfHour as dateTrunc, another function to the planner
+        cte = exp.CTE(this=exp.Var(this=source), alias=exp.TableAlias(this=exp.to_identifier("__events__")))
         with_ = lowered.args.get("with_")
         if with_ is None:
             lowered.set("with_", exp.With(expressions=[cte]))
