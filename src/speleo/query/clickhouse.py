@@ -64,6 +64,7 @@ class ClickHouseBackend:
         self.fallback_max_events = fallback_max_events
         self.display = display
         self.sink = ClickHouseSink(client, topology.database)
+        self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
         self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
                                          replication=topology.cluster is not None, every_command=False)
 
@@ -81,8 +82,13 @@ class ClickHouseBackend:
         layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
         for stmt in ddl.create_table(layout, self.topology):
             self.client.command(stmt)
+        self._ready.add(layout.name)
 
     def write(self, index: str, events: pa.Table, token: str) -> int:
+        """Insert a batch (storage.clickhouse.sink), creating the index's table the first time
+        (without an age limit: `apply_retention` sets it from the index's settings)."""
+        if index not in self._ready:
+            self.ensure_index(ddl.IndexLayout(index))
         return self.sink.write(index, events, token)
 
     def apply_retention(self, settings) -> dict:
