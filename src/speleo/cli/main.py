@@ -286,11 +286,15 @@ def _cell(v) -> str:
                    "(instead of a random one printed once).")
 @click.option("--smtp-server", default=None, metavar="HOST:PORT",
               help="Mail server for alert emails (else [email] mailserver in <home>/alert_actions.conf).")
+@click.option("--backend", envvar="SPELEO_BACKEND", default=None, metavar="URL",
+              help="Store and search events on ClickHouse: clickhouse://USER:PASSWORD@HOST:8123/DB[?cluster=NAME] "
+                   "or chdb:///FOLDER (embedded ClickHouse); default: this home's Parquet buckets. "
+                   "See docs/scale-out.md.")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
           syslog_tls_cert, syslog_tls_key, tls_cert, tls_key, hec_max_decompressed_length, max_connections,
-          idle_timeout, admin_password_file, smtp_server) -> None:
+          idle_timeout, admin_password_file, smtp_server, backend) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog.
 
     SIGTERM and SIGINT (Ctrl-C) stop it cleanly (exit status 0): data received is stored and
@@ -341,8 +345,15 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
                              limits=ConnectionLimits(max_connections, idle_timeout))
     if smtp_server and not re.fullmatch(r"[^\s:]+(:\d{1,5})?", smtp_server):
         raise click.UsageError(f"--smtp-server {smtp_server!r}: give HOST or HOST:PORT (e.g. mail.example.com:587)")
+    if backend:
+        from speleo.storage.clickhouse.client import parse_url
+
+        try:
+            parse_url(backend)
+        except InputError as e:
+            raise click.UsageError(f"--backend: {e}") from None
     run(home, bind, port, announce, options, tls_cert=tls_cert, tls_key=tls_key,
-        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server)
+        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server, backend=backend)
 
 
 def _admin_password(path: str | None) -> str | None:
