@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from speleo.cli import client
-from speleo.cli.output import console, output_option, plural, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, plural, print_json, wants_json
 from speleo.config import Home, check_index_name
 from speleo.errors import SpeleoError, SplError
 
@@ -226,7 +225,7 @@ def _print_rows(output: str, body: dict, fields: list[str]) -> None:
 def _print_table(body: dict, rows: list[dict], fields: list[str]) -> None:
     if body["kind"] == "events":
         fields = ["_time", "host", "sourcetype", "_raw"]
-    table = Table(show_lines=body["kind"] == "events", header_style="bold")
+    table = new_table(show_lines=body["kind"] == "events", header_style="bold")
     for f in fields:
         wide = f == "_raw" and out.is_terminal   # piped: every column as wide as its text
         table.add_column(f, overflow="fold", no_wrap=f == "_time", ratio=4 if wide else None)
@@ -391,7 +390,7 @@ def token_list(home: Home, output: str, as_json: bool) -> None:
     if wants_json(output, as_json):
         print_json(rows)
         return
-    table = Table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
+    table = new_table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
                   header_style="bold")
     for r in rows:
         table.add_row(r["name"], r["default_index"], ",".join(r["allowed_indexes"]), r["sourcetype"] or "",
@@ -467,11 +466,11 @@ def _print_status(st: dict, url: str | None) -> None:
     if dropped:
         out.print(f"dropped by ingest filters today: {plural(sum(d['events'] for d in dropped), 'event')} "
                   f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
-    t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
+    t = new_table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
     out.print(t)
-    t = Table("file", "bytes read", header_style="bold", title="files followed")
+    t = new_table("file", "bytes read", header_style="bold", title="files followed")
     for f in st["files"]:
         t.add_row(f["path"], f"{f['offset']:,}")
     out.print(t)
@@ -480,7 +479,7 @@ def _print_status(st: dict, url: str | None) -> None:
         out.print(f"files followed now: {ff['followed']:,}, open {ff['open']:,} (at most {ff['max_open']:,}); "
                   f"changes noticed by {ff['change_notification']}; skipped: {len(ff['skipped']):,} "
                   f"(reasons under problems); identity undecided: {len(ff['undecided']):,}")
-    t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
+    t = new_table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
     out.print(t)
