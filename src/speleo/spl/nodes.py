@@ -143,8 +143,15 @@ def _duck_percentile(node: ExactPercentile) -> exp.Expression:
 
 
 def _duck_strftime(node: StrfTime) -> exp.Expression:
+    """A literal format is translated variable by variable (spl/timelower.py); a computed one
+    goes to DuckDB's strftime as it is."""
     local = _duck_local_ts(node.this.copy(), node.args["tz"].copy())
-    return exp.Anonymous(this="strftime", expressions=[local, node.args["format"].copy()])
+    fmt, tz = node.args["format"], node.args["tz"]
+    if isinstance(fmt, exp.Literal) and fmt.is_string and isinstance(tz, exp.Literal):
+        from speleo.spl.timelower import strftime_sql
+
+        return strftime_sql(node.this.copy(), fmt.this, tz.this, local)
+    return exp.Anonymous(this="strftime", expressions=[local, fmt.copy()])
 
 
 def _duck_regex_match(node: RegexMatch) -> exp.Expression:

@@ -105,9 +105,9 @@ def capture_groups(pattern: str) -> list[str | None]:
 
 
 def parse_fillnull(cur: Cursor, word: Token) -> ast.FillnullCmd:
-    """Splunk Search Reference: fillnull. `fillnull [value=V] [f1 f2 ...]` (default 0)."""
-    opts = cur.options({"value"})
-    fields = [t.value for t in cur.field_list(stop=())]
+    """Splunk Search Reference: fillnull. `fillnull [value=V] [f1 f2 ...]` (default 0); `value=`
+    may also follow the field list (`fillnull f1 f2 value=X`), as real searches write it."""
+    fields, opts = cur.fields_and_options({"value"}, "")
     return ast.FillnullCmd(opts["value"].value if "value" in opts else "0", fields)
 
 

@@ -239,14 +239,18 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
     """Splunk Search Reference: dedup. Keeps the first N results (in the current order) of each
     combination of the fields' values; results missing a field are dropped (`keepempty=true`
     keeps them); `keepevents=true` keeps the duplicates but removes the fields from them;
-    `consecutive=true` removes only runs of duplicates next to each other; `sortby` orders the
-    output afterwards."""
+    `consecutive=true` removes only runs of duplicates next to each other; `sortby` sorts the
+    results first, so the first of each combination in that order is kept and the output stays
+    in that order."""
     from speleo.spl.commands.order import compile_sort
 
     opts = getattr(cmd, "options", {})
     keepempty = as_bool(opts.get("keepempty", "false"))
     keepevents = as_bool(opts.get("keepevents", "false"))
     consecutive = as_bool(opts.get("consecutive", "false"))
+    keys = getattr(cmd, "sortby", [])
+    if keys:   # the Reference's sortby orders the results first, then the first of each group is kept
+        compile_sort(state, ast.SortCmd(keys, None, start=cmd.start, end=cmd.end))
     parts = [state.field(f) for f in cmd.fields]
     present = exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts])
     order = exp.Order(expressions=[o.copy() for o in state.order or []]) if state.order else None
@@ -278,9 +282,6 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
                 state.filter(present)
             state.wrap()
             state.select = state.select.qualify(keep, copy=False)
-    keys = getattr(cmd, "sortby", [])
-    if keys:
-        compile_sort(state, ast.SortCmd(keys, None, start=cmd.start, end=cmd.end))
 
 
 # --- fillnull ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
-from speleo.spl.functions import num, regex_literal, text
+from speleo.spl.functions import num, regex_literal, text, time_parse
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
 from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.cursor import as_bool
@@ -80,9 +80,7 @@ def convert_value(state: State, func: str, value: exp.Expression, timeformat: st
         formatted = StrfTime(this=num(value.copy()), format=exp.Literal.string(timeformat), tz=state.tz_literal())
         return exp.Coalesce(this=formatted, expressions=[s])
     if func == "mktime":           # text in timeformat -> epoch (null when it does not parse)
-        parsed = exp.Anonymous(this="try_strptime", expressions=[s, exp.Literal.string(timeformat)])
-        zoned = exp.Anonymous(this="timezone", expressions=[state.tz_literal(), parsed])
-        return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=exp.DataType.build("DOUBLE"))
+        return time_parse(s, timeformat, exp.Literal.string(timeformat), state.tz_literal())
     if func == "num":              # a number, else removed
         return num(s)
     if func == "rmcomma":

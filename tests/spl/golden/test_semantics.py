@@ -1,0 +1,125 @@
+"""Behaviours real searches depend on, each as the Splunk Search Reference documents it (issue 15).
+
+Pages (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/...):
+- search-commands/fillnull: `fillnull [value=<string>] [<field-list>]`; real searches also write the
+  option after the fields (`fillnull a b value=NA`), which Splunk accepts.
+- search-commands/dedup: `sortby` "sorts the results" ... the results are sorted first and the first
+  result of each combination in that order is kept.
+- search-commands/top: `otherstr` "Default: OTHER"; count is a whole number.
+- evaluation-functions/mathematical-functions, max(X,...) / min(X,...): numbers compare numerically and
+  are below strings; strings compare lexicographically ("max(1, 3, 6, 7, "foo", field)" returns "foo").
+- evaluation-functions/date-and-time-functions (strftime, strptime) and "Date and time format variables":
+  %F = %Y-%m-%d, %T = %H:%M:%S, %Q / %N subseconds (%3Q default for %Q, %9N for %N), %s epoch seconds,
+  %+ "date and time with time zone" (%a %b %e %H:%M:%S %Z %Y), %z +hhmm, %Z abbreviation, %e / %k / %l
+  blank padded day / 24-hour / 12-hour, %p AM/PM, %j day of year, %U week (Sunday first), %V ISO week.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from speleo.errors import SplSyntaxError
+from tests.spl.golden._util import ev, offsets, rows_of, run
+
+ABC = ev("a=1", "b=2", "c=3")
+
+
+def test_fillnull_value_after_the_field_list():
+    # a missing in the 2nd and 3rd events, b in the 1st and 3rd; c untouched (not listed)
+    got = rows_of("* | fillnull a b value=NA | table a b c", ABC, "a", "b", "c")
+    assert got == [("1", "NA", None), ("NA", "2", None), ("NA", "NA", "3")]
+    assert rows_of("* | fillnull value=NA a | table a", ABC, "a") == ["1", "NA", "NA"]
+
+
+DEDUP = ev((-10, "x=1", "h1"), (-20, "x=5", "h2"), (-30, "x=9", "h1"), (-40, "x=3", "h2"))
+
+
+def test_dedup_sortby_sorts_first():
+    # sort -x: 9 (h1, -30), 5 (h2, -20), 3 (h2, -40), 1 (h1, -10); the first of each host: -30, -20
+    assert offsets("* | dedup host sortby -x", DEDUP) == [-30, -20]
+    # sort +x: 1 (h1, -10), 3 (h2, -40) ...
+    assert offsets("* | dedup host sortby +x", DEDUP) == [-10, -40]
+
+
+def test_top_otherstr_defaults_to_OTHER_and_counts_are_integers():
+    rows = run("* | top limit=1 useother=t host", rows=DEDUP)
+    # h1 and h2 both 2 of 4: the first by value order is kept, the other becomes OTHER
+    assert [r["host"] for r in rows][1] == "OTHER"
+    assert [(r["count"], r["percent"]) for r in rows] == [(2, 50.0), (2, 50.0)]
+    assert all(type(r["count"]) is int for r in rows)
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ('min(3, 11, "abc")', "3"),          # numbers below strings
+    ('max(3, 11, "abc")', "abc"),
+    ('max("abc", "Abd")', "abc"),        # lexicographic: "a" (0x61) after "A" (0x41)
+    ('min("abc", "Abd")', "Abd"),
+    ('min(10, 9)', 9),                   # numbers only: numeric
+    ('max(x, 50)', "100"),               # x=100 read as a number
+    ('min(x, 50)', "50"),
+    ('max(x, "zz")', "zz"),
+    ('min(nosuch, 7, "q")', "7"),        # a null argument is ignored
+])
+def test_eval_min_max_mixed(expr, expected):
+    assert rows_of(f"* | eval r={expr} | table r", ev("x=100"), "r") == [expected]
+
+
+NOW_EPOCH = 1_700_000_000          # Tue 2023-11-14 22:13:20 UTC; 17:13:20 EST (UTC-5)
+
+
+@pytest.mark.parametrize("fmt, utc, new_york", [
+    ("%F %T", "2023-11-14 22:13:20", "2023-11-14 17:13:20"),
+    ("%+", "Tue Nov 14 22:13:20 UTC 2023", "Tue Nov 14 17:13:20 EST 2023"),
+    ("%z %Z", "+0000 UTC", "-0500 EST"),
+    ("%s", "1700000000", "1700000000"),
+    ("%Q|%3N|%6N|%N", "250|250|250000|250000000", "250|250|250000|250000000"),
+    ("[%e] [%k] [%l] %p", "[14] [22] [10] PM", "[14] [17] [ 5] PM"),
+    ("%j %U %V %a %A %b %B %y %C", "318 46 46 Tue Tuesday Nov November 23 20",
+     "318 46 46 Tue Tuesday Nov November 23 20"),
+    ("100%% at %H:%M", "100% at 22:13", "100% at 17:13"),
+])
+def test_strftime_variables(fmt, utc, new_york):
+    q = f'* | eval t=strftime({NOW_EPOCH}.25, "{fmt}") | table t'
+    assert rows_of(q, ev("x"), "t") == [utc]
+    assert rows_of(q, ev("x"), "t", tz=ZoneInfo("America/New_York")) == [new_york]
+
+
+def test_strftime_day_and_hour_padding_early_in_the_month():
+    # 2023-07-02 03:04:05 UTC = 1688267045; EDT (UTC-4) 2023-07-01 23:04:05
+    q = '* | eval t=strftime(1688267045, "%e|%k|%l|%Z") | table t'
+    assert rows_of(q, ev("x"), "t") == [" 2| 3| 3|UTC"]
+    assert rows_of(q, ev("x"), "t", tz=ZoneInfo("America/New_York")) == [" 1|23|11|EDT"]
+
+
+@pytest.mark.parametrize("value, fmt, expected", [
+    ("2023-11-14T22:13:20", "%FT%T", 1_700_000_000),
+    ("14/Nov/2023:22:13:20 +0200", "%d/%b/%Y:%H:%M:%S %z", 1_700_000_000 - 7200),   # the zone in the text wins
+    ("1700000000.5", "%s.%3N", 1_700_000_000.5),
+    ("1700000000", "%s", 1_700_000_000),
+    ("2023-11-14 22:13:20.250", "%F %T.%3N", 1_700_000_000.25),
+    (" 4 Nov 2023 10 PM", "%e %b %Y %l %p", 1_699_135_200),     # 2023-11-04 22:00 UTC
+    ("not a date", "%F", None),
+])
+def test_strptime_variables(value, fmt, expected):
+    assert rows_of(f'* | eval t=strptime("{value}", "{fmt}") | table t', ev("x"), "t") == [expected]
+
+
+def test_strptime_reads_wall_clock_time_in_the_search_zone():
+    # 17:13:20 in New York (EST) is 22:13:20 UTC
+    q = '* | eval t=strptime("2023-11-14 17:13:20", "%F %T") | table t'
+    assert rows_of(q, ev("x"), "t", tz=ZoneInfo("America/New_York")) == [1_700_000_000]
+
+
+def test_unknown_time_format_variable_is_an_error_at_its_place():
+    query = '* | eval t=strftime(_time, "%Y %q")'
+    with pytest.raises(SplSyntaxError, match="%q") as err:
+        run(query, rows=ev("x"))
+    assert err.value.query == query
+
+
+def test_convert_ctime_and_mktime_use_the_same_variables():
+    rows = run('* | eval s="2023-11-14 22:13:20" | convert timeformat="%F %T" mktime(s) as m '
+               '| eval e=1700000000 | convert timeformat="%F %T %z" ctime(e) as c | table m c', rows=ev("x"))
+    assert rows == [{"m": 1_700_000_000, "c": "2023-11-14 22:13:20 +0000"}]
