@@ -59,7 +59,7 @@ class ValuesAgg(exp.Expression, exp.AggFunc):
 class ListAgg(exp.Expression, exp.AggFunc):
     """Splunk list(): the non-null values in input order as a list."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "order": False}
 
 
 class ExactPercentile(exp.Expression, exp.AggFunc):
@@ -134,7 +134,10 @@ def _duck_values(node: ValuesAgg) -> exp.Expression:
 
 
 def _duck_list(node: ListAgg) -> exp.Expression:
-    return exp.Filter(this=exp.Anonymous(this="list", expressions=[node.this.copy()]),
+    arg = node.this.copy()
+    if node.args.get("order") is not None:
+        arg = exp.Order(this=arg, expressions=[exp.Ordered(this=node.args["order"].copy())])
+    return exp.Filter(this=exp.Anonymous(this="list", expressions=[arg]),
                       expression=exp.Where(this=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.null()))))
 
 

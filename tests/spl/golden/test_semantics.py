@@ -123,3 +123,49 @@ def test_convert_ctime_and_mktime_use_the_same_variables():
     rows = run('* | eval s="2023-11-14 22:13:20" | convert timeformat="%F %T" mktime(s) as m '
                '| eval e=1700000000 | convert timeformat="%F %T %z" ctime(e) as c | table m c', rows=ev("x"))
     assert rows == [{"m": 1_700_000_000, "c": "2023-11-14 22:13:20 +0000"}]
+
+
+# --- multivalue fields in search (Search Reference: search, "field=value" on a multivalue field
+# matches when any of its values matches; makemv, eval split()/mvappend make such fields) -----------
+
+MV = ev("tags=a|b|c user=alice", "tags=b user=bob", "tags=cc|Dd user=carol", "user=dave")
+
+
+@pytest.mark.parametrize("query, expected", [
+    ('makemv delim="|" tags | search tags=b', ["alice", "bob"]),
+    ('makemv delim="|" tags | search tags=dd', ["carol"]),            # values compare case-insensitively
+    ('makemv delim="|" tags | search tags=c*', ["alice", "carol"]),
+    ('makemv delim="|" tags | search NOT tags=b', ["carol", "dave"]),
+    ('makemv delim="|" tags | search tags!=b', ["carol"]),            # != needs a value
+    ('makemv delim="|" tags | search tags IN (zz, cc)', ["carol"]),
+    ('eval m=split(tags, "|") | search m=c', ["alice"]),
+    ('eval m=mvappend(user, "x") | search m=x user!=dave', ["alice", "bob", "carol"]),
+    ('eval n=split("5,20", ",") | search n>10 user=bob', ["bob"]),   # any value above 10
+])
+def test_search_on_multivalue_fields(query, expected):
+    assert rows_of(f"* | {query} | table user", MV, "user") == expected
+
+
+# --- list/first/last follow the result order; values lexicographic; earliest/latest by _time
+# (Search Reference: Statistical and charting functions, list(), first(), last(), values(),
+# earliest(), latest()) -------------------------------------------------------------------------------
+
+ORDERED = ev((-10, "x=10 u=b"), (-20, "x=9 u=B"), (-30, "x=100 u=a"), (-40, "x=abc u=c"))
+
+
+@pytest.mark.parametrize("pipeline, first, last, lst", [
+    ("", "10", "abc", ["10", "9", "100", "abc"]),                    # events: newest first
+    ("sort x |", "9", "abc", ["9", "10", "100", "abc"]),             # numbers numerically, then strings
+    ("sort -x |", "abc", "9", ["abc", "100", "10", "9"]),
+    ("reverse |", "abc", "10", ["abc", "100", "9", "10"]),
+])
+def test_list_first_last_follow_the_stream(pipeline, first, last, lst):
+    row = run(f"* | {pipeline} stats first(x) as f last(x) as l list(x) as li", rows=ORDERED)[0]
+    assert (row["f"], row["l"], row["li"]) == (first, last, lst)
+
+
+def test_values_lexicographic_and_earliest_latest_by_time():
+    # _time moved: x=9 becomes the latest event; the stream order (first) is unchanged
+    row = run('* | eval _time=if(x=="9", _time+1000, _time) | stats values(u) as v earliest(x) as e '
+              'latest(x) as la first(x) as f', rows=ORDERED)[0]
+    assert row == {"v": ["B", "a", "b", "c"], "e": "abc", "la": "9", "f": "10"}
