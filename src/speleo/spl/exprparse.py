@@ -189,7 +189,8 @@ def _bool_level(cur: Cursor, level: int) -> ast.Node:
 
 def _not_level(cur: Cursor) -> ast.Node:
     tok = cur.peek()
-    if tok.kind is T.WORD and tok.value.upper() == "NOT" and cur.peek(1).kind is not T.LPAREN:
+    # NOT x, NOT (x) and !(x) (Search Reference: where / eval, Boolean operators)
+    if (tok.kind is T.WORD and tok.value.upper() == "NOT") or (tok.kind is T.OP and tok.value == "!"):
         cur.next()
         operand = _not_level(cur)
         return ast.UnOp("NOT", operand, start=tok.start, end=operand.end)

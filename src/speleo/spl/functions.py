@@ -219,6 +219,9 @@ def _tostring(state: State, args: list[ast.Node]) -> Typed:
     e, kind = compile_expr(state, args[0])
     if kind == "num":
         return number_text(e), "str"   # Splunk prints whole numbers without a decimal part
+    if kind == "bool":                 # Search Reference: Conversion functions, tostring: "True" / "False"
+        return exp.Case(ifs=[exp.If(this=e, true=exp.Literal.string("True")),
+                             exp.If(this=exp.Not(this=exp.paren(e.copy())), true=exp.Literal.string("False"))]), "str"
     return text(e), "str"
 
 

@@ -169,3 +169,37 @@ def test_values_lexicographic_and_earliest_latest_by_time():
     row = run('* | eval _time=if(x=="9", _time+1000, _time) | stats values(u) as v earliest(x) as e '
               'latest(x) as la first(x) as f', rows=ORDERED)[0]
     assert row == {"v": ["B", "a", "b", "c"], "e": "abc", "la": "9", "f": "10"}
+
+
+# --- booleans (Search Reference: eval "The result of an eval expression cannot be a Boolean";
+# Conversion functions, tostring: a Boolean gives "True" / "False"; Informational functions, typeof:
+# the example typeof(12) + typeof("string") + typeof(1==2) + typeof(badfield) gives
+# "NumberStringBoolInvalid"; where / eval: NOT and ! negate a parenthesised expression) -------------
+
+def test_tostring_and_typeof_of_booleans():
+    row = run('* | eval a=tostring(1==1), b=tostring(2<1), t=typeof(12) + typeof("string") + typeof(1==2) '
+              '+ typeof(badfield), i=if(isbool(1==1), "y", "n") | table a b t i', rows=ev("x"))[0]
+    assert row == {"a": "True", "b": "False", "t": "NumberStringBoolInvalid", "i": "y"}
+
+
+@pytest.mark.parametrize("query", ["* | eval z=(1==1)", "* | eval ok=isnull(x)", '* | eval m=match(_raw, "a")'])
+def test_a_boolean_eval_result_is_an_error(query):
+    from speleo.errors import SplError
+
+    with pytest.raises(SplError, match="cannot be a Boolean"):
+        run(query, rows=ev("x"))
+
+
+NUMS = ev("n=10", "n=60", "n=100", "n=abc")
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("where isnum(n) AND NOT (n > 50)", ["10"]),
+    ("where isnum(n) AND !(n > 50)", ["10"]),
+    ("where isnum(n) AND NOT(n > 50) AND !(n < 5)", ["10"]),
+    ('where !(n == "abc")', ["10", "60", "100"]),
+    ('where !(n > 50 OR n < 20) AND isnum(n)', []),
+    ('eval s=if(isnum(n) AND !(n > 50), "small", "big") | where s="small"', ["10"]),
+])
+def test_not_and_bang_before_parentheses(query, expected):
+    assert rows_of(f"* | {query} | table n", NUMS, "n") == expected

@@ -38,9 +38,14 @@ def parse_eval(cur: Cursor, word: Token) -> ast.EvalCmd:
 
 
 def compile_eval(state: State, cmd: ast.EvalCmd) -> None:
-    """Each assignment sees the fields assigned before it (one stage per assignment)."""
+    """Each assignment sees the fields assigned before it (one stage per assignment). As in
+    Splunk (Search Reference: eval, "The result of an eval expression cannot be a Boolean"), an
+    expression whose value is true/false is an error: wrap it in if(...) or tostring(...)."""
     for name, expr in cmd.assignments:
         value, kind = compile_expr(state, expr)
+        if kind == "bool":
+            raise state.fail(f"eval {name}=...: the result of an eval expression cannot be a Boolean; use "
+                             "if(<condition>, <value>, <value>) or tostring(<condition>)", expr)
         _assign(state, name, value, mv=kind == "mv")
 
 
