@@ -203,3 +203,34 @@ NUMS = ev("n=10", "n=60", "n=100", "n=abc")
 ])
 def test_not_and_bang_before_parentheses(query, expected):
     assert rows_of(f"* | {query} | table n", NUMS, "n") == expected
+
+
+# --- transaction (Search Reference: transaction, "mvlist: ... If false, the multivalue fields hold
+# the distinct values, sorted" (the default); "closed_txn" is set with keepevicted=true: 1 for a
+# closed transaction, 0 for an evicted one) ---------------------------------------------------------
+
+TXN = ev((-10, "sid=1 user=bob code=7"), (-20, "sid=1 user=alice code=7"), (-30, "sid=2 user=carol"),
+         (-40, "sid=1 user=Bob code=10 start"), (-50, "sid=2 user=carol start"))
+
+
+def test_transaction_merges_search_time_fields():
+    rows = run("* | transaction sid | table sid user code eventcount", rows=TXN)
+    # newest first: sid 1 opens at -40, sid 2 at -50; values distinct and lexicographic
+    assert rows == [
+        {"sid": "1", "user": ["Bob", "alice", "bob"], "code": ["10", "7"], "eventcount": 3},
+        {"sid": "2", "user": ["carol"], "code": None, "eventcount": 2},
+    ]
+    # a merged field is multivalue: a search on it matches any value, stats by splits it
+    assert rows_of("* | transaction sid | search user=alice | table sid", TXN, "sid") == ["1"]
+    assert run("* | transaction sid | stats count by user", rows=TXN) == [
+        {"user": "Bob", "count": 1}, {"user": "alice", "count": 1}, {"user": "bob", "count": 1},
+        {"user": "carol", "count": 1}]
+
+
+def test_transaction_closed_txn_with_keepevicted():
+    # startswith=code=10: sid 1's first event (-40) has it: closed (1); sid 2's first event (-50)
+    # does not: evicted (0). Without keepevicted the evicted one is left out.
+    rows = run('* | transaction sid startswith="code=10" keepevicted=true | table sid closed_txn', rows=TXN)
+    assert sorted((r["sid"], r["closed_txn"]) for r in rows) == [("1", 1), ("2", 0)]
+    rows = run('* | transaction sid startswith="code=10" | table sid', rows=TXN)
+    assert rows == [{"sid": "1"}]
