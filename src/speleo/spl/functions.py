@@ -261,18 +261,26 @@ def _strftime(state: State, args: list[ast.Node]) -> Typed:
     return StrfTime(this=as_kind(t[0], "num"), format=as_kind(t[1], "str"), tz=state.tz_literal()), "str"
 
 
+def regex_arg(state: State, node: ast.Node) -> exp.Expression:
+    """The regular expression argument of match()/replace()/mvfind(): a literal is checked when
+    compiling (regex_literal); a computed one (a field, a concatenation) is used as it is, its
+    PCRE named groups `(?<name>` rewritten for RE2 at run time (an invalid one fails the search
+    with the engine's message)."""
+    if isinstance(node, ast.Str):
+        return regex_literal(node.value, state, node)
+    pattern = as_kind(compile_expr(state, node), "str")
+    return exp.Anonymous(this="regexp_replace", expressions=[
+        pattern, exp.Literal.string(r"\(\?<([A-Za-z_])"), exp.Literal.string(r"(?P<\1"), exp.Literal.string("g")])
+
+
 def _match(state: State, args: list[ast.Node]) -> Typed:
     s = as_kind(compile_expr(state, args[0]), "str")
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("match() needs a literal regular expression", args[1])
-    return RegexMatch(this=s, expression=regex_literal(args[1].value, state, args[1])), "bool"
+    return RegexMatch(this=s, expression=regex_arg(state, args[1])), "bool"
 
 
 def _replace(state: State, args: list[ast.Node]) -> Typed:
     t = _args(state, args)
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("replace() needs a literal regular expression", args[1])
-    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_literal(args[1].value, state, args[1]),
+    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
                         replacement=as_kind(t[2], "str")), "str"
 
 
@@ -639,10 +647,8 @@ def _fields_in(node: ast.Node) -> list[str]:
 def _mvfind(state: State, args: list[ast.Node]) -> Typed:
     """mvfind(mv, regex): the 0-based index of the first value matching the regex, else null."""
     lst = mv(compile_expr(state, args[0]))
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("mvfind() needs a literal regular expression", args[1])
     hits = exp.Anonymous(this="list_transform", expressions=[lst, _lambda(exp.Coalesce(
-        this=RegexMatch(this=exp.column("__v"), expression=regex_literal(args[1].value)), expressions=[exp.false()]))])
+        this=RegexMatch(this=exp.column("__v"), expression=regex_arg(state, args[1])), expressions=[exp.false()]))])
     pos = exp.Anonymous(this="list_position", expressions=[hits, exp.true()])
     return exp.Sub(this=pos, expression=exp.Literal.number(1)), "num"
 

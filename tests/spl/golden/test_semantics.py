@@ -234,3 +234,49 @@ def test_transaction_closed_txn_with_keepevicted():
     assert sorted((r["sid"], r["closed_txn"]) for r in rows) == [("1", 1), ("2", 0)]
     rows = run('* | transaction sid startswith="code=10" | table sid', rows=TXN)
     assert rows == [{"sid": "1"}]
+
+
+# --- computed regexes, makemv tokenizer=(...), TERM(key=value), format and return ---------------------
+# Search Reference: Text functions replace(X,Y,Z) / Comparison functions match(SUBJECT, "REGEX") /
+# Multivalue functions mvfind(MVFIELD, "REGEX") take a regex from any expression; makemv
+# `tokenizer=<string>`; Search Manual "Use CASE() and TERM()" (TERM keeps `=` inside the term);
+# search-commands/format: `( ( f1="v1" AND f2="v2" ) OR ( ... ) )`, emptystr default "NOT ( )";
+# search-commands/return: `return [count] field | alias=field | $field`, count default 1.
+
+PEOPLE = ev("user=alice site=a1", "user=bob site=b1", "user=carol site=a2")
+
+
+def test_regex_functions_take_a_computed_pattern():
+    rows = run('* | eval p="^" . substr(site, 1, 1), m=if(match(user, p), "y", "n"), r=replace(user, p, "_"), '
+               'l=split("x1,a9,b2", ","), i=mvfind(l, p) | table m r i', rows=PEOPLE)
+    assert [(r["m"], r["r"], r["i"]) for r in rows] == [("y", "_lice", 1), ("y", "_ob", 2), ("n", "carol", 1)]
+
+
+def test_makemv_unquoted_tokenizer():
+    rows = run('* | eval l="k1=v1;k2=v2 k3=v3" | makemv tokenizer=(\\w+=\\w+) l | table l', rows=ev("x"))
+    assert rows == [{"l": ["k1=v1", "k2=v2", "k3=v3"]}]
+
+
+def test_term_with_key_value():
+    events = ev("code=200 path=/x", "code=2000 path=/y", "xcode=200")
+    assert rows_of("TERM(code=200) | table path", events, "path") == ["/x"]
+
+
+def test_format_and_return():
+    assert run("* | table user site | format", rows=PEOPLE) == [
+        {"search": '( ( user="alice" AND site="a1" ) OR ( user="bob" AND site="b1" ) OR ( user="carol" AND site="a2" ) )'}]
+    assert run("* | table user | format maxresults=1", rows=PEOPLE) == [{"search": '( ( user="alice" ) )'}]
+    assert run('* | where user="nobody" | table user | format', rows=PEOPLE) == [{"search": "NOT ( )"}]
+    assert run("* | return user", rows=PEOPLE) == [{"search": 'user="alice"'}]
+    assert run("* | return 2 u=user $site", rows=PEOPLE) == [{"search": '(u="alice" a1) OR (u="bob" b1)'}]
+
+
+@pytest.mark.parametrize("sub, expected", [
+    ("search site=b1 | return user", ["bob"]),
+    ("search site=a* | return 2 user", ["alice", "carol"]),
+    ("search site=a* | return 1 user", ["alice"]),
+    ("search site=a* | table user | format", ["alice", "carol"]),
+    ("search site=b1 | return site=user", []),        # site="bob" matches nothing
+])
+def test_subsearch_ending_with_return_or_format_filters(sub, expected):
+    assert rows_of(f"* [{sub}] | table user", PEOPLE, "user") == expected

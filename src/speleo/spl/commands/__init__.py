@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
-    stats, timechart, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, returns, rows,
+    search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import deletecmd
 
@@ -58,6 +58,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "appendcols": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "appendpipe": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "transaction": CommandSpec(extra.parse_transaction, events.compile_transaction, streaming=False),
+    "return": CommandSpec(returns.parse_return, returns.compile_return, streaming=False),
+    "format": CommandSpec(returns.parse_format, returns.compile_format, streaming=False),
     "foreach": CommandSpec(extra.parse_foreach, reshape.compile_foreach, streaming=False),
     "chart": CommandSpec(extra.parse_chart, reshape.compile_chart, streaming=False),
     "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),

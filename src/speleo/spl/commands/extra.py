@@ -33,6 +33,12 @@ def read_options(cur: Cursor, allowed: set[str] | None, out: dict[str, str] | No
             raise cur.unsupported(f"option {key.value!r} is not supported", key)
         cur.i += 2
         value = cur.next()
+        if value.kind is T.LPAREN and value.end == cur.peek().start:
+            # an unquoted regular expression written as a group (`makemv tokenizer=(\S+)`): the
+            # text up to the matching parenthesis
+            close = cur.skip_balanced(f"the value of {key.value}")
+            opts[key.value.lower()] = cur.query[value.start:close.end]
+            continue
         if value.kind not in (T.WORD, T.STRING):
             raise cur.error(f"expected a value for {key.value}", value)
         opts[key.value.lower()] = value.value
