@@ -280,3 +280,24 @@ def test_format_and_return():
 ])
 def test_subsearch_ending_with_return_or_format_filters(sub, expected):
     assert rows_of(f"* [{sub}] | table user", PEOPLE, "user") == expected
+
+
+# --- macros are not expanded inside quoted strings (Search Manual, "Use search macros in searches":
+# a macro is a call between backticks in the search text; a quoted string is a value) ----------------
+
+def test_macro_inside_a_quoted_string_is_kept():
+    from speleo.spl.macros import MacroDef, expand_macros
+
+    macros = {"web": MacroDef("web", "index=web"), "f(1)": MacroDef("f", "x=$a$", ("a",))}
+    assert expand_macros('`web` | eval s="use `web` here"', macros) == 'index=web | eval s="use `web` here"'
+    assert expand_macros('search "`web`" `f("q")`', macros) == 'search "`web`" x=q'
+    assert expand_macros('a="x\\"`web`" b', macros) == 'a="x\\"`web`" b'      # an escaped quote stays inside
+
+
+def test_lookup_csv_with_a_byte_order_mark(tmp_path):
+    # a CSV saved by Excel starts with EF BB BF: the first column is still named "user"
+    (tmp_path / "roles.csv").write_bytes(b"\xef\xbb\xbfuser,role\r\nalice,admin\r\nbob,dev\r\n")
+    rows = run("* | lookup roles user OUTPUT role | table user role", rows=PEOPLE, lookups_dir=tmp_path)
+    assert rows == [{"user": "alice", "role": "admin"}, {"user": "bob", "role": "dev"}, {"user": "carol", "role": None}]
+    assert run("| inputlookup roles.csv", rows=PEOPLE, lookups_dir=tmp_path) == [
+        {"user": "alice", "role": "admin"}, {"user": "bob", "role": "dev"}]
