@@ -301,3 +301,23 @@ def test_lookup_csv_with_a_byte_order_mark(tmp_path):
     assert rows == [{"user": "alice", "role": "admin"}, {"user": "bob", "role": "dev"}, {"user": "carol", "role": None}]
     assert run("| inputlookup roles.csv", rows=PEOPLE, lookups_dir=tmp_path) == [
         {"user": "alice", "role": "admin"}, {"user": "bob", "role": "dev"}]
+
+
+# --- head (<eval-expression>) (Search Reference: head: "returns results until the expression is
+# false"; null=<bool> "how a null result of the expression counts", default false; keeplast=<bool>
+# keeps the result that stopped it; limit=<int> the largest number of results) ------------------------
+
+WHILE = ev("n=1", "n=2", "other", "n=3", "n=10", "n=4")
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    ("head (n<5)", ["1", "2"]),                                  # the missing n (null) stops it
+    ("head (n<5) null=true", ["1", "2", None, "3"]),
+    ("head (n<5) keeplast=true", ["1", "2", None]),
+    ("head (n<5) null=true keeplast=true", ["1", "2", None, "3", "10"]),
+    ("head (n<5) null=true limit=3", ["1", "2", None]),
+    ("head limit=2 (n<5)", ["1", "2"]),
+    ("sort -n | head (n>2)", ["10", "4", "3"]),
+])
+def test_head_with_an_expression(cmd, expected):
+    assert rows_of(f"* | {cmd} | table n", WHILE, "n") == expected
