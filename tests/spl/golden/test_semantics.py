@@ -321,3 +321,24 @@ WHILE = ev("n=1", "n=2", "other", "n=3", "n=10", "n=4")
 ])
 def test_head_with_an_expression(cmd, expected):
     assert rows_of(f"* | {cmd} | table n", WHILE, "n") == expected
+
+
+# --- autoregress (Search Reference: autoregress: "copies one or more of the previous values for a
+# field into each event", names <field>_p<n>, p default 1, p=<start>-<end> a range, AS for one copy)
+# and require ("causes a search to fail if the queries and commands that precede it return zero
+# events or results") ------------------------------------------------------------------------------
+
+SERIES = ev("v=1", "v=2", "other", "v=4")
+
+
+def test_autoregress():
+    assert rows_of("* | autoregress v | table v_p1", SERIES, "v_p1") == [None, "1", "2", None]
+    assert rows_of("* | autoregress v p=2-3 | table v_p2 v_p3", SERIES, "v_p2", "v_p3") == [
+        (None, None), (None, None), ("1", None), ("2", "1")]
+    assert rows_of("* | sort -v | autoregress v AS prev | table prev", SERIES, "prev") == [None, "4", "2", "1"]
+
+
+def test_require():
+    assert run("* | require | stats count", rows=SERIES) == [{"count": 4}]
+    with pytest.raises(Exception, match="returned no results"):
+        run('* | where v="none" | require | stats count', rows=SERIES)

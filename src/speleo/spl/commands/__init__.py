@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, returns, rows,
-    search, sinks, stats, timechart, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, guards, lookups, more, order, reshape, returns,
+    rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import deletecmd
 
@@ -82,6 +82,7 @@ COMPILERS = {
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
+    "autoregress": guards.compile_autoregress, "require": guards.compile_require,
     "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),

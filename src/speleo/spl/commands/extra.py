@@ -430,6 +430,8 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "extract": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "kv": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "delta": ({"p"}, 1, 3),
+    "autoregress": ({"p"}, 1, 3),
+    "require": (set(), 0, 0),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
     "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims", "showtemplate"}, 0, 0),
