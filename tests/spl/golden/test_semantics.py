@@ -342,3 +342,12 @@ def test_require():
     assert run("* | require | stats count", rows=SERIES) == [{"count": 4}]
     with pytest.raises(Exception, match="returned no results"):
         run('* | where v="none" | require | stats count', rows=SERIES)
+
+
+def test_extract_with_pair_and_key_value_delimiters():
+    # Search Reference: extract, pairdelim / kvdelim: "a:1|b: two" -> a=1, b=two (a blank after the
+    # delimiter is not part of the value); a name with no pair keeps its own value
+    rows = run('* | eval _raw="a:1|b: two|c:3" | extract pairdelim="|" kvdelim=":" | table a b c', rows=ev("x"))
+    assert rows == [{"a": "1", "b": "two", "c": "3"}]
+    rows = run('* | extract pairdelim=";" kvdelim=":" | table k q', rows=ev("k:v;q:w x", "q:z"))
+    assert rows == [{"k": "v", "q": "w x"}, {"k": None, "q": "z"}]

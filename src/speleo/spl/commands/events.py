@@ -380,10 +380,14 @@ def compile_extract(state: State, cmd: ast.ArgsCmd) -> None:
     what Speleo does for every field, so `extract` / `kv` with no arguments (or only
     `reload=`, `limit=`, `maxchars=`) leaves the events as they are."""
     for key in cmd.options:
-        if key not in ("reload", "limit", "maxchars"):
+        if key not in ("reload", "limit", "maxchars", "pairdelim", "kvdelim"):
             raise state.fail(f"{cmd.name} {key}= is not supported", cmd)
     if cmd.args:
         raise state.fail(f"{cmd.name} with transforms.conf stanza names is not supported", cmd)
+    if "pairdelim" in cmd.options or "kvdelim" in cmd.options:
+        from speleo.spl.commands.extracts import extract_with_delimiters
+
+        extract_with_delimiters(state, cmd)
 
 
 # --- metadata / eventcount ------------------------------------------------------------------------------------
