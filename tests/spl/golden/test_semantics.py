@@ -351,3 +351,21 @@ def test_extract_with_pair_and_key_value_delimiters():
     assert rows == [{"a": "1", "b": "two", "c": "3"}]
     rows = run('* | extract pairdelim=";" kvdelim=":" | table k q', rows=ev("k:v;q:w x", "q:z"))
     assert rows == [{"k": "v", "q": "w x"}, {"k": None, "q": "z"}]
+
+
+# --- streamstats resets (Search Reference: streamstats, reset_on_change: "reset the statistics when
+# the group by fields change"; reset_before="(<eval-expression>)" resets before the result that
+# matches, reset_after after it) ------------------------------------------------------------------
+
+RUNS = ev("g=a v=1", "g=a v=2", "g=b v=3", "g=a v=4", "g=b v=5")
+
+
+@pytest.mark.parametrize("cmd, expected", [
+    ("streamstats count by g", [1, 2, 1, 3, 2]),
+    ("streamstats count reset_on_change=true by g", [1, 2, 1, 1, 1]),
+    ('streamstats reset_before="(v==3)" count', [1, 2, 1, 2, 3]),
+    ('streamstats count reset_after="v==3"', [1, 2, 3, 1, 2]),
+    ('streamstats count sum(v) as s reset_after="v==2"', [1, 2, 1, 2, 3]),
+])
+def test_streamstats_resets(cmd, expected):
+    assert rows_of(f"* | {cmd} | table count", RUNS, "count") == expected

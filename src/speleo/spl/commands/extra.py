@@ -382,6 +382,7 @@ def parse_streamstats(cur: Cursor, word: Token) -> ast.StreamstatsCmd:
     aggs = _aggs(cur, ("by",))
     if not aggs:
         raise cur.error("expected a statistical function")
+    read_options(cur, allowed, opts)          # options may also sit between the functions and `by`
     by = _names(cur) if cur.accept_word("by") else []
     read_options(cur, allowed, opts)
     return ast.StreamstatsCmd(opts, aggs, by)
