@@ -93,7 +93,7 @@ def test_parse_errors(query, start):
 
 
 @pytest.mark.parametrize("query, words", [
-    ("| tstats count from datamodel=Web by Web.src", "tstats from datamodel"),
+    ("| tstats count from datamodel=Nope by Nope.src", "no data model named 'Nope'"),
     ("| tstats count where user=x", "non-indexed field 'user'"),
     ("x | join type=outer2 user [search y | table user]", "join type=outer2"),
     ("x | lookup t a", "lookups need a lookups folder"),

@@ -483,6 +483,8 @@ def _print_status(st: dict, url: str | None) -> None:
     t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
+    for reason in st.get("knowledge_problems") or []:
+        t.add_row("knowledge skipped", "", reason, "")
     out.print(t)
 
 
@@ -513,9 +515,11 @@ from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,
 from speleo.cli import learning_cmds; learning_cmds.register(cli)  # noqa: E402,E702  (postmortem, action)
 from speleo.cli import checks_cmds; checks_cmds.register(cli)  # noqa: E402,E702  (checklist, review)
 from speleo.cli import dashboard_cmds; dashboard_cmds.register(cli)  # noqa: E402,E702  (speleo dashboard ...)
+from speleo.cli import datamodel_cmds; datamodel_cmds.register(cli)  # noqa: E402,E702  (speleo datamodel ...)
 from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
 from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
 from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
+from speleo.cli import sourcetype_cmds; sourcetype_cmds.register(cli)  # noqa: E402,E702  (speleo sourcetype ...)
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ class CompileContext:
     default_latest: float | None = None
     lookups_dir: object | None = None      # a pathlib.Path: CSV lookup files (lookup, inputlookup, outputlookup)
     sid: str | None = None                 # the search's id, when the caller has one (addinfo's info_sid)
+    knowledge: object | None = None        # speleo.knowledge.Knowledge (event types, tags, data models);
+                                           # None: the shipped ones
 
 
 def tbl(relation):
@@ -134,6 +136,10 @@ class State:
             return self.bindings[name].copy()
         if name in self.columns:
             return col(name)
+        if self.has_raw() and (name in ("eventtype", "tag") or name.startswith("tag::")):
+            from speleo.spl.commands.knowledge import knowledge_field
+
+            return knowledge_field(self, name)
         if self.has_raw():
             extracted = Extracted(this=self._only_present(self.ctx.field_sql(name)), name=exp.Literal.string(name))
             if self.auto_json is not None:      # spath without path=: JSON paths of the input first

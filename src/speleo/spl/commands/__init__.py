@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, guards, lookups, more, order, reshape, returns,
     rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import deletecmd
+from speleo.spl.commands import datamodel, deletecmd
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "dedup": CommandSpec(events.parse_dedup, events.compile_dedup, streaming=False),
     "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
-    "tstats": CommandSpec(extra.parse_tstats, more.compile_tstats, streaming=False),
+    "tstats": CommandSpec(extra.parse_tstats, datamodel.compile_tstats, streaming=False),
     "mstats": CommandSpec(extra.parse_tstats, extra.unsupported(
         "mstats", "it reads metrics indexes, which Speleo does not have"), streaming=False),
     "convert": CommandSpec(extra.parse_convert, more.compile_convert),
@@ -68,9 +68,9 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
-COMMANDS["from"] = CommandSpec(extra.parse_from, extra.unsupported(
-    "from", "it reads datasets (data models, saved searches, lookups): use | inputlookup for a lookup file"),
-    streaming=False)
+COMMANDS["from"] = CommandSpec(extra.parse_from, datamodel.compile_from)
+COMMANDS["datamodel"] = CommandSpec(datamodel.parse_datamodel, datamodel.compile_datamodel)
+COMMANDS["pivot"] = CommandSpec(datamodel.parse_pivot, datamodel.compile_pivot, streaming=False)
 COMMANDS["replace"] = CommandSpec(extra.parse_replace, rows.compile_replace)
 COMMANDS["strcat"] = CommandSpec(rows.parse_strcat, rows.compile_strcat)
 COMPILERS = {

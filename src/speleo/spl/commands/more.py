@@ -1,5 +1,5 @@
 """Compilers of commands parsed in commands/extra.py that run on DuckDB:
-tstats (indexed fields), convert, regex, makeresults, streamstats (others: rows.py,
+convert, regex, makeresults, streamstats (others: rows.py,
 extracts.py, continuation.py; spath is in reshape.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from speleo.errors import SplError
 from speleo.spl import ast
-from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
+from speleo.spl.commands.stats import _assign
 from speleo.spl.functions import num, regex_literal, text, time_parse
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
 from speleo.spl.state import ORD, col, ident, State, tbl
@@ -32,35 +32,6 @@ def _search_fields(node: ast.Node | None) -> list[ast.Node]:
     if isinstance(node, (ast.FieldCmp, ast.FieldIn)):
         return [node]
     return []
-
-
-def compile_tstats(state: State, cmd: ast.TstatsCmd) -> None:
-    """Splunk Search Reference: tstats. Statistics over the indexed fields (index, host, source,
-    sourcetype, _time); the where clause filters like a search (it is applied, with its time
-    bounds and index names, by compile_pipeline since tstats is the first command); `by _time
-    span=<span>` buckets time. Data models are not implemented."""
-    if cmd.datamodel is not None:
-        raise state.fail(f"tstats from datamodel ({cmd.datamodel}) is not supported: data models are not "
-                         "implemented", cmd)
-    for key in ("prestats", "append"):
-        if as_bool(cmd.options.get(key, "false")):
-            raise state.fail(f"tstats {key}=true is not supported", cmd)
-    for node in _search_fields(cmd.where):
-        if node.field not in INDEXED:
-            raise state.fail(f"tstats over the non-indexed field {node.field!r} is not supported", node)
-    for name in [a.arg for a in cmd.aggs if a.arg] + cmd.by:
-        if name not in INDEXED:
-            raise state.fail(f"tstats over the non-indexed field {name!r} is not supported", cmd)
-    stats = ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end)
-    span = cmd.by_options.get("span") or cmd.options.get("span")
-    if span and "_time" in cmd.by:
-        from speleo.spl.commands.stats import parse_span
-        from speleo.spl.cursor import Cursor
-        from speleo.spl.tokens import T, Token
-
-        tok = Token(T.WORD, span, cmd.start, cmd.end)
-        _assign(state, "_time", bucket_expr(state, state.field("_time"), parse_span(Cursor(state.query, [tok]), tok)))
-    compile_stats(state, stats)
 
 
 # --- convert ----------------------------------------------------------------------------------

@@ -57,6 +57,12 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
         return directive_condition(state, node)
     if isinstance(node, ast.Term):
         return term_condition(state, node.text)
+    if isinstance(node, (ast.FieldCmp, ast.FieldIn)):
+        from speleo.spl.commands.knowledge import search_node_condition
+
+        known = search_node_condition(state, node)
+        if known is not None:
+            return known
     if isinstance(node, ast.FieldCmp):
         return _never_null(field_condition(state, node))
     if isinstance(node, ast.FieldIn) and node.field in state.mv:

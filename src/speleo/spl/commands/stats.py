@@ -43,6 +43,7 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
         state.protect_order(None)
         key = state.order[0]   # the pinned row number (descending after `reverse`)
         state.stream_ord = exp.Neg(this=key.this.copy()) if key.args.get("desc") else key.this.copy()
+    _knowledge_by_fields(state, cmd.by)
     state.order = None
     state.wrap()
     src = state.select.args["from_"].this.copy()
@@ -67,6 +68,16 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     _become_table(state, names)
     state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
+
+
+def _knowledge_by_fields(state: State, by: list[str]) -> None:
+    """`eventtype`, `tag`, `tag::<field>` by-fields become list columns first, so each event
+    counts once per event type or tag (as any multivalue by-field)."""
+    from speleo.spl.commands.knowledge import is_knowledge_field
+
+    for b in by:
+        if is_knowledge_field(state, b):
+            _assign(state, b, state.field(b), mv=True)
 
 
 def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: bool = False) -> exp.Expression:
