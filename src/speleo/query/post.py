@@ -80,7 +80,7 @@ def _outputlookup(table: pa.Table, step: dict) -> pa.Table:
     path.parent.mkdir(parents=True, exist_ok=True)
     header, old = names, []
     if step.get("append") and path.exists():
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None) or names
             old = list(reader)
