@@ -11,9 +11,8 @@ import sys
 
 import click
 from rich.markup import escape
-from speleo.cli.output import new_table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 from speleo.errors import SpeleoError
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from speleo.cli.output import new_table
 
-from speleo.cli.output import console, output_option, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, print_json, wants_json
 from speleo.config import Home
 from speleo.dashboards import model
 from speleo.dashboards.store import DashboardStore, dumps

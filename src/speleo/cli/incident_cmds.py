@@ -14,9 +14,8 @@ import json
 
 import click
 from rich.markup import escape
-from speleo.cli.output import new_table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.cli import client
 from speleo.config import Home
 from speleo.errors import InputError

@@ -12,9 +12,8 @@ import json
 import time
 
 import click
-from speleo.cli.output import new_table
 
-from speleo.cli.output import console, output_option, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, print_json, wants_json
 from speleo.cli import client
 from speleo.config import Home
 

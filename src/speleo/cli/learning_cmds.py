@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 
 import click
 from rich.markup import escape
-from speleo.cli.output import new_table
 
 from speleo.cli import client
 from speleo.cli.incident_cmds import _clean, _time, _when
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 
 out = console(highlight=False)

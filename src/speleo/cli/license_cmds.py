@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import click
-from speleo.cli.output import new_table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 
 out = console()

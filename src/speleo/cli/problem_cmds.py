@@ -13,11 +13,10 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from speleo.cli.output import new_table
 
 from speleo.cli import client
 from speleo.cli.incident_cmds import _clean, _duration, _when
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 from speleo.errors import InputError
 
