@@ -369,3 +369,15 @@ RUNS = ev("g=a v=1", "g=a v=2", "g=b v=3", "g=a v=4", "g=b v=5")
 ])
 def test_streamstats_resets(cmd, expected):
     assert rows_of(f"* | {cmd} | table count", RUNS, "count") == expected
+
+
+def test_timechart_aligntime():
+    # Search Reference: timechart aligntime=<time-specifier>: "Align the bin times to something other
+    # than base UTC time (epoch 0)"; ignored for spans of days or more. Events at NOW-10 ... NOW-50
+    # (NOW = 22:13:20); @m+7s = 22:13:07, so 15 s buckets start at :07, :22, :37, :52 of a minute:
+    # 22:12:22 (NOW-58) holds -50, 22:12:37 (NOW-43) -40 and -30, 22:12:52 (NOW-28) -20, 22:13:07 (NOW-13) -10.
+    events = ev("a", "b", "c", "d", "e")
+    rows = run("* | timechart span=15s aligntime=@m+7s count", rows=events)
+    assert [(round(r["_time"] - NOW_EPOCH), r["count"]) for r in rows] == [(-58, 1), (-43, 2), (-28, 1), (-13, 1)]
+    plain = run("* | timechart span=1d aligntime=@m+7s count", rows=events)
+    assert plain == run("* | timechart span=1d count", rows=events)
