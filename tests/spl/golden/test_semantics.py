@@ -381,3 +381,12 @@ def test_timechart_aligntime():
     assert [(round(r["_time"] - NOW_EPOCH), r["count"]) for r in rows] == [(-58, 1), (-43, 2), (-28, 1), (-13, 1)]
     plain = run("* | timechart span=1d aligntime=@m+7s count", rows=events)
     assert plain == run("* | timechart span=1d count", rows=events)
+
+
+def test_fields_still_extracted_after_removing_raw():
+    # Splunk extracts search-time fields before `fields - _raw` removes the text (Search Reference:
+    # fields; the Search Manual's "When search-time field extraction happens")
+    rows = run("* | fields - _raw | table user site", rows=PEOPLE)
+    assert rows == [{"user": "alice", "site": "a1"}, {"user": "bob", "site": "b1"}, {"user": "carol", "site": "a2"}]
+    assert run("* | fields - _raw | stats count by site", rows=PEOPLE) == [
+        {"site": "a1", "count": 1}, {"site": "a2", "count": 1}, {"site": "b1", "count": 1}]
