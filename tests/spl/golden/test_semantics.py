@@ -390,3 +390,11 @@ def test_fields_still_extracted_after_removing_raw():
     assert rows == [{"user": "alice", "site": "a1"}, {"user": "bob", "site": "b1"}, {"user": "carol", "site": "a2"}]
     assert run("* | fields - _raw | stats count by site", rows=PEOPLE) == [
         {"site": "a1", "count": 1}, {"site": "a2", "count": 1}, {"site": "b1", "count": 1}]
+
+
+def test_spath_without_path_on_results():
+    # Search Reference: spath: without path= every JSON path of the input becomes a field; on
+    # results (after table) the fields a later command names are read from the JSON
+    q = ('* | head 1 | eval j="{\\"a\\": 1, \\"b\\": {\\"c\\": [2, 3]}}" | table j | spath input=j '
+         '| eval n=mvcount(\'b.c{}\') | table a b.c{} n')
+    assert run(q, rows=PEOPLE) == [{"a": "1", "b.c{}": ["2", "3"], "n": 2}]
