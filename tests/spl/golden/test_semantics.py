@@ -398,3 +398,17 @@ def test_spath_without_path_on_results():
     q = ('* | head 1 | eval j="{\\"a\\": 1, \\"b\\": {\\"c\\": [2, 3]}}" | table j | spath input=j '
          '| eval n=mvcount(\'b.c{}\') | table a b.c{} n')
     assert run(q, rows=PEOPLE) == [{"a": "1", "b.c{}": ["2", "3"], "n": 2}]
+
+
+def test_gentimes():
+    # Search Reference: gentimes: start=MM/DD/YYYY[:HH:MM:SS] or -N days; end exclusive (default
+    # today's midnight); increment default 1d; endtime is one second before the next start.
+    # 2023-11-10 00:00 UTC = 1699574400; NOW is 2023-11-14 22:13:20, today's midnight 1699920000.
+    rows = run("| gentimes start=11/10/2023 end=11/12/2023", rows=PEOPLE)
+    assert rows == [
+        {"starttime": 1699574400, "endtime": 1699660799, "starthuman": "Fri Nov 10 00:00:00 2023",
+         "endhuman": "Fri Nov 10 23:59:59 2023"},
+        {"starttime": 1699660800, "endtime": 1699747199, "starthuman": "Sat Nov 11 00:00:00 2023",
+         "endhuman": "Sat Nov 11 23:59:59 2023"}]
+    rows = run("| gentimes start=-1 increment=6h | table starttime", rows=PEOPLE)
+    assert [r["starttime"] for r in rows] == [1699920000 - 86400 + 6 * 3600 * i for i in range(4)]
