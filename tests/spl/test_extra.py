@@ -99,7 +99,6 @@ def test_parse_errors(query, start):
     ("x | lookup t a", "lookups need a lookups folder"),
     ("x | transaction user maxevents=3", "maxevents"),
     ("x [search y]", "whole events are not supported"),
-    ("x | stats count | spath", "spath without path= on results"),
     ("x | convert auto(a)", "auto()"),
 ])
 def test_unsupported_at_compile(query, words):

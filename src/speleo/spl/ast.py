@@ -400,7 +400,7 @@ def field_names(nodes) -> set[str]:
     import re
 
     out: set[str] = set()
-    ident = re.compile(r"[A-Za-z_][\w.:-]*")
+    ident = re.compile(r"[A-Za-z_][\w.:{}-]*")
 
     def add(v) -> None:
         if isinstance(v, str) and ident.fullmatch(v):

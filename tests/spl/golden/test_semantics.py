@@ -369,3 +369,46 @@ RUNS = ev("g=a v=1", "g=a v=2", "g=b v=3", "g=a v=4", "g=b v=5")
 ])
 def test_streamstats_resets(cmd, expected):
     assert rows_of(f"* | {cmd} | table count", RUNS, "count") == expected
+
+
+def test_timechart_aligntime():
+    # Search Reference: timechart aligntime=<time-specifier>: "Align the bin times to something other
+    # than base UTC time (epoch 0)"; ignored for spans of days or more. Events at NOW-10 ... NOW-50
+    # (NOW = 22:13:20); @m+7s = 22:13:07, so 15 s buckets start at :07, :22, :37, :52 of a minute:
+    # 22:12:22 (NOW-58) holds -50, 22:12:37 (NOW-43) -40 and -30, 22:12:52 (NOW-28) -20, 22:13:07 (NOW-13) -10.
+    events = ev("a", "b", "c", "d", "e")
+    rows = run("* | timechart span=15s aligntime=@m+7s count", rows=events)
+    assert [(round(r["_time"] - NOW_EPOCH), r["count"]) for r in rows] == [(-58, 1), (-43, 2), (-28, 1), (-13, 1)]
+    plain = run("* | timechart span=1d aligntime=@m+7s count", rows=events)
+    assert plain == run("* | timechart span=1d count", rows=events)
+
+
+def test_fields_still_extracted_after_removing_raw():
+    # Splunk extracts search-time fields before `fields - _raw` removes the text (Search Reference:
+    # fields; the Search Manual's "When search-time field extraction happens")
+    rows = run("* | fields - _raw | table user site", rows=PEOPLE)
+    assert rows == [{"user": "alice", "site": "a1"}, {"user": "bob", "site": "b1"}, {"user": "carol", "site": "a2"}]
+    assert run("* | fields - _raw | stats count by site", rows=PEOPLE) == [
+        {"site": "a1", "count": 1}, {"site": "a2", "count": 1}, {"site": "b1", "count": 1}]
+
+
+def test_spath_without_path_on_results():
+    # Search Reference: spath: without path= every JSON path of the input becomes a field; on
+    # results (after table) the fields a later command names are read from the JSON
+    q = ('* | head 1 | eval j="{\\"a\\": 1, \\"b\\": {\\"c\\": [2, 3]}}" | table j | spath input=j '
+         '| eval n=mvcount(\'b.c{}\') | table a b.c{} n')
+    assert run(q, rows=PEOPLE) == [{"a": "1", "b.c{}": ["2", "3"], "n": 2}]
+
+
+def test_gentimes():
+    # Search Reference: gentimes: start=MM/DD/YYYY[:HH:MM:SS] or -N days; end exclusive (default
+    # today's midnight); increment default 1d; endtime is one second before the next start.
+    # 2023-11-10 00:00 UTC = 1699574400; NOW is 2023-11-14 22:13:20, today's midnight 1699920000.
+    rows = run("| gentimes start=11/10/2023 end=11/12/2023", rows=PEOPLE)
+    assert rows == [
+        {"starttime": 1699574400, "endtime": 1699660799, "starthuman": "Fri Nov 10 00:00:00 2023",
+         "endhuman": "Fri Nov 10 23:59:59 2023"},
+        {"starttime": 1699660800, "endtime": 1699747199, "starthuman": "Sat Nov 11 00:00:00 2023",
+         "endhuman": "Sat Nov 11 23:59:59 2023"}]
+    rows = run("| gentimes start=-1 increment=6h | table starttime", rows=PEOPLE)
+    assert [r["starttime"] for r in rows] == [1699920000 - 86400 + 6 * 3600 * i for i in range(4)]

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, guards, lookups, more, order, reshape, returns,
-    rows, search, sinks, stats, timechart, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
+    returns, rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import datamodel, deletecmd
 
@@ -65,6 +65,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
+    "gentimes": CommandSpec(extra.parse_simple, gentimes.compile_gentimes, streaming=False),
 }
 COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)

@@ -472,6 +472,7 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "delta": ({"p"}, 1, 3),
     "autoregress": ({"p"}, 1, 3),
     "require": (set(), 0, 0),
+    "gentimes": ({"start", "end", "increment"}, 0, 0),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
     "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims", "showtemplate"}, 0, 0),
