@@ -374,4 +374,12 @@ class Service:
             "license": license.status(self.catalog, today),
             "filtered_today": license.filtered(self.catalog, today),
             "journal_segments": len(list(self.home.journal_dir.glob("*.wal"))),
+            "knowledge_problems": self._knowledge_problems(),
         }
+
+    def _knowledge_problems(self) -> list[str]:
+        """What the home's eventtypes.conf, tags.conf and datamodels/*.json hold that searches
+        skip (file, line or dataset, and why)."""
+        from speleo import knowledge
+
+        return list(knowledge.load_cached(self.home.root).problems)
