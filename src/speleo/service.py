@@ -46,7 +46,7 @@ class Service:
         self.internal = None   # the server's InternalLog (`_internal`, `_audit`) when one runs here
         # where events are stored and searched: None = this home's buckets; a URL (`speleo serve
         # --backend`, else $SPELEO_BACKEND) = ClickHouse (query.backend.open_backend)
-        self.backend_url = backend if backend is not None else os.environ.get("SPELEO_BACKEND") or None
+        self.backend_url = (backend if backend is not None else os.environ.get("SPELEO_BACKEND")) or None
         self._backend = None
 
     @property

@@ -66,6 +66,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                'Service level objectives: good/total event searches, objective, window; burn-rate alerts.'),
     "sourcetype": ("sourcetype_cmds",
                'The built-in sourcetypes and detection (docs/sourcetypes.md).'),
+    "migrate": ("migrate_cmds",
+               "Copy this home's events into ClickHouse (docs/scale-out.md)."),
 }
 
 

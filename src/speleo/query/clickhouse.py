@@ -95,9 +95,17 @@ class ClickHouseBackend:
         """Set the index's TTL from its age limit (rounded up to whole days); ClickHouse drops
         whole day partitions past it in its merges (`ttl_only_drop_parts`)."""
         layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
+        if layout.retention_days is None and not self._has_ttl(layout.name):
+            return {"engine": "clickhouse", "index": layout.name, "ttl_days": None}
         for stmt in ddl.modify_ttl(layout, self.topology):
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
         return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
+
+    def _has_ttl(self, index: str) -> bool:
+        table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")
+        rows = self.client.query("SELECT create_table_query FROM system.tables WHERE database = {db:String} "
+                                 "AND name = {t:String}", parameters={"db": self.topology.database, "t": table}).result_rows
+        return bool(rows) and " TTL " in rows[0][0]      # the table's TTL clause (one line in system.tables)
 
     def indexes(self) -> list[str]:
         """The Speleo indexes that have a table in the database."""
