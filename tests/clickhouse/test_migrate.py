@@ -59,3 +59,18 @@ def test_running_it_again_copies_nothing_twice(copied):
     svc, be, _ = copied
     migrate(svc.home, svc.catalog, be)
     assert be.client.query("SELECT count() FROM mig.idx_main").result_rows[0][0] == 59
+
+
+def test_the_cli_copies_and_refuses_bad_urls(tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+
+    log = tmp_path / "app.log"
+    log.write_text("one event\nanother event\nthird\n")
+    home = tmp_path / "home"
+    run_cli(home, "add", "oneshot", str(log), "--index", "main")
+    done = run_cli(home, "migrate", "--to", f"chdb://{tmp_path / 'ch'}", "--output", "json")
+    assert json.loads(done.stdout) == {"indexes": {"main": {"buckets": 1, "events": 3}}, "buckets": 1, "events": 3}
+    bad = run_cli(home, "migrate", "--to", "mysql://db.example/x", check=False)
+    assert bad.returncode != 0 and "clickhouse://host:8123/db" in bad.stderr + bad.stdout
