@@ -67,7 +67,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "sourcetype": ("sourcetype_cmds",
                'The built-in sourcetypes and detection (docs/sourcetypes.md).'),
     "migrate": ("migrate_cmds",
-               "Copy this home's events into ClickHouse (docs/scale-out.md)."),
+               'Copy every bucket of this home (less deleted events) into ClickHouse.'),
 }
 
 
