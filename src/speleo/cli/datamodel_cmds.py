@@ -19,10 +19,9 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo import datamodels as dm
-from speleo.cli.output import console, output_option, plural, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, plural, print_json, wants_json
 from speleo.config import Home
 from speleo.errors import InputError, NotFoundError
 
@@ -113,7 +112,7 @@ def list_(home: Home, output: str, as_json: bool) -> None:
     if wants_json(output, as_json):
         print_json(rows)
         return
-    t = Table("name", "datasets", "source")
+    t = new_table("name", "datasets", "source")
     for r in rows:
         t.add_row(escape(r["name"]), escape(", ".join(r["datasets"])), escape(r["source"]))
     out.print(t)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo import sourcetypes
-from speleo.cli.output import console, output_option, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, print_json, wants_json
 from speleo.config import Home
 from speleo.ingest.tailing import sample_lines
 
@@ -44,7 +43,7 @@ def list_(output: str, as_json: bool) -> None:
     if wants_json(output, as_json):
         print_json(rows)
         return
-    table = Table("sourcetype", "breaking", "time", "description")
+    table = new_table("sourcetype", "breaking", "time", "description")
     for r in rows:
         time = r["time_format"] or (f"after {r['time_prefix']}" if r["time_prefix"] else "automatic")
         table.add_row(escape(r["name"]), escape(r["breaking"]), escape(time), escape(r["description"]))

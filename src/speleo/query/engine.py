@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from speleo import spl
-from speleo.config import Home
+from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
@@ -174,7 +174,7 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
         blooms = catalog.blooms([b.id for b in in_time])
-        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
+        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens))
     p.buckets = in_time
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
@@ -336,7 +336,7 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
     `on_connection`); returns (compiled, plan, connection)."""
     p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con

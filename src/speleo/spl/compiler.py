@@ -201,8 +201,10 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_leve
             state.filter(search_condition(state, ast.And(body) if len(body) > 1 else body[0]))
     if not isinstance(first, ast.SearchCmd):
         rest = pipeline.commands
-    for cmd in rest:
+    for i, cmd in enumerate(rest):
+        state.later = rest[i + 1:]
         _compile_command(state, cmd)
+    state.later = []
     return state, earliest, latest, top
 
 

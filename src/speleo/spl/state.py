@@ -95,6 +95,8 @@ class State:
     time_range: tuple = (None, None)                # the search's (earliest, latest) epoch bounds (addinfo)
     mv: set = field(default_factory=set)            # columns known to hold lists (makemv, eval of a multivalue,
                                                     # rex max_match, values()/list()): kind "mv", unnested by stats by
+    later: list = field(default_factory=list)       # the commands after the one compiling (look-ahead)
+    stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:

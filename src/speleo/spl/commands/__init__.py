@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
-    stats, timechart, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
+    returns, rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import datamodel, deletecmd
 
@@ -58,11 +58,14 @@ COMMANDS: dict[str, CommandSpec] = {
     "appendcols": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "appendpipe": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "transaction": CommandSpec(extra.parse_transaction, events.compile_transaction, streaming=False),
+    "return": CommandSpec(returns.parse_return, returns.compile_return, streaming=False),
+    "format": CommandSpec(returns.parse_format, returns.compile_format, streaming=False),
     "foreach": CommandSpec(extra.parse_foreach, reshape.compile_foreach, streaming=False),
     "chart": CommandSpec(extra.parse_chart, reshape.compile_chart, streaming=False),
     "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
+    "gentimes": CommandSpec(extra.parse_simple, gentimes.compile_gentimes, streaming=False),
 }
 COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
@@ -80,6 +83,7 @@ COMPILERS = {
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
+    "autoregress": guards.compile_autoregress, "require": guards.compile_require,
     "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),

@@ -35,6 +35,12 @@ def read_options(cur: Cursor, allowed: set[str] | None, out: dict[str, str] | No
             raise cur.unsupported(f"option {key.value!r} is not supported", key)
         cur.i += 2
         value = cur.next()
+        if value.kind is T.LPAREN and value.end == cur.peek().start:
+            # an unquoted regular expression written as a group (`makemv tokenizer=(\S+)`): the
+            # text up to the matching parenthesis
+            close = cur.skip_balanced(f"the value of {key.value}")
+            opts[key.value.lower()] = cur.query[value.start:close.end]
+            continue
         if value.kind not in (T.WORD, T.STRING):
             raise cur.error(f"expected a value for {key.value}", value)
         opts[key.value.lower()] = value.value
@@ -415,6 +421,7 @@ def parse_streamstats(cur: Cursor, word: Token) -> ast.StreamstatsCmd:
     aggs = _aggs(cur, ("by",))
     if not aggs:
         raise cur.error("expected a statistical function")
+    read_options(cur, allowed, opts)          # options may also sit between the functions and `by`
     by = _names(cur) if cur.accept_word("by") else []
     read_options(cur, allowed, opts)
     return ast.StreamstatsCmd(opts, aggs, by)
@@ -463,6 +470,9 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "extract": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "kv": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "delta": ({"p"}, 1, 3),
+    "autoregress": ({"p"}, 1, 3),
+    "require": (set(), 0, 0),
+    "gentimes": ({"start", "end", "increment"}, 0, 0),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
     "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims", "showtemplate"}, 0, 0),

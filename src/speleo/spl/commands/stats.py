@@ -7,7 +7,7 @@ import re
 from sqlglot import exp
 
 from speleo.spl import ast
-from speleo.spl.commands.aggregates import (
+from speleo.spl.commands.aggregates import (STREAM_ORDERED, 
     SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
 from speleo.spl.cursor import Cursor, as_bool
@@ -36,7 +36,13 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
                   event_time: str | None = None) -> None:
     """GROUP BY the by-fields (rows missing one are dropped), sorted by them. When timechart
     compiles through here, `span` is its bucket (per_* functions need it) and `event_time` the
-    column holding each event's own _time."""
+    column holding each event's own _time. list(), first() and last() follow the order the
+    results arrive in (after a sort; newest first for events), pinned in a hidden column."""
+    state.stream_ord = None
+    if state.order and any(a.func in STREAM_ORDERED for a in cmd.aggs):
+        state.protect_order(None)
+        key = state.order[0]   # the pinned row number (descending after `reverse`)
+        state.stream_ord = exp.Neg(this=key.this.copy()) if key.args.get("desc") else key.this.copy()
     _knowledge_by_fields(state, cmd.by)
     state.order = None
     state.wrap()
