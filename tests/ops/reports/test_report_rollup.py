@@ -34,8 +34,9 @@ class Store:
                     counts[b] = counts.get(b, 0) + 1
         return SimpleNamespace(table=pa.Table.from_pylist([{"_time": b, "count": c} for b, c in counts.items()]))
 
-    def fingerprint(self, lo, hi):
-        return ",".join(str(i) for i, ts in sorted(self.buckets.items()) if ts and min(ts) < hi and max(ts) >= lo)
+    def fingerprint(self, hours):
+        return {h: ",".join(str(i) for i, ts in sorted(self.buckets.items()) if ts and min(ts) < h + 3600
+                            and max(ts) >= h) for h in hours}
 
 
 def expected(times, start, end):

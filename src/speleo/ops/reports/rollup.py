@@ -6,7 +6,7 @@ complete UTC hours from the `report_rollups` table of the operations database an
 the hours that are not summarised, or whose summary is stale, in one search per run of hours.
 
 Staleness: each summarised hour stores a fingerprint of the storage that answered it (the caller's
-`fingerprint(hour_start, hour_end) -> str`, e.g. the ids of the live buckets overlapping the hour).
+`fingerprint(hour_starts) -> {hour start: str or None}`, e.g. the ids of the live buckets overlapping the hour).
 Late data sealed into a new bucket, a merge, or retention removing a bucket changes the fingerprint,
 and the hour is recomputed from events: the figures stay exact. Hours that are not complete at
 `now` (and any hour whose fingerprint is None: events still unsealed) are never stored.
@@ -45,8 +45,8 @@ def query_key(spl: str, span: int, scope: str = "") -> str:
 
 
 class Rollup:
-    """Summaries in `db` (speleo.ops.db.Database); `fingerprint(lo, hi)` names the storage state
-    of [lo, hi) (None: not summarisable yet); `now()` the clock (epoch seconds); `scope` names
+    """Summaries in `db` (speleo.ops.db.Database); `fingerprint(hours)` names the storage state
+    of each hour [h, h + 3600) (None: not summarisable yet); `now()` the clock (epoch seconds); `scope` names
     what the searcher may read (part of the key)."""
 
     def __init__(self, db, fingerprint, now, scope: str = "") -> None:
@@ -66,7 +66,7 @@ class Rollup:
         out.update(self._search(search, spl, start, first, span))
         out.update(self._search(search, spl, last, end, span))
         hours = [first + i * HOUR for i in range(int((last - first) // HOUR))]
-        prints = {h: self.fingerprint(h, h + HOUR) for h in hours}
+        prints = self.fingerprint(hours)
         with self.db.session() as s:
             stored = {r.hour: r for r in s.scalars(select(RollupRow).where(
                 RollupRow.key == key, RollupRow.hour >= first, RollupRow.hour < last))}
@@ -110,9 +110,10 @@ def _runs(hours: list[float]) -> list[tuple[float, float]]:
 
 
 def catalog_fingerprint(catalog):
-    """A fingerprint function over a storage catalog (speleo.storage.catalog.Catalog): the ids of
-    the live buckets whose [min_time, max_time] overlaps the hour."""
-    def fp(lo: float, hi: float) -> str:
-        ids = sorted(b.id for b in catalog.live_buckets() if b.min_time < hi and b.max_time >= lo)
-        return ",".join(map(str, ids))
+    """A fingerprint function over a storage catalog (speleo.storage.catalog.Catalog): per hour,
+    the ids of the live buckets whose [min_time, max_time] overlaps it (one catalog read a call)."""
+    def fp(hours: list[float]) -> dict[float, str]:
+        buckets = catalog.live_buckets()
+        return {h: ",".join(str(i) for i in sorted(b.id for b in buckets if b.min_time < h + HOUR and b.max_time >= h))
+                for h in hours}
     return fp
