@@ -33,7 +33,7 @@ QUERIES = [
     ("stats", "* | stats sum(bytes) avg(bytes) min(bytes) max(bytes) max(status) min(status)"),
     ("stats", "* | stats count avg(bytes) by host"), ("stats", "* | stats dc(user) by host, sourcetype"),
     ("stats", "* | stats median(bytes) values(user)"), ("stats", "user=nobody | stats sum(bytes) count"),
-    ("basic", "* | stats count by sourcetype | sort - count"),
+    ("basic", "* | stats count by sourcetype | sort - count, sourcetype"),   # ties (3, 3) ordered
     # timechart
     ("basic", "* | timechart span=1h count"), ("basic", "* | timechart span=1h avg(bytes) by host"),
     ("basic", "* | timechart span=10m count by sourcetype"),
