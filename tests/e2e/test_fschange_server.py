@@ -92,6 +92,18 @@ def test_changes_restart_and_code_roll(tmp_path, server_factory):
     assert text.returncode == 3 and "unexpected bin/backdoor" in text.stdout  # the tree now: also unlisted files
 
 
+def diagnose(server) -> str:
+    """What the server says of its fschange inputs, its problems and its log (for a failure)."""
+    try:
+        status = server.api("GET", "/api/v1/status").json()
+        internal = server.search("index=_internal sourcetype=fschange | table _time scan files changes problems")
+    except Exception as e:   # the server itself is the problem
+        status, internal = f"unreachable: {e}", {}
+    log = server.log.read_text(errors="replace").splitlines()
+    log = [line for line in log if "/health" not in line and "/api/v1/search" not in line][-40:]
+    return (f"\nstatus: {json.dumps(status)[:3000]}\nscans: {internal.get('results')}\nlog:\n" + "\n".join(log))
+
+
 def test_kill9_mid_change_loses_and_doubles_nothing(tmp_path, server_factory):
     home, tree = tmp_path / "home", tmp_path / "tree"
     tree.mkdir()
@@ -115,7 +127,10 @@ def test_kill9_mid_change_loses_and_doubles_nothing(tmp_path, server_factory):
     try:
         for _ in range(2):                    # kill -9 while events for the stream are being written
             before = event_count(server)
-            wait_for(lambda: event_count(server) > before + 20, timeout=60, interval=0.05)
+            try:
+                wait_for(lambda: event_count(server) > before + 20, timeout=60, interval=0.2)
+            except AssertionError as e:
+                raise AssertionError(f"{e}; {len(written)} files written{diagnose(server)}") from None
             server.kill9()
             server = server_factory(home).start()
     finally:

@@ -220,3 +220,21 @@ def test_inotify_watch_limit_falls_back_to_polling(tmp_path, monkeypatch):
         w.close()
     finally:
         r.writer.close()
+
+
+def test_an_inotify_watch_that_ends_is_replaced_and_the_tree_rescanned(watched):
+    """watchdog's emitter thread ends silently on an error: without a check no change would
+    ever be reported again (the poll period here is an hour)."""
+    r, w = watched
+    [watch] = w.watches.values()
+    emitter = w.observer._emitter_for_watch[watch]
+    emitter.stop()                                       # as if its thread had died
+    emitter.join(timeout=10)
+    assert not emitter.is_alive()
+    (r.tree / "while-deaf").write_text("x")              # made while no event can arrive
+    wait_for(lambda: any(e["path"] == str(r.tree / "while-deaf") for e in r.events()), timeout=20)
+    assert w.status()[0]["watch"] == "inotify"
+    (r.tree / "after").write_text("y")                   # and events flow again
+    wait_for(lambda: any(e["path"] == str(r.tree / "after") for e in r.events()), timeout=20)
+    problems = r.svc.catalog.query("SELECT reason FROM problems WHERE source = ?", (str(r.tree),))
+    assert any("inotify stopped delivering events" in p[0] for p in problems)

@@ -209,6 +209,35 @@ class FsChangeWatcher:
             self._problem(inp.root, f"inotify unavailable ({type(e).__name__}: {e}); polled every "
                                     f"{inp.settings.poll_period_secs:g} s only")
 
+    def _check_watches(self) -> None:
+        """Replace inotify watches that no longer deliver events, and rescan their trees (changes
+        made while no event could arrive are found by the full scan). watchdog's observer thread
+        (dispatching to our handlers) and its emitter threads (one per watch) both end silently
+        on an error, after which no event would ever arrive again."""
+        if not self.watches or self.observer is None:
+            return
+        if not self.observer.is_alive():
+            dead = list(self.watches)
+            self.watches.clear()
+            self.observer = None     # a new one is started by _watch
+        else:
+            try:
+                emitters = self.observer._emitter_for_watch     # watchdog 2-7: one emitter per watch
+            except AttributeError:   # another watchdog: trust it
+                return
+            dead = [iid for iid, w in self.watches.items()
+                    if (e := emitters.get(w)) is None or not e.is_alive()]
+            for iid in dead:
+                self._unwatch(iid)
+        for iid in dead:
+            inp = self.inputs.get(iid)
+            if inp is None:
+                continue
+            self._problem(inp.root, "inotify stopped delivering events; watched again and the tree rescanned")
+            log.warning("fschange input %s (%s): inotify watch ended; watching again", iid, inp.root)
+            self._watch(inp)
+            self.next_full[iid] = 0.0
+
     def _unwatch(self, iid: int) -> None:
         watch = self.watches.pop(iid, None)
         if watch is not None and self.observer is not None:
@@ -232,6 +261,7 @@ class FsChangeWatcher:
         if now - self.last_reload >= RELOAD_SECS or not self.last_reload:
             self.last_reload = now
             self.reload()
+            self._check_watches()
         for iid, inp in list(self.inputs.items()):
             if now < self.failed_until.get(iid, 0.0):
                 continue
