@@ -516,6 +516,7 @@ from speleo.cli import dashboard_cmds; dashboard_cmds.register(cli)  # noqa: E40
 from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
 from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
 from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
+from speleo.cli import history_cmds; history_cmds.register(cli)  # noqa: E402,E702  (speleo history)
 
 
 def main() -> None:
