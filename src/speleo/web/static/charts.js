@@ -193,7 +193,7 @@ const SpeleoCharts = (() => {
     const det = document.createElement("details"); det.className = visible ? "chart-data" : "chart-data sr-only";
     if (!visible) det.open = true;
     const sum = document.createElement("summary"); sum.textContent = "Data table";
-    const t = document.createElement("table"); t.className = "grid";
+    const t = document.createElement("table"); t.className = "chart-table";
     const cap = document.createElement("caption"); cap.className = "sr-only"; cap.textContent = text;
     const head = document.createElement("tr");
     for (const c of [xField, ...yFields]) { const th = document.createElement("th"); th.scope = "col"; th.textContent = c; head.append(th); }
