@@ -28,8 +28,10 @@ out = console(highlight=False)
 @output_option
 @click.pass_obj
 def history(home: Home, user_name: str | None, contains: str, limit: int, output: str, as_json: bool) -> None:
-    """List the searches run from the search page, newest first (each with its time range as
-    written, how many times it ran, and the latest run's result count)."""
+    """The searches run from the search page, newest first (the search history).
+
+    Each with its time range as written, how many times it ran, and the latest run's result
+    count; every web user's unless --user names one."""
     from speleo.ops.history import SearchHistory
     from speleo.ops.users import Users
 

@@ -18,6 +18,7 @@ import dataclasses
 import fnmatch
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 import duckdb
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from speleo import spl
-from speleo.config import Home
+from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
@@ -94,11 +95,14 @@ def compile_for(
     tz_name: str | None = None,
     props=None,
     lookups_dir=None,
+    knowledge=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
-    anything else a compile raises becomes a Speleo error (`query.failures.translate`)."""
+    anything else a compile raises becomes a Speleo error (`query.failures.translate`).
+    `knowledge`: event types, tags and data models (`speleo.knowledge`); by default the home's
+    that holds `lookups_dir`, else the shipped ones."""
     ctx = context_for(now=now, earliest=earliest, latest=latest, macros=macros, tz_name=tz_name, props=props,
-                      lookups_dir=lookups_dir)
+                      lookups_dir=lookups_dir, knowledge=knowledge)
     try:
         compiled = spl.compile_search(query, ctx)
     except SpeleoError:
@@ -111,13 +115,20 @@ def compile_for(
 
 def context_for(*, now: float | None = None, earliest: float | None = None, latest: float | None = None,
                 macros: Mapping | None = None, tz_name: str | None = None, props=None,
-                lookups_dir=None) -> "spl.CompileContext":
+                lookups_dir=None, knowledge=None) -> "spl.CompileContext":
     """The compile context of a search (as `compile_for` makes it): the time zone, the field
-    extraction of props, macros, the default range (epoch seconds) and the lookups folder."""
+    extraction of props, macros, the default range (epoch seconds), the lookups folder and the
+    knowledge objects (event types, tags, data models; by default the home's that holds
+    `lookups_dir`)."""
     tz = local_zone(tz_name)
+    if knowledge is None and lookups_dir is not None:
+        from speleo.knowledge import load_cached
+
+        knowledge = load_cached(Path(lookups_dir).parent)
     return spl.CompileContext(now=time.time() if now is None else now, tz=tz,
                               field_sql=field_sql_for(props, tz_name_of(tz)), macros=macros or {},
-                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir)
+                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir,
+                              knowledge=knowledge)
 
 
 def specialize(compiled, p: "Plan"):
@@ -163,7 +174,7 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
         blooms = catalog.blooms([b.id for b in in_time])
-        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
+        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens))
     p.buckets = in_time
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
@@ -325,7 +336,7 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
     `on_connection`); returns (compiled, plan, connection)."""
     p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con
