@@ -378,13 +378,14 @@ class JobsRest:
     async def export_as_read(self, request: Request, params: dict, mode: str) -> Response | None:
         """A search for raw events streamed while it runs (`query.stream.events_as_read`: the
         newest rows leave as soon as the buckets that hold them are read, every row of the
-        answer, memory bounded); None for any other search (the job path below). Raises
+        answer, memory bounded); None for any other search, or when the home searches on
+        ClickHouse (the job path below). Raises
         SplError (a bad search: before any byte is sent)."""
         from speleo.query import engine, stream
         from speleo.query.macrostore import load_macros
 
         search = (params.get("search") or "").strip()
-        if not search:
+        if not search or getattr(self.rt.service, "on_clickhouse", False):   # buckets of this home only
             return None
         who, rt = self.who(request), self.rt
         try:
