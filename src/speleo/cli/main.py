@@ -64,6 +64,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                'Operations reports: response times, availability (SLOs), capacity, disk health.'),
     "slo": ("report_cmds",
                'Service level objectives: good/total event searches, objective, window; burn-rate alerts.'),
+    "history": ("history_cmds",
+               'The searches run from the search page, newest first (the search history).'),
     "sourcetype": ("sourcetype_cmds",
                'The built-in sourcetypes and detection (docs/sourcetypes.md).'),
     "migrate": ("migrate_cmds",

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from speleo.config import Home
 from speleo.errors import SpeleoError
@@ -53,6 +54,45 @@ def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: in
         for batch in reader:
             if batch.num_rows:
                 yield pa.Table.from_batches([batch])
+    except (duckdb.InterruptException, SpeleoError, GeneratorExit):
+        raise
+    except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow: a Speleo error for the user
+        raise translate(e, getattr(compiled, "query_text", "")) from e
+
+
+def events_as_read(home: Home, catalog: Catalog, compiled, *, batch_rows: int = BATCH_ROWS,
+                   scope: IndexScope | None = None, on_connection=None) -> Iterator[pa.Table]:
+    """Yield the rows of a search for raw events (`engine.batchable`) newest first while the
+    search runs: buckets are read newest first in batches (`engine.bucket_batches`), and after
+    each batch the rows newer than every bucket still unread are final and leave at once; the
+    others wait for the batches that may hold newer rows. Memory holds one batch's rows plus
+    those waiting (the overlap of buckets in time), whatever the size of the answer. The order
+    is `engine.execute`'s, rows of equal `_time` possibly in another order. Raises what
+    `engine.execute` raises (a ValueError when the search is not `batchable`)."""
+    if not engine.batchable(compiled):
+        raise ValueError("events_as_read: only searches for raw events through per-event commands")
+    try:
+        compiled, p, con = engine._open(catalog, compiled, on_connection, scope=scope)
+        sql = f"SELECT * FROM ({compiled.sql}) AS q"
+        batches = engine.bucket_batches(p.buckets)
+        waiting: pa.Table | None = None
+        for i, batch in enumerate(batches or [[]]):
+            part = engine.Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted)
+            con.register("__events__", engine._events_relation(con, home, part))
+            table = con.sql(sql).to_arrow_table()
+            if waiting is not None and waiting.num_rows:
+                table = pa.concat_tables([waiting, table], promote_options="permissive") \
+                    .sort_by([("_time", "descending")])
+            unread = [b.max_time for later in batches[i + 1:] for b in later]
+            if unread and "_time" in table.column_names:
+                final = pc.fill_null(pc.greater(table["_time"], pa.scalar(float(max(unread)))), False)
+                ready, waiting = table.filter(final), table.filter(pc.invert(final))
+            elif unread:
+                ready, waiting = table.slice(0, 0), table
+            else:
+                ready, waiting = table, None
+            for start in range(0, ready.num_rows, batch_rows):
+                yield ready.slice(start, batch_rows)
     except (duckdb.InterruptException, SpeleoError, GeneratorExit):
         raise
     except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow: a Speleo error for the user

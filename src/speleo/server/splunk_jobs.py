@@ -375,12 +375,59 @@ class JobsRest:
         return message_response(request, dict(request.query_params), f"Search job cancelled and removed: {sid}")
 
     # -- export -----------------------------------------------------------------------------------
+    async def export_as_read(self, request: Request, params: dict, mode: str) -> Response | None:
+        """A search for raw events streamed while it runs (`query.stream.events_as_read`: the
+        newest rows leave as soon as the buckets that hold them are read, every row of the
+        answer, memory bounded); None for any other search, or when the home searches on
+        ClickHouse (the job path below). Raises
+        SplError (a bad search: before any byte is sent)."""
+        from speleo.query import engine, stream
+        from speleo.query.macrostore import load_macros
+
+        search = (params.get("search") or "").strip()
+        if not search or getattr(self.rt.service, "on_clickhouse", False):   # buckets of this home only
+            return None
+        who, rt = self.who(request), self.rt
+        try:
+            now = float(params["now"]) if params.get("now") else time.time()
+        except ValueError:
+            raise InputError(f"now={params.get('now')!r}: give epoch seconds (UTC)") from None
+        earliest, latest = rt.time_bounds(params.get("earliest_time") or None, params.get("latest_time") or None, now)
+        svc = rt.service
+        compiled = await asyncio.to_thread(
+            engine.compile_for, search, now=now, earliest=earliest, latest=latest, macros=load_macros(svc.home),
+            tz_name=svc.home.settings.default_tz, props=svc.props(), lookups_dir=svc.home.lookups_dir)
+        if not engine.batchable(compiled):
+            return None
+        search_guard(who)(compiled)
+        src, started, sent = client_address(request), time.monotonic(), [0]
+
+        def tables():
+            state = "failed"
+            try:
+                for t in stream.events_as_read(svc.home, svc.catalog, compiled, scope=who.scope()):
+                    sent[0] += t.num_rows
+                    yield t
+                state = "done"
+            except GeneratorExit:
+                state = "cancelled"
+                raise
+            finally:
+                audit(rt, who, "search", info=state, search=search, search_et=earliest, search_lt=latest,
+                      total_run_time=round(time.monotonic() - started, 3), result_count=sent[0], src=src,
+                      via_rest=1, export=1)
+
+        return StreamingResponse(sr.export_tables(mode, "events", tables(), self.tz()), media_type=sr.MEDIA[mode])
+
     async def export(self, request: Request, owner: str | None = None, app: str | None = None) -> Response:
         """Run the search and stream its rows (JSON lines, XML, CSV or raw), converted chunk by chunk."""
         params = await form(request)
         if params.get("exec_mode"):
             raise InputError("exec_mode: export takes none (it always streams)")
         mode = _mode(params)
+        streamed = await self.export_as_read(request, params, mode)
+        if streamed is not None:
+            return streamed
         job = self.start(request, params, MAX_JOB_ROWS, app, "export")
         jobs = self.jobs(request)
         try:

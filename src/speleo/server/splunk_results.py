@@ -183,38 +183,63 @@ def xml_row(row: dict, offset: int) -> str:
 
 # -- export: a stream -------------------------------------------------------------------------------
 def export_chunks(mode: str, result, tz: dt.tzinfo, messages: list[dict] | None = None) -> Iterator[str]:
-    """The export body of a finished result, EXPORT_CHUNK_ROWS rows at a time (JSON lines:
-    `{"preview":false,"offset":N,"result":{...}}`, the last with `"lastrow":true`; no rows: one
-    `{"preview":false,"lastrow":true}` line)."""
+    """The export body of a finished result, EXPORT_CHUNK_ROWS rows at a time (see `export_tables`)."""
     table = result.table if result is not None else None
-    total = table.num_rows if table is not None else 0
+    kind = result.kind if result is not None else "events"
+    chunks = (table.slice(s, EXPORT_CHUNK_ROWS) for s in range(0, table.num_rows, EXPORT_CHUNK_ROWS)) \
+        if table is not None else iter(())
+    return export_tables(mode, kind, chunks, tz, messages, empty=result)
+
+
+def export_tables(mode: str, kind: str, tables: Iterable, tz: dt.tzinfo,
+                  messages: list[dict] | None = None, empty=None) -> Iterator[str]:
+    """The export body of rows arriving as Arrow tables (`kind`: events or results), converted
+    and sent table by table as they come, one table read ahead to mark the last row (JSON lines:
+    `{"preview":false,"offset":N,"result":{...}}`, the last with `"lastrow":true`; no rows: one
+    `{"preview":false,"lastrow":true}` line; CSV and XML name the columns of `empty`, a result
+    without rows, when given)."""
+    import pyarrow as pa
+
+    from speleo.query.engine import SearchResult
+
     if mode == "json":
         for m in messages or []:
             yield json.dumps({"preview": False, "messages": [m]}, separators=(",", ":")) + "\n"
-        if total == 0:
+    it = (t for t in tables if t.num_rows)
+    cur, offset, names = next(it, None), 0, None
+    if cur is None:
+        empty = empty if empty is not None else SearchResult(kind, pa.table({}), False, 0)
+        if mode == "json":
             yield '{"preview":false,"lastrow":true}\n'
-            return
-    names: list[str] | None = None
-    for start in range(0, max(total, 1), EXPORT_CHUNK_ROWS):
-        rows = convert(result, table.slice(start, EXPORT_CHUNK_ROWS).to_pylist(), tz) if total else []
+        elif mode == "csv":
+            yield csv_text(names_of(empty, []), [], header=True)
+        elif mode == "xml":
+            yield xml_head(names_of(empty, []), False, messages) + "</results>\n"
+        return
+    while cur is not None:
+        nxt = next(it, None)
+        res = SearchResult(kind, cur, False, cur.num_rows)
+        rows = convert(res, cur.to_pylist(), tz)
         if mode == "json":
             lines = []
             for i, r in enumerate(rows):
-                line = {"preview": False, "offset": start + i}
-                if start + i == total - 1:
+                line = {"preview": False, "offset": offset + i}
+                if nxt is None and i == len(rows) - 1:
                     line["lastrow"] = True
                 line["result"] = r
                 lines.append(json.dumps(line, separators=(",", ":")) + "\n")
             yield "".join(lines)
         elif mode == "csv":
             if names is None:
-                names = names_of(result, rows)
-            yield csv_text(names, rows, header=start == 0)
+                names = names_of(res, rows)
+            yield csv_text(names, rows, header=offset == 0)
         elif mode == "raw":
             yield raw_text(rows)
         else:
-            if start == 0:
-                yield xml_head(names_of(result, rows), False, messages)
-            yield "".join(xml_row(r, start + i) for i, r in enumerate(rows))
+            if offset == 0:
+                yield xml_head(names_of(res, rows), False, messages)
+            yield "".join(xml_row(r, offset + i) for i, r in enumerate(rows))
+        offset += len(rows)
+        cur = nxt
     if mode == "xml":
         yield "</results>\n"

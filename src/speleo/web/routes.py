@@ -18,12 +18,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from speleo.errors import InputError, ThrottledError
+from speleo.ops.history import SearchHistory
 from speleo.ops.saved import API_OWNER, SavedSearches
 from speleo.ops.sessions import SessionStore, WebSession
 from speleo.ops.users import User, Users
 from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
 from speleo.server.audit import audit, client_address
 from speleo.server.throttle import LoginThrottle, sign_in
+from speleo.web import search_api
 from speleo.web import source as source_view
 from speleo.web.jobs import Jobs
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
@@ -261,6 +263,8 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     # -- search jobs ------------------------------------------------------------------------
     jobs = Jobs(svc, clock=runtime.clock.time)
     app.state.web_jobs = jobs
+    history = SearchHistory(users.engine)
+    search_api.install(router, runtime, history)   # /web/api/history, /web/api/live (real-time)
 
     @router.post("/web/api/jobs", include_in_schema=False, status_code=202)
     async def job_start(request: Request, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
@@ -272,10 +276,14 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         extra = await request.json()
         src = client_address(request)
 
+        remember = bool(extra.get("history"))   # the search page's own searches (not dashboards' panels)
+
         def finished(job) -> None:
             audit(runtime, who, "search", info=job.state, search=job.search, search_et=job.earliest,
                   search_lt=job.latest, total_run_time=round((job.finished or job.started) - job.started, 3),
                   result_count=job.total, search_id=job.id, src=src, via_jobs=1)
+            if remember:
+                search_api.record_run(history, job, req.earliest, req.latest)
 
         if extra.get("base_job"):
             job = jobs.start_chain(who.user_id, str(extra["base_job"]), req.search, req.limit, on_finished=finished,

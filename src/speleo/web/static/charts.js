@@ -166,7 +166,49 @@ const SpeleoCharts = (() => {
 
   /* rows: array of objects, xField, yFields (numeric); onPoint(rowIndex, field), when given, is
      called when a point, bar or slice is clicked (dashboards' drilldown) */
-  function chart(container, type, rows, xField, yFields, onPoint) {
+  function chart(container, type, rows, xField, yFields, onPoint, opts) {
+    draw(container, type, rows, xField, yFields, onPoint);
+    if (rows.length && yFields.length) textAlternative(container, type, rows, xField, yFields, !!(opts && opts.dataTable));
+  }
+  /* what a screen reader is told instead of the picture: a summary as the chart's aria-label
+     ("Column chart of count by level, 3 values: highest ERROR 1,200, lowest INFO 1,100") and
+     the data as a table (the first 500 rows): under a "Data table" toggle when `visible`, else
+     for screen readers only (dashboards' panels keep their size) */
+  const NAMES = { line: "Line chart", area: "Area chart", column: "Column chart", bar: "Bar chart", pie: "Pie chart", single: "Single value" };
+  function summaryText(type, rows, xField, yFields) {
+    const f = yFields[0], vals = rows.map(r => Number(r[f])).filter(v => isFinite(v));
+    const fmt = (v) => Number(v).toLocaleString(undefined, { maximumFractionDigits: 2 });
+    if (type === "single") return `Single value: ${f} ${fmt(rows[0][f])}`;
+    let hi = 0, lo = 0;
+    rows.forEach((r, i) => { if (Number(r[f]) > Number(rows[hi][f])) hi = i; if (Number(r[f]) < Number(rows[lo][f])) lo = i; });
+    const series = yFields.length > 1 ? ` (${yFields.length} series: ${yFields.slice(0, 5).join(", ")}${yFields.length > 5 ? "…" : ""})` : "";
+    return `${NAMES[type] || "Chart"} of ${f} by ${xField}${series}, ${rows.length.toLocaleString()} value${rows.length === 1 ? "" : "s"}` +
+      (vals.length ? `: highest ${rows[hi][xField]} ${fmt(rows[hi][f])}, lowest ${rows[lo][xField]} ${fmt(rows[lo][f])}` : "");
+  }
+  function textAlternative(container, type, rows, xField, yFields, visible) {
+    const text = summaryText(type, rows, xField, yFields);
+    const pic = container.querySelector("svg, canvas, .single");
+    if (pic) { pic.setAttribute("role", "img"); pic.setAttribute("aria-label", text); }
+    container.dataset.summary = text;
+    const det = document.createElement("details"); det.className = visible ? "chart-data" : "chart-data sr-only";
+    if (!visible) det.open = true;
+    const sum = document.createElement("summary"); sum.textContent = "Data table";
+    const t = document.createElement("table"); t.className = "chart-table";
+    const cap = document.createElement("caption"); cap.className = "sr-only"; cap.textContent = text;
+    const head = document.createElement("tr");
+    for (const c of [xField, ...yFields]) { const th = document.createElement("th"); th.scope = "col"; th.textContent = c; head.append(th); }
+    const thead = document.createElement("thead"); thead.append(head);
+    const tb = document.createElement("tbody");
+    for (const r of rows.slice(0, 500)) {
+      const tr = document.createElement("tr");
+      for (const c of [xField, ...yFields]) { const td = document.createElement("td"); td.textContent = r[c] == null ? "" : String(r[c]); tr.append(td); }
+      tb.append(tr);
+    }
+    t.append(cap, thead, tb);
+    det.append(sum, t);
+    container.appendChild(det);
+  }
+  function draw(container, type, rows, xField, yFields, onPoint) {
     clear(container);
     if (!rows.length || !yFields.length) {
       const d = document.createElement("div"); d.className = "empty";
@@ -318,7 +360,7 @@ const SpeleoCharts = (() => {
   function clear(container) {
     container.querySelectorAll("canvas").forEach(cv => { const c = window.Chart && window.Chart.getChart(cv); if (c) c.destroy(); });
     container.textContent = "";
-    delete container.dataset.points; delete container.dataset.chartType; delete container.dataset.renderer;
+    delete container.dataset.points; delete container.dataset.chartType; delete container.dataset.renderer; delete container.dataset.summary;
     container.onclick = null;
   }
   return { timeline, chart, clear, fmtNum, fmtEpoch, zoneOffset };

@@ -4,8 +4,8 @@
   const $ = (id) => document.getElementById(id);
   const CSRF = document.querySelector('meta[name="csrf-token"]').content;
   const PAGE = 50, FETCH_LIMIT = 1000;
-  const PRESETS = ["-15m", "-24h", "-7d", "all"];
-  const state = { body: null, page: 0, tab: "events", chart: "column", sort: null, openField: null, terms: [] };
+  const TABS = ["events", "stats", "patterns", "viz"];
+  const state = { body: null, page: 0, tab: "events", chart: "column", sort: null, openField: null, terms: [], view: SearchPanels.viewPrefs() };
 
   function h(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -24,20 +24,13 @@
   function readUrl() {
     const p = new URLSearchParams(location.search);
     setQ(p.get("q") || "");
-    const e = p.get("earliest") || "", l = p.get("latest") || "";
-    if (!e && !l) $("range").value = "all";
-    else if (PRESETS.includes(e) && !l) $("range").value = e;
-    else { $("range").value = "custom"; $("earliest").value = e; $("latest").value = l; }
-    $("custom-range").hidden = $("range").value !== "custom";
-    state.tab = p.get("tab") || "events";
+    picker.set(p.get("earliest") || "", p.get("latest") || "");
+    state.tab = TABS.includes(p.get("tab")) ? p.get("tab") : "events";
     state.chart = p.get("chart") || "column";
   }
-  function rangeValues() {
-    const r = $("range").value;
-    if (r === "all") return ["", ""];
-    if (r !== "custom") return [r, ""];
-    return [$("earliest").value.trim(), $("latest").value.trim()];
-  }
+  // the time picker (timepicker.js): presets, relative, date and time, advanced, real-time
+  const picker = TimePicker.attach({ button: $("range-btn"), panel: $("tp-panel"), text: $("range-text"), onApply: () => run(true) });
+  function rangeValues() { return picker.get(); }
   function writeUrl(push) {
     const [e, l] = rangeValues();
     const p = new URLSearchParams();
@@ -96,13 +89,16 @@
     if (!q) { reportReady(); return; }
     const my = ++seq;
     if (current) cancelJob(current);
+    stopLive();
     const [e, l] = rangeValues();
+    const rt = TimePicker.realtimeWindow(e, l);
+    if (rt != null) { startLive(q, e, rt, my); return; }
     $("error").hidden = true;
     $("summary").textContent = "";
     $("go").disabled = true;
     let resp, body;
     try {
-      resp = await api("POST", "/web/api/jobs", { search: q, earliest: toApiTime(e), latest: toApiTime(l), limit: FETCH_LIMIT });
+      resp = await api("POST", "/web/api/jobs", { search: q, earliest: toApiTime(e), latest: toApiTime(l), limit: FETCH_LIMIT, history: !REPORT });
       body = await resp.json();
     } catch (err) {
       body = { error: { message: "The server did not answer: " + err } };
@@ -157,7 +153,39 @@
       return;
     }
   }
+  // -- real-time (live tail): polled over a sliding window until stopped (search-panels.js) -------------
+  let live = null;
+  function stopLive() {
+    if (!live) return false;
+    live.stop(); live = null;
+    endJob(); $("job-cancel").textContent = "Cancel";
+    delete document.body.dataset.live;
+    return true;
+  }
+  function startLive(q, earliest, windowSecs, my) {
+    $("error").hidden = true; $("go").disabled = false;
+    state.page = 0; state.sort = null; state.openField = null; state.terms = termsOf(q); state.jobId = null;
+    $("job").hidden = false; $("job-progress").removeAttribute("value"); $("job-cancel").textContent = "Stop";
+    $("job-text").textContent = `Real-time over the last ${TimePicker.windowWords(windowSecs)}: starting…`;
+    document.body.dataset.live = "running";
+    live = SearchPanels.live({ search: q, earliest, windowSecs, onUpdate: (body) => {
+      if (my !== seq) return;
+      if (body.kind === "events" && state.tab !== "events" && state.tab !== "patterns") state.tab = "events";
+      if (body.kind !== "events" && state.tab === "events") state.tab = "stats";
+      body.live = true; body.elapsed_secs = 0;
+      state.body = body; state.pages = new Map(); state.summary = null;
+      const at = new Date().toLocaleTimeString();
+      $("job-text").textContent = `Real-time over the last ${TimePicker.windowWords(windowSecs)} · ` +
+        (body.kind === "events" ? `${body.added.toLocaleString()} new · ` : "") + `updated ${at}`;
+      $("job").dataset.state = "live";
+      render();
+    }, onError: (err, resp) => {
+      if (resp && resp.status === 401) { toLogin(); return; }
+      stopLive(); showError(q, err);
+    } });
+  }
   $("job-cancel").addEventListener("click", async () => {
+    if (stopLive()) { $("summary").append(" · real-time search stopped"); document.body.dataset.live = "stopped"; return; }
     const job = current;
     if (!job) return;
     seq++; endJob();
@@ -242,6 +270,9 @@
       count.dataset.partial = "1";
       $("summary").append(h("span", { class: "spinner", "aria-hidden": "true" }), count, ` ${noun} so far` +
         (b.truncated ? ` (showing the newest ${rows.length.toLocaleString()})` : "") + " · still searching…");
+    } else if (b.live) {
+      count.dataset.live = "1";
+      $("summary").append(count, b.kind === "events" ? ` events shown (the newest ${(1000).toLocaleString()} at most) · ${b.in_window.toLocaleString()} in the window now` : ` results over the window`);
     } else {
       $("summary").append(count,
         ` ${noun} · ${b.elapsed_secs}s`);
@@ -256,7 +287,7 @@
     const reading = b.partial && document.querySelector('#events .toggle[aria-expanded="true"]');
     if (!reading) renderEvents();
     renderFields(); renderStats(); renderChart(); selectTab(state.tab, false);
-    if (!b.partial && b.kind === "events" && b.events.length) loadSummary();
+    if (!b.partial && state.jobId && b.kind === "events" && b.events.length) loadSummary();
   }
   // rows the pager can reach: every event (or result row) of a finished search, those found so far while it runs
   function rowCount(b) {
@@ -291,7 +322,7 @@
   // so the gaps show); while searching, the bins found so far over the same axis
   function renderTimeline(b) {
     const tl = b.timeline || {}, buckets = tl.buckets || [];
-    $("timeline-wrap").hidden = !buckets.length;
+    $("timeline-wrap").hidden = !buckets.length || !!b.live;
     if (!buckets.length) return;
     const span = tl.span_secs;
     const fin = (v) => v != null && isFinite(v);
@@ -300,13 +331,9 @@
     const off = SpeleoCharts.zoneOffset(buckets);
     $("timeline-label").textContent = b.partial ? `Events found so far, by ${spanText(span)}` :
       `${SpeleoCharts.fmtEpoch(lo, off)} – ${SpeleoCharts.fmtEpoch(hi, off)}, bins of ${spanText(span)} · click a bar or drag across to zoom in`;
-    $("zoom-out").hidden = $("range").value !== "custom";
+    $("zoom-out").hidden = !["date", "advanced"].includes($("range-btn").dataset.kind);
     // the range boxes get readable times in the server's zone (the server reads them in it)
-    const narrow = (a, z) => {
-      $("range").value = "custom"; $("custom-range").hidden = false;
-      $("earliest").value = SpeleoCharts.fmtEpoch(a, off); $("latest").value = SpeleoCharts.fmtEpoch(z, off);
-      run(true);
-    };
+    const narrow = (a, z) => { picker.set(SpeleoCharts.fmtEpoch(a, off), SpeleoCharts.fmtEpoch(z, off)); run(true); };
     SpeleoCharts.timeline($("timeline"), { buckets, span, lo, hi }, (bk) => narrow(bk.epoch, bk.epoch + span), narrow);
   }
   function spanText(s) {
@@ -326,11 +353,39 @@
     list.textContent = "";
     const start = want * PAGE;
     state.shown = { start, rows };
-    rows.forEach((ev, i) => list.append(eventItem(ev, start + i)));
+    applyView();
+    if (state.view.mode === "table") list.append(eventsTable(rows, start));
+    else rows.forEach((ev, i) => list.append(eventItem(ev, start + i)));
     list.dataset.page = String(want);
     pager($("pager"), want, (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); });
   }
+  // display modes: list (time, text, selected fields, details), raw (the text only), table
+  // (time and the selected fields as columns); comfortable or compact rows
+  function applyView() {
+    const list = $("events"), v = state.view;
+    list.dataset.view = v.mode; list.dataset.density = v.density;
+    document.querySelectorAll("[data-view]").forEach(b => b.setAttribute("aria-checked", String(b.dataset.view === v.mode)));
+    document.querySelectorAll("[data-density]").forEach(b => b.setAttribute("aria-checked", String(b.dataset.density === v.density)));
+  }
+  function setView(change) {
+    state.view = { ...state.view, ...change };
+    SearchPanels.setViewPrefs(state.view);
+    applyView();
+    if (state.body && state.body.kind === "events") renderEvents();
+  }
+  function eventsTable(rows, start) {
+    const cols = ["_time", ...selectedFields().filter(k => rows.some(ev => ev[k] != null))];
+    if (cols.length === 1) cols.push("_raw");
+    const li = h("li", { class: "event-table" });
+    const head = h("tr", {}, ...cols.map(c => h("th", { scope: "col", text: c })));
+    const tb = h("tbody");
+    rows.forEach((ev, i) => tb.append(h("tr", { "data-index": start + i }, ...cols.map(c => h("td", { class: c === "_raw" ? "rawcell" : "" },
+      c === "_time" ? h("time", { datetime: ev._time || "", text: shortIso(ev._time) }) : c === "_raw" ? highlight(String(ev._raw ?? "")) : String(ev[c] ?? ""))))));
+    li.append(h("table", { class: "grid", id: "events-table" }, h("thead", {}, head), tb));
+    return li;
+  }
   function eventItem(ev, idx) {
+    if (state.view.mode === "raw") return h("li", { class: "event raw-only", "data-index": idx }, h("pre", { class: "raw" }, highlight(String(ev._raw ?? ""))));
     const li = h("li", { class: "event", "data-index": idx });
     const details = h("div", { class: "ev-fields", hidden: "" });
     const toggle = h("button", { type: "button", class: "toggle", "aria-expanded": "false", "aria-label": "Show fields", text: "▶" });
@@ -457,7 +512,9 @@
       const ul = h("ul", { id });
       for (const f of fields) {
         const k = f.name, li = h("li", { "data-field": k });
+        const kind = f.numeric ? "#" : "a";
         const btn = h("button", { type: "button", "aria-expanded": String(state.openField === k) },
+          h("span", { class: "ftype", "aria-label": f.numeric ? "number" : "text", title: f.numeric ? "every value is a number" : "text values", text: kind }),
           h("span", { class: "fname", text: k }), h("span", { class: "fcount", text: f.count.toLocaleString() }));
         btn.addEventListener("click", () => { state.openField = state.openField === k ? null : k; renderFields(); });
         const star = h("button", { type: "button", class: "star", "aria-pressed": String(sel.includes(k)),
@@ -485,7 +542,13 @@
     }
     const box = h("div", { class: "topvals" }, h("div", { class: "muted", text:
       `Top ${f.top.length} of ${f.distinct.toLocaleString()}${f.distinct_capped ? "+" : ""} values · in ${(100 * f.count / Math.max(base, 1)).toFixed(1)}% of events` }), t);
-    if (f.numeric) box.append(h("div", { class: "numeric muted", text: `min ${f.numeric.min.toLocaleString()} · max ${f.numeric.max.toLocaleString()} · mean ${(+f.numeric.mean.toFixed(2)).toLocaleString()}` }));
+    if (f.numeric) box.append(h("div", { class: "numeric muted", text: `min ${f.numeric.min.toLocaleString()} · max ${f.numeric.max.toLocaleString()} · avg ${(+f.numeric.mean.toFixed(2)).toLocaleString()}` }));
+    const report = (spl) => { setQ(`${$("q").value.trim()} | ${spl}`); run(true); };
+    box.append(h("div", { class: "freports" },
+      h("button", { type: "button", class: "link", text: "Top values", on: { click: () => report(`top limit=20 ${k}`) } }),
+      h("button", { type: "button", class: "link", text: "Rare values", on: { click: () => report(`rare limit=20 ${k}`) } }),
+      f.numeric ? h("button", { type: "button", class: "link", text: "Average over time", on: { click: () => { state.tab = "viz"; state.chart = "line"; report(`timechart avg(${k})`); } } })
+        : h("button", { type: "button", class: "link", text: "Top values by time", on: { click: () => { state.tab = "viz"; state.chart = "line"; report(`timechart count by ${k} limit=10`); } } })));
     return box;
   }
 
@@ -532,6 +595,24 @@
     if (!all) pager($("stats-pager"), want, (p) => { state.statsPage = p; renderStats(); });
   }
 
+  // the Patterns tab: the cluster command's templates over the events (search-panels.js)
+  const patterns = SearchPanels.patterns({ box: $("patterns"), head: $("patterns-head"), select: $("patterns-t") });
+  let patternsFor = null;
+  function showPatterns(again) {
+    const b = state.body;
+    if (!b || b.partial) return;
+    if (b.kind !== "events") { patterns.cancel(); patternsFor = null; $("patterns").textContent = ""; $("patterns-head").textContent = "Patterns are found in events: run a search without a transforming command."; return; }
+    if ((patternsFor === b || (b.live && patternsFor && patternsFor.live)) && !again) return;
+    patternsFor = b;
+    const q = $("q").value.trim(), [e, l] = b.live ? [`-${b.window_secs}s`, ""] : rangeValues();
+    patterns.show(q, e, l, b.live ? b.in_window : b.total, (terms) => {
+      const i = q.indexOf("|");
+      setQ(i < 0 ? `${q} ${terms.join(" ")}` : `${q.slice(0, i).trim()} ${terms.join(" ")} ${q.slice(i)}`);
+      selectTab("events", false); run(true);
+    });
+  }
+  $("patterns-t").addEventListener("change", () => showPatterns(true));
+
   function renderChart() {
     const b = state.body;
     document.querySelectorAll("[data-chart]").forEach(x => x.setAttribute("aria-pressed", String(x.dataset.chart === state.chart)));
@@ -544,17 +625,18 @@
       xField = cols.find(c => !yFields.includes(c)) || cols[0];
       if (yFields.length > 1 && !cols.includes("_time") && xField === cols[0] && yFields.includes(cols[0])) yFields = yFields.filter(c => c !== xField);
     }
-    SpeleoCharts.chart($("chart"), state.chart, rows, xField, yFields);
+    SpeleoCharts.chart($("chart"), state.chart, rows, xField, yFields, null, { dataTable: true });
   }
 
   function selectTab(tab, push = true) {
     state.tab = tab;
-    for (const t of ["events", "stats", "viz"]) {
+    for (const t of TABS) {
       $("tab-" + t).setAttribute("aria-selected", String(t === tab));
       $("tab-" + t).tabIndex = t === tab ? 0 : -1;
       $("panel-" + t).hidden = t !== tab;
     }
     if (push) writeUrl(false);
+    if (tab === "patterns") showPatterns();
   }
 
   // -- export ------------------------------------------------------------------------------
@@ -649,20 +731,27 @@
   });
   $("save-cancel").addEventListener("click", () => { togglePanel("save", false); $("save-open").focus(); });
   $("save-panel").addEventListener("submit", (e) => { e.preventDefault(); saveSearch(false); });
-  $("saved-open").addEventListener("click", () => { togglePanel("save", false); if (togglePanel("saved")) loadSaved(); });
+  $("saved-open").addEventListener("click", () => { togglePanel("save", false); togglePanel("history", false); if (togglePanel("saved")) loadSaved(); });
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") { togglePanel("save", false); togglePanel("saved", false); }
+    if (e.key === "Escape") { togglePanel("save", false); togglePanel("saved", false); togglePanel("history", false); }
   });
 
   // -- wiring --------------------------------------------------------------------------------
   $("search-form").addEventListener("submit", (e) => { e.preventDefault(); run(true); });
   updateHl = SplHighlight.attach($("q"), $("q-hl"), () => run(true));
-  $("range").addEventListener("change", () => {
-    const custom = $("range").value === "custom";
-    $("custom-range").hidden = !custom;
-    if (custom) $("earliest").focus(); else run(true);
+  document.querySelectorAll("[data-view]").forEach(b => b.addEventListener("click", () => setView({ mode: b.dataset.view })));
+  document.querySelectorAll("[data-density]").forEach(b => b.addEventListener("click", () => setView({ density: b.dataset.density })));
+  applyView();
+  // search history: your searches, newest first, each with Run (search-panels.js)
+  const hist = SearchPanels.history({ panel: $("history-panel"), list: $("history-list"), filter: $("history-filter"),
+    describe: TimePicker.describe, onRun: (q, e, l) => {
+      $("history-open").setAttribute("aria-expanded", "false");
+      setQ(q); picker.set(e, l); run(true);
+    } });
+  $("history-open").addEventListener("click", () => {
+    togglePanel("save", false); togglePanel("saved", false);
+    if (togglePanel("history")) { hist.load(); $("history-filter").focus(); }
   });
-  for (const id of ["earliest", "latest"]) $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); run(true); } });
   $("zoom-out").addEventListener("click", () => { history.back(); });
   document.querySelectorAll('[role="tab"]').forEach((t, i, all) => {
     t.addEventListener("click", () => selectTab(t.dataset.tab));
