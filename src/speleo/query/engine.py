@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,6 +30,7 @@ from speleo.config import Home
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
+from speleo.query import indexed
 from speleo.query.post import apply_post
 from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
@@ -59,6 +61,7 @@ class Plan:
     skipped_index: int = 0
     messages: list[str] = field(default_factory=list)
     deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
+    indexed: dict = field(default_factory=dict)   # bucket id -> query.indexed.Rows (buckets with a term index sidecar)
 
 
 @dataclass
@@ -165,8 +168,37 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
         blooms = catalog.blooms([b.id for b in in_time])
         in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
     p.buckets = in_time
+    _answer_from_sidecars(catalog, compiled, p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
+
+
+def _answer_from_sidecars(catalog: Catalog, compiled, p: Plan, buckets: list[BucketRow]) -> None:
+    """Evaluate the first search over the term index sidecars of the buckets that have one
+    (`query.indexed`) into `p.indexed`. A bucket left without a row to read stays in the plan
+    (the timeline's span is that of the plan's buckets, as without sidecars) and is not opened.
+    A corrupt sidecar is counted as a problem (once per process) and the bucket read without it."""
+    expr = indexed.search_expr(compiled)
+    if expr is None or not buckets:
+        return
+    root = catalog.path.parent
+    ev = indexed.Evaluator(compiled)
+
+    def corrupt(path, why: str) -> None:
+        catalog.count_problem("error", str(path), f"term index sidecar ignored: {why}")
+
+    for b in buckets:
+        lex = indexed.CACHE.get(root / b.path, corrupt)
+        if lex is None or lex.rows != b.event_count:
+            continue
+        rows = ev.rows(lex, expr)
+        groups = p.row_groups.pop(b.id, None)
+        if groups is not None:   # the Bloom filter's row groups: no match outside them
+            inside = np.zeros(lex.rows, dtype=bool)
+            for g in groups:
+                inside[lex.starts[g]: lex.starts[g + 1]] = True
+            rows = indexed.Rows(rows.exact & inside, rows.maybe & inside)
+        p.indexed[b.id] = rows
 
 
 def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes) -> list[BucketRow]:
@@ -208,9 +240,13 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     """The `__events__` relation: whole buckets, plus the chosen row groups of partially
     matching buckets. Both are read by DuckDB, so only the columns a search uses are decoded;
     a filter on `file_row_number` makes DuckDB skip the row groups outside the ranges."""
-    whole = [str(home.root / b.path) for b in p.buckets if b.id not in p.row_groups]
+    rows = {b.id: indexed.rows_to_read(p.indexed[b.id]) for b in p.buckets if b.id in p.indexed}
+    whole = [str(home.root / b.path) for b in p.buckets
+             if b.id not in p.row_groups and rows.get(b.id, indexed.ALL) is indexed.ALL]
     rels = [_conform(con.read_parquet(whole, union_by_name=True))] if whole else []
     rels += [_row_groups_relation(con, home.root / b.path, p.row_groups[b.id]) for b in p.buckets if b.id in p.row_groups]
+    rels += [_conform(indexed.rows_relation(con, home.root / b.path, r)) for b in p.buckets
+             if (r := rows.get(b.id, indexed.ALL)) is not indexed.ALL and len(r)]
     if not rels:
         return con.from_arrow(EVENT_SCHEMA.empty_table())
     rel = rels[0]
@@ -335,6 +371,12 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
              honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
     compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope)
+    counted = _count_from_sidecars(home, compiled, p, con, with_timeline) if indexed.count_only(compiled) else None
+    if counted is not None:
+        table, timeline, span = counted
+        return SearchResult(kind="results", table=table, truncated=False, total=table.num_rows, timeline=timeline,
+                            span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
+                            elapsed_secs=time.monotonic() - started, messages=list(p.messages))
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -371,6 +413,44 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     )
 
 
+def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool):
+    """`search ... | stats count` (`indexed.count_only`): the rows the sidecars call exact are
+    counted (and binned for the timeline) without reading `_raw`; the search's SQL counts the
+    rest (undecided rows, buckets without a sidecar) and the two are added. Returns (table,
+    timeline, span), or None when it does not apply (no sidecar, `| delete` tombstones)."""
+    if not p.indexed or (p.deleted is not None and p.deleted.num_rows):
+        return None
+    lo = compiled.earliest if compiled.earliest is not None else float("-inf")
+    hi = compiled.latest if compiled.latest is not None else float("inf")
+    span = _timeline_span(compiled, p) if with_timeline and compiled.events_sql else None
+    exact, bins, rest = 0, {}, {}
+    for b in p.buckets:
+        rows = p.indexed.get(b.id)
+        if rows is None:
+            continue
+        mask = rows.exact
+        if span is not None or not (b.min_time >= lo and b.max_time < hi):
+            t = pq.read_table(home.root / b.path, columns=["_time"]).column("_time").to_numpy()
+            mask = mask & (t >= lo) & (t < hi)   # as the SQL's `_time >= earliest AND _time < latest`
+            if span is not None:
+                for k, c in zip(*indexed.bin_counts(t[mask], span)):
+                    bins[k] = bins.get(k, 0) + c
+        exact += int(np.count_nonzero(mask))
+        rest[b.id] = indexed.Rows(np.zeros_like(mask), rows.maybe, strict=True)
+    con.register("__events__", _events_relation(con, home, dataclasses.replace(p, indexed={**p.indexed, **rest})))
+    table = con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table()
+    if table.num_rows != 1 or table.num_columns != 1 or not pa.types.is_integer(table.schema[0].type):
+        return None
+    total = pa.array([int(table.column(0)[0].as_py() or 0) + exact], table.schema[0].type)
+    table = pa.table({table.column_names[0]: total})
+    if span is None:
+        return table, [], None
+    for k, c in _timeline_counts(con, compiled, span):
+        if k is not None:
+            bins[k] = bins.get(k, 0) + c
+    return table, sorted(bins.items()), span
+
+
 def _scanned(p: Plan) -> dict:
     return {
         "buckets_read": len(p.buckets),
@@ -381,6 +461,10 @@ def _scanned(p: Plan) -> dict:
         "row_groups_read_partially": sum(len(g) for g in p.row_groups.values()),
         "events_in_buckets_read": sum(b.event_count for b in p.buckets),
         "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
+        "buckets_with_term_index": len(p.indexed),
+        "buckets_skipped_by_term_index": sum(1 for r in p.indexed.values() if not r.read.any()),
+        "rows_decided_by_term_index": int(sum(np.count_nonzero(r.exact) for r in p.indexed.values())),
+        "rows_checked_after_term_index": int(sum(np.count_nonzero(r.maybe) for r in p.indexed.values())),
     }
 
 
@@ -481,7 +565,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
                 "bytes": sum(b.size_bytes for b in p.buckets)}
     result = None
     for batch in bucket_batches(p.buckets) or [[]]:   # no bucket: one empty run, for the columns
-        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted)
+        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted, indexed=p.indexed)
         check()
         con.register("__events__", _events_relation(con, home, part))
         check()
