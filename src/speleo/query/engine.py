@@ -36,7 +36,7 @@ from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex, tombstones
+from speleo.storage import lexicon, termindex, tombstones
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
@@ -191,7 +191,12 @@ def _answer_from_sidecars(catalog: Catalog, compiled, p: Plan, buckets: list[Buc
         lex = indexed.CACHE.get(root / b.path, corrupt)
         if lex is None or lex.rows != b.event_count:
             continue
-        rows = ev.rows(lex, expr)
+        try:
+            rows = ev.rows(lex, expr)
+        except lexicon.CorruptSidecar as e:   # found reading postings: this bucket is read without it
+            indexed.CACHE.mark_bad(root / b.path)
+            corrupt(lexicon.sidecar_path(root / b.path), str(e))
+            continue
         groups = p.row_groups.pop(b.id, None)
         if groups is not None:   # the Bloom filter's row groups: no match outside them
             inside = np.zeros(lex.rows, dtype=bool)

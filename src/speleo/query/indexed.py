@@ -278,6 +278,15 @@ class SidecarCache:
         return lex
 
 
+    def mark_bad(self, bucket: Path) -> None:
+        """Never use this bucket's current sidecar again (found corrupt after it loaded)."""
+        side = str(lexicon.sidecar_path(bucket))
+        with self._lock:
+            for key in [k for k in self._items if k[0] == side]:
+                self._bytes -= len(self._items.pop(key).blob)
+                self._bad.add(key)
+
+
 CACHE = SidecarCache()
 
 

@@ -119,6 +119,7 @@ class Runtime:
         while not self.stop_event.is_set():
             self.writer.store.seal()
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
+            self.writer.store.build_missing_sidecars(limit=1)   # older or thawed buckets, one per tick
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
             memory.release()
             self._persist_refusals()

@@ -291,11 +291,14 @@ def write(bucket: Path, blob: bytes) -> Path:
     """Write a bucket's sidecar atomically: temp file, fsync, rename, fsync of the folder. A
     crash leaves either no sidecar or the whole one (a left-over `.tmp` is never read)."""
     from speleo.storage.durable import fsync_dir
+    from speleo.storage.lifecycle import crash_point
 
     dest = sidecar_path(bucket)
     tmp = dest.with_name(dest.name + ".tmp")
     with open(tmp, "wb") as f:
-        f.write(blob)
+        f.write(blob[: len(blob) // 2])
+        crash_point("sidecar.half_written")   # tests: a kill -9 in the middle of the write
+        f.write(blob[len(blob) // 2:])
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, dest)

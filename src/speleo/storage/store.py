@@ -77,6 +77,7 @@ class Store:
         self._seal_lock = threading.Lock()
         self._merge_lock = threading.Lock()
         self._unsealed: list[tuple[int, list[Record]]] = []
+        self._sidecars_checked: set[str] = set()
         self._duck = duckdb.connect()
         self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
         self.ingest_filter = None  # ingest.filters.Filters: drop or route events before they are journaled
@@ -223,6 +224,9 @@ class Store:
         os.replace(tmp, path)
         fsync_dir(path.parent)
         lexicon.write(path, sidecar.finish(path.stat().st_size))   # before the catalog lists the bucket
+        from speleo.storage.lifecycle import crash_point
+
+        crash_point("sidecar.written")
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
         rel = catalog_path(self.home, path)
         profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
@@ -263,7 +267,10 @@ class Store:
             if limit is not None and done >= limit:
                 break
             path = self.home.root / b.path
-            if b.state == "hot" or not path.exists() or sidecar_ok(path):
+            if b.state == "hot" or b.path in self._sidecars_checked or not path.exists():
+                continue
+            self._sidecars_checked.add(b.path)   # each bucket's sidecar is loaded once per process
+            if sidecar_ok(path):
                 continue
             with self._merge_lock:   # a merge or purge may retire it meanwhile: then the orphan sweep removes it
                 lexicon.write(path, lexicon.build_for_file(path))
