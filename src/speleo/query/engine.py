@@ -166,7 +166,7 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
         blooms = catalog.blooms([b.id for b in in_time])
-        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens))
+        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens), tokens)
     p.buckets = in_time
     _answer_from_sidecars(catalog, compiled, p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
@@ -206,10 +206,10 @@ def _answer_from_sidecars(catalog: Catalog, compiled, p: Plan, buckets: list[Buc
         p.indexed[b.id] = rows
 
 
-def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes) -> list[BucketRow]:
+def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes, tokens: list[str]) -> list[BucketRow]:
     kept = []
     for b in buckets:
-        groups = termindex.matching_row_groups(blooms.get(b.id), hashes)
+        groups = termindex.matching_row_groups(blooms.get(b.id), hashes, tokens)
         if groups is None:
             kept.append(b)
             continue

@@ -216,7 +216,7 @@ class Store:
         sidecar = lexicon.Builder()
 
         def on_row_group(g: pa.Table) -> None:
-            blocks.append(termindex.block(self._duck, g))
+            blocks.append(termindex.block(self._duck, g, digits_only=True))   # the sidecar has the others
             sidecar.add(g)
 
         merge_sorted(files, tmp, ROW_GROUP_ROWS, WARM_PARQUET_OPTS, on_row_group)
@@ -230,7 +230,7 @@ class Store:
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
         rel = catalog_path(self.home, path)
         profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
-        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks),
+        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks, digits_only=True),
                profile.to_text() if profile is not None else None)
         now = time.time()
         with self.catalog.transaction() as con:
