@@ -166,7 +166,10 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
         blooms = catalog.blooms([b.id for b in in_time])
-        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens), tokens)
+        if all(blob is None or blob[:4] == termindex.MAGIC_DIGITS for blob in blooms.values()):
+            tokens = [t for t in tokens if termindex.DIGIT_TOKEN.fullmatch(t)]   # the only ones those filters hold
+        if tokens:
+            in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens), tokens)
     p.buckets = in_time
     _answer_from_sidecars(catalog, compiled, p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
@@ -262,28 +265,8 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
 
 def _row_groups_relation(con: duckdb.DuckDBPyConnection, path, groups: list[int]):
     """The rows of some row groups of one Parquet bucket, as a relation in the event schema."""
-    md = pq.ParquetFile(path).metadata
-    starts = [0]
-    for i in range(md.num_row_groups):
-        starts.append(starts[-1] + md.row_group(i).num_rows)
-    row = duckdb.ColumnExpression("file_row_number")
-    cond = None
-    for lo, hi in _ranges(groups):
-        part = (row >= duckdb.ConstantExpression(starts[lo])) & (row < duckdb.ConstantExpression(starts[hi + 1]))
-        cond = part if cond is None else (cond | part)
-    rel = con.read_parquet(str(path), file_row_number=True).filter(cond)
+    rel = indexed.row_groups_scan(con, path, groups)
     return _conform(rel.select(*[duckdb.ColumnExpression(c) for c in rel.columns if c != "file_row_number"]))
-
-
-def _ranges(groups: list[int]) -> list[tuple[int, int]]:
-    """Sorted row group numbers as inclusive runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    runs: list[tuple[int, int]] = []
-    for g in sorted(groups):
-        if runs and g == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], g)
-        else:
-            runs.append((g, g))
-    return runs
 
 
 def _pick_span(lo: float, hi: float) -> int:

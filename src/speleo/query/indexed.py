@@ -29,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from speleo.spl.state import State
+from speleo.spl.state import EVENTS_TABLE, State
 from speleo.spl import ast
 from speleo.storage import lexicon
 
 META_FIELDS = set(lexicon.META_COLUMNS)
 _RUN = re.compile(r"[0-9a-z]+")
+_READS_EVENTS = re.compile(rf'\b(?:FROM|JOIN)\s+"?{EVENTS_TABLE}\b', re.IGNORECASE)
 _ONE_TOKEN = re.compile(r"\*?[0-9a-z]*[a-z][0-9a-z]*\*?")
 CACHE_BYTES = int(float(os.environ.get("SPELEO_TERM_INDEX_CACHE_MB", "64")) * 1e6)
 
@@ -69,12 +70,13 @@ def _has_subsearch(node) -> bool:
 
 def search_expr(compiled) -> ast.Node | None:
     """The filter of the pipeline's first search without its time bounds (`ast.And` of them),
-    or None when the index cannot restrict the rows: no leading search, or a subsearch (which
-    reads the same events with its own filter)."""
+    or None when the index cannot restrict the rows: no leading search, or another reader of
+    the events (a subsearch, `tstats append=t`...: the SQL names `__events__` more than once),
+    which reads the same events with its own filter."""
     pipeline = getattr(compiled, "ast", None)
     if pipeline is None or not pipeline.commands or not isinstance(pipeline.commands[0], ast.SearchCmd):
         return None
-    if any(_has_subsearch(c) for c in pipeline.commands):
+    if any(_has_subsearch(c) for c in pipeline.commands) or len(_READS_EVENTS.findall(getattr(compiled, "sql", ""))) != 1:
         return None
     expr = pipeline.commands[0].expr
     if expr is None:
@@ -320,27 +322,42 @@ def bin_counts(times: np.ndarray, span: float) -> tuple[list[float], list[int]]:
 def rows_relation(con, path: Path, rows: np.ndarray):
     """A DuckDB relation of some rows (sorted numbers) of one Parquet bucket, in its columns:
     the row groups holding none are skipped, the others joined with the row numbers."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     import duckdb
+    import pyarrow as pa
 
-    md = pq.ParquetFile(path).metadata
-    starts = np.cumsum([0] + [md.row_group(i).num_rows for i in range(md.num_row_groups)])
-    groups = np.unique(np.searchsorted(starts, rows, side="right") - 1)
-    row = duckdb.ColumnExpression("file_row_number")
-    cond = None
-    for lo, hi in _runs(groups.tolist()):
-        part = (row >= duckdb.ConstantExpression(int(starts[lo]))) & (row < duckdb.ConstantExpression(int(starts[hi + 1])))
-        cond = part if cond is None else (cond | part)
-    rel = con.read_parquet(str(path), file_row_number=True).filter(cond)
+    starts = _group_starts(path)
+    groups = np.searchsorted(starts, rows, side="right") - 1
+    rel = row_groups_scan(con, path, sorted(set(groups.tolist())), starts)
     picked = con.from_arrow(pa.table({"__speleo_row": pa.array(rows, pa.int64())}))
     rel = rel.join(picked, "file_row_number = __speleo_row", how="semi")
     return rel.select(*[duckdb.ColumnExpression(c) for c in rel.columns if c not in ("file_row_number", "__speleo_row")])
 
 
-def _runs(groups: list[int]) -> list[tuple[int, int]]:
+def _group_starts(path: Path) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    md = pq.ParquetFile(path).metadata
+    return np.cumsum([0] + [md.row_group(i).num_rows for i in range(md.num_row_groups)])
+
+
+def row_groups_scan(con, path: Path, groups: list[int], starts: np.ndarray | None = None):
+    """`read_parquet(path)` with its `file_row_number`, filtered to some row groups: the filter
+    on the row number makes DuckDB skip the others."""
+    import duckdb
+
+    starts = _group_starts(path) if starts is None else starts
+    row = duckdb.ColumnExpression("file_row_number")
+    cond = None
+    for lo, hi in group_runs(groups):
+        part = (row >= duckdb.ConstantExpression(int(starts[lo]))) & (row < duckdb.ConstantExpression(int(starts[hi + 1])))
+        cond = part if cond is None else (cond | part)
+    return con.read_parquet(str(path), file_row_number=True).filter(cond)
+
+
+def group_runs(groups: list[int]) -> list[tuple[int, int]]:
+    """Row group numbers as sorted inclusive runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
     runs: list[tuple[int, int]] = []
-    for g in groups:
+    for g in sorted(groups):
         if runs and g == runs[-1][1] + 1:
             runs[-1] = (runs[-1][0], g)
         else:

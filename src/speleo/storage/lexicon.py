@@ -112,7 +112,7 @@ def tokenize(raw) -> tuple[pa.Array, np.ndarray]:
     rows = np.searchsorted(offs, starts, side="right") - 1
     lens = ends - starts
     toffs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    picks = np.arange(int(toffs[-1]), dtype=np.int64) + np.repeat(starts - toffs[:-1], lens)
+    picks = spans(starts, lens)
     tokens = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(toffs), pa.py_buffer(low[picks].tobytes()))
     return tokens, rows.astype(np.int64)
 
@@ -153,6 +153,13 @@ def _delta(values: np.ndarray, firsts: np.ndarray) -> np.ndarray:
     out[1:] -= values[:-1]
     out[firsts] = values[firsts]
     return out
+
+
+def spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions of consecutive ranges [starts[i], starts[i] + lengths[i]), concatenated."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    before = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(np.asarray(starts, dtype=np.int64) - before, lengths)
 
 
 def _undelta(deltas: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -404,18 +411,21 @@ class Lexicon:
             pos = pos[ok][ids[pos[ok]] == wanted[ok]]
             if not len(pos):
                 continue
-            local = self._group_postings(g, df)
-            firsts = np.concatenate([[0], np.cumsum(df)[:-1]])
-            for p in pos.tolist():
-                a = int(firsts[p])
-                mask[self.starts[g] + local[a: a + int(df[p])]] = True
+            mask[self.starts[g] + self._group_rows(g, df, pos)] = True
         return mask
 
-    def _group_postings(self, g: int, df: np.ndarray) -> np.ndarray:
-        deltas = _unshuffle(self._section(f"post.{g}")).astype(np.int64)
-        if len(deltas) != int(df.sum()):
+    def _group_rows(self, g: int, df: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Local row numbers of the tokens at positions `pos` of row group g's directory: only
+        their entries are gathered from the byte planes and summed (a rare token costs little)."""
+        raw = self._section(f"post.{g}")
+        if len(raw) != 4 * int(df.sum()):
             raise CorruptSidecar(f"sidecar postings of row group {g} size mismatch")
-        local = _undelta(deltas, df)
+        planes = np.frombuffer(raw, dtype=np.uint8).reshape(4, -1)
+        firsts = np.concatenate([[0], np.cumsum(df)[:-1]])
+        idx = spans(firsts[pos], df[pos])
+        deltas = (planes[0, idx].astype(np.int64) | planes[1, idx].astype(np.int64) << 8
+                  | planes[2, idx].astype(np.int64) << 16 | planes[3, idx].astype(np.int64) << 24)
+        local = _undelta(deltas, df[pos])
         if len(local) and (local.min() < 0 or local.max() >= self.header["groups"][g]):
             raise CorruptSidecar(f"sidecar postings of row group {g} out of range")
         return local
