@@ -344,12 +344,14 @@ def _theirs(callback):
     return call
 
 
-def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None):
+def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None,
+          connect: bool = True):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
-    `on_connection`); returns (compiled, plan, connection)."""
+    `on_connection`); returns (compiled, plan, connection). `connect=False`: no connection
+    (None) unless `on_connection` wants one."""
     p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
-    con = duckdb.connect()
+    con = duckdb.connect() if connect or on_connection is not None else None
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con
@@ -358,13 +360,15 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
              honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope)
-    counted = _count_from_sidecars(home, compiled, p, con, with_timeline) if indexed.count_only(compiled) else None
-    if counted is not None:
-        table, timeline, span = counted
-        return SearchResult(kind="results", table=table, truncated=False, total=table.num_rows, timeline=timeline,
-                            span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
-                            elapsed_secs=time.monotonic() - started, messages=list(p.messages))
+    count_only = indexed.count_only(compiled)
+    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope, connect=not count_only)
+    if count_only:
+        counted, con = _count_from_sidecars(home, compiled, p, con, with_timeline)
+        if counted is not None:
+            table, timeline, span = counted
+            return SearchResult(kind="results", table=table, truncated=False, total=table.num_rows, timeline=timeline,
+                                span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
+                                elapsed_secs=time.monotonic() - started, messages=list(p.messages))
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -405,9 +409,11 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
     """`search ... | stats count` (`indexed.count_only`): the rows the sidecars call exact are
     counted (and binned for the timeline) without reading `_raw`; the search's SQL counts the
     rest (undecided rows, buckets without a sidecar) and the two are added. Returns (table,
-    timeline, span), or None when it does not apply (no sidecar, `| delete` tombstones)."""
+    timeline, span) or None when it does not apply (no sidecar, `| delete` tombstones), and the
+    DuckDB connection (`con`, or one opened when the SQL had something to count).
+    """
     if not p.indexed or (p.deleted is not None and p.deleted.num_rows):
-        return None
+        return None, con or duckdb.connect()
     lo = compiled.earliest if compiled.earliest is not None else float("-inf")
     hi = compiled.latest if compiled.latest is not None else float("inf")
     span = _timeline_span(compiled, p) if with_timeline and compiled.events_sql else None
@@ -425,18 +431,24 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
                     bins[k] = bins.get(k, 0) + c
         exact += int(np.count_nonzero(mask))
         rest[b.id] = indexed.Rows(np.zeros_like(mask), rows.maybe, strict=True)
+    if con is None and all(b.id in rest and not rest[b.id].maybe.any() for b in p.buckets):
+        # nothing left for the SQL: `count(*)` of no row would add 0 (a BIGINT named as `stats` names it)
+        agg = compiled.ast.commands[1].aggs[0]
+        table = pa.table({agg.alias or "count": pa.array([exact], pa.int64())})
+        return (table, sorted(bins.items()) if span is not None else [], span), None
+    con = con or duckdb.connect()
     con.register("__events__", _events_relation(con, home, dataclasses.replace(p, indexed={**p.indexed, **rest})))
     table = con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table()
     if table.num_rows != 1 or table.num_columns != 1 or not pa.types.is_integer(table.schema[0].type):
-        return None
+        return None, con
     total = pa.array([int(table.column(0)[0].as_py() or 0) + exact], table.schema[0].type)
     table = pa.table({table.column_names[0]: total})
     if span is None:
-        return table, [], None
+        return (table, [], None), con
     for k, c in _timeline_counts(con, compiled, span):
         if k is not None:
             bins[k] = bins.get(k, 0) + c
-    return table, sorted(bins.items()), span
+    return (table, sorted(bins.items()), span), con
 
 
 def _scanned(p: Plan) -> dict:
