@@ -422,15 +422,16 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
         rows = p.indexed.get(b.id)
         if rows is None:
             continue
-        mask = rows.exact
-        if span is not None or not (b.min_time >= lo and b.max_time < hi):
-            t = pq.read_table(home.root / b.path, columns=["_time"]).column("_time").to_numpy()
-            mask = mask & (t >= lo) & (t < hi)   # as the SQL's `_time >= earliest AND _time < latest`
+        n = int(np.count_nonzero(rows.exact))
+        if n and (span is not None or not (b.min_time >= lo and b.max_time < hi)):
+            t = indexed.times_of(home.root / b.path, np.flatnonzero(rows.exact))
+            t = t[(t >= lo) & (t < hi)]   # as the SQL's `_time >= earliest AND _time < latest`
+            n = len(t)
             if span is not None:
-                for k, c in zip(*indexed.bin_counts(t[mask], span)):
+                for k, c in zip(*indexed.bin_counts(t, span)):
                     bins[k] = bins.get(k, 0) + c
-        exact += int(np.count_nonzero(mask))
-        rest[b.id] = indexed.Rows(np.zeros_like(mask), rows.maybe, strict=True)
+        exact += n
+        rest[b.id] = indexed.Rows(np.zeros_like(rows.exact), rows.maybe, strict=True)
     if con is None and all(b.id in rest and not rest[b.id].maybe.any() for b in p.buckets):
         # nothing left for the SQL: `count(*)` of no row would add 0 (a BIGINT named as `stats` names it)
         agg = compiled.ast.commands[1].aggs[0]

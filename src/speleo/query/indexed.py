@@ -333,6 +333,22 @@ def rows_relation(con, path: Path, rows: np.ndarray):
     return rel.select(*[duckdb.ColumnExpression(c) for c in rel.columns if c not in ("file_row_number", "__speleo_row")])
 
 
+def times_of(path: Path, rows: np.ndarray) -> np.ndarray:
+    """`_time` of some rows (sorted numbers) of a bucket, reading only the row groups holding them."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    starts = np.cumsum([0] + [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)])
+    groups = np.unique(np.searchsorted(starts, rows, side="right") - 1)
+    if len(groups) > len(starts) // 2:
+        return pf.read(columns=["_time"]).column("_time").to_numpy()[rows]
+    t = pf.read_row_groups(groups.tolist(), columns=["_time"]).column("_time").to_numpy()
+    sizes = starts[groups + 1] - starts[groups]
+    first_in_read = np.concatenate([[0], np.cumsum(sizes)[:-1]])    # where each group starts in `t`
+    g = np.searchsorted(starts, rows, side="right") - 1
+    return t[first_in_read[np.searchsorted(groups, g)] + rows - starts[g]]
+
+
 def _group_starts(path: Path) -> np.ndarray:
     import pyarrow.parquet as pq
 
