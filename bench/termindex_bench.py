@@ -1,4 +1,4 @@
-"""The term index sidecar (docs/decisions/0030-term-index.md): bytes on disk by part beside
+"""The term index sidecar (docs/decisions/0034-term-index.md): bytes on disk by part beside
 `zstd -3`, and rare and common term counts through the HTTP API of a warm server, without the
 sidecars (before) and with them (after), beside `grep -c -i -w` in the same run.
 

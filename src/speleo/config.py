@@ -51,6 +51,8 @@ class Settings:
     license_report_secs: float = float(os.environ.get("SPELEO_LICENSE_REPORT_SECS", 60))  # Splunk report_interval
     license_squash_threshold: int = int(os.environ.get("SPELEO_LICENSE_SQUASH_THRESHOLD", 2000))  # squash_threshold
     default_tz: str | None = None  # None = the machine's local zone
+    duckdb_memory_mb: int = int(os.environ.get("SPELEO_DUCKDB_MEMORY_MB", 512))  # per search connection (DuckDB memory_limit)
+    duckdb_threads: int = int(os.environ.get("SPELEO_DUCKDB_THREADS", 0))  # 0 = the machine's cores (DuckDB threads)
 
 
 @dataclass(frozen=True)
@@ -122,3 +124,13 @@ def check_index_name(name: str) -> str:
             "(starting with a letter or digit, at most 80 characters; names starting with '_' are reserved)"
         )
     return name
+
+
+def duckdb_config(settings: Settings | None = None) -> dict[str, str]:
+    """The DuckDB `config=` of a search connection: an explicit `memory_limit` (its buffer pool,
+    `duckdb_memory_mb` MB; DuckDB's own default is 80 % of the machine's memory) and `threads`
+    (`duckdb_threads`, 0 = the machine's cores). Settings come from $SPELEO_DUCKDB_MEMORY_MB and
+    $SPELEO_DUCKDB_THREADS (docs/configuration.md)."""
+    s = settings or Settings()
+    threads = s.duckdb_threads if s.duckdb_threads > 0 else (os.cpu_count() or 1)
+    return {"memory_limit": f"{max(s.duckdb_memory_mb, 16)}MB", "threads": str(threads)}

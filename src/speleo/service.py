@@ -37,13 +37,30 @@ class Writer:
 class Service:
     """Search, status and administration of one home."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, backend: str | None = None) -> None:
         self.home = home.ensure()
         self.catalog = Catalog(home.catalog_path)
         for name in ("main", *INTERNAL_INDEXES):
             self.catalog.ensure_index(name)
         self.writer: Writer | None = None
         self.internal = None   # the server's InternalLog (`_internal`, `_audit`) when one runs here
+        # where events are stored and searched: None = this home's buckets; a URL (`speleo serve
+        # --backend`, else $SPELEO_BACKEND) = ClickHouse (query.backend.open_backend)
+        self.backend_url = (backend if backend is not None else os.environ.get("SPELEO_BACKEND")) or None
+        self._backend = None
+
+    @property
+    def backend(self):
+        """The search backend (query.backend): opened on first use."""
+        if self._backend is None:
+            from speleo.query.backend import open_backend
+
+            self._backend = open_backend(self.backend_url, self.home, self.catalog)
+        return self._backend
+
+    @property
+    def on_clickhouse(self) -> bool:
+        return self.backend_url is not None
 
     # -- writer -----------------------------------------------------------------------
     def open_writer(self) -> Writer:
@@ -62,6 +79,8 @@ class Service:
             ) from None
         store = Store(self.home, self.catalog)
         store.ingest_filter = self.ingest_filters()
+        if self.on_clickhouse:
+            store.event_sink = self.backend     # sealed segments go to ClickHouse, not to buckets
         store.recover()
         self.writer = Writer(store, Ingestor(store, self.catalog, self.props(), self.home.settings.default_tz), fd)
         return self.writer
@@ -282,6 +301,8 @@ class Service:
         if check is not None:
             check(compiled)
         check_lookup_writes(compiled, write_lookups)
+        if self.on_clickhouse:
+            return self.backend.execute(compiled, limit=limit, with_timeline=timeline, scope=scope)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
     def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
@@ -289,6 +310,9 @@ class Service:
         streaming search `query` finds, hidden from every later search at once; one `_audit`
         event (actor, search, count per index). Returns a result table (index, deleted, errors).
         Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
+        if self.on_clickhouse:
+            raise InputError("| delete is not available on the ClickHouse backend yet: its events are kept "
+                             "in ClickHouse, which Speleo's tombstones do not cover (docs/scale-out.md)")
         if capabilities is not None and deletion.CAPABILITY not in capabilities:
             raise ForbiddenError(f"'{actor}' lacks the capability '{deletion.CAPABILITY}' needed by delete "
                                  "(not even admin has it by default: give a user the can_delete role)")
@@ -350,4 +374,12 @@ class Service:
             "license": license.status(self.catalog, today),
             "filtered_today": license.filtered(self.catalog, today),
             "journal_segments": len(list(self.home.journal_dir.glob("*.wal"))),
+            "knowledge_problems": self._knowledge_problems(),
         }
+
+    def _knowledge_problems(self) -> list[str]:
+        """What the home's eventtypes.conf, tags.conf and datamodels/*.json hold that searches
+        skip (file, line or dataset, and why)."""
+        from speleo import knowledge
+
+        return list(knowledge.load_cached(self.home.root).problems)

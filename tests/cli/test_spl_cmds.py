@@ -30,8 +30,8 @@ def test_explain_shows_ast_sql_time_range_and_buckets(home, tmp_path):
 def test_explain_errors_exit_2_with_position(home):
     bad = run_cli(home, "explain", "x | stast count", check=False)
     assert bad.returncode == 2 and "stats" in bad.stderr
-    unsupported = run_cli(home, "explain", "| tstats count from datamodel=Web by Web.src", check=False)
-    assert unsupported.returncode == 2 and "tstats from datamodel" in unsupported.stderr
+    unsupported = run_cli(home, "explain", "| tstats count from datamodel=Nope by Nope.src", check=False)
+    assert unsupported.returncode == 2 and "no data model named 'Nope'" in unsupported.stderr
     assert "TstatsCmd" in unsupported.stdout        # the AST is shown before the compile error
 
 

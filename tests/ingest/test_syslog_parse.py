@@ -239,3 +239,17 @@ def test_header_time_within_two_days_ahead_is_kept():
     (row,) = events_table([(msg, "10.0.0.1", received)], "tcp:1", "main", "UTC").to_pylist()
     assert row["_time"] == ts(2026, 12, 5, 20, 0, 0)
     assert row["_flags"] == ""
+
+
+def test_network_device_messages_get_their_sourcetype():
+    msgs = [b"<164>Nov 20 10:24:01 fw1 %ASA-4-106023: Deny tcp src outside:198.51.100.23/51515 dst "
+            b"inside:10.0.0.10/22 by access-group \"outside_access_in\" [0x0, 0x0]",
+            b"<134>1 2026-11-20T10:28:30.5Z pfsense filterlog 41234 - - 7,,,1000000105,igb0,match,pass,out,4,0x0,,"
+            b"64,1,0,DF,17,udp,72,10.0.0.1,10.0.0.2,4000,53,52",
+            b"<4>Nov 20 10:27:00 web1 kernel: [1.5] [UFW BLOCK] IN=ens3 OUT= MAC=aa SRC=203.0.113.99 DST=10.0.0.30 "
+            b"LEN=40 PROTO=TCP SPT=1 DPT=23",
+            b"<13>Nov 20 10:27:00 gw01 kernel: pkt 1 on eth0",
+            b"<189>Nov 20 10:25:20 rtr1 343: Nov 20 10:25:20.789 UTC: %SYS-5-CONFIG_I: Configured from console "
+            b"by netops on vty0 (10.0.0.99)"]
+    rows = events_table([(m, "10.0.0.9", 100.0) for m in msgs], "udp:514", "main", "UTC").to_pylist()
+    assert [r["sourcetype"] for r in rows] == ["cisco:asa", "pfsense:filterlog", "ufw", "syslog", "cisco:ios"]

@@ -58,3 +58,30 @@ def test_stop_under_endless_senders_stores_every_message_read(monkeypatch):
                 t.join()
         assert not lst._clients, "connection tasks still reading after the stop"
         assert ing.store.rows == lst.received
+
+
+class _SlowStore(_Store):
+    """A journal write that takes a while: a periodic flush is still storing when the stop comes."""
+
+    def append(self, table, _offsets, _problems) -> None:
+        threading.Event().wait(0.4)
+        super().append(table, _offsets, _problems)
+
+
+def test_a_periodic_flush_still_storing_at_the_stop_is_waited_for(monkeypatch):
+    monkeypatch.setattr(syslog_server, "FLUSH_SECS", 0.05)
+    monkeypatch.setattr(syslog_server, "DRAIN_QUIET_SECS", 0.05)
+    ing = _Ingestor()
+    ing.store = _SlowStore()
+    lst = SyslogListeners(ing, "127.0.0.1", 0, free_port(), "main", "UTC")
+    lst.start()
+    with socket.create_connection(("127.0.0.1", lst.tcp_bound), timeout=2) as s:
+        s.sendall(b"<13>Dec  4 09:00:00 h app: one message\n" * 10)
+        for _ in range(500):
+            if lst.received == 10:
+                break
+            threading.Event().wait(0.005)
+        threading.Event().wait(0.15)   # the flusher (every 0.05 s) is inside its 0.4 s store now
+        lst.stop()
+    # stop() returned: everything read is stored, none of it still on its way
+    assert lst.received == 10 and ing.store.rows == 10

@@ -61,11 +61,11 @@ def test_eval_arithmetic_concat_and_nulls():
 def test_eval_functions():
     q = ('status=404 | eval a=if(status>=400, "bad", "ok"), b=case(status<300, "2xx", status<500, "4xx"),'
          ' c=upper(user), d=substr(user, 2, 3), e=round(7/2), f=tonumber("12")+1, g=coalesce(path, user),'
-         ' h=isnull(path), i=isnotnull(user), j=match(_raw, "miss\\w+"), k=replace(user, "l+", "L"),'
+         ' h=tostring(isnull(path)), i=tostring(isnotnull(user)), j=tostring(match(_raw, "miss\\w+")), k=replace(user, "l+", "L"),'
          ' l=floor(2.7), m=ceil(2.1), o=abs(0-3), q=null(), r=tostring(5), s=lower("AbC"), t=now()'
          ' | table a b c d e f g h i j k l m o q r s t')
     assert run(q) == [{"a": "bad", "b": "4xx", "c": "ALICE", "d": "lic", "e": 4.0, "f": 13.0,
-                       "g": "alice", "h": True, "i": True, "j": True, "k": "aLice", "l": 2, "m": 3,
+                       "g": "alice", "h": "True", "i": "True", "j": "True", "k": "aLice", "l": 2, "m": 3,
                        "o": 3.0, "q": None, "r": "5", "s": "abc", "t": NOW}]
 
 

@@ -11,9 +11,8 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 from speleo.errors import SpeleoError
 
@@ -119,7 +118,7 @@ def saved_list(home: Home, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, default=str))
         return
-    t = Table("name", "owner", "schedule", "condition", "actions", "next run", "last", header_style="bold")
+    t = new_table("name", "owner", "schedule", "condition", "actions", "next run", "last", header_style="bold")
     for d in rows:
         sched = d["cron_schedule"] if d["is_scheduled"] else "(not scheduled)"
         if d["disabled"]:
@@ -143,7 +142,7 @@ def saved_show(home: Home, name: str, owner, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(d, default=str))
         return
-    t = Table("key", "value", header_style="bold")
+    t = new_table("key", "value", header_style="bold")
     for k in sorted(d):
         t.add_row(k, json.dumps(d[k]) if isinstance(d[k], (list, bool)) else str(d[k]))
     out.print(t)
@@ -251,7 +250,7 @@ def alert_test(home: Home, name: str, earliest: str, latest: str, owner, output:
     if output == "json":
         click.echo(json.dumps(rows, default=str))
         return
-    t = Table("scheduled", "status", "results", "measured", "fires", "would send", "reason", header_style="bold")
+    t = new_table("scheduled", "status", "results", "measured", "fires", "would send", "reason", header_style="bold")
     for r in rows:
         sends = "; ".join(f"{a['action']}: {json.dumps(a.get('would_send') or a.get('reason'))[:120]}"
                           for a in r["would_send"])
@@ -277,7 +276,7 @@ def alert_fired(home: Home, name, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, default=str))
         return
-    t = Table("triggered", "saved search", "severity", "results", "actions", "sid", "expires", header_style="bold")
+    t = new_table("triggered", "saved search", "severity", "results", "actions", "sid", "expires", header_style="bold")
     for f in rows:
         t.add_row(_when(f["trigger_time"]), f["savedsearch_name"], str(f["severity"]), str(f["triggered_alerts"]),
                   ",".join(f["actions"]), f["sid"], _when(f["expiration_time"]))

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from speleo.cli.output import console, output_option, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, print_json, wants_json
 from speleo.config import Home
 from speleo.dashboards import model
 from speleo.dashboards.store import DashboardStore, dumps
@@ -81,7 +80,7 @@ def list_(home: Home, output: str, as_json: bool) -> None:
     if not rows:
         out.print("no dashboards (add one with 'speleo dashboard import FILE')")
         return
-    t = Table("name", "title", "panels", "warnings")
+    t = new_table("name", "title", "panels", "warnings")
     for r in rows:
         t.add_row(escape(r["name"]), escape(r["title"]), str(r["panels"]), str(len(r["warnings"])))
     out.print(t)

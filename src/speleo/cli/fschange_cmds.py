@@ -12,9 +12,8 @@ import time
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.cli import client
 from speleo.config import Home
 from speleo.errors import InputError, StorageError
@@ -77,7 +76,7 @@ def fschange_list(home: Home, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows))
         return
-    t = Table("id", "path", "index", "poll s", "hash", "filters", "files", "last scan", header_style="bold")
+    t = new_table("id", "path", "index", "poll s", "hash", "filters", "files", "last scan", header_style="bold")
     for r in rows:
         scan = r.get("last_scan") or {}
         t.add_row(str(r["id"]), r["path"], r["index"], f"{r.get('poll_period_secs', 0):g}", r.get("hash", ""),

@@ -14,9 +14,8 @@ import json
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.cli import client
 from speleo.config import Home
 from speleo.errors import InputError
@@ -117,7 +116,7 @@ def list_(home: Home, status, open_only, severity, service, limit, output) -> No
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    t = Table("id", "severity", "status", "title", "services", "declared (UTC)", box=None)
+    t = new_table("id", "severity", "status", "title", "services", "declared (UTC)", box=None)
     for i in rows:
         t.add_row(str(i["id"]), i["severity"], i["status"], escape(i["title"]), escape(", ".join(i["services"])),
                   _when(i["declared_at"]))

@@ -12,9 +12,8 @@ import json
 import time
 
 import click
-from rich.table import Table
 
-from speleo.cli.output import console, output_option, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, print_json, wants_json
 from speleo.cli import client
 from speleo.config import Home
 
@@ -124,7 +123,7 @@ def index_list(home: Home, as_json: bool, output: str) -> None:
     if as_json or output == "json":
         click.echo(json.dumps(rows))
         return
-    table = Table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
+    table = new_table("index", "events", "buckets", "size on disk", "raw size", "earliest", "latest", header_style="bold")
     for r in rows:
         table.add_row(r["name"], f"{r['events']:,}", str(r["buckets"]), _size(r["size_bytes"]), _size(r["raw_bytes"]),
                       _when(r["earliest"]), _when(r["latest"]))
@@ -145,7 +144,7 @@ def index_show(home: Home, name: str, output: str, now) -> None:
         return
     out.print(f"[bold]{name}[/bold]: {body['events']:,} events, {_size(body['disk_bytes'])} on disk")
     out.print(", ".join(f"{k}={v}" for k, v in body["settings"].items()), highlight=False)
-    t = Table("id", "state", "earliest", "latest", "events", "on disk", "note", header_style="bold", title="buckets")
+    t = new_table("id", "state", "earliest", "latest", "events", "on disk", "note", header_style="bold", title="buckets")
     for b in body["buckets"]:
         note = "kept by a newer event" if b["kept_by_newer_event"] else ""
         note += (" future-dated" if b["future_dated"] else "") + (" FILE MISSING" if b["disk_bytes"] is None else "")
@@ -153,7 +152,7 @@ def index_show(home: Home, name: str, output: str, now) -> None:
                   _size(b["disk_bytes"]), note.strip())
     out.print(t)
     if body["archives"]:
-        t = Table("location", "earliest", "latest", "events", "size", header_style="bold", title="archives (frozen)")
+        t = new_table("location", "earliest", "latest", "events", "size", header_style="bold", title="archives (frozen)")
         for a in body["archives"]:
             t.add_row(a["location"], _when(a["min_time"]), _when(a["max_time"]), f"{a['event_count']:,}", _size(a["size_bytes"]))
         out.print(t)
@@ -309,7 +308,7 @@ def input_list(home: Home, output: str, as_json: bool) -> None:
     if wants_json(output, as_json):
         print_json(rows)
         return
-    table = Table("id", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled", header_style="bold")
+    table = new_table("id", "path", "index", "sourcetype", "host", "whitelist", "blacklist", "disabled", header_style="bold")
     for r in rows:
         table.add_row(str(r["id"]), r["path"], r["index"], r["sourcetype"] or "(auto)", r["host"] or "",
                       r["whitelist"] or "", r["blacklist"] or "", "yes" if r["disabled"] else "no")

@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo.cli import client
 from speleo.cli.incident_cmds import _clean, _time, _when
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 
 out = console(highlight=False)
@@ -98,7 +97,7 @@ def pm_list(home: Home, incident, output) -> None:
     rows = do(home, "GET", PM + q, None, lambda s, me: {"postmortems": s["postmortems"].list(incident)})["postmortems"]
     if emit(rows, output):
         return
-    t = Table("id", "incident", "phase", "facilitator", "title", box=None)
+    t = new_table("id", "incident", "phase", "facilitator", "title", box=None)
     for r in rows:
         t.add_row(str(r["id"]), str(r["incident_id"]), r["phase"], escape(r["facilitator"] or "-"), escape(r["title"]))
     out.print(t)
@@ -296,7 +295,7 @@ def action_list(home: Home, status, owner, team, source_type, overdue, output) -
               lambda s, me: {"actions": s["actions"].list(**{**q, "overdue": overdue})})["actions"]
     if emit(rows, output):
         return
-    t = Table("id", "status", "due (UTC)", "owner", "team", "type", "source", "title", box=None)
+    t = new_table("id", "status", "due (UTC)", "owner", "team", "type", "source", "title", box=None)
     for a in rows:
         due = _when(a["due_at"]) + (" OVERDUE" if a["overdue"] else "")
         t.add_row(str(a["id"]), a["status"], due, escape(a["owner"]), escape(a["team"] or "-"), a["type"],

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 
 out = console()
@@ -66,7 +65,7 @@ def usage(home: Home, by: str, days: int, output: str) -> None:
     st = body["status"]
     quota = f" of {st['budget_bytes']:,} budget" + (" [red]EXCEEDED[/red]" if st["exceeded"] else "") if st["budget_bytes"] else ""
     out.print(f"today ({st['day']}): {st['bytes']:,} bytes{quota}; warnings in 30 days: {len(st['warnings_30d'])}")
-    t = Table("day", by, "bytes", "events", header_style="bold")
+    t = new_table("day", by, "bytes", "events", header_style="bold")
     for r in body["rows"]:
         t.add_row(r["day"], str(r[by]), f"{r['bytes']:,}", f"{r['events']:,}")
     out.print(t)

@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from speleo.cli import client
-from speleo.cli.output import console, output_option, plural, print_json, wants_json
+from speleo.cli.output import console, new_table, output_option, plural, print_json, wants_json
 from speleo.config import Home, check_index_name
 from speleo.errors import SpeleoError, SplError
 
@@ -27,8 +26,83 @@ out = console()
 err = console(stderr=True)
 
 
+# Command groups whose modules load only when the command runs (or `--help` of that command):
+# a `speleo search` or `speleo status` then imports none of them. name -> (module, short help);
+# tests/cli/test_lazy_commands.py checks each short help against the loaded command's own.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "forward": ("forward_cmds",
+               'Follow files and ship them, with host metrics, to an HTTP Event Collector.'),
+    "saved": ("alert_cmds",
+               'Saved searches and alerts: import savedsearches.conf, list, show, enable, disable, remove.'),
+    "alert": ("alert_cmds",
+               'Alerts: backtest a saved search over past data, list fired alerts.'),
+    "index": ("index_cmds",
+               'Create, edit, show and delete indexes; retention, archive and thaw.'),
+    "input": ("index_cmds",
+               'Inputs: list them, remove one.'),
+    "license": ("index_cmds",
+               "Daily indexing volume (Splunk's licence usage) and its budget."),
+    "incident": ("incident_cmds",
+               'Incidents: declare, list, show, acknowledge, update, assign roles, resolve, close.'),
+    "postmortem": ("learning_cmds",
+               'Post-mortems in three gated phases: timeline, issues, actions (docs/postmortems.md).'),
+    "action": ("learning_cmds",
+               "Action items: list, backlog, close with evidence, remind; people's email, team and manager."),
+    "checklist": ("checks_cmds",
+               'Release checklists: DO-CONFIRM templates, runs tied to a release, sign-off.'),
+    "review": ("checks_cmds",
+               'After-action reviews: goals and targets, observed results, why, sustain/improve actions.'),
+    "dashboard": ("dashboard_cmds",
+               'Dashboards (Dashboard Studio JSON; Simple XML is converted on import).'),
+    "datamodel": ("datamodel_cmds",
+               "Data models (Splunk's data model JSON) for tstats, datamodel, from and pivot."),
+    "oncall": ("oncall_cmds",
+               'On-call: schedules and rotations, escalation policies, contact methods, who is on call, readiness.'),
+    "problem": ("problem_cmds",
+               'Problems: the causes behind incidents, their plans of attack and signatures.'),
+    "report": ("report_cmds",
+               'Operations reports: response times, availability (SLOs), capacity, disk health.'),
+    "slo": ("report_cmds",
+               'Service level objectives: good/total event searches, objective, window; burn-rate alerts.'),
+    "sourcetype": ("sourcetype_cmds",
+               'The built-in sourcetypes and detection (docs/sourcetypes.md).'),
+    "migrate": ("migrate_cmds",
+               'Copy every bucket of this home (less deleted events) into ClickHouse.'),
+}
+
+
 class SpeleoGroup(click.Group):
-    """Renders Speleo errors for a person instead of a traceback."""
+    """Renders Speleo errors for a person instead of a traceback; loads `LAZY_COMMANDS` on use."""
+
+    lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in self.lazy:
+            import importlib
+
+            importlib.import_module(f"speleo.cli.{self.lazy[name][0]}").register(self)
+            cmd = super().get_command(ctx, name)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `speleo --help`, with the lazy groups' short help from the table
+        (so the help imports none of them)."""
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))   # as click.Group does
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy and name not in self.commands:
+                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -226,7 +300,7 @@ def _print_rows(output: str, body: dict, fields: list[str]) -> None:
 def _print_table(body: dict, rows: list[dict], fields: list[str]) -> None:
     if body["kind"] == "events":
         fields = ["_time", "host", "sourcetype", "_raw"]
-    table = Table(show_lines=body["kind"] == "events", header_style="bold")
+    table = new_table(show_lines=body["kind"] == "events", header_style="bold")
     for f in fields:
         wide = f == "_raw" and out.is_terminal   # piped: every column as wide as its text
         table.add_column(f, overflow="fold", no_wrap=f == "_time", ratio=4 if wide else None)
@@ -286,11 +360,15 @@ def _cell(v) -> str:
                    "(instead of a random one printed once).")
 @click.option("--smtp-server", default=None, metavar="HOST:PORT",
               help="Mail server for alert emails (else [email] mailserver in <home>/alert_actions.conf).")
+@click.option("--backend", envvar="SPELEO_BACKEND", default=None, metavar="URL",
+              help="Store and search events on ClickHouse: clickhouse://USER:PASSWORD@HOST:8123/DB[?cluster=NAME] "
+                   "or chdb:///FOLDER (embedded ClickHouse); default: this home's Parquet buckets. "
+                   "See docs/scale-out.md.")
 @click.pass_obj
 def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_length, syslog_udp_port,
           syslog_tcp_port, syslog_index, syslog_tz, hec_tls_cert, hec_tls_key, syslog_tls_port,
           syslog_tls_cert, syslog_tls_key, tls_cert, tls_key, hec_max_decompressed_length, max_connections,
-          idle_timeout, admin_password_file, smtp_server) -> None:
+          idle_timeout, admin_password_file, smtp_server, backend) -> None:
     """Run the server: every monitor input, the journal sealer, the HTTP API, HEC and syslog.
 
     SIGTERM and SIGINT (Ctrl-C) stop it cleanly (exit status 0): data received is stored and
@@ -341,8 +419,15 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
                              limits=ConnectionLimits(max_connections, idle_timeout))
     if smtp_server and not re.fullmatch(r"[^\s:]+(:\d{1,5})?", smtp_server):
         raise click.UsageError(f"--smtp-server {smtp_server!r}: give HOST or HOST:PORT (e.g. mail.example.com:587)")
+    if backend:
+        from speleo.storage.clickhouse.client import parse_url
+
+        try:
+            parse_url(backend)
+        except InputError as e:
+            raise click.UsageError(f"--backend: {e}") from None
     run(home, bind, port, announce, options, tls_cert=tls_cert, tls_key=tls_key,
-        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server)
+        admin_password=_admin_password(admin_password_file), smtp_server=smtp_server, backend=backend)
 
 
 def _admin_password(path: str | None) -> str | None:
@@ -391,7 +476,7 @@ def token_list(home: Home, output: str, as_json: bool) -> None:
     if wants_json(output, as_json):
         print_json(rows)
         return
-    table = Table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
+    table = new_table("name", "default index", "allowed indexes", "sourcetype", "ack", "disabled", "created",
                   header_style="bold")
     for r in rows:
         table.add_row(r["name"], r["default_index"], ",".join(r["allowed_indexes"]), r["sourcetype"] or "",
@@ -467,11 +552,11 @@ def _print_status(st: dict, url: str | None) -> None:
     if dropped:
         out.print(f"dropped by ingest filters today: {plural(sum(d['events'] for d in dropped), 'event')} "
                   f"({_size(sum(d['bytes'] for d in dropped))}; not counted in the licence record)")
-    t = Table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
+    t = new_table("input", "path", "index", "sourcetype", header_style="bold", title="inputs")
     for i in st["inputs"]:
         t.add_row(str(i["id"]), i["path"], i["index"], i["sourcetype"] or "(auto)")
     out.print(t)
-    t = Table("file", "bytes read", header_style="bold", title="files followed")
+    t = new_table("file", "bytes read", header_style="bold", title="files followed")
     for f in st["files"]:
         t.add_row(f["path"], f"{f['offset']:,}")
     out.print(t)
@@ -480,9 +565,11 @@ def _print_status(st: dict, url: str | None) -> None:
         out.print(f"files followed now: {ff['followed']:,}, open {ff['open']:,} (at most {ff['max_open']:,}); "
                   f"changes noticed by {ff['change_notification']}; skipped: {len(ff['skipped']):,} "
                   f"(reasons under problems); identity undecided: {len(ff['undecided']):,}")
-    t = Table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
+    t = new_table("kind", "source", "reason", "count", header_style="bold", title="events flagged or dropped, and errors")
     for p in st["problems"]:
         t.add_row(p["kind"], p["source"], p["reason"], f"{p['count']:,}")
+    for reason in st.get("knowledge_problems") or []:
+        t.add_row("knowledge skipped", "", reason, "")
     out.print(t)
 
 
@@ -505,18 +592,8 @@ cli.add_command(_user_group)
 cli.add_command(_role_group)
 
 from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
-from speleo.cli import forward_cmds; forward_cmds.register(cli)  # noqa: E402,E702  (speleo forward)
 from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
-from speleo.cli import alert_cmds; alert_cmds.register(cli)  # noqa: E402,E702  (speleo saved, speleo alert)
-from speleo.cli import index_cmds; index_cmds.register(cli)  # noqa: E402,E702  (speleo index, speleo input)
-from speleo.cli import incident_cmds; incident_cmds.register(cli)  # noqa: E402,E702  (speleo incident ...)
-from speleo.cli import learning_cmds; learning_cmds.register(cli)  # noqa: E402,E702  (postmortem, action)
-from speleo.cli import checks_cmds; checks_cmds.register(cli)  # noqa: E402,E702  (checklist, review)
-from speleo.cli import dashboard_cmds; dashboard_cmds.register(cli)  # noqa: E402,E702  (speleo dashboard ...)
-from speleo.cli import oncall_cmds; oncall_cmds.register(cli)  # noqa: E402,E702  (speleo oncall ...)
-from speleo.cli import problem_cmds; problem_cmds.register(cli)  # noqa: E402,E702  (speleo problem ...)
-from speleo.cli import report_cmds; report_cmds.register(cli)  # noqa: E402,E702  (speleo report, speleo slo)
-
+cli.lazy = LAZY_COMMANDS   # the other command groups load when used (see LAZY_COMMANDS)
 
 def main() -> None:
     os.umask(0o077)  # the home holds logs, password hashes and tokens: readable by its owner only

@@ -16,11 +16,10 @@ from urllib.parse import quote, urlencode
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo.cli import client
 from speleo.cli.incident_cmds import _clean, _time, _when
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 from speleo.errors import InputError
 
@@ -108,7 +107,7 @@ def schedule_list(home: Home, output) -> None:
     if output == "json":
         _json([{**r, "on_call_now": current.get(r["name"], {}).get("user")} for r in rows])
         return
-    t = Table("schedule", "time zone", "rotations", "overrides", "on call now", box=None)
+    t = new_table("schedule", "time zone", "rotations", "overrides", "on call now", box=None)
     for r in rows:
         t.add_row(escape(r["name"]), r["time_zone"], str(len(r["rotations"])), str(len(r["overrides"])),
                   escape(current.get(r["name"], {}).get("user") or "(nobody: a gap)"))
@@ -140,7 +139,7 @@ def schedule_show(home: Home, name, days, output) -> None:
     for o in sc["overrides"]:
         out.print(f"  override {o['id']}: {escape(o['user'])} {_local_time(o['start'], tz)} .. {_local_time(o['end'], tz)}"
                   + (f" ({escape(o['reason'])})" if o["reason"] else ""))
-    t = Table("from", "to", "on call", "by", box=None)
+    t = new_table("from", "to", "on call", "by", box=None)
     for x in sh["shifts"]:
         t.add_row(_local_time(x["start"], tz), _local_time(x["end"], tz), escape(x["user"]),
                   escape(x["rotation"] or x["source"]))
@@ -222,7 +221,7 @@ def who(home: Home, schedule_name, at, output) -> None:
     if output == "json":
         _json(rows)
         return
-    t = Table("schedule", "on call", "until", box=None)
+    t = new_table("schedule", "on call", "until", box=None)
     for w in rows:
         t.add_row(escape(w["schedule"]), escape(w["user"] or "nobody (a gap)"),
                   _local_time(w["until"], w["time_zone"]))
@@ -264,7 +263,7 @@ def policy_list(home: Home, output) -> None:
     if output == "json":
         _json(rows)
         return
-    t = Table("policy", "default", "services", "steps", box=None)
+    t = new_table("policy", "default", "services", "steps", box=None)
     for p in rows:
         t.add_row(escape(p["name"]), "yes" if p["default"] else "", escape(", ".join(p["services"])),
                   escape(" -> ".join(_step_text(s) for s in p["steps"])))
@@ -340,7 +339,7 @@ def contact_list(home: Home, user, output) -> None:
     if output == "json":
         _json(rows)
         return
-    t = Table("id", "user", "kind", "target", "style", box=None)
+    t = new_table("id", "user", "kind", "target", "style", box=None)
     for c in rows:
         t.add_row(str(c["id"]), escape(c["user"]), c["kind"], escape(c["target"]), c["style"] if c["kind"] == "webhook" else "")
     out.print(t)

@@ -44,3 +44,11 @@ def wants_json(output: str, as_json: bool) -> bool:
 
 def print_json(value) -> None:
     sys.stdout.write(json.dumps(value, default=str) + "\n")
+
+
+def new_table(*columns, **options):
+    """A Rich table (the arguments of rich.table.Table); rich.table is imported on first use so
+    that commands printing no table, and `speleo --help`, do not load it."""
+    from rich.table import Table
+
+    return Table(*columns, **options)

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo.cli import client
 from speleo.cli.incident_cmds import _clean, _duration, _when
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 from speleo.errors import InputError
 
@@ -75,7 +74,7 @@ def list_(home: Home, status, limit, output) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    t = Table("id", "status", "statement", "occurrences", "signatures", "created (UTC)", box=None)
+    t = new_table("id", "status", "statement", "occurrences", "signatures", "created (UTC)", box=None)
     for p in rows:
         t.add_row(str(p["id"]), p["status"], escape(p["statement"]), str(p["occurrences"]), str(p["signatures"]),
                   _when(p["created_at"]))
@@ -242,7 +241,7 @@ def sig_list(home: Home, problem_id: int, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    t = Table("id", "kind", "value", "created (UTC)", box=None)
+    t = new_table("id", "kind", "value", "created (UTC)", box=None)
     for g in rows:
         t.add_row(str(g["id"]), g["kind"], escape(g["value"]), _when(g["created_at"]))
     out.print(t)

@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from speleo.cli import client
-from speleo.cli.output import console
+from speleo.cli.output import console, new_table
 from speleo.config import Home
 
 out = console(highlight=False)
@@ -103,7 +102,7 @@ def _response_table(rep: dict) -> None:
     for d in rep["definitions"]:
         out.print(f"{d['measure']} ({d['name']}) = {d['definition']}")
     out.print("mean / median / p90 per measure; n = incidents with both timestamps\n")
-    t = Table("by", "key", "incidents", "MTTD", "MTTA", "MTTM", "MTTR", box=None)
+    t = new_table("by", "key", "incidents", "MTTD", "MTTA", "MTTM", "MTTR", box=None)
     groups = [("all", {"key": "all", **rep["overall"]})] + [(g, x) for g, xs in rep["by"].items() for x in xs]
     for g, f in groups:
         cells = [f"{duration(f[m]['mean'])} / {duration(f[m]['median'])} / {duration(f[m]['p90'])} (n={f[m]['n']})"
@@ -166,7 +165,7 @@ def capacity_cmd(home: Home, since, until, index, host, forecast_days, output) -
 
 
 def _capacity_table(rep: dict) -> None:
-    t = Table("host", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg", "net out avg", box=None)
+    t = new_table("host", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg", "net out avg", box=None)
     for h in rep["hosts"]:
         t.add_row(escape(h["host"]), f"{_num(h['cpu_avg'], 1)} / {_num(h['cpu_max'], 1)} %",
                   f"{_num(h['memory_avg'], 1)} / {_num(h['memory_max'], 1)} %",
@@ -175,7 +174,7 @@ def _capacity_table(rep: dict) -> None:
     out.print(t)
     if not rep["hosts"]:
         click.echo("no host metrics in this range (sourcetype speleo:metrics; see 'speleo forward')", err=True)
-    t = Table("host", "mount", "used", "total", "growth per day", "days until full", box=None)
+    t = new_table("host", "mount", "used", "total", "growth per day", "days until full", box=None)
     for f in rep["filesystems"]:
         left = f["status"] if f["days_until_full"] is None else f"{f['days_until_full']:.1f} ({_utc(f['full_at'])})"
         t.add_row(escape(f["host"]), escape(f["mount"]), _bytes(f["used"]), _bytes(f["total"]),
@@ -202,7 +201,7 @@ def disks_cmd(home: Home, since, until, index, output) -> None:
 
 
 def _disks_table(rep: dict) -> None:
-    t = Table("risk", "host", "device", "model", "serial", "figures (first -> last)", "why", box=None)
+    t = new_table("risk", "host", "device", "model", "serial", "figures (first -> last)", "why", box=None)
     for d in rep["drives"]:
         figs = ", ".join(f"{n} {a['first']}->{a['last']}" for n, a in d["attributes"].items() if a["first"] or a["last"])
         t.add_row(d["risk"].upper() if d["risk"] in ("failing", "high") else d["risk"], escape(d["host"]),
@@ -231,8 +230,12 @@ def _local_slos(home: Home):
     def search(spl, earliest, latest, limit):
         return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
 
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
     db = Database.for_home(home)
-    return Slos(db, search, for_home(home)), db
+    slos = Slos(db, search, for_home(home))
+    slos.rollup = Rollup(db, catalog_fingerprint(svc.catalog), time.time, scope="local")
+    return slos, db
 
 
 @report.command("availability")
@@ -270,7 +273,7 @@ def _availability_table(rep: dict) -> None:
                   f"{s['window_days']} days; availability {_pct(r['availability'])} "
                   f"({r['good']:,} good of {r['total']:,}); budget left {_pct(r['budget_left'])}; "
                   f"burn rate {_num(r['burn_rate'])}")
-        t = Table("period", "good", "total", "availability", "met", box=None)
+        t = new_table("period", "good", "total", "availability", "met", box=None)
         for p in r["periods"]:
             t.add_row(p["period"], f"{p['good']:,}", f"{p['total']:,}", _pct(p["availability"]),
                       {True: "yes", False: "NO", None: "-"}[p["met"]])
@@ -352,7 +355,7 @@ def slo_list(home: Home, output) -> None:
     if output == "csv":
         write_csv([{k: v for k, v in r.items() if k != "alerts"} for r in rows])
         return
-    t = Table("name", "service", "objective", "window", "good", "total", box=None)
+    t = new_table("name", "service", "objective", "window", "good", "total", box=None)
     for r in rows:
         t.add_row(escape(r["name"]), escape(r["service"]), f"{r['objective']}%", f"{r['window_days']} d",
                   escape(r["good"]), escape(r["total"]))

@@ -11,9 +11,14 @@ Breaking modes, decided once per parser from the sourcetype and the first lines 
 - `line`: every non-blank line is an event (`should_linemerge=False`, or a source whose
   first lines have no timestamp at all, or whose timestamps mostly do not start the line,
   such as HPC or OpenStack logs);
-- `breaker`: a line matching `line_breaker` (at the line start) starts an event;
+- `breaker`: a line matching `line_breaker` (at the line start) starts an event; with a
+  `time_prefix` the whole event is searched for the timestamp, not only its first line;
 - `timestamp` (default): a line that begins with a timestamp starts an event, so a stack
   trace stays with the line before it. Lines that begin with whitespace never start one.
+
+A sourcetype with `json_records` (aws:cloudtrail) reads a file that is one JSON object holding a
+list of records (`{"Records": [...]}`) whole, once complete, and makes each record an event
+(`speleo.ingest.records`); other files of that sourcetype break as above.
 
 Blank lines belong to the event before them and trailing blank lines are stripped from
 `_raw`; nothing empty is emitted. Flags (column `_flags`, comma-separated): `no_timestamp`,
@@ -30,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.errors import InputError
+from speleo.ingest.records import MAX_DOCUMENT_BYTES, byte_offsets, is_records_document, split_records
 from speleo.ingest.tailing import complete_lines_end
 from speleo.ingest.timestamps import LEARN_LINES, LEARN_QUICK, TimestampRecognizer
 from speleo.sourcetypes import Sourcetype
@@ -98,6 +104,10 @@ class EventParser:
         consumed. When `final` is True everything is consumed. `fallback_time` (epoch
         seconds) times events without a timestamp when no earlier event of this source has one.
         """
+        if self.sourcetype.json_records and is_records_document(data, self.sourcetype.json_records):
+            records = self._records(data, base_offset, final, fallback_time)
+            if records is not None:
+                return records
         end = len(data) if final else complete_lines_end(data)
         if end == 0:
             return ParsedChunk(SCHEMA.empty_table(), 0, {})
@@ -121,6 +131,30 @@ class EventParser:
             end = int(lines.starts[n_lines].as_py())
         table, flagged = self._build(lines, blank, starts, n_lines, base_offset, fallback_time)
         return ParsedChunk(table, end, flagged)
+
+    def _records(self, data: bytes, base_offset: int, final: bool, fallback_time: float) -> ParsedChunk | None:
+        """One event per record of a JSON records document (`Sourcetype.json_records`), taken
+        whole once the document is complete (`final`); None when the data is not such a
+        document or is larger than `records.MAX_DOCUMENT_BYTES` (broken into lines instead)."""
+        if len(data) > MAX_DOCUMENT_BYTES:
+            return None
+        if not final:
+            return ParsedChunk(SCHEMA.empty_table(), 0, {})
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        found = split_records(text, self.sourcetype.json_records or "")
+        if not found:
+            return None
+        raws = [r for _, r in found]
+        times, missing = self._times(pa.array(raws, pa.string()), fallback_time)
+        offsets = [base_offset + b for b in byte_offsets(text, [c for c, _ in found])]
+        flags = ["no_timestamp" if m else "" for m in missing.to_pylist()]
+        table = pa.Table.from_arrays([times, pa.array(raws, pa.string()), pa.array([1] * len(raws), pa.int32()),
+                                      pa.array(offsets, pa.int64()), pa.array(flags, pa.string())], schema=SCHEMA)
+        n_missing = sum(1 for f in flags if f)
+        return ParsedChunk(table, len(data), {"no_timestamp": n_missing} if n_missing else {})
 
     # ---- format, mode and event starts -------------------------------------------------
     def _learn(self, text: pa.Array) -> None:
@@ -203,7 +237,10 @@ class EventParser:
         raw = pc.binary_join(joined, "\n")
         event_group = pc.take(kept_group, bounds)
         first_line = pc.take(pc.indices_nonzero(starts), event_group)
-        times, missing = self._times(pc.take(text, first_line), fallback_time)
+        timed = pc.take(text, first_line)
+        if self.mode == "breaker" and self.sourcetype.time_prefix:  # the prefix may be on a later line
+            timed = pc.cast(raw, pa.string())                     # (pretty-printed Windows XML)
+        times, missing = self._times(timed, fallback_time)
         flags, flagged = _event_flags(lines.flags, group, event_group, missing)
         columns = [
             times, pc.cast(raw, pa.string()),

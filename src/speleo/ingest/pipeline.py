@@ -112,7 +112,7 @@ class Ingestor:
         return events.num_rows
 
 
-SYSLOG_HOST_SOURCETYPES = frozenset({"syslog", "linux_secure"})
+SYSLOG_HOST_SOURCETYPES = sourcetypes.SYSLOG_HOST_SOURCETYPES
 SYSLOG_HEADER_HOST = r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?) (?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*) "
 
 

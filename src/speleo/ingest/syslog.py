@@ -5,7 +5,8 @@ Every message becomes one event: `_raw` is the message as received without its `
 Splunk's syslog inputs store it) and without its framing (the trailing newline, or the octet
 count of RFC 6587), `_time` comes from its header, `host` is the header's hostname (else the
 sender's address), `source` is `udp:PORT`, `tcp:PORT` or `tls:PORT` as in Splunk, the
-sourcetype is `syslog`; facility, severity and the RFC 5424 header fields are indexed fields.
+sourcetype is `syslog`, or a network device's whose layout the message has (`cisco:asa`,
+`pfsense:filterlog`, `ufw`... : `sourcetypes.message_sourcetype`); facility, severity and the RFC 5424 header fields are indexed fields.
 RFC 3164 has no year (unless the device writes one beside the time): `timeformats.infer_year`
 gives it, as for files (at most two days ahead of the clock: December messages read in January
 land in the old year, `Jan  1 00:00:02` read at `Dec 31 23:59:59` in the new one); a header
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from speleo.ingest.timeformats import MAX_AHEAD_SECS, MONTHS, infer_year
+from speleo.sourcetypes import message_sourcetype
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
@@ -270,7 +272,7 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         "_raw": pa.array(raws, pa.string()),
         "host": pa.array(hosts, pa.string()),
         "source": pa.array([source] * n, pa.string()),
-        "sourcetype": pa.array(["syslog"] * n, pa.string()),
+        "sourcetype": pa.array([message_sourcetype(r) for r in raws], pa.string()),
         "index": pa.array([index] * n, pa.string()),
         "_indextime": pa.array([now] * n, pa.float64()),
         "linecount": pa.array(counts, pa.int32()),

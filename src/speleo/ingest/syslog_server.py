@@ -105,6 +105,7 @@ class SyslogListeners:
         self._clients: set[asyncio.Task] = set()
         self._closing = False   # set by the stop: connection loops end at their next read
         self.received = 0
+        self._in_flight: asyncio.Future | None = None   # the periodic flush's store, while it runs
         self.pending_count = 0
         self.udp_bound = 0
         self.tcp_bound = 0
@@ -264,7 +265,11 @@ class SyslogListeners:
         while True:
             await asyncio.sleep(FLUSH_SECS)
             if self.pending:
-                await asyncio.to_thread(self._store, self._take_pending())
+                # shielded: cancelling this loop at a stop must not leave a store running unseen
+                # on its thread while the stop returns (its messages would land after the caller
+                # closed the store); the stop awaits `_in_flight` instead
+                self._in_flight = asyncio.ensure_future(asyncio.to_thread(self._store, self._take_pending()))
+                await asyncio.shield(self._in_flight)
 
     def _store(self, batches) -> None:
         for source, messages in batches.items():
@@ -314,6 +319,8 @@ class SyslogListeners:
         if self._udp is not None:
             self._udp.close()
         self._flusher.cancel()
+        if self._in_flight is not None:
+            await asyncio.wait([self._in_flight])
         await asyncio.to_thread(self.flush)
 
 

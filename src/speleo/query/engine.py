@@ -18,6 +18,7 @@ import dataclasses
 import fnmatch
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 import duckdb
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from speleo import spl
-from speleo.config import Home
+from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
@@ -97,11 +98,14 @@ def compile_for(
     tz_name: str | None = None,
     props=None,
     lookups_dir=None,
+    knowledge=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
-    anything else a compile raises becomes a Speleo error (`query.failures.translate`)."""
+    anything else a compile raises becomes a Speleo error (`query.failures.translate`).
+    `knowledge`: event types, tags and data models (`speleo.knowledge`); by default the home's
+    that holds `lookups_dir`, else the shipped ones."""
     ctx = context_for(now=now, earliest=earliest, latest=latest, macros=macros, tz_name=tz_name, props=props,
-                      lookups_dir=lookups_dir)
+                      lookups_dir=lookups_dir, knowledge=knowledge)
     try:
         compiled = spl.compile_search(query, ctx)
     except SpeleoError:
@@ -114,13 +118,20 @@ def compile_for(
 
 def context_for(*, now: float | None = None, earliest: float | None = None, latest: float | None = None,
                 macros: Mapping | None = None, tz_name: str | None = None, props=None,
-                lookups_dir=None) -> "spl.CompileContext":
+                lookups_dir=None, knowledge=None) -> "spl.CompileContext":
     """The compile context of a search (as `compile_for` makes it): the time zone, the field
-    extraction of props, macros, the default range (epoch seconds) and the lookups folder."""
+    extraction of props, macros, the default range (epoch seconds), the lookups folder and the
+    knowledge objects (event types, tags, data models; by default the home's that holds
+    `lookups_dir`)."""
     tz = local_zone(tz_name)
+    if knowledge is None and lookups_dir is not None:
+        from speleo.knowledge import load_cached
+
+        knowledge = load_cached(Path(lookups_dir).parent)
     return spl.CompileContext(now=time.time() if now is None else now, tz=tz,
                               field_sql=field_sql_for(props, tz_name_of(tz)), macros=macros or {},
-                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir)
+                              default_earliest=earliest, default_latest=latest, lookups_dir=lookups_dir,
+                              knowledge=knowledge)
 
 
 def specialize(compiled, p: "Plan"):
@@ -169,7 +180,8 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
         if all(blob is None or blob[:4] == termindex.MAGIC_DIGITS for blob in blooms.values()):
             tokens = [t for t in tokens if termindex.DIGIT_TOKEN.fullmatch(t)]   # the only ones those filters hold
         if tokens:
-            in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(), tokens), tokens)
+            hashes = termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens)
+            in_time = _prune_by_terms(p, in_time, blooms, hashes, tokens)
     p.buckets = in_time
     _answer_from_sidecars(catalog, compiled, p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
@@ -351,7 +363,7 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
     (None) unless `on_connection` wants one."""
     p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
-    con = duckdb.connect() if connect or on_connection is not None else None
+    con = duckdb.connect(config=duckdb_config()) if connect or on_connection is not None else None
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con
@@ -413,7 +425,7 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
     DuckDB connection (`con`, or one opened when the SQL had something to count).
     """
     if not p.indexed or (p.deleted is not None and p.deleted.num_rows):
-        return None, con or duckdb.connect()
+        return None, con or duckdb.connect(config=duckdb_config())
     lo = compiled.earliest if compiled.earliest is not None else float("-inf")
     hi = compiled.latest if compiled.latest is not None else float("inf")
     span = _timeline_span(compiled, p) if with_timeline and compiled.events_sql else None
@@ -437,7 +449,7 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
         agg = compiled.ast.commands[1].aggs[0]
         table = pa.table({agg.alias or "count": pa.array([exact], pa.int64())})
         return (table, sorted(bins.items()) if span is not None else [], span), None
-    con = con or duckdb.connect()
+    con = con or duckdb.connect(config=duckdb_config())
     con.register("__events__", _events_relation(con, home, dataclasses.replace(p, indexed={**p.indexed, **rest})))
     table = con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table()
     if table.num_rows != 1 or table.num_columns != 1 or not pa.types.is_integer(table.schema[0].type):

@@ -87,19 +87,47 @@ def extraction_table(props=None) -> Table:
 
 def _sourcetype_extractions(name: str, table: Table, single: bool = False) -> exp.Expression | None:
     """CASE sourcetype WHEN st THEN COALESCE(every regex of st that defines `name`) END; with
-    `single` (every event read has the one sourcetype of `table`), the COALESCE alone."""
+    `single` (every event read has the one sourcetype of `table`), the COALESCE alone. An
+    extraction on another field reads that field as the same sourcetype computes it."""
     by_st: dict[str, list[exp.Expression]] = {}
     for st_name, ext in table:
         if name not in re.compile(ext.regex).groupindex:
             continue
-        src = column(ext.field) if ext.field in BASE_COLUMNS else _field(ext.field, table)
-        by_st.setdefault(st_name, []).append(_regex_group(src, single_group(ext.regex, name), 1))
+        if ext.field in BASE_COLUMNS:
+            src: exp.Expression = column(ext.field)
+        else:
+            src = _chained(ext.field, st_name, tuple(pair for pair in table if pair[0] == st_name)).copy()
+        by_st.setdefault(st_name, []).append(_extracted(src, ext, name))
     values = {st: v[0] if len(v) == 1 else exp.func("coalesce", *v) for st, v in by_st.items()}
     if single and len(values) == 1:
         return next(iter(values.values()))
     ifs = [exp.If(this=exp.EQ(this=column("sourcetype"), expression=exp.Literal.string(st)), true=v)
            for st, v in values.items()]
     return exp.Case(ifs=ifs) if ifs else None
+
+
+@lru_cache(maxsize=1024)
+def _chained(name: str, st_name: str, own: Table) -> exp.Expression:
+    """Field `name` as the sourcetype `st_name` computes it, for an extraction that reads it
+    (`own`: that sourcetype's extractions): its own extractions of `name`, then JSON when the
+    sourcetype is JSON, then key=value when it has them (as `sourcetypes.extract_fields`)."""
+    st = sourcetypes.get(st_name)
+    parts = [_sourcetype_extractions(name, own, single=True), _json_extraction(name) if st.json else None,
+             _kv_extraction(name) if st.kv else None]
+    found = [p for p in parts if p is not None] or [exp.Null()]
+    return found[0] if len(found) == 1 else exp.func("coalesce", *found)
+
+
+def _extracted(src: exp.Expression, ext: sourcetypes.Extraction, name: str) -> exp.Expression:
+    """Group `name` of the extraction's regex in `src`, translated by its `values` table:
+    list_element(values, list_position(keys, lower(text))), NULL for text not in the table (a
+    CASE would repeat the extraction once per key, which DuckDB plans slowly)."""
+    found = _regex_group(src, single_group(ext.regex, name), 1)
+    if not ext.values:
+        return found
+    keys = exp.Array(expressions=[exp.Literal.string(k) for k, _ in ext.values])
+    values = exp.Array(expressions=[exp.Literal.string(v) for _, v in ext.values])
+    return exp.func("list_element", values, exp.func("list_position", keys, exp.func("lower", found)))
 
 
 def json_path(name: str) -> str:

@@ -4,7 +4,7 @@ For a bucket with a sidecar, the search expression of the pipeline's first `sear
 over the lexicon into two masks over the bucket's rows (`Rows`): `exact`, the rows that certainly
 match, and `maybe`, the rows only the search's own SQL can decide. Other rows certainly do not
 match and are never read. The search's SQL still runs over every row read, so what the index
-cannot decide costs time, never a wrong answer (docs/decisions/0030-term-index.md):
+cannot decide costs time, never a wrong answer (docs/decisions/0034-term-index.md):
 
 - a term that is one token holding a letter (`failed`, `item7`, `fail*`, `*ail`, `*ai*`) is exact;
 - other terms (`10.0.0.1`, `fa*ed`, `"failed password"`, `TERM(x)`, `CASE(x)`) give candidates: the
@@ -228,7 +228,9 @@ class Evaluator:
         if self._con is None:
             import duckdb
 
-            self._con = duckdb.connect()
+            from speleo.config import duckdb_config
+
+            self._con = duckdb.connect(config=duckdb_config())
         return self._con
 
 

@@ -80,7 +80,7 @@ def _outputlookup(table: pa.Table, step: dict) -> pa.Table:
     path.parent.mkdir(parents=True, exist_ok=True)
     header, old = names, []
     if step.get("append") and path.exists():
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None) or names
             old = list(reader)
@@ -243,13 +243,14 @@ def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
     """Compile the kept commands over this table and run them (then their own post steps)."""
     import duckdb
 
+    from speleo.config import duckdb_config
     from speleo.spl.commands.continuation import compile_continuation
     from speleo.spl.state import ORD
 
     names = _visible(table)
     name = f"__speleo_post{next(_POST_IDS)}"
     sql, post = compile_continuation(step, names, name)
-    con = con if con is not None else duckdb.connect()
+    con = con if con is not None else duckdb.connect(config=duckdb_config())
     src = table.select(names).append_column(ORD, pa.array(range(table.num_rows), pa.int64()))
     con.register(name, src)
     try:

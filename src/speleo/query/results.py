@@ -62,7 +62,7 @@ def add_extracted(body: dict) -> None:
         raw, st = ev.get("_raw"), ev.get("sourcetype")
         if not isinstance(raw, str) or not st:
             continue
-        for k, v in sourcetypes.extract_fields(raw, st).items():
+        for k, v in sourcetypes.extract_fields(raw, st, ev).items():
             if k not in ev:
                 ev[k] = v
             if k not in seen:

@@ -87,7 +87,9 @@ async def run_search(runtime, who: Principal, req: SearchRequest, src: str | Non
 def redact_status(body: dict) -> dict:
     """The status without input paths (for callers without `list_inputs`): inputs, files
     followed and problems keep their counts and indexes, their paths (and problem sources)
-    become null; the home is hidden."""
+    become null; the home is hidden (`<home>` in the skipped knowledge's file names)."""
+    home = body.get("home") or ""
+    body["knowledge_problems"] = [p.replace(home, "<home>") if home else p for p in body.get("knowledge_problems", [])]
     body["home"] = None
     body["inputs"] = [{**i, "path": None, "whitelist": None, "blacklist": None} for i in body.get("inputs", [])]
     body["files"] = [{**f, "path": None} for f in body.get("files", [])]

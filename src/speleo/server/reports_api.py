@@ -70,7 +70,12 @@ def searcher(runtime, who: Principal):
 def slos_for(runtime, db: Database, who: Principal) -> Slos:
     from speleo.alerts.store import for_home
 
-    return Slos(db, searcher(runtime, who), for_home(runtime.home, runtime.clock), runtime.clock)
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
+    slos = Slos(db, searcher(runtime, who), for_home(runtime.home, runtime.clock), runtime.clock)
+    slos.rollup = Rollup(db, catalog_fingerprint(runtime.service.catalog), runtime.clock.time,
+                         scope=repr((sorted(who.capabilities or ()), who.scope())))
+    return slos
 
 
 def _install_more(router: APIRouter, runtime, db, now, run) -> None:

@@ -39,12 +39,13 @@ log = logging.getLogger("speleo.server")
 class Runtime:
     """Everything a running server owns. `start()` then `stop()`."""
 
-    def __init__(self, home: Home, bind: str = "127.0.0.1", port: int = 8000, clock: Clock | None = None) -> None:
+    def __init__(self, home: Home, bind: str = "127.0.0.1", port: int = 8000, clock: Clock | None = None,
+                 backend: str | None = None) -> None:
         self.home = home
         self.clock = clock or from_environment()   # SystemClock unless SPELEO_TEST_CLOCK_FILE is set
         self.bind = bind
         self.port = port
-        self.service = Service(home)
+        self.service = Service(home, backend)     # backend: a ClickHouse URL, or None (the home's buckets)
         self.api_token = ensure_api_token(home)
         self.stop_event = threading.Event()
         self.started = time.time()
@@ -188,7 +189,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: str | None = None,
-          tls_key: str | None = None, admin_password: str | None = None, smtp_server: str | None = None) -> None:
+          tls_key: str | None = None, admin_password: str | None = None, smtp_server: str | None = None,
+          backend: str | None = None) -> None:
     """Run the server until SIGTERM or SIGINT, then stop cleanly and return (exit status 0).
 
     `announce(url, runtime)` prints where it listens. `network`: a
@@ -198,6 +200,8 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     `ssl.SSLError`/`OSError` before anything listens. `admin_password`: the password of the
     first web user `admin` when none exists yet (else a random one is printed once).
     `smtp_server`: HOST:PORT of the mail server alert emails go through by default.
+    `backend`: `clickhouse://...` or `chdb:///...` to store and search events on ClickHouse
+    (query.backend; docs/scale-out.md), None for the home's Parquet buckets.
     """
     from speleo.server.app import build_app
     from speleo.server.http_guard import API_MAX_BODY_BYTES, bounded_body, http_server
@@ -206,7 +210,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     memory.use_system_allocator()
     early = _StopRequests().install()   # a signal during the start stops the server once it is up
     options = network or NetworkOptions()
-    rt = Runtime(home, bind, port)
+    rt = Runtime(home, bind, port, backend=backend)
     rt.smtp_server = smtp_server
     rt.admin_password = admin_password
     rt.start()

@@ -104,7 +104,7 @@ def convert(result, raw_rows: list[dict], tz: dt.tzinfo | None = None) -> list[d
             if t is not None and (t != "" or not events):
                 new[k] = t
         if events and isinstance(new.get("_raw"), str) and new.get("sourcetype"):
-            for k, v in sourcetypes.extract_fields(new["_raw"], new["sourcetype"]).items():
+            for k, v in sourcetypes.extract_fields(new["_raw"], new["sourcetype"], new).items():
                 if k not in new and v is not None:
                     t = _text(v)
                     if t is not None:

@@ -388,3 +388,37 @@ def dump(node: object) -> str:
     if isinstance(node, list):
         return "[" + ", ".join(dump(x) for x in node) + "]"
     return repr(node)
+
+
+_NAME_ATTRS = ("field", "fields", "by", "arg")
+
+
+def field_names(nodes) -> set[str]:
+    """The field names the nodes mention (eval field references, command field lists, by
+    clauses, stats arguments, sort keys), wildcards and quoted values left out: an over-estimate
+    used to look ahead (which search-time fields a later command reads)."""
+    import re
+
+    out: set[str] = set()
+    ident = re.compile(r"[A-Za-z_][\w.:{}-]*")
+
+    def add(v) -> None:
+        if isinstance(v, str) and ident.fullmatch(v):
+            out.add(v)
+
+    def walk(n) -> None:
+        if isinstance(n, list):
+            for x in n:
+                walk(x)
+        elif isinstance(n, Field):
+            add(n.name)
+        elif isinstance(n, Node):
+            for f in fields(n):
+                v = getattr(n, f.name)
+                if f.name in _NAME_ATTRS:
+                    for x in (v if isinstance(v, list) else [v]):
+                        add(x)
+                if isinstance(v, (Node, list)):
+                    walk(v)
+    walk(list(nodes))
+    return out

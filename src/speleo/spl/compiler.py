@@ -189,20 +189,22 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_leve
     first = pipeline.commands[0]
     rest = pipeline.commands[1:]
     top = _top_level(first.expr) if isinstance(first, ast.SearchCmd) else []
-    if isinstance(first, ast.TstatsCmd) and first.kind == "tstats" and first.datamodel is None:
+    if isinstance(first, ast.TstatsCmd) and first.kind == "tstats":
         top = _top_level(first.where)      # tstats reads the events its where clause selects
     earliest, latest = _time_range(state, top)
     state.time_range = (earliest, latest)
     state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
     _filter_time(state, earliest, latest)
-    if isinstance(first, (ast.SearchCmd, ast.TstatsCmd)):
+    if isinstance(first, ast.SearchCmd) or (isinstance(first, ast.TstatsCmd) and first.datamodel is None):
         body = [n for n in top if not isinstance(n, ast.TimeBound)]
         if body:
             state.filter(search_condition(state, ast.And(body) if len(body) > 1 else body[0]))
     if not isinstance(first, ast.SearchCmd):
         rest = pipeline.commands
-    for cmd in rest:
+    for i, cmd in enumerate(rest):
+        state.later = rest[i + 1:]
         _compile_command(state, cmd)
+    state.later = []
     return state, earliest, latest, top
 
 

@@ -61,7 +61,7 @@ def _text_type(t: exp.Expression) -> exp.Expression:
 
 
 def value_type(t: Typed) -> exp.Expression:
-    """The Splunk type name of a value: Number, String, Boolean, Multivalue or Invalid (null).
+    """The Splunk type name of a value: Number, String, Bool, Multivalue or Invalid (null).
 
     Static kinds decide when known; a field of unknown kind is inspected at run time: a list
     of two or more values is Multivalue, a one-value list is typed by its value, text that
@@ -69,7 +69,7 @@ def value_type(t: Typed) -> exp.Expression:
     e, kind = t
     if isinstance(e, exp.Null):
         return _s("Invalid")
-    fixed = {"num": "Number", "str": "String", "bool": "Boolean"}
+    fixed = {"num": "Number", "str": "String", "bool": "Bool"}
     if kind in fixed:
         return exp.Case(ifs=[exp.If(this=_is_null(e.copy()), true=_s("Invalid"))], default=_s(fixed[kind]))
     j = _fn("to_json", e.copy())
@@ -88,13 +88,14 @@ def value_type(t: Typed) -> exp.Expression:
     numeric = exp.In(this=jt.copy(), expressions=[_s("BIGINT"), _s("UBIGINT"), _s("DOUBLE")])
     return exp.Case(ifs=[exp.If(this=_is_null(e.copy()), true=_s("Invalid")),
                          exp.If(this=exp.EQ(this=jt.copy(), expression=_s("ARRAY")), true=in_list),
-                         exp.If(this=exp.EQ(this=jt.copy(), expression=_s("BOOLEAN")), true=_s("Boolean")),
+                         exp.If(this=exp.EQ(this=jt.copy(), expression=_s("BOOLEAN")), true=_s("Bool")),
                          exp.If(this=numeric, true=_s("Number"))],
                     default=_text_type(_fn("json_extract_string", j, _s("$"))))
 
 
 def _typeof(state: State, args: list[ast.Node]) -> Typed:
-    """typeof(X) (Search Reference: Informational functions): "Number", "String", "Boolean",
+    """typeof(X) (Search Reference: Informational functions; its example gives
+    "NumberStringBoolInvalid"): "Number", "String", "Bool",
     "Multivalue" (two or more values) or "Invalid" (null, missing field)."""
     return value_type(compile_expr(state, args[0])), "str"
 
@@ -384,7 +385,7 @@ FUNCTIONS.update({
     "typeof": (1, 1, _typeof),
     "isnum": (1, 1, _is_type("Number")),
     "isstr": (1, 1, _is_type("String")),
-    "isbool": (1, 1, _is_type("Boolean")),
+    "isbool": (1, 1, _is_type("Bool")),
     "isint": (1, 1, _isint),
     "validate": (2, 100, _validate),
     "searchmatch": (1, 1, _searchmatch),

@@ -110,12 +110,19 @@ def _word_term(cur: Cursor, tok: Token) -> ast.Node:
 
 
 def _directive_arg(cur: Cursor) -> tuple[Token, Token]:
-    """`( word-or-string )` after TERM / CASE."""
+    """`( word-or-string )` after TERM / CASE; a term with operators in it, such as
+    `TERM(key=value)` or `TERM(a<b)`, is taken as written up to the `)`."""
     cur.next()
     inner = cur.peek()
-    if inner.kind not in (T.WORD, T.STRING):
+    if inner.kind not in (T.WORD, T.STRING, T.OP):
         raise cur.error("expected a term inside the parentheses")
     cur.next()
+    if inner.kind is not T.STRING:
+        end = inner.end
+        while cur.peek().kind in (T.WORD, T.OP) and cur.peek().start == end:   # adjacent: one term
+            end = cur.next().end
+        if end != inner.end:
+            inner = Token(T.WORD, cur.query[inner.start:end], inner.start, end)
     return inner, cur.expect(T.RPAREN, "')'")
 
 
@@ -189,7 +196,8 @@ def _bool_level(cur: Cursor, level: int) -> ast.Node:
 
 def _not_level(cur: Cursor) -> ast.Node:
     tok = cur.peek()
-    if tok.kind is T.WORD and tok.value.upper() == "NOT" and cur.peek(1).kind is not T.LPAREN:
+    # NOT x, NOT (x) and !(x) (Search Reference: where / eval, Boolean operators)
+    if (tok.kind is T.WORD and tok.value.upper() == "NOT") or (tok.kind is T.OP and tok.value == "!"):
         cur.next()
         operand = _not_level(cur)
         return ast.UnOp("NOT", operand, start=tok.start, end=operand.end)

@@ -218,31 +218,69 @@ def _tostring(state: State, args: list[ast.Node]) -> Typed:
         raise state.fail("tostring() formats are not supported", args[1])
     e, kind = compile_expr(state, args[0])
     if kind == "num":
-        # Splunk prints whole numbers without a decimal part.
-        whole = exp.and_(exp.EQ(this=exp.Floor(this=num(e.copy())), expression=num(e.copy())),
-                         exp.LT(this=exp.Abs(this=num(e.copy())), expression=exp.Literal.number("1e15")))
-        as_int = text(exp.Cast(this=num(e.copy()), to=exp.DataType.build("BIGINT")))
-        return exp.Case(ifs=[exp.If(this=whole, true=as_int)], default=text(e)), "str"
+        return number_text(e), "str"   # Splunk prints whole numbers without a decimal part
+    if kind == "bool":                 # Search Reference: Conversion functions, tostring: "True" / "False"
+        return exp.Case(ifs=[exp.If(this=e, true=exp.Literal.string("True")),
+                             exp.If(this=exp.Not(this=exp.paren(e.copy())), true=exp.Literal.string("False"))]), "str"
     return text(e), "str"
 
 
+def check_time_format(state: State, node: ast.Node, parse: bool = False) -> None:
+    """A literal Splunk time format with an unknown variable is an error at its place."""
+    from speleo.spl.timefmt import is_epoch_format, strftime_pieces, strptime_format
+
+    if isinstance(node, ast.Str) and not (parse and is_epoch_format(node.value)):
+        try:
+            strptime_format(node.value) if parse else strftime_pieces(node.value)
+        except SplSyntaxError as e:
+            raise SplSyntaxError(e.message, state.query, node.start,
+                                 max(node.end, node.start + 1)) from None
+
+
+def time_parse(value: exp.Expression, fmt: str | None, fmt_expr: exp.Expression, tz: exp.Expression) -> exp.Expression:
+    """Text read with a Splunk time format -> epoch seconds (null when it does not parse).
+    Search Reference: strptime; wall-clock times are in the search's zone unless the format
+    reads one (%z, %Z); %s reads epoch seconds."""
+    from speleo.spl.timefmt import is_epoch_format, strptime_format
+
+    if fmt is not None and is_epoch_format(fmt):
+        return num(value)
+    has_zone = False
+    if fmt is not None:
+        duck, has_zone = strptime_format(fmt)
+        fmt_expr = exp.Literal.string(duck)
+    parsed = exp.Anonymous(this="try_strptime", expressions=[value, fmt_expr])
+    if not has_zone:
+        parsed = exp.Anonymous(this="timezone", expressions=[tz, parsed])
+    return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[parsed]), to=DOUBLE.copy())
+
+
 def _strftime(state: State, args: list[ast.Node]) -> Typed:
+    check_time_format(state, args[1])
     t = _args(state, args)
     return StrfTime(this=as_kind(t[0], "num"), format=as_kind(t[1], "str"), tz=state.tz_literal()), "str"
 
 
+def regex_arg(state: State, node: ast.Node) -> exp.Expression:
+    """The regular expression argument of match()/replace()/mvfind(): a literal is checked when
+    compiling (regex_literal); a computed one (a field, a concatenation) is used as it is, its
+    PCRE named groups `(?<name>` rewritten for RE2 at run time (an invalid one fails the search
+    with the engine's message)."""
+    if isinstance(node, ast.Str):
+        return regex_literal(node.value, state, node)
+    pattern = as_kind(compile_expr(state, node), "str")
+    return exp.Anonymous(this="regexp_replace", expressions=[
+        pattern, exp.Literal.string(r"\(\?<([A-Za-z_])"), exp.Literal.string(r"(?P<\1"), exp.Literal.string("g")])
+
+
 def _match(state: State, args: list[ast.Node]) -> Typed:
     s = as_kind(compile_expr(state, args[0]), "str")
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("match() needs a literal regular expression", args[1])
-    return RegexMatch(this=s, expression=regex_literal(args[1].value, state, args[1])), "bool"
+    return RegexMatch(this=s, expression=regex_arg(state, args[1])), "bool"
 
 
 def _replace(state: State, args: list[ast.Node]) -> Typed:
     t = _args(state, args)
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("replace() needs a literal regular expression", args[1])
-    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_literal(args[1].value, state, args[1]),
+    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
                         replacement=as_kind(t[2], "str")), "str"
 
 
@@ -279,10 +317,31 @@ def _trim(side: str) -> Callable:
     return fn
 
 
+def number_text(e: exp.Expression) -> exp.Expression:
+    """A number as Splunk prints it: whole numbers without a decimal part ("3", not "3.0")."""
+    whole = exp.and_(exp.EQ(this=exp.Floor(this=num(e.copy())), expression=num(e.copy())),
+                     exp.LT(this=exp.Abs(this=num(e.copy())), expression=exp.Literal.number("1e15")))
+    as_int = text(exp.Cast(this=num(e.copy()), to=exp.DataType.build("BIGINT")))
+    return exp.Case(ifs=[exp.If(this=whole, true=as_int)], default=text(e))
+
+
 def _minmax(cls: type) -> Callable:
+    """Splunk Search Reference, Mathematical functions, min(X,...)/max(X,...): values that are
+    numbers (or read as numbers) compare numerically and sort below strings; strings compare
+    lexicographically. min(3, 11, "abc") = 3, max(3, 11, "abc") = "abc". Null arguments are
+    ignored. All-numeric arguments keep a numeric result."""
     def fn(state: State, args: list[ast.Node]) -> Typed:
-        t = [as_kind(x, "num") for x in _args(state, args)]
-        return cls(this=t[0], expressions=t[1:]), "num"
+        typed = _args(state, args)
+        nums = [as_kind(x, "num") for x in typed]
+        if all(k == "num" for _e, k in typed):
+            return cls(this=nums[0], expressions=nums[1:]), "num"
+        strs = [exp.Case(ifs=[exp.If(this=exp.Is(this=n.copy(), expression=exp.null()), true=as_kind(x, "str"))])
+                for n, x in zip(nums, typed)]
+        name = "least" if cls is exp.Least else "greatest"   # DuckDB's: null arguments are skipped
+        by_num = number_text(exp.Anonymous(this=name, expressions=[n.copy() for n in nums]))
+        by_str = exp.Anonymous(this=name, expressions=strs)
+        first, second = (by_num, by_str) if cls is exp.Least else (by_str, by_num)
+        return exp.Coalesce(this=first, expressions=[second]), "str"
     return fn
 
 
@@ -420,10 +479,10 @@ def _json_extract(state: State, args: list[ast.Node]) -> Typed:
 
 
 def _strptime(state: State, args: list[ast.Node]) -> Typed:
+    check_time_format(state, args[1], parse=True)
     t = _args(state, args)
-    parsed = exp.Anonymous(this="try_strptime", expressions=[as_kind(t[0], "str"), as_kind(t[1], "str")])
-    zoned = exp.Anonymous(this="timezone", expressions=[state.tz_literal(), parsed])
-    return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=DOUBLE.copy()), "num"
+    fmt = args[1].value if isinstance(args[1], ast.Str) else None
+    return time_parse(as_kind(t[0], "str"), fmt, as_kind(t[1], "str"), state.tz_literal()), "num"
 
 
 def _tostring_fmt(state: State, args: list[ast.Node]) -> Typed:
@@ -588,10 +647,8 @@ def _fields_in(node: ast.Node) -> list[str]:
 def _mvfind(state: State, args: list[ast.Node]) -> Typed:
     """mvfind(mv, regex): the 0-based index of the first value matching the regex, else null."""
     lst = mv(compile_expr(state, args[0]))
-    if not isinstance(args[1], ast.Str):
-        raise state.fail("mvfind() needs a literal regular expression", args[1])
     hits = exp.Anonymous(this="list_transform", expressions=[lst, _lambda(exp.Coalesce(
-        this=RegexMatch(this=exp.column("__v"), expression=regex_literal(args[1].value)), expressions=[exp.false()]))])
+        this=RegexMatch(this=exp.column("__v"), expression=regex_arg(state, args[1])), expressions=[exp.false()]))])
     pos = exp.Anonymous(this="list_position", expressions=[hits, exp.true()])
     return exp.Sub(this=pos, expression=exp.Literal.number(1)), "num"
 

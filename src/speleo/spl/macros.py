@@ -45,12 +45,29 @@ def expand_macros(query: str, macros: Mapping[str, MacroDef] | None) -> str:
     Triple-backtick comments (```...```) are removed first, as Splunk does."""
     query = strip_comments(query)
     for _ in range(MAX_DEPTH):
-        if "`" not in query:
+        if "`" not in _mask_quoted(query):
             return query
         query = strip_comments(_expand_once(query, macros or {}))
-    if "`" in query:
-        raise SplSyntaxError("macro expansion is too deep (recursive macro?)", query, query.index("`"))
+    if "`" in _mask_quoted(query):
+        raise SplSyntaxError("macro expansion is too deep (recursive macro?)", query, _mask_quoted(query).index("`"))
     return query
+
+
+def _mask_quoted(query: str) -> str:
+    """The query with every backtick inside a double-quoted string replaced by NUL (same length):
+    Splunk does not expand a macro written inside a quoted string (`eval s="`x`"` keeps it)."""
+    out, quoted, i = list(query), False, 0
+    while i < len(query):
+        ch = query[i]
+        if quoted and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "`" and quoted:
+            out[i] = "\0"
+        i += 1
+    return "".join(out)
 
 
 def strip_comments(query: str) -> str:
@@ -60,12 +77,13 @@ def strip_comments(query: str) -> str:
 
 def _expand_once(query: str, macros: Mapping[str, MacroDef]) -> str:
     out, pos = [], 0
-    for m in _CALL.finditer(query):
+    masked = _mask_quoted(query)
+    for m in _CALL.finditer(masked):
         out.append(query[pos : m.start()])
         out.append(_expand_call(query, m, macros))
         pos = m.end()
-    if pos == 0 and "`" in query:
-        i = query.index("`")
+    if pos == 0 and "`" in masked:
+        i = masked.index("`")
         raise SplSyntaxError("unterminated macro call '`'", query, i, len(query))
     out.append(query[pos:])
     return "".join(out)
@@ -73,7 +91,7 @@ def _expand_once(query: str, macros: Mapping[str, MacroDef]) -> str:
 
 def _expand_call(query: str, m: re.Match, macros: Mapping[str, MacroDef]) -> str:
     name = m.group(1).strip()
-    args = _split_args(m.group(2)) if m.group(2) is not None else []
+    args = _split_args(m.group(2).replace("\0", "`")) if m.group(2) is not None else []
     macro = macros.get(f"{name}({len(args)})") if args else macros.get(name)
     if macro is None and args:
         macro = macros.get(name)

@@ -59,7 +59,7 @@ class ValuesAgg(exp.Expression, exp.AggFunc):
 class ListAgg(exp.Expression, exp.AggFunc):
     """Splunk list(): the non-null values in input order as a list."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "order": False}
 
 
 class ExactPercentile(exp.Expression, exp.AggFunc):
@@ -134,7 +134,10 @@ def _duck_values(node: ValuesAgg) -> exp.Expression:
 
 
 def _duck_list(node: ListAgg) -> exp.Expression:
-    return exp.Filter(this=exp.Anonymous(this="list", expressions=[node.this.copy()]),
+    arg = node.this.copy()
+    if node.args.get("order") is not None:
+        arg = exp.Order(this=arg, expressions=[exp.Ordered(this=node.args["order"].copy())])
+    return exp.Filter(this=exp.Anonymous(this="list", expressions=[arg]),
                       expression=exp.Where(this=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.null()))))
 
 
@@ -143,8 +146,15 @@ def _duck_percentile(node: ExactPercentile) -> exp.Expression:
 
 
 def _duck_strftime(node: StrfTime) -> exp.Expression:
+    """A literal format is translated variable by variable (spl/timelower.py); a computed one
+    goes to DuckDB's strftime as it is."""
     local = _duck_local_ts(node.this.copy(), node.args["tz"].copy())
-    return exp.Anonymous(this="strftime", expressions=[local, node.args["format"].copy()])
+    fmt, tz = node.args["format"], node.args["tz"]
+    if isinstance(fmt, exp.Literal) and fmt.is_string and isinstance(tz, exp.Literal):
+        from speleo.spl.timelower import strftime_sql
+
+        return strftime_sql(node.this.copy(), fmt.this, tz.this, local)
+    return exp.Anonymous(this="strftime", expressions=[local, fmt.copy()])
 
 
 def _duck_regex_match(node: RegexMatch) -> exp.Expression:
@@ -197,3 +207,6 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
 def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
     """SQL text of a tree containing Speleo nodes."""
     return lower(tree, dialect).sql(dialect=dialect, copy=False)   # lower() made a fresh tree
+
+
+from speleo.spl import chrender as _chrender  # noqa: E402,F401  registers LOWERINGS["clickhouse"]

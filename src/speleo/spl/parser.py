@@ -63,7 +63,7 @@ def _parse_segment(text: str, seg: Segment, index: int, leading_pipe: bool = Fal
 
 
 GENERATING = frozenset({"tstats", "mstats", "inputlookup", "makeresults", "multisearch", "metadata",
-                        "eventcount"})
+                        "eventcount", "datamodel", "from", "pivot"})
 
 
 def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: bool = False) -> ast.Command:

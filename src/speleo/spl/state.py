@@ -35,6 +35,8 @@ class CompileContext:
     default_latest: float | None = None
     lookups_dir: object | None = None      # a pathlib.Path: CSV lookup files (lookup, inputlookup, outputlookup)
     sid: str | None = None                 # the search's id, when the caller has one (addinfo's info_sid)
+    knowledge: object | None = None        # speleo.knowledge.Knowledge (event types, tags, data models);
+                                           # None: the shipped ones
 
 
 def tbl(relation):
@@ -93,6 +95,8 @@ class State:
     time_range: tuple = (None, None)                # the search's (earliest, latest) epoch bounds (addinfo)
     mv: set = field(default_factory=set)            # columns known to hold lists (makemv, eval of a multivalue,
                                                     # rex max_match, values()/list()): kind "mv", unnested by stats by
+    later: list = field(default_factory=list)       # the commands after the one compiling (look-ahead)
+    stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:
@@ -132,6 +136,10 @@ class State:
             return self.bindings[name].copy()
         if name in self.columns:
             return col(name)
+        if self.has_raw() and (name in ("eventtype", "tag") or name.startswith("tag::")):
+            from speleo.spl.commands.knowledge import knowledge_field
+
+            return knowledge_field(self, name)
         if self.has_raw():
             extracted = Extracted(this=self._only_present(self.ctx.field_sql(name)), name=exp.Literal.string(name))
             if self.auto_json is not None:      # spath without path=: JSON paths of the input first

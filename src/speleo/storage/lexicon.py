@@ -2,7 +2,7 @@
 
 Beside each warm, cold or thawed bucket `X.parquet` lies `X.parquet.tidx` (the bucket stays a
 plain Parquet file that any tool reads; the sidecar is only an accelerator, and a bucket
-without one is searched as before). See docs/decisions/0030-term-index.md.
+without one is searched as before). See docs/decisions/0034-term-index.md.
 
 Tokens are the maximal runs of ASCII `[0-9a-z]` in `_raw` lower-cased byte by byte: exactly the
 units today's term matching bounds a term by (`spl.nodes.term_regex`: a term matches where it is

@@ -81,6 +81,8 @@ class Store:
         self._duck = duckdb.connect()
         self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
         self.ingest_filter = None  # ingest.filters.Filters: drop or route events before they are journaled
+        self.event_sink = None     # instead of Parquet buckets: an object with write(index, events, token)
+                                   # (query.clickhouse.ClickHouseBackend); see _seal_to_sink
 
     # -- write path ------------------------------------------------------------
     def append(
@@ -137,6 +139,8 @@ class Store:
     def _seal_records(self, seq: int, records: list[Record]) -> SealStats:
         tables = [r.events for r in records if r.events.num_rows]
         events = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
+        if self.event_sink is not None:
+            return self._seal_to_sink(seq, records, events)
         written = [self._write_bucket(idx, part) for idx, part in split_by_index(events)]
         now = time.time()
         with self.catalog.transaction() as con:
@@ -152,6 +156,27 @@ class Store:
             record_volume(con, events, self.home.settings.default_tz)
         self.journal.path_of(seq).unlink(missing_ok=True)
         return SealStats(len(written), events.num_rows)
+
+    def _seal_to_sink(self, seq: int, records: list[Record], events: pa.Table) -> SealStats:
+        """Seal a segment into `event_sink` (ClickHouse) instead of buckets: each index's events
+        are sent with the token `seg<seq>:<index>`, then ONE catalog transaction marks the segment
+        sealed with its checkpoints, problems and volume. A crash between the two replays the
+        segment with the same tokens, which the sink ignores (nothing stored twice); a sink that
+        fails (the cluster unreachable) leaves the segment unsealed in the journal, retried by the
+        next seal: nothing acknowledged is lost."""
+        from speleo.storage.lifecycle import crash_point
+
+        parts = split_by_index(events)
+        for idx, part in parts:
+            self.event_sink.write(idx, part, f"seg{seq}:{idx}")
+        crash_point("sink-before-commit")
+        now = time.time()
+        with self.catalog.transaction() as con:
+            con.execute("INSERT OR REPLACE INTO sealed_segments(seq, sealed_at) VALUES (?, ?)", (seq, now))
+            apply_meta(con, records, now)
+            record_volume(con, events, self.home.settings.default_tz)
+        self.journal.path_of(seq).unlink(missing_ok=True)
+        return SealStats(len(parts), events.num_rows)
 
     def settings(self, index: str):
         """The index's effective storage settings (`storage.indexconf`), read from the catalog."""

@@ -519,10 +519,13 @@ class Jobs:
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
                 note("INFO", "events newest first: buckets are read in batches (partial results)")
-            result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit, on_partial=on_partial,
-                                                on_connection=hook,
-                                                should_stop=lambda: job.cancel_asked or job.finalize_asked,
-                                                scope=job.scope)
+            if svc.on_clickhouse:        # the search backend of the server (no partial results there yet)
+                result = svc.backend.execute(compiled, limit=limit, scope=job.scope)
+            else:
+                result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit,
+                                                    on_partial=on_partial, on_connection=hook,
+                                                    should_stop=lambda: job.cancel_asked or job.finalize_asked,
+                                                    scope=job.scope)
             phase("run (plan, read buckets, DuckDB, timeline)")
             self._finish(job, result)
             phase("results to JSON (search-time fields)")

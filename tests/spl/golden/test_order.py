@@ -102,10 +102,10 @@ def test_top_by_and_two_fields():
 
 
 def test_top_useother():
-    # useother=true adds a row for the values past the limit, named by otherstr (default "other")
+    # useother=true adds a row for the values past the limit, named by otherstr (default "OTHER")
     rows = run("* | top limit=2 useother=true user", rows=EVENTS)
     assert [(r["user"], r["count"], r["percent"]) for r in rows] == [
-        ("alice", 3, 37.5), ("bob", 2, 25.0), ("other", 3, 37.5)]
+        ("alice", 3, 37.5), ("bob", 2, 25.0), ("OTHER", 3, 37.5)]
     rows = run('* | top limit=1 useother=t otherstr="rest" host', rows=EVENTS)
     assert [(r["host"], r["count"]) for r in rows] == [("web1", 4), ("rest", 5)]
 

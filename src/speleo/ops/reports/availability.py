@@ -46,8 +46,10 @@ def slo_report(slos: Slos, db, slo: dict, now: float, period: str = "day") -> di
         raise InputError(f"period '{period}': choose day, week or month")
     end = now
     start = end - slo["window_days"] * 86400
-    good = bucket_counts(slos.search, slos.spl_of(slo, "good"), start, end, BUCKET)
-    total = bucket_counts(slos.search, slos.spl_of(slo, "total"), start, end, BUCKET)
+    rollup = getattr(slos, "rollup", None)   # speleo.ops.reports.rollup.Rollup, when the caller set one
+    counts = rollup.bucket_counts if rollup is not None else bucket_counts
+    good = counts(slos.search, slos.spl_of(slo, "good"), start, end, BUCKET)
+    total = counts(slos.search, slos.spl_of(slo, "total"), start, end, BUCKET)
     o = slo["objective"] / 100
     budget = round(1 - o, 12)   # 1 - 0.9 is 0.09999999999999998 in floats: 1 bad in 10 is not above it
     g, t = sum(good.values()), sum(total.values())

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from speleo.spl.commands import (
-    combine, continuation, evalcmd, events, extra, extracts, fields, lookups, more, order, reshape, rows, search, sinks,
-    stats, timechart, top,
+    combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
+    returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import deletecmd
+from speleo.spl.commands import datamodel, deletecmd
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "dedup": CommandSpec(events.parse_dedup, events.compile_dedup, streaming=False),
     "top": CommandSpec(top.parse_top, top.compile_top, streaming=False),
     "rare": CommandSpec(top.parse_top, top.compile_top, streaming=False),
-    "tstats": CommandSpec(extra.parse_tstats, more.compile_tstats, streaming=False),
+    "tstats": CommandSpec(extra.parse_tstats, datamodel.compile_tstats, streaming=False),
     "mstats": CommandSpec(extra.parse_tstats, extra.unsupported(
         "mstats", "it reads metrics indexes, which Speleo does not have"), streaming=False),
     "convert": CommandSpec(extra.parse_convert, more.compile_convert),
@@ -58,17 +58,20 @@ COMMANDS: dict[str, CommandSpec] = {
     "appendcols": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "appendpipe": CommandSpec(extra.parse_append, combine.compile_append, streaming=False),
     "transaction": CommandSpec(extra.parse_transaction, events.compile_transaction, streaming=False),
+    "return": CommandSpec(returns.parse_return, returns.compile_return, streaming=False),
+    "format": CommandSpec(returns.parse_format, returns.compile_format, streaming=False),
     "foreach": CommandSpec(extra.parse_foreach, reshape.compile_foreach, streaming=False),
     "chart": CommandSpec(extra.parse_chart, reshape.compile_chart, streaming=False),
     "streamstats": CommandSpec(extra.parse_streamstats, more.compile_streamstats, streaming=False),
     "regex": CommandSpec(extra.parse_regex, more.compile_regex),
     "makeresults": CommandSpec(extra.parse_simple, more.compile_makeresults, streaming=False),
+    "gentimes": CommandSpec(extra.parse_simple, gentimes.compile_gentimes, streaming=False),
 }
 COMMANDS["union"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
 COMMANDS["multisearch"] = CommandSpec(combine.parse_union, combine.compile_union, streaming=False)
-COMMANDS["from"] = CommandSpec(extra.parse_from, extra.unsupported(
-    "from", "it reads datasets (data models, saved searches, lookups): use | inputlookup for a lookup file"),
-    streaming=False)
+COMMANDS["from"] = CommandSpec(extra.parse_from, datamodel.compile_from)
+COMMANDS["datamodel"] = CommandSpec(datamodel.parse_datamodel, datamodel.compile_datamodel)
+COMMANDS["pivot"] = CommandSpec(datamodel.parse_pivot, datamodel.compile_pivot, streaming=False)
 COMMANDS["replace"] = CommandSpec(extra.parse_replace, rows.compile_replace)
 COMMANDS["strcat"] = CommandSpec(rows.parse_strcat, rows.compile_strcat)
 COMPILERS = {
@@ -80,6 +83,7 @@ COMPILERS = {
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
+    "autoregress": guards.compile_autoregress, "require": guards.compile_require,
     "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": extra.unsupported("iplocation", "it needs a GeoIP database, which Speleo does not ship"),
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),

@@ -68,6 +68,28 @@ def _needs_span(f: exp.Expression, state: State) -> exp.Expression:
     raise AssertionError("per_* functions are built by agg_sql with a span")
 
 
+# Search Reference, Statistical functions: list(), first() and last() follow the order of the
+# results as they arrive at stats; earliest()/latest() follow _time.
+STREAM_ORDERED = {"list", "first", "last"}
+
+
+def _stream(name: str) -> Callable:
+    """first(X) / last(X): the first / last value of X in the stream order (State.stream_ord),
+    else by _time (newest first, the order events arrive in)."""
+    def build(f: exp.Expression, state: State) -> exp.Expression:
+        if state.stream_ord is None:
+            return _arg_by_time("arg_max" if name == "arg_min" else "arg_min")(f, state)
+        agg = exp.Anonymous(this=name, expressions=[f, state.stream_ord.copy()])
+        return exp.Filter(this=agg, expression=exp.Where(this=_not_null(f.copy())))
+    return build
+
+
+def _list(f: exp.Expression, state: State) -> exp.Expression:
+    if state.stream_ord is None:
+        return ListAgg(this=f)
+    return ListAgg(this=f, order=state.stream_ord.copy())
+
+
 AGGREGATES: dict[str, Callable[[exp.Expression, State], exp.Expression]] = {
     "count": lambda f, s: exp.Count(this=f),
     "dc": lambda f, s: exp.Count(this=exp.Distinct(expressions=[f])),
@@ -82,11 +104,11 @@ AGGREGATES: dict[str, Callable[[exp.Expression, State], exp.Expression]] = {
     "varp": lambda f, s: exp.VariancePop(this=num(f)),
     "sumsq": lambda f, s: exp.Sum(this=exp.Pow(this=num(f), expression=exp.Literal.number(2))),
     "values": lambda f, s: ValuesAgg(this=text(f)),
-    "list": lambda f, s: ListAgg(this=f),
+    "list": _list,
     "earliest": _arg_by_time("arg_min"),
     "latest": _arg_by_time("arg_max"),
-    "first": _arg_by_time("arg_max"),
-    "last": _arg_by_time("arg_min"),
+    "first": _stream("arg_min"),
+    "last": _stream("arg_max"),
     "median": lambda f, s: ExactPercentile(this=num(f), quantile=exp.Literal.number(0.5)),
     "mode": lambda f, s: exp.Anonymous(this="mode", expressions=[f]),
     "earliest_time": _time_of("min"),

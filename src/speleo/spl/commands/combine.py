@@ -231,14 +231,20 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     `(f1=v1 AND f2=v2) OR (...)` (fields starting with `_` left out, a missing field left out of
     its row's AND, at most 10,000 rows). Compiled as EXISTS over the subsearch's SQL with the
     search's case-insensitive `field=value` comparison."""
-    inner = _compile_sub(state, node.pipeline)
+    from speleo.spl.commands.returns import as_filter
+
+    pipeline, finish = as_filter(node.pipeline)
+    inner = _compile_sub(state, pipeline)
+    if finish is not None:
+        finish(inner)
     names = [c for c in _visible(inner.columns) if not c.startswith("_")]
     if inner.has_raw() and {"host", "source", "sourcetype"} <= set(inner.columns):
         raise state.fail("a subsearch used as a filter must end with fields, table, stats or another command "
                          "that names its fields (whole events are not supported)", node)
     for special in ("search", "query"):
         if special in names:
-            raise state.fail(f"a subsearch returning a {special!r} field (raw search text) is not supported", node)
+            raise state.fail(f"a subsearch returning a {special!r} field (raw search text) is not supported; "
+                             "end it with `return <field>`, `format` or `table <fields>`", node)
     if not names:
         return exp.false()
     body = _sub_select(inner)

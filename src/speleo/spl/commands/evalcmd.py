@@ -38,9 +38,14 @@ def parse_eval(cur: Cursor, word: Token) -> ast.EvalCmd:
 
 
 def compile_eval(state: State, cmd: ast.EvalCmd) -> None:
-    """Each assignment sees the fields assigned before it (one stage per assignment)."""
+    """Each assignment sees the fields assigned before it (one stage per assignment). As in
+    Splunk (Search Reference: eval, "The result of an eval expression cannot be a Boolean"), an
+    expression whose value is true/false is an error: wrap it in if(...) or tostring(...)."""
     for name, expr in cmd.assignments:
         value, kind = compile_expr(state, expr)
+        if kind == "bool":
+            raise state.fail(f"eval {name}=...: the result of an eval expression cannot be a Boolean; use "
+                             "if(<condition>, <value>, <value>) or tostring(<condition>)", expr)
         _assign(state, name, value, mv=kind == "mv")
 
 
@@ -105,9 +110,9 @@ def capture_groups(pattern: str) -> list[str | None]:
 
 
 def parse_fillnull(cur: Cursor, word: Token) -> ast.FillnullCmd:
-    """Splunk Search Reference: fillnull. `fillnull [value=V] [f1 f2 ...]` (default 0)."""
-    opts = cur.options({"value"})
-    fields = [t.value for t in cur.field_list(stop=())]
+    """Splunk Search Reference: fillnull. `fillnull [value=V] [f1 f2 ...]` (default 0); `value=`
+    may also follow the field list (`fillnull f1 f2 value=X`), as real searches write it."""
+    fields, opts = cur.fields_and_options({"value"}, "")
     return ast.FillnullCmd(opts["value"].value if "value" in opts else "0", fields)
 
 

@@ -67,6 +67,10 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     keys = [f"__speleo_k{i}" for i in range(len(cmd.fields))]
     others = [c for c in state.columns if c not in BASE_COLUMNS and not c.startswith("__speleo")
               and c not in cmd.fields]
+    # search-time fields a later command reads are merged too (Splunk merges every field)
+    others += sorted(n for n in ast.field_names(state.later) if n not in others and n not in cmd.fields
+                     and n not in BASE_COLUMNS and n not in ("duration", "eventcount", "closed_txn"))
+    extracted = [exp.alias_(state.field(o), ident(o)) for o in others if o not in state.columns]
     # stage 1: key values, start/end marks, time
     src_cols = [exp.alias_(state.field(f), ident(k)) for f, k in zip(cmd.fields, keys)]
     sw = _filter_expr(state, cmd.startswith) if cmd.startswith is not None else exp.false()
@@ -79,7 +83,7 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
         state.protect_order(None)
     tiebreak = [exp.Ordered(this=col(ORD), desc=True)] if state.hidden_ord else []
     src = _sel_src(state)
-    state.select = exp.select(exp.Star(), *extra, *src_cols, exp.alias_(sw, ident("__speleo_sw")),
+    state.select = exp.select(exp.Star(), *extra, *extracted, *src_cols, exp.alias_(sw, ident("__speleo_sw")),
                               exp.alias_(ew, ident("__speleo_ew"))).from_(tbl(src))
     if keys:
         state.filter(exp.and_(*[exp.Not(this=exp.Is(this=col(k), expression=exp.null())) for k in keys]))
@@ -121,10 +125,21 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
               exp.alias_(exp.Min(this=col("_offset")), ident("_offset"))]
     items += [exp.alias_(exp.Anonymous(this="first", expressions=[col(f if f in state.columns else k)]), ident(f))
               for f, k in zip(cmd.fields, keys)]
-    items += [exp.alias_(ValuesAgg(this=text(col(o))), ident(o)) for o in others]
+    # mvlist=false (the default): each field's distinct values, sorted; none: no field
+    items += [exp.alias_(exp.Nullif(this=ValuesAgg(this=text(col(o))), expression=exp.Cast(
+        this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]"))), ident(o)) for o in others]
     items += [exp.alias_(exp.Sub(this=exp.Max(this=col("_time")), expression=exp.Min(this=col("_time"))),
                          ident("duration")),
               exp.alias_(exp.Count(this=exp.Star()), ident("eventcount"))]
+    if keepevicted:
+        # closed_txn: 1 for a transaction that met its closing conditions (its first event matches
+        # startswith, its last endswith), 0 for an evicted one (Search Reference: transaction)
+        opened = exp.Anonymous(this="arg_min", expressions=[col("__speleo_sw"), col("_time")])
+        ended = exp.Anonymous(this="arg_max", expressions=[col("__speleo_ew"), col("_time")])
+        conds = ([exp.Coalesce(this=opened, expressions=[exp.false()])] if cmd.startswith is not None else []) + \
+            ([exp.Coalesce(this=ended, expressions=[exp.false()])] if cmd.endswith is not None else [])
+        closed = exp.Cast(this=exp.and_(*conds) if conds else exp.true(), to=exp.DataType.build("INT"))
+        items.append(exp.alias_(closed, ident("closed_txn")))
     state.select = exp.select(*items).from_(tbl(src)).group_by(*group, copy=False)
     if cmd.startswith is not None and not keepevicted:
         # a transaction whose first event does not match startswith never opened: it is evicted,
@@ -133,6 +148,9 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
         state.select = state.select.having(exp.Coalesce(this=opened, expressions=[exp.false()]), copy=False)
     # every base column but _fields (indexed fields are per event; a transaction has none)
     state.columns = [c for c in BASE_COLUMNS if c != "_fields"] + list(cmd.fields) + others + ["duration", "eventcount"]
+    state.mv |= set(others)
+    if keepevicted:
+        state.columns.append("closed_txn")
     state.hidden_ord = False
     state.set_order([exp.Ordered(this=col("_time"), desc=True)], {"_time"})
     state.events = True
@@ -239,14 +257,18 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
     """Splunk Search Reference: dedup. Keeps the first N results (in the current order) of each
     combination of the fields' values; results missing a field are dropped (`keepempty=true`
     keeps them); `keepevents=true` keeps the duplicates but removes the fields from them;
-    `consecutive=true` removes only runs of duplicates next to each other; `sortby` orders the
-    output afterwards."""
+    `consecutive=true` removes only runs of duplicates next to each other; `sortby` sorts the
+    results first, so the first of each combination in that order is kept and the output stays
+    in that order."""
     from speleo.spl.commands.order import compile_sort
 
     opts = getattr(cmd, "options", {})
     keepempty = as_bool(opts.get("keepempty", "false"))
     keepevents = as_bool(opts.get("keepevents", "false"))
     consecutive = as_bool(opts.get("consecutive", "false"))
+    keys = getattr(cmd, "sortby", [])
+    if keys:   # the Reference's sortby orders the results first, then the first of each group is kept
+        compile_sort(state, ast.SortCmd(keys, None, start=cmd.start, end=cmd.end))
     parts = [state.field(f) for f in cmd.fields]
     present = exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts])
     order = exp.Order(expressions=[o.copy() for o in state.order or []]) if state.order else None
@@ -278,9 +300,6 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
                 state.filter(present)
             state.wrap()
             state.select = state.select.qualify(keep, copy=False)
-    keys = getattr(cmd, "sortby", [])
-    if keys:
-        compile_sort(state, ast.SortCmd(keys, None, start=cmd.start, end=cmd.end))
 
 
 # --- fillnull ---------------------------------------------------------------------------------------------
@@ -361,10 +380,14 @@ def compile_extract(state: State, cmd: ast.ArgsCmd) -> None:
     what Speleo does for every field, so `extract` / `kv` with no arguments (or only
     `reload=`, `limit=`, `maxchars=`) leaves the events as they are."""
     for key in cmd.options:
-        if key not in ("reload", "limit", "maxchars"):
+        if key not in ("reload", "limit", "maxchars", "pairdelim", "kvdelim"):
             raise state.fail(f"{cmd.name} {key}= is not supported", cmd)
     if cmd.args:
         raise state.fail(f"{cmd.name} with transforms.conf stanza names is not supported", cmd)
+    if "pairdelim" in cmd.options or "kvdelim" in cmd.options:
+        from speleo.spl.commands.extracts import extract_with_delimiters
+
+        extract_with_delimiters(state, cmd)
 
 
 # --- metadata / eventcount ------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from speleo.errors import SplSyntaxError
+
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import parse_agg
 from speleo.spl.cursor import Cursor
@@ -33,6 +35,12 @@ def read_options(cur: Cursor, allowed: set[str] | None, out: dict[str, str] | No
             raise cur.unsupported(f"option {key.value!r} is not supported", key)
         cur.i += 2
         value = cur.next()
+        if value.kind is T.LPAREN and value.end == cur.peek().start:
+            # an unquoted regular expression written as a group (`makemv tokenizer=(\S+)`): the
+            # text up to the matching parenthesis
+            close = cur.skip_balanced(f"the value of {key.value}")
+            opts[key.value.lower()] = cur.query[value.start:close.end]
+            continue
         if value.kind not in (T.WORD, T.STRING):
             raise cur.error(f"expected a value for {key.value}", value)
         opts[key.value.lower()] = value.value
@@ -103,14 +111,48 @@ def _names(cur: Cursor, stops: tuple[str, ...] = ()) -> list[str]:
 # --- tstats / mstats -------------------------------------------------------------------
 
 _TSTATS_OPTS = {"prestats", "local", "append", "summariesonly", "include_reduced_buckets", "allow_old_summaries",
-                "chunk_size", "fillnull_value", "max_time", "sid", "datamodel"}
+                "chunk_size", "fillnull_value", "max_time", "sid", "datamodel", "nodename"}
+_BY = ("by", "groupby")
+
+
+def _where_clause(cur: Cursor) -> ast.Node | None:
+    """tstats' where clause up to `by`/`groupby`: a search whose top-level commas separate
+    terms (`where index=a, sourcetype=b`). A bare word is refused: tstats filters on fields
+    (Splunk Search Reference: tstats), so a misspelt keyword would otherwise match nothing."""
+    sub = sub_cursor(cur, _BY)
+    depth, keep = 0, []
+    for tok in sub.tokens:
+        depth += {T.LPAREN: 1, T.RPAREN: -1}.get(tok.kind, 0)
+        if not (depth == 0 and tok.kind is T.COMMA):
+            keep.append(tok)
+    sub.tokens = keep
+    node = parse_search_expr(sub)
+    for term in _bare_terms(node):
+        raise SplSyntaxError(f"tstats: {term.text!r} in the where clause is not a field comparison (tstats "
+                             "filters on fields such as index=main; write TERM(...) for a raw term, or "
+                             "'by'/'groupby' before the fields to group by)", cur.query, term.start,
+                             max(term.end, term.start + 1))
+    return node
+
+
+def _bare_terms(node: ast.Node | None) -> list[ast.Term]:
+    from speleo.spl.exprparse import CaseTerm, TermDirective
+
+    if isinstance(node, (ast.And, ast.Or)):
+        return [t for i in node.items for t in _bare_terms(i)]
+    if isinstance(node, ast.Not):
+        return _bare_terms(node.item)
+    if isinstance(node, ast.Term) and not isinstance(node, (TermDirective, CaseTerm)) and node.text != "*":
+        return [node]
+    return []
 
 
 def parse_tstats(cur: Cursor, word: Token) -> ast.TstatsCmd:
     """Splunk Search Reference: tstats (and mstats, Metrics Reference). `tstats [opts]
-    <stats-func>... [from datamodel=<dm>[.<node>]] [where <search>] [by <field>... [span=<span>]]`."""
+    <stats-func>... [from datamodel=<dm>[.<node>]] [where <search>] [by|groupby <field>...
+    [span=<span>]]`."""
     opts = read_options(cur, _TSTATS_OPTS | {"span", "backfill", "update_period"})
-    aggs = _aggs(cur, ("from", "where", "by"))
+    aggs = _aggs(cur, ("from", "where") + _BY)
     read_options(cur, _TSTATS_OPTS, opts)
     if not aggs:
         raise cur.error("expected a statistical function")
@@ -123,14 +165,17 @@ def parse_tstats(cur: Cursor, word: Token) -> ast.TstatsCmd:
             datamodel = tok.value.split(":", 1)[1]
         else:
             raise cur.error("expected 'datamodel=<name>' after 'from'", tok)
+        read_options(cur, _TSTATS_OPTS, opts)
     if cur.accept_word("where"):
-        where = search_until(cur, ("by",))
+        where = _where_clause(cur)
     by_opts: dict[str, str] = {}
     by: list[str] = []
-    if cur.accept_word("by"):
+    if cur.peek().is_word(*_BY):
+        cur.next()
         while not cur.at_end():
             if is_option(cur):
-                read_options(cur, {"span", "prestats", "summariesonly"}, by_opts)
+                read_options(cur, {"span", "prestats", "summariesonly", "allow_old_summaries",
+                                   "fillnull_value"}, by_opts)
             else:
                 by += _names(cur)
                 if not cur.at_end() and not is_option(cur):
@@ -376,6 +421,7 @@ def parse_streamstats(cur: Cursor, word: Token) -> ast.StreamstatsCmd:
     aggs = _aggs(cur, ("by",))
     if not aggs:
         raise cur.error("expected a statistical function")
+    read_options(cur, allowed, opts)          # options may also sit between the functions and `by`
     by = _names(cur) if cur.accept_word("by") else []
     read_options(cur, allowed, opts)
     return ast.StreamstatsCmd(opts, aggs, by)
@@ -424,6 +470,9 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "extract": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "kv": ({"reload", "limit", "maxchars", "mv_add", "clean_keys", "kvdelim", "pairdelim", "segment"}, 0, 100),
     "delta": ({"p"}, 1, 3),
+    "autoregress": ({"p"}, 1, 3),
+    "require": (set(), 0, 0),
+    "gentimes": ({"start", "end", "increment"}, 0, 0),
     "accum": (set(), 1, 3),
     "uniq": (set(), 0, 0),
     "cluster": ({"t", "showcount", "countfield", "labelfield", "field", "labelonly", "match", "delims", "showtemplate"}, 0, 0),

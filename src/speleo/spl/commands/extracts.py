@@ -257,3 +257,29 @@ def compile_xmlkv(state: State, cmd: ast.ArgsCmd) -> None:
     if field not in state.columns:
         return
     state.post.append({"kind": "xmlkv", "field": field})
+
+
+def extract_with_delimiters(state: State, cmd: ast.ArgsCmd) -> None:
+    """extract / kv `pairdelim="<chars>" kvdelim="<chars>"` (Search Reference: extract): pairs
+    separated by any of the pairdelim characters, key and value by any kvdelim character. The
+    names are only known in the data, so the fields read are those a later command names (a
+    result without the pair keeps the field's value)."""
+    from speleo.spl.commands.stats import _assign
+    from speleo.spl.state import BASE_COLUMNS
+
+    pair = cmd.options.get("pairdelim", " \t")
+    kv = cmd.options.get("kvdelim", "=")
+    if not kv:
+        raise state.fail(f"{cmd.name} kvdelim= must name at least one character", cmd)
+    pset = "".join(re_escape(c) for c in pair)
+    kset = "".join(re_escape(c) for c in kv)
+    raw = text(state.field("_raw"))
+    for name in sorted(ast.field_names(state.later)):
+        if name in BASE_COLUMNS or name.startswith("__speleo"):
+            continue
+        start = f"(?:^|[{pset}])" if pset else "^"
+        pattern = f"{start}\\s*{re_escape(name)}\\s*[{kset}]\\s*([^{pset}]*)" if pset else \
+            f"{start}\\s*{re_escape(name)}\\s*[{kset}](.*)"
+        found = exp.Nullif(this=exp.Anonymous(this="regexp_extract", expressions=[
+            raw.copy(), exp.Literal.string(pattern), exp.Literal.number(1)]), expression=exp.Literal.string(""))
+        _assign(state, name, exp.Coalesce(this=found, expressions=[text(state.field(name))]))

@@ -87,6 +87,12 @@ def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
     names = _expand(state, cmd.fields)
     if cmd.remove:
         keep = [c for c in state.columns if c not in names]
+        if "_raw" in names and state.has_raw():
+            # Splunk extracts search-time fields before `fields - _raw` drops the text: the
+            # fields a later command names are extracted first
+            later = sorted(n for n in ast.field_names(state.later) if n not in state.columns
+                           and n not in names and not n.startswith("__speleo"))
+            keep += later
     else:
         keep = names + [c for c in ("_time", "_raw") if state.events and c in state.columns and c not in names]
     _project(state, [(n, state.field(n)) for n in keep])

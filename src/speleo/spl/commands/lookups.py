@@ -48,7 +48,7 @@ def _header(state: State, path: Path, node: ast.Node) -> list[str]:
     import gzip
 
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:   # a byte-order mark is not part of the header
         row = next(csv.reader(f), None)
     if not row:
         raise state.fail(f"lookup table {path.name!r} has no header row", node)
@@ -61,7 +61,7 @@ def _keys_unique(path: Path, keys: list[str], header: list[str]) -> bool:
     idx = [header.index(k) for k in keys]
     seen: set[tuple] = set()
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:   # a byte-order mark is not part of the header
         reader = csv.reader(f)
         next(reader, None)
         for row in reader:

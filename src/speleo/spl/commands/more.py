@@ -1,5 +1,5 @@
 """Compilers of commands parsed in commands/extra.py that run on DuckDB:
-tstats (indexed fields), convert, regex, makeresults, streamstats (others: rows.py,
+convert, regex, makeresults, streamstats (others: rows.py,
 extracts.py, continuation.py; spath is in reshape.py)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import fnmatch
 
 from sqlglot import exp
 
+from speleo.errors import SplError
 from speleo.spl import ast
-from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats
-from speleo.spl.functions import num, regex_literal, text
+from speleo.spl.commands.stats import _assign
+from speleo.spl.functions import num, regex_literal, text, time_parse
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
 from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.cursor import as_bool
@@ -33,35 +34,6 @@ def _search_fields(node: ast.Node | None) -> list[ast.Node]:
     return []
 
 
-def compile_tstats(state: State, cmd: ast.TstatsCmd) -> None:
-    """Splunk Search Reference: tstats. Statistics over the indexed fields (index, host, source,
-    sourcetype, _time); the where clause filters like a search (it is applied, with its time
-    bounds and index names, by compile_pipeline since tstats is the first command); `by _time
-    span=<span>` buckets time. Data models are not implemented."""
-    if cmd.datamodel is not None:
-        raise state.fail(f"tstats from datamodel ({cmd.datamodel}) is not supported: data models are not "
-                         "implemented", cmd)
-    for key in ("prestats", "append"):
-        if as_bool(cmd.options.get(key, "false")):
-            raise state.fail(f"tstats {key}=true is not supported", cmd)
-    for node in _search_fields(cmd.where):
-        if node.field not in INDEXED:
-            raise state.fail(f"tstats over the non-indexed field {node.field!r} is not supported", node)
-    for name in [a.arg for a in cmd.aggs if a.arg] + cmd.by:
-        if name not in INDEXED:
-            raise state.fail(f"tstats over the non-indexed field {name!r} is not supported", cmd)
-    stats = ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end)
-    span = cmd.by_options.get("span") or cmd.options.get("span")
-    if span and "_time" in cmd.by:
-        from speleo.spl.commands.stats import parse_span
-        from speleo.spl.cursor import Cursor
-        from speleo.spl.tokens import T, Token
-
-        tok = Token(T.WORD, span, cmd.start, cmd.end)
-        _assign(state, "_time", bucket_expr(state, state.field("_time"), parse_span(Cursor(state.query, [tok]), tok)))
-    compile_stats(state, stats)
-
-
 # --- convert ----------------------------------------------------------------------------------
 
 DEFAULT_TIMEFORMAT = "%m/%d/%Y %H:%M:%S"
@@ -80,9 +52,7 @@ def convert_value(state: State, func: str, value: exp.Expression, timeformat: st
         formatted = StrfTime(this=num(value.copy()), format=exp.Literal.string(timeformat), tz=state.tz_literal())
         return exp.Coalesce(this=formatted, expressions=[s])
     if func == "mktime":           # text in timeformat -> epoch (null when it does not parse)
-        parsed = exp.Anonymous(this="try_strptime", expressions=[s, exp.Literal.string(timeformat)])
-        zoned = exp.Anonymous(this="timezone", expressions=[state.tz_literal(), parsed])
-        return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[zoned]), to=exp.DataType.build("DOUBLE"))
+        return time_parse(s, timeformat, exp.Literal.string(timeformat), state.tz_literal())
     if func == "num":              # a number, else removed
         return num(s)
     if func == "rmcomma":
@@ -161,6 +131,58 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
 _WINDOW_AGGS = {"count", "dc", "sum", "avg", "min", "max", "stdev", "stdevp", "var", "varp"}
 
 
+def _reset_condition(state: State, cmd: ast.StreamstatsCmd, key: str) -> exp.Expression | None:
+    """reset_before / reset_after: an eval condition, quoted, in parentheses or not."""
+    from speleo.spl.cursor import Cursor
+    from speleo.spl.exprparse import parse_eval_expr
+    from speleo.spl.functions import compile_condition
+    from speleo.spl.tokens import lex
+
+    source = cmd.options.get(key)
+    if source is None:
+        return None
+    try:
+        sub = Cursor(source, lex(source, 0, len(source), "expr"), "streamstats")
+        expr = parse_eval_expr(sub)
+        sub.expect_end()
+    except SplError as e:
+        raise state.fail(f"streamstats {key}=: {e.message}", cmd) from None
+    return exp.Coalesce(this=compile_condition(state, expr), expressions=[exp.false()])
+
+
+def _reset_segments(state: State, cmd: ast.StreamstatsCmd) -> bool | None:
+    """Number the runs the resets cut the stream into (Search Reference: streamstats,
+    reset_on_change: a change of the by-fields' values from one result to the next;
+    reset_before: before a result matching the condition; reset_after: after it), in the hidden
+    column __speleo_rseg; None when no reset is set."""
+    order = exp.Order(expressions=[o.copy() for o in state.order])
+    starts: list[exp.Expression] = []
+    if as_bool(cmd.options.get("reset_on_change", "false")) and cmd.by:
+        changed = [exp.NEQ(this=text(state.field(b)), expression=exp.Window(
+            this=exp.Anonymous(this="lag", expressions=[text(state.field(b))]), order=order.copy())) for b in cmd.by]
+        starts.append(exp.Coalesce(this=exp.or_(*changed), expressions=[exp.false()]))
+    before = _reset_condition(state, cmd, "reset_before")
+    if before is not None:
+        starts.append(before)
+    after = _reset_condition(state, cmd, "reset_after")
+    if after is not None:
+        starts.append(exp.Coalesce(this=exp.Window(this=exp.Anonymous(this="lag", expressions=[after]),
+                                                   order=order.copy()), expressions=[exp.false()]))
+    if not starts:
+        return None
+    mark = exp.Case(ifs=[exp.If(this=exp.or_(*[exp.paren(x) for x in starts]), true=exp.Literal.number(1))],
+                    default=exp.Literal.number(0))
+    src = state.select.args["from_"].this.copy()
+    state.select = exp.select(exp.Star(), exp.alias_(mark, ident("__speleo_rmark"))).from_(tbl(src))
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    running = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    seg = exp.Window(this=exp.Sum(this=col("__speleo_rmark")), order=order.copy(), spec=running)
+    state.select = exp.select(exp.Star(), exp.alias_(seg, ident("__speleo_rseg"))).from_(tbl(src))
+    state.wrap()
+    return True
+
+
 def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     """Splunk Search Reference: streamstats. Running statistics over the results in their
     current order (events: newest first): `current=t` includes the result itself, `window=N`
@@ -169,7 +191,7 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     from speleo.spl.commands.aggregates import agg_name, agg_sql, by_filter
 
     for key in cmd.options:
-        if key not in ("current", "window", "global"):
+        if key not in ("current", "window", "global", "reset_on_change", "reset_before", "reset_after"):
             raise state.fail(f"streamstats {key}= is not supported", cmd)
     current = as_bool(cmd.options.get("current", "true"))
     try:
@@ -199,6 +221,10 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
         spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING",
                               end=exp.Literal.number(1), end_side="PRECEDING")
     parts = [state.field(b) for b in cmd.by]
+    segment = _reset_segments(state, cmd)
+    if segment is not None:
+        src = state.select.args["from_"].this.copy()
+        parts.append(col("__speleo_rseg"))
     cond = by_filter(state, cmd.by)
     new = []
     for a in cmd.aggs:
@@ -207,9 +233,7 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
         if cond is not None:
             win = exp.Case(ifs=[exp.If(this=cond.copy(), true=win)])
         new.append(exp.alias_(win, ident(agg_name(a))))
-    from speleo.spl.state import col
-
-    clash = [n for n in names if n in state.columns]
+    clash = [n for n in names if n in state.columns] + (["__speleo_rmark", "__speleo_rseg"] if segment else [])
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))

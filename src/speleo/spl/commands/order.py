@@ -89,20 +89,79 @@ def compile_sort(state: State, cmd: ast.SortCmd) -> None:
 
 
 def parse_head(cur: Cursor, word: Token) -> ast.HeadCmd:
-    """Splunk Search Reference: head / tail. `head [N] | head limit=N` (default 10)."""
-    opts = cur.options({"limit"}, ignored=frozenset({"null", "keeplast"}))
-    count = cur.integer(opts["limit"], "limit") if "limit" in opts else 10
+    """Splunk Search Reference: head / tail. `head [N] | head limit=N` (default 10);
+    `head (<eval-expression>) [limit=N] [null=<bool>] [keeplast=<bool>]`: the results while the
+    expression is true (`null`: how a null value counts, default false; `keeplast`: also the
+    first result that stopped it); `limit` bounds both forms."""
+    from speleo.spl.cursor import as_bool
+    from speleo.spl.exprparse import parse_eval_expr
+    from speleo.spl.tokens import lex
+
+    tail = word.value.lower() == "tail"
+    opts = cur.options({"limit", "null", "keeplast"})
+    count = cur.integer(opts["limit"], "limit") if "limit" in opts else None
+    expr = None
     if not cur.at_end():
         tok = cur.next()
-        if tok.kind is T.LPAREN or not tok.value.isdigit():
-            raise cur.unsupported(f"{word.value} with an expression is not supported", tok)
-        count = int(tok.value)
+        if tok.kind is T.LPAREN and not tail:
+            close = cur.skip_balanced(f"{word.value} (")
+            sub = Cursor(cur.query, lex(cur.query, tok.end, close.start, "expr"), cur.command)
+            expr = parse_eval_expr(sub)
+            sub.expect_end()
+        elif tok.kind is T.LPAREN or not tok.value.isdigit():
+            raise cur.error(f"{word.value}: expected a number of results" +
+                            ("" if tail else " or a (<eval expression>)"), tok)
+        else:
+            count = int(tok.value)
+        opts.update(cur.options({"limit", "null", "keeplast"}))
+        if "limit" in opts:
+            count = cur.integer(opts["limit"], "limit")
     cur.expect_end()
-    return ast.HeadCmd(count, word.value.lower() == "tail")
+    node = ast.HeadCmd(10 if count is None and expr is None else count, tail)
+    if expr is not None:
+        node.expr = expr                                                    # type: ignore[attr-defined]
+        node.null = as_bool(opts["null"].value) if "null" in opts else False  # type: ignore[attr-defined]
+        node.keeplast = as_bool(opts["keeplast"].value) if "keeplast" in opts else False  # type: ignore[attr-defined]
+    return node
+
+
+def _compile_head_while(state: State, cmd: ast.HeadCmd) -> None:
+    """head (<expr>): keep rows, in the current order, until the first whose expression is false
+    (or null unless null=true); keeplast=true keeps that row too."""
+    from speleo.spl.functions import compile_expr
+    from speleo.spl.state import col, ident, tbl
+
+    state.protect_order(None)
+    key = state.order[0] if state.order else None
+    value, kind = compile_expr(state, cmd.expr)
+    if kind != "bool":
+        raise state.fail("head (<expression>) needs a condition (a comparison or a function giving true/false)",
+                         cmd.expr)
+    ok = exp.Coalesce(this=value, expressions=[exp.Boolean(this=cmd.null)])
+    stop = exp.Case(ifs=[exp.If(this=ok, true=exp.Literal.number(0))], default=exp.Literal.number(1))
+    running = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+    order = exp.Order(expressions=[key.copy()]) if key is not None else None
+    stops = exp.Window(this=exp.Sum(this=stop.copy()), order=order, spec=running)
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    state.select = exp.select(exp.Star(), exp.alias_(stops, ident("__speleo_stops")),
+                              exp.alias_(stop, ident("__speleo_stop"))).from_(tbl(src))
+    keep = exp.EQ(this=col("__speleo_stops"), expression=exp.Literal.number(0))
+    if cmd.keeplast:
+        keep = exp.or_(keep, exp.and_(exp.EQ(this=col("__speleo_stops"), expression=exp.Literal.number(1)),
+                                      exp.EQ(this=col("__speleo_stop"), expression=exp.Literal.number(1))))
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    cols = [c for c in state.columns] + state.keep_list()
+    state.select = exp.select(*[col(c) for c in dict.fromkeys(cols)]).from_(tbl(src)).where(keep, copy=False)
 
 
 def compile_head(state: State, cmd: ast.HeadCmd) -> None:
     """The first N rows in the current order (tail: the last N, last first)."""
+    if getattr(cmd, "expr", None) is not None:
+        _compile_head_while(state, cmd)
+        if cmd.count is None:
+            return
     order = [o.copy() for o in (state.order or [])]
     if cmd.tail:
         order = [_reverse(o) for o in order]

@@ -198,7 +198,16 @@ def compile_spath(state: State, cmd: ast.SpathCmd) -> None:
     source = text(state.field(cmd.input or "_raw"))
     if cmd.path is None:
         if not state.has_raw():
-            raise state.fail("spath without path= on results (not events) is not supported", cmd)
+            # results: the fields a later command names are read from the JSON now (their names
+            # are only in the data); a field the results already have keeps its value
+            for name in sorted(ast.field_names(state.later)):
+                if name in state.columns or name.startswith("__speleo"):
+                    continue
+                try:
+                    _assign(state, name, spath_value(source.copy(), name), mv=spath_jsonpath(name)[1])
+                except ValueError:
+                    continue
+            return
         src = source
 
         def auto(name: str, src=src) -> exp.Expression:

@@ -57,8 +57,16 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
         return directive_condition(state, node)
     if isinstance(node, ast.Term):
         return term_condition(state, node.text)
+    if isinstance(node, (ast.FieldCmp, ast.FieldIn)):
+        from speleo.spl.commands.knowledge import search_node_condition
+
+        known = search_node_condition(state, node)
+        if known is not None:
+            return known
     if isinstance(node, ast.FieldCmp):
         return _never_null(field_condition(state, node))
+    if isinstance(node, ast.FieldIn) and node.field in state.mv:
+        return exp.or_(*[_any_value(state, ast.FieldCmp(node.field, "=", v)) for v in node.values] or [exp.false()])
     if isinstance(node, ast.FieldIn):
         return exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
     if isinstance(node, ast.TimeBound):
@@ -132,8 +140,29 @@ def is_number(value: str) -> bool:
 
 
 def field_condition(state: State, node: ast.FieldCmp) -> exp.Expression:
-    """`field op value` with Splunk semantics (`!=` needs the field to exist)."""
-    f = state.field(node.field)
+    """`field op value` with Splunk semantics (`!=` needs the field to exist). On a multivalue
+    field (makemv, split(), mvappend ...) `=` and the comparisons match when any value matches
+    and `!=` when the field has values and none of them equals (Search Reference: search,
+    "multivalue fields")."""
+    if node.field in state.mv and node.value != "*":
+        return _any_value(state, node)
+    return _single_condition(state, node, state.field(node.field))
+
+
+def _any_value(state: State, node: ast.FieldCmp) -> exp.Expression:
+    lst = state.field(node.field)
+    v = exp.column("__sv")
+    eq = type(node)(node.field, "=", node.value) if node.op == "!=" else node
+    cond = _never_null(_single_condition(state, eq, v))
+    hits = exp.Anonymous(this="list_filter", expressions=[lst, exp.Lambda(this=cond, expressions=[exp.to_identifier("__sv")])])
+    some = exp.GT(this=exp.Anonymous(this="len", expressions=[hits]), expression=exp.Literal.number(0))
+    if node.op != "!=":
+        return some
+    has = exp.GT(this=exp.Anonymous(this="len", expressions=[lst.copy()]), expression=exp.Literal.number(0))
+    return exp.and_(has, exp.Not(this=exp.paren(_never_null(some))))
+
+
+def _single_condition(state: State, node: ast.FieldCmp, f: exp.Expression) -> exp.Expression:
     if node.op in ("=", "!="):
         match = exp.Not(this=exp.Is(this=f, expression=exp.null())) if node.value == "*" \
             else value_match(f, node.value, case_sensitive=isinstance(node, CaseFieldCmp))

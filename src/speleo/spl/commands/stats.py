@@ -7,7 +7,7 @@ import re
 from sqlglot import exp
 
 from speleo.spl import ast
-from speleo.spl.commands.aggregates import (
+from speleo.spl.commands.aggregates import (STREAM_ORDERED, 
     SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
 from speleo.spl.cursor import Cursor, as_bool
@@ -36,7 +36,14 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
                   event_time: str | None = None) -> None:
     """GROUP BY the by-fields (rows missing one are dropped), sorted by them. When timechart
     compiles through here, `span` is its bucket (per_* functions need it) and `event_time` the
-    column holding each event's own _time."""
+    column holding each event's own _time. list(), first() and last() follow the order the
+    results arrive in (after a sort; newest first for events), pinned in a hidden column."""
+    state.stream_ord = None
+    if state.order and any(a.func in STREAM_ORDERED for a in cmd.aggs):
+        state.protect_order(None)
+        key = state.order[0]   # the pinned row number (descending after `reverse`)
+        state.stream_ord = exp.Neg(this=key.this.copy()) if key.args.get("desc") else key.this.copy()
+    _knowledge_by_fields(state, cmd.by)
     state.order = None
     state.wrap()
     src = state.select.args["from_"].this.copy()
@@ -61,6 +68,16 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     _become_table(state, names)
     state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
+
+
+def _knowledge_by_fields(state: State, by: list[str]) -> None:
+    """`eventtype`, `tag`, `tag::<field>` by-fields become list columns first, so each event
+    counts once per event type or tag (as any multivalue by-field)."""
+    from speleo.spl.commands.knowledge import is_knowledge_field
+
+    for b in by:
+        if is_knowledge_field(state, b):
+            _assign(state, b, state.field(b), mv=True)
 
 
 def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: bool = False) -> exp.Expression:

@@ -11,7 +11,7 @@ from speleo.spl import ast
 from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs, parse_by
 from speleo.spl.commands.stats import _assign, _become_table, _event_time_aggs, bucket_expr, compile_stats, parse_span
 from speleo.spl.cursor import Cursor
-from speleo.spl.functions import text
+from speleo.spl.functions import num, text
 from speleo.spl.state import col, ident, State, tbl
 from speleo.spl.tokens import Token
 
@@ -37,8 +37,26 @@ def parse_timechart(cur: Cursor, word: Token) -> ast.TimechartCmd:
     return ast.TimechartCmd(span, aggs, by[0] if by else None, limit, options=extra, start=word.start, end=word.end)
 
 
-TIMECHART_OPTIONS = ("useother", "usenull", "cont", "otherstr", "nullstr")
+TIMECHART_OPTIONS = ("useother", "usenull", "cont", "otherstr", "nullstr", "aligntime")
 BOOLS = {"t": True, "true": True, "1": True, "f": False, "false": False, "0": False}
+
+
+def _align_offset(state: State, cmd: ast.TimechartCmd, span: tuple[int, str]) -> int:
+    """Search Reference: timechart aligntime=earliest|latest|<time modifier>: the buckets start at
+    that time (plus whole spans) instead of at multiples of the span from the epoch; ignored for
+    spans of days or months. Returns the offset in seconds (0 to span-1)."""
+    from speleo.spl.commands.search import parse_relative_time_at
+
+    value = dict(cmd.options).get("aligntime")
+    if value is None or span[1] != "s":
+        return 0
+    if value.lower() in ("earliest", "latest"):
+        when = state.time_range[0 if value.lower() == "earliest" else 1]
+        if when is None:
+            when = state.ctx.now if value.lower() == "latest" else 0
+    else:
+        when = parse_relative_time_at(state, ast.TimeBound("earliest", value, start=cmd.start, end=cmd.end))
+    return int(math.floor(when)) % span[0]
 
 
 def _timechart_opts(cmd: ast.TimechartCmd) -> dict:
@@ -70,7 +88,12 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
             raise state.fail("sparkline is only supported in stats and in chart without a column split", a)
     opts = _timechart_opts(cmd)
     state.order = None
+    align = _align_offset(state, cmd, span)
     bucket = bucket_expr(state, state.field("_time"), span)
+    if align:
+        bucket = exp.Add(this=bucket_expr(state, exp.Sub(this=num(state.field("_time")), expression=exp.Literal.number(align)),
+                                          span), expression=exp.Literal.number(align))
+    state.bucket_align = align                                          # type: ignore[attr-defined]
     _assign(state, EVENT_TIME, state.field("_time"))
     if cmd.by is None:
         by_cmd = ast.StatsCmd("stats", cmd.aggs, ["_time"])
@@ -143,9 +166,10 @@ def _grid(state: State, span: tuple[int, str], found: str) -> exp.Select:
     n = span[0]
     lo, hi = _fill_range(state)
     step = exp.Literal.number(n)
+    off = getattr(state, "bucket_align", 0)
     if lo is not None and hi is not None and (hi - lo) / n <= MAX_FILLED:
-        first = exp.Literal.number(int(math.floor(lo / n) * n))
-        last = exp.Literal.number(int(math.ceil(hi / n) * n - n))
+        first = exp.Literal.number(int(math.floor((lo - off) / n) * n + off))
+        last = exp.Literal.number(int(math.ceil((hi - off) / n) * n - n + off))
         return exp.select(exp.alias_(_as_double(exp.Anonymous(this="unnest", expressions=[
             exp.Anonymous(this="generate_series", expressions=[first, last, step])])), ident("_time")))
     bigint = exp.DataType.build("BIGINT")

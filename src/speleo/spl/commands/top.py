@@ -31,7 +31,7 @@ def parse_top(cur: Cursor, word: Token) -> ast.TopCmd:
                       get("percentfield", "percent"), as_bool(get("showcount", "t")), as_bool(get("showperc", "t")))
     # not fields of ast.TopCmd (kept off the dump): the row for the values past the limit
     node.useother = as_bool(get("useother", "f"))               # type: ignore[attr-defined]
-    node.otherstr = get("otherstr", "other")                    # type: ignore[attr-defined]
+    node.otherstr = get("otherstr", "OTHER")                    # type: ignore[attr-defined]
     return node
 
 
@@ -74,10 +74,11 @@ def compile_top(state: State, cmd: ast.TopCmd) -> None:
         sel = sel.where(exp.LTE(this=col(ORD), expression=exp.Literal.number(cmd.limit)), copy=False)
     if useother:
         # Splunk Search Reference: top, useother/otherstr: one more row per group for the values
-        # past the limit, its fields set to otherstr
+        # past the limit, its fields set to otherstr (default "OTHER"); the count stays an integer
         other_keys = [exp.alias_(col(b), ident(b)) for b in cmd.by] + \
-            [exp.alias_(exp.Literal.string(getattr(cmd, "otherstr", "other")), ident(f)) for f in cmd.fields]
-        other = exp.select(*output(other_keys, exp.Sum(this=col("__speleo_c")),
+            [exp.alias_(exp.Literal.string(getattr(cmd, "otherstr", "OTHER")), ident(f)) for f in cmd.fields]
+        other = exp.select(*output(other_keys, exp.Cast(this=exp.Sum(this=col("__speleo_c")),
+                                                                to=exp.DataType.build("BIGINT")),
                                    exp.Anonymous(this="any_value", expressions=[col("__speleo_t")]),
                                    exp.Literal.number(cmd.limit + 1))).from_(ranked.copy()) \
             .where(exp.GT(this=col(ORD), expression=exp.Literal.number(cmd.limit)), copy=False)

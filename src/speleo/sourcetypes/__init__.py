@@ -1,6 +1,8 @@
 """The sourcetype registry: how a kind of log is broken into events, timed and searched.
 
-A `Sourcetype` bundles the parse settings used at index time (time format, line breaking,
+The definitions live in one module per family of logs (`classic`, `web`, `databases`,
+`network`, `hosts`, `cloud`), each a `base.Family`: its sourcetypes and how to recognise them
+from content. A `Sourcetype` bundles the parse settings used at index time (time format, line breaking,
 truncation) with the search-time field extractions. `BUILTIN` holds the ones Speleo ships;
 `detect()` picks one from a file's path and first lines; `get()` returns one with the
 overrides of a `props.toml` applied; `extract_fields()` computes the search-time fields of
@@ -35,128 +37,31 @@ from pathlib import Path
 from typing import Any
 
 from speleo.errors import InputError
+from speleo.sourcetypes import classic, cloud, databases, hosts, network, web
+from speleo.sourcetypes.base import Extraction, Family, Sourcetype
+
+__all__ = ["BUILTIN", "DETECTION_BYTES", "Extraction", "Family", "Props", "Sourcetype", "detect",
+           "detect_in_family", "detection_sample", "extract_fields", "family", "get", "kv_regex", "load_props",
+           "message_sourcetype"]
 
 
-@dataclass(frozen=True)
-class Extraction:
-    """A search-time field extraction: `regex` (named groups) applied to `field`."""
+FAMILIES: tuple[Family, ...] = (web.FAMILY, databases.FAMILY, network.FAMILY, hosts.FAMILY, cloud.FAMILY,
+                                classic.FAMILY)
+BUILTIN: dict[str, Sourcetype] = {st.name: st for fam in (FAMILIES[-1],) + FAMILIES[:-1] for st in fam.sourcetypes}
+SYSLOG_HOST_SOURCETYPES = frozenset({"syslog", "linux_secure", "haproxy:http", "cisco:asa", "cisco:ios",
+                                     "iptables", "nftables", "ufw", "pfsense:filterlog", "cron"})
+"""Sourcetypes whose events start with a syslog header naming the host (the `host` of an input
+that names none is taken from it)."""
 
-    regex: str
-    field: str = "_raw"
-
-
-@dataclass(frozen=True)
-class Sourcetype:
-    """Parse settings and search-time extractions of one kind of log (see module doc)."""
-
-    name: str
-    time_format: str | None = None
-    time_prefix: str | None = None
-    tz: str | None = None
-    max_timestamp_lookahead: int = 128
-    line_breaker: str | None = None
-    should_linemerge: bool = True
-    max_lines: int = 257
-    truncate: int = 10000
-    extractions: tuple[Extraction, ...] = ()
-    kv: bool = True
-    json: bool = False
-    description: str = ""
-
-
-# ---- built-in extraction regexes --------------------------------------------------------
-_SYSLOG_HEAD = (
-    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) (?P<syslog_host>\S+) "
-    r"(?P<process>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<message>.*)"
-)
-_ACCESS = (
-    r"^(?P<clientip>\S+) (?P<ident>\S+) (?P<user>\S+) \[[^\]]+\] "
-    r'"(?P<method>[A-Z]+) (?P<uri>(?P<uri_path>[^\s?"]*)(?:\?(?P<uri_query>[^\s"]*))?) '
-    r'(?P<version>HTTP/[\d.]+)" (?P<status>\d{3}) (?P<bytes>\d+|-)'
-    r'(?: "(?P<referer>[^"]*)" "(?P<useragent>[^"]*)")?'
-)
-_APACHE_ERROR = (
-    r"^\[[^\]]+\] \[(?:(?P<module>[\w-]+):)?(?P<level>\w+)\]"
-    r"(?: \[pid (?P<pid>\d+)(?::tid \d+)?\])?"
-    r"(?: \[client (?P<client>[\d.:a-fA-F]+?)(?::\d+)?\])? (?P<message>.*)"
-)
-_SSHD = (
-    r"(?P<action>Failed|Accepted) (?P<auth_method>\S+) for (?:invalid user )?(?P<user>\S+) "
-    r"from (?P<src>[\d.:a-fA-F]+) port (?P<src_port>\d+)",
-    r"[Ii]nvalid user (?P<user>\S+) from (?P<src>[\d.:a-fA-F]+)(?: port (?P<src_port>\d+))?",
-    r"session (?P<session_action>opened|closed) for user (?P<user>[^\s(]+)",
-)
-_LEVEL = r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)"
-
-
-def _x(*regexes: str) -> tuple[Extraction, ...]:
-    return tuple(Extraction(r) for r in regexes)
-
-
-_BUILTIN_LIST = (
-    Sourcetype("generic", description="Automatic timestamps; a line starting with one starts an event."),
-    Sourcetype("generic_single_line", should_linemerge=False, description="One event per line."),
-    Sourcetype("kv", should_linemerge=False, description="Generic key=value lines."),
-    Sourcetype("json", should_linemerge=False, kv=False, json=True,
-               description="One JSON object per line; nested fields as dotted paths."),
-    Sourcetype("syslog", should_linemerge=False, extractions=_x(_SYSLOG_HEAD),
-               description="RFC 3164 syslog files (/var/log/messages, /var/log/syslog)."),
-    Sourcetype("linux_secure", should_linemerge=False, extractions=_x(_SYSLOG_HEAD, *_SSHD),
-               description="auth.log / secure: sshd, sudo, su, systemd-logind."),
-    Sourcetype("access_combined", should_linemerge=False, extractions=_x(_ACCESS),
-               description="Apache/Nginx access log, NCSA combined format."),
-    Sourcetype("apache_error", should_linemerge=False, extractions=_x(_APACHE_ERROR),
-               description="Apache error log."),
-    Sourcetype("log4j", extractions=_x(
-        r"^\S+ \S+ " + _LEVEL + r" +\[(?P<thread>[^\]]*)\] (?P<component>[\w$.]+): (?P<message>.*)"),
-        description="log4j / Java (Hadoop): time LEVEL [thread] logger: message; stack traces merged."),
-    Sourcetype("zookeeper", extractions=_x(
-        r"^\S+ \S+ - " + _LEVEL + r" +\[(?P<thread>.*?):(?P<component>[\w$]+)@(?P<line>\d+)\] - "
-        r"(?P<message>.*)"), description="ZooKeeper log4j layout."),
-    Sourcetype("kafka", extractions=_x(
-        r"(?m)^\[[^\]]+\] " + _LEVEL + r" (?P<message>.*?)(?: \((?P<component>[\w$.]+)\))?$"),
-        description="Kafka broker server.log: [time] LEVEL message (logger)."),
-    Sourcetype("spark", extractions=_x(
-        r"^\S+ \S+ " + _LEVEL + r" (?P<component>[\w$.]+): (?P<message>.*)"),
-        description="Spark log4j layout: yy/MM/dd HH:mm:ss LEVEL logger: message."),
-    Sourcetype("hdfs", extractions=_x(
-        r"^\d{6} \d{6} (?P<pid>\d+) " + _LEVEL + r" (?P<component>[\w$.]+): (?P<message>.*)"),
-        description="Hadoop HDFS: yyMMdd HHmmss pid LEVEL logger: message."),
-    Sourcetype("bgl", should_linemerge=False, extractions=_x(
-        r"^(?P<label>\S+) (?P<epoch>\d+) (?P<date>\S+) (?P<node>\S+) (?P<wallclock>\S+) "
-        r"(?P<node_repeat>\S+) (?P<type>\S+) (?P<component>\S+) (?P<level>\S+) (?P<message>.*)"),
-        description="Blue Gene/L RAS log; _time is the epoch column (UTC)."),
-    Sourcetype("hpc", should_linemerge=False, extractions=_x(
-        r"^(?P<log_id>\d+) (?P<node>\S+) (?P<component>\S+) (?P<state>\S+) (?P<epoch>\d+) "
-        r"(?P<flag>\d+) (?P<message>.*)"), description="HPC cluster log; epoch in the 5th column."),
-    Sourcetype("openstack", should_linemerge=False, extractions=_x(
-        r"^(?P<logrecord>\S+) \S+ \S+ (?P<pid>\d+) " + _LEVEL + r" (?P<component>\S+) "
-        r"\[(?P<request>[^\]]*)\] (?P<message>.*)",
-        r'"(?P<method>[A-Z]+) (?P<uri>\S+) (?P<version>HTTP/[\d.]+)" status: (?P<status>\d+) '
-        r"len: (?P<bytes>\d+) time: (?P<duration>[\d.]+)"),
-        description="OpenStack (nova) logs prefixed with their file name."),
-)
-BUILTIN: dict[str, Sourcetype] = {st.name: st for st in _BUILTIN_LIST}
 
 # ---- detection --------------------------------------------------------------------------
-# (sourcetype, signature of one line), most specific first. Python-only regexes.
+# (sourcetype, signature of one line), most specific first: the families' own signatures
+# before the classic ones (an nginx, HAProxy or firewall line is also a syslog or access line).
 _SIGNATURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(regex))
-    for name, regex in (
-        ("access_combined", r'^\S+ \S+ \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d[^\]]*\] "'),
-        ("apache_error", r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:.]+ \d{4}\] \["),
-        ("kafka", r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] [A-Z]+ "),
-        ("zookeeper", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - [A-Z]+ +\["),
-        ("log4j", r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3} +" + _LEVEL + r" +\["),
-        ("openstack", r"^\S+\.log\S* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ [A-Z]+ "),
-        ("spark", r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d [A-Z]+ \S+: "),
-        ("hdfs", r"^\d{6} \d{6} \d+ [A-Z]+ \S+: "),
-        ("bgl", r"^\S+ 1\d{9} \d{4}\.\d\d\.\d\d \S+ \d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d"),
-        ("hpc", r"^\d+ \S+ \S+ \S+ 1\d{9} \d+ "),
-        ("syslog", r"^[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: "),
-        ("log4j", r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d{3}\]? +-? *" + _LEVEL + r"\b"),
-    )
-)
+    (name, re.compile(regex)) for fam in FAMILIES for name, regex in fam.signatures)
+_JSON_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(rule for fam in FAMILIES for rule in fam.json_keys)
+_DETECTORS = tuple(d for fam in FAMILIES for d in fam.detectors)
+_PATHS = tuple((base, re.compile(rx), name) for fam in FAMILIES for base, rx, name in fam.paths)
 _SECURE_PATH = re.compile(r"(?:^|/)(?:auth\.log|secure)(?:[.\-]|$)")
 _SECURE_PROCESS = re.compile(r"^\S+ +\d+ \S+ \S+ (?:sshd|sudo|su|systemd-logind|login)\[")
 _KV_LINE = re.compile(r"[A-Za-z_][\w.-]*=\S")
@@ -184,11 +89,16 @@ def detection_sample(path: str, head: bytes, size: int = DETECTION_BYTES) -> byt
 def detect(source: str, sample_lines: list[str]) -> str:
     """Name of the sourcetype that fits `source` (a path) and its first lines.
 
-    Content decides (the signature that fits at least 60% of the sample lines that may start
-    an event, most specific first): blank lines and continuation lines (indented stack
+    Content decides: for JSON lines, the first family rule whose keys all the sample objects
+    (60% of them) carry (CloudTrail, Suricata EVE, journald, Windows, Docker), else "json";
+    otherwise the families' detectors (Oracle's alert log, MySQL's slow log), then the
+    signature that fits at least 60% of the sample lines that may start an event, most
+    specific first. Blank lines and continuation lines (indented stack
     frames, `java.io.IOException: ...`, `Caused by:`, `... 12 more`) are not counted, so a
     file that begins inside a stack trace is typed like its siblings. The path refines
-    syslog into linux_secure (auth.log, secure). Falls back to "json", "kv", "generic"
+    syslog into linux_secure (auth.log, secure), access_combined into nginx_access (a path
+    naming nginx) and docker:json into kube:container (/var/log/containers, /var/log/pods).
+    Falls back to "json", "kv", "generic"
     (timestamps seen) or "generic_single_line".
     """
     lines = [ln.rstrip("\r\n") for ln in sample_lines if ln.strip() and not ln[:1].isspace()]
@@ -196,15 +106,78 @@ def detect(source: str, sample_lines: list[str]) -> str:
     if not heads:
         return "generic"
     if _share(heads, _looks_json) >= _MIN_SHARE:
-        return "json"
+        kind = _json_kind(heads)
+        if kind == "json":  # a document of records (CloudTrail's files): a signature that starts with `{`
+            kind = next((n for n, s in _SIGNATURES if s.pattern.startswith(r"^\s*\{")
+                         and _share(heads, lambda ln, s=s: s.match(ln)) >= _MIN_SHARE), kind)
+        return _refine(kind, source)
+    for detector in _DETECTORS:
+        found = detector(source, heads)
+        if found:
+            return found
     for name, signature in _SIGNATURES:
         if _share(heads, lambda ln, s=signature: s.match(ln) is not None) >= _MIN_SHARE:
             if name == "syslog" and _is_secure(source, heads):
                 return "linux_secure"
-            return name
+            return _refine(name, source)
     if _share(heads, lambda ln: len(_KV_LINE.findall(ln)) >= 3) >= _MIN_SHARE:
         return "kv"
     return "generic" if _has_timestamps(heads) else "generic_single_line"
+
+
+def _refine(name: str, source: str) -> str:
+    path = source.replace("\\", "/")
+    for base, regex, refined in _PATHS:
+        if base == name and regex.search(path):
+            return refined
+    return name
+
+
+def _json_kind(lines: list[str]) -> str:
+    """The sourcetype of JSON lines: the first sourcetype of `_JSON_KEYS` such that at least 60%
+    of the objects carry all the dotted keys of one of its rules, else "json"."""
+    docs = []
+    for line in lines:
+        try:
+            doc = _json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict):
+            docs.append(doc)
+    for name in dict.fromkeys(name for name, _ in _JSON_KEYS):
+        rules = [keys for n, keys in _JSON_KEYS if n == name]
+        fits = lambda d: any(all(_has_path(d, p) for p in keys) for keys in rules)  # noqa: E731
+        if docs and _share(docs, fits) >= _MIN_SHARE:
+            return name
+    return "json"
+
+
+def _has_path(doc: dict, dotted: str) -> bool:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+# Sourcetypes a syslog message received over the network is given from its own text, and a
+# substring every message of each must hold (a cheap test before the regex).
+_MESSAGE_TYPES = (("cisco:asa", "%"), ("pfsense:filterlog", "filterlog"), ("ufw", "[UFW "),
+                  ("iptables", " IN="), ("haproxy:http", "] "), ("cisco:ios", "%"))
+_MESSAGE_SIGNATURES = tuple((name, needle, next(rx for n, rx in _SIGNATURES if n == name))
+                            for name, needle in _MESSAGE_TYPES)
+
+
+def message_sourcetype(raw: str, default: str = "syslog") -> str:
+    """The sourcetype of one syslog message (without its `<PRI>`) received by a syslog listener:
+    a network device's own (cisco:asa, cisco:ios, pfsense:filterlog, ufw, iptables,
+    haproxy:http) when the message has its layout, else `default`. Splunk's add-ons do the same
+    with a TRANSFORMS rule that rewrites the sourcetype of matching syslog events."""
+    for name, needle, signature in _MESSAGE_SIGNATURES:
+        if needle in raw and signature.match(raw):
+            return name
+    return default
 
 
 _CONTINUATION = re.compile(
@@ -415,20 +388,32 @@ def _compiled(regex: str) -> re.Pattern[str]:
     return found
 
 
-def extract_fields(raw: str, sourcetype: str) -> dict[str, str | list[str]]:
+def extract_fields(raw: str, sourcetype: str, meta: dict[str, Any] | None = None) -> dict[str, str | list[str]]:
     """Search-time fields of one event: {field: value or list of values (multivalue)}.
 
     Order and precedence: the sourcetype's regex extractions (first non-empty value of a
     field wins), then JSON (dotted paths; arrays of scalars become lists), then automatic
     key=value pairs (repeated keys become lists). Empty or non-participating groups give
-    no field. Unknown sourcetypes use the defaults (key=value only).
+    no field. An extraction on another field reads it from `meta` (the event's `source`,
+    `host`), an earlier extraction, or the JSON and key=value fields. Unknown sourcetypes use
+    the defaults (key=value only).
     """
     st = get(sourcetype)
     out: dict[str, str | list[str]] = {}
+    later: dict[str, str | list[str]] | None = None
     for extraction in st.extractions:
-        text = raw if extraction.field == "_raw" else out.get(extraction.field)
+        if extraction.field == "_raw":
+            text: Any = raw
+        elif meta is not None and extraction.field in meta:
+            text = meta[extraction.field]
+        elif extraction.field in out:
+            text = out[extraction.field]
+        else:
+            if later is None:
+                later = _later_fields(raw, st)
+            text = later.get(extraction.field)
         if isinstance(text, str):
-            _add_regex_fields(out, _compiled(extraction.regex), text)
+            _add_regex_fields(out, _compiled(extraction.regex), text, extraction)
     if st.json:
         _add_json_fields(out, raw)
     if st.kv:
@@ -436,11 +421,23 @@ def extract_fields(raw: str, sourcetype: str) -> dict[str, str | list[str]]:
     return out
 
 
-def _add_regex_fields(out: dict[str, str | list[str]], pattern: re.Pattern[str], text: str) -> None:
+def _later_fields(raw: str, st: Sourcetype) -> dict[str, str | list[str]]:
+    """The JSON and key=value fields of an event (what an extraction on a field may read)."""
+    found: dict[str, str | list[str]] = {}
+    if st.json:
+        _add_json_fields(found, raw)
+    if st.kv:
+        _add_kv_fields(found, raw)
+    return found
+
+
+def _add_regex_fields(out: dict[str, str | list[str]], pattern: re.Pattern[str], text: str,
+                      extraction: Extraction) -> None:
     m = pattern.search(text)
     if m is None:
         return
     for name, value in m.groupdict().items():
+        value = extraction.translate(value) if value else None
         if value and name not in out:
             out[name] = value
 

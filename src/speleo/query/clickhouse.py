@@ -1,0 +1,320 @@
+"""Searches on ClickHouse: the compiled tree rendered for ClickHouse over per-index tables.
+
+`__events__` (the relation every compiled search reads) becomes a CTE: for each index the search
+may read (its `index=` names, else every index not starting with `_`; within the searcher's
+`IndexScope`), the index's table projected to the event schema (epoch-second floats, '' read as
+NULL, the map `f` as `_fields` JSON), restricted to the search's time range twice, on `_time` and
+on `toStartOfHour(_time)` (the primary key's first column: without it ClickHouse does not prune,
+research §1.2), and to the search's required terms with `hasToken(lower(_raw), ...)` (the `text`
+index); several indexes are a UNION ALL.
+
+A search with a construct that has no ClickHouse rendering (`spl.chrender.RenderUnsupported`) runs
+as the embedded engine runs it, on DuckDB, over the events ClickHouse selected (at most
+`fallback_max_events`; more is refused with an error naming ClickHouse and the construct).
+The result says so in `messages`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import time
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from speleo.errors import SpeleoError
+from speleo.query import engine
+from speleo.query.backend import Capabilities
+from speleo.query.post import apply_post
+from speleo.query.scope import IndexScope
+from speleo.spl.chrender import DIALECT, RenderUnsupported, lower_for_clickhouse
+from speleo.storage.clickhouse import client as chclient
+from speleo.storage.clickhouse import ddl
+from speleo.storage.clickhouse.sink import ClickHouseSink
+
+SEARCH_SETTINGS = {
+    "join_use_nulls": 1,                      # an outer-join miss is NULL, as in DuckDB
+    "aggregate_functions_null_for_empty": 1,  # sum() over no rows is NULL, as in DuckDB
+    "max_execution_time": 300,                # seconds (a role's limit when set: issue 17)
+    "enable_positional_arguments": 1,         # GROUP BY 1
+    # 26.9 types the top-K filter of `ORDER BY _time LIMIT n` by the table's DateTime64 column
+    # although `__events__` redefines `_time` as epoch seconds (TYPE_MISMATCH): off
+    "use_top_k_dynamic_filtering": 0,
+}
+FALLBACK_MAX_EVENTS = 1_000_000
+
+
+class ClickHouseUnsupported(SpeleoError):
+    """A search ClickHouse cannot run as compiled and the fallback may not take."""
+
+    status = 400
+    code = "clickhouse_unsupported"
+
+
+class ClickHouseBackend:
+    """The search backend on ClickHouse (query.backend.SearchBackend)."""
+
+    def __init__(self, client, topology: ddl.Topology = ddl.Topology(), *,
+                 fallback_max_events: int = FALLBACK_MAX_EVENTS, display: str = "ClickHouse") -> None:
+        self.client = client
+        self.topology = topology
+        self.fallback_max_events = fallback_max_events
+        self.display = display
+        self.sink = ClickHouseSink(client, topology.database)
+        self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
+        self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
+                                         replication=topology.cluster is not None, every_command=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> "ClickHouseBackend":
+        """Connect to a `clickhouse://` or `chdb://` URL and check the engine's version."""
+        parsed = chclient.parse_url(url)
+        client = chclient.connect(parsed)
+        if not os.environ.get("SPELEO_CLICKHOUSE_ANY_VERSION"):
+            chclient.check_version(client)
+        return cls(client, parsed.topology, display=parsed.display)
+
+    # -- storage -----------------------------------------------------------------
+    def ensure_index(self, settings) -> None:
+        layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
+        for stmt in ddl.create_table(layout, self.topology):
+            self.client.command(stmt)
+        self._ready.add(layout.name)
+
+    def write(self, index: str, events: pa.Table, token: str) -> int:
+        """Insert a batch (storage.clickhouse.sink), creating the index's table the first time
+        (without an age limit: `apply_retention` sets it from the index's settings)."""
+        if index not in self._ready:
+            self.ensure_index(ddl.IndexLayout(index))
+        return self.sink.write(index, events, token)
+
+    def apply_retention(self, settings) -> dict:
+        """Set the index's TTL from its age limit (rounded up to whole days); ClickHouse drops
+        whole day partitions past it in its merges (`ttl_only_drop_parts`)."""
+        layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
+        if layout.retention_days is None and not self._has_ttl(layout.name):
+            return {"engine": "clickhouse", "index": layout.name, "ttl_days": None}
+        for stmt in ddl.modify_ttl(layout, self.topology):
+            self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
+        return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
+
+    def _has_ttl(self, index: str) -> bool:
+        table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")
+        rows = self.client.query("SELECT create_table_query FROM system.tables WHERE database = {db:String} "
+                                 "AND name = {t:String}", parameters={"db": self.topology.database, "t": table}).result_rows
+        return bool(rows) and " TTL " in rows[0][0]      # the table's TTL clause (one line in system.tables)
+
+    def indexes(self) -> list[str]:
+        """The Speleo indexes that have a table in the database."""
+        rows = self.client.query("SELECT name FROM system.tables WHERE database = {db:String}",
+                                 parameters={"db": self.topology.database}).result_rows
+        return sorted(i for (name,) in rows if (i := ddl.index_of_table(name)) is not None)
+
+    # -- search ------------------------------------------------------------------
+    def searched_indexes(self, compiled, scope: IndexScope | None = None) -> tuple[list[str], list[str]]:
+        """(indexes the search reads, messages about named indexes the scope refuses)."""
+        names = self.indexes()
+        patterns = compiled.indexes
+        if patterns is None:
+            chosen = [n for n in names if (scope.wanted_by_default(n) if scope else not n.startswith("_"))]
+        else:
+            chosen = [n for n in names if any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns)
+                      and (scope is None or scope.permits(n))]
+        msgs = [] if scope is None else [
+            f"index '{n}' was not searched: your roles may not search it (srchIndexesAllowed)"
+            for n in scope.refused(patterns)]
+        return chosen, msgs
+
+    def events_source(self, compiled, indexes: list[str]) -> str:
+        """SQL of `__events__` over `indexes` (see the module docstring)."""
+        if not indexes:
+            return ("SELECT * FROM (SELECT 0.0 AS _time, '' AS _raw, NULL::Nullable(String) AS host, "
+                    "NULL::Nullable(String) AS source, NULL::Nullable(String) AS sourcetype, '' AS index, "
+                    "NULL::Nullable(Float64) AS _indextime, NULL::Nullable(Int32) AS linecount, "
+                    "NULL::Nullable(Int64) AS _offset, NULL::Nullable(String) AS _flags, "
+                    "NULL::Nullable(String) AS _fields) WHERE 0")
+        return " UNION ALL ".join(self._one_index(compiled, name) for name in indexes)
+
+    def _one_index(self, compiled, index: str) -> str:
+        # every column qualified with the table alias `t`: the SELECT's aliases (`_time` as epoch
+        # seconds) would otherwise shadow the stored columns in the WHERE clause
+        conds = []
+        if compiled.earliest is not None:
+            t0 = f"fromUnixTimestamp64Micro(toInt64({_micros(compiled.earliest)}), 'UTC')"
+            conds += [f"t._time >= {t0}", f"toStartOfHour(t._time) >= toStartOfHour({t0})"]
+        if compiled.latest is not None:
+            t1 = f"fromUnixTimestamp64Micro(toInt64({_micros(compiled.latest)}), 'UTC')"
+            conds += [f"t._time < {t1}", f"toStartOfHour(t._time) <= toStartOfHour({t1})"]
+        conds += [f"hasToken(lower(t._raw), {_quote(term)})" for term in compiled.required_terms]
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        table = ddl.quoted(self.topology.database, ddl.table_name(index))
+        return ("SELECT toFloat64(toUnixTimestamp64Micro(t._time)) / 1e6 AS _time, t._raw AS _raw, "
+                "nullIf(t.host, '') AS host, nullIf(t.source, '') AS source, "
+                f"nullIf(t.sourcetype, '') AS sourcetype, {_quote(index)} AS index, "
+                "toFloat64(toUnixTimestamp64Micro(t._indextime)) / 1e6 AS _indextime, "
+                "t.linecount AS linecount, t._offset AS _offset, nullIf(t._flags, '') AS _flags, "
+                "if(empty(t.f), NULL, toJSONString(t.f)) AS _fields "
+                f"FROM {table} AS t{where}")
+
+    def render(self, tree: exp.Expression, source: str) -> str:
+        """ClickHouse SQL of a compiled tree reading `source` as `__events__` (raises RenderUnsupported)."""
+        lowered = lower_for_clickhouse(tree)
+        # the source is this module's own SQL, kept verbatim (a Var renders as its text): parsing it
+        # with sqlglot would rewrite toStartOfHour as dateTrunc, another function to the planner
+        cte = exp.CTE(this=exp.Var(this=source), alias=exp.TableAlias(this=exp.to_identifier("__events__")))
+        with_ = lowered.args.get("with_")
+        if with_ is None:
+            lowered.set("with_", exp.With(expressions=[cte]))
+        else:
+            with_.set("expressions", [cte, *with_.expressions])
+        return lowered.sql(dialect=DIALECT, copy=False)
+
+    def explain(self, compiled, scope: IndexScope | None = None) -> str:
+        indexes, _ = self.searched_indexes(compiled, scope)
+        source = self.events_source(compiled, indexes)
+        try:
+            sql = self.render(compiled.tree, source)
+        except RenderUnsupported as e:
+            return f"-- {e}: DuckDB runs the search over these events from {self.display}\n{source}"
+        plan = self.client.query(f"EXPLAIN indexes = 1 {sql}", settings=SEARCH_SETTINGS).result_rows
+        return sql + "\n-- plan\n" + "\n".join(r[0] for r in plan)
+
+    def execute(self, compiled, *, limit: int = 100, with_timeline: bool = True,
+                scope: IndexScope | None = None) -> "engine.SearchResult":
+        """Run a compiled search on ClickHouse (see the module docstring). Raises
+        ClickHouseUnsupported, or SearchFailed when ClickHouse refuses the query."""
+        started = time.monotonic()
+        indexes, messages = self.searched_indexes(compiled, scope)
+        source = self.events_source(compiled, indexes)
+        try:
+            sql = self.render(compiled.tree, source)
+            events_sql = self.render(compiled.events_tree, source) if compiled.events_tree is not None else None
+        except RenderUnsupported as e:
+            result = self._fallback(compiled, source, e, limit, with_timeline)
+        else:
+            result = self._run(compiled, sql, events_sql, limit, with_timeline)
+        result.messages = messages + result.messages
+        result.scanned = {"engine": "clickhouse", "indexes": indexes}
+        result.elapsed_secs = time.monotonic() - started
+        return result
+
+    def _query(self, sql: str) -> pa.Table:
+        try:
+            table = self.client.query_arrow(sql, settings=SEARCH_SETTINGS)
+        except Exception as e:  # noqa: BLE001 - the driver's errors: a Speleo error naming the engine
+            raise engine.SearchFailed(f"{self.display} refused the search: {_first_line(e)}") from e
+        return _as_duckdb_types(table)
+
+    def _run(self, compiled, sql: str, events_sql: str | None, limit: int, with_timeline: bool):
+        post = getattr(compiled, "post", None)
+        query = f"SELECT * FROM ({sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 and not post else "")
+        table = self._query(query)
+        con = None
+        if post:
+            con = duckdb.connect()
+            table = apply_post(table, post, con)
+        truncated = limit > 0 and table.num_rows > limit
+        if truncated:
+            table = table.slice(0, limit)
+        total, timeline, span = 0, [], None
+        if (with_timeline or not compiled.transforming) and events_sql:
+            total, timeline, span = self._timeline(compiled, events_sql)
+        kind = "results" if compiled.transforming else "events"
+        if post or kind == "results" or not events_sql:
+            total = table.num_rows if not truncated or post else \
+                self._query(f"SELECT count() AS n FROM ({sql}) AS q").column(0)[0].as_py()
+        return engine.SearchResult(kind=kind, table=table, truncated=truncated, total=int(total), timeline=timeline,
+                                   span=span, earliest=compiled.earliest, latest=compiled.latest)
+
+    def _timeline(self, compiled, events_sql: str):
+        lo, hi = compiled.earliest, compiled.latest
+        if lo is None or hi is None:
+            bounds = self._query(f"SELECT min(_time) AS lo, max(_time) AS hi FROM ({events_sql}) AS e").to_pylist()[0]
+            if bounds["lo"] is None:
+                return 0, [], None
+            lo = bounds["lo"] if lo is None else max(lo, bounds["lo"])
+            hi = bounds["hi"] if hi is None else min(hi, bounds["hi"])
+        span = engine._pick_span(lo, hi)
+        rows = self._query(f"SELECT floor(_time / {span}) * {span} AS t, count() AS n FROM ({events_sql}) AS e "
+                           "GROUP BY t ORDER BY t").to_pylist()
+        counts = [(r["t"], int(r["n"])) for r in rows]
+        return sum(c for _, c in counts), [(t, c) for t, c in counts if t is not None], span
+
+    def _fallback(self, compiled, source: str, why: RenderUnsupported, limit: int, with_timeline: bool):
+        """Run the compiled DuckDB SQL over the events ClickHouse selects (bounded)."""
+        cap = self.fallback_max_events
+        events = self._query(f"SELECT * FROM ({source}) AS e LIMIT {cap + 1}")
+        if events.num_rows > cap:
+            raise ClickHouseUnsupported(
+                f"this search needs {why.construct}, which has no ClickHouse rendering, and its events are more "
+                f"than the {cap:,} Speleo may copy out of {self.display} to run it on DuckDB: narrow the time "
+                "range or the terms")
+        events = _to_event_schema(events)
+        con = duckdb.connect()
+        con.register("__events__", events)
+        post = getattr(compiled, "post", None)
+        sql = f"SELECT * FROM ({compiled.sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 and not post else "")
+        table = con.sql(sql).to_arrow_table()
+        if post:
+            table = apply_post(table, post, con)
+        truncated = limit > 0 and table.num_rows > limit
+        table = table.slice(0, limit) if truncated else table
+        kind = "results" if compiled.transforming else "events"
+        total, timeline, span = 0, [], None
+        if (with_timeline or not compiled.transforming) and compiled.events_sql and events.num_rows:
+            times = [t for t in events.column("_time").to_pylist() if t is not None]
+            span = engine._pick_span(min(times), max(times))
+            counts = engine._timeline_counts(con, compiled, span)
+            total, timeline = sum(c for _, c in counts), [(t, c) for t, c in counts if t is not None]
+        if post or kind == "results" or not compiled.events_sql:
+            total = table.num_rows if not truncated or post else \
+                con.execute(f"SELECT count(*) FROM ({compiled.sql}) AS q").fetchall()[0][0]
+        msg = (f"{why} yet: DuckDB ran this search over the {events.num_rows:,} events {self.display} "
+               "selected by time range and terms")
+        return engine.SearchResult(kind=kind, table=table, truncated=truncated, total=int(total), timeline=timeline,
+                                   span=span, earliest=compiled.earliest, latest=compiled.latest, messages=[msg])
+
+
+def _micros(t: float) -> int:
+    """Epoch seconds as whole microseconds (the tables' DateTime64(6) unit); clamped to the range."""
+    if math.isinf(t):
+        return -(2 ** 62) if t < 0 else 2 ** 62
+    return int(round(t * 1e6))
+
+
+def _quote(text: str) -> str:
+    """A ClickHouse string literal (backslash and quote escaped): only for names and terms the
+    compiler validated; user values reach SQL only through sqlglot's literals."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:500] if str(e).strip() else type(e).__name__
+
+
+def _as_duckdb_types(table: pa.Table) -> pa.Table:
+    """Unsigned counts (ClickHouse's count() is UInt64) as int64, and dictionary/large strings as
+    plain strings, so result tables have the embedded engine's Arrow types."""
+    cols, fields = [], []
+    for f, c in zip(table.schema, table.columns):
+        t = f.type
+        if pa.types.is_unsigned_integer(t):
+            t = pa.int64()
+        elif pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_large_string(t):
+            t = pa.string()
+        if pa.types.is_large_binary(t) or pa.types.is_binary(t):
+            t = pa.string()
+        cols.append(c.cast(t) if t != f.type else c)
+        fields.append(pa.field(f.name, t))
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+
+def _to_event_schema(table: pa.Table) -> pa.Table:
+    from speleo.storage.schema import conform
+
+    return conform(table)

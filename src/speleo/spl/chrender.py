@@ -1,0 +1,243 @@
+"""ClickHouse rendering of compiled searches: Speleo's nodes lowered for ClickHouse, and the few
+portable sqlglot nodes whose ClickHouse meaning differs from DuckDB's rewritten.
+
+Not a transpiler from DuckDB SQL (research ../shared/docs/specs/clickhouse.md §2.2: 15 of 47 typical
+queries failed that way and 3 answered differently). The compiler's tree is lowered node by node;
+only constructs listed here are rendered, and anything else raises `RenderUnsupported` naming it,
+so a search never runs on ClickHouse with a meaning nobody checked (query.clickhouse then runs it
+on DuckDB over the events ClickHouse selected, or refuses it naming the engine).
+
+Meanings kept equal to DuckDB's (each a decision of docs/decisions/0032-clickhouse.md):
+- a term: `hasToken(lower(text), term)` for a term of letters and digits (the `text` index on
+  `lower(_raw)` answers it), else a case-insensitive LIKE pre-filter plus the same RE2 regex as
+  DuckDB's (`match`);
+- TRY_CAST(x AS DOUBLE) → `toFloat64OrNull(toString(x))` (CAST to Nullable raises on 'abc');
+- CAST(x AS TEXT) → `toString(x)` (CAST to String raises on NULL); string length, substring and
+  case in characters (`lengthUTF8`, `substringUTF8`, `upperUTF8`, `lowerUTF8`);
+- exact percentiles `quantileExactInclusive` (DuckDB's `quantile_cont`; ClickHouse's `median` is
+  approximate); values() `arraySort(groupUniqArray(x))`; list() `groupArray(x)`;
+- query settings (query.clickhouse.SEARCH_SETTINGS) give NULL for aggregates over no rows and for
+  outer-join misses, as DuckDB does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.spl.nodes import (LOWERINGS, ExactPercentile, ListAgg, RegexExtract, RegexMatch, RegexReplace,
+                              StrfTime, TermMatch, TimeBucket, ValuesAgg, escape_like, term_regex)
+
+DIALECT = "clickhouse"
+
+
+class RenderUnsupported(Exception):
+    """A construct of a compiled search without a ClickHouse rendering (`construct` names it)."""
+
+    def __init__(self, construct: str) -> None:
+        super().__init__(f"{construct} has no ClickHouse rendering")
+        self.construct = construct
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _lit(e: exp.Expression) -> str:
+    if not isinstance(e, exp.Literal):
+        raise RenderUnsupported(f"a computed argument of {type(e.parent).__name__}")
+    return e.this
+
+
+def _term(node: TermMatch) -> exp.Expression:
+    term = _lit(node.expression)
+    pieces = [p for p in term.split("*") if p]
+    if not pieces:
+        return exp.true()
+    text = node.this
+    if re.fullmatch(r"[0-9a-z]+", term.lower()):
+        return _fn("hasToken", _fn("lower", text.copy()), exp.Literal.string(term.lower()))
+    like = "%" + "%".join(escape_like(p.lower()) for p in pieces) + "%"
+    prefilter = _fn("like", _fn("lower", text.copy()), exp.Literal.string(like))
+    return exp.and_(prefilter, _fn("match", text.copy(), exp.Literal.string(term_regex(term))))
+
+
+def _bucket(node: TimeBucket) -> exp.Expression:
+    seconds = int(_lit(node.args["seconds"]))
+    unit = _lit(node.args["unit"])
+    t = node.this
+    if unit == "s":
+        span = exp.Literal.number(seconds)
+        return exp.Mul(this=exp.Floor(this=exp.Div(this=exp.paren(t.copy()), expression=span)), expression=span.copy())
+    if unit == "d" and seconds == 1:
+        # local midnight of the event's day in the search's zone, as epoch seconds
+        local = _fn("toDateTime", _fn("toInt64", exp.Floor(this=t.copy())), node.args["tz"].copy())
+        return _fn("toFloat64", _fn("toUnixTimestamp", _fn("toStartOfDay", local)))
+    raise RenderUnsupported(f"a time bucket of {seconds} {'days' if unit == 'd' else 'months'}")
+
+
+def _values(node: ValuesAgg) -> exp.Expression:
+    return _fn("arraySort", _fn("groupUniqArray", _fn("toString", node.this.copy())))
+
+
+def _list(node: ListAgg) -> exp.Expression:
+    return _fn("groupArray", node.this.copy())
+
+
+def _percentile(node: ExactPercentile) -> exp.Expression:
+    q = node.args["quantile"]
+    _lit(q)
+    return exp.ParameterizedAgg(this="quantileExactInclusive", expressions=[q.copy()], params=[node.this.copy()])
+
+
+def _strftime(node: StrfTime) -> exp.Expression:
+    raise RenderUnsupported("strftime (ClickHouse's formatDateTime codes differ)")
+
+
+def _regex_match(node: RegexMatch) -> exp.Expression:
+    return _fn("match", node.this.copy(), node.expression.copy())
+
+
+def _regex_extract(node: RegexExtract) -> exp.Expression:
+    return exp.Nullif(this=_fn("regexpExtract", node.this.copy(), node.expression.copy(), node.args["group"].copy()),
+                      expression=exp.Literal.string(""))
+
+
+def _regex_replace(node: RegexReplace) -> exp.Expression:
+    return _fn("replaceRegexpAll", node.this.copy(), node.expression.copy(), node.args["replacement"].copy())
+
+
+LOWERINGS[DIALECT] = {
+    TermMatch: _term,
+    TimeBucket: _bucket,
+    ValuesAgg: _values,
+    ListAgg: _list,
+    ExactPercentile: _percentile,
+    StrfTime: _strftime,
+    RegexMatch: _regex_match,
+    RegexExtract: _regex_extract,
+    RegexReplace: _regex_replace,
+}
+
+# DuckDB functions the commands name directly (exp.Anonymous) → ClickHouse function of the same meaning.
+_RENAMED = {
+    "regexp_matches": "match", "regexp_extract": "regexpExtract", "json_valid": "isValidJSON",
+    "strpos": "position", "any_value": "any", "arg_min": "argMin", "arg_max": "argMax",
+    "pi": "pi", "abs": "abs", "dense_rank": "dense_rank",
+}
+# Functions this module itself emits (already ClickHouse's).
+_OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat64ornull", "tofloat64",
+        "toint64", "todatetime", "round", "arrayjoin", "range", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
+        "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
+        "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring"}
+
+_SAFE = (
+    exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
+    exp.TableAlias, exp.Table, exp.Identifier, exp.Column, exp.Star, exp.Alias, exp.Literal, exp.Boolean,
+    exp.Null, exp.Paren, exp.And, exp.Or, exp.Not, exp.Is, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Case, exp.If, exp.Coalesce, exp.Nullif,
+    exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Distinct, exp.Window, exp.RowNumber, exp.Subquery,
+    exp.Join, exp.Union, exp.DPipe, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.Anonymous, exp.DataType,
+    exp.ParameterizedAgg, exp.In, exp.Between, exp.Having, exp.Sqrt, exp.Exp, exp.Ln, exp.Pow, exp.Var,
+    exp.Tuple, exp.Offset, exp.Like, exp.ILike, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
+)
+
+
+def _fixup(node: exp.Expression) -> exp.Expression:
+    """Rewrite one portable node whose ClickHouse meaning differs (see the module docstring)."""
+    if isinstance(node, exp.TryCast):
+        if node.to.is_type("double", "float", "decimal"):
+            return _fn("toFloat64OrNull", _fn("toString", node.this.copy()))
+        if node.to.is_type("text", "varchar"):
+            return _fn("toString", node.this.copy())
+        raise RenderUnsupported(f"TRY_CAST to {node.to.sql()}")
+    if isinstance(node, exp.Cast):
+        if node.to.is_type("text", "varchar"):
+            return _fn("toString", node.this.copy())
+        if node.to.is_type("bigint", "int"):   # DuckDB rounds to the nearest integer
+            if isinstance(node.this, exp.Literal):
+                return node.this.copy()
+            return _fn("toInt64", exp.Round(this=node.this.copy()))
+        if node.to.is_type("double"):
+            return _fn("toFloat64", node.this.copy())
+        raise RenderUnsupported(f"CAST to {node.to.sql()}")
+    if isinstance(node, exp.Escape):      # ClickHouse's LIKE escapes with backslash, always
+        if not (isinstance(node.expression, exp.Literal) and node.expression.this == "\\"):
+            raise RenderUnsupported("LIKE with an escape character other than backslash")
+        return node.this.copy()
+    if isinstance(node, exp.Length):
+        return _fn("lengthUTF8", node.this.copy())
+    if isinstance(node, exp.Substring):
+        args = [node.this.copy(), node.args["start"].copy()]
+        if node.args.get("length") is not None:
+            args.append(node.args["length"].copy())
+        return _fn("substringUTF8", *args)
+    if isinstance(node, exp.Upper):
+        return _fn("upperUTF8", node.this.copy())
+    if isinstance(node, exp.Lower):
+        return _fn("lowerUTF8", node.this.copy())
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name == "regexp_replace" and len(node.expressions) == 4:
+            return _fn("replaceRegexpAll", *[e.copy() for e in node.expressions[:3]])
+        if name == "unnest" and len(node.expressions) == 1:
+            return _fn("arrayJoin", node.expressions[0].copy())
+        if name == "generate_series" and len(node.expressions) == 3:   # inclusive, integers
+            lo, hi, step = (e.copy() for e in node.expressions)
+            return _fn("range", _fn("toInt64", lo), _fn("toInt64", exp.Add(this=hi, expression=step.copy())),
+                       _fn("toInt64", step))
+        if name in _RENAMED:
+            return _fn(_RENAMED[name], *[e.copy() for e in node.expressions])
+        if name not in _OWN:
+            raise RenderUnsupported(f"the function {node.name}")
+    return node
+
+
+def check(tree: exp.Expression) -> None:
+    """Raise RenderUnsupported for the first node of `tree` outside the rendered subset."""
+    for node in tree.walk():
+        if not isinstance(node, _SAFE):
+            raise RenderUnsupported(_describe(node))
+        if isinstance(node, exp.Window) and node.args.get("spec") is not None:
+            raise RenderUnsupported("a window frame")
+
+
+def _describe(node: exp.Expression) -> str:
+    return f"the SQL construct {node.key.upper()}"
+
+
+def lower_for_clickhouse(tree: exp.Expression) -> exp.Expression:
+    """The tree with Speleo's nodes lowered and differing nodes rewritten for ClickHouse; raises
+    RenderUnsupported naming the first construct without a ClickHouse rendering."""
+    from speleo.spl.cse import Extracted
+
+    table = LOWERINGS[DIALECT]
+
+    def one(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, Extracted):
+            return node.this
+        rule = table.get(type(node))
+        return _fixup(rule(node) if rule else node)
+
+    lowered = _post_order(tree.copy(), one)
+    check(lowered)
+    return lowered
+
+
+def _post_order(root: exp.Expression, fn) -> exp.Expression:
+    """Apply `fn` to every node, children before their parent (sqlglot's `transform` does not
+    descend into the nodes it replaced); returns the new root."""
+    for node in reversed(list(root.dfs())):
+        new = fn(node)
+        if new is not node:
+            if node is root:
+                root = new
+            else:
+                node.replace(new)
+    return root
+
+
+def render_clickhouse(tree: exp.Expression) -> str:
+    """ClickHouse SQL of a compiled tree (see lower_for_clickhouse)."""
+    return lower_for_clickhouse(tree).sql(dialect=DIALECT, copy=False)

@@ -1,0 +1,369 @@
+"""tstats, datamodel, from datamodel: and pivot (Splunk Search Reference: tstats, datamodel,
+from, pivot) over the data models of `speleo.datamodels` and the indexed fields.
+
+A data model dataset is its constraint searches (its own and its ancestors', via event types and
+tags) compiled into a filter over the events, plus its fields: `<Dataset>.<field>` in tstats and
+`datamodel ... search` (`Authentication.user`), read from the event's field of the same name or
+computed by the dataset's Eval / Rex calculation. Without an acceleration summary every search
+computes from the events, so `summariesonly` and `allow_old_summaries` change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.errors import NotFoundError, SplUnsupportedError
+from speleo.spl import ast
+from speleo.spl.commands.knowledge import constraint_condition, knowledge_of
+from speleo.spl.commands.rows import assign_many
+from speleo.spl.cursor import Cursor, as_bool
+from speleo.spl.state import State
+from speleo.spl.tokens import T, Token
+
+INDEXED = {"index", "host", "source", "sourcetype", "_time", "_indextime", "splunk_server"}
+_ACCEPTED = ("summariesonly", "allow_old_summaries", "local", "include_reduced_buckets", "chunk_size",
+             "max_time", "sid")
+
+
+class Target:
+    """A resolved dataset: model, dataset name, and the names its fields go by."""
+
+    def __init__(self, model, dataset: str) -> None:
+        self.model, self.dataset = model, dataset
+        self.lineage = [d.name for d in model.lineage(dataset)]
+        self.fields = model.fields(dataset)
+
+    @property
+    def prefix(self) -> str:
+        """The name tstats fields carry: the root dataset's (`Processes.process_name`)."""
+        return self.lineage[0]
+
+
+def resolve(state: State, spec: str, nodename: str | None, node: ast.Node) -> Target:
+    """`Model`, `Model.Dataset` or `Model.Root.Child` (and `nodename=Root.Child`) -> Target."""
+    parts = [p for p in spec.strip().split(".") if p]
+    try:
+        model = knowledge_of(state).datamodel(parts[0] if parts else spec)
+        if nodename:
+            dataset = nodename.split(".")[-1]
+        elif len(parts) > 1:
+            dataset = parts[-1]
+        else:
+            dataset = model.roots()[0].name
+        wanted = {d.lower(): d for d in model.datasets}
+        if dataset.lower() not in wanted:
+            raise NotFoundError(f"data model {model.name!r} has no dataset {dataset!r} "
+                                f"(it has: {', '.join(model.datasets)})")
+        return Target(model, wanted[dataset.lower()])
+    except NotFoundError as e:
+        raise SplUnsupportedError(str(e), state.query, node.start, max(node.end, node.start + 1)) from None
+
+
+def dataset_filter(state: State, target: Target, node: ast.Node) -> None:
+    """Keep the events of the dataset: every constraint of it and its ancestors. A child's
+    constraint may read the calculated fields of its ancestors (`action=failure` under a parent
+    that computes `action`)."""
+    lineage = target.model.lineage(target.dataset)
+    for text in lineage[0].constraints:
+        state.filter(constraint_condition(state, text, f"data model {target.model.name}.{lineage[0].name} "
+                                                      f"constraint {text!r}", node))
+    if len(lineage) == 1:
+        return
+    parent = Target(target.model, lineage[-2].name)
+    calculated = {out: field_value(state, parent, out, node) for d in lineage[:-1]
+                  for c in d.calculations for out in c.outputs}
+    saved = dict(state.bindings)
+    state.bindings.update(calculated)
+    try:
+        for d in lineage[1:]:
+            for text in d.constraints:
+                state.filter(constraint_condition(state, text, f"data model {target.model.name}.{d.name} "
+                                                              f"constraint {text!r}", node))
+    finally:
+        state.bindings.clear()
+        state.bindings.update(saved)
+
+
+def field_value(state: State, target: Target, name: str, node: ast.Node) -> exp.Expression:
+    """The value of the dataset's field `name` for each event."""
+    calc = target.model.calculation(target.dataset, name)
+    if calc is None or calc.kind in ("lookup", "geoip"):
+        return state.field(name)
+    what = f"data model {target.model.name} calculation of {name!r}"
+    if calc.kind == "rex":
+        from speleo.spl.functions import regex_literal, text
+        from speleo.spl.nodes import RegexExtract
+
+        pattern = regex_literal(calc.expression, state, node)
+        index = re.compile(pattern.this).groupindex.get(name)
+        if index is None:
+            raise SplUnsupportedError(f"{what}: the regex has no group named {name!r}", state.query, node.start,
+                                      max(node.end, node.start + 1))
+        return RegexExtract(this=text(state.field(calc.input_field)), expression=pattern,
+                            group=exp.Literal.number(index))
+    return _eval_text(state, calc.expression, what, node)
+
+
+def _eval_text(state: State, text: str, what: str, node: ast.Node) -> exp.Expression:
+    from speleo.errors import SplError
+    from speleo.spl.exprparse import parse_eval_expr
+    from speleo.spl.functions import compile_expr
+    from speleo.spl.tokens import lex
+
+    try:
+        cur = Cursor(text, lex(text, 0, len(text), "expr"), "eval")
+        tree = parse_eval_expr(cur)
+        cur.expect_end()
+        saved, state.query = state.query, text
+        try:
+            return compile_expr(state, tree)[0]
+        finally:
+            state.query = saved
+    except SplError as e:
+        raise type(e)(f"{what}: {e.message}", state.query, node.start, max(node.end, node.start + 1)) from None
+
+
+def split_name(target: Target, name: str) -> str | None:
+    """`Dataset.field` -> field when Dataset is in the target's lineage; None for a plain name."""
+    head, dot, rest = name.partition(".")
+    if dot and head.lower() in (n.lower() for n in target.lineage):
+        return rest
+    return None
+
+
+def _referenced(cmd: ast.TstatsCmd) -> list[str]:
+    from speleo.spl.commands.more import _search_fields
+
+    names = [a.arg for a in cmd.aggs if a.arg] + list(cmd.by)
+    names += [n.field for n in _search_fields(cmd.where)]
+    return list(dict.fromkeys(names))
+
+
+def bind_fields(state: State, target: Target, names: list[str], node: ast.Node) -> None:
+    """Columns for the `Dataset.field` names (one stage)."""
+    values = {}
+    for name in names:
+        base = split_name(target, name)
+        if base is None:
+            if "." in name and name.split(".")[0] not in INDEXED and name.split(".")[0] in _all_datasets(state):
+                raise SplUnsupportedError(
+                    f"{name!r}: {name.split('.')[0]} is not {target.model.name}.{target.dataset} or one of its "
+                    f"parents ({'.'.join(target.lineage)})", state.query, node.start, max(node.end, node.start + 1))
+            continue
+        values[name] = field_value(state, target, base, node)
+    assign_many(state, values)
+
+
+def _all_datasets(state: State) -> set[str]:
+    return {d for m in knowledge_of(state).datamodels.values() for d in m.datasets}
+
+
+def _where_body(cmd: ast.TstatsCmd) -> tuple[ast.Node | None, str | None]:
+    """The where clause without its time bounds and `nodename=` (which names the dataset)."""
+    items = [] if cmd.where is None else list(cmd.where.items) if isinstance(cmd.where, ast.And) else [cmd.where]
+    nodename = None
+    body = []
+    for n in items:
+        if isinstance(n, ast.FieldCmp) and n.field.lower() == "nodename" and n.op == "=":
+            nodename = n.value
+        elif not isinstance(n, ast.TimeBound):
+            body.append(n)
+    return (ast.And(body) if len(body) > 1 else body[0] if body else None), nodename
+
+
+def _option(cmd: ast.TstatsCmd, key: str) -> str | None:
+    return cmd.by_options.get(key, cmd.options.get(key))
+
+
+def compile_tstats(state: State, cmd: ast.TstatsCmd) -> None:
+    """Splunk Search Reference: tstats. Over the indexed fields (the where clause is applied by
+    compile_pipeline, as a first search) or `from datamodel=<Model>[.<Dataset>]` (`nodename=` in
+    the options or the where clause picks a child dataset). `prestats=t` passes the selected
+    events, with their `Dataset.field` columns, to the next command (stats, timechart, chart),
+    which computes the statistics; `fillnull_value=` stands in for a missing by-field (without
+    it, events missing one are left out, as in stats)."""
+    from speleo.spl.commands.search import search_condition
+
+    if as_bool(cmd.options.get("append", "false")):
+        raise state.fail("tstats append=true is not supported", cmd)
+    prestats = as_bool(_option(cmd, "prestats") or "false")
+    if cmd.datamodel is None:
+        _check_indexed(state, cmd)
+    else:
+        body, nodename = _where_body(cmd)
+        target = resolve(state, cmd.datamodel, cmd.options.get("nodename") or nodename, cmd)
+        dataset_filter(state, target, cmd)
+        names = _referenced(cmd)
+        if prestats:
+            names += [f"{target.prefix}.{f}" for f in target.fields if not f.startswith("_")]
+        bind_fields(state, target, list(dict.fromkeys(names)), cmd)
+        if body is not None:
+            state.filter(search_condition(state, body))
+    if prestats:
+        return
+    _fill_by(state, cmd)
+    _compile_stats(state, cmd)
+
+
+def _check_indexed(state: State, cmd: ast.TstatsCmd) -> None:
+    from speleo.spl.commands.more import _search_fields
+
+    for node in _search_fields(cmd.where):
+        if node.field not in INDEXED:
+            raise state.fail(f"tstats over the non-indexed field {node.field!r} is not supported: name a data "
+                             "model (from datamodel=...) or use stats", node)
+    for name in [a.arg for a in cmd.aggs if a.arg] + cmd.by:
+        if name not in INDEXED:
+            raise state.fail(f"tstats over the non-indexed field {name!r} is not supported: name a data model "
+                             "(from datamodel=...) or use stats", cmd)
+
+
+def _fill_by(state: State, cmd: ast.TstatsCmd) -> None:
+    fill = _option(cmd, "fillnull_value")
+    if fill is None:
+        return
+    from speleo.spl.functions import text
+
+    assign_many(state, {b: exp.Coalesce(this=text(state.field(b)), expressions=[exp.Literal.string(fill)])
+                        for b in cmd.by if b != "_time"})
+
+
+def _compile_stats(state: State, cmd: ast.TstatsCmd) -> None:
+    from speleo.spl.commands.stats import _assign, bucket_expr, compile_stats, parse_span
+
+    span = _option(cmd, "span")
+    if span and "_time" in cmd.by:
+        tok = Token(T.WORD, span, cmd.start, cmd.end)
+        _assign(state, "_time", bucket_expr(state, state.field("_time"), parse_span(Cursor(state.query, [tok]), tok)))
+    compile_stats(state, ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end))
+
+
+# --- datamodel / from datamodel: -------------------------------------------------------------
+
+_DM_MODES = ("search", "flat", "acceleration_search")
+
+
+def parse_datamodel(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: datamodel. `datamodel [<model>] [<dataset>] [search|flat]
+    [summariesonly=<bool>] [allow_old_summaries=<bool>] [strict_fields=<bool>]`."""
+    from speleo.spl.commands.extra import read_options
+
+    opts = read_options(cur, {"summariesonly", "allow_old_summaries", "strict_fields"})
+    args = []
+    while not cur.at_end() and not is_opt(cur):
+        args.append(cur.name("a data model or dataset name").value)
+    read_options(cur, {"summariesonly", "allow_old_summaries", "strict_fields"}, opts)
+    mode = None
+    if args and args[-1].lower() in _DM_MODES:
+        mode = args.pop().lower()
+    if len(args) > 2:
+        raise cur.error("expected 'datamodel <model> <dataset> search'")
+    return ast.ArgsCmd("datamodel", {"mode": mode or "", **opts}, args)
+
+
+def is_opt(cur: Cursor) -> bool:
+    from speleo.spl.commands.extra import is_option
+
+    return is_option(cur)
+
+
+def compile_datamodel(state: State, cmd: ast.ArgsCmd) -> None:
+    """`datamodel <model> <dataset> search`: the dataset's events with every field as a
+    `<Root>.<field>` column, named after the root dataset of its lineage as tstats names them
+    (`Authentication.user` for Failed_Authentication; `flat`: the bare field names). Without
+    `search`/`flat` Splunk returns the model's JSON description, which Speleo does not produce as
+    a search result."""
+    mode = cmd.options.get("mode")
+    if not cmd.args or mode not in ("search", "flat"):
+        raise state.fail("datamodel needs a model, a dataset and 'search' or 'flat' (the JSON description of a "
+                         "model is 'speleo datamodel show <model>')", cmd)
+    spec = ".".join(cmd.args)
+    target = resolve(state, spec, None, cmd)
+    dataset_filter(state, target, cmd)
+    names = [f for f in target.fields if not f.startswith("_") and f not in INDEXED]
+    if mode == "search":
+        bind_fields(state, target, [f"{target.prefix}.{f}" for f in names], cmd)
+    else:
+        calculated = [f for f in names if target.model.calculation(target.dataset, f) is not None]
+        assign_many(state, {f: field_value(state, target, f, cmd) for f in calculated})
+
+
+def compile_from(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: from. `from datamodel:<Model>.<Dataset>`: the dataset's events,
+    calculated fields under their own names. Other dataset types are refused with the reason."""
+    spec = cmd.options.get("datamodel")
+    if spec is None:
+        kind = next(iter(cmd.options), "?")
+        raise state.fail(f"from {kind}: is not supported: it reads saved searches or lookups; use "
+                         "| inputlookup for a lookup file", cmd)
+    target = resolve(state, spec, None, cmd)
+    dataset_filter(state, target, cmd)
+    names = [f for f in target.fields if not f.startswith("_") and f not in INDEXED]
+    calculated = [f for f in names if target.model.calculation(target.dataset, f) is not None]
+    assign_many(state, {f: field_value(state, target, f, cmd) for f in calculated})
+
+
+# --- pivot -----------------------------------------------------------------------------------
+
+def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: pivot. `pivot <model> <dataset> <cell-value>... [SPLITROW <field>
+    [AS <label>]]...`; a cell value is `count(<dataset>)` or `<func>(<field>)`, each with an
+    optional `AS <label>`. FILTER, SPLITCOL, ROWSUMMARY and the other elements are refused."""
+    from speleo.spl.commands.aggregates import parse_agg
+
+    model = cur.name("a data model name").value
+    dataset = cur.name("a dataset name").value
+    aggs: list[ast.Agg] = []
+    rows: list[tuple[str, str]] = []
+    while not cur.at_end():
+        tok = cur.peek()
+        if tok.is_word("splitrow", "splitrows"):
+            cur.next()
+            field = cur.name("a field to split rows by").value
+            label = cur.name("a label after AS").value if cur.accept_word("as") else field
+            rows.append((field, label))
+        elif tok.kind is T.WORD and tok.value.upper() in ("FILTER", "SPLITCOL", "SPLITCOLS", "ROWSUMMARY",
+                                                          "COLSUMMARY", "SHOWOTHER", "NUMCOLS", "LIMIT",
+                                                          "SORT", "PERIOD", "START", "END", "MAX"):
+            raise cur.unsupported(f"pivot {tok.value.upper()} is not supported (count and stats functions with "
+                                  "SPLITROW are)", tok)
+        elif cur.accept(T.COMMA):
+            continue
+        else:
+            aggs.append(parse_agg(cur))
+    if not aggs:
+        raise cur.error("expected a cell value such as count(<dataset>)")
+    return _pivot_node(model, dataset, aggs, rows)
+
+
+def _pivot_node(model: str, dataset: str, aggs: list[ast.Agg], rows: list[tuple[str, str]]) -> ast.Command:
+    node = ast.TstatsCmd("pivot", {}, aggs, f"{model}.{dataset}", None, [f for f, _ in rows], {})
+    node.labels = dict(rows)
+    return node
+
+
+def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
+    """pivot: `count(<dataset>)` counts the dataset's events; other functions read the
+    dataset's fields by their bare names; SPLITROW fields group the rows (renamed to their
+    label)."""
+    target = resolve(state, cmd.datamodel, None, cmd)
+    dataset_filter(state, target, cmd)
+    aggs = []
+    for a in cmd.aggs:
+        if a.func == "count" and a.arg and a.arg.lower() in (n.lower() for n in target.lineage):
+            a = ast.Agg("count", None, a.param, a.alias or f"count({a.arg})", start=a.start, end=a.end)
+        aggs.append(a)
+    names = [a.arg for a in aggs if a.arg] + list(cmd.by)
+    calculated = {n: field_value(state, target, n, cmd) for n in dict.fromkeys(names)
+                  if target.model.calculation(target.dataset, n) is not None}
+    assign_many(state, calculated)
+    from speleo.spl.commands.stats import compile_stats
+
+    compile_stats(state, ast.StatsCmd("stats", aggs, list(cmd.by), start=cmd.start, end=cmd.end))
+    labels = {f: label for f, label in getattr(cmd, "labels", {}).items() if f != label}
+    if labels:
+        from speleo.spl.commands.fields import compile_rename
+
+        compile_rename(state, ast.RenameCmd(list(labels.items()), start=cmd.start, end=cmd.end))

@@ -1,0 +1,153 @@
+"""Data models: a root dataset's constraints, child datasets that add theirs, extracted and
+calculated (Eval, Rex) fields, tag / eventtype constraints; `tstats ... from datamodel=`,
+`nodename`, `datamodel <model> <dataset> search`, `from datamodel:`, `pivot`.
+
+Splunk Knowledge Manager Manual, "About data models" (a child dataset inherits its parent's
+constraints and fields); Search Reference: "tstats" (`from datamodel=<model>.<dataset>`, fields
+named `<dataset>.<field>`, `nodename`), "datamodel", "from", "pivot".
+https://help.splunk.com/en/splunk-enterprise/spl-search-reference/9.4/search-commands/tstats
+
+The model (written here) selects events tagged `login` (the event type `auth_events`) and
+computes `action` from the raw words; `Failed` adds `action="failure"`, `Root_Failed` adds
+`user=root`. Events (newest first; NOW = 1700000000):
+  -10  db1   auth "login failed user=root src=10.0.0.1"      login, failure, root
+  -20  db1   auth "login failed user=bob src=10.0.0.2"       login, failure
+  -30  web1  auth "login accepted user=root src=10.0.0.1"    login, success
+  -40  web1  auth "login failed user=root src=10.0.0.3"      login, failure, root
+  -50  web1  app  "login failed user=eve"                    not sourcetype=auth: outside the model
+  -4000 db1  auth "login accepted user=carol src=10.0.0.2"   login, success
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from speleo import knowledge
+from speleo.errors import SplError
+from speleo.spl import compile_search
+from tests.spl.conftest import make_ctx
+from tests.spl.golden._util import ev, run
+
+MODEL = {
+    "modelName": "Logins",
+    "displayName": "Logins",
+    "objects": [
+        {"objectName": "Login", "parentName": "BaseEvent",
+         "constraints": [{"search": "tag=login"}],
+         "fields": [{"fieldName": "user", "type": "string"}, {"fieldName": "src", "type": "ipv4"}],
+         "calculations": [
+             {"calculationType": "Eval", "expression": 'if(searchmatch("failed"), "failure", "success")',
+              "outputFields": [{"fieldName": "action", "type": "string"}]},
+             {"calculationType": "Rex", "inputField": "_raw", "expression": "^(?<verb>\\w+)",
+              "outputFields": [{"fieldName": "verb", "type": "string"}]}]},
+        {"objectName": "Failed", "parentName": "Login", "constraints": [{"search": 'action="failure"'}]},
+        {"objectName": "Root_Failed", "parentName": "Failed", "constraints": [{"search": "user=root"}]},
+    ],
+}
+EVENTTYPES = "[auth_events]\nsearch = sourcetype=auth\n"
+TAGS = "[eventtype=auth_events]\nlogin = enabled\n"
+K = knowledge.from_text(EVENTTYPES, TAGS, [MODEL], base=False)
+EVENTS = ev((-10, "login failed user=root src=10.0.0.1", "db1", "auth"),
+            (-20, "login failed user=bob src=10.0.0.2", "db1", "auth"),
+            (-30, "login accepted user=root src=10.0.0.1", "web1", "auth"),
+            (-40, "login failed user=root src=10.0.0.3", "web1", "auth"),
+            (-50, "login failed user=eve", "web1", "app"),
+            (-4000, "login accepted user=carol src=10.0.0.2", "db1", "auth"))
+
+
+def q(query):
+    return run(query, rows=EVENTS, knowledge=K)
+
+
+def test_root_dataset_count_by_host():
+    # the 5 auth events: db1 -10 -20 -4000, web1 -30 -40
+    assert q("| tstats count from datamodel=Logins by host") == [
+        {"host": "db1", "count": 3}, {"host": "web1", "count": 2}]
+
+
+def test_calculated_field_by():
+    # action: failed at -10 -20 -40; success at -30 -4000
+    assert q("| tstats count from datamodel=Logins.Login by Login.action") == [
+        {"Login.action": "failure", "count": 3}, {"Login.action": "success", "count": 2}]
+
+
+def test_child_inherits_constraints():
+    # Failed: -10 root, -20 bob, -40 root; Root_Failed: -10, -40
+    assert q("| tstats count from datamodel=Logins.Failed by Login.user") == [
+        {"Login.user": "bob", "count": 1}, {"Login.user": "root", "count": 2}]
+    assert q("| tstats count from datamodel=Logins.Root_Failed by host") == [
+        {"host": "db1", "count": 1}, {"host": "web1", "count": 1}]
+
+
+def test_nodename_picks_the_child():
+    assert q("| tstats count from datamodel=Logins where nodename=Login.Failed by Failed.src") == [
+        {"Failed.src": "10.0.0.1", "count": 1}, {"Failed.src": "10.0.0.2", "count": 1},
+        {"Failed.src": "10.0.0.3", "count": 1}]
+
+
+def test_where_on_dataset_fields_and_span_and_dc():
+    # success events in the last hour: -30 only (-4000 is older than 1h)
+    assert q('| tstats count from datamodel=Logins where Login.action=success earliest=-1h by Login.user') == [
+        {"Login.user": "root", "count": 1}]
+    # by _time span=1h: -10..-40 in 1699999200 (4), -4000 in 1699995600 (1)
+    assert q("| tstats count dc(Login.src) as srcs from datamodel=Logins by _time span=1h") == [
+        {"_time": 1699995600.0, "count": 1, "srcs": 1}, {"_time": 1699999200.0, "count": 4, "srcs": 3}]
+
+
+def test_rex_calculation_and_fillnull_value():
+    assert q("| tstats count from datamodel=Logins by Login.verb") == [{"Login.verb": "login", "count": 5}]
+    # a field no event has: without fillnull_value nothing groups; with it every event is under "none"
+    model2 = {**MODEL, "objects": [{**MODEL["objects"][0],
+                                    "fields": MODEL["objects"][0]["fields"] + [{"fieldName": "app"}]}]}
+    k2 = knowledge.from_text(EVENTTYPES, TAGS, [model2], base=False)
+    assert run("| tstats count from datamodel=Logins by Login.app", rows=EVENTS, knowledge=k2) == []
+    assert run("| tstats count from datamodel=Logins by Login.app fillnull_value=none", rows=EVENTS,
+               knowledge=k2) == [{"Login.app": "none", "count": 5}]
+
+
+def test_prestats_then_stats():
+    assert q("| tstats prestats=t count from datamodel=Logins.Failed by Failed.user | stats count by Failed.user") == [
+        {"Failed.user": "bob", "count": 1}, {"Failed.user": "root", "count": 2}]
+
+
+def test_datamodel_search_command():
+    # fields are named after the root dataset (Login.*), also for the child Failed
+    rows = q("| datamodel Logins Failed search | table Login.user Login.action host")
+    assert rows == [{"Login.user": "root", "Login.action": "failure", "host": "db1"},
+                    {"Login.user": "bob", "Login.action": "failure", "host": "db1"},
+                    {"Login.user": "root", "Login.action": "failure", "host": "web1"}]
+
+
+def test_from_datamodel_gives_bare_field_names():
+    assert q("| from datamodel:Logins.Root_Failed | table action user host") == [
+        {"action": "failure", "user": "root", "host": "db1"}, {"action": "failure", "user": "root", "host": "web1"}]
+
+
+def test_pivot_count_and_stats_by():
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW action AS act") == [
+        {"act": "failure", "n": 3}, {"act": "success", "n": 2}]
+    assert q("| pivot Logins Failed dc(src) AS sources SPLITROW host") == [
+        {"host": "db1", "sources": 2}, {"host": "web1", "sources": 1}]
+
+
+@pytest.mark.parametrize("query, words", [
+    ("| tstats count from datamodel=Nope", "no data model named 'Nope'"),
+    ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
+    ("| pivot Logins Login count(Login) FILTER user is root", "pivot FILTER is not supported"),
+    ("| datamodel Logins Login", "datamodel needs a model, a dataset and 'search' or 'flat'"),
+    ("| tstats count from datamodel=Risk.All_Risk", "data model 'Risk' is Splunk-only: Splunk Enterprise Security"),
+])
+def test_errors_name_what_is_wrong(query, words):
+    with pytest.raises(SplError) as info:
+        compile_search(query, make_ctx(knowledge=K))
+    assert words in info.value.message
+
+
+def test_bad_model_json_is_refused_with_where():
+    from speleo.datamodels import parse_datamodel
+    from speleo.errors import InputError
+
+    bad = {"modelName": "X", "objects": [{"objectName": "A", "parentName": "Missing"}]}
+    with pytest.raises(InputError) as info:
+        parse_datamodel(bad, "x.json")
+    assert "x.json" in str(info.value) and "parentName 'Missing'" in str(info.value)
