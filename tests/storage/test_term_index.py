@@ -247,3 +247,24 @@ def test_count_bins_as_the_sql_does():
     times = np.array([0.5, 59.9, 60.0, 3599.99, 3600.0, -0.5])
     keys, counts = indexed.bin_counts(times, 60)
     assert dict(zip(keys, counts)) == {-60.0: 1, 0.0: 2, 60.0: 1, 3540.0: 1, 3600.0: 1}
+
+
+def test_search_jobs_read_bucket_batches_as_without_the_sidecars(home):
+    from speleo.query import engine
+
+    svc = _SERVICES.setdefault(home.root, Service(home))
+
+    def run(query: str):
+        compiled = engine.compile_for(query)
+        assert engine.batchable(compiled)
+        partials = []
+        r = engine.execute_incremental(home, svc.catalog, compiled, limit=20,
+                                       on_partial=lambda res, progress: partials.append(res.total))
+        # the newest 20 events: equal `_time`s may come in another order, so their times are compared
+        return r.total, r.timeline, r.table.column("_time").to_pylist(), partials[-1]
+
+    queries = ["failed", "NOT failed session", "fail* OR kernel"]
+    got = {q: run(q) for q in queries}
+    with Hidden(home):
+        plain = {q: run(q) for q in queries}
+    assert got == plain
