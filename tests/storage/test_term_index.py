@@ -268,3 +268,27 @@ def test_search_jobs_read_bucket_batches_as_without_the_sidecars(home):
     with Hidden(home):
         plain = {q: run(q) for q in queries}
     assert got == plain
+
+
+def test_a_running_server_writes_missing_sidecars_and_answers_through_the_api(tmp_path):
+    import time as _time
+
+    from tests.conftest import ServerProc
+
+    own = make_home(tmp_path / "h", REAL[1:])
+    for p in sidecars(own):
+        p.unlink()                                       # as buckets written before sidecars existed
+    expected = sum(1 for f in REAL[1:] for line in f.read_text(encoding="utf-8", errors="replace").splitlines()
+                   if re.search(r"(?i)(?<![0-9a-z])failed(?![0-9a-z])", line))
+    warm = sorted((own.indexes_dir / "main").glob("warm_*.parquet"))
+    assert warm
+    server = ServerProc(own.root, ["--hec-port", "0"]).start()
+    try:
+        deadline = _time.monotonic() + 60
+        while not all(lexicon.sidecar_path(p).exists() for p in warm) and _time.monotonic() < deadline:
+            _time.sleep(0.2)
+        assert all(lexicon.load(p) is not None for p in warm)
+        body = server.search("failed | stats count", timeline=False)
+        assert [int(r["count"]) for r in body["results"]] == [expected]
+    finally:
+        server.stop()

@@ -262,7 +262,7 @@ def index_build_term_index(home: Home, output: str, as_json: bool) -> None:
     running server does this by itself in the background; this command is for a stopped home."""
     if client.server_url(home):
         raise click.ClickException("a server is running for this home: it builds missing term indexes itself, "
-                                   "one bucket per seal interval (see 'speleo status'); nothing to do here")
+                                   "one bucket at a time; nothing to do here")
     started = time.monotonic()
     writer = _service(home).open_writer()
     try:
