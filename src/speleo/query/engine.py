@@ -24,7 +24,6 @@ from typing import Mapping
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from speleo import spl
 from speleo.config import Home, duckdb_config

@@ -224,10 +224,10 @@ class Builder:
             idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
             codes.append(idx)
             values.append(enc.dictionary.to_pylist() + [None])
-        combined = codes[0]
-        for c, v in zip(codes[1:], values[1:]):
-            combined = combined * len(v) + c
-        change = np.flatnonzero(np.concatenate([[True], combined[1:] != combined[:-1]]))
+        differs = np.zeros(table.num_rows - 1, dtype=bool)
+        for c in codes:
+            differs |= c[1:] != c[:-1]
+        change = np.flatnonzero(np.concatenate([[True], differs]))
         for start in change.tolist():
             combo = tuple(v[int(c[start])] for c, v in zip(codes, values))
             if not self.runs or self.runs[-1][1] != combo:
