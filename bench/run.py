@@ -240,6 +240,11 @@ def main() -> None:
     from cli_bench import record as cli_record  # writes its own CLIBENCH section
 
     print(json.dumps(cli_record(), indent=2))
+    print("term index: bytes on disk by part beside zstd -3, rare and common term counts through the API ...",
+          flush=True)
+    from termindex_bench import record as ti_record  # writes its own TIBENCH section
+
+    print(json.dumps(ti_record(), indent=2))
     print("dashboard: 8 panels in headless Chromium, until every panel has drawn ...", flush=True)
     import dashboard_bench  # writes its own DASHBENCH section
 

@@ -253,6 +253,30 @@ def index_purge(home: Home, name: str, spl: str, yes: bool) -> None:
               f"({_size(res['bytes_before'])} rewritten to {_size(res['bytes_after'])})")
 
 
+@index.command("build-term-index")
+@output_option
+@click.pass_obj
+def index_build_term_index(home: Home, output: str, as_json: bool) -> None:
+    """Write the term index sidecar of every warm, cold or thawed bucket that lacks one (buckets
+    written before sidecars existed, thawed ones, or one whose sidecar was found corrupt). A
+    running server does this by itself in the background; this command is for a stopped home."""
+    if client.server_url(home):
+        raise click.ClickException("a server is running for this home: it builds missing term indexes itself, "
+                                   "one bucket at a time; nothing to do here")
+    started = time.monotonic()
+    writer = _service(home).open_writer()
+    try:
+        built = writer.store.build_missing_sidecars()
+    finally:
+        writer.close()
+    body = {"buckets_indexed": built, "seconds": round(time.monotonic() - started, 3)}
+    if wants_json(output, as_json):
+        print_json(body)
+        return
+    out.print(f"wrote the term index of {built} buckets in {body['seconds']:.1f} s" if built
+              else "every warm, cold and thawed bucket has its term index")
+
+
 @index.group("volume")
 def volume() -> None:
     """Volumes: a size cap shared by several indexes (Splunk [volume:NAME] maxVolumeDataSizeMB)."""

@@ -22,20 +22,21 @@ from pathlib import Path
 from typing import Mapping
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from speleo import spl
 from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
+from speleo.query import indexed
 from speleo.query.post import apply_post
 from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex, tombstones
+from speleo.storage import lexicon, termindex, tombstones
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
 
@@ -60,6 +61,7 @@ class Plan:
     skipped_index: int = 0
     messages: list[str] = field(default_factory=list)
     deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
+    indexed: dict = field(default_factory=dict)   # bucket id -> query.indexed.Rows (buckets with a term index sidecar)
 
 
 @dataclass
@@ -174,16 +176,54 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
     tokens = sorted({t for term in compiled.required_terms for t in termindex.term_tokens(term)})
     if tokens and in_time:
         blooms = catalog.blooms([b.id for b in in_time])
-        in_time = _prune_by_terms(p, in_time, blooms, termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens))
+        if all(blob is None or blob[:4] == termindex.MAGIC_DIGITS for blob in blooms.values()):
+            tokens = [t for t in tokens if termindex.DIGIT_TOKEN.fullmatch(t)]   # the only ones those filters hold
+        if tokens:
+            hashes = termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens)
+            in_time = _prune_by_terms(p, in_time, blooms, hashes, tokens)
     p.buckets = in_time
+    _answer_from_sidecars(catalog, compiled, p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
 
 
-def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes) -> list[BucketRow]:
+def _answer_from_sidecars(catalog: Catalog, compiled, p: Plan, buckets: list[BucketRow]) -> None:
+    """Evaluate the first search over the term index sidecars of the buckets that have one
+    (`query.indexed`) into `p.indexed`. A bucket left without a row to read stays in the plan
+    (the timeline's span is that of the plan's buckets, as without sidecars) and is not opened.
+    A corrupt sidecar is counted as a problem (once per process) and the bucket read without it."""
+    expr = indexed.search_expr(compiled)
+    if expr is None or not buckets:
+        return
+    root = catalog.path.parent
+    ev = indexed.Evaluator(compiled)
+
+    def corrupt(path, why: str) -> None:
+        catalog.count_problem("error", str(path), f"term index sidecar ignored: {why}")
+
+    for b in buckets:
+        lex = indexed.CACHE.get(root / b.path, corrupt)
+        if lex is None or lex.rows != b.event_count:
+            continue
+        try:
+            rows = ev.rows(lex, expr)
+        except lexicon.CorruptSidecar as e:   # found reading postings: this bucket is read without it
+            indexed.CACHE.mark_bad(root / b.path)
+            corrupt(lexicon.sidecar_path(root / b.path), str(e))
+            continue
+        groups = p.row_groups.pop(b.id, None)
+        if groups is not None:   # the Bloom filter's row groups: no match outside them
+            inside = np.zeros(lex.rows, dtype=bool)
+            for g in groups:
+                inside[lex.starts[g]: lex.starts[g + 1]] = True
+            rows = indexed.Rows(rows.exact & inside, rows.maybe & inside)
+        p.indexed[b.id] = rows
+
+
+def _prune_by_terms(p: Plan, buckets: list[BucketRow], blooms: dict, hashes, tokens: list[str]) -> list[BucketRow]:
     kept = []
     for b in buckets:
-        groups = termindex.matching_row_groups(blooms.get(b.id), hashes)
+        groups = termindex.matching_row_groups(blooms.get(b.id), hashes, tokens)
         if groups is None:
             kept.append(b)
             continue
@@ -219,9 +259,13 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     """The `__events__` relation: whole buckets, plus the chosen row groups of partially
     matching buckets. Both are read by DuckDB, so only the columns a search uses are decoded;
     a filter on `file_row_number` makes DuckDB skip the row groups outside the ranges."""
-    whole = [str(home.root / b.path) for b in p.buckets if b.id not in p.row_groups]
+    rows = {b.id: indexed.rows_to_read(p.indexed[b.id]) for b in p.buckets if b.id in p.indexed}
+    whole = [str(home.root / b.path) for b in p.buckets
+             if b.id not in p.row_groups and rows.get(b.id, indexed.ALL) is indexed.ALL]
     rels = [_conform(con.read_parquet(whole, union_by_name=True))] if whole else []
     rels += [_row_groups_relation(con, home.root / b.path, p.row_groups[b.id]) for b in p.buckets if b.id in p.row_groups]
+    rels += [_conform(indexed.rows_relation(con, home.root / b.path, r)) for b in p.buckets
+             if (r := rows.get(b.id, indexed.ALL)) is not indexed.ALL and len(r)]
     if not rels:
         return con.from_arrow(EVENT_SCHEMA.empty_table())
     rel = rels[0]
@@ -232,28 +276,8 @@ def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
 
 def _row_groups_relation(con: duckdb.DuckDBPyConnection, path, groups: list[int]):
     """The rows of some row groups of one Parquet bucket, as a relation in the event schema."""
-    md = pq.ParquetFile(path).metadata
-    starts = [0]
-    for i in range(md.num_row_groups):
-        starts.append(starts[-1] + md.row_group(i).num_rows)
-    row = duckdb.ColumnExpression("file_row_number")
-    cond = None
-    for lo, hi in _ranges(groups):
-        part = (row >= duckdb.ConstantExpression(starts[lo])) & (row < duckdb.ConstantExpression(starts[hi + 1]))
-        cond = part if cond is None else (cond | part)
-    rel = con.read_parquet(str(path), file_row_number=True).filter(cond)
+    rel = indexed.row_groups_scan(con, path, groups)
     return _conform(rel.select(*[duckdb.ColumnExpression(c) for c in rel.columns if c != "file_row_number"]))
-
-
-def _ranges(groups: list[int]) -> list[tuple[int, int]]:
-    """Sorted row group numbers as inclusive runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    runs: list[tuple[int, int]] = []
-    for g in sorted(groups):
-        if runs and g == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], g)
-        else:
-            runs.append((g, g))
-    return runs
 
 
 def _pick_span(lo: float, hi: float) -> int:
@@ -331,12 +355,14 @@ def _theirs(callback):
     return call
 
 
-def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None):
+def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True, scope: IndexScope | None = None,
+          connect: bool = True):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
-    `on_connection`); returns (compiled, plan, connection)."""
+    `on_connection`); returns (compiled, plan, connection). `connect=False`: no connection
+    (None) unless `on_connection` wants one."""
     p = plan(catalog, compiled, honour_deletes, scope)
     compiled = specialize(compiled, p)
-    con = duckdb.connect(config=duckdb_config())
+    con = duckdb.connect(config=duckdb_config()) if connect or on_connection is not None else None
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con
@@ -345,7 +371,15 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
              honour_deletes: bool = True, scope: IndexScope | None = None) -> SearchResult:
     started = time.monotonic()
-    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope)
+    count_only = indexed.count_only(compiled)
+    compiled, p, con = _open(catalog, compiled, on_connection, honour_deletes, scope, connect=not count_only)
+    if count_only:
+        counted, con = _count_from_sidecars(home, compiled, p, con, with_timeline)
+        if counted is not None:
+            table, timeline, span = counted
+            return SearchResult(kind="results", table=table, truncated=False, total=table.num_rows, timeline=timeline,
+                                span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
+                                elapsed_secs=time.monotonic() - started, messages=list(p.messages))
     con.register("__events__", _events_relation(con, home, p))
     limit = int(limit)
     post = getattr(compiled, "post", None)
@@ -382,6 +416,53 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     )
 
 
+def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool):
+    """`search ... | stats count` (`indexed.count_only`): the rows the sidecars call exact are
+    counted (and binned for the timeline) without reading `_raw`; the search's SQL counts the
+    rest (undecided rows, buckets without a sidecar) and the two are added. Returns (table,
+    timeline, span) or None when it does not apply (no sidecar, `| delete` tombstones), and the
+    DuckDB connection (`con`, or one opened when the SQL had something to count).
+    """
+    if not p.indexed or (p.deleted is not None and p.deleted.num_rows):
+        return None, con or duckdb.connect(config=duckdb_config())
+    lo = compiled.earliest if compiled.earliest is not None else float("-inf")
+    hi = compiled.latest if compiled.latest is not None else float("inf")
+    span = _timeline_span(compiled, p) if with_timeline and compiled.events_sql else None
+    exact, bins, rest = 0, {}, {}
+    for b in p.buckets:
+        rows = p.indexed.get(b.id)
+        if rows is None:
+            continue
+        n = int(np.count_nonzero(rows.exact))
+        if n and (span is not None or not (b.min_time >= lo and b.max_time < hi)):
+            t = indexed.times_of(home.root / b.path, np.flatnonzero(rows.exact))
+            t = t[(t >= lo) & (t < hi)]   # as the SQL's `_time >= earliest AND _time < latest`
+            n = len(t)
+            if span is not None:
+                for k, c in zip(*indexed.bin_counts(t, span)):
+                    bins[k] = bins.get(k, 0) + c
+        exact += n
+        rest[b.id] = indexed.Rows(np.zeros_like(rows.exact), rows.maybe, strict=True)
+    if con is None and all(b.id in rest and not rest[b.id].maybe.any() for b in p.buckets):
+        # nothing left for the SQL: `count(*)` of no row would add 0 (a BIGINT named as `stats` names it)
+        agg = compiled.ast.commands[1].aggs[0]
+        table = pa.table({agg.alias or "count": pa.array([exact], pa.int64())})
+        return (table, sorted(bins.items()) if span is not None else [], span), None
+    con = con or duckdb.connect(config=duckdb_config())
+    con.register("__events__", _events_relation(con, home, dataclasses.replace(p, indexed={**p.indexed, **rest})))
+    table = con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table()
+    if table.num_rows != 1 or table.num_columns != 1 or not pa.types.is_integer(table.schema[0].type):
+        return None, con
+    total = pa.array([int(table.column(0)[0].as_py() or 0) + exact], table.schema[0].type)
+    table = pa.table({table.column_names[0]: total})
+    if span is None:
+        return (table, [], None), con
+    for k, c in _timeline_counts(con, compiled, span):
+        if k is not None:
+            bins[k] = bins.get(k, 0) + c
+    return (table, sorted(bins.items()), span), con
+
+
 def _scanned(p: Plan) -> dict:
     return {
         "buckets_read": len(p.buckets),
@@ -392,6 +473,10 @@ def _scanned(p: Plan) -> dict:
         "row_groups_read_partially": sum(len(g) for g in p.row_groups.values()),
         "events_in_buckets_read": sum(b.event_count for b in p.buckets),
         "bytes_in_buckets_read": sum(b.size_bytes for b in p.buckets),
+        "buckets_with_term_index": len(p.indexed),
+        "buckets_skipped_by_term_index": sum(1 for r in p.indexed.values() if not r.read.any()),
+        "rows_decided_by_term_index": int(sum(np.count_nonzero(r.exact) for r in p.indexed.values())),
+        "rows_checked_after_term_index": int(sum(np.count_nonzero(r.maybe) for r in p.indexed.values())),
     }
 
 
@@ -492,7 +577,7 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
                 "bytes": sum(b.size_bytes for b in p.buckets)}
     result = None
     for batch in bucket_batches(p.buckets) or [[]]:   # no bucket: one empty run, for the columns
-        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted)
+        part = Plan(compiled, batch, row_groups=p.row_groups, deleted=p.deleted, indexed=p.indexed)
         check()
         con.register("__events__", _events_relation(con, home, part))
         check()

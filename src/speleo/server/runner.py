@@ -2,7 +2,7 @@
 
 Loops (threads): the ops ticks (`ticks`: escalations, reminders, schedules), the monitor (every `tail_poll_secs`), the sealer (every
 `seal_interval_secs`: seal the journal into hot buckets, merge hot into warm, delete retired
-bucket files after a grace period), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
+bucket files after a grace period), the term index (sidecars that buckets lack, one at a time), retention and the licence record (`lifecycle_loops`). `server.json` in the home tells other commands where the
 API listens; it is removed on a clean stop and ignored when its pid is dead.
 
 Stopping: SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C) both stop cleanly and
@@ -68,6 +68,7 @@ class Runtime:
         from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
         self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
+                         ("term-index", self._term_index_loop),
                          ("fschange", lambda: self.fschange.run(self.stop_event)),
                          ("retention", lambda: lifecycle_loops.retention_loop(self)),
                          ("license", lambda: lifecycle_loops.license_loop(self)),
@@ -127,6 +128,13 @@ class Runtime:
                 self.service.catalog.checkpoint()
                 last_checkpoint = time.monotonic()
             self.stop_event.wait(s.seal_interval_secs)
+
+    def _term_index_loop(self) -> None:
+        """Write the term index sidecars that buckets lack (written before sidecars existed,
+        thawed, or found corrupt), one bucket at a time, off the sealer's path."""
+        while not self.stop_event.is_set():
+            built = self.writer.store.build_missing_sidecars(limit=1)
+            self.stop_event.wait(1.0 if built else 30.0)
 
     def lifecycle_emit(self, event: str, fields: dict) -> None:
         lifecycle_loops.lifecycle_emit(self, event, fields)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from speleo.config import INTERNAL_INDEXES, Home, check_index_name
 from speleo.errors import ConflictError, InputError, NotFoundError
-from speleo.storage import indexconf, lifecycle
+from speleo.storage import indexconf, lexicon, lifecycle
 from speleo.storage.catalog import Catalog
 
 
@@ -111,6 +111,7 @@ def delete_index(home: Home, catalog: Catalog, name: str) -> dict:
         if path.exists():
             freed += path.stat().st_size
             path.unlink()
+        lexicon.remove(path)
     with catalog.transaction() as con:
         con.execute("DELETE FROM buckets WHERE index_name = ?", (name,))
     for folder in (conf.cold_path, conf.thawed_path, conf.home_path):

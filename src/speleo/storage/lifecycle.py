@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 
 from speleo.errors import InputError, NotFoundError
 from speleo.storage import archive as archives
-from speleo.storage import indexconf
+from speleo.storage import indexconf, lexicon
 from speleo.storage.catalog import BucketRow
 from speleo.storage.durable import fsync_dir, fsync_file
 
@@ -186,6 +186,8 @@ class Lifecycle:
         src = self.home.root / b.path
         dest = conf.cold_path / f"cold_{int(b.min_time)}_{int(b.max_time)}_{uuid.uuid4().hex[:12]}.parquet"
         copy_durably(src, dest)
+        if lexicon.sidecar_path(src).exists():   # the term index goes along (else it is rebuilt later)
+            copy_durably(lexicon.sidecar_path(src), lexicon.sidecar_path(dest))
         crash_point("cold.copied")
         new_id = self._replace_row(b, "cold", dest)
         crash_point("cold.committed")

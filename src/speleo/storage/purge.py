@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex, tombstones
+from speleo.storage import lexicon, termindex, tombstones
 from speleo.storage.catalog import BucketRow
 from speleo.storage.lifecycle import crash_point
 
@@ -84,6 +84,8 @@ def _write(store, b: BucketRow, kept: pa.Table, folder: Path, opts: dict, catalo
     write_parquet_durably(kept, path)
     raw = int(pc.sum(pc.binary_length(kept.column("_raw"))).as_py() or 0)
     bloom = termindex.build_for_file(store._duck, path) if b.bloom is not None or b.state != "hot" else None
+    if b.state != "hot":
+        lexicon.write(path, lexicon.build_for_file(path))
     prof = bucket_profile.of_table(kept)
     return (b.index_name, b.state, catalog_path(store.home, path), tmin, tmax, kept.num_rows, raw,
             path.stat().st_size, bloom, prof.to_text() if prof is not None else None, time.time())
@@ -96,6 +98,7 @@ def delete_purged(store) -> int:
         "journal_seq, profile FROM buckets WHERE retired_at = 0")]
     for b in rows:
         (store.home.root / b.path).unlink(missing_ok=True)
+        lexicon.remove(store.home.root / b.path)   # it lists the purged words too
     if rows:
         from speleo.storage.durable import fsync_dir
 

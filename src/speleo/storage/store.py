@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from speleo.config import Home
 from speleo.storage import profile as bucket_profile
-from speleo.storage import termindex
+from speleo.storage import lexicon, termindex
 from speleo.storage.catalog import Catalog, add_problem
 from speleo.storage.merge import merge_sorted, sort_events
 from speleo.storage.durable import fsync_dir, fsync_file
@@ -49,6 +49,10 @@ PARQUET_OPTS = dict(
     use_dictionary=["host", "source", "sourcetype", "index", "_flags", "linecount", "_indextime"],
     column_encoding={"_raw": "DELTA_BYTE_ARRAY", "_time": "BYTE_STREAM_SPLIT", "_offset": "DELTA_BINARY_PACKED"},
 )
+# Warm buckets are written once by a background merge and kept long: `_raw` (most of the bytes)
+# at zstd 9 is 4-5% smaller than at 6 for twice the CPU (bench/termindex_bench.py; docs/benchmarks.md).
+WARM_PARQUET_OPTS = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_size"} | {
+    "compression_level": {name: 9 if name in ("_raw", "_time", "_offset") else 6 for name in EVENT_SCHEMA.names}}
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Store:
         self._seal_lock = threading.Lock()
         self._merge_lock = threading.Lock()
         self._unsealed: list[tuple[int, list[Record]]] = []
+        self._sidecars_checked: set[str] = set()
         self._duck = duckdb.connect()
         self.on_lifecycle = None   # callable(event, fields): bucket lifecycle events (the server sends them to _internal)
         self.ingest_filter = None  # ingest.filters.Filters: drop or route events before they are journaled
@@ -233,15 +238,24 @@ class Store:
         path = self.settings(index).home_path / f"warm_{int(tmin)}_{int(tmax)}_{uuid.uuid4().hex[:12]}.parquet"
         tmp = path.with_name(path.name + ".tmp")
         blocks: list[bytes] = []
-        opts = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_size"} | {"compression_level": 6}
-        merge_sorted(files, tmp, ROW_GROUP_ROWS, opts, lambda g: blocks.append(termindex.block(self._duck, g)))
+        sidecar = lexicon.Builder()
+
+        def on_row_group(g: pa.Table) -> None:
+            blocks.append(termindex.block(self._duck, g, digits_only=True))   # the sidecar has the others
+            sidecar.add(g)
+
+        merge_sorted(files, tmp, ROW_GROUP_ROWS, WARM_PARQUET_OPTS, on_row_group)
         fsync_file(tmp)
         os.replace(tmp, path)
         fsync_dir(path.parent)
+        lexicon.write(path, sidecar.finish(path.stat().st_size))   # before the catalog lists the bucket
+        from speleo.storage.lifecycle import crash_point
+
+        crash_point("sidecar.written")
         n, raw = sum(b.event_count for b in rows), sum(b.raw_bytes for b in rows)
         rel = catalog_path(self.home, path)
         profile = bucket_profile.union(bucket_profile.parse(b.profile) for b in rows)
-        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks),
+        row = (index, rel, tmin, tmax, n, raw, path.stat().st_size, termindex.assemble(blocks, digits_only=True),
                profile.to_text() if profile is not None else None)
         now = time.time()
         with self.catalog.transaction() as con:
@@ -263,10 +277,30 @@ class Store:
         rows = self.catalog.retired_before(time.time() - grace_secs)
         for b in rows:
             (self.home.root / b.path).unlink(missing_ok=True)
+            lexicon.remove(self.home.root / b.path)
         if rows:
             with self.catalog.transaction() as con:
                 con.executemany("DELETE FROM buckets WHERE id = ?", [(b.id,) for b in rows])
         return len(rows)
+
+    def build_missing_sidecars(self, limit: int | None = None) -> int:
+        """Write the term index sidecar (`storage.lexicon`) of live warm, cold and thawed buckets
+        that have none (written before sidecars existed, thawed from an archive, or whose sidecar
+        was found corrupt: it is replaced). At most `limit` buckets (None: all). Returns how many."""
+        done = 0
+        for b in self.catalog.live_buckets():
+            if limit is not None and done >= limit:
+                break
+            path = self.home.root / b.path
+            if b.state == "hot" or b.path in self._sidecars_checked or not path.exists():
+                continue
+            self._sidecars_checked.add(b.path)   # each bucket's sidecar is loaded once per process
+            if sidecar_ok(path):
+                continue
+            with self._merge_lock:   # a merge or purge may retire it meanwhile: then the orphan sweep removes it
+                lexicon.write(path, lexicon.build_for_file(path))
+            done += 1
+        return done
 
     # -- recovery --------------------------------------------------------------
     def recover(self) -> SealStats:
@@ -302,12 +336,24 @@ class Store:
             for path in folder.parent.glob(f"{folder.name}/*.parquet*"):
                 if BUCKET_NAME.match(path.name) and catalog_path(self.home, path) not in known:
                     path.unlink(missing_ok=True)
+                side = SIDECAR_NAME.match(path.name)
+                if side and (side.group(2) or catalog_path(self.home, path.with_name(side.group(1))) not in known):
+                    path.unlink(missing_ok=True)   # a temp file, or the sidecar of a bucket no row lists
 
     def close(self) -> None:
         self.journal.close()
 
 
 BUCKET_NAME = re.compile(r"^(hot|warm|cold|thawed|purged)_-?\d+_-?\d+_[0-9a-f]+\.parquet(\.tmp)?$")
+SIDECAR_NAME = re.compile(r"^((?:hot|warm|cold|thawed|purged)_-?\d+_-?\d+_[0-9a-f]+\.parquet)\.tidx(\.tmp)?$")
+
+
+def sidecar_ok(bucket: Path) -> bool:
+    """Whether a bucket file has a sidecar that loads (`lexicon.load`)."""
+    try:
+        return lexicon.load(bucket) is not None
+    except lexicon.CorruptSidecar:
+        return False
 
 
 def catalog_path(home: Home, path: Path) -> str:

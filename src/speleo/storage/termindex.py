@@ -9,6 +9,11 @@ of a row group and k = 4 give ~1% false positives; there are no false negatives.
 
 Blob layout: magic b"SPB2" | u32 block count | per block (row group, in order):
 u32 m (bits, a power of two) | u8 k | packed bits (little bit order, m/8 bytes).
+
+Magic b"SPB3" marks a filter of the digit-only tokens alone (6 bits per token, ~6% false
+positives), written for buckets whose term index sidecar (`storage.lexicon`) lists every token
+holding a letter: it never prunes on a letter-holding token, so a bucket whose sidecar is lost
+is read whole for those, never wrongly skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 MAGIC = b"SPB2"
+MAGIC_DIGITS = b"SPB3"
+DIGIT_BITS_PER_TOKEN = 6
+DIGIT_TOKEN = re.compile(r"[0-9]+")
 HEAD = struct.Struct("<4sI")
 BLOCK = struct.Struct("<IB")
 K = 4
@@ -35,6 +43,7 @@ SELECT md5_number_lower(t) AS h1, md5_number_upper(t) AS h2 FROM (
   SELECT DISTINCT unnest(regexp_split_to_array(lower(_raw), '[^a-z0-9]+')) AS t FROM __bloom_src__
 ) WHERE t <> ''
 """
+_DIGIT_FILTER = " AND regexp_full_match(t, '[0-9]+')"
 
 
 def _positions(h1: np.ndarray, h2: np.ndarray, m: int) -> np.ndarray:
@@ -44,16 +53,17 @@ def _positions(h1: np.ndarray, h2: np.ndarray, m: int) -> np.ndarray:
     return np.concatenate([(h1 + np.uint64(i) * h2) & mask for i in range(K)])
 
 
-def block(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> bytes:
-    """The Bloom block of one row group (a table with a `_raw` column)."""
+def block(con: duckdb.DuckDBPyConnection, rows: pa.Table, digits_only: bool = False) -> bytes:
+    """The Bloom block of one row group (a table with a `_raw` column); of its digit-only
+    tokens alone when `digits_only` (see MAGIC_DIGITS)."""
     con.register("__bloom_src__", rows.select(["_raw"]))
     try:
-        hashes = con.sql(_DISTINCT_HASHES).to_arrow_table()
+        hashes = con.sql(_DISTINCT_HASHES + (_DIGIT_FILTER if digits_only else "")).to_arrow_table()
     finally:
         con.unregister("__bloom_src__")
     n = hashes.num_rows
     m = MIN_BITS
-    while m < n * BITS_PER_TOKEN:
+    while m < n * (DIGIT_BITS_PER_TOKEN if digits_only else BITS_PER_TOKEN):
         m <<= 1
     bits = np.zeros(m, dtype=bool)
     if n:
@@ -67,9 +77,9 @@ def build_for_file(con: duckdb.DuckDBPyConnection, path: Path) -> bytes:
     return assemble([block(con, pf.read_row_group(i, columns=["_raw"])) for i in range(pf.num_row_groups)])
 
 
-def assemble(blocks: list[bytes]) -> bytes:
+def assemble(blocks: list[bytes], digits_only: bool = False) -> bytes:
     """The term index blob of a bucket from its row groups' blocks, in order."""
-    return HEAD.pack(MAGIC, len(blocks)) + b"".join(blocks)
+    return HEAD.pack(MAGIC_DIGITS if digits_only else MAGIC, len(blocks)) + b"".join(blocks)
 
 
 def term_tokens(term: str) -> list[str]:
@@ -90,7 +100,7 @@ def token_hashes(con: duckdb.DuckDBPyConnection, tokens: list[str]) -> list[tupl
 
 def _blocks(blob: bytes):
     magic, count = HEAD.unpack_from(blob, 0)
-    if magic != MAGIC:
+    if magic not in (MAGIC, MAGIC_DIGITS):
         return None
     pos, out = HEAD.size, []
     for _ in range(count):
@@ -106,11 +116,15 @@ def block_count(blob: bytes | None) -> int:
     if not blob:
         return 0
     magic, count = HEAD.unpack_from(blob, 0)
-    return count if magic == MAGIC else 0
+    return count if magic in (MAGIC, MAGIC_DIGITS) else 0
 
 
-def matching_row_groups(blob: bytes | None, hashes: list[tuple[int, int]]) -> list[int] | None:
-    """Row groups that may hold every token; None means "all" (no index or no tokens)."""
+def matching_row_groups(blob: bytes | None, hashes: list[tuple[int, int]],
+                        tokens: list[str] | None = None) -> list[int] | None:
+    """Row groups that may hold every token; None means "all" (no index or no tokens).
+    `tokens` (aligned with `hashes`) lets a digit-only filter use the digit-only tokens alone."""
+    if blob and blob[:4] == MAGIC_DIGITS:
+        hashes = [h for h, t in zip(hashes, tokens or []) if DIGIT_TOKEN.fullmatch(t)]
     if not blob or not hashes:
         return None
     blocks = _blocks(blob)
@@ -127,7 +141,7 @@ def matching_row_groups(blob: bytes | None, hashes: list[tuple[int, int]]) -> li
     return out
 
 
-def might_contain(blob: bytes | None, hashes: list[tuple[int, int]]) -> bool:
+def might_contain(blob: bytes | None, hashes: list[tuple[int, int]], tokens: list[str] | None = None) -> bool:
     """False only when some token is certainly absent from every row group of the bucket."""
-    groups = matching_row_groups(blob, hashes)
+    groups = matching_row_groups(blob, hashes, tokens)
     return groups is None or bool(groups)
