@@ -151,3 +151,20 @@ def test_purged_events_stay_gone_when_their_archive_is_thawed_again(tmp_path):
     assert search_raw(home.root, "index=app") == clean
     # known limit (docs/storage.md): the thawed copy of the unrewritten archive still holds the bytes
     assert {p.parent.name for p in raw_bytes_with(home, SECRET)} <= {"thaweddb"}
+
+
+def test_delete_in_one_index_leaves_an_identical_event_in_another(tmp_path):
+    """The tombstone names the index: an event copied into a second index, equal in `_time`,
+    `_raw`, source, host, offset and index time, is another event there."""
+    home = Home(tmp_path / "home").ensure()
+    cat = Catalog(home.catalog_path)
+    store = Store(home, cat)
+    same = {"_time": [T0 + 5], "_raw": [f"token={SECRET}"], "_indextime": [T0 + 6]}
+    store.append(pa.table({**same, "index": ["app"]}))
+    store.append(pa.table({**same, "index": ["copy"]}))
+    store.seal()
+    store.close()
+    Service(home).search(f"index=app {SECRET} | delete", capabilities=None, actor="cli")
+    assert search_raw(home.root, "index=app") == []
+    assert search_raw(home.root, "index=copy") == [f"token={SECRET}"]
+    assert search_raw(home.root, "index=app OR index=copy") == [f"token={SECRET}"]

@@ -7,8 +7,10 @@ tombstone per event: (index, `_time`, key), the key being the MD5 of the event's
 key, rather than a (bucket, row) pair, survives every rewrite of a bucket (merge into warm,
 roll to cold, archive and thaw) without bookkeeping; see docs/decisions/0017-lifecycle-delete-by-identity.md.
 
-The engine drops the rows whose `_time` and key match a tombstone of their index (the `_time`
-test first, so the key is computed only for rows at a deleted event's instant).
+The engine drops the rows whose index, `_time` and key match a tombstone (the `_time` test
+first, so the key is computed only for rows at a deleted event's instant). The index is part of
+the match: an event copied into another index (`| collect`, a second input) is a different
+event there, and deleting one copy leaves the other.
 """
 
 from __future__ import annotations
@@ -42,21 +44,24 @@ def add(catalog, events: pa.Table, actor: str) -> dict[str, int]:
 
 
 def load(catalog, indexes: set[str]) -> pa.Table | None:
-    """Tombstones (event_time, key) of some indexes, or None when there are none (the common case)."""
+    """Tombstones (index_name, event_time, key) of some indexes, or None when there are none
+    (the common case)."""
     if not indexes:
         return None
     marks = ",".join("?" * len(indexes))
-    rows = catalog.query(f"SELECT event_time, key FROM deleted_events WHERE index_name IN ({marks})", sorted(indexes))
+    rows = catalog.query(f"SELECT index_name, event_time, key FROM deleted_events WHERE index_name IN ({marks})",
+                         sorted(indexes))
     if not rows:
         return None
-    return pa.table({"event_time": [r[0] for r in rows], "key": [r[1] for r in rows]})
+    return pa.table({"index_name": [r[0] for r in rows], "event_time": [r[1] for r in rows],
+                     "key": [r[2] for r in rows]})
 
 
 def hide(con: duckdb.DuckDBPyConnection, rel, tombs: pa.Table):
-    """`rel` without the rows a tombstone names."""
+    """`rel` (event columns, `index` included) without the rows a tombstone of their index names."""
     con.register("__deleted__", tombs)
-    return rel.filter(f"_time NOT IN (SELECT event_time FROM __deleted__) OR {KEY_SQL} NOT IN "
-                      "(SELECT key FROM __deleted__)")
+    return rel.filter(f"_time NOT IN (SELECT event_time FROM __deleted__) OR "
+                      f"(\"index\" || chr(30) || {KEY_SQL}) NOT IN (SELECT index_name || chr(30) || key FROM __deleted__)")
 
 
 def forget(catalog, index: str, keys: list[str]) -> None:
