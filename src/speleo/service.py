@@ -105,13 +105,37 @@ class Service:
         Raises InputError for a bad or reserved name or setting, ConflictError if it exists."""
         from speleo.storage import indexadmin
 
-        return indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+        out = indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+        self.sync_backend_indexes([name])
+        return out
 
     def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
-        """Change an index's settings (Splunk names). Raises NotFoundError, InputError."""
+        """Change an index's settings (Splunk names). Raises NotFoundError, InputError. On the
+        ClickHouse backend the new retention reaches the index's table at once."""
         from speleo.storage import indexadmin
 
-        return indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
+        out = indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
+        self.sync_backend_indexes([name])
+        return out
+
+    def sync_backend_indexes(self, names: list[str] | None = None) -> list[dict]:
+        """On the ClickHouse backend: create the tables of `names` (None: every index) and set
+        their retention from the index settings (`frozenTimePeriodInSecs` → the table's TTL,
+        docs/scale-out.md). The server calls it at start, and after every create or edit.
+        Returns what each table got; nothing on the embedded backend, whose retention thread
+        reads the settings itself."""
+        if not self.on_clickhouse:
+            return []
+        from speleo.storage import indexconf
+
+        settings = indexconf.load_all(self.home, self.catalog)
+        done = []
+        for name in sorted(settings if names is None else names):
+            if name not in settings:
+                continue
+            self.backend.ensure_index(settings[name])
+            done.append(self.backend.apply_retention(settings[name]))
+        return done
 
     def indexes(self) -> list[dict]:
         """Each index with event count, bucket count, bytes on disk and time range."""

@@ -19,9 +19,26 @@ def retention_loop(runtime) -> None:
 
     lc = Lifecycle(runtime.writer.store, runtime.lifecycle_emit, runtime.clock)
     schedule = RetentionSchedule()
+    applied = None
     while not runtime.stop_event.is_set():
+        if runtime.service.on_clickhouse:
+            applied = clickhouse_retention(runtime, applied)
         retention_tick(lc, schedule, runtime.clock.time())
         runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
+
+
+def clickhouse_retention(runtime, applied: str | None) -> str:
+    """On the ClickHouse backend, retention is each table's TTL (docs/scale-out.md): when the
+    index settings changed since `applied` (by the API, or by `speleo index edit` writing the
+    catalog beside the server), set the tables' TTLs again and note it in `_internal`.
+    Returns the settings' fingerprint now applied."""
+    from speleo.storage import indexconf
+
+    now = repr(sorted(indexconf.load_all(runtime.home, runtime.service.catalog).items()))
+    if now != applied:
+        for done in runtime.service.sync_backend_indexes():
+            lifecycle_emit(runtime, "retention_applied", done)
+    return now
 
 
 def license_loop(runtime) -> None:

@@ -59,6 +59,7 @@ class Runtime:
 
     def start(self) -> None:
         self.writer = self.service.open_writer()
+        self.service.sync_backend_indexes()       # ClickHouse: tables and TTLs as the settings say
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.service.internal = self.internal
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
