@@ -82,3 +82,39 @@ def test_the_server_applies_index_retention_to_clickhouse(tmp_path):
     assert ttl_of(chdb, "fresh") == "TTL toDateTime(_time) + toIntervalDay(5)"
     assert ttl_of(chdb, "main") == "TTL toDateTime(_time) + toIntervalDay(10)"
     assert ttl_of(chdb, "app") == "TTL toDateTime(_time) + toIntervalDay(2)"
+
+
+def test_delete_on_clickhouse_hides_the_events_at_once(tmp_path):
+    """`| delete` through a chdb-backed server (Splunk's rules: a user with can_delete; `_audit`
+    keeps the record); an identical event in another index stays (the identity names the index)."""
+    import httpx
+
+    from tests.conftest import run_cli
+
+    log = tmp_path / "app.log"
+    log.write_text("\n".join(LINES) + "\n")
+    chdb, home = tmp_path / "ch", tmp_path / "home"
+    run_cli(home, "user", "add", "carol", "--role", "user", "--role", "can_delete", "--password-stdin",
+            input="carol-Pw-12345\n")
+    server = ServerProc(home, ["--backend", f"chdb://{chdb}"]).start()
+    try:
+        for index in ("main", "copy"):
+            r = server.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": index})
+            assert r.status_code == 200, r.text
+        both = "index=main OR index=copy earliest=0 | stats count by index"
+        wait_for(lambda: {r["index"]: r["count"] for r in server.search(both)["results"]} == {"main": 40, "copy": 40})
+        doomed = [line for line in LINES if "status=500" in line and "srv=web1" in line]
+        r = server.api("POST", "/api/v1/search", json={"search": "index=main status=500 srv=web1 | delete"})
+        assert r.status_code == 403, r.text             # the admin token lacks delete_by_keyword (Splunk's default)
+        r = httpx.post(server.url + "/api/v1/search", auth=("carol", "carol-Pw-12345"), timeout=60,
+                       json={"search": "index=main earliest=0 status=500 srv=web1 | delete", "limit": 0})
+        assert r.status_code == 200, r.text
+        assert r.json()["results"] == [{"index": "main", "deleted": len(doomed), "errors": 0}]
+        assert {r["index"]: r["count"] for r in server.search(both)["results"]} == {"main": 40 - len(doomed), "copy": 40}
+        assert server.search("index=main earliest=0 srv=web1 status=500")["events"] == []
+        kept = {e["_raw"] for e in server.search("index=copy earliest=0 srv=web1 status=500")["events"]}
+        assert kept == set(doomed)                     # the same lines in another index stay
+        audit = "index=_audit action=delete | table user deleted_main"     # once the sealer sent it
+        wait_for(lambda: server.search(audit)["results"] == [{"user": "carol", "deleted_main": str(len(doomed))}])
+    finally:
+        server.stop()

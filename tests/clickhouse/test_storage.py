@@ -59,7 +59,7 @@ def test_ddl_creates_the_measured_layout(be):
     for part in ("TYPE text(tokenizer = splitByNonAlpha)", "PROJECTION p_min", "toIntervalDay(41)",
                  "map_serialization_version = 'with_buckets'", "ttl_only_drop_parts = 1",
                  "ORDER BY (toStartOfHour(_time), sourcetype, host, source, _time)", "PARTITION BY toDate(_time)",
-                 "non_replicated_deduplication_window"):
+                 "non_replicated_deduplication_window", "lightweight_mutation_projection_mode = 'rebuild'"):
         assert part in text, part
     assert "Nullable(" not in text
     assert be.indexes() == ["layout"]

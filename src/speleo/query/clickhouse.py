@@ -101,6 +101,46 @@ class ClickHouseBackend:
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
         return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
 
+    # the identity of an event, as `storage.tombstones` defines it for the embedded store
+    _IDENTITY = ("_time", "_raw", "source", "host", "_offset", "_indextime")
+
+    def delete_events(self, events: pa.Table) -> dict[str, int]:
+        """`| delete` on ClickHouse (Splunk Search Reference: delete): hide `events` (event columns,
+        `index` included, as a search returned them) at once with ClickHouse's lightweight DELETE,
+        matched by their identity (`_time`, `_raw`, source, host, `_offset`, `_indextime`, in the
+        index's table: a copy in another index stays). The rows' values travel as an Arrow insert
+        into a temporary Memory table, never as SQL text. Space is reclaimed by later merges, as
+        Splunk reclaims it when the bucket freezes. Returns the events deleted per index.
+        Raises InputError on a cluster (lightweight DELETE on a Distributed table would need the
+        key table on every shard: not done yet)."""
+        from speleo.errors import InputError
+        from speleo.storage.clickhouse.sink import to_clickhouse
+
+        if self.topology.cluster:
+            raise InputError("| delete is not available on a ClickHouse cluster yet (single node only): "
+                             "run `speleo index purge` before migrating, or delete on each shard (docs/scale-out.md)")
+        counts: dict[str, int] = {}
+        indexes = events.column("index").to_pylist()
+        for name in sorted(set(indexes)):
+            rows = pa.array([i for i, n in enumerate(indexes) if n == name], pa.int64())
+            keys = to_clickhouse(events.take(rows)).select(list(self._IDENTITY))
+            scratch = f"__delete_{os.getpid()}_{time.monotonic_ns()}"
+            target = ddl.quoted(self.topology.database, ddl.table_name(name))
+            tmp = ddl.quoted(self.topology.database, scratch)
+            cols = ", ".join(self._IDENTITY)
+            for stmt in ddl.allow_delete(name, self.topology):
+                self.client.command(stmt)
+            self.client.command(f"CREATE TABLE {tmp} (_time DateTime64(6, 'UTC'), _raw String, source String, "
+                                f"host String, _offset Int64, _indextime DateTime64(6, 'UTC')) ENGINE = Memory")
+            try:
+                self.client.insert_arrow(scratch, keys, database=self.topology.database)
+                self.client.command(f"DELETE FROM {target} WHERE ({cols}) IN (SELECT {cols} FROM {tmp})",
+                                    settings={"lightweight_deletes_sync": 2})
+            finally:
+                self.client.command(f"DROP TABLE IF EXISTS {tmp}")
+            counts[name] = keys.num_rows
+        return counts
+
     def _has_ttl(self, index: str) -> bool:
         table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")
         rows = self.client.query("SELECT create_table_query FROM system.tables WHERE database = {db:String} "

@@ -46,9 +46,10 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
     return pipeline, before
 
 
-def delete_found(catalog, found, actor: str) -> dict[str, int]:
-    """Tombstones for the events of a search result; returns how many were deleted per index.
-    Raises InputError for events of `_audit` (the audit trail is never deleted)."""
+def delete_found(catalog, found, actor: str, backend=None) -> dict[str, int]:
+    """Tombstones for the events of a search result (or, with a ClickHouse `backend`, its
+    lightweight DELETE: `query.clickhouse.ClickHouseBackend.delete_events`); returns how many were
+    deleted per index. Raises InputError for events of `_audit` (the audit trail is never deleted)."""
     table = found.table
     if table.num_rows == 0:
         return {}
@@ -58,6 +59,8 @@ def delete_found(catalog, found, actor: str) -> dict[str, int]:
     if "_audit" in set(table.column("index").to_pylist()):
         raise InputError(f"events of '_audit' cannot be deleted (the audit trail); narrow the search "
                          f"(internal indexes: {', '.join(INTERNAL_INDEXES)})")
+    if backend is not None:
+        return backend.delete_events(table.select(list(EVENT_COLUMNS)))
     return tombstones.add(catalog, table.select(list(EVENT_COLUMNS)), actor)
 
 
