@@ -152,9 +152,21 @@ def main() -> None:
     secs, rep = timed(lambda: capacity.report(search, NOW - DAYS * 86400, NOW))
     rows.append(("capacity", f"{DAYS} d of metrics from {HOSTS} hosts", secs,
                  f"{len(rep['hosts'])} hosts, {len(rep['filesystems'])} file systems"))
+    cap = rep
+    ru = Rollup(db, catalog_fingerprint(svc.catalog), Clock().time, scope="bench-capacity")
+    for label, runs in (("capacity, rollup first run", 1), ("capacity, rollup warm", RUNS)):
+        secs, rolled = timed(lambda: capacity.report(search, NOW - DAYS * 86400, NOW, rollup=ru), runs)
+        rows.append((label, "hourly partial sums from report_rollups" if runs > 1 else "summarises every complete hour",
+                     secs, "same report" if rolled == cap else "REPORT DIFFERS"))
     secs, rep = timed(lambda: disks.report(search, NOW - DAYS * 86400, NOW))
     rows.append(("disks", f"{DAYS} d of smartctl documents, 2 drives per host", secs,
                  f"{len(rep['drives'])} drives, {sum(d['readings'] for d in rep['drives']):,} readings"))
+    dsk = rep
+    ru = Rollup(db, catalog_fingerprint(svc.catalog), Clock().time, scope="bench-disks")
+    for label, runs in (("disks, rollup first run", 1), ("disks, rollup warm", RUNS)):
+        secs, rolled = timed(lambda: disks.report(search, NOW - DAYS * 86400, NOW, rollup=ru), runs)
+        rows.append((label, "parsed readings from report_rollups" if runs > 1 else "summarises every complete hour",
+                     secs, "same report" if rolled == dsk else "REPORT DIFFERS"))
     lines = [f"Every report (`python bench/reports_bench.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"{platform.machine()}, 2 cores shared with other work, Python {platform.python_version()}): "
              f"{N_INC:,} incidents; {n_events:,} metric and smartctl events "
