@@ -130,13 +130,15 @@ class Rollup:
                 complete = complete and ok
                 if not ok:
                     continue
+                per_hour: dict[float, list[dict]] = {}
+                for i in got:
+                    per_hour.setdefault(float(i[at]) // HOUR * HOUR, []).append(i)
                 for h in range(int(lo), int(hi), HOUR):
                     if prints[float(h)] is None:
                         continue
-                    mine = [i for i in got if h <= float(i[at]) < h + HOUR]
                     s.execute(delete(RollupRow).where(RollupRow.key == key, RollupRow.hour == float(h)))
-                    s.add(RollupRow(key=key, hour=float(h), fingerprint=prints[float(h)], counts=json.dumps(mine),
-                                    summarised_at=self.now()))
+                    s.add(RollupRow(key=key, hour=float(h), fingerprint=prints[float(h)],
+                                    counts=json.dumps(per_hour.get(float(h), [])), summarised_at=self.now()))
         items.sort(key=lambda i: float(i[at]))
         return items, complete
 
