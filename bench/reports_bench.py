@@ -154,7 +154,7 @@ def main() -> None:
                  f"{rep['slos'][0]['total']:,} events"))
     from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
 
-    slos.rollup = Rollup(db, catalog_fingerprint(svc.catalog), Clock().time, scope="bench")
+    slos.rollup = Rollup(db, catalog_fingerprint(svc.catalog), Clock().time, scope=f"bench-{time.time()}")
     secs, rolled = timed(lambda: availability.report(slos, db, NOW, "cpu"), 1)
     same = "same figures" if rolled["slos"][0]["periods"] == rep["slos"][0]["periods"] else "FIGURES DIFFER"
     rows.append(("availability, rollup first run", "summarises every complete hour", secs, same))

@@ -61,19 +61,20 @@ def _combine(rows: list[dict], span: int, keys: tuple[str, ...], sums: tuple[str
     """Hourly partial aggregates summed into `span`-wide buckets (bucket start = floor(_time /
     span) * span, as `bin` aligns them): sums and counts add, maxima take the maximum."""
     out: dict[tuple, dict] = {}
-    for r in sorted(rows, key=lambda r: float(r["_time"])):
+    for r in sorted(rows, key=lambda r: float(r["_time"])):   # hour order: the sums' order is fixed
         t = float(r["_time"]) // span * span
-        k = (*(r.get(x) for x in keys), t)
+        k = (*[r.get(x) for x in keys], t)
         b = out.get(k)
         if b is None:
             b = out[k] = {**{x: r.get(x) for x in keys}, "_time": t, **{f: None for f in (*sums, *maxes)}}
         for f in sums:
-            v = _num(r.get(f))
-            if v is not None:
-                b[f] = (b[f] or 0.0) + v
+            v = r.get(f)
+            if v is not None and (type(v) is float or type(v) is int or (v := _num(v)) is not None):
+                b[f] = v if b[f] is None else b[f] + v
         for f in maxes:
-            v = _num(r.get(f))
-            if v is not None and (b[f] is None or v > b[f]):
+            v = r.get(f)
+            if v is not None and (type(v) is float or type(v) is int or (v := _num(v)) is not None) \
+                    and (b[f] is None or v > b[f]):
                 b[f] = v
     return list(out.values())
 
