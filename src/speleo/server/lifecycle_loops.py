@@ -36,8 +36,14 @@ def clickhouse_retention(runtime, applied: str | None) -> str:
 
     now = repr(sorted(indexconf.load_all(runtime.home, runtime.service.catalog).items()))
     if now != applied:
-        for done in runtime.service.sync_backend_indexes():
-            lifecycle_emit(runtime, "retention_applied", done)
+        try:
+            done = runtime.service.sync_backend_indexes()
+        except Exception as e:   # ClickHouse unreachable: tried again at the next check
+            runtime.errors["clickhouse-retention"] = f"{type(e).__name__}: {e}"
+            return applied
+        runtime.errors.pop("clickhouse-retention", None)
+        for row in done:
+            lifecycle_emit(runtime, "retention_applied", row)
     return now
 
 

@@ -59,7 +59,11 @@ class Runtime:
 
     def start(self) -> None:
         self.writer = self.service.open_writer()
-        self.service.sync_backend_indexes()       # ClickHouse: tables and TTLs as the settings say
+        try:                                      # ClickHouse: tables and TTLs as the settings say
+            self.service.sync_backend_indexes()
+        except Exception as e:                    # unreachable: the retention thread tries again
+            log.warning("ClickHouse tables not checked at start (%s: %s); retried by the retention thread",
+                        type(e).__name__, e)
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.service.internal = self.internal
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
