@@ -264,6 +264,11 @@ def main() -> None:
     import pdf_bench  # writes its own PDFBENCH section
 
     pdf_bench.main()
+    print("reports: response, availability, capacity and disks over a month of 100 hosts, with and without "
+          "hourly summaries ...", flush=True)
+    import reports_bench  # writes its own REPORTSBENCH section
+
+    reports_bench.main()
 
 
 if __name__ == "__main__":
