@@ -82,6 +82,8 @@ class ServerProc:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.proc.kill()                          # never leave a half-started server behind
+        self.proc.wait(timeout=10)
         raise AssertionError(f"server did not start:\n{self.log.read_text()}")
 
     @property
