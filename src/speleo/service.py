@@ -108,10 +108,16 @@ class Service:
         return indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
 
     def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
-        """Change an index's settings (Splunk names). Raises NotFoundError, InputError."""
+        """Change an index's settings (Splunk names). On a ClickHouse backend the index's table
+        gets its new retention (TTL) at once when this process is the writer (the server; chdb's
+        folder is the server's alone), else at the server's next retention check. Raises
+        NotFoundError, InputError."""
         from speleo.storage import indexadmin
 
-        return indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
+        settings = indexadmin.edit_index(self.home, self.catalog, name, params, labels)
+        if self.on_clickhouse and self.writer is not None:
+            self.backend.sync_retention({name: settings})
+        return settings.to_splunk()
 
     def indexes(self) -> list[dict]:
         """Each index with event count, bucket count, bytes on disk and time range."""

@@ -65,6 +65,7 @@ class ClickHouseBackend:
         self.display = display
         self.sink = ClickHouseSink(client, topology.database)
         self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
+        self._applied: dict[str, int | None] = {}   # index -> TTL days sync_retention applied
         self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
                                          replication=topology.cluster is not None, every_command=False)
 
@@ -100,6 +101,22 @@ class ClickHouseBackend:
         for stmt in ddl.modify_ttl(layout, self.topology):
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
         return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
+
+    def sync_retention(self, settings_by_index: dict) -> list[dict]:
+        """Make every index's table carry its current retention (`storage.indexconf.load_all`'s
+        answer): the table is created when missing, and its TTL is changed only when the index's
+        whole-day retention differs from what this backend last applied, so the server can call
+        this at start and on every retention check (an edit by another process is picked up).
+        Returns what was applied, one dict per changed index."""
+        done = []
+        for name, settings in sorted(settings_by_index.items()):
+            layout = ddl.IndexLayout.from_settings(settings)
+            if self._applied.get(name, "unset") == layout.retention_days:
+                continue
+            self.ensure_index(layout)
+            done.append(self.apply_retention(layout))
+            self._applied[name] = layout.retention_days
+        return done
 
     def _has_ttl(self, index: str) -> bool:
         table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")

@@ -17,10 +17,26 @@ def retention_loop(runtime) -> None:
     rotatePeriodInSecs); re-planned only when buckets or settings changed or an age deadline passed."""
     from speleo.storage.lifecycle import Lifecycle, RetentionSchedule, retention_tick
 
+    if runtime.service.on_clickhouse:
+        return clickhouse_retention_loop(runtime)
     lc = Lifecycle(runtime.writer.store, runtime.lifecycle_emit, runtime.clock)
     schedule = RetentionSchedule()
     while not runtime.stop_event.is_set():
         retention_tick(lc, schedule, runtime.clock.time())
+        runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
+
+
+def clickhouse_retention_loop(runtime) -> None:
+    """On a ClickHouse backend the engine enforces age retention (a TTL per table,
+    docs/scale-out.md): at start and every `retention_check_secs`, each index's
+    frozenTimePeriodInSecs is written to its table when it changed (`speleo index edit` through
+    the server also applies it at once); each change is logged to `_internal`."""
+    from speleo.storage import indexconf
+
+    svc = runtime.service
+    while not runtime.stop_event.is_set():
+        for done in svc.backend.sync_retention(indexconf.load_all(runtime.home, svc.catalog)):
+            lifecycle_emit(runtime, "retention_applied", done)
         runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
 
 
