@@ -312,13 +312,10 @@ class Service:
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
     def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
-        """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
-        streaming search `query` finds, hidden from every later search at once; one `_audit`
+        """`<query> | delete` (Splunk Search Reference: delete): tombstones (on ClickHouse, a
+        lightweight DELETE) for every event the streaming search `query` finds, hidden from every later search at once; one `_audit`
         event (actor, search, count per index). Returns a result table (index, deleted, errors).
         Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
-        if self.on_clickhouse:
-            raise InputError("| delete is not available on the ClickHouse backend yet: its events are kept "
-                             "in ClickHouse, which Speleo's tombstones do not cover (docs/scale-out.md)")
         if capabilities is not None and deletion.CAPABILITY not in capabilities:
             raise ForbiddenError(f"'{actor}' lacks the capability '{deletion.CAPABILITY}' needed by delete "
                                  "(not even admin has it by default: give a user the can_delete role)")
@@ -327,7 +324,11 @@ class Service:
             self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
         try:
             found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
-            counts = deletion.delete_found(self.catalog, found, actor)
+            if self.on_clickhouse:      # a lightweight DELETE (storage.clickhouse.delete)
+                events = deletion.deletable(found)
+                counts = {} if events is None else self.backend.delete_events(events)
+            else:
+                counts = deletion.delete_found(self.catalog, found, actor)
             self.audit("delete", {"action": "delete", "user": actor, "search": original,
                                   **{f"deleted_{k}": v for k, v in counts.items()}})
             return deletion.result_table(counts, found)

@@ -33,6 +33,7 @@ from speleo.query.scope import IndexScope
 from speleo.spl.chrender import DIALECT, RenderUnsupported, lower_for_clickhouse
 from speleo.storage.clickhouse import client as chclient
 from speleo.storage.clickhouse import ddl
+from speleo.storage.clickhouse import delete as chdelete
 from speleo.storage.clickhouse.sink import ClickHouseSink
 
 SEARCH_SETTINGS = {
@@ -117,6 +118,21 @@ class ClickHouseBackend:
             done.append(self.apply_retention(layout))
             self._applied[name] = layout.retention_days
         return done
+
+    def delete_events(self, events: pa.Table) -> dict[str, int]:
+        """`| delete`: a lightweight DELETE of the events of a search's answer (event schema,
+        `index` included) in their index tables (storage.clickhouse.delete). Returns the
+        distinct events deleted per index (as named by the search; identical copies go together)."""
+        counts = {}
+        for index, keys in chdelete.keys_by_index(events).items():
+            if index not in self.indexes():
+                continue
+            self.client.command(chdelete.allow_statement(index, self.topology))
+            for part in chdelete.chunks(keys):
+                self.client.command(chdelete.delete_statement(index, self.topology),
+                                    parameters={"times": sorted({t for t, _ in part}), "keys": part})
+            counts[index] = len(keys)
+        return counts
 
     def _has_ttl(self, index: str) -> bool:
         table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")

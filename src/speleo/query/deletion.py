@@ -49,16 +49,23 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
 def delete_found(catalog, found, actor: str) -> dict[str, int]:
     """Tombstones for the events of a search result; returns how many were deleted per index.
     Raises InputError for events of `_audit` (the audit trail is never deleted)."""
+    table = deletable(found)
+    return {} if table is None else tombstones.add(catalog, table, actor)
+
+
+def deletable(found) -> pa.Table | None:
+    """The event columns of a delete search's result (None when it found nothing). Raises
+    InputError when the search removed event columns or found events of `_audit`."""
     table = found.table
     if table.num_rows == 0:
-        return {}
+        return None
     missing = [c for c in EVENT_COLUMNS if c not in table.column_names]
     if missing:
         raise InputError(f"delete needs whole events; the search removed {', '.join(missing)}")
     if "_audit" in set(table.column("index").to_pylist()):
         raise InputError(f"events of '_audit' cannot be deleted (the audit trail); narrow the search "
                          f"(internal indexes: {', '.join(INTERNAL_INDEXES)})")
-    return tombstones.add(catalog, table.select(list(EVENT_COLUMNS)), actor)
+    return table.select(list(EVENT_COLUMNS))
 
 
 def result_table(counts: dict[str, int], found):

@@ -116,7 +116,8 @@ NULL; `_fields` (JSON text) is the map `f`."""
 SETTINGS = ("ttl_only_drop_parts = 1, index_granularity = 8192, "
             "map_serialization_version = 'with_buckets', "
             "map_serialization_version_for_zero_level_parts = 'basic', "
-            "deduplicate_merge_projection_mode = 'rebuild'")
+            "deduplicate_merge_projection_mode = 'rebuild', "
+            "lightweight_mutation_projection_mode = 'rebuild'")   # `| delete` (clickhouse.delete)
 SINGLE_NODE_SETTINGS = ", non_replicated_deduplication_window = 10000"
 
 
