@@ -116,7 +116,12 @@ class Service:
 
         settings = indexadmin.edit_index(self.home, self.catalog, name, params, labels)
         if self.on_clickhouse and self.writer is not None:
-            self.backend.sync_retention({name: settings})
+            for done in self.backend.sync_retention({name: settings}):
+                if self.internal is not None:
+                    from speleo.query.clickhouse import retention_fields
+
+                    self.internal.emit("_internal", "lifecycle", {"event": "retention_applied",
+                                       **retention_fields(done)}, component="BucketMover")
         return settings.to_splunk()
 
     def indexes(self) -> list[dict]:

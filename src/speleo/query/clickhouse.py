@@ -311,6 +311,12 @@ class ClickHouseBackend:
                                    span=span, earliest=compiled.earliest, latest=compiled.latest, messages=[msg])
 
 
+def retention_fields(done: dict) -> dict:
+    """The `_internal` lifecycle fields of a TTL change (`sync_retention`'s dict; `idx` as in
+    the other lifecycle events)."""
+    return {"idx": done["index"], "engine": done["engine"], "ttl_days": done["ttl_days"] or "none"}
+
+
 def _micros(t: float) -> int:
     """Epoch seconds as whole microseconds (the tables' DateTime64(6) unit); clamped to the range."""
     if math.isinf(t):

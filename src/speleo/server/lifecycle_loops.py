@@ -31,12 +31,13 @@ def clickhouse_retention_loop(runtime) -> None:
     docs/scale-out.md): at start and every `retention_check_secs`, each index's
     frozenTimePeriodInSecs is written to its table when it changed (`speleo index edit` through
     the server also applies it at once); each change is logged to `_internal`."""
+    from speleo.query.clickhouse import retention_fields
     from speleo.storage import indexconf
 
     svc = runtime.service
     while not runtime.stop_event.is_set():
         for done in svc.backend.sync_retention(indexconf.load_all(runtime.home, svc.catalog)):
-            lifecycle_emit(runtime, "retention_applied", done)
+            lifecycle_emit(runtime, "retention_applied", retention_fields(done))
         runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
 
 
