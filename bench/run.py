@@ -259,6 +259,16 @@ def main() -> None:
     from rest_bench import record as rest_record  # writes its own RESTBENCH section
 
     print(json.dumps(rest_record(), indent=2))
+    print("scheduled PDF report: the report action's headless Chromium render of a search page and a dashboard ...",
+          flush=True)
+    import pdf_bench  # writes its own PDFBENCH section
+
+    pdf_bench.main()
+    print("reports: response, availability, capacity and disks over a month of 100 hosts, with and without "
+          "hourly summaries ...", flush=True)
+    import reports_bench  # writes its own REPORTSBENCH section
+
+    reports_bench.main()
 
 
 if __name__ == "__main__":

@@ -105,24 +105,37 @@ class Service:
         Raises InputError for a bad or reserved name or setting, ConflictError if it exists."""
         from speleo.storage import indexadmin
 
-        return indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+        out = indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
+        self.sync_backend_indexes([name])
+        return out
 
     def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
-        """Change an index's settings (Splunk names). On a ClickHouse backend the index's table
-        gets its new retention (TTL) at once when this process is the writer (the server; chdb's
-        folder is the server's alone), else at the server's next retention check. Raises
-        NotFoundError, InputError."""
+        """Change an index's settings (Splunk names). Raises NotFoundError, InputError. On the
+        ClickHouse backend the new retention reaches the index's table at once."""
         from speleo.storage import indexadmin
 
-        settings = indexadmin.edit_index(self.home, self.catalog, name, params, labels)
-        if self.on_clickhouse and self.writer is not None:
-            for done in self.backend.sync_retention({name: settings}):
-                if self.internal is not None:
-                    from speleo.query.clickhouse import retention_fields
+        out = indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
+        self.sync_backend_indexes([name])
+        return out
 
-                    self.internal.emit("_internal", "lifecycle", {"event": "retention_applied",
-                                       **retention_fields(done)}, component="BucketMover")
-        return settings.to_splunk()
+    def sync_backend_indexes(self, names: list[str] | None = None) -> list[dict]:
+        """On the ClickHouse backend: create the tables of `names` (None: every index) and set
+        their retention from the index settings (`frozenTimePeriodInSecs` → the table's TTL,
+        docs/scale-out.md). The server calls it at start, and after every create or edit.
+        Returns what each table got; nothing on the embedded backend, whose retention thread
+        reads the settings itself."""
+        if not self.on_clickhouse:
+            return []
+        from speleo.storage import indexconf
+
+        settings = indexconf.load_all(self.home, self.catalog)
+        done = []
+        for name in sorted(settings if names is None else names):
+            if name not in settings:
+                continue
+            self.backend.ensure_index(settings[name])
+            done.append(self.backend.apply_retention(settings[name]))
+        return done
 
     def indexes(self) -> list[dict]:
         """Each index with event count, bucket count, bytes on disk and time range."""
@@ -317,8 +330,8 @@ class Service:
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
     def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
-        """`<query> | delete` (Splunk Search Reference: delete): tombstones (on ClickHouse, a
-        lightweight DELETE) for every event the streaming search `query` finds, hidden from every later search at once; one `_audit`
+        """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
+        streaming search `query` finds, hidden from every later search at once; one `_audit`
         event (actor, search, count per index). Returns a result table (index, deleted, errors).
         Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
         if capabilities is not None and deletion.CAPABILITY not in capabilities:
@@ -329,11 +342,7 @@ class Service:
             self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
         try:
             found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
-            if self.on_clickhouse:      # a lightweight DELETE (storage.clickhouse.delete)
-                events = deletion.deletable(found)
-                counts = {} if events is None else self.backend.delete_events(events)
-            else:
-                counts = deletion.delete_found(self.catalog, found, actor)
+            counts = deletion.delete_found(self.catalog, found, actor, self.backend if self.on_clickhouse else None)
             self.audit("delete", {"action": "delete", "user": actor, "search": original,
                                   **{f"deleted_{k}": v for k, v in counts.items()}})
             return deletion.result_table(counts, found)

@@ -258,3 +258,30 @@ def test_a_week_forward_records_each_searchs_skips_in_one_transaction(tmp_path):
     skipped = [r for r in h.runs("m3") if r.status == "skipped"]
     assert len(skipped) == 100 and "scheduled runs from" in skipped[-1].reason
     assert len(sessions) < 50, len(sessions)   # was 5 x 100 commits
+
+
+def test_two_schedulers_on_one_database_run_each_search_once(tmp_path):
+    """Servers sharing one operations database (PostgreSQL in production): only the holder of the
+    `alert-scheduler` lease runs searches; when it stops renewing, the other takes over and runs
+    the ticks from there, each once (speleo.ops.lease)."""
+    from speleo.ops.lease import Lease
+
+    h = Harness(tmp_path / "h", epoch("2026-03-01T00:00:30"))
+    h.save("five", cron_schedule="*/5 * * * *", is_scheduled="1", **{"dispatch.earliest_time": "-5m"})
+    first = h.sched
+    first.lease = Lease(h.db, "alert-scheduler", "server-a")
+    second = h.new_scheduler()
+    second.lease = Lease(h.db, "alert-scheduler", "server-b")
+    t = epoch("2026-03-01T00:00:30")
+    for step in range(12):                      # both decide every minute for 12 minutes
+        h.clock.set(t + 60 * step)
+        for s in (first, second):
+            s.tick()
+            s.wait_idle()
+    assert [c["latest"] for c in h.calls] == [epoch("2026-03-01T00:05:00"), epoch("2026-03-01T00:10:00")]
+    assert first.lease.holding and not second.lease.holding
+    for step in range(12, 24):                  # server a is gone (kill -9): b takes over
+        h.clock.set(t + 60 * step)
+        second.tick()
+        second.wait_idle()
+    assert [c["latest"] for c in h.calls] == [epoch(f"2026-03-01T00:{m:02d}:00") for m in (5, 10, 15, 20)]

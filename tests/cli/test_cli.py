@@ -27,6 +27,8 @@ def test_oneshot_twice_is_refused_unless_forced(home):
     run_cli(home, "add", "oneshot", str(path), "--index", "web", "--force")
     out = run_cli(home, "search", "index=web | stats count", "--output", "jsonl")
     assert jsonl(out.stdout) == [{"count": 20_000}]
+    whole = run_cli(home, "search", "index=web | stats count", "-o", "json")   # one array, as every listing
+    assert json.loads(whole.stdout) == [{"count": 20_000}]
 
 
 def test_search_jsonl_events_carry_the_contract_fields(home):

@@ -1,4 +1,4 @@
-"""`| delete` on ClickHouse (a lightweight DELETE, storage.clickhouse.delete) against the embedded
+"""`| delete` on ClickHouse (a lightweight DELETE, `ClickHouseBackend.delete_events`) against the embedded
 backend (tombstones): the same searches on both leave the same events; the capability check and
 the `_audit` event are the same. Expected events are computed from the lines the test wrote."""
 

@@ -222,4 +222,36 @@ def test_jobs_inspector_and_admin_pages(app_site, page, shots, tmp_path):  # noq
     page.click("#user-form button[type=submit]")
     page.wait_for_selector("#users td:text('carol')")
     assert "carol" in [u["name"] for u in server.api("GET", "/api/v1/users").json()["users"]]
+
+    # roles: create one from the capability catalogue, edit it, give it to carol; delete another
+    page.fill("#role-form input[name=name]", "auditor")
+    page.check("#role-caps input[value=search]")
+    page.check("#role-caps input[value=list_inputs]")
+    page.fill("#role-form input[name=allowed]", "app, uploads")
+    page.fill("#role-form input[name=default]", "app")
+    page.click("#role-save")
+    page.wait_for_selector("#roles td:text('auditor')")
+    page.click("button[aria-label='Edit role auditor']")
+    assert page.input_value("#role-form input[name=name]") == "auditor"
+    assert page.is_checked("#role-caps input[value=list_inputs]") and not page.is_checked("#role-caps input[value=edit_user]")
+    page.check("#role-caps input[value=edit_incidents]")
+    page.uncheck("#role-caps input[value=list_inputs]")
+    page.click("#role-save")
+    page.wait_for_selector("#roles-msg.ok:text('saved')")
+    role = server.api("GET", "/api/v1/roles/auditor").json()
+    assert (sorted(role["capabilities"]), role["srchIndexesAllowed"], role["srchIndexesDefault"]) == (
+        ["edit_incidents", "search"], ["app", "uploads"], ["app"])
+    page.fill("input[aria-label='Roles of carol']", "auditor")
+    page.click("#users tr:has(td:text('carol')) button:text('Save roles')")
+    page.wait_for_selector("#users-msg.ok:text('Roles of carol')")
+    carol = next(u for u in server.api("GET", "/api/v1/users").json()["users"] if u["name"] == "carol")
+    assert carol["roles"] == ["auditor"]
+    page.fill("#role-form input[name=name]", "temp")
+    page.click("#role-save")
+    page.wait_for_selector("#roles td:text('temp')")
+    page.once("dialog", lambda d: d.accept())
+    page.click("button[aria-label='Delete role temp']")
+    page.wait_for_selector("#roles-msg.ok:text('deleted')")
+    assert "temp" not in [r["name"] for r in server.api("GET", "/api/v1/roles").json()["roles"]]
+    assert not page.locator("button[aria-label='Delete role admin']").count()      # built-ins stay
     page.screenshot(path=str(shots / "56-admin.png"), full_page=True)

@@ -80,6 +80,7 @@ class Scheduler:
         self.startup_due: set[int] = set()
         self.started_at: float | None = None
         self.stop_event = threading.Event()
+        self.lease = None   # speleo.ops.lease.Lease: when set, searches run only while this server holds it
         self.wake = threading.Event()  # set by a finished run or stop(): decide again now
         self.thread: threading.Thread | None = None
         self._last_expire = 0.0
@@ -103,7 +104,8 @@ class Scheduler:
         self.startup_due = {s.id for s in by_id.values() if s.spec.scheduled and s.spec["run_on_startup"]}
 
     def start(self) -> None:
-        self.recover()
+        if self.lease is None or self.lease.held(self.clock.time()):
+            self.recover()
         self.thread = threading.Thread(target=self._loop, name="speleo-scheduler", daemon=True)
         self.thread.start()
 
@@ -139,6 +141,12 @@ class Scheduler:
     def tick(self) -> float:
         """Decide every due tick; returns seconds until the next decision is needed."""
         now = self.clock.time()
+        if self.lease is not None:      # servers sharing one operations database: one schedules
+            before = self.lease.takeovers
+            if not self.lease.held(now):
+                return min(self.settings.tick_secs, self.lease.ttl / 3)
+            if self.lease.takeovers > before and self.started_at is not None and self.total_running == 0:
+                self.recover()          # taken over from another server: the runs it cut short
         if self.started_at is None:
             self.recover()
         if now - self._last_expire >= self.settings.expire_period_secs:

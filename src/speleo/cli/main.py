@@ -206,7 +206,9 @@ def add_monitor(home: Home, path: str, index: str, whitelist, blacklist, sourcet
                                   "(2015-05-17, 2015-05-17T10:00+02:00), or 0 for all time (default).")
 @click.option("--latest", help="End of the time range (exclusive): now, -1h, an epoch, an ISO 8601 date "
                                 "(default: no end).")
-@click.option("--output", "-o", type=click.Choice(["table", "jsonl", "csv", "raw"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Choice(["table", "json", "jsonl", "csv", "raw"]), default="table",
+              show_default=True, help="table; json: one JSON array of the rows; jsonl: one JSON object a line; "
+                                      "csv; raw: each event's _raw.")
 @click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Rows to print; 0 = no limit.")
 @click.option("--now", "now", type=float, help="Pin the search's 'now' (epoch seconds) for reproducible relative times.")
 @click.option("--allow-delete", is_flag=True,
@@ -287,6 +289,8 @@ def _print_rows(output: str, body: dict, fields: list[str]) -> None:
     if output == "jsonl":
         for r in rows:
             sys.stdout.write(json.dumps(r, default=str) + "\n")
+    elif output == "json":
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
     elif output == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         w.writeheader()

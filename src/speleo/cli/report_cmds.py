@@ -114,7 +114,13 @@ def _response_table(rep: dict) -> None:
 
 
 # -- capacity and disks ------------------------------------------------------------------------
-def _local_search(home: Home):
+def _local_search_and_rollup(home: Home):
+    """(search, rollup) over the home without a server: the home owner's search and the reports'
+    hourly summaries in its operations database (speleo.ops.reports.rollup)."""
+    import time
+
+    from speleo.ops.db import Database
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
     from speleo.service import Service
 
     svc = Service(home)
@@ -122,7 +128,7 @@ def _local_search(home: Home):
     def search(spl, earliest, latest, limit):
         return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
 
-    return search
+    return search, Rollup(Database.for_home(home), catalog_fingerprint(svc.catalog), time.time, scope="local")
 
 
 def _bounds(since, until, default_since: str) -> tuple[float, float]:
@@ -157,7 +163,8 @@ def capacity_cmd(home: Home, since, until, index, host, forecast_days, output) -
 
     def local():
         lo, hi = _bounds(since, until, "-7d")
-        return capacity.report(_local_search(home), lo, hi, index, host, forecast_days)
+        search, rollup = _local_search_and_rollup(home)
+        return capacity.report(search, lo, hi, index, host, forecast_days, rollup=rollup)
 
     rep = _fetch(home, "/api/v1/reports/capacity", {"since": since, "until": until, "index": index, "host": host,
                                                    "forecast_days": forecast_days}, local)
@@ -194,7 +201,8 @@ def disks_cmd(home: Home, since, until, index, output) -> None:
 
     def local():
         lo, hi = _bounds(since, until, "-30d")
-        return disks.report(_local_search(home), lo, hi, index)
+        search, rollup = _local_search_and_rollup(home)
+        return disks.report(search, lo, hi, index, rollup=rollup)
 
     rep = _fetch(home, "/api/v1/reports/disks", {"since": since, "until": until, "index": index}, local)
     emit(rep, disks.rows(rep), output, _disks_table)

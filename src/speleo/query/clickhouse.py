@@ -33,7 +33,6 @@ from speleo.query.scope import IndexScope
 from speleo.spl.chrender import DIALECT, RenderUnsupported, lower_for_clickhouse
 from speleo.storage.clickhouse import client as chclient
 from speleo.storage.clickhouse import ddl
-from speleo.storage.clickhouse import delete as chdelete
 from speleo.storage.clickhouse.sink import ClickHouseSink
 
 SEARCH_SETTINGS = {
@@ -66,7 +65,6 @@ class ClickHouseBackend:
         self.display = display
         self.sink = ClickHouseSink(client, topology.database)
         self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
-        self._applied: dict[str, int | None] = {}   # index -> TTL days sync_retention applied
         self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
                                          replication=topology.cluster is not None, every_command=False)
 
@@ -103,35 +101,44 @@ class ClickHouseBackend:
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
         return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
 
-    def sync_retention(self, settings_by_index: dict) -> list[dict]:
-        """Make every index's table carry its current retention (`storage.indexconf.load_all`'s
-        answer): the table is created when missing, and its TTL is changed only when the index's
-        whole-day retention differs from what this backend last applied, so the server can call
-        this at start and on every retention check (an edit by another process is picked up).
-        Returns what was applied, one dict per changed index."""
-        done = []
-        for name, settings in sorted(settings_by_index.items()):
-            layout = ddl.IndexLayout.from_settings(settings)
-            if self._applied.get(name, "unset") == layout.retention_days:
-                continue
-            self.ensure_index(layout)
-            done.append(self.apply_retention(layout))
-            self._applied[name] = layout.retention_days
-        return done
+    # the identity of an event, as `storage.tombstones` defines it for the embedded store
+    _IDENTITY = ("_time", "_raw", "source", "host", "_offset", "_indextime")
 
     def delete_events(self, events: pa.Table) -> dict[str, int]:
-        """`| delete`: a lightweight DELETE of the events of a search's answer (event schema,
-        `index` included) in their index tables (storage.clickhouse.delete). Returns the
-        distinct events deleted per index (as named by the search; identical copies go together)."""
-        counts = {}
-        for index, keys in chdelete.keys_by_index(events).items():
-            if index not in self.indexes():
-                continue
-            self.client.command(chdelete.allow_statement(index, self.topology))
-            for part in chdelete.chunks(keys):
-                self.client.command(chdelete.delete_statement(index, self.topology),
-                                    parameters={"times": sorted({t for t, _ in part}), "keys": part})
-            counts[index] = len(keys)
+        """`| delete` on ClickHouse (Splunk Search Reference: delete): hide `events` (event columns,
+        `index` included, as a search returned them) at once with ClickHouse's lightweight DELETE,
+        matched by their identity (`_time`, `_raw`, source, host, `_offset`, `_indextime`, in the
+        index's table: a copy in another index stays). The rows' values travel as an Arrow insert
+        into a temporary Memory table, never as SQL text. Space is reclaimed by later merges, as
+        Splunk reclaims it when the bucket freezes. Returns the events deleted per index.
+        Raises InputError on a cluster (lightweight DELETE on a Distributed table would need the
+        key table on every shard: not done yet)."""
+        from speleo.errors import InputError
+        from speleo.storage.clickhouse.sink import to_clickhouse
+
+        if self.topology.cluster:
+            raise InputError("| delete is not available on a ClickHouse cluster yet (single node only): "
+                             "run `speleo index purge` before migrating, or delete on each shard (docs/scale-out.md)")
+        counts: dict[str, int] = {}
+        indexes = events.column("index").to_pylist()
+        for name in sorted(set(indexes)):
+            rows = pa.array([i for i, n in enumerate(indexes) if n == name], pa.int64())
+            keys = to_clickhouse(events.take(rows)).select(list(self._IDENTITY))
+            scratch = f"__delete_{os.getpid()}_{time.monotonic_ns()}"
+            target = ddl.quoted(self.topology.database, ddl.table_name(name))
+            tmp = ddl.quoted(self.topology.database, scratch)
+            cols = ", ".join(self._IDENTITY)
+            for stmt in ddl.allow_delete(name, self.topology):
+                self.client.command(stmt)
+            self.client.command(f"CREATE TABLE {tmp} (_time DateTime64(6, 'UTC'), _raw String, source String, "
+                                f"host String, _offset Int64, _indextime DateTime64(6, 'UTC')) ENGINE = Memory")
+            try:
+                self.client.insert_arrow(scratch, keys, database=self.topology.database)
+                self.client.command(f"DELETE FROM {target} WHERE ({cols}) IN (SELECT {cols} FROM {tmp})",
+                                    settings={"lightweight_deletes_sync": 2})
+            finally:
+                self.client.command(f"DROP TABLE IF EXISTS {tmp}")
+            counts[name] = keys.num_rows
         return counts
 
     def _has_ttl(self, index: str) -> bool:
@@ -309,12 +316,6 @@ class ClickHouseBackend:
                "selected by time range and terms")
         return engine.SearchResult(kind=kind, table=table, truncated=truncated, total=int(total), timeline=timeline,
                                    span=span, earliest=compiled.earliest, latest=compiled.latest, messages=[msg])
-
-
-def retention_fields(done: dict) -> dict:
-    """The `_internal` lifecycle fields of a TTL change (`sync_retention`'s dict; `idx` as in
-    the other lifecycle events)."""
-    return {"idx": done["index"], "engine": done["engine"], "ttl_days": done["ttl_days"] or "none"}
 
 
 def _micros(t: float) -> int:

@@ -46,26 +46,22 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
     return pipeline, before
 
 
-def delete_found(catalog, found, actor: str) -> dict[str, int]:
-    """Tombstones for the events of a search result; returns how many were deleted per index.
-    Raises InputError for events of `_audit` (the audit trail is never deleted)."""
-    table = deletable(found)
-    return {} if table is None else tombstones.add(catalog, table, actor)
-
-
-def deletable(found) -> pa.Table | None:
-    """The event columns of a delete search's result (None when it found nothing). Raises
-    InputError when the search removed event columns or found events of `_audit`."""
+def delete_found(catalog, found, actor: str, backend=None) -> dict[str, int]:
+    """Tombstones for the events of a search result (or, with a ClickHouse `backend`, its
+    lightweight DELETE: `query.clickhouse.ClickHouseBackend.delete_events`); returns how many were
+    deleted per index. Raises InputError for events of `_audit` (the audit trail is never deleted)."""
     table = found.table
     if table.num_rows == 0:
-        return None
+        return {}
     missing = [c for c in EVENT_COLUMNS if c not in table.column_names]
     if missing:
         raise InputError(f"delete needs whole events; the search removed {', '.join(missing)}")
     if "_audit" in set(table.column("index").to_pylist()):
         raise InputError(f"events of '_audit' cannot be deleted (the audit trail); narrow the search "
                          f"(internal indexes: {', '.join(INTERNAL_INDEXES)})")
-    return table.select(list(EVENT_COLUMNS))
+    if backend is not None:
+        return backend.delete_events(table.select(list(EVENT_COLUMNS)))
+    return tombstones.add(catalog, table.select(list(EVENT_COLUMNS)), actor)
 
 
 def result_table(counts: dict[str, int], found):

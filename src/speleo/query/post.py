@@ -234,6 +234,36 @@ def _xmlkv(table: pa.Table, step: dict) -> pa.Table:
     return _add_fields(table, found)
 
 
+def _extracted(table: pa.Table, step: dict) -> pa.Table:
+    """The search-time fields of each event (its sourcetype's extractions, JSON, automatic
+    key=value: `sourcetypes.extract_fields`, as the events answer shows them) whose names match
+    one of `patterns` (fnmatch, `*` wildcards) and are not columns already (a stored field
+    wins), as columns; for `table`/`fields` with wildcards (spl/commands/fields.py)."""
+    import fnmatch
+
+    from speleo import sourcetypes
+
+    patterns = step["patterns"]
+    have = set(table.column_names)
+    cols = {n: table.column(n).to_pylist() for n in ("_raw", "sourcetype", "source", "host") if n in have}
+    raws = cols.get("_raw", [None] * table.num_rows)
+    found = []
+    matched: dict[str, bool] = {}
+    for i, raw in enumerate(raws):
+        row: dict = {}
+        st = cols.get("sourcetype", [None] * table.num_rows)[i]
+        if isinstance(raw, str):
+            meta = {k: cols[k][i] for k in ("source", "host") if k in cols}
+            for k, v in sourcetypes.extract_fields(raw, st or "", meta).items():
+                ok = matched.get(k)
+                if ok is None:
+                    ok = matched[k] = k not in have and any(fnmatch.fnmatchcase(k, p) for p in patterns)
+                if ok:
+                    row[k] = v
+        found.append(row)
+    return _add_fields(table, found)
+
+
 # --- commands after a post step -------------------------------------------------------------
 
 _POST_IDS = itertools.count()
@@ -302,7 +332,7 @@ def writing_steps(steps: list[dict]) -> list[str]:
 
 
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
-         "xmlkv": _xmlkv, "pivot": _pivot}
+         "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

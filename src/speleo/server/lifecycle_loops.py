@@ -17,28 +17,34 @@ def retention_loop(runtime) -> None:
     rotatePeriodInSecs); re-planned only when buckets or settings changed or an age deadline passed."""
     from speleo.storage.lifecycle import Lifecycle, RetentionSchedule, retention_tick
 
-    if runtime.service.on_clickhouse:
-        return clickhouse_retention_loop(runtime)
     lc = Lifecycle(runtime.writer.store, runtime.lifecycle_emit, runtime.clock)
     schedule = RetentionSchedule()
+    applied = None
     while not runtime.stop_event.is_set():
+        if runtime.service.on_clickhouse:
+            applied = clickhouse_retention(runtime, applied)
         retention_tick(lc, schedule, runtime.clock.time())
         runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
 
 
-def clickhouse_retention_loop(runtime) -> None:
-    """On a ClickHouse backend the engine enforces age retention (a TTL per table,
-    docs/scale-out.md): at start and every `retention_check_secs`, each index's
-    frozenTimePeriodInSecs is written to its table when it changed (`speleo index edit` through
-    the server also applies it at once); each change is logged to `_internal`."""
-    from speleo.query.clickhouse import retention_fields
+def clickhouse_retention(runtime, applied: str | None) -> str:
+    """On the ClickHouse backend, retention is each table's TTL (docs/scale-out.md): when the
+    index settings changed since `applied` (by the API, or by `speleo index edit` writing the
+    catalog beside the server), set the tables' TTLs again and note it in `_internal`.
+    Returns the settings' fingerprint now applied."""
     from speleo.storage import indexconf
 
-    svc = runtime.service
-    while not runtime.stop_event.is_set():
-        for done in svc.backend.sync_retention(indexconf.load_all(runtime.home, svc.catalog)):
-            lifecycle_emit(runtime, "retention_applied", retention_fields(done))
-        runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
+    now = repr(sorted(indexconf.load_all(runtime.home, runtime.service.catalog).items()))
+    if now != applied:
+        try:
+            done = runtime.service.sync_backend_indexes()
+        except Exception as e:   # ClickHouse unreachable: tried again at the next check
+            runtime.errors["clickhouse-retention"] = f"{type(e).__name__}: {e}"
+            return applied
+        runtime.errors.pop("clickhouse-retention", None)
+        for row in done:
+            lifecycle_emit(runtime, "retention_applied", row)
+    return now
 
 
 def license_loop(runtime) -> None:

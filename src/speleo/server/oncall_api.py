@@ -40,7 +40,8 @@ def install(app: FastAPI, runtime) -> None:
 
     def esc() -> Escalations:
         if "esc" not in state:
-            state["esc"] = Escalations(Database.for_home(runtime.home), runtime.notifier, oc())
+            state["esc"] = Escalations(Database.for_home(runtime.home), runtime.notifier, oc(),
+                                       base_url=f"http://{runtime.bind}:{runtime.port}")
         return state["esc"]
 
     def emit(fields: dict) -> None:

@@ -67,14 +67,20 @@ def searcher(runtime, who: Principal):
     return search
 
 
+def rollup_for(runtime, db: Database, who: Principal):
+    """The reports' hourly summaries (speleo.ops.reports.rollup) as this caller may read them:
+    the key holds the caller's capabilities and index scope."""
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
+    return Rollup(db, catalog_fingerprint(runtime.service.catalog), runtime.clock.time,
+                  scope=repr((sorted(who.capabilities or ()), who.scope())))
+
+
 def slos_for(runtime, db: Database, who: Principal) -> Slos:
     from speleo.alerts.store import for_home
 
-    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
-
     slos = Slos(db, searcher(runtime, who), for_home(runtime.home, runtime.clock), runtime.clock)
-    slos.rollup = Rollup(db, catalog_fingerprint(runtime.service.catalog), runtime.clock.time,
-                         scope=repr((sorted(who.capabilities or ()), who.scope())))
+    slos.rollup = rollup_for(runtime, db, who)
     return slos
 
 
@@ -92,14 +98,14 @@ def _install_more(router: APIRouter, runtime, db, now, run) -> None:
                               who: Principal = Depends(require(SEARCH))) -> dict:
         t = now()
         return await run(capacity.report, searcher(runtime, who), parse_time(since, t, "since"),
-                         parse_time(until, t, "until") or t, index, host, forecast_days)
+                         parse_time(until, t, "until") or t, index, host, forecast_days, rollup_for(runtime, db(), who))
 
     @router.get(PREFIX + "/disks")
     async def disks_report(since: str = "-30d", until: str | None = None, index: str = "metrics",
                            who: Principal = Depends(require(SEARCH))) -> dict:
         t = now()
         return await run(disks.report, searcher(runtime, who), parse_time(since, t, "since"),
-                         parse_time(until, t, "until") or t, index)
+                         parse_time(until, t, "until") or t, index, rollup_for(runtime, db(), who))
 
     @router.get("/api/v1/slos")
     async def list_slos(who: Principal = Depends(require(SEARCH))) -> dict:

@@ -59,6 +59,11 @@ class Runtime:
 
     def start(self) -> None:
         self.writer = self.service.open_writer()
+        try:                                      # ClickHouse: tables and TTLs as the settings say
+            self.service.sync_backend_indexes()
+        except Exception as e:                    # unreachable: the retention thread tries again
+            log.warning("ClickHouse tables not checked at start (%s: %s); retried by the retention thread",
+                        type(e).__name__, e)
         self.internal = InternalLog(self.writer.store, clock=self.clock)  # `_internal` and `_audit`
         self.service.internal = self.internal
         self.writer.ingestor.clock = self.clock.time  # year-less timestamps are read against it
@@ -67,6 +72,14 @@ class Runtime:
         self.writer.store.on_lifecycle = self.lifecycle_emit
         from speleo.alerts.fschange.watcher import FsChangeWatcher  # fschange inputs (own thread)
         self.fschange = FsChangeWatcher(self.home.root, self.service.catalog, self.writer.store, self.internal, self.clock)
+        from speleo.ops.db import Database
+        from speleo.ops.lease import Lease, process_holder  # one server at a time on a shared database
+
+        ops_db = Database.for_home(self.home)
+        holder = process_holder()   # SQLite: one home, one server; no lease to write every second
+        self.leases = [] if ops_db.url.startswith("sqlite") else [
+            Lease(ops_db, name, holder) for name in ("ops-ticks", "alert-scheduler")]
+        self.ticks.lease = self.leases[0] if self.leases else None
         for name, fn in (("monitor", self._monitor_loop), ("sealer", self._sealer_loop),
                          ("term-index", self._term_index_loop),
                          ("fschange", lambda: self.fschange.run(self.stop_event)),
@@ -79,6 +92,7 @@ class Runtime:
         from speleo.server.scheduling import build_scheduler  # saved searches and alerts
 
         self.scheduler = build_scheduler(self)
+        self.scheduler.lease = self.leases[1] if self.leases else None
         self.scheduler.start()
 
     @property
@@ -175,6 +189,7 @@ class Runtime:
             "events_ingested_since_start": self.writer.ingestor.events_total,
             "loop_errors": self.errors,
             "scheduler": self.scheduler.status() if getattr(self, "scheduler", None) else None,
+            "leases": [x.status() for x in getattr(self, "leases", [])],
             "network": self.network.status() if getattr(self, "network", None) else None,
         }
 
@@ -185,6 +200,8 @@ class Runtime:
         for t in self.threads:
             t.join(timeout=10)
         self.fschange.close()
+        for lease in getattr(self, "leases", []):
+            lease.release()                       # another server takes over at once
         self.writer.store.seal()
         self._persist_refusals()
         self.monitor.close()

@@ -10,7 +10,9 @@ the rows, not in this thread). Register a tick from a route module's `install(ap
 `fn(now)` receives the runtime clock's time (epoch seconds UTC). An exception is logged, kept in
 `runtime.errors["tick:<name>"]` (shown by `speleo status`) and written to `_internal`
 (sourcetype `speleo:ticks`); it never stops the thread or the other ticks. Ticks run one after
-the other: a slow tick delays the others, so keep each one short (bounded batches).
+the other: a slow tick delays the others, so keep each one short (bounded batches). Servers that
+share one operations database (PostgreSQL) run the ticks on one of them at a time: the holder of
+the `ops-ticks` lease (speleo.ops.lease).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Ticker:
         self.emit = emit
         self._ticks: dict[str, Tick] = {}
         self._lock = threading.Lock()
+        self.lease = None   # speleo.ops.lease.Lease: when set, ticks run only while this server holds it
 
     def add(self, name: str, fn: Callable[[float], None], every_secs: float) -> None:
         """Call `fn(now)` every `every_secs` seconds (≥ 0.05) from the ops thread; replaces NAME."""
@@ -62,6 +65,8 @@ class Ticker:
         with self._lock:
             ticks = list(self._ticks.values())
         now = self.clock.time()
+        if self.lease is not None and not self.lease.held(now):
+            return 1.0                  # another server sharing the operations database runs them
         for t in ticks:
             if now < t.next_at:
                 continue

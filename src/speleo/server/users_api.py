@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from speleo.errors import ForbiddenError, InputError, ThrottledError
+from speleo.ops.roles import CAPABILITIES
 from speleo.server.access import EDIT_ROLES, EDIT_USER, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 
@@ -123,7 +124,8 @@ def router(runtime, web) -> APIRouter:
 
     @r.get("/api/v1/roles")
     async def list_roles(_: Principal = Depends(require(EDIT_ROLES))) -> dict:
-        return {"roles": [x.to_dict() for x in roles.list()]}
+        """Every role, and `capabilities`: every capability a role may grant (Splunk's names)."""
+        return {"roles": [x.to_dict() for x in roles.list()], "capabilities": sorted(CAPABILITIES)}
 
     @r.get("/api/v1/roles/{name}")
     async def show_role(name: str, _: Principal = Depends(require(EDIT_ROLES))) -> dict:

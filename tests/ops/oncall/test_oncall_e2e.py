@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 
 from tests.conftest import run_cli, wait_for
@@ -64,6 +65,12 @@ def test_escalation_survives_kill9_neither_lost_nor_repeated(server_factory, tmp
     assert len(webhook_inbox.received) == 1
     card = webhook_inbox.received[0][2]
     assert card["@type"] == "MessageCard" and f"incident {inc['id']}" in card["title"]
+    page = f"{srv.url}/incidents/{inc['id']}"                 # the incident page (Acknowledge), absolute
+    assert card["potentialAction"][0]["targets"][0]["uri"] == page
+    body = smtp_inbox.messages[1][1]
+    mail = (body.get_body(("plain",)).get_content() if body.is_multipart() else body.get_content())
+    assert f"Acknowledge to stop the escalation: {page}" in mail
+    assert httpx.get(page, follow_redirects=False).status_code in (200, 302, 303)   # a real page (sign-in first)
     shown = json.loads(run_cli(home, "oncall", "escalations", "--incident", str(inc["id"]), "--output", "json").stdout)
     assert shown["state"] == "finished"
     assert [(s["state"], s["claims"], len(s["attempts"])) for s in shown["steps"]] == [("sent", 1, 1), ("sent", 1, 2)]

@@ -78,9 +78,14 @@ READINGS = [  # (day, host, document)
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
+    return planted_home(tmp_path_factory.mktemp("disks"))
+
+
+def planted_home(root):
+    """A home with READINGS (and one document that does not parse) in index `metrics`;
+    returns (service, search)."""
     from speleo.alerts.indexing import write_events
 
-    root = tmp_path_factory.mktemp("disks")
     svc = Service(Home(root / "home"))
     svc.create_index("metrics")
     w = svc.open_writer()
@@ -170,3 +175,30 @@ def test_forwarder_queues_smartctl_documents_and_reports_them_in_status(tmp_path
         assert off.status()["smart"]["enabled"] is False
     finally:
         off.close()
+
+
+def test_the_rollup_gives_the_same_report_and_sees_a_late_reading(tmp_path):
+    """A month-long disks report from hourly summaries: equal to the report from events, read from
+    summaries the second time, and a reading sealed later into a summarised hour changes it."""
+    from speleo.alerts.indexing import write_events
+    from speleo.ops.db import Database
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
+    svc, search = planted_home(tmp_path)                     # its own: a reading is added below
+    db = Database(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    db.migrate()
+    now = T0 + 6 * DAY
+    ru = Rollup(db, catalog_fingerprint(svc.catalog), lambda: now)
+    plain = disks.report(search, T0 - DAY, now)
+    assert disks.report(search, T0 - DAY, now, rollup=ru) == plain and ru.searched_hours > 0
+    assert disks.report(search, T0 - DAY, now, rollup=ru) == plain and ru.searched_hours == 0
+    w = svc.open_writer()
+    late = ata("/dev/sda", "HEALTHY1", pending=3)           # the healthy drive, day 2, an hour later
+    write_events(w.store, svc.catalog, "metrics", "smartctl:json", "test", "alpha",
+                 [{"_time": T0 + 2 * DAY + 3600, "_raw": json.dumps(late)}])
+    w.store.seal()
+    w.close()
+    again = disks.report(search, T0 - DAY, now, rollup=ru)
+    assert again == disks.report(search, T0 - DAY, now)
+    sda = next(d for d in again["drives"] if d["device"] == "/dev/sda")
+    assert sda["readings"] == 5 and sda["attributes"]["pending_sectors"]["series"][3] == [T0 + 2 * DAY + 3600, 3]

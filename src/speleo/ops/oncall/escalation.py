@@ -53,8 +53,11 @@ REF = "oncall_step"
 class Escalations:
     """Starts and runs the escalation chains of one operations database."""
 
-    def __init__(self, db: Database, notifier: "Notifier | None", oncall: OnCall | None = None) -> None:
-        """`notifier` may be None for reading only (listing chains)."""
+    def __init__(self, db: Database, notifier: "Notifier | None", oncall: OnCall | None = None,
+                 base_url: str | None = None) -> None:
+        """`notifier` may be None for reading only (listing chains); `base_url` (e.g.
+        `http://speleo.example:8000`) makes the incident's link in each notification absolute."""
+        self.base_url = (base_url or "").rstrip("/")
         self.db = db
         self.notifier = notifier
         self.oncall = oncall or OnCall(db, notifier.clock if notifier else None)
@@ -183,9 +186,10 @@ class Escalations:
         results, skipped = [], 0
         inc = step["incident"]
         title = f"[{inc['severity']}] incident {inc['id']}: {inc['title']}"
+        link = f"{self.base_url}/incidents/{inc['id']}"     # the incident page (its Acknowledge button)
         text = (f"You are paged for incident {inc['id']} ({inc['severity']}, {inc['status']}): {inc['title']}.\n"
                 f"Escalation policy '{step['policy']}', step {step['seq']} ({why}).\n"
-                f"Acknowledge to stop the escalation: speleo incident ack {inc['id']}")
+                f"Acknowledge to stop the escalation: {link} (or: speleo incident ack {inc['id']})")
         for user, kind, target, style in contacts:
             if target in done:
                 skipped += 1  # sent before the process died: not again
@@ -198,7 +202,7 @@ class Escalations:
                                               fields={"incident": inc["id"], "severity": inc["severity"],
                                                       "status": inc["status"], "policy": step["policy"],
                                                       "step": step["seq"], "user": user},
-                                              link=f"/incidents.html#{inc['id']}")
+                                              link=link)
                 results.append({"user": user, "channel": kind, "ok": a.ok, "attempt": a.id, "detail": a.detail})
             except Exception as e:  # a refused URL (allow_list): recorded on the step, the chain goes on
                 results.append({"user": user, "channel": kind, "ok": False, "attempt": None, "detail": str(e)[:300]})

@@ -32,9 +32,51 @@ _SUMMARY = {"cpu": "cpu", "mem": "memory", "disk": "disk", "rx": "net_recv", "tx
 _STATS = " ".join(f"sum({f}) as {f}_sum count({f}) as {f}_n max({f}) as {f}_max" for f in _SERIES)
 
 
+SPANS = (300, 600, 900, 1200, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400)
+HOUR = 3600
+
+
 def span_for(secs: float) -> int:
-    """A bucket width (seconds, a multiple of 300) giving at most ~300 points over `secs`."""
-    return max(300, int(secs / 300) // 300 * 300)
+    """A bucket width (seconds) giving at most ~300 points over `secs`: a divisor of an hour, or
+    a whole number of hours dividing a day, or whole days. Widths of whole hours are summed from
+    hourly partial aggregates, which the reports' rollup keeps (decision 0033)."""
+    for span in SPANS:
+        if secs / span <= 300:
+            return span
+    return -(-int(secs / 300) // 86400) * 86400
+
+
+def _by_hour(search, spl: str, since: float, until: float, rollup, name: str) -> list[dict]:
+    """Rows of `spl` (a stats by `_time` with `span=3600`) over [since, until): from the rollup's
+    hourly summaries when one is given, else from one search; the same rows either way."""
+    def compute(lo: float, hi: float):
+        res = search(spl, lo, hi, MAX_ROWS)
+        return res.table.to_pylist(), not getattr(res, "truncated", False)
+
+    rows, _ = rollup.hourly_items(name, compute, since, until) if rollup is not None else compute(since, until)
+    return rows
+
+
+def _combine(rows: list[dict], span: int, keys: tuple[str, ...], sums: tuple[str, ...], maxes: tuple[str, ...]) -> list[dict]:
+    """Hourly partial aggregates summed into `span`-wide buckets (bucket start = floor(_time /
+    span) * span, as `bin` aligns them): sums and counts add, maxima take the maximum."""
+    out: dict[tuple, dict] = {}
+    for r in sorted(rows, key=lambda r: float(r["_time"])):   # hour order: the sums' order is fixed
+        t = float(r["_time"]) // span * span
+        k = (*[r.get(x) for x in keys], t)
+        b = out.get(k)
+        if b is None:
+            b = out[k] = {**{x: r.get(x) for x in keys}, "_time": t, **{f: None for f in (*sums, *maxes)}}
+        for f in sums:
+            v = r.get(f)
+            if v is not None and (type(v) is float or type(v) is int or (v := _num(v)) is not None):
+                b[f] = v if b[f] is None else b[f] + v
+        for f in maxes:
+            v = r.get(f)
+            if v is not None and (type(v) is float or type(v) is int or (v := _num(v)) is not None) \
+                    and (b[f] is None or v > b[f]):
+                b[f] = v
+    return list(out.values())
 
 
 def _num(v):
@@ -52,9 +94,11 @@ def _check_name(what: str, v: str | None) -> None:
 
 
 def report(search, since: float, until: float, index: str = "metrics", host: str | None = None,
-           forecast_days: float = 7.0) -> dict:
+           forecast_days: float = 7.0, rollup=None) -> dict:
     """`{"report": "capacity", "since", "until", "span", "hosts": [{"host", summary..., "series": [...]}],
-    "filesystems": [forecast...]}`; `search(spl, earliest, latest, limit)` is the caller's search."""
+    "filesystems": [forecast...]}`; `search(spl, earliest, latest, limit)` is the caller's search;
+    `rollup` (speleo.ops.reports.rollup.Rollup, optional) keeps hourly partial aggregates so
+    that a month is summed from summaries instead of read again (the same figures)."""
     _check_name("index", index)
     _check_name("host", host)
     if until <= since:
@@ -65,27 +109,42 @@ def report(search, since: float, until: float, index: str = "metrics", host: str
     sel = f"{base} (metric=cpu OR metric=memory OR metric=disk OR metric=net) | {_FIELDS}"
     span = span_for(until - since)
     per_host: dict[str, list[dict]] = {}
-    for r in search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until,
-                    MAX_ROWS).table.to_pylist():
+    if span % HOUR == 0:
+        hourly = _by_hour(search, f"{sel} | bin _time span={HOUR} | stats {_STATS} by host _time", since, until,
+                          rollup, f"capacity-use\0{sel}")
+        found = _combine(hourly, span, ("host",), tuple(f"{f}_{k}" for f in _SERIES for k in ("sum", "n")),
+                         tuple(f"{f}_max" for f in _SERIES))
+    else:
+        found = search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until,
+                       MAX_ROWS).table.to_pylist()
+    for r in found:
         per_host.setdefault(r["host"], []).append(r)
     hosts = [_host(h, rows) for h, rows in per_host.items()]
     hosts.sort(key=lambda x: x["host"])
     f_since = max(since, until - forecast_days * 86400)
     return {"report": "capacity", "since": since, "until": until, "index": index, "span": span,
             "forecast_since": f_since, "hosts": hosts,
-            "filesystems": forecast(search, base, f_since, until)}
+            "filesystems": forecast(search, base, f_since, until, rollup)}
 
 
-def forecast(search, base: str, since: float, until: float) -> list[dict]:
+def forecast(search, base: str, since: float, until: float, rollup=None) -> list[dict]:
     """The days-until-full forecast of each (host, mount) from its samples in [since, until).
-    `used` is the last bucket's mean."""
+    `used` is the last bucket's mean (the sum of `used` over the count of its values)."""
     span = span_for(until - since)
-    spl = (f"{base} metric=disk | bin _time span={span} "
-           "| stats avg(used) as used max(total) as total count as samples by host mount _time")
+    stats = "sum(used) as used_sum count(used) as used_n max(total) as total count as samples by host mount _time"
+    if span % HOUR == 0:
+        hourly = _by_hour(search, f"{base} metric=disk | bin _time span={HOUR} | stats {stats}", since, until,
+                          rollup, f"capacity-disk\0{base}")
+        found = _combine(hourly, span, ("host", "mount"), ("used_sum", "used_n", "samples"), ("total",))
+    else:
+        found = search(f"{base} metric=disk | bin _time span={span} | stats {stats}", since, until,
+                       MAX_ROWS).table.to_pylist()
     points: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
     counts: dict[tuple[str, str], int] = {}
-    for r in search(spl, since, until, MAX_ROWS).table.to_pylist():
-        used, total = _num(r.get("used")), _num(r.get("total"))
+    for r in found:
+        n = _num(r.get("used_n"))
+        used = _num(r.get("used_sum")) / n if n and _num(r.get("used_sum")) is not None else None
+        total = _num(r.get("total"))
         if used is None or total is None or not r.get("mount"):
             continue
         key = (r["host"], str(r["mount"]))

@@ -19,36 +19,55 @@ ALERT_EXAMPLE = ("sourcetype=smartctl:json | stats min(speleo_smart.pending_sect
                  "max(speleo_smart.pending_sectors) as last by host speleo_smart.device | where last > first")
 
 
-def report(search, since: float, until: float, index: str = "metrics") -> dict:
+def report(search, since: float, until: float, index: str = "metrics", rollup=None) -> dict:
     """`{"report": "disks", "since", "until", "index", "drives": [...], "flagged": [...], "truncated"}`.
 
-    `search(spl, earliest, latest, limit)` is the caller's search. Drives are sorted worst risk
-    first, then host and device."""
+    `search(spl, earliest, latest, limit)` is the caller's search; `rollup`
+    (speleo.ops.reports.rollup.Rollup, optional) keeps each complete hour's parsed readings, so
+    that a month is read from summaries instead of searched and parsed again (the same report).
+    Drives are sorted worst risk first, then host and device."""
     if not index or any(c in index for c in ' "|[]='):
         raise InputError(f"index '{index}': give an index name")
-    res = search(f'index="{index}" sourcetype="smartctl:json" | fields _time host _raw', since, until, MAX_READINGS)
+    spl = f'index="{index}" sourcetype="smartctl:json" | fields _time host _raw'
+
+    def compute(lo: float, hi: float) -> tuple[list[dict], bool]:
+        res = search(spl, lo, hi, MAX_READINGS)
+        return [_reading(ev) for ev in res.table.to_pylist()], not getattr(res, "truncated", False)
+
+    if rollup is not None:
+        readings, complete = rollup.hourly_items(f"disks\0{spl}", compute, since, until, at="t")
+    else:
+        readings, complete = compute(since, until)
     drives: dict[tuple, list] = {}
     flagged = []
-    for ev in res.table.to_pylist():
-        t, host = float(ev.get("_time") or 0), ev.get("host") or ""
-        try:
-            doc = smartdata.parse(str(ev.get("_raw") or ""))
-        except smartdata.SmartParseError as e:
-            flagged.append({"host": host, "time": t, "reason": f"smartctl document does not parse: {e}"})
-            continue
-        if "smartctl_parse_error" in doc or "smartctl_error" in doc:
-            reason = doc.get("smartctl_parse_error") or doc.get("smartctl_error")
-            dev = (doc.get("device") or {}).get("name") if isinstance(doc.get("device"), dict) else None
-            flagged.append({"host": host, "time": t, "device": dev, "reason": f"smartctl on the forwarder: {reason}"})
-            continue
-        s = smartdata.summary(doc)
-        drives.setdefault((host, s["device"] or "?", s["serial"] or ""), []).append((t, s))
+    for r in readings:
+        if "flag" in r:
+            flagged.append(r["flag"])
+        else:
+            s = r["s"]
+            drives.setdefault((r["host"], s["device"] or "?", s["serial"] or ""), []).append((r["t"], s))
     out = [_drive(k, sorted(v, key=lambda x: x[0])) for k, v in drives.items()]
     order = {r: i for i, r in enumerate(smartdata.RISKS)}
     out.sort(key=lambda d: (order[d["risk"]], d["host"], d["device"]))
     return {"report": "disks", "since": since, "until": until, "index": index, "drives": out,
-            "flagged": sorted(flagged, key=lambda f: f["time"]), "truncated": bool(getattr(res, "truncated", False)),
+            "flagged": sorted(flagged, key=lambda f: f["time"]), "truncated": not complete,
             "alert_example": ALERT_EXAMPLE}
+
+
+def _reading(ev: dict) -> dict:
+    """One smartctl document as `{"t", "host", "s": summary}` or `{"t", "host", "flag": {...}}`
+    (a document that does not parse, or that the forwarder flagged)."""
+    t, host = float(ev.get("_time") or 0), ev.get("host") or ""
+    try:
+        doc = smartdata.parse(str(ev.get("_raw") or ""))
+    except smartdata.SmartParseError as e:
+        return {"t": t, "host": host, "flag": {"host": host, "time": t, "reason": f"smartctl document does not parse: {e}"}}
+    if "smartctl_parse_error" in doc or "smartctl_error" in doc:
+        reason = doc.get("smartctl_parse_error") or doc.get("smartctl_error")
+        dev = (doc.get("device") or {}).get("name") if isinstance(doc.get("device"), dict) else None
+        return {"t": t, "host": host,
+                "flag": {"host": host, "time": t, "device": dev, "reason": f"smartctl on the forwarder: {reason}"}}
+    return {"t": t, "host": host, "s": smartdata.summary(doc)}
 
 
 def _drive(key: tuple, readings: list[tuple[float, dict]]) -> dict:

@@ -91,6 +91,57 @@ class Rollup:
                                 summarised_at=self.now()))
         return out
 
+    def hourly_items(self, name: str, compute, start: float, end: float, at: str = "_time") -> tuple[list[dict], bool]:
+        """Items (JSON-able dicts, each with its epoch time under `at`) of [start, end): the complete
+        UTC hours from their summaries when fresh, the rest from `compute(lo, hi) -> (items,
+        complete)`, called once per run of hours to compute and once per partial edge. `name`
+        names the computation (with the scope, the key): the same name must always compute the
+        same items. Items of an incomplete computation (`complete` False: a row limit was hit) are
+        returned but never stored. Returns (items in time order of their hours, complete).
+        Used by the capacity and disk reports (decision 0033)."""
+        key = query_key(name, HOUR, self.scope)
+        first = -(-start // HOUR) * HOUR
+        last = min(end, self.now()) // HOUR * HOUR
+        if last <= first:
+            return compute(start, end)
+        items: list[dict] = []
+        complete = True
+        for lo, hi in ((start, first), (last, end)):
+            if hi > lo:
+                got, ok = compute(lo, hi)
+                items += got
+                complete = complete and ok
+        hours = [first + i * HOUR for i in range(int((last - first) // HOUR))]
+        prints = self.fingerprint(hours)
+        with self.db.session() as s:
+            stored = {r.hour: r for r in s.scalars(select(RollupRow).where(
+                RollupRow.key == key, RollupRow.hour >= first, RollupRow.hour < last))}
+            todo = []
+            for h in hours:
+                r = stored.get(h)
+                if r is not None and prints[h] is not None and r.fingerprint == prints[h]:
+                    items += json.loads(r.counts)
+                else:
+                    todo.append(h)
+            self.searched_hours = len(todo)
+            for lo, hi in _runs(todo):
+                got, ok = compute(lo, hi)
+                items += got
+                complete = complete and ok
+                if not ok:
+                    continue
+                per_hour: dict[float, list[dict]] = {}
+                for i in got:
+                    per_hour.setdefault(float(i[at]) // HOUR * HOUR, []).append(i)
+                for h in range(int(lo), int(hi), HOUR):
+                    if prints[float(h)] is None:
+                        continue
+                    s.execute(delete(RollupRow).where(RollupRow.key == key, RollupRow.hour == float(h)))
+                    s.add(RollupRow(key=key, hour=float(h), fingerprint=prints[float(h)],
+                                    counts=json.dumps(per_hour.get(float(h), [])), summarised_at=self.now()))
+        items.sort(key=lambda i: float(i[at]))
+        return items, complete
+
     @staticmethod
     def _search(search, spl, lo, hi, span) -> dict[float, int]:
         if hi <= lo:

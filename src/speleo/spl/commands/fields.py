@@ -74,8 +74,29 @@ def _project(state: State, items: list[tuple[str, exp.Expression]]) -> None:
     state.columns = [n for n, _ in items]
 
 
+def extracted_first(state: State, patterns: list[str], cmd: ast.Command) -> bool:
+    """Wildcards over events: the fields they match are known only once the events are read
+    (search-time extractions: automatic key=value, JSON, the sourcetype's regexes), so the events'
+    matching fields are added after DuckDB ran (post step `extracted`, query/post.py) and `cmd` is
+    compiled over that table (continuation.py). Splunk Search Reference: table ("wildcards match
+    any field of the results"). True when the command was kept for then."""
+    if state.post or not state.has_raw() or not any("*" in p for p in patterns):
+        return False
+    from speleo.spl.commands.continuation import defer_after_post
+
+    named = [p for p in patterns if "*" not in p and p not in state.columns]
+    state.post.append({"kind": "extracted", "patterns": list(patterns),
+                       "columns": list(dict.fromkeys([*[c for c in state.columns if not c.startswith("__speleo")],
+                                                      *named]))})
+    defer_after_post(state, cmd)
+    return True
+
+
 def compile_table(state: State, cmd: ast.TableCmd) -> None:
-    """Only the named fields, in that order; the result is a table."""
+    """Only the named fields, in that order; the result is a table. Wildcards also match the
+    fields extracted at search time (`extracted_first`)."""
+    if extracted_first(state, cmd.fields, cmd):
+        return
     names = _expand(state, cmd.fields)
     _project(state, [(n, state.field(n)) for n in names])
     state.events = False

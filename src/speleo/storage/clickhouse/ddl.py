@@ -117,7 +117,7 @@ SETTINGS = ("ttl_only_drop_parts = 1, index_granularity = 8192, "
             "map_serialization_version = 'with_buckets', "
             "map_serialization_version_for_zero_level_parts = 'basic', "
             "deduplicate_merge_projection_mode = 'rebuild', "
-            "lightweight_mutation_projection_mode = 'rebuild'")   # `| delete` (clickhouse.delete)
+            "lightweight_mutation_projection_mode = 'rebuild'")   # `| delete` keeps p_min true
 SINGLE_NODE_SETTINGS = ", non_replicated_deduplication_window = 10000"
 
 
@@ -157,6 +157,14 @@ def modify_ttl(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
     days = layout.retention_days
     action = "REMOVE TTL" if days is None else f"MODIFY TTL toDateTime(_time) + INTERVAL {days} DAY DELETE"
     return [f"ALTER TABLE {quoted(topo.database, name)}{on} {action}"]
+
+
+def allow_delete(index: str, topo: Topology = Topology()) -> list[str]:
+    """Statements that let a lightweight DELETE run on a table made before `SETTINGS` allowed it
+    (ClickHouse refuses DELETE on a table with projections unless told how to keep them)."""
+    name = table_name(index) + ("_local" if topo.cluster else "")
+    on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
+    return [f"ALTER TABLE {quoted(topo.database, name)}{on} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild'"]
 
 
 def drop_table(index: str, topo: Topology = Topology()) -> list[str]:

@@ -100,33 +100,84 @@
   });
 
   // -- users and roles ----------------------------------------------------------------------
+  const list = (text) => String(text || "").split(",").map(s => s.trim()).filter(Boolean);
   function loadUsers() {
     return section("users", "users-msg", async () => {
       const { users } = await api("GET", "/api/v1/users");
       $("users").textContent = "";
-      $("users").append(table(["Name", "Roles", "State", "Sessions", ""], users, (u) => [
-        u.name, (u.roles || []).join(", "), u.disabled ? "disabled" : "enabled", String(u.sessions ?? ""),
-        h("button", { type: "button", class: "small", text: u.disabled ? "Enable" : "Disable", on: { click: async () => {
-          try { await api("PATCH", "/api/v1/users/" + encodeURIComponent(u.name), { disabled: !u.disabled }); loadUsers(); } catch (e) { say("users-msg", e.message, false); } } } })]));
+      $("users").append(table(["Name", "Roles", "State", "Sessions", ""], users, (u) => {
+        const roles = h("input", { value: (u.roles || []).join(", "), "aria-label": `Roles of ${u.name}`, class: "roles-input" });
+        const save = h("button", { type: "button", class: "small", text: "Save roles", on: { click: async () => {
+          try {
+            await api("PATCH", "/api/v1/users/" + encodeURIComponent(u.name), { roles: list(roles.value) });
+            say("users-msg", `Roles of ${u.name}: ${list(roles.value).join(", ")}.`, true); loadUsers();
+          } catch (e) { say("users-msg", e.message, false); } } } });
+        return [u.name, h("span", {}, roles, " ", save), u.disabled ? "disabled" : "enabled", String(u.sessions ?? ""),
+          h("button", { type: "button", class: "small", text: u.disabled ? "Enable" : "Disable", on: { click: async () => {
+            try { await api("PATCH", "/api/v1/users/" + encodeURIComponent(u.name), { disabled: !u.disabled }); loadUsers(); } catch (e) { say("users-msg", e.message, false); } } } })];
+      }));
     });
   }
   $("user-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const v = form(e.target);
     try {
-      await api("POST", "/api/v1/users", { name: v.name, password: v.password, roles: v.roles.split(",").map(s => s.trim()).filter(Boolean) });
+      await api("POST", "/api/v1/users", { name: v.name, password: v.password, roles: list(v.roles) });
       say("users-msg", `User ${v.name} added.`, true); e.target.reset(); loadUsers();
     } catch (err) { say("users-msg", err.message, false); }
   });
+
+  // the role form: a new role, or the role being edited (its name then fixed)
+  let editing = null;
+  function roleForm(role, catalogue) {
+    const f = $("role-form");
+    editing = role ? role.name : null;
+    f.name.value = role ? role.name : ""; f.name.readOnly = !!role;
+    f.imports.value = role ? (role.importRoles || []).join(", ") : "";
+    f.allowed.value = role ? (role.srchIndexesAllowed || []).join(", ") : "";
+    f.default.value = role ? (role.srchIndexesDefault || []).join(", ") : "";
+    if (catalogue) {
+      const box = $("role-caps");
+      box.querySelectorAll("label").forEach(l => l.remove());
+      for (const c of catalogue) box.append(h("label", { class: "cap" }, h("input", { type: "checkbox", name: "cap", value: c }), " " + c));
+    }
+    const mine = new Set(role ? role.capabilities || [] : []);
+    f.querySelectorAll("input[name=cap]").forEach(i => { i.checked = mine.has(i.value); });
+    $("role-form-title").textContent = role ? `Edit role ${role.name}` : "New role";
+    $("role-save").textContent = role ? "Save role" : "Create role";
+    $("role-new").hidden = !role;
+  }
   function loadRoles() {
-    return section("roles", "users-msg", async () => {
+    return section("roles", "roles-msg", async () => {
       const body = await api("GET", "/api/v1/roles");
       const roles = body.roles || [];
+      if (body.capabilities && !$("role-caps").querySelector("input")) roleForm(null, body.capabilities);
       $("roles").textContent = "";
-      $("roles").append(table(["Role", "Imports", "Capabilities", "Indexes allowed"], roles, (r) => [
-        r.name, (r.imported_roles || r.importRoles || []).join(", "), String((r.capabilities || []).length) + " capabilities",
-        (r.srch_indexes_allowed || r.srchIndexesAllowed || []).join(", ")]));
+      $("roles").append(table(["Role", "Inherits", "Capabilities", "Indexes allowed", "Default indexes", ""], roles, (r) => [
+        r.name + (r.builtin ? " (built-in)" : ""), (r.importRoles || []).join(", "), (r.capabilities || []).join(", ") || "none",
+        (r.srchIndexesAllowed || []).join(", "), (r.srchIndexesDefault || []).join(", "),
+        h("span", {},
+          h("button", { type: "button", class: "small", text: "Edit", "aria-label": `Edit role ${r.name}`, on: { click: () => {
+            roleForm(r); $("role-form").scrollIntoView({ block: "nearest" }); } } }), " ",
+          r.builtin ? null : h("button", { type: "button", class: "small", text: "Delete", "aria-label": `Delete role ${r.name}`, on: { click: async () => {
+            if (!confirm(`Delete the role ${r.name}? Users keep their other roles.`)) return;
+            try { await api("DELETE", "/api/v1/roles/" + encodeURIComponent(r.name)); say("roles-msg", `Role ${r.name} deleted.`, true); if (editing === r.name) roleForm(null); loadRoles(); }
+            catch (e) { say("roles-msg", e.message, false); } } } }))]));
     });
   }
+  $("role-new").addEventListener("click", () => roleForm(null));
+  $("role-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    const body = { capabilities: [...f.querySelectorAll("input[name=cap]:checked")].map(i => i.value),
+                   importRoles: list(f.imports.value), srchIndexesAllowed: list(f.allowed.value),
+                   srchIndexesDefault: list(f.default.value) };
+    try {
+      if (editing) await api("PATCH", "/api/v1/roles/" + encodeURIComponent(editing), body);
+      else await api("POST", "/api/v1/roles", { name: f.name.value.trim(), ...body });
+      say("roles-msg", `Role ${f.name.value.trim()} ${editing ? "saved" : "created"}.`, true);
+      roleForm(null); loadRoles();
+    } catch (err) { say("roles-msg", err.message, false); }
+  });
   Promise.all([loadInputs(), loadHec(), loadUsers(), loadRoles()]).then(() => { document.body.dataset.ready = "1"; });
 })();
