@@ -105,7 +105,8 @@ def index_create(home: Home, name: str, raw_settings, **kw) -> None:
 @click.pass_obj
 def index_edit(home: Home, name: str, raw_settings, **kw) -> None:
     """Change settings of index NAME (an empty value restores the default). Applies from the
-    next retention run on; no bucket is rewritten."""
+    next retention run on; no bucket is rewritten (on ClickHouse the server sets the table's TTL
+    at its next retention check)."""
     params = collect_settings(kw, raw_settings)
     if not params:
         raise click.UsageError("nothing to change: give at least one setting (see --help)")

@@ -1,0 +1,97 @@
+"""`| delete` on ClickHouse (a lightweight DELETE, `ClickHouseBackend.delete_events`) against the embedded
+backend (tombstones): the same searches on both leave the same events; the capability check and
+the `_audit` event are the same. Expected events are computed from the lines the test wrote."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from speleo.config import Home
+from speleo.errors import ForbiddenError, InputError
+from speleo.service import Service
+from tests.clickhouse.conftest import backend_on
+
+T0 = 1_700_000_000.0
+NOW = T0 + 1000
+N = 30
+
+
+def batch(index: str) -> pa.Table:
+    """Fractional times, a missing host, a repeated line (same _raw, other _offset) and the same
+    events in two indexes: the key must tell them apart."""
+    return pa.table({
+        "_time": pa.array([T0 + i * 0.37 for i in range(N)], pa.float64()),
+        "_raw": [f"user={'bob' if i % 3 == 0 else 'amy'} n={i % 25} it's \"q\"" for i in range(N)],
+        "host": [None if i % 5 == 0 else f"h{i % 2}" for i in range(N)],
+        "source": ["/var/log/app.log"] * N, "sourcetype": ["app"] * N, "index": [index] * N,
+        "_indextime": pa.array([T0 + 2.5] * N, pa.float64()),
+        "_offset": pa.array([i * 40 for i in range(N)], pa.int64()),
+    })
+
+
+def remaining(svc) -> list[tuple]:
+    rows = svc.search("index=main OR index=web earliest=0 | table index _time _raw host", now=NOW, limit=0)
+    return sorted((r["index"], r["_time"], r["_raw"], r["host"]) for r in rows.table.to_pylist())
+
+
+@pytest.fixture
+def both(ch_client, tmp_path):
+    embedded = Service(Home(tmp_path / "emb"), backend="")
+    embedded.catalog.ensure_index("web")
+    w = embedded.open_writer()
+    for index in ("main", "web"):
+        w.store.append(batch(index))
+    w.store.seal()
+    w.close()
+    embedded.writer = None
+    ch = Service(Home(tmp_path / "ch"), backend="chdb://in-this-process")
+    ch._backend = backend_on(ch_client, "del_diff")     # chdb: one engine per process (conftest)
+    ch._backend.client.command("DROP DATABASE IF EXISTS del_diff")
+    ch.catalog.ensure_index("web")
+    for index in ("main", "web"):
+        ch._backend.write(index, batch(index), f"{index}-1")
+    return embedded, ch
+
+
+DELETES = ["index=main user=bob | delete",
+           "index=main n=7 OR n=20 | where isnull(host) OR host=\"h1\" | delete",
+           "index=main it's | delete"]
+
+
+def test_the_same_delete_leaves_the_same_events(both):
+    embedded, ch = both
+    assert remaining(ch) == remaining(embedded)
+    before = remaining(embedded)
+    bob = {r for r in before if r[0] == "main" and r[2].startswith("user=bob")}
+    assert len(bob) == 10
+    # i % 3 == 0 is bob (10 of 30); then i = 7 (host h1) and i = 20 (no host); then the other 18
+    for q, count in zip(DELETES, (10, 2, 18)):
+        for svc in (embedded, ch):
+            assert svc.search(q, now=NOW, capabilities=None).table.to_pylist() == \
+                [{"index": "main", "deleted": count, "errors": 0}]
+        assert remaining(ch) == remaining(embedded)
+        # rows are masked at once in the table itself (lightweight DELETE), not only in searches
+        stored = ch.backend.client.query("SELECT count() FROM del_diff.idx_main").result_rows[0][0]
+        assert stored == len([r for r in remaining(ch) if r[0] == "main"])
+        if count == 2:
+            left = remaining(ch)
+    assert not bob & set(left)
+    assert [r for r in left if r[0] == "web"] == [r for r in before if r[0] == "web"]   # other index untouched
+    assert len([r for r in left if r[0] == "main"]) == 18 and stored == 0
+    be = ch.backend
+    be.client.command("OPTIMIZE TABLE del_diff.idx_main FINAL")     # the merge reclaims the space
+    assert be.client.query("SELECT sum(rows) FROM system.parts WHERE database = 'del_diff' "
+                           "AND table = 'idx_main' AND active").result_rows[0][0] == 0
+
+
+def test_capability_and_audit_as_on_the_embedded_backend(both):
+    _, ch = both
+    with pytest.raises(ForbiddenError, match="delete_by_keyword"):
+        ch.search(DELETES[0], now=NOW, capabilities=frozenset({"search"}), actor="eve")
+    assert len(remaining(ch)) == 2 * N
+    ch.search(DELETES[0], now=NOW, capabilities=frozenset({"delete_by_keyword"}), actor="del")
+    audit = ch.search("index=_audit earliest=0 action=delete | table user search deleted_main", now=NOW, limit=0)
+    assert audit.table.to_pylist() == [{"user": "del", "search": DELETES[0], "deleted_main": "10"}]
+    with pytest.raises(InputError, match="_audit"):
+        ch.search("index=_audit earliest=0 | delete", now=NOW, capabilities=None)
