@@ -43,3 +43,26 @@ def test_first_rows_leave_before_the_last_bucket_is_read(svc, monkeypatch):  # n
 def test_only_batchable_searches(svc):  # noqa: F811
     with pytest.raises(ValueError):
         next(stream.events_as_read(svc.home, svc.catalog, compiled("index=main | stats count")))
+
+
+def test_a_table_wildcard_reads_only_the_rows_it_keeps_and_exports_in_batches(svc, monkeypatch):  # noqa: F811
+    """`| table us* st*` as the last command: the search's LIMIT runs in SQL before the fields are
+    extracted in Python (3 rows extracted for a limit of 3, not every event), and an export
+    streams every row batch by batch with the extracted columns."""
+    from speleo import sourcetypes
+
+    calls = []
+    real = sourcetypes.extract_fields
+    monkeypatch.setattr(sourcetypes, "extract_fields", lambda *a, **k: calls.append(1) or real(*a, **k))
+    c = compiled("index=main | table n us* st*")
+    res = engine.execute(svc.home, svc.catalog, c, limit=3)
+    assert res.table.num_rows == 3 and res.truncated and len(calls) <= 4
+    assert res.table.column_names == ["n", "user", "status"]
+    calls.clear()
+    parts = list(stream.tables(svc.home, svc.catalog, c, batch_rows=100))
+    assert all(p.num_rows <= 100 for p in parts) and len(parts) > 1
+    rows = [r for p in parts for r in p.to_pylist()]
+    assert len(rows) == FILES * (PER_FILE + 1) == len(calls)
+    users = ("ann", "bob", "cid", "dan")
+    assert all(r["user"] == users[int(r["n"]) % 4] and int(r["status"]) == (200, 200, 404, 500, 301)[int(r["n"]) % 5]
+               for r in rows)

@@ -31,7 +31,7 @@ from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query import indexed
-from speleo.query.post import apply_post
+from speleo.query.post import apply_post, row_wise
 from speleo.query.scope import IndexScope
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
@@ -384,7 +384,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     limit = int(limit)
     post = getattr(compiled, "post", None)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"
-    if limit > 0 and not post:
+    if limit > 0 and (not post or row_wise(post)):   # row-by-row steps: only the rows kept are read
         sql += f" LIMIT {limit + 1}"
     table = con.sql(sql).to_arrow_table()
     if post:   # steps on the whole result (outputlookup, cluster), then the limit

@@ -21,6 +21,12 @@ import pyarrow.compute as pc
 HIDDEN = "__speleo"
 
 
+def row_wise(steps: list[dict] | None) -> bool:
+    """Whether every step maps each row to one row in order (`extracted` and the `table` kept
+    after it): the search's LIMIT may then run before them, and they may run batch by batch."""
+    return bool(steps) and all(s.get("row_wise") for s in steps)
+
+
 def apply_post(table: pa.Table, steps: list[dict], con=None) -> pa.Table:
     """Apply the steps in order; `con` is the search's DuckDB connection (where `__events__`
     is registered, for subsearches of commands after a post step); a new one when None."""

@@ -16,11 +16,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from speleo.config import Home
+from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query import engine
 from speleo.query.failures import translate
-from speleo.query.post import apply_post
+from speleo.query.post import apply_post, row_wise
 from speleo.query.scope import IndexScope
 from speleo.storage.catalog import Catalog
 
@@ -39,7 +39,7 @@ def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: in
         compiled, p, con = engine._open(catalog, compiled, on_connection, scope=scope)
         con.register("__events__", engine._events_relation(con, home, p))
         post = getattr(compiled, "post", None)
-        if post:
+        if post and not row_wise(post):
             table = apply_post(con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table(), post, con)
             end = table.num_rows if not limit else min(table.num_rows, offset + limit)
             for start in range(offset, end, batch_rows):
@@ -51,9 +51,11 @@ def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: in
         if offset:
             sql += f" OFFSET {offset}"
         reader = con.sql(sql).to_arrow_reader(batch_rows)
+        post_con = duckdb.connect(config=duckdb_config()) if post else None   # `con` is busy reading
         for batch in reader:
-            if batch.num_rows:
-                yield pa.Table.from_batches([batch])
+            if batch.num_rows:   # row-by-row post steps (a `table` wildcard): each batch on its own
+                part = pa.Table.from_batches([batch])
+                yield apply_post(part, post, post_con) if post else part
     except (duckdb.InterruptException, SpeleoError, GeneratorExit):
         raise
     except Exception as e:  # noqa: BLE001 - DuckDB, pyarrow: a Speleo error for the user

@@ -78,17 +78,21 @@ def extracted_first(state: State, patterns: list[str], cmd: ast.Command) -> bool
     """Wildcards over events: the fields they match are known only once the events are read
     (search-time extractions: automatic key=value, JSON, the sourcetype's regexes), so the events'
     matching fields are added after DuckDB ran (post step `extracted`, query/post.py) and `cmd` is
-    compiled over that table (continuation.py). Splunk Search Reference: table ("wildcards match
-    any field of the results"). True when the command was kept for then."""
-    if state.post or not state.has_raw() or not any("*" in p for p in patterns):
-        return False
+    compiled over that table (continuation.py). Only for the last command of a search: the steps
+    then work row by row, so the search's row limit applies in SQL first and exports stream in
+    batches (query/engine.py, query/stream.py); earlier in a search the wildcards match the known
+    fields. Splunk Search Reference: table ("wildcards match any field of the results"). True
+    when the command was kept for then."""
+    if state.post or state.later or not state.has_raw() or not any("*" in p for p in patterns):
+        return False   # not the last command: later ones would need every event in Python (known fields only)
     from speleo.spl.commands.continuation import defer_after_post
 
     named = [p for p in patterns if "*" not in p and p not in state.columns]
-    state.post.append({"kind": "extracted", "patterns": list(patterns),
+    state.post.append({"kind": "extracted", "patterns": list(patterns), "row_wise": True,
                        "columns": list(dict.fromkeys([*[c for c in state.columns if not c.startswith("__speleo")],
                                                       *named]))})
     defer_after_post(state, cmd)
+    state.post[-1]["row_wise"] = True   # the kept `table` maps each row to one row: a LIMIT may come first
     return True
 
 
