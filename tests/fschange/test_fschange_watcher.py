@@ -238,3 +238,24 @@ def test_an_inotify_watch_that_ends_is_replaced_and_the_tree_rescanned(watched):
     wait_for(lambda: any(e["path"] == str(r.tree / "after") for e in r.events()), timeout=20)
     problems = r.svc.catalog.query("SELECT reason FROM problems WHERE source = ?", (str(r.tree),))
     assert any("inotify stopped delivering events" in p[0] for p in problems)
+
+
+def test_a_dead_observer_is_stopped_and_replaced(watched):
+    """watchdog's dispatching thread ends (an error in it): a new observer takes over the watches
+    and the old one's emitter threads are stopped, not left filling a queue nobody reads."""
+    r, w = watched
+    old = w.observer
+    emitters = list(old.emitters)
+
+    def broken(event_queue):
+        raise RuntimeError("a bug in a handler")   # ends the observer's thread, as in watchdog
+
+    old.dispatch_events = broken
+    (r.tree / "wakes-the-observer").write_text("y")
+    old.join(timeout=10)
+    assert not old.is_alive() and all(e.is_alive() for e in emitters)   # the emitters outlive it
+    wait_for(lambda: w.observer is not None and w.observer is not old, timeout=20)
+    wait_for(lambda: not any(e.is_alive() for e in emitters), timeout=10)   # stopped, not leaked
+    (r.tree / "after-observer").write_text("z")
+    wait_for(lambda: any(e["path"] == str(r.tree / "after-observer") for e in r.events()), timeout=20)
+    assert w.observer.is_alive()

@@ -136,6 +136,7 @@ class FsChangeWatcher:
         self.last_reload = 0.0
         self.missing: set[int] = set()
         self.failed_until: dict[int, float] = {}
+        self.rewatch_at: dict[int, float] = {}   # inputs without a watch: when to try again
         self.home_prefix = str(home_root.resolve()).rstrip("/") + "/"
 
     # -- inputs ----------------------------------------------------------------------
@@ -214,12 +215,24 @@ class FsChangeWatcher:
         made while no event could arrive are found by the full scan). watchdog's observer thread
         (dispatching to our handlers) and its emitter threads (one per watch) both end silently
         on an error, after which no event would ever arrive again."""
+        now = time.monotonic()
+        for iid, inp in self.inputs.items():     # a watch that could not be made (the folder was
+            if (self.use_inotify and iid not in self.watches and now >= self.rewatch_at.get(iid, 0.0)
+                    and os.path.isdir(inp.root)):   # gone, the watch limit): tried again now and then
+                self.rewatch_at[iid] = now + RETRY_SECS
+                self._watch(inp)
+                if iid in self.watches:
+                    self.next_full[iid] = 0.0
         if not self.watches or self.observer is None:
             return
         if not self.observer.is_alive():
             dead = list(self.watches)
             self.watches.clear()
-            self.observer = None     # a new one is started by _watch
+            old, self.observer = self.observer, None     # a new one is started by _watch
+            try:
+                old.stop()           # its emitter threads and inotify handles go with it
+            except Exception:
+                pass
         else:
             try:
                 emitters = self.observer._emitter_for_watch     # watchdog 2-7: one emitter per watch
