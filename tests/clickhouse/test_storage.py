@@ -154,3 +154,23 @@ def test_the_hour_bucket_predicate_prunes_granules(be):
     key = plan[plan.index("PrimaryKey"):]
     read, total = map(int, re.search(r"Granules: (\d+)/(\d+)", key).groups())
     assert total >= 10 and read <= 2              # an hour of a day: the primary key pruned
+
+
+def test_a_shorter_retention_drops_the_days_already_past_it(be):
+    """A TTL changed later applies to parts written later; the days already stored that the new,
+    shorter limit puts out of reach are dropped at once (review finding), the others stay."""
+    be.ensure_index(ddl.IndexLayout("shorter", retention_secs=90 * DAY))
+    now_ch = be.client.query("SELECT toUnixTimestamp(now())").result_rows[0][0]
+    old = [now_ch - 60 * DAY - i for i in range(4)]           # inside 90 days, outside 30
+    recent = [now_ch - 2 * DAY - i for i in range(3)]
+    be.write("shorter", events(old + recent, index="shorter"), "shorter-1")
+    be.apply_retention(ddl.IndexLayout("shorter", retention_secs=90 * DAY))
+    assert count(be, "shorter") == 7                          # nothing past 90 days
+    report = be.apply_retention(ddl.IndexLayout("shorter", retention_secs=30 * DAY))
+    assert report["ttl_days"] == 30 and report["partitions_dropped"] >= 1
+    assert count(be, "shorter") == 3                          # at once, without a merge
+
+
+def test_partition_names_never_reach_sql_unchecked():
+    with pytest.raises(InputError):
+        ddl.drop_partitions("web", ["2026-01-01'; DROP TABLE x; --"])

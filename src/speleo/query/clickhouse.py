@@ -16,6 +16,7 @@ The result says so in `messages`.
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import math
 import os
@@ -99,7 +100,32 @@ class ClickHouseBackend:
             return {"engine": "clickhouse", "index": layout.name, "ttl_days": None}
         for stmt in ddl.modify_ttl(layout, self.topology):
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
-        return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days}
+        dropped = self._drop_expired_days(layout) if layout.retention_days is not None else []
+        return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days,
+                "partitions_dropped": len(dropped)}
+
+    def _drop_expired_days(self, layout) -> list[str]:
+        """The day partitions every event of which is past the new age limit, dropped at once.
+        A TTL changed with `materialize_ttl_after_modify = 0` applies to parts written later:
+        the parts already there keep the expiry of the old TTL, so a shorter limit would leave old
+        events searchable (as Splunk freezes a bucket whose newest event is past the limit, the
+        day goes whole). Returns the partitions dropped."""
+        table = ddl.table_name(layout.name) + ("_local" if self.topology.cluster else "")
+        rows = self.client.query("SELECT DISTINCT partition FROM system.parts WHERE database = {db:String} "
+                                 "AND table = {t:String} AND active",
+                                 parameters={"db": self.topology.database, "t": table}).result_rows
+        today = time.time() / 86400.0
+        old = []
+        for (p,) in rows:
+            try:
+                day = (dt.date.fromisoformat(str(p)) - dt.date(1970, 1, 1)).days
+            except ValueError:
+                continue
+            if day + 1 + layout.retention_days <= today:     # its newest possible event is past the limit
+                old.append(str(p))
+        for stmt in ddl.drop_partitions(layout.name, sorted(old), self.topology):
+            self.client.command(stmt)
+        return old
 
     # the identity of an event, as `storage.tombstones` defines it for the embedded store
     _IDENTITY = ("_time", "_raw", "source", "host", "_offset", "_indextime")

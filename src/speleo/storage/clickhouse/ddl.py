@@ -159,6 +159,19 @@ def modify_ttl(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
     return [f"ALTER TABLE {quoted(topo.database, name)}{on} {action}"]
 
 
+def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology()) -> list[str]:
+    """Statements that drop whole day partitions (`YYYY-MM-DD`, as `system.parts` names them) of
+    an index's table. Raises InputError for anything else (never text from outside in SQL)."""
+    name = table_name(index) + ("_local" if topo.cluster else "")
+    on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
+    out = []
+    for p in partitions:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", p):
+            raise InputError(f"partition {p!r}: expected a day (YYYY-MM-DD)")
+        out.append(f"ALTER TABLE {quoted(topo.database, name)}{on} DROP PARTITION '{p}'")
+    return out
+
+
 def allow_delete(index: str, topo: Topology = Topology()) -> list[str]:
     """Statements that let a lightweight DELETE run on a table made before `SETTINGS` allowed it
     (ClickHouse refuses DELETE on a table with projections unless told how to keep them)."""
