@@ -8,6 +8,7 @@ no server runs) and builds the store, the ingestor and the monitor.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from speleo.errors import ConflictError, ForbiddenError, InputError, StorageErro
 from speleo.query import deletion, engine
 from speleo.query.scope import check_lookup_writes
 from speleo.storage.catalog import Catalog
+
+log = logging.getLogger("speleo.service")
 
 
 @dataclass
@@ -106,7 +109,7 @@ class Service:
         from speleo.storage import indexadmin
 
         out = indexadmin.create_index(self.home, self.catalog, name, params, labels).to_splunk()
-        self.sync_backend_indexes([name])
+        self._sync_soon(name)
         return out
 
     def edit_index(self, name: str, params: dict, labels: dict | None = None) -> dict:
@@ -115,8 +118,17 @@ class Service:
         from speleo.storage import indexadmin
 
         out = indexadmin.edit_index(self.home, self.catalog, name, params, labels).to_splunk()
-        self.sync_backend_indexes([name])
+        self._sync_soon(name)
         return out
+
+    def _sync_soon(self, name: str) -> None:
+        """After a settings change on ClickHouse: its table and TTL now, or, when the cluster
+        does not answer, by the server's retention thread (the settings are saved either way)."""
+        try:
+            self.sync_backend_indexes([name])
+        except Exception as e:
+            log.warning("index %s: its ClickHouse table was not updated now (%s: %s); the retention "
+                        "thread retries", name, type(e).__name__, e)
 
     def sync_backend_indexes(self, names: list[str] | None = None) -> list[dict]:
         """On the ClickHouse backend: create the tables of `names` (None: every index) and set
@@ -342,6 +354,7 @@ class Service:
             self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
         try:
             found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
+            deletion.check_targets(found, scope)
             counts = deletion.delete_found(self.catalog, found, actor, self.backend if self.on_clickhouse else None)
             self.audit("delete", {"action": "delete", "user": actor, "search": original,
                                   **{f"deleted_{k}": v for k, v in counts.items()}})

@@ -168,3 +168,20 @@ def test_delete_in_one_index_leaves_an_identical_event_in_another(tmp_path):
     assert search_raw(home.root, "index=app") == []
     assert search_raw(home.root, "index=copy") == [f"token={SECRET}"]
     assert search_raw(home.root, "index=app OR index=copy") == [f"token={SECRET}"]
+
+
+def test_delete_cannot_reach_an_index_the_user_may_not_search(tmp_path):
+    """`eval index="other"` before `delete` would point the tombstones at another index: refused
+    when the searcher's roles may not search it (review finding)."""
+    from speleo.query.scope import IndexScope
+
+    home, clean, leaked = leaky_home(tmp_path)
+    svc = Service(home)
+    only_app = IndexScope(allowed=("app",), default=("app",))
+    caps = frozenset({"search", "delete_by_keyword"})
+    with pytest.raises(ForbiddenError, match="secret"):
+        svc.search(f'index=app {SECRET} | eval index="secret" | delete', limit=0, capabilities=caps, actor="eve",
+                   scope=only_app)
+    assert search_raw(home.root, "index=app") == sorted(clean + leaked)     # nothing was deleted
+    res = svc.search(f"index=app {SECRET} | delete", limit=0, capabilities=caps, actor="eve", scope=only_app)
+    assert res.table.to_pylist() == [{"index": "app", "deleted": 2, "errors": 0}]

@@ -160,11 +160,12 @@ class ClickHouseBackend:
                                 f"host String, _offset Int64, _indextime DateTime64(6, 'UTC')) ENGINE = Memory")
             try:
                 self.client.insert_arrow(scratch, keys, database=self.topology.database)
-                self.client.command(f"DELETE FROM {target} WHERE ({cols}) IN (SELECT {cols} FROM {tmp})",
-                                    settings={"lightweight_deletes_sync": 2})
+                match = f"({cols}) IN (SELECT {cols} FROM {tmp})"
+                found = int(self.client.query(f"SELECT count() FROM {target} WHERE {match}").result_rows[0][0])
+                self.client.command(f"DELETE FROM {target} WHERE {match}", settings={"lightweight_deletes_sync": 2})
             finally:
                 self.client.command(f"DROP TABLE IF EXISTS {tmp}")
-            counts[name] = keys.num_rows
+            counts[name] = found     # the rows the table held, not the rows the search returned
         return counts
 
     def _has_ttl(self, index: str) -> bool:

@@ -46,6 +46,21 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
     return pipeline, before
 
 
+def check_targets(found, scope) -> None:
+    """The indexes a delete would write to are those its rows name (`index`): a command before
+    `delete` may have changed that field (`eval index="other"`). Raises ForbiddenError for an
+    index the searcher's roles may not search (speleo.query.scope.IndexScope; None: every index)."""
+    from speleo.errors import ForbiddenError
+
+    table = found.table
+    if scope is None or table.num_rows == 0 or "index" not in table.column_names:
+        return
+    refused = sorted(i for i in set(table.column("index").to_pylist()) if i is None or not scope.permits(i))
+    if refused:
+        raise ForbiddenError(f"delete would change index(es) {', '.join(map(str, refused))}, which your roles may "
+                             "not search (srchIndexesAllowed); nothing was deleted")
+
+
 def delete_found(catalog, found, actor: str, backend=None) -> dict[str, int]:
     """Tombstones for the events of a search result (or, with a ClickHouse `backend`, its
     lightweight DELETE: `query.clickhouse.ClickHouseBackend.delete_events`); returns how many were

@@ -69,7 +69,7 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.post("/api/v1/indexes", status_code=201)
     async def create_index(req: IndexRequest, request: Request, who: Principal = Depends(require(INDEXES_EDIT))) -> dict:
-        settings = svc.create_index(req.name, no_script(req.settings))
+        settings = await asyncio.to_thread(svc.create_index, req.name, no_script(req.settings))
         audit(runtime, who, "indexes_edit", info="created", object=req.name, src=client_address(request))
         return {"name": req.name, "settings": settings}
 
@@ -82,7 +82,7 @@ def install(app: FastAPI, runtime) -> None:
 
     @app.patch("/api/v1/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
     async def edit_index(name: str, settings: dict[str, str | int | float | None]) -> dict:
-        return {"name": name, "settings": svc.edit_index(name, no_script(settings))}
+        return {"name": name, "settings": await asyncio.to_thread(svc.edit_index, name, no_script(settings))}
 
     @app.delete("/api/v1/indexes/{name}", dependencies=[Depends(require(INDEXES_EDIT))])
     async def delete_index(name: str) -> dict:
