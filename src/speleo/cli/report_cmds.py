@@ -128,6 +128,8 @@ def _local_search_and_rollup(home: Home):
     def search(spl, earliest, latest, limit):
         return svc.search(spl, earliest=earliest, latest=latest, limit=limit, timeline=False, capabilities=None)
 
+    if svc.on_clickhouse:
+        return search, None
     return search, Rollup(Database.for_home(home), catalog_fingerprint(svc.catalog), time.time, scope="local")
 
 
@@ -242,7 +244,7 @@ def _local_slos(home: Home):
 
     db = Database.for_home(home)
     slos = Slos(db, search, for_home(home))
-    slos.rollup = Rollup(db, catalog_fingerprint(svc.catalog), time.time, scope="local")
+    slos.rollup = None if svc.on_clickhouse else Rollup(db, catalog_fingerprint(svc.catalog), time.time, scope="local")
     return slos, db
 
 

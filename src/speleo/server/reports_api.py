@@ -69,9 +69,12 @@ def searcher(runtime, who: Principal):
 
 def rollup_for(runtime, db: Database, who: Principal):
     """The reports' hourly summaries (speleo.ops.reports.rollup) as this caller may read them:
-    the key holds the caller's capabilities and index scope."""
+    the key holds the caller's capabilities and index scope. None on ClickHouse (the summaries'
+    staleness check reads the embedded store's buckets)."""
     from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
 
+    if runtime.service.on_clickhouse:   # no bucket fingerprints the data there: never stale-safe
+        return None
     return Rollup(db, catalog_fingerprint(runtime.service.catalog), runtime.clock.time,
                   scope=repr((sorted(who.capabilities or ()), who.scope())))
 

@@ -202,3 +202,27 @@ def test_the_rollup_gives_the_same_report_and_sees_a_late_reading(tmp_path):
     assert again == disks.report(search, T0 - DAY, now)
     sda = next(d for d in again["drives"] if d["device"] == "/dev/sda")
     assert sda["readings"] == 5 and sda["attributes"]["pending_sectors"]["series"][3] == [T0 + 2 * DAY + 3600, 3]
+
+
+def test_the_rollup_forgets_deleted_readings_and_keeps_the_reading_limit(tmp_path, monkeypatch):
+    """`| delete` of a reading in a summarised hour makes that hour stale (the fingerprint counts
+    the tombstones); readings from summaries and searches together stay under MAX_READINGS."""
+    from speleo.ops.db import Database
+    from speleo.ops.reports.rollup import Rollup, catalog_fingerprint
+
+    svc, search = planted_home(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    db.migrate()
+    now = T0 + 6 * DAY
+    ru = Rollup(db, catalog_fingerprint(svc.catalog), lambda: now)
+    before = disks.report(search, T0 - DAY, now, rollup=ru)
+    sdb = next(d for d in before["drives"] if d["device"] == "/dev/sdb")
+    assert sdb["readings"] == 4
+    svc.search(f"index=metrics sourcetype=smartctl:json FAIL1 earliest={T0 + 3 * DAY - 1} latest={T0 + 3 * DAY + 1} | delete",
+               limit=0, capabilities=None, actor="test")
+    after = disks.report(search, T0 - DAY, now, rollup=ru)
+    sdb = next(d for d in after["drives"] if d["device"] == "/dev/sdb")
+    assert sdb["readings"] == 3 and after == disks.report(search, T0 - DAY, now)
+    monkeypatch.setattr(disks, "MAX_READINGS", 5)
+    capped = disks.report(search, T0 - DAY, now, rollup=ru)
+    assert capped["truncated"] and sum(d["readings"] for d in capped["drives"]) <= 5

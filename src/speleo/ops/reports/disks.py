@@ -38,6 +38,8 @@ def report(search, since: float, until: float, index: str = "metrics", rollup=No
         readings, complete = rollup.hourly_items(f"disks\0{spl}", compute, since, until, at="t")
     else:
         readings, complete = compute(since, until)
+    if len(readings) > MAX_READINGS:   # summaries and searches together: the newest, as a search keeps
+        readings, complete = sorted(readings, key=lambda r: r["t"])[-MAX_READINGS:], False
     drives: dict[tuple, list] = {}
     flagged = []
     for r in readings:

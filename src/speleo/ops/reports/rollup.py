@@ -162,9 +162,18 @@ def _runs(hours: list[float]) -> list[tuple[float, float]]:
 
 def catalog_fingerprint(catalog):
     """A fingerprint function over a storage catalog (speleo.storage.catalog.Catalog): per hour,
-    the ids of the live buckets whose [min_time, max_time] overlaps it (one catalog read a call)."""
+    the ids of the live buckets whose [min_time, max_time] overlaps it, and the number and last
+    time of the events `| delete` hid in it (two catalog reads a call). Only for the embedded
+    store: on ClickHouse no bucket names the data (the reports then run without summaries)."""
     def fp(hours: list[float]) -> dict[float, str]:
         buckets = catalog.live_buckets()
+        if hours:
+            rows = catalog.query("SELECT CAST(event_time / 3600 AS INTEGER) * 3600, count(*), max(deleted_at) "
+                                 "FROM deleted_events WHERE event_time >= ? AND event_time < ? GROUP BY 1",
+                                 (min(hours), max(hours) + HOUR))
+        else:
+            rows = []
+        deleted = {float(h): f";d{n}@{at!r}" for h, n, at in rows}
         return {h: ",".join(str(i) for i in sorted(b.id for b in buckets if b.min_time < h + HOUR and b.max_time >= h))
-                for h in hours}
+                + deleted.get(h, "") for h in hours}
     return fp
