@@ -426,3 +426,23 @@ def test_own_password_change_checks_the_current_one_and_ends_sessions(site):
     r = site.client().post("/api/v1/me/password", json={"current": "x", "new": "y" * 8}, headers=site.token())
     assert r.status_code == 400
     assert "not-it-at-all" not in json.dumps(site.audit())
+
+
+def test_edit_user_grants_no_more_than_its_holder_holds(site):
+    """A helpdesk role (edit_user, and what `user` grants) adds ordinary users but cannot hand
+    out admin or can_delete, to others or itself; a caller with edit_roles may grant any role."""
+    site.users.roles.create("helpdesk", [EDIT_USER], import_roles=["user"])
+    site.users.add("hal", ["helpdesk"], "password-of-hal")
+    c, csrf = site.session("hal", "password-of-hal")
+    ok = c.post("/api/v1/users", json={"name": "newbie", "roles": ["user"], "password": "password-of-new"}, headers=csrf)
+    assert ok.status_code == 201, ok.text
+    for roles in (["admin"], ["can_delete"], ["user", "power"]):
+        r = c.post("/api/v1/users", json={"name": "x" + roles[-1].replace("_", ""), "roles": roles,
+                                          "password": "password-of-x"}, headers=csrf)
+        assert r.status_code == 403 and "may not grant" in r.json()["error"]["message"], (roles, r.text)
+    r = c.patch("/api/v1/users/hal", json={"roles": ["admin"]}, headers=csrf)
+    assert r.status_code == 403
+    assert [u.roles for u in site.users.list() if u.name == "hal"] == [("helpdesk",)]
+    admin, admin_csrf = site.session("admin", ADMIN_PW)    # edit_roles: any role, can_delete too (Splunk's admin)
+    r = admin.patch("/api/v1/users/newbie", json={"roles": ["user", "can_delete"]}, headers=admin_csrf)
+    assert r.status_code == 200, r.text

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from speleo.errors import ForbiddenError, InputError, ThrottledError
 from speleo.ops.roles import CAPABILITIES
+from speleo.query.scope import matches
 from speleo.server.access import EDIT_ROLES, EDIT_USER, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 
@@ -91,8 +92,27 @@ def router(runtime, web) -> APIRouter:
             out.append(d)
         return {"users": out}
 
+    def grantable(who: Principal, names: list[str]) -> None:
+        """No one without `edit_roles` gives more than they hold: the capabilities and searchable
+        indexes of the roles granted (with what they import) must be the caller's own. A caller
+        with `edit_roles` may grant any role, as Splunk's admin may (it could make such a role
+        anyway; Splunk authorize.conf: grantableRoles, which Speleo does not have). Raises
+        ForbiddenError."""
+        if who.can(EDIT_ROLES):
+            return
+        g = roles.grant(list(names))
+        extra = sorted(set(g.capabilities) - set(who.capabilities))
+        if extra:
+            raise ForbiddenError(f"'{who.name}' may not grant {', '.join(names)}: it carries capabilities "
+                                 f"'{who.name}' does not hold ({', '.join(extra)})")
+        mine = who.scope()
+        if mine is not None and any(not any(matches(p, a) for a in mine.allowed) for p in g.allowed):
+            raise ForbiddenError(f"'{who.name}' may not grant {', '.join(names)}: it searches indexes "
+                                 f"({', '.join(g.allowed)}) beyond those '{who.name}' may ({', '.join(mine.allowed)})")
+
     @r.post("/api/v1/users", status_code=201)
     async def add_user(body: NewUser, request: Request, who: Principal = Depends(require(EDIT_USER))) -> dict:
+        grantable(who, body.roles)
         u = await asyncio.to_thread(users.add, body.name, body.roles, body.password, who.name)
         changed(who, request, "edit_user", "created", object=u.name, roles=list(u.roles))
         return u.to_dict()
@@ -103,6 +123,7 @@ def router(runtime, web) -> APIRouter:
         """Change roles, disable/enable, or set the password (the last two end the user's sessions)."""
         ended = 0
         if body.roles is not None:
+            grantable(who, body.roles)
             users.set_roles(name, body.roles, who.name)
             changed(who, request, "edit_user", "roles changed", object=name, roles=body.roles)
         if body.disabled is not None:
