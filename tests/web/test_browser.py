@@ -241,6 +241,7 @@ def test_highlighting_jobs_drag_source_saved(site, page, shots):
     want = sum(b["count"] for b in buckets if buckets[10]["epoch"] <= b["epoch"] <= buckets[20]["epoch"])
     page.wait_for_function("(n) => document.querySelector('#event-count') && document.querySelector('#event-count').dataset.total == n",
                            arg=str(want))
+    wait_results(page)   # the count can reach the total while the job still runs; the final answer redraws the list
     # readable times in the server's zone (as its ISO times print them), not epochs
     assert want < full and page.input_value("#earliest") == buckets[10]["time"][:19].replace("T", " ")
     end = [b for b in buckets if b["epoch"] == buckets[20]["epoch"] + span]
@@ -332,6 +333,8 @@ def test_partial_results_while_searching(server_factory, tmp_path, page, shots):
     times = page.locator("#events .event time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
     assert times == sorted(times, reverse=True)
     page.screenshot(path=str(shots / "40-partial.png"))
+    # an event opened while partial results arrive stays open, also when the final answer redraws the list
+    page.click("#events .event >> nth=0 >> button.toggle")
     # they grow as batches arrive
     page.wait_for_function("(n) => +document.querySelector('#event-count').dataset.total > n", arg=partial, timeout=60_000)
     # the answer replaces them
@@ -342,6 +345,9 @@ def test_partial_results_while_searching(server_factory, tmp_path, page, shots):
     assert page.locator("#timeline rect.bar:not(.empty)").count() == len(api["timeline"]["buckets"])
     # the newest buckets were read first: the first event shown early is the newest of all
     assert page.locator("#events .event >> nth=0 >> time").get_attribute("datetime") == first_partial
+    assert page.get_attribute("#events .event >> nth=0 >> button.toggle", "aria-expanded") == "true"
+    assert page.is_visible("#events .event >> nth=0 >> .ev-fields")
+    assert page.locator('#events .toggle[aria-expanded="true"]').count() == 1
     page.screenshot(path=str(shots / "41-partial-done.png"))
 
     # the CSV of raw events leaves Speleo's internal columns out unless asked for

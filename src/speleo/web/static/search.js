@@ -116,6 +116,8 @@
         if (result.kind === "events" && state.tab === "stats") state.tab = "events";
         if (result.kind !== "events" && state.tab === "events") state.tab = "stats";
       }
+      // an event someone opened while partial results arrived stays open in the final answer
+      state.reopen = shown && !result.partial ? openEventKeys() : null;
       shown = true;
       state.body = result; state.jobId = result.partial ? null : job.id; state.pages = new Map(); state.summary = null;
       if (!result.partial) state.statsPage = 0;
@@ -356,6 +358,7 @@
     applyView();
     if (state.view.mode === "table") list.append(eventsTable(rows, start));
     else rows.forEach((ev, i) => list.append(eventItem(ev, start + i)));
+    state.reopen = null;
     list.dataset.page = String(want);
     pager($("pager"), want, (p) => { state.page = p; renderEvents(); list.scrollIntoView({ block: "start" }); });
   }
@@ -384,6 +387,18 @@
     li.append(h("table", { class: "grid", id: "events-table" }, h("thead", {}, head), tb));
     return li;
   }
+  // the events shown open now, by place and content (the final answer keeps them open where they still are)
+  const eventKey = (ev, idx) => `${idx}\u0000${ev._time || ""}\u0000${String(ev._raw ?? "").slice(0, 500)}`;
+  function openEventKeys() {
+    const keys = new Set(), shown = state.shown;
+    if (!shown) return keys;
+    for (const li of document.querySelectorAll("#events li.event")) {
+      if (!li.querySelector('.toggle[aria-expanded="true"]')) continue;
+      const idx = +li.dataset.index, ev = shown.rows[idx - shown.start];
+      if (ev) keys.add(eventKey(ev, idx));
+    }
+    return keys;
+  }
   function eventItem(ev, idx) {
     if (state.view.mode === "raw") return h("li", { class: "event raw-only", "data-index": idx }, h("pre", { class: "raw" }, highlight(String(ev._raw ?? ""))));
     const li = h("li", { class: "event", "data-index": idx });
@@ -399,6 +414,7 @@
       h("pre", { class: "raw" }, highlight(String(ev._raw ?? ""))),
       h("div", { class: "meta" }, ...selectedFields().filter(k => ev[k] != null).map(k => h("span", {}, `${k}=`, h("b", { text: String(ev[k]) })))),
       details);
+    if (state.reopen && state.reopen.has(eventKey(ev, idx))) toggle.click();
     return li;
   }
   function sourceBox(ev) {
