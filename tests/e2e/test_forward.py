@@ -210,7 +210,7 @@ def test_outage_with_a_small_queue_backpressure_then_everything_arrives(env):
     target = env.tmp / "big.log"
     target.write_text("".join(line(i) for i in range(20_000)))  # ~1.3 MB
     limit = 200_000
-    f = env.forwarder([target], ["--metrics-interval", "1", "--queue-max-bytes", str(limit)])
+    f = env.forwarder([target], ["--metrics-interval", "1", "--queue-max-bytes", str(limit), "--service", "shop"])
     # no server yet: the queue fills up to its limit and reading stops there
     wait_for(lambda: (lambda s: s and s["queue"]["full"])(_status_or_none(f)), timeout=30)
     time.sleep(1.5)
@@ -226,6 +226,11 @@ def test_outage_with_a_small_queue_backpressure_then_everything_arrives(env):
     assert {"cpu", "memory", "disk", "net"} <= {r["metric"] for r in res}
     ev = server.search("index=metrics sourcetype=speleo:metrics metric=memory | head 1")["events"][0]
     assert json.loads(ev["_raw"])["total"] > 0
+    # --service tags every metrics event: the capacity report groups this host under it
+    assert json.loads(ev["_raw"])["service"] == "shop"
+    cap = json.loads(run_cli(env.home, "report", "capacity", "--since", "-1h", "--service", "shop", "-o", "json").stdout)
+    assert [s["service"] for s in cap["services"]] == ["shop"] and len(cap["hosts"]) == 1
+    assert cap["hosts"][0]["services"] == ["shop"] and cap["services"][0]["hosts"] == [cap["hosts"][0]["host"]]
     text = run_cli(env.home, "forward", "status", "--home", str(f.fhome)).stdout
     assert "forwarder running" in text and str(target) in text and "queue:" in text
 

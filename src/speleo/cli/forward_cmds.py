@@ -1,7 +1,7 @@
 """`speleo forward`: the forwarder (follow files, queue on disk, ship over HEC) and its status.
 
     speleo forward --to URL --token T [--home DIR] [--monitor PATH ...] [--index I] [--sourcetype ST]
-                   [--metrics-interval SECS] [--metrics-index I] [--queue-max-bytes N]
+                   [--metrics-interval SECS] [--metrics-index I] [--service NAME] [--queue-max-bytes N]
     speleo forward status [--home DIR] [--json]
 
 The forwarder is meant to stay small (under 50 MB of memory), but `speleo`'s command line loads
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ import click
 from speleo.config import check_index_name
 
 DEFAULT_HOME = os.path.join("var", "forwarder")
+SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 @click.group("forward", invoke_without_command=True)
@@ -44,6 +46,8 @@ DEFAULT_HOME = os.path.join("var", "forwarder")
 @click.option("--metrics-interval", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds between host metrics samples (0 disables them).")
 @click.option("--metrics-index", default="metrics", show_default=True, help="Index of host metrics.")
+@click.option("--service", help="The service this host runs (e.g. checkout): written into each host metrics "
+                                "event as `service`, so 'speleo report capacity' shows utilisation per service.")
 @click.option("--smart-interval", type=click.FloatRange(min=0), default=3600.0, show_default=True,
               help="Seconds between disk health readings with smartctl --json -a (0 disables them; off "
                    "anyway when smartctl is not installed). Sent to the metrics index as smartctl:json.")
@@ -52,7 +56,7 @@ DEFAULT_HOME = os.path.join("var", "forwarder")
 @click.option("--insecure", is_flag=True, help="With https: do not verify the receiver's certificate.")
 @click.pass_context
 def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, sourcetype, host, metrics_interval,
-            metrics_index, smart_interval, queue_max_bytes, insecure) -> None:
+            metrics_index, service, smart_interval, queue_max_bytes, insecure) -> None:
     """Follow files and ship them, with host metrics, to an HTTP Event Collector."""
     ctx.meta["forward_home"] = fhome
     if ctx.invoked_subcommand is not None:
@@ -65,9 +69,12 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
                                "are required (or 'speleo forward status')")
     check_index_name(index)
     check_index_name(metrics_index)
+    if service is not None and not SERVICE_NAME.fullmatch(service):
+        raise click.BadParameter(f"{service!r}: give letters, digits, '.', '_' or '-' (up to 100, starting with "
+                                 "a letter or digit)", param_hint="--service")
     if ctx.parent is not None and os.environ.get("SPELEO_FORWARD_NO_EXEC") != "1":
         _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
-                   queue_max_bytes, insecure, smart_interval)
+                   queue_max_bytes, insecure, smart_interval, service)
     from pathlib import Path
 
     from speleo.forward.agent import DEFAULT_HOME as HOME, ForwardOptions, Forwarder
@@ -76,7 +83,7 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
     opts = ForwardOptions(to=to, token=token, home=Path(fhome) if fhome else HOME, monitors=list(monitors),
                           index=index, sourcetype=sourcetype, host=host, metrics_interval=metrics_interval,
                           metrics_index=metrics_index, queue_max_bytes=queue_max_bytes, verify_tls=not insecure,
-                          smart_interval=smart_interval)
+                          smart_interval=smart_interval, service=service)
     try:
         fwd = Forwarder(opts)
     except ValueError as e:
@@ -95,7 +102,7 @@ def forward(ctx: click.Context, to, token, token_file, fhome, monitors, index, s
 
 
 def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_interval, metrics_index,
-               queue_max_bytes, insecure, smart_interval=3600.0) -> None:
+               queue_max_bytes, insecure, smart_interval=3600.0, service=None) -> None:
     """Become `python -m speleo.forward ...` (see module doc); returns only if exec fails."""
     args = [sys.executable, "-m", "speleo.forward", "--to", to, "--index", index,
             "--metrics-interval", repr(float(metrics_interval)), "--metrics-index", metrics_index,
@@ -109,6 +116,8 @@ def _exec_lean(to, token, fhome, monitors, index, sourcetype, host, metrics_inte
         args += ["--sourcetype", sourcetype]
     if host:
         args += ["--host", host]
+    if service:
+        args += ["--service", service]
     if insecure:
         args.append("--insecure")
     env = dict(os.environ, SPELEO_FORWARD_TOKEN=token)

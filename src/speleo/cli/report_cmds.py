@@ -155,28 +155,41 @@ def _bytes(v) -> str:
 @click.option("--until", help="Until (default: now).")
 @click.option("--index", default="metrics", show_default=True, help="The forwarder's metrics index.")
 @click.option("--host", help="Only this host.")
+@click.option("--service", help="Only the hosts of this service (the forwarder's --service).")
 @click.option("--forecast-days", type=click.FloatRange(min=0.01), default=7.0, show_default=True,
               help="Days of recent usage the days-until-full forecast is fitted on.")
 @OUTPUT
 @click.pass_obj
-def capacity_cmd(home: Home, since, until, index, host, forecast_days, output) -> None:
-    """CPU, memory, disk and network use per host, and days until each file system is full."""
+def capacity_cmd(home: Home, since, until, index, host, service, forecast_days, output) -> None:
+    """CPU, memory, disk and network use per host and service, and days until each file system is full."""
     from speleo.ops.reports import capacity
 
     def local():
         lo, hi = _bounds(since, until, "-7d")
         search, rollup = _local_search_and_rollup(home)
-        return capacity.report(search, lo, hi, index, host, forecast_days, rollup=rollup)
+        return capacity.report(search, lo, hi, index, host, forecast_days, rollup=rollup, service=service)
 
     rep = _fetch(home, "/api/v1/reports/capacity", {"since": since, "until": until, "index": index, "host": host,
-                                                   "forecast_days": forecast_days}, local)
+                                                   "service": service, "forecast_days": forecast_days}, local)
     emit(rep, capacity.rows(rep), output, _capacity_table)
 
 
 def _capacity_table(rep: dict) -> None:
-    t = new_table("host", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg", "net out avg", box=None)
+    if rep.get("services"):
+        t = new_table("service", "hosts", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg",
+                      "net out avg", box=None)
+        for sv in rep["services"]:
+            t.add_row(escape(sv["service"]), escape(", ".join(sv["hosts"])),
+                      f"{_num(sv['cpu_avg'], 1)} / {_num(sv['cpu_max'], 1)} %",
+                      f"{_num(sv['memory_avg'], 1)} / {_num(sv['memory_max'], 1)} %",
+                      f"{_num(sv['disk_avg'], 1)} / {_num(sv['disk_max'], 1)} %",
+                      _bytes(sv["net_recv_avg"]) + "/s", _bytes(sv["net_sent_avg"]) + "/s")
+        out.print(t)
+    t = new_table("host", "service", "cpu avg/max", "memory avg/max", "fullest disk avg/max", "net in avg",
+                  "net out avg", box=None)
     for h in rep["hosts"]:
-        t.add_row(escape(h["host"]), f"{_num(h['cpu_avg'], 1)} / {_num(h['cpu_max'], 1)} %",
+        t.add_row(escape(h["host"]), escape(", ".join(h.get("services") or [])) or "-",
+                  f"{_num(h['cpu_avg'], 1)} / {_num(h['cpu_max'], 1)} %",
                   f"{_num(h['memory_avg'], 1)} / {_num(h['memory_max'], 1)} %",
                   f"{_num(h['disk_avg'], 1)} / {_num(h['disk_max'], 1)} %",
                   _bytes(h["net_recv_avg"]) + "/s", _bytes(h["net_sent_avg"]) + "/s")

@@ -88,6 +88,7 @@ class ForwardOptions:
     metrics_interval: float = 60.0
     metrics_index: str = "metrics"
     metrics_sourcetype: str = "speleo:metrics"
+    service: str | None = None       # written into each metrics event as `service` (the capacity report's groups)
     smart_interval: float = 3600.0   # seconds between smartctl readings (0: off; off anyway without smartctl)
     smartctl: str | None = None      # the smartctl program (None: found on the PATH)
     queue_max_bytes: int = DEFAULT_QUEUE_BYTES
@@ -182,7 +183,7 @@ class Forwarder:
             try:
                 samples = metrics.sample()
                 payload = metric_envelopes(samples, time.time(), self.host, self.opts.metrics_index,
-                                           self.opts.metrics_sourcetype)
+                                           self.opts.metrics_sourcetype, service=self.opts.service)
                 self.queue.append(payload, len(samples), None, self.stop)
             except Stopped:
                 return

@@ -10,6 +10,7 @@ One sample is a few events, each a flat JSON object with `metric` naming its gro
 - `net`: cumulative `bytes_sent`, `bytes_recv`, `packets_sent`, `packets_recv`, `errin`, `errout`,
   `dropin`, `dropout`, and `bytes_sent_per_s`, `bytes_recv_per_s`.
 
+With `speleo forward --service NAME`, every event also has `service` (the service the host runs).
 Byte counts are bytes, percents 0–100. Search them with e.g.
 `index=metrics metric=cpu | timechart avg(cpu_percent) by host`.
 """
@@ -86,8 +87,11 @@ def _safe(fn):
 
 
 def envelopes(samples: list[dict], when: float, host: str, index: str, sourcetype: str,
-              source: str = "speleo:forwarder:metrics") -> bytes:
-    """HEC envelopes for one sample (the event is the JSON object)."""
+              source: str = "speleo:forwarder:metrics", service: str | None = None) -> bytes:
+    """HEC envelopes for one sample (the event is the JSON object; with `service`, each object
+    also carries `"service": service`, which the capacity report groups hosts by)."""
+    if service:
+        samples = [{**s, "service": service} for s in samples]
     tail = json.dumps({"host": host, "source": source, "sourcetype": sourcetype,
                        "index": index}, separators=(",", ":"))[1:]
     return "\n".join('{"time":%r,"event":%s,%s' % (round(when, 3), json.dumps(s, separators=(",", ":")), tail)

@@ -97,11 +97,12 @@ def _install_more(router: APIRouter, runtime, db, now, run) -> None:
 
     @router.get(PREFIX + "/capacity")
     async def capacity_report(since: str = "-7d", until: str | None = None, index: str = "metrics",
-                              host: str | None = None, forecast_days: float = 7.0,
+                              host: str | None = None, forecast_days: float = 7.0, service: str | None = None,
                               who: Principal = Depends(require(SEARCH))) -> dict:
         t = now()
         return await run(capacity.report, searcher(runtime, who), parse_time(since, t, "since"),
-                         parse_time(until, t, "until") or t, index, host, forecast_days, rollup_for(runtime, db(), who))
+                         parse_time(until, t, "until") or t, index, host, forecast_days, rollup_for(runtime, db(), who),
+                         service=service)
 
     @router.get(PREFIX + "/disks")
     async def disks_report(since: str = "-30d", until: str | None = None, index: str = "metrics",

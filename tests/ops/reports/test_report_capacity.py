@@ -9,6 +9,7 @@ import statistics
 import pytest
 
 from speleo.config import Home
+from speleo.errors import InputError
 from speleo.ops.reports import capacity
 from speleo.service import Service
 
@@ -143,3 +144,89 @@ def rounded(x):
     if isinstance(x, list):
         return [rounded(v) for v in x]
     return x
+
+
+SERVICES = {"web1": "shop", "web2": "shop", "db1": "ledger"}   # lone1 reports no service
+
+
+def service_samples() -> list[tuple[str, float, dict]]:
+    """One day of 10-minute samples of four hosts, three of them tagged as the forwarder's
+    --service tags them (a `service` key in each metrics object)."""
+    out = []
+    for i in range(6 * 24):
+        t = T0 + i * STEP
+        for n, h in enumerate(("web1", "web2", "db1", "lone1")):
+            tag = {"service": SERVICES[h]} if h in SERVICES else {}
+            out.append((h, t, {"metric": "cpu", "cpu_percent": float(10 * n + i % 7), **tag}))
+            out.append((h, t, {"metric": "memory", "percent": float(30 + n + i % 3), **tag}))
+            out.append((h, t, {"metric": "net", "bytes_recv_per_s": 100.0 * (n + 1) + i, "bytes_sent_per_s": 7.0, **tag}))
+            out.append((h, t, {"metric": "disk", "mount": "/", "total": 10 * GB, "used": (n + 1) * GB,
+                               "percent": float(10 * (n + 1) + i % 2), **tag}))
+    return out
+
+
+def test_utilisation_per_service(tmp_path):
+    from speleo.alerts.indexing import write_events
+    from speleo.forward.metrics import envelopes
+
+    # the forwarder's envelopes carry the tag in each event
+    env = [json.loads(x) for x in envelopes([{"metric": "cpu", "cpu_percent": 1.0}], T0, "web1", "metrics",
+                                            "speleo:metrics", service="shop").decode().splitlines()]
+    assert env[0]["event"] == {"metric": "cpu", "cpu_percent": 1.0, "service": "shop"}
+
+    svc = Service(Home(tmp_path / "home"))
+    svc.create_index("metrics")
+    w = svc.open_writer()
+    planted = service_samples()
+    for h in ("web1", "web2", "db1", "lone1"):
+        write_events(w.store, svc.catalog, "metrics", "speleo:metrics", "speleo:forwarder:metrics", h,
+                     [{"_time": t, "_raw": json.dumps(e)} for hh, t, e in planted if hh == h])
+    w.store.seal()
+    w.close()
+
+    def search(spl, e, l, limit):
+        return svc.search(spl, earliest=e, latest=l, limit=limit, capabilities=None, timeline=False)
+
+    end = T0 + 86400
+    rep = capacity.report(search, T0, end)
+    by = {s["service"]: s for s in rep["services"]}
+    assert sorted(by) == ["ledger", "shop"]
+    assert by["shop"]["hosts"] == ["web1", "web2"] and by["ledger"]["hosts"] == ["db1"]
+    hosts = {h["host"]: h for h in rep["hosts"]}
+    assert hosts["web2"]["services"] == ["shop"] and hosts["lone1"]["services"] == []
+    shop = [e for h, _, e in planted if SERVICES.get(h) == "shop"]
+    cpu = [e["cpu_percent"] for e in shop if e["metric"] == "cpu"]
+    assert by["shop"]["cpu_avg"] == pytest.approx(statistics.fmean(cpu)) and by["shop"]["cpu_max"] == max(cpu)
+    mem = [e["percent"] for e in shop if e["metric"] == "memory"]
+    assert by["shop"]["memory_avg"] == pytest.approx(statistics.fmean(mem))
+    # per bucket: network summed over the service's hosts (each host's mean rate), disk the fullest
+    span = rep["span"]
+    b0 = [(h, e) for h, t, e in planted if SERVICES.get(h) == "shop" and T0 <= t < T0 + span]
+    rx = sum(statistics.fmean([e["bytes_recv_per_s"] for hh, e in b0 if hh == h and e["metric"] == "net"])
+             for h in ("web1", "web2"))
+    first = by["shop"]["series"][0]
+    assert first["time"] == T0 and first["hosts"] == 2
+    assert first["net_recv_bytes_per_s"] == pytest.approx(rx)
+    assert first["disk_percent"] == max(e["percent"] for _, e in b0 if e["metric"] == "disk")
+    assert by["shop"]["net_recv_max"] == pytest.approx(max(p["net_recv_bytes_per_s"] for p in by["shop"]["series"]))
+    # the forecast rows name their host's service; --service keeps that service's hosts only
+    assert {f["host"]: f["services"] for f in rep["filesystems"]}["db1"] == ["ledger"]
+    only = capacity.report(search, T0, end, service="ledger")
+    assert [h["host"] for h in only["hosts"]] == ["db1"] and [s["service"] for s in only["services"]] == ["ledger"]
+    assert [f["host"] for f in only["filesystems"]] == ["db1"]
+    # over eight days (hour-wide buckets from hourly partial aggregates): the same service means
+    week = capacity.report(search, T0, T0 + 8 * 86400)
+    assert week["span"] == 3600
+    assert {s["service"]: round(s["cpu_avg"], 9) for s in week["services"]} == \
+        {s["service"]: round(s["cpu_avg"], 9) for s in rep["services"]}
+    with pytest.raises(InputError, match="service"):
+        capacity.report(search, T0, end, service='shop" OR x="')
+
+
+def test_the_forwarder_refuses_a_service_name_it_could_not_write_plainly(tmp_path):
+    from tests.conftest import run_cli
+
+    for bad in ("a b", 'x"y', "-lead", "a|b", "x" * 101):
+        proc = run_cli(tmp_path / "home", "forward", "--to", "http://127.0.0.1:9", "--token", "t", "--home",
+                       str(tmp_path / "fwd"), "--service", bad, check=False)
+        assert proc.returncode == 2 and "--service" in proc.stderr and "letters, digits" in proc.stderr, (bad, proc.stderr)

@@ -13,6 +13,14 @@ and a days-until-full forecast per file system.
   the sampling interval). When its slope
   is <= 0 the file system is "not growing"; otherwise days until full = (total - last used) /
   slope, and `full_at` the date it is reached. Fewer than two samples give "not enough data".
+- Services: the forwarder's `--service NAME` puts `service` in each metrics event. Per service and
+  time bucket: CPU and memory are the mean over every sample of the service's hosts (the service's
+  hosts weigh by their samples: exact from the per-host sums and counts), the fullest disk is the
+  maximum over its hosts, and network in and out are the sum of its hosts' mean rates (the
+  service's traffic). The service summary gives the mean and maximum of each series over the
+  range (network: the mean and maximum of the summed rate). A host that reported no service is in
+  no service; a host that changed service over the range counts in each for the buckets it
+  reported it in.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from speleo.ops.reports.stats import least_squares
 MAX_ROWS = 500_000
 _FIELDS = ('eval cpu=if(metric="cpu",cpu_percent,null()), mem=if(metric="memory",percent,null()), '
            'disk=if(metric="disk",percent,null()), rx=if(metric="net",bytes_recv_per_s,null()), '
-           'tx=if(metric="net",bytes_sent_per_s,null())')
+           'tx=if(metric="net",bytes_sent_per_s,null()), service=coalesce(service,"")')
 _SERIES = {"cpu": "cpu_percent", "mem": "memory_percent", "disk": "disk_percent", "rx": "net_recv_bytes_per_s",
            "tx": "net_sent_bytes_per_s"}
 _SUMMARY = {"cpu": "cpu", "mem": "memory", "disk": "disk", "rx": "net_recv", "tx": "net_sent"}
@@ -94,37 +102,108 @@ def _check_name(what: str, v: str | None) -> None:
 
 
 def report(search, since: float, until: float, index: str = "metrics", host: str | None = None,
-           forecast_days: float = 7.0, rollup=None) -> dict:
-    """`{"report": "capacity", "since", "until", "span", "hosts": [{"host", summary..., "series": [...]}],
-    "filesystems": [forecast...]}`; `search(spl, earliest, latest, limit)` is the caller's search;
-    `rollup` (speleo.ops.reports.rollup.Rollup, optional) keeps hourly partial aggregates so
-    that a month is summed from summaries instead of read again (the same figures)."""
+           forecast_days: float = 7.0, rollup=None, service: str | None = None) -> dict:
+    """`{"report": "capacity", "since", "until", "span", "hosts": [{"host", "services", summary...,
+    "series": [...]}], "services": [{"service", "hosts", summary..., "series": [...]}],
+    "filesystems": [forecast...]}` (percents 0-100, rates in bytes per second, times epoch
+    seconds UTC); `host` and `service` restrict it to one host or one service's hosts;
+    `search(spl, earliest, latest, limit)` is the caller's search; `rollup`
+    (speleo.ops.reports.rollup.Rollup, optional) keeps hourly partial aggregates so that a month
+    is summed from summaries instead of read again (the same figures). Raises InputError (a
+    name with spaces, quotes or pipes; an empty range; forecast days <= 0)."""
     _check_name("index", index)
     _check_name("host", host)
+    _check_name("service", service)
     if until <= since:
         raise InputError("the range is empty: --since must be before --until")
     if not forecast_days > 0:
         raise InputError(f"forecast days {forecast_days}: give a positive number of days (7 is usual)")
-    base = f'index="{index}" sourcetype="speleo:metrics"' + (f' host="{host}"' if host else "")
+    base = f'index="{index}" sourcetype="speleo:metrics"' + (f' host="{host}"' if host else "") \
+        + (f' service="{service}"' if service else "")
     sel = f"{base} (metric=cpu OR metric=memory OR metric=disk OR metric=net) | {_FIELDS}"
     span = span_for(until - since)
-    per_host: dict[str, list[dict]] = {}
     if span % HOUR == 0:
-        hourly = _by_hour(search, f"{sel} | bin _time span={HOUR} | stats {_STATS} by host _time", since, until,
-                          rollup, f"capacity-use\0{sel}")
-        found = _combine(hourly, span, ("host",), tuple(f"{f}_{k}" for f in _SERIES for k in ("sum", "n")),
+        hourly = _by_hour(search, f"{sel} | bin _time span={HOUR} | stats {_STATS} by host service _time", since,
+                          until, rollup, f"capacity-use-by-service\0{sel}")
+        found = _combine(hourly, span, ("host", "service"), tuple(f"{f}_{k}" for f in _SERIES for k in ("sum", "n")),
                          tuple(f"{f}_max" for f in _SERIES))
     else:
-        found = search(f"{sel} | bin _time span={span} | stats {_STATS} by host _time", since, until,
+        found = search(f"{sel} | bin _time span={span} | stats {_STATS} by host service _time", since, until,
                        MAX_ROWS).table.to_pylist()
+    per_host: dict[str, list[dict]] = {}
     for r in found:
         per_host.setdefault(r["host"], []).append(r)
-    hosts = [_host(h, rows) for h, rows in per_host.items()]
+    hosts = [_host(h, _merge_services(rows)) for h, rows in per_host.items()]
+    for h in hosts:
+        h["services"] = sorted({str(r["service"]) for r in per_host[h["host"]] if r.get("service")})
     hosts.sort(key=lambda x: x["host"])
+    services = _services(found)
     f_since = max(since, until - forecast_days * 86400)
+    fs = forecast(search, base, f_since, until, rollup)
+    of_host = {h["host"]: h["services"] for h in hosts}
+    for f in fs:
+        f["services"] = of_host.get(f["host"], [])
     return {"report": "capacity", "since": since, "until": until, "index": index, "span": span,
-            "forecast_since": f_since, "hosts": hosts,
-            "filesystems": forecast(search, base, f_since, until, rollup)}
+            "forecast_since": f_since, "hosts": hosts, "services": services, "filesystems": fs}
+
+
+def _merge_services(rows: list[dict]) -> list[dict]:
+    """One host's bucket rows with the service left out (a host that changed service has two rows
+    for a bucket it reported both in): sums and counts add, maxima take the maximum."""
+    sums = tuple(f"{f}_{k}" for f in _SERIES for k in ("sum", "n"))
+    maxes = tuple(f"{f}_max" for f in _SERIES)
+    by_time: dict[float, dict] = {}
+    for r in rows:
+        t = float(r["_time"])
+        b = by_time.get(t)
+        if b is None:
+            by_time[t] = dict(r)
+            continue
+        for f in sums:
+            v = _num(r.get(f))
+            if v is not None:
+                b[f] = v if _num(b.get(f)) is None else _num(b[f]) + v
+        for f in maxes:
+            v = _num(r.get(f))
+            if v is not None and (_num(b.get(f)) is None or v > _num(b[f])):
+                b[f] = v
+    return list(by_time.values())
+
+
+def _services(rows: list[dict]) -> list[dict]:
+    """Per service (see the module doc): its hosts, series and summary from the per-host bucket rows."""
+    by_service: dict[str, dict[float, list[dict]]] = {}
+    for r in rows:
+        if r.get("service"):
+            by_service.setdefault(str(r["service"]), {}).setdefault(float(r["_time"]), []).append(r)
+    out = []
+    for name, buckets in sorted(by_service.items()):
+        series = []
+        for t, group in sorted(buckets.items()):
+            p: dict = {"time": t, "hosts": len({r["host"] for r in group})}
+            for f in ("cpu", "mem"):
+                n = sum(int(_num(r.get(f"{f}_n")) or 0) for r in group)
+                p[_SERIES[f]] = sum(_num(r.get(f"{f}_sum")) or 0.0 for r in group) / n if n else None
+            disks = [m for m in (_num(r.get("disk_max")) for r in group) if m is not None]
+            p[_SERIES["disk"]] = max(disks) if disks else None
+            for f in ("rx", "tx"):
+                means = [(_num(r.get(f"{f}_sum")) or 0.0) / n for r in group if (n := int(_num(r.get(f"{f}_n")) or 0))]
+                p[_SERIES[f]] = sum(means) if means else None
+            series.append(p)
+        row: dict = {"service": name, "hosts": sorted({r["host"] for g in buckets.values() for r in g})}
+        for f in ("cpu", "mem"):
+            n = sum(int(_num(r.get(f"{f}_n")) or 0) for g in buckets.values() for r in g)
+            row[f"{_SUMMARY[f]}_avg"] = sum(_num(r.get(f"{f}_sum")) or 0.0 for g in buckets.values() for r in g) / n \
+                if n else None
+            maxes = [m for g in buckets.values() for r in g if (m := _num(r.get(f"{f}_max"))) is not None]
+            row[f"{_SUMMARY[f]}_max"] = max(maxes) if maxes else None
+        for f in ("disk", "rx", "tx"):
+            vals = [p[_SERIES[f]] for p in series if p[_SERIES[f]] is not None]
+            row[f"{_SUMMARY[f]}_avg"] = sum(vals) / len(vals) if vals else None
+            row[f"{_SUMMARY[f]}_max"] = max(vals) if vals else None
+        row["series"] = series
+        out.append(row)
+    return out
 
 
 def forecast(search, base: str, since: float, until: float, rollup=None) -> list[dict]:

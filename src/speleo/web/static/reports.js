@@ -89,13 +89,25 @@
   }
 
   function capacity(rep) {
+    // per service (the forwarder's --service): its hosts' mean CPU and memory, fullest disk, summed traffic
+    (rep.services || []).forEach(sv => {
+      out.append(h("h2", {}, `Service ${sv.service} (${sv.hosts.length} host${sv.hosts.length === 1 ? "" : "s"}: ${sv.hosts.join(", ")})`),
+        chart("line", sv.series.map(p => ({ time: utc(p.time), "cpu %": p.cpu_percent || 0, "memory %": p.memory_percent || 0,
+          "fullest disk %": p.disk_percent || 0 })), "time", ["cpu %", "memory %", "fullest disk %"], `Utilisation of service ${sv.service}`));
+    });
+    if ((rep.services || []).length) {
+      out.append(h("h2", {}, "Utilisation per service"), table(["service", "hosts", "cpu avg / max %", "memory avg / max %",
+        "fullest disk avg / max %", "net in avg B/s", "net out avg B/s"], rep.services.map(x => [x.service, x.hosts.join(", "),
+        `${num(x.cpu_avg)} / ${num(x.cpu_max)}`, `${num(x.memory_avg)} / ${num(x.memory_max)}`, `${num(x.disk_avg)} / ${num(x.disk_max)}`,
+        num(x.net_recv_avg, 0), num(x.net_sent_avg, 0)]), "Services: CPU and memory averaged over their hosts' samples, network summed over their hosts"));
+    }
     rep.hosts.forEach(hh => {
       out.append(h("h2", {}, hh.host), chart("line", hh.series.map(p => ({ time: utc(p.time), "cpu %": p.cpu_percent || 0,
         "memory %": p.memory_percent || 0, "fullest disk %": p.disk_percent || 0 })), "time", ["cpu %", "memory %", "fullest disk %"],
         `Utilisation of ${hh.host}`));
     });
-    out.append(h("h2", {}, "Utilisation per host"), table(["host", "cpu avg / max %", "memory avg / max %", "fullest disk avg / max %",
-      "net in avg B/s", "net out avg B/s"], rep.hosts.map(x => [x.host, `${num(x.cpu_avg)} / ${num(x.cpu_max)}`,
+    out.append(h("h2", {}, "Utilisation per host"), table(["host", "service", "cpu avg / max %", "memory avg / max %", "fullest disk avg / max %",
+      "net in avg B/s", "net out avg B/s"], rep.hosts.map(x => [x.host, (x.services || []).join(", ") || "-", `${num(x.cpu_avg)} / ${num(x.cpu_max)}`,
       `${num(x.memory_avg)} / ${num(x.memory_max)}`, `${num(x.disk_avg)} / ${num(x.disk_max)}`, num(x.net_recv_avg, 0), num(x.net_sent_avg, 0)])));
     out.append(h("h2", {}, "Days until full"), h("p", { class: "muted" }, `Least-squares fit of used bytes since ${utc(rep.forecast_since)}.`),
       table(["host", "mount", "used GB", "total GB", "growth GB/day", "days until full", "full on"], rep.filesystems.map(f =>
@@ -121,15 +133,18 @@
     out.append(h("p", { class: "muted" }, "Alert when a figure rises: " + rep.alert_example));
   }
 
+  let seq = 0;   // a report asked for while another loads replaces it (the older answer is dropped)
   async function run() {
+    const my = ++seq;
     const f = new FormData($("#report-form"));
     const q = new URLSearchParams();
-    for (const k of ["since", "until", "severity", "period"]) if (f.get(k)) q.set(k, f.get(k));
-    if (f.get("filter")) q.set(kind === "capacity" ? "host" : "service", f.get("filter"));
+    for (const k of ["since", "until", "severity", "period", "service"]) if (f.get(k)) q.set(k, f.get(k));
+    if (kind === "capacity" && f.get("host")) q.set("host", f.get("host"));
     $("#error").hidden = true;
     out.textContent = "Loading…";
     const r = await fetch(`/api/v1/reports/${kind}?${q}`, { credentials: "same-origin" });
     const body = await r.json().catch(() => ({}));
+    if (my !== seq) return;
     out.textContent = "";
     if (!r.ok) { $("#error").hidden = false; $("#error").textContent = (body.error && body.error.message) || r.statusText; return; }
     $("#generated").textContent = "Generated " + utc(Date.now() / 1000);
