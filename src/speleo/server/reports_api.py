@@ -39,6 +39,10 @@ def install(app: FastAPI, runtime) -> None:
     async def run(fn, *args, **kw):
         return await asyncio.to_thread(fn, *args, **kw)
 
+    ticks = getattr(runtime, "ticks", None)
+    if ticks is not None:   # summaries nobody reads are dropped (speleo.ops.reports.rollup.prune)
+        ticks.add("report-rollup-prune", lambda t: _prune(db(), t, runtime), every_secs=3600.0)
+
     router = APIRouter()
 
     @router.get(PREFIX + "/response")
@@ -65,6 +69,16 @@ def searcher(runtime, who: Principal):
                                       check=search_guard(who), scope=who.scope())
 
     return search
+
+
+def _prune(db: Database, now: float, runtime) -> None:
+    from speleo.ops.reports.rollup import prune
+
+    n = prune(db, now)
+    if n and getattr(runtime, "internal", None) is not None:
+        runtime.internal.emit("_internal", "speleo:reports", {"action": "rollup_prune", "deleted": n,
+                                                              "reason": "not read for 90 days"},
+                              component="reports", level="INFO")
 
 
 def rollup_for(runtime, db: Database, who: Principal):

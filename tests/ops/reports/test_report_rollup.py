@@ -84,6 +84,32 @@ def test_rollup_is_exact_and_recomputes_late_and_retired_hours(env):
     assert ru.searched_hours == 5
 
 
+def test_summaries_nobody_reads_are_pruned_and_those_read_are_kept(env):
+    from speleo.ops.reports.rollup import UNUSED_SECS, prune
+
+    db, st, ru, now, tmp = env
+    st.buckets[1] = [T0 + 17 + i * 420 for i in range(6 * 3600 // 420)]
+    start, end = T0, T0 + 6 * 3600
+    times = st.buckets[1]
+    assert ru.bucket_counts(st.search, "kept", start, end, SPAN) == expected(times, start, end)
+    assert ru.bucket_counts(st.search, "dropped", start, end, SPAN) == expected(times, start, end)
+    count = lambda key=None: sqlite3.connect(tmp / "ops.sqlite").execute("SELECT count(*) FROM report_rollups").fetchone()[0]  # noqa: E731
+    assert count() == 12
+    assert prune(db, now[0]) == 0                       # all fresh
+    now[0] += UNUSED_SECS - 86400                       # 89 days on: "kept" is read again (marked used)
+    assert ru.bucket_counts(st.search, "kept", start, end, SPAN) == expected(times, start, end)
+    assert ru.searched_hours == 0
+    now[0] += 2 * 86400                                  # 91 days after both were written
+    assert prune(db, now[0]) == 6                        # "dropped" was never read since
+    assert count() == 6
+    assert ru.bucket_counts(st.search, "kept", start, end, SPAN) == expected(times, start, end)
+    assert ru.searched_hours == 0                        # still answered from its summaries
+    assert ru.bucket_counts(st.search, "dropped", start, end, SPAN) == expected(times, start, end)
+    assert ru.searched_hours == 6                        # computed again, the same counts
+    now[0] += UNUSED_SECS + 1                            # nobody reads either for 90 days
+    assert prune(db, now[0]) == 12 and count() == 0
+
+
 def test_rollup_refuses_a_span_that_does_not_divide_an_hour(env):
     _, st, ru, _, _ = env
     with pytest.raises(InputError, match="divides 3600"):
@@ -135,3 +161,18 @@ def test_rollup_over_real_storage_sees_late_sealed_events_and_retired_buckets(tm
     planted[:] = planted[:-2]
     assert ru.bucket_counts(search, spl, T0, now, SPAN) == expected(planted, T0, now)
     w.close()
+
+
+def test_the_server_tick_prunes_and_says_so_in_internal(env):
+    from speleo.server import reports_api
+
+    db, st, ru, now, tmp = env
+    st.buckets[1] = [T0 + 17 + i * 420 for i in range(2 * 3600 // 420)]
+    ru.bucket_counts(st.search, "x", T0, T0 + 2 * 3600, SPAN)
+    said = []
+    runtime = SimpleNamespace(internal=SimpleNamespace(emit=lambda *a, **kw: said.append((a, kw))))
+    reports_api._prune(db, now[0], runtime)
+    assert said == []                                   # nothing to prune: nothing said
+    reports_api._prune(db, now[0] + 91 * 86400, runtime)
+    (args, kw), = said
+    assert args[0] == "_internal" and args[2]["action"] == "rollup_prune" and args[2]["deleted"] == 2

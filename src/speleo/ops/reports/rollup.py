@@ -11,6 +11,10 @@ Late data sealed into a new bucket, a merge, or retention removing a bucket chan
 and the hour is recomputed from events: the figures stay exact. Hours that are not complete at
 `now` (and any hour whose fingerprint is None: events still unsealed) are never stored.
 `span` must divide 3600.
+
+Bounds: a summary read is marked used (`used_at`, at most once a day per row); `prune` deletes
+the summaries nobody read for `UNUSED_SECS` (90 days: a quarterly report keeps its own), and the
+server runs it every hour. A pruned hour is only searched again when someone asks for it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import Float, String, Text, delete, select
+from sqlalchemy import Float, String, Text, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from speleo.errors import InputError
 from speleo.ops.db import Base
 
 HOUR = 3600
+UNUSED_SECS = 90 * 86400   # a summary nobody read for this long is pruned
+USED_EVERY = 86400         # a summary read is marked used at most this often (a write per day, not per read)
 
 
 class RollupRow(Base):
@@ -36,6 +42,7 @@ class RollupRow(Base):
     fingerprint: Mapped[str] = mapped_column(Text, nullable=False)
     counts: Mapped[str] = mapped_column(Text, nullable=False)
     summarised_at: Mapped[float] = mapped_column(Float, nullable=False)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)   # last read (None: not since written)
 
 
 def query_key(spl: str, span: int, scope: str = "") -> str:
@@ -78,6 +85,7 @@ class Rollup:
                 else:
                     todo.append(h)
             self.searched_hours = len(todo)
+            self._mark_used(s, key, first, last)
             fresh = {}
             for lo, hi in _runs(todo):
                 fresh.update(self._search(search, spl, lo, hi, span))
@@ -124,6 +132,7 @@ class Rollup:
                 else:
                     todo.append(h)
             self.searched_hours = len(todo)
+            self._mark_used(s, key, first, last)
             for lo, hi in _runs(todo):
                 got, ok = compute(lo, hi)
                 items += got
@@ -142,12 +151,29 @@ class Rollup:
         items.sort(key=lambda i: float(i[at]))
         return items, complete
 
+    def _mark_used(self, s, key: str, first: float, last: float) -> None:
+        """Mark the summaries of [first, last) read now (only those not marked within USED_EVERY)."""
+        now = self.now()
+        s.execute(update(RollupRow).where(
+            RollupRow.key == key, RollupRow.hour >= first, RollupRow.hour < last,
+            func.coalesce(RollupRow.used_at, RollupRow.summarised_at) < now - USED_EVERY).values(used_at=now))
+
     @staticmethod
     def _search(search, spl, lo, hi, span) -> dict[float, int]:
         if hi <= lo:
             return {}
         from speleo.ops.slo.service import bucket_counts
         return bucket_counts(search, spl, lo, hi, span)
+
+
+def prune(db, now: float, unused_secs: float = UNUSED_SECS) -> int:
+    """Delete the summaries not read (nor written) for `unused_secs` seconds before `now` (epoch
+    seconds); returns how many were deleted. They are computed again from events if asked for."""
+    with db.session() as s:
+        res = s.execute(delete(RollupRow).where(or_(
+            RollupRow.used_at < now - unused_secs,
+            (RollupRow.used_at.is_(None)) & (RollupRow.summarised_at < now - unused_secs))))
+        return int(res.rowcount or 0)
 
 
 def _runs(hours: list[float]) -> list[tuple[float, float]]:
