@@ -76,3 +76,35 @@ def test_first_admin_takes_a_given_password(tmp_path):
     assert made and other.authenticate("admin", made) is not None
     with pytest.raises(InputError):
         Users(Home(tmp_path / "home3")).ensure_first_admin("short")
+
+
+def test_search_limits_are_checked_stored_and_the_most_permissive_role_wins(tmp_path):
+    from speleo.query.scope import SearchLimits
+
+    roles = Users(Home(tmp_path / "home")).roles
+    assert roles.grant(["admin"]).limits == SearchLimits()        # built-ins set none
+    roles.create("slow", ["search"], allowed=["*"], limits={"srchMaxTime": "10m", "srchJobsQuota": 2,
+                                                            "srchMaxMemory": "256MB", "srchMaxRowsRead": "5000"})
+    roles.create("fast", ["search"], allowed=["*"], limits={"srchMaxTime": 30, "srchMaxRowsRead": 100000})
+    d = roles.get("slow").to_dict()
+    assert (d["srchMaxTime"], d["srchJobsQuota"], d["srchMaxMemory"], d["srchMaxRowsRead"]) == (600, 2, 256 << 20, 5000)
+    assert roles.get("fast").to_dict()["srchMaxMemory"] is None
+    # two roles: the larger of each; a setting only one role has counts; 0 lifts the limit
+    g = roles.grant(["slow", "fast"])
+    assert g.limits == SearchLimits(max_time_secs=600, max_rows_read=100000, max_memory_bytes=256 << 20, jobs_quota=2)
+    roles.create("free", ["search"], limits={"srchMaxRowsRead": 0})
+    assert roles.grant(["fast", "free"]).limits.max_rows_read == 0
+    # imports add up the same way
+    roles.create("child", ["search"], import_roles=["slow"], limits={"srchMaxTime": 60})
+    assert roles.grant(["child"]).limits.max_time_secs == 600
+    # edit one; remove one with None; others unchanged
+    _, diff = roles.edit("slow", limits={"srchMaxTime": "2h", "srchJobsQuota": None})
+    assert diff == {"srchMaxTime": [600, 7200], "srchJobsQuota": [2, None]}
+    d = roles.get("slow").to_dict()
+    assert (d["srchMaxTime"], d["srchJobsQuota"], d["srchMaxRowsRead"]) == (7200, None, 5000)
+    for bad, why in (({"srchMaxTime": "5 years"}, "srchMaxTime"), ({"srchMaxMemory": "1MB"}, "at least 16MB"),
+                     ({"srchMaxRowsRead": "-3"}, "whole number"), ({"srchJobsQuota": 5000}, "at most 1000"),
+                     ({"maxSearches": 3}, "unknown search limit")):
+        with pytest.raises(InputError, match=why):
+            roles.create("x", ["search"], limits=bad)
+    assert not roles.exists("x")

@@ -446,3 +446,46 @@ def test_edit_user_grants_no_more_than_its_holder_holds(site):
     admin, admin_csrf = site.session("admin", ADMIN_PW)    # edit_roles: any role, can_delete too (Splunk's admin)
     r = admin.patch("/api/v1/users/newbie", json={"roles": ["user", "can_delete"]}, headers=admin_csrf)
     assert r.status_code == 200, r.text
+
+
+def test_role_search_limits_apply_to_the_api_and_web_jobs(site, tmp_path):
+    """A role's srchMaxRowsRead, srchJobsQuota and srchMaxTime (speleo.query.scope.SearchLimits)
+    through the roles API, for a signed-in user's searches and web jobs; the token stays unlimited."""
+    _ingest(site, tmp_path)                                    # 3 events in web, 3 in secret
+    admin, acsrf = site.session("admin", ADMIN_PW)
+    r = admin.post("/api/v1/roles", headers=acsrf, json={
+        "name": "capped", "capabilities": [SEARCH], "srchIndexesAllowed": ["*"], "srchIndexesDefault": ["web"],
+        "srchMaxRowsRead": 2, "srchJobsQuota": 1})
+    assert r.status_code == 201, r.text
+    assert (r.json()["srchMaxRowsRead"], r.json()["srchJobsQuota"], r.json()["srchMaxTime"]) == (2, 1, None)
+    assert admin.post("/api/v1/users", headers=acsrf, json={"name": "cap", "roles": ["capped"],
+                                                             "password": "password-of-cap"}).status_code == 201
+    c, csrf = site.session("cap", "password-of-cap")
+    assert c.get("/api/v1/me").json()["limits"] == {"srchMaxTime": 0, "srchJobsQuota": 1, "srchMaxRowsRead": 2,
+                                                     "srchMaxMemory": 0}
+    r = c.post("/api/v1/search", json={"search": "index=web | stats count"}, headers=csrf)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "search_limit"
+    assert "would read 3 events; your roles allow 2 per search (srchMaxRowsRead)" in r.json()["error"]["message"]
+    # the token is not limited; a change of the role counts at once
+    t = site.client()
+    assert t.post("/api/v1/search", headers=site.token(), json={"search": "index=web | stats count"}) \
+        .json()["results"] == [{"count": 3}]
+    r = admin.patch("/api/v1/roles/capped", headers=acsrf, json={"srchMaxRowsRead": 3})
+    assert r.status_code == 200 and r.json()["srchMaxRowsRead"] == 3 and r.json()["srchJobsQuota"] == 1
+    assert _search(c, csrf, "index=web | stats count")["results"] == [{"count": 3}]
+    assert admin.patch("/api/v1/roles/capped", headers=acsrf, json={"srchMaxTime": "soon"}).status_code == 400
+    # one job at a time: a second while the first runs is refused, with the reason
+    slow = "| makeresults count=300000000 | eval x=random() | stats dc(x)"
+    first = c.post("/web/api/jobs", json={"search": slow, "limit": 10}, headers=csrf)
+    assert first.status_code in (200, 201, 202), first.text
+    second = c.post("/web/api/jobs", json={"search": "index=web", "limit": 10}, headers=csrf)
+    assert second.status_code == 409 and "srchJobsQuota" in second.json()["error"]["message"]
+    assert c.delete(f"/web/api/jobs/{first.json()['id']}", headers=csrf).status_code in (200, 204)
+    wait_for(lambda: c.get(f"/web/api/jobs/{first.json()['id']}").json()["state"] != "running")
+    # srchMaxTime stops a job that runs longer; it fails with the limit named
+    assert admin.patch("/api/v1/roles/capped", headers=acsrf, json={"srchMaxTime": "1s", "srchMaxRowsRead": None}) \
+        .json()["srchMaxTime"] == 1
+    job = c.post("/web/api/jobs", json={"search": slow, "limit": 10}, headers=csrf).json()["id"]
+    done = wait_for(lambda: (j := c.get(f"/web/api/jobs/{job}").json())["state"] != "running" and j, timeout=60)
+    assert done["state"] == "failed" and done["error"]["code"] == "search_limit"
+    assert "srchMaxTime" in done["error"]["message"]

@@ -229,18 +229,31 @@ def test_jobs_inspector_and_admin_pages(app_site, page, shots, tmp_path):  # noq
     page.check("#role-caps input[value=list_inputs]")
     page.fill("#role-form input[name=allowed]", "app, uploads")
     page.fill("#role-form input[name=default]", "app")
+    page.fill("#role-form input[name=srchMaxTime]", "10m")
+    page.fill("#role-form input[name=srchMaxRowsRead]", "5000000")
     page.click("#role-save")
     page.wait_for_selector("#roles td:text('auditor')")
+    page.wait_for_selector("#roles td:text('srchMaxTime=600, srchMaxRowsRead=5,000,000')")
     page.click("button[aria-label='Edit role auditor']")
     assert page.input_value("#role-form input[name=name]") == "auditor"
     assert page.is_checked("#role-caps input[value=list_inputs]") and not page.is_checked("#role-caps input[value=edit_user]")
+    assert page.input_value("#role-form input[name=srchMaxTime]") == "600"
     page.check("#role-caps input[value=edit_incidents]")
     page.uncheck("#role-caps input[value=list_inputs]")
+    page.fill("#role-form input[name=srchMaxTime]", "")             # emptied: no longer set
+    page.fill("#role-form input[name=srchMaxMemory]", "2GB")
     page.click("#role-save")
     page.wait_for_selector("#roles-msg.ok:text('saved')")
     role = server.api("GET", "/api/v1/roles/auditor").json()
     assert (sorted(role["capabilities"]), role["srchIndexesAllowed"], role["srchIndexesDefault"]) == (
         ["edit_incidents", "search"], ["app", "uploads"], ["app"])
+    assert (role["srchMaxTime"], role["srchMaxRowsRead"], role["srchMaxMemory"]) == (None, 5_000_000, 2 * 1024 ** 3)
+    page.click("button[aria-label='Edit role auditor']")               # a limit the server refuses: said, not saved
+    page.fill("#role-form input[name=srchMaxMemory]", "lots")
+    page.click("#role-save")
+    page.wait_for_selector("#roles-msg:text('srchMaxMemory')")
+    assert server.api("GET", "/api/v1/roles/auditor").json()["srchMaxMemory"] == 2 * 1024 ** 3
+    page.click("#role-new")
     page.fill("input[aria-label='Roles of carol']", "auditor")
     page.click("#users tr:has(td:text('carol')) button:text('Save roles')")
     page.wait_for_selector("#users-msg.ok:text('Roles of carol')")

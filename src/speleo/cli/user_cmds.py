@@ -164,12 +164,32 @@ def _role_options(fn):
     fn = click.option("--import-role", "imports", multiple=True, help="importRoles: a role whose settings add up.")(fn)
     fn = click.option("--allowed", multiple=True, help="srchIndexesAllowed: an index pattern (*, _*, web-*).")(fn)
     fn = click.option("--default", "defaults", multiple=True, help="srchIndexesDefault: an index pattern.")(fn)
+    fn = click.option("--max-time", help="srchMaxTime: how long one search may run (seconds, or 90s, 10m, 2h, 1d; "
+                                         "0 for no limit; '' to unset).")(fn)
+    fn = click.option("--jobs-quota", help="srchJobsQuota: searches of one user running at once (0: the server's 4).")(fn)
+    fn = click.option("--max-rows-read", help="srchMaxRowsRead: events one search may read (0 for no limit).")(fn)
+    fn = click.option("--max-memory", help="srchMaxMemory: memory of one search (bytes, or 512MB, 2GB; 0 for no limit).")(fn)
     return fn
+
+
+def _number(v) -> str:
+    """A limit for people: whole numbers with thousands separators, others as they are."""
+    if isinstance(v, (int, float)) and float(v).is_integer():
+        return f"{int(v):,}"
+    return str(v)
+
+
+def _limits(max_time, jobs_quota, max_rows_read, max_memory) -> dict:
+    """The limits given on the command line (see speleo.ops.roles.check_limits)."""
+    given = {"srchMaxTime": max_time, "srchJobsQuota": jobs_quota, "srchMaxRowsRead": max_rows_read,
+             "srchMaxMemory": max_memory}
+    return {k: (v if v != "" else None) for k, v in given.items() if v is not None}
 
 
 @click.group()
 def role() -> None:
-    """Roles (after Splunk's authorize.conf): capabilities, importRoles, srchIndexesAllowed/Default."""
+    """Roles (after Splunk's authorize.conf): capabilities, importRoles, srchIndexesAllowed/Default, and
+    search limits (srchMaxTime, srchJobsQuota; Speleo's srchMaxRowsRead, srchMaxMemory)."""
 
 
 @role.command("list")
@@ -181,10 +201,13 @@ def role_list(home: Home, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    from speleo.ops.roles import LIMITS
+
     for r in rows:
+        limits = "".join(f"\t{k}={_number(r[k])}" for k in LIMITS if r.get(k) is not None)
         click.echo(f"{r['name']}\tcapabilities={';'.join(r['capabilities'])}\timportRoles={';'.join(r['importRoles'])}"
                    f"\tsrchIndexesAllowed={';'.join(r['srchIndexesAllowed'])}"
-                   f"\tsrchIndexesDefault={';'.join(r['srchIndexesDefault'])}")
+                   f"\tsrchIndexesDefault={';'.join(r['srchIndexesDefault'])}{limits}")
 
 
 @role.command("show")
@@ -193,34 +216,45 @@ def role_list(home: Home, output: str) -> None:
 @click.pass_obj
 def role_show(home: Home, name: str, output: str) -> None:
     """Show role NAME and what it adds up to with its imported roles."""
+    from speleo.ops.roles import LIMITS
+
     roles = _users(home).roles
     d = roles.get(name).to_dict()
     g = roles.grant([name])
+    lim = g.limits
     d["effective"] = {"capabilities": sorted(g.capabilities), "srchIndexesAllowed": list(g.allowed),
-                      "srchIndexesDefault": list(g.default)}
+                      "srchIndexesDefault": list(g.default),
+                      "limits": {"srchMaxTime": lim.max_time_secs, "srchJobsQuota": lim.jobs_quota,
+                                 "srchMaxRowsRead": lim.max_rows_read, "srchMaxMemory": lim.max_memory_bytes}}
     if output == "json":
         click.echo(json.dumps(d, indent=2))
         return
-    for k in ("name", "capabilities", "importRoles", "srchIndexesAllowed", "srchIndexesDefault"):
+    for k in ("name", "capabilities", "importRoles", "srchIndexesAllowed", "srchIndexesDefault", *LIMITS):
         v = d[k]
-        click.echo(f"{k}: {';'.join(v) if isinstance(v, list) else v}")
+        shown = ";".join(v) if isinstance(v, list) else "not set" if v is None else _number(v)
+        click.echo(f"{k}: {shown}")
     for k, v in d["effective"].items():
-        click.echo(f"effective {k}: {';'.join(v)}")
+        if k == "limits":
+            click.echo("effective limits: " + ", ".join(f"{n}={_number(x)}" if x else f"{n}=none" for n, x in v.items()))
+        else:
+            click.echo(f"effective {k}: {';'.join(v)}")
 
 
 @role.command("create")
 @click.argument("name")
 @_role_options
 @click.pass_obj
-def role_create(home: Home, name: str, capabilities, imports, allowed, defaults) -> None:
+def role_create(home: Home, name: str, capabilities, imports, allowed, defaults, max_time, jobs_quota,
+                max_rows_read, max_memory) -> None:
     """Create custom role NAME."""
+    limits = _limits(max_time, jobs_quota, max_rows_read, max_memory)
     body = {"name": name, "capabilities": _split(capabilities), "importRoles": _split(imports),
-            "srchIndexesAllowed": _split(allowed), "srchIndexesDefault": _split(defaults)}
+            "srchIndexesAllowed": _split(allowed), "srchIndexesDefault": _split(defaults), **limits}
     if _remote(home):
         client.call(home, "POST", "/api/v1/roles", body)
     else:
         _users(home).roles.create(name, body["capabilities"], body["importRoles"], body["srchIndexesAllowed"],
-                                  body["srchIndexesDefault"], _actor())
+                                  body["srchIndexesDefault"], _actor(), limits=limits)
         client.audit(home, "edit_roles", "created", object=name)
     click.echo(f"role '{name}' created", err=True)
 
@@ -229,19 +263,23 @@ def role_create(home: Home, name: str, capabilities, imports, allowed, defaults)
 @click.argument("name")
 @_role_options
 @click.pass_obj
-def role_edit(home: Home, name: str, capabilities, imports, allowed, defaults) -> None:
+def role_edit(home: Home, name: str, capabilities, imports, allowed, defaults, max_time, jobs_quota,
+              max_rows_read, max_memory) -> None:
     """Replace the settings given of role NAME (the others stay)."""
     body = {k: _split(v) for k, v in (("capabilities", capabilities), ("importRoles", imports),
                                       ("srchIndexesAllowed", allowed), ("srchIndexesDefault", defaults)) if v}
-    if not body:
-        raise click.UsageError("nothing to change: give --capability, --import-role, --allowed or --default")
+    limits = _limits(max_time, jobs_quota, max_rows_read, max_memory)
+    if not body and not limits:
+        raise click.UsageError("nothing to change: give --capability, --import-role, --allowed, --default, "
+                               "--max-time, --jobs-quota, --max-rows-read or --max-memory")
     if _remote(home):
-        client.call(home, "PATCH", f"/api/v1/roles/{name}", body)
+        client.call(home, "PATCH", f"/api/v1/roles/{name}", {**body, **limits})
     else:
         _, diff = _users(home).roles.edit(name, capabilities=body.get("capabilities"),
                                           import_roles=body.get("importRoles"),
                                           allowed=body.get("srchIndexesAllowed"),
-                                          default=body.get("srchIndexesDefault"), actor=_actor())
+                                          default=body.get("srchIndexesDefault"), actor=_actor(),
+                                          limits=limits or None)
         if diff:
             client.audit(home, "edit_roles", "changed", object=name, fields=sorted(diff))
     click.echo(f"role '{name}' changed", err=True)

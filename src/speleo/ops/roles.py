@@ -10,6 +10,13 @@ Patterns use `*` and `?`; as in Splunk, `*` covers every index except the intern
 
 Built-in roles (created when missing, editable, not removable): `user`, `power`, `admin`,
 `can_delete` (see `BUILTIN`). A user holds one or more roles (`user_roles`).
+
+Search limits (`LIMITS`, stored as JSON in `roles.limits`): `srchMaxTime` (seconds a search may
+run) and `srchJobsQuota` (searches of one user running at once), as in authorize.conf, and
+Speleo's `srchMaxRowsRead` (events one search may read) and `srchMaxMemory` (bytes one search
+may use). For a user, the largest value among its roles (imports applied) applies, a role with 0
+lifting the limit, and a role without the setting not counting (authorize.conf: a user with
+several roles gets the most permissive). The built-in roles set none: no limit, 4 jobs.
 """
 
 from __future__ import annotations
@@ -51,6 +58,64 @@ BUILTIN: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tupl
     "admin": (tuple(c for c in CAPABILITIES if c != DELETE_BY_KEYWORD), ("power",), ("*", "_*"), ("*",)),
     "can_delete": ((DELETE_BY_KEYWORD,), (), (), ()),
 }
+# limit name -> (unit words for messages, parser of a value written by a person)
+LIMITS = ("srchMaxTime", "srchJobsQuota", "srchMaxRowsRead", "srchMaxMemory")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|d)?\s*$", re.I)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|k|m|g|t)?\s*$", re.I)
+_DURATION_UNITS = {None: 1, "s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60, "h": 3600, "d": 86400}
+_SIZE_UNITS = {None: 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3,
+               "gb": 1024 ** 3, "t": 1024 ** 4, "tb": 1024 ** 4}
+
+
+def check_limits(limits: dict | None) -> dict:
+    """{limit name: value} with values as numbers: `srchMaxTime` seconds (or "90s", "10m", "2h",
+    "1d"), `srchMaxMemory` bytes (or "512MB", "2GB"), `srchMaxRowsRead` and `srchJobsQuota`
+    whole numbers; 0 means no limit; None or "" removes the setting. Raises InputError naming
+    the limit and what it takes."""
+    out: dict = {}
+    for name, value in (limits or {}).items():
+        if name not in LIMITS:
+            raise InputError(f"unknown search limit {name!r}: one of {', '.join(LIMITS)}")
+        if value is None or value == "":
+            out[name] = None
+            continue
+        text = str(value)
+        if name == "srchMaxTime":
+            m = _DURATION.match(text)
+            if not m:
+                raise InputError(f"srchMaxTime {text!r}: give seconds, or a number with s, m, h or d (10m); 0 for none")
+            out[name] = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "").lower() or None]
+        elif name == "srchMaxMemory":
+            m = _SIZE.match(text)
+            if not m:
+                raise InputError(f"srchMaxMemory {text!r}: give bytes, or a number with KB, MB, GB or TB (512MB); 0 for none")
+            out[name] = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower() or None])
+            if 0 < out[name] < 16 * 1024 ** 2:
+                raise InputError(f"srchMaxMemory {text!r}: at least 16MB (a search needs that much to start); 0 for none")
+        else:
+            if not re.fullmatch(r"\s*\d+\s*", text):
+                raise InputError(f"{name} {text!r}: give a whole number (0 for none)")
+            out[name] = int(text)
+            if name == "srchJobsQuota" and out[name] > 1000:
+                raise InputError(f"srchJobsQuota {text}: at most 1000 searches at once")
+    return out
+
+
+def combine_limits(per_role: list[dict]):
+    """The `speleo.query.scope.SearchLimits` of a user holding roles with these limits (see the
+    module doc: the largest applies, 0 lifts it, a missing setting does not count)."""
+    from speleo.query.scope import SearchLimits
+
+    def pick(name: str) -> float:
+        values = [r[name] for r in per_role if r.get(name) is not None]
+        if not values or any(v == 0 for v in values):
+            return 0
+        return max(values)
+
+    return SearchLimits(max_time_secs=float(pick("srchMaxTime")), max_rows_read=int(pick("srchMaxRowsRead")),
+                        max_memory_bytes=int(pick("srchMaxMemory")), jobs_quota=int(pick("srchJobsQuota")))
+
+
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
 INDEX_PATTERN = re.compile(r"^[a-z0-9_\-*?]{1,80}$")
 
@@ -65,6 +130,7 @@ class RoleRow(Base):
     builtin: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created: Mapped[float] = mapped_column(Float, nullable=False)
     updated: Mapped[float] = mapped_column(Float, nullable=False)
+    limits: Mapped[str | None] = mapped_column(Text, nullable=True)   # JSON {limit name: number} (LIMITS)
 
 
 class UserRoleRow(Base):
@@ -83,11 +149,15 @@ class Role:
     srch_indexes_allowed: tuple[str, ...]
     srch_indexes_default: tuple[str, ...]
     builtin: bool
+    limits: tuple[tuple[str, float], ...] = ()   # (limit name, value) of the limits it sets
 
     def to_dict(self) -> dict:
+        """The role as the API shows it; each of LIMITS is a number or null (not set)."""
+        lim = dict(self.limits)
         return {"name": self.name, "capabilities": list(self.capabilities), "importRoles": list(self.import_roles),
                 "srchIndexesAllowed": list(self.srch_indexes_allowed),
-                "srchIndexesDefault": list(self.srch_indexes_default), "builtin": self.builtin}
+                "srchIndexesDefault": list(self.srch_indexes_default), "builtin": self.builtin,
+                **{n: lim.get(n) for n in LIMITS}}
 
 
 @dataclass(frozen=True)
@@ -98,11 +168,14 @@ class Grant:
     capabilities: frozenset[str]
     allowed: tuple[str, ...]
     default: tuple[str, ...]
+    limits: object = None   # speleo.query.scope.SearchLimits
 
 
 def _role(r: RoleRow) -> Role:
+    lim = json.loads(r.limits) if r.limits else {}
     return Role(r.name, tuple(json.loads(r.capabilities)), tuple(json.loads(r.import_roles)),
-                tuple(json.loads(r.srch_indexes_allowed)), tuple(json.loads(r.srch_indexes_default)), bool(r.builtin))
+                tuple(json.loads(r.srch_indexes_allowed)), tuple(json.loads(r.srch_indexes_default)), bool(r.builtin),
+                tuple((n, lim[n]) for n in LIMITS if lim.get(n) is not None))
 
 
 def check_role_name(name: str) -> str:
@@ -168,10 +241,13 @@ class Roles:
         with Session(self.db.engine) as s:
             return s.get(RoleRow, name) is not None
 
-    def create(self, name: str, capabilities=(), import_roles=(), allowed=(), default=(), actor: str = "system") -> Role:
-        """A new custom role. Raises InputError (bad name, capability, pattern, unknown import), ConflictError."""
+    def create(self, name: str, capabilities=(), import_roles=(), allowed=(), default=(), actor: str = "system",
+               limits: dict | None = None) -> Role:
+        """A new custom role (`limits`: see `check_limits`). Raises InputError (bad name,
+        capability, pattern, limit, unknown import), ConflictError."""
         check_role_name(name)
         caps = check_capabilities(capabilities)
+        lim = {k: v for k, v in check_limits(limits).items() if v is not None}
         allowed, default = check_patterns(allowed, "srchIndexesAllowed"), check_patterns(default, "srchIndexesDefault")
         with self.db.session() as s:
             if s.get(RoleRow, name) is not None:
@@ -180,17 +256,19 @@ class Roles:
             now = time.time()
             s.add(RoleRow(name=name, capabilities=json.dumps(caps), import_roles=json.dumps(imports),
                           srch_indexes_allowed=json.dumps(allowed), srch_indexes_default=json.dumps(default),
-                          builtin=0, created=now, updated=now))
+                          builtin=0, created=now, updated=now, limits=json.dumps(lim) if lim else None))
             record_change(s, "role", name, "created", None, {"capabilities": caps, "importRoles": imports,
                                                               "srchIndexesAllowed": allowed,
-                                                              "srchIndexesDefault": default}, actor)
+                                                              "srchIndexesDefault": default, **lim}, actor)
         return self.get(name)
 
     def edit(self, name: str, *, capabilities=None, import_roles=None, allowed=None, default=None,
-             actor: str = "system") -> tuple[Role, dict]:
-        """Change the given settings (None: unchanged); returns the role and {field: [old, new]}.
+             actor: str = "system", limits: dict | None = None) -> tuple[Role, dict]:
+        """Change the given settings (None: unchanged; in `limits`, a limit given as None or ""
+        is removed); returns the role and {field: [old, new]}.
 
         Raises NotFoundError, InputError."""
+        new_limits = check_limits(limits) if limits is not None else {}
         with self.db.session() as s:
             row = s.get(RoleRow, name)
             if row is None:
@@ -211,6 +289,17 @@ class Roles:
                     changed[field] = [list(old), list(value)]
                     record_change(s, "role", name, field, list(old), list(value), actor)
                     setattr(row, field, json.dumps(value))
+            if new_limits:
+                lim = json.loads(row.limits) if row.limits else {}
+                for n, v in new_limits.items():
+                    if lim.get(n) != v:
+                        changed[n] = [lim.get(n), v]
+                        record_change(s, "role", name, n, lim.get(n), v, actor)
+                        if v is None:
+                            lim.pop(n, None)
+                        else:
+                            lim[n] = v
+                row.limits = json.dumps(lim) if lim else None
             row.updated = time.time()
         return self.get(name), changed
 
@@ -253,4 +342,5 @@ class Roles:
             caps.update(r.capabilities)
             allowed += [p for p in r.srch_indexes_allowed if p not in allowed]
             default += [p for p in r.srch_indexes_default if p not in default]
-        return Grant(tuple(n for n in names if n in rows), frozenset(caps), tuple(allowed), tuple(default))
+        return Grant(tuple(n for n in names if n in rows), frozenset(caps), tuple(allowed), tuple(default),
+                     combine_limits([dict(rows[n].limits) for n in seen]))

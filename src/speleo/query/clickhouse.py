@@ -16,10 +16,12 @@ The result says so in `messages`.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import fnmatch
 import math
 import os
+import re
 import time
 
 import duckdb
@@ -30,7 +32,7 @@ from speleo.errors import SpeleoError
 from speleo.query import engine
 from speleo.query.backend import Capabilities
 from speleo.query.post import apply_post
-from speleo.query.scope import IndexScope
+from speleo.query.scope import IndexScope, SearchLimitError
 from speleo.spl.chrender import DIALECT, RenderUnsupported, lower_for_clickhouse
 from speleo.storage.clickhouse import client as chclient
 from speleo.storage.clickhouse import ddl
@@ -256,22 +258,30 @@ class ClickHouseBackend:
         started = time.monotonic()
         indexes, messages = self.searched_indexes(compiled, scope)
         source = self.events_source(compiled, indexes)
+        token = _LIMITS.set(scope.limits if scope is not None and scope.limits.any() else None)
         try:
-            sql = self.render(compiled.tree, source)
-            events_sql = self.render(compiled.events_tree, source) if compiled.events_tree is not None else None
-        except RenderUnsupported as e:
-            result = self._fallback(compiled, source, e, limit, with_timeline)
-        else:
-            result = self._run(compiled, sql, events_sql, limit, with_timeline)
+            try:
+                sql = self.render(compiled.tree, source)
+                events_sql = self.render(compiled.events_tree, source) if compiled.events_tree is not None else None
+            except RenderUnsupported as e:
+                result = self._fallback(compiled, source, e, limit, with_timeline)
+            else:
+                result = self._run(compiled, sql, events_sql, limit, with_timeline)
+        finally:
+            _LIMITS.reset(token)
         result.messages = messages + result.messages
         result.scanned = {"engine": "clickhouse", "indexes": indexes}
         result.elapsed_secs = time.monotonic() - started
         return result
 
     def _query(self, sql: str) -> pa.Table:
+        limits = _LIMITS.get()
+        settings = SEARCH_SETTINGS if limits is None else {**SEARCH_SETTINGS, **limit_settings(limits)}
         try:
-            table = self.client.query_arrow(sql, settings=SEARCH_SETTINGS)
+            table = self.client.query_arrow(sql, settings=settings)
         except Exception as e:  # noqa: BLE001 - the driver's errors: a Speleo error naming the engine
+            if limits is not None:
+                _raise_if_limit(e, limits)
             raise engine.SearchFailed(f"{self.display} refused the search: {_first_line(e)}") from e
         return _as_duckdb_types(table)
 
@@ -343,6 +353,46 @@ class ClickHouseBackend:
                "selected by time range and terms")
         return engine.SearchResult(kind=kind, table=table, truncated=truncated, total=int(total), timeline=timeline,
                                    span=span, earliest=compiled.earliest, latest=compiled.latest, messages=[msg])
+
+
+# The searcher's limits (speleo.query.scope.SearchLimits) while `execute` runs, for every query it sends.
+_LIMITS: contextvars.ContextVar = contextvars.ContextVar("speleo_clickhouse_limits", default=None)
+# ClickHouse error codes of the limits set (ErrorCodes.cpp) -> the role's setting that caused it
+_LIMIT_CODES = {159: "srchMaxTime", 158: "srchMaxRowsRead", 241: "srchMaxMemory"}
+
+
+def limit_settings(limits) -> dict:
+    """ClickHouse query settings for a searcher's limits (issue 17: set on every query):
+    `max_execution_time` (seconds; the server's 300 s when the role sets none), `max_rows_to_read`
+    and `max_memory_usage`, each failing the query (`*_overflow_mode` throw) when exceeded."""
+    out: dict = {}
+    if limits.max_time_secs:
+        out["max_execution_time"] = max(1, math.ceil(limits.max_time_secs))
+        out["timeout_overflow_mode"] = "throw"
+    if limits.max_rows_read:
+        out["max_rows_to_read"] = int(limits.max_rows_read)
+        out["read_overflow_mode"] = "throw"
+    if limits.max_memory_bytes:
+        out["max_memory_usage"] = int(limits.max_memory_bytes)
+    return out
+
+
+def _raise_if_limit(e: Exception, limits) -> None:
+    """Raise SearchLimitError when ClickHouse stopped the query for one of the searcher's limits."""
+    text = str(e)
+    m = re.search(r"\bCode:\s*(\d+)", text) or re.search(r"\(([A-Z_]+)\)", text)
+    code = None
+    if m and m.group(1).isdigit():
+        code = int(m.group(1))
+    elif m:
+        code = {"TIMEOUT_EXCEEDED": 159, "TOO_MANY_ROWS": 158, "MEMORY_LIMIT_EXCEEDED": 241}.get(m.group(1))
+    name = _LIMIT_CODES.get(code)
+    if name is None:
+        return
+    figure = {"srchMaxTime": f"{limits.max_time_secs:g} s", "srchMaxRowsRead": f"{limits.max_rows_read:,} events",
+              "srchMaxMemory": f"{limits.max_memory_bytes:,} bytes"}[name]
+    raise SearchLimitError(f"ClickHouse stopped the search at the limit your roles set ({name}: {figure}): narrow "
+                           "the time range or the indexes, or ask an admin") from e
 
 
 def _micros(t: float) -> int:

@@ -14,8 +14,10 @@ raw events over its buckets in batches, newest buckets first, with partial resul
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import fnmatch
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +34,14 @@ from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchF
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query import indexed
 from speleo.query.post import apply_post, row_wise
-from speleo.query.scope import IndexScope
+from speleo.query.scope import IndexScope, SearchLimitError
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
 from speleo.storage import lexicon, termindex, tombstones
 from speleo.storage.catalog import BucketRow, Catalog
 from speleo.storage.schema import EVENT_SCHEMA, conform
+from speleo.storage.store import ROW_GROUP_ROWS
 
 TIMELINE_SPANS = (
     1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400,
@@ -326,7 +329,9 @@ def execute(home: Home, catalog: Catalog, compiled, limit: int = 100, with_timel
     (`query.failures`); an interrupt passes through as is.
     """
     try:
-        return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes, scope)
+        with _deadline(scope):
+            return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), honour_deletes,
+                            scope)
     except _CallerRaised as e:
         raise e.original from None
     except (duckdb.InterruptException, SpeleoError):
@@ -359,13 +364,119 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
           connect: bool = True):
     """Plan a search, specialize it to its buckets and open its DuckDB connection (handed to
     `on_connection`); returns (compiled, plan, connection). `connect=False`: no connection
-    (None) unless `on_connection` wants one."""
+    (None) unless `on_connection` wants one. Applies the scope's limits (`SearchLimits`): raises
+    SearchLimitError when the plan holds more events than `max_rows_read`; the connection gets
+    `max_memory_bytes` as its memory limit and is interrupted after `max_time_secs` (see
+    `_deadline`)."""
     p = plan(catalog, compiled, honour_deletes, scope)
+    limits = scope.limits if scope is not None else None
+    if limits is not None and limits.max_rows_read:
+        rows = planned_rows(p)
+        if rows > limits.max_rows_read:
+            raise SearchLimitError(
+                f"this search would read {rows:,} events; your roles allow {limits.max_rows_read:,} per search "
+                "(srchMaxRowsRead): narrow the time range, name an index, or add terms")
     compiled = specialize(compiled, p)
-    con = duckdb.connect(config=duckdb_config()) if connect or on_connection is not None else None
+    config = duckdb_config()
+    if limits is not None and limits.max_memory_bytes:
+        config["memory_limit"] = f"{max(16, limits.max_memory_bytes // 1024 ** 2)}MiB"
+    con = duckdb.connect(config=config) if connect or on_connection is not None else None
+    watch = _DEADLINE.get()
+    if watch is not None and con is not None:
+        watch.watch(con)
     if on_connection is not None:
         on_connection(con, p)
     return compiled, p, con
+
+
+def planned_rows(p: Plan) -> int:
+    """Events a plan reads at most: per bucket those its term index sidecar leaves to read, else
+    its events in the row groups the Bloom filters keep (rows spread evenly over its groups)."""
+    total = 0
+    for b in p.buckets:
+        rows = p.indexed.get(b.id)
+        if rows is not None:
+            total += int(np.count_nonzero(rows.exact | rows.maybe))
+            continue
+        groups = p.row_groups.get(b.id)
+        if groups is not None:   # row groups of ROW_GROUP_ROWS rows (the last one shorter)
+            total += min(b.event_count, len(groups) * ROW_GROUP_ROWS)
+        else:
+            total += b.event_count
+    return total
+
+
+class _Deadline:
+    """Interrupts the DuckDB connections of one search after `secs` seconds (the searcher's
+    `srchMaxTime`); `fired` tells the interrupt from a cancel."""
+
+    def __init__(self, secs: float) -> None:
+        self.secs = secs
+        self.fired = False
+        self.cons: list = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(secs, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, con) -> None:
+        with self.lock:
+            self.cons.append(con)
+            fired = self.fired
+        if fired:
+            con.interrupt()
+
+    def _fire(self) -> None:
+        with self.lock:
+            self.fired = True
+            cons = list(self.cons)
+        for con in cons:
+            try:
+                con.interrupt()
+            except Exception:  # noqa: BLE001 - a connection closing
+                pass
+
+    def check(self) -> None:
+        if self.fired:
+            raise self.error()
+
+    def error(self) -> SearchLimitError:
+        return SearchLimitError(f"the search was stopped after {self.secs:g} s, the longest your roles allow "
+                                "(srchMaxTime): narrow the time range or the indexes, or ask an admin")
+
+
+_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("speleo_search_deadline", default=None)
+
+
+class _deadline:
+    """`with _deadline(scope):` runs a search under the scope's `max_time_secs` (nothing without
+    one): its connections are interrupted when the time is up, and the interrupt leaves as
+    SearchLimitError."""
+
+    def __init__(self, scope: IndexScope | None) -> None:
+        secs = scope.limits.max_time_secs if scope is not None else 0
+        self.memory = scope.limits.max_memory_bytes if scope is not None else 0
+        self.watch = _Deadline(secs) if secs else None
+
+    def __enter__(self):
+        self.token = _DEADLINE.set(self.watch) if self.watch is not None else None
+        return self.watch
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if self.memory and kind is not None and issubclass(kind, duckdb.OutOfMemoryException):
+            if self.watch is not None:
+                self.watch.timer.cancel()
+                _DEADLINE.reset(self.token)
+            raise SearchLimitError(f"the search needed more memory than the {self.memory / 1024 ** 2:,.0f} MB your "
+                                   "roles allow one search (srchMaxMemory): narrow the time range, or group by "
+                                   "fewer values") from None
+        if self.watch is None:
+            return False
+        self.watch.timer.cancel()
+        _DEADLINE.reset(self.token)
+        if self.watch.fired and kind is not None and not issubclass(kind, SearchLimitError):
+            raise self.watch.error() from None
+        return False
 
 
 def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: bool, on_connection,
@@ -546,12 +657,13 @@ def execute_incremental(home: Home, catalog: Catalog, compiled, limit: int = 100
     callbacks raise passes through as is.
     """
     try:
-        if not batchable(compiled):
-            if should_stop is not None and should_stop():
-                raise duckdb.InterruptException("the search was cancelled")
-            return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), scope=scope)
-        return _execute_batches(home, catalog, compiled, int(limit), _theirs(on_partial), _theirs(on_connection),
-                                should_stop, scope)
+        with _deadline(scope):
+            if not batchable(compiled):
+                if should_stop is not None and should_stop():
+                    raise duckdb.InterruptException("the search was cancelled")
+                return _execute(home, catalog, compiled, limit, with_timeline, _theirs(on_connection), scope=scope)
+            return _execute_batches(home, catalog, compiled, int(limit), _theirs(on_partial), _theirs(on_connection),
+                                    should_stop, scope)
     except _CallerRaised as e:
         raise e.original from None
     except (duckdb.InterruptException, SpeleoError):
@@ -565,9 +677,13 @@ def _execute_batches(home: Home, catalog: Catalog, compiled, limit: int, on_part
     started = time.monotonic()
     compiled, p, con = _open(catalog, compiled, on_connection, scope=scope)
 
+    watch = _DEADLINE.get()
+
     def check() -> None:
         if should_stop is not None and should_stop():
             raise duckdb.InterruptException("the search was cancelled")
+        if watch is not None:
+            watch.check()   # an interrupt between two queries would be lost
 
     span = _timeline_span(compiled, p)
     sql = f"SELECT * FROM ({compiled.sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 else "")

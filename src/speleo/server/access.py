@@ -24,7 +24,7 @@ from speleo.ops.roles import (  # noqa: F401 - the capability names, importable 
     ADMIN_ALL, BUILTIN, CAPABILITIES, DELETE_BY_KEYWORD, EDIT_INCIDENTS, EDIT_LOOKUPS, EDIT_MONITOR, EDIT_ROLES, EDIT_SAVED,
     EDIT_TOKEN_HTTP, EDIT_USER, INDEXES_EDIT, LIST_INPUTS, SCHEDULE_SEARCH, SEARCH,
 )
-from speleo.query.scope import IndexScope
+from speleo.query.scope import NO_LIMITS, IndexScope, SearchLimits
 from speleo.server.auth import bearer, token_matches
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -55,6 +55,7 @@ class Principal:
     allowed: tuple[str, ...] | None = None
     default: tuple[str, ...] = ("*",)
     session_key: str | None = None   # the stored hash of the session (safe to log)
+    limits: SearchLimits = NO_LIMITS  # what one search of this caller may cost (its roles' limits)
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -66,7 +67,7 @@ class Principal:
 
     def scope(self) -> IndexScope | None:
         """The indexes this caller may search (None: every index)."""
-        return None if self.allowed is None else IndexScope(self.allowed, self.default)
+        return None if self.allowed is None else IndexScope(self.allowed, self.default, self.limits)
 
 
 TOKEN_PRINCIPAL = Principal("api-token", ("admin",), TOKEN_CAPS, "token")
@@ -87,7 +88,7 @@ def principal(request: Request) -> Principal | None:
         return None
     grant = web.users.roles.grant(user.roles)
     return Principal(user.name, grant.roles, grant.capabilities, "session", user.id, grant.allowed, grant.default,
-                     session.key)
+                     session.key, grant.limits)
 
 
 def _header_principal(request: Request, web) -> Principal | None:
@@ -103,7 +104,8 @@ def _header_principal(request: Request, web) -> Principal | None:
         return None
     via = "basic" if request.headers["authorization"].lower().startswith("basic") else "splunk-session"
     grant = web.users.roles.grant(user.roles)
-    return Principal(user.name, grant.roles, grant.capabilities, via, user.id, grant.allowed, grant.default)
+    return Principal(user.name, grant.roles, grant.capabilities, via, user.id, grant.allowed, grant.default,
+                     limits=grant.limits)
 
 
 def search_guard(who: Principal):

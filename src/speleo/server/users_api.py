@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from speleo.errors import ForbiddenError, InputError, ThrottledError
-from speleo.ops.roles import CAPABILITIES
+from speleo.ops.roles import CAPABILITIES, LIMITS
 from speleo.query.scope import matches
 from speleo.server.access import EDIT_ROLES, EDIT_USER, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
@@ -45,6 +45,21 @@ class RoleBody(BaseModel):
     importRoles: list[str] | None = None
     srchIndexesAllowed: list[str] | None = None
     srchIndexesDefault: list[str] | None = None
+    # search limits (speleo.ops.roles.LIMITS): a number, or text with a unit ("10m", "2GB"); null removes it
+    srchMaxTime: float | str | None = None
+    srchJobsQuota: int | str | None = None
+    srchMaxRowsRead: int | str | None = None
+    srchMaxMemory: int | str | None = None
+
+    def limits(self) -> dict:
+        """The limits the body names (a limit sent as null is removed; one left out is unchanged)."""
+        return {k: getattr(self, k) for k in LIMITS if k in self.model_fields_set}
+
+
+def limits_dict(limits) -> dict:
+    """A `SearchLimits` as the API shows it (0: no limit)."""
+    return {"srchMaxTime": limits.max_time_secs, "srchJobsQuota": limits.jobs_quota,
+            "srchMaxRowsRead": limits.max_rows_read, "srchMaxMemory": limits.max_memory_bytes}
 
 
 def router(runtime, web) -> APIRouter:
@@ -60,7 +75,7 @@ def router(runtime, web) -> APIRouter:
         """The caller: name, roles, capabilities and the index patterns it may search."""
         return {"name": who.name, "roles": list(who.roles), "capabilities": sorted(who.capabilities),
                 "srchIndexesAllowed": None if who.allowed is None else list(who.allowed),
-                "srchIndexesDefault": list(who.default), "auth": who.via}
+                "srchIndexesDefault": list(who.default), "auth": who.via, "limits": limits_dict(who.limits)}
 
     @r.post("/api/v1/me/password")
     async def change_own_password(body: PasswordChange, request: Request,
@@ -153,13 +168,14 @@ def router(runtime, web) -> APIRouter:
         d = roles.get(name).to_dict()
         g = roles.grant([name])
         d["effective"] = {"capabilities": sorted(g.capabilities), "srchIndexesAllowed": list(g.allowed),
-                          "srchIndexesDefault": list(g.default)}
+                          "srchIndexesDefault": list(g.default), "limits": limits_dict(g.limits)}
         return d
 
     @r.post("/api/v1/roles", status_code=201)
     async def create_role(body: RoleBody, request: Request, who: Principal = Depends(require(EDIT_ROLES))) -> dict:
         role = roles.create(body.name or "", body.capabilities or [], body.importRoles or [],
-                            body.srchIndexesAllowed or [], body.srchIndexesDefault or [], who.name)
+                            body.srchIndexesAllowed or [], body.srchIndexesDefault or [], who.name,
+                            limits=body.limits())
         changed(who, request, "edit_roles", "created", object=role.name, **_flat(role.to_dict()))
         return role.to_dict()
 
@@ -167,7 +183,8 @@ def router(runtime, web) -> APIRouter:
     async def edit_role(name: str, body: RoleBody, request: Request,
                         who: Principal = Depends(require(EDIT_ROLES))) -> dict:
         role, diff = roles.edit(name, capabilities=body.capabilities, import_roles=body.importRoles,
-                                allowed=body.srchIndexesAllowed, default=body.srchIndexesDefault, actor=who.name)
+                                allowed=body.srchIndexesAllowed, default=body.srchIndexesDefault, actor=who.name,
+                                limits=body.limits() or None)
         if diff:
             changed(who, request, "edit_roles", "changed", object=name,
                     **{f"{k}_new": v[1] for k, v in diff.items()}, **{f"{k}_old": v[0] for k, v in diff.items()})

@@ -229,8 +229,12 @@ class Jobs:
         """A new job of `owner` (call with self.lock held). Raises ConflictError (too many running
         or kept, or `job_id` taken)."""
         running = sum(1 for j in self.jobs.values() if j.owner == owner and j.state == "running")
-        if running >= MAX_RUNNING_PER_USER:
-            raise ConflictError(f"{running} searches of yours are running already; cancel one or wait")
+        scope = kw.get("scope")
+        quota = (scope.limits.jobs_quota if scope is not None else 0) or MAX_RUNNING_PER_USER
+        if running >= quota:
+            why = " (your roles' srchJobsQuota)" if quota != MAX_RUNNING_PER_USER else ""
+            raise ConflictError(f"{running} searches of yours are running already, the most allowed at once{why}; "
+                                "cancel one or wait")
         self._make_room(owner)
         if job_id is not None and job_id in self.jobs:
             raise ConflictError(f"a search job {job_id!r} exists already")

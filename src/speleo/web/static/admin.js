@@ -128,6 +128,8 @@
   });
 
   // the role form: a new role, or the role being edited (its name then fixed)
+  const LIMITS = ["srchMaxTime", "srchJobsQuota", "srchMaxRowsRead", "srchMaxMemory"];
+  const limitsText = (r) => LIMITS.filter(k => r[k] != null).map(k => `${k}=${r[k] === 0 ? "none" : Number(r[k]).toLocaleString()}`).join(", ") || "-";
   let editing = null;
   function roleForm(role, catalogue) {
     const f = $("role-form");
@@ -136,6 +138,7 @@
     f.imports.value = role ? (role.importRoles || []).join(", ") : "";
     f.allowed.value = role ? (role.srchIndexesAllowed || []).join(", ") : "";
     f.default.value = role ? (role.srchIndexesDefault || []).join(", ") : "";
+    for (const k of LIMITS) f[k].value = role && role[k] != null ? String(role[k]) : "";
     if (catalogue) {
       const box = $("role-caps");
       box.querySelectorAll("label").forEach(l => l.remove());
@@ -153,9 +156,9 @@
       const roles = body.roles || [];
       if (body.capabilities && !$("role-caps").querySelector("input")) roleForm(null, body.capabilities);
       $("roles").textContent = "";
-      $("roles").append(table(["Role", "Inherits", "Capabilities", "Indexes allowed", "Default indexes", ""], roles, (r) => [
+      $("roles").append(table(["Role", "Inherits", "Capabilities", "Indexes allowed", "Default indexes", "Search limits", ""], roles, (r) => [
         r.name + (r.builtin ? " (built-in)" : ""), (r.importRoles || []).join(", "), (r.capabilities || []).join(", ") || "none",
-        (r.srchIndexesAllowed || []).join(", "), (r.srchIndexesDefault || []).join(", "),
+        (r.srchIndexesAllowed || []).join(", "), (r.srchIndexesDefault || []).join(", "), limitsText(r),
         h("span", {},
           h("button", { type: "button", class: "small", text: "Edit", "aria-label": `Edit role ${r.name}`, on: { click: () => {
             roleForm(r); $("role-form").scrollIntoView({ block: "nearest" }); } } }), " ",
@@ -172,6 +175,8 @@
     const body = { capabilities: [...f.querySelectorAll("input[name=cap]:checked")].map(i => i.value),
                    importRoles: list(f.imports.value), srchIndexesAllowed: list(f.allowed.value),
                    srchIndexesDefault: list(f.default.value) };
+    // a limit left empty: not set (removed when editing); the server checks and converts the text ("10m", "2GB")
+    for (const k of LIMITS) { const v = f[k].value.trim(); if (v) body[k] = v; else if (editing) body[k] = null; }
     try {
       if (editing) await api("PATCH", "/api/v1/roles/" + encodeURIComponent(editing), body);
       else await api("POST", "/api/v1/roles", { name: f.name.value.trim(), ...body });
