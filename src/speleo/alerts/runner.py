@@ -18,6 +18,7 @@ Every run ends in one record (`alert_runs` in the ops DB, the `history` endpoint
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import itertools
 import time
@@ -62,6 +63,11 @@ class RunReport:
     messages: list[str] = field(default_factory=list)
 
 
+# The owner (user id) of the saved search being run, while `AlertRunner.run` runs it: the server's
+# search function runs it with that user's roles (Splunk: a scheduled search runs as its owner).
+RUN_OWNER: contextvars.ContextVar[int | None] = contextvars.ContextVar("speleo_alert_run_owner", default=None)
+
+
 def make_sid(saved: SavedSearch, scheduled: float) -> str:
     """A URL-safe search id in the shape of Splunk's scheduler sids."""
     return f"scheduler__{saved.id}_at_{int(scheduled)}_{next(_seq)}"
@@ -94,6 +100,7 @@ class AlertRunner:
         report = RunReport(run)
         t0 = time.monotonic()
         state_update: dict[str, Any] = {}
+        owner = RUN_OWNER.set(saved.owner_id)
         try:
             out = self._search(spec, spec["search"], scheduled)
             run.result_count = out.total
@@ -103,6 +110,8 @@ class AlertRunner:
             run.status, run.reason = "failed", f"the search failed: {e}"
         except Exception as e:  # a bug must not stop the scheduler; the record says what happened
             run.status, run.reason = "failed", f"{type(e).__name__}: {e}"
+        finally:
+            RUN_OWNER.reset(owner)
         run.run_time = round(time.monotonic() - t0, 3)
         if run.status != "success":  # a failed run never becomes the previous value
             state_update.pop("prev_value", None)

@@ -1,5 +1,6 @@
 """The alert scheduler inside `speleo serve` (speleo.alerts.scheduler), wired to the runtime:
-searches through `Service.search` (readers: ingestion never waits), records into `_internal`,
+searches through `Service.search` (readers: ingestion never waits) with the saved search owner's
+roles, records into `_internal`,
 events of actions (log event, summary index) through the writer, and mail defaults from
 `<home>/alert_actions.conf` `[email]` overridden by `speleo serve --smtp-server HOST:PORT`.
 """
@@ -12,11 +13,13 @@ from speleo.alerts import spl_sinks
 from speleo.alerts.actions import ServerContext
 from speleo.alerts.conf import read_conf
 from speleo.alerts.indexing import write_events
-from speleo.alerts.runner import AlertRunner, SearchOutput
+from speleo.alerts.runner import RUN_OWNER, AlertRunner, SearchOutput
 from speleo.alerts.scheduler import Scheduler
 from speleo.alerts.state import StateStore
 from speleo.alerts.store import for_home
+from speleo.errors import ForbiddenError
 from speleo.query import results
+from speleo.server.access import Principal, search_guard
 from speleo.query.timefmt import local_zone
 
 
@@ -33,12 +36,50 @@ def email_defaults(home, smtp_server: str | None) -> dict[str, str]:
     return out
 
 
-def search_function(service, tz, max_rows: int):
+def search_function(service, tz, max_rows: int, owner_of=None):
+    """The runner's search. With `owner_of(user id) -> Principal | None`, a saved search runs with
+    its owner's roles (the user id `speleo.alerts.runner.RUN_OWNER` names while it runs): their
+    capabilities (writing commands), index scope and search limits, as Splunk runs a scheduled
+    search as its owner; `owner_of` answers None for searches owned by the API token or read
+    from savedsearches.conf (they run as admin) and raises ForbiddenError for a user who no
+    longer exists or is disabled (the run fails, saying so)."""
     def search(query: str, earliest, latest, now) -> SearchOutput:
-        res = service.search(query, earliest, latest, max_rows, now, timeline=False)
+        who = owner_of(RUN_OWNER.get()) if owner_of is not None and RUN_OWNER.get() is not None else None
+        if who is None:
+            res = service.search(query, earliest, latest, max_rows, now, timeline=False)
+        else:
+            res = service.search(query, earliest, latest, max_rows, now, timeline=False,
+                                 capabilities=who.capabilities, actor=who.name, check=search_guard(who),
+                                 scope=who.scope())
         return SearchOutput(results.rows(res, tz), res.total, results.fields(res))
 
     return search
+
+
+def owner_principals(home):
+    """`owner_of` for `search_function`: the Principal of a saved search's owner, from the
+    operations database's users and roles (read at each run: a role change counts at the next)."""
+    from speleo.ops.saved import API_OWNER
+    from speleo.ops.users import Users
+
+    state: dict = {}
+
+    def owner_of(user_id: int | None) -> Principal | None:
+        if user_id is None or user_id == API_OWNER:
+            return None
+        if "users" not in state:
+            state["users"] = Users(home)
+        users = state["users"]
+        user = users.get(user_id)
+        if user is None or user.disabled:
+            why = "no longer exists" if user is None else f"'{user.name}' is disabled"
+            raise ForbiddenError(f"the owner of this saved search (user {user_id}) {why}: it does not run as "
+                                 "nobody; give it another owner or remove it")
+        grant = users.roles.grant(user.roles)
+        return Principal(user.name, grant.roles, grant.capabilities, "scheduler", user.id, grant.allowed,
+                         grant.default, limits=grant.limits)
+
+    return owner_of
 
 
 def server_context(runtime) -> ServerContext:
@@ -65,5 +106,6 @@ def build_scheduler(runtime) -> Scheduler:
 
     server = server_context(runtime)
     spl_sinks.install(server)  # | collect and | sendemail in every search of this server
-    runner = AlertRunner(search_function(runtime.service, tz, 10_000), states, runtime.clock, tz, server, emit)
+    runner = AlertRunner(search_function(runtime.service, tz, 10_000, owner_principals(home)), states, runtime.clock,
+                         tz, server, emit)
     return Scheduler(store, states, runner, runtime.clock)
