@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/speleo serve --port $(PORT) --monitor $(LOGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=30
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
