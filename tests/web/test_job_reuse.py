@@ -16,7 +16,7 @@ from speleo.web.jobs import SHARE_SECS, Jobs
 def jobs():
     now = [1000.0]
     svc = SimpleNamespace(home=SimpleNamespace(settings=SimpleNamespace(default_tz=None)))
-    j = Jobs(svc, clock=lambda: now[0])
+    j = Jobs(svc, clock=lambda: now[0], persist=False)   # no home: nothing on disk
     j.now = now
     return j
 

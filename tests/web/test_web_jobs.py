@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 import time
@@ -291,3 +293,46 @@ def test_favicon(web):
         assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
         assert r.text.lstrip().startswith("<svg")
     assert 'rel="icon"' in client.get("/").text
+
+
+def test_jobs_outlive_a_kill9_and_restart(web):
+    """Finished jobs come back after kill -9 and a restart, with their answer, rows and exports
+    (speleo.web.dispatch); a job cut short by the kill says so; a deleted job stays deleted."""
+    server, client, small = web
+    lines = small.read_text().splitlines()
+    want_get = sum(1 for x in lines if '"GET ' in x)
+    done = wait_job(client, client.post("/web/api/jobs", json={"search": "index=web GET", "limit": 1000}).json()["id"])
+    assert done["state"] == "done" and done["result"]["total"] == want_get
+    stats = wait_job(client, client.post("/web/api/jobs", json={"search": "index=web | stats count by host"}).json()["id"])
+    # a REST job (Splunk's API keeps the engine's result) made with the token
+    rest = server.api("POST", "/services/search/jobs", data={"search": "search index=web | head 7", "output_mode": "json"})
+    assert rest.status_code == 201, rest.text
+    sid = rest.json()["sid"]
+    for _ in range(300):
+        if server.api("GET", f"/services/search/jobs/{sid}", params={"output_mode": "json"}) \
+                .json()["entry"][0]["content"]["isDone"]:
+            break
+        time.sleep(0.1)
+    # a REST job deleted (Splunk: DELETE removes the job and its artifacts)
+    gone = server.api("POST", "/services/search/jobs", data={"search": "search index=web POST", "exec_mode": "blocking",
+                                                             "output_mode": "json"}).json()["sid"]
+    assert server.api("DELETE", f"/services/search/jobs/{gone}").status_code == 200
+    running = client.post("/web/api/jobs", json={"search": SLOW}).json()["id"]
+    time.sleep(1.0)
+    server.kill9()
+    server.start()
+    back = client.get(f"/web/api/jobs/{done['id']}").json()
+    assert back["state"] == "done" and back["result"] == done["result"]
+    page = client.get(f"/web/api/jobs/{done['id']}/rows", params={"offset": 5, "count": 3}).json()
+    assert [e["_raw"] for e in page["events"]] == [e["_raw"] for e in done["result"]["events"][5:8]]
+    csv_text = client.get(f"/web/api/jobs/{done['id']}/export", params={"format": "csv"}).text
+    assert len(list(csv.reader(io.StringIO(csv_text)))) == want_get + 1
+    assert client.get(f"/web/api/jobs/{stats['id']}").json()["result"]["results"] == stats["result"]["results"]
+    cut = client.get(f"/web/api/jobs/{running}").json()
+    assert cut["state"] == "failed" and cut["error"]["code"] == "interrupted" and "restart" in cut["error"]["message"]
+    assert server.api("GET", f"/services/search/jobs/{gone}").status_code == 404
+    r = server.api("GET", f"/services/search/jobs/{sid}/results", params={"output_mode": "json", "count": 0})
+    assert r.status_code == 200 and [x["_raw"] for x in r.json()["results"]] == \
+        [e["_raw"] for e in server.search("index=web | head 7")["events"]]
+    listed = {j["id"] for j in client.get("/web/api/jobs").json()["jobs"]}
+    assert {done["id"], stats["id"], running} <= listed

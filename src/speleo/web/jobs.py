@@ -46,6 +46,7 @@ from speleo.query import engine, failures, results, stream
 from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
 from speleo.query.scope import check_lookup_writes
 from speleo.query.timefmt import local_zone
+from speleo.web import dispatch
 
 KEEP_SECS = 10 * 60
 ABANDON_SECS = 2 * 60
@@ -107,6 +108,23 @@ class Job:
     keep: bool = False                # keep `result` for post-process searches (a base search)
     base: str | None = None           # the base job of a post-process search
     opened: float = 0.0               # when it started by the Jobs' clock (reuse window)
+    now: float | None = None          # the `now` its range was resolved with (to compile it again after a restart)
+    kind: str | None = None           # "events" | "results" once done (kept for a job loaded without its body)
+    stored: bool = False              # loaded from its dispatch folder: its result is read when first asked for
+
+    def record(self) -> dict:
+        """What `speleo.web.dispatch` keeps of the job (JSON-able; the result table goes apart)."""
+        scope = self.scope
+        return {"id": self.id, "owner": self.owner, "viewers": sorted(self.viewers), "search": self.search,
+                "earliest": self.earliest, "latest": self.latest, "now": self.now, "started": self.started,
+                "finished": self.finished, "state": self.state, "total": self.total, "error": self.error,
+                "ttl_secs": self.ttl_secs, "meta": self.meta, "keep_result": self.keep_result, "keep": self.keep,
+                "base": self.base, "finalized": self.finalized, "write_lookups": self.write_lookups,
+                "kind": (self.body or {}).get("kind") or getattr(self.result, "kind", None) or self.kind,
+                "scope": None if scope is None else {"allowed": list(scope.allowed), "default": list(scope.default),
+                                                     "limits": dataclasses.asdict(scope.limits)},
+                "body": self.body, "log": self.log[-200:], "phases": self.phases, "plan_info": self.plan_info,
+                "buckets": self.buckets, "bytes": self.bytes, "span_range": self.span_range, "axis": self.axis}
 
     def progress(self) -> float | None:
         """Percent of the current query step (DuckDB's estimate), or None when unknown."""
@@ -145,7 +163,7 @@ class Job:
         end = self.finished or time.time()
         return {"id": self.id, "state": self.state, "search": self.search, "earliest": self.earliest,
                 "latest": self.latest, "started": self.started, "elapsed_secs": round(end - self.started, 3),
-                "total": self.total, "kind": (self.body or {}).get("kind"), "buckets": self.buckets,
+                "total": self.total, "kind": (self.body or {}).get("kind") or self.kind, "buckets": self.buckets,
                 "bytes": self.bytes}
 
     def to_dict(self) -> dict:
@@ -181,21 +199,88 @@ class Job:
 class Jobs:
     """The running and recent search jobs of one server."""
 
-    def __init__(self, service, clock=time.time) -> None:
-        """`clock()`: epoch seconds (injectable: job reuse compares start times)."""
+    def __init__(self, service, clock=time.time, persist: bool = True) -> None:
+        """`clock()`: epoch seconds (injectable: job reuse compares start times). `persist`: keep
+        each job in `<home>/dispatch` (speleo.web.dispatch) so it outlives a restart."""
         self.svc = service
         self.clock = clock
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
+        self.persist = persist
+        self.store_errors = 0          # dispatch folders that could not be written or read
+        self._loaded = not persist
+
+    # -- the dispatch folder (speleo.web.dispatch) ---------------------------------------------
+    def _store(self, job: Job, result=None) -> None:
+        if not self.persist:
+            return
+        try:
+            dispatch.save(self.svc.home, job.record(), result)
+        except OSError:
+            self.store_errors += 1
+
+    def _unstore(self, job_id: str) -> None:
+        if self.persist:
+            dispatch.remove(self.svc.home, job_id)
+
+    def _load_stored(self) -> None:
+        """The jobs of the dispatch folder (once, at the first use): unexpired ones come back as
+        they ended; one that was running when the server stopped is failed, saying so."""
+        self._loaded = True
+        now = time.time()
+        tz = local_zone(self.svc.home.settings.default_tz)
+        for rec in dispatch.records(self.svc.home):
+            if "unreadable" in rec:
+                self.store_errors += 1
+                dispatch.remove(self.svc.home, rec["id"])
+                continue
+            if rec["state"] != "running" and rec.get("finished") is not None \
+                    and now - rec["finished"] > rec.get("ttl_secs", KEEP_SECS):
+                dispatch.remove(self.svc.home, rec["id"])
+                continue
+            job = _job_of(rec, tz)
+            if rec["state"] == "running":
+                job.state, job.error, job.finished = "failed", dict(dispatch.INTERRUPTED), now
+                job.log.append((now, "ERROR", dispatch.INTERRUPTED["message"]))
+                self._store(job)
+            self.jobs[job.id] = job
+
+    def _restore(self, job: Job) -> None:
+        """Read a loaded job's kept result, and compile its search again (pages, exports)."""
+        with job.lock:
+            if not job.stored:
+                return
+            job.stored = False
+        if job.keep_result or job.keep:
+            rec = dispatch.load(self.svc.home, job.id)
+            job.result = dispatch.result(self.svc.home, rec) if rec is not None else None
+        if job.state == "done" and job.compiled_search is None:
+            from speleo.query.macrostore import load_macros
+
+            svc = self.svc
+            try:
+                job.compiled_search = engine.compile_for(
+                    job.search, now=job.now, earliest=job.earliest, latest=job.latest, macros=load_macros(svc.home),
+                    tz_name=svc.home.settings.default_tz, props=svc.props(), lookups_dir=svc.home.lookups_dir)
+            except SpeleoError:   # a macro changed since: the kept rows only
+                job.compiled_search = None
 
     def _expire(self) -> None:
+        if not self._loaded:
+            with self.lock:
+                if not self._loaded:
+                    self._load_stored()
         now, mono = time.time(), time.monotonic()
+        gone = []
         with self.lock:
             for jid, job in list(self.jobs.items()):
                 if job.state == "running" and mono - job.seen > ABANDON_SECS:
                     self._cancel(job)
                 if job.finished is not None and now - job.finished > job.ttl_secs:
                     del self.jobs[jid]
+                    gone.append(jid)
+        for jid in gone:
+            self._unstore(jid)
 
     def _make_room(self, owner: int) -> None:
         """Forget the oldest finished jobs of `owner` beyond MAX_JOBS_PER_USER - 1 (under the lock).
@@ -206,6 +291,7 @@ class Jobs:
             old = finished.pop(0)
             mine.remove(old)
             del self.jobs[old.id]
+            self._unstore(old.id)
         if len(mine) >= MAX_JOBS_PER_USER:
             raise ConflictError(f"{len(mine)} search jobs of yours are kept already; delete one or wait")
 
@@ -264,7 +350,8 @@ class Jobs:
                 return job
             job = self._new(owner, search, earliest, latest, share_key=share_key, job_id=job_id, meta=meta,
                             scope=scope, write_lookups=write_lookups, on_finished=on_finished,
-                            keep_result=keep_result, ttl_secs=ttl_secs, keep=keep)
+                            keep_result=keep_result, ttl_secs=ttl_secs, keep=keep, now=now)
+        self._store(job)   # a job found running at the next start was cut short: it says so
         threading.Thread(target=self._run, args=(job, BASE_MAX_ROWS if keep else limit, now, check),
                          name=f"search-job-{job.id}", daemon=True).start()
         return job
@@ -286,6 +373,7 @@ class Jobs:
                 return job
             job = self._new(owner, query, base.earliest, base.latest, share_key=key, scope=base.scope,
                             on_finished=on_finished, base=base_id)
+        self._store(job)
         threading.Thread(target=self._run_chain, args=(job, base, limit, check), name=f"search-job-{job.id}",
                          daemon=True).start()
         return job
@@ -324,6 +412,8 @@ class Jobs:
         job.ended.set()
         if job.on_finished is not None:
             job.on_finished(job)
+        if job.id in self.jobs:   # not a oneshot or export already forgotten
+            self._store(job, job.result if job.state == "done" else None)
 
     def get(self, owner: int, job_id: str) -> Job:
         self._expire()
@@ -331,18 +421,25 @@ class Jobs:
         if job is None or owner not in job.viewers:  # other users' jobs do not exist for you
             raise NotFoundError(f"no search job {job_id!r} (jobs are kept {KEEP_SECS // 60} minutes)")
         job.seen = time.monotonic()
+        if job.stored:
+            self._restore(job)
         return job
 
     def list(self, owner: int) -> list[Job]:
         """The jobs of `owner`, newest first."""
         self._expire()
         with self.lock:
-            return sorted((j for j in self.jobs.values() if owner in j.viewers), key=lambda j: -j.started)
+            mine = sorted((j for j in self.jobs.values() if owner in j.viewers), key=lambda j: -j.started)
+        for job in mine:
+            if job.stored:
+                self._restore(job)
+        return mine
 
     def forget(self, job: Job) -> None:
         """Drop a job from the table (a REST oneshot or export whose rows leave with the answer)."""
         with self.lock:
             self.jobs.pop(job.id, None)
+        self._unstore(job.id)
 
     def remove(self, owner: int, job_id: str) -> Job:
         """Cancel a job when running and forget it (Splunk: DELETE, control cancel). Raises NotFoundError."""
@@ -350,6 +447,7 @@ class Jobs:
         with self.lock:
             self._cancel(job)
             self.jobs.pop(job.id, None)
+        self._unstore(job.id)
         return job
 
     def finalize(self, owner: int, job_id: str) -> Job:
@@ -577,6 +675,30 @@ class Jobs:
 
 class _Cancelled(Exception):
     pass
+
+
+def _job_of(rec: dict, tz) -> Job:
+    """A Job from its dispatch record (speleo.web.dispatch), without its result table yet."""
+    from speleo.query.scope import IndexScope, SearchLimits
+
+    sc = rec.get("scope")
+    scope = None if sc is None else IndexScope(tuple(sc["allowed"]), tuple(sc["default"]),
+                                               SearchLimits(**sc.get("limits", {})))
+    job = Job(rec["id"], rec["owner"], rec["search"], rec.get("earliest"), rec.get("latest"), started=rec["started"],
+              state=rec["state"], finished=rec.get("finished"), body=rec.get("body"), error=rec.get("error"),
+              total=rec.get("total"), ttl_secs=rec.get("ttl_secs", KEEP_SECS), meta=rec.get("meta") or {},
+              keep_result=bool(rec.get("keep_result")), keep=bool(rec.get("keep")), base=rec.get("base"),
+              finalized=bool(rec.get("finalized")), write_lookups=bool(rec.get("write_lookups", True)),
+              viewers=set(rec.get("viewers") or [rec["owner"]]), scope=scope, tz=tz, now=rec.get("now"),
+              kind=rec.get("kind"), log=[tuple(x) for x in rec.get("log") or []],
+              phases=[tuple(x) for x in rec.get("phases") or []], plan_info=rec.get("plan_info"),
+              buckets=rec.get("buckets"), bytes=rec.get("bytes"),
+              span_range=tuple(rec["span_range"]) if rec.get("span_range") else None,
+              axis=tuple(rec["axis"]) if rec.get("axis") else None, stored=True)
+    job.compiled.set()
+    job.ended.set()
+    return job
+
 
 
 def axis_range(earliest: float | None, latest: float | None, data: tuple[float, float],
