@@ -12,6 +12,14 @@ A search with a construct that has no ClickHouse rendering (`spl.chrender.Render
 as the embedded engine runs it, on DuckDB, over the events ClickHouse selected (at most
 `fallback_max_events`; more is refused with an error naming ClickHouse and the construct).
 The result says so in `messages`.
+
+Partial results (`execute_incremental`, the web's search jobs): a search of raw events through
+per-event commands (`engine.batchable`) runs over time slices of its range, newest first (the
+newest 1/64 of the range, then 1/64, 1/32 ... 1/2: `SLICES`), each slice one query for its rows
+(until the row limit is reached) and one for its timeline counts over the whole range's bin width,
+so a slice's partial result has the newest events found so far and the running count and
+timeline, and a cancel takes effect between two slices (also on chdb, which runs one query at a
+time). The final answer equals `execute`'s.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import math
 import os
 import re
 import time
+import types
 
 import duckdb
 import pyarrow as pa
@@ -274,6 +283,83 @@ class ClickHouseBackend:
         result.elapsed_secs = time.monotonic() - started
         return result
 
+    def execute_incremental(self, compiled, *, limit: int = 100, on_partial=None, should_stop=None,
+                            scope: IndexScope | None = None) -> "engine.SearchResult":
+        """Run a compiled search reporting partial results (see the module docstring):
+        `on_partial(result, progress)` after each slice, progress = {buckets_done, buckets: the
+        slices, bytes_done, bytes: 0}; `should_stop()` asked before each query (True: stops with
+        `duckdb.InterruptException`, as the embedded engine does). A search that cannot be sliced
+        runs as `execute` runs it. Raises as `execute` does."""
+        def check() -> None:
+            if should_stop is not None and should_stop():
+                raise duckdb.InterruptException("the search was cancelled")
+
+        check()
+        if on_partial is None or not engine.batchable(compiled) or compiled.events_tree is None:
+            return self.execute(compiled, limit=limit, scope=scope)
+        started = time.monotonic()
+        indexes, messages = self.searched_indexes(compiled, scope)
+        token = _LIMITS.set(scope.limits if scope is not None and scope.limits.any() else None)
+        try:
+            full = self.events_source(compiled, indexes)
+            try:
+                events_sql = self.render(compiled.events_tree, full)
+                self.render(compiled.tree, full)
+            except RenderUnsupported:
+                return self.execute(compiled, limit=limit, scope=scope)
+            result = self._sliced(compiled, indexes, events_sql, int(limit), on_partial, check)
+        finally:
+            _LIMITS.reset(token)
+        result.messages = messages + result.messages
+        result.scanned = {"engine": "clickhouse", "indexes": indexes}
+        result.elapsed_secs = time.monotonic() - started
+        return result
+
+    def _sliced(self, compiled, indexes: list[str], events_sql: str, limit: int, on_partial, check):
+        lo, hi = compiled.earliest, compiled.latest
+        check()
+        bounds = self._query(f"SELECT min(_time) AS lo, max(_time) AS hi FROM ({events_sql}) AS e").to_pylist()[0]
+        if bounds["lo"] is None:   # nothing to read: the plain run gives the empty answer
+            return self._run(compiled, self.render(compiled.tree, self.events_source(compiled, indexes)),
+                             events_sql, limit, True)
+        if lo is None or hi is None:   # the timeline's bins as `_timeline` picks them
+            span = engine._pick_span(bounds["lo"] if lo is None else max(lo, bounds["lo"]),
+                                     bounds["hi"] if hi is None else min(hi, bounds["hi"]))
+        else:
+            span = engine._pick_span(lo, hi)
+        # the slices cover the events' own extent (a second of margin: their bounds are whole microseconds)
+        lo = bounds["lo"] - 1.0 if lo is None else max(lo, bounds["lo"] - 1.0)
+        hi = bounds["hi"] + 1.0 if hi is None else min(hi, bounds["hi"] + 1.0)
+        edges = [hi - (hi - lo) * f for f in SLICES]
+        edges[-1] = lo
+        slices = list(zip([hi, *edges[:-1]], edges))          # (newer end, older start), newest first
+        kept: pa.Table | None = None
+        counts: dict[float, int] = {}
+        progress = {"buckets_done": 0, "buckets": len(slices), "bytes_done": 0, "bytes": 0}
+        result = None
+        for end, start in slices:
+            part = types.SimpleNamespace(earliest=start, latest=end, required_terms=compiled.required_terms)
+            source = self.events_source(part, indexes)
+            want = limit + 1 - (kept.num_rows if kept is not None else 0) if limit > 0 else 0
+            if limit <= 0 or want > 0:
+                check()
+                sql = self.render(compiled.tree, source)
+                rows = self._query(f"SELECT * FROM ({sql}) AS q" + (f" LIMIT {want}" if limit > 0 else ""))
+                kept = rows if kept is None else pa.concat_tables([kept, rows], promote_options="permissive")
+            check()
+            slice_events = self.render(compiled.events_tree, source)
+            for r in self._query(f"SELECT floor(_time / {span}) * {span} AS t, count() AS n FROM ({slice_events}) "
+                                 "AS e GROUP BY t").to_pylist():
+                counts[r["t"]] = counts.get(r["t"], 0) + int(r["n"])
+            progress["buckets_done"] += 1
+            truncated = limit > 0 and kept.num_rows > limit
+            result = engine.SearchResult(
+                kind="events", table=kept.slice(0, limit) if truncated else kept, truncated=truncated,
+                total=sum(counts.values()), timeline=sorted((t, c) for t, c in counts.items() if t is not None),
+                span=span, earliest=compiled.earliest, latest=compiled.latest)
+            on_partial(result, dict(progress))
+        return result
+
     def _query(self, sql: str) -> pa.Table:
         limits = _LIMITS.get()
         settings = SEARCH_SETTINGS if limits is None else {**SEARCH_SETTINGS, **limit_settings(limits)}
@@ -355,6 +441,8 @@ class ClickHouseBackend:
                                    span=span, earliest=compiled.earliest, latest=compiled.latest, messages=[msg])
 
 
+# Shares of a search's range read one after the other, newest first (`execute_incremental`); cumulative
+SLICES = (1 / 64, 2 / 64, 4 / 64, 8 / 64, 16 / 64, 32 / 64, 1.0)
 # The searcher's limits (speleo.query.scope.SearchLimits) while `execute` runs, for every query it sends.
 _LIMITS: contextvars.ContextVar = contextvars.ContextVar("speleo_clickhouse_limits", default=None)
 # ClickHouse error codes of the limits set (ErrorCodes.cpp) -> the role's setting that caused it

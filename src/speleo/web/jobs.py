@@ -594,6 +594,8 @@ class Jobs:
                     raise _Cancelled()
                 job.partial, job.partial_seq = partial, job.partial_seq + 1
                 job.buckets_done, job.bytes_done = progress["buckets_done"], progress["bytes_done"]
+                if job.buckets is None:   # ClickHouse: time slices stand for buckets
+                    job.buckets = progress["buckets"]
 
         def note(level: str, text: str) -> None:
             job.log.append((time.time(), level, text))
@@ -621,8 +623,12 @@ class Jobs:
             if engine.batchable(compiled):
                 job.buckets_done = job.bytes_done = 0
                 note("INFO", "events newest first: buckets are read in batches (partial results)")
-            if svc.on_clickhouse:        # the search backend of the server (no partial results there yet)
-                result = svc.backend.execute(compiled, limit=limit, scope=job.scope)
+            if svc.on_clickhouse:        # the search backend of the server: partial results by time slices
+                with job.lock:
+                    job.bytes = 0
+                result = svc.backend.execute_incremental(compiled, limit=limit, on_partial=on_partial,
+                                                         should_stop=lambda: job.cancel_asked or job.finalize_asked,
+                                                         scope=job.scope)
             else:
                 result = engine.execute_incremental(svc.home, svc.catalog, compiled, limit=limit,
                                                     on_partial=on_partial, on_connection=hook,

@@ -70,7 +70,8 @@
     const pct = batched ? pr.percent : pr.step_percent;
     if (pct != null) bar.value = pct; else bar.removeAttribute("value"); // no value = indeterminate
     let where = "";
-    if (batched) where = ` · ${pr.buckets_done.toLocaleString()} of ${plural(pr.buckets, "bucket")} searched (${fmtBytes(pr.bytes_done)} of ${fmtBytes(pr.bytes)})`;
+    if (batched) where = ` · ${pr.buckets_done.toLocaleString()} of ${plural(pr.buckets, "bucket")} searched` +
+      (pr.bytes ? ` (${fmtBytes(pr.bytes_done)} of ${fmtBytes(pr.bytes)})` : "");   // ClickHouse: time slices, no bytes
     else if (pr.buckets != null) where = ` · ${plural(pr.buckets, "bucket")} (${fmtBytes(pr.bytes)})`;
     const step = !batched && pr.step_percent != null ? ` ${Math.round(pr.step_percent)}% of this step` : "";
     $("job-text").textContent = `Searching…${step} · ${job.elapsed_secs.toFixed(1)}s${where}`;
