@@ -130,7 +130,8 @@ _RENAMED = {
 _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat64ornull", "tofloat64",
         "toint64", "todatetime", "round", "arrayjoin", "range", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
-        "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring"}
+        "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
+        "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull"}
 
 _SAFE = (
     exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
@@ -141,6 +142,7 @@ _SAFE = (
     exp.Join, exp.Union, exp.DPipe, exp.Round, exp.Floor, exp.Ceil, exp.Abs, exp.Anonymous, exp.DataType,
     exp.ParameterizedAgg, exp.In, exp.Between, exp.Having, exp.Sqrt, exp.Exp, exp.Ln, exp.Pow, exp.Var,
     exp.Tuple, exp.Offset, exp.Like, exp.ILike, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
+    exp.Array,   # a list of literals (the translation tables of mapped extractions): ClickHouse's [..]
 )
 
 
@@ -166,6 +168,14 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         if not (isinstance(node.expression, exp.Literal) and node.expression.this == "\\"):
             raise RenderUnsupported("LIKE with an escape character other than backslash")
         return node.this.copy()
+    if isinstance(node, exp.Contains):   # DuckDB contains(): a substring test
+        return exp.GT(this=_fn("position", node.this.copy(), node.expression.copy()), expression=exp.Literal.number(0))
+    if isinstance(node, exp.StartsWith):
+        return _fn("startsWith", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.RegexpExtract):   # both give '' without a match; DuckDB's group defaults to 0
+        group = node.args.get("group")
+        return _fn("regexpExtract", node.this.copy(), node.expression.copy(),
+                   group.copy() if group is not None else exp.Literal.number(0))
     if isinstance(node, exp.Length):
         return _fn("lengthUTF8", node.this.copy())
     if isinstance(node, exp.Substring):
@@ -187,11 +197,48 @@ def _fixup(node: exp.Expression) -> exp.Expression:
             lo, hi, step = (e.copy() for e in node.expressions)
             return _fn("range", _fn("toInt64", lo), _fn("toInt64", exp.Add(this=hi, expression=step.copy())),
                        _fn("toInt64", step))
+        if name == "json_extract_string" and len(node.expressions) == 2:
+            return _json_extract_string(node.expressions[0], node.expressions[1])
+        if name == "starts_with" and len(node.expressions) == 2:
+            return _fn("startsWith", *[e.copy() for e in node.expressions])
+        if name == "contains" and len(node.expressions) == 2:   # DuckDB: substring test
+            return exp.GT(this=_fn("position", *[e.copy() for e in node.expressions]), expression=exp.Literal.number(0))
+        if name == "list_position" and len(node.expressions) == 2:   # 1-based, NULL when absent
+            return exp.Nullif(this=_fn("indexOf", *[e.copy() for e in node.expressions]), expression=exp.Literal.number(0))
+        if name == "list_element" and len(node.expressions) == 2:
+            arr, i = (e.copy() for e in node.expressions)
+            return exp.If(this=_fn("isNull", i.copy()), true=exp.Null(),
+                          false=_fn("arrayElement", arr, _fn("assumeNotNull", i)))
         if name in _RENAMED:
             return _fn(_RENAMED[name], *[e.copy() for e in node.expressions])
         if name not in _OWN:
             raise RenderUnsupported(f"the function {node.name}")
     return node
+
+
+_JSON_KEY = re.compile(r'\."((?:[^"\\]|\\.)*)"')
+
+
+def _json_extract_string(doc: exp.Expression, path: exp.Expression) -> exp.Expression:
+    """DuckDB `json_extract_string(doc, '$."a"."b"')` (speleo.query.fields.json_path): the value as
+    text (a string's text, another value's JSON text), NULL when the key is missing or null.
+    ClickHouse: JSONExtractString for strings (JSONExtractString gives '' for other types),
+    JSONExtractRaw for numbers, booleans, arrays and objects."""
+    text = path.this if isinstance(path, exp.Literal) and path.is_string else None
+    keys = _JSON_KEY.findall(text[1:]) if text and text.startswith("$") else []
+    if not keys or "".join(f'."{k}"' for k in keys) != text[1:]:
+        raise RenderUnsupported(f"the JSON path {text!r}")
+    args = [exp.Literal.string(re.sub(r"\\(.)", r"\1", k)) for k in keys]
+
+    def call(fn: str) -> exp.Expression:
+        return _fn(fn, doc.copy(), *[a.copy() for a in args])
+
+    kind = call("JSONType")
+    value = exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("String")), true=call("JSONExtractString")),
+        exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("Null")), true=exp.Null()),
+    ], default=call("JSONExtractRaw"))
+    return exp.If(this=call("JSONHas"), true=value, false=exp.Null())
 
 
 def check(tree: exp.Expression) -> None:
