@@ -43,6 +43,7 @@ def test_a_new_jobs_table_finds_the_finished_jobs_and_drops_what_it_cannot_use(t
             again.get(7, gone)
     assert not (tmp_path / "home" / "dispatch" / short.id).exists()   # past its ttl: deleted
     assert not broken.exists() and again.store_errors == 1              # unreadable: counted, removed
+    assert [(p["source"], p["count"]) for p in svc.catalog.problems() if "broken" in p["reason"]] == [("dispatch", 1)]
     # other users' jobs stay theirs after the restart too
     with pytest.raises(NotFoundError, match="no search job"):
         again.get(8, web.id)

@@ -216,8 +216,16 @@ class Jobs:
             return
         try:
             dispatch.save(self.svc.home, job.record(), result)
-        except OSError:
-            self.store_errors += 1
+        except (OSError, TypeError, ValueError, pa.ArrowException) as e:   # a full disk, a value JSON cannot
+            self._count_store_error("search job not kept on disk (it lives in memory only)", e)   # hold
+
+    def _count_store_error(self, what: str, e: Exception | str) -> None:
+        """Count a dispatch folder problem, shown by `speleo status` with its reason."""
+        self.store_errors += 1
+        try:
+            self.svc.catalog.count_problem("error", "dispatch", f"{what}: {str(e)[:200]}")
+        except Exception:  # noqa: BLE001 - the catalog itself failing: the counter above stays
+            pass
 
     def _unstore(self, job_id: str) -> None:
         if self.persist:
@@ -231,7 +239,8 @@ class Jobs:
         tz = local_zone(self.svc.home.settings.default_tz)
         for rec in dispatch.records(self.svc.home):
             if "unreadable" in rec:
-                self.store_errors += 1
+                self._count_store_error(f"search job {rec['id']} could not be read again and was removed",
+                                        rec["unreadable"])
                 dispatch.remove(self.svc.home, rec["id"])
                 continue
             if rec["state"] != "running" and rec.get("finished") is not None \
