@@ -15,6 +15,7 @@ import pytest
 from speleo.errors import SplError, SplSyntaxError, SplUnsupportedError
 from speleo.spl import ast, compile_search, parse
 from tests.spl.conftest import NOW, make_ctx, run
+from tests.spl.golden._util import ev
 
 # --- parse: AST goldens ------------------------------------------------------------------------
 
@@ -226,12 +227,27 @@ def test_streamstats_by_hand():
 
 
 def test_streamstats_unsupported_pieces():
-    for q, words in [("x | streamstats time_window=1h count", "time_window"),
+    for q, words in [("x | streamstats time_window=1h current=f count", "time_window"),
+                     ("x | sort host | streamstats time_window=1h count", "_time order"),
                      ("x | streamstats window=2 count by host", "global"),
                      ("x | streamstats values(a)", "values(a)")]:
         with pytest.raises(SplUnsupportedError) as info:
             compile_search(q, make_ctx())
         assert words in str(info.value)
+
+
+def test_streamstats_time_window_counts_the_results_seen_within_the_duration():
+    # Search Reference, streamstats time_window: results within the duration of the current one, in
+    # _time order. Times (s from now) 0 -60 -120 -400 -410 -1000, hosts h0 h1 alternating.
+    rows = ev(*[(t, f"x host=h{i % 2}", f"h{i % 2}") for i, t in enumerate((0, -60, -120, -400, -410, -1000))])
+    # events newest first: the newer results seen within 5 minutes (the far end included)
+    assert [r["count"] for r in run("* | streamstats time_window=5m count", rows=rows)] == [1, 2, 3, 2, 3, 1]
+    assert [r["s"] for r in run("* | eval x=1 | streamstats time_window=2m sum(x) as s", rows=rows)] == [1, 2, 3, 1, 2, 1]
+    # oldest first, and per host
+    asc = run("* | sort _time | streamstats time_window=5m count", rows=rows)
+    assert [r["count"] for r in asc] == [1, 1, 2, 3, 2, 3]
+    by = run("* | sort _time | streamstats time_window=5m count by host", rows=rows)
+    assert [(r["host"], r["count"]) for r in by] == [("h1", 1), ("h0", 1), ("h1", 1), ("h0", 2), ("h1", 1), ("h0", 2)]
 
 
 def test_rex_max_match():

@@ -187,12 +187,30 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     """Splunk Search Reference: streamstats. Running statistics over the results in their
     current order (events: newest first): `current=t` includes the result itself, `window=N`
     keeps the last N results, `by` keeps one running total per group (a result missing a
-    by-field gets no value). time_window, reset_* and global=t with window and by are not supported."""
+    by-field gets no value). `time_window=5m` keeps the results whose `_time` is within that
+    duration of the current one, on the side already seen: the results must be in `_time` order
+    (the events' own newest-first order, or `sort _time`), as Splunk requires; the window's far
+    end is included. global=t with window and by, and time_window with window or current=f, are
+    not supported."""
     from speleo.spl.commands.aggregates import agg_name, agg_sql, by_filter
+    from speleo.spl.commands.events import _seconds
 
     for key in cmd.options:
-        if key not in ("current", "window", "global", "reset_on_change", "reset_before", "reset_after"):
+        if key not in ("current", "window", "global", "reset_on_change", "reset_before", "reset_after", "time_window"):
             raise state.fail(f"streamstats {key}= is not supported", cmd)
+    time_window = _seconds(state, cmd.options["time_window"], cmd) if "time_window" in cmd.options else None
+    if time_window is not None:
+        if time_window <= 0:
+            raise state.fail("streamstats time_window must be a positive duration (30s, 5m, 1h)", cmd)
+        if "window" in cmd.options or not as_bool(cmd.options.get("current", "true")):
+            raise state.fail("streamstats time_window with window= or current=f is not supported", cmd)
+        # the order keys read `_time` alone (`sort _time` sorts by a few expressions of it)
+        keys = [o for o in state.order if not isinstance(o.this, exp.Is)]
+        if not keys or {c.name for o in state.order for c in o.find_all(exp.Column)} != {"_time"} \
+                or "_time" not in state.columns:
+            raise state.fail("streamstats time_window needs the results in _time order (events as they come, "
+                             "or | sort _time)", cmd)
+        time_desc = bool(keys[0].args.get("desc"))
     current = as_bool(cmd.options.get("current", "true"))
     try:
         window = int(cmd.options.get("window", "0"))
@@ -215,7 +233,12 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
         start = exp.Literal.number(window - 1 if current else window)
     else:
         start = "UNBOUNDED"
-    if current:
+    order = [o.copy() for o in state.order]
+    if time_window is not None:   # RANGE over _time alone: the results within the duration already seen
+        spec = exp.WindowSpec(kind="RANGE", start=exp.Literal.number(time_window), start_side="PRECEDING",
+                              end="CURRENT ROW")
+        order = [exp.Ordered(this=exp.cast(col("_time"), "DOUBLE"), desc=time_desc)]
+    elif current:
         spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
     else:
         spec = exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING",
@@ -229,7 +252,7 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     new = []
     for a in cmd.aggs:
         win = exp.Window(this=agg_sql(state, a), partition_by=[p.copy() for p in parts],
-                         order=exp.Order(expressions=[o.copy() for o in state.order]), spec=spec.copy())
+                         order=exp.Order(expressions=[o.copy() for o in order]), spec=spec.copy())
         if cond is not None:
             win = exp.Case(ifs=[exp.If(this=cond.copy(), true=win)])
         new.append(exp.alias_(win, ident(agg_name(a))))
