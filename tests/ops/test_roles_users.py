@@ -104,7 +104,9 @@ def test_search_limits_are_checked_stored_and_the_most_permissive_role_wins(tmp_
     assert (d["srchMaxTime"], d["srchJobsQuota"], d["srchMaxRowsRead"]) == (7200, None, 5000)
     for bad, why in (({"srchMaxTime": "5 years"}, "srchMaxTime"), ({"srchMaxMemory": "1MB"}, "at least 16MB"),
                      ({"srchMaxRowsRead": "-3"}, "whole number"), ({"srchJobsQuota": 5000}, "at most 1000"),
-                     ({"maxSearches": 3}, "unknown search limit")):
+                     ({"maxSearches": 3}, "unknown search limit"), ({"srchMaxTime": "99999d"}, "at most 365d"),
+                     ({"srchMaxRowsRead": "9" * 30}, "at most 10"), ({"srchMaxMemory": "9999999TB"}, "at most"),
+                     ({"srchMaxTime": "nan"}, "srchMaxTime"), ({"srchMaxTime": float("inf")}, "srchMaxTime")):
         with pytest.raises(InputError, match=why):
             roles.create("x", ["search"], limits=bad)
     assert not roles.exists("x")

@@ -85,6 +85,8 @@ def check_limits(limits: dict | None) -> dict:
             if not m:
                 raise InputError(f"srchMaxTime {text!r}: give seconds, or a number with s, m, h or d (10m); 0 for none")
             out[name] = float(m.group(1)) * _DURATION_UNITS[(m.group(2) or "").lower() or None]
+            if out[name] > 365 * 86400:
+                raise InputError(f"srchMaxTime {text!r}: at most 365d (0 for none)")
         elif name == "srchMaxMemory":
             m = _SIZE.match(text)
             if not m:
@@ -92,12 +94,16 @@ def check_limits(limits: dict | None) -> dict:
             out[name] = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower() or None])
             if 0 < out[name] < 16 * 1024 ** 2:
                 raise InputError(f"srchMaxMemory {text!r}: at least 16MB (a search needs that much to start); 0 for none")
+            if out[name] > 1024 ** 5:
+                raise InputError(f"srchMaxMemory {text!r}: at most 1024TB (0 for none)")
         else:
             if not re.fullmatch(r"\s*\d+\s*", text):
                 raise InputError(f"{name} {text!r}: give a whole number (0 for none)")
             out[name] = int(text)
             if name == "srchJobsQuota" and out[name] > 1000:
                 raise InputError(f"srchJobsQuota {text}: at most 1000 searches at once")
+            if name == "srchMaxRowsRead" and out[name] > 10 ** 15:
+                raise InputError(f"srchMaxRowsRead {text}: at most 10^15 events (0 for none)")
     return out
 
 
