@@ -218,6 +218,13 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):  # noqa: F811
     # the table of the new token's run: the runs of "All time" and of "*" show a 404 row too, so
     # wait until no job is polled any more (every run ended) before looking for it
     page.wait_for_load_state("networkidle")
+    # ...and the table drawn is that of the chain over the new base (its job's base searched access_combined)
+    page.wait_for_function(
+        "async () => { const e = document.querySelector('[data-viz=viz_1]'); "
+        "if (!e || e.dataset.state !== 'done' || !e.dataset.job) return false; "
+        "const j = await (await fetch('/web/api/jobs/' + e.dataset.job)).json(); if (!j.base) return false; "
+        "const b = await (await fetch('/web/api/jobs/' + j.base)).json(); return /access_combined/.test(b.search || ''); }",
+        timeout=60_000)
     page.wait_for_selector("[data-viz=viz_1][data-state=done] td:text-is('404')")
     # drilldown from a table cell: the events behind it, on the search page, same range
     page.click("[data-viz=viz_1] td:text-is('404')")
