@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-import duckdb  # noqa: E402
+from speleo.query import udf  # noqa: E402
 
 from speleo.errors import SplError  # noqa: E402
 from speleo.query.post import apply_post  # noqa: E402
@@ -47,7 +47,7 @@ def _reason(e: BaseException) -> str:
 def measure() -> dict:
     searches = [json.loads(line)["search"] for line in (DATA / "security_content_searches.jsonl").open()]
     macros = _macros(searches)
-    con = duckdb.connect()
+    con = udf.connect()
     con.register("__events__", events_table())
     counts = Counter()
     stops: Counter[str] = Counter()

@@ -97,6 +97,15 @@ def test_fallback_runs_on_duckdb_and_says_so(engines):
     assert len(result.messages) == 1 and "strftime" in result.messages[0] and "DuckDB ran" in result.messages[0]
 
 
+def test_a_pcre_pattern_runs_through_the_fallback(engines):
+    # RE2 (ClickHouse's engine too) refuses look-ahead: the DuckDB fallback runs it with the
+    # `regex` package, with the same answer as the embedded engine
+    query = '* | regex _raw="log(?=in)" | stats count'
+    result = engines["basic"].execute(compile_search(query, make_ctx()), limit=0)
+    assert result.table.to_pylist() == run(query)
+    assert len(result.messages) == 1 and "RE2 cannot run" in result.messages[0]
+
+
 def test_fallback_beyond_its_cap_names_the_engine(engines):
     from speleo.query.clickhouse import ClickHouseUnsupported
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timezone
 
-import duckdb
 import pyarrow as pa
 import pytest
 from sqlglot import exp
 
+from speleo.query import udf
 from speleo.spl import CompileContext, compile_search
 
 NOW = 1_700_000_000.0          # 2023-11-14 22:13:20 UTC
@@ -60,7 +60,7 @@ def make_ctx(**kw) -> CompileContext:
 def run(query: str, rows=EVENTS, **kw) -> list[dict]:
     """Compile and execute; returns rows as dicts without the hidden columns."""
     compiled = compile_search(query, make_ctx(**kw))
-    con = duckdb.connect()
+    con = udf.connect()   # with Speleo's functions, as the engine's connections
     con.register("__events__", events_table(rows))
     rel = con.sql(compiled.sql)
     if compiled.post:   # steps on the result, as the engine runs them (query/post.py)

@@ -38,7 +38,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from speleo.errors import SpeleoError
-from speleo.query import engine
+from speleo.query import engine, udf
 from speleo.query.backend import Capabilities
 from speleo.query.post import apply_post
 from speleo.query.scope import IndexScope, SearchLimitError
@@ -377,7 +377,7 @@ class ClickHouseBackend:
         table = self._query(query)
         con = None
         if post:
-            con = duckdb.connect()
+            con = udf.connect()
             table = apply_post(table, post, con)
         truncated = limit > 0 and table.num_rows > limit
         if truncated:
@@ -416,7 +416,7 @@ class ClickHouseBackend:
                 f"than the {cap:,} Speleo may copy out of {self.display} to run it on DuckDB: narrow the time "
                 "range or the terms")
         events = _to_event_schema(events)
-        con = duckdb.connect()
+        con = udf.connect()
         con.register("__events__", events)
         post = getattr(compiled, "post", None)
         sql = f"SELECT * FROM ({compiled.sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 and not post else "")

@@ -18,6 +18,8 @@ import duckdb
 
 from speleo.errors import SpeleoError, SplError
 
+from speleo.query import udf
+
 log = logging.getLogger("speleo.query")
 
 
@@ -81,6 +83,11 @@ def translate(exc: BaseException, query: str = "") -> SpeleoError:
     if isinstance(exc, SpeleoError):
         return exc
     log.info("search failed in the engine: %s: %s (query %r)", type(exc).__name__, exc, query)
+    if isinstance(exc, duckdb.Error) and udf.TIMEOUT_MARK in str(exc):   # query/udf.py: a PCRE pattern ran too long
+        pattern = str(exc).split(udf.TIMEOUT_MARK + ": ", 1)[1]
+        return SearchFailed(f"the search could not run: the regular expression \"{pattern}\" took longer than "
+                            f"{udf.PCRE_TIMEOUT_SECS:g} s on one event (look-around and back-references can take "
+                            "exponential time); make it more specific, or avoid nested repetition", query)
     if isinstance(exc, duckdb.Error):
         for kinds, what, todo in _DUCKDB:
             if isinstance(exc, kinds):

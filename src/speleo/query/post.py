@@ -277,16 +277,15 @@ _POST_IDS = itertools.count()
 
 def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
     """Compile the kept commands over this table and run them (then their own post steps)."""
-    import duckdb
-
     from speleo.config import duckdb_config
+    from speleo.query import udf
     from speleo.spl.commands.continuation import compile_continuation
     from speleo.spl.state import ORD
 
     names = _visible(table)
     name = f"__speleo_post{next(_POST_IDS)}"
     sql, post = compile_continuation(step, names, name)
-    con = con if con is not None else duckdb.connect(config=duckdb_config())
+    con = con if con is not None else udf.connect(duckdb_config())
     src = table.select(names).append_column(ORD, pa.array(range(table.num_rows), pa.int64()))
     con.register(name, src)
     try:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
-from speleo.query import engine
+from speleo.query import engine, udf
 from speleo.query.failures import translate
 from speleo.query.post import apply_post, row_wise
 from speleo.query.scope import IndexScope
@@ -51,7 +51,7 @@ def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: in
         if offset:
             sql += f" OFFSET {offset}"
         reader = con.sql(sql).to_arrow_reader(batch_rows)
-        post_con = duckdb.connect(config=duckdb_config()) if post else None   # `con` is busy reading
+        post_con = udf.connect(duckdb_config()) if post else None   # `con` is busy reading
         for batch in reader:
             if batch.num_rows:   # row-by-row post steps (a `table` wildcard): each batch on its own
                 part = pa.Table.from_batches([batch])

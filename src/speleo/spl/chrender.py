@@ -26,8 +26,11 @@ import re
 
 from sqlglot import exp
 
-from speleo.spl.nodes import (LOWERINGS, ExactPercentile, ListAgg, RegexExtract, RegexMatch, RegexReplace,
-                              StrfTime, TermMatch, TimeBucket, ValuesAgg, escape_like, term_regex)
+from speleo.spl.nodes import (LOWERINGS, ExactPercentile, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
+                              RegexExtract,
+                              RegexMatch,
+                              RegexReplace,
+                              StrfTime, TermMatch, TimeBucket, ValuesAgg, escape_like, lower_implied, term_regex)
 
 DIALECT = "clickhouse"
 
@@ -108,7 +111,15 @@ def _regex_replace(node: RegexReplace) -> exp.Expression:
     return _fn("replaceRegexpAll", node.this.copy(), node.expression.copy(), node.args["replacement"].copy())
 
 
+def _no_pcre(node: PcreMatch) -> exp.Expression:
+    raise RenderUnsupported("a regular expression ClickHouse's RE2 cannot run (look-around, back-references)")
+
+
 LOWERINGS[DIALECT] = {
+    ImpliedRaw: lower_implied,
+    PcreMatch: _no_pcre,
+    PcreExtract: _no_pcre,
+    PcreReplace: _no_pcre,
     TermMatch: _term,
     TimeBucket: _bucket,
     ValuesAgg: _values,

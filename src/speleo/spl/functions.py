@@ -19,7 +19,7 @@ from sqlglot import exp
 from speleo.errors import SplSyntaxError, SplUnsupportedError
 
 from speleo.spl import ast
-from speleo.spl.nodes import RegexMatch, RegexReplace, StrfTime
+from speleo.spl.nodes import PcreMatch, PcreReplace, RegexMatch, RegexReplace, StrfTime
 from speleo.spl.state import State
 
 Typed = tuple[exp.Expression, str]
@@ -79,6 +79,41 @@ def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
     except re.error as e:
         raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
     return exp.Literal.string(converted)
+
+
+def pcre_feature(pattern: str) -> str | None:
+    """What of `pattern` RE2 cannot run (RE2_UNSUPPORTED), else None."""
+    for rx, what in RE2_UNSUPPORTED:
+        if rx.search(pattern):
+            return what
+    return None
+
+
+def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -> exp.Expression:
+    """Whether `pattern` (a literal) matches in `text_expr`: RE2 (RegexMatch) when it can run
+    the pattern, else the `regex` package (PcreMatch, query/udf.py: look-around,
+    back-references, atomic groups, possessive quantifiers; bounded per event). Raises
+    SplSyntaxError for a pattern neither accepts."""
+    literal = pcre_pattern(pattern, state, node)
+    if literal is None:
+        return RegexMatch(this=text_expr, expression=regex_literal(pattern, state, node))
+    return PcreMatch(this=text_expr, expression=literal)
+
+
+def pcre_pattern(pattern: str, state=None, node=None) -> exp.Literal | None:
+    """The pattern as a literal for the PCRE functions when RE2 cannot run it, else None (use
+    regex_literal). Raises SplSyntaxError when the `regex` package refuses it too."""
+    if pcre_feature(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)) is None:
+        return None
+    import regex
+
+    query = state.query if state is not None else ""
+    start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
+    try:
+        regex.compile(pattern)
+    except regex.error as e:
+        raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
+    return exp.Literal.string(pattern)
 
 
 # --- expressions ---------------------------------------------------------------------
@@ -275,11 +310,16 @@ def regex_arg(state: State, node: ast.Node) -> exp.Expression:
 
 def _match(state: State, args: list[ast.Node]) -> Typed:
     s = as_kind(compile_expr(state, args[0]), "str")
+    if isinstance(args[1], ast.Str):
+        return match_node(s, args[1].value, state, args[1]), "bool"
     return RegexMatch(this=s, expression=regex_arg(state, args[1])), "bool"
 
 
 def _replace(state: State, args: list[ast.Node]) -> Typed:
     t = _args(state, args)
+    pcre = pcre_pattern(args[1].value, state, args[1]) if isinstance(args[1], ast.Str) else None
+    if pcre is not None:   # look-around, back-references: the regex package
+        return PcreReplace(this=as_kind(t[0], "str"), expression=pcre, replacement=as_kind(t[2], "str")), "str"
     return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
                         replacement=as_kind(t[2], "str")), "str"
 

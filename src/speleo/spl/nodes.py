@@ -157,6 +157,42 @@ def _duck_strftime(node: StrfTime) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[local, fmt.copy()])
 
 
+class PcreMatch(exp.Expression, exp.Func):
+    """A match of a pattern RE2 cannot run (look-around, back-references...): `this` the text,
+    `expression` the pattern (a string literal). DuckDB: the Python function
+    `speleo_pcre_match` (query/udf.py); ClickHouse: none (the search runs on DuckDB)."""
+
+    arg_types = {"this": True, "expression": True}
+
+
+class PcreExtract(exp.Expression, exp.Func):
+    """Capturing group number `group` of the first match of a pattern RE2 cannot run, NULL when
+    there is none or it is empty (as RegexExtract). DuckDB: `speleo_pcre_extract` (query/udf.py)."""
+
+    arg_types = {"this": True, "expression": True, "group": True}
+
+
+class PcreReplace(exp.Expression, exp.Func):
+    """Every match of a pattern RE2 cannot run in `this` replaced by `replacement` (`\\1`: a
+    group), as eval replace(). DuckDB: `speleo_pcre_replace` (query/udf.py)."""
+
+    arg_types = {"this": True, "expression": True, "replacement": True}
+
+
+def _duck_pcre_replace(node: PcreReplace) -> exp.Expression:
+    return exp.Anonymous(this="speleo_pcre_replace", expressions=[node.this.copy(), node.expression.copy(),
+                                                                  node.args["replacement"].copy()])
+
+
+def _duck_pcre_extract(node: PcreExtract) -> exp.Expression:
+    return exp.Anonymous(this="speleo_pcre_extract", expressions=[node.this.copy(), node.expression.copy(),
+                                                                  node.args["group"].copy()])
+
+
+def _duck_pcre_match(node: PcreMatch) -> exp.Expression:
+    return exp.Anonymous(this="speleo_pcre_match", expressions=[node.this.copy(), node.expression.copy()])
+
+
 def _duck_regex_match(node: RegexMatch) -> exp.Expression:
     return exp.Anonymous(this="regexp_matches", expressions=[node.this.copy(), node.expression.copy()])
 
@@ -171,6 +207,20 @@ def _duck_regex_replace(node: RegexReplace) -> exp.Expression:
         node.this.copy(), node.expression.copy(), node.args["replacement"].copy(), exp.Literal.string("g")])
 
 
+class ImpliedRaw(exp.Expression):
+    """What a search-time `field=value` implies of `_raw` (`this`, a cheap text filter), used
+    when `ok` (a Boolean literal: the field `name`'s extraction copies its value from `_raw`;
+    `spl.commands.search.implied_raw_condition`), else TRUE. `ok` is decided again when the
+    extractions are specialized to the buckets a search reads (compiler `_swap_fields`)."""
+
+    arg_types = {"this": True, "name": True, "ok": True, "first": False}   # first: of the first search
+
+
+def lower_implied(node: ImpliedRaw) -> exp.Expression:
+    """ImpliedRaw in any engine: its filter when it applies, else TRUE."""
+    return node.this.copy() if node.args["ok"].this else exp.true()
+
+
 Lowering = Callable[[exp.Expression], exp.Expression]
 
 LOWERINGS: dict[str, dict[type, Lowering]] = {
@@ -182,8 +232,12 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
         ExactPercentile: _duck_percentile,
         StrfTime: _duck_strftime,
         RegexMatch: _duck_regex_match,
+        PcreMatch: _duck_pcre_match,
+        PcreExtract: _duck_pcre_extract,
+        PcreReplace: _duck_pcre_replace,
         RegexExtract: _duck_regex_extract,
         RegexReplace: _duck_regex_replace,
+        ImpliedRaw: lower_implied,   # unmarked in `lower` before this table (with its AND)
     },
 }
 
@@ -195,6 +249,11 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
     table = LOWERINGS[dialect]
 
     def unmark(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.And) and isinstance(node.this, ImpliedRaw) and not node.this.args["ok"].this:
+            rest = node.expression   # the condition as it was before its implied filter
+            return (rest.this if isinstance(rest, exp.Paren) else rest).copy().transform(unmark)
+        if isinstance(node, ImpliedRaw):
+            return node.this.copy().transform(unmark) if node.args["ok"].this else exp.true()
         return node.this.copy().transform(unmark) if isinstance(node, Extracted) else node
 
     def fn(node: exp.Expression) -> exp.Expression:

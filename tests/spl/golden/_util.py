@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import duckdb
 
+from speleo.query import udf
 from speleo.spl import ast, compile_search, parse
 from tests.spl.conftest import EVENTS, NOW, events_table, make_ctx
 
@@ -14,7 +14,7 @@ def run(query: str, rows=EVENTS, **kw) -> list[dict]:
     """conftest.run on one shared DuckDB connection (the suite runs hundreds of small queries)."""
     global _CON
     if _CON is None:
-        _CON = duckdb.connect()
+        _CON = udf.connect()   # with Speleo's functions, as the engine's connections
     compiled = compile_search(query, make_ctx(**kw))
     _CON.register("__events__", events_table(rows))
     rel = _CON.sql(compiled.sql)

@@ -11,8 +11,8 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign
 from speleo.spl.cursor import Cursor
 from speleo.spl.exprparse import parse_eval_expr
-from speleo.spl.functions import compile_expr, regex_literal, text
-from speleo.spl.nodes import RegexExtract
+from speleo.spl.functions import compile_expr, pcre_pattern, regex_literal, text
+from speleo.spl.nodes import PcreExtract, RegexExtract
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
@@ -71,11 +71,13 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
         _compile_rex_multi(state, cmd)
         return
     source = text(state.field(cmd.field))
-    pattern = regex_literal(cmd.regex, state, cmd)
+    pcre = pcre_pattern(cmd.regex, state, cmd)   # look-around, back-references: the regex package
+    pattern = pcre if pcre is not None else regex_literal(cmd.regex, state, cmd)
+    node = PcreExtract if pcre is not None else RegexExtract
     groups = capture_groups(cmd.regex)
     for name in dict.fromkeys(g for g in groups if g):
         index = groups.index(name) + 1
-        value = RegexExtract(this=source.copy(), expression=pattern.copy(), group=exp.Literal.number(index))
+        value = node(this=source.copy(), expression=pattern.copy(), group=exp.Literal.number(index))
         _assign(state, name, _or_previous(state, name, value))
 
 

@@ -11,7 +11,7 @@ from sqlglot import exp
 from speleo.errors import SplError
 from speleo.spl import ast
 from speleo.spl.commands.stats import _assign
-from speleo.spl.functions import num, regex_literal, text, time_parse
+from speleo.spl.functions import match_node, num, text, time_parse
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
 from speleo.spl.state import ORD, col, ident, State, tbl
 from speleo.spl.cursor import as_bool
@@ -93,7 +93,7 @@ def compile_convert(state: State, cmd: ast.ConvertCmd) -> None:
 def compile_regex(state: State, cmd: ast.RegexCmd) -> None:
     """Splunk Search Reference: regex. Keep results whose field matches (`!=`: does not match);
     a result without the field is kept by `!=` and dropped by `=`."""
-    m = RegexMatch(this=text(state.field(cmd.field)), expression=regex_literal(cmd.regex, state, cmd))
+    m = match_node(text(state.field(cmd.field)), cmd.regex, state, cmd)   # RE2, or the PCRE fallback
     cond = exp.Coalesce(this=m, expressions=[exp.false()])
     state.filter(exp.Not(this=exp.paren(cond)) if cmd.negate else cond)
 
