@@ -106,6 +106,9 @@ SEARCHES = [
     "abc123def", "123abc", "4242", "*", "failed OR kernel", "NOT (failed OR kernel)", "index=main failed",
     "Failed password", "session opened for user root", "GET NOT 404", "sshd source=*auth*", "ERROR OR error",
     "failed earliest=1431870000 latest=1431890000", "fail* latest=1767225605", "ssh* NOT pam*",
+    # search-time fields: copied from _raw (the index looks for their words) or calculated (not)
+    "user=root", "user=ro*", "user IN (root, admin, nosuchuser)", "NOT user=root", "action=failure",
+    "method=GET", "rhost=*.com", "uid=0", "user=*min", "status=5*", "clientip=66.249.73.135",
 ]
 
 

@@ -32,7 +32,7 @@ from speleo.config import Home, duckdb_config
 from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
-from speleo.query import indexed
+from speleo.query import indexed, udf
 from speleo.query.post import apply_post, row_wise
 from speleo.query.scope import IndexScope, SearchLimitError
 from speleo.spl.state import tz_name as tz_name_of
@@ -65,6 +65,7 @@ class Plan:
     messages: list[str] = field(default_factory=list)
     deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
     indexed: dict = field(default_factory=dict)   # bucket id -> query.indexed.Rows (buckets with a term index sidecar)
+    specialized: bool = False                     # `specialize` ran: `compiled` is its answer
 
 
 @dataclass
@@ -140,7 +141,11 @@ def specialize(compiled, p: "Plan"):
     """The search with its field extractions specialized to the buckets `p` reads, when that
     makes it cheaper: only the branches (sourcetype regexes, indexed fields, JSON) that the
     events of those buckets can take (their `storage.profile`). Returns `compiled` itself when
-    the search extracts no field, or a bucket has no profile. Sets `p.compiled`."""
+    the search extracts no field, or a bucket has no profile. Sets `p.compiled`; once `plan`
+    specialized it (for the term index, which needs `implied_fields`), returns that."""
+    if p.specialized:
+        return p.compiled
+    p.specialized = True
     fs = getattr(getattr(compiled, "ctx", None), "field_sql", None)
     if not isinstance(fs, FieldSql) or not fs.used or fs.profile is not None or not p.buckets:
         return compiled
@@ -185,7 +190,7 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
             hashes = termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens)
             in_time = _prune_by_terms(p, in_time, blooms, hashes, tokens)
     p.buckets = in_time
-    _answer_from_sidecars(catalog, compiled, p, in_time)
+    _answer_from_sidecars(catalog, specialize(compiled, p), p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
 
@@ -380,7 +385,7 @@ def _open(catalog: Catalog, compiled, on_connection, honour_deletes: bool = True
     config = duckdb_config()
     if limits is not None and limits.max_memory_bytes:
         config["memory_limit"] = f"{max(16, limits.max_memory_bytes // 1024 ** 2)}MiB"
-    con = duckdb.connect(config=config) if connect or on_connection is not None else None
+    con = udf.connect(config) if connect or on_connection is not None else None
     watch = _DEADLINE.get()
     if watch is not None and con is not None:
         watch.watch(con)
@@ -535,7 +540,7 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
     DuckDB connection (`con`, or one opened when the SQL had something to count).
     """
     if not p.indexed or (p.deleted is not None and p.deleted.num_rows):
-        return None, con or duckdb.connect(config=duckdb_config())
+        return None, con or udf.connect(duckdb_config())
     lo = compiled.earliest if compiled.earliest is not None else float("-inf")
     hi = compiled.latest if compiled.latest is not None else float("inf")
     span = _timeline_span(compiled, p) if with_timeline and compiled.events_sql else None
@@ -559,7 +564,7 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
         agg = compiled.ast.commands[1].aggs[0]
         table = pa.table({agg.alias or "count": pa.array([exact], pa.int64())})
         return (table, sorted(bins.items()) if span is not None else [], span), None
-    con = con or duckdb.connect(config=duckdb_config())
+    con = con or udf.connect(duckdb_config())
     con.register("__events__", _events_relation(con, home, dataclasses.replace(p, indexed={**p.indexed, **rest})))
     table = con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table()
     if table.num_rows != 1 or table.num_columns != 1 or not pa.types.is_integer(table.schema[0].type):

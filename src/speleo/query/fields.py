@@ -240,6 +240,49 @@ def date_field(name: str, tz_name: str) -> exp.Expression:
     return exp.cast(exp.cast(text, "INT"), "VARCHAR")
 
 
+_DIGITS_GROUP = re.compile(r"(?:\\d|\[0-9\])(?:\{\d+(?:,\d*)?\}|\+|\*)?")
+
+
+def _group_text(regex: str, name: str) -> str | None:
+    """The text of the named group `name` of `regex` (between its parentheses), or None."""
+    m = re.search(r"\(\?P?<" + re.escape(name) + ">", regex)
+    if not m:
+        return None
+    depth, i, in_class = 1, m.end(), False
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return regex[m.end():i]
+        i += 1
+    return None
+
+
+@lru_cache(maxsize=1024)
+def digits_only_sourcetypes(name: str, table: Table) -> frozenset:
+    """The sourcetypes whose own extractions of `name` can only give digits (every regex of the
+    sourcetype naming it reads `_raw`, has no value table, and its group is `\\d{3}`, `\\d+`,
+    `[0-9]*`...): there, a value numerically equal to an integer holds that integer's digits."""
+    found: dict[str, bool] = {}
+    for st_name, ext in table:
+        if name not in re.compile(ext.regex).groupindex:
+            continue
+        text = _group_text(ext.regex, name)
+        ok = ext.field == "_raw" and not ext.values and text is not None and bool(_DIGITS_GROUP.fullmatch(text))
+        found[st_name] = found.get(st_name, True) and ok
+    return frozenset(st for st, ok in found.items() if ok)
+
+
 class FieldSql:
     """The `field_sql` callable of a compile (see `field_sql_for`); `used` records whether the
     search extracted any field, so the engine knows whether specializing it can help."""
@@ -255,6 +298,10 @@ class FieldSql:
         if name not in BASE_COLUMNS:
             self.used = True
         return _field(name, self.table, self.profile)
+
+    def digits_only_sourcetypes(self, name: str) -> frozenset:
+        """See the module function: for this compile's extraction table (props included)."""
+        return digits_only_sourcetypes(name, self.table)
 
     def specialized(self, profile: Profile) -> "FieldSql":
         """The same extraction for events described by `profile` (storage.profile)."""

@@ -11,7 +11,10 @@ cannot decide costs time, never a wrong answer (docs/decisions/0035-term-index.m
   rows holding a token for each of their letter-holding runs;
 - `host`, `source`, `sourcetype` and `index` comparisons are exact: their SQL runs over the
   bucket's distinct (index, host, source, sourcetype) combinations;
-- `AND`, `OR`, `NOT` combine the masks (three-valued); anything else (a search-time field, a
+- a search-time field copied from `_raw` (`user=root`, `compiled.implied_fields`) gives
+  candidates: the rows holding its value's letter-holding runs, as for the term `*root*`
+  (Splunk fields.conf INDEXED_VALUE);
+- `AND`, `OR`, `NOT` combine the masks (three-valued); anything else (a calculated field, a
   digit-only term, a nested time bound) is "maybe" on every row.
 
 `count_only(compiled)` recognises `search ... | stats count`, which `engine` answers from the
@@ -36,6 +39,7 @@ from speleo.storage import lexicon
 META_FIELDS = set(lexicon.META_COLUMNS)
 _RUN = re.compile(r"[0-9a-z]+")
 _READS_EVENTS = re.compile(rf'\b(?:FROM|JOIN)\s+"?{EVENTS_TABLE}\b', re.IGNORECASE)
+_JSON_ESCAPE = re.compile(r"u[0-9a-f]{4}")
 _ONE_TOKEN = re.compile(r"\*?[0-9a-z]*[a-z][0-9a-z]*\*?")
 CACHE_BYTES = int(float(os.environ.get("SPELEO_TERM_INDEX_CACHE_MB", "64")) * 1e6)
 
@@ -147,7 +151,31 @@ class Evaluator:
             return self._term(node)
         if isinstance(node, (ast.FieldCmp, ast.FieldIn)) and node.field in META_FIELDS:
             return self._meta_field(node)
+        if isinstance(node, (ast.FieldCmp, ast.FieldIn)) and node.field in getattr(self.compiled, "implied_fields", ()):
+            return self._implied(node)
         return self._none(), self._all()
+
+    def _implied(self, node) -> tuple[np.ndarray, np.ndarray]:
+        """`field=value` of a field copied from `_raw` (compiler `implied_fields`): the rows
+        holding the value's words where they may stand, as for the term `*value*` (an
+        extraction may start or end inside a token). Candidates only ("maybe")."""
+        from speleo.spl.commands.search import implied_values
+
+        values = [node.value] if isinstance(node, ast.FieldCmp) else list(node.values)
+        if (isinstance(node, ast.FieldCmp) and node.op != "=") or not implied_values(values):
+            return self._none(), self._all()
+        # a JSON string may spell a letter as \\uXXXX (token `u0072...`): those rows stay candidates
+        cand = self.lex.rows_mask(self.lex.ids_where(lambda t: _JSON_ESCAPE.match(t) is not None))
+        for value in values:
+            low = value.lower()
+            masks = [self.lex.rows_mask(ids) for ids in self._constraints("*" + low + "*")] if low.isascii() else []
+            if not masks:
+                return self._none(), self._all()
+            one = masks[0]
+            for m in masks[1:]:
+                one &= m
+            cand |= one
+        return self._none(), cand | self.unsafe
 
     # terms
     def _term(self, node: ast.Term) -> tuple[np.ndarray, np.ndarray]:

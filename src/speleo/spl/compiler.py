@@ -17,7 +17,7 @@ from speleo.spl import ast
 from speleo.spl.commands import COMMANDS
 from speleo.spl.commands.continuation import defer_after_post
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
-from speleo.spl.nodes import render
+from speleo.spl.nodes import ImpliedRaw, render
 from speleo.spl.parser import parse
 from speleo.spl.cse import INPUTS, Extracted, share_extractions
 from speleo.spl.prune import prune_columns
@@ -43,6 +43,7 @@ class CompiledSearch:
     tree: exp.Expression | None = None         # `sql` before lowering (Extracted markers kept): see with_fields
     events_tree: exp.Expression | None = None  # `events_sql` before lowering (rendered when first read)
     _events_sql: str | None = field(default=None, repr=False)
+    implied_fields: frozenset = frozenset()    # fields whose `=` values `_raw` holds (nodes.ImpliedRaw)
 
     @property
     def events_sql(self) -> str | None:
@@ -59,12 +60,21 @@ class CompiledSearch:
         extraction could not read where it stands (a command dropped `sourcetype`) stay NULL."""
         if self.tree is None:
             return self
+        tree = _swap_fields(self.tree, field_sql)
         return dataclasses.replace(
-            self, sql=render(_swap_fields(self.tree, field_sql)),
+            self, sql=render(tree), implied_fields=implied_fields(tree),
             events_tree=_swap_fields(self.events_tree, field_sql) if self.events_tree is not None else None,
             _events_sql=None,
             ctx=dataclasses.replace(self.ctx, field_sql=field_sql) if self.ctx is not None else None,
             tree=None)
+
+
+def implied_fields(tree: exp.Expression) -> frozenset:
+    """The fields of the first search whose values are copies of `_raw` (their `ImpliedRaw`
+    filters apply): the term index may look for those values' words. Only the first search's:
+    a later `| search` may read a field another way (after `fields - _fields`, `eval _raw=`)."""
+    return frozenset(n.args["name"].this for n in tree.find_all(ImpliedRaw)
+                     if n.args["ok"].this and n.args.get("first") is not None)
 
 
 def _swap_fields(tree: exp.Expression, field_sql) -> exp.Expression:
@@ -73,10 +83,17 @@ def _swap_fields(tree: exp.Expression, field_sql) -> exp.Expression:
     transaction...): the profile describes the stored events, not those values."""
     tree = tree.copy()
     memo: dict[int, bool] = {}
-    todo = {id(node) for node in tree.find_all(Extracted)
+    todo = {id(node) for node in tree.find_all(Extracted, ImpliedRaw)
             if _sources_stored(node.find_ancestor(exp.Select), memo)}
 
     def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, ImpliedRaw) and id(node) in todo:   # decided again for the new extraction
+            from speleo.spl.commands.search import _raw_derived
+
+            ok = _raw_derived(field_sql(node.args["name"].this))
+            first = node.args.get("first")
+            return ImpliedRaw(this=node.this.copy(), name=node.args["name"].copy(), ok=exp.Boolean(this=ok),
+                              first=first.copy() if first is not None else None)
         if not isinstance(node, Extracted) or id(node) not in todo:
             return node
         present = {c.name for c in node.this.find_all(exp.Column) if not c.table}
@@ -178,6 +195,7 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         post=list(state.post),
         ctx=ctx,
         tree=tree,
+        implied_fields=implied_fields(tree),
         events_tree=events_tree,
     )
 
@@ -198,7 +216,11 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_leve
     if isinstance(first, ast.SearchCmd) or (isinstance(first, ast.TstatsCmd) and first.datamodel is None):
         body = [n for n in top if not isinstance(n, ast.TimeBound)]
         if body:
-            state.filter(search_condition(state, ast.And(body) if len(body) > 1 else body[0]))
+            cond = search_condition(state, ast.And(body) if len(body) > 1 else body[0])
+            if top_level:   # the term index evaluates this search's comparisons (implied_fields)
+                for n in cond.find_all(ImpliedRaw):
+                    n.set("first", exp.true())
+            state.filter(cond)
     if not isinstance(first, ast.SearchCmd):
         rest = pipeline.commands
     for i, cmd in enumerate(rest):

@@ -10,7 +10,7 @@ from speleo.spl import ast
 from speleo.spl.cursor import Cursor
 from speleo.spl.exprparse import CaseFieldCmp, CaseTerm, TermDirective, parse_eval_expr, parse_search_expr
 from speleo.spl.functions import compile_condition, num, text
-from speleo.spl.nodes import RegexMatch, TermMatch, escape_like, re_escape
+from speleo.spl.nodes import ImpliedRaw, RegexMatch, TermMatch, escape_like, re_escape
 from speleo.spl.state import State, col
 from speleo.spl.timemod import parse_relative_time
 from speleo.spl.tokens import Token
@@ -64,11 +64,12 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
         if known is not None:
             return known
     if isinstance(node, ast.FieldCmp):
-        return _never_null(field_condition(state, node))
+        return _with_implied(state, node, [node.value], _never_null(field_condition(state, node)))
     if isinstance(node, ast.FieldIn) and node.field in state.mv:
         return exp.or_(*[_any_value(state, ast.FieldCmp(node.field, "=", v)) for v in node.values] or [exp.false()])
     if isinstance(node, ast.FieldIn):
-        return exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
+        cond = exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
+        return _with_implied(state, node, list(node.values), cond)
     if isinstance(node, ast.TimeBound):
         return time_condition(state, node)
     if isinstance(node, ast.Subsearch):
@@ -76,6 +77,139 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
 
         return subsearch_condition(state, node)
     raise state.fail(f"unsupported search element {type(node).__name__}", node)
+
+
+# A value whose text an extraction copies from `_raw` as it is written there: letters, digits and
+# a few punctuation marks no JSON writer escapes (not `/`: JSON may write `\/`). Never a number:
+# `n=500` compares numerically, and DuckDB reads `1_000`, `5e2` and `499.99999999999999` as
+# numbers equal to 1000 and 500 without their text holding those digits.
+_IMPLIED_TEXT = re.compile(r"[A-Za-z0-9_.:@-]*[A-Za-z_.:@-][A-Za-z0-9_.:@-]*")
+
+
+_COPYING = (exp.Coalesce, exp.Case, exp.If, exp.Nullif, exp.RegexpExtract, exp.Contains, exp.StartsWith,
+            exp.And, exp.Not, exp.Is, exp.EQ, exp.Literal, exp.Null, exp.Identifier, exp.Column, exp.Anonymous)
+_COPYING_CALLS = {"json_extract_string", "json_valid"}
+
+
+_LITERAL_ARGS = {(exp.RegexpExtract, "expression"), (exp.RegexpExtract, "group"), (exp.Contains, "expression"),
+                 (exp.StartsWith, "expression"), (exp.Nullif, "expression"), (exp.EQ, "expression")}
+
+
+def _argument_literal(node: exp.Literal) -> bool:
+    """A literal that is a pattern, a group number, a needle, a JSON path or a sourcetype name,
+    never a value the extraction could give."""
+    parent = node.parent
+    if (type(parent), node.arg_key) in _LITERAL_ARGS:
+        return True
+    return isinstance(parent, exp.Anonymous) and parent.name.lower() == "json_extract_string" \
+        and node.arg_key == "expressions" and node.index == 1
+
+
+def _raw_derived(expr: exp.Expression) -> bool:
+    """Whether an extraction's value is a piece of `_raw` as written: regex groups, key=value
+    pairs and JSON values of `_raw`, chosen by `sourcetype` (only these node kinds, so anything
+    new counts as not copied). Not: indexed fields (`_fields`), extractions from `source`,
+    value tables (CIM `action` = `success` for "Accepted"), date_* fields."""
+    for node in expr.walk():
+        if not isinstance(node, _COPYING) or (isinstance(node, exp.Anonymous) and node.name.lower() not in _COPYING_CALLS):
+            return False
+        if isinstance(node, exp.Literal) and not _argument_literal(node):
+            return False   # a constant could be a value (`coalesce(x, 'unknown')`): not a copy
+        if isinstance(node, exp.Column) and node.name != "_raw":
+            parent = node.parent
+            if not (node.name == "sourcetype" and isinstance(parent, exp.EQ) and parent.arg_key == "this"
+                    and isinstance(parent.parent, exp.If) and parent.parent.arg_key == "ifs"):
+                return False
+    return True
+
+
+def implied_values(values: list[str]) -> bool:
+    """Whether every value is written in `_raw` as it is compared: its literal runs (between
+    `*`) are text `_IMPLIED_TEXT` allows, never a number (compared as a number); digits next to
+    a wildcard compare as text."""
+    for value in values:
+        if "*" not in value:
+            if is_number(value) or not _IMPLIED_TEXT.fullmatch(value):
+                return False
+            continue
+        runs = [r for r in value.split("*") if r]
+        if not runs or any(not (_IMPLIED_TEXT.fullmatch(r) or r.isdigit()) for r in runs):
+            return False
+    return True
+
+
+def implied_raw_condition(state: State, node: ast.FieldCmp | ast.FieldIn,
+                          values: list[str]) -> ImpliedRaw | None:
+    """What `field=value` (or `field IN (...)`) implies of `_raw` when `field` is extracted from
+    it at search time: `_raw` holds the value's text (each literal run of a wildcard value),
+    case-insensitively. It is a cheap filter run before the extraction's regexes, never a
+    change of the answer. None when the field is a column, multivalue, or a value could be
+    written another way (`5.0` for `5`); an `ImpliedRaw` node that renders TRUE when the
+    extraction is not a copy of `_raw` (calculated, indexed: `_raw_derived`).
+
+    Splunk fields.conf INDEXED_VALUE (default true): "the value is in the raw text of the
+    event"; Splunk assumes it of every search-time field, Speleo only of fields it can see are
+    copied from `_raw`, and of integers only where `_implied_integer` says; events holding a
+    `\\u` JSON escape are left to the comparison."""
+    if not state.has_raw() or state.auto_json is not None or node.field in state.mv \
+            or node.field in state.bindings or node.field in state.columns:
+        return None
+    if isinstance(node, ast.FieldCmp) and (node.op != "=" or node.value == "*"):
+        return None
+    from speleo.spl.cse import Extracted
+
+    f = state.field(node.field)
+    if not isinstance(f, Extracted):
+        return None
+    if not implied_values(values):
+        return _implied_integer(state, node, values, f)
+    alternatives = []
+    for value in values:
+        runs = [r for r in value.split("*") if r]
+        needs = []
+        for r in runs:
+            if not any(c.isalpha() for c in r):
+                needs.append(exp.func("contains", col("_raw"), exp.Literal.string(r)))
+            else:
+                needs.append(exp.Escape(this=exp.ILike(this=col("_raw"), expression=exp.Literal.string(
+                    "%" + escape_like(r) + "%")), expression=exp.Literal.string("\\")))
+        alternatives.append(exp.and_(*needs) if len(needs) > 1 else needs[0])
+    # a JSON string may spell any character as \\uXXXX: such events are left to the comparison
+    alternatives.append(exp.func("contains", col("_raw"), exp.Literal.string("\\u")))
+    hint = exp.or_(*alternatives)
+    return ImpliedRaw(this=_never_null(hint), name=exp.Literal.string(node.field),
+                      ok=exp.Boolean(this=_raw_derived(f.this)))
+
+
+_INTEGER = re.compile(r"[1-9][0-9]{0,14}|0")
+
+
+def _implied_integer(state: State, node, values: list[str], f) -> ImpliedRaw | None:
+    """`status=500` (integers only, compared as numbers): in events of a sourcetype whose own
+    regex gives the field as digits only (`(?<status>\\d{3})` in access_combined), a value equal
+    to 500 is written `500` (or `0500`), unless key=value or JSON gives the field instead, which
+    needs `status=` in the text or a text starting with `{`. Events of other sourcetypes (where
+    `1_000`, `5e2` or a long decimal could equal the number) are left to the comparison."""
+    digits_only = getattr(state.ctx.field_sql, "digits_only_sourcetypes", None)
+    if digits_only is None or "sourcetype" not in state.columns or not values \
+            or not all(_INTEGER.fullmatch(v) for v in values):
+        return None
+    sts = sorted(digits_only(node.field))
+    if not sts:
+        return None
+    raw = col("_raw")
+    written = [exp.func("contains", raw, exp.Literal.string(v)) for v in values]
+    other_ways = [exp.func("contains", raw.copy(), exp.Literal.string(node.field + "=")),
+                  exp.func("starts_with", raw.copy(), exp.Literal.string("{"))]
+    mine = exp.In(this=col("sourcetype"), expressions=[exp.Literal.string(st) for st in sts])
+    hint = exp.Case(ifs=[exp.If(this=_never_null(mine), true=exp.or_(*written, *other_ways))], default=exp.true())
+    return ImpliedRaw(this=_never_null(hint), name=exp.Literal.string(node.field),
+                      ok=exp.Boolean(this=_raw_derived(f.this)))
+
+
+def _with_implied(state: State, node, values: list[str], cond: exp.Expression) -> exp.Expression:
+    hint = implied_raw_condition(state, node, values)
+    return cond if hint is None else exp.and_(hint, exp.paren(cond))
 
 
 def _never_null(e: exp.Expression) -> exp.Expression:
