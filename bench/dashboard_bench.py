@@ -63,8 +63,12 @@ def make_home(home: Path) -> None:
     for p in sorted(x for x in data.rglob("*") if x.is_file()):
         add_oneshot(w.ingestor, p, "main", host=p.parent.name)
     w.store.seal()
+    w.store.merge_hot(1)          # as the server's merge cycle leaves them: warm buckets with their
+    w.store.collect_garbage(0)    # term index sidecars (else the server merges during the measure)
     w.close()
 
+
+WARM_RUNS = 5   # Refreshes measured one after another; the median is the figure
 
 ALL_DRAWN = "() => { const p = [...document.querySelectorAll('section.dash-panel')]; " \
             "return p.length === 8 && p.every(x => x.dataset.state === 'done' && x.dataset.drawn); }"
@@ -108,13 +112,17 @@ def run() -> dict:
             res["both_secs"] = round(time.perf_counter() - t, 2)
             res["reused_panels"] = second.evaluate("() => [...document.querySelectorAll('section.dash-panel')]"
                                                    ".filter(x => Number(x.dataset.reused) > 0).length")
-            before = first.evaluate("() => [...document.querySelectorAll('section.dash-panel')].map(x => x.dataset.job)")
-            t = time.perf_counter()
-            first.click("#refresh")
-            first.wait_for_function("(before) => { const p = [...document.querySelectorAll('section.dash-panel')]; "
-                                    "return p.every((x, i) => x.dataset.job !== before[i] && x.dataset.state === 'done'); }",
-                                    arg=before, polling=50)
-            res["warm_secs"] = round(time.perf_counter() - t, 2)
+            warm = []
+            for _ in range(WARM_RUNS):
+                before = first.evaluate("() => [...document.querySelectorAll('section.dash-panel')].map(x => x.dataset.job)")
+                t = time.perf_counter()
+                first.click("#refresh")
+                first.wait_for_function("(before) => { const p = [...document.querySelectorAll('section.dash-panel')]; "
+                                        "return p.every((x, i) => x.dataset.job !== before[i] && x.dataset.state === 'done' "
+                                        "&& Number(x.dataset.drawn) > 0); }", arg=before, polling=50)
+                warm.append(round(time.perf_counter() - t, 2))
+            res["warm_runs"] = warm
+            res["warm_secs"] = sorted(warm)[len(warm) // 2]
             b.close()
     finally:
         server.stop()
@@ -131,7 +139,8 @@ def write(res: dict) -> None:
             f"Chromium, time from opening the page until every panel has drawn: cold {res['cold_secs']} s with a "
             f"second browser opening it at the same moment (both drawn after {res['both_secs']} s; "
             f"{res['reused_panels']} of 8 panels of the second answered by the first's jobs); "
-            f"warm (Refresh, new jobs) {res['warm_secs']} s.\n"
+            f"warm (Refresh, new jobs) {res['warm_secs']} s, the median of {len(res['warm_runs'])} Refreshes "
+            f"({', '.join(str(x) for x in res['warm_runs'])} s).\n"
             f"<!-- DASHBENCH:END -->")
     if "<!-- DASHBENCH:START -->" in text:
         head, rest = text.split("<!-- DASHBENCH:START -->", 1)

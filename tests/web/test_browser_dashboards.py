@@ -264,7 +264,15 @@ def test_studio_tabs_placeholder_sharing_and_editor(site, browser, shots):  # no
     other = signed_in(browser, server, pw, "/app/dashboards/studio")
     other.wait_for_selector("[data-viz=viz_1][data-state=done]")
     assert other.get_attribute("[data-viz=viz_2]", "data-job") == page.get_attribute("[data-viz=viz_2]", "data-job")
-    assert int(other.get_attribute("[data-viz=viz_2]", "data-reused")) >= 1
+    reused = int(other.get_attribute("[data-viz=viz_2]", "data-reused"))
+    assert reused >= 1
+    # ... and its inspector (the panel's "Inspect job" link) says so, as does the job's log
+    href = other.get_attribute("[data-viz=viz_2] a.panel-inspect", "href")
+    assert href.endswith("/jobs?sid=" + other.get_attribute("[data-viz=viz_2]", "data-job"))
+    other.goto(server.url + href)
+    other.wait_for_selector("#sharing")
+    assert f"Reused {reused} time" in other.text_content("#sharing")
+    assert "reused: an identical search asked" in other.text_content("#search-log")
     other.context.close()
     # acceptance 4: refresh 2s, delay: a new job after each completion (not the shown job again)
     page.wait_for_selector("[data-viz=viz_4][data-state=done]")

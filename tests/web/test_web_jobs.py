@@ -336,3 +336,18 @@ def test_jobs_outlive_a_kill9_and_restart(web):
         [e["_raw"] for e in server.search("index=web | head 7")["events"]]
     listed = {j["id"] for j in client.get("/web/api/jobs").json()["jobs"]}
     assert {done["id"], stats["id"], running} <= listed
+
+
+def test_a_long_poll_answers_when_the_job_ends_or_when_its_wait_is_over(web):
+    """GET /web/api/jobs/{id}?wait=S: the dashboard's long poll. A job that ends within the wait
+    is answered done by one request; a job still running after the wait is answered running."""
+    server, client, _ = web
+    job = client.post("/web/api/jobs", json={"search": "index=web GET | stats count", "limit": 10}).json()
+    body = client.get(f"/web/api/jobs/{job['id']}", params={"wait": 60}).json()
+    assert body["state"] == "done"
+    assert body["result"]["results"][0]["count"] == server.search("index=web GET | stats count")["results"][0]["count"]
+    slow = client.post("/web/api/jobs", json={"search": SLOW, "limit": 10}).json()
+    t = time.monotonic()
+    body = client.get(f"/web/api/jobs/{slow['id']}", params={"wait": 0.3}).json()
+    assert body["state"] == "running" and time.monotonic() - t >= 0.3
+    client.delete(f"/web/api/jobs/{slow['id']}")

@@ -316,6 +316,9 @@ class Jobs:
                 job.viewers.add(owner)
                 job.reused += 1
                 job.seen = time.monotonic()
+                job.log.append((time.time(), "INFO", f"reused: an identical search asked {now - job.opened:.1f} s "
+                                f"after this job opened was answered by it (reuse {job.reused}, "
+                                f"{len(job.viewers)} viewer(s))"))
                 return job
         return None
 
@@ -546,13 +549,17 @@ class Jobs:
 
     def inspect(self, owner: int, job_id: str) -> dict:
         """The job inspector: phases and their seconds, what the planner read and skipped, the
-        SQL that ran, and the search log."""
+        SQL that ran, the search log, and `sharing`: {reused (times another identical search
+        was answered by this job), viewers, share_secs, shareable (started to be shared:
+        dashboards), base (the base job of a post-process, else None)}."""
         job = self.get(owner, job_id)
         out = job.summary_dict()
         out["phases"] = [{"name": n, "secs": s} for n, s in job.phases]
         out["plan"] = job.plan_info
         out["scanned"] = (job.body or {}).get("scanned")
         out["log"] = [{"time": t, "level": lv, "text": x} for t, lv, x in job.log]
+        out["sharing"] = {"reused": job.reused, "viewers": len(job.viewers), "share_secs": SHARE_SECS,
+                          "shareable": job.share_key is not None, "base": job.base}
         return out
 
     def _cancel(self, job: Job) -> None:

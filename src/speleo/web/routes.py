@@ -8,6 +8,7 @@ import asyncio
 import html
 import os
 import sys
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,7 @@ STATIC = resources.files("speleo.web") / "static"
 NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 VENDOR = {"chart.js": NODE_MODULES / "chart.js" / "dist"}
 CHART_JS = "/static/vendor/chart.js/chart.umd.min.js"
+MAX_JOB_WAIT_SECS = 10.0   # GET /web/api/jobs/{id}?wait= at most
 
 
 def vendor_available() -> bool:
@@ -301,8 +303,14 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         return JSONResponse(await asyncio.to_thread(job.to_dict), status_code=202)
 
     @router.get("/web/api/jobs/{job_id}", include_in_schema=False)
-    async def job_get(job_id: str, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+    async def job_get(job_id: str, wait: float = 0.0, who: Principal = Depends(require(SEARCH))) -> JSONResponse:
+        """A job's state and result. `wait` (seconds, at most 10): answer when the job ends or
+        that time passed, whichever comes first (a long poll: a page learns of the end at once
+        without asking four times a second)."""
         job = jobs.get(who.user_id, job_id)
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_JOB_WAIT_SECS)
+        while not job.ended.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         return JSONResponse(await asyncio.to_thread(job.to_dict))   # a partial result is converted here
 
     @router.delete("/web/api/jobs/{job_id}", include_in_schema=False)

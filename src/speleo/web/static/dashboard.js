@@ -13,6 +13,11 @@
   const api = (method, url, body) => fetch(url, { method, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": CSRF }, body: body == null ? undefined : JSON.stringify(body) });
   const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+  // panels waiting for a search slot (409: the user's quota of running searches) start when one
+  // of this page's jobs ends, not on the next 300 ms tick
+  let slotWaiters = [];
+  const slotFreed = () => new Promise(r => slotWaiters.push(r));
+  const freeSlot = () => { const w = slotWaiters; slotWaiters = []; w.forEach(r => r()); };
   const h = (tag, attrs, ...kids) => { const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); }
     e.append(...kids); return e; };
@@ -181,23 +186,23 @@
     if (r.extend) body = { search: r.query, base_job: runs[r.extend].job, limit: 1000 };
     const started = Date.now();
     let job;
-    for (;;) {   // too many searches of this user running: wait for one to end
+    for (;;) {   // too many searches of this user running: wait for one to end (this page's, or 300 ms)
       const resp = await api("POST", "/web/api/jobs", body);
       if (gen !== run.gen) return;
-      if (resp.status === 409) { await sleep(300); continue; }
+      if (resp.status === 409) { await Promise.race([sleep(300), slotFreed()]); continue; }
       if (!resp.ok) { run.state = "failed"; run.error = await errorOf(resp); show(id); return; }
       job = await resp.json(); break;
     }
     run.job = job.id; run.opened = job.opened;
     children(id).forEach(c => { runs[c] = runs[c] || { gen: 0 }; runs[c].sig = sig(c); if (!resolved[c].missing.length) start(c); });
-    while (job.state === "running") {
+    while (job.state === "running") {   // a long poll: the answer comes when the job ends (or after 0.5 s)
       run.progress = job.progress; run.reused = job.reused; show(id);
-      await sleep(250);
-      const resp = await api("GET", "/web/api/jobs/" + job.id);
-      if (gen !== run.gen) return;
-      if (!resp.ok) { run.state = "failed"; run.error = await errorOf(resp); show(id); return; }
+      const resp = await api("GET", "/web/api/jobs/" + job.id + "?wait=0.5");
+      if (gen !== run.gen) { freeSlot(); return; }
+      if (!resp.ok) { run.state = "failed"; run.error = await errorOf(resp); show(id); freeSlot(); return; }
       job = await resp.json();
     }
+    freeSlot();
     run.state = job.state; run.body = job.result; run.reused = job.reused;
     run.error = job.error ? job.error.message : (job.state === "cancelled" ? "cancelled" : null);
     show(id);
@@ -227,8 +232,12 @@
         status.append(h("progress", pct == null ? {} : { max: "100", value: String(pct) }), h("span", { text: pct == null ? " running" : ` ${pct}%` }));
         continue;
       }
-      if (run.state !== "done") { status.textContent = "Search failed: " + (run.error || run.state); continue; }
-      status.textContent = run.reused ? "shared search job" : "";
+      // the job inspector (phases, SQL, log, reuse) of the panel's job, in a new tab
+      const inspect = () => run.job ? h("a", { class: "panel-inspect", href: "/jobs?sid=" + encodeURIComponent(run.job),
+        target: "_blank", rel: "noopener", text: "Inspect job", "aria-label": "inspect the search job of " + (viz.title || vid) }) : null;
+      if (run.state !== "done") { status.textContent = "Search failed: " + (run.error || run.state) + " "; status.append(inspect() || ""); continue; }
+      status.textContent = run.reused ? `shared search job (reused ${run.reused}) ` : "";
+      status.append(inspect() || "");
       draw(body, vid, viz, run.body, id);
       el.dataset.drawn = String(Date.now());
     }

@@ -42,6 +42,12 @@
     box.append(h("p", {}, h("code", { text: j.search }), ` · ${j.state} · ${j.elapsed_secs.toFixed(3)} s`));
     box.append(h("h3", { text: "Phases" }), h("table", { class: "grid", id: "phases" }, h("tbody", {}, ...j.phases.map(p =>
       h("tr", {}, h("td", { text: p.name }), h("td", { class: "num", text: p.secs.toFixed(4) + " s" }))))));
+    const sh = j.sharing || {};
+    const shared = sh.reused ? `Reused ${sh.reused} time${sh.reused === 1 ? "" : "s"}: identical searches started within ${sh.share_secs} s were answered by this job instead of running again (${sh.viewers} viewer${sh.viewers === 1 ? "" : "s"}).`
+      : sh.shareable ? `Not reused: no identical search started within ${sh.share_secs} s of it.` : "Not shareable: started by the search page, which always runs its own job.";
+    box.append(h("h3", { text: "Job reuse" }), h("p", { id: "sharing", text: shared }));
+    if (sh.base) box.append(h("p", { id: "base-job" }, "A post-process search over the results of base job ",
+      h("a", { href: "/jobs?sid=" + encodeURIComponent(sh.base), text: sh.base }), " (it did not read the events again)."));
     const plan = j.plan || {}, sc = j.scanned || {};
     const facts = [["Buckets read", plan.buckets], ["Buckets skipped by time", plan.buckets_skipped_by_time],
       ["Buckets skipped by terms", plan.buckets_skipped_by_terms], ["Row groups skipped by terms", plan.row_groups_skipped_by_terms],
