@@ -37,7 +37,9 @@ def watched(tmp_path):
     stop = threading.Event()
     t = threading.Thread(target=w.run, args=(stop,), daemon=True)
     t.start()
-    wait_for(lambda: w.inputs and r.id in w.inputs and w.inputs[r.id].state.has_baseline)
+    # the baseline is written during the first full scan, the next full scan's time just after it
+    wait_for(lambda: w.inputs and r.id in w.inputs and w.inputs[r.id].state.has_baseline
+             and w.next_full.get(r.id, 0.0) > 0)
     yield r, w
     stop.set()
     t.join(timeout=10)
