@@ -97,6 +97,8 @@ class State:
                                                     # rex max_match, values()/list()): kind "mv", unnested by stats by
     later: list = field(default_factory=list)       # the commands after the one compiling (look-ahead)
     stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
+    fields_kept: bool = False                       # a `fields` keep list ran: fields not kept read as NULL
+    fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:
@@ -136,6 +138,8 @@ class State:
             return self.bindings[name].copy()
         if name in self.columns:
             return col(name)
+        if self.fields_kept or name in self.fields_removed:
+            return exp.null()   # Splunk Search Reference: fields (a field it removed is gone for later commands)
         if self.has_raw() and (name in ("eventtype", "tag") or name.startswith("tag::")):
             from speleo.spl.commands.knowledge import knowledge_field
 

@@ -54,6 +54,30 @@ def test_table_wildcard_over_extracted_fields():
     assert run("* | table user re* | where isnotnull(user) | stats count", rows=EVENTS) == [{"count": 5}]
 
 
+def test_fields_wildcards_match_fields_later_commands_read():
+    # "fields re*" keeps the search-time field region, which the stats after it reads: by hand,
+    # region is eu on the first event and us on the fourth
+    assert run("* | fields re* | stats count by region", rows=EVENTS) == [
+        {"region": "eu", "count": 1}, {"region": "us", "count": 1}]
+    # the bytes of alice (100, abc) and bob (200), carol (50); dave has none
+    assert run("* | fields us*, by* | stats sum(bytes) as b by user", rows=EVENTS) == [
+        {"user": "alice", "b": 100.0}, {"user": "bob", "b": 200.0}, {"user": "carol", "b": 50.0},
+        {"user": "dave", "b": None}]
+    # not the last command of a table: region is kept for the where after it (events 1 and 4)
+    assert run("* | table user re* | where isnotnull(region) | stats count", rows=EVENTS) == [{"count": 2}]
+
+
+def test_fields_removes_search_time_fields_for_later_commands():
+    # Search Reference, fields: what `fields` leaves out is gone for the commands after it,
+    # extracted or not; a later eval can set it again
+    assert run("* | fields host | stats count by user", rows=EVENTS) == []
+    assert run("* | fields - user | stats count by user", rows=EVENTS) == []
+    assert run('* | fields - user | eval user="x" | stats count by user', rows=EVENTS) == [{"user": "x", "count": 5}]
+    assert run("* | fields host user | stats count by user", rows=EVENTS) == [
+        {"user": "alice", "count": 2}, {"user": "bob", "count": 1}, {"user": "carol", "count": 1},
+        {"user": "dave", "count": 1}]
+
+
 def test_fields_remove_and_keep():
     rows = run("* | table user bytes region | fields - bytes", rows=EVENTS)
     assert list(rows[0]) == ["user", "region"]

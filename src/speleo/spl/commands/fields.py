@@ -54,11 +54,19 @@ def parse_rename(cur: Cursor, word: Token) -> ast.RenameCmd:
 
 
 def _expand(state: State, patterns: list[str]) -> list[str]:
-    """Field names and wildcard patterns -> names (patterns match known columns only)."""
+    """Field names and wildcard patterns -> names. A pattern matches the known columns and, on
+    events, the fields a later command names (`fields st* | stats count by status`: `status` is
+    extracted at search time, so it is not a column yet; Splunk Search Reference: fields,
+    "wildcards match any field")."""
+    later = [n for n in ast.field_names(state.later) if not n.startswith("__speleo")] \
+        if state.has_raw() and state.later else []
     out: list[str] = []
     for p in patterns:
-        names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")] \
-            if "*" in p else [p]
+        if "*" in p:
+            names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")]
+            names += [n for n in sorted(set(later)) if n not in state.columns and fnmatch.fnmatchcase(n, p)]
+        else:
+            names = [p]
         out += [n for n in names if n not in out]
     return out
 
@@ -83,7 +91,7 @@ def extracted_first(state: State, patterns: list[str], cmd: ast.Command) -> bool
     batches (query/engine.py, query/stream.py); earlier in a search the wildcards match the known
     fields. Splunk Search Reference: table ("wildcards match any field of the results"). True
     when the command was kept for then."""
-    if state.post or state.later or not state.has_raw() or not any("*" in p for p in patterns):
+    if state.post or state.later or state.fields_kept or not state.has_raw() or not any("*" in p for p in patterns):
         return False   # not the last command: later ones would need every event in Python (known fields only)
     from speleo.spl.commands.continuation import defer_after_post
 
@@ -123,6 +131,10 @@ def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
     _project(state, [(n, state.field(n)) for n in keep])
     if not cmd.remove and state.events:
         state.events = "_raw" in keep
+    if cmd.remove:
+        state.fields_removed |= {n for n in names if n not in keep}
+    else:
+        state.fields_kept = True
 
 
 def _expand_rename(state: State, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
