@@ -336,8 +336,32 @@ def writing_steps(steps: list[dict]) -> list[str]:
     return found
 
 
+def _number_text(v) -> str:
+    """A number as Splunk prints it: 503, not 503.0."""
+    f = float(v)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def _text_extremes(table: pa.Table, step: dict) -> pa.Table:
+    """stats min()/max() over values with no number (spl/commands/stats.py `_text_extremes`):
+    where a group has no numeric value, its lexicographic min/max (the hidden column) is the
+    answer; the column then holds text (numbers written as Splunk prints them). A column whose
+    groups all have a number keeps its numbers."""
+    for name, hidden in step["pairs"]:
+        if hidden not in table.column_names:
+            continue
+        if name in table.column_names:
+            nums, texts = table.column(name).to_pylist(), table.column(hidden).to_pylist()
+            if any(n is None and t is not None for n, t in zip(nums, texts)):
+                merged = [t if n is None else _number_text(n) for n, t in zip(nums, texts)]
+                table = table.set_column(table.column_names.index(name), name, pa.array(merged, pa.string()))
+        table = table.drop_columns([hidden])
+    return table
+
+
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
-         "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted}
+         "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
+         "text_extremes": _text_extremes}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -31,7 +31,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "eval": CommandSpec(evalcmd.parse_eval, evalcmd.compile_eval, mode="expr"),
     "rex": CommandSpec(extracts.parse_rex, extracts.compile_rex),
     "fillnull": CommandSpec(evalcmd.parse_fillnull, events.compile_fillnull),
-    "stats": CommandSpec(stats.parse_stats, stats.compile_stats, streaming=False),
+    "stats": CommandSpec(stats.parse_stats, stats.compile_stats_command, streaming=False),
     "eventstats": CommandSpec(stats.parse_stats, stats.compile_eventstats, streaming=False),
     "timechart": CommandSpec(timechart.parse_timechart, timechart.compile_timechart, streaming=False),
     "bin": CommandSpec(stats.parse_bin, stats.compile_bin, streaming=False),

@@ -62,6 +62,8 @@ def _table_state(state_or_ctx, query: str, columns: list[str], table: str) -> St
                columns=[c for c in columns if c != ORD], events=False, transforming=True)
     st.set_order([exp.Ordered(this=col(ORD))], {ORD})
     st.hidden_ord = True
+    if isinstance(state_or_ctx, State):
+        st.time_range = state_or_ctx.time_range   # addinfo after a post step: the search's range
     return st
 
 
@@ -76,7 +78,8 @@ def defer_after_post(state: State, cmd: ast.Command) -> bool:
     if last["kind"] != "pipeline":
         expected = _expected_columns(state, last)
         last = {"kind": "pipeline", "commands": [], "query": state.query, "ctx": state.ctx,
-                "probe": _table_state(state, state.query, expected, POST_TABLE)}
+                "probe": _table_state(state, state.query, expected, POST_TABLE),
+                "time_range": tuple(state.time_range)}
         state.post.append(last)
     probe: State = last["probe"]
     before = len(probe.subs)
@@ -94,5 +97,6 @@ def compile_continuation(step: dict, columns: list[str], table: str) -> tuple[st
     from speleo.spl.compiler import _final_sql, compile_commands
 
     st = _table_state(step["ctx"], step["query"], columns, table)
+    st.time_range = tuple(step.get("time_range") or (None, None))   # addinfo, timechart bounds
     compile_commands(st, step["commands"])
     return _final_sql(st), list(st.post)

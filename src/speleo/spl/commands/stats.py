@@ -33,7 +33,7 @@ def parse_stats(cur: Cursor, word: Token) -> ast.StatsCmd:
 
 
 def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None = None,
-                  event_time: str | None = None) -> None:
+                  event_time: str | None = None, text_minmax: bool = False) -> None:
     """GROUP BY the by-fields (rows missing one are dropped), sorted by them. When timechart
     compiles through here, `span` is its bucket (per_* functions need it) and `event_time` the
     column holding each event's own _time. list(), first() and last() follow the order the
@@ -53,6 +53,8 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
     values = _event_time_aggs(state, plain, span, event_time)
     cols += [exp.alias_(v, ident(agg_name(a))) for a, v in zip(plain, values)]
+    texts = _text_extremes(state, plain) if text_minmax else []
+    cols += [exp.alias_(v, ident(hidden)) for _name, hidden, v in texts]
     if not cols:
         cols = [exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n"))]
     sel = exp.select(*cols).from_(tbl(src))
@@ -68,6 +70,39 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     _become_table(state, names)
     state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
+    if texts:
+        state.post.append({"kind": "text_extremes", "pairs": [[n, h] for n, h, _v in texts],
+                           "columns": [c for c in state.columns]})
+
+
+def compile_stats_command(state: State, cmd: ast.StatsCmd) -> None:
+    """The `stats` command: compile_stats, with min()/max() over text (`_text_extremes`)."""
+    compile_stats(state, cmd, text_minmax=state.top_level)
+
+
+def _text_extremes(state: State, aggs: list) -> list[tuple[str, str, exp.Expression]]:
+    """Splunk Search Reference, Aggregate functions, max()/min(): values are compared as
+    numbers when they can be, and "if the values in the field are non-numeric, the maximum
+    value is found using lexicographical ordering". The SQL gives min/max of the numbers; for
+    each such function a hidden column gives the lexicographic min/max of the values as text,
+    which the post step `text_extremes` (query/post.py) uses for the groups with no number at
+    all. Returns (result name, hidden column, its aggregate) per min/max."""
+    from speleo.spl.functions import compile_expr
+
+    out = []
+    for i, a in enumerate(aggs):
+        if a.func not in ("min", "max") or a.arg is None:
+            continue
+        if a.expr is not None:
+            f, kind = compile_expr(state, a.expr)
+            if kind != "str":
+                continue
+        else:
+            f = state.field(a.arg)
+        t = exp.Cast(this=f, to=exp.DataType.build("VARCHAR"))
+        agg = exp.Min(this=t) if a.func == "min" else exp.Max(this=t)
+        out.append((agg_name(a), f"__speleo_text{i}", agg))
+    return out
 
 
 def _knowledge_by_fields(state: State, by: list[str]) -> None:
