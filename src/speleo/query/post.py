@@ -359,9 +359,66 @@ def _text_extremes(table: pa.Table, step: dict) -> pa.Table:
     return table
 
 
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """The exact interpolated quantile (as DuckDB's quantile_cont and stats perc)."""
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def _as_number(v) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return float(v) if v == v else None
+    try:
+        f = float(str(v).strip())
+    except ValueError:
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+def _outlier(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: outlier (spl/commands/events.py compile_outlier)."""
+    names = step["fields"] or [c for c in _visible(table) if not c.startswith("_")]
+    keep = [True] * table.num_rows
+    p = step["param"]
+    for name in names:
+        if name not in table.column_names:
+            continue
+        column = table.column(name)
+        values = column.to_pylist()
+        nums = [_as_number(v) for v in values]
+        present = sorted(x for x in nums if x is not None)
+        if not present:
+            continue
+        q1, q3 = _quantile(present, 0.25), _quantile(present, 0.75)
+        hi, lo = q3 + p * (q3 - q1), q1 - p * (q3 - q1)
+        bound = [hi if x is not None and x > hi else lo if x is not None and step["uselower"] and x < lo else None
+                 for x in nums]
+        if step["remove"]:
+            keep = [k and b is None for k, b in zip(keep, bound)]
+            continue
+        if all(b is None for b in bound):
+            continue
+        if step["mark"] or not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            text = [("000" if step["mark"] else "") + _number_text(b) if b is not None
+                    else (None if v is None else _number_text(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                          else str(v)) for v, b in zip(values, bound)]
+            new = pa.array(text, pa.string())
+        else:
+            new = pa.array([b if b is not None else (None if v is None else float(v)) for v, b in zip(values, bound)],
+                           pa.float64())
+        table = table.set_column(table.column_names.index(name), name, new)
+    if step["remove"]:
+        table = table.filter(pa.array(keep, pa.bool_()))
+    return table
+
+
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
-         "text_extremes": _text_extremes}
+         "text_extremes": _text_extremes, "outlier": _outlier}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -506,3 +506,39 @@ def compile_cluster(state: State, cmd: ast.ArgsCmd) -> None:
     state.post.append(step)
     # the post step runs on the final result: nothing may follow that changes rows
     state.cluster_pending = True      # type: ignore[attr-defined]
+
+
+# --- outlier ------------------------------------------------------------------------------------------------
+
+
+def compile_outlier(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: outlier. Per field, values above Q3 + param * IQR (and, with
+    `uselower=true`, below Q1 - param * IQR) are outliers: `action=transform` (`tf`, the default)
+    truncates them to that threshold (`mark=true` writes "000" before the value),
+    `action=remove` (`rm`) drops the results holding one. `param` defaults to 2.5. Without a
+    field list, every field not starting with `_`; values that are not numbers are left alone.
+    The quartiles are exact interpolated percentiles of the field's numbers over the whole
+    result (as `perc`; Splunk does not document its method). Runs after DuckDB, on the result
+    (post step `outlier`, query/post.py): the commands after it run on its table."""
+    action = cmd.options.get("action", "transform").lower()
+    if action not in ("transform", "tf", "remove", "rm"):
+        raise state.fail(f"outlier action={cmd.options['action']}: use transform (tf) or remove (rm)", cmd)
+    if cmd.options.get("type", "iqr").lower() != "iqr":
+        raise state.fail("outlier type= only takes iqr", cmd)
+    try:
+        param = float(cmd.options.get("param", "2.5"))
+    except ValueError:
+        raise state.fail(f"outlier param={cmd.options['param']!r} is not a number", cmd) from None
+    if not param >= 0 or param == float("inf"):
+        raise state.fail("outlier param must be a number of 0 or more", cmd)
+    if not state.top_level:
+        raise state.fail("outlier is not supported in a subsearch", cmd)
+    names = list(cmd.args)
+    for name in names:
+        if name not in state.columns:
+            _assign(state, name, state.field(name))
+    state.post.append({"kind": "outlier", "fields": names, "param": param,
+                       "remove": action in ("remove", "rm"),
+                       "uselower": as_bool(cmd.options.get("uselower", "false")),
+                       "mark": as_bool(cmd.options.get("mark", "false")),
+                       "columns": [c for c in state.columns if not c.startswith("__speleo")]})
