@@ -269,6 +269,10 @@ def main() -> None:
     import reports_bench  # writes its own REPORTSBENCH section
 
     reports_bench.main()
+    print("embedded and ClickHouse (chdb) side by side: ingest, bytes, terms, stats, timechart ...", flush=True)
+    import clickhouse_bench  # writes its own CHBENCH section
+
+    print(clickhouse_bench.table(clickhouse_bench.record()))
 
 
 if __name__ == "__main__":
