@@ -393,7 +393,7 @@ def test_commands_after_cluster_and_outputlookup(tmp_path):
     ("x | iplocation src", "command 'iplocation' is not supported: it needs a GeoIP database"),
     ('x | map search="search y"', "command 'map' is not supported"),
     ("| mstats avg(cpu) where index=m", "command 'mstats' is not supported: it reads metrics indexes"),
-    ("| from savedsearch:foo", "from savedsearch: is not supported"),
+    ("| from savedsearch:foo", "no saved searches here"),
 ])
 def test_unsupported_commands(query, words):
     with pytest.raises(SplUnsupportedError) as info:

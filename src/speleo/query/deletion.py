@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from speleo import spl
 from speleo.config import INTERNAL_INDEXES
 from speleo.errors import InputError, SplError
 from speleo.spl.commands.deletecmd import DeleteCmd
-from speleo.spl.macros import expand_macros
+from speleo.spl.parser import parse_expanded
 from speleo.storage import tombstones
 
 CAPABILITY = "delete_by_keyword"   # Splunk authorize.conf (speleo.server.access.DELETE_BY_KEYWORD)
@@ -27,7 +26,7 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
     if "delete" not in query.lower():
         return None, query
     try:
-        pipeline = spl.parse(query, macros)
+        pipeline, text = parse_expanded(query, macros)
     except SplError:
         return None, query   # the normal path reports the error with its position
     cmds = pipeline.commands
@@ -35,7 +34,6 @@ def split_delete(query: str, macros) -> tuple[object | None, str]:
         return None, query
     from speleo.query.engine import _PER_EVENT_COMMANDS
 
-    text = expand_macros(query, macros)
     for c in cmds[:-1]:
         if not isinstance(c, _PER_EVENT_COMMANDS):
             raise SplError(f"delete must follow streaming commands only (search, where, eval, rex...); "

@@ -99,6 +99,25 @@ def remove(home, name: str) -> int:
     return len(records) - len(keep)
 
 
+class MacroTable(dict):
+    """A home's macros (name -> MacroDef) that also answers `saved_search(name)`, the text of the
+    home's saved search NAME, for `| savedsearch` (spl/savedsearch.py); read from the operations
+    database only when a search uses it."""
+
+    def __init__(self, table: dict, home) -> None:
+        super().__init__(table)
+        self.home = home
+
+    def __bool__(self) -> bool:   # kept by `macros or {}` even without macros
+        return True
+
+    def saved_search(self, name: str) -> str:
+        """Raises NotFoundError (no such saved search) or InputError (several owners have one)."""
+        from speleo.alerts.store import for_home
+
+        return for_home(self.home).get(name).spec["search"]
+
+
 def load_macros(home) -> dict[str, MacroDef]:
     """The macro table of a home, ready for spl.parse / CompileContext(macros=...)."""
-    return macro_table(read_records(home))
+    return MacroTable(macro_table(read_records(home)), home)

@@ -18,7 +18,7 @@ from speleo.spl.commands import COMMANDS
 from speleo.spl.commands.continuation import defer_after_post
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import ImpliedRaw, render
-from speleo.spl.parser import parse
+from speleo.spl.parser import parse_expanded
 from speleo.spl.cse import INPUTS, Extracted, share_extractions
 from speleo.spl.prune import prune_columns
 from speleo.spl.state import BASE_COLUMNS, EVENTS_TABLE, col, CompileContext, State, tbl
@@ -164,10 +164,8 @@ def _stored(rel: exp.Expression, memo: dict[int, bool]) -> bool:
 
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
     """Parse and compile an SPL query for DuckDB."""
-    pipeline = parse(query, ctx.macros)
-    from speleo.spl.macros import expand_macros
-
-    return compile_pipeline(pipeline, expand_macros(query, ctx.macros), ctx)
+    pipeline, text = parse_expanded(query, ctx.macros)
+    return compile_pipeline(pipeline, text, ctx)
 
 
 def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:

@@ -15,6 +15,7 @@ from speleo.spl import ast
 from speleo.spl.commands import COMMANDS, SPLUNK_COMMANDS
 from speleo.spl.cursor import Cursor
 from speleo.spl.macros import MacroDef, expand_macros
+from speleo.spl.savedsearch import expand_saved_searches
 from speleo.spl.tokens import T, Segment, lex, split_pipeline
 
 
@@ -23,8 +24,16 @@ def parse(query: str, macros: Mapping[str, MacroDef] | None = None) -> ast.Pipel
     SplUnsupportedError with spans in the expanded query."""
     if not isinstance(query, str):
         raise SplSyntaxError("the query must be text", "", 0)
-    text = expand_macros(query, macros)
-    return parse_range(text, 0, len(text))
+    return parse_expanded(query, macros)[0]
+
+
+def parse_expanded(query: str, macros: Mapping[str, MacroDef] | None = None) -> tuple[ast.Pipeline, str]:
+    """`parse`, also returning the text the pipeline's positions refer to: the query with its
+    macros and `| savedsearch` commands expanded (spl/savedsearch.py)."""
+    if not isinstance(query, str):
+        raise SplSyntaxError("the query must be text", "", 0)
+    text = expand_saved_searches(expand_macros(query, macros), macros)
+    return parse_range(text, 0, len(text)), text
 
 
 def parse_range(text: str, start: int, end: int, leading_pipe: bool = False) -> ast.Pipeline:
