@@ -273,6 +273,10 @@ def main() -> None:
     import clickhouse_bench  # writes its own CHBENCH section
 
     print(clickhouse_bench.table(clickhouse_bench.record()))
+    print("how cost grows: each search at 1x and 10x the data through the API, beside grep ...", flush=True)
+    import growth_bench  # writes its own GROWTHBENCH section
+
+    print(growth_bench.table(growth_bench.record()))
 
 
 if __name__ == "__main__":
