@@ -416,9 +416,52 @@ def _outlier(table: pa.Table, step: dict) -> pa.Table:
     return table
 
 
+def _wrap_name(step: dict, k: int) -> str:
+    """Splunk's relative series names: latest_day, 1day_before, 2days_before (span 2d:
+    latest_2days, 2days_before, 4days_before); series=short: s0, s1..."""
+    if step["series"] == "short":
+        return f"s{k}"
+    unit, n = step["unit"], step["n"]
+    if k == 0:
+        return f"latest_{unit}" if n == 1 else f"latest_{n}{unit}s"
+    m = k * n
+    return f"{m}{unit}{'s' if m > 1 else ''}_before"
+
+
+def _timewrap(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: timewrap (spl/commands/reshape.py compile_timewrap): each row
+    at time t belongs to period k = ceil((end - t) / period) - 1 (0: the latest; rows at or
+    after the end count as the latest) and moves to t + k * period."""
+    import math
+
+    period, end = float(step["period"]), float(step["end"])
+    series = [c for c in _visible(table) if not c.startswith("_")]
+    times = table.column("_time").to_pylist()
+    cells: dict[float, dict[tuple[str, int], object]] = {}
+    kmax = 0
+    for i, t in enumerate(times):
+        if t is None:
+            continue
+        k = max(0, math.ceil((end - float(t)) / period) - 1)
+        kmax = max(kmax, k)
+        row = cells.setdefault(float(t) + k * period, {})
+        for name in series:
+            row[(name, k)] = table.column(name)[i].as_py()
+    out_times = sorted(cells)
+    columns: dict[str, list] = {"_time": out_times}
+    types: dict[str, pa.DataType] = {"_time": pa.float64()}
+    for name in series:
+        for k in range(kmax, -1, -1):
+            col_name = f"{name}_{_wrap_name(step, k)}"
+            columns[col_name] = [cells[t].get((name, k)) for t in out_times]
+            types[col_name] = table.schema.field(name).type
+    return pa.table({n: pa.array(v, types[n]) for n, v in columns.items()})
+
+
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
-         "text_extremes": _text_extremes, "outlier": _outlier}
+         "text_extremes": _text_extremes, "outlier": _outlier,
+         "timewrap": _timewrap}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -81,7 +81,7 @@ COMPILERS = {
     "xyseries": reshape.compile_xyseries, "untable": reshape.compile_untable,
     "transpose": continuation.compile_transpose, "extract": events.compile_extract, "kv": events.compile_extract,
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
-    "outlier": events.compile_outlier,
+    "outlier": events.compile_outlier, "timewrap": reshape.compile_timewrap,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
     "autoregress": guards.compile_autoregress, "require": guards.compile_require,

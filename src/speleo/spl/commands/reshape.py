@@ -479,3 +479,53 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})
+
+
+# --- timewrap -------------------------------------------------------------------------------------------
+
+_WRAP_UNITS = {"s": ("second", 1), "sec": ("second", 1), "secs": ("second", 1), "second": ("second", 1),
+               "seconds": ("second", 1), "m": ("minute", 60), "min": ("minute", 60), "mins": ("minute", 60),
+               "minute": ("minute", 60), "minutes": ("minute", 60), "h": ("hour", 3600), "hr": ("hour", 3600),
+               "hrs": ("hour", 3600), "hour": ("hour", 3600), "hours": ("hour", 3600), "d": ("day", 86400),
+               "day": ("day", 86400), "days": ("day", 86400), "w": ("week", 604800), "week": ("week", 604800),
+               "weeks": ("week", 604800)}
+_WRAP_CALENDAR = ("mon", "month", "months", "q", "qtr", "quarter", "quarters", "y", "yr", "year", "years")
+
+
+def compile_timewrap(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: timewrap. `timewrap [<int>]<timescale> [align=end|now]
+    [series=relative|short]`: the rows of a timechart are cut into periods of the span counted
+    back from the end of the search's time range (`align=end`, the default; `now`: from now), and
+    each period becomes its own columns beside the latest period's times: `<series>_latest_day`,
+    `<series>_1day_before`, `<series>_2days_before`... (`series=short`: `<series>_s0`, `_s1`...),
+    oldest first, one row per time of the latest period. Periods are fixed lengths (a day is
+    86,400 s, a week 7 days); months, quarters and years, `series=exact` and `time_format` are
+    refused. Runs on the result (post step `timewrap`, query/post.py)."""
+    opts = {k.lower(): v for k, v in cmd.options.items()}
+    if not cmd.args:
+        raise state.fail("timewrap needs a span such as 1d or 1week", cmd)
+    m = re.fullmatch(r"(\d*)\s*([A-Za-z]+)", cmd.args[0])
+    if not m or len(cmd.args) > 1:
+        raise state.fail(f"timewrap span {' '.join(cmd.args)!r}: write [<int>]<timescale>, such as 1d or 2w", cmd)
+    n = int(m.group(1) or 1)
+    unit = m.group(2).lower()
+    if unit in _WRAP_CALENDAR:
+        raise state.fail(f"timewrap {cmd.args[0]}: calendar spans (months, quarters, years) are not supported; "
+                         "use days or weeks", cmd)
+    if unit not in _WRAP_UNITS or n < 1:
+        raise state.fail(f"timewrap span {cmd.args[0]!r}: the timescale must be s, min, h, d or w", cmd)
+    name, secs = _WRAP_UNITS[unit]
+    align = opts.get("align", "end").lower()
+    series = opts.get("series", "relative").lower()
+    if align not in ("end", "now"):
+        raise state.fail("timewrap align must be end or now", cmd)
+    if series not in ("relative", "short"):
+        raise state.fail("timewrap series must be relative or short (exact and time_format are not supported)", cmd)
+    if "_time" not in state.columns:
+        raise state.fail("timewrap needs results with _time (after timechart)", cmd)
+    if not state.top_level:
+        raise state.fail("timewrap is not supported in a subsearch", cmd)
+    latest = state.time_range[1]
+    end = state.ctx.now if align == "now" or latest is None else float(latest)
+    state.post.append({"kind": "timewrap", "period": n * secs, "n": n, "unit": name, "end": end,
+                       "series": series, "columns": ["_time"]})
