@@ -458,10 +458,53 @@ def _timewrap(table: pa.Table, step: dict) -> pa.Table:
     return pa.table({n: pa.array(v, types[n]) for n, v in columns.items()})
 
 
+def _multikv_name(word: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", word.replace("%", "pct")).strip("_")
+    return name or "Column"
+
+
+def _multikv(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: multikv (spl/commands/extracts.py compile_multikv): one event
+    per row of each event's table."""
+    carried = [c for c in table.column_names if c != "_raw" and not c.startswith(HIDDEN)]
+    raws = table.column("_raw").to_pylist() if "_raw" in table.column_names else [None] * table.num_rows
+    other = {c: table.column(c).to_pylist() for c in carried}
+    terms = [t.lower() for t in step["filter"]]
+    out: list[dict] = []
+    names_seen: list[str] = []
+    for i, raw in enumerate(raws):
+        if not step["rmorig"]:
+            out.append({"_raw": raw, **{c: other[c][i] for c in carried}})
+        lines = [line for line in (raw or "").splitlines() if line.strip()]
+        if not lines:
+            continue
+        if step["noheader"]:
+            names, body = None, lines
+        else:
+            at = (step["forceheader"] or 1) - 1
+            if at >= len(lines):
+                continue
+            names, body = [_multikv_name(w) for w in lines[at].split()], lines[at + 1:]
+        for line in body:
+            if terms and not any(t in line.lower() for t in terms):
+                continue
+            values = line.split(None, len(names) - 1) if names else line.split()
+            keys = names or [f"Column_{n + 1}" for n in range(len(values))]
+            row = {k: v for k, v in zip(keys, values) if not step["fields"] or k in step["fields"]}
+            for k in row:
+                if k not in names_seen:
+                    names_seen.append(k)
+            out.append({"_raw": line, **{c: other[c][i] for c in carried}, **row})
+    columns = ["_raw", *carried, *[n for n in names_seen if n not in carried and n != "_raw"]]
+    data = {c: [r.get(c) for r in out] for c in columns}
+    return pa.table({c: pa.array(v, table.schema.field(c).type if c in table.column_names else pa.string())
+                     for c, v in data.items()})
+
+
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
-         "timewrap": _timewrap}
+         "timewrap": _timewrap, "multikv": _multikv}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -82,6 +82,7 @@ COMPILERS = {
     "transpose": continuation.compile_transpose, "extract": events.compile_extract, "kv": events.compile_extract,
     "fieldsummary": events.compile_fieldsummary, "cluster": events.compile_cluster,
     "outlier": events.compile_outlier, "timewrap": reshape.compile_timewrap,
+    "multikv": extracts.compile_multikv,
     "addinfo": rows.compile_addinfo, "filldown": rows.compile_filldown, "mvcombine": rows.compile_mvcombine,
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
     "autoregress": guards.compile_autoregress, "require": guards.compile_require,

@@ -450,6 +450,7 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "map": ({"search", "maxsearches"}, 0, 1),
     "outlier": ({"action", "mark", "param", "uselower", "type"}, 0, 1000),
     "timewrap": ({"align", "series", "time_format"}, 1, 1),
+    "multikv": ({"forceheader", "noheader", "rmorig", "multitable", "conf", "copyattrs", "last_line"}, 0, 10000),
     "apply": (None, 1, 3),                 # Splunk MLTK: apply <model> [as <name>]
     "fit": (None, 1, 200),                 # Splunk MLTK: fit <algorithm> <fields> [from ...] [by ...] [into ...]
     "mvexpand": ({"limit"}, 1, 1),

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands.rows import assign_many, options
-from speleo.spl.cursor import Cursor
+from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import regex_literal, text
 from speleo.spl.nodes import RegexReplace, re_escape
 from speleo.spl.state import State
@@ -283,3 +283,41 @@ def extract_with_delimiters(state: State, cmd: ast.ArgsCmd) -> None:
         found = exp.Nullif(this=exp.Anonymous(this="regexp_extract", expressions=[
             raw.copy(), exp.Literal.string(pattern), exp.Literal.number(1)]), expression=exp.Literal.string(""))
         _assign(state, name, exp.Coalesce(this=found, expressions=[text(state.field(name))]))
+
+
+def compile_multikv(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: multikv. Each event holding a table (the output of `ps`, `top`,
+    `df`, `netstat`...) becomes one event per row: the header line names the fields (`%` reads
+    `pct`, other characters that cannot be in a name `_`), each row's values are split on
+    whitespace, the last field taking the rest of the line (a command with arguments). Options:
+    `forceheader=<n>` (the header is line n, counted from 1), `noheader=true` (fields
+    `Column_1`, `Column_2`...), `rmorig=false` (keep the original events too), `fields <name>...`
+    (keep only those fields), `filter <term>...` (only rows holding one of the terms,
+    case-insensitive). The events' other fields (`_time`, `host`, `source`...) are copied to
+    each row. `multitable`, `conf`, `copyattrs` and `last_line` are refused. Runs on the result
+    (post step `multikv`, query/post.py)."""
+    for key in ("multitable", "conf", "copyattrs", "last_line"):
+        if key in cmd.options:
+            raise state.fail(f"multikv {key}= is not supported", cmd)
+    if "_raw" not in state.columns:
+        raise state.fail("multikv needs events (their _raw text)", cmd)
+    if not state.top_level:
+        raise state.fail("multikv is not supported in a subsearch", cmd)
+    fields: list[str] = []
+    terms: list[str] = []
+    target = None
+    for a in cmd.args:
+        if a.lower() in ("fields", "filter"):
+            target = fields if a.lower() == "fields" else terms
+        elif target is None:
+            raise state.fail(f"multikv: unexpected {a!r} (write fields <name>... or filter <term>...)", cmd)
+        else:
+            target.append(a)
+    header = cmd.options.get("forceheader")
+    if header is not None and (not header.isdigit() or int(header) < 1):
+        raise state.fail("multikv forceheader must be a line number from 1", cmd)
+    state.post.append({"kind": "multikv", "fields": fields, "filter": terms,
+                       "forceheader": int(header) if header else None,
+                       "noheader": as_bool(cmd.options.get("noheader", "false")),
+                       "rmorig": as_bool(cmd.options.get("rmorig", "true")),
+                       "columns": [c for c in state.columns if not c.startswith("__speleo")] + fields})
