@@ -200,21 +200,15 @@ def record(r: dict | None = None) -> dict:
     (OUT / "results-ch.json").write_text(json.dumps(r, indent=2))
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()[0]
-    body = (f"<!-- CHBENCH:START -->\n"
-            f"Embedded and ClickHouse side by side (`python bench/clickhouse_bench.py`, {stamp}, {r['machine']}, "
+    body = (f"Embedded and ClickHouse side by side (`python bench/clickhouse_bench.py`, {stamp}, {r['machine']}, "
             f"shared with other work, load average {load:.1f} at the end): {r['data_bytes'] / 1e6:.0f} MB of "
             f"generated logs (gen.py, seed {r['seed']}, {r['files']} files, "
             f"{r['backends']['embedded']['ingest']['events']:,} events), ingested in one process, searched through "
             f"`Service.search` warm (median of {RUNS}); every term count equals grep's, and the stats and "
-            f"timechart tables are equal on both engines.\n\n{table(r)}\n<!-- CHBENCH:END -->")
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if "<!-- CHBENCH:START -->" in text:
-        head, rest = text.split("<!-- CHBENCH:START -->", 1)
-        text = head + body + rest.split("<!-- CHBENCH:END -->", 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Embedded and ClickHouse (chdb)\n\n" + body + "\n"
-    path.write_text(text)
+            f"timechart tables are equal on both engines.\n\n{table(r)}")
+    from report import write_section
+
+    write_section(ROOT / "docs" / "benchmarks.md", "CHBENCH", "Embedded and ClickHouse (chdb)", body)
     return r
 
 

@@ -148,21 +148,15 @@ def record(r: dict | None = None) -> dict:
     (OUT / "results-growth.json").write_text(json.dumps(r, indent=2))
     one, ten = r["scales"]["1x"], r["scales"]["10x"]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    body = (f"<!-- GROWTHBENCH:START -->\n"
-            f"How cost grows (`python bench/growth_bench.py`, {stamp}, {r['machine']}, shared with other work, "
+    body = (f"How cost grows (`python bench/growth_bench.py`, {stamp}, {r['machine']}, shared with other work, "
             f"load average {os.getloadavg()[0]:.1f} at the end): gen.py seed {r['seed']}, 1x = "
             f"{one['bytes'] / 1e6:,.0f} MB ({one['events']:,} events), 10x = {ten['bytes'] / 1e6:,.0f} MB "
             f"({ten['events']:,} events), the same 3 days and 20 hosts; each search through the HTTP API of a warm "
             f"server (median of {RUNS}), its answer checked against grep or the number of events ingested; the "
-            f"rare term occurs {RARE_COUNT} times at both sizes.\n\n{table(r)}\n<!-- GROWTHBENCH:END -->")
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if "<!-- GROWTHBENCH:START -->" in text:
-        head, rest = text.split("<!-- GROWTHBENCH:START -->", 1)
-        text = head + body + rest.split("<!-- GROWTHBENCH:END -->", 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## How cost grows (1x and 10x)\n\n" + body + "\n"
-    path.write_text(text)
+            f"rare term occurs {RARE_COUNT} times at both sizes.\n\n{table(r)}")
+    from report import write_section
+
+    write_section(ROOT / "docs" / "benchmarks.md", "GROWTHBENCH", "How cost grows (1x and 10x)", body)
     return r
 
 

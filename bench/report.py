@@ -54,3 +54,17 @@ def write_report(r: dict, path: Path, rare_count: int) -> None:
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     path.write_text(f"{head}{START}\n{render(r, rare_count)}\n{END}{tail}")
+
+
+def write_section(path: Path, marker: str, title: str, body: str) -> None:
+    """Put `body` between `<!-- {marker}:START -->` and `<!-- {marker}:END -->` in `path`,
+    replacing what was there; a new section headed `## {title}` at the end when absent."""
+    start, end = f"<!-- {marker}:START -->", f"<!-- {marker}:END -->"
+    text = path.read_text()
+    block = f"{start}\n{body}\n{end}"
+    if start in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n## {title}\n\n{block}\n"
+    path.write_text(text)

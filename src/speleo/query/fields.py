@@ -245,26 +245,19 @@ _DIGITS_GROUP = re.compile(r"(?:\\d|\[0-9\])(?:\{\d+(?:,\d*)?\}|\+|\*)?")
 
 def _group_text(regex: str, name: str) -> str | None:
     """The text of the named group `name` of `regex` (between its parentheses), or None."""
+    from speleo.spl.regexwalk import structural
+
     m = re.search(r"\(\?P?<" + re.escape(name) + ">", regex)
     if not m:
         return None
-    depth, i, in_class = 1, m.end(), False
-    while i < len(regex):
-        c = regex[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "(":
+    depth = 1
+    for i in structural(regex, m.end()):
+        if regex[i] == "(":
             depth += 1
-        elif c == ")":
+        elif regex[i] == ")":
             depth -= 1
             if depth == 0:
                 return regex[m.end():i]
-        i += 1
     return None
 
 

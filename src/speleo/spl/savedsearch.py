@@ -27,27 +27,9 @@ _NAME = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[^\s|\]=]+)')
 _TOKEN = re.compile(r"\$([A-Za-z_][\w.]*)\$")
 
 
-def _starts(text: str) -> list[int]:
-    """Offsets where a search or subsearch begins (the start of the text, after each `[`),
-    outside quoted strings."""
-    out, quoted, i = [0], False, 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and quoted:
-            i += 2
-            continue
-        if c == '"':
-            quoted = not quoted
-        elif c == "[" and not quoted:
-            out.append(i + 1)
-        i += 1
-    return out
-
-
-def _command_end(text: str, start: int) -> int:
-    """The end of the command starting at `start`: the next `|` or the `]` closing its
-    subsearch, outside quotes and nested brackets."""
-    depth, quoted, i = 0, False, start
+def _unquoted(text: str, start: int = 0):
+    """(offset, character) of each character of `text` from `start` outside double quotes."""
+    quoted, i = False, start
     while i < len(text):
         c = text[i]
         if c == "\\" and quoted:
@@ -56,15 +38,29 @@ def _command_end(text: str, start: int) -> int:
         if c == '"':
             quoted = not quoted
         elif not quoted:
-            if c == "[":
-                depth += 1
-            elif c == "]":
-                if depth == 0:
-                    return i
-                depth -= 1
-            elif c == "|" and depth == 0:
-                return i
+            yield i, c
         i += 1
+
+
+def _starts(text: str) -> list[int]:
+    """Offsets where a search or subsearch begins (the start of the text, after each `[`),
+    outside quoted strings."""
+    return [0] + [i + 1 for i, c in _unquoted(text) if c == "["]
+
+
+def _command_end(text: str, start: int) -> int:
+    """The end of the command starting at `start`: the next `|` or the `]` closing its
+    subsearch, outside quotes and nested brackets."""
+    depth = 0
+    for i, c in _unquoted(text, start):
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return i
     return len(text)
 
 

@@ -90,24 +90,16 @@ def _or_previous(state: State, name: str, value: exp.Expression) -> exp.Expressi
 
 def capture_groups(pattern: str) -> list[str | None]:
     """Names (None when unnamed) of the capturing groups of a regex, in order."""
+    from speleo.spl.regexwalk import structural
+
     out: list[str | None] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
+    for i in structural(pattern):
+        if pattern[i] == "(":
             m = _GROUP.match(pattern, i)
             if m:
                 out.append(m.group(1))
             elif not pattern.startswith("(?", i):
                 out.append(None)
-        i += 1
     return out
 
 

@@ -1,0 +1,14 @@
+"""speleo.spl.regexwalk.structural: offsets worked out by hand."""
+
+from speleo.spl.commands.evalcmd import capture_groups
+from speleo.spl.regexwalk import structural
+
+
+def test_escapes_and_classes_are_skipped():
+    # a \( b [ ( ] c ( d )  ->  a=0, b=3, [=4 (the class opens), c=7, (=8, d=9, )=10
+    assert list(structural(r"a\(b[(]c(d)")) == [0, 3, 4, 7, 8, 9, 10]
+    assert list(structural(r"a\(b[(]c(d)", 7)) == [7, 8, 9, 10]
+
+
+def test_capture_groups_ignore_escaped_and_class_parentheses():
+    assert capture_groups(r"\((?<user>\w+)[()](\d+)(?:x)") == ["user", None]
