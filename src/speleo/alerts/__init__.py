@@ -7,3 +7,15 @@ runs, throttle keys, fired alerts), `conditions` (trigger conditions, pure), `th
 per action and the `register_action` hook), `rules/` (ElastAlert rule types, pure).
 `fschange/` is the file-change monitor (docs/alerts-fschange.md).
 """
+
+from speleo.query.macrostore import provide_saved_searches
+
+
+def _saved_search_text(home, name: str) -> str:
+    """The search text of saved search NAME of `home`, for `| savedsearch` (spl/savedsearch.py)."""
+    from speleo.alerts.store import for_home
+
+    return for_home(home).get(name).spec["search"]
+
+
+provide_saved_searches(_saved_search_text)
