@@ -416,6 +416,9 @@ def _outlier(table: pa.Table, step: dict) -> pa.Table:
     return table
 
 
+MAX_WRAP_PERIODS = 1000   # timewrap: series per field (a 1s wrap of a year would make millions)
+
+
 def _wrap_name(step: dict, k: int) -> str:
     """Splunk's relative series names: latest_day, 1day_before, 2days_before (span 2d:
     latest_2days, 2days_before, 4days_before); series=short: s0, s1..."""
@@ -447,6 +450,11 @@ def _timewrap(table: pa.Table, step: dict) -> pa.Table:
         row = cells.setdefault(float(t) + k * period, {})
         for name in series:
             row[(name, k)] = table.column(name)[i].as_py()
+    if kmax + 1 > MAX_WRAP_PERIODS:
+        from speleo.errors import InputError
+
+        raise InputError(f"timewrap would make {kmax + 1:,} periods of {period:g} s (at most {MAX_WRAP_PERIODS:,}): "
+                         "use a longer span or a shorter time range")
     out_times = sorted(cells)
     columns: dict[str, list] = {"_time": out_times}
     types: dict[str, pa.DataType] = {"_time": pa.float64()}

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 
-from speleo.errors import SplError
+from speleo.errors import InputError, SplError
 from tests.spl.conftest import NOW
 from tests.spl.golden._util import ev, run
 
@@ -65,3 +65,10 @@ def test_bad_spans_and_options(bad, why):
 def test_needs_time():
     with pytest.raises(SplError, match="_time"):
         run("* | stats count | timewrap 1d", rows=EVENTS)
+
+
+def test_too_many_periods_are_refused():
+    # the first bin (21:00 two days ago) is 177,200 s before NOW: wrapped every second, 177,200
+    # periods, far above the bound of 1,000
+    with pytest.raises(InputError, match="177,200 periods"):
+        run("* | timechart span=1h count | timewrap 1s", rows=EVENTS)
