@@ -147,6 +147,10 @@ class State:
         if self.has_raw():
             extracted = Extracted(this=self._only_present(self.ctx.field_sql(name)), name=exp.Literal.string(name))
             if self.auto_json is not None:      # spath without path=: JSON paths of the input first
+                if "{}" in name:   # a `{}` path gives a list (spath_jsonpath): the fallback too
+                    extracted = exp.Case(ifs=[exp.If(this=exp.Is(this=extracted.copy(), expression=exp.null()),
+                                                     true=exp.null())],
+                                         default=exp.Anonymous(this="list_value", expressions=[extracted]))
                 return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
             return extracted
         return exp.null()
