@@ -350,4 +350,19 @@ def test_a_long_poll_answers_when_the_job_ends_or_when_its_wait_is_over(web):
     t = time.monotonic()
     body = client.get(f"/web/api/jobs/{slow['id']}", params={"wait": 0.3}).json()
     assert body["state"] == "running" and time.monotonic() - t >= 0.3
+    # not a number: no wait (as a negative one), never an endless or a failed request
+    t = time.monotonic()
+    body = client.get(f"/web/api/jobs/{slow['id']}", params={"wait": "nan"}).json()
+    assert body["state"] == "running" and time.monotonic() - t < 0.3
+    # a long poll on a job that ends while it waits is woken by the end (here: a cancel)
+    import threading
+
+    answers = []
+    poll = threading.Thread(target=lambda: answers.append(
+        client.get(f"/web/api/jobs/{slow['id']}", params={"wait": 10}).json()))
+    poll.start()
+    time.sleep(0.3)
+    t = time.monotonic()
     client.delete(f"/web/api/jobs/{slow['id']}")
+    poll.join(15)
+    assert answers and answers[0]["state"] == "cancelled" and time.monotonic() - t < 9

@@ -429,7 +429,7 @@ class _Deadline:
             self.cons.append(con)
             fired = self.fired
         if fired:
-            con.interrupt()
+            udf.interrupt(con)
 
     def _fire(self) -> None:
         with self.lock:
@@ -437,7 +437,7 @@ class _Deadline:
             cons = list(self.cons)
         for con in cons:
             try:
-                con.interrupt()
+                udf.interrupt(con)
             except Exception:  # noqa: BLE001 - a connection closing
                 pass
 

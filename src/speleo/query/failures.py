@@ -83,8 +83,16 @@ def translate(exc: BaseException, query: str = "") -> SpeleoError:
     if isinstance(exc, SpeleoError):
         return exc
     log.info("search failed in the engine: %s: %s (query %r)", type(exc).__name__, exc, query)
+    if isinstance(exc, duckdb.Error) and udf.STOP_MARK in str(exc):   # udf.interrupt: a cancel or srchMaxTime
+        return SearchFailed("the search was stopped", query)
     if isinstance(exc, duckdb.Error) and udf.TIMEOUT_MARK in str(exc):   # query/udf.py: a PCRE pattern ran too long
         pattern = str(exc).split(udf.TIMEOUT_MARK + ": ", 1)[1]
+        budget = f" (over {udf.PCRE_SEARCH_BUDGET_SECS:g} s for this search)"
+        if budget in pattern:
+            return SearchFailed(f"the search could not run: the regular expression \"{pattern.split(budget)[0]}\" "
+                                f"took over {udf.PCRE_SEARCH_BUDGET_SECS:g} s in all (look-around and back-references "
+                                "run one event at a time); add search terms or a shorter time range so that fewer "
+                                "events reach it", query)
         return SearchFailed(f"the search could not run: the regular expression \"{pattern}\" took longer than "
                             f"{udf.PCRE_TIMEOUT_SECS:g} s on one event (look-around and back-references can take "
                             "exponential time); make it more specific, or avoid nested repetition", query)

@@ -2,76 +2,146 @@
 
 `speleo_pcre_match(text, pattern)`: whether the PCRE-style `pattern` matches somewhere in
 `text` (NULL when either is NULL), `speleo_pcre_extract(text, pattern, group)` (`rex`) and
-`speleo_pcre_replace(text, pattern, replacement)` (`replace()`), run by the `regex` package for what RE2 (DuckDB's regular
-expression engine) refuses: look-around, back-references, atomic groups and possessive
-quantifiers. Each match is bounded by `PCRE_TIMEOUT_SECS` of one event, as PCRE's
-`match_limit` bounds Splunk's (limits.conf [rex] match_limit): past it the search fails with
-`PcreTimeout`'s message, it never hangs. Compiled patterns are cached (at most 256).
-Registered by `register(con)`; a search whose SQL does not call it pays nothing but the
-registration (about 1 ms).
+`speleo_pcre_replace(text, pattern, replacement)` (`replace()`), run by the `regex` package for
+what RE2 (DuckDB's regular expression engine) refuses: look-around, back-references, atomic
+groups, possessive quantifiers, conditionals. Patterns compile with `regex.ASCII` (`\\d`, `\\w`
+and `\\s` are ASCII, as PCRE's defaults and RE2's) and run with the GIL released, so several
+searches match in parallel.
+
+Bounds, as PCRE's `match_limit` bounds Splunk's (limits.conf [rex] match_limit):
+- one event: `PCRE_TIMEOUT_SECS` of the matching thread's CPU time (a wall-clock timeout that
+  expires on a busy machine is retried with a longer one while the CPU spent stays under it,
+  up to `PCRE_WALL_LIMIT_SECS`); past it the search fails with `PcreTimeout`'s message;
+- one search: `PCRE_SEARCH_BUDGET_SECS` of matching time on its connection in all;
+- a cancel or the searcher's `srchMaxTime` (`interrupt(con)`) stops the next call at once,
+  where DuckDB alone would finish its batch of up to 2,048 events first.
+Compiled patterns are cached (at most 256). Registered by `connect`; a search whose SQL does not
+call them pays nothing but the registration (about 1 ms).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from functools import lru_cache
 
-PCRE_TIMEOUT_SECS = 1.0
+PCRE_TIMEOUT_SECS = 1.0          # CPU seconds of one event's match
+PCRE_WALL_LIMIT_SECS = 16.0      # the longest wall-clock wait for one event on a busy machine
+PCRE_SEARCH_BUDGET_SECS = 300.0  # matching seconds of one search (one connection) in all
 TIMEOUT_MARK = "speleo-pcre-timeout"   # found in DuckDB's error text by query.failures
+STOP_MARK = "speleo-pcre-stopped"
 
 
 class PcreTimeout(Exception):
-    """A PCRE pattern ran longer than PCRE_TIMEOUT_SECS on one event."""
+    """A PCRE pattern ran longer than PCRE_TIMEOUT_SECS on one event, or the search's matching
+    went past PCRE_SEARCH_BUDGET_SECS."""
+
+
+class PcreStopped(Exception):
+    """The search was cancelled or ran out of time (`interrupt`)."""
+
+
+class _Budget:
+    """Per connection: whether it was stopped, and the matching time spent so far."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.spent = 0.0
+        self.lock = threading.Lock()
+
+    def run(self, pattern: str, fn):
+        """`fn(timeout)` under the bounds of the module doc."""
+        if self.stopped:
+            raise PcreStopped(STOP_MARK)
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        timeout = PCRE_TIMEOUT_SECS
+        try:
+            while True:
+                try:
+                    return fn(timeout)
+                except TimeoutError:
+                    cpu = time.thread_time() - cpu0
+                    waited = time.perf_counter() - wall0
+                    if self.stopped:
+                        raise PcreStopped(STOP_MARK) from None
+                    if cpu >= PCRE_TIMEOUT_SECS * 0.9 or waited >= PCRE_WALL_LIMIT_SECS:
+                        raise PcreTimeout(f"{TIMEOUT_MARK}: {pattern}") from None
+                    timeout = min(timeout * 2, PCRE_WALL_LIMIT_SECS - waited)   # a busy machine: wait longer
+        finally:
+            with self.lock:
+                self.spent += time.perf_counter() - wall0
+                over = self.spent > PCRE_SEARCH_BUDGET_SECS
+            if over:
+                raise PcreTimeout(f"{TIMEOUT_MARK}: {pattern} (over {PCRE_SEARCH_BUDGET_SECS:g} s for this search)")
+
+
+_BUDGETS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=256)
 def _compiled(pattern: str):
     import regex
 
-    return regex.compile(pattern)
+    return regex.compile(pattern, regex.ASCII)
 
 
-def pcre_match(text: str | None, pattern: str | None) -> bool | None:
-    """See the module doc. Raises PcreTimeout (its text holds TIMEOUT_MARK)."""
+def _search(pattern: str, text: str, timeout: float):
+    return _compiled(pattern).search(text, timeout=timeout, concurrent=True)
+
+
+def pcre_match(text: str | None, pattern: str | None, budget: _Budget | None = None) -> bool | None:
+    """See the module doc. Raises PcreTimeout (its text holds TIMEOUT_MARK) or PcreStopped."""
     if text is None or pattern is None:
         return None
-    try:
-        return _compiled(pattern).search(text, timeout=PCRE_TIMEOUT_SECS) is not None
-    except TimeoutError:
-        raise PcreTimeout(f"{TIMEOUT_MARK}: {pattern}") from None
+    return (budget or _Budget()).run(pattern, lambda t: _search(pattern, text, t)) is not None
 
 
-def pcre_extract(text: str | None, pattern: str | None, group: int | None) -> str | None:
-    """Group `group` of the first match of `pattern` in `text`; NULL when there is no match or
-    the group is empty or did not take part. Raises PcreTimeout as pcre_match."""
+def pcre_extract(text: str | None, pattern: str | None, group: str | int | None,
+                 budget: _Budget | None = None) -> str | None:
+    """Group `group` (a name, or a number as text) of the first match of `pattern` in `text`;
+    NULL when there is no match or the group is empty or did not take part. Raises as
+    pcre_match."""
     if text is None or pattern is None or group is None:
         return None
-    try:
-        m = _compiled(pattern).search(text, timeout=PCRE_TIMEOUT_SECS)
-    except TimeoutError:
-        raise PcreTimeout(f"{TIMEOUT_MARK}: {pattern}") from None
-    return (m.group(group) or None) if m is not None else None
+    m = (budget or _Budget()).run(pattern, lambda t: _search(pattern, text, t))
+    if m is None:
+        return None
+    key = int(group) if isinstance(group, int) or str(group).isdigit() else str(group)
+    return m.group(key) or None
 
 
-def pcre_replace(text: str | None, pattern: str | None, replacement: str | None) -> str | None:
-    """Every match of `pattern` in `text` replaced by `replacement` (`\\1`..: groups), as eval
-    replace(); NULL when an argument is NULL. Raises PcreTimeout as pcre_match."""
+def pcre_replace(text: str | None, pattern: str | None, replacement: str | None,
+                 budget: _Budget | None = None) -> str | None:
+    """Every match of `pattern` in `text` replaced by `replacement`, a template of the `regex`
+    package (`\\g<1>`: a group; functions.pcre_template writes it from Splunk's `\\1`); NULL when
+    an argument is NULL. Raises as pcre_match."""
     if text is None or pattern is None or replacement is None:
         return None
-    try:
-        return _compiled(pattern).sub(replacement, text, timeout=PCRE_TIMEOUT_SECS)
-    except TimeoutError:
-        raise PcreTimeout(f"{TIMEOUT_MARK}: {pattern}") from None
+    return (budget or _Budget()).run(
+        pattern, lambda t: _compiled(pattern).sub(replacement, text, timeout=t, concurrent=True))
 
 
 def register(con) -> None:
-    """Add Speleo's functions to a DuckDB connection (idempotent per connection is not needed:
-    call it once, right after connecting)."""
-    con.create_function("speleo_pcre_match", pcre_match, ["VARCHAR", "VARCHAR"], "BOOLEAN",
-                        null_handling="special", side_effects=False)
-    con.create_function("speleo_pcre_replace", pcre_replace, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
-                        null_handling="special", side_effects=False)
-    con.create_function("speleo_pcre_extract", pcre_extract, ["VARCHAR", "VARCHAR", "INTEGER"], "VARCHAR",
-                        null_handling="special", side_effects=False)
+    """Add Speleo's functions to a DuckDB connection, bound to its own budget (call it once,
+    right after connecting)."""
+    budget = _Budget()
+    _BUDGETS[con] = budget
+    con.create_function("speleo_pcre_match", lambda x, p: pcre_match(x, p, budget), ["VARCHAR", "VARCHAR"],
+                        "BOOLEAN", null_handling="special", side_effects=False)
+    con.create_function("speleo_pcre_replace", lambda x, p, r: pcre_replace(x, p, r, budget),
+                        ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
+    con.create_function("speleo_pcre_extract", lambda x, p, g: pcre_extract(x, p, g, budget),
+                        ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
+
+
+def interrupt(con) -> None:
+    """Stop the search running on `con`: its PCRE functions refuse their next call and DuckDB is
+    interrupted (a cancel, or the searcher's srchMaxTime)."""
+    budget = _BUDGETS.get(con)
+    if budget is not None:
+        budget.stopped = True
+    con.interrupt()
 
 
 def connect(config: dict | None = None):

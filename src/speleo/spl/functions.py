@@ -53,12 +53,43 @@ def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
     return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
 
 
-RE2_UNSUPPORTED = (
-    (re.compile(r"\(\?<?[=!]"), "look-around assertions"),
-    (re.compile(r"\(\?>"), "atomic groups"),
-    (re.compile(r"(?<!\\)\\[1-9]"), "back-references"),
-    (re.compile(r"(?<!\\)[*+?}]\+"), "possessive quantifiers"),
-)
+def pcre_feature(pattern: str) -> str | None:
+    """What of `pattern` RE2 (DuckDB's engine) cannot run, else None: look-around, atomic
+    groups, back-references (`\\1`, `\\g`, `\\k`, `(?P=name)`), conditionals, recursion, branch
+    resets, possessive quantifiers. Escapes and character classes are read as such (`\\\\1` is a
+    backslash then 1)."""
+    from speleo.spl.regexwalk import structural
+
+    i = 0
+    while i < len(pattern) - 1:
+        if pattern[i] == "\\":
+            if pattern[i + 1] in "123456789gk":
+                return "back-references"
+            i += 2
+            continue
+        i += 1
+    for i in structural(pattern):
+        c, rest = pattern[i], pattern[i + 1:i + 4]
+        if c == "(" and rest.startswith("?"):
+            kind = rest[1:]
+            if kind[:1] in ("=", "!") or kind[:2] in ("<=", "<!"):
+                return "look-around assertions"
+            if kind[:1] == ">":
+                return "atomic groups"
+            if kind[:2] == "P=":
+                return "back-references"
+            if kind[:1] == "(":
+                return "conditionals"
+            if kind[:1] == "|":
+                return "branch resets"
+            if kind[:1] in ("R", "&") or kind[:2] == "P>" or kind[:1].isdigit() \
+                    or (kind[:1] in ("+", "-") and kind[1:2].isdigit()):   # (?-i) is a flag, (?-1) recursion
+                return "recursion"
+            if kind[:1] == "#":
+                return "comments"
+        elif c in "*+?}" and rest[:1] == "+":
+            return "possessive quantifiers"
+    return None
 
 
 def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
@@ -70,23 +101,15 @@ def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
     converted = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
     query = state.query if state is not None else ""
     start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
-    for rx, what in RE2_UNSUPPORTED:
-        if rx.search(converted):
-            raise SplUnsupportedError(f"regular expression uses {what}, which RE2 does not support: {pattern!r}",
-                                      query, start, end)
+    what = pcre_feature(converted)
+    if what is not None:
+        raise SplUnsupportedError(f"regular expression uses {what}, which RE2 does not support: {pattern!r}",
+                                  query, start, end)
     try:
         re.compile(converted)
     except re.error as e:
         raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
     return exp.Literal.string(converted)
-
-
-def pcre_feature(pattern: str) -> str | None:
-    """What of `pattern` RE2 cannot run (RE2_UNSUPPORTED), else None."""
-    for rx, what in RE2_UNSUPPORTED:
-        if rx.search(pattern):
-            return what
-    return None
 
 
 def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -> exp.Expression:
@@ -110,10 +133,35 @@ def pcre_pattern(pattern: str, state=None, node=None) -> exp.Literal | None:
     query = state.query if state is not None else ""
     start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
     try:
-        regex.compile(pattern)
+        regex.compile(pattern, regex.ASCII)
     except regex.error as e:
         raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
     return exp.Literal.string(pattern)
+
+
+def pcre_template(replacement: str, pattern: str, state=None, node=None) -> str:
+    """Splunk's replace() replacement (`\\1`..`\\9` a group, `\\0` the match, as on the RE2
+    path) as a template of the `regex` package (`\\g<1>`); any other backslash is literal.
+    Raises SplSyntaxError for a group the pattern does not have."""
+    import regex
+
+    groups = regex.compile(pattern, regex.ASCII).groups
+    out, i = [], 0
+    while i < len(replacement):
+        c = replacement[i]
+        if c == "\\" and i + 1 < len(replacement) and replacement[i + 1].isdigit():
+            n = int(replacement[i + 1])
+            if n > groups:
+                query = state.query if state is not None else ""
+                start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
+                raise SplSyntaxError(f"replacement {replacement!r} names group {n}, but the pattern has {groups}",
+                                     query, start, end)
+            out.append(f"\\g<{n}>")
+            i += 2
+            continue
+        out.append("\\\\" if c == "\\" else c)
+        i += 1
+    return "".join(out)
 
 
 # --- expressions ---------------------------------------------------------------------
@@ -319,7 +367,10 @@ def _replace(state: State, args: list[ast.Node]) -> Typed:
     t = _args(state, args)
     pcre = pcre_pattern(args[1].value, state, args[1]) if isinstance(args[1], ast.Str) else None
     if pcre is not None:   # look-around, back-references: the regex package
-        return PcreReplace(this=as_kind(t[0], "str"), expression=pcre, replacement=as_kind(t[2], "str")), "str"
+        replacement = as_kind(t[2], "str")
+        if isinstance(args[2], ast.Str):   # Splunk's \1 as the regex package's \g<1> (one syntax on both paths)
+            replacement = exp.Literal.string(pcre_template(args[2].value, args[1].value, state, args[2]))
+        return PcreReplace(this=as_kind(t[0], "str"), expression=pcre, replacement=replacement), "str"
     return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
                         replacement=as_kind(t[2], "str")), "str"
 

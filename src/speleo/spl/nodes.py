@@ -257,6 +257,12 @@ def lower(tree: exp.Expression, dialect: str = "duckdb") -> exp.Expression:
         return node.this.copy().transform(unmark) if isinstance(node, Extracted) else node
 
     def fn(node: exp.Expression) -> exp.Expression:
+        if dialect == "duckdb" and isinstance(node, exp.Window) and isinstance(node.this, ValuesAgg):
+            # eventstats values(): the window holds the aggregate list(), the sorting and
+            # de-duplication apply to its result (list_sort is not a window function)
+            win = node.copy()
+            win.set("this", exp.Anonymous(this="list", expressions=[node.this.this.copy()]))
+            return exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(this="list_distinct", expressions=[win])])
         rule = table.get(type(node))
         return rule(node) if rule else node
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from speleo.errors import ConflictError, InputError, NotFoundError, SpeleoError
-from speleo.query import engine, failures, results, stream
+from speleo.query import engine, failures, results, stream, udf
 from speleo.query.results import add_extracted  # noqa: F401 (moved to the query layer; kept importable)
 from speleo.query.scope import check_lookup_writes
 from speleo.query.timefmt import local_zone
@@ -98,6 +98,7 @@ class Job:
     meta: dict = field(default_factory=dict)   # what the REST API records about the job (label, app...)
     compiled: threading.Event = field(default_factory=threading.Event)   # set once compiled (or failed)
     ended: threading.Event = field(default_factory=threading.Event)      # set once it ended
+    waiters: list = field(default_factory=list)   # (event loop, asyncio.Event) of long polls, set when it ends
     compiled_search: object = None    # the compiled search (pages, export and summaries run it again)
     log: list = field(default_factory=list)      # the search log: (epoch, level, text)
     phases: list = field(default_factory=list)   # (name, seconds) in the order they ran
@@ -422,6 +423,7 @@ class Jobs:
                 job.finished = time.time()
         job.compiled.set()
         job.ended.set()
+        wake_waiters(job)
         if job.on_finished is not None:
             job.on_finished(job)
         if job.id in self.jobs:   # not a oneshot or export already forgotten
@@ -470,7 +472,7 @@ class Jobs:
                 job.finalize_asked = True
                 if job.con is not None:
                     try:
-                        job.con.interrupt()
+                        udf.interrupt(job.con)   # also stops its PCRE functions at once
                     except Exception:  # noqa: BLE001
                         pass
         return job
@@ -571,7 +573,7 @@ class Jobs:
             job.finished = time.time()
             if job.con is not None:
                 try:
-                    job.con.interrupt()
+                    udf.interrupt(job.con)   # also stops its PCRE functions at once
                 except Exception:  # noqa: BLE001
                     pass
 
@@ -825,3 +827,28 @@ def _number(v) -> float | None:
         return float(v) if isinstance(v, str) and v.strip() else None
     except ValueError:
         return None
+
+
+def add_waiter(job: Job, loop, event) -> None:
+    """Have `event` (an asyncio.Event of `loop`) set when the job ends: at once if it has."""
+    with job.lock:
+        job.waiters.append((loop, event))
+    if job.ended.is_set():
+        wake_waiters(job)
+
+
+def remove_waiter(job: Job, loop, event) -> None:
+    with job.lock:
+        if (loop, event) in job.waiters:
+            job.waiters.remove((loop, event))
+
+
+def wake_waiters(job: Job) -> None:
+    """Set the asyncio events of the long polls waiting for `job` (from any thread)."""
+    with job.lock:
+        waiting = list(job.waiters)
+    for loop, event in waiting:
+        try:
+            loop.call_soon_threadsafe(event.set)
+        except RuntimeError:   # that loop has closed
+            pass

@@ -8,7 +8,6 @@ import asyncio
 import html
 import os
 import sys
-import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,7 +27,7 @@ from speleo.server.audit import audit, client_address
 from speleo.server.throttle import LoginThrottle, sign_in
 from speleo.web import search_api
 from speleo.web import source as source_view
-from speleo.web.jobs import Jobs
+from speleo.web.jobs import Jobs, add_waiter, remove_waiter
 from speleo.web.sessions import COOKIE, LOGIN_COOKIE, Sessions, cookie_flags, csrf_ok, ensure_secret
 
 STATIC = resources.files("speleo.web") / "static"
@@ -37,6 +36,7 @@ NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
 VENDOR = {"chart.js": NODE_MODULES / "chart.js" / "dist"}
 CHART_JS = "/static/vendor/chart.js/chart.umd.min.js"
 MAX_JOB_WAIT_SECS = 10.0   # GET /web/api/jobs/{id}?wait= at most
+MAX_WAITS_PER_USER = 32    # long polls one user may hold open at once; more answer at once
 
 
 def vendor_available() -> bool:
@@ -265,6 +265,7 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     # -- search jobs ------------------------------------------------------------------------
     jobs = Jobs(svc, clock=runtime.clock.time)
     app.state.web_jobs = jobs
+    waiting: dict[int, int] = {}   # user id -> long polls open (the event loop's thread only)
     history = SearchHistory(users.engine)
     search_api.install(router, runtime, history)   # /web/api/history, /web/api/live (real-time)
 
@@ -308,9 +309,18 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
         that time passed, whichever comes first (a long poll: a page learns of the end at once
         without asking four times a second)."""
         job = jobs.get(who.user_id, job_id)
-        deadline = time.monotonic() + min(max(wait, 0.0), MAX_JOB_WAIT_SECS)
-        while not job.ended.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        wait = min(wait, MAX_JOB_WAIT_SECS) if wait > 0 else 0.0   # nan and negative: no wait
+        if wait and not job.ended.is_set() and waiting.get(who.user_id, 0) < MAX_WAITS_PER_USER:
+            waiting[who.user_id] = waiting.get(who.user_id, 0) + 1
+            loop, ended = asyncio.get_running_loop(), asyncio.Event()
+            add_waiter(job, loop, ended)
+            try:
+                await asyncio.wait_for(ended.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                remove_waiter(job, loop, ended)
+                waiting[who.user_id] -= 1
         return JSONResponse(await asyncio.to_thread(job.to_dict))   # a partial result is converted here
 
     @router.delete("/web/api/jobs/{job_id}", include_in_schema=False)

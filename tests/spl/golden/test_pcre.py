@@ -86,3 +86,71 @@ def test_replace_with_back_references_and_look_behind():
     rows = run('| makeresults | eval s="aaa bbb abab", r=replace(s, "(\\\\w)\\\\1+", "<\\\\1>"), '
                'q=replace(s, "(?<=a)b", "X") | table r q')
     assert rows == [{"r": "<a> <b> abab", "q": "aaa bbb aXaX"}]
+
+
+@pytest.mark.parametrize("pattern, feature", [
+    (r"(?<=a)b", "look-around assertions"), (r"(a)\1", "back-references"),
+    (r"(a)\\\1", "back-references"),      # a backslash, then the back-reference \1
+    (r"a\\1", None),                      # a backslash then the digit 1: RE2 runs it
+    (r"(?<w>\w+)-(?P=w)", "back-references"), (r"\k<w>", "back-references"),
+    (r"(a)?(?(1)a|b)", "conditionals"), (r"(?|(a)|(b))", "branch resets"), (r"(?R)", "recursion"),
+    (r"(?-1)", "recursion"), (r"(?-i)abc", None), (r"(?#c)a", "comments"), (r"a{2}+", "possessive quantifiers"),
+    (r"[+]+", None), (r"[(?=]x", None), (r"\(?=x", None),
+])
+def test_what_needs_the_pcre_path(pattern, feature):
+    from speleo.spl.functions import pcre_feature
+
+    assert pcre_feature(pattern) == feature
+
+
+def test_rex_groups_are_looked_up_by_name_on_the_pcre_path():
+    # the regex package numbers groups its own way: a comment holding "(", a branch reset; by
+    # name, "who" is the letter after "x" in each (worked out by hand on "xyz")
+    rows = run('* | rex "(?#(c)x(?<who>\\\\w)(?=\\\\w)" | rex "(?|(?<a>x)|(y))(?<b>\\\\w)(?!q)" | table who a b',
+               rows=ev("xyz"))
+    assert rows == [{"who": "y", "a": "x", "b": "y"}]
+
+
+def test_replace_uses_one_template_syntax_on_both_paths():
+    # \0 is the whole match (as RE2's rewrite); another backslash is literal; a group the
+    # pattern lacks is refused when compiling
+    rows = run('| makeresults | eval s="foobar", r=replace(s, "(?<=foo)(b)ar", "[\\\\0|\\\\1|\\\\n]") | table r')
+    assert rows == [{"r": "foo[bar|b|\\n]"}]
+    with pytest.raises(SplSyntaxError, match="group 2"):
+        run('| makeresults | eval r=replace("x", "(?<=a)(b)", "\\\\2")')
+
+
+def test_pcre_digits_and_words_are_ascii():
+    # PCRE's (and RE2's) \d is ASCII: an Arabic-Indic three is not a digit on either path
+    rows = run('| makeresults | eval s="\u0663x", a=if(match(s, "\\\\d(?=x)"), 1, 0), b=if(match(s, "\\\\dx"), 1, 0) '
+               '| table a b')
+    assert rows == [{"a": 0, "b": 0}]
+
+
+def test_an_interrupt_stops_the_pcre_functions_at_their_next_call():
+    import threading
+    import time
+
+    import pyarrow as pa
+
+    con = udf.connect()
+    # 40 rows that each take about 0.1-0.5 s in the regex package: over 4 s in all
+    con.register("t", pa.table({"s": ["a" * 22 + "!"] * 40}))
+    threading.Timer(0.3, udf.interrupt, args=(con,)).start()
+    t0 = time.perf_counter()
+    with pytest.raises(Exception) as e:
+        con.sql("SELECT count(*) FROM t WHERE speleo_pcre_match(s, '(a|a)+(?!a)b')").fetchall()
+    took = time.perf_counter() - t0
+    assert udf.STOP_MARK in str(e.value) or "INTERRUPT" in str(e.value).upper()
+    assert took < 2.0, f"the search went on {took:.1f} s after the interrupt"
+
+
+def test_a_search_over_its_pcre_budget_fails_with_that_reason(monkeypatch):
+    from speleo.query.failures import translate
+
+    monkeypatch.setattr(udf, "PCRE_SEARCH_BUDGET_SECS", 0.0)   # any matching time is over it
+    query = '* | regex _raw="a(?=b)"'
+    with pytest.raises(Exception) as e:
+        run(query, rows=ev("ab", "ac"))
+    err = translate(e.value, query)
+    assert "in all" in err.message and "a(?=b)" in err.message

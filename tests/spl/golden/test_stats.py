@@ -200,3 +200,12 @@ def test_eventstats_sql_window():
     assert sql("* | eventstats count by host") == (
         "WITH s0 AS (SELECT * FROM __events__ WHERE TRUE), s1 AS (SELECT *, CASE WHEN NOT \"host\" IS NULL "
         "THEN COUNT(*) OVER (PARTITION BY \"host\") END AS \"count\" FROM s0) SELECT * FROM s1 ORDER BY \"_time\" DESC")
+
+
+def test_eventstats_values_on_every_event():
+    # by hand: the users are alice bob alice Alice (none) carol bob -> distinct, sorted (upper case
+    # first): Alice alice bob carol, on each event; per host web1: alice bob
+    rows = run("* | eventstats values(user) as us | table user us", rows=EVENTS)
+    assert {tuple(r["us"]) for r in rows} == {("Alice", "alice", "bob", "carol")} and len(rows) == 7
+    rows = run("* | eventstats values(user) as us by host | where host=\"web1\" | table us", rows=EVENTS)
+    assert [r["us"] for r in rows] == [["alice", "bob"]] * 3

@@ -76,8 +76,10 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     node = PcreExtract if pcre is not None else RegexExtract
     groups = capture_groups(cmd.regex)
     for name in dict.fromkeys(g for g in groups if g):
-        index = groups.index(name) + 1
-        value = node(this=source.copy(), expression=pattern.copy(), group=exp.Literal.number(index))
+        # the PCRE path looks the group up by name in the regex package (which numbers groups
+        # its own way: branch resets, comments); RE2 by the number capture_groups counts
+        group = exp.Literal.string(name) if pcre is not None else exp.Literal.number(groups.index(name) + 1)
+        value = node(this=source.copy(), expression=pattern.copy(), group=group)
         _assign(state, name, _or_previous(state, name, value))
 
 
