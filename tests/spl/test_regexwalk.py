@@ -12,3 +12,11 @@ def test_escapes_and_classes_are_skipped():
 
 def test_capture_groups_ignore_escaped_and_class_parentheses():
     assert capture_groups(r"\((?<user>\w+)[()](\d+)(?:x)") == ["user", None]
+
+
+def test_a_bracket_first_in_a_class_is_literal():
+    # [ ] ( ) ] : one class holding "]", "(" and ")"; then (?<a>\w) is the first group, (\w) the
+    # second (RE2 and PCRE read it so): offsets [=0, (=5
+    assert list(structural(r"[]()](?<a>\w)(\w)"))[:2] == [0, 5]
+    assert capture_groups(r"[]()](?<a>\w)(\w)") == ["a", None]
+    assert capture_groups(r"[^]()](?<a>\w)") == ["a"]
