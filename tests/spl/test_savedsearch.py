@@ -84,3 +84,21 @@ def test_a_real_home_runs_the_saved_search(tmp_path):
     assert got.table.to_pylist() == [{"count": 3}]
     got = svc.search("| savedsearch \"by code\" code=404", now=t0 + 100, earliest=0, limit=0)
     assert got.total == 2
+
+
+def test_a_saved_search_used_twice_its_macros_and_a_leading_search_word():
+    from speleo.spl.macros import MacroDef
+
+    m = Saved(errs="index=web status>=500", withmacro="`errs_m` ``` only server errors ``` | stats count",
+              worded="search index=web", d="index=db", b="| savedsearch d", c="| savedsearch d")
+    m["errs_m"] = MacroDef("errs_m", "status>=500")
+    # side by side is not a cycle; nor is a diamond (a -> b -> d, a -> c -> d)
+    got = expand_saved_searches("| savedsearch errs | append [| savedsearch errs]", m)
+    assert got.count("index=web status>=500") == 2
+    got = expand_saved_searches("| savedsearch b | append [| savedsearch c]", m)
+    assert got.count("index=db") == 2
+    # the saved text's macros and comments are expanded as the caller's are
+    got = expand_saved_searches("| savedsearch withmacro", m)
+    assert "status>=500" in got and "`" not in got and "only server errors" not in got
+    # a saved text that starts with the word search
+    assert expand_saved_searches("| savedsearch worded", m).split() == "| search index=web".split()

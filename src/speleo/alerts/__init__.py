@@ -8,7 +8,7 @@ per action and the `register_action` hook), `rules/` (ElastAlert rule types, pur
 `fschange/` is the file-change monitor (docs/alerts-fschange.md).
 """
 
-from speleo.query.macrostore import provide_saved_searches
+from speleo import hooks
 
 
 def _saved_search_text(home, name: str) -> str:
@@ -18,4 +18,4 @@ def _saved_search_text(home, name: str) -> str:
     return for_home(home).get(name).spec["search"]
 
 
-provide_saved_searches(_saved_search_text)
+hooks.saved_search_source = _saved_search_text

@@ -251,8 +251,7 @@ def _search(home: Home, query: str, earliest, latest, output: str, limit: int, n
         from speleo.cli.alert_cmds import install_local_sinks
 
         install_local_sinks(home)
-    if "savedsearch" in query.lower():
-        import speleo.alerts  # noqa: F401 (provides the home's saved searches to | savedsearch)
+    import speleo.alerts  # noqa: F401 (provides the home's saved searches to | savedsearch, even through a macro)
     try:
         res = svc.search(query, to_epoch(earliest, pinned, tz), to_epoch(latest, pinned, tz), limit, pinned,
                          timeline=False, capabilities=None if allow_delete else frozenset({"search"}),

@@ -99,20 +99,10 @@ def remove(home, name: str) -> int:
     return len(records) - len(keep)
 
 
-_SAVED_SOURCE: list = []   # (home, name) -> text, provided by speleo.alerts (which owns saved searches)
-
-
-def provide_saved_searches(source) -> None:
-    """Let `| savedsearch` read saved searches through `source(home, name) -> search text`
-    (raising NotFoundError or InputError). Called by `speleo.alerts` when imported: the query
-    layer does not import the layers that own saved searches."""
-    _SAVED_SOURCE[:] = [source]
-
-
 class MacroTable(dict):
     """A home's macros (name -> MacroDef) that also answers `saved_search(name)`, the text of the
     home's saved search NAME, for `| savedsearch` (spl/savedsearch.py); read from the operations
-    database only when a search uses it, through the source `provide_saved_searches` set."""
+    database only when a search uses it, through `speleo.hooks.saved_search_source`."""
 
     def __init__(self, table: dict, home) -> None:
         super().__init__(table)
@@ -124,9 +114,11 @@ class MacroTable(dict):
     def saved_search(self, name: str) -> str:
         """Raises NotFoundError (no such saved search) or InputError (several owners have one,
         or no saved searches in this process)."""
-        if not _SAVED_SOURCE:
+        from speleo import hooks
+
+        if hooks.saved_search_source is None:
             raise InputError("saved searches are not available here")
-        return _SAVED_SOURCE[0](self.home, name)
+        return hooks.saved_search_source(self.home, name)
 
 
 def load_macros(home) -> dict[str, MacroDef]:

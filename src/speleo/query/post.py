@@ -505,8 +505,14 @@ def _multikv(table: pa.Table, step: dict) -> pa.Table:
             out.append({"_raw": line, **{c: other[c][i] for c in carried}, **row})
     columns = ["_raw", *carried, *[n for n in names_seen if n not in carried and n != "_raw"]]
     data = {c: [r.get(c) for r in out] for c in columns}
-    return pa.table({c: pa.array(v, table.schema.field(c).type if c in table.column_names else pa.string())
-                     for c, v in data.items()})
+    found = set(names_seen)   # a header naming an existing field (PID after eval PID=1): its values are text
+
+    def typed(c: str, values: list) -> pa.Array:
+        if c in found or c not in table.column_names:
+            return pa.array([None if v is None else str(v) for v in values], pa.string())
+        return pa.array(values, table.schema.field(c).type)
+
+    return pa.table({c: typed(c, v) for c, v in data.items()})
 
 
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,

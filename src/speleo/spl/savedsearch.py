@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from speleo.errors import SpeleoError, SplSyntaxError, SplUnsupportedError
+from speleo.spl.macros import expand_macros
 
 MAX_DEPTH = 10
 _START = re.compile(r"\s*\|\s*(savedsearch\b|from\s+savedsearch:)", re.I)
@@ -72,42 +73,42 @@ def _unquote(v: str) -> str:
     return re.sub(r"\\(.)", r"\1", v[1:-1]) if len(v) >= 2 and v[0] == v[-1] == '"' else v
 
 
-def expand_saved_searches(text: str, macros) -> str:
+def expand_saved_searches(text: str, macros, chain: tuple[str, ...] = ()) -> str:
     """`text` with each `savedsearch` / `from savedsearch:` command that starts a search replaced
-    by the saved search's text. Raises SplSyntaxError (bad arguments, no such saved search, a
-    cycle, a `$token$` without a value)."""
+    by the saved search's text, itself expanded first (its macros and comments, its own
+    `savedsearch` commands). `chain`: the saved searches being expanded around `text` (a name
+    seen again in it is a cycle; a search used twice side by side is not). Raises SplSyntaxError
+    (bad arguments, no such saved search, a cycle, nesting past MAX_DEPTH, a `$token$` without a
+    value)."""
     if "savedsearch" not in text.lower():
         return text
-    seen: list[str] = []
-    for _ in range(MAX_DEPTH + 1):
-        new = _expand_once(text, macros, seen)
-        if new == text:
-            return text
-        text = new
-    raise SplSyntaxError(f"savedsearch nests more than {MAX_DEPTH} levels ({' -> '.join(seen)})", text, 0, 0)
-
-
-def _expand_once(text: str, macros, seen: list[str]) -> str:
-    for begin in reversed(_starts(text)):
+    for begin in reversed(_starts(text)):   # from the end: the offsets before stay valid
         m = _START.match(text, begin)
         if not m:
             continue
         end = _command_end(text, m.end())
         name, values, nosub = _arguments(text, m, end)
-        body = _saved_text(text, m, name, macros)
-        if name in seen:
-            raise SplSyntaxError(f"savedsearch {name!r} calls itself ({' -> '.join(seen + [name])})",
+        if name in chain:
+            raise SplSyntaxError(f"savedsearch {name!r} calls itself ({' -> '.join(chain + (name,))})",
                                  text, m.start(1), end)
-        seen.append(name)
+        if len(chain) >= MAX_DEPTH:
+            raise SplSyntaxError(f"savedsearch nests more than {MAX_DEPTH} levels ({' -> '.join(chain + (name,))})",
+                                 text, m.start(1), end)
+        body = _saved_text(text, m, name, macros)
         if not nosub:
             missing = sorted({t for t in _TOKEN.findall(body) if t not in values})
             if missing:
                 raise SplSyntaxError(f"saved search {name!r} needs a value for ${missing[0]}$: "
                                      f"write | savedsearch {_quoted(name)} {missing[0]}=<value>", text, m.start(1), end)
             body = _TOKEN.sub(lambda t: values[t.group(1)], body)
-        body = body.strip()
-        replacement = body if body.startswith("|") else f"| search {body}"
-        return text[:m.start(1)].rstrip().rstrip("|") + " " + replacement + " " + text[end:]
+        body = expand_saved_searches(expand_macros(body, macros).strip(), macros, chain + (name,)).strip()
+        if body.startswith("|"):
+            replacement = body
+        elif re.match(r"search\b", body, re.I):   # a saved text may start with the word search
+            replacement = f"| {body}"
+        else:
+            replacement = f"| search {body}"
+        text = text[:m.start(1)].rstrip().rstrip("|") + " " + replacement + " " + text[end:]
     return text
 
 

@@ -155,6 +155,12 @@ class State:
             return extracted
         return exp.null()
 
+    def reopen_fields(self) -> None:
+        """A command that extracts from the events again (spath, xmlkv, fromjson, extract, kv)
+        after `fields`: the fields it finds exist again, as in Splunk."""
+        self.fields_kept = False
+        self.fields_removed = set()
+
     def _only_present(self, expr: exp.Expression) -> exp.Expression:
         """An extraction may read `sourcetype` or `_fields`; once a command dropped or renamed
         them, they read as NULL instead of failing to bind."""

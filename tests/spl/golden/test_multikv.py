@@ -50,3 +50,9 @@ def test_rmorig_noheader_and_forceheader():
 def test_bad_options(bad, why):
     with pytest.raises(SplError, match=why):
         run(f"* | multikv {bad}", rows=EVENTS)
+
+
+def test_a_header_naming_an_existing_numeric_field():
+    # eval PID=1 makes a number; the table's PID values (text) take its place
+    rows = run("* | eval PID=1 | multikv | head 2 | table PID", rows=EVENTS)
+    assert rows == [{"PID": "1"}, {"PID": "812"}]

@@ -65,3 +65,10 @@ def test_later_commands_read_the_truncated_values():
 def test_bad_options_say_what_is_wrong(bad, why):
     with pytest.raises(SplError, match=why):
         run(f"* | outlier {bad}", rows=EVENTS)
+
+
+def test_after_stats_max_and_a_split_timechart():
+    # stats max() ends in a step on the result; outlier still follows (max of v per w: 10 for
+    # "5", 100 for "x"; two values, IQR 22.5 -> nothing beyond 100 + 56.25)
+    rows = run("* | stats max(v) as m by w | outlier m", rows=EVENTS)
+    assert sorted(r["m"] for r in rows) == [10, 100]

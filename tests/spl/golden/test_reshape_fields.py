@@ -174,3 +174,12 @@ def test_table_sql():
         "s1 AS (SELECT *, ROW_NUMBER() OVER (ORDER BY \"_time\" DESC) AS \"__speleo_ord\" FROM s0), "
         "s2 AS (SELECT \"host\" AS \"host\", \"source\" AS \"source\", \"__speleo_ord\" FROM s1) "
         "SELECT * EXCLUDE (\"__speleo_ord\") FROM s2 ORDER BY \"__speleo_ord\" ASC")
+
+
+def test_commands_that_extract_again_after_fields():
+    # Search Reference: spath, extract: they read _raw again, so what they find exists after a
+    # `fields` that left it out (bytes of alice: 100 and abc, of bob 200; carol 50)
+    rows = run("* | fields host _raw | extract | stats count by user", rows=EVENTS)
+    assert rows == [{"user": "alice", "count": 2}, {"user": "bob", "count": 1}, {"user": "carol", "count": 1},
+                    {"user": "dave", "count": 1}]
+    assert run("* | fields - user | extract | stats count by user", rows=EVENTS)[0] == {"user": "alice", "count": 2}

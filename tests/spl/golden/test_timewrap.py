@@ -72,3 +72,13 @@ def test_too_many_periods_are_refused():
     # periods, far above the bound of 1,000
     with pytest.raises(InputError, match="177,200 periods"):
         run("* | timechart span=1h count | timewrap 1s", rows=EVENTS)
+
+
+def test_after_a_split_timechart_and_stats_max():
+    # timechart ... by and stats max() both end in a step on the result; timewrap still follows
+    events = ev((-3600, "a", "web1"), (-25 * 3600, "b", "web1"), (-3600, "c", "web2"))
+    rows = run("* | timechart span=1h count by host | timewrap 1d", rows=events)
+    row = {r["_time"]: r for r in rows}[at(21)]
+    assert (row["web1_1day_before"], row["web1_latest_day"], row["web2_latest_day"]) == (1, 1, 1)
+    rows = run("* | bin _time span=1h | stats max(linecount) as m by _time | timewrap 1d", rows=events)
+    assert {r["_time"]: r for r in rows}[at(21)]["m_latest_day"] == 1

@@ -62,6 +62,7 @@ def _table_state(state_or_ctx, query: str, columns: list[str], table: str) -> St
                columns=[c for c in columns if c != ORD], events=False, transforming=True)
     st.set_order([exp.Ordered(this=col(ORD))], {ORD})
     st.hidden_ord = True
+    st.top_level = True   # the steps it adds are applied after it (compile_continuation returns them)
     if isinstance(state_or_ctx, State):
         st.time_range = state_or_ctx.time_range   # addinfo after a post step: the search's range
     return st

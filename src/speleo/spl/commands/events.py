@@ -384,6 +384,7 @@ def compile_extract(state: State, cmd: ast.ArgsCmd) -> None:
             raise state.fail(f"{cmd.name} {key}= is not supported", cmd)
     if cmd.args:
         raise state.fail(f"{cmd.name} with transforms.conf stanza names is not supported", cmd)
+    state.reopen_fields()   # after `fields`: what it extracts exists again
     if "pairdelim" in cmd.options or "kvdelim" in cmd.options:
         from speleo.spl.commands.extracts import extract_with_delimiters
 

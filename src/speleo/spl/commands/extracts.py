@@ -220,6 +220,7 @@ def _register(state: State, field: str, reader, prefix: str = "") -> None:
             return exp.null()
         return state._only_present(reader(source.copy(), key))
 
+    state.reopen_fields()   # after `fields`: the fields it reads exist again
     prev = state.auto_json
     state.auto_json = lookup if prev is None else (
         lambda n, a=lookup, p=prev: exp.Coalesce(this=a(n), expressions=[p(n)]))

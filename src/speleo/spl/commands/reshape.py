@@ -215,6 +215,7 @@ def compile_spath(state: State, cmd: ast.SpathCmd) -> None:
                 return spath_value(src.copy(), name)
             except ValueError:
                 return exp.null()
+        state.reopen_fields()   # after `fields`: the paths it reads exist again
         prev = state.auto_json
         state.auto_json = auto if prev is None else (lambda n, a=auto, p=prev: exp.Coalesce(this=a(n), expressions=[p(n)]))
         return

@@ -75,6 +75,9 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
                            "columns": [c for c in state.columns]})
 
 
+NUMERIC_COLUMNS = frozenset({"_time", "_indextime", "linecount", "_offset"})   # stored as numbers
+
+
 def compile_stats_command(state: State, cmd: ast.StatsCmd) -> None:
     """The `stats` command: compile_stats, with min()/max() over text (`_text_extremes`)."""
     compile_stats(state, cmd, text_minmax=state.top_level)
@@ -97,6 +100,8 @@ def _text_extremes(state: State, aggs: list) -> list[tuple[str, str, exp.Express
             f, kind = compile_expr(state, a.expr)
             if kind != "str":
                 continue
+        elif a.arg in NUMERIC_COLUMNS and a.arg in state.columns:
+            continue   # always numbers: no text to order
         else:
             f = state.field(a.arg)
         t = exp.Cast(this=f, to=exp.DataType.build("VARCHAR"))
