@@ -38,7 +38,7 @@ OUT = ROOT / "bench" / "out"
 DATA = OUT / "ch-data"
 RUNS = int(os.environ.get("CHBENCH_RUNS", 5))
 
-from gen import RARE_COUNT, RARE_TOKEN, generate  # noqa: E402
+from gen import RARE_TOKEN, generate  # noqa: E402
 
 SEARCHES = [   # name, SPL, how its answer is checked
     ("rare term", f"{RARE_TOKEN} | stats count", ("grep", RARE_TOKEN)),

@@ -31,7 +31,7 @@ OUT = ROOT / "bench" / "out"
 RUNS = int(os.environ.get("GROWTH_RUNS", 5))
 
 from gen import RARE_COUNT, RARE_TOKEN, generate  # noqa: E402
-from termindex_bench import _free_port, ingest  # noqa: E402
+from termindex_bench import ingest, warm_server  # noqa: E402
 
 SEARCHES = [   # name, SPL, check: ("grep", term) or ("total", column)
     ("rare term", f"{RARE_TOKEN} | stats count", ("grep", RARE_TOKEN)),
@@ -59,21 +59,8 @@ def _grep(term: str, files: list[Path]) -> tuple[int, float]:
 def _measure(home: Path, files: list[Path], events: int) -> dict:
     import httpx
 
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "speleo.cli.main", "--home", str(home), "serve", "--port",
-                             str(port), "--hec-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     out: dict = {}
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        headers = {"Authorization": f"Bearer {(home / 'api_token').read_text().strip()}"}
-
+    with warm_server(home) as (url, headers):
         def run(spl: str) -> list[dict]:
             r = httpx.post(url + "/api/v1/search", json={"search": spl, "limit": 0, "timeline": False},
                            headers=headers, timeout=1800)
@@ -98,9 +85,6 @@ def _measure(home: Path, files: list[Path], events: int) -> dict:
                 run(spl)
                 times.append(time.perf_counter() - t)
             out[name] = {"spl": spl, "s": statistics.median(times), "answer": got, "grep_s": grep_s}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
     return out
 
 

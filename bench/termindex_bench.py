@@ -12,6 +12,7 @@ its time counts. Writes the TIBENCH section of docs/benchmarks.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -108,54 +109,64 @@ def _hide(home: Path, hide: bool) -> None:
             p.rename(p.with_name(p.name[: -len(".off")]))
 
 
-def api_searches(home: Path, files: list[Path], rare: str) -> list[dict]:
+@contextlib.contextmanager
+def warm_server(home: Path, start_secs: float = 180):
+    """`speleo serve` on `home` (a free port, no HEC), once it answers /health: yields (url,
+    headers with the home's API token); stopped on leaving."""
     import httpx
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "speleo.cli.main", "--home", str(home), "serve", "--port",
                              str(port), "--hec-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    out = []
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + start_secs
         while time.time() < deadline:
             try:
                 httpx.get(url + "/health", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        headers = {"Authorization": f"Bearer {(home / 'api_token').read_text().strip()}"}
-
-        def count(spl: str, timeline: bool) -> int:
-            r = httpx.post(url + "/api/v1/search", json={"search": spl, "limit": 0, "timeline": timeline},
-                           headers=headers, timeout=600)
-            r.raise_for_status()
-            return int(r.json()["results"][0]["count"])
-
-        for term in (rare, "failed", "GET"):
-            grep_cmd = ["grep", "-c", "-i", "-w", term, *map(str, files)]
-            grep_out = ""
-
-            def grep() -> None:
-                nonlocal grep_out
-                grep_out = subprocess.run(grep_cmd, capture_output=True, text=True).stdout
-
-            grep_s = _median(grep, 3)
-            expected = sum(int(line.rsplit(":", 1)[1]) for line in grep_out.split())
-            row = {"term": term, "grep_s": grep_s, "grep_count": expected}
-            for label, hide in (("before", True), ("after", False)):
-                _hide(home, hide)
-                for timeline in (False, True):
-                    spl = f"{term} | stats count"
-                    got = count(spl, timeline)   # warm the server (and its sidecar cache)
-                    assert got == expected, (spl, label, got, expected)
-                    row[f"{label}{'_timeline' if timeline else ''}_s"] = _median(lambda: count(spl, timeline))
-            _hide(home, False)
-            out.append(row)
+        yield url, {"Authorization": f"Bearer {(home / 'api_token').read_text().strip()}"}
     finally:
-        _hide(home, False)
         proc.terminate()
         proc.wait(60)
+
+
+def api_searches(home: Path, files: list[Path], rare: str) -> list[dict]:
+    import httpx
+
+    out = []
+    try:
+        with warm_server(home) as (url, headers):
+            def count(spl: str, timeline: bool) -> int:
+                r = httpx.post(url + "/api/v1/search", json={"search": spl, "limit": 0, "timeline": timeline},
+                               headers=headers, timeout=600)
+                r.raise_for_status()
+                return int(r.json()["results"][0]["count"])
+
+            for term in (rare, "failed", "GET"):
+                grep_cmd = ["grep", "-c", "-i", "-w", term, *map(str, files)]
+                grep_out = ""
+
+                def grep() -> None:
+                    nonlocal grep_out
+                    grep_out = subprocess.run(grep_cmd, capture_output=True, text=True).stdout
+
+                grep_s = _median(grep, 3)
+                expected = sum(int(line.rsplit(":", 1)[1]) for line in grep_out.split())
+                row = {"term": term, "grep_s": grep_s, "grep_count": expected}
+                for label, hide in (("before", True), ("after", False)):
+                    _hide(home, hide)
+                    for timeline in (False, True):
+                        spl = f"{term} | stats count"
+                        got = count(spl, timeline)   # warm the server (and its sidecar cache)
+                        assert got == expected, (spl, label, got, expected)
+                        row[f"{label}{'_timeline' if timeline else ''}_s"] = _median(lambda: count(spl, timeline))
+                _hide(home, False)
+                out.append(row)
+    finally:
+        _hide(home, False)
     return out
 
 
