@@ -13,6 +13,13 @@ as the embedded engine runs it, on DuckDB, over the events ClickHouse selected (
 `fallback_max_events`; more is refused with an error naming ClickHouse and the construct).
 The result says so in `messages`.
 
+Every query of a search carries the searcher's limits (`limit_settings`): `max_execution_time`
+is what remains of the role's `srchMaxTime` since the search began, so a search of several
+queries (the slices below) stops at the role's time in all, not per query. Every query has its
+own `query_id`; on a ClickHouse server a cancelled search sends `KILL QUERY WHERE query_id = ...`
+(from a second connection, within `KILL_POLL_SECS`) and the running query stops there (chdb runs
+one query at a time in this process: there the cancel takes effect between two queries).
+
 Partial results (`execute_incremental`, the web's search jobs): a search of raw events through
 per-event commands (`engine.batchable`) runs over time slices of its range, newest first (the
 newest 1/64 of the range, then 1/64, 1/32 ... 1/2: `SLICES`), each slice one query for its rows
@@ -26,6 +33,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import threading
+import uuid
 import fnmatch
 import math
 import os
@@ -70,8 +79,11 @@ class ClickHouseBackend:
     """The search backend on ClickHouse (query.backend.SearchBackend)."""
 
     def __init__(self, client, topology: ddl.Topology = ddl.Topology(), *,
-                 fallback_max_events: int = FALLBACK_MAX_EVENTS, display: str = "ClickHouse") -> None:
+                 fallback_max_events: int = FALLBACK_MAX_EVENTS, display: str = "ClickHouse",
+                 kill_client=None) -> None:
         self.client = client
+        # () -> a client for `KILL QUERY` beside the running query (None on chdb: see `_watch`)
+        self.kill_client = kill_client
         self.topology = topology
         self.fallback_max_events = fallback_max_events
         self.display = display
@@ -87,7 +99,16 @@ class ClickHouseBackend:
         client = chclient.connect(parsed)
         if not os.environ.get("SPELEO_CLICKHOUSE_ANY_VERSION"):
             chclient.check_version(client)
-        return cls(client, parsed.topology, display=parsed.display)
+        killer = None
+        if parsed.kind == "clickhouse":
+            lock, held = threading.Lock(), []
+
+            def killer():
+                with lock:
+                    if not held:
+                        held.append(chclient.connect(parsed))
+                    return held[0]
+        return cls(client, parsed.topology, display=parsed.display, kill_client=killer)
 
     # -- storage -----------------------------------------------------------------
     def ensure_index(self, settings) -> None:
@@ -267,7 +288,7 @@ class ClickHouseBackend:
         started = time.monotonic()
         indexes, messages = self.searched_indexes(compiled, scope)
         source = self.events_source(compiled, indexes)
-        token = _LIMITS.set(scope.limits if scope is not None and scope.limits.any() else None)
+        token = _SEARCH.set(_SEARCH.get() or _SearchState.begin(scope))
         try:
             try:
                 sql = self.render(compiled.tree, source)
@@ -277,7 +298,7 @@ class ClickHouseBackend:
             else:
                 result = self._run(compiled, sql, events_sql, limit, with_timeline)
         finally:
-            _LIMITS.reset(token)
+            _SEARCH.reset(token)
         result.messages = messages + result.messages
         result.scanned = {"engine": "clickhouse", "indexes": indexes}
         result.elapsed_secs = time.monotonic() - started
@@ -295,12 +316,12 @@ class ClickHouseBackend:
                 raise duckdb.InterruptException("the search was cancelled")
 
         check()
-        if on_partial is None or not engine.batchable(compiled) or compiled.events_tree is None:
-            return self.execute(compiled, limit=limit, scope=scope)
-        started = time.monotonic()
-        indexes, messages = self.searched_indexes(compiled, scope)
-        token = _LIMITS.set(scope.limits if scope is not None and scope.limits.any() else None)
+        token = _SEARCH.set(_SearchState.begin(scope, should_stop))
         try:
+            if on_partial is None or not engine.batchable(compiled) or compiled.events_tree is None:
+                return self.execute(compiled, limit=limit, scope=scope)
+            started = time.monotonic()
+            indexes, messages = self.searched_indexes(compiled, scope)
             full = self.events_source(compiled, indexes)
             try:
                 events_sql = self.render(compiled.events_tree, full)
@@ -309,7 +330,7 @@ class ClickHouseBackend:
                 return self.execute(compiled, limit=limit, scope=scope)
             result = self._sliced(compiled, indexes, events_sql, int(limit), on_partial, check)
         finally:
-            _LIMITS.reset(token)
+            _SEARCH.reset(token)
         result.messages = messages + result.messages
         result.scanned = {"engine": "clickhouse", "indexes": indexes}
         result.elapsed_secs = time.monotonic() - started
@@ -361,15 +382,55 @@ class ClickHouseBackend:
         return result
 
     def _query(self, sql: str) -> pa.Table:
-        limits = _LIMITS.get()
-        settings = SEARCH_SETTINGS if limits is None else {**SEARCH_SETTINGS, **limit_settings(limits)}
+        state = _SEARCH.get()
+        limits = state.limits if state is not None else None
+        settings = dict(SEARCH_SETTINGS)
+        if limits is not None:
+            settings.update(limit_settings(limits, state.remaining_secs()))
+        if state is not None and state.stop_requested():
+            raise duckdb.InterruptException("the search was cancelled")
+        query_id = settings["query_id"] = f"speleo-{uuid.uuid4().hex}"
+        watcher = self._watch(query_id, state.should_stop) if state is not None and state.should_stop else None
         try:
             table = self.client.query_arrow(sql, settings=settings)
         except Exception as e:  # noqa: BLE001 - the driver's errors: a Speleo error naming the engine
+            if watcher is not None and watcher.killed.is_set():
+                raise duckdb.InterruptException("the search was cancelled (KILL QUERY sent to ClickHouse)") from e
             if limits is not None:
                 _raise_if_limit(e, limits)
             raise engine.SearchFailed(f"{self.display} refused the search: {_first_line(e)}") from e
+        finally:
+            if watcher is not None:
+                watcher.done.set()
+        if watcher is not None and watcher.killed.is_set():
+            raise duckdb.InterruptException("the search was cancelled (KILL QUERY sent to ClickHouse)")
         return _as_duckdb_types(table)
+
+    def _watch(self, query_id: str, should_stop) -> "_Watcher | None":
+        """While query `query_id` runs, ask `should_stop()` every KILL_POLL_SECS and, when it says
+        stop, send `KILL QUERY` for it from a second connection (`kill_client`). None on chdb (one
+        query at a time in this process: nothing could run the KILL) and without a way to connect."""
+        if self.kill_client is None:
+            return None
+        w = _Watcher()
+
+        def run() -> None:
+            while not w.done.wait(KILL_POLL_SECS):
+                try:
+                    stop = should_stop()
+                except Exception:  # noqa: BLE001 - a broken callback must not kill the search
+                    stop = False
+                if stop:
+                    w.killed.set()
+                    try:
+                        self.kill_client().command(
+                            "KILL QUERY WHERE query_id = {qid:String} ASYNC", parameters={"qid": query_id})
+                    except Exception as e:  # noqa: BLE001 - the query may have just ended
+                        w.error = f"{type(e).__name__}: {e}"
+                    return
+
+        threading.Thread(target=run, name=f"ch-kill-{query_id[-8:]}", daemon=True).start()
+        return w
 
     def _run(self, compiled, sql: str, events_sql: str | None, limit: int, with_timeline: bool):
         post = getattr(compiled, "post", None)
@@ -443,19 +504,59 @@ class ClickHouseBackend:
 
 # Shares of a search's range read one after the other, newest first (`execute_incremental`); cumulative
 SLICES = (1 / 64, 2 / 64, 4 / 64, 8 / 64, 16 / 64, 32 / 64, 1.0)
-# The searcher's limits (speleo.query.scope.SearchLimits) while `execute` runs, for every query it sends.
-_LIMITS: contextvars.ContextVar = contextvars.ContextVar("speleo_clickhouse_limits", default=None)
+KILL_POLL_SECS = 0.2
+"""How often a running query asks whether its search was cancelled (seconds)."""
+
+
+class _SearchState:
+    """What every query of one search shares: the searcher's limits (query.scope.SearchLimits,
+    None without any), when the search began (time.monotonic) and its cancel callback."""
+
+    def __init__(self, limits, should_stop=None) -> None:
+        self.limits = limits
+        self.started = time.monotonic()
+        self.should_stop = should_stop
+
+    @classmethod
+    def begin(cls, scope, should_stop=None) -> "_SearchState":
+        return cls(scope.limits if scope is not None and scope.limits.any() else None, should_stop)
+
+    def remaining_secs(self) -> float | None:
+        """Seconds left of the role's `srchMaxTime` (None without one)."""
+        if self.limits is None or not self.limits.max_time_secs:
+            return None
+        return self.limits.max_time_secs - (time.monotonic() - self.started)
+
+    def stop_requested(self) -> bool:
+        return bool(self.should_stop is not None and self.should_stop())
+
+
+class _Watcher:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.killed = threading.Event()
+        self.error: str | None = None
+
+
+# The search running in this context (`_SearchState`), for every query it sends.
+_SEARCH: contextvars.ContextVar = contextvars.ContextVar("speleo_clickhouse_search", default=None)
 # ClickHouse error codes of the limits set (ErrorCodes.cpp) -> the role's setting that caused it
 _LIMIT_CODES = {159: "srchMaxTime", 158: "srchMaxRowsRead", 241: "srchMaxMemory"}
 
 
-def limit_settings(limits) -> dict:
+def limit_settings(limits, remaining_secs: float | None = None) -> dict:
     """ClickHouse query settings for a searcher's limits (issue 17: set on every query):
-    `max_execution_time` (seconds; the server's 300 s when the role sets none), `max_rows_to_read`
-    and `max_memory_usage`, each failing the query (`*_overflow_mode` throw) when exceeded."""
+    `max_execution_time` (whole seconds, at least 1: what `remaining_secs` says is left of the
+    role's `srchMaxTime` when given, else all of it; the server's 300 s when the role sets none),
+    `max_rows_to_read` and `max_memory_usage` (per query), each failing the query
+    (`*_overflow_mode` throw) when exceeded. Raises SearchLimitError when no time is left."""
     out: dict = {}
     if limits.max_time_secs:
-        out["max_execution_time"] = max(1, math.ceil(limits.max_time_secs))
+        left = limits.max_time_secs if remaining_secs is None else remaining_secs
+        if left <= 0:
+            raise SearchLimitError(f"the search ran out of the time your roles allow (srchMaxTime: "
+                                   f"{limits.max_time_secs:g} s): narrow the time range or the indexes, or ask an admin")
+        out["max_execution_time"] = max(1, math.ceil(left))
         out["timeout_overflow_mode"] = "throw"
     if limits.max_rows_read:
         out["max_rows_to_read"] = int(limits.max_rows_read)

@@ -71,14 +71,16 @@ def parse_url(text: str) -> BackendUrl:
 
 
 def connect(url: BackendUrl):
-    """A clickhouse-connect client for `url` (zstd-compressed inserts over HTTP)."""
+    """A clickhouse-connect client for `url` (zstd-compressed inserts over HTTP). Over HTTP no
+    session id is sent: the server's search threads share the client, and ClickHouse refuses
+    two queries at once in one session."""
     import clickhouse_connect
 
     if url.kind == "chdb":
         return clickhouse_connect.get_client(interface="chdb", path=url.path)
     return clickhouse_connect.get_client(host=url.host, port=url.port, username=url.username,
                                          password=url.password, secure=url.secure, compress="zstd",
-                                         send_receive_timeout=300)
+                                         send_receive_timeout=300, autogenerate_session_id=False)
 
 
 def check_version(client, expected: str = ENGINE_VERSION) -> str:
