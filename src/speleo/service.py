@@ -182,7 +182,10 @@ class Service:
                 log = InternalLog(writer.store)
                 emit = lambda event, fields: log.emit("_internal", "lifecycle", {"event": event, **fields},  # noqa: E731
                                                       component="BucketMover")
-            result = fn(Lifecycle(writer.store, emit))
+            if self.on_clickhouse:    # days of ClickHouse tables (storage.clickhouse.lifecycle)
+                result = fn(self.backend.lifecycle(self.home, self.catalog, emit))
+            else:
+                result = fn(Lifecycle(writer.store, emit))
             if own:
                 writer.store.seal()
                 writer.store.collect_garbage(0.0)   # no server: no search of another process to wait for
@@ -193,10 +196,17 @@ class Service:
                 self.writer = None
 
     def delete_index(self, name: str) -> dict:
-        """Delete an index and its buckets (`storage.indexadmin.delete_index`)."""
+        """Delete an index and its buckets (`storage.indexadmin.delete_index`); on the ClickHouse
+        backend its tables too."""
         from speleo.storage import indexadmin
 
-        return self.with_lifecycle(lambda lc: lc.locked(lambda: indexadmin.delete_index(self.home, self.catalog, name)))
+        def run():
+            out = indexadmin.delete_index(self.home, self.catalog, name)
+            if self.on_clickhouse:
+                self.backend.drop_index(name)
+            return out
+
+        return self.with_lifecycle(lambda lc: lc.locked(run))
 
     def purge(self, index: str, spl: str, actor: str = "cli") -> dict:
         """Remove the events of `index` that `spl` finds from disk (`storage.purge`), deleted ones

@@ -112,9 +112,20 @@ class ClickHouseBackend:
 
     # -- storage -----------------------------------------------------------------
     def ensure_index(self, settings) -> None:
+        """Create the index's table if missing; put it under the backend's storage policy when it
+        was made under another (ClickHouse refuses a policy lacking the table's disks: the
+        error says so)."""
         layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
         for stmt in ddl.create_table(layout, self.topology):
             self.client.command(stmt)
+        if self.topology.storage_policy:
+            table = ddl.table_name(layout.name) + ("_local" if self.topology.cluster else "")
+            rows = self.client.query("SELECT storage_policy FROM system.tables WHERE database = {db:String} AND "
+                                     "name = {t:String}", parameters={"db": self.topology.database, "t": table}).result_rows
+            if rows and rows[0][0] != self.topology.storage_policy:
+                on = f" ON CLUSTER '{self.topology.cluster}'" if self.topology.cluster else ""
+                self.client.command(f"ALTER TABLE {ddl.quoted(self.topology.database, table)}{on} MODIFY SETTING "
+                                    f"storage_policy = '{self.topology.storage_policy}'")
         self._ready.add(layout.name)
 
     def write(self, index: str, events: pa.Table, token: str) -> int:
@@ -128,12 +139,14 @@ class ClickHouseBackend:
         """Set the index's TTL from its age limit (rounded up to whole days); ClickHouse drops
         whole day partitions past it in its merges (`ttl_only_drop_parts`)."""
         layout = settings if isinstance(settings, ddl.IndexLayout) else ddl.IndexLayout.from_settings(settings)
-        if layout.retention_days is None and not self._has_ttl(layout.name):
+        if not ddl.ttl_rules(layout, self.topology) and not self._has_ttl(layout.name):
             return {"engine": "clickhouse", "index": layout.name, "ttl_days": None}
         for stmt in ddl.modify_ttl(layout, self.topology):
             self.client.command(stmt, settings={"materialize_ttl_after_modify": 0})
-        dropped = self._drop_expired_days(layout) if layout.retention_days is not None else []
-        return {"engine": "clickhouse", "index": layout.name, "ttl_days": layout.retention_days,
+        # an archived index freezes through storage.clickhouse.lifecycle (archive, then drop)
+        dropped = self._drop_expired_days(layout) if layout.retention_days is not None and not layout.archived else []
+        return {"engine": "clickhouse", "index": layout.name,
+                "ttl_days": None if layout.archived else layout.retention_days,
                 "partitions_dropped": len(dropped)}
 
     def _drop_expired_days(self, layout) -> list[str]:
@@ -206,11 +219,45 @@ class ClickHouseBackend:
                                  "AND name = {t:String}", parameters={"db": self.topology.database, "t": table}).result_rows
         return bool(rows) and " TTL " in rows[0][0]      # the table's TTL clause (one line in system.tables)
 
-    def indexes(self) -> list[str]:
-        """The Speleo indexes that have a table in the database."""
+    def _tables(self) -> set[str]:
         rows = self.client.query("SELECT name FROM system.tables WHERE database = {db:String}",
                                  parameters={"db": self.topology.database}).result_rows
-        return sorted(i for (name,) in rows if (i := ddl.index_of_table(name)) is not None)
+        return {name for (name,) in rows}
+
+    def indexes(self) -> list[str]:
+        """The Speleo indexes that have a table in the database."""
+        return sorted(i for name in self._tables() if (i := ddl.index_of_table(name)) is not None)
+
+    def has_table(self, table: str) -> bool:
+        return table in self._tables()
+
+    def forget_tables(self) -> None:
+        """Nothing cached today (each search lists the tables); kept for callers that create some."""
+
+    def drop_index(self, index: str) -> None:
+        """Drop an index's tables (its events and its thawed events) from ClickHouse."""
+        for stmt in ddl.drop_table(index, self.topology):
+            self.client.command(stmt)
+        self._ready.discard(index)
+
+    def lifecycle(self, home, catalog, emit=None, clock=None):
+        """Retention, archives and thaw on ClickHouse (storage.clickhouse.lifecycle)."""
+        from speleo.storage.clickhouse.lifecycle import ClickHouseLifecycle
+
+        return ClickHouseLifecycle(self, home, catalog, emit, clock)
+
+    def partition_events_sql(self, index: str) -> str:
+        """SQL of one day of an index's table as events (the `{p:String}` parameter: YYYY-MM-DD)."""
+        return self._one_index(types.SimpleNamespace(earliest=None, latest=None, required_terms=()), index,
+                               extra="toDate(t._time) = toDate({p:String})")
+
+    def stream_events(self, sql: str, parameters: dict):
+        """Arrow tables of the event schema (storage.schema), a block at a time (bounded memory
+        over HTTP; chdb answers in one block)."""
+        with self.client.query_arrow_stream(sql, parameters=parameters, settings=SEARCH_SETTINGS) as stream:
+            for batch in stream:
+                table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+                yield _to_event_schema(_as_duckdb_types(table))
 
     # -- search ------------------------------------------------------------------
     def searched_indexes(self, compiled, scope: IndexScope | None = None) -> tuple[list[str], list[str]]:
@@ -235,9 +282,15 @@ class ClickHouseBackend:
                     "NULL::Nullable(Float64) AS _indextime, NULL::Nullable(Int32) AS linecount, "
                     "NULL::Nullable(Int64) AS _offset, NULL::Nullable(String) AS _flags, "
                     "NULL::Nullable(String) AS _fields) WHERE 0")
-        return " UNION ALL ".join(self._one_index(compiled, name) for name in indexes)
+        tables = self._tables()
+        parts = []
+        for name in indexes:
+            parts.append(self._one_index(compiled, name))
+            if ddl.thaw_table_name(name) in tables:     # its thawed archives (storage.clickhouse.lifecycle)
+                parts.append(self._one_index(compiled, name, thawed=True))
+        return " UNION ALL ".join(parts)
 
-    def _one_index(self, compiled, index: str) -> str:
+    def _one_index(self, compiled, index: str, *, thawed: bool = False, extra: str | None = None) -> str:
         # every column qualified with the table alias `t`: the SELECT's aliases (`_time` as epoch
         # seconds) would otherwise shadow the stored columns in the WHERE clause
         conds = []
@@ -248,8 +301,9 @@ class ClickHouseBackend:
             t1 = f"fromUnixTimestamp64Micro(toInt64({_micros(compiled.latest)}), 'UTC')"
             conds += [f"t._time < {t1}", f"toStartOfHour(t._time) <= toStartOfHour({t1})"]
         conds += [f"hasToken(lower(t._raw), {_quote(term)})" for term in compiled.required_terms]
+        conds += [extra] if extra else []
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        table = ddl.quoted(self.topology.database, ddl.table_name(index))
+        table = ddl.quoted(self.topology.database, ddl.thaw_table_name(index) if thawed else ddl.table_name(index))
         return ("SELECT toFloat64(toUnixTimestamp64Micro(t._time)) / 1e6 AS _time, t._raw AS _raw, "
                 "nullIf(t.host, '') AS host, nullIf(t.source, '') AS source, "
                 f"nullIf(t.sourcetype, '') AS sourcetype, {_quote(index)} AS index, "

@@ -23,6 +23,7 @@ def retention_loop(runtime) -> None:
     while not runtime.stop_event.is_set():
         if runtime.service.on_clickhouse:
             applied = clickhouse_retention(runtime, applied)
+            clickhouse_days(runtime)
         retention_tick(lc, schedule, runtime.clock.time())
         runtime.stop_event.wait(runtime.home.settings.retention_check_secs)
 
@@ -45,6 +46,22 @@ def clickhouse_retention(runtime, applied: str | None) -> str:
         for row in done:
             lifecycle_emit(runtime, "retention_applied", row)
     return now
+
+
+def clickhouse_days(runtime) -> None:
+    """On the ClickHouse backend: freeze the day partitions past their index's age, size or
+    volume limit, archiving first where `coldToFrozenDir` says (storage.clickhouse.lifecycle).
+    A failure is kept in `errors` and retried at the next check."""
+    try:
+        svc = runtime.service
+        report = svc.backend.lifecycle(svc.home, svc.catalog, runtime.lifecycle_emit, runtime.clock).run_retention()
+    except Exception as e:   # ClickHouse unreachable: tried again at the next check
+        runtime.errors["clickhouse-lifecycle"] = f"{type(e).__name__}: {e}"
+        return
+    if report.failures:
+        runtime.errors["clickhouse-lifecycle"] = report.failures[-1]["error"]
+    else:
+        runtime.errors.pop("clickhouse-lifecycle", None)
 
 
 def license_loop(runtime) -> None:

@@ -3,7 +3,8 @@
 `clickhouse://[user[:password]@]host[:port][/database][?cluster=NAME&secure=1]` speaks HTTP(S) to
 a server or a cluster node (port 8123 by default, 8443 with `secure=1`); `chdb:///absolute/path`
 runs the embedded engine (chdb, the same ClickHouse build) in this process on that folder: CI and a
-single box. Both give a clickhouse-connect client, so every statement goes through the same code
+single box. Options of both: `storage_policy=NAME` (the server's storage policy every index table
+uses), `cold_volume=NAME&cold_after_days=N` (the tiers: ddl.Topology). Both give a clickhouse-connect client, so every statement goes through the same code
 (research §3.3). The password never appears in `BackendUrl.display` (logs, status, errors).
 """
 
@@ -47,15 +48,22 @@ def parse_url(text: str) -> BackendUrl:
     """Parse a backend URL. Raises InputError saying what is wrong and what is accepted."""
     parts = urlsplit(text)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"cluster", "secure", "database"}
+    unknown = set(query) - {"cluster", "secure", "database", "storage_policy", "cold_volume", "cold_after_days"}
     if unknown:
         raise InputError(f"backend URL {text.split('@')[-1]!r}: unknown option(s) {', '.join(sorted(unknown))} "
-                         "(accepted: cluster, secure, database)")
+                         "(accepted: cluster, secure, database, storage_policy, cold_volume, cold_after_days)")
+    tiers: dict = {"storage_policy": query.get("storage_policy"), "cold_volume": query.get("cold_volume")}
+    if "cold_after_days" in query:
+        try:
+            tiers["cold_after_days"] = int(query["cold_after_days"])
+        except ValueError:
+            raise InputError(f"backend URL: cold_after_days={query['cold_after_days']!r} is not a whole number "
+                             "of days") from None
     if parts.scheme == "chdb":
         path = unquote(parts.netloc + parts.path)
         if not path.startswith("/"):
             raise InputError(f"backend URL {text!r}: chdb needs an absolute folder, as chdb:///var/lib/speleo-ch")
-        return BackendUrl("chdb", path=path, topology=Topology(database=query.get("database", "speleo")))
+        return BackendUrl("chdb", path=path, topology=Topology(database=query.get("database", "speleo"), **tiers))
     if parts.scheme != "clickhouse":
         raise InputError(f"backend URL scheme {parts.scheme!r} is not known: use clickhouse://host:8123/db "
                          "or chdb:///absolute/folder")
@@ -67,7 +75,7 @@ def parse_url(text: str) -> BackendUrl:
         raise InputError(f"backend URL: bad port ({e})") from None
     return BackendUrl("clickhouse", host=parts.hostname or "localhost", port=port,
                       username=unquote(parts.username or "default"), password=unquote(parts.password or ""),
-                      secure=secure, topology=Topology(database=db, cluster=query.get("cluster")))
+                      secure=secure, topology=Topology(database=db, cluster=query.get("cluster"), **tiers))
 
 
 def connect(url: BackendUrl):

@@ -39,30 +39,47 @@ _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 @dataclass(frozen=True)
 class Topology:
     """Where the tables live: a database and, on a cluster, its name (remote_servers) and the
-    Keeper path prefix of Replicated tables."""
+    Keeper path prefix of Replicated tables; and the tiers (docs/scale-out.md, "Tiers"): the
+    server's storage policy every index table uses (`storage_policy`, None: the server's
+    default) and, optionally, the volume of that policy a day partition moves to once all its
+    events are `cold_after_days` old (`cold_volume`; a `TTL ... TO VOLUME`)."""
 
     database: str = "speleo"
     cluster: str | None = None
     zk_prefix: str = "/clickhouse/tables/{shard}/{database}/{table}"
+    storage_policy: str | None = None
+    cold_volume: str | None = None
+    cold_after_days: int | None = None
 
     def __post_init__(self) -> None:
-        for what, value in (("database", self.database), ("cluster", self.cluster)):
+        for what, value in (("database", self.database), ("cluster", self.cluster),
+                            ("storage policy", self.storage_policy), ("volume", self.cold_volume)):
             if value is not None and not _IDENT_RE.match(value):
                 raise InputError(f"ClickHouse {what} name {value!r} is not a plain identifier "
                                  "(letters, digits, underscores)")
+        if (self.cold_volume is None) != (self.cold_after_days is None):
+            raise InputError("ClickHouse tiers: give both cold_volume=NAME and cold_after_days=N (or neither)")
+        if self.cold_after_days is not None and not (isinstance(self.cold_after_days, int) and self.cold_after_days >= 1):
+            raise InputError(f"cold_after_days={self.cold_after_days!r}: a whole number of days, at least 1")
+        if self.cold_volume is not None and self.storage_policy is None:
+            raise InputError("ClickHouse tiers: cold_volume needs storage_policy=NAME (the policy that has that volume)")
 
 
 @dataclass(frozen=True)
 class IndexLayout:
-    """What the DDL of one index depends on: its name and its age limit (seconds, inf = none)."""
+    """What the DDL of one index depends on: its name, its age limit (seconds, inf = none) and
+    whether frozen events are archived first (`coldToFrozenDir`: then the table has no `TTL
+    DELETE`, ClickHouse would drop a day before Speleo could archive it; Speleo's retention
+    check archives and drops it, storage.clickhouse.lifecycle)."""
 
     name: str
     retention_secs: float = math.inf
+    archived: bool = False
 
     @classmethod
     def from_settings(cls, settings) -> "IndexLayout":
-        """From `storage.indexconf.IndexSettings` (frozenTimePeriodInSecs)."""
-        return cls(settings.name, float(settings.frozen_time_period_secs))
+        """From `storage.indexconf.IndexSettings` (frozenTimePeriodInSecs, coldToFrozenDir)."""
+        return cls(settings.name, float(settings.frozen_time_period_secs), bool(settings.cold_to_frozen_dir))
 
     @property
     def retention_days(self) -> int | None:
@@ -121,10 +138,26 @@ SETTINGS = ("ttl_only_drop_parts = 1, index_granularity = 8192, "
 SINGLE_NODE_SETTINGS = ", non_replicated_deduplication_window = 10000"
 
 
-def ttl_clause(layout: IndexLayout) -> str:
-    """`TTL ... DELETE` for the index's retention, or '' without one."""
+def ttl_rules(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
+    """The table's TTL rules: the move to the cold volume (Topology.cold_volume), then `DELETE`
+    past the index's retention unless its frozen days are archived first."""
+    rules = []
+    if topo.cold_volume is not None:
+        rules.append(f"toDateTime(_time) + INTERVAL {int(topo.cold_after_days)} DAY TO VOLUME '{topo.cold_volume}'")
     days = layout.retention_days
-    return "" if days is None else f"TTL toDateTime(_time) + INTERVAL {days} DAY DELETE\n"
+    if days is not None and not layout.archived:
+        rules.append(f"toDateTime(_time) + INTERVAL {days} DAY DELETE")
+    return rules
+
+
+def ttl_clause(layout: IndexLayout, topo: Topology = Topology()) -> str:
+    """`TTL ...` for the index's tiers and retention (`ttl_rules`), or '' without any."""
+    rules = ttl_rules(layout, topo)
+    return f"TTL {', '.join(rules)}\n" if rules else ""
+
+
+def _table_settings(topo: Topology, base: str) -> str:
+    return base + (f", storage_policy = '{topo.storage_policy}'" if topo.storage_policy else "")
 
 
 def create_table(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
@@ -141,7 +174,7 @@ def create_table(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
         f"CREATE DATABASE IF NOT EXISTS {db}{on}",
         f"CREATE TABLE IF NOT EXISTS {quoted(db, local)}{on}\n(\n{COLUMNS}\n)\nENGINE = {engine}\n"
         "PARTITION BY toDate(_time)\nORDER BY (toStartOfHour(_time), sourcetype, host, source, _time)\n"
-        f"{ttl_clause(layout)}SETTINGS {settings}",
+        f"{ttl_clause(layout, topo)}SETTINGS {_table_settings(topo, settings)}",
     ]
     if topo.cluster is not None:
         stmts.append(f"CREATE TABLE IF NOT EXISTS {quoted(db, name)}{on} AS {quoted(db, local)}\n"
@@ -154,22 +187,52 @@ def modify_ttl(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
     immediate rewrite, `materialize_ttl_after_modify = 0`; whole-part drops do the work)."""
     name = table_name(layout.name) + ("_local" if topo.cluster else "")
     on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
-    days = layout.retention_days
-    action = "REMOVE TTL" if days is None else f"MODIFY TTL toDateTime(_time) + INTERVAL {days} DAY DELETE"
+    rules = ttl_rules(layout, topo)
+    action = f"MODIFY TTL {', '.join(rules)}" if rules else "REMOVE TTL"
     return [f"ALTER TABLE {quoted(topo.database, name)}{on} {action}"]
 
 
-def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology()) -> list[str]:
+def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology(), *,
+                    thawed: bool = False) -> list[str]:
     """Statements that drop whole day partitions (`YYYY-MM-DD`, as `system.parts` names them) of
-    an index's table. Raises InputError for anything else (never text from outside in SQL)."""
-    name = table_name(index) + ("_local" if topo.cluster else "")
+    an index's table, or (thawed=True) archive partitions (their archive id, digits) of its
+    thawed table. Raises InputError for anything else (never text from outside in SQL)."""
+    name = (thaw_table_name(index) if thawed else table_name(index)) + ("_local" if topo.cluster else "")
     on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
     out = []
     for p in partitions:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", p):
-            raise InputError(f"partition {p!r}: expected a day (YYYY-MM-DD)")
-        out.append(f"ALTER TABLE {quoted(topo.database, name)}{on} DROP PARTITION '{p}'")
+        if not re.fullmatch(r"\d+" if thawed else r"\d{4}-\d{2}-\d{2}", p):
+            raise InputError(f"partition {p!r}: expected {'an archive id' if thawed else 'a day (YYYY-MM-DD)'}")
+        out.append(f"ALTER TABLE {quoted(topo.database, name)}{on} DROP PARTITION {p if thawed else repr(p)}")
     return out
+
+
+def thaw_table_name(index: str) -> str:
+    """The table of an index's thawed events, `thw_<name>` (storage.clickhouse.lifecycle)."""
+    return "thw_" + table_name(index)[4:]
+
+
+def create_thaw_table(index: str, topo: Topology = Topology()) -> list[str]:
+    """The statements that create the table an index's thawed archives are inserted into: the
+    index's columns and `_archive` (the catalog's archive id), partitioned by archive so an
+    unthaw drops whole partitions; no TTL (Splunk never freezes thawed buckets again)."""
+    name = thaw_table_name(index)
+    db = topo.database
+    cols = COLUMNS.split("\n  PROJECTION")[0].rstrip().rstrip(",").replace(
+        "  INDEX idx_raw", "  _archive    UInt64,\n  INDEX idx_raw", 1)
+    if topo.cluster is None:
+        engine, local, on = "MergeTree", name, ""
+    else:
+        engine = f"ReplicatedMergeTree('{topo.zk_prefix}', '{{replica}}')"
+        local, on = name + "_local", f" ON CLUSTER '{topo.cluster}'"
+    stmts = [f"CREATE DATABASE IF NOT EXISTS {db}{on}",
+             f"CREATE TABLE IF NOT EXISTS {quoted(db, local)}{on}\n(\n{cols}\n)\nENGINE = {engine}\n"
+             "PARTITION BY _archive\nORDER BY (toStartOfHour(_time), sourcetype, host, source, _time)\n"
+             f"SETTINGS {_table_settings(topo, 'index_granularity = 8192')}"]
+    if topo.cluster is not None:
+        stmts.append(f"CREATE TABLE IF NOT EXISTS {quoted(db, name)}{on} AS {quoted(db, local)}\n"
+                     f"ENGINE = Distributed('{topo.cluster}', '{db}', '{local}', rand())")
+    return stmts
 
 
 def allow_delete(index: str, topo: Topology = Topology()) -> list[str]:
@@ -182,9 +245,10 @@ def allow_delete(index: str, topo: Topology = Topology()) -> list[str]:
 
 def drop_table(index: str, topo: Topology = Topology()) -> list[str]:
     """Statements that drop an index's tables."""
-    name = table_name(index)
     on = f" ON CLUSTER '{topo.cluster}' SYNC" if topo.cluster else ""
-    stmts = [f"DROP TABLE IF EXISTS {quoted(topo.database, name)}{on}"]
-    if topo.cluster:
-        stmts.append(f"DROP TABLE IF EXISTS {quoted(topo.database, name + '_local')}{on}")
+    stmts = []
+    for name in (table_name(index), thaw_table_name(index)):
+        stmts.append(f"DROP TABLE IF EXISTS {quoted(topo.database, name)}{on}")
+        if topo.cluster:
+            stmts.append(f"DROP TABLE IF EXISTS {quoted(topo.database, name + '_local')}{on}")
     return stmts

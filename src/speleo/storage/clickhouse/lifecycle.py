@@ -1,0 +1,275 @@
+"""Retention, archives and thaw of indexes stored on ClickHouse, by the embedded store's rules.
+
+The unit is a day partition of an index's table (`PARTITION BY toDate(_time)`), as the bucket is on
+the embedded store, and the same pure policy decides (`storage.lifecycle.plan_retention`, Splunk
+indexes.conf.spec): a day freezes by **age** when its newest event is past
+`frozenTimePeriodInSecs`; by **size** when the index's active parts are over
+`maxTotalDataSizeMB` (oldest day first); by **volume** when the indexes of a `[volume:X]` are over
+its `maxVolumeDataSizeMB`. Sizes are ClickHouse's `bytes_on_disk` of the active parts (compressed,
+text index included); times are the parts' `min_time`/`max_time` (whole seconds: the newest is
+taken as `max_time + 1`, so a day is never frozen early).
+
+Frozen means:
+- without `coldToFrozenDir`: `DROP PARTITION` (the table's `TTL ... DELETE` does the same for age
+  in ClickHouse's own merges; this check makes it happen within `retention_check_secs` and adds
+  the size caps, which ClickHouse has no setting for);
+- with `coldToFrozenDir` (a folder or `s3://`): the day's events are written as one Parquet file
+  of the event schema (any Parquet reader opens it), put in the archive beside its JSON
+  description exactly as the embedded store's buckets are (`storage.archive`, name
+  `<index>/db_<latest>_<earliest>_ch<YYYYMMDD>.parquet`), recorded in the catalog's `archives`,
+  and only then dropped. A crash at any step leaves the day in the table; the next check redoes
+  the archive under the same name. Such an index's table has no `TTL ... DELETE` (ddl.ttl_rules):
+  ClickHouse would drop the day before Speleo archived it;
+- `coldToFrozenScript` runs a program on bucket files and has no meaning for a ClickHouse table:
+  the step fails (kept, reported, retried) with a message saying to use `coldToFrozenDir`.
+
+Thaw (`speleo index thaw`): an archived day is read back (checksum verified) and inserted into
+the index's thawed table `thw_<index>` (ddl.create_thaw_table) as its partition `_archive = <the
+archive's catalog id>`; searches of the index read that table too; nothing freezes it again
+(Splunk: thawed buckets are exempt). A partial thaw (a crash mid-insert) is found by its row
+count and redone. Unthaw drops the archive partitions of the range.
+
+Tiers are the table's storage policy, not a Speleo step (ddl.Topology, docs/scale-out.md):
+ClickHouse moves parts between the policy's volumes itself.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from speleo.errors import NotFoundError, StorageError
+from speleo.storage import archive as archives
+from speleo.storage import indexconf
+from speleo.storage.catalog import BucketRow
+from speleo.storage.clickhouse import ddl
+from speleo.storage.lifecycle import RunReport, _when, archived, crash_point, plan_retention
+
+_LOCK = threading.Lock()    # one lifecycle step at a time in this process (server loop, API, CLI)
+
+
+@dataclass
+class DayPartition:
+    """One day partition of an index's table (`system.parts`, active parts summed)."""
+
+    index: str
+    partition: str          # YYYY-MM-DD
+    min_time: float         # epoch seconds UTC (whole seconds, as system.parts has them)
+    max_time: float
+    rows: int
+    bytes_on_disk: int
+
+
+class ClickHouseLifecycle:
+    """Lifecycle steps on the ClickHouse backend, with the interface of storage.lifecycle.Lifecycle
+    (`run_retention`, `thaw`, `unthaw`, `locked`). `backend` is the query.clickhouse backend
+    (its client, topology and `partition_events_sql`), `emit(event, fields)` records a lifecycle
+    event (the server sends them to `_internal`), `clock` gives now (epoch seconds)."""
+
+    def __init__(self, backend, home, catalog, emit: Callable[[str, dict], None] | None = None, clock=None) -> None:
+        self.backend = backend
+        self.client = backend.client
+        self.topo: ddl.Topology = backend.topology
+        self.home = home
+        self.catalog = catalog
+        self.emit = emit or (lambda event, fields: None)
+        self.clock = clock
+
+    def _now(self) -> float:
+        return self.clock.time() if self.clock is not None else time.time()
+
+    def locked(self, fn):
+        with _LOCK:
+            return fn()
+
+    # -- what is stored ------------------------------------------------------------------------
+    def partitions(self, indexes: list[str] | None = None) -> list[DayPartition]:
+        """The day partitions of the indexes' tables (None: every index), oldest first; days
+        whose parts hold no rows (emptied by the TTL, removed by ClickHouse later) are left out."""
+        local = "_local" if self.topo.cluster else ""
+        names = {ddl.table_name(i) + local: i for i in (indexes if indexes is not None else self.backend.indexes())}
+        if not names:
+            return []
+        rows = self.client.query(
+            "SELECT table, partition, toUnixTimestamp(min(min_time)), toUnixTimestamp(max(max_time)), sum(rows), "
+            "sum(bytes_on_disk) FROM system.parts WHERE database = {db:String} AND active AND table IN {t:Array(String)} "
+            "GROUP BY table, partition HAVING sum(rows) > 0 ORDER BY partition",
+            parameters={"db": self.topo.database, "t": sorted(names)}).result_rows
+        out = []
+        for table, part, lo, hi, n, size in rows:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(part)):
+                out.append(DayPartition(names[table], str(part), float(lo), float(hi), int(n), int(size)))
+        return out
+
+    # -- retention -----------------------------------------------------------------------------
+    def run_retention(self, now: float | None = None) -> RunReport:
+        """Evaluate the policy at `now` (default: the clock) over every index's day partitions and
+        carry it out (see the module docstring). A step that fails is reported, emitted as
+        `lifecycle_failed` and retried at the next run; the others go on."""
+        now = self._now() if now is None else now
+        report = RunReport()
+        with _LOCK:
+            settings = indexconf.load_all(self.home, self.catalog)
+            parts = [p for p in self.partitions([i for i in self.backend.indexes() if i in settings])]
+            rows = [BucketRow(id=n, index_name=p.index, state="warm", path=p.partition, min_time=p.min_time,
+                              max_time=p.max_time + 1.0, event_count=p.rows, raw_bytes=0, size_bytes=p.bytes_on_disk,
+                              bloom=None, journal_seq=None) for n, p in enumerate(parts)]
+            for act in plan_retention(rows, settings, indexconf.volumes(self.catalog), now):
+                if act.kind != "freeze":      # warm -> cold: the storage policy's business on ClickHouse
+                    continue
+                p, conf = parts[act.bucket_id], settings[act.index]
+                try:
+                    report.actions.append(self._freeze(p, conf, act.reason))
+                except Exception as e:   # noqa: BLE001 - kept and retried: the day stays in the table
+                    fail = {"idx": p.index, "partition": p.partition, "action": "freeze", "reason": act.reason,
+                            "error": f"{type(e).__name__}: {e}"}
+                    report.failures.append(fail)
+                    self.emit("lifecycle_failed", fail)
+        return report
+
+    def _freeze(self, p: DayPartition, conf: indexconf.IndexSettings, reason: str) -> dict:
+        fields = {"idx": p.index, "partition": p.partition, "reason": reason, "earliest": p.min_time,
+                  "latest": p.max_time, "events": p.rows, "size_bytes": p.bytes_on_disk, "engine": "clickhouse"}
+        if conf.cold_to_frozen_dir:
+            loc = self._archive(p, conf)
+            crash_point("ch.archive.committed")
+            self._drop(p)
+            fields["archive"] = loc
+            self.emit("archived", fields)
+            return {"action": "archived", **fields}
+        if conf.cold_to_frozen_script:
+            raise StorageError(f"index '{p.index}': coldToFrozenScript runs a program on bucket files, which a "
+                               "ClickHouse table does not have; set coldToFrozenDir (a folder or s3://) to keep "
+                               "frozen days, or clear the script to let them go")
+        self._drop(p)
+        self.emit("deleted", fields)
+        return {"action": "deleted", **fields}
+
+    def _drop(self, p: DayPartition) -> None:
+        for stmt in ddl.drop_partitions(p.index, [p.partition], self.topo):
+            self.client.command(stmt)
+
+    def _archive(self, p: DayPartition, conf: indexconf.IndexSettings) -> str:
+        """Write day `p` as Parquet, put it in the archive and record it; returns its location."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        sql = self.backend.partition_events_sql(p.index)
+        with tempfile.TemporaryDirectory(prefix="speleo-ch-archive-") as tmp:
+            path = Path(tmp) / "day.parquet"
+            writer = None
+            n = raw = 0
+            lo, hi = float("inf"), float("-inf")
+            try:
+                for batch in self.backend.stream_events(sql, {"p": p.partition}):
+                    if batch.num_rows == 0:
+                        continue
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
+                    writer.write_table(batch)
+                    n += batch.num_rows
+                    raw += int(pc.sum(pc.binary_length(batch.column("_raw"))).as_py() or 0)
+                    mm = pc.min_max(batch.column("_time")).as_py()
+                    lo, hi = min(lo, mm["min"]), max(hi, mm["max"])
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:
+                raise StorageError(f"index '{p.index}': day {p.partition} read back no events to archive; "
+                                   "kept, retried at the next check")
+            crash_point("ch.archive.written")
+            name = f"ch{p.partition.replace('-', '')}"
+            row = BucketRow(id=name, index_name=p.index, state="frozen", path="", min_time=lo, max_time=hi,   # type: ignore[arg-type]
+                            event_count=n, raw_bytes=raw, size_bytes=path.stat().st_size, bloom=None, journal_seq=None,
+                            profile=None)
+            loc, digest = archives.target_for(conf.cold_to_frozen_dir).put(path, row)
+            crash_point("ch.archive.uploaded")
+            with self.catalog.transaction() as con:
+                con.execute(
+                    "INSERT INTO archives(index_name, location, min_time, max_time, event_count, raw_bytes,"
+                    " size_bytes, sha256, profile, archived_at, bloom) VALUES (?,?,?,?,?,?,?,?,NULL,?,NULL)"
+                    " ON CONFLICT(location) DO UPDATE SET archived_at = excluded.archived_at, sha256 = excluded.sha256,"
+                    " min_time = excluded.min_time, max_time = excluded.max_time, event_count = excluded.event_count,"
+                    " raw_bytes = excluded.raw_bytes, size_bytes = excluded.size_bytes",
+                    (p.index, loc, lo, hi, n, raw, row.size_bytes, digest, self._now()))
+        return loc
+
+    # -- thaw ----------------------------------------------------------------------------------
+    def _thawed_counts(self, index: str) -> dict[int, int]:
+        table = ddl.thaw_table_name(index)
+        if not self.backend.has_table(table):
+            return {}
+        rows = self.client.query(f"SELECT _archive, count() FROM {ddl.quoted(self.topo.database, table)} GROUP BY _archive"
+                                 ).result_rows
+        return {int(a): int(c) for a, c in rows}
+
+    def thaw(self, index: str, earliest: float | None, latest: float | None) -> list[dict]:
+        """Bring the archived days of `index` overlapping [earliest, latest) back into its thawed
+        table (checksum verified). Days already thawed are skipped; a partly thawed one is
+        redone. Raises NotFoundError when nothing archived overlaps, StorageError for a damaged
+        or missing archive."""
+        import pyarrow.parquet as pq
+
+        from speleo.storage.clickhouse.sink import to_clickhouse
+
+        indexconf.load(self.home, self.catalog, index)     # NotFoundError for an unknown index
+        rows = archived(self.catalog, index, earliest, latest)
+        if not rows:
+            raise NotFoundError(f"index '{index}' has no archived day between {_when(earliest)} and {_when(latest)}"
+                                " (see 'speleo index show' for its archives)")
+        out = []
+        with _LOCK:
+            for stmt in ddl.create_thaw_table(index, self.topo):
+                self.client.command(stmt)
+            self.backend.forget_tables()
+            have = self._thawed_counts(index)
+            for a in rows:
+                if have.get(a["id"]) == a["event_count"]:
+                    continue
+                if a["id"] in have:       # a thaw interrupted mid-insert: start the day again
+                    for stmt in ddl.drop_partitions(index, [str(a["id"])], self.topo, thawed=True):
+                        self.client.command(stmt)
+                with tempfile.TemporaryDirectory(prefix="speleo-ch-thaw-") as tmp:
+                    dest = Path(tmp) / "day.parquet"
+                    archives.target_for_location(a["location"]).get(a["location"], dest, a["sha256"])
+                    pf = pq.ParquetFile(dest)
+                    for i in range(pf.num_row_groups):
+                        part = to_clickhouse(pf.read_row_group(i))
+                        part = part.append_column("_archive", _filled(part.num_rows, a["id"]))
+                        self.client.insert_arrow(ddl.thaw_table_name(index), part, database=self.topo.database,
+                                                 settings={"async_insert": 0, "insert_deduplicate": 0})
+                        crash_point("ch.thaw.inserted")
+                fields = {"idx": index, "archive": a["location"], "reason": "thaw", "earliest": a["min_time"],
+                          "latest": a["max_time"], "events": a["event_count"], "engine": "clickhouse"}
+                self.emit("thawed", fields)
+                out.append(fields)
+        return out
+
+    def unthaw(self, index: str, earliest: float | None = None, latest: float | None = None) -> list[dict]:
+        """Let the thawed days of `index` overlapping the range (default: all) go: they leave
+        searches at once (their archive keeps its copy)."""
+        lo = float("-inf") if earliest is None else earliest
+        hi = float("inf") if latest is None else latest
+        out = []
+        with _LOCK:
+            have = self._thawed_counts(index)
+            for a in archived(self.catalog, index):
+                if a["id"] in have and a["max_time"] >= lo and a["min_time"] < hi:
+                    for stmt in ddl.drop_partitions(index, [str(a["id"])], self.topo, thawed=True):
+                        self.client.command(stmt)
+                    fields = {"idx": index, "archive": a["location"], "reason": "unthaw", "events": have[a["id"]]}
+                    self.emit("deleted", fields)
+                    out.append(fields)
+        return out
+
+
+def _filled(n: int, value: int):
+    import pyarrow as pa
+
+    return pa.array([value] * n, pa.uint64())
+
