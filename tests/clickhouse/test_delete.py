@@ -95,3 +95,29 @@ def test_capability_and_audit_as_on_the_embedded_backend(both):
     assert audit.table.to_pylist() == [{"user": "del", "search": DELETES[0], "deleted_main": "10"}]
     with pytest.raises(InputError, match="_audit"):
         ch.search("index=_audit earliest=0 | delete", now=NOW, capabilities=None)
+
+
+def test_the_cluster_delete_is_generated_by_the_same_code_and_parses(ch_client):
+    """A cluster cannot run here (no Keeper): the statements a cluster's `| delete` sends come
+    from `ddl.delete_statements`, whose single-node form the tests above run for real; the
+    cluster form is checked by ClickHouse's own parser and for what each shard needs."""
+    from speleo.storage.clickhouse import ddl
+
+    topo = ddl.Topology(database="speleo", cluster="logs")
+    stmts = ddl.delete_statements("web", "__delete_1_2", topo)
+    for group in ("create", "sync", "count", "delete", "drop"):
+        for stmt in stmts[group]:
+            ch_client.query("SELECT formatQuery({q:String})", parameters={"q": stmt})
+    create, delete = stmts["create"][0], stmts["delete"][0]
+    # every node holds every key: one Keeper path for the whole cluster (no {shard})
+    assert "ON CLUSTER 'logs'" in create and "ReplicatedMergeTree('/clickhouse/speleo/delete/speleo/__delete_1_2'" in create
+    assert "{shard}" not in create
+    # each shard deletes from its local table; the count reads the Distributed one
+    assert delete.startswith("DELETE FROM `speleo`.`idx_web_local` ON CLUSTER 'logs' WHERE")
+    assert "`speleo`.`idx_web` WHERE" in stmts["count"][0]
+    assert stmts["sync"] == ["SYSTEM SYNC REPLICA ON CLUSTER 'logs' `speleo`.`__delete_1_2`"]
+    assert stmts["drop"][0].endswith("ON CLUSTER 'logs' SYNC")
+    single = ddl.delete_statements("web", "__delete_1_2")
+    assert single["create"][0].endswith("ENGINE = Memory") and single["sync"] == []
+    with pytest.raises(InputError, match="plain identifier"):
+        ddl.delete_statements("web", "x; DROP TABLE y")

@@ -172,45 +172,40 @@ class ClickHouseBackend:
             self.client.command(stmt)
         return old
 
-    # the identity of an event, as `storage.tombstones` defines it for the embedded store
-    _IDENTITY = ("_time", "_raw", "source", "host", "_offset", "_indextime")
-
     def delete_events(self, events: pa.Table) -> dict[str, int]:
         """`| delete` on ClickHouse (Splunk Search Reference: delete): hide `events` (event columns,
         `index` included, as a search returned them) at once with ClickHouse's lightweight DELETE,
-        matched by their identity (`_time`, `_raw`, source, host, `_offset`, `_indextime`, in the
-        index's table: a copy in another index stays). The rows' values travel as an Arrow insert
-        into a temporary Memory table, never as SQL text. Space is reclaimed by later merges, as
-        Splunk reclaims it when the bucket freezes. Returns the events deleted per index.
-        Raises InputError on a cluster (lightweight DELETE on a Distributed table would need the
-        key table on every shard: not done yet)."""
-        from speleo.errors import InputError
+        matched by their identity (ddl.IDENTITY: `_time`, `_raw`, source, host, `_offset`,
+        `_indextime`, in the index's table: a copy in another index stays). The rows' values
+        travel as an Arrow insert into a scratch table, never as SQL text (ddl.delete_statements:
+        a Memory table on one node; on a cluster a table replicated to every node, so each
+        shard's DELETE finds every key). Space is reclaimed by later merges, as Splunk reclaims it
+        when the bucket freezes. Returns the events deleted per index (the rows the table held)."""
         from speleo.storage.clickhouse.sink import to_clickhouse
 
-        if self.topology.cluster:
-            raise InputError("| delete is not available on a ClickHouse cluster yet (single node only): "
-                             "run `speleo index purge` before migrating, or delete on each shard (docs/scale-out.md)")
         counts: dict[str, int] = {}
         indexes = events.column("index").to_pylist()
         for name in sorted(set(indexes)):
             rows = pa.array([i for i, n in enumerate(indexes) if n == name], pa.int64())
-            keys = to_clickhouse(events.take(rows)).select(list(self._IDENTITY))
+            keys = to_clickhouse(events.take(rows)).select(list(ddl.IDENTITY))
             scratch = f"__delete_{os.getpid()}_{time.monotonic_ns()}"
-            target = ddl.quoted(self.topology.database, ddl.table_name(name))
-            tmp = ddl.quoted(self.topology.database, scratch)
-            cols = ", ".join(self._IDENTITY)
+            stmts = ddl.delete_statements(name, scratch, self.topology)
             for stmt in ddl.allow_delete(name, self.topology):
                 self.client.command(stmt)
-            self.client.command(f"CREATE TABLE {tmp} (_time DateTime64(6, 'UTC'), _raw String, source String, "
-                                f"host String, _offset Int64, _indextime DateTime64(6, 'UTC')) ENGINE = Memory")
+            for stmt in stmts["create"]:
+                self.client.command(stmt)
             try:
-                self.client.insert_arrow(scratch, keys, database=self.topology.database)
-                match = f"({cols}) IN (SELECT {cols} FROM {tmp})"
-                found = int(self.client.query(f"SELECT count() FROM {target} WHERE {match}").result_rows[0][0])
-                self.client.command(f"DELETE FROM {target} WHERE {match}", settings={"lightweight_deletes_sync": 2})
+                self.client.insert_arrow(scratch, keys, database=self.topology.database,
+                                         settings={"insert_quorum": "auto"} if self.topology.cluster else None)
+                for stmt in stmts["sync"]:
+                    self.client.command(stmt)
+                found = int(self.client.query(stmts["count"][0]).result_rows[0][0])
+                for stmt in stmts["delete"]:
+                    self.client.command(stmt, settings={"lightweight_deletes_sync": 2})
             finally:
-                self.client.command(f"DROP TABLE IF EXISTS {tmp}")
-            counts[name] = found     # the rows the table held, not the rows the search returned
+                for stmt in stmts["drop"]:
+                    self.client.command(stmt)
+            counts[name] = found
         return counts
 
     def _has_ttl(self, index: str) -> bool:

@@ -243,6 +243,48 @@ def allow_delete(index: str, topo: Topology = Topology()) -> list[str]:
     return [f"ALTER TABLE {quoted(topo.database, name)}{on} MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild'"]
 
 
+IDENTITY = ("_time", "_raw", "source", "host", "_offset", "_indextime")
+"""The columns that identify an event (storage.tombstones defines the same for the embedded store)."""
+
+_KEY_COLUMNS = ("_time DateTime64(6, 'UTC'), _raw String, source String, host String, _offset Int64, "
+                "_indextime DateTime64(6, 'UTC')")
+
+
+def delete_statements(index: str, scratch: str, topo: Topology = Topology()) -> dict[str, list[str]]:
+    """The statements of a `| delete` (query.clickhouse.ClickHouseBackend.delete_events) whose
+    events' identities are inserted into the scratch table `scratch` (a name Speleo made:
+    letters, digits, underscores) between `create` and `delete`:
+
+    - `create`: the scratch table. On one node a Memory table. On a cluster every shard's DELETE
+      reads it, so it is created ON CLUSTER as a ReplicatedMergeTree whose Keeper path has no
+      `{shard}`: one replication group over the whole cluster, every node holds every key; then
+      `sync` waits until every replica has them (SYSTEM SYNC REPLICA ON CLUSTER ...);
+    - `count`: how many events of the index's table match (through the Distributed table);
+    - `delete`: ClickHouse's lightweight DELETE on the table (ON CLUSTER on the shards' local tables);
+    - `drop`: the scratch table goes (ON CLUSTER ... SYNC).
+    Raises InputError for a scratch name that is not a plain identifier."""
+    if not _IDENT_RE.match(scratch):
+        raise InputError(f"scratch table name {scratch!r} is not a plain identifier")
+    db = topo.database
+    tmp = quoted(db, scratch)
+    target = quoted(db, table_name(index))
+    cols = ", ".join(IDENTITY)
+    match = f"({cols}) IN (SELECT {cols} FROM {tmp})"
+    if topo.cluster is None:
+        return {"create": [f"CREATE TABLE {tmp} ({_KEY_COLUMNS}) ENGINE = Memory"], "sync": [],
+                "count": [f"SELECT count() FROM {target} WHERE {match}"],
+                "delete": [f"DELETE FROM {target} WHERE {match}"],
+                "drop": [f"DROP TABLE IF EXISTS {tmp}"]}
+    on = f" ON CLUSTER '{topo.cluster}'"
+    local = quoted(db, table_name(index) + "_local")
+    return {"create": [f"CREATE TABLE {tmp}{on} ({_KEY_COLUMNS}) ENGINE = ReplicatedMergeTree("
+                       f"'/clickhouse/speleo/delete/{db}/{scratch}', '{{replica}}') ORDER BY tuple()"],
+            "sync": [f"SYSTEM SYNC REPLICA{on} {tmp}"],
+            "count": [f"SELECT count() FROM {target} WHERE {match}"],
+            "delete": [f"DELETE FROM {local}{on} WHERE {match}"],
+            "drop": [f"DROP TABLE IF EXISTS {tmp}{on} SYNC"]}
+
+
 def drop_table(index: str, topo: Topology = Topology()) -> list[str]:
     """Statements that drop an index's tables."""
     on = f" ON CLUSTER '{topo.cluster}' SYNC" if topo.cluster else ""
