@@ -30,6 +30,8 @@ SETTING_OPTIONS = (
     ("thawed_path", "thawedPath", "Folder of thawed buckets."),
     ("frozen_dir", "coldToFrozenDir", "Archive frozen buckets here (a folder or s3://bucket/prefix) instead of deleting them."),
     ("volume", "volume", "Volume whose size cap this index shares."),
+    ("promoted_fields", "promotedFields", "On the ClickHouse backend: indexed fields (a,b,c) that get a column of "
+     "their own in the index's table, for faster field=value searches."),
     ("frozen_script", "coldToFrozenScript", "Run '<interpreter> <script>' on each bucket before it is deleted; "
      "a non-zero exit keeps the bucket (coldToFrozenDir wins when both are set)."),
 )

@@ -51,7 +51,7 @@ from speleo.query import engine, udf
 from speleo.query.backend import Capabilities
 from speleo.query.post import apply_post
 from speleo.query.scope import IndexScope, SearchLimitError
-from speleo.spl.chrender import DIALECT, RenderUnsupported, lower_for_clickhouse
+from speleo.spl.chrender import DIALECT, FIELD_MAP, RenderUnsupported, lower_for_clickhouse, promoted_column
 from speleo.storage.clickhouse import client as chclient
 from speleo.storage.clickhouse import ddl
 from speleo.storage.clickhouse.sink import ClickHouseSink
@@ -126,6 +126,10 @@ class ClickHouseBackend:
                 on = f" ON CLUSTER '{self.topology.cluster}'" if self.topology.cluster else ""
                 self.client.command(f"ALTER TABLE {ddl.quoted(self.topology.database, table)}{on} MODIFY SETTING "
                                     f"storage_policy = '{self.topology.storage_policy}'")
+        if layout.promoted:
+            have = self._promoted_columns([layout.name]).get(layout.name, set())
+            for stmt in ddl.promote_fields(layout.name, [f for f in layout.promoted if f not in have], self.topology):
+                self.client.command(stmt, settings={"mutations_sync": 0, "alter_sync": 1})
         self._ready.add(layout.name)
 
     def write(self, index: str, events: pa.Table, token: str) -> int:
@@ -269,23 +273,42 @@ class ClickHouseBackend:
             for n in scope.refused(patterns)]
         return chosen, msgs
 
-    def events_source(self, compiled, indexes: list[str]) -> str:
-        """SQL of `__events__` over `indexes` (see the module docstring)."""
+    def events_source(self, compiled, indexes: list[str]) -> "_Source":
+        """SQL of `__events__` over `indexes` (see the module docstring), with the map of indexed
+        fields `__f` and a column `__fp_<field>` for every field promoted in one of the indexes
+        (`_Source.promoted`; an index without that column gives the map's value)."""
         if not indexes:
-            return ("SELECT * FROM (SELECT 0.0 AS _time, '' AS _raw, NULL::Nullable(String) AS host, "
-                    "NULL::Nullable(String) AS source, NULL::Nullable(String) AS sourcetype, '' AS index, "
-                    "NULL::Nullable(Float64) AS _indextime, NULL::Nullable(Int32) AS linecount, "
-                    "NULL::Nullable(Int64) AS _offset, NULL::Nullable(String) AS _flags, "
-                    "NULL::Nullable(String) AS _fields) WHERE 0")
+            return _Source("SELECT * FROM (SELECT 0.0 AS _time, '' AS _raw, NULL::Nullable(String) AS host, "
+                           "NULL::Nullable(String) AS source, NULL::Nullable(String) AS sourcetype, '' AS index, "
+                           "NULL::Nullable(Float64) AS _indextime, NULL::Nullable(Int32) AS linecount, "
+                           "NULL::Nullable(Int64) AS _offset, NULL::Nullable(String) AS _flags, "
+                           "NULL::Nullable(String) AS _fields, map() :: Map(String, String) AS __f) WHERE 0",
+                           frozenset())
         tables = self._tables()
+        have = self._promoted_columns(indexes)
+        promoted = frozenset(f for cols in have.values() for f in cols)
         parts = []
         for name in indexes:
-            parts.append(self._one_index(compiled, name))
+            parts.append(self._one_index(compiled, name, promoted=(promoted, have.get(name, set()))))
             if ddl.thaw_table_name(name) in tables:     # its thawed archives (storage.clickhouse.lifecycle)
-                parts.append(self._one_index(compiled, name, thawed=True))
-        return " UNION ALL ".join(parts)
+                parts.append(self._one_index(compiled, name, thawed=True, promoted=(promoted, set())))
+        return _Source(" UNION ALL ".join(parts), promoted)
 
-    def _one_index(self, compiled, index: str, *, thawed: bool = False, extra: str | None = None) -> str:
+    def _promoted_columns(self, indexes: list[str]) -> dict[str, set[str]]:
+        """The promoted fields each index's table has a column for (ddl.promote_fields)."""
+        local = "_local" if self.topology.cluster else ""
+        tables = {ddl.table_name(i) + local: i for i in indexes}
+        rows = self.client.query("SELECT table, name FROM system.columns WHERE database = {db:String} AND "
+                                 "table IN {t:Array(String)} AND startsWith(name, {p:String})",
+                                 parameters={"db": self.topology.database, "t": sorted(tables),
+                                             "p": ddl.PROMOTED_PREFIX}).result_rows
+        out: dict[str, set[str]] = {}
+        for table, col in rows:
+            out.setdefault(tables[table], set()).add(col[len(ddl.PROMOTED_PREFIX):])
+        return out
+
+    def _one_index(self, compiled, index: str, *, thawed: bool = False, extra: str | None = None,
+                   promoted: tuple[frozenset, set] = (frozenset(), set())) -> str:
         # every column qualified with the table alias `t`: the SELECT's aliases (`_time` as epoch
         # seconds) would otherwise shadow the stored columns in the WHERE clause
         conds = []
@@ -304,12 +327,15 @@ class ClickHouseBackend:
                 f"nullIf(t.sourcetype, '') AS sourcetype, {_quote(index)} AS index, "
                 "toFloat64(toUnixTimestamp64Micro(t._indextime)) / 1e6 AS _indextime, "
                 "t.linecount AS linecount, t._offset AS _offset, nullIf(t._flags, '') AS _flags, "
-                "if(empty(t.f), NULL, toJSONString(t.f)) AS _fields "
-                f"FROM {table} AS t{where}")
+                "if(empty(t.f), NULL, toJSONString(t.f)) AS _fields, t.f AS __f"
+                + "".join(f", t.`{ddl.PROMOTED_PREFIX}{k}` AS `{promoted_column(k)}`" if k in promoted[1] else
+                          f", if(mapContains(t.f, {_quote(k)}), t.f[{_quote(k)}], NULL) AS `{promoted_column(k)}`"
+                          for k in sorted(promoted[0]))
+                + f" FROM {table} AS t{where}")
 
     def render(self, tree: exp.Expression, source: str) -> str:
         """ClickHouse SQL of a compiled tree reading `source` as `__events__` (raises RenderUnsupported)."""
-        lowered = lower_for_clickhouse(tree)
+        lowered = lower_for_clickhouse(tree, getattr(source, "promoted", None))
         # the source is this module's own SQL, kept verbatim (a Var renders as its text): parsing it
         # with sqlglot would rewrite toStartOfHour as dateTrunc, another function to the planner
         cte = exp.CTE(this=exp.Var(this=source), alias=exp.TableAlias(this=exp.to_identifier("__events__")))
@@ -345,7 +371,7 @@ class ClickHouseBackend:
             except RenderUnsupported as e:
                 result = self._fallback(compiled, source, e, limit, with_timeline)
             else:
-                result = self._run(compiled, sql, events_sql, limit, with_timeline)
+                result = self._run(compiled, sql, events_sql, limit, with_timeline, source)
         finally:
             _SEARCH.reset(token)
         result.messages = messages + result.messages
@@ -390,8 +416,8 @@ class ClickHouseBackend:
         check()
         bounds = self._query(f"SELECT min(_time) AS lo, max(_time) AS hi FROM ({events_sql}) AS e").to_pylist()[0]
         if bounds["lo"] is None:   # nothing to read: the plain run gives the empty answer
-            return self._run(compiled, self.render(compiled.tree, self.events_source(compiled, indexes)),
-                             events_sql, limit, True)
+            source = self.events_source(compiled, indexes)
+            return self._run(compiled, self.render(compiled.tree, source), events_sql, limit, True, source)
         if lo is None or hi is None:   # the timeline's bins as `_timeline` picks them
             span = engine._pick_span(bounds["lo"] if lo is None else max(lo, bounds["lo"]),
                                      bounds["hi"] if hi is None else min(hi, bounds["hi"]))
@@ -414,7 +440,7 @@ class ClickHouseBackend:
             if limit <= 0 or want > 0:
                 check()
                 sql = self.render(compiled.tree, source)
-                rows = self._query(f"SELECT * FROM ({sql}) AS q" + (f" LIMIT {want}" if limit > 0 else ""))
+                rows = self._query(f"SELECT {_visible(source)} FROM ({sql}) AS q" + (f" LIMIT {want}" if limit > 0 else ""))
                 kept = rows if kept is None else pa.concat_tables([kept, rows], promote_options="permissive")
             check()
             slice_events = self.render(compiled.events_tree, source)
@@ -481,9 +507,9 @@ class ClickHouseBackend:
         threading.Thread(target=run, name=f"ch-kill-{query_id[-8:]}", daemon=True).start()
         return w
 
-    def _run(self, compiled, sql: str, events_sql: str | None, limit: int, with_timeline: bool):
+    def _run(self, compiled, sql: str, events_sql: str | None, limit: int, with_timeline: bool, source=None):
         post = getattr(compiled, "post", None)
-        query = f"SELECT * FROM ({sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 and not post else "")
+        query = f"SELECT {_visible(source)} FROM ({sql}) AS q" + (f" LIMIT {limit + 1}" if limit > 0 and not post else "")
         table = self._query(query)
         con = None
         if post:
@@ -519,7 +545,7 @@ class ClickHouseBackend:
     def _fallback(self, compiled, source: str, why: RenderUnsupported, limit: int, with_timeline: bool):
         """Run the compiled DuckDB SQL over the events ClickHouse selects (bounded)."""
         cap = self.fallback_max_events
-        events = self._query(f"SELECT * FROM ({source}) AS e LIMIT {cap + 1}")
+        events = self._query(f"SELECT {_visible(source)} FROM ({source}) AS e LIMIT {cap + 1}")
         if events.num_rows > cap:
             raise ClickHouseUnsupported(
                 f"this search needs {why.construct}, which has no ClickHouse rendering, and its events are more "
@@ -555,6 +581,24 @@ class ClickHouseBackend:
 SLICES = (1 / 64, 2 / 64, 4 / 64, 8 / 64, 16 / 64, 32 / 64, 1.0)
 KILL_POLL_SECS = 0.2
 """How often a running query asks whether its search was cancelled (seconds)."""
+
+
+class _Source(str):
+    """The SQL of `__events__`, knowing the promoted fields it has a column for."""
+
+    promoted: frozenset
+
+    def __new__(cls, sql: str, promoted: frozenset) -> "_Source":
+        obj = super().__new__(cls, sql)
+        obj.promoted = promoted
+        return obj
+
+
+def _visible(source) -> str:
+    """The select list that leaves `__events__`'s own columns (the field map and promoted
+    columns) out of a result."""
+    hidden = [FIELD_MAP, *(promoted_column(k) for k in sorted(getattr(source, "promoted", ())))]
+    return "* EXCEPT (" + ", ".join(f"`{h}`" for h in hidden) + ")"
 
 
 class _SearchState:

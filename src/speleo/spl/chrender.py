@@ -22,6 +22,7 @@ Meanings kept equal to DuckDB's (each a decision of docs/decisions/0032-clickhou
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 from sqlglot import exp
@@ -142,7 +143,7 @@ _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat
         "toint64", "todatetime", "round", "arrayjoin", "range", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
-        "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull"}
+        "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty"}
 
 _SAFE = (
     exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
@@ -183,6 +184,10 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         return exp.GT(this=_fn("position", node.this.copy(), node.expression.copy()), expression=exp.Literal.number(0))
     if isinstance(node, exp.StartsWith):
         return _fn("startsWith", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null) and isinstance(node.this, exp.Column) \
+            and node.this.name == "_fields" and not node.this.table and _PROMOTED.get() is not None \
+            and _reads_events(node):   # `_fields IS NULL` of the events: their map is empty
+        return _fn("empty", exp.column(FIELD_MAP, quoted=True))
     if isinstance(node, exp.RegexpExtract):   # both give '' without a match; DuckDB's group defaults to 0
         group = node.args.get("group")
         return _fn("regexpExtract", node.this.copy(), node.expression.copy(),
@@ -230,16 +235,75 @@ def _fixup(node: exp.Expression) -> exp.Expression:
 _JSON_KEY = re.compile(r'\."((?:[^"\\]|\\.)*)"')
 
 
+FIELD_MAP = "__f"
+"""The column of `__events__` that holds an event's indexed fields as ClickHouse's map (the
+table's `f`), beside `_fields` (the same as JSON text). query.clickhouse provides it."""
+
+_PROMOTED: contextvars.ContextVar = contextvars.ContextVar("speleo_ch_promoted", default=None)
+
+
+def promoted_column(field: str) -> str:
+    """The `__events__` column of a promoted indexed field (query.clickhouse provides it)."""
+    return "__fp_" + field
+
+
+def _reads_events(node: exp.Expression) -> bool:
+    """True when `node` sits in a SELECT whose rows carry `__events__`'s own columns (the map `__f`
+    and the promoted columns): it reads `__events__`, or a subquery or CTE that keeps every column
+    of it (`SELECT *, ...` all the way down, no join)."""
+    sel = node.find_ancestor(exp.Select)
+    if sel is None:
+        return False
+    root = node.root()
+    with_ = root.args.get("with_") if isinstance(root, exp.Select) else None
+    ctes = {c.alias: c.this for c in with_.expressions} if with_ is not None else {}
+    return _source_carries(sel, ctes, 0)
+
+
+def _source_carries(sel: exp.Select, ctes: dict, depth: int) -> bool:
+    src = sel.args.get("from_")
+    if depth > 50 or not isinstance(src, exp.From) or sel.args.get("joins"):
+        return False
+    inner = src.this
+    if isinstance(inner, exp.Table):
+        if inner.name == "__events__" and not inner.db:
+            return True
+        inner = ctes.get(inner.name)
+    elif isinstance(inner, exp.Subquery):
+        inner = inner.this
+    return isinstance(inner, exp.Select) and any(isinstance(e, exp.Star) for e in inner.expressions) \
+        and _source_carries(inner, ctes, depth + 1)
+
+
+def _indexed_field(doc: exp.Expression, keys: list[str]) -> exp.Expression | None:
+    """An indexed field read from the map (or its promoted column) instead of the JSON text: the
+    same value (the map's values are the strings `_fields` holds), without encoding every event's
+    map as JSON and parsing it back. None when `doc` is not `_fields` of `__events__`."""
+    if len(keys) != 1 or not (isinstance(doc, exp.Column) and doc.name == "_fields" and not doc.table) \
+            or _PROMOTED.get() is None or not _reads_events(doc):
+        return None
+    key = keys[0]
+    if key in _PROMOTED.get():
+        return exp.column(promoted_column(key), quoted=True)
+    m = exp.column(FIELD_MAP, quoted=True)
+    return exp.If(this=_fn("mapContains", m, exp.Literal.string(key)),
+                  true=_fn("arrayElement", m.copy(), exp.Literal.string(key)), false=exp.Null())
+
+
 def _json_extract_string(doc: exp.Expression, path: exp.Expression) -> exp.Expression:
     """DuckDB `json_extract_string(doc, '$."a"."b"')` (speleo.query.fields.json_path): the value as
     text (a string's text, another value's JSON text), NULL when the key is missing or null.
     ClickHouse: JSONExtractString for strings (JSONExtractString gives '' for other types),
-    JSONExtractRaw for numbers, booleans, arrays and objects."""
+    JSONExtractRaw for numbers, booleans, arrays and objects; an indexed field of the events
+    themselves is read from their map or promoted column (`_indexed_field`)."""
     text = path.this if isinstance(path, exp.Literal) and path.is_string else None
     keys = _JSON_KEY.findall(text[1:]) if text and text.startswith("$") else []
     if not keys or "".join(f'."{k}"' for k in keys) != text[1:]:
         raise RenderUnsupported(f"the JSON path {text!r}")
     args = [exp.Literal.string(re.sub(r"\\(.)", r"\1", k)) for k in keys]
+    direct = _indexed_field(doc, [a.this for a in args])
+    if direct is not None:
+        return direct
 
     def call(fn: str) -> exp.Expression:
         return _fn(fn, doc.copy(), *[a.copy() for a in args])
@@ -265,9 +329,19 @@ def _describe(node: exp.Expression) -> str:
     return f"the SQL construct {node.key.upper()}"
 
 
-def lower_for_clickhouse(tree: exp.Expression) -> exp.Expression:
+def lower_for_clickhouse(tree: exp.Expression, promoted: frozenset[str] | None = None) -> exp.Expression:
     """The tree with Speleo's nodes lowered and differing nodes rewritten for ClickHouse; raises
-    RenderUnsupported naming the first construct without a ClickHouse rendering."""
+    RenderUnsupported naming the first construct without a ClickHouse rendering. `promoted`:
+    when given, `__events__` has the map `__f` and a column per promoted field (their names:
+    `promoted_column`), and indexed fields are read from them."""
+    token = _PROMOTED.set(promoted)
+    try:
+        return _lower(tree)
+    finally:
+        _PROMOTED.reset(token)
+
+
+def _lower(tree: exp.Expression) -> exp.Expression:
     from speleo.spl.cse import Extracted
 
     table = LOWERINGS[DIALECT]

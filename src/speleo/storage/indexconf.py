@@ -16,6 +16,7 @@ Source: Splunk indexes.conf.spec (checked with the project's search tool, and
 | `coldToFrozenDir` | `cold_to_frozen_dir` | none: frozen buckets are deleted | folder, or `s3://bucket/prefix` (Speleo's extension) |
 | `coldToFrozenScript` | `cold_to_frozen_script` | none | `<interpreter> <script>`, given the bucket file; exit 0 = done (set from the CLI only) |
 | `[volume:X] maxVolumeDataSizeMB` | `storage_volumes.max_size_bytes` | none | bytes |
+| `promotedFields` (Speleo's own) | `promoted_fields` | none | comma-separated indexed field names: on the ClickHouse backend each gets a column of the index's table (docs/scale-out.md) |
 
 Where Speleo differs: a user index has no age limit until one is set (shown as 0): Splunk's
 6-year default would silently delete old data loaded on purpose (a year of archived logs, the
@@ -62,6 +63,7 @@ COLUMNS = {
     "cold_to_frozen_dir": ("coldToFrozenDir", "TEXT"),
     "cold_to_frozen_script": ("coldToFrozenScript", "TEXT"),
     "volume_name": ("volume", "TEXT"),
+    "promoted_fields": ("promotedFields", "TEXT"),
 }
 SPLUNK_TO_COLUMN = {splunk: col for col, (splunk, _) in COLUMNS.items()}
 
@@ -122,6 +124,7 @@ class IndexSettings:
     volume: str | None
     cold_to_frozen_script: str | None = None
     explicit: frozenset[str] = frozenset()   # the Splunk names set on this index (others are defaults)
+    promoted_fields: tuple[str, ...] = ()    # indexed fields with a column of their own on ClickHouse
 
     def to_splunk(self) -> dict:
         """The settings under Splunk's names (sizes in MB as Splunk states them)."""
@@ -137,6 +140,7 @@ class IndexSettings:
             "coldToFrozenDir": self.cold_to_frozen_dir or "",
             "coldToFrozenScript": self.cold_to_frozen_script or "",
             "volume": self.volume or "",
+            "promotedFields": ",".join(self.promoted_fields),
         }
 
 
@@ -193,6 +197,7 @@ def effective(home: Home, name: str, row: dict) -> IndexSettings:
         volume=row.get("volume_name") or None,
         explicit=explicit,
         cold_to_frozen_script=row.get("cold_to_frozen_script") or None,
+        promoted_fields=tuple(f for f in (row.get("promoted_fields") or "").split(",") if f),
     )
 
 
@@ -257,6 +262,15 @@ def _parse_one(key: str, value) -> dict:
         return {col: text}
     if key == "volume":
         return {col: text}
+    if key == "promotedFields":
+        names = [f.strip() for f in text.split(",") if f.strip()]
+        bad = [f for f in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", f)]
+        if bad:
+            raise InputError(f"{key}: {bad[0]!r} cannot be a column: use letters, digits and '_' "
+                             "(at most 63), starting with a letter or '_'")
+        if len(names) > 50:
+            raise InputError(f"{key}: {len(names)} fields; at most 50 get a column of their own")
+        return {col: ",".join(dict.fromkeys(names)) or None}
     if key == "coldToFrozenScript":
         import shlex
 

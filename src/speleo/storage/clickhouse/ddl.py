@@ -75,11 +75,14 @@ class IndexLayout:
     name: str
     retention_secs: float = math.inf
     archived: bool = False
+    promoted: tuple[str, ...] = ()      # indexed fields with a column of their own (promote_fields)
 
     @classmethod
     def from_settings(cls, settings) -> "IndexLayout":
-        """From `storage.indexconf.IndexSettings` (frozenTimePeriodInSecs, coldToFrozenDir)."""
-        return cls(settings.name, float(settings.frozen_time_period_secs), bool(settings.cold_to_frozen_dir))
+        """From `storage.indexconf.IndexSettings` (frozenTimePeriodInSecs, coldToFrozenDir,
+        promotedFields)."""
+        return cls(settings.name, float(settings.frozen_time_period_secs), bool(settings.cold_to_frozen_dir),
+                   tuple(getattr(settings, "promoted_fields", ()) or ()))
 
     @property
     def retention_days(self) -> int | None:
@@ -190,6 +193,33 @@ def modify_ttl(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
     rules = ttl_rules(layout, topo)
     action = f"MODIFY TTL {', '.join(rules)}" if rules else "REMOVE TTL"
     return [f"ALTER TABLE {quoted(topo.database, name)}{on} {action}"]
+
+
+PROMOTED_PREFIX = "fp_"
+"""Columns `fp_<field>` of an index's table hold promoted indexed fields (promote_fields)."""
+
+
+def promote_fields(index: str, fields: list[str], topo: Topology = Topology()) -> list[str]:
+    """Statements that give each of `fields` (indexed fields, names checked by indexconf: letters,
+    digits, '_') a column of the index's table, `fp_<field> Nullable(String) MATERIALIZED` from
+    the map `f` (NULL where the event lacks it; research §5.3 "Promotion"), then rewrite the
+    parts already written (`MATERIALIZE COLUMN`, a background mutation). Searches read the
+    column instead of the map (spl.chrender). On a cluster the Distributed table gets the column
+    too. Raises InputError for a name that is not a plain identifier."""
+    out = []
+    local = table_name(index) + ("_local" if topo.cluster else "")
+    on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
+    for field in fields:
+        if not _IDENT_RE.match(field) or len(field) > 63:
+            raise InputError(f"promoted field {field!r} is not a plain identifier (letters, digits, underscores)")
+        col = f"`{PROMOTED_PREFIX}{field}`"
+        definition = f"Nullable(String) MATERIALIZED if(mapContains(f, '{field}'), f['{field}'], NULL)"
+        out.append(f"ALTER TABLE {quoted(topo.database, local)}{on} ADD COLUMN IF NOT EXISTS {col} {definition}")
+        if topo.cluster:
+            out.append(f"ALTER TABLE {quoted(topo.database, table_name(index))}{on} ADD COLUMN IF NOT EXISTS "
+                       f"{col} {definition}")
+        out.append(f"ALTER TABLE {quoted(topo.database, local)}{on} MATERIALIZE COLUMN {col}")
+    return out
 
 
 def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology(), *,
