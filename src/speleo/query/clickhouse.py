@@ -64,6 +64,7 @@ SEARCH_SETTINGS = {
     # 26.9 types the top-K filter of `ORDER BY _time LIMIT n` by the table's DateTime64 column
     # although `__events__` redefines `_time` as epoch seconds (TYPE_MISMATCH): off
     "use_top_k_dynamic_filtering": 0,
+    "enable_materialized_cte": 1,             # `WITH x AS MATERIALIZED`: see _materialize_shared_aggregates
 }
 FALLBACK_MAX_EVENTS = 1_000_000
 
@@ -343,6 +344,7 @@ class ClickHouseBackend:
         if with_ is None:
             lowered.set("with_", exp.With(expressions=[cte]))
         else:
+            _materialize_shared_aggregates(lowered, with_)
             with_.set("expressions", [cte, *with_.expressions])
         return lowered.sql(dialect=DIALECT, copy=False)
 
@@ -581,6 +583,23 @@ class ClickHouseBackend:
 SLICES = (1 / 64, 2 / 64, 4 / 64, 8 / 64, 16 / 64, 32 / 64, 1.0)
 KILL_POLL_SECS = 0.2
 """How often a running query asks whether its search was cancelled (seconds)."""
+
+
+def _materialize_shared_aggregates(tree: exp.Expression, with_: exp.With) -> None:
+    """Mark `AS MATERIALIZED` the CTEs that aggregate (GROUP BY) and are read more than once.
+    ClickHouse otherwise inlines a CTE at every reference, so the aggregate of a timechart with
+    its filled bins (read by the bin range, the bin list and the join) ran three times over the
+    events; materialized, it runs once and its (aggregated, small) rows are reused
+    (`enable_materialized_cte`, SEARCH_SETTINGS). CTEs of events are left inline: copying every
+    event into memory would cost more than reading them again."""
+    names = {c.alias for c in with_.expressions}
+    uses: dict[str, int] = {}
+    for t in tree.find_all(exp.Table):
+        if t.name in names and not t.db:
+            uses[t.name] = uses.get(t.name, 0) + 1
+    for c in with_.expressions:
+        if uses.get(c.alias, 0) >= 2 and isinstance(c.this, exp.Select) and c.this.args.get("group") is not None:
+            c.set("materialized", True)
 
 
 class _Source(str):
