@@ -1,9 +1,15 @@
-"""Search results on real logs compared with figures computed independently from the raw files."""
+"""Search results on real logs compared with figures computed independently from the raw files.
+
+With `SPELEO_TEST_ENGINE=clickhouse` the events are stored and searched on ClickHouse (chdb)
+instead: the same searches must give the same figures (issue 17; tests/clickhouse/test_suites_on_clickhouse.py
+runs this module and the SPL golden suite that way). Tests of the embedded store's own pruning are
+marked `embedded_only`."""
 
 from __future__ import annotations
 
 import collections
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,18 +20,25 @@ from speleo.ingest.oneshot import add_oneshot
 from speleo.service import Service
 from tests.conftest import data_path
 
+ENGINE = os.environ.get("SPELEO_TEST_ENGINE", "embedded")
+embedded_only = pytest.mark.skipif(ENGINE != "embedded", reason="the embedded store's buckets and row groups")
+
 ACCESS_RE = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+)[^"]*" (\d{3}) (\S+)')
 
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("realdata") / "home")
-    service = Service(home)
+    root = tmp_path_factory.mktemp("realdata")
+    home = Home(root / "home")
+    service = Service(home, backend=f"chdb://{root / 'ch'}" if ENGINE == "clickhouse" else "")
     writer = service.open_writer()
     add_oneshot(writer.ingestor, data_path("elastic-examples", "apache", "apache_logs"), "web")
     add_oneshot(writer.ingestor, data_path("elastic-examples", "nginx_json", "nginxplus_json_logs"), "nginx")
     add_oneshot(writer.ingestor, data_path("elastic-examples", "auth", "auth.log"), "auth")
-    writer.store.merge_hot(1)  # warm buckets carry the term index
+    if ENGINE == "clickhouse":
+        writer.store.seal()        # the journal's segments into ClickHouse
+    else:
+        writer.store.merge_hot(1)  # warm buckets carry the term index
     writer.close()
     return service
 
@@ -106,6 +119,7 @@ def test_json_epoch_millisecond_timestamps(svc):
     assert first["timestamp"] / 1000 in times
 
 
+@embedded_only
 def test_rare_term_skips_buckets_with_the_term_index(svc):
     res = svc.search("index=* zzzznotthere", limit=0)
     assert res.total == 0
@@ -121,6 +135,7 @@ def test_events_come_newest_first_with_limit_and_truncation(svc):
     assert sum(c for _, c in res.timeline) == 10_000
 
 
+@embedded_only
 def test_rare_term_reads_only_the_row_groups_that_may_hold_it(tmp_path):
     from speleo.storage.store import ROW_GROUP_ROWS
 
@@ -178,7 +193,14 @@ def test_date_fields_like_splunk(svc, access_lines):
         return str(d.hour), d.strftime("%A").lower()
 
     expected = collections.Counter(parts(m.group(2)) for m in access_lines)
-    utc = Service(Home(svc.home.root, Settings(default_tz="UTC")))   # same data, shown in UTC
+    utc = Service(Home(svc.home.root, Settings(default_tz="UTC")), backend=svc.backend_url or "")   # same data, in UTC
+    if svc.on_clickhouse:
+        utc._backend = svc.backend
     got = {(r["date_hour"], r["date_wday"]): r["count"]
            for r in utc.search("index=web | stats count by date_hour date_wday", limit=0).table.to_pylist()}
     assert got == dict(expected)
+
+
+def test_the_searches_ran_on_the_engine_asked_for(svc):
+    scanned = svc.search("index=web | stats count", limit=0).scanned
+    assert (scanned.get("engine") == "clickhouse") == (ENGINE == "clickhouse"), scanned

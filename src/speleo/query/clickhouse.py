@@ -65,6 +65,9 @@ SEARCH_SETTINGS = {
     # although `__events__` redefines `_time` as epoch seconds (TYPE_MISMATCH): off
     "use_top_k_dynamic_filtering": 0,
     "enable_materialized_cte": 1,             # `WITH x AS MATERIALIZED`: see _materialize_shared_aggregates
+    # a name in WHERE or GROUP BY means the column read, as in DuckDB, not an alias the same SELECT
+    # defines (`SELECT 2 AS ord ... WHERE ord > 1` compared the constant: top useother summed everything)
+    "prefer_column_name_to_alias": 1,
 }
 FALLBACK_MAX_EVENTS = 1_000_000
 
@@ -586,7 +589,8 @@ KILL_POLL_SECS = 0.2
 
 
 def _materialize_shared_aggregates(tree: exp.Expression, with_: exp.With) -> None:
-    """Mark `AS MATERIALIZED` the CTEs that aggregate (GROUP BY) and are read more than once.
+    """Mark `AS MATERIALIZED` the CTEs that aggregate (GROUP BY, or a window) and are read more
+    than once.
     ClickHouse otherwise inlines a CTE at every reference, so the aggregate of a timechart with
     its filled bins (read by the bin range, the bin list and the join) ran three times over the
     events; materialized, it runs once and its (aggregated, small) rows are reused
@@ -598,7 +602,8 @@ def _materialize_shared_aggregates(tree: exp.Expression, with_: exp.With) -> Non
         if t.name in names and not t.db:
             uses[t.name] = uses.get(t.name, 0) + 1
     for c in with_.expressions:
-        if uses.get(c.alias, 0) >= 2 and isinstance(c.this, exp.Select) and c.this.args.get("group") is not None:
+        if uses.get(c.alias, 0) >= 2 and isinstance(c.this, exp.Select) and (
+                c.this.args.get("group") is not None or c.this.find(exp.Window) is not None):
             c.set("materialized", True)
 
 

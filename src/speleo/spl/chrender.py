@@ -85,8 +85,58 @@ def _values(node: ValuesAgg) -> exp.Expression:
     return _fn("arraySort", _fn("groupUniqArray", _fn("toString", node.this.copy())))
 
 
+def _tuple_lambda(i: int) -> exp.Lambda:
+    t = exp.to_identifier("__t")
+    return exp.Lambda(this=_fn("tupleElement", t.copy(), exp.Literal.number(i)), expressions=[t])
+
+
 def _list(node: ListAgg) -> exp.Expression:
-    return _fn("groupArray", node.this.copy())
+    """list(): the non-null values in the stream's order. ClickHouse aggregates in any order
+    (several threads), so with a stream ordinal the pairs (ordinal, value) are gathered and
+    sorted: `arrayMap(t -> t.2, arraySort(t -> t.1, groupArrayIf((ord, x), x IS NOT NULL)))`."""
+    order = node.args.get("order")
+    if order is None:
+        return _fn("groupArray", node.this.copy())
+    pairs = _fn("groupArrayIf", exp.Tuple(expressions=[order.copy(), node.this.copy()]),
+                exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null())))
+    return _fn("arrayMap", _tuple_lambda(2), _fn("arraySort", _tuple_lambda(1), pairs))
+
+
+_AGGREGATES = {"groupuniqarray", "grouparray", "grouparrayif"}
+
+
+def _window_inside(node: exp.Window) -> exp.Expression:
+    """`arraySort(groupUniqArray(x)) OVER w` (values() or list() in eventstats/streamstats) is not
+    ClickHouse: the window goes on the aggregate inside, `arraySort(groupUniqArray(x) OVER w)`."""
+    outer = node.this
+    if not (isinstance(outer, exp.Anonymous) and outer.name.lower() in ("arraysort", "arraymap")):
+        return node
+    new = outer.copy()
+    cur = new
+    while isinstance(cur, exp.Anonymous) and cur.name.lower() not in _AGGREGATES:
+        args = [a for a in cur.expressions if not isinstance(a, exp.Lambda)]
+        if not args:
+            return node
+        cur = args[-1]
+    if not (isinstance(cur, exp.Anonymous) and cur.name.lower() in _AGGREGATES):
+        return node
+    win = node.copy()
+    win.set("this", cur.copy())
+    cur.replace(win)
+    return new
+
+
+def _round(x: exp.Expression, decimals: exp.Expression | None) -> exp.Expression:
+    """DuckDB's round(): halves away from zero, `round(v * 10^d) / 10^d` in floating point, the
+    value itself when that overflows. ClickHouse's round() rounds halves to even on floats
+    (round(2.5) = 2; DuckDB and Splunk's eval give 3)."""
+    p = _fn("pow", exp.Literal.number(10), decimals.copy()) if decimals is not None else exp.Literal.number(1)
+    scaled = exp.Mul(this=_fn("abs", x.copy()), expression=p.copy())
+    rounded = exp.Div(this=exp.Mul(this=_fn("sign", x.copy()),
+                                   expression=exp.Floor(this=exp.Add(this=scaled, expression=exp.Literal.number(0.5)))),
+                      expression=p.copy())
+    return exp.If(this=_fn("isFinite", exp.Mul(this=_fn("toFloat64", x.copy()), expression=p.copy())),
+                  true=rounded, false=_fn("toFloat64", x.copy()))
 
 
 def _percentile(node: ExactPercentile) -> exp.Expression:
@@ -143,7 +193,8 @@ _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat
         "toint64", "todatetime", "round", "arrayjoin", "range", "tounixtimestamp", "tostartofday", "arraysort", "groupuniqarray", "grouparray",
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
-        "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty"}
+        "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty",
+        "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite"}
 
 _SAFE = (
     exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
@@ -155,6 +206,7 @@ _SAFE = (
     exp.ParameterizedAgg, exp.In, exp.Between, exp.Having, exp.Sqrt, exp.Exp, exp.Ln, exp.Pow, exp.Var,
     exp.Tuple, exp.Offset, exp.Like, exp.ILike, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
     exp.Array,   # a list of literals (the translation tables of mapped extractions): ClickHouse's [..]
+    exp.Lambda,  # list()'s pair sort (`_list`)
 )
 
 
@@ -172,7 +224,7 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         if node.to.is_type("bigint", "int"):   # DuckDB rounds to the nearest integer
             if isinstance(node.this, exp.Literal):
                 return node.this.copy()
-            return _fn("toInt64", exp.Round(this=node.this.copy()))
+            return _fn("toInt64", _round(node.this, None))
         if node.to.is_type("double"):
             return _fn("toFloat64", node.this.copy())
         raise RenderUnsupported(f"CAST to {node.to.sql()}")
@@ -184,6 +236,10 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         return exp.GT(this=_fn("position", node.this.copy(), node.expression.copy()), expression=exp.Literal.number(0))
     if isinstance(node, exp.StartsWith):
         return _fn("startsWith", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.Round):
+        return _round(node.this, node.args.get("decimals"))
+    if isinstance(node, exp.Window):
+        return _window_inside(node)
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null) and isinstance(node.this, exp.Column) \
             and node.this.name == "_fields" and not node.this.table and _PROMOTED.get() is not None \
             and _reads_events(node):   # `_fields IS NULL` of the events: their map is empty
@@ -323,6 +379,8 @@ def check(tree: exp.Expression) -> None:
             raise RenderUnsupported(_describe(node))
         if isinstance(node, exp.Window) and node.args.get("spec") is not None:
             raise RenderUnsupported("a window frame")
+        if isinstance(node, exp.Union) and node.args.get("by_name"):
+            raise RenderUnsupported("UNION BY NAME (append, appendpipe, addcoltotals)")
 
 
 def _describe(node: exp.Expression) -> str:

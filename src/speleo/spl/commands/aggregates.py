@@ -267,7 +267,7 @@ def agg_sql(state: State, agg: ast.Agg, span: tuple[int, str] | None = None) -> 
     else:
         f = state.field(agg.arg)
         if agg.func in ("values", "list") and agg.arg in state.mv and agg.arg in state.columns:
-            return _of_lists(agg.func, f)
+            return _of_lists(agg.func, f, state)
     if agg.func == "perc":
         return ExactPercentile(this=num(f), quantile=exp.Literal.number(repr(agg.param / 100)))
     if agg.func in PER_UNIT:
@@ -275,9 +275,12 @@ def agg_sql(state: State, agg: ast.Agg, span: tuple[int, str] | None = None) -> 
     return AGGREGATES[agg.func](f, state)
 
 
-def _of_lists(func: str, f: exp.Expression) -> exp.Expression:
+def _of_lists(func: str, f: exp.Expression, state: State | None = None) -> exp.Expression:
     """values()/list() of a field known to hold lists (State.mv): every value of every list
-    (values: distinct and sorted, as text), not the lists as text."""
+    (values: distinct and sorted, as text; list: in the stream's order when it is known), not
+    the lists as text."""
+    if func == "list" and state is not None and state.stream_ord is not None:
+        return exp.Anonymous(this="flatten", expressions=[ListAgg(this=f.copy(), order=state.stream_ord.copy())])
     every = exp.Anonymous(this="flatten", expressions=[exp.Filter(
         this=exp.Anonymous(this="list", expressions=[f.copy()]),
         expression=exp.Where(this=exp.Not(this=exp.Is(this=f.copy(), expression=exp.null()))))])

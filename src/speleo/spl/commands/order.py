@@ -79,8 +79,12 @@ def _key_order(state: State, key: ast.SortKey) -> list[exp.Ordered]:
 
 
 def compile_sort(state: State, cmd: ast.SortCmd) -> None:
-    """Order by the keys (numbers numerically); keep the first `limit` rows."""
+    """Order by the keys (numbers numerically); keep the first `limit` rows. Ties keep the order
+    they had (the earlier order's keys follow the sort keys): Splunk's sort is stable, and an
+    engine's sort need not be (ClickHouse's is not; `dedup ... sortby` keeps the first of each
+    group in that order)."""
     keys = [o for k in cmd.keys for o in _key_order(state, k)]
+    keys += [o.copy() for o in state.order or []]
     state.wrap()
     if cmd.limit:
         state.select = state.select.order_by(*keys, copy=False).limit(cmd.limit, copy=False)
