@@ -187,6 +187,8 @@ _RENAMED = {
     "regexp_matches": "match", "regexp_extract": "regexpExtract", "json_valid": "isValidJSON",
     "strpos": "position", "any_value": "any", "arg_min": "argMin", "arg_max": "argMax",
     "pi": "pi", "abs": "abs", "dense_rank": "dense_rank",
+    "replace": "replaceAll",     # DuckDB replace(): every occurrence of a literal string
+    "log10": "log10",
 }
 # Functions this module itself emits (already ClickHouse's).
 _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat64ornull", "tofloat64",
@@ -194,7 +196,8 @@ _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
         "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty",
-        "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite"}
+        "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite", "laginframe", "tonullable",
+        "trimboth", "trimleft", "trimright", "replaceall", "log10"}
 
 _SAFE = (
     exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
@@ -207,6 +210,8 @@ _SAFE = (
     exp.Tuple, exp.Offset, exp.Like, exp.ILike, exp.JSONExtractScalar, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
     exp.Array,   # a list of literals (the translation tables of mapped extractions): ClickHouse's [..]
     exp.Lambda,  # list()'s pair sort (`_list`)
+    exp.Qualify,  # dedup (ClickHouse >= 24.4 has QUALIFY)
+    exp.Filter,   # `agg(x) FILTER (WHERE ...)`: ClickHouse has the same clause
 )
 
 
@@ -281,6 +286,13 @@ def _fixup(node: exp.Expression) -> exp.Expression:
             arr, i = (e.copy() for e in node.expressions)
             return exp.If(this=_fn("isNull", i.copy()), true=exp.Null(),
                           false=_fn("arrayElement", arr, _fn("assumeNotNull", i)))
+        if name == "lag" and 1 <= len(node.expressions) <= 3 and isinstance(node.parent, exp.Window):
+            # DuckDB lag() is NULL before the first row; lagInFrame's default is the type's zero
+            args = [e.copy() for e in node.expressions]
+            return _fn("lagInFrame", _fn("toNullable", args[0]), args[1] if len(args) > 1 else exp.Literal.number(1),
+                       args[2] if len(args) > 2 else exp.Null())
+        if name in ("trim", "ltrim", "rtrim") and len(node.expressions) == 1:   # spaces only, as DuckDB's
+            return _fn({"trim": "trimBoth", "ltrim": "trimLeft", "rtrim": "trimRight"}[name], node.expressions[0].copy())
         if name in _RENAMED:
             return _fn(_RENAMED[name], *[e.copy() for e in node.expressions])
         if name not in _OWN:
