@@ -174,3 +174,31 @@ def test_a_shorter_retention_drops_the_days_already_past_it(be):
 def test_partition_names_never_reach_sql_unchecked():
     with pytest.raises(InputError):
         ddl.drop_partitions("web", ["2026-01-01'; DROP TABLE x; --"])
+
+
+def test_inserts_wait_while_clickhouse_has_too_many_unmerged_parts(be):
+    """Back-pressure (issue 17: "back-pressure from the number of active parts"): with merges
+    stopped, each batch adds a part; at the threshold a write waits, then refuses with SinkBusy
+    (the journal keeps the segment); once merged, the same batch goes in, once."""
+    from speleo.query.clickhouse import SinkBusy
+
+    be.ensure_index(ddl.IndexLayout("bp"))
+    be.client.command("SYSTEM STOP MERGES `store_t`.`idx_bp`")
+    be.max_active_parts, be.busy_wait_secs = 4, 0.6
+    try:
+        for i in range(4):
+            be.write("bp", events([T0 + i], index="bp"), f"bp-{i}")
+        assert be.active_parts("bp") == 4
+        late = events([T0 + 10], index="bp")
+        with pytest.raises(SinkBusy, match="4 unmerged parts .* index 'bp'"):
+            be.write("bp", late, "bp-late")
+        assert count(be, "bp") == 4                       # nothing half-written
+        be.client.command("SYSTEM START MERGES `store_t`.`idx_bp`")
+        be.client.command("OPTIMIZE TABLE `store_t`.`idx_bp` FINAL")
+        assert be.active_parts("bp") == 1
+        be.write("bp", late, "bp-late")                   # the sealer's retry
+        be.write("bp", late, "bp-late")                   # and a replay of it: ignored
+        assert count(be, "bp") == 5
+    finally:
+        be.client.command("SYSTEM START MERGES `store_t`.`idx_bp`")
+        be.max_active_parts, be.busy_wait_secs = 600, 5.0

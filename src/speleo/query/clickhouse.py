@@ -70,6 +70,15 @@ SEARCH_SETTINGS = {
     "prefer_column_name_to_alias": 1,
 }
 FALLBACK_MAX_EVENTS = 1_000_000
+MAX_ACTIVE_PARTS = 600        # per partition: below ClickHouse's parts_to_delay_insert (1,000)
+BUSY_WAIT_SECS = 5.0
+
+
+class SinkBusy(SpeleoError):
+    """ClickHouse has too many unmerged parts to take more inserts now (back-pressure)."""
+
+    status = 503
+    code = "clickhouse_busy"
 
 
 class ClickHouseUnsupported(SpeleoError):
@@ -92,6 +101,8 @@ class ClickHouseBackend:
         self.fallback_max_events = fallback_max_events
         self.display = display
         self.sink = ClickHouseSink(client, topology.database)
+        self.max_active_parts = MAX_ACTIVE_PARTS      # back-pressure threshold (`write`)
+        self.busy_wait_secs = BUSY_WAIT_SECS
         self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
         self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
                                          replication=topology.cluster is not None, every_command=False)
@@ -138,10 +149,30 @@ class ClickHouseBackend:
 
     def write(self, index: str, events: pa.Table, token: str) -> int:
         """Insert a batch (storage.clickhouse.sink), creating the index's table the first time
-        (without an age limit: `apply_retention` sets it from the index's settings)."""
+        (without an age limit: `apply_retention` sets it from the index's settings). Back-pressure
+        (research §5.4): while a partition of the table has `max_active_parts` active parts or
+        more (ClickHouse has not merged them yet), wait for its merges, up to `busy_wait_secs`;
+        then raise SinkBusy: the segment stays in the journal (nothing acknowledged is lost) and
+        the sealer sends it again later. ClickHouse itself slows inserts from 1,000 parts in a
+        partition and refuses them from 3,000 (parts_to_delay_insert, parts_to_throw_insert)."""
         if index not in self._ready:
             self.ensure_index(ddl.IndexLayout(index))
+        deadline = time.monotonic() + self.busy_wait_secs
+        while (parts := self.active_parts(index)) >= self.max_active_parts:
+            if time.monotonic() >= deadline:
+                raise SinkBusy(f"ClickHouse has {parts} unmerged parts in a partition of index '{index}' (Speleo "
+                               f"waits below {self.max_active_parts}): the events wait in the journal and are sent "
+                               "when its merges catch up; see system.merges on the server")
+            time.sleep(0.5)
         return self.sink.write(index, events, token)
+
+    def active_parts(self, index: str) -> int:
+        """The most active parts any partition of the index's table has (system.parts)."""
+        table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")
+        rows = self.client.query("SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE database = {db:String} "
+                                 "AND table = {t:String} AND active GROUP BY partition)",
+                                 parameters={"db": self.topology.database, "t": table}).result_rows
+        return int(rows[0][0] or 0) if rows else 0
 
     def apply_retention(self, settings) -> dict:
         """Set the index's TTL from its age limit (rounded up to whole days); ClickHouse drops
