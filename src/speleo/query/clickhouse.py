@@ -68,6 +68,7 @@ SEARCH_SETTINGS = {
     # a name in WHERE or GROUP BY means the column read, as in DuckDB, not an alias the same SELECT
     # defines (`SELECT 2 AS ord ... WHERE ord > 1` compared the constant: top useother summed everything)
     "prefer_column_name_to_alias": 1,
+    "formatdatetime_parsedatetime_m_is_month_name": 1,   # %M is the month's name (spl.chrender._strftime)
 }
 FALLBACK_MAX_EVENTS = 1_000_000
 MAX_ACTIVE_PARTS = 600        # per partition: below ClickHouse's parts_to_delay_insert (1,000)

@@ -145,8 +145,88 @@ def _percentile(node: ExactPercentile) -> exp.Expression:
     return exp.ParameterizedAgg(this="quantileExactInclusive", expressions=[q.copy()], params=[node.this.copy()])
 
 
+# strftime variables (as spl/timefmt.py hands them to DuckDB) -> ClickHouse formatDateTime's
+# (ClickHouse docs, formatDateTime: %i is the minute, %W the weekday name, %M the month name
+# with formatdatetime_parsedatetime_m_is_month_name = 1, set in the search settings)
+_CH_DATE_CODES = {"a": "%a", "A": "%W", "b": "%b", "B": "%M", "d": "%d", "H": "%H", "I": "%I", "j": "%j",
+                  "m": "%m", "M": "%i", "p": "%p", "S": "%S", "y": "%y", "Y": "%Y", "u": "%u", "w": "%w",
+                  "G": "%G", "V": "%V", "f": "%f", "%": "%%"}
+_CH_ZONE = re.compile(r"UTC|[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}")
+
+
 def _strftime(node: StrfTime) -> exp.Expression:
-    raise RenderUnsupported("strftime (ClickHouse's formatDateTime codes differ)")
+    """strftime(epoch, literal format) in the search's zone: the same pieces as DuckDB's
+    rendering (spl/timefmt.strftime_pieces), each as ClickHouse computes it. A computed format,
+    a zone given as an offset, and week numbers (%U, %W) have no rendering."""
+    from speleo.spl.timefmt import strftime_pieces, zone_abbreviations
+
+    fmt, tz = node.args["format"], node.args["tz"]
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string and isinstance(tz, exp.Literal)):
+        raise RenderUnsupported("strftime with a computed format")
+    zone = tz.this
+    if not _CH_ZONE.fullmatch(zone):
+        raise RenderUnsupported(f"strftime in the time zone {zone!r}")
+    epoch = node.this
+    local = _fn("toDateTime64", epoch.copy(), exp.Literal.number(6), exp.Literal.string(zone))
+
+    def num_text(e: exp.Expression) -> exp.Expression:
+        return _fn("toString", e)
+
+    parts: list[exp.Expression] = []
+    for kind, value in strftime_pieces(fmt.this):
+        if kind == "duck":
+            out, i = [], 0
+            while i < len(value):
+                ch = value[i]
+                if ch != "%":
+                    out.append(ch)
+                    i += 1
+                    continue
+                code = value[i + 1] if i + 1 < len(value) else ""
+                if code not in _CH_DATE_CODES:
+                    raise RenderUnsupported(f"the time format variable %{code}")
+                out.append(_CH_DATE_CODES[code])
+                i += 2
+            parts.append(_fn("formatDateTime", local.copy(), exp.Literal.string("".join(out))))
+        elif kind == "pad":
+            inner = {"%-d": _fn("toDayOfMonth", local.copy()), "%-H": _fn("toHour", local.copy()),
+                     "%-I": exp.Add(this=exp.Mod(this=exp.paren(exp.Add(this=_fn("toHour", local.copy()),
+                                                                         expression=exp.Literal.number(11))),
+                                                 expression=exp.Literal.number(12)),
+                                    expression=exp.Literal.number(1))}.get(value)
+            if inner is None:
+                raise RenderUnsupported(f"the time format piece {value}")
+            parts.append(_fn("leftPad", num_text(inner), exp.Literal.number(2), exp.Literal.string(" ")))
+        elif kind == "subsec":
+            digits = int(value)
+            whole = exp.Floor(this=epoch.copy())
+            us = _fn("min2", _fn("toInt64", _round(exp.Mul(this=exp.paren(exp.Sub(this=epoch.copy(), expression=whole)),
+                                                            expression=exp.Literal.number(1_000_000)), None)),
+                     exp.Literal.number(999_999))
+            scaled = {3: _fn("intDiv", us, exp.Literal.number(1000)), 6: us,
+                      9: exp.Mul(this=us, expression=exp.Literal.number(1000))}[digits]
+            parts.append(_fn("leftPad", num_text(scaled), exp.Literal.number(digits), exp.Literal.string("0")))
+        elif kind == "epoch":
+            parts.append(num_text(_fn("toInt64", exp.Floor(this=epoch.copy()))))
+        elif kind == "offset":
+            parts.append(_fn("formatDateTime", local.copy(), exp.Literal.string("%z")))
+        elif kind == "zone":
+            off = _fn("timeZoneOffset", local.copy())
+            ifs = [exp.If(this=exp.EQ(this=off.copy(), expression=exp.Literal.number(o)), true=exp.Literal.string(n))
+                   for o, n in zone_abbreviations(zone).items()]
+            text = _fn("formatDateTime", local.copy(), exp.Literal.string("%z"))
+            parts.append(exp.Case(ifs=ifs, default=text) if ifs else text)
+        elif kind == "century":
+            parts.append(num_text(_fn("intDiv", _fn("toYear", local.copy()), exp.Literal.number(100))))
+        else:   # isoyear2
+            parts.append(_fn("rightUTF8", _fn("formatDateTime", local.copy(), exp.Literal.string("%G")),
+                             exp.Literal.number(2)))
+    if not parts:
+        return exp.If(this=exp.Is(this=epoch.copy(), expression=exp.Null()), true=exp.Null(), false=exp.Literal.string(""))
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.DPipe(this=out, expression=p)      # NULL epoch -> NULL text, as DuckDB's ||
+    return out
 
 
 def _regex_match(node: RegexMatch) -> exp.Expression:
@@ -197,7 +277,8 @@ _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
         "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty",
         "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite", "laginframe", "tonullable",
-        "trimboth", "trimleft", "trimright", "replaceall", "log10"}
+        "trimboth", "trimleft", "trimright", "replaceall", "log10", "todatetime64", "formatdatetime", "leftpad",
+        "todayofmonth", "tohour", "intdiv", "min2", "timezoneoffset", "toyear", "rightutf8"}
 
 _SAFE = (
     exp.Select, exp.From, exp.Where, exp.Group, exp.Order, exp.Ordered, exp.Limit, exp.With, exp.CTE,
@@ -212,6 +293,7 @@ _SAFE = (
     exp.Lambda,  # list()'s pair sort (`_list`)
     exp.Qualify,  # dedup (ClickHouse >= 24.4 has QUALIFY)
     exp.Filter,   # `agg(x) FILTER (WHERE ...)`: ClickHouse has the same clause
+    exp.WindowSpec,  # ROWS BETWEEN ... frames (streamstats window=N), the same in ClickHouse
 )
 
 
@@ -390,7 +472,9 @@ def check(tree: exp.Expression) -> None:
         if not isinstance(node, _SAFE):
             raise RenderUnsupported(_describe(node))
         if isinstance(node, exp.Window) and node.args.get("spec") is not None:
-            raise RenderUnsupported("a window frame")
+            spec = node.args["spec"]
+            if str(spec.args.get("kind", "")).upper() != "ROWS":   # RANGE frames: offsets typed differently
+                raise RenderUnsupported("a window frame by RANGE")
         if isinstance(node, exp.Union) and node.args.get("by_name"):
             raise RenderUnsupported("UNION BY NAME (append, appendpipe, addcoltotals)")
 
