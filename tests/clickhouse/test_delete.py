@@ -119,5 +119,11 @@ def test_the_cluster_delete_is_generated_by_the_same_code_and_parses(ch_client):
     assert stmts["drop"][0].endswith("ON CLUSTER 'logs' SYNC")
     single = ddl.delete_statements("web", "__delete_1_2")
     assert single["create"][0].endswith("ENGINE = Memory") and single["sync"] == []
+    # an index with thawed events: both tables
+    both = ddl.delete_statements("web", "__delete_1_2", topo, thawed=True)
+    assert [d.split(" ON CLUSTER")[0] for d in both["delete"]] == ["DELETE FROM `speleo`.`idx_web_local`",
+                                                                   "DELETE FROM `speleo`.`thw_web_local`"]
+    for stmt in both["delete"] + both["count"]:
+        ch_client.query("SELECT formatQuery({q:String})", parameters={"q": stmt})
     with pytest.raises(InputError, match="plain identifier"):
         ddl.delete_statements("web", "x; DROP TABLE y")

@@ -142,8 +142,14 @@ def test_age_with_an_archive_writes_parquet_records_it_then_drops_and_thaw_bring
     r = svc.search("index=arch earliest=0 day=5 | stats count dc(n) AS n", now=NOW + DAY, capabilities=None)
     assert r.table.to_pylist() == [{"count": PER_DAY, "n": PER_DAY}]
     assert svc.with_lifecycle(lambda lc: lc.thaw("arch", lo, hi)) == []      # already thawed
+    # | delete reaches thawed events too (searches read them)
+    found = svc.search("index=arch earliest=0 day=5 n=7", now=NOW + DAY, limit=0, capabilities=None).table
+    assert found.num_rows == 1
+    assert svc.backend.delete_events(found) == {"arch": 1}
+    assert count(svc, "arch") == 5 * PER_DAY - 1
     assert run(svc).actions == []                                            # thawed days never freeze again
-    assert count(svc, "arch") == 5 * PER_DAY
+    assert count(svc, "arch") == 5 * PER_DAY - 1
+    # the archive keeps its copy: a delete hides the thawed event, a later thaw brings it back
     gone = svc.with_lifecycle(lambda lc: lc.unthaw("arch", None, None))
     assert len(gone) == 2 and count(svc, "arch") == 3 * PER_DAY
     assert len(svc.with_lifecycle(lambda lc: lc.thaw("arch", lo, hi))) == 2   # and again after an unthaw
@@ -174,14 +180,46 @@ def test_a_crash_between_archive_and_drop_is_redone_under_the_same_name(tmp_path
     monkeypatch.setattr(chlc, "crash_point", crash_at)
     report = run(svc)
     assert len(report.failures) == 2 and report.actions == []     # days 2 and 3: archived, not recorded
-    assert count(svc, "c") == 4 * PER_DAY                         # nothing left the table
+    lc = svc.backend.lifecycle(svc.home, svc.catalog)
+    staged = lc.partitions(["c"], staging=True)                   # waiting in the staging table, whole
+    assert [p.rows for p in staged] == [PER_DAY, PER_DAY] and count(svc, "c") == 2 * PER_DAY
+    assert svc.index("c", now=NOW)["archives"] == []
     first = sorted(p.name for p in arch.rglob("*.parquet"))
+    assert len(first) == 2
     monkeypatch.setattr(chlc, "crash_point", embedded_lifecycle.crash_point)
     report = run(svc)
-    assert report.failures == [] and len(report.actions) == 2
+    assert report.failures == [] and [a["reason"] for a in report.actions] == ["resumed", "resumed"]
     assert sorted(p.name for p in arch.rglob("*.parquet")) == first              # same names, written again
     assert len(svc.index("c", now=NOW)["archives"]) == 2
-    assert count(svc, "c") == 2 * PER_DAY
+    assert lc.partitions(["c"], staging=True) == [] and count(svc, "c") == 2 * PER_DAY
+    assert run(svc).actions == []
+
+
+def test_events_written_to_a_day_while_it_is_archived_are_archived_too(tmp_path, ch_client, monkeypatch):
+    """The day moves to the staging table atomically, so a late event written to it meanwhile
+    lands in a new partition of the index's table, which the next check archives (never
+    dropped unarchived)."""
+    from speleo.storage.clickhouse import lifecycle as chlc
+
+    svc = service(tmp_path, ch_client, "lc_race")
+    arch = tmp_path / "frozen"
+    svc.create_index("r", {"frozenTimePeriodInSecs": 2 * DAY, "coldToFrozenDir": str(arch)})
+    svc.backend.write("r", day_events("r", range(3, 4), seed=7), "race-1")
+    late = day_events("r", range(3, 4), seed=8).slice(0, 500)
+
+    def after_staging(step):
+        if step == "ch.archive.staged":
+            svc.backend.write("r", late, "race-late")      # a forwarder catching up, mid-archive
+
+    monkeypatch.setattr(chlc, "crash_point", after_staging)
+    first = run(svc)
+    assert [a["events"] for a in first.actions] == [PER_DAY]
+    monkeypatch.setattr(chlc, "crash_point", embedded_lifecycle.crash_point)
+    second = run(svc)
+    assert [a["events"] for a in second.actions] == [500]
+    archived = [pq.read_table(f) for f in sorted(arch.rglob("*.parquet"))]
+    assert sum(t.num_rows for t in archived) == PER_DAY + 500
+    assert count(svc, "r") == 0
 
 
 def test_a_frozen_script_is_refused_on_clickhouse_and_the_day_kept(tmp_path, ch_client):

@@ -169,9 +169,11 @@ class ClickHouseBackend:
 
     def active_parts(self, index: str) -> int:
         """The most active parts any partition of the index's table has (system.parts)."""
+        from speleo.storage.clickhouse.lifecycle import parts_source
+
         table = ddl.table_name(index) + ("_local" if self.topology.cluster else "")
-        rows = self.client.query("SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE database = {db:String} "
-                                 "AND table = {t:String} AND active GROUP BY partition)",
+        rows = self.client.query(f"SELECT max(n) FROM (SELECT count() AS n FROM {parts_source(self.topology)} WHERE "
+                                 "database = {db:String} AND table = {t:String} AND active GROUP BY partition)",
                                  parameters={"db": self.topology.database, "t": table}).result_rows
         return int(rows[0][0] or 0) if rows else 0
 
@@ -229,9 +231,10 @@ class ClickHouseBackend:
             rows = pa.array([i for i, n in enumerate(indexes) if n == name], pa.int64())
             keys = to_clickhouse(events.take(rows)).select(list(ddl.IDENTITY))
             scratch = f"__delete_{os.getpid()}_{time.monotonic_ns()}"
-            stmts = ddl.delete_statements(name, scratch, self.topology)
+            thawed = self.has_table(ddl.thaw_table_name(name) + ("_local" if self.topology.cluster else ""))
+            stmts = ddl.delete_statements(name, scratch, self.topology, thawed=thawed)
             for stmt in ddl.allow_delete(name, self.topology):
-                self.client.command(stmt)
+                self.client.command(stmt)   # (thawed tables have no projection: nothing to allow)
             for stmt in stmts["create"]:
                 self.client.command(stmt)
             try:
@@ -239,7 +242,7 @@ class ClickHouseBackend:
                                          settings={"insert_quorum": "auto"} if self.topology.cluster else None)
                 for stmt in stmts["sync"]:
                     self.client.command(stmt)
-                found = int(self.client.query(stmts["count"][0]).result_rows[0][0])
+                found = sum(int(self.client.query(q).result_rows[0][0]) for q in stmts["count"])
                 for stmt in stmts["delete"]:
                     self.client.command(stmt, settings={"lightweight_deletes_sync": 2})
             finally:
@@ -281,10 +284,11 @@ class ClickHouseBackend:
 
         return ClickHouseLifecycle(self, home, catalog, emit, clock)
 
-    def partition_events_sql(self, index: str) -> str:
-        """SQL of one day of an index's table as events (the `{p:String}` parameter: YYYY-MM-DD)."""
+    def partition_events_sql(self, index: str, *, staging: bool = False) -> str:
+        """SQL of one day of an index's table (or its staging table) as events (the `{p:String}`
+        parameter: YYYY-MM-DD)."""
         return self._one_index(types.SimpleNamespace(earliest=None, latest=None, required_terms=()), index,
-                               extra="toDate(t._time) = toDate({p:String})")
+                               extra="toDate(t._time) = toDate({p:String})", staging=staging)
 
     def stream_events(self, sql: str, parameters: dict):
         """Arrow tables of the event schema (storage.schema), a block at a time (bounded memory
@@ -311,14 +315,14 @@ class ClickHouseBackend:
 
     def events_source(self, compiled, indexes: list[str]) -> "_Source":
         """SQL of `__events__` over `indexes` (see the module docstring), with the map of indexed
-        fields `__f` and a column `__fp_<field>` for every field promoted in one of the indexes
+        fields `__speleo_f` and a column `__speleo_fp_<field>` for every field promoted in one of the indexes
         (`_Source.promoted`; an index without that column gives the map's value)."""
         if not indexes:
             return _Source("SELECT * FROM (SELECT 0.0 AS _time, '' AS _raw, NULL::Nullable(String) AS host, "
                            "NULL::Nullable(String) AS source, NULL::Nullable(String) AS sourcetype, '' AS index, "
                            "NULL::Nullable(Float64) AS _indextime, NULL::Nullable(Int32) AS linecount, "
                            "NULL::Nullable(Int64) AS _offset, NULL::Nullable(String) AS _flags, "
-                           "NULL::Nullable(String) AS _fields, map() :: Map(String, String) AS __f) WHERE 0",
+                           f"NULL::Nullable(String) AS _fields, map() :: Map(String, String) AS {FIELD_MAP}) WHERE 0",
                            frozenset())
         tables = self._tables()
         have = self._promoted_columns(indexes)
@@ -344,7 +348,7 @@ class ClickHouseBackend:
         return out
 
     def _one_index(self, compiled, index: str, *, thawed: bool = False, extra: str | None = None,
-                   promoted: tuple[frozenset, set] = (frozenset(), set())) -> str:
+                   promoted: tuple[frozenset, set] = (frozenset(), set()), staging: bool = False) -> str:
         # every column qualified with the table alias `t`: the SELECT's aliases (`_time` as epoch
         # seconds) would otherwise shadow the stored columns in the WHERE clause
         conds = []
@@ -357,13 +361,14 @@ class ClickHouseBackend:
         conds += [f"hasToken(lower(t._raw), {_quote(term)})" for term in compiled.required_terms]
         conds += [extra] if extra else []
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        table = ddl.quoted(self.topology.database, ddl.thaw_table_name(index) if thawed else ddl.table_name(index))
+        table = ddl.quoted(self.topology.database, ddl.thaw_table_name(index) if thawed else
+                           ddl.staging_table_name(index) if staging else ddl.table_name(index))
         return ("SELECT toFloat64(toUnixTimestamp64Micro(t._time)) / 1e6 AS _time, t._raw AS _raw, "
                 "nullIf(t.host, '') AS host, nullIf(t.source, '') AS source, "
                 f"nullIf(t.sourcetype, '') AS sourcetype, {_quote(index)} AS index, "
                 "toFloat64(toUnixTimestamp64Micro(t._indextime)) / 1e6 AS _indextime, "
                 "t.linecount AS linecount, t._offset AS _offset, nullIf(t._flags, '') AS _flags, "
-                "if(empty(t.f), NULL, toJSONString(t.f)) AS _fields, t.f AS __f"
+                f"if(empty(t.f), NULL, toJSONString(t.f)) AS _fields, t.f AS {FIELD_MAP}"
                 + "".join(f", t.`{ddl.PROMOTED_PREFIX}{k}` AS `{promoted_column(k)}`" if k in promoted[1] else
                           f", if(mapContains(t.f, {_quote(k)}), t.f[{_quote(k)}], NULL) AS `{promoted_column(k)}`"
                           for k in sorted(promoted[0]))
@@ -372,6 +377,7 @@ class ClickHouseBackend:
     def render(self, tree: exp.Expression, source: str) -> str:
         """ClickHouse SQL of a compiled tree reading `source` as `__events__` (raises RenderUnsupported)."""
         lowered = lower_for_clickhouse(tree, getattr(source, "promoted", None))
+        _rename_stages(lowered)
         # the source is this module's own SQL, kept verbatim (a Var renders as its text): parsing it
         # with sqlglot would rewrite toStartOfHour as dateTrunc, another function to the planner
         cte = exp.CTE(this=exp.Var(this=source), alias=exp.TableAlias(this=exp.to_identifier("__events__")))
@@ -535,8 +541,13 @@ class ClickHouseBackend:
                 if stop:
                     w.killed.set()
                     try:
-                        self.kill_client().command(
-                            "KILL QUERY WHERE query_id = {qid:String} ASYNC", parameters={"qid": query_id})
+                        if self.topology.cluster:   # behind a load balancer: the node that runs it, and its shards
+                            assert re.fullmatch(r"speleo-[0-9a-f]{32}", query_id)
+                            self.kill_client().command(f"KILL QUERY ON CLUSTER '{self.topology.cluster}' WHERE "
+                                                       f"initial_query_id = '{query_id}' ASYNC")
+                        else:
+                            self.kill_client().command(
+                                "KILL QUERY WHERE query_id = {qid:String} ASYNC", parameters={"qid": query_id})
                     except Exception as e:  # noqa: BLE001 - the query may have just ended
                         w.error = f"{type(e).__name__}: {e}"
                     return
@@ -620,9 +631,47 @@ KILL_POLL_SECS = 0.2
 """How often a running query asks whether its search was cancelled (seconds)."""
 
 
+def _rename_stages(tree: exp.Expression) -> None:
+    """Give the compiler's stage names (CTEs `s0`, `s1`... and the subqueries aliased like them)
+    names of their own per WITH (`__speleo_s0`, a subsearch's `__speleo_1_s0`...): ClickHouse
+    resolves an identifier that names both a column and a table expression as the table (a
+    field `s2` beside a stage `s2`), and a subsearch's own `s2` clashed with the outer query's
+    ("Unknown table expression identifier"), where DuckDB scopes both as SQL says."""
+    withs = list(tree.find_all(exp.With))
+    if not withs:
+        return
+    scopes: dict[int, dict[str, str]] = {}
+    for k, w in enumerate(withs):
+        prefix = "__speleo_" if k == 0 else f"__speleo_{k}_"
+        scopes[id(w)] = {c.alias: prefix + c.alias for c in w.expressions}
+
+    def resolve(node: exp.Expression, name: str) -> str | None:
+        cur = node.parent
+        while cur is not None:
+            w = cur.args.get("with_") if isinstance(cur, exp.Select) else None
+            if w is not None and name in scopes.get(id(w), {}):
+                return scopes[id(w)][name]
+            cur = cur.parent
+        return None
+
+    for node in list(tree.walk()):
+        if isinstance(node, exp.Table) and not node.db:
+            new = resolve(node, node.name)
+        elif isinstance(node, exp.TableAlias):
+            new = resolve(node, node.name)
+        elif isinstance(node, exp.Column) and node.table and not node.args.get("db"):
+            new = resolve(node, node.table)
+            if new is not None:
+                node.set("table", exp.to_identifier(new))
+            continue
+        else:
+            continue
+        if new is not None:
+            node.set("this", exp.to_identifier(new))
+
+
 def _materialize_shared_aggregates(tree: exp.Expression, with_: exp.With) -> None:
-    """Mark `AS MATERIALIZED` the CTEs that aggregate (GROUP BY, or a window) and are read more
-    than once.
+    """Mark `AS MATERIALIZED` the CTEs that aggregate (GROUP BY) and are read more than once.
     ClickHouse otherwise inlines a CTE at every reference, so the aggregate of a timechart with
     its filled bins (read by the bin range, the bin list and the join) ran three times over the
     events; materialized, it runs once and its (aggregated, small) rows are reused
@@ -634,8 +683,7 @@ def _materialize_shared_aggregates(tree: exp.Expression, with_: exp.With) -> Non
         if t.name in names and not t.db:
             uses[t.name] = uses.get(t.name, 0) + 1
     for c in with_.expressions:
-        if uses.get(c.alias, 0) >= 2 and isinstance(c.this, exp.Select) and (
-                c.this.args.get("group") is not None or c.this.find(exp.Window) is not None):
+        if uses.get(c.alias, 0) >= 2 and isinstance(c.this, exp.Select) and c.this.args.get("group") is not None:
             c.set("materialized", True)
 
 

@@ -48,7 +48,7 @@ def migrate(home, catalog, backend, indexes: list[str] | None = None,
             events = bucket_events(con, home, b, deleted)
             for start in range(0, events.num_rows, BATCH_ROWS):
                 part = events.slice(start, BATCH_ROWS)
-                backend.write(name, part, f"bucket:{b.id}:{b.path}:{start}")
+                _write_when_ready(backend, name, part, f"bucket:{b.id}:{b.path}:{start}")
             per["buckets"] += 1
             per["events"] += events.num_rows
             if progress is not None:
@@ -56,3 +56,17 @@ def migrate(home, catalog, backend, indexes: list[str] | None = None,
     report["buckets"] = sum(v["buckets"] for v in report["indexes"].values())
     report["events"] = sum(v["events"] for v in report["indexes"].values())
     return report
+
+
+def _write_when_ready(backend, index: str, part, token: str, attempts: int = 60) -> None:
+    """Write a batch, waiting while ClickHouse merges (SinkBusy: back-pressure) up to `attempts`
+    times the backend's own wait; a copy of many buckets outpaces the merges."""
+    from speleo.query.clickhouse import SinkBusy
+
+    for attempt in range(attempts):
+        try:
+            backend.write(index, part, token)
+            return
+        except SinkBusy:
+            if attempt == attempts - 1:
+                raise

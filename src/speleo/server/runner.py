@@ -117,7 +117,12 @@ class Runtime:
                 try:
                     fn()
                 except Exception as e:  # keep the loop alive; the error is visible in status
-                    log.exception("%s loop failed", name)
+                    from speleo.errors import SpeleoError
+
+                    if isinstance(e, SpeleoError):   # an expected condition (ClickHouse busy...): no traceback
+                        log.warning("%s loop: %s", name, e)
+                    else:
+                        log.exception("%s loop failed", name)
                     self.errors[name] = f"{type(e).__name__}: {e}"
                     self.stop_event.wait(1.0)
 
@@ -134,6 +139,7 @@ class Runtime:
         last_checkpoint = time.monotonic()
         while not self.stop_event.is_set():
             self.writer.store.seal()
+            self.errors.pop("sealer", None)      # sealed: an earlier failure (ClickHouse busy) is over
             self.writer.store.merge_hot(s.warm_merge_min_buckets)
             self.writer.store.collect_garbage(s.bucket_delete_grace_secs)
             memory.release()

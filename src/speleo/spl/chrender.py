@@ -131,12 +131,15 @@ def _round(x: exp.Expression, decimals: exp.Expression | None) -> exp.Expression
     value itself when that overflows. ClickHouse's round() rounds halves to even on floats
     (round(2.5) = 2; DuckDB and Splunk's eval give 3)."""
     p = _fn("pow", exp.Literal.number(10), decimals.copy()) if decimals is not None else exp.Literal.number(1)
-    scaled = exp.Mul(this=_fn("abs", x.copy()), expression=p.copy())
-    rounded = exp.Div(this=exp.Mul(this=_fn("sign", x.copy()),
-                                   expression=exp.Floor(this=exp.Add(this=scaled, expression=exp.Literal.number(0.5)))),
-                      expression=p.copy())
-    return exp.If(this=_fn("isFinite", exp.Mul(this=_fn("toFloat64", x.copy()), expression=p.copy())),
-                  true=rounded, false=_fn("toFloat64", x.copy()))
+    y = exp.Mul(this=_fn("toFloat64", x.copy()), expression=p.copy())
+    whole = _fn("trunc", y.copy())
+    # trunc(y) + sign(y) * (|y - trunc(y)| >= 0.5): no `+ 0.5` (0.49999999999999994 + 0.5 is 1.0)
+    rounded = exp.Div(this=exp.paren(exp.Add(this=whole, expression=exp.Mul(
+        this=_fn("sign", y.copy()),
+        expression=_fn("toFloat64", exp.GTE(this=_fn("abs", exp.Sub(this=y.copy(), expression=whole.copy())),
+                                              expression=exp.Literal.number(0.5)))))),
+        expression=p.copy())
+    return exp.If(this=_fn("isFinite", y.copy()), true=rounded, false=_fn("toFloat64", x.copy()))
 
 
 def _percentile(node: ExactPercentile) -> exp.Expression:
@@ -276,7 +279,7 @@ _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat
         "regexpextract", "replaceregexpall", "isvalidjson", "position", "any", "argmin", "argmax", "pi", "abs",
         "lengthutf8", "substringutf8", "upperutf8", "lowerutf8", "jsonextractstring", "jsonextractraw", "jsontype",
         "jsonhas", "startswith", "indexof", "arrayelement", "isnull", "assumenotnull", "mapcontains", "empty",
-        "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite", "laginframe", "tonullable",
+        "grouparrayif", "arraymap", "tupleelement", "pow", "sign", "isfinite", "trunc", "laginframe", "tonullable",
         "trimboth", "trimleft", "trimright", "replaceall", "log10", "todatetime64", "formatdatetime", "leftpad",
         "todayofmonth", "tohour", "intdiv", "min2", "timezoneoffset", "toyear", "rightutf8"}
 
@@ -385,7 +388,7 @@ def _fixup(node: exp.Expression) -> exp.Expression:
 _JSON_KEY = re.compile(r'\."((?:[^"\\]|\\.)*)"')
 
 
-FIELD_MAP = "__f"
+FIELD_MAP = "__speleo_f"
 """The column of `__events__` that holds an event's indexed fields as ClickHouse's map (the
 table's `f`), beside `_fields` (the same as JSON text). query.clickhouse provides it."""
 
@@ -393,12 +396,13 @@ _PROMOTED: contextvars.ContextVar = contextvars.ContextVar("speleo_ch_promoted",
 
 
 def promoted_column(field: str) -> str:
-    """The `__events__` column of a promoted indexed field (query.clickhouse provides it)."""
-    return "__fp_" + field
+    """The `__events__` column of a promoted indexed field (query.clickhouse provides it; names
+    starting `__speleo` are Speleo's, never a user's field)."""
+    return "__speleo_fp_" + field
 
 
 def _reads_events(node: exp.Expression) -> bool:
-    """True when `node` sits in a SELECT whose rows carry `__events__`'s own columns (the map `__f`
+    """True when `node` sits in a SELECT whose rows carry `__events__`'s own columns (the map `__speleo_f`
     and the promoted columns): it reads `__events__`, or a subquery or CTE that keeps every column
     of it (`SELECT *, ...` all the way down, no join)."""
     sel = node.find_ancestor(exp.Select)
@@ -422,7 +426,19 @@ def _source_carries(sel: exp.Select, ctes: dict, depth: int) -> bool:
     elif isinstance(inner, exp.Subquery):
         inner = inner.this
     return isinstance(inner, exp.Select) and any(isinstance(e, exp.Star) for e in inner.expressions) \
-        and _source_carries(inner, ctes, depth + 1)
+        and not _redefines_fields(inner) and _source_carries(inner, ctes, depth + 1)
+
+
+def _redefines_fields(sel: exp.Select) -> bool:
+    """True when a stage gives `_fields` a new value (`eval _fields=...`: `* REPLACE (... AS
+    _fields)` or an alias): the map `__speleo_f` no longer describes it."""
+    for e in sel.expressions:
+        if isinstance(e, exp.Alias) and e.alias == "_fields":
+            return True
+        if isinstance(e, exp.Star) and any(isinstance(r, exp.Alias) and r.alias == "_fields"
+                                           for r in (e.args.get("replace") or [])):
+            return True
+    return False
 
 
 def _indexed_field(doc: exp.Expression, keys: list[str]) -> exp.Expression | None:
@@ -486,7 +502,7 @@ def _describe(node: exp.Expression) -> str:
 def lower_for_clickhouse(tree: exp.Expression, promoted: frozenset[str] | None = None) -> exp.Expression:
     """The tree with Speleo's nodes lowered and differing nodes rewritten for ClickHouse; raises
     RenderUnsupported naming the first construct without a ClickHouse rendering. `promoted`:
-    when given, `__events__` has the map `__f` and a column per promoted field (their names:
+    when given, `__events__` has the map `__speleo_f` and a column per promoted field (their names:
     `promoted_column`), and indexed fields are read from them."""
     token = _PROMOTED.set(promoted)
     try:

@@ -87,9 +87,11 @@ def users_of_index(catalog: Catalog, name: str) -> list[str]:
     return out
 
 
-def delete_index(home: Home, catalog: Catalog, name: str) -> dict:
+def delete_index(home: Home, catalog: Catalog, name: str, before_delete=None) -> dict:
     """Delete an index, its buckets and folders (archives are kept: they are outside Speleo's
     care once written). The index leaves searches in one transaction; files go after it.
+    `before_delete()` runs once the checks passed, before the catalog forgets the index (the
+    ClickHouse backend drops the index's tables there: if that fails, the index stays).
 
     Refuses `main`, the internal indexes, and an index an input or a HEC token still writes to
     (remove those first). Raises NotFoundError, InputError. The caller holds the writer.
@@ -101,6 +103,8 @@ def delete_index(home: Home, catalog: Catalog, name: str) -> dict:
     if users:
         raise InputError(f"index '{name}' is still written by {', '.join(users)}; remove them first "
                          "('speleo input remove ID', 'speleo token delete NAME')")
+    if before_delete is not None:
+        before_delete()
     rows = catalog.live_buckets([name]) + [b for b in catalog.retired_buckets() if b.index_name == name]
     with catalog.transaction() as con:
         con.execute("DELETE FROM indexes WHERE name = ?", (name,))

@@ -47,7 +47,11 @@ def _run_on_clickhouse(compiled, rows) -> list[dict]:
     from speleo.storage.clickhouse.ddl import IndexLayout, Topology
 
     if "client" not in _CH:
+        import atexit
+        import shutil
+
         folder = tempfile.mkdtemp(prefix="speleo-golden-ch-")
+        atexit.register(shutil.rmtree, folder, True)
         _CH["client"] = chclient.connect(chclient.parse_url(f"chdb://{folder}"))
     key = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
     be = _CH.get(key)

@@ -84,11 +84,12 @@ def compile_sort(state: State, cmd: ast.SortCmd) -> None:
     engine's sort need not be (ClickHouse's is not; `dedup ... sortby` keeps the first of each
     group in that order)."""
     keys = [o for k in cmd.keys for o in _key_order(state, k)]
+    prior = set(state.order_cols) if state.order else set()   # a later eval of a tie-breaker pins the order
     keys += [o.copy() for o in state.order or []]
     state.wrap()
     if cmd.limit:
         state.select = state.select.order_by(*keys, copy=False).limit(cmd.limit, copy=False)
-    state.set_order([k.copy() for k in keys], {k.field for k in cmd.keys})
+    state.set_order([k.copy() for k in keys], {k.field for k in cmd.keys} | prior)
     state.sorted_by_user = True
 
 

@@ -163,9 +163,16 @@ def _table_settings(topo: Topology, base: str) -> str:
     return base + (f", storage_policy = '{topo.storage_policy}'" if topo.storage_policy else "")
 
 
-def create_table(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
-    """The statements that create an index's tables (idempotent: IF NOT EXISTS), in order."""
-    name = table_name(layout.name)
+def create_table(layout: IndexLayout, topo: Topology = Topology(), *, staging: bool = False) -> list[str]:
+    """The statements that create an index's tables (idempotent: IF NOT EXISTS), in order. With
+    `staging`, its staging table `stg_<name>` instead: the same columns, indexes, projection,
+    partitioning and storage policy (what `MOVE PARTITION ... TO TABLE` requires), no TTL: a day
+    being archived waits there (storage.clickhouse.lifecycle)."""
+    name = staging_table_name(layout.name) if staging else table_name(layout.name)
+    if staging:
+        layout = IndexLayout(layout.name)
+        topo = Topology(database=topo.database, cluster=topo.cluster, zk_prefix=topo.zk_prefix,
+                        storage_policy=topo.storage_policy)
     db = topo.database
     if topo.cluster is None:
         engine, local, settings = "MergeTree", name, SETTINGS + SINGLE_NODE_SETTINGS
@@ -223,11 +230,13 @@ def promote_fields(index: str, fields: list[str], topo: Topology = Topology()) -
 
 
 def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology(), *,
-                    thawed: bool = False) -> list[str]:
+                    thawed: bool = False, staging: bool = False) -> list[str]:
     """Statements that drop whole day partitions (`YYYY-MM-DD`, as `system.parts` names them) of
-    an index's table, or (thawed=True) archive partitions (their archive id, digits) of its
-    thawed table. Raises InputError for anything else (never text from outside in SQL)."""
-    name = (thaw_table_name(index) if thawed else table_name(index)) + ("_local" if topo.cluster else "")
+    an index's table (or its staging table), or (thawed=True) archive partitions (their archive
+    id, digits) of its thawed table. Raises InputError for anything else (never text from
+    outside in SQL)."""
+    name = (thaw_table_name(index) if thawed else staging_table_name(index) if staging else table_name(index)) \
+        + ("_local" if topo.cluster else "")
     on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
     out = []
     for p in partitions:
@@ -235,6 +244,23 @@ def drop_partitions(index: str, partitions: list[str], topo: Topology = Topology
             raise InputError(f"partition {p!r}: expected {'an archive id' if thawed else 'a day (YYYY-MM-DD)'}")
         out.append(f"ALTER TABLE {quoted(topo.database, name)}{on} DROP PARTITION {p if thawed else repr(p)}")
     return out
+
+
+def staging_table_name(index: str) -> str:
+    """The table where a day of an index waits while it is archived, `stg_<name>`."""
+    return "stg_" + table_name(index)[4:]
+
+
+def move_partition_to_staging(index: str, partition: str, topo: Topology = Topology()) -> list[str]:
+    """Statements that move a day partition (YYYY-MM-DD) of an index's table into its staging
+    table, atomically: events written to that day afterwards start a new partition in the
+    index's table. Raises InputError for anything but a day."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", partition):
+        raise InputError(f"partition {partition!r}: expected a day (YYYY-MM-DD)")
+    local = "_local" if topo.cluster else ""
+    on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
+    return [f"ALTER TABLE {quoted(topo.database, table_name(index) + local)}{on} MOVE PARTITION '{partition}' "
+            f"TO TABLE {quoted(topo.database, staging_table_name(index) + local)}"]
 
 
 def thaw_table_name(index: str) -> str:
@@ -280,7 +306,8 @@ _KEY_COLUMNS = ("_time DateTime64(6, 'UTC'), _raw String, source String, host St
                 "_indextime DateTime64(6, 'UTC')")
 
 
-def delete_statements(index: str, scratch: str, topo: Topology = Topology()) -> dict[str, list[str]]:
+def delete_statements(index: str, scratch: str, topo: Topology = Topology(), *,
+                      thawed: bool = False) -> dict[str, list[str]]:
     """The statements of a `| delete` (query.clickhouse.ClickHouseBackend.delete_events) whose
     events' identities are inserted into the scratch table `scratch` (a name Speleo made:
     letters, digits, underscores) between `create` and `delete`:
@@ -291,27 +318,26 @@ def delete_statements(index: str, scratch: str, topo: Topology = Topology()) -> 
       `sync` waits until every replica has them (SYSTEM SYNC REPLICA ON CLUSTER ...);
     - `count`: how many events of the index's table match (through the Distributed table);
     - `delete`: ClickHouse's lightweight DELETE on the table (ON CLUSTER on the shards' local tables);
+    with `thawed`, `count` and `delete` cover the index's thawed table too (searches read it);
     - `drop`: the scratch table goes (ON CLUSTER ... SYNC).
     Raises InputError for a scratch name that is not a plain identifier."""
     if not _IDENT_RE.match(scratch):
         raise InputError(f"scratch table name {scratch!r} is not a plain identifier")
     db = topo.database
     tmp = quoted(db, scratch)
-    target = quoted(db, table_name(index))
+    names = [table_name(index)] + ([thaw_table_name(index)] if thawed else [])
     cols = ", ".join(IDENTITY)
     match = f"({cols}) IN (SELECT {cols} FROM {tmp})"
+    count = [f"SELECT count() FROM {quoted(db, n)} WHERE {match}" for n in names]
     if topo.cluster is None:
-        return {"create": [f"CREATE TABLE {tmp} ({_KEY_COLUMNS}) ENGINE = Memory"], "sync": [],
-                "count": [f"SELECT count() FROM {target} WHERE {match}"],
-                "delete": [f"DELETE FROM {target} WHERE {match}"],
+        return {"create": [f"CREATE TABLE {tmp} ({_KEY_COLUMNS}) ENGINE = Memory"], "sync": [], "count": count,
+                "delete": [f"DELETE FROM {quoted(db, n)} WHERE {match}" for n in names],
                 "drop": [f"DROP TABLE IF EXISTS {tmp}"]}
     on = f" ON CLUSTER '{topo.cluster}'"
-    local = quoted(db, table_name(index) + "_local")
     return {"create": [f"CREATE TABLE {tmp}{on} ({_KEY_COLUMNS}) ENGINE = ReplicatedMergeTree("
                        f"'/clickhouse/speleo/delete/{db}/{scratch}', '{{replica}}') ORDER BY tuple()"],
-            "sync": [f"SYSTEM SYNC REPLICA{on} {tmp}"],
-            "count": [f"SELECT count() FROM {target} WHERE {match}"],
-            "delete": [f"DELETE FROM {local}{on} WHERE {match}"],
+            "sync": [f"SYSTEM SYNC REPLICA{on} {tmp}"], "count": count,
+            "delete": [f"DELETE FROM {quoted(db, n + '_local')}{on} WHERE {match}" for n in names],
             "drop": [f"DROP TABLE IF EXISTS {tmp}{on} SYNC"]}
 
 
@@ -319,7 +345,7 @@ def drop_table(index: str, topo: Topology = Topology()) -> list[str]:
     """Statements that drop an index's tables."""
     on = f" ON CLUSTER '{topo.cluster}' SYNC" if topo.cluster else ""
     stmts = []
-    for name in (table_name(index), thaw_table_name(index)):
+    for name in (table_name(index), thaw_table_name(index), staging_table_name(index)):
         stmts.append(f"DROP TABLE IF EXISTS {quoted(topo.database, name)}{on}")
         if topo.cluster:
             stmts.append(f"DROP TABLE IF EXISTS {quoted(topo.database, name + '_local')}{on}")

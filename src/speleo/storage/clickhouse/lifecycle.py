@@ -88,17 +88,19 @@ class ClickHouseLifecycle:
             return fn()
 
     # -- what is stored ------------------------------------------------------------------------
-    def partitions(self, indexes: list[str] | None = None) -> list[DayPartition]:
-        """The day partitions of the indexes' tables (None: every index), oldest first; days
-        whose parts hold no rows (emptied by the TTL, removed by ClickHouse later) are left out."""
+    def partitions(self, indexes: list[str] | None = None, *, staging: bool = False) -> list[DayPartition]:
+        """The day partitions of the indexes' tables (None: every index), or of their staging
+        tables, oldest first; days whose parts hold no rows (emptied by the TTL, removed by
+        ClickHouse later) are left out. On a cluster, over one replica of every shard."""
         local = "_local" if self.topo.cluster else ""
-        names = {ddl.table_name(i) + local: i for i in (indexes if indexes is not None else self.backend.indexes())}
+        name_of = ddl.staging_table_name if staging else ddl.table_name
+        names = {name_of(i) + local: i for i in (indexes if indexes is not None else self.backend.indexes())}
         if not names:
             return []
         rows = self.client.query(
             "SELECT table, partition, toUnixTimestamp(min(min_time)), toUnixTimestamp(max(max_time)), sum(rows), "
-            "sum(bytes_on_disk) FROM system.parts WHERE database = {db:String} AND active AND table IN {t:Array(String)} "
-            "GROUP BY table, partition HAVING sum(rows) > 0 ORDER BY partition",
+            f"sum(bytes_on_disk) FROM {parts_source(self.topo)} WHERE database = {{db:String}} AND active "
+            "AND table IN {t:Array(String)} GROUP BY table, partition HAVING sum(rows) > 0 ORDER BY partition",
             parameters={"db": self.topo.database, "t": sorted(names)}).result_rows
         out = []
         for table, part, lo, hi, n, size in rows:
@@ -115,7 +117,9 @@ class ClickHouseLifecycle:
         report = RunReport()
         with _LOCK:
             settings = indexconf.load_all(self.home, self.catalog)
-            parts = [p for p in self.partitions([i for i in self.backend.indexes() if i in settings])]
+            names = [i for i in self.backend.indexes() if i in settings]
+            self._finish_staged(names, settings, report)
+            parts = self.partitions(names)
             rows = [BucketRow(id=n, index_name=p.index, state="warm", path=p.partition, min_time=p.min_time,
                               max_time=p.max_time + 1.0, event_count=p.rows, raw_bytes=0, size_bytes=p.bytes_on_disk,
                               bloom=None, journal_seq=None) for n, p in enumerate(parts)]
@@ -136,10 +140,13 @@ class ClickHouseLifecycle:
         fields = {"idx": p.index, "partition": p.partition, "reason": reason, "earliest": p.min_time,
                   "latest": p.max_time, "events": p.rows, "size_bytes": p.bytes_on_disk, "engine": "clickhouse"}
         if conf.cold_to_frozen_dir:
-            loc = self._archive(p, conf)
-            crash_point("ch.archive.committed")
-            self._drop(p)
-            fields["archive"] = loc
+            for stmt in ddl.create_table(ddl.IndexLayout(p.index), self.topo, staging=True):
+                self.client.command(stmt)
+            for stmt in ddl.move_partition_to_staging(p.index, p.partition, self.topo):
+                self.client.command(stmt)
+            crash_point("ch.archive.staged")
+            loc, n = self._archive_staged(p.index, p.partition, conf)
+            fields.update(archive=loc, events=n)
             self.emit("archived", fields)
             return {"action": "archived", **fields}
         if conf.cold_to_frozen_script:
@@ -154,19 +161,58 @@ class ClickHouseLifecycle:
         for stmt in ddl.drop_partitions(p.index, [p.partition], self.topo):
             self.client.command(stmt)
 
-    def _archive(self, p: DayPartition, conf: indexconf.IndexSettings) -> str:
-        """Write day `p` as Parquet, put it in the archive and record it; returns its location."""
+    def _finish_staged(self, names: list[str], settings: dict, report: RunReport) -> None:
+        """Days left in a staging table by an interrupted archive: archived now (or moved back
+        into the index's table when its `coldToFrozenDir` was removed meanwhile)."""
+        staged = [i for i in names if self.backend.has_table(ddl.staging_table_name(i) + ("_local" if self.topo.cluster else ""))]
+        for p in self.partitions(staged, staging=True) if staged else []:
+            conf = settings[p.index]
+            try:
+                if conf.cold_to_frozen_dir:
+                    loc, n = self._archive_staged(p.index, p.partition, conf)
+                    fields = {"idx": p.index, "partition": p.partition, "reason": "resumed", "events": n,
+                              "archive": loc, "engine": "clickhouse"}
+                    self.emit("archived", fields)
+                    report.actions.append({"action": "archived", **fields})
+                else:
+                    local = "_local" if self.topo.cluster else ""
+                    on = f" ON CLUSTER '{self.topo.cluster}'" if self.topo.cluster else ""
+                    self.client.command(
+                        f"ALTER TABLE {ddl.quoted(self.topo.database, ddl.staging_table_name(p.index) + local)}{on} "
+                        f"MOVE PARTITION '{p.partition}' TO TABLE {ddl.quoted(self.topo.database, ddl.table_name(p.index) + local)}")
+            except Exception as e:   # noqa: BLE001 - kept in the staging table, retried at the next run
+                fail = {"idx": p.index, "partition": p.partition, "action": "archive", "reason": "resumed",
+                        "error": f"{type(e).__name__}: {e}"}
+                report.failures.append(fail)
+                self.emit("lifecycle_failed", fail)
+
+    def _archive_staged(self, index: str, partition: str, conf: indexconf.IndexSettings) -> tuple[str, int]:
+        """Archive the day `partition` of the index's staging table, record it, then drop it from
+        the staging table. Returns (location, events)."""
+        stg = ddl.quoted(self.topo.database, ddl.staging_table_name(index))
+        fp, n = self.client.query(
+            f"SELECT toString(groupBitXor(cityHash64(_time, _raw, source, host, _offset, _indextime))), count() "
+            f"FROM {stg} WHERE toDate(_time) = toDate({{p:String}})", parameters={"p": partition}).result_rows[0]
+        loc = self._archive(index, partition, conf, f"ch{partition.replace('-', '')}_{int(fp):016x}")
+        crash_point("ch.archive.committed")
+        for stmt in ddl.drop_partitions(index, [partition], self.topo, staging=True):
+            self.client.command(stmt)
+        return loc, int(n)
+
+    def _archive(self, index: str, partition: str, conf: indexconf.IndexSettings, name: str) -> str:
+        """Write the staged day as Parquet, put it in the archive as `name` and record it;
+        returns its location."""
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        sql = self.backend.partition_events_sql(p.index)
+        sql = self.backend.partition_events_sql(index, staging=True)
         with tempfile.TemporaryDirectory(prefix="speleo-ch-archive-") as tmp:
             path = Path(tmp) / "day.parquet"
             writer = None
             n = raw = 0
             lo, hi = float("inf"), float("-inf")
             try:
-                for batch in self.backend.stream_events(sql, {"p": p.partition}):
+                for batch in self.backend.stream_events(sql, {"p": partition}):
                     if batch.num_rows == 0:
                         continue
                     if writer is None:
@@ -180,11 +226,10 @@ class ClickHouseLifecycle:
                 if writer is not None:
                     writer.close()
             if writer is None:
-                raise StorageError(f"index '{p.index}': day {p.partition} read back no events to archive; "
+                raise StorageError(f"index '{index}': day {partition} read back no events to archive; "
                                    "kept, retried at the next check")
             crash_point("ch.archive.written")
-            name = f"ch{p.partition.replace('-', '')}"
-            row = BucketRow(id=name, index_name=p.index, state="frozen", path="", min_time=lo, max_time=hi,   # type: ignore[arg-type]
+            row = BucketRow(id=name, index_name=index, state="frozen", path="", min_time=lo, max_time=hi,   # type: ignore[arg-type]
                             event_count=n, raw_bytes=raw, size_bytes=path.stat().st_size, bloom=None, journal_seq=None,
                             profile=None)
             loc, digest = archives.target_for(conf.cold_to_frozen_dir).put(path, row)
@@ -196,7 +241,7 @@ class ClickHouseLifecycle:
                     " ON CONFLICT(location) DO UPDATE SET archived_at = excluded.archived_at, sha256 = excluded.sha256,"
                     " min_time = excluded.min_time, max_time = excluded.max_time, event_count = excluded.event_count,"
                     " raw_bytes = excluded.raw_bytes, size_bytes = excluded.size_bytes",
-                    (p.index, loc, lo, hi, n, raw, row.size_bytes, digest, self._now()))
+                    (index, loc, lo, hi, n, raw, row.size_bytes, digest, self._now()))
         return loc
 
     # -- thaw ----------------------------------------------------------------------------------
@@ -266,6 +311,12 @@ class ClickHouseLifecycle:
                     self.emit("deleted", fields)
                     out.append(fields)
         return out
+
+
+def parts_source(topo: ddl.Topology) -> str:
+    """`system.parts` of this node, or on a cluster of one replica of every shard (the
+    `cluster` table function), so sizes and part counts are the whole table's."""
+    return f"cluster('{topo.cluster}', system.parts)" if topo.cluster else "system.parts"
 
 
 def _filled(n: int, value: int):
