@@ -158,14 +158,41 @@ class Service:
             "GROUP BY i.name ORDER BY i.name"
         )
         keys = ("name", "buckets", "events", "size_bytes", "raw_bytes", "earliest", "latest")
-        return [dict(zip(keys, r)) for r in rows]
+        out = [dict(zip(keys, r)) for r in rows]
+        if self.on_clickhouse:   # the events are in ClickHouse's tables: its day partitions count
+            days = self._clickhouse_days()
+            for row in out:
+                mine = days.get(row["name"], [])
+                row.update(buckets=len(mine), events=sum(p.rows for p in mine),
+                           size_bytes=sum(p.bytes_on_disk for p in mine),
+                           earliest=min((p.min_time for p in mine), default=None),
+                           latest=max((p.max_time for p in mine), default=None))
+        return out
+
+    def _clickhouse_days(self) -> dict[str, list]:
+        """The day partitions of every index's ClickHouse table, by index (rows include events
+        `| delete` hid until ClickHouse's merges drop them)."""
+        days: dict[str, list] = {}
+        for p in self.backend.lifecycle(self.home, self.catalog).partitions():
+            days.setdefault(p.index, []).append(p)
+        return days
 
     def index(self, name: str, now: float | None = None) -> dict:
         """One index, its settings, buckets (sizes measured on disk) and archives
         (`storage.indexadmin.show_index`). Raises NotFoundError."""
         from speleo.storage import indexadmin
 
-        return indexadmin.show_index(self.home, self.catalog, name, now)
+        out = indexadmin.show_index(self.home, self.catalog, name, now)
+        if self.on_clickhouse:   # its events are day partitions of a ClickHouse table (docs/scale-out.md)
+            mine = self._clickhouse_days().get(name, [])
+            days = [{"partition": p.partition, "earliest": p.min_time, "latest": p.max_time, "events": p.rows,
+                     "disk_bytes": p.bytes_on_disk} for p in mine]
+            out["clickhouse_days"] = days
+            out["by_state"]["clickhouse"] = {"buckets": len(days), "events": sum(d["events"] for d in days),
+                                             "disk_bytes": sum(d["disk_bytes"] for d in days)}
+            out["events"] += sum(d["events"] for d in days)
+            out["disk_bytes"] += sum(d["disk_bytes"] for d in days)
+        return out
 
     # -- lifecycle (needs the writer: the server's, or the writer lock taken here) ------------
     def with_lifecycle(self, fn, emit=None):

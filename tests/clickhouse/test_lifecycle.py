@@ -273,3 +273,37 @@ def _day(t: float) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def test_a_day_whose_events_were_all_deleted_just_goes(tmp_path, ch_client):
+    svc = service(tmp_path, ch_client, "lc_gone")
+    arch = tmp_path / "frozen"
+    svc.create_index("g", {"frozenTimePeriodInSecs": 2 * DAY, "coldToFrozenDir": str(arch)})
+    svc.backend.write("g", day_events("g", range(3, 4), seed=9).slice(0, 50), "gone-1")
+    found = svc.search("index=g earliest=0", now=NOW + DAY, limit=0, capabilities=None).table
+    assert svc.backend.delete_events(found) == {"g": 50}
+    report = run(svc)
+    assert report.failures == [] and [a["action"] for a in report.actions] == ["deleted"]
+    assert list(arch.rglob("*.parquet")) == [] and run(svc).actions == []
+
+
+def test_index_list_and_show_count_the_clickhouse_days(tmp_path, ch_client):
+    svc = service(tmp_path, ch_client, "lc_list")
+    svc.create_index("app_local")           # a name ending in _local is an index on one node
+    svc.backend.write("app_local", day_events("app_local", range(2), seed=10), "list-1")
+    row = next(r for r in svc.indexes() if r["name"] == "app_local")
+    assert (row["events"], row["buckets"]) == (2 * PER_DAY, 2) and row["size_bytes"] > 0
+    shown = svc.index("app_local", now=NOW)
+    assert shown["events"] == 2 * PER_DAY and len(shown["clickhouse_days"]) == 2
+    assert count(svc, "app_local") == 2 * PER_DAY
+
+
+def test_tier_settings_the_server_lacks_are_refused_when_connecting(ch_client):
+    topo = lambda **kw: ddl.Topology(database="x", **kw)   # noqa: E731
+    chclient.check_tiers(ch_client, topo(storage_policy="default", cold_volume="default", cold_after_days=3))
+    with pytest.raises(InputError, match=r"storage_policy=.nope. is not a storage policy .*\(it has: default\)"):
+        chclient.check_tiers(ch_client, topo(storage_policy="nope"))
+    with pytest.raises(InputError, match="cold_volume='cold' is not a volume of storage policy 'default'"):
+        chclient.check_tiers(ch_client, topo(storage_policy="default", cold_volume="cold", cold_after_days=3))
+    with pytest.raises(InputError, match="at most 36500"):
+        chclient.parse_url("clickhouse://h/db?storage_policy=p&cold_volume=c&cold_after_days=99999999999")

@@ -56,7 +56,8 @@ def test_index_edit_sets_ttl_and_old_events_go(tmp_path):
 
 def test_archive_and_thaw_through_a_real_server_and_the_cli(tmp_path):
     """`speleo serve --backend chdb://...`: an index given coldToFrozenDir through the API; the
-    retention run (API) archives the days past the age limit as Parquet and drops them; `speleo
+    retention run (CLI, through the server) archives the days past the age limit as Parquet and
+    drops them; `speleo
     index thaw` (CLI, through the server) brings one back into searches; `speleo index unthaw`
     lets it go; the archive files are read here with pyarrow alone."""
     import pyarrow.parquet as pq
@@ -75,14 +76,16 @@ def test_archive_and_thaw_through_a_real_server_and_the_cli(tmp_path):
         r = server.api("PATCH", "/api/v1/indexes/main", json={"frozenTimePeriodInSecs": 3 * DAY,
                                                                "coldToFrozenDir": str(frozen)})
         assert r.status_code == 200, r.text
-        r = server.api("POST", "/api/v1/retention/run", json={})
-        assert r.status_code == 200, r.text
-        acts = r.json()["actions"]
-        assert [a["action"] for a in acts] == ["archived", "archived"] and r.json()["failures"] == []
+        cli = [sys.executable, "-m", "speleo.cli.main", "--home", str(home)]
+        out = subprocess.run(cli + ["index", "retention", "run"], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        lines = [line for line in out.stdout.splitlines() if line.startswith("archived: day ")]
+        assert len(lines) == 2 and all("of index 'main' (age)" in line for line in lines), out.stdout
         assert server.search(q)["results"] == [{"count": 3}]
         files = sorted(frozen.glob("main/*.parquet"))
         assert [sorted(pq.read_table(f).column("_raw").to_pylist()) for f in files] == [sorted(old), sorted(mid)]
-        cli = [sys.executable, "-m", "speleo.cli.main", "--home", str(home)]
+        r = server.api("POST", "/api/v1/retention/run", json={})
+        assert r.status_code == 200 and r.json() == {"actions": [], "failures": []}, r.text
         out = subprocess.run(cli + ["index", "thaw", "main", "--earliest", stamp(now - 7 * DAY),
                                     "--latest", stamp(now - 5 * DAY)], capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr

@@ -196,10 +196,14 @@ def retention_run(home: Home, now, output: str) -> None:
     if output == "json":
         _echo_json(body)
         return
+    def what(row: dict) -> str:   # a bucket (embedded store) or a day partition (ClickHouse)
+        return f"bucket {row['bucket']}" if "bucket" in row else f"day {row.get('partition', '?')}"
+
     for a in body["actions"]:
-        out.print(f"{a['action']}: bucket {a['bucket']} of index '{a['idx']}' ({a['reason']})", highlight=False)
+        out.print(f"{a['action']}: {what(a)} of index '{a['idx']}' ({a['reason']})", highlight=False)
     for f in body["failures"]:
-        out.print(f"[red]failed[/red]: {f['action']} bucket {f['bucket']} of '{f['idx']}': {f['error']} (retried next run)")
+        out.print(f"[red]failed[/red]: {f['action']} {what(f)} of '{f['idx']}': {f['error']} (retried next run)",
+                  highlight=False)
     if not body["actions"] and not body["failures"]:
         out.print("nothing to do: every index is within its limits")
 

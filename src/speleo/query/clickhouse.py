@@ -115,6 +115,7 @@ class ClickHouseBackend:
         client = chclient.connect(parsed)
         if not os.environ.get("SPELEO_CLICKHOUSE_ANY_VERSION"):
             chclient.check_version(client)
+        chclient.check_tiers(client, parsed.topology)
         killer = None
         if parsed.kind == "clickhouse":
             lock, held = threading.Lock(), []
@@ -264,7 +265,8 @@ class ClickHouseBackend:
 
     def indexes(self) -> list[str]:
         """The Speleo indexes that have a table in the database."""
-        return sorted(i for name in self._tables() if (i := ddl.index_of_table(name)) is not None)
+        cluster = self.topology.cluster is not None
+        return sorted(i for name in self._tables() if (i := ddl.index_of_table(name, cluster)) is not None)
 
     def has_table(self, table: str) -> bool:
         return table in self._tables()

@@ -99,3 +99,22 @@ def check_version(client, expected: str = ENGINE_VERSION) -> str:
                          f"({expected}.x): upgrade or pin the server, or set SPELEO_CLICKHOUSE_ANY_VERSION=1 "
                          "to try anyway")
     return version
+
+
+def check_tiers(client, topo: Topology) -> None:
+    """Refuse a `storage_policy` the server does not define, or a `cold_volume` that policy has
+    not (InputError naming what the server has): a misspelt policy would otherwise fail every
+    insert later, in the sealer."""
+    if topo.storage_policy is None:
+        return
+    rows = client.query("SELECT policy_name, volume_name FROM system.storage_policies").result_rows
+    policies: dict[str, list[str]] = {}
+    for policy, volume in rows:
+        policies.setdefault(policy, []).append(volume)
+    if topo.storage_policy not in policies:
+        raise InputError(f"backend URL: storage_policy={topo.storage_policy!r} is not a storage policy of this "
+                         f"ClickHouse server (it has: {', '.join(sorted(policies)) or 'none'}); see "
+                         "docs/scale-out.md, \"tiers\"")
+    if topo.cold_volume is not None and topo.cold_volume not in policies[topo.storage_policy]:
+        raise InputError(f"backend URL: cold_volume={topo.cold_volume!r} is not a volume of storage policy "
+                         f"{topo.storage_policy!r} (its volumes: {', '.join(policies[topo.storage_policy])})")

@@ -59,8 +59,10 @@ class Topology:
                                  "(letters, digits, underscores)")
         if (self.cold_volume is None) != (self.cold_after_days is None):
             raise InputError("ClickHouse tiers: give both cold_volume=NAME and cold_after_days=N (or neither)")
-        if self.cold_after_days is not None and not (isinstance(self.cold_after_days, int) and self.cold_after_days >= 1):
-            raise InputError(f"cold_after_days={self.cold_after_days!r}: a whole number of days, at least 1")
+        if self.cold_after_days is not None and not (isinstance(self.cold_after_days, int)
+                                                     and 1 <= self.cold_after_days <= 36500):
+            raise InputError(f"cold_after_days={self.cold_after_days!r}: a whole number of days, at least 1 and "
+                             "at most 36500")
         if self.cold_volume is not None and self.storage_policy is None:
             raise InputError("ClickHouse tiers: cold_volume needs storage_policy=NAME (the policy that has that volume)")
 
@@ -106,9 +108,10 @@ def quoted(db: str, table: str) -> str:
     return f"`{db}`.`{table}`"
 
 
-def index_of_table(table: str) -> str | None:
-    """The Speleo index a table holds, or None for other tables (the `_local` shards too)."""
-    if not table.startswith("idx_") or table.endswith("_local"):
+def index_of_table(table: str, cluster: bool = False) -> str | None:
+    """The Speleo index a table holds, or None for other tables (on a cluster, the shards'
+    `_local` tables too; on one node an index may be named `app_local`)."""
+    if not table.startswith("idx_") or (cluster and table.endswith("_local")):
         return None
     return table[4:]
 

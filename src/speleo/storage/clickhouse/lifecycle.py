@@ -147,8 +147,9 @@ class ClickHouseLifecycle:
             crash_point("ch.archive.staged")
             loc, n = self._archive_staged(p.index, p.partition, conf)
             fields.update(archive=loc, events=n)
-            self.emit("archived", fields)
-            return {"action": "archived", **fields}
+            event = "archived" if loc is not None else "deleted"
+            self.emit(event, fields)
+            return {"action": event, **fields}
         if conf.cold_to_frozen_script:
             raise StorageError(f"index '{p.index}': coldToFrozenScript runs a program on bucket files, which a "
                                "ClickHouse table does not have; set coldToFrozenDir (a folder or s3://) to keep "
@@ -186,14 +187,17 @@ class ClickHouseLifecycle:
                 report.failures.append(fail)
                 self.emit("lifecycle_failed", fail)
 
-    def _archive_staged(self, index: str, partition: str, conf: indexconf.IndexSettings) -> tuple[str, int]:
+    def _archive_staged(self, index: str, partition: str, conf: indexconf.IndexSettings) -> tuple[str | None, int]:
         """Archive the day `partition` of the index's staging table, record it, then drop it from
-        the staging table. Returns (location, events)."""
+        the staging table. Returns (location, events); (None, 0) when no event of it was left
+        to archive (all hidden by `| delete`)."""
         stg = ddl.quoted(self.topo.database, ddl.staging_table_name(index))
         fp, n = self.client.query(
             f"SELECT toString(groupBitXor(cityHash64(_time, _raw, source, host, _offset, _indextime))), count() "
             f"FROM {stg} WHERE toDate(_time) = toDate({{p:String}})", parameters={"p": partition}).result_rows[0]
-        loc = self._archive(index, partition, conf, f"ch{partition.replace('-', '')}_{int(fp):016x}")
+        loc = None
+        if int(n):    # a day whose every event `| delete` hid has nothing to archive: it just goes
+            loc = self._archive(index, partition, conf, f"ch{partition.replace('-', '')}_{int(fp):016x}")
         crash_point("ch.archive.committed")
         for stmt in ddl.drop_partitions(index, [partition], self.topo, staging=True):
             self.client.command(stmt)

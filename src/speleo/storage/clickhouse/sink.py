@@ -41,8 +41,9 @@ def _fields_map(col: pa.ChunkedArray) -> pa.Array:
             except ValueError:
                 obj = None
             if isinstance(obj, dict):
-                items = [(str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in obj.items()
-                         if v is not None]
+                # a list or number as its compact JSON text, as DuckDB's json_extract_string gives it
+                items = [(str(k), v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), ensure_ascii=False))
+                         for k, v in obj.items() if v is not None]
         out.append(items)
     return pa.array(out, FIELDS_TYPE)
 
