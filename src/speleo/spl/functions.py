@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -108,8 +109,29 @@ def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
     try:
         re.compile(converted)
     except re.error as e:
-        raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
+        if not _re2_accepts(converted):   # RE2 has \x{hhhh}, \pL, \p{Greek}, \z, \C, which Python's re lacks
+            raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
     return exp.Literal.string(converted)
+
+
+_RE2_LOCK = threading.Lock()
+_RE2_CON: list = []
+
+
+def _re2_accepts(pattern: str) -> bool:
+    """Whether RE2, the engine the search runs the pattern with (DuckDB's regexp functions;
+    ClickHouse's too), accepts `pattern`: asked of DuckDB itself when Python's `re` refuses
+    syntax RE2 has."""
+    import duckdb
+
+    with _RE2_LOCK:
+        if not _RE2_CON:
+            _RE2_CON.append(duckdb.connect())
+        try:
+            _RE2_CON[0].execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+        except duckdb.Error:
+            return False
+    return True
 
 
 def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -> exp.Expression:

@@ -7,12 +7,18 @@ from collections.abc import Iterator
 
 
 def structural(pattern: str, start: int = 0) -> Iterator[int]:
-    """Offsets of the characters of `pattern` from `start` that are neither escaped (`\\(`) nor
-    inside a character class (`[(]`, `[]()]`); the class's opening `[` is included."""
+    """Offsets of the characters of `pattern` from `start` that are neither escaped (`\\(`, a
+    braced escape as `\\p{Greek}` whole) nor inside a character class (`[(]`, `[]()]`); the
+    class's opening `[` is included."""
     i, in_class = start, False
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
+            # an escape with a braced argument (\x{263A}, \p{Greek}, \P{L}, \N{...}) is one unit
+            if pattern[i + 1:i + 2] in ("x", "p", "P", "N") and pattern[i + 2:i + 3] == "{":
+                close = pattern.find("}", i + 3)
+                i = close + 1 if close != -1 else i + 2
+                continue
             i += 2
             continue
         if in_class:

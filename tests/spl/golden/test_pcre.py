@@ -156,3 +156,22 @@ def test_a_search_over_its_pcre_budget_fails_with_that_reason(monkeypatch):
         run(query, rows=ev("ab", "ac"))
     err = translate(e.value, query)
     assert "in all" in err.message and "a(?=b)" in err.message
+
+
+UNICODE = ev("héllo wörld 42", "ΑΒΓ test 7", "sign \u263a here", "plain 42 more")
+
+
+def test_re2_syntax_python_lacks_is_accepted():
+    # RE2 (and PCRE) have \x{hhhh}, \pL / \p{Greek} and \z; Python's re, which validated patterns
+    # before RE2 saw them, refused these (a corpus search with "\x{202E}" failed to compile)
+    def run_raws(q):
+        return [r["_raw"] for r in run(q, rows=UNICODE)]
+
+    assert run_raws(r'* | regex _raw="\x{263A}"') == ["sign \u263a here"]
+    assert run_raws(r'* | where match(_raw, "42\z")') == ["héllo wörld 42"]
+    rows = run(r'* | rex field=_raw "^(?<w>\p{Greek}+)" | where isnotnull(w) | table w', rows=UNICODE)
+    assert rows == [{"w": "ΑΒΓ"}]
+    rows = run(r'* | rex field=_raw "^(?<w>\pL+)" | table w', rows=UNICODE)
+    assert [r["w"] for r in rows] == ["héllo", "ΑΒΓ", "sign", "plain"]
+    with pytest.raises(SplSyntaxError, match=r"invalid regular expression 'a\{2,1\}'"):
+        run(r'* | where match(_raw, "a{2,1}")', rows=UNICODE)
