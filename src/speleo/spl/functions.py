@@ -154,11 +154,21 @@ def pcre_pattern(pattern: str, state=None, node=None) -> exp.Literal | None:
 
     query = state.query if state is not None else ""
     start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
+    original, pattern = pattern, _pcre_hex_escapes(pattern)
     try:
         regex.compile(pattern, regex.ASCII)
     except regex.error as e:
-        raise SplSyntaxError(f"invalid regular expression {pattern!r}: {e}", query, start, end) from None
+        raise SplSyntaxError(f"invalid regular expression {original!r}: {e}", query, start, end) from None
     return exp.Literal.string(pattern)
+
+
+_HEX_BRACED = re.compile(r"(?<!\\)((?:\\\\)*)\\x\{([0-9A-Fa-f]{1,8})\}")
+
+
+def _pcre_hex_escapes(pattern: str) -> str:
+    """PCRE's `\\x{hhhh}` as `\\Uhhhhhhhh`, which the `regex` package reads (it lacks the braced
+    form); an escaped backslash before `x` is left alone."""
+    return _HEX_BRACED.sub(lambda m: f"{m.group(1)}\\U{int(m.group(2), 16):08x}", pattern)
 
 
 def pcre_template(replacement: str, pattern: str, state=None, node=None) -> str:

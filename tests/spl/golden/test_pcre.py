@@ -175,3 +175,9 @@ def test_re2_syntax_python_lacks_is_accepted():
     assert [r["w"] for r in rows] == ["héllo", "ΑΒΓ", "sign", "plain"]
     with pytest.raises(SplSyntaxError, match=r"invalid regular expression 'a\{2,1\}'"):
         run(r'* | where match(_raw, "a{2,1}")', rows=UNICODE)
+
+
+def test_braced_hex_escapes_on_the_pcre_path():
+    # a look-behind sends the pattern to the `regex` package, which lacks \x{hhhh}: translated
+    rows = run(r'* | where match(_raw, "(?<=sign )\x{263A}") | table _raw', rows=UNICODE)
+    assert rows == [{"_raw": "sign \u263a here"}]
