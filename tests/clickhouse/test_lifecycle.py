@@ -179,17 +179,20 @@ def test_a_crash_between_archive_and_drop_is_redone_under_the_same_name(tmp_path
 
     monkeypatch.setattr(chlc, "crash_point", crash_at)
     report = run(svc)
-    assert len(report.failures) == 2 and report.actions == []     # days 2 and 3: archived, not recorded
+    # day 3: archived, not recorded; day 2 waits (one staged day of an index at a time)
+    assert len(report.failures) == 2 and report.actions == []
+    assert "still waiting" in report.failures[1]["error"]
     lc = svc.backend.lifecycle(svc.home, svc.catalog)
     staged = lc.partitions(["c"], staging=True)                   # waiting in the staging table, whole
-    assert [p.rows for p in staged] == [PER_DAY, PER_DAY] and count(svc, "c") == 2 * PER_DAY
+    assert [p.rows for p in staged] == [PER_DAY] and count(svc, "c") == 3 * PER_DAY
     assert svc.index("c", now=NOW)["archives"] == []
     first = sorted(p.name for p in arch.rglob("*.parquet"))
-    assert len(first) == 2
+    assert len(first) == 1
     monkeypatch.setattr(chlc, "crash_point", embedded_lifecycle.crash_point)
     report = run(svc)
-    assert report.failures == [] and [a["reason"] for a in report.actions] == ["resumed", "resumed"]
-    assert sorted(p.name for p in arch.rglob("*.parquet")) == first              # same names, written again
+    assert report.failures == [] and [a["reason"] for a in report.actions] == ["resumed", "age"]
+    names = sorted(p.name for p in arch.rglob("*.parquet"))
+    assert len(names) == 2 and first[0] in names                   # the same name, written again
     assert len(svc.index("c", now=NOW)["archives"]) == 2
     assert lc.partitions(["c"], staging=True) == [] and count(svc, "c") == 2 * PER_DAY
     assert run(svc).actions == []
@@ -307,3 +310,33 @@ def test_tier_settings_the_server_lacks_are_refused_when_connecting(ch_client):
         chclient.check_tiers(ch_client, topo(storage_policy="default", cold_volume="cold", cold_after_days=3))
     with pytest.raises(InputError, match="at most 36500"):
         chclient.parse_url("clickhouse://h/db?storage_policy=p&cold_volume=c&cold_after_days=99999999999")
+
+
+@pytest.mark.parametrize("then", ["another folder", "no archive"])
+def test_a_day_archived_before_a_crash_is_never_archived_or_restored_twice(tmp_path, ch_client, monkeypatch, then):
+    """A crash after the catalog recorded the archive leaves the day staged; whatever the
+    settings become (another coldToFrozenDir, or none), the next run lets it go once: no second
+    archive, no copy moved back beside the archive. The index has promoted fields: the staging
+    table copies them (MOVE PARTITION needs the same columns)."""
+    from speleo.storage.clickhouse import lifecycle as chlc
+
+    svc = service(tmp_path, ch_client, "lc_twice_" + then.replace(" ", "_"))
+    first, second = tmp_path / "frozen-a", tmp_path / "frozen-b"
+    svc.create_index("t", {"frozenTimePeriodInSecs": 2 * DAY, "coldToFrozenDir": str(first),
+                           "promotedFields": "user"})
+    svc.backend.write("t", day_events("t", range(3, 4), seed=11), "twice-1")
+
+    def crash_at(step):
+        if step == "ch.archive.committed":
+            raise RuntimeError(step)
+
+    monkeypatch.setattr(chlc, "crash_point", crash_at)
+    assert len(run(svc).failures) == 1
+    monkeypatch.setattr(chlc, "crash_point", embedded_lifecycle.crash_point)
+    svc.edit_index("t", {"coldToFrozenDir": str(second) if then == "another folder" else ""})
+    report = run(svc)
+    assert report.failures == []
+    assert list(second.rglob("*.parquet")) == [] and len(list(first.rglob("*.parquet"))) == 1
+    assert count(svc, "t") == 0 and svc.backend.lifecycle(svc.home, svc.catalog).partitions(["t"], staging=True) == []
+    thawed = svc.with_lifecycle(lambda lc: lc.thaw("t", None, None))
+    assert sum(t["events"] for t in thawed) == PER_DAY and count(svc, "t") == PER_DAY

@@ -112,3 +112,11 @@ def test_bad_promoted_fields_are_refused(ch):
         ch.edit_index("hot", {"promotedFields": "status,bad-name"})
     with pytest.raises(InputError, match="cannot be a column"):
         ch.edit_index("hot", {"promotedFields": "x'); DROP TABLE y; --"})
+
+
+def test_fields_given_a_new_value_in_a_subsearch_are_read_as_given(ch):
+    # the subsearch's own stages (s0, s1...) are not the outer ones: its `_fields` is the new value
+    q = ('index=hot earliest=0 | eval x=1 | join host [search index=hot earliest=0 | eval _fields="{\\"qq\\":\\"zz\\"}" '
+         '| stats count as c by qq host] | stats count by qq')
+    got = rows(ch, q)
+    assert got == [{"qq": "zz", "count": len(docs(2)) + 100}]     # one host: every event joins

@@ -402,19 +402,29 @@ def promoted_column(field: str) -> str:
 
 
 def _reads_events(node: exp.Expression) -> bool:
-    """True when `node` sits in a SELECT whose rows carry `__events__`'s own columns (the map `__speleo_f`
-    and the promoted columns): it reads `__events__`, or a subquery or CTE that keeps every column
-    of it (`SELECT *, ...` all the way down, no join)."""
+    """True when `node` sits in a SELECT whose rows carry `__events__`'s own columns (the map
+    `__speleo_f` and the promoted columns): it reads `__events__`, or a subquery or CTE that keeps
+    every column of it (`SELECT *, ...` all the way down, no join, `_fields` not given a new
+    value). A CTE name is looked up in the nearest WITH that defines it (a subsearch has its own
+    `s0`, `s1`...)."""
     sel = node.find_ancestor(exp.Select)
-    if sel is None:
-        return False
-    root = node.root()
-    with_ = root.args.get("with_") if isinstance(root, exp.Select) else None
-    ctes = {c.alias: c.this for c in with_.expressions} if with_ is not None else {}
-    return _source_carries(sel, ctes, 0)
+    return sel is not None and _source_carries(sel, 0)
 
 
-def _source_carries(sel: exp.Select, ctes: dict, depth: int) -> bool:
+def _cte_named(at: exp.Expression, name: str) -> exp.Expression | None:
+    """The body of the CTE `name` visible at `at`: in the nearest enclosing WITH defining it."""
+    cur = at
+    while cur is not None:
+        w = cur.args.get("with_") if isinstance(cur, exp.Select) else None
+        if w is not None:
+            for c in w.expressions:
+                if c.alias == name:
+                    return c.this
+        cur = cur.parent
+    return None
+
+
+def _source_carries(sel: exp.Select, depth: int) -> bool:
     src = sel.args.get("from_")
     if depth > 50 or not isinstance(src, exp.From) or sel.args.get("joins"):
         return False
@@ -422,11 +432,11 @@ def _source_carries(sel: exp.Select, ctes: dict, depth: int) -> bool:
     if isinstance(inner, exp.Table):
         if inner.name == "__events__" and not inner.db:
             return True
-        inner = ctes.get(inner.name)
+        inner = _cte_named(inner, inner.name)
     elif isinstance(inner, exp.Subquery):
         inner = inner.this
     return isinstance(inner, exp.Select) and any(isinstance(e, exp.Star) for e in inner.expressions) \
-        and not _redefines_fields(inner) and _source_carries(inner, ctes, depth + 1)
+        and not _redefines_fields(inner) and _source_carries(inner, depth + 1)
 
 
 def _redefines_fields(sel: exp.Select) -> bool:

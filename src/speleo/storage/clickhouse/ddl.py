@@ -254,6 +254,28 @@ def staging_table_name(index: str) -> str:
     return "stg_" + table_name(index)[4:]
 
 
+def create_staging_like(index: str, topo: Topology = Topology()) -> list[str]:
+    """Statements that create the index's staging table as a copy of its table's structure as it
+    is now (`CREATE TABLE ... AS`; on a cluster the shards' local tables and a Distributed one)."""
+    db, local = topo.database, "_local" if topo.cluster else ""
+    on = f" ON CLUSTER '{topo.cluster}'" if topo.cluster else ""
+    stg, main = staging_table_name(index), table_name(index)
+    out = [f"CREATE TABLE IF NOT EXISTS {quoted(db, stg + local)}{on} AS {quoted(db, main + local)}"]
+    if topo.cluster:
+        out.append(f"CREATE TABLE IF NOT EXISTS {quoted(db, stg)}{on} AS {quoted(db, stg + local)}\n"
+                   f"ENGINE = Distributed('{topo.cluster}', '{db}', '{stg + local}', rand())")
+    return out
+
+
+def drop_staging(index: str, topo: Topology = Topology()) -> list[str]:
+    """Statements that drop the index's (empty) staging table, to make it again like the table."""
+    on = f" ON CLUSTER '{topo.cluster}' SYNC" if topo.cluster else ""
+    out = [f"DROP TABLE IF EXISTS {quoted(topo.database, staging_table_name(index))}{on}"]
+    if topo.cluster:
+        out.append(f"DROP TABLE IF EXISTS {quoted(topo.database, staging_table_name(index) + '_local')}{on}")
+    return out
+
+
 def move_partition_to_staging(index: str, partition: str, topo: Topology = Topology()) -> list[str]:
     """Statements that move a day partition (YYYY-MM-DD) of an index's table into its staging
     table, atomically: events written to that day afterwards start a new partition in the

@@ -13,13 +13,20 @@ Frozen means:
 - without `coldToFrozenDir`: `DROP PARTITION` (the table's `TTL ... DELETE` does the same for age
   in ClickHouse's own merges; this check makes it happen within `retention_check_secs` and adds
   the size caps, which ClickHouse has no setting for);
-- with `coldToFrozenDir` (a folder or `s3://`): the day's events are written as one Parquet file
-  of the event schema (any Parquet reader opens it), put in the archive beside its JSON
-  description exactly as the embedded store's buckets are (`storage.archive`, name
-  `<index>/db_<latest>_<earliest>_ch<YYYYMMDD>.parquet`), recorded in the catalog's `archives`,
-  and only then dropped. A crash at any step leaves the day in the table; the next check redoes
-  the archive under the same name. Such an index's table has no `TTL ... DELETE` (ddl.ttl_rules):
-  ClickHouse would drop the day before Speleo archived it;
+- with `coldToFrozenDir` (a folder or `s3://`): the day partition first moves, atomically, to the
+  index's staging table `stg_<index>` (`MOVE PARTITION ... TO TABLE`, a fresh copy of the
+  index's table structure, promoted columns included): events written to that day afterwards
+  start a new partition, frozen at a later check, never dropped unarchived. The staged events are
+  written as one Parquet file of the event schema (any Parquet reader opens it), put in the
+  archive beside its JSON description exactly as the embedded store's buckets are
+  (`storage.archive`, name `<index>/db_<latest>_<earliest>_ch<YYYYMMDD>_<fingerprint>.parquet`,
+  the fingerprint an order-free hash of the staged events' identities), recorded in the
+  catalog's `archives`, and only then dropped from the staging table. A crash at any step leaves
+  the day in the staging table (out of searches, as a freezing bucket is about to be); the next
+  check finishes it first, and archives it only if no archive of that name is recorded yet
+  (whatever its folder), so nothing is archived twice. While a day of an index is staged, no
+  other day of it is staged. Such an index's table has no `TTL ... DELETE` (ddl.ttl_rules):
+  ClickHouse would drop the day before Speleo could archive it;
 - `coldToFrozenScript` runs a program on bucket files and has no meaning for a ClickHouse table:
   the step fails (kept, reported, retried) with a message saying to use `coldToFrozenDir`.
 
@@ -140,8 +147,7 @@ class ClickHouseLifecycle:
         fields = {"idx": p.index, "partition": p.partition, "reason": reason, "earliest": p.min_time,
                   "latest": p.max_time, "events": p.rows, "size_bytes": p.bytes_on_disk, "engine": "clickhouse"}
         if conf.cold_to_frozen_dir:
-            for stmt in ddl.create_table(ddl.IndexLayout(p.index), self.topo, staging=True):
-                self.client.command(stmt)
+            self._fresh_staging(p.index)
             for stmt in ddl.move_partition_to_staging(p.index, p.partition, self.topo):
                 self.client.command(stmt)
             crash_point("ch.archive.staged")
@@ -162,6 +168,35 @@ class ClickHouseLifecycle:
         for stmt in ddl.drop_partitions(p.index, [p.partition], self.topo):
             self.client.command(stmt)
 
+    def _fresh_staging(self, index: str) -> None:
+        """An empty staging table with the index table's structure as it is now (`CREATE TABLE
+        ... AS`: its columns, promoted ones included, indexes, projection, partitioning, storage
+        policy; `MOVE PARTITION` needs them identical), without TTL. Raises StorageError while
+        an earlier day of the index is still staged (its archive has not finished)."""
+        local = "_local" if self.topo.cluster else ""
+        stg, main = ddl.staging_table_name(index) + local, ddl.table_name(index) + local
+        if self.backend.has_table(stg):
+            if self.partitions([index], staging=True):
+                raise StorageError(f"index '{index}': a day is still waiting in {stg} for its archive; "
+                                   "it is finished first, then the next day goes")
+            for stmt in ddl.drop_staging(index, self.topo):
+                self.client.command(stmt)
+        for stmt in ddl.create_staging_like(index, self.topo):
+            self.client.command(stmt)
+        ddl_text = self.client.query("SELECT create_table_query FROM system.tables WHERE database = {db:String} "
+                                     "AND name = {t:String}", parameters={"db": self.topo.database, "t": stg}).result_rows
+        if ddl_text and " TTL " in ddl_text[0][0]:
+            on = f" ON CLUSTER '{self.topo.cluster}'" if self.topo.cluster else ""
+            self.client.command(f"ALTER TABLE {ddl.quoted(self.topo.database, stg)}{on} REMOVE TTL")
+        del main
+
+    def _archived_name(self, index: str, name: str) -> str | None:
+        """The location of an archive of `index` recorded under object name `name`, in any folder."""
+        for a in archived(self.catalog, index):
+            if a["location"].endswith(f"_{name}.parquet"):
+                return a["location"]
+        return None
+
     def _finish_staged(self, names: list[str], settings: dict, report: RunReport) -> None:
         """Days left in a staging table by an interrupted archive: archived now (or moved back
         into the index's table when its `coldToFrozenDir` was removed meanwhile)."""
@@ -175,6 +210,9 @@ class ClickHouseLifecycle:
                               "archive": loc, "engine": "clickhouse"}
                     self.emit("archived", fields)
                     report.actions.append({"action": "archived", **fields})
+                elif self._archived_name(p.index, self._staged_name(p.index, p.partition)[0]) is not None:
+                    for stmt in ddl.drop_partitions(p.index, [p.partition], self.topo, staging=True):
+                        self.client.command(stmt)     # archived before a crash: it goes, as it would have
                 else:
                     local = "_local" if self.topo.cluster else ""
                     on = f" ON CLUSTER '{self.topo.cluster}'" if self.topo.cluster else ""
@@ -191,17 +229,23 @@ class ClickHouseLifecycle:
         """Archive the day `partition` of the index's staging table, record it, then drop it from
         the staging table. Returns (location, events); (None, 0) when no event of it was left
         to archive (all hidden by `| delete`)."""
-        stg = ddl.quoted(self.topo.database, ddl.staging_table_name(index))
-        fp, n = self.client.query(
-            f"SELECT toString(groupBitXor(cityHash64(_time, _raw, source, host, _offset, _indextime))), count() "
-            f"FROM {stg} WHERE toDate(_time) = toDate({{p:String}})", parameters={"p": partition}).result_rows[0]
+        name, n = self._staged_name(index, partition)
         loc = None
-        if int(n):    # a day whose every event `| delete` hid has nothing to archive: it just goes
-            loc = self._archive(index, partition, conf, f"ch{partition.replace('-', '')}_{int(fp):016x}")
+        if n:    # a day whose every event `| delete` hid has nothing to archive: it just goes
+            # archived already (a crash after the catalog row, then maybe another folder): not twice
+            loc = self._archived_name(index, name) or self._archive(index, partition, conf, name)
         crash_point("ch.archive.committed")
         for stmt in ddl.drop_partitions(index, [partition], self.topo, staging=True):
             self.client.command(stmt)
         return loc, int(n)
+
+    def _staged_name(self, index: str, partition: str) -> tuple[str, int]:
+        """(the archive object name of the staged day: `ch<YYYYMMDD>_<fingerprint>`, its events)."""
+        stg = ddl.quoted(self.topo.database, ddl.staging_table_name(index))
+        fp, n = self.client.query(
+            f"SELECT toString(groupBitXor(cityHash64(_time, _raw, source, host, _offset, _indextime))), count() "
+            f"FROM {stg} WHERE toDate(_time) = toDate({{p:String}})", parameters={"p": partition}).result_rows[0]
+        return f"ch{partition.replace('-', '')}_{int(fp):016x}", int(n)
 
     def _archive(self, index: str, partition: str, conf: indexconf.IndexSettings, name: str) -> str:
         """Write the staged day as Parquet, put it in the archive as `name` and record it;
