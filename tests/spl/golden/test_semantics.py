@@ -412,3 +412,15 @@ def test_gentimes():
          "endhuman": "Sat Nov 11 23:59:59 2023"}]
     rows = run("| gentimes start=-1 increment=6h | table starttime", rows=PEOPLE)
     assert [r["starttime"] for r in rows] == [1699920000 - 86400 + 6 * 3600 * i for i in range(4)]
+
+
+def test_eventstats_list_follows_the_events_newest_first_whatever_their_storage_order():
+    # Search Reference, stats functions: list() in the order the results arrive (events: newest
+    # first). The events are stored oldest first here; by hand, s0=a holds v=1 (10 s ago),
+    # v=2 (20 s ago) and v=4 (40 s ago): [1, 2, 4] on every a event, [3] on the b event
+    stored_oldest_first = ev((-40, "v=4 s0=a"), (-30, "v=3 s0=b"), (-20, "v=2 s0=a"), (-10, "v=1 s0=a"))
+    rows = run("* | eventstats list(v) as l by s0 | table v l", rows=stored_oldest_first)
+    assert {r["v"]: r["l"] for r in rows} == {"1": ["1", "2", "4"], "2": ["1", "2", "4"], "3": ["3"],
+                                             "4": ["1", "2", "4"]}
+    assert run("* | stats list(v) as l by s0", rows=stored_oldest_first) == [
+        {"s0": "a", "l": ["1", "2", "4"]}, {"s0": "b", "l": ["3"]}]

@@ -85,8 +85,13 @@ def _stream(name: str) -> Callable:
 
 
 def _list(f: exp.Expression, state: State) -> exp.Expression:
+    """list(): in the stream's order (State.stream_ord) when known; else, events arriving newest
+    first, by _time descending (as first()/last() then are). Without an order an engine lists
+    in any order: eventstats list() came out oldest first on large data."""
     if state.stream_ord is None:
-        return ListAgg(this=f)
+        if "_time" not in state.columns:
+            return ListAgg(this=f)
+        return ListAgg(this=f, order=exp.Neg(this=exp.paren(state.field("_time"))))
     return ListAgg(this=f, order=state.stream_ord.copy())
 
 

@@ -174,7 +174,7 @@ class ClickHouseLifecycle:
         policy; `MOVE PARTITION` needs them identical), without TTL. Raises StorageError while
         an earlier day of the index is still staged (its archive has not finished)."""
         local = "_local" if self.topo.cluster else ""
-        stg, main = ddl.staging_table_name(index) + local, ddl.table_name(index) + local
+        stg = ddl.staging_table_name(index) + local
         if self.backend.has_table(stg):
             if self.partitions([index], staging=True):
                 raise StorageError(f"index '{index}': a day is still waiting in {stg} for its archive; "
@@ -188,7 +188,6 @@ class ClickHouseLifecycle:
         if ddl_text and " TTL " in ddl_text[0][0]:
             on = f" ON CLUSTER '{self.topo.cluster}'" if self.topo.cluster else ""
             self.client.command(f"ALTER TABLE {ddl.quoted(self.topo.database, stg)}{on} REMOVE TTL")
-        del main
 
     def _archived_name(self, index: str, name: str) -> str | None:
         """The location of an archive of `index` recorded under object name `name`, in any folder."""
