@@ -190,8 +190,10 @@ class Service:
             out["clickhouse_days"] = days
             out["by_state"]["clickhouse"] = {"buckets": len(days), "events": sum(d["events"] for d in days),
                                              "disk_bytes": sum(d["disk_bytes"] for d in days)}
-            out["events"] += sum(d["events"] for d in days)
-            out["disk_bytes"] += sum(d["disk_bytes"] for d in days)
+            # searches read ClickHouse only: buckets left in the home (before `speleo migrate`) are not counted
+            out["home_buckets_not_searched"] = len(out["buckets"])
+            out["events"] = sum(d["events"] for d in days)
+            out["disk_bytes"] = sum(d["disk_bytes"] for d in days)
         return out
 
     # -- lifecycle (needs the writer: the server's, or the writer lock taken here) ------------

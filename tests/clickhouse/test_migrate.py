@@ -74,3 +74,14 @@ def test_the_cli_copies_and_refuses_bad_urls(tmp_path):
     assert json.loads(done.stdout) == {"indexes": {"main": {"buckets": 1, "events": 3}}, "buckets": 1, "events": 3}
     bad = run_cli(home, "migrate", "--to", "mysql://db.example/x", check=False)
     assert bad.returncode != 0 and "clickhouse://host:8123/db" in bad.stderr + bad.stdout
+
+
+def test_after_the_copy_the_clickhouse_home_counts_the_cluster_not_its_old_buckets(copied):
+    # the buckets stay in the home (docs/scale-out.md) but searches read ClickHouse: `index show`
+    # and `index list` count the 10 events of web once, as the 1 day partition they are in
+    svc, be, _ = copied
+    on_ch = Service(svc.home, backend="chdb://in-this-process")
+    on_ch._backend = be
+    shown = on_ch.index("web")
+    assert (shown["events"], len(shown["clickhouse_days"]), shown["home_buckets_not_searched"]) == (10, 1, 1)
+    assert next(r for r in on_ch.indexes() if r["name"] == "web")["events"] == 10
