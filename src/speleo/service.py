@@ -184,16 +184,16 @@ class Service:
 
         out = indexadmin.show_index(self.home, self.catalog, name, now)
         if self.on_clickhouse:   # its events are day partitions of a ClickHouse table (docs/scale-out.md)
-            mine = self._clickhouse_days().get(name, [])
+            mine = self.backend.lifecycle(self.home, self.catalog).partitions([name])
             days = [{"partition": p.partition, "earliest": p.min_time, "latest": p.max_time, "events": p.rows,
                      "disk_bytes": p.bytes_on_disk} for p in mine]
+            total = {"buckets": len(days), "events": sum(d["events"] for d in days),
+                     "disk_bytes": sum(d["disk_bytes"] for d in days)}
             out["clickhouse_days"] = days
-            out["by_state"]["clickhouse"] = {"buckets": len(days), "events": sum(d["events"] for d in days),
-                                             "disk_bytes": sum(d["disk_bytes"] for d in days)}
+            out["by_state"]["clickhouse"] = total
             # searches read ClickHouse only: buckets left in the home (before `speleo migrate`) are not counted
             out["home_buckets_not_searched"] = len(out["buckets"])
-            out["events"] = sum(d["events"] for d in days)
-            out["disk_bytes"] = sum(d["disk_bytes"] for d in days)
+            out["events"], out["disk_bytes"] = total["events"], total["disk_bytes"]
         return out
 
     # -- lifecycle (needs the writer: the server's, or the writer lock taken here) ------------

@@ -182,3 +182,40 @@ def test_a_sliced_search_on_chdb_spends_one_time_budget(ch_client):
     # without the limit the same search ends, with every ERROR line
     be.client = ch_client
     assert be.execute_incremental(compiled, limit=1000, on_partial=lambda r, p: None).total == n
+
+
+class CountingCatalogue:
+    """The real chdb client, counting the queries of ClickHouse's catalogue."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.catalogue = 0
+
+    def query(self, sql, *a, **kw):
+        if "system.tables" in sql or "system.columns" in sql:
+            self.catalogue += 1
+        return self._client.query(sql, *a, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_search_reads_the_catalogue_once_however_many_slices(ch_client):
+    be = backend_on(ch_client, "catalogue_db")
+    be.client.command("DROP DATABASE IF EXISTS catalogue_db")
+    n = 300
+    be.write("main", pa.table({
+        "_time": pa.array([T0 + i * 1000 for i in range(n)], pa.float64()), "_raw": [f"line {i} ERROR" for i in range(n)],
+        "host": ["h"] * n, "source": ["a.log"] * n, "sourcetype": ["app"] * n, "index": ["main"] * n,
+        "_indextime": pa.array([T0] * n, pa.float64()), "_offset": pa.array(range(n), pa.int64()),
+    }), "catalogue-1")
+    counting = CountingCatalogue(ch_client)
+    be.client = counting
+    compiled = engine.compile_for("index=main earliest=0 ERROR", now=T0 + 10 * DAY)
+    slices = []
+    result = be.execute_incremental(compiled, limit=1000, on_partial=lambda r, p: slices.append(p))
+    assert result.total == n and len(slices) == 7
+    assert counting.catalogue == 2            # the tables, then the promoted columns: once for 7 slices
+    counting.catalogue = 0
+    be.execute(compiled, limit=10)
+    assert counting.catalogue == 2

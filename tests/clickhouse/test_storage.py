@@ -184,7 +184,7 @@ def test_inserts_wait_while_clickhouse_has_too_many_unmerged_parts(be):
 
     be.ensure_index(ddl.IndexLayout("bp"))
     be.client.command("SYSTEM STOP MERGES `store_t`.`idx_bp`")
-    be.max_active_parts, be.busy_wait_secs = 4, 0.6
+    be.max_active_parts, be.busy_wait_secs, be.parts_check_secs = 4, 0.6, 0.0
     try:
         for i in range(4):
             be.write("bp", events([T0 + i], index="bp"), f"bp-{i}")
@@ -201,4 +201,4 @@ def test_inserts_wait_while_clickhouse_has_too_many_unmerged_parts(be):
         assert count(be, "bp") == 5
     finally:
         be.client.command("SYSTEM START MERGES `store_t`.`idx_bp`")
-        be.max_active_parts, be.busy_wait_secs = 600, 5.0
+        be.max_active_parts, be.busy_wait_secs, be.parts_check_secs = 600, 5.0, 5.0

@@ -73,6 +73,7 @@ SEARCH_SETTINGS = {
 FALLBACK_MAX_EVENTS = 1_000_000
 MAX_ACTIVE_PARTS = 600        # per partition: below ClickHouse's parts_to_delay_insert (1,000)
 BUSY_WAIT_SECS = 5.0
+PARTS_CHECK_SECS = 5.0        # after a check far below the threshold, the next one
 
 
 class SinkBusy(SpeleoError):
@@ -104,6 +105,8 @@ class ClickHouseBackend:
         self.sink = ClickHouseSink(client, topology.database)
         self.max_active_parts = MAX_ACTIVE_PARTS      # back-pressure threshold (`write`)
         self.busy_wait_secs = BUSY_WAIT_SECS
+        self.parts_check_secs = PARTS_CHECK_SECS
+        self._parts_ok_until: dict[str, float] = {}   # index -> no parts check before (time.monotonic)
         self._ready: set[str] = set()       # indexes whose table exists (ensure_index ran)
         self.capabilities = Capabilities(engine="clickhouse", text_index=True, ttl_retention=True,
                                          replication=topology.cluster is not None, every_command=False)
@@ -159,6 +162,8 @@ class ClickHouseBackend:
         partition and refuses them from 3,000 (parts_to_delay_insert, parts_to_throw_insert)."""
         if index not in self._ready:
             self.ensure_index(ddl.IndexLayout(index))
+        if time.monotonic() < self._parts_ok_until.get(index, 0.0):
+            return self.sink.write(index, events, token)
         deadline = time.monotonic() + self.busy_wait_secs
         while (parts := self.active_parts(index)) >= self.max_active_parts:
             if time.monotonic() >= deadline:
@@ -166,6 +171,8 @@ class ClickHouseBackend:
                                f"waits below {self.max_active_parts}): the events wait in the journal and are sent "
                                "when its merges catch up; see system.merges on the server")
             time.sleep(0.5)
+        if parts < self.max_active_parts // 2:   # far from the threshold: look again in a while
+            self._parts_ok_until[index] = time.monotonic() + self.parts_check_secs
         return self.sink.write(index, events, token)
 
     def active_parts(self, index: str) -> int:
@@ -259,9 +266,16 @@ class ClickHouseBackend:
         return bool(rows) and " TTL " in rows[0][0]      # the table's TTL clause (one line in system.tables)
 
     def _tables(self) -> set[str]:
+        """The tables of the database; read once per search (the search's `_SearchState`)."""
+        state = _SEARCH.get()
+        if state is not None and state.tables is not None:
+            return state.tables
         rows = self.client.query("SELECT name FROM system.tables WHERE database = {db:String}",
                                  parameters={"db": self.topology.database}).result_rows
-        return {name for (name,) in rows}
+        tables = {name for (name,) in rows}
+        if state is not None:
+            state.tables = tables
+        return tables
 
     def indexes(self) -> list[str]:
         """The Speleo indexes that have a table in the database."""
@@ -270,9 +284,6 @@ class ClickHouseBackend:
 
     def has_table(self, table: str) -> bool:
         return table in self._tables()
-
-    def forget_tables(self) -> None:
-        """Nothing cached today (each search lists the tables); kept for callers that create some."""
 
     def drop_index(self, index: str) -> None:
         """Drop an index's tables (its events and its thawed events) from ClickHouse."""
@@ -337,7 +348,18 @@ class ClickHouseBackend:
         return _Source(" UNION ALL ".join(parts), promoted)
 
     def _promoted_columns(self, indexes: list[str]) -> dict[str, set[str]]:
-        """The promoted fields each index's table has a column for (ddl.promote_fields)."""
+        """The promoted fields each index's table has a column for (ddl.promote_fields); read once
+        per search."""
+        state = _SEARCH.get()
+        key = tuple(indexes)
+        if state is not None and key in state.promoted:
+            return state.promoted[key]
+        out = self._read_promoted_columns(indexes)
+        if state is not None:
+            state.promoted[key] = out
+        return out
+
+    def _read_promoted_columns(self, indexes: list[str]) -> dict[str, set[str]]:
         local = "_local" if self.topology.cluster else ""
         tables = {ddl.table_name(i) + local: i for i in indexes}
         rows = self.client.query("SELECT table, name FROM system.columns WHERE database = {db:String} AND "
@@ -406,10 +428,10 @@ class ClickHouseBackend:
         """Run a compiled search on ClickHouse (see the module docstring). Raises
         ClickHouseUnsupported, or SearchFailed when ClickHouse refuses the query."""
         started = time.monotonic()
-        indexes, messages = self.searched_indexes(compiled, scope)
-        source = self.events_source(compiled, indexes)
         token = _SEARCH.set(_SEARCH.get() or _SearchState.begin(scope))
         try:
+            indexes, messages = self.searched_indexes(compiled, scope)
+            source = self.events_source(compiled, indexes)
             try:
                 sql = self.render(compiled.tree, source)
                 events_sql = self.render(compiled.events_tree, source) if compiled.events_tree is not None else None
@@ -715,6 +737,8 @@ class _SearchState:
         self.limits = limits
         self.started = time.monotonic()
         self.should_stop = should_stop
+        self.tables: set[str] | None = None          # the database's tables, read once per search
+        self.promoted: dict[tuple, dict] = {}        # promoted field columns by searched indexes
 
     @classmethod
     def begin(cls, scope, should_stop=None) -> "_SearchState":

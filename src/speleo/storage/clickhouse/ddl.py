@@ -84,7 +84,7 @@ class IndexLayout:
         """From `storage.indexconf.IndexSettings` (frozenTimePeriodInSecs, coldToFrozenDir,
         promotedFields)."""
         return cls(settings.name, float(settings.frozen_time_period_secs), bool(settings.cold_to_frozen_dir),
-                   tuple(getattr(settings, "promoted_fields", ()) or ()))
+                   tuple(settings.promoted_fields))
 
     @property
     def retention_days(self) -> int | None:
@@ -166,16 +166,9 @@ def _table_settings(topo: Topology, base: str) -> str:
     return base + (f", storage_policy = '{topo.storage_policy}'" if topo.storage_policy else "")
 
 
-def create_table(layout: IndexLayout, topo: Topology = Topology(), *, staging: bool = False) -> list[str]:
-    """The statements that create an index's tables (idempotent: IF NOT EXISTS), in order. With
-    `staging`, its staging table `stg_<name>` instead: the same columns, indexes, projection,
-    partitioning and storage policy (what `MOVE PARTITION ... TO TABLE` requires), no TTL: a day
-    being archived waits there (storage.clickhouse.lifecycle)."""
-    name = staging_table_name(layout.name) if staging else table_name(layout.name)
-    if staging:
-        layout = IndexLayout(layout.name)
-        topo = Topology(database=topo.database, cluster=topo.cluster, zk_prefix=topo.zk_prefix,
-                        storage_policy=topo.storage_policy)
+def create_table(layout: IndexLayout, topo: Topology = Topology()) -> list[str]:
+    """The statements that create an index's tables (idempotent: IF NOT EXISTS), in order."""
+    name = table_name(layout.name)
     db = topo.database
     if topo.cluster is None:
         engine, local, settings = "MergeTree", name, SETTINGS + SINGLE_NODE_SETTINGS

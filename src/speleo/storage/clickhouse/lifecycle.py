@@ -175,12 +175,11 @@ class ClickHouseLifecycle:
         an earlier day of the index is still staged (its archive has not finished)."""
         local = "_local" if self.topo.cluster else ""
         stg = ddl.staging_table_name(index) + local
-        if self.backend.has_table(stg):
-            if self.partitions([index], staging=True):
-                raise StorageError(f"index '{index}': a day is still waiting in {stg} for its archive; "
-                                   "it is finished first, then the next day goes")
-            for stmt in ddl.drop_staging(index, self.topo):
-                self.client.command(stmt)
+        if self.partitions([index], staging=True):
+            raise StorageError(f"index '{index}': a day is still waiting in {stg} for its archive; "
+                               "it is finished first, then the next day goes")
+        for stmt in ddl.drop_staging(index, self.topo):   # IF EXISTS
+            self.client.command(stmt)
         for stmt in ddl.create_staging_like(index, self.topo):
             self.client.command(stmt)
         ddl_text = self.client.query("SELECT create_table_query FROM system.tables WHERE database = {db:String} "
@@ -199,8 +198,7 @@ class ClickHouseLifecycle:
     def _finish_staged(self, names: list[str], settings: dict, report: RunReport) -> None:
         """Days left in a staging table by an interrupted archive: archived now (or moved back
         into the index's table when its `coldToFrozenDir` was removed meanwhile)."""
-        staged = [i for i in names if self.backend.has_table(ddl.staging_table_name(i) + ("_local" if self.topo.cluster else ""))]
-        for p in self.partitions(staged, staging=True) if staged else []:
+        for p in self.partitions(names, staging=True):     # (a missing staging table has no parts)
             conf = settings[p.index]
             try:
                 if conf.cold_to_frozen_dir:
@@ -242,7 +240,7 @@ class ClickHouseLifecycle:
         """(the archive object name of the staged day: `ch<YYYYMMDD>_<fingerprint>`, its events)."""
         stg = ddl.quoted(self.topo.database, ddl.staging_table_name(index))
         fp, n = self.client.query(
-            f"SELECT toString(groupBitXor(cityHash64(_time, _raw, source, host, _offset, _indextime))), count() "
+            f"SELECT toString(groupBitXor(cityHash64({', '.join(ddl.IDENTITY)}))), count() "
             f"FROM {stg} WHERE toDate(_time) = toDate({{p:String}})", parameters={"p": partition}).result_rows[0]
         return f"ch{partition.replace('-', '')}_{int(fp):016x}", int(n)
 
@@ -318,7 +316,6 @@ class ClickHouseLifecycle:
         with _LOCK:
             for stmt in ddl.create_thaw_table(index, self.topo):
                 self.client.command(stmt)
-            self.backend.forget_tables()
             have = self._thawed_counts(index)
             for a in rows:
                 if have.get(a["id"]) == a["event_count"]:
@@ -345,13 +342,11 @@ class ClickHouseLifecycle:
     def unthaw(self, index: str, earliest: float | None = None, latest: float | None = None) -> list[dict]:
         """Let the thawed days of `index` overlapping the range (default: all) go: they leave
         searches at once (their archive keeps its copy)."""
-        lo = float("-inf") if earliest is None else earliest
-        hi = float("inf") if latest is None else latest
         out = []
         with _LOCK:
             have = self._thawed_counts(index)
-            for a in archived(self.catalog, index):
-                if a["id"] in have and a["max_time"] >= lo and a["min_time"] < hi:
+            for a in archived(self.catalog, index, earliest, latest):
+                if a["id"] in have:
                     for stmt in ddl.drop_partitions(index, [str(a["id"])], self.topo, thawed=True):
                         self.client.command(stmt)
                     fields = {"idx": index, "archive": a["location"], "reason": "unthaw", "events": have[a["id"]]}
