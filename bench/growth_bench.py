@@ -60,10 +60,9 @@ def _measure(home: Path, files: list[Path], events: int) -> dict:
     import httpx
 
     out: dict = {}
-    with warm_server(home) as (url, headers):
-        def run(spl: str) -> list[dict]:
-            r = httpx.post(url + "/api/v1/search", json={"search": spl, "limit": 0, "timeline": False},
-                           headers=headers, timeout=1800)
+    with warm_server(home) as (url, headers), httpx.Client(headers=headers, timeout=1800) as client:
+        def run(spl: str) -> list[dict]:   # one keep-alive client (see termindex_bench.api_searches)
+            r = client.post(url + "/api/v1/search", json={"search": spl, "limit": 0, "timeline": False})
             r.raise_for_status()
             return r.json()["results"]
 

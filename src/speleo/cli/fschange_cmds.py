@@ -273,6 +273,6 @@ def fschange_import(home: Home, conf: str, index: str) -> None:
 
 
 def register(cli: click.Group) -> None:
-    """Add `speleo add fschange` and the `speleo fschange` group."""
-    cli.commands["add"].add_command(add_fschange)
+    """Add the `speleo fschange` group (`speleo add fschange` is `add_fschange`, loaded by
+    `speleo.cli.main.LAZY_ADD_COMMANDS`)."""
     cli.add_command(fschange)

@@ -70,6 +70,25 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                'The built-in sourcetypes and detection (docs/sourcetypes.md).'),
     "migrate": ("migrate_cmds",
                'Copy every bucket of this home (less deleted events) into ClickHouse.'),
+    "user": ("user_cmds",
+             'Web interface accounts: add, change passwords and roles, disable, sign out, list.'),
+    "role": ("user_cmds",
+             "Roles (after Splunk's authorize.conf): capabilities, importRoles, srchIndexesAllowed/Default, "
+             "and search limits (srchMaxTime, srchJobsQuota; Speleo's srchMaxRowsRead, srchMaxMemory)."),
+    "explain": ("spl_cmds",
+                'Show how a search runs: its AST, its SQL, its time range and the buckets it reads.'),
+    "macro": ("spl_cmds",
+              'Search macros (`name` or `name(args)` in backquotes), kept in <home>/macros.json.'),
+    "lookup": ("spl_cmds",
+               'CSV lookup tables (lookup, inputlookup, outputlookup), kept in <home>/lookups.'),
+    "fschange": ("fschange_cmds",
+                 'File-change inputs (list, scan, remove, import) and code-roll verification.'),
+}
+
+# Subcommands of `speleo add` that load the same way: name -> (module, attribute, short help).
+LAZY_ADD_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "fschange": ("fschange_cmds", "add_fschange",
+                 'Watch the folder PATH recursively: one event per file added, updated, deleted or renamed.'),
 }
 
 
@@ -97,7 +116,7 @@ class SpeleoGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in self.lazy and name not in self.commands:
-                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+                rows.append((name, click.Command(name, help=self.lazy[name][-1]).get_short_help_str(limit)))
                 continue
             cmd = self.get_command(ctx, name)
             if cmd is not None and not cmd.hidden:
@@ -134,7 +153,27 @@ def service(home: Home):
 
 
 # -- add ---------------------------------------------------------------------------------
-@cli.group()
+class _AddGroup(click.Group):
+    """`speleo add`: its `LAZY_ADD_COMMANDS` load when used (see `SpeleoGroup`)."""
+
+    lazy = LAZY_ADD_COMMANDS
+    format_commands = SpeleoGroup.format_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_ADD_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in LAZY_ADD_COMMANDS:
+            import importlib
+
+            module, attr, _help = LAZY_ADD_COMMANDS[name]
+            cmd = getattr(importlib.import_module(f"speleo.cli.{module}"), attr)
+            self.add_command(cmd, name)
+        return cmd
+
+
+@cli.group(cls=_AddGroup)
 def add() -> None:
     """Add data: a file once (oneshot) or a persistent monitor input."""
 
@@ -172,7 +211,7 @@ def _local_oneshot(home, path, index, sourcetype, host, force):
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
         columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-        with Progress("[progress.description]{task.description}", *columns, console=err, transient=True) as bar:
+        with Progress("[progress.description]{task.description}", *columns, console=err.real, transient=True) as bar:
             task = bar.add_task(f"indexing {path.name}", total=None)
             return run(writer.ingestor, path, index, sourcetype, host, force,
                        progress=lambda done, total: bar.update(task, completed=done, total=total),
@@ -385,7 +424,11 @@ def serve(home: Home, bind: str, port: int, monitors, hec_port, hec_max_content_
     from speleo.errors import ConflictError, InputError
     from speleo.server.runner import serve as run
 
+    from speleo.storage.memory import keep_pandas_out
+
+    keep_pandas_out()    # pyarrow would load it (33 MB) for nothing: docs/decisions/0031
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)   # its INFO lines say every plugin it loads
     svc = service(home)
     for m in monitors:
         try:
@@ -593,13 +636,6 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
-from speleo.cli.user_cmds import role as _role_group, user as _user_group  # noqa: E402  (accounts, roles)
-
-cli.add_command(_user_group)
-cli.add_command(_role_group)
-
-from speleo.cli import spl_cmds; spl_cmds.register(cli)  # noqa: E402,E702  (explain, macro)
-from speleo.cli import fschange_cmds; fschange_cmds.register(cli)  # noqa: E402,E702  (add fschange, fschange ...)
 cli.lazy = LAZY_COMMANDS   # the other command groups load when used (see LAZY_COMMANDS)
 
 def main() -> None:

@@ -11,19 +11,48 @@ from __future__ import annotations
 import json
 import sys
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 UNBOUNDED = 1_000_000   # columns of a console that is not a terminal
 
 
-def console(stderr: bool = False, **options) -> Console:
-    """A console on stdout (or stderr) that keeps the terminal's width, and no width when piped
-    (`options`: more Rich Console options, e.g. highlight=False)."""
+def _make_console(stderr: bool, options: dict) -> "Console":
+    from rich.console import Console
+
     probe = Console(stderr=stderr, **options)
     if probe.is_terminal:
         return probe
     return Console(stderr=stderr, width=UNBOUNDED, soft_wrap=True, **options)
+
+
+class _LazyConsole:
+    """Stands for a Rich console and makes it on first use: importing Rich's console costs a
+    command ~12 ms, and `speleo search --output json` (a script's call) prints nothing with it."""
+
+    def __init__(self, stderr: bool, options: dict) -> None:
+        self._args = (stderr, options)
+        self._console = None
+
+    @property
+    def real(self) -> "Console":
+        """The Rich console itself (for Rich objects that take one: `Progress(console=...)`)."""
+        if self._console is None:
+            self._console = _make_console(*self._args)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def console(stderr: bool = False, **options) -> "Console":
+    """A console on stdout (or stderr) that keeps the terminal's width, and no width when piped
+    (`options`: more Rich Console options, e.g. highlight=False). Made on first use."""
+    return _LazyConsole(stderr, options)  # type: ignore[return-value]
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

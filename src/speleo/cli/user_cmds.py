@@ -296,3 +296,9 @@ def role_remove(home: Home, name: str) -> None:
         _users(home).roles.remove(name, _actor())
         client.audit(home, "edit_roles", "removed", object=name)
     click.echo(f"role '{name}' removed", err=True)
+
+
+def register(cli: click.Group) -> None:
+    """Add the `speleo user` and `speleo role` groups (loaded lazily: `speleo.cli.main.LAZY_COMMANDS`)."""
+    cli.add_command(user)
+    cli.add_command(role)

@@ -6,10 +6,7 @@ SHA-256 and compares in constant time. Tokens never appear in logs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
 
 from speleo.config import Home
 
@@ -18,6 +15,8 @@ def ensure_api_token(home: Home) -> str:
     """Read the home's API token, creating it (0600) when missing."""
     path = home.token_path
     if not path.exists():
+        import secrets   # here: the CLI reads the token on every call, and hashlib costs it ~3 ms
+
         token = secrets.token_urlsafe(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -26,6 +25,8 @@ def ensure_api_token(home: Home) -> str:
 
 
 def digest(token: str) -> str:
+    import hashlib
+
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -33,6 +34,8 @@ def token_matches(presented: str | None, expected_digest: str) -> bool:
     """Constant-time check of a presented token against a stored digest."""
     if not presented:
         return False
+    import hmac
+
     return hmac.compare_digest(digest(presented), expected_digest)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.abc
+import sys
 
 import pyarrow as pa
 
@@ -19,6 +21,33 @@ _libc = None
 def use_system_allocator() -> None:
     """Route pyarrow allocations through malloc (call once, before any data is read)."""
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """Refuses `import pandas` (see `keep_pandas_out`)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (kept out of the Speleo server: "
+                                      "docs/decisions/0031-startup-memory.md)", name=name)
+        return None
+
+
+def keep_pandas_out() -> bool:
+    """Make `import pandas` fail in this process, so that pyarrow never loads it.
+
+    pyarrow imports pandas, when it is installed, the first time `pa.array()` is given a
+    Python list (pyarrow/array.pxi `_is_array_like` asks its pandas shim whether the object is
+    a pandas Series). Speleo never uses pandas, but it is installed beside chdb, and loading it
+    cost the server 33 MB of its idle RSS. pyarrow and clickhouse-connect catch the
+    ImportError and run without their pandas integration. Returns False (and does nothing)
+    when pandas is already loaded. Called by `speleo serve` only: a library user's process
+    keeps pandas."""
+    if "pandas" in sys.modules:
+        return False
+    if not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
+    return True
 
 
 def release() -> None:
