@@ -237,3 +237,25 @@ def test_a_failed_seal_is_retried(home, monkeypatch):
     store.append(events(2, start=50.0, word="beta"))
     store.seal()
     assert len(all_raw(home, cat)) == 6
+
+
+def test_journal_record_body_is_the_arrow_ipc_stream_pyarrow_writes():
+    """encode() assembles the IPC stream itself (schema message once, batches, end marker): the
+    bytes must be those of pyarrow's own stream writer, for one batch, several and none."""
+    import io
+
+    from speleo.storage.journal import Record, encode
+    from speleo.storage.schema import EVENT_SCHEMA
+
+    t = pa.Table.from_pydict({
+        "_time": [1.5, 2.0], "_raw": ["a", "b\nc é"], "host": ["h", None], "source": ["s", "s"],
+        "sourcetype": ["x", "x"], "index": ["main", "main"], "_indextime": [1.0, 1.0],
+        "linecount": pa.array([1, 2], pa.int32()), "_offset": [-1, 7], "_flags": ["", "invalid_utf8"],
+        "_fields": [None, '{"a":1}']}, schema=EVENT_SCHEMA)
+    for table in (t, pa.concat_tables([t, t.slice(1)]), t.slice(0, 0)):
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, EVENT_SCHEMA) as writer:
+            writer.write_table(table)
+        blob = encode(Record(table, {"k": 1}))
+        assert blob.endswith(sink.getvalue())
+        assert pa.ipc.open_stream(blob[-len(sink.getvalue()):]).read_all().equals(table)

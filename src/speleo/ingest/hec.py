@@ -186,22 +186,31 @@ def _meta(env: dict, key: str, default: str) -> str:
     return value
 
 
-def add_envelope(batch: Batch, env, defaults: Defaults, now: float) -> None:
-    """Validate one envelope and add its event to `batch`; raises _Bad(code)."""
+def add_envelope(batch: Batch, env, defaults: Defaults, now: float, checked: set[str] | None = None) -> None:
+    """Validate one envelope and add its event to `batch`; raises _Bad(code). `checked`: the
+    indexes already found valid and allowed in this body (asked once per body, not per event)."""
     if not isinstance(env, dict):
         raise _Bad(6)
     if "event" not in env:
         raise _Bad(12)
-    raw = event_text(env["event"])
-    t = parse_time(env.get("time"), now)
-    host = _meta(env, "host", defaults.host)
-    source = _meta(env, "source", defaults.source)
-    sourcetype = _meta(env, "sourcetype", defaults.sourcetype)
-    index = _meta(env, "index", defaults.index)
-    if not INDEX_NAME_RE.match(index) or not defaults.allowed(index):
-        raise _Bad(7)
-    fields = env.get("fields")
-    check_fields(fields)
+    value = env["event"]
+    raw = value if type(value) is str and value and not value.isspace() else event_text(value)
+    t = env.get("time")
+    t = now if t is None else parse_time(t, now)
+    get = env.get
+    host, source, sourcetype, index = get("host"), get("source"), get("sourcetype"), get("index")
+    host = host if type(host) is str and host else _meta(env, "host", defaults.host)
+    source = source if type(source) is str and source else _meta(env, "source", defaults.source)
+    sourcetype = sourcetype if type(sourcetype) is str and sourcetype else _meta(env, "sourcetype", defaults.sourcetype)
+    index = index if type(index) is str and index else _meta(env, "index", defaults.index)
+    if checked is None or index not in checked:
+        if not INDEX_NAME_RE.match(index) or not defaults.allowed(index):
+            raise _Bad(7)
+        if checked is not None:
+            checked.add(index)
+    fields = get("fields")
+    if fields is not None:
+        check_fields(fields)
     batch._time.append(t)
     batch._raw.append(raw)
     batch.host.append(host)
@@ -225,14 +234,16 @@ def parse_events(body: bytes, defaults: Defaults, now: float) -> tuple[Batch, Re
     if cut is None and not text.strip():
         return batch, reply(5)
     pos, n = 0, 0
+    checked: set[str] = set()
+    decode, ws, size = _DECODER.raw_decode, _WS.match, len(text)
     try:
         while True:
-            pos = _WS.match(text, pos).end()
-            if pos >= len(text):
+            pos = ws(text, pos).end()
+            if pos >= size:
                 break
-            doc, pos = _DECODER.raw_decode(text, pos)
-            for env in doc if isinstance(doc, list) else [doc]:
-                add_envelope(batch, env, defaults, now)
+            doc, pos = decode(text, pos)
+            for env in doc if isinstance(doc, list) else (doc,):
+                add_envelope(batch, env, defaults, now, checked)
                 n += 1
     except _Bad as e:
         return batch, reply(e.code, **{"invalid-event-number": n})

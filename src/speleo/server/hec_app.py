@@ -47,6 +47,7 @@ from speleo.ingest import hec
 from speleo.ingest.limits import MemoryBudget, Refusals
 from speleo.ingest.pipeline import Origin, default_host
 from speleo.storage import tokens as tok
+from speleo.storage.schema import EVENT_SCHEMA
 
 log = logging.getLogger("speleo.hec")
 
@@ -232,13 +233,14 @@ class HecService:
         try:
             arrays = {k: pa.array(v, pa.float64() if k == "_time" else pa.int32() if k == "linecount" else pa.string())
                       for k, v in cols.items()}
-            flags = pa.array([""] * n, pa.string())
+            flags = pa.repeat(pa.scalar("", pa.string()), n)
         except (pa.ArrowException, UnicodeEncodeError):  # lone surrogates from JSON \ud800 escapes
             arrays, flags = _sanitized(cols)
-        arrays["_indextime"] = pa.array([now] * n, pa.float64())
-        arrays["_offset"] = pa.array([-1] * n, pa.int64())
+        arrays["_indextime"] = pa.repeat(pa.scalar(now, pa.float64()), n)
+        arrays["_offset"] = pa.repeat(pa.scalar(-1, pa.int64()), n)
         arrays["_flags"] = flags
-        self.ingestor.store.append(pa.table(arrays))
+        # in the event schema's order and types: Store.append's conform() then has nothing to do
+        self.ingestor.store.append(pa.Table.from_arrays([arrays[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA))
         with self._lock:
             self.events_total += n
 

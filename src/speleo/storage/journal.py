@@ -38,13 +38,25 @@ class Record:
     meta: dict = field(default_factory=dict)
 
 
+_SCHEMA_MESSAGE = EVENT_SCHEMA.serialize().to_pybytes()
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"   # Arrow IPC: continuation marker, length 0
+
+
 def encode(record: Record) -> bytes:
-    """Serialise a record into its on-disk bytes."""
+    """Serialise a record into its on-disk bytes: a JSON header and an Arrow IPC stream.
+
+    The stream is the schema message (made once), the record batches and the end-of-stream
+    marker: the bytes `pa.ipc.new_stream` writes, without its writer's set-up (15 us a record,
+    a tenth of a HEC request's CPU)."""
     header = json.dumps(record.meta, separators=(",", ":")).encode()
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, EVENT_SCHEMA) as writer:
-        writer.write_table(record.events)
-    body = sink.getvalue()
+    events = record.events
+    if events.num_rows and events.schema.equals(EVENT_SCHEMA):
+        body = b"".join([_SCHEMA_MESSAGE, *(b.serialize().to_pybytes() for b in events.to_batches()), _END_OF_STREAM])
+    else:   # empty, or another schema (the writer then raises)
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, EVENT_SCHEMA) as writer:
+            writer.write_table(events)
+        body = sink.getvalue()
     crc = zlib.crc32(body, zlib.crc32(header))
     return HEAD.pack(MAGIC, len(header), len(body), crc) + header + body
 
