@@ -108,7 +108,8 @@ def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
         _admitted = False
         _timer = None
         _in_head = True    # between requests or reading a head (httptools: counted here)
-        _head_bytes = 0
+        _head_bytes = 0    # bytes received while reading a head (bounds a head that never ends)
+        _head_parsed = 0   # bytes of the head the parser has given (bounds a head read at once)
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -136,7 +137,22 @@ def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
 
         def on_message_begin(self) -> None:
             self._in_head = True
+            self._head_parsed = 0
             super().on_message_begin()
+
+        # A head that arrives whole in one read is parsed within one data_received: its size is
+        # counted from the parser's callbacks, and raising there makes uvicorn answer 400.
+        def on_url(self, url: bytes) -> None:
+            self._head_parsed += len(url)
+            if self._head_parsed > MAX_HEAD_BYTES:
+                raise ValueError("request line over the head bound")
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._head_parsed += len(name) + len(value) + 4
+            if self._head_parsed > MAX_HEAD_BYTES:
+                raise ValueError("request head over the bound")
+            super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
             self._in_head = False
