@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from speleo.ingest.timeformats import MAX_AHEAD_SECS, MONTHS, infer_year
-from speleo.sourcetypes import message_sourcetype
+from speleo.sourcetypes import message_signatures as sourcetypes_signatures, message_sourcetype
 
 FACILITIES = ("kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
               "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
@@ -230,6 +231,18 @@ def bsd_time(h: re.Match, now: float, tz: str | None) -> float | None:
     return None if year is None else epoch(year)
 
 
+# The common RFC 5424 shape, read for a whole batch at once by RE2 (`_columns_5424`): a valid
+# PRI, a timestamp (or NILVALUE) of RFC 3339's usual layout, header fields of printable ASCII
+# without quote or backslash (their JSON needs no escaping), NILVALUE structured data. Other
+# messages take the per-message path (`_columns_one_by_one`), which stays the reference.
+_FAST_5424 = (r"^<(?P<pri>0|[1-9]\d?|1[0-8]\d|19[01])>1 (?P<ts>-|(?P<dt>[1-9]\d{3}-(?:0[1-9]|1[0-2])-(?P<day>0[1-9]|[12]\d|3[01])"
+              r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)(?:\.(?P<frac>\d{1,6}))?"
+              r"(?P<zone>Z|(?P<sign>[+-])(?P<zh>[01]\d|2[0-3]):(?P<zm>[0-5]\d))) "
+              r"(?P<host>[!#-\[\]-~]+) (?P<app>[!#-\[\]-~]+) (?P<procid>[!#-\[\]-~]+) (?P<msgid>[!#-\[\]-~]+) -(?: |$)")
+FAST_MIN_MESSAGES = 32    # fewer: the per-message path is as quick
+_NEEDLES = "|".join(re.escape(needle) for _name, needle, _rx in sourcetypes_signatures())
+
+
 def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
                  tz: str | None) -> pa.Table:
     """Event columns for (message bytes, sender address, receive time) tuples.
@@ -239,7 +252,132 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
     a message without a valid PRI is kept whole. A message over MAX_MESSAGE_BYTES, or one the
     framer cut (`Truncated`), is flagged `truncated`. A header time more than `MAX_AHEAD_SECS`
     (2 days, props.conf MAX_DAYS_HENCE) after receipt is not taken: the event
-    gets its receive time and the `no_timestamp` flag."""
+    gets its receive time and the `no_timestamp` flag.
+
+    A batch is read in two passes: the messages of the common RFC 5424 shape (`_FAST_5424`) by
+    Arrow's compute kernels for all of them at once, the others one by one; both give the same
+    columns for the same message (tests/ingest/test_syslog_batch.py), in the order received."""
+    fast = _columns_5424(messages) if len(messages) >= FAST_MIN_MESSAGES else None
+    if fast is None:
+        cols = _columns_one_by_one(messages, tz)
+    else:
+        rows, fast_cols = fast     # rows: positions of the fast path's messages, in order
+        rest = [i for i in range(len(messages)) if i not in rows] if len(rows) < len(messages) else []
+        cols = fast_cols
+        if rest:
+            slow = _columns_one_by_one([messages[i] for i in rest], tz)
+            cols = {k: pa.concat_arrays([fast_cols[k], slow[k]]) if rows else slow[k] for k in slow}
+            position = pa.array(list(rows) + rest, pa.int64())   # received position of each row
+            order = pc.sort_indices(position)
+            cols = {k: v.take(order) for k, v in cols.items()}
+    n = len(messages)
+    now = time.time()
+    return pa.table({
+        "_time": cols["_time"],
+        "_raw": cols["_raw"],
+        "host": cols["host"],
+        "source": pa.repeat(pa.scalar(source, pa.string()), n),
+        "sourcetype": cols["sourcetype"],
+        "index": pa.repeat(pa.scalar(index, pa.string()), n),
+        "_indextime": pa.repeat(pa.scalar(now, pa.float64()), n),
+        "linecount": cols["linecount"],
+        "_offset": pa.repeat(pa.scalar(-1, pa.int64()), n),
+        "_flags": cols["_flags"],
+        "_fields": cols["_fields"],
+    })
+
+
+def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[dict[int, None], dict[str, pa.Array]] | None:
+    """The columns of the messages of the common RFC 5424 shape, computed for the batch at once:
+    (their positions in `messages`, columns). None when the batch cannot go this way (a message
+    that is not UTF-8, or a cut one: the per-message path flags those)."""
+    data = [m[0] for m in messages]
+    if Truncated in set(map(type, data)):
+        return None
+    try:
+        binary = pa.array(data, pa.binary())
+        if pc.max(pc.binary_length(binary)).as_py() > MAX_MESSAGE_BYTES:
+            return None
+        text = binary.cast(pa.string())   # UTF-8 checked by Arrow
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    parts = pc.extract_regex(text, _FAST_5424)
+    ok = parts.is_valid()
+    received = pa.array([m[2] for m in messages], pa.float64())
+    sender = pa.array([m[1] for m in messages], pa.string())
+    if not pc.any(ok).as_py():
+        return None
+    if not pc.all(ok).as_py():
+        parts, received, sender = parts.filter(ok), received.filter(ok), sender.filter(ok)
+        rows = pc.indices_nonzero(ok).to_pylist()
+    else:
+        rows = range(len(messages))
+    f = {name: parts.field(name) for name in ("pri", "ts", "dt", "day", "frac", "zone", "sign", "zh", "zm",
+                                               "host", "app", "procid", "msgid")}
+    f["raw"] = pc.replace_substring_regex(text.filter(ok) if len(rows) < len(messages) else text, r"^<\d{1,3}>", "",
+                                          max_replacements=1)
+    # the time: seconds of the date and time (the pattern bounds each part; the day is checked
+    # against the parsed one, as Arrow's strptime takes 30 February for 1 or 2 March and Python
+    # refuses it), microseconds of the fraction, the zone's offset
+    nil_ts = pc.equal(f["ts"], "-")
+    base = pc.strptime(pc.if_else(nil_ts, "1970-01-01T00:00:00", f["dt"]), "%Y-%m-%dT%H:%M:%S", "s",
+                       error_is_null=True)
+    same = pc.equal(pc.day(base), pc.cast(pc.if_else(nil_ts, "01", f["day"]), pa.int64()))
+    valid = pc.and_kleene(base.is_valid(), pc.fill_null(same, False))
+    secs = pc.cast(pc.cast(base, pa.int64()), pa.int64())
+    micros = pc.cast(pc.utf8_rpad(pc.fill_null(pc.if_else(pc.equal(f["frac"], ""), "0", f["frac"]), "0"), 6, "0"),
+                     pa.int64())
+    utc = pc.or_(nil_ts, pc.equal(f["zone"], "Z"))   # (a group that took no part is "")
+    offset = pc.multiply(pc.add(pc.multiply(pc.cast(pc.if_else(utc, "0", f["zh"]), pa.int64()), 3600),
+                                pc.multiply(pc.cast(pc.if_else(utc, "0", f["zm"]), pa.int64()), 60)),
+                         pc.if_else(pc.equal(f["sign"], "-"), -1, 1))
+    total_us = pc.add(pc.multiply(pc.subtract(secs, pc.cast(offset, pa.int64())), 1_000_000), micros)
+    exact = pc.less_equal(pc.abs(total_us), 2**53)   # microseconds a double holds exactly (to year 2255)
+    total_us = pc.if_else(exact, total_us, 0)
+    header_time = pc.divide(pc.cast(total_us, pa.float64()), 1e6)   # as Python's timedelta.total_seconds()
+    ahead = pc.greater(header_time, pc.add(received, MAX_AHEAD_SECS))
+    keep = pc.and_(pc.and_(valid, exact), pc.invert(ahead))
+    if not pc.all(keep).as_py():   # impossible dates, times too far ahead: the per-message path
+        sub = pc.indices_nonzero(keep)
+        rows = [rows[i] for i in sub.to_pylist()]
+        if not rows:
+            return None
+        f = {k: v.take(sub) for k, v in f.items()}
+        nil_ts, header_time, received, sender = (nil_ts.take(sub), header_time.take(sub), received.take(sub),
+                                                 sender.take(sub))
+    n = len(rows)
+    pri = pc.cast(f["pri"], pa.int64())
+    facility = pa.array(FACILITIES, pa.string()).take(pc.shift_right(pri, 3))
+    severity = pa.array(SEVERITIES, pa.string()).take(pc.bit_wise_and(pri, 7))
+    raw = f["raw"]
+
+    def field(name: str, values: pa.Array) -> pa.Array:   # `,"name":"value"`, or nothing for NILVALUE
+        return pc.if_else(pc.equal(values, "-"), "", pc.binary_join_element_wise(f',"{name}":"', values, '"', ""))
+
+    fields = pc.binary_join_element_wise('{"facility":"', facility, '","severity":"', severity, '"',
+                                         field("appname", f["app"]), field("procid", f["procid"]),
+                                         field("msgid", f["msgid"]), "}", "")
+    any_needle = pc.match_substring_regex(raw, _NEEDLES)   # one pass for every device's needle
+    sourcetype = pa.repeat(pa.scalar("syslog", pa.string()), n)
+    if pc.any(any_needle).as_py():   # the few that may be a device's
+        which = pc.indices_nonzero(any_needle).to_pylist()
+        names = ["syslog"] * n
+        for i, r in zip(which, raw.take(which).to_pylist()):
+            names[i] = message_sourcetype(r)
+        sourcetype = pa.array(names, pa.string())
+    return dict.fromkeys(rows), {
+        "_time": pc.if_else(nil_ts, received, header_time),
+        "_raw": raw,
+        "host": pc.if_else(pc.equal(f["host"], "-"), sender, f["host"]),
+        "sourcetype": sourcetype,
+        "linecount": pc.cast(pc.add(pc.count_substring(raw, "\n"), 1), pa.int32()),
+        "_flags": pa.repeat(pa.scalar("", pa.string()), n),
+        "_fields": fields,
+    }
+
+
+def _columns_one_by_one(messages: list[tuple[bytes, str, float]], tz: str | None) -> dict[str, pa.Array]:
+    """The event columns of `messages`, parsing each with `parse` (every shape and fault)."""
     times, raws, hosts, flags, counts, fields = [], [], [], [], [], []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for data, sender, received in messages:
@@ -265,21 +403,15 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         counts.append(text.count("\n") + 1)
         f = p.fields()
         fields.append(dumps(f) if f else None)
-    n = len(raws)
-    now = time.time()
-    return pa.table({
+    return {
         "_time": pa.array(times, pa.float64()),
         "_raw": pa.array(raws, pa.string()),
         "host": pa.array(hosts, pa.string()),
-        "source": pa.array([source] * n, pa.string()),
         "sourcetype": pa.array([message_sourcetype(r) for r in raws], pa.string()),
-        "index": pa.array([index] * n, pa.string()),
-        "_indextime": pa.array([now] * n, pa.float64()),
         "linecount": pa.array(counts, pa.int32()),
-        "_offset": pa.array([-1] * n, pa.int64()),
         "_flags": pa.array(flags, pa.string()),
         "_fields": pa.array(fields, pa.string()),
-    })
+    }
 
 
 def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
@@ -321,6 +453,8 @@ class Framer:
     def feed(self, data: bytes) -> list[bytes]:
         self.buf += data
         out: list[bytes] = []
+        if not self.skip and not self.skip_line:
+            self._octet_frames(out)
         while self._discard() and self.buf:
             c = self.buf[:1]
             if c.isdigit():
@@ -331,6 +465,28 @@ class Framer:
             elif not self._line(out):
                 break
         return [m for m in out if m]
+
+    def _octet_frames(self, out: list[bytes]) -> None:
+        """The common case in one pass over the buffer: whole octet-counted frames of at most
+        `max` bytes, one after another; stops at anything else, which `feed`'s general loop
+        then reads (the same framing, a frame at a time)."""
+        data = bytes(self.buf)
+        pos, end = 0, len(data)
+        limit = self.max
+        while pos < end and 48 <= data[pos] <= 57:
+            sp = data.find(b" ", pos, pos + 12)
+            if sp < 0 or sp - pos > 10 or not data[pos:sp].isdigit():
+                break
+            size = int(data[pos:sp])
+            stop = sp + 1 + size
+            if size > limit or stop > end:
+                break
+            msg = data[sp + 1: stop].rstrip(b"\r\n\x00")
+            if msg:
+                out.append(msg)
+            pos = stop
+        if pos:
+            del self.buf[:pos]
 
     def _discard(self) -> bool:
         """Drop what belongs to an over-long message; False when the buffer is used up."""

@@ -28,6 +28,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
@@ -230,8 +231,9 @@ class SyslogListeners:
                     break
                 if not data:
                     break
-                for msg in framer.feed(data):  # what was read is kept, even during the stop
-                    self.add(source, msg, sender)
+                msgs = framer.feed(data)   # what was read is kept, even during the stop
+                if msgs:
+                    self.add_many(source, msgs, sender)
                 if self._closing:
                     break
         except (ConnectionError, OSError, ssl.SSLError):
@@ -250,6 +252,14 @@ class SyslogListeners:
         self.pending.setdefault(source, []).append((data, sender, time.time()))
         self.received += 1
         self.pending_count += 1
+        if self.pending_count >= FLUSH_EVENTS:
+            self.flush()
+
+    def add_many(self, source: str, msgs: list[bytes], sender: str) -> None:
+        """`add` for the messages of one read (one receive time)."""
+        self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
+        self.received += len(msgs)
+        self.pending_count += len(msgs)
         if self.pending_count >= FLUSH_EVENTS:
             self.flush()
 

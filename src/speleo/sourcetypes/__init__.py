@@ -169,6 +169,12 @@ _MESSAGE_SIGNATURES = tuple((name, needle, next(rx for n, rx in _SIGNATURES if n
                             for name, needle in _MESSAGE_TYPES)
 
 
+def message_signatures() -> tuple[tuple[str, str, re.Pattern], ...]:
+    """(sourcetype, needle, signature) of the devices `message_sourcetype` recognises: a message
+    without any needle is `default` (the syslog listeners test needles for a batch at once)."""
+    return _MESSAGE_SIGNATURES
+
+
 def message_sourcetype(raw: str, default: str = "syslog") -> str:
     """The sourcetype of one syslog message (without its `<PRI>`) received by a syslog listener:
     a network device's own (cisco:asa, cisco:ios, pfsense:filterlog, ufw, iptables,

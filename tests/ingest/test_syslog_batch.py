@@ -1,0 +1,123 @@
+"""The batch path of the syslog listeners (`syslog._columns_5424`, Arrow kernels over a whole
+batch) against the per-message parser it stands in for: for any mix of messages, the event
+table must be the same, row for row and in the order received."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from speleo.ingest import syslog
+
+NOW = 1_780_000_000.0   # 2026-05-28
+
+PRINT = "".join(chr(c) for c in range(0x21, 0x7F))
+token = st.text(alphabet=PRINT, min_size=1, max_size=12)
+
+
+@st.composite
+def timestamp(draw) -> str:
+    if draw(st.integers(0, 9)) == 0:
+        return "-"
+    year = draw(st.sampled_from(["2026", "2024", "2023", "1969", "0999", "9999", "2000"]))
+    month = draw(st.sampled_from(["01", "02", "04", "12", "13", "00"]))
+    day = draw(st.sampled_from(["01", "28", "29", "30", "31", "00", "32"]))
+    hms = draw(st.sampled_from(["10:00:00", "23:59:59", "23:59:60", "24:00:00", "00:60:00", "12:34:56"]))
+    frac = draw(st.sampled_from(["", ".5", ".123", ".123456", ".1234567", "."]))
+    zone = draw(st.sampled_from(["Z", "+00:00", "-05:30", "+14:00", "+23:59", "+24:00", "-00:61", "", "z"]))
+    return f"{year}-{month}-{day}T{hms}{frac}{zone}"
+
+
+@st.composite
+def message(draw) -> bytes:
+    kind = draw(st.integers(0, 9))
+    pri = draw(st.sampled_from(["34", "0", "191", "192", "034", "7", "165"]))
+    head = " ".join([draw(timestamp()),
+                     draw(st.one_of(token, st.just("-"), st.just('ho"st'), st.just("hôte"))),
+                     draw(st.one_of(token, st.just("-"))), draw(st.one_of(token, st.just("-"))),
+                     draw(st.one_of(token, st.just("-")))])
+    sd = draw(st.sampled_from(["-", '[exampleSDID@32473 iut="3"]', "-x", "", '[bad']))
+    msg = draw(st.sampled_from(["", " ", " su root failed", " %ASA-6-302013: Built", " line\nnext",
+                                " [UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4", " a] b", " filterlog: 5,,,1000"]))
+    if kind == 0:   # BSD
+        return f"<{pri}>Dec  5 10:00:00 host app[1]: hello".encode()
+    if kind == 1:   # garbage
+        return draw(st.binary(max_size=40))
+    text = f"<{pri}>1 {head} {sd}{msg}" if sd else f"<{pri}>1 {head}{msg}"
+    return text.encode()
+
+
+def both(messages: list[tuple[bytes, str, float]]) -> tuple[pa.Table, pa.Table]:
+    fast = syslog.events_table(messages, "tcp:514", "main", "UTC")
+    old = syslog.FAST_MIN_MESSAGES
+    syslog.FAST_MIN_MESSAGES = 10**9
+    try:
+        slow = syslog.events_table(messages, "tcp:514", "main", "UTC")
+    finally:
+        syslog.FAST_MIN_MESSAGES = old
+    return fast.drop_columns(["_indextime"]), slow.drop_columns(["_indextime"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(message(), min_size=32, max_size=120))
+def test_batch_path_gives_the_per_message_parser_table(datas):
+    messages = [(d, f"10.0.0.{i % 3}", NOW + i) for i, d in enumerate(datas)]
+    fast, slow = both(messages)
+    for name in slow.column_names:
+        assert fast.column(name).to_pylist() == slow.column(name).to_pylist(), name
+
+
+def test_a_batch_of_common_messages_takes_the_batch_path(monkeypatch):
+    """The common shape really goes through the Arrow kernels (else the test above compares the
+    per-message path with itself), and a truncated message sends its batch the old way."""
+    calls = []
+    real = syslog._columns_one_by_one
+    monkeypatch.setattr(syslog, "_columns_one_by_one", lambda m, tz: calls.append(len(m)) or real(m, tz))
+    msgs = [(f"<34>1 2026-05-28T10:00:{i % 60:02d}.{i}Z web{i % 3} sshd 42 - - failed {i}".encode(), "10.0.0.1", NOW)
+            for i in range(100)]
+    table = syslog.events_table(msgs, "tcp:514", "main", None)
+    assert calls == [] and table.num_rows == 100
+    assert table.column("_time")[7].as_py() == pytest.approx(1_779_962_407.7)   # 2026-05-28T10:00:07.7Z
+    assert table.column("host")[4].as_py() == "web1"
+    assert table.column("_fields")[0].as_py() == '{"facility":"auth","severity":"crit","appname":"sshd","procid":"42"}'
+    msgs[5] = (syslog.Truncated(msgs[5][0]), "10.0.0.1", NOW)
+    syslog.events_table(msgs, "tcp:514", "main", None)
+    assert calls == [100]
+
+
+def test_mixed_batch_keeps_the_received_order():
+    msgs = [((f"<34>1 2026-05-28T10:00:00Z h - - - - m{i}" if i % 2 else f"<13>May 28 10:00:00 h app: m{i}").encode(),
+             "10.0.0.1", NOW) for i in range(64)]
+    table = syslog.events_table(msgs, "udp:514", "main", "UTC")
+    assert [r.rsplit(" ", 1)[1] for r in table.column("_raw").to_pylist()] == [f"m{i}" for i in range(64)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.binary(min_size=1, max_size=300)), min_size=1, max_size=60),
+       st.lists(st.integers(1, 700), min_size=1, max_size=30))
+def test_framer_gives_each_frame_whatever_the_reads(frames, cuts):
+    """Octet-counted frames (any bytes) and newline-framed lines (no LF inside, starting with
+    `<`), mixed, cut into reads of any sizes: each message comes out once, in order, without
+    its framing or trailing CR/LF/NUL (empty ones dropped)."""
+    stream, want = b"", []
+    for counted, body in frames:
+        if counted:
+            stream += b"%d %s" % (len(body), body)
+            msg = body.rstrip(b"\r\n\x00")
+        else:
+            body = b"<" + body.replace(b"\n", b" ")
+            stream += body + b"\n"
+            msg = body.rstrip(b"\r\n\x00")
+        if msg:
+            want.append(msg)
+    framer, got, pos, i = syslog.Framer(max_bytes=1024), [], 0, 0
+    while pos < len(stream):
+        step = cuts[i % len(cuts)]
+        got += framer.feed(stream[pos: pos + step])
+        pos, i = pos + step, i + 1
+    got += framer.flush()
+    assert got == want
