@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from itertools import repeat
 from zoneinfo import ZoneInfo
 
@@ -167,11 +167,17 @@ class SyslogListeners:
         self._servers = []
         self._udp = None
         if self.udp_port:
-            transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: _Udp(self), local_addr=(self.bind, self.udp_port))
-            self.udp_bound = transport.get_extra_info("sockname")[1]
-            grow_receive_buffer(transport.get_extra_info("socket"))
-            self._udp = transport
+            family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.bind((self.bind, self.udp_port))
+            except OSError:
+                sock.close()
+                raise
+            grow_receive_buffer(sock)
+            self.udp_bound = sock.getsockname()[1]
+            self._udp = _UdpReceiver(sock)
+            self._udp.start()
         for port, tls, name in ((self.tcp_port, False, "tcp"), (self.tls_port, True, "tls")):
             if not port:
                 continue
@@ -266,7 +272,14 @@ class SyslogListeners:
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread)."""
         batches, self.pending, self.pending_count = self.pending, {}, 0
+        if self._udp is not None and self._udp.queue:
+            datagrams = self._udp.take()
+            msgs = [(strip_frame(d), sender, t) for d, sender, t in datagrams]
+            batches.setdefault(f"udp:{self.udp_bound}", []).extend(m for m in msgs if m[0])
         return batches
+
+    def _received_total(self) -> int:
+        return self.received + (self._udp.received if self._udp is not None else 0)
 
     def flush(self) -> None:
         self._store(self._take_pending())
@@ -274,7 +287,7 @@ class SyslogListeners:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECS)
-            if self.pending:
+            if self.pending or (self._udp is not None and self._udp.queue):
                 # shielded: cancelling this loop at a stop must not leave a store running unseen
                 # on its thread while the stop returns (its messages would land after the caller
                 # closed the store); the stop awaits `_in_flight` instead
@@ -311,11 +324,11 @@ class SyslogListeners:
         for s in self._servers:
             s.close()
         deadline = time.monotonic() + DRAIN_MAX_SECS
-        last, quiet_since = self.received, time.monotonic()
+        last, quiet_since = self._received_total(), time.monotonic()
         while time.monotonic() < deadline and (self._clients or self._udp is not None):
             await asyncio.sleep(0.02)
-            if self.received != last:
-                last, quiet_since = self.received, time.monotonic()
+            if self._received_total() != last:
+                last, quiet_since = self._received_total(), time.monotonic()
             elif time.monotonic() - quiet_since >= DRAIN_QUIET_SECS:
                 break
         # Cancelling alone is not enough: on Python 3.11 `wait_for` returns a read that completed
@@ -327,18 +340,54 @@ class SyslogListeners:
         if self._clients:
             await asyncio.wait(list(self._clients), timeout=5)
         if self._udp is not None:
-            self._udp.close()
+            await asyncio.to_thread(self._udp.close)   # what it received stays in its queue
         self._flusher.cancel()
         if self._in_flight is not None:
             await asyncio.wait([self._in_flight])
         await asyncio.to_thread(self.flush)
 
 
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, owner: SyslogListeners) -> None:
-        self.owner = owner
+class _UdpReceiver:
+    """The UDP listener's own thread: it receives datagrams and queues them, nothing else (the
+    loop's flush takes them), so that a burst waits in the socket's buffer as briefly as
+    possible while batches are parsed and written elsewhere. `close()` stops it (within
+    `POLL_SECS`); what was queued stays for the last flush."""
 
-    def datagram_received(self, data: bytes, addr) -> None:
-        msg = strip_frame(data)
-        if msg:
-            self.owner.add(f"udp:{self.owner.udp_bound}", msg, addr[0] if addr else "unknown")
+    POLL_SECS = 0.1
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.queue: deque = deque()
+        self.received = 0
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="speleo-syslog-udp", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        sock, put, now, stop = self.sock, self.queue.append, time.time, self._stop
+        sock.settimeout(self.POLL_SECS)
+        while not stop.is_set():
+            try:
+                data, addr = sock.recvfrom(MAX_MESSAGE_BYTES)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:   # the socket was closed
+                break
+            put((data, addr[0] if addr else "unknown", now()))
+            self.received += 1
+
+    def take(self) -> list[tuple[bytes, str, float]]:
+        """Every datagram queued so far (oldest first)."""
+        out, pop = [], self.queue.popleft
+        try:
+            while True:
+                out.append(pop())
+        except IndexError:
+            return out
+
+    def close(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=self.POLL_SECS * 20)
+        self.sock.close()
