@@ -216,8 +216,9 @@ def render(hec: dict, syslog: dict) -> str:
             f"| HEC `/services/collector/event`, batches of {hec['hec_batch']} (~77-byte events), {hec['hec_clients']} "
             f"keep-alive clients, each request fsynced before its answer | {hec['hec_events_per_sec']:,} events/s, "
             f"{hec['hec_mb_per_sec']} MB/s, server {hec['hec_server_cores']} cores → "
-            f"**{hec['hec_events_per_sec_per_core']:,} events/s per core** | | | 50,000 events/s per core: "
-            f"{_goal((hec['hec_events_per_sec_per_core'] or 0) >= 50_000)} |")
+            f"**{hec['hec_events_per_sec_per_core']:,} events/s per core** (median of {len(hec.get('runs', [0]))} runs: "
+            f"{', '.join(f'{x:,}' for x in hec.get('runs', []))}) | | | 100,000 events/s per core (issue 16): "
+            f"{_goal((hec['hec_events_per_sec_per_core'] or 0) >= 100_000)} |")
     n = syslog["messages"]
     for transport, label in (("tcp", "TCP, octet counting, one connection"), ("udp", "UDP")):
         s, r = syslog[transport]["speleo"], syslog[transport].get("rsyslog")
@@ -258,7 +259,10 @@ def record(n: int = 200_000, hec_seconds: float = 10.0) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
     import hec as hec_bench
 
-    results = {"hec": hec_bench.run(hec_seconds), "syslog": run(n)}
+    runs = [hec_bench.run(hec_seconds) for _ in range(3)]   # one run on a shared machine moves by +-20%
+    runs.sort(key=lambda r: r["hec_events_per_sec_per_core"] or 0)
+    hec = dict(runs[1], runs=[r["hec_events_per_sec_per_core"] for r in runs])
+    results = {"hec": hec, "syslog": run(n)}
     write_section(render(results["hec"], results["syslog"]), ROOT / "docs" / "benchmarks.md")
     return results
 
