@@ -27,7 +27,7 @@ import re
 
 from sqlglot import exp
 
-from speleo.spl.nodes import (LOWERINGS, ExactPercentile, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
+from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
                               RegexExtract,
                               RegexMatch,
                               RegexReplace,
@@ -249,8 +249,13 @@ def _no_pcre(node: PcreMatch) -> exp.Expression:
     raise RenderUnsupported("a regular expression ClickHouse's RE2 cannot run (look-around, back-references)")
 
 
+def _no_geo(node: GeoLookup) -> exp.Expression:
+    raise RenderUnsupported("iplocation (a GeoIP lookup in Python)")
+
+
 LOWERINGS[DIALECT] = {
     ImpliedRaw: lower_implied,
+    GeoLookup: _no_geo,
     PcreMatch: _no_pcre,
     PcreExtract: _no_pcre,
     PcreReplace: _no_pcre,

@@ -179,6 +179,19 @@ class PcreReplace(exp.Expression, exp.Func):
     arg_types = {"this": True, "expression": True, "replacement": True}
 
 
+class GeoLookup(exp.Expression, exp.Func):
+    """One `iplocation` field of an address: `this` the address as text, `field` and `lang`
+    string literals. DuckDB: the Python function `speleo_geoip` (query/udf.py, query/geoip.py);
+    ClickHouse: none (the search runs on DuckDB)."""
+
+    arg_types = {"this": True, "field": True, "lang": True}
+
+
+def _duck_geo(node: GeoLookup) -> exp.Expression:
+    return exp.Anonymous(this="speleo_geoip", expressions=[node.this.copy(), node.args["field"].copy(),
+                                                           node.args["lang"].copy()])
+
+
 def _duck_pcre_replace(node: PcreReplace) -> exp.Expression:
     return exp.Anonymous(this="speleo_pcre_replace", expressions=[node.this.copy(), node.expression.copy(),
                                                                   node.args["replacement"].copy()])
@@ -235,6 +248,7 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
         PcreMatch: _duck_pcre_match,
         PcreExtract: _duck_pcre_extract,
         PcreReplace: _duck_pcre_replace,
+        GeoLookup: _duck_geo,
         RegexExtract: _duck_regex_extract,
         RegexReplace: _duck_regex_replace,
         ImpliedRaw: lower_implied,   # unmarked in `lower` before this table (with its AND)
