@@ -15,7 +15,8 @@ Bounds, as PCRE's `match_limit` bounds Splunk's (limits.conf [rex] match_limit):
 - one search: `PCRE_SEARCH_BUDGET_SECS` of matching time on its connection in all;
 - a cancel or the searcher's `srchMaxTime` (`interrupt(con)`) stops the next call at once,
   where DuckDB alone would finish its batch of up to 2,048 events first.
-`speleo_geoip(ip, field, lang)`: a field of `iplocation` (query/geoip.py).
+`speleo_geoip(ip, field, lang)`: a field of `iplocation` (query/geoip.py);
+`speleo_xpath(xml, path)`: the values of `xpath` (query/xpath.py).
 
 Compiled patterns are cached (at most 256). Registered by `connect`; a search whose SQL does not
 call them pays nothing but the registration (about 1 ms).
@@ -137,6 +138,15 @@ def register(con) -> None:
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
     con.create_function("speleo_geoip", _geoip, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",
                         null_handling="special", side_effects=False)
+    con.create_function("speleo_xpath", _xpath, ["VARCHAR", "VARCHAR"], "VARCHAR[]",
+                        null_handling="special", side_effects=False)
+
+
+def _xpath(text, path):
+    """`speleo_xpath(xml, path)`: the values an `xpath` path selects (query/xpath.py)."""
+    from speleo.query import xpath
+
+    return xpath.values(text, path)
 
 
 def _geoip(ip, field, lang):

@@ -27,7 +27,7 @@ import re
 
 from sqlglot import exp
 
-from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
+from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, XPathValues, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
                               RegexExtract,
                               RegexMatch,
                               RegexReplace,
@@ -253,9 +253,14 @@ def _no_geo(node: GeoLookup) -> exp.Expression:
     raise RenderUnsupported("iplocation (a GeoIP lookup in Python)")
 
 
+def _no_xpath(node: XPathValues) -> exp.Expression:
+    raise RenderUnsupported("xpath (XML parsed in Python)")
+
+
 LOWERINGS[DIALECT] = {
     ImpliedRaw: lower_implied,
     GeoLookup: _no_geo,
+    XPathValues: _no_xpath,
     PcreMatch: _no_pcre,
     PcreExtract: _no_pcre,
     PcreReplace: _no_pcre,

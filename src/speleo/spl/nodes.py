@@ -187,6 +187,17 @@ class GeoLookup(exp.Expression, exp.Func):
     arg_types = {"this": True, "field": True, "lang": True}
 
 
+class XPathValues(exp.Expression, exp.Func):
+    """The values an XPath selects in `this` (a list, NULL when none): `path` a string literal.
+    DuckDB: the Python function `speleo_xpath` (query/udf.py, query/xpath.py); ClickHouse: none."""
+
+    arg_types = {"this": True, "path": True}
+
+
+def _duck_xpath(node: XPathValues) -> exp.Expression:
+    return exp.Anonymous(this="speleo_xpath", expressions=[node.this.copy(), node.args["path"].copy()])
+
+
 def _duck_geo(node: GeoLookup) -> exp.Expression:
     return exp.Anonymous(this="speleo_geoip", expressions=[node.this.copy(), node.args["field"].copy(),
                                                            node.args["lang"].copy()])
@@ -249,6 +260,7 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
         PcreExtract: _duck_pcre_extract,
         PcreReplace: _duck_pcre_replace,
         GeoLookup: _duck_geo,
+        XPathValues: _duck_xpath,
         RegexExtract: _duck_regex_extract,
         RegexReplace: _duck_regex_replace,
         ImpliedRaw: lower_implied,   # unmarked in `lower` before this table (with its AND)

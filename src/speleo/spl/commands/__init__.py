@@ -87,10 +87,10 @@ COMPILERS = {
     "uniq": rows.compile_uniq, "makecontinuous": rows.compile_makecontinuous, "fromjson": extracts.compile_fromjson,
     "autoregress": guards.compile_autoregress, "require": guards.compile_require,
     "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
-    "iplocation": geo.compile_iplocation,
+    "iplocation": geo.compile_iplocation, "xpath": geo.compile_xpath,
     "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),
 }
-STREAMING = {"addinfo", "fromjson", "xmlkv", "iplocation"}      # per-event: part of the events' SQL (timeline)
+STREAMING = {"addinfo", "fromjson", "xmlkv", "iplocation", "xpath"}      # per-event: part of the events' SQL (timeline)
 for _name, _fn in COMPILERS.items():
     COMMANDS[_name] = CommandSpec(extra.parse_simple, _fn, streaming=_name in STREAMING)
 COMMANDS["trendline"] = CommandSpec(extra.parse_rest, reshape.compile_trendline, streaming=False)

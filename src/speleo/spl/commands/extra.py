@@ -463,6 +463,7 @@ SIMPLE: dict[str, tuple[set[str] | None, int, int]] = {
     "addcoltotals": ({"labelfield", "label"}, 0, 100),
     "xmlkv": ({"maxinputs"}, 0, 1),
     "iplocation": ({"prefix", "allfields", "lang"}, 1, 1),
+    "xpath": ({"outfield", "field", "default"}, 1, 1),
     "fromjson": ({"prefix"}, 1, 1),
     "addinfo": (set(), 0, 0),
     "reverse": (set(), 0, 0),

@@ -1,4 +1,5 @@
-"""iplocation (Splunk Search Reference: iplocation)."""
+"""iplocation and xpath (Splunk Search Reference: iplocation, xpath): values computed by Python
+functions on the search's DuckDB connection (query/udf.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from speleo.spl import ast
 from speleo.spl.commands.rows import assign_many, options
 from speleo.spl.cursor import as_bool
 from speleo.spl.functions import text
-from speleo.spl.nodes import GeoLookup
+from speleo.spl.nodes import GeoLookup, XPathValues
 from speleo.spl.state import State
 
 
@@ -41,3 +42,29 @@ def compile_iplocation(state: State, cmd: ast.ArgsCmd) -> None:
             value = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
         values[prefix + name] = value
     assign_many(state, values)
+
+
+def compile_xpath(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference: xpath. `xpath [outfield=<field>] <xpath-string> [field=<field>]
+    [default=<string>]`: the values the path selects in the XML of `field` (default `_raw`) go
+    to `outfield` (default `xpath`), a multivalue field when there are several; `default=` is
+    the value when there are none (else no value). Paths: Python ElementTree's XPath subset, as
+    Splunk documents, with a final `/@attr` or `/text()` (query/xpath.py). A path outside it
+    fails at compile time."""
+    from speleo.query import xpath
+
+    options(state, cmd, {"outfield", "field", "default"})
+    if len(cmd.args) != 1:
+        raise state.fail("xpath takes one XPath, as in xpath outfield=name \"//bar/@nickname\"", cmd)
+    path = cmd.args[0]
+    try:
+        xpath.check(path)
+    except xpath.XPathError as e:
+        raise state.fail(str(e), cmd) from None
+    out = cmd.options.get("outfield", "xpath")
+    source = text(state.field(cmd.options.get("field", "_raw")))
+    value: exp.Expression = XPathValues(this=source, path=exp.Literal.string(path))
+    if "default" in cmd.options:
+        value = exp.Coalesce(this=value, expressions=[exp.Array(expressions=[exp.Literal.string(cmd.options["default"])])])
+    state.mv.add(out)
+    assign_many(state, {out: value})
