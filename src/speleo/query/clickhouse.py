@@ -433,6 +433,8 @@ class ClickHouseBackend:
             indexes, messages = self.searched_indexes(compiled, scope)
             source = self.events_source(compiled, indexes)
             try:
+                if any(step.get("kind") == "map" for step in getattr(compiled, "post", None) or []):
+                    raise RenderUnsupported("map (its searches run per result, over the events, on DuckDB)")
                 sql = self.render(compiled.tree, source)
                 events_sql = self.render(compiled.events_tree, source) if compiled.events_tree is not None else None
             except RenderUnsupported as e:

@@ -33,6 +33,8 @@ def apply_post(table: pa.Table, steps: list[dict], con=None) -> pa.Table:
     for step in steps:
         if step["kind"] == "pipeline":
             table = _pipeline(table, step, con)
+        elif step["kind"] == "map":
+            table = _map(table, step, con)
         else:
             table = STEPS[step["kind"]](table, step)
     return table
@@ -293,6 +295,64 @@ def _pipeline(table: pa.Table, step: dict, con) -> pa.Table:
     finally:
         con.unregister(name)
     return apply_post(out, post, con)
+
+
+def _map(table: pa.Table, step: dict, con) -> pa.Table:
+    """map (spl/commands/mapcmd.py): the template run once per result (at most `max`), with
+    `$field$` replaced by the result's value, over the search's `__events__`; the results of
+    the runs one after another (columns of all of them; a column whose types differ between
+    runs becomes text)."""
+    from speleo.spl import compile_search
+    from speleo.spl.commands.mapcmd import MAX_ROWS_PER_SEARCH, TOKEN
+
+    if con is None:
+        from speleo.errors import InputError
+
+        raise InputError("map needs the events of its search (it cannot run after a post-process search)")
+    outs = []
+    for serial, row in enumerate(table.slice(0, step["max"]).to_pylist(), start=1):
+        def value(m: re.Match, row=row, serial=serial) -> str:
+            name = m.group(1)
+            return str(serial) if name == "_serial_id" else _cell(row.get(name))
+
+        text = TOKEN.sub(value, step["template"])
+        compiled = compile_search(text, step["ctx"])
+        if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
+            from speleo.errors import SplError
+
+            extract = ", ".join(f"{name}={name}" for name in step["fields"])
+            try:
+                compiled = compile_search(f"{text} | eval {extract}", step["ctx"])
+            except SplError:   # a name eval reads otherwise (a keyword): the run without it
+                pass
+        out = con.sql(f"SELECT * FROM ({compiled.sql}) AS q LIMIT {MAX_ROWS_PER_SEARCH}").to_arrow_table()
+        if compiled.post:
+            out = apply_post(out, compiled.post, con)
+        outs.append(out.select(_visible(out)))
+    if step.get("then"):   # appendpipe [| map ... | <then>]: those commands over the runs' results
+        outs = [_pipeline(_concat(outs) if outs else pa.table({"_time": pa.array([], pa.float64())}),
+                          step["then"], con)]
+    if step.get("append"):   # appendpipe [| map ...]: after the input results
+        outs.insert(0, table.select(_visible(table)))
+    if not outs:
+        return pa.table({name: pa.array([], pa.string()) for name in step.get("columns", [])})
+    return _concat(outs)
+
+
+def _concat(outs: list[pa.Table]) -> pa.Table:
+    """Tables one after another, with the columns of all (a column whose types differ becomes text)."""
+    outs = [t.select(_visible(t)) for t in outs]
+    try:
+        return pa.concat_tables(outs, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        types: dict[str, set] = {}
+        for t in outs:
+            for f in t.schema:
+                types.setdefault(f.name, set()).add(f.type)
+        mixed = {n for n, ts in types.items() if len(ts) > 1}
+        outs = [t.cast(pa.schema([pa.field(f.name, pa.string() if f.name in mixed else f.type) for f in t.schema]))
+                for t in outs]
+        return pa.concat_tables(outs, promote_options="permissive")
 
 
 SINKS: dict = {}

@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
     returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import datamodel, deletecmd, geo
+from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ COMPILERS = {
     "autoregress": guards.compile_autoregress, "require": guards.compile_require,
     "xmlkv": extracts.compile_xmlkv, "collect": sinks.compile_collect, "sendemail": sinks.compile_sendemail,
     "iplocation": geo.compile_iplocation, "xpath": geo.compile_xpath,
-    "map": extra.unsupported("map", "it runs a search once per result, which Speleo does not do"),
+    "map": mapcmd.compile_map,
 }
 STREAMING = {"addinfo", "fromjson", "xmlkv", "iplocation", "xpath"}      # per-event: part of the events' SQL (timeline)
 for _name, _fn in COMPILERS.items():

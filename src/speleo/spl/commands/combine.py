@@ -104,9 +104,18 @@ def _appendpipe(state: State, cmd: ast.AppendCmd) -> None:
     starts from a copy of the state (its time range too: addinfo and timechart's cont=true
     inside see the search's range). A command that runs on the Arrow result after DuckDB
     (outputlookup, cluster, transpose, fromjson / xmlkv on results) cannot run on the branch's
-    rows only, so it is refused inside appendpipe."""
+    rows only, so it is refused inside appendpipe; `appendpipe [| map search=...]` alone, as
+    detection content writes it, runs as map's post step with its results appended."""
     from speleo.spl.compiler import compile_commands
 
+    cmds = cmd.subsearch.pipeline.commands
+    if cmds and isinstance(cmds[0], ast.ArgsCmd) and cmds[0].name == "map":
+        # `appendpipe [| map search=... | ...]`: the runs' results, through the commands after
+        # map in the brackets, after the current ones (a post step)
+        from speleo.spl.commands.mapcmd import compile_map
+
+        compile_map(state, cmds[0], append=True, then=list(cmds[1:]))
+        return
     branch = State(ctx=state.ctx, query=state.query, select=state.select.copy(), columns=list(state.columns),
                    ctes=list(state.ctes), order=[o.copy() for o in state.order] if state.order else None,
                    order_cols=set(state.order_cols), hidden_ord=state.hidden_ord, events=state.events,

@@ -1,0 +1,73 @@
+"""map (Splunk Search Reference: map,
+https://help.splunk.com/splunk-cloud-platform/spl-search-reference/10.0.2503/search-commands/map):
+`map search="<string>" [maxsearches=<int>]` runs the search once per input result with
+`$field$` replaced by that result's value (default maxsearches=10; 0 is not unlimited).
+
+Events written by hand; the expected rows are counted off them."""
+
+from __future__ import annotations
+
+import pytest
+
+from speleo.errors import SplError
+from tests.spl.golden._util import ev, run
+
+EVENTS = ev((-10, "login user=alice ok", "web1"), (-20, "login user=bob failed", "web1"),
+            (-30, "login user=alice failed", "web2"), (-40, "logout user=alice", "web2"),
+            (-50, "login user=carol ok", "db1"))
+
+
+def test_one_search_per_result_with_its_values():
+    rows = run('* | stats count by user | sort user | map search="search user=$user$ failed | stats count as failures '
+               '| eval who=\\"$user$\\""', rows=EVENTS)
+    # alice: 1 failed event; bob: 1; carol: 0 (stats count of nothing is one row of 0)
+    assert rows == [{"failures": 1, "who": "alice"}, {"failures": 1, "who": "bob"}, {"failures": 0, "who": "carol"}]
+
+
+def test_maxsearches_serial_id_and_commands_after_map():
+    rows = run('| makeresults count=5 | streamstats count as n | map maxsearches=3 '
+               'search="| makeresults | eval serial=$_serial_id$, tenfold=$n$*10" | stats sum(tenfold) as total '
+               'max(serial) as last')
+    assert rows == [{"total": 60, "last": 3}]   # 10 + 20 + 30: the first three results only
+
+
+def test_events_of_each_run_keep_their_fields():
+    rows = run('| makeresults count=2 | streamstats count as n | eval host=if(n=1, "web1", "db1") '
+               '| map search="search host=$host$ login" | table host user', rows=EVENTS)
+    assert rows == [{"host": "web1", "user": "alice"}, {"host": "web1", "user": "bob"},
+                    {"host": "db1", "user": "carol"}]
+
+
+def test_no_input_results_runs_nothing():
+    rows = run('* | where user="nobody" | map search="search user=$user$" | stats count', rows=EVENTS)
+    assert rows == [{"count": 0}]
+
+
+@pytest.mark.parametrize("query, why", [
+    ("| makeresults | map", "needs search="),
+    ("| makeresults | map mysaved", "saved search name is not supported"),
+    ('| makeresults | map maxsearches=0 search="search x"', "between 1 and"),
+    ('| makeresults | map search="search x | nosuchcommand"', "nosuchcommand"),
+])
+def test_clear_errors(query, why):
+    with pytest.raises(SplError, match=why):
+        run(query)
+
+
+def test_appendpipe_map_appends_the_runs_results():
+    """Detection content writes `appendpipe [| map search=...]`: the input results stay, the
+    runs' results come after them, and later commands see both."""
+    rows = run('* failed | table user host | appendpipe [| map search="search user=$user$ ok | table user host"] '
+               '| stats count by user host', rows=EVENTS)
+    # failed: (bob, web1), (alice, web2); runs: bob ok -> nothing, alice ok -> (alice, web1)
+    assert rows == [{"user": "alice", "host": "web1", "count": 1}, {"user": "alice", "host": "web2", "count": 1},
+                    {"user": "bob", "host": "web1", "count": 1}]
+
+
+def test_appendpipe_map_with_commands_after_it_in_the_brackets():
+    # the stats inside the brackets counts the rows of all the runs together: alice's ok event
+    # (web1) and carol's (db1) -> one row of 2, after the input rows
+    rows = run('* ok | table user | appendpipe [| map search="search user=$user$ ok" | stats count as runs_rows] ',
+               rows=EVENTS)
+    assert rows == [{"user": "alice", "runs_rows": None}, {"user": "carol", "runs_rows": None},
+                    {"user": None, "runs_rows": 2}]
