@@ -316,6 +316,14 @@ def _map(table: pa.Table, step: dict, con) -> pa.Table:
             return str(serial) if name == "_serial_id" else _cell(row.get(name))
 
         text = TOKEN.sub(value, step["template"])
+        if "signature" in step:
+            from speleo.errors import SplError
+            from speleo.spl.commands.mapcmd import signature
+            from speleo.spl.parser import parse_expanded
+
+            if signature(parse_expanded(text, step["ctx"].macros)[0]) != step["signature"]:
+                raise SplError(f"map: the values of result {serial} change the commands of its search "
+                               f"({text[:200]!r}); map runs the search as written, with values only")
         compiled = compile_search(text, step["ctx"])
         if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
             from speleo.errors import SplError

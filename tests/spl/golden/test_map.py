@@ -71,3 +71,9 @@ def test_appendpipe_map_with_commands_after_it_in_the_brackets():
                rows=EVENTS)
     assert rows == [{"user": "alice", "runs_rows": None}, {"user": "carol", "runs_rows": None},
                     {"user": None, "runs_rows": 2}]
+
+
+def test_a_value_cannot_add_commands_to_the_search():
+    events = ev((-10, 'user="x | outputlookup stolen.csv" login', "web1"))
+    with pytest.raises(SplError, match="change the commands"):
+        run('* | rex "user=\\"(?<u>[^\\"]+)\\"" | map search="search user=$u$"', rows=events)

@@ -15,6 +15,12 @@ MAX_MAXSEARCHES = 1_000      # Speleo's bound on the searches one map may run
 MAX_ROWS_PER_SEARCH = 50_000  # Splunk limits.conf maxresultrows default: rows kept of each search
 
 
+def signature(pipeline: ast.Pipeline) -> list[str]:
+    """The commands of a pipeline, by kind and name: a run whose values changed them (a value
+    holding `| delete` or `]`) is refused, so data cannot add commands to the search."""
+    return [f"{type(c).__name__}:{getattr(c, 'name', '')}" for c in pipeline.commands]
+
+
 def sample_text(template: str) -> str:
     """The template with every `$token$` replaced by 0, to check it and plan what it reads."""
     return TOKEN.sub("0", template)
@@ -26,7 +32,8 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     result's value of the field (`$_serial_id$`: the result's number, from 1; a field the result
     lacks: nothing) runs over the events of this search's time range, and the results of all
     the runs, in order, are map's results. Each run keeps at most `MAX_ROWS_PER_SEARCH` rows.
-    The template is checked when the search compiles (tokens read as 0). A saved search name
+    The template is checked when the search compiles (tokens read as 0); a run whose values
+    change its commands (a value holding `| ...`) is refused rather than run. A saved search name
     instead of `search=` is not supported. It runs on the result after DuckDB
     (query/post.py `_map`), on the search's connection; on ClickHouse the search runs on
     DuckDB. `append` (`appendpipe [| map ... | <then>]`): the runs' results, through the
@@ -60,7 +67,8 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     # DuckDB has no extraction of its own)
     named = ast.field_names(list(then or []) + list(state.later))
     later = sorted(n for n in named if _SIMPLE_NAME.match(n) and n not in columns)
-    step = {"kind": "map", "template": template, "max": most, "ctx": state.ctx, "fields": later, "append": append}
+    step = {"kind": "map", "template": template, "max": most, "ctx": state.ctx, "fields": later, "append": append,
+            "signature": signature(pipeline)}
     if then:
         from speleo.spl.commands.continuation import POST_TABLE, _table_state
         from speleo.spl.compiler import compile_commands
