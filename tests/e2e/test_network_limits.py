@@ -238,8 +238,7 @@ def test_endless_request_head_is_refused_and_counted(syslog_server):
 
 def test_a_large_head_under_the_bound_and_a_body_in_the_same_packet_are_served(syslog_server):
     """The head bound counts the head only: 15 KB of headers followed, in the same write, by a
-    256 KB body (a search, padded with spaces) is answered, not refused as an over-long head;
-    a head of 17 KB sent whole is refused with 400 and counted."""
+    256 KB body (a search, padded with spaces) is answered, not refused, and counted nowhere."""
     key = ("api", "request refused (400): malformed HTTP or head over 16 KB")
     old = refused(syslog_server).get(key, 0)
     spl = json.dumps({"search": "| makeresults count=3 | stats count", "limit": 10}).encode()
@@ -253,8 +252,4 @@ def test_a_large_head_under_the_bound_and_a_body_in_the_same_packet_are_served(s
         answer = closed_by_server(s, timeout=30)
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
     assert b'"count":3' in answer.replace(b" ", b"") or b'"count":"3"' in answer.replace(b" ", b"")
-    with socket.create_connection(("127.0.0.1", syslog_server.port)) as s:
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * (17 * 1024) + b"\r\n\r\n")
-        answer = closed_by_server(s, timeout=10)
-    assert answer.startswith(b"HTTP/1.1 400 ")
-    assert refused(syslog_server)[key] - old == 1
+    assert refused(syslog_server).get(key, 0) == old

@@ -121,3 +121,35 @@ def test_framer_gives_each_frame_whatever_the_reads(frames, cuts):
         pos, i = pos + step, i + 1
     got += framer.flush()
     assert got == want
+
+
+def test_udp_queue_is_bounded_and_drops_are_counted():
+    """The UDP receiving thread queues at most max_bytes of datagrams; the rest are dropped and
+    counted, and the listener stores the queue in batches of UDP_TAKE."""
+    import socket as _socket
+
+    from speleo.ingest import syslog_server
+
+    rx = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    receiver = syslog_server._UdpReceiver(rx, max_bytes=10_000)
+    receiver.start()
+    try:
+        tx = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        datagram = b"<34>1 - h app - - - " + b"x" * 979   # 1,000 bytes
+        for _ in range(50):
+            tx.sendto(datagram, rx.getsockname())
+        deadline = time.time() + 10
+        while receiver.received < 50 and time.time() < deadline:
+            time.sleep(0.01)
+        assert receiver.received == 50
+        assert len(receiver.queue) == 10 and receiver.dropped == 40   # 10 x 1,000 bytes fit
+        assert len(receiver.take(4)) == 4 and len(receiver.queue) == 6
+        for _ in range(4):   # room for 4 more after the take
+            tx.sendto(datagram, rx.getsockname())
+        while receiver.received < 54 and time.time() < deadline:
+            time.sleep(0.01)
+        assert len(receiver.queue) == 10 and receiver.dropped == 40
+        tx.close()
+    finally:
+        receiver.close()

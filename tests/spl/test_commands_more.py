@@ -390,8 +390,6 @@ def test_commands_after_cluster_and_outputlookup(tmp_path):
 
 
 @pytest.mark.parametrize("query, words", [
-    ("x | iplocation src", "command 'iplocation' is not supported: it needs a GeoIP database"),
-    ('x | map search="search y"', "command 'map' is not supported"),
     ("| mstats avg(cpu) where index=m", "command 'mstats' is not supported: it reads metrics indexes"),
     ("| from savedsearch:foo", "no saved searches here"),
 ])

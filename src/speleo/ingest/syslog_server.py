@@ -13,7 +13,9 @@ connections per listener (one more is closed at once), a connection silent for
 `limits.idle_secs` is closed, a TLS handshake must end within `limits.tls_handshake_secs`
 (or `idle_secs` when shorter)
 (it starts only once the connection is admitted), and a message is at most
-`MAX_MESSAGE_BYTES` (the rest of a longer one is skipped, never buffered). Each of these, and
+`MAX_MESSAGE_BYTES` (the rest of a longer one is skipped, never buffered), and the UDP
+listener's thread queues at most `UDP_QUEUE_MAX_BYTES` of datagrams not yet stored (past it
+they are dropped, as the kernel drops what overflows its buffer). Each of these, and
 messages lost because the journal could not be written, is counted in `refusals`; flagged
 messages (`truncated`, `syslog_malformed`, `invalid_utf8`) are counted with their batch in the
 catalog's problems (`speleo status`).
@@ -38,6 +40,8 @@ log = logging.getLogger("speleo.syslog")
 
 FLUSH_SECS = 0.05
 FLUSH_EVENTS = 5000
+UDP_TAKE = 20_000                          # datagrams stored at once
+UDP_QUEUE_MAX_BYTES = 32 * 1024 * 1024     # datagrams received, waiting to be stored
 UDP_RCVBUF_BYTES = 16 * 1024 * 1024
 READ_BYTES = 65536
 DRAIN_QUIET_SECS = 0.2
@@ -109,6 +113,7 @@ class SyslogListeners:
         self._in_flight: asyncio.Future | None = None   # the periodic flush's store, while it runs
         self.pending_count = 0
         self.udp_bound = 0
+        self._udp_dropped_reported = 0
         self.tcp_bound = 0
 
     def udp_kernel_drops(self) -> int | None:
@@ -157,6 +162,8 @@ class SyslogListeners:
         try:
             self.loop.run_until_complete(self._open())
         except BaseException as e:  # report to start() and end the thread
+            if getattr(self, "_udp", None) is not None:   # bound before a TCP/TLS port failed
+                self._udp.close()
             self._error = e
             self._ready.set()
             return
@@ -167,10 +174,10 @@ class SyslogListeners:
         self._servers = []
         self._udp = None
         if self.udp_port:
-            family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
+            family, _t, _p, _c, address = socket.getaddrinfo(self.bind, self.udp_port, type=socket.SOCK_DGRAM)[0]
             sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                sock.bind((self.bind, self.udp_port))
+                sock.bind(address)
             except OSError:
                 sock.close()
                 raise
@@ -270,23 +277,38 @@ class SyslogListeners:
             self.flush()
 
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
-        """The messages received since the last store, per source (called on the loop's thread)."""
+        """The messages received since the last store, per source (called on the loop's thread);
+        of UDP, at most `UDP_TAKE` datagrams (the rest wait for the next store)."""
         batches, self.pending, self.pending_count = self.pending, {}, 0
-        if self._udp is not None and self._udp.queue:
-            datagrams = self._udp.take()
-            msgs = [(strip_frame(d), sender, t) for d, sender, t in datagrams]
-            batches.setdefault(f"udp:{self.udp_bound}", []).extend(m for m in msgs if m[0])
+        udp = self._udp
+        if udp is not None:
+            if udp.dropped > self._udp_dropped_reported:
+                n, self._udp_dropped_reported = udp.dropped - self._udp_dropped_reported, udp.dropped
+                self.refusals.count(f"udp:{self.udp_bound}", "datagrams dropped: the receive queue was full "
+                                    f"({udp.max_bytes // (1024 * 1024)} MiB waiting to be stored)", n)
+            if udp.queue:
+                msgs = [(strip_frame(d), sender, t) for d, sender, t in udp.take(UDP_TAKE)]
+                batches.setdefault(f"udp:{self.udp_bound}", []).extend(m for m in msgs if m[0])
         return batches
+
+    def _udp_backlog(self) -> bool:
+        return self._udp is not None and len(self._udp.queue) >= UDP_TAKE
 
     def _received_total(self) -> int:
         return self.received + (self._udp.received if self._udp is not None else 0)
 
     def flush(self) -> None:
-        self._store(self._take_pending())
+        """Store everything received so far (the UDP queue in batches of `UDP_TAKE`)."""
+        while True:
+            batches = self._take_pending()
+            if not batches:
+                return
+            self._store(batches)
 
     async def _flush_loop(self) -> None:
         while True:
-            await asyncio.sleep(FLUSH_SECS)
+            if not self._udp_backlog():   # a backlog of UDP is stored without waiting
+                await asyncio.sleep(FLUSH_SECS)
             if self.pending or (self._udp is not None and self._udp.queue):
                 # shielded: cancelling this loop at a stop must not leave a store running unseen
                 # on its thread while the stop returns (its messages would land after the caller
@@ -350,15 +372,21 @@ class SyslogListeners:
 class _UdpReceiver:
     """The UDP listener's own thread: it receives datagrams and queues them, nothing else (the
     loop's flush takes them), so that a burst waits in the socket's buffer as briefly as
-    possible while batches are parsed and written elsewhere. `close()` stops it (within
-    `POLL_SECS`); what was queued stays for the last flush."""
+    possible while batches are parsed and written elsewhere. The queue holds at most
+    `max_bytes` of datagrams: past it a datagram is dropped and counted (`dropped`), as the
+    kernel drops what overflows its buffer. `close()` stops it (within `POLL_SECS`); what was
+    queued stays for the last flush."""
 
     POLL_SECS = 0.1
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, max_bytes: int = UDP_QUEUE_MAX_BYTES) -> None:
         self.sock = sock
+        self.max_bytes = max_bytes
         self.queue: deque = deque()
         self.received = 0
+        self.dropped = 0          # written by the receiving thread only
+        self._added_bytes = 0     # written by the receiving thread only
+        self._taken_bytes = 0     # written by the taking thread only
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="speleo-syslog-udp", daemon=True)
 
@@ -373,19 +401,29 @@ class _UdpReceiver:
                 data, addr = sock.recvfrom(MAX_MESSAGE_BYTES)
             except (TimeoutError, socket.timeout):
                 continue
-            except OSError:   # the socket was closed
-                break
-            put((data, addr[0] if addr else "unknown", now()))
+            except OSError as e:
+                if stop.is_set() or sock.fileno() < 0:   # closed by close()
+                    break
+                log.warning("syslog UDP: receive failed (%s); listening on", e)
+                stop.wait(self.POLL_SECS)
+                continue
             self.received += 1
+            if self._added_bytes - self._taken_bytes + len(data) > self.max_bytes:
+                self.dropped += 1
+                continue
+            self._added_bytes += len(data)
+            put((data, addr[0] if addr else "unknown", now()))
 
-    def take(self) -> list[tuple[bytes, str, float]]:
-        """Every datagram queued so far (oldest first)."""
+    def take(self, most: int) -> list[tuple[bytes, str, float]]:
+        """At most `most` queued datagrams, oldest first."""
         out, pop = [], self.queue.popleft
         try:
-            while True:
+            while len(out) < most:
                 out.append(pop())
         except IndexError:
-            return out
+            pass
+        self._taken_bytes += sum(len(d) for d, _s, _t in out)
+        return out
 
     def close(self) -> None:
         self._stop.set()

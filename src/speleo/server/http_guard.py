@@ -1,8 +1,8 @@
 """uvicorn servers for the API and HEC ports with Speleo's bounds on what a client can make
 them hold before it is authenticated (see docs/inputs.md "Limits").
 
-- `http_server`: a `uvicorn.Server` on httptools (or h11 without it; request heads bounded to
-  16 KB, larger gets 400) whose connections go through a `ConnectionGuard`: at most `max_connections` open (one
+- `http_server`: a `uvicorn.Server` on the h11 protocol (request heads bounded to 16 KB; larger
+  gets 400) whose connections go through a `ConnectionGuard`: at most `max_connections` open (one
   more gets 503 and is closed), closed when silent for `idle_secs` while the server waits for the
   client. With TLS the connection is admitted before its handshake, which must end within
   `tls_handshake_secs` (or `idle_secs` when shorter): pending handshakes are bounded in number
@@ -23,8 +23,8 @@ API_MAX_BODY_BYTES = 16 * 1024 * 1024   # searches, inputs, saved searches: a fe
 
 def http_server(app, bind: str, port: int, tls_cert: str | None, tls_key: str | None,
                 guard: ConnectionGuard, signals: type | None = None, **config):
-    """A `uvicorn.Server` for `app` whose connections are bounded by `guard` (`guarded_protocol`:
-    heads bounded to 16 KB). `signals`: a mixin overriding uvicorn's signal handling (the
+    """A `uvicorn.Server` for `app` whose connections are bounded by `guard` (h11 protocol:
+    headers bounded to 16 KB). `signals`: a mixin overriding uvicorn's signal handling (the
     API server's, see `runner.StopOnSignal`). TLS when `tls_cert` is given; a certificate or
     key that cannot be loaded raises here, before anything listens."""
     import uvicorn
@@ -75,41 +75,19 @@ def tls_gate(inner: type, ctx, guard: ConnectionGuard):
     return factory
 
 
-MAX_HEAD_BYTES = 16 * 1024   # a request line and headers; more gets 400 (h11's default bound too)
-
-
-def _http_protocol() -> tuple[type, bool]:
-    """uvicorn's protocol on httptools (llhttp, in C) when installed, else on h11 (pure Python);
-    and whether Speleo must bound the request head itself (llhttp has no bound; uvicorn's h11
-    protocol stops at 16 KB). HEC at 100 events a request spent a quarter of its CPU in h11."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-        return HttpToolsProtocol, True
-    except ImportError:   # httptools missing (a platform without its wheel)
-        from uvicorn.protocols.http.h11_impl import H11Protocol
-
-        return H11Protocol, False
-
-
 def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
-    """uvicorn's HTTP protocol (`_http_protocol`) admitting connections through `guard` (one over
-    the limit gets 503 and is closed; `admit=False`: `tls_gate` admitted it already), refusing a
-    request head over `MAX_HEAD_BYTES` with 400 (counted) and closing a connection silent for
-    `guard.limits.idle_secs` while the server waits for it (no request yet, between requests, or
-    a body still arriving). The head is counted as it arrives: a client can make the server hold
-    at most `MAX_HEAD_BYTES` plus one socket read (256 KB) of it."""
-    base, bound_head = _http_protocol()
+    """uvicorn's h11 protocol admitting connections through `guard` (one over the limit gets
+    503 and is closed; `admit=False`: `tls_gate` admitted it already) and closing a connection
+    silent for `guard.limits.idle_secs` while the server waits for it (no request yet, between
+    requests, or a body still arriving)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
 
     idle = guard.limits.idle_secs
     step = min(max(idle / 4, 0.05), 5.0)
 
-    class Guarded(base):
+    class Guarded(H11Protocol):
         _admitted = False
         _timer = None
-        _in_head = True    # between requests or reading a head (httptools: counted here)
-        _head_bytes = 0    # bytes received while reading a head (bounds a head that never ends)
-        _head_parsed = 0   # bytes of the head the parser has given (bounds a head read at once)
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -126,42 +104,7 @@ def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
             if not self._admitted:
                 return
             self._last = self.loop.time()
-            if not bound_head:
-                super().data_received(data)
-                return
-            if self._in_head:
-                self._head_bytes += len(data)
             super().data_received(data)
-            if self._in_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-                self.send_400_response(f"request head over {MAX_HEAD_BYTES} bytes")
-
-        def on_message_begin(self) -> None:
-            self._in_head = True
-            self._head_parsed = 0
-            super().on_message_begin()
-
-        # A head that arrives whole in one read is parsed within one data_received: its size is
-        # counted from the parser's callbacks, and raising there makes uvicorn answer 400.
-        def on_url(self, url: bytes) -> None:
-            self._head_parsed += len(url)
-            if self._head_parsed > MAX_HEAD_BYTES:
-                raise ValueError("request line over the head bound")
-            super().on_url(url)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self._head_parsed += len(name) + len(value) + 4
-            if self._head_parsed > MAX_HEAD_BYTES:
-                raise ValueError("request head over the bound")
-            super().on_header(name, value)
-
-        def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._head_bytes = 0
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            self._in_head = True     # what follows is the next request's head
-            super().on_message_complete()
 
         def connection_lost(self, exc) -> None:
             if self._timer is not None:
@@ -174,8 +117,7 @@ def guarded_protocol(guard: ConnectionGuard, admit: bool = True) -> type:
             super().connection_lost(exc)
 
         def send_400_response(self, msg: str) -> None:
-            """The parser refused the request (malformed, or its head over 16 KB): counted, then
-            400 (uvicorn closes the connection)."""
+            """h11 refused the request (malformed, or its head over 16 KB): counted, then 400."""
             guard.refusals.count(guard.source, "request refused (400): malformed HTTP or head over 16 KB")
             super().send_400_response(msg)
 
