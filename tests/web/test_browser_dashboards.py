@@ -235,11 +235,16 @@ def test_simple_xml_form_in_the_browser(site, browser, shots):  # noqa: F811
     # "Add to dashboard" from the search page: a new dashboard with that search as a panel
     page.wait_for_selector("body[data-ready]", state="attached")
     page.click("#dash-add-open")
+    page.wait_for_load_state("networkidle")   # the popover's list of dashboards has arrived
     page.fill("#dash-add-name", "from-search")
     page.fill("#dash-add-title", "404s")
-    page.click("#dash-add-panel button[type=submit]")
+    with page.expect_response(lambda r: "/panels" in r.url and r.request.method == "POST") as posted:
+        page.click("#dash-add-panel button[type=submit]")
+    assert posted.value.status == 201, (posted.value.url, posted.value.text())
     page.wait_for_selector("#dash-add-link")
-    added = server.api("GET", "/api/v1/dashboards/from-search").json()["definition"]
+    got = server.api("GET", "/api/v1/dashboards/from-search")
+    assert got.status_code == 200, (posted.value.url, got.status_code, got.text)
+    added = got.json()["definition"]
     assert [v["title"] for v in added["visualizations"].values()] == ["404s"]
     assert [d["options"]["query"] for d in added["dataSources"].values()] == [q["q"][0]]
     page.click("#dash-add-link")

@@ -33,7 +33,7 @@ from speleo.errors import SpeleoError
 from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchFailed: re-exported)
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query import indexed, udf
-from speleo.query.post import apply_post, row_wise
+from speleo.query.post import apply_post, collect_messages, row_wise
 from speleo.query.scope import IndexScope, SearchLimitError
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
@@ -504,7 +504,9 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         sql += f" LIMIT {limit + 1}"
     table = con.sql(sql).to_arrow_table()
     if post:   # steps on the whole result (outputlookup, cluster), then the limit
-        table = apply_post(table, post, con)
+        with collect_messages() as said:
+            table = apply_post(table, post, con)
+        p.messages.extend(said)
         total_post = table.num_rows
     truncated = limit > 0 and table.num_rows > limit
     if truncated:

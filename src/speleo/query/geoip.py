@@ -64,7 +64,7 @@ def _open():
             path = database_path()
             try:
                 _reader = maxminddb.open_database(path)
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, RuntimeError) as e:   # RuntimeError: maxminddb.InvalidDatabaseError
                 raise GeoIPUnavailable(f"iplocation: the GeoIP database {path} cannot be read ({e}); "
                                        f"set {ENV} to a GeoLite2-City .mmdb file") from None
         return _reader

@@ -75,13 +75,15 @@ def _has_subsearch(node) -> bool:
 def search_expr(compiled) -> ast.Node | None:
     """The filter of the pipeline's first search without its time bounds (`ast.And` of them),
     or None when the index cannot restrict the rows: no leading search, or another reader of
-    the events (a subsearch, `tstats append=t`...: the SQL names `__events__` more than once),
-    which reads the same events with its own filter."""
+    the events (a subsearch, `tstats append=t`...: the SQL names `__events__` more than once;
+    map's runs after the search), which reads the same events with its own filter."""
     pipeline = getattr(compiled, "ast", None)
     if pipeline is None or not pipeline.commands or not isinstance(pipeline.commands[0], ast.SearchCmd):
         return None
     if any(_has_subsearch(c) for c in pipeline.commands) or len(_READS_EVENTS.findall(getattr(compiled, "sql", ""))) != 1:
         return None
+    if any(step.get("kind") == "map" for step in getattr(compiled, "post", None) or []):
+        return None   # map's runs read the events after the search, with their own filters
     expr = pipeline.commands[0].expr
     if expr is None:
         return None

@@ -7,6 +7,8 @@ produced (spl/commands/continuation.py) and run on the search's DuckDB connectio
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import itertools
 import json
@@ -19,6 +21,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 HIDDEN = "__speleo"
+
+_MESSAGES: "contextvars.ContextVar[list[str] | None]" = contextvars.ContextVar("speleo_post_messages", default=None)
+
+
+@contextlib.contextmanager
+def collect_messages():
+    """`with collect_messages() as said:` the messages steps leave for the searcher (map: runs
+    skipped, results past maxsearches) land in the list `said`."""
+    said: list[str] = []
+    token = _MESSAGES.set(said)
+    try:
+        yield said
+    finally:
+        _MESSAGES.reset(token)
+
+
+def say(message: str) -> None:
+    """A message for the searcher (kept when `collect_messages` is active; else dropped)."""
+    said = _MESSAGES.get()
+    if said is not None and message not in said:
+        said.append(message)
 
 
 def row_wise(steps: list[dict] | None) -> bool:
@@ -301,42 +324,56 @@ def _map(table: pa.Table, step: dict, con) -> pa.Table:
     """map (spl/commands/mapcmd.py): the template run once per result (at most `max`), with
     `$field$` replaced by the result's value, over the search's `__events__`; the results of
     the runs one after another (columns of all of them; a column whose types differ between
-    runs becomes text)."""
+    runs becomes text). A run whose values do not make a search (a quote left open, an empty
+    value where one is needed) or change its commands is skipped, and said; so are the results
+    past `max` and rows past `MAX_ROWS_PER_SEARCH`. A cancel or the searcher's time limit
+    stops it between two runs (`udf.stopped`)."""
+    from speleo.errors import SplError
+    from speleo.query import udf
     from speleo.spl import compile_search
-    from speleo.spl.commands.mapcmd import MAX_ROWS_PER_SEARCH, TOKEN
+    from speleo.spl.commands.mapcmd import MAX_ROWS_PER_SEARCH, TOKEN, signature
+    from speleo.spl.parser import parse_expanded
 
     if con is None:
         from speleo.errors import InputError
 
         raise InputError("map needs the events of its search (it cannot run after a post-process search)")
-    outs = []
+    if table.num_rows > step["max"]:
+        say(f"map ran its search for the first {step['max']:,} of {table.num_rows:,} results "
+            f"(maxsearches={step['max']:,})")
+    outs, skipped = [], []
     for serial, row in enumerate(table.slice(0, step["max"]).to_pylist(), start=1):
+        if udf.stopped(con):
+            raise udf.PcreStopped(udf.STOP_MARK)
+
         def value(m: re.Match, row=row, serial=serial) -> str:
             name = m.group(1)
             return str(serial) if name == "_serial_id" else _cell(row.get(name))
 
         text = TOKEN.sub(value, step["template"])
-        if "signature" in step:
-            from speleo.errors import SplError
-            from speleo.spl.commands.mapcmd import signature
-            from speleo.spl.parser import parse_expanded
-
-            if signature(parse_expanded(text, step["ctx"].macros)[0]) != step["signature"]:
-                raise SplError(f"map: the values of result {serial} change the commands of its search "
-                               f"({text[:200]!r}); map runs the search as written, with values only")
-        compiled = compile_search(text, step["ctx"])
-        if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
-            from speleo.errors import SplError
-
-            extract = ", ".join(f"{name}={name}" for name in step["fields"])
-            try:
-                compiled = compile_search(f"{text} | eval {extract}", step["ctx"])
-            except SplError:   # a name eval reads otherwise (a keyword): the run without it
-                pass
-        out = con.sql(f"SELECT * FROM ({compiled.sql}) AS q LIMIT {MAX_ROWS_PER_SEARCH}").to_arrow_table()
+        try:
+            if step.get("signature") and signature(parse_expanded(text, step["ctx"].macros)[0]) != step["signature"]:
+                raise SplError("its values change the commands of the search")
+            compiled = compile_search(text, step["ctx"])
+            if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
+                extract = ", ".join(f"{name}={name}" for name in step["fields"])
+                try:
+                    compiled = compile_search(f"{text} | eval {extract}", step["ctx"])
+                except SplError:   # a name eval reads otherwise (a keyword): the run without it
+                    pass
+        except SplError as e:
+            skipped.append(f"result {serial} ({getattr(e, 'message', str(e))}: {text[:120]!r})")
+            continue
+        out = con.sql(f"SELECT * FROM ({compiled.sql}) AS q LIMIT {MAX_ROWS_PER_SEARCH + 1}").to_arrow_table()
+        if out.num_rows > MAX_ROWS_PER_SEARCH:
+            out = out.slice(0, MAX_ROWS_PER_SEARCH)
+            say(f"map kept the first {MAX_ROWS_PER_SEARCH:,} rows of a run (result {serial})")
         if compiled.post:
             out = apply_post(out, compiled.post, con)
         outs.append(out.select(_visible(out)))
+    if skipped:
+        say(f"map skipped {len(skipped):,} run{'s' if len(skipped) != 1 else ''} whose values do not make its "
+            f"search: " + "; ".join(skipped[:3]) + ("; ..." if len(skipped) > 3 else ""))
     if step.get("then"):   # appendpipe [| map ... | <then>]: those commands over the runs' results
         outs = [_pipeline(_concat(outs) if outs else pa.table({"_time": pa.array([], pa.float64())}),
                           step["then"], con)]

@@ -156,6 +156,13 @@ def _geoip(ip, field, lang):
     return geoip.lookup(ip, field, lang)
 
 
+def stopped(con) -> bool:
+    """Whether the search on `con` was cancelled or ran out of time (`interrupt`): work done in
+    Python between its queries (map's runs) checks it."""
+    budget = _BUDGETS.get(con)
+    return budget is not None and budget.stopped
+
+
 def interrupt(con) -> None:
     """Stop the search running on `con`: its PCRE functions refuse their next call and DuckDB is
     interrupted (a cancel, or the searcher's srchMaxTime)."""

@@ -10,8 +10,9 @@ no result as in Splunk (its documentation names that as a limit); entities a DOC
 declare are therefore never expanded.
 
 `values(text, path)`: the texts (an element's text content, whitespace-trimmed) or attribute
-values the path selects, in document order; None when there are none, the value is not XML,
-or it is longer than `MAX_XML_CHARS`. Raises `XPathError` for a path ElementTree refuses.
+values the path selects, in document order, at most `MAX_VALUES` of them and `MAX_OUTPUT_CHARS`
+in all (nested elements each repeat their children's text); None when there are none, the
+value is not XML, or it is longer than `MAX_XML_CHARS`. Raises `XPathError` for a path ElementTree refuses.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import xml.etree.ElementTree as ET
 from functools import lru_cache
 
 MAX_XML_CHARS = 1_000_000
+MAX_OUTPUT_CHARS = 1_000_000   # of all the values of one event
+MAX_VALUES = 10_000            # values of one event
 _PROLOGUE = re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>\s*)?", re.I)
 _TAIL = re.compile(r"^(?P<path>.*?)(?:/@(?P<attr>[\w:.-]+)|/text\(\))?$", re.S)
 
@@ -63,12 +66,24 @@ def values(text: str | None, path: str) -> list[str] | None:
         root = ET.fromstring(f"<speleo-xpath-root>{body}</speleo-xpath-root>")
     except ET.ParseError:
         return None
-    out = []
-    for el in root.findall(inner):
+    out, size = [], 0
+    for el in root.iterfind(inner):
         if attr is not None:
             v = el.get(attr)
-            if v is not None:
-                out.append(v)
+            if v is None:
+                continue
+        elif len(el):   # an element holding others: its text content, bounded (nesting makes it quadratic)
+            parts, n = [], 0
+            for piece in el.itertext():
+                parts.append(piece)
+                n += len(piece)
+                if n > MAX_OUTPUT_CHARS:
+                    break
+            v = "".join(parts).strip()
         else:
-            out.append("".join(el.itertext()).strip())
+            v = (el.text or "").strip()
+        out.append(v[:MAX_OUTPUT_CHARS])
+        size += len(v)
+        if size > MAX_OUTPUT_CHARS or len(out) >= MAX_VALUES:   # bounded whatever the nesting
+            break
     return out or None

@@ -74,3 +74,16 @@ def test_clear_errors(monkeypatch, tmp_path):
     monkeypatch.setenv(geoip.ENV, str(tmp_path / "missing.mmdb"))
     with pytest.raises(SplError, match="cannot be read.*SPELEO_GEOIP_DB"):
         run('| makeresults | eval ip="81.2.69.142" | iplocation ip')
+
+
+def test_a_file_that_is_not_a_database_gives_the_clear_error(monkeypatch, tmp_path):
+    bad = tmp_path / "bad.mmdb"
+    bad.write_bytes(b"not a maxmind database" * 100)
+    monkeypatch.setenv(geoip.ENV, str(bad))
+    with pytest.raises(SplError, match="cannot be read.*SPELEO_GEOIP_DB"):
+        run('| makeresults | eval ip="81.2.69.142" | iplocation ip')
+
+
+def test_a_private_address_keeps_the_fields_it_had():
+    rows = run('| makeresults | eval ip="10.1.2.3", City="Lyon" | iplocation ip | table City Country')
+    assert rows == [{"City": "Lyon", "Country": None}]

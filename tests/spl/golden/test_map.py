@@ -74,6 +74,50 @@ def test_appendpipe_map_with_commands_after_it_in_the_brackets():
 
 
 def test_a_value_cannot_add_commands_to_the_search():
+    from speleo.query.post import collect_messages
     events = ev((-10, 'user="x | outputlookup stolen.csv" login', "web1"))
-    with pytest.raises(SplError, match="change the commands"):
-        run('* | rex "user=\\"(?<u>[^\\"]+)\\"" | map search="search user=$u$"', rows=events)
+    with collect_messages() as said:
+        rows = run('* | rex "user=\\"(?<u>[^\\"]+)\\"" | map search="search user=$u$"', rows=events)
+    assert rows == [] and "change the commands" in said[0]
+
+
+def test_a_subsearch_in_a_value_is_skipped_and_said():
+    from speleo.query.post import collect_messages
+    events = ev((-10, 'user="zz OR [| makeresults | eval user=\\"alice\\" | fields user]" failed', "web1"),
+                (-20, "user=alice login ok", "web2"))
+    with collect_messages() as said:
+        rows = run('* failed | rex "user=\\"(?<u>[^\\"]+)\\"" | map search="search user=$u$ | stats count"',
+                   rows=events)
+    assert rows == [] and "map skipped 1 run" in said[0] and "result 1" in said[0]
+
+
+def test_messages_past_maxsearches_and_runs_that_do_not_parse():
+    from speleo.query.post import collect_messages
+    with collect_messages() as said:
+        rows = run('| makeresults count=4 | streamstats count as n | eval v=if(n=2, "a\\"b", "x") '
+                   '| map maxsearches=3 search="| makeresults | eval got=\\"$v$\\", n=$n$" | table n', rows=EVENTS)
+    assert rows == [{"n": 1}, {"n": 3}]
+    assert any("first 3 of 4 results" in m for m in said) and any("result 2" in m for m in said)
+
+
+def test_tokens_for_lookups_spans_and_indexes_are_checked_per_run():
+    rows = run('| makeresults | eval s=3600 | map search="| makeresults | bin _time span=$s$ | eval ok=1" | table ok')
+    assert rows == [{"ok": 1}]
+    with pytest.raises(SplError, match="tokens read as 0"):
+        run('| makeresults | eval m="x" | map search="search `$m$`"')
+
+
+def test_a_cancel_stops_map_between_two_runs():
+    import pyarrow as pa
+
+    from speleo.query import post, udf
+    from tests.spl.conftest import make_ctx
+
+    con = udf.connect()
+    con.register("__events__", pa.table({"_time": pa.array([], pa.float64())}))
+    step = {"kind": "map", "template": "| makeresults", "max": 10, "ctx": make_ctx(), "fields": []}
+    table = pa.table({"n": list(range(5))})
+    assert post._map(table, step, con).num_rows == 5
+    udf.interrupt(con)   # what a cancel and srchMaxTime do
+    with pytest.raises(udf.PcreStopped):
+        post._map(table, step, con)

@@ -45,3 +45,12 @@ def test_a_path_outside_the_syntax_is_refused_at_compile_time():
         run('| makeresults | xpath "//a["')
     with pytest.raises(SplError, match="needs 1 field name"):
         run("| makeresults | xpath outfield=x")
+
+
+def test_nesting_cannot_make_the_output_quadratic():
+    from speleo.query import xpath
+
+    depth = 20_000
+    nested = "<a>t" * depth + "</a>" * depth        # each <a> holds the text of all below it
+    got = xpath.values(nested, "//a")
+    assert got is not None and sum(len(v) for v in got) <= 2 * xpath.MAX_OUTPUT_CHARS

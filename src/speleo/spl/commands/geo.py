@@ -40,6 +40,10 @@ def compile_iplocation(state: State, cmd: ast.ArgsCmd) -> None:
         value: exp.Expression = GeoLookup(this=ip.copy(), field=exp.Literal.string(name), lang=exp.Literal.string(lang))
         if name in ("lat", "lon"):
             value = exp.TryCast(this=value, to=exp.DataType.build("DOUBLE"))
+        if prefix + name in state.columns:   # an address with no location adds no field: the old value stays
+            old = state.field(prefix + name)
+            old = exp.TryCast(this=text(old), to=exp.DataType.build("DOUBLE")) if name in ("lat", "lon") else text(old)
+            value = exp.Coalesce(this=value, expressions=[old])
         values[prefix + name] = value
     assign_many(state, values)
 

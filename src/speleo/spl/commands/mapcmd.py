@@ -16,14 +16,32 @@ MAX_ROWS_PER_SEARCH = 50_000  # Splunk limits.conf maxresultrows default: rows k
 
 
 def signature(pipeline: ast.Pipeline) -> list[str]:
-    """The commands of a pipeline, by kind and name: a run whose values changed them (a value
-    holding `| delete` or `]`) is refused, so data cannot add commands to the search."""
-    return [f"{type(c).__name__}:{getattr(c, 'name', '')}" for c in pipeline.commands]
+    """The commands of a pipeline, by kind and name, and how many subsearches it holds: a run
+    whose values changed them (a value holding `| delete` or `[| inputlookup ...]`) is skipped,
+    so data cannot add commands to the search."""
+    return [f"{type(c).__name__}:{getattr(c, 'name', '')}" for c in pipeline.commands] + \
+        [f"subsearches:{_subsearches(pipeline)}"]
 
 
-def sample_text(template: str) -> str:
-    """The template with every `$token$` replaced by 0, to check it and plan what it reads."""
-    return TOKEN.sub("0", template)
+def _subsearches(node) -> int:
+    import dataclasses
+
+    if isinstance(node, ast.Subsearch):
+        return 1 + _subsearches(node.pipeline)
+    if isinstance(node, (list, tuple)):
+        return sum(_subsearches(x) for x in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return sum(_subsearches(getattr(node, f.name)) for f in dataclasses.fields(node))
+    return 0
+
+
+_TOKEN_IN_INDEX = re.compile(r"\bindex\s*(?:=|!=|\s+IN\s*\()[^|]*?\$[A-Za-z_]", re.I)
+_TOKEN_IN_TIME = re.compile(r"\b(?:earliest|latest|starttime|endtime|starttimeu|endtimeu)\s*=\s*\S*\$[A-Za-z_]", re.I)
+
+
+def sample_text(template: str, value: str = "0") -> str:
+    """The template with every `$token$` replaced by `value`, to check it and plan what it reads."""
+    return TOKEN.sub(value, template)
 
 
 def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list | None = None) -> None:
@@ -32,8 +50,9 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     result's value of the field (`$_serial_id$`: the result's number, from 1; a field the result
     lacks: nothing) runs over the events of this search's time range, and the results of all
     the runs, in order, are map's results. Each run keeps at most `MAX_ROWS_PER_SEARCH` rows.
-    The template is checked when the search compiles (tokens read as 0); a run whose values
-    change its commands (a value holding `| ...`) is refused rather than run. A saved search name
+    The template is checked when the search compiles (tokens read as 0, or 1 where 0 is
+    refused); a run whose values change its commands (a value holding `| ...` or a subsearch)
+    or do not make a search is skipped and said (query/post.py `say`). A saved search name
     instead of `search=` is not supported. It runs on the result after DuckDB
     (query/post.py `_map`), on the search's connection; on ClickHouse the search runs on
     DuckDB. `append` (`appendpipe [| map ... | <then>]`): the runs' results, through the
@@ -53,16 +72,37 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
         raise state.fail("map maxsearches= must be a whole number", cmd) from None
     if not 1 <= most <= MAX_MAXSEARCHES:
         raise state.fail(f"map maxsearches= must be between 1 and {MAX_MAXSEARCHES:,}", cmd)
-    sample = sample_text(template)
-    pipeline, text = parse_expanded(sample, state.ctx.macros)
-    inner, _earliest, _latest, top = build_state(pipeline, text, state.ctx)
-    if inner.post:
+    if not template.strip():
+        raise state.fail('map search= is empty: write the search to run, as map search="search user=$user$"', cmd)
+    # The template is compiled with its tokens read as 0, to check it and learn what it reads.
+    # Where a token stands for an index or a time, the plan reads every index the searcher may
+    # (or all time) and each run's own filter narrows it; a template that needs real values to
+    # compile at all (`| inputlookup $name$`, a span) is checked run by run instead.
+    from speleo.errors import SplError
+
+    try:
+        pipeline, text = parse_expanded(sample_text(template), state.ctx.macros)
+    except SplError as e:
+        try:   # a token where 0 is refused (span=$s$): read as 1
+            pipeline, text = parse_expanded(sample_text(template, "1"), state.ctx.macros)
+        except SplError:
+            raise state.fail(f"map's search does not parse with its tokens read as 0 ({e.message}); a token "
+                             "may stand for values, not for a macro name or a command", cmd) from None
+    try:
+        inner, earliest, latest, top = build_state(pipeline, text, state.ctx)
+    except SplError:
+        if not TOKEN.search(template):
+            raise                                     # no token: the template itself is wrong
+        inner, earliest, latest, top = None, None, None, None
+    if inner is not None and inner.post:
         raise state.fail("map's search cannot itself hold outputlookup, cluster or another step on its results", cmd)
-    # The runs read the events of any time their tokens may name: the plan is widened to all
-    # time for the indexes the template names (the filters of each run still apply).
-    state.subs.append((None, None, _indexes(top)))
-    state.subs.extend(inner.subs)
-    columns = [c for c in inner.columns if not c.startswith("__speleo")]
+    indexes = None if inner is None or _TOKEN_IN_INDEX.search(template) else _indexes(top)
+    if inner is None or _TOKEN_IN_TIME.search(template):
+        earliest, latest = None, None
+    state.subs.append((earliest, latest, indexes))
+    if inner is not None:
+        state.subs.extend(inner.subs)
+    columns = [c for c in inner.columns if not c.startswith("__speleo")] if inner is not None else []
     # events of a run carry the search-time fields the commands after map name (a table after
     # DuckDB has no extraction of its own)
     named = ast.field_names(list(then or []) + list(state.later))
