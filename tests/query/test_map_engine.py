@@ -62,3 +62,20 @@ def test_runs_read_every_event_of_their_own_search(home):
 def test_a_token_in_index_reads_that_index(home):
     rows = search(home, 'index=main user=alice | head 1 | eval idx="web" | map search="search index=$idx$ | stats count"')
     assert rows == [{"count": 7}]
+
+
+def test_index_star_leaves_the_internal_indexes_out(tmp_path):
+    """Splunk: `index=*` searches every index but the internal ones; `index=_*` reaches those."""
+    log = tmp_path / "a.log"
+    log.write_text("2026-01-01 00:00:00 one\n2026-01-01 00:00:01 two\n")
+    h = Home(tmp_path / "home")
+    w = Service(h).open_writer()
+    try:
+        add_oneshot(w.ingestor, log, "main")
+        add_oneshot(w.ingestor, log, "_internal", force=True)
+        w.store.seal()
+    finally:
+        w.close()
+    assert search(h, "index=* | stats count") == [{"count": 2}]
+    assert search(h, "index=_* | stats count") == [{"count": 2}]
+    assert search(h, "index=* OR index=_internal | stats count") == [{"count": 4}]

@@ -157,9 +157,14 @@ def specialize(compiled, p: "Plan"):
 
 
 def _index_wanted(name: str, patterns: list[str] | None) -> bool:
+    """Index `name` is one the search names (`patterns`; None: the non-internal ones). As in
+    Splunk, `index=*` does not reach the internal indexes: only a pattern starting with `_`
+    does (scope.matches)."""
     if patterns is None:
         return not name.startswith("_")
-    return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+    from speleo.query.scope import matches
+
+    return any(matches(name, p) for p in patterns)
 
 
 def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexScope | None = None) -> Plan:

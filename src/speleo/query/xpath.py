@@ -34,6 +34,9 @@ class XPathError(ValueError):
 
 @lru_cache(maxsize=256)
 def _compile(path: str) -> tuple[str, str | None]:
+    if "|" in path:
+        raise XPathError(f"xpath: {path!r} is not in the XPath syntax xpath supports: ElementTree has no "
+                         "union (|); run xpath once per path")
     m = _TAIL.match(path.strip())
     inner, attr = m.group("path"), m.group("attr")
     if inner.startswith("//"):

@@ -54,3 +54,8 @@ def test_nesting_cannot_make_the_output_quadratic():
     nested = "<a>t" * depth + "</a>" * depth        # each <a> holds the text of all below it
     got = xpath.values(nested, "//a")
     assert got is not None and sum(len(v) for v in got) <= 2 * xpath.MAX_OUTPUT_CHARS
+
+
+def test_a_union_is_refused():
+    with pytest.raises(SplError, match="no union"):
+        run('| makeresults | xpath "//b | //c"')

@@ -31,6 +31,9 @@ def compile_iplocation(state: State, cmd: ast.ArgsCmd) -> None:
         geoip._open()
     except geoip.GeoIPUnavailable as e:
         raise state.fail(str(e), cmd) from None
+    allfields = cmd.options.get("allfields", "false")
+    if allfields.lower() not in ("true", "t", "1", "yes", "y", "false", "f", "0", "no", "n"):
+        raise state.fail(f"iplocation allfields= takes true or false, not {allfields!r}", cmd)
     prefix = cmd.options.get("prefix", "")
     lang = cmd.options.get("lang", "en") or "en"
     names = geoip.ALL_FIELDS if as_bool(cmd.options.get("allfields", "false")) else geoip.FIELDS
