@@ -28,13 +28,14 @@ def _pools(rng: random.Random):
     return ips, uris, agents, users
 
 
-def generate(out: Path, total_bytes: int, seed: int = 42, start: float | None = None) -> dict:
+def generate(out: Path, total_bytes: int, seed: int = 42, start: float | None = None, days: int = 3) -> dict:
     """Write access, auth, app (log4j with stack traces) and JSON logs under `out`, about
-    `total_bytes` in all, spread over 20 hosts and 3 days. Returns counts per file."""
+    `total_bytes` in all, spread over 20 hosts and `days` days (ending now). Returns counts per file."""
     rng = random.Random(seed)
     ips, uris, agents, users = _pools(rng)
     out.mkdir(parents=True, exist_ok=True)
-    start = start or (time.time() - 3 * 86400)
+    span = days * 86400
+    start = start or (time.time() - span)
     kinds = {"access.log": _access, "auth.log": _auth, "app.log": _app, "status.json": _json}
     per_file = total_bytes // (20 * len(kinds))
     rare_left = RARE_COUNT
@@ -45,13 +46,13 @@ def generate(out: Path, total_bytes: int, seed: int = 42, start: float | None = 
             path = out / host / name
             path.parent.mkdir(exist_ok=True)
             size, lines, t = 0, [], start
-            step = 3 * 86400 / (per_file / 150)
+            step = span / (per_file / 150)
             n = 0
             with open(path, "w") as f:
                 while size < per_file:
                     t += rng.expovariate(1 / step)
-                    if t > start + 3 * 86400:  # wrap: stay inside the 3 days, never in the future
-                        t -= 3 * 86400
+                    if t > start + span:  # wrap: stay inside the days, never in the future
+                        t -= span
                     text = fn(rng, t, host, ips, uris, agents, users)
                     if rare_left and rng.random() < 1e-5:
                         text = text.replace(" ", f" {RARE_TOKEN} ", 1)

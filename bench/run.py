@@ -281,6 +281,11 @@ def main() -> None:
     import growth_bench  # writes its own GROWTHBENCH section
 
     print(growth_bench.table(growth_bench.record()))
+    print("a month of data (MONTH_BYTES, default 6 GB, ~50 million events) searched over the whole range ...",
+          flush=True)
+    import month_bench  # writes its own MONTHBENCH section
+
+    print(month_bench.render(month_bench.record()))
 
 
 if __name__ == "__main__":

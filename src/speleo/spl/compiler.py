@@ -232,7 +232,8 @@ def compile_sub(state: State, sub: ast.Pipeline) -> State:
     """Compile a subsearch's pipeline (over the same `__events__`); the outer plan is widened."""
     inner, earliest, latest, top = build_state(sub, state.query, state.ctx)
     if inner.post:
-        raise state.fail("outputlookup and cluster inside a subsearch are not supported", sub)
+        raise state.fail(f"{inner.post[0]['kind']} inside a subsearch is not supported (it runs on the result "
+                         "after the search)", sub)
     state.subs.append((earliest, latest, _indexes(top)))
     state.subs.extend(inner.subs)
     return inner

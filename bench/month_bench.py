@@ -1,0 +1,127 @@
+"""Long ranges (issue 16): a month of logs, about 50 million events, searched over the whole
+range through the HTTP API of a warm server: the search page's first call (`*`: the newest
+events and the timeline of the whole month), a term count, and a daily timechart, beside grep.
+
+Generates MONTH_BYTES (default 6 GB) over 30 days with gen.py (seed 42; the rare token occurs
+exactly RARE_COUNT times), ingests it in one process (oneshot, then the merge into warm buckets
+with their term index sidecars), starts `speleo serve` and times each search (median of
+MONTH_RUNS, default 3, after one warm-up). Each answer is checked before its time counts: the
+term count against `grep -c -i -w`, the timeline's and the timechart's totals against the
+number of events ingested. Writes the MONTHBENCH section of docs/benchmarks.md.
+
+    MONTH_BYTES=600000000 python bench/month_bench.py     # a tenth, for a quick run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "src"))
+OUT = ROOT / "bench" / "out"
+RUNS = int(os.environ.get("MONTH_RUNS", 3))
+
+from gen import RARE_COUNT, RARE_TOKEN, generate  # noqa: E402
+from termindex_bench import _files, ingest, warm_server  # noqa: E402
+
+
+def run() -> dict:
+    import httpx
+
+    size = int(os.environ.get("MONTH_BYTES", 6_000_000_000))
+    data, home = OUT / "month-data", OUT / "month-home"
+    if not data.exists() or abs(sum(p.stat().st_size for p in _files(data)) - size) > size * 0.05:
+        shutil.rmtree(data, ignore_errors=True)
+        print(f"generating {size / 1e9:.1f} GB over 30 days ...", flush=True)
+        generate(data, size, days=30)
+    files = _files(data)
+    print("ingesting ...", flush=True)
+    ing = ingest(data, home)
+    events = ing["events"]
+    t = time.perf_counter()
+    grep_out = subprocess.run(["grep", "-c", "-i", "-w", "-h", RARE_TOKEN, *map(str, files)], capture_output=True,
+                              text=True).stdout
+    grep_s = time.perf_counter() - t
+    grep_count = sum(int(x) for x in grep_out.split())
+    res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+           "bytes": sum(p.stat().st_size for p in files), "events": events, "seed": 42, **ing,
+           "grep_s": grep_s, "grep_count": grep_count, "searches": {}}
+    print("searching through the API ...", flush=True)
+    with warm_server(home, start_secs=600) as (url, headers), httpx.Client(headers=headers, timeout=1800) as client:
+        def post(body: dict) -> dict:
+            r = client.post(url + "/api/v1/search", json=body)
+            r.raise_for_status()
+            return r.json()
+
+        def timed(name: str, body: dict, check) -> None:
+            answer = post(body)
+            check(answer)   # the warm-up's answer, checked before any time counts
+            times = []
+            for _ in range(RUNS):
+                t0 = time.perf_counter()
+                post(body)
+                times.append(time.perf_counter() - t0)
+            res["searches"][name] = {"body": body, "s": statistics.median(times)}
+
+        def whole_timeline(a: dict) -> None:
+            total = sum(b["count"] for b in a["timeline"]["buckets"])
+            assert total == events, (total, events)
+
+        def count_is(want: int, column: str = "count"):
+            def check(a: dict) -> None:
+                got = sum(int(r[column]) for r in a["results"])
+                assert got == want, (got, want)
+            return check
+
+        timed("`*`: the newest 100 events and the month's timeline", {"search": "*", "limit": 100, "timeline": True},
+              whole_timeline)
+        timed(f"`{RARE_TOKEN} | stats count`", {"search": f"{RARE_TOKEN} | stats count", "limit": 0, "timeline": False},
+              count_is(grep_count))
+        timed("`* | timechart span=1d count`", {"search": "* | timechart span=1d count", "limit": 0, "timeline": False},
+              count_is(events))
+    shutil.rmtree(home, ignore_errors=True)
+    return res
+
+
+def render(r: dict) -> str:
+    lines = [
+        f"A month of logs (`python bench/month_bench.py`, {time.strftime('%Y-%m-%d %H:%M')} UTC, {r['machine']}, shared): "
+        f"{r['bytes'] / 1e9:.2f} GB over 30 days (bench/gen.py, seed {r['seed']}), {r['events']:,} events; ingestion "
+        f"{r['ingest_cpu_s']:.0f} s of CPU, merge into warm buckets {r['merge_cpu_s']:.0f} s. Each search through the "
+        f"HTTP API of a warm server over the whole month (median of {RUNS}, one keep-alive client), its answer checked "
+        f"first; `grep -c -i -w {RARE_TOKEN}` over the files: {r['grep_s']:.2f} s ({r['grep_count']} lines).",
+        "",
+        "| search | time | goal |",
+        "| --- | --- | --- |",
+    ]
+    for name, s in r["searches"].items():
+        lines.append(f"| {name} | {s['s']:.3f} s | under 1 s: {'met' if s['s'] < 1 else 'NOT met'} |")
+    return "\n".join(lines)
+
+
+def record() -> dict:
+    res = run()
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    body = f"<!-- MONTHBENCH:START -->\n{render(res)}\n<!-- MONTHBENCH:END -->"
+    if "<!-- MONTHBENCH:START -->" in text:
+        head, rest = text.split("<!-- MONTHBENCH:START -->", 1)
+        text = head + body + rest.split("<!-- MONTHBENCH:END -->", 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## A month of data\n\n" + body + "\n"
+    doc.write_text(text)
+    (OUT / "results-month.json").write_text(json.dumps(res, indent=2))
+    return res
+
+
+if __name__ == "__main__":
+    print(json.dumps(record(), indent=2))
