@@ -9,6 +9,7 @@ engine means adding one table of lowering functions.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -114,6 +115,34 @@ def _duck_local_ts(epoch: exp.Expression, tz: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="timezone", expressions=[tz, exp.Anonymous(this="to_timestamp", expressions=[epoch])])
 
 
+_DAY_ORIGIN = 946_857_600   # 2000-01-03 00:00:00: DuckDB time_bucket's origin for days
+
+
+@lru_cache(maxsize=64)
+def fixed_offset(tz: str) -> int | None:
+    """Seconds east of UTC of a zone that kept one offset from 1970 to 2100 (UTC, Etc/GMT-3,
+    Asia/Kolkata), sampled twice a month; None for a zone with daylight saving time or a
+    change of offset, or an unknown name. Day buckets in such a zone are arithmetic on `_time`
+    instead of two time zone conversions per event (a month of 51 million events: 7 s)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(tz)
+    except Exception:   # noqa: BLE001 - an unknown or malformed name: the general path says so
+        return None
+    seen = None
+    for year in range(1970, 2101):
+        for month in range(1, 13):
+            for day in (1, 15):
+                off = dt.datetime(year, month, day, tzinfo=zone).utcoffset()
+                if seen is None:
+                    seen = off
+                elif off != seen:
+                    return None
+    return int(seen.total_seconds()) if seen is not None else None
+
+
 def _duck_bucket(node: TimeBucket) -> exp.Expression:
     seconds = int(_lit(node.args["seconds"]))
     unit = _lit(node.args["unit"])
@@ -121,8 +150,17 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
     if unit == "s":
         span = exp.Literal.number(seconds)
         return exp.Mul(this=exp.Floor(this=exp.Div(this=exp.paren(t.copy()), expression=span)), expression=span.copy())
-    interval = exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("DAY" if unit == "d" else "MONTH"))
     tz = node.args["tz"]
+    off = fixed_offset(tz.this) if unit == "d" and isinstance(tz, exp.Literal) else None
+    if off is not None:   # days in a zone of one offset: arithmetic, as time_bucket would (origin 2000-01-03)
+        period = seconds * 86400
+        local = exp.Sub(this=exp.Add(this=exp.paren(t.copy()), expression=exp.Literal.number(off)),
+                        expression=exp.Literal.number(_DAY_ORIGIN))
+        start = exp.Mul(this=exp.Floor(this=exp.Div(this=exp.paren(local), expression=exp.Literal.number(period))),
+                        expression=exp.Literal.number(period))
+        return exp.Cast(this=exp.Add(this=start, expression=exp.Literal.number(_DAY_ORIGIN - off)),
+                        to=exp.DataType.build("DOUBLE"))
+    interval = exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("DAY" if unit == "d" else "MONTH"))
     local = exp.Anonymous(this="time_bucket", expressions=[interval, _duck_local_ts(t.copy(), tz.copy())])
     back = exp.Anonymous(this="timezone", expressions=[tz.copy(), local])
     return exp.Cast(this=exp.Anonymous(this="epoch", expressions=[back]), to=exp.DataType.build("DOUBLE"))
