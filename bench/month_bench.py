@@ -109,16 +109,10 @@ def render(r: dict) -> str:
 
 
 def record() -> dict:
+    from report import write_section
+
     res = run()
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    body = f"<!-- MONTHBENCH:START -->\n{render(res)}\n<!-- MONTHBENCH:END -->"
-    if "<!-- MONTHBENCH:START -->" in text:
-        head, rest = text.split("<!-- MONTHBENCH:START -->", 1)
-        text = head + body + rest.split("<!-- MONTHBENCH:END -->", 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## A month of data\n\n" + body + "\n"
-    doc.write_text(text)
+    write_section(ROOT / "docs" / "benchmarks.md", "MONTHBENCH", "A month of data", render(res))
     (OUT / "results-month.json").write_text(json.dumps(res, indent=2))
     return res
 

@@ -157,16 +157,21 @@ class Recording:
         return getattr(self._client, name)
 
 
-def test_a_sliced_search_on_chdb_spends_one_time_budget(ch_client):
-    be = backend_on(ch_client, "cancel_db")
-    be.client.command("DROP DATABASE IF EXISTS cancel_db")
-    n = 500
-    be.write("main", pa.table({
+def error_lines(n: int) -> pa.Table:
+    """`n` events "line <i> ERROR", 1,000 s apart from T0, on one host and source."""
+    return pa.table({
         "_time": pa.array([T0 + i * 1000 for i in range(n)], pa.float64()),
         "_raw": [f"line {i} ERROR" for i in range(n)], "host": ["h"] * n, "source": ["a.log"] * n,
         "sourcetype": ["app"] * n, "index": ["main"] * n, "_indextime": pa.array([T0] * n, pa.float64()),
         "_offset": pa.array(range(n), pa.int64()),
-    }), "cancel-1")
+    })
+
+
+def test_a_sliced_search_on_chdb_spends_one_time_budget(ch_client):
+    be = backend_on(ch_client, "cancel_db")
+    be.client.command("DROP DATABASE IF EXISTS cancel_db")
+    n = 500
+    be.write("main", error_lines(n), "cancel-1")
     rec = Recording(ch_client)
     be.client = rec
     scope = IndexScope(("*",), ("*",), SearchLimits(max_time_secs=3))
@@ -204,11 +209,7 @@ def test_a_search_reads_the_catalogue_once_however_many_slices(ch_client):
     be = backend_on(ch_client, "catalogue_db")
     be.client.command("DROP DATABASE IF EXISTS catalogue_db")
     n = 300
-    be.write("main", pa.table({
-        "_time": pa.array([T0 + i * 1000 for i in range(n)], pa.float64()), "_raw": [f"line {i} ERROR" for i in range(n)],
-        "host": ["h"] * n, "source": ["a.log"] * n, "sourcetype": ["app"] * n, "index": ["main"] * n,
-        "_indextime": pa.array([T0] * n, pa.float64()), "_offset": pa.array(range(n), pa.int64()),
-    }), "catalogue-1")
+    be.write("main", error_lines(n), "catalogue-1")
     counting = CountingCatalogue(ch_client)
     be.client = counting
     compiled = engine.compile_for("index=main earliest=0 ERROR", now=T0 + 10 * DAY)

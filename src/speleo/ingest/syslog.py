@@ -324,7 +324,7 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[dict[int, N
                        error_is_null=True)
     same = pc.equal(pc.day(base), pc.cast(pc.if_else(nil_ts, "01", f["day"]), pa.int64()))
     valid = pc.and_kleene(base.is_valid(), pc.fill_null(same, False))
-    secs = pc.cast(pc.cast(base, pa.int64()), pa.int64())
+    secs = pc.cast(base, pa.int64())
     micros = pc.cast(pc.utf8_rpad(pc.fill_null(pc.if_else(pc.equal(f["frac"], ""), "0", f["frac"]), "0"), 6, "0"),
                      pa.int64())
     utc = pc.or_(nil_ts, pc.equal(f["zone"], "Z"))   # (a group that took no part is "")

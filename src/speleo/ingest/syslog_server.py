@@ -254,27 +254,22 @@ class SyslogListeners:
         except asyncio.CancelledError:  # the server stops: keep what this connection sent
             pass
         finally:
-            for msg in framer.flush():
-                self.add(source, msg, sender)
+            rest = framer.flush()
+            if rest:
+                self.add_many(source, rest, sender)
             if framer.dropped_bytes:
                 self.refusals.count(source, f"bytes dropped past the {MAX_MESSAGE_BYTES}-byte message limit",
                                     framer.dropped_bytes)
 
     # -- batches ----------------------------------------------------------------------------
-    def add(self, source: str, data: bytes, sender: str) -> None:
-        self.pending.setdefault(source, []).append((data, sender, time.time()))
-        self.received += 1
-        self.pending_count += 1
-        if self.pending_count >= FLUSH_EVENTS:
-            self.flush()
-
     def add_many(self, source: str, msgs: list[bytes], sender: str) -> None:
-        """`add` for the messages of one read (one receive time)."""
+        """Queue the messages of one read (one receive time); past `FLUSH_EVENTS` they are stored
+        at once (on the loop's thread: the sender waits, as TCP lets it)."""
         self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
         self.received += len(msgs)
         self.pending_count += len(msgs)
         if self.pending_count >= FLUSH_EVENTS:
-            self.flush()
+            self._store(self._take_pending())
 
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread);

@@ -34,7 +34,7 @@ from speleo.query.failures import SearchFailed, translate  # noqa: F401 (SearchF
 from speleo.query.fields import FieldSql, field_sql_for
 from speleo.query import indexed, udf
 from speleo.query.post import apply_post, collect_messages, row_wise
-from speleo.query.scope import IndexScope, SearchLimitError
+from speleo.query.scope import IndexScope, SearchLimitError, matches as scope_matches
 from speleo.spl.state import tz_name as tz_name_of
 from speleo.query.timefmt import local_zone
 from speleo.storage import profile as bucket_profile
@@ -162,9 +162,7 @@ def _index_wanted(name: str, patterns: list[str] | None) -> bool:
     does (scope.matches)."""
     if patterns is None:
         return not name.startswith("_")
-    from speleo.query.scope import matches
-
-    return any(matches(name, p) for p in patterns)
+    return any(scope_matches(name, p) for p in patterns)
 
 
 def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexScope | None = None) -> Plan:

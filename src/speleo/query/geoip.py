@@ -55,7 +55,8 @@ def database_path() -> str:
     return geolite2_database()
 
 
-def _open():
+def open_reader():
+    """The MaxMind DB reader of this process, opened on first use; raises GeoIPUnavailable."""
     global _reader
     with _lock:
         if _reader is None:
@@ -81,7 +82,7 @@ def record(ip: str) -> dict | None:
             else ipaddress.ip_address(text)
     except ValueError:
         return None
-    found = _open().get(address)
+    found = open_reader().get(address)
     return found if isinstance(found, dict) else None
 
 

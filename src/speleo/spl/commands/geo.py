@@ -28,7 +28,7 @@ def compile_iplocation(state: State, cmd: ast.ArgsCmd) -> None:
     if len(cmd.args) != 1:
         raise state.fail("iplocation takes one field: the IP address field, as in iplocation clientip", cmd)
     try:
-        geoip._open()
+        geoip.open_reader()
     except geoip.GeoIPUnavailable as e:
         raise state.fail(str(e), cmd) from None
     allfields = cmd.options.get("allfields", "false")
