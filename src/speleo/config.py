@@ -48,6 +48,8 @@ class Settings:
     scan_secs_notified: float = 20.0         # ... and this often when change notification (inotify) works
     change_notification: bool = True        # use inotify (watchdog) when available
     retention_check_secs: float = float(os.environ.get("SPELEO_RETENTION_CHECK_SECS", 60))  # Splunk rotatePeriodInSecs
+    # how often the server looks for buckets an accelerated data model has no summary of yet
+    acceleration_check_secs: float = float(os.environ.get("SPELEO_ACCELERATION_CHECK_SECS", 30))
     license_report_secs: float = float(os.environ.get("SPELEO_LICENSE_REPORT_SECS", 60))  # Splunk report_interval
     license_squash_threshold: int = int(os.environ.get("SPELEO_LICENSE_SQUASH_THRESHOLD", 2000))  # squash_threshold
     default_tz: str | None = None  # None = the machine's local zone

@@ -27,6 +27,7 @@ BASE_FIELDS = ("_time", "host", "source", "sourcetype")
 FIELD_TYPES = ("string", "number", "boolean", "ipv4", "timestamp", "childCount", "objectCount")
 DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults" / "datamodels"
 MAX_MODEL_BYTES = 4 * 1024 * 1024
+SUMMARY_FORMAT = 1   # the layout of acceleration summaries: a new one makes every summary out of date
 # Models of Splunk's premium apps and of Splunk itself, not part of the CIM Speleo ships: a search
 # naming one is refused with the reason (lower-case name -> why).
 SPLUNK_ONLY = {
@@ -122,6 +123,14 @@ class DataModel:
                 if fieldname in c.outputs:
                     return c
         return None
+
+    def digest(self) -> str:
+        """A fingerprint of the model's definition (16 hex digits): an acceleration summary
+        built from another definition is out of date (speleo.query.acceleration)."""
+        import hashlib
+
+        text = json.dumps(self.raw, sort_keys=True, default=str) if self.raw else repr(self.datasets)
+        return hashlib.sha256(f"{SUMMARY_FORMAT}\n{text}".encode()).hexdigest()[:16]
 
     def summary(self) -> dict:
         return {"name": self.name, "display_name": self.display_name, "description": self.description,

@@ -5,6 +5,9 @@ defaults (Splunk: eventtypes.conf, tags.conf, data/models/*.json).
   `tags = t1 t2`); an event has the event type when it matches the search.
 - `tags.conf`: `[<field>=<value>]` stanzas with `<tag> = enabled|disabled`; an event whose
   `<field>` has `<value>` carries the tag (`eventtype=<name>` tags every event of the type).
+- `datamodels.conf`: `[<Model>]` stanzas with `acceleration = <bool>`,
+  `acceleration.earliest_time = <relative time>` and `acceleration.allow_old_summaries = <bool>`
+  (Splunk datamodels.conf.spec); an accelerated model keeps summaries (speleo.query.acceleration).
 
 Shipped defaults are in `speleo/defaults/`; `<home>/eventtypes.conf`, `<home>/tags.conf` and
 `<home>/datamodels/*.json` add to them and replace a stanza or model of the same name.
@@ -13,6 +16,7 @@ Shipped defaults are in `speleo/defaults/`; `<home>/eventtypes.conf`, `<home>/ta
 from __future__ import annotations
 
 import functools
+from datetime import timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,31 @@ from speleo.conffile import ConfFile, parse_conf, read_conf
 
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
 _ON = ("enabled", "1", "true", "t", "yes")
+_BOOLS = {"1": True, "true": True, "t": True, "yes": True, "y": True,
+          "0": False, "false": False, "f": False, "no": False, "n": False}
+# datamodels.conf keys Splunk has that Speleo reads but need not act on: summaries are built as
+# soon as a bucket appears (no cron), one bucket at a time (no concurrency setting).
+_ACCEL_IGNORED = ("acceleration.cron_schedule", "acceleration.max_time", "acceleration.max_concurrent",
+                  "acceleration.backfill_time", "acceleration.manual_rebuilds", "acceleration.poll_buckets_until_maxtime",
+                  "acceleration.hunk.compression_codec", "acceleration.hunk.dfs_block_size",
+                  "acceleration.hunk.file_format", "acceleration.schedule_priority", "acceleration.source_guid",
+                  "acceleration.workload_pool", "dataset.description", "dataset.type", "dataset.commands",
+                  "dataset.fields", "dataset.display.diversity", "dataset.display.sample_ratio",
+                  "dataset.display.limiting", "dataset.display.currentCommand", "dataset.display.mode",
+                  "strict_fields", "tags_whitelist", "tags_allowlist")
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """A data model's acceleration (Splunk datamodels.conf.spec): `enabled` (acceleration),
+    `earliest_time` (acceleration.earliest_time: a relative time such as `-1mon`; "" = all time:
+    only buckets with events after it are summarized) and `allow_old_summaries`
+    (acceleration.allow_old_summaries: tstats may read summaries built from an older
+    definition of the model)."""
+
+    enabled: bool = False
+    earliest_time: str = ""
+    allow_old_summaries: bool = False
 
 
 @dataclass
@@ -32,6 +61,16 @@ class Knowledge:
     tags: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     datamodels: dict[str, dm.DataModel] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    accelerations: dict[str, Acceleration] = field(default_factory=dict)   # lower-case model name -> setting
+
+    def acceleration(self, name: str) -> Acceleration:
+        """The acceleration setting of model `name` (not accelerated when datamodels.conf is silent)."""
+        return self.accelerations.get(name.lower(), Acceleration())
+
+    def accelerated(self) -> list[dm.DataModel]:
+        """The models whose acceleration is on, by name."""
+        return sorted((m for m in self.datamodels.values() if self.acceleration(m.name).enabled),
+                      key=lambda m: m.name.lower())
 
     def tagged(self, tag: str) -> list[tuple[str, str]]:
         """The (field, value) pairs that carry `tag` (compared case-insensitively)."""
@@ -88,6 +127,42 @@ def _add_tags(k: Knowledge, conf: ConfFile) -> None:
                 tags.remove(tag)
 
 
+def _bool(value: str, where: str, problems: list[str]) -> bool | None:
+    got = _BOOLS.get(value.strip().lower())
+    if got is None:
+        problems.append(f"{where}: {value!r} is not a boolean (true/false, 1/0); ignored")
+    return got
+
+
+def _add_accelerations(k: Knowledge, conf: ConfFile) -> None:
+    from speleo.spl.timemod import parse_relative_time
+
+    k.problems += conf.problems
+    for st in conf.merged():
+        if st.name == "default":
+            continue
+        where = f"datamodels.conf:{st.line}: [{st.name}]"
+        enabled, earliest, allow_old = False, "", False
+        for key, value in st.settings.items():
+            if key == "acceleration":
+                enabled = bool(_bool(value, f"{where} acceleration", k.problems))
+            elif key == "acceleration.earliest_time":
+                earliest = value.strip()
+                if earliest:
+                    try:
+                        parse_relative_time(earliest, 0.0, timezone.utc)
+                    except Exception as e:   # noqa: BLE001 - SplError or a bad unit: said, then all time
+                        k.problems.append(f"{where} acceleration.earliest_time {earliest!r} is not a relative time "
+                                          f"such as -1mon or -7d@d ({e}); all time is summarized")
+                        earliest = ""
+            elif key == "acceleration.allow_old_summaries":
+                allow_old = bool(_bool(value, f"{where} {key}", k.problems))
+            elif key not in _ACCEL_IGNORED:
+                k.problems.append(f"{where}: unknown setting {key!r} (Speleo reads acceleration, "
+                                  "acceleration.earliest_time and acceleration.allow_old_summaries)")
+        k.accelerations[st.name.lower()] = Acceleration(enabled, earliest, allow_old)
+
+
 def _read(path: Path) -> ConfFile | None:
     return read_conf(path) if path.is_file() else None
 
@@ -110,7 +185,8 @@ def load(root: Path | None) -> Knowledge:
     root = Path(root)
     k = Knowledge(dict(base.eventtypes), {key: list(v) for key, v in base.tags.items()},
                   dict(base.datamodels), list(base.problems))
-    for name, add in (("eventtypes.conf", _add_eventtypes), ("tags.conf", _add_tags)):
+    for name, add in (("eventtypes.conf", _add_eventtypes), ("tags.conf", _add_tags),
+                      ("datamodels.conf", _add_accelerations)):
         conf = _read(root / name)
         if conf is not None:
             add(k, conf)
@@ -124,7 +200,7 @@ _CACHE: dict[Path, tuple[tuple, Knowledge]] = {}
 
 
 def _signature(root: Path) -> tuple:
-    paths = [root / "eventtypes.conf", root / "tags.conf"] + sorted((root / "datamodels").glob("*.json"))
+    paths = [root / "eventtypes.conf", root / "tags.conf", root / "datamodels.conf"] + sorted((root / "datamodels").glob("*.json"))
     out = []
     for p in paths:
         try:
@@ -149,7 +225,7 @@ def load_cached(root: Path) -> Knowledge:
 
 
 def from_text(eventtypes: str = "", tags: str = "", models: list[dict] | None = None,
-              base: bool = True) -> Knowledge:
+              base: bool = True, datamodels_conf: str = "") -> Knowledge:
     """Knowledge from conf text (tests, tools): over the shipped one when `base`."""
     k = Knowledge()
     if base:
@@ -157,7 +233,51 @@ def from_text(eventtypes: str = "", tags: str = "", models: list[dict] | None = 
         k = Knowledge(dict(b.eventtypes), {key: list(v) for key, v in b.tags.items()}, dict(b.datamodels))
     _add_eventtypes(k, parse_conf(eventtypes, "eventtypes.conf"))
     _add_tags(k, parse_conf(tags, "tags.conf"))
+    _add_accelerations(k, parse_conf(datamodels_conf, "datamodels.conf"))
     for m in models or []:
         model = dm.parse_datamodel(m, "<data model>", "test")
         k.datamodels[model.name] = model
     return k
+
+
+def write_acceleration(root: Path, model: str, setting: Acceleration) -> Path:
+    """Set model `model`'s acceleration in `<root>/datamodels.conf` (its other stanzas, keys and
+    comments kept; written whole, fsynced and renamed in). Returns the file."""
+    import os
+    import re
+    import tempfile
+
+    path = Path(root) / "datamodels.conf"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    ours = ("acceleration", "acceleration.earliest_time", "acceleration.allow_old_summaries")
+    new = [f"acceleration = {'true' if setting.enabled else 'false'}"]
+    if setting.earliest_time:
+        new.append(f"acceleration.earliest_time = {setting.earliest_time}")
+    if setting.allow_old_summaries:
+        new.append("acceleration.allow_old_summaries = true")
+    out, inside, placed = [], False, False
+    for line in lines:
+        header = re.match(r"^\s*\[(.*)\]\s*$", line)
+        if header:
+            inside = header.group(1).strip().lower() == model.lower()
+            out.append(line)
+            if inside and not placed:
+                out += new
+                placed = True
+            continue
+        key = line.split("=", 1)[0].strip().lower() if "=" in line else None
+        if inside and key in ours:
+            continue
+        out.append(line)
+    if not placed:
+        if out and out[-1].strip():
+            out.append("")
+        out += [f"[{model}]"] + new
+    Path(root).mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".datamodels-", suffix=".conf")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path

@@ -141,3 +141,33 @@ def test_status_without_list_inputs_hides_the_home_in_knowledge_problems():
 
     body = redact_status({"home": "/srv/h", "knowledge_problems": ["/srv/h/datamodels/B.json: not a JSON data model"]})
     assert body["knowledge_problems"] == ["<home>/datamodels/B.json: not a JSON data model"]
+
+
+def test_accelerate_summarize_list_and_search_from_summaries(tmp_path):
+    """`speleo datamodel accelerate|summarize|list`, then tstats answers from the summaries
+    (counts as worked out in the module docstring) and --off removes them."""
+    log = tmp_path / "auth.log"
+    log.write_text(AUTH_LOG)
+    h = tmp_path / "home"
+    run_cli(h, "add", "oneshot", str(log), "--index", "main", "--sourcetype", "linux_secure")
+    bad = run_cli(h, "datamodel", "accelerate", "Authentication", "--earliest", "last tuesday", check=False)
+    assert bad.returncode != 0 and "is not a relative time" in bad.stderr
+    assert run_cli(h, "datamodel", "summarize", check=False).returncode != 0   # nothing accelerated yet
+    done = run_cli(h, "datamodel", "accelerate", "Authentication", "--earliest", "-10y")
+    assert "speleo datamodel summarize Authentication" in done.stderr
+    assert "acceleration = true" in (h / "datamodels.conf").read_text()
+    listed = {m["name"]: m["acceleration"] for m in json.loads(run_cli(h, "datamodel", "list", "-o", "json").stdout)}
+    assert listed["Authentication"]["accelerated"] and listed["Authentication"]["complete"] == 0.0
+    assert not listed["Web"]["accelerated"]
+    report = json.loads(run_cli(h, "datamodel", "summarize", "-o", "json").stdout)
+    assert (report["built"], report["events"], report["failed"]) == (1, 4, {})   # 4 events tagged authentication
+    listed = {m["name"]: m["acceleration"] for m in json.loads(run_cli(h, "datamodel", "list", "-o", "json").stdout)}
+    assert listed["Authentication"]["complete"] == 1.0 and listed["Authentication"]["summarized"] == 1
+    rows = search(h, "| tstats summariesonly=t count from datamodel=Authentication by Authentication.action "
+                     "Authentication.user")
+    assert [(r["Authentication.action"], r["Authentication.user"], r["count"]) for r in rows] == [
+        ("failure", "bob", 1), ("failure", "root", 1), ("success", "alice", 2)]
+    assert list((h / "summaries" / "Authentication").rglob("*.parquet"))
+    run_cli(h, "datamodel", "accelerate", "Authentication", "--off")
+    assert not (h / "summaries" / "Authentication").exists()
+    assert search(h, "| tstats summariesonly=t count from datamodel=Authentication") == [{"count": 0}]

@@ -427,7 +427,10 @@ class ClickHouseBackend:
                 scope: IndexScope | None = None) -> "engine.SearchResult":
         """Run a compiled search on ClickHouse (see the module docstring). Raises
         ClickHouseUnsupported, or SearchFailed when ClickHouse refuses the query."""
+        from speleo.query.acceleration import unaccelerated
+
         started = time.monotonic()
+        compiled = unaccelerated(compiled)   # summaries are of this home's buckets, not ClickHouse's
         token = _SEARCH.set(_SEARCH.get() or _SearchState.begin(scope))
         try:
             indexes, messages = self.searched_indexes(compiled, scope)

@@ -66,6 +66,7 @@ class Plan:
     deleted: pa.Table | None = None   # tombstones of `| delete` in the indexes read (storage.tombstones)
     indexed: dict = field(default_factory=dict)   # bucket id -> query.indexed.Rows (buckets with a term index sidecar)
     specialized: bool = False                     # `specialize` ran: `compiled` is its answer
+    summarized: tuple | None = None               # tstats over summaries: (buckets read from one, buckets computed)
 
 
 @dataclass
@@ -193,7 +194,9 @@ def plan(catalog: Catalog, compiled, honour_deletes: bool = True, scope: IndexSc
             hashes = termindex.token_hashes(duckdb.connect(config=duckdb_config()), tokens)
             in_time = _prune_by_terms(p, in_time, blooms, hashes, tokens)
     p.buckets = in_time
-    _answer_from_sidecars(catalog, specialize(compiled, p), p, in_time)
+    p.messages += list(getattr(compiled, "messages", None) or [])
+    if getattr(compiled, "summary", None) is None:   # summary rows: no term index applies
+        _answer_from_sidecars(catalog, specialize(compiled, p), p, in_time)
     p.deleted = tombstones.load(catalog, {b.index_name for b in in_time}) if honour_deletes else None
     return p
 
@@ -269,7 +272,12 @@ def _conform(rel):
 def _events_relation(con: duckdb.DuckDBPyConnection, home: Home, p: Plan):
     """The `__events__` relation: whole buckets, plus the chosen row groups of partially
     matching buckets. Both are read by DuckDB, so only the columns a search uses are decoded;
-    a filter on `file_row_number` makes DuckDB skip the row groups outside the ranges."""
+    a filter on `file_row_number` makes DuckDB skip the row groups outside the ranges. A tstats
+    over an accelerated data model reads summary rows instead (query.acceleration)."""
+    if getattr(p.compiled, "summary", None) is not None:
+        from speleo.query import acceleration
+
+        return acceleration.events_relation(con, home, p)
     rows = {b.id: indexed.rows_to_read(p.indexed[b.id]) for b in p.buckets if b.id in p.indexed}
     whole = [str(home.root / b.path) for b in p.buckets
              if b.id not in p.row_groups and rows.get(b.id, indexed.ALL) is indexed.ALL]
@@ -585,7 +593,9 @@ def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool
 
 
 def _scanned(p: Plan) -> dict:
-    return {
+    out = {} if p.summarized is None else {"buckets_from_summaries": p.summarized[0],
+                                           "buckets_summarized_at_search": p.summarized[1]}
+    return out | {
         "buckets_read": len(p.buckets),
         "buckets_skipped_by_time": p.skipped_time,
         "buckets_skipped_by_terms": p.skipped_terms,
@@ -611,16 +621,6 @@ _PER_EVENT_COMMANDS = (
 )
 
 
-def _has_subsearch(node) -> bool:
-    if isinstance(node, (spl.ast.Subsearch, spl.ast.Pipeline)):
-        return True
-    if isinstance(node, (list, tuple)):
-        return any(_has_subsearch(x) for x in node)
-    if isinstance(node, spl.ast.Node):
-        return any(_has_subsearch(getattr(node, f.name)) for f in dataclasses.fields(node))
-    return False
-
-
 def batchable(compiled) -> bool:
     """True when a compiled search can run bucket batch by bucket batch: raw events newest
     first, through per-event commands only, without subsearches (which read all buckets) or
@@ -631,7 +631,7 @@ def batchable(compiled) -> bool:
     if getattr(compiled, "post", None):
         return False
     cmds = pipeline.commands
-    return all(type(c) in _PER_EVENT_COMMANDS for c in cmds) and not any(_has_subsearch(c) for c in cmds)
+    return all(type(c) in _PER_EVENT_COMMANDS for c in cmds) and not any(spl.ast.has_subsearch(c) for c in cmds)
 
 
 def bucket_batches(buckets: list[BucketRow], first: int = 1, growth: int = 2) -> list[list[BucketRow]]:

@@ -1,4 +1,5 @@
-"""The server's data-lifecycle threads: retention and the licence record (docs/storage.md).
+"""The server's data-lifecycle threads: retention, the licence record (docs/storage.md) and data
+model acceleration summaries (query.acceleration).
 
 Both run under `Runtime._guard` (an exception is kept in `loop_errors` and the loop goes on) and
 stop with the runtime's stop event. Time comes from `runtime.clock`.
@@ -83,3 +84,30 @@ def license_loop(runtime) -> None:
         if warning is not None:
             runtime.internal.emit("_internal", "splunkd", warning, source="license_usage.log",
                                   component="LicenseUsage", level="WARN")
+
+
+def acceleration_loop(runtime) -> None:
+    """Keep the summaries of accelerated data models in step with the buckets
+    (query.acceleration.build), a few buckets at a time so that a stop is quick; looks again
+    every `acceleration_check_secs`, at once while work is pending. Each pass that built or
+    removed summaries is noted in `_internal` (component DataModelAcceleration); a bucket that
+    failed stays in `errors` until a pass succeeds. Not on the ClickHouse backend (its events
+    are not in buckets here)."""
+    from speleo.query import acceleration
+
+    svc, settings = runtime.service, runtime.home.settings
+    while not runtime.stop_event.is_set():
+        if svc.on_clickhouse:
+            runtime.stop_event.wait(settings.acceleration_check_secs)
+            continue
+        report = acceleration.build(runtime.home, svc.catalog, props=svc.props(), now=runtime.clock.time(),
+                                    limit=4, should_stop=runtime.stop_event.is_set)
+        if report.built or report.removed or report.failed:
+            runtime.internal.emit("_internal", "splunkd", {"event": "summaries", **report.as_dict()},
+                                  component="DataModelAcceleration", level="WARN" if report.failed else "INFO")
+        if report.failed:
+            runtime.errors["acceleration"] = "; ".join(f"{k}: {v}" for k, v in list(report.failed.items())[:3])
+        else:
+            runtime.errors.pop("acceleration", None)
+        more = report.pending > report.built and report.built > 0
+        runtime.stop_event.wait(0.05 if more else settings.acceleration_check_secs)

@@ -85,6 +85,7 @@ class Runtime:
                          ("fschange", lambda: self.fschange.run(self.stop_event)),
                          ("retention", lambda: lifecycle_loops.retention_loop(self)),
                          ("license", lambda: lifecycle_loops.license_loop(self)),
+                         ("acceleration", lambda: lifecycle_loops.acceleration_loop(self)),
                          ("ops", lambda: self.ticks.run(self.stop_event))):
             t = threading.Thread(target=self._guard(name, fn), name=f"speleo-{name}", daemon=True)
             t.start()

@@ -7,6 +7,8 @@ compact, stable text form used by the golden tests.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field, fields
 
 
@@ -422,3 +424,15 @@ def field_names(nodes) -> set[str]:
                     walk(v)
     walk(list(nodes))
     return out
+
+
+def has_subsearch(node) -> bool:
+    """True when `node` (a node, a list of them, or anything else) holds a subsearch or a
+    nested pipeline anywhere."""
+    if isinstance(node, (Subsearch, Pipeline)):
+        return True
+    if isinstance(node, (list, tuple)):
+        return any(has_subsearch(x) for x in node)
+    if isinstance(node, Node):
+        return any(has_subsearch(getattr(node, f.name)) for f in dataclasses.fields(node))
+    return False

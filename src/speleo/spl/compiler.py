@@ -44,6 +44,8 @@ class CompiledSearch:
     events_tree: exp.Expression | None = None  # `events_sql` before lowering (rendered when first read)
     _events_sql: str | None = field(default=None, repr=False)
     implied_fields: frozenset = frozenset()    # fields whose `=` values `_raw` holds (nodes.ImpliedRaw)
+    messages: list = field(default_factory=list)   # for the searcher, found while compiling
+    summary: object | None = None              # `__events__` is acceleration summary rows (commands.datamodel.SummaryUse)
 
     @property
     def events_sql(self) -> str | None:
@@ -53,6 +55,20 @@ class CompiledSearch:
         if self._events_sql is None and self.events_tree is not None:
             self._events_sql = render(self.events_tree)
         return self._events_sql
+
+    def over(self, table: str) -> "CompiledSearch":
+        """The same search reading table `table` instead of `__events__` (a search that reads
+        its events beside another: query.acceleration)."""
+        def rename(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Table) and node.name == EVENTS_TABLE and not node.args.get("db"):
+                return exp.Table(this=exp.to_identifier(table))
+            return node
+
+        tree = self.tree.transform(rename) if self.tree is not None else None
+        events_tree = self.events_tree.transform(rename) if self.events_tree is not None else None
+        if tree is None:
+            raise ValueError("over() needs the search's tree (call it before with_fields)")
+        return dataclasses.replace(self, sql=render(tree), tree=tree, events_tree=events_tree, _events_sql=None)
 
     def with_fields(self, field_sql) -> "CompiledSearch":
         """The same search with every search-time field extraction built by `field_sql` instead
@@ -195,6 +211,8 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         tree=tree,
         implied_fields=implied_fields(tree),
         events_tree=events_tree,
+        messages=list(state.notes),
+        summary=state.summary,
     )
 
 

@@ -99,6 +99,8 @@ class State:
     stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
     fields_kept: bool = False                       # a `fields` keep list ran: fields not kept read as NULL
     fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL
+    notes: list = field(default_factory=list)       # messages for the searcher found while compiling
+    summary: object | None = None                   # tstats over acceleration summaries (commands.datamodel.SummaryUse)
 
     # -- building blocks ---------------------------------------------------------
     def wrap(self) -> None:

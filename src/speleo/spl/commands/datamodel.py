@@ -69,18 +69,24 @@ def dataset_filter(state: State, target: Target, node: ast.Node) -> None:
     for text in lineage[0].constraints:
         state.filter(constraint_condition(state, text, f"data model {target.model.name}.{lineage[0].name} "
                                                       f"constraint {text!r}", node))
+    for cond in child_conditions(state, target, node):
+        state.filter(cond)
+
+
+def child_conditions(state: State, target: Target, node: ast.Node) -> list[exp.Expression]:
+    """The constraints of the target's lineage below its root, as conditions over the root's
+    events (reading the calculated fields of the ancestors, as dataset_filter does)."""
+    lineage = target.model.lineage(target.dataset)
     if len(lineage) == 1:
-        return
+        return []
     parent = Target(target.model, lineage[-2].name)
     calculated = {out: field_value(state, parent, out, node) for d in lineage[:-1]
                   for c in d.calculations for out in c.outputs}
     saved = dict(state.bindings)
     state.bindings.update(calculated)
     try:
-        for d in lineage[1:]:
-            for text in d.constraints:
-                state.filter(constraint_condition(state, text, f"data model {target.model.name}.{d.name} "
-                                                              f"constraint {text!r}", node))
+        return [constraint_condition(state, text, f"data model {target.model.name}.{d.name} constraint {text!r}", node)
+                for d in lineage[1:] for text in d.constraints]
     finally:
         state.bindings.clear()
         state.bindings.update(saved)
@@ -194,17 +200,147 @@ def compile_tstats(state: State, cmd: ast.TstatsCmd) -> None:
     else:
         body, nodename = _where_body(cmd)
         target = resolve(state, cmd.datamodel, cmd.options.get("nodename") or nodename, cmd)
-        dataset_filter(state, target, cmd)
         names = _referenced(cmd)
         if prestats:
             names += [f"{target.prefix}.{f}" for f in target.fields if not f.startswith("_")]
-        bind_fields(state, target, list(dict.fromkeys(names)), cmd)
+        names = list(dict.fromkeys(names))
+        if not _from_summaries(state, cmd, target, names):
+            dataset_filter(state, target, cmd)
+            bind_fields(state, target, names, cmd)
         if body is not None:
             state.filter(search_condition(state, body))
     if prestats:
         return
     _fill_by(state, cmd)
     _compile_stats(state, cmd)
+
+
+# --- acceleration summaries (speleo.query.acceleration) -------------------------------------------
+
+SUMMARY_BASE = ("_time", "index", "host", "source", "sourcetype")
+MEMBER = "__dm."   # summary column prefix: the event belongs to the child dataset named after it
+
+
+def subtree(model, root: str) -> list:
+    """The datasets under root dataset `root` (itself first), in the model's order."""
+    return [d for d in model.datasets.values() if model.lineage(d.name)[0].name == root]
+
+
+def summary_columns(model, root: str) -> list[str]:
+    """The columns of a summary of root dataset `root`: the indexed fields, `<root>.<field>` for
+    every field of the root and its descendants, and `__dm.<Child>` (a boolean) for each
+    descendant: whether the event meets that child's constraints."""
+    cols = list(SUMMARY_BASE)
+    for d in subtree(model, root):
+        cols += [f"{root}.{f}" for f in model.fields(d.name) if f not in INDEXED and f"{root}.{f}" not in cols]
+    return cols + [MEMBER + d.name for d in subtree(model, root)[1:]]
+
+
+def compile_acceleration_search(state: State, model, root: str, node: ast.Node) -> None:
+    """The rows of a summary of `root` (summary_columns): its events, every field of its subtree
+    computed, and the membership of each child dataset."""
+    target = Target(model, root)
+    state.set_order([], set())   # a summary's rows need no order (and keeping one costs a sort)
+    dataset_filter(state, target, node)
+    values: dict[str, exp.Expression] = {}
+    for d in subtree(model, root):
+        for f in model.fields(d.name):
+            if f not in INDEXED and f"{root}.{f}" not in values:
+                values[f"{root}.{f}"] = field_value(state, Target(model, d.name), f, node)
+    for d in subtree(model, root)[1:]:
+        conds = child_conditions(state, Target(model, d.name), node)
+        cond = exp.and_(*conds) if conds else exp.true()
+        values[MEMBER + d.name] = exp.Coalesce(this=exp.paren(cond), expressions=[exp.false()])
+    assign_many(state, values)
+    from speleo.spl.commands.fields import _project
+    from speleo.spl.state import col
+
+    _project(state, [(c, col(c)) for c in summary_columns(model, root)])
+    state.events = False
+    state.transforming = True
+
+
+class SummaryUse:
+    """How a tstats reads a model's acceleration summaries: which model and root, the model's
+    definition hash (a summary built from another is not read unless `allow_old`), whether
+    only summarized buckets are read (`summariesonly`), the summary's `columns`, and `raw`: the
+    compiled acceleration search that gives the same rows from the events of buckets without a
+    summary (compiled on first use: a search whose buckets all have one never needs it)."""
+
+    def __init__(self, model: str, root: str, digest: str, summariesonly: bool, allow_old: bool, ctx,
+                 columns: list[str]) -> None:
+        self.model, self.root, self.digest = model, root, digest
+        self.summariesonly, self.allow_old = summariesonly, allow_old
+        self.columns = columns
+        self._ctx, self._raw = ctx, None
+
+    @property
+    def raw(self):
+        if self._raw is None:
+            self._raw = raw_search(self._ctx, self.model, self.root)
+        return self._raw
+
+
+_PLAIN = re.compile(r"^\w+$")
+
+
+def raw_search(ctx, model: str, root: str):
+    """The compiled `| datamodel <model> <root> acceleration_search` (the rows of a summary,
+    from events) in compile context `ctx`; names are plain words (checked by the caller)."""
+    import dataclasses
+
+    from speleo.spl.compiler import compile_search
+
+    text = f"| datamodel {model} {root} acceleration_search"
+    compiled = compile_search(text, dataclasses.replace(ctx, macros={}))
+    compiled.query_text = text
+    return compiled
+
+
+def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: list[str]) -> bool:
+    """Compile tstats over the acceleration summaries of its model when the model is
+    accelerated and the summary holds every field the search names (Splunk: tstats on an
+    accelerated data model reads its tsidx summaries; `summariesonly=t` reads nothing else).
+    True when it did. `summariesonly=t` on a model without acceleration finds nothing, as in
+    Splunk (Search Reference: tstats, summariesonly), and the search's messages say why."""
+    k = knowledge_of(state)
+    setting = k.acceleration(target.model.name)
+    summariesonly = as_bool(_option(cmd, "summariesonly") or "false")
+    if not setting.enabled:
+        if summariesonly:
+            state.filter(exp.false())
+            state.notes.append(f"summariesonly=t: data model {target.model.name} is not accelerated, so nothing was "
+                               f"read ('speleo datamodel accelerate {target.model.name}' builds its summaries)")
+        return False
+    root = target.lineage[0]
+    cols = summary_columns(target.model, root)
+    body, _ = _where_body(cmd)
+    from speleo.spl.commands.more import _search_fields
+
+    wanted = set(names) | {n.field for n in _search_fields(body)} | set(cmd.by)
+    if (not _PLAIN.match(target.model.name) or not _PLAIN.match(root) or state.bindings
+            or not state.top_level or not _self_contained(state, cmd) or any(n not in cols for n in wanted)):
+        return False
+    allow_old = as_bool(_option(cmd, "allow_old_summaries") or ("true" if setting.allow_old_summaries else "false"))
+    state.columns = list(cols)
+    state.events = False
+    state.events_sql = None   # no events to draw a timeline of: summary rows
+    if target.dataset != root:
+        from speleo.spl.state import col
+
+        state.filter(col(MEMBER + target.dataset))
+    state.summary = SummaryUse(target.model.name, root, target.model.digest(), summariesonly,
+                               allow_old, state.ctx, cols)
+    return True
+
+
+def _self_contained(state: State, cmd: ast.TstatsCmd) -> bool:
+    """No subsearch, map or second search reads `__events__` beside the tstats (it would read
+    the summary rows instead of events)."""
+    later = list(state.later)
+    return not ast.has_subsearch(cmd.where) and not any(
+        ast.has_subsearch(c) or (isinstance(c, ast.ArgsCmd) and c.name == "map") or isinstance(c, ast.TstatsCmd)
+        for c in later)
 
 
 def _check_indexed(state: State, cmd: ast.TstatsCmd) -> None:
@@ -242,7 +378,7 @@ def _compile_stats(state: State, cmd: ast.TstatsCmd) -> None:
 
 # --- datamodel / from datamodel: -------------------------------------------------------------
 
-_DM_MODES = ("search", "flat", "acceleration_search")
+_DM_MODES = ("search", "flat", "acceleration_search")   # acceleration_search: Speleo's summary rows
 
 
 def parse_datamodel(cur: Cursor, word: Token) -> ast.ArgsCmd:
@@ -276,6 +412,10 @@ def compile_datamodel(state: State, cmd: ast.ArgsCmd) -> None:
     `search`/`flat` Splunk returns the model's JSON description, which Speleo does not produce as
     a search result."""
     mode = cmd.options.get("mode")
+    if cmd.args and mode == "acceleration_search":
+        target = resolve(state, ".".join(cmd.args), None, cmd)
+        compile_acceleration_search(state, target.model, target.lineage[0], cmd)
+        return
     if not cmd.args or mode not in ("search", "flat"):
         raise state.fail("datamodel needs a model, a dataset and 'search' or 'flat' (the JSON description of a "
                          "model is 'speleo datamodel show <model>')", cmd)
