@@ -110,14 +110,15 @@ def _hide(home: Path, hide: bool) -> None:
 
 
 @contextlib.contextmanager
-def warm_server(home: Path, start_secs: float = 180):
-    """`speleo serve` on `home` (a free port, no HEC), once it answers /health: yields (url,
-    headers with the home's API token); stopped on leaving."""
+def warm_server(home: Path, start_secs: float = 180, env: dict | None = None):
+    """`speleo serve` on `home` (a free port, no HEC; `env`: more environment), once it answers
+    /health: yields (url, headers with the home's API token); stopped on leaving."""
     import httpx
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "speleo.cli.main", "--home", str(home), "serve", "--port",
-                             str(port), "--hec-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             str(port), "--hec-port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + start_secs
