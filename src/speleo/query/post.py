@@ -521,6 +521,31 @@ def _outlier(table: pa.Table, step: dict) -> pa.Table:
     return table
 
 
+def _concurrency(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: concurrency (spl/commands/opscmds.py compile_concurrency): for
+    each result, the results whose [start, start + duration] holds its start, itself included;
+    sorted starts and ends make it n log n."""
+    import numpy as np
+
+    def numbers(name: str) -> np.ndarray:
+        if name not in table.column_names:
+            return np.full(table.num_rows, np.nan)
+        return np.array([np.nan if (x := _as_number(v)) is None else x for v in table.column(name).to_pylist()],
+                        dtype=float)
+
+    start, duration = numbers(step["start"]), numbers(step["duration"])
+    ok = ~(np.isnan(start) | np.isnan(duration))
+    starts = np.sort(start[ok])
+    ends = np.sort(start[ok] + duration[ok])
+    began = np.searchsorted(starts, start, side="right")     # spans starting at or before each start
+    ended = np.searchsorted(ends, start, side="left")        # spans ended before it
+    out = pa.array([int(b - e) if k else None for b, e, k in zip(began, ended, ok)], pa.int64())
+    name = step["output"]
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, out)
+    return table.append_column(name, out)
+
+
 MAX_WRAP_PERIODS = 1000   # timewrap: series per field (a 1s wrap of a year would make millions)
 
 
@@ -623,7 +648,7 @@ def _multikv(table: pa.Table, step: dict) -> pa.Table:
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
-         "timewrap": _timewrap, "multikv": _multikv}
+         "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -16,6 +16,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands import COMMANDS
 from speleo.spl.commands.continuation import defer_after_post
+from speleo.spl.commands.opscmds import finish_formats
 from speleo.spl.commands.search import parse_relative_time_at, search_condition
 from speleo.spl.nodes import ImpliedRaw, render
 from speleo.spl.parser import parse_expanded
@@ -186,6 +187,7 @@ def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
 
 def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:
     state, earliest, latest, top = build_state(pipeline, text, ctx, top_level=True)
+    finish_formats(state)
     if state.events_sql is None:
         state.events_sql = _events_select(state)
     indexes, terms = _indexes(top), _required_terms(top)

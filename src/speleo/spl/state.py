@@ -100,6 +100,7 @@ class State:
     fields_kept: bool = False                       # a `fields` keep list ran: fields not kept read as NULL
     fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL
     notes: list = field(default_factory=list)       # messages for the searcher found while compiling
+    formats: list = field(default_factory=list)     # fieldformat commands, applied to the final results
     summary: object | None = None                   # tstats over acceleration summaries (commands.datamodel.SummaryUse)
 
     # -- building blocks ---------------------------------------------------------

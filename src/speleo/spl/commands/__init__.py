@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
     returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd
+from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,12 @@ COMMANDS["datamodel"] = CommandSpec(datamodel.parse_datamodel, datamodel.compile
 COMMANDS["pivot"] = CommandSpec(datamodel.parse_pivot, datamodel.compile_pivot, streaming=False)
 COMMANDS["replace"] = CommandSpec(extra.parse_replace, rows.compile_replace)
 COMMANDS["strcat"] = CommandSpec(rows.parse_strcat, rows.compile_strcat)
+COMMANDS["rangemap"] = CommandSpec(opscmds.parse_rangemap, opscmds.compile_rangemap)
+COMMANDS["setfields"] = CommandSpec(opscmds.parse_setfields, opscmds.compile_setfields)
+COMMANDS["fieldformat"] = CommandSpec(evalcmd.parse_eval, opscmds.compile_fieldformat, mode="expr")
+COMMANDS["highlight"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_display_only)
+COMMANDS["iconify"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_display_only)
+COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile_concurrency, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

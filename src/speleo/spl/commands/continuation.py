@@ -100,4 +100,7 @@ def compile_continuation(step: dict, columns: list[str], table: str) -> tuple[st
     st = _table_state(step["ctx"], step["query"], columns, table)
     st.time_range = tuple(step.get("time_range") or (None, None))   # addinfo, timechart bounds
     compile_commands(st, step["commands"])
+    from speleo.spl.commands.opscmds import finish_formats
+
+    finish_formats(st)
     return _final_sql(st), list(st.post)

@@ -538,6 +538,9 @@ def compile_outlier(state: State, cmd: ast.ArgsCmd) -> None:
     for name in names:
         if name not in state.columns:
             _assign(state, name, state.field(name))
+    from speleo.spl.commands.opscmds import extract_for_later
+
+    extract_for_later(state)
     state.post.append({"kind": "outlier", "fields": names, "param": param,
                        "remove": action in ("remove", "rm"),
                        "uselower": as_bool(cmd.options.get("uselower", "false")),

@@ -1,0 +1,199 @@
+"""Commands of operations dashboards and reports: rangemap, concurrency, fieldformat, setfields,
+and highlight / iconify (Splunk Search Reference, one page each; cited per command)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.commands.extra import read_options
+from speleo.spl.commands.stats import _assign
+from speleo.spl.cursor import Cursor
+from speleo.spl.state import State
+from speleo.spl.tokens import T, Token
+
+_NUM = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+_RANGE = re.compile(rf"^({_NUM})-({_NUM})$")
+
+
+# --- rangemap ------------------------------------------------------------------------------------
+
+def parse_rangemap(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: rangemap. `rangemap field=<field> [<name>=<num>-<num>]...
+    [default=<string>]`. A range's bounds are numbers (negative ones too: `Dislike=-5--1`), the
+    first not above the second."""
+    start = cur.peek()
+    opts = read_options(cur, None)
+    cur.expect_end()
+    if "field" not in opts:
+        raise cur.error("rangemap needs field=<field>", start)
+    ranges = []
+    for name, value in opts.items():
+        if name in ("field", "default"):
+            continue
+        m = _RANGE.match(value)
+        if not m:
+            raise cur.error(f"rangemap {name}={value}: a range is <number>-<number>, such as 0-10 or -5--1", start)
+        lo, hi = float(m.group(1)), float(m.group(2))
+        if lo > hi:
+            raise cur.error(f"rangemap {name}={value}: the first number must not be above the second", start)
+        ranges.append((name, lo, hi))
+    node = ast.ArgsCmd("rangemap", {"field": opts["field"], "default": opts.get("default", "None")}, [])
+    node.ranges = ranges            # type: ignore[attr-defined]
+    return node
+
+
+def compile_rangemap(state: State, cmd: ast.ArgsCmd) -> None:
+    """The field `range` gets the names of the ranges holding the field's number, bounds
+    included, in the order written; none (or a value that is not a number): `default` (the
+    text "None" unless given). Overlapping ranges make `range` multivalue (Search Reference:
+    "If you have overlapping values, the range field is created as a multivalue field"); without
+    an overlap it is a single value. Attribute names are compared case-sensitively."""
+    from speleo.spl.functions import text
+
+    ranges = cmd.ranges   # type: ignore[attr-defined]
+    value = exp.TryCast(this=text(state.field(cmd.options["field"])), to=exp.DataType.build("DOUBLE"))
+    default = exp.Literal.string(cmd.options["default"])
+
+    def inside(lo: float, hi: float) -> exp.Expression:
+        return exp.Between(this=value.copy(), low=exp.Literal.number(repr(lo)), high=exp.Literal.number(repr(hi)))
+
+    overlap = any(a[1] <= b[2] and b[1] <= a[2] for i, a in enumerate(ranges) for b in ranges[i + 1:])
+    if not overlap:
+        ifs = [exp.If(this=inside(lo, hi), true=exp.Literal.string(name)) for name, lo, hi in ranges]
+        _assign(state, "range", exp.Case(ifs=ifs, default=default) if ifs else default)
+        return
+    # the names of the ranges that hold the value, in order; an empty list: [default]
+    names = exp.Anonymous(this="list_filter", expressions=[
+        exp.Array(expressions=[exp.Case(ifs=[exp.If(this=inside(lo, hi), true=exp.Literal.string(name))])
+                               for name, lo, hi in ranges]),
+        exp.Lambda(this=exp.Not(this=exp.Is(this=exp.to_identifier("x"), expression=exp.null())),
+                   expressions=[exp.to_identifier("x")])])
+    empty = exp.EQ(this=exp.Anonymous(this="len", expressions=[names.copy()]), expression=exp.Literal.number(0))
+    _assign(state, "range", exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[default]))], default=names),
+            mv=True)
+
+
+# --- setfields -----------------------------------------------------------------------------------
+
+def parse_setfields(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: setfields. `setfields <field>=<value>[, <field>=<value>]...`."""
+    pairs: dict[str, str] = {}
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        name = cur.name("a field name")
+        cur.expect(T.OP, "'='", "=")
+        value = cur.next()
+        if value.kind not in (T.WORD, T.STRING, T.NUMBER):
+            raise cur.error(f"expected a value for {name.value}", value)
+        pairs[name.value] = value.value
+    if not pairs:
+        raise cur.error("expected <field>=<value>")
+    return ast.ArgsCmd("setfields", pairs, [])
+
+
+def compile_setfields(state: State, cmd: ast.ArgsCmd) -> None:
+    """Every result gets each field set to its literal value (text), replacing what it held."""
+    from speleo.spl.commands.rows import assign_many
+
+    assign_many(state, {name: exp.Literal.string(value) for name, value in cmd.options.items()})
+    for name in cmd.options:
+        state.mv.discard(name)
+
+
+# --- fieldformat ---------------------------------------------------------------------------------
+
+def compile_fieldformat(state: State, cmd: ast.EvalCmd) -> None:
+    """Splunk Search Reference: fieldformat. `fieldformat <field>=<eval-expression>` changes how
+    a field is shown, not its value: every later command sees the value as it was, and the
+    format is applied to the final results (`finish_formats`) when the field is still there.
+    Commands that write results out (outputlookup, collect) get the values, unformatted, as the
+    Reference says for exports."""
+    state.formats.append(cmd)
+
+
+def finish_formats(state: State) -> None:
+    """Apply the fieldformat expressions kept in `state.formats` to the results (last first
+    wins per field, as later formats replace earlier ones). With post steps pending (outputlookup,
+    a table wildcard...), they are kept for the commands that run after those."""
+    if not state.formats:
+        return
+    cmds, state.formats = state.formats, []
+    if state.post:
+        from speleo.spl.commands.continuation import defer_after_post
+
+        for c in cmds:
+            defer_after_post(state, c)
+        return
+    from speleo.spl.commands.evalcmd import compile_eval
+
+    for c in cmds:
+        kept = [(name, expr) for name, expr in c.assignments if name in state.columns]
+        if kept:
+            compile_eval(state, ast.EvalCmd(kept, start=c.start, end=c.end))
+
+
+# --- highlight, iconify ----------------------------------------------------------------------------
+
+def parse_display_only(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: highlight (`highlight <string>...`), iconify (`iconify
+    <field>...`): how Splunk Web shows events, not what a search returns."""
+    args = []
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        args.append(cur.next().value)
+    if not args:
+        raise cur.error(f"{word.value.lower()} needs at least one {'term' if word.is_word('highlight') else 'field'}")
+    return ast.ArgsCmd(word.value.lower(), {}, args)
+
+
+def compile_display_only(state: State, cmd: ast.ArgsCmd) -> None:
+    """No change to the results: highlight and iconify only change how Splunk Web draws them
+    (Speleo's search page highlights the search's own terms)."""
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+def parse_concurrency(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: concurrency. `concurrency duration=<field> [start=<field>]
+    [output=<field>]`."""
+    start = cur.peek()
+    opts = read_options(cur, {"duration", "start", "output"})
+    cur.expect_end()
+    if "duration" not in opts:
+        raise cur.error("concurrency needs duration=<field>", start)
+    return ast.ArgsCmd("concurrency", opts, [])
+
+
+def compile_concurrency(state: State, cmd: ast.ArgsCmd) -> None:
+    """Search Reference: "An event X is concurrent with event Y if X.start is between Y.start
+    and (Y.start + Y.duration)": `output` (default `concurrency`) counts, for each result, the
+    results whose span holds its start, itself included (bounds included). Start (default
+    `_time`) and duration are numbers in the same unit; a result without both numbers gets no
+    value and is not counted. Runs on the result table (post step `concurrency`, query/post.py)."""
+    if not state.top_level:
+        raise state.fail("concurrency is not supported in a subsearch", cmd)
+    start, duration = cmd.options.get("start", "_time"), cmd.options["duration"]
+    for name in (start, duration):
+        if name not in state.columns:
+            _assign(state, name, state.field(name))
+    extract_for_later(state)
+    state.post.append({"kind": "concurrency", "start": start, "duration": duration,
+                       "output": cmd.options.get("output", "concurrency"),
+                       "columns": [c for c in state.columns if not c.startswith("__speleo")]})
+
+
+def extract_for_later(state: State) -> None:
+    """Before a step that runs on the result table (a post step): extract the search-time
+    fields that later commands name while the events are still there (after the step, `_raw`'s
+    fields cannot be read again). An over-estimate: a name that is no field stays empty."""
+    if not state.has_raw():
+        return
+    from speleo.spl.commands.rows import assign_many
+
+    names = sorted(n for n in ast.field_names(state.later) if n not in state.columns and not n.startswith("__speleo"))
+    assign_many(state, {n: state.field(n) for n in names})
