@@ -431,6 +431,11 @@ class ClickHouseBackend:
 
         started = time.monotonic()
         compiled = unaccelerated(compiled)   # summaries are of this home's buckets, not ClickHouse's
+        if getattr(compiled, "bucket_listing", None) is not None:
+            from speleo.errors import InputError
+
+            raise InputError("dbinspect lists the buckets of the embedded store; on ClickHouse the events are in "
+                             "day partitions: see 'speleo index show <index>'")
         token = _SEARCH.set(_SEARCH.get() or _SearchState.begin(scope))
         try:
             indexes, messages = self.searched_indexes(compiled, scope)

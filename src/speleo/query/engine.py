@@ -508,6 +508,8 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
                                 span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
                                 elapsed_secs=time.monotonic() - started, messages=list(p.messages))
     con.register("__events__", _events_relation(con, home, p))
+    if getattr(compiled, "bucket_listing", None) is not None:
+        con.register("__dbinspect__", bucket_listing(home, catalog, compiled, scope))
     limit = int(limit)
     post = getattr(compiled, "post", None)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"
@@ -543,6 +545,43 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
         elapsed_secs=time.monotonic() - started,
         messages=list(p.messages),
     )
+
+
+def bucket_listing(home: Home, catalog: Catalog, compiled, scope: IndexScope | None = None) -> pa.Table:
+    """dbinspect's rows (spl/commands/opscmds.py): the live buckets of the indexes its patterns
+    name that the searcher may read (`scope`), holding events in the search's time range."""
+    import socket
+
+    from speleo.spl.commands.opscmds import DBINSPECT_COLUMNS
+    from speleo.storage import license
+
+    lo = compiled.earliest if compiled.earliest is not None else float("-inf")
+    hi = compiled.latest if compiled.latest is not None else float("inf")
+    guid, server = license.home_id(catalog), socket.gethostname()
+    rows = []
+    for b in catalog.live_buckets():
+        if not _index_wanted(b.index_name, compiled.bucket_listing) or (scope is not None and not scope.permits(b.index_name)):
+            continue
+        if b.max_time < lo or b.min_time >= hi:
+            continue
+        path = home.root / b.path
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = None
+        prof = bucket_profile.parse(b.profile)
+        rows.append({
+            "bucketId": f"{b.index_name}~{b.id}~{guid}", "endEpoch": b.max_time, "eventCount": b.event_count,
+            "guId": guid, "hostCount": None, "id": b.id, "index": b.index_name,
+            "modTime": time.strftime("%m/%d/%Y:%H:%M:%S", time.gmtime(mtime)) if mtime is not None else None,
+            "path": str(path), "rawSize": b.raw_bytes, "sizeOnDiskMB": round(b.size_bytes / 1024 ** 2, 6),
+            "sourceCount": None, "sourceTypeCount": len(prof.sourcetypes) if prof is not None else None,
+            "splunk_server": server, "startEpoch": b.min_time, "state": b.state,
+            "tsidxState": "full" if lexicon.sidecar_path(path).exists() else "none"})
+    types = {"endEpoch": pa.float64(), "startEpoch": pa.float64(), "eventCount": pa.int64(), "id": pa.int64(),
+             "rawSize": pa.int64(), "sizeOnDiskMB": pa.float64(), "hostCount": pa.int64(), "sourceCount": pa.int64(),
+             "sourceTypeCount": pa.int64()}
+    return pa.table({c: pa.array([r[c] for r in rows], types.get(c, pa.string())) for c in DBINSPECT_COLUMNS})
 
 
 def _count_from_sidecars(home: Home, compiled, p: Plan, con, with_timeline: bool):

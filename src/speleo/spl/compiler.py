@@ -47,6 +47,7 @@ class CompiledSearch:
     implied_fields: frozenset = frozenset()    # fields whose `=` values `_raw` holds (nodes.ImpliedRaw)
     messages: list = field(default_factory=list)   # for the searcher, found while compiling
     summary: object | None = None              # `__events__` is acceleration summary rows (commands.datamodel.SummaryUse)
+    bucket_listing: list | None = None         # dbinspect's index patterns: `__dbinspect__` lists their buckets
 
     @property
     def events_sql(self) -> str | None:
@@ -215,6 +216,7 @@ def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> 
         events_tree=events_tree,
         messages=list(state.notes),
         summary=state.summary,
+        bucket_listing=state.bucket_listing,
     )
 
 

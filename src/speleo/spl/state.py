@@ -101,6 +101,7 @@ class State:
     fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL
     notes: list = field(default_factory=list)       # messages for the searcher found while compiling
     formats: list = field(default_factory=list)     # fieldformat commands, applied to the final results
+    bucket_listing: list | None = None              # dbinspect: the index patterns whose buckets it lists
     summary: object | None = None                   # tstats over acceleration summaries (commands.datamodel.SummaryUse)
 
     # -- building blocks ---------------------------------------------------------

@@ -79,6 +79,7 @@ COMMANDS["setfields"] = CommandSpec(opscmds.parse_setfields, opscmds.compile_set
 COMMANDS["fieldformat"] = CommandSpec(evalcmd.parse_eval, opscmds.compile_fieldformat, mode="expr")
 COMMANDS["highlight"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_display_only)
 COMMANDS["iconify"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_display_only)
+COMMANDS["dbinspect"] = CommandSpec(opscmds.parse_dbinspect, opscmds.compile_dbinspect, streaming=False)
 COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile_concurrency, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,

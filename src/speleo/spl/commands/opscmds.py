@@ -197,3 +197,61 @@ def extract_for_later(state: State) -> None:
 
     names = sorted(n for n in ast.field_names(state.later) if n not in state.columns and not n.startswith("__speleo"))
     assign_many(state, {n: state.field(n) for n in names})
+
+
+# --- dbinspect -----------------------------------------------------------------------------------
+
+BUCKETS_TABLE = "__dbinspect__"
+DBINSPECT_COLUMNS = ["bucketId", "endEpoch", "eventCount", "guId", "hostCount", "id", "index", "modTime", "path",
+                     "rawSize", "sizeOnDiskMB", "sourceCount", "sourceTypeCount", "splunk_server", "startEpoch",
+                     "state", "tsidxState"]
+
+
+def parse_dbinspect(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: dbinspect. `dbinspect [index=<wc-string>]... [corruptonly=<bool>]
+    [cached=<bool>]`; `span=` and `timeformat=` (buckets grouped by time) are refused."""
+    indexes: list[str] = []
+    opts: dict[str, str] = {}
+    while not cur.at_end():
+        key = cur.peek()
+        if not (key.kind is T.WORD and cur.peek(1).kind is T.OP and cur.peek(1).value == "="):
+            raise cur.error("expected index=<name>, corruptonly=<bool> or cached=<bool>", key)
+        name = key.value.lower()
+        if name in ("span", "timeformat"):
+            raise cur.unsupported(f"dbinspect {name}= is not supported: it lists each bucket", key)
+        if name not in ("index", "corruptonly", "cached"):
+            raise cur.unsupported(f"dbinspect option {key.value!r} is not supported", key)
+        cur.i += 2
+        value = cur.next()
+        if value.kind not in (T.WORD, T.STRING):
+            raise cur.error(f"expected a value for {name}", value)
+        if name == "index":
+            indexes.append(value.value)
+        else:
+            opts[name] = value.value
+    return ast.ArgsCmd("dbinspect", opts, indexes)
+
+
+def compile_dbinspect(state: State, cmd: ast.ArgsCmd) -> None:
+    """One result per bucket of the named indexes (wildcards allowed; `*` leaves out the
+    internal indexes, as in a search; default `main`) holding events in the search's time range,
+    with Splunk's dbinspect fields; `hostCount` and `sourceCount` are empty (Speleo does not count
+    them per bucket), `tsidxState` is `full` when the bucket's term index sidecar is written,
+    else `none`. Speleo's buckets are never corrupt (a damaged one is refused when written), so
+    `corruptonly=true` lists none. The rows come from the catalog, within the indexes the
+    searcher may read (query.engine registers `__dbinspect__`)."""
+    from speleo.spl.cursor import as_bool
+    from speleo.spl.state import col, star_from
+
+    if not state.top_level:
+        raise state.fail("dbinspect is not supported in a subsearch", cmd)
+    state.ctes = []
+    state.select = star_from(BUCKETS_TABLE)
+    if as_bool(cmd.options.get("corruptonly", "false")):
+        state.select = state.select.where(exp.false())
+    state.columns = list(DBINSPECT_COLUMNS)
+    state.events = False
+    state.transforming = True
+    state.set_order([exp.Ordered(this=col("index")), exp.Ordered(this=col("id"))], {"index", "id"})
+    state.events_sql = None
+    state.bucket_listing = list(cmd.args) or ["main"]
