@@ -104,8 +104,8 @@ def events_relation(con: duckdb.DuckDBPyConnection, home: Home, p):
         con.register("__dm_summaries__", con.read_parquet(files, union_by_name=True))
         parts.append("SELECT * FROM __dm_summaries__")
     if raw and not use.summariesonly:
-        sub = engine.Plan(use.raw.over("__dm_raw_events__"), raw, deleted=p.deleted)
-        compiled = engine.specialize(sub.compiled, sub)
+        sub = engine.Plan(use.raw, raw, deleted=p.deleted)
+        compiled = _specialized(use.raw, sub)
         con.register("__dm_raw_events__", engine._events_relation(con, home, sub))
         con.register("__dm_raw__", con.sql(compiled.sql))
         parts.append("SELECT * FROM __dm_raw__")
@@ -121,6 +121,23 @@ def events_relation(con: duckdb.DuckDBPyConnection, home: Home, p):
                                                      pa.float64() if c == "_time" else pa.string())
                                         for c in use.columns}))
     return con.sql(" UNION ALL BY NAME ".join(parts))
+
+
+def _specialized(raw, sub):
+    """`engine.specialize(raw, sub)`, kept on `raw` (itself kept by raw_search) per set of bucket
+    profiles: specializing the large acceleration search costs ~0.3 s."""
+    from speleo.query import engine
+
+    key = tuple(sorted({b.profile or "" for b in sub.buckets}))
+    cache = raw.__dict__.setdefault("_speleo_specialized", {})
+    hit = cache.get(key)
+    if hit is None:
+        hit = engine.specialize(raw, sub)
+        if len(cache) >= 16:
+            cache.clear()
+        cache[key] = hit
+    sub.compiled, sub.specialized = hit, True
+    return hit
 
 
 # --- building -------------------------------------------------------------------------------
@@ -198,9 +215,11 @@ def build(home: Home, catalog: Catalog, *, props=None, knowledge=None, models: l
             break
         key = (model.name, root)
         if key not in compiled_for:
-            compiled_for[key] = engine.compile_for(f"| datamodel {model.name} {root} acceleration_search",
-                                                   tz_name=home.settings.default_tz, props=props,
-                                                   lookups_dir=home.lookups_dir, knowledge=knowledge)
+            from speleo.spl.commands.datamodel import raw_search
+
+            ctx = engine.context_for(tz_name=home.settings.default_tz, props=props, lookups_dir=home.lookups_dir,
+                                     knowledge=knowledge)
+            compiled_for[key] = raw_search(ctx, model.name, root)
         try:
             rows, size = _build_one(home, compiled_for[key], model.name, root, digest, b)
         except Exception as e:   # noqa: BLE001 - a bucket merged away meanwhile, a full disk: next time

@@ -276,25 +276,56 @@ class SummaryUse:
 
     @property
     def raw(self):
+        """The acceleration search, reading the table `__dm_raw_events__`."""
         if self._raw is None:
-            self._raw = raw_search(self._ctx, self.model, self.root)
+            self._raw = raw_search(self._ctx, self.model, self.root, "__dm_raw_events__")
         return self._raw
 
 
 _PLAIN = re.compile(r"^\w+$")
 
 
-def raw_search(ctx, model: str, root: str):
+_RAW_CACHE: dict = {}   # (model, root, knowledge, field extraction, zone, bounds) -> compiled
+_RAW_CACHE_MAX = 32
+
+
+def raw_search(ctx, model: str, root: str, table: str = "__events__"):
     """The compiled `| datamodel <model> <root> acceleration_search` (the rows of a summary,
-    from events) in compile context `ctx`; names are plain words (checked by the caller)."""
+    from events) in compile context `ctx`, reading `table`; names are plain words (checked by
+    the caller).
+    Compiling it takes seconds for the larger CIM models, so it is kept per model, knowledge,
+    field extraction (props), zone and time bounds: an accelerated search over a fresh bucket
+    does not pay it each time. Callers must not change what it returns."""
     import dataclasses
 
     from speleo.spl.compiler import compile_search
 
+    knowledge = knowledge_of_ctx(ctx)
+    fs = ctx.field_sql
+    key = (model, root, table, knowledge.datamodel(model).digest(), id(knowledge), repr(getattr(fs, "props", None)),
+           getattr(fs, "tz_name", None), getattr(getattr(ctx, "tz", None), "key", str(getattr(ctx, "tz", ""))),
+           ctx.default_earliest, ctx.default_latest, str(ctx.lookups_dir))
+    hit = _RAW_CACHE.get(key)
+    if hit is not None and hit[0] is knowledge:
+        return hit[1]
     text = f"| datamodel {model} {root} acceleration_search"
     compiled = compile_search(text, dataclasses.replace(ctx, macros={}))
     compiled.query_text = text
+    if table != "__events__":
+        compiled = compiled.over(table)
+    if len(_RAW_CACHE) >= _RAW_CACHE_MAX:
+        _RAW_CACHE.pop(next(iter(_RAW_CACHE)))
+    _RAW_CACHE[key] = (knowledge, compiled)   # the knowledge kept alive: its id cannot be reused meanwhile
     return compiled
+
+
+def knowledge_of_ctx(ctx):
+    k = getattr(ctx, "knowledge", None)
+    if k is None:
+        from speleo import knowledge
+
+        k = knowledge.shipped()
+    return k
 
 
 def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: list[str]) -> bool:
