@@ -3,7 +3,15 @@ the shipped data models, event types and tags) and executed on a small table of 
 tests/spl/test_safety.py::test_corpus_parse_rate compiles them (same macros and stand-ins, no
 lookups folder). Prints the counts and the most common reasons a search stops, for docs/spl.md.
 
-Usage: `python bench/spl_corpus_run.py [--failures N]` (N reasons to print, default 15).
+With `--standin-lookups`, the lookups the corpus names but does not ship are stand-ins, as its
+missing macros are: for each table a CSV holding only a header, the union of the columns the
+corpus's `lookup` commands name for it (its inputs and outputs; `inputlookup` alone: one column
+named after the table), written to a temporary folder given to the compiler as its lookups
+folder. The searches then compile and run over empty tables: what is measured is the language,
+not the corpus's data.
+
+Usage: `python bench/spl_corpus_run.py [--failures N] [--standin-lookups]` (N reasons to print,
+default 15).
 """
 
 from __future__ import annotations
@@ -44,9 +52,62 @@ def _reason(e: BaseException) -> str:
     return re.sub(r"\s*\([^)]*\)", "", re.sub(r",? found .*$", "", text))[:90]
 
 
-def measure() -> dict:
+def _lookup_nodes(node):
+    """Every lookup and inputlookup command in a parsed search, subsearches included."""
+    import dataclasses
+
+    from speleo.spl import ast
+
+    if isinstance(node, (ast.LookupCmd, ast.InputlookupCmd)):
+        yield node
+    if isinstance(node, (list, tuple)):
+        for x in node:
+            yield from _lookup_nodes(x)
+    elif isinstance(node, ast.Node):
+        for f in dataclasses.fields(node):
+            yield from _lookup_nodes(getattr(node, f.name))
+
+
+def standin_lookups(searches: list[str], macros: dict, folder: Path) -> int:
+    """Header-only CSV files for the lookup tables the searches name (see the module
+    docstring); returns how many tables were written."""
+    import csv
+
+    from speleo.spl import ast
+
+    columns: dict[str, list[str]] = {}
+    for q in searches:
+        try:
+            pipeline = parse(q, macros)
+        except SplError:
+            continue
+        for n in _lookup_nodes(pipeline):
+            cols = columns.setdefault(n.table, [])
+            if isinstance(n, ast.LookupCmd):
+                for name, _ in list(n.inputs) + list(n.outputs):
+                    if name not in cols:
+                        cols.append(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for table, cols in columns.items():
+        if not table or "/" in table or ".." in table or table.startswith("."):
+            continue
+        name = table if table.lower().endswith(".csv") else table + ".csv"
+        with (folder / name).open("w", newline="") as f:
+            csv.writer(f).writerow(cols or [table])
+        written += 1
+    return written
+
+
+def measure(standins: bool = False) -> dict:
     searches = [json.loads(line)["search"] for line in (DATA / "security_content_searches.jsonl").open()]
     macros = _macros(searches)
+    lookups_dir = None
+    if standins:
+        import tempfile
+
+        lookups_dir = Path(tempfile.mkdtemp(prefix="speleo-corpus-lookups-"))
+        standin_lookups(searches, macros, lookups_dir)
     con = udf.connect()
     con.register("__events__", events_table())
     counts = Counter()
@@ -60,7 +121,7 @@ def measure() -> dict:
             continue
         counts["parse"] += 1
         try:
-            compiled = compile_search(q, make_ctx(macros=macros))
+            compiled = compile_search(q, make_ctx(macros=macros, lookups_dir=lookups_dir))
         except SplError as e:
             stops["compile: " + _reason(e)] += 1
             continue
@@ -75,12 +136,16 @@ def measure() -> dict:
             stops["run: " + type(e).__name__ + ": " + _reason(e)] += 1
             continue
         counts["run"] += 1
+    if lookups_dir is not None:
+        import shutil
+
+        shutil.rmtree(lookups_dir, ignore_errors=True)
     return {"total": len(searches), **counts, "seconds": time.perf_counter() - t0, "stops": stops}
 
 
 def main() -> None:
     n = int(sys.argv[sys.argv.index("--failures") + 1]) if "--failures" in sys.argv else 15
-    r = measure()
+    r = measure(standins="--standin-lookups" in sys.argv)
     total = r["total"]
     for key in ("parse", "compile", "run"):
         print(f"{key:8} {r.get(key, 0):5} / {total} ({100 * r.get(key, 0) / total:.1f}%)")

@@ -16,7 +16,6 @@ Shipped defaults are in `speleo/defaults/`; `<home>/eventtypes.conf`, `<home>/ta
 from __future__ import annotations
 
 import functools
-from datetime import timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +61,7 @@ class Knowledge:
     datamodels: dict[str, dm.DataModel] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     accelerations: dict[str, Acceleration] = field(default_factory=dict)   # lower-case model name -> setting
+    summaries_off: str = ""   # why tstats cannot read acceleration summaries here (ClickHouse, inside map); "" = it can
 
     def acceleration(self, name: str) -> Acceleration:
         """The acceleration setting of model `name` (not accelerated when datamodels.conf is silent)."""
@@ -135,8 +135,8 @@ def _bool(value: str, where: str, problems: list[str]) -> bool | None:
 
 
 def _add_accelerations(k: Knowledge, conf: ConfFile) -> None:
-    from speleo.spl.timemod import parse_relative_time
-
+    """datamodels.conf stanzas (acceleration.earliest_time is kept as written: it is checked
+    where it is used, query.acceleration, as the relative-time parser belongs to the SPL layer)."""
     k.problems += conf.problems
     for st in conf.merged():
         if st.name == "default":
@@ -148,23 +148,30 @@ def _add_accelerations(k: Knowledge, conf: ConfFile) -> None:
                 enabled = bool(_bool(value, f"{where} acceleration", k.problems))
             elif key == "acceleration.earliest_time":
                 earliest = value.strip()
-                if earliest:
-                    try:
-                        parse_relative_time(earliest, 0.0, timezone.utc)
-                    except Exception as e:   # noqa: BLE001 - SplError or a bad unit: said, then all time
-                        k.problems.append(f"{where} acceleration.earliest_time {earliest!r} is not a relative time "
-                                          f"such as -1mon or -7d@d ({e}); all time is summarized")
-                        earliest = ""
             elif key == "acceleration.allow_old_summaries":
                 allow_old = bool(_bool(value, f"{where} {key}", k.problems))
             elif key not in _ACCEL_IGNORED:
                 k.problems.append(f"{where}: unknown setting {key!r} (Speleo reads acceleration, "
                                   "acceleration.earliest_time and acceleration.allow_old_summaries)")
+        if enabled and not any(m.lower() == st.name.lower() for m in k.datamodels):
+            k.problems.append(f"{where}: no data model of that name; nothing to accelerate")
         k.accelerations[st.name.lower()] = Acceleration(enabled, earliest, allow_old)
 
 
-def _read(path: Path) -> ConfFile | None:
-    return read_conf(path) if path.is_file() else None
+def _read(path: Path, problems: list[str] | None = None) -> ConfFile | None:
+    """The conf file at `path` (None when absent). With `problems`, one that is not UTF-8 text is
+    reported there and left out instead of failing every search."""
+    if not path.is_file():
+        return None
+    if problems is None:
+        return read_conf(path)
+    from speleo.errors import InputError
+
+    try:
+        return read_conf(path)
+    except (InputError, OSError) as e:
+        problems.append(f"{e}; the file is ignored")
+        return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -185,14 +192,14 @@ def load(root: Path | None) -> Knowledge:
     root = Path(root)
     k = Knowledge(dict(base.eventtypes), {key: list(v) for key, v in base.tags.items()},
                   dict(base.datamodels), list(base.problems))
-    for name, add in (("eventtypes.conf", _add_eventtypes), ("tags.conf", _add_tags),
-                      ("datamodels.conf", _add_accelerations)):
-        conf = _read(root / name)
-        if conf is not None:
-            add(k, conf)
     models, problems = dm.load_dir(root / "datamodels", None)
     k.datamodels.update(models)
     k.problems += problems
+    for name, add in (("eventtypes.conf", _add_eventtypes), ("tags.conf", _add_tags),
+                      ("datamodels.conf", _add_accelerations)):   # after the models: acceleration names them
+        conf = _read(root / name, k.problems)
+        if conf is not None:
+            add(k, conf)
     return k
 
 
@@ -233,10 +240,10 @@ def from_text(eventtypes: str = "", tags: str = "", models: list[dict] | None = 
         k = Knowledge(dict(b.eventtypes), {key: list(v) for key, v in b.tags.items()}, dict(b.datamodels))
     _add_eventtypes(k, parse_conf(eventtypes, "eventtypes.conf"))
     _add_tags(k, parse_conf(tags, "tags.conf"))
-    _add_accelerations(k, parse_conf(datamodels_conf, "datamodels.conf"))
     for m in models or []:
         model = dm.parse_datamodel(m, "<data model>", "test")
         k.datamodels[model.name] = model
+    _add_accelerations(k, parse_conf(datamodels_conf, "datamodels.conf"))
     return k
 
 

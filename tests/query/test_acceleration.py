@@ -202,8 +202,14 @@ def test_datamodels_conf_is_read_as_splunk_writes_it():
     assert [m.name for m in k.accelerated()] == ["Web"]
     text = "\n".join(k.problems)
     assert "'maybe' is not a boolean" in text
-    assert "'yesterday-ish' is not a relative time" in text
     assert "unknown setting 'acceleration.colour'" in text
+    # the relative time is checked where it is used (the SPL layer's parser): said, all time summarized
+    from datetime import timezone
+
+    lo, problem = acceleration.earliest_bound(k.acceleration("Authentication"), 1e9, timezone.utc)
+    assert lo == float("-inf") and "'yesterday-ish' is not a relative time" in problem
+    assert acceleration.earliest_bound(k.acceleration("Web"), 1e9, timezone.utc) == (
+        (1e9 // 86400 - 7) * 86400, None)     # -7d@d: seven days back, snapped to the day (UTC)
 
 
 def test_write_acceleration_keeps_the_rest_of_the_file(tmp_path):
@@ -235,3 +241,113 @@ def test_a_running_server_builds_the_summaries(home, server_factory, monkeypatch
         return rows[0].get("built") if rows else None
 
     assert int(wait_for(noted, timeout=30)) == 2
+
+
+BROKEN = {"modelName": "Broken", "objects": [
+    {"objectName": "Thing", "parentName": "BaseEvent", "constraints": [{"search": "sourcetype=linux_secure"}],
+     "calculations": [{"calculationType": "Rex", "inputField": "_raw", "expression": "no named group here",
+                       "outputFields": [{"fieldName": "thing"}]}]}]}
+
+
+def test_a_model_that_does_not_compile_holds_no_other_back(home):
+    (home.root / "datamodels").mkdir(exist_ok=True)
+    (home.root / "datamodels" / "Broken.json").write_text(json.dumps(BROKEN))
+    accelerate(home, "Broken")
+    accelerate(home)
+    report = build(home)
+    assert report.built == 2 and set(acceleration.listing(home, "Authentication", "Authentication")) != set()
+    assert any("Broken" in k and "no group named" in v for k, v in report.failed.items()), report.failed
+    # retried only after RETRY_SECS: the next pass is not spent on it
+    again = build(home)
+    assert again.failed == {} and again.built == 0
+
+
+def test_a_change_to_tags_makes_the_summaries_out_of_date(home):
+    accelerate(home)
+    build(home)
+    assert by_action_user(home)[1]["buckets_from_summaries"] == 2
+    # a home tags.conf that takes the authentication tag from the sshd event type: no event is
+    # in the model any more, and the old summaries must not say otherwise
+    (home.root / "tags.conf").write_text("[eventtype=sshd_authentication]\nauthentication = disabled\n")
+    rows, scanned = by_action_user(home)
+    assert scanned["buckets_from_summaries"] == 0 and scanned["buckets_summarized_at_search"] == 2
+    assert rows == {}
+    assert build(home).built == 2
+    rows, scanned = by_action_user(home)
+    assert rows == {} and scanned["buckets_from_summaries"] == 2
+
+
+def test_searches_summaries_cannot_answer_compute_from_events(home):
+    accelerate(home)
+    build(home)
+    svc = Service(home)
+    plain = expected(range(0, 50))
+    # inside map, tstats reads the search's events: the model's constraints still apply
+    res = svc.search('| makeresults | map search="| tstats count from datamodel=Authentication by Authentication.user"',
+                     earliest=0, limit=0)
+    assert {r["Authentication.user"]: r["count"] for r in res.table.to_pylist()} == dict(
+        Counter(USERS[i % 3] for i in range(50)))
+    # a term in the where clause reads _raw: the events answer (lines holding "Accepted")
+    res = svc.search("| tstats count from datamodel=Authentication where TERM(Accepted) by Authentication.user",
+                     earliest=0, limit=0)
+    assert {r["Authentication.user"]: r["count"] for r in res.table.to_pylist()} == {
+        u: n for (a, u), n in plain.items() if a == "success"}
+    assert "buckets_from_summaries" not in res.scanned
+
+
+CHILD_CALC = {"modelName": "Logins", "objects": [
+    {"objectName": "Login", "parentName": "BaseEvent", "constraints": [{"search": "sourcetype=linux_secure"}],
+     "calculations": [{"calculationType": "Eval", "expression": '"root"', "outputFields": [{"fieldName": "x"}]}]},
+    {"objectName": "Rooted", "parentName": "Login", "constraints": [{"search": "user=root"}],
+     "calculations": [{"calculationType": "Eval", "expression": '"child"', "outputFields": [{"fieldName": "x"}]}]}]}
+
+
+def test_a_child_that_calculates_a_field_its_own_way_answers_as_without_acceleration(home):
+    write_model(home, CHILD_CALC)
+    accelerate(home, "Logins")
+    build(home)
+    svc = Service(home)
+    roots = sum(1 for i in range(50) if i % 3 == 0)
+    res = svc.search("| tstats count from datamodel=Logins.Rooted by Login.x", earliest=0, limit=0)
+    assert res.table.to_pylist() == [{"Login.x": "child", "count": roots}]
+    res = svc.search("| tstats count from datamodel=Logins by Login.x", earliest=0, limit=0)
+    assert res.table.to_pylist() == [{"Login.x": "root", "count": 50}]
+    assert res.scanned["buckets_from_summaries"] == 2
+
+
+def test_old_summaries_without_a_new_field_are_not_read(home):
+    write_model(home, MODEL)
+    accelerate(home, "Logins", allow_old_summaries=True)
+    build(home)
+    grown = json.loads(json.dumps(MODEL))
+    grown["objects"][0]["fields"].append({"fieldName": "newfield"})
+    write_model(home, grown)
+    res = Service(home).search("| tstats count from datamodel=Logins by Login.user Login.newfield", earliest=0,
+                               limit=0, timeline=False)
+    assert res.table.to_pylist() == []          # no event has newfield: as from the events
+    assert res.scanned["buckets_summarized_at_search"] == 2
+    assert refused_by_user(home)[1]["buckets_from_summaries"] == 2   # the old summaries serve what they hold
+
+
+def test_a_damaged_summary_is_removed_and_built_again(home):
+    accelerate(home)
+    build(home)
+    (bucket_id, files), *_ = acceleration.listing(home, "Authentication", "Authentication").items()
+    (path,) = files.values()
+    path.write_bytes(path.read_bytes()[:500])
+    report = build(home)
+    assert str(path) in report.failed and "built again" in report.failed[str(path)]
+    assert report.built == 1
+    assert by_action_user(home) [0] == expected(range(0, 50))
+
+
+def test_a_symlink_in_the_summaries_folder_is_not_followed(home, tmp_path):
+    victim = tmp_path / "victim"
+    (victim / "Root").mkdir(parents=True)
+    (victim / "Root" / "1-0123456789abcdef.parquet").write_text("keep me")
+    acceleration.folder(home).mkdir(parents=True)
+    (acceleration.folder(home) / "Junk").symlink_to(victim)
+    accelerate(home)
+    assert build(home).removed == 0
+    assert (victim / "Root" / "1-0123456789abcdef.parquet").read_text() == "keep me"
+    assert not (acceleration.folder(home) / "Junk").exists()

@@ -43,14 +43,24 @@ def test_one_row_per_bucket_as_the_files_are(home):
     assert (main["startEpoch"], main["endEpoch"]) == (1767225600, 1767225620)
     from pathlib import Path
 
-    assert Path(main["path"]).is_file() and main["sizeOnDiskMB"] == round(Path(main["path"]).stat().st_size / 2 ** 20, 6)
+    bucket = home.root / main["path"]            # relative to the home: the home's path is not shown
+    assert not Path(main["path"]).is_absolute() and bucket.is_file()
+    assert main["sizeOnDiskMB"] == round(bucket.stat().st_size / 2 ** 20, 6)
     assert main["rawSize"] == len("2026-01-01 00:00:00 a") * 3
     assert main["bucketId"] == f"main~{main['id']}~{main['guId']}"
-    assert main["state"] in ("hot", "warm") and main["tsidxState"] in ("full", "none")
+    import sqlite3
+
+    from speleo.storage import lexicon
+
+    with sqlite3.connect(home.catalog_path) as db:   # the catalog read without Speleo's code
+        (state,) = db.execute("SELECT state FROM buckets WHERE id = ?", (main["id"],)).fetchone()
+    assert main["state"] == state
+    assert main["tsidxState"] == ("full" if lexicon.sidecar_path(bucket).exists() else "none")
 
 
 def test_default_index_time_range_and_stats_over_it(home):
-    assert [r["index"] for r in rows(home, "| dbinspect")] == ["main"]
+    # no index named and no roles (the home's owner): the non-internal indexes, as a search
+    assert [r["index"] for r in rows(home, "| dbinspect")] == ["main", "web"]
     assert rows(home, "| dbinspect index=web index=main | stats sum(eventCount) as n") == [{"n": 5}]
     # a time range holding only the second day keeps only web's bucket
     svc = Service(home)
@@ -62,6 +72,20 @@ def test_default_index_time_range_and_stats_over_it(home):
 def test_the_searcher_sees_only_the_buckets_of_its_indexes(home):
     scope = IndexScope(allowed=("web",), default=("web",))
     assert [r["index"] for r in rows(home, "| dbinspect index=*", scope=scope)] == ["web"]
+    assert [r["index"] for r in rows(home, "| dbinspect index=main", scope=scope)] == []
+    # no index named: the searcher's default indexes, as a search without index=
+    assert [r["index"] for r in rows(home, "| dbinspect", scope=scope)] == ["web"]
+
+
+def test_dbinspect_is_a_generating_command_and_streams_like_any_search(home):
+    with pytest.raises(SplError):
+        rows(home, "search index=main | dbinspect")      # not silently a listing that drops the search
+    from speleo.query import engine, stream
+
+    svc = Service(home)
+    compiled = engine.compile_for("| dbinspect index=*", earliest=0, lookups_dir=home.lookups_dir)
+    tables = list(stream.tables(home, svc.catalog, compiled))
+    assert sum(t.num_rows for t in tables) == 2
 
 
 def test_span_is_refused_with_the_reason(home):

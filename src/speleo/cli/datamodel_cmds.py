@@ -109,12 +109,15 @@ def _acceleration(home: Home, model) -> dict:
     from speleo.query import acceleration
     from speleo.storage.catalog import Catalog
 
+    from speleo import sourcetypes
+
     k = knowledge.load(home.root)
+    props = sourcetypes.load_props(home.props_path) if home.props_path.exists() else None
     if not k.acceleration(model.name).enabled or not home.catalog_path.exists():
-        return acceleration.status(home, None, k, model)
+        return acceleration.status(home, None, k, model, props)
     catalog = Catalog(home.catalog_path)
     try:
-        return acceleration.status(home, catalog, k, model)
+        return acceleration.status(home, catalog, k, model, props)
     finally:
         catalog.close()
 
@@ -123,7 +126,8 @@ def _accel_text(a: dict) -> str:
     if not a["accelerated"]:
         return "no"
     since = f" since {a['earliest_time']}" if a["earliest_time"] else ""
-    return f"yes{since}: {a['complete'] * 100:.0f}% summarized ({a['summarized']}/{a['buckets']} buckets)"
+    text = f"yes{since}: {a['complete'] * 100:.0f}% summarized ({a['summarized']}/{a['buckets']} buckets)"
+    return text + (f"; {a['problem']}" if a.get("problem") else "")
 
 
 @datamodel.command("list")
@@ -262,7 +266,7 @@ def summarize(home: Home, names: tuple[str, ...], output: str, as_json: bool) ->
                 bar.update(task, completed=done, total=total, description=f"summarizing {what}")
 
             report = acceleration.build(home, svc.catalog, props=svc.props(), knowledge=k,
-                                        models=list(names) or None, progress=step)
+                                        models=list(names) or None, progress=step, retry=False)
     finally:
         svc.catalog.close()
     result = report.as_dict()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,13 +72,25 @@ def listing(home: Home, model: str, root: str) -> dict[int, dict[str, Path]]:
     return out
 
 
-def _pick(have: dict[str, Path] | None, digest: str, allow_old: bool) -> Path | None:
+def _pick(have: dict[str, Path] | None, digest: str, allow_old: bool, columns: list[str]) -> Path | None:
+    """The summary to read: the current one, else (`allow_old`) the newest older one that holds
+    every column the search reads (`columns`) (a model that gained a field or a child since: that
+    bucket is computed from its events); None: compute the bucket from its events."""
     if not have:
         return None
     if digest in have:
         return have[digest]
-    if allow_old:
-        return max(have.values(), key=lambda p: p.stat().st_mtime if p.exists() else 0)
+    if not allow_old:
+        return None
+    import pyarrow.parquet as pq
+
+    for path in sorted(have.values(), key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True):
+        try:
+            names = set(pq.read_schema(path).names)
+        except Exception:   # noqa: BLE001 - unreadable: not used
+            continue
+        if set(columns) <= names:
+            return path
     return None
 
 
@@ -91,20 +104,27 @@ def events_relation(con: duckdb.DuckDBPyConnection, home: Home, p):
     have = listing(home, use.model, use.root)
     tombed = set() if p.deleted is None or p.deleted.num_rows == 0 else \
         set(p.deleted.column("index_name").to_pylist())
-    files, raw = [], []
+    files, raw, tombed_raw = [], [], []
     for b in p.buckets:
-        path = None if b.index_name in tombed else _pick(have.get(b.id), use.digest, use.allow_old)
+        if b.index_name in tombed:       # summary rows carry no event identity: deletes need the events
+            tombed_raw.append(b)
+            continue
+        path = _pick(have.get(b.id), use.digest, use.allow_old, use.needed)
         if path is not None:
             files.append(str(path))
         else:
             raw.append(b)
-    p.summarized = (len(files), len(raw))
+    if use.summariesonly and tombed_raw:
+        p.messages.append(f"summariesonly=t: {len(tombed_raw)} buckets of indexes with deleted events were read "
+                          "from their events (deletes are honoured there, not in summaries)")
+    p.summarized = (len(files), len(raw) + len(tombed_raw))
     parts = []
     if files:
         con.register("__dm_summaries__", con.read_parquet(files, union_by_name=True))
         parts.append("SELECT * FROM __dm_summaries__")
-    if raw and not use.summariesonly:
-        sub = engine.Plan(use.raw, raw, deleted=p.deleted)
+    raw_read = tombed_raw + ([] if use.summariesonly else raw)
+    if raw_read:
+        sub = engine.Plan(use.raw, raw_read, deleted=p.deleted)
         compiled = _specialized(use.raw, sub)
         con.register("__dm_raw_events__", engine._events_relation(con, home, sub))
         con.register("__dm_raw__", con.sql(compiled.sql))
@@ -129,13 +149,15 @@ def _specialized(raw, sub):
     from speleo.query import engine
 
     key = tuple(sorted({b.profile or "" for b in sub.buckets}))
-    cache = raw.__dict__.setdefault("_speleo_specialized", {})
-    hit = cache.get(key)
+    with _SPEC_LOCK:
+        cache = raw.__dict__.setdefault("_speleo_specialized", {})
+        hit = cache.get(key)
     if hit is None:
         hit = engine.specialize(raw, sub)
-        if len(cache) >= 16:
-            cache.clear()
-        cache[key] = hit
+        with _SPEC_LOCK:
+            if len(cache) >= 16:
+                cache.clear()
+            cache[key] = hit
     sub.compiled, sub.specialized = hit, True
     return hit
 
@@ -160,32 +182,47 @@ class BuildReport:
                 "pending": self.pending, "failed": dict(self.failed), "seconds": round(self.seconds, 3)}
 
 
+RETRY_SECS = 300.0   # a bucket or model whose summary failed is tried again after this long
+_RETRY: dict[tuple, float] = {}   # (home, model, root, bucket id or None, digest) -> monotonic time to retry
+_SPEC_LOCK = threading.Lock()
+
+
+def earliest_bound(setting, now: float, tz) -> tuple[float, str | None]:
+    """(epoch seconds UTC, problem): the start of what a model's summaries cover, from its
+    acceleration.earliest_time (-inf when unset, or when it is not a relative time: then the
+    problem says so)."""
+    from speleo.spl.timemod import parse_relative_time
+
+    if not setting.earliest_time:
+        return float("-inf"), None
+    try:
+        return parse_relative_time(setting.earliest_time, now, tz), None
+    except Exception as e:   # noqa: BLE001 - SplSyntaxError and friends: said, then all time
+        return float("-inf"), (f"acceleration.earliest_time {setting.earliest_time!r} is not a relative time such "
+                                f"as -1mon or -7d@d ({getattr(e, 'message', e)}); all time is summarized")
+
+
 def wanted_buckets(catalog: Catalog, knowledge, model, now: float, tz) -> list[BucketRow]:
     """The live buckets a model's summaries cover: non-internal indexes, events after its
     acceleration.earliest_time (all time when unset)."""
-    from speleo.spl.timemod import parse_relative_time
-
-    setting = knowledge.acceleration(model.name)
-    lo = float("-inf")
-    if setting.earliest_time:
-        try:
-            lo = parse_relative_time(setting.earliest_time, now, tz)
-        except Exception:   # noqa: BLE001 - reported when datamodels.conf is read; all time then
-            lo = float("-inf")
+    lo, _ = earliest_bound(knowledge.acceleration(model.name), now, tz)
     return [b for b in catalog.live_buckets() if not b.index_name.startswith("_") and b.max_time >= lo]
 
 
 def build(home: Home, catalog: Catalog, *, props=None, knowledge=None, models: list[str] | None = None,
           now: float | None = None, limit: int | None = None, should_stop: Callable[[], bool] | None = None,
-          progress: Callable[[int, int, str], None] | None = None) -> BuildReport:
+          progress: Callable[[int, int, str], None] | None = None, retry: bool = True) -> BuildReport:
     """Bring the summaries of the accelerated models (`models`: only those names) in step with
-    the catalog: build the missing ones (at most `limit` this call), remove the stale ones.
-    `props`: the home's props (search-time extractions, as searches use); `knowledge`: by
-    default the home's. `progress(done, total, what)` after each bucket. A bucket that fails is
-    reported in `failed` and tried again next time; nothing else is touched."""
+    the catalog: build the missing ones, newest buckets first (at most `limit` this call), remove
+    the stale ones. `props`: the home's props (search-time extractions, as searches use);
+    `knowledge`: by default the home's. `progress(done, total, what)` after each bucket.
+    A model whose acceleration search does not compile, or a bucket whose summary fails, is
+    reported in `failed` (keyed by model or bucket path) and, with `retry` (the server's loop),
+    left alone for RETRY_SECS so that it cannot hold the others back; nothing else is touched."""
     from speleo.knowledge import load_cached
     from speleo.query import engine
     from speleo.query.timefmt import local_zone
+    from speleo.spl.commands.datamodel import raw_search, summary_columns, summary_digest
 
     started = time.monotonic()
     report = BuildReport()
@@ -199,31 +236,50 @@ def build(home: Home, catalog: Catalog, *, props=None, knowledge=None, models: l
         return report
     alive = {b.id for b in catalog.live_buckets()} | {b.id for b in catalog.retired_buckets()}
     todo: list[tuple] = []
+    compiled_for: dict[tuple[str, str], object] = {}
+    clock = time.monotonic()
     for model in accelerated:
-        digest = model.digest()
-        buckets = wanted_buckets(catalog, knowledge, model, now, tz)
+        digest = summary_digest(model, knowledge, props)
+        _, problem = earliest_bound(knowledge.acceleration(model.name), now, tz)
+        if problem:
+            report.failed[f"datamodels.conf [{model.name}]"] = problem
+        buckets = sorted(wanted_buckets(catalog, knowledge, model, now, tz), key=lambda b: b.max_time, reverse=True)
         for root in (d.name for d in model.roots()):
+            if not (_PLAIN.match(model.name) and _PLAIN.match(root)):
+                report.failed[f"data model {model.name}.{root}"] = (
+                    "only models and root datasets named with letters, digits and '_' can be accelerated")
+                continue
             have = listing(home, model.name, root)
-            report.removed += _remove_stale(have, alive, digest)
-            todo += [(model, root, digest, b) for b in buckets if digest not in have.get(b.id, {})]
-    report.pending = len(todo)
+            report.removed += _remove_gone(have, alive)
+            report.removed += _remove_damaged(have, digest, summary_columns(model, root), report)
+            missing = [b for b in buckets if digest not in have.get(b.id, {})]
+            if not missing:
+                continue
+            report.pending += len(missing)
+            model_key = (str(home.root), model.name, root, None, digest)
+            if retry and _RETRY.get(model_key, 0) > clock:
+                continue
+            try:
+                ctx = engine.context_for(tz_name=home.settings.default_tz, props=props, lookups_dir=home.lookups_dir,
+                                         knowledge=knowledge)
+                compiled_for[(model.name, root)] = raw_search(ctx, model.name, root)
+            except Exception as e:   # noqa: BLE001 - a model that does not compile: said, the others go on
+                report.failed[f"data model {model.name}.{root}"] = f"{type(e).__name__}: {getattr(e, 'message', e)}"
+                _RETRY[model_key] = clock + RETRY_SECS
+                continue
+            todo += [(model, root, digest, b) for b in missing
+                     if not (retry and _RETRY.get((str(home.root), model.name, root, b.id, digest), 0) > clock)]
+    todo.sort(key=lambda t: t[3].max_time, reverse=True)
     if limit is not None:
         todo = todo[:limit]
-    compiled_for: dict[tuple[str, str], object] = {}
     for i, (model, root, digest, b) in enumerate(todo):
         if should_stop is not None and should_stop():
             break
-        key = (model.name, root)
-        if key not in compiled_for:
-            from speleo.spl.commands.datamodel import raw_search
-
-            ctx = engine.context_for(tz_name=home.settings.default_tz, props=props, lookups_dir=home.lookups_dir,
-                                     knowledge=knowledge)
-            compiled_for[key] = raw_search(ctx, model.name, root)
         try:
-            rows, size = _build_one(home, compiled_for[key], model.name, root, digest, b)
-        except Exception as e:   # noqa: BLE001 - a bucket merged away meanwhile, a full disk: next time
+            rows, size = _build_one(home, compiled_for[(model.name, root)], model.name, root, digest, b)
+        except Exception as e:   # noqa: BLE001 - a bucket merged away meanwhile, a full disk: later
             report.failed[b.path] = f"{type(e).__name__}: {e}"
+            _RETRY[(str(home.root), model.name, root, b.id, digest)] = time.monotonic() + RETRY_SECS
         else:
             report.built += 1
             report.events += rows
@@ -235,6 +291,9 @@ def build(home: Home, catalog: Catalog, *, props=None, knowledge=None, models: l
                     report.removed += 1
         if progress is not None:
             progress(i + 1, len(todo), f"{model.name}.{root}")
+    if len(_RETRY) > 10_000:
+        for k in [k for k, t in _RETRY.items() if t <= time.monotonic()]:
+            _RETRY.pop(k, None)
     report.seconds = time.monotonic() - started
     return report
 
@@ -273,9 +332,49 @@ def _build_one(home: Home, compiled, model: str, root: str, digest: str, b: Buck
     return int(rows), final.stat().st_size
 
 
-def _remove_stale(have: dict[int, dict[str, Path]], alive: set[int], digest: str) -> int:
+_PLAIN = re.compile(r"^\w+$")
+_VERIFIED: dict[tuple, bool] = {}   # (path, size, mtime) of a summary whose footer and columns were checked
+
+
+def _remove_damaged(have: dict[int, dict[str, Path]], digest: str, columns: list[str], report: BuildReport) -> int:
+    """Check each current summary once (its Parquet footer reads, its columns are the summary's,
+    its rows number its footer's count): one that does not (truncated on disk, replaced by hand)
+    is removed, reported, and built again."""
+    import pyarrow.parquet as pq
+
+    removed = 0
+    for bucket_id, files in have.items():
+        path = files.get(digest)
+        if path is None:
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key in _VERIFIED:
+            continue
+        try:
+            meta = pq.read_metadata(path)
+            ok = meta.schema.to_arrow_schema().names == columns
+            why = "its columns are not the summary's"
+        except Exception as e:   # noqa: BLE001 - truncated, not Parquet
+            ok, why = False, f"unreadable ({type(e).__name__}: {e})"
+        if ok:
+            if len(_VERIFIED) > 100_000:
+                _VERIFIED.clear()
+            _VERIFIED[key] = True
+            continue
+        path.unlink(missing_ok=True)
+        files.pop(digest, None)
+        report.failed[str(path)] = f"summary removed to be built again: {why}"
+        removed += 1
+    return removed
+
+
+def _remove_gone(have: dict[int, dict[str, Path]], alive: set[int]) -> int:
     """Remove the summaries of buckets gone from the catalog (merged away and purged, frozen,
-    deleted) and leftovers of interrupted writes."""
+    deleted). Leftovers of interrupted writes go in `_remove_unaccelerated`."""
     n = 0
     for bucket_id, files in have.items():
         if bucket_id not in alive:
@@ -294,9 +393,13 @@ def _remove_unaccelerated(home: Home, knowledge) -> int:
     on = {m.name for m in knowledge.accelerated()}
     n = 0
     for d in base.iterdir():
-        if d.is_dir() and d.name not in on:
-            n += sum(1 for _ in d.rglob("*.parquet"))
-            shutil.rmtree(d, ignore_errors=True)
+        if d.name in on:
+            continue
+        if d.is_symlink() or not d.is_dir():   # not Speleo's: the link goes, never what it points at
+            d.unlink(missing_ok=True)
+            continue
+        n += sum(1 for _ in d.rglob("*.parquet"))
+        shutil.rmtree(d, ignore_errors=True)
     for tmp in base.rglob(".*.tmp"):
         pid = tmp.name.rsplit(".", 2)[-2]
         if not pid.isdigit() or not _alive(int(pid)):
@@ -325,29 +428,34 @@ def unaccelerated(compiled):
     from speleo.spl.compiler import compile_search
 
     k = compiled.ctx.knowledge if compiled.ctx.knowledge is not None else kn.shipped()
-    plain = dataclasses.replace(k, accelerations={})
+    plain = dataclasses.replace(k, accelerations={}, summaries_off="on ClickHouse tstats computes from the events "
+                                "(acceleration summaries are kept by the embedded store)")
     text = getattr(compiled, "query_text", None) or ""
     out = compile_search(text, dataclasses.replace(compiled.ctx, knowledge=plain))
     out.query_text = text
     return out
 
 
-def status(home: Home, catalog: Catalog, knowledge, model, now: float | None = None) -> dict:
-    """A model's acceleration: {accelerated, earliest_time, buckets (that summaries cover),
-    summarized (buckets with a current summary of every root), events, summarized_events,
-    summary_bytes, complete (0..1 of the events)}. `catalog` None: no bucket yet."""
+def status(home: Home, catalog: Catalog | None, knowledge, model, props=None, now: float | None = None) -> dict:
+    """A model's acceleration: {accelerated, earliest_time, allow_old_summaries, buckets (that
+    summaries cover), summarized (buckets with a current summary of every root), events,
+    summarized_events, summary_bytes, complete (0..1 of the events), problem (a bad
+    earliest_time, else null)}. `catalog` None: no bucket yet; `props` as for `build` (a summary
+    built under other props is not current)."""
     from speleo.query.timefmt import local_zone
+    from speleo.spl.commands.datamodel import summary_digest
 
     setting = knowledge.acceleration(model.name)
+    now = time.time() if now is None else now
+    tz = local_zone(home.settings.default_tz)
     out = {"accelerated": setting.enabled, "earliest_time": setting.earliest_time,
            "allow_old_summaries": setting.allow_old_summaries, "buckets": 0, "summarized": 0, "events": 0,
-           "summarized_events": 0, "summary_bytes": 0, "complete": 0.0}
+           "summarized_events": 0, "summary_bytes": 0, "complete": 0.0,
+           "problem": earliest_bound(setting, now, tz)[1] if setting.enabled else None}
     if not setting.enabled:
         return out
-    now = time.time() if now is None else now
-    buckets = [] if catalog is None else wanted_buckets(catalog, knowledge, model, now,
-                                                        local_zone(home.settings.default_tz))
-    digest = model.digest()
+    buckets = [] if catalog is None else wanted_buckets(catalog, knowledge, model, now, tz)
+    digest = summary_digest(model, knowledge, props)
     per_root = [listing(home, model.name, d.name) for d in model.roots()]
     for b in buckets:
         out["buckets"] += 1

@@ -507,9 +507,7 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
             return SearchResult(kind="results", table=table, truncated=False, total=table.num_rows, timeline=timeline,
                                 span=span, earliest=compiled.earliest, latest=compiled.latest, scanned=_scanned(p),
                                 elapsed_secs=time.monotonic() - started, messages=list(p.messages))
-    con.register("__events__", _events_relation(con, home, p))
-    if getattr(compiled, "bucket_listing", None) is not None:
-        con.register("__dbinspect__", bucket_listing(home, catalog, compiled, scope))
+    register_sources(con, home, catalog, compiled, p, scope)
     limit = int(limit)
     post = getattr(compiled, "post", None)
     sql = f"SELECT * FROM ({compiled.sql}) AS q"
@@ -547,9 +545,19 @@ def _execute(home: Home, catalog: Catalog, compiled, limit: int, with_timeline: 
     )
 
 
+def register_sources(con, home: Home, catalog: Catalog, compiled, p: Plan, scope: IndexScope | None = None) -> None:
+    """Register what the search's SQL reads on `con`: `__events__` (the plan's events, or
+    acceleration summary rows) and, for dbinspect, `__dbinspect__`."""
+    con.register("__events__", _events_relation(con, home, p))
+    if getattr(compiled, "bucket_listing", None) is not None:
+        con.register("__dbinspect__", bucket_listing(home, catalog, compiled, scope))
+
+
 def bucket_listing(home: Home, catalog: Catalog, compiled, scope: IndexScope | None = None) -> pa.Table:
     """dbinspect's rows (spl/commands/opscmds.py): the live buckets of the indexes its patterns
-    name that the searcher may read (`scope`), holding events in the search's time range."""
+    name (none: the searcher's default indexes, as a search without `index=`) that the searcher
+    may read (`scope`), holding events in the search's time range. `path` is relative to the
+    home (the home's own path is not shown to searchers)."""
     import socket
 
     from speleo.spl.commands.opscmds import DBINSPECT_COLUMNS
@@ -559,8 +567,14 @@ def bucket_listing(home: Home, catalog: Catalog, compiled, scope: IndexScope | N
     hi = compiled.latest if compiled.latest is not None else float("inf")
     guid, server = license.home_id(catalog), socket.gethostname()
     rows = []
+    patterns = compiled.bucket_listing or None   # [] = no index named: the searcher's default indexes
     for b in catalog.live_buckets():
-        if not _index_wanted(b.index_name, compiled.bucket_listing) or (scope is not None and not scope.permits(b.index_name)):
+        if scope is not None and not scope.permits(b.index_name):
+            continue
+        if patterns is None and scope is not None:
+            if not scope.wanted_by_default(b.index_name):
+                continue
+        elif not _index_wanted(b.index_name, patterns):
             continue
         if b.max_time < lo or b.min_time >= hi:
             continue
@@ -574,7 +588,7 @@ def bucket_listing(home: Home, catalog: Catalog, compiled, scope: IndexScope | N
             "bucketId": f"{b.index_name}~{b.id}~{guid}", "endEpoch": b.max_time, "eventCount": b.event_count,
             "guId": guid, "hostCount": None, "id": b.id, "index": b.index_name,
             "modTime": time.strftime("%m/%d/%Y:%H:%M:%S", time.gmtime(mtime)) if mtime is not None else None,
-            "path": str(path), "rawSize": b.raw_bytes, "sizeOnDiskMB": round(b.size_bytes / 1024 ** 2, 6),
+            "path": b.path, "rawSize": b.raw_bytes, "sizeOnDiskMB": round(b.size_bytes / 1024 ** 2, 6),
             "sourceCount": None, "sourceTypeCount": len(prof.sourcetypes) if prof is not None else None,
             "splunk_server": server, "startEpoch": b.min_time, "state": b.state,
             "tsidxState": "full" if lexicon.sidecar_path(path).exists() else "none"})

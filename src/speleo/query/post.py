@@ -534,7 +534,7 @@ def _concurrency(table: pa.Table, step: dict) -> pa.Table:
                         dtype=float)
 
     start, duration = numbers(step["start"]), numbers(step["duration"])
-    ok = ~(np.isnan(start) | np.isnan(duration))
+    ok = ~(np.isnan(start) | np.isnan(duration)) & (np.nan_to_num(duration, nan=-1.0) >= 0)   # a negative span: no span
     starts = np.sort(start[ok])
     ends = np.sort(start[ok] + duration[ok])
     began = np.searchsorted(starts, start, side="right")     # spans starting at or before each start

@@ -37,7 +37,7 @@ def tables(home: Home, catalog: Catalog, compiled, *, offset: int = 0, limit: in
     offset, limit = max(0, int(offset)), max(0, int(limit))
     try:
         compiled, p, con = engine._open(catalog, compiled, on_connection, scope=scope)
-        con.register("__events__", engine._events_relation(con, home, p))
+        engine.register_sources(con, home, catalog, compiled, p, scope)
         post = getattr(compiled, "post", None)
         if post and not row_wise(post):
             table = apply_post(con.sql(f"SELECT * FROM ({compiled.sql}) AS q").to_arrow_table(), post, con)

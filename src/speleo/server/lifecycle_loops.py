@@ -109,5 +109,5 @@ def acceleration_loop(runtime) -> None:
             runtime.errors["acceleration"] = "; ".join(f"{k}: {v}" for k, v in list(report.failed.items())[:3])
         else:
             runtime.errors.pop("acceleration", None)
-        more = report.pending > report.built and report.built > 0
+        more = report.pending > 0 and report.built > 0   # more to build, and building works: at once
         runtime.stop_event.wait(0.05 if more else settings.acceleration_check_secs)

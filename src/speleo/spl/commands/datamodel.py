@@ -4,13 +4,15 @@ from, pivot) over the data models of `speleo.datamodels` and the indexed fields.
 A data model dataset is its constraint searches (its own and its ancestors', via event types and
 tags) compiled into a filter over the events, plus its fields: `<Dataset>.<field>` in tstats and
 `datamodel ... search` (`Authentication.user`), read from the event's field of the same name or
-computed by the dataset's Eval / Rex calculation. Without an acceleration summary every search
-computes from the events, so `summariesonly` and `allow_old_summaries` change nothing.
+computed by the dataset's Eval / Rex calculation. A tstats over an accelerated model reads its
+acceleration summaries (`_from_summaries`, speleo.query.acceleration); otherwise it computes from
+the events, and `summariesonly=t` finds nothing.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 
 from sqlglot import exp
 
@@ -245,8 +247,8 @@ def compile_acceleration_search(state: State, model, root: str, node: ast.Node) 
     values: dict[str, exp.Expression] = {}
     for d in subtree(model, root):
         for f in model.fields(d.name):
-            if f not in INDEXED and f"{root}.{f}" not in values:
-                values[f"{root}.{f}"] = field_value(state, Target(model, d.name), f, node)
+            if f not in INDEXED and f"{root}.{f}" not in values:   # as the root computes it (_same_calculations)
+                values[f"{root}.{f}"] = field_value(state, target, f, node)
     for d in subtree(model, root)[1:]:
         conds = child_conditions(state, Target(model, d.name), node)
         cond = exp.and_(*conds) if conds else exp.true()
@@ -258,6 +260,20 @@ def compile_acceleration_search(state: State, model, root: str, node: ast.Node) 
     _project(state, [(c, col(c)) for c in summary_columns(model, root)])
     state.events = False
     state.transforming = True
+
+
+def summary_digest(model, knowledge, props) -> str:
+    """The fingerprint an acceleration summary is built under (16 hex digits): the model's
+    definition, the event types and tags its constraints may read, the field extraction
+    (`props`) and Speleo's version. A summary built under another is out of date: a change to
+    any of them is summarized again, never mixed with the new answers in one search."""
+    import hashlib
+
+    import speleo
+
+    parts = [model.digest(), repr(sorted(knowledge.eventtypes.items())),
+             repr(sorted((k, tuple(v)) for k, v in knowledge.tags.items())), repr(props), speleo.__version__]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 class SummaryUse:
@@ -272,6 +288,7 @@ class SummaryUse:
         self.model, self.root, self.digest = model, root, digest
         self.summariesonly, self.allow_old = summariesonly, allow_old
         self.columns = columns
+        self.needed = list(columns)   # the columns this search reads (an older summary must hold them)
         self._ctx, self._raw = ctx, None
 
     @property
@@ -287,6 +304,7 @@ _PLAIN = re.compile(r"^\w+$")
 
 _RAW_CACHE: dict = {}   # (model, root, knowledge, field extraction, zone, bounds) -> compiled
 _RAW_CACHE_MAX = 32
+_RAW_LOCK = threading.Lock()   # searches run in threads of the server
 
 
 def raw_search(ctx, model: str, root: str, table: str = "__events__"):
@@ -305,7 +323,8 @@ def raw_search(ctx, model: str, root: str, table: str = "__events__"):
     key = (model, root, table, knowledge.datamodel(model).digest(), id(knowledge), repr(getattr(fs, "props", None)),
            getattr(fs, "tz_name", None), getattr(getattr(ctx, "tz", None), "key", str(getattr(ctx, "tz", ""))),
            ctx.default_earliest, ctx.default_latest, str(ctx.lookups_dir))
-    hit = _RAW_CACHE.get(key)
+    with _RAW_LOCK:
+        hit = _RAW_CACHE.get(key)
     if hit is not None and hit[0] is knowledge:
         return hit[1]
     text = f"| datamodel {model} {root} acceleration_search"
@@ -313,9 +332,10 @@ def raw_search(ctx, model: str, root: str, table: str = "__events__"):
     compiled.query_text = text
     if table != "__events__":
         compiled = compiled.over(table)
-    if len(_RAW_CACHE) >= _RAW_CACHE_MAX:
-        _RAW_CACHE.pop(next(iter(_RAW_CACHE)))
-    _RAW_CACHE[key] = (knowledge, compiled)   # the knowledge kept alive: its id cannot be reused meanwhile
+    with _RAW_LOCK:
+        while len(_RAW_CACHE) >= _RAW_CACHE_MAX:
+            _RAW_CACHE.pop(next(iter(_RAW_CACHE)))
+        _RAW_CACHE[key] = (knowledge, compiled)   # the knowledge kept alive: its id cannot be reused meanwhile
     return compiled
 
 
@@ -337,6 +357,11 @@ def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: lis
     k = knowledge_of(state)
     setting = k.acceleration(target.model.name)
     summariesonly = as_bool(_option(cmd, "summariesonly") or "false")
+    off = getattr(k, "summaries_off", "")
+    if off:   # ClickHouse, a run of map: computed from the events, whatever the setting
+        if summariesonly:
+            state.notes.append(f"summariesonly=t: {off}")
+        return False
     if not setting.enabled:
         if summariesonly:
             state.filter(exp.false())
@@ -350,7 +375,8 @@ def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: lis
 
     wanted = set(names) | {n.field for n in _search_fields(body)} | set(cmd.by)
     if (not _PLAIN.match(target.model.name) or not _PLAIN.match(root) or state.bindings
-            or not state.top_level or not _self_contained(state, cmd) or any(n not in cols for n in wanted)):
+            or not state.top_level or not _self_contained(state, cmd) or any(n not in cols for n in wanted)
+            or _reads_raw(body) or not _same_calculations(target, root, wanted)):
         return False
     allow_old = as_bool(_option(cmd, "allow_old_summaries") or ("true" if setting.allow_old_summaries else "false"))
     state.columns = list(cols)
@@ -360,8 +386,38 @@ def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: lis
         from speleo.spl.state import col
 
         state.filter(col(MEMBER + target.dataset))
-    state.summary = SummaryUse(target.model.name, root, target.model.digest(), summariesonly,
+    props = getattr(state.ctx.field_sql, "props", None)
+    state.summary = SummaryUse(target.model.name, root, summary_digest(target.model, k, props), summariesonly,
                                allow_old, state.ctx, cols)
+    state.summary.needed = [c for c in cols if c in wanted or c in SUMMARY_BASE or c == MEMBER + target.dataset]
+    return True
+
+
+def _reads_raw(body: ast.Node | None) -> bool:
+    """The where clause holds a term (`TERM(x)`, a bare word): it reads `_raw`, which summaries
+    do not hold."""
+    def walk(n) -> bool:
+        if isinstance(n, ast.Term):
+            return True
+        if isinstance(n, (list, tuple)):
+            return any(walk(x) for x in n)
+        if isinstance(n, ast.Node):
+            import dataclasses
+
+            return any(walk(getattr(n, f.name)) for f in dataclasses.fields(n))
+        return False
+    return walk(body)
+
+
+def _same_calculations(target: Target, root: str, names: set[str]) -> bool:
+    """Every `<Root>.<field>` the search names is computed for the target dataset as the summary
+    computed it (the root's calculation; a child that calculates a field its own way is read
+    from the events, as without acceleration)."""
+    for name in names:
+        base = split_name(target, name)
+        if base is not None and target.model.calculation(target.dataset, base) is not \
+                target.model.calculation(root, base):
+            return False
     return True
 
 

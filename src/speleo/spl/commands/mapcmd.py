@@ -107,7 +107,7 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     # DuckDB has no extraction of its own)
     named = ast.field_names(list(then or []) + list(state.later))
     later = sorted(n for n in named if _SIMPLE_NAME.match(n) and n not in columns)
-    step = {"kind": "map", "template": template, "max": most, "ctx": state.ctx, "fields": later, "append": append,
+    step = {"kind": "map", "template": template, "max": most, "ctx": _without_summaries(state.ctx), "fields": later, "append": append,
             "signature": signature(pipeline)}
     if then:
         from speleo.spl.commands.continuation import POST_TABLE, _table_state
@@ -126,3 +126,15 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     step["columns"] = columns
     state.post.append(step)
     state.transforming = True
+
+
+def _without_summaries(ctx):
+    """The compile context of map's runs: they read the search's events, so a tstats in them
+    computes from the events (acceleration summaries would need their own `__events__`)."""
+    import dataclasses
+
+    from speleo.spl.commands.datamodel import knowledge_of_ctx
+
+    k = knowledge_of_ctx(ctx)
+    return dataclasses.replace(ctx, knowledge=dataclasses.replace(
+        k, summaries_off="inside map tstats computes from the events"))

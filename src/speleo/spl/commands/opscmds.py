@@ -25,21 +25,31 @@ def parse_rangemap(cur: Cursor, word: Token) -> ast.ArgsCmd:
     [default=<string>]`. A range's bounds are numbers (negative ones too: `Dislike=-5--1`), the
     first not above the second."""
     start = cur.peek()
-    opts = read_options(cur, None)
-    cur.expect_end()
-    if "field" not in opts:
-        raise cur.error("rangemap needs field=<field>", start)
+    opts: dict[str, str] = {}
     ranges = []
-    for name, value in opts.items():
-        if name in ("field", "default"):
+    while not cur.at_end():
+        key = cur.peek()
+        if not (key.kind in (T.WORD, T.STRING) and cur.peek(1).kind is T.OP and cur.peek(1).value == "="):
+            raise cur.error("expected field=<field>, <name>=<num>-<num> or default=<string>", key)
+        cur.i += 2
+        value = cur.next()
+        if value.kind not in (T.WORD, T.STRING):
+            raise cur.error(f"expected a value for {key.value}", value)
+        if key.value.lower() in ("field", "default"):
+            opts[key.value.lower()] = value.value
             continue
-        m = _RANGE.match(value)
+        m = _RANGE.match(value.value)      # the name is kept as written (it is what `range` shows)
         if not m:
-            raise cur.error(f"rangemap {name}={value}: a range is <number>-<number>, such as 0-10 or -5--1", start)
+            raise cur.error(f"rangemap {key.value}={value.value}: a range is <number>-<number>, such as 0-10 or "
+                            "-5--1", value)
         lo, hi = float(m.group(1)), float(m.group(2))
         if lo > hi:
-            raise cur.error(f"rangemap {name}={value}: the first number must not be above the second", start)
-        ranges.append((name, lo, hi))
+            raise cur.error(f"rangemap {key.value}={value.value}: the first number must not be above the second", value)
+        if any(name == key.value for name, _, _ in ranges):
+            raise cur.error(f"rangemap: the range {key.value} is given twice", key)
+        ranges.append((key.value, lo, hi))
+    if "field" not in opts:
+        raise cur.error("rangemap needs field=<field>", start)
     node = ast.ArgsCmd("rangemap", {"field": opts["field"], "default": opts.get("default", "None")}, [])
     node.ranges = ranges            # type: ignore[attr-defined]
     return node
@@ -86,10 +96,13 @@ def parse_setfields(cur: Cursor, word: Token) -> ast.ArgsCmd:
             continue
         name = cur.name("a field name")
         cur.expect(T.OP, "'='", "=")
-        value = cur.next()
-        if value.kind not in (T.WORD, T.STRING, T.NUMBER):
-            raise cur.error(f"expected a value for {name.value}", value)
-        pairs[name.value] = value.value
+        value = cur.peek()
+        if value.kind in (T.WORD, T.STRING, T.NUMBER) and value.start == cur.tokens[cur.i - 1].end:
+            pairs[name.value] = cur.next().value
+        elif value.kind is T.STRING:
+            pairs[name.value] = cur.next().value
+        else:   # `c=` with nothing after it: an empty value
+            pairs[name.value] = ""
     if not pairs:
         raise cur.error("expected <field>=<value>")
     return ast.ArgsCmd("setfields", pairs, [])
@@ -122,6 +135,13 @@ def finish_formats(state: State) -> None:
     if not state.formats:
         return
     cmds, state.formats = state.formats, []
+    last: dict[str, int] = {}   # a later fieldformat of a field replaces the earlier one (not formats its output)
+    for i, c in enumerate(cmds):
+        for name, _ in c.assignments:
+            last[name] = i
+    cmds = [ast.EvalCmd([(n, e) for n, e in c.assignments if last[n] == i], start=c.start, end=c.end)
+            for i, c in enumerate(cmds)]
+    cmds = [c for c in cmds if c.assignments]
     if state.post:
         from speleo.spl.commands.continuation import defer_after_post
 
@@ -131,7 +151,10 @@ def finish_formats(state: State) -> None:
     from speleo.spl.commands.evalcmd import compile_eval
 
     for c in cmds:
-        kept = [(name, expr) for name, expr in c.assignments if name in state.columns]
+        present = set(state.columns)
+        if state.has_raw():   # a search-time field of the events is there too
+            present |= {name for name, _ in c.assignments if not state.fields_kept and name not in state.fields_removed}
+        kept = [(name, expr) for name, expr in c.assignments if name in present]
         if kept:
             compile_eval(state, ast.EvalCmd(kept, start=c.start, end=c.end))
 
@@ -174,7 +197,7 @@ def compile_concurrency(state: State, cmd: ast.ArgsCmd) -> None:
     and (Y.start + Y.duration)": `output` (default `concurrency`) counts, for each result, the
     results whose span holds its start, itself included (bounds included). Start (default
     `_time`) and duration are numbers in the same unit; a result without both numbers gets no
-    value and is not counted. Runs on the result table (post step `concurrency`, query/post.py)."""
+    value and is not counted, as a result whose duration is negative. Runs on the result table (post step `concurrency`, query/post.py)."""
     if not state.top_level:
         raise state.fail("concurrency is not supported in a subsearch", cmd)
     start, duration = cmd.options.get("start", "_time"), cmd.options["duration"]
@@ -234,10 +257,10 @@ def parse_dbinspect(cur: Cursor, word: Token) -> ast.ArgsCmd:
 
 def compile_dbinspect(state: State, cmd: ast.ArgsCmd) -> None:
     """One result per bucket of the named indexes (wildcards allowed; `*` leaves out the
-    internal indexes, as in a search; default `main`) holding events in the search's time range,
+    internal indexes, as in a search; none named: the searcher's default indexes) holding events in the search's time range,
     with Splunk's dbinspect fields; `hostCount` and `sourceCount` are empty (Speleo does not count
     them per bucket), `tsidxState` is `full` when the bucket's term index sidecar is written,
-    else `none`. Speleo's buckets are never corrupt (a damaged one is refused when written), so
+    else `none`; `path` is relative to the home. Speleo's buckets are never corrupt (a damaged one is refused when written), so
     `corruptonly=true` lists none. The rows come from the catalog, within the indexes the
     searcher may read (query.engine registers `__dbinspect__`)."""
     from speleo.spl.cursor import as_bool
@@ -254,4 +277,4 @@ def compile_dbinspect(state: State, cmd: ast.ArgsCmd) -> None:
     state.transforming = True
     state.set_order([exp.Ordered(this=col("index")), exp.Ordered(this=col("id"))], {"index", "id"})
     state.events_sql = None
-    state.bucket_listing = list(cmd.args) or ["main"]
+    state.bucket_listing = list(cmd.args)   # [] = the searcher's default indexes
