@@ -140,6 +140,24 @@ def register(con) -> None:
                         null_handling="special", side_effects=False)
     con.create_function("speleo_xpath", _xpath, ["VARCHAR", "VARCHAR"], "VARCHAR[]",
                         null_handling="special", side_effects=False)
+    con.create_function("speleo_relative_time", _relative_time, ["DOUBLE", "VARCHAR", "VARCHAR"], "DOUBLE",
+                        null_handling="special", side_effects=False)
+
+
+def _relative_time(epoch, modifier, zone):
+    """`speleo_relative_time(epoch, modifier, zone)`: relative_time() with a modifier computed
+    per event (spl/evalfuncs.py; Search Reference: Date and Time functions); NULL when an
+    argument is NULL or the modifier is not a time modifier, as Splunk gives no value."""
+    if epoch is None or modifier is None:
+        return None
+    from speleo.errors import SplError
+    from speleo.query.timefmt import local_zone
+    from speleo.spl.timemod import parse_relative_time
+
+    try:
+        return float(parse_relative_time(str(modifier), float(epoch), local_zone(zone or None)))
+    except (SplError, ValueError, OverflowError, KeyError):
+        return None
 
 
 def _xpath(text, path):

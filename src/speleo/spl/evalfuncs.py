@@ -358,9 +358,16 @@ def relative_time_sql(state: State, base: exp.Expression, spec: str, node: ast.N
 def _relative_time(state: State, args: list[ast.Node]) -> Typed:
     """relative_time(X, "modifier") (Search Reference: Date and Time functions): epoch time X
     moved by a relative time modifier such as "-1d@d" or "@w1+8h". With now()/time() or a
-    number it is computed when compiling; with a field, in SQL."""
+    number it is computed when compiling; with a field, in SQL; a modifier that is not a literal
+    (computed per event) is applied per event in Python (udf speleo_relative_time)."""
     from speleo.spl.timemod import parse_relative_time
 
+    if not isinstance(args[1], ast.Str):   # a modifier computed per event ("+" . days . "d"): in Python
+        from speleo.spl.state import tz_name
+
+        modifier = as_kind(compile_expr(state, args[1]), "str")
+        return exp.Anonymous(this="speleo_relative_time", expressions=[
+            as_kind(compile_expr(state, args[0]), "num"), modifier, exp.Literal.string(tz_name(state.ctx.tz))]), "num"
     spec = _literal_text(state, args[1], "relative_time's modifier")
     base, raw = args[0], spec.strip()
     if isinstance(base, ast.Call) and base.name in ("now", "time") and not base.args:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.spl.golden._util import dump, ev, offsets, rows_of, sql
+from tests.spl.golden._util import dump, ev, offsets, rows_of, run, sql
 
 EVENTS = ev(
     "user=alice status=200 bytes=100 dur=1.5",      # -10
@@ -177,3 +177,11 @@ def test_where_sql_numeric_comparison():
     assert sql("* | where status>=500") == (
         f"WITH s0 AS (SELECT * FROM ({x}) AS __events__ WHERE TRUE AND COALESCE(TRY_CAST(\"__x0\" AS DOUBLE) >= 500, FALSE)) "
         "SELECT * EXCLUDE (\"__x0\") FROM s0 ORDER BY \"_time\" DESC")
+
+
+def test_relative_time_with_a_modifier_computed_per_event():
+    # Search Reference: relative_time(X, Y); the corpus writes "+" . days . "d". 86400 (1970-01-02
+    # 00:00 UTC) + 3 days = 345600; minus 3 days snapped to the day = -172800; "x3" is no modifier: null
+    rows = run('| makeresults | eval d=3, t=relative_time(86400, "+".d."d"), u=relative_time(86400, "-".d."d@d"), '
+               'v=relative_time(100, "x".d) | table t u v')
+    assert rows == [{"t": 345600.0, "u": -172800.0, "v": None}]
