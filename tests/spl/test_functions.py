@@ -282,8 +282,8 @@ def test_relative_time_edge_cases():
     assert row == {"a": None, "b": _utc(2023, 11, 13), "c": _utc(2023, 10, 31)}
     with pytest.raises(SplSyntaxError):
         run('status=404 | eval a=relative_time(_time, "-1x")')
-    with pytest.raises(SplUnsupportedError):
-        run("status=404 | eval a=relative_time(_time, user)")
+    # a modifier computed per event is applied per event; a value that is no modifier gives null
+    assert one('status=404 | eval a=relative_time(_time, user) | table a') == {"a": None}
 
 
 # --- earliest_time, latest_time, rate ----------------------------------------------------------------------------

@@ -241,7 +241,7 @@ def build(home: Home, catalog: Catalog, *, props=None, knowledge=None, models: l
     for model in accelerated:
         digest = summary_digest(model, knowledge, props)
         _, problem = earliest_bound(knowledge.acceleration(model.name), now, tz)
-        if problem:
+        if problem and not retry:   # the server's loop would say it every pass: `speleo datamodel list` shows it
             report.failed[f"datamodels.conf [{model.name}]"] = problem
         buckets = sorted(wanted_buckets(catalog, knowledge, model, now, tz), key=lambda b: b.max_time, reverse=True)
         for root in (d.name for d in model.roots()):

@@ -90,24 +90,27 @@ def acceleration_loop(runtime) -> None:
     """Keep the summaries of accelerated data models in step with the buckets
     (query.acceleration.build), a few buckets at a time so that a stop is quick; looks again
     every `acceleration_check_secs`, at once while work is pending. Each pass that built or
-    removed summaries is noted in `_internal` (component DataModelAcceleration); a bucket that
-    failed stays in `errors` until a pass succeeds. Not on the ClickHouse backend (its events
+    removed summaries, or met a failure not noted before, is noted in `_internal` (component
+    DataModelAcceleration); the last failures stay in `errors` until a pass builds without one. Not on the ClickHouse backend (its events
     are not in buckets here)."""
     from speleo.query import acceleration
 
     svc, settings = runtime.service, runtime.home.settings
+    said: set = set()   # failures already noted: one that recurs (retried every 5 minutes) is noted once
     while not runtime.stop_event.is_set():
         if svc.on_clickhouse:
             runtime.stop_event.wait(settings.acceleration_check_secs)
             continue
         report = acceleration.build(runtime.home, svc.catalog, props=svc.props(), now=runtime.clock.time(),
                                     limit=4, should_stop=runtime.stop_event.is_set)
-        if report.built or report.removed or report.failed:
+        new_failures = set(report.failed) - said
+        said = set(report.failed) if len(said) > 1000 else said | set(report.failed)
+        if report.built or report.removed or new_failures:
             runtime.internal.emit("_internal", "splunkd", {"event": "summaries", **report.as_dict()},
                                   component="DataModelAcceleration", level="WARN" if report.failed else "INFO")
         if report.failed:
             runtime.errors["acceleration"] = "; ".join(f"{k}: {v}" for k, v in list(report.failed.items())[:3])
-        else:
+        elif report.built:   # (a pass between retries has nothing to say either way)
             runtime.errors.pop("acceleration", None)
         more = report.pending > 0 and report.built > 0   # more to build, and building works: at once
         runtime.stop_event.wait(0.05 if more else settings.acceleration_check_secs)

@@ -116,19 +116,19 @@ def test_fieldformat_formats_a_search_time_field_of_events():
 
 
 def test_concurrency_leaves_a_negative_span_out():
-    rows = run("| makeresults count=3 | streamstats count as n | eval start=n*10, d=case(n=1, 100, n=2, -50, n=3, 5) "
-               "| concurrency start=start duration=d | table n concurrency")
+    rows = table("* | head 3 | sort _time | streamstats count as n | eval start=n*10, d=case(n=1, 100, n=2, -50, n=3, 5) "
+                 "| concurrency start=start duration=d | sort n | table n concurrency")
     # 1: [10, 110]; 2: negative (no span, no value); 3 at 30: 1's span and its own -> 2
     assert [(r["n"], r.get("concurrency")) for r in rows] == [(1, 1), (2, None), (3, 2)]
 
 
 def test_a_later_fieldformat_replaces_the_earlier_one():
-    rows = run('| makeresults | eval n=1234567 | fieldformat n=tostring(n, "commas") | fieldformat n=tostring(n+1) '
-               '| table n')
+    rows = table('* | head 1 | eval n=1234567 | fieldformat n=tostring(n, "commas") | fieldformat n=tostring(n+1) '
+                 '| table n')
     assert rows == [{"n": "1234568"}]
 
 
 def test_rangemap_refuses_a_range_given_twice_and_setfields_takes_empty_values():
     with pytest.raises(SplError, match="given twice"):
         run("* | rangemap field=load a=0-10 a=20-30", rows=EVENTS)
-    assert run('| makeresults | setfields a=1, c=, b="x y" | table a b c') == [{"a": "1", "b": "x y", "c": ""}]
+    assert table('* | head 1 | setfields a=1, c=, b="x y" | table a b c') == [{"a": "1", "b": "x y", "c": ""}]
