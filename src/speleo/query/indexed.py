@@ -60,18 +60,6 @@ class Rows:
 # -- which searches ----------------------------------------------------------------------------
 
 
-def _has_subsearch(node) -> bool:
-    if isinstance(node, (ast.Subsearch, ast.Pipeline)):
-        return True
-    if isinstance(node, (list, tuple)):
-        return any(_has_subsearch(x) for x in node)
-    if isinstance(node, ast.Node):
-        import dataclasses
-
-        return any(_has_subsearch(getattr(node, f.name)) for f in dataclasses.fields(node))
-    return False
-
-
 def search_expr(compiled) -> ast.Node | None:
     """The filter of the pipeline's first search without its time bounds (`ast.And` of them),
     or None when the index cannot restrict the rows: no leading search, or another reader of
@@ -80,7 +68,7 @@ def search_expr(compiled) -> ast.Node | None:
     pipeline = getattr(compiled, "ast", None)
     if pipeline is None or not pipeline.commands or not isinstance(pipeline.commands[0], ast.SearchCmd):
         return None
-    if any(_has_subsearch(c) for c in pipeline.commands) or len(_READS_EVENTS.findall(getattr(compiled, "sql", ""))) != 1:
+    if any(ast.has_subsearch(c) for c in pipeline.commands) or len(_READS_EVENTS.findall(getattr(compiled, "sql", ""))) != 1:
         return None
     if any(step.get("kind") == "map" for step in getattr(compiled, "post", None) or []):
         return None   # map's runs read the events after the search, with their own filters

@@ -426,13 +426,18 @@ def field_names(nodes) -> set[str]:
     return out
 
 
-def has_subsearch(node) -> bool:
-    """True when `node` (a node, a list of them, or anything else) holds a subsearch or a
-    nested pipeline anywhere."""
-    if isinstance(node, (Subsearch, Pipeline)):
+def contains(node, types: tuple) -> bool:
+    """True when `node` (a node, a list of them, or anything else) holds a node of one of
+    `types` anywhere, itself included."""
+    if isinstance(node, types):
         return True
     if isinstance(node, (list, tuple)):
-        return any(has_subsearch(x) for x in node)
+        return any(contains(x, types) for x in node)
     if isinstance(node, Node):
-        return any(has_subsearch(getattr(node, f.name)) for f in dataclasses.fields(node))
+        return any(contains(getattr(node, f.name), types) for f in dataclasses.fields(node))
     return False
+
+
+def has_subsearch(node) -> bool:
+    """True when `node` holds a subsearch or a nested pipeline anywhere."""
+    return contains(node, (Subsearch, Pipeline))

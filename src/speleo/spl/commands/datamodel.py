@@ -396,17 +396,7 @@ def _from_summaries(state: State, cmd: ast.TstatsCmd, target: Target, names: lis
 def _reads_raw(body: ast.Node | None) -> bool:
     """The where clause holds a term (`TERM(x)`, a bare word): it reads `_raw`, which summaries
     do not hold."""
-    def walk(n) -> bool:
-        if isinstance(n, ast.Term):
-            return True
-        if isinstance(n, (list, tuple)):
-            return any(walk(x) for x in n)
-        if isinstance(n, ast.Node):
-            import dataclasses
-
-            return any(walk(getattr(n, f.name)) for f in dataclasses.fields(n))
-        return False
-    return walk(body)
+    return ast.contains(body, (ast.Term,))
 
 
 def _same_calculations(target: Target, root: str, names: set[str]) -> bool:
