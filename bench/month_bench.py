@@ -1,6 +1,7 @@
 """Long ranges (issue 16): a month of logs, about 50 million events, searched over the whole
 range through the HTTP API of a warm server: the search page's first call (`*`: the newest
-events and the timeline of the whole month), a term count, and a daily timechart, beside grep;
+events and the timeline of the whole month), a term count, and a daily timechart (in UTC and in
+America/New_York, a zone with daylight saving time), beside grep;
 then a data model's `tstats count by` computed from the events, and again once the model is
 accelerated (`speleo datamodel accelerate Web`, summaries built by `speleo datamodel summarize`,
 timed): issue 15 asks the accelerated search to be at least 10x faster.
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 OUT = ROOT / "bench" / "out"
 RUNS = int(os.environ.get("MONTH_RUNS", 3))
 TSTATS = "| tstats count from datamodel=Web by Web.status"
+DST_ZONE = "America/New_York"
 
 from gen import RARE_COUNT, RARE_TOKEN, generate  # noqa: E402
 from termindex_bench import _files, ingest, warm_server  # noqa: E402
@@ -103,6 +105,28 @@ def run() -> dict:
         timed("`* | timechart span=1d count`", {"search": "* | timechart span=1d count", "limit": 0, "timeline": False},
               count_is(events))
         tstats = {"search": TSTATS, "limit": 0, "timeline": False}
+        # the same timechart in a zone with daylight saving time (the server's zone from TZ): the
+        # counts add up to every event, and each row starts at a local midnight (EST or EDT)
+        dst_rows = {}
+        with warm_server(home, start_secs=600, env={"SPELEO_ACCELERATION_CHECK_SECS": "1e9", "TZ": DST_ZONE}) as (
+                dst_url, dst_headers):
+            def dst_post(body: dict) -> dict:
+                r = client.post(dst_url + "/api/v1/search", json=body, headers=dst_headers)
+                r.raise_for_status()
+                return r.json()
+
+            body = {"search": "* | timechart span=1d count", "limit": 0, "timeline": False}
+            answer = dst_post(body)
+            assert sum(int(r["count"]) for r in answer["results"]) == events
+            dst_rows = {r["_time"]: int(r["count"]) for r in answer["results"]}
+            times = []
+            for _ in range(RUNS):
+                t0 = time.perf_counter()
+                dst_post(body)
+                times.append(time.perf_counter() - t0)
+            res["searches"][f"`* | timechart span=1d count` in {DST_ZONE}"] = {"body": body,
+                                                                             "s": statistics.median(times)}
+        assert all(t.endswith(("T00:00:00-05:00", "T00:00:00-04:00")) for t in dst_rows), list(dst_rows)[:3]
         raw_rows = post(tstats)["results"]
         timed(f"`{TSTATS}` from the events", tstats, count_is(access_lines))
         cli = [sys.executable, "-m", "speleo.cli.main", "--home", str(home)]

@@ -62,3 +62,53 @@ def test_day_buckets_in_a_fixed_offset_zone_equal_duckdbs_time_bucket(tz, days):
     ref = con.execute(f"SELECT epoch(timezone('{tz}', time_bucket(INTERVAL '{days} days', "
                       f"timezone('{tz}', to_timestamp(x)))))::DOUBLE FROM t ORDER BY rowid").fetchall()
     assert fast == ref
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Europe/London", "Asia/Beirut", "America/Sao_Paulo",
+                                "Australia/Lord_Howe", "Africa/Casablanca", "Asia/Kolkata"])
+@pytest.mark.parametrize("near", [None, (1_600_000_000.0, 1_700_000_000.0), (None, 1_000_000_000.0)])
+def test_day_buckets_in_a_zone_with_daylight_saving_time_equal_duckdbs_time_bucket(tz, near):
+    """Day spans in a zone with transitions are arithmetic over a tree of its transitions
+    (spl/nodes.py _day_tree), also around each transition (a second before and after, the
+    hour around, the day around), at midnight gaps (Sao Paulo's DST began at midnight) and
+    repeated midnights (Beirut's ended at midnight), and before 1970 (the general path).
+    The reference is DuckDB's own time_bucket over timezone(), computed per row."""
+    import random
+
+    import duckdb
+    from sqlglot import exp as _exp
+
+    from speleo.spl.nodes import TimeBucket, render, zone_offsets
+
+    table = zone_offsets(tz)
+    assert table is not None
+    assert (len(table[1]) > 20) == (tz != "Asia/Kolkata")   # Kolkata: one offset since 1970
+    rng = random.Random(tz)
+    times = [rng.uniform(-1e9, 5e9) for _ in range(1500)]
+    times += [p + d for p, _ in table[1] for d in (-90000, -86400, -3601, -1, -0.5, 0, 0.25, 1, 3600, 86400)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest($1::DOUBLE[]) AS x", [times])
+    for days in (1, 2, 7):
+        extra = {} if near is None else {"near": _exp.Tuple(expressions=[
+            _exp.null() if v is None else _exp.Literal.number(v) for v in near])}
+        node = TimeBucket(this=_exp.column("x"), seconds=_exp.Literal.number(days), unit=_exp.Literal.string("d"),
+                          tz=_exp.Literal.string(tz), **extra)
+        sql = render(node)
+        assert "time_bucket" in sql.lower()   # the general path stays for times outside the tree
+        wrong = con.execute(f"SELECT x, {sql} AS fast, epoch(timezone('{tz}', time_bucket(INTERVAL '{days} days', "
+                            f"timezone('{tz}', to_timestamp(x)))))::DOUBLE AS ref FROM t "
+                            "WHERE fast IS DISTINCT FROM ref LIMIT 5").fetchall()
+        assert wrong == [], (days, wrong)
+
+
+def test_zone_offsets_follow_duckdbs_zone_data():
+    """New York: EST (-5 h) in January 2024, EDT (-4 h) from 2024-03-10 07:00 UTC (02:00 EST)
+    to 2024-11-03 06:00 UTC (02:00 EDT), as the US rules since 2007 say."""
+    from speleo.spl.nodes import fixed_offset, zone_offsets
+
+    first, trans = zone_offsets("America/New_York")
+    assert first == -5 * 3600
+    assert (1710054000, -4 * 3600) in trans and (1730613600, -5 * 3600) in trans
+    assert fixed_offset("America/New_York") is None
+    assert fixed_offset("Asia/Kolkata") == 19800
+    assert zone_offsets("Not/AZone") is None

@@ -12,10 +12,48 @@ from speleo.spl import parse_relative_time
 
 
 def local_zone(name: str | None = None) -> dt.tzinfo:
-    """The zone named (IANA), else the machine's local zone."""
+    """The zone named (IANA), else the machine's local zone by its IANA name (`machine_zone`),
+    so that day buckets and relative times follow its daylight saving time; a fixed offset only
+    when the machine's zone has no name Speleo can find."""
     if name:
         return ZoneInfo(name)
+    found = machine_zone()
+    if found is not None:
+        return found
     return dt.datetime.now().astimezone().tzinfo or dt.timezone.utc
+
+
+def machine_zone() -> ZoneInfo | None:
+    """The machine's zone as an IANA zone: the `TZ` environment variable when it names one
+    (`TZ=Europe/Paris`, `TZ=:Europe/Paris`), else the target of the /etc/localtime link
+    (`/usr/share/zoneinfo/America/New_York`), else /etc/timezone (Debian); None when none of
+    them names a zone (a POSIX rule string such as `EST5EDT,M3.2.0,M11.1.0` included)."""
+    import os
+
+    candidates = []
+    env = os.environ.get("TZ")
+    if env is not None:
+        candidates.append(env.lstrip(":"))
+    else:
+        try:
+            target = os.path.realpath("/etc/localtime")
+            if "/zoneinfo/" in target:
+                candidates.append(target.split("/zoneinfo/", 1)[1])
+        except OSError:
+            pass
+        try:
+            with open("/etc/timezone", encoding="utf-8") as fh:
+                candidates.append(fh.read(200).strip())
+        except (OSError, UnicodeDecodeError):
+            pass
+    for key in candidates:
+        if not key or key.startswith("/") or ".." in key:
+            continue
+        try:
+            return ZoneInfo(key)
+        except (ValueError, OSError, KeyError):   # not a zone name, or not in the database
+            continue
+    return None
 
 
 def iso(ts: float | None, tz: dt.tzinfo) -> str | None:

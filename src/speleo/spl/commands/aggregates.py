@@ -295,6 +295,17 @@ def _of_lists(func: str, f: exp.Expression, state: State | None = None) -> exp.E
     return exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(this="list_distinct", expressions=[every])])
 
 
+def near_range(state: State) -> exp.Tuple:
+    """The search's (earliest, latest) for TimeBucket's `near`: day buckets in a zone with
+    daylight saving time are arithmetic over the zone's transitions in that range (an open
+    earliest is NULL, from 1970; an open latest is now). Times outside it are still bucketed
+    right, by the general path."""
+    lo, hi = state.time_range
+    if hi is None:
+        hi = state.ctx.now
+    return exp.Tuple(expressions=[exp.null() if v is None else exp.Literal.number(repr(float(v))) for v in (lo, hi)])
+
+
 def _per_unit(state: State, f: exp.Expression, unit: int, span: tuple[int, str]) -> exp.Expression:
     """sum(X) * unit / (seconds of the bucket). Spans in days or months have buckets of
     different lengths (DST, month lengths): each value is divided by the length of its own
@@ -305,7 +316,7 @@ def _per_unit(state: State, f: exp.Expression, unit: int, span: tuple[int, str])
                        expression=exp.Literal.number(n))
     tz = state.tz_literal()
     start = TimeBucket(this=num(state.field("_time")), seconds=exp.Literal.number(n), unit=exp.Literal.string(kind),
-                       tz=tz.copy())
+                       tz=tz.copy(), near=near_range(state))
     local = exp.Anonymous(this="timezone", expressions=[tz, exp.Anonymous(this="to_timestamp", expressions=[start])])
     step = exp.Interval(this=exp.Literal.string(str(n)), unit=exp.var("DAY" if kind == "d" else "MONTH"))
     end = exp.Anonymous(this="epoch", expressions=[

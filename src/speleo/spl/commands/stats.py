@@ -7,7 +7,7 @@ import re
 from sqlglot import exp
 
 from speleo.spl import ast
-from speleo.spl.commands.aggregates import (STREAM_ORDERED, 
+from speleo.spl.commands.aggregates import (STREAM_ORDERED, near_range,
     SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
 from speleo.spl.cursor import Cursor, as_bool
@@ -341,7 +341,8 @@ def parse_span(cur: Cursor, tok: Token) -> tuple[int, str]:
 def bucket_expr(state: State, field: exp.Expression, span: tuple[int, str]) -> exp.Expression:
     n, unit = span
     return TimeBucket(this=num(field), seconds=exp.Literal.number(n), unit=exp.Literal.string(unit),
-                      tz=state.tz_literal())
+                      tz=state.tz_literal(), near=near_range(state))
+
 
 
 _NUMERIC_SPAN = re.compile(r"\d+(?:\.\d+)?|\.\d+")
