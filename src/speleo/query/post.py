@@ -546,6 +546,66 @@ def _concurrency(table: pa.Table, step: dict) -> pa.Table:
     return table.append_column(name, out)
 
 
+def _predict(table: pa.Table, step: dict) -> pa.Table:
+    """Splunk Search Reference: predict (spl/commands/opscmds.py compile_predict; the models in
+    query/forecast.py): the rows in `_time` order, each field's prediction and interval added,
+    then `future` rows after the last, spaced by the most common step between rows."""
+    from collections import Counter
+    from statistics import NormalDist
+
+    from speleo.errors import InputError
+    from speleo.query import forecast
+
+    if "_time" not in table.column_names:
+        raise InputError("predict needs results with _time, as a timechart's")
+    table = table.filter(pc.is_valid(table.column("_time")))
+    table = table.take(pc.sort_indices(table.column("_time")))
+    times = [float(t) for t in table.column("_time").to_pylist()]
+    steps = Counter(round(b - a, 6) for a, b in zip(times, times[1:]) if b > a)
+    span = steps.most_common(1)[0][0] if steps else 0.0
+    holdback, future = step["holdback"], step["future"]
+    n = table.num_rows
+    if n - holdback < 2:
+        raise InputError(f"predict needs at least two rows to fit ({n} rows, holdback={holdback})")
+    extra = future if span > 0 else 0
+    out_columns: dict[str, pa.Array] = {}
+    for spec in step["fields"]:
+        field = spec["field"]
+        if field not in table.column_names:
+            raise InputError(f"predict: the results have no field {field!r} (fields: "
+                             f"{', '.join(c for c in _visible(table) if c != '_time')[:300]})")
+        values = [_as_number(v) for v in table.column(field).to_pylist()]
+        try:
+            model = forecast.fit(values[:n - holdback], step["algorithm"], step["period"])
+        except ValueError as e:
+            raise InputError(f"predict {field}: {e}") from None
+        z_up = NormalDist().inv_cdf(0.5 + spec["upper_level"] / 200)
+        z_low = NormalDist().inv_cdf(0.5 + spec["lower_level"] / 200)
+        preds: list[float | None] = list(model.fitted)
+        spread: list[float | None] = [None if p is None else 1.0 for p in preds]
+        for h in range(1, holdback + extra + 1):
+            value, k = model.ahead(h)
+            preds.append(value)
+            spread.append(k)
+        sigma = model.sigma
+        out_columns[spec["out"]] = pa.array(preds, pa.float64())
+        out_columns[spec["upper"]] = pa.array([None if p is None else p + z_up * sigma * k
+                                               for p, k in zip(preds, spread)], pa.float64())
+        out_columns[spec["lower"]] = pa.array([None if p is None else p - z_low * sigma * k
+                                               for p, k in zip(preds, spread)], pa.float64())
+    if extra:
+        last = times[-1]
+        more = {name: pa.nulls(extra, table.schema.field(name).type) for name in table.column_names}
+        more["_time"] = pa.array([last + span * h for h in range(1, extra + 1)], table.schema.field("_time").type)
+        table = pa.concat_tables([table, pa.table(more, schema=table.schema)])
+    for name, values in out_columns.items():
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, values)
+        else:
+            table = table.append_column(name, values)
+    return table
+
+
 MAX_WRAP_PERIODS = 1000   # timewrap: series per field (a 1s wrap of a year would make millions)
 
 
@@ -648,7 +708,8 @@ def _multikv(table: pa.Table, step: dict) -> pa.Table:
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
-         "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency}
+         "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
+         "predict": _predict}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

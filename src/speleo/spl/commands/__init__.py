@@ -81,6 +81,7 @@ COMMANDS["highlight"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_
 COMMANDS["iconify"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_display_only)
 COMMANDS["dbinspect"] = CommandSpec(opscmds.parse_dbinspect, opscmds.compile_dbinspect, streaming=False)
 COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile_concurrency, streaming=False)
+COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

@@ -1,4 +1,4 @@
-"""Commands of operations dashboards and reports: rangemap, concurrency, fieldformat, setfields,
+"""Commands of operations dashboards and reports: rangemap, concurrency, predict, fieldformat, setfields,
 and highlight / iconify (Splunk Search Reference, one page each; cited per command)."""
 
 from __future__ import annotations
@@ -208,6 +208,113 @@ def compile_concurrency(state: State, cmd: ast.ArgsCmd) -> None:
     state.post.append({"kind": "concurrency", "start": start, "duration": duration,
                        "output": cmd.options.get("output", "concurrency"),
                        "columns": [c for c in state.columns if not c.startswith("__speleo")]})
+
+
+# --- predict -------------------------------------------------------------------------------------
+
+PREDICT_OPTIONS = {"algorithm", "future_timespan", "holdback", "period", "suppress", "correlate_field"}
+_BOUND = re.compile(r"(upper|lower)(\d+)$", re.I)
+
+
+def parse_predict(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: predict. `predict <field> [AS <newfield>]... [algorithm=LL|LLT|
+    LLP|LLP5] [future_timespan=<n>] [holdback=<n>] [period=<n>] [upper<XX>=<field>]
+    [lower<YY>=<field>]`; options may come before, between or after the fields and apply to all
+    of them. Arguments: each field as `field` or `field\x00alias`."""
+    opts: dict[str, str] = {}
+    fields: list[str] = []
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        tok = cur.peek()
+        if tok.kind in (T.WORD, T.STRING) and cur.peek(1).kind is T.OP and cur.peek(1).value == "=":
+            key = tok.value.lower()
+            if key not in PREDICT_OPTIONS and not _BOUND.match(key):
+                raise cur.error(f"unknown option {tok.value!r} (options: algorithm, future_timespan, holdback, "
+                                "period, upper<XX>, lower<XX>)", tok)
+            cur.i += 2
+            value = cur.next()
+            if value.kind not in (T.WORD, T.STRING):
+                raise cur.error(f"expected a value for {tok.value}", value)
+            opts[key] = value.value
+            continue
+        if tok.kind not in (T.WORD, T.STRING):
+            raise cur.error("expected a field name", tok)
+        cur.next()
+        name = tok.value
+        if cur.accept_word("as"):
+            alias = cur.next()
+            if alias.kind not in (T.WORD, T.STRING):
+                raise cur.error("expected a name after AS", alias)
+            name += "\x00" + alias.value
+        fields.append(name)
+    if not fields:
+        raise cur.error("predict needs a field to predict, as in `timechart count | predict count`", word)
+    return ast.ArgsCmd("predict", opts, fields)
+
+
+def compile_predict(state: State, cmd: ast.ArgsCmd) -> None:
+    """Splunk Search Reference 9.4: predict. Forecasts each field of a time series (the rows of
+    a timechart, in time order) with LL, LLT, LLP or LLP5 (the default; query/forecast.py says
+    how they are fitted) and adds, to every row, `prediction(<field>)` (or the AS name) and its
+    interval `upper95(prediction(<field>))` / `lower95(...)` (`upper90=<name>` names the upper
+    bound and makes it a 90% one), then `future_timespan` rows (default 5) after the last one,
+    spaced by the most common step between the rows' `_time`. `holdback=<n>`: the last n rows
+    are not used to fit and get forecasts. `period=<n>`: LLP's season in rows (else found by
+    autocorrelation; LLP and LLP5 without one run as LLT). LLB and BiLL (`correlate_field`) are
+    not provided. Runs on the result table (post step `predict`, query/post.py)."""
+    from speleo.query import forecast
+
+    opts = cmd.options
+    algorithm = opts.get("algorithm", "LLP5").upper()
+    if algorithm in ("LLB", "BILL") or "correlate_field" in opts:
+        raise state.fail("predict algorithm=LLB/BiLL (two correlated series) is not supported; "
+                                "use LL, LLT, LLP or LLP5", cmd)
+    if algorithm not in forecast.ALGORITHMS:
+        raise state.fail(f"predict: unknown algorithm {opts['algorithm']!r}: use LL, LLT, LLP or LLP5", cmd)
+
+    def count(key: str, default: int, low: int, high: int) -> int:
+        text_ = opts.get(key, str(default))
+        try:
+            n = int(text_)
+        except ValueError:
+            raise state.fail(f"predict {key}={text_!r}: expected a whole number", cmd) from None
+        if not low <= n <= high:
+            raise state.fail(f"predict {key}={n}: must be between {low} and {high:,}", cmd)
+        return n
+
+    future = count("future_timespan", 5, 0, forecast.MAX_FUTURE)
+    holdback = count("holdback", 0, 0, forecast.MAX_ROWS)
+    period = count("period", 0, 0, forecast.MAX_PERIOD) if "period" in opts else None
+    if period is not None and period < 2:
+        raise state.fail("predict period must be at least 2 rows", cmd)
+    if not state.top_level:
+        raise state.fail("predict is not supported in a subsearch", cmd)
+    if "_time" not in state.columns:
+        raise state.fail("predict needs results with _time, as a timechart's", cmd)
+    bounds = {"upper": (95, None), "lower": (95, None)}
+    for key, value in opts.items():
+        m = _BOUND.match(key)
+        if m:
+            level = int(m.group(2))
+            if not 1 <= level <= 99:
+                raise state.fail(f"predict {key}: the confidence level must be between 1 and 99", cmd)
+            bounds[m.group(1).lower()] = (level, value)
+    specs = []
+    for arg in cmd.args:
+        field, _, alias = arg.partition("\x00")
+        out = alias or f"prediction({field})"
+        (up, up_name), (low, low_name) = bounds["upper"], bounds["lower"]
+        specs.append({"field": field, "out": out, "upper": up_name or f"upper{up}({out})", "upper_level": up,
+                      "lower": low_name or f"lower{low}({out})", "lower_level": low})
+    names = [n for s in specs for n in (s["out"], s["upper"], s["lower"])]
+    if len(set(names)) != len(names):
+        raise state.fail("predict: two outputs would have the same name; give each field its own AS name", cmd)
+    extract_for_later(state)
+    state.post.append({"kind": "predict", "fields": specs, "algorithm": algorithm, "future": future,
+                       "holdback": holdback, "period": period,
+                       "columns": list(dict.fromkeys([c for c in state.columns if not c.startswith("__speleo")] + names))})
+    state.transforming = True
 
 
 def extract_for_later(state: State) -> None:
