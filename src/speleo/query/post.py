@@ -546,6 +546,25 @@ def _concurrency(table: pa.Table, step: dict) -> pa.Table:
     return table.append_column(name, out)
 
 
+def _ema(table: pa.Table, step: dict) -> pa.Table:
+    """trendline ema<N>(field) (spl/commands/reshape.py compile_trendline): e = alpha * x +
+    (1 - alpha) * e, alpha = 2 / (N + 1), seeded with the first number; a row without a number
+    keeps the running value."""
+    alpha = 2.0 / (step["n"] + 1)
+    values = table.column(step["field"]).to_pylist() if step["field"] in table.column_names else [None] * table.num_rows
+    out, e = [], None
+    for v in values:
+        x = _as_number(v)
+        if x is not None:
+            e = x if e is None else alpha * x + (1 - alpha) * e
+        out.append(e)
+    arr = pa.array(out, pa.float64())
+    name = step["name"]
+    if name in table.column_names:
+        return table.set_column(table.column_names.index(name), name, arr)
+    return table.append_column(name, arr)
+
+
 def _predict(table: pa.Table, step: dict) -> pa.Table:
     """Splunk Search Reference: predict (spl/commands/opscmds.py compile_predict; the models in
     query/forecast.py): the rows in `_time` order, each field's prediction and interval added,
@@ -709,7 +728,7 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
-         "predict": _predict}
+         "predict": _predict, "ema": _ema}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -9,7 +9,7 @@ gives each group its own window): https://help.splunk.com/splunk-enterprise/spl-
 https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/delta
 "accum" (running total): https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/accum
 "trendline" (smaN: mean of the last N values, wmaN: weights 1..N, the newest heaviest; no value until
-N values were seen): https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/trendline
+N values were seen; emaN: alpha = 2/(N+1)): https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/trendline
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def approx(values):
     ("accum bytes as total", "total", [100, 300, 700, 750, 900, 1000]),
     ("trendline sma3(bytes) as t", "t", [None, None, 233.33, 216.67, 200, 100]),
     ("trendline wma3(bytes) as t", "t", [None, None, 283.33, 191.67, 158.33, 108.33]),
+    # ema3: alpha = 2 / (3 + 1) = 0.5, seeded with the first value: 100, (200+100)/2 = 150,
+    # (400+150)/2 = 275, (50+275)/2 = 162.5, (150+162.5)/2 = 156.25, (100+156.25)/2 = 128.125
+    ("trendline ema3(bytes) as t", "t", [100, 150, 275, 162.5, 156.25, 128.125]),
 ])
 def test_streaming(query, col, expected):
     got = rows_of(f"* | {query} | table {col}", EVENTS, col)

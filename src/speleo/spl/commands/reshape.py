@@ -281,8 +281,9 @@ _TREND = re.compile(r"(sma|ema|wma)(\d+)\(([^)]+)\)(?:\s+as\s+(\S+))?", re.I)
 
 def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: trendline. `sma<N>(f)`: mean of the last N values; `wma<N>(f)`:
-    weights 1..N, newest heaviest; `ema<N>(f)`: alpha = 2/(N+1), seeded with the first value.
-    The first N-1 results get no value (sma, wma). Default name `sma5(f)`."""
+    weights 1..N, newest heaviest; `ema<N>(f)`: alpha = 2/(N+1), seeded with the first value
+    (a running value: computed on the result rows, post step `ema`). The first N-1 results get
+    no value (sma, wma). Default name `sma5(f)`."""
     text_ = state.query[cmd.start:cmd.end].split(None, 1)[1] if " " in state.query[cmd.start:cmd.end].strip() else ""
     specs = _TREND.findall(text_)
     if not specs:
@@ -307,8 +308,18 @@ def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
             for t in terms[1:]:
                 total = exp.Add(this=total, expression=t)
             value = exp.Div(this=exp.paren(total), expression=exp.Literal.number(n * (n + 1) / 2))
-        else:
-            raise state.fail("trendline ema is not supported (it needs a recursive running value)", cmd)
+        else:   # ema: a running value, so a step on the result rows (post step `ema`, query/post.py)
+            if not state.top_level:
+                raise state.fail("trendline ema is not supported in a subsearch", cmd)
+            from speleo.spl.commands.opscmds import extract_for_later
+
+            if field not in state.columns:
+                _assign(state, field, state.field(field))
+            extract_for_later(state)
+            state.post.append({"kind": "ema", "field": field, "n": n, "name": name,
+                               "columns": list(dict.fromkeys([c for c in state.columns if not c.startswith("__speleo")]
+                                                             + [name]))})
+            continue
         _assign(state, name, exp.Case(ifs=[exp.If(this=exp.LT(this=count, expression=exp.Literal.number(n)),
                                                   true=exp.null())], default=value))
 
