@@ -424,7 +424,7 @@ def _sink(kind: str):
     return run
 
 
-WRITING_KINDS = ("collect", "sendemail", "outputlookup")
+WRITING_KINDS = ("collect", "sendemail", "outputlookup", "outputcsv")
 """Post steps that change something outside the search (events, mail, lookup files)."""
 
 
@@ -724,7 +724,8 @@ def _multikv(table: pa.Table, step: dict) -> pa.Table:
     return pa.table({c: typed(c, v) for c, v in data.items()})
 
 
-STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
+STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup,
+         "outputcsv": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,

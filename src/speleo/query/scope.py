@@ -81,20 +81,21 @@ class IndexScope:
 
 
 def check_lookup_writes(compiled, allowed: bool) -> None:
-    """Refuse a search that writes a lookup (`outputlookup`) for a searcher without the
+    """Refuse a search that writes a lookup or CSV file (`outputlookup`, `outputcsv`) for a searcher without the
     `edit_lookups` capability. Raises ForbiddenError (before anything runs)."""
     from speleo.errors import ForbiddenError
 
     if allowed:
         return
     if any(_writes_lookup(step) for step in getattr(compiled, "post", None) or []):
-        raise ForbiddenError("outputlookup writes a lookup file, which needs the capability 'edit_lookups'; "
+        raise ForbiddenError("outputlookup and outputcsv write a file, which needs the capability 'edit_lookups'; "
                              "ask an admin for a role that has it")
 
 
 def _writes_lookup(step: dict) -> bool:
-    """An outputlookup step, or commands kept after a post step (`pipeline`) that hold one."""
-    if step.get("kind") == "outputlookup":
+    """An outputlookup or outputcsv step, or commands kept after a post step (`pipeline`) that
+    hold one."""
+    if step.get("kind") in ("outputlookup", "outputcsv"):
         return True
     probe = step.get("probe")
     return any(_writes_lookup(s) for s in getattr(probe, "post", None) or [])

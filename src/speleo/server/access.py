@@ -39,7 +39,8 @@ TOKEN_CAPS = ADMIN_CAPS  # the home's API token acts as an admin
 # Search commands that write, and the capability each needs (docs/decisions/0013-attack2-search-sinks.md):
 # outputlookup writes a lookup file (edit_lookups); collect indexes events and sendemail mails
 # anyone, the side effects of an alert action, so they need what scheduling an alert needs.
-SINK_CAPABILITIES = {"outputlookup": EDIT_LOOKUPS, "collect": SCHEDULE_SEARCH, "sendemail": SCHEDULE_SEARCH}
+SINK_CAPABILITIES = {"outputlookup": EDIT_LOOKUPS, "outputcsv": EDIT_LOOKUPS, "collect": SCHEDULE_SEARCH,
+                     "sendemail": SCHEDULE_SEARCH}
 
 
 @dataclass(frozen=True)

@@ -303,9 +303,12 @@ class LookupCmd(Command):
 
 @dataclass
 class InputlookupCmd(Command):
+    """inputlookup, and inputcsv (`command`), whose file is in the home's `csv` folder."""
+
     table: str
     options: dict[str, str]
     where: Node | None = None
+    command: str = field(default="inputlookup", metadata={"hide_default": True})
 
 
 @dataclass

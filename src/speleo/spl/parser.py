@@ -71,7 +71,7 @@ def _parse_segment(text: str, seg: Segment, index: int, leading_pipe: bool = Fal
     return _run_parser(text, word, first.end, seg.end, first, first_stage)
 
 
-GENERATING = frozenset({"tstats", "mstats", "inputlookup", "makeresults", "multisearch", "metadata",
+GENERATING = frozenset({"tstats", "mstats", "inputlookup", "inputcsv", "makeresults", "multisearch", "metadata",
                         "eventcount", "datamodel", "from", "pivot", "dbinspect"})
 
 

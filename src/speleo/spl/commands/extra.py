@@ -14,7 +14,7 @@ from speleo.errors import SplSyntaxError
 
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import parse_agg
-from speleo.spl.cursor import Cursor
+from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.exprparse import parse_search_expr
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
@@ -256,22 +256,32 @@ def parse_lookup(cur: Cursor, word: Token) -> ast.LookupCmd:
 
 
 def parse_inputlookup(cur: Cursor, word: Token) -> ast.InputlookupCmd:
-    """Splunk Search Reference: inputlookup. `inputlookup [append=] [start=] [max=] <table> [where <search>]`."""
-    opts = read_options(cur, {"append", "strict", "start", "max"})
-    table = cur.name("a lookup table name").value
-    read_options(cur, {"append", "strict", "start", "max"}, opts)
+    """Splunk Search Reference: inputlookup. `inputlookup [append=] [start=] [max=] <table> [where <search>]`;
+    inputcsv: `inputcsv [append=] [start=] [max=] [events=false] [dispatch=false] <file> [where <search>]`."""
+    command = word.value.lower()
+    allowed = {"append", "strict", "start", "max"} | ({"events", "dispatch"} if command == "inputcsv" else set())
+    opts = read_options(cur, allowed)
+    table = cur.name("a CSV file name" if command == "inputcsv" else "a lookup table name").value
+    read_options(cur, allowed, opts)
     where = search_until(cur, ()) if cur.accept_word("where") else None
-    return ast.InputlookupCmd(table, opts, where)
+    for key in ("events", "dispatch"):
+        if key in opts:
+            if as_bool(opts.pop(key)):
+                raise cur.unsupported(f"inputcsv {key}=true is not supported (the file's rows are results)", word)
+    return ast.InputlookupCmd(table, opts, where, command=command)
 
 
 def parse_outputlookup(cur: Cursor, word: Token) -> ast.ArgsCmd:
     """Splunk Search Reference: outputlookup. `outputlookup [append=] [create_empty=] [max=] ... <table>`."""
     allowed = {"append", "create_empty", "override_if_empty", "max", "key_field", "createinapp", "output_format",
                "createfile"}
+    command = word.value.lower()
+    if command == "outputcsv":
+        allowed = {"append", "create_empty", "override_if_empty", "dispatch", "usexml", "singlefile"}
     opts = read_options(cur, allowed)
-    table = cur.name("a lookup table name").value
+    table = cur.name("a CSV file name" if command == "outputcsv" else "a lookup table name").value
     read_options(cur, allowed, opts)
-    return ast.ArgsCmd("outputlookup", opts, [table])
+    return ast.ArgsCmd(command, opts, [table])
 
 
 # --- subsearch commands ---------------------------------------------------------------------------

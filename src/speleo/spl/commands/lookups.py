@@ -1,4 +1,5 @@
-"""lookup, inputlookup, outputlookup over CSV files in the home's lookups folder.
+"""lookup, inputlookup, outputlookup over CSV files in the home's lookups folder; inputcsv and
+outputcsv over its `csv` folder (Splunk: $SPLUNK_HOME/var/run/splunk/csv).
 
 Splunk Search Reference: lookup, inputlookup, outputlookup. A table name is a file of
 `CompileContext.lookups_dir` (`name` or `name.csv`); names with a path separator or `..`
@@ -26,13 +27,21 @@ def safe_name(name: str) -> bool:
         and "\x00" not in name
 
 
-def lookup_path(state: State, table: str, node: ast.Node, must_exist: bool = True) -> Path:
-    """The CSV file of a lookup table, inside lookups_dir only."""
+def csv_dir(state: State) -> Path | None:
+    """The folder of inputcsv/outputcsv: `csv` beside the lookups folder (`<home>/csv`)."""
     folder = state.ctx.lookups_dir
+    return None if folder is None else Path(folder).parent / "csv"
+
+
+def lookup_path(state: State, table: str, node: ast.Node, must_exist: bool = True, csv_files: bool = False) -> Path:
+    """The CSV file of a lookup table, inside lookups_dir only (`csv_files`: of inputcsv and
+    outputcsv, inside `csv_dir`)."""
+    what = "CSV file" if csv_files else "lookup table"
+    folder = csv_dir(state) if csv_files else state.ctx.lookups_dir
     if not safe_name(table):
-        raise state.fail(f"invalid lookup table name {table!r} (no '/', '\\\\' or '..')", node)
+        raise state.fail(f"invalid {what} name {table!r} (no '/', '\\\\' or '..')", node)
     if folder is None:
-        raise state.fail("lookups need a lookups folder (no home given to the compiler)", node)
+        raise state.fail(f"a {what} needs a home (none given to the compiler)", node)
     folder = Path(folder)
     names = [table] if table.lower().endswith((".csv", ".csv.gz")) else [table + ".csv", table]
     for n in names:
@@ -40,6 +49,8 @@ def lookup_path(state: State, table: str, node: ast.Node, must_exist: bool = Tru
         if p.is_file():
             return p
     if must_exist:
+        if csv_files:
+            raise state.fail(f"CSV file {table!r} not found in {folder.name}/ (write it with `| outputcsv {table}`)", node)
         raise state.fail(f"lookup table {table!r} not found (add it with `speleo lookup add`)", node)
     return folder / names[0]
 
@@ -153,11 +164,12 @@ def compile_inputlookup(state: State, cmd: ast.InputlookupCmd) -> None:
     `append=true` adds them after the current results."""
     from speleo.spl.commands.search import search_condition
 
-    path = lookup_path(state, cmd.table, cmd)
+    csv_files = getattr(cmd, "command", "inputlookup") == "inputcsv"
+    path = lookup_path(state, cmd.table, cmd, csv_files=csv_files)
     header = _header(state, path, cmd)
     for key in cmd.options:
         if key not in ("append", "start", "max", "strict"):
-            raise state.fail(f"inputlookup {key}= is not supported", cmd)
+            raise state.fail(f"{'inputcsv' if csv_files else 'inputlookup'} {key}= is not supported", cmd)
     sub = State(ctx=state.ctx, query=state.query)
     sub.select = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.RowNumber()), ident("__speleo_ord"))) \
         .from_(read_csv(path))
@@ -190,13 +202,21 @@ def compile_outputlookup(state: State, cmd: ast.ArgsCmd) -> None:
     search ran, with every result row); `append=true` adds rows, `max=` limits them. The
     results pass through unchanged. Multivalue fields are written newline-separated."""
     table = cmd.args[0]
+    command = cmd.name
     if not table.lower().endswith((".csv",)) and "." in table.rsplit("/", 1)[-1] and not safe_name(table):
         raise state.fail(f"invalid lookup table name {table!r}", cmd)
+    allowed = ("append", "max", "create_empty", "override_if_empty", "createinapp")
+    if command == "outputcsv":   # Splunk: .csv is added to a name without it; the dispatch folder is not kept
+        allowed = ("append", "create_empty", "override_if_empty", "singlefile")
+        if not table.lower().endswith(".csv"):
+            table += ".csv"
+        if as_bool(cmd.options.get("dispatch", "false")) or as_bool(cmd.options.get("usexml", "false")):
+            raise state.fail("outputcsv dispatch=true and usexml=true are not supported", cmd)
     for key in cmd.options:
-        if key not in ("append", "max", "create_empty", "override_if_empty", "createinapp"):
-            raise state.fail(f"outputlookup {key}= is not supported", cmd)
-    path = lookup_path(state, table, cmd, must_exist=False)
-    state.post.append({"kind": "outputlookup", "path": str(path),
+        if key not in allowed and not (command == "outputcsv" and key in ("dispatch", "usexml")):
+            raise state.fail(f"{command} {key}= is not supported", cmd)
+    path = lookup_path(state, table, cmd, must_exist=False, csv_files=command == "outputcsv")
+    state.post.append({"kind": command, "path": str(path),
                        "append": as_bool(cmd.options.get("append", "false")),
                        "max": int(cmd.options["max"]) if "max" in cmd.options else None,
                        "create_empty": as_bool(cmd.options.get("create_empty", "true")),
