@@ -27,7 +27,8 @@ import re
 
 from sqlglot import exp
 
-from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, XPathValues, ImpliedRaw, ListAgg, PcreExtract, PcreMatch, PcreReplace,
+from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, XPathValues, ImpliedRaw, ListAgg, NumText, PcreExtract,
+                              PcreMatch, PcreReplace,
                               RegexExtract,
                               RegexMatch,
                               RegexReplace,
@@ -259,6 +260,8 @@ def _no_xpath(node: XPathValues) -> exp.Expression:
 
 LOWERINGS[DIALECT] = {
     ImpliedRaw: lower_implied,
+    NumText: lambda node: exp.Cast(this=node.this.copy(), to=exp.DataType.build("VARCHAR")),   # toString: 12.0 -> '12'
+
     GeoLookup: _no_geo,
     XPathValues: _no_xpath,
     PcreMatch: _no_pcre,

@@ -20,7 +20,7 @@ from sqlglot import exp
 from speleo.errors import SplSyntaxError, SplUnsupportedError
 
 from speleo.spl import ast
-from speleo.spl.nodes import PcreMatch, PcreReplace, RegexMatch, RegexReplace, StrfTime
+from speleo.spl.nodes import NumText, PcreMatch, PcreReplace, RegexMatch, RegexReplace, StrfTime
 from speleo.spl.state import State
 
 Typed = tuple[exp.Expression, str]
@@ -34,6 +34,18 @@ def num(e: exp.Expression) -> exp.Expression:
 
 def text(e: exp.Expression) -> exp.Expression:
     return exp.Cast(this=e, to=VARCHAR.copy())
+
+
+def shown(e: exp.Expression) -> exp.Expression:
+    """`e` as text the way Splunk prints a value: a computed whole number without ".0"
+    (NumText: `"a".tonumber("12")` is "a12", `values()` of 5.0 is "5"); a string literal or an
+    expression already cast to text stays as it is. For values people see (concatenation,
+    values(), multivalue lists); comparisons keep `text`."""
+    if isinstance(e, exp.Literal) and e.is_string:
+        return e
+    if isinstance(e, exp.Cast) and e.to.this == exp.DataType.Type.VARCHAR:
+        return e
+    return NumText(this=e)
 
 
 def as_kind(t: Typed, kind: str) -> exp.Expression:
@@ -233,6 +245,11 @@ def _field(state: State, name: str) -> Typed:
     return e, "any"
 
 
+def _shown(t: Typed) -> exp.Expression:
+    e, kind = t
+    return e if kind == "str" else shown(e)
+
+
 def _unop(state: State, node: ast.UnOp) -> Typed:
     if node.op == "NOT":
         return exp.Not(this=exp.paren(compile_condition(state, node.operand))), "bool"
@@ -250,7 +267,7 @@ def _binop(state: State, node: ast.BinOp) -> Typed:
         return _BOOL[node.op](this=left, expression=right), "bool"
     left, right = compile_expr(state, node.left), compile_expr(state, node.right)
     if node.op == "." or (node.op == "+" and "str" in (left[1], right[1])):
-        return exp.DPipe(this=as_kind(left, "str"), expression=as_kind(right, "str")), "str"
+        return exp.DPipe(this=_shown(left), expression=_shown(right)), "str"
     if node.op in _ARITH:
         l, r = exp.paren(as_kind(left, "num")), exp.paren(as_kind(right, "num"))
         if node.op == "/":
@@ -666,14 +683,14 @@ def mv(t: Typed) -> exp.Expression:
         return e
     if kind in ("str", "num", "bool"):
         return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null())],
-                        default=exp.Array(expressions=[text(e.copy())]))
+                        default=exp.Array(expressions=[text(e.copy()) if kind != "num" else shown(e.copy())]))
     as_json = exp.Anonymous(this="to_json", expressions=[e.copy()])
     is_list = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[as_json.copy()]),
                      expression=exp.Literal.string("ARRAY"))
     lst = exp.Anonymous(this="from_json", expressions=[as_json, exp.Literal.string('["VARCHAR"]')])
     return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null()),
                          exp.If(this=is_list, true=lst)],
-                    default=exp.Array(expressions=[text(e.copy())]))
+                    default=exp.Array(expressions=[shown(e.copy())]))
 
 
 def _split(state: State, args: list[ast.Node]) -> Typed:

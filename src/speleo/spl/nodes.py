@@ -35,6 +35,17 @@ class TimeBucket(exp.Expression, exp.Func):
     arg_types = {"this": True, "seconds": True, "unit": True, "tz": False, "near": False}
 
 
+class NumText(exp.Expression, exp.Func):
+    """`this` as text, a whole double without its ".0" (12.0 -> "12", 2.5 -> "2.5"): Splunk
+    prints the numbers eval and stats compute that way (`"a".tonumber("12")` is "a12", and
+    `values()` of 5.0 is "5"). Any other type is cast as it is (text, lists, the decimals
+    DuckDB makes of literals such as 12.0). DuckDB: a CASE on typeof(), which DuckDB
+    folds when it binds, so text stays a plain cast; ClickHouse: toString, which already prints
+    whole floats that way."""
+
+    arg_types = {"this": True}
+
+
 class RegexMatch(exp.Expression, exp.Func):
     """RE2 partial match of `expression` (a pattern) in `this`."""
 
@@ -270,6 +281,23 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
     return general
 
 
+def _duck_num_text(node: NumText) -> exp.Expression:
+    x = node.this
+    dbl = exp.DataType.build("DOUBLE")
+    varchar = exp.DataType.build("VARCHAR")
+
+    def as_double() -> exp.Expression:
+        return exp.TryCast(this=x.copy(), to=dbl.copy())
+    whole = exp.and_(exp.EQ(this=as_double(), expression=exp.Anonymous(this="trunc", expressions=[as_double()])),
+                     exp.LT(this=exp.Abs(this=as_double()), expression=exp.Literal.number("1e15")))
+    plain = exp.Cast(this=x.copy(), to=varchar.copy())
+    short = exp.Cast(this=exp.Cast(this=as_double(), to=exp.DataType.build("BIGINT")), to=varchar.copy())
+    is_float = exp.In(this=exp.Anonymous(this="typeof", expressions=[x.copy()]),
+                      expressions=[exp.Literal.string("DOUBLE"), exp.Literal.string("FLOAT")])
+    return exp.Case(ifs=[exp.If(this=is_float, true=exp.Case(ifs=[exp.If(this=whole, true=short)],
+                                                                default=plain.copy()))], default=plain)
+
+
 def _duck_values(node: ValuesAgg) -> exp.Expression:
     agg = exp.Anonymous(this="list", expressions=[node.this.copy()])
     return exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(this="list_distinct", expressions=[agg])])
@@ -393,6 +421,7 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
     "duckdb": {
         TermMatch: _duck_term,
         TimeBucket: _duck_bucket,
+        NumText: _duck_num_text,
         ValuesAgg: _duck_values,
         ListAgg: _duck_list,
         ExactPercentile: _duck_percentile,

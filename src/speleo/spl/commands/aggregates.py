@@ -19,7 +19,7 @@ from sqlglot import exp
 from speleo.errors import SplSyntaxError, SplUnsupportedError
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor
-from speleo.spl.functions import num, text
+from speleo.spl.functions import num, shown, text
 from speleo.spl.nodes import ExactPercentile, ListAgg, TimeBucket, ValuesAgg
 from speleo.spl.state import State, col
 from speleo.spl.tokens import T, Token
@@ -108,7 +108,7 @@ AGGREGATES: dict[str, Callable[[exp.Expression, State], exp.Expression]] = {
     "var": lambda f, s: exp.Variance(this=num(f)),
     "varp": lambda f, s: exp.VariancePop(this=num(f)),
     "sumsq": lambda f, s: exp.Sum(this=exp.Pow(this=num(f), expression=exp.Literal.number(2))),
-    "values": lambda f, s: ValuesAgg(this=text(f)),
+    "values": lambda f, s: ValuesAgg(this=shown(f)),
     "list": _list,
     "earliest": _arg_by_time("arg_min"),
     "latest": _arg_by_time("arg_max"),

@@ -41,7 +41,8 @@ def lookup_path(state: State, table: str, node: ast.Node, must_exist: bool = Tru
     if not safe_name(table):
         raise state.fail(f"invalid {what} name {table!r} (no '/', '\\\\' or '..')", node)
     if folder is None:
-        raise state.fail(f"a {what} needs a home (none given to the compiler)", node)
+        raise state.fail("lookups need a lookups folder (no home given to the compiler)" if not csv_files
+                         else "CSV files need a home (none given to the compiler)", node)
     folder = Path(folder)
     names = [table] if table.lower().endswith((".csv", ".csv.gz")) else [table + ".csv", table]
     for n in names:
