@@ -45,7 +45,7 @@ def test_no_input_results_runs_nothing():
 
 @pytest.mark.parametrize("query, why", [
     ("| makeresults | map", "needs search="),
-    ("| makeresults | map mysaved", "saved search name is not supported"),
+    ("| makeresults | map mysaved", "saved search name needs a home's saved searches"),
     ('| makeresults | map maxsearches=0 search="search x"', "between 1 and"),
     ('| makeresults | map search="search x | nosuchcommand"', "nosuchcommand"),
 ])
@@ -121,3 +121,24 @@ def test_a_cancel_stops_map_between_two_runs():
     udf.interrupt(con)   # what a cancel and srchMaxTime do
     with pytest.raises(udf.PcreStopped):
         post._map(table, step, con)
+
+
+class _Saved(dict):
+    """Macros with saved searches (as query.macrostore.MacroTable gives them)."""
+
+    def saved_search(self, name):
+        from speleo.errors import NotFoundError
+
+        searches = {"failures_of": 'search user=$user$ failed | stats count as failures | eval who="$user$"'}
+        if name not in searches:
+            raise NotFoundError(f"no saved search named {name!r}")
+        return searches[name]
+
+
+def test_map_runs_a_saved_search_by_name():
+    # Search Reference, map: `map <savedsplunkoption>` names a saved search to run per result;
+    # same answers as the search= form above
+    rows = run("* | stats count by user | sort user | map failures_of", rows=EVENTS, macros=_Saved())
+    assert rows == [{"failures": 1, "who": "alice"}, {"failures": 1, "who": "bob"}, {"failures": 0, "who": "carol"}]
+    with pytest.raises(SplError, match="no saved search named 'nosuch'"):
+        run("* | stats count by user | map nosuch", rows=EVENTS, macros=_Saved())

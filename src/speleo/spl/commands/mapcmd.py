@@ -44,6 +44,21 @@ def sample_text(template: str, value: str = "0") -> str:
     return TOKEN.sub(value, template)
 
 
+def _saved_template(state: State, cmd: ast.ArgsCmd, name: str) -> str:
+    """The text of the saved search `name` (Splunk Search Reference: map, `<savedsplunkoption>`),
+    from the home's saved searches (the same source as `| savedsearch`)."""
+    from speleo.errors import SpeleoError
+
+    look = getattr(state.ctx.macros, "saved_search", None)
+    if look is None:
+        raise state.fail("map with a saved search name needs a home's saved searches (none here)", cmd)
+    try:
+        text = look(name)
+    except SpeleoError as e:
+        raise state.fail(f"map {name}: {e}", cmd) from None
+    return text
+
+
 def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list | None = None) -> None:
     """Splunk Search Reference: map. `map search="<search>" [maxsearches=<int>]`: for each of the
     first `maxsearches` results (default 10), the search with every `$field$` replaced by that
@@ -52,8 +67,8 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
     the runs, in order, are map's results. Each run keeps at most `MAX_ROWS_PER_SEARCH` rows.
     The template is checked when the search compiles (tokens read as 0, or 1 where 0 is
     refused); a run whose values change its commands (a value holding `| ...` or a subsearch)
-    or do not make a search is skipped and said (query/post.py `say`). A saved search name
-    instead of `search=` is not supported. It runs on the result after DuckDB
+    or do not make a search is skipped and said (query/post.py `say`). `map <name>`: the saved
+    search of that name is the template ("<savedsplunkoption>"). It runs on the result after DuckDB
     (query/post.py `_map`), on the search's connection; on ClickHouse the search runs on
     DuckDB. `append` (`appendpipe [| map ... | <then>]`): the runs' results, through the
     commands `then` (compiled over their table, query/post.py `_pipeline`), come after the input
@@ -62,10 +77,13 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
 
     options(state, cmd, {"search", "maxsearches"})
     template = cmd.options.get("search")
-    if template is None:
-        if cmd.args:
-            raise state.fail("map with a saved search name is not supported: write map search=\"search ...\"", cmd)
-        raise state.fail('map needs search="<search>", as in map search="search index=main user=$user$"', cmd)
+    if template is None and len(cmd.args) == 1:
+        template = _saved_template(state, cmd, cmd.args[0])
+    elif template is None:
+        raise state.fail('map needs search="<search>" or the name of a saved search, as in '
+                         'map search="search index=main user=$user$"', cmd)
+    elif cmd.args:
+        raise state.fail("map takes search=\"...\" or a saved search's name, not both", cmd)
     try:
         most = int(cmd.options.get("maxsearches", DEFAULT_MAXSEARCHES))
     except ValueError:
