@@ -125,6 +125,30 @@ def pcre_replace(text: str | None, pattern: str | None, replacement: str | None,
         pattern, lambda t: _compiled(pattern).sub(replacement, text, timeout=t, concurrent=True))
 
 
+def pcre_sed(text: str | None, pattern: str | None, replacement: str | None, occurrence: int | None,
+             every: bool | None, budget: _Budget | None = None) -> str | None:
+    """rex mode=sed `s/pattern/replacement/<flags>` for a pattern RE2 cannot run: the
+    `occurrence`-th match (from 1) replaced, and every later one too when `every` (flag g); the
+    text unchanged when there are fewer matches. `replacement` is a template of the `regex`
+    package (functions.pcre_template). NULL when the text or pattern is NULL. Raises as
+    pcre_match."""
+    if text is None or pattern is None or replacement is None:
+        return None
+    nth = int(occurrence or 1)
+
+    def run(timeout: float) -> str:
+        seen = 0
+
+        def sub(m):
+            nonlocal seen
+            seen += 1
+            if seen < nth or (seen > nth and not every):
+                return m.group(0)
+            return m.expand(replacement)
+        return _compiled(pattern).sub(sub, text, timeout=timeout, concurrent=True)
+    return (budget or _Budget()).run(pattern, run)
+
+
 def register(con) -> None:
     """Add Speleo's functions to a DuckDB connection, bound to its own budget (call it once,
     right after connecting)."""
@@ -134,6 +158,9 @@ def register(con) -> None:
                         "BOOLEAN", null_handling="special", side_effects=False)
     con.create_function("speleo_pcre_replace", lambda x, p, r: pcre_replace(x, p, r, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
+    con.create_function("speleo_pcre_sed", lambda x, p, r, n, g: pcre_sed(x, p, r, n, g, budget),
+                        ["VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BOOLEAN"], "VARCHAR", null_handling="special",
+                        side_effects=False)
     con.create_function("speleo_pcre_extract", lambda x, p, g: pcre_extract(x, p, g, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
     con.create_function("speleo_geoip", _geoip, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR",

@@ -344,9 +344,11 @@ class PcreExtract(exp.Expression, exp.Func):
 
 class PcreReplace(exp.Expression, exp.Func):
     """Every match of a pattern RE2 cannot run in `this` replaced by `replacement` (`\\1`: a
-    group), as eval replace(). DuckDB: `speleo_pcre_replace` (query/udf.py)."""
+    group), as eval replace(); with `occurrence` (a number literal) and `every` (a boolean), as
+    rex mode=sed's flags: the occurrence-th match, and every later one when `every`. DuckDB:
+    `speleo_pcre_replace` / `speleo_pcre_sed` (query/udf.py)."""
 
-    arg_types = {"this": True, "expression": True, "replacement": True}
+    arg_types = {"this": True, "expression": True, "replacement": True, "occurrence": False, "every": False}
 
 
 class GeoLookup(exp.Expression, exp.Func):
@@ -374,6 +376,10 @@ def _duck_geo(node: GeoLookup) -> exp.Expression:
 
 
 def _duck_pcre_replace(node: PcreReplace) -> exp.Expression:
+    if node.args.get("occurrence") is not None:
+        return exp.Anonymous(this="speleo_pcre_sed", expressions=[
+            node.this.copy(), node.expression.copy(), node.args["replacement"].copy(),
+            node.args["occurrence"].copy(), node.args["every"].copy()])
     return exp.Anonymous(this="speleo_pcre_replace", expressions=[node.this.copy(), node.expression.copy(),
                                                                   node.args["replacement"].copy()])
 

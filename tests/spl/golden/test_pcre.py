@@ -181,3 +181,23 @@ def test_braced_hex_escapes_on_the_pcre_path():
     # a look-behind sends the pattern to the `regex` package, which lacks \x{hhhh}: translated
     rows = run(r'* | where match(_raw, "(?<=sign )\x{263A}") | table _raw', rows=UNICODE)
     assert rows == [{"_raw": "sign \u263a here"}]
+
+
+@pytest.mark.parametrize("sed, want", [
+    # "s/(?<=for )root/ROOT/": the word after "for " replaced; events without it unchanged
+    ("s/(?<=for )root/ROOT/", ["Failed password for ROOT from 10.0.0.1",
+                               "Failed password for invalid user bob from 10.0.0.2",
+                               "Accepted password for ROOT from 10.0.0.3"]),
+    # a back-reference: a letter written twice in a row ("aa", "bb") becomes that letter once,
+    # first match only, then every match (g), then from the second match on (2g)
+    ("s/(\\w)\\1/\\1/", ["aaa bbbb"]),
+    ("s/(\\w)\\1/\\1/g", ["aa bb"]),
+    ("s/(\\w)\\1/\\1/2g", ["aaa bb"]),
+    ("s/(\\w)\\1/\\1/3", ["aaaa bbb"]),
+])
+def test_rex_sed_with_expressions_re2_refuses(sed, want):
+    # Search Reference, rex: mode=sed "s/<regex>/<replacement>/<flags>", flags g (every match)
+    # and N (the N-th match; Ng: the N-th and every later one)
+    # the events with "password" for the first case, "aaaa bbbb" (matches aa, aa, bb, bb) for the others
+    which = "password" if "root" in sed else '"aaaa bbbb"'
+    assert raws(f'* | search {which} | rex mode=sed "{sed}" | table _raw') == want

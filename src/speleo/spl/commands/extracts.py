@@ -16,8 +16,8 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands.rows import assign_many, options
 from speleo.spl.cursor import Cursor, as_bool
-from speleo.spl.functions import regex_literal, text
-from speleo.spl.nodes import RegexReplace, re_escape
+from speleo.spl.functions import pcre_pattern, pcre_template, regex_literal, text
+from speleo.spl.nodes import PcreReplace, RegexReplace, re_escape
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
@@ -140,6 +140,25 @@ def re2_replacement(replacement: str) -> str:
     return out
 
 
+def _sed_as_replace(replacement: str) -> str:
+    """A sed replacement in replace()'s syntax (pcre_template's input): `\\n`/`\\t` a newline
+    or tab, `\\<digit>` a group, any other escaped character itself (a backslash kept as `\\\\`)."""
+    out, i = "", 0
+    while i < len(replacement):
+        ch = replacement[i]
+        if ch == "\\" and i + 1 < len(replacement):
+            nxt = replacement[i + 1]
+            if nxt.isdigit():
+                out += "\\" + nxt
+            else:
+                out += {"n": "\n", "t": "\t"}.get(nxt, nxt)
+            i += 2
+            continue
+        out += ch
+        i += 1
+    return out
+
+
 def compile_rex(state: State, cmd: ast.Node) -> None:
     """Splunk Search Reference: rex. Extraction mode (commands/evalcmd.py), or mode=sed:
     `s/<regex>/<replacement>/` replaces the first match in the field's value (default `_raw`),
@@ -156,6 +175,13 @@ def compile_rex(state: State, cmd: ast.Node) -> None:
     if cmd.op == "y":
         out = exp.Anonymous(this="translate", expressions=[value, exp.Literal.string(cmd.regex),
                                                            exp.Literal.string(cmd.replacement)])
+        assign_many(state, {cmd.field: out})
+        return
+    pcre = pcre_pattern(cmd.regex, state, cmd)
+    if pcre is not None:   # look-around, back-references...: the regex package, with sed's flags
+        repl = exp.Literal.string(pcre_template(_sed_as_replace(cmd.replacement), cmd.regex, state, cmd))
+        out = PcreReplace(this=value, expression=pcre, replacement=repl,
+                          occurrence=exp.Literal.number(cmd.occurrence), every=exp.Boolean(this=cmd.every))
         assign_many(state, {cmd.field: out})
         return
     pattern = regex_literal(cmd.regex, state, cmd)
