@@ -125,6 +125,28 @@ def pcre_replace(text: str | None, pattern: str | None, replacement: str | None,
         pattern, lambda t: _compiled(pattern).sub(replacement, text, timeout=t, concurrent=True))
 
 
+MAX_MATCHES = 10_000   # rex max_match=0 on the PCRE path: at most this many values per event
+
+
+def pcre_extract_all(text: str | None, pattern: str | None, group: str | None,
+                     budget: _Budget | None = None) -> list[str] | None:
+    """Group `group` (a name or a number as text) of every match of `pattern` in `text`, in
+    order, at most MAX_MATCHES ("" where the group took no part); NULL when an argument is.
+    Raises as pcre_match."""
+    if text is None or pattern is None or group is None:
+        return None
+    key = int(group) if str(group).isdigit() else str(group)
+
+    def run(timeout: float) -> list[str]:
+        out = []
+        for m in _compiled(pattern).finditer(text, timeout=timeout, concurrent=True):
+            out.append(m.group(key) or "")
+            if len(out) >= MAX_MATCHES:
+                break
+        return out
+    return (budget or _Budget()).run(pattern, run)
+
+
 def pcre_sed(text: str | None, pattern: str | None, replacement: str | None, occurrence: int | None,
              every: bool | None, budget: _Budget | None = None) -> str | None:
     """rex mode=sed `s/pattern/replacement/<flags>` for a pattern RE2 cannot run: the
@@ -158,6 +180,8 @@ def register(con) -> None:
                         "BOOLEAN", null_handling="special", side_effects=False)
     con.create_function("speleo_pcre_replace", lambda x, p, r: pcre_replace(x, p, r, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
+    con.create_function("speleo_pcre_extract_all", lambda x, p, g: pcre_extract_all(x, p, g, budget),
+                        ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR[]", null_handling="special", side_effects=False)
     con.create_function("speleo_pcre_sed", lambda x, p, r, n, g: pcre_sed(x, p, r, n, g, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "BOOLEAN"], "VARCHAR", null_handling="special",
                         side_effects=False)

@@ -28,6 +28,7 @@ import re
 from sqlglot import exp
 
 from speleo.spl.nodes import (LOWERINGS, ExactPercentile, GeoLookup, XPathValues, ImpliedRaw, ListAgg, NumText, PcreExtract,
+                              PcreExtractAll,
                               PcreMatch, PcreReplace,
                               RegexExtract,
                               RegexMatch,
@@ -266,6 +267,7 @@ LOWERINGS[DIALECT] = {
     XPathValues: _no_xpath,
     PcreMatch: _no_pcre,
     PcreExtract: _no_pcre,
+    PcreExtractAll: _no_pcre,
     PcreReplace: _no_pcre,
     TermMatch: _term,
     TimeBucket: _bucket,

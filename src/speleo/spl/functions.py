@@ -785,10 +785,15 @@ def _fields_in(node: ast.Node) -> list[str]:
 
 
 def _mvfind(state: State, args: list[ast.Node]) -> Typed:
-    """mvfind(mv, regex): the 0-based index of the first value matching the regex, else null."""
+    """mvfind(mv, regex): the 0-based index of the first value matching the regex, else null
+    (a literal regex RE2 refuses runs in the regex package, as match() does)."""
     lst = mv(compile_expr(state, args[0]))
+    if isinstance(args[1], ast.Str):   # a literal: RE2, or the regex package for what RE2 refuses
+        test = match_node(exp.column("__v"), args[1].value, state, args[1])
+    else:
+        test = RegexMatch(this=exp.column("__v"), expression=regex_arg(state, args[1]))
     hits = exp.Anonymous(this="list_transform", expressions=[lst, _lambda(exp.Coalesce(
-        this=RegexMatch(this=exp.column("__v"), expression=regex_arg(state, args[1])), expressions=[exp.false()]))])
+        this=test, expressions=[exp.false()]))])
     pos = exp.Anonymous(this="list_position", expressions=[hits, exp.true()])
     return exp.Sub(this=pos, expression=exp.Literal.number(1)), "num"
 

@@ -342,6 +342,14 @@ class PcreExtract(exp.Expression, exp.Func):
     arg_types = {"this": True, "expression": True, "group": True}
 
 
+class PcreExtractAll(exp.Expression, exp.Func):
+    """Group `group` (a name) of every match of a pattern RE2 cannot run, as a list ("" for a
+    match where the group took no part, as regexp_extract_all gives). DuckDB:
+    `speleo_pcre_extract_all` (query/udf.py); ClickHouse: none (the search runs on DuckDB)."""
+
+    arg_types = {"this": True, "expression": True, "group": True}
+
+
 class PcreReplace(exp.Expression, exp.Func):
     """Every match of a pattern RE2 cannot run in `this` replaced by `replacement` (`\\1`: a
     group), as eval replace(); with `occurrence` (a number literal) and `every` (a boolean), as
@@ -387,6 +395,11 @@ def _duck_pcre_replace(node: PcreReplace) -> exp.Expression:
 def _duck_pcre_extract(node: PcreExtract) -> exp.Expression:
     return exp.Anonymous(this="speleo_pcre_extract", expressions=[node.this.copy(), node.expression.copy(),
                                                                   node.args["group"].copy()])
+
+
+def _duck_pcre_extract_all(node: PcreExtractAll) -> exp.Expression:
+    return exp.Anonymous(this="speleo_pcre_extract_all", expressions=[node.this.copy(), node.expression.copy(),
+                                                                      node.args["group"].copy()])
 
 
 def _duck_pcre_match(node: PcreMatch) -> exp.Expression:
@@ -435,6 +448,7 @@ LOWERINGS: dict[str, dict[type, Lowering]] = {
         RegexMatch: _duck_regex_match,
         PcreMatch: _duck_pcre_match,
         PcreExtract: _duck_pcre_extract,
+        PcreExtractAll: _duck_pcre_extract_all,
         PcreReplace: _duck_pcre_replace,
         GeoLookup: _duck_geo,
         XPathValues: _duck_xpath,

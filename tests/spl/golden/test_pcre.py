@@ -74,11 +74,10 @@ def test_rex_with_look_around_extracts_each_named_group():
     assert [r["pair"] for r in rows] == [None, None, None, None, None, "aa"]
 
 
-def test_rex_with_more_than_one_match_and_look_around_is_refused_with_the_reason():
-    from speleo.errors import SplUnsupportedError
-
-    with pytest.raises(SplUnsupportedError, match="look-around"):
-        compile_search('* | rex max_match=0 "(?<=for )(?<w>\\\\w+)"', make_ctx())
+def test_rex_with_more_than_one_match_and_look_behind():
+    # the word after "for " in each event with "password": one a line
+    rows = run('* | search password | rex max_match=0 "(?<=for )(?<w>\\\\w+)" | table w', rows=EVENTS)
+    assert [r["w"] for r in rows] == [["root"], ["invalid"], ["root"]]
 
 
 def test_replace_with_back_references_and_look_behind():
@@ -201,3 +200,23 @@ def test_rex_sed_with_expressions_re2_refuses(sed, want):
     # the events with "password" for the first case, "aaaa bbbb" (matches aa, aa, bb, bb) for the others
     which = "password" if "root" in sed else '"aaaa bbbb"'
     assert raws(f'* | search {which} | rex mode=sed "{sed}" | table _raw') == want
+
+
+def test_rex_max_match_with_expressions_re2_refuses():
+    # every "ab" whose a is followed by b (look-ahead): "token abab seen" holds two, "token abcd
+    # seen" one; max_match=1 is the first only, max_match=0 all of them (Search Reference, rex)
+    rows = run('* | search token | rex max_match=0 "(?<pair>a(?=b)b)" | table _raw pair', rows=EVENTS)
+    assert [(r["_raw"], r["pair"]) for r in rows] == [("token abab seen", ["ab", "ab"]), ("token abcd seen", ["ab"])]
+    rows = run('* | search token | rex max_match=1 "(?<pair>a(?=b)b)" | table pair', rows=EVENTS)
+    assert [r["pair"] for r in rows] == ["ab", "ab"]
+    # a back-reference: a letter written twice, every one in "aaaa bbbb": aa, aa, bb, bb
+    rows = run('* | search "aaaa bbbb" | rex max_match=0 "(?<twice>(\\w)\\2)" | table twice', rows=EVENTS)
+    assert rows == [{"twice": ["aa", "aa", "bb", "bb"]}]
+
+
+def test_mvfind_with_look_behind():
+    # Search Reference, mvfind(MVFIELD, "REGEX"): the index (from 0) of the first value that
+    # matches; "(?<=x)b": a b after an x: in "abc xbd ab" the second word (1), in "xbc" the first
+    rows = run('* | search xbc OR xbd | eval x=mvfind(split(_raw, " "), "(?<=x)b") | table x',
+               rows=ev("abc xbd ab", "xbc", "nothing here"))
+    assert [r["x"] for r in rows] == [1, 0]

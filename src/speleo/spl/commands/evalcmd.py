@@ -12,7 +12,7 @@ from speleo.spl.commands.stats import _assign
 from speleo.spl.cursor import Cursor
 from speleo.spl.exprparse import parse_eval_expr
 from speleo.spl.functions import compile_expr, pcre_pattern, regex_literal, text
-from speleo.spl.nodes import PcreExtract, RegexExtract
+from speleo.spl.nodes import PcreExtract, PcreExtractAll, RegexExtract
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
@@ -118,13 +118,17 @@ def _compile_rex_multi(state: State, cmd: ast.RexCmd) -> None:
     if cmd.max_match < 0:
         raise state.fail("rex max_match must not be negative", cmd)
     source = text(state.field(cmd.field))
-    pattern = regex_literal(cmd.regex, state, cmd)
+    pcre = pcre_pattern(cmd.regex, state, cmd)   # look-around, back-references: the regex package
+    pattern = pcre if pcre is not None else regex_literal(cmd.regex, state, cmd)
     groups = capture_groups(cmd.regex)
     empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]"))
     for name in dict.fromkeys(g for g in groups if g):
         index = groups.index(name) + 1
-        value = exp.Anonymous(this="regexp_extract_all", expressions=[source.copy(), pattern.copy(),
-                                                                     exp.Literal.number(index)])
+        if pcre is not None:
+            value = PcreExtractAll(this=source.copy(), expression=pattern.copy(), group=exp.Literal.string(name))
+        else:
+            value = exp.Anonymous(this="regexp_extract_all", expressions=[source.copy(), pattern.copy(),
+                                                                         exp.Literal.number(index)])
         if cmd.max_match > 1:
             value = exp.Anonymous(this="list_slice", expressions=[value, exp.Literal.number(1),
                                                                   exp.Literal.number(cmd.max_match)])
