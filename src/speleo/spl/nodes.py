@@ -227,8 +227,13 @@ def _day_tree(t: exp.Expression, tz: str, period: int,
         near_points = [j for j in range(len(local_points)) if low <= local_points[j] <= high]
         if not near_points:
             return exp.Sub(this=start(), expression=num(o))
-        back = exp.Case(ifs=[exp.If(this=exp.GTE(this=start(), expression=num(local_points[j])), true=num(offsets[j + 1]))
-                             for j in reversed(near_points)], default=num(offsets[near_points[0]]))
+        # start >= a local point L  <=>  t + o >= the first bucket start at or after L: a test on t,
+        # so the bucket start is computed once
+        def at_or_after(point: int) -> int:
+            return _DAY_ORIGIN + -((_DAY_ORIGIN - point) // period) * period - o
+        back = exp.Case(ifs=[exp.If(this=exp.GTE(this=exp.paren(t.copy()), expression=num(at_or_after(local_points[j]))),
+                                    true=num(offsets[j + 1])) for j in reversed(near_points)],
+                        default=num(offsets[near_points[0]]))
         return exp.Sub(this=start(), expression=exp.paren(back))
 
     def tree(a: int, b: int) -> exp.Expression:
@@ -240,7 +245,11 @@ def _day_tree(t: exp.Expression, tz: str, period: int,
 
     inside = exp.and_(exp.GTE(this=exp.paren(t.copy()), expression=num(lo)),
                       exp.LT(this=exp.paren(t.copy()), expression=num(hi)))
-    return inside, tree(i0, i1)
+    recent = max(i0, i1 - 7)   # logs are mostly recent: the last leaves (about 4 years) first, a shallower tree
+    if recent == i0:
+        return inside, tree(i0, i1)
+    return inside, exp.Case(ifs=[exp.If(this=exp.GTE(this=exp.paren(t.copy()), expression=num(points[recent - 1])),
+                                        true=tree(recent, i1))], default=tree(i0, recent - 1))
 
 
 def _duck_bucket(node: TimeBucket) -> exp.Expression:
