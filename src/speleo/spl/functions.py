@@ -36,6 +36,19 @@ def text(e: exp.Expression) -> exp.Expression:
     return exp.Cast(this=e, to=VARCHAR.copy())
 
 
+_NUMERIC_TYPES = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+                  "USMALLINT", "UTINYINT")
+
+
+def text_any(e: exp.Expression) -> exp.Expression:
+    """A value of a type unknown when compiling, as the text Splunk shows for it: a number
+    column (stats' min(_time), a count) as number_text (3, not 3.0), anything else cast to
+    VARCHAR. DuckDB folds `typeof()` when it binds, so one branch remains per column type."""
+    numeric = exp.In(this=exp.Anonymous(this="typeof", expressions=[e.copy()]),
+                     expressions=[exp.Literal.string(t) for t in _NUMERIC_TYPES])
+    return exp.Case(ifs=[exp.If(this=numeric, true=number_text(e.copy()))], default=text(e))
+
+
 def as_kind(t: Typed, kind: str) -> exp.Expression:
     e, k = t
     if k == kind or kind == "any":
@@ -50,6 +63,10 @@ def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
     kinds = {k for e, k in items if not isinstance(e, exp.Null)}
     if "mv" in kinds:
         return [mv(t) if not isinstance(t[0], exp.Null) else t[0] for t in items], "mv"
+    if kinds == {"any"} and sum(not isinstance(e, exp.Null) for e, _k in items) > 1:
+        # fields whose SQL types are unknown (a count beside an extracted text): each as its
+        # text, so the branches have one type whatever the columns hold
+        return [text_any(e) if not isinstance(e, exp.Null) else e for e, _k in items], "str"
     kind = kinds.pop() if len(kinds) == 1 else ("str" if kinds else "any")
     return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
 
@@ -665,15 +682,16 @@ def mv(t: Typed) -> exp.Expression:
     if kind == "mv":
         return e
     if kind in ("str", "num", "bool"):
+        one = number_text(e.copy()) if kind == "num" else text(e.copy())
         return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null())],
-                        default=exp.Array(expressions=[text(e.copy())]))
+                        default=exp.Array(expressions=[one]))
     as_json = exp.Anonymous(this="to_json", expressions=[e.copy()])
     is_list = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[as_json.copy()]),
                      expression=exp.Literal.string("ARRAY"))
     lst = exp.Anonymous(this="from_json", expressions=[as_json, exp.Literal.string('["VARCHAR"]')])
     return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null()),
                          exp.If(this=is_list, true=lst)],
-                    default=exp.Array(expressions=[text(e.copy())]))
+                    default=exp.Array(expressions=[text_any(e.copy())]))
 
 
 def _split(state: State, args: list[ast.Node]) -> Typed:
