@@ -151,6 +151,20 @@ def _re2_accepts(pattern: str) -> bool:
     return True
 
 
+RE2_MAX_GROUP = 9   # DuckDB's regexp_extract reads groups 0..9 ("Group index must be between 0 and 9")
+
+
+def group_pattern(literal: exp.Literal, index: int) -> tuple[exp.Literal, int]:
+    """The pattern (a regex_literal) and group number to extract the `index`-th capturing group
+    with RE2: as they are up to group 9; a later group becomes group 1 of the same pattern with
+    the other groups non-capturing (regexwalk.only_group), which matches the same text."""
+    if index <= RE2_MAX_GROUP:
+        return literal, index
+    from speleo.spl.regexwalk import only_group
+
+    return exp.Literal.string(only_group(literal.this, index)), 1
+
+
 def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -> exp.Expression:
     """Whether `pattern` (a literal) matches in `text_expr`: RE2 (RegexMatch) when it can run
     the pattern, else the `regex` package (PcreMatch, query/udf.py: look-around,
