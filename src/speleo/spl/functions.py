@@ -44,9 +44,15 @@ def text_any(e: exp.Expression) -> exp.Expression:
     """A value of a type unknown when compiling, as the text Splunk shows for it: a number
     column (stats' min(_time), a count) as number_text (3, not 3.0), anything else cast to
     VARCHAR. DuckDB folds `typeof()` when it binds, so one branch remains per column type."""
-    numeric = exp.In(this=exp.Anonymous(this="typeof", expressions=[e.copy()]),
-                     expressions=[exp.Literal.string(t) for t in _NUMERIC_TYPES])
-    return exp.Case(ifs=[exp.If(this=numeric, true=number_text(e.copy()))], default=text(e))
+    return exp.Case(ifs=[exp.If(this=numeric_type(e), true=number_text(e.copy()))], default=text(e))
+
+
+def numeric_type(e: exp.Expression) -> exp.Expression:
+    """Whether `e`'s SQL type is a number (integers, floating point, DECIMAL: `eval x=2.5`),
+    decided by DuckDB when it binds the query."""
+    kind = exp.Anonymous(this="typeof", expressions=[e.copy()])
+    return exp.or_(exp.In(this=kind, expressions=[exp.Literal.string(t) for t in _NUMERIC_TYPES]),
+                   exp.Like(this=kind.copy(), expression=exp.Literal.string("DECIMAL%")))
 
 
 def as_kind(t: Typed, kind: str) -> exp.Expression:
