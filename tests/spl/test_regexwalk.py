@@ -20,3 +20,16 @@ def test_a_bracket_first_in_a_class_is_literal():
     assert list(structural(r"[]()](?<a>\w)(\w)"))[:2] == [0, 5]
     assert capture_groups(r"[]()](?<a>\w)(\w)") == ["a", None]
     assert capture_groups(r"[^]()](?<a>\w)") == ["a"]
+
+
+def test_only_group_keeps_one_group_capturing():
+    # groups in order: (a) 1, (?<b>b) 2, (?:c) none, (d[(]) 3 (the class's "(" is no group), (?P<e>e) 4
+    from speleo.spl.regexwalk import only_group
+
+    pattern = r"(a)(?<b>b)(?:c)(d[(])(?P<e>e)"
+    assert only_group(pattern, 2) == r"(?:a)(b)(?:c)(?:d[(])(?:e)"
+    assert only_group(pattern, 4) == r"(?:a)(?:b)(?:c)(?:d[(])(e)"
+    import pytest
+
+    with pytest.raises(ValueError, match="4 capturing groups"):
+        only_group(pattern, 5)

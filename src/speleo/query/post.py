@@ -395,9 +395,23 @@ def _concat(outs: list[pa.Table]) -> pa.Table:
             for f in t.schema:
                 types.setdefault(f.name, set()).add(f.type)
         mixed = {n for n, ts in types.items() if len(ts) > 1}
-        outs = [t.cast(pa.schema([pa.field(f.name, pa.string() if f.name in mixed else f.type) for f in t.schema]))
-                for t in outs]
+        lists = {n for n in mixed if any(pa.types.is_list(t) or pa.types.is_large_list(t) for t in types[n])}
+        outs = [_as_lists(t, lists) for t in outs]
+        outs = [t.cast(pa.schema([pa.field(f.name, pa.string() if f.name in mixed - lists else f.type)
+                                  for f in t.schema])) for t in outs]
         return pa.concat_tables(outs, promote_options="permissive")
+
+
+def _as_lists(table: pa.Table, names: set[str]) -> pa.Table:
+    """The columns `names` of `table` as lists of text: a multivalue column stays one (its values
+    as text), a single value becomes a one-value list (a Splunk field with one value), null stays
+    null. For tables whose column holds lists on one side and single values on the other."""
+    for name in names & set(table.column_names):
+        values = table.column(name).to_pylist()
+        out = [None if v is None else [None if x is None else _cell(x) for x in v] if isinstance(v, list) else [_cell(v)]
+               for v in values]
+        table = table.set_column(table.column_names.index(name), name, pa.array(out, pa.list_(pa.string())))
+    return table
 
 
 SINKS: dict = {}

@@ -48,6 +48,25 @@ def shown(e: exp.Expression) -> exp.Expression:
     return NumText(this=e)
 
 
+def text_any(e: exp.Expression) -> exp.Expression:
+    """A value of a type unknown when compiling, as the text Splunk shows for it: a number
+    column (stats' min(_time), a count, `eval x=2.5`) without a ".0" when whole, anything else
+    cast to VARCHAR (NumText; DuckDB folds its `typeof()` when it binds)."""
+    return NumText(this=e)
+
+
+_NUMERIC_TYPES = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+                  "USMALLINT", "UTINYINT")
+
+
+def numeric_type(e: exp.Expression) -> exp.Expression:
+    """Whether `e`'s SQL type is a number (integers, floating point, DECIMAL: `eval x=2.5`),
+    decided by DuckDB when it binds the query."""
+    kind = exp.Anonymous(this="typeof", expressions=[e.copy()])
+    return exp.or_(exp.In(this=kind, expressions=[exp.Literal.string(t) for t in _NUMERIC_TYPES]),
+                   exp.Like(this=kind.copy(), expression=exp.Literal.string("DECIMAL%")))
+
+
 def as_kind(t: Typed, kind: str) -> exp.Expression:
     e, k = t
     if k == kind or kind == "any":
@@ -62,6 +81,10 @@ def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:
     kinds = {k for e, k in items if not isinstance(e, exp.Null)}
     if "mv" in kinds:
         return [mv(t) if not isinstance(t[0], exp.Null) else t[0] for t in items], "mv"
+    if kinds == {"any"} and sum(not isinstance(e, exp.Null) for e, _k in items) > 1:
+        # fields whose SQL types are unknown (a count beside an extracted text): each as its
+        # text, so the branches have one type whatever the columns hold
+        return [text_any(e) if not isinstance(e, exp.Null) else e for e, _k in items], "str"
     kind = kinds.pop() if len(kinds) == 1 else ("str" if kinds else "any")
     return [as_kind(t, kind) if not isinstance(t[0], exp.Null) else t[0] for t in items], kind
 
@@ -144,6 +167,20 @@ def _re2_accepts(pattern: str) -> bool:
         except duckdb.Error:
             return False
     return True
+
+
+RE2_MAX_GROUP = 9   # DuckDB's regexp_extract reads groups 0..9 ("Group index must be between 0 and 9")
+
+
+def group_pattern(literal: exp.Literal, index: int) -> tuple[exp.Literal, int]:
+    """The pattern (a regex_literal) and group number to extract the `index`-th capturing group
+    with RE2: as they are up to group 9; a later group becomes group 1 of the same pattern with
+    the other groups non-capturing (regexwalk.only_group), which matches the same text."""
+    if index <= RE2_MAX_GROUP:
+        return literal, index
+    from speleo.spl.regexwalk import only_group
+
+    return exp.Literal.string(only_group(literal.this, index)), 1
 
 
 def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -> exp.Expression:
@@ -682,15 +719,16 @@ def mv(t: Typed) -> exp.Expression:
     if kind == "mv":
         return e
     if kind in ("str", "num", "bool"):
+        one = number_text(e.copy()) if kind == "num" else text(e.copy())
         return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null())],
-                        default=exp.Array(expressions=[text(e.copy()) if kind != "num" else shown(e.copy())]))
+                        default=exp.Array(expressions=[one]))
     as_json = exp.Anonymous(this="to_json", expressions=[e.copy()])
     is_list = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[as_json.copy()]),
                      expression=exp.Literal.string("ARRAY"))
     lst = exp.Anonymous(this="from_json", expressions=[as_json, exp.Literal.string('["VARCHAR"]')])
     return exp.Case(ifs=[exp.If(this=exp.Is(this=e.copy(), expression=exp.null()), true=exp.null()),
                          exp.If(this=is_list, true=lst)],
-                    default=exp.Array(expressions=[shown(e.copy())]))
+                    default=exp.Array(expressions=[text_any(e.copy())]))
 
 
 def _split(state: State, args: list[ast.Node]) -> Typed:

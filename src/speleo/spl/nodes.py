@@ -38,8 +38,8 @@ class TimeBucket(exp.Expression, exp.Func):
 class NumText(exp.Expression, exp.Func):
     """`this` as text, a whole double without its ".0" (12.0 -> "12", 2.5 -> "2.5"): Splunk
     prints the numbers eval and stats compute that way (`"a".tonumber("12")` is "a12", and
-    `values()` of 5.0 is "5"). Any other type is cast as it is (text, lists, the decimals
-    DuckDB makes of literals such as 12.0). DuckDB: a CASE on typeof(), which DuckDB
+    `values()` of 5.0 is "5", `eval x=2.5` is "2.5"). Any other type (text, integers, lists)
+    is cast as it is. DuckDB: a CASE on typeof(), which DuckDB
     folds when it binds, so text stays a plain cast; ClickHouse: toString, which already prints
     whole floats that way."""
 
@@ -301,8 +301,9 @@ def _duck_num_text(node: NumText) -> exp.Expression:
                      exp.LT(this=exp.Abs(this=as_double()), expression=exp.Literal.number("1e15")))
     plain = exp.Cast(this=x.copy(), to=varchar.copy())
     short = exp.Cast(this=exp.Cast(this=as_double(), to=exp.DataType.build("BIGINT")), to=varchar.copy())
-    is_float = exp.In(this=exp.Anonymous(this="typeof", expressions=[x.copy()]),
-                      expressions=[exp.Literal.string("DOUBLE"), exp.Literal.string("FLOAT")])
+    kind = exp.Anonymous(this="typeof", expressions=[x.copy()])
+    is_float = exp.or_(exp.In(this=kind, expressions=[exp.Literal.string("DOUBLE"), exp.Literal.string("FLOAT")]),
+                       exp.Like(this=kind.copy(), expression=exp.Literal.string("DECIMAL%")))
     return exp.Case(ifs=[exp.If(this=is_float, true=exp.Case(ifs=[exp.If(this=whole, true=short)],
                                                                 default=plain.copy()))], default=plain)
 

@@ -3,6 +3,7 @@ classes skipped (used to find groups without compiling the pattern)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 
@@ -29,3 +30,26 @@ def structural(pattern: str, start: int = 0) -> Iterator[int]:
                 in_class = True
                 i += 2 if pattern[i + 1:i + 3] == "^]" else 1 if pattern[i + 1:i + 2] == "]" else 0
         i += 1
+
+
+_NAMED = re.compile(r"\(\?(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')")
+
+
+def only_group(pattern: str, keep: int) -> str:
+    """`pattern` with every capturing group but the `keep`-th (1-based, in the order groups
+    open) made non-capturing, so that group is group 1; what the pattern matches is unchanged
+    (for patterns without back-references, which name groups by number). RE2, as DuckDB runs
+    it, extracts groups 0 to 9 only: a later group is read as group 1 of this pattern."""
+    out, last, n = [], 0, 0
+    for i in structural(pattern):
+        if pattern[i] != "(":
+            continue
+        m = _NAMED.match(pattern, i)
+        if m is None and pattern.startswith("(?", i):
+            continue   # non-capturing, look-around, flags
+        n += 1
+        out += [pattern[last:i], "(" if n == keep else "(?:"]
+        last = m.end() if m else i + 1
+    if keep > n:
+        raise ValueError(f"the pattern has {n} capturing groups, not {keep}")
+    return "".join(out) + pattern[last:]

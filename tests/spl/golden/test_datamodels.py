@@ -151,3 +151,18 @@ def test_bad_model_json_is_refused_with_where():
     with pytest.raises(InputError) as info:
         parse_datamodel(bad, "x.json")
     assert "x.json" in str(info.value) and "parentName 'Missing'" in str(info.value)
+
+
+def test_a_rex_calculation_reading_a_group_after_the_ninth():
+    # RE2 in DuckDB extracts groups 0..9 only. "login failed ...": groups 1-5 the letters of
+    # "login", 6-9 "f", "a", "i", "l", group 10 (rest) the remaining "ed"; "login accepted": "epted"
+    import copy
+
+    model = copy.deepcopy(MODEL)
+    model["objects"][0]["calculations"].append(
+        {"calculationType": "Rex", "inputField": "_raw", "expression": r"^(\w)(\w)(\w)(\w)(\w) (\w)(\w)(\w)(\w)(?<rest>\w+)",
+         "outputFields": [{"fieldName": "rest", "type": "string"}]})
+    k = knowledge.from_text(EVENTTYPES, TAGS, [model], base=False)
+    rows = run("| from datamodel:Logins.Login | stats count by rest", rows=EVENTS, knowledge=k)
+    # tag=login: the five sourcetype=auth events: -10, -20, -40 failed; -30, -4000 accepted
+    assert rows == [{"rest": "ed", "count": 3}, {"rest": "pted", "count": 2}]

@@ -142,3 +142,24 @@ def test_spath_array_path_beside_a_key_value_field_of_the_same_name():
     events = ev((-10, 'log={"sourceIPs":["1.2.3.4"]}', "h", "x"), (-20, "sourceIPs{}=9.9.9.9", "h", "x"))
     assert run("* | spath input=log | table sourceIPs{}", rows=events) == [
         {"sourceIPs{}": ["1.2.3.4"]}, {"sourceIPs{}": ["9.9.9.9"]}]
+
+
+MANY = ev("w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 (x) end", "abcdefghijk1 abcdefghijk2 abcdefghijk3")
+
+
+def test_rex_groups_after_the_ninth():
+    # DuckDB's RE2 functions read groups 0..9 only; the corpus's nginx rex has 17 named groups.
+    # Eleven groups, one unnamed (the 2nd) and a class holding "(" (not a group): g11 is the
+    # 11th word, "w11"; g10 "w10"; tail is the 12th group, "(x)" without its brackets -> "x"
+    pattern = (r"^(?<g1>\S+) (\S+) (?<g3>\S+) (?<g4>\S+) (?<g5>\S+) (?<g6>\S+) (?<g7>\S+) (?<g8>\S+) "
+               r"(?<g9>\S+) (?<g10>\S+) (?<g11>\S+) [(](?<tail>\w)\)")
+    rows = rows_of(f'w1 | rex "{pattern}" | table g1 g9 g10 g11 tail', MANY, "g1", "g9", "g10", "g11", "tail")
+    assert rows == [("w1", "w9", "w10", "w11", "x")]
+
+
+def test_rex_max_match_with_a_group_after_the_ninth():
+    # (regexp_extract_all has no limit of 9 groups; this guards it) group 12 (n) is the digit after
+    # each "abcdefghijk": every match, 1 2 3; group 11 (k) is "k" each time
+    rows = rows_of(r'abcdefghijk1 | rex max_match=0 "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(?<k>k)(?<n>\d)" | table k n',
+                   MANY, "k", "n")
+    assert rows == [(["k", "k", "k"], ["1", "2", "3"])]

@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
     returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds
+from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ COMMANDS["iconify"] = CommandSpec(opscmds.parse_display_only, opscmds.compile_di
 COMMANDS["dbinspect"] = CommandSpec(opscmds.parse_dbinspect, opscmds.compile_dbinspect, streaming=False)
 COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile_concurrency, streaming=False)
 COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict, streaming=False)
+COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile_reltime)
+COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

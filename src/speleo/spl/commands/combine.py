@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
-from speleo.spl.functions import text
+from speleo.spl.functions import mv, text
 from speleo.spl.state import BASE_COLUMNS, ORD, OUTER, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
@@ -64,7 +64,14 @@ def _restart(state: State, relation: exp.Expression, columns: list[str], events:
 
 
 def append_state(state: State, other: State) -> None:
-    """The current results, then the other state's results (columns by name)."""
+    """The current results, then the other state's results (columns by name). A column holding
+    lists on one side and single values on the other becomes lists on both (a single value as a
+    one-value list), so the union has one type and each value stays what it was."""
+    from speleo.spl.commands.stats import _assign
+
+    for st, peer in ((state, other), (other, state)):
+        for c in sorted((peer.mv & set(peer.columns) & set(st.columns)) - st.mv):
+            _assign(st, c, mv((col(c), "any")), mv=True)
     union = exp.Union(this=_positioned(state, 0), expression=_positioned(other, 1), distinct=False, by_name=True)
     columns = state.columns + [c for c in other.columns if c not in state.columns]
     lists = {c for c in state.mv | other.mv if (c not in state.columns or c in state.mv)
@@ -203,14 +210,23 @@ def compile_join(state: State, cmd: ast.JoinCmd) -> None:
     replace, new = [], []
     for i, c in enumerate(values):
         v = col(f"__speleo_jv{i}")
+        own_list = c in state.mv and c in state.columns
+        lists = c in inner.mv or own_list
+        if lists:   # a list on either side: both as lists (a single value as a one-value list)
+            v = mv((v, "mv" if c in inner.mv else "any"))
+            state.mv.add(c)
+        else:
+            state.mv.discard(c)
         if c in state.columns:
-            pair = [v, col(c)] if overwrite else [col(c), v]
+            own = mv((col(c), "mv" if own_list else "any")) if lists else col(c)
+            pair = [v, own] if overwrite else [own, v]
             replace.append(exp.alias_(exp.Coalesce(this=pair[0], expressions=[pair[1]]), ident(c)))
         elif state.has_raw():
             # the result's own value is a field extracted from its _raw (text): with overwrite the
             # subsearch's value (of any type) wins as it is; without, the event's text comes
             # first and the subsearch's value is its fallback, as text
-            item = v if overwrite else exp.Coalesce(this=state.field(c), expressions=[text(v)])
+            own = mv((state.field(c), "str")) if lists else state.field(c)
+            item = v if overwrite else exp.Coalesce(this=own, expressions=[v if lists else text(v)])
             new.append(exp.alias_(item, ident(c)))
         else:
             new.append(exp.alias_(v, ident(c)))

@@ -101,7 +101,7 @@ def field_value(state: State, target: Target, name: str, node: ast.Node) -> exp.
         return state.field(name)
     what = f"data model {target.model.name} calculation of {name!r}"
     if calc.kind == "rex":
-        from speleo.spl.functions import regex_literal, text
+        from speleo.spl.functions import group_pattern, regex_literal, text
         from speleo.spl.nodes import RegexExtract
 
         pattern = regex_literal(calc.expression, state, node)
@@ -109,6 +109,7 @@ def field_value(state: State, target: Target, name: str, node: ast.Node) -> exp.
         if index is None:
             raise SplUnsupportedError(f"{what}: the regex has no group named {name!r}", state.query, node.start,
                                       max(node.end, node.start + 1))
+        pattern, index = group_pattern(pattern, index)
         return RegexExtract(this=text(state.field(calc.input_field)), expression=pattern,
                             group=exp.Literal.number(index))
     return _eval_text(state, calc.expression, what, node)

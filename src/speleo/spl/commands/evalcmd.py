@@ -11,7 +11,7 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign
 from speleo.spl.cursor import Cursor
 from speleo.spl.exprparse import parse_eval_expr
-from speleo.spl.functions import compile_expr, pcre_pattern, regex_literal, text
+from speleo.spl.functions import compile_expr, group_pattern, mv, pcre_pattern, regex_literal, text
 from speleo.spl.nodes import PcreExtract, PcreExtractAll, RegexExtract
 from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
@@ -78,15 +78,24 @@ def compile_rex(state: State, cmd: ast.RexCmd) -> None:
     for name in dict.fromkeys(g for g in groups if g):
         # the PCRE path looks the group up by name in the regex package (which numbers groups
         # its own way: branch resets, comments); RE2 by the number capture_groups counts
-        group = exp.Literal.string(name) if pcre is not None else exp.Literal.number(groups.index(name) + 1)
-        value = node(this=source.copy(), expression=pattern.copy(), group=group)
-        _assign(state, name, _or_previous(state, name, value))
+        if pcre is not None:
+            this_pattern, group = pattern, exp.Literal.string(name)
+        else:
+            this_pattern, number = group_pattern(pattern, groups.index(name) + 1)
+            group = exp.Literal.number(number)
+        value = node(this=source.copy(), expression=this_pattern.copy(), group=group)
+        was_list = name in state.mv and name in state.columns
+        _assign(state, name, _or_previous(state, name, value), mv=was_list)
 
 
 def _or_previous(state: State, name: str, value: exp.Expression) -> exp.Expression:
-    """The extracted value, else the field's value before rex (when the field exists)."""
+    """The extracted value, else the field's value before rex (when the field exists). A field
+    that held lists (values() of a stats) keeps its list where nothing matched; a match gives
+    the one value, as a one-value list (the column's type)."""
     if name not in state.columns and not state.has_raw():
         return value
+    if name in state.mv and name in state.columns:
+        return exp.Coalesce(this=mv((value, "str")), expressions=[state.field(name)])
     return exp.Coalesce(this=value, expressions=[state.field(name)])
 
 

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.cursor import as_bool
-from speleo.spl.functions import text
+from speleo.spl.functions import mv, text, text_any
 from speleo.spl.state import col, ident, State, tbl
 
 MAX_MATCHES = 100          # transforms.conf max_matches default for lookups that are not time-based
@@ -135,12 +135,21 @@ def compile_lookup(state: State, cmd: ast.LookupCmd) -> None:
                     for i, (_, ef) in enumerate(keys)])
     new: list[exp.Expression] = []
     replace: list[exp.Expression] = []
+    lists = set()
     for i, (_, ef) in enumerate(outputs):
         value: exp.Expression = col(f"__speleo_o{i}")
-        if cmd.mode == "OUTPUTNEW":
-            value = exp.Coalesce(this=state.field(ef), expressions=[value]) if unique else \
-                exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=state.field(ef), expression=exp.null())),
-                                     true=mv_of(state.field(ef)))], default=value)
+        was_list = ef in state.mv and ef in state.columns
+        if cmd.mode == "OUTPUTNEW" and unique:
+            # the field's own value where it has one (a list stays a list; a number, such as
+            # stats' min(_time), as its text: the table's values are text)
+            own = state.field(ef)
+            value = exp.Coalesce(this=own, expressions=[mv((value, "str"))]) if was_list else \
+                exp.Coalesce(this=text_any(own), expressions=[value])
+        elif cmd.mode == "OUTPUTNEW":
+            value = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=state.field(ef), expression=exp.null())),
+                                         true=mv_of(state.field(ef)))], default=value)
+        if not unique or (cmd.mode == "OUTPUTNEW" and was_list):
+            lists.add(ef)
         target = replace if ef in state.columns else new
         target.append(exp.alias_(value, ident(ef)))
     drop = [col(f"__speleo_k{i}") for i in range(len(keys))] + [col(f"__speleo_o{i}") for i in range(len(outputs))]
@@ -151,6 +160,7 @@ def compile_lookup(state: State, cmd: ast.LookupCmd) -> None:
     sel.append("joins", joined)
     state.select = sel
     state.columns = state.columns + [n for n in dict.fromkeys(names) if n not in state.columns]
+    state.mv = (state.mv - set(names)) | lists
 
 
 def mv_of(e: exp.Expression) -> exp.Expression:

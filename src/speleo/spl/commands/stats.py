@@ -47,7 +47,9 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     state.order = None
     state.wrap()
     src = state.select.args["from_"].this.copy()
-    src = _each_value(state, src, [b for b in cmd.by if b in state.mv and b in state.columns], cmd.dedup_splitvals)
+    unnested = [b for b in cmd.by if b in state.mv and b in state.columns]
+    src = _each_value(state, src, unnested, cmd.dedup_splitvals)
+    state.mv -= set(unnested)   # one value per row from here: `if(c, by_field, null())` is a single value
     sparks = [a for a in cmd.aggs if isinstance(a, Sparkline)]
     plain = [a for a in cmd.aggs if not isinstance(a, Sparkline)]
     cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
@@ -314,6 +316,11 @@ def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     keep = [exp.Star(except_=[col(n) for n in names if n in state.columns])] if set(names) & set(state.columns) else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = _dedupe([c for c in state.columns if c not in names] + names)
+    for a in cmd.aggs:   # values() and list() are lists (State.mv); any other function a single value
+        if a.func in ("values", "list"):
+            state.mv.add(agg_name(a))
+        else:
+            state.mv.discard(agg_name(a))
 
 
 # --- bin ----------------------------------------------------------------------------------
