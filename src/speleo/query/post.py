@@ -654,6 +654,77 @@ def _wrap_name(step: dict, k: int) -> str:
     return f"{m}{unit}{'s' if m > 1 else ''}_before"
 
 
+class _CalendarStarts:
+    """Starts of timewrap's calendar periods counted back from `end`: start(0) is `months`
+    months before the end, start(k) k periods before that, in zone `tz` (the end's day of the
+    month, else the month's last day; the end's wall-clock time). Period k is [start(k),
+    start(k - 1)), start(-1) being the end."""
+
+    def __init__(self, end: float, months: int, tz: str) -> None:
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        try:
+            self.zone = ZoneInfo(tz)
+        except Exception:   # noqa: BLE001 - an offset such as +05:30: a fixed zone
+            self.zone = dt.timezone.utc
+        self.end = dt.datetime.fromtimestamp(end, self.zone)
+        self.months = months
+        self.cache: dict[int, float] = {-1: end}
+        self.too_old = False
+
+    def start(self, k: int) -> float:
+        import calendar
+        import datetime as dt
+
+        if k not in self.cache:
+            back = (k + 1) * self.months
+            y, m = divmod(self.end.year * 12 + self.end.month - 1 - back, 12)
+            m += 1
+            if y < 1:
+                self.cache[k] = float("-inf")
+            else:
+                day = min(self.end.day, calendar.monthrange(y, m)[1])
+                local = dt.datetime(y, m, day, self.end.hour, self.end.minute, self.end.second,
+                                    self.end.microsecond, tzinfo=self.zone)
+                self.cache[k] = local.timestamp()
+        return self.cache[k]
+
+    def move(self, t: float, k: int) -> float:
+        """`t` of period k moved to the latest period, keeping its wall-clock distance from its
+        period's start (a local midnight stays a local midnight across daylight saving time)."""
+        import datetime as dt
+
+        if k == 0:
+            return t
+        local = dt.datetime.fromtimestamp(t, self.zone).replace(tzinfo=None)
+        since = local - dt.datetime.fromtimestamp(self.start(k), self.zone).replace(tzinfo=None)
+        target = dt.datetime.fromtimestamp(self.start(0), self.zone).replace(tzinfo=None) + since
+        return target.replace(tzinfo=self.zone).timestamp()
+
+    def period_of(self, t: float) -> int | None:
+        """The period holding `t` (0 for a time at or after the end); None past MAX_WRAP_PERIODS."""
+        if t >= self.start(0):
+            return 0
+        lo, hi = 0, 1
+        while self.start(hi) > t:   # gallop back, then bisect
+            lo, hi = hi, hi * 2
+            if hi > MAX_WRAP_PERIODS:
+                self.too_old = True
+                return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.start(mid) > t:
+                lo = mid
+            else:
+                hi = mid
+        return hi
+
+
+def _calendar_starts(step: dict) -> _CalendarStarts:
+    return _CalendarStarts(float(step["end"]), int(step["months"]), step.get("tz") or "UTC")
+
+
 def _timewrap(table: pa.Table, step: dict) -> pa.Table:
     """Splunk Search Reference: timewrap (spl/commands/reshape.py compile_timewrap): each row
     at time t belongs to period k = ceil((end - t) / period) - 1 (0: the latest; rows at or
@@ -665,18 +736,28 @@ def _timewrap(table: pa.Table, step: dict) -> pa.Table:
     times = table.column("_time").to_pylist()
     cells: dict[float, dict[tuple[str, int], object]] = {}
     kmax = 0
+    starts = _calendar_starts(step) if step.get("months") else None
     for i, t in enumerate(times):
         if t is None:
             continue
-        k = max(0, math.ceil((end - float(t)) / period) - 1)
+        if starts is not None:
+            k = starts.period_of(float(t))
+            if k is None:
+                continue   # before the oldest period Speleo keeps: counted below
+            moved = starts.move(float(t), k)
+        else:
+            k = max(0, math.ceil((end - float(t)) / period) - 1)
+            moved = float(t) + k * period
         kmax = max(kmax, k)
-        row = cells.setdefault(float(t) + k * period, {})
+        row = cells.setdefault(moved, {})
         for name in series:
             row[(name, k)] = table.column(name)[i].as_py()
-    if kmax + 1 > MAX_WRAP_PERIODS:
+    if kmax + 1 > MAX_WRAP_PERIODS or (starts is not None and starts.too_old):
         from speleo.errors import InputError
 
-        raise InputError(f"timewrap would make {kmax + 1:,} periods of {period:g} s (at most {MAX_WRAP_PERIODS:,}): "
+        count = f"more than {MAX_WRAP_PERIODS:,}" if starts is not None else f"{kmax + 1:,}"
+        what = f"{step['months']} month(s)" if starts is not None else f"{period:g} s"
+        raise InputError(f"timewrap would make {count} periods of {what} (at most {MAX_WRAP_PERIODS:,}): "
                          "use a longer span or a shorter time range")
     out_times = sorted(cells)
     columns: dict[str, list] = {"_time": out_times}

@@ -55,7 +55,7 @@ def test_two_day_periods():
     assert sum(r["count_2days_before"] or 0 for r in rows) == 1
 
 
-@pytest.mark.parametrize("bad, why", [("1mon", "calendar spans"), ("1x", "timescale"), ("1d series=exact", "relative"),
+@pytest.mark.parametrize("bad, why", [("0mon", "at least 1"), ("1x", "timescale"), ("1d series=exact", "relative"),
                                       ("1d align=start", "align")])
 def test_bad_spans_and_options(bad, why):
     with pytest.raises(SplError, match=why):
@@ -82,3 +82,51 @@ def test_after_a_split_timechart_and_stats_max():
     assert (row["web1_1day_before"], row["web1_latest_day"], row["web2_latest_day"]) == (1, 1, 1)
     rows = run("* | bin _time span=1h | stats max(linecount) as m by _time | timewrap 1d", rows=events)
     assert {r["_time"]: r for r in rows}[at(21)]["m_latest_day"] == 1
+
+
+def test_month_periods_are_calendar_months_back_from_the_end():
+    # NOW = 2023-11-14 22:13:20 UTC is the end. Periods: latest [Oct 14 22:13:20, end),
+    # 1month_before [Sep 14 22:13:20, Oct 14 22:13:20) (30 days), 2months_before [Aug 14
+    # 22:13:20, Sep 14 22:13:20) (31 days). A row keeps its distance from its period's start:
+    # Oct 10 (period 1) + 30 days = Nov 9; Sep 20 (period 1) + 30 days = Oct 20;
+    # Sep 1 (period 2) + 61 days = Nov 1; Nov 10 stays.
+    day = 86400
+    events = ev((-425600, "a"), (-3104000, "b"), (-4832000, "c"), (-6473600, "d"))
+    rows = run("* | timechart span=1d count | timewrap 1mon", rows=events)
+    assert list(rows[0]) == ["_time", "count_2months_before", "count_1month_before", "count_latest_month"]
+
+    def row(y, m, d):
+        t = dt.datetime(y, m, d, tzinfo=dt.timezone.utc).timestamp()
+        return next(r for r in rows if r["_time"] == t)
+    assert row(2023, 11, 10)["count_latest_month"] == 1
+    assert row(2023, 11, 9)["count_1month_before"] == 1
+    assert row(2023, 10, 20)["count_1month_before"] == 1
+    assert row(2023, 11, 1)["count_2months_before"] == 1
+    assert sum(r["count_latest_month"] or 0 for r in rows) == 1
+    assert sum(r["count_1month_before"] or 0 for r in rows) == 2
+    assert sum(r["count_2months_before"] or 0 for r in rows) == 1
+    assert all(r["_time"] % day == 0 for r in rows)   # whole days moved by whole days
+
+
+def test_quarters_and_short_series_names():
+    # a quarter is 3 months: Sep 1 is in [Aug 14 22:13:20, Nov 14 22:13:20): the latest quarter
+    events = ev((-425600, "a"), (-6473600, "d"))
+    rows = run("* | timechart span=1d count | timewrap 1q series=short", rows=events)
+    assert list(rows[0]) == ["_time", "count_s0"]
+    assert sum(r["count_s0"] for r in rows) == 2
+
+
+def test_month_periods_keep_local_midnights_across_daylight_saving_time():
+    # New York: the end NOW = 2023-11-14 17:13:20 EST; the latest month starts Oct 14 17:13:20 EDT,
+    # the one before Sep 14 17:13:20 EDT. An event on Oct 10 12:00 EDT falls in the day bucket
+    # of Oct 10 00:00 EDT (04:00 UTC), which moves 30 wall-clock days to Nov 9 00:00 EST (05:00
+    # UTC): a local midnight still, though the offset changed on Nov 5.
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    when = dt.datetime(2023, 10, 10, 12, 0, tzinfo=ny).timestamp()
+    events = ev((when - NOW, "b"), (-425600, "a"))
+    rows = run("* | timechart span=1d count | timewrap 1mon", rows=events, tz=ny)
+    moved = [r["_time"] for r in rows if r.get("count_1month_before")]
+    assert moved == [dt.datetime(2023, 11, 9, tzinfo=ny).timestamp()]
+    assert all(dt.datetime.fromtimestamp(r["_time"], ny).hour == 0 for r in rows)

@@ -510,9 +510,13 @@ def compile_timewrap(state: State, cmd: ast.ArgsCmd) -> None:
     back from the end of the search's time range (`align=end`, the default; `now`: from now), and
     each period becomes its own columns beside the latest period's times: `<series>_latest_day`,
     `<series>_1day_before`, `<series>_2days_before`... (`series=short`: `<series>_s0`, `_s1`...),
-    oldest first, one row per time of the latest period. Periods are fixed lengths (a day is
-    86,400 s, a week 7 days); months, quarters and years, `series=exact` and `time_format` are
-    refused. Runs on the result (post step `timewrap`, query/post.py)."""
+    oldest first, one row per time of the latest period. Periods of seconds to weeks are fixed
+    lengths (a day is 86,400 s, a week 7 days); months, quarters and years are calendar periods
+    counted back from the end in the search's zone (the end's day of the month, or the month's
+    last day when it has fewer), and a row keeps its distance from the start of its period (the
+    doc does not say how rows of a longer month line up; a row past the latest period's length
+    gets a time of its own). `series=exact` and `time_format` are refused. Runs on the result
+    (post step `timewrap`, query/post.py)."""
     opts = {k.lower(): v for k, v in cmd.options.items()}
     if not cmd.args:
         raise state.fail("timewrap needs a span such as 1d or 1week", cmd)
@@ -521,12 +525,16 @@ def compile_timewrap(state: State, cmd: ast.ArgsCmd) -> None:
         raise state.fail(f"timewrap span {' '.join(cmd.args)!r}: write [<int>]<timescale>, such as 1d or 2w", cmd)
     n = int(m.group(1) or 1)
     unit = m.group(2).lower()
-    if unit in _WRAP_CALENDAR:
-        raise state.fail(f"timewrap {cmd.args[0]}: calendar spans (months, quarters, years) are not supported; "
-                         "use days or weeks", cmd)
-    if unit not in _WRAP_UNITS or n < 1:
-        raise state.fail(f"timewrap span {cmd.args[0]!r}: the timescale must be s, min, h, d or w", cmd)
-    name, secs = _WRAP_UNITS[unit]
+    months = None
+    if unit in _WRAP_CALENDAR:   # calendar periods: months back from the end, in the search's zone
+        name, months = {"m": ("month", 1), "q": ("quarter", 3), "y": ("year", 12)}[unit[0]]
+        secs = 0
+    elif unit not in _WRAP_UNITS or n < 1:
+        raise state.fail(f"timewrap span {cmd.args[0]!r}: the timescale must be s, min, h, d, w, mon, q or y", cmd)
+    else:
+        name, secs = _WRAP_UNITS[unit]
+    if n < 1:
+        raise state.fail(f"timewrap span {cmd.args[0]!r}: the count must be at least 1", cmd)
     align = opts.get("align", "end").lower()
     series = opts.get("series", "relative").lower()
     if align not in ("end", "now"):
@@ -539,5 +547,8 @@ def compile_timewrap(state: State, cmd: ast.ArgsCmd) -> None:
         raise state.fail("timewrap is not supported in a subsearch", cmd)
     latest = state.time_range[1]
     end = state.ctx.now if align == "now" or latest is None else float(latest)
+    from speleo.spl.state import tz_name
+
     state.post.append({"kind": "timewrap", "period": n * secs, "n": n, "unit": name, "end": end,
+                       "months": n * months if months else None, "tz": tz_name(state.ctx.tz),
                        "series": series, "columns": ["_time"]})
