@@ -209,3 +209,20 @@ def test_eventstats_values_on_every_event():
     assert {tuple(r["us"]) for r in rows} == {("Alice", "alice", "bob", "carol")} and len(rows) == 7
     rows = run("* | eventstats values(user) as us by host | where host=\"web1\" | table us", rows=EVENTS)
     assert [r["us"] for r in rows] == [["alice", "bob"]] * 3
+
+
+def test_eventstats_and_streamstats_min_max_of_text_over_results():
+    # Search Reference, max(): "If the values in the field are non-numeric, the maximum value is
+    # found using lexicographical ordering"; a group with a number answers with the numbers.
+    # Group a holds beta, alpha: min alpha, max beta; group b holds gamma and 10: 10 both.
+    from tests.spl.golden._util import ev as _ev, run as _run
+
+    rows = _run("* | stats count by h v | eventstats min(v) as lo max(v) as hi by h | table h v lo hi",
+                rows=_ev("v=beta h=a", "v=alpha h=a", "v=gamma h=b", "v=10 h=b"))
+    assert [(r["h"], r["v"], r["lo"], r["hi"]) for r in rows] == [
+        ("a", "alpha", "alpha", "beta"), ("a", "beta", "alpha", "beta"), ("b", "10", "10", "10"), ("b", "gamma", "10", "10")]
+    # streamstats over the rows in order: running max of beta, then beta/alpha, then +gamma
+    rows = _run("* | stats count by v | sort - v | streamstats max(v) as m min(v) as lo | table v m lo",
+                rows=_ev("v=beta", "v=alpha", "v=gamma"))
+    assert [(r["v"], r["m"], r["lo"]) for r in rows] == [("gamma", "gamma", "gamma"), ("beta", "gamma", "beta"),
+                                                         ("alpha", "gamma", "alpha")]

@@ -250,13 +250,19 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
         parts.append(col("__speleo_rseg"))
     cond = by_filter(state, cmd.by)
     new = []
-    for a in cmd.aggs:
-        win = exp.Window(this=agg_sql(state, a), partition_by=[p.copy() for p in parts],
+
+    def window(agg: exp.Expression) -> exp.Expression:
+        win = exp.Window(this=agg, partition_by=[p.copy() for p in parts],
                          order=exp.Order(expressions=[o.copy() for o in order]), spec=spec.copy())
-        if cond is not None:
-            win = exp.Case(ifs=[exp.If(this=cond.copy(), true=win)])
-        new.append(exp.alias_(win, ident(agg_name(a))))
+        return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
+    for a in cmd.aggs:
+        new.append(exp.alias_(window(agg_sql(state, a)), ident(agg_name(a))))
+    from speleo.spl.commands.stats import text_extremes_after, text_extremes_over_results
+
+    texts = text_extremes_over_results(state, cmd.aggs)   # min()/max() over text, as stats
+    new += [exp.alias_(window(v), ident(hidden)) for _name, hidden, v in texts]
     clash = [n for n in names if n in state.columns] + (["__speleo_rmark", "__speleo_rseg"] if segment else [])
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))
+    text_extremes_after(state, texts)

@@ -72,6 +72,19 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
     _become_table(state, names)
     state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
+    text_extremes_after(state, texts)
+
+
+def text_extremes_over_results(state: State, aggs: list) -> list:
+    """`_text_extremes` for eventstats and streamstats over results (after stats, chart...):
+    not over events, where the step on the result would take every event through Arrow for
+    the rare field holding no number (there min/max of text stay null, docs/spl.md)."""
+    return _text_extremes(state, aggs) if state.top_level and not state.has_raw() else []
+
+
+def text_extremes_after(state: State, texts: list) -> None:
+    """The post step that puts the text min/max of `_text_extremes`'s hidden columns where a
+    group (stats) or row (eventstats, streamstats) has no number."""
     if texts:
         state.post.append({"kind": "text_extremes", "pairs": [[n, h] for n, h, _v in texts],
                            "columns": [c for c in state.columns]})
@@ -300,22 +313,27 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
-    """Add each aggregate to every row, computed over its by-group (window functions)."""
+    """Add each aggregate to every row, computed over its by-group (window functions); min()
+    and max() over text as in stats (`_text_extremes`)."""
     state.protect_order(set(agg_name(a) for a in cmd.aggs))
     state.wrap()
     src = state.select.args["from_"].this.copy()
     parts = [state.field(b) for b in cmd.by]
     new = []
+    cond = by_filter(state, cmd.by)
+
+    def window(agg: exp.Expression) -> exp.Expression:
+        win = exp.Window(this=agg, partition_by=[p.copy() for p in parts])
+        return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
     for a in cmd.aggs:
-        win = exp.Window(this=agg_sql(state, a), partition_by=[p.copy() for p in parts])
-        cond = by_filter(state, cmd.by)
-        if cond is not None:
-            win = exp.Case(ifs=[exp.If(this=cond, true=win)])
-        new.append(exp.alias_(win, ident(agg_name(a))))
+        new.append(exp.alias_(window(agg_sql(state, a)), ident(agg_name(a))))
+    texts = text_extremes_over_results(state, cmd.aggs)
+    new += [exp.alias_(window(v), ident(hidden)) for _name, hidden, v in texts]
     names = [agg_name(a) for a in cmd.aggs]
     keep = [exp.Star(except_=[col(n) for n in names if n in state.columns])] if set(names) & set(state.columns) else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     state.columns = _dedupe([c for c in state.columns if c not in names] + names)
+    text_extremes_after(state, texts)
     for a in cmd.aggs:   # values() and list() are lists (State.mv); any other function a single value
         if a.func in ("values", "list"):
             state.mv.add(agg_name(a))
