@@ -104,3 +104,21 @@ def test_transaction_sql_shape():
     assert "> 15.0" in text
     assert "MAX(\"_time\") - MIN(\"_time\") AS \"duration\", COUNT(*) AS \"eventcount\"" in text
     assert "GROUP BY \"__speleo_k0\", \"__speleo_seg\"" in text
+
+
+def test_transaction_over_results_with_time():
+    # Real searches run transaction after `tstats ... by _time` (no _raw): the rows are grouped
+    # as events are. user a has rows at NOW-20 and NOW-10 (10 s apart: one transaction, maxpause
+    # 5m) and one at NOW-4000 (over an hour before: its own); user b one row. Fields merge as
+    # distinct values; a field that holds lists (values()) merges their values.
+    from tests.spl.conftest import NOW
+    from tests.spl.golden._util import ev as _ev, run as _run
+
+    rows = _run("* | stats count values(p) as p by _time user | transaction user maxpause=5m "
+                "| table _time user p eventcount duration _raw",
+                rows=_ev((-10, "user=a p=x"), (-20, "user=a p=y"), (-4000, "user=a p=z"), (-30, "user=b p=x")))
+    assert rows == [
+        {"_time": NOW - 20, "user": "a", "p": ["x", "y"], "eventcount": 2, "duration": 10.0, "_raw": None},
+        {"_time": NOW - 30, "user": "b", "p": ["x"], "eventcount": 1, "duration": 0.0, "_raw": None},
+        {"_time": NOW - 4000, "user": "a", "p": ["z"], "eventcount": 1, "duration": 0.0, "_raw": None},
+    ]

@@ -62,8 +62,11 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     keepevicted = as_bool(cmd.options.get("keepevicted", "false"))
     maxpause = _seconds(state, cmd.options["maxpause"], cmd) if "maxpause" in cmd.options else None
     maxspan = _seconds(state, cmd.options["maxspan"], cmd) if "maxspan" in cmd.options else None
-    if not state.has_raw():
-        raise state.fail("transaction needs events (with _raw)", cmd)
+    events = state.has_raw()
+    if not events and "_time" not in state.columns:
+        raise state.fail("transaction needs events, or results with _time (as tstats ... by _time gives)", cmd)
+    present = set(state.columns) | (set(BASE_COLUMNS) if events else set())
+    lists = set(state.mv)
     keys = [f"__speleo_k{i}" for i in range(len(cmd.fields))]
     others = [c for c in state.columns if c not in BASE_COLUMNS and not c.startswith("__speleo")
               and c not in cmd.fields]
@@ -117,16 +120,25 @@ def compile_transaction(state: State, cmd: ast.TransactionCmd) -> None:
     raw = exp.Anonymous(this="array_to_string", expressions=[exp.Anonymous(this="list", expressions=[exp.Order(
         this=col("_raw"), expressions=[exp.Ordered(this=col("_time")), *[t.copy() for t in tiebreak]])]),
         exp.Literal.string("\n")])
-    items = [exp.alias_(exp.Min(this=col("_time")), ident("_time")), exp.alias_(raw, ident("_raw"))]
+
+    def have(c: str, e: exp.Expression) -> exp.Expression:   # results (after tstats) lack the event columns
+        return e if c in present else exp.null()
+    items = [exp.alias_(exp.Min(this=col("_time")), ident("_time")), exp.alias_(have("_raw", raw), ident("_raw"))]
     for c in ("host", "source", "sourcetype", "index", "_flags"):
-        items.append(exp.alias_(first(col(c)), ident(c)))
-    items += [exp.alias_(exp.Max(this=col("_indextime")), ident("_indextime")),
-              exp.alias_(exp.Sum(this=col("linecount")), ident("linecount")),
-              exp.alias_(exp.Min(this=col("_offset")), ident("_offset"))]
+        items.append(exp.alias_(have(c, first(col(c))), ident(c)))
+    items += [exp.alias_(have("_indextime", exp.Max(this=col("_indextime"))), ident("_indextime")),
+              exp.alias_(have("linecount", exp.Sum(this=col("linecount"))), ident("linecount")),
+              exp.alias_(have("_offset", exp.Min(this=col("_offset"))), ident("_offset"))]
     items += [exp.alias_(exp.Anonymous(this="first", expressions=[col(f if f in state.columns else k)]), ident(f))
               for f, k in zip(cmd.fields, keys)]
     # mvlist=false (the default): each field's distinct values, sorted; none: no field
-    items += [exp.alias_(exp.Nullif(this=ValuesAgg(this=text(col(o))), expression=exp.Cast(
+    def merged(o: str) -> exp.Expression:   # a field that holds lists (values() of tstats): their values
+        if o in lists:
+            from speleo.spl.commands.aggregates import _of_lists
+
+            return _of_lists("values", col(o))
+        return ValuesAgg(this=text(col(o)))
+    items += [exp.alias_(exp.Nullif(this=merged(o), expression=exp.Cast(
         this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]"))), ident(o)) for o in others]
     items += [exp.alias_(exp.Sub(this=exp.Max(this=col("_time")), expression=exp.Min(this=col("_time"))),
                          ident("duration")),
