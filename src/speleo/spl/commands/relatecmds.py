@@ -1,0 +1,145 @@
+"""Commands that relate results to one another: contingency (aliases counttable, ctable),
+selfjoin and localize (Splunk Search Reference, one page each; cited per command). Each runs
+on the Arrow result after the SQL (query/relate.py): contingency's columns are the data's
+values, selfjoin pairs results in an order no SQL join gives cheaply, localize walks the
+events' times."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from speleo.spl import ast
+from speleo.spl.commands.extra import is_option
+from speleo.spl.cursor import Cursor
+from speleo.spl.state import State, col, ident, tbl
+from speleo.spl.tokens import T, Token
+
+_BOOLS = ("true", "t", "1", "yes", "y", "false", "f", "0", "no", "n")
+
+
+def _read_args(cur: Cursor, word: Token, allowed: tuple[str, ...]) -> tuple[dict[str, tuple[str, Token]], list[Token]]:
+    """`key=value` options (anywhere) and field names; an unknown option is a syntax error
+    naming the allowed ones, at the option."""
+    opts: dict[str, tuple[str, Token]] = {}
+    fields: list[Token] = []
+    while not cur.at_end():
+        if cur.accept(T.COMMA):
+            continue
+        tok = cur.peek()
+        if is_option(cur):
+            key = tok.value.lower()
+            if key not in allowed:
+                raise cur.error(f"unknown option {tok.value!r} (options: {', '.join(allowed)})", tok)
+            cur.i += 2
+            value = cur.next()
+            if value.kind not in (T.WORD, T.STRING, T.NUMBER):
+                raise cur.error(f"expected a value for {tok.value}", value)
+            opts[key] = (value.value, value)
+            continue
+        fields.append(cur.name())
+    return opts, fields
+
+
+def _bool(cur: Cursor, opts: dict[str, tuple[str, Token]], key: str, default: str) -> str:
+    value, tok = opts.get(key, (default, None))
+    if value.lower() not in _BOOLS:
+        raise cur.error(f"{key}={value!r}: expected true or false", tok)
+    return value
+
+
+def _int(cur: Cursor, opts: dict[str, tuple[str, Token]], key: str, default: int) -> int:
+    if key not in opts:
+        return default
+    value, tok = opts[key]
+    if not re.fullmatch(r"\d+", value):
+        raise cur.error(f"{key}={value!r}: expected a whole number, 0 or more", tok)
+    return int(value)
+
+
+def _visible(state: State) -> list[str]:
+    return [c for c in state.columns if not c.startswith("__speleo")]
+
+
+# --- contingency ---------------------------------------------------------------------------------
+
+CONTINGENCY_OPTIONS = ("maxrows", "maxcols", "mincolcover", "minrowcover", "usetotal", "totalstr")
+MAX_VALUES = 1000   # limits.conf [ctable] maxvalues: the most rows or columns a table gets
+
+
+def parse_contingency(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: contingency
+    (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/contingency).
+    `contingency [maxrows=<int>] [maxcols=<int>] [mincolcover=<num>] [minrowcover=<num>]
+    [usetotal=<bool>] [totalstr=<string>] <field1> <field2>`; aliases counttable, ctable.
+    Options may also come after the fields. Wildcards in the field names are refused, as the
+    Reference says."""
+    opts, fields = _read_args(cur, word, CONTINGENCY_OPTIONS)
+    if len(fields) != 2:
+        at = fields[2] if len(fields) > 2 else cur.peek()
+        raise cur.error(f"needs exactly two fields, <field1> (rows) and <field2> "
+                        f"(columns); {len(fields)} given", at)
+    for f in fields:
+        if "*" in f.value:
+            raise cur.error("a field name cannot hold a wildcard", f)
+    out = {"maxrows": str(_int(cur, opts, "maxrows", MAX_VALUES)), "maxcols": str(_int(cur, opts, "maxcols", MAX_VALUES)),
+           "usetotal": _bool(cur, opts, "usetotal", "true"), "totalstr": opts.get("totalstr", ("TOTAL", None))[0]}
+    for key in ("mincolcover", "minrowcover"):
+        value, tok = opts.get(key, ("1.0", None))
+        try:
+            ratio = float(value)
+        except ValueError:
+            ratio = -1.0
+        if not 0 < ratio <= 1:
+            raise cur.error(f"{key}={value!r}: expected a fraction above 0 and at most 1 (1.0 = every value)", tok)
+        out[key] = repr(ratio)
+    if not out["totalstr"]:
+        raise cur.error("totalstr must not be empty", opts["totalstr"][1])
+    return ast.ArgsCmd("contingency", out, [f.value for f in fields])
+
+
+def compile_contingency(state: State, cmd: ast.ArgsCmd) -> None:
+    """A co-occurrence table of two fields: one row per value of <field1> (its name heads the
+    first column), one column per value of <field2>, each cell the number of results holding
+    both values (0 when none). The SQL counts each pair of values (GROUP BY); the post step
+    `contingency` (query/relate.py) makes the table:
+    - a result missing either field is not counted (the Reference: "the count of events in
+      which both of the cross-tabulated field values exist"); an empty value is `EMPTY_STR`,
+      as the Reference says; a multivalue field counts under each of its distinct values
+      (the Reference is silent; stats by does the same);
+    - rows and columns by descending count, ties by value (the Reference is silent on ties);
+    - maxrows / maxcols (default 1000): the most rows / columns kept, the least common left
+      out; 0, and any value above 1000, mean 1000 (the Reference: 0 means the limit of
+      limits.conf [ctable] maxvalues, 1000, and more than 1000 values are never used); the
+      search's messages say how many values were left out;
+    - minrowcover / mincolcover (default 1.0): the most common values are kept until they hold
+      at least that fraction of the counted results (at least one value is kept); maxrows /
+      maxcols win when reached first (the Reference's "the maximum rows or columns take
+      precedence"). Speleo reads the cover over the whole field, not per row or column;
+    - usetotal=true (default): a last column and a last row named by totalstr (default
+      "TOTAL") with the sums of the cells shown (values left out are not in them; the
+      Reference's totals are "of the counts of values that are in the table");
+    - a column whose value is the name of the first column or of the totals column gets
+      `_1` added (`_2`... while taken), so no value hides another column (Speleo's choice).
+    Not in a subsearch."""
+    if not state.top_level:
+        raise state.fail("contingency is not supported in a subsearch", cmd)
+    from speleo.spl.commands.stats import _become_table
+
+    row_field, col_field = cmd.args
+    row, column = state.field(row_field), state.field(col_field)
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    present = exp.and_(exp.Not(this=exp.Is(this=row.copy(), expression=exp.null())),
+                       exp.Not(this=exp.Is(this=column.copy(), expression=exp.null())))
+    state.select = exp.select(exp.alias_(row.copy(), ident("__speleo_row")), exp.alias_(column.copy(), ident("__speleo_col")),
+                              exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n"))) \
+        .from_(tbl(src)).where(present, copy=False).group_by(row, column, copy=False)
+    _become_table(state, ["__speleo_row", "__speleo_col", "__speleo_n"])
+    opts = cmd.options
+    total = opts["totalstr"] if opts["usetotal"].lower() in ("true", "t", "1", "yes", "y") else None
+    state.post.append({"kind": "contingency", "row_field": row_field, "col_field": col_field,
+                       "maxrows": int(opts["maxrows"]), "maxcols": int(opts["maxcols"]),
+                       "minrowcover": float(opts["minrowcover"]), "mincolcover": float(opts["mincolcover"]),
+                       "total": total, "columns": [row_field] + ([total] if total else [])})
