@@ -92,3 +92,59 @@ def contingency(table: pa.Table, step: dict) -> pa.Table:
         data[total] = []
     schema = pa.schema([pa.field(first, pa.string())] + [pa.field(n, pa.int64()) for n in data if n != first])
     return pa.table(data, schema=schema)
+
+
+# --- selfjoin --------------------------------------------------------------------------------------
+
+def _key(values: list) -> object:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _pairs(table: pa.Table, step: dict) -> list[tuple[int, int]]:
+    """(main, other) row indices in output order; (i, i) is a result kept alone."""
+    keys = [table.column(f).to_pylist() for f in step["fields"]]
+    times = table.column("_time").to_pylist() if "_time" in table.column_names else [None] * table.num_rows
+    groups: dict[object, list[int]] = defaultdict(list)
+    for i in range(table.num_rows):
+        values = [k[i] for k in keys]
+        if any(v is None for v in values):
+            continue
+        groups[_key(values)].append(i)
+    limit = step["max"]
+    pairs: list[tuple[int, int]] = []
+    mains = 0
+    for members in groups.values():
+        if len(members) == 1:
+            if step["keepsingle"]:
+                pairs.append((members[0], members[0]))
+            continue
+        # oldest first; equal or no _time: the later result first (Splunk's search order is newest first)
+        members.sort(key=lambda i: (float("-inf") if times[i] is None else times[i], -i))
+        for n, main in enumerate(members[:-1]):
+            if mains == MAX_MAIN_RESULTS:
+                _say(f"selfjoin joined the first {MAX_MAIN_RESULTS:,} main results only")
+                break
+            mains += 1
+            others = members[n + 1:] if limit == 0 else members[n + 1:n + 1 + limit]
+            pairs.extend((main, o) for o in others)
+        if len(pairs) > MAX_SELFJOIN_ROWS:
+            break
+    if len(pairs) > MAX_SELFJOIN_ROWS:
+        _say(f"selfjoin kept the first {MAX_SELFJOIN_ROWS:,} joined rows")
+    pairs.sort(key=lambda p: (p[1], p[0]))
+    return pairs[:MAX_SELFJOIN_ROWS]
+
+
+def selfjoin(table: pa.Table, step: dict) -> pa.Table:
+    """Each (main, other) pair as one row: with overwrite, the other's value where it has one,
+    else the main's; without, the other way round."""
+    pairs = _pairs(table, step)
+    main = pa.array([m for m, _ in pairs], pa.int64())
+    other = pa.array([o for _, o in pairs], pa.int64())
+    first, second = (other, main) if step["overwrite"] else (main, other)
+    columns = []
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        a, b = column.take(first), column.take(second)
+        columns.append(b if pa.types.is_null(column.type) else pc.if_else(pc.is_valid(a), a, b))
+    return pa.table(columns, names=table.column_names)

@@ -88,6 +88,7 @@ COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile
 COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
 for _name in ("contingency", "counttable", "ctable"):
     COMMANDS[_name] = CommandSpec(relatecmds.parse_contingency, relatecmds.compile_contingency, streaming=False)
+COMMANDS["selfjoin"] = CommandSpec(relatecmds.parse_selfjoin, relatecmds.compile_selfjoin, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

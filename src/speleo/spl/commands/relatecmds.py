@@ -143,3 +143,64 @@ def compile_contingency(state: State, cmd: ast.ArgsCmd) -> None:
                        "maxrows": int(opts["maxrows"]), "maxcols": int(opts["maxcols"]),
                        "minrowcover": float(opts["minrowcover"]), "mincolcover": float(opts["mincolcover"]),
                        "total": total, "columns": [row_field] + ([total] if total else [])})
+
+
+# --- selfjoin --------------------------------------------------------------------------------------
+
+SELFJOIN_OPTIONS = ("overwrite", "max", "keepsingle")
+
+
+def parse_selfjoin(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: selfjoin
+    (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/selfjoin).
+    `selfjoin [overwrite=<bool>] [max=<int>] [keepsingle=<bool>] <field>...`; options may also
+    come after the fields."""
+    opts, fields = _read_args(cur, word, SELFJOIN_OPTIONS)
+    if not fields:
+        raise cur.error("needs the fields to join on, as in `selfjoin id`", cur.peek())
+    for f in fields:
+        if "*" in f.value:
+            raise cur.error("a field name cannot hold a wildcard", f)
+    out = {"overwrite": _bool(cur, opts, "overwrite", "true"), "max": str(_int(cur, opts, "max", 1)),
+           "keepsingle": _bool(cur, opts, "keepsingle", "false")}
+    return ast.ArgsCmd("selfjoin", out, list(dict.fromkeys(f.value for f in fields)))
+
+
+def compile_selfjoin(state: State, cmd: ast.ArgsCmd) -> None:
+    """Each result joined with the other results having the same values in the join fields.
+    What rows come out follows the Reference's extended example (five results on one key give
+    four: "Row 1 is joined with row 2 and returned as row 2", ..., "Row 5 has no other row to
+    join with"):
+    - the results of one key are put in time order, oldest first ("the last result row, based
+      on the _time value, takes precedence"); results of equal or no `_time` keep Splunk's
+      search order, newest first, so the later of them in the results comes first (the
+      Reference is silent; this matches Splunk's output for results without `_time`); a
+      result without `_time` counts as the oldest;
+    - each result (the main result) is joined with the `max` results after it (default 1;
+      0: every result after it); each join is one row, in the place of the other result (then
+      of the main one);
+    - overwrite=true (default): the other result's fields replace the main result's, a field
+      it lacks keeps the main result's value; overwrite=false: the other way round;
+    - keepsingle=true keeps, unchanged, a result whose key no other result has (default false:
+      left out); the last result of a key with several is never kept on its own (the
+      Reference's row 5); a result missing a join field is left out (Speleo's choice, as join
+      and stats do);
+    - key values compare exactly (case-sensitive; a multivalue field as a whole);
+    - at most 100,000 main results are joined (the Reference's limit) and at most 1,000,000
+      rows come out; the search's messages say when either cut.
+    Search-time fields of events that later commands name are extracted first; others are
+    read again from the `_raw` the output row holds (the other result's, with overwrite). A
+    post step (`selfjoin`, query/relate.py). Not in a subsearch."""
+    if not state.top_level:
+        raise state.fail("selfjoin is not supported in a subsearch", cmd)
+    from speleo.spl.commands.opscmds import extract_for_later
+    from speleo.spl.commands.stats import _assign
+
+    for name in cmd.args:
+        if name not in state.columns:
+            _assign(state, name, state.field(name))
+    extract_for_later(state)
+    truthy = ("true", "t", "1", "yes", "y")
+    state.post.append({"kind": "selfjoin", "fields": list(cmd.args), "max": int(cmd.options["max"]),
+                       "overwrite": cmd.options["overwrite"].lower() in truthy,
+                       "keepsingle": cmd.options["keepsingle"].lower() in truthy, "columns": _visible(state)})
