@@ -745,7 +745,8 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
-         "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin}
+         "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin,
+         "localize": relate.localize}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

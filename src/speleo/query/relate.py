@@ -148,3 +148,28 @@ def selfjoin(table: pa.Table, step: dict) -> pa.Table:
         a, b = column.take(first), column.take(second)
         columns.append(b if pa.types.is_null(column.type) else pc.if_else(pc.is_valid(a), a, b))
     return pa.table(columns, names=table.column_names)
+
+
+# --- localize --------------------------------------------------------------------------------------
+
+def localize(table: pa.Table, step: dict) -> pa.Table:
+    """Regions of `_time` whose consecutive times are at most maxpause apart, newest first."""
+    import numpy as np
+
+    times = np.sort(np.array([t for t in table.column("_time").to_pylist() if t is not None], dtype=float))
+    if times.size:
+        breaks = np.flatnonzero(np.diff(times) > step["maxpause"]) + 1
+        starts = np.concatenate(([0], breaks))
+        ends = np.concatenate((breaks, [times.size])) - 1
+    else:
+        starts = ends = np.array([], dtype=int)
+    first, last = times[starts], times[ends]
+    count = (ends - starts + 1).astype(np.int64)
+    start_time = first - step["timebefore"]
+    end_time = last + step["timeafter"]
+    duration = end_time - start_time
+    density = [None if d == 0 else float(n / d) for n, d in zip(count, duration)]
+    back = slice(None, None, -1)    # newest region first
+    return pa.table({"_time": pa.array(first[back], pa.float64()), "starttime": pa.array(start_time[back], pa.float64()),
+                     "endtime": pa.array(end_time[back], pa.float64()), "duration": pa.array(duration[back], pa.float64()),
+                     "count": pa.array(count[back], pa.int64()), "density": pa.array(density[::-1], pa.float64())})

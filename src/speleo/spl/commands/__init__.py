@@ -89,6 +89,7 @@ COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_t
 for _name in ("contingency", "counttable", "ctable"):
     COMMANDS[_name] = CommandSpec(relatecmds.parse_contingency, relatecmds.compile_contingency, streaming=False)
 COMMANDS["selfjoin"] = CommandSpec(relatecmds.parse_selfjoin, relatecmds.compile_selfjoin, streaming=False)
+COMMANDS["localize"] = CommandSpec(relatecmds.parse_localize, relatecmds.compile_localize, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

@@ -204,3 +204,57 @@ def compile_selfjoin(state: State, cmd: ast.ArgsCmd) -> None:
     state.post.append({"kind": "selfjoin", "fields": list(cmd.args), "max": int(cmd.options["max"]),
                        "overwrite": cmd.options["overwrite"].lower() in truthy,
                        "keepsingle": cmd.options["keepsingle"].lower() in truthy, "columns": _visible(state)})
+
+
+# --- localize --------------------------------------------------------------------------------------
+
+LOCALIZE_OPTIONS = ("maxpause", "timeafter", "timebefore")
+_DURATION = re.compile(r"(\d+)(s|m|h|d)?")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+LOCALIZE_COLUMNS = ["_time", "starttime", "endtime", "duration", "count", "density"]
+
+
+def parse_localize(cur: Cursor, word: Token) -> ast.ArgsCmd:
+    """Splunk Search Reference: localize
+    (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.0/search-commands/localize).
+    `localize [maxpause=<int>(s|m|h|d)] [timeafter=<int>(s|m|h|d)] [timebefore=<int>(s|m|h|d)]`;
+    a number without a unit is seconds (Speleo). Options hold seconds in the node."""
+    opts, fields = _read_args(cur, word, LOCALIZE_OPTIONS)
+    if fields:
+        raise cur.error("takes only maxpause=, timeafter= and timebefore=", fields[0])
+    out = {}
+    for key, default in (("maxpause", "60"), ("timeafter", "30"), ("timebefore", "30")):
+        value, tok = opts.get(key, (default, None))
+        m = _DURATION.fullmatch(value.strip().lower())
+        if not m:
+            raise cur.error(f"{key}={value!r}: expected a whole number with s, m, h or d, such as 5m", tok)
+        out[key] = str(int(m.group(1)) * _UNIT[m.group(2)])
+    return ast.ArgsCmd("localize", out, [])
+
+
+def compile_localize(state: State, cmd: ast.ArgsCmd) -> None:
+    """One result per region of time where consecutive results are at most `maxpause` apart
+    (inclusive; default 1m), newest region first (the Reference: "returned in search order, or
+    descending time"). Fields (the Reference names starttime and endtime and describes the
+    others without naming them; the names `duration`, `count`, `density` are Speleo's):
+    `_time` the region's first result's time ("the time of each region is the initial
+    pre-expanded start-time"), `starttime` that time minus `timebefore` (default 30s),
+    `endtime` the region's last result's time plus `timeafter` (default 30s), `duration` =
+    endtime - starttime in seconds (the expanded range, the one map would search), `count` the
+    results in it, `density` = count / duration (events per second; none when the duration is
+    0). Results without `_time` are left out. The SQL keeps `_time` only; the post step
+    `localize` (query/relate.py) finds the regions. Not in a subsearch."""
+    if not state.top_level:
+        raise state.fail("localize is not supported in a subsearch", cmd)
+    if "_time" not in state.columns:
+        raise state.fail("localize needs results with _time", cmd)
+    from speleo.spl.commands.stats import _become_table
+
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    state.select = exp.select(col("_time")).from_(tbl(src)) \
+        .where(exp.Not(this=exp.Is(this=col("_time"), expression=exp.null())), copy=False)
+    _become_table(state, ["_time"])
+    state.post.append({"kind": "localize", "maxpause": int(cmd.options["maxpause"]),
+                       "timeafter": int(cmd.options["timeafter"]), "timebefore": int(cmd.options["timebefore"]),
+                       "columns": list(LOCALIZE_COLUMNS)})
