@@ -47,6 +47,8 @@ QUERIES = [
     ("basic", "* | head 2"),
     ("basic", "error OR GET | fields - _raw"),
     ("basic", "* | stats count by host | where count > 1"),
+    # makeresults: DuckDB's range(n) table function is numbers(n) on ClickHouse
+    ("basic", "| makeresults count=3 | streamstats count as n | table n"),
 ]
 
 

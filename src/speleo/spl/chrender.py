@@ -332,6 +332,11 @@ def _fixup(node: exp.Expression) -> exp.Expression:
         if node.to.is_type("double"):
             return _fn("toFloat64", node.this.copy())
         raise RenderUnsupported(f"CAST to {node.to.sql()}")
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) and node.this.name.lower() == "range":
+        # DuckDB's table function range(n) (makeresults count=n): column `range`, 0 to n-1
+        rows = exp.select(exp.alias_(exp.column("number"), "range")).from_(
+            exp.Table(this=_fn("numbers", *[e.copy() for e in node.this.expressions])))
+        return exp.Subquery(this=rows)
     if isinstance(node, exp.Escape):      # ClickHouse's LIKE escapes with backslash, always
         if not (isinstance(node.expression, exp.Literal) and node.expression.this == "\\"):
             raise RenderUnsupported("LIKE with an escape character other than backslash")

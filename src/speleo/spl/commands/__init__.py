@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
     returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds
+from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, relatecmds
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,10 @@ COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile
 COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict, streaming=False)
 COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile_reltime)
 COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
+for _name in ("contingency", "counttable", "ctable"):
+    COMMANDS[_name] = CommandSpec(relatecmds.parse_contingency, relatecmds.compile_contingency, streaming=False)
+COMMANDS["selfjoin"] = CommandSpec(relatecmds.parse_selfjoin, relatecmds.compile_selfjoin, streaming=False)
+COMMANDS["localize"] = CommandSpec(relatecmds.parse_localize, relatecmds.compile_localize, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
@@ -115,7 +119,7 @@ for _name in extra.SIMPLE:
 SPLUNK_COMMANDS = frozenset("""
 abstract accum addcoltotals addinfo addtotals analyzefields anomalies anomalousvalue anomalydetection
 append appendcols appendpipe arules associate audit autoregress bucketdir chart cluster cofilter
-collect concurrency contingency convert correlate datamodel dbinspect dbxquery delete delta diff
+collect concurrency contingency counttable ctable convert correlate datamodel dbinspect dbxquery delete delta diff
 erex eval eventcount eventstats extract kv fieldformat fieldsummary filldown findtypes folderize
 foreach format from gauge gentimes geom geomfilter geostats highlight history iconify inputcsv
 inputintelligence inputlookup iplocation join kmeans kvform loadjob localize localop lookup
