@@ -14,6 +14,7 @@ from speleo.spl.commands import (
     returns, rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds
+from speleo.spl.commands import geostats
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile
 COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict, streaming=False)
 COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile_reltime)
 COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
+COMMANDS["geostats"] = CommandSpec(geostats.parse_geostats, geostats.compile_geostats, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
