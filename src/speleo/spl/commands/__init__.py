@@ -14,7 +14,7 @@ from speleo.spl.commands import (
     returns, rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds
-from speleo.spl.commands import geostats
+from speleo.spl.commands import anomaly, geostats
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict
 COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile_reltime)
 COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
 COMMANDS["geostats"] = CommandSpec(geostats.parse_geostats, geostats.compile_geostats, streaming=False)
+COMMANDS["anomalydetection"] = CommandSpec(anomaly.parse_anomalydetection, anomaly.compile_anomalydetection,
+                                           streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
