@@ -830,6 +830,24 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "localize": relate.localize}
 
 
+def _geostats(table: pa.Table, step: dict) -> pa.Table:
+    from speleo.query.geobins import geostats
+
+    return geostats(table, step)
+
+
+STEPS["geostats"] = _geostats   # spl/commands/geostats.py, query/geobins.py
+
+
+def _anomalydetection(table: pa.Table, step: dict) -> pa.Table:
+    from speleo.query.anomaly import anomalydetection
+
+    return anomalydetection(table, step)
+
+
+STEPS["anomalydetection"] = _anomalydetection   # spl/commands/anomaly.py, query/anomaly.py
+
+
 def post_process(base, query: str, limit: int, ctx, check=None):
     """A post-process search (Splunk Simple XML `<search base>`; Dashboard Studio `ds.chain`):
     `query`, SPL starting with `|`, run over the table of `base` (the engine's SearchResult of the

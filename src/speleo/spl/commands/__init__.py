@@ -14,6 +14,7 @@ from speleo.spl.commands import (
     returns, rows, search, sinks, stats, timechart, top,
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, relatecmds
+from speleo.spl.commands import anomaly, geostats
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ for _name in ("contingency", "counttable", "ctable"):
     COMMANDS[_name] = CommandSpec(relatecmds.parse_contingency, relatecmds.compile_contingency, streaming=False)
 COMMANDS["selfjoin"] = CommandSpec(relatecmds.parse_selfjoin, relatecmds.compile_selfjoin, streaming=False)
 COMMANDS["localize"] = CommandSpec(relatecmds.parse_localize, relatecmds.compile_localize, streaming=False)
+COMMANDS["geostats"] = CommandSpec(geostats.parse_geostats, geostats.compile_geostats, streaming=False)
+COMMANDS["anomalydetection"] = CommandSpec(anomaly.parse_anomalydetection, anomaly.compile_anomalydetection,
+                                           streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
