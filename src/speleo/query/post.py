@@ -20,6 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from speleo.query import restrows  # | rest: a REST feed read as the searcher
+
 HIDDEN = "__speleo"
 
 _MESSAGES: "contextvars.ContextVar[list[str] | None]" = contextvars.ContextVar("speleo_post_messages", default=None)
@@ -824,7 +826,7 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
-         "predict": _predict, "ema": _ema}
+         "predict": _predict, "ema": _ema, "rest": restrows.run_step}
 
 
 def post_process(base, query: str, limit: int, ctx, check=None):

@@ -13,7 +13,7 @@ from speleo.spl.commands import (
     combine, continuation, evalcmd, events, extra, extracts, fields, gentimes, guards, lookups, more, order, reshape,
     returns, rows, search, sinks, stats, timechart, top,
 )
-from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds
+from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, restcmd
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ COMMANDS["concurrency"] = CommandSpec(opscmds.parse_concurrency, opscmds.compile
 COMMANDS["predict"] = CommandSpec(opscmds.parse_predict, opscmds.compile_predict, streaming=False)
 COMMANDS["reltime"] = CommandSpec(presentcmds.parse_reltime, presentcmds.compile_reltime)
 COMMANDS["tojson"] = CommandSpec(presentcmds.parse_tojson, presentcmds.compile_tojson, streaming=False)
+COMMANDS["rest"] = CommandSpec(restcmd.parse_restcmd, restcmd.compile_restcmd, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,
