@@ -72,6 +72,8 @@ def parse_restcmd(cur: Cursor, word: Token) -> ast.ArgsCmd:
             raise cur.error("expected <name>=<value> (count=, splunk_server=, timeout= or a GET argument)", key)
         if key.value.lower() == "splunk_server_group":
             raise cur.unsupported("splunk_server_group= is not supported: Speleo is one server", key)
+        if key.value.lower() == "append":
+            raise cur.unsupported("append= is not supported: rest is the first command of its search", key)
         cur.i += 2
         value = cur.next()
         if value.kind not in (T.WORD, T.STRING):
