@@ -51,3 +51,20 @@ def test_refresh_wants_a_newer_job(jobs):
         assert jobs._shared(2, key, after=first.opened) is second  # another browser's refresh shares it
     jobs.cancel(1, first.id)
     assert first.state == "cancelled"
+
+
+def test_a_search_reading_rest_is_never_shared_between_users(tmp_path):
+    """`| rest` answers as its searcher (their name, their jobs): its share key holds the owner,
+    also when a macro hides the command (docs/decisions/0044-rest-command.md)."""
+    from speleo.config import Home
+    from speleo.query.macrostore import upsert
+
+    home = Home(tmp_path / "home")
+    upsert(home, [{"name": "me", "definition": "| rest /services/authentication/current-context"}])
+    jobs = Jobs(SimpleNamespace(home=home), persist=False)
+    key = ("q", "-24h")
+    for search in ("| rest /services/authentication/current-context", "`me` | table username"):
+        assert jobs._per_searcher(key, search, 1) != jobs._per_searcher(key, search, 2)
+    plain = "index=web | stats count"
+    assert jobs._per_searcher(key, plain, 1) == jobs._per_searcher(key, plain, 2) == key
+    assert jobs._per_searcher(None, "| rest /services/server/info", 1) is None   # not shared at all anyway

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.query import relate
+from speleo.query import restrows  # | rest: a REST feed read as the searcher
 
 HIDDEN = "__speleo"
 
@@ -827,7 +828,7 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
          "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin,
-         "localize": relate.localize}
+         "localize": relate.localize, "rest": restrows.run_step}
 
 
 def _geostats(table: pa.Table, step: dict) -> pa.Table:

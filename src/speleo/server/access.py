@@ -78,6 +78,9 @@ def principal(request: Request) -> Principal | None:
     """The caller of a request, or None (no or bad credentials, a disabled user, an ended
     session, or a session without its CSRF header on a state-changing method)."""
     app = request.app
+    inproc = request.scope.get("speleo.rest_principal")   # `| rest` of a search (server.rest_command): its searcher
+    if isinstance(inproc, Principal):
+        return inproc
     if token_matches(bearer(request.headers.get("authorization")), app.state.token_digest):
         return TOKEN_PRINCIPAL
     web = getattr(app.state, "web", None)
@@ -112,10 +115,13 @@ def _header_principal(request: Request, web) -> Principal | None:
 def search_guard(who: Principal):
     """A check for `Service.search(check=...)`: raises ForbiddenError (403) before the search
     runs when it has a writing command (`| outputlookup`, `| collect`, `| sendemail`, also after
-    another post step) whose capability (`SINK_CAPABILITIES`) `who` lacks."""
+    another post step) whose capability (`SINK_CAPABILITIES`) `who` lacks. Binds the search's
+    `| rest` reads to `who` (`speleo.server.rest_command`: the routes' own checks apply)."""
     from speleo.query.post import writing_steps
+    from speleo.server import rest_command
 
     def check(compiled) -> None:
+        rest_command.bind(compiled, who)
         for kind in writing_steps(compiled.post):
             cap = SINK_CAPABILITIES[kind]
             if not who.can(cap):

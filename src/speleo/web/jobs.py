@@ -323,6 +323,22 @@ class Jobs:
                 return job
         return None
 
+    def _per_searcher(self, share_key: tuple | None, search: str, owner: int) -> tuple | None:
+        """`share_key` with the owner in it when the search reads `| rest` (its rows are the
+        searcher's own: their jobs, their name), or cannot be parsed: never shared between users."""
+        if share_key is None:
+            return None
+        from speleo.query.macrostore import load_macros
+        from speleo.spl.parser import parse_expanded
+
+        try:
+            commands = parse_expanded(search, load_macros(self.svc.home))[0].commands
+        except Exception:  # noqa: BLE001 - it fails when it runs; not shared meanwhile
+            commands = None
+        if commands is None or any(getattr(c, "name", None) == "rest" for c in commands):
+            return (*share_key, ("owner", owner))
+        return share_key
+
     def _new(self, owner: int, search: str, earliest, latest, *, share_key=None, job_id: str | None = None,
              meta: dict | None = None, **kw) -> Job:
         """A new job of `owner` (call with self.lock held). Raises ConflictError (too many running
@@ -355,6 +371,7 @@ class Jobs:
         `keep` keeps the result for post-process searches; `after`: reuse only a job opened after
         that time (a refresh). Raises ConflictError (too many running or kept, or `job_id` taken)."""
         self._expire()
+        share_key = self._per_searcher(share_key, search, owner)
         with self.lock:
             job = self._shared(owner, share_key, after)
             if job is not None:
@@ -379,7 +396,7 @@ class Jobs:
         base = self.get(owner, base_id)
         if not query.lstrip().startswith("|"):
             query = "| " + query
-        key = ("chain", base_id, query, limit, share_extra)
+        key = self._per_searcher(("chain", base_id, query, limit, share_extra), query, owner)
         with self.lock:
             job = self._shared(owner, key)
             if job is not None:

@@ -15,6 +15,7 @@ from speleo.spl.commands import (
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, relatecmds
 from speleo.spl.commands import anomaly, geostats
+from speleo.spl.commands import restcmd
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ COMMANDS["localize"] = CommandSpec(relatecmds.parse_localize, relatecmds.compile
 COMMANDS["geostats"] = CommandSpec(geostats.parse_geostats, geostats.compile_geostats, streaming=False)
 COMMANDS["anomalydetection"] = CommandSpec(anomaly.parse_anomalydetection, anomaly.compile_anomalydetection,
                                            streaming=False)
+COMMANDS["rest"] = CommandSpec(restcmd.parse_restcmd, restcmd.compile_restcmd, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

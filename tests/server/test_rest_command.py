@@ -1,0 +1,136 @@
+"""`| rest` end to end, through a real `speleo serve`: a search reads Speleo's own REST endpoints as
+its searcher (docs/decisions/0044-rest-command.md). The expected values are the HTTP endpoints'
+own JSON answers to the same caller; refusals are the routes' own (403 naming the capability)."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProc, run_cli, wait_for
+
+ADMIN_PW = "rest-Admin-pw-1"
+USER_PW = "rest-User-pw-1"
+LINES = 7
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("restcmd")
+    (root / "pw").write_text(ADMIN_PW + "\n")
+    log = root / "app.log"
+    log.write_text("".join(f"2025-01-01T00:00:0{i}Z n={i}\n" for i in range(LINES)))
+    (root / "watched.log").write_text("")
+    srv = ServerProc(root / "home", ["--admin-password-file", str(root / "pw")]).start()
+    try:
+        r = srv.api("POST", "/api/v1/inputs/oneshot", json={"path": str(log), "index": "main"})
+        assert r.status_code == 200, r.text
+        r = srv.api("POST", "/api/v1/inputs/monitor", json={"path": str(root / "watched.log"), "index": "main"})
+        assert r.status_code == 201, r.text
+        r = srv.api("POST", "/api/v1/users", json={"name": "ulla", "roles": ["user"], "password": USER_PW})
+        assert r.status_code == 201, r.text
+        wait_for(lambda: srv.search("index=main")["total"] == LINES)
+        yield srv
+    finally:
+        srv.stop()
+
+
+def basic(name: str, pw: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{pw}".encode()).decode()}
+
+
+ADMIN, USER = basic("admin", ADMIN_PW), basic("ulla", USER_PW)
+
+
+def search(srv: ServerProc, who: dict, spl: str) -> httpx.Response:
+    return httpx.post(srv.url + "/api/v1/search", headers=who, json={"search": spl, "limit": 0}, timeout=60)
+
+
+def feed(srv: ServerProc, who: dict, path: str) -> httpx.Response:
+    return httpx.get(f"{srv.url}/services/{path}", params={"output_mode": "json", "count": 0}, headers=who,
+                     timeout=60)
+
+
+def test_a_user_without_the_capability_is_refused_as_over_http(server):
+    for path, cap in (("data/inputs/monitor", "list_inputs"), ("data/inputs/http", "edit_token_http")):
+        r = search(server, USER, f"| rest /services/{path}")
+        assert r.status_code == 403, r.text
+        msg = r.json()["error"]["message"]
+        assert f"'ulla' lacks the capability '{cap}'" in msg and f"/services/{path}" in msg
+        assert feed(server, USER, path).status_code == 403          # the HTTP route refuses the same caller
+    r = search(server, USER, "| rest /services/cluster/master/peers")
+    assert r.status_code == 400 and "a Splunk-only endpoint" in r.json()["error"]["message"]
+
+
+def test_an_admin_gets_the_rows_of_the_http_answer(server):
+    http = {e["name"]: e for e in feed(server, ADMIN, "data/indexes").json()["entry"]}
+    r = search(server, ADMIN, "| rest /services/data/indexes")
+    assert r.status_code == 200, r.text
+    rows = {row["title"]: row for row in r.json()["results"]}
+    assert set(rows) == set(http) and "main" in rows
+    for name, e in http.items():
+        row = rows[name]
+        assert (row["id"], row["author"]) == (e["id"], e["author"])
+        assert (row["eai:acl.app"], row["eai:acl.owner"], row["eai:acl.sharing"]) == \
+            (e["acl"]["app"], e["acl"]["owner"], e["acl"]["sharing"])
+        moving = ("totalEventCount", "currentDBSizeMB", "maxTime") if name.startswith("_") else ()  # searches audit
+        for key in {"totalEventCount", "currentDBSizeMB", "minTime", "maxTime", "datatype", "frozenTimePeriodInSecs"} \
+                - set(moving):
+            assert str(row.get(key)) == str(e["content"].get(key)), (name, key)
+    assert str(rows["main"]["totalEventCount"]) == str(LINES)
+
+
+def test_monitor_inputs_for_an_admin(server):
+    (e,) = feed(server, ADMIN, "data/inputs/monitor").json()["entry"]
+    r = search(server, ADMIN, "| rest /services/data/inputs/monitor | table title index speleo_id disabled")
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] == [{"title": e["name"], "index": e["content"]["index"],
+                                    "speleo_id": e["content"]["speleo_id"], "disabled": int(e["content"]["disabled"])}]
+
+
+def test_each_searcher_reads_as_themselves(server):
+    for who, name in ((ADMIN, "admin"), (USER, "ulla")):
+        (e,) = feed(server, who, "authentication/current-context").json()["entry"]
+        r = search(server, who, "| rest /services/authentication/current-context")
+        assert r.status_code == 200, r.text
+        (row,) = r.json()["results"]
+        assert row["username"] == e["content"]["username"] == name
+        caps = row["capabilities"] if isinstance(row["capabilities"], list) else [row["capabilities"]]
+        assert caps == e["content"]["capabilities"]
+        assert "list_inputs" in caps if name == "admin" else "list_inputs" not in caps
+
+
+def test_no_secret_comes_out(server):
+    r = server.api("POST", "/services/data/inputs/http", data={"name": "restsecret", "output_mode": "json"})
+    assert r.status_code == 201, r.text
+    secret = r.json()["entry"][0]["content"]["token"]
+    r = search(server, ADMIN, "| rest /services/data/inputs/http")
+    assert r.status_code == 200 and secret not in r.text and "restsecret" in r.text
+    r = search(server, ADMIN, "| rest /services/authentication/current-context")
+    assert server.token not in r.text and ADMIN_PW not in r.text
+
+
+def test_the_command_line_searches_as_it_does_elsewhere(server):
+    """`speleo search` goes through the running server with the `search` capability only."""
+    out = run_cli(server.home, "search", "| rest /services/server/info | table serverName version", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    info = feed(server, ADMIN, "server/info").json()["entry"][0]["content"]
+    assert info["serverName"] in out.stdout and info["version"] in out.stdout
+    out = run_cli(server.home, "search", "| rest /services/data/inputs/monitor", check=False)
+    assert out.returncode != 0 and "list_inputs" in out.stdout + out.stderr
+
+
+def test_search_jobs_are_the_searchers_own(server):
+    r = httpx.post(server.url + "/services/search/jobs", headers=USER, timeout=60,
+                   data={"search": "| makeresults", "exec_mode": "blocking"})
+    assert r.status_code == 201, r.text
+    time.sleep(0.1)
+    mine = {e["content"]["sid"] for e in feed(server, USER, "search/jobs").json()["entry"]}
+    r = search(server, USER, "| rest /services/search/jobs | table sid eai:acl.owner")
+    rows = r.json()["results"]
+    assert {row["sid"] for row in rows} == mine and {row["eai:acl.owner"] for row in rows} == {"ulla"}
+    r = search(server, ADMIN, "| rest /services/search/jobs | table sid")
+    assert not mine & {row["sid"] for row in r.json()["results"]}
