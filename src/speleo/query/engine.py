@@ -103,13 +103,18 @@ def compile_for(
     props=None,
     lookups_dir=None,
     knowledge=None,
+    run_subsearch=None,
 ):
     """Compile SPL with the query layer's field extraction (and props.toml's). Raises SplError;
     anything else a compile raises becomes a Speleo error (`query.failures.translate`).
     `knowledge`: event types, tags and data models (`speleo.knowledge`); by default the home's
-    that holds `lookups_dir`, else the shipped ones."""
+    that holds `lookups_dir`, else the shipped ones. `run_subsearch`: runs a subsearch whose
+    results are search text before the search compiles (`query.subsearches.runner`; None:
+    such a subsearch is refused)."""
     ctx = context_for(now=now, earliest=earliest, latest=latest, macros=macros, tz_name=tz_name, props=props,
                       lookups_dir=lookups_dir, knowledge=knowledge)
+    if run_subsearch is not None:
+        ctx = dataclasses.replace(ctx, run_subsearch=run_subsearch)
     try:
         compiled = spl.compile_search(query, ctx)
     except SpeleoError:

@@ -22,6 +22,7 @@ from speleo.spl.nodes import ImpliedRaw, render
 from speleo.spl.parser import parse_expanded
 from speleo.spl.cse import INPUTS, Extracted, share_extractions
 from speleo.spl.prune import prune_columns
+from speleo.spl.rawsub import resolve as resolve_text_subsearches
 from speleo.spl.state import BASE_COLUMNS, EVENTS_TABLE, col, CompileContext, State, tbl
 
 __all__ = ["CompileContext", "CompiledSearch", "compile_search", "compile_pipeline"]
@@ -183,11 +184,15 @@ def _stored(rel: exp.Expression, memo: dict[int, bool]) -> bool:
 def compile_search(query: str, ctx: CompileContext) -> CompiledSearch:
     """Parse and compile an SPL query for DuckDB."""
     pipeline, text = parse_expanded(query, ctx.macros)
-    return compile_pipeline(pipeline, text, ctx)
+    pipeline, notes = resolve_text_subsearches(pipeline, text, ctx)   # run first: their text (spl/rawsub.py)
+    compiled = compile_pipeline(pipeline, text, ctx)
+    compiled.messages += notes
+    return compiled
 
 
-def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext) -> CompiledSearch:
-    state, earliest, latest, top = build_state(pipeline, text, ctx, top_level=True)
+def compile_pipeline(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_level: bool = True) -> CompiledSearch:
+    """`top_level=False`: compiled as a subsearch is (no post step: a timechart pivots in SQL)."""
+    state, earliest, latest, top = build_state(pipeline, text, ctx, top_level=top_level)
     finish_formats(state)
     if state.events_sql is None:
         state.events_sql = _events_select(state)
@@ -290,9 +295,13 @@ def _command_word(state: State, cmd: ast.Command) -> str:
 
 
 def _top_level(expr: ast.Node | None) -> list[ast.Node]:
+    """The items of the search's top-level AND; a parenthesized AND inside it is the same AND
+    (`(index=a earliest=-1h) x`, the text a subsearch returned)."""
     if expr is None:
         return []
-    return list(expr.items) if isinstance(expr, ast.And) else [expr]
+    if not isinstance(expr, ast.And):
+        return [expr]
+    return [n for item in expr.items for n in _top_level(item)]
 
 
 def _time_range(state: State, top: list[ast.Node]) -> tuple[float | None, float | None]:

@@ -37,6 +37,8 @@ class CompileContext:
     sid: str | None = None                 # the search's id, when the caller has one (addinfo's info_sid)
     knowledge: object | None = None        # speleo.knowledge.Knowledge (event types, tags, data models);
                                            # None: the shipped ones
+    run_subsearch: Callable | None = None  # (CompiledSearch, max rows) -> (rows as dicts, truncated): runs a
+                                           # subsearch whose results are search text first (spl/rawsub.py)
 
 
 def tbl(relation):

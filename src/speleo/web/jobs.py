@@ -646,7 +646,8 @@ class Jobs:
             note("INFO", f"search: {job.search}")
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
                                           macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
-                                          props=svc.props(), lookups_dir=svc.home.lookups_dir)
+                                          props=svc.props(), lookups_dir=svc.home.lookups_dir,
+                                          run_subsearch=svc.subsearch_runner(job.scope))
             if check is not None:
                 check(compiled)
             check_lookup_writes(compiled, job.write_lookups)

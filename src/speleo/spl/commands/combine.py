@@ -268,8 +268,8 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
                          "that names its fields (whole events are not supported)", node)
     for special in ("search", "query"):
         if special in names:
-            raise state.fail(f"a subsearch returning a {special!r} field (raw search text) is not supported; "
-                             "end it with `return <field>`, `format` or `table <fields>`", node)
+            raise state.fail(f"a subsearch returning a {special!r} field (search text) runs before the search, "
+                             "when the search runs; it cannot be compiled alone (spl/rawsub.py)", node)
     if not names:
         return exp.false()
     body = _sub_select(inner)

@@ -111,11 +111,12 @@ def compile_return(state: State, cmd: ReturnCmd) -> None:
 def compile_format(state: State, cmd: FormatCmd) -> None:
     """One result whose `search` field is `( ( f1="v1" AND f2="v2" ) OR ( ... ) )` over the fields
     known when compiling (those starting with `_` left out, a missing value left out of its
-    row); `emptystr` (default `NOT ( )`) when there are no results."""
+    row; the values of a `search` or `query` field written as they are, Search Manual "Change
+    the format of subsearch results"); `emptystr` (default `NOT ( )`) when there are no results."""
     names = [c for c in state.columns if not c.startswith("_")]
     if cmd.maxresults > 0:
         compile_head(state, ast.HeadCmd(cmd.maxresults, start=cmd.start, end=cmd.end))
-    parts = [_quoted(n, state.field(n)) for n in names]
+    parts = [text(state.field(n)) if n in ("search", "query") else _quoted(n, state.field(n)) for n in names]
     inner = exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string(" AND "), *parts]) if parts \
         else exp.Literal.string("")
     row = exp.DPipe(this=exp.DPipe(this=exp.Literal.string("( "), expression=inner), expression=exp.Literal.string(" )"))

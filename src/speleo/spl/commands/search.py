@@ -48,9 +48,10 @@ def compile_where(state: State, cmd: ast.WhereCmd) -> None:
 def search_condition(state: State, node: ast.Node) -> exp.Expression:
     """A never-null boolean for a search expression."""
     if isinstance(node, ast.And):
-        return exp.and_(*[exp.paren(search_condition(state, i)) for i in node.items])
-    if isinstance(node, ast.Or):
-        return exp.or_(*[exp.paren(search_condition(state, i)) for i in node.items])
+        return exp.and_(*[exp.paren(search_condition(state, i), copy=False) for i in node.items], copy=False)
+    if isinstance(node, ast.Or):   # an empty OR (a text-giving subsearch without results) matches nothing
+        return exp.or_(*[exp.paren(search_condition(state, i), copy=False) for i in node.items], copy=False) \
+            if node.items else exp.false()
     if isinstance(node, ast.Not):
         return exp.Not(this=exp.paren(search_condition(state, node.item)))
     if isinstance(node, (TermDirective, CaseTerm)):
@@ -66,9 +67,11 @@ def search_condition(state: State, node: ast.Node) -> exp.Expression:
     if isinstance(node, ast.FieldCmp):
         return _with_implied(state, node, [node.value], _never_null(field_condition(state, node)))
     if isinstance(node, ast.FieldIn) and node.field in state.mv:
-        return exp.or_(*[_any_value(state, ast.FieldCmp(node.field, "=", v)) for v in node.values] or [exp.false()])
+        return exp.or_(*[_any_value(state, ast.FieldCmp(node.field, "=", v)) for v in node.values] or [exp.false()],
+                       copy=False)
     if isinstance(node, ast.FieldIn):
-        cond = exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()])
+        cond = exp.or_(*[_never_null(value_match(state.field(node.field), v)) for v in node.values] or [exp.false()],
+                       copy=False)
         return _with_implied(state, node, list(node.values), cond)
     if isinstance(node, ast.TimeBound):
         return time_condition(state, node)
