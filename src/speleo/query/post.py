@@ -616,8 +616,7 @@ def _predict(table: pa.Table, step: dict) -> pa.Table:
         z_low = NormalDist().inv_cdf(0.5 + spec["lower_level"] / 200)
         preds: list[float | None] = list(model.fitted)
         spread: list[float | None] = [None if p is None else 1.0 for p in preds]
-        for h in range(1, holdback + extra + 1):
-            value, k = model.ahead(h)
+        for value, k in model.steps(holdback + extra):
             preds.append(value)
             spread.append(k)
         sigma = model.sigma
