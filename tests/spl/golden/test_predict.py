@@ -106,6 +106,14 @@ def test_errors_say_what_is_wrong(query, why):
     assert isinstance(info.value, (SplError, ValueError)) or "InputError" in type(info.value).__name__
 
 
+def test_a_field_of_the_events_is_extracted_for_predict():
+    # predict on the events themselves (no timechart): `v` is a search-time field, read before
+    # the events become a result table; later commands need not name it
+    rows = table('* | predict v algorithm=LLT future_timespan=1 | table _time "prediction(v)"',
+                 [2 * k + 1 for k in range(6)])
+    assert [r["prediction(v)"] for r in rows] == [None, None, 5.0, 7.0, 9.0, 11.0, 13.0]
+
+
 def test_many_future_rows_cost_linear_time():
     """The interval multiplier of step h sums h squared weights: a running sum, not one sum per
     step (10,000 future rows of LLP5 took about 10 s that way)."""
