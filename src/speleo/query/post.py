@@ -355,6 +355,10 @@ def _map(table: pa.Table, step: dict, con) -> pa.Table:
             if step.get("signature") and signature(parse_expanded(text, step["ctx"].macros)[0]) != step["signature"]:
                 raise SplError("its values change the commands of the search")
             compiled = compile_search(text, step["ctx"])
+            if writing_steps(compiled.post):
+                # a template that compiled only with real values (`| inputlookup $name$ | outputcsv x`)
+                # was never checked for writing commands, nor against the searcher's capabilities
+                raise SplError("map's search cannot itself hold outputlookup, outputcsv, collect or sendemail")
             if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
                 extract = ", ".join(f"{name}={name}" for name in step["fields"])
                 try:
