@@ -30,3 +30,26 @@ def test_tz_variable_that_names_no_zone_falls_back(monkeypatch, env):
 def test_a_named_zone_wins_over_the_machine(monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     assert tz_name(local_zone("Asia/Tokyo")) == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize("env, name", [("posix/Europe/Paris", "Europe/Paris"), (":right/America/New_York", "America/New_York")])
+def test_posix_and_right_zones_are_read_as_the_zone(monkeypatch, env, name):
+    monkeypatch.setenv("TZ", env)
+    assert tz_name(local_zone()) == name
+
+
+@pytest.mark.parametrize("env", ["localtime", "posixrules"])
+def test_a_zone_python_knows_but_duckdb_does_not_falls_back(monkeypatch, env):
+    """Python's tz database has these names, DuckDB's ICU data has not: with one as the zone's
+    name, every search that converts a time (timechart span=1d, strftime) failed with "Unknown
+    TimeZone"."""
+    import os
+
+    import duckdb
+
+    if not os.path.exists(f"/usr/share/zoneinfo/{env}"):
+        pytest.skip(f"no /usr/share/zoneinfo/{env} here")
+    monkeypatch.setenv("TZ", env)
+    zone = machine_zone()
+    if zone is not None:   # a name DuckDB knows, then
+        duckdb.connect().execute("SELECT timezone($1, to_timestamp(0))", [tz_name(zone)])

@@ -13,7 +13,7 @@ Splunk's but not equal to them. LLB and BiLL (two correlated series) are not pro
 Shapes: a series is a list of floats or None (missing), one per result row, in time order.
 `fit(values, algorithm, period)` returns a `Forecast`: the one-step prediction of each row
 (None before the model's first state), the standard deviation of the one-step errors, and
-`ahead(h)` for the steps after the last row. Errors: ValueError with a sentence for a person.
+`ahead(h)` (or `steps(count)`, all of them at once) for the steps after the last row. Errors: ValueError with a sentence for a person.
 """
 
 from __future__ import annotations
@@ -46,19 +46,28 @@ class Forecast:
     weights: tuple = ()        # alpha, beta, gamma; trend
 
     def ahead(self, h: int) -> tuple[float, float]:
+        return self.steps(h)[-1]
+
+    def steps(self, count: int) -> list[tuple[float, float]]:
+        """`ahead(h)` for h = 1 .. count, in one pass (the sum of squared weights is a running
+        sum: `ahead` for each h alone would be quadratic in `count`)."""
         if self.parts:
             (a, wa), (b, wb) = self.parts
-            (va, sa), (vb, sb) = a.ahead(h), b.ahead(h)
-            return wa * va + wb * vb, wa * sa + wb * sb
+            return [(wa * va + wb * vb, wa * sa + wb * sb)
+                    for (va, sa), (vb, sb) in zip(a.steps(count), b.steps(count))]
         level, slope, season, idx = self.state
         alpha, beta, gamma, trend = self.weights
         period = self.period
-        value = level + (h * slope if trend else 0.0) + (season[(idx + h - 1) % period] if period else 0.0)
+        out = []
         acc = 1.0
-        for j in range(1, h):
-            w = alpha * (1 + j * beta) if trend else alpha + (gamma if period and j % period == 0 else 0.0)
-            acc += w * w
-        return value, math.sqrt(acc)
+        for h in range(1, count + 1):
+            if h > 1:
+                j = h - 1
+                w = alpha * (1 + j * beta) if trend else alpha + (gamma if period and j % period == 0 else 0.0)
+                acc += w * w
+            value = level + (h * slope if trend else 0.0) + (season[(idx + h - 1) % period] if period else 0.0)
+            out.append((value, math.sqrt(acc)))
+        return out
 
 
 def detect_period(values: list[float | None]) -> int | None:

@@ -358,6 +358,10 @@ def _map(table: pa.Table, step: dict, con) -> pa.Table:
             if step.get("signature") and signature(parse_expanded(text, step["ctx"].macros)[0]) != step["signature"]:
                 raise SplError("its values change the commands of the search")
             compiled = compile_search(text, step["ctx"])
+            if writing_steps(compiled.post):
+                # a template that compiled only with real values (`| inputlookup $name$ | outputcsv x`)
+                # was never checked for writing commands, nor against the searcher's capabilities
+                raise SplError("map's search cannot itself hold outputlookup, outputcsv, collect or sendemail")
             if not compiled.transforming and step.get("fields"):   # events: extract what later commands name
                 extract = ", ".join(f"{name}={name}" for name in step["fields"])
                 try:
@@ -619,8 +623,7 @@ def _predict(table: pa.Table, step: dict) -> pa.Table:
         z_low = NormalDist().inv_cdf(0.5 + spec["lower_level"] / 200)
         preds: list[float | None] = list(model.fitted)
         spread: list[float | None] = [None if p is None else 1.0 for p in preds]
-        for h in range(1, holdback + extra + 1):
-            value, k = model.ahead(h)
+        for value, k in model.steps(holdback + extra):
             preds.append(value)
             spread.append(k)
         sigma = model.sigma

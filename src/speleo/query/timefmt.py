@@ -27,7 +27,8 @@ def machine_zone() -> ZoneInfo | None:
     """The machine's zone as an IANA zone: the `TZ` environment variable when it names one
     (`TZ=Europe/Paris`, `TZ=:Europe/Paris`), else the target of the /etc/localtime link
     (`/usr/share/zoneinfo/America/New_York`), else /etc/timezone (Debian); None when none of
-    them names a zone (a POSIX rule string such as `EST5EDT,M3.2.0,M11.1.0` included)."""
+    them names a zone DuckDB knows (a POSIX rule string such as `EST5EDT,M3.2.0,M11.1.0`
+    included); `posix/<zone>` and `right/<zone>` are read as `<zone>`."""
     import os
 
     candidates = []
@@ -47,13 +48,25 @@ def machine_zone() -> ZoneInfo | None:
         except (OSError, UnicodeDecodeError):
             pass
     for key in candidates:
+        if key.startswith(("posix/", "right/")):   # the same zone's data (right/: with leap seconds)
+            key = key.split("/", 1)[1]
         if not key or key.startswith("/") or ".." in key:
             continue
         try:
-            return ZoneInfo(key)
+            zone = ZoneInfo(key)
         except (ValueError, OSError, KeyError):   # not a zone name, or not in the database
             continue
+        if _duckdb_knows(key):   # the name goes into the SQL (timezone('<name>', ...)): DuckDB must know it
+            return zone
     return None
+
+
+def _duckdb_knows(key: str) -> bool:
+    """Whether DuckDB's time zone data (ICU) has the zone `key`: Python's tz database also has
+    names ICU lacks (`localtime`, `posixrules`), with which every search would fail."""
+    from speleo.spl.nodes import zone_offsets
+
+    return zone_offsets(key) is not None
 
 
 def iso(ts: float | None, tz: dt.tzinfo) -> str | None:

@@ -286,6 +286,7 @@ _RENAMED = {
     "strpos": "position", "any_value": "any", "arg_min": "argMin", "arg_max": "argMax",
     "pi": "pi", "abs": "abs", "dense_rank": "dense_rank",
     "replace": "replaceAll",     # DuckDB replace(): every occurrence of a literal string
+    "isfinite": "isFinite",      # ClickHouse function names are case-sensitive
 }
 # Functions this module itself emits (already ClickHouse's).
 _OWN = {"hastoken", "lower", "like", "match", "totostring", "tostring", "tofloat64ornull", "tofloat64",

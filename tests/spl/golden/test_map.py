@@ -142,3 +142,17 @@ def test_map_runs_a_saved_search_by_name():
     assert rows == [{"failures": 1, "who": "alice"}, {"failures": 1, "who": "bob"}, {"failures": 0, "who": "carol"}]
     with pytest.raises(SplError, match="no saved search named 'nosuch'"):
         run("* | stats count by user | map nosuch", rows=EVENTS, macros=_Saved())
+
+
+def test_a_run_that_would_write_is_skipped(tmp_path):
+    """A template that compiles only with a result's values (`inputlookup $name$` of a table
+    that exists) was never checked for writing commands when the search compiled, nor by the
+    server's capability check (search_guard reads the compiled search's steps): its runs must
+    not write a lookup or CSV file (nor collect, sendemail)."""
+    (tmp_path / "lookups").mkdir()
+    (tmp_path / "lookups" / "a.csv").write_text("k,v\n1,2\n")
+    for sink in ("outputcsv written", "outputlookup written"):
+        rows = run(f'| makeresults | eval name="a" | map search="| inputlookup $name$ | {sink}"',
+                   lookups_dir=tmp_path / "lookups")
+        assert rows == []
+    assert sorted(p.name for p in tmp_path.rglob("*.csv")) == ["a.csv"]

@@ -202,6 +202,20 @@ def test_rex_sed_with_expressions_re2_refuses(sed, want):
     assert raws(f'* | search {which} | rex mode=sed "{sed}" | table _raw') == want
 
 
+
+@pytest.mark.parametrize("sed", ["s/(b)/[\\\\\\\\1]/g", "s/(b)/[\\\\1|\\\\n|\\\\\\\\]/g"])
+def test_rex_sed_replacement_reads_the_same_on_both_paths(sed):
+    # an escaped backslash is a backslash, also before a digit (GNU sed: s/\(b\)/[\\1]/ gives
+    # a[\1]c); the pattern with a look-behind that changes nothing runs in the regex package
+    # and must give what RE2 gives for the plain pattern
+    events = ev("abc")
+    re2 = run(f'* | rex mode=sed "{sed}" | table _raw', rows=events)
+    pcre = run(f'* | rex mode=sed "{sed.replace("(b)", "(?<=a)(b)")}" | table _raw', rows=events)
+    assert re2 == pcre
+    if sed.endswith("1]/g"):
+        assert pcre == [{"_raw": "a[\\1]c"}]
+
+
 def test_rex_max_match_with_expressions_re2_refuses():
     # every "ab" whose a is followed by b (look-ahead): "token abab seen" holds two, "token abcd
     # seen" one; max_match=1 is the first only, max_match=0 all of them (Search Reference, rex)

@@ -104,3 +104,26 @@ def test_errors_say_what_is_wrong(query, why):
     with pytest.raises(Exception, match=why) as info:
         table(query, [1, 2, 3, 4])
     assert isinstance(info.value, (SplError, ValueError)) or "InputError" in type(info.value).__name__
+
+
+def test_a_field_of_the_events_is_extracted_for_predict():
+    # predict on the events themselves (no timechart): `v` is a search-time field, read before
+    # the events become a result table; later commands need not name it
+    rows = table('* | predict v algorithm=LLT future_timespan=1 | table _time "prediction(v)"',
+                 [2 * k + 1 for k in range(6)])
+    assert [r["prediction(v)"] for r in rows] == [None, None, 5.0, 7.0, 9.0, 11.0, 13.0]
+
+
+def test_many_future_rows_cost_linear_time():
+    """The interval multiplier of step h sums h squared weights: a running sum, not one sum per
+    step (10,000 future rows of LLP5 took about 10 s that way)."""
+    import time
+
+    from speleo.query import forecast
+
+    model = forecast.fit([1.0, 5.0, 9.0, 2.0] * 6 + [3.0], "LLP5", 4)
+    assert model.steps(50) == [model.ahead(h) for h in range(1, 51)]
+    started = time.perf_counter()
+    rows = table("* | timechart span=1m sum(v) as v | predict v future_timespan=10000", [1, 5, 9, 2] * 4)
+    assert len(rows) == 16 + 10_000
+    assert time.perf_counter() - started < 3

@@ -51,6 +51,13 @@ def test_reltime_prefix_and_a_value_that_is_not_a_time():
     assert [(r["id"], r["ago_n"]) for r in rows] == [("1", "53 years ago"), ("2", None), ("3", None)]
 
 
+def test_reltime_of_nan_or_an_infinite_time_is_no_value():
+    # a time that is no finite number has no relative time; the search still runs (the cast of
+    # its unit count to a whole number failed and the whole search with it)
+    rows = table('* | eval inf=tonumber("inf"), nan=tonumber("nan") | reltime timefield="inf,nan" '
+                 '| table id reltime_inf reltime_nan')
+    assert [(r["reltime_inf"], r["reltime_nan"]) for r in rows] == [(None, None)] * 3
+
 def test_reltime_refuses_unknown_options_and_empty_names():
     with pytest.raises(SplError, match="option 'field' is not supported"):
         run("* | reltime field=_time", rows=EVENTS)

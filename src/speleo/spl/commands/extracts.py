@@ -140,23 +140,23 @@ def re2_replacement(replacement: str) -> str:
     return out
 
 
-def _sed_as_replace(replacement: str) -> str:
-    """A sed replacement in replace()'s syntax (pcre_template's input): `\\n`/`\\t` a newline
-    or tab, `\\<digit>` a group, any other escaped character itself (a backslash kept as `\\\\`)."""
-    out, i = "", 0
-    while i < len(replacement):
-        ch = replacement[i]
-        if ch == "\\" and i + 1 < len(replacement):
-            nxt = replacement[i + 1]
-            if nxt.isdigit():
-                out += "\\" + nxt
-            else:
-                out += {"n": "\n", "t": "\t"}.get(nxt, nxt)
+def _sed_template(replacement: str, pattern: str, state: State, node: ast.Node) -> str:
+    """A sed replacement as a template of the `regex` package, read as the RE2 path reads it
+    (re2_replacement): `\\<digit>` a group (checked by pcre_template), `\\n` / `\\t` a newline
+    or tab, any other escaped character itself; an escaped backslash stays a backslash, also
+    before a digit (`\\\\1` is a backslash and a 1, as in sed)."""
+    re2 = re2_replacement(replacement)   # groups `\\<digit>`, a literal backslash `\\\\`
+    out, i = [], 0
+    while i < len(re2):
+        ch = re2[i]
+        if ch == "\\" and i + 1 < len(re2):
+            nxt = re2[i + 1]
+            out.append(pcre_template("\\" + nxt, pattern, state, node) if nxt.isdigit() else "\\\\")
             i += 2
             continue
-        out += ch
+        out.append(ch)
         i += 1
-    return out
+    return "".join(out)
 
 
 def compile_rex(state: State, cmd: ast.Node) -> None:
@@ -179,7 +179,7 @@ def compile_rex(state: State, cmd: ast.Node) -> None:
         return
     pcre = pcre_pattern(cmd.regex, state, cmd)
     if pcre is not None:   # look-around, back-references...: the regex package, with sed's flags
-        repl = exp.Literal.string(pcre_template(_sed_as_replace(cmd.replacement), cmd.regex, state, cmd))
+        repl = exp.Literal.string(_sed_template(cmd.replacement, cmd.regex, state, cmd))
         out = PcreReplace(this=value, expression=pcre, replacement=repl,
                           occurrence=exp.Literal.number(cmd.occurrence), every=exp.Boolean(this=cmd.every))
         assign_many(state, {cmd.field: out})

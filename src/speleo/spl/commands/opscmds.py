@@ -310,6 +310,9 @@ def compile_predict(state: State, cmd: ast.ArgsCmd) -> None:
     names = [n for s in specs for n in (s["out"], s["upper"], s["lower"])]
     if len(set(names)) != len(names):
         raise state.fail("predict: two outputs would have the same name; give each field its own AS name", cmd)
+    for spec in specs:   # the fields predicted are read on the result table: extract them now
+        if spec["field"] not in state.columns and state.has_raw():
+            _assign(state, spec["field"], state.field(spec["field"]))
     extract_for_later(state)
     state.post.append({"kind": "predict", "fields": specs, "algorithm": algorithm, "future": future,
                        "holdback": holdback, "period": period,

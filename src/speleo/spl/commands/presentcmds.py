@@ -67,6 +67,9 @@ def _double(value: float) -> exp.Expression:
 
 def relative_text(diff: exp.Expression) -> exp.Expression:
     """`diff` seconds (now - time; negative: the future) as reltime's text."""
+    # NaN and infinities (tonumber("inf")): no relative time, rather than a failed cast to BIGINT
+    # (NULL before any cast: ClickHouse computes every branch of a CASE)
+    diff = exp.Case(ifs=[exp.If(this=exp.Anonymous(this="isfinite", expressions=[diff.copy()]), true=diff)])
     size = exp.Abs(this=diff.copy())
     ifs = [exp.If(this=exp.Is(this=diff.copy(), expression=exp.null()), true=exp.null()),
            exp.If(this=exp.LT(this=size.copy(), expression=exp.Literal.number(1)), true=exp.Literal.string("now"))]
