@@ -112,3 +112,18 @@ def test_zone_offsets_follow_duckdbs_zone_data():
     assert fixed_offset("America/New_York") is None
     assert fixed_offset("Asia/Kolkata") == 19800
     assert zone_offsets("Not/AZone") is None
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Kolkata", "America/New_York"])
+def test_day_buckets_of_times_no_timestamp_holds_do_not_fail_the_search(tz):
+    """NaN, infinities and 1e15 s (far past DuckDB's timestamps) get a number or NaN back, as
+    arithmetic gives, instead of failing the search in to_timestamp."""
+    import math
+    from zoneinfo import ZoneInfo
+
+    from tests.spl.golden._util import ev, run
+
+    for expr in ('tonumber("nan")', 'tonumber("inf")', "1e15", "-1e15"):
+        rows = run(f"* | eval t={expr} | bin span=1d t | table t", rows=ev("v=1"), tz=ZoneInfo(tz))
+        t = rows[0]["t"]
+        assert isinstance(t, float) and (math.isnan(t) or math.isinf(t) or abs(t) > 9e14)

@@ -131,6 +131,7 @@ def _duck_local_ts(epoch: exp.Expression, tz: exp.Expression) -> exp.Expression:
 _DAY_ORIGIN = 946_857_600   # 2000-01-03 00:00:00: DuckDB time_bucket's origin for days
 
 
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "Zulu", "Universal", "Etc/Universal"})
 _ZONE_SPAN = (0, 4_102_444_800)   # 1970-01-01 .. 2100-01-01 UTC: where zone offsets are tabled
 
 
@@ -143,7 +144,7 @@ def zone_offsets(tz: str) -> tuple[int, tuple[tuple[int, int], ...]] | None:
     tables gives what `timezone()` gives. Found by sampling every 2 hours, then each changed
     window by minutes and by seconds (about 0.1 s a zone, once per process); two changes within
     six hours that cancel out are not seen (none in the tz database since 1970)."""
-    if tz in ("UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "Zulu", "Universal", "Etc/Universal"):
+    if tz in _UTC_NAMES:
         return 0, ()
     import duckdb
 
@@ -273,11 +274,14 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
                         expression=exp.Literal.number(period))
         fixed = exp.Cast(this=exp.Add(this=start, expression=exp.Literal.number(_DAY_ORIGIN - off)),
                          to=exp.DataType.build("DOUBLE"))
-        if off == 0 and tz.this in ("UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "Zulu", "Universal", "Etc/Universal"):
+        if off == 0 and tz.this in _UTC_NAMES:
             return fixed   # one offset at every time
         inside = exp.and_(exp.GTE(this=exp.paren(t.copy()), expression=exp.Literal.number(_ZONE_SPAN[0])),
                           exp.LT(this=exp.paren(t.copy()), expression=exp.Literal.number(_ZONE_SPAN[1])))
-        return exp.Case(ifs=[exp.If(this=inside, true=fixed)], default=general)   # before 1970: the zone's history
+        # before 1970 the zone's history (ICU); a time no timestamp holds (NaN, inf, 1e15) stays
+        # arithmetic rather than failing the search in to_timestamp
+        return exp.Case(ifs=[exp.If(this=inside, true=fixed), exp.If(this=_timestamp_range(t), true=general)],
+                        default=fixed.copy())
     if unit == "d" and isinstance(tz, exp.Literal) and not isinstance(t, exp.Literal):
         near = node.args.get("near")
         bounds = tuple(None if isinstance(v, exp.Null) else float(_lit(v)) for v in near.expressions) \
@@ -285,9 +289,19 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
         fast = _day_tree(t, tz.this, seconds * 86400, bounds)
         if fast is not None:   # a zone with daylight saving time: arithmetic where the tree covers, else ICU
             inside, start = fast
-            return exp.Case(ifs=[exp.If(this=inside, true=exp.Cast(this=start, to=exp.DataType.build("DOUBLE")))],
-                            default=general)
+            plain = exp.Mul(this=exp.Floor(this=exp.Div(this=exp.paren(t.copy()), expression=exp.Literal.number(
+                seconds * 86400))), expression=exp.Literal.number(seconds * 86400))   # NaN, inf: no date, no failure
+            return exp.Case(ifs=[exp.If(this=inside, true=exp.Cast(this=start, to=exp.DataType.build("DOUBLE"))),
+                                 exp.If(this=_timestamp_range(t), true=general)],
+                            default=exp.Cast(this=plain, to=exp.DataType.build("DOUBLE")))
     return general
+
+
+def _timestamp_range(t: exp.Expression) -> exp.Expression:
+    """Whether epoch seconds `t` are a time DuckDB's timestamps hold (finite, within about
+    +-285,000 years): to_timestamp fails the whole search on anything else."""
+    return exp.and_(exp.Anonymous(this="isfinite", expressions=[exp.Cast(this=t.copy(), to=exp.DataType.build("DOUBLE"))]),
+                    exp.LT(this=exp.Abs(this=t.copy()), expression=exp.Literal.number("9e12")))
 
 
 def _duck_num_text(node: NumText) -> exp.Expression:
