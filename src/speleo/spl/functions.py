@@ -68,10 +68,13 @@ def numeric_type(e: exp.Expression) -> exp.Expression:
 
 
 def as_kind(t: Typed, kind: str) -> exp.Expression:
+    """`t` as a number or as text; a number as text the way Splunk prints it (12, not 12.0)."""
     e, k = t
     if k == kind or kind == "any":
         return e
-    return num(e) if kind == "num" else text(e)
+    if kind == "num":
+        return num(e)
+    return shown(e) if k == "num" else text(e)
 
 
 def unify(items: list[Typed]) -> tuple[list[exp.Expression], str]:

@@ -32,3 +32,10 @@ def test_values_of_numbers_are_printed_as_splunk_does():
 def test_a_number_joined_to_a_multivalue_field_is_printed_as_splunk_does():
     rows = run('* | head 1 | eval x=mvappend(tonumber("3"), "a") | table x', rows=ROWS)
     assert rows == [{"x": ["3", "a"]}]
+
+
+def test_functions_taking_text_see_a_whole_number_without_its_decimal_point():
+    # n*2.0 is 4 (a double): if() mixing it with text, substr, upper, replace and len all see "4"
+    rows = run('* | head 1 | eval a=if(n>1, n*2.0, "none"), b=substr(n*2.0, 1), c=upper(n*2.0), '
+               'd=replace(n*2.0, "4", "x"), e=len(n*2.0) | table a b c d e', rows=ROWS)
+    assert rows == [{"a": "4", "b": "4", "c": "4", "d": "x", "e": 1}]
