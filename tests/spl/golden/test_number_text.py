@@ -35,7 +35,8 @@ def test_a_number_joined_to_a_multivalue_field_is_printed_as_splunk_does():
 
 
 def test_functions_taking_text_see_a_whole_number_without_its_decimal_point():
-    # n*2.0 is 4 (a double): if() mixing it with text, substr, upper, replace and len all see "4"
+    # n=6: n*2.0 is 12 (a double): if() mixing it with text, substr, upper, replace and len all
+    # see "12" (not "12.0": replace would give "1x.0", len 4)
     rows = run('* | head 1 | eval a=if(n>1, n*2.0, "none"), b=substr(n*2.0, 1), c=upper(n*2.0), '
-               'd=replace(n*2.0, "4", "x"), e=len(n*2.0) | table a b c d e', rows=ROWS)
-    assert rows == [{"a": "4", "b": "4", "c": "4", "d": "x", "e": 1}]
+               'd=replace(n*2.0, "2", "x"), e=len(n*2.0) | table a b c d e', rows=ROWS)
+    assert rows == [{"a": "12", "b": "12", "c": "12", "d": "1x", "e": 2}]
