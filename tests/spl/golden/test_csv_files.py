@@ -59,6 +59,7 @@ def test_outputcsv_is_a_writing_command_that_needs_edit_lookups(home):
     ("| inputcsv missing", "not found in csv/"),
     ("| inputcsv events=true x", "events=true is not supported"),
     ("* | outputcsv dispatch=true x", "dispatch=true"),
+    ("* | outputcsv x.csv.gz", "does not compress"),
 ])
 def test_bad_names_and_options_are_refused(home, query, why):
     with pytest.raises(SplError, match=why):

@@ -99,6 +99,7 @@ def test_a_missing_minute_is_predicted_too():
     ("* | timechart span=1m sum(v) as v | predict", "needs a field"),
     ("* | stats count by host | predict count", "_time"),
     ("* | timechart span=1m sum(v) as v | predict nosuch", "no field 'nosuch'"),
+    ("* | timechart span=1m sum(v) as v | predict v as _time", "_time is the series' time"),
 ])
 def test_errors_say_what_is_wrong(query, why):
     with pytest.raises(Exception, match=why) as info:

@@ -101,3 +101,14 @@ def test_reverse_sql():
     assert sql("* | reverse") == (
         "WITH s0 AS (SELECT * FROM __events__ WHERE TRUE), s1 AS (SELECT *, ROW_NUMBER() OVER (ORDER BY \"_time\" DESC) "
         "AS \"__speleo_ord\" FROM s0) SELECT * EXCLUDE (\"__speleo_ord\") FROM s1 ORDER BY \"__speleo_ord\" DESC")
+
+
+def test_trendline_refuses_a_moving_average_of_an_ema_of_the_same_command():
+    # the ema is a running value computed after the SQL: sma2(e) there would read nothing
+    from speleo.errors import SplError
+    from tests.spl.golden._util import run
+
+    with pytest.raises(SplError, match="second trendline command"):
+        run("* | trendline ema2(bytes) as e sma2(e) as f", rows=EVENTS)
+    rows = run("* | trendline ema2(bytes) as e | trendline sma2(e) as f | table f", rows=EVENTS)
+    assert rows[0]["f"] is None and rows[1]["f"] is not None

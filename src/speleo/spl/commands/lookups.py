@@ -219,6 +219,9 @@ def compile_outputlookup(state: State, cmd: ast.ArgsCmd) -> None:
     allowed = ("append", "max", "create_empty", "override_if_empty", "createinapp")
     if command == "outputcsv":   # Splunk: .csv is added to a name without it; the dispatch folder is not kept
         allowed = ("append", "create_empty", "override_if_empty", "singlefile")
+        if table.lower().endswith(".gz") or len(table.encode()) > 200:
+            raise state.fail(f"outputcsv {table[:60]!r}: write a plain CSV name of at most 200 bytes "
+                             "(outputcsv does not compress)", cmd)
         if not table.lower().endswith(".csv"):
             table += ".csv"
         if as_bool(cmd.options.get("dispatch", "false")) or as_bool(cmd.options.get("usexml", "false")):

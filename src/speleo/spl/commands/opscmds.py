@@ -308,6 +308,8 @@ def compile_predict(state: State, cmd: ast.ArgsCmd) -> None:
         specs.append({"field": field, "out": out, "upper": up_name or f"upper{up}({out})", "upper_level": up,
                       "lower": low_name or f"lower{low}({out})", "lower_level": low})
     names = [n for s in specs for n in (s["out"], s["upper"], s["lower"])]
+    if "_time" in names or any(s["field"] == "_time" for s in specs):
+        raise state.fail("predict: _time is the series' time; predict a field of it, under another name", cmd)
     if len(set(names)) != len(names):
         raise state.fail("predict: two outputs would have the same name; give each field its own AS name", cmd)
     for spec in specs:   # the fields predicted are read on the result table: extract them now

@@ -288,8 +288,12 @@ def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
     specs = _TREND.findall(text_)
     if not specs:
         raise state.fail("trendline needs sma<N>(field), ema<N>(field) or wma<N>(field)", cmd)
+    running: set[str] = set()   # ema outputs: computed after the SQL, so no later spec here can read them
     for kind, n_text, field, alias in specs:
         n, kind = int(n_text), kind.lower()
+        if field in running:
+            raise state.fail(f"trendline: {kind}{n_text}({field}) reads an ema of the same command, which is "
+                             "computed after it; use a second trendline command", cmd)
         if not 2 <= n <= 10000:
             raise state.fail("trendline period must be between 2 and 10000", cmd)
         name = alias or f"{kind}{n}({field})"
@@ -316,6 +320,7 @@ def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
             if field not in state.columns:
                 _assign(state, field, state.field(field))
             extract_for_later(state)
+            running.add(name)
             state.post.append({"kind": "ema", "field": field, "n": n, "name": name,
                                "columns": list(dict.fromkeys([c for c in state.columns if not c.startswith("__speleo")]
                                                              + [name]))})
