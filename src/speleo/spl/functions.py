@@ -290,6 +290,15 @@ def _shown(t: Typed) -> exp.Expression:
     return e if kind == "str" else shown(e)
 
 
+def _wide(e: exp.Expression) -> exp.Expression:
+    """A whole-number literal as BIGINT in arithmetic: DuckDB types `86400` as INTEGER, and
+    `86400*40000` (or `_time - 86400*40000`) would overflow 32 bits, where Splunk's eval
+    computes it."""
+    if isinstance(e, exp.Literal) and not e.is_string and re.fullmatch(r"\d+", e.this or ""):
+        return exp.Cast(this=e, to=exp.DataType.build("BIGINT"))
+    return e
+
+
 def _unop(state: State, node: ast.UnOp) -> Typed:
     if node.op == "NOT":
         return exp.Not(this=exp.paren(compile_condition(state, node.operand))), "bool"
@@ -309,7 +318,7 @@ def _binop(state: State, node: ast.BinOp) -> Typed:
     if node.op == "." or (node.op == "+" and "str" in (left[1], right[1])):
         return exp.DPipe(this=_shown(left), expression=_shown(right)), "str"
     if node.op in _ARITH:
-        l, r = exp.paren(as_kind(left, "num")), exp.paren(as_kind(right, "num"))
+        l, r = exp.paren(_wide(as_kind(left, "num"))), exp.paren(_wide(as_kind(right, "num")))
         if node.op == "/":
             return exp.Div(this=l, expression=r, typed=False, safe=True), "num"
         return _ARITH[node.op](this=l, expression=r), "num"

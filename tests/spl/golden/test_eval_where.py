@@ -162,11 +162,13 @@ def test_eval_where_ast(query, expected):
 
 def test_eval_sql_literal_arithmetic():
     # expected by hand: the search, then one stage adding the column. The compiler wraps each
-    # operand of + in parentheses (checked: the same expression) and that text is kept.
+    # operand of + in parentheses (checked: the same expression) and that text is kept; whole
+    # literals are BIGINT, so 86400*40000 does not overflow DuckDB's 32-bit INTEGER.
     assert sql("x | eval n=1+2") == (
         "WITH s0 AS (SELECT * FROM __events__ WHERE \"_raw\" ILIKE '%x%' ESCAPE '\\' AND "
         "REGEXP_MATCHES(\"_raw\", '(?i)(?:^|[^0-9a-z])x(?:[^0-9a-z]|$)')), "
-        "s1 AS (SELECT *, (1) + (2) AS \"n\" FROM s0) SELECT * FROM s1 ORDER BY \"_time\" DESC")
+        "s1 AS (SELECT *, (CAST(1 AS BIGINT)) + (CAST(2 AS BIGINT)) AS \"n\" FROM s0) SELECT * FROM s1 "
+        "ORDER BY \"_time\" DESC")
 
 
 def test_where_sql_numeric_comparison():
@@ -185,3 +187,12 @@ def test_relative_time_with_a_modifier_computed_per_event():
     rows = run('| makeresults | eval d=3, t=relative_time(86400, "+".d."d"), u=relative_time(86400, "-".d."d@d"), '
                'v=relative_time(100, "x".d) | table t u v')
     assert rows == [{"t": 345600.0, "u": -172800.0, "v": None}]
+
+
+def test_whole_number_arithmetic_past_32_bits_and_mvexpand_of_unordered_results():
+    # 86400 * 40000 = 3,456,000,000 (past 2^31): NOW - that = 1,700,000,000 - 3,456,000,000
+    rows = run("* | head 1 | eval x=_time - 86400*40000, y=2147483647+1 | table x y")
+    assert rows == [{"x": 1_700_000_000 - 10 - 3_456_000_000, "y": 2_147_483_648}]
+    # values() of a stats without by has no row order; mvexpand still gives one row per value
+    rows = run("* | stats values(status) as v | mvexpand v | table v")
+    assert [r["v"] for r in rows] == ["200", "401", "404", "500", "503"]

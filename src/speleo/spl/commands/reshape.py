@@ -53,6 +53,11 @@ def compile_mvexpand(state: State, cmd: ast.ArgsCmd) -> None:
                                                                              to=VARCHAR_LIST.copy())),
                           expressions=[exp.Cast(this=exp.Array(expressions=[exp.null()]), to=VARCHAR_LIST.copy())])
     state.protect_order(None)
+    if not state.hidden_ord:   # results in no order (stats without by): number them as they come
+        state.wrap()
+        src = state.select.args["from_"].this.copy()
+        state.select = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.RowNumber()), ident(ORD))).from_(src)
+        state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
     src = _src(state)
     lst = "__speleo_mv"
     state.select = exp.select(exp.Star(), exp.alias_(values, ident(lst))).from_(tbl(src))
