@@ -128,3 +128,39 @@ def test_bad_input_and_auth(server):
         assert r.status_code == 400 and r.json()["messages"][0]["text"].startswith(f"saved search 'bad2': {key} = "), r.text
     r = httpx.get(server.url + "/services/alerts/fired_alerts", timeout=10)
     assert r.status_code == 401
+
+
+def test_only_the_owner_or_edit_saved_searches_changes_a_saved_search(server):
+    """A scheduled search runs as its owner: a user with schedule_search who could rewrite the API
+    token's (admin's) search would run any search with admin's roles (other indexes, | rest, collect)."""
+    import base64
+
+    for name, roles in (("pia", ["power"]), ("pat", ["power"])):
+        r = httpx.post(server.url + "/api/v1/users", headers={"Authorization": f"Bearer {server.token}"},
+                       json={"name": name, "roles": roles, "password": "Saved-pw-12345"}, timeout=30)
+        assert r.status_code == 201, r.text
+    pia, pat = ({"Authorization": "Basic " + base64.b64encode(f"{n}:Saved-pw-12345".encode()).decode()}
+                for n in ("pia", "pat"))
+    r = req(server, "POST", "/services/saved/searches", {"name": "admins", "search": "index=main ERROR"},
+            output_mode="json")
+    assert r.status_code == 201, r.text
+    r = httpx.post(server.url + "/services/saved/searches", headers=pia, timeout=30,
+                   data={"name": "pias", "search": "index=main", "output_mode": "json"})
+    assert r.status_code == 201, r.text
+    for path, data in (("admins", {"search": "index=* | collect index=main"}), ("admins/acknowledge", {}),
+                       ("admins/suppress", {"expiration": "60"}), ("admins/reschedule", {}),
+                       ("pias", {"search": "| makeresults"})):
+        r = httpx.post(f"{server.url}/services/saved/searches/{path}", headers=pat, timeout=30,
+                       data={**data, "output_mode": "json"})
+        assert r.status_code == 403 and "edit_saved_searches" in r.text, (path, r.text)
+    for who in (pat,):
+        r = httpx.delete(f"{server.url}/services/saved/searches/admins", headers=who, params={"output_mode": "json"},
+                         timeout=30)
+        assert r.status_code == 403, r.text
+    r = req(server, "GET", "/services/saved/searches/admins", output_mode="json")
+    assert r.json()["entry"][0]["content"]["search"] == "index=main ERROR"
+    r = httpx.post(server.url + "/services/saved/searches/pias", headers=pia, timeout=30,
+                   data={"search": "index=main disk", "output_mode": "json"})      # the owner may
+    assert r.status_code == 200 and r.json()["entry"][0]["content"]["search"] == "index=main disk", r.text
+    r = req(server, "POST", "/services/saved/searches/pias", {"search": "index=main web1"}, output_mode="json")
+    assert r.status_code == 200, r.text                                            # and admin (the token) may

@@ -97,19 +97,27 @@ def _histogram(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Tabl
     return table
 
 
-def _frequencies(values: list) -> list[float]:
-    """Each event's share of the events in its value's bin (numbers) or with its value."""
+def _number(v) -> float | None:
+    """`v` as a finite number, else None (NaN and infinities are not numbers, given as text or not)."""
     from speleo.query.post import _as_number
 
+    x = _as_number(v)
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _frequencies(values: list) -> list[float]:
+    """Each event's share of the events in its value's bin (numbers) or with its value."""
     n = len(values)
-    nums = [_as_number(v) for v in values]
+    nums = [_number(v) for v in values]
     present = [x for x, v in zip(nums, values) if v is not None and x is not None]
     numeric = bool(present) and all(v is None or x is not None for x, v in zip(nums, values))
     if numeric:
         lo, hi = min(present), max(present)
         bins = math.ceil(math.log2(len(present))) + 1
-        width = (hi - lo) / bins
-        keys = [None if x is None else (min(int((x - lo) / width), bins - 1) if width > 0 else 0) for x in nums]
+        scale = 1.0 if math.isfinite(hi - lo) else 0.5   # numbers near both ends of the doubles: halved
+        width = (hi * scale - lo * scale) / bins
+        keys = [None if x is None else (min(int((x * scale - lo * scale) / width), bins - 1) if width > 0 else 0)
+                for x in nums]
     else:
         keys = [_key(v) for v in values]
     counts = Counter(keys)
@@ -184,19 +192,23 @@ _SUMMARY_TYPES = {"fieldname": pa.string(), "count": pa.int64(), "distinct_count
 def _field_test(values: list, n: int):
     """("Num" or "Cat", each row's probability or share (None without a value), facts) or None
     for a field no event holds."""
-    from speleo.query.post import _as_number
-
     held = [v for v in values if v is not None]
     if not held:
         return None
-    nums = [_as_number(v) for v in values]
+    nums = [_number(v) for v in values]
     if len(held) >= 2 and all(x is not None for x, v in zip(nums, values) if v is not None):
         present = [x for x in nums if x is not None]
-        mean = sum(present) / len(present)
-        stdev = math.sqrt(sum((x - mean) ** 2 for x in present) / (len(present) - 1))
-        probs = [None if x is None else (1.0 if stdev == 0 else math.erfc(abs(x - mean) / (stdev * math.sqrt(2))))
-                 for x in nums]
-        return "Num", probs, {"count": len(present), "distinct": len(set(present)), "mean": mean, "stdev": stdev}
+        # worked out on the numbers divided by the largest magnitude (when their squares could
+        # overflow: 1e308 and -1e308), so every sum is finite; the scores do not change
+        big = max(abs(x) for x in present)
+        scale = big if big > 1e150 else 1.0
+        ys = [x / scale for x in present]
+        mean = sum(ys) / len(ys)
+        stdev = math.sqrt(sum((y - mean) * (y - mean) for y in ys) / (len(ys) - 1))
+        probs = [None if x is None else
+                 (1.0 if stdev == 0 else math.erfc(abs(x / scale - mean) / (stdev * math.sqrt(2)))) for x in nums]
+        return "Num", probs, {"count": len(present), "distinct": len(set(present)), "mean": mean * scale,
+                              "stdev": stdev * scale}
     keys = [_key(v) for v in values]
     counts = Counter(k for k in keys if k is not None)
     return "Cat", [None if k is None else counts[k] / n for k in keys], {"count": len(held), "distinct": len(counts)}

@@ -29,10 +29,10 @@ from speleo.alerts.cron import schedule_of
 from speleo.alerts.spec import normalize
 from speleo.alerts.store import NOBODY, SavedSearch
 from speleo.alerts.throttle import DIGEST_KEY
-from speleo.errors import InputError, NotFoundError
+from speleo.errors import ForbiddenError, InputError, NotFoundError
 from speleo.ops.saved import API_OWNER
 from speleo.query.timefmt import local_zone, to_epoch
-from speleo.server.access import SCHEDULE_SEARCH, SEARCH, require
+from speleo.server.access import EDIT_SAVED, SCHEDULE_SEARCH, SEARCH, require
 from speleo.server.splunk_envelope import entry, feed, form, sid_response
 from speleo.server.splunk_jobs import MAX_JOB_ROWS
 from speleo.server.splunk_routing import SplunkRoute, add_routes
@@ -81,6 +81,18 @@ class SavedRest:
     def get(self, name: str, owner: str | None) -> SavedSearch:
         return self.store.get(name, self.owner_filter(owner))
 
+    def writable(self, request: Request, name: str, owner: str | None) -> SavedSearch:
+        """The saved search, when the caller may change it: its owner, or a holder of
+        `edit_saved_searches` (any owner's). A scheduled search runs as its owner, so changing
+        another's search would run the caller's text with the owner's roles (their indexes,
+        `| rest` reads and writing commands). Raises ForbiddenError."""
+        s = self.get(name, owner)
+        who = request.state.principal
+        if not who.can(EDIT_SAVED) and (who.via == "token" or s.owner_id != who.user_id):
+            raise ForbiddenError(f"'{who.name}' may not change the saved search '{s.name}' of '{s.owner}': only its "
+                                 f"owner or a holder of the capability '{EDIT_SAVED}' may")
+        return s
+
     def content(self, s: SavedSearch, now: float) -> dict:
         d = s.to_dict()
         for k in ("id", "name", "owner", "created", "updated"):
@@ -128,13 +140,13 @@ class SavedRest:
 
     async def update(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
         params = await form(request)
-        cur = self.get(name, owner)
+        cur = self.writable(request, name, owner)
         attrs = {k: v for k, v in params.items() if k not in RESERVED}
         res = self.store.save(cur.owner_id, name, attrs, merge=True, actor=request.state.principal.name)
         return self.one(request, res.saved, params)
 
     async def delete(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
-        cur = self.get(name, owner)
+        cur = self.writable(request, name, owner)
         self.store.remove(name, cur.owner_id, actor=request.state.principal.name)
         return feed(request, SAVED, [], dict(request.query_params))
 
@@ -191,7 +203,7 @@ class SavedRest:
     async def reschedule(self, request: Request, name: str, owner: str | None = None,
                          app: str | None = None) -> Response:
         params = await form(request)
-        s = self.get(name, owner)
+        s = self.writable(request, name, owner)
         when = to_epoch(params.get("schedule_time") or "now", self.rt.clock.time(), self.tz)
         self.states.update_state(s.id, next_scheduled=when)
         return self.one(request, s, params)
@@ -213,7 +225,7 @@ class SavedRest:
     async def suppress_post(self, request: Request, name: str, owner: str | None = None,
                             app: str | None = None) -> Response:
         params = await form(request)
-        s = self.get(name, owner)
+        s = self.writable(request, name, owner)
         try:
             secs = int(params.get("expiration") or 0)
         except ValueError:
@@ -223,7 +235,7 @@ class SavedRest:
 
     async def acknowledge(self, request: Request, name: str, owner: str | None = None,
                           app: str | None = None) -> Response:
-        s = self.get(name, owner)
+        s = self.writable(request, name, owner)
         self.states.clear_throttle(s.id)
         return self.one(request, s, await form(request))
 

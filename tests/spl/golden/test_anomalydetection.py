@@ -145,3 +145,26 @@ def test_work_is_bounded_by_results_times_fields(monkeypatch):
 def test_errors_say_what_is_wrong(query, why):
     with pytest.raises(SplError, match=why):
         table(query)
+
+
+def test_numbers_at_both_ends_of_the_doubles_and_infinities_do_not_fail_the_search():
+    """1e308 and -1e308 are numbers: their deviations' squares (zscore) and their range (the
+    histogram's bin width) overflow a double; inf and NaN computed by eval are not numbers (as
+    the text "inf" is not): the field is categorical then."""
+    rows = ev(*[f"v={v}" for v in [10, 11, 9, 10, 12, 10, 11, 9, 10, 10, 11, 9, 10, "1e308", "-1e308"]])
+    # zscore: mean 0 (the two cancel), stdev ~ sqrt(2e616 / 14) = 3.78e307; +-1e308 at z = 2.65
+    # (erfc(2.65 / sqrt 2) = 0.0081 < 0.01), the small values at z ~ 0
+    (summary,) = table("* | anomalydetection method=zscore action=summary v", rows)
+    assert summary["isNum"] == "YES" and summary["stdev"] == pytest.approx(1e308 * math.sqrt(2 / 14), rel=1e-6)
+    out = table("* | anomalydetection method=zscore v | table v Anomaly_Score_*", rows)
+    assert [r["v"] for r in out] == ["1e308", "-1e308"]
+    assert out[0]["Anomaly_Score_Num(v)"] == pytest.approx(math.erfc(1e308 / summary["stdev"] / math.sqrt(2)))
+    # histogram: 5 bins of (1e308 + 1e308) / 5 from -1e308: every small value in the middle bin (13 of 15)
+    out = table("* | anomalydetection pthresh=0.1 v | table v probable_cause_freq", rows)
+    assert out == [{"v": "1e308", "probable_cause_freq": pytest.approx(1 / 15)},
+                   {"v": "-1e308", "probable_cause_freq": pytest.approx(1 / 15)}]
+    # an infinity eval computed: not a number, the field is categorical (as with the text "inf")
+    inf = ev(*[f"v={v}" for v in [1, 2, 1, 2, 1, 2, 1]], "v=big")
+    (summary,) = table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection method=zscore action=summary v", inf)
+    assert summary["isNum"] == "NO"
+    assert len(table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection action=annotate v", inf)) == 8
