@@ -35,6 +35,8 @@ from speleo.spl.cursor import Cursor
 from speleo.spl.tokens import T, Token, _skip_quoted, lex
 
 SUBSEARCH_MAXOUT = 10_000       # limits.conf [subsearch] maxout (as combine.SUBSEARCH_MAXOUT)
+MAX_TEXT_VALUES = 1_000         # values a text subsearch may put into its search (each compiles as a term)
+MAX_TEXT_BYTES = 256 * 1024     # and bytes of search text
 RAW_FIELDS = ("search", "query")   # their values are search text (format's exceptions)
 TIME_FIELDS = ("earliest", "latest")   # their values are the time range: `earliest=<value>` in the text
 _MASK = {"[": "\ue000", "]": "\ue001"}   # private-use characters: word characters to the search lexer
@@ -124,14 +126,25 @@ def formatted(rows: list[dict], text: str, sub: ast.Node) -> ast.Node:
     as search text, `earliest`/`latest` as the time range; the rows OR-ed. Fields starting with
     `_` and empty values are left out, so is a row left with nothing, and a row the same as an
     earlier one (the OR is the same without it); no row left: a search matching nothing
-    (Splunk's `emptystr` default `NOT ( )`)."""
+    (Splunk's `emptystr` default `NOT ( )`). More than MAX_TEXT_VALUES values or MAX_TEXT_BYTES
+    of text is refused (SplUnsupportedError): each value compiles as a term of the search."""
     out, seen = [], set()
+    values = size = 0
     for row in rows:
         kept = [(name, value) for name, value in row.items() if not name.startswith("_")]
         key = repr(kept)
         if key in seen:
             continue
         seen.add(key)
+        for _name, value in kept:
+            for v in (value if isinstance(value, list) else [value]):
+                values += 1
+                size += len(_cell(v)) if v is not None else 0
+        if values > MAX_TEXT_VALUES or size > MAX_TEXT_BYTES:
+            raise SplUnsupportedError(
+                f"a subsearch whose results are search text gave more than {MAX_TEXT_VALUES:,} values or "
+                f"{MAX_TEXT_BYTES // 1024} KB of text to search for (each becomes a term of the search): narrow it, "
+                "or match its results with a lookup or a join", text, sub.start, sub.end)
         parts = [p for name, value in kept for p in [_part(name, value, text, sub)] if p is not None]
         if parts:
             out.append(parts[0] if len(parts) == 1 else ast.And(parts))

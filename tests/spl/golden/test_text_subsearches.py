@@ -156,3 +156,16 @@ def test_maxout():
 def test_without_a_runner_it_is_refused():
     with pytest.raises(SplUnsupportedError, match="runs before the search"):
         run("* [search status=500 | return $user]", rows=EVENTS)
+
+
+def test_too_many_values_of_search_text_are_refused():
+    # 1,001 distinct values: each would be a term compiled into the search (1,000 took ~9 s of
+    # compiling and 300 MB); the search is refused at the subsearch, with the way out
+    many = ev(*[(-100 - i, f"n={i}") for i in range(1_001)])
+    q = '* [search n=* | eval search="n=".n | fields search] | table user'
+    with pytest.raises(SplUnsupportedError, match="more than 1,000 values"):
+        compile_search(q, make_ctx(run_subsearch=_subsearches(many)))
+    # one row holding 1,001 values (a multivalue field) counts every value
+    q = '* [search n=0 | eval search=mvrange(0, 1001) | fields search] | table user'
+    with pytest.raises(SplUnsupportedError, match="more than 1,000 values"):
+        compile_search(q, make_ctx(run_subsearch=_subsearches(many)))
