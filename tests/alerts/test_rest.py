@@ -141,9 +141,23 @@ def test_only_the_owner_or_edit_saved_searches_changes_a_saved_search(server):
         assert r.status_code == 201, r.text
     pia, pat = ({"Authorization": "Basic " + base64.b64encode(f"{n}:Saved-pw-12345".encode()).decode()}
                 for n in ("pia", "pat"))
-    r = req(server, "POST", "/services/saved/searches", {"name": "admins", "search": "index=main ERROR"},
-            output_mode="json")
+    r = req(server, "POST", "/services/saved/searches", {"name": "admins", "search": "index=main ERROR",
+                                                         "sharing": "app"}, output_mode="json")
     assert r.status_code == 201, r.text
+    # a private one (sharing=user, a user's default) is not even seen by others (Splunk's sharing)
+    r = req(server, "POST", "/services/saved/searches", {"name": "adminsecret", "search": "index=main secret",
+                                                         "sharing": "user"}, output_mode="json")
+    assert r.status_code == 201, r.text
+    r = httpx.get(server.url + "/services/saved/searches", headers=pat, params={"output_mode": "json"}, timeout=30)
+    names = [e["name"] for e in r.json()["entry"]]
+    assert "admins" in names and "adminsecret" not in names, names
+    for method, path in (("GET", "adminsecret"), ("POST", "adminsecret"), ("POST", "adminsecret/dispatch"),
+                         ("GET", "adminsecret/history")):
+        r = httpx.request(method, f"{server.url}/services/saved/searches/{path}", headers=pat, timeout=30,
+                          params={"output_mode": "json"})
+        assert r.status_code == 404, (path, r.status_code, r.text)
+    r = req(server, "GET", "/services/saved/searches/adminsecret", output_mode="json")   # admin still sees it
+    assert r.status_code == 200
     r = httpx.post(server.url + "/services/saved/searches", headers=pia, timeout=30,
                    data={"name": "pias", "search": "index=main", "output_mode": "json"})
     assert r.status_code == 201, r.text
@@ -152,6 +166,9 @@ def test_only_the_owner_or_edit_saved_searches_changes_a_saved_search(server):
                        ("pias", {"search": "| makeresults"})):
         r = httpx.post(f"{server.url}/services/saved/searches/{path}", headers=pat, timeout=30,
                        data={**data, "output_mode": "json"})
+        if path == "pias":   # pia's own is private (a user's default sharing): pat does not see it at all
+            assert r.status_code == 404, (path, r.text)
+            continue
         assert r.status_code == 403 and "edit_saved_searches" in r.text, (path, r.text)
     for who in (pat,):
         r = httpx.delete(f"{server.url}/services/saved/searches/admins", headers=who, params={"output_mode": "json"},

@@ -78,15 +78,28 @@ class SavedRest:
             return self.store.owner_id(owner) or API_OWNER
         return API_OWNER
 
-    def get(self, name: str, owner: str | None) -> SavedSearch:
-        return self.store.get(name, self.owner_filter(owner))
+    def get(self, name: str, owner: str | None, request: Request | None = None) -> SavedSearch:
+        """The saved search; with `request`, only one its caller may see (`visible`), else
+        NotFoundError as for a name that does not exist."""
+        s = self.store.get(name, self.owner_filter(owner))
+        if request is not None and not self.visible(request, s):
+            raise NotFoundError(f"no saved search named {name!r}")
+        return s
+
+    def visible(self, request: Request, s: SavedSearch) -> bool:
+        """Splunk's sharing: a private saved search (`sharing=user`) is seen by its owner and
+        by holders of `edit_saved_searches` only; app and global ones by every searcher."""
+        if str(s.spec["sharing"]) != "user":
+            return True
+        who = request.state.principal
+        return who.can(EDIT_SAVED) or (who.via != "token" and s.owner_id == who.user_id)
 
     def writable(self, request: Request, name: str, owner: str | None) -> SavedSearch:
         """The saved search, when the caller may change it: its owner, or a holder of
         `edit_saved_searches` (any owner's). A scheduled search runs as its owner, so changing
         another's search would run the caller's text with the owner's roles (their indexes,
         `| rest` reads and writing commands). Raises ForbiddenError."""
-        s = self.get(name, owner)
+        s = self.get(name, owner, request)
         who = request.state.principal
         if not who.can(EDIT_SAVED) and (who.via == "token" or s.owner_id != who.user_id):
             raise ForbiddenError(f"'{who.name}' may not change the saved search '{s.name}' of '{s.owner}': only its "
@@ -117,7 +130,7 @@ class SavedRest:
     # -- saved/searches -----------------------------------------------------------------
     async def list(self, request: Request, owner: str | None = None, app: str | None = None) -> Response:
         params = await form(request)
-        rows = self.store.list(self.owner_filter(owner))
+        rows = [s for s in self.store.list(self.owner_filter(owner)) if self.visible(request, s)]
         text = (params.get("search") or "").lower()
         if text:
             rows = [s for s in rows if text in s.name.lower() or text in str(s.attrs.get("search", "")).lower()]
@@ -136,7 +149,7 @@ class SavedRest:
         return feed(request, SAVED, [self.entry(request, res.saved)], params, 201, msgs)
 
     async def show(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
-        return self.one(request, self.get(name, owner), dict(request.query_params))
+        return self.one(request, self.get(name, owner, request), dict(request.query_params))
 
     async def update(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
         params = await form(request)
@@ -154,7 +167,7 @@ class SavedRest:
     async def dispatch(self, request: Request, name: str, owner: str | None = None,
                        app: str | None = None) -> Response:
         params = await form(request)
-        saved = self.get(name, owner)
+        saved = self.get(name, owner, request)
         raw_now = params.get("dispatch.now") or params.get("now")
         try:
             when = float(raw_now) if raw_now else self.rt.clock.time()
@@ -177,7 +190,7 @@ class SavedRest:
         return sid_response(request, report.run.sid, params)
 
     async def history(self, request: Request, name: str, owner: str | None = None, app: str | None = None) -> Response:
-        s = self.get(name, owner)
+        s = self.get(name, owner, request)
         base = str(request.base_url).rstrip("/")
         entries = []
         for r in self.states.runs(s.id, 1000):
@@ -190,7 +203,7 @@ class SavedRest:
     async def scheduled_times(self, request: Request, name: str, owner: str | None = None,
                               app: str | None = None) -> Response:
         params = dict(request.query_params)
-        s = self.get(name, owner)
+        s = self.get(name, owner, request)
         now = self.rt.clock.time()
         start = to_epoch(params.get("earliest_time") or "now", now, self.tz) or now
         end = to_epoch(params.get("latest_time") or "+1h", now, self.tz) or now + 3600
@@ -211,7 +224,7 @@ class SavedRest:
     # -- suppression ------------------------------------------------------------------------
     async def suppress_get(self, request: Request, name: str, owner: str | None = None,
                            app: str | None = None) -> Response:
-        s = self.get(name, owner)
+        s = self.get(name, owner, request)
         now = self.rt.clock.time()
         st = self.states.state(s.id)
         keys = self.states.throttle_keys(s.id, now)
