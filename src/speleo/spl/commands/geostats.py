@@ -87,8 +87,8 @@ def _checked(cur: Cursor, name: str, tok: Token) -> str:
             span = float(text_)
         except ValueError:
             span = float("nan")
-        if not 0 < span <= _SPANS[name]:
-            raise cur.error(f"geostats {name}={text_}: expected a number of degrees above 0 and at most "
+        if not 0.0001 <= span <= _SPANS[name]:   # finer cells than 0.0001 degrees (11 m) would overflow their numbers
+            raise cur.error(f"geostats {name}={text_}: expected a number of degrees from 0.0001 to "
                             f"{_SPANS[name]:g}", tok)
     elif name == "translatetoxy" and text_.lower() not in _BOOLS:
         raise cur.error(f"geostats translatetoxy={text_}: expected true or false", tok)
@@ -158,6 +158,10 @@ def compile_geostats(state: State, cmd: GeostatsCmd) -> None:
     _become_table(state, keys + names + [SLAT, SLON, N])
     state.set_order([exp.Ordered(this=col(k)) for k in keys], set(keys))
     out_lat, out_lon = o.get("outputlatfield", "latitude"), o.get("outputlongfield", "longitude")
+    taken = [n for n in names if n in ("geobin", out_lat, out_lon) or n == cmd.by]
+    if taken or out_lat == out_lon or "geobin" in (out_lat, out_lon):
+        raise state.fail(f"geostats: the output name {(taken or [out_lat])[0]!r} is used twice (geobin, "
+                         f"{out_lat}, {out_lon} and the functions' names must differ); rename it with AS", cmd)
     translate = as_bool(o.get("translatetoxy", "true"))
     expected = ["geobin"] + ([cmd.by] if cmd.by and not translate else []) + ([] if cmd.by and translate else names)
     state.post.append({"kind": "geostats", "aggs": names, "by": cmd.by, "translate": translate,
