@@ -168,3 +168,14 @@ def test_numbers_at_both_ends_of_the_doubles_and_infinities_do_not_fail_the_sear
     (summary,) = table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection method=zscore action=summary v", inf)
     assert summary["isNum"] == "NO"
     assert len(table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection action=annotate v", inf)) == 8
+
+
+def test_without_a_field_list_the_events_search_time_fields_are_scored():
+    # 30 events status=200 method=GET and one status=500 method=DELETE: the bare command reads
+    # the key=value fields of each event (not only host/source/sourcetype/index, the same on
+    # every event, which would find nothing); the one rare event is the anomaly
+    from tests.spl.golden._util import ev as _ev, run as _run
+
+    rows = _run("* | anomalydetection | table status method",
+                rows=_ev(*(["status=200 method=GET"] * 30 + ["status=500 method=DELETE"])))
+    assert rows == [{"status": "500", "method": "DELETE"}]

@@ -103,7 +103,7 @@ def _checked(cur: Cursor, name: str, tok: Token) -> str:
 
 def compile_anomalydetection(state: State, cmd: ast.ArgsCmd) -> None:
     """The fields are the ones listed, else every field of the results not starting with `_`
-    (on events: the fields known when compiling). method=iqr is outlier's step with outlier's
+    (on events: their search-time fields too, read after the search as `table *` reads them). method=iqr is outlier's step with outlier's
     defaults (action=transform, param=2.5). method=histogram and method=zscore: see
     query/anomaly.py, which says what Speleo chose where the Reference is silent."""
     from speleo.spl.commands.opscmds import extract_for_later
@@ -119,6 +119,11 @@ def compile_anomalydetection(state: State, cmd: ast.ArgsCmd) -> None:
             _assign(state, name, state.field(name))
     extract_for_later(state)
     columns = [c for c in state.columns if not c.startswith("__speleo")]
+    if not names and state.has_raw():
+        # no field list over events: every search-time field of each event (automatic key=value,
+        # JSON, the sourcetype's extractions) is read first, as `table *` does, so the bare
+        # command scores the events' fields and not only host/source/sourcetype/index
+        state.post.append({"kind": "extracted", "patterns": ["*"], "row_wise": True, "columns": columns})
     if o["method"] == "iqr":
         state.post.append({"kind": "outlier", "fields": names, "param": float(o.get("param", "2.5")),
                            "remove": o["action"] in ("remove", "rm"), "uselower": as_bool(o.get("uselower", "false")),
