@@ -134,3 +134,12 @@ def test_search_jobs_are_the_searchers_own(server):
     assert {row["sid"] for row in rows} == mine and {row["eai:acl.owner"] for row in rows} == {"ulla"}
     r = search(server, ADMIN, "| rest /services/search/jobs | table sid")
     assert not mine & {row["sid"] for row in r.json()["results"]}
+
+
+def test_writing_commands_from_the_command_line_run_as_the_homes_owner(server):
+    """With a server running, `speleo search ... | outputcsv` (or outputlookup) runs on the command
+    line as the home's owner, as it does without a server: through the server it would have the
+    `search` capability only and be refused."""
+    out = run_cli(server.home, "search", "index=main | stats count | outputcsv fromcli", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (server.home / "csv" / "fromcli.csv").read_text().splitlines() == ["count", str(LINES)]

@@ -259,7 +259,8 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
 
     When a server runs for the home, the search goes through it (`POST /api/v1/search`, with at
     most the `search` capability, as locally): the command then loads none of the search engine
-    and starts in a fraction of the time. `--allow-delete`, `| collect` and `| sendemail` run here.
+    and starts in a fraction of the time. `--allow-delete`, `| collect`, `| sendemail`,
+    `| outputlookup` and `| outputcsv` run here, as the home's owner.
     """
     try:
         _search(home, query, earliest, latest, output, limit, now, allow_delete)
@@ -269,8 +270,14 @@ def search(home: Home, query: str, earliest, latest, output: str, limit: int, no
         raise
 
 
+# writing commands the home's owner runs on the command line: through the server they would run
+# with the `search` capability only and be refused
+LOCAL_ONLY = ("collect", "sendemail", "outputlookup", "outputcsv")
+
+
 def _search(home: Home, query: str, earliest, latest, output: str, limit: int, now, allow_delete: bool) -> None:
-    if not allow_delete and "collect" not in query and "sendemail" not in query and client.server_url(home):
+    writes = any(word in query for word in LOCAL_ONLY)
+    if not allow_delete and not writes and client.server_url(home):
         body = _search_through_server(home, query, earliest, latest, limit, now)
         if body is not None:
             _print_rows(output, body, body["fields"])
