@@ -734,7 +734,9 @@ def _calendar_starts(step: dict) -> _CalendarStarts:
 def _timewrap(table: pa.Table, step: dict) -> pa.Table:
     """Splunk Search Reference: timewrap (spl/commands/reshape.py compile_timewrap): each row
     at time t belongs to period k = ceil((end - t) / period) - 1 (0: the latest; rows at or
-    after the end count as the latest) and moves to t + k * period."""
+    after the end count as the latest) and moves to t + k * period. A period no row falls in
+    has no column (an all-time search over old data wraps back from now: the data's periods
+    only, not one column per period since)."""
     import math
 
     period, end = float(step["period"]), float(step["end"])
@@ -742,6 +744,7 @@ def _timewrap(table: pa.Table, step: dict) -> pa.Table:
     times = table.column("_time").to_pylist()
     cells: dict[float, dict[tuple[str, int], object]] = {}
     kmax = 0
+    seen: set[int] = set()   # the periods rows fall in: one column each (none for a period without rows)
     starts = _calendar_starts(step) if step.get("months") else None
     for i, t in enumerate(times):
         if t is None:
@@ -755,21 +758,23 @@ def _timewrap(table: pa.Table, step: dict) -> pa.Table:
             k = max(0, math.ceil((end - float(t)) / period) - 1)
             moved = float(t) + k * period
         kmax = max(kmax, k)
+        seen.add(k)
         row = cells.setdefault(moved, {})
         for name in series:
             row[(name, k)] = table.column(name)[i].as_py()
-    if kmax + 1 > MAX_WRAP_PERIODS or (starts is not None and starts.too_old):
+    if len(seen) > MAX_WRAP_PERIODS or (starts is not None and starts.too_old):
         from speleo.errors import InputError
 
-        count = f"more than {MAX_WRAP_PERIODS:,}" if starts is not None else f"{kmax + 1:,}"
+        count = f"more than {MAX_WRAP_PERIODS:,}" if starts is not None else f"{len(seen):,}"
         what = f"{step['months']} month(s)" if starts is not None else f"{period:g} s"
-        raise InputError(f"timewrap would make {count} periods of {what} (at most {MAX_WRAP_PERIODS:,}): "
-                         "use a longer span or a shorter time range")
+        raise InputError(f"timewrap would make {count} periods of {what} (at most {MAX_WRAP_PERIODS:,}): use a "
+                         "longer span or a shorter time range (periods are counted back from the search's latest "
+                         "time, now when it has none: give the search a range around the data)")
     out_times = sorted(cells)
     columns: dict[str, list] = {"_time": out_times}
     types: dict[str, pa.DataType] = {"_time": pa.float64()}
     for name in series:
-        for k in range(kmax, -1, -1):
+        for k in sorted(seen, reverse=True):
             col_name = f"{name}_{_wrap_name(step, k)}"
             columns[col_name] = [cells[t].get((name, k)) for t in out_times]
             types[col_name] = table.schema.field(name).type

@@ -68,10 +68,17 @@ def test_needs_time():
 
 
 def test_too_many_periods_are_refused():
-    # the first bin (21:00 two days ago) is 177,200 s before NOW: wrapped every second, 177,200
-    # periods, far above the bound of 1,000
-    with pytest.raises(InputError, match="177,200 periods"):
-        run("* | timechart span=1h count | timewrap 1s", rows=EVENTS)
+    # minute rows from the oldest event (49 h ago) to the newest (1 h ago): 48 * 60 + 1 = 2,881
+    # rows, each in a period of its own when wrapped every minute: far above the bound of 1,000
+    with pytest.raises(InputError, match="2,881 periods"):
+        run("* | timechart span=1m count | timewrap 1min", rows=EVENTS)
+
+
+def test_only_periods_holding_rows_become_columns():
+    # hourly rows wrapped every second: each of the 49 rows is in a period of its own, and the
+    # periods between them (177,200 seconds back to the first bin) get no column
+    rows = run("* | timechart span=1h count | timewrap 1s", rows=EVENTS)
+    assert len(rows[0]) == 1 + 49
 
 
 def test_after_a_split_timechart_and_stats_max():
