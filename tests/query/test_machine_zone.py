@@ -24,7 +24,8 @@ def test_tz_variable_naming_a_zone_gives_that_zone(monkeypatch, env, name):
 def test_tz_variable_that_names_no_zone_falls_back(monkeypatch, env):
     monkeypatch.setenv("TZ", env)
     assert machine_zone() is None
-    assert local_zone() is not None   # a fixed offset, as before
+    zone = local_zone()   # a fixed offset, as before: the same in January and July
+    assert dt.datetime(2024, 1, 15, tzinfo=zone).utcoffset() == dt.datetime(2024, 7, 15, tzinfo=zone).utcoffset()
 
 
 def test_a_named_zone_wins_over_the_machine(monkeypatch):

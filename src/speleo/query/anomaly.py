@@ -62,6 +62,8 @@ def anomalydetection(table: pa.Table, step: dict) -> pa.Table:
 
 
 def _histogram(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Table:
+    from speleo.query.post import set_columns
+
     n = table.num_rows
     freqs = {name: _frequencies(values) for name, values in columns.items()}
     logp, cause, cause_freq, top = [], [], [], []
@@ -91,7 +93,7 @@ def _histogram(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Tabl
             "3rd_quartile": pa.array([_quantile(ordered, 0.75) if have else None], pa.float64())})
     added = {"log_event_prob": pa.array(logp, pa.float64()), "probable_cause": pa.array(cause, pa.string()),
              "probable_cause_freq": pa.array(cause_freq, pa.float64()), "max_freq": pa.array(top, pa.float64())}
-    table = _set_columns(table, added)
+    table = set_columns(table, added)
     if step["action"] == "filter":
         table = table.filter(pa.array(anomalous, pa.bool_()))
     return table
@@ -140,19 +142,12 @@ def _quantile(ordered: list[float], q: float) -> float:
     return quantile(ordered, q)
 
 
-def _set_columns(table: pa.Table, added: dict[str, pa.Array]) -> pa.Table:
-    for name, arr in added.items():
-        if name in table.column_names:
-            table = table.set_column(table.column_names.index(name), name, arr)
-        else:
-            table = table.append_column(name, arr)
-    return table
-
-
 # --- zscore (anomalousvalue) -----------------------------------------------------------------------
 
 
 def _zscore(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Table:
+    from speleo.query.post import set_columns
+
     n = table.num_rows
     pthresh = step["pthresh"] if step["pthresh"] is not None else 0.01
     scores: dict[str, list] = {}
@@ -177,7 +172,7 @@ def _zscore(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Table:
         from speleo.spl.commands.anomaly import ZSCORE_SUMMARY_FIELDS
 
         return pa.table({c: pa.array([r[c] for r in summary], _SUMMARY_TYPES[c]) for c in ZSCORE_SUMMARY_FIELDS})
-    out = _set_columns(table, {name: pa.array(v, pa.float64()) for name, v in scores.items()})
+    out = set_columns(table, {name: pa.array(v, pa.float64()) for name, v in scores.items()})
     if step["action"] == "filter":
         keep = [any(v[i] is not None for v in scores.values()) for i in range(n)]
         out = out.filter(pa.array(keep, pa.bool_()))

@@ -83,8 +83,7 @@ def detect_period(values: list[float | None]) -> int | None:
     var = sum(d * d for d in dev)
     if var == 0:
         return None
-    acf = [0.0, 1.0] + [sum(dev[i] * dev[i + lag] for i in range(n - lag)) / var for lag in range(2, min(n // 2, MAX_PERIOD) + 1)]
-    acf[1] = sum(dev[i] * dev[i + 1] for i in range(n - 1)) / var
+    acf = [1.0] + [sum(dev[i] * dev[i + lag] for i in range(n - lag)) / var for lag in range(1, min(n // 2, MAX_PERIOD) + 1)]
     best = None
     for lag in range(2, len(acf)):
         a = acf[lag]

@@ -66,6 +66,16 @@ def apply_post(table: pa.Table, steps: list[dict], con=None) -> pa.Table:
     return table
 
 
+def set_columns(table: pa.Table, columns: dict[str, pa.Array]) -> pa.Table:
+    """`table` with each of `columns` replacing the column of its name, or appended."""
+    for name, arr in columns.items():
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, arr)
+        else:
+            table = table.append_column(name, arr)
+    return table
+
+
 def _cell(v) -> str:
     if v is None:
         return ""
@@ -172,12 +182,7 @@ def _cluster(table: pa.Table, step: dict) -> pa.Table:
     if step.get("showtemplate", False):   # Speleo: the pattern signature of a problem (docs/incidents.md)
         templates = {i: miner.drain.id_to_cluster[i].get_template() for i in counts}
         cols["cluster_template"] = pa.array([templates.get(i) if i is not None else None for i in ids], pa.string())
-    for name, arr in cols.items():
-        if name in out.column_names:
-            out = out.set_column(out.column_names.index(name), name, arr)
-        else:
-            out = out.append_column(name, arr)
-    return out
+    return set_columns(out, cols)
 
 
 # --- transpose, fromjson, xmlkv ------------------------------------------------------------
@@ -228,10 +233,7 @@ def _add_fields(table: pa.Table, found: list[dict]) -> pa.Table:
         else:
             arr = pa.array([v if v is not None else (None if o is None else _cell(o)) for v, o in zip(vals, old)],
                            pa.string())
-        if key in table.column_names:
-            table = table.set_column(table.column_names.index(key), key, arr)
-        else:
-            table = table.append_column(key, arr)
+        table = set_columns(table, {key: arr})
     return table
 
 
@@ -561,10 +563,7 @@ def _concurrency(table: pa.Table, step: dict) -> pa.Table:
     began = np.searchsorted(starts, start, side="right")     # spans starting at or before each start
     ended = np.searchsorted(ends, start, side="left")        # spans ended before it
     out = pa.array([int(b - e) if k else None for b, e, k in zip(began, ended, ok)], pa.int64())
-    name = step["output"]
-    if name in table.column_names:
-        return table.set_column(table.column_names.index(name), name, out)
-    return table.append_column(name, out)
+    return set_columns(table, {step["output"]: out})
 
 
 def _ema(table: pa.Table, step: dict) -> pa.Table:
@@ -579,11 +578,7 @@ def _ema(table: pa.Table, step: dict) -> pa.Table:
         if x is not None:
             e = x if e is None else alpha * x + (1 - alpha) * e
         out.append(e)
-    arr = pa.array(out, pa.float64())
-    name = step["name"]
-    if name in table.column_names:
-        return table.set_column(table.column_names.index(name), name, arr)
-    return table.append_column(name, arr)
+    return set_columns(table, {step["name"]: pa.array(out, pa.float64())})
 
 
 def _predict(table: pa.Table, step: dict) -> pa.Table:
@@ -637,12 +632,7 @@ def _predict(table: pa.Table, step: dict) -> pa.Table:
         more = {name: pa.nulls(extra, table.schema.field(name).type) for name in table.column_names}
         more["_time"] = pa.array([last + span * h for h in range(1, extra + 1)], table.schema.field("_time").type)
         table = pa.concat_tables([table, pa.table(more, schema=table.schema)])
-    for name, values in out_columns.items():
-        if name in table.column_names:
-            table = table.set_column(table.column_names.index(name), name, values)
-        else:
-            table = table.append_column(name, values)
-    return table
+    return set_columns(table, out_columns)
 
 
 MAX_WRAP_PERIODS = 1000   # timewrap: series per field (a 1s wrap of a year would make millions)
