@@ -43,6 +43,9 @@ class SearchOutput:
     rows: list[dict]
     total: int
     fields: list[str] = field(default_factory=list)
+    table: Any = None          # the engine's result table (pyarrow.Table), kept for `| loadjob`
+    kind: str = "results"      # "events" or "results"
+    truncated: bool = False    # more rows existed than `rows`/`table` hold
 
 
 @dataclass
@@ -80,7 +83,7 @@ class AlertRunner:
 
     def __init__(self, search: Callable[..., SearchOutput], states, clock, tz: dt.tzinfo, server: ServerContext,
                  emit: Callable[[str, dict], None] | None = None, settings: RunnerSettings | None = None,
-                 pool: ActionPool | None = None) -> None:
+                 pool: ActionPool | None = None, artifacts=None) -> None:
         self.search = search
         self.states = states
         self.clock = clock
@@ -89,6 +92,7 @@ class AlertRunner:
         self.emit = emit or (lambda sourcetype, fields: None)
         self.settings = settings or RunnerSettings()
         self.pool = pool or ActionPool()
+        self.artifacts = artifacts   # speleo.alerts.artifacts.Artifacts: results kept for | loadjob (None: not kept)
 
     # -- the run ------------------------------------------------------------------------
     def run(self, saved: SavedSearch, scheduled: float, *, trigger_actions: bool = True, run_id: int | None = None,
@@ -106,6 +110,8 @@ class AlertRunner:
             run.result_count = out.total
             self._decide(saved, out, scheduled, report, state_update, trigger_actions)
             run.status = "success"
+            if update_state:
+                self._keep(saved, run, out, scheduled, report)
         except SpeleoError as e:
             run.status, run.reason = "failed", f"the search failed: {e}"
         except Exception as e:  # a bug must not stop the scheduler; the record says what happened
@@ -122,6 +128,27 @@ class AlertRunner:
         self.states.finish_run(run, state_update if update_state else None)
         self._log(saved, report)
         return report
+
+    def _keep(self, saved: SavedSearch, run: Run, out: SearchOutput, scheduled: float, report: RunReport) -> None:
+        """Keep the run's results for `| loadjob` (speleo.alerts.artifacts), for `dispatch.ttl`.
+        A disk that refuses is said in the run's record; the run still succeeded."""
+        if self.artifacts is None or out.table is None:
+            return
+        from speleo.alerts.artifacts import ttl_secs
+        from speleo.alerts.cron import Schedule
+
+        spec = saved.spec
+        try:
+            period = Schedule.parse(spec["cron_schedule"], self.tz).period(scheduled) \
+                if spec["cron_schedule"] else 3600.0
+        except (SpeleoError, ValueError):
+            period = 3600.0
+        info = {"label": saved.name, "owner": saved.owner, "app": spec["app"] or "search", "search": spec["search"],
+                "kind": out.kind, "scheduled": scheduled, "total": out.total, "truncated": out.truncated}
+        try:
+            self.artifacts.keep(saved.id, run.sid, out.table, info, ttl_secs(spec["dispatch.ttl"], period))
+        except (OSError, ValueError) as e:
+            report.messages.append(f"results not kept for loadjob: {e}")
 
     def bounds(self, spec, scheduled: float) -> tuple[float | None, float | None]:
         """(earliest, latest) epoch seconds of a run scheduled at `scheduled`."""

@@ -99,6 +99,7 @@ class AlertStore:
         self.tz = tz
         self.check_spl = check_spl
         self.clock = clock
+        self.artifacts = None   # speleo.alerts.artifacts.Artifacts of the home (set by for_home)
 
     def _now(self) -> float:
         return self.clock.time() if self.clock else time.time()
@@ -237,7 +238,8 @@ class AlertStore:
         return self.save(cur.owner_id, name, {"disabled": disabled}, merge=True, actor=actor).saved
 
     def remove(self, name: str, owner_id: int | None = None, actor: str = "system") -> SavedSearch:
-        """Delete a saved search, its scheduler state, throttle keys (history and fired alerts stay)."""
+        """Delete a saved search, its scheduler state, throttle keys and kept results (`artifacts`,
+        when the store was made by `for_home`); history and fired alerts stay."""
         with self.db.session() as s:
             row = self._row(s, name, owner_id)
             gone = self._saved(row, self.owner_names(s))
@@ -245,7 +247,9 @@ class AlertStore:
             s.execute(delete(ThrottleRow).where(ThrottleRow.saved_id == row.id))
             record_change(s, "saved_search", row.id, "deleted", False, True, actor, self._now())
             s.delete(row)
-            return gone
+        if self.artifacts is not None:   # its kept results for | loadjob go with it
+            self.artifacts.forget(gone.id)
+        return gone
 
 
 def for_home(home, clock=None) -> AlertStore:
@@ -258,4 +262,8 @@ def for_home(home, clock=None) -> AlertStore:
     def check_spl(text: str) -> None:
         parse(text, load_macros(home))
 
-    return AlertStore(Database.for_home(home), local_zone(home.settings.default_tz), check_spl, clock)
+    from speleo.alerts.artifacts import Artifacts
+
+    store = AlertStore(Database.for_home(home), local_zone(home.settings.default_tz), check_spl, clock)
+    store.artifacts = Artifacts.for_home(home)
+    return store

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from speleo.query import relate
+from speleo.query import jobrows  # | loadjob: a finished job's results read as the searcher
 from speleo.query import restrows  # | rest: a REST feed read as the searcher
 
 HIDDEN = "__speleo"
@@ -826,7 +827,8 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
          "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin,
-         "localize": relate.localize, "rest": restrows.run_step}
+         "localize": relate.localize, "rest": restrows.run_step,
+         "loadjob": jobrows.run_step}
 
 
 def _geostats(table: pa.Table, step: dict) -> pa.Table:

@@ -72,7 +72,7 @@ def entry_row(entry: dict, server: str) -> tuple[dict, int]:
     return {k: _cell(v) for k, v in row.items()}, dropped
 
 
-def _column(values: list) -> pa.Array:
+def column_of(values: list) -> pa.Array:
     """One column: numbers stay numbers, lists are multivalue text, anything mixed is text."""
     kinds = {type(v) for v in values if v is not None}
     if kinds and kinds <= {int}:
@@ -100,7 +100,7 @@ def feed_table(feed: dict, server: str, count: int) -> tuple[pa.Table, list[str]
     if dropped:
         said.append(f"rest: {dropped} secret-looking field value(s) left out (passwords, tokens, keys, hashes)")
     names = list(dict.fromkeys([*META, *(k for r in rows for k in r)]))
-    return pa.table({n: _column([r.get(n) for r in rows]) for n in names}), said
+    return pa.table({n: column_of([r.get(n) for r in rows]) for n in names}), said
 
 
 def server_name() -> str:

@@ -116,12 +116,14 @@ def search_guard(who: Principal):
     """A check for `Service.search(check=...)`: raises ForbiddenError (403) before the search
     runs when it has a writing command (`| outputlookup`, `| collect`, `| sendemail`, also after
     another post step) whose capability (`SINK_CAPABILITIES`) `who` lacks. Binds the search's
-    `| rest` reads to `who` (`speleo.server.rest_command`: the routes' own checks apply)."""
+    `| rest` reads to `who` (`speleo.server.rest_command`: the routes' own checks apply) and its
+    `| loadjob` reads too (`speleo.server.loadjob_command`: only jobs and runs `who` may see)."""
     from speleo.query.post import writing_steps
-    from speleo.server import rest_command
+    from speleo.server import loadjob_command, rest_command
 
     def check(compiled) -> None:
         rest_command.bind(compiled, who)
+        loadjob_command.bind(compiled, who)
         for kind in writing_steps(compiled.post):
             cap = SINK_CAPABILITIES[kind]
             if not who.can(cap):

@@ -174,5 +174,5 @@ def build_app(runtime, admin_password: str | None = None) -> FastAPI:
     app.include_router(users_router(runtime, web))
     app.include_router(audit_router(runtime))
     apidocs.install(app, require(SEARCH))
-    from speleo.server import rest_command; rest_command.install(app)  # noqa: E702  (| rest reads this app)
+    from speleo.server import rest_command; rest_command.install(app)  # noqa: E702  (| rest and | loadjob read it)
     return app

@@ -34,14 +34,25 @@ def install(app) -> None:
     _app = weakref.ref(app)
 
 
-def bind(compiled, who) -> None:
-    """Bind every `| rest` step of `compiled` to the searcher `who` (a `Principal`). Without an
-    installed app the steps stay unbound and the search is refused when it runs."""
-    app = _app() if _app is not None else None
+def installed_app():
+    """The app `install` was given (None: no server in this process)."""
+    return _app() if _app is not None else None
+
+
+def bind_steps(compiled, kind: str, key: str, fn, who) -> None:
+    """Give every post step of `kind` in `compiled` the callable `key` = `fn(app, who, step)`
+    bound to the searcher `who`. Without an installed app the steps stay unbound (and are
+    refused when they run)."""
+    app = installed_app()
     post = getattr(compiled, "post", None) or []
     for i, step in enumerate(post):
-        if step.get("kind") == "rest" and app is not None:
-            post[i] = {**step, "fetch": partial(fetch, app, who, step)}
+        if step.get("kind") == kind and app is not None:
+            post[i] = {**step, key: partial(fn, app, who, step)}
+
+
+def bind(compiled, who) -> None:
+    """Bind every `| rest` step of `compiled` to the searcher `who` (a `Principal`)."""
+    bind_steps(compiled, "rest", "fetch", fetch, who)
 
 
 def request_scope(app, who, step: dict) -> dict:

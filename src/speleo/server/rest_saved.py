@@ -51,6 +51,15 @@ def _fmt(ts: float | None, tz) -> str:
     return dt.datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def visible_to(who, s: SavedSearch) -> bool:
+    """Splunk's sharing: a private saved search (`sharing=user`) is seen by its owner and by
+    holders of `edit_saved_searches` only; app and global ones by every searcher. `who`: a
+    `speleo.server.access.Principal` (REST, web, `| loadjob`)."""
+    if str(s.spec["sharing"]) != "user":
+        return True
+    return who.can(EDIT_SAVED) or (who.via != "token" and s.owner_id == who.user_id)
+
+
 class SavedRest:
     """The handlers, over a running server's scheduler (store, states, runner)."""
 
@@ -87,12 +96,8 @@ class SavedRest:
         return s
 
     def visible(self, request: Request, s: SavedSearch) -> bool:
-        """Splunk's sharing: a private saved search (`sharing=user`) is seen by its owner and
-        by holders of `edit_saved_searches` only; app and global ones by every searcher."""
-        if str(s.spec["sharing"]) != "user":
-            return True
-        who = request.state.principal
-        return who.can(EDIT_SAVED) or (who.via != "token" and s.owner_id == who.user_id)
+        """`visible_to` the request's principal."""
+        return visible_to(request.state.principal, s)
 
     def writable(self, request: Request, name: str, owner: str | None) -> SavedSearch:
         """The saved search, when the caller may change it: its owner, or a holder of

@@ -11,6 +11,7 @@ import socket
 
 from speleo.alerts import spl_sinks
 from speleo.alerts.actions import ServerContext
+from speleo.alerts.artifacts import Artifacts
 from speleo.alerts.conf import read_conf
 from speleo.alerts.indexing import write_events
 from speleo.alerts.runner import RUN_OWNER, AlertRunner, SearchOutput
@@ -52,7 +53,7 @@ def search_function(service, tz, max_rows: int, owner_of=None):
             res = service.search(query, earliest, latest, max_rows, now, timeline=False,
                                  capabilities=who.capabilities, actor=who.name, check=search_guard(who),
                                  scope=who.scope())
-        return SearchOutput(results.rows(res, tz), res.total, results.fields(res))
+        return SearchOutput(results.rows(res, tz), res.total, results.fields(res), res.table, res.kind, res.truncated)
 
     return search
 
@@ -108,5 +109,5 @@ def build_scheduler(runtime) -> Scheduler:
     server = server_context(runtime)
     spl_sinks.install(server)  # | collect and | sendemail in every search of this server
     runner = AlertRunner(search_function(runtime.service, tz, 10_000, owner_principals(home)), states, runtime.clock,
-                         tz, server, emit)
+                         tz, server, emit, artifacts=Artifacts.for_home(home, runtime.clock.time))
     return Scheduler(store, states, runner, runtime.clock)

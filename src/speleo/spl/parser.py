@@ -72,7 +72,8 @@ def _parse_segment(text: str, seg: Segment, index: int, leading_pipe: bool = Fal
 
 
 GENERATING = frozenset({"tstats", "mstats", "inputlookup", "inputcsv", "makeresults", "multisearch", "metadata",
-                        "eventcount", "datamodel", "from", "pivot", "dbinspect", "rest"})
+                        "eventcount", "datamodel", "from", "pivot", "dbinspect", "rest",
+                        "loadjob"})
 
 
 def _run_parser(text: str, word: str, start: int, end: int, first, first_stage: bool = False) -> ast.Command:

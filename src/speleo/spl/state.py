@@ -182,6 +182,21 @@ class State:
     def tz_literal(self) -> exp.Literal:
         return exp.Literal.string(tz_name(self.ctx.tz))
 
+    def start_generated(self, count: int, time: exp.Expression | None = None) -> None:
+        """Make this search start with `count` generated results (makeresults, and the empty
+        relation of a command whose rows come from a post step: rest, loadjob), with `_time`
+        = `time` (null when None), kept in generation order by a hidden row number."""
+        rows = exp.Anonymous(this="range", expressions=[exp.Literal.number(count)])
+        self.ctes = []
+        self.select = exp.select(exp.alias_(time if time is not None else exp.null(), ident("_time")),
+                                 exp.alias_(exp.column("range"), ident(ORD))).from_(exp.Table(this=rows))
+        self.columns = ["_time"]
+        self.events = False
+        self.transforming = True
+        self.set_order([exp.Ordered(this=col(ORD))], {ORD})
+        self.hidden_ord = True
+        self.events_sql = None
+
     # -- row order -----------------------------------------------------------------
     def set_order(self, keys: list[exp.Ordered], columns: set[str]) -> None:
         self.order, self.order_cols = keys, columns

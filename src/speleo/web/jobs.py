@@ -335,7 +335,7 @@ class Jobs:
             commands = parse_expanded(search, load_macros(self.svc.home))[0].commands
         except Exception:  # noqa: BLE001 - it fails when it runs; not shared meanwhile
             commands = None
-        if commands is None or any(getattr(c, "name", None) == "rest" for c in commands):
+        if commands is None or any(getattr(c, "name", None) in ("rest", "loadjob") for c in commands):
             return (*share_key, ("owner", owner))
         return share_key
 

@@ -15,7 +15,7 @@ from speleo.spl.commands import (
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, relatecmds
 from speleo.spl.commands import anomaly, geostats
-from speleo.spl.commands import restcmd
+from speleo.spl.commands import loadjob, restcmd
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ COMMANDS["geostats"] = CommandSpec(geostats.parse_geostats, geostats.compile_geo
 COMMANDS["anomalydetection"] = CommandSpec(anomaly.parse_anomalydetection, anomaly.compile_anomalydetection,
                                            streaming=False)
 COMMANDS["rest"] = CommandSpec(restcmd.parse_restcmd, restcmd.compile_restcmd, streaming=False)
+COMMANDS["loadjob"] = CommandSpec(loadjob.parse_loadjob, loadjob.compile_loadjob, streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

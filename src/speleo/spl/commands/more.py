@@ -13,7 +13,7 @@ from speleo.spl import ast
 from speleo.spl.commands.stats import _assign
 from speleo.spl.functions import match_node, num, text, time_parse
 from speleo.spl.nodes import RegexExtract, RegexMatch, StrfTime
-from speleo.spl.state import ORD, col, ident, State, tbl
+from speleo.spl.state import col, ident, State, tbl
 from speleo.spl.cursor import as_bool
 
 INDEXED = {"index", "host", "source", "sourcetype", "_time", "_indextime", "splunk_server"}
@@ -112,18 +112,9 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
         raise state.fail("makeresults count must be an integer", cmd) from None
     if count < 0:
         raise state.fail("makeresults count must not be negative", cmd)
-    rows = exp.Anonymous(this="range", expressions=[exp.Literal.number(count)])
     now = exp.Cast(this=exp.Literal.number(repr(float(state.ctx.now))), to=exp.DataType.build("DOUBLE"))
-    state.ctes = []
     # the results keep their generation order (a hidden row number), for filldown, streamstats...
-    state.select = exp.select(exp.alias_(now, ident("_time")), exp.alias_(exp.column("range"), ident(ORD))) \
-        .from_(exp.Table(this=rows))
-    state.columns = ["_time"]
-    state.events = False
-    state.transforming = True
-    state.set_order([exp.Ordered(this=col(ORD))], {ORD})
-    state.hidden_ord = True
-    state.events_sql = None
+    state.start_generated(count, now)
 
 
 # --- streamstats ---------------------------------------------------------------------------------------

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import re
 
-from sqlglot import exp
-
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
-from speleo.spl.state import ORD, State, col, ident
+from speleo.spl.state import State
 from speleo.spl.tokens import T, Token
 
 MAX_ROWS = 10_000          # rows one `| rest` returns at most (count=0, Splunk's "all", means this)
@@ -135,15 +133,7 @@ def compile_restcmd(state: State, cmd: ast.ArgsCmd) -> None:
     args = {k: v for k, v in cmd.options.items() if k not in OPTIONS and k.lower() not in RESERVED_ARGS}
     if count > MAX_ROWS:
         state.notes.append(f"rest count={count}: at most {MAX_ROWS:,} results are read from an endpoint")
-    state.ctes = []
-    state.select = exp.select(exp.alias_(exp.null(), ident("_time")), exp.alias_(exp.column("range"), ident(ORD))) \
-        .from_(exp.Table(this=exp.Anonymous(this="range", expressions=[exp.Literal.number(0)])))
-    state.columns = ["_time"]
-    state.events = False
-    state.transforming = True
-    state.set_order([exp.Ordered(this=col(ORD))], {ORD})
-    state.hidden_ord = True
-    state.events_sql = None
+    state.start_generated(0)
     state.post.append({"kind": "rest", "uri": uri, "path": path, "args": args,
                        "count": min(count, MAX_ROWS) if count else MAX_ROWS,
                        "splunk_server": cmd.options.get("splunk_server", "*"), "timeout_secs": timeout,
