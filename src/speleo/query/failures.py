@@ -85,6 +85,10 @@ def translate(exc: BaseException, query: str = "") -> SpeleoError:
     log.info("search failed in the engine: %s: %s (query %r)", type(exc).__name__, exc, query)
     if (isinstance(exc, duckdb.Error) and udf.STOP_MARK in str(exc)) or isinstance(exc, udf.PcreStopped):
         return SearchFailed("the search was stopped", query)   # udf.interrupt: a cancel or srchMaxTime
+    if isinstance(exc, duckdb.Error) and udf.PATTERN_MARK in str(exc):   # a computed pattern (query/udf.py)
+        said = str(exc).split(udf.PATTERN_MARK + ": ", 1)[1].splitlines()[0]
+        return SearchFailed(f"the search could not run: {said} (a pattern computed from the events' values, "
+                            "read with PCRE's syntax); check the field that holds it", query)
     if isinstance(exc, duckdb.Error) and udf.TIMEOUT_MARK in str(exc):   # query/udf.py: a PCRE pattern ran too long
         pattern = str(exc).split(udf.TIMEOUT_MARK + ": ", 1)[1]
         budget = f" (over {udf.PCRE_SEARCH_BUDGET_SECS:g} s for this search)"

@@ -34,6 +34,7 @@ PCRE_WALL_LIMIT_SECS = 16.0      # the longest wall-clock wait for one event on 
 PCRE_SEARCH_BUDGET_SECS = 300.0  # matching seconds of one search (one connection) in all
 TIMEOUT_MARK = "speleo-pcre-timeout"   # found in DuckDB's error text by query.failures
 STOP_MARK = "speleo-pcre-stopped"
+PATTERN_MARK = "speleo-pcre-pattern"   # a computed pattern or replacement the regex package refuses
 
 
 class PcreTimeout(Exception):
@@ -86,7 +87,10 @@ _BUDGETS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _compiled(pattern: str):
     import regex
 
-    return regex.compile(pattern, regex.ASCII)
+    try:
+        return regex.compile(pattern, regex.ASCII)
+    except regex.error as e:   # a computed pattern (a literal one was checked when compiling)
+        raise ValueError(f"{PATTERN_MARK}: invalid regular expression {pattern!r}: {e}") from None
 
 
 def _search(pattern: str, text: str, timeout: float):
@@ -123,6 +127,26 @@ def pcre_replace(text: str | None, pattern: str | None, replacement: str | None,
         return None
     return (budget or _Budget()).run(
         pattern, lambda t: _compiled(pattern).sub(replacement, text, timeout=t, concurrent=True))
+
+
+@lru_cache(maxsize=256)
+def _template(replacement: str, pattern: str) -> str:
+    from speleo.spl.functions import replacement_template
+
+    try:
+        return replacement_template(replacement, _compiled(pattern).groups)
+    except ValueError as e:
+        raise ValueError(str(e) if PATTERN_MARK in str(e) else f"{PATTERN_MARK}: {e}") from None
+
+
+def pcre_replace_spl(text: str | None, pattern: str | None, replacement: str | None,
+                     budget: _Budget | None = None) -> str | None:
+    """pcre_replace with `replacement` in Splunk's syntax (`\\1` a group, other backslashes
+    literal), for a computed pattern RE2 cannot run (eval replace()). Raises ValueError for a
+    group the pattern does not have, else as pcre_match."""
+    if text is None or pattern is None or replacement is None:
+        return None
+    return pcre_replace(text, pattern, _template(replacement, pattern), budget)
 
 
 MAX_MATCHES = 10_000   # rex max_match=0 on the PCRE path: at most this many values per event
@@ -179,6 +203,8 @@ def register(con) -> None:
     con.create_function("speleo_pcre_match", lambda x, p: pcre_match(x, p, budget), ["VARCHAR", "VARCHAR"],
                         "BOOLEAN", null_handling="special", side_effects=False)
     con.create_function("speleo_pcre_replace", lambda x, p, r: pcre_replace(x, p, r, budget),
+                        ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
+    con.create_function("speleo_pcre_replace_spl", lambda x, p, r: pcre_replace_spl(x, p, r, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special", side_effects=False)
     con.create_function("speleo_pcre_extract_all", lambda x, p, g: pcre_extract_all(x, p, g, budget),
                         ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR[]", null_handling="special", side_effects=False)

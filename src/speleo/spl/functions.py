@@ -229,17 +229,25 @@ def pcre_template(replacement: str, pattern: str, state=None, node=None) -> str:
     Raises SplSyntaxError for a group the pattern does not have."""
     import regex
 
-    groups = regex.compile(pattern, regex.ASCII).groups
+    try:
+        return replacement_template(replacement, regex.compile(pattern, regex.ASCII).groups)
+    except ValueError as e:
+        query = state.query if state is not None else ""
+        start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
+        raise SplSyntaxError(str(e), query, start, end) from None
+
+
+def replacement_template(replacement: str, groups: int) -> str:
+    """`replacement` in Splunk's syntax as a `regex` package template, for a pattern with
+    `groups` groups (also at run time, for a computed pattern: query/udf.py). Raises ValueError
+    for a group the pattern does not have."""
     out, i = [], 0
     while i < len(replacement):
         c = replacement[i]
         if c == "\\" and i + 1 < len(replacement) and replacement[i + 1].isdigit():
             n = int(replacement[i + 1])
             if n > groups:
-                query = state.query if state is not None else ""
-                start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
-                raise SplSyntaxError(f"replacement {replacement!r} names group {n}, but the pattern has {groups}",
-                                     query, start, end)
+                raise ValueError(f"replacement {replacement!r} names group {n}, but the pattern has {groups}")
             out.append(f"\\g<{n}>")
             i += 2
             continue
@@ -449,16 +457,32 @@ def regex_arg(state: State, node: ast.Node) -> exp.Expression:
     with the engine's message)."""
     if isinstance(node, ast.Str):
         return regex_literal(node.value, state, node)
-    pattern = as_kind(compile_expr(state, node), "str")
+    return _re2_named(computed_pattern(state, node))
+
+
+def computed_pattern(state: State, node: ast.Node) -> exp.Expression:
+    """A computed regular expression (a field, a concatenation) as text, as written."""
+    return as_kind(compile_expr(state, node), "str")
+
+
+def _re2_named(pattern: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="regexp_replace", expressions=[
         pattern, exp.Literal.string(r"\(\?<([A-Za-z_])"), exp.Literal.string(r"(?P<\1"), exp.Literal.string("g")])
+
+
+def computed_match(state: State, text_expr: exp.Expression, node: ast.Node) -> exp.Expression:
+    """A match of a computed pattern: RE2 for the patterns it runs; a pattern that uses what RE2
+    cannot (look-around, back-references... decided per value: `RegexMatch.pcre`) runs in the
+    `regex` package as a literal one does, never with another meaning."""
+    pattern = computed_pattern(state, node)
+    return RegexMatch(this=text_expr, expression=_re2_named(pattern), pcre=pattern.copy())
 
 
 def _match(state: State, args: list[ast.Node]) -> Typed:
     s = as_kind(compile_expr(state, args[0]), "str")
     if isinstance(args[1], ast.Str):
         return match_node(s, args[1].value, state, args[1]), "bool"
-    return RegexMatch(this=s, expression=regex_arg(state, args[1])), "bool"
+    return computed_match(state, s, args[1]), "bool"
 
 
 def _replace(state: State, args: list[ast.Node]) -> Typed:
@@ -469,8 +493,12 @@ def _replace(state: State, args: list[ast.Node]) -> Typed:
         if isinstance(args[2], ast.Str):   # Splunk's \1 as the regex package's \g<1> (one syntax on both paths)
             replacement = exp.Literal.string(pcre_template(args[2].value, args[1].value, state, args[2]))
         return PcreReplace(this=as_kind(t[0], "str"), expression=pcre, replacement=replacement), "str"
-    return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
-                        replacement=as_kind(t[2], "str")), "str"
+    if isinstance(args[1], ast.Str):
+        return RegexReplace(this=as_kind(t[0], "str"), expression=regex_arg(state, args[1]),
+                            replacement=as_kind(t[2], "str")), "str"
+    pattern = computed_pattern(state, args[1])
+    return RegexReplace(this=as_kind(t[0], "str"), expression=_re2_named(pattern), replacement=as_kind(t[2], "str"),
+                        pcre=pattern.copy()), "str"
 
 
 def _like(state: State, args: list[ast.Node]) -> Typed:
@@ -841,7 +869,7 @@ def _mvfind(state: State, args: list[ast.Node]) -> Typed:
     if isinstance(args[1], ast.Str):   # a literal: RE2, or the regex package for what RE2 refuses
         test = match_node(exp.column("__v"), args[1].value, state, args[1])
     else:
-        test = RegexMatch(this=exp.column("__v"), expression=regex_arg(state, args[1]))
+        test = computed_match(state, exp.column("__v"), args[1])
     hits = exp.Anonymous(this="list_transform", expressions=[lst, _lambda(exp.Coalesce(
         this=test, expressions=[exp.false()]))])
     pos = exp.Anonymous(this="list_position", expressions=[hits, exp.true()])

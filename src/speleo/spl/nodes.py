@@ -47,9 +47,12 @@ class NumText(exp.Expression, exp.Func):
 
 
 class RegexMatch(exp.Expression, exp.Func):
-    """RE2 partial match of `expression` (a pattern) in `this`."""
+    """RE2 partial match of `expression` (a pattern) in `this`. With `pcre` (the computed
+    pattern as written), DuckDB runs a value whose pattern uses what RE2 cannot (`PCRE_HINT`)
+    in the `regex` package instead (`speleo_pcre_match`); ClickHouse ignores it (RE2 refuses
+    such a pattern, as before)."""
 
-    arg_types = {"this": True, "expression": True}
+    arg_types = {"this": True, "expression": True, "pcre": False}
 
 
 class RegexExtract(exp.Expression, exp.Func):
@@ -59,9 +62,17 @@ class RegexExtract(exp.Expression, exp.Func):
 
 
 class RegexReplace(exp.Expression, exp.Func):
-    """Replace every RE2 match of `expression` in `this` by `replacement`."""
+    """Replace every RE2 match of `expression` in `this` by `replacement`. `pcre`: as
+    RegexMatch's (DuckDB: `speleo_pcre_replace_spl`, the replacement in Splunk's syntax)."""
 
-    arg_types = {"this": True, "expression": True, "replacement": True}
+    arg_types = {"this": True, "expression": True, "replacement": True, "pcre": False}
+
+
+# What a computed pattern's text holds when RE2 cannot run it (functions.pcre_feature, as a
+# regular expression over the pattern): back-references, look-around, atomic groups,
+# conditionals, branch resets, recursion, possessive quantifiers. A pattern it flags that RE2
+# could run (an escaped backslash before a digit) means the same in the `regex` package.
+PCRE_HINT = r"\\[1-9gk]|\(\?([=!>(|R&]|<[=!]|P[=>]|[+-]?[0-9])|[*+?}]\+"
 
 
 class ValuesAgg(exp.Expression, exp.AggFunc):
@@ -430,8 +441,19 @@ def _duck_pcre_match(node: PcreMatch) -> exp.Expression:
     return exp.Anonymous(this="speleo_pcre_match", expressions=[node.this.copy(), node.expression.copy()])
 
 
+def _pcre_case(node, pcre_call: exp.Expression, re2_call: exp.Expression) -> exp.Expression:
+    if node.args.get("pcre") is None:
+        return re2_call
+    hint = exp.Anonymous(this="regexp_matches", expressions=[node.args["pcre"].copy(), exp.Literal.string(PCRE_HINT)])
+    return exp.Case(ifs=[exp.If(this=hint, true=pcre_call)], default=re2_call)
+
+
 def _duck_regex_match(node: RegexMatch) -> exp.Expression:
-    return exp.Anonymous(this="regexp_matches", expressions=[node.this.copy(), node.expression.copy()])
+    re2 = exp.Anonymous(this="regexp_matches", expressions=[node.this.copy(), node.expression.copy()])
+    if node.args.get("pcre") is None:
+        return re2
+    return _pcre_case(node, exp.Anonymous(this="speleo_pcre_match", expressions=[
+        node.this.copy(), node.args["pcre"].copy()]), re2)
 
 
 def _duck_regex_extract(node: RegexExtract) -> exp.Expression:
@@ -440,8 +462,12 @@ def _duck_regex_extract(node: RegexExtract) -> exp.Expression:
 
 
 def _duck_regex_replace(node: RegexReplace) -> exp.Expression:
-    return exp.Anonymous(this="regexp_replace", expressions=[
+    re2 = exp.Anonymous(this="regexp_replace", expressions=[
         node.this.copy(), node.expression.copy(), node.args["replacement"].copy(), exp.Literal.string("g")])
+    if node.args.get("pcre") is None:
+        return re2
+    return _pcre_case(node, exp.Anonymous(this="speleo_pcre_replace_spl", expressions=[
+        node.this.copy(), node.args["pcre"].copy(), node.args["replacement"].copy()]), re2)
 
 
 class ImpliedRaw(exp.Expression):

@@ -234,3 +234,38 @@ def test_mvfind_with_look_behind():
     rows = run('* | search xbc OR xbd | eval x=mvfind(split(_raw, " "), "(?<=x)b") | table x',
                rows=ev("abc xbd ab", "xbc", "nothing here"))
     assert [r["x"] for r in rows] == [1, 0]
+
+
+ON_CLICKHOUSE = pytest.mark.skipif(
+    __import__("os").environ.get("SPELEO_TEST_ENGINE") == "clickhouse",
+    reason="ClickHouse runs a computed pattern with its RE2, which refuses look-around (an error, never another "
+           "meaning; docs/spl.md)")
+
+
+@ON_CLICKHOUSE
+def test_computed_patterns_that_re2_refuses_run_in_the_regex_package():
+    # Search Reference, match()/replace()/mvfind(): the pattern may be any expression. Each row's
+    # pattern is read with PCRE's syntax: row 1 "(?<!x)y" over "xy" (the y follows an x): no match,
+    # nothing replaced; row 2 "y" over "zy" (RE2 runs it): a match, "zQ"; row 3 "(y)\1" over "yy"
+    # (a back-reference): a match, "Q"; row 4 "(?<=c)b" over "abcb": the second b, "abcQ".
+    spl = ('| makeresults count=4 | streamstats count as n '
+           '| eval p=case(n=1, "(?<!x)y", n=2, "y", n=3, "(y)\\\\1", n=4, "(?<=c)b"), '
+           's=case(n=1, "xy", n=2, "zy", n=3, "yy", n=4, "abcb") '
+           '| eval m=if(match(s, p), 1, 0), r=replace(s, p, "Q"), i=mvfind(split("ab,cb", ","), p) | table n m r i')
+    rows = run(spl, rows=EVENTS)
+    assert [(r["n"], r["m"], r["r"]) for r in rows] == [(1, 0, "xy"), (2, 1, "zQ"), (3, 1, "Q"), (4, 1, "abcQ")]
+    # mvfind over ("ab", "cb"): "(?<=c)b" finds the second value (1); "y" patterns find none
+    assert [r.get("i") for r in rows] == [None, None, None, 1]
+    # a replacement with a group, in Splunk's syntax (\1), of a computed back-reference pattern
+    rows = run('| makeresults | eval p="(a)\\\\1", s="aab" | eval r=replace(s, p, "<\\\\1>") | table r', rows=EVENTS)
+    assert rows == [{"r": "<a>b"}]
+
+
+@ON_CLICKHOUSE
+def test_a_computed_pattern_the_regex_package_refuses_says_why():
+    from speleo.query.failures import translate
+
+    with pytest.raises(Exception) as e:
+        run('| makeresults | eval p="(a)(?<=b)", s="aa" | eval r=replace(s, p, "\\\\2")', rows=EVENTS)
+    said = str(translate(e.value))
+    assert "names group 2, but the pattern has 1" in said and "check the field that holds it" in said
