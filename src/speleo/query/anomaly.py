@@ -20,15 +20,16 @@ Choices where the Reference is silent:
   log-probabilities of the other summary fields.
 
 method=zscore (anomalousvalue's behaviour; its minsupcount/maxanofreq/minsupfreq/minnormfreq
-field selection is not provided): for a field whose values are all numbers (at least two), a
-value is anomalous when the two-sided normal probability of a value at least as far from the
-mean, erfc(|x - mean| / (stdev * sqrt 2)) with the sample standard deviation, is below
-pthresh (default 0.01); for another field, when the share of the events holding the value is
+field selection is not provided): for a field whose values are numbers (at least two, and more
+than half of the values it holds: where the Reference is silent), a number is anomalous when the
+two-sided normal probability of a value at least as far from the mean, erfc(|x - mean| /
+(stdev * sqrt 2)) with the sample standard deviation of the numbers, is below pthresh (default
+0.01); a text value, in such a field or in another, when the share of the events holding it is
 below pthresh. The event gets `Anomaly_Score_Num(<field>)` (that probability) or
 `Anomaly_Score_Cat(<field>)` (that share) for each anomalous value: smaller is more anomalous.
 action=summary gives one row per field: fieldname, count, distinct_count, mean, stdev (numeric
-fields), isNum (YES/NO), catAnoFreq% / numAnoFreq% (the percentage of the field's values found
-anomalous), supportFreq% (the percentage of events holding the field); catNormFreq%, useCat and
+fields), isNum (YES/NO), catAnoFreq% / numAnoFreq% (the percentage of the field's text values /
+numbers found anomalous; a numeric field with text values has both), supportFreq% (the percentage of events holding the field); catNormFreq%, useCat and
 useNum, which follow from the field selection options, are not given.
 """
 
@@ -153,21 +154,24 @@ def _zscore(table: pa.Table, columns: dict[str, list], step: dict) -> pa.Table:
     scores: dict[str, list] = {}
     summary = []
     for name, values in columns.items():
-        test = _field_test(values, n)
-        if test is None:
+        tests = _field_tests(values, n)
+        if not tests:
             continue
-        label, per_row, info = test
-        flagged = [p if p is not None and p < pthresh else None for p in per_row]
-        if any(f is not None for f in flagged):
-            scores[f"Anomaly_Score_{label}({name})"] = flagged
-        held = info["count"]
-        share = 100.0 * sum(f is not None for f in flagged) / held if held else 0.0
-        summary.append({"fieldname": name, "count": held, "distinct_count": info["distinct"],
-                        "mean": info.get("mean"), "stdev": info.get("stdev"),
-                        "isNum": "YES" if label == "Num" else "NO",
-                        "catAnoFreq%": share if label == "Cat" else None,
-                        "numAnoFreq%": share if label == "Num" else None,
-                        "supportFreq%": 100.0 * held / n if n else 0.0})
+        # the tests split the field's values (numbers / text): counts and distinct counts add up
+        row = {"fieldname": name, "count": sum(t[2]["count"] for t in tests),
+               "distinct_count": sum(t[2]["distinct"] for t in tests), "mean": None, "stdev": None,
+               "isNum": "YES" if tests[0][0] == "Num" else "NO", "catAnoFreq%": None, "numAnoFreq%": None}
+        row["supportFreq%"] = 100.0 * row["count"] / n if n else 0.0
+        for label, per_row, info in tests:
+            flagged = [p if p is not None and p < pthresh else None for p in per_row]
+            if any(f is not None for f in flagged):
+                scores[f"Anomaly_Score_{label}({name})"] = flagged
+            held = info["count"]
+            row["catAnoFreq%" if label == "Cat" else "numAnoFreq%"] = \
+                100.0 * sum(f is not None for f in flagged) / held if held else 0.0
+            if label == "Num":
+                row["mean"], row["stdev"] = info["mean"], info["stdev"]
+        summary.append(row)
     if step["action"] == "summary":
         from speleo.spl.commands.anomaly import ZSCORE_SUMMARY_FIELDS
 
@@ -184,26 +188,47 @@ _SUMMARY_TYPES = {"fieldname": pa.string(), "count": pa.int64(), "distinct_count
                   "numAnoFreq%": pa.float64(), "supportFreq%": pa.float64()}
 
 
-def _field_test(values: list, n: int):
-    """("Num" or "Cat", each row's probability or share (None without a value), facts) or None
-    for a field no event holds."""
+def _field_tests(values: list, n: int) -> list:
+    """The tests of one field, each ("Num" or "Cat", each row's probability or share (None where
+    the test does not score the row), facts): none for a field no event holds; ["Num"] when its
+    values are all numbers (at least two); ["Num", "Cat"] when most but not all are: the numbers
+    by the z test, each text value by the share of the events holding it (a text value in a
+    numeric field is itself unusual; the Reference does not say where a field stops being
+    numeric: Speleo counts it numeric while more than half of its values are numbers, as the
+    summary's separate numAnoFreq% and catAnoFreq% allow); else ["Cat"] over every value."""
     held = [v for v in values if v is not None]
     if not held:
-        return None
+        return []
     nums = [_number(v) for v in values]
-    if len(held) >= 2 and all(x is not None for x, v in zip(nums, values) if v is not None):
-        present = [x for x in nums if x is not None]
-        # worked out on the numbers divided by the largest magnitude (when their squares could
-        # overflow: 1e308 and -1e308), so every sum is finite; the scores do not change
-        big = max(abs(x) for x in present)
-        scale = big if big > 1e150 else 1.0
-        ys = [x / scale for x in present]
-        mean = sum(ys) / len(ys)
-        stdev = math.sqrt(sum((y - mean) * (y - mean) for y in ys) / (len(ys) - 1))
-        probs = [None if x is None else
-                 (1.0 if stdev == 0 else math.erfc(abs(x / scale - mean) / (stdev * math.sqrt(2)))) for x in nums]
-        return "Num", probs, {"count": len(present), "distinct": len(set(present)), "mean": mean * scale,
-                              "stdev": stdev * scale}
+    count = sum(1 for x, v in zip(nums, values) if v is not None and x is not None)
+    if count >= 2 and 2 * count > len(held):
+        tests = [_num_test(nums)]
+        if count < len(held):
+            texts = [v if v is not None and x is None else None for x, v in zip(nums, values)]
+            tests.append(_cat_test(texts, n))
+        return tests
+    return [_cat_test(values, n)]
+
+
+def _cat_test(values: list, n: int):
+    """Each value's share of all `n` events holding that very value (None without a value)."""
     keys = [_key(v) for v in values]
     counts = Counter(k for k in keys if k is not None)
-    return "Cat", [None if k is None else counts[k] / n for k in keys], {"count": len(held), "distinct": len(counts)}
+    return "Cat", [None if k is None else counts[k] / n for k in keys], \
+        {"count": sum(1 for k in keys if k is not None), "distinct": len(counts)}
+
+
+def _num_test(nums: list):
+    """The two-sided normal probability of each number (None for a row without one)."""
+    present = [x for x in nums if x is not None]
+    # worked out on the numbers divided by the largest magnitude (when their squares could
+    # overflow: 1e308 and -1e308), so every sum is finite; the scores do not change
+    big = max(abs(x) for x in present)
+    scale = big if big > 1e150 else 1.0
+    ys = [x / scale for x in present]
+    mean = sum(ys) / len(ys)
+    stdev = math.sqrt(sum((y - mean) * (y - mean) for y in ys) / (len(ys) - 1))
+    probs = [None if x is None else
+             (1.0 if stdev == 0 else math.erfc(abs(x / scale - mean) / (stdev * math.sqrt(2)))) for x in nums]
+    return "Num", probs, {"count": len(present), "distinct": len(set(present)), "mean": mean * scale,
+                          "stdev": stdev * scale}

@@ -324,6 +324,10 @@ def _binop(state: State, node: ast.BinOp) -> Typed:
         return _BOOL[node.op](this=left, expression=right), "bool"
     left, right = compile_expr(state, node.left), compile_expr(state, node.right)
     if node.op == "." or (node.op == "+" and "str" in (left[1], right[1])):
+        if "mv" in (left[1], right[1]):
+            # the eval page's "." joins single values; on a multivalue operand Splunk's eval gives no
+            # value (mvjoin()/mvmap() join or map the values): null, not the list printed as "[a, b]"
+            return exp.Cast(this=exp.null(), to=VARCHAR.copy()), "str"
         return exp.DPipe(this=_shown(left), expression=_shown(right)), "str"
     if node.op in _ARITH:
         l, r = exp.paren(_wide(as_kind(left, "num"))), exp.paren(_wide(as_kind(right, "num")))
@@ -336,7 +340,14 @@ def _binop(state: State, node: ast.BinOp) -> Typed:
 
 
 def compare(op: str, left: Typed, right: Typed) -> exp.Expression:
-    """Splunk comparison: numeric when both sides are numbers, else string."""
+    """Splunk comparison: numeric when both sides are numbers, else string. A multivalue side
+    (kind "mv": makemv, split(), mvappend(), values()) compares each of its values and the
+    comparison is true when any value makes it true, for every operator, `!=` too (Splunk's
+    behaviour, issue 15; the where and eval pages of the Search Reference do not spell it out);
+    a value of a list is text, compared as a number when both sides are numbers. A list
+    without values (null) makes the comparison null."""
+    if left[1] == "mv" or right[1] == "mv":
+        return _any_of(op, left, right)
     cls = _CMP[op]
     if "num" in (left[1], right[1]) and "str" not in (left[1], right[1]):
         return cls(this=as_kind(left, "num"), expression=as_kind(right, "num"))
@@ -347,6 +358,22 @@ def compare(op: str, left: Typed, right: Typed) -> exp.Expression:
                     exp.Not(this=exp.Is(this=rn.copy(), expression=exp.null())))
     return exp.Case(ifs=[exp.If(this=both, true=cls(this=ln, expression=rn))],
                     default=cls(this=text(left[0].copy()), expression=text(right[0].copy())))
+
+
+def _any_of(op: str, left: Typed, right: Typed) -> exp.Expression:
+    """`left op right` true when some value of the multivalue side(s) makes it true (DuckDB
+    lambdas: len(list_filter(list, v -> v op other)) > 0; two lists: any pair)."""
+    if left[1] == "mv":
+        var = exp.to_identifier("__cl")
+        inner = compare(op, (exp.column("__cl"), "any"), right)
+        lst = left[0]
+    else:
+        var = exp.to_identifier("__cr")
+        inner = compare(op, left, (exp.column("__cr"), "any"))
+        lst = right[0]
+    cond = exp.Coalesce(this=inner, expressions=[exp.false()])
+    hits = exp.Anonymous(this="list_filter", expressions=[lst.copy(), exp.Lambda(this=cond, expressions=[var])])
+    return exp.GT(this=exp.Anonymous(this="len", expressions=[hits]), expression=exp.Literal.number(0))
 
 
 # --- functions -------------------------------------------------------------------------

@@ -111,6 +111,30 @@ def test_zscore_summary_one_row_per_field():
          "isNum": "YES", "catAnoFreq%": None, "numAnoFreq%": 12.5, "supportFreq%": 100.0}]
 
 
+MOSTLY = ev(*[f"v={v}" for v in [1, 2, 1, 2, 1, 2, 1, 2, 1, 50, "oops"]])
+
+
+def test_zscore_on_a_mostly_numeric_field_with_some_text():
+    # 10 numbers and one text: the field is numeric (more than half its values are numbers). The
+    # numbers: sum 5 + 8 + 50 = 63, mean 6.3; squared deviations 5 * 5.3^2 + 4 * 4.3^2 + 43.7^2
+    # = 140.45 + 73.96 + 1909.69 = 2124.1, stdev sqrt(2124.1 / 9) = 15.36; 50 at
+    # erfc(43.7 / (15.36 * sqrt 2)) = 0.0045, 1 at 0.73, 2 at 0.78. "oops" in 1 of the 11 events: 0.0909
+    p50 = math.erfc(43.7 / (math.sqrt(2124.1 / 9) * math.sqrt(2)))
+    rows = table("* | anomalydetection method=zscore pthresh=0.2 v | table v Anomaly_Score_*", MOSTLY)
+    assert rows == [{"v": "50", "Anomaly_Score_Num(v)": pytest.approx(p50), "Anomaly_Score_Cat(v)": None},
+                    {"v": "oops", "Anomaly_Score_Num(v)": None, "Anomaly_Score_Cat(v)": pytest.approx(1 / 11)}]
+    # the default pthresh 0.01: 50 (0.0045) only
+    assert [r["v"] for r in table("* | anomalydetection method=zscore v | table v", MOSTLY)] == ["50"]
+    (summary,) = table("* | anomalydetection method=zscore action=summary pthresh=0.2 v", MOSTLY)
+    assert summary == {"fieldname": "v", "count": 11, "distinct_count": 4, "mean": pytest.approx(6.3),
+                       "stdev": pytest.approx(math.sqrt(2124.1 / 9)), "isNum": "YES", "catAnoFreq%": 100.0,
+                       "numAnoFreq%": 10.0, "supportFreq%": 100.0}
+    # half numbers, half text: not mostly numbers, every value a category (each 1/4 < 0.3)
+    half = ev("v=1", "v=2", "v=a", "v=b")
+    (summary,) = table("* | anomalydetection method=zscore action=summary pthresh=0.3 v", half)
+    assert summary["isNum"] == "NO" and summary["catAnoFreq%"] == 100.0 and summary["mean"] is None
+
+
 def test_iqr_performs_like_outlier():
     # v sorted 1 1 1 1 2 2 2 50: Q1 (position 1.75) = 1, Q3 (5.25) = 2, IQR 1; outlier's default
     # param 2.5: above 2 + 2.5 = 4.5. transform (default): 50 -> 4.5; param=4 mark=true: 50 -> "0006"
@@ -163,10 +187,14 @@ def test_numbers_at_both_ends_of_the_doubles_and_infinities_do_not_fail_the_sear
     out = table("* | anomalydetection pthresh=0.1 v | table v probable_cause_freq", rows)
     assert out == [{"v": "1e308", "probable_cause_freq": pytest.approx(1 / 15)},
                    {"v": "-1e308", "probable_cause_freq": pytest.approx(1 / 15)}]
-    # an infinity eval computed: not a number, the field is categorical (as with the text "inf")
+    # an infinity eval computed is not a number (as the text "inf" is not): 7 numbers and it, so the
+    # field is numeric (most values are numbers) and the infinity is scored as a category, its share
+    # 1/8 = 0.125 (below pthresh 0.2); the numbers 1, 2 (mean 10/7, stdev sqrt(2/7)) score 0.42 and 0.29
     inf = ev(*[f"v={v}" for v in [1, 2, 1, 2, 1, 2, 1]], "v=big")
-    (summary,) = table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection method=zscore action=summary v", inf)
-    assert summary["isNum"] == "NO"
+    big = "* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection method=zscore"
+    (summary,) = table(big + " action=summary v", inf)
+    assert summary["isNum"] == "YES" and summary["mean"] == pytest.approx(10 / 7)
+    assert table(big + " pthresh=0.2 v | table Anomaly_Score_*", inf) == [{"Anomaly_Score_Cat(v)": 0.125}]
     assert len(table("* | eval v=if(v==\"big\", exp(1000), v) | anomalydetection action=annotate v", inf)) == 8
 
 

@@ -64,3 +64,25 @@ def test_outputcsv_is_a_writing_command_that_needs_edit_lookups(home):
 def test_bad_names_and_options_are_refused(home, query, why):
     with pytest.raises(SplError, match=why):
         run(query, lookups_dir=home / "lookups")
+
+
+NUMBERS = "name,n\na,3\nb,12\nc,7.5\nd,x\ne,\n"
+
+
+@pytest.mark.parametrize("command", ["inputcsv", "inputlookup"])
+def test_numbers_in_a_csv_compare_and_add_up_as_numbers(home, command):
+    # inputcsv and inputlookup read the same file alike: a value that is a number compares as one
+    # (as text "12" < "5" and "x" > "5"; as numbers 12 and 7.5 are > 5 and "x" is not a number)
+    folder = home / ("csv" if command == "inputcsv" else "lookups")
+    folder.mkdir(exist_ok=True)
+    (folder / "f.csv").write_text(NUMBERS)
+    lk = home / "lookups"
+    assert [r["name"] for r in run(f"| {command} f.csv | where n > 5", lookups_dir=lk)] == ["b", "c"]
+    assert [r["name"] for r in run(f"| {command} f.csv where n>5", lookups_dir=lk)] == ["b", "c"]
+    # sum 3 + 12 + 7.5 = 22.5 (x and the empty value are not numbers); max 12, min 3
+    assert run(f"| {command} f.csv | stats sum(n) as s max(n) as hi min(n) as lo", lookups_dir=lk) == [
+        {"s": 22.5, "hi": 12.0, "lo": 3.0}]
+    # sort: numbers by value (3, 7.5, 12), then text, then no value
+    assert [r["name"] for r in run(f"| {command} f.csv | sort n", lookups_dir=lk)] == ["a", "c", "b", "d", "e"]
+    assert [r["t"] for r in run(f"| {command} f.csv | eval t=typeof(n) | table t", lookups_dir=lk)] == [
+        "Number", "Number", "Number", "String", "Invalid"]

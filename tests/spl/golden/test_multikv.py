@@ -56,3 +56,25 @@ def test_a_header_naming_an_existing_numeric_field():
     # eval PID=1 makes a number; the table's PID values (text) take its place
     rows = run("* | eval PID=1 | multikv | head 2 | table PID", rows=EVENTS)
     assert rows == [{"PID": "1"}, {"PID": "812"}]
+
+
+# the table held in a search-time field: `tbl` (rex below) is the ps text after "tbl="; the
+# event's own _raw is a single line
+WRAPPED = ev((-10, "kind=ps tbl=" + PS.replace("\n", "|"), "db1", "wrapped"))
+
+
+def test_a_table_in_another_field_through_eval_raw():
+    # multikv reads _raw only; eval _raw=<field> hands it the table of a search-time field (kind, a
+    # search-time field of the event, is kept by naming it before _raw changes: docs/spl.md)
+    q = ('* | rex "tbl=(?<tbl>.*)" | eval kind=kind | eval _raw=replace(tbl, "\\|", "\n") '
+         '| multikv fields PID USER | table host kind PID USER')
+    assert run(q, rows=WRAPPED) == [
+        {"host": "db1", "kind": "ps", "PID": "1", "USER": "root"},
+        {"host": "db1", "kind": "ps", "PID": "812", "USER": "www-data"},
+        {"host": "db1", "kind": "ps", "PID": "901", "USER": "postgres"}]
+    # results without events: makeresults' _raw
+    q = '| makeresults | eval _raw="NAME SIZE\na 10\nb 20" | multikv | stats sum(SIZE) as total'
+    assert run(q, rows=WRAPPED) == [{"total": 30.0}]
+    # results without _raw are refused with the way to do it
+    with pytest.raises(SplError, match="eval _raw=<field>"):
+        run("* | stats count by host | multikv", rows=WRAPPED)

@@ -451,7 +451,8 @@ def _compile_stats(state: State, cmd: ast.TstatsCmd) -> None:
     if span and "_time" in cmd.by:
         tok = Token(T.WORD, span, cmd.start, cmd.end)
         _assign(state, "_time", bucket_expr(state, state.field("_time"), parse_span(Cursor(state.query, [tok]), tok)))
-    compile_stats(state, ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end))
+    compile_stats(state, ast.StatsCmd("stats", cmd.aggs, cmd.by, start=cmd.start, end=cmd.end),
+                  text_minmax=state.top_level)   # min()/max() over text as stats (stats._text_extremes)
 
 
 # --- datamodel / from datamodel: -------------------------------------------------------------

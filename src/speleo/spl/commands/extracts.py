@@ -321,13 +321,16 @@ def compile_multikv(state: State, cmd: ast.ArgsCmd) -> None:
     `Column_1`, `Column_2`...), `rmorig=false` (keep the original events too), `fields <name>...`
     (keep only those fields), `filter <term>...` (only rows holding one of the terms,
     case-insensitive). The events' other fields (`_time`, `host`, `source`...) are copied to
-    each row. `multitable`, `conf`, `copyattrs` and `last_line` are refused. Runs on the result
-    (post step `multikv`, query/post.py)."""
+    each row. `multitable`, `conf`, `copyattrs` and `last_line` are refused. The Reference gives
+    multikv no field option: it reads `_raw`, also a `_raw` set by `eval _raw=<field>` (a
+    search-time field, or results without events); results without `_raw` are refused. Runs on
+    the result (post step `multikv`, query/post.py)."""
     for key in ("multitable", "conf", "copyattrs", "last_line"):
         if key in cmd.options:
             raise state.fail(f"multikv {key}= is not supported", cmd)
     if "_raw" not in state.columns:
-        raise state.fail("multikv needs events (their _raw text)", cmd)
+        raise state.fail("multikv reads the table in _raw only (the Search Reference gives it no field option); "
+                         "to read another field, copy it first: eval _raw=<field> | multikv", cmd)
     if not state.top_level:
         raise state.fail("multikv is not supported in a subsearch", cmd)
     fields: list[str] = []

@@ -118,7 +118,7 @@ def compile_geostats(state: State, cmd: GeostatsCmd) -> None:
     from speleo.spl.commands.aggregates import agg_name, agg_sql
     from speleo.spl.commands.opscmds import extract_for_later
     from speleo.spl.commands.rows import assign_many
-    from speleo.spl.commands.stats import _assign, _become_table
+    from speleo.spl.commands.stats import _assign, _become_table, _text_extremes, text_extremes_after
     from speleo.spl.cursor import as_bool
     from speleo.spl.functions import text
 
@@ -151,12 +151,15 @@ def compile_geostats(state: State, cmd: GeostatsCmd) -> None:
     cols = [col(k) for k in keys] + [exp.alias_(agg_sql(state, a), ident(n)) for a, n in zip(cmd.aggs, names)]
     cols += [exp.alias_(exp.Sum(this=col(LAT)), ident(SLAT)), exp.alias_(exp.Sum(this=col(LON)), ident(SLON)),
              exp.alias_(exp.Count(this=exp.Star()), ident(N))]
+    texts = _text_extremes(state, cmd.aggs)   # min()/max() over text as stats: lexicographic where no number
+    cols += [exp.alias_(v, ident(hidden)) for _n, hidden, v in texts]
     grouped = exp.select(*cols).from_(tbl(src)).group_by(*[col(k) for k in keys], copy=False) \
         .order_by(*[col(k) for k in keys], copy=False).limit(MAX_CELLS + 1, copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
     _become_table(state, keys + names + [SLAT, SLON, N])
     state.set_order([exp.Ordered(this=col(k)) for k in keys], set(keys))
+    text_extremes_after(state, texts)   # each (cell, series) row's text min/max before the cells are laid out
     out_lat, out_lon = o.get("outputlatfield", "latitude"), o.get("outputlongfield", "longitude")
     taken = [n for n in names if n in ("geobin", out_lat, out_lon) or n == cmd.by]
     if taken or out_lat == out_lon or "geobin" in (out_lat, out_lon):

@@ -472,7 +472,8 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     if len(cols) > 1 or len(rows) > 1 and cols:
         raise state.fail("chart with more than one column field is not supported", cmd)
     if not cols:
-        compile_stats(state, ast.StatsCmd("stats", cmd.aggs, rows, start=cmd.start, end=cmd.end))
+        compile_stats(state, ast.StatsCmd("stats", cmd.aggs, rows, start=cmd.start, end=cmd.end),
+                      text_minmax=state.top_level)   # min()/max() over text as stats (stats._text_extremes)
         return
     if len(cmd.aggs) != 1:
         raise state.fail("chart with a column field supports one function", cmd)

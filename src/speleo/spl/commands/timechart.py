@@ -9,7 +9,8 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs, parse_by
-from speleo.spl.commands.stats import _assign, _become_table, _event_time_aggs, bucket_expr, compile_stats, parse_span
+from speleo.spl.commands.stats import (_assign, _become_table, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
+                                      parse_span)
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
 from speleo.spl.state import col, ident, State, tbl
@@ -106,17 +107,25 @@ def compile_timechart(state: State, cmd: ast.TimechartCmd) -> None:
         _fill_buckets(state, span, zero)
 
 
-def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[int, str], opts: dict) -> None:
+def _pivot_after(state: State, series: str, cmd: ast.TimechartCmd, span: tuple[int, str], opts: dict,
+                 text: bool = False) -> None:
     """The main search's `timechart by`: SQL gives one row per (bucket, series), plus one per empty
     bucket (cont=true), and a post step (query/post.py "pivot") makes one column per series. A PIVOT in
-    SQL would cost a second pass over the events (DuckDB first finds the pivot's columns)."""
+    SQL would cost a second pass over the events (DuckDB first finds the pivot's columns). `text`:
+    the rows carry min()/max()'s text extreme (TEXT_VALUE), put in first by the step `text_extremes`."""
     src = state.ctes[-1][0]
-    state.select = exp.select(col("_time"), col(series), col("__speleo_value")).from_(tbl(src))
+    extra = [col(TEXT_VALUE)] if text else []
+    state.select = exp.select(col("_time"), col(series), col("__speleo_value"), *extra).from_(tbl(src))
     if opts["cont"]:   # the buckets without events: grid rows in no series (the pivot gives them no column)
         grid_rows = exp.select(col("_time"), exp.alias_(exp.Literal.string(DROPPED), ident(series)),
-                               exp.alias_(exp.null(), ident("__speleo_value"))) \
+                               exp.alias_(exp.null(), ident("__speleo_value")),
+                               *[exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR")), ident(TEXT_VALUE))
+                                 for _ in extra]) \
             .from_(_grid(state, span, src).subquery("__speleo_g"))
         state.select = exp.union(state.select, grid_rows, distinct=False)
+    if text:
+        state.post.append({"kind": "text_extremes", "pairs": [["__speleo_value", TEXT_VALUE]],
+                           "columns": ["_time", series, "__speleo_value"]})
     state.post.append({"kind": "pivot", "series": series, "value": "__speleo_value", "dropped": DROPPED,
                        "last": [opts["nullstr"] if opts["usenull"] else None, opts["otherstr"] if opts["useother"] else None],
                        "zero": cmd.aggs[0].func in ("count", "dc"), "columns": ["_time"]})
@@ -205,6 +214,9 @@ def _fill_buckets(state: State, span: tuple[int, str], zero: list[str] | None) -
         values = [exp.alias_(exp.Coalesce(this=exp.column(c, table=found, quoted=True), expressions=[exp.Literal.number(0)]),
                              ident(c)) if c in zero else exp.column(c, table=found, quoted=True)
                   for c in state.columns if c != "_time"]
+        # the hidden text min/max of stats' `_text_extremes` (their post step reads them)
+        values += [exp.alias_(exp.column(h, table=found, quoted=True), ident(h))
+                   for step in state.post if step["kind"] == "text_extremes" for _n, h in step["pairs"]]
     on = exp.EQ(this=t.copy(), expression=exp.column("_time", table=found, quoted=True))
     state.select = exp.select(exp.alias_(t, ident("_time")), *values).from_(tbl(g)) \
         .join(found, on=on, join_type="left", copy=False)
@@ -238,7 +250,7 @@ def _auto_span(state: State) -> tuple[int, str]:
 def _assign_time_then_stats(state: State, bucket: exp.Expression, cmd: ast.StatsCmd,
                             span: tuple[int, str] | None = None) -> None:
     _assign(state, "_time", bucket)
-    compile_stats(state, cmd, span, event_time=EVENT_TIME)
+    compile_stats(state, cmd, span, event_time=EVENT_TIME, text_minmax=state.top_level)
 
 
 def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
@@ -258,8 +270,12 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     if cmd.limit > 0 and merge is None:
         _limit_series(state, series, cmd.limit, opts)
     value = _event_time_aggs(state, cmd.aggs, span, EVENT_TIME)[0]
+    # min()/max() over text as stats (stats._text_extremes): the main search's cells with no number
+    # take the lexicographic min/max, a post step before the pivot puts it in (`_pivot_after`)
+    texts = _text_extremes(state, cmd.aggs) if state.top_level else []
     state.wrap()
     items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
+    items += [exp.alias_(v, ident(TEXT_VALUE)) for _n, _h, v in texts]
     if merge is not None:
         items.append(exp.alias_(exp.Count(this=exp.Star()), ident("__speleo_n")))
     grouped = exp.select(*items).from_(state.select.args["from_"].this.copy()) \
@@ -267,9 +283,9 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
         .group_by(col("_time"), col(series), copy=False)   # no bucket for a null _time, as in stats by _time
     state.ctes.append((f"s{len(state.ctes)}", grouped))
     if merge is not None:
-        _merge_other(state, series, cmd.limit, merge, opts, count=cmd.aggs[0].func == "count")
+        _merge_other(state, series, cmd.limit, merge, opts, count=cmd.aggs[0].func == "count", text=bool(texts))
     if state.top_level:
-        _pivot_after(state, series, cmd, span, opts)
+        _pivot_after(state, series, cmd, span, opts, text=bool(texts))
         return
     using: exp.Expression = exp.Anonymous(this="any_value", expressions=[col("__speleo_value")])
     if cmd.aggs[0].func in ("count", "dc"):
@@ -284,6 +300,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
+TEXT_VALUE = "__speleo_textv"   # timechart by: a cell's lexicographic min/max (stats._text_extremes)
 DROPPED = "__speleo_dropped"   # the series of events whose series is left out (see _timechart_by)
 
 
@@ -309,7 +326,8 @@ def _series_name(series: exp.Expression, rank: exp.Expression, limit: int, opts:
 MERGEABLE: dict[str, type] = {"count": exp.Sum, "sum": exp.Sum, "min": exp.Min, "max": exp.Max}
 
 
-def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict, count: bool = False) -> None:
+def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict, count: bool = False,
+                 text: bool = False) -> None:
     """After `SELECT _time, series, value, n ... GROUP BY _time, series` (the last CTE): rank the
     series by event count (sum of n; ties by name), rename those past `limit` OTHER and combine
     the values of a bucket's OTHER rows with `merge` (Splunk's useother)."""
@@ -324,9 +342,10 @@ def _merge_other(state: State, series: str, limit: int, merge: type, opts: dict,
     value: exp.Expression = merge(this=exp.column("__speleo_value", table=agg, quoted=True))
     if count:   # a sum of counts is a count (DuckDB's SUM of BIGINT is a 128-bit integer)
         value = exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+    extra = [exp.alias_(merge(this=exp.column(TEXT_VALUE, table=agg, quoted=True)), ident(TEXT_VALUE))] if text else []
     merged = exp.select(exp.alias_(exp.column("_time", table=agg, quoted=True), ident("_time")),
                         exp.alias_(exp.column("__speleo_name", table=names, quoted=True), ident(series)),
-                        exp.alias_(value, ident("__speleo_value"))) \
+                        exp.alias_(value, ident("__speleo_value")), *extra) \
         .from_(tbl(agg)).join(names, on=on, copy=False) \
         .group_by(exp.Literal.number(1), exp.Literal.number(2), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", merged))
