@@ -175,13 +175,20 @@ tz = "UTC"
     assert props.sourcetype_for("/var/log/web/a.log") == "access_combined"
 
 
+def test_splunk_named_groups_are_read_as_python_ones(tmp_path: Path) -> None:
+    """props.conf EXTRACT regexes are PCRE: `(?<name>...)` names a group there."""
+    props = load_props(write(tmp_path, "[sourcetype.x]\nextractions = ['(?<=id=)(?<n>\\d+)', '\\(?<k>']\n"))
+    assert props.sourcetypes["x"]["extractions"] == [r"(?<=id=)(?P<n>\d+)", r"\(?<k>"]
+
+
 @pytest.mark.parametrize(
     "text,words",
     [
         ("[sourcetype.x]\ncolour = 1\n", ["colour", "[sourcetype.\"x\"]"]),
         ("[source.\"*.log\"]\nbogus = true\n", ["bogus", "*.log"]),
         ("[sourcetype.x]\nmax_lines = \"many\"\n", ["max_lines"]),
-        ("[sourcetype.x]\nextractions = ['(?<n>x)']\n", ["(?P<name>"]),
+        ("[sourcetype.x]\nextractions = ['(?<=a+)(?<n>x)']\n", ["(?<=a+)(?P<n>x)", "fixed-width"]),
+        ("[sourcetype.x]\nline_breaker = '(?<=x)'\n", ["lookbehinds are not supported"]),
         ("[other]\n", ["other"]),
         ("not toml = = \n", ["props.toml"]),
     ],

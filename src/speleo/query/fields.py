@@ -122,7 +122,14 @@ def _extracted(src: exp.Expression, ext: sourcetypes.Extraction, name: str) -> e
     """Group `name` of the extraction's regex in `src`, translated by its `values` table:
     list_element(values, list_position(keys, lower(text))), NULL for text not in the table (a
     CASE would repeat the extraction once per key, which DuckDB plans slowly)."""
-    found = _regex_group(src, single_group(ext.regex, name), 1)
+    from speleo.spl.functions import pcre_feature
+
+    if pcre_feature(ext.regex) is not None:   # look-around, back-references: the regex package, as rex does
+        from speleo.spl.nodes import PcreExtract
+
+        found = PcreExtract(this=src, expression=exp.Literal.string(ext.regex), group=exp.Literal.string(name))
+    else:
+        found = _regex_group(src, single_group(ext.regex, name), 1)
     if not ext.values:
         return found
     keys = exp.Array(expressions=[exp.Literal.string(k) for k, _ in ext.values])

@@ -309,20 +309,39 @@ def _check_settings(settings: Any, label: str, path: Path, allow_sourcetype: boo
             raise InputError(f"{path}: key {key!r} in section {label} has the wrong type")
         if key in ("max_lines", "truncate", "max_timestamp_lookahead") and value < 1:
             raise InputError(f"{path}: key {key!r} in section {label} must be at least 1")
-    for regex in list(settings.get("extractions", [])) + [settings.get("line_breaker") or "",
-                                                          settings.get("time_prefix") or ""]:
+    settings = dict(settings)
+    if isinstance(settings.get("extractions"), list):   # Splunk's (?<name>...) as Python's (?P<name>...)
+        settings["extractions"] = [named_groups(r) if isinstance(r, str) else r for r in settings["extractions"]]
+    for regex in list(settings.get("extractions", [])):
+        problem = check_regex(regex, pcre=True) if isinstance(regex, str) else "must be a string"
+        if problem:
+            raise InputError(f"{path}: regex {regex!r} in section {label}: {problem}")
+    for regex in [settings.get("line_breaker") or "", settings.get("time_prefix") or ""]:
         problem = check_regex(regex) if isinstance(regex, str) else "must be a string"
         if problem:
             raise InputError(f"{path}: regex {regex!r} in section {label}: {problem}")
-    return dict(settings)
+    return settings
 
 
-def check_regex(regex: str) -> str | None:
-    """Why `regex` is not usable on both Python and RE2 (a message), or None when it is."""
-    if "(?<" in regex.replace("(?P<", ""):
-        return "use (?P<name>...) for named groups; lookbehinds are not supported"
-    if "(?=" in regex or "(?!" in regex or re.search(r"\\[1-9]", regex):
-        return "lookaheads and backreferences are not supported"
+_SPLUNK_NAMED = re.compile(r"(?<!\\)((?:\\\\)*)\(\?<(?=[A-Za-z_])")
+
+
+def named_groups(regex: str) -> str:
+    """Splunk's (PCRE's) named groups `(?<name>...)` written as Python's and RE2's `(?P<name>...)`;
+    look-behind `(?<=`, `(?<!` and escaped parentheses are left alone."""
+    return _SPLUNK_NAMED.sub(lambda m: m.group(1) + "(?P<", regex)
+
+
+def check_regex(regex: str, pcre: bool = False) -> str | None:
+    """Why `regex` is not usable (a message), or None when it is. Without `pcre` it must run on
+    both Python and RE2 (line breaking, time prefixes); with `pcre` (search-time extractions)
+    look-around and back-references are allowed too: such an extraction runs in the `regex`
+    package at search time (query/fields.py), as Splunk's PCRE runs it."""
+    if not pcre:
+        if "(?<" in regex.replace("(?P<", ""):
+            return "use (?P<name>...) for named groups; lookbehinds are not supported"
+        if "(?=" in regex or "(?!" in regex or re.search(r"\\[1-9]", regex):
+            return "lookaheads and backreferences are not supported"
     try:
         re.compile(regex)
     except re.error as exc:
