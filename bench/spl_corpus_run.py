@@ -10,6 +10,10 @@ named after the table), written to a temporary folder given to the compiler as i
 folder. The searches then compile and run over empty tables: what is measured is the language,
 not the corpus's data.
 
+A subsearch that runs before its search (results that are search text, or an `outputlookup`
+inside: spl/rawsub.py) runs on the same table of events, its steps after the search carried out,
+as a real search's runner (query/subsearches.py) runs it.
+
 Usage: `python bench/spl_corpus_run.py [--failures N] [--standin-lookups]` (N reasons to print,
 default 15).
 """
@@ -111,6 +115,12 @@ def measure(standins: bool = False) -> dict:
     con = udf.connect()
     con.register("__events__", events_table())
     counts = Counter()
+
+    def run_sub(compiled, limit: int):
+        table = con.sql(compiled.sql).to_arrow_table()
+        rows = (apply_post(table, compiled.post, con) if compiled.post else table).to_pylist()
+        return rows[:limit], len(rows) > limit
+
     stops: Counter[str] = Counter()
     t0 = time.perf_counter()
     for q in searches:
@@ -121,7 +131,7 @@ def measure(standins: bool = False) -> dict:
             continue
         counts["parse"] += 1
         try:
-            compiled = compile_search(q, make_ctx(macros=macros, lookups_dir=lookups_dir))
+            compiled = compile_search(q, make_ctx(macros=macros, lookups_dir=lookups_dir, run_subsearch=run_sub))
         except SplError as e:
             stops["compile: " + _reason(e)] += 1
             continue

@@ -368,7 +368,8 @@ class Service:
             return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope)
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
                                       tz_name=self.home.settings.default_tz, props=self.props(),
-                                      lookups_dir=self.home.lookups_dir, run_subsearch=self.subsearch_runner(scope))
+                                      lookups_dir=self.home.lookups_dir,
+                                      run_subsearch=self.subsearch_runner(scope, check, write_lookups))
         if check is not None:
             check(compiled)
         check_lookup_writes(compiled, write_lookups)
@@ -376,12 +377,14 @@ class Service:
             return self.backend.execute(compiled, limit=limit, with_timeline=timeline, scope=scope)
         return engine.execute(self.home, self.catalog, compiled, limit=limit, with_timeline=timeline, scope=scope)
 
-    def subsearch_runner(self, scope=None):
-        """Runs a subsearch whose results are search text before its search compiles
-        (`query.subsearches`), on this home's backend, for `scope`'s searcher."""
+    def subsearch_runner(self, scope=None, check=None, write_lookups: bool = True):
+        """Runs a subsearch whose results are search text, or that writes a lookup, before its
+        search compiles (`query.subsearches`), on this home's backend, for `scope`'s searcher;
+        `check` and `write_lookups` as for `search` (applied to the subsearch before it runs)."""
         from speleo.query import subsearches
 
-        return subsearches.runner(self.home, self.catalog, scope, self.backend if self.on_clickhouse else None)
+        return subsearches.runner(self.home, self.catalog, scope, self.backend if self.on_clickhouse else None,
+                                  check=check, write_lookups=write_lookups)
 
     def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
         """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the

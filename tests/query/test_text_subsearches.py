@@ -66,3 +66,20 @@ def test_maxtime_stops_a_subsearch(svc, monkeypatch):
     run = subsearches.runner(svc.home, svc.catalog, maxtime_secs=0.05)
     with pytest.raises(SearchFailed, match="subsearch maxtime"):
         run(object(), 10)
+
+
+def test_a_subsearch_writing_a_lookup_runs_first_with_the_lookup_check(svc):
+    # the subsearch's status=500 event is alice's: users.csv gets "alice", and user="alice" filters main
+    q = "index=main [search index=main status=500 | table user | outputlookup users.csv] | table _raw"
+    lookup = svc.home.lookups_dir / "users.csv"
+    from speleo.errors import ForbiddenError
+
+    with pytest.raises(ForbiddenError, match="edit_lookups"):
+        svc.search(q, earliest=NOW - 3600, write_lookups=False)
+    assert not lookup.exists()
+    seen = []
+    res = svc.search(q, earliest=NOW - 3600, check=seen.append)
+    assert res.table.column("_raw").to_pylist() == ["user=alice status=500"]
+    assert lookup.read_text().splitlines() == ["user", "alice"]
+    # the server's check (speleo.server.access.search_guard) saw the subsearch, then the search
+    assert [s.post[0]["kind"] for s in seen[:1]] == ["outputlookup"] and len(seen) == 2

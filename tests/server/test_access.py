@@ -367,6 +367,17 @@ def test_outputlookup_needs_edit_lookups_and_status_hides_paths(site, tmp_path):
     assert not lookup.exists()
     assert p.post("/api/v1/search", json={"search": spl}, headers=pcsrf).status_code == 200
     assert lookup.exists()
+    lookup.unlink()
+    # in a subsearch `[...]`, which runs first: the same check, before anything runs
+    sub = "index=web [search index=web | stats count by host | outputlookup hosts.csv | fields host] | stats count"
+    r = u.post("/api/v1/search", json={"search": sub}, headers=ucsrf)
+    assert r.status_code == 403 and "edit_lookups" in r.json()["error"]["message"]
+    r = u.post("/web/api/jobs", json={"search": sub}, headers=ucsrf)
+    job = wait_for(lambda: (j := u.get(f"/web/api/jobs/{r.json()['id']}").json())["state"] != "running" and j)
+    assert job["state"] == "failed" and job["error"]["code"] == "forbidden"
+    assert not lookup.exists()
+    assert p.post("/api/v1/search", json={"search": sub}, headers=pcsrf).status_code == 200
+    assert lookup.exists()
     # status: a user sees counts but no path; an admin (token) sees them
     (tmp_path / "mon.log").write_text("2026-11-01 10:00:00 INFO monitored\n")
     r = site.client().post("/api/v1/inputs/monitor", json={"path": str(tmp_path / "mon.log"), "index": "web"},

@@ -143,3 +143,43 @@ def test_writing_commands_from_the_command_line_run_as_the_homes_owner(server):
     out = run_cli(server.home, "search", "index=main | stats count | outputcsv fromcli", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert (server.home / "csv" / "fromcli.csv").read_text().splitlines() == ["count", str(LINES)]
+
+
+def _mv(v) -> list:
+    return v if isinstance(v, list) else [v]
+
+
+def test_users_and_roles_for_whoever_may_edit_them(server):
+    # authentication/users needs edit_user, authorization/roles edit_roles, as /api/v1/users and /api/v1/roles
+    for path, cap in (("authentication/users", "edit_user"), ("authorization/roles", "edit_roles")):
+        r = search(server, USER, f"| rest /services/{path}")
+        assert r.status_code == 403 and f"'ulla' lacks the capability '{cap}'" in r.json()["error"]["message"]
+        assert feed(server, USER, path).status_code == 403
+    r = search(server, ADMIN, "| rest /services/authentication/users | table title roles capabilities disabled")
+    assert r.status_code == 200, r.text
+    rows = {row["title"]: row for row in r.json()["results"]}
+    # the two users the fixture made; ulla holds the user role only: search, not edit_lookups (power's)
+    assert set(rows) == {"admin", "ulla"}
+    assert _mv(rows["ulla"]["roles"]) == ["user"] and rows["ulla"]["disabled"] == 0
+    assert "search" in _mv(rows["ulla"]["capabilities"]) and "edit_lookups" not in _mv(rows["ulla"]["capabilities"])
+    assert "edit_user" in _mv(rows["admin"]["capabilities"])
+    http = {e["name"]: e["content"] for e in feed(server, ADMIN, "authentication/users").json()["entry"]}
+    assert {n: _mv(row["capabilities"]) for n, row in rows.items()} == {n: c["capabilities"] for n, c in http.items()}
+    (one,) = search(server, ADMIN, "| rest /services/authentication/users/ulla | table title").json()["results"]
+    assert one == {"title": "ulla"}
+    # power: its own capabilities schedule_search and edit_lookups, user's imported
+    r = search(server, ADMIN, "| rest /services/authorization/roles | table title capabilities imported_roles "
+                              "imported_capabilities srchIndexesAllowed")
+    assert r.status_code == 200, r.text
+    roles = {row["title"]: row for row in r.json()["results"]}
+    assert {"user", "power", "admin"} <= set(roles)
+    assert sorted(_mv(roles["power"]["capabilities"])) == ["edit_lookups", "schedule_search"]
+    assert _mv(roles["power"]["imported_roles"]) == ["user"] and "search" in _mv(roles["power"]["imported_capabilities"])
+    r = search(server, ADMIN, "| rest /services/authorization/roles/nosuchrole")
+    assert r.status_code == 404 and "nosuchrole" in r.json()["error"]["message"]
+
+
+def test_users_never_show_a_password_or_its_hash(server):
+    r = search(server, ADMIN, "| rest /services/authentication/users")
+    assert r.status_code == 200, r.text
+    assert USER_PW not in r.text and ADMIN_PW not in r.text and "$argon2" not in r.text and server.token not in r.text

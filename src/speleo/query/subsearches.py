@@ -16,16 +16,26 @@ import duckdb
 
 from speleo.query import engine, udf
 from speleo.query.failures import SearchFailed
+from speleo.query.scope import check_lookup_writes
 
 SUBSEARCH_MAXTIME_SECS = 60.0    # limits.conf [subsearch] maxtime
 
 
-def runner(home, catalog, scope=None, backend=None, maxtime_secs: float = SUBSEARCH_MAXTIME_SECS):
+def runner(home, catalog, scope=None, backend=None, maxtime_secs: float = SUBSEARCH_MAXTIME_SECS,
+           check=None, write_lookups: bool = True):
     """`run(compiled, limit) -> (rows as dicts, truncated)` over the home's buckets (or over
     `backend`, ClickHouse, when given) for `scope`'s searcher. Past `maxtime_secs` the embedded
     engine's subsearch is interrupted and the search fails saying so (Splunk finalizes the
-    subsearch and uses what it has; on ClickHouse the searcher's own time limit applies)."""
+    subsearch and uses what it has; on ClickHouse the searcher's own time limit applies).
+
+    A subsearch that writes a lookup (`[search ... | outputlookup t]`, spl/rawsub.py) gets the
+    checks the outer search gets before it runs: `check(compiled)` (the server's
+    `speleo.server.access.search_guard`) and, with `write_lookups=False` (the searcher lacks
+    edit_lookups), ForbiddenError from `check_lookup_writes`; nothing is written then."""
     def run(compiled, limit: int):
+        if check is not None:
+            check(compiled)
+        check_lookup_writes(compiled, write_lookups)
         if backend is not None:
             result = backend.execute(compiled, limit=limit, with_timeline=False, scope=scope)
         else:

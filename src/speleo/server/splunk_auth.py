@@ -1,7 +1,12 @@
 """Splunk REST authentication: `POST /services/auth/login` (session keys), the credentials of
 `Authorization: Splunk <key>` and `Authorization: Basic ...`, `GET /services/server/info` and
 `GET /services/authentication/current-context` (Splunk REST API reference, auth/login,
-server/info, authentication/current-context; splunk-sdk-python's `binding.Context.login`).
+server/info, authentication/current-context; splunk-sdk-python's `binding.Context.login`), and
+the users and roles as Splunk's feeds: `GET /services/authentication/users[/<name>]` (capability
+`edit_user`, as `/api/v1/users`) and `GET /services/authorization/roles[/<name>]` (`edit_roles`,
+as `/api/v1/roles`); Splunk REST API Reference, "Access endpoint descriptions":
+authentication/users, authorization/roles. They never hold a password hash, a session or a token:
+the users' records they are built from carry none (`speleo.ops.users.User`).
 
 A session key is a server-side session of the operations database (`speleo.ops.sessions`, the
 same sessions the web's cookies name: revocable, idle and absolute timeouts; "sign out
@@ -27,7 +32,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 
 from speleo.errors import AuthError
-from speleo.server.access import SEARCH, Principal, require
+from speleo.server.access import EDIT_ROLES, EDIT_USER, SEARCH, Principal, require
 from speleo.server.audit import audit, client_address
 from speleo.server.splunk_envelope import SPLUNK_VERSION, entry, feed, form
 from speleo.server.throttle import sign_in
@@ -123,6 +128,55 @@ class AuthRest:
                     [entry(base, "authentication/current-context", "context", content, who.name, "system", "user")])
 
 
+    def _user_entry(self, request: Request, user) -> dict:
+        """Splunk's user content: `roles`, `capabilities` (the roles' grant, imports applied),
+        `defaultApp`, `realname`, `email`, `type`; Speleo's `disabled`."""
+        web = request.app.state.web
+        grant = web.users.roles.grant(user.roles)
+        content = {"roles": list(user.roles), "capabilities": sorted(grant.capabilities), "defaultApp": "search",
+                   "realname": "", "email": "", "type": "Speleo", "disabled": user.disabled}
+        return entry(str(request.base_url).rstrip("/"), "authentication/users", user.name, content, "nobody",
+                     "system", "system")
+
+    async def users(self, request: Request) -> Response:
+        web = request.app.state.web
+        users = await asyncio.to_thread(web.users.list)
+        return feed(request, "authentication/users", [self._user_entry(request, u) for u in users])
+
+    async def user(self, request: Request, name: str) -> Response:
+        """One user; NotFoundError (404) for an unknown name."""
+        web = request.app.state.web
+        user = await asyncio.to_thread(web.users.by_name, name)
+        return feed(request, "authentication/users", [self._user_entry(request, user)])
+
+    def _role_entry(self, request: Request, role) -> dict:
+        """Splunk's role content: its own `capabilities`, `imported_roles`, `imported_capabilities`
+        (what the imports add), `srchIndexesAllowed`, `srchIndexesDefault`, `imported_srchIndexesAllowed`,
+        and each search limit the role sets (`srchJobsQuota`, `srchMaxTime`...)."""
+        roles = request.app.state.web.users.roles
+        grant = roles.grant([role.name])
+        own = set(role.capabilities)
+        content = {"capabilities": sorted(own), "imported_roles": list(role.import_roles),
+                   "imported_capabilities": sorted(set(grant.capabilities) - own),
+                   "srchIndexesAllowed": list(role.srch_indexes_allowed),
+                   "srchIndexesDefault": list(role.srch_indexes_default),
+                   "imported_srchIndexesAllowed": [p for p in grant.allowed if p not in role.srch_indexes_allowed],
+                   "builtin": role.builtin, **dict(role.limits)}
+        return entry(str(request.base_url).rstrip("/"), "authorization/roles", role.name, content, "nobody",
+                     "system", "system")
+
+    async def roles(self, request: Request) -> Response:
+        roles = request.app.state.web.users.roles
+        found = await asyncio.to_thread(roles.list)
+        return feed(request, "authorization/roles", [self._role_entry(request, r) for r in found])
+
+    async def role(self, request: Request, name: str) -> Response:
+        """One role; NotFoundError (404) for an unknown name."""
+        roles = request.app.state.web.users.roles
+        found = await asyncio.to_thread(roles.get, name)
+        return feed(request, "authorization/roles", [self._role_entry(request, found)])
+
+
 def install(app: FastAPI, runtime) -> None:
     """Add the routes under `/services/` and `/servicesNS/{owner}/{app}/`."""
     app.state.runtime = runtime
@@ -131,5 +185,9 @@ def install(app: FastAPI, runtime) -> None:
     read = [Depends(require(SEARCH))]
     add_routes(router, [("auth/login", "POST", h.login, []),
                         ("server/info", "GET", h.server_info, read),
-                        ("authentication/current-context", "GET", h.current_context, read)])
+                        ("authentication/current-context", "GET", h.current_context, read),
+                        ("authentication/users", "GET", h.users, [Depends(require(EDIT_USER))]),
+                        ("authentication/users/{name}", "GET", h.user, [Depends(require(EDIT_USER))]),
+                        ("authorization/roles", "GET", h.roles, [Depends(require(EDIT_ROLES))]),
+                        ("authorization/roles/{name}", "GET", h.role, [Depends(require(EDIT_ROLES))])])
     app.include_router(router)

@@ -259,8 +259,14 @@ def compile_sub(state: State, sub: ast.Pipeline) -> State:
     """Compile a subsearch's pipeline (over the same `__events__`); the outer plan is widened."""
     inner, earliest, latest, top = build_state(sub, state.query, state.ctx)
     if inner.post:
-        raise state.fail(f"{inner.post[0]['kind']} inside a subsearch is not supported (it runs on the result "
-                         "after the search)", sub)
+        from speleo.spl.rawsub import FILE_WRITERS, SINKS, _post_kinds
+
+        kinds = _post_kinds(inner.post)
+        kind = next((k for k in kinds if k in SINKS), kinds[0])
+        hint = ("; outputlookup and outputcsv work in a subsearch `[...]` that filters a search Speleo runs (web, "
+                "API, speleo search), which runs it first" if kind in FILE_WRITERS else "")
+        raise state.fail(f"{kind} inside a subsearch is not supported (it runs on the result after the search)"
+                         + hint, sub)
     state.subs.append((earliest, latest, _indexes(top)))
     state.subs.extend(inner.subs)
     return inner

@@ -15,7 +15,11 @@ have a `search` or `query` field (`return $x`, `eval search=...`, `rename x AS q
 `earliest`/`latest` field (the time range a subsearch picks) needs its results before the outer
 search means anything: `resolve` runs it through the caller's `CompileContext.run_subsearch`
 (the query layer: `query/subsearches.py`), then puts in its place in the syntax tree what its rows
-say, innermost subsearches first.
+say, innermost subsearches first. A subsearch that writes a lookup or CSV file (`outputlookup`,
+`outputcsv`: steps after the search, query/post.py) runs first too, as the search job of its own
+Splunk runs: it writes the file, and its results (those of the commands after `outputlookup`)
+filter the outer search through the implicit format. The runner checks the searcher's right to
+write the file (edit_lookups) before it runs (query/subsearches.py).
 
 The text of a `search`/`query` value is parsed on its own by the search expression grammar and
 nothing else: it can hold terms, phrases, `field=value`, `AND`/`OR`/`NOT`, parentheses,
@@ -73,6 +77,8 @@ def _in_expr(node, text: str, ctx, notes: list[str]):
     """A search expression with its text-giving subsearches replaced."""
     if isinstance(node, ast.Subsearch):
         _walk(node.pipeline, text, ctx, notes)
+        if writes_file(node, text, ctx):
+            return _resolved(node, text, ctx, notes, top_level=True)
         return _resolved(node, text, ctx, notes) if gives_text(node, text, ctx) else node
     if isinstance(node, (ast.And, ast.Or)):
         node.items = [_in_expr(i, text, ctx, notes) for i in node.items]
@@ -98,9 +104,39 @@ def gives_text(sub: ast.Subsearch, text: str, ctx) -> bool:
     return bool(names & set(RAW_FIELDS + TIME_FIELDS))
 
 
-def _resolved(sub: ast.Subsearch, text: str, ctx, notes: list[str]) -> ast.Node:
+FILE_WRITERS = ("outputlookup", "outputcsv")
+SINKS = ("collect", "sendemail")   # still refused inside a subsearch
+
+
+def _post_kinds(steps: list[dict]) -> list[str]:
+    """The kinds of post steps, also those kept after another post step (a "pipeline" step's probe)."""
+    out: list[str] = []
+    for step in steps:
+        out.append(step["kind"])
+        probe = step.get("probe")
+        out += _post_kinds(getattr(probe, "post", None) or [])
+    return out
+
+
+def writes_file(sub: ast.Subsearch, text: str, ctx) -> bool:
+    """Whether the subsearch writes a lookup or CSV file (and indexes or mails nothing): such a
+    subsearch runs first, as its own search (Splunk Search Manual, "About subsearches")."""
+    from speleo.spl.compiler import build_state
+
+    if not any(isinstance(c, ast.ArgsCmd) and c.name in FILE_WRITERS for c in sub.pipeline.commands):
+        return False
+    try:
+        inner = build_state(sub.pipeline, text, ctx, top_level=True)[0]
+    except SplError:     # the search's own compile says what is wrong, where
+        return False
+    kinds = _post_kinds(inner.post)
+    return any(k in FILE_WRITERS for k in kinds) and not any(k in SINKS for k in kinds)
+
+
+def _resolved(sub: ast.Subsearch, text: str, ctx, notes: list[str], top_level: bool = False) -> ast.Node:
     """Run the subsearch (a final `format` is the formatting below, after `maxresults` rows)
-    and return the search its rows stand for, placed at the subsearch."""
+    and return the search its rows stand for, placed at the subsearch. `top_level`: compiled as
+    a search of its own, with its steps after the search (the runner carries them out)."""
     from speleo.spl.commands.returns import FormatCmd
     from speleo.spl.compiler import compile_pipeline
 
@@ -109,8 +145,8 @@ def _resolved(sub: ast.Subsearch, text: str, ctx, notes: list[str]) -> ast.Node:
     if len(pipeline.commands) > 1 and isinstance(last, FormatCmd):
         pipeline = ast.Pipeline(pipeline.commands[:-1], start=pipeline.start, end=pipeline.end)
         keep = min(keep, last.maxresults) if last.maxresults > 0 else keep
-    compiled = compile_pipeline(pipeline, text, ctx, top_level=False)
-    if compiled.post:
+    compiled = compile_pipeline(pipeline, text, ctx, top_level=top_level)
+    if compiled.post and not top_level:
         raise SplUnsupportedError(f"{compiled.post[0]['kind']} inside a subsearch is not supported (it runs on the "
                                   "result after the search)", text, sub.start, sub.end)
     rows, truncated = ctx.run_subsearch(compiled, SUBSEARCH_MAXOUT)

@@ -647,7 +647,7 @@ class Jobs:
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
                                           macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir,
-                                          run_subsearch=svc.subsearch_runner(job.scope))
+                                          run_subsearch=svc.subsearch_runner(job.scope, check, job.write_lookups))
             if check is not None:
                 check(compiled)
             check_lookup_writes(compiled, job.write_lookups)

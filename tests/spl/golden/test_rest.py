@@ -116,10 +116,22 @@ def test_no_entries_no_rows():
     assert rows == [] and said == []
 
 
+@pytest.mark.parametrize("uri, path", [
+    ("/services/authentication/users", "authentication/users"),
+    ("/services/authentication/users/ulla", "authentication/users/ulla"),
+    ("/servicesNS/-/search/authorization/roles/", "authorization/roles"),
+    ("/services/authorization/roles/power", "authorization/roles/power"),
+    ("/services/authentication/current-context", "authentication/current-context"),
+])
+def test_users_and_roles_are_served(uri, path):
+    # the server reads them as the searcher (edit_user, edit_roles: tests/server/test_rest_command.py)
+    assert compile_search(f"| rest {uri}", make_ctx()).post[0]["path"] == path
+
+
 @pytest.mark.parametrize("query, says", [
     ("| rest /services/cluster/master/peers", "/services/cluster/master/peers is a Splunk-only endpoint"),
     ("| rest /services/apps/local", "a Splunk-only endpoint: Speleo does not serve it"),
-    ("| rest /services/authentication/users", "a Splunk-only endpoint"),
+    ("| rest /services/authorization/capabilities", "a Splunk-only endpoint"),
     ("| rest /services/nothing/here", "not a REST endpoint of Splunk or Speleo"),
     ("| rest /services/search/jobs/export", "not a feed of entries"),
     ("| rest /services/search/jobs/abc/results", "not a feed of entries"),

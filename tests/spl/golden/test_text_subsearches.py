@@ -137,10 +137,55 @@ def test_text_that_does_not_parse_is_an_error_at_the_subsearch():
                        make_ctx(run_subsearch=_subsearches(EVENTS)))
 
 
-def test_steps_after_the_search_are_refused_inside(tmp_path):
+def _subsearches_with_steps(rows, seen=None):
+    """As `_subsearches`, the steps after the search (outputlookup...) carried out, as the engine does."""
+    def run_sub(compiled, limit):
+        if seen is not None:
+            seen.append(compiled)
+        if os.environ.get("SPELEO_TEST_ENGINE") == "clickhouse":
+            from tests.spl.golden._util import _run_on_clickhouse
+
+            out = _run_on_clickhouse(compiled, rows)
+        else:
+            from speleo.query import udf
+            from speleo.query.post import apply_post
+
+            con = udf.connect()
+            con.register("__events__", events_table(rows))
+            out = apply_post(con.sql(compiled.sql).to_arrow_table(), compiled.post, con).to_pylist()
+        return out[:limit], len(out) > limit
+    return run_sub
+
+
+def test_outputlookup_inside_a_subsearch_writes_and_its_results_filter(tmp_path):
+    # Splunk runs the subsearch first, as a search of its own: status>=500 is alice (web1) and dave (web2);
+    # stats by host writes hot.csv (sorted by host), then `where`/`fields` after outputlookup give the
+    # filter host="web1" OR host="web2": alice, bob (web1), carol, dave (web2), newest first
+    seen = []
+    q = "* [search status>=500 | stats count by host | outputlookup hot.csv | where count>0 | fields host]"
+    got = rows_of(f"{q} | table user", EVENTS, "user", run_subsearch=_subsearches_with_steps(EVENTS, seen),
+                  lookups_dir=tmp_path)
+    assert got == ["alice", "bob", "carol", "dave"]
+    assert (tmp_path / "hot.csv").read_text().splitlines() == ["host,count", "web1,1", "web2,1"]
+    assert [s["kind"] for s in seen[0].post][:1] == ["outputlookup"]
+
+
+def test_outputcsv_inside_a_subsearch_runs_first_too(tmp_path):
+    q = "* [search user=erin | table host | outputcsv erin_hosts] | table user"
+    got = rows_of(q, EVENTS, "user", run_subsearch=_subsearches_with_steps(EVENTS), lookups_dir=tmp_path)
+    # host=db1: erin and frank
+    assert got == ["erin", "frank"]
+    assert (tmp_path.parent / "csv" / "erin_hosts.csv").read_text().splitlines() == ["host", "db1"]
+
+
+def test_steps_after_the_search_stay_refused_inside_without_a_runner_or_with_collect(tmp_path):
+    # compiling alone (no runner: nothing runs first), and collect / sendemail in a subsearch
     q = "* [search user=erin | eval x=1 | outputlookup out.csv | return $x]"
-    with pytest.raises(SplUnsupportedError, match="inside a subsearch"):
-        compile_search(q, make_ctx(run_subsearch=_subsearches(EVENTS), lookups_dir=tmp_path))
+    with pytest.raises(SplUnsupportedError, match="outputlookup inside a subsearch"):
+        compile_search(q, make_ctx(lookups_dir=tmp_path))
+    with pytest.raises(SplUnsupportedError, match="collect inside a subsearch"):
+        compile_search("* [search user=erin | outputlookup out.csv | collect index=summary | fields host]",
+                       make_ctx(run_subsearch=_subsearches_with_steps(EVENTS), lookups_dir=tmp_path))
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -169,3 +214,15 @@ def test_too_many_values_of_search_text_are_refused():
     q = '* [search n=0 | eval search=mvrange(0, 1001) | fields search] | table user'
     with pytest.raises(SplUnsupportedError, match="more than 1,000 values"):
         compile_search(q, make_ctx(run_subsearch=_subsearches(many)))
+
+
+def test_a_map_run_does_not_write_through_a_subsearch(tmp_path):
+    # map refuses writing commands in its search; a subsearch that would write is refused in its runs too
+    from speleo.query.post import collect_messages
+
+    q = ('| makeresults | eval h="web1" | map search="search host=$h$ '
+         '[search status=500 | table host | outputlookup m.csv] | table user"')
+    with collect_messages() as said:
+        got = rows_of(q, EVENTS, "user", run_subsearch=_subsearches_with_steps(EVENTS), lookups_dir=tmp_path)
+    assert got == [] and not (tmp_path / "m.csv").exists()
+    assert any("cannot hold outputlookup" in m for m in said)

@@ -15,7 +15,7 @@ from speleo.spl.commands import (
 )
 from speleo.spl.commands import datamodel, deletecmd, geo, mapcmd, opscmds, presentcmds, relatecmds
 from speleo.spl.commands import anomaly, geostats
-from speleo.spl.commands import loadjob, restcmd
+from speleo.spl.commands import loadjob, restcmd, summarycmds
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ COMMANDS["anomalydetection"] = CommandSpec(anomaly.parse_anomalydetection, anoma
                                            streaming=False)
 COMMANDS["rest"] = CommandSpec(restcmd.parse_restcmd, restcmd.compile_restcmd, streaming=False)
 COMMANDS["loadjob"] = CommandSpec(loadjob.parse_loadjob, loadjob.compile_loadjob, streaming=False)
+for _name, _parse in (("sistats", stats.parse_stats), ("sitop", top.parse_top), ("sirare", top.parse_top),
+                      ("sichart", extra.parse_chart), ("sitimechart", timechart.parse_timechart)):
+    COMMANDS[_name] = CommandSpec(_parse, summarycmds.compile_prestats(_name), streaming=False)
 COMPILERS = {
     "mvexpand": reshape.compile_mvexpand, "makemv": reshape.compile_makemv, "nomv": reshape.compile_nomv,
     "reverse": reshape.compile_reverse, "delta": reshape.compile_delta, "accum": reshape.compile_accum,

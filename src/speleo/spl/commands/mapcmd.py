@@ -148,11 +148,24 @@ def compile_map(state: State, cmd: ast.ArgsCmd, append: bool = False, then: list
 
 def _without_summaries(ctx):
     """The compile context of map's runs: they read the search's events, so a tstats in them
-    computes from the events (acceleration summaries would need their own `__events__`)."""
+    computes from the events (acceleration summaries would need their own `__events__`). A
+    subsearch of a run that would write (`[search ... | outputlookup t]`, which runs first:
+    spl/rawsub.py) is refused as map refuses writing commands in its search (query/post.py)."""
     import dataclasses
 
+    from speleo.errors import SplError
     from speleo.spl.commands.datamodel import knowledge_of_ctx
+    from speleo.spl.rawsub import FILE_WRITERS, SINKS, _post_kinds
 
     k = knowledge_of_ctx(ctx)
-    return dataclasses.replace(ctx, knowledge=dataclasses.replace(
+    ctx = dataclasses.replace(ctx, knowledge=dataclasses.replace(
         k, summaries_off="inside map tstats computes from the events"))
+    run = ctx.run_subsearch
+    if run is None:
+        return ctx
+
+    def no_writes(compiled, limit: int):
+        if any(kind in FILE_WRITERS + SINKS for kind in _post_kinds(compiled.post)):
+            raise SplError("map's search cannot hold outputlookup or outputcsv, in a subsearch either")
+        return run(compiled, limit)
+    return dataclasses.replace(ctx, run_subsearch=no_writes)

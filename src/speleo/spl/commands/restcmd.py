@@ -38,6 +38,8 @@ _NAME = r"[^/]+"
 ENDPOINTS: dict[str, str] = {
     "server/info": "server/info",
     "authentication/current-context": "authentication/current-context",
+    "authentication/users": rf"authentication/users(/{_NAME})?",
+    "authorization/roles": rf"authorization/roles(/{_NAME})?",
     "data/indexes": rf"data/indexes(/{_NAME})?",
     "data/inputs/monitor": rf"data/inputs/monitor(/{_NAME})?",
     "data/inputs/http": rf"data/inputs/http(/{_NAME})?",
