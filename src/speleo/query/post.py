@@ -828,7 +828,8 @@ STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlo
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
          "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin,
          "localize": relate.localize, "rest": restrows.run_step,
-         "loadjob": jobrows.run_step}
+         "loadjob": jobrows.run_step,
+         "columns": lambda table, step: table}   # chart's SQL PIVOT: later commands see its real columns
 
 
 def _geostats(table: pa.Table, step: dict) -> pa.Table:

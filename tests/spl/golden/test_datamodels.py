@@ -130,10 +130,54 @@ def test_pivot_count_and_stats_by():
         {"host": "db1", "sources": 2}, {"host": "web1", "sources": 1}]
 
 
+def test_pivot_filters():
+    # the model's 5 events: db1 root/failed, db1 bob/failed, web1 root/accepted, web1 root/failed,
+    # db1 carol/accepted (src 10.0.0.1, .2, .1, .3, .2)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user is root") == [
+        {"host": "db1", "n": 1}, {"host": "web1", "n": 2}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user isNot root") == [
+        {"host": "db1", "n": 2}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in (bob, carol)") == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    # src ending in .2: bob and carol; containing "0.0.1": root twice (db1, web1); starting with "ca"
+    assert q('| pivot Logins Login count(Login) AS n SPLITROW user FILTER src endsWith ".2"') == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    assert q('| pivot Logins Login count(Login) AS n SPLITROW user FILTER src contains 0.0.1') == [
+        {"user": "root", "n": 2}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user startsWith ca") == [
+        {"user": "carol", "n": 1}]
+    # a "." in a value is a dot, not any character: no src contains "0x0"
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER src contains 0.0x") == []
+    # every user name holds an "o": nothing "does not contain" it; two filters both apply
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user doesNotContain o") == []
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user is root FILTER action is failure") == [
+        {"host": "db1", "n": 1}, {"host": "web1", "n": 1}]
+
+
+def test_pivot_limit_splitcol_and_summaries():
+    # LIMIT user BY top 1 count: root has 3 events; bottom 2 by dc(src): bob 1, carol 1 (root 2)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user LIMIT user BY top 1 count(Login)") == [
+        {"user": "root", "n": 3}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user LIMIT user BY bottom 2 dc(src)") == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    # SPLITCOL action: db1 failure 2 success 1; web1 failure 1 success 1
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host SPLITCOL action") == [
+        {"host": "db1", "failure": 2, "success": 1}, {"host": "web1", "failure": 1, "success": 1}]
+    # ROWSUMMARY / COLSUMMARY: a column and a last row named ALL with the sums
+    rows = q("| pivot Logins Login count(Login) AS n SPLITROW host ROWSUMMARY 1 COLSUMMARY 1")
+    assert [(r["host"], r["n"], r["ALL"]) for r in rows] == [("db1", 3, 3), ("web1", 2, 2), ("ALL", 5, 5)]
+    # PERIOD hour on _time: -10..-40 in one hour, -4000 in the one before
+    rows = q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD hour")
+    assert [r["n"] for r in rows] == [1, 4]
+
+
 @pytest.mark.parametrize("query, words", [
     ("| tstats count from datamodel=Nope", "no data model named 'Nope'"),
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
-    ("| pivot Logins Login count(Login) FILTER user is root", "pivot FILTER is not supported"),
+    ("| pivot Logins Login count(Login) SORT 10 user", "pivot SORT is not supported"),
+    ("| pivot Logins Login count(Login) FILTER user resembles root", "expected a filter type"),
+    ("| pivot Logins Login count(Login) SPLITCOL user", "SPLITCOL needs exactly one SPLITROW"),
+    ("| pivot Logins Login count(Login) SPLITROW host SPLITCOL user ROWSUMMARY 1", "addtotals"),
     ("| datamodel Logins Login", "datamodel needs a model, a dataset and 'search' or 'flat'"),
     ("| tstats count from datamodel=Risk.All_Risk", "data model 'Risk' is Splunk-only: Splunk Enterprise Security"),
 ])

@@ -201,6 +201,19 @@ def test_chart_over_by():
     assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
 
 
+def test_commands_after_chart_over_by_read_its_series_columns():
+    # the table of test_chart_over_by: web1 access 1 app 2; web2 access 2 app 0. Commands after
+    # it see the series as fields (Search Reference: addtotals sums each row's numeric fields;
+    # eval reads them by name; they were null when the columns came from a SQL PIVOT)
+    rows = run("* | chart count over host by sourcetype | addtotals", rows=EVENTS)
+    assert [(r["host"], r["Total"]) for r in rows] == [("web1", 3), ("web2", 2)]
+    rows = run("* | chart count over host by sourcetype | eval share=round(app*100/(access+app)) | table host share",
+               rows=EVENTS)
+    assert rows == [{"host": "web1", "share": 67}, {"host": "web2", "share": 0}]
+    rows = run("* | chart count over host by sourcetype | where access > 1 | fields host access", rows=EVENTS)
+    assert rows == [{"host": "web2", "access": 2}]
+
+
 def test_chart_over_by_with_functions_pivot_cannot_take():
     # rate = (latest - earliest) / (latest_time - earliest_time) per (host, sourcetype) cell
     # (Statistical and charting functions, "rate"): web1/app has E2 (t=-20, 20) and E5 (t=-90, 5):

@@ -526,35 +526,133 @@ def compile_from(state: State, cmd: ast.ArgsCmd) -> None:
 
 # --- pivot -----------------------------------------------------------------------------------
 
+PIVOT_FILTERS = {"is": "=", "isnot": "!=", "=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+                 "contains": "contains", "doesnotcontain": "doesnotcontain", "startswith": "startswith",
+                 "endswith": "endswith", "in": "in", "isnull": "isnull", "isnotnull": "isnotnull",
+                 "regex": "regex", "match": "regex"}
+PIVOT_PERIODS = {"year": "1y", "month": "1mon", "day": "1d", "hour": "1h", "minute": "1m", "second": "1s"}
+PIVOT_TOTAL = "ALL"   # the label of ROWSUMMARY's column and COLSUMMARY's row (Speleo's choice, see compile_pivot)
+
+
+def _pivot_bool(cur: Cursor, what: str) -> bool:
+    tok = cur.next()
+    if tok.kind in (T.WORD, T.STRING) and tok.value.lower() in ("1", "0", "t", "f", "true", "false"):
+        return tok.value.lower() in ("1", "t", "true")
+    raise cur.error(f"pivot {what} takes true or false (1 or 0)", tok)
+
+
+def _pivot_value(cur: Cursor, what: str) -> str:
+    tok = cur.next()
+    if tok.kind in (T.WORD, T.STRING, T.NUMBER):
+        return tok.value
+    raise cur.error(f"expected {what}", tok)
+
+
 def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
     """Splunk Search Reference: pivot. `pivot <model> <dataset> <cell-value>... [SPLITROW <field>
-    [AS <label>]]...`; a cell value is `count(<dataset>)` or `<func>(<field>)`, each with an
-    optional `AS <label>`. FILTER, SPLITCOL, ROWSUMMARY and the other elements are refused."""
+    [AS <label>] [PERIOD <period>]]... [SPLITCOL <field>] [FILTER <field> <filter-type>
+    <value>]... [LIMIT <field> BY top|bottom <n> <func>(<attribute>)] [ROWSUMMARY <bool>]
+    [COLSUMMARY <bool>] [SHOWOTHER <bool>] [NUMCOLS <n>]`; a cell value is `count(<dataset>)` or
+    `<func>(<field>)`, each with an optional `AS <label>`. Filter types: is, isNot, contains,
+    doesNotContain, startsWith, endsWith, in (<v>, ...), isNull, isNotNull, regex, and the
+    comparisons = != < <= > >=. RANGE/TRUELABEL/FALSELABEL split options and SORT are refused."""
     from speleo.spl.commands.aggregates import parse_agg
 
     model = cur.name("a data model name").value
     dataset = cur.name("a dataset name").value
     aggs: list[ast.Agg] = []
     rows: list[tuple[str, str]] = []
+    periods: dict[str, str] = {}
+    extra: dict = {"filters": [], "col": None, "limit": None, "rowsummary": False, "colsummary": False,
+                   "showother": True, "numcols": None}
     while not cur.at_end():
         tok = cur.peek()
-        if tok.is_word("splitrow", "splitrows"):
+        up = tok.value.upper() if tok.kind is T.WORD else ""
+        if up in ("SPLITROW", "SPLITROWS"):
             cur.next()
             field = cur.name("a field to split rows by").value
-            label = cur.name("a label after AS").value if cur.accept_word("as") else field
+            label = field
+            while True:
+                if cur.accept_word("as"):
+                    label = cur.name("a label after AS").value
+                elif cur.peek().is_word("period"):
+                    cur.next()
+                    p = _pivot_value(cur, "a period (auto, year, month, day, hour, minute, second)").lower()
+                    if p != "auto" and p not in PIVOT_PERIODS:
+                        raise cur.error("pivot PERIOD takes auto, year, month, day, hour, minute or second")
+                    periods[field] = PIVOT_PERIODS.get(p, "auto")
+                elif cur.peek().is_word("range", "truelabel", "falselabel", "start", "end", "max", "size"):
+                    raise cur.unsupported(f"pivot SPLITROW {cur.peek().value.upper()} is not supported (AS and "
+                                          "PERIOD are)", cur.peek())
+                else:
+                    break
             rows.append((field, label))
-        elif tok.kind is T.WORD and tok.value.upper() in ("FILTER", "SPLITCOL", "SPLITCOLS", "ROWSUMMARY",
-                                                          "COLSUMMARY", "SHOWOTHER", "NUMCOLS", "LIMIT",
-                                                          "SORT", "PERIOD", "START", "END", "MAX"):
-            raise cur.unsupported(f"pivot {tok.value.upper()} is not supported (count and stats functions with "
-                                  "SPLITROW are)", tok)
+        elif up in ("SPLITCOL", "SPLITCOLS"):
+            cur.next()
+            if extra["col"] is not None:
+                raise cur.unsupported("pivot takes one SPLITCOL", tok)
+            extra["col"] = cur.name("a field to split columns by").value
+            if cur.peek().is_word("range", "period", "truelabel", "falselabel", "start", "end", "max", "size"):
+                raise cur.unsupported(f"pivot SPLITCOL {cur.peek().value.upper()} is not supported", cur.peek())
+        elif up == "FILTER":
+            cur.next()
+            field = cur.name("a field to filter on").value
+            kind_tok = cur.next()
+            kind = PIVOT_FILTERS.get(kind_tok.value.lower()) if kind_tok.kind in (T.WORD, T.OP) else None
+            if kind is None:
+                raise cur.error("expected a filter type (is, isNot, contains, doesNotContain, startsWith, endsWith, "
+                                "in, isNull, isNotNull, regex, =, !=, <, <=, >, >=)", kind_tok)
+            values: list[str] = []
+            if kind == "in":
+                cur.expect(T.LPAREN, "( after in")
+                while not cur.accept(T.RPAREN):
+                    if cur.accept(T.COMMA):
+                        continue
+                    if cur.at_end():
+                        raise cur.error("expected ) after the values of in")
+                    values.append(_pivot_value(cur, "a value"))
+            elif kind not in ("isnull", "isnotnull"):
+                values.append(_pivot_value(cur, f"a value after {kind_tok.value}"))
+            extra["filters"].append((field, kind, values))
+        elif up == "LIMIT":
+            cur.next()
+            field = cur.name("the split field to limit").value
+            if not cur.accept_word("by"):
+                raise cur.error("expected BY after the LIMIT field (LIMIT <field> BY top <n> <func>(<attribute>))")
+            order = cur.next()
+            if not order.is_word("top", "bottom"):
+                raise cur.error("expected top or bottom", order)
+            n_tok = cur.next()
+            try:
+                n = int(n_tok.value)
+            except ValueError:
+                raise cur.error("expected the number of values to keep", n_tok) from None
+            if n < 1:
+                raise cur.error("LIMIT keeps at least 1 value", n_tok)
+            extra["limit"] = (field, order.value.lower(), n, parse_agg(cur))
+        elif up in ("ROWSUMMARY", "COLSUMMARY", "SHOWOTHER"):
+            cur.next()
+            extra[up.lower()] = _pivot_bool(cur, up)
+        elif up == "NUMCOLS":
+            cur.next()
+            n_tok = cur.next()
+            try:
+                extra["numcols"] = int(n_tok.value)
+            except ValueError:
+                raise cur.error("NUMCOLS takes a number of columns", n_tok) from None
+        elif up in ("SORT", "ROWSORT", "PERIOD", "START", "END", "MAX"):
+            raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, "
+                                  "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are)", tok)
         elif cur.accept(T.COMMA):
             continue
         else:
             aggs.append(parse_agg(cur))
     if not aggs:
         raise cur.error("expected a cell value such as count(<dataset>)")
-    return _pivot_node(model, dataset, aggs, rows)
+    node = _pivot_node(model, dataset, aggs, rows)
+    node.periods = periods
+    node.pivot = extra
+    return node
 
 
 def _pivot_node(model: str, dataset: str, aggs: list[ast.Agg], rows: list[tuple[str, str]]) -> ast.Command:
@@ -564,25 +662,130 @@ def _pivot_node(model: str, dataset: str, aggs: list[ast.Agg], rows: list[tuple[
 
 
 def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
-    """pivot: `count(<dataset>)` counts the dataset's events; other functions read the
-    dataset's fields by their bare names; SPLITROW fields group the rows (renamed to their
-    label)."""
+    """pivot, a wrapper around stats and xyseries (Search Reference: pivot): `count(<dataset>)`
+    counts the dataset's events; other functions read the dataset's fields by their bare names.
+    FILTERs keep the events that pass every one (`is`/`isNot` compare as `where` does: numbers
+    as numbers; `contains`, `startsWith`, `endsWith` and `in` compare text exactly; `regex` is
+    RE2/PCRE as `match()`). LIMIT keeps the split values with the n largest (top) or smallest
+    (bottom) value of its function over their events (ties by the value's text). SPLITROW fields
+    group the rows (renamed to their label; `PERIOD` bins `_time`, `auto` as `bin` chooses);
+    SPLITCOL spreads one column per value of its field (with one SPLITROW at most), at most
+    NUMCOLS columns (default 100), the rest in OTHER unless SHOWOTHER is false, as `chart` does.
+    ROWSUMMARY adds a column with each row's sum of the cells, COLSUMMARY a last row with each
+    column's sum; both are labelled `ALL` (Speleo's choice: the Reference does not name them);
+    with SPLITCOL they are refused (write addtotals/addcoltotals after it: its columns are known
+    only when it has run)."""
+    from speleo.spl.commands.stats import compile_eventstats, compile_stats
+
+    extra = getattr(cmd, "pivot", None) or {"filters": [], "col": None, "limit": None, "rowsummary": False,
+                                             "colsummary": False, "showother": True, "numcols": None}
     target = resolve(state, cmd.datamodel, None, cmd)
     dataset_filter(state, target, cmd)
-    aggs = []
-    for a in cmd.aggs:
+
+    def plain(a: ast.Agg) -> ast.Agg:
         if a.func == "count" and a.arg and a.arg.lower() in (n.lower() for n in target.lineage):
-            a = ast.Agg("count", None, a.param, a.alias or f"count({a.arg})", start=a.start, end=a.end)
-        aggs.append(a)
-    names = [a.arg for a in aggs if a.arg] + list(cmd.by)
+            return ast.Agg("count", None, a.param, a.alias or f"count({a.arg})", start=a.start, end=a.end)
+        return a
+
+    aggs = [plain(a) for a in cmd.aggs]
+    limit = extra["limit"]
+    col = extra["col"]
+    names = [a.arg for a in aggs if a.arg] + list(cmd.by) + ([col] if col else []) \
+        + [f for f, _, _ in extra["filters"]] + ([limit[0]] + ([limit[3].arg] if limit[3].arg else []) if limit else [])
     calculated = {n: field_value(state, target, n, cmd) for n in dict.fromkeys(names)
                   if target.model.calculation(target.dataset, n) is not None}
     assign_many(state, calculated)
-    from speleo.spl.commands.stats import compile_stats
+    from speleo.spl.commands.search import compile_where
 
-    compile_stats(state, ast.StatsCmd("stats", aggs, list(cmd.by), start=cmd.start, end=cmd.end))
+    for field, kind, values in extra["filters"]:
+        compile_where(state, ast.WhereCmd(_pivot_filter(field, kind, values), start=cmd.start, end=cmd.end))
+    if limit is not None:
+        _pivot_limit(state, cmd, plain(limit[3]), limit[0], limit[1], limit[2], compile_eventstats)
+    for field, span in (getattr(cmd, "periods", None) or {}).items():
+        compile_bin_period(state, cmd, field, span)
     labels = {f: label for f, label in getattr(cmd, "labels", {}).items() if f != label}
+    if col is not None:
+        if extra["rowsummary"] or extra["colsummary"]:
+            raise state.fail("pivot ROWSUMMARY and COLSUMMARY go with SPLITROW only: with SPLITCOL, add "
+                             f"| addtotals fieldname={PIVOT_TOTAL} or | addcoltotals after the pivot", cmd)
+        if len(cmd.by) != 1:
+            raise state.fail("pivot SPLITCOL needs exactly one SPLITROW (a row per value, a column per "
+                             f"{col} value)", cmd)
+        from speleo.spl.commands.reshape import compile_chart
+
+        options = {"limit": str(extra["numcols"] if extra["numcols"] is not None else 100),
+                   "useother": "true" if extra["showother"] else "false"}
+        compile_chart(state, ast.ChartCmd(options, aggs, cmd.by[0], [col], start=cmd.start, end=cmd.end))
+    else:
+        compile_stats(state, ast.StatsCmd("stats", aggs, list(cmd.by), start=cmd.start, end=cmd.end))
     if labels:
         from speleo.spl.commands.fields import compile_rename
 
         compile_rename(state, ast.RenameCmd(list(labels.items()), start=cmd.start, end=cmd.end))
+    if extra["rowsummary"] or extra["colsummary"]:
+        from speleo.spl.commands.reshape import compile_addcoltotals, compile_addtotals
+
+        rows = [labels.get(f, f) for f in cmd.by]
+        cells = [c for c in state.columns if c not in rows and not c.startswith("_")]
+        if extra["rowsummary"]:
+            compile_addtotals(state, ast.ArgsCmd("addtotals", {"fieldname": PIVOT_TOTAL}, cells,
+                                                 start=cmd.start, end=cmd.end))
+            cells.append(PIVOT_TOTAL)
+        if extra["colsummary"]:
+            opts = {"label": PIVOT_TOTAL, **({"labelfield": rows[0]} if rows else {})}
+            compile_addcoltotals(state, ast.ArgsCmd("addcoltotals", opts, cells, start=cmd.start, end=cmd.end))
+
+
+def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
+    """One pivot FILTER as a `where` expression (values are literals, never SPL text)."""
+    f = ast.Field(field)
+
+    def lit(v: str) -> ast.Node:
+        return ast.Num(v) if re.fullmatch(r"-?\d+(\.\d+)?", v) else ast.Str(v)
+
+    def text_match(pattern: str) -> ast.Node:
+        return ast.Call("match", [ast.Call("tostring", [f]), ast.Str(pattern)])
+
+    if kind in ("=", "!=", "<", "<=", ">", ">="):
+        return ast.BinOp(kind, f, lit(values[0]))
+    if kind == "isnull":
+        return ast.Call("isnull", [f])
+    if kind == "isnotnull":
+        return ast.Call("isnotnull", [f])
+    if kind == "regex":
+        return ast.Call("match", [f, ast.Str(values[0])])
+    if kind == "in":
+        return ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values]])
+    quoted = re.escape(values[0])
+    pattern = {"contains": quoted, "doesnotcontain": quoted, "startswith": "^" + quoted,
+               "endswith": quoted + "$"}[kind]
+    test = text_match(pattern)
+    if kind == "doesnotcontain":   # Splunk's pivot: events without the field do not "not contain" it
+        return ast.BinOp("AND", ast.Call("isnotnull", [f]), ast.UnOp("NOT", test))
+    return test
+
+
+def _pivot_limit(state: State, cmd, agg: ast.Agg, field: str, order: str, n: int, compile_eventstats) -> None:
+    """Keep the events whose `field` value is among the `n` values with the largest (`top`) or
+    smallest (`bottom`) `agg` over their events; ties are broken by the value's text."""
+    from speleo.spl.state import col, ident
+
+    key = "__pivot_limit"   # hidden helper columns: stats/chart afterwards keep only splits and cells
+    compile_eventstats(state, ast.StatsCmd("eventstats", [ast.Agg(agg.func, agg.arg, agg.param, key)], [field],
+                                           start=cmd.start, end=cmd.end))
+    state.wrap()
+    value = exp.TryCast(this=col(key), to=exp.DataType.build("DOUBLE"))
+    rank = exp.Window(this=exp.Anonymous(this="dense_rank", expressions=[]),
+                      order=exp.Order(expressions=[exp.Ordered(this=value, desc=order == "top", nulls_first=False),
+                                                   exp.Ordered(this=exp.cast(state.field(field), "VARCHAR"))]))
+    state.select = state.select.select(exp.alias_(rank, ident("__pivot_rank")), copy=False)
+    state.wrap()
+    state.filter(exp.and_(exp.LTE(this=col("__pivot_rank"), expression=exp.Literal.number(n)),
+                          exp.Not(this=exp.Is(this=state.field(field), expression=exp.null()))))
+
+
+def compile_bin_period(state: State, cmd, field: str, span: str) -> None:
+    """SPLITROW <field> PERIOD <p>: `bin <field> span=<p>` (`auto`: bin's own choice)."""
+    from speleo.spl.commands.stats import compile_bin
+
+    compile_bin(state, ast.BinCmd(field, None if span == "auto" else span, start=cmd.start, end=cmd.end))

@@ -502,6 +502,8 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})
+    if state.later and state.top_level:   # the series columns exist once the PIVOT ran: later commands run on it
+        state.post.append({"kind": "columns"})
 
 
 # --- timewrap -------------------------------------------------------------------------------------------
