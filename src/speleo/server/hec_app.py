@@ -47,6 +47,7 @@ from speleo.ingest import hec
 from speleo.ingest.limits import MemoryBudget, Refusals
 from speleo.ingest.pipeline import Origin, default_host
 from speleo.storage import tokens as tok
+from speleo.storage.journal import GroupCommit, Journal
 from speleo.storage.schema import EVENT_SCHEMA
 
 log = logging.getLogger("speleo.hec")
@@ -61,6 +62,9 @@ COUNTED_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15})
 STORAGE_RETRY_SECS = 10.0
 DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json; charset=UTF-8")]
+# an uncompressed /event body up to this size is parsed on the event loop (about 2 ms at most)
+# and its fsync shared with concurrent requests; larger ones, gzip, /raw and /ack go to a thread
+INLINE_MAX_BYTES = 64 * 1024
 
 
 @dataclass
@@ -150,10 +154,19 @@ class HecService:
         self._indexes: tuple[float, set[str]] = (0.0, set())
         self._lock = threading.Lock()
         self.inflight = 0
+        self.commits: GroupCommit | None = None   # made at the first write on the event loop
         self.events_total = 0
         self.requests_total = 0
 
     # -- tokens and indexes ------------------------------------------------------------
+    def cached_token(self, secret: str) -> tuple[bool, tok.HecToken | None]:
+        """(True, the token or None when unknown) from the cache while fresh; (False, None)
+        when the catalog must be asked (`token`, in a thread: it reads SQLite)."""
+        hit = self._tokens.get(tok.token_digest(secret))
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def token(self, secret: str) -> tok.HecToken | None:
         digest = tok.token_digest(secret)
         now = time.monotonic()
@@ -165,6 +178,13 @@ class HecService:
             self._tokens.clear()
         self._tokens[digest] = (now + TOKEN_TTL_SECS, found)
         return found
+
+    def indexes_fresh(self) -> bool:
+        """The index names were read from the catalog less than `INDEX_TTL_SECS` ago."""
+        return self._indexes[0] > time.monotonic()
+
+    def refresh_indexes(self) -> None:
+        self._indexes = (time.monotonic() + INDEX_TTL_SECS, set(self.catalog.index_names()))
 
     def index_exists(self, name: str) -> bool:
         expires, names = self._indexes
@@ -227,7 +247,40 @@ class HecService:
             self.store_batch(batch, now)
         return len(batch), error
 
+    async def write_events_async(self, body: bytes, token: tok.HecToken,
+                                 params: dict[str, str]) -> tuple[int, hec.Reply | None]:
+        """`write_events` on the event loop, for bodies small enough to parse there: the record
+        goes to the journal's group commit (one fsync for the requests that arrived meanwhile)
+        and this returns once it is durable. Raises the journal's OSError."""
+        now = time.time()
+        batch, error = hec.parse_events(body, self.defaults(token, params), now)
+        n = len(batch)
+        if n:
+            table = self.table(batch, now)
+            store = self.ingestor.store
+            if isinstance(getattr(store, "journal", None), Journal) and hasattr(store, "record"):
+                if self.commits is None:
+                    self.commits = GroupCommit(store.journal)
+                await self.commits.append(store.record(table))
+            else:   # a store without a journal of its own (tests): its append, in a thread
+                await asyncio.to_thread(store.append, table)
+            with self._lock:
+                self.events_total += n
+        return n, error
+
+    def close(self) -> None:
+        """End the group commit's thread (after what was submitted is written)."""
+        if self.commits is not None:
+            self.commits.close()
+
     def store_batch(self, batch: hec.Batch, now: float) -> None:
+        self.ingestor.store.append(self.table(batch, now))
+        with self._lock:
+            self.events_total += len(batch)
+
+    def table(self, batch: hec.Batch, now: float) -> pa.Table:
+        """The batch as a table in the event schema's order and types (Store.append's conform()
+        then has nothing to do)."""
         cols = batch.columns()
         n = len(batch)
         try:
@@ -239,10 +292,7 @@ class HecService:
         arrays["_indextime"] = pa.repeat(pa.scalar(now, pa.float64()), n)
         arrays["_offset"] = pa.repeat(pa.scalar(-1, pa.int64()), n)
         arrays["_flags"] = flags
-        # in the event schema's order and types: Store.append's conform() then has nothing to do
-        self.ingestor.store.append(pa.Table.from_arrays([arrays[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA))
-        with self._lock:
-            self.events_total += n
+        return pa.Table.from_arrays([arrays[f.name] for f in EVENT_SCHEMA], schema=EVENT_SCHEMA)
 
     def write_raw(self, body: bytes, token: tok.HecToken, params: dict[str, str]) -> tuple[int, hec.Reply | None]:
         d = self.defaults(token, params)
@@ -385,7 +435,8 @@ def build_hec_app(svc: HecService):
         if method not in ("POST", "PUT"):
             return await send_json(send, 405, {"text": "Method not allowed; use POST", "code": 405})
         headers = {k.lower(): v for k, v in scope["headers"]}
-        params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+        query = scope.get("query_string", b"")
+        params = {k: v[-1] for k, v in parse_qs(query.decode("latin-1")).items()} if query else {}
         r = await handle(path, headers, params, receive)
         code = r.body.get("code")
         if code in COUNTED_CODES:   # 413, 8 and 9 are counted where they arise, with their cause
@@ -400,7 +451,9 @@ def build_hec_app(svc: HecService):
         secret = secret.strip()
         if scheme.lower() != "splunk" or not secret:
             return hec.reply(3)
-        token = await asyncio.to_thread(svc.token, secret)
+        cached, token = svc.cached_token(secret)
+        if not cached:
+            token = await asyncio.to_thread(svc.token, secret)
         if token is None:
             return hec.reply(4)
         if token.disabled:
@@ -436,9 +489,45 @@ def build_hec_app(svc: HecService):
             return hec.reply(9)
         svc.inflight += 1
         try:
+            if path in EVENT_PATHS and len(body) <= INLINE_MAX_BYTES and b"content-encoding" not in headers:
+                return await write_inline(params, body, token, channel)
             return await asyncio.to_thread(work, path, headers, params, body, token, channel, held)
         finally:
             svc.inflight -= 1
+
+    async def write_inline(params, body, token, channel) -> hec.Reply:
+        """`work` for a small uncompressed /event body: parsed on the event loop (a thread per
+        request cost more CPU than the parse), only the fsync waits elsewhere (group commit)."""
+        if not svc.indexes_fresh():   # the catalog is read in a thread, never on the loop
+            await asyncio.to_thread(svc.refresh_indexes)
+        ack_id = svc.acks.next_id(channel) if token.ack else None
+        try:
+            n, error = await svc.write_events_async(body, token, params)
+        except Exception as e:
+            return write_failed(e, token)
+        return answer(n, error, channel, ack_id)
+
+    def write_failed(e: Exception, token) -> hec.Reply:
+        if isinstance(e, OSError):   # the journal's disk: full, read-only, failing
+            log.error("HEC write failed (token %s): %s", token.name, e)
+            svc.write_failed(e)
+            return hec.reply(9)
+        log.error("HEC write failed (token %s)", token.name, exc_info=e)
+        svc.refused("request failed (code 8): internal error")
+        return hec.reply(8)
+
+    def answer(n: int, error: hec.Reply | None, channel: str, ack_id: int | None) -> hec.Reply:
+        if n:
+            svc.storage_error = None
+        svc.requests_total += 1
+        if error is not None:
+            if n and ack_id is not None:
+                svc.acks.done(channel, ack_id)
+            return error
+        if ack_id is not None:
+            svc.acks.done(channel, ack_id)
+            return hec.reply(0, ackId=ack_id)
+        return hec.reply(0)
 
     def work(path, headers, params, body, token, channel, held) -> hec.Reply:
         if path in ACK_PATHS:
@@ -460,25 +549,9 @@ def build_hec_app(svc: HecService):
                 n, error = svc.write_raw(body, token, params)
             else:
                 n, error = svc.write_events(body, token, params)
-        except OSError as e:  # the journal's disk: full, read-only, failing
-            log.error("HEC write failed (token %s): %s", token.name, e)
-            svc.write_failed(e)
-            return hec.reply(9)
-        except Exception:
-            log.exception("HEC write failed (token %s)", token.name)
-            svc.refused("request failed (code 8): internal error")
-            return hec.reply(8)
-        if n:
-            svc.storage_error = None
-        svc.requests_total += 1
-        if error is not None:
-            if n and ack_id is not None:
-                svc.acks.done(channel, ack_id)
-            return error
-        if ack_id is not None:
-            svc.acks.done(channel, ack_id)
-            return hec.reply(0, ackId=ack_id)
-        return hec.reply(0)
+        except Exception as e:
+            return write_failed(e, token)
+        return answer(n, error, channel, ack_id)
 
     return app
 
@@ -513,3 +586,4 @@ class HecServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.svc.close()
