@@ -4,14 +4,19 @@ Endpoints (see docs/inputs.md): `/services/collector` and `/services/collector/e
 `/1.0`), `/services/collector/raw` (also `/1.0`), `/services/collector/health` (also `/1.0`,
 no token), `/services/collector/ack`. Every other endpoint needs `Authorization: Splunk <token>`.
 
-Events are appended to the store of the running server (journal + fsync: durable when
-`Store.append` returns), so an `ackId` is true as soon as its request was answered with success.
-The work of a request (decompressing, parsing, the fsync) runs in a worker thread; when more
-than `max_inflight` requests are being written the endpoint answers code 9 (server is busy)
-instead of queueing what it cannot make durable soon.
+Events are appended to the store's journal and fsynced before the answer, so an `ackId` is true
+as soon as its request was answered with success. An uncompressed `/event` body up to
+`INLINE_MAX_BYTES` is parsed on the event loop and its record written by the journal's group
+commit (`journal.GroupCommit`: one thread, one fsync for the records of the requests that
+arrived meanwhile; each request answered once the fsync covering it returned); other requests
+(gzip, larger bodies, `/raw`, `/ack`) are worked in a worker thread. A thread per request cost
+more CPU than parsing 100 events (decision 0031). When more than `max_inflight` requests are
+being written the endpoint answers code 9 (server is busy) instead of queueing what it cannot
+make durable soon.
 
-Tokens are looked up in the catalog by SHA-256 per request, through a cache with a short TTL,
-so tokens created, disabled or deleted while the server runs take effect within seconds.
+Tokens are looked up in the catalog by SHA-256 per request, through a cache with a short TTL
+(a hit is answered on the event loop, a miss reads SQLite in a thread), so tokens created,
+disabled or deleted while the server runs take effect within seconds.
 Token secrets never reach a log line.
 
 Bounds: a body is read only after its token is checked, and never past `max_content_bytes`
@@ -79,6 +84,10 @@ class HecSettings:
 
     def buffer_budget(self) -> int:
         return max(self.max_buffered_bytes, self.max_content_bytes + self.max_decompressed_bytes)
+
+
+class IndexNotCached(Exception):
+    """An index name the fresh cache of `HecService` does not hold (see `index_cached`)."""
 
 
 class Busy(Exception):
@@ -179,12 +188,16 @@ class HecService:
         self._tokens[digest] = (now + TOKEN_TTL_SECS, found)
         return found
 
-    def indexes_fresh(self) -> bool:
-        """The index names were read from the catalog less than `INDEX_TTL_SECS` ago."""
-        return self._indexes[0] > time.monotonic()
-
     def refresh_indexes(self) -> None:
         self._indexes = (time.monotonic() + INDEX_TTL_SECS, set(self.catalog.index_names()))
+
+    def index_cached(self, name: str) -> bool:
+        """`index_exists` without the catalog: True when the fresh cache has `name`, else
+        raises IndexNotCached (the caller reads the catalog in a thread and asks again)."""
+        expires, names = self._indexes
+        if name in names and expires > time.monotonic():
+            return True
+        raise IndexNotCached(name)
 
     def index_exists(self, name: str) -> bool:
         expires, names = self._indexes
@@ -194,9 +207,13 @@ class HecService:
         self._indexes = (time.monotonic() + INDEX_TTL_SECS, names)
         return name in names
 
-    def defaults(self, token: tok.HecToken, params: dict[str, str]) -> hec.Defaults:
+    def defaults(self, token: tok.HecToken, params: dict[str, str], exists=None) -> hec.Defaults:
+        """Metadata defaults of a request; `exists(index)`: how an index is looked up
+        (default `index_exists`, which may read the catalog)."""
+        exists = exists or self.index_exists
+
         def allowed(index: str) -> bool:
-            return token.allows(index) and self.index_exists(index)
+            return token.allows(index) and exists(index)
 
         return hec.Defaults(
             host=params.get("host") or self.host,
@@ -253,7 +270,12 @@ class HecService:
         goes to the journal's group commit (one fsync for the requests that arrived meanwhile)
         and this returns once it is durable. Raises the journal's OSError."""
         now = time.time()
-        batch, error = hec.parse_events(body, self.defaults(token, params), now)
+        try:   # the catalog is never read on the event loop
+            batch, error = hec.parse_events(body, self.defaults(token, params, self.index_cached), now)
+        except IndexNotCached:
+            await asyncio.to_thread(self.refresh_indexes)
+            names = self._indexes[1]
+            batch, error = hec.parse_events(body, self.defaults(token, params, names.__contains__), now)
         n = len(batch)
         if n:
             table = self.table(batch, now)
@@ -533,8 +555,6 @@ def build_hec_app(svc: HecService):
     async def write_inline(params, body, token, channel) -> hec.Reply:
         """`work` for a small uncompressed /event body: parsed on the event loop (a thread per
         request cost more CPU than the parse), only the fsync waits elsewhere (group commit)."""
-        if not svc.indexes_fresh():   # the catalog is read in a thread, never on the loop
-            await asyncio.to_thread(svc.refresh_indexes)
         ack_id = svc.acks.next_id(channel) if token.ack else None
         try:
             n, error = await svc.write_events_async(body, token, params)
