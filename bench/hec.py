@@ -46,6 +46,12 @@ def run(seconds: float = 10.0, clients: int = 8, batch: int = 100) -> dict:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            for _ in range(300):   # the API starts after HEC: its start-up is not HEC's CPU
+                try:
+                    if httpx.get(f"http://127.0.0.1:{api}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
             body = "".join(json.dumps({"event": f"2024-01-01 00:00:{i % 60:02d} INFO user=u{i} action=login "
                                                 f"status=ok bytes={i * 7} request {i}", "host": "bench",
                                        "sourcetype": "bench"}) for i in range(batch)).encode()

@@ -243,3 +243,32 @@ def test_tokens_never_logged(hec):
     post(hec, body=b'{"event": "x"}', token="not-a-real-token-secret")
     text = hec.log.read_text()
     assert hec.tokens["plain"] not in text and "not-a-real-token-secret" not in text
+
+
+def test_body_kept_when_the_client_offers_an_h2c_upgrade(hec):
+    """curl --http2 and Java's RestClient offer `Upgrade: h2c` on plain HTTP; the server stays on
+    HTTP/1.1 and must still read the body (llhttp ends the request at its head: events lost,
+    decision 0031). A chunked body with a trailer is read too."""
+    import socket
+    from urllib.parse import urlparse
+
+    tag = uuid.uuid4().hex[:10]
+    body = json.dumps({"event": f"upgrade {tag}"}).encode()
+    u = urlparse(hec.hec_url)
+    head = (f"POST /services/collector/event HTTP/1.1\r\nHost: {u.hostname}\r\n"
+            f"Authorization: Splunk {hec.tokens['plain']}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+            "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n").encode()
+    chunked = json.dumps({"event": f"chunked {tag}"}).encode()
+    requests = [head + b"Content-Length: %d\r\n\r\n" % len(body) + body,
+                head + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n" % (len(chunked), chunked)]
+    for req in requests:
+        with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+            s.sendall(req)
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+                got = s.recv(4096)
+                if not got:
+                    break
+                answer += got
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'{"text":"Success","code":0}'), answer
+    assert sorted(e["_raw"] for e in found(hec, f"index=web {tag}", 2)) == [f"chunked {tag}", f"upgrade {tag}"]

@@ -132,3 +132,31 @@ def test_refused_requests_are_counted_by_code(tmp_path):
     assert {(r["reason"], r["count"]) for r in svc.refusals.snapshot()} == {
         ("request refused (code 2): Token is required", 1), ("request refused (code 4): Invalid token", 1),
         ("request refused (code 12): Event field is required", 1)}
+
+
+def test_indexes_are_read_from_the_catalog_in_a_thread_and_new_ones_seen_at_once(tmp_path):
+    """The event loop never reads SQLite: an index the cache lacks (or a stale cache) is looked
+    up in a worker thread, then the body is read again; an index created meanwhile is accepted
+    at its first use, one that does not exist gets code 7."""
+    import threading
+
+    svc, _ = service(tmp_path)
+    secret = tokens.create_token(svc.catalog, "multi", "main", allowed=["main", "later", "never"])
+    svc.catalog.query("DELETE FROM indexes WHERE name IN ('later', 'never')")   # allowed, not (yet) there
+    readers = []
+    real = svc.catalog.index_names
+
+    def index_names():
+        readers.append(threading.current_thread() is threading.main_thread())
+        return real()
+
+    svc.catalog.index_names = index_names
+    assert call(svc, "/services/collector/event", b'{"event": "a"}', secret).json()["code"] == 0
+    svc.catalog.ensure_index("later")
+    r = call(svc, "/services/collector/event", b'{"event": "b", "index": "later"}', secret)
+    assert r.json() == {"text": "Success", "code": 0}
+    r = call(svc, "/services/collector/event", b'{"event": "c"}{"event": "d", "index": "never"}', secret)
+    assert r.json() == {"text": "Incorrect index", "code": 7, "invalid-event-number": 1}
+    assert [t.column("_raw").to_pylist() for t in svc.ingestor.store.tables] == [["a"], ["b"], ["c"]]
+    assert [t.column("index").to_pylist() for t in svc.ingestor.store.tables] == [["main"], ["later"], ["main"]]
+    assert readers == [False, False, False]   # first use, "later" unknown, "never" unknown: in threads

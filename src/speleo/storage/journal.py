@@ -12,6 +12,7 @@ never acknowledged, so reading stops there. Segments are sealed into buckets by 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -108,21 +109,28 @@ class Journal:
 
     def append(self, record: Record) -> None:
         """Write and fsync one record; when this returns, the record is durable."""
-        blob = encode(record)
+        self.append_encoded([(encode(record), record)])
+
+    def append_encoded(self, group: list[tuple[bytes, Record]]) -> None:
+        """Write records already encoded (`encode`), one after the other, and fsync once: when
+        this returns, all of them are durable. Raises the OSError of the write or the fsync,
+        after cutting the segment back to where the group started (none of them is kept)."""
         with self._lock:
             if self._file is None:
                 self._file = open(self.path_of(self.seq), "ab")
                 fsync_dir(self.folder)
             start = self._file.tell()
             try:
-                self._file.write(blob)
+                for blob, _ in group:
+                    self._file.write(blob)
                 self._file.flush()
                 os.fsync(self._file.fileno())
             except OSError:
                 self._undo(start)
                 raise
-            self.pending.append(record)
-            self.pending_bytes += len(blob)
+            for blob, record in group:
+                self.pending.append(record)
+                self.pending_bytes += len(blob)
 
     def _undo(self, start: int) -> None:
         """Cut a record whose write or fsync failed, so that later records stay readable."""
@@ -135,6 +143,7 @@ class Journal:
             self._file.close()
             self._file = None
             self.seq += 1   # leave the damaged segment (recovery reads up to the tear) and start a new one
+
 
     def rotate(self) -> tuple[int, list[Record]] | None:
         """Close the current segment and return (seq, its records); None when it is empty."""
@@ -154,3 +163,86 @@ class Journal:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+class GroupCommit:
+    """Journal appends for asyncio tasks, written by one thread with one fsync per group.
+
+    `await append(record)` returns once the fsync that covers the record has returned
+    (acknowledged = durable, as with `Journal.append`) and raises that write's OSError when it
+    failed (the whole group is then cut from the segment). A group is what was submitted while
+    the previous one was being written, at most `max_group_bytes` (one record at least), so
+    concurrent requests share an fsync instead of taking a worker thread each. Each event loop
+    is woken once per group, not once per record. `close()` ends the thread after what was
+    submitted is written.
+    """
+
+    def __init__(self, journal: Journal, max_group_bytes: int = 64 * 1024 * 1024) -> None:
+        self.journal = journal
+        self.max_group_bytes = max_group_bytes
+        self._cond = threading.Condition()
+        self._queue: list[tuple[bytes, Record, object, object]] = []
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    async def append(self, record: Record) -> None:
+        blob = encode(record)
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        with self._cond:
+            if self._closed:
+                raise OSError("the journal is closing")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="speleo-journal-commit", daemon=True)
+                self._thread.start()
+            self._queue.append((blob, record, done, loop))
+            self._cond.notify()
+        await done
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _take(self) -> list | None:
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            size, n = 0, 0
+            for blob, *_ in self._queue:
+                if n and size + len(blob) > self.max_group_bytes:
+                    break
+                size += len(blob)
+                n += 1
+            group, self._queue = self._queue[:n], self._queue[n:]
+            return group
+
+    def _run(self) -> None:
+        while (group := self._take()) is not None:
+            error: BaseException | None = None
+            try:
+                self.journal.append_encoded([(blob, record) for blob, record, _, _ in group])
+            except Exception as e:   # OSError from the disk; anything else is reported the same way
+                error = e
+            by_loop: dict = {}
+            for _, _, done, loop in group:
+                by_loop.setdefault(loop, []).append(done)
+            for loop, futures in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_settle, futures, error)
+                except RuntimeError:   # that loop is closed: nobody waits any more
+                    pass
+
+
+def _settle(futures: list, error: BaseException | None) -> None:
+    for f in futures:
+        if not f.done():
+            if error is None:
+                f.set_result(None)
+            else:
+                f.set_exception(error)

@@ -99,6 +99,17 @@ class Store:
         Both are applied to the catalog when the record is sealed, atomically with its events;
         so is `extra` (`{"license_reported": [...]}`: bytes a licence report covered).
         """
+        self.journal.append(self.record(events, checkpoints, problems, extra))
+
+    def record(
+        self,
+        events: pa.Table,
+        checkpoints: dict[str, tuple[str, int]] | None = None,
+        problems: list[tuple[str, str, str, int]] | None = None,
+        extra: dict | None = None,
+    ) -> Record:
+        """The journal record `append` writes (ingest filters applied, events conformed), for a
+        caller that writes it itself (`journal.GroupCommit`)."""
         meta: dict = dict(extra or {})
         if self.ingest_filter is not None and events.num_rows:
             events, dropped = self.ingest_filter.apply(conform(events))
@@ -113,7 +124,7 @@ class Store:
             meta["checkpoints"] = {k: [v[0], int(v[1]), *v[2:]] for k, v in checkpoints.items()}
         if problems:
             meta["problems"] = [list(p) for p in problems]
-        self.journal.append(Record(conform(events), meta))
+        return Record(conform(events), meta)
 
     def seal_if_large(self, limit_bytes: int) -> SealStats:
         """Seal when the current journal segment holds `limit_bytes` or more (bounds memory)."""
