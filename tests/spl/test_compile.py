@@ -101,6 +101,44 @@ def test_day_buckets_in_a_zone_with_daylight_saving_time_equal_duckdbs_time_buck
         assert wrong == [], (days, wrong)
 
 
+@pytest.mark.parametrize("tz", ["America/New_York", "America/Sao_Paulo", "Asia/Beirut", "Australia/Lord_Howe",
+                                "UTC", "Asia/Kolkata"])
+@pytest.mark.parametrize("near", [(1_600_000_000.0, 1_700_000_000.0), (1_699_000_000.0, 1_700_000_000.0), (None, 1.8e9),
+                                  (-100_000_000.0, 200_000_000.0), None])
+def test_month_buckets_equal_duckdbs_time_bucket(tz, near):
+    """Month spans inside a closed search range are a tree over the month starts (spl/nodes.py
+    _month_tree), times outside it take the general path; around every month start (a second
+    before and after, the day around) and every transition, for 1, 2 and 3 months, also for an
+    open earliest (the tree from 1970, the last two years first). Sao Paulo's
+    DST began at midnight (a skipped local midnight), Beirut's ended at midnight. The reference
+    is DuckDB's own time_bucket over timezone(), computed per row."""
+    import random
+
+    import duckdb
+    from sqlglot import exp as _exp
+
+    from speleo.spl.nodes import TimeBucket, month_starts, render, zone_offsets
+
+    rng = random.Random(tz)
+    times = [rng.uniform(-2e8, 2e9) for _ in range(1500)]
+    times += [p + d for p, _ in zone_offsets(tz)[1] for d in (-86400, -1, 0, 1, 86400)]
+    lo, hi = near or (1_600_000_000.0, 1_700_000_000.0)
+    times += [x + d for x in month_starts(tz, 1, int(lo or 0), int(hi)) for d in (-86400, -1, -0.5, 0, 0.5, 1, 86400)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest($1::DOUBLE[]) AS x", [times])
+    for months in (1, 2, 3):
+        extra = {} if near is None else {"near": _exp.Tuple(expressions=[
+            _exp.null() if v is None else _exp.Literal.number(v) for v in near])}
+        node = TimeBucket(this=_exp.column("x"), seconds=_exp.Literal.number(months), unit=_exp.Literal.string("mon"),
+                          tz=_exp.Literal.string(tz), **extra)
+        sql = render(node)
+        assert ("CASE" in sql) == (near is not None)   # the tree only for a closed range
+        wrong = con.execute(f"SELECT x, {sql} AS fast, epoch(timezone('{tz}', time_bucket(INTERVAL '{months} months', "
+                            f"timezone('{tz}', to_timestamp(x)))))::DOUBLE AS ref FROM t "
+                            "WHERE fast IS DISTINCT FROM ref LIMIT 5").fetchall()
+        assert wrong == [], (months, wrong)
+
+
 def test_zone_offsets_follow_duckdbs_zone_data():
     """New York: EST (-5 h) in January 2024, EDT (-4 h) from 2024-03-10 07:00 UTC (02:00 EST)
     to 2024-11-03 06:00 UTC (02:00 EDT), as the US rules since 2007 say."""

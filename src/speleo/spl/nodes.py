@@ -30,7 +30,8 @@ class TermMatch(exp.Expression, exp.Func):
 class TimeBucket(exp.Expression, exp.Func):
     """Bucket start of epoch seconds `this` for a span; `unit` s or d/mon; `tz` for days;
     `near` an optional (earliest, latest) tuple of the search's range (NULL: open), where day
-    buckets in a zone with daylight saving time are computed by arithmetic (`_day_tree`)."""
+    buckets in a zone with daylight saving time are computed by arithmetic (`_day_tree`) and
+    month buckets by a tree over their starts (`_month_tree`, a closed range only)."""
 
     arg_types = {"this": True, "seconds": True, "unit": True, "tz": False, "near": False}
 
@@ -264,6 +265,70 @@ def _day_tree(t: exp.Expression, tz: str, period: int,
                                         true=tree(recent, i1))], default=tree(i0, recent - 1))
 
 
+MONTH_TREE_MAX = 1200   # month buckets in a search's range computed by a CASE tree at most (100 years of 1 month)
+
+
+@lru_cache(maxsize=256)
+def month_starts(tz: str, months: int, lo: int, hi: int) -> tuple[int, ...] | None:
+    """The starts (epoch seconds) of the `months`-month buckets in zone `tz` from the one holding
+    `lo` to the first one after `hi`, as DuckDB's `time_bucket` over `timezone()` computes them
+    (local midnight on the first of a month, months counted from 2000-01, ICU's rule for a
+    midnight a transition skips or repeats): read from DuckDB itself, so a tree over them gives
+    what the general path gives. None for an unknown zone or more than MONTH_TREE_MAX buckets."""
+    import duckdb
+
+    if hi < lo or (hi - lo) / (months * 28 * 86400) > MONTH_TREE_MAX:
+        return None
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT epoch(timezone($tz, b))::BIGINT FROM generate_series("
+            "time_bucket(to_months($n), timezone($tz, to_timestamp($lo))), "
+            "timezone($tz, to_timestamp($hi)) + to_months($n), to_months($n)) g(b) ORDER BY b",
+            {"tz": tz, "n": months, "lo": lo, "hi": hi}).fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    starts = tuple(int(r[0]) for r in rows)
+    return starts if len(starts) >= 2 else None
+
+
+def _month_tree(t: exp.Expression, tz: str, months: int,
+                near: tuple[float | None, float | None]) -> tuple[exp.Expression, exp.Expression] | None:
+    """(condition, start) of the `months`-month bucket holding `t` in a zone, for times within
+    the search's range `near` (an open earliest: from 1970): a binary tree of CASEs over the
+    bucket starts (`month_starts`; the last two years first), so no event's time is converted to
+    a local timestamp. None when the latest is open or the range too long (the caller keeps the
+    general path)."""
+    if near[1] is None or not all(abs(v) < 9e12 for v in near if v is not None):
+        return None
+    lo = int(near[0]) - 86400 if near[0] is not None else _ZONE_SPAN[0]   # all time: from 1970 (before: ICU)
+    hi = int(near[1]) + 86400
+    starts = month_starts(tz, months, max(lo, -2_208_988_800), min(hi, 32_503_680_000))
+    if starts is None:
+        return None
+
+    def num(v: int) -> exp.Expression:
+        return exp.Literal.number(v) if v >= 0 else exp.Neg(this=exp.Literal.number(-v))
+
+    def tree(a: int, b: int) -> exp.Expression:   # t in [starts[a], starts[b + 1])
+        if a == b:
+            return num(starts[a])
+        mid = (a + b + 1) // 2
+        return exp.Case(ifs=[exp.If(this=exp.LT(this=exp.paren(t.copy()), expression=num(starts[mid])),
+                                    true=tree(a, mid - 1))], default=tree(mid, b))
+
+    inside = exp.and_(exp.GTE(this=exp.paren(t.copy()), expression=num(starts[0])),
+                      exp.LT(this=exp.paren(t.copy()), expression=num(starts[-1])))
+    last = len(starts) - 2
+    recent = max(0, last - 24)   # logs are mostly recent: the last two years of buckets first, a shallower tree
+    if recent == 0:
+        return inside, tree(0, last)
+    return inside, exp.Case(ifs=[exp.If(this=exp.GTE(this=exp.paren(t.copy()), expression=num(starts[recent])),
+                                        true=tree(recent, last))], default=tree(0, recent - 1))
+
+
 def _duck_bucket(node: TimeBucket) -> exp.Expression:
     seconds = int(_lit(node.args["seconds"]))
     unit = _lit(node.args["unit"])
@@ -294,9 +359,7 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
         return exp.Case(ifs=[exp.If(this=inside, true=fixed), exp.If(this=_timestamp_range(t), true=general)],
                         default=fixed.copy())
     if unit == "d" and isinstance(tz, exp.Literal) and not isinstance(t, exp.Literal):
-        near = node.args.get("near")
-        bounds = tuple(None if isinstance(v, exp.Null) else float(_lit(v)) for v in near.expressions) \
-            if isinstance(near, exp.Tuple) else (None, None)
+        bounds = _near_bounds(node)
         fast = _day_tree(t, tz.this, seconds * 86400, bounds)
         if fast is not None:   # a zone with daylight saving time: arithmetic where the tree covers, else ICU
             inside, start = fast
@@ -305,7 +368,31 @@ def _duck_bucket(node: TimeBucket) -> exp.Expression:
             return exp.Case(ifs=[exp.If(this=inside, true=exp.Cast(this=start, to=exp.DataType.build("DOUBLE"))),
                                  exp.If(this=_timestamp_range(t), true=general)],
                             default=exp.Cast(this=plain, to=exp.DataType.build("DOUBLE")))
+    if unit == "mon" and isinstance(tz, exp.Literal) and not isinstance(t, exp.Literal):
+        bounds = _near_bounds(node)
+        fast = _month_tree(t, tz.this, seconds, bounds)
+        if fast is not None:   # months in the search's range: a tree over their starts, else ICU
+            inside, start = fast
+            return exp.Case(ifs=[exp.If(this=inside, true=exp.Cast(this=start, to=exp.DataType.build("DOUBLE"))),
+                                 exp.If(this=_timestamp_range(t), true=general)],
+                            default=exp.null())
     return general
+
+
+def _near_bounds(node: TimeBucket) -> tuple[float | None, float | None]:
+    """TimeBucket's `near` as numbers (None: open, or not a number literal)."""
+    near = node.args.get("near")
+    if not isinstance(near, exp.Tuple):
+        return None, None
+
+    def value(v: exp.Expression) -> float | None:
+        if isinstance(v, exp.Neg) and isinstance(v.this, exp.Literal) and not v.this.is_string:
+            return -float(v.this.this)
+        if isinstance(v, exp.Literal) and not v.is_string:
+            return float(v.this)
+        return None
+
+    return tuple(value(v) for v in near.expressions[:2]) if len(near.expressions) == 2 else (None, None)
 
 
 def _timestamp_range(t: exp.Expression) -> exp.Expression:
