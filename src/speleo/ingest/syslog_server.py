@@ -110,7 +110,8 @@ class SyslogListeners:
         self._clients: set[asyncio.Task] = set()
         self._closing = False   # set by the stop: connection loops end at their next read
         self.received = 0
-        self._in_flight: asyncio.Future | None = None   # the periodic flush's store, while it runs
+        self._in_flight: asyncio.Future | None = None   # the batch being parsed (`_store_in_turn`)
+        self._writing: asyncio.Future | None = None     # the batch being journaled
         self.pending_count = 0
         self.udp_bound = 0
         self._udp_dropped_reported = 0
@@ -249,6 +250,8 @@ class SyslogListeners:
                     self.add_many(source, msgs, sender)
                 if self._closing:
                     break
+                if self.pending_count >= FLUSH_EVENTS:
+                    await self._hand_over()   # waits while the batch before is being stored
         except (ConnectionError, OSError, ssl.SSLError):
             pass
         except asyncio.CancelledError:  # the server stops: keep what this connection sent
@@ -263,13 +266,34 @@ class SyslogListeners:
 
     # -- batches ----------------------------------------------------------------------------
     def add_many(self, source: str, msgs: list[bytes], sender: str) -> None:
-        """Queue the messages of one read (one receive time); past `FLUSH_EVENTS` they are stored
-        at once (on the loop's thread: the sender waits, as TCP lets it)."""
+        """Queue the messages of one read (one receive time). A connection that finds
+        `FLUSH_EVENTS` or more queued hands them to the store (`_hand_over`) before it reads on."""
         self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
         self.received += len(msgs)
         self.pending_count += len(msgs)
-        if self.pending_count >= FLUSH_EVENTS:
-            self._store(self._take_pending())
+
+    async def _hand_over(self) -> None:
+        """Start storing what is queued on the store's thread, once the batch before it is stored
+        (one store at a time, in the order received). The caller waits only for that earlier
+        batch: while a batch is parsed and written, the connections read and frame the next one
+        (Arrow's kernels and the fsync leave the interpreter to them), and a connection that
+        finds `FLUSH_EVENTS` queued waits here, so the sender waits, as TCP lets it. The store
+        is shielded: a cancelled caller (the stop) does not abandon a batch half stored; the
+        stop awaits `_in_flight` instead."""
+        while self._in_flight is not None and not self._in_flight.done():
+            await asyncio.shield(self._in_flight)
+        batches = self._take_pending()
+        if batches:
+            self._in_flight = asyncio.ensure_future(self._store_in_turn(batches))
+
+    async def _store_in_turn(self, batches) -> None:
+        """Parse `batches` on a thread, then journal them on another once the batch before is
+        journaled: the fsync of one batch runs beside the parsing of the next, and batches reach
+        the journal in the order received. Done when the write has started (`_writing`)."""
+        parsed = await asyncio.to_thread(self._parse, batches)
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, parsed))
 
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread);
@@ -305,24 +329,47 @@ class SyslogListeners:
             if not self._udp_backlog():   # a backlog of UDP is stored without waiting
                 await asyncio.sleep(FLUSH_SECS)
             if self.pending or (self._udp is not None and self._udp.queue):
-                # shielded: cancelling this loop at a stop must not leave a store running unseen
-                # on its thread while the stop returns (its messages would land after the caller
-                # closed the store); the stop awaits `_in_flight` instead
-                self._in_flight = asyncio.ensure_future(asyncio.to_thread(self._store, self._take_pending()))
-                await asyncio.shield(self._in_flight)
+                # shielded (`_hand_over`): cancelling this loop at a stop must not leave a store
+                # running unseen on its thread while the stop returns (its messages would land
+                # after the caller closed the store); the stop awaits `_in_flight` instead
+                await self._hand_over()
+                if self._in_flight is not None:
+                    await asyncio.shield(self._in_flight)
 
     def _store(self, batches) -> None:
+        """Parse and journal `batches` on the calling thread (the stop's last flush)."""
+        self._write(self._parse(batches))
+
+    def _parse(self, batches) -> list[tuple[str, int, object, list]]:
+        """(source, messages, event table, problem counters) of each source's messages; a batch
+        that cannot be parsed is counted as lost (it never reaches the journal)."""
+        out = []
         for source, messages in batches.items():
             try:
                 table = events_table(messages, source, self.index, self.tz)
-                flagged = Counter(f for fl in table.column("_flags").to_pylist() if fl for f in fl.split(","))
+                flagged: Counter = Counter()
+                counts = table.column("_flags").value_counts()   # a few distinct values a batch
+                for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    for f in value.split(",") if value else ():
+                        flagged[f] += n
                 problems = [("flagged", source, f, n) for f, n in sorted(flagged.items())]
-                self.ingestor.store.append(table, None, problems)
-                self.ingestor.events_total += len(messages)
+                out.append((source, len(messages), table, problems))
             except Exception as e:
-                log.error("syslog: could not store %d messages from %s: %s", len(messages), source, e)
-                self.refusals.count(source, f"messages lost: journal write failed ({type(e).__name__})",
-                                    len(messages))
+                self._lost(source, len(messages), e)
+        return out
+
+    def _write(self, parsed: list[tuple[str, int, object, list]]) -> None:
+        """Journal parsed batches (each durable when `Store.append` returns)."""
+        for source, n, table, problems in parsed:
+            try:
+                self.ingestor.store.append(table, None, problems)
+                self.ingestor.events_total += n
+            except Exception as e:
+                self._lost(source, n, e)
+
+    def _lost(self, source: str, n: int, e: Exception) -> None:
+        log.error("syslog: could not store %d messages from %s: %s", n, source, e)
+        self.refusals.count(source, f"messages lost: journal write failed ({type(e).__name__})", n)
 
     # -- stop -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -359,8 +406,9 @@ class SyslogListeners:
         if self._udp is not None:
             await asyncio.to_thread(self._udp.close)   # what it received stays in its queue
         self._flusher.cancel()
-        if self._in_flight is not None:
-            await asyncio.wait([self._in_flight])
+        for stage in ("_in_flight", "_writing"):   # the parse first: it may start a write
+            if getattr(self, stage) is not None:
+                await asyncio.wait([getattr(self, stage)])
         await asyncio.to_thread(self.flush)
 
 
