@@ -39,7 +39,8 @@ from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, events_table, strip_
 log = logging.getLogger("speleo.syslog")
 
 FLUSH_SECS = 0.05
-FLUSH_EVENTS = 5000
+FLUSH_EVENTS = 20_000                      # a batch: at most this many messages
+FLUSH_BYTES = 4 * 1024 * 1024              # ... or about this many bytes read
 UDP_TAKE = 20_000                          # datagrams stored at once
 UDP_QUEUE_MAX_BYTES = 32 * 1024 * 1024     # datagrams received, waiting to be stored
 UDP_RCVBUF_BYTES = 16 * 1024 * 1024
@@ -113,6 +114,7 @@ class SyslogListeners:
         self._in_flight: asyncio.Future | None = None   # the batch being parsed (`_store_in_turn`)
         self._writing: asyncio.Future | None = None     # the batch being journaled
         self.pending_count = 0
+        self.pending_bytes = 0
         self.udp_bound = 0
         self._udp_dropped_reported = 0
         self.tcp_bound = 0
@@ -247,10 +249,10 @@ class SyslogListeners:
                     break
                 msgs = framer.feed(data)   # what was read is kept, even during the stop
                 if msgs:
-                    self.add_many(source, msgs, sender)
+                    self.add_many(source, msgs, sender, len(data))
                 if self._closing:
                     break
-                if self.pending_count >= FLUSH_EVENTS:
+                if self.pending_count >= FLUSH_EVENTS or self.pending_bytes >= FLUSH_BYTES:
                     await self._hand_over()   # waits while the batch before is being stored
         except (ConnectionError, OSError, ssl.SSLError):
             pass
@@ -265,19 +267,21 @@ class SyslogListeners:
                                     framer.dropped_bytes)
 
     # -- batches ----------------------------------------------------------------------------
-    def add_many(self, source: str, msgs: list[bytes], sender: str) -> None:
-        """Queue the messages of one read (one receive time). A connection that finds
-        `FLUSH_EVENTS` or more queued hands them to the store (`_hand_over`) before it reads on."""
+    def add_many(self, source: str, msgs: list[bytes], sender: str, size: int | None = None) -> None:
+        """Queue the messages of one read (one receive time; `size`: the bytes read, by default
+        the messages'). A connection that finds `FLUSH_EVENTS` messages or `FLUSH_BYTES` queued
+        hands them to the store (`_hand_over`) before it reads on."""
         self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
         self.received += len(msgs)
         self.pending_count += len(msgs)
+        self.pending_bytes += sum(map(len, msgs)) if size is None else size
 
     async def _hand_over(self) -> None:
         """Start storing what is queued on the store's thread, once the batch before it is stored
         (one store at a time, in the order received). The caller waits only for that earlier
         batch: while a batch is parsed and written, the connections read and frame the next one
         (Arrow's kernels and the fsync leave the interpreter to them), and a connection that
-        finds `FLUSH_EVENTS` queued waits here, so the sender waits, as TCP lets it. The store
+        finds a full batch queued waits here, so the sender waits, as TCP lets it. The store
         is shielded: a cancelled caller (the stop) does not abandon a batch half stored; the
         stop awaits `_in_flight` instead."""
         while self._in_flight is not None and not self._in_flight.done():
@@ -298,7 +302,7 @@ class SyslogListeners:
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread);
         of UDP, at most `UDP_TAKE` datagrams (the rest wait for the next store)."""
-        batches, self.pending, self.pending_count = self.pending, {}, 0
+        batches, self.pending, self.pending_count, self.pending_bytes = self.pending, {}, 0, 0
         udp = self._udp
         if udp is not None:
             if udp.dropped > self._udp_dropped_reported:
