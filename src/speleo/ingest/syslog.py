@@ -243,15 +243,17 @@ _FAST_5424 = (r"^<(?P<pri>0|[1-9]\d?|1[0-8]\d|19[01])>1 (?P<ts>-|(?P<dt>[1-9]\d{
               r"(?P<host>[!#-\[\]-~]+) (?P<app>[!#-\[\]-~]+) (?P<procid>[!#-\[\]-~]+) (?P<msgid>[!#-\[\]-~]+) -(?: |$)")
 FAST_MIN_MESSAGES = 32    # fewer: the per-message path is as quick
 _NEEDLES = "|".join(re.escape(needle) for _name, needle, _rx in sourcetypes_signatures())
-_RARE_BYTES = b"%[]{}|\\^~`"
+# bytes from the most to the least frequent in log text, roughly; those absent are rarer still
+_BY_FREQUENCY = b" etaoinsrlhdcu0123456789mpfgwyb.=:-,/_vkxjqzTSAEIRNOLCDPMUHFGBWYVKXJQZ"
 
 
-def _probe(needle: str) -> bytes:
-    """What to look for in a whole batch's bytes to learn that no message of it holds `needle`:
-    a byte of it that ordinary text seldom has (found by memchr, as quick as a copy), else the
-    needle itself."""
+def _probe(needle: str) -> tuple[bytes, bytes]:
+    """(its rarest byte, the needle), to learn cheaply that a whole batch's bytes do not hold
+    `needle`: a byte seldom in log text is looked for first (memchr, as quick as a copy), the
+    needle itself only when that byte is there."""
     raw = needle.encode()
-    return next((bytes([b]) for b in raw if b in _RARE_BYTES), raw)
+    rarest = max(raw, key=lambda b: _BY_FREQUENCY.find(b) % (len(_BY_FREQUENCY) + 1))
+    return bytes([rarest]), raw
 
 
 _PROBES = tuple(dict.fromkeys(_probe(needle) for _name, needle, _rx in sourcetypes_signatures()))
@@ -331,10 +333,9 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
     if not pc.any(ok).as_py():
         return None
     received = pa.array([m[2] for m in messages], pa.float64())
-    sender = pa.array([m[1] for m in messages], pa.string())
     rows: range | list[int] = range(len(messages))
     if not pc.all(ok).as_py():
-        binary, text, received, sender = binary.filter(ok), text.filter(ok), received.filter(ok), sender.filter(ok)
+        binary, text, received = binary.filter(ok), text.filter(ok), received.filter(ok)
         rows = pc.indices_nonzero(ok).to_pylist()
     # <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - [MSG]: no field has a space
     parts = pc.split_pattern(text, " ", max_splits=7)
@@ -369,8 +370,8 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
         rows = [rows[i] for i in sub.to_pylist()]
         if not rows:
             return None
-        binary, head, host, app, procid, msgid, nil_ts, header_time, received, sender = (
-            v.take(sub) for v in (binary, head, host, app, procid, msgid, nil_ts, header_time, received, sender))
+        binary, head, host, app, procid, msgid, nil_ts, header_time, received = (
+            v.take(sub) for v in (binary, head, host, app, procid, msgid, nil_ts, header_time, received))
     n = len(rows)
     # _raw: the bytes after `<PRI>` (ASCII, so the rest stays UTF-8), one slice when every
     # PRI of the batch has as many digits
@@ -390,11 +391,11 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
             pieces += [f',"{name}":"', values, '"']
     fields = pc.binary_join_element_wise(*pieces, "}", "")
     nil_host = pc.equal(host, "-")
-    if pc.any(nil_host).as_py():
-        host = pc.if_else(nil_host, sender, host)
+    if pc.any(nil_host).as_py():   # NILVALUE: the sender's address
+        host = pc.if_else(nil_host, pa.array([messages[i][1] for i in rows], pa.string()), host)
     whole = b"".join(data)   # every message's bytes: what no message holds, this does not hold either
     sourcetype = pa.repeat(pa.scalar("syslog", pa.string()), n)
-    if any(probe in whole for probe in _PROBES):
+    if any(rare in whole and needle in whole for rare, needle in _PROBES):
         any_needle = pc.match_substring_regex(raw, _NEEDLES)   # one pass for every device's needle
         if pc.any(any_needle).as_py():   # the few that may be a device's
             which = pc.indices_nonzero(any_needle).to_pylist()
@@ -407,7 +408,7 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
     else:
         linecount = pa.repeat(pa.scalar(1, pa.int32()), n)
     return rows, {
-        "_time": pc.if_else(nil_ts, received, header_time),
+        "_time": pc.if_else(nil_ts, received, header_time) if pc.any(nil_ts).as_py() else header_time,
         "_raw": raw,
         "host": host,
         "sourcetype": sourcetype,
