@@ -1,9 +1,12 @@
 """The syslog listeners of `speleo serve`: UDP, TCP and TLS (RFC 5425) on one asyncio loop in a
 thread, writing through the server's store (parsing and framing: `speleo.ingest.syslog`).
 
-Received messages are appended in small batches (at most `FLUSH_SECS` late), so a crash of the
-server may lose the last fraction of a second of syslog traffic, which has no acknowledgement in
-the protocol anyway. A clean stop (`stop()`, on SIGTERM or SIGINT) loses nothing already received
+Received messages are stored in batches (at most `FLUSH_SECS` late, at most `FLUSH_EVENTS`
+messages or about `FLUSH_BYTES`): the connections' loop reads and frames them, `PARSERS` threads
+parse batches side by side, one more journals them in the order received (write and fsync, then
+they count as ingested). A crash of the server may lose what was read but not yet journaled (the
+queued batch and those being parsed: a fraction of a second of traffic at full rate), which
+syslog has no acknowledgement for anyway; what was journaled survives `kill -9`. A clean stop (`stop()`, on SIGTERM or SIGINT) loses nothing already received
 by the kernel: the listeners stop accepting, the open connections and the UDP socket are read
 until they have been quiet for `DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is
 stored.
@@ -39,6 +42,7 @@ from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, events_table, strip_
 log = logging.getLogger("speleo.syslog")
 
 FLUSH_SECS = 0.05
+PARSERS = 2                                # batches parsed at once (threads)
 FLUSH_EVENTS = 20_000                      # a batch: at most this many messages
 FLUSH_BYTES = 4 * 1024 * 1024              # ... or about this many bytes read
 UDP_TAKE = 20_000                          # datagrams stored at once
@@ -111,8 +115,9 @@ class SyslogListeners:
         self._clients: set[asyncio.Task] = set()
         self._closing = False   # set by the stop: connection loops end at their next read
         self.received = 0
-        self._in_flight: asyncio.Future | None = None   # the batch being parsed (`_store_in_turn`)
+        self._in_flight: asyncio.Future | None = None   # the last batch handed over (`_store_in_turn`)
         self._writing: asyncio.Future | None = None     # the batch being journaled
+        self._parsing: list[asyncio.Future] = []        # batches being parsed, oldest first
         self.pending_count = 0
         self.pending_bytes = 0
         self.udp_bound = 0
@@ -277,26 +282,32 @@ class SyslogListeners:
         self.pending_bytes += sum(map(len, msgs)) if size is None else size
 
     async def _hand_over(self) -> None:
-        """Start storing what is queued on the store's thread, once the batch before it is stored
-        (one store at a time, in the order received). The caller waits only for that earlier
-        batch: while a batch is parsed and written, the connections read and frame the next one
-        (Arrow's kernels and the fsync leave the interpreter to them), and a connection that
-        finds a full batch queued waits here, so the sender waits, as TCP lets it. The store
-        is shielded: a cancelled caller (the stop) does not abandon a batch half stored; the
-        stop awaits `_in_flight` instead."""
-        while self._in_flight is not None and not self._in_flight.done():
-            await asyncio.shield(self._in_flight)
+        """Start storing what is queued: parsed on a thread while the connections go on reading
+        and framing (Arrow's kernels and the fsync leave the interpreter to them), at most
+        `PARSERS` batches at once; a caller that finds as many being parsed waits for the oldest,
+        so a connection that finds a full batch queued waits here and its sender waits, as TCP
+        lets it. The stores are shielded: a cancelled caller (the stop) does not abandon a batch
+        half stored; the stop awaits the last one (`_in_flight`), which ends after every other."""
+        while True:
+            self._parsing = [t for t in self._parsing if not t.done()]
+            if len(self._parsing) < PARSERS:
+                break
+            await asyncio.shield(self._parsing[0])
         batches = self._take_pending()
         if batches:
-            self._in_flight = asyncio.ensure_future(self._store_in_turn(batches))
+            self._in_flight = asyncio.ensure_future(self._store_in_turn(batches, self._in_flight))
+            self._parsing.append(self._in_flight)
 
-    async def _store_in_turn(self, batches) -> None:
-        """Parse `batches` on a thread, then journal them on another once the batch before is
-        journaled: the fsync of one batch runs beside the parsing of the next, and batches reach
-        the journal in the order received. Done when the write has started (`_writing`)."""
+    async def _store_in_turn(self, batches, before: asyncio.Future | None) -> None:
+        """Parse `batches` on a thread, then journal them on another once the batch handed over
+        `before` them is journaled: batches are parsed side by side and reach the journal in the
+        order received, the fsync of one beside the parsing of the next. Ends when its write has
+        started (`_writing`), so after `before` has ended."""
         parsed = await asyncio.to_thread(self._parse, batches)
-        while self._writing is not None and not self._writing.done():
-            await asyncio.shield(self._writing)
+        if before is not None:
+            await asyncio.wait([before])
+        if self._writing is not None:
+            await asyncio.wait([self._writing])
         self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, parsed))
 
     def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
