@@ -241,3 +241,26 @@ def test_udp_queue_is_bounded_and_drops_are_counted():
         tx.close()
     finally:
         receiver.close()
+
+
+def test_reads_queued_as_received_give_the_table_of_their_tuples():
+    """A listener queues each read's messages with one sender and receive time (`Received`):
+    the table is the one of the (bytes, sender, time) tuples, NILVALUE hosts and timestamps
+    taking their own read's sender and time, on the batch path and the per-message one."""
+    reads = []
+    for r in range(6):
+        msgs = [f"<34>1 {'-' if i % 5 == 0 else '2026-05-28T10:00:00Z'} {'-' if i % 3 == 0 else 'web'} app - - - "
+                f"read {r} message {i}".encode() for i in range(r * 7, r * 7 + 7)]
+        if r == 2:
+            msgs.append(b"<13>May 28 10:00:00 h app: not RFC 5424")
+        reads.append((msgs, f"10.0.0.{r}", NOW + r))
+    queued = syslog.Received()
+    for msgs, sender, t in reads:
+        queued.add(msgs, sender, t)
+    tuples = [(m, sender, t) for msgs, sender, t in reads for m in msgs]
+    assert len(queued) == len(tuples) == 43 and list(queued) == tuples
+    assert [queued[i] for i in (0, 6, 7, 22, -1)] == [tuples[i] for i in (0, 6, 7, 22, -1)]
+    got = syslog.events_table(queued, "tcp:514", "main", "UTC").drop_columns(["_indextime"])
+    want = syslog.events_table(tuples, "tcp:514", "main", "UTC").drop_columns(["_indextime"])
+    assert got.to_pylist() == want.to_pylist()
+    assert got.column("host")[9].as_py() == "10.0.0.1" and got.column("_time")[36].as_py() == NOW + 5   # read 1, read 5

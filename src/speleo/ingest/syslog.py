@@ -25,9 +25,13 @@ import datetime as dt
 import json
 import re
 import time
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, chain, repeat
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -262,9 +266,10 @@ _PRI_FIELDS = pa.array(['{"facility":"%s","severity":"%s"' % priority(p) for p i
 _EPOCH = "1970-01-01T00:00:00Z"   # stands in for a NILVALUE timestamp while the others are cast
 
 
-def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
+def events_table(messages: Sequence[tuple[bytes, str, float]], source: str, index: str,
                  tz: str | None) -> pa.Table:
-    """Event columns for (message bytes, sender address, receive time) tuples.
+    """Event columns for (message bytes, sender address, receive time) tuples (a list, or
+    `Received`).
 
     `_raw` is the message without its `<PRI>` (Splunk strips it from syslog input unless
     inputs.conf `no_priority_stripping` is set; facility and severity stay as indexed fields);
@@ -307,7 +312,7 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
     })
 
 
-def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | list[int], dict[str, pa.Array]] | None:
+def _columns_5424(messages: Sequence[tuple[bytes, str, float]]) -> tuple[range | list[int], dict[str, pa.Array]] | None:
     """The columns of the messages of the common RFC 5424 shape, computed for the batch at once:
     (their positions in `messages`, in order; columns). None when the batch cannot go this way
     (a message that is not UTF-8, or a cut one: the per-message path flags those).
@@ -319,7 +324,7 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
     way); `_raw` is a byte slice past the PRI; the fields' JSON is one concatenation. The
     device needles and newlines are first looked for in the whole batch's bytes at once (memchr
     for a rare byte), so a batch without any costs no pass per message."""
-    data = [m[0] for m in messages]
+    data = messages.data if isinstance(messages, Received) else [m[0] for m in messages]
     if Truncated in set(map(type, data)):
         return None
     try:
@@ -332,7 +337,7 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
     ok = pc.match_substring_regex(text, _FAST_5424)
     if not pc.any(ok).as_py():
         return None
-    received = pa.array([m[2] for m in messages], pa.float64())
+    received = messages.times() if isinstance(messages, Received) else pa.array([m[2] for m in messages], pa.float64())
     rows: range | list[int] = range(len(messages))
     if not pc.all(ok).as_py():
         binary, text, received = binary.filter(ok), text.filter(ok), received.filter(ok)
@@ -399,7 +404,8 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[range | lis
     fields = pc.binary_join_element_wise(*merged, "")
     nil_host = pc.equal(host, "-")
     if pc.any(nil_host).as_py():   # NILVALUE: the sender's address
-        host = pc.if_else(nil_host, pa.array([messages[i][1] for i in rows], pa.string()), host)
+        senders = messages.senders() if isinstance(messages, Received) else [m[1] for m in messages]
+        host = pc.if_else(nil_host, pa.array([senders[i] for i in rows], pa.string()), host)
     whole = b"".join(data)   # every message's bytes: what no message holds, this does not hold either
     sourcetype = pa.repeat(pa.scalar("syslog", pa.string()), n)
     if any(rare in whole and needle in whole for rare, needle in _PROBES):
@@ -481,6 +487,49 @@ def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
         if cut and e.reason == "unexpected end of data" and len(data) - e.start < 4:
             return _decode(data[: e.start], False)
         return data.decode("utf-8", "replace"), True
+
+
+class Received(Sequence):
+    """The messages of one source in the order read, as `events_table` takes them: a sequence of
+    (bytes, sender address, receive time), kept as the messages' bytes (`data`) and, for each
+    read, how many messages it gave, its sender and its time (`reads`), so that a listener
+    queues a read without making a tuple per message."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.reads: list[tuple[int, str, float]] = []
+        self._ends: list[int] | None = None
+
+    def add(self, msgs: list[bytes], sender: str, received: float) -> None:
+        """Append the messages of one read."""
+        self.data += msgs
+        self.reads.append((len(msgs), sender, received))
+        self._ends = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self.data)
+        if self._ends is None:
+            self._ends = list(accumulate(n for n, _s, _t in self.reads))
+        _n, sender, received = self.reads[bisect_right(self._ends, i)]
+        return self.data[i], sender, received
+
+    def __iter__(self):
+        return zip(self.data, self.senders(), chain.from_iterable(repeat(t, n) for n, _s, t in self.reads))
+
+    def senders(self) -> list[str]:
+        """The sender of each message."""
+        return list(chain.from_iterable(repeat(s, n) for n, s, _t in self.reads))
+
+    def times(self) -> pa.Array:
+        """The receive time of each message (float64, epoch seconds)."""
+        return pa.array(np.repeat(np.array([t for _n, _s, t in self.reads], np.float64),
+                                  [n for n, _s, _t in self.reads]))
 
 
 class Truncated(bytes):

@@ -33,11 +33,10 @@ import ssl
 import threading
 import time
 from collections import Counter, deque
-from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
-from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, events_table, strip_frame
+from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, Received, events_table, strip_frame
 
 log = logging.getLogger("speleo.syslog")
 
@@ -107,7 +106,7 @@ class SyslogListeners:
         self.limits = limits or ConnectionLimits()
         self.refusals = refusals or Refusals()
         self.guards: list[ConnectionGuard] = []
-        self.pending: dict[str, list[tuple[bytes, str, float]]] = {}
+        self.pending: dict[str, Received] = {}
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="speleo-syslog", daemon=True)
         self._ready = threading.Event()
@@ -276,7 +275,10 @@ class SyslogListeners:
         """Queue the messages of one read (one receive time; `size`: the bytes read, by default
         the messages'). A connection that finds `FLUSH_EVENTS` messages or `FLUSH_BYTES` queued
         hands them to the store (`_hand_over`) before it reads on."""
-        self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
+        queue = self.pending.get(source)
+        if queue is None:
+            queue = self.pending[source] = Received()
+        queue.add(msgs, sender, time.time())
         self.received += len(msgs)
         self.pending_count += len(msgs)
         self.pending_bytes += sum(map(len, msgs)) if size is None else size
@@ -310,7 +312,7 @@ class SyslogListeners:
             await asyncio.wait([self._writing])
         self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, parsed))
 
-    def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
+    def _take_pending(self) -> dict[str, Received | list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread);
         of UDP, at most `UDP_TAKE` datagrams (the rest wait for the next store)."""
         batches, self.pending, self.pending_count, self.pending_bytes = self.pending, {}, 0, 0
@@ -322,7 +324,7 @@ class SyslogListeners:
                                     f"({udp.max_bytes // (1024 * 1024)} MiB waiting to be stored)", n)
             if udp.queue:
                 msgs = [(strip_frame(d), sender, t) for d, sender, t in udp.take(UDP_TAKE)]
-                batches.setdefault(f"udp:{self.udp_bound}", []).extend(m for m in msgs if m[0])
+                batches[f"udp:{self.udp_bound}"] = [m for m in msgs if m[0]]   # a datagram's own time each
         return batches
 
     def _udp_backlog(self) -> bool:
