@@ -6,10 +6,10 @@ messages or about `FLUSH_BYTES`): the connections' loop reads and frames them, `
 parse batches side by side, one more journals them in the order received (write and fsync, then
 they count as ingested). A crash of the server may lose what was read but not yet journaled (the
 queued batch and those being parsed: a fraction of a second of traffic at full rate), which
-syslog has no acknowledgement for anyway; what was journaled survives `kill -9`. A clean stop (`stop()`, on SIGTERM or SIGINT) loses nothing already received
-by the kernel: the listeners stop accepting, the open connections and the UDP socket are read
-until they have been quiet for `DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is
-stored.
+syslog has no acknowledgement for anyway; what was journaled survives `kill -9`. A clean stop
+(`stop()`, on SIGTERM or SIGINT) loses nothing already received by the kernel: the listeners stop
+accepting, the open connections and the UDP socket are read until they have been quiet for
+`DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is stored.
 
 Bounds (before anything is known about the sender): at most `limits.max_connections` TCP/TLS
 connections per listener (one more is closed at once), a connection silent for
@@ -372,7 +372,7 @@ class SyslogListeners:
                 problems = [("flagged", source, f, n) for f, n in sorted(flagged.items())]
                 out.append((source, len(messages), table, problems))
             except Exception as e:
-                self._lost(source, len(messages), e)
+                self._lost(source, len(messages), "could not be parsed", e)
         return out
 
     def _write(self, parsed: list[tuple[str, int, object, list]]) -> None:
@@ -382,11 +382,12 @@ class SyslogListeners:
                 self.ingestor.store.append(table, None, problems)
                 self.ingestor.events_total += n
             except Exception as e:
-                self._lost(source, n, e)
+                self._lost(source, n, "journal write failed", e)
 
-    def _lost(self, source: str, n: int, e: Exception) -> None:
-        log.error("syslog: could not store %d messages from %s: %s", n, source, e)
-        self.refusals.count(source, f"messages lost: journal write failed ({type(e).__name__})", n)
+    def _lost(self, source: str, n: int, why: str, e: Exception) -> None:
+        """Log and count `n` messages of `source` that will not be stored."""
+        log.error("syslog: could not store %d messages from %s (%s): %s", n, source, why, e)
+        self.refusals.count(source, f"messages lost: {why} ({type(e).__name__})", n)
 
     # -- stop -------------------------------------------------------------------------------
     def stop(self) -> None:
