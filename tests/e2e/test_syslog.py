@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -105,3 +106,35 @@ def test_indexed_fields_header_and_structured_data(syslog_server):
     assert "nil" in one("facility=local7 severity=debug")["_raw"]
     assert syslog_server.search(f"index=netlog appname=* nil {tag}")["events"] == []
     assert syslog_server.search(f"index=netlog facility=* {tag} | stats count")["results"][0]["count"] in (3, "3")
+
+
+def test_kill9_keeps_every_message_the_journal_took(tmp_path, server_factory):
+    """TCP syslog has no acknowledgement, but what the listener counted as stored (journaled and
+    fsynced: `events_ingested_since_start`) survives a kill -9 mid-stream, batches parsed side by
+    side reach the journal in the order received (what survives is the stream's first messages,
+    each once), and the restarted server seals it."""
+    home, tcp = tmp_path / "home", free_port()
+    extra = ["--hec-port", "0", "--syslog-tcp-port", str(tcp), "--syslog-index", "netlog", "--syslog-tz", "UTC"]
+    server = server_factory(home, extra).start()
+    chunk = 20_000
+
+    def send() -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", tcp)) as s:
+                for start in range(0, 2_000_000, chunk):
+                    s.sendall(b"".join(b"%d %s" % (len(m), m) for m in (
+                        b"<14>1 2026-05-28T10:00:00Z box app 42 - - seq=%d kill9" % i for i in range(start, start + chunk))))
+        except OSError:   # the server was killed
+            pass
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    durable = wait_for(lambda: (lambda n: n if n >= 3 * chunk else None)(
+        server.api("GET", "/api/v1/status").json()["server"]["events_ingested_since_start"]), timeout=60, interval=0.01)
+    server.kill9()
+    sender.join(timeout=30)
+    server = server_factory(home, extra).start()
+    row = server.search("index=netlog kill9 | stats count, dc(seq) as d, max(seq) as m")["results"][0]
+    assert durable <= int(row["count"]) < 2_000_000   # killed mid-stream
+    assert int(row["count"]) == int(row["d"]) == int(row["m"]) + 1
+    server.stop()

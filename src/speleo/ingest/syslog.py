@@ -25,9 +25,13 @@ import datetime as dt
 import json
 import re
 import time
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, chain, repeat
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -231,21 +235,41 @@ def bsd_time(h: re.Match, now: float, tz: str | None) -> float | None:
     return None if year is None else epoch(year)
 
 
-# The common RFC 5424 shape, read for a whole batch at once by RE2 (`_columns_5424`): a valid
-# PRI, a timestamp (or NILVALUE) of RFC 3339's usual layout, header fields of printable ASCII
-# without quote or backslash (their JSON needs no escaping), NILVALUE structured data. Other
-# messages take the per-message path (`_columns_one_by_one`), which stays the reference.
+# The common RFC 5424 shape, read for a whole batch at once (`_columns_5424`): a valid PRI, a
+# timestamp (or NILVALUE) of RFC 3339's usual layout, header fields of printable ASCII without
+# quote or backslash (their JSON needs no escaping), NILVALUE structured data. Other messages take
+# the per-message path (`_columns_one_by_one`), which stays the reference. The groups only name
+# the parts: the batch path asks RE2 whether each message matches (its DFA, no captures), then
+# cuts the header at its spaces, which this shape guarantees are the field separators.
 _FAST_5424 = (r"^<(?P<pri>0|[1-9]\d?|1[0-8]\d|19[01])>1 (?P<ts>-|(?P<dt>[1-9]\d{3}-(?:0[1-9]|1[0-2])-(?P<day>0[1-9]|[12]\d|3[01])"
               r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)(?:\.(?P<frac>\d{1,6}))?"
               r"(?P<zone>Z|(?P<sign>[+-])(?P<zh>[01]\d|2[0-3]):(?P<zm>[0-5]\d))) "
               r"(?P<host>[!#-\[\]-~]+) (?P<app>[!#-\[\]-~]+) (?P<procid>[!#-\[\]-~]+) (?P<msgid>[!#-\[\]-~]+) -(?: |$)")
 FAST_MIN_MESSAGES = 32    # fewer: the per-message path is as quick
 _NEEDLES = "|".join(re.escape(needle) for _name, needle, _rx in sourcetypes_signatures())
+# bytes from the most to the least frequent in log text, roughly; those absent are rarer still
+_BY_FREQUENCY = b" etaoinsrlhdcu0123456789mpfgwyb.=:-,/_vkxjqzTSAEIRNOLCDPMUHFGBWYVKXJQZ"
 
 
-def events_table(messages: list[tuple[bytes, str, float]], source: str, index: str,
+def _probe(needle: str) -> tuple[bytes, bytes]:
+    """(its rarest byte, the needle), to learn cheaply that a whole batch's bytes do not hold
+    `needle`: a byte seldom in log text is looked for first (memchr, as quick as a copy), the
+    needle itself only when that byte is there."""
+    raw = needle.encode()
+    rarest = max(raw, key=lambda b: _BY_FREQUENCY.find(b) % (len(_BY_FREQUENCY) + 1))
+    return bytes([rarest]), raw
+
+
+_PROBES = tuple(dict.fromkeys(_probe(needle) for _name, needle, _rx in sourcetypes_signatures()))
+# `{"facility":"...","severity":"...` of each PRI value, the start of every fast message's _fields
+_PRI_FIELDS = pa.array(['{"facility":"%s","severity":"%s"' % priority(p) for p in range(192)], pa.string())
+_EPOCH = "1970-01-01T00:00:00Z"   # stands in for a NILVALUE timestamp while the others are cast
+
+
+def events_table(messages: Sequence[tuple[bytes, str, float]], source: str, index: str,
                  tz: str | None) -> pa.Table:
-    """Event columns for (message bytes, sender address, receive time) tuples.
+    """Event columns for (message bytes, sender address, receive time) tuples (a list, or
+    `Received`).
 
     `_raw` is the message without its `<PRI>` (Splunk strips it from syslog input unless
     inputs.conf `no_priority_stripping` is set; facility and severity stay as indexed fields);
@@ -262,11 +286,12 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
         cols = _columns_one_by_one(messages, tz)
     else:
         rows, fast_cols = fast     # rows: positions of the fast path's messages, in order
-        rest = [i for i in range(len(messages)) if i not in rows] if len(rows) < len(messages) else []
         cols = fast_cols
-        if rest:
+        if len(rows) < len(messages):
+            chosen = set(rows)
+            rest = [i for i in range(len(messages)) if i not in chosen]
             slow = _columns_one_by_one([messages[i] for i in rest], tz)
-            cols = {k: pa.concat_arrays([fast_cols[k], slow[k]]) if rows else slow[k] for k in slow}
+            cols = {k: pa.concat_arrays([fast_cols[k], slow[k]]) for k in slow}
             position = pa.array(list(rows) + rest, pa.int64())   # received position of each row
             order = pc.sort_indices(position)
             cols = {k: v.take(order) for k, v in cols.items()}
@@ -287,11 +312,19 @@ def events_table(messages: list[tuple[bytes, str, float]], source: str, index: s
     })
 
 
-def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[dict[int, None], dict[str, pa.Array]] | None:
+def _columns_5424(messages: Sequence[tuple[bytes, str, float]]) -> tuple[range | list[int], dict[str, pa.Array]] | None:
     """The columns of the messages of the common RFC 5424 shape, computed for the batch at once:
-    (their positions in `messages`, columns). None when the batch cannot go this way (a message
-    that is not UTF-8, or a cut one: the per-message path flags those)."""
-    data = [m[0] for m in messages]
+    (their positions in `messages`, in order; columns). None when the batch cannot go this way
+    (a message that is not UTF-8, or a cut one: the per-message path flags those).
+
+    Each step is one pass of an Arrow kernel over the batch, none of them a regex extraction:
+    RE2 tells which messages have the shape; one split at the first six spaces gives the
+    header's fields; the timestamps are one cast (Arrow's ISO 8601 parser, which refuses 30
+    February as Python does: such a batch finds those dates and sends them the per-message
+    way); `_raw` is a byte slice past the PRI; the fields' JSON is one concatenation. The
+    device needles and newlines are first looked for in the whole batch's bytes at once (memchr
+    for a rare byte), so a batch without any costs no pass per message."""
+    data = messages.data if isinstance(messages, Received) else [m[0] for m in messages]
     if Truncated in set(map(type, data)):
         return None
     try:
@@ -301,79 +334,110 @@ def _columns_5424(messages: list[tuple[bytes, str, float]]) -> tuple[dict[int, N
         text = binary.cast(pa.string())   # UTF-8 checked by Arrow
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    parts = pc.extract_regex(text, _FAST_5424)
-    ok = parts.is_valid()
-    received = pa.array([m[2] for m in messages], pa.float64())
-    sender = pa.array([m[1] for m in messages], pa.string())
+    ok = pc.match_substring_regex(text, _FAST_5424)
     if not pc.any(ok).as_py():
         return None
+    received = messages.times() if isinstance(messages, Received) else pa.array([m[2] for m in messages], pa.float64())
+    rows: range | list[int] = range(len(messages))
     if not pc.all(ok).as_py():
-        parts, received, sender = parts.filter(ok), received.filter(ok), sender.filter(ok)
+        binary, text, received = binary.filter(ok), text.filter(ok), received.filter(ok)
         rows = pc.indices_nonzero(ok).to_pylist()
-    else:
-        rows = range(len(messages))
-    f = {name: parts.field(name) for name in ("pri", "ts", "dt", "day", "frac", "zone", "sign", "zh", "zm",
-                                               "host", "app", "procid", "msgid")}
-    f["raw"] = pc.replace_substring_regex(text.filter(ok) if len(rows) < len(messages) else text, r"^<\d{1,3}>", "",
-                                          max_replacements=1)
-    # the time: seconds of the date and time (the pattern bounds each part; the day is checked
-    # against the parsed one, as Arrow's strptime takes 30 February for 1 or 2 March and Python
-    # refuses it), microseconds of the fraction, the zone's offset
-    nil_ts = pc.equal(f["ts"], "-")
-    base = pc.strptime(pc.if_else(nil_ts, "1970-01-01T00:00:00", f["dt"]), "%Y-%m-%dT%H:%M:%S", "s",
-                       error_is_null=True)
-    same = pc.equal(pc.day(base), pc.cast(pc.if_else(nil_ts, "01", f["day"]), pa.int64()))
-    valid = pc.and_kleene(base.is_valid(), pc.fill_null(same, False))
-    secs = pc.cast(base, pa.int64())
-    micros = pc.cast(pc.utf8_rpad(pc.fill_null(pc.if_else(pc.equal(f["frac"], ""), "0", f["frac"]), "0"), 6, "0"),
-                     pa.int64())
-    utc = pc.or_(nil_ts, pc.equal(f["zone"], "Z"))   # (a group that took no part is "")
-    offset = pc.multiply(pc.add(pc.multiply(pc.cast(pc.if_else(utc, "0", f["zh"]), pa.int64()), 3600),
-                                pc.multiply(pc.cast(pc.if_else(utc, "0", f["zm"]), pa.int64()), 60)),
-                         pc.if_else(pc.equal(f["sign"], "-"), -1, 1))
-    total_us = pc.add(pc.multiply(pc.subtract(secs, pc.cast(offset, pa.int64())), 1_000_000), micros)
+    # <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - [MSG]: no field has a space
+    parts = pc.split_pattern(text, " ", max_splits=6)
+    head, ts, host, app, procid, msgid = (pc.list_element(parts, i) for i in range(6))
+    # the time: Arrow's ISO 8601 cast reads the layout the pattern allows (fractions of 1 to 6
+    # digits, Z or +hh:mm), microseconds as Python's fromisoformat; a date that does not exist
+    # (31 April) fails the whole cast, so those are found (a few distinct days a batch) and left
+    # to the per-message path
+    nil_ts = pc.equal(ts, "-")
+    stamps = pc.if_else(nil_ts, _EPOCH, ts) if pc.any(nil_ts).as_py() else ts
+    real = None
+    try:
+        micros = pc.cast(stamps, pa.timestamp("us", "UTC"))
+    except pa.ArrowInvalid:
+        days = pc.utf8_slice_codeunits(stamps, 0, 10)
+        unreal = [d for d in pc.unique(days).to_pylist() if not _real_day(d)]
+        real = pc.invert(pc.is_in(days, pa.array(unreal, pa.string())))
+        try:
+            micros = pc.cast(pc.if_else(real, stamps, _EPOCH), pa.timestamp("us", "UTC"))
+        except pa.ArrowInvalid:
+            return None
+    total_us = micros.cast(pa.int64())
     exact = pc.less_equal(pc.abs(total_us), 2**53)   # microseconds a double holds exactly (to year 2255)
-    total_us = pc.if_else(exact, total_us, 0)
+    if not pc.all(exact).as_py():
+        total_us = pc.if_else(exact, total_us, 0)
     header_time = pc.divide(pc.cast(total_us, pa.float64()), 1e6)   # as Python's timedelta.total_seconds()
-    ahead = pc.greater(header_time, pc.add(received, MAX_AHEAD_SECS))
-    keep = pc.and_(pc.and_(valid, exact), pc.invert(ahead))
+    keep = pc.and_(exact, pc.invert(pc.greater(header_time, pc.add(received, MAX_AHEAD_SECS))))
+    if real is not None:
+        keep = pc.and_(keep, real)
     if not pc.all(keep).as_py():   # impossible dates, times too far ahead: the per-message path
         sub = pc.indices_nonzero(keep)
         rows = [rows[i] for i in sub.to_pylist()]
         if not rows:
             return None
-        f = {k: v.take(sub) for k, v in f.items()}
-        nil_ts, header_time, received, sender = (nil_ts.take(sub), header_time.take(sub), received.take(sub),
-                                                 sender.take(sub))
+        binary, head, host, app, procid, msgid, nil_ts, header_time, received = (
+            v.take(sub) for v in (binary, head, host, app, procid, msgid, nil_ts, header_time, received))
     n = len(rows)
-    pri = pc.cast(f["pri"], pa.int64())
-    facility = pa.array(FACILITIES, pa.string()).take(pc.shift_right(pri, 3))
-    severity = pa.array(SEVERITIES, pa.string()).take(pc.bit_wise_and(pri, 7))
-    raw = f["raw"]
-
-    def field(name: str, values: pa.Array) -> pa.Array:   # `,"name":"value"`, or nothing for NILVALUE
-        return pc.if_else(pc.equal(values, "-"), "", pc.binary_join_element_wise(f',"{name}":"', values, '"', ""))
-
-    fields = pc.binary_join_element_wise('{"facility":"', facility, '","severity":"', severity, '"',
-                                         field("appname", f["app"]), field("procid", f["procid"]),
-                                         field("msgid", f["msgid"]), "}", "")
-    any_needle = pc.match_substring_regex(raw, _NEEDLES)   # one pass for every device's needle
+    # _raw: the bytes after `<PRI>` (ASCII, so the rest stays UTF-8), one slice when every
+    # PRI of the batch has as many digits
+    cut = pc.subtract(pc.binary_length(head), 1)
+    shortest, longest = pc.min_max(cut).values()
+    if shortest == longest:
+        raw = pc.binary_slice(binary, shortest.as_py(), MAX_MESSAGE_BYTES + 1).view(pa.string())
+    else:
+        raw = pc.replace_substring_regex(binary.view(pa.string()), r"^<\d{1,3}>", "", max_replacements=1)
+    pri = pc.cast(pc.utf8_slice_codeunits(head, 1, -2), pa.int64())
+    pieces: list = [_PRI_FIELDS.take(pri)]
+    for name, values in (("appname", app), ("procid", procid), ("msgid", msgid)):
+        nil = pc.equal(values, "-")
+        if pc.any(nil).as_py():   # `,"name":"value"`, or nothing for NILVALUE
+            pieces.append(pc.if_else(nil, "", pc.binary_join_element_wise(f',"{name}":"', values, '"', "")))
+        else:
+            pieces += [f',"{name}":"', values, '"']
+    pieces.append("}")
+    merged: list = []   # adjacent constants as one (each argument costs the kernel a step a row)
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    fields = pc.binary_join_element_wise(*merged, "")
+    nil_host = pc.equal(host, "-")
+    if pc.any(nil_host).as_py():   # NILVALUE: the sender's address
+        senders = messages.senders() if isinstance(messages, Received) else [m[1] for m in messages]
+        host = pc.if_else(nil_host, pa.array([senders[i] for i in rows], pa.string()), host)
+    whole = b"".join(data)   # every message's bytes: what no message holds, this does not hold either
     sourcetype = pa.repeat(pa.scalar("syslog", pa.string()), n)
-    if pc.any(any_needle).as_py():   # the few that may be a device's
-        which = pc.indices_nonzero(any_needle).to_pylist()
-        names = ["syslog"] * n
-        for i, r in zip(which, raw.take(which).to_pylist()):
-            names[i] = message_sourcetype(r)
-        sourcetype = pa.array(names, pa.string())
-    return dict.fromkeys(rows), {
-        "_time": pc.if_else(nil_ts, received, header_time),
+    if any(rare in whole and needle in whole for rare, needle in _PROBES):
+        any_needle = pc.match_substring_regex(raw, _NEEDLES)   # one pass for every device's needle
+        if pc.any(any_needle).as_py():   # the few that may be a device's
+            which = pc.indices_nonzero(any_needle).to_pylist()
+            names = ["syslog"] * n
+            for i, r in zip(which, raw.take(which).to_pylist()):
+                names[i] = message_sourcetype(r)
+            sourcetype = pa.array(names, pa.string())
+    if b"\n" in whole:
+        linecount = pc.cast(pc.add(pc.count_substring(raw, "\n"), 1), pa.int32())
+    else:
+        linecount = pa.repeat(pa.scalar(1, pa.int32()), n)
+    return rows, {
+        "_time": pc.if_else(nil_ts, received, header_time) if pc.any(nil_ts).as_py() else header_time,
         "_raw": raw,
-        "host": pc.if_else(pc.equal(f["host"], "-"), sender, f["host"]),
+        "host": host,
         "sourcetype": sourcetype,
-        "linecount": pc.cast(pc.add(pc.count_substring(raw, "\n"), 1), pa.int32()),
+        "linecount": linecount,
         "_flags": pa.repeat(pa.scalar("", pa.string()), n),
         "_fields": fields,
     }
+
+
+def _real_day(day: str) -> bool:
+    """Whether `YYYY-MM-DD` is a day of the calendar (not 30 February, 31 April...)."""
+    try:
+        dt.date.fromisoformat(day)
+        return True
+    except ValueError:
+        return False
 
 
 def _columns_one_by_one(messages: list[tuple[bytes, str, float]], tz: str | None) -> dict[str, pa.Array]:
@@ -423,6 +487,49 @@ def _decode(data: bytes, cut: bool) -> tuple[str, bool]:
         if cut and e.reason == "unexpected end of data" and len(data) - e.start < 4:
             return _decode(data[: e.start], False)
         return data.decode("utf-8", "replace"), True
+
+
+class Received(Sequence):
+    """The messages of one source in the order read, as `events_table` takes them: a sequence of
+    (bytes, sender address, receive time), kept as the messages' bytes (`data`) and, for each
+    read, how many messages it gave, its sender and its time (`reads`), so that a listener
+    queues a read without making a tuple per message."""
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.reads: list[tuple[int, str, float]] = []
+        self._ends: list[int] | None = None
+
+    def add(self, msgs: list[bytes], sender: str, received: float) -> None:
+        """Append the messages of one read."""
+        self.data += msgs
+        self.reads.append((len(msgs), sender, received))
+        self._ends = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self.data)
+        if self._ends is None:
+            self._ends = list(accumulate(n for n, _s, _t in self.reads))
+        _n, sender, received = self.reads[bisect_right(self._ends, i)]
+        return self.data[i], sender, received
+
+    def __iter__(self):
+        return zip(self.data, self.senders(), chain.from_iterable(repeat(t, n) for n, _s, t in self.reads))
+
+    def senders(self) -> list[str]:
+        """The sender of each message."""
+        return list(chain.from_iterable(repeat(s, n) for n, s, _t in self.reads))
+
+    def times(self) -> pa.Array:
+        """The receive time of each message (float64, epoch seconds)."""
+        return pa.array(np.repeat(np.array([t for _n, _s, t in self.reads], np.float64),
+                                  [n for n, _s, _t in self.reads]))
 
 
 class Truncated(bytes):

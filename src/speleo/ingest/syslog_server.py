@@ -1,12 +1,15 @@
 """The syslog listeners of `speleo serve`: UDP, TCP and TLS (RFC 5425) on one asyncio loop in a
 thread, writing through the server's store (parsing and framing: `speleo.ingest.syslog`).
 
-Received messages are appended in small batches (at most `FLUSH_SECS` late), so a crash of the
-server may lose the last fraction of a second of syslog traffic, which has no acknowledgement in
-the protocol anyway. A clean stop (`stop()`, on SIGTERM or SIGINT) loses nothing already received
-by the kernel: the listeners stop accepting, the open connections and the UDP socket are read
-until they have been quiet for `DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is
-stored.
+Received messages are stored in batches (at most `FLUSH_SECS` late, at most `FLUSH_EVENTS`
+messages or about `FLUSH_BYTES`): the connections' loop reads and frames them, `PARSERS` threads
+parse batches side by side, one more journals them in the order received (write and fsync, then
+they count as ingested). A crash of the server may lose what was read but not yet journaled (the
+queued batch and those being parsed: a fraction of a second of traffic at full rate), which
+syslog has no acknowledgement for anyway; what was journaled survives `kill -9`. A clean stop
+(`stop()`, on SIGTERM or SIGINT) loses nothing already received by the kernel: the listeners stop
+accepting, the open connections and the UDP socket are read until they have been quiet for
+`DRAIN_QUIET_SECS` (at most `DRAIN_MAX_SECS`), then everything is stored.
 
 Bounds (before anything is known about the sender): at most `limits.max_connections` TCP/TLS
 connections per listener (one more is closed at once), a connection silent for
@@ -30,16 +33,17 @@ import ssl
 import threading
 import time
 from collections import Counter, deque
-from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from speleo.ingest.limits import ConnectionGuard, ConnectionLimits, Refusals
-from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, events_table, strip_frame
+from speleo.ingest.syslog import MAX_MESSAGE_BYTES, Framer, Received, events_table, strip_frame
 
 log = logging.getLogger("speleo.syslog")
 
 FLUSH_SECS = 0.05
-FLUSH_EVENTS = 5000
+PARSERS = 2                                # batches parsed at once (threads)
+FLUSH_EVENTS = 20_000                      # a batch: at most this many messages
+FLUSH_BYTES = 4 * 1024 * 1024              # ... or about this many bytes read
 UDP_TAKE = 20_000                          # datagrams stored at once
 UDP_QUEUE_MAX_BYTES = 32 * 1024 * 1024     # datagrams received, waiting to be stored
 UDP_RCVBUF_BYTES = 16 * 1024 * 1024
@@ -102,7 +106,7 @@ class SyslogListeners:
         self.limits = limits or ConnectionLimits()
         self.refusals = refusals or Refusals()
         self.guards: list[ConnectionGuard] = []
-        self.pending: dict[str, list[tuple[bytes, str, float]]] = {}
+        self.pending: dict[str, Received] = {}
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="speleo-syslog", daemon=True)
         self._ready = threading.Event()
@@ -110,8 +114,11 @@ class SyslogListeners:
         self._clients: set[asyncio.Task] = set()
         self._closing = False   # set by the stop: connection loops end at their next read
         self.received = 0
-        self._in_flight: asyncio.Future | None = None   # the periodic flush's store, while it runs
+        self._in_flight: asyncio.Future | None = None   # the last batch handed over (`_store_in_turn`)
+        self._writing: asyncio.Future | None = None     # the batch being journaled
+        self._parsing: list[asyncio.Future] = []        # batches being parsed, oldest first
         self.pending_count = 0
+        self.pending_bytes = 0
         self.udp_bound = 0
         self._udp_dropped_reported = 0
         self.tcp_bound = 0
@@ -246,9 +253,11 @@ class SyslogListeners:
                     break
                 msgs = framer.feed(data)   # what was read is kept, even during the stop
                 if msgs:
-                    self.add_many(source, msgs, sender)
+                    self.add_many(source, msgs, sender, len(data))
                 if self._closing:
                     break
+                if self.pending_count >= FLUSH_EVENTS or self.pending_bytes >= FLUSH_BYTES:
+                    await self._hand_over()   # waits while the batch before is being stored
         except (ConnectionError, OSError, ssl.SSLError):
             pass
         except asyncio.CancelledError:  # the server stops: keep what this connection sent
@@ -262,19 +271,51 @@ class SyslogListeners:
                                     framer.dropped_bytes)
 
     # -- batches ----------------------------------------------------------------------------
-    def add_many(self, source: str, msgs: list[bytes], sender: str) -> None:
-        """Queue the messages of one read (one receive time); past `FLUSH_EVENTS` they are stored
-        at once (on the loop's thread: the sender waits, as TCP lets it)."""
-        self.pending.setdefault(source, []).extend(zip(msgs, repeat(sender), repeat(time.time())))
+    def add_many(self, source: str, msgs: list[bytes], sender: str, size: int | None = None) -> None:
+        """Queue the messages of one read (one receive time; `size`: the bytes read, by default
+        the messages'). A connection that finds `FLUSH_EVENTS` messages or `FLUSH_BYTES` queued
+        hands them to the store (`_hand_over`) before it reads on."""
+        queue = self.pending.get(source)
+        if queue is None:
+            queue = self.pending[source] = Received()
+        queue.add(msgs, sender, time.time())
         self.received += len(msgs)
         self.pending_count += len(msgs)
-        if self.pending_count >= FLUSH_EVENTS:
-            self._store(self._take_pending())
+        self.pending_bytes += sum(map(len, msgs)) if size is None else size
 
-    def _take_pending(self) -> dict[str, list[tuple[bytes, str, float]]]:
+    async def _hand_over(self) -> None:
+        """Start storing what is queued: parsed on a thread while the connections go on reading
+        and framing (Arrow's kernels and the fsync leave the interpreter to them), at most
+        `PARSERS` batches at once; a caller that finds as many being parsed waits for the oldest,
+        so a connection that finds a full batch queued waits here and its sender waits, as TCP
+        lets it. The stores are shielded: a cancelled caller (the stop) does not abandon a batch
+        half stored; the stop awaits the last one (`_in_flight`), which ends after every other."""
+        while True:
+            self._parsing = [t for t in self._parsing if not t.done()]
+            if len(self._parsing) < PARSERS:
+                break
+            await asyncio.shield(self._parsing[0])
+        batches = self._take_pending()
+        if batches:
+            self._in_flight = asyncio.ensure_future(self._store_in_turn(batches, self._in_flight))
+            self._parsing.append(self._in_flight)
+
+    async def _store_in_turn(self, batches, before: asyncio.Future | None) -> None:
+        """Parse `batches` on a thread, then journal them on another once the batch handed over
+        `before` them is journaled: batches are parsed side by side and reach the journal in the
+        order received, the fsync of one beside the parsing of the next. Ends when its write has
+        started (`_writing`), so after `before` has ended."""
+        parsed = await asyncio.to_thread(self._parse, batches)
+        if before is not None:
+            await asyncio.wait([before])
+        if self._writing is not None:
+            await asyncio.wait([self._writing])
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, parsed))
+
+    def _take_pending(self) -> dict[str, Received | list[tuple[bytes, str, float]]]:
         """The messages received since the last store, per source (called on the loop's thread);
         of UDP, at most `UDP_TAKE` datagrams (the rest wait for the next store)."""
-        batches, self.pending, self.pending_count = self.pending, {}, 0
+        batches, self.pending, self.pending_count, self.pending_bytes = self.pending, {}, 0, 0
         udp = self._udp
         if udp is not None:
             if udp.dropped > self._udp_dropped_reported:
@@ -283,7 +324,7 @@ class SyslogListeners:
                                     f"({udp.max_bytes // (1024 * 1024)} MiB waiting to be stored)", n)
             if udp.queue:
                 msgs = [(strip_frame(d), sender, t) for d, sender, t in udp.take(UDP_TAKE)]
-                batches.setdefault(f"udp:{self.udp_bound}", []).extend(m for m in msgs if m[0])
+                batches[f"udp:{self.udp_bound}"] = [m for m in msgs if m[0]]   # a datagram's own time each
         return batches
 
     def _udp_backlog(self) -> bool:
@@ -305,24 +346,48 @@ class SyslogListeners:
             if not self._udp_backlog():   # a backlog of UDP is stored without waiting
                 await asyncio.sleep(FLUSH_SECS)
             if self.pending or (self._udp is not None and self._udp.queue):
-                # shielded: cancelling this loop at a stop must not leave a store running unseen
-                # on its thread while the stop returns (its messages would land after the caller
-                # closed the store); the stop awaits `_in_flight` instead
-                self._in_flight = asyncio.ensure_future(asyncio.to_thread(self._store, self._take_pending()))
-                await asyncio.shield(self._in_flight)
+                # shielded (`_hand_over`): cancelling this loop at a stop must not leave a store
+                # running unseen on its thread while the stop returns (its messages would land
+                # after the caller closed the store); the stop awaits `_in_flight` instead
+                await self._hand_over()
+                if self._in_flight is not None:
+                    await asyncio.shield(self._in_flight)
 
     def _store(self, batches) -> None:
+        """Parse and journal `batches` on the calling thread (the stop's last flush)."""
+        self._write(self._parse(batches))
+
+    def _parse(self, batches) -> list[tuple[str, int, object, list]]:
+        """(source, messages, event table, problem counters) of each source's messages; a batch
+        that cannot be parsed is counted as lost (it never reaches the journal)."""
+        out = []
         for source, messages in batches.items():
             try:
                 table = events_table(messages, source, self.index, self.tz)
-                flagged = Counter(f for fl in table.column("_flags").to_pylist() if fl for f in fl.split(","))
+                flagged: Counter = Counter()
+                counts = table.column("_flags").value_counts()   # a few distinct values a batch
+                for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    for f in value.split(",") if value else ():
+                        flagged[f] += n
                 problems = [("flagged", source, f, n) for f, n in sorted(flagged.items())]
-                self.ingestor.store.append(table, None, problems)
-                self.ingestor.events_total += len(messages)
+                out.append((source, len(messages), table, problems))
             except Exception as e:
-                log.error("syslog: could not store %d messages from %s: %s", len(messages), source, e)
-                self.refusals.count(source, f"messages lost: journal write failed ({type(e).__name__})",
-                                    len(messages))
+                self._lost(source, len(messages), "could not be parsed", e)
+        return out
+
+    def _write(self, parsed: list[tuple[str, int, object, list]]) -> None:
+        """Journal parsed batches (each durable when `Store.append` returns)."""
+        for source, n, table, problems in parsed:
+            try:
+                self.ingestor.store.append(table, None, problems)
+                self.ingestor.events_total += n
+            except Exception as e:
+                self._lost(source, n, "journal write failed", e)
+
+    def _lost(self, source: str, n: int, why: str, e: Exception) -> None:
+        """Log and count `n` messages of `source` that will not be stored."""
+        log.error("syslog: could not store %d messages from %s (%s): %s", n, source, why, e)
+        self.refusals.count(source, f"messages lost: {why} ({type(e).__name__})", n)
 
     # -- stop -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -359,8 +424,9 @@ class SyslogListeners:
         if self._udp is not None:
             await asyncio.to_thread(self._udp.close)   # what it received stays in its queue
         self._flusher.cancel()
-        if self._in_flight is not None:
-            await asyncio.wait([self._in_flight])
+        for stage in ("_in_flight", "_writing"):   # the parse first: it may start a write
+            if getattr(self, stage) is not None:
+                await asyncio.wait([getattr(self, stage)])
         await asyncio.to_thread(self.flush)
 
 
