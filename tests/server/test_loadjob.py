@@ -103,6 +103,21 @@ def test_a_shared_search_and_older_runs(server):
     assert r.status_code == 404 and "app" in r.text, r.text
 
 
+def test_any_owner_finds_only_the_saved_searches_the_searcher_may_see(server):
+    """`-` (any owner) with two saved searches of one name: vic sees only admin's shared one (ulla's
+    private one is neither read nor named); ulla sees both and is asked to name the owner."""
+    save_and_dispatch(server, ULLA, "ulla", "twin", "index=main | stats count as c", "user")
+    save_and_dispatch(server, ADMIN, "admin", "twin", "index=main | where n > 4 | stats count as c", "app")
+    for ref in ("-:search:twin", "nobody:search:twin", "admin:search:twin"):
+        r = search(server, VIC, f'| loadjob savedsearch="{ref}"')
+        assert r.status_code == 200, r.text
+        assert [int(x["c"]) for x in r.json()["results"]] == [2]     # n=5 and n=6
+    r = search(server, ULLA, '| loadjob savedsearch="-:search:twin"')
+    assert r.status_code == 400 and "ulla" in r.text and "admin" in r.text, r.text
+    r = search(server, VIC, '| loadjob savedsearch="-:search:mine"')   # ulla's private one only
+    assert r.status_code == 404 and "ulla" not in r.text, r.text
+
+
 def test_a_rest_job_is_read_by_its_owner_only(server):
     r = rest(server, ULLA, "POST", "/services/search/jobs",
              {"search": "| makeresults count=3 | streamstats count as k", "exec_mode": "blocking"})
