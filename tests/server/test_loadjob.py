@@ -130,6 +130,24 @@ def test_a_rest_job_is_read_by_its_owner_only(server):
     assert r.status_code == 404, r.text
 
 
+def test_a_new_saved_search_that_gets_a_deleted_ones_id_does_not_see_its_runs(server):
+    """ulla's private search, deleted through /api/v1/saved-searches, was the last row: SQLite gives
+    its id to admin's next, shared one. vic reading that one must not get ulla's results."""
+    sid = save_and_dispatch(server, ULLA, "ulla", "lastone", "index=main | stats count as ulla_only", "user")
+    saved_id = int(sid.split("__")[1].split("_at_")[0])
+    r = httpx.delete(server.url + f"/api/v1/saved-searches/{saved_id}", headers=ULLA, timeout=30)
+    assert r.status_code == 204, r.text
+    assert not (server.home / "dispatch_scheduled" / str(saved_id)).exists()
+    r = rest(server, ADMIN, "POST", "/servicesNS/admin/search/saved/searches",
+             {"name": "newcomer", "search": "| makeresults", "sharing": "app"})
+    assert r.status_code == 201, r.text
+    mine = httpx.get(server.url + "/api/v1/saved-searches", headers=ADMIN, timeout=30).json()["saved_searches"]
+    assert [s["id"] for s in mine if s["name"] == "newcomer"] == [saved_id]   # the id came back
+    for q in ('| loadjob savedsearch="admin:search:newcomer"', f"| loadjob {sid}"):
+        r = search(server, VIC, q)
+        assert r.status_code == 404 and "ulla_only" not in r.text, r.text
+
+
 def test_loadjob_without_a_job_says_what_to_do(server):
     r = search(server, ULLA, "| loadjob nosuchjob123")
     assert r.status_code == 404 and "no search job or scheduled run" in r.text, r.text

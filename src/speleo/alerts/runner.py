@@ -143,7 +143,7 @@ class AlertRunner:
                 if spec["cron_schedule"] else 3600.0
         except (SpeleoError, ValueError):
             period = 3600.0
-        info = {"label": saved.name, "owner": saved.owner, "app": spec["app"] or "search", "search": spec["search"],
+        info = {"saved_created": saved.created, "label": saved.name, "owner": saved.owner, "app": spec["app"] or "search", "search": spec["search"],
                 "kind": out.kind, "scheduled": scheduled, "total": out.total, "truncated": out.truncated}
         try:
             self.artifacts.keep(saved.id, run.sid, out.table, info, ttl_secs(spec["dispatch.ttl"], period))

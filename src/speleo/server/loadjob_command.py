@@ -34,7 +34,7 @@ def bind(compiled, who) -> None:
 def load(app, who, step: dict) -> tuple[pa.Table, list[str]]:
     """The step's table and messages for the searcher. Raises NotFoundError (no such job or run
     the searcher may read), InputError (events=true of results), ConflictError (a running job)."""
-    from speleo.alerts.artifacts import Artifacts
+    from speleo.alerts.artifacts import Artifacts, belongs
 
     runtime = app.state.runtime
     artifacts = Artifacts.for_home(runtime.home, runtime.clock.time)
@@ -44,7 +44,7 @@ def load(app, who, step: dict) -> tuple[pa.Table, list[str]]:
     info = artifacts.find(sid)
     if info is not None:
         saved = runtime.scheduler.store.by_id(info["saved_id"])
-        if saved is not None and _visible(who, saved):
+        if saved is not None and belongs(info, saved.created) and _visible(who, saved):
             return _artifact(artifacts, info, step)
     return _job(app, who, step)
 
@@ -81,9 +81,9 @@ def _saved(runtime, artifacts, who, step: dict) -> tuple[pa.Table, list[str]]:
     if app_name not in ("-", "*") and str(saved.spec["app"] or "search") != app_name:
         raise NotFoundError(f"loadjob {wanted}: the saved search {name!r} is in the app "
                             f"{saved.spec['app'] or 'search'!r}, not {app_name!r}")
-    info = artifacts.newest(saved.id, int(step.get("offset") or 0))
+    info = artifacts.newest(saved.id, int(step.get("offset") or 0), born=saved.created)
     if info is None:
-        kept = artifacts.count(saved.id)
+        kept = artifacts.count(saved.id, born=saved.created)
         if kept:
             raise NotFoundError(f"loadjob {wanted} artifact_offset={step['offset']}: {kept} run(s) of it are kept "
                                 f"(artifact_offset=0 to {kept - 1})")
