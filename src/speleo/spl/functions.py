@@ -224,8 +224,9 @@ def _pcre_hex_escapes(pattern: str) -> str:
 
 
 def pcre_template(replacement: str, pattern: str, state=None, node=None) -> str:
-    """Splunk's replace() replacement (`\\1`..`\\9` a group, `\\0` the match, as on the RE2
-    path) as a template of the `regex` package (`\\g<1>`); any other backslash is literal.
+    """Splunk's replace() replacement (`\\1`..`\\9` a group, `\\0` the match, `\\\\` one backslash,
+    as on the RE2 path) as a template of the `regex` package (`\\g<1>`); any other backslash is
+    literal.
     Raises SplSyntaxError for a group the pattern does not have."""
     import regex
 
@@ -249,6 +250,10 @@ def replacement_template(replacement: str, groups: int) -> str:
             if n > groups:
                 raise ValueError(f"replacement {replacement!r} names group {n}, but the pattern has {groups}")
             out.append(f"\\g<{n}>")
+            i += 2
+            continue
+        if c == "\\" and replacement[i + 1:i + 2] == "\\":   # an escaped backslash: one backslash, as RE2's rewrite
+            out.append("\\\\")
             i += 2
             continue
         out.append("\\\\" if c == "\\" else c)

@@ -119,6 +119,14 @@ def test_replace_uses_one_template_syntax_on_both_paths():
         run('| makeresults | eval r=replace("x", "(?<=a)(b)", "\\\\2")')
 
 
+def test_an_escaped_backslash_in_the_replacement_is_one_backslash_on_both_paths():
+    # the replacement's value is \\ (two characters): RE2's rewrite writes one backslash, and so
+    # must the regex package's path (a look-behind, literal or computed): "a/b" -> "a\b" (3 characters)
+    rows = run('| makeresults | eval s="a/b", p="(?<=a)/", r1=replace(s, "/", "\\\\\\\\"), '
+               'r2=replace(s, "(?<=a)/", "\\\\\\\\"), r3=replace(s, p, "\\\\\\\\") | table r1 r2 r3')
+    assert rows == [{"r1": "a\\b", "r2": "a\\b", "r3": "a\\b"}]
+
+
 def test_pcre_digits_and_words_are_ascii():
     # PCRE's (and RE2's) \d is ASCII: an Arabic-Indic three is not a digit on either path
     rows = run('| makeresults | eval s="\u0663x", a=if(match(s, "\\\\d(?=x)"), 1, 0), b=if(match(s, "\\\\dx"), 1, 0) '
