@@ -458,6 +458,21 @@ def test_own_password_change_checks_the_current_one_and_ends_sessions(site):
     assert "not-it-at-all" not in json.dumps(site.audit())
 
 
+def test_delete_does_not_open_a_lookup_write_to_a_searcher_without_edit_lookups(site, tmp_path):
+    """`<search> | delete` runs its finding search as the searcher: a subsearch in it that writes a
+    lookup needs edit_lookups there too (it wrote the file for a can_delete user without it)."""
+    _ingest(site, tmp_path)
+    site.users.add("dora", ["user", "can_delete"], "password-of-d")
+    c, csrf = site.session("dora", "password-of-d")
+    lookup = site.rt.home.lookups_dir / "evil.csv"
+    spl = "index=web nosuchword [| makeresults | eval host=\"h\" | fields host | outputlookup evil.csv] | delete"
+    r = c.post("/api/v1/search", json={"search": spl}, headers=csrf)
+    assert r.status_code == 403 and "edit_lookups" in r.json()["error"]["message"], r.text
+    assert not lookup.exists()
+    r = c.post("/api/v1/search", json={"search": "index=web nosuchword | delete"}, headers=csrf)
+    assert r.status_code == 200, r.text                             # delete itself stays hers
+
+
 def test_edit_user_grants_no_more_than_its_holder_holds(site):
     """A helpdesk role (edit_user, and what `user` grants) adds ordinary users but cannot hand
     out admin or can_delete, to others or itself; a caller with edit_roles may grant any role."""
