@@ -362,7 +362,7 @@ class Service:
         ForbiddenError."""
         from speleo.query.macrostore import load_macros
 
-        macros = load_macros(self.home)
+        macros = load_macros(self.home, getattr(check, "reader", None))   # | savedsearch: the searcher's
         pipeline, text = deletion.split_delete(query, macros)
         if pipeline is not None:
             return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope,

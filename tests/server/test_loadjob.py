@@ -118,6 +118,31 @@ def test_any_owner_finds_only_the_saved_searches_the_searcher_may_see(server):
     assert r.status_code == 404 and "ulla" not in r.text, r.text
 
 
+def test_savedsearch_runs_only_the_saved_searches_the_searcher_may_see(server):
+    """`| savedsearch` of another user's private saved search: as if it did not exist (it ran its
+    text for anyone); with a private and a shared one of one name, the one the searcher may see."""
+    save_and_dispatch(server, ULLA, "ulla", "solo", "| makeresults | eval note=\"ulla's own\"", "user")
+    for q in ("| savedsearch solo", "| from savedsearch:solo", "| makeresults | append [| savedsearch solo]"):
+        r = search(server, VIC, q)
+        assert r.status_code in (400, 404) and "ulla's own" not in r.text and "solo" in r.text, r.text
+        r = search(server, ULLA, q)
+        assert r.status_code == 200 and "ulla's own" in r.text, r.text
+    # a search job (the REST API's, run by the web's jobs) and the streaming export too
+    r = rest(server, VIC, "POST", "/services/search/jobs", {"search": "| savedsearch solo", "exec_mode": "blocking"})
+    if r.status_code == 201:
+        sid = r.json()["sid"]
+        r = rest(server, VIC, "GET", f"/services/search/jobs/{sid}/results")
+    assert "ulla's own" not in r.text, r.text
+    r = rest(server, VIC, "POST", "/services/search/jobs/export", {"search": "| savedsearch solo"})
+    assert "ulla's own" not in r.text, r.text
+    save_and_dispatch(server, ULLA, "ulla", "pair", "| makeresults | eval who=\"ulla\"", "user")
+    save_and_dispatch(server, ADMIN, "admin", "pair", "| makeresults | eval who=\"admin\"", "app")
+    r = search(server, VIC, "| savedsearch pair | table who")
+    assert r.status_code == 200 and [x["who"] for x in r.json()["results"]] == ["admin"], r.text
+    r = search(server, ULLA, "| savedsearch pair | table who")                # she may read both
+    assert r.status_code == 400 and "several owners" in r.text, r.text
+
+
 def test_a_rest_job_is_read_by_its_owner_only(server):
     r = rest(server, ULLA, "POST", "/services/search/jobs",
              {"search": "| makeresults count=3 | streamstats count as k", "exec_mode": "blocking"})

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from speleo.errors import ConflictError, InputError, SpeleoError
-from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
+from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, saved_reader, search_guard
 from speleo.server.audit import audit, client_address
 from speleo.server import splunk_results as sr
 from speleo.server.splunk_envelope import _atom_entry, entry, feed, form, sid_response, wants_json
@@ -396,7 +396,8 @@ class JobsRest:
         svc = rt.service
         try:
             compiled = await asyncio.to_thread(
-                engine.compile_for, search, now=now, earliest=earliest, latest=latest, macros=load_macros(svc.home),
+                engine.compile_for, search, now=now, earliest=earliest, latest=latest,
+                macros=load_macros(svc.home, saved_reader(who)),
                 tz_name=svc.home.settings.default_tz, props=svc.props(), lookups_dir=svc.home.lookups_dir,
                 run_subsearch=_runs_on_the_job_path)
         except _RunsFirst:   # a subsearch that runs before the search (gives text, writes a lookup): the job path

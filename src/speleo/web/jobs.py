@@ -425,7 +425,8 @@ class Jobs:
 
             svc = self.svc
             ctx = engine.context_for(earliest=base.result.earliest, latest=base.result.latest,
-                                     macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                     macros=load_macros(svc.home, getattr(check, "reader", None)),
+                                     tz_name=svc.home.settings.default_tz,
                                      props=svc.props(), lookups_dir=svc.home.lookups_dir)
             self._finish(job, post_process(base.result, job.search, limit, ctx, check))
         except Exception as e:  # noqa: BLE001 - a bug or DuckDB's refusal: a Speleo error for the user
@@ -646,7 +647,8 @@ class Jobs:
         try:
             note("INFO", f"search: {job.search}")
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
-                                          macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                          macros=load_macros(svc.home, getattr(check, "reader", None)),
+                                          tz_name=svc.home.settings.default_tz,
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir,
                                           run_subsearch=svc.subsearch_runner(job.scope, check, job.write_lookups))
             if check is not None:
