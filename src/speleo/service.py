@@ -362,10 +362,11 @@ class Service:
         ForbiddenError."""
         from speleo.query.macrostore import load_macros
 
-        macros = load_macros(self.home)
+        macros = load_macros(self.home, getattr(check, "reader", None))   # | savedsearch: the searcher's
         pipeline, text = deletion.split_delete(query, macros)
         if pipeline is not None:
-            return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope)
+            return self.delete_events(text, earliest, latest, now, capabilities, actor, query, scope,
+                                      check=check, write_lookups=write_lookups)
         compiled = engine.compile_for(query, now=now, earliest=earliest, latest=latest, macros=macros,
                                       tz_name=self.home.settings.default_tz, props=self.props(),
                                       lookups_dir=self.home.lookups_dir,
@@ -386,11 +387,14 @@ class Service:
         return subsearches.runner(self.home, self.catalog, scope, self.backend if self.on_clickhouse else None,
                                   check=check, write_lookups=write_lookups)
 
-    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None):
+    def delete_events(self, query: str, earliest, latest, now, capabilities, actor: str, original: str, scope=None,
+                      check=None, write_lookups: bool = True):
         """`<query> | delete` (Splunk Search Reference: delete): tombstones for every event the
         streaming search `query` finds, hidden from every later search at once; one `_audit`
         event (actor, search, count per index). Returns a result table (index, deleted, errors).
-        Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`."""
+        Raises ForbiddenError without `delete_by_keyword`, InputError for `_audit`. `check` and
+        `write_lookups` as for `search`: the finding search is the searcher's (a subsearch of it
+        that writes a lookup needs edit_lookups)."""
         if capabilities is not None and deletion.CAPABILITY not in capabilities:
             raise ForbiddenError(f"'{actor}' lacks the capability '{deletion.CAPABILITY}' needed by delete "
                                  "(not even admin has it by default: give a user the can_delete role)")
@@ -398,7 +402,8 @@ class Service:
         if own:
             self.open_writer()   # the `_audit` event needs the writer: take it before deleting anything
         try:
-            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope)
+            found = self.search(query, earliest, latest, limit=0, now=now, timeline=False, scope=scope, check=check,
+                                write_lookups=write_lookups)
             deletion.check_targets(found, scope)
             counts = deletion.delete_found(self.catalog, found, actor, self.backend if self.on_clickhouse else None)
             self.audit("delete", {"action": "delete", "user": actor, "search": original,

@@ -300,3 +300,19 @@ def test_webhook_outbound_policy(tmp_path):
     finally:
         endless.close()
         redirect.close()
+
+
+def test_actions_given_part_of_a_truncated_result_say_so_in_the_run_record(tmp_path):
+    """A scheduled run keeps at most the scheduler's row cap: a summary_index action over a
+    `sistats` of more events than that writes part of them; the run's record says how many."""
+    from speleo.alerts.runner import SearchOutput
+    from tests.alerts.harness import Harness, epoch
+
+    h = Harness(tmp_path / "home", epoch("2025-03-01T00:00:00"))
+    rows = [{"h": "x"}] * 3
+    h.runner.search = lambda query, earliest, latest, now: SearchOutput(rows, 5, ["h"], truncated=True)
+    saved = h.save("si", **{"action.summary_index": "1", "action.summary_index._name": "summary"})
+    report = h.runner.run(saved, epoch("2025-03-01T00:00:00"))
+    assert report.run.status == "success"
+    assert [len(events) for _i, _st, _src, _host, events in h.sent] == [3]
+    assert "the first 3 of the run's 5 results" in report.run.reason and "| collect" in report.run.reason

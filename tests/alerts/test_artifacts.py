@@ -62,3 +62,19 @@ def test_a_crash_mid_write_and_a_damaged_artifact_are_skipped_then_removed(tmp_p
     assert sorted(p.name for p in (tmp_path / "3").iterdir()) == ["scheduler__3_at_10_1", "scheduler__3_at_40_1"]
     with pytest.raises(ValueError):
         store.keep(3, "../escape", table(1), {}, 100)
+
+
+def test_an_earlier_saved_search_with_the_same_id_is_never_read(tmp_path):
+    """SQLite gives a deleted last row's id to the next saved search: the runs kept for the old one
+    (created at t=5) are not the new one's (created at t=50), and its first write removes them."""
+    clock = Clock(100.0)
+    store = Artifacts(tmp_path, clock)
+    store.keep(4, "scheduler__4_at_60_1", table(60), {"scheduled": 60, "saved_created": 5.0}, 1000)
+    assert store.newest(4, born=5.0)["scheduled"] == 60            # the old one's own reader
+    assert store.newest(4, born=50.0) is None and store.count(4, born=50.0) == 0
+    assert not artifacts.belongs(store.find("scheduler__4_at_60_1"), 50.0)
+    # an artifact written before saved_created was recorded: read when written after the search was made
+    assert artifacts.belongs({"created": 100.0}, 50.0) and not artifacts.belongs({"created": 40.0}, 50.0)
+    store.keep(4, "scheduler__4_at_70_1", table(70), {"scheduled": 70, "saved_created": 50.0}, 1000)
+    assert [p.name for p in (tmp_path / "4").iterdir()] == ["scheduler__4_at_70_1"]
+    assert store.newest(4, born=50.0)["scheduled"] == 70

@@ -378,6 +378,25 @@ def test_outputlookup_needs_edit_lookups_and_status_hides_paths(site, tmp_path):
     assert not lookup.exists()
     assert p.post("/api/v1/search", json={"search": sub}, headers=pcsrf).status_code == 200
     assert lookup.exists()
+    lookup.unlink()
+    # the streaming export hands such a search to its job path, which runs the subsearch once, with the
+    # same check (it answered "not supported in a subsearch"); append=true shows one write: one row per host
+    import base64
+
+    def export(name: str, pw: str, spl: str):
+        auth = {"Authorization": "Basic " + base64.b64encode(f"{name}:{pw}".encode()).decode()}
+        return site.client().post("/services/search/jobs/export", headers=auth,
+                                  data={"search": spl, "output_mode": "json", "earliest_time": "0"})
+    for spl in (sub, "index=web [search index=web | stats count by host | outputlookup hosts.csv | fields host]"):
+        r = export("ulla", "password-of-u", spl)
+        assert r.status_code == 403 and "edit_lookups" in r.text, r.text
+        assert not lookup.exists()
+    appended = sub.replace("outputlookup hosts.csv", "outputlookup append=true hosts.csv")
+    r = export("pete", "password-of-p", appended)
+    assert r.status_code == 200, r.text
+    hosts = {json.loads(line)["result"]["host"] for line in
+             export("pete", "password-of-p", "index=web | stats count by host").text.splitlines() if line.strip()}
+    assert len(lookup.read_text().splitlines()) == 1 + len(hosts)   # the header, then each host once
     # status: a user sees counts but no path; an admin (token) sees them
     (tmp_path / "mon.log").write_text("2026-11-01 10:00:00 INFO monitored\n")
     r = site.client().post("/api/v1/inputs/monitor", json={"path": str(tmp_path / "mon.log"), "index": "web"},
@@ -437,6 +456,21 @@ def test_own_password_change_checks_the_current_one_and_ends_sessions(site):
     r = site.client().post("/api/v1/me/password", json={"current": "x", "new": "y" * 8}, headers=site.token())
     assert r.status_code == 400
     assert "not-it-at-all" not in json.dumps(site.audit())
+
+
+def test_delete_does_not_open_a_lookup_write_to_a_searcher_without_edit_lookups(site, tmp_path):
+    """`<search> | delete` runs its finding search as the searcher: a subsearch in it that writes a
+    lookup needs edit_lookups there too (it wrote the file for a can_delete user without it)."""
+    _ingest(site, tmp_path)
+    site.users.add("dora", ["user", "can_delete"], "password-of-d")
+    c, csrf = site.session("dora", "password-of-d")
+    lookup = site.rt.home.lookups_dir / "evil.csv"
+    spl = "index=web nosuchword [| makeresults | eval host=\"h\" | fields host | outputlookup evil.csv] | delete"
+    r = c.post("/api/v1/search", json={"search": spl}, headers=csrf)
+    assert r.status_code == 403 and "edit_lookups" in r.json()["error"]["message"], r.text
+    assert not lookup.exists()
+    r = c.post("/api/v1/search", json={"search": "index=web nosuchword | delete"}, headers=csrf)
+    assert r.status_code == 200, r.text                             # delete itself stays hers
 
 
 def test_edit_user_grants_no_more_than_its_holder_holds(site):

@@ -103,6 +103,46 @@ def test_a_shared_search_and_older_runs(server):
     assert r.status_code == 404 and "app" in r.text, r.text
 
 
+def test_any_owner_finds_only_the_saved_searches_the_searcher_may_see(server):
+    """`-` (any owner) with two saved searches of one name: vic sees only admin's shared one (ulla's
+    private one is neither read nor named); ulla sees both and is asked to name the owner."""
+    save_and_dispatch(server, ULLA, "ulla", "twin", "index=main | stats count as c", "user")
+    save_and_dispatch(server, ADMIN, "admin", "twin", "index=main | where n > 4 | stats count as c", "app")
+    for ref in ("-:search:twin", "nobody:search:twin", "admin:search:twin"):
+        r = search(server, VIC, f'| loadjob savedsearch="{ref}"')
+        assert r.status_code == 200, r.text
+        assert [int(x["c"]) for x in r.json()["results"]] == [2]     # n=5 and n=6
+    r = search(server, ULLA, '| loadjob savedsearch="-:search:twin"')
+    assert r.status_code == 400 and "ulla" in r.text and "admin" in r.text, r.text
+    r = search(server, VIC, '| loadjob savedsearch="-:search:mine"')   # ulla's private one only
+    assert r.status_code == 404 and "ulla" not in r.text, r.text
+
+
+def test_savedsearch_runs_only_the_saved_searches_the_searcher_may_see(server):
+    """`| savedsearch` of another user's private saved search: as if it did not exist (it ran its
+    text for anyone); with a private and a shared one of one name, the one the searcher may see."""
+    save_and_dispatch(server, ULLA, "ulla", "solo", "| makeresults | eval note=\"ulla's own\"", "user")
+    for q in ("| savedsearch solo", "| from savedsearch:solo", "| makeresults | append [| savedsearch solo]"):
+        r = search(server, VIC, q)
+        assert r.status_code in (400, 404) and "ulla's own" not in r.text and "solo" in r.text, r.text
+        r = search(server, ULLA, q)
+        assert r.status_code == 200 and "ulla's own" in r.text, r.text
+    # a search job (the REST API's, run by the web's jobs) and the streaming export too
+    r = rest(server, VIC, "POST", "/services/search/jobs", {"search": "| savedsearch solo", "exec_mode": "blocking"})
+    if r.status_code == 201:
+        sid = r.json()["sid"]
+        r = rest(server, VIC, "GET", f"/services/search/jobs/{sid}/results")
+    assert "ulla's own" not in r.text, r.text
+    r = rest(server, VIC, "POST", "/services/search/jobs/export", {"search": "| savedsearch solo"})
+    assert "ulla's own" not in r.text, r.text
+    save_and_dispatch(server, ULLA, "ulla", "pair", "| makeresults | eval who=\"ulla\"", "user")
+    save_and_dispatch(server, ADMIN, "admin", "pair", "| makeresults | eval who=\"admin\"", "app")
+    r = search(server, VIC, "| savedsearch pair | table who")
+    assert r.status_code == 200 and [x["who"] for x in r.json()["results"]] == ["admin"], r.text
+    r = search(server, ULLA, "| savedsearch pair | table who")                # she may read both
+    assert r.status_code == 400 and "several owners" in r.text, r.text
+
+
 def test_a_rest_job_is_read_by_its_owner_only(server):
     r = rest(server, ULLA, "POST", "/services/search/jobs",
              {"search": "| makeresults count=3 | streamstats count as k", "exec_mode": "blocking"})
@@ -113,6 +153,24 @@ def test_a_rest_job_is_read_by_its_owner_only(server):
     assert [int(x["s"]) for x in r.json()["results"]] == [1 + 2 + 3]
     r = search(server, VIC, f"| loadjob {sid}")
     assert r.status_code == 404, r.text
+
+
+def test_a_new_saved_search_that_gets_a_deleted_ones_id_does_not_see_its_runs(server):
+    """ulla's private search, deleted through /api/v1/saved-searches, was the last row: SQLite gives
+    its id to admin's next, shared one. vic reading that one must not get ulla's results."""
+    sid = save_and_dispatch(server, ULLA, "ulla", "lastone", "index=main | stats count as ulla_only", "user")
+    saved_id = int(sid.split("__")[1].split("_at_")[0])
+    r = httpx.delete(server.url + f"/api/v1/saved-searches/{saved_id}", headers=ULLA, timeout=30)
+    assert r.status_code == 204, r.text
+    assert not (server.home / "dispatch_scheduled" / str(saved_id)).exists()
+    r = rest(server, ADMIN, "POST", "/servicesNS/admin/search/saved/searches",
+             {"name": "newcomer", "search": "| makeresults", "sharing": "app"})
+    assert r.status_code == 201, r.text
+    mine = httpx.get(server.url + "/api/v1/saved-searches", headers=ADMIN, timeout=30).json()["saved_searches"]
+    assert [s["id"] for s in mine if s["name"] == "newcomer"] == [saved_id]   # the id came back
+    for q in ('| loadjob savedsearch="admin:search:newcomer"', f"| loadjob {sid}"):
+        r = search(server, VIC, q)
+        assert r.status_code == 404 and "ulla_only" not in r.text, r.text
 
 
 def test_loadjob_without_a_job_says_what_to_do(server):

@@ -63,7 +63,13 @@ def test_a_search_reading_rest_is_never_shared_between_users(tmp_path):
     upsert(home, [{"name": "me", "definition": "| rest /services/authentication/current-context"}])
     jobs = Jobs(SimpleNamespace(home=home), persist=False)
     key = ("q", "-24h")
-    for search in ("| rest /services/authentication/current-context", "`me` | table username"):
+    for search in ("| rest /services/authentication/current-context", "`me` | table username",
+                   # a subsearch that writes a lookup runs first, as its own search, as the searcher:
+                   # | loadjob (and | rest) in it read what that searcher may read
+                   '| makeresults | eval c=7 | search [| loadjob savedsearch="u:search:s" | outputlookup t.csv '
+                   '| fields c]',
+                   "| makeresults | append [search index=web [| rest /services/server/info | outputlookup i.csv "
+                   "| fields host]]"):
         assert jobs._per_searcher(key, search, 1) != jobs._per_searcher(key, search, 2)
     plain = "index=web | stats count"
     assert jobs._per_searcher(key, plain, 1) == jobs._per_searcher(key, plain, 2) == key

@@ -8,9 +8,14 @@ newest of them (Splunk Search Reference: loadjob). Speleo keeps, for each succes
 `<home>/dispatch_scheduled/<saved search id>/<sid>/`
 - `result.arrow`: the run's result table (Arrow IPC file, zstd), at most the scheduler's row cap
   (10,000 rows: `speleo.server.scheduling`);
-- `info.json`: `{"sid", "saved_id", "label", "owner", "app", "search", "kind" ("events" or
-  "results"), "created" (epoch s, UTC, when it was written), "scheduled" (the run's scheduled
-  time), "expires" (epoch s), "rows", "total", "truncated", "fields"}`.
+- `info.json`: `{"sid", "saved_id", "saved_created" (the saved search's own creation time),
+  "label", "owner", "app", "search", "kind" ("events" or "results"), "created" (epoch s, UTC,
+  when it was written), "scheduled" (the run's scheduled time), "expires" (epoch s), "rows",
+  "total", "truncated", "fields"}`.
+
+Saved search ids can come back (SQLite gives a deleted last row's id to the next one), so a
+reader passes the saved search's creation time (`born`): an artifact of an earlier saved search
+that had the same id is never read as the new one's, and the new one's first write removes it.
 
 A folder is written under a temporary name and renamed, so a crash leaves either the whole
 artifact or a `.tmp-*` folder that the next write of that saved search removes. Expired artifacts
@@ -87,12 +92,13 @@ class Artifacts:
         final = base / sid
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-        self.prune(saved_id)
+        self.prune(saved_id, info.get("saved_created"))
         return final
 
-    def prune(self, saved_id: int) -> int:
-        """Remove the saved search's expired artifacts, leftovers of interrupted writes, and all
-        but its MAX_PER_SEARCH newest. Returns how many folders were removed."""
+    def prune(self, saved_id: int, born: float | None = None) -> int:
+        """Remove the saved search's expired artifacts, leftovers of interrupted writes, those of
+        an earlier saved search with this id (not `belongs` to `born`, when given), and all but
+        its MAX_PER_SEARCH newest. Returns how many folders were removed."""
         base = self._dir(saved_id)
         if not base.is_dir():
             return 0
@@ -105,7 +111,8 @@ class Artifacts:
         now = self.clock()
         kept = 0
         for info in infos:
-            if kept >= MAX_PER_SEARCH or info["expires"] <= now or info.get("unreadable"):
+            if kept >= MAX_PER_SEARCH or info["expires"] <= now or info.get("unreadable") \
+                    or (born is not None and not belongs(info, born)):
                 shutil.rmtree(base / info["sid"], ignore_errors=True)
                 removed += 1
             else:
@@ -117,7 +124,7 @@ class Artifacts:
         shutil.rmtree(self._dir(saved_id), ignore_errors=True)
 
     # -- reading --------------------------------------------------------------------------------
-    def _infos(self, saved_id: int, include_expired: bool = False) -> list[dict]:
+    def _infos(self, saved_id: int, include_expired: bool = False, born: float | None = None) -> list[dict]:
         base = self._dir(saved_id)
         if not base.is_dir():
             return []
@@ -131,20 +138,23 @@ class Artifacts:
                     raise ValueError("its sid is not its folder's name")
             except (OSError, ValueError):
                 info = {"sid": d.name, "created": 0.0, "expires": 0.0, "unreadable": True}
+            if born is not None and not belongs(info, born):
+                continue
             if include_expired or (info["expires"] > now and not info.get("unreadable")):
                 out.append(info)
         out.sort(key=lambda i: (-float(i.get("scheduled") or i["created"]), -float(i["created"]), i["sid"]))
         return out
 
-    def newest(self, saved_id: int, offset: int = 0) -> dict | None:
+    def newest(self, saved_id: int, offset: int = 0, born: float | None = None) -> dict | None:
         """The info of the saved search's `offset`-th newest unexpired artifact (0: the newest),
-        ordered by scheduled time; None when there are not that many."""
-        infos = self._infos(saved_id)
+        ordered by scheduled time; None when there are not that many. `born`: the saved search's
+        creation time (artifacts of an earlier one with the same id are skipped)."""
+        infos = self._infos(saved_id, born=born)
         return infos[offset] if 0 <= offset < len(infos) else None
 
-    def count(self, saved_id: int) -> int:
-        """Unexpired artifacts of the saved search."""
-        return len(self._infos(saved_id))
+    def count(self, saved_id: int, born: float | None = None) -> int:
+        """Unexpired artifacts of the saved search (`born` as for `newest`)."""
+        return len(self._infos(saved_id, born=born))
 
     def find(self, sid: str) -> dict | None:
         """The info of the unexpired artifact with this sid, of any saved search (None: none)."""
@@ -158,6 +168,15 @@ class Artifacts:
         is gone or damaged."""
         path = self._dir(info["saved_id"]) / info["sid"] / "result.arrow"
         return pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+
+
+def belongs(info: dict, born: float) -> bool:
+    """Whether an artifact is of the saved search created at `born` (epoch s): its recorded
+    `saved_created`, or for one written without it, written after `born`."""
+    recorded = info.get("saved_created")
+    if recorded is not None:
+        return float(recorded) == float(born)
+    return float(info.get("created") or 0.0) >= float(born)
 
 
 def _write(path: Path, data: bytes) -> None:

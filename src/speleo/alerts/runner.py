@@ -143,7 +143,7 @@ class AlertRunner:
                 if spec["cron_schedule"] else 3600.0
         except (SpeleoError, ValueError):
             period = 3600.0
-        info = {"label": saved.name, "owner": saved.owner, "app": spec["app"] or "search", "search": spec["search"],
+        info = {"saved_created": saved.created, "label": saved.name, "owner": saved.owner, "app": spec["app"] or "search", "search": spec["search"],
                 "kind": out.kind, "scheduled": scheduled, "total": out.total, "truncated": out.truncated}
         try:
             self.artifacts.keep(saved.id, run.sid, out.table, info, ttl_secs(spec["dispatch.ttl"], period))
@@ -246,6 +246,11 @@ class AlertRunner:
 
             report.actions.extend(self.pool.run(names, make))
         report.run.alert_actions = ",".join(names)
+        if out.truncated:   # the actions (a summary index above all) got part of the results: say so
+            report.messages.append(
+                f"the actions got the first {len(out.rows):,} of the run's {out.total:,} results (the rows a scheduled "
+                "run keeps); a summary index written from them is short: end the search with "
+                "| collect index=<summary> to write every result")
         failed = [a for a in report.actions if a["status"] != "success"]
         if failed:
             report.messages.append("; ".join(f"action {a['action']} failed: {a['reason']}" for a in failed[:5]))

@@ -144,6 +144,13 @@ class AlertStore:
             row = self._row(s, name, owner_id)
             return self._saved(row, self.owner_names(s))
 
+    def named(self, name: str) -> list[SavedSearch]:
+        """Every saved search called `name`, of any owner, by owner id."""
+        with self.db.session() as s:
+            names = self.owner_names(s)
+            q = select(SavedRow).where(SavedRow.name == name).order_by(SavedRow.owner_id)
+            return [self._saved(r, names) for r in s.scalars(q)]
+
     def by_id(self, saved_id: int) -> SavedSearch | None:
         with self.db.session() as s:
             row = s.get(SavedRow, saved_id)

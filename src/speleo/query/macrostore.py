@@ -102,11 +102,14 @@ def remove(home, name: str) -> int:
 class MacroTable(dict):
     """A home's macros (name -> MacroDef) that also answers `saved_search(name)`, the text of the
     home's saved search NAME, for `| savedsearch` (spl/savedsearch.py); read from the operations
-    database only when a search uses it, through `speleo.hooks.saved_search_source`."""
+    database only when a search uses it, through `speleo.hooks.saved_search_source`. `reader`:
+    `(SavedSearch) -> bool`, the saved searches the searcher may read (Splunk's sharing: another
+    user's private one is not theirs to run); None (the home's owner on the command line): any."""
 
-    def __init__(self, table: dict, home) -> None:
+    def __init__(self, table: dict, home, reader=None) -> None:
         super().__init__(table)
         self.home = home
+        self.reader = reader
 
     def __bool__(self) -> bool:   # kept by `macros or {}` even without macros
         return True
@@ -118,9 +121,10 @@ class MacroTable(dict):
 
         if hooks.saved_search_source is None:
             raise InputError("saved searches are not available here")
-        return hooks.saved_search_source(self.home, name)
+        return hooks.saved_search_source(self.home, name, self.reader)
 
 
-def load_macros(home) -> dict[str, MacroDef]:
-    """The macro table of a home, ready for spl.parse / CompileContext(macros=...)."""
-    return MacroTable(macro_table(read_records(home)), home)
+def load_macros(home, reader=None) -> dict[str, MacroDef]:
+    """The macro table of a home, ready for spl.parse / CompileContext(macros=...); `reader` as
+    MacroTable's (the server passes its searcher's: `speleo.server.access.saved_reader`)."""
+    return MacroTable(macro_table(read_records(home)), home, reader)

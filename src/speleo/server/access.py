@@ -117,7 +117,9 @@ def search_guard(who: Principal):
     runs when it has a writing command (`| outputlookup`, `| collect`, `| sendemail`, also after
     another post step) whose capability (`SINK_CAPABILITIES`) `who` lacks. Binds the search's
     `| rest` reads to `who` (`speleo.server.rest_command`: the routes' own checks apply) and its
-    `| loadjob` reads too (`speleo.server.loadjob_command`: only jobs and runs `who` may see)."""
+    `| loadjob` reads too (`speleo.server.loadjob_command`: only jobs and runs `who` may see).
+    Its `reader` attribute (`saved_reader(who)`) is what the search's `| savedsearch` may expand
+    (`query.macrostore.load_macros(reader=...)`: never another user's private saved search)."""
     from speleo.query.post import writing_steps
     from speleo.server import loadjob_command, rest_command
 
@@ -130,7 +132,19 @@ def search_guard(who: Principal):
                 raise ForbiddenError(f"'{who.name}' lacks the capability '{cap}' that '| {kind}' needs; "
                                      "ask an admin, or search without it")
 
+    check.reader = saved_reader(who)   # `| savedsearch` in the search: the saved searches `who` may read
     return check
+
+
+def saved_reader(who: Principal):
+    """`(SavedSearch) -> bool`: whether `who` may read (and so run with `| savedsearch`) a saved
+    search, by Splunk's sharing (`speleo.server.rest_saved.visible_to`); for
+    `query.macrostore.load_macros(reader=...)`."""
+    def reader(saved) -> bool:
+        from speleo.server.rest_saved import visible_to
+
+        return visible_to(who, saved)
+    return reader
 
 
 def require(capability: str):

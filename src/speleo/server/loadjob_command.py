@@ -4,7 +4,8 @@
 every search of the server goes through), gives each `loadjob` step (spl/commands/loadjob.py) a
 `load` bound to the searcher `who`. It answers `(table, messages)` from:
 - `savedsearch="<user>:<app>:<name>"`: the saved search named so (of that owner; `-` or
-  `nobody` for any owner), when `who` may see it (`rest_saved.visible_to`: Splunk's sharing, a
+  `nobody` for any owner: the one `who` may see, other users' private ones neither read nor
+  named), when `who` may see it (`rest_saved.visible_to`: Splunk's sharing, a
   private one only by its owner or a holder of `edit_saved_searches`), then its newest kept
   scheduled run (`artifact_offset` older ones) from `speleo.alerts.artifacts`. A shared saved
   search's results are readable by every searcher as Splunk's scheduled reports are: the run
@@ -33,7 +34,7 @@ def bind(compiled, who) -> None:
 def load(app, who, step: dict) -> tuple[pa.Table, list[str]]:
     """The step's table and messages for the searcher. Raises NotFoundError (no such job or run
     the searcher may read), InputError (events=true of results), ConflictError (a running job)."""
-    from speleo.alerts.artifacts import Artifacts
+    from speleo.alerts.artifacts import Artifacts, belongs
 
     runtime = app.state.runtime
     artifacts = Artifacts.for_home(runtime.home, runtime.clock.time)
@@ -43,7 +44,7 @@ def load(app, who, step: dict) -> tuple[pa.Table, list[str]]:
     info = artifacts.find(sid)
     if info is not None:
         saved = runtime.scheduler.store.by_id(info["saved_id"])
-        if saved is not None and _visible(who, saved):
+        if saved is not None and belongs(info, saved.created) and _visible(who, saved):
             return _artifact(artifacts, info, step)
     return _job(app, who, step)
 
@@ -60,19 +61,29 @@ def _saved(runtime, artifacts, who, step: dict) -> tuple[pa.Table, list[str]]:
     user, app_name, name = step["savedsearch"]
     store = runtime.scheduler.store
     wanted = f"savedsearch=\"{user}:{app_name}:{name}\""
-    try:
-        owner_id = None if user in ("-", NOBODY) else store.owner_id(user)
-        saved = store.get(name, owner_id)
-    except NotFoundError:
-        raise NotFoundError(f"loadjob {wanted}: no saved search {name!r} of {user!r} that you may read") from None
-    if not _visible(who, saved):
-        raise NotFoundError(f"loadjob {wanted}: no saved search {name!r} of {user!r} that you may read")
+    unseen = NotFoundError(f"loadjob {wanted}: no saved search {name!r} of {user!r} that you may read")
+    if user in ("-", NOBODY):   # any owner: among those the searcher may see only (a private one is not named)
+        seen = [s for s in store.named(name) if _visible(who, s)]
+        if not seen:
+            raise unseen
+        if len(seen) > 1:
+            raise InputError(f"loadjob {wanted}: several owners have a saved search named {name!r} "
+                             f"({', '.join(s.owner for s in seen)}); name the owner, e.g. "
+                             f"savedsearch=\"{seen[0].owner}:{app_name}:{name}\"")
+        saved = seen[0]
+    else:
+        try:
+            saved = store.get(name, store.owner_id(user))
+        except NotFoundError:
+            raise unseen from None
+        if not _visible(who, saved):
+            raise unseen
     if app_name not in ("-", "*") and str(saved.spec["app"] or "search") != app_name:
         raise NotFoundError(f"loadjob {wanted}: the saved search {name!r} is in the app "
                             f"{saved.spec['app'] or 'search'!r}, not {app_name!r}")
-    info = artifacts.newest(saved.id, int(step.get("offset") or 0))
+    info = artifacts.newest(saved.id, int(step.get("offset") or 0), born=saved.created)
     if info is None:
-        kept = artifacts.count(saved.id)
+        kept = artifacts.count(saved.id, born=saved.created)
         if kept:
             raise NotFoundError(f"loadjob {wanted} artifact_offset={step['offset']}: {kept} run(s) of it are kept "
                                 f"(artifact_offset=0 to {kept - 1})")

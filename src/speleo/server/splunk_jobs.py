@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from speleo.errors import ConflictError, InputError, SpeleoError
-from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, search_guard
+from speleo.server.access import EDIT_LOOKUPS, SEARCH, Principal, require, saved_reader, search_guard
 from speleo.server.audit import audit, client_address
 from speleo.server import splunk_results as sr
 from speleo.server.splunk_envelope import _atom_entry, entry, feed, form, sid_response, wants_json
@@ -394,9 +394,14 @@ class JobsRest:
             raise InputError(f"now={params.get('now')!r}: give epoch seconds (UTC)") from None
         earliest, latest = rt.time_bounds(params.get("earliest_time") or None, params.get("latest_time") or None, now)
         svc = rt.service
-        compiled = await asyncio.to_thread(
-            engine.compile_for, search, now=now, earliest=earliest, latest=latest, macros=load_macros(svc.home),
-            tz_name=svc.home.settings.default_tz, props=svc.props(), lookups_dir=svc.home.lookups_dir)
+        try:
+            compiled = await asyncio.to_thread(
+                engine.compile_for, search, now=now, earliest=earliest, latest=latest,
+                macros=load_macros(svc.home, saved_reader(who)),
+                tz_name=svc.home.settings.default_tz, props=svc.props(), lookups_dir=svc.home.lookups_dir,
+                run_subsearch=_runs_on_the_job_path)
+        except _RunsFirst:   # a subsearch that runs before the search (gives text, writes a lookup): the job path
+            return None      # runs it once, with the searcher's checks
         if not engine.batchable(compiled):
             return None
         search_guard(who)(compiled)
@@ -515,3 +520,14 @@ def install(app: FastAPI, runtime) -> None:
         routes.append((base + "/{sid}/control", "POST", h.control, read))
     add_routes(router, routes)
     app.include_router(router)
+
+
+class _RunsFirst(SpeleoError):
+    """A subsearch must run before the search compiles (spl/rawsub.py): not the streaming export's
+    (a SpeleoError so that the compile lets it through)."""
+
+
+def _runs_on_the_job_path(compiled, limit: int):
+    """The streaming export's `run_subsearch`: never runs one (the job path does, once, with the
+    searcher's checks: a subsearch that writes a lookup must not run twice)."""
+    raise _RunsFirst()

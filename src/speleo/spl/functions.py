@@ -131,13 +131,25 @@ def pcre_feature(pattern: str) -> str | None:
     return None
 
 
+# `(?<name>` not after an odd number of backslashes: `\\(?<a>` is an optional "(" then "<a>"
+_NAMED = re.compile(r"(?<!\\)((?:\\\\)*)\(\?<(?=[A-Za-z_])")
+# the same in RE2 (no look-behind), for a computed pattern: the character before is kept
+_NAMED_SQL = r"(^|[^\\])((?:\\\\)*)\(\?<([A-Za-z_])"
+
+
+def re2_named(pattern: str) -> str:
+    """PCRE's named groups `(?<name>...)` written as RE2's `(?P<name>...)`; an escaped `\\(`
+    (a literal parenthesis: `\\(?<a>` is an optional "(" then "<a>") is left alone."""
+    return _NAMED.sub(lambda m: m.group(1) + "(?P<", pattern)
+
+
 def regex_literal(pattern: str, state=None, node=None) -> exp.Literal:
     """Splunk/PCRE named groups `(?<name>` become RE2's `(?P<name>`.
 
     Raises SplUnsupportedError for what RE2 (DuckDB's engine) cannot run, SplSyntaxError for
     an invalid pattern, at the node's position when `state` and `node` are given.
     """
-    converted = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+    converted = re2_named(pattern)
     query = state.query if state is not None else ""
     start, end = (node.start, max(node.end, node.start + 1)) if node is not None else (0, None)
     what = pcre_feature(converted)
@@ -200,7 +212,7 @@ def match_node(text_expr: exp.Expression, pattern: str, state=None, node=None) -
 def pcre_pattern(pattern: str, state=None, node=None) -> exp.Literal | None:
     """The pattern as a literal for the PCRE functions when RE2 cannot run it, else None (use
     regex_literal). Raises SplSyntaxError when the `regex` package refuses it too."""
-    if pcre_feature(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)) is None:
+    if pcre_feature(re2_named(pattern)) is None:
         return None
     import regex
 
@@ -224,8 +236,9 @@ def _pcre_hex_escapes(pattern: str) -> str:
 
 
 def pcre_template(replacement: str, pattern: str, state=None, node=None) -> str:
-    """Splunk's replace() replacement (`\\1`..`\\9` a group, `\\0` the match, as on the RE2
-    path) as a template of the `regex` package (`\\g<1>`); any other backslash is literal.
+    """Splunk's replace() replacement (`\\1`..`\\9` a group, `\\0` the match, `\\\\` one backslash,
+    as on the RE2 path) as a template of the `regex` package (`\\g<1>`); any other backslash is
+    literal.
     Raises SplSyntaxError for a group the pattern does not have."""
     import regex
 
@@ -249,6 +262,10 @@ def replacement_template(replacement: str, groups: int) -> str:
             if n > groups:
                 raise ValueError(f"replacement {replacement!r} names group {n}, but the pattern has {groups}")
             out.append(f"\\g<{n}>")
+            i += 2
+            continue
+        if c == "\\" and replacement[i + 1:i + 2] == "\\":   # an escaped backslash: one backslash, as RE2's rewrite
+            out.append("\\\\")
             i += 2
             continue
         out.append("\\\\" if c == "\\" else c)
@@ -494,7 +511,7 @@ def computed_pattern(state: State, node: ast.Node) -> exp.Expression:
 
 def _re2_named(pattern: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="regexp_replace", expressions=[
-        pattern, exp.Literal.string(r"\(\?<([A-Za-z_])"), exp.Literal.string(r"(?P<\1"), exp.Literal.string("g")])
+        pattern, exp.Literal.string(_NAMED_SQL), exp.Literal.string(r"\1\2(?P<\3"), exp.Literal.string("g")])
 
 
 def computed_match(state: State, text_expr: exp.Expression, node: ast.Node) -> exp.Expression:

@@ -324,8 +324,9 @@ class Jobs:
         return None
 
     def _per_searcher(self, share_key: tuple | None, search: str, owner: int) -> tuple | None:
-        """`share_key` with the owner in it when the search reads `| rest` (its rows are the
-        searcher's own: their jobs, their name), or cannot be parsed: never shared between users."""
+        """`share_key` with the owner in it when the search reads `| rest` or `| loadjob`, also in
+        a subsearch (its rows are the searcher's own: their jobs, their name, the saved searches
+        they may read), or cannot be parsed: never shared between users."""
         if share_key is None:
             return None
         from speleo.query.macrostore import load_macros
@@ -335,7 +336,7 @@ class Jobs:
             commands = parse_expanded(search, load_macros(self.svc.home))[0].commands
         except Exception:  # noqa: BLE001 - it fails when it runs; not shared meanwhile
             commands = None
-        if commands is None or any(getattr(c, "name", None) in ("rest", "loadjob") for c in commands):
+        if commands is None or _reads_as_searcher(commands):
             return (*share_key, ("owner", owner))
         return share_key
 
@@ -424,7 +425,8 @@ class Jobs:
 
             svc = self.svc
             ctx = engine.context_for(earliest=base.result.earliest, latest=base.result.latest,
-                                     macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                     macros=load_macros(svc.home, getattr(check, "reader", None)),
+                                     tz_name=svc.home.settings.default_tz,
                                      props=svc.props(), lookups_dir=svc.home.lookups_dir)
             self._finish(job, post_process(base.result, job.search, limit, ctx, check))
         except Exception as e:  # noqa: BLE001 - a bug or DuckDB's refusal: a Speleo error for the user
@@ -645,7 +647,8 @@ class Jobs:
         try:
             note("INFO", f"search: {job.search}")
             compiled = engine.compile_for(job.search, now=now, earliest=job.earliest, latest=job.latest,
-                                          macros=load_macros(svc.home), tz_name=svc.home.settings.default_tz,
+                                          macros=load_macros(svc.home, getattr(check, "reader", None)),
+                                          tz_name=svc.home.settings.default_tz,
                                           props=svc.props(), lookups_dir=svc.home.lookups_dir,
                                           run_subsearch=svc.subsearch_runner(job.scope, check, job.write_lookups))
             if check is not None:
@@ -870,3 +873,20 @@ def wake_waiters(job: Job) -> None:
             loop.call_soon_threadsafe(event.set)
         except RuntimeError:   # that loop has closed
             pass
+
+
+AS_SEARCHER = ("rest", "loadjob")   # commands whose rows depend on who searches
+
+
+def _reads_as_searcher(node) -> bool:
+    """Whether a parsed search (commands, or any node) holds `| rest` or `| loadjob` anywhere,
+    subsearches included (`[| loadjob ... | outputlookup t]` runs as the searcher: spl/rawsub.py)."""
+    from speleo.spl import ast
+
+    if isinstance(node, ast.ArgsCmd) and node.name in AS_SEARCHER:
+        return True
+    if isinstance(node, (list, tuple)):
+        return any(_reads_as_searcher(x) for x in node)
+    if isinstance(node, ast.Node):
+        return any(_reads_as_searcher(getattr(node, f.name)) for f in dataclasses.fields(node))
+    return False

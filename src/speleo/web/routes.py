@@ -421,6 +421,9 @@ def install(app: FastAPI, runtime, admin_password: str | None = None) -> Web:
     async def saved_delete(saved_id: int, who: Principal = Depends(require(SEARCH))) -> Response:
         owner, token = owner_of(who)
         saved.delete(None if token else owner, saved_id)
+        from speleo.alerts.artifacts import Artifacts
+
+        Artifacts.for_home(runtime.home).forget(saved_id)   # its scheduled runs' kept results (| loadjob) go too
         return Response(status_code=204)
 
     from speleo.web import reports  # the `report` alert action (scheduled PDF/PNG/CSV reports)

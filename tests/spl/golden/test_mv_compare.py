@@ -69,3 +69,14 @@ def test_concatenation_with_a_multivalue_operand_gives_no_value():
     q = '* | eval k=split(k, "|") | eval x=k."z", y=mvjoin(k, ",")."z" | table n x y'
     assert rows_of(q, EVENTS, "n", "x", "y") == [("1", None, "a,b,az"), ("2", None, "bz"), ("4", None, "c,bz"),
                                                   ("8", None, None)]
+
+
+def test_fillnull_leaves_a_multivalue_field_multivalue():
+    # fillnull fills null fields only (Search Reference: fillnull): [a, b, a], [b] and [c, b] keep their
+    # values (they were printed as "[a, b, a]" text and no value compared); n=8's null k becomes [0]
+    q = '* | eval k=split(k, "|") | fillnull | where k="b" | table n'
+    assert rows_of(q, EVENTS, "n") == ["1", "2", "4"]
+    q = '* | eval k=split(k, "|") | fillnull value=none k | eval c=mvcount(k) | where k="none" | table n c'
+    assert rows_of(q, EVENTS, "n") == ["8"]
+    assert rows_of('* | eval k=split(k, "|") | fillnull k | eval c=mvcount(k) | table c', EVENTS, "c") == \
+        [3, 1, 2, 1]

@@ -119,6 +119,27 @@ def test_replace_uses_one_template_syntax_on_both_paths():
         run('| makeresults | eval r=replace("x", "(?<=a)(b)", "\\\\2")')
 
 
+def test_an_escaped_backslash_in_the_replacement_is_one_backslash_on_both_paths():
+    # the replacement's value is \\ (two characters): RE2's rewrite writes one backslash, and so
+    # must the regex package's path (a look-behind, literal or computed): "a/b" -> "a\b" (3 characters)
+    rows = run('| makeresults | eval s="a/b", p="(?<=a)/", r1=replace(s, "/", "\\\\\\\\"), '
+               'r2=replace(s, "(?<=a)/", "\\\\\\\\"), r3=replace(s, p, "\\\\\\\\") | table r1 r2 r3')
+    assert rows == [{"r1": "a\\b", "r2": "a\\b", "r3": "a\\b"}]
+
+
+def test_an_escaped_parenthesis_before_a_question_mark_is_not_a_named_group():
+    # x\(?<a> is "x", an optional "(", then "<a>": it matches "x<a>" and "x(<a>" (PCRE's reading);
+    # it was rewritten to x\(?P<a> (an optional "(" then "P<a>") and matched neither; a named group
+    # after an escaped backslash (\\(?<g>...)) is still one
+    q = ('| makeresults | eval s=split("x<a>,x(<a>,xP<a>", ","), p="x\\\\(?<a>" | mvexpand s '
+         '| eval l=if(match(s, "x\\\\(?<a>"), 1, 0), c=if(match(s, p), 1, 0), r=replace(s, p, "Q") | table s l c r')
+    assert run(q) == [{"s": "x<a>", "l": 1, "c": 1, "r": "Q"}, {"s": "x(<a>", "l": 1, "c": 1, "r": "Q"},
+                      {"s": "xP<a>", "l": 0, "c": 0, "r": "xP<a>"}]
+    q = ('| makeresults | eval s="a\\\\b", p="\\\\\\\\(?<g>b)" | rex field=s "\\\\\\\\(?<g>b)" '
+         '| eval c=if(match(s, p), 1, 0) | table g c')
+    assert run(q) == [{"g": "b", "c": 1}]
+
+
 def test_pcre_digits_and_words_are_ascii():
     # PCRE's (and RE2's) \d is ASCII: an Arabic-Indic three is not a digit on either path
     rows = run('| makeresults | eval s="\u0663x", a=if(match(s, "\\\\d(?=x)"), 1, 0), b=if(match(s, "\\\\dx"), 1, 0) '

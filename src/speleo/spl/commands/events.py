@@ -320,13 +320,19 @@ def compile_dedup(state: State, cmd: ast.DedupCmd) -> None:
 def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
     """Splunk Search Reference: fillnull. Replaces null values by `value` (default 0) in the
     listed fields, or in every field when none is listed (on events: every field known when
-    compiling — columns and fields created earlier in the search)."""
+    compiling — columns and fields created earlier in the search). A multivalue field with values
+    is left as it is (it was printed as one text `[a, b]`, no longer multivalue)."""
     names = cmd.fields or [c for c in state.columns if not c.startswith("__speleo")
                            and (not state.events or c not in BASE_COLUMNS)]
     whole = re.fullmatch(r"-?\d+", cmd.value) is not None
     for name in names:
         field = state.field(name)
-        if whole and name not in state.mv:
+        if name in state.mv:
+            # a multivalue field keeps its values (it is not null); a null one gets the value alone
+            value = exp.Coalesce(this=field, expressions=[exp.Array(expressions=[exp.Literal.string(cmd.value)])])
+            _assign(state, name, value, mv=True)
+            continue
+        if whole:
             # an untyped literal takes the column's type: counts stay numbers, text stays text
             value = exp.Coalesce(this=field, expressions=[exp.Literal.string(cmd.value)])
         else:
