@@ -67,12 +67,67 @@ def compile_stats(state: State, cmd: ast.StatsCmd, span: tuple[int, str] | None 
         sel = sel.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
     if sparks:
         sel = _with_sparklines(state, cmd, sel, src)
+    sel = _each_value_aggs(state, cmd, plain, sel, src, span, event_time)
     state.select = sel
     names = list(cmd.by) + [agg_name(a) for a in cmd.aggs]
     _become_table(state, names)
     state.mv = {agg_name(a) for a in plain if a.func in ("values", "list")} - set(cmd.by)
     state.set_order([o for b in cmd.by for o in auto_order(b)], set(cmd.by))
     text_extremes_after(state, texts)
+
+
+PER_VALUE_SKIP = {"values", "list", "first", "last", "earliest", "latest", "earliest_time", "latest_time", "rate"}
+PER_VALUE_ZERO = {"count", "c", "dc", "distinct_count", "estdc"}
+
+
+def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Select, src: exp.Expression,
+                     span, event_time) -> exp.Select:
+    """Functions of a multivalue field count each of its values (Splunk Search Reference, stats:
+    `sum`, `count`, `dc`, `avg`, `min`, `max`, percentiles... of a field with the values 1, 2, 3
+    in one result are 6, 3, 3, 2, 1, 3): each such function is computed in a grouped query over
+    the source with the field unnested (one per multivalue field), LEFT JOINed to the other
+    functions' groups by the by-fields (a group none of whose results has a value: 0 for the
+    counts, else null). values()/list() already read every value; first/last/earliest/latest
+    keep the result's list."""
+    mv_aggs = [(i, a) for i, a in enumerate(plain)
+               if a.arg and a.expr is None and a.arg in state.mv and a.arg in state.columns
+               and a.func not in PER_VALUE_SKIP and a.arg not in cmd.by]
+    if not mv_aggs:
+        return sel
+    by_names = list(cmd.by)
+    main = f"__speleo_g{len(state.ctes)}"
+    state.ctes.append((main, sel))
+    out = {n: exp.column(n, table=main, quoted=True) for n in (e.alias_or_name for e in sel.expressions)}
+    joined = exp.select().from_(exp.Table(this=exp.to_identifier(main)))
+    cond = by_filter(state, cmd.by)
+    for k, field in enumerate(dict.fromkeys(a.arg for _, a in mv_aggs)):
+        aggs = [a for _, a in mv_aggs if a.arg == field]
+        unnested = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[col(field)]), ident(field))])) \
+            .from_(tbl(src)).subquery(f"__speleo_each{k}")
+        state.mv.discard(field)
+        try:
+            values = _event_time_aggs(state, aggs, span, event_time)
+            cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
+        finally:
+            state.mv.add(field)
+        cols += [exp.alias_(v, ident(agg_name(a))) for a, v in zip(aggs, values)]
+        side = exp.select(*cols).from_(unnested)
+        if cond is not None:
+            side = side.where(cond.copy(), copy=False)
+        if cmd.by:
+            side = side.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
+        name = f"__speleo_v{len(state.ctes)}"
+        state.ctes.append((name, side))
+        on = exp.and_(*[exp.NullSafeEQ(this=exp.column(b, table=main, quoted=True),
+                                       expression=exp.column(b, table=name, quoted=True)) for b in by_names]) \
+            if by_names else exp.true()
+        joined = joined.join(exp.Table(this=exp.to_identifier(name)), on=on, join_type="left", copy=False)
+        for a in aggs:
+            v: exp.Expression = exp.column(agg_name(a), table=name, quoted=True)
+            if a.func in PER_VALUE_ZERO:
+                v = exp.Coalesce(this=v, expressions=[exp.Literal.number(0)])
+            out[agg_name(a)] = v
+    return joined.select(*[exp.alias_(v, ident(n)) for n, v in out.items()], copy=False)
 
 
 def text_extremes_over_results(state: State, aggs: list) -> list:
@@ -119,6 +174,9 @@ def _text_extremes(state: State, aggs: list) -> list[tuple[str, str, exp.Express
             continue   # always numbers: no text to order
         else:
             f = state.field(a.arg)
+        if a.expr is None and a.arg in state.mv and a.arg in state.columns:   # each value of a multivalue field
+            f = exp.Anonymous(this="list_min" if a.func == "min" else "list_max", expressions=[
+                exp.Cast(this=f, to=exp.DataType.build("VARCHAR[]"))])
         t = exp.Cast(this=f, to=exp.DataType.build("VARCHAR"))
         agg = exp.Min(this=t) if a.func == "min" else exp.Max(this=t)
         out.append((agg_name(a), f"__speleo_text{i}", agg))
@@ -312,6 +370,37 @@ def _dedupe(names: list[str]) -> list[str]:
     return list(seen)
 
 
+def over_groups(agg: exp.Expression, parts: list[exp.Expression]) -> exp.Expression:
+    """`agg` (a stats function's SQL) as window functions over the groups `parts`: the OVER
+    goes on each aggregate inside it, as a function of a multivalue field's values() is
+    `list_sort(list_distinct(flatten(list(m))))` and DuckDB windows aggregates only."""
+    def win(e: exp.Expression) -> exp.Expression:
+        return exp.Window(this=e, partition_by=[p.copy() for p in parts])
+
+    def is_agg(e: exp.Expression) -> bool:
+        return isinstance(e, exp.Filter) or (isinstance(e, exp.AggFunc) and not isinstance(e.parent, exp.Filter))
+
+    if is_agg(agg):
+        return win(agg)
+    agg = agg.copy()
+    inner = [n for n in agg.find_all(exp.Filter, exp.AggFunc) if is_agg(n)
+             and not any(is_agg(a) for a in _ancestors(n, agg))]
+    if not inner:
+        return win(agg)
+    for n in inner:
+        n.replace(win(n.copy()))
+    return agg
+
+
+def _ancestors(node: exp.Expression, top: exp.Expression):
+    p = node.parent
+    while p is not None and p is not top.parent:
+        yield p
+        if p is top:
+            return
+        p = p.parent
+
+
 def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     """Add each aggregate to every row, computed over its by-group (window functions); min()
     and max() over text as in stats (`_text_extremes`)."""
@@ -323,7 +412,7 @@ def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     cond = by_filter(state, cmd.by)
 
     def window(agg: exp.Expression) -> exp.Expression:
-        win = exp.Window(this=agg, partition_by=[p.copy() for p in parts])
+        win = over_groups(agg, parts)
         return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
     for a in cmd.aggs:
         new.append(exp.alias_(window(agg_sql(state, a)), ident(agg_name(a))))

@@ -1,0 +1,43 @@
+"""stats functions over a multivalue field count each of its values (Splunk Search Reference,
+stats: a multivalue field's values are each a value of the field for the functions; by-fields
+split on each value, `dedup_splitvals`). Expected values worked out by hand below."""
+
+from __future__ import annotations
+
+from tests.spl.golden._util import ev, run
+
+# three results: n=1 holds a = (1, 2, 3), n=2 a = 5, n=3 no a; g = x, x, y
+BASE = ('| makeresults count=3 | streamstats count as n '
+        '| eval a=case(n=1, split("1,2,3", ","), n=2, "5"), g=if(n<3, "x", "y")')
+
+
+def test_numeric_functions_read_each_value():
+    # group x: values 1, 2, 3, 5 -> sum 11, count 4, dc 4, avg 2.75, min 1, max 5, median 2.5
+    # (the mean of the middle two), range 4; group y: no value -> counts 0, the rest null
+    rows = run(BASE + " | stats sum(a) as s count(a) as c dc(a) as d avg(a) as m min(a) as lo max(a) as hi "
+                      "median(a) as med range(a) as r count as rows by g", rows=ev())
+    assert rows == [
+        {"g": "x", "s": 11, "c": 4, "d": 4, "m": 2.75, "lo": 1, "hi": 5, "med": 2.5, "r": 4, "rows": 2},
+        {"g": "y", "s": None, "c": 0, "d": 0, "m": None, "lo": None, "hi": None, "med": None, "r": None,
+         "rows": 1}]
+
+
+def test_without_by_and_repeated_values():
+    # a = (2, 2, 7) and (7): count 4, dc 2 (2 and 7), sum 18
+    rows = run('| makeresults count=2 | streamstats count as n | eval a=if(n=1, split("2,2,7", ","), "7") '
+               '| stats count(a) as c dc(a) as d sum(a) as s count as rows', rows=ev())
+    assert rows == [{"c": 4, "d": 2, "s": 18, "rows": 2}]
+
+
+def test_text_values_order_lexicographically():
+    # a = (b, a, c): min "a", max "c" (Search Reference: max/min of non-numeric values)
+    rows = run('| makeresults | eval a=split("b,a,c", ",") | stats min(a) as lo max(a) as hi dc(a) as d',
+               rows=ev())
+    assert rows == [{"lo": "a", "hi": "c", "d": 3}]
+
+
+def test_eventstats_values_of_a_multivalue_field():
+    # eventstats values(m): the sorted distinct values of every result's m, on each result
+    rows = run('| makeresults count=2 | streamstats count as n | eval m=if(n=1, split("y,x", ","), "z") '
+               '| eventstats values(m) as v | table n v', rows=ev())
+    assert rows == [{"n": 1, "v": ["x", "y", "z"]}, {"n": 2, "v": ["x", "y", "z"]}]
