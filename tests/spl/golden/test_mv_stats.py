@@ -41,3 +41,13 @@ def test_eventstats_values_of_a_multivalue_field():
     rows = run('| makeresults count=2 | streamstats count as n | eval m=if(n=1, split("y,x", ","), "z") '
                '| eventstats values(m) as v | table n v', rows=ev())
     assert rows == [{"n": 1, "v": ["x", "y", "z"]}, {"n": 2, "v": ["x", "y", "z"]}]
+
+
+def test_chart_and_timechart_with_a_split_read_each_value():
+    # h = z on both results; g = k (a = 1, 2) and j (a = 1, 2): sum 3 per series, dc 2
+    base = ('| makeresults count=2 | streamstats count as n '
+            '| eval a=split("1,2", ","), g=if(n=1, "k", "j"), h="z"')
+    assert run(base + " | chart sum(a) over h by g", rows=ev()) == [{"h": "z", "j": 3, "k": 3}]
+    assert run(base + " | chart dc(a) over h by g", rows=ev()) == [{"h": "z", "j": 2, "k": 2}]
+    rows = run(base + " | timechart span=1d count(a) by g", rows=ev())
+    assert [(r["j"], r["k"]) for r in rows] == [(2, 2)]

@@ -478,9 +478,15 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     if len(cmd.aggs) != 1:
         raise state.fail("chart with a column field supports one function", cmd)
     x, y = rows[0], cols[0]
+    from speleo.spl.commands.stats import each_value_source, per_value_field
+
+    each = per_value_field(state, cmd.aggs[0])   # a multivalue field: the function reads each value
     state.filter(exp.Not(this=exp.Is(this=state.field(x), expression=exp.null())))
     state.wrap()
     src = state.select.args["from_"].this.copy()
+    if each:
+        src = each_value_source(src, each)
+        state.mv.discard(each)
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()
     state.select = exp.select(exp.alias_(state.field(x), ident(x)),

@@ -89,9 +89,7 @@ def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Sele
     functions' groups by the by-fields (a group none of whose results has a value: 0 for the
     counts, else null). values()/list() already read every value; first/last/earliest/latest
     keep the result's list."""
-    mv_aggs = [(i, a) for i, a in enumerate(plain)
-               if a.arg and a.expr is None and a.arg in state.mv and a.arg in state.columns
-               and a.func not in PER_VALUE_SKIP and a.arg not in cmd.by]
+    mv_aggs = [(i, a) for i, a in enumerate(plain) if per_value_field(state, a) and a.arg not in cmd.by]
     if not mv_aggs:
         return sel
     by_names = list(cmd.by)
@@ -102,8 +100,7 @@ def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Sele
     cond = by_filter(state, cmd.by)
     for k, field in enumerate(dict.fromkeys(a.arg for _, a in mv_aggs)):
         aggs = [a for _, a in mv_aggs if a.arg == field]
-        unnested = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[col(field)]), ident(field))])) \
-            .from_(tbl(src)).subquery(f"__speleo_each{k}")
+        unnested = each_value_source(src, field)
         state.mv.discard(field)
         try:
             values = _event_time_aggs(state, aggs, span, event_time)
@@ -128,6 +125,22 @@ def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Sele
                 v = exp.Coalesce(this=v, expressions=[exp.Literal.number(0)])
             out[agg_name(a)] = v
     return joined.select(*[exp.alias_(v, ident(n)) for n, v in out.items()], copy=False)
+
+
+def per_value_field(state: State, agg) -> str | None:
+    """The multivalue field a function reads each value of (see `_each_value_aggs`), or None."""
+    if getattr(agg, "arg", None) and agg.expr is None and agg.arg in state.mv and agg.arg in state.columns \
+            and agg.func not in PER_VALUE_SKIP:
+        return agg.arg
+    return None
+
+
+def each_value_source(src: exp.Expression, field: str) -> exp.Expression:
+    """`src` with one row per value of the list column `field` (rows without a value left out):
+    the source of a grouped function of a multivalue field when it is the only function
+    (chart and timechart with a split-by field)."""
+    return exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[col(field)]), ident(field))])) \
+        .from_(tbl(src)).subquery("__speleo_each")
 
 
 def text_extremes_over_results(state: State, aggs: list) -> list:

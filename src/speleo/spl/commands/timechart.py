@@ -10,7 +10,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs, parse_by
 from speleo.spl.commands.stats import (_assign, _become_table, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
-                                      parse_span)
+                                      each_value_source, per_value_field, parse_span)
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
 from speleo.spl.state import col, ident, State, tbl
@@ -269,11 +269,17 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     merge = MERGEABLE.get(cmd.aggs[0].func) if cmd.limit > 0 else None
     if cmd.limit > 0 and merge is None:
         _limit_series(state, series, cmd.limit, opts)
+    each = per_value_field(state, cmd.aggs[0])   # a multivalue field: the function reads each value
+    if each:
+        state.mv.discard(each)
     value = _event_time_aggs(state, cmd.aggs, span, EVENT_TIME)[0]
     # min()/max() over text as stats (stats._text_extremes): the main search's cells with no number
     # take the lexicographic min/max, a post step before the pivot puts it in (`_pivot_after`)
     texts = _text_extremes(state, cmd.aggs) if state.top_level else []
     state.wrap()
+    if each:
+        src = each_value_source(state.select.args["from_"].this.copy(), each)
+        state.select = exp.select(exp.Star()).from_(src)
     items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
     items += [exp.alias_(v, ident(TEXT_VALUE)) for _n, _h, v in texts]
     if merge is not None:
