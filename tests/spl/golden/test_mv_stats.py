@@ -51,3 +51,11 @@ def test_chart_and_timechart_with_a_split_read_each_value():
     assert run(base + " | chart dc(a) over h by g", rows=ev()) == [{"h": "z", "j": 2, "k": 2}]
     rows = run(base + " | timechart span=1d count(a) by g", rows=ev())
     assert [(r["j"], r["k"]) for r in rows] == [(2, 2)]
+
+
+def test_eventstats_reads_each_value():
+    # as test_numeric_functions_read_each_value, on each result: group x (n=1, 2) sum 11, count 4,
+    # dc 4; group y (n=3, no a) count 0 and sum null
+    rows = run(BASE + " | eventstats sum(a) as s count(a) as c dc(a) as d by g | table n s c d", rows=ev())
+    assert rows == [{"n": 1, "s": 11, "c": 4, "d": 4}, {"n": 2, "s": 11, "c": 4, "d": 4},
+                    {"n": 3, "s": None, "c": 0, "d": 0}]

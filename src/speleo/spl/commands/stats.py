@@ -414,6 +414,51 @@ def _ancestors(node: exp.Expression, top: exp.Expression):
         p = p.parent
 
 
+def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression, cond) -> None:
+    """eventstats of a multivalue field reads each value (as stats, `_each_value_aggs`): per
+    multivalue field, its functions grouped by the by-fields over the field unnested, joined back
+    to every result by its by-field values (a result missing one gets null, as the window)."""
+    mv_aggs = [a for a in cmd.aggs if per_value_field(state, a) and a.arg not in cmd.by]
+    if not mv_aggs:
+        return
+    keys = [f"__speleo_ek{i}" for i in range(len(cmd.by))]
+    state.select = state.select.select(*[exp.alias_(state.field(b), ident(k)) for b, k in zip(cmd.by, keys)],
+                                       copy=False)
+    state.wrap()
+    main = state.ctes[-1][0]
+    hidden, replace = list(keys), []
+    joined = exp.select().from_(exp.Table(this=exp.to_identifier(main)))
+    for k, field in enumerate(dict.fromkeys(a.arg for a in mv_aggs)):
+        aggs = [a for a in mv_aggs if a.arg == field]
+        state.mv.discard(field)
+        try:
+            side_keys = [exp.alias_(state.field(b), ident(f"__speleo_sk{k}_{i}")) for i, b in enumerate(cmd.by)]
+            values = [agg_sql(state, a) for a in aggs]
+        finally:
+            state.mv.add(field)
+        vnames = [f"__speleo_sv{k}_{j}" for j in range(len(aggs))]
+        side = exp.select(*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]) \
+            .from_(each_value_source(src, field))
+        if cond is not None:
+            side = side.where(cond.copy(), copy=False)
+        if cmd.by:
+            side = side.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
+        name = f"__speleo_es{len(state.ctes)}"
+        state.ctes.append((name, side))
+        on = exp.and_(*[exp.NullSafeEQ(this=col(key), expression=col(f"__speleo_sk{k}_{i}"))
+                        for i, key in enumerate(keys)]) if keys else exp.true()
+        joined = joined.join(exp.Table(this=exp.to_identifier(name)), on=on, join_type="left", copy=False)
+        hidden += [f"__speleo_sk{k}_{i}" for i in range(len(cmd.by))] + vnames
+        for a, n in zip(aggs, vnames):
+            v: exp.Expression = col(n)
+            if a.func in PER_VALUE_ZERO:   # a result with its by-fields gets 0, one without them null
+                present = exp.and_(*[exp.Not(this=exp.Is(this=col(key), expression=exp.null())) for key in keys]) \
+                    if keys else exp.true()
+                v = exp.Case(ifs=[exp.If(this=present, true=exp.Coalesce(this=v, expressions=[exp.Literal.number(0)]))])
+            replace.append(exp.alias_(v, ident(agg_name(a))))
+    state.select = joined.select(exp.Star(except_=[col(h) for h in hidden], replace=replace), copy=False)
+
+
 def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     """Add each aggregate to every row, computed over its by-group (window functions); min()
     and max() over text as in stats (`_text_extremes`)."""
@@ -434,6 +479,7 @@ def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     names = [agg_name(a) for a in cmd.aggs]
     keep = [exp.Star(except_=[col(n) for n in names if n in state.columns])] if set(names) & set(state.columns) else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
+    _eventstats_each_value(state, cmd, src, cond)
     state.columns = _dedupe([c for c in state.columns if c not in names] + names)
     text_extremes_after(state, texts)
     for a in cmd.aggs:   # values() and list() are lists (State.mv); any other function a single value
