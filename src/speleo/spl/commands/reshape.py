@@ -395,13 +395,25 @@ def _coltotals(state: State, fields: list[str], labelfield: str | None, label: s
 
 def compile_untable(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: untable. `untable x name value`: one result per (result, other
-    field) with x, the field's name and its value (null values left out)."""
+    field) with x, the field's name and its value (null values left out). Without any other
+    field there is no result (each result gives one per other field). After `chart ... by`,
+    `timechart ... by` or `xyseries` the series columns are known only when they have run: the
+    command then runs over their result (a "columns" post step), with its real columns. Inside
+    a subsearch or append (no post steps there) fields it cannot see are refused, not dropped."""
     x, name_f, value_f = cmd.args
     others = [c for c in _known(state) if c != x]
-    if not others:
-        raise state.fail("untable needs fields besides the x field", cmd)
+    if not others and not state.top_level:
+        raise state.fail("untable inside a subsearch needs fields besides the x field that are known before "
+                         "it runs (after chart/xyseries with a split, run untable in the main search)", cmd)
     state.protect_order(None)
     src = _src(state)
+    if not others:
+        state.select = exp.select(exp.alias_(exp.null(), ident(x)), exp.alias_(exp.null(), ident(name_f)),
+                                  exp.alias_(exp.null(), ident(value_f)), col(ORD)).from_(tbl(src)) \
+            .where(exp.false())
+        state.columns = [x, name_f, value_f]
+        state.events, state.transforming = False, True
+        return
     names = exp.Array(expressions=[exp.Literal.string(c) for c in others])
     vals = exp.Array(expressions=[text(col(c)) for c in others])
     sel = exp.select(exp.alias_(col(x), ident(x)) if x in state.columns else exp.alias_(exp.null(), ident(x)),
@@ -431,6 +443,8 @@ def compile_xyseries(state: State, cmd: ast.ArgsCmd) -> None:
     x, y, v = cmd.args
     _pivot(state, col(x) if x in state.columns else state.field(x), x,
            text(state.field(y)), exp.Anonymous(this="first", expressions=[text(state.field(v))]))
+    if state.later and state.top_level:   # its columns exist once the PIVOT ran: later commands run on it
+        state.post.append({"kind": "columns"})
 
 
 def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, using: exp.Expression,
