@@ -113,6 +113,20 @@ def test_nested_json_fields(svc):
     assert float(rows(svc, "index=nginx | stats sum(connections.active) as s")[0]["s"]) == expected
 
 
+def test_json_fields_whose_keys_hold_dots(svc):
+    # nginx keys its zones by host name: server_zones > "hg.nginx.org" > requests. The field is
+    # named by its keys joined with dots (Splunk's automatic JSON extraction, as `spath` without
+    # a path names them) and read as null: only server_zones > hg > nginx > org > requests was tried.
+    lines = [json.loads(l) for l in data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()]
+    zone = [d["server_zones"]["hg.nginx.org"] for d in lines]
+    got = rows(svc, "index=nginx | stats sum(server_zones.hg.nginx.org.requests) as r, "
+                    "max(server_zones.trac.nginx.org.responses.5xx) as m")[0]
+    assert float(got["r"]) == sum(z["requests"] for z in zone)
+    assert float(got["m"]) == max(d["server_zones"]["trac.nginx.org"]["responses"]["5xx"] for d in lines)
+    busy = sum(1 for z in zone if z["processing"] == 1)
+    assert rows(svc, "index=nginx server_zones.hg.nginx.org.processing=1 | stats count")[0]["count"] == busy
+
+
 def test_json_epoch_millisecond_timestamps(svc):
     first = json.loads(data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()[0])
     times = {r["_time"] for r in rows(svc, "index=nginx | table _time")}
