@@ -107,6 +107,18 @@ def test_search_terms_match_whole_tokens_case_insensitively(svc):
     assert svc.search("index=auth failed root", limit=0).total == both
 
 
+def test_cidr_search_on_real_access_log(svc, access_lines):
+    # Search Reference, search: `clientip=66.249.0.0/16` matches the addresses in that range
+    # (Googlebot's), through the term index of warm buckets too
+    import ipaddress
+
+    net = ipaddress.ip_network("66.249.0.0/16")
+    expected = sum(1 for m in access_lines if ipaddress.ip_address(m.group(1)) in net)
+    assert expected > 0
+    assert rows(svc, "index=web clientip=66.249.0.0/16 | stats count")[0]["count"] == expected
+    assert rows(svc, 'index=web clientip!="66.249.0.0/16" | stats count')[0]["count"] == len(access_lines) - expected
+
+
 def test_nested_json_fields(svc):
     lines = [json.loads(l) for l in data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()]
     expected = sum(d["connections"]["active"] for d in lines)

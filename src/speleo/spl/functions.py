@@ -679,6 +679,12 @@ def _cidrmatch(state: State, args: list[ast.Node]) -> Typed:
     except ValueError:
         raise state.fail("cidrmatch() needs an IPv4 CIDR such as 10.0.0.0/8", args[0]) from None
     ip = as_kind(compile_expr(state, args[1]), "str")
+    return in_network(ip, net), "bool"
+
+
+def in_network(ip: exp.Expression, net) -> exp.Expression:
+    """Never-null condition: the text `ip` is an IPv4 address (dotted quad) inside the
+    `ipaddress.IPv4Network` `net` (its bounds are numbers, never SQL text from the search)."""
     pattern = r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\s*$"
     octets = [num(exp.Anonymous(this="regexp_extract", expressions=[ip.copy(), exp.Literal.string(pattern),
                                                                      exp.Literal.number(i)])) for i in range(1, 5)]
@@ -688,7 +694,7 @@ def _cidrmatch(state: State, args: list[ast.Node]) -> Typed:
     ok = RegexMatch(this=ip.copy(), expression=exp.Literal.string(pattern))
     inside = exp.Between(this=value, low=exp.Literal.number(int(net.network_address)),
                          high=exp.Literal.number(int(net.broadcast_address)))
-    return exp.Coalesce(this=exp.and_(ok, exp.paren(inside)), expressions=[exp.false()]), "bool"
+    return exp.Coalesce(this=exp.and_(ok, exp.paren(inside)), expressions=[exp.false()])
 
 
 def _json_path(path: str) -> str:
