@@ -201,6 +201,30 @@ def test_chart_over_by():
     assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
 
 
+def test_chart_series_limit_other_and_null():
+    # Search Reference, chart: limit= (default 10) keeps that many series, the rest merged into
+    # OTHER (useother=true, otherstr=) or left out; usenull=true (default) makes a series named by
+    # nullstr= (default NULL) of the events without the split field. chart ignored all of them.
+    # h per host: web1 a (10), b (20), none (5); web2 a (30), a (40). Series by events: a 3,
+    # then NULL and b 1 each (ties by name: "NULL" < "b").
+    assert run("* | chart count over host by h", rows=EVENTS) == [
+        {"host": "web1", "NULL": 1, "a": 1, "b": 1}, {"host": "web2", "NULL": 0, "a": 2, "b": 0}]
+    assert run("* | chart limit=1 count over host by h", rows=EVENTS) == [
+        {"host": "web1", "OTHER": 2, "a": 1}, {"host": "web2", "OTHER": 0, "a": 2}]
+    # the series left out still make their row (web1 keeps a=1; a host with only them keeps its row)
+    assert run("* | chart limit=1 useother=f count over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 1}, {"host": "web2", "a": 2}]
+    assert run("* | chart usenull=f count over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 1, "b": 1}, {"host": "web2", "a": 2, "b": 0}]
+    # the merged series is computed over its events: web1 rest = 20 + 5; web2 has none (null)
+    assert run("* | chart limit=1 otherstr=rest nullstr=none sum(bytes) over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 10, "rest": 25}, {"host": "web2", "a": 70, "rest": None}]
+    assert run("* | chart limit=0 count over host by h", rows=EVENTS) == run("* | chart count over host by h",
+                                                                           rows=EVENTS)
+    rows = run("* | chart limit=1 count over host by h | addtotals | table host Total", rows=EVENTS)
+    assert rows == [{"host": "web1", "Total": 3}, {"host": "web2", "Total": 2}]
+
+
 def test_commands_after_chart_over_by_read_its_series_columns():
     # the table of test_chart_over_by: web1 access 1 app 2; web2 access 2 app 0. Commands after
     # it see the series as fields (Search Reference: addtotals sums each row's numeric fields;

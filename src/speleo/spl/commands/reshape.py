@@ -473,13 +473,17 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     `chart <func> over X [by Y]` (or `by X Y`): without a column field it is `stats <func> by X`;
     with one, one row per X value and one column per Y value: the function is computed per
     (X, Y) first (`GROUP BY`, so any stats function works, `rate` and `range` included), then a
-    DuckDB PIVOT spreads the values (count/dc: 0 in an empty cell, others null). Series beyond
-    `limit` are not merged into OTHER."""
+    DuckDB PIVOT spreads the values (count/dc: 0 in an empty cell, others null). With a column
+    split, `limit=` (default 10; 0: every series) keeps the series with the most events (ties by
+    name, as timechart ranks them) and the others become one series named by `otherstr=`
+    (default OTHER), computed over their events, or are left out with `useother=false`; events
+    without the column field form a series named by `nullstr=` (default NULL) unless
+    `usenull=false` (Search Reference: chart, chart-options)."""
     from speleo.spl.commands.aggregates import agg_sql
     from speleo.spl.commands.stats import compile_stats
 
     for key in cmd.options:
-        if key not in ("limit", "useother", "usenull", "cont"):
+        if key not in ("limit", "useother", "usenull", "cont", "otherstr", "nullstr"):
             raise state.fail(f"chart {key}= is not supported", cmd)
     rows = [cmd.over] if cmd.over else cmd.by[:1]
     cols = cmd.by if cmd.over else cmd.by[1:]
@@ -492,15 +496,26 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     if len(cmd.aggs) != 1:
         raise state.fail("chart with a column field supports one function", cmd)
     x, y = rows[0], cols[0]
+    opts = _chart_series_options(state, cmd)
     state.filter(exp.Not(this=exp.Is(this=state.field(x), expression=exp.null())))
     state.wrap()
     src = state.select.args["from_"].this.copy()
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()
+    from speleo.spl.commands.timechart import DROPPED, _limit_series
+
+    # Events of a series left out (usenull=f, useother=f) still make their row: they go to a
+    # series named DROPPED, whose column is removed after the PIVOT (as timechart does).
+    null_name = opts["nullstr"] if opts["usenull"] else DROPPED
+    series_value = exp.Coalesce(this=text(state.field(y)), expressions=[exp.Literal.string(null_name)])
     state.select = exp.select(exp.alias_(state.field(x), ident(x)),
-                              exp.alias_(text(state.field(y)), ident("__speleo_series")), star).from_(tbl(src))
-    state.filter(exp.Not(this=exp.Is(this=col("__speleo_series"), expression=exp.null())))
+                              exp.alias_(series_value, ident("__speleo_series")), star).from_(tbl(src))
     state.wrap()
+    if opts["limit"] > 0:
+        if "__speleo_series" not in state.columns:   # so that the ranking replaces it (stats._assign)
+            state.columns = state.columns + ["__speleo_series"]
+        _limit_series(state, "__speleo_series", opts["limit"], opts)
+        state.wrap()
     series, value = col("__speleo_series"), col("__speleo_value")
     grouped = exp.select(col(x), series.copy(), exp.alias_(using, ident("__speleo_value"))) \
         .from_(state.select.args["from_"].this.copy()).group_by(col(x), series.copy(), copy=False)
@@ -511,13 +526,31 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[series],
                       using=[cell], group=exp.Group(expressions=[col(x)]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
-    state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
+    kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
+                      expressions=[exp.to_identifier("__c")])
+    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})
     if state.later and state.top_level:   # the series columns exist once the PIVOT ran: later commands run on it
         state.post.append({"kind": "columns"})
+
+
+def _chart_series_options(state: State, cmd: ast.ChartCmd) -> dict:
+    """chart's series options with Splunk's defaults: limit=10, useother=true, usenull=true,
+    otherstr=OTHER, nullstr=NULL. Raises SplError for a limit that is not a whole number >= 0."""
+    o = cmd.options
+    raw = o.get("limit", "10")
+    digits = raw[3:] if raw.lower().startswith("top") else raw
+    try:
+        limit = int(digits)
+    except ValueError:
+        raise state.fail(f"chart limit= takes a whole number of series (or top<N>), not {raw!r}", cmd) from None
+    if limit < 0:
+        raise state.fail("chart limit= must be 0 (every series) or more", cmd)
+    return {"limit": limit, "useother": as_bool(o.get("useother", "true")), "usenull": as_bool(o.get("usenull", "true")),
+            "otherstr": o.get("otherstr", "OTHER"), "nullstr": o.get("nullstr", "NULL")}
 
 
 # --- timewrap -------------------------------------------------------------------------------------------
