@@ -122,6 +122,29 @@ def test_inputlookup(lookups):
         {"user": "CAROL", "dept": "hr"}]                            # a search: values case-insensitive
 
 
+def test_inputlookup_append(lookups):
+    # Search Reference, inputlookup: append=true adds the table's rows to the current results.
+    # After another inputlookup the second copy was dropped (3 rows, not 6); as the first command
+    # there are no results to add to, and it appended the whole index to the table instead.
+    users = [{"user": "alice", "dept": "eng"}, {"user": "bob", "dept": "ops"}, {"user": "CAROL", "dept": "hr"}]
+    assert run("| inputlookup users | inputlookup append=t users", rows=EVENTS, lookups_dir=lookups) == users + users
+    assert run("| inputlookup append=t users", rows=EVENTS, lookups_dir=lookups) == users
+    rows = run("user=bob | inputlookup append=true users | table user dept", rows=EVENTS, lookups_dir=lookups)
+    n_bob = sum(1 for e in EVENTS if "user=bob" in e[1])
+    assert rows == [{"user": "bob", "dept": None}] * n_bob + users
+
+
+def test_append_keeps_the_events_search_time_fields(lookups):
+    # Search Reference, append: the subsearch's results after the current ones, fields by name.
+    # An event's user is extracted at search time; the table's user is a column: the events'
+    # values were lost (null) once the union had a column of that name. Both directions.
+    rows = run("status=200 | append [| inputlookup users] | table user dept", rows=EVENTS, lookups_dir=lookups)
+    assert [(r["user"], r["dept"]) for r in rows] == [
+        ("bob", None), ("dave", None), ("alice", "eng"), ("bob", "ops"), ("CAROL", "hr")]
+    rows = run('| makeresults | eval user="zed" | append [search status=500] | table user', rows=EVENTS)
+    assert [r["user"] for r in rows] == ["zed", "alice"]
+
+
 # --- SPL -> AST ---------------------------------------------------------------------------------
 
 

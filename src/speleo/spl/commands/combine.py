@@ -66,9 +66,16 @@ def _restart(state: State, relation: exp.Expression, columns: list[str], events:
 def append_state(state: State, other: State) -> None:
     """The current results, then the other state's results (columns by name). A column holding
     lists on one side and single values on the other becomes lists on both (a single value as a
-    one-value list), so the union has one type and each value stays what it was."""
+    one-value list), so the union has one type and each value stays what it was. A field one
+    side holds as a column and the other extracts at search time (events) is extracted on that
+    side first: after the union the name reads the column (`index=web | append [| inputlookup
+    t] | table status` gave the events no status)."""
     from speleo.spl.commands.stats import _assign
 
+    for st, peer in ((state, other), (other, state)):
+        if st.has_raw():
+            for c in [c for c in _visible(peer.columns) if c not in st.columns and c not in BASE_COLUMNS]:
+                _assign(st, c, st.field(c))
     for st, peer in ((state, other), (other, state)):
         for c in sorted((peer.mv & set(peer.columns) & set(st.columns)) - st.mv):
             _assign(st, c, mv((col(c), "any")), mv=True)
