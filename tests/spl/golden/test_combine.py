@@ -145,6 +145,31 @@ def test_append_keeps_the_events_search_time_fields(lookups):
     assert [r["user"] for r in rows] == ["zed", "alice"]
 
 
+IPS = ev(
+    "src=10.1.2.3 user=ann",       # -10
+    "src=10.1.9.9 user=bo_b",      # -20
+    "src=192.168.0.7 user=cy",     # -30
+    "src=10.2.0.1 user=Ann2",      # -40
+)
+
+
+@pytest.mark.parametrize("query, expected", [
+    # Search Manual, "About subsearches": the results become `(src="10.1.0.0/16") OR ...`, a
+    # search, where `*` is a wildcard and a CIDR value matches the addresses in its range
+    # (Search Reference: search). They were compared as plain text: nothing matched.
+    ('* [| makeresults | eval src="10.1.0.0/16" | fields src]', [-10, -20]),
+    ('* [| makeresults | eval src="10.0.0.0/8" | fields src]', [-10, -20, -40]),
+    ('* [| makeresults | eval src="192.168.0.7/32" | fields src]', [-30]),
+    ('* [| makeresults | eval user="ann*" | fields user]', [-10, -40]),   # case-insensitive, as a search
+    ('* [| makeresults | eval user="bo_*" | fields user]', [-20]),        # _ is no wildcard
+    ('* [| makeresults | eval user="b%" | fields user]', []),             # % is no wildcard
+    ('* [| makeresults | eval src="10.1.2.3" | fields src]', [-10]),
+    ('* [| makeresults | eval src="10.1.0.0/33" | fields src]', []),      # not a network
+])
+def test_subsearch_values_are_search_values(query, expected):
+    assert offsets(query, IPS) == expected
+
+
 # --- SPL -> AST ---------------------------------------------------------------------------------
 
 

@@ -289,13 +289,30 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     some = exp.or_(*[exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())) for x in q])
     tests = []
     for name, x in zip(names, q):
-        eq = exp.EQ(this=exp.Lower(this=text(_outer(state.field(name)))), expression=exp.Lower(this=text(x.copy())))
         tests.append(exp.paren(exp.or_(exp.Is(this=x.copy(), expression=exp.null()),
-                                       exp.Coalesce(this=eq, expressions=[exp.false()]))))
+                                       _value_test(text(_outer(state.field(name))), text(x.copy())))))
     cond = exp.and_(exp.paren(some), *tests)
     probe = exp.select(exp.Literal.number(1)).from_(
         exp.Subquery(this=rows, alias=exp.TableAlias(this=ident("__speleo_sq")))).where(cond, copy=False)
     return exp.Exists(this=probe)
+
+
+def _value_test(f: exp.Expression, x: exp.Expression) -> exp.Expression:
+    """Never-null: the field text `f` matches the subsearch's value `x` as `field=x` in a search
+    does: case-insensitive equality; `*` in x a wildcard; x in IPv4 CIDR notation the addresses
+    inside that network (Search Reference: search). x is data, never SQL text."""
+    from speleo.spl.functions import in_network_value
+
+    lf, lx = exp.Lower(this=f.copy()), exp.Lower(this=x.copy())
+    eq = exp.EQ(this=lf.copy(), expression=lx.copy())
+    pattern: exp.Expression = lx
+    for a, b in (("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")):
+        pattern = exp.Anonymous(this="replace", expressions=[pattern, exp.Literal.string(a), exp.Literal.string(b)])
+    like = exp.Escape(this=exp.Like(this=lf.copy(), expression=pattern), expression=exp.Literal.string("\\"))
+    wild = exp.Case(ifs=[exp.If(this=exp.Anonymous(this="contains", expressions=[x.copy(), exp.Literal.string("*")]),
+                                true=like)])
+    return exp.or_(exp.Coalesce(this=eq, expressions=[exp.false()]), exp.Coalesce(this=wild, expressions=[exp.false()]),
+                   in_network_value(f, x))
 
 
 # --- union / multisearch ----------------------------------------------------------------------------------
