@@ -14,6 +14,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import mv, text
+from speleo.spl.nodes import RegexMatch
 from speleo.spl.state import BASE_COLUMNS, ORD, OUTER, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
@@ -286,6 +287,8 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     rows = exp.select(*proj).from_(exp.Subquery(this=body, alias=exp.TableAlias(this=ident("__speleo_ss")))) \
         .limit(SUBSEARCH_MAXOUT, copy=False)
     q = [col(f"__speleo_q{i}") for i in range(len(names))]
+    if len(names) == 1:
+        return _one_field_filter(state, names[0], rows)
     some = exp.or_(*[exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())) for x in q])
     tests = []
     for name, x in zip(names, q):
@@ -295,6 +298,25 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     probe = exp.select(exp.Literal.number(1)).from_(
         exp.Subquery(this=rows, alias=exp.TableAlias(this=ident("__speleo_sq")))).where(cond, copy=False)
     return exp.Exists(this=probe)
+
+
+def _one_field_filter(state: State, name: str, rows: exp.Select) -> exp.Expression:
+    """A subsearch giving one field: its plain values as `lower(field) IN (...)` (a hash lookup,
+    the field read once per event), the wildcard and CIDR values through an EXISTS over those
+    rows only. Same answers as `_value_test` over every row."""
+    from speleo.spl.functions import _CIDR_TEXT
+
+    x = col("__speleo_q0")
+    f = text(_outer(state.field(name)))
+    special = exp.or_(exp.Anonymous(this="contains", expressions=[text(x.copy()), exp.Literal.string("*")]),
+                      RegexMatch(this=text(x.copy()), expression=exp.Literal.string(_CIDR_TEXT)))
+    src = exp.Subquery(this=rows, alias=exp.TableAlias(this=ident("__speleo_sq")))
+    plain = exp.select(exp.Lower(this=text(x.copy()))).from_(src.copy()) \
+        .where(exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())), copy=False)
+    inside = exp.In(this=exp.Lower(this=f.copy()), query=exp.Subquery(this=plain))
+    probe = exp.select(exp.Literal.number(1)).from_(src).where(
+        exp.and_(exp.Coalesce(this=special, expressions=[exp.false()]), _value_test(f, text(x.copy()))), copy=False)
+    return exp.or_(exp.Coalesce(this=inside, expressions=[exp.false()]), exp.Exists(this=probe))
 
 
 def _value_test(f: exp.Expression, x: exp.Expression) -> exp.Expression:
