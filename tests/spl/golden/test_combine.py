@@ -145,6 +145,18 @@ def test_append_keeps_the_events_search_time_fields(lookups):
     assert [r["user"] for r in rows] == ["zed", "alice"]
 
 
+def test_appendcols_keeps_the_events_search_time_fields():
+    # Search Reference, appendcols: the subsearch's first result's fields go to the first result;
+    # override=false (default): a field the result has keeps its value. The events' status is
+    # extracted at search time: it was replaced by the subsearch's ("x").
+    q = '[| makeresults | eval status="x", k=1]'
+    rows = run(f"status=200 | appendcols {q} | table user status k", rows=EVENTS)
+    assert [(r["user"], r["status"], None if r["k"] is None else str(r["k"])) for r in rows] == [
+        ("bob", "200", "1"), ("dave", "200", None)]
+    rows = run(f"status=200 | appendcols override=true {q} | table user status", rows=EVENTS)
+    assert [(r["user"], r["status"]) for r in rows] == [("bob", "x"), ("dave", "200")]
+
+
 IPS = ev(
     "src=10.1.2.3 user=ann",       # -10
     "src=10.1.9.9 user=bo_b",      # -20

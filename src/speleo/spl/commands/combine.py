@@ -147,12 +147,24 @@ def _appendpipe(state: State, cmd: ast.AppendCmd) -> None:
 
 
 def _appendcols(state: State, inner: State, override: bool) -> None:
+    """A field the events extract at search time is extracted before the join, so that with
+    override=false the event's own value wins (it was replaced by the subsearch's); both sides
+    of such a field compare as text (an extracted value is text)."""
+    from speleo.spl.commands.stats import _assign
+
+    extracted = set()
+    if state.has_raw():
+        for c in [c for c in _visible(inner.columns) if c not in state.columns and c not in BASE_COLUMNS]:
+            _assign(state, c, state.field(c))
+            extracted.add(c)
     left = _positioned(state, 0)
     right = _positioned(inner, 1)
     lcols, rcols = _visible(state.columns), _visible(inner.columns)
     items = []
     for c in lcols:
         lv, rv = exp.column(c, table="__speleo_l", quoted=True), exp.column(c, table="__speleo_r", quoted=True)
+        if c in extracted:
+            lv, rv = text(lv), text(rv)
         if c in rcols:
             items.append(exp.alias_(exp.Coalesce(this=rv, expressions=[lv]) if override
                                     else exp.Coalesce(this=lv, expressions=[rv]), ident(c)))
