@@ -201,6 +201,24 @@ def test_chart_over_by():
     assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
 
 
+def test_chart_by_inside_append():
+    # the table of test_chart_over_by appended after one result: the main search's commands
+    # after the append read its series columns (they run over the result, as after chart):
+    # web1 access 1 app 2 -> 3; web2 access 2 app 0 -> 2. `table access` read null before.
+    rows = run("* | stats count as n | append [search * | chart count over host by sourcetype] | addtotals "
+               "| table host access Total", rows=EVENTS)
+    assert rows == [{"host": None, "access": None, "Total": 5}, {"host": "web1", "access": 1, "Total": 3},
+                    {"host": "web2", "access": 2, "Total": 2}]
+    # inside the subsearch they are not known yet: commands that would read them are refused,
+    # not answered with nulls
+    from speleo.errors import SplError
+
+    for inner in ("addtotals", "addtotals access app", "fillnull value=0", "foreach * [eval <<FIELD>>=1]"):
+        with pytest.raises(SplError, match="cannot see the series columns"):
+            run(f"* | stats count as n | append [search * | chart count over host by sourcetype | {inner}]",
+                rows=EVENTS)
+
+
 def test_chart_series_limit_other_and_null():
     # Search Reference, chart: limit= (default 10) keeps that many series, the rest merged into
     # OTHER (useother=true, otherstr=) or left out; usenull=true (default) makes a series named by

@@ -84,9 +84,15 @@ def append_state(state: State, other: State) -> None:
     columns = state.columns + [c for c in other.columns if c not in state.columns]
     lists = {c for c in state.mv | other.mv if (c not in state.columns or c in state.mv)
              and (c not in other.columns or c in other.mv)}       # a list on every side that has the column
+    open_columns = state.open_columns or other.open_columns
     _restart(state, union, columns, state.events and other.events,
              state.transforming or other.transforming, ["__speleo_part", "__speleo_pos"])
     state.mv = lists
+    state.open_columns = open_columns
+    if open_columns and state.later and state.top_level:
+        # a side's columns came from a SQL PIVOT (chart/timechart/xyseries by in a subsearch):
+        # the later commands run over the result, with its real columns (as after chart)
+        state.post.append({"kind": "columns"})
 
 
 def compile_append(state: State, cmd: ast.AppendCmd) -> None:

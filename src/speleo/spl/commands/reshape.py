@@ -145,6 +145,8 @@ def compile_foreach(state: State, cmd: ast.ForeachCmd) -> None:
             raise state.fail(f"foreach {key}={cmd.options[key]} is not supported", cmd)
     if cmd.body is None:
         raise state.fail("foreach needs a subpipeline", cmd)
+    if any("*" in p or p not in state.columns for p in cmd.fields):
+        refuse_unknown_columns(state, cmd, "foreach over fields it cannot see")
     for pattern in cmd.fields:
         if "*" in pattern:
             rx = re.compile("^" + "(.*)".join(re.escape(p) for p in pattern.split("*")) + "$")
@@ -337,8 +339,21 @@ def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
 # --- addtotals, addcoltotals ----------------------------------------------------------------------------
 
 
-def _numeric_fields(state: State, patterns: list[str]) -> list[str]:
+def refuse_unknown_columns(state: State, cmd, what: str) -> None:
+    """Raise SplUnsupportedError when `what` would read every field (or a wildcard) of a result
+    whose columns a SQL PIVOT makes (chart/timechart/xyseries with a split, inside a subsearch or
+    append: no post step there to run it over the real columns): it would see none of them and
+    answer wrong (Total null, cells not filled)."""
+    if state.open_columns and not state.top_level:
+        raise state.fail(f"{what} after chart/timechart/xyseries with a split inside a subsearch cannot see the "
+                         "series columns (they are known only when it runs): run it in the main search, after "
+                         "the append", cmd)
+
+
+def _numeric_fields(state: State, patterns: list[str], cmd=None) -> list[str]:
     names = _known(state)
+    if not patterns or any("*" in p or p not in names for p in patterns):
+        refuse_unknown_columns(state, cmd, cmd.name if cmd is not None and getattr(cmd, "name", None) else "this command")
     if patterns:
         return [c for c in names if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
     return [c for c in names if not c.startswith("_")]
@@ -350,21 +365,21 @@ def compile_addtotals(state: State, cmd: ast.ArgsCmd) -> None:
     that are not numbers are skipped). `col=true` adds a final result with each numeric
     column's sum, `labelfield`/`label` (default "Total") naming it."""
     _opts(state, cmd, {"row", "col", "labelfield", "label", "fieldname"})
-    fields = _numeric_fields(state, cmd.args)
+    fields = _numeric_fields(state, cmd.args, cmd)
     if as_bool(cmd.options.get("row", "true")):
         name = cmd.options.get("fieldname", "Total")
         nums = [num(state.field(f)) for f in fields if f != name]
         total = exp.Anonymous(this="list_sum", expressions=[exp.Array(expressions=nums)]) if nums else exp.null()
         _assign(state, name, total)
     if as_bool(cmd.options.get("col", "false")):
-        _coltotals(state, _numeric_fields(state, cmd.args), cmd.options.get("labelfield"), cmd.options.get("label", "Total"))
+        _coltotals(state, _numeric_fields(state, cmd.args, cmd), cmd.options.get("labelfield"), cmd.options.get("label", "Total"))
 
 
 def compile_addcoltotals(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: addcoltotals. A final result with the sum of each numeric field
     (the listed ones, or all); `labelfield=` gets `label` (default "Total")."""
     _opts(state, cmd, {"labelfield", "label"})
-    _coltotals(state, _numeric_fields(state, cmd.args), cmd.options.get("labelfield"),
+    _coltotals(state, _numeric_fields(state, cmd.args, cmd), cmd.options.get("labelfield"),
                cmd.options.get("label", "Total"))
 
 
@@ -465,6 +480,7 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
     state.select = exp.select(exp.Star(except_=[col("__speleo_first")]),
                               exp.alias_(col("__speleo_first"), ident(ORD))).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
+    state.open_columns = True
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
 
 
@@ -530,6 +546,7 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
                       expressions=[exp.to_identifier("__c")])
     state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
+    state.open_columns = True
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})

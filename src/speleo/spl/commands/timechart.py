@@ -297,6 +297,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
                       expressions=[exp.to_identifier("__c")])
     state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, ["_time"])          # the series columns are data, unknown here
+    state.open_columns = True
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
