@@ -177,6 +177,16 @@ def test_timechart_limit_with_and_without_other():
     assert rel(rows, "_time", "a", "rest") == [(-140, None, 5), (-80, 35, None), (-20, 10, 20)]
 
 
+def test_timechart_options_after_the_by_field():
+    # Search Reference, timechart: the split-by clause takes its options after the field
+    # (`timechart count by host limit=5`, as searches are commonly written); it was a syntax
+    # error. Same answers as test_timechart_limit_with_and_without_other.
+    rows = run("* | timechart count by h span=1m limit=1", rows=EVENTS)
+    assert rel(rows, "_time", "a", "OTHER") == [(-140, 0, 1), (-80, 2, 0), (-20, 1, 1)]
+    rows = run("* | timechart span=1m count by h limit=1 useother=f", rows=EVENTS)
+    assert [sorted(k for k in r if k != "_time") for r in rows] == [["a"]] * 3
+
+
 def test_timechart_rejects_a_bad_boolean():
     from speleo.errors import SplSyntaxError
 
