@@ -107,10 +107,36 @@ def test_search_terms_match_whole_tokens_case_insensitively(svc):
     assert svc.search("index=auth failed root", limit=0).total == both
 
 
+def test_cidr_search_on_real_access_log(svc, access_lines):
+    # Search Reference, search: `clientip=66.249.0.0/16` matches the addresses in that range
+    # (Googlebot's), through the term index of warm buckets too
+    import ipaddress
+
+    net = ipaddress.ip_network("66.249.0.0/16")
+    expected = sum(1 for m in access_lines if ipaddress.ip_address(m.group(1)) in net)
+    assert expected > 0
+    assert rows(svc, "index=web clientip=66.249.0.0/16 | stats count")[0]["count"] == expected
+    assert rows(svc, 'index=web clientip!="66.249.0.0/16" | stats count')[0]["count"] == len(access_lines) - expected
+
+
 def test_nested_json_fields(svc):
     lines = [json.loads(l) for l in data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()]
     expected = sum(d["connections"]["active"] for d in lines)
     assert float(rows(svc, "index=nginx | stats sum(connections.active) as s")[0]["s"]) == expected
+
+
+def test_json_fields_whose_keys_hold_dots(svc):
+    # nginx keys its zones by host name: server_zones > "hg.nginx.org" > requests. The field is
+    # named by its keys joined with dots (Splunk's automatic JSON extraction, as `spath` without
+    # a path names them) and read as null: only server_zones > hg > nginx > org > requests was tried.
+    lines = [json.loads(l) for l in data_path("elastic-examples", "nginx_json", "nginxplus_json_logs").read_text().splitlines()]
+    zone = [d["server_zones"]["hg.nginx.org"] for d in lines]
+    got = rows(svc, "index=nginx | stats sum(server_zones.hg.nginx.org.requests) as r, "
+                    "max(server_zones.trac.nginx.org.responses.5xx) as m")[0]
+    assert float(got["r"]) == sum(z["requests"] for z in zone)
+    assert float(got["m"]) == max(d["server_zones"]["trac.nginx.org"]["responses"]["5xx"] for d in lines)
+    busy = sum(1 for z in zone if z["processing"] == 1)
+    assert rows(svc, "index=nginx server_zones.hg.nginx.org.processing=1 | stats count")[0]["count"] == busy
 
 
 def test_json_epoch_millisecond_timestamps(svc):

@@ -143,13 +143,44 @@ def json_path(name: str) -> str:
     return "$." + ".".join(f'"{p}"' for p in parts)
 
 
+JSON_SPLIT_DOTS = 5   # a name with at most this many dots tries every way its dots split keys (32 paths)
+
+
+def json_paths(name: str) -> list[str]:
+    """JSON paths a dotted field name may stand for, the most likely first. A JSON field's name
+    is its keys joined by dots (Splunk's KV_MODE=json), and a key may itself hold dots
+    (`server_zones.hg.nginx.org.requests` is `server_zones` > `hg.nginx.org` > `requests`): every
+    grouping of the parts into keys is tried, each dot a separator first, for names with at most
+    JSON_SPLIT_DOTS dots; a longer name tries its parts as keys, then the whole name as one key.
+    Shape: `a.b` -> [`$."a"."b"`, `$."a.b"`]."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        return [json_path(name)]
+    if len(parts) - 1 > JSON_SPLIT_DOTS:
+        return [json_path(name), json_path_flat(name)]
+    groupings = []
+    for mask in range(2 ** (len(parts) - 1)):   # bit i set: the dot after part i joins, not separates
+        keys, cur = [], parts[0]
+        for i, part in enumerate(parts[1:]):
+            if mask >> i & 1:
+                cur += "." + part
+            else:
+                keys.append(cur)
+                cur = part
+        keys.append(cur)
+        groupings.append(keys)
+    groupings.sort(key=lambda keys: -len(keys))   # stable: fewer joined dots first
+    return ["$." + ".".join('"' + k.replace('"', '\\"') + '"' for k in keys) for keys in groupings]
+
+
 def _json_extraction(name: str) -> exp.Expression:
     raw = column("_raw")
     is_obj = exp.and_(
         exp.func("starts_with", raw, exp.Literal.string("{")),
         exp.func("json_valid", raw),
     )
-    value = exp.func("json_extract_string", raw, exp.Literal.string(json_path(name)))
+    values = [exp.func("json_extract_string", raw.copy(), exp.Literal.string(p)) for p in json_paths(name)]
+    value = values[0] if len(values) == 1 else exp.func("coalesce", *values)
     return exp.Case(ifs=[exp.If(this=is_obj, true=value)])
 
 

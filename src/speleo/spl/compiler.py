@@ -250,8 +250,9 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_leve
         rest = pipeline.commands
     for i, cmd in enumerate(rest):
         state.later = rest[i + 1:]
+        state.leading = i == 0 and not isinstance(first, ast.SearchCmd)
         _compile_command(state, cmd)
-    state.later = []
+    state.later, state.leading = [], False
     return state, earliest, latest, top
 
 

@@ -696,6 +696,12 @@ def _cidrmatch(state: State, args: list[ast.Node]) -> Typed:
     except ValueError:
         raise state.fail("cidrmatch() needs an IPv4 CIDR such as 10.0.0.0/8", args[0]) from None
     ip = as_kind(compile_expr(state, args[1]), "str")
+    return in_network(ip, net), "bool"
+
+
+def in_network(ip: exp.Expression, net) -> exp.Expression:
+    """Never-null condition: the text `ip` is an IPv4 address (dotted quad) inside the
+    `ipaddress.IPv4Network` `net` (its bounds are numbers, never SQL text from the search)."""
     pattern = r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\s*$"
     octets = [num(exp.Anonymous(this="regexp_extract", expressions=[ip.copy(), exp.Literal.string(pattern),
                                                                      exp.Literal.number(i)])) for i in range(1, 5)]
@@ -705,7 +711,37 @@ def _cidrmatch(state: State, args: list[ast.Node]) -> Typed:
     ok = RegexMatch(this=ip.copy(), expression=exp.Literal.string(pattern))
     inside = exp.Between(this=value, low=exp.Literal.number(int(net.network_address)),
                          high=exp.Literal.number(int(net.broadcast_address)))
-    return exp.Coalesce(this=exp.and_(ok, exp.paren(inside)), expressions=[exp.false()]), "bool"
+    return exp.Coalesce(this=exp.and_(ok, exp.paren(inside)), expressions=[exp.false()])
+
+
+_DOTTED_QUAD = r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})"
+_CIDR_TEXT = r"^\s*\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/(\d{1,2})\s*$"
+
+
+def _ipv4_number(textual: exp.Expression) -> exp.Expression:
+    """The dotted quad at the start of `textual` as a BIGINT (null when there is none)."""
+    octets = [exp.Cast(this=exp.Nullif(this=exp.Anonymous(this="regexp_extract", expressions=[
+        textual.copy(), exp.Literal.string(_DOTTED_QUAD), exp.Literal.number(i)]), expression=exp.Literal.string("")),
+        to=exp.DataType.build("BIGINT")) for i in range(1, 5)]
+    value = octets[0]
+    for o in octets[1:]:
+        value = exp.Add(this=exp.Mul(this=exp.paren(value), expression=exp.Literal.number(256)), expression=o)
+    return value
+
+
+def in_network_value(ip: exp.Expression, cidr: exp.Expression) -> exp.Expression:
+    """Never-null condition: the text `cidr` (a value known only when the search runs, such as a
+    subsearch's result) is an IPv4 network `a.b.c.d/n` and the text `ip` an address inside it:
+    both addresses agree on their first n bits."""
+    prefix = exp.Cast(this=exp.Anonymous(this="regexp_extract", expressions=[
+        cidr.copy(), exp.Literal.string(_CIDR_TEXT), exp.Literal.number(1)]), to=exp.DataType.build("BIGINT"))
+    shift = exp.Sub(this=exp.Literal.number(32), expression=prefix)
+    same = exp.EQ(this=exp.BitwiseRightShift(this=exp.paren(_ipv4_number(ip)), expression=exp.paren(shift)),
+                  expression=exp.BitwiseRightShift(this=exp.paren(_ipv4_number(cidr)), expression=exp.paren(shift.copy())))
+    ok = exp.and_(RegexMatch(this=cidr.copy(), expression=exp.Literal.string(_CIDR_TEXT)),
+                  RegexMatch(this=ip.copy(), expression=exp.Literal.string(_DOTTED_QUAD + r"\s*$")),
+                  exp.LTE(this=prefix.copy(), expression=exp.Literal.number(32)))
+    return exp.Coalesce(this=exp.Case(ifs=[exp.If(this=ok, true=same)]), expressions=[exp.false()])
 
 
 def _json_path(path: str) -> str:

@@ -98,6 +98,9 @@ class State:
     mv: set = field(default_factory=set)            # columns known to hold lists (makemv, eval of a multivalue,
                                                     # rex max_match, values()/list()): kind "mv", unnested by stats by
     later: list = field(default_factory=list)       # the commands after the one compiling (look-ahead)
+    leading: bool = False                           # compiling the pipeline's first command, a generating one
+    open_columns: bool = False                      # a SQL PIVOT (chart/timechart/xyseries by) made columns
+                                                    # known only when it runs (a subsearch, no post step)
     stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
     fields_kept: bool = False                       # a `fields` keep list ran: fields not kept read as NULL
     fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL

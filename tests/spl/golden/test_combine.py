@@ -122,6 +122,66 @@ def test_inputlookup(lookups):
         {"user": "CAROL", "dept": "hr"}]                            # a search: values case-insensitive
 
 
+def test_inputlookup_append(lookups):
+    # Search Reference, inputlookup: append=true adds the table's rows to the current results.
+    # After another inputlookup the second copy was dropped (3 rows, not 6); as the first command
+    # there are no results to add to, and it appended the whole index to the table instead.
+    users = [{"user": "alice", "dept": "eng"}, {"user": "bob", "dept": "ops"}, {"user": "CAROL", "dept": "hr"}]
+    assert run("| inputlookup users | inputlookup append=t users", rows=EVENTS, lookups_dir=lookups) == users + users
+    assert run("| inputlookup append=t users", rows=EVENTS, lookups_dir=lookups) == users
+    rows = run("user=bob | inputlookup append=true users | table user dept", rows=EVENTS, lookups_dir=lookups)
+    n_bob = sum(1 for e in EVENTS if "user=bob" in e[1])
+    assert rows == [{"user": "bob", "dept": None}] * n_bob + users
+
+
+def test_append_keeps_the_events_search_time_fields(lookups):
+    # Search Reference, append: the subsearch's results after the current ones, fields by name.
+    # An event's user is extracted at search time; the table's user is a column: the events'
+    # values were lost (null) once the union had a column of that name. Both directions.
+    rows = run("status=200 | append [| inputlookup users] | table user dept", rows=EVENTS, lookups_dir=lookups)
+    assert [(r["user"], r["dept"]) for r in rows] == [
+        ("bob", None), ("dave", None), ("alice", "eng"), ("bob", "ops"), ("CAROL", "hr")]
+    rows = run('| makeresults | eval user="zed" | append [search status=500] | table user', rows=EVENTS)
+    assert [r["user"] for r in rows] == ["zed", "alice"]
+
+
+def test_appendcols_keeps_the_events_search_time_fields():
+    # Search Reference, appendcols: the subsearch's first result's fields go to the first result;
+    # override=false (default): a field the result has keeps its value. The events' status is
+    # extracted at search time: it was replaced by the subsearch's ("x").
+    q = '[| makeresults | eval status="x", k=1]'
+    rows = run(f"status=200 | appendcols {q} | table user status k", rows=EVENTS)
+    assert [(r["user"], r["status"], None if r["k"] is None else str(r["k"])) for r in rows] == [
+        ("bob", "200", "1"), ("dave", "200", None)]
+    rows = run(f"status=200 | appendcols override=true {q} | table user status", rows=EVENTS)
+    assert [(r["user"], r["status"]) for r in rows] == [("bob", "x"), ("dave", "200")]
+
+
+IPS = ev(
+    "src=10.1.2.3 user=ann",       # -10
+    "src=10.1.9.9 user=bo_b",      # -20
+    "src=192.168.0.7 user=cy",     # -30
+    "src=10.2.0.1 user=Ann2",      # -40
+)
+
+
+@pytest.mark.parametrize("query, expected", [
+    # Search Manual, "About subsearches": the results become `(src="10.1.0.0/16") OR ...`, a
+    # search, where `*` is a wildcard and a CIDR value matches the addresses in its range
+    # (Search Reference: search). They were compared as plain text: nothing matched.
+    ('* [| makeresults | eval src="10.1.0.0/16" | fields src]', [-10, -20]),
+    ('* [| makeresults | eval src="10.0.0.0/8" | fields src]', [-10, -20, -40]),
+    ('* [| makeresults | eval src="192.168.0.7/32" | fields src]', [-30]),
+    ('* [| makeresults | eval user="ann*" | fields user]', [-10, -40]),   # case-insensitive, as a search
+    ('* [| makeresults | eval user="bo_*" | fields user]', [-20]),        # _ is no wildcard
+    ('* [| makeresults | eval user="b%" | fields user]', []),             # % is no wildcard
+    ('* [| makeresults | eval src="10.1.2.3" | fields src]', [-10]),
+    ('* [| makeresults | eval src="10.1.0.0/33" | fields src]', []),      # not a network
+])
+def test_subsearch_values_are_search_values(query, expected):
+    assert offsets(query, IPS) == expected
+
+
 # --- SPL -> AST ---------------------------------------------------------------------------------
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pytest
 
+from speleo.errors import SplError
+
 from tests.spl.golden._util import dump, ev, run, sql
 
 EVENTS = ev(
@@ -118,6 +120,47 @@ def test_untable():
     assert [(r["host"], r["name"], str(r["value"])) for r in rows] == [
         ("db1", "count", "1"), ("db1", "u", "1"), ("web1", "count", "2"), ("web1", "u", "2"),
         ("web2", "count", "2"), ("web2", "u", "2")]
+
+
+def test_commands_after_xyseries_read_its_series_columns():
+    # the table of test_xyseries: db1 auth 1; web1 access 1 app 1; web2 access 2. addtotals sums
+    # each row's numeric fields (db1 1, web1 2, web2 2); fillnull fills the empty cells of every
+    # field (Search Reference: fillnull, with no field list: all fields). Both saw no series
+    # columns (Total null, cells left null) when the columns came from a SQL PIVOT.
+    rows = run("* | stats count by host sourcetype | xyseries host sourcetype count | addtotals | table host Total",
+               rows=EVENTS)
+    assert [(r["host"], r["Total"]) for r in rows] == [("db1", 1), ("web1", 2), ("web2", 2)]
+    rows = run("* | stats count by host sourcetype | xyseries host sourcetype count | fillnull value=0", rows=EVENTS)
+    assert [(r["host"], str(r["access"]), str(r["app"]), str(r["auth"])) for r in rows] == [
+        ("db1", "0", "0", "1"), ("web1", "1", "1", "0"), ("web2", "2", "0", "0")]
+
+
+def test_untable_after_chart_and_timechart_by():
+    # chart count over host by sourcetype: db1 access 0 app 0 auth 1; web1 1 1 0; web2 2 0 0
+    # (count cells are 0 when empty). untable gives one row per (host, series): 9 rows whose
+    # values sum to the 5 events; it was refused ("needs fields besides the x field") because
+    # the series columns are known only once the chart ran.
+    rows = run("* | chart count over host by sourcetype | untable host st c", rows=EVENTS)
+    assert [(r["host"], r["st"], str(r["c"])) for r in rows] == [
+        ("db1", "access", "0"), ("db1", "app", "0"), ("db1", "auth", "1"),
+        ("web1", "access", "1"), ("web1", "app", "1"), ("web1", "auth", "0"),
+        ("web2", "access", "2"), ("web2", "app", "0"), ("web2", "auth", "0")]
+    rows = run("* | timechart span=1h count by host | untable _time host c | stats sum(c) as n by host",
+               rows=EVENTS)
+    assert [(r["host"], r["n"]) for r in rows] == [("db1", 1), ("web1", 2), ("web2", 2)]
+
+
+def test_untable_without_other_fields_gives_nothing():
+    # each result gives one row per field besides x: with none, there is no result
+    assert run("* | stats count by host | fields host | untable host name value", rows=EVENTS) == []
+
+
+def test_untable_after_chart_by_inside_append_is_refused_not_empty():
+    # inside append the chart's series are not known when untable compiles: an error, never a
+    # silently empty result
+    with pytest.raises(SplError, match="untable inside a subsearch"):
+        run("* | stats count | append [search * | chart count over host by sourcetype | untable host st c]",
+            rows=EVENTS)
 
 
 def test_addtotals_row_totals_of_numeric_fields():

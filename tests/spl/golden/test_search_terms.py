@@ -161,3 +161,19 @@ def test_search_sql_term_directive():
     assert sql("TERM(10.0.0.1)") == (
         "WITH s0 AS (SELECT * FROM __events__ WHERE COALESCE(REGEXP_MATCHES(\"_raw\", "
         f"'(?i)(?:^|{major})10\\.0\\.0\\.1(?:{major}|$)'), FALSE)) SELECT * FROM s0 ORDER BY \"_time\" DESC")
+
+
+@pytest.mark.parametrize("query, expected", [
+    # Search Reference, search: a value in CIDR notation matches the IP addresses in that range
+    # (`src="10.9.165.0/24"`); it matched only the same text, so nothing. src: -10 10.0.0.1,
+    # -20 10.0.0.2; ip: -80 127.0.0.1
+    ("src=10.0.0.0/24", [-10, -20]),
+    ('src="10.0.0.2/32"', [-20]),
+    ("src=10.0.0.0/31", [-10]),                    # 10.0.0.0 and 10.0.0.1
+    ("src!=10.0.0.0/31", [-20]),                   # != needs the field
+    ("NOT src=10.0.0.0/31", [-20, -30, -40, -50, -60, -70, -80, -90]),
+    ('ip IN (127.0.0.0/8, 10.0.0.0/8)', [-80]),
+    ("src=10.0.0.0/33", []),                       # not a network: the text itself, found nowhere
+])
+def test_cidr_values_match_address_ranges(query, expected):
+    assert offsets(query, EVENTS) == expected

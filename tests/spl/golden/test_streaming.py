@@ -55,6 +55,29 @@ def test_streaming(query, col, expected):
     assert got == approx(expected)
 
 
+@pytest.mark.parametrize("query, col, expected", [
+    # Search Reference, streamstats with the functions of stats: first()/last() the first / last
+    # value seen in the stream's order (newest first here), earliest()/latest() by _time. They
+    # were refused ("streamstats function 'last(_time)' is not supported").
+    # by h: x is LOGON, FILE_DOWNLOAD, REBOOT, LOGON; y is APP_START, LOGON; current=f: the previous
+    ("streamstats current=f last(action) as prev by h", "prev",
+     [None, None, "LOGON", "FILE_DOWNLOAD", "APP_START", "REBOOT"]),
+    ("streamstats first(action) as f", "f", ["LOGON"] * 6),
+    ("streamstats window=2 first(bytes) as f", "f", ["100", "100", "200", "400", "50", "150"]),
+    # newest first: the earliest seen before a result is the one just before it; the latest is the first
+    ("streamstats current=f earliest(bytes) as e", "e", [None, "100", "200", "400", "50", "150"]),
+    ("streamstats latest(bytes) as l", "l", ["100"] * 6),
+    # bytes 100, 200, 400, 50, 150, 100 two at a time: max - min
+    ("streamstats window=2 range(bytes) as r", "r", [0, 100, 200, 350, 100, 50]),
+    # the events are 10 s apart: the gap to the previous (newer) event
+    ("streamstats current=f last(_time) as prev | eval gap=prev-_time", "gap", [None, 10, 10, 10, 10, 10]),
+])
+def test_streamstats_first_last_earliest_latest_range(query, col, expected):
+    got = rows_of(f"* | {query} | table {col}", EVENTS, col)
+    assert [None if v is None else (str(v) if isinstance(e, str) else pytest.approx(v)) for v, e in
+            zip(got, expected)] == expected
+
+
 def test_delta_default_name():
     # without AS the output field is delta(<field>)
     assert rows_of("* | delta bytes", EVENTS, "delta(bytes)") == approx(

@@ -177,6 +177,16 @@ def test_timechart_limit_with_and_without_other():
     assert rel(rows, "_time", "a", "rest") == [(-140, None, 5), (-80, 35, None), (-20, 10, 20)]
 
 
+def test_timechart_options_after_the_by_field():
+    # Search Reference, timechart: the split-by clause takes its options after the field
+    # (`timechart count by host limit=5`, as searches are commonly written); it was a syntax
+    # error. Same answers as test_timechart_limit_with_and_without_other.
+    rows = run("* | timechart count by h span=1m limit=1", rows=EVENTS)
+    assert rel(rows, "_time", "a", "OTHER") == [(-140, 0, 1), (-80, 2, 0), (-20, 1, 1)]
+    rows = run("* | timechart span=1m count by h limit=1 useother=f", rows=EVENTS)
+    assert [sorted(k for k in r if k != "_time") for r in rows] == [["a"]] * 3
+
+
 def test_timechart_rejects_a_bad_boolean():
     from speleo.errors import SplSyntaxError
 
@@ -199,6 +209,48 @@ def test_timechart_by_indexed_field_with_avg():
 def test_chart_over_by():
     rows = run("* | chart count over host by sourcetype", rows=EVENTS)
     assert rows == [{"host": "web1", "access": 1, "app": 2}, {"host": "web2", "access": 2, "app": 0}]
+
+
+def test_chart_by_inside_append():
+    # the table of test_chart_over_by appended after one result: the main search's commands
+    # after the append read its series columns (they run over the result, as after chart):
+    # web1 access 1 app 2 -> 3; web2 access 2 app 0 -> 2. `table access` read null before.
+    rows = run("* | stats count as n | append [search * | chart count over host by sourcetype] | addtotals "
+               "| table host access Total", rows=EVENTS)
+    assert rows == [{"host": None, "access": None, "Total": 5}, {"host": "web1", "access": 1, "Total": 3},
+                    {"host": "web2", "access": 2, "Total": 2}]
+    # inside the subsearch they are not known yet: commands that would read them are refused,
+    # not answered with nulls
+    from speleo.errors import SplError
+
+    for inner in ("addtotals", "addtotals access app", "fillnull value=0", "foreach * [eval <<FIELD>>=1]"):
+        with pytest.raises(SplError, match="cannot see the series columns"):
+            run(f"* | stats count as n | append [search * | chart count over host by sourcetype | {inner}]",
+                rows=EVENTS)
+
+
+def test_chart_series_limit_other_and_null():
+    # Search Reference, chart: limit= (default 10) keeps that many series, the rest merged into
+    # OTHER (useother=true, otherstr=) or left out; usenull=true (default) makes a series named by
+    # nullstr= (default NULL) of the events without the split field. chart ignored all of them.
+    # h per host: web1 a (10), b (20), none (5); web2 a (30), a (40). Series by events: a 3,
+    # then NULL and b 1 each (ties by name: "NULL" < "b").
+    assert run("* | chart count over host by h", rows=EVENTS) == [
+        {"host": "web1", "NULL": 1, "a": 1, "b": 1}, {"host": "web2", "NULL": 0, "a": 2, "b": 0}]
+    assert run("* | chart limit=1 count over host by h", rows=EVENTS) == [
+        {"host": "web1", "OTHER": 2, "a": 1}, {"host": "web2", "OTHER": 0, "a": 2}]
+    # the series left out still make their row (web1 keeps a=1; a host with only them keeps its row)
+    assert run("* | chart limit=1 useother=f count over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 1}, {"host": "web2", "a": 2}]
+    assert run("* | chart usenull=f count over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 1, "b": 1}, {"host": "web2", "a": 2, "b": 0}]
+    # the merged series is computed over its events: web1 rest = 20 + 5; web2 has none (null)
+    assert run("* | chart limit=1 otherstr=rest nullstr=none sum(bytes) over host by h", rows=EVENTS) == [
+        {"host": "web1", "a": 10, "rest": 25}, {"host": "web2", "a": 70, "rest": None}]
+    assert run("* | chart limit=0 count over host by h", rows=EVENTS) == run("* | chart count over host by h",
+                                                                           rows=EVENTS)
+    rows = run("* | chart limit=1 count over host by h | addtotals | table host Total", rows=EVENTS)
+    assert rows == [{"host": "web1", "Total": 3}, {"host": "web2", "Total": 2}]
 
 
 def test_commands_after_chart_over_by_read_its_series_columns():

@@ -14,6 +14,7 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import mv, text
+from speleo.spl.nodes import RegexMatch
 from speleo.spl.state import BASE_COLUMNS, ORD, OUTER, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
@@ -66,9 +67,16 @@ def _restart(state: State, relation: exp.Expression, columns: list[str], events:
 def append_state(state: State, other: State) -> None:
     """The current results, then the other state's results (columns by name). A column holding
     lists on one side and single values on the other becomes lists on both (a single value as a
-    one-value list), so the union has one type and each value stays what it was."""
+    one-value list), so the union has one type and each value stays what it was. A field one
+    side holds as a column and the other extracts at search time (events) is extracted on that
+    side first: after the union the name reads the column (`index=web | append [| inputlookup
+    t] | table status` gave the events no status)."""
     from speleo.spl.commands.stats import _assign
 
+    for st, peer in ((state, other), (other, state)):
+        if st.has_raw():
+            for c in [c for c in _visible(peer.columns) if c not in st.columns and c not in BASE_COLUMNS]:
+                _assign(st, c, st.field(c))
     for st, peer in ((state, other), (other, state)):
         for c in sorted((peer.mv & set(peer.columns) & set(st.columns)) - st.mv):
             _assign(st, c, mv((col(c), "any")), mv=True)
@@ -76,9 +84,15 @@ def append_state(state: State, other: State) -> None:
     columns = state.columns + [c for c in other.columns if c not in state.columns]
     lists = {c for c in state.mv | other.mv if (c not in state.columns or c in state.mv)
              and (c not in other.columns or c in other.mv)}       # a list on every side that has the column
+    open_columns = state.open_columns or other.open_columns
     _restart(state, union, columns, state.events and other.events,
              state.transforming or other.transforming, ["__speleo_part", "__speleo_pos"])
     state.mv = lists
+    state.open_columns = open_columns
+    if open_columns and state.later and state.top_level:
+        # a side's columns came from a SQL PIVOT (chart/timechart/xyseries by in a subsearch):
+        # the later commands run over the result, with its real columns (as after chart)
+        state.post.append({"kind": "columns"})
 
 
 def compile_append(state: State, cmd: ast.AppendCmd) -> None:
@@ -139,12 +153,24 @@ def _appendpipe(state: State, cmd: ast.AppendCmd) -> None:
 
 
 def _appendcols(state: State, inner: State, override: bool) -> None:
+    """A field the events extract at search time is extracted before the join, so that with
+    override=false the event's own value wins (it was replaced by the subsearch's); both sides
+    of such a field compare as text (an extracted value is text)."""
+    from speleo.spl.commands.stats import _assign
+
+    extracted = set()
+    if state.has_raw():
+        for c in [c for c in _visible(inner.columns) if c not in state.columns and c not in BASE_COLUMNS]:
+            _assign(state, c, state.field(c))
+            extracted.add(c)
     left = _positioned(state, 0)
     right = _positioned(inner, 1)
     lcols, rcols = _visible(state.columns), _visible(inner.columns)
     items = []
     for c in lcols:
         lv, rv = exp.column(c, table="__speleo_l", quoted=True), exp.column(c, table="__speleo_r", quoted=True)
+        if c in extracted:
+            lv, rv = text(lv), text(rv)
         if c in rcols:
             items.append(exp.alias_(exp.Coalesce(this=rv, expressions=[lv]) if override
                                     else exp.Coalesce(this=lv, expressions=[rv]), ident(c)))
@@ -279,16 +305,54 @@ def subsearch_condition(state: State, node: ast.Subsearch) -> exp.Expression:
     rows = exp.select(*proj).from_(exp.Subquery(this=body, alias=exp.TableAlias(this=ident("__speleo_ss")))) \
         .limit(SUBSEARCH_MAXOUT, copy=False)
     q = [col(f"__speleo_q{i}") for i in range(len(names))]
+    if len(names) == 1:
+        return _one_field_filter(state, names[0], rows)
     some = exp.or_(*[exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())) for x in q])
     tests = []
     for name, x in zip(names, q):
-        eq = exp.EQ(this=exp.Lower(this=text(_outer(state.field(name)))), expression=exp.Lower(this=text(x.copy())))
         tests.append(exp.paren(exp.or_(exp.Is(this=x.copy(), expression=exp.null()),
-                                       exp.Coalesce(this=eq, expressions=[exp.false()]))))
+                                       _value_test(text(_outer(state.field(name))), text(x.copy())))))
     cond = exp.and_(exp.paren(some), *tests)
     probe = exp.select(exp.Literal.number(1)).from_(
         exp.Subquery(this=rows, alias=exp.TableAlias(this=ident("__speleo_sq")))).where(cond, copy=False)
     return exp.Exists(this=probe)
+
+
+def _one_field_filter(state: State, name: str, rows: exp.Select) -> exp.Expression:
+    """A subsearch giving one field: its plain values as `lower(field) IN (...)` (a hash lookup,
+    the field read once per event), the wildcard and CIDR values through an EXISTS over those
+    rows only. Same answers as `_value_test` over every row."""
+    from speleo.spl.functions import _CIDR_TEXT
+
+    x = col("__speleo_q0")
+    f = text(_outer(state.field(name)))
+    special = exp.or_(exp.Anonymous(this="contains", expressions=[text(x.copy()), exp.Literal.string("*")]),
+                      RegexMatch(this=text(x.copy()), expression=exp.Literal.string(_CIDR_TEXT)))
+    src = exp.Subquery(this=rows, alias=exp.TableAlias(this=ident("__speleo_sq")))
+    plain = exp.select(exp.Lower(this=text(x.copy()))).from_(src.copy()) \
+        .where(exp.Not(this=exp.Is(this=x.copy(), expression=exp.null())), copy=False)
+    inside = exp.In(this=exp.Lower(this=f.copy()), query=exp.Subquery(this=plain))
+    probe = exp.select(exp.Literal.number(1)).from_(src).where(
+        exp.and_(exp.Coalesce(this=special, expressions=[exp.false()]), _value_test(f, text(x.copy()))), copy=False)
+    return exp.or_(exp.Coalesce(this=inside, expressions=[exp.false()]), exp.Exists(this=probe))
+
+
+def _value_test(f: exp.Expression, x: exp.Expression) -> exp.Expression:
+    """Never-null: the field text `f` matches the subsearch's value `x` as `field=x` in a search
+    does: case-insensitive equality; `*` in x a wildcard; x in IPv4 CIDR notation the addresses
+    inside that network (Search Reference: search). x is data, never SQL text."""
+    from speleo.spl.functions import in_network_value
+
+    lf, lx = exp.Lower(this=f.copy()), exp.Lower(this=x.copy())
+    eq = exp.EQ(this=lf.copy(), expression=lx.copy())
+    pattern: exp.Expression = lx
+    for a, b in (("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%")):
+        pattern = exp.Anonymous(this="replace", expressions=[pattern, exp.Literal.string(a), exp.Literal.string(b)])
+    like = exp.Escape(this=exp.Like(this=lf.copy(), expression=pattern), expression=exp.Literal.string("\\"))
+    wild = exp.Case(ifs=[exp.If(this=exp.Anonymous(this="contains", expressions=[x.copy(), exp.Literal.string("*")]),
+                                true=like)])
+    return exp.or_(exp.Coalesce(this=eq, expressions=[exp.false()]), exp.Coalesce(this=wild, expressions=[exp.false()]),
+                   in_network_value(f, x))
 
 
 # --- union / multisearch ----------------------------------------------------------------------------------

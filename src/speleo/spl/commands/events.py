@@ -322,6 +322,10 @@ def compile_fillnull(state: State, cmd: ast.FillnullCmd) -> None:
     listed fields, or in every field when none is listed (on events: every field known when
     compiling — columns and fields created earlier in the search). A multivalue field with values
     is left as it is (it was printed as one text `[a, b]`, no longer multivalue)."""
+    if not cmd.fields or any(f not in state.columns for f in cmd.fields):
+        from speleo.spl.commands.reshape import refuse_unknown_columns
+
+        refuse_unknown_columns(state, cmd, "fillnull")
     names = cmd.fields or [c for c in state.columns if not c.startswith("__speleo")
                            and (not state.events or c not in BASE_COLUMNS)]
     whole = re.fullmatch(r"-?\d+", cmd.value) is not None

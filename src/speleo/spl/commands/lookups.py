@@ -172,7 +172,8 @@ def mv_of(e: exp.Expression) -> exp.Expression:
 def compile_inputlookup(state: State, cmd: ast.InputlookupCmd) -> None:
     """Splunk Search Reference: inputlookup. The rows of the table (values as text) in file
     order, filtered by `where <search>`; `start=` skips rows, `max=` keeps at most that many.
-    `append=true` adds them after the current results."""
+    `append=true` adds them after the current results (also after another inputlookup); as the
+    search's first command it has none to add to, and gives the rows alone."""
     from speleo.spl.commands.search import search_condition
 
     csv_files = getattr(cmd, "command", "inputlookup") == "inputcsv"
@@ -196,8 +197,7 @@ def compile_inputlookup(state: State, cmd: ast.InputlookupCmd) -> None:
         sub.wrap()
         sub.select = sub.select.order_by(exp.Ordered(this=col("__speleo_ord")), copy=False) \
             .limit(int(cmd.options["max"]), copy=False)
-    if as_bool(cmd.options.get("append", "false")) and (state.ctes or state.columns != sub.columns
-                                                       or state.events):
+    if as_bool(cmd.options.get("append", "false")) and not state.leading:
         from speleo.spl.commands.combine import append_state
 
         append_state(state, sub)

@@ -119,7 +119,8 @@ def compile_makeresults(state: State, cmd: ast.ArgsCmd) -> None:
 
 # --- streamstats ---------------------------------------------------------------------------------------
 
-_WINDOW_AGGS = {"count", "dc", "sum", "avg", "min", "max", "stdev", "stdevp", "var", "varp"}
+_WINDOW_AGGS = {"count", "dc", "sum", "avg", "min", "max", "stdev", "stdevp", "var", "varp",
+                "first", "last", "earliest", "latest", "range"}
 
 
 def _reset_condition(state: State, cmd: ast.StreamstatsCmd, key: str) -> exp.Expression | None:
@@ -172,6 +173,24 @@ def _reset_segments(state: State, cmd: ast.StreamstatsCmd) -> bool | None:
     state.select = exp.select(exp.Star(), exp.alias_(seg, ident("__speleo_rseg"))).from_(tbl(src))
     state.wrap()
     return True
+
+
+def _running(state: State, a: ast.Agg, window, agg_sql) -> exp.Expression:
+    """One streamstats function over its window (`window(agg)` wraps an aggregate in the OVER
+    clause). first()/last(): the first / last value present in the window, in the order the
+    results stream (FIRST_VALUE / LAST_VALUE ignoring nulls: `streamstats current=f last(_time)`
+    is the previous result's time); earliest()/latest(): the value at the smallest / largest
+    _time; range(): max - min, each over the window."""
+    if a.func in ("first", "last"):
+        if a.expr is not None:
+            raise state.fail(f"streamstats {a.func}(eval(...)) is not supported: eval the value first", a)
+        f = state.field(a.arg)
+        cls = exp.FirstValue if a.func == "first" else exp.LastValue
+        return window(exp.IgnoreNulls(this=cls(this=f)))
+    agg = agg_sql(state, a)
+    if a.func == "range" and isinstance(agg, exp.Sub):
+        return exp.Sub(this=window(agg.this), expression=window(agg.expression))
+    return window(agg)
 
 
 def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
@@ -247,7 +266,7 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
                          order=exp.Order(expressions=[o.copy() for o in order]), spec=spec.copy())
         return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
     for a in cmd.aggs:
-        new.append(exp.alias_(window(agg_sql(state, a)), ident(agg_name(a))))
+        new.append(exp.alias_(_running(state, a, window, agg_sql), ident(agg_name(a))))
     from speleo.spl.commands.stats import text_extremes_after, text_extremes_over_results
 
     texts = text_extremes_over_results(state, cmd.aggs)   # min()/max() over text, as stats

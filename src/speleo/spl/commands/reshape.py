@@ -145,6 +145,8 @@ def compile_foreach(state: State, cmd: ast.ForeachCmd) -> None:
             raise state.fail(f"foreach {key}={cmd.options[key]} is not supported", cmd)
     if cmd.body is None:
         raise state.fail("foreach needs a subpipeline", cmd)
+    if any("*" in p or p not in state.columns for p in cmd.fields):
+        refuse_unknown_columns(state, cmd, "foreach over fields it cannot see")
     for pattern in cmd.fields:
         if "*" in pattern:
             rx = re.compile("^" + "(.*)".join(re.escape(p) for p in pattern.split("*")) + "$")
@@ -337,8 +339,21 @@ def compile_trendline(state: State, cmd: ast.ArgsCmd) -> None:
 # --- addtotals, addcoltotals ----------------------------------------------------------------------------
 
 
-def _numeric_fields(state: State, patterns: list[str]) -> list[str]:
+def refuse_unknown_columns(state: State, cmd, what: str) -> None:
+    """Raise SplUnsupportedError when `what` would read every field (or a wildcard) of a result
+    whose columns a SQL PIVOT makes (chart/timechart/xyseries with a split, inside a subsearch or
+    append: no post step there to run it over the real columns): it would see none of them and
+    answer wrong (Total null, cells not filled)."""
+    if state.open_columns and not state.top_level:
+        raise state.fail(f"{what} after chart/timechart/xyseries with a split inside a subsearch cannot see the "
+                         "series columns (they are known only when it runs): run it in the main search, after "
+                         "the append", cmd)
+
+
+def _numeric_fields(state: State, patterns: list[str], cmd=None) -> list[str]:
     names = _known(state)
+    if not patterns or any("*" in p or p not in names for p in patterns):
+        refuse_unknown_columns(state, cmd, cmd.name if cmd is not None and getattr(cmd, "name", None) else "this command")
     if patterns:
         return [c for c in names if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
     return [c for c in names if not c.startswith("_")]
@@ -350,21 +365,21 @@ def compile_addtotals(state: State, cmd: ast.ArgsCmd) -> None:
     that are not numbers are skipped). `col=true` adds a final result with each numeric
     column's sum, `labelfield`/`label` (default "Total") naming it."""
     _opts(state, cmd, {"row", "col", "labelfield", "label", "fieldname"})
-    fields = _numeric_fields(state, cmd.args)
+    fields = _numeric_fields(state, cmd.args, cmd)
     if as_bool(cmd.options.get("row", "true")):
         name = cmd.options.get("fieldname", "Total")
         nums = [num(state.field(f)) for f in fields if f != name]
         total = exp.Anonymous(this="list_sum", expressions=[exp.Array(expressions=nums)]) if nums else exp.null()
         _assign(state, name, total)
     if as_bool(cmd.options.get("col", "false")):
-        _coltotals(state, _numeric_fields(state, cmd.args), cmd.options.get("labelfield"), cmd.options.get("label", "Total"))
+        _coltotals(state, _numeric_fields(state, cmd.args, cmd), cmd.options.get("labelfield"), cmd.options.get("label", "Total"))
 
 
 def compile_addcoltotals(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: addcoltotals. A final result with the sum of each numeric field
     (the listed ones, or all); `labelfield=` gets `label` (default "Total")."""
     _opts(state, cmd, {"labelfield", "label"})
-    _coltotals(state, _numeric_fields(state, cmd.args), cmd.options.get("labelfield"),
+    _coltotals(state, _numeric_fields(state, cmd.args, cmd), cmd.options.get("labelfield"),
                cmd.options.get("label", "Total"))
 
 
@@ -395,13 +410,25 @@ def _coltotals(state: State, fields: list[str], labelfield: str | None, label: s
 
 def compile_untable(state: State, cmd: ast.ArgsCmd) -> None:
     """Splunk Search Reference: untable. `untable x name value`: one result per (result, other
-    field) with x, the field's name and its value (null values left out)."""
+    field) with x, the field's name and its value (null values left out). Without any other
+    field there is no result (each result gives one per other field). After `chart ... by`,
+    `timechart ... by` or `xyseries` the series columns are known only when they have run: the
+    command then runs over their result (a "columns" post step), with its real columns. Inside
+    a subsearch or append (no post steps there) fields it cannot see are refused, not dropped."""
     x, name_f, value_f = cmd.args
     others = [c for c in _known(state) if c != x]
-    if not others:
-        raise state.fail("untable needs fields besides the x field", cmd)
+    if not others and not state.top_level:
+        raise state.fail("untable inside a subsearch needs fields besides the x field that are known before "
+                         "it runs (after chart/xyseries with a split, run untable in the main search)", cmd)
     state.protect_order(None)
     src = _src(state)
+    if not others:
+        state.select = exp.select(exp.alias_(exp.null(), ident(x)), exp.alias_(exp.null(), ident(name_f)),
+                                  exp.alias_(exp.null(), ident(value_f)), col(ORD)).from_(tbl(src)) \
+            .where(exp.false())
+        state.columns = [x, name_f, value_f]
+        state.events, state.transforming = False, True
+        return
     names = exp.Array(expressions=[exp.Literal.string(c) for c in others])
     vals = exp.Array(expressions=[text(col(c)) for c in others])
     sel = exp.select(exp.alias_(col(x), ident(x)) if x in state.columns else exp.alias_(exp.null(), ident(x)),
@@ -431,6 +458,8 @@ def compile_xyseries(state: State, cmd: ast.ArgsCmd) -> None:
     x, y, v = cmd.args
     _pivot(state, col(x) if x in state.columns else state.field(x), x,
            text(state.field(y)), exp.Anonymous(this="first", expressions=[text(state.field(v))]))
+    if state.later and state.top_level:   # its columns exist once the PIVOT ran: later commands run on it
+        state.post.append({"kind": "columns"})
 
 
 def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, using: exp.Expression,
@@ -451,6 +480,7 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
     state.select = exp.select(exp.Star(except_=[col("__speleo_first")]),
                               exp.alias_(col("__speleo_first"), ident(ORD))).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
+    state.open_columns = True
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
 
 
@@ -459,13 +489,17 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     `chart <func> over X [by Y]` (or `by X Y`): without a column field it is `stats <func> by X`;
     with one, one row per X value and one column per Y value: the function is computed per
     (X, Y) first (`GROUP BY`, so any stats function works, `rate` and `range` included), then a
-    DuckDB PIVOT spreads the values (count/dc: 0 in an empty cell, others null). Series beyond
-    `limit` are not merged into OTHER."""
+    DuckDB PIVOT spreads the values (count/dc: 0 in an empty cell, others null). With a column
+    split, `limit=` (default 10; 0: every series) keeps the series with the most events (ties by
+    name, as timechart ranks them) and the others become one series named by `otherstr=`
+    (default OTHER), computed over their events, or are left out with `useother=false`; events
+    without the column field form a series named by `nullstr=` (default NULL) unless
+    `usenull=false` (Search Reference: chart, chart-options)."""
     from speleo.spl.commands.aggregates import agg_sql
     from speleo.spl.commands.stats import compile_stats
 
     for key in cmd.options:
-        if key not in ("limit", "useother", "usenull", "cont"):
+        if key not in ("limit", "useother", "usenull", "cont", "otherstr", "nullstr"):
             raise state.fail(f"chart {key}= is not supported", cmd)
     rows = [cmd.over] if cmd.over else cmd.by[:1]
     cols = cmd.by if cmd.over else cmd.by[1:]
@@ -481,6 +515,7 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     from speleo.spl.commands.stats import each_value_source, per_value_field
 
     each = per_value_field(state, cmd.aggs[0])   # a multivalue field: the function reads each value
+    opts = _chart_series_options(state, cmd)
     state.filter(exp.Not(this=exp.Is(this=state.field(x), expression=exp.null())))
     state.wrap()
     src = state.select.args["from_"].this.copy()
@@ -489,10 +524,20 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
         state.mv.discard(each)
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()
+    from speleo.spl.commands.timechart import DROPPED, _limit_series
+
+    # Events of a series left out (usenull=f, useother=f) still make their row: they go to a
+    # series named DROPPED, whose column is removed after the PIVOT (as timechart does).
+    null_name = opts["nullstr"] if opts["usenull"] else DROPPED
+    series_value = exp.Coalesce(this=text(state.field(y)), expressions=[exp.Literal.string(null_name)])
     state.select = exp.select(exp.alias_(state.field(x), ident(x)),
-                              exp.alias_(text(state.field(y)), ident("__speleo_series")), star).from_(tbl(src))
-    state.filter(exp.Not(this=exp.Is(this=col("__speleo_series"), expression=exp.null())))
+                              exp.alias_(series_value, ident("__speleo_series")), star).from_(tbl(src))
     state.wrap()
+    if opts["limit"] > 0:
+        if "__speleo_series" not in state.columns:   # so that the ranking replaces it (stats._assign)
+            state.columns = state.columns + ["__speleo_series"]
+        _limit_series(state, "__speleo_series", opts["limit"], opts)
+        state.wrap()
     series, value = col("__speleo_series"), col("__speleo_value")
     grouped = exp.select(col(x), series.copy(), exp.alias_(using, ident("__speleo_value"))) \
         .from_(state.select.args["from_"].this.copy()).group_by(col(x), series.copy(), copy=False)
@@ -503,13 +548,32 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     pivot = exp.Pivot(this=exp.Table(this=exp.to_identifier(state.ctes[-1][0])), expressions=[series],
                       using=[cell], group=exp.Group(expressions=[col(x)]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
-    state.select = exp.select(exp.Star()).from_(tbl(state.ctes[-1][0]))
+    kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
+                      expressions=[exp.to_identifier("__c")])
+    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
+    state.open_columns = True
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})
     if state.later and state.top_level:   # the series columns exist once the PIVOT ran: later commands run on it
         state.post.append({"kind": "columns"})
+
+
+def _chart_series_options(state: State, cmd: ast.ChartCmd) -> dict:
+    """chart's series options with Splunk's defaults: limit=10, useother=true, usenull=true,
+    otherstr=OTHER, nullstr=NULL. Raises SplError for a limit that is not a whole number >= 0."""
+    o = cmd.options
+    raw = o.get("limit", "10")
+    digits = raw[3:] if raw.lower().startswith("top") else raw
+    try:
+        limit = int(digits)
+    except ValueError:
+        raise state.fail(f"chart limit= takes a whole number of series (or top<N>), not {raw!r}", cmd) from None
+    if limit < 0:
+        raise state.fail("chart limit= must be 0 (every series) or more", cmd)
+    return {"limit": limit, "useother": as_bool(o.get("useother", "true")), "usenull": as_bool(o.get("usenull", "true")),
+            "otherstr": o.get("otherstr", "OTHER"), "nullstr": o.get("nullstr", "NULL")}
 
 
 # --- timewrap -------------------------------------------------------------------------------------------

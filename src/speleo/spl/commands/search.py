@@ -313,9 +313,31 @@ def _single_condition(state: State, node: ast.FieldCmp, f: exp.Expression) -> ex
     return cls(this=text(f), expression=exp.Literal.string(node.value))
 
 
+_CIDR = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}")
+
+
+def _network(value: str):
+    """The IPv4 network a search value in CIDR notation names (`10.9.165.0/24`), else None."""
+    import ipaddress
+
+    if not _CIDR.fullmatch(value):
+        return None
+    try:
+        return ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        return None
+
+
 def value_match(f: exp.Expression, value: str, case_sensitive: bool = False) -> exp.Expression:
     """Case-insensitive (CASE(): case-sensitive) equality with `*` wildcards; numbers also
-    compare numerically."""
+    compare numerically. A value in IPv4 CIDR notation matches the addresses inside that
+    network, or the same text (Search Reference: search, "CIDR matching": `src="10.9.165.0/24"`)."""
+    net = _network(value)
+    if net is not None:
+        from speleo.spl.functions import in_network
+
+        same = exp.EQ(this=text(f.copy()), expression=exp.Literal.string(value))
+        return exp.or_(in_network(text(f), net), exp.Coalesce(this=same, expressions=[exp.false()]))
     if "*" in value:
         pattern = "%".join(escape_like(p) for p in value.split("*"))
         like = exp.Like if case_sensitive else exp.ILike

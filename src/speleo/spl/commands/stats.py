@@ -370,6 +370,7 @@ def _sparkline_value(state: State, a: Sparkline, lists: str) -> exp.Expression:
 
 def _become_table(state: State, names: list[str]) -> None:
     state.columns = _dedupe(names)
+    state.open_columns = False
     state.mv = set()
     state.events = False
     state.transforming = True

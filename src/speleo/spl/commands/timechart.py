@@ -8,24 +8,38 @@ import math
 from sqlglot import exp
 
 from speleo.spl import ast
-from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs, parse_by
+from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs
 from speleo.spl.commands.stats import (_assign, _become_table, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
                                       each_value_source, per_value_field, parse_span)
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
 from speleo.spl.state import col, ident, State, tbl
-from speleo.spl.tokens import Token
+from speleo.spl.tokens import T, Token
 
 
 def parse_timechart(cur: Cursor, word: Token) -> ast.TimechartCmd:
     """Splunk Search Reference: timechart. `timechart [span=] [limit=] [useother=] [usenull=]
-    [cont=] [otherstr=] [nullstr=] func(field)... [by f]` (partial= and fixedrange=, which only
-    change how a chart is drawn, are accepted and have no effect)."""
-    opts = cur.options({"span", "limit", *TIMECHART_OPTIONS}, ignored=frozenset({"partial", "fixedrange"}))
+    [cont=] [otherstr=] [nullstr=] func(field)... [by f [options]]` (partial= and fixedrange=,
+    which only change how a chart is drawn, are accepted and have no effect). The options may
+    also follow the by-field (`timechart count by host limit=5`: the Reference's split-by clause
+    takes its options after the field)."""
+    allowed = {"span", "limit", *TIMECHART_OPTIONS}
+    ignored = frozenset({"partial", "fixedrange"})
+    opts = cur.options(allowed, ignored=ignored)
     if "span" in opts:
         parse_span(cur, opts["span"])
     aggs = parse_aggs(cur)
-    by = parse_by(cur)
+    by: list[str] = []
+    if cur.accept_word("by"):
+        while not cur.at_end() and not (cur.peek(1).kind is T.OP and cur.peek(1).value == "="):
+            if not cur.accept(T.COMMA):
+                by.append(cur.name().value)
+        if not by:
+            raise cur.error("expected a field after 'by'")
+        after = cur.options(allowed, ignored=ignored)
+        if "span" in after:
+            parse_span(cur, after["span"])
+        opts.update(after)
     if len(by) > 1:
         raise cur.unsupported("timechart accepts a single by-field")
     cur.expect_end()
@@ -303,6 +317,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
                       expressions=[exp.to_identifier("__c")])
     state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
     _become_table(state, ["_time"])          # the series columns are data, unknown here
+    state.open_columns = True
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
