@@ -12,7 +12,7 @@ from speleo.spl.commands.search import search_condition
 from speleo.spl.commands.stats import _assign, _become_table, parse_span
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import compile_condition, num, text
-from speleo.spl.nodes import ListAgg, ValuesAgg
+from speleo.spl.nodes import ValuesAgg
 from speleo.spl.state import BASE_COLUMNS, ORD, col, ident, State, tbl
 from speleo.spl.tokens import T, Token
 
