@@ -53,7 +53,14 @@ def parse_rename(cur: Cursor, word: Token) -> ast.RenameCmd:
     return ast.RenameCmd(pairs)
 
 
-def _expand(state: State, patterns: list[str]) -> list[str]:
+# Internal fields a `table` wildcard does not match unless it starts with `_` (`table _*`):
+# Speleo's storage columns and `_indextime` (Splunk: internal fields other than _time and _raw
+# are not shown unless named). `_time` and `_raw` are matched as before; `fields *` keeps them
+# (the event view reads them).
+WILDCARD_HIDDEN = frozenset({"_offset", "_flags", "_fields", "_indextime"})
+
+
+def _expand(state: State, patterns: list[str], table: bool = False) -> list[str]:
     """Field names and wildcard patterns -> names. A pattern matches the known columns and, on
     events, the fields a later command names (`fields st* | stats count by status`: `status` is
     extracted at search time, so it is not a column yet; Splunk Search Reference: fields,
@@ -63,7 +70,8 @@ def _expand(state: State, patterns: list[str]) -> list[str]:
     out: list[str] = []
     for p in patterns:
         if "*" in p:
-            names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")]
+            names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")
+                     and (not table or c not in WILDCARD_HIDDEN or p.startswith("_"))]
             names += [n for n in sorted(set(later)) if n not in state.columns and fnmatch.fnmatchcase(n, p)]
         else:
             names = [p]
@@ -109,7 +117,7 @@ def compile_table(state: State, cmd: ast.TableCmd) -> None:
     fields extracted at search time (`extracted_first`)."""
     if extracted_first(state, cmd.fields, cmd):
         return
-    names = _expand(state, cmd.fields)
+    names = _expand(state, cmd.fields, table=True)
     _project(state, [(n, state.field(n)) for n in names])
     state.events = False
     state.transforming = True
