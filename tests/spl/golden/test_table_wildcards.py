@@ -17,3 +17,10 @@ def test_an_underscore_wildcard_or_the_name_shows_them():
     assert {"_indextime", "_offset"} <= set(rows[0])
     rows = run("* | table _indextime a", rows=ev("a=1 b=2"))
     assert list(rows[0]) == ["_indextime", "a"]
+
+
+def test_fields_star_keeps_the_fields_extracted_later():
+    # Search Reference, fields: `fields *` keeps every field; a and b are extracted at search time
+    rows = run("* | fields * | table *", rows=ev("a=1 b=2"))
+    assert rows[0]["a"] == "1" and rows[0]["b"] == "2"
+    assert run("* | fields * | stats count by b", rows=ev("a=1 b=2", "a=3 b=2")) == [{"b": "2", "count": 2}]

@@ -124,7 +124,10 @@ def compile_table(state: State, cmd: ast.TableCmd) -> None:
 
 
 def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
-    """Keep (or remove) fields; `fields a` keeps _time and _raw on events, as Splunk does."""
+    """Keep (or remove) fields; `fields a` keeps _time and _raw on events, as Splunk does;
+    `fields *` (`fields + *`) keeps every field, also those extracted at search time later."""
+    if not cmd.remove and "*" in cmd.fields:
+        return
     names = _expand(state, cmd.fields)
     if cmd.remove:
         keep = [c for c in state.columns if c not in names]
