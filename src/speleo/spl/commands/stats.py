@@ -222,6 +222,27 @@ def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: boo
             .from_(tbl(src)).subquery(f"__speleo_mv{i}")
     return src
 
+def split_by_each_value(state: State, field: str, keep_missing: bool) -> None:
+    """chart/timechart split by a multivalue field: a result counts in the row or series of each
+    of its values, as `stats ... by` it does (`_each_value`; Search Reference: chart, timechart).
+    The current select becomes one row per value of `field` when it is known to hold lists
+    (State.mv); `keep_missing` keeps a result without a value as one row with a null `field`
+    (the column field's NULL series). Nothing changes for a single-valued field."""
+    if field not in state.mv or field not in state.columns:
+        return
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    values: exp.Expression = col(field)
+    if keep_missing:   # no value (null or empty list): one row with null, not none
+        empty = exp.EQ(this=exp.Coalesce(this=exp.Anonymous(this="len", expressions=[col(field)]),
+                                         expressions=[exp.Literal.number(0)]), expression=exp.Literal.number(0))
+        values = exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.null()]))], default=col(field))
+    src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(field))])) \
+        .from_(tbl(src)).subquery("__speleo_split")
+    state.select = exp.select(exp.Star()).from_(src)
+    state.mv.discard(field)
+
+
 # --- sparkline ------------------------------------------------------------------------------
 
 SPARKLINE_MAX = 1000            # at most this many buckets (the most recent ones)
