@@ -577,9 +577,10 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                     label = cur.name("a label after AS").value
                 elif cur.peek().is_word("period"):
                     cur.next()
+                    p_tok = cur.peek()
                     p = _pivot_value(cur, "a period (auto, year, month, day, hour, minute, second)").lower()
                     if p != "auto" and p not in PIVOT_PERIODS:
-                        raise cur.error("pivot PERIOD takes auto, year, month, day, hour, minute or second")
+                        raise cur.error("pivot PERIOD takes auto, year, month, day, hour, minute or second", p_tok)
                     periods[field] = PIVOT_PERIODS.get(p, "auto")
                 elif cur.peek().is_word("range", "truelabel", "falselabel", "start", "end", "max", "size"):
                     raise cur.unsupported(f"pivot SPLITROW {cur.peek().value.upper()} is not supported (AS and "
@@ -611,6 +612,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                     if cur.at_end():
                         raise cur.error("expected ) after the values of in")
                     values.append(_pivot_value(cur, "a value"))
+                if not values:
+                    raise cur.error("FILTER ... in () needs at least one value: in (<value>, ...)", kind_tok)
             elif kind not in ("isnull", "isnotnull"):
                 values.append(_pivot_value(cur, f"a value after {kind_tok.value}"))
             extra["filters"].append((field, kind, values))
@@ -640,6 +643,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                 extra["numcols"] = int(n_tok.value)
             except ValueError:
                 raise cur.error("NUMCOLS takes a number of columns", n_tok) from None
+            if extra["numcols"] < 0:
+                raise cur.error("NUMCOLS takes a number of columns, 0 or more (0: every column)", n_tok)
         elif up in ("SORT", "ROWSORT", "PERIOD", "START", "END", "MAX"):
             raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, "
                                   "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are)", tok)
