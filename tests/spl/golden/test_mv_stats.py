@@ -84,3 +84,11 @@ def test_timechart_by_a_multivalue_field_splits_its_values():
     assert [{k: v for k, v in r.items() if k != "_time"} for r in rows] == [{"NULL": 1, "x": 2, "y": 2}]
     rows = run(SPLIT + " | timechart span=1h sum(n) by g", rows=ev())
     assert [{k: v for k, v in r.items() if k != "_time"} for r in rows] == [{"NULL": 4, "x": 3, "y": 4}]
+
+
+def test_eventstats_of_a_multivalue_field_by_itself():
+    # eventstats groups by the by-field's whole value (as eventstats by any multivalue field here):
+    # n=1 a = (1, 2, 3): its group's values sum to 6; n=2 a = 5: 5; n=3 has no a: no group, null
+    rows = run('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5") '
+               '| eventstats sum(a) as s count(a) as c by a | table n s c', rows=ev())
+    assert rows == [{"n": 1, "s": 6, "c": 3}, {"n": 2, "s": 5, "c": 1}, {"n": 3, "s": None, "c": None}]

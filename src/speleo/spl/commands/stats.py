@@ -440,7 +440,7 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     """eventstats of a multivalue field reads each value (as stats, `_each_value_aggs`): per
     multivalue field, its functions grouped by the by-fields over the field unnested, joined back
     to every result by its by-field values (a result missing one gets null, as the window)."""
-    mv_aggs = [a for a in cmd.aggs if per_value_field(state, a) and a.arg not in cmd.by]
+    mv_aggs = [a for a in cmd.aggs if per_value_field(state, a)]
     if not mv_aggs:
         return
     keys = [f"__speleo_ek{i}" for i in range(len(cmd.by))]
@@ -452,15 +452,21 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     joined = exp.select().from_(exp.Table(this=exp.to_identifier(main)))
     for k, field in enumerate(dict.fromkeys(a.arg for a in mv_aggs)):
         aggs = [a for a in mv_aggs if a.arg == field]
+        whole = f"__speleo_ew{k}"   # the field's list, for a by-field that is the field itself (by its whole value)
         state.mv.discard(field)
         try:
-            side_keys = [exp.alias_(state.field(b), ident(f"__speleo_sk{k}_{i}")) for i, b in enumerate(cmd.by)]
+            side_keys = [exp.alias_(col(whole) if b == field else state.field(b), ident(f"__speleo_sk{k}_{i}"))
+                         for i, b in enumerate(cmd.by)]
             values = [agg_sql(state, a) for a in aggs]
         finally:
             state.mv.add(field)
         vnames = [f"__speleo_sv{k}_{j}" for j in range(len(aggs))]
+        field_src = src.copy()
+        if field in cmd.by:
+            field_src = exp.select(exp.Star(), exp.alias_(col(field), ident(whole))).from_(tbl(src.copy())) \
+                .subquery("__speleo_whole")
         side = exp.select(*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]) \
-            .from_(each_value_source(src, field))
+            .from_(each_value_source(field_src, field))
         if cond is not None:
             side = side.where(cond.copy(), copy=False)
         if cmd.by:
