@@ -92,3 +92,15 @@ def test_eventstats_of_a_multivalue_field_by_itself():
     rows = run('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5") '
                '| eventstats sum(a) as s count(a) as c by a | table n s c', rows=ev())
     assert rows == [{"n": 1, "s": 6, "c": 3}, {"n": 2, "s": 5, "c": 1}, {"n": 3, "s": None, "c": None}]
+
+
+def test_chart_and_timechart_of_a_multivalue_field_keep_results_without_a_value():
+    # a = (1, 2, 3), 5, none; k = k, k, z: n=3 keeps its row and its series z (count 0, sum null)
+    base = ('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5"), '
+            'k=if(n=3, "z", "k")')
+    assert run(base + " | chart count(a) over n by k", rows=ev()) == [
+        {"n": 1, "k": 3, "z": 0}, {"n": 2, "k": 1, "z": 0}, {"n": 3, "k": 0, "z": 0}]
+    assert run(base + " | chart sum(a) over n by k", rows=ev()) == [
+        {"n": 1, "k": 6, "z": None}, {"n": 2, "k": 5, "z": None}, {"n": 3, "k": None, "z": None}]
+    rows = run(base + " | timechart span=1h count(a) by k", rows=ev())
+    assert [{c: v for c, v in r.items() if c != "_time"} for r in rows] == [{"k": 4, "z": 0}]

@@ -522,7 +522,7 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     state.wrap()
     src = state.select.args["from_"].this.copy()
     if each:
-        src = each_value_source(src, each)
+        src = each_value_source(src, each, keep_missing=True)
         state.mv.discard(each)
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()

@@ -135,12 +135,21 @@ def per_value_field(state: State, agg) -> str | None:
     return None
 
 
-def each_value_source(src: exp.Expression, field: str) -> exp.Expression:
-    """`src` with one row per value of the list column `field` (rows without a value left out):
-    the source of a grouped function of a multivalue field when it is the only function
-    (chart and timechart with a split-by field)."""
-    return exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[col(field)]), ident(field))])) \
+def each_value_source(src: exp.Expression, field: str, keep_missing: bool = False) -> exp.Expression:
+    """`src` with one row per value of the list column `field` (rows without a value left out,
+    or with `keep_missing` kept as one row with a null `field`): the source of a grouped function
+    of a multivalue field when it is the only function (chart and timechart with a split-by
+    field, where a result without a value still makes its row and series: count 0, sum null)."""
+    values = _or_one_null(col(field)) if keep_missing else col(field)
+    return exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(field))])) \
         .from_(tbl(src)).subquery("__speleo_each")
+
+
+def _or_one_null(values: exp.Expression) -> exp.Expression:
+    """A list column, or the one-element list [NULL] when it is null or empty (so UNNEST keeps the row)."""
+    empty = exp.EQ(this=exp.Coalesce(this=exp.Anonymous(this="len", expressions=[values.copy()]),
+                                     expressions=[exp.Literal.number(0)]), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.null()]))], default=values.copy())
 
 
 def text_extremes_over_results(state: State, aggs: list) -> list:
@@ -232,11 +241,7 @@ def split_by_each_value(state: State, field: str, keep_missing: bool) -> None:
         return
     state.wrap()
     src = state.select.args["from_"].this.copy()
-    values: exp.Expression = col(field)
-    if keep_missing:   # no value (null or empty list): one row with null, not none
-        empty = exp.EQ(this=exp.Coalesce(this=exp.Anonymous(this="len", expressions=[col(field)]),
-                                         expressions=[exp.Literal.number(0)]), expression=exp.Literal.number(0))
-        values = exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.null()]))], default=col(field))
+    values = _or_one_null(col(field)) if keep_missing else col(field)   # no value: one row with null
     src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(field))])) \
         .from_(tbl(src)).subquery("__speleo_split")
     state.select = exp.select(exp.Star()).from_(src)

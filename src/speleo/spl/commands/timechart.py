@@ -294,7 +294,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     texts = _text_extremes(state, cmd.aggs) if state.top_level else []
     state.wrap()
     if each:
-        src = each_value_source(state.select.args["from_"].this.copy(), each)
+        src = each_value_source(state.select.args["from_"].this.copy(), each, keep_missing=True)
         state.select = exp.select(exp.Star()).from_(src)
     items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
     items += [exp.alias_(v, ident(TEXT_VALUE)) for _n, _h, v in texts]
