@@ -25,7 +25,7 @@ def parse_stats(cur: Cursor, word: Token) -> ast.StatsCmd:
     """Splunk Search Reference: stats / eventstats. `func(field) [as name] ... [by f1, f2]`."""
     opts = cur.options({"dedup_splitvals"}, ignored=frozenset({"allnum", "delim", "partitions"}))
     aggs = parse_aggs(cur)
-    by = parse_by(cur)
+    by = parse_by(cur, options=("dedup_splitvals",))
     opts.update(cur.options({"dedup_splitvals"}))
     cur.expect_end()
     dedup = as_bool(opts["dedup_splitvals"].value) if "dedup_splitvals" in opts else False
