@@ -178,6 +178,8 @@ def test_pivot_limit_splitcol_and_summaries():
     ("| pivot Logins Login count(Login) FILTER user resembles root", "expected a filter type"),
     ("| pivot Logins Login count(Login) SPLITROW _time PERIOD fortnight", "found 'fortnight'"),
     ("| pivot Logins Login count(Login) FILTER user in ()", "in () needs at least one value"),
+    ("| pivot Logins Login count(Login) AS n SPLITROW host AS n", "two columns would be named 'n'"),
+    ("| pivot Logins Login count(Login) AS ALL SPLITROW host ROWSUMMARY 1", "two columns would be named 'ALL'"),
     ("| pivot Logins Login count(Login) SPLITROW host SPLITCOL user NUMCOLS -3", "NUMCOLS takes a number of columns, 0"),
     ("| pivot Logins Login count(Login) SPLITCOL user", "SPLITCOL needs exactly one SPLITROW"),
     ("| pivot Logins Login count(Login) SPLITROW host SPLITCOL user ROWSUMMARY 1", "addtotals"),

@@ -680,6 +680,7 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     column's sum; both are labelled `ALL` (Speleo's choice: the Reference does not name them);
     with SPLITCOL they are refused (write addtotals/addcoltotals after it: its columns are known
     only when it has run)."""
+    from speleo.spl.commands.aggregates import agg_name
     from speleo.spl.commands.stats import compile_eventstats, compile_stats
 
     extra = getattr(cmd, "pivot", None) or {"filters": [], "col": None, "limit": None, "rowsummary": False,
@@ -709,6 +710,8 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     for field, span in (getattr(cmd, "periods", None) or {}).items():
         compile_bin_period(state, cmd, field, span)
     labels = {f: label for f, label in getattr(cmd, "labels", {}).items() if f != label}
+    _pivot_names_distinct(state, cmd, [agg_name(a) for a in aggs], [labels.get(f, f) for f in cmd.by],
+                          extra["rowsummary"])
     if col is not None:
         if extra["rowsummary"] or extra["colsummary"]:
             raise state.fail("pivot ROWSUMMARY and COLSUMMARY go with SPLITROW only: with SPLITCOL, add "
@@ -739,6 +742,20 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
         if extra["colsummary"]:
             opts = {"label": PIVOT_TOTAL, **({"labelfield": rows[0]} if rows else {})}
             compile_addcoltotals(state, ast.ArgsCmd("addcoltotals", opts, cells, start=cmd.start, end=cmd.end))
+
+
+def _pivot_names_distinct(state: State, cmd, cells: list[str], rows: list[str], rowsummary: bool) -> None:
+    """Refuse a pivot whose output columns share a name (a SPLITROW label equal to a cell's label,
+    two SPLITROWs with one label, a cell or row named like the ROWSUMMARY column): one would
+    overwrite the other's values."""
+    names = [*cells, *rows] + ([PIVOT_TOTAL] if rowsummary else [])
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise state.fail(f"pivot: two columns would be named {n!r} (cells, SPLITROW labels"
+                             + (f" and the ROWSUMMARY column {PIVOT_TOTAL!r}" if rowsummary else "")
+                             + " need distinct names): rename one with AS", cmd)
+        seen.add(n)
 
 
 def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
