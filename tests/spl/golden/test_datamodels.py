@@ -169,6 +169,10 @@ def test_pivot_limit_splitcol_and_summaries():
     # PERIOD hour on _time: -10..-40 in one hour, -4000 in the one before
     rows = q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD hour")
     assert [r["n"] for r in rows] == [1, 4]
+    # PERIOD auto on _time: time buckets as timechart without span= picks them (1 hour here), not
+    # bin's numeric ranges: 21:06:40 in the 21:00 hour, the other four in 22:00
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD auto") == [
+        {"_time": 1_699_995_600, "n": 1}, {"_time": 1_699_999_200, "n": 4}]
 
 
 @pytest.mark.parametrize("query, words", [

@@ -807,7 +807,13 @@ def _pivot_limit(state: State, cmd, agg: ast.Agg, field: str, order: str, n: int
 
 
 def compile_bin_period(state: State, cmd, field: str, span: str) -> None:
-    """SPLITROW <field> PERIOD <p>: `bin <field> span=<p>` (`auto`: bin's own choice)."""
+    """SPLITROW <field> PERIOD <p>: `bin <field> span=<p>` (`auto`: on _time the span timechart
+    picks without span=, elsewhere bin's own choice)."""
     from speleo.spl.commands.stats import compile_bin
 
+    if span == "auto" and field == "_time":   # bin's choice is numeric ranges ("1699996000-1699996100")
+        from speleo.spl.commands.timechart import _auto_span
+
+        seconds, unit = _auto_span(state)
+        span = f"{seconds}{unit}"
     compile_bin(state, ast.BinCmd(field, None if span == "auto" else span, start=cmd.start, end=cmd.end))
