@@ -139,6 +139,10 @@ def test_pivot_filters():
         {"host": "db1", "n": 2}]
     assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in (bob, carol)") == [
         {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    # a list longer than eval's in() takes (999 values): 1200 numbers, then carol
+    many = ", ".join(str(i) for i in range(1200))
+    assert q(f"| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in ({many}, carol)") == [
+        {"user": "carol", "n": 1}]
     # src ending in .2: bob and carol; containing "0.0.1": root twice (db1, web1); starting with "ca"
     assert q('| pivot Logins Login count(Login) AS n SPLITROW user FILTER src endsWith ".2"') == [
         {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]

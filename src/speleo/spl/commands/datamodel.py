@@ -776,8 +776,13 @@ def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
         return ast.Call("isnotnull", [f])
     if kind == "regex":
         return ast.Call("match", [f, ast.Str(values[0])])
-    if kind == "in":
-        return ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values]])
+    if kind == "in":   # eval's in() takes 999 values at most: a long list is an OR of several
+        parts = [ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values[i:i + 999]]])
+                 for i in range(0, len(values), 999)]
+        out = parts[0]
+        for p in parts[1:]:
+            out = ast.BinOp("OR", out, p)
+        return out
     quoted = re.escape(values[0])
     pattern = {"contains": quoted, "doesnotcontain": quoted, "startswith": "^" + quoted,
                "endswith": quoted + "$"}[kind]
