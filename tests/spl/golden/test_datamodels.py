@@ -139,6 +139,10 @@ def test_pivot_filters():
         {"host": "db1", "n": 2}]
     assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in (bob, carol)") == [
         {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    # a list longer than eval's in() takes (999 values): 1200 numbers, then carol
+    many = ", ".join(str(i) for i in range(1200))
+    assert q(f"| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in ({many}, carol)") == [
+        {"user": "carol", "n": 1}]
     # src ending in .2: bob and carol; containing "0.0.1": root twice (db1, web1); starting with "ca"
     assert q('| pivot Logins Login count(Login) AS n SPLITROW user FILTER src endsWith ".2"') == [
         {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
@@ -169,6 +173,10 @@ def test_pivot_limit_splitcol_and_summaries():
     # PERIOD hour on _time: -10..-40 in one hour, -4000 in the one before
     rows = q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD hour")
     assert [r["n"] for r in rows] == [1, 4]
+    # PERIOD auto on _time: time buckets as timechart without span= picks them (1 hour here), not
+    # bin's numeric ranges: 21:06:40 in the 21:00 hour, the other four in 22:00
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD auto") == [
+        {"_time": 1_699_995_600, "n": 1}, {"_time": 1_699_999_200, "n": 4}]
 
 
 @pytest.mark.parametrize("query, words", [
@@ -176,6 +184,11 @@ def test_pivot_limit_splitcol_and_summaries():
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
     ("| pivot Logins Login count(Login) SORT 10 user", "pivot SORT is not supported"),
     ("| pivot Logins Login count(Login) FILTER user resembles root", "expected a filter type"),
+    ("| pivot Logins Login count(Login) SPLITROW _time PERIOD fortnight", "found 'fortnight'"),
+    ("| pivot Logins Login count(Login) FILTER user in ()", "in () needs at least one value"),
+    ("| pivot Logins Login count(Login) AS n SPLITROW host AS n", "two columns would be named 'n'"),
+    ("| pivot Logins Login count(Login) AS ALL SPLITROW host ROWSUMMARY 1", "two columns would be named 'ALL'"),
+    ("| pivot Logins Login count(Login) SPLITROW host SPLITCOL user NUMCOLS -3", "NUMCOLS takes a number of columns, 0"),
     ("| pivot Logins Login count(Login) SPLITCOL user", "SPLITCOL needs exactly one SPLITROW"),
     ("| pivot Logins Login count(Login) SPLITROW host SPLITCOL user ROWSUMMARY 1", "addtotals"),
     ("| datamodel Logins Login", "datamodel needs a model, a dataset and 'search' or 'flat'"),

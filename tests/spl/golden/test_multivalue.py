@@ -69,6 +69,9 @@ def test_stats_by_a_multivalue_field_from_split_and_values():
     assert rows_of(q, MV2, "k", "count", "s") == [("a", 2, 2), ("b", 3, 7), ("c", 1, 4)]
     q = '* | eval k=split(k, "|") | stats dedup_splitvals=true count by k'
     assert rows_of(q, MV2, "k", "count") == [("a", 1), ("b", 3), ("c", 1)]
+    # the Search Reference's place for it: after the by-clause
+    q = '* | eval k=split(k, "|") | stats count by k dedup_splitvals=true'
+    assert rows_of(q, MV2, "k", "count") == [("a", 1), ("b", 3), ("c", 1)]
     # a renamed list is still a list
     q = '* | eval k=split(k, "|") | rename k as kk | stats count by kk'
     assert rows_of(q, MV2, "kk", "count") == [("a", 2), ("b", 3), ("c", 1)]

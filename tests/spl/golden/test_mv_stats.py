@@ -59,3 +59,48 @@ def test_eventstats_reads_each_value():
     rows = run(BASE + " | eventstats sum(a) as s count(a) as c dc(a) as d by g | table n s c d", rows=ev())
     assert rows == [{"n": 1, "s": 11, "c": 4, "d": 4}, {"n": 2, "s": 11, "c": 4, "d": 4},
                     {"n": 3, "s": None, "c": 0, "d": 0}]
+
+
+# chart/timechart split by a multivalue field: a result counts in the series (and row) of each
+# of its values, as stats by it does (Search Reference: chart, timechart: the split-by field's
+# values name the columns). Four results: n=1 has g = (x, y), n=2 g = x, n=3 g = y, n=4 no g.
+SPLIT = ('| makeresults count=4 | streamstats count as n '
+         '| eval g=case(n=1, split("x,y", ","), n=2, "x", n=3, "y")')
+
+
+def test_chart_by_a_multivalue_field_splits_its_values():
+    # n=1 is in x and y; n=4 has no g: the NULL series
+    assert run(SPLIT + " | chart count over n by g", rows=ev()) == [
+        {"n": 1, "NULL": 0, "x": 1, "y": 1}, {"n": 2, "NULL": 0, "x": 1, "y": 0},
+        {"n": 3, "NULL": 0, "x": 0, "y": 1}, {"n": 4, "NULL": 1, "x": 0, "y": 0}]
+    # over the multivalue field: rows x (n 1, 2: sum 3) and y (n 1, 3: sum 4); n=4 has no row
+    assert run(SPLIT + " | eval k=\"k\" | chart sum(n) over g by k", rows=ev()) == [
+        {"g": "x", "k": 3}, {"g": "y", "k": 4}]
+
+
+def test_timechart_by_a_multivalue_field_splits_its_values():
+    # all four results in one hour: x = n 1, 2; y = n 1, 3; NULL = n 4
+    rows = run(SPLIT + " | timechart span=1h count by g", rows=ev())
+    assert [{k: v for k, v in r.items() if k != "_time"} for r in rows] == [{"NULL": 1, "x": 2, "y": 2}]
+    rows = run(SPLIT + " | timechart span=1h sum(n) by g", rows=ev())
+    assert [{k: v for k, v in r.items() if k != "_time"} for r in rows] == [{"NULL": 4, "x": 3, "y": 4}]
+
+
+def test_eventstats_of_a_multivalue_field_by_itself():
+    # eventstats groups by the by-field's whole value (as eventstats by any multivalue field here):
+    # n=1 a = (1, 2, 3): its group's values sum to 6; n=2 a = 5: 5; n=3 has no a: no group, null
+    rows = run('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5") '
+               '| eventstats sum(a) as s count(a) as c by a | table n s c', rows=ev())
+    assert rows == [{"n": 1, "s": 6, "c": 3}, {"n": 2, "s": 5, "c": 1}, {"n": 3, "s": None, "c": None}]
+
+
+def test_chart_and_timechart_of_a_multivalue_field_keep_results_without_a_value():
+    # a = (1, 2, 3), 5, none; k = k, k, z: n=3 keeps its row and its series z (count 0, sum null)
+    base = ('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5"), '
+            'k=if(n=3, "z", "k")')
+    assert run(base + " | chart count(a) over n by k", rows=ev()) == [
+        {"n": 1, "k": 3, "z": 0}, {"n": 2, "k": 1, "z": 0}, {"n": 3, "k": 0, "z": 0}]
+    assert run(base + " | chart sum(a) over n by k", rows=ev()) == [
+        {"n": 1, "k": 6, "z": None}, {"n": 2, "k": 5, "z": None}, {"n": 3, "k": None, "z": None}]
+    rows = run(base + " | timechart span=1h count(a) by k", rows=ev())
+    assert [{c: v for c, v in r.items() if c != "_time"} for r in rows] == [{"k": 4, "z": 0}]

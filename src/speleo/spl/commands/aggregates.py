@@ -326,10 +326,16 @@ def _per_unit(state: State, f: exp.Expression, unit: int, span: tuple[int, str])
     return exp.Sum(this=scaled)
 
 
-def parse_by(cur: Cursor) -> list[str]:
+def parse_by(cur: Cursor, options: tuple[str, ...] = ()) -> list[str]:
+    """`by f1, f2 ...` up to the end, or up to one of `options` written as `<option>=` (stats'
+    `dedup_splitvals=` goes after its by-clause, Search Reference: stats)."""
     if not cur.accept_word("by"):
         return []
-    fields = [t.value for t in cur.field_list(stop=())]
+    fields: list[str] = []
+    while not cur.at_end() and not (cur.peek().is_word(*options) and cur.peek(1).kind is T.OP and cur.peek(1).value == "="):
+        if cur.accept(T.COMMA):
+            continue
+        fields.append(cur.name().value)
     if not fields:
         raise cur.error("expected a field after 'by'")
     return fields

@@ -577,9 +577,10 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                     label = cur.name("a label after AS").value
                 elif cur.peek().is_word("period"):
                     cur.next()
+                    p_tok = cur.peek()
                     p = _pivot_value(cur, "a period (auto, year, month, day, hour, minute, second)").lower()
                     if p != "auto" and p not in PIVOT_PERIODS:
-                        raise cur.error("pivot PERIOD takes auto, year, month, day, hour, minute or second")
+                        raise cur.error("pivot PERIOD takes auto, year, month, day, hour, minute or second", p_tok)
                     periods[field] = PIVOT_PERIODS.get(p, "auto")
                 elif cur.peek().is_word("range", "truelabel", "falselabel", "start", "end", "max", "size"):
                     raise cur.unsupported(f"pivot SPLITROW {cur.peek().value.upper()} is not supported (AS and "
@@ -611,6 +612,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                     if cur.at_end():
                         raise cur.error("expected ) after the values of in")
                     values.append(_pivot_value(cur, "a value"))
+                if not values:
+                    raise cur.error("FILTER ... in () needs at least one value: in (<value>, ...)", kind_tok)
             elif kind not in ("isnull", "isnotnull"):
                 values.append(_pivot_value(cur, f"a value after {kind_tok.value}"))
             extra["filters"].append((field, kind, values))
@@ -640,6 +643,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                 extra["numcols"] = int(n_tok.value)
             except ValueError:
                 raise cur.error("NUMCOLS takes a number of columns", n_tok) from None
+            if extra["numcols"] < 0:
+                raise cur.error("NUMCOLS takes a number of columns, 0 or more (0: every column)", n_tok)
         elif up in ("SORT", "ROWSORT", "PERIOD", "START", "END", "MAX"):
             raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, "
                                   "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are)", tok)
@@ -675,6 +680,7 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     column's sum; both are labelled `ALL` (Speleo's choice: the Reference does not name them);
     with SPLITCOL they are refused (write addtotals/addcoltotals after it: its columns are known
     only when it has run)."""
+    from speleo.spl.commands.aggregates import agg_name
     from speleo.spl.commands.stats import compile_eventstats, compile_stats
 
     extra = getattr(cmd, "pivot", None) or {"filters": [], "col": None, "limit": None, "rowsummary": False,
@@ -704,6 +710,8 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     for field, span in (getattr(cmd, "periods", None) or {}).items():
         compile_bin_period(state, cmd, field, span)
     labels = {f: label for f, label in getattr(cmd, "labels", {}).items() if f != label}
+    _pivot_names_distinct(state, cmd, [agg_name(a) for a in aggs], [labels.get(f, f) for f in cmd.by],
+                          extra["rowsummary"])
     if col is not None:
         if extra["rowsummary"] or extra["colsummary"]:
             raise state.fail("pivot ROWSUMMARY and COLSUMMARY go with SPLITROW only: with SPLITCOL, add "
@@ -736,6 +744,20 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
             compile_addcoltotals(state, ast.ArgsCmd("addcoltotals", opts, cells, start=cmd.start, end=cmd.end))
 
 
+def _pivot_names_distinct(state: State, cmd, cells: list[str], rows: list[str], rowsummary: bool) -> None:
+    """Refuse a pivot whose output columns share a name (a SPLITROW label equal to a cell's label,
+    two SPLITROWs with one label, a cell or row named like the ROWSUMMARY column): one would
+    overwrite the other's values."""
+    names = [*cells, *rows] + ([PIVOT_TOTAL] if rowsummary else [])
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise state.fail(f"pivot: two columns would be named {n!r} (cells, SPLITROW labels"
+                             + (f" and the ROWSUMMARY column {PIVOT_TOTAL!r}" if rowsummary else "")
+                             + " need distinct names): rename one with AS", cmd)
+        seen.add(n)
+
+
 def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
     """One pivot FILTER as a `where` expression (values are literals, never SPL text)."""
     f = ast.Field(field)
@@ -754,8 +776,13 @@ def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
         return ast.Call("isnotnull", [f])
     if kind == "regex":
         return ast.Call("match", [f, ast.Str(values[0])])
-    if kind == "in":
-        return ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values]])
+    if kind == "in":   # eval's in() takes 999 values at most: a long list is an OR of several
+        parts = [ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values[i:i + 999]]])
+                 for i in range(0, len(values), 999)]
+        out = parts[0]
+        for p in parts[1:]:
+            out = ast.BinOp("OR", out, p)
+        return out
     quoted = re.escape(values[0])
     pattern = {"contains": quoted, "doesnotcontain": quoted, "startswith": "^" + quoted,
                "endswith": quoted + "$"}[kind]
@@ -785,7 +812,13 @@ def _pivot_limit(state: State, cmd, agg: ast.Agg, field: str, order: str, n: int
 
 
 def compile_bin_period(state: State, cmd, field: str, span: str) -> None:
-    """SPLITROW <field> PERIOD <p>: `bin <field> span=<p>` (`auto`: bin's own choice)."""
+    """SPLITROW <field> PERIOD <p>: `bin <field> span=<p>` (`auto`: on _time the span timechart
+    picks without span=, elsewhere bin's own choice)."""
     from speleo.spl.commands.stats import compile_bin
 
+    if span == "auto" and field == "_time":   # bin's choice is numeric ranges ("1699996000-1699996100")
+        from speleo.spl.commands.timechart import _auto_span
+
+        seconds, unit = _auto_span(state)
+        span = f"{seconds}{unit}"
     compile_bin(state, ast.BinCmd(field, None if span == "auto" else span, start=cmd.start, end=cmd.end))

@@ -512,15 +512,17 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     if len(cmd.aggs) != 1:
         raise state.fail("chart with a column field supports one function", cmd)
     x, y = rows[0], cols[0]
-    from speleo.spl.commands.stats import each_value_source, per_value_field
+    from speleo.spl.commands.stats import each_value_source, per_value_field, split_by_each_value
 
+    split_by_each_value(state, x, keep_missing=False)   # a multivalue X or Y: a row/series per value
+    split_by_each_value(state, y, keep_missing=True)
     each = per_value_field(state, cmd.aggs[0])   # a multivalue field: the function reads each value
     opts = _chart_series_options(state, cmd)
     state.filter(exp.Not(this=exp.Is(this=state.field(x), expression=exp.null())))
     state.wrap()
     src = state.select.args["from_"].this.copy()
     if each:
-        src = each_value_source(src, each)
+        src = each_value_source(src, each, keep_missing=True)
         state.mv.discard(each)
     using = agg_sql(state, cmd.aggs[0])
     star = exp.Star(except_=[col(x)]) if x in state.columns else exp.Star()

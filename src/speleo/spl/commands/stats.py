@@ -25,7 +25,7 @@ def parse_stats(cur: Cursor, word: Token) -> ast.StatsCmd:
     """Splunk Search Reference: stats / eventstats. `func(field) [as name] ... [by f1, f2]`."""
     opts = cur.options({"dedup_splitvals"}, ignored=frozenset({"allnum", "delim", "partitions"}))
     aggs = parse_aggs(cur)
-    by = parse_by(cur)
+    by = parse_by(cur, options=("dedup_splitvals",))
     opts.update(cur.options({"dedup_splitvals"}))
     cur.expect_end()
     dedup = as_bool(opts["dedup_splitvals"].value) if "dedup_splitvals" in opts else False
@@ -135,12 +135,21 @@ def per_value_field(state: State, agg) -> str | None:
     return None
 
 
-def each_value_source(src: exp.Expression, field: str) -> exp.Expression:
-    """`src` with one row per value of the list column `field` (rows without a value left out):
-    the source of a grouped function of a multivalue field when it is the only function
-    (chart and timechart with a split-by field)."""
-    return exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[col(field)]), ident(field))])) \
+def each_value_source(src: exp.Expression, field: str, keep_missing: bool = False) -> exp.Expression:
+    """`src` with one row per value of the list column `field` (rows without a value left out,
+    or with `keep_missing` kept as one row with a null `field`): the source of a grouped function
+    of a multivalue field when it is the only function (chart and timechart with a split-by
+    field, where a result without a value still makes its row and series: count 0, sum null)."""
+    values = _or_one_null(col(field)) if keep_missing else col(field)
+    return exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(field))])) \
         .from_(tbl(src)).subquery("__speleo_each")
+
+
+def _or_one_null(values: exp.Expression) -> exp.Expression:
+    """A list column, or the one-element list [NULL] when it is null or empty (so UNNEST keeps the row)."""
+    empty = exp.EQ(this=exp.Coalesce(this=exp.Anonymous(this="len", expressions=[values.copy()]),
+                                     expressions=[exp.Literal.number(0)]), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.null()]))], default=values.copy())
 
 
 def text_extremes_over_results(state: State, aggs: list) -> list:
@@ -221,6 +230,23 @@ def _each_value(state: State, src: exp.Expression, fields: list[str], dedup: boo
         src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(f))])) \
             .from_(tbl(src)).subquery(f"__speleo_mv{i}")
     return src
+
+def split_by_each_value(state: State, field: str, keep_missing: bool) -> None:
+    """chart/timechart split by a multivalue field: a result counts in the row or series of each
+    of its values, as `stats ... by` it does (`_each_value`; Search Reference: chart, timechart).
+    The current select becomes one row per value of `field` when it is known to hold lists
+    (State.mv); `keep_missing` keeps a result without a value as one row with a null `field`
+    (the column field's NULL series). Nothing changes for a single-valued field."""
+    if field not in state.mv or field not in state.columns:
+        return
+    state.wrap()
+    src = state.select.args["from_"].this.copy()
+    values = _or_one_null(col(field)) if keep_missing else col(field)   # no value: one row with null
+    src = exp.select(exp.Star(replace=[exp.alias_(exp.Unnest(expressions=[values]), ident(field))])) \
+        .from_(tbl(src)).subquery("__speleo_split")
+    state.select = exp.select(exp.Star()).from_(src)
+    state.mv.discard(field)
+
 
 # --- sparkline ------------------------------------------------------------------------------
 
@@ -419,7 +445,7 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     """eventstats of a multivalue field reads each value (as stats, `_each_value_aggs`): per
     multivalue field, its functions grouped by the by-fields over the field unnested, joined back
     to every result by its by-field values (a result missing one gets null, as the window)."""
-    mv_aggs = [a for a in cmd.aggs if per_value_field(state, a) and a.arg not in cmd.by]
+    mv_aggs = [a for a in cmd.aggs if per_value_field(state, a)]
     if not mv_aggs:
         return
     keys = [f"__speleo_ek{i}" for i in range(len(cmd.by))]
@@ -431,15 +457,21 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     joined = exp.select().from_(exp.Table(this=exp.to_identifier(main)))
     for k, field in enumerate(dict.fromkeys(a.arg for a in mv_aggs)):
         aggs = [a for a in mv_aggs if a.arg == field]
+        whole = f"__speleo_ew{k}"   # the field's list, for a by-field that is the field itself (by its whole value)
         state.mv.discard(field)
         try:
-            side_keys = [exp.alias_(state.field(b), ident(f"__speleo_sk{k}_{i}")) for i, b in enumerate(cmd.by)]
+            side_keys = [exp.alias_(col(whole) if b == field else state.field(b), ident(f"__speleo_sk{k}_{i}"))
+                         for i, b in enumerate(cmd.by)]
             values = [agg_sql(state, a) for a in aggs]
         finally:
             state.mv.add(field)
         vnames = [f"__speleo_sv{k}_{j}" for j in range(len(aggs))]
+        field_src = src.copy()
+        if field in cmd.by:
+            field_src = exp.select(exp.Star(), exp.alias_(col(field), ident(whole))).from_(tbl(src.copy())) \
+                .subquery("__speleo_whole")
         side = exp.select(*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]) \
-            .from_(each_value_source(src, field))
+            .from_(each_value_source(field_src, field))
         if cond is not None:
             side = side.where(cond.copy(), copy=False)
         if cmd.by:

@@ -10,7 +10,8 @@ from sqlglot import exp
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs
 from speleo.spl.commands.stats import (_assign, _become_table, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
-                                      each_value_source, per_value_field, parse_span)
+                                      each_value_source, per_value_field, parse_span,
+                                      split_by_each_value)
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
 from speleo.spl.state import col, ident, State, tbl
@@ -278,6 +279,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     # Events of series left out (usenull=f, useother=f) still count for the time axis: they go to
     # a series named DROPPED, whose column is removed after the PIVOT.
     null_name = opts["nullstr"] if opts["usenull"] else DROPPED
+    split_by_each_value(state, cmd.by, keep_missing=True)   # a multivalue by-field: a series per value
     _assign(state, series, exp.Coalesce(this=text(state.field(cmd.by)), expressions=[exp.Literal.string(null_name)]))
     _assign(state, "_time", bucket)
     merge = MERGEABLE.get(cmd.aggs[0].func) if cmd.limit > 0 else None
@@ -292,7 +294,7 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     texts = _text_extremes(state, cmd.aggs) if state.top_level else []
     state.wrap()
     if each:
-        src = each_value_source(state.select.args["from_"].this.copy(), each)
+        src = each_value_source(state.select.args["from_"].this.copy(), each, keep_missing=True)
         state.select = exp.select(exp.Star()).from_(src)
     items = [col("_time"), col(series), exp.alias_(value, ident("__speleo_value"))]
     items += [exp.alias_(v, ident(TEXT_VALUE)) for _n, _h, v in texts]
