@@ -183,6 +183,7 @@ def test_pivot_limit_splitcol_and_summaries():
     ("| tstats count from datamodel=Nope", "no data model named 'Nope'"),
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
     ("| pivot Logins Login count(Login) SORT 10 user", "pivot SORT is not supported"),
+    ("| pivot Logins Login count(Login) SPLITROW host PERIOD day", "PERIOD splits _time"),
     ("| pivot Logins Login count(Login) FILTER user resembles root", "expected a filter type"),
     ("| pivot Logins Login count(Login) SPLITROW _time PERIOD fortnight", "found 'fortnight'"),
     ("| pivot Logins Login count(Login) FILTER user in ()", "in () needs at least one value"),

@@ -576,6 +576,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                 if cur.accept_word("as"):
                     label = cur.name("a label after AS").value
                 elif cur.peek().is_word("period"):
+                    if field != "_time":
+                        raise cur.unsupported(f"pivot PERIOD splits _time (a timestamp), not {field!r}", cur.peek())
                     cur.next()
                     p_tok = cur.peek()
                     p = _pivot_value(cur, "a period (auto, year, month, day, hour, minute, second)").lower()
