@@ -54,3 +54,13 @@ def test_metadata_codes():
 def test_empty_bodies_and_arrays_are_no_data():
     for body in (b"", b" \n ", b"[]", b"[] []"):
         assert parse(body) == (hec.Batch().columns(), (400, {"text": "No data", "code": 5}))
+
+
+def test_a_time_past_a_doubles_range_is_invalid_data_not_an_internal_error():
+    # 400 digits: Python reads the integer, a double cannot hold it (it was code 8, internal error)
+    huge = b"9" * 400
+    assert parse(b'{"event": "a", "time": ' + huge + b'}')[1] == (
+        400, {"text": "Invalid data format", "code": 6, "invalid-event-number": 0})
+    cols, error = parse(b'{"event": "a"}{"event": "b", "time": ' + huge + b'}')
+    assert error == (400, {"text": "Invalid data format", "code": 6, "invalid-event-number": 1})
+    assert cols["_raw"] == ["a"]

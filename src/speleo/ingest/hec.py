@@ -126,7 +126,10 @@ def parse_time(value, now: float) -> float:
             raise _Bad(6) from None
     if not isinstance(value, (int, float)):
         raise _Bad(6)
-    t = float(value)
+    try:
+        t = float(value)
+    except OverflowError:   # an integer past a double's range (over 308 digits): not a time
+        raise _Bad(6) from None
     if not math.isfinite(t) or t < 0 or t >= MAX_EPOCH:
         raise _Bad(6)
     return t
