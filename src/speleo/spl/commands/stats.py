@@ -108,13 +108,7 @@ def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Sele
         finally:
             state.mv.add(field)
         cols += [exp.alias_(v, ident(agg_name(a))) for a, v in zip(aggs, values)]
-        side = exp.select(*cols).from_(unnested)
-        if cond is not None:
-            side = side.where(cond.copy(), copy=False)
-        if cmd.by:
-            side = side.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
-        name = f"__speleo_v{len(state.ctes)}"
-        state.ctes.append((name, side))
+        name = _grouped_cte(state, cols, unnested, cond, len(cmd.by), "__speleo_v")
         on = exp.and_(*[exp.NullSafeEQ(this=exp.column(b, table=main, quoted=True),
                                        expression=exp.column(b, table=name, quoted=True)) for b in by_names]) \
             if by_names else exp.true()
@@ -125,6 +119,18 @@ def _each_value_aggs(state: State, cmd: ast.StatsCmd, plain: list, sel: exp.Sele
                 v = exp.Coalesce(this=v, expressions=[exp.Literal.number(0)])
             out[agg_name(a)] = v
     return joined.select(*[exp.alias_(v, ident(n)) for n, v in out.items()], copy=False)
+
+
+def _grouped_cte(state: State, cols: list, source: exp.Expression, cond, n_by: int, prefix: str) -> str:
+    """A CTE `SELECT cols FROM source [WHERE cond] GROUP BY` its first `n_by` columns; its name."""
+    side = exp.select(*cols).from_(source)
+    if cond is not None:
+        side = side.where(cond.copy(), copy=False)
+    if n_by:
+        side = side.group_by(*[exp.Literal.number(i + 1) for i in range(n_by)], copy=False)
+    name = f"{prefix}{len(state.ctes)}"
+    state.ctes.append((name, side))
+    return name
 
 
 def per_value_field(state: State, agg) -> str | None:
@@ -470,14 +476,8 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
         if field in cmd.by:
             field_src = exp.select(exp.Star(), exp.alias_(col(field), ident(whole))).from_(tbl(src.copy())) \
                 .subquery("__speleo_whole")
-        side = exp.select(*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]) \
-            .from_(each_value_source(field_src, field))
-        if cond is not None:
-            side = side.where(cond.copy(), copy=False)
-        if cmd.by:
-            side = side.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
-        name = f"__speleo_es{len(state.ctes)}"
-        state.ctes.append((name, side))
+        name = _grouped_cte(state, [*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]],
+                            each_value_source(field_src, field), cond, len(cmd.by), "__speleo_es")
         on = exp.and_(*[exp.NullSafeEQ(this=col(key), expression=col(f"__speleo_sk{k}_{i}"))
                         for i, key in enumerate(keys)]) if keys else exp.true()
         joined = joined.join(exp.Table(this=exp.to_identifier(name)), on=on, join_type="left", copy=False)
