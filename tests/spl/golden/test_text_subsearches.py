@@ -33,7 +33,8 @@ EVENTS = ev(
 
 
 def _subsearches(rows, seen=None):
-    """`CompileContext.run_subsearch` over `rows`: DuckDB, or ClickHouse under SPELEO_TEST_ENGINE."""
+    """`CompileContext.run_subsearch` over `rows`: DuckDB, or ClickHouse under SPELEO_TEST_ENGINE;
+    the steps after the SQL (outputlookup...) carried out, as the engine does."""
     def run_sub(compiled, limit):
         if seen is not None:
             seen.append(compiled)
@@ -43,10 +44,11 @@ def _subsearches(rows, seen=None):
             out = _run_on_clickhouse(compiled, rows)
         else:
             from speleo.query import udf
+            from speleo.query.post import apply_post
 
             con = udf.connect()
             con.register("__events__", events_table(rows))
-            out = con.sql(compiled.sql).to_arrow_table().to_pylist()
+            out = apply_post(con.sql(compiled.sql).to_arrow_table(), compiled.post, con).to_pylist()
         return out[:limit], len(out) > limit
     return run_sub
 
@@ -138,23 +140,8 @@ def test_text_that_does_not_parse_is_an_error_at_the_subsearch():
 
 
 def _subsearches_with_steps(rows, seen=None):
-    """As `_subsearches`, the steps after the search (outputlookup...) carried out, as the engine does."""
-    def run_sub(compiled, limit):
-        if seen is not None:
-            seen.append(compiled)
-        if os.environ.get("SPELEO_TEST_ENGINE") == "clickhouse":
-            from tests.spl.golden._util import _run_on_clickhouse
-
-            out = _run_on_clickhouse(compiled, rows)
-        else:
-            from speleo.query import udf
-            from speleo.query.post import apply_post
-
-            con = udf.connect()
-            con.register("__events__", events_table(rows))
-            out = apply_post(con.sql(compiled.sql).to_arrow_table(), compiled.post, con).to_pylist()
-        return out[:limit], len(out) > limit
-    return run_sub
+    """As `_subsearches`: the steps after the search (outputlookup...) are carried out there too."""
+    return _subsearches(rows, seen)
 
 
 def test_outputlookup_inside_a_subsearch_writes_and_its_results_filter(tmp_path):
