@@ -151,11 +151,16 @@
   }
 
   // -- searches -------------------------------------------------------------------------------
+  let updates = 0;   // token changes in flight: only the newest one's answer counts
   async function update() {
+    const seq = ++updates;
     const r = await api("POST", `/api/v1/dashboards/${encodeURIComponent(NAME)}/resolve`, { tokens });
+    if (seq !== updates) return;   // an older change answered after a newer one: its searches are stale
     if (!r.ok) return fail(await errorOf(r));
     fail("");
-    resolved = (await r.json()).dataSources;
+    const body = await r.json();
+    if (seq !== updates) return;
+    resolved = body.dataSources;
     for (const id of Object.keys(resolved)) maybeRun(id, false);
     for (const id of Object.keys(runs)) if (!resolved[id]) delete runs[id];
   }
