@@ -52,6 +52,8 @@ def test_escalation_survives_kill9_neither_lost_nor_repeated(server_factory, tmp
     smtp_inbox.wait(1)                                    # the on-call (ann) is paged
     assert smtp_inbox.messages[0][0] == ["ann@example.com"]
     assert f"incident {inc['id']}" in smtp_inbox.messages[0][1]["Subject"]
+    # the mail can arrive before the step is marked sent (claimed -> send -> sent): wait for the mark
+    wait_for(lambda: srv.api("GET", f"/api/v1/oncall/escalations/{inc['id']}").json()["steps"][0]["state"] == "sent")
     chain = srv.api("GET", f"/api/v1/oncall/escalations/{inc['id']}").json()
     assert [s["state"] for s in chain["steps"]] == ["sent", "pending"]
 
