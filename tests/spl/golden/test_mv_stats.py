@@ -104,3 +104,62 @@ def test_chart_and_timechart_of_a_multivalue_field_keep_results_without_a_value(
         {"n": 1, "k": 6, "z": None}, {"n": 2, "k": 5, "z": None}, {"n": 3, "k": None, "z": None}]
     rows = run(base + " | timechart span=1h count(a) by k", rows=ev())
     assert [{c: v for c, v in r.items() if c != "_time"} for r in rows] == [{"k": 4, "z": 0}]
+
+
+# streamstats over a multivalue field: each value counts, as in stats (Search Reference,
+# streamstats: the functions of stats over the results seen so far,
+# https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/streamstats).
+# Four results in order n = 1..4: a = (1, 2, 3), 5, none, (2, 7); g = x, y, x, y.
+STREAM = ('| makeresults count=4 | streamstats count as n '
+          '| eval a=case(n=1, split("1,2,3", ","), n=2, "5", n=4, split("2,7", ",")), g=if(n%2=1, "x", "y")')
+
+
+def test_streamstats_reads_each_value():
+    # running values: n=1 1,2,3 (sum 6, count 3, max 3, range 2, stdev 1); n=2 adds 5 (sum 11,
+    # count 4, dc 4, max 5, range 4, stdev: mean 2.75, squares 3.0625+0.5625+0.0625+5.0625=8.75,
+    # /3, sqrt = 1.70783); n=3 adds nothing; n=4 adds 2, 7 (sum 20, count 6, dc 5: 1 2 3 5 7,
+    # range 6, stdev: mean 20/6, squares sum 25.3333, /5, sqrt = 2.25093). count (no field) counts results.
+    rows = run(STREAM + " | streamstats sum(a) as s count(a) as c dc(a) as d max(a) as hi range(a) as r "
+                        "stdev(a) as sd count as k | table n s c d hi r sd k", rows=ev())
+    assert [(r["n"], r["s"], r["c"], r["d"], r["hi"], r["r"], r["k"]) for r in rows] == [
+        (1, 6, 3, 3, 3, 2, 1), (2, 11, 4, 4, 5, 4, 2), (3, 11, 4, 4, 5, 4, 3), (4, 20, 6, 5, 7, 6, 4)]
+    assert [round(r["sd"], 5) for r in rows] == [1.0, 1.70783, 1.70783, 2.25093]
+
+
+def test_streamstats_window_and_current_count_results_not_values():
+    # window=2: this result and the one before, whatever their number of values:
+    # n=1 (1,2,3) 6/3; n=2 (1,2,3,5) 11/4; n=3 (5) 5/1; n=4 (nothing, 2, 7) 9/2
+    rows = run(STREAM + " | streamstats window=2 sum(a) as s count(a) as c | table n s c", rows=ev())
+    assert [(r["s"], r["c"]) for r in rows] == [(6, 3), (11, 4), (5, 1), (9, 2)]
+    # current=f: the results before this one: none (sum null, count 0), n=1, n=1..2, n=1..3
+    rows = run(STREAM + " | streamstats current=f sum(a) as s count(a) as c | table n s c", rows=ev())
+    assert [(r["s"], r["c"]) for r in rows] == [(None, 0), (6, 3), (11, 4), (11, 4)]
+
+
+def test_streamstats_of_a_multivalue_field_by_groups_and_resets():
+    # by g: x = n 1, 3 (values 1, 2, 3 both times: dc 3, min 1, avg 2); y = n 2 (5), n 4 (5, 2, 7:
+    # dc 3, min 2, avg 14/3)
+    rows = run(STREAM + " | streamstats dc(a) as d min(a) as lo avg(a) as m by g | table n d lo m", rows=ev())
+    assert [(r["d"], r["lo"], round(r["m"], 4)) for r in rows] == [
+        (3, 1, 2.0), (1, 5, 5.0), (3, 1, 2.0), (3, 2, 4.6667)]
+    # window=2 global=f by g: the group's last two results: x 6, 6; y 5, 5+9=14
+    rows = run(STREAM + " | streamstats window=2 global=f sum(a) as s by g | table n s", rows=ev())
+    assert [r["s"] for r in rows] == [6, 5, 6, 14]
+    # reset_after n=2: n=3 starts over (no value: null), n=4 9; a second multivalue field b (1, 1
+    # on every result) counts 2, 4, then 2, 4
+    rows = run(STREAM + ' | eval b=split("1,1", ",") | streamstats reset_after="(n=2)" sum(a) as s count(b) as cb '
+                        '| table n a s cb', rows=ev())
+    assert [(r["a"], r["s"], r["cb"]) for r in rows] == [
+        (["1", "2", "3"], 6, 2), (["5"], 11, 4), (None, None, 2), (["2", "7"], 9, 4)]
+
+
+def test_streamstats_first_keeps_the_list_and_time_window_reads_each_value():
+    # first() keeps the first result's whole list (as stats' first)
+    rows = run(STREAM + " | streamstats first(a) as f | table n f", rows=ev())
+    assert [r["f"] for r in rows] == [["1", "2", "3"]] * 4
+    # events newest first at 0, -60, -120, -400 s with v = (1, 2), 3, (4, 5), 6; time_window=2m:
+    # the newer results within 120 s (far end included): 3; 3+3=6; 3+3+9=15; 6 alone
+    events = ev((0, "x v=1;2"), (-60, "x v=3"), (-120, "x v=4;5"), (-400, "x v=6"))
+    rows = run('* | rex "v=(?<v>\\S+)" | eval a=split(v, ";") | streamstats time_window=2m sum(a) as s '
+               'count(a) as c | table s c', rows=events)
+    assert [(r["s"], r["c"]) for r in rows] == [(3, 2), (6, 3), (15, 5), (6, 1)]

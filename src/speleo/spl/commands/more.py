@@ -265,14 +265,86 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
         win = exp.Window(this=agg, partition_by=[p.copy() for p in parts],
                          order=exp.Order(expressions=[o.copy() for o in order]), spec=spec.copy())
         return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
+    from speleo.spl.commands.stats import per_value_field, text_extremes_after, text_extremes_over_results
+
+    per_value = [a for a in cmd.aggs if per_value_field(state, a)]
     for a in cmd.aggs:
-        new.append(exp.alias_(_running(state, a, window, agg_sql), ident(agg_name(a))))
-    from speleo.spl.commands.stats import text_extremes_after, text_extremes_over_results
+        if a not in per_value:
+            new.append(exp.alias_(_running(state, a, window, agg_sql), ident(agg_name(a))))
 
     texts = text_extremes_over_results(state, cmd.aggs)   # min()/max() over text, as stats
     new += [exp.alias_(window(v), ident(hidden)) for _name, hidden, v in texts]
-    clash = [n for n in names if n in state.columns] + (["__speleo_rmark", "__speleo_rseg"] if segment else [])
+    segment_cols = ["__speleo_rmark", "__speleo_rseg"] if segment else []
+    clash = [n for n in names if n in state.columns] + ([] if per_value else segment_cols)
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
+    if per_value:
+        _streamstats_each_value(state, per_value, parts, order, spec, cond, time_window is not None, segment_cols)
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))
     text_extremes_after(state, texts)
+
+
+def _streamstats_each_value(state: State, aggs: list, parts: list, order: list, spec: exp.WindowSpec,
+                            cond, by_time: bool, drop: list[str]) -> None:
+    """streamstats functions of a multivalue field read each of its values, as stats does
+    (Search Reference: stats, "a multivalue field's values"; streamstats computes the same
+    functions over a window of results: Search Reference, streamstats,
+    https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/streamstats).
+    Per multivalue field, three stages: each result gets its position in its partition
+    (`row_number`, hidden) and keeps its list aside; the field is unnested (a result without a
+    value keeps one row with null); each function runs over a RANGE frame on the position
+    (`window=N` = the N results up to this one, whatever their number of values; `time_window`
+    keeps its RANGE on `_time`); one row per result is kept again and the list put back.
+    The partition is the by-fields' whole values (a multivalue by-field partitions by its list).
+    ROWS frames over the values would count values, not results, hence RANGE (on ClickHouse
+    such a search runs on DuckDB: chrender renders ROWS frames only)."""
+    from speleo.spl.commands.aggregates import agg_name, agg_sql
+
+    pos, rn, whole = "__speleo_spos", "__speleo_srn", "__speleo_swhole"
+    keys = [f"__speleo_spk{i}" for i in range(len(parts))]
+    lo = spec.args.get("start")
+    if spec.args.get("kind") == "ROWS":   # the same results, counted by position
+        spec = exp.WindowSpec(kind="RANGE", start=lo.copy() if isinstance(lo, exp.Expression) else lo,
+                              start_side="PRECEDING", end=spec.args.get("end") if isinstance(
+                                  spec.args.get("end"), str) else spec.args["end"].copy(),
+                              end_side=spec.args.get("end_side"))
+    fields = list(dict.fromkeys(a.arg for a in aggs))
+    for field in fields:
+        mine = [a for a in aggs if a.arg == field]
+        state.wrap()
+        src = state.select.args["from_"].this.copy()
+        numbered = exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in parts],
+                              order=exp.Order(expressions=[o.copy() for o in order]))
+        extra = [exp.alias_(numbered, ident(pos)), exp.alias_(col(field), ident(whole))]
+        extra += [exp.alias_(p.copy(), ident(k)) for p, k in zip(parts, keys)]
+        if cond is not None:
+            extra.append(exp.alias_(cond.copy(), ident("__speleo_scond")))
+        state.select = exp.select(exp.Star(), *extra).from_(tbl(src))
+        state.wrap()
+        from speleo.spl.commands.stats import each_value_source
+
+        unnested = each_value_source(state.select.args["from_"].this.copy(), field, keep_missing=True)
+        frame_order = [o.copy() for o in order] if by_time else [exp.Ordered(this=col(pos))]
+
+        def window(agg: exp.Expression) -> exp.Expression:
+            win = exp.Window(this=agg, partition_by=[col(k) for k in keys],
+                             order=exp.Order(expressions=[o.copy() for o in frame_order]), spec=spec.copy())
+            return exp.Case(ifs=[exp.If(this=col("__speleo_scond"), true=win)]) if cond is not None else win
+        state.mv.discard(field)   # one value per row here
+        try:
+            values = [exp.alias_(_running(state, a, window, agg_sql), ident(agg_name(a))) for a in mine]
+        finally:
+            state.mv.add(field)
+        clash = [agg_name(a) for a in mine if agg_name(a) in state.columns]
+        star = exp.Star(except_=[col(c) for c in clash]) if clash else exp.Star()
+        state.select = exp.select(star, *values).from_(unnested)
+        state.wrap()
+        src = state.select.args["from_"].this.copy()
+        first = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in keys] + [col(pos)])
+        state.select = exp.select(exp.Star(), exp.alias_(first, ident(rn))).from_(tbl(src))
+        state.wrap()
+        hidden = [pos, rn, whole, *keys] + (["__speleo_scond"] if cond is not None else []) \
+            + (drop if field == fields[-1] else [])   # the reset segments, read by every field's partition
+        state.select = exp.select(exp.Star(except_=[col(h) for h in hidden],
+                                           replace=[exp.alias_(col(whole), ident(field))])) \
+            .from_(state.select.args["from_"].this.copy()).where(exp.EQ(this=col(rn), expression=exp.Literal.number(1)))
