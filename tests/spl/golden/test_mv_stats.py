@@ -87,11 +87,42 @@ def test_timechart_by_a_multivalue_field_splits_its_values():
 
 
 def test_eventstats_of_a_multivalue_field_by_itself():
-    # eventstats groups by the by-field's whole value (as eventstats by any multivalue field here):
-    # n=1 a = (1, 2, 3): its group's values sum to 6; n=2 a = 5: 5; n=3 has no a: no group, null
+    # eventstats by a multivalue field groups by each value, as stats does (decision 0045): n=1
+    # a = (1, 2, 3) is in groups 1, 2, 3 (each: sum = the value, count 1), written back as lists in
+    # the order of its values; n=2 a = 5: group 5; n=3 has no a: no group, null
     rows = run('| makeresults count=3 | streamstats count as n | eval a=case(n=1, split("1,2,3", ","), n=2, "5") '
                '| eventstats sum(a) as s count(a) as c by a | table n s c', rows=ev())
-    assert rows == [{"n": 1, "s": 6, "c": 3}, {"n": 2, "s": 5, "c": 1}, {"n": 3, "s": None, "c": None}]
+    assert rows == [{"n": 1, "s": ["1", "2", "3"], "c": ["1", "1", "1"]}, {"n": 2, "s": ["5"], "c": ["1"]},
+                    {"n": 3, "s": None, "c": None}]
+
+
+# eventstats by a multivalue field (decision 0045; the eventstats page,
+# https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/eventstats, is
+# silent): the groups are stats' (a result counts in the group of each value, a repeated value
+# twice: dedup_splitvals=false); each result gets, per function, the list of its groups' values in
+# the order of its distinct values. Four results: n=1 g = (x, y), a = (1, 2); n=2 g = x, a = 5;
+# n=3 g = (y, y), no a; n=4 no g, a = 7; h = p, p, q, q.
+ESPLIT = ('| makeresults count=4 | streamstats count as n | eval g=case(n=1, split("x,y", ","), n=2, "x", '
+          'n=3, split("y,y", ",")), a=case(n=1, split("1,2", ","), n=2, "5", n=4, "7"), h=if(n<3, "p", "q")')
+
+
+def test_eventstats_by_a_multivalue_field_writes_each_groups_value():
+    # x = n 1, 2: count 2, sum of a 1+2+5 = 8, values(n) 1 2; y = n 1, n 3 twice: count 3, sum 3
+    # (n=3 has no a), values(n) 1 3, max(n) 3; n=1 is in x and y; n=4 in no group
+    rows = run(ESPLIT + " | eventstats count sum(a) as s values(n) as vn max(n) as hi by g "
+                        "| table n count s vn hi", rows=ev())
+    assert rows == [
+        {"n": 1, "count": ["2", "3"], "s": ["8", "3"], "vn": ["1", "2", "3"], "hi": ["2", "3"]},
+        {"n": 2, "count": ["2"], "s": ["8"], "vn": ["1", "2"], "hi": ["2"]},
+        {"n": 3, "count": ["3"], "s": ["3"], "vn": ["1", "3"], "hi": ["3"]},
+        {"n": 4, "count": None, "s": None, "vn": None, "hi": None}]
+
+
+def test_eventstats_by_a_single_and_a_multivalue_field_keeps_the_result_order():
+    # groups (p, x) = n 1, 2: 2; (p, y) = n 1: 1; (q, y) = n 3 twice: 2; n=4 has no g.
+    # A comparison on the lists is true when a value is (n=1: 2 > 1).
+    rows = run(ESPLIT + " | sort - n | eventstats count by h g | where count > 1 | table n count", rows=ev())
+    assert rows == [{"n": 3, "count": ["2"]}, {"n": 2, "count": ["2"]}, {"n": 1, "count": ["2", "1"]}]
 
 
 def test_chart_and_timechart_of_a_multivalue_field_keep_results_without_a_value():

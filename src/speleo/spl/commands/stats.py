@@ -11,7 +11,7 @@ from speleo.spl.commands.aggregates import (STREAM_ORDERED, near_range,
     SPARKLINE_ZERO, Sparkline, agg_name, agg_sql, auto_order, by_filter, parse_aggs, parse_by,
 )
 from speleo.spl.cursor import Cursor, as_bool
-from speleo.spl.functions import num, text
+from speleo.spl.functions import num, text, text_any
 from speleo.spl.nodes import TimeBucket
 from speleo.spl.state import col, ident, State, tbl
 from speleo.spl.tokens import Token
@@ -463,21 +463,15 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     joined = exp.select().from_(exp.Table(this=exp.to_identifier(main)))
     for k, field in enumerate(dict.fromkeys(a.arg for a in mv_aggs)):
         aggs = [a for a in mv_aggs if a.arg == field]
-        whole = f"__speleo_ew{k}"   # the field's list, for a by-field that is the field itself (by its whole value)
-        state.mv.discard(field)
+        state.mv.discard(field)   # (a multivalue by-field goes through _eventstats_split instead)
         try:
-            side_keys = [exp.alias_(col(whole) if b == field else state.field(b), ident(f"__speleo_sk{k}_{i}"))
-                         for i, b in enumerate(cmd.by)]
+            side_keys = [exp.alias_(state.field(b), ident(f"__speleo_sk{k}_{i}")) for i, b in enumerate(cmd.by)]
             values = [agg_sql(state, a) for a in aggs]
         finally:
             state.mv.add(field)
         vnames = [f"__speleo_sv{k}_{j}" for j in range(len(aggs))]
-        field_src = src.copy()
-        if field in cmd.by:
-            field_src = exp.select(exp.Star(), exp.alias_(col(field), ident(whole))).from_(tbl(src.copy())) \
-                .subquery("__speleo_whole")
         name = _grouped_cte(state, [*side_keys, *[exp.alias_(v, ident(n)) for v, n in zip(values, vnames)]],
-                            each_value_source(field_src, field), cond, len(cmd.by), "__speleo_es")
+                            each_value_source(src.copy(), field), cond, len(cmd.by), "__speleo_es")
         on = exp.and_(*[exp.NullSafeEQ(this=col(key), expression=col(f"__speleo_sk{k}_{i}"))
                         for i, key in enumerate(keys)]) if keys else exp.true()
         joined = joined.join(exp.Table(this=exp.to_identifier(name)), on=on, join_type="left", copy=False)
@@ -492,12 +486,108 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     state.select = joined.select(exp.Star(except_=[col(h) for h in hidden], replace=replace), copy=False)
 
 
+def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> None:
+    """eventstats by a multivalue field: the groups are those of `stats ... by` (a result counts
+    in the group of each of its values, `_each_value`; Search Reference, stats). The eventstats
+    page (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/eventstats)
+    does not say what a result in several groups gets; Speleo writes on each result, per
+    function, the list of its groups' values, one per distinct value of its by-field in the
+    order of its values (a result in one group: a one-value list; several multivalue by-fields:
+    every combination, nested in the order of the by-clause). values()/list() give the union /
+    the concatenation of the groups' lists. So the function columns hold lists (State.mv) after
+    an eventstats by a field known to hold lists, as a lookup's outputs do (decision 0045).
+    A result missing a by-field, or whose groups' values are all null, gets null.
+
+    Stages: the groups (`G`, as stats computes them, functions of a multivalue field reading each
+    value); each result numbered (`__speleo_eid`, hidden) with its by-keys aside; the keys of the
+    multivalue by-fields unnested (each distinct value once), LEFT JOINed to `G`; per result
+    (a window by its number) the list of the joined values ordered by the value's position in
+    its list; one row per result kept."""
+    split = [b for b in cmd.by if b in state.mv and b in state.columns]
+    keys = [f"__speleo_ek{i}" for i in range(len(cmd.by))]
+    gkeys = [f"__speleo_gk{i}" for i in range(len(cmd.by))]
+    gvals = [f"__speleo_gv{j}" for j in range(len(cmd.aggs))]
+    eid, rn = "__speleo_eid", "__speleo_ern"
+    # the groups, as stats by the same fields computes them
+    cond = by_filter(state, cmd.by)
+    state.mv -= set(split)
+    try:
+        grouped_src = _each_value(state, src.copy(), split)
+        cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
+        cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in cmd.aggs]
+        sel = exp.select(*cols).from_(tbl(grouped_src))
+        if cond is not None:
+            sel = sel.where(cond.copy(), copy=False)
+        sel = sel.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
+        sel = _each_value_aggs(state, cmd, list(cmd.aggs), sel, grouped_src, None, None)
+    finally:
+        state.mv |= set(split)
+    g = f"__speleo_eg{len(state.ctes)}"
+    state.ctes.append((g, exp.select(*[exp.alias_(col(b), ident(k)) for b, k in zip(cmd.by, gkeys)],
+                                     *[exp.alias_(col(agg_name(a)), ident(v)) for a, v in zip(cmd.aggs, gvals)])
+                       .from_(exp.Subquery(this=sel, alias=exp.TableAlias(this=exp.to_identifier("__speleo_eg"))))))
+    # each result numbered, its by-keys aside (a multivalue one: its distinct values)
+    whole = {b: f"__speleo_ew{i}" for i, b in enumerate(cmd.by) if b in split}
+    extra = [exp.alias_(exp.Window(this=exp.RowNumber()), ident(eid))]
+    for b, k in zip(cmd.by, keys):
+        if b in split:
+            extra += [exp.alias_(exp.Anonymous(this="list_distinct", expressions=[col(b)]), ident(k)),
+                      exp.alias_(col(b), ident(whole[b]))]
+        else:
+            extra.append(exp.alias_(state.field(b), ident(k)))
+    state.select = exp.select(exp.Star(), *extra).from_(tbl(src))
+    state.wrap()
+    joined: exp.Expression = state.select.args["from_"].this.copy()
+    for b, k in zip(cmd.by, keys):
+        if b in split:
+            joined = each_value_source(joined, k, keep_missing=True)
+    on = exp.and_(*[exp.NullSafeEQ(this=col(k), expression=col(gk)) for k, gk in zip(keys, gkeys)])
+    sel = exp.select(exp.Star()).from_(joined).join(exp.Table(this=exp.to_identifier(g)), on=on, join_type="left",
+                                                    copy=False)
+    state.select = sel
+    state.wrap()
+    src2 = state.select.args["from_"].this.copy()
+    order = [exp.Ordered(this=exp.Anonymous(this="list_position", expressions=[col(whole[b]), col(k)]))
+             for b, k in zip(cmd.by, keys) if b in split]
+
+    def per_result(agg: exp.Expression) -> exp.Expression:
+        return exp.Window(this=agg, partition_by=[col(eid)])
+    new = []
+    for a, v in zip(cmd.aggs, gvals):
+        if a.func in ("values", "list"):
+            gathered = exp.Anonymous(this="flatten", expressions=[per_result(exp.ArrayAgg(this=exp.Order(
+                this=col(v), expressions=[o.copy() for o in order])))])
+            value: exp.Expression = exp.Anonymous(this="list_sort", expressions=[exp.Anonymous(
+                this="list_distinct", expressions=[gathered])]) if a.func == "values" else gathered
+        else:
+            value = per_result(exp.Filter(this=exp.ArrayAgg(this=exp.Order(
+                this=text_any(col(v)), expressions=[o.copy() for o in order])), expression=exp.Where(
+                this=exp.Not(this=exp.Is(this=col(v), expression=exp.null())))))
+        empty = exp.EQ(this=exp.Coalesce(this=exp.Anonymous(this="len", expressions=[value.copy()]),
+                                         expressions=[exp.Literal.number(0)]), expression=exp.Literal.number(0))
+        new.append(exp.alias_(exp.Case(ifs=[exp.If(this=empty, true=exp.null())], default=value), ident(agg_name(a))))
+    names = [agg_name(a) for a in cmd.aggs]
+    hidden = [eid, *keys, *gkeys, *gvals, *whole.values()]
+    clash = [n for n in names if n in state.columns]
+    state.select = exp.select(exp.Star(except_=[col(c) for c in clash]) if clash else exp.Star(), *new,
+                              exp.alias_(exp.Window(this=exp.RowNumber(), partition_by=[col(eid)]), ident(rn))) \
+        .from_(tbl(src2))
+    state.wrap()
+    state.select = exp.select(exp.Star(except_=[col(h) for h in hidden + [rn]])) \
+        .from_(state.select.args["from_"].this.copy()).where(exp.EQ(this=col(rn), expression=exp.Literal.number(1)))
+    state.columns = _dedupe([c for c in state.columns if c not in names] + names)
+    state.mv |= set(names)
+
+
 def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
     """Add each aggregate to every row, computed over its by-group (window functions); min()
     and max() over text as in stats (`_text_extremes`)."""
     state.protect_order(set(agg_name(a) for a in cmd.aggs))
     state.wrap()
     src = state.select.args["from_"].this.copy()
+    if any(b in state.mv and b in state.columns for b in cmd.by):
+        _eventstats_split(state, cmd, src)
+        return
     parts = [state.field(b) for b in cmd.by]
     new = []
     cond = by_filter(state, cmd.by)
