@@ -20,6 +20,7 @@ BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
                 "_indextime", "linecount", "_offset", "_flags", "_fields"]
 EVENTS_TABLE = "__events__"
 ORD = "__speleo_ord"
+NO_FIELDS = "__speleo_no_fields"   # the one column of a search whose results have no field left (ordered_select)
 OUTER = "__speleo_outer"   # placeholder table of a subsearch filter's outer columns (see State.filter)
 
 
@@ -147,7 +148,7 @@ class State:
             return self.bindings[name].copy()
         if name in self.columns:
             return col(name)
-        if self.fields_kept or name in self.fields_removed:
+        if self.fields_kept or self.removed(name):
             return exp.null()   # Splunk Search Reference: fields (a field it removed is gone for later commands)
         if self.has_raw() and (name in ("eventtype", "tag") or name.startswith("tag::")):
             from speleo.spl.commands.knowledge import knowledge_field
@@ -163,6 +164,15 @@ class State:
                 return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
             return extracted
         return exp.null()
+
+    def removed(self, name: str) -> bool:
+        """Whether `fields -` removed `name`: named, or matched by one of its wildcards
+        (commands/fields.py `wildcard_matches`)."""
+        if name in self.fields_removed:
+            return True
+        from speleo.spl.commands.fields import wildcard_matches
+
+        return any("*" in p and wildcard_matches(p, name) for p in self.fields_removed)
 
     def reopen_fields(self) -> None:
         """A command that extracts from the events again (spath, xmlkv, fromjson, extract, kv)
@@ -230,6 +240,11 @@ class State:
     def ordered_select(self) -> exp.Select:
         """`SELECT * [EXCLUDE hidden] FROM <current> ORDER BY <order>`, closing the current stage."""
         self.wrap()
+        if not self.columns and not self.open_columns:
+            # every field removed (`stats count by host | fields - *`): results without a field
+            # are no results (SQL has no empty SELECT list); one placeholder column, no rows
+            return exp.select(exp.alias_(exp.null(), ident(NO_FIELDS))) \
+                .from_(self.select.args["from_"].this.copy()).where(exp.false())
         star = exp.Star(except_=[col(ORD)]) if self.hidden_ord else exp.Star()
         sel = exp.select(star).from_(self.select.args["from_"].this.copy())
         if self.order:

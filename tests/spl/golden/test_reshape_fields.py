@@ -19,7 +19,7 @@ import pytest
 
 from speleo.errors import SplError
 
-from tests.spl.golden._util import dump, ev, run, sql
+from tests.spl.golden._util import NOW, dump, ev, run, sql
 
 EVENTS = ev(
     (-10, "user=alice bytes=100 region=eu", "web1", "access"),
@@ -85,6 +85,23 @@ def test_fields_remove_and_keep():
     assert list(rows[0]) == ["user", "region"]
     rows = run("* | fields + user | fields - _raw", rows=EVENTS)
     assert list(rows[0]) == ["user", "_time"] and rows[0]["user"] == "alice"
+
+
+def test_fields_minus_star_keeps_only_the_internal_fields():
+    # Search Reference, fields: the internal fields (leading underscore: _raw, _time) stay unless
+    # named, and "to specify the wildcard pattern for internal fields, use _*": so `fields - *`
+    # removes host, source, sourcetype, index, linecount and every search-time field
+    rows = run("* | fields - *", rows=EVENTS)
+    assert len(rows) == 5 and all(k.startswith("_") for r in rows for k in r)
+    assert (rows[0]["_raw"], rows[0]["_time"]) == ("user=alice bytes=100 region=eu", NOW - 10)
+    assert run("* | fields - * | table _time host user", rows=EVENTS)[0] == {"_time": NOW - 10, "host": None,
+                                                                            "user": None}
+    # a wildcard not starting with _ leaves _time alone (`*e*` would match it otherwise); `_*` takes it
+    assert list(run("* | fields - *e* | table _time host user", rows=EVENTS)[0].values()) == [NOW - 10, "web1", None]
+    assert "_time" not in run("* | fields - _* | head 1", rows=EVENTS)[0]
+    # results with no field left are no results; the commands after it still see them
+    assert run("* | stats count by host | fields - *", rows=EVENTS) == []
+    assert run("* | stats count by host | fields - * | stats count", rows=EVENTS) == [{"count": 3}]
 
 
 def test_rename_plain_phrase_and_wildcard():

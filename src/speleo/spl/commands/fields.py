@@ -60,19 +60,29 @@ def parse_rename(cur: Cursor, word: Token) -> ast.RenameCmd:
 WILDCARD_HIDDEN = frozenset({"_offset", "_flags", "_fields", "_indextime"})
 
 
-def _expand(state: State, patterns: list[str], table: bool = False) -> list[str]:
+def wildcard_matches(pattern: str, name: str) -> bool:
+    """Whether a `fields` wildcard matches a field: an internal field (leading `_`: `_time`,
+    `_raw`...) only for a pattern that starts with `_` (Splunk Search Reference: fields, "To
+    specify the wildcard pattern for internal fields, use _*"; the fields command keeps `_raw`
+    and `_time` unless they are named), so `fields - *` removes every other field."""
+    return fnmatch.fnmatchcase(name, pattern) and (not name.startswith("_") or pattern.startswith("_"))
+
+
+def _expand(state: State, patterns: list[str], table: bool = False, internal: bool = True) -> list[str]:
     """Field names and wildcard patterns -> names. A pattern matches the known columns and, on
     events, the fields a later command names (`fields st* | stats count by status`: `status` is
     extracted at search time, so it is not a column yet; Splunk Search Reference: fields,
-    "wildcards match any field")."""
+    "wildcards match any field"). `internal=False`: a wildcard matches internal fields only when
+    it starts with `_` (`wildcard_matches`)."""
     later = [n for n in ast.field_names(state.later) if not n.startswith("__speleo")] \
         if state.has_raw() and state.later else []
     out: list[str] = []
     for p in patterns:
         if "*" in p:
-            names = [c for c in state.columns if fnmatch.fnmatchcase(c, p) and not c.startswith("__speleo")
+            match = fnmatch.fnmatchcase if internal else (lambda c, p: wildcard_matches(p, c))
+            names = [c for c in state.columns if match(c, p) and not c.startswith("__speleo")
                      and (not table or c not in WILDCARD_HIDDEN or p.startswith("_"))]
-            names += [n for n in sorted(set(later)) if n not in state.columns and fnmatch.fnmatchcase(n, p)]
+            names += [n for n in sorted(set(later)) if n not in state.columns and match(n, p)]
         else:
             names = [p]
         out += [n for n in names if n not in out]
@@ -128,7 +138,7 @@ def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
     `fields *` (`fields + *`) keeps every field, also those extracted at search time later."""
     if not cmd.remove and "*" in cmd.fields:
         return
-    names = _expand(state, cmd.fields)
+    names = _expand(state, cmd.fields, internal=not cmd.remove)
     if cmd.remove:
         keep = [c for c in state.columns if c not in names]
         if "_raw" in names and state.has_raw():
@@ -144,6 +154,7 @@ def compile_fields(state: State, cmd: ast.FieldsCmd) -> None:
         state.events = "_raw" in keep
     if cmd.remove:
         state.fields_removed |= {n for n in names if n not in keep}
+        state.fields_removed |= {p for p in cmd.fields if "*" in p}   # search-time fields named later, too
     else:
         state.fields_kept = True
 

@@ -153,7 +153,7 @@ def finish_formats(state: State) -> None:
     for c in cmds:
         present = set(state.columns)
         if state.has_raw():   # a search-time field of the events is there too
-            present |= {name for name, _ in c.assignments if not state.fields_kept and name not in state.fields_removed}
+            present |= {name for name, _ in c.assignments if not state.fields_kept and not state.removed(name)}
         kept = [(name, expr) for name, expr in c.assignments if name in present]
         if kept:
             compile_eval(state, ast.EvalCmd(kept, start=c.start, end=c.end))
