@@ -111,6 +111,32 @@ def _pivot(table: pa.Table, step: dict) -> pa.Table:
     return pa.table(columns)
 
 
+def _chart_pivot(table: pa.Table, step: dict) -> pa.Table:
+    """chart over X by Y in the main search when its cells may hold text (spl/commands/reshape.py
+    `_chart_pivot_after`): rows of (X, series, value) become one row per X value, in Splunk's
+    automatic order (numbers numerically, then text; the sort page), and one column per series
+    sorted by name (as DuckDB's PIVOT orders them; the left-out series `dropped` has none);
+    a missing cell is null."""
+    key = step["key"]
+    xs = table.column(key).to_pylist()
+    series = table.column(step["series"]).to_pylist()
+    values = table.column(step["value"])
+    cells = dict(zip(zip(xs, series), values.to_pylist()))
+    names = sorted({s for s in series if s != step["dropped"]})
+
+    def auto(v) -> tuple:
+        try:
+            n = float(v)
+        except (TypeError, ValueError):
+            n = None
+        return (v is None, n is None, n if n is not None else 0.0, str(v))
+    rows = sorted(set(xs), key=auto)
+    columns = {key: pa.array(rows, table.schema.field(key).type)}
+    for name in names:
+        columns[name] = pa.array([cells.get((r, name)) for r in rows], type=values.type)
+    return pa.table(columns)
+
+
 def _outputlookup(table: pa.Table, step: dict) -> pa.Table:
     """Write the rows as CSV (atomically; append=true adds rows under the existing header)."""
     path = Path(step["path"])
@@ -823,7 +849,7 @@ def _multikv(table: pa.Table, step: dict) -> pa.Table:
 
 STEPS = {"collect": _sink("collect"), "sendemail": _sink("sendemail"), "outputlookup": _outputlookup,
          "outputcsv": _outputlookup, "cluster": _cluster, "transpose": _transpose, "fromjson": _fromjson,
-         "xmlkv": _xmlkv, "pivot": _pivot, "extracted": _extracted,
+         "xmlkv": _xmlkv, "pivot": _pivot, "chart_pivot": _chart_pivot, "extracted": _extracted,
          "text_extremes": _text_extremes, "outlier": _outlier,
          "timewrap": _timewrap, "multikv": _multikv, "concurrency": _concurrency,
          "predict": _predict, "ema": _ema, "contingency": relate.contingency, "selfjoin": relate.selfjoin,

@@ -194,3 +194,12 @@ def test_streamstats_first_keeps_the_list_and_time_window_reads_each_value():
     rows = run('* | rex "v=(?<v>\\S+)" | eval a=split(v, ";") | streamstats time_window=2m sum(a) as s '
                'count(a) as c | table s c', rows=events)
     assert [(r["s"], r["c"]) for r in rows] == [(3, 2), (6, 3), (15, 5), (6, 1)]
+
+
+def test_eventstats_by_a_multivalue_field_min_max_over_text():
+    # x = n 1, 2 (pear, apple: no number -> max pear, min apple); y = n 1, 3 (pear, 7 -> 7)
+    rows = run('| makeresults count=3 | streamstats count as n | eval g=case(n=1, split("x,y", ","), n=2, "x", '
+               'n=3, "y"), s=case(n=1, "pear", n=2, "apple", n=3, "7") | eventstats max(s) as hi min(s) as lo by g '
+               '| table n hi lo', rows=ev())
+    assert rows == [{"n": 1, "hi": ["pear", "7"], "lo": ["apple", "7"]}, {"n": 2, "hi": ["pear"], "lo": ["apple"]},
+                    {"n": 3, "hi": ["7"], "lo": ["7"]}]

@@ -72,3 +72,36 @@ def test_geostats():
     # cell (4,4): a, b -> no number: max b, min a
     got = rows("* | geostats max(k) as mk min(k) as lk maxzoomlevel=0", "geobin", "mk", "lk", events=GEO)
     assert got == [("bin_id_zl_0_y_2_x_1", "7", "7"), ("bin_id_zl_0_y_4_x_4", "b", "a")]
+
+
+def test_eventstats_over_events():
+    # by g: hi = fig, 12, 3 -> numbers 12 / 3; lo = pear, apple -> pear / apple; the column holds
+    # text (lo has no number), on every event of the group
+    assert rows("* | eventstats max(s) as top min(s) as bottom by g | table g s top bottom",
+                "s", "top", "bottom") == [
+        ("pear", "pear", "apple"), ("apple", "pear", "apple"), ("fig", "12", "3"), ("12", "12", "3"),
+        ("3", "12", "3")]
+    # the commands after it read the text, and the search-time fields they name (s)
+    assert rows("* | eventstats max(s) as top by g | where s=top | table g s", "g", "s") == [
+        ("lo", "pear"), ("hi", "12")]
+    # by host: web1 = pear, 12 -> 12; web2 apple; db1 fig; db2 3
+    assert rows("* | eventstats max(s) as top by host | table top", "top") == [
+        ("12",), ("apple",), ("fig",), ("12",), ("3",)]
+    # every event has a number in its group: the numbers stay numbers
+    assert rows("* | eventstats max(s) as top | table top", "top") == [(12,)] * 5
+
+
+def test_chart_with_a_column_split():
+    # cells (g, host): hi/db1 fig, hi/db2 3, hi/web1 12, lo/web1 pear, lo/web2 apple; rows in
+    # order, columns sorted by name, missing cells null; every cell holds text
+    assert run("* | chart max(s) over g by host", rows=EVENTS) == [
+        {"g": "hi", "db1": "fig", "db2": "3", "web1": "12", "web2": None},
+        {"g": "lo", "db1": None, "db2": None, "web1": "pear", "web2": "apple"}]
+    # the other way round, min; the commands after chart see the series columns
+    assert run("* | chart min(s) over host by g | eval z=hi.\"!\" | table host z", rows=EVENTS) == [
+        {"host": "db1", "z": "fig!"}, {"host": "db2", "z": "3!"}, {"host": "web1", "z": "12!"},
+        {"host": "web2", "z": None}]
+    # numbers only (the length of s): the cells stay numbers
+    assert run("* | eval n=len(s) | chart max(n) over g by host", rows=EVENTS) == [
+        {"g": "hi", "db1": 3, "db2": 1, "web1": 2, "web2": None},
+        {"g": "lo", "db1": None, "db2": None, "web1": 4, "web2": 5}]

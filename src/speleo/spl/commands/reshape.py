@@ -541,9 +541,16 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
         _limit_series(state, "__speleo_series", opts["limit"], opts)
         state.wrap()
     series, value = col("__speleo_series"), col("__speleo_value")
-    grouped = exp.select(col(x), series.copy(), exp.alias_(using, ident("__speleo_value"))) \
+    from speleo.spl.commands.stats import _text_extremes
+
+    texts = _text_extremes(state, cmd.aggs) if state.top_level else []   # min()/max() over text, as stats
+    grouped = exp.select(col(x), series.copy(), exp.alias_(using, ident("__speleo_value")),
+                         *[exp.alias_(v, ident(TEXT_CELL)) for _n, _h, v in texts]) \
         .from_(state.select.args["from_"].this.copy()).group_by(col(x), series.copy(), copy=False)
     state.ctes.append((f"s{len(state.ctes)}", grouped))
+    if texts:
+        _chart_pivot_after(state, x, opts)
+        return
     cell: exp.Expression = exp.Anonymous(this="any_value", expressions=[value])
     if cmd.aggs[0].func in ("count", "dc"):
         cell = exp.Coalesce(this=cell, expressions=[exp.Literal.number(0)])
@@ -560,6 +567,28 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     state.set_order(auto_order(x), {x})
     if state.later and state.top_level:   # the series columns exist once the PIVOT ran: later commands run on it
         state.post.append({"kind": "columns"})
+
+
+TEXT_CELL = "__speleo_textc"   # chart over X by Y: a cell's lexicographic min/max (stats._text_extremes)
+
+
+def _chart_pivot_after(state: State, x: str, opts: dict) -> None:
+    """The main search's `chart min|max(f) over X by Y` of a field that may hold text: the rows
+    (X, series, value, text min/max) go through the post steps `text_extremes` (a cell with no
+    number takes the text's min/max, and then every cell of the chart holds text, as a stats
+    column does: Search Reference, Aggregate functions, max/min: "if the values in the field are
+    non-numeric, the maximum value is found using lexicographical ordering") and `chart_pivot`
+    (query/post.py: one row per X in Splunk's automatic order, one column per series sorted by
+    name, as the SQL PIVOT gives them); the commands after it run on that table."""
+    from speleo.spl.commands.timechart import DROPPED
+
+    state.select = exp.select(col(x), col("__speleo_series"), col("__speleo_value"), col(TEXT_CELL)) \
+        .from_(tbl(state.ctes[-1][0]))
+    state.post.append({"kind": "text_extremes", "pairs": [["__speleo_value", TEXT_CELL]],
+                       "columns": [x, "__speleo_series", "__speleo_value"]})
+    state.post.append({"kind": "chart_pivot", "key": x, "series": "__speleo_series", "value": "__speleo_value",
+                       "dropped": DROPPED, "columns": [x]})
+    _become_table(state, [x, "__speleo_series", "__speleo_value", TEXT_CELL])
 
 
 def _chart_series_options(state: State, cmd: ast.ChartCmd) -> dict:

@@ -486,6 +486,15 @@ def _eventstats_each_value(state: State, cmd: ast.StatsCmd, src: exp.Expression,
     state.select = joined.select(exp.Star(except_=[col(h) for h in hidden], replace=replace), copy=False)
 
 
+def _group_value(a, texts: dict) -> exp.Expression:
+    """A group's value of function `a` in `_eventstats_split`: min()/max() of a group with no
+    number is its lexicographic min/max (`_text_extremes`'s hidden column), as in stats."""
+    name = agg_name(a)
+    if name in texts:
+        return exp.Coalesce(this=text_any(col(name)), expressions=[col(texts[name])])
+    return col(name)
+
+
 def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> None:
     """eventstats by a multivalue field: the groups are those of `stats ... by` (a result counts
     in the group of each of its values, `_each_value`; Search Reference, stats). The eventstats
@@ -515,6 +524,8 @@ def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> N
         grouped_src = _each_value(state, src.copy(), split)
         cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
         cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in cmd.aggs]
+        texts = {name: hidden for name, hidden, _v in _text_extremes(state, cmd.aggs)}   # min/max over text
+        cols += [exp.alias_(v, ident(hidden)) for _name, hidden, v in _text_extremes(state, cmd.aggs)]
         sel = exp.select(*cols).from_(tbl(grouped_src))
         if cond is not None:
             sel = sel.where(cond.copy(), copy=False)
@@ -524,7 +535,7 @@ def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> N
         state.mv |= set(split)
     g = f"__speleo_eg{len(state.ctes)}"
     state.ctes.append((g, exp.select(*[exp.alias_(col(b), ident(k)) for b, k in zip(cmd.by, gkeys)],
-                                     *[exp.alias_(col(agg_name(a)), ident(v)) for a, v in zip(cmd.aggs, gvals)])
+                                     *[exp.alias_(_group_value(a, texts), ident(v)) for a, v in zip(cmd.aggs, gvals)])
                        .from_(exp.Subquery(this=sel, alias=exp.TableAlias(this=exp.to_identifier("__speleo_eg"))))))
     # each result numbered, its by-keys aside (a multivalue one: its distinct values)
     whole = {b: f"__speleo_ew{i}" for i, b in enumerate(cmd.by) if b in split}
@@ -597,13 +608,20 @@ def compile_eventstats(state: State, cmd: ast.StatsCmd) -> None:
         return exp.Case(ifs=[exp.If(this=cond.copy(), true=win)]) if cond is not None else win
     for a in cmd.aggs:
         new.append(exp.alias_(window(agg_sql(state, a)), ident(agg_name(a))))
-    texts = text_extremes_over_results(state, cmd.aggs)
+    # min()/max() over text as stats (`_text_extremes`), over results and over events: the post
+    # step decides on the whole result whether a column holds text, so over events the fields the
+    # later commands name are extracted first (they run on the result table)
+    texts = _text_extremes(state, cmd.aggs) if state.top_level else []
     new += [exp.alias_(window(v), ident(hidden)) for _name, hidden, v in texts]
     names = [agg_name(a) for a in cmd.aggs]
     keep = [exp.Star(except_=[col(n) for n in names if n in state.columns])] if set(names) & set(state.columns) else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     _eventstats_each_value(state, cmd, src, cond)
     state.columns = _dedupe([c for c in state.columns if c not in names] + names)
+    if texts and state.has_raw():
+        from speleo.spl.commands.opscmds import extract_for_later
+
+        extract_for_later(state)
     text_extremes_after(state, texts)
     for a in cmd.aggs:   # values() and list() are lists (State.mv); any other function a single value
         if a.func in ("values", "list"):
