@@ -253,6 +253,12 @@ def build_state(pipeline: ast.Pipeline, text: str, ctx: CompileContext, top_leve
         state.leading = i == 0 and not isinstance(first, ast.SearchCmd)
         _compile_command(state, cmd)
     state.later, state.leading = [], False
+    if state.open_row:   # the rows' JSON after a PIVOT (stats.open_pivot_columns): read by the commands only
+        from speleo.spl.state import ROW_JSON
+
+        state.wrap()
+        state.select = exp.select(exp.Star(except_=[col(ROW_JSON)])).from_(state.select.args["from_"].this.copy())
+        state.open_row = False
     return state, earliest, latest, top
 
 

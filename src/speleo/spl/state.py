@@ -20,6 +20,7 @@ BASE_COLUMNS = ["_time", "_raw", "host", "source", "sourcetype", "index",
                 "_indextime", "linecount", "_offset", "_flags", "_fields"]
 EVENTS_TABLE = "__events__"
 ORD = "__speleo_ord"
+ROW_JSON = "__speleo_row"   # the row as JSON, after a SQL PIVOT in a subsearch (State.open_row)
 NO_FIELDS = "__speleo_no_fields"   # the one column of a search whose results have no field left (ordered_select)
 OUTER = "__speleo_outer"   # placeholder table of a subsearch filter's outer columns (see State.filter)
 
@@ -102,6 +103,8 @@ class State:
     leading: bool = False                           # compiling the pipeline's first command, a generating one
     open_columns: bool = False                      # a SQL PIVOT (chart/timechart/xyseries by) made columns
                                                     # known only when it runs (a subsearch, no post step)
+    open_row: bool = False                          # with open_columns: the hidden ROW_JSON column holds each
+                                                    # row as JSON, so later commands read the PIVOT's columns
     stream_ord: object | None = None                # while stats compiles: the column giving the order results arrive in
     fields_kept: bool = False                       # a `fields` keep list ran: fields not kept read as NULL
     fields_removed: set = field(default_factory=set)   # names `fields -` removed: they read as NULL
@@ -163,6 +166,11 @@ class State:
                                          default=exp.Anonymous(this="list_value", expressions=[extracted]))
                 return exp.Coalesce(this=self.auto_json(name), expressions=[extracted])
             return extracted
+        if self.open_row and self.open_columns and not name.startswith("__speleo"):
+            # a column a SQL PIVOT may have made (chart/timechart/xyseries with a split in a
+            # subsearch): its value as text from the row's JSON, null when the column is not there
+            path = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return exp.Anonymous(this="json_extract_string", expressions=[col(ROW_JSON), exp.Literal.string(path)])
         return exp.null()
 
     def removed(self, name: str) -> bool:

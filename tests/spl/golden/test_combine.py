@@ -221,3 +221,40 @@ def test_append_sql():
         "WITH s0 AS (SELECT * EXCLUDE (\"__speleo_part\", \"__speleo_pos\"), ROW_NUMBER() OVER (ORDER BY "
         "\"__speleo_part\", \"__speleo_pos\") AS \"__speleo_ord\" FROM (" + part("web1", 0) + " UNION ALL BY NAME "
         + part("db1", 1) + ") AS \"__speleo_u\") SELECT * EXCLUDE (\"__speleo_ord\") FROM s0 ORDER BY \"__speleo_ord\"")
+
+
+# chart/timechart/xyseries with a split inside a subsearch: the later commands of the subsearch
+# read the series columns (Search Reference, chart: one column per value of the split-by field).
+# conftest EVENTS: web1 alice, bob, bob; web2 alice, carol; db1 dave, erin.
+from tests.spl.conftest import EVENTS as BASE_EVENTS  # noqa: E402
+
+CHART = "search * | chart count over host by user"
+
+
+def test_chart_in_a_subsearch_feeds_its_later_commands():
+    # bob: db1 0, web1 2, web2 0 -> z = bob + 1: 1, 3, 1
+    rows = run(f"| makeresults | eval host=\"x\" | table host | append [{CHART} | eval z=bob+1 | table host z]",
+               rows=BASE_EVENTS)
+    assert [(r["host"], r["z"]) for r in rows] == [("x", None), ("db1", 1), ("web1", 3), ("web2", 1)]
+    # a series that is not there (no user zed) is empty
+    rows = run(f"| makeresults | table _time | append [{CHART} | eval k=coalesce(zed, \"none\") | table host k]",
+               rows=BASE_EVENTS)
+    assert [r["k"] for r in rows] == [None, "none", "none", "none"]
+    # as a filter: hosts where alice has an event (web1, web2); events of web1 and web2: 5
+    assert run(f"* [{CHART} | where alice > 0 | fields host] | stats count", rows=BASE_EVENTS) == [{"count": 5}]
+    # the series columns still reach the outer search (no hidden column added)
+    rows = run(f"| makeresults | table _time | append [{CHART} | where bob > 1] | table host alice bob",
+               rows=BASE_EVENTS)
+    assert rows == [{"host": None, "alice": None, "bob": None}, {"host": "web1", "alice": 1, "bob": 2}]
+
+
+def test_timechart_and_xyseries_in_a_subsearch_feed_their_later_commands():
+    # NOW is 2023-11-14 22:13:20 UTC: web1's events (-10, -20, -4000 s) are on the 14th (count 3,
+    # w = 30); db1's -90000 s event makes the 13th's bucket, where web1 counts 0 (w = 0)
+    rows = run("| makeresults | table _time | append [search * | timechart span=1d count by host "
+               "| eval w=web1*10 | table w]", rows=BASE_EVENTS)
+    assert sorted(r["w"] for r in rows if r["w"] is not None) == [0, 30]
+    # xyseries host user bytes: alice's bytes per host: web1 100, web2 50, db1 none
+    rows = run("| makeresults | table _time | append [search * | xyseries host user bytes "
+               "| eval t=alice.\"!\" | table host t]", rows=BASE_EVENTS)
+    assert [(r["host"], r["t"]) for r in rows] == [(None, None), ("web1", "100!"), ("web2", "50!"), ("db1", None)]

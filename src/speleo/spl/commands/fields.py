@@ -98,6 +98,7 @@ def _project(state: State, items: list[tuple[str, exp.Expression]]) -> None:
     lists = {c for c in state.mv if c in state.columns}
     state.mv = {n for n, e in items if isinstance(e, exp.Column) and not e.table and e.name in lists}
     state.columns = [n for n, _ in items]
+    state.open_columns = state.open_row = False   # the columns are the ones named (a PIVOT's others are gone)
 
 
 def extracted_first(state: State, patterns: list[str], cmd: ast.Command) -> bool:

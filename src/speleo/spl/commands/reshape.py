@@ -477,10 +477,11 @@ def _pivot(state: State, xexpr: exp.Expression, x: str, yexpr: exp.Expression, u
     pivot = exp.Pivot(this=state.select.args["from_"].this.copy(), expressions=[col("__speleo_series")],
                       using=[using], group=exp.Group(expressions=[col(x), col("__speleo_first")]))
     state.ctes.append((f"s{len(state.ctes)}", pivot))
-    state.select = exp.select(exp.Star(except_=[col("__speleo_first")]),
-                              exp.alias_(col("__speleo_first"), ident(ORD))).from_(tbl(state.ctes[-1][0]))
     _become_table(state, [x])
-    state.open_columns = True
+    from speleo.spl.commands.stats import open_pivot_columns
+
+    open_pivot_columns(state, [exp.Star(except_=[col("__speleo_first")]), exp.alias_(col("__speleo_first"), ident(ORD))],
+                       state.ctes[-1][0])
     state.order, state.order_cols, state.hidden_ord = [exp.Ordered(this=col(ORD))], {ORD}, True
 
 
@@ -559,9 +560,11 @@ def compile_chart(state: State, cmd: ast.ChartCmd) -> None:
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
                       expressions=[exp.to_identifier("__c")])
-    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
+    pivot_name = state.ctes[-1][0]
     _become_table(state, [x])
-    state.open_columns = True
+    from speleo.spl.commands.stats import open_pivot_columns
+
+    open_pivot_columns(state, [exp.Anonymous(this="columns", expressions=[kept])], pivot_name)
     from speleo.spl.commands.aggregates import auto_order
 
     state.set_order(auto_order(x), {x})

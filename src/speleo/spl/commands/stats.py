@@ -400,9 +400,30 @@ def _sparkline_value(state: State, a: Sparkline, lists: str) -> exp.Expression:
         this=exp.Coalesce(this=found, expressions=[fill]), expressions=[exp.to_identifier("__x")])])
 
 
+def open_pivot_columns(state: State, first: list[exp.Expression], pivot: str) -> None:
+    """After a SQL PIVOT (the CTE `pivot`; chart, timechart, xyseries with a split in a subsearch
+    or a branch), select `first` (its columns) from it: its series columns are known only when
+    it runs (State.open_columns). When later commands follow, each row also gets its JSON
+    (ROW_JSON, hidden; State.open_row), from which `State.field` reads a column they name
+    (`chart count over host by action | where failure > 5`: a series column, as text, null when
+    the data made no such column), as the main search's commands read the real columns after
+    the post step "columns"; the column is dropped at the end of the pipeline (compiler.build_state)."""
+    from speleo.spl.state import ROW_JSON
+
+    alias = "__speleo_pr"
+    src = exp.Table(this=exp.to_identifier(pivot), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+    extra = []
+    if state.later and not state.top_level:
+        extra = [exp.alias_(exp.Anonymous(this="to_json", expressions=[exp.column(alias)]), ident(ROW_JSON))]
+    state.select = exp.select(*first, *extra).from_(src)
+    state.open_columns = True
+    state.open_row = bool(extra)
+
+
 def _become_table(state: State, names: list[str]) -> None:
     state.columns = _dedupe(names)
     state.open_columns = False
+    state.open_row = False
     state.mv = set()
     state.events = False
     state.transforming = True

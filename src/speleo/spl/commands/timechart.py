@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from speleo.spl import ast
 from speleo.spl.commands.aggregates import Sparkline, agg_name, parse_aggs
-from speleo.spl.commands.stats import (_assign, _become_table, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
+from speleo.spl.commands.stats import (_assign, _become_table, open_pivot_columns, _event_time_aggs, _text_extremes, bucket_expr, compile_stats,
                                       each_value_source, per_value_field, parse_span,
                                       split_by_each_value)
 from speleo.spl.cursor import Cursor
@@ -317,9 +317,9 @@ def _timechart_by(state: State, cmd: ast.TimechartCmd, bucket: exp.Expression,
     state.ctes.append((f"s{len(state.ctes)}", pivot))
     kept = exp.Lambda(this=exp.NEQ(this=exp.column("__c"), expression=exp.Literal.string(DROPPED)),
                       expressions=[exp.to_identifier("__c")])
-    state.select = exp.select(exp.Anonymous(this="columns", expressions=[kept])).from_(tbl(state.ctes[-1][0]))
+    pivot_name = state.ctes[-1][0]
     _become_table(state, ["_time"])          # the series columns are data, unknown here
-    state.open_columns = True
+    open_pivot_columns(state, [exp.Anonymous(this="columns", expressions=[kept])], pivot_name)
     state.set_order([exp.Ordered(this=col("_time"))], {"_time"})
 
 
