@@ -158,6 +158,43 @@ def test_pivot_filters():
         {"host": "db1", "n": 1}, {"host": "web1", "n": 1}]
 
 
+def test_pivot_string_filters_compare_as_search_does():
+    # Search Reference, pivot (a wrapper around stats; its filters are the search's field
+    # comparisons): is/isNot/in/contains/startsWith/endsWith ignore case, as `user=ROOT` does.
+    # root has 3 events (db1 failed, web1 accepted, web1 failed), bob 1 (failed), carol 1 (accepted)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user is ROOT") == [
+        {"host": "db1", "n": 1}, {"host": "web1", "n": 2}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER action isNot FAILURE") == [
+        {"user": "carol", "n": 1}, {"user": "root", "n": 1}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user in (BOB, Carol)") == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user startsWith CA") == [
+        {"user": "carol", "n": 1}]
+    # every name but bob's holds an r (root, carol): R too
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER user doesNotContain R") == [
+        {"user": "bob", "n": 1}]
+    # a number compares as a number too (src is text: 10.0.0.1 is not 10.0.0.10)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user FILTER src isNot 10.0.0.1") == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}, {"user": "root", "n": 1}]
+    # regex stays case-sensitive (match())
+    assert q('| pivot Logins Login count(Login) AS n SPLITROW user FILTER user regex "^R"') == []
+
+
+def test_pivot_summaries_keep_whole_numbers_and_skip_empty_results():
+    # count and dc cells sum to whole numbers: db1 n 3 (root, bob, carol), d 2 (src .1, .2);
+    # web1 n 2, d 2 (.1, .3); ALL row: 5, 4; ALL column 5, 4, 9
+    rows = q("| pivot Logins Login count(Login) AS n dc(src) AS d SPLITROW host ROWSUMMARY 1 COLSUMMARY 1")
+    assert rows == [{"host": "db1", "n": 3, "d": 2, "ALL": 5}, {"host": "web1", "n": 2, "d": 2, "ALL": 4},
+                    {"host": "ALL", "n": 5, "d": 4, "ALL": 9}]
+    assert all(isinstance(r[c], int) for r in rows for c in ("n", "d", "ALL"))
+    # a cell with decimals: avg(linecount) is 1.0 on each host; the sums are 1 + 3 = 4.0, 1 + 2 = 3.0
+    rows = q("| pivot Logins Login avg(linecount) AS a count(Login) AS n SPLITROW host ROWSUMMARY 1 COLSUMMARY 1")
+    assert [(r["host"], r["a"], r["n"], r["ALL"]) for r in rows] == [
+        ("db1", 1.0, 3, 4.0), ("web1", 1.0, 2, 3.0), ("ALL", 2.0, 5, 7.0)]
+    # no event passes the filter: no rows, and no ALL row under them
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user is nobody ROWSUMMARY 1 COLSUMMARY 1") == []
+
+
 def test_pivot_limit_splitcol_and_summaries():
     # LIMIT user BY top 1 count: root has 3 events; bottom 2 by dc(src): bob 1, carol 1 (root 2)
     assert q("| pivot Logins Login count(Login) AS n SPLITROW user LIMIT user BY top 1 count(Login)") == [

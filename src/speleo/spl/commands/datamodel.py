@@ -526,7 +526,7 @@ def compile_from(state: State, cmd: ast.ArgsCmd) -> None:
 
 # --- pivot -----------------------------------------------------------------------------------
 
-PIVOT_FILTERS = {"is": "=", "isnot": "!=", "=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
+PIVOT_FILTERS = {"is": "is", "isnot": "isnot", "=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
                  "contains": "contains", "doesnotcontain": "doesnotcontain", "startswith": "startswith",
                  "endswith": "endswith", "in": "in", "isnull": "isnull", "isnotnull": "isnotnull",
                  "regex": "regex", "match": "regex"}
@@ -649,7 +649,8 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                 raise cur.error("NUMCOLS takes a number of columns, 0 or more (0: every column)", n_tok)
         elif up in ("SORT", "ROWSORT", "PERIOD", "START", "END", "MAX"):
             raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, "
-                                  "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are)", tok)
+                                  "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are): order the rows with "
+                                  "| sort after the pivot", tok)
         elif cur.accept(T.COMMA):
             continue
         else:
@@ -705,8 +706,14 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     assign_many(state, calculated)
     from speleo.spl.commands.search import compile_where
 
+    from speleo.spl.commands.search import search_condition
+
     for field, kind, values in extra["filters"]:
-        compile_where(state, ast.WhereCmd(_pivot_filter(field, kind, values), start=cmd.start, end=cmd.end))
+        node = _pivot_filter(field, kind, values)
+        if isinstance(node, SEARCH_NODES):   # compared as `search` does: case-insensitive, `*` a wildcard
+            state.filter(search_condition(state, node))
+        else:
+            compile_where(state, ast.WhereCmd(node, start=cmd.start, end=cmd.end))
     if limit is not None:
         _pivot_limit(state, cmd, plain(limit[3]), limit[0], limit[1], limit[2], compile_eventstats)
     for field, span in (getattr(cmd, "periods", None) or {}).items():
@@ -733,17 +740,35 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
 
         compile_rename(state, ast.RenameCmd(list(labels.items()), start=cmd.start, end=cmd.end))
     if extra["rowsummary"] or extra["colsummary"]:
-        from speleo.spl.commands.reshape import compile_addcoltotals, compile_addtotals
+        _pivot_summaries(state, cmd, aggs, [labels.get(f, f) for f in cmd.by], extra)
 
-        rows = [labels.get(f, f) for f in cmd.by]
-        cells = [c for c in state.columns if c not in rows and not c.startswith("_")]
-        if extra["rowsummary"]:
-            compile_addtotals(state, ast.ArgsCmd("addtotals", {"fieldname": PIVOT_TOTAL}, cells,
-                                                 start=cmd.start, end=cmd.end))
-            cells.append(PIVOT_TOTAL)
-        if extra["colsummary"]:
-            opts = {"label": PIVOT_TOTAL, **({"labelfield": rows[0]} if rows else {})}
-            compile_addcoltotals(state, ast.ArgsCmd("addcoltotals", opts, cells, start=cmd.start, end=cmd.end))
+
+INTEGER_CELLS = frozenset({"count", "c", "dc", "distinct_count"})
+
+
+def _pivot_summaries(state: State, cmd, aggs: list[ast.Agg], rows: list[str], extra: dict) -> None:
+    """ROWSUMMARY: a column `ALL` with each row's sum of its cells (addtotals); COLSUMMARY: a last
+    row `ALL` with each column's sum (addcoltotals), none under an empty result. Sums of
+    count/dc cells are whole numbers (3, not 3.0), and so is `ALL` when every cell is one; a
+    cell with decimals (avg) keeps them; cells that are not numbers are left out of the sums."""
+    from speleo.spl.commands.aggregates import agg_name
+    from speleo.spl.commands.reshape import _coltotals, compile_addtotals
+    from speleo.spl.commands.stats import _assign
+    from speleo.spl.state import col
+
+    cells = [c for c in state.columns if c not in rows and not c.startswith("_")]
+    whole = [agg_name(a) for a in aggs if a.func in INTEGER_CELLS]
+    if extra["rowsummary"]:
+        compile_addtotals(state, ast.ArgsCmd("addtotals", {"fieldname": PIVOT_TOTAL}, cells,
+                                             start=cmd.start, end=cmd.end))
+        if cells and set(cells) <= set(whole):
+            whole.append(PIVOT_TOTAL)
+        cells.append(PIVOT_TOTAL)
+    if extra["colsummary"]:
+        _coltotals(state, cells, rows[0] if rows else None, PIVOT_TOTAL, only_with_rows=True)
+    for name in whole:
+        if name in state.columns and (extra["colsummary"] or name == PIVOT_TOTAL):
+            _assign(state, name, exp.Cast(this=col(name), to=exp.DataType.build("BIGINT")))
 
 
 def _pivot_names_distinct(state: State, cmd, cells: list[str], rows: list[str], rowsummary: bool) -> None:
@@ -760,15 +785,35 @@ def _pivot_names_distinct(state: State, cmd, cells: list[str], rows: list[str], 
         seen.add(n)
 
 
+SEARCH_NODES = (ast.FieldCmp, ast.FieldIn)
+
+
 def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
-    """One pivot FILTER as a `where` expression (values are literals, never SPL text)."""
+    """One pivot FILTER as a search node (values are literals, never SPL text). The string
+    filters (is, isNot, contains, doesNotContain, startsWith, endsWith, in) compare as `search`
+    compares `field=value`: case-insensitively (`FILTER user is ROOT` keeps root), a number also
+    numerically, a `*` in a value a wildcard; the Pivot Manual's filters are the search's
+    field comparisons, and the pivot page (Search Reference: pivot,
+    https://help.splunk.com/splunk-cloud-platform/spl-search-reference/10.0.2503/search-commands/pivot)
+    calls pivot a wrapper around stats. `isNot` and `doesNotContain` need the field to be there
+    (search's `!=`). `regex` (`match()`: case-sensitive unless `(?i)`), isNull/isNotNull and the
+    comparisons = != < <= > >= are `where` expressions (numbers as numbers)."""
+    if kind in ("is", "isnot"):
+        return ast.FieldCmp(field, "=" if kind == "is" else "!=", values[0], quoted=True)
+    if kind == "in":
+        return ast.FieldIn(field, list(values))
+    if kind in ("contains", "doesnotcontain", "startswith", "endswith"):
+        pattern = {"contains": "*{}*", "doesnotcontain": "*{}*", "startswith": "{}*", "endswith": "*{}"}[kind]
+        return ast.FieldCmp(field, "!=" if kind == "doesnotcontain" else "=", pattern.format(values[0]), quoted=True)
+    return _pivot_where(field, kind, values)
+
+
+def _pivot_where(field: str, kind: str, values: list[str]) -> ast.Node:
+    """A pivot FILTER that is a `where` expression: comparisons, isNull, isNotNull, regex."""
     f = ast.Field(field)
 
     def lit(v: str) -> ast.Node:
         return ast.Num(v) if re.fullmatch(r"-?\d+(\.\d+)?", v) else ast.Str(v)
-
-    def text_match(pattern: str) -> ast.Node:
-        return ast.Call("match", [ast.Call("tostring", [f]), ast.Str(pattern)])
 
     if kind in ("=", "!=", "<", "<=", ">", ">="):
         return ast.BinOp(kind, f, lit(values[0]))
@@ -776,22 +821,7 @@ def _pivot_filter(field: str, kind: str, values: list[str]) -> ast.Node:
         return ast.Call("isnull", [f])
     if kind == "isnotnull":
         return ast.Call("isnotnull", [f])
-    if kind == "regex":
-        return ast.Call("match", [f, ast.Str(values[0])])
-    if kind == "in":   # eval's in() takes 999 values at most: a long list is an OR of several
-        parts = [ast.Call("in", [ast.Call("tostring", [f]), *[ast.Str(v) for v in values[i:i + 999]]])
-                 for i in range(0, len(values), 999)]
-        out = parts[0]
-        for p in parts[1:]:
-            out = ast.BinOp("OR", out, p)
-        return out
-    quoted = re.escape(values[0])
-    pattern = {"contains": quoted, "doesnotcontain": quoted, "startswith": "^" + quoted,
-               "endswith": quoted + "$"}[kind]
-    test = text_match(pattern)
-    if kind == "doesnotcontain":   # Splunk's pivot: events without the field do not "not contain" it
-        return ast.BinOp("AND", ast.Call("isnotnull", [f]), ast.UnOp("NOT", test))
-    return test
+    return ast.Call("match", [f, ast.Str(values[0])])   # regex
 
 
 def _pivot_limit(state: State, cmd, agg: ast.Agg, field: str, order: str, n: int, compile_eventstats) -> None:

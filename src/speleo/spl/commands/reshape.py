@@ -383,7 +383,8 @@ def compile_addcoltotals(state: State, cmd: ast.ArgsCmd) -> None:
                cmd.options.get("label", "Total"))
 
 
-def _coltotals(state: State, fields: list[str], labelfield: str | None, label: str) -> None:
+def _coltotals(state: State, fields: list[str], labelfield: str | None, label: str,
+               only_with_rows: bool = False) -> None:
     from speleo.spl.commands.combine import append_state
 
     fields = [f for f in fields if f != labelfield]
@@ -397,6 +398,9 @@ def _coltotals(state: State, fields: list[str], labelfield: str | None, label: s
     if labelfield:
         items.append(exp.alias_(exp.Literal.string(label), ident(labelfield)))
     total.select = exp.select(*items).from_(tbl(src)) if items else exp.select(exp.null()).from_(tbl(src))
+    if only_with_rows:   # no total row under an empty result (pivot COLSUMMARY)
+        total.select = total.select.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+                                           copy=False)
     total.columns = fields + ([labelfield] if labelfield else [])
     total.order = None
     total.hidden_ord = False
