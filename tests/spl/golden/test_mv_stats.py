@@ -203,3 +203,12 @@ def test_eventstats_by_a_multivalue_field_min_max_over_text():
                '| table n hi lo', rows=ev())
     assert rows == [{"n": 1, "hi": ["pear", "7"], "lo": ["apple", "7"]}, {"n": 2, "hi": ["pear"], "lo": ["apple"]},
                     {"n": 3, "hi": ["7"], "lo": ["7"]}]
+
+
+def test_eventstats_dedup_splitvals_and_streamstats_without_the_by_field():
+    # dedup_splitvals=t: n=3's (y, y) counts once in y: x = n 1, 2 and y = n 1, 3, both 2
+    rows = run(ESPLIT + " | eventstats dedup_splitvals=t count by g | table n count", rows=ev())
+    assert [r["count"] for r in rows] == [["2", "2"], ["2"], ["2"], None]
+    # streamstats by a field n=2 lacks: n=2 gets nothing; the others run over a = (1, 2), none, 7
+    rows = run(ESPLIT + ' | eval k=if(n=2, null(), "p") | streamstats sum(a) as s by k | table n s', rows=ev())
+    assert [r["s"] for r in rows] == [3, None, 3, 10]

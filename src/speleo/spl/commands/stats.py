@@ -542,7 +542,7 @@ def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> N
     cond = by_filter(state, cmd.by)
     state.mv -= set(split)
     try:
-        grouped_src = _each_value(state, src.copy(), split)
+        grouped_src = _each_value(state, src.copy(), split, cmd.dedup_splitvals)
         cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
         cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in cmd.aggs]
         texts = {name: hidden for name, hidden, _v in _text_extremes(state, cmd.aggs)}   # min/max over text
