@@ -169,8 +169,14 @@ class State:
         if self.open_row and self.open_columns and not name.startswith("__speleo"):
             # a column a SQL PIVOT may have made (chart/timechart/xyseries with a split in a
             # subsearch): its value as text from the row's JSON, null when the column is not there
-            path = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            return exp.Anonymous(this="json_extract_string", expressions=[col(ROW_JSON), exp.Literal.string(path)])
+            from speleo.spl.nodes import NumText
+
+            path = exp.Literal.string('$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"')
+            value = exp.Anonymous(this="json_extract_string", expressions=[col(ROW_JSON), path])
+            is_double = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[col(ROW_JSON), path.copy()]),
+                               expression=exp.Literal.string("DOUBLE"))
+            as_double = exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
+            return exp.Case(ifs=[exp.If(this=is_double, true=NumText(this=as_double))], default=value)   # 2.0 -> "2"
         return exp.null()
 
     def removed(self, name: str) -> bool:

@@ -258,3 +258,12 @@ def test_timechart_and_xyseries_in_a_subsearch_feed_their_later_commands():
     rows = run("| makeresults | table _time | append [search * | xyseries host user bytes "
                "| eval t=alice.\"!\" | table host t]", rows=BASE_EVENTS)
     assert [(r["host"], r["t"]) for r in rows] == [(None, None), ("web1", "100!"), ("web2", "50!"), ("db1", None)]
+
+
+def test_chart_in_an_appendpipe_feeds_the_branch_commands():
+    # stats count by host user, then the branch: sum(count) over host by user; bob's column:
+    # web1 2 (2.0 as a double, written 2), elsewhere empty
+    rows = run("* | stats count by host user | appendpipe [chart sum(count) over host by user | eval z=bob "
+               "| table host z] | where isnotnull(z)", rows=BASE_EVENTS)
+    assert [(r["host"], r["z"]) for r in rows] == [("web1", "2")]
+    assert "__speleo_row" not in rows[0]

@@ -142,12 +142,20 @@ def _appendpipe(state: State, cmd: ast.AppendCmd) -> None:
                    order_cols=set(state.order_cols), hidden_ord=state.hidden_ord, events=state.events,
                    transforming=state.transforming, events_sql=state.events_sql, auto_json=state.auto_json,
                    time_range=state.time_range, mv=set(state.mv))
-    for sub in cmd.subsearch.pipeline.commands:
+    for i, sub in enumerate(cmds):
+        branch.later = cmds[i + 1:]   # chart ... by in the branch: the later ones read its series (open_row)
         compile_commands(branch, [sub])
         if branch.post:
             kind = branch.post[0]["kind"]
             raise state.fail(f"{kind} inside appendpipe is not supported (it runs on the whole result after "
                              "the search, not on the appendpipe's rows)", sub)
+    branch.later = []
+    if branch.open_row:   # the rows' JSON is for the branch's commands only
+        from speleo.spl.state import ROW_JSON
+
+        branch.wrap()
+        branch.select = exp.select(exp.Star(except_=[col(ROW_JSON)])).from_(branch.select.args["from_"].this.copy())
+        branch.open_row = False
     state.subs.extend(branch.subs)
     append_state(state, branch)
 
