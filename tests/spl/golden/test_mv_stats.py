@@ -212,3 +212,10 @@ def test_eventstats_dedup_splitvals_and_streamstats_without_the_by_field():
     # streamstats by a field n=2 lacks: n=2 gets nothing; the others run over a = (1, 2), none, 7
     rows = run(ESPLIT + ' | eval k=if(n=2, null(), "p") | streamstats sum(a) as s by k | table n s', rows=ev())
     assert [r["s"] for r in rows] == [3, None, 3, 10]
+
+
+def test_streamstats_output_named_like_its_field_or_an_earlier_column():
+    # `sum(a) as a` replaces the list by the running sum (6, 11, 11: a single value, so a+1 works);
+    # `count(a) as n` replaces the earlier n (3, 4, 4 values seen)
+    rows = run(STREAM + " | streamstats sum(a) as a count(a) as n | eval b=a+1 | table n a b", rows=ev())
+    assert [(r["n"], r["a"], r["b"]) for r in rows] == [(3, 6, 7), (4, 11, 12), (4, 11, 12), (6, 20, 21)]

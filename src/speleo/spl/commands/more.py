@@ -275,12 +275,16 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     texts = text_extremes_over_results(state, cmd.aggs)   # min()/max() over text, as stats
     new += [exp.alias_(window(v), ident(hidden)) for _name, hidden, v in texts]
     segment_cols = ["__speleo_rmark", "__speleo_rseg"] if segment else []
-    clash = [n for n in names if n in state.columns] + ([] if per_value else segment_cols)
+    later_names = {agg_name(a) for a in per_value}   # replaced by _streamstats_each_value
+    clash = [n for n in names if n in state.columns and n not in later_names] + ([] if per_value else segment_cols)
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
     state.select = exp.select(*keep, *new).from_(tbl(src))
     if per_value:
         _streamstats_each_value(state, per_value, parts, order, spec, cond, time_window is not None, segment_cols)
+    lists = {agg_name(a) for a in cmd.aggs if a.func in ("first", "last", "earliest", "latest")
+             and a.expr is None and a.arg in state.mv and a.arg in state.columns}   # they keep the list
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))
+    state.mv = (state.mv - set(names)) | lists
     text_extremes_after(state, texts)
 
 
@@ -345,6 +349,6 @@ def _streamstats_each_value(state: State, aggs: list, parts: list, order: list, 
         state.wrap()
         hidden = [pos, rn, whole, *keys] + (["__speleo_scond"] if cond is not None else []) \
             + (drop if field == fields[-1] else [])   # the reset segments, read by every field's partition
-        state.select = exp.select(exp.Star(except_=[col(h) for h in hidden],
-                                           replace=[exp.alias_(col(whole), ident(field))])) \
+        back = [] if field in {agg_name(a) for a in mine} else [exp.alias_(col(whole), ident(field))]
+        state.select = exp.select(exp.Star(except_=[col(h) for h in hidden], replace=back or None)) \
             .from_(state.select.args["from_"].this.copy()).where(exp.EQ(this=col(rn), expression=exp.Literal.number(1)))
