@@ -301,12 +301,18 @@ def _extracted(table: pa.Table, step: dict) -> pa.Table:
     """The search-time fields of each event (its sourcetype's extractions, JSON, automatic
     key=value: `sourcetypes.extract_fields`, as the events answer shows them) whose names match
     one of `patterns` (fnmatch, `*` wildcards) and are not columns already (a stored field
-    wins), as columns; for `table`/`fields` with wildcards (spl/commands/fields.py)."""
+    wins), as columns; for `table`/`fields` with wildcards (spl/commands/fields.py). A field
+    an earlier `fields -` removed (`removed`: names and wildcards) stays out."""
     import fnmatch
 
     from speleo import sourcetypes
+    from speleo.spl.commands.fields import wildcard_matches
 
     patterns = step["patterns"]
+    removed = step.get("removed") or []
+
+    def gone(k: str) -> bool:
+        return any(k == r or ("*" in r and wildcard_matches(r, k)) for r in removed)
     have = set(table.column_names)
     cols = {n: table.column(n).to_pylist() for n in ("_raw", "sourcetype", "source", "host") if n in have}
     raws = cols.get("_raw", [None] * table.num_rows)
@@ -320,7 +326,8 @@ def _extracted(table: pa.Table, step: dict) -> pa.Table:
             for k, v in sourcetypes.extract_fields(raw, st or "", meta).items():
                 ok = matched.get(k)
                 if ok is None:
-                    ok = matched[k] = k not in have and any(fnmatch.fnmatchcase(k, p) for p in patterns)
+                    ok = matched[k] = k not in have and any(fnmatch.fnmatchcase(k, p) for p in patterns) \
+                        and not gone(k)
                 if ok:
                     row[k] = v
         found.append(row)

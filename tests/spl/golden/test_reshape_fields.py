@@ -99,6 +99,10 @@ def test_fields_minus_star_keeps_only_the_internal_fields():
     # a wildcard not starting with _ leaves _time alone (`*e*` would match it otherwise); `_*` takes it
     assert list(run("* | fields - *e* | table _time host user", rows=EVENTS)[0].values()) == [NOW - 10, "web1", None]
     assert "_time" not in run("* | fields - _* | head 1", rows=EVENTS)[0]
+    # a last `table *` (which adds the search-time fields of each event) adds none of those removed
+    assert [list(r) for r in run("* | fields - * | table *", rows=EVENTS)] == [["_time", "_raw"]] * 5
+    assert [sorted(r) for r in run("* | fields - user | table *", rows=EVENTS)][0] == [
+        "_raw", "_time", "bytes", "host", "index", "linecount", "region", "source", "sourcetype"]
     # results with no field left are no results; the commands after it still see them
     assert run("* | stats count by host | fields - *", rows=EVENTS) == []
     assert run("* | stats count by host | fields - * | stats count", rows=EVENTS) == [{"count": 3}]

@@ -116,6 +116,7 @@ def extracted_first(state: State, patterns: list[str], cmd: ast.Command) -> bool
 
     named = [p for p in patterns if "*" not in p and p not in state.columns]
     state.post.append({"kind": "extracted", "patterns": list(patterns), "row_wise": True,
+                       "removed": sorted(state.fields_removed),
                        "columns": list(dict.fromkeys([*[c for c in state.columns if not c.startswith("__speleo")],
                                                       *named]))})
     defer_after_post(state, cmd)
