@@ -195,6 +195,30 @@ def test_pivot_summaries_keep_whole_numbers_and_skip_empty_results():
     assert q("| pivot Logins Login count(Login) AS n SPLITROW host FILTER user is nobody ROWSUMMARY 1 COLSUMMARY 1") == []
 
 
+def test_pivot_sort_as_the_pivot_editor_writes_it():
+    # `SORT <rows> [-]<field>` (Splunk's Pivot editor writes `SORT 100 _time`; the Search Reference
+    # lists `rowsort [options]`): users bob 1, carol 1, root 3
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user SORT 100 user") == [
+        {"user": "bob", "n": 1}, {"user": "carol", "n": 1}, {"user": "root", "n": 3}]
+    # by a cell, descending, 2 rows (ties keep their order: bob before carol)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user SORT 2 -n") == [
+        {"user": "root", "n": 3}, {"user": "bob", "n": 1}]
+    # by the SPLITROW field under its label; the COLSUMMARY row stays last
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW user AS who SORT 0 -user") == [
+        {"who": "root", "n": 3}, {"who": "carol", "n": 1}, {"who": "bob", "n": 1}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host SORT 0 -host ROWSUMMARY 1 COLSUMMARY 1") == [
+        {"host": "web1", "n": 2, "ALL": 2}, {"host": "db1", "n": 3, "ALL": 3}, {"host": "ALL", "n": 5, "ALL": 5}]
+    # the editor's whole tail: hours 21:00 (1 event) and 22:00 (4); -_time: the latest first, 1 row
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW _time AS _time PERIOD auto SORT 100 _time "
+             "ROWSUMMARY 0 COLSUMMARY 0 NUMCOLS 0 SHOWOTHER 1") == [
+        {"_time": 1_699_995_600, "n": 1}, {"_time": 1_699_999_200, "n": 4}]
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW _time PERIOD auto SORT 1 -_time") == [
+        {"_time": 1_699_999_200, "n": 4}]
+    # with SPLITCOL: rows by host descending, 1 row (web1: failure 1, success 1)
+    assert q("| pivot Logins Login count(Login) AS n SPLITROW host SPLITCOL action SORT 1 -host") == [
+        {"host": "web1", "failure": 1, "success": 1}]
+
+
 def test_pivot_limit_splitcol_and_summaries():
     # LIMIT user BY top 1 count: root has 3 events; bottom 2 by dc(src): bob 1, carol 1 (root 2)
     assert q("| pivot Logins Login count(Login) AS n SPLITROW user LIMIT user BY top 1 count(Login)") == [
@@ -219,7 +243,10 @@ def test_pivot_limit_splitcol_and_summaries():
 @pytest.mark.parametrize("query, words", [
     ("| tstats count from datamodel=Nope", "no data model named 'Nope'"),
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
-    ("| pivot Logins Login count(Login) SORT 10 user", "pivot SORT is not supported"),
+    ("| pivot Logins Login count(Login) SORT 10 user", "not a SPLITROW field or cell label"),
+    ("| pivot Logins Login count(Login) SPLITROW user SORT ten user", "SORT takes the number of rows"),
+    ("| pivot Logins Login count(Login) SPLITROW user ROWSORT user", "pivot ROWSORT is not supported"),
+    ("| pivot Logins Login count(Login) SPLITROW user TOP 1 count(Login)", "pivot TOP is not supported"),
     ("| pivot Logins Login count(Login) SPLITROW host PERIOD day", "PERIOD splits _time"),
     ("| pivot Logins Login count(Login) FILTER user resembles root", "expected a filter type"),
     ("| pivot Logins Login count(Login) SPLITROW _time PERIOD fortnight", "found 'fortnight'"),

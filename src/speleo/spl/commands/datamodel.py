@@ -564,7 +564,7 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
     rows: list[tuple[str, str]] = []
     periods: dict[str, str] = {}
     extra: dict = {"filters": [], "col": None, "limit": None, "rowsummary": False, "colsummary": False,
-                   "showother": True, "numcols": None}
+                   "showother": True, "numcols": None, "sort": None}
     while not cur.at_end():
         tok = cur.peek()
         up = tok.value.upper() if tok.kind is T.WORD else ""
@@ -647,10 +647,23 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
                 raise cur.error("NUMCOLS takes a number of columns", n_tok) from None
             if extra["numcols"] < 0:
                 raise cur.error("NUMCOLS takes a number of columns, 0 or more (0: every column)", n_tok)
-        elif up in ("SORT", "ROWSORT", "PERIOD", "START", "END", "MAX"):
-            raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, "
+        elif up == "SORT":
+            cur.next()
+            n_tok = cur.next()
+            if not (n_tok.kind in (T.WORD, T.NUMBER) and n_tok.value.isdigit()):
+                raise cur.error("pivot SORT takes the number of rows to keep (0: all) and a field: "
+                                "SORT <n> [-]<field>", n_tok)
+            key = cur.name("a field or cell label to sort by")
+            desc, name = False, key.value
+            if key.kind is T.WORD and key.value in ("+", "-"):   # `- "Count of x"`
+                desc, name = key.value == "-", cur.name("a field or cell label to sort by").value
+            elif key.kind is T.WORD and key.value[:1] in "+-":   # `-host`
+                desc, name = key.value[0] == "-", key.value[1:]
+            extra["sort"] = (int(n_tok.value), name, desc, key.start, key.end)
+        elif up in ("ROWSORT", "TOP", "BOTTOM", "PERIOD", "START", "END", "MAX"):
+            raise cur.unsupported(f"pivot {up} is not supported (cells, SPLITROW, SPLITCOL, FILTER, LIMIT, SORT, "
                                   "ROWSUMMARY, COLSUMMARY, SHOWOTHER and NUMCOLS are): order the rows with "
-                                  "| sort after the pivot", tok)
+                                  "SORT <n> [-]<field> or | sort after the pivot", tok)
         elif cur.accept(T.COMMA):
             continue
         else:
@@ -739,8 +752,29 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
         from speleo.spl.commands.fields import compile_rename
 
         compile_rename(state, ast.RenameCmd(list(labels.items()), start=cmd.start, end=cmd.end))
+    if extra.get("sort"):
+        _pivot_sort(state, cmd, extra["sort"], labels)
     if extra["rowsummary"] or extra["colsummary"]:
         _pivot_summaries(state, cmd, aggs, [labels.get(f, f) for f in cmd.by], extra)
+
+
+def _pivot_sort(state: State, cmd, sort: tuple, labels: dict) -> None:
+    """`SORT <n> [-]<field>`, as Splunk's Pivot editor writes it (`SORT 100 _time`, `SORT 0 host`:
+    the Search Reference lists `rowsort [options]` without them): the rows in the automatic order
+    of that SPLITROW field (by its label) or cell label, descending with `-`, at most n of them
+    (0: all), as `| sort <n> [-]<field>` after the pivot (Search Reference: sort). The summary row
+    of COLSUMMARY comes after them."""
+    from speleo.spl.commands.order import compile_sort
+
+    n, name, desc, start, end = sort
+    name = labels.get(name, name)
+    if name not in state.columns and not state.open_columns:
+        raise state.fail(f"pivot SORT {name!r}: not a SPLITROW field or cell label of this pivot "
+                         f"(its columns: {', '.join(state.columns)})", cmd)
+    if state.post:   # the cells are spread after the search runs (chart's min/max over text)
+        raise state.fail("pivot SORT with SPLITCOL and min()/max() is not supported: write | sort after the pivot", cmd)
+    compile_sort(state, ast.SortCmd([ast.SortKey(name, desc, start=start, end=end)], n or None,
+                                     start=cmd.start, end=cmd.end))
 
 
 INTEGER_CELLS = frozenset({"count", "c", "dc", "distinct_count"})
