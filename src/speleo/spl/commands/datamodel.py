@@ -551,11 +551,12 @@ def _pivot_value(cur: Cursor, what: str) -> str:
 def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
     """Splunk Search Reference: pivot. `pivot <model> <dataset> <cell-value>... [SPLITROW <field>
     [AS <label>] [PERIOD <period>]]... [SPLITCOL <field>] [FILTER <field> <filter-type>
-    <value>]... [LIMIT <field> BY top|bottom <n> <func>(<attribute>)] [ROWSUMMARY <bool>]
-    [COLSUMMARY <bool>] [SHOWOTHER <bool>] [NUMCOLS <n>]`; a cell value is `count(<dataset>)` or
-    `<func>(<field>)`, each with an optional `AS <label>`. Filter types: is, isNot, contains,
-    doesNotContain, startsWith, endsWith, in (<v>, ...), isNull, isNotNull, regex, and the
-    comparisons = != < <= > >=. RANGE/TRUELABEL/FALSELABEL split options and SORT are refused."""
+    <value>]... [LIMIT <field> BY top|bottom <n> <func>(<attribute>)] [SORT <n> [-]<field>]
+    [ROWSUMMARY <bool>] [COLSUMMARY <bool>] [SHOWOTHER <bool>] [NUMCOLS <n>]`; a cell value is
+    `count(<dataset>)` or `<func>(<field>)`, each with an optional `AS <label>`. Filter types: is,
+    isNot, contains, doesNotContain, startsWith, endsWith, in (<v>, ...), isNull, isNotNull, regex,
+    and the comparisons = != < <= > >=. RANGE/TRUELABEL/FALSELABEL split options, ROWSORT, TOP
+    and BOTTOM are refused. Raises SplSyntaxError naming the token for a malformed element."""
     from speleo.spl.commands.aggregates import parse_agg
 
     model = cur.name("a data model name").value
@@ -685,9 +686,8 @@ def _pivot_node(model: str, dataset: str, aggs: list[ast.Agg], rows: list[tuple[
 def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     """pivot, a wrapper around stats and xyseries (Search Reference: pivot): `count(<dataset>)`
     counts the dataset's events; other functions read the dataset's fields by their bare names.
-    FILTERs keep the events that pass every one (`is`/`isNot` compare as `where` does: numbers
-    as numbers; `contains`, `startsWith`, `endsWith` and `in` compare text exactly; `regex` is
-    RE2/PCRE as `match()`). LIMIT keeps the split values with the n largest (top) or smallest
+    FILTERs keep the events that pass every one (the string ones compare as `search` does,
+    case-insensitively: `_pivot_filter`; `regex` is RE2/PCRE as `match()`). LIMIT keeps the split values with the n largest (top) or smallest
     (bottom) value of its function over their events (ties by the value's text). SPLITROW fields
     group the rows (renamed to their label; `PERIOD` bins `_time`, `auto` as `bin` chooses);
     SPLITCOL spreads one column per value of its field (with one SPLITROW at most), at most
@@ -695,7 +695,7 @@ def compile_pivot(state: State, cmd: ast.TstatsCmd) -> None:
     ROWSUMMARY adds a column with each row's sum of the cells, COLSUMMARY a last row with each
     column's sum; both are labelled `ALL` (Speleo's choice: the Reference does not name them);
     with SPLITCOL they are refused (write addtotals/addcoltotals after it: its columns are known
-    only when it has run)."""
+    only when it has run). SORT orders the rows before the summaries (`_pivot_sort`)."""
     from speleo.spl.commands.aggregates import agg_name
     from speleo.spl.commands.stats import compile_eventstats, compile_stats
 
