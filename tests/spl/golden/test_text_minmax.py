@@ -74,21 +74,29 @@ def test_geostats():
     assert got == [("bin_id_zl_0_y_2_x_1", "7", "7"), ("bin_id_zl_0_y_4_x_4", "b", "a")]
 
 
-def test_eventstats_over_events():
+def test_eventstats_over_results():
     # by g: hi = fig, 12, 3 -> numbers 12 / 3; lo = pear, apple -> pear / apple; the column holds
-    # text (lo has no number), on every event of the group
-    assert rows("* | eventstats max(s) as top min(s) as bottom by g | table g s top bottom",
+    # text (lo has no number), on every result of the group
+    assert rows("* | table g s host | eventstats max(s) as top min(s) as bottom by g | table g s top bottom",
                 "s", "top", "bottom") == [
         ("pear", "pear", "apple"), ("apple", "pear", "apple"), ("fig", "12", "3"), ("12", "12", "3"),
         ("3", "12", "3")]
-    # the commands after it read the text, and the search-time fields they name (s)
-    assert rows("* | eventstats max(s) as top by g | where s=top | table g s", "g", "s") == [
+    # the commands after it read the text
+    assert rows("* | table g s host | eventstats max(s) as top by g | where s=top | table g s", "g", "s") == [
         ("lo", "pear"), ("hi", "12")]
     # by host: web1 = pear, 12 -> 12; web2 apple; db1 fig; db2 3
-    assert rows("* | eventstats max(s) as top by host | table top", "top") == [
+    assert rows("* | table g s host | eventstats max(s) as top by host | table top", "top") == [
         ("12",), ("apple",), ("fig",), ("12",), ("3",)]
-    # every event has a number in its group: the numbers stay numbers
-    assert rows("* | eventstats max(s) as top | table top", "top") == [(12,)] * 5
+    # every result has a number in its group: the numbers stay numbers
+    assert rows("* | table g s host | eventstats max(s) as top | table top", "top") == [(12,)] * 5
+
+
+def test_eventstats_over_events_reads_numbers_only():
+    # over events min()/max() stay numeric (text over events would carry every event through the
+    # post step): group lo (pear, apple) has none -> null; hi (fig, 12, 3) -> 12 / 3
+    assert rows("* | eventstats max(s) as top min(s) as bottom by g | table g s top bottom",
+                "s", "top", "bottom") == [
+        ("pear", None, None), ("apple", None, None), ("fig", 12, 3), ("12", 12, 3), ("3", 12, 3)]
 
 
 def test_chart_with_a_column_split():
