@@ -239,6 +239,7 @@ def serve(home: Home, bind: str, port: int, announce, network=None, tls_cert: st
     from speleo.server.network import NetworkInputs, NetworkOptions
 
     memory.use_system_allocator()
+    memory.tune_malloc()
     early = _StopRequests().install()   # a signal during the start stops the server once it is up
     options = network or NetworkOptions()
     rt = Runtime(home, bind, port, backend=backend)

@@ -2,8 +2,10 @@
 
 pyarrow's default allocator (mimalloc) keeps freed pages for reuse, and glibc's malloc keeps
 freed arenas; for a server that parses and merges in bursts, both show as resident memory
-that never shrinks. `use_system_allocator()` makes pyarrow use malloc, and `release()` asks
-glibc to return free memory to the system (a no-op elsewhere). Measured in docs/benchmarks.md.
+that never shrinks. `use_system_allocator()` makes pyarrow use malloc, `tune_malloc()` caps
+how many heaps glibc keeps for the server's threads and gives large blocks pages of their own,
+and `release()` asks glibc to return free memory to the system (both no-ops elsewhere).
+Measured in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -11,11 +13,66 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import importlib.abc
+import os
 import sys
 
 import pyarrow as pa
 
 _libc = None
+M_ARENA_MAX = -8          # glibc malloc.h: mallopt parameters
+M_MMAP_THRESHOLD = -3
+DEFAULT_ARENAS = 2
+DEFAULT_MMAP_THRESHOLD = 1024 * 1024
+
+
+def _load_libc():
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _libc = ctypes.CDLL(name) if name else False
+        except OSError:
+            _libc = False
+    return _libc
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def tune_malloc(arenas: int | None = None, mmap_threshold: int | None = None) -> dict[str, bool]:
+    """Cap glibc malloc's arenas and fix its mmap threshold; call before the threads start.
+
+    - `arenas` (default $SPELEO_MALLOC_ARENAS, else 2): glibc gives each new thread that
+      allocates an arena of its own, up to 8 per core, and keeps each arena's freed memory; the
+      server's parse, journal, sealer and HTTP threads each grew one (arenas made before the
+      call stay). Same as the environment variable MALLOC_ARENA_MAX.
+    - `mmap_threshold` in bytes (default $SPELEO_MALLOC_MMAP_THRESHOLD, else 1 MiB): blocks of
+      that size or more (Arrow buffers, Parquet pages) get pages of their own, returned to the
+      system when freed. glibc's default threshold starts at 128 KiB but rises to the size of
+      the largest such block freed (up to 32 MiB), after which those buffers come from the heap
+      and what they leave there stays resident. Same as MALLOC_MMAP_THRESHOLD_.
+    Measured (docs/benchmarks.md, 2026-12-06): the server following 300 MB of logs peaked at
+    427-443 MB RSS (arenas 2 and 1 MiB) and 475-481 MB (arenas only) against 551-558 MB
+    without either, at the same ingestion rate. A value below 1 leaves glibc's default.
+    Returns which of the two glibc accepted ({"arenas": bool, "mmap_threshold": bool}); all
+    False without glibc's mallopt. Raises nothing."""
+    arenas = _setting("SPELEO_MALLOC_ARENAS", DEFAULT_ARENAS) if arenas is None else arenas
+    mmap_threshold = (_setting("SPELEO_MALLOC_MMAP_THRESHOLD", DEFAULT_MMAP_THRESHOLD)
+                      if mmap_threshold is None else mmap_threshold)
+    libc = _load_libc()
+    mallopt = getattr(libc, "mallopt", None) if libc else None
+    done = {"arenas": False, "mmap_threshold": False}
+    if mallopt is None:
+        return done
+    if arenas >= 1:
+        done["arenas"] = bool(mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas)))
+    if mmap_threshold >= 1:
+        done["mmap_threshold"] = bool(mallopt(ctypes.c_int(M_MMAP_THRESHOLD), ctypes.c_int(mmap_threshold)))
+    return done
 
 
 def use_system_allocator() -> None:
@@ -52,10 +109,7 @@ def keep_pandas_out() -> bool:
 
 def release() -> None:
     """Return freed heap memory to the operating system (glibc `malloc_trim`)."""
-    global _libc
-    if _libc is None:
-        name = ctypes.util.find_library("c")
-        _libc = ctypes.CDLL(name) if name else False
-    trim = getattr(_libc, "malloc_trim", None) if _libc else None
+    libc = _load_libc()
+    trim = getattr(libc, "malloc_trim", None) if libc else None
     if trim is not None:
         trim(0)

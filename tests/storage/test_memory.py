@@ -1,0 +1,106 @@
+"""storage.memory.tune_malloc: glibc's malloc keeps at most the given number of arenas, however
+many threads allocate at once, and large blocks keep pages of their own after one was freed. Counted from glibc's own report (malloc_info's <heap> elements) in a
+fresh interpreter, so that arenas made earlier by the test process do not count."""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or not ctypes.util.find_library("c"),
+                                reason="glibc malloc only")
+
+SCRIPT = r"""
+import ctypes, sys, threading
+from speleo.storage import memory
+limit = int(sys.argv[1])
+if limit:
+    assert memory.tune_malloc(arenas=limit, mmap_threshold=0) == {"arenas": True, "mmap_threshold": False}
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+start, end = threading.Barrier(8), threading.Barrier(8)
+def work():
+    start.wait()
+    blocks = [libc.malloc(2048) for _ in range(500)]   # all 8 threads alive and allocating
+    end.wait()
+    for b in blocks:
+        libc.free(b)
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+fp = libc.fopen(sys.argv[2].encode(), b"w")
+libc.malloc_info(0, fp)
+libc.fclose(fp)
+"""
+
+
+def _arenas(tmp_path: Path, limit: int) -> int:
+    out = tmp_path / f"info-{limit}.xml"
+    env = dict(os.environ)
+    env.pop("MALLOC_ARENA_MAX", None)
+    subprocess.run([sys.executable, "-c", SCRIPT, str(limit), str(out)], check=True, env=env, timeout=60)
+    return out.read_text().count("<heap nr=")
+
+
+def test_arenas_are_capped_whatever_the_threads(tmp_path):
+    # 8 threads allocating at the same time: glibc alone gives each its own arena (up to 8 per
+    # core; 10 here with the main arena and one made while importing), capped they share
+    assert _arenas(tmp_path, 0) > 4
+    assert _arenas(tmp_path, 2) == 2
+    assert _arenas(tmp_path, 4) == 4
+
+
+MMAP_SCRIPT = r"""
+import ctypes, re, sys
+from speleo.storage import memory
+if sys.argv[1] == "1":
+    assert memory.tune_malloc(arenas=0, mmap_threshold=1 << 20) == {"arenas": False, "mmap_threshold": True}
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(4 << 20))       # glibc's own threshold rises to 4 MiB here
+block = libc.malloc(3 << 20)          # ... so this one comes from the heap, unless fixed
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+fp = libc.fopen(sys.argv[2].encode(), b"w")
+libc.malloc_info(0, fp)
+libc.fclose(fp)
+"""
+
+
+def _mmapped_blocks(tmp_path: Path, fixed: bool) -> int:
+    out = tmp_path / f"mmap-{fixed}.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    subprocess.run([sys.executable, "-c", MMAP_SCRIPT, "1" if fixed else "0", str(out)], check=True, env=env,
+                   timeout=60)
+    # the process-wide summary after the last </heap>: <total type="mmap" count="N" size="..."/>
+    tail = out.read_text().rsplit("</heap>", 1)[-1]
+    return int(re.search(r'<total type="mmap" count="(\d+)"', tail).group(1))
+
+
+def test_large_blocks_keep_pages_of_their_own(tmp_path):
+    # without the fixed threshold the 3 MiB block follows a freed 4 MiB one into the heap; with
+    # it, it is one mapped block more than the imports made
+    assert _mmapped_blocks(tmp_path, fixed=True) == _mmapped_blocks(tmp_path, fixed=False) + 1
+
+
+def test_bad_values_change_nothing(monkeypatch):
+    from speleo.storage import memory
+
+    assert memory.tune_malloc(arenas=0, mmap_threshold=0) == {"arenas": False, "mmap_threshold": False}
+    monkeypatch.setenv("SPELEO_MALLOC_ARENAS", "lots")   # unreadable: the default, not an error
+    monkeypatch.setenv("SPELEO_MALLOC_MMAP_THRESHOLD", "")
+    assert memory.tune_malloc() == {"arenas": True, "mmap_threshold": True}
