@@ -294,6 +294,20 @@ def build_for_file(path: Path) -> bytes:
     return builder.finish(path.stat().st_size)
 
 
+def retarget(blob: bytes, parquet_bytes: int) -> bytes:
+    """The same sidecar describing a Parquet file of `parquet_bytes` bytes: only the header's
+    `parquet_bytes` changes (its CRC-32 is recomputed; the sections are kept byte for byte, their
+    offsets being relative to the end of the header). For a bucket rewritten with the same row
+    groups (the roll to cold, `storage.lifecycle`). Raises CorruptSidecar when `blob` is not a
+    sidecar whose header can be trusted."""
+    probe = Lexicon.__new__(Lexicon)
+    probe.blob = blob
+    probe._parse_header()
+    header = dict(probe.header, parquet_bytes=int(parquet_bytes))
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([HEAD.pack(MAGIC, VERSION, len(head)), head, CRC.pack(zlib.crc32(head)), blob[probe.base:]])
+
+
 def write(bucket: Path, blob: bytes) -> Path:
     """Write a bucket's sidecar atomically: temp file, fsync, rename, fsync of the folder. A
     crash leaves either no sidecar or the whole one (a left-over `.tmp` is never read)."""
