@@ -329,3 +329,37 @@ def test_level_0_copies_the_warm_bucket_unchanged(home, tmp_path):
     (cold_file,) = parquet_files(cold)
     assert cold_file.read_bytes() in warm
     assert show(home.root, "c0")["settings"]["coldCompressionLevel"] == 0
+
+
+def test_a_merge_during_the_rewrite_wins_and_the_roll_leaves_nothing_behind(home, tmp_path, monkeypatch):
+    """The rewrite runs outside the store's merge lock; a merge that retires the warm bucket
+    meanwhile wins: the roll's commit adds nothing, its cold files are removed, nothing is
+    reported as failed, and every event is found once. The next run rolls the merged bucket."""
+    from speleo.storage import lifecycle
+
+    cold = tmp_path / "cold"
+    lines = make_buckets(home, "mg", [1, 2], {"coldPath": str(cold), "maxWarmDBCount": "0"})
+    every = sorted(sum(lines.values(), []))
+    cat = Catalog(home.catalog_path)
+    indexconf.apply(home, cat, "mg", indexconf.parse_changes({"maxHotSpanSecs": "90d"}))   # the two may merge now
+    store = Store(home, cat)
+    merged = []
+    real = lifecycle.rewrite_durably
+
+    def rewrite_while_merging(src, dest, level):
+        real(src, dest, level)
+        assert store._merge_lock.acquire(timeout=5)   # not held by the roll during its rewrite
+        store._merge_lock.release()
+        if not merged:
+            merged.append(store.merge_hot(2))         # both warm buckets become one, retired
+
+    monkeypatch.setattr(lifecycle, "rewrite_durably", rewrite_while_merging)
+    rep = lifecycle.Lifecycle(store).run_retention()
+    assert merged == [1] and rep.actions == [] and rep.failures == []
+    assert not parquet_files(cold) and not list(cold.glob("*.tidx"))
+    assert search_raw(home.root, "index=mg") == every
+    rep = lifecycle.Lifecycle(store).run_retention()
+    assert [a["action"] for a in rep.actions] == ["rolled"] and rep.failures == []
+    store.close()
+    cat.close()
+    assert len(parquet_files(cold)) == 1 and search_raw(home.root, "index=mg") == every
