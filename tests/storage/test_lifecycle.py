@@ -363,3 +363,32 @@ def test_a_merge_during_the_rewrite_wins_and_the_roll_leaves_nothing_behind(home
     store.close()
     cat.close()
     assert len(parquet_files(cold)) == 1 and search_raw(home.root, "index=mg") == every
+
+
+def test_a_roll_that_fails_before_its_commit_leaves_no_file_and_is_retried(home, tmp_path, monkeypatch):
+    """A disk that fills up after the rewrite (here: while the sidecar is written) fails the
+    roll: reported, the bucket stays warm and searchable, the cold folder holds nothing (each
+    retry writes under a new name, so left-overs would pile up); the next run rolls it."""
+    from speleo.storage import lifecycle
+
+    cold = tmp_path / "cold"
+    lines = make_buckets(home, "df", [1], {"coldPath": str(cold), "maxWarmDBCount": "0"})
+    cat = Catalog(home.catalog_path)
+    store = Store(home, cat)
+    real = lifecycle.carry_sidecar
+
+    def full(src, dest):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lifecycle, "carry_sidecar", full)
+    rep = lifecycle.Lifecycle(store).run_retention()
+    assert rep.actions == [] and len(rep.failures) == 1 and "No space left" in rep.failures[0]["error"]
+    assert not any(cold.iterdir())
+    assert search_raw(home.root, "index=df") == sorted(lines[1])
+    monkeypatch.setattr(lifecycle, "carry_sidecar", real)
+    rep = lifecycle.Lifecycle(store).run_retention()
+    assert [a["action"] for a in rep.actions] == ["rolled"] and rep.failures == []
+    store.close()
+    cat.close()
+    assert len(parquet_files(cold)) == 1 and len(list(cold.glob("*.tidx"))) == 1
+    assert search_raw(home.root, "index=df") == sorted(lines[1])

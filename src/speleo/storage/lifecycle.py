@@ -208,28 +208,32 @@ class Lifecycle:
         sidecar is carried over with its header naming the new file's size. It runs without the
         merge lock; the commit adds the cold row only while the warm one is still live, else the
         new files are dropped and None is returned (a merge or purge took the bucket meanwhile).
-        A crash before the commit leaves files no row lists, deleted at recovery."""
+        A crash before the commit leaves files no row lists, deleted at recovery; a failure
+        before it (disk full) removes them at once (each retry writes under a new name)."""
         src = self.home.root / b.path
         dest = conf.cold_path / f"cold_{int(b.min_time)}_{int(b.max_time)}_{uuid.uuid4().hex[:12]}.parquet"
-        t0 = time.process_time()
-        if conf.cold_compression_level:
-            rewrite_durably(src, dest, conf.cold_compression_level)
-        else:
-            copy_durably(src, dest)
-        carry_sidecar(src, dest)   # else the term index is rebuilt later (Store.build_missing_sidecars)
-        cpu = time.process_time() - t0
+        t0 = time.monotonic()
+        try:
+            if conf.cold_compression_level:
+                rewrite_durably(src, dest, conf.cold_compression_level)
+            else:
+                copy_durably(src, dest)
+            carry_sidecar(src, dest)   # else the term index is rebuilt later (Store.build_missing_sidecars)
+        except BaseException:
+            _drop(dest)
+            raise
+        secs = time.monotonic() - t0
         crash_point("cold.copied")
         with self.store._merge_lock:
             new_id = self._replace_row(b, "cold", dest)
         if new_id is None:
-            dest.unlink(missing_ok=True)
-            lexicon.remove(dest)
+            _drop(dest)
             return None
         crash_point("cold.committed")
         fields = {"idx": b.index_name, "bucket": b.id, "new_bucket": new_id, "from": b.state, "to": "cold",
                   "reason": reason, "path": str(dest), "size_bytes": b.size_bytes,
                   "cold_size_bytes": dest.stat().st_size, "zstd_level": conf.cold_compression_level,
-                  "cpu_secs": round(cpu, 3)}
+                  "secs": round(secs, 3)}
         self.emit("rolled", fields)
         return {"action": "rolled", **fields}
 
@@ -401,8 +405,10 @@ def rewrite_durably(src: Path, dest: Path, level: int) -> None:
         same = [md.row_group(i).num_rows for i in range(md.num_row_groups)] == groups
     except (OSError, ValueError, pa.ArrowException) as e:
         tmp.unlink(missing_ok=True)
-        raise StorageError(f"could not rewrite bucket {src.name} at zstd level {level}: {e}; set the index's "
-                           "coldCompressionLevel to 0 to copy buckets to cold unchanged") from e
+        hint = "" if isinstance(e, OSError) else ("; set the index's coldCompressionLevel to 0 to copy buckets to "
+                                                   "cold unchanged")
+        raise StorageError(f"could not rewrite bucket {src.name} into {dest.parent} at zstd level {level}: "
+                           f"{e}{hint}") from e
     if not same:
         tmp.unlink(missing_ok=True)
         copy_durably(src, dest)
@@ -430,6 +436,13 @@ def carry_sidecar(src: Path, dest: Path) -> bool:
         return False
     lexicon.write(dest, lexicon.retarget(lex.blob, dest.stat().st_size))
     return True
+
+
+def _drop(bucket: Path) -> None:
+    """Delete a bucket file no catalog row lists yet, its temp file and its sidecar."""
+    bucket.unlink(missing_ok=True)
+    bucket.with_name(bucket.name + ".tmp").unlink(missing_ok=True)
+    lexicon.remove(bucket)
 
 
 def copy_durably(src: Path, dest: Path) -> None:
