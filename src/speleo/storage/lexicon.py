@@ -24,6 +24,9 @@ lexicon ids present, delta-coded, and their document frequencies), `post.<g>` (p
 the local row numbers of each token in lexicon order, delta-coded per token, byte-planes
 split), `unsafe` (u32 row numbers), `meta` (runs of (index, host, source, sourcetype) over the
 rows, as JSON). A sidecar whose header, CRC, sizes or row counts disagree is `CorruptSidecar`.
+
+A bucket rewritten row group for row group (the roll to cold, `storage.lifecycle`) keeps its
+sidecar: `retarget` changes only the header's Parquet size.
 """
 
 from __future__ import annotations
