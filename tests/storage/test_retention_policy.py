@@ -96,6 +96,18 @@ def test_next_age_due_and_schedule_skip_when_nothing_changed():
     assert not s.due(("a",), NOW + 10) and s.due(("b",), NOW + 10) and s.due(("a",), NOW + DAY)
 
 
+def test_cold_compression_level_is_speleos_own_setting_with_a_default():
+    """coldCompressionLevel: not a Splunk setting (Speleo's own); unset means 15, 0 is kept (copy
+    unchanged), an empty value resets it to the default."""
+    assert indexconf.parse_changes({"coldCompressionLevel": "19"}) == {"cold_compression_level": 19}
+    assert indexconf.parse_changes({"coldCompressionLevel": "0"}) == {"cold_compression_level": 0}
+    assert indexconf.parse_changes({"coldCompressionLevel": ""}) == {"cold_compression_level": None}
+    home = Home(Path("/nonexistent"))
+    assert indexconf.effective(home, "web", {}).cold_compression_level == 15
+    assert indexconf.effective(home, "web", {"cold_compression_level": 0}).cold_compression_level == 0
+    assert indexconf.effective(home, "web", {"cold_compression_level": 3}).to_splunk()["coldCompressionLevel"] == 3
+
+
 @pytest.mark.parametrize("text, expected", [("500MB", 500 * MB), ("10GB", 10 * 1024 * MB), ("200KB", 200 * 1024),
                                             ("4096B", 4096), ("1.5GiB", int(1.5 * 1024 * MB)), ("750", 750 * MB)])
 def test_sizes_parse(text, expected):
@@ -112,6 +124,8 @@ def test_ages_parse(text, expected):
     ("frozenTimePeriodInSecs", "30x", "not a duration"), ("maxTotalDataSizeMB", "lots", "not a size"),
     ("maxTotalDataSizeMB", "5PB", "unknown unit"), ("frozenTimePeriodInSecs", "0", "more than zero"),
     ("maxWarmDBCount", "-1", "whole number"), ("coldToFrozenDir", "s3://", "S3 URL"), ("colder", "1", "unknown index setting"),
+    ("coldCompressionLevel", "23", "not a zstd level"), ("coldCompressionLevel", "-3", "not a zstd level"),
+    ("coldCompressionLevel", "high", "from 1 (fastest) to 22"),
 ])
 def test_bad_settings_name_the_setting(key, value, words):
     with pytest.raises(InputError) as e:

@@ -32,6 +32,8 @@ SETTING_OPTIONS = (
     ("volume", "volume", "Volume whose size cap this index shares."),
     ("promoted_fields", "promotedFields", "On the ClickHouse backend: indexed fields (a,b,c) that get a column of "
      "their own in the index's table, for faster field=value searches."),
+    ("cold_compression", "coldCompressionLevel", "zstd level (1-22) a warm bucket is rewritten at when it rolls "
+     "to cold (Speleo's own setting; default 15; 0 copies it unchanged)."),
     ("frozen_script", "coldToFrozenScript", "Run '<interpreter> <script>' on each bucket before it is deleted; "
      "a non-zero exit keeps the bucket (coldToFrozenDir wins when both are set)."),
 )

@@ -17,6 +17,7 @@ Source: Splunk indexes.conf.spec (checked with the project's search tool, and
 | `coldToFrozenScript` | `cold_to_frozen_script` | none | `<interpreter> <script>`, given the bucket file; exit 0 = done (set from the CLI only) |
 | `[volume:X] maxVolumeDataSizeMB` | `storage_volumes.max_size_bytes` | none | bytes |
 | `promotedFields` (Speleo's own) | `promoted_fields` | none | comma-separated indexed field names: on the ClickHouse backend each gets a column of the index's table (docs/scale-out.md) |
+| `coldCompressionLevel` (Speleo's own) | `cold_compression_level` | 15 | zstd level (1-22) a warm bucket is rewritten at when it rolls to cold; 0 copies it unchanged (docs/storage.md) |
 
 Where Speleo differs: a user index has no age limit until one is set (shown as 0): Splunk's
 6-year default would silently delete old data loaded on purpose (a year of archived logs, the
@@ -49,6 +50,11 @@ DEFAULT_HOT_SPAN_SECS = 7_776_000
 MIN_HOT_SPAN_SECS = 3600
 DEFAULT_WARM_COUNT = 300
 AUTO_DATA_SIZE_BYTES = 256 * MB   # the store's warm target (storage.store.WARM_TARGET_RAW_BYTES)
+# zstd level of the roll to cold (Speleo's own `coldCompressionLevel`): 15 makes the Parquet file ~6%
+# smaller than the warm bucket's (level 9) for ~4x the CPU of rewriting at 9 (docs/benchmarks.md,
+# section "Cold buckets"); 0 copies the file as before. zstd's levels stop at 22.
+DEFAULT_COLD_LEVEL = 15
+MAX_COLD_LEVEL = 22
 
 # catalog column -> (Splunk name, SQL type)
 COLUMNS = {
@@ -64,6 +70,7 @@ COLUMNS = {
     "cold_to_frozen_script": ("coldToFrozenScript", "TEXT"),
     "volume_name": ("volume", "TEXT"),
     "promoted_fields": ("promotedFields", "TEXT"),
+    "cold_compression_level": ("coldCompressionLevel", "INTEGER"),
 }
 SPLUNK_TO_COLUMN = {splunk: col for col, (splunk, _) in COLUMNS.items()}
 
@@ -125,6 +132,7 @@ class IndexSettings:
     cold_to_frozen_script: str | None = None
     explicit: frozenset[str] = frozenset()   # the Splunk names set on this index (others are defaults)
     promoted_fields: tuple[str, ...] = ()    # indexed fields with a column of their own on ClickHouse
+    cold_compression_level: int = DEFAULT_COLD_LEVEL   # zstd level of the roll to cold (0: copy unchanged)
 
     def to_splunk(self) -> dict:
         """The settings under Splunk's names (sizes in MB as Splunk states them)."""
@@ -141,6 +149,7 @@ class IndexSettings:
             "coldToFrozenScript": self.cold_to_frozen_script or "",
             "volume": self.volume or "",
             "promotedFields": ",".join(self.promoted_fields),
+            "coldCompressionLevel": self.cold_compression_level,
         }
 
 
@@ -198,6 +207,8 @@ def effective(home: Home, name: str, row: dict) -> IndexSettings:
         explicit=explicit,
         cold_to_frozen_script=row.get("cold_to_frozen_script") or None,
         promoted_fields=tuple(f for f in (row.get("promoted_fields") or "").split(",") if f),
+        cold_compression_level=(DEFAULT_COLD_LEVEL if row.get("cold_compression_level") is None
+                                else int(row["cold_compression_level"])),
     )
 
 
@@ -225,10 +236,11 @@ def parse_changes(params: dict, labels: dict[str, str] | None = None) -> dict:
 
     `params` maps a Splunk name (`frozenTimePeriodInSecs`, `maxTotalDataSizeMB`, `maxDataSize`,
     `maxHotSpanSecs`, `maxWarmDBCount`, `homePath`, `coldPath`, `thawedPath`, `coldToFrozenDir`,
-    `volume`) to text; an empty value resets the setting to its default. Sizes accept units
-    (`500MB`) or a bare number of MB; `maxDataSize` also accepts `auto`; ages accept units (`30d`)
-    or a bare number of seconds. Raises InputError naming the setting (as `labels` names it, e.g.
-    the CLI's option), before anything is changed.
+    `volume`; Speleo's own `promotedFields`, `coldCompressionLevel`) to text; an empty value resets
+    the setting to its default. Sizes accept units (`500MB`) or a bare number of MB; `maxDataSize`
+    also accepts `auto`; ages accept units (`30d`) or a bare number of seconds;
+    `coldCompressionLevel` a whole number from 0 to 22. Raises InputError naming the setting (as
+    `labels` names it, e.g. the CLI's option), before anything is changed.
     """
     out: dict = {}
     for key, value in params.items():
@@ -255,6 +267,11 @@ def _parse_one(key: str, value) -> dict:
     if key == "maxWarmDBCount":
         if not text.isdigit():
             raise InputError(f"{key}: {text!r} is not a whole number of buckets (0 or more)")
+        return {col: int(text)}
+    if key == "coldCompressionLevel":
+        if not text.isdigit() or int(text) > MAX_COLD_LEVEL:
+            raise InputError(f"{key}: {text!r} is not a zstd level; write a whole number from 1 (fastest) to "
+                             f"{MAX_COLD_LEVEL} (smallest), or 0 to copy warm buckets to cold unchanged")
         return {col: int(text)}
     if key == "coldToFrozenDir" and text.startswith("s3://"):
         if not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,62}(/.*)?$", text):

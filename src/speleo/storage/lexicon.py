@@ -24,6 +24,9 @@ lexicon ids present, delta-coded, and their document frequencies), `post.<g>` (p
 the local row numbers of each token in lexicon order, delta-coded per token, byte-planes
 split), `unsafe` (u32 row numbers), `meta` (runs of (index, host, source, sourcetype) over the
 rows, as JSON). A sidecar whose header, CRC, sizes or row counts disagree is `CorruptSidecar`.
+
+A bucket rewritten row group for row group (the roll to cold, `storage.lifecycle`) keeps its
+sidecar: `retarget` changes only the header's Parquet size.
 """
 
 from __future__ import annotations
@@ -292,6 +295,20 @@ def build_for_file(path: Path) -> bytes:
     for i in range(pf.num_row_groups):
         builder.add(pf.read_row_group(i, columns=cols))
     return builder.finish(path.stat().st_size)
+
+
+def retarget(blob: bytes, parquet_bytes: int) -> bytes:
+    """The same sidecar describing a Parquet file of `parquet_bytes` bytes: only the header's
+    `parquet_bytes` changes (its CRC-32 is recomputed; the sections are kept byte for byte, their
+    offsets being relative to the end of the header). For a bucket rewritten with the same row
+    groups (the roll to cold, `storage.lifecycle`). Raises CorruptSidecar when `blob` is not a
+    sidecar whose header can be trusted."""
+    probe = Lexicon.__new__(Lexicon)
+    probe.blob = blob
+    probe._parse_header()
+    header = dict(probe.header, parquet_bytes=int(parquet_bytes))
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([HEAD.pack(MAGIC, VERSION, len(head)), head, CRC.pack(zlib.crc32(head)), blob[probe.base:]])
 
 
 def write(bucket: Path, blob: bytes) -> Path:

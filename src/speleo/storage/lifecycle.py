@@ -10,7 +10,9 @@ Splunk's model (Splunk indexes.conf.spec, checked with the project's search tool
   hot + warm + cold buckets (never thawed ones) are frozen in ascending order of their newest
   event (ties: oldest earliest event, then bucket id) until the total fits.
 - **Warm count** (`maxWarmDBCount`): the warm buckets whose newest event is oldest roll to
-  `coldPath` until at most that many remain (0: every warm bucket rolls).
+  `coldPath` until at most that many remain (0: every warm bucket rolls). Speleo's own
+  `coldCompressionLevel` (default 15) rewrites the file at that zstd level on the way, row
+  group for row group, so its term index stays valid (0: copied unchanged, as Splunk moves it).
 - **Frozen**: without `coldToFrozenDir` the bucket is deleted; with it, the bucket's Parquet
   file and a `.json` description (with its sha256) are copied to the archive folder or
   S3-compatible store (`storage.archive`) first. Thawed buckets are never frozen automatically.
@@ -35,6 +37,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
+
+import pyarrow as pa
 
 from speleo.errors import InputError, NotFoundError
 from speleo.storage import archive as archives
@@ -162,41 +166,80 @@ class Lifecycle:
     # -- retention -------------------------------------------------------------------------
     def run_retention(self, now: float | None = None) -> RunReport:
         """Evaluate the policy at `now` (default: the clock) and carry it out. A step that fails
-        (an object store refusing) is reported and retried on the next run; the rest go on."""
+        (an object store refusing) is reported and retried on the next run; the rest go on.
+
+        The plan is made under the store's merge lock; each freeze runs under it too, and a roll
+        to cold takes it only for its catalog commit (its rewrite, seconds of CPU, lets seals and
+        merges go on). A bucket a merge, a purge or another run retired meanwhile is skipped."""
         now = self._now() if now is None else now
         report = RunReport()
         with self.store._merge_lock:
             settings = indexconf.load_all(self.home, self.catalog)
             plan = plan_retention(self.catalog.live_buckets(), settings, indexconf.volumes(self.catalog), now)
             rows = {b.id: b for b in self.catalog.live_buckets()}
-            for act in plan:
-                b, conf = rows[act.bucket_id], settings[act.index]
-                try:
-                    done = self._freeze(b, conf, act.reason) if act.kind == "freeze" else self._to_cold(b, conf, act.reason)
+        for act in plan:
+            b, conf = rows[act.bucket_id], settings[act.index]
+            try:
+                if act.kind == "freeze":
+                    with self.store._merge_lock:
+                        done = self._freeze(b, conf, act.reason) if self._live(b.id) else None
+                else:
+                    done = self._to_cold(b, conf, act.reason)
+                if done is not None:
                     report.actions.append(done)
-                except Exception as e:   # noqa: BLE001 (kept and retried: the bucket stays where it is)
-                    fail = {"bucket": b.id, "idx": b.index_name, "action": act.kind, "reason": act.reason,
-                            "error": f"{type(e).__name__}: {e}"}
-                    report.failures.append(fail)
-                    self.emit("lifecycle_failed", fail)
+            except Exception as e:   # noqa: BLE001 (kept and retried: the bucket stays where it is)
+                if not self._live(b.id):
+                    continue   # retired meanwhile (its file may have gone with it): nothing left to do
+                fail = {"bucket": b.id, "idx": b.index_name, "action": act.kind, "reason": act.reason,
+                        "error": f"{type(e).__name__}: {e}"}
+                report.failures.append(fail)
+                self.emit("lifecycle_failed", fail)
         return report
 
-    def _to_cold(self, b: BucketRow, conf: indexconf.IndexSettings, reason: str) -> dict:
-        """Copy a warm bucket to `coldPath`, then one transaction swaps the catalog rows."""
+    def _live(self, bucket_id: int) -> bool:
+        return bool(self.catalog.query("SELECT 1 FROM buckets WHERE id = ? AND retired_at IS NULL", (bucket_id,)))
+
+    def _to_cold(self, b: BucketRow, conf: indexconf.IndexSettings, reason: str) -> dict | None:
+        """Rewrite a warm bucket into `coldPath` at the index's `coldCompressionLevel` (0: copy
+        it), with its term index sidecar, then one transaction swaps the catalog rows.
+
+        The rewrite keeps every row group as it is (`rewrite_durably`), so the sidecar's
+        per-row-group postings and the catalog's per-row-group Bloom filters stay true: the
+        sidecar is carried over with its header naming the new file's size. It runs without the
+        merge lock; the commit adds the cold row only while the warm one is still live, else the
+        new files are dropped and None is returned (a merge or purge took the bucket meanwhile).
+        A crash before the commit leaves files no row lists, deleted at recovery; a failure
+        before it (disk full) removes them at once (each retry writes under a new name)."""
         src = self.home.root / b.path
         dest = conf.cold_path / f"cold_{int(b.min_time)}_{int(b.max_time)}_{uuid.uuid4().hex[:12]}.parquet"
-        copy_durably(src, dest)
-        if lexicon.sidecar_path(src).exists():   # the term index goes along (else it is rebuilt later)
-            copy_durably(lexicon.sidecar_path(src), lexicon.sidecar_path(dest))
+        t0 = time.monotonic()
+        try:
+            if conf.cold_compression_level:
+                rewrite_durably(src, dest, conf.cold_compression_level)
+            else:
+                copy_durably(src, dest)
+            carry_sidecar(src, dest)   # else the term index is rebuilt later (Store.build_missing_sidecars)
+        except BaseException:
+            _drop(dest)
+            raise
+        secs = time.monotonic() - t0
         crash_point("cold.copied")
-        new_id = self._replace_row(b, "cold", dest)
+        with self.store._merge_lock:
+            new_id = self._replace_row(b, "cold", dest)
+        if new_id is None:
+            _drop(dest)
+            return None
         crash_point("cold.committed")
         fields = {"idx": b.index_name, "bucket": b.id, "new_bucket": new_id, "from": b.state, "to": "cold",
-                  "reason": reason, "path": str(dest), "size_bytes": b.size_bytes}
+                  "reason": reason, "path": str(dest), "size_bytes": b.size_bytes,
+                  "cold_size_bytes": dest.stat().st_size, "zstd_level": conf.cold_compression_level,
+                  "secs": round(secs, 3)}
         self.emit("rolled", fields)
         return {"action": "rolled", **fields}
 
-    def _replace_row(self, b: BucketRow, state: str, path: Path) -> int:
+    def _replace_row(self, b: BucketRow, state: str, path: Path) -> int | None:
+        """Add the row of `path` (a copy of bucket `b` in `state`) and retire `b`'s, in one
+        transaction; None (nothing changed) when `b` is no longer live."""
         from speleo.storage.store import catalog_path
 
         now = self._now()
@@ -204,9 +247,12 @@ class Lifecycle:
             cur = con.execute(
                 "INSERT INTO buckets(index_name, state, path, min_time, max_time, event_count, raw_bytes,"
                 " size_bytes, bloom, journal_seq, created, profile) SELECT index_name, ?, ?, min_time, max_time,"
-                " event_count, raw_bytes, ?, bloom, journal_seq, ?, profile FROM buckets WHERE id = ?",
+                " event_count, raw_bytes, ?, bloom, journal_seq, ?, profile FROM buckets WHERE id = ?"
+                " AND retired_at IS NULL",
                 (state, catalog_path(self.home, path), path.stat().st_size, now, b.id),
             )
+            if cur.rowcount != 1:
+                return None
             con.execute("UPDATE buckets SET retired_at = ? WHERE id = ?", (now, b.id))
             return int(cur.lastrowid)
 
@@ -329,6 +375,74 @@ def archived(catalog, index: str, earliest: float | None = None, latest: float |
     lo = float("-inf") if earliest is None else earliest
     hi = float("inf") if latest is None else latest
     return [d for d in (dict(zip(keys, r)) for r in rows) if d["max_time"] >= lo and d["min_time"] < hi]
+
+
+def rewrite_durably(src: Path, dest: Path, level: int) -> None:
+    """Rewrite the Parquet bucket `src` as `dest` with every column at zstd `level` (the warm
+    encodings otherwise: `store.cold_parquet_opts`), one row group at a time and row group for
+    row group (same rows in each, same order), durably: temp name, fsync, rename, fsync of the
+    folder. Memory: one row group. When the written file's row groups differ from the source's
+    anyway (a row group with no rows), the file is copied unchanged instead. Raises StorageError
+    naming the file when it cannot be read or written."""
+    import pyarrow.parquet as pq
+
+    from speleo.errors import StorageError
+    from speleo.storage.store import cold_parquet_opts
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        pf = pq.ParquetFile(src)
+        schema = pf.schema_arrow
+        groups = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
+        with pq.ParquetWriter(tmp, schema, **cold_parquet_opts(level, schema.names)) as writer:
+            for i in range(len(groups)):
+                table = pf.read_row_group(i)
+                writer.write_table(table, row_group_size=max(1, table.num_rows))
+                if i == len(groups) // 2:
+                    crash_point("cold.rewriting")   # tests: a kill -9 in the middle of the rewrite
+        md = pq.ParquetFile(tmp).metadata
+        same = [md.row_group(i).num_rows for i in range(md.num_row_groups)] == groups
+    except (OSError, ValueError, pa.ArrowException) as e:
+        tmp.unlink(missing_ok=True)
+        hint = "" if isinstance(e, OSError) else ("; set the index's coldCompressionLevel to 0 to copy buckets to "
+                                                   "cold unchanged")
+        raise StorageError(f"could not rewrite bucket {src.name} into {dest.parent} at zstd level {level}: "
+                           f"{e}{hint}") from e
+    if not same:
+        tmp.unlink(missing_ok=True)
+        copy_durably(src, dest)
+        return
+    fsync_file(tmp)
+    os.replace(tmp, dest)
+    fsync_dir(dest.parent)
+
+
+def carry_sidecar(src: Path, dest: Path) -> bool:
+    """Give `dest` (a rewrite or copy of bucket `src`, same row groups) the term index sidecar of
+    `src`, its header naming `dest`'s size. False when `src` has no sidecar that loads (none, or
+    corrupt: `Store.build_missing_sidecars` builds one for `dest` later) or when its row groups
+    are not `dest`'s."""
+    import pyarrow.parquet as pq
+
+    try:
+        lex = lexicon.load(src)
+    except lexicon.CorruptSidecar:
+        return False
+    if lex is None:
+        return False
+    md = pq.ParquetFile(dest).metadata
+    if [md.row_group(i).num_rows for i in range(md.num_row_groups)] != list(lex.header["groups"]):
+        return False
+    lexicon.write(dest, lexicon.retarget(lex.blob, dest.stat().st_size))
+    return True
+
+
+def _drop(bucket: Path) -> None:
+    """Delete a bucket file no catalog row lists yet, its temp file and its sidecar."""
+    bucket.unlink(missing_ok=True)
+    bucket.with_name(bucket.name + ".tmp").unlink(missing_ok=True)
+    lexicon.remove(bucket)
 
 
 def copy_durably(src: Path, dest: Path) -> None:

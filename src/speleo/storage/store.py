@@ -55,6 +55,18 @@ WARM_PARQUET_OPTS = {k: v for k, v in PARQUET_OPTS.items() if k != "row_group_si
     "compression_level": {name: 9 if name in ("_raw", "_time", "_offset") else 6 for name in EVENT_SCHEMA.names}}
 
 
+def cold_parquet_opts(level: int, names: list[str]) -> dict:
+    """Writer options of a cold bucket (`storage.lifecycle`): the warm bucket's encodings, every
+    column at zstd `level` (the index's `coldCompressionLevel`), for a file whose columns are `names`."""
+    opts = {k: v for k, v in WARM_PARQUET_OPTS.items() if k not in ("compression_level", "use_dictionary",
+                                                                     "column_encoding")}
+    return opts | {
+        "compression_level": int(level),
+        "use_dictionary": [c for c in WARM_PARQUET_OPTS["use_dictionary"] if c in names],
+        "column_encoding": {c: e for c, e in WARM_PARQUET_OPTS["column_encoding"].items() if c in names},
+    }
+
+
 @dataclass
 class SealStats:
     """What one seal wrote: buckets, events and bytes."""

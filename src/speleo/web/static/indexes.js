@@ -6,7 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const CSRF = document.querySelector('meta[name="csrf-token"]').content;
   const SETTINGS = ["frozenTimePeriodInSecs", "maxTotalDataSizeMB", "maxDataSize", "maxHotSpanSecs", "maxWarmDBCount",
-    "homePath", "coldPath", "thawedPath", "coldToFrozenDir", "volume"];
+    "homePath", "coldPath", "thawedPath", "coldToFrozenDir", "volume", "coldCompressionLevel"];
   function h(tag, attrs, ...kids) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); }
