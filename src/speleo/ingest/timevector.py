@@ -49,8 +49,13 @@ def _field(groups: pa.StructArray, name: str) -> pa.Array | None:
 
 
 def _ints(arr: pa.Array | None, default: int = 0) -> pa.Array:
+    """Integers of a group's texts: `default` where the group is empty, spaces around ignored."""
     if arr is None:
         return pa.scalar(default, pa.int64())  # type: ignore[return-value]
+    try:   # the usual case, digits only: the cast alone (it refuses "" and any space)
+        return pc.cast(arr, pa.int64())
+    except pa.ArrowInvalid:
+        pass
     filled = pc.if_else(pc.equal(arr, ""), str(default), arr)
     return pc.cast(pc.utf8_trim_whitespace(filled), pa.int64())
 
@@ -134,6 +139,8 @@ def _year_less(month: pa.Array, day: pa.Array, clock: pa.Array, frac: pa.Array,
 
 def _fill_invalid(groups: pa.StructArray, valid: pa.Array) -> pa.StructArray:
     """Replace rows that did not match by a harmless date so that arithmetic never fails."""
+    if groups.null_count == 0:   # every row matched
+        return groups
     arrays, names = [], []
     for i in range(groups.type.num_fields):
         name = groups.type.field(i).name
