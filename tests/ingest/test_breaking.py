@@ -171,6 +171,23 @@ def test_flags_of_one_event_are_listed_in_flag_order() -> None:
     assert rows[1]["_time"] == 1577836800.0   # the time of the event before it
 
 
+def test_repeated_lines_of_another_layout_are_each_decided() -> None:
+    """Lines the learned format does not fit are asked once per distinct text: an exception
+    line repeated stays with the event before it each time, a repeated line that starts with
+    another layout's timestamp starts an event each time."""
+    data = (b"2020-01-01 00:00:00 a\n"
+            b"java.lang.IllegalStateException: pool exhausted\n"
+            b"\tat x.y(Z.java:1)\n"
+            b"2020-01-01 00:00:01 b\n"
+            b"java.lang.IllegalStateException: pool exhausted\n"
+            b"Jan  1 00:00:02 other layout\n"
+            b"Jan  1 00:00:02 other layout\n")
+    rows = parse_all(data)
+    assert [r["linecount"] for r in rows] == [3, 2, 1, 1]
+    # the year-less lines take the year before NOW (2024-06-01): 2024-01-01 00:00:02 UTC
+    assert [r["_time"] for r in rows] == [1577836800.0, 1577836801.0, 1704067202.0, 1704067202.0]
+
+
 def test_line_breaker_overrides() -> None:
     st = Sourcetype("x", line_breaker=r"BEGIN")
     rows = parse_all(b"BEGIN 2020-01-01 00:00:00\nbody\n2020-01-01 00:00:01 not a start\nBEGIN z\n", st)

@@ -214,14 +214,13 @@ class EventParser:
                 pass
         # Lines the learned format does not fit may still start with another format (Python
         # checks them: after the learned format's RE2 pass they are few, e.g. exception lines).
+        # Each distinct such line is asked once (a stack trace repeats the same exception line).
         maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
-        todo = pc.indices_nonzero(maybe).to_pylist()
-        if not todo:
+        if not pc.any(maybe).as_py():
             return matched
-        values = matched.to_pylist()
-        for i in todo:
-            values[i] = self.recognizer.starts_with_timestamp(text[i].as_py())
-        return pa.array(values)
+        todo = pc.dictionary_encode(pc.filter(text, maybe))
+        answers = pa.array([self.recognizer.starts_with_timestamp(s) for s in todo.dictionary.to_pylist()], pa.bool_())
+        return pc.replace_with_mask(matched, maybe, pc.take(answers, todo.indices))
 
     # ---- building the table -------------------------------------------------------------
     def _build(self, lines: _Lines, blank: pa.Array, starts: pa.Array, n_lines: int,
@@ -234,8 +233,11 @@ class EventParser:
             return SCHEMA.empty_table(), {}
         bounds = _run_starts(kept_group)
         list_offsets = pa.concat_arrays([bounds, pa.array([len(kept_group)], pa.int32())])
-        joined = pa.ListArray.from_arrays(list_offsets, pc.filter(text, keep))
-        raw = pc.binary_join(joined, "\n")
+        kept_text = pc.filter(text, keep)
+        if len(bounds) == len(kept_group):   # one line per event: _raw is the line
+            raw = kept_text
+        else:
+            raw = pc.binary_join(pa.ListArray.from_arrays(list_offsets, kept_text), "\n")
         event_group = pc.take(kept_group, bounds)
         first_line = pc.take(pc.indices_nonzero(starts), event_group)
         timed = pc.take(text, first_line)

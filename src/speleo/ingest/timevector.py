@@ -36,11 +36,17 @@ def extract_times(rec: TimestampRecognizer, lines: pa.Array, pattern: Pattern, a
     Only the first `width` characters are searched (JSON patterns search the whole line).
     Raises `pyarrow.ArrowInvalid` if RE2 rejects the regex.
     """
-    regex = pattern.start_regex if anchored else pattern.search_regex
+    regex = _without_ts(pattern.start_regex if anchored else pattern.search_regex)
     if not pattern.json:
         lines = pc.utf8_slice_codeunits(lines, 0, width)
     groups = pc.extract_regex(lines, regex)
     return _vector_epoch(groups, pattern, rec)
+
+
+def _without_ts(regex: str) -> str:
+    """The regex with its group `ts` made non-capturing: the arithmetic reads only the parts,
+    and each captured group costs RE2 and Arrow a copy per row (5-10% of the extraction)."""
+    return regex.replace("(?P<ts>", "(?:", 1)
 
 
 def _field(groups: pa.StructArray, name: str) -> pa.Array | None:
