@@ -151,6 +151,43 @@ def test_max_lines_splits_and_flags() -> None:
     assert rows[0]["_flags"] == "max_lines" and rows[1]["_time"] == rows[0]["_time"]
 
 
+def test_max_lines_leaves_an_event_of_exactly_max_lines_whole() -> None:
+    """The cut starts at max_lines + 1 lines: 4 lines with max_lines=4 stay one event, 5 do not."""
+    head, tail = b"2020-01-01 00:00:00 head\n", b"2020-01-01 00:00:01 next\n"
+    rows = parse_all(head + b"\tline\n" * 3 + tail, replace(GENERIC, max_lines=4))
+    assert [(r["linecount"], r["_flags"]) for r in rows] == [(4, ""), (1, "")]
+    rows = parse_all(head + b"\tline\n" * 4 + tail, replace(GENERIC, max_lines=4))
+    assert [r["linecount"] for r in rows] == [4, 1, 1]
+    assert [r["_flags"] for r in rows] == ["max_lines", "no_timestamp,max_lines", ""]
+
+
+def test_flags_of_one_event_are_listed_in_flag_order() -> None:
+    """An event with several flags lists them comma-separated in the order of FLAGS; the events
+    around it have none."""
+    st = Sourcetype("x", should_linemerge=False, truncate=50)
+    data = b"2020-01-01 00:00:00 ok\nbad \xff" + b"x" * 100 + b"\n2020-01-01 00:00:02 fine\n"
+    rows = parse_all(data, st)
+    assert [r["_flags"] for r in rows] == ["", "no_timestamp,truncated,invalid_utf8", ""]
+    assert rows[1]["_time"] == 1577836800.0   # the time of the event before it
+
+
+def test_repeated_lines_of_another_layout_are_each_decided() -> None:
+    """Lines the learned format does not fit are asked once per distinct text: an exception
+    line repeated stays with the event before it each time, a repeated line that starts with
+    another layout's timestamp starts an event each time."""
+    data = (b"2020-01-01 00:00:00 a\n"
+            b"java.lang.IllegalStateException: pool exhausted\n"
+            b"\tat x.y(Z.java:1)\n"
+            b"2020-01-01 00:00:01 b\n"
+            b"java.lang.IllegalStateException: pool exhausted\n"
+            b"Jan  1 00:00:02 other layout\n"
+            b"Jan  1 00:00:02 other layout\n")
+    rows = parse_all(data)
+    assert [r["linecount"] for r in rows] == [3, 2, 1, 1]
+    # the year-less lines take the year before NOW (2024-06-01): 2024-01-01 00:00:02 UTC
+    assert [r["_time"] for r in rows] == [1577836800.0, 1577836801.0, 1704067202.0, 1704067202.0]
+
+
 def test_line_breaker_overrides() -> None:
     st = Sourcetype("x", line_breaker=r"BEGIN")
     rows = parse_all(b"BEGIN 2020-01-01 00:00:00\nbody\n2020-01-01 00:00:01 not a start\nBEGIN z\n", st)

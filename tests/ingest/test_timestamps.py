@@ -111,6 +111,19 @@ def test_year_rollover_vectorised_matches() -> None:
     assert got[3] is None
 
 
+def test_vectorised_window_counts_characters_not_bytes() -> None:
+    """The vector path looks at the first 176 characters of a line (lookahead 128 + 48): a
+    timestamp at character 100 is found and one cut by the window (characters 160-178) is
+    not, whether the padding before it is ASCII (1 byte a character) or not (2 bytes)."""
+    rec = TimestampRecognizer(tz="UTC")
+    rec.find("2021-07-01 12:00:00 x")
+    ts = "2021-07-01 12:00:00 end"
+    for pad in ("x", "é"):
+        lines = [pad * 99 + " " + ts, pad * 159 + " " + ts, "short " + ts]
+        got = rec.extract_vector(pa.array(lines), rec.learned, anchored=False).to_pylist()  # type: ignore[arg-type]
+        assert got == [1625140800.0, None, 1625140800.0], pad
+
+
 def test_naive_time_uses_zone_and_offsets_win() -> None:
     rec = TimestampRecognizer(tz="Europe/Paris")
     summer = rec.find("2021-07-01 12:00:00 x")

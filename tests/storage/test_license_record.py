@@ -44,3 +44,27 @@ def test_usage_once_and_rollover_once_per_day(tmp_path):
     # the Usage events themselves are in _internal, which is not metered
     assert license.unreported(cat) == []
     assert license.status(cat, yesterday)["bytes"] == main_bytes
+
+
+def test_volume_meter_per_day_and_origin(tmp_path):
+    """record_volume adds bytes (UTF-8) and events per licence day of _indextime and origin: one
+    origin over two days (the fast path) and mixed origins (the grouped path) count the same."""
+    from speleo.storage.schema import conform
+    from speleo.storage.store import record_volume
+
+    cat = Catalog(tmp_path / "c.db")
+    one = conform(pa.table({"_time": [T] * 3, "_raw": ["ab", "é", "xyz"], "index": ["main"] * 3,
+                            "host": ["h"] * 3, "source": ["/f"] * 3, "sourcetype": ["st"] * 3,
+                            "_indextime": [T, T + 0.5, T + DAY]}))
+    mixed = conform(pa.table({"_time": [T] * 3, "_raw": ["ab", "é", "xyz"], "index": ["main"] * 3,
+                              "host": ["h", "h", None], "source": ["/f"] * 3, "sourcetype": ["st"] * 3,
+                              "_indextime": [T, T + 0.5, T + DAY]}))
+    with cat.transaction() as con:
+        record_volume(con, one, "UTC")
+        record_volume(con, mixed, "UTC")
+    rows = cat.query("SELECT day, index_name, sourcetype, host, source, bytes, events FROM volume ORDER BY day, host")
+    assert [tuple(r) for r in rows] == [
+        ("2025-11-24", "main", "st", "h", "/f", 2 * (2 + 2), 4),   # "ab" and "é" (2 bytes), twice
+        ("2025-11-25", "main", "st", "", "/f", 3, 1),             # the missing host counts as ""
+        ("2025-11-25", "main", "st", "h", "/f", 3, 1),
+    ]

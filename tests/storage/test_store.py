@@ -205,6 +205,37 @@ def test_streaming_merge_orders_by_source_then_time_and_keeps_every_row(tmp_path
     assert pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0).num_rows == 50
 
 
+def test_sort_events_of_one_source_is_stable_on_time():
+    """One source: rows in _time order, rows of equal _time in their order of arrival; an
+    already ordered table comes back as it was; several sources (a missing one as "") first."""
+    from speleo.storage.merge import sort_events
+
+    t = pa.table({"_time": [3.0, 1.0, 2.0, 1.0], "_raw": ["a", "b", "c", "d"], "source": ["/s"] * 4})
+    assert sort_events(t).column("_raw").to_pylist() == ["b", "d", "c", "a"]
+    ordered = pa.table({"_time": [1.0, 1.0, 2.0], "_raw": ["x", "y", "z"], "source": ["/s"] * 3})
+    assert sort_events(ordered).column("_raw").to_pylist() == ["x", "y", "z"]
+    mixed = pa.table({"_time": [1.0, 0.0, 2.0, 0.5], "_raw": ["p", "q", "r", "s"], "source": ["/b", "/a", None, "/b"]})
+    assert sort_events(mixed).column("_raw").to_pylist() == ["r", "q", "s", "p"]
+
+
+def test_journal_segment_holds_the_encoded_records_back_to_back(home):
+    """A record is written in pieces (no joined copy): the segment's bytes are still exactly
+    encode(record) of each record in turn, and pending_bytes counts them."""
+    from speleo.storage.journal import Journal, Record, encode
+    from speleo.storage.schema import conform
+
+    journal = Journal(home.root / "j")
+    recs = [Record(conform(events(3)), {"checkpoints": {"k": ["/f", 10]}}), Record(conform(events(2, word="beta")), {})]
+    for r in recs:
+        journal.append(r)
+    journal.close()
+    expected = b"".join(encode(r) for r in recs)
+    assert journal.path_of(journal.seq).read_bytes() == expected and journal.pending_bytes == len(expected)
+    back, valid = read_segment(journal.path_of(journal.seq))
+    assert valid == len(expected) and [b.meta for b in back] == [r.meta for r in recs]
+    assert all(b.events.equals(r.events) for b, r in zip(back, recs))
+
+
 def test_segment_numbers_are_not_reused_after_a_clean_stop(home):
     """After a clean stop the journal folder is empty; a new segment must not take a number the
     catalog lists as sealed, or recovery would delete it unread."""

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -213,14 +214,13 @@ class EventParser:
                 pass
         # Lines the learned format does not fit may still start with another format (Python
         # checks them: after the learned format's RE2 pass they are few, e.g. exception lines).
+        # Each distinct such line is asked once (a stack trace repeats the same exception line).
         maybe = pc.and_(pc.invert(matched), pc.invert(pc.match_substring_regex(text, r"^(\s|$)")))
-        todo = pc.indices_nonzero(maybe).to_pylist()
-        if not todo:
+        if not pc.any(maybe).as_py():
             return matched
-        values = matched.to_pylist()
-        for i in todo:
-            values[i] = self.recognizer.starts_with_timestamp(text[i].as_py())
-        return pa.array(values)
+        todo = pc.dictionary_encode(pc.filter(text, maybe))
+        answers = pa.array([self.recognizer.starts_with_timestamp(s) for s in todo.dictionary.to_pylist()], pa.bool_())
+        return pc.replace_with_mask(matched, maybe, pc.take(answers, todo.indices))
 
     # ---- building the table -------------------------------------------------------------
     def _build(self, lines: _Lines, blank: pa.Array, starts: pa.Array, n_lines: int,
@@ -233,8 +233,11 @@ class EventParser:
             return SCHEMA.empty_table(), {}
         bounds = _run_starts(kept_group)
         list_offsets = pa.concat_arrays([bounds, pa.array([len(kept_group)], pa.int32())])
-        joined = pa.ListArray.from_arrays(list_offsets, pc.filter(text, keep))
-        raw = pc.binary_join(joined, "\n")
+        kept_text = pc.filter(text, keep)
+        if len(bounds) == len(kept_group):   # one line per event: _raw is the line
+            raw = kept_text
+        else:
+            raw = pc.binary_join(pa.ListArray.from_arrays(list_offsets, kept_text), "\n")
         event_group = pc.take(kept_group, bounds)
         first_line = pc.take(pc.indices_nonzero(starts), event_group)
         timed = pc.take(text, first_line)
@@ -296,7 +299,7 @@ def _split_lines(data: bytes, end: int, truncate: int) -> _Lines:
 
     Lines end with "\r\n", "\n" or a lone "\r" (Splunk's default LINE_BREAKER `([\r\n]+)`
     breaks on both characters; old Mac OS and some devices write CR only)."""
-    if _LONE_CR.search(data, 0, end):
+    if data.find(b"\r", 0, end) >= 0 and _LONE_CR.search(data, 0, end):   # find: memchr, 30x faster
         return _split_lines_cr(data, end, truncate)
     buf = pa.py_buffer(data).slice(0, end)
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.array([0, end], pa.int64()).buffers()[1], buf])
@@ -380,8 +383,12 @@ def _cap_lines(starts: pa.Array, max_lines: int) -> tuple[pa.Array, set[int]]:
     """Add event starts every `max_lines` lines; lines of events that were cut (for flags)."""
     n = len(starts)
     start_idx = pc.indices_nonzero(starts)
+    if len(start_idx) and start_idx[0].as_py() == 0:   # no event longer than max_lines: nothing to cut
+        bounds = np.append(start_idx.to_numpy(), n)
+        if int(np.diff(bounds).max()) <= max_lines:
+            return starts, set()
     group = pc.subtract(pc.cumulative_sum(pc.cast(starts, pa.int64())), 1)
-    pos = pc.subtract(pa.array(range(n), pa.int64()), pc.take(pc.cast(start_idx, pa.int64()), group))
+    pos = pc.subtract(_arange(n), pc.take(pc.cast(start_idx, pa.int64()), group))
     if not pc.any(pc.greater_equal(pos, max_lines)).as_py():
         return starts, set()
     cut = pc.subtract(pos, pc.multiply(pc.divide(pos, max_lines), max_lines))
@@ -389,6 +396,11 @@ def _cap_lines(starts: pa.Array, max_lines: int) -> tuple[pa.Array, set[int]]:
     long_groups = pc.unique(pc.filter(group, extra))
     flagged = pc.indices_nonzero(pc.is_in(group, value_set=long_groups)).to_pylist()
     return pc.or_(starts, extra), set(flagged)
+
+
+def _arange(n: int) -> pa.Array:
+    """0, 1, ..., n - 1 as int64 (from numpy: a Python range of a chunk's lines took ~1.5 ms)."""
+    return pa.array(np.arange(n, dtype=np.int64))
 
 
 def _last_start(starts: pa.Array) -> int:
@@ -401,9 +413,9 @@ def _keep_mask(blank: pa.Array, starts: pa.Array, group: pa.Array) -> pa.Array:
     n = len(blank)
     if not pc.any(blank).as_py():
         return pc.invert(blank)
-    idx = pa.array(range(n), pa.int64())
+    idx = _arange(n)
     own = pc.if_else(blank, n, idx)
-    rev = pa.array(range(n - 1, -1, -1), pa.int64())
+    rev = pa.array(np.arange(n - 1, -1, -1, dtype=np.int64))
     next_content = pc.take(pc.cumulative_min(pc.take(own, rev)), rev)
     ends = pa.concat_arrays([pc.cast(pc.indices_nonzero(starts), pa.int64())[1:], pa.array([n], pa.int64())])
     return pc.or_(pc.invert(blank), pc.less(next_content, pc.take(ends, group)))
@@ -418,9 +430,13 @@ def _run_starts(sorted_ids: pa.Array) -> pa.Array:
 
 def _event_flags(line_flags: dict[str, set[int]], group: pa.Array, event_group: pa.Array,
                  missing: pa.Array) -> tuple[pa.Array, dict[str, int]]:
-    """The `_flags` column and counts per flag, from line flags and missing timestamps."""
+    """The `_flags` column and counts per flag, from line flags and missing timestamps.
+
+    An event's flags are listed in `FLAGS` order, comma-separated; "" when it has none. Only
+    the flagged events are touched in Python (a list per event cost 0.3 us each, mostly the
+    garbage collector walking them: a third of a second per 100 MB of short lines)."""
     n_events = len(event_group)
-    per_event: list[list[str]] = [[] for _ in range(n_events)]
+    per_event: dict[int, list[str]] = {}
     flagged: dict[str, int] = {}
     position = {g: i for i, g in enumerate(event_group.to_pylist())} if line_flags else {}
     for name in FLAGS:
@@ -431,9 +447,14 @@ def _event_flags(line_flags: dict[str, set[int]], group: pa.Array, event_group: 
             groups = set(pc.take(group, pa.array(sorted(lines), pa.int64())).to_pylist()) if lines else set()
             hits = {position[g] for g in groups if g in position}
         for i in hits:
-            per_event[i].append(name)
+            per_event.setdefault(i, []).append(name)
         if hits:
             flagged[name] = len(hits)
+    empty = pa.repeat(pa.scalar("", pa.string()), n_events)
     if not flagged:
-        return pa.array([""] * n_events, pa.string()), {}
-    return pa.array([",".join(f) for f in per_event], pa.string()), flagged
+        return empty, {}
+    rows = sorted(per_event)
+    mask = np.zeros(n_events, dtype=bool)
+    mask[rows] = True
+    values = pa.array([",".join(per_event[i]) for i in rows], pa.string())
+    return pc.replace_with_mask(empty, pa.array(mask), values), flagged

@@ -25,8 +25,16 @@ KEY = "__sort_source"
 
 
 def sort_events(events: pa.Table) -> pa.Table:
-    """Sort events by (source, _time), a missing source sorting as ""."""
-    keyed = events.append_column(KEY, pc.fill_null(events.column("source"), ""))
+    """Sort events by (source, _time), a missing source sorting as "". The sort is stable:
+    events of equal keys keep their order."""
+    source, times = events.column("source"), events.column("_time")
+    if events.num_rows > 1 and source.null_count == 0:
+        ends = pc.min_max(source)
+        if ends["min"] == ends["max"]:   # one source (a file's chunk): the order of _time alone
+            if pc.all(pc.less_equal(times[:-1], times[1:])).as_py():
+                return events                 # already in order (most files)
+            return events.sort_by([("_time", "ascending")])
+    keyed = events.append_column(KEY, pc.fill_null(source, ""))
     return keyed.sort_by([(KEY, "ascending"), ("_time", "ascending")]).drop_columns([KEY])
 
 

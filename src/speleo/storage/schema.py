@@ -52,12 +52,12 @@ def with_origin(
 ) -> pa.Table:
     """Add the metadata columns to a parsed chunk (from `ingest.breaking`) and conform it."""
     n = parsed.num_rows
-    extra = {
-        "host": pa.array([host] * n, pa.string()) if n else pa.array([], pa.string()),
-        "source": pa.array([source] * n, pa.string()) if n else pa.array([], pa.string()),
-        "sourcetype": pa.array([sourcetype] * n, pa.string()) if n else pa.array([], pa.string()),
-        "index": pa.array([index] * n, pa.string()) if n else pa.array([], pa.string()),
-        "_indextime": pa.array([indextime] * n, pa.float64()) if n else pa.array([], pa.float64()),
+    extra = {   # pa.repeat: a Python list of n copies cost 0.1 s per million events
+        "host": pa.repeat(pa.scalar(host, pa.string()), n),
+        "source": pa.repeat(pa.scalar(source, pa.string()), n),
+        "sourcetype": pa.repeat(pa.scalar(sourcetype, pa.string()), n),
+        "index": pa.repeat(pa.scalar(index, pa.string()), n),
+        "_indextime": pa.repeat(pa.scalar(indextime, pa.float64()), n),
     }
     for name, arr in extra.items():
         parsed = parsed.append_column(name, arr)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -463,26 +464,53 @@ def record_volume(con, events: pa.Table, tz_name: str | None = None) -> None:
     itime = pc.floor(pc.fill_null(events.column("_indextime"), time.time()))
     seconds = pc.unique(itime).to_pylist()
     days = pa.array([license_day(t, tz_name) for t in seconds])
-    day = pc.take(days, pc.index_in(itime, pa.array(seconds)))
-    t = pa.table(
-        {
-            "day": day,
-            "index": events.column("index"),
-            "sourcetype": pc.fill_null(events.column("sourcetype"), ""),
-            "host": pc.fill_null(events.column("host"), ""),
-            "source": pc.fill_null(events.column("source"), ""),
-            "bytes": pc.binary_length(events.column("_raw")),
-        }
-    )
-    agg = t.group_by(["day", "index", "sourcetype", "host", "source"]).aggregate(
-        [("bytes", "sum"), ("bytes", "count")]
-    )
+    rows = _one_origin_volume(events, itime, seconds, days)
+    if rows is None:
+        day = pc.take(days, pc.index_in(itime, pa.array(seconds)))
+        t = pa.table(
+            {
+                "day": day,
+                "index": events.column("index"),
+                "sourcetype": pc.fill_null(events.column("sourcetype"), ""),
+                "host": pc.fill_null(events.column("host"), ""),
+                "source": pc.fill_null(events.column("source"), ""),
+                "bytes": pc.binary_length(events.column("_raw")),
+            }
+        )
+        rows = t.group_by(["day", "index", "sourcetype", "host", "source"]).aggregate(
+            [("bytes", "sum"), ("bytes", "count")]
+        ).to_pylist()
     con.executemany(
         "INSERT INTO volume(day, index_name, sourcetype, host, source, bytes, events) "
         "VALUES (?,?,?,?,?,?,?) ON CONFLICT(day, index_name, sourcetype, host, source) DO UPDATE "
         "SET bytes = bytes + excluded.bytes, events = events + excluded.events",
         [
             (r["day"], r["index"], r["sourcetype"], r["host"], r["source"], r["bytes_sum"] or 0, r["bytes_count"])
-            for r in agg.to_pylist()
+            for r in rows
         ],
     )
+
+
+def _one_origin_volume(events: pa.Table, itime, seconds: list, days: pa.Array) -> list[dict] | None:
+    """`record_volume`'s rows when every event has the same index, sourcetype, host and source
+    (a file's chunks): sums per second of `_indextime` added up per day, without hashing the
+    four text columns of every event (a hash aggregation cost ~1 ms per 25,000 events).
+    None when the events have several origins."""
+    origin = {}
+    for name in ("index", "sourcetype", "host", "source"):
+        col = events.column(name)
+        first = col[0].as_py()
+        if first is None or col.null_count or not pc.all(pc.equal(col, first)).as_py():
+            return None
+        origin[name] = first
+    where = pc.index_in(itime, pa.array(seconds)).to_numpy()
+    sizes = pc.binary_length(events.column("_raw")).to_numpy()
+    counts = np.bincount(where, minlength=len(seconds))
+    sums = np.bincount(where, weights=sizes, minlength=len(seconds))
+    per_day: dict[str, list[int]] = {}
+    for d, n, b in zip(days.to_pylist(), counts.tolist(), sums.tolist()):
+        if n:
+            acc = per_day.setdefault(d, [0, 0])
+            acc[0] += int(b)
+            acc[1] += n
+    return [{"day": d, **origin, "bytes_sum": b, "bytes_count": n} for d, (b, n) in per_day.items()]
