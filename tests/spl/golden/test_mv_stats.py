@@ -234,3 +234,13 @@ def test_streamstats_of_a_multivalue_field_reads_it_as_it_came_in():
     # `count as g ... by g`: groups are g's values x (n 1, 3: dc 3, 3) and y (n 2: 5 -> 1; n 4: 5, 2, 7 -> 3)
     rows = run(STREAM + " | streamstats dc(a) as d count as g by g | table n g d", rows=ev())
     assert [(r["g"], r["d"]) for r in rows] == [(1, 3), (1, 1), (2, 3), (2, 3)]
+
+
+def test_eventstats_output_named_like_its_multivalue_by_field():
+    # ESPLIT's g: n=1 (x, y), n=2 x, n=3 (y, y), n=4 none; without dedup_splitvals y counts n=1
+    # once and n=3 twice. `count as g by g` replaces g by each result's groups' counts:
+    # x 2, y 3; `sum(a) as g by g`: x = 1+2+5 = 8, y = 1+2 = 3 (n=3 has no a)
+    rows = run(ESPLIT + " | eventstats count as g by g | table n g", rows=ev())
+    assert [r["g"] for r in rows] == [["2", "3"], ["2"], ["3"], None]
+    rows = run(ESPLIT + " | eventstats sum(a) as g by g | table n g", rows=ev())
+    assert [r["g"] for r in rows] == [["8", "3"], ["8"], ["3"], None]
