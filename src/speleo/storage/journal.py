@@ -153,9 +153,13 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError:
-            self._file.close()
-            self._file = None
-            self.seq += 1   # leave the damaged segment (recovery reads up to the tear) and start a new one
+            try:
+                self._file.close()   # flushes what is still buffered: on a full disk it raises again
+            except OSError:
+                pass
+            finally:   # never keep a closed file: every later append would fail on it
+                self._file = None
+                self.seq += 1   # leave the damaged segment (recovery reads up to the tear) and start a new one
 
 
     def rotate(self) -> tuple[int, list[Record]] | None:
