@@ -163,4 +163,9 @@ def test_a_write_that_cannot_even_be_undone_leaves_the_journal_usable(tmp_path):
     j.append(record("after"))
     assert raws(first) == ["kept"]
     assert raws(j.path_of(j.seq)) == ["after"]
+    # each segment is sealed with its own records: "kept" under the damaged one's number
+    left, rotated = j.take_left(), j.rotate()
+    assert [(seq, [r.events.column("_raw")[0].as_py() for r in rs]) for seq, rs in left + [rotated]] == [
+        (int(first.stem), ["kept"]), (int(first.stem) + 1, ["after"])]
+    assert j.take_left() == []
     j.close()
