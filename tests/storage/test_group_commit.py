@@ -119,3 +119,53 @@ def test_close_writes_what_was_submitted_then_refuses(tmp_path):
 
     assert asyncio.run(main()) == "the journal is closing"
     assert raws(j.path_of(j.seq)) == ["a"]
+
+
+class _FullDisk:
+    """A segment file on a full disk: writes are buffered, every flush (also the one of seek and
+    of close) raises ENOSPC; close still closes the file, as io.BufferedWriter.close does."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, data):
+        return len(memoryview(data).cast("B"))
+
+    def tell(self):
+        return self.real.tell()
+
+    def fileno(self):
+        return self.real.fileno()
+
+    def _full(self, *args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    flush = seek = truncate = _full
+
+    def close(self):
+        self.real.close()
+        self._full()
+
+
+def test_a_write_that_cannot_even_be_undone_leaves_the_journal_usable(tmp_path):
+    # the append's flush fails, and so do the undo's seek and the close: the damaged segment is
+    # left (recovery reads up to the tear) and the next record goes to a new one, once space is back
+    j = Journal(tmp_path / "journal")
+    j.append(record("kept"))
+    first = j.path_of(j.seq)
+    j._file = _FullDisk(j._file)
+    try:
+        j.append(record("lost"))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+    else:
+        raise AssertionError("the append should have failed")
+    j.append(record("after"))
+    assert raws(first) == ["kept"]
+    assert raws(j.path_of(j.seq)) == ["after"]
+    # each segment is sealed with its own records: "kept" under the damaged one's number
+    left, rotated = j.take_left(), j.rotate()
+    assert [(seq, [r.events.column("_raw")[0].as_py() for r in rs]) for seq, rs in left + [rotated]] == [
+        (int(first.stem), ["kept"]), (int(first.stem) + 1, ["after"])]
+    assert j.take_left() == []
+    j.close()

@@ -104,3 +104,13 @@ def test_bad_values_change_nothing(monkeypatch):
     monkeypatch.setenv("SPELEO_MALLOC_ARENAS", "lots")   # unreadable: the default, not an error
     monkeypatch.setenv("SPELEO_MALLOC_MMAP_THRESHOLD", "")
     assert memory.tune_malloc() == {"arenas": True, "mmap_threshold": True}
+
+
+def test_values_past_a_c_int_are_refused_not_wrapped():
+    # mallopt takes a C int: 2**32 + 1 MiB passed as such would arrive as 1 MiB (and 2**32 + 2
+    # arenas as 2), which glibc accepts; such values are refused (in a fresh interpreter, so that
+    # a wrapped value would not change this process's malloc)
+    script = ("from speleo.storage import memory; "
+              "print(memory.tune_malloc(arenas=(1 << 32) + 2, mmap_threshold=(1 << 32) + (1 << 20)))")
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "{'arenas': False, 'mmap_threshold': False}"

@@ -126,6 +126,9 @@ def test_ages_parse(text, expected):
     ("maxWarmDBCount", "-1", "whole number"), ("coldToFrozenDir", "s3://", "S3 URL"), ("colder", "1", "unknown index setting"),
     ("coldCompressionLevel", "23", "not a zstd level"), ("coldCompressionLevel", "-3", "not a zstd level"),
     ("coldCompressionLevel", "high", "from 1 (fastest) to 22"),
+    # str.isdigit() is true for these, int() refuses the first and reads the second as 3
+    ("coldCompressionLevel", "\u00b2", "not a zstd level"), ("maxWarmDBCount", "\u00b2", "whole number"),
+    ("coldCompressionLevel", "\u0663", "not a zstd level"),
 ])
 def test_bad_settings_name_the_setting(key, value, words):
     with pytest.raises(InputError) as e:

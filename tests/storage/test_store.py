@@ -290,3 +290,22 @@ def test_journal_record_body_is_the_arrow_ipc_stream_pyarrow_writes():
         blob = encode(Record(table, {"k": 1}))
         assert blob.endswith(sink.getvalue())
         assert pa.ipc.open_stream(blob[-len(sink.getvalue()):]).read_all().equals(table)
+
+
+def test_a_segment_left_by_a_failed_write_is_sealed_once(home):
+    # a write that fails and cannot be cut (test_group_commit._FullDisk) leaves its segment with
+    # the 3 events before it; the next 2 go to a new segment. The seal takes both segments (no
+    # journal file left) and a restart replays nothing: 5 events, not 8
+    from tests.storage.test_group_commit import _FullDisk
+
+    store, cat = open_store(home)
+    store.append(events(3))
+    store.journal._file = _FullDisk(store.journal._file)
+    with pytest.raises(OSError):
+        store.append(events(4, word="lost"))
+    store.append(events(2, word="beta"))
+    assert store.seal().events == 5
+    assert list(home.journal_dir.glob("*.wal")) == []
+    store2, cat2 = open_store(home)
+    assert store2.recover().events == 0
+    assert sorted(all_raw(home, cat2)) == sorted([f"event {i} alpha" for i in range(3)] + [f"event {i} beta" for i in range(2)])

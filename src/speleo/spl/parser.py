@@ -103,7 +103,7 @@ def _check_integers(text: str, word: str, tokens) -> None:
     """An integer argument (head 20, top limit=5, eval x=3) past 64 bits cannot run: refuse it
     here, with its position, rather than let the engine fail on it."""
     for tok in tokens:
-        if tok.kind in (T.WORD, T.NUMBER) and tok.value.isdigit() and int(tok.value) > MAX_INTEGER:
+        if tok.kind in (T.WORD, T.NUMBER) and tok.value.isascii() and tok.value.isdigit() and int(tok.value) > MAX_INTEGER:
             raise SplSyntaxError(f"{word}: the number {tok.value} is too large (at most {MAX_INTEGER:,}); "
                                  "write a smaller one", text, tok.start, tok.end)
 

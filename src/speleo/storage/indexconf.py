@@ -252,6 +252,12 @@ def parse_changes(params: dict, labels: dict[str, str] | None = None) -> dict:
     return out
 
 
+def _ascii_digits(text: str) -> bool:
+    """Whether `text` is digits 0-9 only (`str.isdigit` also accepts "\u00b2", which `int` refuses,
+    and other scripts' digits, which `int` reads)."""
+    return text.isascii() and text.isdigit()
+
+
 def _parse_one(key: str, value) -> dict:
     """{catalog column: value} for one setting. Raises InputError."""
     col = SPLUNK_TO_COLUMN.get(key)
@@ -265,11 +271,11 @@ def _parse_one(key: str, value) -> dict:
     if key in ("maxTotalDataSizeMB", "maxDataSize"):
         return {col: parse_size(text, key)}
     if key == "maxWarmDBCount":
-        if not text.isdigit():
+        if not _ascii_digits(text):
             raise InputError(f"{key}: {text!r} is not a whole number of buckets (0 or more)")
         return {col: int(text)}
     if key == "coldCompressionLevel":
-        if not text.isdigit() or int(text) > MAX_COLD_LEVEL:
+        if not _ascii_digits(text) or int(text) > MAX_COLD_LEVEL:
             raise InputError(f"{key}: {text!r} is not a zstd level; write a whole number from 1 (fastest) to "
                              f"{MAX_COLD_LEVEL} (smallest), or 0 to copy warm buckets to cold unchanged")
         return {col: int(text)}

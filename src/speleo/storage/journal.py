@@ -107,6 +107,7 @@ class Journal:
         self._file = None
         self.pending: list[Record] = []
         self.pending_bytes = 0
+        self.left: list[tuple[int, list[Record]]] = []   # segments left by `_undo`, with their records
 
     def segments(self) -> list[Path]:
         """Segment files on disk, oldest first."""
@@ -153,10 +154,27 @@ class Journal:
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError:
-            self._file.close()
-            self._file = None
-            self.seq += 1   # leave the damaged segment (recovery reads up to the tear) and start a new one
+            try:
+                self._file.close()   # flushes what is still buffered: on a full disk it raises again
+            except OSError:
+                pass
+            finally:   # never keep a closed file: every later append would fail on it
+                self._file = None
+                # leave the damaged segment (recovery reads up to the tear) and start a new one; its
+                # records are sealed under its own number (`take_left`), else the new segment's seal
+                # would leave its file unsealed and a restart would replay them a second time
+                if self.pending:
+                    self.left.append((self.seq, self.pending))
+                    self.pending = []
+                self.seq += 1
 
+
+    def take_left(self) -> list[tuple[int, list[Record]]]:
+        """The (seq, records) of segments left after a write that could not be undone, oldest
+        first, each to be sealed (and its file removed) like a rotated one; [] when none."""
+        with self._lock:
+            left, self.left = self.left, []
+            return left
 
     def rotate(self) -> tuple[int, list[Record]] | None:
         """Close the current segment and return (seq, its records); None when it is empty."""

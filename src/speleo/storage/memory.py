@@ -23,6 +23,7 @@ M_ARENA_MAX = -8          # glibc malloc.h: mallopt parameters
 M_MMAP_THRESHOLD = -3
 DEFAULT_ARENAS = 2
 DEFAULT_MMAP_THRESHOLD = 1024 * 1024
+C_INT_MAX = 2**31 - 1   # mallopt's value is a C int
 
 
 def _load_libc():
@@ -57,7 +58,8 @@ def tune_malloc(arenas: int | None = None, mmap_threshold: int | None = None) ->
       and what they leave there stays resident. Same as MALLOC_MMAP_THRESHOLD_.
     Measured (docs/benchmarks.md, 2026-12-06): the server following 300 MB of logs peaked at
     427-443 MB RSS (arenas 2 and 1 MiB) and 475-481 MB (arenas only) against 551-558 MB
-    without either, at the same ingestion rate. A value below 1 leaves glibc's default.
+    without either, at the same ingestion rate. A value below 1 leaves glibc's default; one
+    past a C int (2**31 - 1) is refused.
     Returns which of the two glibc accepted ({"arenas": bool, "mmap_threshold": bool}); all
     False without glibc's mallopt. Raises nothing."""
     arenas = _setting("SPELEO_MALLOC_ARENAS", DEFAULT_ARENAS) if arenas is None else arenas
@@ -68,9 +70,9 @@ def tune_malloc(arenas: int | None = None, mmap_threshold: int | None = None) ->
     done = {"arenas": False, "mmap_threshold": False}
     if mallopt is None:
         return done
-    if arenas >= 1:
+    if 1 <= arenas <= C_INT_MAX:   # ctypes.c_int wraps larger values silently (2**32 + 2 -> 2)
         done["arenas"] = bool(mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas)))
-    if mmap_threshold >= 1:
+    if 1 <= mmap_threshold <= C_INT_MAX:
         done["mmap_threshold"] = bool(mallopt(ctypes.c_int(M_MMAP_THRESHOLD), ctypes.c_int(mmap_threshold)))
     return done
 

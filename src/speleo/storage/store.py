@@ -148,6 +148,7 @@ class Store:
     def seal(self) -> SealStats:
         """Turn the current journal segment into hot buckets; returns what was written."""
         with self._seal_lock:
+            self._unsealed.extend(self.journal.take_left())   # older than the current segment
             rotated = self.journal.rotate()
             if rotated is not None:
                 self._unsealed.append(rotated)

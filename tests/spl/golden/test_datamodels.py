@@ -245,6 +245,7 @@ def test_pivot_limit_splitcol_and_summaries():
     ("| tstats count from datamodel=Logins.Nope", "data model 'Logins' has no dataset 'Nope'"),
     ("| pivot Logins Login count(Login) SORT 10 user", "not a SPLITROW field or cell label"),
     ("| pivot Logins Login count(Login) SPLITROW user SORT ten user", "SORT takes the number of rows"),
+    ("| pivot Logins Login count(Login) SPLITROW user SORT \u00b2 user", "SORT takes the number of rows"),   # isdigit()
     ("| pivot Logins Login count(Login) SPLITROW user ROWSORT user", "pivot ROWSORT is not supported"),
     ("| pivot Logins Login count(Login) SPLITROW user TOP 1 count(Login)", "pivot TOP is not supported"),
     ("| pivot Logins Login count(Login) SPLITROW host PERIOD day", "PERIOD splits _time"),

@@ -219,3 +219,28 @@ def test_streamstats_output_named_like_its_field_or_an_earlier_column():
     # `count(a) as n` replaces the earlier n (3, 4, 4 values seen)
     rows = run(STREAM + " | streamstats sum(a) as a count(a) as n | eval b=a+1 | table n a b", rows=ev())
     assert [(r["n"], r["a"], r["b"]) for r in rows] == [(3, 6, 7), (4, 11, 12), (4, 11, 12), (6, 20, 21)]
+
+
+def test_streamstats_of_a_multivalue_field_reads_it_as_it_came_in():
+    # every function reads the results as they came in, even when another output of the same
+    # command takes the name of its field or by-field (outputs of STREAM's results by hand):
+    # `sum(b) as a count(a)`: b = (1, 1) on every result -> 2, 4, 6, 8; a's values 3, 1, 0, 2 -> 3, 4, 4, 6
+    rows = run(STREAM + ' | eval b=split("1,1", ",") | streamstats sum(b) as a count(a) as c | table n a c',
+               rows=ev())
+    assert [(r["a"], r["c"]) for r in rows] == [(2, 3), (4, 4), (6, 4), (8, 6)]
+    # `count as a sum(a)`: a counts results 1..4; the sum reads a's values 6, 11, 11, 20
+    rows = run(STREAM + " | streamstats count as a sum(a) as s | table n a s", rows=ev())
+    assert [(r["a"], r["s"]) for r in rows] == [(1, 6), (2, 11), (3, 11), (4, 20)]
+    # `count as g ... by g`: groups are g's values x (n 1, 3: dc 3, 3) and y (n 2: 5 -> 1; n 4: 5, 2, 7 -> 3)
+    rows = run(STREAM + " | streamstats dc(a) as d count as g by g | table n g d", rows=ev())
+    assert [(r["g"], r["d"]) for r in rows] == [(1, 3), (1, 1), (2, 3), (2, 3)]
+
+
+def test_eventstats_output_named_like_its_multivalue_by_field():
+    # ESPLIT's g: n=1 (x, y), n=2 x, n=3 (y, y), n=4 none; without dedup_splitvals y counts n=1
+    # once and n=3 twice. `count as g by g` replaces g by each result's groups' counts:
+    # x 2, y 3; `sum(a) as g by g`: x = 1+2+5 = 8, y = 1+2 = 3 (n=3 has no a)
+    rows = run(ESPLIT + " | eventstats count as g by g | table n g", rows=ev())
+    assert [r["g"] for r in rows] == [["2", "3"], ["2"], ["3"], None]
+    rows = run(ESPLIT + " | eventstats sum(a) as g by g | table n g", rows=ev())
+    assert [r["g"] for r in rows] == [["8", "3"], ["8"], ["3"], None]

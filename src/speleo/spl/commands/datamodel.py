@@ -651,7 +651,7 @@ def parse_pivot(cur: Cursor, word: Token) -> ast.ArgsCmd:
         elif up == "SORT":
             cur.next()
             n_tok = cur.next()
-            if not (n_tok.kind in (T.WORD, T.NUMBER) and n_tok.value.isdigit()):
+            if not (n_tok.kind in (T.WORD, T.NUMBER) and n_tok.value.isascii() and n_tok.value.isdigit()):
                 raise cur.error("pivot SORT takes the number of rows to keep (0: all) and a field: "
                                 "SORT <n> [-]<field>", n_tok)
             key = cur.name("a field or cell label to sort by")

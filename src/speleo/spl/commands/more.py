@@ -278,9 +278,18 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     later_names = {agg_name(a) for a in per_value}   # replaced by _streamstats_each_value
     clash = [n for n in names if n in state.columns and n not in later_names] + ([] if per_value else segment_cols)
     keep = [exp.Star(except_=[col(n) for n in clash])] if clash else [exp.Star()]
+    inputs: dict[str, str] = {}
+    keys = [f"__speleo_spk{i}" for i in range(len(parts))]
+    if per_value:   # what the later stages read, as the results came in (an output may be named like it)
+        inputs = {f: f"__speleo_sv{i}" for i, f in enumerate(dict.fromkeys(a.arg for a in per_value))}
+        new += [exp.alias_(col(f), ident(h)) for f, h in inputs.items()]
+        new += [exp.alias_(p.copy(), ident(k)) for p, k in zip(parts, keys)]
+        if cond is not None:
+            new.append(exp.alias_(cond.copy(), ident("__speleo_scond")))
     state.select = exp.select(*keep, *new).from_(tbl(src))
     if per_value:
-        _streamstats_each_value(state, per_value, parts, order, spec, cond, time_window is not None, segment_cols)
+        _streamstats_each_value(state, per_value, inputs, keys, order, spec, cond is not None,
+                                time_window is not None, segment_cols)
     lists = {agg_name(a) for a in cmd.aggs if a.func in ("first", "last", "earliest", "latest")
              and a.expr is None and a.arg in state.mv and a.arg in state.columns}   # they keep the list
     state.columns = [c for c in state.columns if c not in names] + list(dict.fromkeys(names))
@@ -288,57 +297,62 @@ def compile_streamstats(state: State, cmd: ast.StreamstatsCmd) -> None:
     text_extremes_after(state, texts)
 
 
-def _streamstats_each_value(state: State, aggs: list, parts: list, order: list, spec: exp.WindowSpec,
-                            cond, by_time: bool, drop: list[str]) -> None:
+def _streamstats_each_value(state: State, aggs: list, inputs: dict[str, str], keys: list[str], order: list,
+                            spec: exp.WindowSpec, has_cond: bool, by_time: bool, drop: list[str]) -> None:
     """streamstats functions of a multivalue field read each of its values, as stats does
     (Search Reference: stats, "a multivalue field's values"; streamstats computes the same
     functions over a window of results: Search Reference, streamstats,
     https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/streamstats).
+    The current select (compile_streamstats) holds, hidden, each field's list as the results came
+    in (`inputs`: field -> column), the partition keys (`keys`) and the by-filter
+    (`__speleo_scond`, when `has_cond`): every stage reads those, not the field or by-field
+    itself, which an output of the same command may have replaced (`sum(b) as a count(a)`).
     Per multivalue field, three stages: each result gets its position in its partition
-    (`row_number`, hidden) and keeps its list aside; the field is unnested (a result without a
-    value keeps one row with null); each function runs over a RANGE frame on the position
-    (`window=N` = the N results up to this one, whatever their number of values; `time_window`
-    keeps its RANGE on `_time`); one row per result is kept again and the list put back.
-    The partition is the by-fields' whole values (a multivalue by-field partitions by its list).
-    ROWS frames over the values would count values, not results, hence RANGE (on ClickHouse
-    such a search runs on DuckDB: chrender renders ROWS frames only)."""
+    (`row_number`, hidden); the field's input list is unnested (a result without a value keeps
+    one row with null); each function runs over a RANGE frame on the position (`window=N` = the
+    N results up to this one, whatever their number of values; `time_window` keeps its RANGE on
+    `_time`); one row per result is kept again. The partition is the by-fields' whole values (a
+    multivalue by-field partitions by its list). ROWS frames over the values would count values,
+    not results, hence RANGE (on ClickHouse such a search runs on DuckDB: chrender renders ROWS
+    frames only)."""
     from speleo.spl.commands.aggregates import agg_name, agg_sql
+    from speleo.spl.commands.stats import each_value_source
 
-    pos, rn, whole = "__speleo_spos", "__speleo_srn", "__speleo_swhole"
-    keys = [f"__speleo_spk{i}" for i in range(len(parts))]
+    pos, rn = "__speleo_spos", "__speleo_srn"
     lo = spec.args.get("start")
     if spec.args.get("kind") == "ROWS":   # the same results, counted by position
         spec = exp.WindowSpec(kind="RANGE", start=lo.copy() if isinstance(lo, exp.Expression) else lo,
                               start_side="PRECEDING", end=spec.args.get("end") if isinstance(
                                   spec.args.get("end"), str) else spec.args["end"].copy(),
                               end_side=spec.args.get("end_side"))
-    fields = list(dict.fromkeys(a.arg for a in aggs))
+    fields = list(inputs)
     for field in fields:
         mine = [a for a in aggs if a.arg == field]
+        held = inputs[field]
         state.wrap()
         src = state.select.args["from_"].this.copy()
-        numbered = exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in parts],
+        numbered = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in keys],
                               order=exp.Order(expressions=[o.copy() for o in order]))
-        extra = [exp.alias_(numbered, ident(pos)), exp.alias_(col(field), ident(whole))]
-        extra += [exp.alias_(p.copy(), ident(k)) for p, k in zip(parts, keys)]
-        if cond is not None:
-            extra.append(exp.alias_(cond.copy(), ident("__speleo_scond")))
-        state.select = exp.select(exp.Star(), *extra).from_(tbl(src))
+        state.select = exp.select(exp.Star(), exp.alias_(numbered, ident(pos))).from_(tbl(src))
         state.wrap()
-        from speleo.spl.commands.stats import each_value_source
-
-        unnested = each_value_source(state.select.args["from_"].this.copy(), field, keep_missing=True)
+        unnested = each_value_source(state.select.args["from_"].this.copy(), held, keep_missing=True)
         frame_order = [o.copy() for o in order] if by_time else [exp.Ordered(this=col(pos))]
 
         def window(agg: exp.Expression) -> exp.Expression:
             win = exp.Window(this=agg, partition_by=[col(k) for k in keys],
                              order=exp.Order(expressions=[o.copy() for o in frame_order]), spec=spec.copy())
-            return exp.Case(ifs=[exp.If(this=col("__speleo_scond"), true=win)]) if cond is not None else win
-        state.mv.discard(field)   # one value per row here
+            return exp.Case(ifs=[exp.If(this=col("__speleo_scond"), true=win)]) if has_cond else win
+        bound = state.bindings.get(field)
+        state.bindings[field] = col(held)   # the functions read one input value per row
+        state.mv.discard(field)
         try:
             values = [exp.alias_(_running(state, a, window, agg_sql), ident(agg_name(a))) for a in mine]
         finally:
             state.mv.add(field)
+            if bound is None:
+                state.bindings.pop(field, None)
+            else:
+                state.bindings[field] = bound
         clash = [agg_name(a) for a in mine if agg_name(a) in state.columns]
         star = exp.Star(except_=[col(c) for c in clash]) if clash else exp.Star()
         state.select = exp.select(star, *values).from_(unnested)
@@ -347,8 +361,7 @@ def _streamstats_each_value(state: State, aggs: list, parts: list, order: list, 
         first = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in keys] + [col(pos)])
         state.select = exp.select(exp.Star(), exp.alias_(first, ident(rn))).from_(tbl(src))
         state.wrap()
-        hidden = [pos, rn, whole, *keys] + (["__speleo_scond"] if cond is not None else []) \
-            + (drop if field == fields[-1] else [])   # the reset segments, read by every field's partition
-        back = [] if field in {agg_name(a) for a in mine} else [exp.alias_(col(whole), ident(field))]
-        state.select = exp.select(exp.Star(except_=[col(h) for h in hidden], replace=back or None)) \
+        hidden = [pos, rn, held] + ([*keys, *(["__speleo_scond"] if has_cond else []), *drop]
+                                    if field == fields[-1] else [])   # read by every field's stages
+        state.select = exp.select(exp.Star(except_=[col(h) for h in hidden])) \
             .from_(state.select.args["from_"].this.copy()).where(exp.EQ(this=col(rn), expression=exp.Literal.number(1)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from sqlglot import exp
@@ -538,25 +539,28 @@ def _eventstats_split(state: State, cmd: ast.StatsCmd, src: exp.Expression) -> N
     gkeys = [f"__speleo_gk{i}" for i in range(len(cmd.by))]
     gvals = [f"__speleo_gv{j}" for j in range(len(cmd.aggs))]
     eid, rn = "__speleo_eid", "__speleo_ern"
+    # the functions under hidden names while grouping: an output may be named like a by-field
+    # (`eventstats count as g by g`), whose column the grouped select also has
+    inner = [dataclasses.replace(a, alias=f"__speleo_ga{j}") for j, a in enumerate(cmd.aggs)]
     # the groups, as stats by the same fields computes them
     cond = by_filter(state, cmd.by)
     state.mv -= set(split)
     try:
         grouped_src = _each_value(state, src.copy(), split, cmd.dedup_splitvals)
         cols = [exp.alias_(state.field(b), ident(b)) for b in cmd.by]
-        cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in cmd.aggs]
-        texts = {name: hidden for name, hidden, _v in _text_extremes(state, cmd.aggs)}   # min/max over text
-        cols += [exp.alias_(v, ident(hidden)) for _name, hidden, v in _text_extremes(state, cmd.aggs)]
+        cols += [exp.alias_(agg_sql(state, a), ident(agg_name(a))) for a in inner]
+        texts = {name: hidden for name, hidden, _v in _text_extremes(state, inner)}   # min/max over text
+        cols += [exp.alias_(v, ident(hidden)) for _name, hidden, v in _text_extremes(state, inner)]
         sel = exp.select(*cols).from_(tbl(grouped_src))
         if cond is not None:
             sel = sel.where(cond.copy(), copy=False)
         sel = sel.group_by(*[exp.Literal.number(i + 1) for i in range(len(cmd.by))], copy=False)
-        sel = _each_value_aggs(state, cmd, list(cmd.aggs), sel, grouped_src, None, None)
+        sel = _each_value_aggs(state, cmd, inner, sel, grouped_src, None, None)
     finally:
         state.mv |= set(split)
     g = f"__speleo_eg{len(state.ctes)}"
     state.ctes.append((g, exp.select(*[exp.alias_(col(b), ident(k)) for b, k in zip(cmd.by, gkeys)],
-                                     *[exp.alias_(_group_value(a, texts), ident(v)) for a, v in zip(cmd.aggs, gvals)])
+                                     *[exp.alias_(_group_value(a, texts), ident(v)) for a, v in zip(inner, gvals)])
                        .from_(exp.Subquery(this=sel, alias=exp.TableAlias(this=exp.to_identifier("__speleo_eg"))))))
     # each result numbered, its by-keys aside (a multivalue one: its distinct values)
     whole = {b: f"__speleo_ew{i}" for i, b in enumerate(cmd.by) if b in split}
