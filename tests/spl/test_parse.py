@@ -127,3 +127,20 @@ def test_time_modifier_out_of_range_is_a_syntax_error(text):
     """A range past year 1 or 9999 is the user's error, said as such (not a traceback)."""
     with pytest.raises(SplSyntaxError, match="out of range"):
         parse_relative_time(text, NOW, timezone.utc)
+
+
+@pytest.mark.parametrize("q", [
+    "x | head \u00b2", "x | sort \u00b2 host", "x | top \u00b2 host", "x | rare \u00b2 host", "x | return \u00b2 host",
+    "x | tail \u00b2", "x | rex field=_raw \"(?<a>\\d)\" max_match=\u00b2", "x | multikv forceheader=\u00b2",
+    "x | geostats binspanlat=\u00b2 count", "x | head \u0663", "x | top \u0663 host"])
+def test_non_ascii_digits_are_not_numbers(q):
+    # str.isdigit() accepts '²' and Arabic-Indic '٣': int() rejects the first (a ValueError escaped
+    # the parser) and reads the second as 3. Neither is a number in SPL: a syntax error or a word.
+    from speleo.errors import SpeleoError
+    from speleo.spl.compiler import compile_search
+    from tests.spl.conftest import make_ctx
+
+    try:
+        compile_search(q, make_ctx())
+    except SpeleoError:
+        pass

@@ -60,6 +60,12 @@ _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[A-Za-z_@$][A-Za-z0-9_.:@$]*|[A-Za-z0-9_]+")
 
 
+def is_digits(text: str) -> bool:
+    """True for a non-empty run of ASCII digits 0-9 only. `str.isdigit()` also accepts '²' or
+    Arabic-Indic digits, which `int()` then rejects or reads as numbers SPL does not know."""
+    return text.isascii() and text.isdigit()
+
+
 def split_pipeline(query: str, begin: int = 0, stop: int | None = None) -> list[Segment]:
     """Split query[begin:stop] at top-level `|` (outside quotes, brackets and parentheses)."""
     stop = len(query) if stop is None else stop

@@ -14,7 +14,7 @@ from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import compile_condition, num, text
 from speleo.spl.nodes import ValuesAgg
 from speleo.spl.state import BASE_COLUMNS, ORD, col, ident, State, tbl
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import T, Token, is_digits
 
 _SEARCH_NODES = (ast.Term, ast.FieldCmp, ast.FieldIn, ast.And, ast.Or, ast.Not, ast.TimeBound)
 
@@ -244,7 +244,7 @@ def parse_dedup(cur: Cursor, word: Token) -> ast.DedupCmd:
     from speleo.spl.commands.order import _sort_key
 
     count = 1
-    if cur.peek().kind is T.WORD and cur.peek().value.isdigit():
+    if cur.peek().kind is T.WORD and is_digits(cur.peek().value):
         count = int(cur.next().value)
     allowed = {"consecutive", "keepevents", "keepempty"}
     # the documented place of the options is after the field list; accept them anywhere before sortby

@@ -19,7 +19,7 @@ from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import pcre_pattern, pcre_template, regex_literal, text
 from speleo.spl.nodes import PcreReplace, RegexReplace, re_escape
 from speleo.spl.state import State
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import T, Token, is_digits
 
 # --- rex mode=sed --------------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ def parse_rex(cur: Cursor, word: Token) -> ast.Node:
     for m in flags.replace("g", " g ").split():
         if m == "g":
             every = True
-        elif m.isdigit() and int(m) > 0:
+        elif is_digits(m) and int(m) > 0:
             occurrence = int(m)
         else:
             raise cur.error(f"unknown sed flag {m!r} (Splunk supports g and a number)", tok)
@@ -128,7 +128,7 @@ def re2_replacement(replacement: str) -> str:
         ch = replacement[i]
         if ch == "\\" and i + 1 < len(replacement):
             nxt = replacement[i + 1]
-            if nxt.isdigit():
+            if is_digits(nxt):
                 out += "\\" + nxt
             else:
                 lit = {"n": "\n", "t": "\t"}.get(nxt, nxt)
@@ -151,7 +151,7 @@ def _sed_template(replacement: str, pattern: str, state: State, node: ast.Node) 
         ch = re2[i]
         if ch == "\\" and i + 1 < len(re2):
             nxt = re2[i + 1]
-            out.append(pcre_template("\\" + nxt, pattern, state, node) if nxt.isdigit() else "\\\\")
+            out.append(pcre_template("\\" + nxt, pattern, state, node) if is_digits(nxt) else "\\\\")
             i += 2
             continue
         out.append(ch)
@@ -344,7 +344,7 @@ def compile_multikv(state: State, cmd: ast.ArgsCmd) -> None:
         else:
             target.append(a)
     header = cmd.options.get("forceheader")
-    if header is not None and (not header.isdigit() or int(header) < 1):
+    if header is not None and (not is_digits(header) or int(header) < 1):
         raise state.fail("multikv forceheader must be a line number from 1", cmd)
     state.post.append({"kind": "multikv", "fields": fields, "filter": terms,
                        "forceheader": int(header) if header else None,

@@ -21,7 +21,7 @@ from speleo.spl import ast
 from speleo.spl.commands.extra import _aggs, is_option
 from speleo.spl.cursor import Cursor
 from speleo.spl.state import State, col, ident, tbl
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import T, Token, is_digits
 
 MAX_ZOOM = 20            # maxzoomlevel: 0..20 (a level-20 cell of the default grid is about 2 m tall)
 MAX_CELLS = 200_000      # (zoom level, cell, series) groups read from DuckDB; levels past it are left out
@@ -80,7 +80,7 @@ def _checked(cur: Cursor, name: str, tok: Token) -> str:
     text_ = tok.value
     if name in _INTS:
         lo, hi = _INTS[name]
-        if not text_.isdigit() or not lo <= int(text_) <= hi:
+        if not is_digits(text_) or not lo <= int(text_) <= hi:
             raise cur.error(f"geostats {name}={text_}: expected a whole number from {lo} to {hi:,}", tok)
     elif name in _SPANS:
         try:

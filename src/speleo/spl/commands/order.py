@@ -9,7 +9,7 @@ from speleo.spl.cursor import Cursor
 from speleo.spl.functions import num, text
 from speleo.spl.nodes import RegexExtract
 from speleo.spl.state import State
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import T, Token, is_digits
 
 SORT_DEFAULT_LIMIT = 10000
 
@@ -20,7 +20,7 @@ def parse_sort(cur: Cursor, word: Token) -> ast.SortCmd:
     opts = cur.options({"limit"})
     if "limit" in opts:
         limit = cur.integer(opts["limit"], "limit")
-    if cur.peek().kind is T.WORD and cur.peek().value.isdigit():
+    if cur.peek().kind is T.WORD and is_digits(cur.peek().value):
         limit = int(cur.next().value)
     keys = []
     while not cur.at_end() and not cur.peek().is_word("desc", "d"):
@@ -113,7 +113,7 @@ def parse_head(cur: Cursor, word: Token) -> ast.HeadCmd:
             sub = Cursor(cur.query, lex(cur.query, tok.end, close.start, "expr"), cur.command)
             expr = parse_eval_expr(sub)
             sub.expect_end()
-        elif tok.kind is T.LPAREN or not tok.value.isdigit():
+        elif tok.kind is T.LPAREN or not is_digits(tok.value):
             raise cur.error(f"{word.value}: expected a number of results" +
                             ("" if tail else " or a (<eval expression>)"), tok)
         else:

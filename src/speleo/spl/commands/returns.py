@@ -12,7 +12,7 @@ from speleo.spl.commands.order import compile_head
 from speleo.spl.cursor import Cursor
 from speleo.spl.functions import text
 from speleo.spl.state import State, ident, tbl
-from speleo.spl.tokens import T, Token
+from speleo.spl.tokens import T, Token, is_digits
 
 
 @dataclass
@@ -33,7 +33,7 @@ def parse_return(cur: Cursor, word: Token) -> ReturnCmd:
     """Splunk Search Reference: return. `return [<count>] [<alias>=<field>...] [<field>...]
     [$<field>...]` (count default 1)."""
     count = 1
-    if cur.peek().kind is T.WORD and cur.peek().value.isdigit():
+    if cur.peek().kind is T.WORD and is_digits(cur.peek().value):
         count = int(cur.next().value)
     items = []
     while not cur.at_end():

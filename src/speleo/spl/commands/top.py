@@ -9,14 +9,14 @@ from speleo.spl.commands.aggregates import by_filter, parse_by
 from speleo.spl.cursor import Cursor, as_bool
 from speleo.spl.functions import text
 from speleo.spl.state import ORD, col, ident, State, tbl
-from speleo.spl.tokens import Token
+from speleo.spl.tokens import Token, is_digits
 
 
 def parse_top(cur: Cursor, word: Token) -> ast.TopCmd:
     """`top [N] [limit=N] [countfield=] [percentfield=] [showcount=] [showperc=] [useother=]
     [otherstr=] f... [by g...]`; the options are also accepted after the fields (common usage)."""
     allowed = {"limit", "countfield", "percentfield", "showcount", "showperc", "useother", "otherstr"}
-    count_tok = cur.next() if cur.peek().value.isdigit() and cur.peek().kind.name == "WORD" else None
+    count_tok = cur.next() if is_digits(cur.peek().value) and cur.peek().kind.name == "WORD" else None
     fields, opts = cur.fields_and_options(allowed, "by")
     if not fields:
         raise cur.error("expected a field")
