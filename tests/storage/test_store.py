@@ -218,6 +218,16 @@ def test_sort_events_of_one_source_is_stable_on_time():
     assert sort_events(mixed).column("_raw").to_pylist() == ["r", "q", "s", "p"]
 
 
+def test_sort_events_of_one_source_with_a_null_time_still_sorts():
+    """The already-in-order check compares neighbours; with a null _time two of its pairs are
+    null and `all` skips them, so [5, null, 3, 4] passed as ordered and was not sorted. Sorted by
+    _time with nulls last (as the several-source sort puts them): 3, 4, 5, null."""
+    from speleo.storage.merge import sort_events
+
+    t = pa.table({"_time": pa.array([5.0, None, 3.0, 4.0]), "_raw": ["a", "b", "c", "d"], "source": ["/s"] * 4})
+    assert sort_events(t).column("_raw").to_pylist() == ["c", "d", "a", "b"]
+
+
 def test_journal_segment_holds_the_encoded_records_back_to_back(home):
     """A record is written in pieces (no joined copy): the segment's bytes are still exactly
     encode(record) of each record in turn, and pending_bytes counts them."""
