@@ -162,16 +162,9 @@ def render(res: dict) -> str:
 
 def record(res: dict | None = None) -> dict:
     res = res or run()
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    body = f"<!-- COLDBENCH:START -->\n{render(res)}\n<!-- COLDBENCH:END -->"
-    if "<!-- COLDBENCH:START -->" in text:
-        head, rest = text.split("<!-- COLDBENCH:START -->", 1)
-        text = head + body + rest.split("<!-- COLDBENCH:END -->", 1)[1]
-    else:
-        anchor = "<!-- TIBENCH:END -->\n"
-        text = text.replace(anchor, anchor + "\n### Cold buckets\n\n" + body + "\n", 1)
-    doc.write_text(text)
+    from report import write_section
+
+    write_section(ROOT / "docs" / "benchmarks.md", "COLDBENCH", "Cold buckets", render(res))
     (OUT / "results-cold.json").write_text(json.dumps(res, indent=2))
     return res
 

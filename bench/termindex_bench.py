@@ -240,15 +240,9 @@ def render(res: dict) -> str:
 
 def record(res: dict | None = None) -> dict:
     res = res or run()
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    body = f"<!-- TIBENCH:START -->\n{render(res)}\n<!-- TIBENCH:END -->"
-    if "<!-- TIBENCH:START -->" in text:
-        head, rest = text.split("<!-- TIBENCH:START -->", 1)
-        text = head + body + rest.split("<!-- TIBENCH:END -->", 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Term index and bytes on disk\n\n" + body + "\n"
-    doc.write_text(text)
+    from report import write_section
+
+    write_section(ROOT / "docs" / "benchmarks.md", "TIBENCH", "Term index and bytes on disk", render(res))
     (OUT / "results-termindex.json").write_text(json.dumps(res, indent=2))
     return res
 
